@@ -1,0 +1,33 @@
+// The `vigil` command. Each command lives in its own file under commands/ and registers itself here.
+// Errors reach the user as one sentence (never a stack trace) and a non-zero exit code.
+
+import { Command, CommanderError } from "commander";
+import { errorMessage, VigilError } from "../core/errors.ts";
+
+export type CommandRegistrar = (program: Command) => void;
+
+const registrars: CommandRegistrar[] = [];
+
+export function buildProgram(): Command {
+  const program = new Command("vigil")
+    .description("Vigil: self-hosted detection for OpenAI organization audit logs.")
+    .version("0.1.0")
+    .showHelpAfterError()
+    .exitOverride();
+  for (const register of registrars) register(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    const code = err instanceof VigilError ? ` (${err.code})` : "";
+    process.stderr.write(`vigil: ${errorMessage(err)}${code}\n`);
+    if (process.env.VIGIL_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ""}\n`);
+    return 1;
+  }
+}

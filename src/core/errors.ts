@@ -1,0 +1,41 @@
+// Operational errors: each has a stable `code`, says whether retrying can help, and keeps its cause.
+// Messages are one clear sentence that a user can act on; secrets never appear in them (see redact.ts).
+
+import { redactSecrets } from "./redact.ts";
+
+export class VigilError extends Error {
+  readonly code: string;
+  readonly retryable: boolean;
+
+  constructor(code: string, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+    super(redactSecrets(message), options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+/** Something the operator must fix (wrong key, missing scope, bad config). Never retried. */
+export class ConfigurationError extends VigilError {
+  constructor(code: string, message: string, options: { cause?: unknown } = {}) {
+    super(code, message, { ...options, retryable: false });
+  }
+}
+
+/** Input that is not valid (a bad flag, a bad date). */
+export class UsageError extends VigilError {
+  constructor(message: string) {
+    super("usage", message);
+  }
+}
+
+export class NotFoundError extends VigilError {
+  constructor(message: string) {
+    super("not_found", message);
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return redactSecrets(err.message);
+  return redactSecrets(String(err));
+}

@@ -1,0 +1,228 @@
+// The storage interface. The embedded SQLite store and the PostgreSQL store both implement it, and one
+// contract suite (test/storage-contract.ts) runs against each. Every method is async so that a
+// networked database fits; the SQLite store answers synchronously underneath.
+//
+// Times: `*Secs` are Unix seconds (the API's resolution), `*Ms` are Unix milliseconds.
+
+/** A poll stream of a source: the normal pass, and the `tenant_only=true` pass with its own checkpoint. */
+export type StreamName = "main" | "tenant";
+
+export interface SourceSettings {
+  name: string;
+  kind: "openai";
+  /** null: the default base URL (OPENAI_BASE_URL or https://api.openai.com/v1). */
+  baseUrl: string | null;
+  pollIntervalSecs: number;
+  overlapSecs: number;
+  sweepWindowSecs: number;
+  sweepIntervalSecs: number;
+  includeTenantEvents: boolean;
+  backfillDays: number;
+  enabled: boolean;
+}
+
+export interface SourceRecord extends SourceSettings {
+  id: string;
+  createdAtMs: number;
+}
+
+/** What the store keeps of a secret: ciphertext only. Encryption happens outside the store. */
+export interface EncryptedSecret {
+  ciphertext: string;
+}
+
+export interface StreamState {
+  sourceId: string;
+  stream: StreamName;
+  /** Every event with effective_at <= checkpoint that the API showed when the window was read is stored. */
+  checkpointSecs: number | null;
+  /** When the last late-event sweep completed. */
+  lastSweepSecs: number | null;
+}
+
+export interface PollStatus {
+  sourceId: string;
+  lastPollStartedMs: number | null;
+  lastPollFinishedMs: number | null;
+  lastSuccessMs: number | null;
+  lastError: string | null;
+  lastErrorCode: string | null;
+  /** When the source last stored a new event (for the "no events processed" alarm). */
+  lastEventStoredMs: number | null;
+  consecutiveFailures: number;
+}
+
+/** One valid event, ready to store. */
+export interface EventRow {
+  id: string;
+  type: string;
+  effectiveAtSecs: number;
+  actorType: string | null;
+  actorId: string | null;
+  actorEmail: string | null;
+  ip: string | null;
+  projectId: string | null;
+  /** The record as received from the API (JSON text). */
+  raw: string;
+  /** The normalized record (JSON text), when a normalizer ran. */
+  normalized: string | null;
+}
+
+export interface ValidationIssue {
+  code: string;
+  path: string;
+  message: string;
+}
+
+/** A record that could not be stored as an event: kept whole, with the reasons. */
+export interface QuarantineRow {
+  /** The record's id when it had a usable one. */
+  eventId: string | null;
+  reason: string;
+  issues: ValidationIssue[];
+  raw: string;
+}
+
+/** Progress of one backfill slice, written with the page that produced it. */
+export interface SliceProgress {
+  jobId: number;
+  sliceIndex: number;
+  /** Events with effective_at > upperBoundSecs are all stored; resume with effective_at[lte]=upperBoundSecs. */
+  upperBoundSecs: number;
+  done: boolean;
+  eventsRead: number;
+}
+
+/**
+ * One page of one window, applied in one transaction. Events already stored (same source and id)
+ * are ignored. `streamUpdate` is set only on the last page of a window: the checkpoint advances with
+ * the page that completes it, never before.
+ */
+export interface PageWrite {
+  sourceId: string;
+  events: EventRow[];
+  quarantined: QuarantineRow[];
+  /** Event types outside the known list seen on this page; recorded once per (source, type). */
+  unknownTypes: string[];
+  streamUpdate?: { stream: StreamName; checkpointSecs?: number; lastSweepSecs?: number };
+  sliceProgress?: SliceProgress;
+}
+
+export interface PageWriteResult {
+  /** Ids of the events this page stored for the first time, in page order. */
+  insertedIds: string[];
+  duplicates: number;
+  /** Quarantined records not already quarantined before (same source, same raw text). */
+  quarantined: number;
+  /** Unknown event types seen for the first time on this page. */
+  newUnknownTypes: string[];
+}
+
+export interface StoredEvent {
+  sourceId: string;
+  id: string;
+  type: string;
+  effectiveAtSecs: number;
+  actorType: string | null;
+  actorId: string | null;
+  actorEmail: string | null;
+  ip: string | null;
+  projectId: string | null;
+  raw: string;
+  normalized: string | null;
+  ingestedAtMs: number;
+}
+
+export interface EventQuery {
+  sourceId?: string;
+  types?: string[];
+  actorEmail?: string;
+  actorId?: string;
+  ip?: string;
+  projectId?: string;
+  sinceSecs?: number;
+  untilSecs?: number;
+  /** Case-insensitive substring of the raw record. */
+  text?: string;
+  limit?: number;
+}
+
+export interface QuarantineRecord extends QuarantineRow {
+  id: number;
+  sourceId: string;
+  receivedAtMs: number;
+}
+
+export interface UnknownTypeRecord {
+  sourceId: string;
+  type: string;
+  firstSeenMs: number;
+}
+
+export interface BackfillJob {
+  id: number;
+  sourceId: string;
+  stream: StreamName;
+  sinceSecs: number;
+  untilSecs: number;
+  createdAtMs: number;
+  done: boolean;
+}
+
+export interface BackfillSlice {
+  jobId: number;
+  sliceIndex: number;
+  /** Inclusive. */
+  startSecs: number;
+  /** Exclusive. */
+  endSecs: number;
+  /** Progress, see SliceProgress; starts at endSecs - 1. */
+  upperBoundSecs: number;
+  done: boolean;
+  eventsRead: number;
+}
+
+export interface Store {
+  /** Creates or upgrades the schema; safe to call on every start. */
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+
+  createSource(settings: SourceSettings, secret: EncryptedSecret): Promise<SourceRecord>;
+  updateSource(id: string, changes: Partial<SourceSettings>, secret?: EncryptedSecret): Promise<SourceRecord>;
+  getSource(idOrName: string): Promise<SourceRecord | null>;
+  listSources(): Promise<SourceRecord[]>;
+  /** Removes the source and everything stored for it. */
+  removeSource(id: string): Promise<void>;
+  getSourceSecret(id: string): Promise<EncryptedSecret | null>;
+
+  getStreamState(sourceId: string, stream: StreamName): Promise<StreamState>;
+  getPollStatus(sourceId: string): Promise<PollStatus>;
+  recordPollStart(sourceId: string, atMs: number): Promise<void>;
+  recordPollResult(
+    sourceId: string,
+    result: { atMs: number; ok: boolean; error?: string; errorCode?: string },
+  ): Promise<void>;
+
+  applyPage(write: PageWrite): Promise<PageWriteResult>;
+
+  searchEvents(query: EventQuery): Promise<StoredEvent[]>;
+  countEvents(query?: EventQuery): Promise<number>;
+  /** All stored event ids of a source (for tests and audits); order unspecified. */
+  listEventIds(sourceId: string): Promise<string[]>;
+  listQuarantine(query?: { sourceId?: string; limit?: number }): Promise<QuarantineRecord[]>;
+  listUnknownTypes(sourceId?: string): Promise<UnknownTypeRecord[]>;
+
+  /**
+   * Creates a job and its slices in one transaction. With `initialCheckpointSecs`, the stream's
+   * checkpoint is set to it in the same transaction if it has none yet: a new source hands its
+   * history to the backfill and polls live from there.
+   */
+  createBackfillJob(
+    job: { sourceId: string; stream: StreamName; sinceSecs: number; untilSecs: number; initialCheckpointSecs?: number },
+    slices: Array<{ startSecs: number; endSecs: number }>,
+  ): Promise<BackfillJob>;
+  listBackfillJobs(query?: { sourceId?: string; pendingOnly?: boolean }): Promise<BackfillJob[]>;
+  getBackfillSlices(jobId: number): Promise<BackfillSlice[]>;
+  /** Marks a job done when all its slices are done; returns whether it is. */
+  completeBackfillJobIfDone(jobId: number): Promise<boolean>;
+}
