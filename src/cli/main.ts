@@ -3,10 +3,7 @@
 
 import { Command, CommanderError } from "commander";
 import { errorMessage, VigilError } from "../core/errors.ts";
-
-export type CommandRegistrar = (program: Command) => void;
-
-const registrars: CommandRegistrar[] = [];
+import { COMMANDS } from "./commands/index.ts";
 
 export function buildProgram(): Command {
   const program = new Command("vigil")
@@ -14,7 +11,7 @@ export function buildProgram(): Command {
     .version("0.1.0")
     .showHelpAfterError()
     .exitOverride();
-  for (const register of registrars) register(program);
+  for (const register of COMMANDS) register(program);
   return program;
 }
 

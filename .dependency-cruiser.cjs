@@ -1,0 +1,62 @@
+// The architecture's boundaries (docs/architecture.md), checked on every test run.
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: "core-is-pure",
+      comment: "core holds domain types and pure helpers: it imports nothing else of Vigil.",
+      severity: "error",
+      from: { path: "^src/core/" },
+      to: { path: "^src/", pathNot: "^src/core/" },
+    },
+    {
+      name: "sources-know-no-storage",
+      comment: "Sources fetch from APIs; they know nothing of storage, detection or wiring.",
+      severity: "error",
+      from: { path: "^src/sources/" },
+      to: { path: "^src/(storage|pipeline|detections|alerts|destinations|server|cli|simulator|schema)/" },
+    },
+    {
+      name: "storage-is-a-leaf",
+      comment: "Storage persists what it is given; it does not call sources, pipeline or detection.",
+      severity: "error",
+      from: { path: "^src/storage/" },
+      to: { path: "^src/(sources|pipeline|detections|alerts|destinations|server|cli|simulator|schema)/" },
+    },
+    {
+      name: "schema-and-detections-do-no-io",
+      comment: "Normalization and rules are pure: no storage, no sources, no wiring.",
+      severity: "error",
+      from: { path: "^src/(schema|detections)/" },
+      to: { path: "^src/(storage|sources|pipeline|server|destinations|simulator)/" },
+    },
+    {
+      name: "simulator-is-standalone",
+      comment: "The simulator plays the remote API: it shares only core types with Vigil.",
+      severity: "error",
+      from: { path: "^src/simulator/" },
+      to: { path: "^src/(storage|sources|pipeline|detections|alerts|destinations|server|schema)/" },
+    },
+    {
+      name: "only-cli-imports-cli",
+      comment: "The CLI is an entry point; nothing below it depends on it.",
+      severity: "error",
+      from: { path: "^src/", pathNot: "^src/(cli|schema/cli\\.ts|simulator/cli\\.ts)" },
+      to: { path: "^src/cli/" },
+    },
+    {
+      name: "no-circular",
+      severity: "error",
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    exclude: { path: "\\.test\\.ts$" },
+    parser: "swc",
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: "tsconfig.json" },
+    enhancedResolveOptions: { extensions: [".ts", ".js", ".mjs", ".json"] },
+  },
+};

@@ -1,0 +1,11 @@
+// Every command of the CLI, in the order `vigil --help` lists them.
+import type { Command } from "commander";
+import { register as schemas } from "../../schema/cli.ts";
+import { register as simulate } from "../../simulator/cli.ts";
+import { register as backfill } from "./backfill.ts";
+import { register as poll } from "./poll.ts";
+import { register as search } from "./search.ts";
+import { register as sources } from "./sources.ts";
+import { register as start } from "./start.ts";
+
+export const COMMANDS: Array<(program: Command) => void> = [start, sources, poll, backfill, search, schemas, simulate];

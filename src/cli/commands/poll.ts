@@ -1,0 +1,40 @@
+import type { Command } from "commander";
+import { UsageError } from "../../core/errors.ts";
+import { pollAllOnce } from "../../pipeline/runtime.ts";
+import { withRuntime } from "../context.ts";
+import { withStopSignal } from "../stop-signal.ts";
+
+export function register(program: Command): void {
+  program
+    .command("poll")
+    .description("Poll sources now. With --once: one complete poll of each source, then exit (non-zero if one failed).")
+    .option("--once", "poll once and exit (the only mode; `vigil start` polls continuously)")
+    .option("--source <name>", "poll only this source")
+    .addHelpText("after", "\nExample:\n  vigil poll --once --source 'My OpenAI Audit Logs'\n")
+    .action(async (options: { once?: boolean; source?: string }) => {
+      if (!options.once) throw new UsageError("Use `vigil poll --once`, or `vigil start` to poll continuously.");
+      await withRuntime(async (runtime) => {
+        const outcomes = await withStopSignal((signal) =>
+          pollAllOnce(runtime, { signal, ...(options.source ? { sourceName: options.source } : {}) }),
+        );
+        if (outcomes.length === 0) process.stderr.write("No sources to poll; add one with `vigil sources add openai`.\n");
+        let failed = 0;
+        for (const o of outcomes) {
+          if (o.error) {
+            failed++;
+            process.stderr.write(`${o.source.name}: failed: ${o.error}\n`);
+            continue;
+          }
+          const streams = o.report?.streams ?? [];
+          const inserted = streams.reduce((n, s) => n + s.inserted, 0);
+          const read = streams.reduce((n, s) => n + s.eventsRead, 0);
+          const quarantined = streams.reduce((n, s) => n + s.quarantined, 0);
+          const backfill = o.backfillJobs ? `, ${o.backfillJobs} backfill job(s) completed` : "";
+          process.stdout.write(
+            `${o.source.name}: ${read} events read, ${inserted} new, ${quarantined} quarantined${backfill}.\n`,
+          );
+        }
+        if (failed > 0) process.exitCode = 1;
+      });
+    });
+}

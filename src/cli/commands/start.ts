@@ -1,0 +1,105 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
+import { clientFor, resolveBaseUrl, type Runtime } from "../../pipeline/runtime.ts";
+import { PollScheduler } from "../../pipeline/scheduler.ts";
+import { startSimulator, type RunningSimulator } from "../../simulator/index.ts";
+import type { SourceSettings } from "../../storage/ports.ts";
+import { withRuntime } from "../context.ts";
+import { withStopSignal } from "../stop-signal.ts";
+
+export const DEMO_SOURCE_NAME = "Demo (simulated OpenAI organization)";
+
+function sourceSettings(name: string, baseUrl: string | null, backfillDays: number): SourceSettings {
+  return {
+    name,
+    kind: "openai",
+    baseUrl,
+    pollIntervalSecs: SOURCE_DEFAULTS.pollIntervalSecs,
+    overlapSecs: SOURCE_DEFAULTS.overlapSecs,
+    sweepWindowSecs: SOURCE_DEFAULTS.sweepWindowSecs,
+    sweepIntervalSecs: SOURCE_DEFAULTS.sweepIntervalSecs,
+    includeTenantEvents: true,
+    backfillDays,
+    enabled: true,
+  };
+}
+
+/**
+ * The demo organization is the same on every start: its seed and the end of its generated history are
+ * kept in the data dir, so a restart replays the same events (ignored by id) instead of inventing a
+ * second, overlapping history.
+ */
+function demoAnchor(dataDir: string, nowSecs: number): { seed: number; historyEndSecs: number } {
+  const file = join(dataDir, "demo.json");
+  if (existsSync(file)) return JSON.parse(readFileSync(file, "utf8"));
+  const anchor = { seed: 20261124, historyEndSecs: nowSecs };
+  writeFileSync(file, JSON.stringify(anchor), { mode: 0o600 });
+  return anchor;
+}
+
+async function startDemo(runtime: Runtime): Promise<RunningSimulator> {
+  const anchor = demoAnchor(runtime.env.dataDir, Math.floor(runtime.clock.nowMs() / 1000));
+  const simulator = await startSimulator({
+    seed: anchor.seed,
+    history: { days: 3, eventsPerDay: 400, endSecs: anchor.historyEndSecs },
+    live: { eventsPerMinute: 2 },
+    scenarios: [
+      { name: "credential-stuffing", atSecs: anchor.historyEndSecs - 6 * 3600 },
+      { name: "owner-role-granted", atSecs: anchor.historyEndSecs - 3 * 3600 },
+      { name: "api-key-all-scopes", atSecs: anchor.historyEndSecs - 2 * 3600 },
+      { name: "scim-disabled", atSecs: anchor.historyEndSecs - 3600 },
+    ],
+  });
+  const existing = await runtime.store.getSource(DEMO_SOURCE_NAME);
+  const secret = runtime.secrets.encrypt(simulator.adminKey);
+  if (existing) await runtime.store.updateSource(existing.id, { baseUrl: simulator.baseUrl }, secret);
+  else await runtime.store.createSource(sourceSettings(DEMO_SOURCE_NAME, simulator.baseUrl, 3), secret);
+  return simulator;
+}
+
+export function register(program: Command): void {
+  program
+    .command("start")
+    .description(
+      "Run Vigil: poll every source until stopped. With no source configured, uses OPENAI_ADMIN_KEY, or else starts demo mode against the built-in simulator.",
+    )
+    .addHelpText("after", "\nExamples:\n  vigil start                              # demo mode\n  OPENAI_ADMIN_KEY=sk-admin-... vigil start\n")
+    .action(async () => {
+      await withRuntime(
+        async (runtime) => {
+          let simulator: RunningSimulator | undefined;
+          const sources = await runtime.store.listSources();
+          const onlyDemo = sources.length > 0 && sources.every((s) => s.name === DEMO_SOURCE_NAME);
+          if (sources.length === 0 && runtime.env.openaiAdminKey) {
+            const key = runtime.env.openaiAdminKey;
+            const settings = sourceSettings("OpenAI", null, SOURCE_DEFAULTS.backfillDays);
+            await clientFor(runtime, resolveBaseUrl(runtime, settings), key).verify();
+            await runtime.store.createSource(settings, runtime.secrets.encrypt(key));
+            process.stderr.write("Created source OpenAI from OPENAI_ADMIN_KEY; the key works.\n");
+          } else if (sources.length === 0 || onlyDemo) {
+            simulator = await startDemo(runtime);
+            process.stderr.write(
+              [
+                "",
+                "  DEMO MODE: no OpenAI source is configured, so Vigil is polling its built-in simulator",
+                `  of the OpenAI Audit Logs API at ${simulator.baseUrl} (simulated organization, fake events).`,
+                "  To watch your real organization: stop, then OPENAI_ADMIN_KEY=sk-admin-... vigil start",
+                "  (or vigil sources add openai --name NAME).",
+                "",
+              ].join("\n"),
+            );
+          }
+          process.stderr.write(`Vigil is running; data in ${runtime.env.dataDir}. Press Ctrl+C to stop.\n`);
+          try {
+            await withStopSignal((signal) => new PollScheduler(runtime).run(signal));
+          } finally {
+            await simulator?.close();
+          }
+          process.stderr.write("Vigil stopped.\n");
+        },
+        { logLevel: "info" },
+      );
+    });
+}

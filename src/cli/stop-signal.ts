@@ -1,0 +1,19 @@
+// SIGINT/SIGTERM become an AbortSignal: in-flight requests stop, the current page transaction either
+// committed or never started, and the command returns normally so everything is closed cleanly.
+
+export async function withStopSignal<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  const stop = (sig: NodeJS.Signals) => {
+    if (controller.signal.aborted) process.exit(130); // a second signal: stop now
+    process.stderr.write(`\nReceived ${sig}; stopping after the current step…\n`);
+    controller.abort();
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+  try {
+    return await fn(controller.signal);
+  } finally {
+    process.off("SIGINT", stop);
+    process.off("SIGTERM", stop);
+  }
+}

@@ -1,0 +1,48 @@
+// The one place that reads process.env. Everything else receives these values.
+
+import { homedir } from "node:os";
+import { join, resolve } from "node:path";
+import { z } from "zod";
+
+const EnvSchema = z.object({
+  VIGIL_DATA_DIR: z.string().min(1).optional(),
+  VIGIL_SECRET_KEY: z.string().min(1).optional(),
+  VIGIL_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).optional(),
+  OPENAI_ADMIN_KEY: z.string().min(1).optional(),
+  OPENAI_BASE_URL: z.string().url().optional(),
+});
+
+export interface VigilEnv {
+  /** Where the database, the secret key file and logs live. */
+  dataDir: string;
+  secretKey: string | undefined;
+  logLevel: string;
+  openaiAdminKey: string | undefined;
+  openaiBaseUrl: string | undefined;
+  /** Any variable by name (for `--api-key-env VAR`). */
+  lookup(name: string): string | undefined;
+}
+
+export const DEFAULT_DATA_DIR = join(homedir(), ".vigil");
+
+export function readEnv(source: NodeJS.ProcessEnv = process.env): VigilEnv {
+  const parsed = EnvSchema.safeParse(
+    Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v !== "")),
+  );
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(`Environment variable ${String(issue?.path[0])} is invalid: ${issue?.message}.`);
+  }
+  const env = parsed.data;
+  return {
+    dataDir: resolve(env.VIGIL_DATA_DIR ?? DEFAULT_DATA_DIR),
+    secretKey: env.VIGIL_SECRET_KEY,
+    logLevel: env.VIGIL_LOG_LEVEL ?? "info",
+    openaiAdminKey: env.OPENAI_ADMIN_KEY,
+    openaiBaseUrl: env.OPENAI_BASE_URL,
+    lookup: (name) => {
+      const v = source[name];
+      return v === undefined || v === "" ? undefined : v;
+    },
+  };
+}

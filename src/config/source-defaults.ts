@@ -1,0 +1,33 @@
+// Defaults and bounds of a source's settings, in one place for the CLI, the API and the poller.
+
+import { z } from "zod";
+
+export const SOURCE_DEFAULTS = {
+  /** The seed: "Panther queries the Audit Logs API every one minute." */
+  pollIntervalSecs: 60,
+  /** Re-read this much before the checkpoint on every poll: late events land inside it. */
+  overlapSecs: 600,
+  /** The late-event sweep re-reads the last 24 hours, hourly. */
+  sweepWindowSecs: 24 * 3600,
+  sweepIntervalSecs: 3600,
+  backfillDays: 7,
+} as const;
+
+export const MIN_POLL_INTERVAL_SECS = 5;
+
+export const SourceSettingsSchema = z.object({
+  name: z
+    .string()
+    .min(1, "a source needs a name")
+    .max(100)
+    .regex(/^[\w .:@-]+$/, "use letters, digits, spaces and . _ - : @"),
+  kind: z.literal("openai"),
+  baseUrl: z.string().url().nullable(),
+  pollIntervalSecs: z.number().int().min(MIN_POLL_INTERVAL_SECS).max(86_400),
+  overlapSecs: z.number().int().min(0).max(7 * 86_400),
+  sweepWindowSecs: z.number().int().min(0).max(90 * 86_400),
+  sweepIntervalSecs: z.number().int().min(60),
+  includeTenantEvents: z.boolean(),
+  backfillDays: z.number().int().min(0).max(365),
+  enabled: z.boolean(),
+});

@@ -1,0 +1,134 @@
+// History backfill. A time range is split into slices fetched in parallel by a small pool of workers.
+// Each slice walks its pages newest first; every page is stored in one transaction together with the
+// slice's progress (the lowest effective_at read so far), so a killed backfill resumes each slice at
+// the second where it stopped. That second is re-read on resume and its events are ignored by id:
+// every event is stored once.
+
+import type { AuditLogQuery } from "../core/audit-log.ts";
+import type { Clock } from "../core/clock.ts";
+import type { BackfillJob, BackfillSlice, SourceRecord, Store } from "../storage/ports.ts";
+import { pageRecords, type RecordNormalizer } from "./page-records.ts";
+import type { AuditLogReader } from "./reader.ts";
+
+export interface BackfillProgress {
+  /** Seconds of the job's range fully read, over all slices. */
+  secsDone: number;
+  secsTotal: number;
+  eventsRead: number;
+  inserted: number;
+  slicesDone: number;
+  slicesTotal: number;
+}
+
+export interface BackfillDeps {
+  store: Store;
+  reader: AuditLogReader;
+  source: SourceRecord;
+  clock: Clock;
+  normalizer?: RecordNormalizer;
+  concurrency?: number;
+  onProgress?: (progress: BackfillProgress) => void;
+}
+
+/** Splits [since, until) into at most `count` slices of whole seconds, newest slice first. */
+export function planSlices(sinceSecs: number, untilSecs: number, count: number): Array<{ startSecs: number; endSecs: number }> {
+  const span = untilSecs - sinceSecs;
+  if (span <= 0) return [];
+  const n = Math.max(1, Math.min(count, span));
+  const slices: Array<{ startSecs: number; endSecs: number }> = [];
+  for (let i = 0; i < n; i++) {
+    const startSecs = sinceSecs + Math.floor((span * i) / n);
+    const endSecs = sinceSecs + Math.floor((span * (i + 1)) / n);
+    if (endSecs > startSecs) slices.push({ startSecs, endSecs });
+  }
+  // Newest first: the most recent history is usually the most wanted.
+  return slices.reverse();
+}
+
+/** How many slices a backfill of this range gets: enough for the pool to stay busy and balanced. */
+export function sliceCountFor(sinceSecs: number, untilSecs: number, concurrency: number): number {
+  const days = (untilSecs - sinceSecs) / 86_400;
+  return Math.max(concurrency * 4, Math.min(512, Math.ceil(days * 2)));
+}
+
+function secsDone(slice: BackfillSlice): number {
+  return slice.done ? slice.endSecs - slice.startSecs : slice.endSecs - 1 - slice.upperBoundSecs;
+}
+
+/** Runs (or resumes) a job until every slice is done. Resolves with the final progress. */
+export async function runBackfillJob(deps: BackfillDeps, job: BackfillJob, signal?: AbortSignal): Promise<BackfillProgress> {
+  const { store } = deps;
+  const slices = await store.getBackfillSlices(job.id);
+  const progress: BackfillProgress = {
+    secsDone: slices.reduce((sum, s) => sum + secsDone(s), 0),
+    secsTotal: slices.reduce((sum, s) => sum + (s.endSecs - s.startSecs), 0),
+    eventsRead: 0,
+    inserted: 0,
+    slicesDone: slices.filter((s) => s.done).length,
+    slicesTotal: slices.length,
+  };
+  deps.onProgress?.({ ...progress });
+  const pending = slices.filter((s) => !s.done);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < pending.length) {
+      signal?.throwIfAborted();
+      const slice = pending[next++]!;
+      await runSlice(deps, job, slice, progress, signal);
+    }
+  };
+  const workers = Array.from({ length: Math.max(1, Math.min(deps.concurrency ?? 4, pending.length)) }, worker);
+  // allSettled, then rethrow: a failing worker must not leave the others writing after we return.
+  const results = await Promise.allSettled(workers);
+  const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failure) throw failure.reason;
+  await store.completeBackfillJobIfDone(job.id);
+  return progress;
+}
+
+async function runSlice(
+  deps: BackfillDeps,
+  job: BackfillJob,
+  slice: BackfillSlice,
+  progress: BackfillProgress,
+  signal?: AbortSignal,
+): Promise<void> {
+  const { store, reader, source, clock } = deps;
+  const query: AuditLogQuery = {
+    effective_at: { gte: slice.startSecs, lte: slice.upperBoundSecs },
+    limit: 100,
+    ...(job.stream === "tenant" ? { tenant_only: true } : {}),
+  };
+  let upperBound = slice.upperBoundSecs;
+  let eventsRead = slice.eventsRead;
+  for await (const page of reader.pages(query, signal)) {
+    const records = pageRecords(page.data, {
+      sourceId: source.id,
+      sourceLabel: source.name,
+      parseTimeMs: clock.nowMs(),
+      ...(deps.normalizer ? { normalizer: deps.normalizer } : {}),
+    });
+    const done = !page.has_more;
+    // Pages come newest first: everything above the page's oldest second has been read.
+    let pageMin = upperBound;
+    for (const item of page.data) {
+      const at = (item as { effective_at?: unknown })?.effective_at;
+      if (typeof at === "number" && Number.isSafeInteger(at) && at >= slice.startSecs && at < pageMin) pageMin = at;
+    }
+    const before = upperBound;
+    upperBound = done ? slice.startSecs : pageMin;
+    eventsRead += page.data.length;
+    const result = await store.applyPage({
+      sourceId: source.id,
+      ...records,
+      sliceProgress: { jobId: job.id, sliceIndex: slice.sliceIndex, upperBoundSecs: upperBound, done, eventsRead },
+    });
+    progress.eventsRead += page.data.length;
+    progress.inserted += result.insertedIds.length;
+    // The slice covers [start, end): seconds start..before are left to read; done reads them all.
+    progress.secsDone += done ? before - slice.startSecs + 1 : before - upperBound;
+    if (done) progress.slicesDone++;
+    deps.onProgress?.({ ...progress });
+    if (done) return;
+  }
+}

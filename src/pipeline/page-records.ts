@@ -1,0 +1,130 @@
+// Turns the records of one API page into what the store writes: valid events with their indexed
+// columns (and normalized form), and quarantined records with the reasons. Pure: no I/O.
+// One bad record never fails its page; it is kept whole in quarantine.
+
+import type { RawAuditLog } from "../core/audit-log.ts";
+import { isKnownEventType } from "../core/event-types.ts";
+import type { EventRow, PageWrite, QuarantineRow, ValidationIssue } from "../storage/ports.ts";
+
+export interface NormalizeOutcome {
+  ok: boolean;
+  record?: Record<string, unknown>;
+  issues?: ValidationIssue[];
+}
+
+/** What the pipeline needs of a log type's normalizer (src/schema provides it). */
+export interface RecordNormalizer {
+  normalize(raw: unknown, ctx: { sourceId: string; sourceLabel: string; parseTimeMs: number }): NormalizeOutcome;
+}
+
+export interface PageRecordsContext {
+  sourceId: string;
+  sourceLabel: string;
+  parseTimeMs: number;
+  normalizer?: RecordNormalizer;
+}
+
+type PageRecords = Pick<PageWrite, "events" | "quarantined" | "unknownTypes">;
+
+/** The fields the store itself relies on: without them an event cannot be keyed, ordered or found. */
+export function checkStorageFields(item: unknown): ValidationIssue[] {
+  if (item === null || typeof item !== "object" || Array.isArray(item)) {
+    return [{ code: "not_an_object", path: "$", message: "The record is not a JSON object." }];
+  }
+  const rec = item as Record<string, unknown>;
+  const issues: ValidationIssue[] = [];
+  if (typeof rec.id !== "string" || rec.id.length === 0 || rec.id.length > 256) {
+    issues.push({
+      code: rec.id === undefined ? "missing_required" : "wrong_type",
+      path: "id",
+      message: "The record has no usable id (a non-empty string of at most 256 characters is required).",
+    });
+  }
+  if (typeof rec.type !== "string" || rec.type.length === 0 || rec.type.length > 256) {
+    issues.push({
+      code: rec.type === undefined ? "missing_required" : "wrong_type",
+      path: "type",
+      message: "The record has no usable type (a non-empty string is required).",
+    });
+  }
+  const at = rec.effective_at;
+  if (typeof at !== "number" || !Number.isSafeInteger(at) || at < 0) {
+    issues.push({
+      code: at === undefined ? "missing_required" : "bad_timestamp",
+      path: "effective_at",
+      message: "The record has no usable effective_at (Unix seconds as a non-negative integer are required).",
+    });
+  }
+  return issues;
+}
+
+function str(value: unknown): string | null {
+  return typeof value === "string" && value.length > 0 ? value : null;
+}
+
+function obj(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === "object" && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+/** The indexed columns of an event, read from the real API shape (see the API reference §7.3). */
+export function indexedColumns(rec: RawAuditLog): Pick<EventRow, "actorType" | "actorId" | "actorEmail" | "ip" | "projectId"> {
+  const actor = obj(rec.actor);
+  const session = obj(actor?.session);
+  const apiKey = obj(actor?.api_key);
+  const sessionUser = obj(session?.user);
+  const keyUser = obj(apiKey?.user);
+  const serviceAccount = obj(apiKey?.service_account);
+  return {
+    actorType: str(actor?.type),
+    actorId: str(sessionUser?.id) ?? str(keyUser?.id) ?? str(serviceAccount?.id) ?? str(apiKey?.id),
+    actorEmail: str(sessionUser?.email) ?? str(keyUser?.email),
+    ip: str(session?.ip_address),
+    projectId: str(obj(rec.project)?.id),
+  };
+}
+
+function quarantine(item: unknown, issues: ValidationIssue[]): QuarantineRow {
+  const rec = obj(item);
+  const first = issues[0];
+  return {
+    eventId: typeof rec?.id === "string" && rec.id.length > 0 ? rec.id.slice(0, 256) : null,
+    reason: first ? `${first.path}: ${first.message}` : "The record is invalid.",
+    issues,
+    raw: JSON.stringify(item) ?? "null",
+  };
+}
+
+export function pageRecords(items: readonly unknown[], ctx: PageRecordsContext): PageRecords {
+  const events: EventRow[] = [];
+  const quarantined: QuarantineRow[] = [];
+  const unknownTypes = new Set<string>();
+  for (const item of items) {
+    const storageIssues = checkStorageFields(item);
+    if (storageIssues.length > 0) {
+      quarantined.push(quarantine(item, storageIssues));
+      continue;
+    }
+    const rec = item as RawAuditLog;
+    let normalized: string | null = null;
+    if (ctx.normalizer) {
+      const outcome = ctx.normalizer.normalize(rec, ctx);
+      if (!outcome.ok) {
+        quarantined.push(quarantine(item, outcome.issues ?? []));
+        continue;
+      }
+      normalized = JSON.stringify(outcome.record);
+    }
+    if (!isKnownEventType(rec.type)) unknownTypes.add(rec.type);
+    events.push({
+      id: rec.id,
+      type: rec.type,
+      effectiveAtSecs: rec.effective_at,
+      ...indexedColumns(rec),
+      raw: JSON.stringify(rec),
+      normalized,
+    });
+  }
+  return { events, quarantined, unknownTypes: [...unknownTypes] };
+}

@@ -1,0 +1,137 @@
+// The only place that wires the parts together: the store, the secret box, the API client of each
+// source, the pollers and the backfill runner. CLI commands (and later the server) call into here.
+
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Clock } from "../core/clock.ts";
+import { systemClock } from "../core/clock.ts";
+import { ConfigurationError, errorMessage, NotFoundError } from "../core/errors.ts";
+import type { VigilEnv } from "../config/env.ts";
+import type { Logger } from "../logging/logger.ts";
+import { openSecretBox, type SecretBox } from "../secrets/secret-box.ts";
+import { DEFAULT_OPENAI_BASE_URL, OpenAIAuditLogClient } from "../sources/openai/client.ts";
+import type { SourceRecord, Store } from "../storage/ports.ts";
+import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
+import { type BackfillProgress, runBackfillJob } from "./backfill.ts";
+import type { RecordNormalizer } from "./page-records.ts";
+import { type PollReport, SourcePoller } from "./poller.ts";
+
+export interface Runtime {
+  env: VigilEnv;
+  store: Store;
+  secrets: SecretBox;
+  logger: Logger;
+  clock: Clock;
+  normalizer?: RecordNormalizer;
+  /** Request timeout for the OpenAI API (ms); tests shorten it. */
+  requestTimeoutMs?: number;
+  close(): Promise<void>;
+}
+
+export async function openRuntime(env: VigilEnv, logger: Logger, options: { clock?: Clock } = {}): Promise<Runtime> {
+  mkdirSync(env.dataDir, { recursive: true, mode: 0o700 });
+  const store = await openSqliteStore({ path: join(env.dataDir, "vigil.db") });
+  const secrets = openSecretBox({ dataDir: env.dataDir, ...(env.secretKey ? { secretKey: env.secretKey } : {}) });
+  return {
+    env,
+    store,
+    secrets,
+    logger,
+    clock: options.clock ?? systemClock,
+    close: () => store.close(),
+  };
+}
+
+export function resolveBaseUrl(runtime: Pick<Runtime, "env">, source: Pick<SourceRecord, "baseUrl">): string {
+  return source.baseUrl ?? runtime.env.openaiBaseUrl ?? DEFAULT_OPENAI_BASE_URL;
+}
+
+export function clientFor(runtime: Runtime, baseUrl: string, apiKey: string): OpenAIAuditLogClient {
+  return new OpenAIAuditLogClient({
+    baseUrl,
+    apiKey,
+    ...(runtime.requestTimeoutMs ? { timeoutMs: runtime.requestTimeoutMs } : {}),
+    onRetry: (info) =>
+      runtime.logger.warn({ baseUrl, ...info }, `The OpenAI API request failed (${info.reason}); retrying in ${info.delayMs} ms.`),
+  });
+}
+
+export async function sourceClient(runtime: Runtime, source: SourceRecord): Promise<OpenAIAuditLogClient> {
+  const secret = await runtime.store.getSourceSecret(source.id);
+  if (!secret) throw new ConfigurationError("source_without_key", `Source ${source.name} has no API key; add it again.`);
+  return clientFor(runtime, resolveBaseUrl(runtime, source), runtime.secrets.decrypt(secret));
+}
+
+export async function requireSource(runtime: Runtime, name: string): Promise<SourceRecord> {
+  const source = await runtime.store.getSource(name);
+  if (!source) throw new NotFoundError(`There is no source named ${JSON.stringify(name)}; see \`vigil sources list\`.`);
+  return source;
+}
+
+export async function pollerFor(runtime: Runtime, source: SourceRecord): Promise<SourcePoller> {
+  return new SourcePoller({
+    store: runtime.store,
+    reader: await sourceClient(runtime, source),
+    source,
+    clock: runtime.clock,
+    logger: runtime.logger,
+    ...(runtime.normalizer ? { normalizer: runtime.normalizer } : {}),
+  });
+}
+
+/** Runs every unfinished backfill job of the source to completion. */
+export async function runPendingBackfills(
+  runtime: Runtime,
+  source: SourceRecord,
+  options: { concurrency?: number; signal?: AbortSignal; onProgress?: (jobId: number, p: BackfillProgress) => void } = {},
+): Promise<number> {
+  const jobs = await runtime.store.listBackfillJobs({ sourceId: source.id, pendingOnly: true });
+  if (jobs.length === 0) return 0;
+  const reader = await sourceClient(runtime, source);
+  for (const job of jobs) {
+    await runBackfillJob(
+      {
+        store: runtime.store,
+        reader,
+        source,
+        clock: runtime.clock,
+        concurrency: options.concurrency ?? 4,
+        ...(runtime.normalizer ? { normalizer: runtime.normalizer } : {}),
+        ...(options.onProgress ? { onProgress: (p) => options.onProgress?.(job.id, p) } : {}),
+      },
+      job,
+      options.signal,
+    );
+  }
+  return jobs.length;
+}
+
+export interface SourcePollOutcome {
+  source: SourceRecord;
+  report?: PollReport;
+  backfillJobs?: number;
+  error?: string;
+}
+
+/** One complete poll of each source (history backfill of a new source included). */
+export async function pollAllOnce(
+  runtime: Runtime,
+  options: { sourceName?: string; signal?: AbortSignal } = {},
+): Promise<SourcePollOutcome[]> {
+  const sources = options.sourceName
+    ? [await requireSource(runtime, options.sourceName)]
+    : (await runtime.store.listSources()).filter((s) => s.enabled);
+  const outcomes: SourcePollOutcome[] = [];
+  for (const source of sources) {
+    try {
+      const poller = await pollerFor(runtime, source);
+      const report = await poller.pollOnce(options.signal);
+      const backfillJobs = await runPendingBackfills(runtime, source, options.signal ? { signal: options.signal } : {});
+      outcomes.push({ source, report, backfillJobs });
+    } catch (err) {
+      if (options.signal?.aborted) throw err;
+      outcomes.push({ source, error: errorMessage(err) });
+    }
+  }
+  return outcomes;
+}

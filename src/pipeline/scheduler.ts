@@ -1,0 +1,82 @@
+// Keeps every enabled source polled every poll_interval_secs, with exactly one poll in flight per
+// source, and runs unfinished backfill jobs beside the live polls (history never delays live events).
+// Sources added or removed while running are picked up by a periodic refresh. Stopping (the abort
+// signal) interrupts in-flight requests; page writes are transactions, so a stop never half-applies one.
+
+import { setTimeout as sleep } from "node:timers/promises";
+import { errorMessage, VigilError } from "../core/errors.ts";
+import type { SourceRecord } from "../storage/ports.ts";
+import { pollerFor, runPendingBackfills, type Runtime } from "./runtime.ts";
+
+const REFRESH_MS = 15_000;
+
+function isAbort(err: unknown, signal: AbortSignal): boolean {
+  return signal.aborted || (err instanceof VigilError && err.code === "aborted");
+}
+
+async function pause(ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await sleep(ms, undefined, { signal });
+  } catch {
+    // aborted: the caller checks the signal
+  }
+}
+
+export class PollScheduler {
+  private readonly loops = new Map<string, Promise<void>>();
+
+  constructor(private readonly runtime: Runtime) {}
+
+  /** Runs until the signal aborts; resolves once every loop has finished its current step. */
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      const sources = await this.runtime.store.listSources();
+      for (const source of sources) {
+        if (source.enabled && !this.loops.has(source.id)) {
+          const loop = this.sourceLoop(source, signal).finally(() => this.loops.delete(source.id));
+          this.loops.set(source.id, loop);
+        }
+      }
+      await pause(REFRESH_MS, signal);
+    }
+    await Promise.allSettled([...this.loops.values()]);
+  }
+
+  private async sourceLoop(initial: SourceRecord, signal: AbortSignal): Promise<void> {
+    const { logger, store, clock } = this.runtime;
+    let backfill: Promise<void> | null = null;
+    while (!signal.aborted) {
+      // Re-read each time: settings may change, and a removed or disabled source stops here.
+      const source = await store.getSource(initial.id);
+      if (!source || !source.enabled) break;
+      const started = clock.nowMs();
+      try {
+        const poller = await pollerFor(this.runtime, source);
+        const report = await poller.pollOnce(signal);
+        const inserted = report.streams.reduce((n, s) => n + s.inserted, 0);
+        logger.info({ source: source.name, inserted }, `Polled ${source.name}: ${inserted} new events.`);
+      } catch (err) {
+        if (isAbort(err, signal)) break;
+        const level = err instanceof VigilError && !err.retryable ? "error" : "warn";
+        logger[level]({ source: source.name }, `Polling ${source.name} failed: ${errorMessage(err)}`);
+      }
+      backfill ??= this.backfillStep(source, signal).finally(() => {
+        backfill = null;
+      });
+      const elapsed = clock.nowMs() - started;
+      await pause(Math.max(0, source.pollIntervalSecs * 1000 - elapsed), signal);
+    }
+    if (backfill) await backfill;
+  }
+
+  private async backfillStep(source: SourceRecord, signal: AbortSignal): Promise<void> {
+    try {
+      const ran = await runPendingBackfills(this.runtime, source, { signal });
+      if (ran > 0) this.runtime.logger.info({ source: source.name }, `Backfill of ${source.name} is complete.`);
+    } catch (err) {
+      if (!isAbort(err, signal)) {
+        this.runtime.logger.warn({ source: source.name }, `Backfill of ${source.name} paused: ${errorMessage(err)}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,278 @@
+// HTTP client for `GET {base_url}/organization/audit_logs`. It fetches and validates pages and knows nothing of
+// storage or detection. A page is returned only once its whole body was read and its envelope validated, so a
+// cut connection or a garbled body is retried as a whole page and never half-applied.
+
+import type { AuditLogPage, AuditLogQuery } from "../../core/audit-log.ts";
+import { type Clock, systemClock } from "../../core/clock.ts";
+import { ConfigurationError } from "../../core/errors.ts";
+import { redactSecrets } from "../../core/redact.ts";
+import { parseAuditLogEnvelope } from "./envelope.ts";
+import {
+  authError,
+  badRequestError,
+  describeHttpFailure,
+  notFoundError,
+  OpenAIRequestError,
+  paginationStuckError,
+  parseApiError,
+  RequestAbortedError,
+  unavailableError,
+} from "./errors.ts";
+import { encodeAuditLogQuery } from "./query.ts";
+import {
+  createRetryPolicy,
+  isRetryableStatus,
+  parseRetryAfterMs,
+  type RetryInfo,
+  shouldRetryOverride,
+} from "./retry.ts";
+
+export const DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1";
+export const USER_AGENT = "vigil/0.1.0";
+
+const DEFAULTS = { timeoutMs: 30_000, maxAttempts: 6, initialDelayMs: 500, maxDelayMs: 30_000 };
+
+export interface OpenAIClientOptions {
+  /** Resolved by the caller (config/env); a trailing slash is tolerated. */
+  baseUrl: string;
+  apiKey: string;
+  /** Per attempt, covering the headers and the whole body. Default 30 s. */
+  timeoutMs?: number;
+  /** Total attempts per page, the first included. Default 6. */
+  maxAttempts?: number;
+  /** Cap on any single backoff, Retry-After included. Default 30 s. */
+  maxDelayMs?: number;
+  /** First backoff ceiling (full jitter draws in [0, ceiling)). Default 500 ms. */
+  initialDelayMs?: number;
+  fetch?: typeof fetch;
+  onRetry?: (info: RetryInfo) => void;
+  /** Jitter source, for deterministic tests. Default Math.random. */
+  random?: () => number;
+  /** Used to read Retry-After HTTP dates. Default the system clock. */
+  clock?: Clock;
+}
+
+/** A validated page plus OpenAI's `x-request-id`, worth logging for support requests. */
+export type OpenAIAuditLogPage = AuditLogPage & { requestId: string | null };
+
+export class OpenAIAuditLogClient {
+  private readonly endpoint: string;
+  private readonly apiKey: string;
+  private readonly timeoutMs: number;
+  private readonly maxAttempts: number;
+  private readonly fetchImpl: typeof fetch;
+  private readonly clock: Clock;
+  private readonly policy: ReturnType<typeof createRetryPolicy>;
+
+  constructor(options: OpenAIClientOptions) {
+    this.endpoint = `${validBaseUrl(options.baseUrl).replace(/\/+$/, "")}/organization/audit_logs`;
+    if (options.apiKey.trim() === "") {
+      throw new ConfigurationError("openai_api_key_missing", "No OpenAI Admin API key is configured (sk-admin-…).");
+    }
+    this.apiKey = options.apiKey;
+    this.timeoutMs = positive("timeoutMs", options.timeoutMs ?? DEFAULTS.timeoutMs);
+    this.maxAttempts = positive("maxAttempts", options.maxAttempts ?? DEFAULTS.maxAttempts);
+    if (!Number.isInteger(this.maxAttempts)) throw invalidOption("maxAttempts", this.maxAttempts);
+    this.fetchImpl = options.fetch ?? globalThis.fetch;
+    this.clock = options.clock ?? systemClock;
+    this.policy = createRetryPolicy({
+      maxAttempts: this.maxAttempts,
+      initialDelayMs: nonNegative("initialDelayMs", options.initialDelayMs ?? DEFAULTS.initialDelayMs),
+      maxDelayMs: nonNegative("maxDelayMs", options.maxDelayMs ?? DEFAULTS.maxDelayMs),
+      random: options.random ?? Math.random,
+      ...(options.onRetry ? { onRetry: options.onRetry } : {}),
+    });
+  }
+
+  /** One page, with retries. */
+  async listPage(query: AuditLogQuery, signal?: AbortSignal): Promise<OpenAIAuditLogPage> {
+    if (signal?.aborted) throw new RequestAbortedError(signal.reason);
+    const url = `${this.endpoint}?${encodeAuditLogQuery(query)}`;
+    let attempts = 0;
+    const run = this.policy.execute(({ attempt }) => {
+      attempts = attempt + 1;
+      return this.attemptOnce(url, signal);
+    }, signal);
+
+    // cockatiel's backoff sleep cannot be interrupted, so an abort is raced against the whole run; the run then
+    // ends on its own at its next attempt, which sees the aborted signal. The interval keeps the event loop alive
+    // while the (unref'd) backoff timer is the only thing pending.
+    const keepAlive = setInterval(() => {}, 1 << 30);
+    try {
+      return await raceAbort(run, signal);
+    } catch (err) {
+      if (signal?.aborted) throw err instanceof RequestAbortedError ? err : new RequestAbortedError(signal.reason);
+      if (err instanceof OpenAIRequestError && err.retryable) throw unavailableError(err, attempts);
+      throw err;
+    } finally {
+      clearInterval(keepAlive);
+    }
+  }
+
+  /**
+   * Walks a window: yields each page, then requests the next with after=last_id while has_more, as the SDK's
+   * cursor page does. Throws if has_more is true but the cursor cannot move (no last_id, or the same one again),
+   * rather than silently stopping or looping: the caller must not treat the window as complete.
+   */
+  async *pages(query: AuditLogQuery, signal?: AbortSignal): AsyncGenerator<OpenAIAuditLogPage> {
+    let after = query.after;
+    for (;;) {
+      const page = await this.listPage(after === undefined ? query : { ...query, after }, signal);
+      yield page;
+      if (!page.has_more) return;
+      if (!page.last_id) throw paginationStuckError("the page has no last_id to continue after");
+      if (page.last_id === after) throw paginationStuckError(`last_id did not advance past ${page.last_id}`);
+      after = page.last_id;
+    }
+  }
+
+  /**
+   * Proves the key works: one request with limit=1 (retried like any page). A sampleEventCount of 0 with a working
+   * key usually means audit logging is not enabled yet, or the organization has no events.
+   */
+  async verify(signal?: AbortSignal): Promise<{ ok: true; latencyMs: number; sampleEventCount: number }> {
+    const started = performance.now();
+    const page = await this.listPage({ limit: 1 }, signal);
+    return { ok: true, latencyMs: Math.round(performance.now() - started), sampleEventCount: page.data.length };
+  }
+
+  /** One HTTP exchange with its own timeout. Throws OpenAIRequestError (retryable or not) or a typed error. */
+  private async attemptOnce(url: string, signal: AbortSignal | undefined): Promise<OpenAIAuditLogPage> {
+    if (signal?.aborted) throw new RequestAbortedError(signal.reason);
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.timeoutMs);
+    const forwardAbort = () => controller.abort();
+    signal?.addEventListener("abort", forwardAbort, { once: true });
+
+    let stage: "connect" | "body" = "connect";
+    try {
+      const response = await this.fetchImpl(url, { headers: this.headers(), signal: controller.signal });
+      stage = "body";
+      // Read the whole body before judging anything: a cut stream rejects here, not later.
+      const body = await response.text();
+      return this.interpret(response, body);
+    } catch (err) {
+      if (err instanceof OpenAIRequestError || err instanceof ConfigurationError) throw err;
+      if (signal?.aborted) throw new RequestAbortedError(err);
+      if (timedOut) {
+        const when = stage === "connect" ? "no response" : "the body did not finish";
+        throw new OpenAIRequestError("timeout", `timed out after ${this.timeoutMs} ms (${when})`, {
+          retryable: true,
+          cause: err,
+        });
+      }
+      const when = stage === "connect" ? "connection failed" : "connection lost while reading the body";
+      throw new OpenAIRequestError("network", `${when}: ${this.scrub(describeNetworkError(err))}`, {
+        retryable: true,
+        cause: err,
+      });
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", forwardAbort);
+    }
+  }
+
+  private interpret(response: Response, body: string): OpenAIAuditLogPage {
+    const requestId = response.headers.get("x-request-id");
+    if (response.ok) {
+      const parsed = parseAuditLogEnvelope(body);
+      if (parsed.ok) return { ...parsed.page, requestId };
+      const reason = `malformed page (HTTP ${response.status}): ${parsed.problem}${requestSuffix(requestId)}`;
+      throw new OpenAIRequestError("malformed", reason, { retryable: true, status: response.status, requestId });
+    }
+
+    const status = response.status;
+    const parsedError = parseApiError(body);
+    const api = { ...parsedError, message: parsedError.message === null ? null : this.scrub(parsedError.message) };
+    const retryable = shouldRetryOverride(response.headers) ?? isRetryableStatus(status);
+    if (retryable) {
+      throw new OpenAIRequestError("http", describeHttpFailure(status, api, requestId), {
+        retryable: true,
+        status,
+        requestId,
+        retryAfterMs: parseRetryAfterMs(response.headers, this.clock.nowMs()),
+      });
+    }
+    if (status === 401 || status === 403) throw authError(status, api, requestId, this.apiKey.startsWith("sk-admin-"));
+    if (status === 400) throw badRequestError(api, requestId);
+    if (status === 404) throw notFoundError(this.endpoint, api, requestId);
+    throw new OpenAIRequestError("http", describeHttpFailure(status, api, requestId), {
+      retryable: false,
+      status,
+      requestId,
+    });
+  }
+
+  private headers(): Record<string, string> {
+    return { Authorization: `Bearer ${this.apiKey}`, Accept: "application/json", "User-Agent": USER_AGENT };
+  }
+
+  /** Removes the configured key from server-provided text, even if it does not look like an OpenAI key. */
+  private scrub(text: string): string {
+    return redactSecrets(text.split(this.apiKey).join("[redacted]"));
+  }
+}
+
+/** Resolves with the run, or rejects as soon as the signal aborts. */
+function raceAbort<T>(run: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return run;
+  run.catch(() => {}); // The run may reject after we stopped listening; that rejection is expected.
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new RequestAbortedError(signal.reason));
+    signal.addEventListener("abort", onAbort, { once: true });
+    run.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/** undici wraps socket failures: `TypeError: fetch failed` ← `Error: read ECONNRESET` / `SocketError: other side closed`. */
+function describeNetworkError(err: unknown): string {
+  const messages: string[] = [];
+  let code: string | undefined;
+  let current: unknown = err;
+  for (let depth = 0; current instanceof Error && depth < 5; depth++) {
+    if (current.message && !messages.includes(current.message)) messages.push(current.message);
+    const errCode = (current as { code?: unknown }).code;
+    if (typeof errCode === "string") code ??= errCode;
+    current = current.cause;
+  }
+  const text = messages.join(": ") || String(err);
+  return code ? `${text} (${code})` : text;
+}
+
+function requestSuffix(requestId: string | null): string {
+  return requestId ? ` (request ${requestId})` : "";
+}
+
+function validBaseUrl(baseUrl: string): string {
+  let url: URL;
+  try {
+    url = new URL(baseUrl);
+  } catch {
+    throw new ConfigurationError("openai_base_url_invalid", `The OpenAI base URL is not a valid URL: ${baseUrl}`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new ConfigurationError("openai_base_url_invalid", `The OpenAI base URL must be http(s): ${baseUrl}`);
+  }
+  if (url.search || url.hash) {
+    throw new ConfigurationError("openai_base_url_invalid", `The OpenAI base URL must not have a query: ${baseUrl}`);
+  }
+  return baseUrl.trim();
+}
+
+function positive(name: string, value: number): number {
+  if (!(Number.isFinite(value) && value > 0)) throw invalidOption(name, value);
+  return value;
+}
+
+function nonNegative(name: string, value: number): number {
+  if (!(Number.isFinite(value) && value >= 0)) throw invalidOption(name, value);
+  return value;
+}
+
+function invalidOption(name: string, value: number): ConfigurationError {
+  return new ConfigurationError("openai_client_option_invalid", `OpenAI client option ${name} is invalid: ${value}`);
+}

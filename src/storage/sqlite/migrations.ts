@@ -1,0 +1,168 @@
+// Versioned schema migrations for the embedded SQLite store.
+//
+// Each migration runs once, in order, inside its own IMMEDIATE transaction, and records itself in
+// `schema_migrations` in that same transaction: a crash mid-migration leaves the previous version intact,
+// and two processes starting at once (`vigil start` and `vigil backfill`) cannot both apply one — the
+// second waits for the write lock, then sees the row and skips. Migrations are append-only: never edit one
+// that has shipped, add a new version instead.
+
+import type Database from "better-sqlite3";
+import { VigilError } from "../../core/errors.ts";
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "initial schema",
+    sql: `
+      CREATE TABLE sources (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        kind TEXT NOT NULL,
+        base_url TEXT,
+        poll_interval_secs INTEGER NOT NULL,
+        overlap_secs INTEGER NOT NULL,
+        sweep_window_secs INTEGER NOT NULL,
+        sweep_interval_secs INTEGER NOT NULL,
+        include_tenant_events INTEGER NOT NULL,
+        backfill_days INTEGER NOT NULL,
+        enabled INTEGER NOT NULL,
+        encrypted_secret TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL
+      );
+
+      CREATE TABLE stream_state (
+        source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        stream TEXT NOT NULL CHECK (stream IN ('main', 'tenant')),
+        checkpoint_secs INTEGER,
+        last_sweep_secs INTEGER,
+        PRIMARY KEY (source_id, stream)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE poll_status (
+        source_id TEXT PRIMARY KEY REFERENCES sources(id) ON DELETE CASCADE,
+        last_poll_started_ms INTEGER,
+        last_poll_finished_ms INTEGER,
+        last_success_ms INTEGER,
+        last_error TEXT,
+        last_error_code TEXT,
+        last_event_stored_ms INTEGER,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0
+      ) WITHOUT ROWID;
+
+      -- Event ids are unique per source only: two organizations may (in tests, do) share ids.
+      CREATE TABLE events (
+        source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        effective_at INTEGER NOT NULL,
+        actor_type TEXT,
+        actor_id TEXT,
+        actor_email TEXT,
+        ip TEXT,
+        project_id TEXT,
+        raw TEXT NOT NULL,
+        normalized TEXT,
+        ingested_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (source_id, id)
+      );
+      -- One index per EventQuery filter, each ending in the newest-first order so that a filtered search
+      -- reads its rows already sorted. Nullable columns get partial indexes: an equality filter implies
+      -- NOT NULL, and the many events without an email or ip then cost nothing to index.
+      CREATE INDEX events_newest ON events (effective_at DESC, id DESC);
+      CREATE INDEX events_by_type ON events (type, effective_at DESC, id DESC);
+      CREATE INDEX events_by_actor_email ON events (actor_email, effective_at DESC, id DESC)
+        WHERE actor_email IS NOT NULL;
+      CREATE INDEX events_by_actor_id ON events (actor_id, effective_at DESC, id DESC)
+        WHERE actor_id IS NOT NULL;
+      CREATE INDEX events_by_ip ON events (ip, effective_at DESC, id DESC) WHERE ip IS NOT NULL;
+      CREATE INDEX events_by_project ON events (project_id, effective_at DESC, id DESC)
+        WHERE project_id IS NOT NULL;
+
+      -- Every overlapping poll re-reads the same bad record: it is stored once per (source, sha256(raw)),
+      -- and later sightings only bump the counter.
+      CREATE TABLE quarantine (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        event_id TEXT,
+        reason TEXT NOT NULL,
+        issues TEXT NOT NULL,
+        raw TEXT NOT NULL,
+        raw_sha256 TEXT NOT NULL,
+        received_at_ms INTEGER NOT NULL,
+        last_seen_ms INTEGER NOT NULL,
+        sightings INTEGER NOT NULL DEFAULT 1,
+        UNIQUE (source_id, raw_sha256)
+      );
+
+      CREATE TABLE unknown_event_types (
+        source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        type TEXT NOT NULL,
+        first_seen_ms INTEGER NOT NULL,
+        PRIMARY KEY (source_id, type)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE backfill_jobs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        stream TEXT NOT NULL CHECK (stream IN ('main', 'tenant')),
+        since_secs INTEGER NOT NULL,
+        until_secs INTEGER NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        done INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE INDEX backfill_jobs_by_source ON backfill_jobs (source_id, id);
+
+      CREATE TABLE backfill_slices (
+        job_id INTEGER NOT NULL REFERENCES backfill_jobs(id) ON DELETE CASCADE,
+        slice_index INTEGER NOT NULL,
+        start_secs INTEGER NOT NULL,
+        end_secs INTEGER NOT NULL,
+        upper_bound_secs INTEGER NOT NULL,
+        done INTEGER NOT NULL DEFAULT 0,
+        events_read INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (job_id, slice_index)
+      ) WITHOUT ROWID;
+    `,
+  },
+];
+
+/** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */
+export function runMigrations(db: Database.Database, nowMs: number, migrations = MIGRATIONS): number[] {
+  db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at_ms INTEGER NOT NULL
+  )`);
+
+  const latestKnown = migrations.reduce((max, m) => Math.max(max, m.version), 0);
+  const current = db.prepare("SELECT max(version) AS v FROM schema_migrations").get() as { v: number | null };
+  if (current.v !== null && current.v > latestKnown) {
+    // Running an older Vigil against a newer schema could silently misread data: refuse instead.
+    throw new VigilError(
+      "storage_schema_too_new",
+      `The database schema is at version ${current.v}, but this version of Vigil knows only up to ${latestKnown}; upgrade Vigil.`,
+    );
+  }
+
+  const isApplied = db.prepare("SELECT 1 FROM schema_migrations WHERE version = ?").pluck();
+  const record = db.prepare("INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)");
+  const applied: number[] = [];
+  const ordered = [...migrations].sort((a, b) => a.version - b.version);
+  for (const migration of ordered) {
+    // Checked again inside the transaction: another process may have applied it since we looked.
+    const apply = db.transaction(() => {
+      if (isApplied.get(migration.version) !== undefined) return false;
+      db.exec(migration.sql);
+      record.run(migration.version, migration.name, nowMs);
+      return true;
+    });
+    if (apply.immediate()) applied.push(migration.version);
+  }
+  return applied;
+}

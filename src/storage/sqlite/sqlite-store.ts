@@ -1,0 +1,645 @@
+// The embedded event store: one SQLite file via better-sqlite3, in WAL mode.
+//
+// Durability: WAL with synchronous=FULL. WAL+NORMAL survives a killed process but may lose the last
+// commits on power loss or an OS crash; since `applyPage` also advances the checkpoint, a lost commit after
+// the checkpoint moved past its window on the API side would be harmless, but a lost commit whose events
+// were already alerted on would not be. Vigil promises "no event lost", so every commit is fsynced; the
+// cost is one fsync per page of up to 100 events, which is small next to an HTTP round trip.
+//
+// Concurrency: several processes may open the file (`vigil start`, `vigil backfill`). WAL lets readers run
+// beside one writer; every write transaction is BEGIN IMMEDIATE so it takes the write lock up front and
+// waits up to `busy_timeout` for it, instead of failing mid-transaction when a read lock cannot upgrade.
+
+import { createHash, randomUUID } from "node:crypto";
+import Database from "better-sqlite3";
+import { type Clock, systemClock } from "../../core/clock.ts";
+import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
+import { redactSecrets } from "../../core/redact.ts";
+import type {
+  BackfillJob,
+  BackfillSlice,
+  EncryptedSecret,
+  EventQuery,
+  PageWrite,
+  PageWriteResult,
+  PollStatus,
+  QuarantineRecord,
+  SourceRecord,
+  SourceSettings,
+  StoredEvent,
+  Store,
+  StreamName,
+  StreamState,
+  UnknownTypeRecord,
+} from "../ports.ts";
+import { runMigrations } from "./migrations.ts";
+import {
+  type BackfillJobRow,
+  type BackfillSliceRow,
+  type SourceRow,
+  toBackfillJob,
+  toBackfillSlice,
+  toQuarantineRecord,
+  toSourceRecord,
+  toStoredEvent,
+} from "./rows.ts";
+import { compileEventCount, compileEventSearch, compileQuarantineList, type EventsTable, type QuarantineTable } from "./search.ts";
+import { translateSqliteError } from "./sqlite-errors.ts";
+
+export interface SqliteStoreOptions {
+  clock?: Clock;
+  /** How long a write waits for another process's write lock before failing with `storage_busy`. */
+  busyTimeoutMs?: number;
+}
+
+export type OpenSqliteStoreOptions = ({ path: string } | { memory: true }) & SqliteStoreOptions;
+
+const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+const STREAMS: readonly StreamName[] = ["main", "tenant"];
+const SETTINGS_KEYS = [
+  "name",
+  "kind",
+  "baseUrl",
+  "pollIntervalSecs",
+  "overlapSecs",
+  "sweepWindowSecs",
+  "sweepIntervalSecs",
+  "includeTenantEvents",
+  "backfillDays",
+  "enabled",
+] as const satisfies readonly (keyof SourceSettings)[];
+
+/** Opens (creating if needed) and migrates a SQLite store. */
+export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<SqliteStore> {
+  const store = SqliteStore.open(options);
+  try {
+    await store.migrate();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
+}
+
+function prepareStatements(db: Database.Database) {
+  return {
+    sourceExists: db.prepare<[string], 1>("SELECT 1 FROM sources WHERE id = ?").pluck(),
+    sourceById: db.prepare<[string], SourceRow>("SELECT * FROM sources WHERE id = ?"),
+    sourceByName: db.prepare<[string], SourceRow>("SELECT * FROM sources WHERE name = ?"),
+    sourcesByName: db.prepare<[], SourceRow>("SELECT * FROM sources ORDER BY name"),
+    insertSource: db.prepare(
+      `INSERT INTO sources (id, name, kind, base_url, poll_interval_secs, overlap_secs, sweep_window_secs,
+         sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms)
+       VALUES (@id, @name, @kind, @base_url, @poll_interval_secs, @overlap_secs, @sweep_window_secs,
+         @sweep_interval_secs, @include_tenant_events, @backfill_days, @enabled, @encrypted_secret, @created_at_ms)`,
+    ),
+    updateSource: db.prepare(
+      `UPDATE sources SET name = @name, kind = @kind, base_url = @base_url,
+         poll_interval_secs = @poll_interval_secs, overlap_secs = @overlap_secs,
+         sweep_window_secs = @sweep_window_secs, sweep_interval_secs = @sweep_interval_secs,
+         include_tenant_events = @include_tenant_events, backfill_days = @backfill_days, enabled = @enabled,
+         encrypted_secret = @encrypted_secret
+       WHERE id = @id`,
+    ),
+    sourceSecret: db.prepare<[string], string>("SELECT encrypted_secret FROM sources WHERE id = ?").pluck(),
+    deleteSourceData: [
+      // Children first, so the cascade on `sources` has nothing left to walk row by row.
+      "DELETE FROM backfill_slices WHERE job_id IN (SELECT id FROM backfill_jobs WHERE source_id = ?)",
+      "DELETE FROM backfill_jobs WHERE source_id = ?",
+      "DELETE FROM events WHERE source_id = ?",
+      "DELETE FROM quarantine WHERE source_id = ?",
+      "DELETE FROM unknown_event_types WHERE source_id = ?",
+      "DELETE FROM stream_state WHERE source_id = ?",
+      "DELETE FROM poll_status WHERE source_id = ?",
+      "DELETE FROM sources WHERE id = ?",
+    ].map((text) => db.prepare<[string]>(text)),
+
+    streamState: db.prepare<[string, string], { checkpoint_secs: number | null; last_sweep_secs: number | null }>(
+      "SELECT checkpoint_secs, last_sweep_secs FROM stream_state WHERE source_id = ? AND stream = ?",
+    ),
+    // Only the fields given change: the flags say which of the two values to take.
+    upsertStream: db.prepare(
+      `INSERT INTO stream_state (source_id, stream, checkpoint_secs, last_sweep_secs)
+       VALUES (@sourceId, @stream, @checkpointSecs, @lastSweepSecs)
+       ON CONFLICT (source_id, stream) DO UPDATE SET
+         checkpoint_secs = CASE WHEN @setCheckpoint = 1 THEN excluded.checkpoint_secs ELSE checkpoint_secs END,
+         last_sweep_secs = CASE WHEN @setSweep = 1 THEN excluded.last_sweep_secs ELSE last_sweep_secs END`,
+    ),
+    initCheckpoint: db.prepare(
+      `INSERT INTO stream_state (source_id, stream, checkpoint_secs) VALUES (?, ?, ?)
+       ON CONFLICT (source_id, stream) DO UPDATE SET checkpoint_secs = excluded.checkpoint_secs
+       WHERE checkpoint_secs IS NULL`,
+    ),
+
+    pollStatus: db.prepare<[string], PollStatusRow>("SELECT * FROM poll_status WHERE source_id = ?"),
+    pollStart: db.prepare(
+      `INSERT INTO poll_status (source_id, last_poll_started_ms) VALUES (?, ?)
+       ON CONFLICT (source_id) DO UPDATE SET last_poll_started_ms = excluded.last_poll_started_ms`,
+    ),
+    pollSuccess: db.prepare(
+      `INSERT INTO poll_status (source_id, last_poll_finished_ms, last_success_ms, consecutive_failures)
+       VALUES (@sourceId, @atMs, @atMs, 0)
+       ON CONFLICT (source_id) DO UPDATE SET last_poll_finished_ms = @atMs, last_success_ms = @atMs,
+         last_error = NULL, last_error_code = NULL, consecutive_failures = 0`,
+    ),
+    pollFailure: db.prepare(
+      `INSERT INTO poll_status (source_id, last_poll_finished_ms, last_error, last_error_code, consecutive_failures)
+       VALUES (@sourceId, @atMs, @error, @errorCode, 1)
+       ON CONFLICT (source_id) DO UPDATE SET last_poll_finished_ms = @atMs, last_error = @error,
+         last_error_code = @errorCode, consecutive_failures = consecutive_failures + 1`,
+    ),
+    eventStored: db.prepare(
+      `INSERT INTO poll_status (source_id, last_event_stored_ms) VALUES (?, ?)
+       ON CONFLICT (source_id) DO UPDATE SET last_event_stored_ms = excluded.last_event_stored_ms`,
+    ),
+
+    // The hot path: positional parameters, one statement reused for every row.
+    insertEvent: db.prepare(
+      `INSERT OR IGNORE INTO events (source_id, id, type, effective_at, actor_type, actor_id, actor_email, ip,
+         project_id, raw, normalized, ingested_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    insertQuarantine: db.prepare(
+      `INSERT OR IGNORE INTO quarantine (source_id, event_id, reason, issues, raw, raw_sha256, received_at_ms,
+         last_seen_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    ),
+    resightQuarantine: db.prepare(
+      "UPDATE quarantine SET sightings = sightings + 1, last_seen_ms = ? WHERE source_id = ? AND raw_sha256 = ?",
+    ),
+    insertUnknownType: db.prepare(
+      "INSERT OR IGNORE INTO unknown_event_types (source_id, type, first_seen_ms) VALUES (?, ?, ?)",
+    ),
+    updateSlice: db.prepare(
+      `UPDATE backfill_slices SET upper_bound_secs = @upperBoundSecs, done = @done, events_read = @eventsRead
+       WHERE job_id = @jobId AND slice_index = @sliceIndex
+         AND job_id IN (SELECT id FROM backfill_jobs WHERE source_id = @sourceId)`,
+    ),
+
+    eventIds: db.prepare<[string], string>("SELECT id FROM events WHERE source_id = ?").pluck(),
+    unknownTypesAll: db.prepare<[], UnknownTypeRow>(
+      "SELECT * FROM unknown_event_types ORDER BY first_seen_ms, source_id, type",
+    ),
+    unknownTypesOf: db.prepare<[string], UnknownTypeRow>(
+      "SELECT * FROM unknown_event_types WHERE source_id = ? ORDER BY first_seen_ms, type",
+    ),
+
+    insertJob: db.prepare(
+      `INSERT INTO backfill_jobs (source_id, stream, since_secs, until_secs, created_at_ms)
+       VALUES (?, ?, ?, ?, ?)`,
+    ),
+    insertSlice: db.prepare(
+      `INSERT INTO backfill_slices (job_id, slice_index, start_secs, end_secs, upper_bound_secs)
+       VALUES (?, ?, ?, ?, ?)`,
+    ),
+    jobById: db.prepare<[number], BackfillJobRow>("SELECT * FROM backfill_jobs WHERE id = ?"),
+    slicesOf: db.prepare<[number], BackfillSliceRow>(
+      "SELECT * FROM backfill_slices WHERE job_id = ? ORDER BY slice_index",
+    ),
+    pendingSliceCount: db
+      .prepare<[number], number>("SELECT count(*) FROM backfill_slices WHERE job_id = ? AND done = 0")
+      .pluck(),
+    markJobDone: db.prepare("UPDATE backfill_jobs SET done = 1 WHERE id = ?"),
+    jobs: db.prepare<[{ sourceId: string | null; pendingOnly: number }], BackfillJobRow>(
+      `SELECT * FROM backfill_jobs
+       WHERE (@sourceId IS NULL OR source_id = @sourceId) AND (@pendingOnly = 0 OR done = 0)
+       ORDER BY id`,
+    ),
+  };
+}
+
+type Statements = ReturnType<typeof prepareStatements>;
+
+interface PollStatusRow {
+  source_id: string;
+  last_poll_started_ms: number | null;
+  last_poll_finished_ms: number | null;
+  last_success_ms: number | null;
+  last_error: string | null;
+  last_error_code: string | null;
+  last_event_stored_ms: number | null;
+  consecutive_failures: number;
+}
+
+interface UnknownTypeRow {
+  source_id: string;
+  type: string;
+  first_seen_ms: number;
+}
+
+function sourceRowFrom(id: string, settings: SourceSettings, secret: EncryptedSecret, createdAtMs: number) {
+  return {
+    id,
+    name: settings.name,
+    kind: settings.kind,
+    base_url: settings.baseUrl ?? null,
+    poll_interval_secs: settings.pollIntervalSecs,
+    overlap_secs: settings.overlapSecs,
+    sweep_window_secs: settings.sweepWindowSecs,
+    sweep_interval_secs: settings.sweepIntervalSecs,
+    include_tenant_events: settings.includeTenantEvents ? 1 : 0,
+    backfill_days: settings.backfillDays,
+    enabled: settings.enabled ? 1 : 0,
+    encrypted_secret: secret.ciphertext,
+    created_at_ms: createdAtMs,
+  };
+}
+
+function sha256Hex(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+export class SqliteStore implements Store {
+  readonly #db: Database.Database;
+  readonly #location: string;
+  readonly #clock: Clock;
+  #statements: Statements | undefined;
+  /** One reusable transaction wrapper: `db.transaction` per call would rebuild it on the hot path. */
+  readonly #transaction: Database.Transaction<(fn: () => unknown) => unknown>;
+  readonly #searchStatements = new Map<string, Database.Statement>();
+
+  private constructor(db: Database.Database, location: string, clock: Clock) {
+    this.#db = db;
+    this.#location = location;
+    this.#clock = clock;
+    this.#transaction = db.transaction((fn: () => unknown) => fn());
+  }
+
+  /** Opens the connection and sets it up; `openSqliteStore` also migrates, which every other method needs. */
+  static open(options: OpenSqliteStoreOptions): SqliteStore {
+    const location = "memory" in options ? ":memory:" : options.path;
+    const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(location, { timeout: busyTimeoutMs });
+      // An in-memory database has no WAL; it answers "memory".
+      if (location !== ":memory:") db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = FULL");
+      db.pragma("foreign_keys = ON");
+      return new SqliteStore(db, location, options.clock ?? systemClock);
+    } catch (err) {
+      db?.close();
+      const translated = translateSqliteError(err, location);
+      if (translated instanceof VigilError) throw translated;
+      throw new VigilError("storage_open_failed", `Could not open the database at ${location}: ${String(err)}`, {
+        cause: err,
+      });
+    }
+  }
+
+  /** The underlying connection, for SQLite-specific tests and diagnostics only. */
+  get connection(): Database.Database {
+    return this.#db;
+  }
+
+  get location(): string {
+    return this.#location;
+  }
+
+  // ---- plumbing ----
+
+  /** Runs `fn`, turning SQLite errors into VigilErrors that name this database. */
+  #guard<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw translateSqliteError(err, this.#location);
+    }
+  }
+
+  /** Runs `fn` in one BEGIN IMMEDIATE transaction (see the header for why IMMEDIATE). */
+  #write<T>(fn: () => T): T {
+    return this.#guard(() => this.#transaction.immediate(fn) as T);
+  }
+
+  get #s(): Statements {
+    if (this.#statements === undefined) {
+      if (!this.#db.open) throw new VigilError("storage_closed", "The database has been closed.");
+      this.#statements = prepareStatements(this.#db);
+    }
+    return this.#statements;
+  }
+
+  #requireSource(id: string): void {
+    if (this.#s.sourceExists.get(id) === undefined) throw new NotFoundError(`No source with id ${id}.`);
+  }
+
+  #run<Row>(compiled: { sql: string; parameters: readonly unknown[] }): Row[] {
+    let statement = this.#searchStatements.get(compiled.sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(compiled.sql);
+      // A handful of filter combinations in practice; the cap only guards against a pathological caller.
+      if (this.#searchStatements.size >= 256) this.#searchStatements.clear();
+      this.#searchStatements.set(compiled.sql, statement);
+    }
+    return statement.all(...compiled.parameters) as Row[];
+  }
+
+  // ---- lifecycle ----
+
+  async migrate(): Promise<void> {
+    this.#guard(() => runMigrations(this.#db, this.#clock.nowMs()));
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+  }
+
+  // ---- sources ----
+
+  async createSource(settings: SourceSettings, secret: EncryptedSecret): Promise<SourceRecord> {
+    return this.#write(() => {
+      this.#assertNameFree(settings.name, null);
+      const row = sourceRowFrom(randomUUID(), settings, secret, this.#clock.nowMs());
+      this.#s.insertSource.run(row);
+      return toSourceRecord(row);
+    });
+  }
+
+  async updateSource(id: string, changes: Partial<SourceSettings>, secret?: EncryptedSecret): Promise<SourceRecord> {
+    return this.#write(() => {
+      const current = this.#s.sourceById.get(id);
+      if (current === undefined) throw new NotFoundError(`No source with id ${id}.`);
+      const merged: SourceSettings = { ...toSourceRecord(current) };
+      for (const key of SETTINGS_KEYS) {
+        // `undefined` means "leave as is"; `null` is a real value (baseUrl: null = the default URL).
+        if (changes[key] !== undefined) (merged as unknown as Record<string, unknown>)[key] = changes[key];
+      }
+      if (merged.name !== current.name) this.#assertNameFree(merged.name, id);
+      const row = sourceRowFrom(id, merged, secret ?? { ciphertext: current.encrypted_secret }, current.created_at_ms);
+      this.#s.updateSource.run(row);
+      return toSourceRecord(row);
+    });
+  }
+
+  #assertNameFree(name: string, exceptId: string | null): void {
+    const existing = this.#s.sourceByName.get(name);
+    if (existing !== undefined && existing.id !== exceptId) {
+      throw new VigilError("conflict", `A source named "${name}" already exists; choose another name.`);
+    }
+  }
+
+  async getSource(idOrName: string): Promise<SourceRecord | null> {
+    return this.#guard(() => {
+      const row = this.#s.sourceById.get(idOrName) ?? this.#s.sourceByName.get(idOrName);
+      return row === undefined ? null : toSourceRecord(row);
+    });
+  }
+
+  async listSources(): Promise<SourceRecord[]> {
+    return this.#guard(() => this.#s.sourcesByName.all().map(toSourceRecord));
+  }
+
+  async removeSource(id: string): Promise<void> {
+    this.#write(() => {
+      this.#requireSource(id);
+      for (const statement of this.#s.deleteSourceData) statement.run(id);
+    });
+  }
+
+  async getSourceSecret(id: string): Promise<EncryptedSecret | null> {
+    return this.#guard(() => {
+      const ciphertext = this.#s.sourceSecret.get(id);
+      return ciphertext === undefined ? null : { ciphertext };
+    });
+  }
+
+  // ---- poll state ----
+
+  async getStreamState(sourceId: string, stream: StreamName): Promise<StreamState> {
+    return this.#guard(() => {
+      const row = this.#s.streamState.get(sourceId, stream);
+      return {
+        sourceId,
+        stream,
+        checkpointSecs: row?.checkpoint_secs ?? null,
+        lastSweepSecs: row?.last_sweep_secs ?? null,
+      };
+    });
+  }
+
+  async getPollStatus(sourceId: string): Promise<PollStatus> {
+    return this.#guard(() => {
+      const row = this.#s.pollStatus.get(sourceId);
+      return {
+        sourceId,
+        lastPollStartedMs: row?.last_poll_started_ms ?? null,
+        lastPollFinishedMs: row?.last_poll_finished_ms ?? null,
+        lastSuccessMs: row?.last_success_ms ?? null,
+        lastError: row?.last_error ?? null,
+        lastErrorCode: row?.last_error_code ?? null,
+        lastEventStoredMs: row?.last_event_stored_ms ?? null,
+        consecutiveFailures: row?.consecutive_failures ?? 0,
+      };
+    });
+  }
+
+  async recordPollStart(sourceId: string, atMs: number): Promise<void> {
+    this.#write(() => {
+      this.#requireSource(sourceId);
+      this.#s.pollStart.run(sourceId, atMs);
+    });
+  }
+
+  async recordPollResult(
+    sourceId: string,
+    result: { atMs: number; ok: boolean; error?: string; errorCode?: string },
+  ): Promise<void> {
+    this.#write(() => {
+      this.#requireSource(sourceId);
+      if (result.ok) {
+        // A success clears the error: the status shows the source as it is now.
+        this.#s.pollSuccess.run({ sourceId, atMs: result.atMs });
+      } else {
+        this.#s.pollFailure.run({
+          sourceId,
+          atMs: result.atMs,
+          // The poller should already have redacted it; this is the last line of defence before disk.
+          error: redactSecrets(result.error ?? "The poll failed for an unknown reason."),
+          errorCode: result.errorCode ?? null,
+        });
+      }
+    });
+  }
+
+  // ---- the page transaction ----
+
+  async applyPage(write: PageWrite): Promise<PageWriteResult> {
+    return this.#write(() => this.#applyPageInTransaction(write, this.#clock.nowMs()));
+  }
+
+  #applyPageInTransaction(write: PageWrite, nowMs: number): PageWriteResult {
+    const s = this.#s;
+    const sourceId = write.sourceId;
+    this.#requireSource(sourceId);
+
+    const insertedIds: string[] = [];
+    for (const e of write.events) {
+      const { changes } = s.insertEvent.run(
+        sourceId,
+        e.id,
+        e.type,
+        e.effectiveAtSecs,
+        e.actorType ?? null,
+        e.actorId ?? null,
+        e.actorEmail ?? null,
+        e.ip ?? null,
+        e.projectId ?? null,
+        e.raw,
+        e.normalized ?? null,
+        nowMs,
+      );
+      if (changes === 1) insertedIds.push(e.id);
+    }
+
+    let quarantined = 0;
+    for (const q of write.quarantined) {
+      const hash = sha256Hex(q.raw);
+      const { changes } = s.insertQuarantine.run(
+        sourceId,
+        q.eventId ?? null,
+        q.reason,
+        JSON.stringify(q.issues),
+        q.raw,
+        hash,
+        nowMs,
+        nowMs,
+      );
+      if (changes === 1) quarantined++;
+      else s.resightQuarantine.run(nowMs, sourceId, hash);
+    }
+
+    const newUnknownTypes: string[] = [];
+    for (const type of write.unknownTypes) {
+      if (s.insertUnknownType.run(sourceId, type, nowMs).changes === 1) newUnknownTypes.push(type);
+    }
+
+    const update = write.streamUpdate;
+    if (update !== undefined) {
+      if (!STREAMS.includes(update.stream)) throw new UsageError(`Unknown stream "${update.stream}".`);
+      s.upsertStream.run({
+        sourceId,
+        stream: update.stream,
+        checkpointSecs: update.checkpointSecs ?? null,
+        lastSweepSecs: update.lastSweepSecs ?? null,
+        setCheckpoint: update.checkpointSecs === undefined ? 0 : 1,
+        setSweep: update.lastSweepSecs === undefined ? 0 : 1,
+      });
+    }
+
+    const progress = write.sliceProgress;
+    if (progress !== undefined) {
+      const { changes } = s.updateSlice.run({
+        sourceId,
+        jobId: progress.jobId,
+        sliceIndex: progress.sliceIndex,
+        upperBoundSecs: progress.upperBoundSecs,
+        done: progress.done ? 1 : 0,
+        eventsRead: progress.eventsRead,
+      });
+      // Throwing rolls the whole page back: progress must never be lost silently.
+      if (changes === 0) {
+        throw new NotFoundError(
+          `Backfill job ${progress.jobId} of source ${sourceId} has no slice ${progress.sliceIndex}.`,
+        );
+      }
+    }
+
+    if (insertedIds.length > 0) s.eventStored.run(sourceId, nowMs);
+
+    return {
+      insertedIds,
+      duplicates: write.events.length - insertedIds.length,
+      quarantined,
+      newUnknownTypes,
+    };
+  }
+
+  // ---- reading ----
+
+  async searchEvents(query: EventQuery): Promise<StoredEvent[]> {
+    return this.#guard(() => this.#run<EventsTable>(compileEventSearch(query)).map(toStoredEvent));
+  }
+
+  async countEvents(query: EventQuery = {}): Promise<number> {
+    return this.#guard(() => {
+      const [row] = this.#run<{ n: number }>(compileEventCount(query));
+      return row?.n ?? 0;
+    });
+  }
+
+  async listEventIds(sourceId: string): Promise<string[]> {
+    return this.#guard(() => this.#s.eventIds.all(sourceId));
+  }
+
+  async listQuarantine(query: { sourceId?: string; limit?: number } = {}): Promise<QuarantineRecord[]> {
+    return this.#guard(() => this.#run<QuarantineTable>(compileQuarantineList(query)).map(toQuarantineRecord));
+  }
+
+  async listUnknownTypes(sourceId?: string): Promise<UnknownTypeRecord[]> {
+    return this.#guard(() => {
+      const rows = sourceId === undefined ? this.#s.unknownTypesAll.all() : this.#s.unknownTypesOf.all(sourceId);
+      return rows.map((r) => ({ sourceId: r.source_id, type: r.type, firstSeenMs: r.first_seen_ms }));
+    });
+  }
+
+  // ---- backfill ----
+
+  async createBackfillJob(
+    job: { sourceId: string; stream: StreamName; sinceSecs: number; untilSecs: number; initialCheckpointSecs?: number },
+    slices: Array<{ startSecs: number; endSecs: number }>,
+  ): Promise<BackfillJob> {
+    if (!STREAMS.includes(job.stream)) throw new UsageError(`Unknown stream "${job.stream}".`);
+    for (const slice of slices) {
+      if (!(slice.startSecs < slice.endSecs)) {
+        throw new UsageError(`A backfill slice must start before it ends (${slice.startSecs}..${slice.endSecs}).`);
+      }
+    }
+    return this.#write(() => {
+      const s = this.#s;
+      this.#requireSource(job.sourceId);
+      const createdAtMs = this.#clock.nowMs();
+      const info = s.insertJob.run(job.sourceId, job.stream, job.sinceSecs, job.untilSecs, createdAtMs);
+      const id = Number(info.lastInsertRowid);
+      slices.forEach((slice, index) => {
+        s.insertSlice.run(id, index, slice.startSecs, slice.endSecs, slice.endSecs - 1);
+      });
+      if (job.initialCheckpointSecs !== undefined) {
+        s.initCheckpoint.run(job.sourceId, job.stream, job.initialCheckpointSecs);
+      }
+      return {
+        id,
+        sourceId: job.sourceId,
+        stream: job.stream,
+        sinceSecs: job.sinceSecs,
+        untilSecs: job.untilSecs,
+        createdAtMs,
+        done: false,
+      };
+    });
+  }
+
+  async listBackfillJobs(query: { sourceId?: string; pendingOnly?: boolean } = {}): Promise<BackfillJob[]> {
+    return this.#guard(() =>
+      this.#s.jobs
+        .all({ sourceId: query.sourceId ?? null, pendingOnly: query.pendingOnly === true ? 1 : 0 })
+        .map(toBackfillJob),
+    );
+  }
+
+  async getBackfillSlices(jobId: number): Promise<BackfillSlice[]> {
+    return this.#guard(() => this.#s.slicesOf.all(jobId).map(toBackfillSlice));
+  }
+
+  async completeBackfillJobIfDone(jobId: number): Promise<boolean> {
+    return this.#write(() => {
+      const s = this.#s;
+      const job = s.jobById.get(jobId);
+      if (job === undefined) throw new NotFoundError(`No backfill job with id ${jobId}.`);
+      if (job.done === 1) return true;
+      if (s.pendingSliceCount.get(jobId) !== 0) return false;
+      s.markJobDone.run(jobId);
+      return true;
+    });
+  }
+}
