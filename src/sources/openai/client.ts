@@ -20,9 +20,10 @@ import {
 } from "./errors.ts";
 import { encodeAuditLogQuery } from "./query.ts";
 import {
-  createRetryPolicy,
+  createRetrier,
   isRetryableStatus,
   parseRetryAfterMs,
+  type Retrier,
   type RetryInfo,
   shouldRetryOverride,
 } from "./retry.ts";
@@ -59,24 +60,20 @@ export class OpenAIAuditLogClient {
   private readonly endpoint: string;
   private readonly apiKey: string;
   private readonly timeoutMs: number;
-  private readonly maxAttempts: number;
   private readonly fetchImpl: typeof fetch;
   private readonly clock: Clock;
-  private readonly policy: ReturnType<typeof createRetryPolicy>;
+  private readonly retrier: Retrier;
 
   constructor(options: OpenAIClientOptions) {
     this.endpoint = `${validBaseUrl(options.baseUrl).replace(/\/+$/, "")}/organization/audit_logs`;
-    if (options.apiKey.trim() === "") {
-      throw new ConfigurationError("openai_api_key_missing", "No OpenAI Admin API key is configured (sk-admin-…).");
-    }
-    this.apiKey = options.apiKey;
+    this.apiKey = validApiKey(options.apiKey);
     this.timeoutMs = positive("timeoutMs", options.timeoutMs ?? DEFAULTS.timeoutMs);
-    this.maxAttempts = positive("maxAttempts", options.maxAttempts ?? DEFAULTS.maxAttempts);
-    if (!Number.isInteger(this.maxAttempts)) throw invalidOption("maxAttempts", this.maxAttempts);
+    const maxAttempts = positive("maxAttempts", options.maxAttempts ?? DEFAULTS.maxAttempts);
+    if (!Number.isInteger(maxAttempts)) throw invalidOption("maxAttempts", maxAttempts);
     this.fetchImpl = options.fetch ?? globalThis.fetch;
     this.clock = options.clock ?? systemClock;
-    this.policy = createRetryPolicy({
-      maxAttempts: this.maxAttempts,
+    this.retrier = createRetrier({
+      maxAttempts,
       initialDelayMs: nonNegative("initialDelayMs", options.initialDelayMs ?? DEFAULTS.initialDelayMs),
       maxDelayMs: nonNegative("maxDelayMs", options.maxDelayMs ?? DEFAULTS.maxDelayMs),
       random: options.random ?? Math.random,
@@ -86,26 +83,18 @@ export class OpenAIAuditLogClient {
 
   /** One page, with retries. */
   async listPage(query: AuditLogQuery, signal?: AbortSignal): Promise<OpenAIAuditLogPage> {
-    if (signal?.aborted) throw new RequestAbortedError(signal.reason);
     const url = `${this.endpoint}?${encodeAuditLogQuery(query)}`;
     let attempts = 0;
-    const run = this.policy.execute(({ attempt }) => {
-      attempts = attempt + 1;
-      return this.attemptOnce(url, signal);
-    }, signal);
-
-    // cockatiel's backoff sleep cannot be interrupted, so an abort is raced against the whole run; the run then
-    // ends on its own at its next attempt, which sees the aborted signal. The interval keeps the event loop alive
-    // while the (unref'd) backoff timer is the only thing pending.
-    const keepAlive = setInterval(() => {}, 1 << 30);
     try {
-      return await raceAbort(run, signal);
+      return await this.retrier.run((attempt) => {
+        attempts = attempt;
+        return this.attemptOnce(url, signal);
+      }, signal);
     } catch (err) {
       if (signal?.aborted) throw err instanceof RequestAbortedError ? err : new RequestAbortedError(signal.reason);
+      // Only errors the retrier would have retried get here still retryable: the attempts are used up.
       if (err instanceof OpenAIRequestError && err.retryable) throw unavailableError(err, attempts);
       throw err;
-    } finally {
-      clearInterval(keepAlive);
     }
   }
 
@@ -127,8 +116,8 @@ export class OpenAIAuditLogClient {
   }
 
   /**
-   * Proves the key works: one request with limit=1 (retried like any page). A sampleEventCount of 0 with a working
-   * key usually means audit logging is not enabled yet, or the organization has no events.
+   * Proves the key works: one request with limit=1 (retried like any page; latencyMs includes any retries).
+   * A sampleEventCount of 0 with a working key usually means audit logging is not enabled yet, or no events.
    */
   async verify(signal?: AbortSignal): Promise<{ ok: true; latencyMs: number; sampleEventCount: number }> {
     const started = performance.now();
@@ -217,17 +206,6 @@ export class OpenAIAuditLogClient {
   }
 }
 
-/** Resolves with the run, or rejects as soon as the signal aborts. */
-function raceAbort<T>(run: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (!signal) return run;
-  run.catch(() => {}); // The run may reject after we stopped listening; that rejection is expected.
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new RequestAbortedError(signal.reason));
-    signal.addEventListener("abort", onAbort, { once: true });
-    run.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
-  });
-}
-
 /** undici wraps socket failures: `TypeError: fetch failed` ← `Error: read ECONNRESET` / `SocketError: other side closed`. */
 function describeNetworkError(err: unknown): string {
   const messages: string[] = [];
@@ -261,6 +239,20 @@ function validBaseUrl(baseUrl: string): string {
     throw new ConfigurationError("openai_base_url_invalid", `The OpenAI base URL must not have a query: ${baseUrl}`);
   }
   return baseUrl.trim();
+}
+
+function validApiKey(apiKey: string): string {
+  if (apiKey.trim() === "") {
+    throw new ConfigurationError("openai_api_key_missing", "No OpenAI Admin API key is configured (sk-admin-…).");
+  }
+  // fetch rejects such a header value with a TypeError that would look like a network failure and be retried.
+  if (/[\s\x00-\x1f\x7f]/.test(apiKey)) {
+    throw new ConfigurationError(
+      "openai_api_key_invalid",
+      "The OpenAI Admin API key contains whitespace or control characters (a stray newline or space?).",
+    );
+  }
+  return apiKey;
 }
 
 function positive(name: string, value: number): number {

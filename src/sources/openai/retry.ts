@@ -11,10 +11,9 @@ import {
   type IBackoff,
   type IRetryBackoffContext,
   noJitterGenerator,
-  type RetryPolicy,
   retry,
 } from "cockatiel";
-import { OpenAIRequestError } from "./errors.ts";
+import { OpenAIRequestError, RequestAbortedError } from "./errors.ts";
 
 export interface RetryInfo {
   /** 1-based number of the attempt that just failed. */
@@ -58,6 +57,8 @@ export function parseRetryAfterMs(headers: Headers, nowMs: number): number | nul
   if (!retryAfter) return null;
   const seconds = parseNonNegative(retryAfter);
   if (seconds !== null) return seconds * 1000;
+  // HTTP dates start with a day name; without this check Date.parse would read "-5" as a year.
+  if (!/^[A-Za-z]/.test(retryAfter)) return null;
   const date = Date.parse(retryAfter);
   return Number.isNaN(date) ? null : Math.max(0, date - nowMs);
 }
@@ -96,12 +97,19 @@ function backoffFor(settings: RetrySettings): DelegateBackoff<IRetryBackoffConte
   });
 }
 
+/** Runs an operation with the retry rules. `attempt` is 1-based; abort rejects at once with RequestAbortedError. */
+export interface Retrier {
+  run<T>(operation: (attempt: number) => Promise<T>, signal?: AbortSignal): Promise<T>;
+}
+
 /**
  * The policy retries only OpenAIRequestErrors marked retryable; everything else (auth, 400, abort) passes through.
- * Its backoff timer is unref'd so that an aborted call never keeps the process alive; the client holds the event
- * loop open itself while a call is pending.
+ * cockatiel's backoff sleep cannot be interrupted, so the timer is unref'd (an aborted call must not keep the
+ * process alive for up to maxDelayMs) and an abort is raced against the whole run; the abandoned run ends on its
+ * own at its next attempt, which sees the aborted signal. While a run is pending an interval holds the event loop
+ * open, since the unref'd backoff timer may be the only thing left.
  */
-export function createRetryPolicy(settings: RetrySettings): RetryPolicy {
+export function createRetrier(settings: RetrySettings): Retrier {
   const policy = retry(
     handleWhen((err) => err instanceof OpenAIRequestError && err.retryable),
     // cockatiel counts retries, not attempts.
@@ -111,5 +119,30 @@ export function createRetryPolicy(settings: RetrySettings): RetryPolicy {
     const reason = "error" in event && event.error instanceof OpenAIRequestError ? event.error.reason : "unknown";
     settings.onRetry?.({ attempt: event.attempt, delayMs: event.delay, reason });
   });
-  return policy;
+
+  return {
+    async run(operation, signal) {
+      if (signal?.aborted) throw new RequestAbortedError(signal.reason);
+      const keepAlive = setInterval(() => {}, 1 << 30);
+      try {
+        return await raceAbort(
+          policy.execute(({ attempt }) => operation(attempt + 1), signal),
+          signal,
+        );
+      } finally {
+        clearInterval(keepAlive);
+      }
+    },
+  };
+}
+
+/** Settles with the run, or rejects as soon as the signal aborts. */
+function raceAbort<T>(run: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return run;
+  run.catch(() => {}); // The run may reject after we stopped listening; that rejection is expected.
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new RequestAbortedError(signal.reason));
+    signal.addEventListener("abort", onAbort, { once: true });
+    run.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }

@@ -68,6 +68,8 @@ const SETTINGS_KEYS = [
   "backfillDays",
   "enabled",
 ] as const satisfies readonly (keyof SourceSettings)[];
+// Fails to compile when SourceSettings gains a field that SETTINGS_KEYS does not list.
+const _everySettingListed: Record<Exclude<keyof SourceSettings, (typeof SETTINGS_KEYS)[number]>, never> = {};
 
 /** Opens (creating if needed) and migrates a SQLite store. */
 export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<SqliteStore> {

@@ -1,0 +1,30 @@
+// `npm run bench`: prints figures and ratios against baselines measured in the same run.
+// Options: --quick (smaller data sets, for a smoke run), --only NAME (ingest | backfill).
+
+import { benchBackfill } from "./backfill.ts";
+import { benchIngest } from "./ingest.ts";
+
+const quick = process.argv.includes("--quick");
+const onlyIndex = process.argv.indexOf("--only");
+const only = onlyIndex > 0 ? process.argv[onlyIndex + 1] : undefined;
+const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+function section(title: string): void {
+  process.stdout.write(`\n== ${title}\n`);
+}
+
+if (!only || only === "ingest") {
+  section("Ingest: poll → store vs raw insert into the same store (target ≥ 50%)");
+  const r = await benchIngest(quick ? 20_000 : 200_000);
+  process.stdout.write(
+    `events ${fmt(r.events)} | poll→store ${fmt(r.pollEventsPerSec)} ev/s | raw insert ${fmt(r.rawEventsPerSec)} ev/s | ratio ${fmt(r.ratio * 100, 1)}%\n`,
+  );
+}
+
+if (!only || only === "backfill") {
+  section("Backfill: 90 days, +100 ms per page, concurrency 4 vs 1 (target ≥ 3×, peak RSS < 300 MB)");
+  const r = await benchBackfill(quick ? 20_000 : 200_000, 100);
+  process.stdout.write(
+    `events ${fmt(r.events)} | sequential ${fmt(r.sequentialSecs, 1)} s | parallel ${fmt(r.parallelSecs, 1)} s | speedup ${fmt(r.speedup, 2)}× | peak RSS parallel ${fmt(r.parallelPeakRssMb)} MB, sequential ${fmt(r.sequentialPeakRssMb)} MB\n`,
+  );
+}

@@ -1,0 +1,115 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { isTenantScoped } from "../core/event-types.ts";
+import { startSimulator } from "../simulator/index.ts";
+import { OpenAIAuditLogClient } from "../sources/openai/client.ts";
+import { fakeClock, sortedIds, storeWithSource } from "../../test/helpers.ts";
+import { type BackfillProgress, planSlices, runBackfillJob, sliceCountFor } from "./backfill.ts";
+import type { AuditLogReader } from "./reader.ts";
+
+const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
+const NOW = T0 / 1000;
+const DAY = 86_400;
+
+describe("planSlices", () => {
+  it("covers the range exactly once, newest slice first", () => {
+    const slices = planSlices(1000, 1000 + 10 * DAY + 7, 16);
+    assert.equal(slices.length, 16);
+    const ordered = [...slices].reverse();
+    assert.equal(ordered[0]!.startSecs, 1000);
+    assert.equal(ordered.at(-1)!.endSecs, 1000 + 10 * DAY + 7);
+    for (let i = 1; i < ordered.length; i++) assert.equal(ordered[i]!.startSecs, ordered[i - 1]!.endSecs);
+    assert.ok(slices[0]!.startSecs > slices[1]!.startSecs, "newest first");
+  });
+
+  it("never makes empty slices", () => {
+    assert.deepEqual(planSlices(10, 13, 16), [
+      { startSecs: 12, endSecs: 13 },
+      { startSecs: 11, endSecs: 12 },
+      { startSecs: 10, endSecs: 11 },
+    ]);
+    assert.deepEqual(planSlices(10, 10, 4), []);
+  });
+
+  it("gives the pool enough slices to stay busy", () => {
+    assert.equal(sliceCountFor(0, DAY, 4), 16);
+    assert.equal(sliceCountFor(0, 90 * DAY, 4), 180);
+  });
+});
+
+describe("runBackfillJob", () => {
+  async function setup() {
+    const clock = fakeClock(T0);
+    const sim = await startSimulator({ seed: 21, clock, history: { days: 3, eventsPerDay: 3000, endSecs: NOW } });
+    const { store, source } = await storeWithSource();
+    const client = new OpenAIAuditLogClient({ baseUrl: sim.baseUrl, apiKey: sim.adminKey, initialDelayMs: 1, maxDelayMs: 10 });
+    const since = NOW - 2 * DAY;
+    const expected = sortedIds(
+      sim.org.visibleEvents(NOW).filter((e) => !isTenantScoped(e.type) && e.effective_at >= since && e.effective_at < NOW),
+    );
+    const job = await store.createBackfillJob(
+      { sourceId: source.id, stream: "main" as const, sinceSecs: since, untilSecs: NOW },
+      planSlices(since, NOW, 12),
+    );
+    return { clock, sim, store, source, client, job, expected, close: async () => (await sim.close(), await store.close()) };
+  }
+
+  it("stores exactly the events of the range, in parallel, and reports full progress", async () => {
+    const s = await setup();
+    try {
+      const seen: BackfillProgress[] = [];
+      const result = await runBackfillJob(
+        { store: s.store, reader: s.client, source: s.source, clock: s.clock, concurrency: 4, onProgress: (p) => seen.push(p) },
+        s.job,
+      );
+      assert.ok(s.expected.length > 4000);
+      assert.deepEqual((await s.store.listEventIds(s.source.id)).sort(), s.expected);
+      assert.equal(result.secsDone, result.secsTotal);
+      assert.equal(result.slicesDone, 12);
+      assert.equal(result.inserted, s.expected.length);
+      assert.ok(seen.length > 12, "progress is reported page by page");
+      assert.ok((await s.store.listBackfillJobs({ sourceId: s.source.id }))[0]!.done);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("resumes an interrupted job where each slice stopped, storing every event once", async () => {
+    const s = await setup();
+    try {
+      let pages = 0;
+      const dying: AuditLogReader = {
+        async *pages(query, signal) {
+          for await (const page of s.client.pages(query, signal)) {
+            if (++pages > 25) throw new Error("killed");
+            yield page;
+          }
+        },
+      };
+      await assert.rejects(
+        runBackfillJob({ store: s.store, reader: dying, source: s.source, clock: s.clock, concurrency: 4 }, s.job),
+        /killed/,
+      );
+      const stored = await s.store.countEvents({ sourceId: s.source.id });
+      assert.ok(stored > 0 && stored < s.expected.length, "partial progress was kept");
+      const slices = await s.store.getBackfillSlices(s.job.id);
+      assert.ok(slices.some((sl) => sl.upperBoundSecs < sl.endSecs - 1), "slice progress was persisted");
+
+      let resumedPages = 0;
+      const counting: AuditLogReader = {
+        async *pages(query, signal) {
+          for await (const page of s.client.pages(query, signal)) {
+            resumedPages++;
+            yield page;
+          }
+        },
+      };
+      await runBackfillJob({ store: s.store, reader: counting, source: s.source, clock: s.clock, concurrency: 4 }, s.job);
+      assert.deepEqual((await s.store.listEventIds(s.source.id)).sort(), s.expected);
+      const fullPages = Math.ceil(s.expected.length / 100);
+      assert.ok(resumedPages < fullPages, `the resumed run skipped finished work (${resumedPages} of ${fullPages} pages)`);
+    } finally {
+      await s.close();
+    }
+  });
+});

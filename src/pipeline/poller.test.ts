@@ -1,0 +1,279 @@
+// The poller against the simulator over loopback HTTP, with the real client and the SQLite store.
+
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { isTenantScoped } from "../core/event-types.ts";
+import type { RawAuditLog } from "../core/audit-log.ts";
+import { ConfigurationError } from "../core/errors.ts";
+import { silentLogger } from "../logging/logger.ts";
+import { startSimulator, type RunningSimulator, type SimulatorOptions } from "../simulator/index.ts";
+import { OpenAIAuditLogClient } from "../sources/openai/client.ts";
+import type { SourceRecord, Store } from "../storage/ports.ts";
+import { fakeClock, type FakeClock, sortedIds, storeWithSource } from "../../test/helpers.ts";
+import { runBackfillJob } from "./backfill.ts";
+import { SourcePoller } from "./poller.ts";
+import type { AuditLogReader } from "./reader.ts";
+
+const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
+const DAY = 86_400;
+
+interface Harness {
+  sim: RunningSimulator;
+  store: Store;
+  source: SourceRecord;
+  clock: FakeClock;
+  client: OpenAIAuditLogClient;
+  poller: SourcePoller;
+  close(): Promise<void>;
+}
+
+async function harness(
+  simOptions: SimulatorOptions,
+  sourceOverrides: Partial<SourceRecord> = {},
+  apiKey?: string,
+): Promise<Harness> {
+  const clock = fakeClock(T0);
+  const sim = await startSimulator({ clock, ...simOptions });
+  const { store, source } = await storeWithSource({ backfillDays: 2, ...sourceOverrides });
+  const client = new OpenAIAuditLogClient({
+    baseUrl: sim.baseUrl,
+    apiKey: apiKey ?? sim.adminKey,
+    timeoutMs: 500,
+    initialDelayMs: 1,
+    maxDelayMs: 20,
+    maxAttempts: 30,
+  });
+  const poller = new SourcePoller({ store, reader: client, source, clock, logger: silentLogger });
+  return {
+    sim,
+    store,
+    source,
+    clock,
+    client,
+    poller,
+    close: async () => {
+      await sim.close();
+      await store.close();
+    },
+  };
+}
+
+function visibleMain(sim: RunningSimulator, nowSecs: number): RawAuditLog[] {
+  return sim.org.visibleEvents(nowSecs).filter((e) => !isTenantScoped(e.type));
+}
+
+/** The first poll of a new source plus its history backfill: everything visible ends up stored once. */
+async function pollAndBackfill(h: Harness): Promise<void> {
+  await h.poller.pollOnce();
+  for (const job of await h.store.listBackfillJobs({ sourceId: h.source.id, pendingOnly: true })) {
+    await runBackfillJob({ store: h.store, reader: h.client, source: h.source, clock: h.clock, concurrency: 4 }, job);
+  }
+}
+
+describe("poller", () => {
+  it("stores every event of a long history exactly once across many pages", async () => {
+    const h = await harness({ seed: 11, history: { days: 2, eventsPerDay: 3000, endSecs: T0 / 1000 } });
+    try {
+      await pollAndBackfill(h);
+      const expected = sortedIds(visibleMain(h.sim, T0 / 1000));
+      assert.ok(expected.length > 5000, "the history spans many pages");
+      assert.deepEqual((await h.store.listEventIds(h.source.id)).sort(), expected);
+      const state = await h.store.getStreamState(h.source.id, "main");
+      assert.equal(state.checkpointSecs, T0 / 1000);
+      // A second poll re-reads the overlap and stores nothing twice.
+      const report = await h.poller.pollOnce();
+      assert.equal(report.streams[0]!.inserted, 0);
+      assert.ok(report.streams[0]!.duplicates > 0);
+      assert.equal(await h.store.countEvents({ sourceId: h.source.id }), expected.length);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("reads a same-second burst larger than a page completely", async () => {
+    const burstAt = T0 / 1000 - 30;
+    const h = await harness({
+      seed: 12,
+      history: { days: 0.01, eventsPerDay: 100, endSecs: T0 / 1000 - 3600 },
+      bursts: [{ atSecs: burstAt, count: 450 }],
+    });
+    try {
+      await h.store.createBackfillJob(
+        { sourceId: h.source.id, stream: "main", sinceSecs: T0 / 1000 - DAY, untilSecs: T0 / 1000 - 300, initialCheckpointSecs: T0 / 1000 - 300 },
+        [],
+      );
+      await h.poller.pollOnce();
+      const inBurst = visibleMain(h.sim, T0 / 1000).filter((e) => e.effective_at === burstAt);
+      assert.ok(inBurst.length >= 450);
+      const stored = await h.store.searchEvents({ sourceId: h.source.id, sinceSecs: burstAt, untilSecs: burstAt, limit: 10_000 });
+      assert.deepEqual(sortedIds(stored), sortedIds(inBurst));
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("picks up a late event inside the overlap on the next poll, and one older than the overlap in the sweep", async () => {
+    const h = await harness({ seed: 13, history: { days: 0.5, eventsPerDay: 500, endSecs: T0 / 1000 } });
+    try {
+      await pollAndBackfill(h);
+      const template = visibleMain(h.sim, T0 / 1000)[0]!;
+      const now = T0 / 1000;
+      const inOverlap = { ...template, id: "audit_log-LATEoverlap000000000000001", effective_at: now - 120 };
+      const inSweep = { ...template, id: "audit_log-LATEsweep00000000000000001", effective_at: now - 3 * 3600 };
+      h.sim.org.addEvents([inOverlap, inSweep], { visibleAtSecs: now + 30 });
+      h.clock.advance(60_000);
+      await h.poller.pollOnce();
+      const ids = new Set(await h.store.listEventIds(h.source.id));
+      assert.ok(ids.has(inOverlap.id), "the overlap re-read finds the late event");
+      assert.ok(!ids.has(inSweep.id), "an event older than the overlap waits for the sweep");
+      h.clock.advance(3600_000);
+      const report = await h.poller.pollOnce();
+      assert.equal(report.streams[0]!.swept, true);
+      assert.ok((await h.store.listEventIds(h.source.id)).includes(inSweep.id), "the hourly sweep finds it");
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("completes the window despite 429, 5xx, timeouts, resets and truncated bodies", async () => {
+    const h = await harness({
+      seed: 14,
+      history: { days: 1, eventsPerDay: 2000, endSecs: T0 / 1000 },
+      faults: {
+        rateLimitProbability: 0.1,
+        retryAfter: 1,
+        serverErrorProbability: 0.1,
+        hangProbability: 0.03,
+        resetProbability: 0.05,
+        truncateProbability: 0.1,
+      },
+    });
+    try {
+      await pollAndBackfill(h);
+      assert.deepEqual((await h.store.listEventIds(h.source.id)).sort(), sortedIds(visibleMain(h.sim, T0 / 1000)));
+      const faults = h.sim.stats().faultsInjected;
+      const injected = Object.values(faults).reduce((a, b) => a + b, 0);
+      assert.ok(injected >= 10, `faults were injected (${JSON.stringify(faults)})`);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("stores unknown event types and records each type once", async () => {
+    const h = await harness({ seed: 15, history: { days: 1, eventsPerDay: 1500, endSecs: T0 / 1000 }, faults: { unknownTypeProbability: 0.05 } });
+    try {
+      await pollAndBackfill(h);
+      const unknown = await h.store.listUnknownTypes(h.source.id);
+      assert.ok(unknown.length > 0, "unknown types were recorded");
+      assert.equal(new Set(unknown.map((u) => u.type)).size, unknown.length, "once per type");
+      const stored = await h.store.countEvents({ sourceId: h.source.id, types: unknown.map((u) => u.type) });
+      assert.ok(stored > 0, "events of unknown types are stored, not dropped");
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("quarantines malformed records with the reason and stores the rest", async () => {
+    const h = await harness({ seed: 16, history: { days: 1, eventsPerDay: 1500, endSecs: T0 / 1000 }, faults: { malformedRecordProbability: 0.02 } });
+    try {
+      await pollAndBackfill(h);
+      const quarantined = await h.store.listQuarantine({ sourceId: h.source.id, limit: 1000 });
+      assert.ok(quarantined.length > 0);
+      for (const q of quarantined) {
+        assert.ok(q.reason.length > 0 && q.issues.length > 0 && q.issues[0]!.code.length > 0);
+        assert.doesNotThrow(() => JSON.parse(q.raw));
+      }
+      // A second poll re-reads the same bad records but does not quarantine them twice.
+      h.clock.advance(60_000);
+      await h.poller.pollOnce();
+      assert.equal((await h.store.listQuarantine({ sourceId: h.source.id, limit: 1000 })).length, quarantined.length);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("polls tenant-scoped events in a second pass with its own checkpoint", async () => {
+    const h = await harness({ seed: 17, history: { days: 1, eventsPerDay: 2000, endSecs: T0 / 1000 }, tenantShare: 0.2 }, { includeTenantEvents: true });
+    try {
+      await pollAndBackfill(h);
+      const all = h.sim.org.visibleEvents(T0 / 1000);
+      assert.ok(all.some((e) => isTenantScoped(e.type)));
+      assert.deepEqual((await h.store.listEventIds(h.source.id)).sort(), sortedIds(all));
+      assert.equal((await h.store.getStreamState(h.source.id, "tenant")).checkpointSecs, T0 / 1000);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("does not see tenant-scoped events without the tenant pass", async () => {
+    const h = await harness({ seed: 17, history: { days: 1, eventsPerDay: 2000, endSecs: T0 / 1000 }, tenantShare: 0.2 });
+    try {
+      await pollAndBackfill(h);
+      const stored = await h.store.searchEvents({ sourceId: h.source.id, limit: 10_000 });
+      assert.ok(stored.length > 0);
+      assert.ok(stored.every((e) => !isTenantScoped(e.type)));
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("fails a poll with a wrong key as a configuration error and moves nothing", async () => {
+    const h = await harness({ seed: 18, history: { days: 1, eventsPerDay: 100, endSecs: T0 / 1000 } }, {}, "sk-admin-wrong-key-0000000000");
+    try {
+      await assert.rejects(h.poller.pollOnce(), (err: unknown) => {
+        assert.ok(err instanceof ConfigurationError);
+        assert.match(err.message, /admin key/i);
+        assert.doesNotMatch(err.message, /wrong-key-0000/);
+        return true;
+      });
+      const status = await h.store.getPollStatus(h.source.id);
+      assert.equal(status.consecutiveFailures, 1);
+      assert.ok(status.lastError && !status.lastError.includes("wrong-key-0000"));
+      assert.equal(await h.store.countEvents({ sourceId: h.source.id }), 0);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("keeps the checkpoint when a window is interrupted, and the next poll completes it without duplicates", async () => {
+    const h = await harness({ seed: 19, history: { days: 1, eventsPerDay: 3000, endSecs: T0 / 1000 } }, { overlapSecs: 86_400 });
+    try {
+      await h.store.createBackfillJob(
+        { sourceId: h.source.id, stream: "main", sinceSecs: 0, untilSecs: 1, initialCheckpointSecs: T0 / 1000 - 20 * 3600 },
+        [],
+      );
+      let pages = 0;
+      const failing: AuditLogReader = {
+        async *pages(query, signal) {
+          for await (const page of h.client.pages(query, signal)) {
+            if (++pages > 5) throw new Error("connection lost mid-window");
+            yield page;
+          }
+        },
+      };
+      const broken = new SourcePoller({ store: h.store, reader: failing, source: h.source, clock: h.clock, logger: silentLogger });
+      await assert.rejects(broken.pollOnce(), /connection lost/);
+      assert.equal((await h.store.getStreamState(h.source.id, "main")).checkpointSecs, T0 / 1000 - 20 * 3600);
+      assert.equal(await h.store.countEvents({ sourceId: h.source.id }), 500, "the five stored pages stay stored");
+      await h.poller.pollOnce();
+      const expected = visibleMain(h.sim, T0 / 1000).filter((e) => e.effective_at >= T0 / 1000 - 44 * 3600);
+      assert.deepEqual((await h.store.listEventIds(h.source.id)).sort(), sortedIds(expected));
+      assert.equal((await h.store.getStreamState(h.source.id, "main")).checkpointSecs, T0 / 1000);
+    } finally {
+      await h.close();
+    }
+  });
+});
+
+describe("simulator fixture", () => {
+  let sim: RunningSimulator;
+  before(async () => {
+    sim = await startSimulator({ seed: 1, history: { days: 1, eventsPerDay: 100 } });
+  });
+  after(async () => sim.close());
+  it("serves the key it advertises", async () => {
+    const client = new OpenAIAuditLogClient({ baseUrl: sim.baseUrl, apiKey: sim.adminKey });
+    const result = await client.verify();
+    assert.equal(result.ok, true);
+  });
+});

@@ -1,0 +1,274 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import Database from "better-sqlite3";
+import { VigilError } from "../../core/errors.ts";
+import { eventRow, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
+import { MIGRATIONS } from "./migrations.ts";
+import { openSqliteStore, type SqliteStore } from "./sqlite-store.ts";
+
+const T0 = 1_700_000_000;
+const scratch = mkdtempSync(join(tmpdir(), "vigil-sqlite-test-"));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+
+let fileCounter = 0;
+function freshPath(): string {
+  fileCounter += 1;
+  return join(scratch, `store-${fileCounter}.db`);
+}
+
+runStorageContract("sqlite file", () => openSqliteStore({ path: freshPath() }));
+runStorageContract("sqlite memory", () => openSqliteStore({ memory: true }));
+
+async function withStore<T>(fn: (store: SqliteStore, path: string) => Promise<T>, path = freshPath()): Promise<T> {
+  const store = await openSqliteStore({ path });
+  try {
+    return await fn(store, path);
+  } finally {
+    await store.close();
+  }
+}
+
+async function assertVigilError(promise: Promise<unknown>, code: string): Promise<VigilError> {
+  let caught: unknown;
+  try {
+    await promise;
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught instanceof VigilError, `expected a VigilError, got ${String(caught)}`);
+  assert.equal(caught.code, code);
+  // One sentence for the user: no stack frames, no SQL.
+  assert.ok(!caught.message.includes("\n    at "), caught.message);
+  return caught;
+}
+
+describe("SqliteStore", () => {
+  it("runs in WAL mode with full fsync, foreign keys and a busy timeout", async () => {
+    await withStore(async (store) => {
+      const db = store.connection;
+      assert.equal(db.pragma("journal_mode", { simple: true }), "wal");
+      assert.equal(db.pragma("synchronous", { simple: true }), 2); // FULL
+      assert.equal(db.pragma("foreign_keys", { simple: true }), 1);
+      assert.ok((db.pragma("busy_timeout", { simple: true }) as number) >= 1_000);
+    });
+  });
+
+  it("lets a second connection to the same file see committed data", async () => {
+    await withStore(async (store, path) => {
+      const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+      await store.applyPage({
+        sourceId: source.id,
+        events: [eventRow("e1", T0)],
+        quarantined: [],
+        unknownTypes: [],
+        streamUpdate: { stream: "main", checkpointSecs: T0 },
+      });
+      const other = await openSqliteStore({ path });
+      try {
+        assert.deepEqual(await other.listEventIds(source.id), ["e1"]);
+        assert.equal((await other.getStreamState(source.id, "main")).checkpointSecs, T0);
+        // And the other way round.
+        await other.applyPage({ sourceId: source.id, events: [eventRow("e2", T0)], quarantined: [], unknownTypes: [] });
+        assert.equal(await store.countEvents({ sourceId: source.id }), 2);
+      } finally {
+        await other.close();
+      }
+      const raw = new Database(path, { readonly: true });
+      try {
+        assert.equal(raw.prepare("SELECT count(*) FROM events").pluck().get(), 2);
+      } finally {
+        raw.close();
+      }
+    });
+  });
+
+  it("keeps data across close and reopen", async () => {
+    const path = freshPath();
+    const id = await withStore(async (store) => {
+      const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+      await store.applyPage({ sourceId: source.id, events: [eventRow("e1", T0)], quarantined: [], unknownTypes: [] });
+      return source.id;
+    }, path);
+    await withStore(async (store) => {
+      assert.deepEqual(await store.listEventIds(id), ["e1"]);
+    }, path);
+  });
+
+  it("writes nothing of a page when a row fails mid-page, checkpoint included", async () => {
+    await withStore(async (store) => {
+      const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+      // The third event breaks a NOT NULL constraint after two rows were already inserted.
+      const broken = { ...eventRow("e3", T0), raw: null as unknown as string };
+      const error = await assertVigilError(
+        store.applyPage({
+          sourceId: source.id,
+          events: [eventRow("e1", T0), eventRow("e2", T0), broken, eventRow("e4", T0)],
+          quarantined: [{ eventId: null, reason: "bad", issues: [], raw: "{}" }],
+          unknownTypes: ["new.type"],
+          streamUpdate: { stream: "main", checkpointSecs: T0 + 10, lastSweepSecs: T0 },
+        }),
+        "storage_error",
+      );
+      assert.match(error.message, /NOT NULL/);
+      assert.deepEqual(await store.listEventIds(source.id), []);
+      assert.deepEqual(await store.listQuarantine(), []);
+      assert.deepEqual(await store.listUnknownTypes(), []);
+      const state = await store.getStreamState(source.id, "main");
+      assert.equal(state.checkpointSecs, null);
+      assert.equal(state.lastSweepSecs, null);
+      assert.equal((await store.getPollStatus(source.id)).lastEventStoredMs, null);
+      assert.equal(store.connection.inTransaction, false);
+    });
+  });
+
+  it("reports a database locked by another process as storage_busy, then recovers", async () => {
+    const path = freshPath();
+    await withStore(async (setup) => {
+      await setup.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+    }, path);
+    const store = await openSqliteStore({ path, busyTimeoutMs: 50 });
+    const holder = new Database(path);
+    try {
+      const source = await store.getSource("acme");
+      assert.ok(source);
+      holder.exec("BEGIN IMMEDIATE");
+      const write = { sourceId: source.id, events: [eventRow("e1", T0)], quarantined: [], unknownTypes: [] };
+      const error = await assertVigilError(store.applyPage(write), "storage_busy");
+      assert.equal(error.retryable, true);
+      assert.match(error.message, /locked/);
+      // Reads still work beside a writer in WAL mode.
+      assert.equal(await store.countEvents(), 0);
+      holder.exec("ROLLBACK");
+      assert.deepEqual((await store.applyPage(write)).insertedIds, ["e1"]);
+    } finally {
+      holder.close();
+      await store.close();
+    }
+  });
+
+  it("reports a full disk as storage_full and keeps nothing of the page", async () => {
+    await withStore(async (store) => {
+      const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+      // Capping the page count makes SQLite answer exactly as on a full disk (SQLITE_FULL).
+      const pages = store.connection.pragma("page_count", { simple: true }) as number;
+      store.connection.pragma(`max_page_count = ${pages}`);
+      const big = Array.from({ length: 200 }, (_, i) => eventRow(`e${i}`, T0, { raw: "x".repeat(2_000) }));
+      const error = await assertVigilError(
+        store.applyPage({
+          sourceId: source.id,
+          events: big,
+          quarantined: [],
+          unknownTypes: [],
+          streamUpdate: { stream: "main", checkpointSecs: T0 },
+        }),
+        "storage_full",
+      );
+      assert.match(error.message, /full/);
+      store.connection.pragma("max_page_count = 1073741823");
+      assert.equal(await store.countEvents(), 0);
+      assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, null);
+    });
+  });
+
+  it("reports a database that cannot be opened clearly", async () => {
+    await assertVigilError(
+      openSqliteStore({ path: join(scratch, "no-such-dir", "vigil.db") }),
+      "storage_open_failed",
+    );
+  });
+
+  describe("migrations", () => {
+    it("records each migration once and does nothing when up to date", async () => {
+      await withStore(async (store, path) => {
+        const versions = () =>
+          store.connection.prepare("SELECT version FROM schema_migrations ORDER BY version").pluck().all();
+        const expected = MIGRATIONS.map((m) => m.version);
+        assert.deepEqual(versions(), expected);
+        await store.migrate();
+        const second = await openSqliteStore({ path });
+        await second.close();
+        assert.deepEqual(versions(), expected);
+      });
+    });
+
+    it("lets two processes migrate a new file at the same time", async () => {
+      const path = freshPath();
+      const stores = await Promise.all([openSqliteStore({ path }), openSqliteStore({ path })]);
+      for (const store of stores) await store.close();
+      await withStore(async (store) => {
+        assert.equal(
+          store.connection.prepare("SELECT count(*) FROM schema_migrations").pluck().get(),
+          MIGRATIONS.length,
+        );
+      }, path);
+    });
+
+    it("refuses a database written by a newer Vigil", async () => {
+      const path = freshPath();
+      await withStore(async (store) => {
+        store.connection.prepare("INSERT INTO schema_migrations VALUES (999, 'future', 0)").run();
+      }, path);
+      const error = await assertVigilError(openSqliteStore({ path }), "storage_schema_too_new");
+      assert.match(error.message, /upgrade Vigil/);
+    });
+  });
+
+  it("loses no committed page and keeps no partial page when the process is killed", async () => {
+    // A child writes pages of 50 events, each also moving the checkpoint to its page number, and says
+    // so after each commit; we SIGKILL it mid-stream and check the file holds whole pages only.
+    const path = freshPath();
+    const storeModule = fileURLToPath(new URL("./sqlite-store.ts", import.meta.url));
+    const script = `
+      import { openSqliteStore } from ${JSON.stringify(storeModule)};
+      const store = await openSqliteStore({ path: ${JSON.stringify(path)} });
+      const source = await store.createSource({ name: "crash", kind: "openai", baseUrl: null, pollIntervalSecs: 60,
+        overlapSecs: 60, sweepWindowSecs: 60, sweepIntervalSecs: 60, includeTenantEvents: false, backfillDays: 1,
+        enabled: true }, { ciphertext: "v1:x" });
+      for (let n = 1; ; n++) {
+        const events = Array.from({ length: 50 }, (_, i) => ({ id: "p" + n + "-" + i, type: "login.succeeded",
+          effectiveAtSecs: n, actorType: null, actorId: null, actorEmail: null, ip: null, projectId: null,
+          raw: JSON.stringify({ n, i, pad: "x".repeat(500) }), normalized: null }));
+        await store.applyPage({ sourceId: source.id, events, quarantined: [], unknownTypes: [],
+          streamUpdate: { stream: "main", checkpointSecs: n } });
+        process.stdout.write("committed " + n + "\\n");
+      }
+    `;
+    const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const lastAcknowledged = await new Promise<number>((resolve, reject) => {
+      let last = 0;
+      let buffer = "";
+      child.stdout.on("data", (chunk: Buffer) => {
+        buffer += chunk.toString();
+        for (const match of buffer.matchAll(/committed (\d+)\n/g)) last = Number(match[1]);
+        buffer = buffer.slice(buffer.lastIndexOf("\n") + 1);
+        if (last >= 20) child.kill("SIGKILL");
+      });
+      child.on("exit", (_code, signal) => {
+        if (signal === "SIGKILL") resolve(last);
+        else reject(new Error(`the writer exited on its own: ${stderr}`));
+      });
+    });
+    assert.ok(lastAcknowledged >= 20);
+
+    await withStore(async (store) => {
+      const source = await store.getSource("crash");
+      assert.ok(source);
+      const checkpoint = (await store.getStreamState(source.id, "main")).checkpointSecs;
+      assert.ok(checkpoint !== null && checkpoint >= lastAcknowledged, `checkpoint ${checkpoint} < ${lastAcknowledged}`);
+      const count = await store.countEvents({ sourceId: source.id });
+      assert.equal(count, checkpoint * 50, "every page up to the checkpoint is whole, and nothing beyond it exists");
+      assert.equal(store.connection.pragma("integrity_check", { simple: true }), "ok");
+    }, path);
+  });
+});

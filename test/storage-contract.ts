@@ -1,0 +1,716 @@
+// The Store contract: every backend (embedded SQLite, PostgreSQL) runs this same suite, so behaviour the
+// rest of Vigil relies on is pinned here and nowhere else. Only the Store interface is used — no SQL, no
+// backend types — and each case opens a fresh, empty, migrated store.
+//
+// Behaviour that ports.ts leaves open and this suite pins (so both backends agree):
+// - a taken source name rejects with a VigilError coded "conflict"; unknown ids with code "not_found";
+// - search ranges are [sinceSecs, untilSecs): since inclusive, until exclusive, like backfill slices;
+// - `types: []` means no type filter; `limit` defaults to 100, is capped at 10000, and < 1 is a usage error;
+// - a successful poll clears lastError/lastErrorCode and resets consecutiveFailures;
+// - slice progress is absolute (the slice's current upper bound and total events read), not a delta.
+
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, it } from "node:test";
+import { VigilError } from "../src/core/errors.ts";
+import type { EventRow, PageWrite, QuarantineRow, SourceSettings, Store } from "../src/storage/ports.ts";
+
+const T0 = 1_700_000_000;
+
+export function sourceSettings(name: string, overrides: Partial<SourceSettings> = {}): SourceSettings {
+  return {
+    name,
+    kind: "openai",
+    baseUrl: null,
+    pollIntervalSecs: 60,
+    overlapSecs: 300,
+    sweepWindowSecs: 86_400,
+    sweepIntervalSecs: 3_600,
+    includeTenantEvents: true,
+    backfillDays: 30,
+    enabled: true,
+    ...overrides,
+  };
+}
+
+export function eventRow(id: string, effectiveAtSecs: number, overrides: Partial<EventRow> = {}): EventRow {
+  const type = overrides.type ?? "login.succeeded";
+  return {
+    id,
+    type,
+    effectiveAtSecs,
+    actorType: "session",
+    actorId: "user-1",
+    actorEmail: "alice@example.com",
+    ip: "203.0.113.7",
+    projectId: null,
+    raw: JSON.stringify({ id, type, effective_at: effectiveAtSecs }),
+    normalized: JSON.stringify({ id, type, p_log_type: "OpenAI.Audit" }),
+    ...overrides,
+  };
+}
+
+function page(sourceId: string, events: EventRow[], extra: Partial<PageWrite> = {}): PageWrite {
+  return { sourceId, events, quarantined: [], unknownTypes: [], ...extra };
+}
+
+function badRecord(raw: string, reason = "missing effective_at"): QuarantineRow {
+  return {
+    eventId: null,
+    reason,
+    issues: [{ code: "required", path: "effective_at", message: "effective_at is required" }],
+    raw,
+  };
+}
+
+async function rejectsWithCode(promise: Promise<unknown>, code: string): Promise<void> {
+  await assert.rejects(promise, (err: unknown) => {
+    assert.ok(err instanceof VigilError, `expected a VigilError, got ${String(err)}`);
+    assert.equal(err.code, code);
+    return true;
+  });
+}
+
+export function runStorageContract(
+  name: string,
+  open: () => Promise<Store>,
+  /** Replaces `store.close()` after each case when given; it must release the store. */
+  cleanup?: (s: Store) => Promise<void>,
+): void {
+  describe(`Store contract: ${name}`, () => {
+    let store: Store;
+
+    beforeEach(async () => {
+      store = await open();
+    });
+
+    afterEach(async () => {
+      if (cleanup) await cleanup(store);
+      else await store.close();
+    });
+
+    async function newSource(sourceName = "acme", secret = "v1:ciphertext-of-acme") {
+      return store.createSource(sourceSettings(sourceName), { ciphertext: secret });
+    }
+
+    describe("migrate", () => {
+      it("is a no-op on an up-to-date schema and keeps the data", async () => {
+        const source = await newSource();
+        await store.applyPage(page(source.id, [eventRow("e1", T0)]));
+        await store.migrate();
+        await store.migrate();
+        assert.equal(await store.countEvents(), 1);
+        assert.deepEqual(await store.getSource(source.id), source);
+        const again = await store.applyPage(page(source.id, [eventRow("e2", T0)]));
+        assert.deepEqual(again.insertedIds, ["e2"]);
+      });
+    });
+
+    describe("sources", () => {
+      it("creates a source and finds it by id and by name", async () => {
+        const settings = sourceSettings("acme", { baseUrl: "http://127.0.0.1:9999/v1", enabled: false });
+        const created = await store.createSource(settings, { ciphertext: "v1:abc" });
+        assert.match(created.id, /^[0-9a-f-]{36}$/i);
+        assert.equal(typeof created.createdAtMs, "number");
+        assert.deepEqual({ ...created, id: undefined, createdAtMs: undefined }, {
+          ...settings,
+          id: undefined,
+          createdAtMs: undefined,
+        });
+        assert.deepEqual(await store.getSource(created.id), created);
+        assert.deepEqual(await store.getSource("acme"), created);
+        assert.equal(await store.getSource("nope"), null);
+      });
+
+      it("lists every source", async () => {
+        const a = await newSource("beta");
+        const b = await newSource("alpha");
+        const listed = await store.listSources();
+        assert.equal(listed.length, 2);
+        assert.deepEqual(
+          listed.map((s) => s.id).sort(),
+          [a.id, b.id].sort(),
+        );
+      });
+
+      it("rejects a second source with a taken name, on create and on rename", async () => {
+        await newSource("acme");
+        const other = await newSource("other");
+        await rejectsWithCode(newSource("acme"), "conflict");
+        await rejectsWithCode(store.updateSource(other.id, { name: "acme" }), "conflict");
+        assert.equal((await store.listSources()).length, 2);
+        assert.equal((await store.getSource(other.id))?.name, "other");
+      });
+
+      it("updates only the fields given", async () => {
+        const created = await store.createSource(sourceSettings("acme", { baseUrl: "http://x/v1" }), {
+          ciphertext: "v1:old",
+        });
+        const updated = await store.updateSource(created.id, { pollIntervalSecs: 15, baseUrl: null, enabled: false });
+        assert.deepEqual(updated, { ...created, pollIntervalSecs: 15, baseUrl: null, enabled: false });
+        assert.deepEqual(await store.getSource(created.id), updated);
+        assert.deepEqual(await store.getSourceSecret(created.id), { ciphertext: "v1:old" });
+
+        const renamed = await store.updateSource(created.id, { name: "acme-prod" }, { ciphertext: "v1:new" });
+        assert.equal(renamed.name, "acme-prod");
+        assert.equal(renamed.pollIntervalSecs, 15);
+        assert.deepEqual(await store.getSourceSecret(created.id), { ciphertext: "v1:new" });
+        assert.equal(await store.getSource("acme"), null);
+        // Renaming a source to its own name is not a conflict.
+        await store.updateSource(created.id, { name: "acme-prod" });
+      });
+
+      it("rejects updating or removing an unknown source", async () => {
+        await rejectsWithCode(store.updateSource("00000000-0000-0000-0000-000000000000", { enabled: false }), "not_found");
+        await rejectsWithCode(store.removeSource("00000000-0000-0000-0000-000000000000"), "not_found");
+      });
+
+      it("keeps the secret as given and never returns it with the source", async () => {
+        const ciphertext = "v1:aXY=:dGFn:ZGF0YQ==";
+        const created = await newSource("acme", ciphertext);
+        assert.deepEqual(await store.getSourceSecret(created.id), { ciphertext });
+        assert.equal(await store.getSourceSecret("00000000-0000-0000-0000-000000000000"), null);
+        for (const record of [created, await store.getSource(created.id), ...(await store.listSources())]) {
+          assert.ok(!JSON.stringify(record).includes(ciphertext), "a source record must not carry its secret");
+        }
+      });
+    });
+
+    describe("applyPage", () => {
+      it("stores new events and reports their ids in page order", async () => {
+        const source = await newSource();
+        const events = [eventRow("e3", T0 + 3), eventRow("e1", T0 + 1), eventRow("e2", T0 + 2)];
+        const result = await store.applyPage(page(source.id, events));
+        assert.deepEqual(result, { insertedIds: ["e3", "e1", "e2"], duplicates: 0, quarantined: 0, newUnknownTypes: [] });
+        assert.deepEqual((await store.listEventIds(source.id)).sort(), ["e1", "e2", "e3"]);
+      });
+
+      it("stores every field of an event as given", async () => {
+        const source = await newSource();
+        const full = eventRow("full", T0, {
+          type: "api_key.created",
+          actorType: "api_key",
+          actorId: "key_1",
+          actorEmail: "bob@example.com",
+          ip: "2001:db8::1",
+          projectId: "proj_1",
+          raw: '{"id":"full","unicode":"ünïcödé ✓"}',
+          normalized: '{"p_log_type":"OpenAI.Audit"}',
+        });
+        const sparse = eventRow("sparse", T0 - 1, {
+          actorType: null,
+          actorId: null,
+          actorEmail: null,
+          ip: null,
+          projectId: null,
+          normalized: null,
+        });
+        await store.applyPage(page(source.id, [full, sparse]));
+        const stored = await store.searchEvents({ sourceId: source.id });
+        assert.equal(stored.length, 2);
+        for (const [got, want] of [
+          [stored[0], full],
+          [stored[1], sparse],
+        ] as const) {
+          assert.ok(got);
+          const { sourceId, ingestedAtMs, ...rest } = got;
+          assert.equal(sourceId, source.id);
+          assert.equal(typeof ingestedAtMs, "number");
+          assert.deepEqual(rest, want);
+        }
+      });
+
+      it("is idempotent: the same page twice stores nothing twice", async () => {
+        const source = await newSource();
+        const write = page(source.id, [eventRow("e1", T0), eventRow("e2", T0)], {
+          quarantined: [badRecord('{"id":"bad"}')],
+          unknownTypes: ["brand_new.type"],
+        });
+        const first = await store.applyPage(write);
+        assert.deepEqual(first, {
+          insertedIds: ["e1", "e2"],
+          duplicates: 0,
+          quarantined: 1,
+          newUnknownTypes: ["brand_new.type"],
+        });
+        const second = await store.applyPage(write);
+        assert.deepEqual(second, { insertedIds: [], duplicates: 2, quarantined: 0, newUnknownTypes: [] });
+        assert.equal(await store.countEvents({ sourceId: source.id }), 2);
+        assert.equal((await store.listQuarantine({ sourceId: source.id })).length, 1);
+        assert.equal((await store.listUnknownTypes(source.id)).length, 1);
+      });
+
+      it("reports only the events not stored before, including duplicates within one page", async () => {
+        const source = await newSource();
+        await store.applyPage(page(source.id, [eventRow("old1", T0), eventRow("old2", T0)]));
+        const result = await store.applyPage(
+          page(source.id, [
+            eventRow("new1", T0 + 5),
+            eventRow("old1", T0),
+            eventRow("new2", T0 + 4),
+            eventRow("new1", T0 + 5),
+            eventRow("old2", T0),
+          ]),
+        );
+        assert.deepEqual(result.insertedIds, ["new1", "new2"]);
+        assert.equal(result.duplicates, 3);
+        assert.equal(await store.countEvents({ sourceId: source.id }), 4);
+      });
+
+      it("keeps the same event id in two sources as two events", async () => {
+        const a = await newSource("a");
+        const b = await newSource("b");
+        const ra = await store.applyPage(page(a.id, [eventRow("shared", T0, { raw: '{"org":"a"}' })]));
+        const rb = await store.applyPage(page(b.id, [eventRow("shared", T0, { raw: '{"org":"b"}' })]));
+        assert.deepEqual(ra.insertedIds, ["shared"]);
+        assert.deepEqual(rb.insertedIds, ["shared"]);
+        assert.equal(await store.countEvents(), 2);
+        assert.deepEqual((await store.searchEvents({ sourceId: a.id })).map((e) => e.raw), ['{"org":"a"}']);
+        assert.deepEqual((await store.searchEvents({ sourceId: b.id })).map((e) => e.raw), ['{"org":"b"}']);
+      });
+
+      it("quarantines a bad record once per source, however often it is re-read", async () => {
+        const a = await newSource("a");
+        const b = await newSource("b");
+        const bad = badRecord('{"id":"evt_bad","type":"x"}');
+        bad.eventId = "evt_bad";
+        const first = await store.applyPage(page(a.id, [], { quarantined: [bad, { ...bad }] }));
+        assert.equal(first.quarantined, 1);
+        const again = await store.applyPage(page(a.id, [], { quarantined: [bad] }));
+        assert.equal(again.quarantined, 0);
+        const other = await store.applyPage(page(a.id, [], { quarantined: [badRecord('{"id":"evt_bad2"}')] }));
+        assert.equal(other.quarantined, 1);
+        const elsewhere = await store.applyPage(page(b.id, [], { quarantined: [bad] }));
+        assert.equal(elsewhere.quarantined, 1);
+
+        const records = await store.listQuarantine({ sourceId: a.id });
+        assert.equal(records.length, 2);
+        const record = records.find((r) => r.eventId === "evt_bad");
+        assert.ok(record);
+        assert.equal(record.sourceId, a.id);
+        assert.equal(record.reason, bad.reason);
+        assert.deepEqual(record.issues, bad.issues);
+        assert.equal(record.raw, bad.raw);
+        assert.equal(typeof record.id, "number");
+        assert.equal(typeof record.receivedAtMs, "number");
+        assert.equal((await store.listQuarantine()).length, 3);
+        assert.equal((await store.listQuarantine({ limit: 1 })).length, 1);
+      });
+
+      it("reports an unknown event type only the first time a source sees it", async () => {
+        const a = await newSource("a");
+        const b = await newSource("b");
+        const first = await store.applyPage(page(a.id, [], { unknownTypes: ["x.new", "y.new"] }));
+        assert.deepEqual(first.newUnknownTypes, ["x.new", "y.new"]);
+        const second = await store.applyPage(page(a.id, [], { unknownTypes: ["x.new", "z.new", "z.new"] }));
+        assert.deepEqual(second.newUnknownTypes, ["z.new"]);
+        const other = await store.applyPage(page(b.id, [], { unknownTypes: ["x.new"] }));
+        assert.deepEqual(other.newUnknownTypes, ["x.new"]);
+
+        const ofA = await store.listUnknownTypes(a.id);
+        assert.deepEqual(ofA.map((t) => t.type).sort(), ["x.new", "y.new", "z.new"]);
+        for (const t of ofA) {
+          assert.equal(t.sourceId, a.id);
+          assert.equal(typeof t.firstSeenMs, "number");
+        }
+        assert.equal((await store.listUnknownTypes()).length, 4);
+      });
+
+      it("moves the checkpoint only when a stream update is given, and only the fields given", async () => {
+        const source = await newSource();
+        assert.deepEqual(await store.getStreamState(source.id, "main"), {
+          sourceId: source.id,
+          stream: "main",
+          checkpointSecs: null,
+          lastSweepSecs: null,
+        });
+        await store.applyPage(page(source.id, [eventRow("e1", T0)]));
+        assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, null);
+
+        await store.applyPage(page(source.id, [eventRow("e2", T0)], { streamUpdate: { stream: "main", checkpointSecs: T0 } }));
+        assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, T0);
+        assert.equal((await store.getStreamState(source.id, "tenant")).checkpointSecs, null);
+
+        await store.applyPage(page(source.id, [], { streamUpdate: { stream: "main", lastSweepSecs: T0 + 50 } }));
+        assert.deepEqual(await store.getStreamState(source.id, "main"), {
+          sourceId: source.id,
+          stream: "main",
+          checkpointSecs: T0,
+          lastSweepSecs: T0 + 50,
+        });
+
+        await store.applyPage(page(source.id, [], { streamUpdate: { stream: "main", checkpointSecs: T0 + 60 } }));
+        await store.applyPage(page(source.id, [eventRow("e3", T0 + 61)]));
+        const main = await store.getStreamState(source.id, "main");
+        assert.equal(main.checkpointSecs, T0 + 60);
+        assert.equal(main.lastSweepSecs, T0 + 50);
+
+        await store.applyPage(page(source.id, [], { streamUpdate: { stream: "tenant", checkpointSecs: T0 + 7 } }));
+        assert.equal((await store.getStreamState(source.id, "tenant")).checkpointSecs, T0 + 7);
+        assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, T0 + 60);
+      });
+
+      it("rejects a page for an unknown source and stores nothing", async () => {
+        await assert.rejects(
+          store.applyPage(page("00000000-0000-0000-0000-000000000000", [eventRow("e1", T0)])),
+          VigilError,
+        );
+        assert.equal(await store.countEvents(), 0);
+      });
+
+      it("writes nothing of a page that fails", async () => {
+        const source = await newSource();
+        await store.applyPage(page(source.id, [eventRow("before", T0)], { streamUpdate: { stream: "main", checkpointSecs: T0 } }));
+        const statusBefore = await store.getPollStatus(source.id);
+        // A slice that does not exist makes the page fail after its events were written.
+        await assert.rejects(
+          store.applyPage(
+            page(source.id, [eventRow("lost1", T0 + 1), eventRow("lost2", T0 + 2)], {
+              quarantined: [badRecord("{}")],
+              unknownTypes: ["never.seen"],
+              streamUpdate: { stream: "main", checkpointSecs: T0 + 100, lastSweepSecs: T0 + 100 },
+              sliceProgress: { jobId: 987_654, sliceIndex: 0, upperBoundSecs: T0, done: true, eventsRead: 2 },
+            }),
+          ),
+          VigilError,
+        );
+        assert.deepEqual(await store.listEventIds(source.id), ["before"]);
+        assert.deepEqual(await store.listQuarantine({ sourceId: source.id }), []);
+        assert.deepEqual(await store.listUnknownTypes(source.id), []);
+        assert.deepEqual(await store.getStreamState(source.id, "main"), {
+          sourceId: source.id,
+          stream: "main",
+          checkpointSecs: T0,
+          lastSweepSecs: null,
+        });
+        assert.deepEqual(await store.getPollStatus(source.id), statusBefore);
+        // The same page, retried without the fault, is stored whole.
+        const retried = await store.applyPage(
+          page(source.id, [eventRow("lost1", T0 + 1), eventRow("lost2", T0 + 2)], {
+            unknownTypes: ["never.seen"],
+            streamUpdate: { stream: "main", checkpointSecs: T0 + 100 },
+          }),
+        );
+        assert.deepEqual(retried.insertedIds, ["lost1", "lost2"]);
+        assert.deepEqual(retried.newUnknownTypes, ["never.seen"]);
+      });
+    });
+
+    describe("poll status", () => {
+      it("starts empty and records polls, failures and recoveries", async () => {
+        const source = await newSource();
+        assert.deepEqual(await store.getPollStatus(source.id), {
+          sourceId: source.id,
+          lastPollStartedMs: null,
+          lastPollFinishedMs: null,
+          lastSuccessMs: null,
+          lastError: null,
+          lastErrorCode: null,
+          lastEventStoredMs: null,
+          consecutiveFailures: 0,
+        });
+
+        await store.recordPollStart(source.id, 1_000);
+        await store.recordPollResult(source.id, { atMs: 1_500, ok: false, error: "The API said 503.", errorCode: "http_503" });
+        await store.recordPollStart(source.id, 2_000);
+        await store.recordPollResult(source.id, { atMs: 2_500, ok: false, error: "Timed out.", errorCode: "timeout" });
+        let status = await store.getPollStatus(source.id);
+        assert.equal(status.lastPollStartedMs, 2_000);
+        assert.equal(status.lastPollFinishedMs, 2_500);
+        assert.equal(status.lastSuccessMs, null);
+        assert.equal(status.lastError, "Timed out.");
+        assert.equal(status.lastErrorCode, "timeout");
+        assert.equal(status.consecutiveFailures, 2);
+
+        await store.recordPollStart(source.id, 3_000);
+        await store.recordPollResult(source.id, { atMs: 3_500, ok: true });
+        status = await store.getPollStatus(source.id);
+        assert.equal(status.lastPollStartedMs, 3_000);
+        assert.equal(status.lastPollFinishedMs, 3_500);
+        assert.equal(status.lastSuccessMs, 3_500);
+        assert.equal(status.lastError, null);
+        assert.equal(status.lastErrorCode, null);
+        assert.equal(status.consecutiveFailures, 0);
+      });
+
+      it("never stores an admin key in an error message", async () => {
+        const source = await newSource();
+        const key = "sk-admin-abcdefghijklmnopqrstuvwxyz0123456789";
+        await store.recordPollResult(source.id, { atMs: 1, ok: false, error: `Rejected key ${key}.` });
+        const status = await store.getPollStatus(source.id);
+        assert.ok(status.lastError);
+        assert.ok(!status.lastError.includes(key));
+      });
+
+      it("sets lastEventStoredMs only when a page stores a new event", async () => {
+        const source = await newSource();
+        await store.applyPage(page(source.id, [], { quarantined: [badRecord("{}")] }));
+        assert.equal((await store.getPollStatus(source.id)).lastEventStoredMs, null);
+
+        await store.recordPollStart(source.id, 10);
+        await store.applyPage(page(source.id, [eventRow("e1", T0)]));
+        const stored = (await store.getPollStatus(source.id)).lastEventStoredMs;
+        assert.equal(typeof stored, "number");
+        assert.equal((await store.getPollStatus(source.id)).lastPollStartedMs, 10);
+
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        await store.applyPage(page(source.id, [eventRow("e1", T0)]));
+        assert.equal((await store.getPollStatus(source.id)).lastEventStoredMs, stored);
+      });
+    });
+
+    describe("backfill", () => {
+      it("creates a job with its slices, each starting at endSecs - 1", async () => {
+        const source = await newSource();
+        const job = await store.createBackfillJob({ sourceId: source.id, stream: "main", sinceSecs: T0, untilSecs: T0 + 300 }, [
+          { startSecs: T0, endSecs: T0 + 100 },
+          { startSecs: T0 + 100, endSecs: T0 + 200 },
+          { startSecs: T0 + 200, endSecs: T0 + 300 },
+        ]);
+        assert.equal(typeof job.id, "number");
+        assert.equal(typeof job.createdAtMs, "number");
+        assert.deepEqual(
+          { ...job, id: 0, createdAtMs: 0 },
+          { id: 0, sourceId: source.id, stream: "main", sinceSecs: T0, untilSecs: T0 + 300, createdAtMs: 0, done: false },
+        );
+        assert.deepEqual(await store.getBackfillSlices(job.id), [
+          { jobId: job.id, sliceIndex: 0, startSecs: T0, endSecs: T0 + 100, upperBoundSecs: T0 + 99, done: false, eventsRead: 0 },
+          { jobId: job.id, sliceIndex: 1, startSecs: T0 + 100, endSecs: T0 + 200, upperBoundSecs: T0 + 199, done: false, eventsRead: 0 },
+          { jobId: job.id, sliceIndex: 2, startSecs: T0 + 200, endSecs: T0 + 300, upperBoundSecs: T0 + 299, done: false, eventsRead: 0 },
+        ]);
+        assert.deepEqual(await store.listBackfillJobs(), [job]);
+        assert.deepEqual(await store.listBackfillJobs({ sourceId: source.id, pendingOnly: true }), [job]);
+        assert.deepEqual(await store.listBackfillJobs({ sourceId: "00000000-0000-0000-0000-000000000000" }), []);
+        // No initialCheckpointSecs: the stream's checkpoint is left alone.
+        assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, null);
+      });
+
+      it("sets the initial checkpoint only when the stream has none", async () => {
+        const source = await newSource();
+        const range = { sourceId: source.id, sinceSecs: T0, untilSecs: T0 + 100 };
+        await store.createBackfillJob({ ...range, stream: "main", initialCheckpointSecs: T0 + 100 }, [
+          { startSecs: T0, endSecs: T0 + 100 },
+        ]);
+        assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, T0 + 100);
+        assert.equal((await store.getStreamState(source.id, "tenant")).checkpointSecs, null);
+
+        await store.createBackfillJob({ ...range, stream: "main", initialCheckpointSecs: T0 + 5 }, []);
+        assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, T0 + 100);
+
+        await store.applyPage(page(source.id, [], { streamUpdate: { stream: "tenant", lastSweepSecs: T0 } }));
+        await store.createBackfillJob({ ...range, stream: "tenant", initialCheckpointSecs: T0 + 9 }, []);
+        assert.deepEqual(await store.getStreamState(source.id, "tenant"), {
+          sourceId: source.id,
+          stream: "tenant",
+          checkpointSecs: T0 + 9,
+          lastSweepSecs: T0,
+        });
+      });
+
+      it("writes slice progress with its page and completes the job when every slice is done", async () => {
+        const source = await newSource();
+        const job = await store.createBackfillJob({ sourceId: source.id, stream: "main", sinceSecs: T0, untilSecs: T0 + 200 }, [
+          { startSecs: T0, endSecs: T0 + 100 },
+          { startSecs: T0 + 100, endSecs: T0 + 200 },
+        ]);
+        await store.applyPage(
+          page(source.id, [eventRow("b1", T0 + 150), eventRow("b2", T0 + 140)], {
+            sliceProgress: { jobId: job.id, sliceIndex: 1, upperBoundSecs: T0 + 140, done: false, eventsRead: 2 },
+          }),
+        );
+        let slices = await store.getBackfillSlices(job.id);
+        assert.deepEqual(
+          slices.map((s) => [s.upperBoundSecs, s.done, s.eventsRead]),
+          [
+            [T0 + 99, false, 0],
+            [T0 + 140, false, 2],
+          ],
+        );
+        assert.equal(await store.completeBackfillJobIfDone(job.id), false);
+
+        await store.applyPage(
+          page(source.id, [eventRow("b3", T0 + 120)], {
+            sliceProgress: { jobId: job.id, sliceIndex: 1, upperBoundSecs: T0 + 99, done: true, eventsRead: 3 },
+          }),
+        );
+        await store.applyPage(
+          page(source.id, [], {
+            sliceProgress: { jobId: job.id, sliceIndex: 0, upperBoundSecs: T0 - 1, done: true, eventsRead: 0 },
+          }),
+        );
+        slices = await store.getBackfillSlices(job.id);
+        assert.deepEqual(
+          slices.map((s) => [s.done, s.eventsRead]),
+          [
+            [true, 0],
+            [true, 3],
+          ],
+        );
+        assert.deepEqual((await store.listBackfillJobs({ pendingOnly: true })).length, 1);
+        assert.equal(await store.completeBackfillJobIfDone(job.id), true);
+        assert.equal(await store.completeBackfillJobIfDone(job.id), true);
+        assert.deepEqual(await store.listBackfillJobs({ pendingOnly: true }), []);
+        assert.equal((await store.listBackfillJobs({ sourceId: source.id }))[0]?.done, true);
+        assert.equal(await store.countEvents({ sourceId: source.id }), 3);
+      });
+
+      it("rejects a job for an unknown source", async () => {
+        await rejectsWithCode(
+          store.createBackfillJob(
+            { sourceId: "00000000-0000-0000-0000-000000000000", stream: "main", sinceSecs: T0, untilSecs: T0 + 1 },
+            [{ startSecs: T0, endSecs: T0 + 1 }],
+          ),
+          "not_found",
+        );
+        assert.deepEqual(await store.listBackfillJobs(), []);
+      });
+    });
+
+    describe("search", () => {
+      it("returns events newest first, ties broken by id descending", async () => {
+        const source = await newSource();
+        await store.applyPage(
+          page(source.id, [
+            eventRow("evt_b", T0 + 10),
+            eventRow("evt_a", T0 + 10),
+            eventRow("evt_z", T0),
+            eventRow("evt_c", T0 + 10),
+            eventRow("evt_y", T0 + 20),
+          ]),
+        );
+        const ids = (await store.searchEvents({})).map((e) => e.id);
+        assert.deepEqual(ids, ["evt_y", "evt_c", "evt_b", "evt_a", "evt_z"]);
+      });
+
+      it("AND-s every filter", async () => {
+        const a = await newSource("a");
+        const b = await newSource("b");
+        await store.applyPage(
+          page(a.id, [
+            eventRow("a1", T0 + 1, { type: "login.failed", actorEmail: "eve@example.com", ip: "198.51.100.1" }),
+            eventRow("a2", T0 + 2, { type: "api_key.created", actorId: "user-2", projectId: "proj_x" }),
+            eventRow("a3", T0 + 3, { type: "login.succeeded", actorEmail: "eve@example.com", ip: "198.51.100.2" }),
+            eventRow("a4", T0 + 4, { type: "login.failed", actorEmail: null, actorId: null, ip: null }),
+          ]),
+        );
+        await store.applyPage(page(b.id, [eventRow("b1", T0 + 2, { type: "login.failed", actorEmail: "eve@example.com" })]));
+
+        const ids = async (q: Parameters<Store["searchEvents"]>[0]) => (await store.searchEvents(q)).map((e) => e.id);
+        assert.deepEqual(await ids({ sourceId: a.id }), ["a4", "a3", "a2", "a1"]);
+        assert.deepEqual(await ids({ types: ["login.failed"] }), ["a4", "b1", "a1"]);
+        assert.deepEqual(await ids({ types: ["login.failed", "api_key.created"], sourceId: a.id }), ["a4", "a2", "a1"]);
+        assert.deepEqual(await ids({ types: [] , sourceId: a.id }), ["a4", "a3", "a2", "a1"]);
+        assert.deepEqual(await ids({ actorEmail: "eve@example.com" }), ["a3", "b1", "a1"]);
+        assert.deepEqual(await ids({ actorEmail: "eve@example.com", types: ["login.failed"], sourceId: a.id }), ["a1"]);
+        assert.deepEqual(await ids({ actorId: "user-2" }), ["a2"]);
+        assert.deepEqual(await ids({ ip: "198.51.100.2" }), ["a3"]);
+        assert.deepEqual(await ids({ projectId: "proj_x" }), ["a2"]);
+        assert.deepEqual(await ids({ sinceSecs: T0 + 2 }), ["a4", "a3", "b1", "a2"]);
+        assert.deepEqual(await ids({ untilSecs: T0 + 2 }), ["a1"]);
+        assert.deepEqual(await ids({ sinceSecs: T0 + 2, untilSecs: T0 + 4, sourceId: a.id }), ["a3", "a2"]);
+        assert.deepEqual(await ids({ ip: "203.0.113.7" }), ["b1", "a2"]);
+        assert.deepEqual(await ids({ actorEmail: "nobody@example.com" }), []);
+
+        assert.equal(await store.countEvents(), 5);
+        assert.equal(await store.countEvents({ actorEmail: "eve@example.com" }), 3);
+        assert.equal(await store.countEvents({ sourceId: b.id }), 1);
+        assert.equal(await store.countEvents({ sourceId: a.id, limit: 1 }), 4);
+      });
+
+      it("finds text as a case-insensitive literal substring of the raw record", async () => {
+        const source = await newSource();
+        const raws: Record<string, string> = {
+          percent: '{"note":"disk 100% full"}',
+          underscore: '{"note":"disk 100_ full"}',
+          plain: '{"note":"disk 1000 full"}',
+          backslash: JSON.stringify({ note: "C:\\Users\\eve" }),
+          upper: '{"email":"MALLORY@EXAMPLE.COM"}',
+        };
+        await store.applyPage(
+          page(
+            source.id,
+            Object.entries(raws).map(([id, raw], i) => eventRow(id, T0 + i, { raw })),
+          ),
+        );
+        const ids = async (text: string) => (await store.searchEvents({ text })).map((e) => e.id).sort();
+        assert.deepEqual(await ids("100% full"), ["percent"]);
+        assert.deepEqual(await ids("100_ full"), ["underscore"]);
+        assert.deepEqual(await ids("%"), ["percent"]);
+        assert.deepEqual(await ids("_"), ["underscore"]);
+        // A trailing backslash must stay literal, not escape the closing wildcard.
+        assert.deepEqual(await ids("c:\\"), ["backslash"]);
+        assert.deepEqual(await ids("\\\\users"), ["backslash"]);
+        assert.deepEqual(await ids("mallory@example"), ["upper"]);
+        assert.deepEqual(await ids("DISK 100"), ["percent", "plain", "underscore"]);
+        assert.deepEqual(await ids("absent"), []);
+        assert.equal(await store.countEvents({ text: "100% FULL" }), 1);
+      });
+
+      it("returns 100 events by default, honours limit, and caps it at 10000", async () => {
+        const source = await newSource();
+        const events = Array.from({ length: 10_005 }, (_, i) => eventRow(`evt_${String(i).padStart(5, "0")}`, T0 + i));
+        await store.applyPage(page(source.id, events));
+        const all = await store.searchEvents({});
+        assert.equal(all.length, 100);
+        assert.equal(all[0]?.id, "evt_10004");
+        assert.deepEqual(
+          (await store.searchEvents({ limit: 3 })).map((e) => e.id),
+          ["evt_10004", "evt_10003", "evt_10002"],
+        );
+        assert.equal((await store.searchEvents({ limit: 50_000 })).length, 10_000);
+        assert.equal(await store.countEvents(), 10_005);
+        await rejectsWithCode(store.searchEvents({ limit: 0 }), "usage");
+      });
+    });
+
+    describe("removeSource", () => {
+      it("removes the source and everything stored for it, and nothing of other sources", async () => {
+        const doomed = await newSource("doomed");
+        const kept = await newSource("kept");
+        for (const source of [doomed, kept]) {
+          const job = await store.createBackfillJob(
+            { sourceId: source.id, stream: "main", sinceSecs: T0, untilSecs: T0 + 10 },
+            [{ startSecs: T0, endSecs: T0 + 10 }],
+          );
+          await store.applyPage(
+            page(source.id, [eventRow("shared", T0 + 1)], {
+              quarantined: [badRecord("{}")],
+              unknownTypes: ["odd.type"],
+              streamUpdate: { stream: "main", checkpointSecs: T0 + 10, lastSweepSecs: T0 },
+              sliceProgress: { jobId: job.id, sliceIndex: 0, upperBoundSecs: T0, done: true, eventsRead: 1 },
+            }),
+          );
+          await store.recordPollResult(source.id, { atMs: 5, ok: false, error: "boom" });
+        }
+        const [doomedJob] = await store.listBackfillJobs({ sourceId: doomed.id });
+        assert.ok(doomedJob);
+
+        await store.removeSource(doomed.id);
+
+        assert.equal(await store.getSource(doomed.id), null);
+        assert.equal(await store.getSource("doomed"), null);
+        assert.equal(await store.getSourceSecret(doomed.id), null);
+        assert.deepEqual(await store.listEventIds(doomed.id), []);
+        assert.equal(await store.countEvents({ sourceId: doomed.id }), 0);
+        assert.deepEqual(await store.listQuarantine({ sourceId: doomed.id }), []);
+        assert.deepEqual(await store.listUnknownTypes(doomed.id), []);
+        assert.deepEqual(await store.listBackfillJobs({ sourceId: doomed.id }), []);
+        assert.deepEqual(await store.getBackfillSlices(doomedJob.id), []);
+        assert.equal((await store.getStreamState(doomed.id, "main")).checkpointSecs, null);
+        assert.equal((await store.getPollStatus(doomed.id)).consecutiveFailures, 0);
+        assert.equal((await store.getPollStatus(doomed.id)).lastError, null);
+
+        assert.deepEqual(await store.listEventIds(kept.id), ["shared"]);
+        assert.equal((await store.listQuarantine()).length, 1);
+        assert.equal((await store.listUnknownTypes()).length, 1);
+        assert.equal((await store.listBackfillJobs()).length, 1);
+        assert.equal((await store.getStreamState(kept.id, "main")).checkpointSecs, T0 + 10);
+        assert.equal((await store.getPollStatus(kept.id)).consecutiveFailures, 1);
+
+        // The name is free again, and the new source starts empty.
+        const reborn = await newSource("doomed");
+        assert.notEqual(reborn.id, doomed.id);
+        assert.equal(await store.countEvents({ sourceId: reborn.id }), 0);
+      });
+    });
+  });
+}
