@@ -111,11 +111,14 @@ export function runStorageContract(
         const created = await store.createSource(settings, { ciphertext: "v1:abc" });
         assert.match(created.id, /^[0-9a-f-]{36}$/i);
         assert.equal(typeof created.createdAtMs, "number");
-        assert.deepEqual({ ...created, id: undefined, createdAtMs: undefined }, {
-          ...settings,
-          id: undefined,
-          createdAtMs: undefined,
-        });
+        assert.deepEqual(
+          { ...created, id: undefined, createdAtMs: undefined },
+          {
+            ...settings,
+            id: undefined,
+            createdAtMs: undefined,
+          },
+        );
         assert.deepEqual(await store.getSource(created.id), created);
         assert.deepEqual(await store.getSource("acme"), created);
         assert.equal(await store.getSource("nope"), null);
@@ -126,10 +129,7 @@ export function runStorageContract(
         const b = await newSource("alpha");
         const listed = await store.listSources();
         assert.equal(listed.length, 2);
-        assert.deepEqual(
-          listed.map((s) => s.id).sort(),
-          [a.id, b.id].sort(),
-        );
+        assert.deepEqual(listed.map((s) => s.id).sort(), [a.id, b.id].sort());
       });
 
       it("rejects a second source with a taken name, on create and on rename", async () => {
@@ -160,7 +160,10 @@ export function runStorageContract(
       });
 
       it("rejects updating or removing an unknown source", async () => {
-        await rejectsWithCode(store.updateSource("00000000-0000-0000-0000-000000000000", { enabled: false }), "not_found");
+        await rejectsWithCode(
+          store.updateSource("00000000-0000-0000-0000-000000000000", { enabled: false }),
+          "not_found",
+        );
         await rejectsWithCode(store.removeSource("00000000-0000-0000-0000-000000000000"), "not_found");
       });
 
@@ -180,7 +183,12 @@ export function runStorageContract(
         const source = await newSource();
         const events = [eventRow("e3", T0 + 3), eventRow("e1", T0 + 1), eventRow("e2", T0 + 2)];
         const result = await store.applyPage(page(source.id, events));
-        assert.deepEqual(result, { insertedIds: ["e3", "e1", "e2"], duplicates: 0, quarantined: 0, newUnknownTypes: [] });
+        assert.deepEqual(result, {
+          insertedIds: ["e3", "e1", "e2"],
+          duplicates: 0,
+          quarantined: 0,
+          newUnknownTypes: [],
+        });
         assert.deepEqual((await store.listEventIds(source.id)).sort(), ["e1", "e2", "e3"]);
       });
 
@@ -264,8 +272,14 @@ export function runStorageContract(
         assert.deepEqual(ra.insertedIds, ["shared"]);
         assert.deepEqual(rb.insertedIds, ["shared"]);
         assert.equal(await store.countEvents(), 2);
-        assert.deepEqual((await store.searchEvents({ sourceId: a.id })).map((e) => e.raw), ['{"org":"a"}']);
-        assert.deepEqual((await store.searchEvents({ sourceId: b.id })).map((e) => e.raw), ['{"org":"b"}']);
+        assert.deepEqual(
+          (await store.searchEvents({ sourceId: a.id })).map((e) => e.raw),
+          ['{"org":"a"}'],
+        );
+        assert.deepEqual(
+          (await store.searchEvents({ sourceId: b.id })).map((e) => e.raw),
+          ['{"org":"b"}'],
+        );
       });
 
       it("quarantines a bad record once per source, however often it is re-read", async () => {
@@ -326,7 +340,9 @@ export function runStorageContract(
         await store.applyPage(page(source.id, [eventRow("e1", T0)]));
         assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, null);
 
-        await store.applyPage(page(source.id, [eventRow("e2", T0)], { streamUpdate: { stream: "main", checkpointSecs: T0 } }));
+        await store.applyPage(
+          page(source.id, [eventRow("e2", T0)], { streamUpdate: { stream: "main", checkpointSecs: T0 } }),
+        );
         assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, T0);
         assert.equal((await store.getStreamState(source.id, "tenant")).checkpointSecs, null);
 
@@ -359,7 +375,9 @@ export function runStorageContract(
 
       it("writes nothing of a page that fails", async () => {
         const source = await newSource();
-        await store.applyPage(page(source.id, [eventRow("before", T0)], { streamUpdate: { stream: "main", checkpointSecs: T0 } }));
+        await store.applyPage(
+          page(source.id, [eventRow("before", T0)], { streamUpdate: { stream: "main", checkpointSecs: T0 } }),
+        );
         const statusBefore = await store.getPollStatus(source.id);
         // A slice that does not exist makes the page fail after its events were written.
         await assert.rejects(
@@ -410,7 +428,12 @@ export function runStorageContract(
         });
 
         await store.recordPollStart(source.id, 1_000);
-        await store.recordPollResult(source.id, { atMs: 1_500, ok: false, error: "The API said 503.", errorCode: "http_503" });
+        await store.recordPollResult(source.id, {
+          atMs: 1_500,
+          ok: false,
+          error: "The API said 503.",
+          errorCode: "http_503",
+        });
         await store.recordPollStart(source.id, 2_000);
         await store.recordPollResult(source.id, { atMs: 2_500, ok: false, error: "Timed out.", errorCode: "timeout" });
         let status = await store.getPollStatus(source.id);
@@ -461,21 +484,56 @@ export function runStorageContract(
     describe("backfill", () => {
       it("creates a job with its slices, each starting at endSecs - 1", async () => {
         const source = await newSource();
-        const job = await store.createBackfillJob({ sourceId: source.id, stream: "main", sinceSecs: T0, untilSecs: T0 + 300 }, [
-          { startSecs: T0, endSecs: T0 + 100 },
-          { startSecs: T0 + 100, endSecs: T0 + 200 },
-          { startSecs: T0 + 200, endSecs: T0 + 300 },
-        ]);
+        const job = await store.createBackfillJob(
+          { sourceId: source.id, stream: "main", sinceSecs: T0, untilSecs: T0 + 300 },
+          [
+            { startSecs: T0, endSecs: T0 + 100 },
+            { startSecs: T0 + 100, endSecs: T0 + 200 },
+            { startSecs: T0 + 200, endSecs: T0 + 300 },
+          ],
+        );
         assert.equal(typeof job.id, "number");
         assert.equal(typeof job.createdAtMs, "number");
         assert.deepEqual(
           { ...job, id: 0, createdAtMs: 0 },
-          { id: 0, sourceId: source.id, stream: "main", sinceSecs: T0, untilSecs: T0 + 300, createdAtMs: 0, done: false },
+          {
+            id: 0,
+            sourceId: source.id,
+            stream: "main",
+            sinceSecs: T0,
+            untilSecs: T0 + 300,
+            createdAtMs: 0,
+            done: false,
+          },
         );
         assert.deepEqual(await store.getBackfillSlices(job.id), [
-          { jobId: job.id, sliceIndex: 0, startSecs: T0, endSecs: T0 + 100, upperBoundSecs: T0 + 99, done: false, eventsRead: 0 },
-          { jobId: job.id, sliceIndex: 1, startSecs: T0 + 100, endSecs: T0 + 200, upperBoundSecs: T0 + 199, done: false, eventsRead: 0 },
-          { jobId: job.id, sliceIndex: 2, startSecs: T0 + 200, endSecs: T0 + 300, upperBoundSecs: T0 + 299, done: false, eventsRead: 0 },
+          {
+            jobId: job.id,
+            sliceIndex: 0,
+            startSecs: T0,
+            endSecs: T0 + 100,
+            upperBoundSecs: T0 + 99,
+            done: false,
+            eventsRead: 0,
+          },
+          {
+            jobId: job.id,
+            sliceIndex: 1,
+            startSecs: T0 + 100,
+            endSecs: T0 + 200,
+            upperBoundSecs: T0 + 199,
+            done: false,
+            eventsRead: 0,
+          },
+          {
+            jobId: job.id,
+            sliceIndex: 2,
+            startSecs: T0 + 200,
+            endSecs: T0 + 300,
+            upperBoundSecs: T0 + 299,
+            done: false,
+            eventsRead: 0,
+          },
         ]);
         assert.deepEqual(await store.listBackfillJobs(), [job]);
         assert.deepEqual(await store.listBackfillJobs({ sourceId: source.id, pendingOnly: true }), [job]);
@@ -508,10 +566,13 @@ export function runStorageContract(
 
       it("writes slice progress with its page and completes the job when every slice is done", async () => {
         const source = await newSource();
-        const job = await store.createBackfillJob({ sourceId: source.id, stream: "main", sinceSecs: T0, untilSecs: T0 + 200 }, [
-          { startSecs: T0, endSecs: T0 + 100 },
-          { startSecs: T0 + 100, endSecs: T0 + 200 },
-        ]);
+        const job = await store.createBackfillJob(
+          { sourceId: source.id, stream: "main", sinceSecs: T0, untilSecs: T0 + 200 },
+          [
+            { startSecs: T0, endSecs: T0 + 100 },
+            { startSecs: T0 + 100, endSecs: T0 + 200 },
+          ],
+        );
         await store.applyPage(
           page(source.id, [eventRow("b1", T0 + 150), eventRow("b2", T0 + 140)], {
             sliceProgress: { jobId: job.id, sliceIndex: 1, upperBoundSecs: T0 + 140, done: false, eventsRead: 2 },
@@ -592,13 +653,15 @@ export function runStorageContract(
             eventRow("a4", T0 + 4, { type: "login.failed", actorEmail: null, actorId: null, ip: null }),
           ]),
         );
-        await store.applyPage(page(b.id, [eventRow("b1", T0 + 2, { type: "login.failed", actorEmail: "eve@example.com" })]));
+        await store.applyPage(
+          page(b.id, [eventRow("b1", T0 + 2, { type: "login.failed", actorEmail: "eve@example.com" })]),
+        );
 
         const ids = async (q: Parameters<Store["searchEvents"]>[0]) => (await store.searchEvents(q)).map((e) => e.id);
         assert.deepEqual(await ids({ sourceId: a.id }), ["a4", "a3", "a2", "a1"]);
         assert.deepEqual(await ids({ types: ["login.failed"] }), ["a4", "b1", "a1"]);
         assert.deepEqual(await ids({ types: ["login.failed", "api_key.created"], sourceId: a.id }), ["a4", "a2", "a1"]);
-        assert.deepEqual(await ids({ types: [] , sourceId: a.id }), ["a4", "a3", "a2", "a1"]);
+        assert.deepEqual(await ids({ types: [], sourceId: a.id }), ["a4", "a3", "a2", "a1"]);
         assert.deepEqual(await ids({ actorEmail: "eve@example.com" }), ["a3", "b1", "a1"]);
         assert.deepEqual(await ids({ actorEmail: "eve@example.com", types: ["login.failed"], sourceId: a.id }), ["a1"]);
         assert.deepEqual(await ids({ actorId: "user-2" }), ["a2"]);

@@ -96,6 +96,8 @@ const classicTable = new WeightedTable(
 );
 const tenantTable = new WeightedTable(TENANT_WEIGHTS);
 
+const NEW_PROJECT_NAMES = ["Prototype", "Hackathon", "Agents Sandbox", "Batch Jobs", "Partner Demo", "Labeling v2"];
+
 /** Share of events (by hour of the UTC day) during which the org is active: quiet nights, busy afternoons. */
 const HOUR_WEIGHTS = [1, 1, 1, 1, 1, 2, 3, 5, 8, 10, 11, 11, 10, 11, 12, 12, 11, 10, 8, 6, 4, 3, 2, 1];
 const hourTable = new WeightedTable(HOUR_WEIGHTS.map((w, hour): [number, number] => [hour, w]));
@@ -135,7 +137,11 @@ export class ActivityGenerator {
     const type = classicTable.pick(rng) as keyof typeof CLASSIC_PROFILES;
     if (type === "login.failed") return this.mistypedPassword(rng, at, maxAt);
     const profile = CLASSIC_PROFILES[type];
-    const { actor, project } = this.actorFor(rng, profile);
+    const { actor, project: actorProject } = this.actorFor(rng, profile);
+    let project = actorProject;
+    // project.* events are about a project: a brand-new one, or any but the Default project.
+    if (type === "project.created") project = { id: `proj_${rng.alnum(24)}`, name: rng.pick(NEW_PROJECT_NAMES) };
+    else if (type.startsWith("project.")) project = rng.pick(this.dir.projects.slice(1));
     const builder = PAYLOAD_BUILDERS[type];
     const payload = builder?.({ rng, dir: this.dir, project: project ?? this.dir.defaultProject });
     return [makeRecord(rng, { type, at, actor, project, payload })];

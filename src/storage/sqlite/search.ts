@@ -105,7 +105,10 @@ export function compileEventSearch(filter: EventQuery): CompiledQuery {
 }
 
 export function compileEventCount(filter: EventQuery): CompiledQuery {
-  return applyFilters(builder.selectFrom("events").select((eb) => eb.fn.countAll<number>().as("n")), filter).compile();
+  return applyFilters(
+    builder.selectFrom("events").select((eb) => eb.fn.countAll<number>().as("n")),
+    filter,
+  ).compile();
 }
 
 export function compileQuarantineList(filter: { sourceId?: string; limit?: number }): CompiledQuery {

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
-import { VigilError } from "../../core/errors.ts";
 import { eventRow, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
+import { VigilError } from "../../core/errors.ts";
 import { MIGRATIONS } from "./migrations.ts";
 import { openSqliteStore, type SqliteStore } from "./sqlite-store.ts";
 
@@ -176,10 +176,7 @@ describe("SqliteStore", () => {
   });
 
   it("reports a database that cannot be opened clearly", async () => {
-    await assertVigilError(
-      openSqliteStore({ path: join(scratch, "no-such-dir", "vigil.db") }),
-      "storage_open_failed",
-    );
+    await assertVigilError(openSqliteStore({ path: join(scratch, "no-such-dir", "vigil.db") }), "storage_open_failed");
   });
 
   describe("migrations", () => {
@@ -265,7 +262,10 @@ describe("SqliteStore", () => {
       const source = await store.getSource("crash");
       assert.ok(source);
       const checkpoint = (await store.getStreamState(source.id, "main")).checkpointSecs;
-      assert.ok(checkpoint !== null && checkpoint >= lastAcknowledged, `checkpoint ${checkpoint} < ${lastAcknowledged}`);
+      assert.ok(
+        checkpoint !== null && checkpoint >= lastAcknowledged,
+        `checkpoint ${checkpoint} < ${lastAcknowledged}`,
+      );
       const count = await store.countEvents({ sourceId: source.id });
       assert.equal(count, checkpoint * 50, "every page up to the checkpoint is whole, and nothing beyond it exists");
       assert.equal(store.connection.pragma("integrity_check", { simple: true }), "ok");

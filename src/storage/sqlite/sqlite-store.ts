@@ -26,8 +26,8 @@ import type {
   QuarantineRecord,
   SourceRecord,
   SourceSettings,
-  StoredEvent,
   Store,
+  StoredEvent,
   StreamName,
   StreamState,
   UnknownTypeRecord,
@@ -43,7 +43,13 @@ import {
   toSourceRecord,
   toStoredEvent,
 } from "./rows.ts";
-import { compileEventCount, compileEventSearch, compileQuarantineList, type EventsTable, type QuarantineTable } from "./search.ts";
+import {
+  compileEventCount,
+  compileEventSearch,
+  compileQuarantineList,
+  type EventsTable,
+  type QuarantineTable,
+} from "./search.ts";
 import { translateSqliteError } from "./sqlite-errors.ts";
 
 export interface SqliteStoreOptions {
@@ -156,21 +162,25 @@ function prepareStatements(db: Database.Database) {
     ),
 
     // The hot path: positional parameters, one statement reused for every row.
+    // ON CONFLICT (key) DO NOTHING, not INSERT OR IGNORE: OR IGNORE also silently skips rows that break a
+    // NOT NULL constraint, which would turn a bad row into a "duplicate" instead of failing the page.
     insertEvent: db.prepare(
-      `INSERT OR IGNORE INTO events (source_id, id, type, effective_at, actor_type, actor_id, actor_email, ip,
+      `INSERT INTO events (source_id, id, type, effective_at, actor_type, actor_id, actor_email, ip,
          project_id, raw, normalized, ingested_at_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (source_id, id) DO NOTHING`,
     ),
     insertQuarantine: db.prepare(
-      `INSERT OR IGNORE INTO quarantine (source_id, event_id, reason, issues, raw, raw_sha256, received_at_ms,
-         last_seen_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO quarantine (source_id, event_id, reason, issues, raw, raw_sha256, received_at_ms, last_seen_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (source_id, raw_sha256) DO NOTHING`,
     ),
     resightQuarantine: db.prepare(
       "UPDATE quarantine SET sightings = sightings + 1, last_seen_ms = ? WHERE source_id = ? AND raw_sha256 = ?",
     ),
     insertUnknownType: db.prepare(
-      "INSERT OR IGNORE INTO unknown_event_types (source_id, type, first_seen_ms) VALUES (?, ?, ?)",
+      `INSERT INTO unknown_event_types (source_id, type, first_seen_ms) VALUES (?, ?, ?)
+       ON CONFLICT (source_id, type) DO NOTHING`,
     ),
     updateSlice: db.prepare(
       `UPDATE backfill_slices SET upper_bound_secs = @upperBoundSecs, done = @done, events_read = @eventsRead
