@@ -13,7 +13,10 @@ const UNKNOWN_TYPES: ReadonlyArray<{ type: string; payload: (rng: Rng) => unknow
   },
   { type: "api_key.rotated", payload: (rng) => ({ id: `key_${rng.alnum(16)}`, data: { expires_at: 1_900_000_000 } }) },
   { type: "user.suspended", payload: (rng) => ({ id: `user-${rng.alnum(24)}`, data: { reason: "inactivity" } }) },
-  { type: "vector_store.shared", payload: (rng) => ({ id: `vs_${rng.alnum(24)}`, data: { project_id: `proj_${rng.alnum(24)}` } }) },
+  {
+    type: "vector_store.shared",
+    payload: (rng) => ({ id: `vs_${rng.alnum(24)}`, data: { project_id: `proj_${rng.alnum(24)}` } }),
+  },
   { type: "organization.data_retention.updated", payload: () => ({ changes_requested: { retention_days: 30 } }) },
   { type: "tenant.vault.rotated", payload: (rng) => ({ id: `vault_${rng.alnum(16)}` }) },
   { type: "tenant.audit_export.created", payload: (rng) => ({ id: `export_${rng.alnum(16)}`, destination: "s3" }) },

@@ -68,8 +68,18 @@ const LAST_NAMES = (
   "scott"
 ).split(" ");
 const PROJECT_NAMES = [
-  "Customer Support Bot", "Search Ranking", "Internal Tools", "Data Labeling", "Marketing Copy", "Voice Agent",
-  "Eval Harness", "Doc QA", "Sales Assistant", "Fraud Review", "Code Review Bot", "Translation Pipeline",
+  "Customer Support Bot",
+  "Search Ranking",
+  "Internal Tools",
+  "Data Labeling",
+  "Marketing Copy",
+  "Voice Agent",
+  "Eval Harness",
+  "Doc QA",
+  "Sales Assistant",
+  "Fraud Review",
+  "Code Review Bot",
+  "Translation Pipeline",
 ];
 const GROUP_NAMES = ["engineering", "research", "support", "data-science", "platform", "security", "finance"];
 const ROLE_NAMES = ["Project Auditor", "Billing Viewer", "Key Manager", "Model Deployer"];

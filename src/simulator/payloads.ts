@@ -31,7 +31,12 @@ export const RESTRICTED_SCOPE_SETS: readonly string[][] = [
 export const ALL_SCOPES: readonly string[] = ["api.all"];
 
 /** The role-assignment id format seen in Panther's fixtures: `role_assignment_role-<role>__<resource type>__…`. */
-export function roleAssignment(role: string, resourceType: "organization" | "project", resourceId: string, userId: string) {
+export function roleAssignment(
+  role: string,
+  resourceType: "organization" | "project",
+  resourceId: string,
+  userId: string,
+) {
   return {
     id: `role_assignment_role-api-${resourceType}-${role}__api-${resourceType}__${resourceId}_${userId}`,
     principal_id: userId,
@@ -54,8 +59,14 @@ const loginFailure = () => ({ error_code: "invalid_credentials", error_message: 
 const FAKE_PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU...\n-----END CERTIFICATE-----\n";
 
 export const PAYLOAD_BUILDERS: Record<ClassicEventType, PayloadBuilder | undefined> = {
-  "api_key.created": (c) => ({ id: `key_${c.rng.alnum(16)}`, data: { scopes: [...c.rng.pick(RESTRICTED_SCOPE_SETS)] } }),
-  "api_key.updated": (c) => ({ id: existingKeyId(c), changes_requested: { scopes: [...c.rng.pick(RESTRICTED_SCOPE_SETS)] } }),
+  "api_key.created": (c) => ({
+    id: `key_${c.rng.alnum(16)}`,
+    data: { scopes: [...c.rng.pick(RESTRICTED_SCOPE_SETS)] },
+  }),
+  "api_key.updated": (c) => ({
+    id: existingKeyId(c),
+    changes_requested: { scopes: [...c.rng.pick(RESTRICTED_SCOPE_SETS)] },
+  }),
   "api_key.deleted": (c) => ({ id: existingKeyId(c) }),
   "certificate.created": (c) => ({ id: `cert_${c.rng.alnum(24)}`, name: `corp-mtls-${c.rng.int(2026, 2027)}` }),
   "certificate.updated": (c) => ({ ...c.rng.pick(c.dir.certificates) }),
@@ -72,7 +83,10 @@ export const PAYLOAD_BUILDERS: Record<ClassicEventType, PayloadBuilder | undefin
     data: { provider: "aws_kms", key_arn: `arn:aws:kms:us-east-1:${c.rng.int(1e11, 9e11)}:key/${c.rng.hex(8)}` },
   }),
   "external_key.removed": (c) => ({ id: c.rng.pick(c.dir.externalKeyIds) }),
-  "group.created": (c) => ({ id: `group_${c.rng.alnum(24)}`, data: { group_name: `team-${c.rng.alnum(5).toLowerCase()}` } }),
+  "group.created": (c) => ({
+    id: `group_${c.rng.alnum(24)}`,
+    data: { group_name: `team-${c.rng.alnum(5).toLowerCase()}` },
+  }),
   "group.updated": (c) => {
     const group = c.rng.pick(c.dir.groups);
     return { id: group.id, changes_requested: { group_name: `${group.name}-team` } };
@@ -123,7 +137,10 @@ export const PAYLOAD_BUILDERS: Record<ClassicEventType, PayloadBuilder | undefin
   "project.deleted": (c) => ({ id: c.project.id }),
   "rate_limit.updated": (c) => ({
     id: c.rng.pick(c.dir.rateLimitIds),
-    changes_requested: { max_requests_per_1_minute: c.rng.int(1, 10) * 500, max_tokens_per_1_minute: c.rng.int(1, 20) * 10_000 },
+    changes_requested: {
+      max_requests_per_1_minute: c.rng.int(1, 10) * 500,
+      max_tokens_per_1_minute: c.rng.int(1, 20) * 10_000,
+    },
   }),
   "rate_limit.deleted": (c) => ({ id: c.rng.pick(c.dir.rateLimitIds) }),
   "resource.deleted": undefined,
@@ -187,7 +204,10 @@ export const PAYLOAD_BUILDERS: Record<ClassicEventType, PayloadBuilder | undefin
   "scim.enabled": (c) => ({ id: c.dir.orgId }),
   "scim.disabled": (c) => ({ id: c.dir.orgId }),
   "service_account.created": (c) => ({ id: `svc_acct_${c.rng.alnum(24)}`, data: { role: "member" } }),
-  "service_account.updated": (c) => ({ id: c.rng.pick(c.dir.serviceAccounts).id, changes_requested: { role: "member" } }),
+  "service_account.updated": (c) => ({
+    id: c.rng.pick(c.dir.serviceAccounts).id,
+    changes_requested: { role: "member" },
+  }),
   "service_account.deleted": (c) => ({ id: c.rng.pick(c.dir.serviceAccounts).id }),
   "user.added": (c) => ({ id: newUserId(c), data: { role: "member" } }),
   // Benign role changes demote or keep members; promotions to owner are the owner-role-granted scenario.

@@ -76,5 +76,8 @@ export function userKeyActor(keyId: string, user: SimUser): AuditLogActor {
 }
 
 export function serviceAccountKeyActor(keyId: string, serviceAccountId: string): AuditLogActor {
-  return { type: "api_key", api_key: { id: keyId, type: "service_account", service_account: { id: serviceAccountId } } };
+  return {
+    type: "api_key",
+    api_key: { id: keyId, type: "service_account", service_account: { id: serviceAccountId } },
+  };
 }

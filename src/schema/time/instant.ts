@@ -87,9 +87,14 @@ export function checkRange(i: Instant): Instant | string {
 
 /** An instant from whole and fractional units since the epoch, e.g. (1720804090123, 1e3) for milliseconds. */
 export function instantFromUnits(value: number, unitsPerSecond: number): Instant {
-  const sec = Math.floor(value / unitsPerSecond);
-  const rem = value - sec * unitsPerSecond;
-  return { sec, nsec: Math.round(rem * (1e9 / unitsPerSecond)) };
+  let sec = Math.floor(value / unitsPerSecond);
+  let nsec = Math.round((value - sec * unitsPerSecond) * (1e9 / unitsPerSecond));
+  // Rounding a fraction such as 0.9999999999 can reach a full second.
+  if (nsec >= 1e9) {
+    sec += 1;
+    nsec -= 1e9;
+  }
+  return { sec, nsec };
 }
 
 export function instantFromMs(ms: number): Instant {
