@@ -10,6 +10,12 @@ if ! command -v python3 >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq python3 >&2; else sudo apt-get install -y python3 >&2; fi
 fi
 
+# The PostgreSQL store's tests start a throwaway cluster with initdb/pg_ctl.
+if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  echo "PostgreSQL binaries are missing; installing them (the PostgreSQL store's tests need initdb)." >&2
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq postgresql >&2; else sudo apt-get install -y postgresql >&2; fi
+fi
+
 echo "== typecheck" >&2
 npx --no-install tsc --noEmit -p .
 echo "== lint" >&2

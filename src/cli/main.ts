@@ -4,6 +4,15 @@
 import { Command, CommanderError } from "commander";
 import { errorMessage, VigilError } from "../core/errors.ts";
 import { COMMANDS } from "./commands/index.ts";
+import { readEnv } from "../config/env.ts";
+
+function debugEnabled(): boolean {
+  try {
+    return readEnv().debug;
+  } catch {
+    return false;
+  }
+}
 
 export function buildProgram(): Command {
   const program = new Command("vigil")
@@ -24,7 +33,7 @@ export async function main(argv: string[]): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode;
     const code = err instanceof VigilError ? ` (${err.code})` : "";
     process.stderr.write(`vigil: ${errorMessage(err)}${code}\n`);
-    if (process.env.VIGIL_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ""}\n`);
+    if (debugEnabled()) process.stderr.write(`${(err as Error)?.stack ?? ""}\n`);
     return 1;
   }
 }

@@ -10,6 +10,7 @@ const EnvSchema = z.object({
   VIGIL_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).optional(),
   OPENAI_ADMIN_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.string().url().optional(),
+  VIGIL_DEBUG: z.string().optional(),
 });
 
 export interface VigilEnv {
@@ -19,6 +20,8 @@ export interface VigilEnv {
   logLevel: string;
   openaiAdminKey: string | undefined;
   openaiBaseUrl: string | undefined;
+  /** Print stack traces of failed commands. */
+  debug: boolean;
   /** Any variable by name (for `--api-key-env VAR`). */
   lookup(name: string): string | undefined;
 }
@@ -40,6 +43,7 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): VigilEnv {
     logLevel: env.VIGIL_LOG_LEVEL ?? "info",
     openaiAdminKey: env.OPENAI_ADMIN_KEY,
     openaiBaseUrl: env.OPENAI_BASE_URL,
+    debug: env.VIGIL_DEBUG !== undefined && env.VIGIL_DEBUG !== "0",
     lookup: (name) => {
       const v = source[name];
       return v === undefined || v === "" ? undefined : v;

@@ -185,7 +185,7 @@ function embeddedJson(inner: Decoder): Decoder {
       st.issue("invalid_json", parent, key, `embedded JSON does not parse: ${(err as Error).message}`);
       return FAIL;
     }
-    if (parsed === null) return null;
+    if (parsed === null || parsed === undefined) return null;
     return inner(parsed, parent, key, st, depth);
   };
 }
@@ -353,16 +353,17 @@ function compileValue(def: ValueDef, ctx: CompileContext): Decoder {
   return def.isEmbeddedJSON ? embeddedJson(decoder) : decoder;
 }
 
-/** Definitions may be recursive, so a ref compiles its target on first use. */
+/**
+ * Definitions may be recursive: a forwarding decoder is registered before the target is compiled,
+ * so a reference to itself finds it. Compiling eagerly keeps event-time priorities in schema order.
+ */
 function refDecoder(name: string, ctx: CompileContext): Decoder {
   const existing = ctx.refs.get(name);
   if (existing !== undefined) return existing;
   let target: Decoder | undefined;
-  const decoder: Decoder = (v, parent, key, st, depth) => {
-    target ??= compileValue(ctx.definitions.get(name)!, ctx);
-    return target(v, parent, key, st, depth);
-  };
+  const decoder: Decoder = (v, parent, key, st, depth) => target!(v, parent, key, st, depth);
   ctx.refs.set(name, decoder);
+  target = compileValue(ctx.definitions.get(name)!, ctx);
   return decoder;
 }
 

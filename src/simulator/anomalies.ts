@@ -5,7 +5,10 @@
 import type { RawAuditLog } from "../core/audit-log.ts";
 import type { Rng } from "./prng.ts";
 
-/** Plausible future types, with the payload such a type would carry. `tenant.*` ones are tenant-scoped by name. */
+/**
+ * Plausible future types, with the payload such a type would carry. Unknown types are not in the tenant-scoped
+ * set, so even the `tenant.*` ones appear in plain polls (the simulator follows core/event-types.ts).
+ */
 const UNKNOWN_TYPES: ReadonlyArray<{ type: string; payload: (rng: Rng) => unknown }> = [
   {
     type: "project.transferred",

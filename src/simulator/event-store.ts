@@ -26,11 +26,6 @@ export interface StoredEvent {
   readonly record: RawAuditLog;
 }
 
-/** Tenant-scoped per the spec, plus any unknown `tenant.*` type: the prefix is what scopes them. */
-export function isSimulatedTenantType(type: string): boolean {
-  return isTenantScoped(type) || type.startsWith("tenant.");
-}
-
 /**
  * Files a record. `source` is the well-formed record that filters read; `served` is what the API returns (the
  * same object unless a data fault broke it).
@@ -49,7 +44,9 @@ export function fileRecord(source: RawAuditLog, served: RawAuditLog, visibleAt: 
     id: source.id,
     visibleAt: Math.max(visibleAt, source.effective_at),
     type: source.type,
-    tenant: isSimulatedTenantType(source.type),
+    // The shared definition (core/event-types.ts), so the simulator and Vigil agree on what a plain poll sees:
+    // an unknown type, even a `tenant.*` one, counts as classic.
+    tenant: isTenantScoped(source.type),
     actorIds,
     actorEmails,
     projectId: typeof source.project?.id === "string" ? source.project.id : undefined,

@@ -54,12 +54,12 @@ export class SimOrg implements SimulatedOrg {
     this.liveFrom = options.history ? historyEnd : startSecs;
     this.liveMinute = Math.floor(this.liveFrom / 60) - 1;
 
-    options.bursts?.forEach((burst, i) => this.generateBurst(i, burst.atSecs, burst.count));
+    for (const [i, burst] of (options.bursts ?? []).entries()) this.generateBurst(i, burst.atSecs, burst.count);
 
     const scenarioBase = (options.history ? historyEnd : startSecs) - 3600;
-    options.scenarios?.forEach((scenario, i) =>
-      this.runScenario(scenario.name, scenario.atSecs ?? scenarioBase + i * 90),
-    );
+    for (const [i, scenario] of (options.scenarios ?? []).entries()) {
+      this.runScenario(scenario.name, scenario.atSecs ?? scenarioBase + i * 90);
+    }
   }
 
   allEvents(): RawAuditLog[] {

@@ -86,16 +86,18 @@ export class Rng {
     return out;
   }
 
+  // Built from char codes in one go: `out += c` would leave a rope of one-character pieces per id, which
+  // costs hundreds of bytes per event in a 200k-event org until V8 flattens it.
   alnum(length: number): string {
-    let out = "";
-    for (let i = 0; i < length; i++) out += ALNUM[this.nextUint32() % 62];
-    return out;
+    const codes: number[] = new Array(length);
+    for (let i = 0; i < length; i++) codes[i] = ALNUM.charCodeAt(this.nextUint32() % 62);
+    return String.fromCharCode(...codes);
   }
 
   hex(length: number): string {
-    let out = "";
-    for (let i = 0; i < length; i++) out += HEX[this.nextUint32() & 15];
-    return out;
+    const codes: number[] = new Array(length);
+    for (let i = 0; i < length; i++) codes[i] = HEX.charCodeAt(this.nextUint32() & 15);
+    return String.fromCharCode(...codes);
   }
 
   /** Poisson-distributed count with mean `lambda` (Knuth for small means, a normal approximation above 30). */

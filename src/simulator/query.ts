@@ -3,8 +3,8 @@
 // already undoes the percent-encoding of the keys. Parameters the API does not define (e.g. Sentinel's
 // `order=asc`) are ignored, as a lenient server would.
 
+import { isTenantScoped } from "../core/event-types.ts";
 import { type ApiError, apiError } from "./api-errors.ts";
-import { isSimulatedTenantType } from "./event-store.ts";
 
 export interface ParsedQuery {
   effectiveAt: { gt?: number; gte?: number; lt?: number; lte?: number };
@@ -109,7 +109,7 @@ export function parseAuditLogQuery(params: URLSearchParams): QueryParseResult {
   }
   if (query.tenantOnly && query.eventTypes) {
     for (const type of query.eventTypes) {
-      if (!isSimulatedTenantType(type)) {
+      if (!isTenantScoped(type)) {
         return fail(
           `Invalid 'event_types': '${type}' is not tenant-scoped. When 'tenant_only' is true, all supplied event ` +
             "types must be tenant-scoped.",

@@ -26,6 +26,11 @@ export const DEFAULT_NO_SCOPE_KEY = "sk-admin-vigil-simulator-noscope-00000000";
 
 export const AUDIT_LOGS_PATH = "/v1/organization/audit_logs";
 
+type Outcome =
+  | { kind: "error"; error: ApiError }
+  | { kind: "hang" }
+  | { kind: "page"; body: string; fault: TransportFault | undefined };
+
 const TRANSPORT_FAULTS: readonly TransportFault[] = ["rateLimit", "serverError", "slow", "hang", "reset", "truncate"];
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
@@ -45,7 +50,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const timers = new Set<NodeJS.Timeout>();
 
   const later = (ms: number, fn: () => void): void => {
-    if (ms <= 0) return fn();
+    if (ms <= 0) {
+      fn();
+      return;
+    }
     const timer = setTimeout(() => {
       timers.delete(timer);
       fn();
@@ -69,38 +77,34 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     res.end(body);
   };
 
-  const sendError = (res: ServerResponse, error: ApiError, delayMs = pageDelayMs): void =>
-    later(delayMs, () => send(res, error.status, JSON.stringify(error.body), error.headers));
-
   const retryAfter = (): string =>
     faults.retryAfter === "http-date"
       ? new Date((unixSeconds(clock) + 2) * 1000).toUTCString()
       : String(faults.retryAfter);
 
-  const handle = (req: IncomingMessage, res: ServerResponse): void => {
-    requests++;
-    res.setHeader("x-request-id", `req_${requests.toString(16).padStart(32, "0")}`);
+  /** What to answer: an error, a page (possibly with a fault in how it is delivered), or nothing at all. */
+  const decide = (req: IncomingMessage): Outcome => {
     const url = new URL(req.url ?? "/", "http://simulator.invalid");
     if (req.method !== "GET" || url.pathname !== AUDIT_LOGS_PATH) {
-      return sendError(res, invalidUrl(req.method ?? "GET", url.pathname));
+      return { kind: "error", error: invalidUrl(req.method ?? "GET", url.pathname) };
     }
 
     const auth = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
-    if (!auth) return sendError(res, missingKey());
+    if (!auth) return { kind: "error", error: missingKey() };
     const key = auth[1] as string;
-    if (key === noScopeKey) return sendError(res, missingScope());
-    if (key !== adminKey) return sendError(res, incorrectKey(key));
+    if (key === noScopeKey) return { kind: "error", error: missingScope() };
+    if (key !== adminKey) return { kind: "error", error: incorrectKey(key) };
 
     const fault = picker.pick(faults);
     if (fault) transportCounts[fault] = (transportCounts[fault] ?? 0) + 1;
-    if (fault === "rateLimit") return sendError(res, rateLimited(retryAfter()));
-    if (fault === "serverError") return sendError(res, serverError(picker.serverErrorStatus()));
-    if (fault === "hang") return; // the socket stays open until the client gives up or close() destroys it
+    if (fault === "rateLimit") return { kind: "error", error: rateLimited(retryAfter()) };
+    if (fault === "serverError") return { kind: "error", error: serverError(picker.serverErrorStatus()) };
+    if (fault === "hang") return { kind: "hang" };
 
     const parsed = parseAuditLogQuery(url.searchParams);
-    if (!parsed.ok) return sendError(res, parsed.error);
+    if (!parsed.ok) return { kind: "error", error: parsed.error };
     const page = org.list(parsed.query, unixSeconds(clock));
-    if (!page.ok) return sendError(res, unknownCursor(page.param, page.id));
+    if (!page.ok) return { kind: "error", error: unknownCursor(page.param, page.id) };
     const body = JSON.stringify({
       object: "list",
       data: page.items.map((e) => e.record),
@@ -108,14 +112,30 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
       last_id: page.items[page.items.length - 1]?.id ?? null,
       has_more: page.hasMore,
     });
+    return { kind: "page", body, fault };
+  };
 
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
+    requests++;
+    res.setHeader("x-request-id", `req_${requests.toString(16).padStart(32, "0")}`);
+    const outcome = decide(req);
+    // A hung request gets no answer: its socket stays open until the client gives up or close() destroys it.
+    if (outcome.kind === "hang") return;
+    if (outcome.kind === "error") {
+      const { error } = outcome;
+      later(pageDelayMs, () => send(res, error.status, JSON.stringify(error.body), error.headers));
+      return;
+    }
+    const { body, fault } = outcome;
     later(pageDelayMs + (fault === "slow" ? faults.slowMs : 0), () => {
-      if (fault === "reset") return resetMidway(res, body);
-      if (fault === "truncate") {
+      if (fault === "reset") {
+        resetMidway(res, body);
+      } else if (fault === "truncate") {
         const bytes = Buffer.from(body);
-        return send(res, 200, bytes.subarray(0, Math.floor(bytes.length / 2)));
+        send(res, 200, bytes.subarray(0, Math.floor(bytes.length / 2)));
+      } else {
+        send(res, 200, body);
       }
-      send(res, 200, body);
     });
   };
 

@@ -33,6 +33,8 @@ export type TimeToken =
   | { kind: "literal"; text: string }
   | { kind: "field"; pattern: string; set: PartSetter; prefix?: string; optional?: boolean };
 
+export type FieldToken = Extract<TimeToken, { kind: "field" }>;
+
 export type TimeMatcher = (text: string) => Instant | string;
 
 export const MONTH_NAMES = [
@@ -72,7 +74,7 @@ function escapeRegExp(text: string): string {
 }
 
 /** Numeric field with bounds, e.g. numeric("month", 1, 12). */
-export function numeric(pattern: string, key: keyof TimeParts, min: number, max: number): TimeToken {
+export function numeric(pattern: string, key: keyof TimeParts, min: number, max: number): FieldToken {
   return {
     kind: "field",
     pattern,
@@ -86,11 +88,11 @@ export function numeric(pattern: string, key: keyof TimeParts, min: number, max:
 }
 
 /** Digits that are read but carry no date information (week numbers, weekday numbers). */
-export function ignoredDigits(pattern: string): TimeToken {
+export function ignoredDigits(pattern: string): FieldToken {
   return { kind: "field", pattern, set: () => undefined };
 }
 
-export function fraction(pattern: string): TimeToken {
+export function fraction(pattern: string): FieldToken {
   return {
     kind: "field",
     pattern,
@@ -102,7 +104,7 @@ export function fraction(pattern: string): TimeToken {
   };
 }
 
-export function monthName(full: boolean): TimeToken {
+export function monthName(full: boolean): FieldToken {
   const names = full ? MONTH_NAMES : MONTH_NAMES.map((m) => m.slice(0, 3));
   return {
     kind: "field",
@@ -114,13 +116,13 @@ export function monthName(full: boolean): TimeToken {
   };
 }
 
-export function weekdayName(full: boolean): TimeToken {
+export function weekdayName(full: boolean): FieldToken {
   const names = full ? WEEKDAY_NAMES : WEEKDAY_NAMES.map((d) => d.slice(0, 3));
   // The weekday is redundant with the date, so it is matched and ignored.
   return { kind: "field", pattern: names.join("|"), set: () => undefined };
 }
 
-export function amPm(): TimeToken {
+export function amPm(): FieldToken {
   return {
     kind: "field",
     pattern: "am|pm",
@@ -132,7 +134,7 @@ export function amPm(): TimeToken {
 }
 
 /** Numeric zone offset. `allowZ` accepts "Z" for UTC; `colon` is "required", "optional" or "none". */
-export function zoneOffset(allowZ: boolean, colon: "required" | "optional" | "none", withMinutes = true): TimeToken {
+export function zoneOffset(allowZ: boolean, colon: "required" | "optional" | "none", withMinutes = true): FieldToken {
   const sep = colon === "required" ? ":" : colon === "optional" ? ":?" : "";
   const minutes = withMinutes ? `${sep}\\d{2}` : `(?:${sep}\\d{2})?`;
   const numericPattern = `[+-]\\d{2}${minutes}`;
@@ -154,7 +156,7 @@ export function zoneOffset(allowZ: boolean, colon: "required" | "optional" | "no
   };
 }
 
-export function zoneName(): TimeToken {
+export function zoneName(): FieldToken {
   return {
     kind: "field",
     pattern: "[A-Za-z]{1,5}",
@@ -165,7 +167,7 @@ export function zoneName(): TimeToken {
   };
 }
 
-export function epochSeconds(): TimeToken {
+export function epochSeconds(): FieldToken {
   return {
     kind: "field",
     pattern: "[+-]?\\d{1,12}",

@@ -1,0 +1,93 @@
+import assert from "node:assert/strict";
+import { dirname, join } from "node:path";
+import { test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { loadPantherRuleFile, parsePantherRuleText, RuleFileError } from "./rule-file.ts";
+
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), "..", "python", "fixtures");
+const base =
+  "AnalysisType: rule\nRuleID: Test.Rule\nEnabled: true\nFilename: r.py\nLogTypes: [OpenAI.Audit]\nSeverity: Low\n";
+
+test("loads a valid rule with Tests, Reports and the resolved .py path", async () => {
+  const spec = await loadPantherRuleFile(join(fixtures, "seed_api_key_created.yml"));
+  assert.equal(spec.ruleId, "Seed.OpenAI.APIKey.Created");
+  assert.equal(spec.pythonPath, join(fixtures, "seed_api_key_created.py"));
+  assert.equal(spec.severity, "MEDIUM");
+  assert.deepEqual(spec.tags, ["Credentials", "OpenAI"]);
+  assert.deepEqual(spec.reports, { "MITRE ATT&CK": ["TA0003:T1098"] });
+  assert.equal(spec.tests.length, 2);
+  assert.equal(spec.tests[0]?.expectedResult, true);
+  assert.equal((spec.tests[0]?.log.actor as { user: { email: string } }).user.email, "alice@example.com");
+  assert.equal(spec.tests[1]?.expectedResult, false);
+});
+
+test("applies defaults: DedupPeriodMinutes 60, Threshold 1, CreateAlert true", () => {
+  const spec = parsePantherRuleText(base, "/rules/r.yml");
+  assert.equal(spec.dedupPeriodMinutes, 60);
+  assert.equal(spec.threshold, 1);
+  assert.equal(spec.createAlert, true);
+  assert.deepEqual(spec.outputIds, []);
+  assert.equal(spec.pythonPath, "/rules/r.py");
+});
+
+test("explicit values and mocks are parsed; mocks without both keys are dropped", async () => {
+  const users = await loadPantherRuleFile(join(fixtures, "seed_user_changes.yml"));
+  assert.equal(users.dedupPeriodMinutes, 30);
+  assert.equal(users.threshold, 2);
+  const proj = await loadPantherRuleFile(join(fixtures, "seed_project_deleted.yml"));
+  assert.deepEqual(proj.tests[0]?.mocks, [{ objectName: "get_counter", returnValue: "5" }]);
+  assert.deepEqual(proj.outputIds, ["slack-secops"]);
+  const partial = parsePantherRuleText(
+    `${base}Tests:\n  - Name: t\n    ExpectedResult: false\n    Log: {a: 1}\n    Mocks: [{objectName: x}]\n`,
+    "/r.yml",
+  );
+  assert.deepEqual(partial.tests[0]?.mocks, []);
+});
+
+test("unknown keys are rejected naming the key and the file", () => {
+  assert.throws(
+    () => parsePantherRuleText(`${base}Severityy: High\n`, "/rules/bad.yml"),
+    (err: unknown) =>
+      err instanceof RuleFileError &&
+      /unknown key 'Severityy'/.test(err.message) &&
+      err.message.includes("/rules/bad.yml"),
+  );
+  assert.throws(
+    () =>
+      parsePantherRuleText(`${base}Tests:\n  - Name: t\n    ExpectedResult: true\n    Log: {}\n    Foo: 1\n`, "/r.yml"),
+    /unknown key 'Tests.\[0\].Foo'/,
+  );
+});
+
+test("wrong types name the key", () => {
+  assert.throws(() => parsePantherRuleText(base.replace("Enabled: true", "Enabled: yes"), "/r.yml"), /key 'Enabled'/);
+  assert.throws(() => parsePantherRuleText(`${base}Threshold: "5"\n`, "/r.yml"), /key 'Threshold'/);
+  assert.throws(
+    () => parsePantherRuleText(base.replace("Severity: Low", "Severity: Urgent"), "/r.yml"),
+    /key 'Severity'/,
+  );
+  assert.throws(() => parsePantherRuleText(`${base}DedupPeriodMinutes: 1.5\n`, "/r.yml"), /key 'DedupPeriodMinutes'/);
+});
+
+test("Simple Detections and InlineFilters are rejected as not supported yet", () => {
+  const simple = base.replace(
+    "Filename: r.py\n",
+    "Detection:\n  - KeyPath: type\n    Condition: Equals\n    Value: x\n",
+  );
+  assert.throws(
+    () => parsePantherRuleText(simple, "/r.yml"),
+    /Simple Detections \(key 'Detection'\) is not supported yet/,
+  );
+  assert.throws(
+    () => parsePantherRuleText(`${base}InlineFilters:\n  - KeyPath: type\n    Condition: Exists\n`, "/r.yml"),
+    /not supported yet/,
+  );
+});
+
+test("Filename and Detection together, or neither, is an error; a missing .py is reported", async () => {
+  assert.throws(
+    () => parsePantherRuleText(base.replace("Filename: r.py\n", ""), "/r.yml"),
+    /exactly one of 'Filename'/,
+  );
+  await assert.rejects(loadPantherRuleFile(join(fixtures, "..", "no-such.yml")), /ENOENT/);
+});

@@ -1,0 +1,234 @@
+// Loads a Panther-format Python rule (.yml metadata + .py code) into a typed PantherRuleSpec.
+// Keys follow panther_analysis_tool's RULE_SCHEMA: unknown keys are rejected, as Panther's tool does.
+
+import { readFile } from "node:fs/promises";
+import { dirname, resolve } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { ConfigurationError } from "../../core/errors.ts";
+import type { ValidationIssue } from "../../storage/ports.ts";
+
+export type PantherSeverity = "INFO" | "LOW" | "MEDIUM" | "HIGH" | "CRITICAL";
+
+export interface PantherMock {
+  objectName: string;
+  returnValue: unknown;
+}
+
+export interface PantherRuleTest {
+  name: string;
+  expectedResult: boolean;
+  log: Record<string, unknown>;
+  /** Only entries with both objectName and returnValue, as `pat test` uses them. */
+  mocks: PantherMock[];
+}
+
+export interface PantherRuleSpec {
+  ruleId: string;
+  displayName?: string;
+  enabled: boolean;
+  /** Absolute path of the rule's .py file (Filename resolved beside the .yml). */
+  pythonPath: string;
+  /** Absolute path of the .yml file. */
+  specPath: string;
+  logTypes: string[];
+  /** The YAML severity, upper-cased (Panther accepts title case; its JSON schema also upper case). */
+  severity: PantherSeverity;
+  dedupPeriodMinutes: number;
+  threshold: number;
+  createAlert: boolean;
+  description?: string;
+  reference?: string;
+  runbook?: string;
+  /** Sorted, as panther_core does. */
+  tags: string[];
+  /** Framework → IDs, each list sorted. */
+  reports: Record<string, Array<string | number>>;
+  summaryAttributes: string[];
+  outputIds: string[];
+  tests: PantherRuleTest[];
+  onlyUseBaseRiskScore?: boolean;
+  status?: string;
+  createdBy?: string;
+  baseVersion?: number;
+}
+
+export class RuleFileError extends ConfigurationError {
+  readonly issues: ValidationIssue[];
+  constructor(file: string, issues: ValidationIssue[]) {
+    super("rule_file_invalid", `Invalid Panther rule ${file}: ${issues.map((i) => i.message).join("; ")}`);
+    this.issues = issues;
+  }
+}
+
+const NAME_ID = /^[^<>&"%]+$/;
+const str = z.string();
+const nameId = z.string().regex(NAME_ID, 'must not contain any of < > & " %');
+const severity = z.enum(["Info", "Low", "Medium", "High", "Critical", "INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"]);
+
+const testSchema = z.strictObject({
+  Name: str,
+  ExpectedResult: z.boolean(),
+  Log: z.record(z.string(), z.unknown()),
+  Mocks: z.array(z.strictObject({ objectName: str.optional(), returnValue: z.unknown().optional() })).optional(),
+  LogType: str.optional(), // legacy, ignored
+  ResourceType: str.optional(), // legacy, ignored
+});
+
+const ruleSchema = z.strictObject({
+  AnalysisType: z.enum(["rule", "scheduled_rule"]),
+  RuleID: nameId,
+  Enabled: z.boolean(),
+  Filename: str.optional(),
+  Detection: z.array(z.unknown()).optional(),
+  LogTypes: z.array(str).optional(),
+  ScheduledQueries: z.array(str).optional(),
+  Severity: severity,
+  DisplayName: nameId.optional(),
+  Description: str.optional(),
+  Reference: str.optional(),
+  Runbook: str.optional(),
+  DedupPeriodMinutes: z.number().int().nonnegative().optional(),
+  Threshold: z.number().int().positive().optional(),
+  Tags: z.array(str).optional(),
+  Reports: z.record(z.string(), z.array(z.union([z.string(), z.number()]))).optional(),
+  SummaryAttributes: z.array(str).optional(),
+  Tests: z.array(testSchema).optional(),
+  InlineFilters: z.array(z.unknown()).optional(),
+  CreateAlert: z.boolean().optional(),
+  OutputIds: z.array(str).optional(),
+  DynamicSeverities: z.array(z.unknown()).optional(),
+  AlertTitle: str.optional(),
+  AlertContext: z.array(z.unknown()).optional(),
+  GroupBy: z.array(z.unknown()).optional(),
+  OnlyUseBaseRiskScore: z.boolean().optional(),
+  Status: str.optional(),
+  CreatedBy: str.optional(),
+  BaseVersion: z.number().int().optional(),
+  BaseDetection: str.optional(),
+});
+
+type RawRule = z.infer<typeof ruleSchema>;
+
+function issuePath(path: ReadonlyArray<PropertyKey>): string {
+  return path.map((p) => (typeof p === "number" ? `[${p}]` : String(p))).join(".");
+}
+
+function zodIssues(file: string, error: z.ZodError): ValidationIssue[] {
+  return error.issues.flatMap((issue): ValidationIssue[] => {
+    const at = issuePath(issue.path);
+    if (issue.code === "unrecognized_keys") {
+      return issue.keys.map((key) => {
+        const path = at ? `${at}.${key}` : key;
+        return { code: "unknown_key", path, message: `unknown key '${path}' in ${file}` };
+      });
+    }
+    return [{ code: issue.code, path: at, message: `key '${at || "(root)"}' in ${file}: ${issue.message}` }];
+  });
+}
+
+/** Keys we accept from Panther's schema but cannot evaluate yet; fail clearly instead of silently ignoring them. */
+function unsupported(raw: RawRule): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  const no = (path: string, what: string) =>
+    out.push({ code: "not_supported", path, message: `${what} (key '${path}') is not supported yet` });
+  if (raw.AnalysisType === "scheduled_rule") no("AnalysisType", "scheduled rules");
+  if (raw.Detection !== undefined) no("Detection", "Simple Detections");
+  for (const key of ["DynamicSeverities", "AlertTitle", "AlertContext", "GroupBy"] as const)
+    if (raw[key] !== undefined) no(key, "Simple Detection alert fields");
+  if (raw.InlineFilters !== undefined) no("InlineFilters", "InlineFilters");
+  if (raw.BaseDetection !== undefined) no("BaseDetection", "derived detections");
+  return out;
+}
+
+function structural(raw: RawRule): ValidationIssue[] {
+  const out: ValidationIssue[] = [];
+  if ((raw.Filename === undefined) === (raw.Detection === undefined))
+    out.push({ code: "one_of", path: "Filename", message: "exactly one of 'Filename' or 'Detection' is required" });
+  if ((raw.LogTypes === undefined) === (raw.ScheduledQueries === undefined))
+    out.push({
+      code: "one_of",
+      path: "LogTypes",
+      message: "exactly one of 'LogTypes' or 'ScheduledQueries' is required",
+    });
+  return out;
+}
+
+/** Validates parsed YAML (pure; no I/O). `specPath` is used for messages and to resolve Filename. */
+export function parsePantherRule(doc: unknown, specPath: string): PantherRuleSpec {
+  const file = resolve(specPath);
+  const parsed = ruleSchema.safeParse(doc);
+  if (!parsed.success) throw new RuleFileError(file, zodIssues(file, parsed.error));
+  const raw = parsed.data;
+  const issues = [...structural(raw), ...unsupported(raw)].map((i) => ({ ...i, message: `${i.message} in ${file}` }));
+  if (issues.length > 0) throw new RuleFileError(file, issues);
+
+  const reports: Record<string, Array<string | number>> = {};
+  for (const [k, v] of Object.entries(raw.Reports ?? {}))
+    reports[k] = [...v].sort((a, b) => String(a).localeCompare(String(b)));
+  const spec: PantherRuleSpec = {
+    ruleId: raw.RuleID,
+    enabled: raw.Enabled,
+    pythonPath: resolve(dirname(file), raw.Filename as string),
+    specPath: file,
+    logTypes: raw.LogTypes ?? [],
+    severity: raw.Severity.toUpperCase() as PantherSeverity,
+    dedupPeriodMinutes: raw.DedupPeriodMinutes ?? 60,
+    threshold: raw.Threshold ?? 1,
+    createAlert: raw.CreateAlert ?? true,
+    tags: [...(raw.Tags ?? [])].sort(),
+    reports,
+    summaryAttributes: raw.SummaryAttributes ?? [],
+    outputIds: raw.OutputIds ?? [],
+    tests: (raw.Tests ?? []).map((t) => ({
+      name: t.Name,
+      expectedResult: t.ExpectedResult,
+      log: t.Log,
+      mocks: (t.Mocks ?? []).flatMap((m) =>
+        m.objectName !== undefined && "returnValue" in m
+          ? [{ objectName: m.objectName, returnValue: m.returnValue }]
+          : [],
+      ),
+    })),
+  };
+  if (raw.DisplayName !== undefined) spec.displayName = raw.DisplayName;
+  if (raw.Description !== undefined) spec.description = raw.Description;
+  if (raw.Reference !== undefined) spec.reference = raw.Reference;
+  if (raw.Runbook !== undefined) spec.runbook = raw.Runbook;
+  if (raw.OnlyUseBaseRiskScore !== undefined) spec.onlyUseBaseRiskScore = raw.OnlyUseBaseRiskScore;
+  if (raw.Status !== undefined) spec.status = raw.Status;
+  if (raw.CreatedBy !== undefined) spec.createdBy = raw.CreatedBy;
+  if (raw.BaseVersion !== undefined) spec.baseVersion = raw.BaseVersion;
+  return spec;
+}
+
+/** Parses YAML text with the YAML 1.2 core schema (yes/no stay strings, timestamps stay strings, as in PAT). */
+export function parsePantherRuleText(text: string, specPath: string): PantherRuleSpec {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { schema: "core", uniqueKeys: true });
+  } catch (err) {
+    const file = resolve(specPath);
+    throw new RuleFileError(file, [
+      { code: "yaml", path: "", message: `YAML error in ${file}: ${(err as Error).message}` },
+    ]);
+  }
+  return parsePantherRule(doc, specPath);
+}
+
+/** Reads and validates a rule .yml; also checks that its .py file exists. */
+export async function loadPantherRuleFile(specPath: string): Promise<PantherRuleSpec> {
+  const spec = parsePantherRuleText(await readFile(specPath, "utf8"), specPath);
+  try {
+    await readFile(spec.pythonPath);
+  } catch (err) {
+    throw new RuleFileError(spec.specPath, [
+      {
+        code: "missing_file",
+        path: "Filename",
+        message: `Filename ${spec.pythonPath} cannot be read in ${spec.specPath}`,
+      },
+    ]);
+  }
+  return spec;
+}

@@ -1,0 +1,225 @@
+import assert from "node:assert/strict";
+import { dirname, join } from "node:path";
+import { after, before, test } from "node:test";
+import { fileURLToPath } from "node:url";
+import { VigilError } from "../../core/errors.ts";
+import { PythonWorkerPool } from "./pool.ts";
+import type { RuleRunResults } from "./types.ts";
+
+const fx = (f: string) => join(dirname(fileURLToPath(import.meta.url)), "fixtures", f);
+const pool = new PythonWorkerPool({ size: 2, timeoutMs: 1500 });
+
+const apiKeyEvent = {
+  id: "audit_log-abc",
+  type: "api_key.created",
+  effective_at: 1720804090,
+  actor: { type: "session", session: { user: { id: "user-1", email: "alice@example.com" }, ip_address: "1.2.3.4" } },
+  "api_key.created": { id: "key_1", data: { scopes: ["api.all"] } },
+};
+// As the normalizer will produce it: actor.user projected from actor.session.user
+const normalized = {
+  ...apiKeyEvent,
+  actor: { ...apiKeyEvent.actor, user: { id: "user-1", email: "alice@example.com" } },
+};
+
+before(async () => {
+  await pool.start();
+  for (const [id, file] of [
+    ["seed.key", "seed_api_key_created.py"],
+    ["seed.users", "seed_user_changes.py"],
+    ["seed.project", "seed_project_deleted.py"],
+    ["behaviours", "behaviours.py"],
+    ["probe", "probe.py"],
+    ["crash", "crash.py"],
+    ["hang", "hang.py"],
+  ] as const) {
+    const r = await pool.loadRule(id, fx(file));
+    assert.ok(r.ok, `load ${id}`);
+  }
+});
+after(() => pool.close());
+
+async function run(ruleId: string, event: unknown, opts = {}): Promise<RuleRunResults> {
+  const r = await pool.run(ruleId, event, opts);
+  assert.ok(r.ok, JSON.stringify(r));
+  return r.value;
+}
+async function probe(expr: string, event: Record<string, unknown>, opts = {}): Promise<unknown> {
+  const r = await run("probe", { ...event, __probe__: expr }, opts);
+  assert.ok(r.title && "value" in r.title, JSON.stringify(r));
+  return JSON.parse(r.title.value as string);
+}
+
+test("seed rule 1: title uses actor.user.email, default Unknown on the raw API shape", async () => {
+  assert.deepEqual(await run("seed.key", normalized), {
+    rule: true,
+    title: { value: "New OpenAI API key created by alice@example.com" },
+  });
+  assert.deepEqual(await run("seed.key", apiKeyEvent), {
+    rule: true,
+    title: { value: "New OpenAI API key created by Unknown" },
+  });
+  assert.deepEqual(await run("seed.key", { ...apiKeyEvent, type: "project.created" }), { rule: false });
+});
+
+test("seed rules 2 and 3: severity and alert_context", async () => {
+  assert.deepEqual(await run("seed.users", { type: "user.updated" }), { rule: true, severity: { value: "MEDIUM" } });
+  assert.deepEqual(await run("seed.users", { type: "user.added" }), { rule: true, severity: { value: "INFO" } });
+  assert.deepEqual(await run("seed.users", {}), { rule: false });
+  const ev = { ...normalized, type: "project.deleted", project: { id: "proj_1", name: "Demo" } };
+  assert.deepEqual((await run("seed.project", ev)).alert_context, {
+    value: { actor_email: "alice@example.com", project_id: "proj_1", project_name: "Demo", timestamp: 1720804090 },
+  });
+});
+
+test("rule() must return a strict bool; exceptions report class name and message", async () => {
+  for (const mode of ["non_bool", "none"]) {
+    const r = await run("behaviours", { mode });
+    assert.ok(typeof r.rule === "object" && r.rule.error.type === "FunctionReturnTypeError");
+    assert.match(r.rule.error.message, /rule\(\) must return a boolean/);
+    assert.equal(r.title, undefined, "aux functions do not run without a match");
+  }
+  const r = await run("behaviours", { mode: "raise" });
+  assert.ok(typeof r.rule === "object");
+  assert.equal(r.rule.error.type, "KeyError");
+  assert.equal(r.rule.error.message, "'missing'");
+  assert.match(r.rule.error.where ?? "", /behaviours\.py, line \d+, in rule/);
+});
+
+test("each auxiliary function's exception is captured on its own", async () => {
+  const r = await run("behaviours", { mode: "title_raises", actor: { id: "a1" } });
+  assert.equal(r.rule, true);
+  assert.deepEqual(r.title && "error" in r.title && r.title.error.type, "ValueError");
+  assert.deepEqual(r.severity, { value: "high" });
+  assert.deepEqual(r.dedup, { value: "a1" });
+  assert.deepEqual(r.destinations, { value: null });
+  const bad = await run("behaviours", { mode: "bad_severity" });
+  assert.ok(bad.severity && "error" in bad.severity && bad.severity.error.type === "FunctionReturnTypeError");
+  assert.deepEqual((await run("behaviours", { mode: "skip" })).destinations, { value: [] });
+});
+
+test("case-insensitive keys at every level, exact match first, and helpers in alert_context", async () => {
+  const r = await run("behaviours", {
+    actor: { id: "a1" },
+    items: [{ name: "x" }, { NAME: "y" }, { name: "x" }],
+  });
+  const ctx = r.alert_context && "value" in r.alert_context ? (r.alert_context.value as Record<string, unknown>) : {};
+  assert.equal(ctx.ci, "a1");
+  assert.deepEqual(ctx.walk, ["x", "y"]);
+  assert.equal(ctx.in_net, true);
+  assert.equal(ctx.pat, true);
+  assert.deepEqual((ctx.event as Record<string, unknown>).items, [{ name: "x" }, { NAME: "y" }, { name: "x" }]);
+  assert.equal(await probe("event.get('KEY')", { key: 1, Key: 2 }), 1); // first in insertion order
+  assert.equal(await probe("event.get('Key')", { key: 1, Key: 2 }), 2); // exact match wins
+  assert.equal(await probe("'A' in event['x']", { x: { a: 1 } }), true);
+  assert.equal(await probe("event.get('x', 'd')", { x: null }), null); // present-but-null is not defaulted
+});
+
+test("events are immutable", async () => {
+  const top = await run("probe", { __probe__: "exec(\"event['x'] = 1\", {'event': event})" });
+  assert.ok(top.title && "error" in top.title && top.title.error.type === "TypeError");
+  assert.deepEqual(await probe("event['l'] == [1, 2]", { l: [1, 2] }), true);
+  const r = await run("probe", { __probe__: "event['a'].__setitem__('b', 1)", a: {} });
+  assert.ok(r.title && "error" in r.title && r.title.error.type === "AttributeError");
+});
+
+test("deep_get semantics and edge cases", async () => {
+  const ev = { a: { b: { c: 0, n: null, l: [{ x: 1 }] } } };
+  assert.equal(await probe("event.deep_get('a','b','c', default=5)", ev), 0); // falsy kept
+  assert.equal(await probe("event.deep_get('a','b','n', default=5)", ev), 5); // None → default
+  assert.equal(await probe("event.deep_get('a','b','l','x', default='d')", ev), "d"); // no list indexing
+  assert.equal(await probe("event.deep_get('A','B','missing')", ev), null);
+  assert.equal(await probe("event.deep_get('a','zz','k', default={'k': 'in-default'})", ev), "in-default");
+});
+
+test("deep_walk semantics and edge cases", async () => {
+  const ev = { r: [{ v: [1, 2] }, { v: 2 }, { v: 3 }, { w: 1 }], e: { l: [[], []] }, one: [{ v: "only" }] };
+  assert.deepEqual(await probe("event.deep_walk('r','v')", ev), [1, 2, 3]);
+  assert.equal(await probe("event.deep_walk('r','v', return_val='first')", ev), 1);
+  assert.equal(await probe("event.deep_walk('r','v', return_val='last')", ev), 3);
+  assert.equal(await probe("event.deep_walk('r','v', return_val='bogus')", ev), "all");
+  assert.equal(await probe("event.deep_walk('one','v')", ev), "only");
+  assert.equal(await probe("event.deep_walk('e','l', default='d')", ev), "d");
+  assert.equal(await probe("event.deep_walk('zz', default='d')", ev), "d");
+});
+
+test("udm uses the data model JSONPath, then p_udm, then the raw path", async () => {
+  const dataModel = { id: "OpenAI.Audit", mappings: { actor_user: "$.actor.session.user.email", multi: "$.l[*].a" } };
+  assert.equal(await probe("event.udm('actor_user')", apiKeyEvent, { dataModel }), "alice@example.com");
+  assert.equal(await probe("event.udm('type')", apiKeyEvent, { dataModel }), "api_key.created");
+  assert.equal(await probe("event.udm('x')", { p_udm: { x: "from-udm" }, x: "raw" }, { dataModel }), "from-udm");
+  assert.equal(await probe("event.udm('nope', default='d')", {}, { dataModel }), "d");
+  const r = await run("probe", { __probe__: "event.udm('multi')", l: [{ a: 1 }, { a: 2 }] }, { dataModel });
+  assert.ok(r.title && "error" in r.title && /matched multiple fields/.test(r.title.error.message));
+});
+
+test("mocks patch module-level names for the call only", async () => {
+  const mocked = await run("behaviours", {}, { mocks: [{ objectName: "lookup_owner", returnValue: "mocked" }] });
+  assert.deepEqual(mocked.title, { value: "owner=mocked" });
+  assert.deepEqual((await run("behaviours", {})).title, { value: "owner=real" });
+  const missing = await run("behaviours", {}, { mocks: [{ objectName: "no_such_name", returnValue: 1 }] });
+  assert.ok(typeof missing.rule === "object" && missing.rule.error.type === "AttributeError");
+});
+
+test("run_batch evaluates every rule on every event", async () => {
+  const r = await pool.runBatch(["seed.key", "seed.users", "unknown.rule"], [normalized, { type: "user.added" }]);
+  assert.ok(r.ok);
+  assert.equal(r.value.length, 2);
+  assert.equal(r.value[0]?.[0]?.rule, true);
+  assert.equal(r.value[0]?.[1]?.rule, false);
+  assert.equal(r.value[1]?.[1]?.rule, true);
+  const unknown = r.value[1]?.[2]?.rule;
+  assert.ok(typeof unknown === "object" && unknown.error.type === "RuleNotLoaded");
+});
+
+test("a load error is returned as the rule's error", async () => {
+  const r = await pool.loadRule("bad", fx("syntax_error.py"));
+  assert.ok(!r.ok && r.error.type === "SyntaxError");
+});
+
+test("os._exit in a rule → WorkerCrashed; other in-flight requests complete; the pool keeps working", async () => {
+  const [crashed, other] = await Promise.all([pool.run("crash", {}), pool.run("seed.users", { type: "user.added" })]);
+  assert.ok(!crashed.ok && crashed.error.type === "WorkerCrashed");
+  assert.ok(other.ok && other.value.rule === true);
+  for (let i = 0; i < 4; i++) {
+    const again = await pool.run("seed.key", normalized); // replacements have the rules re-loaded
+    assert.ok(again.ok && again.value.rule === true);
+  }
+});
+
+test("a rule over its time limit → RuleTimeout; the pool keeps working", async () => {
+  const started = Date.now();
+  const [hung, other] = await Promise.all([pool.run("hang", {}), pool.run("seed.key", normalized)]);
+  assert.ok(!hung.ok && hung.error.type === "RuleTimeout");
+  assert.ok(Date.now() - started < 5000);
+  assert.ok(other.ok && other.value.rule === true);
+  for (let i = 0; i < 4; i++) {
+    const again = await pool.run("seed.users", { type: "user.updated" });
+    assert.ok(again.ok && again.value.rule === true);
+  }
+});
+
+test("python3 missing → start() rejects with install instructions", async () => {
+  const missing = new PythonWorkerPool({ python: "/nonexistent/python3" });
+  await assert.rejects(
+    missing.start(),
+    (err: unknown) =>
+      err instanceof VigilError &&
+      err.code === "python_missing" &&
+      /Python rules need python3/.test(err.message) &&
+      err.message.includes("apt-get install -y python3"),
+  );
+});
+
+test("close() ends hung workers; requests after close fail with PoolClosed", async () => {
+  const p = new PythonWorkerPool({ size: 1, timeoutMs: 60000 });
+  await p.start();
+  assert.ok((await p.loadRule("hang", fx("hang.py"))).ok);
+  const pending = p.run("hang", {});
+  await new Promise((r) => setTimeout(r, 100));
+  await p.close();
+  const r = await pending;
+  assert.ok(!r.ok && r.error.type === "PoolClosed");
+  const later = await p.run("hang", {});
+  assert.ok(!later.ok && later.error.type === "PoolClosed");
+});

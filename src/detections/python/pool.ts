@@ -1,0 +1,287 @@
+// A pool of persistent python3 worker processes that evaluate Panther-style Python rules.
+// One request at a time per worker, so a crash or a timeout only ever fails the request that caused it.
+// Crashed or timed-out workers are killed and replaced, and every registered rule is re-loaded into the replacement.
+
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { VigilError } from "../../core/errors.ts";
+import type { PoolResponse, PyDataModel, PyError, PyMock, RuleRunResults } from "./types.ts";
+
+export interface PythonWorkerPoolOptions {
+  /** Number of worker processes (default 2). */
+  size?: number;
+  /** Time limit per request in ms (default 15000, Panther's per-rule runtime limit). */
+  timeoutMs?: number;
+  /** Interpreter to run (default "python3"). */
+  python?: string;
+}
+
+type Reply = { ok: true; [k: string]: unknown } | { ok: false; error: PyError };
+
+interface Job {
+  payload: Record<string, unknown>;
+  resolve: (reply: Reply) => void;
+}
+
+const WORKER_SCRIPT = fileURLToPath(new URL("./worker.py", import.meta.url));
+const STDERR_TAIL = 2000;
+const CLOSE_GRACE_MS = 500;
+
+class Worker {
+  readonly proc: ChildProcessWithoutNullStreams;
+  /** Loads for this worker only; they go before shared work so a rule is loaded before it runs. */
+  readonly privateQueue: Job[] = [];
+  current: { job: Job; id: number; timer: NodeJS.Timeout } | undefined;
+  alive = true;
+  everReady = false;
+  ready: Promise<void>;
+  stderrTail = "";
+  private buffer = "";
+
+  constructor(
+    python: string,
+    private readonly onLine: (w: Worker, line: string) => void,
+    private readonly onDeath: (w: Worker, reason: string) => void,
+  ) {
+    // -I: ignore PYTHON* env vars and user site; -B: never write __pycache__ into the source tree
+    this.proc = spawn(python, ["-I", "-B", WORKER_SCRIPT], { stdio: ["pipe", "pipe", "pipe"] });
+    let readyResolve!: () => void;
+    let readyReject!: (e: unknown) => void;
+    this.ready = new Promise((res, rej) => {
+      readyResolve = res;
+      readyReject = rej;
+    });
+    this.ready.catch(() => {}); // observed by start(); replacements need not be awaited
+    let isReady = false;
+    this.proc.stdout.setEncoding("utf8");
+    this.proc.stdout.on("data", (chunk: string) => {
+      this.buffer += chunk;
+      let nl = this.buffer.indexOf("\n");
+      while (nl >= 0) {
+        const line = this.buffer.slice(0, nl);
+        this.buffer = this.buffer.slice(nl + 1);
+        if (!isReady) {
+          isReady = true;
+          this.everReady = true;
+          readyResolve();
+        } else if (line.trim() !== "") this.onLine(this, line);
+        nl = this.buffer.indexOf("\n");
+      }
+    });
+    this.proc.stderr.setEncoding("utf8");
+    this.proc.stderr.on("data", (chunk: string) => {
+      this.stderrTail = (this.stderrTail + chunk).slice(-STDERR_TAIL);
+    });
+    this.proc.stdin.on("error", () => {}); // EPIPE after a crash is reported through "exit"
+    this.proc.on("error", (err: NodeJS.ErrnoException) => {
+      readyReject(err);
+      this.onDeath(this, `could not run the worker: ${err.message}`);
+    });
+    this.proc.on("exit", (code, signal) => {
+      const tail = this.stderrTail.trim();
+      const reason = `python worker exited (${signal ?? `code ${code}`})${tail ? `: ${tail.slice(-500)}` : ""}`;
+      readyReject(new Error(reason));
+      this.onDeath(this, reason);
+    });
+  }
+
+  kill(): void {
+    this.alive = false;
+    if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill("SIGKILL");
+  }
+}
+
+export class PythonWorkerPool {
+  readonly size: number;
+  readonly timeoutMs: number;
+  private readonly python: string;
+  private workers: Worker[] = [];
+  private readonly shared: Job[] = [];
+  /** Rules loaded successfully into every worker; replayed into replacements. */
+  private readonly registry = new Map<string, string>();
+  private nextId = 1;
+  /** Replacements that died before becoming ready, in a row; stops a respawn loop when python3 disappears. */
+  private startFailures = 0;
+  private started = false;
+  private closed = false;
+
+  constructor(options: PythonWorkerPoolOptions = {}) {
+    this.size = options.size ?? 2;
+    this.timeoutMs = options.timeoutMs ?? 15000;
+    this.python = options.python ?? "python3";
+    if (!Number.isInteger(this.size) || this.size < 1) throw new VigilError("python_pool_size", "size must be ≥ 1");
+  }
+
+  /** Spawns the workers and waits until each one is ready. Rejects with a clear error if python3 is missing. */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    for (let i = 0; i < this.size; i++) this.workers.push(this.spawnWorker());
+    try {
+      await Promise.all(this.workers.map((w) => w.ready));
+    } catch (err) {
+      await this.close();
+      const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
+      throw new VigilError(
+        missing ? "python_missing" : "python_start_failed",
+        missing
+          ? `Python rules need python3, but '${this.python}' was not found. Install it (e.g. \`apt-get install -y python3\`) or configure the interpreter path.`
+          : `Python rules need python3, but the worker failed to start: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  }
+
+  /** Loads (or re-loads) a rule module into every worker. An import error is returned, not thrown. */
+  async loadRule(ruleId: string, path: string): Promise<PoolResponse<{ functions: string[] }>> {
+    const targets = [...this.workers];
+    const replies = await Promise.all(
+      targets.map((w) => this.enqueue({ op: "load", ruleId, path }, w.privateQueue, w)),
+    );
+    const failed = replies.find((r) => !r.ok);
+    if (failed && !failed.ok) return { ok: false, error: failed.error };
+    this.registry.set(ruleId, path);
+    // Replacements spawned during the load missed it (registry did not have it yet)
+    for (const w of this.workers) if (!targets.includes(w)) this.replay(w, ruleId, path);
+    const first = replies[0] as { functions?: string[] } | undefined;
+    return { ok: true, value: { functions: first?.functions ?? [] } };
+  }
+
+  /** Runs one rule on one event (Panther test semantics for mocks: module-level names patched for the call). */
+  async run(
+    ruleId: string,
+    event: unknown,
+    options: { dataModel?: PyDataModel; mocks?: PyMock[] } = {},
+  ): Promise<PoolResponse<RuleRunResults>> {
+    const reply = await this.enqueue({ op: "run", ruleId, event, dataModel: options.dataModel, mocks: options.mocks });
+    return reply.ok ? { ok: true, value: reply.results as RuleRunResults } : reply;
+  }
+
+  /** Evaluates every rule on every event in one round trip: value[eventIndex][ruleIndex]. */
+  async runBatch(
+    ruleIds: readonly string[],
+    events: readonly unknown[],
+    options: { dataModel?: PyDataModel } = {},
+  ): Promise<PoolResponse<RuleRunResults[][]>> {
+    const reply = await this.enqueue({ op: "run_batch", ruleIds, events, dataModel: options.dataModel });
+    return reply.ok ? { ok: true, value: reply.results as RuleRunResults[][] } : reply;
+  }
+
+  /** Ends every worker (killing any that hang) and fails queued requests with PoolClosed. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const closedError: Reply = {
+      ok: false,
+      error: { type: "PoolClosed", message: "the Python worker pool was closed" },
+    };
+    for (const job of this.shared.splice(0)) job.resolve(closedError);
+    const exits = this.workers.map((w) => {
+      for (const job of w.privateQueue.splice(0)) job.resolve(closedError);
+      if (w.current) {
+        clearTimeout(w.current.timer);
+        w.current.job.resolve(closedError);
+        w.current = undefined;
+      }
+      w.alive = false;
+      if (w.proc.exitCode !== null || w.proc.signalCode !== null) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(() => w.proc.kill("SIGKILL"), CLOSE_GRACE_MS);
+        timer.unref();
+        w.proc.once("exit", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        w.proc.once("error", () => resolve());
+        w.proc.stdin.end(); // EOF: the worker's read loop ends and it exits
+      });
+    });
+    this.workers = [];
+    await Promise.all(exits);
+  }
+
+  private enqueue(payload: Record<string, unknown>, queue: Job[] = this.shared, worker?: Worker): Promise<Reply> {
+    if (this.closed || !this.started) {
+      const message = this.closed ? "the Python worker pool was closed" : "call start() before using the pool";
+      return Promise.resolve({ ok: false, error: { type: "PoolClosed", message } });
+    }
+    return new Promise((resolve) => {
+      queue.push({ payload, resolve });
+      if (worker) this.pump(worker);
+      else for (const w of this.workers) this.pump(w);
+    });
+  }
+
+  private pump(w: Worker): void {
+    if (!w.alive || w.current || this.closed) return;
+    const job = w.privateQueue.shift() ?? this.shared.shift();
+    if (!job) return;
+    const id = this.nextId++;
+    const timer = setTimeout(
+      () => this.fail(w, "RuleTimeout", `rule evaluation exceeded ${this.timeoutMs} ms`),
+      this.timeoutMs,
+    );
+    w.current = { job, id, timer };
+    w.proc.stdin.write(`${JSON.stringify({ ...job.payload, id })}\n`);
+  }
+
+  private spawnWorker(): Worker {
+    return new Worker(
+      this.python,
+      (w, line) => this.onLine(w, line),
+      (w, reason) => {
+        if (w.alive && !this.closed) this.fail(w, "WorkerCrashed", reason);
+      },
+    );
+  }
+
+  private onLine(w: Worker, line: string): void {
+    const cur = w.current;
+    if (!cur) return;
+    let reply: Reply & { id?: unknown };
+    try {
+      reply = JSON.parse(line) as Reply & { id?: unknown };
+    } catch {
+      this.fail(w, "WorkerCrashed", `python worker wrote a malformed response: ${line.slice(0, 200)}`);
+      return;
+    }
+    if (reply.id !== cur.id) return; // a stale line cannot answer a newer request
+    clearTimeout(cur.timer);
+    w.current = undefined;
+    cur.job.resolve(reply);
+    this.pump(w);
+  }
+
+  /** Fails the worker's current request, kills the worker and replaces it; other workers are untouched. */
+  private fail(w: Worker, type: "WorkerCrashed" | "RuleTimeout", message: string): void {
+    if (!w.alive) return;
+    w.kill();
+    const cur = w.current;
+    w.current = undefined;
+    if (cur) {
+      clearTimeout(cur.timer);
+      cur.job.resolve({ ok: false, error: { type, message } });
+    }
+    const index = this.workers.indexOf(w);
+    if (index < 0 || this.closed) return;
+    this.startFailures = w.everReady ? 0 : this.startFailures + 1;
+    if (this.startFailures > 3) {
+      this.workers.splice(index, 1);
+      const error: PyError = { type: "WorkerCrashed", message: `python workers keep failing to start: ${message}` };
+      if (this.workers.length === 0) for (const job of this.shared.splice(0)) job.resolve({ ok: false, error });
+      for (const job of w.privateQueue.splice(0)) job.resolve({ ok: false, error });
+      return;
+    }
+    const replacement = this.spawnWorker();
+    this.workers[index] = replacement;
+    const pendingLoads = new Set(w.privateQueue.map((j) => j.payload.ruleId));
+    for (const [ruleId, path] of this.registry) if (!pendingLoads.has(ruleId)) this.replay(replacement, ruleId, path);
+    replacement.privateQueue.push(...w.privateQueue.splice(0));
+    this.pump(replacement);
+  }
+
+  private replay(w: Worker, ruleId: string, path: string): void {
+    w.privateQueue.push({ payload: { op: "load", ruleId, path }, resolve: () => {} });
+    this.pump(w);
+  }
+}

@@ -1,0 +1,1 @@
+"""Panther's detection helper package; only the caching module exists, as stubs."""

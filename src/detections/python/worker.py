@@ -1,0 +1,170 @@
+"""Vigil's Python rule worker: newline-delimited JSON requests on stdin, one JSON response line per request on stdout.
+
+Ops: load {ruleId, path}; run {ruleId, event, dataModel?, mocks?}; run_batch {ruleIds, events, dataModel?}.
+Follows Panther's production semantics: rule() must return a bool; the auxiliary functions run only when it is True;
+each function's exception is captured on its own. Defaults, truncation and dedup are applied by the TypeScript engine.
+"""
+
+import importlib.util
+import json
+import os
+import sys
+import traceback
+from collections.abc import Mapping
+from unittest import mock
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "py"))
+
+from panther_event import PantherEvent  # noqa: E402
+
+# Rules that print must not corrupt the protocol: keep a private handle on the real stdout, send fd 1 to stderr.
+_OUT = os.fdopen(os.dup(1), "w", encoding="utf-8")
+os.dup2(2, 1)
+sys.stdout = sys.stderr
+
+AUX_FUNCTIONS = ("title", "description", "reference", "severity", "runbook", "destinations", "dedup", "alert_context", "unique")
+STR_FUNCTIONS = {"title", "description", "reference", "severity", "runbook", "dedup", "unique"}
+
+_rules = {}  # ruleId -> (module, {fn name: callable})
+_counter = [0]
+
+
+class FunctionReturnTypeError(Exception):
+    pass
+
+
+def _error(exc):
+    out = {"type": type(exc).__name__, "message": str(exc)}
+    frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
+    if frames:
+        last = frames[-1]
+        out["where"] = f"{os.path.basename(last.filename)}, line {last.lineno}, in {last.name}"
+    return out
+
+
+def _load(rule_id, path):
+    _counter[0] += 1
+    name = f"vigil_rule_{_counter[0]}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load a Python module from {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not callable(getattr(module, "rule", None)):
+        raise AttributeError("detection needs to have a method named 'rule'")
+    _rules[rule_id] = module
+    return [fn for fn in AUX_FUNCTIONS if callable(getattr(module, fn, None))]
+
+
+def _check(name, value):
+    if name in STR_FUNCTIONS:
+        if not isinstance(value, str):
+            raise FunctionReturnTypeError(f"{name}() must return a string, got {type(value).__name__}")
+        return value
+    if name == "destinations":
+        if value is None:
+            return None
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            raise FunctionReturnTypeError("destinations() must return a list of strings or None")
+        return list(value)
+    if name == "alert_context":
+        if not isinstance(value, Mapping):
+            raise FunctionReturnTypeError(f"alert_context() must return a dict, got {type(value).__name__}")
+        # Serialize here so a non-serializable context is that function's error, not a broken response
+        return json.loads(json.dumps(value, default=PantherEvent.json_encoder, allow_nan=False))
+    return value
+
+
+def _evaluate(module, event):
+    try:
+        matched = module.rule(event)
+        if not isinstance(matched, bool):
+            raise FunctionReturnTypeError(f"rule() must return a boolean, got {type(matched).__name__}")
+    except Exception as exc:  # noqa: BLE001  (any rule exception is a rule error)
+        return {"rule": {"error": _error(exc)}}
+    result = {"rule": matched}
+    if not matched:
+        return result
+    for name in AUX_FUNCTIONS:
+        fn = getattr(module, name, None)
+        if not callable(fn):
+            continue
+        try:
+            result[name] = {"value": _check(name, fn(event))}
+        except Exception as exc:  # noqa: BLE001
+            result[name] = {"error": _error(exc)}
+    return result
+
+
+def _not_loaded(rule_id):
+    return {"rule": {"error": {"type": "RuleNotLoaded", "message": f"rule {rule_id} is not loaded in this worker"}}}
+
+
+def _handle(req):
+    op = req.get("op")
+    if op == "load":
+        try:
+            functions = _load(req["ruleId"], req["path"])
+        except Exception as exc:  # noqa: BLE001  (import/setup errors are rule errors)
+            _rules.pop(req["ruleId"], None)
+            return {"ok": False, "error": _error(exc)}
+        return {"ok": True, "functions": functions}
+    if op == "run":
+        module = _rules.get(req["ruleId"])
+        if module is None:
+            return {"ok": True, "results": _not_loaded(req["ruleId"])}
+        event = PantherEvent(req["event"], req.get("dataModel"))
+        mocks = {
+            m["objectName"]: mock.MagicMock(return_value=m["returnValue"])
+            for m in req.get("mocks") or []
+            if "objectName" in m and "returnValue" in m
+        }
+        if not mocks:
+            return {"ok": True, "results": _evaluate(module, event)}
+        try:
+            patcher = mock.patch.multiple(module, **mocks)
+            patcher.start()
+        except Exception as exc:  # noqa: BLE001  (e.g. mocking a name the module lacks)
+            return {"ok": True, "results": {"rule": {"error": _error(exc)}}}
+        try:
+            return {"ok": True, "results": _evaluate(module, event)}
+        finally:
+            patcher.stop()
+    if op == "run_batch":
+        rule_ids = req["ruleIds"]
+        modules = [_rules.get(rid) for rid in rule_ids]
+        data_model = req.get("dataModel")
+        out = []
+        for raw in req["events"]:
+            event = PantherEvent(raw, data_model)
+            out.append([_evaluate(m, event) if m is not None else _not_loaded(rid) for m, rid in zip(modules, rule_ids)])
+        return {"ok": True, "results": out}
+    if op == "ping":
+        return {"ok": True}
+    return {"ok": False, "error": {"type": "BadRequest", "message": f"unknown op {op!r}"}}
+
+
+def main():
+    _OUT.write(json.dumps({"ready": True, "python": sys.version.split()[0]}) + "\n")
+    _OUT.flush()
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        req_id = None
+        try:
+            req = json.loads(line)
+            req_id = req.get("id")
+            resp = _handle(req)
+        except Exception as exc:  # noqa: BLE001  (a malformed request must not kill the worker)
+            resp = {"ok": False, "error": _error(exc)}
+        resp["id"] = req_id
+        try:
+            text = json.dumps(resp, default=PantherEvent.json_encoder)
+        except (TypeError, ValueError) as exc:
+            text = json.dumps({"id": req_id, "ok": False, "error": _error(exc)})
+        _OUT.write(text + "\n")
+        _OUT.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,212 @@
+// Versioned schema migrations for the PostgreSQL store.
+//
+// Many Vigil workers may start at once against one database. Each migration runs in its own transaction
+// that first takes a transaction-scoped advisory lock (keyed by the schema), then checks
+// `schema_migrations`, applies the migration and records it: workers that start together queue on the lock,
+// and each later one sees the row and skips. PostgreSQL's DDL is transactional, so a crash mid-migration
+// leaves the previous version intact. Migrations are append-only: never edit one that has shipped.
+//
+// The schema mirrors the SQLite one (same tables, columns and indexes) with PostgreSQL types: bigint for
+// every time and counter, boolean for flags, identity columns for the serial ids. Identifier-like text
+// columns use COLLATE "C" so that ordering (newest first, ties by id) is bytewise as in SQLite whatever the
+// database's locale; `raw` keeps the database collation so ILIKE folds case by the locale's rules.
+
+import type pg from "pg";
+import { VigilError } from "../../core/errors.ts";
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: "initial schema",
+    sql: `
+      CREATE TABLE sources (
+        id text COLLATE "C" PRIMARY KEY,
+        name text COLLATE "C" NOT NULL UNIQUE,
+        kind text NOT NULL,
+        base_url text,
+        poll_interval_secs integer NOT NULL,
+        overlap_secs integer NOT NULL,
+        sweep_window_secs integer NOT NULL,
+        sweep_interval_secs integer NOT NULL,
+        include_tenant_events boolean NOT NULL,
+        backfill_days integer NOT NULL,
+        enabled boolean NOT NULL,
+        encrypted_secret text NOT NULL,
+        created_at_ms bigint NOT NULL
+      );
+
+      CREATE TABLE stream_state (
+        source_id text COLLATE "C" NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        stream text NOT NULL CHECK (stream IN ('main', 'tenant')),
+        checkpoint_secs bigint,
+        last_sweep_secs bigint,
+        PRIMARY KEY (source_id, stream)
+      );
+
+      CREATE TABLE poll_status (
+        source_id text COLLATE "C" PRIMARY KEY REFERENCES sources(id) ON DELETE CASCADE,
+        last_poll_started_ms bigint,
+        last_poll_finished_ms bigint,
+        last_success_ms bigint,
+        last_error text,
+        last_error_code text,
+        last_event_stored_ms bigint,
+        consecutive_failures integer NOT NULL DEFAULT 0
+      );
+
+      -- Event ids are unique per source only: two organizations may (in tests, do) share ids.
+      -- raw is text, never jsonb: jsonb would reorder keys and drop whitespace, and raw must round-trip.
+      CREATE TABLE events (
+        source_id text COLLATE "C" NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        id text COLLATE "C" NOT NULL,
+        type text COLLATE "C" NOT NULL,
+        effective_at bigint NOT NULL,
+        actor_type text,
+        actor_id text COLLATE "C",
+        actor_email text COLLATE "C",
+        ip text COLLATE "C",
+        project_id text COLLATE "C",
+        raw text NOT NULL,
+        normalized text,
+        ingested_at_ms bigint NOT NULL,
+        PRIMARY KEY (source_id, id)
+      );
+      -- One index per EventQuery filter, each ending in the newest-first order so that a filtered search
+      -- reads its rows already sorted; nullable columns get partial indexes (an equality filter implies
+      -- NOT NULL). The same set as the SQLite store.
+      CREATE INDEX events_newest ON events (effective_at DESC, id DESC);
+      CREATE INDEX events_by_type ON events (type, effective_at DESC, id DESC);
+      CREATE INDEX events_by_actor_email ON events (actor_email, effective_at DESC, id DESC)
+        WHERE actor_email IS NOT NULL;
+      CREATE INDEX events_by_actor_id ON events (actor_id, effective_at DESC, id DESC)
+        WHERE actor_id IS NOT NULL;
+      CREATE INDEX events_by_ip ON events (ip, effective_at DESC, id DESC) WHERE ip IS NOT NULL;
+      CREATE INDEX events_by_project ON events (project_id, effective_at DESC, id DESC)
+        WHERE project_id IS NOT NULL;
+
+      -- Every overlapping poll re-reads the same bad record: stored once per (source, sha256(raw)).
+      CREATE TABLE quarantine (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        source_id text COLLATE "C" NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        event_id text,
+        reason text NOT NULL,
+        issues text NOT NULL,
+        raw text NOT NULL,
+        raw_sha256 text NOT NULL,
+        received_at_ms bigint NOT NULL,
+        last_seen_ms bigint NOT NULL,
+        sightings integer NOT NULL DEFAULT 1,
+        UNIQUE (source_id, raw_sha256)
+      );
+
+      CREATE TABLE unknown_event_types (
+        source_id text COLLATE "C" NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        type text COLLATE "C" NOT NULL,
+        first_seen_ms bigint NOT NULL,
+        PRIMARY KEY (source_id, type)
+      );
+
+      CREATE TABLE backfill_jobs (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        source_id text COLLATE "C" NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        stream text NOT NULL CHECK (stream IN ('main', 'tenant')),
+        since_secs bigint NOT NULL,
+        until_secs bigint NOT NULL,
+        created_at_ms bigint NOT NULL,
+        done boolean NOT NULL DEFAULT false
+      );
+      CREATE INDEX backfill_jobs_by_source ON backfill_jobs (source_id, id);
+
+      CREATE TABLE backfill_slices (
+        job_id bigint NOT NULL REFERENCES backfill_jobs(id) ON DELETE CASCADE,
+        slice_index integer NOT NULL,
+        start_secs bigint NOT NULL,
+        end_secs bigint NOT NULL,
+        upper_bound_secs bigint NOT NULL,
+        done boolean NOT NULL DEFAULT false,
+        events_read bigint NOT NULL DEFAULT 0,
+        PRIMARY KEY (job_id, slice_index)
+      );
+    `,
+  },
+];
+
+/** Quotes a schema name already checked by `validSchemaName`. */
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * Applies the migrations not yet applied, on `client` (whose search_path already points at the schema);
+ * returns the versions it applied. `schema` is created first when given.
+ */
+export async function runMigrations(
+  client: pg.PoolClient,
+  schema: string | null,
+  nowMs: number,
+  migrations = MIGRATIONS,
+): Promise<number[]> {
+  const lockKey = `vigil:migrate:${schema ?? "(default)"}`;
+  const latestKnown = migrations.reduce((max, m) => Math.max(max, m.version), 0);
+  const ordered = [...migrations].sort((a, b) => a.version - b.version);
+  const applied: number[] = [];
+
+  // Setup (schema + bookkeeping table) is a step of its own, under the same lock: two workers running
+  // CREATE ... IF NOT EXISTS at once can otherwise both pass the check and one fail on the catalog.
+  await inLockedTransaction(client, lockKey, async () => {
+    if (schema !== null) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      applied_at_ms bigint NOT NULL
+    )`);
+    const { rows } = await client.query<{ v: number | null }>("SELECT max(version) AS v FROM schema_migrations");
+    const current = rows[0]?.v ?? null;
+    if (current !== null && current > latestKnown) {
+      // Running an older Vigil against a newer schema could silently misread data: refuse instead.
+      throw new VigilError(
+        "storage_schema_too_new",
+        `The database schema is at version ${current}, but this version of Vigil knows only up to ${latestKnown}; upgrade Vigil.`,
+      );
+    }
+  });
+
+  for (const migration of ordered) {
+    const done = await inLockedTransaction(client, lockKey, async () => {
+      // Checked inside the lock: another worker may have applied it since we last looked.
+      const { rowCount } = await client.query("SELECT 1 FROM schema_migrations WHERE version = $1", [
+        migration.version,
+      ]);
+      if ((rowCount ?? 0) > 0) return false;
+      await client.query(migration.sql);
+      await client.query("INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES ($1, $2, $3)", [
+        migration.version,
+        migration.name,
+        nowMs,
+      ]);
+      return true;
+    });
+    if (done) applied.push(migration.version);
+  }
+  return applied;
+}
+
+async function inLockedTransaction<T>(client: pg.PoolClient, lockKey: string, fn: () => Promise<T>): Promise<T> {
+  await client.query("BEGIN");
+  try {
+    // hashtext gives the int4 key the lock functions take; the prefix keeps clear of other applications.
+    await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [lockKey]);
+    const result = await fn();
+    await client.query("COMMIT");
+    return result;
+  } catch (err) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw err;
+  }
+}

@@ -1,0 +1,179 @@
+// The PostgreSQL store against a throwaway cluster started here: the shared Store contract (each case in a
+// fresh schema), plus what only a shared server can show — several workers (pools) writing at once.
+// Without the PostgreSQL binaries this file fails with the install instruction: it never skips silently.
+
+import assert from "node:assert/strict";
+import { after, describe, it } from "node:test";
+import pg from "pg";
+import { type PgCluster, startPgCluster } from "../../../test/pg-cluster.ts";
+import { eventRow, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
+import { VigilError } from "../../core/errors.ts";
+import type { PageWrite } from "../ports.ts";
+import { openPostgresStore, type PostgresStore } from "./postgres-store.ts";
+
+const T0 = 1_700_000_000;
+
+const cluster: PgCluster = await startPgCluster();
+after(() => cluster.stop());
+
+let schemas = 0;
+function freshSchema(): string {
+  schemas++;
+  return `vigil_t${schemas}`;
+}
+
+runStorageContract("postgres", () =>
+  openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
+);
+
+async function rawClient(): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: cluster.connectionString });
+  await client.connect();
+  return client;
+}
+
+describe("PostgresStore", () => {
+  it("migrates once when many workers start at the same time", async () => {
+    const schema = freshSchema();
+    const stores = await Promise.all(
+      Array.from({ length: 6 }, () => openPostgresStore({ connectionString: cluster.connectionString, schema })),
+    );
+    try {
+      const client = await rawClient();
+      try {
+        const { rows } = await client.query(`SELECT version FROM ${schema}.schema_migrations`);
+        assert.deepEqual(
+          rows.map((r) => r.version),
+          [1],
+        );
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  it("stores each event once when two workers apply the same and overlapping pages at once", async () => {
+    const schema = freshSchema();
+    const a = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    const b = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    try {
+      const source = await a.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+      const ids = Array.from({ length: 300 }, (_, i) => `evt_${String(i).padStart(4, "0")}`);
+      const allInserted: string[] = [];
+      for (let round = 0; round < 5; round++) {
+        const slice = ids.slice(round * 60, round * 60 + 120);
+        const forward: PageWrite = {
+          sourceId: source.id,
+          events: slice.map((id, i) => eventRow(id, T0 + i)),
+          quarantined: [],
+          unknownTypes: ["new.type", `round.${round}`],
+        };
+        // The other worker sees the same window in the opposite order, as an overlapping poll would.
+        const backward: PageWrite = { ...forward, events: [...forward.events].reverse() };
+        const results = await Promise.all([a.applyPage(forward), b.applyPage(backward), a.applyPage(forward)]);
+        for (const r of results) allInserted.push(...r.insertedIds);
+        const newTypes = results.flatMap((r) => r.newUnknownTypes);
+        assert.equal(newTypes.filter((t) => t === `round.${round}`).length, 1);
+      }
+      assert.equal(allInserted.length, ids.length);
+      assert.equal(new Set(allInserted).size, ids.length);
+      assert.equal(await a.countEvents({ sourceId: source.id }), ids.length);
+      assert.equal(await b.countEvents({ sourceId: source.id }), ids.length);
+      assert.equal((await b.listUnknownTypes(source.id)).length, 6);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("leaves nothing of a page that PostgreSQL rejects, and the worker keeps working", async () => {
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() });
+    try {
+      const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+      // PostgreSQL text cannot hold NUL: the last event fails after the others and the unknown type went in.
+      const write: PageWrite = {
+        sourceId: source.id,
+        events: [eventRow("ok1", T0), eventRow("ok2", T0 + 1), eventRow("nul", T0 + 2, { raw: "{\u0000}" })],
+        quarantined: [],
+        unknownTypes: ["x.new"],
+        streamUpdate: { stream: "main", checkpointSecs: T0 + 2 },
+      };
+      await assert.rejects(store.applyPage(write), (err: unknown) => {
+        assert.ok(err instanceof VigilError);
+        assert.equal(err.code, "storage_invalid_data");
+        return true;
+      });
+      assert.deepEqual(await store.listEventIds(source.id), []);
+      assert.deepEqual(await store.listUnknownTypes(source.id), []);
+      assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, null);
+      assert.equal((await store.getPollStatus(source.id)).lastEventStoredMs, null);
+
+      const result = await store.applyPage({ ...write, events: write.events.slice(0, 2) });
+      assert.deepEqual(result.insertedIds, ["ok1", "ok2"]);
+      assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, T0 + 2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("keeps raw byte for byte and stores pages larger than the parameter limit", async () => {
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() });
+    try {
+      const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+      const raw = '{ "b":1,  "a" : "ünï\\"cödé ✓ 🎉",\n"z":[1.50, 2e3], "s":"\\u0000 \\\\ {}" }';
+      const events = Array.from({ length: 6_000 }, (_, i) => eventRow(`e${i}`, T0 + i, { raw }));
+      const result = await store.applyPage({ sourceId: source.id, events, quarantined: [], unknownTypes: [] });
+      assert.equal(result.insertedIds.length, 6_000);
+      assert.equal(result.insertedIds[0], "e0");
+      const [newest] = await store.searchEvents({ limit: 1 });
+      assert.equal(newest?.raw, raw);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("reports an unreachable server as one sentence naming host and port", async () => {
+    const closedPort = Number(new URL(cluster.connectionString).port) + 1;
+    await assert.rejects(
+      openPostgresStore({ connectionString: `postgresql://vigil@127.0.0.1:${closedPort}/vigil_test` }),
+      (err: unknown) => {
+        assert.ok(err instanceof VigilError);
+        assert.equal(err.code, "storage_unavailable");
+        assert.equal(err.retryable, true);
+        assert.match(err.message, new RegExp(`127\\.0\\.0\\.1:${closedPort}`));
+        assert.match(err.message, /PostgreSQL must be running/);
+        return true;
+      },
+    );
+  });
+
+  it("reports a missing database and rejects a bad schema name", async () => {
+    const url = new URL(cluster.connectionString);
+    url.pathname = "/no_such_db";
+    await assert.rejects(openPostgresStore({ connectionString: url.toString() }), (err: unknown) => {
+      assert.ok(err instanceof VigilError);
+      assert.equal(err.code, "storage_open_failed");
+      assert.match(err.message, /"no_such_db" does not exist/);
+      return true;
+    });
+    await assert.rejects(
+      openPostgresStore({ connectionString: cluster.connectionString, schema: 'x"; DROP TABLE y; --' }),
+      (err: unknown) => err instanceof VigilError && err.code === "usage",
+    );
+  });
+
+  it("rejects use after close", async () => {
+    const store: PostgresStore = await openPostgresStore({
+      connectionString: cluster.connectionString,
+      schema: freshSchema(),
+    });
+    await store.close();
+    await store.close();
+    await assert.rejects(
+      store.listSources(),
+      (err: unknown) => err instanceof VigilError && err.code === "storage_closed",
+    );
+  });
+});

@@ -1,0 +1,776 @@
+// The scale-out event store: PostgreSQL via a `pg` Pool, shared by many Vigil workers.
+//
+// Same semantics as the SQLite store (one contract suite runs against both). What differs, and why:
+// - Concurrency: several workers may apply overlapping pages at once. Writes run at READ COMMITTED; a
+//   conflicting INSERT ... ON CONFLICT DO NOTHING waits for the other transaction and then skips the row,
+//   so an event is stored (and reported as new) by exactly one worker. Rows are inserted in key order so
+//   that two workers lock the same keys in the same order; a deadlock or serialization failure that still
+//   happens rolls the whole transaction back, and it is retried a few times before surfacing.
+// - A page is one round trip per table, not per row: events and unknown types go in as arrays (unnest),
+//   which also sidesteps the 65535-parameter limit of a multi-row VALUES list.
+// - `schema` gives each deployment (or test) its own namespace via the connection's search_path.
+// - bigint columns come back as JS numbers (see PG_TYPES): times and ids stay far below 2^53.
+
+import { createHash, randomUUID } from "node:crypto";
+import pg from "pg";
+import { type Clock, systemClock } from "../../core/clock.ts";
+import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
+import { redactSecrets } from "../../core/redact.ts";
+import type {
+  BackfillJob,
+  BackfillSlice,
+  EncryptedSecret,
+  EventQuery,
+  PageWrite,
+  PageWriteResult,
+  PollStatus,
+  QuarantineRecord,
+  SourceRecord,
+  SourceSettings,
+  Store,
+  StoredEvent,
+  StreamName,
+  StreamState,
+  UnknownTypeRecord,
+} from "../ports.ts";
+import { toQuarantineRecord, toStoredEvent } from "../sqlite/rows.ts";
+import type { EventsTable, QuarantineTable } from "../sqlite/search.ts";
+import { quoteIdent, runMigrations } from "./migrations.ts";
+import { describeTarget, type PgTarget, translatePgError } from "./pg-errors.ts";
+import { compileEventCount, compileEventSearch, compileQuarantineList } from "./search.ts";
+
+export interface OpenPostgresStoreOptions {
+  /** A libpq URL, e.g. postgresql://vigil:secret@db.internal:5432/vigil. */
+  connectionString: string;
+  /** The schema holding Vigil's tables, created if missing; default: the server's search_path (public). */
+  schema?: string;
+  clock?: Clock;
+  /** Pool size per worker; default 10. */
+  maxConnections?: number;
+}
+
+const STREAMS: readonly StreamName[] = ["main", "tenant"];
+const SETTINGS_KEYS = [
+  "name",
+  "kind",
+  "baseUrl",
+  "pollIntervalSecs",
+  "overlapSecs",
+  "sweepWindowSecs",
+  "sweepIntervalSecs",
+  "includeTenantEvents",
+  "backfillDays",
+  "enabled",
+] as const satisfies readonly (keyof SourceSettings)[];
+// Fails to compile when SourceSettings gains a field that SETTINGS_KEYS does not list.
+const _everySettingListed: Record<Exclude<keyof SourceSettings, (typeof SETTINGS_KEYS)[number]>, never> = {};
+
+/** Deadlocks and serialization failures roll back the whole transaction, so rerunning it is safe. */
+const RETRYABLE_SQLSTATES = new Set(["40P01", "40001"]);
+const MAX_ATTEMPTS = 3;
+
+const INT8_OID = 20;
+const PG_TYPES = new pg.TypeOverrides();
+PG_TYPES.setTypeParser(INT8_OID, (value: string) => Number(value));
+
+/** Lowercase only: an unquoted name in search_path is folded to lowercase, a quoted CREATE SCHEMA is not. */
+const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+
+/** Opens a pool and migrates the schema. */
+export async function openPostgresStore(options: OpenPostgresStoreOptions): Promise<PostgresStore> {
+  const store = PostgresStore.open(options);
+  try {
+    await store.migrate();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
+}
+
+interface SourceRow {
+  id: string;
+  name: string;
+  kind: string;
+  base_url: string | null;
+  poll_interval_secs: number;
+  overlap_secs: number;
+  sweep_window_secs: number;
+  sweep_interval_secs: number;
+  include_tenant_events: boolean;
+  backfill_days: number;
+  enabled: boolean;
+  encrypted_secret: string;
+  created_at_ms: number;
+}
+
+interface BackfillJobRow {
+  id: number;
+  source_id: string;
+  stream: StreamName;
+  since_secs: number;
+  until_secs: number;
+  created_at_ms: number;
+  done: boolean;
+}
+
+interface BackfillSliceRow {
+  job_id: number;
+  slice_index: number;
+  start_secs: number;
+  end_secs: number;
+  upper_bound_secs: number;
+  done: boolean;
+  events_read: number;
+}
+
+interface PollStatusRow {
+  last_poll_started_ms: number | null;
+  last_poll_finished_ms: number | null;
+  last_success_ms: number | null;
+  last_error: string | null;
+  last_error_code: string | null;
+  last_event_stored_ms: number | null;
+  consecutive_failures: number;
+}
+
+const SOURCE_COLUMNS = `id, name, kind, base_url, poll_interval_secs, overlap_secs, sweep_window_secs,
+  sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms`;
+
+function toSourceRecord(row: SourceRow): SourceRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    kind: row.kind as SourceRecord["kind"],
+    baseUrl: row.base_url,
+    pollIntervalSecs: row.poll_interval_secs,
+    overlapSecs: row.overlap_secs,
+    sweepWindowSecs: row.sweep_window_secs,
+    sweepIntervalSecs: row.sweep_interval_secs,
+    includeTenantEvents: row.include_tenant_events,
+    backfillDays: row.backfill_days,
+    enabled: row.enabled,
+    createdAtMs: row.created_at_ms,
+  };
+}
+
+function sourceRowFrom(id: string, s: SourceSettings, secret: EncryptedSecret, createdAtMs: number): SourceRow {
+  return {
+    id,
+    name: s.name,
+    kind: s.kind,
+    base_url: s.baseUrl ?? null,
+    poll_interval_secs: s.pollIntervalSecs,
+    overlap_secs: s.overlapSecs,
+    sweep_window_secs: s.sweepWindowSecs,
+    sweep_interval_secs: s.sweepIntervalSecs,
+    include_tenant_events: s.includeTenantEvents,
+    backfill_days: s.backfillDays,
+    enabled: s.enabled,
+    encrypted_secret: secret.ciphertext,
+    created_at_ms: createdAtMs,
+  };
+}
+
+function sourceParams(r: SourceRow): unknown[] {
+  return [
+    r.id,
+    r.name,
+    r.kind,
+    r.base_url,
+    r.poll_interval_secs,
+    r.overlap_secs,
+    r.sweep_window_secs,
+    r.sweep_interval_secs,
+    r.include_tenant_events,
+    r.backfill_days,
+    r.enabled,
+    r.encrypted_secret,
+    r.created_at_ms,
+  ];
+}
+
+function toBackfillJob(row: BackfillJobRow): BackfillJob {
+  return {
+    id: row.id,
+    sourceId: row.source_id,
+    stream: row.stream,
+    sinceSecs: row.since_secs,
+    untilSecs: row.until_secs,
+    createdAtMs: row.created_at_ms,
+    done: row.done,
+  };
+}
+
+function toBackfillSlice(row: BackfillSliceRow): BackfillSlice {
+  return {
+    jobId: row.job_id,
+    sliceIndex: row.slice_index,
+    startSecs: row.start_secs,
+    endSecs: row.end_secs,
+    upperBoundSecs: row.upper_bound_secs,
+    done: row.done,
+    eventsRead: row.events_read,
+  };
+}
+
+function sha256Hex(text: string): string {
+  return createHash("sha256").update(text).digest("hex");
+}
+
+function sqlState(err: unknown): string | undefined {
+  const code = typeof err === "object" && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === "string" ? code : undefined;
+}
+
+function constraintOf(err: unknown): string | undefined {
+  const c = typeof err === "object" && err !== null ? (err as { constraint?: unknown }).constraint : undefined;
+  return typeof c === "string" ? c : undefined;
+}
+
+function nameTaken(name: string): VigilError {
+  return new VigilError("conflict", `A source named "${name}" already exists; choose another name.`);
+}
+
+export class PostgresStore implements Store {
+  readonly #pool: pg.Pool;
+  readonly #schema: string | null;
+  readonly #target: PgTarget;
+  readonly #clock: Clock;
+  #closed = false;
+
+  private constructor(pool: pg.Pool, schema: string | null, target: PgTarget, clock: Clock) {
+    this.#pool = pool;
+    this.#schema = schema;
+    this.#target = target;
+    this.#clock = clock;
+  }
+
+  /** Creates the pool (no connection yet); `openPostgresStore` also migrates, which every other method needs. */
+  static open(options: OpenPostgresStoreOptions): PostgresStore {
+    const schema = options.schema ?? null;
+    if (schema !== null && (!SCHEMA_NAME.test(schema) || schema.startsWith("pg_"))) {
+      throw new UsageError(
+        `The PostgreSQL schema name "${schema}" is not valid; use lowercase letters, digits and _ (not starting with pg_).`,
+      );
+    }
+    const pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.maxConnections ?? 10,
+      types: PG_TYPES,
+      connectionTimeoutMillis: 30_000,
+      // Every connection, including ones the pool opens later, resolves unqualified names in the schema.
+      ...(schema === null ? {} : { options: `-c search_path=${quoteIdent(schema)}` }),
+    });
+    // An idle connection dropped by the server emits 'error' on the pool; unhandled, it would kill the
+    // worker. The pool discards that client, and the next query reports any lasting problem.
+    pool.on("error", () => undefined);
+    return new PostgresStore(pool, schema, describeTarget(options.connectionString), options.clock ?? systemClock);
+  }
+
+  get schema(): string | null {
+    return this.#schema;
+  }
+
+  // ---- plumbing ----
+
+  #translate(err: unknown): unknown {
+    return translatePgError(err, this.#target);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new VigilError("storage_closed", "The database has been closed.");
+  }
+
+  async #query<Row extends pg.QueryResultRow>(text: string, params: unknown[] = []): Promise<pg.QueryResult<Row>> {
+    this.#assertOpen();
+    try {
+      return await this.#pool.query<Row>(text, params);
+    } catch (err) {
+      throw this.#translate(err);
+    }
+  }
+
+  async #connect(): Promise<pg.PoolClient> {
+    this.#assertOpen();
+    try {
+      return await this.#pool.connect();
+    } catch (err) {
+      throw this.#translate(err);
+    }
+  }
+
+  /** Runs `fn` in one transaction on one connection: COMMIT on success, ROLLBACK on any error. */
+  async #transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.#connect();
+      let broken: Error | undefined;
+      try {
+        await client.query("BEGIN");
+        const result = await fn(client);
+        await client.query("COMMIT");
+        return result;
+      } catch (err) {
+        await client.query("ROLLBACK").catch((rollbackErr: unknown) => {
+          // A connection that cannot even roll back is not handed to the next caller.
+          broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+        });
+        const state = sqlState(err);
+        if (state !== undefined && RETRYABLE_SQLSTATES.has(state) && attempt < MAX_ATTEMPTS) continue;
+        throw this.#translate(err);
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+
+  async #requireSource(client: pg.PoolClient, id: string): Promise<void> {
+    // FOR KEY SHARE: the source cannot be removed before this transaction ends.
+    const { rowCount } = await client.query("SELECT 1 FROM sources WHERE id = $1 FOR KEY SHARE", [id]);
+    if ((rowCount ?? 0) === 0) throw new NotFoundError(`No source with id ${id}.`);
+  }
+
+  /** Runs a single write that references a source; a foreign-key failure means the source is unknown. */
+  async #writeForSource(sourceId: string, text: string, params: unknown[]): Promise<void> {
+    this.#assertOpen();
+    try {
+      await this.#pool.query(text, params);
+    } catch (err) {
+      if (sqlState(err) === "23503") throw new NotFoundError(`No source with id ${sourceId}.`);
+      throw this.#translate(err);
+    }
+  }
+
+  // ---- lifecycle ----
+
+  async migrate(): Promise<void> {
+    const client = await this.#connect();
+    try {
+      await runMigrations(client, this.#schema, this.#clock.nowMs());
+    } catch (err) {
+      throw this.#translate(err);
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#pool.end();
+  }
+
+  // ---- sources ----
+
+  async createSource(settings: SourceSettings, secret: EncryptedSecret): Promise<SourceRecord> {
+    const row = sourceRowFrom(randomUUID(), settings, secret, this.#clock.nowMs());
+    this.#assertOpen();
+    try {
+      await this.#pool.query(
+        `INSERT INTO sources (${SOURCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        sourceParams(row),
+      );
+    } catch (err) {
+      // The unique index decides, so two workers creating the same name at once cannot both win.
+      if (sqlState(err) === "23505" && constraintOf(err) === "sources_name_key") throw nameTaken(settings.name);
+      throw this.#translate(err);
+    }
+    return toSourceRecord(row);
+  }
+
+  async updateSource(id: string, changes: Partial<SourceSettings>, secret?: EncryptedSecret): Promise<SourceRecord> {
+    let newName = "";
+    try {
+      return await this.#transaction(async (client) => {
+        const { rows } = await client.query<SourceRow>(
+          `SELECT ${SOURCE_COLUMNS} FROM sources WHERE id = $1 FOR UPDATE`,
+          [id],
+        );
+        const current = rows[0];
+        if (current === undefined) throw new NotFoundError(`No source with id ${id}.`);
+        const merged: SourceSettings = { ...toSourceRecord(current) };
+        for (const key of SETTINGS_KEYS) {
+          // `undefined` means "leave as is"; `null` is a real value (baseUrl: null = the default URL).
+          if (changes[key] !== undefined) (merged as unknown as Record<string, unknown>)[key] = changes[key];
+        }
+        newName = merged.name;
+        const row = sourceRowFrom(
+          id,
+          merged,
+          secret ?? { ciphertext: current.encrypted_secret },
+          current.created_at_ms,
+        );
+        await client.query(
+          `UPDATE sources SET name = $2, kind = $3, base_url = $4, poll_interval_secs = $5, overlap_secs = $6,
+             sweep_window_secs = $7, sweep_interval_secs = $8, include_tenant_events = $9, backfill_days = $10,
+             enabled = $11, encrypted_secret = $12
+           WHERE id = $1`,
+          sourceParams(row).slice(0, 12),
+        );
+        return toSourceRecord(row);
+      });
+    } catch (err) {
+      const cause = err instanceof VigilError ? err.cause : err;
+      if (sqlState(cause) === "23505" && constraintOf(cause) === "sources_name_key") throw nameTaken(newName);
+      throw err;
+    }
+  }
+
+  async getSource(idOrName: string): Promise<SourceRecord | null> {
+    // By id first: a name that happens to equal another source's id must not shadow it.
+    const { rows } = await this.#query<SourceRow>(
+      `SELECT ${SOURCE_COLUMNS} FROM sources WHERE id = $1 OR name = $1 ORDER BY (id = $1) DESC LIMIT 1`,
+      [idOrName],
+    );
+    const row = rows[0];
+    return row === undefined ? null : toSourceRecord(row);
+  }
+
+  async listSources(): Promise<SourceRecord[]> {
+    const { rows } = await this.#query<SourceRow>(`SELECT ${SOURCE_COLUMNS} FROM sources ORDER BY name`);
+    return rows.map(toSourceRecord);
+  }
+
+  async removeSource(id: string): Promise<void> {
+    // One statement, so atomic on its own; ON DELETE CASCADE removes everything stored for the source.
+    const { rowCount } = await this.#query("DELETE FROM sources WHERE id = $1", [id]);
+    if ((rowCount ?? 0) === 0) throw new NotFoundError(`No source with id ${id}.`);
+  }
+
+  async getSourceSecret(id: string): Promise<EncryptedSecret | null> {
+    const { rows } = await this.#query<{ encrypted_secret: string }>(
+      "SELECT encrypted_secret FROM sources WHERE id = $1",
+      [id],
+    );
+    const row = rows[0];
+    return row === undefined ? null : { ciphertext: row.encrypted_secret };
+  }
+
+  // ---- poll state ----
+
+  async getStreamState(sourceId: string, stream: StreamName): Promise<StreamState> {
+    const { rows } = await this.#query<{ checkpoint_secs: number | null; last_sweep_secs: number | null }>(
+      "SELECT checkpoint_secs, last_sweep_secs FROM stream_state WHERE source_id = $1 AND stream = $2",
+      [sourceId, stream],
+    );
+    const row = rows[0];
+    return {
+      sourceId,
+      stream,
+      checkpointSecs: row?.checkpoint_secs ?? null,
+      lastSweepSecs: row?.last_sweep_secs ?? null,
+    };
+  }
+
+  async getPollStatus(sourceId: string): Promise<PollStatus> {
+    const { rows } = await this.#query<PollStatusRow>("SELECT * FROM poll_status WHERE source_id = $1", [sourceId]);
+    const row = rows[0];
+    return {
+      sourceId,
+      lastPollStartedMs: row?.last_poll_started_ms ?? null,
+      lastPollFinishedMs: row?.last_poll_finished_ms ?? null,
+      lastSuccessMs: row?.last_success_ms ?? null,
+      lastError: row?.last_error ?? null,
+      lastErrorCode: row?.last_error_code ?? null,
+      lastEventStoredMs: row?.last_event_stored_ms ?? null,
+      consecutiveFailures: row?.consecutive_failures ?? 0,
+    };
+  }
+
+  async recordPollStart(sourceId: string, atMs: number): Promise<void> {
+    await this.#writeForSource(
+      sourceId,
+      `INSERT INTO poll_status (source_id, last_poll_started_ms) VALUES ($1, $2)
+       ON CONFLICT (source_id) DO UPDATE SET last_poll_started_ms = excluded.last_poll_started_ms`,
+      [sourceId, atMs],
+    );
+  }
+
+  async recordPollResult(
+    sourceId: string,
+    result: { atMs: number; ok: boolean; error?: string; errorCode?: string },
+  ): Promise<void> {
+    if (result.ok) {
+      // A success clears the error: the status shows the source as it is now.
+      await this.#writeForSource(
+        sourceId,
+        `INSERT INTO poll_status (source_id, last_poll_finished_ms, last_success_ms, consecutive_failures)
+         VALUES ($1, $2, $2, 0)
+         ON CONFLICT (source_id) DO UPDATE SET last_poll_finished_ms = $2, last_success_ms = $2,
+           last_error = NULL, last_error_code = NULL, consecutive_failures = 0`,
+        [sourceId, result.atMs],
+      );
+      return;
+    }
+    await this.#writeForSource(
+      sourceId,
+      `INSERT INTO poll_status (source_id, last_poll_finished_ms, last_error, last_error_code, consecutive_failures)
+       VALUES ($1, $2, $3, $4, 1)
+       ON CONFLICT (source_id) DO UPDATE SET last_poll_finished_ms = $2, last_error = $3, last_error_code = $4,
+         consecutive_failures = poll_status.consecutive_failures + 1`,
+      [
+        sourceId,
+        result.atMs,
+        // The poller should already have redacted it; this is the last line of defence before disk.
+        redactSecrets(result.error ?? "The poll failed for an unknown reason."),
+        result.errorCode ?? null,
+      ],
+    );
+  }
+
+  // ---- the page transaction ----
+
+  async applyPage(write: PageWrite): Promise<PageWriteResult> {
+    if (write.streamUpdate !== undefined && !STREAMS.includes(write.streamUpdate.stream)) {
+      throw new UsageError(`Unknown stream "${write.streamUpdate.stream}".`);
+    }
+    return this.#transaction((client) => this.#applyPageInTransaction(client, write, this.#clock.nowMs()));
+  }
+
+  async #applyPageInTransaction(client: pg.PoolClient, write: PageWrite, nowMs: number): Promise<PageWriteResult> {
+    const sourceId = write.sourceId;
+    await this.#requireSource(client, sourceId);
+
+    const insertedIds: string[] = [];
+    if (write.events.length > 0) {
+      const e = write.events;
+      // ORDER BY id: concurrent workers take the same unique-index locks in the same order (no deadlock).
+      const { rows } = await client.query<{ id: string }>(
+        `INSERT INTO events (source_id, id, type, effective_at, actor_type, actor_id, actor_email, ip, project_id,
+           raw, normalized, ingested_at_ms)
+         SELECT $1, t.id, t.type, t.effective_at, t.actor_type, t.actor_id, t.actor_email, t.ip, t.project_id,
+           t.raw, t.normalized, $12
+         FROM unnest($2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[], $8::text[],
+           $9::text[], $10::text[], $11::text[])
+           AS t(id, type, effective_at, actor_type, actor_id, actor_email, ip, project_id, raw, normalized)
+         ORDER BY t.id COLLATE "C"
+         ON CONFLICT (source_id, id) DO NOTHING
+         RETURNING id`,
+        [
+          sourceId,
+          e.map((r) => r.id),
+          e.map((r) => r.type),
+          e.map((r) => r.effectiveAtSecs),
+          e.map((r) => r.actorType ?? null),
+          e.map((r) => r.actorId ?? null),
+          e.map((r) => r.actorEmail ?? null),
+          e.map((r) => r.ip ?? null),
+          e.map((r) => r.projectId ?? null),
+          e.map((r) => r.raw),
+          e.map((r) => r.normalized ?? null),
+          nowMs,
+        ],
+      );
+      // RETURNING order is not the page's: report in page order, each id once (a page may repeat one).
+      const fresh = new Set(rows.map((r) => r.id));
+      for (const event of e) {
+        if (fresh.delete(event.id)) insertedIds.push(event.id);
+      }
+    }
+
+    let quarantined = 0;
+    // Hash order, for the same lock-order reason as the events; quarantine is rare, one row at a time.
+    const bad = write.quarantined.map((q) => ({ q, hash: sha256Hex(q.raw) })).sort((a, b) => cmp(a.hash, b.hash));
+    for (const { q, hash } of bad) {
+      const { rowCount } = await client.query(
+        `INSERT INTO quarantine (source_id, event_id, reason, issues, raw, raw_sha256, received_at_ms, last_seen_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+         ON CONFLICT (source_id, raw_sha256) DO NOTHING`,
+        [sourceId, q.eventId ?? null, q.reason, JSON.stringify(q.issues), q.raw, hash, nowMs],
+      );
+      if ((rowCount ?? 0) === 1) quarantined++;
+      else {
+        await client.query(
+          "UPDATE quarantine SET sightings = sightings + 1, last_seen_ms = $1 WHERE source_id = $2 AND raw_sha256 = $3",
+          [nowMs, sourceId, hash],
+        );
+      }
+    }
+
+    const newUnknownTypes: string[] = [];
+    if (write.unknownTypes.length > 0) {
+      const { rows } = await client.query<{ type: string }>(
+        `INSERT INTO unknown_event_types (source_id, type, first_seen_ms)
+         SELECT $1, t.type, $3 FROM unnest($2::text[]) AS t(type) ORDER BY t.type COLLATE "C"
+         ON CONFLICT (source_id, type) DO NOTHING
+         RETURNING type`,
+        [sourceId, write.unknownTypes, nowMs],
+      );
+      const fresh = new Set(rows.map((r) => r.type));
+      for (const type of write.unknownTypes) {
+        if (fresh.delete(type)) newUnknownTypes.push(type);
+      }
+    }
+
+    const update = write.streamUpdate;
+    if (update !== undefined) {
+      // Only the fields given change: the flags say which of the two values to take.
+      await client.query(
+        `INSERT INTO stream_state (source_id, stream, checkpoint_secs, last_sweep_secs) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (source_id, stream) DO UPDATE SET
+           checkpoint_secs = CASE WHEN $5::boolean THEN excluded.checkpoint_secs ELSE stream_state.checkpoint_secs END,
+           last_sweep_secs = CASE WHEN $6::boolean THEN excluded.last_sweep_secs ELSE stream_state.last_sweep_secs END`,
+        [
+          sourceId,
+          update.stream,
+          update.checkpointSecs ?? null,
+          update.lastSweepSecs ?? null,
+          update.checkpointSecs !== undefined,
+          update.lastSweepSecs !== undefined,
+        ],
+      );
+    }
+
+    const progress = write.sliceProgress;
+    if (progress !== undefined) {
+      const { rowCount } = await client.query(
+        `UPDATE backfill_slices SET upper_bound_secs = $4, done = $5, events_read = $6
+         WHERE job_id = $2 AND slice_index = $3
+           AND job_id IN (SELECT id FROM backfill_jobs WHERE source_id = $1)`,
+        [sourceId, progress.jobId, progress.sliceIndex, progress.upperBoundSecs, progress.done, progress.eventsRead],
+      );
+      // Throwing rolls the whole page back: progress must never be lost silently.
+      if ((rowCount ?? 0) === 0) {
+        throw new NotFoundError(
+          `Backfill job ${progress.jobId} of source ${sourceId} has no slice ${progress.sliceIndex}.`,
+        );
+      }
+    }
+
+    if (insertedIds.length > 0) {
+      await client.query(
+        `INSERT INTO poll_status (source_id, last_event_stored_ms) VALUES ($1, $2)
+         ON CONFLICT (source_id) DO UPDATE SET last_event_stored_ms = excluded.last_event_stored_ms`,
+        [sourceId, nowMs],
+      );
+    }
+
+    return {
+      insertedIds,
+      duplicates: write.events.length - insertedIds.length,
+      quarantined,
+      newUnknownTypes,
+    };
+  }
+
+  // ---- reading ----
+
+  async searchEvents(query: EventQuery): Promise<StoredEvent[]> {
+    const compiled = compileEventSearch(query);
+    const { rows } = await this.#query<EventsTable>(compiled.sql, [...compiled.parameters]);
+    return rows.map(toStoredEvent);
+  }
+
+  async countEvents(query: EventQuery = {}): Promise<number> {
+    const compiled = compileEventCount(query);
+    const { rows } = await this.#query<{ n: number }>(compiled.sql, [...compiled.parameters]);
+    return rows[0]?.n ?? 0;
+  }
+
+  async listEventIds(sourceId: string): Promise<string[]> {
+    const { rows } = await this.#query<{ id: string }>("SELECT id FROM events WHERE source_id = $1", [sourceId]);
+    return rows.map((r) => r.id);
+  }
+
+  async listQuarantine(query: { sourceId?: string; limit?: number } = {}): Promise<QuarantineRecord[]> {
+    const compiled = compileQuarantineList(query);
+    const { rows } = await this.#query<QuarantineTable>(compiled.sql, [...compiled.parameters]);
+    return rows.map(toQuarantineRecord);
+  }
+
+  async listUnknownTypes(sourceId?: string): Promise<UnknownTypeRecord[]> {
+    const { rows } =
+      sourceId === undefined
+        ? await this.#query<{ source_id: string; type: string; first_seen_ms: number }>(
+            "SELECT * FROM unknown_event_types ORDER BY first_seen_ms, source_id, type",
+          )
+        : await this.#query<{ source_id: string; type: string; first_seen_ms: number }>(
+            "SELECT * FROM unknown_event_types WHERE source_id = $1 ORDER BY first_seen_ms, type",
+            [sourceId],
+          );
+    return rows.map((r) => ({ sourceId: r.source_id, type: r.type, firstSeenMs: r.first_seen_ms }));
+  }
+
+  // ---- backfill ----
+
+  async createBackfillJob(
+    job: { sourceId: string; stream: StreamName; sinceSecs: number; untilSecs: number; initialCheckpointSecs?: number },
+    slices: Array<{ startSecs: number; endSecs: number }>,
+  ): Promise<BackfillJob> {
+    if (!STREAMS.includes(job.stream)) throw new UsageError(`Unknown stream "${job.stream}".`);
+    for (const slice of slices) {
+      if (!(slice.startSecs < slice.endSecs)) {
+        throw new UsageError(`A backfill slice must start before it ends (${slice.startSecs}..${slice.endSecs}).`);
+      }
+    }
+    return this.#transaction(async (client) => {
+      await this.#requireSource(client, job.sourceId);
+      const createdAtMs = this.#clock.nowMs();
+      const { rows } = await client.query<BackfillJobRow>(
+        `INSERT INTO backfill_jobs (source_id, stream, since_secs, until_secs, created_at_ms)
+         VALUES ($1, $2, $3, $4, $5) RETURNING *`,
+        [job.sourceId, job.stream, job.sinceSecs, job.untilSecs, createdAtMs],
+      );
+      const row = rows[0];
+      if (row === undefined) throw new VigilError("storage_error", "Inserting a backfill job returned no row.");
+      if (slices.length > 0) {
+        await client.query(
+          `INSERT INTO backfill_slices (job_id, slice_index, start_secs, end_secs, upper_bound_secs)
+           SELECT $1, t.ord - 1, t.start_secs, t.end_secs, t.end_secs - 1
+           FROM unnest($2::bigint[], $3::bigint[]) WITH ORDINALITY AS t(start_secs, end_secs, ord)`,
+          [row.id, slices.map((s) => s.startSecs), slices.map((s) => s.endSecs)],
+        );
+      }
+      if (job.initialCheckpointSecs !== undefined) {
+        await client.query(
+          `INSERT INTO stream_state (source_id, stream, checkpoint_secs) VALUES ($1, $2, $3)
+           ON CONFLICT (source_id, stream) DO UPDATE SET checkpoint_secs = excluded.checkpoint_secs
+           WHERE stream_state.checkpoint_secs IS NULL`,
+          [job.sourceId, job.stream, job.initialCheckpointSecs],
+        );
+      }
+      return toBackfillJob(row);
+    });
+  }
+
+  async listBackfillJobs(query: { sourceId?: string; pendingOnly?: boolean } = {}): Promise<BackfillJob[]> {
+    const { rows } = await this.#query<BackfillJobRow>(
+      `SELECT * FROM backfill_jobs
+       WHERE ($1::text IS NULL OR source_id = $1) AND (NOT $2::boolean OR NOT done)
+       ORDER BY id`,
+      [query.sourceId ?? null, query.pendingOnly === true],
+    );
+    return rows.map(toBackfillJob);
+  }
+
+  async getBackfillSlices(jobId: number): Promise<BackfillSlice[]> {
+    const { rows } = await this.#query<BackfillSliceRow>(
+      "SELECT * FROM backfill_slices WHERE job_id = $1 ORDER BY slice_index",
+      [jobId],
+    );
+    return rows.map(toBackfillSlice);
+  }
+
+  async completeBackfillJobIfDone(jobId: number): Promise<boolean> {
+    return this.#transaction(async (client) => {
+      const { rows } = await client.query<{ done: boolean }>(
+        "SELECT done FROM backfill_jobs WHERE id = $1 FOR UPDATE",
+        [jobId],
+      );
+      const job = rows[0];
+      if (job === undefined) throw new NotFoundError(`No backfill job with id ${jobId}.`);
+      if (job.done) return true;
+      const pending = await client.query("SELECT 1 FROM backfill_slices WHERE job_id = $1 AND NOT done LIMIT 1", [
+        jobId,
+      ]);
+      if ((pending.rowCount ?? 0) > 0) return false;
+      await client.query("UPDATE backfill_jobs SET done = true WHERE id = $1", [jobId]);
+      return true;
+    });
+  }
+}
+
+/** Bytewise string order, the same as the database's COLLATE "C". */
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
