@@ -104,7 +104,7 @@ describe("poller", () => {
       );
       await h.poller.pollOnce();
       const inBurst = visibleMain(h.sim, T0 / 1000).filter((e) => e.effective_at === burstAt);
-      assert.ok(inBurst.length >= 450);
+      assert.ok(inBurst.length > 300, "the burst is several pages long");
       const stored = await h.store.searchEvents({ sourceId: h.source.id, sinceSecs: burstAt, untilSecs: burstAt + 1, limit: 10_000 });
       assert.deepEqual(sortedIds(stored), sortedIds(inBurst));
     } finally {

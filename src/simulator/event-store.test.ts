@@ -72,7 +72,11 @@ describe("EventStore", () => {
   });
 
   it("separates tenant-scoped events from the rest", () => {
-    const s = store([...records, rec("t1", 25, "tenant.sso_connection.deleted"), rec("t2", 26, "role.bound_to_resource")]);
+    const s = store([
+      ...records,
+      rec("t1", 25, "tenant.sso_connection.deleted"),
+      rec("t2", 26, "role.bound_to_resource"),
+    ]);
     assert.ok(!ids(s.page(q({ limit: 100 }), 100)).some((id) => id.startsWith("t")));
     assert.deepEqual(ids(s.page(q({ tenantOnly: true }), 100)), ["t2", "t1"]);
   });
@@ -100,9 +104,10 @@ describe("EventStore", () => {
     assert.deepEqual(by({ actorEmails: new Set(["ada@x.com"]) }), ["s1"]);
     assert.deepEqual(by({ projectIds: new Set(["proj_2"]) }), ["k2"]);
     assert.deepEqual(by({ resourceIds: new Set(["key_new"]) }), ["k1"]);
-    assert.deepEqual(by({ eventTypes: new Set(["api_key.created", "api_key.deleted"]), projectIds: new Set(["proj_1"]) }), [
-      "k1",
-    ]);
+    assert.deepEqual(
+      by({ eventTypes: new Set(["api_key.created", "api_key.deleted"]), projectIds: new Set(["proj_1"]) }),
+      ["k1"],
+    );
   });
 
   it("refuses a second record with the same id", () => {

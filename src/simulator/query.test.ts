@@ -24,7 +24,9 @@ describe("parseAuditLogQuery", () => {
   });
 
   it("reads bracket notation raw and percent-encoded alike (as the Node and Python SDKs send it)", () => {
-    const raw = parse("effective_at[gte]=100&effective_at[lt]=200&event_types[]=login.failed&event_types[]=api_key.created");
+    const raw = parse(
+      "effective_at[gte]=100&effective_at[lt]=200&event_types[]=login.failed&event_types[]=api_key.created",
+    );
     const encoded = parse(
       "effective_at%5Bgte%5D=100&effective_at%5Blt%5D=200&event_types%5B%5D=login.failed&event_types%5B%5D=api_key.created",
     );
@@ -77,7 +79,9 @@ describe("parseAuditLogQuery", () => {
     assert.equal(parse("tenant_only=true").tenantOnly, true);
     assert.equal(parse("tenant_only=false").tenantOnly, false);
     assert.equal(error("tenant_only=yes").body.error.param, "tenant_only");
-    assert.ok(parse("tenant_only=true&event_types[]=tenant.sso_connection.deleted&event_types[]=role.bound_to_resource"));
+    assert.ok(
+      parse("tenant_only=true&event_types[]=tenant.sso_connection.deleted&event_types[]=role.bound_to_resource"),
+    );
     const e = error("tenant_only=true&event_types[]=tenant.sso_connection.deleted&event_types[]=login.failed");
     assert.equal(e.status, 400);
     assert.equal(e.body.error.param, "event_types");

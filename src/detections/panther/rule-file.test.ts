@@ -17,7 +17,7 @@ test("loads a valid rule with Tests, Reports and the resolved .py path", async (
   assert.deepEqual(spec.reports, { "MITRE ATT&CK": ["TA0003:T1098"] });
   assert.equal(spec.tests.length, 2);
   assert.equal(spec.tests[0]?.expectedResult, true);
-  assert.equal((spec.tests[0]?.log.actor as { user: { email: string } }).user.email, "alice@example.com");
+  assert.equal((spec.tests[0]!.log.actor as { user: { email: string } }).user.email, "alice@example.com");
   assert.equal(spec.tests[1]?.expectedResult, false);
 });
 

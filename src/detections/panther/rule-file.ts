@@ -221,7 +221,7 @@ export async function loadPantherRuleFile(specPath: string): Promise<PantherRule
   const spec = parsePantherRuleText(await readFile(specPath, "utf8"), specPath);
   try {
     await readFile(spec.pythonPath);
-  } catch (err) {
+  } catch {
     throw new RuleFileError(spec.specPath, [
       {
         code: "missing_file",
