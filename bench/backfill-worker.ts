@@ -27,7 +27,9 @@ try {
   const progress = await runBackfillJob({ store, reader, source, clock: systemClock, concurrency }, job);
   const seconds = (performance.now() - started) / 1000;
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(`${JSON.stringify({ seconds, eventsRead: progress.eventsRead, inserted: progress.inserted, peakRssMb })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ seconds, eventsRead: progress.eventsRead, inserted: progress.inserted, peakRssMb })}\n`,
+  );
 } finally {
   await store.close();
   rmSync(dir, { recursive: true, force: true });

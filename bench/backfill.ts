@@ -23,7 +23,13 @@ export async function benchBackfill(totalEvents = 200_000, pageDelayMs = 100): P
   const now = Math.floor(Date.now() / 1000);
   const days = 90;
   return withSimulator({ days, perDay: Math.ceil(totalEvents / days), pageDelayMs, endSecs: now }, async (sim) => {
-    const args = (concurrency: number) => [sim.baseUrl, sim.adminKey, String(now - days * 86_400 - 1), String(now + 1), String(concurrency)];
+    const args = (concurrency: number) => [
+      sim.baseUrl,
+      sim.adminKey,
+      String(now - days * 86_400 - 1),
+      String(now + 1),
+      String(concurrency),
+    ];
     const parallel = await runTs<RunResult>(benchScript("./backfill-worker.ts"), args(4));
     const sequential = await runTs<RunResult>(benchScript("./backfill-worker.ts"), args(1));
     return {

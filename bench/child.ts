@@ -28,7 +28,10 @@ export async function withSimulator<T>(
   args: { days: number; perDay: number; pageDelayMs: number; endSecs: number },
   fn: (sim: { baseUrl: string; adminKey: string; events: number }) => Promise<T>,
 ): Promise<T> {
-  const child = spawnTs(benchScript("./sim-server.ts"), [args.days, args.perDay, args.pageDelayMs, args.endSecs].map(String));
+  const child = spawnTs(
+    benchScript("./sim-server.ts"),
+    [args.days, args.perDay, args.pageDelayMs, args.endSecs].map(String),
+  );
   try {
     return await fn(await firstJsonLine(child));
   } finally {

@@ -30,41 +30,54 @@ export async function benchIngest(totalEvents = 200_000): Promise<IngestFigures>
   const days = 10;
   const dir = mkdtempSync(join(tmpdir(), "vigil-bench-ingest-"));
   try {
-    return await withSimulator({ days, perDay: Math.ceil(totalEvents / days), pageDelayMs: 0, endSecs: now }, async (sim) => {
-      const client = new OpenAIAuditLogClient({ baseUrl: sim.baseUrl, apiKey: sim.adminKey });
+    return await withSimulator(
+      { days, perDay: Math.ceil(totalEvents / days), pageDelayMs: 0, endSecs: now },
+      async (sim) => {
+        const client = new OpenAIAuditLogClient({ baseUrl: sim.baseUrl, apiKey: sim.adminKey });
 
-      // Poll → store: one window over the whole history, as a source catching up would read it.
-      const store = await freshStore(dir, "poll");
-      const source = await store.createSource(sourceSettings({ name: "bench", overlapSecs: 0, sweepWindowSecs: 0 }), {
-        ciphertext: "unused",
-      });
-      await store.createBackfillJob(
-        { sourceId: source.id, stream: "main", sinceSecs: 0, untilSecs: 1, initialCheckpointSecs: now - days * 86_400 - 1 },
-        [],
-      );
-      const poller = new SourcePoller({ store, reader: client, source, clock: systemClock, logger: silentLogger });
-      const t0 = performance.now();
-      const report = await poller.pollOnce();
-      const pollSecs = (performance.now() - t0) / 1000;
-      const events = report.streams[0]!.inserted;
-      await store.close();
+        // Poll → store: one window over the whole history, as a source catching up would read it.
+        const store = await freshStore(dir, "poll");
+        const source = await store.createSource(sourceSettings({ name: "bench", overlapSecs: 0, sweepWindowSecs: 0 }), {
+          ciphertext: "unused",
+        });
+        await store.createBackfillJob(
+          {
+            sourceId: source.id,
+            stream: "main",
+            sinceSecs: 0,
+            untilSecs: 1,
+            initialCheckpointSecs: now - days * 86_400 - 1,
+          },
+          [],
+        );
+        const poller = new SourcePoller({ store, reader: client, source, clock: systemClock, logger: silentLogger });
+        const t0 = performance.now();
+        const report = await poller.pollOnce();
+        const pollSecs = (performance.now() - t0) / 1000;
+        const events = report.streams[0]!.inserted;
+        await store.close();
 
-      // Raw: the same events, rows built beforehand, inserted page by page into a fresh store.
-      const pages: EventRow[][] = [];
-      for await (const page of client.pages({ effective_at: { gte: now - days * 86_400 - 1, lte: now }, limit: 100 })) {
-        pages.push(pageRecords(page.data, { sourceId: "x", sourceLabel: "x", parseTimeMs: 0 }).events);
-      }
-      const rawStore = await freshStore(dir, "raw");
-      const rawSource = await rawStore.createSource(sourceSettings({ name: "bench" }), { ciphertext: "unused" });
-      const t1 = performance.now();
-      for (const rows of pages) await rawStore.applyPage({ sourceId: rawSource.id, events: rows, quarantined: [], unknownTypes: [] });
-      const rawSecs = (performance.now() - t1) / 1000;
-      await rawStore.close();
+        // Raw: the same events, rows built beforehand, inserted page by page into a fresh store.
+        const pages: EventRow[][] = [];
+        for await (const page of client.pages({
+          effective_at: { gte: now - days * 86_400 - 1, lte: now },
+          limit: 100,
+        })) {
+          pages.push(pageRecords(page.data, { sourceId: "x", sourceLabel: "x", parseTimeMs: 0 }).events);
+        }
+        const rawStore = await freshStore(dir, "raw");
+        const rawSource = await rawStore.createSource(sourceSettings({ name: "bench" }), { ciphertext: "unused" });
+        const t1 = performance.now();
+        for (const rows of pages)
+          await rawStore.applyPage({ sourceId: rawSource.id, events: rows, quarantined: [], unknownTypes: [] });
+        const rawSecs = (performance.now() - t1) / 1000;
+        await rawStore.close();
 
-      const pollEventsPerSec = events / pollSecs;
-      const rawEventsPerSec = events / rawSecs;
-      return { events, pollEventsPerSec, rawEventsPerSec, ratio: pollEventsPerSec / rawEventsPerSec };
-    });
+        const pollEventsPerSec = events / pollSecs;
+        const rawEventsPerSec = events / rawSecs;
+        return { events, pollEventsPerSec, rawEventsPerSec, ratio: pollEventsPerSec / rawEventsPerSec };
+      },
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -10,5 +10,7 @@ const sim = await startSimulator({
   tenantShare: 0,
   pageDelayMs: pageDelayMs ?? 0,
 });
-process.stdout.write(`${JSON.stringify({ baseUrl: sim.baseUrl, adminKey: sim.adminKey, events: sim.org.allEvents().length })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ baseUrl: sim.baseUrl, adminKey: sim.adminKey, events: sim.org.allEvents().length })}\n`,
+);
 process.on("SIGTERM", () => void sim.close().then(() => process.exit(0)));

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { isTenantScoped } from "../src/core/event-types.ts";
-import { startSimulator, type RunningSimulator } from "../src/simulator/index.ts";
+import { type RunningSimulator, startSimulator } from "../src/simulator/index.ts";
 import { openSqliteStore } from "../src/storage/sqlite/sqlite-store.ts";
 import { tempDir } from "./helpers.ts";
 
@@ -42,7 +42,8 @@ function vigil(args: string[], env: NodeJS.ProcessEnv, stdio: "ignore" | "pipe" 
 
 function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve({ code: child.exitCode, signal: child.signalCode });
+    if (child.exitCode !== null || child.signalCode !== null)
+      resolve({ code: child.exitCode, signal: child.signalCode });
     else child.once("exit", (code, signal) => resolve({ code, signal }));
   });
 }
@@ -59,7 +60,11 @@ async function run(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: numb
 }
 
 /** Starts `args` again and again, killing it with SIGKILL after a random delay, until `kills` kills landed. */
-async function killRepeatedly(args: string[], env: NodeJS.ProcessEnv, seed: number): Promise<{ kills: number; completions: number }> {
+async function killRepeatedly(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  seed: number,
+): Promise<{ kills: number; completions: number }> {
   const random = prng(seed);
   let kills = 0;
   let completions = 0;
@@ -113,7 +118,10 @@ describe("crash safety (SIGKILL during ingest)", { timeout: 600_000 }, () => {
     const env = { VIGIL_DATA_DIR: dir.path, OPENAI_ADMIN_KEY: sim.adminKey, VIGIL_LOG_LEVEL: "silent" };
     try {
       sim.setFaults(FAULTS);
-      const add = await run(["sources", "add", "openai", "--name", "sim", "--base-url", sim.baseUrl, "--backfill-days", "3", "--no-verify"], env);
+      const add = await run(
+        ["sources", "add", "openai", "--name", "sim", "--base-url", sim.baseUrl, "--backfill-days", "3", "--no-verify"],
+        env,
+      );
       assert.equal(add.code, 0, add.stderr);
       const { kills } = await killRepeatedly(["poll", "--once"], env, 7);
       assert.ok(kills >= KILLS, `at least ${KILLS} kills landed mid-run (${kills})`);
@@ -131,9 +139,22 @@ describe("crash safety (SIGKILL during ingest)", { timeout: 600_000 }, () => {
     const env = { VIGIL_DATA_DIR: dir.path, OPENAI_ADMIN_KEY: sim.adminKey, VIGIL_LOG_LEVEL: "silent" };
     try {
       sim.setFaults(FAULTS);
-      const add = await run(["sources", "add", "openai", "--name", "sim", "--base-url", sim.baseUrl, "--no-verify"], env);
+      const add = await run(
+        ["sources", "add", "openai", "--name", "sim", "--base-url", sim.baseUrl, "--no-verify"],
+        env,
+      );
       assert.equal(add.code, 0, add.stderr);
-      const args = ["backfill", "--source", "sim", "--since", String(nowSecs - 3 * 86_400), "--until", String(nowSecs + 1), "--concurrency", "4"];
+      const args = [
+        "backfill",
+        "--source",
+        "sim",
+        "--since",
+        String(nowSecs - 3 * 86_400),
+        "--until",
+        String(nowSecs + 1),
+        "--concurrency",
+        "4",
+      ];
       const { kills } = await killRepeatedly(args, env, 8);
       assert.ok(kills >= KILLS, `at least ${KILLS} kills landed mid-run (${kills})`);
       sim.setFaults({});

@@ -3,8 +3,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Clock } from "../src/core/clock.ts";
 import { SOURCE_DEFAULTS } from "../src/config/source-defaults.ts";
+import type { Clock } from "../src/core/clock.ts";
 import type { SourceRecord, SourceSettings, Store } from "../src/storage/ports.ts";
 import { openSqliteStore } from "../src/storage/sqlite/sqlite-store.ts";
 

@@ -2,9 +2,9 @@
 // Errors reach the user as one sentence (never a stack trace) and a non-zero exit code.
 
 import { Command, CommanderError } from "commander";
+import { readEnv } from "../config/env.ts";
 import { errorMessage, VigilError } from "../core/errors.ts";
 import { COMMANDS } from "./commands/index.ts";
-import { readEnv } from "../config/env.ts";
 
 function debugEnabled(): boolean {
   try {

@@ -30,7 +30,9 @@ export async function readApiKey(envValue: string | undefined, envName: string):
   }
   key = key.trim();
   if (!key) {
-    throw new UsageError(`No API key: set ${envName} or pipe the key on standard input (it is never taken from the command line).`);
+    throw new UsageError(
+      `No API key: set ${envName} or pipe the key on standard input (it is never taken from the command line).`,
+    );
   }
   return key;
 }

@@ -13,13 +13,16 @@ export function parseTimeArg(value: string, nowSecs: number, flag: string): numb
   if (/^\d{9,11}$/.test(text)) return Number(text);
   const ms = Date.parse(text);
   if (Number.isNaN(ms)) {
-    throw new UsageError(`${flag} ${JSON.stringify(value)} is not a date (2026-11-01, 2026-11-01T12:00:00Z), Unix seconds or a duration (24h, 7d).`);
+    throw new UsageError(
+      `${flag} ${JSON.stringify(value)} is not a date (2026-11-01, 2026-11-01T12:00:00Z), Unix seconds or a duration (24h, 7d).`,
+    );
   }
   return Math.floor(ms / 1000);
 }
 
 export function parsePositiveInt(value: string, flag: string, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}.`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`${flag} must be a whole number from ${min} to ${max}.`);
   return n;
 }

@@ -24,8 +24,16 @@ export const SourceSettingsSchema = z.object({
   kind: z.literal("openai"),
   baseUrl: z.string().url().nullable(),
   pollIntervalSecs: z.number().int().min(MIN_POLL_INTERVAL_SECS).max(86_400),
-  overlapSecs: z.number().int().min(0).max(7 * 86_400),
-  sweepWindowSecs: z.number().int().min(0).max(90 * 86_400),
+  overlapSecs: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 86_400),
+  sweepWindowSecs: z
+    .number()
+    .int()
+    .min(0)
+    .max(90 * 86_400),
   sweepIntervalSecs: z.number().int().min(60),
   includeTenantEvents: z.boolean(),
   backfillDays: z.number().int().min(0).max(365),

@@ -24,7 +24,10 @@ export function createLogger(options: { level?: string; destination?: pino.Desti
     {
       level: options.level ?? "info",
       base: undefined,
-      redact: { paths: ["apiKey", "*.apiKey", "authorization", "*.authorization", "headers.authorization"], censor: "[redacted]" },
+      redact: {
+        paths: ["apiKey", "*.apiKey", "authorization", "*.authorization", "headers.authorization"],
+        censor: "[redacted]",
+      },
       hooks: {
         logMethod(args, method) {
           method.apply(this, args.map(redactArg) as Parameters<typeof method>);

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { fakeClock, sortedIds, storeWithSource } from "../../test/helpers.ts";
 import { isTenantScoped } from "../core/event-types.ts";
 import { startSimulator } from "../simulator/index.ts";
 import { OpenAIAuditLogClient } from "../sources/openai/client.ts";
-import { fakeClock, sortedIds, storeWithSource } from "../../test/helpers.ts";
 import { type BackfillProgress, planSlices, runBackfillJob, sliceCountFor } from "./backfill.ts";
 import type { AuditLogReader } from "./reader.ts";
 
@@ -42,16 +42,32 @@ describe("runBackfillJob", () => {
     const clock = fakeClock(T0);
     const sim = await startSimulator({ seed: 21, clock, history: { days: 3, eventsPerDay: 3000, endSecs: NOW } });
     const { store, source } = await storeWithSource();
-    const client = new OpenAIAuditLogClient({ baseUrl: sim.baseUrl, apiKey: sim.adminKey, initialDelayMs: 1, maxDelayMs: 10 });
+    const client = new OpenAIAuditLogClient({
+      baseUrl: sim.baseUrl,
+      apiKey: sim.adminKey,
+      initialDelayMs: 1,
+      maxDelayMs: 10,
+    });
     const since = NOW - 2 * DAY;
     const expected = sortedIds(
-      sim.org.visibleEvents(NOW).filter((e) => !isTenantScoped(e.type) && e.effective_at >= since && e.effective_at < NOW),
+      sim.org
+        .visibleEvents(NOW)
+        .filter((e) => !isTenantScoped(e.type) && e.effective_at >= since && e.effective_at < NOW),
     );
     const job = await store.createBackfillJob(
       { sourceId: source.id, stream: "main" as const, sinceSecs: since, untilSecs: NOW },
       planSlices(since, NOW, 12),
     );
-    return { clock, sim, store, source, client, job, expected, close: async () => (await sim.close(), await store.close()) };
+    return {
+      clock,
+      sim,
+      store,
+      source,
+      client,
+      job,
+      expected,
+      close: async () => (await sim.close(), await store.close()),
+    };
   }
 
   it("stores exactly the events of the range, in parallel, and reports full progress", async () => {
@@ -59,7 +75,14 @@ describe("runBackfillJob", () => {
     try {
       const seen: BackfillProgress[] = [];
       const result = await runBackfillJob(
-        { store: s.store, reader: s.client, source: s.source, clock: s.clock, concurrency: 4, onProgress: (p) => seen.push(p) },
+        {
+          store: s.store,
+          reader: s.client,
+          source: s.source,
+          clock: s.clock,
+          concurrency: 4,
+          onProgress: (p) => seen.push(p),
+        },
         s.job,
       );
       assert.ok(s.expected.length > 4000);
@@ -93,7 +116,10 @@ describe("runBackfillJob", () => {
       const stored = await s.store.countEvents({ sourceId: s.source.id });
       assert.ok(stored > 0 && stored < s.expected.length, "partial progress was kept");
       const slices = await s.store.getBackfillSlices(s.job.id);
-      assert.ok(slices.some((sl) => sl.upperBoundSecs < sl.endSecs - 1), "slice progress was persisted");
+      assert.ok(
+        slices.some((sl) => sl.upperBoundSecs < sl.endSecs - 1),
+        "slice progress was persisted",
+      );
 
       let resumedPages = 0;
       const counting: AuditLogReader = {
@@ -104,10 +130,16 @@ describe("runBackfillJob", () => {
           }
         },
       };
-      await runBackfillJob({ store: s.store, reader: counting, source: s.source, clock: s.clock, concurrency: 4 }, s.job);
+      await runBackfillJob(
+        { store: s.store, reader: counting, source: s.source, clock: s.clock, concurrency: 4 },
+        s.job,
+      );
       assert.deepEqual((await s.store.listEventIds(s.source.id)).sort(), s.expected);
       const fullPages = Math.ceil(s.expected.length / 100);
-      assert.ok(resumedPages < fullPages, `the resumed run skipped finished work (${resumedPages} of ${fullPages} pages)`);
+      assert.ok(
+        resumedPages < fullPages,
+        `the resumed run skipped finished work (${resumedPages} of ${fullPages} pages)`,
+      );
     } finally {
       await s.close();
     }

@@ -31,7 +31,11 @@ export interface BackfillDeps {
 }
 
 /** Splits [since, until) into at most `count` slices of whole seconds, newest slice first. */
-export function planSlices(sinceSecs: number, untilSecs: number, count: number): Array<{ startSecs: number; endSecs: number }> {
+export function planSlices(
+  sinceSecs: number,
+  untilSecs: number,
+  count: number,
+): Array<{ startSecs: number; endSecs: number }> {
   const span = untilSecs - sinceSecs;
   if (span <= 0) return [];
   const n = Math.max(1, Math.min(count, span));
@@ -56,7 +60,11 @@ function secsDone(slice: BackfillSlice): number {
 }
 
 /** Runs (or resumes) a job until every slice is done. Resolves with the final progress. */
-export async function runBackfillJob(deps: BackfillDeps, job: BackfillJob, signal?: AbortSignal): Promise<BackfillProgress> {
+export async function runBackfillJob(
+  deps: BackfillDeps,
+  job: BackfillJob,
+  signal?: AbortSignal,
+): Promise<BackfillProgress> {
   const { store } = deps;
   const slices = await store.getBackfillSlices(job.id);
   const progress: BackfillProgress = {

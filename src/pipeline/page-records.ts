@@ -69,7 +69,9 @@ function obj(value: unknown): Record<string, unknown> | undefined {
 }
 
 /** The indexed columns of an event, read from the real API shape (see the API reference §7.3). */
-export function indexedColumns(rec: RawAuditLog): Pick<EventRow, "actorType" | "actorId" | "actorEmail" | "ip" | "projectId"> {
+export function indexedColumns(
+  rec: RawAuditLog,
+): Pick<EventRow, "actorType" | "actorId" | "actorEmail" | "ip" | "projectId"> {
   const actor = obj(rec.actor);
   const session = obj(actor?.session);
   const apiKey = obj(actor?.api_key);

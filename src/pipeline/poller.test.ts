@@ -2,14 +2,14 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { isTenantScoped } from "../core/event-types.ts";
+import { type FakeClock, fakeClock, sortedIds, storeWithSource } from "../../test/helpers.ts";
 import type { RawAuditLog } from "../core/audit-log.ts";
 import { ConfigurationError } from "../core/errors.ts";
+import { isTenantScoped } from "../core/event-types.ts";
 import { silentLogger } from "../logging/logger.ts";
-import { startSimulator, type RunningSimulator, type SimulatorOptions } from "../simulator/index.ts";
+import { type RunningSimulator, type SimulatorOptions, startSimulator } from "../simulator/index.ts";
 import { OpenAIAuditLogClient } from "../sources/openai/client.ts";
 import type { SourceRecord, Store } from "../storage/ports.ts";
-import { fakeClock, type FakeClock, sortedIds, storeWithSource } from "../../test/helpers.ts";
 import { runBackfillJob } from "./backfill.ts";
 import { SourcePoller } from "./poller.ts";
 import type { AuditLogReader } from "./reader.ts";
@@ -99,13 +99,24 @@ describe("poller", () => {
     });
     try {
       await h.store.createBackfillJob(
-        { sourceId: h.source.id, stream: "main", sinceSecs: T0 / 1000 - DAY, untilSecs: T0 / 1000 - 300, initialCheckpointSecs: T0 / 1000 - 300 },
+        {
+          sourceId: h.source.id,
+          stream: "main",
+          sinceSecs: T0 / 1000 - DAY,
+          untilSecs: T0 / 1000 - 300,
+          initialCheckpointSecs: T0 / 1000 - 300,
+        },
         [],
       );
       await h.poller.pollOnce();
       const inBurst = visibleMain(h.sim, T0 / 1000).filter((e) => e.effective_at === burstAt);
       assert.ok(inBurst.length > 300, "the burst is several pages long");
-      const stored = await h.store.searchEvents({ sourceId: h.source.id, sinceSecs: burstAt, untilSecs: burstAt + 1, limit: 10_000 });
+      const stored = await h.store.searchEvents({
+        sourceId: h.source.id,
+        sinceSecs: burstAt,
+        untilSecs: burstAt + 1,
+        limit: 10_000,
+      });
       assert.deepEqual(sortedIds(stored), sortedIds(inBurst));
     } finally {
       await h.close();
@@ -160,7 +171,11 @@ describe("poller", () => {
   });
 
   it("stores unknown event types and records each type once", async () => {
-    const h = await harness({ seed: 15, history: { days: 1, eventsPerDay: 1500, endSecs: T0 / 1000 }, faults: { unknownTypeProbability: 0.05 } });
+    const h = await harness({
+      seed: 15,
+      history: { days: 1, eventsPerDay: 1500, endSecs: T0 / 1000 },
+      faults: { unknownTypeProbability: 0.05 },
+    });
     try {
       await pollAndBackfill(h);
       const unknown = await h.store.listUnknownTypes(h.source.id);
@@ -174,7 +189,11 @@ describe("poller", () => {
   });
 
   it("quarantines malformed records with the reason and stores the rest", async () => {
-    const h = await harness({ seed: 16, history: { days: 1, eventsPerDay: 1500, endSecs: T0 / 1000 }, faults: { malformedRecordProbability: 0.02 } });
+    const h = await harness({
+      seed: 16,
+      history: { days: 1, eventsPerDay: 1500, endSecs: T0 / 1000 },
+      faults: { malformedRecordProbability: 0.02 },
+    });
     try {
       await pollAndBackfill(h);
       const quarantined = await h.store.listQuarantine({ sourceId: h.source.id, limit: 1000 });
@@ -193,7 +212,10 @@ describe("poller", () => {
   });
 
   it("polls tenant-scoped events in a second pass with its own checkpoint", async () => {
-    const h = await harness({ seed: 17, history: { days: 1, eventsPerDay: 2000, endSecs: T0 / 1000 }, tenantShare: 0.2 }, { includeTenantEvents: true });
+    const h = await harness(
+      { seed: 17, history: { days: 1, eventsPerDay: 2000, endSecs: T0 / 1000 }, tenantShare: 0.2 },
+      { includeTenantEvents: true },
+    );
     try {
       await pollAndBackfill(h);
       const all = h.sim.org.visibleEvents(T0 / 1000);
@@ -206,7 +228,11 @@ describe("poller", () => {
   });
 
   it("does not see tenant-scoped events without the tenant pass", async () => {
-    const h = await harness({ seed: 17, history: { days: 1, eventsPerDay: 2000, endSecs: T0 / 1000 }, tenantShare: 0.2 });
+    const h = await harness({
+      seed: 17,
+      history: { days: 1, eventsPerDay: 2000, endSecs: T0 / 1000 },
+      tenantShare: 0.2,
+    });
     try {
       await pollAndBackfill(h);
       const stored = await h.store.searchEvents({ sourceId: h.source.id, limit: 10_000 });
@@ -218,7 +244,11 @@ describe("poller", () => {
   });
 
   it("fails a poll with a wrong key as a configuration error and moves nothing", async () => {
-    const h = await harness({ seed: 18, history: { days: 1, eventsPerDay: 100, endSecs: T0 / 1000 } }, {}, "sk-admin-wrong-key-0000000000");
+    const h = await harness(
+      { seed: 18, history: { days: 1, eventsPerDay: 100, endSecs: T0 / 1000 } },
+      {},
+      "sk-admin-wrong-key-0000000000",
+    );
     try {
       await assert.rejects(h.poller.pollOnce(), (err: unknown) => {
         assert.ok(err instanceof ConfigurationError);
@@ -236,10 +266,19 @@ describe("poller", () => {
   });
 
   it("keeps the checkpoint when a window is interrupted, and the next poll completes it without duplicates", async () => {
-    const h = await harness({ seed: 19, history: { days: 1, eventsPerDay: 3000, endSecs: T0 / 1000 } }, { overlapSecs: 86_400 });
+    const h = await harness(
+      { seed: 19, history: { days: 1, eventsPerDay: 3000, endSecs: T0 / 1000 } },
+      { overlapSecs: 86_400 },
+    );
     try {
       await h.store.createBackfillJob(
-        { sourceId: h.source.id, stream: "main", sinceSecs: 0, untilSecs: 1, initialCheckpointSecs: T0 / 1000 - 20 * 3600 },
+        {
+          sourceId: h.source.id,
+          stream: "main",
+          sinceSecs: 0,
+          untilSecs: 1,
+          initialCheckpointSecs: T0 / 1000 - 20 * 3600,
+        },
         [],
       );
       let pages = 0;
@@ -251,7 +290,13 @@ describe("poller", () => {
           }
         },
       };
-      const broken = new SourcePoller({ store: h.store, reader: failing, source: h.source, clock: h.clock, logger: silentLogger });
+      const broken = new SourcePoller({
+        store: h.store,
+        reader: failing,
+        source: h.source,
+        clock: h.clock,
+        logger: silentLogger,
+      });
       await assert.rejects(broken.pollOnce(), /connection lost/);
       assert.equal((await h.store.getStreamState(h.source.id, "main")).checkpointSecs, T0 / 1000 - 20 * 3600);
       assert.equal(await h.store.countEvents({ sourceId: h.source.id }), 500, "the five stored pages stay stored");

@@ -70,7 +70,12 @@ export class SourcePoller {
       return { sourceId: source.id, streams };
     } catch (err) {
       const code = err instanceof VigilError ? err.code : "unexpected";
-      await store.recordPollResult(source.id, { atMs: clock.nowMs(), ok: false, error: errorMessage(err), errorCode: code });
+      await store.recordPollResult(source.id, {
+        atMs: clock.nowMs(),
+        ok: false,
+        error: errorMessage(err),
+        errorCode: code,
+      });
       throw err;
     }
   }
@@ -168,8 +173,12 @@ export class SourcePoller {
       if (last) return report;
     }
     // The reader ended without a page saying has_more=false: the window is not complete.
-    throw new VigilError("window_incomplete", `The poll of ${source.name} ended before the last page; the checkpoint was not moved.`, {
-      retryable: true,
-    });
+    throw new VigilError(
+      "window_incomplete",
+      `The poll of ${source.name} ended before the last page; the checkpoint was not moved.`,
+      {
+        retryable: true,
+      },
+    );
   }
 }

@@ -3,10 +3,10 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import type { VigilEnv } from "../config/env.ts";
 import type { Clock } from "../core/clock.ts";
 import { systemClock } from "../core/clock.ts";
 import { ConfigurationError, errorMessage, NotFoundError } from "../core/errors.ts";
-import type { VigilEnv } from "../config/env.ts";
 import type { Logger } from "../logging/logger.ts";
 import { openSecretBox, type SecretBox } from "../secrets/secret-box.ts";
 import { DEFAULT_OPENAI_BASE_URL, OpenAIAuditLogClient } from "../sources/openai/client.ts";
@@ -52,13 +52,17 @@ export function clientFor(runtime: Runtime, baseUrl: string, apiKey: string): Op
     apiKey,
     ...(runtime.requestTimeoutMs ? { timeoutMs: runtime.requestTimeoutMs } : {}),
     onRetry: (info) =>
-      runtime.logger.warn({ baseUrl, ...info }, `The OpenAI API request failed (${info.reason}); retrying in ${info.delayMs} ms.`),
+      runtime.logger.warn(
+        { baseUrl, ...info },
+        `The OpenAI API request failed (${info.reason}); retrying in ${info.delayMs} ms.`,
+      ),
   });
 }
 
 export async function sourceClient(runtime: Runtime, source: SourceRecord): Promise<OpenAIAuditLogClient> {
   const secret = await runtime.store.getSourceSecret(source.id);
-  if (!secret) throw new ConfigurationError("source_without_key", `Source ${source.name} has no API key; add it again.`);
+  if (!secret)
+    throw new ConfigurationError("source_without_key", `Source ${source.name} has no API key; add it again.`);
   return clientFor(runtime, resolveBaseUrl(runtime, source), runtime.secrets.decrypt(secret));
 }
 
@@ -83,7 +87,11 @@ export async function pollerFor(runtime: Runtime, source: SourceRecord): Promise
 export async function runPendingBackfills(
   runtime: Runtime,
   source: SourceRecord,
-  options: { concurrency?: number; signal?: AbortSignal; onProgress?: (jobId: number, p: BackfillProgress) => void } = {},
+  options: {
+    concurrency?: number;
+    signal?: AbortSignal;
+    onProgress?: (jobId: number, p: BackfillProgress) => void;
+  } = {},
 ): Promise<number> {
   const jobs = await runtime.store.listBackfillJobs({ sourceId: source.id, pendingOnly: true });
   if (jobs.length === 0) return 0;

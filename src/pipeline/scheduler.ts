@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage, VigilError } from "../core/errors.ts";
 import type { SourceRecord } from "../storage/ports.ts";
-import { pollerFor, runPendingBackfills, type Runtime } from "./runtime.ts";
+import { pollerFor, type Runtime, runPendingBackfills } from "./runtime.ts";
 
 const REFRESH_MS = 15_000;
 
@@ -48,7 +48,7 @@ export class PollScheduler {
     while (!signal.aborted) {
       // Re-read each time: settings may change, and a removed or disabled source stops here.
       const source = await store.getSource(initial.id);
-      if (!source || !source.enabled) break;
+      if (!source?.enabled) break;
       const started = clock.nowMs();
       try {
         const poller = await pollerFor(this.runtime, source);

@@ -18,7 +18,7 @@ interface TypeProfile {
 
 const p = (weight: number, scope: TypeProfile["scope"], by: TypeProfile["by"]): TypeProfile => ({ weight, scope, by });
 
-/** Relative frequencies; sums to about 63. The rarest types still appear a few times per 20k events. */
+/** Relative frequencies (they sum to about 61). The rarest types still appear several times per 20k events. */
 const CLASSIC_PROFILES: Record<
   Exclude<ClassicEventType, "role.bound_to_resource" | "role.unbound_from_resource">,
   TypeProfile

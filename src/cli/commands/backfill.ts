@@ -99,7 +99,9 @@ export function register(program: Command): void {
             ),
           );
           bar.stop();
-          process.stdout.write(`Backfill job ${job.id} done: ${result.eventsRead} events read, ${result.inserted} new.\n`);
+          process.stdout.write(
+            `Backfill job ${job.id} done: ${result.eventsRead} events read, ${result.inserted} new.\n`,
+          );
         } catch (err) {
           bar.stop();
           throw err;

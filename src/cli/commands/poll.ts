@@ -17,7 +17,8 @@ export function register(program: Command): void {
         const outcomes = await withStopSignal((signal) =>
           pollAllOnce(runtime, { signal, ...(options.source ? { sourceName: options.source } : {}) }),
         );
-        if (outcomes.length === 0) process.stderr.write("No sources to poll; add one with `vigil sources add openai`.\n");
+        if (outcomes.length === 0)
+          process.stderr.write("No sources to poll; add one with `vigil sources add openai`.\n");
         let failed = 0;
         for (const o of outcomes) {
           if (o.error) {

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { unixSeconds, systemClock } from "../../core/clock.ts";
+import { systemClock, unixSeconds } from "../../core/clock.ts";
 import { requireSource } from "../../pipeline/runtime.ts";
 import type { EventQuery, StoredEvent } from "../../storage/ports.ts";
 import { withRuntime } from "../context.ts";

@@ -48,13 +48,25 @@ export function register(program: Command): void {
     .option("--base-url <url>", "API base URL (default: OPENAI_BASE_URL or https://api.openai.com/v1)")
     .option("--api-key-env <var>", "environment variable holding the admin key", "OPENAI_ADMIN_KEY")
     .option("--poll-interval <secs>", "seconds between polls (minimum 5)", String(SOURCE_DEFAULTS.pollIntervalSecs))
-    .option("--overlap-secs <secs>", "seconds re-read before the checkpoint on every poll", String(SOURCE_DEFAULTS.overlapSecs))
-    .option("--backfill-days <days>", "days of history to fetch when the source starts", String(SOURCE_DEFAULTS.backfillDays))
+    .option(
+      "--overlap-secs <secs>",
+      "seconds re-read before the checkpoint on every poll",
+      String(SOURCE_DEFAULTS.overlapSecs),
+    )
+    .option(
+      "--backfill-days <days>",
+      "days of history to fetch when the source starts",
+      String(SOURCE_DEFAULTS.backfillDays),
+    )
     .option("--include-tenant-events", "also poll tenant-scoped events (tenant_only=true)")
     .option("--no-verify", "save without checking that the key works")
-    .addHelpText("after", "\nExample:\n  OPENAI_ADMIN_KEY=sk-admin-... vigil sources add openai --name 'My OpenAI Audit Logs' --include-tenant-events\n")
+    .addHelpText(
+      "after",
+      "\nExample:\n  OPENAI_ADMIN_KEY=sk-admin-... vigil sources add openai --name 'My OpenAI Audit Logs' --include-tenant-events\n",
+    )
     .action(async (kind: string, options: AddOptions) => {
-      if (kind !== "openai") throw new UsageError(`Unknown source kind ${JSON.stringify(kind)}; the only kind is openai.`);
+      if (kind !== "openai")
+        throw new UsageError(`Unknown source kind ${JSON.stringify(kind)}; the only kind is openai.`);
       const settings = settingsFrom(options);
       await withRuntime(async (runtime) => {
         if (await runtime.store.getSource(settings.name)) {
@@ -66,7 +78,9 @@ export function register(program: Command): void {
           process.stderr.write(`Verified: Vigil can read the audit log (${result.latencyMs} ms).\n`);
         }
         const source = await runtime.store.createSource(settings, runtime.secrets.encrypt(apiKey));
-        process.stdout.write(`Added source ${source.name} (${source.id}). It starts with a ${source.backfillDays}-day backfill on the next poll.\n`);
+        process.stdout.write(
+          `Added source ${source.name} (${source.id}). It starts with a ${source.backfillDays}-day backfill on the next poll.\n`,
+        );
       });
     });
 

@@ -2,9 +2,9 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
-import { clientFor, resolveBaseUrl, type Runtime } from "../../pipeline/runtime.ts";
+import { clientFor, type Runtime, resolveBaseUrl } from "../../pipeline/runtime.ts";
 import { PollScheduler } from "../../pipeline/scheduler.ts";
-import { startSimulator, type RunningSimulator } from "../../simulator/index.ts";
+import { type RunningSimulator, startSimulator } from "../../simulator/index.ts";
 import type { SourceSettings } from "../../storage/ports.ts";
 import { withRuntime } from "../context.ts";
 import { withStopSignal } from "../stop-signal.ts";
@@ -65,7 +65,10 @@ export function register(program: Command): void {
     .description(
       "Run Vigil: poll every source until stopped. With no source configured, uses OPENAI_ADMIN_KEY, or else starts demo mode against the built-in simulator.",
     )
-    .addHelpText("after", "\nExamples:\n  vigil start                              # demo mode\n  OPENAI_ADMIN_KEY=sk-admin-... vigil start\n")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  vigil start                              # demo mode\n  OPENAI_ADMIN_KEY=sk-admin-... vigil start\n",
+    )
     .action(async () => {
       await withRuntime(
         async (runtime) => {
