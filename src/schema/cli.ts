@@ -56,7 +56,11 @@ export async function runSchemaTest(
   options: { parseTimeMs?: number; sourceLabel?: string } = {},
 ): Promise<SchemaTestSummary> {
   const summary: SchemaTestSummary = { total: 0, failed: 0, unknownTypes: new Map() };
-  const ctx = { sourceId: "", sourceLabel: options.sourceLabel ?? "schemas test", parseTimeMs: options.parseTimeMs ?? Date.now() };
+  const ctx = {
+    sourceId: "",
+    sourceLabel: options.sourceLabel ?? "schemas test",
+    parseTimeMs: options.parseTimeMs ?? Date.now(),
+  };
   let lineNo = 0;
   for await (const line of createInterface({ input, crlfDelay: Number.POSITIVE_INFINITY })) {
     lineNo++;
@@ -87,9 +91,7 @@ export async function runSchemaTest(
 }
 
 export function describeSummary(summary: SchemaTestSummary): string {
-  const lines = [
-    `${summary.total - summary.failed} of ${summary.total} records normalized, ${summary.failed} failed.`,
-  ];
+  const lines = [`${summary.total - summary.failed} of ${summary.total} records normalized, ${summary.failed} failed.`];
   if (summary.unknownTypes.size > 0) {
     const types = [...summary.unknownTypes].map(([t, n]) => `${t} (${n})`).join(", ");
     lines.push(`Event types not in the known list (normalized anyway): ${types}.`);
@@ -121,7 +123,7 @@ export function register(program: Command): void {
       "after",
       [
         "",
-        "Each line of output is a normalized record, or {\"line\": n, \"issues\": [...]} for a record that failed.",
+        'Each line of output is a normalized record, or {"line": n, "issues": [...]} for a record that failed.',
         "A summary goes to standard error; the exit code is 1 when any record failed.",
         "",
         "Examples:",

@@ -25,5 +25,6 @@ describe("columnName (Panther's key renaming)", () => {
     ["already_fine-123", "already_fine-123"],
     ["__proto__", "__proto__"],
   ];
-  for (const [input, expected] of cases) it(`${JSON.stringify(input)} → ${expected}`, () => assert.equal(columnName(input), expected));
+  for (const [input, expected] of cases)
+    it(`${JSON.stringify(input)} → ${expected}`, () => assert.equal(columnName(input), expected));
 });

@@ -58,7 +58,8 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 
 /** Sets an own property even for the key "__proto__", which plain assignment would treat as the prototype. */
 export function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (key === "__proto__") Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === "__proto__")
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
   else target[key] = value;
 }
 
@@ -118,6 +119,8 @@ const INT_RANGES = {
   int: [-2147483648, 2147483647],
 } as const;
 const INT64_MIN = -(2n ** 63n);
+// 2^63 is exactly representable as a double, so it bounds JS numbers precisely.
+const TWO_POW_63 = 2 ** 63;
 const INT64_MAX = 2n ** 63n - 1n;
 
 function compileInteger(type: "smallint" | "int" | "bigint"): Decoder {
@@ -143,7 +146,7 @@ function compileInteger(type: "smallint" | "int" | "bigint"): Decoder {
       return wrongType(st, parent, key, `a ${label} integer`, v);
     }
     if (type === "bigint") {
-      if (n < -9223372036854775808 || n >= 9223372036854775808) {
+      if (n < -TWO_POW_63 || n >= TWO_POW_63) {
         st.issue("out_of_range", parent, key, `${n} does not fit a ${label} integer`);
         return FAIL;
       }

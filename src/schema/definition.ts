@@ -116,7 +116,12 @@ function optionalBoolean(ctx: Ctx, field: string, node: Record<string, unknown>,
   return v;
 }
 
-function optionalString(ctx: Ctx, field: string | null, node: Record<string, unknown>, key: string): string | undefined {
+function optionalString(
+  ctx: Ctx,
+  field: string | null,
+  node: Record<string, unknown>,
+  key: string,
+): string | undefined {
   const v = node[key];
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "string") fail(ctx, field, `"${key}" must be text`);
@@ -124,8 +129,7 @@ function optionalString(ctx: Ctx, field: string | null, node: Record<string, unk
 }
 
 function stringList(ctx: Ctx, field: string, v: unknown, key: string): string[] {
-  if (!Array.isArray(v) || v.some((x) => typeof x !== "string"))
-    fail(ctx, field, `"${key}" must be a list of strings`);
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) fail(ctx, field, `"${key}" must be a list of strings`);
   return v as string[];
 }
 
@@ -149,7 +153,8 @@ function readValidate(ctx: Ctx, field: string, v: unknown): ValidateDef {
 function readTimeFormats(ctx: Ctx, field: string, node: Record<string, unknown>): string[] {
   const single = node.timeFormat;
   const list = node.timeFormats;
-  if (single !== undefined && list !== undefined) fail(ctx, field, `use either "timeFormat" or "timeFormats", not both`);
+  if (single !== undefined && list !== undefined)
+    fail(ctx, field, `use either "timeFormat" or "timeFormats", not both`);
   const formats =
     single !== undefined
       ? typeof single === "string"
@@ -271,7 +276,11 @@ function schemaNameFrom(ctx: Ctx, doc: Record<string, unknown>): string {
   const name = declared ?? fromFile;
   if (name === undefined || name === "") fail(ctx, null, `the schema has no name: add "schema: Custom.MyLogs"`);
   if (!SCHEMA_NAME.test(name))
-    fail(ctx, null, `schema name "${name}" is not valid (dot-separated words starting with a capital, e.g. Custom.MyLogs)`);
+    fail(
+      ctx,
+      null,
+      `schema name "${name}" is not valid (dot-separated words starting with a capital, e.g. Custom.MyLogs)`,
+    );
   return name;
 }
 

@@ -38,13 +38,43 @@ describe("field types", () => {
   it("accepts values of the declared types", () => {
     const record = ok(
       t.normalize(
-        { s: "x", i: -5, si: 300, bi: 9007199254740991, f: 1.5, b: true, o: { x: 1 }, a: ["p", "q"], j: { any: [1, { k: null }] } },
+        {
+          s: "x",
+          i: -5,
+          si: 300,
+          bi: 9007199254740991,
+          f: 1.5,
+          b: true,
+          o: { x: 1 },
+          a: ["p", "q"],
+          j: { any: [1, { k: null }] },
+        },
         ctx,
       ),
     );
     assert.deepStrictEqual(
-      { s: record.s, i: record.i, si: record.si, bi: record.bi, f: record.f, b: record.b, o: record.o, a: record.a, j: record.j },
-      { s: "x", i: -5, si: 300, bi: 9007199254740991, f: 1.5, b: true, o: { x: 1 }, a: ["p", "q"], j: { any: [1, { k: null }] } },
+      {
+        s: record.s,
+        i: record.i,
+        si: record.si,
+        bi: record.bi,
+        f: record.f,
+        b: record.b,
+        o: record.o,
+        a: record.a,
+        j: record.j,
+      },
+      {
+        s: "x",
+        i: -5,
+        si: 300,
+        bi: 9007199254740991,
+        f: 1.5,
+        b: true,
+        o: { x: 1 },
+        a: ["p", "q"],
+        j: { any: [1, { k: null }] },
+      },
     );
   });
 
@@ -174,7 +204,9 @@ describe("timestamps and event time", () => {
   });
 
   it("reports an unparsable timestamp as bad_timestamp", () => {
-    const t = schemaWith(`  - { name: o, type: object, fields: [{ name: at, type: timestamp, timeFormat: unix_ms }] }\n`);
+    const t = schemaWith(
+      `  - { name: o, type: object, fields: [{ name: at, type: timestamp, timeFormat: unix_ms }] }\n`,
+    );
     assert.deepStrictEqual(issues(t.normalize({ o: { at: "12.5" } }, ctx)), [["bad_timestamp", "$.o.at"]]);
     assert.deepStrictEqual(issues(t.normalize({ o: { at: true } }, ctx)), [["bad_timestamp", "$.o.at"]]);
   });
@@ -343,17 +375,14 @@ describe("standard fields", () => {
 
   it("writes p_log_type, p_row_id, times, and the source", () => {
     const record = ok(t.normalize({ a: "x" }, { ...ctx, rowId: "r1" }));
-    assert.deepStrictEqual(
-      Object.fromEntries(Object.entries(record).filter(([k]) => k.startsWith("p_"))),
-      {
-        p_log_type: "Custom.Test",
-        p_row_id: "r1",
-        p_event_time: PARSE_TEXT,
-        p_parse_time: PARSE_TEXT,
-        p_source_id: "s1",
-        p_source_label: "test",
-      },
-    );
+    assert.deepStrictEqual(Object.fromEntries(Object.entries(record).filter(([k]) => k.startsWith("p_"))), {
+      p_log_type: "Custom.Test",
+      p_row_id: "r1",
+      p_event_time: PARSE_TEXT,
+      p_parse_time: PARSE_TEXT,
+      p_source_id: "s1",
+      p_source_label: "test",
+    });
   });
 
   it("never throws on hostile input", () => {

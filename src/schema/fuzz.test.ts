@@ -49,12 +49,25 @@ const NASTY_STRINGS = [
   "NaN",
   "Infinity",
   "true",
-  "{\"json\":\"in a string\"}",
+  '{"json":"in a string"}',
   "2024-07-12T17:08:10Z",
   "../../etc/passwd",
-  "${jndi:ldap://x}",
+  "$" + "{jndi:ldap://x}",
 ];
-const NASTY_KEYS = ["__proto__", "constructor", "prototype", "p_log_type", "p_any_emails", "a.b.c", "@type", "", " ", "日本", "toString", "hasOwnProperty"];
+const NASTY_KEYS = [
+  "__proto__",
+  "constructor",
+  "prototype",
+  "p_log_type",
+  "p_any_emails",
+  "a.b.c",
+  "@type",
+  "",
+  " ",
+  "日本",
+  "toString",
+  "hasOwnProperty",
+];
 
 function deepNest(depth: number): Json {
   let value: Json = "bottom";
@@ -96,8 +109,17 @@ function locations(root: Json): Array<[Json[] | { [k: string]: Json }, string | 
   const out: Array<[Json[] | { [k: string]: Json }, string | number]> = [];
   const visit = (node: Json, depth: number) => {
     if (depth > 8 || node === null || typeof node !== "object") return;
-    if (Array.isArray(node)) node.forEach((v, i) => (out.push([node, i]), visit(v, depth + 1)));
-    else for (const k of Object.keys(node)) out.push([node, k]), visit(node[k]!, depth + 1);
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i++) {
+        out.push([node, i]);
+        visit(node[i]!, depth + 1);
+      }
+      return;
+    }
+    for (const k of Object.keys(node)) {
+      out.push([node, k]);
+      visit(node[k]!, depth + 1);
+    }
   };
   visit(root, 0);
   return out;
@@ -187,5 +209,6 @@ it(`normalizes ${COUNT} mutated records without throwing`, () => {
   // The mutations reach both outcomes and the main issue kinds.
   assert.ok(normalized > COUNT * 0.2, `only ${normalized} normalized`);
   assert.ok(COUNT - normalized > COUNT * 0.2, `only ${COUNT - normalized} rejected`);
-  for (const code of ["missing_required", "wrong_type", "bad_timestamp", "too_deep"]) assert.ok(codes.has(code), `no ${code}`);
+  for (const code of ["missing_required", "wrong_type", "bad_timestamp", "too_deep"])
+    assert.ok(codes.has(code), `no ${code}`);
 });

@@ -15,9 +15,12 @@ function scan(kind: string, ...values: string[]): Record<string, unknown> {
 
 describe("indicators", () => {
   it("ip: IPv4 and IPv6 only, trimmed", () => {
-    assert.deepStrictEqual(scan("ip", " 10.1.2.3 ", "2001:db8::1", "::ffff:1.2.3.4", "1.2.3", "01.2.3.4", "fe80::1%eth0", "[::1]", "x"), {
-      p_any_ip_addresses: ["10.1.2.3", "2001:db8::1", "::ffff:1.2.3.4"],
-    });
+    assert.deepStrictEqual(
+      scan("ip", " 10.1.2.3 ", "2001:db8::1", "::ffff:1.2.3.4", "1.2.3", "01.2.3.4", "fe80::1%eth0", "[::1]", "x"),
+      {
+        p_any_ip_addresses: ["10.1.2.3", "2001:db8::1", "::ffff:1.2.3.4"],
+      },
+    );
   });
 
   it("domain: the trimmed value, punycode decoded", () => {
@@ -91,7 +94,9 @@ describe("indicators", () => {
     assert.deepStrictEqual(scan("aws_arn_only", "arn:aws:iam::123456789012:user/bob"), {
       p_any_aws_arns: ["arn:aws:iam::123456789012:user/bob"],
     });
-    assert.deepStrictEqual(scan("aws_account_id", "123456789012", "12345"), { p_any_aws_account_ids: ["123456789012"] });
+    assert.deepStrictEqual(scan("aws_account_id", "123456789012", "12345"), {
+      p_any_aws_account_ids: ["123456789012"],
+    });
     assert.deepStrictEqual(scan("aws_instance_id", "i-0abc1234", "i-xyz"), { p_any_aws_instance_ids: ["i-0abc1234"] });
   });
 

@@ -5,7 +5,7 @@
 import type { AuditLogActor, RawAuditLog } from "../core/audit-log.ts";
 import { CLASSIC_EVENT_TYPES, TENANT_EVENT_TYPES } from "../core/event-types.ts";
 import type { OrgDirectory, SimProject, SimUser } from "./directory.ts";
-import { type ClassicEventType, PAYLOAD_BUILDERS } from "./payloads.ts";
+import { type ClassicEventType, LOGIN_FAILURE, PAYLOAD_BUILDERS } from "./payloads.ts";
 import { type Rng, WeightedTable } from "./prng.ts";
 import { homeSession, makeRecord, userKeyActor } from "./records.ts";
 
@@ -162,7 +162,7 @@ export class ActivityGenerator {
           type: "login.failed",
           at: Math.min(t, maxAt),
           actor,
-          payload: { error_code: "invalid_credentials", error_message: "Invalid username or password" },
+          payload: { ...LOGIN_FAILURE },
         }),
       );
       t += rng.int(5, 40);

@@ -54,7 +54,11 @@ const certificates = (c: PayloadContext) => c.dir.certificates.map(({ id, name }
 const ipConfigs = (c: PayloadContext) => [c.rng.pick(c.dir.ipAllowlists)].map(({ id, name }) => ({ id, name }));
 const checkpoint = (c: PayloadContext) =>
   `ft:gpt-4o-mini-2024-07-18:acme-robotics::${c.rng.alnum(8)}:ckpt-step-${c.rng.int(1, 20) * 100}`;
-const loginFailure = () => ({ error_code: "invalid_credentials", error_message: "Invalid username or password" });
+/** What a failed password login records (the wording of Panther's fixtures). */
+export const LOGIN_FAILURE = {
+  error_code: "invalid_credentials",
+  error_message: "Invalid username or password",
+} as const;
 
 const FAKE_PEM = "-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIU...\n-----END CERTIFICATE-----\n";
 
@@ -114,7 +118,7 @@ export const PAYLOAD_BUILDERS: Record<ClassicEventType, PayloadBuilder | undefin
   "ip_allowlist.config.activated": (c) => ({ configs: ipConfigs(c) }),
   "ip_allowlist.config.deactivated": (c) => ({ configs: ipConfigs(c) }),
   "login.succeeded": undefined,
-  "login.failed": () => loginFailure(),
+  "login.failed": () => ({ ...LOGIN_FAILURE }),
   "logout.succeeded": undefined,
   "logout.failed": () => ({ error_code: "session_not_found", error_message: "The session has already ended" }),
   "organization.updated": (c) => {

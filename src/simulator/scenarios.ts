@@ -5,7 +5,7 @@
 import type { AuditLogActor, RawAuditLog } from "../core/audit-log.ts";
 import type { OrgDirectory, SimProject, SimUser } from "./directory.ts";
 import { addressIn, browserDevice, HOSTILE_PLACES, type Place, toolDevice } from "./geo.ts";
-import { ALL_SCOPES, RESTRICTED_SCOPE_SETS, roleAssignment } from "./payloads.ts";
+import { ALL_SCOPES, LOGIN_FAILURE, RESTRICTED_SCOPE_SETS, roleAssignment } from "./payloads.ts";
 import type { Rng } from "./prng.ts";
 import { homeSession, makeRecord, serviceAccountKeyActor, sessionActor } from "./records.ts";
 
@@ -23,7 +23,7 @@ interface ScenarioDefinition {
   build(c: ScenarioContext): RawAuditLog[];
 }
 
-const FAILED = { error_code: "invalid_credentials", error_message: "Invalid username or password" };
+const FAILED = LOGIN_FAILURE;
 
 function record(
   c: ScenarioContext,

@@ -123,7 +123,11 @@ function assignedAdminRole(event: PantherEvent): string | null {
 function targetUser(event: PantherEvent): string | null {
   const type = event.get("type");
   if (typeof type !== "string" || !type.startsWith("user.")) return null;
-  return firstString(event, [["user", "id"], [type.replace(".", "_"), "id"], [type, "id"]]);
+  return firstString(event, [
+    ["user", "id"],
+    [type.replace(".", "_"), "id"],
+    [type, "id"],
+  ]);
 }
 
 export const OPENAI_AUDIT_DATA_MODEL: DataModel = defineDataModel({

@@ -25,34 +25,39 @@ export interface PathMatch {
 
 const NAME = /^[A-Za-z0-9_@$-]+/;
 
+const INDEX = /^\[(\d+)\]/;
+const BRACKETED = /^\.?\[(["'])(.*?)\1\]/;
+const QUOTED = /^\.(["'])(.*?)\1/;
+
+/** Reads one step at the start of `rest`; returns it with the number of characters it used. */
+function readStep(rest: string): { step: Step; length: number } | undefined {
+  if (rest.startsWith("..")) {
+    const name = NAME.exec(rest.slice(2));
+    return name === null ? undefined : { step: { kind: "descend", name: name[0] }, length: 2 + name[0].length };
+  }
+  if (rest.startsWith(".*")) return { step: { kind: "wildcard" }, length: 2 };
+  if (rest.startsWith("[*]")) return { step: { kind: "wildcard" }, length: 3 };
+  const index = INDEX.exec(rest);
+  if (index !== null) return { step: { kind: "index", index: Number(index[1]) }, length: index[0].length };
+  const quoted = BRACKETED.exec(rest) ?? QUOTED.exec(rest);
+  if (quoted !== null) return { step: { kind: "field", name: quoted[2]! }, length: quoted[0].length };
+  if (rest.startsWith(".")) {
+    const name = NAME.exec(rest.slice(1));
+    if (name !== null) return { step: { kind: "field", name: name[0] }, length: 1 + name[0].length };
+  }
+  return undefined;
+}
+
 export function compileJsonPath(source: string): CompiledPath {
   const steps: Step[] = [];
   let rest = source.trim();
   if (rest.startsWith("$")) rest = rest.slice(1);
   else if (rest !== "") rest = `.${rest}`;
   while (rest !== "") {
-    let m: RegExpExecArray | null;
-    if (rest.startsWith("..")) {
-      rest = rest.slice(2);
-      m = NAME.exec(rest);
-      if (m === null) throw new Error(`JSONPath "${source}": expected a field name after ".."`);
-      steps.push({ kind: "descend", name: m[0] });
-      rest = rest.slice(m[0].length);
-    } else if (rest.startsWith(".*") || rest.startsWith("[*]")) {
-      steps.push({ kind: "wildcard" });
-      rest = rest.slice(rest.startsWith(".*") ? 2 : 3);
-    } else if ((m = /^\[(\d+)\]/.exec(rest)) !== null) {
-      steps.push({ kind: "index", index: Number(m[1]) });
-      rest = rest.slice(m[0].length);
-    } else if ((m = /^\.?\[(["'])(.*?)\1\]/.exec(rest) ?? /^\.(["'])(.*?)\1/.exec(rest)) !== null) {
-      steps.push({ kind: "field", name: m[2]! });
-      rest = rest.slice(m[0].length);
-    } else if (rest.startsWith(".") && (m = NAME.exec(rest.slice(1))) !== null) {
-      steps.push({ kind: "field", name: m[0] });
-      rest = rest.slice(1 + m[0].length);
-    } else {
-      throw new Error(`JSONPath "${source}": cannot read "${rest}"`);
-    }
+    const read = readStep(rest);
+    if (read === undefined) throw new Error(`JSONPath "${source}": cannot read "${rest}"`);
+    steps.push(read.step);
+    rest = rest.slice(read.length);
   }
   return { source, steps };
 }
@@ -66,7 +71,7 @@ function descend(value: EventValue, name: string, path: string, out: PathMatch[]
     if (value.hasExact(name)) out.push({ value: value.getExact(name) ?? null, fullPath: join(path, name) });
     for (const [k, v] of value.items()) descend(v, name, join(path, k), out);
   } else if (Array.isArray(value)) {
-    value.forEach((v, i) => descend(v, name, join(path, `[${i}]`), out));
+    for (let i = 0; i < value.length; i++) descend(value[i] as EventValue, name, join(path, `[${i}]`), out);
   }
 }
 
@@ -88,7 +93,8 @@ export function findAll(path: CompiledPath, root: EventValue): PathMatch[] {
           if (value instanceof ImmutableDict)
             for (const [k, v] of value.items()) next.push({ value: v, fullPath: join(fullPath, k) });
           else if (Array.isArray(value))
-            value.forEach((v, i) => next.push({ value: v as EventValue, fullPath: join(fullPath, `[${i}]`) }));
+            for (let i = 0; i < value.length; i++)
+              next.push({ value: value[i] as EventValue, fullPath: join(fullPath, `[${i}]`) });
           break;
         case "descend":
           descend(value, step.name, fullPath, next);

@@ -8,15 +8,27 @@ export const CLASSIC_PAYLOADS: Readonly<Record<string, Record<string, unknown> |
   "api_key.deleted": { id: "key_abc" },
   "certificate.created": { id: "cert_abc", name: "prod-mtls" },
   "certificate.updated": { id: "cert_abc", name: "prod-mtls-2" },
-  "certificate.deleted": { id: "cert_abc", name: "prod-mtls", certificate: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----" },
-  "certificates.activated": { certificates: [{ id: "cert_abc", name: "prod-mtls" }, { id: "cert_def", name: "backup" }] },
+  "certificate.deleted": {
+    id: "cert_abc",
+    name: "prod-mtls",
+    certificate: "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----",
+  },
+  "certificates.activated": {
+    certificates: [
+      { id: "cert_abc", name: "prod-mtls" },
+      { id: "cert_def", name: "backup" },
+    ],
+  },
   "certificates.deactivated": { certificates: [{ id: "cert_abc", name: "prod-mtls" }] },
   "checkpoint.permission.created": {
     id: "cp_abc",
     data: { project_id: "proj_abc", fine_tuned_model_checkpoint: "ft:gpt-4o-mini:org:ckpt-step-100" },
   },
   "checkpoint.permission.deleted": { id: "cp_abc" },
-  "external_key.registered": { id: "ek_abc", data: { provider: "aws_kms", key_arn: "arn:aws:kms:us-east-1:123456789012:key/x" } },
+  "external_key.registered": {
+    id: "ek_abc",
+    data: { provider: "aws_kms", key_arn: "arn:aws:kms:us-east-1:123456789012:key/x" },
+  },
   "external_key.removed": { id: "ek_abc" },
   "group.created": { id: "group_abc", data: { group_name: "Security" } },
   "group.updated": { id: "group_abc", changes_requested: { group_name: "Security Team" } },
@@ -65,7 +77,10 @@ export const CLASSIC_PAYLOADS: Readonly<Record<string, Record<string, unknown> |
   "tunnel.created": undefined,
   "tunnel.updated": undefined,
   "tunnel.deleted": undefined,
-  "workload_identity_provider.created": { id: "wip_abc", data: { issuer: "https://token.actions.githubusercontent.com" } },
+  "workload_identity_provider.created": {
+    id: "wip_abc",
+    data: { issuer: "https://token.actions.githubusercontent.com" },
+  },
   "workload_identity_provider.updated": { id: "wip_abc", changes_requested: { audience: "openai" } },
   "workload_identity_provider.deleted": { id: "wip_abc", name: "GitHub Actions" },
   "workload_identity_provider_mapping.created": {

@@ -117,7 +117,10 @@ describe("OpenAI.Audit golden records: every classic event type", () => {
         assert.equal(result.eventTimeMs, EFFECTIVE_AT * 1000);
         assert.equal(result.unknownType, false);
         // The API's dotted payload key never survives normalization.
-        assert.equal(Object.hasOwn(result.record, type), type.includes(".") ? false : Object.hasOwn(result.record, type));
+        assert.equal(
+          Object.hasOwn(result.record, type),
+          type.includes(".") ? false : Object.hasOwn(result.record, type),
+        );
       }
     });
   }
@@ -402,7 +405,10 @@ describe("OpenAI.Audit bad records", () => {
     for (const raw of [null, 42, "text", [1, 2], true]) {
       const result = logType.normalize(raw, ctx);
       assert.ok(!result.ok);
-      assert.deepStrictEqual(result.issues.map((i) => [i.code, i.path]), [["wrong_type", "$"]]);
+      assert.deepStrictEqual(
+        result.issues.map((i) => [i.code, i.path]),
+        [["wrong_type", "$"]],
+      );
     }
   });
 });

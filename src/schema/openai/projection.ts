@@ -49,56 +49,63 @@ type Target = "api_key" | "user" | "service_account";
 const TARGETS: Readonly<Record<string, { target: Target; build: (payload: Obj) => Obj | undefined }>> = {
   "api_key.created": {
     target: "api_key",
-    build: (p) => pick([
-      ["id", p.id],
-      ["scopes", asObject(p.data)?.scopes],
-    ]),
+    build: (p) =>
+      pick([
+        ["id", p.id],
+        ["scopes", asObject(p.data)?.scopes],
+      ]),
   },
   "api_key.updated": {
     target: "api_key",
     // The schema says changes_requested; the spec's own example sends data (API reference §7.6).
-    build: (p) => pick([
-      ["id", p.id],
-      ["scopes", asObject(p.changes_requested)?.scopes ?? asObject(p.data)?.scopes],
-    ]),
+    build: (p) =>
+      pick([
+        ["id", p.id],
+        ["scopes", asObject(p.changes_requested)?.scopes ?? asObject(p.data)?.scopes],
+      ]),
   },
   "api_key.deleted": { target: "api_key", build: (p) => pick([["id", p.id]]) },
   "user.added": {
     target: "user",
-    build: (p) => pick([
-      ["id", p.id],
-      ["role", asObject(p.data)?.role],
-    ]),
+    build: (p) =>
+      pick([
+        ["id", p.id],
+        ["role", asObject(p.data)?.role],
+      ]),
   },
   "user.updated": {
     target: "user",
-    build: (p) => pick([
-      ["id", p.id],
-      ["role", asObject(p.changes_requested)?.role],
-    ]),
+    build: (p) =>
+      pick([
+        ["id", p.id],
+        ["role", asObject(p.changes_requested)?.role],
+      ]),
   },
   "user.deleted": { target: "user", build: (p) => pick([["id", p.id]]) },
   // The invitee is the user affected by an invite, and the only target that carries an email.
   "invite.sent": {
     target: "user",
-    build: (p) => pick([
-      ["email", asObject(p.data)?.email],
-      ["role", asObject(p.data)?.role],
-    ]),
+    build: (p) =>
+      pick([
+        ["email", asObject(p.data)?.email],
+        ["role", asObject(p.data)?.role],
+      ]),
   },
   "service_account.created": {
     target: "service_account",
-    build: (p) => pick([
-      ["id", p.id],
-      ["role", asObject(p.data)?.role],
-    ]),
+    build: (p) =>
+      pick([
+        ["id", p.id],
+        ["role", asObject(p.data)?.role],
+      ]),
   },
   "service_account.updated": {
     target: "service_account",
-    build: (p) => pick([
-      ["id", p.id],
-      ["role", asObject(p.changes_requested)?.role],
-    ]),
+    build: (p) =>
+      pick([
+        ["id", p.id],
+        ["role", asObject(p.changes_requested)?.role],
+      ]),
   },
   "service_account.deleted": { target: "service_account", build: (p) => pick([["id", p.id]]) },
 };

@@ -104,7 +104,8 @@ export function compileGoLayout(layout: string): TimeMatcher | string {
     i += element[0].length;
   }
   flush();
-  if (!hasField) return "the layout has no date or time element (write it with Go's reference time 2006-01-02 15:04:05)";
+  if (!hasField)
+    return "the layout has no date or time element (write it with Go's reference time 2006-01-02 15:04:05)";
   if (secondsAt >= 0 && !hasFraction) {
     // Go accepts a fractional second right after the seconds even when the layout has none.
     tokens.splice(secondsAt + 1, 0, { ...fraction("\\d+"), prefix: "[.,]", optional: true });

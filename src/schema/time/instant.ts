@@ -81,7 +81,8 @@ const MAX_SEC = daysFromCivil(MAX_YEAR + 1, 1, 1) * 86400 - 1;
 
 /** Rejects instants whose year cannot be written in Panther's four-digit format. */
 export function checkRange(i: Instant): Instant | string {
-  if (!Number.isFinite(i.sec) || i.sec < MIN_SEC || i.sec > MAX_SEC) return "the time is out of range (years 0000-9999)";
+  if (!Number.isFinite(i.sec) || i.sec < MIN_SEC || i.sec > MAX_SEC)
+    return "the time is out of range (years 0000-9999)";
   return i;
 }
 

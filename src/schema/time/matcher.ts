@@ -217,7 +217,8 @@ function toInstant(parts: TimeParts): Instant | string {
     let remaining = parts.yday;
     month = 1;
     for (;;) {
-      const len = month === 2 ? (isLeapYear(year) ? 29 : 28) : [31, 0, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
+      const len =
+        month === 2 ? (isLeapYear(year) ? 29 : 28) : [31, 0, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]!;
       if (remaining <= len) break;
       remaining -= len;
       month++;
@@ -249,7 +250,10 @@ export function compileTokens(tokens: TimeToken[]): TimeMatcher {
     } else {
       // Field patterns use only non-capturing groups, so group g+1 belongs to setter g.
       const group = `(${token.pattern})`;
-      source += token.prefix !== undefined || token.optional ? `(?:${token.prefix ?? ""}${group})${token.optional ? "?" : ""}` : group;
+      source +=
+        token.prefix !== undefined || token.optional
+          ? `(?:${token.prefix ?? ""}${group})${token.optional ? "?" : ""}`
+          : group;
       setters.push(token.set);
     }
   }
