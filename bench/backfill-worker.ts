@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { systemClock } from "../src/core/clock.ts";
 import { planSlices, runBackfillJob, sliceCountFor } from "../src/pipeline/backfill.ts";
+import { loadOpenAIAuditLogType } from "../src/schema/index.ts";
 import { OpenAIAuditLogClient } from "../src/sources/openai/client.ts";
 import { openSqliteStore } from "../src/storage/sqlite/sqlite-store.ts";
 import { sourceSettings } from "../test/helpers.ts";
@@ -24,7 +25,10 @@ try {
   );
   const reader = new OpenAIAuditLogClient({ baseUrl: baseUrl!, apiKey: adminKey! });
   const started = performance.now();
-  const progress = await runBackfillJob({ store, reader, source, clock: systemClock, concurrency }, job);
+  const progress = await runBackfillJob(
+    { store, reader, source, clock: systemClock, concurrency, normalizer: loadOpenAIAuditLogType() },
+    job,
+  );
   const seconds = (performance.now() - started) / 1000;
   const peakRssMb = process.resourceUsage().maxRSS / 1024;
   process.stdout.write(

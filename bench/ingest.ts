@@ -8,11 +8,14 @@ import { systemClock } from "../src/core/clock.ts";
 import { silentLogger } from "../src/logging/logger.ts";
 import { pageRecords } from "../src/pipeline/page-records.ts";
 import { SourcePoller } from "../src/pipeline/poller.ts";
+import { loadOpenAIAuditLogType } from "../src/schema/index.ts";
 import { OpenAIAuditLogClient } from "../src/sources/openai/client.ts";
 import type { EventRow, Store } from "../src/storage/ports.ts";
 import { openSqliteStore } from "../src/storage/sqlite/sqlite-store.ts";
 import { sourceSettings } from "../test/helpers.ts";
 import { withSimulator } from "./child.ts";
+
+const normalizer = loadOpenAIAuditLogType();
 
 export interface IngestFigures {
   events: number;
@@ -50,7 +53,14 @@ export async function benchIngest(totalEvents = 200_000): Promise<IngestFigures>
           },
           [],
         );
-        const poller = new SourcePoller({ store, reader: client, source, clock: systemClock, logger: silentLogger });
+        const poller = new SourcePoller({
+          store,
+          reader: client,
+          source,
+          clock: systemClock,
+          logger: silentLogger,
+          normalizer,
+        });
         const t0 = performance.now();
         const report = await poller.pollOnce();
         const pollSecs = (performance.now() - t0) / 1000;
@@ -63,7 +73,7 @@ export async function benchIngest(totalEvents = 200_000): Promise<IngestFigures>
           effective_at: { gte: now - days * 86_400 - 1, lte: now },
           limit: 100,
         })) {
-          pages.push(pageRecords(page.data, { sourceId: "x", sourceLabel: "x", parseTimeMs: 0 }).events);
+          pages.push(pageRecords(page.data, { sourceId: "x", sourceLabel: "x", parseTimeMs: 0, normalizer }).events);
         }
         const rawStore = await freshStore(dir, "raw");
         const rawSource = await rawStore.createSource(sourceSettings({ name: "bench" }), { ciphertext: "unused" });

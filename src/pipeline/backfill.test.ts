@@ -2,10 +2,13 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { fakeClock, sortedIds, storeWithSource } from "../../test/helpers.ts";
 import { isTenantScoped } from "../core/event-types.ts";
+import { loadOpenAIAuditLogType } from "../schema/index.ts";
 import { startSimulator } from "../simulator/index.ts";
 import { OpenAIAuditLogClient } from "../sources/openai/client.ts";
 import { type BackfillProgress, planSlices, runBackfillJob, sliceCountFor } from "./backfill.ts";
 import type { AuditLogReader } from "./reader.ts";
+
+const normalizer = loadOpenAIAuditLogType();
 
 const T0 = Date.UTC(2026, 10, 20, 0, 0, 0);
 const NOW = T0 / 1000;
@@ -79,6 +82,7 @@ describe("runBackfillJob", () => {
           store: s.store,
           reader: s.client,
           source: s.source,
+          normalizer,
           clock: s.clock,
           concurrency: 4,
           onProgress: (p) => seen.push(p),
@@ -110,7 +114,10 @@ describe("runBackfillJob", () => {
         },
       };
       await assert.rejects(
-        runBackfillJob({ store: s.store, reader: dying, source: s.source, clock: s.clock, concurrency: 4 }, s.job),
+        runBackfillJob(
+          { store: s.store, reader: dying, source: s.source, clock: s.clock, concurrency: 4, normalizer },
+          s.job,
+        ),
         /killed/,
       );
       const stored = await s.store.countEvents({ sourceId: s.source.id });
@@ -131,7 +138,7 @@ describe("runBackfillJob", () => {
         },
       };
       await runBackfillJob(
-        { store: s.store, reader: counting, source: s.source, clock: s.clock, concurrency: 4 },
+        { store: s.store, reader: counting, source: s.source, clock: s.clock, concurrency: 4, normalizer },
         s.job,
       );
       assert.deepEqual((await s.store.listEventIds(s.source.id)).sort(), s.expected);

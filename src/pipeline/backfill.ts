@@ -25,7 +25,7 @@ export interface BackfillDeps {
   reader: AuditLogReader;
   source: SourceRecord;
   clock: Clock;
-  normalizer?: RecordNormalizer;
+  normalizer: RecordNormalizer;
   concurrency?: number;
   onProgress?: (progress: BackfillProgress) => void;
 }
@@ -114,7 +114,7 @@ async function runSlice(
       sourceId: source.id,
       sourceLabel: source.name,
       parseTimeMs: clock.nowMs(),
-      ...(deps.normalizer ? { normalizer: deps.normalizer } : {}),
+      normalizer: deps.normalizer,
     });
     const done = !page.has_more;
     // Pages come newest first: everything above the page's oldest second has been read.

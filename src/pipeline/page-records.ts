@@ -21,7 +21,7 @@ export interface PageRecordsContext {
   sourceId: string;
   sourceLabel: string;
   parseTimeMs: number;
-  normalizer?: RecordNormalizer;
+  normalizer: RecordNormalizer;
 }
 
 type PageRecords = Pick<PageWrite, "events" | "quarantined" | "unknownTypes">;
@@ -109,14 +109,10 @@ export function pageRecords(items: readonly unknown[], ctx: PageRecordsContext):
       continue;
     }
     const rec = item as RawAuditLog;
-    let normalized: string | null = null;
-    if (ctx.normalizer) {
-      const outcome = ctx.normalizer.normalize(rec, ctx);
-      if (!outcome.ok) {
-        quarantined.push(quarantine(item, outcome.issues ?? []));
-        continue;
-      }
-      normalized = JSON.stringify(outcome.record);
+    const outcome = ctx.normalizer.normalize(rec, ctx);
+    if (!outcome.ok) {
+      quarantined.push(quarantine(item, outcome.issues ?? []));
+      continue;
     }
     if (!isKnownEventType(rec.type)) unknownTypes.add(rec.type);
     events.push({
@@ -125,7 +121,7 @@ export function pageRecords(items: readonly unknown[], ctx: PageRecordsContext):
       effectiveAtSecs: rec.effective_at,
       ...indexedColumns(rec),
       raw: JSON.stringify(rec),
-      normalized,
+      normalized: JSON.stringify(outcome.record),
     });
   }
   return { events, quarantined, unknownTypes: [...unknownTypes] };

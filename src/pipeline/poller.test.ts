@@ -7,12 +7,15 @@ import type { RawAuditLog } from "../core/audit-log.ts";
 import { ConfigurationError } from "../core/errors.ts";
 import { isTenantScoped } from "../core/event-types.ts";
 import { silentLogger } from "../logging/logger.ts";
+import { loadOpenAIAuditLogType } from "../schema/index.ts";
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from "../simulator/index.ts";
 import { OpenAIAuditLogClient } from "../sources/openai/client.ts";
 import type { SourceRecord, Store } from "../storage/ports.ts";
 import { runBackfillJob } from "./backfill.ts";
 import { SourcePoller } from "./poller.ts";
 import type { AuditLogReader } from "./reader.ts";
+
+const normalizer = loadOpenAIAuditLogType();
 
 const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
 const DAY = 86_400;
@@ -43,7 +46,7 @@ async function harness(
     maxDelayMs: 20,
     maxAttempts: 30,
   });
-  const poller = new SourcePoller({ store, reader: client, source, clock, logger: silentLogger });
+  const poller = new SourcePoller({ store, reader: client, source, clock, logger: silentLogger, normalizer });
   return {
     sim,
     store,
@@ -66,7 +69,10 @@ function visibleMain(sim: RunningSimulator, nowSecs: number): RawAuditLog[] {
 async function pollAndBackfill(h: Harness): Promise<void> {
   await h.poller.pollOnce();
   for (const job of await h.store.listBackfillJobs({ sourceId: h.source.id, pendingOnly: true })) {
-    await runBackfillJob({ store: h.store, reader: h.client, source: h.source, clock: h.clock, concurrency: 4 }, job);
+    await runBackfillJob(
+      { store: h.store, reader: h.client, source: h.source, clock: h.clock, concurrency: 4, normalizer },
+      job,
+    );
   }
 }
 
@@ -293,6 +299,7 @@ describe("poller", () => {
       const broken = new SourcePoller({
         store: h.store,
         reader: failing,
+        normalizer,
         source: h.source,
         clock: h.clock,
         logger: silentLogger,

@@ -23,7 +23,7 @@ export interface PollerDeps {
   source: SourceRecord;
   clock: Clock;
   logger: Logger;
-  normalizer?: RecordNormalizer;
+  normalizer: RecordNormalizer;
   /** Slices per initial backfill job (history of a new source). */
   backfillSlices?: number;
 }
@@ -142,7 +142,7 @@ export class SourcePoller {
         sourceId: source.id,
         sourceLabel: source.name,
         parseTimeMs: clock.nowMs(),
-        ...(this.deps.normalizer ? { normalizer: this.deps.normalizer } : {}),
+        normalizer: this.deps.normalizer,
       });
       const last = !page.has_more;
       const result = await store.applyPage({

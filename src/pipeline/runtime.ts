@@ -8,6 +8,7 @@ import type { Clock } from "../core/clock.ts";
 import { systemClock } from "../core/clock.ts";
 import { ConfigurationError, errorMessage, NotFoundError } from "../core/errors.ts";
 import type { Logger } from "../logging/logger.ts";
+import { loadOpenAIAuditLogType } from "../schema/index.ts";
 import { openSecretBox, type SecretBox } from "../secrets/secret-box.ts";
 import { DEFAULT_OPENAI_BASE_URL, OpenAIAuditLogClient } from "../sources/openai/client.ts";
 import type { SourceRecord, Store } from "../storage/ports.ts";
@@ -22,7 +23,7 @@ export interface Runtime {
   secrets: SecretBox;
   logger: Logger;
   clock: Clock;
-  normalizer?: RecordNormalizer;
+  normalizer: RecordNormalizer;
   /** Request timeout for the OpenAI API (ms); tests shorten it. */
   requestTimeoutMs?: number;
   close(): Promise<void>;
@@ -38,6 +39,7 @@ export async function openRuntime(env: VigilEnv, logger: Logger, options: { cloc
     secrets,
     logger,
     clock: options.clock ?? systemClock,
+    normalizer: loadOpenAIAuditLogType(),
     close: () => store.close(),
   };
 }
@@ -79,7 +81,7 @@ export async function pollerFor(runtime: Runtime, source: SourceRecord): Promise
     source,
     clock: runtime.clock,
     logger: runtime.logger,
-    ...(runtime.normalizer ? { normalizer: runtime.normalizer } : {}),
+    normalizer: runtime.normalizer,
   });
 }
 
@@ -104,7 +106,7 @@ export async function runPendingBackfills(
         source,
         clock: runtime.clock,
         concurrency: options.concurrency ?? 4,
-        ...(runtime.normalizer ? { normalizer: runtime.normalizer } : {}),
+        normalizer: runtime.normalizer,
         ...(options.onProgress ? { onProgress: (p) => options.onProgress?.(job.id, p) } : {}),
       },
       job,

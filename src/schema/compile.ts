@@ -7,13 +7,13 @@
 // kept (copied with renamed keys) unless the schema sets `fieldDiscoveryEnabled: false`. Values of
 // type `json` are kept as received (copied, keys untouched).
 
-import type { ValidationIssue } from "../storage/ports.ts";
 import { columnName } from "./column-name.ts";
 import type { FieldDef, SchemaDef, ValueDef } from "./definition.ts";
 import { compileScanner, IndicatorSink } from "./indicators.ts";
 import { PathNode, renderPath } from "./json-path.ts";
 import { combineTimeParsers, compileTimeFormat, type TimeParser } from "./time/formats.ts";
 import { formatPantherTime, type Instant } from "./time/instant.ts";
+import type { ValidationIssue } from "./types.ts";
 import { compileValidator } from "./validators.ts";
 
 /** Returned by a decoder whose value was rejected (the issue is already recorded). */
@@ -29,6 +29,8 @@ export class DecodeState {
   readonly issues: ValidationIssue[] = [];
   readonly sink = new IndicatorSink();
   eventTime: Instant | null = null;
+  /** The event time already formatted, so p_event_time does not format it twice. */
+  eventTimeText = "";
   private eventRank = Number.POSITIVE_INFINITY;
 
   issue(code: string, parent: PathNode, key: string | number | undefined, message: string): void {
@@ -36,10 +38,11 @@ export class DecodeState {
   }
 
   /** The first non-empty isEventTime field in schema order wins. */
-  offerEventTime(rank: number, time: Instant): void {
+  offerEventTime(rank: number, time: Instant, text: string): void {
     if (rank < this.eventRank) {
       this.eventRank = rank;
       this.eventTime = time;
+      this.eventTimeText = text;
     }
   }
 }
@@ -221,8 +224,9 @@ function compileTimestamp(def: ValueDef, ctx: CompileContext): Decoder {
       st.issue("bad_timestamp", parent, key, `${describe(v)} ${t}`);
       return FAIL;
     }
-    if (rank >= 0) st.offerEventTime(rank, t);
-    return formatPantherTime(t);
+    const text = formatPantherTime(t);
+    if (rank >= 0) st.offerEventTime(rank, t, text);
+    return text;
   };
 }
 

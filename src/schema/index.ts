@@ -18,7 +18,7 @@ export { loadOpenAIAuditLogType } from "./openai/log-type.ts";
 export { projectOpenAIAudit } from "./openai/projection.ts";
 export { SchemaError } from "./schema-error.ts";
 export { formatPantherTime } from "./time/instant.ts";
-export type { LogType, NormalizeContext, NormalizeResult } from "./types.ts";
+export type { LogType, NormalizeContext, NormalizeResult, ValidationIssue } from "./types.ts";
 
 /** Compiles a Panther log schema; throws SchemaError (naming the field) when the schema is invalid. */
 export function compileSchema(yamlText: string, options: { fileName?: string } = {}): LogType {

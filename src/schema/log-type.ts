@@ -46,7 +46,7 @@ export function buildLogType(def: SchemaDef, hooks: LogTypeHooks = {}): LogType 
     const eventTime = st.eventTime;
     record.p_log_type = name;
     record.p_row_id = ctx.rowId ?? nextRowId();
-    record.p_event_time = eventTime === null ? lastParseText : formatPantherTime(eventTime);
+    record.p_event_time = eventTime === null ? lastParseText : st.eventTimeText;
     record.p_parse_time = lastParseText;
     if (ctx.sourceId !== "") record.p_source_id = ctx.sourceId;
     record.p_source_label = ctx.sourceLabel;

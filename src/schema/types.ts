@@ -1,6 +1,8 @@
 // The public shapes of the schema engine (re-exported by index.ts).
 
-import type { ValidationIssue } from "../storage/ports.ts";
+import type { ValidationIssue } from "../core/validation.ts";
+
+export type { ValidationIssue };
 
 export interface NormalizeContext {
   /** The source integration id; p_source_id is omitted when empty. */

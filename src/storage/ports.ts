@@ -68,11 +68,9 @@ export interface EventRow {
   normalized: string | null;
 }
 
-export interface ValidationIssue {
-  code: string;
-  path: string;
-  message: string;
-}
+import type { ValidationIssue } from "../core/validation.ts";
+
+export type { ValidationIssue };
 
 /** A record that could not be stored as an event: kept whole, with the reasons. */
 export interface QuarantineRow {

@@ -92,7 +92,7 @@ export function register(program: Command): void {
                 clock: runtime.clock,
                 concurrency,
                 onProgress: (p) => bar.update(p),
-                ...(runtime.normalizer ? { normalizer: runtime.normalizer } : {}),
+                normalizer: runtime.normalizer,
               },
               job,
               signal,

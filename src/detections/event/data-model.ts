@@ -4,9 +4,9 @@
 
 import { deepGetFrom } from "./deep.ts";
 import { type CompiledPath, compileJsonPath } from "./json-path.ts";
-import type { PantherEvent } from "./panther-event.ts";
+import type { DataModel, DataModelMethod, PantherEvent } from "./panther-event.ts";
 
-export type DataModelMethod = (event: PantherEvent) => unknown;
+export type { DataModel, DataModelMethod };
 
 export interface DataModelMappingSpec {
   /** The unified field name, e.g. `source_ip`. */
@@ -20,13 +20,6 @@ export interface DataModelSpec {
   id: string;
   logTypes: readonly string[];
   mappings: readonly DataModelMappingSpec[];
-}
-
-export interface DataModel {
-  readonly id: string;
-  readonly logTypes: readonly string[];
-  readonly paths: ReadonlyMap<string, CompiledPath>;
-  readonly methods: ReadonlyMap<string, DataModelMethod>;
 }
 
 /** Checks and compiles a data model; throws on a malformed mapping (as Panther's loader rejects it). */

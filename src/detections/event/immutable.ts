@@ -56,7 +56,7 @@ export class ImmutableDict implements Iterable<string> {
   }
 
   /** Case-insensitive lookup that returns `undefined` when missing (the core of every accessor). */
-  protected lookup(key: string): EventValue | undefined {
+  #find(key: string): EventValue | undefined {
     const exact = this.#data.get(key);
     if (exact !== undefined || this.#data.has(key) || this.#data.size === 0) return exact;
     if (typeof key !== "string") return undefined;
@@ -84,21 +84,21 @@ export class ImmutableDict implements Iterable<string> {
    * key that is present with value null returns null, not the default.
    */
   get<D = null>(key: string, defaultValue?: D): EventValue | D {
-    const value = this.lookup(key);
+    const value = this.#find(key);
     if (value === undefined) return (defaultValue === undefined ? null : defaultValue) as D;
     return value;
   }
 
   /** Python's `event[key]`: throws KeyError when missing. */
   item(key: string): EventValue {
-    const value = this.lookup(key);
+    const value = this.#find(key);
     if (value === undefined) throw new KeyError(key);
     return value;
   }
 
   /** Python's `key in event` (case-insensitive). */
   has(key: string): boolean {
-    return this.lookup(key) !== undefined;
+    return this.#find(key) !== undefined;
   }
 
   /** Exact-key access, as a JSONPath over the raw record does. */

@@ -326,3 +326,12 @@ describe("event_time_epoch", () => {
     assert.equal(makeEvent({ p_event_time: "garbage" }).event_time_epoch(), 0);
   });
 });
+
+describe("lookup", () => {
+  it("reads mocked lookup data as panther_core does in tests", () => {
+    const event = makeEvent({ _mocked_lookup_data_: { ipinfo: { "1.2.3.4": { country: "NL" } } } });
+    assert.equal((event.lookup("ipinfo", "1.2.3.4") as ImmutableDict).get("country"), "NL");
+    assert.equal(event.lookup("ipinfo", "5.6.7.8"), null);
+    assert.equal(makeEvent({}).lookup("ipinfo", "x"), null);
+  });
+});

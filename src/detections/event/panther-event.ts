@@ -9,10 +9,20 @@
 // Keyword arguments become a trailing options object: `{ default }` for deep_get/deep_walk/udm and
 // `{ returnVal }` (or `return_val`) for deep_walk. A missing value is `null` (Python's None).
 
-import type { DataModel } from "./data-model.ts";
 import { type DeepGetOptions, type DeepWalkOptions, deepGetFrom, deepWalkFrom, splitArgs } from "./deep.ts";
 import { type EventValue, ImmutableDict, wrapValue } from "./immutable.ts";
-import { findAll } from "./json-path.ts";
+import { type CompiledPath, findAll } from "./json-path.ts";
+
+/** A data-model method: computes a unified field from the event. */
+export type DataModelMethod = (event: PantherEvent) => unknown;
+
+/** A compiled data model (see data-model.ts `defineDataModel`): what udm() consults. */
+export interface DataModel {
+  readonly id: string;
+  readonly logTypes: readonly string[];
+  readonly paths: ReadonlyMap<string, CompiledPath>;
+  readonly methods: ReadonlyMap<string, DataModelMethod>;
+}
 
 /** panther_core's PantherError, raised by udm_path when the log type has no data model. */
 export class PantherError extends Error {
@@ -111,6 +121,14 @@ export class PantherEvent extends ImmutableDict {
 
   udm_path(key: string): string | null {
     return this.udmPath(key);
+  }
+
+  /**
+   * Lookup-table data. Vigil has no lookup tables yet, so this reads what tests mock, as panther_core
+   * does without a lookup function: `_mocked_lookup_data_[table][key]`, else null.
+   */
+  lookup(table: string, key: string): EventValue {
+    return deepGetFrom(this, ["_mocked_lookup_data_", table, key]);
   }
 
   /**

@@ -6,7 +6,7 @@ import { dirname, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ConfigurationError } from "../../core/errors.ts";
-import type { ValidationIssue } from "../../storage/ports.ts";
+import type { ValidationIssue } from "../../core/validation.ts";
 
 export type PantherSeverity = "INFO" | "LOW" | "MEDIUM" | "HIGH" | "CRITICAL";
 
