@@ -1,6 +1,8 @@
 // `npm run bench`: prints figures and ratios against baselines measured in the same run.
-// Options: --quick (smaller data sets, for a smoke run), --only NAME (ingest | backfill).
+// Options: --quick (smaller data sets, for a smoke run), --only NAME (normalize | ingest | backfill).
 
+import { benchNormalize } from "../src/schema/bench.ts";
+import { createSimulatedOrg } from "../src/simulator/index.ts";
 import { benchBackfill } from "./backfill.ts";
 import { benchIngest } from "./ingest.ts";
 
@@ -12,6 +14,17 @@ const fmt = (n: number, digits = 0) =>
 
 function section(title: string): void {
   process.stdout.write(`\n== ${title}\n`);
+}
+
+if (!only || only === "normalize") {
+  section("Normalize: JSON.parse + normalize to OpenAI.Audit vs JSON.parse alone, one core (target ≥ 25%)");
+  const org = createSimulatedOrg({ seed: 7, history: { days: 3, eventsPerDay: 3000, endSecs: 1_795_000_000 } });
+  const lines = org.allEvents().map((e) => JSON.stringify(e));
+  const r = benchNormalize(lines);
+  const avgBytes = lines.reduce((n, l) => n + l.length, 0) / lines.length;
+  process.stdout.write(
+    `records ${fmt(lines.length)} (avg ${fmt(avgBytes)} bytes) | normalize ${fmt(r.normalizePerSec)} rec/s | JSON.parse ${fmt(r.jsonParsePerSec)} rec/s | ratio ${fmt(r.ratio * 100, 1)}%\n`,
+  );
 }
 
 if (!only || only === "ingest") {

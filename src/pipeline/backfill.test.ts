@@ -69,7 +69,10 @@ describe("runBackfillJob", () => {
       client,
       job,
       expected,
-      close: async () => (await sim.close(), await store.close()),
+      close: async () => {
+        await sim.close();
+        await store.close();
+      },
     };
   }
 

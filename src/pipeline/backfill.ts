@@ -7,7 +7,8 @@
 import type { AuditLogQuery } from "../core/audit-log.ts";
 import type { Clock } from "../core/clock.ts";
 import type { BackfillJob, BackfillSlice, SourceRecord, Store } from "../storage/ports.ts";
-import { pageRecords, type RecordNormalizer } from "./page-records.ts";
+import type { RecordNormalizer } from "./page-records.ts";
+import { type Detector, storePage } from "./page-writer.ts";
 import type { AuditLogReader } from "./reader.ts";
 
 export interface BackfillProgress {
@@ -26,6 +27,7 @@ export interface BackfillDeps {
   source: SourceRecord;
   clock: Clock;
   normalizer: RecordNormalizer;
+  detector?: Detector;
   concurrency?: number;
   onProgress?: (progress: BackfillProgress) => void;
 }
@@ -101,7 +103,7 @@ async function runSlice(
   progress: BackfillProgress,
   signal?: AbortSignal,
 ): Promise<void> {
-  const { store, reader, source, clock } = deps;
+  const { reader } = deps;
   const query: AuditLogQuery = {
     effective_at: { gte: slice.startSecs, lte: slice.upperBoundSecs },
     limit: 100,
@@ -110,12 +112,6 @@ async function runSlice(
   let upperBound = slice.upperBoundSecs;
   let eventsRead = slice.eventsRead;
   for await (const page of reader.pages(query, signal)) {
-    const records = pageRecords(page.data, {
-      sourceId: source.id,
-      sourceLabel: source.name,
-      parseTimeMs: clock.nowMs(),
-      normalizer: deps.normalizer,
-    });
     const done = !page.has_more;
     // Pages come newest first: everything above the page's oldest second has been read.
     let pageMin = upperBound;
@@ -126,9 +122,7 @@ async function runSlice(
     const before = upperBound;
     upperBound = done ? slice.startSecs : pageMin;
     eventsRead += page.data.length;
-    const result = await store.applyPage({
-      sourceId: source.id,
-      ...records,
+    const result = await storePage(deps, page.data, {
       sliceProgress: { jobId: job.id, sliceIndex: slice.sliceIndex, upperBoundSecs: upperBound, done, eventsRead },
     });
     progress.eventsRead += page.data.length;

@@ -24,7 +24,10 @@ export interface PageRecordsContext {
   normalizer: RecordNormalizer;
 }
 
-type PageRecords = Pick<PageWrite, "events" | "quarantined" | "unknownTypes">;
+type PageRecords = Pick<PageWrite, "events" | "quarantined" | "unknownTypes"> & {
+  /** The normalized records of `events`, same order, for the detection engine. */
+  normalized: Array<{ eventId: string; record: Record<string, unknown> }>;
+};
 
 /** The fields the store itself relies on: without them an event cannot be keyed, ordered or found. */
 export function checkStorageFields(item: unknown): ValidationIssue[] {
@@ -102,6 +105,7 @@ export function pageRecords(items: readonly unknown[], ctx: PageRecordsContext):
   const events: EventRow[] = [];
   const quarantined: QuarantineRow[] = [];
   const unknownTypes = new Set<string>();
+  const normalized: PageRecords["normalized"] = [];
   for (const item of items) {
     const storageIssues = checkStorageFields(item);
     if (storageIssues.length > 0) {
@@ -115,14 +119,16 @@ export function pageRecords(items: readonly unknown[], ctx: PageRecordsContext):
       continue;
     }
     if (!isKnownEventType(rec.type)) unknownTypes.add(rec.type);
+    const record = outcome.record ?? {};
+    normalized.push({ eventId: rec.id, record });
     events.push({
       id: rec.id,
       type: rec.type,
       effectiveAtSecs: rec.effective_at,
       ...indexedColumns(rec),
       raw: JSON.stringify(rec),
-      normalized: JSON.stringify(outcome.record),
+      normalized: JSON.stringify(record),
     });
   }
-  return { events, quarantined, unknownTypes: [...unknownTypes] };
+  return { events, quarantined, unknownTypes: [...unknownTypes], normalized };
 }

@@ -14,7 +14,8 @@ import { errorMessage, VigilError } from "../core/errors.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { SourceRecord, Store, StreamName } from "../storage/ports.ts";
 import { planSlices } from "./backfill.ts";
-import { pageRecords, type RecordNormalizer } from "./page-records.ts";
+import type { RecordNormalizer } from "./page-records.ts";
+import { type Detector, storePage } from "./page-writer.ts";
 import type { AuditLogReader } from "./reader.ts";
 
 export interface PollerDeps {
@@ -24,6 +25,7 @@ export interface PollerDeps {
   clock: Clock;
   logger: Logger;
   normalizer: RecordNormalizer;
+  detector?: Detector;
   /** Slices per initial backfill job (history of a new source). */
   backfillSlices?: number;
 }
@@ -120,7 +122,7 @@ export class SourcePoller {
     signal: AbortSignal | undefined,
     update: { checkpointSecs: number; lastSweepSecs: number | undefined },
   ): Promise<Omit<StreamPollReport, "swept">> {
-    const { store, source, reader, clock } = this.deps;
+    const { source, reader } = this.deps;
     const report: Omit<StreamPollReport, "swept"> = {
       stream,
       windowStartSecs: startSecs,
@@ -138,16 +140,8 @@ export class SourcePoller {
       ...(stream === "tenant" ? { tenant_only: true } : {}),
     };
     for await (const page of reader.pages(query, signal)) {
-      const records = pageRecords(page.data, {
-        sourceId: source.id,
-        sourceLabel: source.name,
-        parseTimeMs: clock.nowMs(),
-        normalizer: this.deps.normalizer,
-      });
       const last = !page.has_more;
-      const result = await store.applyPage({
-        sourceId: source.id,
-        ...records,
+      const result = await storePage(this.deps, page.data, {
         ...(last
           ? {
               streamUpdate: {

@@ -68,6 +68,7 @@ export interface EventRow {
   normalized: string | null;
 }
 
+import type { AlertStatus, RuleMatch, RuleStateOp, Severity } from "../core/detection.ts";
 import type { ValidationIssue } from "../core/validation.ts";
 
 export type { ValidationIssue };
@@ -104,6 +105,64 @@ export interface PageWrite {
   unknownTypes: string[];
   streamUpdate?: { stream: StreamName; checkpointSecs?: number; lastSweepSecs?: number };
   sliceProgress?: SliceProgress;
+  /**
+   * Rule matches and rule errors of this page's events. Applied (to signals, alert windows and alerts)
+   * only for events this page inserted: a re-read event never counts twice.
+   */
+  matches?: RuleMatch[];
+  /** Rule state changes, each tied to the event that caused it; applied only for inserted events. */
+  stateOps?: Array<{ eventId: string; op: RuleStateOp }>;
+}
+
+export interface RuleStateEntry {
+  ruleId: string;
+  key: string;
+  /** For put. */
+  value: string | null;
+  /** For increment. */
+  counter: number;
+  /** For add_to_set, sorted. */
+  members: string[];
+  expiresAtSecs: number | null;
+}
+
+/** Enable/disable overrides of rules and packs, globally (sourceId null) or for one source. */
+export interface DetectionSetting {
+  kind: "rule" | "pack";
+  id: string;
+  sourceId: string | null;
+  enabled: boolean;
+}
+
+export interface AlertRecord {
+  id: string;
+  ruleId: string;
+  packId: string | null;
+  sourceId: string;
+  dedupString: string;
+  isError: boolean;
+  title: string;
+  severity: Severity;
+  status: AlertStatus;
+  alertContext: Record<string, unknown> | null;
+  description: string | null;
+  reference: string | null;
+  runbook: string | null;
+  destinations: string[] | null;
+  /** Event time of the first match of the window, and the window's end (exclusive). */
+  windowStartSecs: number;
+  windowEndSecs: number;
+  matchCount: number;
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+export interface AlertQuery {
+  status?: AlertStatus;
+  severity?: Severity;
+  ruleId?: string;
+  sourceId?: string;
+  limit?: number;
 }
 
 export interface PageWriteResult {
@@ -114,6 +173,8 @@ export interface PageWriteResult {
   quarantined: number;
   /** Unknown event types seen for the first time on this page. */
   newUnknownTypes: string[];
+  /** Alerts this page created (threshold reached), for delivery. */
+  createdAlertIds: string[];
 }
 
 export interface StoredEvent {
@@ -223,4 +284,18 @@ export interface Store {
   getBackfillSlices(jobId: number): Promise<BackfillSlice[]>;
   /** Marks a job done when all its slices are done; returns whether it is. */
   completeBackfillJobIfDone(jobId: number): Promise<boolean>;
+
+  /** The current (unexpired at `nowSecs`) state of these rules for a source. */
+  loadRuleState(sourceId: string, ruleIds: string[], nowSecs: number): Promise<RuleStateEntry[]>;
+
+  listDetectionSettings(): Promise<DetectionSetting[]>;
+  setDetectionSetting(setting: DetectionSetting): Promise<void>;
+
+  listAlerts(query?: AlertQuery): Promise<AlertRecord[]>;
+  getAlert(id: string): Promise<AlertRecord | null>;
+  /** The matches (and their events) of an alert, oldest first. */
+  getAlertMatches(id: string, limit?: number): Promise<Array<{ match: RuleMatch; event: StoredEvent | null }>>;
+  setAlertStatus(id: string, status: AlertStatus, atMs: number): Promise<AlertRecord>;
+  /** Stored matches in a time range (event time), for correlation rules. */
+  listMatches(query: { ruleIds?: string[]; sourceId?: string; sinceSecs: number; untilSecs: number }): Promise<RuleMatch[]>;
 }

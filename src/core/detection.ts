@@ -1,0 +1,63 @@
+// Domain types shared by the detection engine, alert grouping, storage and destinations.
+
+export const SEVERITIES = ["INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"] as const;
+export type Severity = (typeof SEVERITIES)[number];
+
+export function isSeverity(value: unknown): value is Severity {
+  return typeof value === "string" && (SEVERITIES as readonly string[]).includes(value);
+}
+
+/** Orders severities: INFO < LOW < MEDIUM < HIGH < CRITICAL. */
+export function severityRank(severity: Severity): number {
+  return SEVERITIES.indexOf(severity);
+}
+
+/**
+ * What one rule concluded about one event: a match (rule() returned true) or a rule error. The engine
+ * produces these before the page transaction (rules are pure); the store applies them inside it, and
+ * only for events that the page actually inserted.
+ */
+export interface RuleMatch {
+  ruleId: string;
+  /** The pack the rule came from, if any. */
+  packId: string | null;
+  sourceId: string;
+  eventId: string;
+  logType: string;
+  /** The event's time (Unix seconds): alert windows run on event time, so replays group identically. */
+  eventTimeSecs: number;
+  /** A rule error rather than a match; errors group apart from matches, by exception name. */
+  isError: boolean;
+  /** For errors: the exception's name (the error dedup string) and message. */
+  errorType: string | null;
+  errorMessage: string | null;
+  /** Already resolved with Panther's fallbacks and truncation. */
+  dedupString: string;
+  title: string;
+  severity: Severity;
+  alertContext: Record<string, unknown> | null;
+  description: string | null;
+  reference: string | null;
+  runbook: string | null;
+  /** null: default routing; []: suppressed (no destination). */
+  destinations: string[] | null;
+  /** The rule's unique() value, when it defines unique(). Threshold then counts distinct values. */
+  uniqueValue: string | null;
+  dedupPeriodMinutes: number;
+  threshold: number;
+  createAlert: boolean;
+  tags: string[];
+  reports: Record<string, string[]>;
+}
+
+/**
+ * A change to rule state (first-seen sets, counters), applied in the page transaction only for events the
+ * page inserted, so a crash never double-counts.
+ */
+export type RuleStateOp =
+  | { kind: "put"; ruleId: string; key: string; value: string; expiresAtSecs: number | null }
+  | { kind: "increment"; ruleId: string; key: string; by: number; expiresAtSecs: number | null }
+  | { kind: "add_to_set"; ruleId: string; key: string; member: string; expiresAtSecs: number | null }
+  | { kind: "delete"; ruleId: string; key: string };
+
+export type AlertStatus = "OPEN" | "TRIAGED" | "CLOSED" | "RESOLVED";
