@@ -11,6 +11,7 @@
 
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
+import type { RuleMatch, RuleStateOp } from "../src/core/detection.ts";
 import { VigilError } from "../src/core/errors.ts";
 import type { EventRow, PageWrite, QuarantineRow, SourceSettings, Store } from "../src/storage/ports.ts";
 
@@ -51,6 +52,41 @@ export function eventRow(id: string, effectiveAtSecs: number, overrides: Partial
 
 function page(sourceId: string, events: EventRow[], extra: Partial<PageWrite> = {}): PageWrite {
   return { sourceId, events, quarantined: [], unknownTypes: [], ...extra };
+}
+
+/** A rule match of one event; threshold 1 and a 60-minute dedup period unless overridden. */
+export function ruleMatch(
+  sourceId: string,
+  eventId: string,
+  eventTimeSecs: number,
+  overrides: Partial<RuleMatch> = {},
+): RuleMatch {
+  return {
+    ruleId: "OpenAI.Login.Failed",
+    packId: "openai",
+    sourceId,
+    eventId,
+    logType: "OpenAI.Audit",
+    eventTimeSecs,
+    isError: false,
+    errorType: null,
+    errorMessage: null,
+    dedupString: "alice@example.com",
+    title: `Failed login ${eventId}`,
+    severity: "MEDIUM",
+    alertContext: { eventId },
+    description: "A login failed",
+    reference: null,
+    runbook: null,
+    destinations: null,
+    uniqueValue: null,
+    dedupPeriodMinutes: 60,
+    threshold: 1,
+    createAlert: true,
+    tags: ["openai"],
+    reports: { MITRE: ["TA0006:T1110"] },
+    ...overrides,
+  };
 }
 
 function badRecord(raw: string, reason = "missing effective_at"): QuarantineRow {
@@ -188,6 +224,7 @@ export function runStorageContract(
           duplicates: 0,
           quarantined: 0,
           newUnknownTypes: [],
+          createdAlertIds: [],
         });
         assert.deepEqual((await store.listEventIds(source.id)).sort(), ["e1", "e2", "e3"]);
       });
@@ -239,9 +276,16 @@ export function runStorageContract(
           duplicates: 0,
           quarantined: 1,
           newUnknownTypes: ["brand_new.type"],
+          createdAlertIds: [],
         });
         const second = await store.applyPage(write);
-        assert.deepEqual(second, { insertedIds: [], duplicates: 2, quarantined: 0, newUnknownTypes: [] });
+        assert.deepEqual(second, {
+          insertedIds: [],
+          duplicates: 2,
+          quarantined: 0,
+          newUnknownTypes: [],
+          createdAlertIds: [],
+        });
         assert.equal(await store.countEvents({ sourceId: source.id }), 2);
         assert.equal((await store.listQuarantine({ sourceId: source.id })).length, 1);
         assert.equal((await store.listUnknownTypes(source.id)).length, 1);
@@ -773,6 +817,375 @@ export function runStorageContract(
         const reborn = await newSource("doomed");
         assert.notEqual(reborn.id, doomed.id);
         assert.equal(await store.countEvents({ sourceId: reborn.id }), 0);
+      });
+    });
+
+    describe("detections", () => {
+      /** One page: each event with its matches (built by `m`) and state ops. */
+      function detectionPage(
+        sourceId: string,
+        items: Array<{ id: string; t: number; matches?: Array<Partial<RuleMatch>>; ops?: RuleStateOp[] }>,
+        extra: Partial<PageWrite> = {},
+      ): PageWrite {
+        return page(
+          sourceId,
+          items.map((i) => eventRow(i.id, i.t)),
+          {
+            matches: items.flatMap((i) => (i.matches ?? []).map((o) => ruleMatch(sourceId, i.id, i.t, o))),
+            stateOps: items.flatMap((i) => (i.ops ?? []).map((op) => ({ eventId: i.id, op }))),
+            ...extra,
+          },
+        );
+      }
+
+      it("stores matches as signals, creates an alert, and never applies a re-read event's matches twice", async () => {
+        const source = await newSource();
+        const write = detectionPage(source.id, [
+          { id: "e1", t: T0, matches: [{}] },
+          { id: "e2", t: T0 + 10, matches: [{}] },
+        ]);
+        const first = await store.applyPage(write);
+        assert.equal(first.createdAlertIds.length, 1);
+        const second = await store.applyPage(write);
+        assert.deepEqual(second.createdAlertIds, []);
+        const signals = await store.listMatches({ sourceId: source.id, sinceSecs: T0, untilSecs: T0 + 11 });
+        assert.deepEqual(signals, [ruleMatch(source.id, "e1", T0), ruleMatch(source.id, "e2", T0 + 10)]);
+        const alerts = await store.listAlerts();
+        assert.equal(alerts.length, 1);
+        const alert = alerts[0]!;
+        assert.equal(alert.id, first.createdAlertIds[0]);
+        assert.equal(alert.matchCount, 2);
+        assert.equal(alert.status, "OPEN");
+        assert.equal(alert.windowStartSecs, T0);
+        assert.equal(alert.windowEndSecs, T0 + 3600);
+        assert.deepEqual(await store.getAlert(alert.id), alert);
+        const attached = await store.getAlertMatches(alert.id);
+        assert.deepEqual(
+          attached.map((a) => [a.match.eventId, a.event?.id]),
+          [
+            ["e1", "e1"],
+            ["e2", "e2"],
+          ],
+        );
+        assert.equal(attached[0]?.event?.raw, eventRow("e1", T0).raw);
+      });
+
+      it("creates the alert when the threshold is reached, across pages, and attaches the earlier matches", async () => {
+        const source = await newSource();
+        const m = { threshold: 3 };
+        const p1 = await store.applyPage(
+          detectionPage(source.id, [
+            { id: "e1", t: T0, matches: [m] },
+            { id: "e2", t: T0 + 1, matches: [m] },
+          ]),
+        );
+        assert.deepEqual(p1.createdAlertIds, []);
+        assert.deepEqual(await store.listAlerts(), []);
+        const p2 = await store.applyPage(detectionPage(source.id, [{ id: "e3", t: T0 + 2, matches: [m] }]));
+        assert.equal(p2.createdAlertIds.length, 1);
+        const alertId = p2.createdAlertIds[0]!;
+        const alert = await store.getAlert(alertId);
+        assert.equal(alert?.matchCount, 3);
+        assert.equal(alert?.title, "Failed login e1");
+        assert.deepEqual(
+          (await store.getAlertMatches(alertId)).map((a) => a.match.eventId),
+          ["e1", "e2", "e3"],
+        );
+        assert.deepEqual(
+          (await store.getAlertMatches(alertId, 2)).map((a) => a.match.eventId),
+          ["e1", "e2"],
+        );
+      });
+
+      it("counts distinct unique() values exactly under a threshold", async () => {
+        const source = await newSource();
+        const u = (value: string) => ({ threshold: 3, uniqueValue: value });
+        const p1 = await store.applyPage(
+          detectionPage(source.id, [
+            { id: "e1", t: T0, matches: [u("ip-a")] },
+            { id: "e2", t: T0 + 1, matches: [u("ip-a")] },
+            { id: "e3", t: T0 + 2, matches: [u("ip-b")] },
+            { id: "e4", t: T0 + 3, matches: [u("ip-b")] },
+          ]),
+        );
+        assert.deepEqual(p1.createdAlertIds, []);
+        const p2 = await store.applyPage(detectionPage(source.id, [{ id: "e5", t: T0 + 4, matches: [u("ip-a")] }]));
+        assert.deepEqual(p2.createdAlertIds, []);
+        const p3 = await store.applyPage(detectionPage(source.id, [{ id: "e6", t: T0 + 5, matches: [u("ip-c")] }]));
+        assert.equal(p3.createdAlertIds.length, 1);
+        assert.equal((await store.getAlert(p3.createdAlertIds[0]!))?.matchCount, 6);
+      });
+
+      it("starts a new alert at exactly start + dedup period, and attaches up to one second before", async () => {
+        const source = await newSource();
+        const p1 = await store.applyPage(detectionPage(source.id, [{ id: "e1", t: T0, matches: [{}] }]));
+        const p2 = await store.applyPage(detectionPage(source.id, [{ id: "e2", t: T0 + 3599, matches: [{}] }]));
+        const p3 = await store.applyPage(detectionPage(source.id, [{ id: "e3", t: T0 + 3600, matches: [{}] }]));
+        assert.equal(p1.createdAlertIds.length, 1);
+        assert.deepEqual(p2.createdAlertIds, []);
+        assert.equal(p3.createdAlertIds.length, 1);
+        assert.notEqual(p3.createdAlertIds[0], p1.createdAlertIds[0]);
+        const second = await store.getAlert(p3.createdAlertIds[0]!);
+        assert.equal(second?.windowStartSecs, T0 + 3600);
+        assert.equal((await store.getAlert(p1.createdAlertIds[0]!))?.matchCount, 2);
+        // Newest first.
+        assert.deepEqual(
+          (await store.listAlerts()).map((a) => a.id),
+          [p3.createdAlertIds[0], p1.createdAlertIds[0]],
+        );
+      });
+
+      it("keeps the first match's title, severity and context when later matches attach", async () => {
+        const source = await newSource();
+        const p1 = await store.applyPage(
+          detectionPage(source.id, [
+            { id: "e1", t: T0, matches: [{ title: "first", severity: "LOW", alertContext: { n: 1 } }] },
+          ]),
+        );
+        await store.applyPage(
+          detectionPage(source.id, [
+            { id: "e2", t: T0 + 5, matches: [{ title: "second", severity: "CRITICAL", alertContext: { n: 2 } }] },
+          ]),
+        );
+        const alert = await store.getAlert(p1.createdAlertIds[0]!);
+        assert.equal(alert?.title, "first");
+        assert.equal(alert?.severity, "LOW");
+        assert.deepEqual(alert?.alertContext, { n: 1 });
+        assert.equal(alert?.matchCount, 2);
+        assert.deepEqual(alert?.destinations, null);
+        assert.equal(alert?.packId, "openai");
+      });
+
+      it("keeps createAlert false matches as signals without an alert", async () => {
+        const source = await newSource();
+        const result = await store.applyPage(
+          detectionPage(source.id, [{ id: "e1", t: T0, matches: [{ createAlert: false }] }]),
+        );
+        assert.deepEqual(result.createdAlertIds, []);
+        assert.deepEqual(await store.listAlerts(), []);
+        const signals = await store.listMatches({ sinceSecs: T0, untilSecs: T0 + 1 });
+        assert.equal(signals.length, 1);
+        assert.equal(signals[0]?.createAlert, false);
+      });
+
+      it("groups rule errors apart from matches of the same rule", async () => {
+        const source = await newSource();
+        const error = { isError: true, errorType: "KeyError", errorMessage: "x", dedupString: "KeyError" };
+        const result = await store.applyPage(
+          detectionPage(source.id, [{ id: "e1", t: T0, matches: [{ dedupString: "KeyError" }, error] }]),
+        );
+        assert.equal(result.createdAlertIds.length, 2);
+        const alerts = await store.listAlerts({ ruleId: "OpenAI.Login.Failed" });
+        assert.deepEqual(alerts.map((a) => a.isError).sort(), [false, true]);
+        assert.equal((await store.listMatches({ sinceSecs: T0, untilSecs: T0 + 1 })).length, 2);
+      });
+
+      it("derives the same alert ids in another store and on replay", async () => {
+        const source = await newSource();
+        const items = [
+          { id: "e1", t: T0, matches: [{}] },
+          { id: "e2", t: T0 + 7200, matches: [{}] },
+        ];
+        const result = await store.applyPage(detectionPage(source.id, items));
+        const other = await open();
+        try {
+          // Same source id, as after a restore: the ids depend on key and window start only.
+          const otherSource = await other.createSource(sourceSettings("acme"), { ciphertext: "x" });
+          const replay = await other.applyPage(detectionPage(otherSource.id, items));
+          assert.equal(replay.createdAlertIds.length, 2);
+          if (otherSource.id === source.id) assert.deepEqual(replay.createdAlertIds, result.createdAlertIds);
+        } finally {
+          if (cleanup) await cleanup(other);
+          else await other.close();
+        }
+        assert.equal(new Set(result.createdAlertIds).size, 2);
+        // Re-applying (a crash replay) creates nothing.
+        assert.deepEqual((await store.applyPage(detectionPage(source.id, items))).createdAlertIds, []);
+        assert.deepEqual(
+          (await store.applyDerivedMatches(source.id, [ruleMatch(source.id, "e1", T0)])).createdAlertIds,
+          [],
+        );
+        assert.equal((await store.listAlerts()).length, 2);
+      });
+
+      it("applies derived (correlation) matches once", async () => {
+        const source = await newSource();
+        await store.applyPage(detectionPage(source.id, [{ id: "e1", t: T0 }]));
+        const correlated = ruleMatch(source.id, "e1", T0, {
+          ruleId: "Vigil.Correlation.X",
+          logType: "Vigil.Correlation",
+        });
+        const first = await store.applyDerivedMatches(source.id, [correlated]);
+        const again = await store.applyDerivedMatches(source.id, [correlated]);
+        assert.equal(first.createdAlertIds.length, 1);
+        assert.deepEqual(again.createdAlertIds, []);
+        assert.equal((await store.getAlert(first.createdAlertIds[0]!))?.matchCount, 1);
+        await rejectsWithCode(
+          store.applyDerivedMatches(source.id, [{ ...correlated, sourceId: "someone-else" }]),
+          "usage",
+        );
+      });
+
+      it("applies state ops only for inserted events, and hides expired entries", async () => {
+        const source = await newSource();
+        const r = "OpenAI.FirstSeen";
+        const ops: RuleStateOp[] = [
+          { kind: "put", ruleId: r, key: "last", value: "v1", expiresAtSecs: null },
+          { kind: "increment", ruleId: r, key: "count", by: 2, expiresAtSecs: null },
+          { kind: "add_to_set", ruleId: r, key: "ips", member: "b", expiresAtSecs: null },
+          { kind: "add_to_set", ruleId: r, key: "ips", member: "a", expiresAtSecs: null },
+          { kind: "add_to_set", ruleId: r, key: "ips", member: "b", expiresAtSecs: null },
+          { kind: "put", ruleId: r, key: "gone", value: "x", expiresAtSecs: T0 + 100 },
+          { kind: "put", ruleId: r, key: "deleted", value: "x", expiresAtSecs: null },
+          { kind: "delete", ruleId: r, key: "deleted" },
+        ];
+        const write = detectionPage(source.id, [{ id: "e1", t: T0, ops }]);
+        await store.applyPage(write);
+        // The same event re-read: its ops are not applied again (the counter stays at 2).
+        await store.applyPage(write);
+        const state = await store.loadRuleState(source.id, [r, "Other.Rule"], T0);
+        const byKey = new Map(state.map((e) => [e.key, e]));
+        assert.deepEqual([...byKey.keys()].sort(), ["count", "gone", "ips", "last"]);
+        assert.equal(byKey.get("last")?.value, "v1");
+        assert.equal(byKey.get("count")?.counter, 2);
+        assert.deepEqual(byKey.get("ips")?.members, ["a", "b"]);
+        assert.equal(byKey.get("gone")?.expiresAtSecs, T0 + 100);
+        const later = await store.loadRuleState(source.id, [r], T0 + 100);
+        assert.deepEqual(later.map((e) => e.key).sort(), ["count", "ips", "last"]);
+        assert.deepEqual(await store.loadRuleState(source.id, [], T0), []);
+
+        await store.applyPage(
+          detectionPage(source.id, [
+            { id: "e2", t: T0 + 1, ops: [{ kind: "increment", ruleId: r, key: "count", by: 1, expiresAtSecs: null }] },
+          ]),
+        );
+        const counted = await store.loadRuleState(source.id, [r], T0);
+        assert.equal(counted.find((e) => e.key === "count")?.counter, 3);
+      });
+
+      it("upserts detection settings by kind, id and source", async () => {
+        const source = await newSource();
+        await store.setDetectionSetting({ kind: "rule", id: "R1", sourceId: null, enabled: false });
+        await store.setDetectionSetting({ kind: "rule", id: "R1", sourceId: null, enabled: true });
+        await store.setDetectionSetting({ kind: "rule", id: "R1", sourceId: source.id, enabled: false });
+        await store.setDetectionSetting({ kind: "pack", id: "R1", sourceId: null, enabled: false });
+        const settings = await store.listDetectionSettings();
+        assert.equal(settings.length, 3);
+        assert.deepEqual(
+          settings.find((x) => x.kind === "rule" && x.sourceId === null),
+          { kind: "rule", id: "R1", sourceId: null, enabled: true },
+        );
+        assert.deepEqual(
+          settings.find((x) => x.kind === "rule" && x.sourceId === source.id),
+          { kind: "rule", id: "R1", sourceId: source.id, enabled: false },
+        );
+        await rejectsWithCode(
+          store.setDetectionSetting({ kind: "rule", id: "R1", sourceId: "no-such-source", enabled: true }),
+          "not_found",
+        );
+      });
+
+      it("changes an alert's status, filters by it, and rejects unknown ids", async () => {
+        const source = await newSource();
+        const result = await store.applyPage(
+          detectionPage(source.id, [
+            { id: "e1", t: T0, matches: [{ severity: "HIGH" }] },
+            { id: "e2", t: T0, matches: [{ ruleId: "Other", severity: "LOW" }] },
+          ]),
+        );
+        const [high, low] = result.createdAlertIds;
+        assert.ok(high !== undefined && low !== undefined);
+        const changed = await store.setAlertStatus(high, "TRIAGED", 1_234);
+        assert.equal(changed.status, "TRIAGED");
+        assert.equal(changed.updatedAtMs, 1_234);
+        assert.deepEqual(await store.getAlert(high), changed);
+        assert.deepEqual(
+          (await store.listAlerts({ status: "TRIAGED" })).map((a) => a.id),
+          [high],
+        );
+        assert.deepEqual(
+          (await store.listAlerts({ severity: "LOW" })).map((a) => a.id),
+          [low],
+        );
+        assert.deepEqual(
+          (await store.listAlerts({ ruleId: "Other", sourceId: source.id })).map((a) => a.id),
+          [low],
+        );
+        assert.equal((await store.listAlerts({ limit: 1 })).length, 1);
+        await rejectsWithCode(store.listAlerts({ limit: 0 }), "usage");
+        await rejectsWithCode(store.setAlertStatus("no-such-alert", "CLOSED", 1), "not_found");
+        assert.equal(await store.getAlert("no-such-alert"), null);
+        assert.deepEqual(await store.getAlertMatches("no-such-alert"), []);
+      });
+
+      it("filters stored matches by rule, source and event-time range [since, until)", async () => {
+        const source = await newSource();
+        await store.applyPage(
+          detectionPage(source.id, [
+            { id: "e1", t: T0, matches: [{}] },
+            { id: "e2", t: T0 + 10, matches: [{ ruleId: "OpenAI.Login.Success" }] },
+            { id: "e3", t: T0 + 20, matches: [{}] },
+          ]),
+        );
+        const ids = async (q: Parameters<Store["listMatches"]>[0]) =>
+          (await store.listMatches(q)).map((m) => m.eventId);
+        assert.deepEqual(await ids({ sinceSecs: T0, untilSecs: T0 + 20 }), ["e1", "e2"]);
+        assert.deepEqual(await ids({ sinceSecs: T0, untilSecs: T0 + 21, ruleIds: ["OpenAI.Login.Failed"] }), [
+          "e1",
+          "e3",
+        ]);
+        assert.deepEqual(await ids({ sinceSecs: T0, untilSecs: T0 + 21, ruleIds: [] }), ["e1", "e2", "e3"]);
+        assert.deepEqual(await ids({ sinceSecs: T0, untilSecs: T0 + 21, sourceId: "other" }), []);
+      });
+
+      it("leaves no signal, alert, window or state behind when the page fails", async () => {
+        const source = await newSource();
+        const before = await store.applyPage(detectionPage(source.id, [{ id: "e1", t: T0, matches: [{}] }]));
+        const alertId = before.createdAlertIds[0]!;
+        const failing = detectionPage(
+          source.id,
+          [
+            {
+              id: "e2",
+              t: T0 + 5,
+              matches: [{}, { ruleId: "New.Rule" }],
+              ops: [{ kind: "increment", ruleId: "R", key: "k", by: 1, expiresAtSecs: null }],
+            },
+          ],
+          // A slice that does not exist makes the page fail after its matches were applied.
+          { sliceProgress: { jobId: 987_654, sliceIndex: 0, upperBoundSecs: T0, done: true, eventsRead: 1 } },
+        );
+        await assert.rejects(store.applyPage(failing), VigilError);
+        assert.equal((await store.getAlert(alertId))?.matchCount, 1);
+        assert.equal((await store.listAlerts()).length, 1);
+        assert.equal((await store.listMatches({ sinceSecs: T0, untilSecs: T0 + 100 })).length, 1);
+        assert.deepEqual(await store.loadRuleState(source.id, ["R"], T0), []);
+        // Retried without the fault, the page applies whole: the window state was rolled back too.
+        const { sliceProgress: _, ...retry } = failing;
+        const retried = await store.applyPage(retry);
+        assert.equal(retried.createdAlertIds.length, 1);
+        assert.equal((await store.getAlert(alertId))?.matchCount, 2);
+        assert.equal((await store.loadRuleState(source.id, ["R"], T0))[0]?.counter, 1);
+      });
+
+      it("removes a source's signals, alerts and state with it", async () => {
+        const source = await newSource();
+        await store.applyPage(
+          detectionPage(source.id, [
+            {
+              id: "e1",
+              t: T0,
+              matches: [{}],
+              ops: [{ kind: "put", ruleId: "R", key: "k", value: "v", expiresAtSecs: null }],
+            },
+          ]),
+        );
+        await store.setDetectionSetting({ kind: "rule", id: "R", sourceId: source.id, enabled: false });
+        await store.removeSource(source.id);
+        assert.deepEqual(await store.listAlerts(), []);
+        assert.deepEqual(await store.listMatches({ sinceSecs: 0, untilSecs: T0 * 2 }), []);
+        assert.deepEqual(await store.loadRuleState(source.id, ["R"], T0), []);
+        assert.deepEqual(await store.listDetectionSettings(), []);
       });
     });
   });

@@ -175,9 +175,7 @@ export function applyMatches(existing: readonly AlertWindow[], matches: readonly
 }
 
 /** The event-time span of a batch per key, for loading the windows `applyMatches` needs. */
-export function keysToLoad(
-  matches: readonly RuleMatch[],
-): Array<{ key: WindowKey; minSecs: number; maxSecs: number }> {
+export function keysToLoad(matches: readonly RuleMatch[]): Array<{ key: WindowKey; minSecs: number; maxSecs: number }> {
   const spans = new Map<string, { key: WindowKey; minSecs: number; maxSecs: number }>();
   for (const m of matches) {
     if (!m.createAlert) continue;

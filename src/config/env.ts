@@ -1,7 +1,7 @@
 // The one place that reads process.env. Everything else receives these values.
 
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { delimiter, join, resolve } from "node:path";
 import { z } from "zod";
 
 const EnvSchema = z.object({
@@ -11,6 +11,7 @@ const EnvSchema = z.object({
   OPENAI_ADMIN_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.string().url().optional(),
   VIGIL_DEBUG: z.string().optional(),
+  VIGIL_RULES_DIRS: z.string().optional(),
 });
 
 export interface VigilEnv {
@@ -20,6 +21,8 @@ export interface VigilEnv {
   logLevel: string;
   openaiAdminKey: string | undefined;
   openaiBaseUrl: string | undefined;
+  /** Directories of user rules (TypeScript/JavaScript modules and Panther .yml+.py pairs), beside the built-in packs. */
+  rulesDirs: string[];
   /** Print stack traces of failed commands. */
   debug: boolean;
   /** Any variable by name (for `--api-key-env VAR`). */
@@ -43,6 +46,10 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): VigilEnv {
     logLevel: env.VIGIL_LOG_LEVEL ?? "info",
     openaiAdminKey: env.OPENAI_ADMIN_KEY,
     openaiBaseUrl: env.OPENAI_BASE_URL,
+    rulesDirs: (env.VIGIL_RULES_DIRS ?? "")
+      .split(delimiter)
+      .filter((d) => d.trim() !== "")
+      .map((d) => resolve(d)),
     debug: env.VIGIL_DEBUG !== undefined && env.VIGIL_DEBUG !== "0",
     lookup: (name) => {
       const v = source[name];

@@ -52,7 +52,8 @@ export interface RuleMatch {
 
 /**
  * A change to rule state (first-seen sets, counters), applied in the page transaction only for events the
- * page inserted, so a crash never double-counts.
+ * page inserted, so a crash never double-counts. `expiresAtSecs` is event time + TTL (so replays agree);
+ * null keeps the entry's current expiry (none for a new entry).
  */
 export type RuleStateOp =
   | { kind: "put"; ruleId: string; key: string; value: string; expiresAtSecs: number | null }

@@ -14,6 +14,7 @@ import { DEFAULT_OPENAI_BASE_URL, OpenAIAuditLogClient } from "../sources/openai
 import type { SourceRecord, Store } from "../storage/ports.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
 import { type BackfillProgress, runBackfillJob } from "./backfill.ts";
+import { type Detection, openDetection, runCorrelations } from "./detection.ts";
 import type { RecordNormalizer } from "./page-records.ts";
 import { type PollReport, SourcePoller } from "./poller.ts";
 
@@ -26,6 +27,8 @@ export interface Runtime {
   normalizer: RecordNormalizer;
   /** Request timeout for the OpenAI API (ms); tests shorten it. */
   requestTimeoutMs?: number;
+  /** The detection engine, loaded on first use (commands that only read events never load rules). */
+  detection(): Promise<Detection>;
   close(): Promise<void>;
 }
 
@@ -33,14 +36,23 @@ export async function openRuntime(env: VigilEnv, logger: Logger, options: { cloc
   mkdirSync(env.dataDir, { recursive: true, mode: 0o700 });
   const store = await openSqliteStore({ path: join(env.dataDir, "vigil.db") });
   const secrets = openSecretBox({ dataDir: env.dataDir, ...(env.secretKey ? { secretKey: env.secretKey } : {}) });
+  const clock = options.clock ?? systemClock;
+  let detection: Promise<Detection> | undefined;
   return {
     env,
     store,
     secrets,
     logger,
-    clock: options.clock ?? systemClock,
+    clock,
     normalizer: loadOpenAIAuditLogType(),
-    close: () => store.close(),
+    detection: () => {
+      detection ??= openDetection({ store, rulesDirs: env.rulesDirs, nowSecs: () => Math.floor(clock.nowMs() / 1000) });
+      return detection;
+    },
+    close: async () => {
+      if (detection) await (await detection.catch(() => undefined))?.close();
+      await store.close();
+    },
   };
 }
 
@@ -82,6 +94,7 @@ export async function pollerFor(runtime: Runtime, source: SourceRecord): Promise
     clock: runtime.clock,
     logger: runtime.logger,
     normalizer: runtime.normalizer,
+    detector: (await runtime.detection()).detector,
   });
 }
 
@@ -107,6 +120,7 @@ export async function runPendingBackfills(
         clock: runtime.clock,
         concurrency: options.concurrency ?? 4,
         normalizer: runtime.normalizer,
+        detector: (await runtime.detection()).detector,
         ...(options.onProgress ? { onProgress: (p) => options.onProgress?.(job.id, p) } : {}),
       },
       job,
@@ -120,6 +134,7 @@ export interface SourcePollOutcome {
   source: SourceRecord;
   report?: PollReport;
   backfillJobs?: number;
+  correlationAlerts?: number;
   error?: string;
 }
 
@@ -137,7 +152,8 @@ export async function pollAllOnce(
       const poller = await pollerFor(runtime, source);
       const report = await poller.pollOnce(options.signal);
       const backfillJobs = await runPendingBackfills(runtime, source, options.signal ? { signal: options.signal } : {});
-      outcomes.push({ source, report, backfillJobs });
+      const correlationAlerts = await runCorrelations(runtime.store, source, Math.floor(runtime.clock.nowMs() / 1000));
+      outcomes.push({ source, report, backfillJobs, correlationAlerts: correlationAlerts.length });
     } catch (err) {
       if (options.signal?.aborted) throw err;
       outcomes.push({ source, error: errorMessage(err) });

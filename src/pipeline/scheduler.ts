@@ -6,6 +6,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage, VigilError } from "../core/errors.ts";
 import type { SourceRecord } from "../storage/ports.ts";
+import { runCorrelations } from "./detection.ts";
 import { pollerFor, type Runtime, runPendingBackfills } from "./runtime.ts";
 
 const REFRESH_MS = 15_000;
@@ -53,6 +54,7 @@ export class PollScheduler {
       try {
         const poller = await pollerFor(this.runtime, source);
         const report = await poller.pollOnce(signal);
+        await runCorrelations(store, source, Math.floor(clock.nowMs() / 1000));
         const inserted = report.streams.reduce((n, s) => n + s.inserted, 0);
         logger.info({ source: source.name, inserted }, `Polled ${source.name}: ${inserted} new events.`);
       } catch (err) {

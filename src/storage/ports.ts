@@ -291,11 +291,28 @@ export interface Store {
   listDetectionSettings(): Promise<DetectionSetting[]>;
   setDetectionSetting(setting: DetectionSetting): Promise<void>;
 
+  /** Newest first (creation time); `limit` defaults to 100, is capped at 10000, and < 1 is a usage error. */
   listAlerts(query?: AlertQuery): Promise<AlertRecord[]>;
   getAlert(id: string): Promise<AlertRecord | null>;
-  /** The matches (and their events) of an alert, oldest first. */
+  /** The matches (and their events) of an alert, oldest first (event time); [] for an unknown id. */
   getAlertMatches(id: string, limit?: number): Promise<Array<{ match: RuleMatch; event: StoredEvent | null }>>;
+  /** Records a status change (a row of the alert's history) when the status differs; unknown id → not_found. */
   setAlertStatus(id: string, status: AlertStatus, atMs: number): Promise<AlertRecord>;
-  /** Stored matches in a time range (event time), for correlation rules. */
-  listMatches(query: { ruleIds?: string[]; sourceId?: string; sinceSecs: number; untilSecs: number }): Promise<RuleMatch[]>;
+  /**
+   * Stored matches in a time range (event time, [sinceSecs, untilSecs)), oldest first, for correlation
+   * rules. An empty or absent `ruleIds` means every rule.
+   */
+  listMatches(query: {
+    ruleIds?: string[];
+    sourceId?: string;
+    sinceSecs: number;
+    untilSecs: number;
+  }): Promise<RuleMatch[]>;
+  /**
+   * Applies matches that are not tied to a page (correlation rules run on a schedule over stored matches)
+   * in one transaction, through the same signals/windows/alerts path as `applyPage`. Idempotent: a match
+   * already stored (same source, rule, event and error flag) is skipped, so re-running a schedule over an
+   * overlapping lookback never counts a match twice. Every match must belong to `sourceId`.
+   */
+  applyDerivedMatches(sourceId: string, matches: RuleMatch[]): Promise<{ createdAlertIds: string[] }>;
 }

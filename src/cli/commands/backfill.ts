@@ -81,6 +81,7 @@ export function register(program: Command): void {
           );
         }
         const reader = await sourceClient(runtime, source);
+        const { detector } = await runtime.detection();
         const bar = progressBar();
         try {
           const result = await withStopSignal((signal) =>
@@ -93,6 +94,7 @@ export function register(program: Command): void {
                 concurrency,
                 onProgress: (p) => bar.update(p),
                 normalizer: runtime.normalizer,
+                detector,
               },
               job,
               signal,

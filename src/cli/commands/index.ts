@@ -1,5 +1,7 @@
 // Every command of the CLI, in the order `vigil --help` lists them.
 import type { Command } from "commander";
+import { register as alerts } from "../../alerts/cli.ts";
+import { register as detections } from "../../detections/cli.ts";
 import { register as schemas } from "../../schema/cli.ts";
 import { register as simulate } from "../../simulator/cli.ts";
 import { register as backfill } from "./backfill.ts";
@@ -8,4 +10,14 @@ import { register as search } from "./search.ts";
 import { register as sources } from "./sources.ts";
 import { register as start } from "./start.ts";
 
-export const COMMANDS: Array<(program: Command) => void> = [start, sources, poll, backfill, search, schemas, simulate];
+export const COMMANDS: Array<(program: Command) => void> = [
+  start,
+  sources,
+  poll,
+  backfill,
+  search,
+  alerts,
+  detections,
+  schemas,
+  simulate,
+];

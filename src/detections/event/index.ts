@@ -3,7 +3,7 @@
 // unless one is given (`dataModel: null` means none), as `pat test` does.
 
 import { type DataModel, dataModelForLogType } from "./data-model.ts";
-import { type EventValue, isPlainObject, wrapValue } from "./immutable.ts";
+import { copyRecord, isPlainObject } from "./immutable.ts";
 import { PantherEvent } from "./panther-event.ts";
 
 export {
@@ -24,13 +24,16 @@ export interface MakeEventOptions {
   dataModel?: DataModel | null;
 }
 
+/**
+ * The event for `record`. The record is copied structurally (cheap: plain objects and arrays, no
+ * wrapping), so later changes to it do not reach the event and the event never hands out the
+ * caller's objects; nested values are wrapped read-only lazily, on first access.
+ */
 export function makeEvent(record: Record<string, unknown>, options: MakeEventOptions = {}): PantherEvent {
   if (!isPlainObject(record)) throw new TypeError("makeEvent expects a plain object record");
-  const data = new Map<string, EventValue>();
-  const ancestors = new Set<object>([record]);
-  for (const key of Object.keys(record)) data.set(key, wrapValue(record[key], ancestors));
-  const dataModel = options.dataModel === undefined ? dataModelForLogType(record.p_log_type) : options.dataModel;
-  const event = new PantherEvent(data, dataModel);
+  const store = copyRecord(record);
+  const dataModel = options.dataModel === undefined ? dataModelForLogType(store.p_log_type) : options.dataModel;
+  const event = new PantherEvent(store, dataModel);
   Object.freeze(event);
   return event;
 }

@@ -37,7 +37,8 @@ type KeysThen<O> = [...keys: string[], options: O] | string[];
 export class PantherEvent extends ImmutableDict {
   readonly #dataModel: DataModel | null;
 
-  constructor(data: Map<string, EventValue>, dataModel: DataModel | null) {
+  /** Use `makeEvent`; `data` as for ImmutableDict (owned by the event from now on). */
+  constructor(data: ConstructorParameters<typeof ImmutableDict>[0], dataModel: DataModel | null) {
     super(data);
     this.#dataModel = dataModel;
   }
@@ -57,7 +58,8 @@ export class PantherEvent extends ImmutableDict {
   }
 
   deep_get<D = null>(...args: KeysThen<DeepGetOptions<D>>): EventValue | D {
-    return this.deepGet<D>(...args);
+    const { keys, options } = splitArgs<DeepGetOptions<D>>(args);
+    return deepGetFrom(this, keys, options.default);
   }
 
   /** `deepWalk("a", "b", { default, returnVal: "all" | "first" | "last" })`: descends into lists. */

@@ -135,6 +135,121 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    name: "detections: signals, alert windows, alerts, rule state, settings",
+    sql: `
+      -- Every match and rule error of an inserted event (the signals). One row per (source, rule, event,
+      -- error flag): applying the same match twice is a no-op. seq keeps the processing order.
+      CREATE TABLE rule_matches (
+        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        source_id text COLLATE "C" NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        event_id text COLLATE "C" NOT NULL,
+        rule_id text COLLATE "C" NOT NULL,
+        pack_id text COLLATE "C",
+        log_type text NOT NULL,
+        event_time bigint NOT NULL,
+        is_error boolean NOT NULL,
+        error_type text,
+        error_message text,
+        dedup_string text COLLATE "C" NOT NULL,
+        title text NOT NULL,
+        severity text NOT NULL,
+        alert_context text,
+        description text,
+        reference text,
+        runbook text,
+        destinations text,
+        unique_value text,
+        dedup_period_minutes double precision NOT NULL,
+        threshold integer NOT NULL,
+        create_alert boolean NOT NULL,
+        tags text NOT NULL,
+        reports text NOT NULL,
+        window_id text COLLATE "C",
+        alert_id text COLLATE "C",
+        created_at_ms bigint NOT NULL,
+        UNIQUE (source_id, rule_id, event_id, is_error)
+      );
+      CREATE INDEX rule_matches_by_time ON rule_matches (source_id, event_time, seq);
+      CREATE INDEX rule_matches_by_rule ON rule_matches (rule_id, event_time, seq);
+      CREATE INDEX rule_matches_by_alert ON rule_matches (alert_id, event_time, seq) WHERE alert_id IS NOT NULL;
+      CREATE INDEX rule_matches_by_window ON rule_matches (window_id) WHERE window_id IS NOT NULL;
+
+      -- Alert grouping state (src/alerts/windows.ts); the id is also the id of the window's alert.
+      CREATE TABLE alert_windows (
+        id text COLLATE "C" PRIMARY KEY,
+        source_id text COLLATE "C" NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        rule_id text COLLATE "C" NOT NULL,
+        dedup_string text COLLATE "C" NOT NULL,
+        is_error boolean NOT NULL,
+        start_secs bigint NOT NULL,
+        end_secs bigint NOT NULL,
+        match_count integer NOT NULL,
+        unique_values text NOT NULL,
+        threshold integer NOT NULL,
+        counts_unique boolean NOT NULL,
+        alert_created boolean NOT NULL,
+        first_match text NOT NULL
+      );
+      CREATE INDEX alert_windows_by_key ON alert_windows (source_id, rule_id, dedup_string, is_error, start_secs);
+
+      CREATE TABLE alerts (
+        id text COLLATE "C" PRIMARY KEY,
+        rule_id text COLLATE "C" NOT NULL,
+        pack_id text COLLATE "C",
+        source_id text COLLATE "C" NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        dedup_string text COLLATE "C" NOT NULL,
+        is_error boolean NOT NULL,
+        title text NOT NULL,
+        severity text NOT NULL,
+        status text NOT NULL CHECK (status IN ('OPEN', 'TRIAGED', 'CLOSED', 'RESOLVED')),
+        alert_context text,
+        description text,
+        reference text,
+        runbook text,
+        destinations text,
+        window_start_secs bigint NOT NULL,
+        window_end_secs bigint NOT NULL,
+        match_count integer NOT NULL,
+        created_at_ms bigint NOT NULL,
+        updated_at_ms bigint NOT NULL
+      );
+      CREATE INDEX alerts_newest ON alerts (created_at_ms DESC, window_start_secs DESC, id DESC);
+      CREATE INDEX alerts_by_status ON alerts (status, created_at_ms DESC);
+      CREATE INDEX alerts_by_rule ON alerts (rule_id, created_at_ms DESC);
+
+      CREATE TABLE alert_status_changes (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        alert_id text COLLATE "C" NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+        from_status text,
+        to_status text NOT NULL,
+        at_ms bigint NOT NULL
+      );
+      CREATE INDEX alert_status_changes_by_alert ON alert_status_changes (alert_id, id);
+
+      CREATE TABLE rule_state (
+        source_id text COLLATE "C" NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        rule_id text COLLATE "C" NOT NULL,
+        key text COLLATE "C" NOT NULL,
+        value text,
+        counter double precision NOT NULL DEFAULT 0,
+        members text NOT NULL DEFAULT '[]',
+        expires_at_secs bigint,
+        PRIMARY KEY (source_id, rule_id, key)
+      );
+      CREATE INDEX rule_state_expiry ON rule_state (expires_at_secs) WHERE expires_at_secs IS NOT NULL;
+
+      -- source_id NULL: a global setting. NULLs are distinct in a UNIQUE constraint, hence the expression.
+      CREATE TABLE detection_settings (
+        kind text NOT NULL CHECK (kind IN ('rule', 'pack')),
+        id text COLLATE "C" NOT NULL,
+        source_id text COLLATE "C" REFERENCES sources(id) ON DELETE CASCADE,
+        enabled boolean NOT NULL
+      );
+      CREATE UNIQUE INDEX detection_settings_key ON detection_settings (kind, id, (coalesce(source_id, '')));
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

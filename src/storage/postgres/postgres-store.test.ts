@@ -9,6 +9,7 @@ import { type PgCluster, startPgCluster } from "../../../test/pg-cluster.ts";
 import { eventRow, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
 import { VigilError } from "../../core/errors.ts";
 import type { PageWrite } from "../ports.ts";
+import { MIGRATIONS } from "./migrations.ts";
 import { openPostgresStore, type PostgresStore } from "./postgres-store.ts";
 
 const T0 = 1_700_000_000;
@@ -41,10 +42,10 @@ describe("PostgresStore", () => {
     try {
       const client = await rawClient();
       try {
-        const { rows } = await client.query(`SELECT version FROM ${schema}.schema_migrations`);
+        const { rows } = await client.query(`SELECT version FROM ${schema}.schema_migrations ORDER BY version`);
         assert.deepEqual(
           rows.map((r) => r.version),
-          [1],
+          MIGRATIONS.map((m) => m.version),
         );
       } finally {
         await client.end();

@@ -14,17 +14,22 @@
 import { createHash, randomUUID } from "node:crypto";
 import pg from "pg";
 import { type Clock, systemClock } from "../../core/clock.ts";
+import type { AlertStatus, RuleMatch } from "../../core/detection.ts";
 import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
 import type {
+  AlertQuery,
+  AlertRecord,
   BackfillJob,
   BackfillSlice,
+  DetectionSetting,
   EncryptedSecret,
   EventQuery,
   PageWrite,
   PageWriteResult,
   PollStatus,
   QuarantineRecord,
+  RuleStateEntry,
   SourceRecord,
   SourceSettings,
   Store,
@@ -35,6 +40,18 @@ import type {
 } from "../ports.ts";
 import { toQuarantineRecord, toStoredEvent } from "../sqlite/rows.ts";
 import type { EventsTable, QuarantineTable } from "../sqlite/search.ts";
+import {
+  applyMatchesPg,
+  applyStateOpsPg,
+  getAlertMatchesPg,
+  getAlertPg,
+  listAlertsPg,
+  listDetectionSettingsPg,
+  listMatchesPg,
+  loadRuleStatePg,
+  setAlertStatusPg,
+  setDetectionSettingPg,
+} from "./detections.ts";
 import { quoteIdent, runMigrations } from "./migrations.ts";
 import { describeTarget, type PgTarget, translatePgError } from "./pg-errors.ts";
 import { compileEventCount, compileEventSearch, compileQuarantineList } from "./search.ts";
@@ -568,6 +585,9 @@ export class PostgresStore implements Store {
       }
     }
 
+    // Before the rest of the page, so that anything failing later also rolls the alert state back.
+    const createdAlertIds = await this.#applyDetections(client, write, insertedIds, nowMs);
+
     let quarantined = 0;
     // Hash order, for the same lock-order reason as the events; quarantine is rare, one row at a time.
     const bad = write.quarantined.map((q) => ({ q, hash: sha256Hex(q.raw) })).sort((a, b) => cmp(a.hash, b.hash));
@@ -650,7 +670,98 @@ export class PostgresStore implements Store {
       duplicates: write.events.length - insertedIds.length,
       quarantined,
       newUnknownTypes,
+      createdAlertIds,
     };
+  }
+
+  /** Matches and state ops of the events this page inserted; the others were applied when first stored. */
+  async #applyDetections(
+    client: pg.PoolClient,
+    write: PageWrite,
+    insertedIds: string[],
+    nowMs: number,
+  ): Promise<string[]> {
+    const matches = write.matches ?? [];
+    const ops = write.stateOps ?? [];
+    if (matches.length === 0 && ops.length === 0) return [];
+    assertMatchesOf(write.sourceId, matches);
+    const inserted = new Set(insertedIds);
+    await applyStateOpsPg(
+      client,
+      write.sourceId,
+      ops.filter((o) => inserted.has(o.eventId)).map((o) => o.op),
+      Math.floor(nowMs / 1000),
+    );
+    return applyMatchesPg(
+      client,
+      matches.filter((m) => inserted.has(m.eventId)),
+      nowMs,
+    );
+  }
+
+  async applyDerivedMatches(sourceId: string, matches: RuleMatch[]): Promise<{ createdAlertIds: string[] }> {
+    assertMatchesOf(sourceId, matches);
+    return this.#transaction(async (client) => {
+      await this.#requireSource(client, sourceId);
+      return { createdAlertIds: await applyMatchesPg(client, matches, this.#clock.nowMs()) };
+    });
+  }
+
+  // ---- detections ----
+
+  /** Runs a read on the pool, translating errors. */
+  async #read<T>(fn: (client: pg.Pool) => Promise<T>): Promise<T> {
+    this.#assertOpen();
+    try {
+      return await fn(this.#pool);
+    } catch (err) {
+      throw err instanceof VigilError ? err : this.#translate(err);
+    }
+  }
+
+  async loadRuleState(sourceId: string, ruleIds: string[], nowSecs: number): Promise<RuleStateEntry[]> {
+    return this.#read((c) => loadRuleStatePg(c, sourceId, ruleIds, nowSecs));
+  }
+
+  async listDetectionSettings(): Promise<DetectionSetting[]> {
+    return this.#read((c) => listDetectionSettingsPg(c));
+  }
+
+  async setDetectionSetting(setting: DetectionSetting): Promise<void> {
+    const sourceId = setting.sourceId;
+    if (sourceId === null) {
+      await this.#read((c) => setDetectionSettingPg(c, setting));
+      return;
+    }
+    await this.#transaction(async (client) => {
+      await this.#requireSource(client, sourceId);
+      await setDetectionSettingPg(client, setting);
+    });
+  }
+
+  async listAlerts(query: AlertQuery = {}): Promise<AlertRecord[]> {
+    return this.#read((c) => listAlertsPg(c, query));
+  }
+
+  async getAlert(id: string): Promise<AlertRecord | null> {
+    return this.#read((c) => getAlertPg(c, id));
+  }
+
+  async getAlertMatches(id: string, limit?: number): Promise<Array<{ match: RuleMatch; event: StoredEvent | null }>> {
+    return this.#read((c) => getAlertMatchesPg(c, id, limit));
+  }
+
+  async setAlertStatus(id: string, status: AlertStatus, atMs: number): Promise<AlertRecord> {
+    return this.#transaction((client) => setAlertStatusPg(client, id, status, atMs));
+  }
+
+  async listMatches(query: {
+    ruleIds?: string[];
+    sourceId?: string;
+    sinceSecs: number;
+    untilSecs: number;
+  }): Promise<RuleMatch[]> {
+    return this.#read((c) => listMatchesPg(c, query));
   }
 
   // ---- reading ----
@@ -773,4 +884,12 @@ export class PostgresStore implements Store {
 /** Bytewise string order, the same as the database's COLLATE "C". */
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** A match names its source; one that names another source than the write's is the caller's bug. */
+function assertMatchesOf(sourceId: string, matches: readonly RuleMatch[]): void {
+  const stray = matches.find((m) => m.sourceId !== sourceId);
+  if (stray !== undefined) {
+    throw new UsageError(`A match of rule ${stray.ruleId} names source ${stray.sourceId}, not ${sourceId}.`);
+  }
 }

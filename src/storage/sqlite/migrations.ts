@@ -130,6 +130,121 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 2,
+    name: "detections: signals, alert windows, alerts, rule state, settings",
+    sql: `
+      -- Every match and rule error of an inserted event (the signals). One row per (source, rule, event,
+      -- error flag): applying the same match twice is a no-op. seq keeps the processing order.
+      CREATE TABLE rule_matches (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        event_id TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        pack_id TEXT,
+        log_type TEXT NOT NULL,
+        event_time INTEGER NOT NULL,
+        is_error INTEGER NOT NULL,
+        error_type TEXT,
+        error_message TEXT,
+        dedup_string TEXT NOT NULL,
+        title TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        alert_context TEXT,
+        description TEXT,
+        reference TEXT,
+        runbook TEXT,
+        destinations TEXT,
+        unique_value TEXT,
+        dedup_period_minutes REAL NOT NULL,
+        threshold INTEGER NOT NULL,
+        create_alert INTEGER NOT NULL,
+        tags TEXT NOT NULL,
+        reports TEXT NOT NULL,
+        window_id TEXT,
+        alert_id TEXT,
+        created_at_ms INTEGER NOT NULL,
+        UNIQUE (source_id, rule_id, event_id, is_error)
+      );
+      CREATE INDEX rule_matches_by_time ON rule_matches (source_id, event_time, seq);
+      CREATE INDEX rule_matches_by_rule ON rule_matches (rule_id, event_time, seq);
+      CREATE INDEX rule_matches_by_alert ON rule_matches (alert_id, event_time, seq) WHERE alert_id IS NOT NULL;
+      CREATE INDEX rule_matches_by_window ON rule_matches (window_id) WHERE window_id IS NOT NULL;
+
+      -- Alert grouping state (src/alerts/windows.ts); the id is also the id of the window's alert.
+      CREATE TABLE alert_windows (
+        id TEXT PRIMARY KEY,
+        source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        rule_id TEXT NOT NULL,
+        dedup_string TEXT NOT NULL,
+        is_error INTEGER NOT NULL,
+        start_secs INTEGER NOT NULL,
+        end_secs INTEGER NOT NULL,
+        match_count INTEGER NOT NULL,
+        unique_values TEXT NOT NULL,
+        threshold INTEGER NOT NULL,
+        counts_unique INTEGER NOT NULL,
+        alert_created INTEGER NOT NULL,
+        first_match TEXT NOT NULL
+      );
+      CREATE INDEX alert_windows_by_key ON alert_windows (source_id, rule_id, dedup_string, is_error, start_secs);
+
+      CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        rule_id TEXT NOT NULL,
+        pack_id TEXT,
+        source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        dedup_string TEXT NOT NULL,
+        is_error INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('OPEN', 'TRIAGED', 'CLOSED', 'RESOLVED')),
+        alert_context TEXT,
+        description TEXT,
+        reference TEXT,
+        runbook TEXT,
+        destinations TEXT,
+        window_start_secs INTEGER NOT NULL,
+        window_end_secs INTEGER NOT NULL,
+        match_count INTEGER NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+      );
+      CREATE INDEX alerts_newest ON alerts (created_at_ms DESC, window_start_secs DESC, id DESC);
+      CREATE INDEX alerts_by_status ON alerts (status, created_at_ms DESC);
+      CREATE INDEX alerts_by_rule ON alerts (rule_id, created_at_ms DESC);
+
+      CREATE TABLE alert_status_changes (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        alert_id TEXT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+        from_status TEXT,
+        to_status TEXT NOT NULL,
+        at_ms INTEGER NOT NULL
+      );
+      CREATE INDEX alert_status_changes_by_alert ON alert_status_changes (alert_id, id);
+
+      CREATE TABLE rule_state (
+        source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        rule_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        value TEXT,
+        counter REAL NOT NULL DEFAULT 0,
+        members TEXT NOT NULL DEFAULT '[]',
+        expires_at_secs INTEGER,
+        PRIMARY KEY (source_id, rule_id, key)
+      ) WITHOUT ROWID;
+      CREATE INDEX rule_state_expiry ON rule_state (expires_at_secs) WHERE expires_at_secs IS NOT NULL;
+
+      -- source_id NULL: a global setting. NULLs are distinct in a UNIQUE constraint, hence the expression.
+      CREATE TABLE detection_settings (
+        kind TEXT NOT NULL CHECK (kind IN ('rule', 'pack')),
+        id TEXT NOT NULL,
+        source_id TEXT REFERENCES sources(id) ON DELETE CASCADE,
+        enabled INTEGER NOT NULL
+      );
+      CREATE UNIQUE INDEX detection_settings_key ON detection_settings (kind, id, coalesce(source_id, ''));
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

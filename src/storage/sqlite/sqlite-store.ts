@@ -13,17 +13,22 @@
 import { createHash, randomUUID } from "node:crypto";
 import Database from "better-sqlite3";
 import { type Clock, systemClock } from "../../core/clock.ts";
+import type { AlertStatus, RuleMatch } from "../../core/detection.ts";
 import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
 import type {
+  AlertQuery,
+  AlertRecord,
   BackfillJob,
   BackfillSlice,
+  DetectionSetting,
   EncryptedSecret,
   EventQuery,
   PageWrite,
   PageWriteResult,
   PollStatus,
   QuarantineRecord,
+  RuleStateEntry,
   SourceRecord,
   SourceSettings,
   Store,
@@ -32,6 +37,7 @@ import type {
   StreamState,
   UnknownTypeRecord,
 } from "../ports.ts";
+import { SqliteDetections } from "./detections.ts";
 import { runMigrations } from "./migrations.ts";
 import {
   type BackfillJobRow,
@@ -114,6 +120,12 @@ function prepareStatements(db: Database.Database) {
       // Children first, so the cascade on `sources` has nothing left to walk row by row.
       "DELETE FROM backfill_slices WHERE job_id IN (SELECT id FROM backfill_jobs WHERE source_id = ?)",
       "DELETE FROM backfill_jobs WHERE source_id = ?",
+      "DELETE FROM alert_status_changes WHERE alert_id IN (SELECT id FROM alerts WHERE source_id = ?)",
+      "DELETE FROM alerts WHERE source_id = ?",
+      "DELETE FROM alert_windows WHERE source_id = ?",
+      "DELETE FROM rule_matches WHERE source_id = ?",
+      "DELETE FROM rule_state WHERE source_id = ?",
+      "DELETE FROM detection_settings WHERE source_id = ?",
       "DELETE FROM events WHERE source_id = ?",
       "DELETE FROM quarantine WHERE source_id = ?",
       "DELETE FROM unknown_event_types WHERE source_id = ?",
@@ -269,9 +281,11 @@ export class SqliteStore implements Store {
   /** One reusable transaction wrapper: `db.transaction` per call would rebuild it on the hot path. */
   readonly #transaction: Database.Transaction<(fn: () => unknown) => unknown>;
   readonly #searchStatements = new Map<string, Database.Statement>();
+  readonly #detections: SqliteDetections;
 
   private constructor(db: Database.Database, location: string, clock: Clock) {
     this.#db = db;
+    this.#detections = new SqliteDetections(db);
     this.#location = location;
     this.#clock = clock;
     this.#transaction = db.transaction((fn: () => unknown) => fn());
@@ -509,6 +523,9 @@ export class SqliteStore implements Store {
       if (changes === 1) insertedIds.push(e.id);
     }
 
+    // Before the rest of the page, so that anything failing later also rolls the alert state back.
+    const createdAlertIds = this.#applyDetections(write, insertedIds, nowMs);
+
     let quarantined = 0;
     for (const q of write.quarantined) {
       const hash = sha256Hex(q.raw);
@@ -569,7 +586,76 @@ export class SqliteStore implements Store {
       duplicates: write.events.length - insertedIds.length,
       quarantined,
       newUnknownTypes,
+      createdAlertIds,
     };
+  }
+
+  /** Matches and state ops of the events this page inserted; the others were applied when first stored. */
+  #applyDetections(write: PageWrite, insertedIds: string[], nowMs: number): string[] {
+    const matches = write.matches ?? [];
+    const ops = write.stateOps ?? [];
+    if (matches.length === 0 && ops.length === 0) return [];
+    assertMatchesOf(write.sourceId, matches);
+    const inserted = new Set(insertedIds);
+    this.#detections.applyStateOps(
+      write.sourceId,
+      ops.filter((o) => inserted.has(o.eventId)).map((o) => o.op),
+      Math.floor(nowMs / 1000),
+    );
+    return this.#detections.applyMatches(
+      matches.filter((m) => inserted.has(m.eventId)),
+      nowMs,
+    );
+  }
+
+  async applyDerivedMatches(sourceId: string, matches: RuleMatch[]): Promise<{ createdAlertIds: string[] }> {
+    return this.#write(() => {
+      this.#requireSource(sourceId);
+      assertMatchesOf(sourceId, matches);
+      return { createdAlertIds: this.#detections.applyMatches(matches, this.#clock.nowMs()) };
+    });
+  }
+
+  // ---- detections ----
+
+  async loadRuleState(sourceId: string, ruleIds: string[], nowSecs: number): Promise<RuleStateEntry[]> {
+    return this.#guard(() => this.#detections.loadRuleState(sourceId, ruleIds, nowSecs));
+  }
+
+  async listDetectionSettings(): Promise<DetectionSetting[]> {
+    return this.#guard(() => this.#detections.listDetectionSettings());
+  }
+
+  async setDetectionSetting(setting: DetectionSetting): Promise<void> {
+    this.#write(() => {
+      if (setting.sourceId !== null) this.#requireSource(setting.sourceId);
+      this.#detections.setDetectionSetting(setting);
+    });
+  }
+
+  async listAlerts(query: AlertQuery = {}): Promise<AlertRecord[]> {
+    return this.#guard(() => this.#detections.listAlerts(query));
+  }
+
+  async getAlert(id: string): Promise<AlertRecord | null> {
+    return this.#guard(() => this.#detections.getAlert(id));
+  }
+
+  async getAlertMatches(id: string, limit?: number): Promise<Array<{ match: RuleMatch; event: StoredEvent | null }>> {
+    return this.#guard(() => this.#detections.getAlertMatches(id, limit));
+  }
+
+  async setAlertStatus(id: string, status: AlertStatus, atMs: number): Promise<AlertRecord> {
+    return this.#write(() => this.#detections.setAlertStatus(id, status, atMs));
+  }
+
+  async listMatches(query: {
+    ruleIds?: string[];
+    sourceId?: string;
+    sinceSecs: number;
+    untilSecs: number;
+  }): Promise<RuleMatch[]> {
+    return this.#guard(() => this.#detections.listMatches(query));
   }
 
   // ---- reading ----
@@ -658,5 +744,13 @@ export class SqliteStore implements Store {
       s.markJobDone.run(jobId);
       return true;
     });
+  }
+}
+
+/** A match names its source; one that names another source than the write's is the caller's bug. */
+function assertMatchesOf(sourceId: string, matches: readonly RuleMatch[]): void {
+  const stray = matches.find((m) => m.sourceId !== sourceId);
+  if (stray !== undefined) {
+    throw new UsageError(`A match of rule ${stray.ruleId} names source ${stray.sourceId}, not ${sourceId}.`);
   }
 }

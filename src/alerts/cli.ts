@@ -1,0 +1,109 @@
+// `vigil alerts …`: list alerts, show one with its matched events, and change an alert's status.
+//
+//   vigil alerts list [--json] [--status OPEN] [--severity HIGH] [--rule ID] [--limit N]
+//   vigil alerts show ID [--json]
+//   vigil alerts status ID TRIAGED
+
+import type { Command } from "commander";
+import { withRuntime } from "../cli/context.ts";
+import { parsePositiveInt } from "../cli/time-arg.ts";
+import { type AlertStatus, isSeverity, SEVERITIES } from "../core/detection.ts";
+import { NotFoundError, UsageError } from "../core/errors.ts";
+import type { AlertQuery, AlertRecord } from "../storage/ports.ts";
+
+const STATUSES: readonly AlertStatus[] = ["OPEN", "TRIAGED", "CLOSED", "RESOLVED"];
+
+/** Case-insensitive: `triaged` is as good as `TRIAGED`. */
+export function parseStatus(value: string): AlertStatus {
+  const upper = value.toUpperCase();
+  const status = STATUSES.find((s) => s === upper);
+  if (status === undefined) throw new UsageError(`Unknown status "${value}"; use one of ${STATUSES.join(", ")}.`);
+  return status;
+}
+
+export function parseSeverityArg(value: string): AlertQuery["severity"] {
+  const upper = value.toUpperCase();
+  if (!isSeverity(upper)) throw new UsageError(`Unknown severity "${value}"; use one of ${SEVERITIES.join(", ")}.`);
+  return upper;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** One tab-separated line per alert: created, severity, status, matches, rule, title, id. */
+export function alertLine(a: AlertRecord): string {
+  return [iso(a.createdAtMs), a.severity, a.status, String(a.matchCount), a.ruleId, a.title, a.id].join("\t");
+}
+
+export function register(program: Command): void {
+  const alerts = program.command("alerts").description("List and triage alerts.");
+
+  alerts
+    .command("list")
+    .description("List alerts, newest first.")
+    .option("--status <status>", "only alerts with this status (OPEN, TRIAGED, CLOSED, RESOLVED)")
+    .option("--severity <severity>", "only alerts of this severity")
+    .option("--rule <id>", "only alerts of this rule")
+    .option("--limit <n>", "at most this many alerts", "100")
+    .option("--json", "one alert per line, as JSON")
+    .action(async (options: { status?: string; severity?: string; rule?: string; limit: string; json?: boolean }) => {
+      const query: AlertQuery = { limit: parsePositiveInt(options.limit, "--limit", 1, 10_000) };
+      if (options.status) query.status = parseStatus(options.status);
+      if (options.severity) query.severity = parseSeverityArg(options.severity);
+      if (options.rule) query.ruleId = options.rule;
+      await withRuntime(async (runtime) => {
+        const list = await runtime.store.listAlerts(query);
+        for (const a of list) process.stdout.write(options.json ? `${JSON.stringify(a)}\n` : `${alertLine(a)}\n`);
+        if (!options.json) process.stderr.write(`${list.length} alert(s).\n`);
+      });
+    });
+
+  alerts
+    .command("show <id>")
+    .description("Show an alert and the events it matched.")
+    .option("--json", "the alert and its matches as one JSON object")
+    .action(async (id: string, options: { json?: boolean }) => {
+      await withRuntime(async (runtime) => {
+        const alert = await runtime.store.getAlert(id);
+        if (alert === null) throw new NotFoundError(`No alert with id ${id}.`);
+        const matches = await runtime.store.getAlertMatches(id);
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify({ alert, matches })}\n`);
+          return;
+        }
+        const lines = [
+          `${alert.title}`,
+          `id:        ${alert.id}`,
+          `rule:      ${alert.ruleId}${alert.isError ? " (rule error)" : ""}`,
+          `severity:  ${alert.severity}`,
+          `status:    ${alert.status}`,
+          `window:    ${iso(alert.windowStartSecs * 1000)} .. ${iso(alert.windowEndSecs * 1000)}`,
+          `matches:   ${alert.matchCount}`,
+          `dedup:     ${alert.dedupString}`,
+        ];
+        if (alert.description) lines.push(`about:     ${alert.description}`);
+        if (alert.runbook) lines.push(`runbook:   ${alert.runbook}`);
+        if (alert.alertContext) lines.push(`context:   ${JSON.stringify(alert.alertContext)}`);
+        lines.push("", "events:");
+        for (const { match, event } of matches) {
+          const actor = event?.actorEmail ?? event?.actorId ?? "-";
+          lines.push(
+            `  ${iso(match.eventTimeSecs * 1000)}\t${event?.type ?? match.logType}\t${actor}\t${event?.ip ?? "-"}\t${match.eventId}`,
+          );
+        }
+        process.stdout.write(`${lines.join("\n")}\n`);
+      });
+    });
+
+  alerts
+    .command("status <id> <status>")
+    .description("Set an alert's status (OPEN, TRIAGED, CLOSED, RESOLVED); the change is recorded.")
+    .action(async (id: string, statusArg: string) => {
+      const status = parseStatus(statusArg);
+      await withRuntime(async (runtime) => {
+        const updated = await runtime.store.setAlertStatus(id, status, runtime.clock.nowMs());
+        process.stdout.write(`${updated.id}\t${updated.status}\n`);
+      });
+    });
+}

@@ -1,0 +1,23 @@
+// Fields every destination config has. Configs are plain JSON (stored encrypted by the caller), snake_case
+// with unit suffixes like the rest of Vigil's config.
+
+import { z } from "zod";
+import { SEVERITIES } from "../core/detection.ts";
+
+export const baseConfigShape = {
+  /** Stable id: rules' destination overrides and the outbox refer to it. */
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "use letters, digits, '.', '_' and '-'"),
+  name: z.string().trim().min(1).max(200),
+  /** Default routing sends alerts of this severity and above. */
+  min_severity: z.enum(SEVERITIES).default("INFO"),
+  /** Default routing sends only these log types (e.g. `OpenAI.Audit`); absent or empty means all. */
+  log_types: z.array(z.string().min(1)).optional(),
+  /** Per-request timeout. */
+  timeout_secs: z.number().positive().max(300).default(10),
+};
+
+export const httpUrl = z.url({ protocol: /^https?$/ });

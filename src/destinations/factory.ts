@@ -1,0 +1,63 @@
+// Validates a destination config (plain JSON) and builds the destination.
+
+import { z } from "zod";
+import { createEmailDestination, type EmailConfig, emailConfigSchema } from "./email/email.ts";
+import { createFileDestination, type FileConfig, fileConfigSchema } from "./file/file.ts";
+import { createPagerDutyDestination, type PagerDutyConfig, pagerdutyConfigSchema } from "./pagerduty/pagerduty.ts";
+import { createSlackDestination, type SlackConfig, slackConfigSchema } from "./slack/slack.ts";
+import type { Destination } from "./types.ts";
+import { createWebhookDestination, type WebhookConfig, webhookConfigSchema } from "./webhook/webhook.ts";
+
+export const destinationConfigSchema = z.discriminatedUnion("type", [
+  slackConfigSchema,
+  webhookConfigSchema,
+  pagerdutyConfigSchema,
+  emailConfigSchema,
+  fileConfigSchema,
+]);
+export type DestinationConfig = z.infer<typeof destinationConfigSchema>;
+export type { EmailConfig, FileConfig, PagerDutyConfig, SlackConfig, WebhookConfig };
+
+export type ParseResult =
+  | { ok: true; config: DestinationConfig }
+  | { ok: false; issues: Array<{ path: string; message: string }> };
+
+/** Validates a config; issue messages never echo the submitted values, so secrets stay out of them. */
+export function parseDestinationConfig(input: unknown): ParseResult {
+  const result = destinationConfigSchema.safeParse(input);
+  if (result.success) return { ok: true, config: result.data };
+  return {
+    ok: false,
+    issues: result.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message })),
+  };
+}
+
+export class DestinationConfigError extends Error {
+  readonly code = "destination_config";
+  readonly retryable = false;
+  readonly issues: Array<{ path: string; message: string }>;
+  constructor(issues: Array<{ path: string; message: string }>) {
+    super(`Invalid destination config: ${issues.map((i) => `${i.path || "(root)"}: ${i.message}`).join("; ")}`);
+    this.name = "DestinationConfigError";
+    this.issues = issues;
+  }
+}
+
+/** Builds a destination from a config object; throws DestinationConfigError when the config is invalid. */
+export function createDestination(input: unknown): Destination {
+  const parsed = parseDestinationConfig(input);
+  if (!parsed.ok) throw new DestinationConfigError(parsed.issues);
+  const config = parsed.config;
+  switch (config.type) {
+    case "slack":
+      return createSlackDestination(config);
+    case "webhook":
+      return createWebhookDestination(config);
+    case "pagerduty":
+      return createPagerDutyDestination(config);
+    case "email":
+      return createEmailDestination(config);
+    case "file":
+      return createFileDestination(config);
+  }
+}

@@ -1,0 +1,29 @@
+// Public API of the destinations module.
+
+export {
+  createDestination,
+  type DestinationConfig,
+  DestinationConfigError,
+  destinationConfigSchema,
+  parseDestinationConfig,
+} from "./factory.ts";
+export { redactUrl } from "./redaction.ts";
+export {
+  defaultRoute,
+  explainRoute,
+  MAX_ROUTED_DESTINATIONS,
+  type RoutableAlert,
+  type RouteDecision,
+  routeAlert,
+} from "./routing.ts";
+export { sampleNotification } from "./sample.ts";
+export type {
+  ActorSummary,
+  AlertNotification,
+  DeliveryResult,
+  Destination,
+  DestinationType,
+  NotificationKind,
+} from "./types.ts";
+export { DESTINATION_TYPES } from "./types.ts";
+export { signWebhookBody, verifyWebhookSignature } from "./webhook/webhook.ts";

@@ -1,0 +1,132 @@
+// `vigil rules …` and `vigil packs …`: list rules and packs, enable or disable them (globally or for one
+// source, stored through the Store), and run rule tests.
+//
+// Rules come from the built-in packs (packs/) plus the directories in VIGIL_RULES_DIRS (':'-separated).
+
+import type { Command } from "commander";
+import { printJsonLine, withRuntime } from "../cli/context.ts";
+import { readEnv } from "../config/env.ts";
+import { UsageError } from "../core/errors.ts";
+import { requireSource } from "../pipeline/runtime.ts";
+import { loadRules, type RuleSet } from "./engine/load.ts";
+import { BUILTIN_PACKS_DIR, EnablementResolver } from "./packs.ts";
+import { formatTestReport, runRuleTests } from "./test-runner.ts";
+
+async function loadAll(): Promise<RuleSet> {
+  return loadRules({ packs: [BUILTIN_PACKS_DIR], dirs: readEnv().rulesDirs });
+}
+
+function setEnabled(kind: "rule" | "pack", enabled: boolean) {
+  return async (id: string, options: { source?: string }) => {
+    const set = await loadAll();
+    const known = kind === "rule" ? set.rules.some((r) => r.id === id) : set.packs.some((p) => p.id === id);
+    if (!known) throw new UsageError(`There is no ${kind} ${JSON.stringify(id)}; see \`vigil ${kind}s list\`.`);
+    await withRuntime(async (runtime) => {
+      const source = options.source === undefined ? null : await requireSource(runtime, options.source);
+      await runtime.store.setDetectionSetting({ kind, id, sourceId: source?.id ?? null, enabled });
+      const where = source ? ` for source ${source.name}` : "";
+      process.stdout.write(`${kind} ${id} ${enabled ? "enabled" : "disabled"}${where}\n`);
+    });
+  };
+}
+
+async function listing(kind: "rule" | "pack", json: boolean): Promise<void> {
+  const set = await loadAll();
+  await withRuntime(async (runtime) => {
+    const settings = await runtime.store.listDetectionSettings();
+    const sources = new Map((await runtime.store.listSources()).map((s) => [s.id, s.name]));
+    const resolver = new EnablementResolver(settings, new Map(set.packs.map((p) => [p.id, p])));
+    const overrides = (id: string) =>
+      settings
+        .filter((s) => s.kind === kind && s.id === id && s.sourceId !== null)
+        .map((s) => ({ source: sources.get(s.sourceId ?? "") ?? s.sourceId, enabled: s.enabled }));
+    if (kind === "rule") {
+      for (const r of set.rules) {
+        const row = {
+          id: r.id,
+          pack: r.packId,
+          kind: r.kind,
+          enabled: resolver.ruleEnabled(r, null),
+          severity: r.severity ?? "INFO",
+          logTypes: r.logTypes,
+          sourceOverrides: overrides(r.id),
+          file: r.file,
+        };
+        if (json) printJsonLine(row);
+        else
+          process.stdout.write(
+            `${row.enabled ? "on " : "off"}  ${r.id}  ${row.severity}  ${r.kind}${r.packId ? `  pack=${r.packId}` : ""}${row.sourceOverrides.map((o) => `  ${o.source}=${o.enabled ? "on" : "off"}`).join("")}\n`,
+          );
+      }
+    } else {
+      for (const p of set.packs) {
+        const row = {
+          id: p.id,
+          displayName: p.displayName,
+          enabled: resolver.packEnabled(p.id, null),
+          rules: set.rules.filter((r) => r.packId === p.id).map((r) => r.id),
+          sourceOverrides: overrides(p.id),
+          dir: p.dir,
+        };
+        if (json) printJsonLine(row);
+        else
+          process.stdout.write(
+            `${row.enabled ? "on " : "off"}  ${p.id}  ${row.rules.length} rules${p.displayName ? `  ${p.displayName}` : ""}${row.sourceOverrides.map((o) => `  ${o.source}=${o.enabled ? "on" : "off"}`).join("")}\n`,
+          );
+      }
+    }
+  });
+}
+
+/** `vigil rules test [PATH…]`; returns the process exit code. */
+export async function rulesTestCommand(paths: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const set = paths.length > 0 ? await loadRules({ packs: [], dirs: paths }) : await loadAll();
+  const report = await runRuleTests(set);
+  out.write(formatTestReport(report));
+  return report.failed > 0 ? 1 : 0;
+}
+
+export function register(program: Command): void {
+  const rules = program.command("rules").description("List, enable, disable and test detection rules.");
+  rules
+    .command("list")
+    .description("List every rule (built-in packs and VIGIL_RULES_DIRS) and whether it is enabled.")
+    .option("--json", "one JSON object per line")
+    .action((options: { json?: boolean }) => listing("rule", options.json === true));
+  for (const [name, enabled] of [
+    ["enable", true],
+    ["disable", false],
+  ] as const) {
+    rules
+      .command(name)
+      .argument("<id>", "rule id")
+      .option("--source <name>", "only for this source")
+      .description(`${name === "enable" ? "Enable" : "Disable"} a rule, globally or for one source.`)
+      .action(setEnabled("rule", enabled));
+  }
+  rules
+    .command("test")
+    .argument("[paths...]", "rule files or directories (default: built-in packs and VIGIL_RULES_DIRS)")
+    .description("Run the rules' test cases; exits non-zero on any failure.")
+    .action(async (paths: string[]) => {
+      process.exitCode = await rulesTestCommand(paths);
+    });
+
+  const packs = program.command("packs").description("List, enable and disable rule packs.");
+  packs
+    .command("list")
+    .description("List every pack and whether it is enabled.")
+    .option("--json", "one JSON object per line")
+    .action((options: { json?: boolean }) => listing("pack", options.json === true));
+  for (const [name, enabled] of [
+    ["enable", true],
+    ["disable", false],
+  ] as const) {
+    packs
+      .command(name)
+      .argument("<id>", "pack id")
+      .option("--source <name>", "only for this source")
+      .description(`${name === "enable" ? "Enable" : "Disable"} a pack, globally or for one source.`)
+      .action(setEnabled("pack", enabled));
+  }
+}

@@ -1,0 +1,319 @@
+// The detection engine: evaluates every enabled rule on every event of a batch and returns rule
+// matches and rule errors (already resolved with Panther's fallbacks), plus rule-state writes.
+// TypeScript rules run in-process on one event object built per event; Python rules run on the
+// worker pool in one round trip per batch. A rule that throws only ever produces its own error.
+
+import type { RuleMatch, RuleStateOp, Severity } from "../../core/detection.ts";
+import type { RuleDefinition } from "../define-rule.ts";
+import { makeEvent } from "../event/index.ts";
+import { EnablementResolver, type PackInfo } from "../packs.ts";
+import type { PythonWorkerPool } from "../python/pool.ts";
+import type { FunctionOutcome, RuleRunResults } from "../python/types.ts";
+import type { RuleSet } from "./load.ts";
+import type { LoadedRule } from "./loaded-rule.ts";
+import {
+  errorRepr,
+  type FnError,
+  jsError,
+  type Outcome,
+  resolveAlertContext,
+  resolveDedup,
+  resolveDestinations,
+  resolveSeverity,
+  resolveText,
+  resolveTitle,
+  resolveUnique,
+  truncate,
+} from "./resolve.ts";
+import { BatchState } from "./state.ts";
+import type { DetectionSetting, RuleStateEntry } from "./types.ts";
+
+export interface BatchEvent {
+  sourceId: string;
+  eventId: string;
+  /** The normalized record (has p_log_type, p_event_time). */
+  record: Record<string, unknown>;
+}
+
+export interface EvaluateResult {
+  matches: RuleMatch[];
+  stateOps: Array<{ eventId: string; op: RuleStateOp }>;
+}
+
+export interface DetectionEngine {
+  evaluate(batch: readonly BatchEvent[], state: readonly RuleStateEntry[]): Promise<EvaluateResult>;
+  /** Replaces the enable/disable overrides (after `vigil rules enable|disable`). */
+  setSettings(settings: readonly DetectionSetting[]): void;
+  /** Ids of the rules that can run for a source (to load their state). */
+  ruleIdsFor(sourceId: string): string[];
+  readonly rules: readonly LoadedRule[];
+}
+
+export interface CreateEngineOptions {
+  rules: RuleSet | readonly LoadedRule[];
+  /** Needed when the set has Python rules; started if needed. Its rules are loaded on first use. */
+  pythonPool?: PythonWorkerPool;
+  /** Severity of TS rules that declare none (default INFO). */
+  defaultSeverity?: Severity;
+}
+
+/** A rule with everything the hot path needs precomputed. */
+interface Compiled {
+  rule: LoadedRule;
+  severity: Severity;
+  logTypes: ReadonlySet<string>;
+}
+
+/** Unix seconds from p_event_time ("YYYY-MM-DD HH:MM:SS.fffffffff", UTC), else effective_at. */
+export function eventTimeSecs(record: Record<string, unknown>): number {
+  const t = record.p_event_time;
+  if (typeof t === "string" && t.length >= 19) {
+    const ms = Date.parse(`${t.slice(0, 10)}T${t.slice(11, 19)}Z`);
+    if (!Number.isNaN(ms)) return Math.floor(ms / 1000);
+  }
+  const e = record.effective_at;
+  return typeof e === "number" && Number.isFinite(e) ? Math.floor(e) : 0;
+}
+
+function baseMatch(c: Compiled, ev: BatchEvent, logType: string, timeSecs: number): RuleMatch {
+  const r = c.rule;
+  return {
+    ruleId: r.id,
+    packId: r.packId,
+    sourceId: ev.sourceId,
+    eventId: ev.eventId,
+    logType,
+    eventTimeSecs: timeSecs,
+    isError: false,
+    errorType: null,
+    errorMessage: null,
+    dedupString: "",
+    title: "",
+    severity: c.severity,
+    alertContext: null,
+    description: r.description === null ? null : truncate(r.description),
+    reference: r.reference === null ? null : truncate(r.reference),
+    runbook: r.runbook === null ? null : truncate(r.runbook),
+    destinations: r.outputIds ? [...r.outputIds] : null,
+    uniqueValue: null,
+    dedupPeriodMinutes: r.dedupPeriodMinutes,
+    threshold: r.threshold,
+    createAlert: r.createAlert,
+    tags: r.tags,
+    reports: r.reports,
+  };
+}
+
+/** A rule error (§2.4): dedup string = exception name, title = repr(exception), default severity. */
+export function errorMatch(c: Compiled, ev: BatchEvent, logType: string, timeSecs: number, e: FnError): RuleMatch {
+  const m = baseMatch(c, ev, logType, timeSecs);
+  m.isError = true;
+  m.errorType = e.type;
+  m.errorMessage = e.where ? `${e.message}: ${e.where}` : e.message;
+  m.dedupString = truncate(e.type);
+  m.title = truncate(errorRepr(e));
+  return m;
+}
+
+/** Fills a match's alert fields from the auxiliary functions' outcomes. */
+export function resolveMatch(m: RuleMatch, c: Compiled, get: (name: string) => Outcome): RuleMatch {
+  const r = c.rule;
+  const title = get("title");
+  m.title = resolveTitle(title, r.displayName, r.id);
+  m.dedupString = resolveDedup(get("dedup"), title, r.id);
+  m.severity = resolveSeverity(get("severity"), c.severity);
+  m.alertContext = resolveAlertContext(get("alert_context"));
+  m.description = resolveText(get("description"), r.description);
+  m.reference = resolveText(get("reference"), r.reference);
+  m.runbook = resolveText(get("runbook"), r.runbook);
+  m.destinations = resolveDestinations(get("destinations"), r.outputIds);
+  m.uniqueValue = resolveUnique(get("unique"));
+  return m;
+}
+
+const TS_FUNCTIONS = {
+  title: "title",
+  dedup: "dedup",
+  severity: "severity",
+  alert_context: "alertContext",
+  description: "description",
+  reference: "reference",
+  runbook: "runbook",
+  destinations: "destinations",
+  unique: "unique",
+} as const satisfies Record<string, keyof RuleDefinition["fns"]>;
+
+/** Runs one TS auxiliary function; absent → undefined, raise → error outcome. */
+export function callTs(def: RuleDefinition, name: string, event: unknown, ctx: unknown): Outcome {
+  const key = TS_FUNCTIONS[name as keyof typeof TS_FUNCTIONS];
+  const fn = key === undefined ? undefined : def.fns[key];
+  if (fn === undefined) return undefined;
+  try {
+    return { value: (fn as (e: unknown, c: unknown) => unknown)(event, ctx) };
+  } catch (err) {
+    return { error: jsError(err) };
+  }
+}
+
+export function nonBoolError(value: unknown): FnError {
+  const got = value === null ? "NoneType" : Array.isArray(value) ? "list" : typeof value;
+  return { type: "FunctionReturnTypeError", message: `rule() must return a boolean, got ${got}` };
+}
+
+export function compile(rule: LoadedRule, defaultSeverity: Severity): Compiled {
+  return { rule, severity: rule.severity ?? defaultSeverity, logTypes: new Set(rule.logTypes) };
+}
+
+export function createDetectionEngine(options: CreateEngineOptions): DetectionEngine {
+  const set: RuleSet = Array.isArray(options.rules)
+    ? { rules: [...(options.rules as LoadedRule[])], packs: [], settings: [] }
+    : (options.rules as RuleSet);
+  const compiled = set.rules.map((r) => compile(r, options.defaultSeverity ?? "INFO"));
+  const packs = new Map<string, PackInfo>(set.packs.map((p) => [p.id, p]));
+  let resolver = new EnablementResolver(set.settings, packs);
+  // sourceId → logType → rules to run; rebuilt when settings change
+  let plan = new Map<string, Map<string, { ts: Compiled[]; py: Compiled[] }>>();
+  const pool = options.pythonPool;
+  let pythonReady: Promise<Map<string, FnError>> | undefined;
+
+  function rulesFor(sourceId: string, logType: string): { ts: Compiled[]; py: Compiled[] } {
+    let bySource = plan.get(sourceId);
+    if (!bySource) {
+      bySource = new Map();
+      plan.set(sourceId, bySource);
+    }
+    let entry = bySource.get(logType);
+    if (!entry) {
+      entry = { ts: [], py: [] };
+      for (const c of compiled)
+        if (c.logTypes.has(logType) && resolver.ruleEnabled(c.rule, sourceId))
+          (c.rule.kind === "ts" ? entry.ts : entry.py).push(c);
+      bySource.set(logType, entry);
+    }
+    return entry;
+  }
+
+  /** Loads the Python rules once; a rule that fails to import becomes a rule error on every event. */
+  function loadPython(): Promise<Map<string, FnError>> {
+    pythonReady ??= (async () => {
+      const failed = new Map<string, FnError>();
+      const py = compiled.filter((c) => c.rule.kind === "python");
+      if (py.length === 0) return failed;
+      if (!pool) {
+        for (const c of py)
+          failed.set(c.rule.id, { type: "PythonUnavailable", message: "no Python worker pool was configured" });
+        return failed;
+      }
+      await pool.start();
+      for (const c of py) {
+        if (c.rule.kind !== "python") continue;
+        const r = await pool.loadRule(c.rule.id, c.rule.spec.pythonPath);
+        if (!r.ok) failed.set(c.rule.id, r.error);
+      }
+      return failed;
+    })();
+    return pythonReady;
+  }
+
+  async function runPython(
+    batch: readonly BatchEvent[],
+    jobs: Array<{ index: number; logType: string; timeSecs: number; rules: Compiled[] }>,
+    matches: RuleMatch[],
+  ): Promise<void> {
+    const failed = await loadPython();
+    // One round trip per distinct rule list (usually one: same source, same log type)
+    const groups = new Map<Compiled[], typeof jobs>();
+    for (const j of jobs) {
+      const g = groups.get(j.rules);
+      if (g) g.push(j);
+      else groups.set(j.rules, [j]);
+    }
+    for (const [rules, items] of groups) {
+      const runnable = rules.filter((c) => !failed.has(c.rule.id));
+      let results: RuleRunResults[][] | null = null;
+      let batchError: FnError | null = null;
+      if (runnable.length > 0 && pool) {
+        const reply = await pool.runBatch(
+          runnable.map((c) => c.rule.id),
+          items.map((j) => batch[j.index]!.record),
+        );
+        if (reply.ok) results = reply.value;
+        else batchError = reply.error;
+      }
+      items.forEach((j, k) => {
+        const ev = batch[j.index]!;
+        for (const c of rules) {
+          const loadError = failed.get(c.rule.id);
+          if (loadError) {
+            matches.push(errorMatch(c, ev, j.logType, j.timeSecs, loadError));
+            continue;
+          }
+          if (batchError) {
+            matches.push(errorMatch(c, ev, j.logType, j.timeSecs, batchError));
+            continue;
+          }
+          const res = results?.[k]?.[runnable.indexOf(c)];
+          if (!res) continue;
+          if (typeof res.rule === "object") {
+            matches.push(errorMatch(c, ev, j.logType, j.timeSecs, res.rule.error));
+          } else if (res.rule === true) {
+            const m = baseMatch(c, ev, j.logType, j.timeSecs);
+            matches.push(
+              resolveMatch(m, c, (name) => res[name as keyof RuleRunResults] as FunctionOutcome | undefined),
+            );
+          }
+        }
+      });
+    }
+  }
+
+  return {
+    rules: set.rules,
+    setSettings(settings) {
+      resolver = new EnablementResolver(settings, packs);
+      plan = new Map();
+    },
+    ruleIdsFor(sourceId) {
+      return compiled.filter((c) => resolver.ruleEnabled(c.rule, sourceId)).map((c) => c.rule.id);
+    },
+    async evaluate(batch, stateEntries) {
+      const matches: RuleMatch[] = [];
+      const state = new BatchState(stateEntries);
+      const ctx = state.context;
+      const pyJobs: Array<{ index: number; logType: string; timeSecs: number; rules: Compiled[] }> = [];
+      for (let i = 0; i < batch.length; i++) {
+        const ev = batch[i]!;
+        const logType = typeof ev.record.p_log_type === "string" ? ev.record.p_log_type : "";
+        const { ts, py } = rulesFor(ev.sourceId, logType);
+        if (ts.length === 0 && py.length === 0) continue;
+        const timeSecs = eventTimeSecs(ev.record);
+        if (py.length > 0) pyJobs.push({ index: i, logType, timeSecs, rules: py });
+        if (ts.length === 0) continue;
+        const event = makeEvent(ev.record);
+        for (let r = 0; r < ts.length; r++) {
+          const c = ts[r]!;
+          const def = (c.rule as Extract<LoadedRule, { kind: "ts" }>).definition;
+          state.begin(c.rule.id, ev.sourceId, ev.eventId, timeSecs);
+          let out: unknown;
+          try {
+            out = def.fns.rule(event, ctx);
+          } catch (err) {
+            state.rollback();
+            matches.push(errorMatch(c, ev, logType, timeSecs, jsError(err)));
+            continue;
+          }
+          if (out === false) continue;
+          if (out !== true) {
+            state.rollback();
+            matches.push(errorMatch(c, ev, logType, timeSecs, nonBoolError(out)));
+            continue;
+          }
+          const m = baseMatch(c, ev, logType, timeSecs);
+          matches.push(resolveMatch(m, c, (name) => callTs(def, name, event, ctx)));
+        }
+      }
+      if (pyJobs.length > 0) await runPython(batch, pyJobs, matches);
+      return { matches, stateOps: state.ops };
+    },
+  };
+}

@@ -1,0 +1,129 @@
+import assert from "node:assert/strict";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { BUILTIN_PACKS_DIR } from "../packs.ts";
+import { PythonWorkerPool } from "../python/pool.ts";
+import { createDetectionEngine } from "./engine.ts";
+import { loadRules, RuleLoadError } from "./load.ts";
+import { batchEvent } from "./test-helpers.ts";
+
+const DEFINE_RULE = fileURLToPath(new URL("../define-rule.ts", import.meta.url));
+const dirs: string[] = [];
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "vigil-rules-"));
+  dirs.push(d);
+  return d;
+}
+after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+const tsRuleFile = (id: string, body = "rule: (e) => e.get('type') === 'api_key.created'") =>
+  `import { defineRule } from ${JSON.stringify(DEFINE_RULE)};
+export default defineRule({ id: ${JSON.stringify(id)}, logTypes: ["OpenAI.Audit"], severity: "High", ${body} });\n`;
+
+describe("loadRules", () => {
+  it("loads a .ts rule from a temp dir recursively, with its pack, and skips tests and _helpers", async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, "team", "nested"), { recursive: true });
+    writeFileSync(join(dir, "team", "pack.yml"), "id: Team.Pack\ndisplayName: Team\n");
+    writeFileSync(join(dir, "team", "nested", "key.ts"), tsRuleFile("Team.Key"));
+    writeFileSync(join(dir, "team", "nested", "key.test.ts"), "throw new Error('not a rule');\n");
+    writeFileSync(join(dir, "team", "_helper.ts"), "export const x = 1;\n");
+    writeFileSync(join(dir, "loose.mjs"), tsRuleFile("Loose").replace(/: \(e\)/, ": (e)"));
+    const set = await loadRules({ packs: [], dirs: [dir] });
+    assert.deepEqual(
+      set.rules.map((r) => [r.id, r.packId, r.kind]),
+      [
+        ["Loose", null, "ts"],
+        ["Team.Key", "Team.Pack", "ts"],
+      ],
+    );
+    assert.deepEqual(
+      set.packs.map((p) => [p.id, p.enabled]),
+      [["Team.Pack", true]],
+    );
+    const { matches } = await createDetectionEngine({ rules: set }).evaluate([batchEvent("api_key.created")], []);
+    assert.deepEqual(matches.map((m) => [m.ruleId, m.severity, m.packId]).sort(), [
+      ["Loose", "HIGH", null],
+      ["Team.Key", "HIGH", "Team.Pack"],
+    ]);
+  });
+
+  it("names the file for bad metadata, a missing rule(), a non-rule module and duplicate ids", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "bad-meta.ts"), tsRuleFile("Bad", "threshold: 0, rule: () => true"));
+    writeFileSync(join(dir, "no-rule.ts"), tsRuleFile("NoRule", "title: () => 'x'"));
+    writeFileSync(join(dir, "plain.ts"), "export const notARule = 1;\n");
+    writeFileSync(join(dir, "dup1.ts"), tsRuleFile("Dup"));
+    writeFileSync(join(dir, "dup2.ts"), tsRuleFile("Dup"));
+    writeFileSync(join(dir, "bad.yml"), "AnalysisType: rule\nRuleID: X\nEnabled: true\n");
+    await assert.rejects(loadRules({ packs: [], dirs: [dir] }), (err: unknown) => {
+      assert.ok(err instanceof RuleLoadError);
+      const text = err.problems.join("\n");
+      assert.match(text, /bad-meta\.ts: .*threshold/);
+      assert.match(text, /no-rule\.ts: .*rule\(\) is required/);
+      assert.match(text, /plain\.ts: a rule module must `export default defineRule/);
+      assert.match(text, /dup2\.ts: duplicate rule id Dup \(also defined in .*dup1\.ts\)/);
+      assert.match(text, /bad\.yml/);
+      return true;
+    });
+  });
+
+  it("loads the built-in examples pack (Panther .yml + .py pairs)", async () => {
+    const set = await loadRules({ packs: [BUILTIN_PACKS_DIR] });
+    const examples = set.rules.filter((r) => r.packId === "Vigil.Examples");
+    assert.deepEqual(examples.map((r) => [r.id, r.kind]).sort(), [
+      ["Seed.OpenAI.APIKey.Created", "python"],
+      ["Seed.OpenAI.Project.Deleted", "python"],
+      ["Seed.OpenAI.User.Changes", "python"],
+    ]);
+  });
+});
+
+describe("Panther pairs on the Python pool", () => {
+  const pool = new PythonWorkerPool({ size: 1, timeoutMs: 10000 });
+  after(() => pool.close());
+
+  it("the seed examples give the actor's real email on normalized real-shape events", async () => {
+    const dir = tempDir();
+    cpSync(join(BUILTIN_PACKS_DIR, "examples"), dir, { recursive: true });
+    writeFileSync(join(dir, "broken.py"), "def rule(event):\n    return event['missing'] == 1\n");
+    writeFileSync(
+      join(dir, "broken.yml"),
+      "AnalysisType: rule\nRuleID: Broken\nEnabled: true\nFilename: broken.py\nLogTypes: [OpenAI.Audit]\nSeverity: Low\n",
+    );
+    const set = await loadRules({ packs: [dir] });
+    const engine = createDetectionEngine({ rules: set, pythonPool: pool });
+    const events = [
+      batchEvent("api_key.created", { actor: "userKey" }),
+      batchEvent("project.deleted"),
+      batchEvent("user.updated"),
+    ];
+    const { matches } = await engine.evaluate(events, []);
+    const byRule = new Map(matches.filter((m) => !m.isError).map((m) => [m.ruleId, m]));
+    assert.equal(byRule.get("Seed.OpenAI.APIKey.Created")?.title, "New OpenAI API key created by bob@example.com");
+    assert.equal(
+      byRule.get("Seed.OpenAI.APIKey.Created")?.dedupString,
+      "New OpenAI API key created by bob@example.com",
+    );
+    const deleted = byRule.get("Seed.OpenAI.Project.Deleted")!;
+    assert.equal(deleted.title, "OpenAI project deleted");
+    assert.equal(deleted.dedupString, "defaultDedupString:Seed.OpenAI.Project.Deleted");
+    assert.deepEqual(deleted.destinations, ["slack-secops"]);
+    assert.equal((deleted.alertContext as { actor_email: string }).actor_email, "alice@example.com");
+    const users = byRule.get("Seed.OpenAI.User.Changes")!;
+    assert.deepEqual([users.severity, users.threshold, users.dedupPeriodMinutes], ["MEDIUM", 2, 30]);
+    const errors = matches.filter((m) => m.isError);
+    assert.equal(errors.length, 3, "one KeyError per event");
+    assert.deepEqual(
+      [errors[0]!.ruleId, errors[0]!.dedupString, errors[0]!.title, errors[0]!.severity],
+      ["Broken", "KeyError", "KeyError('missing')", "LOW"],
+    );
+    // the last traceback frame, as Panther reports it
+    assert.match(errors[0]!.errorMessage ?? "", /^'missing': \S+\.py, line \d+, in \w+/);
+  });
+});

@@ -1,0 +1,143 @@
+// Panther's fallbacks, type checks and limits for the alert fields (reference §2.1, §2.2, §2.4),
+// shared by TypeScript and Python rules. Each auxiliary function's result arrives as an Outcome:
+// absent (not defined), a value, or the error it raised.
+
+import { isSeverity, type Severity } from "../../core/detection.ts";
+
+export interface FnError {
+  type: string;
+  message: string;
+  /** Last traceback frame ("file.py, line N, in func"), for Python. */
+  where?: string;
+}
+export type Outcome = { value: unknown } | { error: FnError } | undefined;
+
+export const MAX_FIELD = 1000;
+export const TRUNCATED_SUFFIX = "... (truncated)";
+export const MAX_CONTEXT_CHARS = 200 * 1024;
+export const MAX_DESTINATIONS = 10;
+
+/** Keeps 985 characters and appends the suffix: the result is exactly 1000 characters. */
+export function truncate(s: string): string {
+  return s.length > MAX_FIELD ? s.slice(0, MAX_FIELD - TRUNCATED_SUFFIX.length) + TRUNCATED_SUFFIX : s;
+}
+
+const ok = (o: Outcome): o is { value: unknown } => o !== undefined && "value" in o;
+const okString = (o: Outcome): string | null => (ok(o) && typeof o.value === "string" ? o.value : null);
+
+/** title() → DisplayName → RuleID; a raise, a non-string or an empty string falls back too. */
+export function resolveTitle(o: Outcome, displayName: string | null, ruleId: string): string {
+  const t = okString(o);
+  return truncate(t !== null && t !== "" ? t : displayName || ruleId);
+}
+
+/** dedup() → the title() output (only when title() is defined and produced one) → defaultDedupString. */
+export function resolveDedup(o: Outcome, titleOutcome: Outcome, ruleId: string): string {
+  const d = okString(o);
+  if (d !== null && d !== "") return truncate(d);
+  const t = okString(titleOutcome);
+  if (t !== null && t !== "") return truncate(t);
+  return `defaultDedupString:${ruleId}`;
+}
+
+/** Upper-cased; DEFAULT, an invalid value, a raise or absence all mean the configured severity. */
+export function resolveSeverity(o: Outcome, configured: Severity): Severity {
+  const s = okString(o);
+  if (s === null) return configured;
+  const up = s.toUpperCase();
+  return isSeverity(up) ? up : configured;
+}
+
+/** description/reference/runbook: function → static metadata; a raise or a non-string gives "". */
+export function resolveText(o: Outcome, fallback: string | null): string | null {
+  if (o === undefined) return fallback === null ? null : truncate(fallback);
+  const s = okString(o);
+  return s === null ? "" : truncate(s);
+}
+
+/** null: default routing. [] or "SKIP": suppressed. Deduplicated, at most 10. A raise: default routing. */
+export function resolveDestinations(o: Outcome, fallback: readonly string[] | null): string[] | null {
+  const def = fallback && fallback.length > 0 ? [...fallback] : null;
+  if (!ok(o) || o.value === null || o.value === undefined) return def;
+  const v = o.value;
+  if (!Array.isArray(v) || !v.every((d) => typeof d === "string")) return def;
+  if (v.length === 0 || v.includes("SKIP")) return [];
+  return [...new Set(v as string[])].slice(0, MAX_DESTINATIONS);
+}
+
+export function resolveUnique(o: Outcome): string | null {
+  return okString(o);
+}
+
+/** Python's repr of an exception, as Panther titles rule errors: `KeyError('x')`. */
+export function errorRepr(e: FnError): string {
+  // str(KeyError('x')) is already the repr of its argument
+  if (e.type === "KeyError" && /^'.*'$|^".*"$/s.test(e.message)) return `${e.type}(${e.message})`;
+  return e.message === "" ? `${e.type}()` : `${e.type}(${pyStrRepr(e.message)})`;
+}
+
+function pyStrRepr(s: string): string {
+  const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
+  const body = s
+    .replace(/\\/g, "\\\\")
+    .replace(/\n/g, "\\n")
+    .replace(/\r/g, "\\r")
+    .replace(/\t/g, "\\t")
+    .replace(quote === "'" ? /'/g : /"/g, `\\${quote}`);
+  return quote + body + quote;
+}
+
+/** The length of Python's json.dumps(value) (", " and ": " separators, ensure_ascii) for a JSON value. */
+export function pythonJsonLength(json: string, value: unknown): number {
+  let extra = 0;
+  for (let i = 0; i < json.length; i++) if (json.charCodeAt(i) > 127) extra += 5;
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) {
+      if (v.length > 1) extra += v.length - 1;
+      for (const x of v) walk(x);
+    } else if (v !== null && typeof v === "object") {
+      const vals = Object.values(v);
+      if (vals.length > 0) extra += 2 * vals.length - 1;
+      for (const x of vals) walk(x);
+    }
+  };
+  walk(value);
+  return json.length + extra;
+}
+
+/**
+ * A Mapping, serialized; over 204800 characters (as Python measures them) it is replaced by the
+ * `_error` object; a raise or a non-object becomes `{"_error": repr(err)}`. Absent: null.
+ */
+export function resolveAlertContext(o: Outcome): Record<string, unknown> | null {
+  if (o === undefined) return null;
+  if (!ok(o)) return { _error: errorRepr(o.error) };
+  const v = o.value;
+  if (v === null || typeof v !== "object" || Array.isArray(v)) {
+    const got = v === null ? "NoneType" : Array.isArray(v) ? "list" : typeof v;
+    return {
+      _error: errorRepr({ type: "FunctionReturnTypeError", message: `alert_context() must return a dict, got ${got}` }),
+    };
+  }
+  let json: string;
+  let plain: Record<string, unknown>;
+  try {
+    json = JSON.stringify(v);
+    plain = JSON.parse(json) as Record<string, unknown>;
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    return { _error: errorRepr({ type: e.name, message: e.message }) };
+  }
+  const size = pythonJsonLength(json, plain);
+  if (size > MAX_CONTEXT_CHARS)
+    return {
+      _error: `alert_context size is [${size}] characters, bigger than maximum of [${MAX_CONTEXT_CHARS}] characters`,
+    };
+  return plain;
+}
+
+/** A thrown JS value as an FnError (name of the exception class). */
+export function jsError(err: unknown): FnError {
+  if (err instanceof Error) return { type: err.name || err.constructor.name || "Error", message: err.message };
+  return { type: "Error", message: String(err) };
+}

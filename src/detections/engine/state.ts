@@ -1,0 +1,159 @@
+// The rule-state API behind ctx.state. Reads see the state loaded before the batch plus the writes of
+// earlier events of the same batch; each write also becomes a RuleStateOp tied to its event, which the
+// store applies only for events the page inserted. Expiry is event time + ttl, so replays agree.
+
+import type { RuleStateOp } from "../../core/detection.ts";
+import type { RuleContext, RuleState, StateWriteOptions } from "../define-rule.ts";
+import type { RuleStateEntry } from "./types.ts";
+
+interface Entry {
+  value: string | null;
+  counter: number;
+  members: string[];
+  expiresAtSecs: number | null;
+}
+
+const keyOf = (sourceId: string, ruleId: string, key: string) => `${sourceId}\u0000${ruleId}\u0000${key}`;
+
+/**
+ * One batch's state. Loaded entries apply to every source of the batch (the store loads them for the
+ * page's source); writes are kept per source. A write without ttlSecs carries `expiresAtSecs: null`:
+ * the entry keeps its current expiry (none for a new entry).
+ */
+export class BatchState implements RuleState {
+  private readonly loaded = new Map<string, Entry>();
+  private readonly written = new Map<string, Entry | null>();
+  readonly ops: Array<{ eventId: string; op: RuleStateOp }> = [];
+  /** Undo log of the current invocation, so a rule that throws leaves no trace. */
+  private undo: Map<string, Entry | null | undefined> | null = null;
+  private undoOps = 0;
+  ruleId = "";
+  sourceId = "";
+  eventId = "";
+  eventTimeSecs = 0;
+  /** The `ctx` handed to rule functions; one object per batch, repositioned by begin(). */
+  readonly context: RuleContext;
+
+  constructor(entries: readonly RuleStateEntry[]) {
+    const self = this;
+    this.context = {
+      get ruleId() {
+        return self.ruleId;
+      },
+      get sourceId() {
+        return self.sourceId;
+      },
+      get eventId() {
+        return self.eventId;
+      },
+      get eventTimeSecs() {
+        return self.eventTimeSecs;
+      },
+      state: this,
+    };
+    for (const e of entries)
+      this.loaded.set(`${e.ruleId}\u0000${e.key}`, {
+        value: e.value,
+        counter: e.counter,
+        members: [...e.members].sort(),
+        expiresAtSecs: e.expiresAtSecs,
+      });
+  }
+
+  /** Positions the API on one (rule, event) invocation. */
+  begin(ruleId: string, sourceId: string, eventId: string, eventTimeSecs: number): void {
+    this.ruleId = ruleId;
+    this.sourceId = sourceId;
+    this.eventId = eventId;
+    this.eventTimeSecs = eventTimeSecs;
+    this.undo = null;
+    this.undoOps = this.ops.length;
+  }
+
+  /** Discards the writes of the current invocation (its rule() threw). */
+  rollback(): void {
+    if (this.undo === null) return;
+    for (const [k, prev] of this.undo) {
+      if (prev === undefined) this.written.delete(k);
+      else this.written.set(k, prev);
+    }
+    this.ops.length = this.undoOps;
+    this.undo = null;
+  }
+
+  private read(key: string): Entry | null {
+    const k = keyOf(this.sourceId, this.ruleId, key);
+    const w = this.written.get(k);
+    const e = w !== undefined ? w : (this.loaded.get(`${this.ruleId}\u0000${key}`) ?? null);
+    if (e === null) return null;
+    return e.expiresAtSecs !== null && e.expiresAtSecs <= this.eventTimeSecs ? null : e;
+  }
+
+  private write(key: string, next: Entry | null): void {
+    const k = keyOf(this.sourceId, this.ruleId, key);
+    if (this.undo === null) this.undo = new Map();
+    if (!this.undo.has(k)) this.undo.set(k, this.written.get(k));
+    this.written.set(k, next);
+  }
+
+  private expiry(options: StateWriteOptions | undefined): number | null {
+    const ttl = options?.ttlSecs;
+    if (ttl === undefined) return null;
+    if (!Number.isFinite(ttl) || ttl < 0) throw new RangeError(`ttlSecs must be a non-negative number, got ${ttl}`);
+    return this.eventTimeSecs + Math.floor(ttl);
+  }
+
+  private base(key: string): Entry {
+    const e = this.read(key);
+    return e ? { ...e, members: e.members } : { value: null, counter: 0, members: [], expiresAtSecs: null };
+  }
+
+  get(key: string): string | null {
+    return this.read(String(key))?.value ?? null;
+  }
+
+  counter(key: string): number {
+    return this.read(String(key))?.counter ?? 0;
+  }
+
+  members(key: string): string[] {
+    return [...(this.read(String(key))?.members ?? [])];
+  }
+
+  put(key: string, value: string, options?: StateWriteOptions): void {
+    const expiresAtSecs = this.expiry(options);
+    const e = this.base(key);
+    this.write(key, { ...e, value: String(value), expiresAtSecs: expiresAtSecs ?? e.expiresAtSecs });
+    this.ops.push({
+      eventId: this.eventId,
+      op: { kind: "put", ruleId: this.ruleId, key, value: String(value), expiresAtSecs },
+    });
+  }
+
+  increment(key: string, by = 1, options?: StateWriteOptions): number {
+    if (!Number.isFinite(by)) throw new RangeError(`increment must be a finite number, got ${by}`);
+    const expiresAtSecs = this.expiry(options);
+    const e = this.base(key);
+    const counter = e.counter + by;
+    this.write(key, { ...e, counter, expiresAtSecs: expiresAtSecs ?? e.expiresAtSecs });
+    this.ops.push({ eventId: this.eventId, op: { kind: "increment", ruleId: this.ruleId, key, by, expiresAtSecs } });
+    return counter;
+  }
+
+  addToSet(key: string, member: string, options?: StateWriteOptions): void {
+    const expiresAtSecs = this.expiry(options);
+    const e = this.base(key);
+    const m = String(member);
+    const members = e.members.includes(m) ? e.members : [...e.members, m].sort();
+    this.write(key, { ...e, members, expiresAtSecs: expiresAtSecs ?? e.expiresAtSecs });
+    this.ops.push({
+      eventId: this.eventId,
+      op: { kind: "add_to_set", ruleId: this.ruleId, key, member: m, expiresAtSecs },
+    });
+  }
+
+  delete(key: string): void {
+    this.write(key, null);
+    this.ops.push({ eventId: this.eventId, op: { kind: "delete", ruleId: this.ruleId, key } });
+  }
+}

@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Writable } from "node:stream";
+import { after, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { rulesTestCommand } from "./cli.ts";
+import { rawRecord } from "./engine/test-helpers.ts";
+import { BUILTIN_PACKS_DIR } from "./packs.ts";
+import { prepareTestLog } from "./test-runner.ts";
+
+const DEFINE_RULE = fileURLToPath(new URL("./define-rule.ts", import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), "vigil-rules-test-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function capture(): { out: Writable; text: () => string } {
+  let buf = "";
+  const out = new Writable({
+    write(chunk, _enc, done) {
+      buf += String(chunk);
+      done();
+    },
+  });
+  return { out, text: () => buf };
+}
+
+it("raw API test logs are normalized; normalized and hand-written Panther logs are used as written", () => {
+  const raw = rawRecord("api_key.created", { actor: "userKey" });
+  const prepared = prepareTestLog(raw);
+  assert.equal(prepared.p_log_type, "OpenAI.Audit");
+  assert.ok("api_key_created" in prepared);
+  const panther = { type: "api_key.created", api_key_created: { data: { scopes: ["all"] } } };
+  assert.equal(prepareTestLog(panther), panther);
+});
+
+it("the built-in packs' tests pass", async () => {
+  const { out, text } = capture();
+  assert.equal(await rulesTestCommand([BUILTIN_PACKS_DIR], out), 0);
+  assert.match(text(), /^\d+ passed, 0 failed$/m);
+});
+
+it("prints each failure with rule id, test name and what differed; ends with the counts; exits 1", async () => {
+  const raw = rawRecord("api_key.created", { actor: "userKey" });
+  writeFileSync(
+    join(dir, "key.ts"),
+    `import { defineRule } from ${JSON.stringify(DEFINE_RULE)};
+export default defineRule({
+  id: "Test.Key", logTypes: ["OpenAI.Audit"], severity: "High",
+  rule: (e) => e.get("type") === "api_key.created",
+  title: (e) => "Key by " + e.deep_get("actor", "user", "email"),
+  dynamicSeverity: (e) => (e.get("project") ? "critical" : "low"),
+  tests: [
+    { name: "raw API event", expected: true, log: ${JSON.stringify(raw)},
+      expectedTitle: "Key by bob@example.com", expectedSeverity: "CRITICAL" },
+    { name: "wrong title", expected: true, log: ${JSON.stringify(raw)}, expectedTitle: "Key by mallory" },
+    { name: "other type", expected: false, log: { ...${JSON.stringify(raw)}, type: "project.created" } },
+    { name: "deliberately failing", expected: false, log: ${JSON.stringify(raw)} },
+  ],
+});
+`,
+  );
+  writeFileSync(
+    join(dir, "aux.py"),
+    "def rule(event):\n    return True\n\ndef title(event):\n    return event['nope']\n",
+  );
+  writeFileSync(
+    join(dir, "aux.yml"),
+    `AnalysisType: rule
+RuleID: Test.Aux
+Enabled: true
+Filename: aux.py
+LogTypes: [OpenAI.Audit]
+Severity: Low
+Tests:
+  - Name: title raises on a positive case
+    ExpectedResult: true
+    Log: { type: x }
+  - Name: negative case ignores title
+    ExpectedResult: false
+    Log: { type: x }
+`,
+  );
+  const { out, text } = capture();
+  assert.equal(await rulesTestCommand([dir], out), 1);
+  const lines = text().trimEnd().split("\n");
+  assert.equal(lines.at(-1), "2 passed, 4 failed");
+  const body = text();
+  assert.match(
+    body,
+    /FAIL Test\.Key › wrong title .*\n {2}- title: expected "Key by mallory", got "Key by bob@example\.com"/,
+  );
+  assert.match(body, /FAIL Test\.Key › deliberately failing .*\n {2}- expected rule\(\) to return false, got true/);
+  assert.match(body, /FAIL Test\.Aux › title raises on a positive case .*\n {2}- title\(\) raised KeyError\('nope'\)/);
+  assert.match(
+    body,
+    /FAIL Test\.Aux › negative case ignores title .*\n {2}- expected rule\(\) to return false, got true/,
+  );
+});

@@ -1,0 +1,232 @@
+// `vigil rules test`: runs every rule's test cases, Panther's `Tests:` and ours, with `pat test`'s pass
+// criteria (reference §1.5): a positive case passes only if rule() returned true AND no function
+// raised (or returned the wrong type); a negative case passes iff rule() returned false.
+// Test logs without p_log_type are raw API records and are normalized through OpenAI.Audit first.
+
+import { isSeverity, type RuleMatch } from "../core/detection.ts";
+import { loadOpenAIAuditLogType } from "../schema/index.ts";
+import type { RuleTestCase } from "./define-rule.ts";
+import {
+  type BatchEvent,
+  callTs,
+  compile,
+  errorMatch,
+  eventTimeSecs,
+  nonBoolError,
+  resolveMatch,
+} from "./engine/engine.ts";
+import type { RuleSet } from "./engine/load.ts";
+import type { LoadedRule } from "./engine/loaded-rule.ts";
+import { errorRepr, type FnError, jsError, type Outcome } from "./engine/resolve.ts";
+import { BatchState } from "./engine/state.ts";
+import { makeEvent } from "./event/index.ts";
+import { PythonWorkerPool } from "./python/pool.ts";
+import type { RuleRunResults } from "./python/types.ts";
+
+export interface TestFailure {
+  ruleId: string;
+  file: string;
+  test: string;
+  reasons: string[];
+}
+
+export interface TestReport {
+  passed: number;
+  failed: number;
+  failures: TestFailure[];
+}
+
+const AUX = ["title", "dedup", "severity", "alert_context", "description", "reference", "runbook", "destinations"];
+const STRING_FNS = new Set(["title", "dedup", "description", "reference", "runbook", "unique", "severity"]);
+const TEST_PARSE_TIME_MS = Date.UTC(2025, 0, 1);
+
+/**
+ * A raw API record (no p_log_type) is normalized; a hand-normalized Panther test log (its payload under
+ * the underscore key, e.g. `api_key_created`) or one that does not normalize is used as written, as
+ * `pat test` does.
+ */
+export function prepareTestLog(log: Record<string, unknown>): Record<string, unknown> {
+  if ("p_log_type" in log) return log;
+  const type = log.type;
+  if (typeof type === "string" && type.includes(".") && type.replace(/\./g, "_") in log) return log;
+  const result = loadOpenAIAuditLogType().normalize(structuredClone(log), {
+    sourceId: "",
+    sourceLabel: "test",
+    parseTimeMs: TEST_PARSE_TIME_MS,
+    rowId: "test",
+  });
+  return result.ok ? result.record : log;
+}
+
+/** What a function returned that Panther would reject (its type check raises). */
+function typeProblem(name: string, value: unknown): string | null {
+  if (STRING_FNS.has(name) && typeof value !== "string") return `${name}() returned ${typeof value}, not a string`;
+  if (name === "severity" && typeof value === "string" && value.toUpperCase() !== "DEFAULT")
+    if (!isSeverity(value.toUpperCase())) return `severity() returned an invalid severity ${JSON.stringify(value)}`;
+  if (name === "alert_context" && (value === null || typeof value !== "object" || Array.isArray(value)))
+    return "alert_context() did not return an object";
+  if (name === "destinations" && value !== null && !(Array.isArray(value) && value.every((v) => typeof v === "string")))
+    return "destinations() did not return a list of strings or null";
+  return null;
+}
+
+function auxProblems(get: (name: string) => Outcome): string[] {
+  const out: string[] = [];
+  for (const name of [...AUX, "unique"]) {
+    const o = get(name);
+    if (o === undefined) continue;
+    if ("error" in o) out.push(`${name}() raised ${errorRepr(o.error)}${o.error.where ? ` at ${o.error.where}` : ""}`);
+    else {
+      const p = typeProblem(name, o.value);
+      if (p) out.push(p);
+    }
+  }
+  return out;
+}
+
+function compareExpected(t: RuleTestCase, m: RuleMatch): string[] {
+  const out: string[] = [];
+  const check = (what: string, expected: unknown, actual: unknown) => {
+    if (expected !== undefined && JSON.stringify(expected) !== JSON.stringify(actual))
+      out.push(`${what}: expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);
+  };
+  check("title", t.expectedTitle, m.title);
+  check("dedup", t.expectedDedup, m.dedupString);
+  check("severity", t.expectedSeverity?.toUpperCase(), m.severity);
+  check("alert context", t.expectedAlertContext, m.alertContext);
+  check("destinations", t.expectedDestinations, m.destinations);
+  return out;
+}
+
+interface CaseOutcome {
+  /** true / false, or the error rule() raised (output None in Panther). */
+  output: boolean | FnError;
+  get: (name: string) => Outcome;
+  match: RuleMatch | null;
+}
+
+const fakeEvent = (record: Record<string, unknown>): BatchEvent => ({ sourceId: "test", eventId: "test", record });
+
+function runTsCase(rule: Extract<LoadedRule, { kind: "ts" }>, t: RuleTestCase, record: Record<string, unknown>) {
+  const c = compile(rule, "INFO");
+  const entries = (t.state ?? []).map((s) => ({
+    ruleId: rule.id,
+    key: s.key,
+    value: s.value ?? null,
+    counter: s.counter ?? 0,
+    members: s.members ?? [],
+    expiresAtSecs: null,
+  }));
+  const state = new BatchState(entries);
+  const time = eventTimeSecs(record);
+  state.begin(rule.id, "test", "test", time);
+  const event = makeEvent(record);
+  let raw: unknown;
+  try {
+    raw = rule.definition.fns.rule(event, state.context);
+  } catch (err) {
+    return { output: jsError(err), get: () => undefined, match: null } satisfies CaseOutcome;
+  }
+  if (typeof raw !== "boolean") return { output: nonBoolError(raw), get: () => undefined, match: null };
+  const cache = new Map<string, Outcome>();
+  const get = (name: string) => {
+    if (!cache.has(name)) cache.set(name, callTs(rule.definition, name, event, state.context));
+    return cache.get(name);
+  };
+  const match = raw ? resolveMatch(errorlessBase(c, record), c, get) : null;
+  return { output: raw, get, match } satisfies CaseOutcome;
+}
+
+function errorlessBase(c: ReturnType<typeof compile>, record: Record<string, unknown>): RuleMatch {
+  // errorMatch builds the common fields; clear the error part for a match
+  const m = errorMatch(c, fakeEvent(record), String(record.p_log_type ?? ""), eventTimeSecs(record), {
+    type: "",
+    message: "",
+  });
+  m.isError = false;
+  m.errorType = null;
+  m.errorMessage = null;
+  return m;
+}
+
+async function runPyCase(
+  pool: PythonWorkerPool,
+  rule: Extract<LoadedRule, { kind: "python" }>,
+  mocks: Array<{ objectName: string; returnValue: unknown }>,
+  record: Record<string, unknown>,
+): Promise<CaseOutcome> {
+  const reply = await pool.run(rule.id, record, { mocks });
+  if (!reply.ok) return { output: reply.error, get: () => undefined, match: null };
+  const res: RuleRunResults = reply.value;
+  if (typeof res.rule === "object") return { output: res.rule.error, get: () => undefined, match: null };
+  const get = (name: string) => res[name as keyof RuleRunResults] as Outcome;
+  const c = compile(rule, "INFO");
+  return { output: res.rule, get, match: res.rule ? resolveMatch(errorlessBase(c, record), c, get) : null };
+}
+
+function judge(expected: boolean, o: CaseOutcome, t: RuleTestCase | null): string[] {
+  if (typeof o.output === "object") {
+    const e = o.output;
+    return [`rule() raised ${errorRepr(e)}${e.where ? ` at ${e.where}` : ""}`];
+  }
+  if (o.output !== expected) return [`expected rule() to return ${expected}, got ${o.output}`];
+  if (!expected) return [];
+  const problems = auxProblems(o.get);
+  if (t && o.match) problems.push(...compareExpected(t, o.match));
+  return problems;
+}
+
+/** Runs the tests of every rule; Python rules get a pool of their own unless one is given. */
+export async function runRuleTests(
+  rules: RuleSet | readonly LoadedRule[],
+  options: { pythonPool?: PythonWorkerPool } = {},
+): Promise<TestReport> {
+  const list = Array.isArray(rules) ? (rules as LoadedRule[]) : (rules as RuleSet).rules;
+  const report: TestReport = { passed: 0, failed: 0, failures: [] };
+  const record = (rule: LoadedRule, test: string, reasons: string[]) => {
+    if (reasons.length === 0) report.passed++;
+    else {
+      report.failed++;
+      report.failures.push({ ruleId: rule.id, file: rule.file, test, reasons });
+    }
+  };
+  const python = list.filter((r) => r.kind === "python" && r.spec.tests.length > 0);
+  let pool = options.pythonPool;
+  const ownPool = pool === undefined && python.length > 0;
+  if (ownPool) pool = new PythonWorkerPool({ size: 1 });
+  try {
+    if (pool && python.length > 0) await pool.start();
+    for (const rule of list) {
+      if (rule.kind === "ts") {
+        for (const t of rule.definition.tests) {
+          const outcome = runTsCase(rule, t, prepareTestLog(t.log));
+          record(rule, t.name, judge(t.expected, outcome, t));
+        }
+      } else if (rule.spec.tests.length > 0 && pool) {
+        const loaded = await pool.loadRule(rule.id, rule.spec.pythonPath);
+        for (const t of rule.spec.tests) {
+          if (!loaded.ok) {
+            record(rule, t.name, [`the rule does not load: ${errorRepr(loaded.error)}`]);
+            continue;
+          }
+          const outcome = await runPyCase(pool, rule, t.mocks, prepareTestLog(t.log));
+          record(rule, t.name, judge(t.expectedResult, outcome, null));
+        }
+      }
+    }
+  } finally {
+    if (ownPool) await pool?.close();
+  }
+  return report;
+}
+
+/** One block per failure, then `N passed, N failed` alone on the last line. */
+export function formatTestReport(report: TestReport): string {
+  const lines: string[] = [];
+  for (const f of report.failures) {
+    lines.push(`FAIL ${f.ruleId} › ${f.test}  (${f.file})`);
+    for (const r of f.reasons) lines.push(`  - ${r}`);
+  }
+  lines.push(`${report.passed} passed, ${report.failed} failed`);
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,83 @@
+// Wires the detection engine into ingest: loads the rules (built-in packs + user directories), adapts the
+// engine to the page writer's Detector, and runs correlation rules over stored matches.
+
+import { type CorrelationRule, evaluateCorrelation, OPENAI_BRUTE_FORCE_THEN_SUCCESS } from "../alerts/correlation.ts";
+import { createDetectionEngine, type DetectionEngine } from "../detections/engine/engine.ts";
+import { loadRules } from "../detections/engine/load.ts";
+import { BUILTIN_PACKS_DIR } from "../detections/packs.ts";
+import { PythonWorkerPool } from "../detections/python/pool.ts";
+import type { SourceRecord, Store } from "../storage/ports.ts";
+import type { DetectionOutcome, Detector } from "./page-writer.ts";
+
+/** Correlation rules run on a schedule over stored matches (packs will contribute theirs). */
+export const CORRELATION_RULES: readonly CorrelationRule[] = [OPENAI_BRUTE_FORCE_THEN_SUCCESS];
+
+export interface Detection {
+  engine: DetectionEngine;
+  detector: Detector;
+  close(): Promise<void>;
+}
+
+export async function openDetection(options: {
+  store: Store;
+  rulesDirs: readonly string[];
+  packsDirs?: readonly string[];
+  nowSecs: () => number;
+}): Promise<Detection> {
+  const { store } = options;
+  const rules = await loadRules({
+    packs: options.packsDirs ?? [BUILTIN_PACKS_DIR],
+    dirs: options.rulesDirs,
+    settings: await store.listDetectionSettings(),
+  });
+  const needsPython = rules.rules.some((r) => r.kind === "python");
+  const pythonPool = needsPython ? new PythonWorkerPool({}) : undefined;
+  const engine = createDetectionEngine({ rules, ...(pythonPool ? { pythonPool } : {}) });
+  const detector: Detector = {
+    async detect(source: SourceRecord, events): Promise<DetectionOutcome> {
+      // Overrides may change from another process (`vigil rules disable`); they are one small query.
+      engine.setSettings(await store.listDetectionSettings());
+      const ruleIds = engine.ruleIdsFor(source.id);
+      if (ruleIds.length === 0) return { matches: [], stateOps: [] };
+      const state = await store.loadRuleState(source.id, ruleIds, options.nowSecs());
+      // Oldest first: stateful rules ("first time seen") and alert windows read history in time order.
+      const batch = events
+        .map((e) => ({ sourceId: source.id, eventId: e.eventId, record: e.record }))
+        .sort((a, b) => eventTime(a.record) - eventTime(b.record) || (a.eventId < b.eventId ? -1 : 1));
+      return engine.evaluate(batch, state);
+    },
+  };
+  return { engine, detector, close: async () => pythonPool?.close() };
+}
+
+function eventTime(record: Record<string, unknown>): number {
+  const at = record.effective_at;
+  return typeof at === "number" ? at : 0;
+}
+
+/**
+ * Evaluates the correlation rules for one source over their lookback and applies new correlation
+ * matches through the alert path. Re-running over an overlapping window finds the same matches, which
+ * the store skips: nothing is counted twice.
+ */
+export async function runCorrelations(
+  store: Store,
+  source: SourceRecord,
+  nowSecs: number,
+  rules: readonly CorrelationRule[] = CORRELATION_RULES,
+): Promise<string[]> {
+  const created: string[] = [];
+  for (const rule of rules) {
+    const members = rule.detection.kind === "group" ? rule.detection.members : rule.detection.steps;
+    const matches = await store.listMatches({
+      sourceId: source.id,
+      ruleIds: members.map((m) => m.ruleId),
+      sinceSecs: nowSecs - rule.lookbackMinutes * 60,
+      untilSecs: nowSecs + 1,
+    });
+    if (matches.length === 0) continue;
+    const derived = evaluateCorrelation(rule, matches, nowSecs);
+    if (derived.length > 0) created.push(...(await store.applyDerivedMatches(source.id, derived)).createdAlertIds);
+  }
+  return created;
+}

@@ -1,0 +1,306 @@
+// The detection side of the PostgreSQL store: signals, alert windows, alerts, rule state and settings.
+// Writes take a client inside the caller's transaction (see PostgresStore.applyPage).
+//
+// Concurrency: windows and rule state are read, changed in TypeScript and written back. Two workers
+// applying matches of one key at once would lose an update, so each transaction first takes a
+// transaction-scoped advisory lock per affected key, in sorted order (no deadlock between the two).
+
+import type pg from "pg";
+import { type AlertWindow, applyMatches, keysToLoad, windowKeyString } from "../../alerts/windows.ts";
+import type { AlertStatus, RuleMatch, RuleStateOp } from "../../core/detection.ts";
+import { NotFoundError, UsageError } from "../../core/errors.ts";
+import {
+  ALERT_COLUMNS,
+  ALERT_STATUSES,
+  type AlertRow,
+  listLimit,
+  MATCH_COLUMNS,
+  type MatchRow,
+  matchValues,
+  newAlertValues,
+  type RuleStateRow,
+  toAlertRecord,
+  toAlertWindow,
+  toRuleMatch,
+  toRuleStateEntry,
+  WINDOW_COLUMNS,
+  type WindowRow,
+  windowValues,
+} from "../alert-rows.ts";
+import type { AlertQuery, AlertRecord, DetectionSetting, RuleStateEntry, StoredEvent } from "../ports.ts";
+import { applyStateOp, isLive } from "../rule-state.ts";
+import { toStoredEvent } from "../sqlite/rows.ts";
+import type { EventsTable } from "../sqlite/search.ts";
+
+type Queryable = pg.PoolClient | pg.Pool;
+
+const toFlag = (b: boolean): boolean => b;
+const params = (n: number, from = 1): string => Array.from({ length: n }, (_, i) => `$${i + from}`).join(", ");
+
+async function lockKeys(client: Queryable, keys: string[]): Promise<void> {
+  const sorted = [...new Set(keys)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  for (const key of sorted) {
+    // hashtext gives the int4 the lock takes; a collision only serializes two unrelated keys.
+    await client.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`vigil:detections:${key}`]);
+  }
+}
+
+const INSERT_MATCH = `INSERT INTO rule_matches (${MATCH_COLUMNS.join(", ")}, created_at_ms)
+  VALUES (${params(MATCH_COLUMNS.length + 1)})
+  ON CONFLICT (source_id, rule_id, event_id, is_error) DO NOTHING
+  RETURNING seq`;
+
+const UPSERT_WINDOW = `INSERT INTO alert_windows (${WINDOW_COLUMNS.join(", ")}) VALUES (${params(WINDOW_COLUMNS.length)})
+  ON CONFLICT (id) DO UPDATE SET match_count = excluded.match_count, unique_values = excluded.unique_values,
+    alert_created = excluded.alert_created`;
+
+/** Stores `matches` (skipping those already stored) and applies them to windows and alerts; created ids. */
+export async function applyMatchesPg(
+  client: Queryable,
+  matches: readonly RuleMatch[],
+  nowMs: number,
+): Promise<string[]> {
+  if (matches.length === 0) return [];
+  const keys = keysToLoad(matches);
+  await lockKeys(
+    client,
+    keys.map((k) => `w:${windowKeyString(k.key)}`),
+  );
+  const fresh: RuleMatch[] = [];
+  const seqs: number[] = [];
+  for (const m of matches) {
+    const { rows } = await client.query<{ seq: number }>(INSERT_MATCH, [...matchValues(m, toFlag), nowMs]);
+    const row = rows[0];
+    if (row !== undefined) {
+      fresh.push(m);
+      seqs.push(row.seq);
+    }
+  }
+  if (fresh.length === 0) return [];
+
+  const existing: AlertWindow[] = [];
+  for (const { key, minSecs, maxSecs } of keysToLoad(fresh)) {
+    const { rows } = await client.query<WindowRow>(
+      `SELECT * FROM alert_windows
+       WHERE source_id = $1 AND rule_id = $2 AND dedup_string = $3 AND is_error = $4 AND start_secs <= $5
+         AND end_secs > $6`,
+      [key.sourceId, key.ruleId, key.dedupString, key.isError, maxSecs, minSecs],
+    );
+    existing.push(...rows.map(toAlertWindow));
+  }
+  const outcome = applyMatches(existing, fresh);
+  for (const w of outcome.windowUpserts) await client.query(UPSERT_WINDOW, windowValues(w, toFlag));
+  const placed = outcome.placements.flatMap((p, i) => (p.windowId === null ? [] : [{ p, seq: seqs[i] }]));
+  if (placed.length > 0) {
+    await client.query(
+      `UPDATE rule_matches m SET window_id = t.window_id, alert_id = t.alert_id
+       FROM unnest($1::bigint[], $2::text[], $3::text[]) AS t(seq, window_id, alert_id) WHERE m.seq = t.seq`,
+      [placed.map((x) => x.seq), placed.map((x) => x.p.windowId), placed.map((x) => x.p.alertId)],
+    );
+  }
+  for (const w of outcome.alertCreations) {
+    await client.query(
+      `INSERT INTO alerts (${ALERT_COLUMNS.join(", ")}) VALUES (${params(ALERT_COLUMNS.length)})`,
+      newAlertValues(w, nowMs, toFlag),
+    );
+    await client.query(
+      "INSERT INTO alert_status_changes (alert_id, from_status, to_status, at_ms) VALUES ($1, NULL, 'OPEN', $2)",
+      [w.id, nowMs],
+    );
+    // Matches of earlier pages that opened the window belong to the alert too.
+    await client.query("UPDATE rule_matches SET alert_id = $1 WHERE window_id = $1 AND alert_id IS NULL", [w.id]);
+  }
+  for (const w of outcome.alertAttachments) {
+    await client.query("UPDATE alerts SET match_count = $1, updated_at_ms = $2 WHERE id = $3", [
+      w.matchCount,
+      nowMs,
+      w.id,
+    ]);
+  }
+  return outcome.alertCreations.map((w) => w.id);
+}
+
+/** Applies rule state ops in order, inside the caller's transaction. */
+export async function applyStateOpsPg(
+  client: Queryable,
+  sourceId: string,
+  ops: readonly RuleStateOp[],
+  nowSecs: number,
+): Promise<void> {
+  if (ops.length === 0) return;
+  await lockKeys(
+    client,
+    ops.map((op) => `s:${JSON.stringify([sourceId, op.ruleId, op.key])}`),
+  );
+  for (const op of ops) {
+    const { rows } = await client.query<RuleStateRow>(
+      "SELECT * FROM rule_state WHERE source_id = $1 AND rule_id = $2 AND key = $3",
+      [sourceId, op.ruleId, op.key],
+    );
+    const row = rows[0];
+    const next = applyStateOp(row === undefined ? null : toRuleStateEntry(row), op, nowSecs);
+    if (next === null) {
+      await client.query("DELETE FROM rule_state WHERE source_id = $1 AND rule_id = $2 AND key = $3", [
+        sourceId,
+        op.ruleId,
+        op.key,
+      ]);
+    } else {
+      await client.query(
+        `INSERT INTO rule_state (source_id, rule_id, key, value, counter, members, expires_at_secs)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (source_id, rule_id, key) DO UPDATE SET value = excluded.value, counter = excluded.counter,
+           members = excluded.members, expires_at_secs = excluded.expires_at_secs`,
+        [sourceId, op.ruleId, op.key, next.value, next.counter, JSON.stringify(next.members), next.expiresAtSecs],
+      );
+    }
+  }
+}
+
+export async function loadRuleStatePg(
+  client: Queryable,
+  sourceId: string,
+  ruleIds: string[],
+  nowSecs: number,
+): Promise<RuleStateEntry[]> {
+  if (ruleIds.length === 0) return [];
+  const { rows } = await client.query<RuleStateRow>(
+    `SELECT * FROM rule_state WHERE source_id = $1 AND rule_id = ANY($2::text[])
+     AND (expires_at_secs IS NULL OR expires_at_secs > $3) ORDER BY rule_id, key`,
+    [sourceId, ruleIds, nowSecs],
+  );
+  return rows.map(toRuleStateEntry).filter((e) => isLive(e, nowSecs));
+}
+
+export async function listDetectionSettingsPg(client: Queryable): Promise<DetectionSetting[]> {
+  const { rows } = await client.query<{
+    kind: "rule" | "pack";
+    id: string;
+    source_id: string | null;
+    enabled: boolean;
+  }>("SELECT * FROM detection_settings ORDER BY kind, id, coalesce(source_id, '')");
+  return rows.map((r) => ({ kind: r.kind, id: r.id, sourceId: r.source_id, enabled: r.enabled }));
+}
+
+export async function setDetectionSettingPg(client: Queryable, setting: DetectionSetting): Promise<void> {
+  await client.query(
+    `INSERT INTO detection_settings (kind, id, source_id, enabled) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (kind, id, (coalesce(source_id, ''))) DO UPDATE SET enabled = excluded.enabled`,
+    [setting.kind, setting.id, setting.sourceId, setting.enabled],
+  );
+}
+
+export async function listAlertsPg(client: Queryable, query: AlertQuery): Promise<AlertRecord[]> {
+  const limit = listLimit(query.limit);
+  if (limit === null) throw new UsageError(`The limit must be a positive integer (got ${query.limit}).`);
+  const where: string[] = [];
+  const values: unknown[] = [];
+  const filters: Array<[string, unknown]> = [
+    ["status", query.status],
+    ["severity", query.severity],
+    ["rule_id", query.ruleId],
+    ["source_id", query.sourceId],
+  ];
+  for (const [column, value] of filters) {
+    if (value === undefined) continue;
+    values.push(value);
+    where.push(`${column} = $${values.length}`);
+  }
+  values.push(limit);
+  const { rows } = await client.query<AlertRow>(
+    `SELECT * FROM alerts ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
+     ORDER BY created_at_ms DESC, window_start_secs DESC, id DESC LIMIT $${values.length}`,
+    values,
+  );
+  return rows.map(toAlertRecord);
+}
+
+export async function getAlertPg(client: Queryable, id: string, forUpdate = false): Promise<AlertRecord | null> {
+  const { rows } = await client.query<AlertRow>(`SELECT * FROM alerts WHERE id = $1${forUpdate ? " FOR UPDATE" : ""}`, [
+    id,
+  ]);
+  const row = rows[0];
+  return row === undefined ? null : toAlertRecord(row);
+}
+
+type JoinedRow = MatchRow & { [K in keyof EventsTable as `ev_${K}`]: EventsTable[K] | null };
+
+export async function getAlertMatchesPg(
+  client: Queryable,
+  id: string,
+  limit?: number,
+): Promise<Array<{ match: RuleMatch; event: StoredEvent | null }>> {
+  const max = listLimit(limit ?? 10_000);
+  if (max === null) throw new UsageError(`The limit must be a positive integer (got ${limit}).`);
+  const { rows } = await client.query<JoinedRow>(
+    `SELECT m.*, e.source_id AS ev_source_id, e.id AS ev_id, e.type AS ev_type, e.effective_at AS ev_effective_at,
+       e.actor_type AS ev_actor_type, e.actor_id AS ev_actor_id, e.actor_email AS ev_actor_email, e.ip AS ev_ip,
+       e.project_id AS ev_project_id, e.raw AS ev_raw, e.normalized AS ev_normalized,
+       e.ingested_at_ms AS ev_ingested_at_ms
+     FROM rule_matches m LEFT JOIN events e ON e.source_id = m.source_id AND e.id = m.event_id
+     WHERE m.alert_id = $1 ORDER BY m.event_time, m.seq LIMIT $2`,
+    [id, max],
+  );
+  return rows.map((row) => ({
+    match: toRuleMatch(row),
+    event:
+      row.ev_id === null
+        ? null
+        : toStoredEvent({
+            source_id: row.ev_source_id ?? row.source_id,
+            id: row.ev_id,
+            type: row.ev_type ?? "",
+            effective_at: row.ev_effective_at ?? 0,
+            actor_type: row.ev_actor_type,
+            actor_id: row.ev_actor_id,
+            actor_email: row.ev_actor_email,
+            ip: row.ev_ip,
+            project_id: row.ev_project_id,
+            raw: row.ev_raw ?? "",
+            normalized: row.ev_normalized,
+            ingested_at_ms: row.ev_ingested_at_ms ?? 0,
+          }),
+  }));
+}
+
+/** Inside the caller's transaction. */
+export async function setAlertStatusPg(
+  client: Queryable,
+  id: string,
+  status: AlertStatus,
+  atMs: number,
+): Promise<AlertRecord> {
+  if (!ALERT_STATUSES.includes(status)) {
+    throw new UsageError(`Unknown alert status "${status}"; use one of ${ALERT_STATUSES.join(", ")}.`);
+  }
+  const current = await getAlertPg(client, id, true);
+  if (current === null) throw new NotFoundError(`No alert with id ${id}.`);
+  if (current.status === status) return current;
+  await client.query("UPDATE alerts SET status = $1, updated_at_ms = $2 WHERE id = $3", [status, atMs, id]);
+  await client.query(
+    "INSERT INTO alert_status_changes (alert_id, from_status, to_status, at_ms) VALUES ($1, $2, $3, $4)",
+    [id, current.status, status, atMs],
+  );
+  return { ...current, status, updatedAtMs: atMs };
+}
+
+export async function listMatchesPg(
+  client: Queryable,
+  query: { ruleIds?: string[]; sourceId?: string; sinceSecs: number; untilSecs: number },
+): Promise<RuleMatch[]> {
+  const where = ["event_time >= $1", "event_time < $2"];
+  const values: unknown[] = [query.sinceSecs, query.untilSecs];
+  if (query.sourceId !== undefined) {
+    values.push(query.sourceId);
+    where.push(`source_id = $${values.length}`);
+  }
+  if (query.ruleIds !== undefined && query.ruleIds.length > 0) {
+    values.push(query.ruleIds);
+    where.push(`rule_id = ANY($${values.length}::text[])`);
+  }
+  const { rows } = await client.query<MatchRow>(
+    `SELECT * FROM rule_matches WHERE ${where.join(" AND ")} ORDER BY event_time, seq`,
+    values,
+  );
+  return rows.map(toRuleMatch);
+}

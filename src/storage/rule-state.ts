@@ -1,0 +1,36 @@
+// Rule state (first-seen sets, counters, values) as pure transitions: both stores read the current entry,
+// call `applyStateOp`, and write the result back inside the page transaction.
+
+import type { RuleStateOp } from "../core/detection.ts";
+import type { RuleStateEntry } from "./ports.ts";
+
+/** Whether an entry is still alive at `nowSecs` (an expiry at exactly now has expired). */
+export function isLive(entry: { expiresAtSecs: number | null }, nowSecs: number): boolean {
+  return entry.expiresAtSecs === null || entry.expiresAtSecs > nowSecs;
+}
+
+/**
+ * The entry after `op`; null when the op deletes it. An expired entry counts as absent, so a counter
+ * restarts from zero and a set from empty once it expired, whether or not a sweep removed the row yet. Each
+ * op with an expiry sets the entry's expiry (the latest write decides); an op without one (null) keeps
+ * the entry's current expiry, as the engine's in-batch view does. Delete removes the entry.
+ */
+export function applyStateOp(current: RuleStateEntry | null, op: RuleStateOp, nowSecs: number): RuleStateEntry | null {
+  if (op.kind === "delete") return null;
+  const base: RuleStateEntry =
+    current !== null && isLive(current, nowSecs)
+      ? current
+      : { ruleId: op.ruleId, key: op.key, value: null, counter: 0, members: [], expiresAtSecs: null };
+  switch (op.kind) {
+    case "put":
+      return { ...base, value: op.value, expiresAtSecs: op.expiresAtSecs ?? base.expiresAtSecs };
+    case "increment":
+      return { ...base, counter: base.counter + op.by, expiresAtSecs: op.expiresAtSecs ?? base.expiresAtSecs };
+    case "add_to_set":
+      return {
+        ...base,
+        members: base.members.includes(op.member) ? base.members : [...base.members, op.member].sort(),
+        expiresAtSecs: op.expiresAtSecs ?? base.expiresAtSecs,
+      };
+  }
+}

@@ -1,0 +1,273 @@
+// The detection side of the SQLite store: signals, alert windows, alerts, rule state and settings. Writes
+// run inside the caller's page transaction (see SqliteStore.applyPage); reads run on their own.
+
+import type Database from "better-sqlite3";
+import { type AlertWindow, applyMatches, keysToLoad } from "../../alerts/windows.ts";
+import type { AlertStatus, RuleMatch, RuleStateOp } from "../../core/detection.ts";
+import { NotFoundError, UsageError } from "../../core/errors.ts";
+import {
+  ALERT_COLUMNS,
+  ALERT_STATUSES,
+  type AlertRow,
+  listLimit,
+  MATCH_COLUMNS,
+  type MatchRow,
+  matchValues,
+  newAlertValues,
+  type RuleStateRow,
+  toAlertRecord,
+  toAlertWindow,
+  toRuleMatch,
+  toRuleStateEntry,
+  WINDOW_COLUMNS,
+  type WindowRow,
+  windowValues,
+} from "../alert-rows.ts";
+import type { AlertQuery, AlertRecord, DetectionSetting, RuleStateEntry, StoredEvent } from "../ports.ts";
+import { applyStateOp, isLive } from "../rule-state.ts";
+import { toStoredEvent } from "./rows.ts";
+import type { EventsTable } from "./search.ts";
+
+const toFlag = (b: boolean): number => (b ? 1 : 0);
+const placeholders = (n: number): string => Array.from({ length: n }, () => "?").join(", ");
+
+function prepare(db: Database.Database) {
+  return {
+    insertMatch: db.prepare(
+      `INSERT INTO rule_matches (${MATCH_COLUMNS.join(", ")}, window_id, alert_id, created_at_ms)
+       VALUES (${placeholders(MATCH_COLUMNS.length + 3)})
+       ON CONFLICT (source_id, rule_id, event_id, is_error) DO NOTHING`,
+    ),
+    windowsOfKey: db.prepare<[string, string, string, number, number, number], WindowRow>(
+      `SELECT * FROM alert_windows
+       WHERE source_id = ? AND rule_id = ? AND dedup_string = ? AND is_error = ? AND start_secs <= ? AND end_secs > ?`,
+    ),
+    upsertWindow: db.prepare(
+      `INSERT INTO alert_windows (${WINDOW_COLUMNS.join(", ")}) VALUES (${placeholders(WINDOW_COLUMNS.length)})
+       ON CONFLICT (id) DO UPDATE SET match_count = excluded.match_count, unique_values = excluded.unique_values,
+         alert_created = excluded.alert_created`,
+    ),
+    insertAlert: db.prepare(
+      `INSERT INTO alerts (${ALERT_COLUMNS.join(", ")}) VALUES (${placeholders(ALERT_COLUMNS.length)})`,
+    ),
+    placeMatch: db.prepare("UPDATE rule_matches SET window_id = ?, alert_id = ? WHERE seq = ?"),
+    attachWindowMatches: db.prepare("UPDATE rule_matches SET alert_id = ? WHERE window_id = ? AND alert_id IS NULL"),
+    updateAlertCount: db.prepare("UPDATE alerts SET match_count = ?, updated_at_ms = ? WHERE id = ?"),
+    insertStatusChange: db.prepare(
+      "INSERT INTO alert_status_changes (alert_id, from_status, to_status, at_ms) VALUES (?, ?, ?, ?)",
+    ),
+    stateEntry: db.prepare<[string, string, string], RuleStateRow>(
+      "SELECT * FROM rule_state WHERE source_id = ? AND rule_id = ? AND key = ?",
+    ),
+    upsertState: db.prepare(
+      `INSERT INTO rule_state (source_id, rule_id, key, value, counter, members, expires_at_secs)
+       VALUES (?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (source_id, rule_id, key) DO UPDATE SET value = excluded.value, counter = excluded.counter,
+         members = excluded.members, expires_at_secs = excluded.expires_at_secs`,
+    ),
+    deleteState: db.prepare("DELETE FROM rule_state WHERE source_id = ? AND rule_id = ? AND key = ?"),
+    settings: db.prepare<[], { kind: "rule" | "pack"; id: string; source_id: string | null; enabled: number }>(
+      "SELECT * FROM detection_settings ORDER BY kind, id, coalesce(source_id, '')",
+    ),
+    deleteSetting: db.prepare("DELETE FROM detection_settings WHERE kind = ? AND id = ? AND source_id IS ?"),
+    insertSetting: db.prepare("INSERT INTO detection_settings (kind, id, source_id, enabled) VALUES (?, ?, ?, ?)"),
+    alertById: db.prepare<[string], AlertRow>("SELECT * FROM alerts WHERE id = ?"),
+    setStatus: db.prepare("UPDATE alerts SET status = ?, updated_at_ms = ? WHERE id = ?"),
+    alertMatches: db.prepare<
+      [string, number],
+      MatchRow & { [K in keyof EventsTable as `ev_${K}`]: EventsTable[K] | null }
+    >(
+      `SELECT m.*, e.source_id AS ev_source_id, e.id AS ev_id, e.type AS ev_type, e.effective_at AS ev_effective_at,
+         e.actor_type AS ev_actor_type, e.actor_id AS ev_actor_id, e.actor_email AS ev_actor_email, e.ip AS ev_ip,
+         e.project_id AS ev_project_id, e.raw AS ev_raw, e.normalized AS ev_normalized,
+         e.ingested_at_ms AS ev_ingested_at_ms
+       FROM rule_matches m LEFT JOIN events e ON e.source_id = m.source_id AND e.id = m.event_id
+       WHERE m.alert_id = ? ORDER BY m.event_time, m.seq LIMIT ?`,
+    ),
+  };
+}
+
+type Statements = ReturnType<typeof prepare>;
+
+export class SqliteDetections {
+  readonly #db: Database.Database;
+  #statements: Statements | undefined;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+  }
+
+  get #s(): Statements {
+    this.#statements ??= prepare(this.#db);
+    return this.#statements;
+  }
+
+  /**
+   * Stores `matches` (those already stored are skipped) and applies them to alert windows and alerts.
+   * Must run inside a write transaction. Returns the ids of the alerts created.
+   */
+  applyMatches(matches: readonly RuleMatch[], nowMs: number): string[] {
+    if (matches.length === 0) return [];
+    const s = this.#s;
+    // Insert first with no window: a match already stored (ON CONFLICT) must not count again.
+    const fresh: RuleMatch[] = [];
+    const seqs: number[] = [];
+    for (const m of matches) {
+      const info = s.insertMatch.run(...matchValues(m, toFlag), null, null, nowMs);
+      if (info.changes === 1) {
+        fresh.push(m);
+        seqs.push(Number(info.lastInsertRowid));
+      }
+    }
+    if (fresh.length === 0) return [];
+
+    const existing: AlertWindow[] = [];
+    for (const { key, minSecs, maxSecs } of keysToLoad(fresh)) {
+      const rows = s.windowsOfKey.all(key.sourceId, key.ruleId, key.dedupString, toFlag(key.isError), maxSecs, minSecs);
+      existing.push(...rows.map(toAlertWindow));
+    }
+    const outcome = applyMatches(existing, fresh);
+    for (const w of outcome.windowUpserts) s.upsertWindow.run(...windowValues(w, toFlag));
+    outcome.placements.forEach((p, i) => {
+      if (p.windowId !== null) s.placeMatch.run(p.windowId, p.alertId, seqs[i]);
+    });
+    for (const w of outcome.alertCreations) {
+      s.insertAlert.run(...newAlertValues(w, nowMs, toFlag));
+      s.insertStatusChange.run(w.id, null, "OPEN", nowMs);
+      // Matches of earlier pages that opened the window belong to the alert too.
+      s.attachWindowMatches.run(w.id, w.id);
+    }
+    for (const w of outcome.alertAttachments) s.updateAlertCount.run(w.matchCount, nowMs, w.id);
+    return outcome.alertCreations.map((w) => w.id);
+  }
+
+  /** Applies rule state ops in order. Must run inside a write transaction. */
+  applyStateOps(sourceId: string, ops: readonly RuleStateOp[], nowSecs: number): void {
+    const s = this.#s;
+    for (const op of ops) {
+      const row = s.stateEntry.get(sourceId, op.ruleId, op.key);
+      const next = applyStateOp(row === undefined ? null : toRuleStateEntry(row), op, nowSecs);
+      if (next === null) s.deleteState.run(sourceId, op.ruleId, op.key);
+      else {
+        s.upsertState.run(
+          sourceId,
+          op.ruleId,
+          op.key,
+          next.value,
+          next.counter,
+          JSON.stringify(next.members),
+          next.expiresAtSecs,
+        );
+      }
+    }
+  }
+
+  loadRuleState(sourceId: string, ruleIds: string[], nowSecs: number): RuleStateEntry[] {
+    if (ruleIds.length === 0) return [];
+    const rows = this.#db
+      .prepare<unknown[], RuleStateRow>(
+        `SELECT * FROM rule_state WHERE source_id = ? AND rule_id IN (${placeholders(ruleIds.length)})
+         AND (expires_at_secs IS NULL OR expires_at_secs > ?) ORDER BY rule_id, key`,
+      )
+      .all(sourceId, ...ruleIds, nowSecs);
+    return rows.map(toRuleStateEntry).filter((e) => isLive(e, nowSecs));
+  }
+
+  listDetectionSettings(): DetectionSetting[] {
+    return this.#s.settings
+      .all()
+      .map((r) => ({ kind: r.kind, id: r.id, sourceId: r.source_id, enabled: r.enabled === 1 }));
+  }
+
+  /** Must run inside a write transaction (delete + insert is the upsert: see the unique index). */
+  setDetectionSetting(setting: DetectionSetting): void {
+    this.#s.deleteSetting.run(setting.kind, setting.id, setting.sourceId);
+    this.#s.insertSetting.run(setting.kind, setting.id, setting.sourceId, toFlag(setting.enabled));
+  }
+
+  listAlerts(query: AlertQuery): AlertRecord[] {
+    const limit = listLimit(query.limit);
+    if (limit === null) throw new UsageError(`The limit must be a positive integer (got ${query.limit}).`);
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const filters: Array<[string, unknown]> = [
+      ["status", query.status],
+      ["severity", query.severity],
+      ["rule_id", query.ruleId],
+      ["source_id", query.sourceId],
+    ];
+    for (const [column, value] of filters) {
+      if (value === undefined) continue;
+      where.push(`${column} = ?`);
+      params.push(value);
+    }
+    const sql = `SELECT * FROM alerts ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
+      ORDER BY created_at_ms DESC, window_start_secs DESC, id DESC LIMIT ?`;
+    return this.#db
+      .prepare<unknown[], AlertRow>(sql)
+      .all(...params, limit)
+      .map(toAlertRecord);
+  }
+
+  getAlert(id: string): AlertRecord | null {
+    const row = this.#s.alertById.get(id);
+    return row === undefined ? null : toAlertRecord(row);
+  }
+
+  getAlertMatches(id: string, limit?: number): Array<{ match: RuleMatch; event: StoredEvent | null }> {
+    const max = listLimit(limit ?? 10_000);
+    if (max === null) throw new UsageError(`The limit must be a positive integer (got ${limit}).`);
+    return this.#s.alertMatches.all(id, max).map((row) => ({
+      match: toRuleMatch(row),
+      event:
+        row.ev_id === null
+          ? null
+          : toStoredEvent({
+              source_id: row.ev_source_id ?? row.source_id,
+              id: row.ev_id,
+              type: row.ev_type ?? "",
+              effective_at: row.ev_effective_at ?? 0,
+              actor_type: row.ev_actor_type,
+              actor_id: row.ev_actor_id,
+              actor_email: row.ev_actor_email,
+              ip: row.ev_ip,
+              project_id: row.ev_project_id,
+              raw: row.ev_raw ?? "",
+              normalized: row.ev_normalized,
+              ingested_at_ms: row.ev_ingested_at_ms ?? 0,
+            }),
+    }));
+  }
+
+  /** Must run inside a write transaction. */
+  setAlertStatus(id: string, status: AlertStatus, atMs: number): AlertRecord {
+    if (!ALERT_STATUSES.includes(status)) {
+      throw new UsageError(`Unknown alert status "${status}"; use one of ${ALERT_STATUSES.join(", ")}.`);
+    }
+    const s = this.#s;
+    const row = s.alertById.get(id);
+    if (row === undefined) throw new NotFoundError(`No alert with id ${id}.`);
+    if (row.status !== status) {
+      s.setStatus.run(status, atMs, id);
+      s.insertStatusChange.run(id, row.status, status, atMs);
+    }
+    return toAlertRecord(s.alertById.get(id) ?? row);
+  }
+
+  listMatches(query: { ruleIds?: string[]; sourceId?: string; sinceSecs: number; untilSecs: number }): RuleMatch[] {
+    const where = ["event_time >= ?", "event_time < ?"];
+    const params: unknown[] = [query.sinceSecs, query.untilSecs];
+    if (query.sourceId !== undefined) {
+      where.push("source_id = ?");
+      params.push(query.sourceId);
+    }
+    if (query.ruleIds !== undefined && query.ruleIds.length > 0) {
+      where.push(`rule_id IN (${placeholders(query.ruleIds.length)})`);
+      params.push(...query.ruleIds);
+    }
+    return this.#db
+      .prepare<unknown[], MatchRow>(`SELECT * FROM rule_matches WHERE ${where.join(" AND ")} ORDER BY event_time, seq`)
+      .all(...params)
+      .map(toRuleMatch);
+  }
+}
