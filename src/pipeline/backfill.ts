@@ -6,6 +6,7 @@
 
 import type { AuditLogQuery } from "../core/audit-log.ts";
 import type { Clock } from "../core/clock.ts";
+import { VigilError } from "../core/errors.ts";
 import type { BackfillJob, BackfillSlice, SourceRecord, Store } from "../storage/ports.ts";
 import type { RecordNormalizer } from "./page-records.ts";
 import { type Detector, storePage } from "./page-writer.ts";
@@ -103,15 +104,38 @@ async function runSlice(
   progress: BackfillProgress,
   signal?: AbortSignal,
 ): Promise<void> {
-  const { reader } = deps;
-  const query: AuditLogQuery = {
-    effective_at: { gte: slice.startSecs, lte: slice.upperBoundSecs },
-    limit: 100,
-    ...(job.stream === "tenant" ? { tenant_only: true } : {}),
-  };
+  const base: AuditLogQuery = { limit: 100, ...(job.stream === "tenant" ? { tenant_only: true } : {}) };
+  // The slice's own query. A fresh or cursor-resumed slice walks it, so an interrupted backfill reads
+  // exactly the pages an uninterrupted one would (same boundaries: detection sees the same order).
+  const original: AuditLogQuery = { ...base, effective_at: { gte: slice.startSecs, lte: slice.endSecs - 1 } };
+  const fresh = slice.cursor === null && slice.upperBoundSecs === slice.endSecs - 1;
+  if (slice.cursor !== null) {
+    try {
+      await walkSlice(deps, job, slice, progress, { ...original, after: slice.cursor }, true, signal);
+      return;
+    } catch (err) {
+      // An expired or unknown cursor: fall back to re-reading from the slice's time progress.
+      if (!(err instanceof VigilError && err.code === "openai_bad_request")) throw err;
+    }
+  }
+  if (fresh) return walkSlice(deps, job, slice, progress, original, true, signal);
+  const byTime = { ...base, effective_at: { gte: slice.startSecs, lte: slice.upperBoundSecs } };
+  return walkSlice(deps, job, slice, progress, byTime, false, signal);
+}
+
+/** Walks one query of a slice to its end; `recordCursor` only when the query is the slice's original one. */
+async function walkSlice(
+  deps: BackfillDeps,
+  job: BackfillJob,
+  slice: BackfillSlice,
+  progress: BackfillProgress,
+  query: AuditLogQuery,
+  recordCursor: boolean,
+  signal?: AbortSignal,
+): Promise<void> {
   let upperBound = slice.upperBoundSecs;
   let eventsRead = slice.eventsRead;
-  for await (const page of reader.pages(query, signal)) {
+  for await (const page of deps.reader.pages(query, signal)) {
     const done = !page.has_more;
     // Pages come newest first: everything above the page's oldest second has been read.
     let pageMin = upperBound;
@@ -122,8 +146,16 @@ async function runSlice(
     const before = upperBound;
     upperBound = done ? slice.startSecs : pageMin;
     eventsRead += page.data.length;
+    const cursor = recordCursor && !done ? page.last_id : null;
     const result = await storePage(deps, page.data, {
-      sliceProgress: { jobId: job.id, sliceIndex: slice.sliceIndex, upperBoundSecs: upperBound, done, eventsRead },
+      sliceProgress: {
+        jobId: job.id,
+        sliceIndex: slice.sliceIndex,
+        upperBoundSecs: upperBound,
+        cursor,
+        done,
+        eventsRead,
+      },
     });
     progress.eventsRead += page.data.length;
     progress.inserted += result.insertedIds.length;

@@ -88,6 +88,12 @@ export interface SliceProgress {
   sliceIndex: number;
   /** Events with effective_at > upperBoundSecs are all stored; resume with effective_at[lte]=upperBoundSecs. */
   upperBoundSecs: number;
+  /**
+   * The `after` cursor (last_id) of this page, within the slice's own query. Resuming with it reads
+   * exactly the pages an uninterrupted run would have read; upperBoundSecs is the fallback when the API
+   * no longer accepts the cursor.
+   */
+  cursor?: string | null;
   done: boolean;
   eventsRead: number;
 }
@@ -237,6 +243,8 @@ export interface BackfillSlice {
   endSecs: number;
   /** Progress, see SliceProgress; starts at endSecs - 1. */
   upperBoundSecs: number;
+  /** See SliceProgress.cursor; null until a page of the slice is stored. */
+  cursor: string | null;
   done: boolean;
   eventsRead: number;
 }

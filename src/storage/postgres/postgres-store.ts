@@ -137,6 +137,7 @@ interface BackfillSliceRow {
   start_secs: number;
   end_secs: number;
   upper_bound_secs: number;
+  cursor: string | null;
   done: boolean;
   events_read: number;
 }
@@ -226,6 +227,7 @@ function toBackfillSlice(row: BackfillSliceRow): BackfillSlice {
     startSecs: row.start_secs,
     endSecs: row.end_secs,
     upperBoundSecs: row.upper_bound_secs,
+    cursor: row.cursor,
     done: row.done,
     eventsRead: row.events_read,
   };
@@ -644,10 +646,18 @@ export class PostgresStore implements Store {
     const progress = write.sliceProgress;
     if (progress !== undefined) {
       const { rowCount } = await client.query(
-        `UPDATE backfill_slices SET upper_bound_secs = $4, done = $5, events_read = $6
+        `UPDATE backfill_slices SET upper_bound_secs = $4, done = $5, events_read = $6, cursor = $7
          WHERE job_id = $2 AND slice_index = $3
            AND job_id IN (SELECT id FROM backfill_jobs WHERE source_id = $1)`,
-        [sourceId, progress.jobId, progress.sliceIndex, progress.upperBoundSecs, progress.done, progress.eventsRead],
+        [
+          sourceId,
+          progress.jobId,
+          progress.sliceIndex,
+          progress.upperBoundSecs,
+          progress.done,
+          progress.eventsRead,
+          progress.cursor ?? null,
+        ],
       );
       // Throwing rolls the whole page back: progress must never be lost silently.
       if ((rowCount ?? 0) === 0) {

@@ -245,6 +245,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX detection_settings_key ON detection_settings (kind, id, coalesce(source_id, ''));
     `,
   },
+  {
+    version: 3,
+    name: "backfill slices remember their page cursor",
+    sql: `
+      -- The after= cursor of the last stored page: a resumed slice continues with exactly the pages a
+      -- run without interruption would have read (same boundaries, so detection sees the same order).
+      ALTER TABLE backfill_slices ADD COLUMN cursor TEXT;
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

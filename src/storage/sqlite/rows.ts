@@ -43,6 +43,7 @@ export interface BackfillSliceRow {
   start_secs: number;
   end_secs: number;
   upper_bound_secs: number;
+  cursor: string | null;
   done: number;
   events_read: number;
 }
@@ -112,6 +113,7 @@ export function toBackfillSlice(row: BackfillSliceRow): BackfillSlice {
     startSecs: row.start_secs,
     endSecs: row.end_secs,
     upperBoundSecs: row.upper_bound_secs,
+    cursor: row.cursor,
     done: row.done === 1,
     eventsRead: row.events_read,
   };

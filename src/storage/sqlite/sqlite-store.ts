@@ -195,7 +195,7 @@ function prepareStatements(db: Database.Database) {
        ON CONFLICT (source_id, type) DO NOTHING`,
     ),
     updateSlice: db.prepare(
-      `UPDATE backfill_slices SET upper_bound_secs = @upperBoundSecs, done = @done, events_read = @eventsRead
+      `UPDATE backfill_slices SET upper_bound_secs = @upperBoundSecs, cursor = @cursor, done = @done, events_read = @eventsRead
        WHERE job_id = @jobId AND slice_index = @sliceIndex
          AND job_id IN (SELECT id FROM backfill_jobs WHERE source_id = @sourceId)`,
     ),
@@ -568,6 +568,7 @@ export class SqliteStore implements Store {
         jobId: progress.jobId,
         sliceIndex: progress.sliceIndex,
         upperBoundSecs: progress.upperBoundSecs,
+        cursor: progress.cursor ?? null,
         done: progress.done ? 1 : 0,
         eventsRead: progress.eventsRead,
       });
