@@ -1,6 +1,8 @@
 // `npm run bench`: prints figures and ratios against baselines measured in the same run.
-// Options: --quick (smaller data sets, for a smoke run), --only NAME (normalize | ingest | backfill).
+// Options: --quick (smaller data sets, for a smoke run), --only NAME (normalize | rules | ingest | backfill).
 
+import { benchTsRules } from "../src/detections/bench.ts";
+import { benchPythonRules } from "../src/detections/python/bench.ts";
 import { benchNormalize } from "../src/schema/bench.ts";
 import { createSimulatedOrg } from "../src/simulator/index.ts";
 import { benchBackfill } from "./backfill.ts";
@@ -24,6 +26,16 @@ if (!only || only === "normalize") {
   const avgBytes = lines.reduce((n, l) => n + l.length, 0) / lines.length;
   process.stdout.write(
     `records ${fmt(lines.length)} (avg ${fmt(avgBytes)} bytes) | normalize ${fmt(r.normalizePerSec)} rec/s | JSON.parse ${fmt(r.jsonParsePerSec)} rec/s | ratio ${fmt(r.ratio * 100, 1)}%\n`,
+  );
+}
+
+if (!only || only === "rules") {
+  section("Rules: 10 rules, evaluations per second (targets: TypeScript ≥ 1,000,000/s on one core, Python ≥ 50,000/s)");
+  const ts = benchTsRules();
+  const py1 = await benchPythonRules({ size: 1 });
+  const py2 = await benchPythonRules({ size: 2 });
+  process.stdout.write(
+    `TypeScript ${fmt(ts.evalsPerSec)}/s (one core) | Python ${fmt(py1.evalsPerSec)}/s (one worker) | Python ${fmt(py2.evalsPerSec)}/s (two workers) | TS/Python ${fmt(ts.evalsPerSec / py1.evalsPerSec, 1)}×\n`,
   );
 }
 

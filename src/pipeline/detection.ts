@@ -32,6 +32,8 @@ export async function openDetection(options: {
   });
   const needsPython = rules.rules.some((r) => r.kind === "python");
   const pythonPool = needsPython ? new PythonWorkerPool({}) : undefined;
+  // Started now, so a missing python3 is reported at start-up, not at the first match.
+  await pythonPool?.start();
   const engine = createDetectionEngine({ rules, ...(pythonPool ? { pythonPool } : {}) });
   const detector: Detector = {
     async detect(source: SourceRecord, events): Promise<DetectionOutcome> {

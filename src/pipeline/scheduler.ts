@@ -30,6 +30,8 @@ export class PollScheduler {
 
   /** Runs until the signal aborts; resolves once every loop has finished its current step. */
   async run(signal: AbortSignal): Promise<void> {
+    // Load the rules before polling: an invalid rule or a missing python3 stops start-up with its reason.
+    await this.runtime.detection();
     while (!signal.aborted) {
       const sources = await this.runtime.store.listSources();
       for (const source of sources) {

@@ -1,0 +1,330 @@
+// Sends alert notifications from the outbox to destinations, at least once.
+//
+// The store enqueues an outbox entry in the transaction that creates (or resolves) an alert. This worker:
+//   1. routes each new entry (routeAlert: the rule's destinations() > overrides > severity) into one
+//      delivery per destination, in one transaction (idempotent, so a crash mid-routing is harmless);
+//   2. claims due deliveries under a lease (counting the attempt), so concurrent workers and processes
+//      never send the same delivery at once, and a crashed worker's deliveries are claimed again once its
+//      lease expires;
+//   3. sends with a timeout, and records the attempt: sent, retry at a backoff time, or failed (dead letter)
+//      once the attempts are used up or the error is permanent.
+// A kill between send and record re-sends after the lease: at most a duplicate, which receivers drop by
+// the delivery id (stable across retries). Nothing here loops on a retry; it only computes when next.
+
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Clock } from "../core/clock.ts";
+import { errorMessage } from "../core/errors.ts";
+import {
+  type AlertNotification,
+  createDestination,
+  type DeliveryResult,
+  type Destination,
+  routeAlert,
+} from "../destinations/index.ts";
+import type { Logger } from "../logging/logger.ts";
+import type { SecretBox } from "../secrets/secret-box.ts";
+import type { AlertRecord, ClaimedDelivery, DestinationRecord, OutboxEntry, Store } from "../storage/ports.ts";
+
+export const DEFAULT_MAX_ATTEMPTS = 8;
+export const DEFAULT_BASE_DELAY_MS = 5_000;
+export const DEFAULT_MAX_DELAY_MS = 3_600_000;
+export const DEFAULT_SEND_TIMEOUT_MS = 60_000;
+/** System alerts (source health) go to every destination, like Panther's System Errors. */
+export const SYSTEM_RULE_PREFIX = "Vigil.System.";
+
+/**
+ * Delay before attempt `attempt + 1`, after `attempt` failed attempts: exponential backoff with full jitter
+ * (uniform in [0, min(max, base · 2^(attempt-1))]), so that many deliveries failing together do not retry
+ * in lockstep; never shorter than what the service asked for (Retry-After).
+ */
+export function backoffDelayMs(
+  attempt: number,
+  options: { baseMs?: number; maxMs?: number; retryAfterMs?: number; random?: () => number } = {},
+): number {
+  const base = options.baseMs ?? DEFAULT_BASE_DELAY_MS;
+  const max = options.maxMs ?? DEFAULT_MAX_DELAY_MS;
+  const ceiling = Math.min(max, base * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
+  const jittered = Math.floor((options.random ?? Math.random)() * ceiling);
+  return Math.max(jittered, options.retryAfterMs ?? 0);
+}
+
+export interface DeliveryWorkerOptions {
+  store: Store;
+  secrets: Pick<SecretBox, "decrypt">;
+  logger: Logger;
+  clock: Clock;
+  /** Base of console links (VIGIL_PUBLIC_URL). */
+  publicUrl: string | null;
+  maxAttempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** A send that takes longer is aborted and retried. */
+  sendTimeoutMs?: number;
+  /** Must exceed sendTimeoutMs: a lease that expires mid-send lets another worker send too. */
+  leaseMs?: number;
+  batchSize?: number;
+  random?: () => number;
+  /** Builds a destination from its record and decrypted config (tests substitute it). */
+  build?: (record: DestinationRecord, config: Record<string, unknown>) => Destination;
+}
+
+export interface DeliveryPassResult {
+  routed: number;
+  sent: number;
+  retried: number;
+  failed: number;
+}
+
+function defaultBuild(record: DestinationRecord, config: Record<string, unknown>): Destination {
+  return createDestination({
+    ...config,
+    type: record.type,
+    id: record.id,
+    name: record.name,
+    min_severity: record.minSeverity,
+    log_types: record.logTypes,
+  });
+}
+
+/** The notification for an alert record (its first match gives the log type, tags, reports and actor). */
+export async function buildNotification(
+  store: Store,
+  alert: AlertRecord,
+  kind: AlertNotification["kind"],
+  publicUrl: string | null,
+): Promise<AlertNotification> {
+  const [first] = await store.getAlertMatches(alert.id, 1);
+  const source = await store.getSource(alert.sourceId);
+  const event = first?.event ?? null;
+  return {
+    kind,
+    alertId: alert.id,
+    ruleId: alert.ruleId,
+    ruleName: null,
+    title: alert.title,
+    severity: alert.severity,
+    status: alert.status,
+    isError: alert.isError,
+    sourceId: alert.sourceId,
+    sourceName: source?.name ?? alert.sourceId,
+    logType: first?.match.logType ?? "OpenAI.Audit",
+    createdAtMs: alert.createdAtMs,
+    updatedAtMs: alert.updatedAtMs,
+    matchCount: alert.matchCount,
+    alertContext: alert.alertContext,
+    description: alert.description,
+    reference: alert.reference,
+    runbook: alert.runbook,
+    tags: first?.match.tags ?? [],
+    reports: first?.match.reports ?? {},
+    actor:
+      event && (event.actorId || event.actorEmail || event.ip)
+        ? { type: event.actorType, id: event.actorId, email: event.actorEmail, ip: event.ip }
+        : null,
+    consoleUrl: publicUrl ? `${publicUrl.replace(/\/+$/, "")}/alerts/${encodeURIComponent(alert.id)}` : null,
+  };
+}
+
+export class DeliveryWorker {
+  readonly #o: DeliveryWorkerOptions;
+
+  constructor(options: DeliveryWorkerOptions) {
+    this.#o = options;
+  }
+
+  get #maxAttempts(): number {
+    return this.#o.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  }
+
+  get #sendTimeoutMs(): number {
+    return this.#o.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
+  }
+
+  /** Builds every configured destination; one that cannot be built is logged and skipped. */
+  async #destinations(): Promise<Destination[]> {
+    const out: Destination[] = [];
+    for (const record of await this.#o.store.listDestinations()) {
+      const built = await this.#buildOne(record);
+      if (built) out.push(built);
+    }
+    return out;
+  }
+
+  async #buildOne(record: DestinationRecord): Promise<Destination | null> {
+    try {
+      const secret = await this.#o.store.getDestinationConfig(record.id);
+      if (!secret) return null;
+      const config = JSON.parse(this.#o.secrets.decrypt(secret)) as Record<string, unknown>;
+      return (this.#o.build ?? defaultBuild)(record, config);
+    } catch (err) {
+      // The message never contains the config: decrypt and the factory report without values.
+      this.#o.logger.error({ destination: record.name }, `Destination ${record.name} is unusable: ${errorMessage(err)}`);
+      return null;
+    }
+  }
+
+  /** Fans new outbox entries out into deliveries. */
+  async route(limit = 100): Promise<number> {
+    const { store, logger, clock } = this.#o;
+    const entries: OutboxEntry[] = await store.listUnroutedOutbox(limit);
+    if (entries.length === 0) return 0;
+    const destinations = await this.#destinations();
+    for (const entry of entries) {
+      const alert = await store.getAlert(entry.alertId);
+      let targets: Destination[] = [];
+      if (alert) {
+        if (alert.ruleId.startsWith(SYSTEM_RULE_PREFIX)) targets = destinations;
+        else {
+          const [first] = await store.getAlertMatches(alert.id, 1);
+          targets = routeAlert(
+            {
+              severity: alert.severity,
+              logType: first?.match.logType ?? "OpenAI.Audit",
+              ruleDestinations: alert.destinations,
+            },
+            destinations,
+            (ignored) =>
+              logger.warn(
+                { alert: alert.id, rule: alert.ruleId, ...ignored },
+                `Rule ${alert.ruleId} names destinations that do not exist: ${[...ignored.unknown, ...ignored.dropped].join(", ")}`,
+              ),
+          );
+        }
+      }
+      await store.routeOutboxEntry(
+        entry.id,
+        targets.map((d) => ({ id: d.id, name: d.name })),
+        clock.nowMs(),
+      );
+    }
+    return entries.length;
+  }
+
+  /** One pass: route, then claim and send one batch of due deliveries concurrently. */
+  async runOnce(signal?: AbortSignal): Promise<DeliveryPassResult> {
+    const result: DeliveryPassResult = { routed: await this.route(), sent: 0, retried: 0, failed: 0 };
+    const { store, clock } = this.#o;
+    const claimed = await store.claimDeliveries({
+      nowMs: clock.nowMs(),
+      leaseMs: this.#o.leaseMs ?? this.#sendTimeoutMs * 2 + 30_000,
+      limit: this.#o.batchSize ?? 10,
+    });
+    if (claimed.length === 0) return result;
+    const destinations = new Map<string, Destination | null>();
+    await Promise.all(
+      claimed.map(async (delivery) => {
+        const outcome = await this.#deliver(delivery, destinations, signal);
+        if (outcome === "sent") result.sent++;
+        else if (outcome === "retry") result.retried++;
+        else if (outcome === "failed") result.failed++;
+      }),
+    );
+    return result;
+  }
+
+  /** Runs passes until nothing is due now (used by `vigil poll --once`); returns the totals. */
+  async drain(signal?: AbortSignal, maxPasses = 1000): Promise<DeliveryPassResult> {
+    const total: DeliveryPassResult = { routed: 0, sent: 0, retried: 0, failed: 0 };
+    for (let i = 0; i < maxPasses && !signal?.aborted; i++) {
+      const pass = await this.runOnce(signal);
+      total.routed += pass.routed;
+      total.sent += pass.sent;
+      total.retried += pass.retried;
+      total.failed += pass.failed;
+      if (pass.routed + pass.sent + pass.retried + pass.failed === 0) break;
+    }
+    return total;
+  }
+
+  /** Runs until the signal aborts, idling `idleMs` whenever nothing was due. */
+  async run(signal: AbortSignal, idleMs = 1000): Promise<void> {
+    while (!signal.aborted) {
+      let busy = false;
+      try {
+        const pass = await this.runOnce(signal);
+        busy = pass.sent + pass.retried + pass.failed > 0;
+      } catch (err) {
+        if (signal.aborted) break;
+        this.#o.logger.warn({}, `Alert delivery pass failed: ${errorMessage(err)}`);
+      }
+      if (!busy) await sleep(idleMs, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  async #deliver(
+    delivery: ClaimedDelivery,
+    cache: Map<string, Destination | null>,
+    signal?: AbortSignal,
+  ): Promise<"sent" | "retry" | "failed" | "lost"> {
+    const { store, clock, logger } = this.#o;
+    const record = async (
+      outcome: "sent" | "retry" | "failed",
+      startedMs: number,
+      extra: { statusCode?: number; error?: string; nextAttemptAtMs?: number },
+    ): Promise<"sent" | "retry" | "failed" | "lost"> => {
+      const atMs = clock.nowMs();
+      const kept = await store.recordDeliveryAttempt({
+        deliveryId: delivery.id,
+        leaseToken: delivery.leaseToken,
+        atMs,
+        outcome,
+        durationMs: Math.max(0, atMs - startedMs),
+        ...extra,
+      });
+      return kept ? outcome : "lost";
+    };
+
+    const startedMs = clock.nowMs();
+    // A delivery whose sender kept crashing (the claim counts attempts) is given up like any other.
+    if (delivery.attempts > this.#maxAttempts) {
+      return record("failed", startedMs, { error: `Gave up after ${this.#maxAttempts} attempts.` });
+    }
+    if (!cache.has(delivery.destinationId)) {
+      const rec = await store.getDestination(delivery.destinationId);
+      cache.set(delivery.destinationId, rec && rec.id === delivery.destinationId ? await this.#buildOne(rec) : null);
+    }
+    const destination = cache.get(delivery.destinationId) ?? null;
+    if (!destination) {
+      return record("failed", startedMs, { error: "The destination was removed or cannot be built." });
+    }
+    const alert = await store.getAlert(delivery.alertId);
+    if (!alert) return record("failed", startedMs, { error: "The alert no longer exists." });
+
+    let result: DeliveryResult;
+    try {
+      const notification = await buildNotification(store, alert, delivery.kind, this.#o.publicUrl);
+      const timeout = AbortSignal.timeout(this.#sendTimeoutMs);
+      result = await destination.send(
+        notification,
+        delivery.id,
+        signal ? AbortSignal.any([signal, timeout]) : timeout,
+      );
+    } catch (err) {
+      // Destinations never throw for delivery failures; a throw is a bug, and retrying may still help.
+      result = { ok: false, retryable: true, error: `The destination failed unexpectedly: ${errorMessage(err)}` };
+    }
+    const statusCode = result.status === undefined ? {} : { statusCode: result.status };
+    if (result.ok) return record("sent", startedMs, statusCode);
+
+    const exhausted = delivery.attempts >= this.#maxAttempts;
+    if (!result.retryable || exhausted) {
+      logger.error(
+        { delivery: delivery.id, destination: destination.name, alert: delivery.alertId },
+        `Delivery of alert ${delivery.alertId} to ${destination.name} failed for good: ${result.error}`,
+      );
+      const why = exhausted && result.retryable ? ` (gave up after ${delivery.attempts} attempts)` : "";
+      return record("failed", startedMs, { ...statusCode, error: `${result.error}${why}` });
+    }
+    const delay = backoffDelayMs(delivery.attempts, {
+      ...(this.#o.baseDelayMs === undefined ? {} : { baseMs: this.#o.baseDelayMs }),
+      ...(this.#o.maxDelayMs === undefined ? {} : { maxMs: this.#o.maxDelayMs }),
+      ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }),
+      ...(this.#o.random ? { random: this.#o.random } : {}),
+    });
+    logger.warn(
+      { delivery: delivery.id, destination: destination.name, alert: delivery.alertId },
+      `Delivery to ${destination.name} failed (${result.error}); retrying in ${delay} ms.`,
+    );
+    return record("retry", startedMs, { ...statusCode, error: result.error, nextAttemptAtMs: clock.nowMs() + delay });
+  }
+}
