@@ -116,6 +116,9 @@ describe("crash safety of detection (SIGKILL during ingest and detection)", { ti
       spawnVigil(["sources", "add", "openai", "--name", "sim", "--base-url", sim.baseUrl, "--no-verify"], env),
     );
     assert.equal(add.code, 0, add.stderr);
+    // The examples pack (the seed's Python rules) is off by default; this test needs the Python path.
+    const enable = await exited(spawnVigil(["packs", "enable", "Vigil.Examples"], env));
+    assert.equal(enable.code, 0, enable.stderr);
     return env;
   }
 

@@ -104,14 +104,35 @@ export class OpenAIAuditLogClient {
    * rather than silently stopping or looping: the caller must not treat the window as complete.
    */
   async *pages(query: AuditLogQuery, signal?: AbortSignal): AsyncGenerator<OpenAIAuditLogPage> {
+    // The next page is fetched while the caller stores the current one, so network and storage overlap.
+    // A prefetch the caller never reads (it stopped early, or failed) is aborted on the way out.
+    const controller = new AbortController();
+    const forwardAbort = () => controller.abort(signal?.reason);
+    if (signal?.aborted) controller.abort(signal.reason);
+    signal?.addEventListener("abort", forwardAbort, { once: true });
     let after = query.after;
-    for (;;) {
-      const page = await this.listPage(after === undefined ? query : { ...query, after }, signal);
-      yield page;
-      if (!page.has_more) return;
-      if (!page.last_id) throw paginationStuckError("the page has no last_id to continue after");
-      if (page.last_id === after) throw paginationStuckError(`last_id did not advance past ${page.last_id}`);
-      after = page.last_id;
+    let next = this.listPage(after === undefined ? query : { ...query, after }, controller.signal);
+    try {
+      for (;;) {
+        const page = await next;
+        // A page that cannot be continued is still yielded (its records are good); the error comes after.
+        let stuck: Error | undefined;
+        if (page.has_more && !page.last_id) stuck = paginationStuckError("the page has no last_id to continue after");
+        else if (page.has_more && page.last_id === after) {
+          stuck = paginationStuckError(`last_id did not advance past ${page.last_id}`);
+        } else if (page.has_more && page.last_id) {
+          after = page.last_id;
+          next = this.listPage({ ...query, after }, controller.signal);
+          // Awaited on the next turn; this only keeps an abandoned prefetch from being an unhandled rejection.
+          next.catch(() => undefined);
+        }
+        yield page;
+        if (stuck) throw stuck;
+        if (!page.has_more) return;
+      }
+    } finally {
+      controller.abort();
+      signal?.removeEventListener("abort", forwardAbort);
     }
   }
 
