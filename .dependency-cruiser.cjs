@@ -49,6 +49,21 @@ module.exports = {
       to: { path: "^src/cli/" },
     },
     {
+      name: "server-uses-the-runtime",
+      comment:
+        "The HTTP server reaches sources, storage and detection through the runtime, the storage ports and the detection listing; it never imports the CLI, the simulator or a source client directly.",
+      severity: "error",
+      from: { path: "^src/server/" },
+      to: { path: "^src/(cli|simulator|sources|schema)/" },
+    },
+    {
+      name: "only-cli-imports-server",
+      comment: "The server is started by `vigil start` (and its auth helpers back `vigil users`/`vigil tokens`).",
+      severity: "error",
+      from: { path: "^src/", pathNot: "^src/(cli|server)/" },
+      to: { path: "^src/server/" },
+    },
+    {
       name: "no-circular",
       severity: "error",
       from: {},

@@ -16,12 +16,20 @@ if ! command -v initdb >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/initdb 
   if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq postgresql >&2; else sudo apt-get install -y postgresql >&2; fi
 fi
 
+# Browser tests drive Debian's chromium through playwright-core.
+if [ ! -x /usr/bin/chromium ]; then
+  echo "chromium is missing; installing it (the console's browser tests need it)." >&2
+  if [ "$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >&2; else sudo apt-get install -y chromium >&2; fi
+fi
+bash scripts/build-console.sh
+
 echo "== typecheck" >&2
 npx --no-install tsc --noEmit -p .
+npx --no-install tsc --noEmit -p console
 echo "== lint" >&2
 npx --no-install biome check .
 echo "== dependency boundaries" >&2
 npx --no-install depcruise src --config .dependency-cruiser.cjs
 echo "== tests" >&2
-mapfile -t files < <(find src test packs -name '*.test.ts' 2>/dev/null | sort)
+mapfile -t files < <(find src test packs console/src -name '*.test.ts' 2>/dev/null | sort)
 node --import tsx --test --test-concurrency=2 --test-timeout=600000 "${files[@]}"

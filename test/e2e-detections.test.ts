@@ -9,7 +9,7 @@ import { runBackfillJob } from "../src/pipeline/backfill.ts";
 import { openDetection, runCorrelations } from "../src/pipeline/detection.ts";
 import { SourcePoller } from "../src/pipeline/poller.ts";
 import { loadOpenAIAuditLogType } from "../src/schema/index.ts";
-import { type ScenarioName, type SimulatorOptions, startSimulator } from "../src/simulator/index.ts";
+import { SCENARIO_LIST, type ScenarioName, type SimulatorOptions, startSimulator } from "../src/simulator/index.ts";
 import { OpenAIAuditLogClient } from "../src/sources/openai/client.ts";
 import type { AlertRecord } from "../src/storage/ports.ts";
 import { fakeClock, storeWithSource } from "./helpers.ts";
@@ -52,9 +52,66 @@ export async function alertsFor(simOptions: SimulatorOptions, backfillDays: numb
   }
 }
 
+/** The alerts each attack scenario must raise (any one of the listed rules per entry). */
+const EXPECTED: Record<ScenarioName, string[]> = {
+  "credential-stuffing": ["OpenAI.Login.CredentialStuffing"],
+  "brute-force-then-success": ["OpenAI.BruteForce.Login.Success"],
+  "password-spray": ["OpenAI.Login.PasswordSpray"],
+  "login-new-country": ["OpenAI.Login.NewCountryOrASN"],
+  "impossible-travel": ["OpenAI.Login.NewCountryOrASN"],
+  "api-key-all-scopes": ["OpenAI.APIKey.ElevatedScopes"],
+  "key-minted-by-key": ["OpenAI.APIKey.MintedByKey"],
+  "key-creation-burst": ["OpenAI.Credentials.CreationBurst"],
+  "service-account-owner": ["OpenAI.ServiceAccount.OwnerRole"],
+  "admin-api-key-created": ["OpenAI.AdminAPIKey.Changed"],
+  "owner-role-granted": ["OpenAI.Users.OwnerGranted", "OpenAI.Admin.Role.Assignment"],
+  "invite-outside-domain": ["OpenAI.Users.InviteOutsideDomain"],
+  "custom-role-escalated": ["OpenAI.Roles.CustomRolePermissionsAdded"],
+  "ip-allowlist-deleted": ["OpenAI.Controls.IPAllowlistWeakened"],
+  "ip-allowlist-opened": ["OpenAI.Controls.IPAllowlistWeakened"],
+  "scim-disabled": ["OpenAI.Controls.SCIMConfigurationChange"],
+  "sso-connection-deleted": ["OpenAI.Controls.SSOPolicyChange"],
+  "api-call-logging-disabled": ["OpenAI.Org.SettingWeakened"],
+  "org-visibility-widened": ["OpenAI.Org.SettingWeakened"],
+  "mtls-certificates-removed": ["OpenAI.Controls.MTLSCertificatesRemoved"],
+  "external-key-removed": ["OpenAI.Controls.ExternalKeyChange"],
+  "workload-identity-added": ["OpenAI.Controls.WorkloadIdentityChange"],
+  "rate-limit-removed": ["OpenAI.Controls.SpendGuardRemoved"],
+  "project-deleted": ["OpenAI.Data.ProjectDeleted"],
+  "checkpoint-shared": ["OpenAI.Data.CheckpointShared"],
+  "resource-share-grant": ["OpenAI.Data.ResourceShareGrant"],
+  "tunnel-created": ["OpenAI.Controls.TunnelChange"],
+  "off-hours-admin": ["OpenAI.Admin.OffHoursActivity"],
+  "admin-new-ip": ["OpenAI.Admin.NewOrigin"],
+};
+
 describe("detections end to end", { timeout: 600_000 }, () => {
+  for (const { name, description } of SCENARIO_LIST) {
+    it(`scenario ${name} raises ${EXPECTED[name].join(" / ")}`, async () => {
+      // Three days of benign history first, so stateful rules know the users' usual places; the
+      // attack lands 15 minutes before "now" (inside the correlation rules' lookback).
+      const alerts = await alertsFor(
+        {
+          seed: 404,
+          profile: "benign",
+          history: { days: 3, eventsPerDay: 600, endSecs: NOW - 20 * 60 },
+          scenarios: [{ name, atSecs: NOW - 15 * 60 }],
+        },
+        4,
+      );
+      const fired = alerts.filter((a) => EXPECTED[name].includes(a.ruleId));
+      assert.ok(
+        fired.length > 0,
+        `${description}: expected ${EXPECTED[name].join(" or ")}, got ${[...new Set(alerts.map((a) => a.ruleId))].join(", ") || "no alert"}`,
+      );
+    });
+  }
+
   it("a simulated week of benign activity raises no HIGH or CRITICAL alert", async () => {
-    const alerts = await alertsFor({ seed: 2026, history: { days: 7, eventsPerDay: 1500, endSecs: NOW } }, 8);
+    const alerts = await alertsFor(
+      { seed: 2026, profile: "benign", history: { days: 7, eventsPerDay: 1500, endSecs: NOW } },
+      8,
+    );
     const loud = alerts.filter((a) => a.severity === "HIGH" || a.severity === "CRITICAL");
     assert.deepEqual(
       loud.map((a) => `${a.severity} ${a.ruleId}: ${a.title}`),
@@ -63,5 +120,3 @@ describe("detections end to end", { timeout: 600_000 }, () => {
     );
   });
 });
-
-export type { ScenarioName };

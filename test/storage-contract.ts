@@ -29,6 +29,8 @@ export function sourceSettings(name: string, overrides: Partial<SourceSettings> 
     includeTenantEvents: true,
     backfillDays: 30,
     enabled: true,
+    noDataAlertEnabled: true,
+    noDataAlertSecs: 86_400,
     ...overrides,
   };
 }
@@ -557,6 +559,7 @@ export function runStorageContract(
             startSecs: T0,
             endSecs: T0 + 100,
             upperBoundSecs: T0 + 99,
+            cursor: null,
             done: false,
             eventsRead: 0,
           },
@@ -566,6 +569,7 @@ export function runStorageContract(
             startSecs: T0 + 100,
             endSecs: T0 + 200,
             upperBoundSecs: T0 + 199,
+            cursor: null,
             done: false,
             eventsRead: 0,
           },
@@ -575,6 +579,7 @@ export function runStorageContract(
             startSecs: T0 + 200,
             endSecs: T0 + 300,
             upperBoundSecs: T0 + 299,
+            cursor: null,
             done: false,
             eventsRead: 0,
           },
@@ -1186,6 +1191,232 @@ export function runStorageContract(
         assert.deepEqual(await store.listMatches({ sinceSecs: 0, untilSecs: T0 * 2 }), []);
         assert.deepEqual(await store.loadRuleState(source.id, ["R"], T0), []);
         assert.deepEqual(await store.listDetectionSettings(), []);
+      });
+    });
+
+    describe("source no-data alarm settings", () => {
+      it("default to enabled and 24 hours, and can be changed", async () => {
+        const source = await newSource();
+        assert.equal(source.noDataAlertEnabled, true);
+        assert.equal(source.noDataAlertSecs, 86_400);
+        const updated = await store.updateSource(source.id, { noDataAlertEnabled: false, noDataAlertSecs: 3600 });
+        assert.equal(updated.noDataAlertEnabled, false);
+        assert.equal(updated.noDataAlertSecs, 3600);
+        const read = await store.getSource(source.id);
+        assert.equal(read?.noDataAlertEnabled, false);
+        assert.equal(read?.noDataAlertSecs, 3600);
+        const other = await store.createSource(sourceSettings("beta", { noDataAlertSecs: 900 }), { ciphertext: "x" });
+        assert.equal(other.noDataAlertSecs, 900);
+        assert.equal(other.noDataAlertEnabled, true);
+      });
+    });
+
+    describe("destinations and delivery", () => {
+      async function newDestination(name = "hook") {
+        return store.createDestination({
+          name,
+          type: "webhook",
+          minSeverity: "HIGH",
+          logTypes: ["OpenAI.Audit"],
+          config: { ciphertext: `v1:ciphertext-of-${name}` },
+        });
+      }
+
+      async function alertWithOutbox() {
+        const source = await newSource();
+        const result = await store.applyPage(
+          page(source.id, [eventRow("e1", T0)], { matches: [ruleMatch(source.id, "e1", T0)] }),
+        );
+        assert.equal(result.createdAlertIds.length, 1);
+        return { source, alertId: result.createdAlertIds[0] as string };
+      }
+
+      it("creates, lists, gets and removes destinations; the config stays ciphertext", async () => {
+        const created = await newDestination();
+        assert.equal(created.name, "hook");
+        assert.equal(created.minSeverity, "HIGH");
+        assert.deepEqual(created.logTypes, ["OpenAI.Audit"]);
+        assert.deepEqual((await store.getDestination("hook"))?.id, created.id);
+        assert.deepEqual((await store.getDestination(created.id))?.name, "hook");
+        assert.deepEqual(await store.getDestinationConfig(created.id), { ciphertext: "v1:ciphertext-of-hook" });
+        await rejectsWithCode(newDestination(), "conflict");
+        await newDestination("alpha");
+        assert.deepEqual(
+          (await store.listDestinations()).map((d) => d.name),
+          ["alpha", "hook"],
+        );
+        await store.removeDestination(created.id);
+        assert.equal(await store.getDestination("hook"), null);
+        assert.equal(await store.getDestinationConfig(created.id), null);
+        await rejectsWithCode(store.removeDestination(created.id), "not_found");
+      });
+
+      it("enqueues an outbox entry with each created alert, in the page and in derived matches", async () => {
+        const { source, alertId } = await alertWithOutbox();
+        const derived = await store.applyDerivedMatches(source.id, [
+          ruleMatch(source.id, "system:x", T0, { ruleId: "Vigil.System.Test", dedupString: "d" }),
+        ]);
+        const entries = await store.listUnroutedOutbox(10);
+        assert.deepEqual(
+          entries.map((e) => [e.alertId, e.kind]),
+          [
+            [alertId, "created"],
+            [derived.createdAlertIds[0], "created"],
+          ],
+        );
+        // A second match of the same alert enqueues nothing more.
+        await store.applyPage(
+          page(source.id, [eventRow("e2", T0 + 1)], { matches: [ruleMatch(source.id, "e2", T0 + 1)] }),
+        );
+        assert.equal((await store.listUnroutedOutbox(10)).length, 2);
+      });
+
+      it("enqueues a resolved entry when an alert is resolved, once", async () => {
+        const { alertId } = await alertWithOutbox();
+        await store.setAlertStatus(alertId, "TRIAGED", 1);
+        await store.setAlertStatus(alertId, "RESOLVED", 2);
+        await store.setAlertStatus(alertId, "RESOLVED", 3);
+        assert.deepEqual(
+          (await store.listUnroutedOutbox(10)).map((e) => e.kind),
+          ["created", "resolved"],
+        );
+      });
+
+      it("routes an entry once into deliveries, claims them under a lease, and records attempts", async () => {
+        const { alertId } = await alertWithOutbox();
+        const dest = await newDestination();
+        const [entry] = await store.listUnroutedOutbox(10);
+        assert.ok(entry);
+        await store.routeOutboxEntry(entry.id, [{ id: dest.id, name: dest.name }], 1000);
+        // Routing again (a worker that crashed after routing) changes nothing.
+        await store.routeOutboxEntry(
+          entry.id,
+          [
+            { id: dest.id, name: dest.name },
+            { id: "other", name: "o" },
+          ],
+          1000,
+        );
+        assert.deepEqual(await store.listUnroutedOutbox(10), []);
+
+        const claimed = await store.claimDeliveries({ nowMs: 1000, leaseMs: 30_000, limit: 10 });
+        assert.equal(claimed.length, 1);
+        const first = claimed[0];
+        assert.ok(first);
+        assert.equal(first.alertId, alertId);
+        assert.equal(first.kind, "created");
+        assert.equal(first.destinationId, dest.id);
+        assert.equal(first.attempts, 1);
+        // Leased: nobody else gets it, even when due.
+        assert.deepEqual(await store.claimDeliveries({ nowMs: 2000, leaseMs: 30_000, limit: 10 }), []);
+
+        assert.equal(
+          await store.recordDeliveryAttempt({
+            deliveryId: first.id,
+            leaseToken: first.leaseToken,
+            atMs: 2000,
+            outcome: "retry",
+            nextAttemptAtMs: 5000,
+            statusCode: 503,
+            error: "HTTP 503",
+            durationMs: 12,
+          }),
+          true,
+        );
+        assert.deepEqual(await store.claimDeliveries({ nowMs: 4999, leaseMs: 30_000, limit: 10 }), []);
+        const again = await store.claimDeliveries({ nowMs: 5000, leaseMs: 30_000, limit: 10 });
+        assert.equal(again.length, 1);
+        assert.equal(again[0]?.id, first.id);
+        assert.equal(again[0]?.attempts, 2);
+        assert.equal(
+          await store.recordDeliveryAttempt({
+            deliveryId: first.id,
+            leaseToken: again[0]?.leaseToken ?? "",
+            atMs: 5100,
+            outcome: "sent",
+            statusCode: 200,
+            durationMs: 5,
+          }),
+          true,
+        );
+        const [delivery] = await store.listDeliveries(alertId);
+        assert.ok(delivery);
+        assert.equal(delivery.status, "sent");
+        assert.equal(delivery.deliveredAtMs, 5100);
+        assert.equal(delivery.lastError, null);
+        assert.equal(delivery.destinationName, "hook");
+        assert.deepEqual(
+          delivery.log.map((a) => [a.attempt, a.outcome, a.statusCode, a.error]),
+          [
+            [1, "retry", 503, "HTTP 503"],
+            [2, "sent", 200, null],
+          ],
+        );
+        assert.deepEqual(await store.claimDeliveries({ nowMs: 99_999, leaseMs: 30_000, limit: 10 }), []);
+      });
+
+      it("re-claims a delivery whose lease expired; the stale holder cannot record over the new one", async () => {
+        const { alertId } = await alertWithOutbox();
+        const dest = await newDestination();
+        const [entry] = await store.listUnroutedOutbox(10);
+        assert.ok(entry);
+        await store.routeOutboxEntry(entry.id, [{ id: dest.id, name: dest.name }], 0);
+        const [stale] = await store.claimDeliveries({ nowMs: 0, leaseMs: 1000, limit: 10 });
+        assert.ok(stale);
+        const [fresh] = await store.claimDeliveries({ nowMs: 1000, leaseMs: 1000, limit: 10 });
+        assert.ok(fresh);
+        assert.equal(fresh.id, stale.id);
+        assert.notEqual(fresh.leaseToken, stale.leaseToken);
+        assert.equal(
+          await store.recordDeliveryAttempt({
+            deliveryId: stale.id,
+            leaseToken: stale.leaseToken,
+            atMs: 1500,
+            outcome: "failed",
+            error: "late",
+            durationMs: 1,
+          }),
+          false,
+        );
+        assert.equal((await store.listDeliveries(alertId))[0]?.status, "pending");
+        await store.recordDeliveryAttempt({
+          deliveryId: fresh.id,
+          leaseToken: fresh.leaseToken,
+          atMs: 1600,
+          outcome: "failed",
+          error: "gave up",
+          durationMs: 1,
+        });
+        const [dead] = await store.listDeliveriesByStatus("failed");
+        assert.equal(dead?.id, fresh.id);
+        assert.equal(dead?.lastError, "gave up");
+        assert.deepEqual(await store.claimDeliveries({ nowMs: 99_999, leaseMs: 1000, limit: 10 }), []);
+      });
+
+      it("two concurrent claims never return the same delivery", async () => {
+        await alertWithOutbox();
+        const [entry] = await store.listUnroutedOutbox(10);
+        assert.ok(entry);
+        const targets = Array.from({ length: 12 }, (_, i) => ({ id: `d${i}`, name: `dest ${i}` }));
+        await store.routeOutboxEntry(entry.id, targets, 0);
+        const [a, b] = await Promise.all([
+          store.claimDeliveries({ nowMs: 0, leaseMs: 1000, limit: 8 }),
+          store.claimDeliveries({ nowMs: 0, leaseMs: 1000, limit: 8 }),
+        ]);
+        const ids = [...(a ?? []), ...(b ?? [])].map((d) => d.id);
+        assert.equal(ids.length, 12);
+        assert.equal(new Set(ids).size, 12);
+      });
+
+      it("removing the source removes its outbox and deliveries", async () => {
+        const { source, alertId } = await alertWithOutbox();
+        const [entry] = await store.listUnroutedOutbox(10);
+        assert.ok(entry);
+        await store.routeOutboxEntry(entry.id, [{ id: "d", name: "d" }], 0);
+        await store.removeSource(source.id);
+        assert.deepEqual(await store.listDeliveries(alertId), []);
+        assert.deepEqual(await store.listUnroutedOutbox(10), []);
+        assert.deepEqual(await store.claimDeliveries({ nowMs: 0, leaseMs: 1000, limit: 8 }), []);
       });
     });
   });

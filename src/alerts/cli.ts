@@ -68,8 +68,9 @@ export function register(program: Command): void {
         const alert = await runtime.store.getAlert(id);
         if (alert === null) throw new NotFoundError(`No alert with id ${id}.`);
         const matches = await runtime.store.getAlertMatches(id);
+        const deliveries = await runtime.store.listDeliveries(id);
         if (options.json) {
-          process.stdout.write(`${JSON.stringify({ alert, matches })}\n`);
+          process.stdout.write(`${JSON.stringify({ alert, matches, deliveries })}\n`);
           return;
         }
         const lines = [
@@ -91,6 +92,19 @@ export function register(program: Command): void {
           lines.push(
             `  ${iso(match.eventTimeSecs * 1000)}\t${event?.type ?? match.logType}\t${actor}\t${event?.ip ?? "-"}\t${match.eventId}`,
           );
+        }
+        lines.push("", "deliveries:");
+        if (deliveries.length === 0) lines.push("  (none yet)");
+        for (const d of deliveries) {
+          const when = d.status === "sent" && d.deliveredAtMs !== null ? ` at ${iso(d.deliveredAtMs)}` : "";
+          const next = d.status === "pending" ? ` next attempt ${iso(d.nextAttemptAtMs)}` : "";
+          lines.push(`  ${d.kind}\t${d.destinationName}\t${d.status}${when}${next}\t${d.attempts} attempt(s)\t${d.id}`);
+          for (const a of d.log) {
+            const status = a.statusCode === null ? "" : ` HTTP ${a.statusCode}`;
+            lines.push(
+              `    #${a.attempt} ${iso(a.atMs)} ${a.outcome}${status} (${a.durationMs} ms)${a.error ? ` ${a.error}` : ""}`,
+            );
+          }
         }
         process.stdout.write(`${lines.join("\n")}\n`);
       });

@@ -23,6 +23,20 @@ async function promptHidden(question: string): Promise<string> {
   }
 }
 
+/** Any secret (webhook URL, HMAC secret, routing key, SMTP password), by the same rules as the API key. */
+export async function readSecret(envValue: string | undefined, envName: string, label: string): Promise<string> {
+  let value = envValue;
+  if (!value)
+    value = process.stdin.isTTY ? await promptHidden(`${label} (${envName} is not set): `) : await readAllStdin();
+  value = value.trim();
+  if (!value) {
+    throw new UsageError(
+      `No ${label}: set ${envName} or pipe it on standard input (it is never taken from the command line).`,
+    );
+  }
+  return value;
+}
+
 export async function readApiKey(envValue: string | undefined, envName: string): Promise<string> {
   let key = envValue;
   if (!key) {

@@ -12,6 +12,9 @@ const EnvSchema = z.object({
   OPENAI_BASE_URL: z.string().url().optional(),
   VIGIL_DEBUG: z.string().optional(),
   VIGIL_RULES_DIRS: z.string().optional(),
+  VIGIL_HTTP_HOST: z.string().min(1).optional(),
+  VIGIL_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+  VIGIL_PUBLIC_URL: z.string().url().optional(),
 });
 
 export interface VigilEnv {
@@ -23,13 +26,20 @@ export interface VigilEnv {
   openaiBaseUrl: string | undefined;
   /** Directories of user rules (TypeScript/JavaScript modules and Panther .yml+.py pairs), beside the built-in packs. */
   rulesDirs: string[];
+  /** Base URL of the Vigil console, for links in alert notifications. */
+  publicUrl: string;
   /** Print stack traces of failed commands. */
   debug: boolean;
+  /** Where `vigil start` serves the HTTP API and console (VIGIL_HTTP_HOST, default 127.0.0.1). */
+  httpHost: string;
+  /** VIGIL_HTTP_PORT, default 7700; 0 picks a free port. */
+  httpPort: number;
   /** Any variable by name (for `--api-key-env VAR`). */
   lookup(name: string): string | undefined;
 }
 
 export const DEFAULT_DATA_DIR = join(homedir(), ".vigil");
+export const DEFAULT_PUBLIC_URL = "http://localhost:7700";
 
 export function readEnv(source: NodeJS.ProcessEnv = process.env): VigilEnv {
   const parsed = EnvSchema.safeParse(
@@ -50,7 +60,10 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): VigilEnv {
       .split(delimiter)
       .filter((d) => d.trim() !== "")
       .map((d) => resolve(d)),
+    publicUrl: (env.VIGIL_PUBLIC_URL ?? DEFAULT_PUBLIC_URL).replace(/\/+$/, ""),
     debug: env.VIGIL_DEBUG !== undefined && env.VIGIL_DEBUG !== "0",
+    httpHost: env.VIGIL_HTTP_HOST ?? "127.0.0.1",
+    httpPort: env.VIGIL_HTTP_PORT ?? 7700,
     lookup: (name) => {
       const v = source[name];
       return v === undefined || v === "" ? undefined : v;

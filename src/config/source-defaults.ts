@@ -11,7 +11,14 @@ export const SOURCE_DEFAULTS = {
   sweepWindowSecs: 24 * 3600,
   sweepIntervalSecs: 3600,
   backfillDays: 7,
+  /** The seed: "Trigger an alert when no events are processed", default YES, 24 hours. */
+  noDataAlertEnabled: true,
+  noDataAlertSecs: 24 * 3600,
 } as const;
+
+/** Panther's SOURCE_NO_DATA bounds: minutesThreshold 15…43200. */
+export const MIN_NO_DATA_ALERT_SECS = 15 * 60;
+export const MAX_NO_DATA_ALERT_SECS = 43_200 * 60;
 
 export const MIN_POLL_INTERVAL_SECS = 5;
 
@@ -38,4 +45,6 @@ export const SourceSettingsSchema = z.object({
   includeTenantEvents: z.boolean(),
   backfillDays: z.number().int().min(0).max(365),
   enabled: z.boolean(),
+  noDataAlertEnabled: z.boolean().optional(),
+  noDataAlertSecs: z.number().int().min(MIN_NO_DATA_ALERT_SECS).max(MAX_NO_DATA_ALERT_SECS).optional(),
 });

@@ -6,8 +6,11 @@ import { Writable } from "node:stream";
 import { after, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { rulesTestCommand } from "./cli.ts";
+import { createDetectionEngine } from "./engine/engine.ts";
+import { loadRules } from "./engine/load.ts";
 import { rawRecord } from "./engine/test-helpers.ts";
 import { BUILTIN_PACKS_DIR } from "./packs.ts";
+import { PythonWorkerPool } from "./python/pool.ts";
 import { prepareTestLog } from "./test-runner.ts";
 
 const DEFINE_RULE = fileURLToPath(new URL("./define-rule.ts", import.meta.url));
@@ -96,4 +99,42 @@ Tests:
     body,
     /FAIL Test\.Aux › negative case ignores title .*\n {2}- expected rule\(\) to return false, got true/,
   );
+});
+
+const PANTHER_SHAPES = fileURLToPath(new URL("./python/fixtures/panther_shapes/", import.meta.url));
+
+it("Panther-format tests: underscore-shaped logs, Mocks, deep_get helpers and default=[] all pass", async () => {
+  const { out, text } = capture();
+  assert.equal(await rulesTestCommand([PANTHER_SHAPES], out), 0, text());
+  assert.equal(text().trimEnd().split("\n").at(-1), "6 passed, 0 failed");
+});
+
+it("the same Panther-format rule's alert fields: severity upper-cased or DEFAULT, dedup via deep_get(event, ...)", async () => {
+  const pool = new PythonWorkerPool({ size: 1, timeoutMs: 10000 });
+  try {
+    const set = await loadRules({ packs: [], dirs: [PANTHER_SHAPES] });
+    const [rule] = set.rules;
+    assert.ok(rule?.kind === "python");
+    const batch = rule.spec.tests.slice(0, 2).map((t, i) => ({
+      sourceId: "src-1",
+      eventId: `e${i}`,
+      record: { ...t.log, p_log_type: "OpenAI.Audit" },
+    }));
+    const { matches } = await createDetectionEngine({ rules: set, pythonPool: pool }).evaluate(batch, []);
+    assert.deepEqual(
+      matches.map((m) => [m.isError, m.severity, m.dedupString, m.title]),
+      [
+        [
+          false,
+          "CRITICAL",
+          "owner@example.com",
+          "Privileged OpenAI service account svc_acct_fx1 created by [owner@example.com]",
+        ],
+        [false, "HIGH", "<NO_EMAIL>", "Privileged OpenAI service account svc_acct_fx2 created by [<NO_EMAIL>]"],
+      ],
+    );
+    assert.deepEqual(matches[1]?.alertContext, { roles: ["admin", null], ip_details: {}, project_id: "<NONE>" });
+  } finally {
+    await pool.close();
+  }
 });

@@ -13,7 +13,7 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Clock } from "../core/clock.ts";
-import { errorMessage } from "../core/errors.ts";
+import { ConfigurationError, errorMessage, NotFoundError, VigilError } from "../core/errors.ts";
 import {
   type AlertNotification,
   createDestination,
@@ -32,20 +32,23 @@ export const DEFAULT_SEND_TIMEOUT_MS = 60_000;
 /** System alerts (source health) go to every destination, like Panther's System Errors. */
 export const SYSTEM_RULE_PREFIX = "Vigil.System.";
 
+/** The shortest retry delay: full jitter can draw ~0, and a retry due at once would let one drain pass burn every attempt. */
+export const MIN_RETRY_DELAY_MS = 1_000;
+
 /**
  * Delay before attempt `attempt + 1`, after `attempt` failed attempts: exponential backoff with full jitter
  * (uniform in [0, min(max, base · 2^(attempt-1))]), so that many deliveries failing together do not retry
- * in lockstep; never shorter than what the service asked for (Retry-After).
+ * in lockstep; at least `minMs`, and never shorter than what the service asked for (Retry-After).
  */
 export function backoffDelayMs(
   attempt: number,
-  options: { baseMs?: number; maxMs?: number; retryAfterMs?: number; random?: () => number } = {},
+  options: { baseMs?: number; maxMs?: number; minMs?: number; retryAfterMs?: number; random?: () => number } = {},
 ): number {
   const base = options.baseMs ?? DEFAULT_BASE_DELAY_MS;
   const max = options.maxMs ?? DEFAULT_MAX_DELAY_MS;
   const ceiling = Math.min(max, base * 2 ** Math.max(0, Math.min(attempt - 1, 30)));
   const jittered = Math.floor((options.random ?? Math.random)() * ceiling);
-  return Math.max(jittered, options.retryAfterMs ?? 0);
+  return Math.max(jittered, options.minMs ?? MIN_RETRY_DELAY_MS, options.retryAfterMs ?? 0);
 }
 
 export interface DeliveryWorkerOptions {
@@ -58,6 +61,8 @@ export interface DeliveryWorkerOptions {
   maxAttempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
+  /** Floor of every retry delay (default MIN_RETRY_DELAY_MS). */
+  minDelayMs?: number;
   /** A send that takes longer is aborted and retried. */
   sendTimeoutMs?: number;
   /** Must exceed sendTimeoutMs: a lease that expires mid-send lets another worker send too. */
@@ -84,6 +89,25 @@ function defaultBuild(record: DestinationRecord, config: Record<string, unknown>
     min_severity: record.minSeverity,
     log_types: record.logTypes,
   });
+}
+
+/** Builds a destination from its record and its decrypted config; throws when it cannot (never echoing the config). */
+export async function loadDestination(
+  store: Store,
+  secrets: Pick<SecretBox, "decrypt">,
+  record: DestinationRecord,
+  build: (record: DestinationRecord, config: Record<string, unknown>) => Destination = defaultBuild,
+): Promise<Destination> {
+  const secret = await store.getDestinationConfig(record.id);
+  if (!secret) throw new NotFoundError(`Destination ${record.name} has no stored config; add it again.`);
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(secrets.decrypt(secret)) as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof VigilError) throw err;
+    throw new ConfigurationError("destination_config", `The stored config of ${record.name} is unreadable.`);
+  }
+  return build(record, config);
 }
 
 /** The notification for an alert record (its first match gives the log type, tags, reports and actor). */
@@ -152,13 +176,13 @@ export class DeliveryWorker {
 
   async #buildOne(record: DestinationRecord): Promise<Destination | null> {
     try {
-      const secret = await this.#o.store.getDestinationConfig(record.id);
-      if (!secret) return null;
-      const config = JSON.parse(this.#o.secrets.decrypt(secret)) as Record<string, unknown>;
-      return (this.#o.build ?? defaultBuild)(record, config);
+      return await loadDestination(this.#o.store, this.#o.secrets, record, this.#o.build);
     } catch (err) {
       // The message never contains the config: decrypt and the factory report without values.
-      this.#o.logger.error({ destination: record.name }, `Destination ${record.name} is unusable: ${errorMessage(err)}`);
+      this.#o.logger.error(
+        { destination: record.name },
+        `Destination ${record.name} is unusable: ${errorMessage(err)}`,
+      );
       return null;
     }
   }
@@ -222,7 +246,10 @@ export class DeliveryWorker {
     return result;
   }
 
-  /** Runs passes until nothing is due now (used by `vigil poll --once`); returns the totals. */
+  /**
+   * Runs passes while they route or send something (used by `vigil poll --once`); a delivery that needs a
+   * retry is left to a later run. Returns the totals.
+   */
   async drain(signal?: AbortSignal, maxPasses = 1000): Promise<DeliveryPassResult> {
     const total: DeliveryPassResult = { routed: 0, sent: 0, retried: 0, failed: 0 };
     for (let i = 0; i < maxPasses && !signal?.aborted; i++) {
@@ -231,7 +258,8 @@ export class DeliveryWorker {
       total.sent += pass.sent;
       total.retried += pass.retried;
       total.failed += pass.failed;
-      if (pass.routed + pass.sent + pass.retried + pass.failed === 0) break;
+      // Go on only while something moves forward: retries are for later passes, not this drain.
+      if (pass.routed + pass.sent === 0) break;
     }
     return total;
   }
@@ -294,11 +322,7 @@ export class DeliveryWorker {
     try {
       const notification = await buildNotification(store, alert, delivery.kind, this.#o.publicUrl);
       const timeout = AbortSignal.timeout(this.#sendTimeoutMs);
-      result = await destination.send(
-        notification,
-        delivery.id,
-        signal ? AbortSignal.any([signal, timeout]) : timeout,
-      );
+      result = await destination.send(notification, delivery.id, signal ? AbortSignal.any([signal, timeout]) : timeout);
     } catch (err) {
       // Destinations never throw for delivery failures; a throw is a bug, and retrying may still help.
       result = { ok: false, retryable: true, error: `The destination failed unexpectedly: ${errorMessage(err)}` };
@@ -318,6 +342,7 @@ export class DeliveryWorker {
     const delay = backoffDelayMs(delivery.attempts, {
       ...(this.#o.baseDelayMs === undefined ? {} : { baseMs: this.#o.baseDelayMs }),
       ...(this.#o.maxDelayMs === undefined ? {} : { maxMs: this.#o.maxDelayMs }),
+      ...(this.#o.minDelayMs === undefined ? {} : { minMs: this.#o.minDelayMs }),
       ...(result.retryAfterMs === undefined ? {} : { retryAfterMs: result.retryAfterMs }),
       ...(this.#o.random ? { random: this.#o.random } : {}),
     });

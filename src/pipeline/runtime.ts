@@ -14,7 +14,9 @@ import { DEFAULT_OPENAI_BASE_URL, OpenAIAuditLogClient } from "../sources/openai
 import type { SourceRecord, Store } from "../storage/ports.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
 import { type BackfillProgress, runBackfillJob } from "./backfill.ts";
+import { DeliveryWorker, type DeliveryWorkerOptions } from "./delivery-worker.ts";
 import { type Detection, openDetection, runCorrelations } from "./detection.ts";
+import { checkSourceHealth } from "./health.ts";
 import type { RecordNormalizer } from "./page-records.ts";
 import { type PollReport, SourcePoller } from "./poller.ts";
 
@@ -130,6 +132,37 @@ export async function runPendingBackfills(
   return jobs.length;
 }
 
+export function deliveryWorkerFor(
+  runtime: Runtime,
+  options: Partial<Omit<DeliveryWorkerOptions, "store" | "secrets" | "logger" | "clock">> = {},
+): DeliveryWorker {
+  return new DeliveryWorker({
+    store: runtime.store,
+    secrets: runtime.secrets,
+    logger: runtime.logger,
+    clock: runtime.clock,
+    publicUrl: runtime.env.publicUrl,
+    ...options,
+  });
+}
+
+/** Source health checks (no-data and auth-failure system alerts); a failure is logged, never thrown. */
+export async function runHealthChecks(runtime: Runtime, source: SourceRecord): Promise<void> {
+  try {
+    const actions = await checkSourceHealth(runtime.store, source, runtime.clock.nowMs());
+    for (const a of actions) {
+      runtime.logger.warn(
+        { source: source.name, check: a.check },
+        a.kind === "raise"
+          ? `Raised a ${a.check} system alert for ${source.name}.`
+          : `Resolved the ${a.check} system alert of ${source.name}.`,
+      );
+    }
+  } catch (err) {
+    runtime.logger.warn({ source: source.name }, `Health check of ${source.name} failed: ${errorMessage(err)}`);
+  }
+}
+
 export interface SourcePollOutcome {
   source: SourceRecord;
   report?: PollReport;
@@ -158,6 +191,7 @@ export async function pollAllOnce(
       if (options.signal?.aborted) throw err;
       outcomes.push({ source, error: errorMessage(err) });
     }
+    await runHealthChecks(runtime, source);
   }
   return outcomes;
 }

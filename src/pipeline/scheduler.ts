@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage, VigilError } from "../core/errors.ts";
 import type { SourceRecord } from "../storage/ports.ts";
 import { runCorrelations } from "./detection.ts";
-import { pollerFor, type Runtime, runPendingBackfills } from "./runtime.ts";
+import { deliveryWorkerFor, pollerFor, type Runtime, runHealthChecks, runPendingBackfills } from "./runtime.ts";
 
 const REFRESH_MS = 15_000;
 
@@ -32,6 +32,8 @@ export class PollScheduler {
   async run(signal: AbortSignal): Promise<void> {
     // Load the rules before polling: an invalid rule or a missing python3 stops start-up with its reason.
     await this.runtime.detection();
+    // Alert delivery runs beside the polls: a slow destination never delays collection.
+    const delivery = deliveryWorkerFor(this.runtime).run(signal);
     while (!signal.aborted) {
       const sources = await this.runtime.store.listSources();
       for (const source of sources) {
@@ -39,10 +41,12 @@ export class PollScheduler {
           const loop = this.sourceLoop(source, signal).finally(() => this.loops.delete(source.id));
           this.loops.set(source.id, loop);
         }
+        // Every refresh too, not only after polls: a poll that hangs must not hide a silent source.
+        await runHealthChecks(this.runtime, source);
       }
       await pause(REFRESH_MS, signal);
     }
-    await Promise.allSettled([...this.loops.values()]);
+    await Promise.allSettled([...this.loops.values(), delivery]);
   }
 
   private async sourceLoop(initial: SourceRecord, signal: AbortSignal): Promise<void> {
@@ -64,6 +68,7 @@ export class PollScheduler {
         const level = err instanceof VigilError && !err.retryable ? "error" : "warn";
         logger[level]({ source: source.name }, `Polling ${source.name} failed: ${errorMessage(err)}`);
       }
+      await runHealthChecks(this.runtime, source);
       backfill ??= this.backfillStep(source, signal).finally(() => {
         backfill = null;
       });

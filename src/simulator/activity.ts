@@ -93,10 +93,38 @@ const TENANT_WEIGHTS: ReadonlyArray<readonly [string, number]> = [
   ["role.unbound_from_resource", 1],
 ];
 
-const classicTable = new WeightedTable(
-  Object.entries(CLASSIC_PROFILES).map(([type, profile]): [string, number] => [type, profile.weight]),
-);
-const tenantTable = new WeightedTable(TENANT_WEIGHTS);
+/**
+ * Actions that weaken an organization's controls. They are part of realistic activity (an org does delete
+ * an allowlist now and then), but the "benign" profile leaves them out: detections rightly page on them.
+ */
+export const CONTROL_WEAKENING_TYPES: ReadonlySet<string> = new Set([
+  "ip_allowlist.deleted",
+  "ip_allowlist.config.deactivated",
+  "scim.disabled",
+  "external_key.removed",
+  "tenant.sso_connection.deleted",
+  "tenant.session_policy.deleted",
+  "tenant.policy.deleted",
+  "tenant.policy.detached",
+  "tenant.scim.deletion.requested",
+]);
+
+/** "realistic": every known type turns up; "benign": the same minus the control-weakening actions. */
+export type ActivityProfile = "realistic" | "benign";
+
+function tables(profile: ActivityProfile): { classic: WeightedTable<string>; tenant: WeightedTable<string> } {
+  const keep = ([type]: readonly [string, number]) => profile === "realistic" || !CONTROL_WEAKENING_TYPES.has(type);
+  const classic = Object.entries(CLASSIC_PROFILES).map(([type, profile]): [string, number] => [type, profile.weight]);
+  return {
+    classic: new WeightedTable(classic.filter(keep)),
+    tenant: new WeightedTable(TENANT_WEIGHTS.filter(keep).map(([t, w]): [string, number] => [t, w])),
+  };
+}
+
+const PROFILE_TABLES: Record<ActivityProfile, ReturnType<typeof tables>> = {
+  realistic: tables("realistic"),
+  benign: tables("benign"),
+};
 
 const NEW_PROJECT_NAMES = ["Prototype", "Hackathon", "Agents Sandbox", "Batch Jobs", "Partner Demo", "Labeling v2"];
 
@@ -109,10 +137,17 @@ if (Object.keys(CLASSIC_PROFILES).length + 2 !== CLASSIC_EVENT_TYPES.length) {
 }
 
 export class ActivityGenerator {
+  private readonly classicTable: WeightedTable<string>;
+  private readonly tenantTable: WeightedTable<string>;
+
   constructor(
     private readonly dir: OrgDirectory,
     private readonly tenantShare: number,
-  ) {}
+    profile: ActivityProfile = "realistic",
+  ) {
+    this.classicTable = PROFILE_TABLES[profile].classic;
+    this.tenantTable = PROFILE_TABLES[profile].tenant;
+  }
 
   /** A second of the day (0..86399), more often in working hours. */
   secondOfDay(rng: Rng): number {
@@ -136,7 +171,7 @@ export class ActivityGenerator {
 
   episode(rng: Rng, at: number, maxAt: number): RawAuditLog[] {
     if (rng.chance(this.tenantShare)) return [this.tenantEvent(rng, at)];
-    const type = classicTable.pick(rng) as keyof typeof CLASSIC_PROFILES;
+    const type = this.classicTable.pick(rng) as keyof typeof CLASSIC_PROFILES;
     if (type === "login.failed") return this.mistypedPassword(rng, at, maxAt);
     const profile = CLASSIC_PROFILES[type];
     const { actor, project: actorProject } = this.actorFor(rng, profile);
@@ -172,7 +207,7 @@ export class ActivityGenerator {
   }
 
   private tenantEvent(rng: Rng, at: number): RawAuditLog {
-    const type = tenantTable.pick(rng);
+    const type = this.tenantTable.pick(rng);
     const owner = rng.pick(this.dir.owners);
     // Tenant changes come from the dashboard, or from an owner's admin key (attributed to the Default project).
     const viaKey = owner.adminKeyId !== undefined && rng.chance(0.2);

@@ -22,6 +22,11 @@ export interface SimulatorOptions {
   history?: { days: number; eventsPerDay: number; endSecs?: number };
   /** Ongoing activity after the history (or after start), generated lazily per clock minute; deterministic. */
   live?: { eventsPerMinute: number };
+  /**
+   * Background activity: "realistic" (default) includes every known type, control-weakening actions
+   * such as `scim.disabled` among them; "benign" leaves those out (a week no detection should page on).
+   */
+  profile?: "realistic" | "benign";
   /** Fraction of background events that are tenant-scoped. Default 0.05. */
   tenantShare?: number;
   /** `count` background events all in the one second `atSecs`. */

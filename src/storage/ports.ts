@@ -19,11 +19,20 @@ export interface SourceSettings {
   includeTenantEvents: boolean;
   backfillDays: number;
   enabled: boolean;
+  /**
+   * Raise a system alert when the source stores no new event for `noDataAlertSecs` (Panther's "Trigger an
+   * alert when no events are processed"). Optional on input so that callers predating the setting keep
+   * compiling; absent means the default (enabled, 24 h, see SOURCE_DEFAULTS).
+   */
+  noDataAlertEnabled?: boolean;
+  noDataAlertSecs?: number;
 }
 
 export interface SourceRecord extends SourceSettings {
   id: string;
   createdAtMs: number;
+  noDataAlertEnabled: boolean;
+  noDataAlertSecs: number;
 }
 
 /** What the store keeps of a secret: ciphertext only. Encryption happens outside the store. */
@@ -249,7 +258,87 @@ export interface BackfillSlice {
   eventsRead: number;
 }
 
-export interface Store {
+/** A configured alert destination. The type-specific config (URLs, tokens, passwords) is kept encrypted. */
+export interface DestinationRecord {
+  id: string;
+  name: string;
+  /** One of DESTINATION_TYPES (src/destinations/types.ts); the store does not interpret it. */
+  type: string;
+  minSeverity: Severity;
+  /** Default routing sends only these log types; empty means all. */
+  logTypes: string[];
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+export interface NewDestination {
+  name: string;
+  type: string;
+  minSeverity: Severity;
+  logTypes: string[];
+  config: EncryptedSecret;
+}
+
+export type OutboxKind = "created" | "resolved";
+
+/** A notification to send, enqueued in the transaction that created or resolved its alert. */
+export interface OutboxEntry {
+  id: number;
+  alertId: string;
+  kind: OutboxKind;
+  createdAtMs: number;
+}
+
+export type DeliveryStatus = "pending" | "sent" | "failed";
+
+export interface DeliveryRecord {
+  /** Stable across retries: the idempotency key destinations send (X-Vigil-Delivery-Id). */
+  id: string;
+  outboxId: number;
+  alertId: string;
+  kind: OutboxKind;
+  destinationId: string;
+  destinationName: string;
+  status: DeliveryStatus;
+  /** Attempts made so far. */
+  attempts: number;
+  nextAttemptAtMs: number;
+  leaseUntilMs: number | null;
+  lastError: string | null;
+  deliveredAtMs: number | null;
+  createdAtMs: number;
+}
+
+/** A delivery claimed by one worker until `leaseUntilMs`; the token proves the claim when recording. */
+export interface ClaimedDelivery extends DeliveryRecord {
+  leaseToken: string;
+}
+
+export interface DeliveryAttemptRecord {
+  deliveryId: string;
+  /** 1-based. */
+  attempt: number;
+  atMs: number;
+  outcome: "sent" | "retry" | "failed";
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number;
+}
+
+export interface DeliveryAttemptWrite {
+  deliveryId: string;
+  leaseToken: string;
+  atMs: number;
+  /** sent: done; retry: pending again at `nextAttemptAtMs`; failed: dead letter, never retried. */
+  outcome: "sent" | "retry" | "failed";
+  nextAttemptAtMs?: number;
+  statusCode?: number;
+  /** Already redacted by the destination; redacted again before it is stored. */
+  error?: string;
+  durationMs: number;
+}
+
+export interface Store extends AccessStore, StatsStore {
   /** Creates or upgrades the schema; safe to call on every start. */
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -323,4 +412,110 @@ export interface Store {
    * overlapping lookback never counts a match twice. Every match must belong to `sourceId`.
    */
   applyDerivedMatches(sourceId: string, matches: RuleMatch[]): Promise<{ createdAlertIds: string[] }>;
+
+  // ---- destinations and delivery ----
+  //
+  // Alerts reach destinations through an outbox: `applyPage`, `applyDerivedMatches` and `setAlertStatus`
+  // (to RESOLVED) enqueue an outbox entry in the same transaction as the alert change. A worker fans each
+  // entry out into one delivery per routed destination (`routeOutboxEntry`), claims due deliveries under a
+  // lease (`claimDeliveries`), sends, and records every attempt (`recordDeliveryAttempt`). A worker that
+  // dies mid-send leaves a lease that expires: the delivery is claimed again (at least once).
+
+  /** Unique name, else a `conflict` error. */
+  createDestination(destination: NewDestination): Promise<DestinationRecord>;
+  /** By name. */
+  listDestinations(): Promise<DestinationRecord[]>;
+  /** By id, then by name. */
+  getDestination(idOrName: string): Promise<DestinationRecord | null>;
+  getDestinationConfig(id: string): Promise<EncryptedSecret | null>;
+  /** Unknown id → not_found. Past deliveries keep their log; pending ones fail when next claimed. */
+  removeDestination(id: string): Promise<void>;
+
+  /** Outbox entries not yet fanned out, oldest first. */
+  listUnroutedOutbox(limit: number): Promise<OutboxEntry[]>;
+  /**
+   * Creates one pending delivery per destination (due at `nowMs`) and marks the entry routed, in one
+   * transaction. Idempotent: an entry already routed, or a delivery that exists, is left as is.
+   */
+  routeOutboxEntry(outboxId: number, destinations: Array<{ id: string; name: string }>, nowMs: number): Promise<void>;
+  /**
+   * Claims up to `limit` pending deliveries that are due and not leased (or whose lease expired), oldest
+   * due first, leasing each until `nowMs + leaseMs` with a fresh token, and counts the attempt (so a
+   * delivery whose sender keeps crashing still runs out of attempts). Two concurrent callers never claim
+   * the same delivery.
+   */
+  claimDeliveries(options: { nowMs: number; leaseMs: number; limit: number }): Promise<ClaimedDelivery[]>;
+  /**
+   * Logs the attempt and moves the delivery on (sent / pending at nextAttemptAtMs / failed), clearing the
+   * lease. When the token no longer holds the lease (it expired and another worker claimed the delivery)
+   * the attempt is still logged but the delivery is left to that worker, and the result is false.
+   */
+  recordDeliveryAttempt(attempt: DeliveryAttemptWrite): Promise<boolean>;
+  /** The deliveries of an alert (oldest first) with their attempt logs. */
+  listDeliveries(alertId: string): Promise<Array<DeliveryRecord & { log: DeliveryAttemptRecord[] }>>;
+  /** Deliveries in a status (e.g. failed: the dead letters), newest first; limit defaults to 100. */
+  listDeliveriesByStatus(status: DeliveryStatus, limit?: number): Promise<DeliveryRecord[]>;
+}
+
+// ---- access (users, sessions, API tokens) and statistics, for the HTTP server ----
+
+export interface UserRecord {
+  id: string;
+  username: string;
+  createdAtMs: number;
+}
+
+export interface SessionRecord {
+  /** sha256 of the cookie value: the cookie itself is never stored. */
+  tokenHash: string;
+  userId: string;
+  csrf: string;
+  createdAtMs: number;
+  expiresAtMs: number;
+}
+
+export interface ApiTokenRecord {
+  id: string;
+  name: string;
+  createdAtMs: number;
+  lastUsedAtMs: number | null;
+}
+
+export interface HistogramBucket {
+  bucketStartSecs: number;
+  type: string;
+  count: number;
+}
+
+export interface AccessStore {
+  /** Unique username, else a `conflict` error. The hash is made outside the store. */
+  createUser(user: { username: string; passwordHash: string }): Promise<UserRecord>;
+  /** Unknown username → not_found. */
+  setUserPassword(username: string, passwordHash: string): Promise<void>;
+  getUser(id: string): Promise<UserRecord | null>;
+  getUserCredentials(username: string): Promise<{ user: UserRecord; passwordHash: string } | null>;
+  countUsers(): Promise<number>;
+
+  createSession(session: SessionRecord): Promise<void>;
+  /** The session when it exists and has not expired at `nowMs`. */
+  getSession(tokenHash: string, nowMs: number): Promise<SessionRecord | null>;
+  /** Also removes every session expired at `nowMs`. */
+  deleteSession(tokenHash: string, nowMs: number): Promise<void>;
+
+  /** Unique name, else a `conflict` error. */
+  createApiToken(token: { name: string; tokenHash: string }): Promise<ApiTokenRecord>;
+  listApiTokens(): Promise<ApiTokenRecord[]>;
+  /** Finds the token by hash and records its use at `nowMs`. */
+  authenticateApiToken(tokenHash: string, nowMs: number): Promise<ApiTokenRecord | null>;
+  /** By id, then by name; unknown → not_found. */
+  revokeApiToken(idOrName: string): Promise<void>;
+}
+
+export interface StatsStore {
+  /** Events with effective_at >= sinceSecs counted per (bucket, type), bucket-ordered then type-ordered. */
+  eventHistogram(query: { sourceId?: string; sinceSecs: number; bucketSecs: number }): Promise<HistogramBucket[]>;
+  /** Stored events, quarantined records and rule errors, one row per source. */
+  sourceCounts(): Promise<Array<{ sourceId: string; events: number; quarantined: number; ruleErrors: number }>>;
+  /** Deliveries per status (statuses with none are absent). */
+  deliveryCounts(): Promise<Array<{ status: DeliveryStatus; count: number }>>;
 }

@@ -5,10 +5,13 @@ import { register as detections } from "../../detections/cli.ts";
 import { register as schemas } from "../../schema/cli.ts";
 import { register as simulate } from "../../simulator/cli.ts";
 import { register as backfill } from "./backfill.ts";
+import { register as destinations } from "./destinations.ts";
 import { register as poll } from "./poll.ts";
 import { register as search } from "./search.ts";
 import { register as sources } from "./sources.ts";
 import { register as start } from "./start.ts";
+import { register as tokens } from "./tokens.ts";
+import { register as users } from "./users.ts";
 
 export const COMMANDS: Array<(program: Command) => void> = [
   start,
@@ -17,7 +20,10 @@ export const COMMANDS: Array<(program: Command) => void> = [
   backfill,
   search,
   alerts,
+  destinations,
   detections,
   schemas,
   simulate,
+  users,
+  tokens,
 ];

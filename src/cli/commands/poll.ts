@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { UsageError } from "../../core/errors.ts";
-import { pollAllOnce } from "../../pipeline/runtime.ts";
+import { deliveryWorkerFor, pollAllOnce } from "../../pipeline/runtime.ts";
 import { withRuntime } from "../context.ts";
 import { withStopSignal } from "../stop-signal.ts";
 
@@ -33,6 +33,13 @@ export function register(program: Command): void {
           const backfill = o.backfillJobs ? `, ${o.backfillJobs} backfill job(s) completed` : "";
           process.stdout.write(
             `${o.source.name}: ${read} events read, ${inserted} new, ${quarantined} quarantined${backfill}.\n`,
+          );
+        }
+        // Alerts this poll created (and earlier ones still due) are delivered before exiting.
+        const delivered = await withStopSignal((signal) => deliveryWorkerFor(runtime).drain(signal));
+        if (delivered.sent + delivered.retried + delivered.failed > 0) {
+          process.stdout.write(
+            `Alert deliveries: ${delivered.sent} sent, ${delivered.retried} to retry, ${delivered.failed} failed.\n`,
           );
         }
         if (failed > 0) process.exitCode = 1;

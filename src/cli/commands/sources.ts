@@ -15,6 +15,13 @@ interface AddOptions {
   backfillDays: string;
   includeTenantEvents?: boolean;
   verify: boolean;
+  /**
+   * `--no-data-alert-hours N`: commander reads any `--no-` option as a negation, so the value lands here
+   * (a string when given, `true` otherwise).
+   */
+  dataAlertHours?: string | boolean;
+  /** false with `--no-no-data-alert`. */
+  noDataAlert: boolean;
 }
 
 function settingsFrom(options: AddOptions): SourceSettings {
@@ -29,10 +36,19 @@ function settingsFrom(options: AddOptions): SourceSettings {
     includeTenantEvents: options.includeTenantEvents === true,
     backfillDays: Number(options.backfillDays),
     enabled: true,
+    noDataAlertEnabled: options.noDataAlert !== false,
+    noDataAlertSecs:
+      typeof options.dataAlertHours === "string"
+        ? Math.round(Number(options.dataAlertHours) * 3600)
+        : SOURCE_DEFAULTS.noDataAlertSecs,
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new UsageError(`Invalid ${String(issue?.path[0] ?? "setting")}: ${issue?.message}.`);
+    const field = String(issue?.path[0] ?? "setting");
+    if (field === "noDataAlertSecs") {
+      throw new UsageError("Invalid --no-data-alert-hours: use a number of hours from 0.25 (15 minutes) to 720.");
+    }
+    throw new UsageError(`Invalid ${field}: ${issue?.message}.`);
   }
   return parsed.data;
 }
@@ -59,6 +75,11 @@ export function register(program: Command): void {
       String(SOURCE_DEFAULTS.backfillDays),
     )
     .option("--include-tenant-events", "also poll tenant-scoped events (tenant_only=true)")
+    .option(
+      "--no-data-alert-hours <hours>",
+      "raise a system alert when the source stores no new event for this long (minimum 0.25, default 24)",
+    )
+    .option("--no-no-data-alert", "never raise the no-data system alert for this source")
     .option("--no-verify", "save without checking that the key works")
     .addHelpText(
       "after",

@@ -4,6 +4,8 @@ import type { Command } from "commander";
 import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
 import { clientFor, type Runtime, resolveBaseUrl } from "../../pipeline/runtime.ts";
 import { PollScheduler } from "../../pipeline/scheduler.ts";
+import { ensureAdminUser } from "../../server/auth.ts";
+import { startServer } from "../../server/server.ts";
 import { type RunningSimulator, startSimulator } from "../../simulator/index.ts";
 import type { SourceSettings } from "../../storage/ports.ts";
 import { withRuntime } from "../context.ts";
@@ -94,10 +96,21 @@ export function register(program: Command): void {
               ].join("\n"),
             );
           }
-          process.stderr.write(`Vigil is running; data in ${runtime.env.dataDir}. Press Ctrl+C to stop.\n`);
+          const admin = await ensureAdminUser(runtime.store);
+          if (admin) {
+            process.stderr.write(
+              `\n  Created the console user "${admin.username}" with the one-time password: ${admin.password}\n` +
+                "  It is shown only now; set your own with `vigil users add NAME --reset`.\n\n",
+            );
+          }
+          let server: Awaited<ReturnType<typeof startServer>> | undefined;
           try {
+            server = await startServer(runtime);
+            process.stderr.write(`Console and API: ${server.url}\n`);
+            process.stderr.write(`Vigil is running; data in ${runtime.env.dataDir}. Press Ctrl+C to stop.\n`);
             await withStopSignal((signal) => new PollScheduler(runtime).run(signal));
           } finally {
+            await server?.close();
             await simulator?.close();
           }
           process.stderr.write("Vigil stopped.\n");

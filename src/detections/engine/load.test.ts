@@ -91,6 +91,8 @@ describe("Panther pairs on the Python pool", () => {
   it("the seed examples give the actor's real email on normalized real-shape events", async () => {
     const dir = tempDir();
     cpSync(join(BUILTIN_PACKS_DIR, "examples"), dir, { recursive: true });
+    // the examples pack ships disabled (enabled: false); this test runs its rules, so enable it here
+    writeFileSync(join(dir, "pack.yml"), "id: Vigil.Examples\nenabled: true\n");
     writeFileSync(join(dir, "broken.py"), "def rule(event):\n    return event['missing'] == 1\n");
     writeFileSync(
       join(dir, "broken.yml"),

@@ -91,3 +91,34 @@ test("Filename and Detection together, or neither, is an error; a missing .py is
   );
   await assert.rejects(loadPantherRuleFile(join(fixtures, "..", "no-such.yml")), /ENOENT/);
 });
+
+test("the rule-file features Panther's published OpenAI rules use: comments, MITRE Reports, mixed-case severity", async () => {
+  const spec = await loadPantherRuleFile(join(fixtures, "panther_shapes", "privileged_service_account.yml"));
+  assert.equal(spec.ruleId, "Vigil.Fixture.PrivilegedServiceAccount");
+  assert.equal(spec.severity, "HIGH");
+  assert.deepEqual(spec.logTypes, ["OpenAI.Audit"]);
+  assert.deepEqual(spec.reports, { "MITRE ATT&CK": ["TA0003:T1136.003", "TA0004:T1078"] });
+  assert.equal(spec.description, "A folded description that runs over two lines.\n");
+  assert.equal(spec.dedupPeriodMinutes, 30);
+  assert.equal(spec.tests.length, 6);
+  assert.ok("service_account_created" in spec.tests[0]!.log, "test logs are kept as written");
+  assert.deepEqual(spec.tests[4]?.mocks, [{ objectName: "break_glass_window", returnValue: true }]);
+
+  for (const [written, parsed] of [
+    ["Info", "INFO"],
+    ["Medium", "MEDIUM"],
+    ["Critical", "CRITICAL"],
+  ] as const)
+    assert.equal(
+      parsePantherRuleText(base.replace("Severity: Low", `Severity: ${written}`), "/r.yml").severity,
+      parsed,
+    );
+  const signal = parsePantherRuleText(
+    base.replace("LogTypes: [OpenAI.Audit]", "LogTypes:\n  - Custom.OpenAI.Audit  # a custom schema name\n") +
+      "CreateAlert: false\nThreshold: 999999\n",
+    "/r.yml",
+  );
+  assert.deepEqual(signal.logTypes, ["Custom.OpenAI.Audit"]);
+  assert.equal(signal.createAlert, false);
+  assert.equal(signal.threshold, 999999);
+});

@@ -107,6 +107,8 @@ export async function applyMatchesPg(
       "INSERT INTO alert_status_changes (alert_id, from_status, to_status, at_ms) VALUES ($1, NULL, 'OPEN', $2)",
       [w.id, nowMs],
     );
+    // The outbox row is written with the alert it announces: no alert without its notification.
+    await client.query("INSERT INTO outbox (alert_id, kind, created_at_ms) VALUES ($1, 'created', $2)", [w.id, nowMs]);
     // Matches of earlier pages that opened the window belong to the alert too.
     await client.query("UPDATE rule_matches SET alert_id = $1 WHERE window_id = $1 AND alert_id IS NULL", [w.id]);
   }
@@ -281,6 +283,9 @@ export async function setAlertStatusPg(
     "INSERT INTO alert_status_changes (alert_id, from_status, to_status, at_ms) VALUES ($1, $2, $3, $4)",
     [id, current.status, status, atMs],
   );
+  if (status === "RESOLVED") {
+    await client.query("INSERT INTO outbox (alert_id, kind, created_at_ms) VALUES ($1, 'resolved', $2)", [id, atMs]);
+  }
   return { ...current, status, updatedAtMs: atMs };
 }
 

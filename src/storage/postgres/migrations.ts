@@ -259,6 +259,101 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE backfill_slices ADD COLUMN cursor text COLLATE "C";
     `,
   },
+  {
+    version: 4,
+    name: "delivery: destinations, outbox, deliveries; source no-data alarm settings",
+    sql: `
+      -- Panther's "Trigger an alert when no events are processed": on by default, 24 hours.
+      ALTER TABLE sources ADD COLUMN no_data_alert_enabled boolean NOT NULL DEFAULT true;
+      ALTER TABLE sources ADD COLUMN no_data_alert_secs bigint NOT NULL DEFAULT 86400;
+
+      -- config_ciphertext is the SecretBox ciphertext of the type-specific JSON config (webhook URLs,
+      -- tokens, passwords): the store never sees it in clear.
+      CREATE TABLE destinations (
+        id text COLLATE "C" PRIMARY KEY,
+        name text COLLATE "C" NOT NULL UNIQUE,
+        type text NOT NULL,
+        min_severity text NOT NULL,
+        log_types text NOT NULL DEFAULT '[]',
+        config_ciphertext text NOT NULL,
+        created_at_ms bigint NOT NULL,
+        updated_at_ms bigint NOT NULL
+      );
+
+      -- One row per notification to send, written in the transaction that created (or resolved) the alert,
+      -- so that an alert can never exist without its notification. routed_at_ms: fanned out to deliveries.
+      CREATE TABLE outbox (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        alert_id text COLLATE "C" NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+        kind text NOT NULL CHECK (kind IN ('created', 'resolved')),
+        created_at_ms bigint NOT NULL,
+        routed_at_ms bigint
+      );
+      CREATE INDEX outbox_unrouted ON outbox (id) WHERE routed_at_ms IS NULL;
+      CREATE INDEX outbox_by_alert ON outbox (alert_id);
+
+      -- One row per (notification, destination). No foreign key to destinations: removing a destination
+      -- must keep the delivery log of past alerts. The id is the stable delivery id receivers dedup on.
+      CREATE TABLE deliveries (
+        id text COLLATE "C" PRIMARY KEY,
+        outbox_id bigint NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+        destination_id text NOT NULL,
+        destination_name text NOT NULL,
+        status text NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+        attempts bigint NOT NULL DEFAULT 0,
+        next_attempt_at_ms bigint NOT NULL,
+        lease_until_ms bigint,
+        lease_token text,
+        last_error text,
+        delivered_at_ms bigint,
+        created_at_ms bigint NOT NULL,
+        UNIQUE (outbox_id, destination_id)
+      );
+      CREATE INDEX deliveries_due ON deliveries (next_attempt_at_ms) WHERE status = 'pending';
+
+      CREATE TABLE delivery_attempts (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        delivery_id text COLLATE "C" NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+        attempt bigint NOT NULL,
+        at_ms bigint NOT NULL,
+        outcome text NOT NULL CHECK (outcome IN ('sent', 'retry', 'failed')),
+        status_code bigint,
+        error text,
+        duration_ms bigint NOT NULL
+      );
+      CREATE INDEX delivery_attempts_by_delivery ON delivery_attempts (delivery_id, id);
+    `,
+  },
+  {
+    // Independent of version 4 (delivery): the migrator applies each missing version on its own, so the two
+    // land in either order.
+    version: 5,
+    name: "console access: users, sessions, API tokens",
+    sql: `
+      CREATE TABLE users (
+        id text PRIMARY KEY,
+        username text NOT NULL UNIQUE,
+        password_hash text NOT NULL,
+        created_at_ms bigint NOT NULL
+      );
+      -- Only the sha256 of a session cookie or API token is stored.
+      CREATE TABLE sessions (
+        token_hash text PRIMARY KEY,
+        user_id text NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        csrf text NOT NULL,
+        created_at_ms bigint NOT NULL,
+        expires_at_ms bigint NOT NULL
+      );
+      CREATE INDEX sessions_by_expiry ON sessions (expires_at_ms);
+      CREATE TABLE api_tokens (
+        id text PRIMARY KEY,
+        name text COLLATE "C" NOT NULL UNIQUE,
+        token_hash text NOT NULL UNIQUE,
+        created_at_ms bigint NOT NULL,
+        last_used_at_ms bigint
+      );
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

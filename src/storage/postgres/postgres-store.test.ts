@@ -7,6 +7,7 @@ import { after, describe, it } from "node:test";
 import pg from "pg";
 import { type PgCluster, startPgCluster } from "../../../test/pg-cluster.ts";
 import { eventRow, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
+import { runAccessContract } from "../../../test/storage-contract-access.ts";
 import { VigilError } from "../../core/errors.ts";
 import type { PageWrite } from "../ports.ts";
 import { MIGRATIONS } from "./migrations.ts";
@@ -24,6 +25,9 @@ function freshSchema(): string {
 }
 
 runStorageContract("postgres", () =>
+  openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
+);
+runAccessContract("postgres", () =>
   openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
 );
 

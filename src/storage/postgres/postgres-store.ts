@@ -13,6 +13,7 @@
 
 import { createHash, randomUUID } from "node:crypto";
 import pg from "pg";
+import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { AlertStatus, RuleMatch } from "../../core/detection.ts";
 import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
@@ -20,16 +21,27 @@ import { redactSecrets } from "../../core/redact.ts";
 import type {
   AlertQuery,
   AlertRecord,
+  ApiTokenRecord,
   BackfillJob,
   BackfillSlice,
+  ClaimedDelivery,
+  DeliveryAttemptRecord,
+  DeliveryAttemptWrite,
+  DeliveryRecord,
+  DeliveryStatus,
+  DestinationRecord,
   DetectionSetting,
   EncryptedSecret,
   EventQuery,
+  HistogramBucket,
+  NewDestination,
+  OutboxEntry,
   PageWrite,
   PageWriteResult,
   PollStatus,
   QuarantineRecord,
   RuleStateEntry,
+  SessionRecord,
   SourceRecord,
   SourceSettings,
   Store,
@@ -37,9 +49,24 @@ import type {
   StreamName,
   StreamState,
   UnknownTypeRecord,
+  UserRecord,
 } from "../ports.ts";
+import { toDestinationRecord } from "../sqlite/delivery.ts";
 import { toQuarantineRecord, toStoredEvent } from "../sqlite/rows.ts";
 import type { EventsTable, QuarantineTable } from "../sqlite/search.ts";
+import { PgAccess } from "./access.ts";
+import {
+  claimDeliveriesPg,
+  createDestinationPg,
+  getDestinationRowPg,
+  listDeliveriesByStatusPg,
+  listDeliveriesPg,
+  listDestinationsPg,
+  listUnroutedOutboxPg,
+  recordDeliveryAttemptPg,
+  removeDestinationPg,
+  routeOutboxEntryPg,
+} from "./delivery.ts";
 import {
   applyMatchesPg,
   applyStateOpsPg,
@@ -78,6 +105,8 @@ const SETTINGS_KEYS = [
   "includeTenantEvents",
   "backfillDays",
   "enabled",
+  "noDataAlertEnabled",
+  "noDataAlertSecs",
 ] as const satisfies readonly (keyof SourceSettings)[];
 // Fails to compile when SourceSettings gains a field that SETTINGS_KEYS does not list.
 const _everySettingListed: Record<Exclude<keyof SourceSettings, (typeof SETTINGS_KEYS)[number]>, never> = {};
@@ -119,6 +148,8 @@ interface SourceRow {
   enabled: boolean;
   encrypted_secret: string;
   created_at_ms: number;
+  no_data_alert_enabled: boolean;
+  no_data_alert_secs: number;
 }
 
 interface BackfillJobRow {
@@ -153,7 +184,8 @@ interface PollStatusRow {
 }
 
 const SOURCE_COLUMNS = `id, name, kind, base_url, poll_interval_secs, overlap_secs, sweep_window_secs,
-  sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms`;
+  sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms,
+  no_data_alert_enabled, no_data_alert_secs`;
 
 function toSourceRecord(row: SourceRow): SourceRecord {
   return {
@@ -168,6 +200,8 @@ function toSourceRecord(row: SourceRow): SourceRecord {
     includeTenantEvents: row.include_tenant_events,
     backfillDays: row.backfill_days,
     enabled: row.enabled,
+    noDataAlertEnabled: row.no_data_alert_enabled,
+    noDataAlertSecs: row.no_data_alert_secs,
     createdAtMs: row.created_at_ms,
   };
 }
@@ -187,6 +221,8 @@ function sourceRowFrom(id: string, s: SourceSettings, secret: EncryptedSecret, c
     enabled: s.enabled,
     encrypted_secret: secret.ciphertext,
     created_at_ms: createdAtMs,
+    no_data_alert_enabled: s.noDataAlertEnabled ?? SOURCE_DEFAULTS.noDataAlertEnabled,
+    no_data_alert_secs: s.noDataAlertSecs ?? SOURCE_DEFAULTS.noDataAlertSecs,
   };
 }
 
@@ -205,6 +241,8 @@ function sourceParams(r: SourceRow): unknown[] {
     r.enabled,
     r.encrypted_secret,
     r.created_at_ms,
+    r.no_data_alert_enabled,
+    r.no_data_alert_secs,
   ];
 }
 
@@ -257,6 +295,10 @@ export class PostgresStore implements Store {
   readonly #target: PgTarget;
   readonly #clock: Clock;
   #closed = false;
+  readonly #access: PgAccess = new PgAccess(
+    (fn) => this.#read(fn),
+    () => this.#clock.nowMs(),
+  );
 
   private constructor(pool: pg.Pool, schema: string | null, target: PgTarget, clock: Clock) {
     this.#pool = pool;
@@ -386,7 +428,7 @@ export class PostgresStore implements Store {
     this.#assertOpen();
     try {
       await this.#pool.query(
-        `INSERT INTO sources (${SOURCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+        `INSERT INTO sources (${SOURCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
         sourceParams(row),
       );
     } catch (err) {
@@ -422,9 +464,9 @@ export class PostgresStore implements Store {
         await client.query(
           `UPDATE sources SET name = $2, kind = $3, base_url = $4, poll_interval_secs = $5, overlap_secs = $6,
              sweep_window_secs = $7, sweep_interval_secs = $8, include_tenant_events = $9, backfill_days = $10,
-             enabled = $11, encrypted_secret = $12
+             enabled = $11, encrypted_secret = $12, no_data_alert_enabled = $13, no_data_alert_secs = $14
            WHERE id = $1`,
-          sourceParams(row).slice(0, 12),
+          [...sourceParams(row).slice(0, 12), row.no_data_alert_enabled, row.no_data_alert_secs],
         );
         return toSourceRecord(row);
       });
@@ -727,6 +769,139 @@ export class PostgresStore implements Store {
     } catch (err) {
       throw err instanceof VigilError ? err : this.#translate(err);
     }
+  }
+
+  // ---- access and statistics (see access.ts) ----
+
+  createUser(user: { username: string; passwordHash: string }): Promise<UserRecord> {
+    return this.#access.createUser(user);
+  }
+
+  setUserPassword(username: string, passwordHash: string): Promise<void> {
+    return this.#access.setUserPassword(username, passwordHash);
+  }
+
+  getUser(id: string): Promise<UserRecord | null> {
+    return this.#access.getUser(id);
+  }
+
+  getUserCredentials(username: string): Promise<{ user: UserRecord; passwordHash: string } | null> {
+    return this.#access.getUserCredentials(username);
+  }
+
+  countUsers(): Promise<number> {
+    return this.#access.countUsers();
+  }
+
+  createSession(session: SessionRecord): Promise<void> {
+    return this.#access.createSession(session);
+  }
+
+  getSession(tokenHash: string, nowMs: number): Promise<SessionRecord | null> {
+    return this.#access.getSession(tokenHash, nowMs);
+  }
+
+  deleteSession(tokenHash: string, nowMs: number): Promise<void> {
+    return this.#access.deleteSession(tokenHash, nowMs);
+  }
+
+  createApiToken(token: { name: string; tokenHash: string }): Promise<ApiTokenRecord> {
+    return this.#access.createApiToken(token);
+  }
+
+  listApiTokens(): Promise<ApiTokenRecord[]> {
+    return this.#access.listApiTokens();
+  }
+
+  authenticateApiToken(tokenHash: string, nowMs: number): Promise<ApiTokenRecord | null> {
+    return this.#access.authenticateApiToken(tokenHash, nowMs);
+  }
+
+  revokeApiToken(idOrName: string): Promise<void> {
+    return this.#access.revokeApiToken(idOrName);
+  }
+
+  eventHistogram(query: { sourceId?: string; sinceSecs: number; bucketSecs: number }): Promise<HistogramBucket[]> {
+    return this.#access.eventHistogram(query);
+  }
+
+  sourceCounts(): Promise<Array<{ sourceId: string; events: number; quarantined: number; ruleErrors: number }>> {
+    return this.#access.sourceCounts();
+  }
+
+  deliveryCounts(): Promise<Array<{ status: DeliveryStatus; count: number }>> {
+    return this.#access.deliveryCounts();
+  }
+
+  // ---- destinations and delivery ----
+
+  async createDestination(destination: NewDestination): Promise<DestinationRecord> {
+    this.#assertOpen();
+    try {
+      return await createDestinationPg(this.#pool, destination, this.#clock.nowMs());
+    } catch (err) {
+      // The unique index decides, so two workers adding the same name at once cannot both win.
+      if (sqlState(err) === "23505" && constraintOf(err) === "destinations_name_key") {
+        throw new VigilError(
+          "conflict",
+          `A destination named "${destination.name}" already exists; choose another name.`,
+        );
+      }
+      throw this.#translate(err);
+    }
+  }
+
+  async listDestinations(): Promise<DestinationRecord[]> {
+    return this.#read((pool) => listDestinationsPg(pool));
+  }
+
+  async getDestination(idOrName: string): Promise<DestinationRecord | null> {
+    return this.#read(async (pool) => {
+      const row = await getDestinationRowPg(pool, idOrName);
+      return row === null ? null : toDestinationRecord(row);
+    });
+  }
+
+  async getDestinationConfig(id: string): Promise<EncryptedSecret | null> {
+    return this.#read(async (pool) => {
+      const { rows } = await pool.query<{ config_ciphertext: string }>(
+        "SELECT config_ciphertext FROM destinations WHERE id = $1",
+        [id],
+      );
+      return rows[0] === undefined ? null : { ciphertext: rows[0].config_ciphertext };
+    });
+  }
+
+  async removeDestination(id: string): Promise<void> {
+    return this.#read((pool) => removeDestinationPg(pool, id));
+  }
+
+  async listUnroutedOutbox(limit: number): Promise<OutboxEntry[]> {
+    return this.#read((pool) => listUnroutedOutboxPg(pool, limit));
+  }
+
+  async routeOutboxEntry(
+    outboxId: number,
+    destinations: Array<{ id: string; name: string }>,
+    nowMs: number,
+  ): Promise<void> {
+    await this.#transaction((client) => routeOutboxEntryPg(client, outboxId, destinations, nowMs));
+  }
+
+  async claimDeliveries(options: { nowMs: number; leaseMs: number; limit: number }): Promise<ClaimedDelivery[]> {
+    return this.#transaction((client) => claimDeliveriesPg(client, options));
+  }
+
+  async recordDeliveryAttempt(attempt: DeliveryAttemptWrite): Promise<boolean> {
+    return this.#transaction((client) => recordDeliveryAttemptPg(client, attempt));
+  }
+
+  async listDeliveries(alertId: string): Promise<Array<DeliveryRecord & { log: DeliveryAttemptRecord[] }>> {
+    return this.#read((pool) => listDeliveriesPg(pool, alertId));
+  }
+
+  async listDeliveriesByStatus(status: DeliveryStatus, limit = 100): Promise<DeliveryRecord[]> {
+    return this.#read((pool) => listDeliveriesByStatusPg(pool, status, limit));
   }
 
   async loadRuleState(sourceId: string, ruleIds: string[], nowSecs: number): Promise<RuleStateEntry[]> {

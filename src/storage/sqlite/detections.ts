@@ -53,6 +53,8 @@ function prepare(db: Database.Database) {
     placeMatch: db.prepare("UPDATE rule_matches SET window_id = ?, alert_id = ? WHERE seq = ?"),
     attachWindowMatches: db.prepare("UPDATE rule_matches SET alert_id = ? WHERE window_id = ? AND alert_id IS NULL"),
     updateAlertCount: db.prepare("UPDATE alerts SET match_count = ?, updated_at_ms = ? WHERE id = ?"),
+    // The outbox row is written with the alert change it announces: no alert without its notification.
+    enqueue: db.prepare("INSERT INTO outbox (alert_id, kind, created_at_ms) VALUES (?, ?, ?)"),
     insertStatusChange: db.prepare(
       "INSERT INTO alert_status_changes (alert_id, from_status, to_status, at_ms) VALUES (?, ?, ?, ?)",
     ),
@@ -134,6 +136,7 @@ export class SqliteDetections {
     for (const w of outcome.alertCreations) {
       s.insertAlert.run(...newAlertValues(w, nowMs, toFlag));
       s.insertStatusChange.run(w.id, null, "OPEN", nowMs);
+      s.enqueue.run(w.id, "created", nowMs);
       // Matches of earlier pages that opened the window belong to the alert too.
       s.attachWindowMatches.run(w.id, w.id);
     }
@@ -250,6 +253,7 @@ export class SqliteDetections {
     if (row.status !== status) {
       s.setStatus.run(status, atMs, id);
       s.insertStatusChange.run(id, row.status, status, atMs);
+      if (status === "RESOLVED") s.enqueue.run(id, "resolved", atMs);
     }
     return toAlertRecord(s.alertById.get(id) ?? row);
   }

@@ -254,6 +254,101 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE backfill_slices ADD COLUMN cursor TEXT;
     `,
   },
+  {
+    version: 4,
+    name: "delivery: destinations, outbox, deliveries; source no-data alarm settings",
+    sql: `
+      -- Panther's "Trigger an alert when no events are processed": on by default, 24 hours.
+      ALTER TABLE sources ADD COLUMN no_data_alert_enabled INTEGER NOT NULL DEFAULT 1;
+      ALTER TABLE sources ADD COLUMN no_data_alert_secs INTEGER NOT NULL DEFAULT 86400;
+
+      -- config_ciphertext is the SecretBox ciphertext of the type-specific JSON config (webhook URLs,
+      -- tokens, passwords): the store never sees it in clear.
+      CREATE TABLE destinations (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        type TEXT NOT NULL,
+        min_severity TEXT NOT NULL,
+        log_types TEXT NOT NULL DEFAULT '[]',
+        config_ciphertext TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+      );
+
+      -- One row per notification to send, written in the transaction that created (or resolved) the alert,
+      -- so that an alert can never exist without its notification. routed_at_ms: fanned out to deliveries.
+      CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        alert_id TEXT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('created', 'resolved')),
+        created_at_ms INTEGER NOT NULL,
+        routed_at_ms INTEGER
+      );
+      CREATE INDEX outbox_unrouted ON outbox (id) WHERE routed_at_ms IS NULL;
+      CREATE INDEX outbox_by_alert ON outbox (alert_id);
+
+      -- One row per (notification, destination). No foreign key to destinations: removing a destination
+      -- must keep the delivery log of past alerts. The id is the stable delivery id receivers dedup on.
+      CREATE TABLE deliveries (
+        id TEXT PRIMARY KEY,
+        outbox_id INTEGER NOT NULL REFERENCES outbox(id) ON DELETE CASCADE,
+        destination_id TEXT NOT NULL,
+        destination_name TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at_ms INTEGER NOT NULL,
+        lease_until_ms INTEGER,
+        lease_token TEXT,
+        last_error TEXT,
+        delivered_at_ms INTEGER,
+        created_at_ms INTEGER NOT NULL,
+        UNIQUE (outbox_id, destination_id)
+      );
+      CREATE INDEX deliveries_due ON deliveries (next_attempt_at_ms) WHERE status = 'pending';
+
+      CREATE TABLE delivery_attempts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        delivery_id TEXT NOT NULL REFERENCES deliveries(id) ON DELETE CASCADE,
+        attempt INTEGER NOT NULL,
+        at_ms INTEGER NOT NULL,
+        outcome TEXT NOT NULL CHECK (outcome IN ('sent', 'retry', 'failed')),
+        status_code INTEGER,
+        error TEXT,
+        duration_ms INTEGER NOT NULL
+      );
+      CREATE INDEX delivery_attempts_by_delivery ON delivery_attempts (delivery_id, id);
+    `,
+  },
+  {
+    // Independent of version 4 (delivery): the migrator applies each missing version on its own, so the two
+    // land in either order.
+    version: 5,
+    name: "console access: users, sessions, API tokens",
+    sql: `
+      CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        username TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL
+      );
+      -- Only the sha256 of a session cookie or API token is stored.
+      CREATE TABLE sessions (
+        token_hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        csrf TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        expires_at_ms INTEGER NOT NULL
+      );
+      CREATE INDEX sessions_by_expiry ON sessions (expires_at_ms);
+      CREATE TABLE api_tokens (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at_ms INTEGER NOT NULL,
+        last_used_at_ms INTEGER
+      );
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

@@ -25,6 +25,8 @@ export interface SourceRow {
   enabled: number;
   encrypted_secret: string;
   created_at_ms: number;
+  no_data_alert_enabled: number;
+  no_data_alert_secs: number;
 }
 
 export interface BackfillJobRow {
@@ -61,6 +63,8 @@ export function toSourceRecord(row: SourceRow): SourceRecord {
     includeTenantEvents: row.include_tenant_events === 1,
     backfillDays: row.backfill_days,
     enabled: row.enabled === 1,
+    noDataAlertEnabled: row.no_data_alert_enabled === 1,
+    noDataAlertSecs: row.no_data_alert_secs,
     createdAtMs: row.created_at_ms,
   };
 }

@@ -7,6 +7,7 @@ import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { eventRow, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
+import { runAccessContract } from "../../../test/storage-contract-access.ts";
 import { VigilError } from "../../core/errors.ts";
 import { MIGRATIONS } from "./migrations.ts";
 import { openSqliteStore, type SqliteStore } from "./sqlite-store.ts";
@@ -23,6 +24,7 @@ function freshPath(): string {
 
 runStorageContract("sqlite file", () => openSqliteStore({ path: freshPath() }));
 runStorageContract("sqlite memory", () => openSqliteStore({ memory: true }));
+runAccessContract("sqlite", () => openSqliteStore({ path: freshPath() }));
 
 async function withStore<T>(fn: (store: SqliteStore, path: string) => Promise<T>, path = freshPath()): Promise<T> {
   const store = await openSqliteStore({ path });

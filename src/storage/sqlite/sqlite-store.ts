@@ -12,6 +12,7 @@
 
 import { createHash, randomUUID } from "node:crypto";
 import Database from "better-sqlite3";
+import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { AlertStatus, RuleMatch } from "../../core/detection.ts";
 import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
@@ -19,16 +20,27 @@ import { redactSecrets } from "../../core/redact.ts";
 import type {
   AlertQuery,
   AlertRecord,
+  ApiTokenRecord,
   BackfillJob,
   BackfillSlice,
+  ClaimedDelivery,
+  DeliveryAttemptRecord,
+  DeliveryAttemptWrite,
+  DeliveryRecord,
+  DeliveryStatus,
+  DestinationRecord,
   DetectionSetting,
   EncryptedSecret,
   EventQuery,
+  HistogramBucket,
+  NewDestination,
+  OutboxEntry,
   PageWrite,
   PageWriteResult,
   PollStatus,
   QuarantineRecord,
   RuleStateEntry,
+  SessionRecord,
   SourceRecord,
   SourceSettings,
   Store,
@@ -36,7 +48,10 @@ import type {
   StreamName,
   StreamState,
   UnknownTypeRecord,
+  UserRecord,
 } from "../ports.ts";
+import { SqliteAccess } from "./access.ts";
+import { SqliteDelivery } from "./delivery.ts";
 import { SqliteDetections } from "./detections.ts";
 import { runMigrations } from "./migrations.ts";
 import {
@@ -79,6 +94,8 @@ const SETTINGS_KEYS = [
   "includeTenantEvents",
   "backfillDays",
   "enabled",
+  "noDataAlertEnabled",
+  "noDataAlertSecs",
 ] as const satisfies readonly (keyof SourceSettings)[];
 // Fails to compile when SourceSettings gains a field that SETTINGS_KEYS does not list.
 const _everySettingListed: Record<Exclude<keyof SourceSettings, (typeof SETTINGS_KEYS)[number]>, never> = {};
@@ -103,16 +120,19 @@ function prepareStatements(db: Database.Database) {
     sourcesByName: db.prepare<[], SourceRow>("SELECT * FROM sources ORDER BY name"),
     insertSource: db.prepare(
       `INSERT INTO sources (id, name, kind, base_url, poll_interval_secs, overlap_secs, sweep_window_secs,
-         sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms)
+         sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms,
+         no_data_alert_enabled, no_data_alert_secs)
        VALUES (@id, @name, @kind, @base_url, @poll_interval_secs, @overlap_secs, @sweep_window_secs,
-         @sweep_interval_secs, @include_tenant_events, @backfill_days, @enabled, @encrypted_secret, @created_at_ms)`,
+         @sweep_interval_secs, @include_tenant_events, @backfill_days, @enabled, @encrypted_secret, @created_at_ms,
+         @no_data_alert_enabled, @no_data_alert_secs)`,
     ),
     updateSource: db.prepare(
       `UPDATE sources SET name = @name, kind = @kind, base_url = @base_url,
          poll_interval_secs = @poll_interval_secs, overlap_secs = @overlap_secs,
          sweep_window_secs = @sweep_window_secs, sweep_interval_secs = @sweep_interval_secs,
          include_tenant_events = @include_tenant_events, backfill_days = @backfill_days, enabled = @enabled,
-         encrypted_secret = @encrypted_secret
+         encrypted_secret = @encrypted_secret, no_data_alert_enabled = @no_data_alert_enabled,
+         no_data_alert_secs = @no_data_alert_secs
        WHERE id = @id`,
     ),
     sourceSecret: db.prepare<[string], string>("SELECT encrypted_secret FROM sources WHERE id = ?").pluck(),
@@ -121,6 +141,8 @@ function prepareStatements(db: Database.Database) {
       "DELETE FROM backfill_slices WHERE job_id IN (SELECT id FROM backfill_jobs WHERE source_id = ?)",
       "DELETE FROM backfill_jobs WHERE source_id = ?",
       "DELETE FROM alert_status_changes WHERE alert_id IN (SELECT id FROM alerts WHERE source_id = ?)",
+      // Outbox rows cascade to their deliveries and attempt logs.
+      "DELETE FROM outbox WHERE alert_id IN (SELECT id FROM alerts WHERE source_id = ?)",
       "DELETE FROM alerts WHERE source_id = ?",
       "DELETE FROM alert_windows WHERE source_id = ?",
       "DELETE FROM rule_matches WHERE source_id = ?",
@@ -266,6 +288,8 @@ function sourceRowFrom(id: string, settings: SourceSettings, secret: EncryptedSe
     enabled: settings.enabled ? 1 : 0,
     encrypted_secret: secret.ciphertext,
     created_at_ms: createdAtMs,
+    no_data_alert_enabled: (settings.noDataAlertEnabled ?? SOURCE_DEFAULTS.noDataAlertEnabled) ? 1 : 0,
+    no_data_alert_secs: settings.noDataAlertSecs ?? SOURCE_DEFAULTS.noDataAlertSecs,
   };
 }
 
@@ -282,10 +306,14 @@ export class SqliteStore implements Store {
   readonly #transaction: Database.Transaction<(fn: () => unknown) => unknown>;
   readonly #searchStatements = new Map<string, Database.Statement>();
   readonly #detections: SqliteDetections;
+  readonly #delivery: SqliteDelivery;
+  readonly #access: SqliteAccess;
 
   private constructor(db: Database.Database, location: string, clock: Clock) {
     this.#db = db;
     this.#detections = new SqliteDetections(db);
+    this.#delivery = new SqliteDelivery(db);
+    this.#access = new SqliteAccess(db, () => clock.nowMs());
     this.#location = location;
     this.#clock = clock;
     this.#transaction = db.transaction((fn: () => unknown) => fn());
@@ -659,6 +687,52 @@ export class SqliteStore implements Store {
     return this.#guard(() => this.#detections.listMatches(query));
   }
 
+  // ---- destinations and delivery ----
+
+  async createDestination(destination: NewDestination): Promise<DestinationRecord> {
+    return this.#write(() => this.#delivery.createDestination(destination, this.#clock.nowMs()));
+  }
+
+  async listDestinations(): Promise<DestinationRecord[]> {
+    return this.#guard(() => this.#delivery.listDestinations());
+  }
+
+  async getDestination(idOrName: string): Promise<DestinationRecord | null> {
+    return this.#guard(() => this.#delivery.getDestination(idOrName));
+  }
+
+  async getDestinationConfig(id: string): Promise<EncryptedSecret | null> {
+    return this.#guard(() => this.#delivery.getDestinationConfig(id));
+  }
+
+  async removeDestination(id: string): Promise<void> {
+    this.#write(() => this.#delivery.removeDestination(id));
+  }
+
+  async listUnroutedOutbox(limit: number): Promise<OutboxEntry[]> {
+    return this.#guard(() => this.#delivery.listUnroutedOutbox(limit));
+  }
+
+  async routeOutboxEntry(outboxId: number, destinations: Array<{ id: string; name: string }>, nowMs: number) {
+    this.#write(() => this.#delivery.routeOutboxEntry(outboxId, destinations, nowMs));
+  }
+
+  async claimDeliveries(options: { nowMs: number; leaseMs: number; limit: number }): Promise<ClaimedDelivery[]> {
+    return this.#write(() => this.#delivery.claimDeliveries(options));
+  }
+
+  async recordDeliveryAttempt(attempt: DeliveryAttemptWrite): Promise<boolean> {
+    return this.#write(() => this.#delivery.recordDeliveryAttempt(attempt));
+  }
+
+  async listDeliveries(alertId: string): Promise<Array<DeliveryRecord & { log: DeliveryAttemptRecord[] }>> {
+    return this.#guard(() => this.#delivery.listDeliveries(alertId));
+  }
+
+  async listDeliveriesByStatus(status: DeliveryStatus, limit = 100): Promise<DeliveryRecord[]> {
+    return this.#guard(() => this.#delivery.listDeliveriesByStatus(status, limit));
+  }
+
   // ---- reading ----
 
   async searchEvents(query: EventQuery): Promise<StoredEvent[]> {
@@ -685,6 +759,72 @@ export class SqliteStore implements Store {
       const rows = sourceId === undefined ? this.#s.unknownTypesAll.all() : this.#s.unknownTypesOf.all(sourceId);
       return rows.map((r) => ({ sourceId: r.source_id, type: r.type, firstSeenMs: r.first_seen_ms }));
     });
+  }
+
+  // ---- access and statistics (see access.ts) ----
+
+  async createUser(user: { username: string; passwordHash: string }): Promise<UserRecord> {
+    return this.#write(() => this.#access.createUser(user));
+  }
+
+  async setUserPassword(username: string, passwordHash: string): Promise<void> {
+    this.#write(() => this.#access.setUserPassword(username, passwordHash));
+  }
+
+  async getUser(id: string): Promise<UserRecord | null> {
+    return this.#guard(() => this.#access.getUser(id));
+  }
+
+  async getUserCredentials(username: string): Promise<{ user: UserRecord; passwordHash: string } | null> {
+    return this.#guard(() => this.#access.getUserCredentials(username));
+  }
+
+  async countUsers(): Promise<number> {
+    return this.#guard(() => this.#access.countUsers());
+  }
+
+  async createSession(session: SessionRecord): Promise<void> {
+    this.#write(() => this.#access.createSession(session));
+  }
+
+  async getSession(tokenHash: string, nowMs: number): Promise<SessionRecord | null> {
+    return this.#guard(() => this.#access.getSession(tokenHash, nowMs));
+  }
+
+  async deleteSession(tokenHash: string, nowMs: number): Promise<void> {
+    this.#write(() => this.#access.deleteSession(tokenHash, nowMs));
+  }
+
+  async createApiToken(token: { name: string; tokenHash: string }): Promise<ApiTokenRecord> {
+    return this.#write(() => this.#access.createApiToken(token));
+  }
+
+  async listApiTokens(): Promise<ApiTokenRecord[]> {
+    return this.#guard(() => this.#access.listApiTokens());
+  }
+
+  async authenticateApiToken(tokenHash: string, nowMs: number): Promise<ApiTokenRecord | null> {
+    return this.#write(() => this.#access.authenticateApiToken(tokenHash, nowMs));
+  }
+
+  async revokeApiToken(idOrName: string): Promise<void> {
+    this.#write(() => this.#access.revokeApiToken(idOrName));
+  }
+
+  async eventHistogram(query: {
+    sourceId?: string;
+    sinceSecs: number;
+    bucketSecs: number;
+  }): Promise<HistogramBucket[]> {
+    return this.#guard(() => this.#access.eventHistogram(query));
+  }
+
+  async sourceCounts(): Promise<Array<{ sourceId: string; events: number; quarantined: number; ruleErrors: number }>> {
+    return this.#guard(() => this.#access.sourceCounts());
+  }
+
+  async deliveryCounts(): Promise<Array<{ status: DeliveryStatus; count: number }>> {
+    return this.#guard(() => this.#access.deliveryCounts());
   }
 
   // ---- backfill ----

@@ -1,0 +1,78 @@
+// Display helpers. Everything returns plain strings that React renders as text.
+
+export type Rec = Record<string, unknown>;
+
+export function str(v: unknown): string {
+  if (v === null || v === undefined) return "";
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "boolean") return String(v);
+  return JSON.stringify(v);
+}
+
+export function num(v: unknown): number | null {
+  return typeof v === "number" && Number.isFinite(v) ? v : null;
+}
+
+/** First present field among names (the API's field names are read tolerantly). */
+export function pick(obj: unknown, ...names: string[]): unknown {
+  if (!obj || typeof obj !== "object") return undefined;
+  const o = obj as Rec;
+  for (const n of names) {
+    if (o[n] !== undefined && o[n] !== null) return o[n];
+  }
+  return undefined;
+}
+
+export function fmtMs(ms: unknown): string {
+  const n = num(ms);
+  if (n === null || n === 0) return "—";
+  return new Date(n)
+    .toISOString()
+    .replace("T", " ")
+    .replace(/\.\d+Z$/, " UTC");
+}
+
+export function fmtSecs(secs: unknown): string {
+  const n = num(secs);
+  return n === null ? "—" : fmtMs(n * 1000);
+}
+
+export function fmtTime(obj: unknown, msNames: string[], secNames: string[]): string {
+  const ms = pick(obj, ...msNames);
+  if (num(ms) !== null) return fmtMs(ms);
+  const s = pick(obj, ...secNames);
+  if (num(s) !== null) return fmtSecs(s);
+  return typeof ms === "string" ? ms : typeof s === "string" ? s : "—";
+}
+
+export function pretty(v: unknown): string {
+  if (typeof v === "string") {
+    try {
+      return JSON.stringify(JSON.parse(v), null, 2);
+    } catch {
+      return v;
+    }
+  }
+  return JSON.stringify(v, null, 2) ?? "";
+}
+
+export const SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"] as const;
+export const STATUSES = ["OPEN", "TRIAGED", "CLOSED", "RESOLVED"] as const;
+
+/** A source's health as a word, whether given as a string or as `{status}`. */
+export function healthOf(s: unknown): string {
+  const h = pick(s, "health", "healthStatus", "state");
+  if (typeof h === "string") return h;
+  const inner = pick(h, "status", "state", "health");
+  if (typeof inner === "string") return inner;
+  // A source record with its poll status only: derive the same words the server uses.
+  const poll = pick(s, "status", "pollStatus");
+  if (pick(s, "enabled") === false) return "disabled";
+  if (poll && typeof poll === "object") {
+    const p = poll as Rec;
+    if (Number(p.consecutiveFailures) > 0) return "failing";
+    if (p.lastSuccessMs === null || p.lastSuccessMs === undefined) return "pending";
+    return "ok";
+  }
+  return "unknown";
+}

@@ -1,0 +1,273 @@
+import { useState } from "react";
+import { api, errorMessage, listOf } from "../api.ts";
+import { ErrorBanner, JsonBlock, Loading, SeverityBadge, useLoad } from "../components.tsx";
+import { pick, type Rec, str } from "../format.ts";
+
+interface TestRun {
+  passed: number;
+  failed: number;
+  results: Rec[];
+}
+
+/** The server reports failures only; results that say they passed are left out of the table. */
+function resultOk(r: Rec): boolean {
+  const v = pick(r, "passed", "ok", "pass");
+  return v === true || str(r.status).toLowerCase() === "passed";
+}
+
+function countOf(v: unknown): string {
+  return Array.isArray(v) ? String(v.length) : str(v);
+}
+
+export function DetectionsPage() {
+  const packs = useLoad(() => api.get<unknown>("/api/packs").then((d) => listOf<Rec>(d, "packs")), []);
+  const rules = useLoad(() => api.get<unknown>("/api/rules").then((d) => listOf<Rec>(d, "rules")), []);
+  const [error, setError] = useState<string | null>(null);
+  const [filter, setFilter] = useState("");
+  const [open, setOpen] = useState<string | null>(null);
+  const [run, setRun] = useState<TestRun | null>(null);
+  const [running, setRunning] = useState(false);
+
+  async function toggle(kind: "packs" | "rules", id: string, enable: boolean) {
+    setError(null);
+    try {
+      await api.post(`/api/${kind}/${encodeURIComponent(id)}/${enable ? "enable" : "disable"}`, {});
+      packs.reload();
+      rules.reload();
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  }
+
+  async function runTests(ruleIds?: string[]) {
+    setRunning(true);
+    setError(null);
+    try {
+      setRun(await api.post<TestRun>("/api/rules/test", ruleIds ? { ruleIds } : {}));
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setRunning(false);
+    }
+  }
+
+  const shown = (rules.data ?? []).filter((r) =>
+    `${str(r.id)} ${str(pick(r, "displayName", "title", "name"))} ${str(pick(r, "packId", "pack"))}`
+      .toLowerCase()
+      .includes(filter.trim().toLowerCase()),
+  );
+
+  return (
+    <>
+      <header className="page-head">
+        <h1>Detections</h1>
+        <button type="button" className="primary" disabled={running} onClick={() => void runTests()}>
+          {running ? "Running tests…" : "Run All Tests"}
+        </button>
+      </header>
+      <ErrorBanner message={error ?? packs.error ?? rules.error} />
+      {run ? (
+        <section className="card" aria-label="Test results">
+          <h2>
+            Test results: <span className="ok-text">{run.passed} passed</span>,{" "}
+            <span className={run.failed > 0 ? "err-text" : ""}>{run.failed} failed</span>
+          </h2>
+          {listOf<Rec>(run.results).filter((r) => !resultOk(r)).length > 0 ? (
+            <table aria-label="Failed tests">
+              <thead>
+                <tr>
+                  <th>Rule</th>
+                  <th>Test</th>
+                  <th>Message</th>
+                </tr>
+              </thead>
+              <tbody>
+                {listOf<Rec>(run.results)
+                  .filter((r) => !resultOk(r))
+                  .map((r, i) => (
+                    // biome-ignore lint/suspicious/noArrayIndexKey: a rule's tests may share names
+                    <tr key={`${str(r.ruleId)}-${str(pick(r, "test", "name"))}-${i}`}>
+                      <td className="mono">{str(r.ruleId)}</td>
+                      <td>{str(pick(r, "test", "name", "testName"))}</td>
+                      <td className="wrap prewrap">
+                        {Array.isArray(r.reasons) ? r.reasons.map(str).join("\n") : str(pick(r, "message", "error"))}
+                      </td>
+                    </tr>
+                  ))}
+              </tbody>
+            </table>
+          ) : null}
+        </section>
+      ) : null}
+      <section className="card">
+        <h2>Packs</h2>
+        <Loading when={packs.loading && !packs.data} />
+        <table aria-label="Packs">
+          <thead>
+            <tr>
+              <th>Pack</th>
+              <th>Description</th>
+              <th>Rules</th>
+              <th>State</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {(packs.data ?? []).map((p) => {
+              const id = str(p.id);
+              const enabled = p.enabled !== false;
+              return (
+                <tr key={id}>
+                  <td>
+                    <strong>{str(pick(p, "displayName", "name")) || id}</strong>{" "}
+                    <span className="muted mono">{id}</span>
+                  </td>
+                  <td className="wrap">{str(p.description)}</td>
+                  <td>{countOf(pick(p, "ruleCount", "rules")) || "—"}</td>
+                  <td>
+                    <span className={`badge ${enabled ? "on" : "off"}`}>{enabled ? "enabled" : "disabled"}</span>
+                  </td>
+                  <td>
+                    <button
+                      type="button"
+                      aria-label={`${enabled ? "Disable" : "Enable"} pack ${id}`}
+                      onClick={() => void toggle("packs", id, !enabled)}
+                    >
+                      {enabled ? "Disable" : "Enable"}
+                    </button>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      </section>
+      <section className="card">
+        <div className="card-head">
+          <h2>Rules ({shown.length})</h2>
+          <label className="inline">
+            Filter rules
+            <input value={filter} placeholder="id, name or pack" onChange={(e) => setFilter(e.target.value)} />
+          </label>
+        </div>
+        <Loading when={rules.loading && !rules.data} />
+        <table aria-label="Rules">
+          <thead>
+            <tr>
+              <th>Severity</th>
+              <th>Rule</th>
+              <th>Pack</th>
+              <th>Tests</th>
+              <th>State</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {shown.map((r) => {
+              const id = str(r.id);
+              const enabled = r.enabled !== false;
+              const tests = listOf<unknown>(pick(r, "tests") ?? []);
+              const isOpen = open === id;
+              return [
+                <tr key={id}>
+                  <td>
+                    <SeverityBadge severity={r.severity} />
+                  </td>
+                  <td className="wrap">
+                    <button
+                      type="button"
+                      className="link-button"
+                      aria-expanded={isOpen}
+                      onClick={() => setOpen(isOpen ? null : id)}
+                    >
+                      {str(pick(r, "displayName", "title", "name")) || id}
+                    </button>
+                    <div className="muted mono small">{id}</div>
+                  </td>
+                  <td className="mono">{str(pick(r, "packId", "pack")) || "—"}</td>
+                  <td>{tests.length || str(r.testCount) || "0"}</td>
+                  <td>
+                    <span className={`badge ${enabled ? "on" : "off"}`}>{enabled ? "enabled" : "disabled"}</span>
+                  </td>
+                  <td className="nowrap">
+                    <button
+                      type="button"
+                      aria-label={`${enabled ? "Disable" : "Enable"} rule ${id}`}
+                      onClick={() => void toggle("rules", id, !enabled)}
+                    >
+                      {enabled ? "Disable" : "Enable"}
+                    </button>{" "}
+                    <button
+                      type="button"
+                      aria-label={`Test rule ${id}`}
+                      disabled={tests.length === 0}
+                      onClick={() => void runTests([id])}
+                    >
+                      Test
+                    </button>
+                  </td>
+                </tr>,
+                isOpen ? (
+                  <tr key={`${id}-detail`} className="detail-row">
+                    <td colSpan={6}>
+                      {r.description ? <p className="wrap">{str(r.description)}</p> : null}
+                      {r.runbook ? <p className="wrap prewrap">Runbook: {str(r.runbook)}</p> : null}
+                      <dl className="facts">
+                        <dt>Log types</dt>
+                        <dd className="mono">
+                          {listOf<unknown>(r.logTypes ?? [])
+                            .map(str)
+                            .join(", ") || "—"}
+                        </dd>
+                        <dt>Threshold</dt>
+                        <dd>{str(r.threshold) || "1"}</dd>
+                        <dt>Dedup period</dt>
+                        <dd>{r.dedupPeriodMinutes ? `${str(r.dedupPeriodMinutes)} min` : "—"}</dd>
+                        <dt>Tags</dt>
+                        <dd>
+                          {listOf<unknown>(r.tags ?? [])
+                            .map(str)
+                            .join(", ") || "—"}
+                        </dd>
+                        <dt>Kind</dt>
+                        <dd>{str(r.kind) || "—"}</dd>
+                      </dl>
+                      {pick(r, "source", "code") !== undefined ? (
+                        <>
+                          <h3>Source</h3>
+                          <pre className="code">{str(pick(r, "source", "code"))}</pre>
+                        </>
+                      ) : null}
+                      <h3>Tests</h3>
+                      {tests.length === 0 ? (
+                        <p className="muted">No tests.</p>
+                      ) : (
+                        <ul className="test-list">
+                          {tests.map((t, i) =>
+                            typeof t === "string" ? (
+                              <li key={t}>{t}</li>
+                            ) : (
+                              <li key={str(pick(t, "name", "Name")) || i}>
+                                <strong>{str(pick(t, "name", "Name"))}</strong>{" "}
+                                <span className="muted">
+                                  expects {str(pick(t, "expectedResult", "ExpectedResult", "expected"))}
+                                </span>
+                                {pick(t, "log", "Log") !== undefined ? (
+                                  <JsonBlock value={pick(t, "log", "Log")} />
+                                ) : null}
+                              </li>
+                            ),
+                          )}
+                        </ul>
+                      )}
+                    </td>
+                  </tr>
+                ) : null,
+              ];
+            })}
+          </tbody>
+        </table>
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,57 @@
+import { type FormEvent, useState } from "react";
+import { api, errorMessage } from "../api.ts";
+import { ErrorBanner } from "../components.tsx";
+
+export function LoginPage({ onLogin }: { onLogin: (s: { user: unknown; csrf: string }) => void }) {
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const res = await api.post<{ user: unknown; csrf: string }>("/api/login", { username, password });
+      const me = await api.get<{ user: unknown; csrf: string }>("/api/me").catch(() => res);
+      onLogin(me);
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <div className="login-wrap">
+      <form className="card login" onSubmit={submit}>
+        <h1>
+          <span className="brand-mark" aria-hidden="true">
+            ◆
+          </span>{" "}
+          Vigil
+        </h1>
+        <p className="muted">Sign in to the Vigil console.</p>
+        <ErrorBanner message={error} />
+        <label>
+          Username
+          <input autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required />
+        </label>
+        <label>
+          Password
+          <input
+            type="password"
+            autoComplete="current-password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            required
+          />
+        </label>
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? "Signing in…" : "Sign in"}
+        </button>
+      </form>
+    </div>
+  );
+}

@@ -1,0 +1,78 @@
+import { Link } from "react-router-dom";
+import { api, listOf } from "../api.ts";
+import { ErrorBanner, HealthBadge, Loading, SeverityBadge, StackedEventsChart, useLoad } from "../components.tsx";
+import { fmtTime, healthOf, pick, type Rec, SEVERITIES, str } from "../format.ts";
+
+/** `{HIGH: 2}` or `[{severity: "HIGH", count: 2}]` → counts by severity. */
+function severityCounts(v: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (Array.isArray(v)) {
+    for (const r of v as Rec[]) out[str(r.severity).toUpperCase()] = Number(r.count ?? r.n ?? 0) || 0;
+  } else if (v && typeof v === "object") {
+    for (const [k, n] of Object.entries(v as Rec)) out[k.toUpperCase()] = Number(n) || 0;
+  }
+  return out;
+}
+
+export function OverviewPage() {
+  const { data, error, loading } = useLoad(() => api.get<Rec>("/api/overview"), []);
+  const days = listOf<Rec>(pick(data, "eventsPerDay", "eventsByDay", "events", "days") ?? []);
+  const open = severityCounts(pick(data, "openAlertsBySeverity", "openAlerts", "alertsBySeverity"));
+  const sources = listOf<Rec>(pick(data, "sources") ?? []);
+  return (
+    <>
+      <header className="page-head">
+        <h1>Overview</h1>
+      </header>
+      <ErrorBanner message={error} />
+      <Loading when={loading && !data} />
+      <section className="grid-4" aria-label="Open alerts by severity">
+        {SEVERITIES.map((s) => (
+          <Link key={s} to={`/alerts?status=OPEN&severity=${s}`} className={`stat stat-${s.toLowerCase()}`}>
+            <span className="stat-value">{open[s] ?? 0}</span>
+            <span className="stat-label">
+              <SeverityBadge severity={s} /> open
+            </span>
+          </Link>
+        ))}
+      </section>
+      <section className="card">
+        <h2>Events per day by type (last 14 days)</h2>
+        <StackedEventsChart rows={days} />
+      </section>
+      <section className="card">
+        <h2>Source health</h2>
+        {sources.length === 0 ? (
+          <p className="muted">
+            No log sources yet. <Link to="/sources/new">Create one</Link>.
+          </p>
+        ) : (
+          <table>
+            <thead>
+              <tr>
+                <th>Source</th>
+                <th>Health</th>
+                <th>Last success</th>
+                <th>Last error</th>
+              </tr>
+            </thead>
+            <tbody>
+              {sources.map((s) => (
+                <tr key={str(s.id)}>
+                  <td>
+                    <Link to={`/sources/${encodeURIComponent(str(s.id))}`}>{str(s.name)}</Link>
+                  </td>
+                  <td>
+                    <HealthBadge health={healthOf(s)} />
+                  </td>
+                  <td>{fmtTime(pick(s, "pollStatus", "poll") ?? s, ["lastSuccessMs"], ["lastSuccessSecs"])}</td>
+                  <td className="wrap">{str(pick(pick(s, "pollStatus", "poll") ?? s, "lastError")) || "—"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,624 @@
+import { type FormEvent, useState } from "react";
+import { Link, useNavigate, useParams } from "react-router-dom";
+import { api, errorMessage, listOf, objectOf } from "../api.ts";
+import { ErrorBanner, HealthBadge, JsonBlock, Loading, StackedEventsChart, useLoad } from "../components.tsx";
+import { fmtMs, fmtSecs, fmtTime, healthOf, pick, type Rec, str } from "../format.ts";
+
+function pollOf(s: unknown): Rec {
+  const p = pick(s, "pollStatus", "poll", "status");
+  return p && typeof p === "object" ? (p as Rec) : ((s ?? {}) as Rec);
+}
+
+export function SourcesPage() {
+  const navigate = useNavigate();
+  const sources = useLoad(() => api.get<unknown>("/api/sources").then((d) => listOf<Rec>(d, "sources")), []);
+  return (
+    <>
+      <header className="page-head">
+        <h1>Log Sources</h1>
+        <button type="button" className="primary" onClick={() => navigate("/sources/new")}>
+          Create New
+        </button>
+      </header>
+      <ErrorBanner message={sources.error} />
+      <Loading when={sources.loading && !sources.data} />
+      {sources.data && sources.data.length === 0 ? (
+        <p className="muted">No log sources yet. Click “Create New” to connect an OpenAI organization.</p>
+      ) : null}
+      {sources.data && sources.data.length > 0 ? (
+        <table aria-label="Log sources">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Log type</th>
+              <th>Health</th>
+              <th>Last success</th>
+              <th>Events</th>
+              <th>Last error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {sources.data.map((s) => (
+              <tr key={str(s.id)}>
+                <td>
+                  <Link to={`/sources/${encodeURIComponent(str(s.id))}`}>{str(s.name)}</Link>
+                </td>
+                <td className="mono">OpenAI.Audit</td>
+                <td>
+                  <HealthBadge health={healthOf(s)} />
+                </td>
+                <td className="nowrap">{fmtTime(pollOf(s), ["lastSuccessMs"], [])}</td>
+                <td>{str(pick(s, "eventCount", "events")) || "0"}</td>
+                <td className="wrap">{str(pollOf(s).lastError) || "—"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </>
+  );
+}
+
+type Step = "catalog" | "configuration" | "credentials" | "verify";
+
+interface Verification {
+  ok: boolean;
+  latencyMs?: number;
+  code?: string;
+  message?: string;
+}
+
+const CATALOG = [
+  {
+    id: "openai",
+    name: "OpenAI",
+    logType: "OpenAI.Audit",
+    description:
+      "Collect your OpenAI organization's audit logs (API keys, projects, users, invites, logins, SCIM, roles) through the Audit Logs API with an Admin API key.",
+  },
+];
+
+export function NewSourcePage() {
+  const navigate = useNavigate();
+  const [step, setStep] = useState<Step>("catalog");
+  const [query, setQuery] = useState("");
+  const [panel, setPanel] = useState<string | null>(null);
+  const [name, setName] = useState("");
+  const [baseUrl, setBaseUrl] = useState("");
+  const [pollIntervalSecs, setPollIntervalSecs] = useState("");
+  const [backfillDays, setBackfillDays] = useState("");
+  const [includeTenant, setIncludeTenant] = useState(true);
+  const [apiKey, setApiKey] = useState("");
+  const [verification, setVerification] = useState<Verification | null>(null);
+  const [verifyError, setVerifyError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [noDataAlert, setNoDataAlert] = useState(true);
+  const [noDataHours, setNoDataHours] = useState("24");
+  const [selectedPacks, setSelectedPacks] = useState<Set<string> | null>(null);
+  const [createError, setCreateError] = useState<string | null>(null);
+  const packs = useLoad(() => api.get<unknown>("/api/packs").then((d) => listOf<Rec>(d, "packs")), []);
+  const packIds = selectedPacks ?? new Set((packs.data ?? []).filter((p) => p.enabled !== false).map((p) => str(p.id)));
+
+  const tiles = CATALOG.filter((t) => `${t.name} ${t.logType}`.toLowerCase().includes(query.trim().toLowerCase()));
+  const tile = CATALOG.find((t) => t.id === panel);
+
+  async function verify() {
+    setBusy(true);
+    setVerification(null);
+    setVerifyError(null);
+    try {
+      const body: Rec = { apiKey };
+      if (baseUrl.trim()) body.baseUrl = baseUrl.trim();
+      setVerification(await api.post<Verification>("/api/sources/verify", body));
+    } catch (e) {
+      setVerifyError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  async function create() {
+    setBusy(true);
+    setCreateError(null);
+    try {
+      const hours = Number(noDataHours);
+      const body: Rec = {
+        name: name.trim(),
+        apiKey,
+        includeTenantEvents: includeTenant,
+        noDataAlertEnabled: noDataAlert,
+        noDataAlertSecs: Math.round((Number.isFinite(hours) && hours > 0 ? hours : 24) * 3600),
+        packs: [...packIds],
+      };
+      if (baseUrl.trim()) body.baseUrl = baseUrl.trim();
+      if (pollIntervalSecs.trim()) body.pollIntervalSecs = Number(pollIntervalSecs);
+      if (backfillDays.trim()) body.backfillDays = Number(backfillDays);
+      const created = objectOf<Rec>(await api.post<unknown>("/api/sources", body), "source");
+      const id = str(created?.id);
+      navigate(id ? `/sources/${encodeURIComponent(id)}` : "/sources");
+    } catch (e) {
+      setCreateError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function submitConfiguration(e: FormEvent) {
+    e.preventDefault();
+    setStep("credentials");
+  }
+
+  function submitCredentials(e: FormEvent) {
+    e.preventDefault();
+    setStep("verify");
+    void verify();
+  }
+
+  const stepper = (
+    <ol className="stepper" aria-label="Setup steps">
+      {(["configuration", "credentials", "verify"] as const).map((s, i) => (
+        <li key={s} className={s === step ? "current" : ""} aria-current={s === step ? "step" : undefined}>
+          {i + 1}. {s === "configuration" ? "Configuration" : s === "credentials" ? "Credentials" : "Verify & Finish"}
+        </li>
+      ))}
+    </ol>
+  );
+
+  if (step === "catalog") {
+    return (
+      <>
+        <p>
+          <Link to="/sources">← Log Sources</Link>
+        </p>
+        <header className="page-head">
+          <h1>Create New Log Source</h1>
+        </header>
+        <label className="search-box">
+          Search log sources
+          <input
+            type="search"
+            value={query}
+            placeholder="Search for a log source, e.g. OpenAI"
+            onChange={(e) => setQuery(e.target.value)}
+          />
+        </label>
+        <div className="tiles">
+          {tiles.map((t) => (
+            <button key={t.id} type="button" className="tile" onClick={() => setPanel(t.id)}>
+              <span className="tile-logo" aria-hidden="true">
+                {t.name.slice(0, 1)}
+              </span>
+              <span className="tile-name">{t.name}</span>
+              <span className="tile-type muted">{t.logType}</span>
+            </button>
+          ))}
+          {tiles.length === 0 ? <p className="muted">No log source matches “{query}”.</p> : null}
+        </div>
+        {tile ? (
+          <aside className="slideout" role="dialog" aria-modal="false" aria-label={`${tile.name} log source`}>
+            <div className="slideout-head">
+              <h2>{tile.name}</h2>
+              <button type="button" className="link-button" aria-label="Close panel" onClick={() => setPanel(null)}>
+                ✕
+              </button>
+            </div>
+            <p>{tile.description}</p>
+            <dl className="facts">
+              <dt>Log type</dt>
+              <dd className="mono">{tile.logType}</dd>
+              <dt>Transport</dt>
+              <dd>Pull (HTTPS polling of GET /v1/organization/audit_logs)</dd>
+              <dt>Needs</dt>
+              <dd>An OpenAI Admin API key with the api.audit_logs.read scope</dd>
+            </dl>
+            <button type="button" className="primary" onClick={() => setStep("configuration")}>
+              Start Setup
+            </button>
+          </aside>
+        ) : null}
+      </>
+    );
+  }
+
+  if (step === "configuration") {
+    return (
+      <>
+        <header className="page-head">
+          <h1>Configure OpenAI source</h1>
+        </header>
+        {stepper}
+        <form className="card form" onSubmit={submitConfiguration} aria-label="Configuration">
+          <h2>Configuration</h2>
+          <label>
+            Name
+            <input value={name} required placeholder="My OpenAI Audit Logs" onChange={(e) => setName(e.target.value)} />
+          </label>
+          <label>
+            Log Types
+            <select value="OpenAI.Audit" disabled aria-readonly="true">
+              <option value="OpenAI.Audit">OpenAI.Audit</option>
+            </select>
+          </label>
+          <details className="advanced">
+            <summary>Advanced</summary>
+            <label>
+              Base URL
+              <input
+                value={baseUrl}
+                type="url"
+                placeholder="https://api.openai.com/v1"
+                onChange={(e) => setBaseUrl(e.target.value)}
+              />
+            </label>
+            <label>
+              Poll interval (seconds)
+              <input
+                value={pollIntervalSecs}
+                type="number"
+                min="10"
+                placeholder="default"
+                onChange={(e) => setPollIntervalSecs(e.target.value)}
+              />
+            </label>
+            <label>
+              Backfill (days)
+              <input
+                value={backfillDays}
+                type="number"
+                min="0"
+                placeholder="default"
+                onChange={(e) => setBackfillDays(e.target.value)}
+              />
+            </label>
+            <label className="check">
+              <input type="checkbox" checked={includeTenant} onChange={(e) => setIncludeTenant(e.target.checked)} />
+              Include tenant-scoped events
+            </label>
+          </details>
+          <div className="actions">
+            <button type="button" onClick={() => setStep("catalog")}>
+              Back
+            </button>
+            <button type="submit" className="primary">
+              Setup
+            </button>
+          </div>
+        </form>
+      </>
+    );
+  }
+
+  if (step === "credentials") {
+    return (
+      <>
+        <header className="page-head">
+          <h1>Configure OpenAI source</h1>
+        </header>
+        {stepper}
+        <form className="card form" onSubmit={submitCredentials} aria-label="Credentials">
+          <h2>Credentials</h2>
+          <label>
+            API Key
+            <input
+              type="password"
+              autoComplete="off"
+              value={apiKey}
+              required
+              placeholder="sk-admin-…"
+              onChange={(e) => setApiKey(e.target.value)}
+            />
+          </label>
+          <p className="muted">
+            An OpenAI Admin API key (Organization settings → Admin keys) with read access to audit logs. It is stored
+            encrypted and never shown again.
+          </p>
+          <div className="actions">
+            <button type="button" onClick={() => setStep("configuration")}>
+              Back
+            </button>
+            <button type="submit" className="primary">
+              Setup
+            </button>
+          </div>
+        </form>
+      </>
+    );
+  }
+
+  const verified = verification?.ok === true;
+  return (
+    <>
+      <header className="page-head">
+        <h1>Configure OpenAI source</h1>
+      </header>
+      {stepper}
+      <section className="card" aria-label="Verification">
+        <h2>Verification</h2>
+        {busy && !verification && !verifyError ? <p className="muted">Checking the connection to OpenAI…</p> : null}
+        {verified ? (
+          <div className="banner banner-ok" role="status">
+            Vigil can reach the OpenAI API with this key
+            {typeof verification.latencyMs === "number" ? ` (${verification.latencyMs} ms)` : ""}.
+          </div>
+        ) : null}
+        {verification && !verification.ok ? (
+          <div className="banner banner-error" role="alert">
+            <strong>Vigil cannot reach the OpenAI API with this key.</strong> {verification.message ?? ""}
+            {verification.code ? <span className="muted mono"> ({verification.code})</span> : null}
+          </div>
+        ) : null}
+        {verifyError ? (
+          <div className="banner banner-error" role="alert">
+            <strong>Verification failed.</strong> {verifyError}
+          </div>
+        ) : null}
+        {!verified && !busy ? (
+          <div className="actions">
+            <button type="button" onClick={() => setStep("credentials")}>
+              Back to Credentials
+            </button>
+            <button type="button" onClick={() => void verify()}>
+              Retry
+            </button>
+          </div>
+        ) : null}
+      </section>
+      {verified ? (
+        <section className="card form" aria-label="Finish setup">
+          <fieldset>
+            <legend>Detection packs</legend>
+            <ErrorBanner message={packs.error} />
+            {(packs.data ?? []).length === 0 && !packs.loading ? <p className="muted">No packs installed.</p> : null}
+            {(packs.data ?? []).map((p) => {
+              const id = str(p.id);
+              return (
+                <label key={id} className="check">
+                  <input
+                    type="checkbox"
+                    checked={packIds.has(id)}
+                    onChange={(e) => {
+                      const next = new Set(packIds);
+                      if (e.target.checked) next.add(id);
+                      else next.delete(id);
+                      setSelectedPacks(next);
+                    }}
+                  />
+                  <span>
+                    <strong>{str(p.name) || id}</strong>
+                    {p.description ? <span className="muted"> — {str(p.description)}</span> : null}
+                  </span>
+                </label>
+              );
+            })}
+          </fieldset>
+          <fieldset>
+            <legend>Trigger an alert when no events are processed</legend>
+            <div className="radios">
+              <label className="check">
+                <input type="radio" name="nodata" checked={noDataAlert} onChange={() => setNoDataAlert(true)} />
+                Yes
+              </label>
+              <label className="check">
+                <input type="radio" name="nodata" checked={!noDataAlert} onChange={() => setNoDataAlert(false)} />
+                No
+              </label>
+            </div>
+            <label>
+              Timeframe (hours)
+              <input
+                type="number"
+                min="1"
+                value={noDataHours}
+                disabled={!noDataAlert}
+                onChange={(e) => setNoDataHours(e.target.value)}
+              />
+            </label>
+          </fieldset>
+          <ErrorBanner message={createError} />
+          <div className="actions">
+            <button type="button" onClick={() => setStep("credentials")}>
+              Back
+            </button>
+            <button type="button" className="primary" disabled={busy} onClick={() => void create()}>
+              Finish Setup
+            </button>
+          </div>
+        </section>
+      ) : null}
+    </>
+  );
+}
+
+export function SourcePage() {
+  const { id = "" } = useParams();
+  const enc = encodeURIComponent(id);
+  const [days, setDays] = useState(7);
+  const sources = useLoad(() => api.get<unknown>("/api/sources").then((d) => listOf<Rec>(d, "sources")), [id]);
+  const health = useLoad(() => api.get<unknown>(`/api/sources/${enc}/health`), [id]);
+  const stats = useLoad(() => api.get<unknown>(`/api/sources/${enc}/stats`, { days }), [id, days]);
+  const quarantine = useLoad(
+    () =>
+      api
+        .get<unknown>(`/api/sources/${enc}/quarantine`, { limit: 50 })
+        .then((d) => listOf<Rec>(d, "quarantine", "records")),
+    [id],
+  );
+  const [testResult, setTestResult] = useState<{ ok: boolean; text: string } | null>(null);
+  const source = (sources.data ?? []).find((s) => str(s.id) === id) ?? null;
+  const h = (health.data ?? {}) as Rec;
+  const poll = pollOf(health.data ?? source);
+  const checkpoints = pick(h, "checkpoints") ?? pick(source, "checkpoints");
+  const streams: Rec[] = Array.isArray(checkpoints)
+    ? (checkpoints as Rec[])
+    : checkpoints && typeof checkpoints === "object"
+      ? Object.entries(checkpoints as Rec).map(([stream, st]) =>
+          st && typeof st === "object" ? { stream, ...(st as Rec) } : { stream, checkpointSecs: st },
+        )
+      : [];
+  const checkpointObj = pick(h, "checkpoint") ?? pick(source, "checkpoint");
+  const newTypes = listOf<unknown>(pick(h, "newEventTypes", "unknownTypes", "newTypes") ?? []);
+  const statRows = listOf<Rec>(stats.data, "stats", "buckets", "series", "rows");
+
+  async function test() {
+    setTestResult(null);
+    try {
+      const r = await api.post<Verification>(`/api/sources/${enc}/test`);
+      setTestResult(
+        r.ok
+          ? { ok: true, text: `Connection works${typeof r.latencyMs === "number" ? ` (${r.latencyMs} ms)` : ""}.` }
+          : { ok: false, text: r.message ?? "The key does not work." },
+      );
+    } catch (e) {
+      setTestResult({ ok: false, text: errorMessage(e) });
+    }
+  }
+
+  return (
+    <>
+      <p>
+        <Link to="/sources">← Log Sources</Link>
+      </p>
+      <header className="page-head">
+        <h1>{str(source?.name) || "Log source"}</h1>
+        <div className="head-badges">
+          <HealthBadge health={healthOf(health.data) !== "unknown" ? healthOf(health.data) : healthOf(source)} />
+          <button type="button" onClick={() => void test()}>
+            Test Connection
+          </button>
+        </div>
+      </header>
+      {testResult ? (
+        <div className={`banner ${testResult.ok ? "banner-ok" : "banner-error"}`} role="status">
+          {testResult.text}
+        </div>
+      ) : null}
+      <ErrorBanner message={sources.error ?? health.error} />
+      <section className="card">
+        <h2>Health</h2>
+        <dl className="facts">
+          <dt>Log type</dt>
+          <dd className="mono">OpenAI.Audit</dd>
+          <dt>Last poll</dt>
+          <dd>{fmtMs(poll.lastPollFinishedMs ?? poll.lastPollStartedMs)}</dd>
+          <dt>Last success</dt>
+          <dd>{fmtMs(poll.lastSuccessMs)}</dd>
+          <dt>Last event stored</dt>
+          <dd>{fmtMs(poll.lastEventStoredMs)}</dd>
+          <dt>Consecutive failures</dt>
+          <dd>{str(poll.consecutiveFailures) || "0"}</dd>
+          <dt>Last error</dt>
+          <dd className="wrap">
+            {poll.lastError
+              ? `${str(poll.lastError)}${poll.lastErrorCode ? ` (${str(poll.lastErrorCode)})` : ""}`
+              : "—"}
+          </dd>
+          <dt>Events stored</dt>
+          <dd>{str(pick(h, "events", "eventCount") ?? pick(source, "events", "eventCount")) || "0"}</dd>
+          <dt>Quarantined</dt>
+          <dd>{str(pick(h, "quarantineCount", "quarantined")) || String((quarantine.data ?? []).length)}</dd>
+          <dt>Base URL</dt>
+          <dd className="mono wrap">
+            {str(pick(source, "effectiveBaseUrl", "baseUrl")) || "https://api.openai.com/v1"}
+          </dd>
+          <dt>Poll interval</dt>
+          <dd>{source?.pollIntervalSecs ? `${str(source.pollIntervalSecs)} s` : "—"}</dd>
+          <dt>No-data alert</dt>
+          <dd>
+            {source?.noDataAlertEnabled === false
+              ? "Off"
+              : source?.noDataAlertSecs
+                ? `After ${Math.round(Number(source.noDataAlertSecs) / 3600)} h without events`
+                : "—"}
+          </dd>
+        </dl>
+        <h3>Checkpoints</h3>
+        {streams.length > 0 ? (
+          <table aria-label="Checkpoints">
+            <thead>
+              <tr>
+                <th>Stream</th>
+                <th>Checkpoint</th>
+                <th>Last sweep</th>
+              </tr>
+            </thead>
+            <tbody>
+              {streams.map((s, i) => (
+                <tr key={str(s.stream) || i}>
+                  <td>{str(s.stream)}</td>
+                  <td>{fmtSecs(s.checkpointSecs)}</td>
+                  <td>{fmtSecs(s.lastSweepSecs)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        ) : checkpointObj !== undefined ? (
+          <JsonBlock value={checkpointObj} label="Checkpoint" />
+        ) : (
+          <p className="muted">No checkpoint yet.</p>
+        )}
+        {newTypes.length > 0 ? (
+          <>
+            <h3>New event types</h3>
+            <ul>
+              {newTypes.map((t, i) => (
+                <li key={str(pick(t, "type")) || i} className="mono">
+                  {str(pick(t, "type") ?? t)}
+                </li>
+              ))}
+            </ul>
+          </>
+        ) : null}
+      </section>
+      <section className="card">
+        <div className="card-head">
+          <h2>Events over time by type</h2>
+          <label className="inline">
+            Period
+            <select value={days} onChange={(e) => setDays(Number(e.target.value))}>
+              <option value={1}>1 day</option>
+              <option value={7}>7 days</option>
+              <option value={14}>14 days</option>
+              <option value={30}>30 days</option>
+            </select>
+          </label>
+        </div>
+        <ErrorBanner message={stats.error} />
+        <StackedEventsChart rows={statRows} />
+      </section>
+      <section className="card">
+        <h2>Quarantined events</h2>
+        <ErrorBanner message={quarantine.error} />
+        {(quarantine.data ?? []).length === 0 ? (
+          <p className="muted">Nothing quarantined.</p>
+        ) : (
+          <table aria-label="Quarantined events">
+            <thead>
+              <tr>
+                <th>Received</th>
+                <th>Event</th>
+                <th>Reason</th>
+                <th>Issues</th>
+                <th>Raw</th>
+              </tr>
+            </thead>
+            <tbody>
+              {(quarantine.data ?? []).map((q, i) => (
+                <tr key={str(q.id) || i}>
+                  <td className="nowrap">{fmtMs(q.receivedAtMs)}</td>
+                  <td className="mono">{str(q.eventId) || "—"}</td>
+                  <td className="wrap">{str(q.reason)}</td>
+                  <td>
+                    <JsonBlock value={q.issues ?? []} />
+                  </td>
+                  <td>
+                    <JsonBlock value={q.raw ?? ""} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+    </>
+  );
+}

@@ -1,0 +1,94 @@
+// Row 26: a fine-tuned model checkpoint shared with another project (checkpoint.permission.created).
+// Fine-tuned weights can encode training data; sharing them to a project the organization does not own
+// is a data-exfiltration path.
+
+import { defineRule } from "../../../src/detections/define-rule.ts";
+import type { PantherEvent } from "../../../src/detections/event/index.ts";
+import { actorLabel, standardContext } from "../_common.ts";
+import { eventType, payloadText, rawEvent, str } from "../_controls.ts";
+
+function target(event: PantherEvent): string | null {
+  return payloadText(event, "data", "project_id");
+}
+
+function checkpoint(event: PantherEvent): string | null {
+  return payloadText(event, "data", "fine_tuned_model_checkpoint");
+}
+
+function sameProject(event: PantherEvent): boolean {
+  const t = target(event);
+  return t !== null && t === str(event.deepGet("project", "id"));
+}
+
+export default defineRule({
+  id: "OpenAI.Data.CheckpointShared",
+  displayName: "OpenAI fine-tuned checkpoint shared to another project",
+  logTypes: ["OpenAI.Audit"],
+  severity: "MEDIUM",
+  description:
+    "A fine-tuned model checkpoint permission was created for a project (checkpoint.permission.created): the " +
+    "target project can now use (and further fine-tune) the checkpoint. MEDIUM when the target project " +
+    "differs from the project the event is scoped to, LOW when it is the same. The audit log does not say " +
+    "whether the target project belongs to this organization: triage compares it with the project list. " +
+    "Reads checkpoint.permission.created.data.{project_id, fine_tuned_model_checkpoint} and project.id.",
+  reference: "https://platform.openai.com/docs/api-reference/fine-tuning/permission-create",
+  runbook:
+    "1. Check whether the target project (alert_context.target_project_id) is one of your organization's " +
+    "projects (Settings > Projects or the Admin API /organization/projects).\n" +
+    "2. Ask the actor (alert_context.actor_email) why the checkpoint (alert_context.checkpoint) was shared " +
+    "and what data it was trained on.\n" +
+    "3. If the target is unknown, delete the permission (checkpoint.permission.deleted follows) and review " +
+    "other shares by the same actor.",
+  tags: ["OpenAI", "Exfiltration", "Fine-tuning", "Data Sharing"],
+  reports: { MITRE: ["TA0010:T1537"] },
+  rule: (event) => eventType(event) === "checkpoint.permission.created",
+  title: (event) =>
+    `OpenAI fine-tuned checkpoint [${checkpoint(event) ?? "unknown"}] shared to project ` +
+    `[${target(event) ?? "unknown"}] by ${actorLabel(event)}`,
+  dedup: (event) => `${actorLabel(event)}:${target(event) ?? ""}`,
+  dynamicSeverity: (event) => (sameProject(event) ? "LOW" : "MEDIUM"),
+  alertContext: (event) =>
+    standardContext(event, {
+      permission_id: payloadText(event, "id"),
+      target_project_id: target(event),
+      checkpoint: checkpoint(event),
+    }),
+  tests: [
+    {
+      name: "Checkpoint shared to another project",
+      expected: true,
+      expectedSeverity: "MEDIUM",
+      expectedTitle:
+        "OpenAI fine-tuned checkpoint [ft:gpt-4o-mini-2024-07-18:acme::abc:ckpt-step-2000] shared to project [proj_outside] by dev@acme.test",
+      log: rawEvent(
+        "checkpoint.permission.created",
+        {
+          id: "cp_1",
+          data: {
+            project_id: "proj_outside",
+            fine_tuned_model_checkpoint: "ft:gpt-4o-mini-2024-07-18:acme::abc:ckpt-step-2000",
+          },
+        },
+        {
+          actor: { type: "session", session: { user: { email: "dev@acme.test" }, ip_address: "198.51.100.4" } },
+          project: { id: "proj_1", name: "Inference" },
+        },
+      ),
+    },
+    {
+      name: "Near miss: shared within the same project is LOW",
+      expected: true,
+      expectedSeverity: "LOW",
+      log: rawEvent(
+        "checkpoint.permission.created",
+        { id: "cp_2", data: { project_id: "proj_1", fine_tuned_model_checkpoint: "ft:x" } },
+        { project: { id: "proj_1", name: "Inference" } },
+      ),
+    },
+    {
+      name: "Permission deleted",
+      expected: false,
+      log: rawEvent("checkpoint.permission.deleted", { id: "cp_1" }),
+    },
+  ],
+});

@@ -1,0 +1,161 @@
+// `vigil destinations …` run as a user would (real processes); secrets must never show up in output or
+// in the database file in clear.
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { reply, startHttpServer, type TestServer } from "../../destinations/test-support.ts";
+
+const BIN = fileURLToPath(new URL("../../../bin/vigil.mjs", import.meta.url));
+const HMAC_SECRET = "hmac-secret-never-shown-0123456789";
+const SLACK_URL = "https://hooks.slack.com/services/T000/B000/tokenNeverShown42";
+
+interface Result {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function vigil(args: string[], env: NodeJS.ProcessEnv, stdin = ""): Promise<Result> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, VIGIL_LOG_LEVEL: "silent", VIGIL_DESTINATION_SECRET: "", ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += String(d);
+    });
+    child.stderr.on("data", (d) => {
+      stderr += String(d);
+    });
+    child.stdin.end(stdin);
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function assertNoSecrets(r: Result): void {
+  for (const secret of [HMAC_SECRET, SLACK_URL, "tokenNeverShown42"]) {
+    assert.ok(!r.stdout.includes(secret), "a secret was printed on stdout");
+    assert.ok(!r.stderr.includes(secret), "a secret was printed on stderr");
+  }
+}
+
+describe("vigil destinations", { timeout: 120_000 }, () => {
+  let dir: string;
+  let server: TestServer;
+  let failing = false;
+  const env = () => ({ VIGIL_DATA_DIR: dir });
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "vigil-destinations-cli-"));
+    server = await startHttpServer((_req, res) => reply(res, failing ? 500 : 200));
+  });
+
+  after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("adds a webhook with its secret from the environment and a Slack destination from stdin", async () => {
+    const hook = await vigil(
+      ["destinations", "add", "webhook", "--name", "siem", "--min-severity", "high", "--url", `${server.origin}/in`],
+      env(),
+      HMAC_SECRET,
+    );
+    // --secret-env not given and the default variable empty: the secret comes from stdin.
+    assert.equal(hook.code, 0, hook.stderr);
+    assertNoSecrets(hook);
+    const viaEnv = await vigil(
+      ["destinations", "add", "webhook", "--name", "siem2", "--secret-env", "MY_SECRET", "--url", `${server.origin}/2`],
+      { ...env(), MY_SECRET: HMAC_SECRET },
+    );
+    assert.equal(viaEnv.code, 0, viaEnv.stderr);
+    assert.match(viaEnv.stdout, /Added destination siem2 \(webhook/);
+    assertNoSecrets(viaEnv);
+    await vigil(["destinations", "remove", "siem"], env());
+
+    const slack = await vigil(
+      ["destinations", "add", "slack", "--name", "chat", "--log-type", "OpenAI.Audit"],
+      env(),
+      `${SLACK_URL}\n`,
+    );
+    assert.equal(slack.code, 0, slack.stderr);
+    assertNoSecrets(slack);
+  });
+
+  it("rejects an invalid config without echoing the secret", async () => {
+    const r = await vigil(
+      ["destinations", "add", "webhook", "--name", "bad", "--url", server.origin],
+      env(),
+      "short-9x",
+    );
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /at least 16 characters/);
+    assert.ok(!r.stderr.includes("short-9x"));
+    const noSecret = await vigil(["destinations", "add", "pagerduty", "--name", "pd"], env(), "");
+    assert.notEqual(noSecret.code, 0);
+    assert.match(noSecret.stderr, /never taken from the command line/);
+  });
+
+  it("lists destinations without secrets", async () => {
+    const r = await vigil(["destinations", "list"], env());
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^chat\tslack\tINFO\+\tOpenAI\.Audit\t/m);
+    assert.match(r.stdout, /^siem2\twebhook\tINFO\+\tall log types\t/m);
+    assertNoSecrets(r);
+    const json = await vigil(["destinations", "list", "--json"], env());
+    const rows = json.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.deepEqual(
+      rows.map((d) => d.name),
+      ["chat", "siem2"],
+    );
+    assert.ok(rows.every((d) => !("config" in d)));
+    assertNoSecrets(json);
+  });
+
+  it("keeps the secrets out of the database file in clear", async () => {
+    for (const file of readdirSync(dir).filter((f) => f.startsWith("vigil.db"))) {
+      const bytes = readFileSync(join(dir, file)).toString("latin1");
+      assert.ok(!bytes.includes(HMAC_SECRET), `${file} holds the webhook secret in clear`);
+      assert.ok(!bytes.includes("tokenNeverShown42"), `${file} holds the Slack URL in clear`);
+    }
+  });
+
+  it("test sends a sample alert and reports the result; a failure exits non-zero", async () => {
+    const ok = await vigil(["destinations", "test", "siem2"], env());
+    assert.equal(ok.code, 0, ok.stderr);
+    const result = JSON.parse(ok.stdout) as { ok: boolean; destination: string; status: number };
+    assert.deepEqual([result.ok, result.destination, result.status], [true, "siem2", 200]);
+    const request = server.requests.at(-1);
+    assert.equal(request?.url, "/2");
+    const body = JSON.parse(request?.body ?? "{}") as { notification: { kind: string } };
+    assert.equal(body.notification.kind, "test");
+    assertNoSecrets(ok);
+
+    failing = true;
+    const bad = await vigil(["destinations", "test", "siem2"], env());
+    failing = false;
+    assert.equal(bad.code, 1);
+    assert.equal((JSON.parse(bad.stdout) as { ok: boolean }).ok, false);
+    assertNoSecrets(bad);
+  });
+
+  it("removes a destination; removing it again fails", async () => {
+    const r = await vigil(["destinations", "remove", "siem2"], env());
+    assert.equal(r.code, 0, r.stderr);
+    const list = await vigil(["destinations", "list"], env());
+    assert.doesNotMatch(list.stdout, /siem2/);
+    const again = await vigil(["destinations", "remove", "siem2"], env());
+    assert.notEqual(again.code, 0);
+    assert.match(again.stderr, /no destination named/);
+  });
+});

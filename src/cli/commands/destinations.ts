@@ -1,0 +1,244 @@
+// `vigil destinations add|list|remove|test`: where alerts are sent.
+//
+// Non-secret settings come as flags; the secret part of each type (Slack webhook URL, webhook HMAC secret,
+// PagerDuty routing key, SMTP password) comes from an environment variable or stdin, never argv, where
+// `ps` and shell history would show it. The whole type-specific config is stored encrypted, and nothing
+// here prints it back.
+
+import type { Command } from "commander";
+import { isSeverity, SEVERITIES, type Severity } from "../../core/detection.ts";
+import { NotFoundError, UsageError } from "../../core/errors.ts";
+import { DESTINATION_TYPES, parseDestinationConfig, sampleNotification } from "../../destinations/index.ts";
+import { loadDestination } from "../../pipeline/delivery-worker.ts";
+import type { Runtime } from "../../pipeline/runtime.ts";
+import type { DestinationRecord } from "../../storage/ports.ts";
+import { printJsonLine, withRuntime } from "../context.ts";
+import { readSecret } from "../read-secret.ts";
+
+export const DEFAULT_SECRET_ENV = "VIGIL_DESTINATION_SECRET";
+
+interface AddOptions {
+  name: string;
+  minSeverity: string;
+  logType: string[];
+  secretEnv: string;
+  timeoutSecs?: string;
+  url?: string;
+  header: string[];
+  baseUrl?: string;
+  host?: string;
+  port?: string;
+  secure?: boolean;
+  requireTls?: boolean;
+  insecureTls?: boolean;
+  smtpUser?: string;
+  from?: string;
+  to: string[];
+  path?: string;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** What the secret of each type is (null: the type has none). */
+function secretLabel(type: string, options: AddOptions): string | null {
+  switch (type) {
+    case "slack":
+      return "Slack webhook URL";
+    case "webhook":
+      return "webhook signing secret";
+    case "pagerduty":
+      return "PagerDuty routing key";
+    case "email":
+      return options.smtpUser ? "SMTP password" : null;
+    default:
+      return null;
+  }
+}
+
+function require(value: string | undefined, flag: string, type: string): string {
+  if (value === undefined || value === "") throw new UsageError(`A ${type} destination needs ${flag}.`);
+  return value;
+}
+
+/** The type-specific config (what gets encrypted), from the flags and the secret. */
+function typeConfig(type: string, options: AddOptions, secret: string | null): Record<string, unknown> {
+  const timeout = options.timeoutSecs === undefined ? {} : { timeout_secs: Number(options.timeoutSecs) };
+  switch (type) {
+    case "slack":
+      return { webhook_url: secret, ...timeout };
+    case "webhook": {
+      const headers: Record<string, string> = {};
+      for (const h of options.header) {
+        const at = h.indexOf(":");
+        if (at <= 0) throw new UsageError(`--header takes "Name: value" (got a value without a colon).`);
+        headers[h.slice(0, at).trim()] = h.slice(at + 1).trim();
+      }
+      return {
+        url: require(options.url, "--url", type),
+        secret,
+        ...(options.header.length > 0 ? { headers } : {}),
+        ...timeout,
+      };
+    }
+    case "pagerduty":
+      return { routing_key: secret, ...(options.baseUrl ? { base_url: options.baseUrl } : {}), ...timeout };
+    case "email":
+      return {
+        host: require(options.host, "--host", type),
+        ...(options.port ? { port: Number(options.port) } : {}),
+        secure: options.secure === true,
+        require_tls: options.requireTls === true,
+        tls_reject_unauthorized: options.insecureTls !== true,
+        ...(options.smtpUser ? { auth: { user: options.smtpUser, pass: secret } } : {}),
+        from: require(options.from, "--from", type),
+        to: options.to,
+        ...timeout,
+      };
+    case "file":
+      return { path: require(options.path, "--path", type), ...timeout };
+    default:
+      throw new UsageError(
+        `Unknown destination type ${JSON.stringify(type)}; use one of ${DESTINATION_TYPES.join(", ")}.`,
+      );
+  }
+}
+
+function describe(d: DestinationRecord): string {
+  const logTypes = d.logTypes.length > 0 ? d.logTypes.join(",") : "all log types";
+  return `${d.name}\t${d.type}\t${d.minSeverity}+\t${logTypes}\t${d.id}`;
+}
+
+async function requireDestination(runtime: Runtime, name: string): Promise<DestinationRecord> {
+  const found = await runtime.store.getDestination(name);
+  if (!found) {
+    throw new NotFoundError(`There is no destination named ${JSON.stringify(name)}; see \`vigil destinations list\`.`);
+  }
+  return found;
+}
+
+export function register(program: Command): void {
+  const destinations = program.command("destinations").description("Manage where alerts are sent.");
+
+  destinations
+    .command("add")
+    .argument("<type>", `one of ${DESTINATION_TYPES.join(", ")}`)
+    .description(
+      "Add a destination. Its secret (Slack webhook URL, webhook signing secret, PagerDuty routing key, SMTP password) " +
+        "is read from an environment variable or stdin, never from the command line.",
+    )
+    .requiredOption("--name <name>", "a unique name")
+    .option("--min-severity <severity>", `send alerts of this severity and above (${SEVERITIES.join(", ")})`, "INFO")
+    .option("--log-type <type>", "send only alerts of this log type (repeatable; default all)", collect, [])
+    .option("--secret-env <var>", "environment variable holding the secret", DEFAULT_SECRET_ENV)
+    .option("--timeout-secs <secs>", "per-request timeout (default 10)")
+    .option("--url <url>", "webhook: the receiver's URL")
+    .option("--header <header>", "webhook: an extra 'Name: value' header (repeatable)", collect, [])
+    .option("--base-url <url>", "pagerduty: Events API base URL")
+    .option("--host <host>", "email: SMTP host")
+    .option("--port <port>", "email: SMTP port (default 587)")
+    .option("--secure", "email: TLS from the start (port 465)")
+    .option("--require-tls", "email: require STARTTLS")
+    .option("--insecure-tls", "email: accept an invalid server certificate")
+    .option("--smtp-user <user>", "email: SMTP user (the password is the secret)")
+    .option("--from <address>", "email: sender")
+    .option("--to <address>", "email: recipient (repeatable)", collect, [])
+    .option("--path <path>", "file: append JSON lines to this file (or stdout)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n" +
+        "  VIGIL_DESTINATION_SECRET=https://hooks.slack.com/services/... vigil destinations add slack --name sec --min-severity HIGH\n" +
+        '  printf %s "$SIGNING_SECRET" | vigil destinations add webhook --name siem --url https://siem.example.com/vigil\n',
+    )
+    .action(async (type: string, options: AddOptions) => {
+      if (!(DESTINATION_TYPES as readonly string[]).includes(type)) {
+        throw new UsageError(
+          `Unknown destination type ${JSON.stringify(type)}; use one of ${DESTINATION_TYPES.join(", ")}.`,
+        );
+      }
+      const minSeverity = options.minSeverity.toUpperCase();
+      if (!isSeverity(minSeverity)) {
+        throw new UsageError(
+          `Unknown severity ${JSON.stringify(options.minSeverity)}; use one of ${SEVERITIES.join(", ")}.`,
+        );
+      }
+      await withRuntime(async (runtime) => {
+        if (await runtime.store.getDestination(options.name)) {
+          throw new UsageError(`A destination named ${JSON.stringify(options.name)} already exists.`);
+        }
+        const label = secretLabel(type, options);
+        const secret =
+          label === null ? null : await readSecret(runtime.env.lookup(options.secretEnv), options.secretEnv, label);
+        const config = typeConfig(type, options, secret);
+        // Validate the whole config as the worker will build it; the issues never echo values.
+        const parsed = parseDestinationConfig({
+          ...config,
+          type,
+          id: "validation",
+          name: options.name,
+          min_severity: minSeverity as Severity,
+          ...(options.logType.length > 0 ? { log_types: options.logType } : {}),
+        });
+        if (!parsed.ok) {
+          throw new UsageError(
+            `Invalid ${type} destination: ${parsed.issues.map((i) => `${i.path || "(config)"}: ${i.message}`).join("; ")}.`,
+          );
+        }
+        const created = await runtime.store.createDestination({
+          name: options.name,
+          type,
+          minSeverity: minSeverity as Severity,
+          logTypes: options.logType,
+          config: runtime.secrets.encrypt(JSON.stringify(config)),
+        });
+        process.stdout.write(`Added destination ${created.name} (${created.type}, ${created.id}).\n`);
+      });
+    });
+
+  destinations
+    .command("list")
+    .description("List destinations (never their secrets).")
+    .option("--json", "one JSON object per line")
+    .action(async (options: { json?: boolean }) => {
+      await withRuntime(async (runtime) => {
+        const all = await runtime.store.listDestinations();
+        if (all.length === 0 && !options.json) {
+          process.stderr.write("No destinations; add one with `vigil destinations add TYPE --name NAME`.\n");
+        }
+        for (const d of all) {
+          if (options.json) printJsonLine(d);
+          else process.stdout.write(`${describe(d)}\n`);
+        }
+      });
+    });
+
+  destinations
+    .command("remove")
+    .argument("<name>", "destination name or id")
+    .description("Remove a destination; past deliveries keep their log.")
+    .action(async (name: string) => {
+      await withRuntime(async (runtime) => {
+        const d = await requireDestination(runtime, name);
+        await runtime.store.removeDestination(d.id);
+        process.stdout.write(`Removed destination ${d.name}.\n`);
+      });
+    });
+
+  destinations
+    .command("test")
+    .argument("<name>", "destination name or id")
+    .description("Send a sample alert to the destination; exit non-zero when it fails.")
+    .action(async (name: string) => {
+      await withRuntime(async (runtime) => {
+        const record = await requireDestination(runtime, name);
+        const destination = await loadDestination(runtime.store, runtime.secrets, record);
+        const notification = sampleNotification({ nowMs: runtime.clock.nowMs(), consoleUrl: runtime.env.publicUrl });
+        const result = await destination.send(
+          notification,
+          `test-${record.id}-${runtime.clock.nowMs()}`,
+          AbortSignal.timeout(120_000),
+        );
+        printJsonLine({ destination: record.name, ...result });
+        if (!result.ok) process.exitCode = 1;
+      });
+    });
+}

@@ -1,0 +1,217 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, it } from "node:test";
+import { addSource, addWebhook, createAlerts, secretBoxIn } from "../../test/delivery-helpers.ts";
+import { reply, startHttpServer, type TestServer } from "../destinations/test-support.ts";
+import { createLogger } from "../logging/logger.ts";
+import type { SecretBox } from "../secrets/secret-box.ts";
+import type { SourceRecord, Store } from "../storage/ports.ts";
+import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
+import { backoffDelayMs, DeliveryWorker, type DeliveryWorkerOptions } from "./delivery-worker.ts";
+
+const logger = createLogger({ level: "silent" });
+
+describe("backoffDelayMs", () => {
+  it("is full jitter over an exponential ceiling, capped, and never below Retry-After", () => {
+    assert.equal(backoffDelayMs(1, { baseMs: 1000, minMs: 0, random: () => 0.999999 }), 999);
+    assert.equal(backoffDelayMs(4, { baseMs: 1000, random: () => 0.5 }), 4000);
+    assert.equal(backoffDelayMs(30, { baseMs: 1000, maxMs: 60_000, random: () => 0.5 }), 30_000);
+    assert.equal(backoffDelayMs(3, { baseMs: 1000, minMs: 0, random: () => 0 }), 0);
+    // The floor: a retry is never due at once.
+    assert.equal(backoffDelayMs(3, { baseMs: 1000, random: () => 0 }), 1000);
+    assert.equal(backoffDelayMs(1, { baseMs: 1000, random: () => 0.5, retryAfterMs: 7000 }), 7000);
+    assert.equal(backoffDelayMs(9, { baseMs: 1000, random: () => 0.5, retryAfterMs: 10 }), 128_000);
+  });
+});
+
+describe("DeliveryWorker", () => {
+  let dir: string;
+  let store: Store;
+  let secrets: SecretBox;
+  let source: SourceRecord;
+  let server: TestServer | undefined;
+  const clock = { t: 1_000_000, nowMs: () => clock.t };
+
+  beforeEach(async () => {
+    dir = mkdtempSync(join(tmpdir(), "vigil-delivery-"));
+    store = await openSqliteStore({ path: join(dir, "vigil.db"), clock });
+    secrets = secretBoxIn(dir);
+    source = await addSource(store);
+  });
+
+  afterEach(async () => {
+    await server?.close();
+    server = undefined;
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function worker(options: Partial<DeliveryWorkerOptions> = {}, on: Store = store): DeliveryWorker {
+    return new DeliveryWorker({
+      store: on,
+      secrets,
+      logger,
+      clock,
+      publicUrl: "https://vigil.example.com",
+      random: () => 0.5,
+      baseDelayMs: 1000,
+      minDelayMs: 0,
+      ...options,
+    });
+  }
+
+  it("honours Retry-After on a 429, then delivers with the same delivery id", async () => {
+    let calls = 0;
+    server = await startHttpServer((_req, res) => {
+      calls++;
+      if (calls === 1) reply(res, 429, "slow down", { "Retry-After": "30" });
+      else reply(res, 200, "ok");
+    });
+    await addWebhook(store, secrets, "hook", `${server.origin}/in`);
+    const [alertId] = await createAlerts(store, source, 1);
+    assert.ok(alertId);
+
+    assert.deepEqual(await worker().runOnce(), { routed: 1, sent: 0, retried: 1, failed: 0 });
+    const [pending] = await store.listDeliveries(alertId);
+    assert.equal(pending?.status, "pending");
+    assert.equal(pending?.nextAttemptAtMs, clock.t + 30_000);
+
+    clock.t += 29_999;
+    assert.deepEqual(await worker().runOnce(), { routed: 0, sent: 0, retried: 0, failed: 0 });
+    clock.t += 1;
+    assert.deepEqual(await worker().runOnce(), { routed: 0, sent: 1, retried: 0, failed: 0 });
+
+    const [done] = await store.listDeliveries(alertId);
+    assert.equal(done?.status, "sent");
+    assert.deepEqual(
+      done?.log.map((a) => [a.attempt, a.outcome, a.statusCode]),
+      [
+        [1, "retry", 429],
+        [2, "sent", 200],
+      ],
+    );
+    const ids = server.requests.map((r) => r.headers["x-vigil-delivery-id"]);
+    assert.deepEqual(ids, [done?.id, done?.id]);
+    const body = JSON.parse(server.requests[1]?.body ?? "{}") as { notification: Record<string, unknown> };
+    assert.equal(body.notification.kind, "created");
+    assert.equal(body.notification.alertId, alertId);
+    assert.equal(body.notification.consoleUrl, `https://vigil.example.com/alerts/${alertId}`);
+  });
+
+  it("retries 500s with backoff, then dead-letters after the maximum attempts", async () => {
+    server = await startHttpServer((_req, res) => reply(res, 500, "boom"));
+    await addWebhook(store, secrets, "hook", server.origin);
+    const [alertId] = await createAlerts(store, source, 1);
+    assert.ok(alertId);
+    const w = worker({ maxAttempts: 3 });
+    const delays: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const before = clock.t;
+      await w.runOnce();
+      const [d] = await store.listDeliveries(alertId);
+      if (d?.status === "pending") delays.push(d.nextAttemptAtMs - before);
+      clock.t += 10 * 60_000;
+    }
+    // random() = 0.5 of 1 s, then of 2 s.
+    assert.deepEqual(delays, [500, 1000]);
+    const [dead] = await store.listDeliveries(alertId);
+    assert.equal(dead?.status, "failed");
+    assert.match(dead?.lastError ?? "", /500/);
+    assert.deepEqual(
+      dead?.log.map((a) => a.outcome),
+      ["retry", "retry", "failed"],
+    );
+    assert.deepEqual(
+      (await store.listDeliveriesByStatus("failed")).map((d) => d.id),
+      [dead?.id],
+    );
+    assert.equal(server.requests.length, 3);
+    assert.deepEqual(await w.runOnce(), { routed: 0, sent: 0, retried: 0, failed: 0 });
+  });
+
+  it("does not retry a permanent failure (404)", async () => {
+    server = await startHttpServer((_req, res) => reply(res, 404));
+    await addWebhook(store, secrets, "hook", server.origin);
+    const [alertId] = await createAlerts(store, source, 1);
+    assert.deepEqual(await worker().runOnce(), { routed: 1, sent: 0, retried: 0, failed: 1 });
+    assert.equal((await store.listDeliveries(alertId ?? ""))[0]?.status, "failed");
+  });
+
+  it("two workers on two connections never send the same delivery twice", async () => {
+    const seen: string[] = [];
+    server = await startHttpServer((req, res) => {
+      seen.push(String(req.headers["x-vigil-delivery-id"]));
+      setTimeout(() => reply(res, 200), 5);
+    });
+    await addWebhook(store, secrets, "hook-a", server.origin);
+    await addWebhook(store, secrets, "hook-b", `${server.origin}/b`);
+    await createAlerts(store, source, 15);
+    const other = await openSqliteStore({ path: join(dir, "vigil.db"), clock });
+    try {
+      const [a, b] = await Promise.all([worker({ batchSize: 3 }).drain(), worker({ batchSize: 3 }, other).drain()]);
+      assert.equal((a?.sent ?? 0) + (b?.sent ?? 0), 30);
+    } finally {
+      await other.close();
+    }
+    assert.equal(seen.length, 30);
+    assert.equal(new Set(seen).size, 30);
+  });
+
+  it("re-claims the deliveries of a crashed worker once its lease expires", async () => {
+    server = await startHttpServer((_req, res) => reply(res, 200));
+    await addWebhook(store, secrets, "hook", server.origin);
+    const [alertId] = await createAlerts(store, source, 1);
+    await worker().route();
+    // The "crashed" worker claimed and never recorded anything.
+    const [lost] = await store.claimDeliveries({ nowMs: clock.t, leaseMs: 60_000, limit: 10 });
+    assert.ok(lost);
+    assert.deepEqual(await worker().runOnce(), { routed: 0, sent: 0, retried: 0, failed: 0 });
+    clock.t += 60_000;
+    assert.deepEqual(await worker().runOnce(), { routed: 0, sent: 1, retried: 0, failed: 0 });
+    const [d] = await store.listDeliveries(alertId ?? "");
+    assert.equal(d?.status, "sent");
+    assert.equal(d?.attempts, 2);
+    assert.equal(server.requests[0]?.headers["x-vigil-delivery-id"], lost.id);
+  });
+
+  it("routes by minimum severity, and sends a resolved notification when an alert is resolved", async () => {
+    server = await startHttpServer((_req, res) => reply(res, 200));
+    await addWebhook(store, secrets, "everything", `${server.origin}/all`);
+    await addWebhook(store, secrets, "critical-only", `${server.origin}/crit`, { minSeverity: "CRITICAL" });
+    const [alertId] = await createAlerts(store, source, 1, { severity: "HIGH" });
+    assert.ok(alertId);
+    await worker().drain();
+    await store.setAlertStatus(alertId, "RESOLVED", clock.t);
+    await worker().drain();
+    assert.deepEqual(
+      server.requests.map((r) => [r.url, (JSON.parse(r.body) as { notification: { kind: string } }).notification.kind]),
+      [
+        ["/all", "created"],
+        ["/all", "resolved"],
+      ],
+    );
+    const deliveries = await store.listDeliveries(alertId);
+    assert.deepEqual(
+      deliveries.map((d) => [d.kind, d.destinationName, d.status]),
+      [
+        ["created", "everything", "sent"],
+        ["resolved", "everything", "sent"],
+      ],
+    );
+  });
+
+  it("fails a pending delivery whose destination was removed", async () => {
+    server = await startHttpServer((_req, res) => reply(res, 200));
+    const dest = await addWebhook(store, secrets, "hook", server.origin);
+    const [alertId] = await createAlerts(store, source, 1);
+    await worker().route();
+    await store.removeDestination(dest.id);
+    assert.deepEqual(await worker().runOnce(), { routed: 0, sent: 0, retried: 0, failed: 1 });
+    const [d] = await store.listDeliveries(alertId ?? "");
+    assert.equal(d?.status, "failed");
+    assert.match(d?.lastError ?? "", /removed/);
+    assert.equal(server.requests.length, 0);
+  });
+});

@@ -1,0 +1,536 @@
+// The HTTP API through app.request() (no socket), on a real SQLite store in a temp data dir, with the
+// simulator playing the OpenAI API for source verification.
+
+import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import type { Hono } from "hono";
+import { eventRow, ruleMatch } from "../../test/storage-contract.ts";
+import { readEnv } from "../config/env.ts";
+import { createLogger } from "../logging/logger.ts";
+import { openRuntime, type Runtime } from "../pipeline/runtime.ts";
+import { type RunningSimulator, startSimulator } from "../simulator/index.ts";
+import { createApp } from "./app.ts";
+import { createApiToken, createUser, LoginRateLimiter } from "./auth.ts";
+import type { AppEnv } from "./context.ts";
+
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field
+type Json = any;
+
+const PASSWORD = "correct horse battery staple";
+const DEFINE_RULE = fileURLToPath(new URL("../detections/define-rule.ts", import.meta.url));
+const T0 = 1_763_900_000;
+
+const scratch = mkdtempSync(join(tmpdir(), "vigil-server-test-"));
+let runtime: Runtime;
+let sim: RunningSimulator;
+let app: Hono<AppEnv>;
+let token: string;
+const bodies: string[] = [];
+
+function packDir(): string {
+  const dir = join(scratch, "packs", "testpack");
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, "pack.yml"), "id: TestPack\ndisplayName: Test pack\nenabled: true\n");
+  writeFileSync(
+    join(dir, "key-created.ts"),
+    `import { defineRule } from ${JSON.stringify(DEFINE_RULE)};
+export default defineRule({
+  id: "Test.ApiKeyCreated",
+  logTypes: ["OpenAI.Audit"],
+  severity: "LOW",
+  rule: (event) => event.get("type") === "api_key.created",
+  title: () => "An API key was created",
+  tests: [
+    { name: "created", expected: true, log: { p_log_type: "OpenAI.Audit", type: "api_key.created" } },
+    { name: "deleted", expected: false, log: { p_log_type: "OpenAI.Audit", type: "api_key.deleted" } },
+  ],
+});
+`,
+  );
+  return join(scratch, "packs");
+}
+
+async function call(
+  method: string,
+  path: string,
+  options: { body?: unknown; auth?: string | null; cookie?: string; csrf?: string; url?: string } = {},
+): Promise<{ status: number; json: Json; text: string; headers: Headers }> {
+  const headers: Record<string, string> = {};
+  const auth = options.auth === undefined ? token : options.auth;
+  if (auth !== null && options.cookie === undefined) headers.authorization = `Bearer ${auth}`;
+  if (options.cookie) headers.cookie = options.cookie;
+  if (options.csrf) headers["x-vigil-csrf"] = options.csrf;
+  if (options.body !== undefined) headers["content-type"] = "application/json";
+  const res = await app.request(options.url ?? `http://localhost${path}`, {
+    method,
+    headers,
+    ...(options.body !== undefined ? { body: JSON.stringify(options.body) } : {}),
+  });
+  const text = await res.text();
+  bodies.push(text);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, json, text, headers: res.headers };
+}
+
+async function login(a: Hono<AppEnv> = app, password = PASSWORD, url = "http://localhost/api/login") {
+  return a.request(url, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "admin", password }),
+  });
+}
+
+function cookieOf(res: Response): string {
+  const setCookie = res.headers.get("set-cookie") ?? "";
+  return setCookie.split(";")[0] ?? "";
+}
+
+before(async () => {
+  sim = await startSimulator({ seed: 11, history: { days: 0.1, eventsPerDay: 50, endSecs: T0 } });
+  const env = readEnv({ VIGIL_DATA_DIR: join(scratch, "data") });
+  runtime = await openRuntime(env, createLogger({ level: "silent" }));
+  runtime.requestTimeoutMs = 5_000;
+  app = createApp(runtime, { rulePacks: [packDir()], consoleDir: null });
+  await createUser(runtime.store, "admin", PASSWORD);
+  token = (await createApiToken(runtime.store, "tests")).token;
+});
+
+after(async () => {
+  await runtime?.close();
+  await sim?.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+const ROUTES: Array<[string, string]> = [
+  ["POST", "/api/logout"],
+  ["GET", "/api/me"],
+  ["GET", "/api/overview"],
+  ["GET", "/api/sources"],
+  ["POST", "/api/sources"],
+  ["POST", "/api/sources/verify"],
+  ["PATCH", "/api/sources/x"],
+  ["DELETE", "/api/sources/x"],
+  ["POST", "/api/sources/x/test"],
+  ["GET", "/api/sources/x/health"],
+  ["GET", "/api/sources/x/quarantine"],
+  ["GET", "/api/sources/x/stats"],
+  ["GET", "/api/events"],
+  ["GET", "/api/events/x/y"],
+  ["GET", "/api/alerts"],
+  ["GET", "/api/alerts/x"],
+  ["POST", "/api/alerts/x/status"],
+  ["GET", "/api/rules"],
+  ["GET", "/api/packs"],
+  ["POST", "/api/rules/x/enable"],
+  ["POST", "/api/rules/x/disable"],
+  ["POST", "/api/packs/x/enable"],
+  ["POST", "/api/packs/x/disable"],
+  ["POST", "/api/rules/test"],
+  ["GET", "/api/destinations"],
+  ["POST", "/api/destinations"],
+  ["PATCH", "/api/destinations/x"],
+  ["DELETE", "/api/destinations/x"],
+  ["POST", "/api/destinations/x/test"],
+  ["GET", "/api/health"],
+  ["GET", "/metrics"],
+];
+
+describe("HTTP API access", () => {
+  it("answers /healthz without credentials, with the security headers", async () => {
+    const res = await call("GET", "/healthz", { auth: null });
+    assert.equal(res.status, 200);
+    assert.deepEqual(res.json, { ok: true });
+    assert.equal(
+      res.headers
+        .get("content-security-policy")
+        ?.startsWith(
+          "default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+      true,
+    );
+    assert.equal(res.headers.get("x-content-type-options"), "nosniff");
+    assert.equal(res.headers.get("referrer-policy"), "no-referrer");
+    assert.equal(res.headers.get("cache-control"), "no-store");
+  });
+
+  it("answers 401 on every route without credentials and with a wrong token", async () => {
+    for (const [method, path] of ROUTES) {
+      const none = await call(method, path, { auth: null, body: method === "GET" ? undefined : {} });
+      assert.equal(none.status, 401, `${method} ${path}`);
+      assert.equal(none.json.error.code, "unauthorized");
+      const wrong = await call(method, path, { auth: "vgl_wrong", body: method === "GET" ? undefined : {} });
+      assert.equal(wrong.status, 401, `${method} ${path} (wrong token)`);
+      assert.equal(wrong.headers.get("cache-control"), "no-store");
+    }
+    const bogusCookie = await call("GET", "/api/me", { auth: null, cookie: "vigil_session=forged" });
+    assert.equal(bogusCookie.status, 401);
+  });
+
+  it("logs in with a session cookie (HttpOnly, SameSite=Strict), needs CSRF for changes, logs out", async () => {
+    const res = await login();
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { user: { username: string }; csrf: string };
+    assert.equal(body.user.username, "admin");
+    assert.ok(!JSON.stringify(body).includes("scrypt"));
+    const setCookie = res.headers.get("set-cookie") ?? "";
+    assert.match(setCookie, /^vigil_session=/);
+    assert.match(setCookie, /HttpOnly/);
+    assert.match(setCookie, /SameSite=Strict/);
+    assert.doesNotMatch(setCookie, /Secure/); // plain http on localhost
+    const cookie = cookieOf(res);
+
+    const me = await call("GET", "/api/me", { cookie });
+    assert.equal(me.status, 200);
+    assert.equal(me.json.user.username, "admin");
+    assert.equal(me.json.csrf, body.csrf);
+
+    const noCsrf = await call("POST", "/api/rules/test", { cookie, body: { ruleIds: ["Test.ApiKeyCreated"] } });
+    assert.equal(noCsrf.status, 403);
+    assert.equal(noCsrf.json.error.code, "forbidden");
+    const wrongCsrf = await call("POST", "/api/logout", { cookie, csrf: "nope" });
+    assert.equal(wrongCsrf.status, 403);
+    const withCsrf = await call("POST", "/api/rules/test", {
+      cookie,
+      csrf: body.csrf,
+      body: { ruleIds: ["Test.ApiKeyCreated"] },
+    });
+    assert.equal(withCsrf.status, 200);
+
+    const out = await call("POST", "/api/logout", { cookie, csrf: body.csrf });
+    assert.equal(out.status, 200);
+    assert.equal((await call("GET", "/api/me", { cookie })).status, 401);
+  });
+
+  it("marks the cookie Secure under TLS", async () => {
+    const res = await login(app, PASSWORD, "https://vigil.example/api/login");
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get("set-cookie") ?? "", /Secure/);
+  });
+
+  it("rate-limits failed logins (5 per 15 minutes) with 429 and Retry-After", async () => {
+    const limited = createApp(runtime, { consoleDir: null, loginRateLimiter: new LoginRateLimiter() });
+    for (let i = 0; i < 5; i++) {
+      const res = await login(limited, "wrong password!");
+      assert.equal(res.status, 401);
+      assert.equal(((await res.json()) as Json).error.code, "unauthorized");
+    }
+    const blocked = await login(limited, PASSWORD);
+    assert.equal(blocked.status, 429);
+    const retry = Number(blocked.headers.get("retry-after"));
+    assert.ok(retry > 0 && retry <= 900, String(retry));
+    assert.equal(((await blocked.json()) as Json).error.code, "rate_limited");
+  });
+
+  it("rejects a login with an unknown user or a malformed body", async () => {
+    const res = await app.request("http://localhost/api/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "nobody", password: "whatever-long" }),
+    });
+    assert.equal(res.status, 401);
+    const bad = await app.request("http://localhost/api/login", { method: "POST", body: "{not json" });
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as Json).error.code, "usage");
+  });
+});
+
+describe("HTTP API resources", () => {
+  let sourceId = "";
+
+  it("verifies keys: a wrong key says what to fix, the right one answers ok", async () => {
+    const wrong = await call("POST", "/api/sources/verify", {
+      body: { apiKey: "sk-admin-wrong", baseUrl: sim.baseUrl },
+    });
+    assert.equal(wrong.status, 200);
+    assert.equal(wrong.json.ok, false);
+    assert.equal(typeof wrong.json.code, "string");
+    assert.ok(wrong.json.message.length > 10, wrong.json.message);
+    const ok = await call("POST", "/api/sources/verify", { body: { apiKey: sim.adminKey, baseUrl: sim.baseUrl } });
+    assert.equal(ok.json.ok, true);
+    assert.equal(typeof ok.json.latencyMs, "number");
+  });
+
+  it("creates a source only with a working key, enabling the chosen packs", async () => {
+    const wrong = await call("POST", "/api/sources", {
+      body: { name: "Acme", apiKey: "sk-admin-wrong", baseUrl: sim.baseUrl },
+    });
+    assert.equal(wrong.status, 400);
+    assert.ok(wrong.json.error.message.length > 10);
+    assert.ok(!wrong.json.error.message.includes("\n    at "));
+    assert.equal((await call("GET", "/api/sources")).json.sources.length, 0);
+
+    const invalid = await call("POST", "/api/sources", {
+      body: { name: "Acme", apiKey: sim.adminKey, baseUrl: sim.baseUrl, pollIntervalSecs: 1 },
+    });
+    assert.equal(invalid.status, 400);
+    assert.match(invalid.json.error.message, /pollIntervalSecs/);
+
+    const unknownPack = await call("POST", "/api/sources", {
+      body: { name: "Acme", apiKey: sim.adminKey, baseUrl: sim.baseUrl, packs: ["Nope"] },
+    });
+    assert.equal(unknownPack.status, 400);
+
+    const created = await call("POST", "/api/sources", {
+      body: { name: "Acme", apiKey: sim.adminKey, baseUrl: sim.baseUrl, backfillDays: 1, packs: ["TestPack"] },
+    });
+    assert.equal(created.status, 201, created.text);
+    sourceId = created.json.source.id;
+    assert.equal(created.json.source.name, "Acme");
+    assert.equal(created.json.source.events, 0);
+    const settings = await runtime.store.listDetectionSettings();
+    assert.deepEqual(settings, [{ kind: "pack", id: "TestPack", sourceId, enabled: true }]);
+
+    const dup = await call("POST", "/api/sources", {
+      body: { name: "Acme", apiKey: sim.adminKey, baseUrl: sim.baseUrl },
+    });
+    assert.equal(dup.status, 409);
+    assert.equal(dup.json.error.code, "conflict");
+  });
+
+  it("lists, updates, tests and reports on a source", async () => {
+    const list = await call("GET", "/api/sources");
+    assert.equal(list.json.sources[0].id, sourceId);
+    assert.equal(list.json.sources[0].status.consecutiveFailures, 0);
+
+    const patched = await call("PATCH", `/api/sources/${sourceId}`, { body: { pollIntervalSecs: 120 } });
+    assert.equal(patched.status, 200);
+    assert.equal(patched.json.source.pollIntervalSecs, 120);
+    const badKey = await call("PATCH", `/api/sources/${sourceId}`, { body: { apiKey: "sk-admin-wrong" } });
+    assert.equal(badKey.status, 400);
+
+    const test = await call("POST", `/api/sources/${sourceId}/test`);
+    assert.equal(test.json.ok, true);
+
+    await runtime.store.applyPage({
+      sourceId,
+      events: [
+        eventRow("evt_a", T0 - 100, { type: "api_key.created", ip: "198.51.100.9" }),
+        eventRow("evt_b", T0 - 50, { type: "login.failed", actorEmail: "bob@example.com" }),
+        eventRow("evt_c", T0 - 10, { type: "login.failed" }),
+      ],
+      quarantined: [{ eventId: "evt_bad", reason: "bad record", issues: [], raw: '{"id":"evt_bad"}' }],
+      unknownTypes: ["brand.new_type"],
+      matches: [ruleMatch(sourceId, "evt_b", T0 - 50, { severity: "HIGH", runbook: "Call Bob." })],
+    });
+
+    const health = await call("GET", `/api/sources/${sourceId}/health`);
+    assert.equal(health.status, 200);
+    assert.equal(health.json.events, 3);
+    assert.equal(health.json.quarantined, 1);
+    assert.deepEqual(
+      health.json.newEventTypes.map((t: { type: string }) => t.type),
+      ["brand.new_type"],
+    );
+
+    const quarantine = await call("GET", `/api/sources/${sourceId}/quarantine?limit=5`);
+    assert.equal(quarantine.json.records.length, 1);
+    assert.equal(quarantine.json.records[0].reason, "bad record");
+    assert.equal((await call("GET", `/api/sources/${sourceId}/quarantine?limit=0`)).status, 400);
+
+    runtime.clock = { nowMs: () => T0 * 1000 } as Runtime["clock"];
+    const stats = await call("GET", `/api/sources/${sourceId}/stats?days=1`);
+    assert.equal(stats.json.bucketSecs, 3600);
+    const total = stats.json.buckets.reduce((n: number, b: { count: number }) => n + b.count, 0);
+    assert.equal(total, 3);
+    assert.equal((await call("GET", "/api/sources/nope/health")).status, 404);
+  });
+
+  it("searches events and shows one event", async () => {
+    const all = await call("GET", "/api/events?source=Acme");
+    assert.deepEqual(
+      all.json.events.map((e: { id: string }) => e.id),
+      ["evt_c", "evt_b", "evt_a"],
+    );
+    const byType = await call("GET", "/api/events?type=login.failed&actor=bob@example.com");
+    assert.deepEqual(
+      byType.json.events.map((e: { id: string }) => e.id),
+      ["evt_b"],
+    );
+    const byIp = await call("GET", `/api/events?ip=198.51.100.9&since=${T0 - 200}&until=${T0}`);
+    assert.deepEqual(
+      byIp.json.events.map((e: { id: string }) => e.id),
+      ["evt_a"],
+    );
+    const text = await call("GET", "/api/events?text=EVT_C&limit=5");
+    assert.deepEqual(
+      text.json.events.map((e: { id: string }) => e.id),
+      ["evt_c"],
+    );
+    assert.equal((await call("GET", "/api/events?limit=abc")).status, 400);
+    const one = await call("GET", `/api/events/${sourceId}/evt_a`);
+    assert.equal(one.json.event.id, "evt_a");
+    assert.equal(one.json.event.raw.id, "evt_a");
+    assert.equal(one.json.event.normalized.p_log_type, "OpenAI.Audit");
+    const missing = await call("GET", `/api/events/${sourceId}/evt_zzz`);
+    assert.equal(missing.status, 404);
+    assert.equal(missing.json.error.code, "not_found");
+  });
+
+  it("lists alerts, shows one with its matches, changes its status", async () => {
+    const list = await call("GET", "/api/alerts?status=OPEN&severity=high");
+    assert.equal(list.json.alerts.length, 1);
+    const alert = list.json.alerts[0];
+    assert.equal((await call("GET", "/api/alerts?severity=LOW")).json.alerts.length, 0);
+    assert.equal((await call("GET", "/api/alerts?status=bogus")).status, 400);
+
+    const detail = await call("GET", `/api/alerts/${alert.id}`);
+    assert.equal(detail.json.alert.id, alert.id);
+    assert.equal(detail.json.runbook, "Call Bob.");
+    assert.equal(detail.json.matches[0].event.id, "evt_b");
+    assert.deepEqual(detail.json.deliveries, []);
+
+    const triaged = await call("POST", `/api/alerts/${alert.id}/status`, { body: { status: "TRIAGED" } });
+    assert.equal(triaged.status, 200);
+    assert.equal(triaged.json.alert.status, "TRIAGED");
+    assert.equal((await call("POST", `/api/alerts/${alert.id}/status`, { body: { status: "NOPE" } })).status, 400);
+    assert.equal((await call("POST", "/api/alerts/unknown/status", { body: { status: "CLOSED" } })).status, 404);
+    assert.equal((await call("GET", "/api/alerts/unknown")).status, 404);
+
+    const overview = await call("GET", "/api/overview");
+    assert.equal(overview.status, 200);
+    assert.equal(overview.json.openAlertsBySeverity.HIGH, 0);
+    assert.equal(overview.json.sources[0].name, "Acme");
+    const counted = overview.json.eventsPerDay.reduce((n: number, b: { count: number }) => n + b.count, 0);
+    assert.equal(counted, 3);
+  });
+
+  it("lists, enables, disables and tests rules and packs", async () => {
+    const rules = await call("GET", "/api/rules");
+    const rule = rules.json.rules.find((r: { id: string }) => r.id === "Test.ApiKeyCreated");
+    assert.equal(rule.enabled, true);
+    assert.equal(rule.pack, "TestPack");
+    assert.deepEqual(rule.tests, ["created", "deleted"]);
+
+    assert.equal((await call("POST", "/api/rules/Test.ApiKeyCreated/disable", { body: {} })).status, 200);
+    const off = (await call("GET", "/api/rules")).json.rules.find((r: { id: string }) => r.id === "Test.ApiKeyCreated");
+    assert.equal(off.enabled, false);
+    const perSource = await call("POST", "/api/rules/Test.ApiKeyCreated/enable", { body: { sourceId } });
+    assert.equal(perSource.json.sourceId, sourceId);
+    assert.equal((await call("POST", "/api/rules/Test.ApiKeyCreated/enable")).status, 200);
+    assert.equal((await call("POST", "/api/rules/Nope/enable")).status, 404);
+
+    const packs = await call("GET", "/api/packs");
+    assert.deepEqual(packs.json.packs[0].rules, ["Test.ApiKeyCreated"]);
+    assert.equal((await call("POST", "/api/packs/TestPack/disable")).json.enabled, false);
+    assert.equal((await call("GET", "/api/packs")).json.packs[0].enabled, false);
+    assert.equal((await call("POST", "/api/packs/TestPack/enable")).json.enabled, true);
+
+    const tested = await call("POST", "/api/rules/test", { body: {} });
+    assert.deepEqual(tested.json, { passed: 2, failed: 0, results: [] });
+    assert.equal((await call("POST", "/api/rules/test", { body: { ruleIds: ["Nope"] } })).status, 400);
+  });
+
+  it("manages destinations without ever returning their secrets", async () => {
+    const webhook = await call("POST", "/api/destinations", {
+      body: {
+        name: "Hook",
+        type: "webhook",
+        minSeverity: "HIGH",
+        config: { url: "https://hooks.example/secret-path-token", secret: "hmac-secret-0123456789" },
+      },
+    });
+    assert.equal(webhook.status, 201, webhook.text);
+    assert.equal(webhook.json.destination.minSeverity, "HIGH");
+    const invalid = await call("POST", "/api/destinations", {
+      body: { name: "Bad", type: "webhook", config: { url: "ftp://x", secret: "short" } },
+    });
+    assert.equal(invalid.status, 400);
+    const outFile = join(scratch, "alerts.jsonl");
+    const file = await call("POST", "/api/destinations", {
+      body: { name: "File", type: "file", config: { path: outFile } },
+    });
+    assert.equal(file.status, 201);
+    const list = await call("GET", "/api/destinations");
+    assert.deepEqual(
+      list.json.destinations.map((d: { name: string }) => d.name),
+      ["File", "Hook"],
+    );
+    const test = await call("POST", `/api/destinations/${file.json.destination.id}/test`);
+    assert.equal(test.json.ok, true, test.text);
+    const patch = await call("PATCH", `/api/destinations/${file.json.destination.id}`, { body: {} });
+    assert.equal(patch.status, 501);
+    assert.equal((await call("DELETE", `/api/destinations/${file.json.destination.id}`)).status, 200);
+    assert.equal((await call("DELETE", "/api/destinations/nope")).status, 404);
+    for (const body of bodies) {
+      assert.ok(!body.includes("secret-path-token"), body);
+      assert.ok(!body.includes("hmac-secret-0123456789"), body);
+    }
+  });
+
+  it("reports system health and Prometheus metrics", async () => {
+    const health = await call("GET", "/api/health");
+    assert.equal(health.status, 200);
+    assert.equal(health.json.deliveryBacklog, 0);
+    assert.equal(health.json.sources[0].events, 3);
+
+    const metrics = await call("GET", "/metrics");
+    assert.equal(metrics.status, 200);
+    assert.match(metrics.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+    assert.match(metrics.text, /^# HELP vigil_events_ingested_total /m);
+    assert.match(metrics.text, /^# TYPE vigil_events_ingested_total counter$/m);
+    assert.match(metrics.text, /^vigil_events_ingested_total\{source="Acme"\} 3$/m);
+    assert.match(metrics.text, /^vigil_events_quarantined_total\{source="Acme"\} 1$/m);
+    assert.match(metrics.text, /^vigil_rule_errors_total\{source="Acme"\} 0$/m);
+    assert.match(metrics.text, /^vigil_deliveries\{status="pending"\} 0$/m);
+    for (const line of metrics.text.trimEnd().split("\n")) {
+      assert.match(line, /^(# (HELP|TYPE) \w+ .+|\w+(\{(\w+="([^"\\]|\\.)*",?)*\})? -?[\d.e+-]+|NaN)$/, line);
+    }
+  });
+
+  it("never returns the admin key or its ciphertext, then removes the source", async () => {
+    const secret = await runtime.store.getSourceSecret(sourceId);
+    assert.ok(secret);
+    for (const body of bodies) {
+      assert.ok(!body.includes(sim.adminKey), body);
+      assert.ok(!body.includes(secret.ciphertext), body);
+    }
+    assert.equal((await call("DELETE", `/api/sources/${sourceId}`)).status, 200);
+    assert.equal((await call("GET", "/api/sources")).json.sources.length, 0);
+    assert.equal((await call("DELETE", `/api/sources/${sourceId}`)).status, 404);
+  });
+
+  it("answers unknown API paths with a JSON 404", async () => {
+    const res = await call("GET", "/api/nothing-here");
+    assert.equal(res.status, 404);
+    assert.equal(res.json.error.code, "not_found");
+  });
+});
+
+describe("static console", () => {
+  it("says the console is not built when there is no build", async () => {
+    const res = await app.request("http://localhost/alerts/123");
+    assert.equal(res.status, 200);
+    assert.match(await res.text(), /console is not built/);
+    assert.ok(res.headers.get("content-security-policy")?.includes("script-src 'self'"));
+  });
+
+  it("serves console/dist files, and index.html for client routes", async () => {
+    const dist = join(scratch, "dist");
+    mkdirSync(join(dist, "assets"), { recursive: true });
+    writeFileSync(join(dist, "index.html"), "<!doctype html><title>Vigil console</title>");
+    writeFileSync(join(dist, "assets", "app.js"), "console.log(1)");
+    const withConsole = createApp(runtime, { consoleDir: dist });
+    const asset = await withConsole.request("http://localhost/assets/app.js");
+    assert.equal(asset.status, 200);
+    assert.match(asset.headers.get("content-type") ?? "", /javascript/);
+    const route = await withConsole.request("http://localhost/alerts/123");
+    assert.match(await route.text(), /Vigil console/);
+    const traversal = await withConsole.request("http://localhost/%2e%2e/%2e%2e/package.json");
+    assert.doesNotMatch(await traversal.text(), /"name"/);
+    assert.equal((await withConsole.request("http://localhost/assets/missing.js")).status, 404);
+    assert.equal(
+      (await withConsole.request("http://localhost/api/nope", { headers: { authorization: `Bearer ${token}` } }))
+        .status,
+      404,
+    );
+  });
+});

@@ -1,0 +1,146 @@
+// Who may call the API: users with a password (scrypt, per-user salt) who log in for a session cookie, and
+// API tokens for automation (sent as Bearer). Only hashes are stored: sha256 of session cookies and
+// tokens (they are random, 256-bit), scrypt of passwords (chosen by people).
+
+import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from "node:crypto";
+import type { Store, UserRecord } from "../storage/ports.ts";
+
+const SCRYPT = { N: 16_384, r: 8, p: 1, keyLength: 64 } as const;
+
+function scrypt(password: string, salt: Buffer, n: number, r: number, p: number, keyLength: number): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scryptCb(password, salt, keyLength, { N: n, r, p, maxmem: 128 * n * r * 2 }, (err, key) =>
+      err ? reject(err) : resolve(key),
+    ),
+  );
+}
+
+/** `scrypt$N$r$p$salt$hash` (base64url), so that parameters can be raised later without breaking old hashes. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await scrypt(password, salt, SCRYPT.N, SCRYPT.r, SCRYPT.p, SCRYPT.keyLength);
+  return ["scrypt", SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString("base64url"), key.toString("base64url")].join("$");
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [scheme, n, r, p, salt, hash] = stored.split("$");
+  if (scheme !== "scrypt" || !n || !r || !p || salt === undefined || hash === undefined) return false;
+  const expected = Buffer.from(hash, "base64url");
+  const actual = await scrypt(
+    password,
+    Buffer.from(salt, "base64url"),
+    Number(n),
+    Number(r),
+    Number(p),
+    expected.length,
+  );
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+/** A hash to compare against when the user does not exist, so that timing does not reveal usernames. */
+let dummyHash: Promise<string> | undefined;
+export function dummyPasswordHash(): Promise<string> {
+  dummyHash ??= hashPassword(randomBytes(16).toString("hex"));
+  return dummyHash;
+}
+
+export function randomSecret(prefix = ""): string {
+  return `${prefix}${randomBytes(32).toString("base64url")}`;
+}
+
+export function sha256(value: string): string {
+  return createHash("sha256").update(value).digest("hex");
+}
+
+export function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** Passwords people choose: long enough to resist guessing at the rate limit. */
+export function passwordProblem(password: string): string | null {
+  if (password.length < 12) return "A password needs at least 12 characters.";
+  if (password.length > 1024) return "A password may have at most 1024 characters.";
+  return null;
+}
+
+export const API_TOKEN_PREFIX = "vgl_";
+
+/** Creates an API token; the plain token is returned once and only its hash is stored. */
+export async function createApiToken(store: Store, name: string): Promise<{ token: string; id: string }> {
+  const token = randomSecret(API_TOKEN_PREFIX);
+  const record = await store.createApiToken({ name, tokenHash: sha256(token) });
+  return { token, id: record.id };
+}
+
+export async function createUser(store: Store, username: string, password: string): Promise<UserRecord> {
+  return store.createUser({ username, passwordHash: await hashPassword(password) });
+}
+
+/**
+ * On first start there is no user: create `admin` with a random password, returned so that the caller
+ * prints it once. null when a user exists.
+ */
+export async function ensureAdminUser(store: Store): Promise<{ username: string; password: string } | null> {
+  if ((await store.countUsers()) > 0) return null;
+  const password = randomBytes(18).toString("base64url");
+  try {
+    await createUser(store, "admin", password);
+  } catch (err) {
+    // Another process created it at the same moment: it printed the password.
+    if ((err as { code?: string }).code === "conflict") return null;
+    throw err;
+  }
+  return { username: "admin", password };
+}
+
+/**
+ * Failed logins per key (an IP, a username) in a sliding window. After `max` failures the key is blocked
+ * until the oldest of them leaves the window.
+ */
+export class LoginRateLimiter {
+  readonly #failures = new Map<string, number[]>();
+  readonly #max: number;
+  readonly #windowMs: number;
+
+  constructor(options: { max?: number; windowMs?: number } = {}) {
+    this.#max = options.max ?? 5;
+    this.#windowMs = options.windowMs ?? 15 * 60_000;
+  }
+
+  #recent(key: string, nowMs: number): number[] {
+    const list = (this.#failures.get(key) ?? []).filter((t) => t > nowMs - this.#windowMs);
+    if (list.length === 0) this.#failures.delete(key);
+    else this.#failures.set(key, list);
+    return list;
+  }
+
+  /** Milliseconds until any of the keys may try again; 0 when none is blocked. */
+  retryAfterMs(keys: string[], nowMs: number): number {
+    let wait = 0;
+    for (const key of keys) {
+      const list = this.#recent(key, nowMs);
+      if (list.length >= this.#max) {
+        const oldest = list[list.length - this.#max] ?? nowMs;
+        wait = Math.max(wait, oldest + this.#windowMs - nowMs);
+      }
+    }
+    return wait;
+  }
+
+  fail(keys: string[], nowMs: number): void {
+    for (const key of keys) this.#failures.set(key, [...this.#recent(key, nowMs), nowMs]);
+    // Bound the memory an attacker can make us hold.
+    if (this.#failures.size > 10_000) {
+      for (const key of this.#failures.keys()) {
+        this.#recent(key, nowMs);
+        if (this.#failures.size <= 5_000) break;
+      }
+    }
+  }
+
+  clear(key: string): void {
+    this.#failures.delete(key);
+  }
+}

@@ -1,0 +1,95 @@
+// What every route receives: the runtime, the server's options, and small helpers shared by the routes
+// (body parsing, query parsing, error mapping).
+
+import type { Context } from "hono";
+import type { z } from "zod";
+import { UsageError } from "../core/errors.ts";
+import { loadRules, type RuleSet } from "../detections/engine/load.ts";
+import { BUILTIN_PACKS_DIR } from "../detections/packs.ts";
+import type { Runtime } from "../pipeline/runtime.ts";
+import type { UserRecord } from "../storage/ports.ts";
+import type { LoginRateLimiter } from "./auth.ts";
+
+export interface AuthInfo {
+  kind: "session" | "token";
+  user: UserRecord | null;
+  tokenName: string | null;
+  /** Session only. */
+  csrf: string | null;
+  sessionHash: string | null;
+}
+
+export type AppEnv = { Variables: { auth: AuthInfo } };
+
+export interface ServerOptions {
+  /** The built console (index.html and assets); null: none. Default console/dist of the repository. */
+  consoleDir?: string | null;
+  /** Mark the session cookie Secure even when the request URL is http (TLS terminated in front). */
+  secureCookies?: boolean;
+  /** Session lifetime; default 12 hours. */
+  sessionTtlMs?: number;
+  /** Rule packs to list and test; default the built-in packs (user rules come from runtime.env.rulesDirs). */
+  rulePacks?: string[];
+  loginRateLimiter?: LoginRateLimiter;
+}
+
+export interface ServerContext {
+  runtime: Runtime;
+  options: ServerOptions;
+  limiter: LoginRateLimiter;
+  /** The rule set (loaded once). */
+  rules(): Promise<RuleSet>;
+  nowMs(): number;
+}
+
+export function makeContext(runtime: Runtime, options: ServerOptions, limiter: LoginRateLimiter): ServerContext {
+  let rules: Promise<RuleSet> | undefined;
+  return {
+    runtime,
+    options,
+    limiter,
+    rules: () => {
+      rules ??= loadRules({ packs: options.rulePacks ?? [BUILTIN_PACKS_DIR], dirs: runtime.env.rulesDirs });
+      // A failed load is not cached: fixing the rule file and retrying works without a restart.
+      rules.catch(() => {
+        rules = undefined;
+      });
+      return rules;
+    },
+    nowMs: () => runtime.clock.nowMs(),
+  };
+}
+
+/** The JSON body, validated; a bad body is a usage error naming the first problem. */
+export async function readBody<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
+  let body: unknown;
+  try {
+    const text = await c.req.text();
+    body = text.trim() === "" ? {} : JSON.parse(text);
+  } catch {
+    throw new UsageError("The request body must be JSON.");
+  }
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const field = issue?.path.map(String).join(".") || "body";
+    throw new UsageError(`Invalid ${field}: ${issue?.message ?? "not valid"}.`);
+  }
+  return parsed.data;
+}
+
+/** An optional integer query parameter within bounds. */
+export function intParam(c: Context, name: string, bounds: { min: number; max: number }): number | undefined {
+  const value = c.req.query(name);
+  if (value === undefined || value === "") return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < bounds.min || n > bounds.max) {
+    throw new UsageError(`The ${name} parameter must be a whole number from ${bounds.min} to ${bounds.max}.`);
+  }
+  return n;
+}
+
+export function strParam(c: Context, name: string): string | undefined {
+  const value = c.req.query(name);
+  return value === undefined || value.trim() === "" ? undefined : value.trim();
+}

@@ -1,0 +1,106 @@
+// GET /metrics: Prometheus text exposition format (0.0.4), derived from the store on each scrape.
+
+import type { Handler } from "hono";
+import type { AppEnv, ServerContext } from "./context.ts";
+
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+class Exposition {
+  readonly #lines: string[] = [];
+
+  family(name: string, type: "counter" | "gauge", help: string, samples: Array<[Record<string, string>, number]>) {
+    this.#lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [labels, value] of samples) {
+      const entries = Object.entries(labels);
+      const l = entries.length === 0 ? "" : `{${entries.map(([k, v]) => `${k}="${escapeLabel(v)}"`).join(",")}}`;
+      this.#lines.push(`${name}${l} ${Number.isFinite(value) ? String(value) : "NaN"}`);
+    }
+  }
+
+  toString(): string {
+    return `${this.#lines.join("\n")}\n`;
+  }
+}
+
+export async function renderMetrics(ctx: ServerContext): Promise<string> {
+  const store = ctx.runtime.store;
+  const [sources, counts, deliveries] = await Promise.all([
+    store.listSources(),
+    store.sourceCounts(),
+    store.deliveryCounts(),
+  ]);
+  const statuses = await Promise.all(sources.map((s) => store.getPollStatus(s.id)));
+  const label = (i: number) => ({ source: sources[i]?.name ?? "" });
+  const count = (id: string) => counts.find((c) => c.sourceId === id);
+  const out = new Exposition();
+  out.family("vigil_up", "gauge", "1 while the Vigil server answers.", [[{}, 1]]);
+  out.family(
+    "vigil_events_ingested_total",
+    "counter",
+    "Events stored, per source.",
+    sources.map((s, i) => [label(i), count(s.id)?.events ?? 0]),
+  );
+  out.family(
+    "vigil_events_quarantined_total",
+    "counter",
+    "Records quarantined as invalid, per source.",
+    sources.map((s, i) => [label(i), count(s.id)?.quarantined ?? 0]),
+  );
+  out.family(
+    "vigil_rule_errors_total",
+    "counter",
+    "Rule evaluations that raised an error, per source.",
+    sources.map((s, i) => [label(i), count(s.id)?.ruleErrors ?? 0]),
+  );
+  const polled = statuses
+    .map((st, i) => [i, st] as const)
+    .filter(([, st]) => st.lastPollStartedMs !== null && st.lastPollFinishedMs !== null);
+  out.family(
+    "vigil_poll_duration_seconds",
+    "gauge",
+    "Duration of the last completed poll, per source.",
+    polled
+      .filter(([, st]) => (st.lastPollFinishedMs ?? 0) >= (st.lastPollStartedMs ?? 0))
+      .map(([i, st]) => [label(i), ((st.lastPollFinishedMs ?? 0) - (st.lastPollStartedMs ?? 0)) / 1000]),
+  );
+  out.family(
+    "vigil_last_poll_timestamp_seconds",
+    "gauge",
+    "When the last poll finished (Unix seconds), per source.",
+    polled.map(([i, st]) => [label(i), (st.lastPollFinishedMs ?? 0) / 1000]),
+  );
+  out.family(
+    "vigil_last_successful_poll_timestamp_seconds",
+    "gauge",
+    "When the last successful poll finished (Unix seconds), per source.",
+    statuses
+      .map((st, i) => [i, st] as const)
+      .filter(([, st]) => st.lastSuccessMs !== null)
+      .map(([i, st]) => [label(i), (st.lastSuccessMs ?? 0) / 1000]),
+  );
+  out.family(
+    "vigil_poll_consecutive_failures",
+    "gauge",
+    "Polls failed in a row, per source.",
+    statuses.map((st, i) => [label(i), st.consecutiveFailures]),
+  );
+  out.family(
+    "vigil_deliveries",
+    "gauge",
+    "Alert deliveries by status.",
+    (["pending", "sent", "failed"] as const).map((status) => [
+      { status },
+      deliveries.find((d) => d.status === status)?.count ?? 0,
+    ]),
+  );
+  return out.toString();
+}
+
+export function metricsRoute(ctx: ServerContext): Handler<AppEnv> {
+  return async (c) => {
+    c.header("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    return c.body(await renderMetrics(ctx));
+  };
+}

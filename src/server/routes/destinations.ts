@@ -1,0 +1,118 @@
+// Destinations: list, create, remove, send a test notification. The type-specific config (URLs, tokens,
+// passwords) is validated, stored encrypted, and never returned.
+
+import { randomUUID } from "node:crypto";
+import { Hono } from "hono";
+import { z } from "zod";
+import { SEVERITIES } from "../../core/detection.ts";
+import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
+import { redactSecrets } from "../../core/redact.ts";
+import {
+  createDestination,
+  DESTINATION_TYPES,
+  parseDestinationConfig,
+  sampleNotification,
+} from "../../destinations/index.ts";
+import type { DestinationRecord } from "../../storage/ports.ts";
+import { type AppEnv, readBody, type ServerContext } from "../context.ts";
+
+const CreateSchema = z.object({
+  name: z.string().trim().min(1).max(200),
+  type: z.enum(DESTINATION_TYPES),
+  minSeverity: z.enum(SEVERITIES).optional(),
+  logTypes: z.array(z.string().min(1)).optional(),
+  /** The type-specific fields (snake_case, as in the destination config files). */
+  config: z.record(z.string(), z.unknown()).optional(),
+});
+
+function slug(name: string): string {
+  const s = name
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, "-")
+    .replace(/^[^a-z0-9]+/, "")
+    .slice(0, 64);
+  return s === "" ? "destination" : s;
+}
+
+function view(d: DestinationRecord) {
+  return {
+    id: d.id,
+    name: d.name,
+    type: d.type,
+    minSeverity: d.minSeverity,
+    logTypes: d.logTypes,
+    createdAtMs: d.createdAtMs,
+    updatedAtMs: d.updatedAtMs,
+  };
+}
+
+export function destinationRoutes(ctx: ServerContext): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const { runtime } = ctx;
+  const store = runtime.store;
+
+  async function requireDestination(id: string): Promise<DestinationRecord> {
+    const d = await store.getDestination(id);
+    if (!d) throw new NotFoundError(`There is no destination ${JSON.stringify(id)}.`);
+    return d;
+  }
+
+  app.get("/destinations", async (c) => c.json({ destinations: (await store.listDestinations()).map(view) }));
+
+  app.post("/destinations", async (c) => {
+    const body = await readBody(c, CreateSchema);
+    const minSeverity = body.minSeverity ?? "INFO";
+    const logTypes = body.logTypes ?? [];
+    const parsed = parseDestinationConfig({
+      ...(body.config ?? {}),
+      id: slug(body.name),
+      name: body.name,
+      type: body.type,
+      min_severity: minSeverity,
+      log_types: logTypes,
+    });
+    if (!parsed.ok) {
+      const issue = parsed.issues[0];
+      throw new UsageError(`Invalid destination config: ${issue?.path || "(root)"}: ${issue?.message}.`);
+    }
+    const created = await store.createDestination({
+      name: body.name,
+      type: body.type,
+      minSeverity,
+      logTypes,
+      config: runtime.secrets.encrypt(JSON.stringify(parsed.config)),
+    });
+    return c.json({ destination: view(created) }, 201);
+  });
+
+  app.patch("/destinations/:id", async (c) => {
+    await requireDestination(c.req.param("id"));
+    throw new VigilError(
+      "not_implemented",
+      "Destinations cannot be changed in place yet; remove the destination and add it again.",
+    );
+  });
+
+  app.delete("/destinations/:id", async (c) => {
+    const d = await requireDestination(c.req.param("id"));
+    await store.removeDestination(d.id);
+    return c.json({ ok: true });
+  });
+
+  app.post("/destinations/:id/test", async (c) => {
+    const d = await requireDestination(c.req.param("id"));
+    const secret = await store.getDestinationConfig(d.id);
+    if (!secret) throw new NotFoundError(`The destination ${d.name} has no stored config; add it again.`);
+    const destination = createDestination(JSON.parse(runtime.secrets.decrypt(secret)));
+    const started = performance.now();
+    const result = await destination.send(sampleNotification({ nowMs: ctx.nowMs() }), `test-${randomUUID()}`);
+    const durationMs = Math.round(performance.now() - started);
+    return c.json(
+      result.ok
+        ? { ok: true, status: result.status ?? null, durationMs }
+        : { ok: false, status: result.status ?? null, message: redactSecrets(result.error), durationMs },
+    );
+  });
+
+  return app;
+}

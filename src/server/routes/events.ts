@@ -1,0 +1,62 @@
+// GET /api/events (search, newest first) and GET /api/events/:sourceId/:eventId.
+
+import { Hono } from "hono";
+import { NotFoundError } from "../../core/errors.ts";
+import type { EventQuery, StoredEvent } from "../../storage/ports.ts";
+import { type AppEnv, intParam, type ServerContext, strParam } from "../context.ts";
+import { parseJson } from "./sources.ts";
+
+export function eventView(e: StoredEvent) {
+  return { ...e, raw: parseJson(e.raw), normalized: parseJson(e.normalized) };
+}
+
+export function eventRoutes(ctx: ServerContext): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const store = ctx.runtime.store;
+
+  app.get("/events", async (c) => {
+    const query: EventQuery = {};
+    const source = strParam(c, "source");
+    if (source !== undefined) {
+      const record = await store.getSource(source);
+      if (!record) throw new NotFoundError(`There is no source ${JSON.stringify(source)}.`);
+      query.sourceId = record.id;
+    }
+    const type = strParam(c, "type");
+    if (type !== undefined)
+      query.types = type
+        .split(",")
+        .map((t) => t.trim())
+        .filter((t) => t !== "");
+    const actor = strParam(c, "actor");
+    if (actor !== undefined) {
+      if (actor.includes("@")) query.actorEmail = actor;
+      else query.actorId = actor;
+    }
+    const ip = strParam(c, "ip");
+    if (ip !== undefined) query.ip = ip;
+    const project = strParam(c, "project");
+    if (project !== undefined) query.projectId = project;
+    const since = intParam(c, "since", { min: 0, max: 1e11 });
+    if (since !== undefined) query.sinceSecs = since;
+    const until = intParam(c, "until", { min: 0, max: 1e11 });
+    if (until !== undefined) query.untilSecs = until;
+    const text = strParam(c, "text");
+    if (text !== undefined) query.text = text;
+    query.limit = intParam(c, "limit", { min: 1, max: 10_000 }) ?? 100;
+    const events = await store.searchEvents(query);
+    return c.json({ events: events.map(eventView) });
+  });
+
+  app.get("/events/:sourceId/:eventId", async (c) => {
+    const source = await store.getSource(c.req.param("sourceId"));
+    const id = c.req.param("eventId");
+    // searchEvents has no id filter: the event's own id is in its raw text, narrowed by source.
+    const candidates = source ? await store.searchEvents({ sourceId: source.id, text: id, limit: 10_000 }) : [];
+    const event = candidates.find((e) => e.id === id);
+    if (!event) throw new NotFoundError(`There is no event ${JSON.stringify(id)} in that source.`);
+    return c.json({ event: eventView(event) });
+  });
+
+  return app;
+}

@@ -1,0 +1,69 @@
+// GET /api/overview (the console's home) and GET /api/health (system health).
+
+import { Hono } from "hono";
+import { SEVERITIES } from "../../core/detection.ts";
+import type { Store } from "../../storage/ports.ts";
+import type { AppEnv, ServerContext } from "../context.ts";
+
+const DAY = 86_400;
+
+/** Each source with its poll health: ok, failing, stale (no successful poll for 3 intervals) or pending. */
+export async function sourcesHealth(store: Store, nowMs: number) {
+  const [sources, counts] = await Promise.all([store.listSources(), store.sourceCounts()]);
+  return Promise.all(
+    sources.map(async (s) => {
+      const status = await store.getPollStatus(s.id);
+      const c = counts.find((x) => x.sourceId === s.id);
+      let health: "ok" | "failing" | "stale" | "pending" | "disabled" = "ok";
+      if (!s.enabled) health = "disabled";
+      else if (status.consecutiveFailures > 0) health = "failing";
+      else if (status.lastSuccessMs === null) health = "pending";
+      else if (nowMs - status.lastSuccessMs > 3 * s.pollIntervalSecs * 1000 + 60_000) health = "stale";
+      return {
+        id: s.id,
+        name: s.name,
+        enabled: s.enabled,
+        health,
+        lastSuccessMs: status.lastSuccessMs,
+        lastError: status.lastError,
+        consecutiveFailures: status.consecutiveFailures,
+        events: c?.events ?? 0,
+        quarantined: c?.quarantined ?? 0,
+        ruleErrors: c?.ruleErrors ?? 0,
+      };
+    }),
+  );
+}
+
+export function overviewRoutes(ctx: ServerContext): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const store = ctx.runtime.store;
+
+  app.get("/overview", async (c) => {
+    const nowSecs = Math.floor(ctx.nowMs() / 1000);
+    const sinceSecs = (Math.floor(nowSecs / DAY) - 13) * DAY;
+    const [eventsPerDay, open, sources] = await Promise.all([
+      store.eventHistogram({ sinceSecs, bucketSecs: DAY }),
+      store.listAlerts({ status: "OPEN", limit: 10_000 }),
+      sourcesHealth(store, ctx.nowMs()),
+    ]);
+    const openAlertsBySeverity = Object.fromEntries(
+      SEVERITIES.map((sev) => [sev, open.filter((a) => a.severity === sev).length]),
+    );
+    return c.json({ sinceSecs, bucketSecs: DAY, eventsPerDay, openAlertsBySeverity, sources });
+  });
+
+  app.get("/health", async (c) => {
+    const [sources, deliveries] = await Promise.all([sourcesHealth(store, ctx.nowMs()), store.deliveryCounts()]);
+    const deliveriesByStatus = Object.fromEntries(deliveries.map((d) => [d.status, d.count]));
+    return c.json({
+      ok: sources.every((s) => s.health === "ok" || s.health === "disabled" || s.health === "pending"),
+      sources,
+      deliveryBacklog: deliveriesByStatus.pending ?? 0,
+      deliveriesByStatus,
+      ruleErrors: sources.reduce((n, s) => n + s.ruleErrors, 0),
+    });
+  });
+
+  return app;
+}

@@ -1,0 +1,106 @@
+// Rules and packs: list with enabled state, enable/disable (globally or for one source), run rule tests.
+
+import { Hono } from "hono";
+import { z } from "zod";
+import { NotFoundError, UsageError } from "../../core/errors.ts";
+import type { LoadedRule } from "../../detections/engine/loaded-rule.ts";
+import { EnablementResolver } from "../../detections/packs.ts";
+import { runRuleTests } from "../../detections/test-runner.ts";
+import { type AppEnv, readBody, type ServerContext } from "../context.ts";
+
+const ToggleSchema = z.object({ sourceId: z.string().min(1).optional() });
+const TestSchema = z.object({ ruleIds: z.array(z.string().min(1)).optional() });
+
+function testNames(rule: LoadedRule): string[] {
+  const tests = rule.kind === "ts" ? (rule.definition.tests ?? []) : rule.spec.tests;
+  return tests.map((t) => t.name);
+}
+
+export function ruleRoutes(ctx: ServerContext): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const store = ctx.runtime.store;
+
+  async function state() {
+    const set = await ctx.rules();
+    const settings = await store.listDetectionSettings();
+    const resolver = new EnablementResolver(settings, new Map(set.packs.map((p) => [p.id, p])));
+    const overrides = (kind: "rule" | "pack", id: string) =>
+      settings
+        .filter((s) => s.kind === kind && s.id === id && s.sourceId !== null)
+        .map((s) => ({ sourceId: s.sourceId, enabled: s.enabled }));
+    return { set, resolver, overrides };
+  }
+
+  app.get("/rules", async (c) => {
+    const { set, resolver, overrides } = await state();
+    return c.json({
+      rules: set.rules.map((r) => ({
+        id: r.id,
+        displayName: r.displayName,
+        pack: r.packId,
+        kind: r.kind,
+        enabled: resolver.ruleEnabled(r, null),
+        severity: r.severity ?? "INFO",
+        logTypes: r.logTypes,
+        description: r.description,
+        runbook: r.runbook,
+        reference: r.reference,
+        tags: r.tags,
+        threshold: r.threshold,
+        dedupPeriodMinutes: r.dedupPeriodMinutes,
+        tests: testNames(r),
+        sourceOverrides: overrides("rule", r.id),
+      })),
+    });
+  });
+
+  app.get("/packs", async (c) => {
+    const { set, resolver, overrides } = await state();
+    return c.json({
+      packs: set.packs.map((p) => ({
+        id: p.id,
+        displayName: p.displayName,
+        description: p.description,
+        enabled: resolver.packEnabled(p.id, null),
+        rules: set.rules.filter((r) => r.packId === p.id).map((r) => r.id),
+        sourceOverrides: overrides("pack", p.id),
+      })),
+    });
+  });
+
+  for (const kind of ["rule", "pack"] as const) {
+    for (const enabled of [true, false]) {
+      app.post(`/${kind}s/:id/${enabled ? "enable" : "disable"}`, async (c) => {
+        const id = c.req.param("id");
+        const { sourceId } = await readBody(c, ToggleSchema);
+        const set = await ctx.rules();
+        const known = kind === "rule" ? set.rules.some((r) => r.id === id) : set.packs.some((p) => p.id === id);
+        if (!known) throw new NotFoundError(`There is no ${kind} ${JSON.stringify(id)}.`);
+        let source: string | null = null;
+        if (sourceId !== undefined) {
+          const record = await store.getSource(sourceId);
+          if (!record) throw new NotFoundError(`There is no source ${JSON.stringify(sourceId)}.`);
+          source = record.id;
+        }
+        await store.setDetectionSetting({ kind, id, sourceId: source, enabled });
+        return c.json({ kind, id, sourceId: source, enabled });
+      });
+    }
+  }
+
+  app.post("/rules/test", async (c) => {
+    const { ruleIds } = await readBody(c, TestSchema);
+    const set = await ctx.rules();
+    let rules = set.rules;
+    if (ruleIds && ruleIds.length > 0) {
+      const wanted = new Set(ruleIds);
+      rules = set.rules.filter((r) => wanted.has(r.id));
+      const missing = ruleIds.find((id) => !rules.some((r) => r.id === id));
+      if (missing !== undefined) throw new UsageError(`There is no rule ${JSON.stringify(missing)}.`);
+    }
+    const report = await runRuleTests(rules);
+    return c.json({ passed: report.passed, failed: report.failed, results: report.failures });
+  });
+
+  return app;
+}

@@ -1,0 +1,84 @@
+// POST /api/login, POST /api/logout, GET /api/me.
+
+import { getConnInfo } from "@hono/node-server/conninfo";
+import { type Context, Hono } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { z } from "zod";
+import { dummyPasswordHash, randomSecret, sha256, verifyPassword } from "../auth.ts";
+import { type AppEnv, readBody, type ServerContext } from "../context.ts";
+import { errorBody } from "../errors.ts";
+
+export const SESSION_COOKIE = "vigil_session";
+const DEFAULT_SESSION_TTL_MS = 12 * 3600_000;
+
+const LoginSchema = z.object({ username: z.string().min(1).max(200), password: z.string().min(1).max(1024) });
+
+function clientIp(c: Context): string {
+  try {
+    return getConnInfo(c).remote.address ?? "unknown";
+  } catch {
+    return "unknown"; // app.request() in tests: no socket
+  }
+}
+
+function isSecure(c: Context, ctx: ServerContext): boolean {
+  return ctx.options.secureCookies === true || new URL(c.req.url).protocol === "https:";
+}
+
+export function sessionRoutes(ctx: ServerContext): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const store = ctx.runtime.store;
+
+  app.post("/login", async (c) => {
+    const { username, password } = await readBody(c, LoginSchema);
+    const keys = [`ip:${clientIp(c)}`, `user:${username.toLowerCase()}`];
+    const now = ctx.nowMs();
+    const waitMs = ctx.limiter.retryAfterMs(keys, now);
+    if (waitMs > 0) {
+      c.header("Retry-After", String(Math.ceil(waitMs / 1000)));
+      return c.json(errorBody("rate_limited", "Too many failed logins; wait before trying again."), 429);
+    }
+    const creds = await store.getUserCredentials(username);
+    // Verify against a dummy hash for unknown users, so that response time does not reveal who exists.
+    const ok = await verifyPassword(password, creds?.passwordHash ?? (await dummyPasswordHash()));
+    if (!creds || !ok) {
+      ctx.limiter.fail(keys, now);
+      return c.json(errorBody("unauthorized", "The username or password is not correct."), 401);
+    }
+    ctx.limiter.clear(`user:${username.toLowerCase()}`);
+    const token = randomSecret();
+    const csrf = randomSecret();
+    const ttl = ctx.options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;
+    await store.createSession({
+      tokenHash: sha256(token),
+      userId: creds.user.id,
+      csrf,
+      createdAtMs: now,
+      expiresAtMs: now + ttl,
+    });
+    setCookie(c, SESSION_COOKIE, token, {
+      httpOnly: true,
+      sameSite: "Strict",
+      secure: isSecure(c, ctx),
+      path: "/",
+      maxAge: Math.floor(ttl / 1000),
+    });
+    return c.json({ user: creds.user, csrf });
+  });
+
+  app.post("/logout", async (c) => {
+    const auth = c.get("auth");
+    if (auth.sessionHash) await store.deleteSession(auth.sessionHash, ctx.nowMs());
+    if (getCookie(c, SESSION_COOKIE) !== undefined) {
+      deleteCookie(c, SESSION_COOKIE, { path: "/", httpOnly: true, sameSite: "Strict", secure: isSecure(c, ctx) });
+    }
+    return c.json({ ok: true });
+  });
+
+  app.get("/me", (c) => {
+    const auth = c.get("auth");
+    return c.json({ user: auth.user, csrf: auth.csrf, ...(auth.tokenName ? { token: auth.tokenName } : {}) });
+  });
+
+  return app;
+}

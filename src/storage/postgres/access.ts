@@ -1,0 +1,234 @@
+// Users, sessions and API tokens, and the statistics queries, for PostgreSQL (see ../sqlite/access.ts).
+
+import { randomUUID } from "node:crypto";
+import type pg from "pg";
+import { NotFoundError, VigilError } from "../../core/errors.ts";
+import type {
+  AccessStore,
+  ApiTokenRecord,
+  DeliveryStatus,
+  HistogramBucket,
+  SessionRecord,
+  StatsStore,
+  UserRecord,
+} from "../ports.ts";
+import { validateHistogramQuery } from "../sqlite/access.ts";
+
+type Run = <T>(fn: (pool: pg.Pool) => Promise<T>) => Promise<T>;
+
+interface UserRow {
+  id: string;
+  username: string;
+  password_hash: string;
+  created_at_ms: number;
+}
+interface TokenRow {
+  id: string;
+  name: string;
+  created_at_ms: number;
+  last_used_at_ms: number | null;
+}
+
+const toUser = (r: UserRow): UserRecord => ({ id: r.id, username: r.username, createdAtMs: Number(r.created_at_ms) });
+const toToken = (r: TokenRow): ApiTokenRecord => ({
+  id: r.id,
+  name: r.name,
+  createdAtMs: Number(r.created_at_ms),
+  lastUsedAtMs: r.last_used_at_ms === null ? null : Number(r.last_used_at_ms),
+});
+
+function isUniqueViolation(err: unknown): boolean {
+  return (err as { code?: string })?.code === "23505";
+}
+
+export class PgAccess implements AccessStore, StatsStore {
+  readonly #run: Run;
+  readonly #now: () => number;
+
+  constructor(run: Run, now: () => number) {
+    this.#run = run;
+    this.#now = now;
+  }
+
+  createUser(user: { username: string; passwordHash: string }): Promise<UserRecord> {
+    return this.#run(async (pool) => {
+      const row: UserRow = {
+        id: randomUUID(),
+        username: user.username,
+        password_hash: user.passwordHash,
+        created_at_ms: this.#now(),
+      };
+      try {
+        await pool.query("INSERT INTO users (id, username, password_hash, created_at_ms) VALUES ($1, $2, $3, $4)", [
+          row.id,
+          row.username,
+          row.password_hash,
+          row.created_at_ms,
+        ]);
+      } catch (err) {
+        if (isUniqueViolation(err)) throw new VigilError("conflict", `A user named "${user.username}" already exists.`);
+        throw err;
+      }
+      return toUser(row);
+    });
+  }
+
+  setUserPassword(username: string, passwordHash: string): Promise<void> {
+    return this.#run(async (pool) => {
+      const { rows } = await pool.query<{ id: string }>(
+        "UPDATE users SET password_hash = $1 WHERE username = $2 RETURNING id",
+        [passwordHash, username],
+      );
+      const id = rows[0]?.id;
+      if (id === undefined) throw new NotFoundError(`There is no user named "${username}".`);
+      await pool.query("DELETE FROM sessions WHERE user_id = $1", [id]);
+    });
+  }
+
+  getUser(id: string): Promise<UserRecord | null> {
+    return this.#run(async (pool) => {
+      const { rows } = await pool.query<UserRow>("SELECT * FROM users WHERE id = $1", [id]);
+      return rows[0] ? toUser(rows[0]) : null;
+    });
+  }
+
+  getUserCredentials(username: string): Promise<{ user: UserRecord; passwordHash: string } | null> {
+    return this.#run(async (pool) => {
+      const { rows } = await pool.query<UserRow>("SELECT * FROM users WHERE username = $1", [username]);
+      const row = rows[0];
+      return row ? { user: toUser(row), passwordHash: row.password_hash } : null;
+    });
+  }
+
+  countUsers(): Promise<number> {
+    return this.#run(async (pool) => {
+      const { rows } = await pool.query<{ n: number }>("SELECT count(*)::int AS n FROM users");
+      return rows[0]?.n ?? 0;
+    });
+  }
+
+  createSession(s: SessionRecord): Promise<void> {
+    return this.#run(async (pool) => {
+      await pool.query(
+        "INSERT INTO sessions (token_hash, user_id, csrf, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5)",
+        [s.tokenHash, s.userId, s.csrf, s.createdAtMs, s.expiresAtMs],
+      );
+    });
+  }
+
+  getSession(tokenHash: string, nowMs: number): Promise<SessionRecord | null> {
+    return this.#run(async (pool) => {
+      const { rows } = await pool.query<{
+        token_hash: string;
+        user_id: string;
+        csrf: string;
+        created_at_ms: number;
+        expires_at_ms: number;
+      }>("SELECT * FROM sessions WHERE token_hash = $1 AND expires_at_ms > $2", [tokenHash, nowMs]);
+      const r = rows[0];
+      return r
+        ? {
+            tokenHash: r.token_hash,
+            userId: r.user_id,
+            csrf: r.csrf,
+            createdAtMs: Number(r.created_at_ms),
+            expiresAtMs: Number(r.expires_at_ms),
+          }
+        : null;
+    });
+  }
+
+  deleteSession(tokenHash: string, nowMs: number): Promise<void> {
+    return this.#run(async (pool) => {
+      await pool.query("DELETE FROM sessions WHERE token_hash = $1 OR expires_at_ms <= $2", [tokenHash, nowMs]);
+    });
+  }
+
+  createApiToken(token: { name: string; tokenHash: string }): Promise<ApiTokenRecord> {
+    return this.#run(async (pool) => {
+      const row: TokenRow = { id: randomUUID(), name: token.name, created_at_ms: this.#now(), last_used_at_ms: null };
+      try {
+        await pool.query("INSERT INTO api_tokens (id, name, token_hash, created_at_ms) VALUES ($1, $2, $3, $4)", [
+          row.id,
+          row.name,
+          token.tokenHash,
+          row.created_at_ms,
+        ]);
+      } catch (err) {
+        if (isUniqueViolation(err)) {
+          throw new VigilError("conflict", `An API token named "${token.name}" already exists.`);
+        }
+        throw err;
+      }
+      return toToken(row);
+    });
+  }
+
+  listApiTokens(): Promise<ApiTokenRecord[]> {
+    return this.#run(async (pool) => {
+      const { rows } = await pool.query<TokenRow>(
+        "SELECT id, name, created_at_ms, last_used_at_ms FROM api_tokens ORDER BY name",
+      );
+      return rows.map(toToken);
+    });
+  }
+
+  authenticateApiToken(tokenHash: string, nowMs: number): Promise<ApiTokenRecord | null> {
+    return this.#run(async (pool) => {
+      const { rows } = await pool.query<TokenRow>(
+        `UPDATE api_tokens SET last_used_at_ms = $2 WHERE token_hash = $1
+         RETURNING id, name, created_at_ms, last_used_at_ms`,
+        [tokenHash, nowMs],
+      );
+      return rows[0] ? toToken(rows[0]) : null;
+    });
+  }
+
+  revokeApiToken(idOrName: string): Promise<void> {
+    return this.#run(async (pool) => {
+      const byId = await pool.query("DELETE FROM api_tokens WHERE id = $1", [idOrName]);
+      if ((byId.rowCount ?? 0) > 0) return;
+      const byName = await pool.query("DELETE FROM api_tokens WHERE name = $1", [idOrName]);
+      if ((byName.rowCount ?? 0) === 0) throw new NotFoundError(`There is no API token named "${idOrName}".`);
+    });
+  }
+
+  async eventHistogram(query: {
+    sourceId?: string;
+    sinceSecs: number;
+    bucketSecs: number;
+  }): Promise<HistogramBucket[]> {
+    validateHistogramQuery(query);
+    return this.#run(async (pool) => {
+      const { rows } = await pool.query<{ bucket: string | number; type: string; n: number }>(
+        `SELECT (effective_at / $1) * $1 AS bucket, type, count(*)::int AS n FROM events
+         WHERE effective_at >= $2 AND ($3::text IS NULL OR source_id = $3)
+         GROUP BY bucket, type ORDER BY bucket, type`,
+        [query.bucketSecs, Math.floor(query.sinceSecs), query.sourceId ?? null],
+      );
+      return rows.map((r) => ({ bucketStartSecs: Number(r.bucket), type: r.type, count: r.n }));
+    });
+  }
+
+  sourceCounts(): Promise<Array<{ sourceId: string; events: number; quarantined: number; ruleErrors: number }>> {
+    return this.#run(async (pool) => {
+      const { rows } = await pool.query<{ sourceId: string; events: number; quarantined: number; ruleErrors: number }>(
+        `SELECT s.id AS "sourceId",
+           (SELECT count(*)::int FROM events e WHERE e.source_id = s.id) AS events,
+           (SELECT count(*)::int FROM quarantine q WHERE q.source_id = s.id) AS quarantined,
+           (SELECT count(*)::int FROM rule_matches m WHERE m.source_id = s.id AND m.is_error) AS "ruleErrors"
+         FROM sources s ORDER BY s.id`,
+      );
+      return rows;
+    });
+  }
+
+  deliveryCounts(): Promise<Array<{ status: DeliveryStatus; count: number }>> {
+    return this.#run(async (pool) => {
+      const { rows } = await pool.query<{ status: DeliveryStatus; count: number }>(
+        "SELECT status, count(*)::int AS count FROM deliveries GROUP BY status ORDER BY status",
+      );
+      return rows;
+    });
+  }
+}

@@ -1,0 +1,226 @@
+// The console end to end: a real `vigil start` (HTTP API + built console) polling an in-process OpenAI
+// simulator, driven through headless Chromium. Run: node --import tsx --test test/browser/console.test.ts
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { Browser, Page } from "playwright-core";
+import { withRuntime } from "../../src/cli/context.ts";
+import { readEnv } from "../../src/config/env.ts";
+import { createUser } from "../../src/server/auth.ts";
+import { type RunningSimulator, startSimulator } from "../../src/simulator/index.ts";
+import { ensureConsoleBuilt, launchBrowser, type RunningVigil, runVigil, screenshot, startVigil } from "./harness.ts";
+
+const USERNAME = "admin";
+const PASSWORD = "correct-horse-battery-staple";
+const SOURCE_NAME = "My OpenAI Audit Logs";
+const XSS_IMG = "<img src=x onerror=alert(1)>";
+const XSS_SCRIPT = "<script>window.__pwned=1</script>";
+const XSS_IP = "198.51.100.66";
+const XSS_EVENT_ID = "audit_log-xss-browser-test";
+
+const WAIT = { timeout: 20_000 };
+
+describe("console", { timeout: 300_000 }, () => {
+  let sim: RunningSimulator;
+  let vigil: RunningVigil;
+  let browser: Browser;
+  let page: Page;
+  const dialogs: string[] = [];
+  const pageErrors: string[] = [];
+  let sourceId = "";
+
+  before(async () => {
+    ensureConsoleBuilt();
+    const now = Math.floor(Date.now() / 1000);
+    sim = await startSimulator({
+      seed: 4242,
+      history: { days: 2, eventsPerDay: 60, endSecs: now - 120 },
+      scenarios: [{ name: "scim-disabled", atSecs: now - 900 }],
+    });
+    // An event whose attacker-controlled fields hold markup: the console must show it as text.
+    const template = sim.org
+      .allEvents()
+      .find((e) => e.actor?.type === "session" && e.actor.session?.user?.email && e.type === "login.succeeded");
+    const base = template ?? sim.org.allEvents()[0]!;
+    const xss = JSON.parse(JSON.stringify(base)) as typeof base;
+    xss.id = XSS_EVENT_ID;
+    xss.effective_at = now - 600;
+    xss.actor = {
+      type: "session",
+      session: {
+        user: { id: "user-xss", email: XSS_IMG },
+        ip_address: XSS_IP,
+        user_agent: XSS_SCRIPT,
+      },
+    };
+    xss.project = { id: "proj_xss", name: XSS_SCRIPT };
+    sim.org.addEvents([xss]);
+
+    vigil = await startVigil({ VIGIL_ADMIN_PASSWORD: PASSWORD }, async (env) => {
+      // The first user, created the way the server does (so the test does not depend on how the
+      // server reports a generated password).
+      await withRuntime((runtime) => createUser(runtime.store, USERNAME, PASSWORD).then(() => undefined), {
+        env: readEnv(env),
+        logLevel: "silent",
+      });
+    });
+    browser = await launchBrowser();
+    const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+    page = await context.newPage();
+    page.on("dialog", (d) => {
+      dialogs.push(d.message());
+      void d.dismiss();
+    });
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await vigil?.stop();
+    await sim?.close();
+  });
+
+  test("redirects to login, and logs in", async () => {
+    await page.goto(`${vigil.baseUrl}/alerts`);
+    await page.getByLabel("Username").waitFor(WAIT);
+    await page.getByLabel("Username").fill(USERNAME);
+    await page.getByLabel("Password").fill("wrong-password-123");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("alert").waitFor(WAIT);
+    await page.getByLabel("Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("navigation", { name: "Main" }).waitFor(WAIT);
+    await page.getByRole("heading", { name: "Alerts" }).waitFor(WAIT);
+    await page.getByRole("link", { name: "Overview" }).click();
+    await page.getByRole("heading", { name: "Overview" }).waitFor(WAIT);
+    await screenshot(page, "01-overview-empty");
+  });
+
+  test("sets up an OpenAI source: a wrong key is refused with the reason, the right one verifies", async () => {
+    await page.getByRole("link", { name: "Log Sources" }).click();
+    await page.getByRole("button", { name: "Create New" }).click();
+    await page.getByLabel("Search log sources").fill("OpenAI");
+    await page.getByRole("button", { name: /OpenAI/ }).click();
+    const panel = page.getByRole("dialog", { name: /OpenAI/ });
+    await panel.waitFor(WAIT);
+    await screenshot(page, "02-setup-slideout");
+    await panel.getByRole("button", { name: "Start Setup" }).click();
+
+    await page.getByLabel("Name").fill(SOURCE_NAME);
+    assert.equal(await page.getByLabel("Log Types").inputValue(), "OpenAI.Audit");
+    assert.equal(await page.getByLabel("Log Types").isDisabled(), true);
+    await page.getByText("Advanced").click();
+    await page.getByLabel("Base URL").fill(sim.baseUrl);
+    await screenshot(page, "03-setup-configuration");
+    await page.getByRole("button", { name: "Setup" }).click();
+
+    const key = page.getByLabel("API Key");
+    assert.equal(await key.getAttribute("type"), "password");
+    await key.fill("sk-admin-this-key-is-wrong");
+    await screenshot(page, "04-setup-credentials");
+    await page.getByRole("button", { name: "Setup" }).click();
+    const refusal = page.getByRole("alert").filter({ hasText: "cannot reach" });
+    await refusal.waitFor(WAIT);
+    const reason = ((await refusal.textContent()) ?? "").trim();
+    assert.ok(reason.length > "Vigil cannot reach the OpenAI API with this key.".length + 5, reason);
+    await screenshot(page, "05-setup-wrong-key");
+    assert.equal(await page.getByRole("button", { name: "Finish Setup" }).count(), 0);
+
+    await page.getByRole("button", { name: "Back to Credentials" }).click();
+    await page.getByLabel("API Key").fill(sim.adminKey);
+    await page.getByRole("button", { name: "Setup" }).click();
+    await page.getByRole("status").filter({ hasText: "Vigil can reach the OpenAI API" }).waitFor(WAIT);
+    assert.equal(await page.getByLabel("Yes").isChecked(), true);
+    assert.equal(await page.getByLabel("Timeframe (hours)").inputValue(), "24");
+    await screenshot(page, "06-setup-verified");
+    await page.getByRole("button", { name: "Finish Setup" }).click();
+
+    await page.getByRole("heading", { name: SOURCE_NAME }).waitFor(WAIT);
+    const match = /\/sources\/([^/?#]+)/.exec(page.url());
+    assert.ok(match, page.url());
+    sourceId = decodeURIComponent(match[1]!);
+    const polled = await runVigil(vigil, ["poll", "--once", "--source", SOURCE_NAME]);
+    assert.equal(polled.status, 0, polled.output);
+    await page.reload();
+    await page.getByRole("heading", { name: "Events over time by type" }).waitFor(WAIT);
+    await page.locator(".recharts-bar-rectangle").first().waitFor(WAIT);
+    await screenshot(page, "07-source-page");
+  });
+
+  test("the simulated attack's alert appears and is resolved from its detail view", async () => {
+    await page.getByRole("link", { name: "Alerts" }).click();
+    await page.getByLabel("Source").selectOption(sourceId);
+    const alertLink = page
+      .getByRole("table", { name: "Alerts" })
+      .getByRole("link", { name: /scim.*disabled/i })
+      .first();
+    const deadline = Date.now() + 60_000;
+    while ((await alertLink.count()) === 0) {
+      assert.ok(Date.now() < deadline, "no SCIM alert within 60 s");
+      await page.waitForTimeout(1000);
+      await page.reload();
+    }
+    await screenshot(page, "08-alerts-list");
+    await alertLink.click();
+    await page.getByRole("heading", { name: "Runbook" }).waitFor(WAIT);
+    await page.getByRole("heading", { name: /Matched events/ }).waitFor(WAIT);
+    assert.ok((await page.getByRole("figure", { name: "Matched event" }).count()) > 0);
+    await screenshot(page, "09-alert-detail");
+    await page.getByRole("button", { name: "Resolve" }).click();
+    await page.getByRole("button", { name: "Reopen" }).waitFor(WAIT);
+    await page.locator(".page-head .badge", { hasText: "RESOLVED" }).waitFor(WAIT);
+    await screenshot(page, "10-alert-resolved");
+  });
+
+  test("searches events and opens one (raw and normalized)", async () => {
+    await page.getByRole("link", { name: "Search" }).click();
+    await page.getByLabel("Time range").selectOption("all");
+    await page.getByLabel("Event type").fill("scim.disabled");
+    await page.getByRole("button", { name: "Search" }).click();
+    const results = page.getByRole("table", { name: "Search results" });
+    await results.waitFor(WAIT);
+    await results.getByText("scim.disabled").first().waitFor(WAIT);
+    await screenshot(page, "11-search");
+    await results.getByRole("link").first().click();
+    await page.getByRole("heading", { name: "Raw" }).waitFor(WAIT);
+    await page.getByRole("heading", { name: "Normalized" }).waitFor(WAIT);
+    assert.match((await page.getByRole("figure", { name: "Raw event" }).textContent()) ?? "", /scim\.disabled/);
+    await screenshot(page, "12-event-detail");
+  });
+
+  test("detections list packs and rules; the overview shows the data", async () => {
+    await page.getByRole("link", { name: "Detections" }).click();
+    await page.getByRole("table", { name: "Packs" }).getByText("OpenAI").first().waitFor(WAIT);
+    const rules = page.getByRole("table", { name: "Rules" });
+    await rules.getByRole("button", { expanded: false }).first().click();
+    await rules.getByRole("heading", { name: "Tests" }).waitFor(WAIT);
+    await screenshot(page, "15-detections");
+    await page.getByRole("link", { name: "Overview" }).click();
+    await page.locator(".recharts-bar-rectangle").first().waitFor(WAIT);
+    await page.getByRole("link", { name: SOURCE_NAME }).waitFor(WAIT);
+    await screenshot(page, "16-overview");
+  });
+
+  test("attacker-controlled event fields render as text", async () => {
+    await page.getByRole("link", { name: "Search" }).click();
+    await page.getByLabel("Time range").selectOption("all");
+    await page.getByLabel("IP").fill(XSS_IP);
+    await page.getByRole("button", { name: "Search" }).click();
+    const results = page.getByRole("table", { name: "Search results" });
+    await results.waitFor(WAIT);
+    await results.getByText(XSS_IMG).first().waitFor(WAIT);
+    await screenshot(page, "13-xss-search");
+    await results.getByRole("link", { name: XSS_EVENT_ID }).click();
+    const raw = page.getByRole("figure", { name: "Raw event" });
+    await raw.waitFor(WAIT);
+    const text = (await raw.textContent()) ?? "";
+    assert.ok(text.includes(XSS_IMG), text);
+    assert.ok(text.includes(XSS_SCRIPT), text);
+    await screenshot(page, "14-xss-event");
+    assert.equal(await page.locator('img[src="x"]').count(), 0);
+    assert.equal(await page.locator("script:not([src])").count(), 0);
+    assert.equal(await page.evaluate("typeof window.__pwned"), "undefined");
+    assert.deepEqual(dialogs, []);
+    assert.deepEqual(pageErrors, []);
+  });
+});
