@@ -1,11 +1,12 @@
-// Ingest: simulated events through the whole poll path (HTTP page → validate → one transaction per
-// page) against the same events inserted raw (pre-built rows, the same store, the same page size).
+// Ingest: simulated events through the whole poll path (HTTP page → validate → normalize → detect → one
+// transaction per page) against the same events inserted raw (pre-built rows, the same store, the same page size).
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { systemClock } from "../src/core/clock.ts";
 import { silentLogger } from "../src/logging/logger.ts";
+import { openDetection } from "../src/pipeline/detection.ts";
 import { pageRecords } from "../src/pipeline/page-records.ts";
 import { SourcePoller } from "../src/pipeline/poller.ts";
 import { loadOpenAIAuditLogType } from "../src/schema/index.ts";
@@ -53,6 +54,8 @@ export async function benchIngest(totalEvents = 200_000): Promise<IngestFigures>
           },
           [],
         );
+        // The whole path: normalization and the built-in detection packs run on every page.
+        const detection = await openDetection({ store, rulesDirs: [], nowSecs: () => Math.floor(Date.now() / 1000) });
         const poller = new SourcePoller({
           store,
           reader: client,
@@ -60,10 +63,12 @@ export async function benchIngest(totalEvents = 200_000): Promise<IngestFigures>
           clock: systemClock,
           logger: silentLogger,
           normalizer,
+          detector: detection.detector,
         });
         const t0 = performance.now();
         const report = await poller.pollOnce();
         const pollSecs = (performance.now() - t0) / 1000;
+        await detection.close();
         const events = report.streams[0]!.inserted;
         await store.close();
 

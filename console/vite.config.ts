@@ -3,7 +3,7 @@ import { defineConfig } from "vite";
 
 // The console is a static single-page app: `npx vite build` (from console/) writes console/dist/, which
 // `vigil start` serves. In development `npx vite` proxies the API to a running Vigil.
-const target = `http://127.0.0.1:${process.env.VIGIL_HTTP_PORT ?? "7700"}`;
+const target = `http://127.0.0.1:${process.env.VIGIL_PORT ?? "8080"}`;
 
 export default defineConfig({
   root: import.meta.dirname,

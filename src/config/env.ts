@@ -12,8 +12,8 @@ const EnvSchema = z.object({
   OPENAI_BASE_URL: z.string().url().optional(),
   VIGIL_DEBUG: z.string().optional(),
   VIGIL_RULES_DIRS: z.string().optional(),
-  VIGIL_HTTP_HOST: z.string().min(1).optional(),
-  VIGIL_HTTP_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
+  VIGIL_HOST: z.string().min(1).optional(),
+  VIGIL_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
   VIGIL_PUBLIC_URL: z.string().url().optional(),
 });
 
@@ -30,16 +30,16 @@ export interface VigilEnv {
   publicUrl: string;
   /** Print stack traces of failed commands. */
   debug: boolean;
-  /** Where `vigil start` serves the HTTP API and console (VIGIL_HTTP_HOST, default 127.0.0.1). */
+  /** Where `vigil start` serves the HTTP API and console (VIGIL_HOST, default 127.0.0.1). */
   httpHost: string;
-  /** VIGIL_HTTP_PORT, default 7700; 0 picks a free port. */
+  /** VIGIL_PORT, default 8080; 0 picks a free port. */
   httpPort: number;
   /** Any variable by name (for `--api-key-env VAR`). */
   lookup(name: string): string | undefined;
 }
 
 export const DEFAULT_DATA_DIR = join(homedir(), ".vigil");
-export const DEFAULT_PUBLIC_URL = "http://localhost:7700";
+export const DEFAULT_PUBLIC_URL = "http://localhost:8080";
 
 export function readEnv(source: NodeJS.ProcessEnv = process.env): VigilEnv {
   const parsed = EnvSchema.safeParse(
@@ -62,8 +62,8 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): VigilEnv {
       .map((d) => resolve(d)),
     publicUrl: (env.VIGIL_PUBLIC_URL ?? DEFAULT_PUBLIC_URL).replace(/\/+$/, ""),
     debug: env.VIGIL_DEBUG !== undefined && env.VIGIL_DEBUG !== "0",
-    httpHost: env.VIGIL_HTTP_HOST ?? "127.0.0.1",
-    httpPort: env.VIGIL_HTTP_PORT ?? 7700,
+    httpHost: env.VIGIL_HOST ?? "127.0.0.1",
+    httpPort: env.VIGIL_PORT ?? 8080,
     lookup: (name) => {
       const v = source[name];
       return v === undefined || v === "" ? undefined : v;

@@ -61,8 +61,8 @@ export async function startVigil(
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     VIGIL_DATA_DIR: dataDir,
-    VIGIL_HTTP_PORT: String(port),
-    VIGIL_HTTP_HOST: "127.0.0.1",
+    VIGIL_PORT: String(port),
+    VIGIL_HOST: "127.0.0.1",
     VIGIL_LOG_LEVEL: "warn",
     ...extraEnv,
   };
