@@ -31,6 +31,7 @@ export function sourceSettings(name: string, overrides: Partial<SourceSettings> 
     enabled: true,
     noDataAlertEnabled: true,
     noDataAlertSecs: 86_400,
+    pollFailureAlertSecs: 3_600,
     ...overrides,
   };
 }
@@ -1123,6 +1124,36 @@ export function runStorageContract(
         assert.deepEqual(await store.getAlertMatches("no-such-alert"), []);
       });
 
+      it("records each status change with who and when, oldest first, and resolving enqueues a resolve", async () => {
+        const source = await newSource();
+        const [id] = (await store.applyPage(detectionPage(source.id, [{ id: "e1", t: T0, matches: [{}] }])))
+          .createdAlertIds;
+        assert.ok(id !== undefined);
+        const acked = await store.setAlertStatus(id, "ACKNOWLEDGED", 2_000, "cli:alice");
+        assert.equal(acked.status, "ACKNOWLEDGED");
+        assert.deepEqual(
+          (await store.listAlerts({ status: "ACKNOWLEDGED" })).map((a) => a.id),
+          [id],
+        );
+        // No change, no row.
+        await store.setAlertStatus(id, "ACKNOWLEDGED", 2_500, "cli:alice");
+        await store.setAlertStatus(id, "RESOLVED", 3_000, "user:bob");
+        await store.setAlertStatus(id, "OPEN", 4_000);
+        const changes = await store.listAlertStatusChanges(id);
+        assert.equal(changes.length, 4);
+        assert.deepEqual(changes[0] && { from: changes[0].from, to: changes[0].to }, { from: null, to: "OPEN" });
+        assert.deepEqual(changes.slice(1), [
+          { from: "OPEN", to: "ACKNOWLEDGED", atMs: 2_000, by: "cli:alice" },
+          { from: "ACKNOWLEDGED", to: "RESOLVED", atMs: 3_000, by: "user:bob" },
+          { from: "RESOLVED", to: "OPEN", atMs: 4_000, by: null },
+        ]);
+        assert.deepEqual(
+          (await store.listUnroutedOutbox(10)).map((e) => e.kind),
+          ["created", "resolved"],
+        );
+        assert.deepEqual(await store.listAlertStatusChanges("no-such-alert"), []);
+      });
+
       it("filters stored matches by rule, source and event-time range [since, until)", async () => {
         const source = await newSource();
         await store.applyPage(
@@ -1209,6 +1240,19 @@ export function runStorageContract(
         assert.equal(other.noDataAlertSecs, 900);
         assert.equal(other.noDataAlertEnabled, true);
       });
+
+      it("keep the poll-failure threshold: default 1 hour, set on create and on update", async () => {
+        const { pollFailureAlertSecs: _omitted, ...settings } = sourceSettings("gamma");
+        const source = await store.createSource(settings, { ciphertext: "x" });
+        assert.equal(source.pollFailureAlertSecs, 3600);
+        const updated = await store.updateSource(source.id, { pollFailureAlertSecs: 900 });
+        assert.equal(updated.pollFailureAlertSecs, 900);
+        assert.equal((await store.getSource(source.id))?.pollFailureAlertSecs, 900);
+        const other = await store.createSource(sourceSettings("delta", { pollFailureAlertSecs: 7200 }), {
+          ciphertext: "x",
+        });
+        assert.equal(other.pollFailureAlertSecs, 7200);
+      });
     });
 
     describe("destinations and delivery", () => {
@@ -1249,6 +1293,28 @@ export function runStorageContract(
         assert.equal(await store.getDestination("hook"), null);
         assert.equal(await store.getDestinationConfig(created.id), null);
         await rejectsWithCode(store.removeDestination(created.id), "not_found");
+      });
+
+      it("updates a destination in place: same id and name, new settings and ciphertext", async () => {
+        const created = await newDestination();
+        const updated = await store.updateDestination(created.id, {
+          minSeverity: "LOW",
+          logTypes: [],
+          config: { ciphertext: "v1:new" },
+        });
+        assert.equal(updated.id, created.id);
+        assert.equal(updated.name, "hook");
+        assert.equal(updated.type, "webhook");
+        assert.equal(updated.minSeverity, "LOW");
+        assert.deepEqual(updated.logTypes, []);
+        assert.deepEqual(await store.getDestinationConfig(created.id), { ciphertext: "v1:new" });
+        const read = await store.getDestination("hook");
+        assert.equal(read?.minSeverity, "LOW");
+        assert.deepEqual(read?.logTypes, []);
+        const typeOnly = await store.updateDestination(created.id, { type: "slack" });
+        assert.equal(typeOnly.type, "slack");
+        assert.equal(typeOnly.minSeverity, "LOW");
+        await rejectsWithCode(store.updateDestination("nope", { minSeverity: "HIGH" }), "not_found");
       });
 
       it("enqueues an outbox entry with each created alert, in the page and in derived matches", async () => {

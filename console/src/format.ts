@@ -57,7 +57,7 @@ export function pretty(v: unknown): string {
 }
 
 export const SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"] as const;
-export const STATUSES = ["OPEN", "TRIAGED", "CLOSED", "RESOLVED"] as const;
+export const STATUSES = ["OPEN", "ACKNOWLEDGED", "TRIAGED", "RESOLVED", "CLOSED"] as const;
 
 /** A source's health as a word, whether given as a string or as `{status}`. */
 export function healthOf(s: unknown): string {

@@ -2,16 +2,29 @@
 //
 //   vigil alerts list [--json] [--status OPEN] [--severity HIGH] [--rule ID] [--limit N]
 //   vigil alerts show ID [--json]
-//   vigil alerts status ID TRIAGED
+//   vigil alerts ack ID | vigil alerts resolve ID
+//   vigil alerts status ID ACKNOWLEDGED
+//
+// Every change is recorded with who made it (`cli:<os user>`) and when; `show` prints the history.
 
+import { userInfo } from "node:os";
 import type { Command } from "commander";
 import { withRuntime } from "../cli/context.ts";
 import { parsePositiveInt } from "../cli/time-arg.ts";
-import { type AlertStatus, isSeverity, SEVERITIES } from "../core/detection.ts";
+import { ALERT_STATUSES, type AlertStatus, isSeverity, SEVERITIES } from "../core/detection.ts";
 import { NotFoundError, UsageError } from "../core/errors.ts";
 import type { AlertQuery, AlertRecord } from "../storage/ports.ts";
 
-const STATUSES: readonly AlertStatus[] = ["OPEN", "TRIAGED", "CLOSED", "RESOLVED"];
+const STATUSES: readonly AlertStatus[] = ALERT_STATUSES;
+
+/** Who runs the CLI, for the status history: `cli:<os user>`. */
+export function cliActor(): string {
+  try {
+    return `cli:${userInfo().username}`;
+  } catch {
+    return `cli:${process.env.USER ?? "unknown"}`;
+  }
+}
 
 /** Case-insensitive: `triaged` is as good as `TRIAGED`. */
 export function parseStatus(value: string): AlertStatus {
@@ -42,7 +55,7 @@ export function register(program: Command): void {
   alerts
     .command("list")
     .description("List alerts, newest first.")
-    .option("--status <status>", "only alerts with this status (OPEN, TRIAGED, CLOSED, RESOLVED)")
+    .option("--status <status>", `only alerts with this status (${STATUSES.join(", ")})`)
     .option("--severity <severity>", "only alerts of this severity")
     .option("--rule <id>", "only alerts of this rule")
     .option("--limit <n>", "at most this many alerts", "100")
@@ -69,8 +82,9 @@ export function register(program: Command): void {
         if (alert === null) throw new NotFoundError(`No alert with id ${id}.`);
         const matches = await runtime.store.getAlertMatches(id);
         const deliveries = await runtime.store.listDeliveries(id);
+        const statusChanges = await runtime.store.listAlertStatusChanges(id);
         if (options.json) {
-          process.stdout.write(`${JSON.stringify({ alert, matches, deliveries })}\n`);
+          process.stdout.write(`${JSON.stringify({ alert, matches, deliveries, statusChanges })}\n`);
           return;
         }
         const lines = [
@@ -93,6 +107,10 @@ export function register(program: Command): void {
             `  ${iso(match.eventTimeSecs * 1000)}\t${event?.type ?? match.logType}\t${actor}\t${event?.ip ?? "-"}\t${match.eventId}`,
           );
         }
+        lines.push("", "status changes:");
+        for (const change of statusChanges) {
+          lines.push(`  ${iso(change.atMs)}\t${change.from ?? "-"} -> ${change.to}\t${change.by ?? "-"}`);
+        }
         lines.push("", "deliveries:");
         if (deliveries.length === 0) lines.push("  (none yet)");
         for (const d of deliveries) {
@@ -110,14 +128,28 @@ export function register(program: Command): void {
       });
     });
 
+  const setStatus = async (id: string, status: AlertStatus): Promise<void> => {
+    await withRuntime(async (runtime) => {
+      const updated = await runtime.store.setAlertStatus(id, status, runtime.clock.nowMs(), cliActor());
+      process.stdout.write(`${updated.id}\t${updated.status}\n`);
+    });
+  };
+
+  alerts
+    .command("ack <id>")
+    .description("Acknowledge an alert (someone is on it); the change is recorded with who and when.")
+    .action(async (id: string) => setStatus(id, "ACKNOWLEDGED"));
+
+  alerts
+    .command("resolve <id>")
+    .description("Resolve an alert; destinations get a resolve notification (PagerDuty resolve).")
+    .action(async (id: string) => setStatus(id, "RESOLVED"));
+
   alerts
     .command("status <id> <status>")
-    .description("Set an alert's status (OPEN, TRIAGED, CLOSED, RESOLVED); the change is recorded.")
-    .action(async (id: string, statusArg: string) => {
-      const status = parseStatus(statusArg);
-      await withRuntime(async (runtime) => {
-        const updated = await runtime.store.setAlertStatus(id, status, runtime.clock.nowMs());
-        process.stdout.write(`${updated.id}\t${updated.status}\n`);
-      });
-    });
+    .description(
+      `Set an alert's status (${STATUSES.join(", ")}); the change is recorded. TRIAGED is the older word for ` +
+        "ACKNOWLEDGED; CLOSED ends an alert without a resolve notification.",
+    )
+    .action(async (id: string, statusArg: string) => setStatus(id, parseStatus(statusArg)));
 }

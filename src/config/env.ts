@@ -15,6 +15,7 @@ const EnvSchema = z.object({
   VIGIL_HOST: z.string().min(1).optional(),
   VIGIL_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
   VIGIL_PUBLIC_URL: z.string().url().optional(),
+  VIGIL_CONFIG: z.string().min(1).optional(),
 });
 
 export interface VigilEnv {
@@ -34,6 +35,8 @@ export interface VigilEnv {
   httpHost: string;
   /** VIGIL_PORT, default 8080; 0 picks a free port. */
   httpPort: number;
+  /** VIGIL_CONFIG: the YAML config file (destinations); unset means `<dataDir>/vigil.yml` when it exists. */
+  configPath: string | undefined;
   /** Any variable by name (for `--api-key-env VAR`). */
   lookup(name: string): string | undefined;
 }
@@ -64,6 +67,7 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): VigilEnv {
     debug: env.VIGIL_DEBUG !== undefined && env.VIGIL_DEBUG !== "0",
     httpHost: env.VIGIL_HOST ?? "127.0.0.1",
     httpPort: env.VIGIL_PORT ?? 8080,
+    configPath: env.VIGIL_CONFIG === undefined ? undefined : resolve(env.VIGIL_CONFIG),
     lookup: (name) => {
       const v = source[name];
       return v === undefined || v === "" ? undefined : v;

@@ -14,7 +14,18 @@ export const SOURCE_DEFAULTS = {
   /** The seed: "Trigger an alert when no events are processed", default YES, 24 hours. */
   noDataAlertEnabled: true,
   noDataAlertSecs: 24 * 3600,
+  /** Polls failing (network, 5xx) for an hour since the last success raise a system alert. */
+  pollFailureAlertSecs: 3600,
 } as const;
+
+/** The name for the no-data threshold: no_data_alarm_minutes, 15…43200, default 1440. */
+export const DEFAULT_NO_DATA_ALARM_MINUTES = SOURCE_DEFAULTS.noDataAlertSecs / 60;
+export const MIN_NO_DATA_ALARM_MINUTES = 15;
+export const MAX_NO_DATA_ALARM_MINUTES = 43_200;
+
+/** Bounds of poll_failure_alert_secs: from 5 minutes to 7 days. */
+export const MIN_POLL_FAILURE_ALERT_SECS = 300;
+export const MAX_POLL_FAILURE_ALERT_SECS = 7 * 86_400;
 
 /** Panther's SOURCE_NO_DATA bounds: minutesThreshold 15…43200. */
 export const MIN_NO_DATA_ALERT_SECS = 15 * 60;
@@ -47,4 +58,5 @@ export const SourceSettingsSchema = z.object({
   enabled: z.boolean(),
   noDataAlertEnabled: z.boolean().optional(),
   noDataAlertSecs: z.number().int().min(MIN_NO_DATA_ALERT_SECS).max(MAX_NO_DATA_ALERT_SECS).optional(),
+  pollFailureAlertSecs: z.number().int().min(MIN_POLL_FAILURE_ALERT_SECS).max(MAX_POLL_FAILURE_ALERT_SECS).optional(),
 });

@@ -61,4 +61,25 @@ export type RuleStateOp =
   | { kind: "add_to_set"; ruleId: string; key: string; member: string; expiresAtSecs: number | null }
   | { kind: "delete"; ruleId: string; key: string };
 
-export type AlertStatus = "OPEN" | "TRIAGED" | "CLOSED" | "RESOLVED";
+/**
+ * An alert's lifecycle: OPEN → ACKNOWLEDGED (someone is on it) → RESOLVED (dealt with; sends the PagerDuty
+ * resolve). TRIAGED and CLOSED predate ACKNOWLEDGED and still work: TRIAGED is an older word for
+ * acknowledged (the alert is still open), CLOSED ends an alert without a resolve notification (e.g. a
+ * false positive). Every change is recorded with who made it and when (`listAlertStatusChanges`).
+ */
+export const ALERT_STATUSES = ["OPEN", "ACKNOWLEDGED", "TRIAGED", "RESOLVED", "CLOSED"] as const;
+export type AlertStatus = (typeof ALERT_STATUSES)[number];
+
+/** Still needs attention: OPEN, ACKNOWLEDGED or TRIAGED (not RESOLVED or CLOSED). */
+export function isOpenAlertStatus(status: AlertStatus): boolean {
+  return status === "OPEN" || status === "ACKNOWLEDGED" || status === "TRIAGED";
+}
+
+/** One row of an alert's status history; `from` is null for the creation (→ OPEN), `by` null when unknown. */
+export interface AlertStatusChange {
+  from: AlertStatus | null;
+  to: AlertStatus;
+  atMs: number;
+  /** Who: `cli:<os user>`, `user:<name>`, `token:<name>`, `system:<component>`; null for rows from before. */
+  by: string | null;
+}

@@ -9,6 +9,7 @@ import { createLogger } from "../logging/logger.ts";
 import type { SecretBox } from "../secrets/secret-box.ts";
 import type { SourceRecord, Store } from "../storage/ports.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
+import { DELIVERY_FAILED_RULE_ID } from "./delivery-health.ts";
 import { backoffDelayMs, DeliveryWorker, type DeliveryWorkerOptions } from "./delivery-worker.ts";
 
 const logger = createLogger({ level: "silent" });
@@ -128,7 +129,11 @@ describe("DeliveryWorker", () => {
       [dead?.id],
     );
     assert.equal(server.requests.length, 3);
-    assert.deepEqual(await w.runOnce(), { routed: 0, sent: 0, retried: 0, failed: 0 });
+    // The dead letter raised the destination's system alert, which is routed to every destination (this
+    // failing one included) and retried like any other delivery.
+    const system = await store.listAlerts({ ruleId: DELIVERY_FAILED_RULE_ID });
+    assert.equal(system.length, 1);
+    assert.deepEqual(await w.runOnce(), { routed: 1, sent: 0, retried: 1, failed: 0 });
   });
 
   it("does not retry a permanent failure (404)", async () => {
@@ -213,5 +218,80 @@ describe("DeliveryWorker", () => {
     assert.equal(d?.status, "failed");
     assert.match(d?.lastError ?? "", /removed/);
     assert.equal(server.requests.length, 0);
+  });
+  it("raises one DeliveryFailed system alert per failing destination, and resolves it when delivery works again", async () => {
+    let up = false;
+    server = await startHttpServer((_req, res) => reply(res, up ? 200 : 404));
+    const hook = await addWebhook(store, secrets, "hook", server.origin);
+    await createAlerts(store, source, 2);
+    const w = worker();
+    assert.deepEqual(await w.runOnce(), { routed: 2, sent: 0, retried: 0, failed: 2 });
+    const raised = await store.listAlerts({ ruleId: DELIVERY_FAILED_RULE_ID });
+    assert.equal(raised.length, 1);
+    const [system] = raised;
+    assert.ok(system);
+    assert.equal(system.severity, "CRITICAL");
+    assert.equal(system.status, "OPEN");
+    assert.equal(system.alertContext?.destination_id, hook.id);
+
+    // More dead deliveries (the system alert's own included) raise nothing more.
+    await createAlerts(store, source, 1);
+    await w.drain();
+    clock.t += 60_000;
+    await w.drain();
+    assert.equal((await store.listAlerts({ ruleId: DELIVERY_FAILED_RULE_ID })).length, 1);
+
+    // Back up: the next successful delivery resolves it (and enqueues its resolve notification).
+    up = true;
+    await createAlerts(store, source, 1);
+    await w.drain();
+    const after = await store.getAlert(system.id);
+    assert.equal(after?.status, "RESOLVED");
+    const history = await store.listAlertStatusChanges(system.id);
+    assert.deepEqual(history.at(-1) && { to: history.at(-1)?.to, by: history.at(-1)?.by }, {
+      to: "RESOLVED",
+      by: "system:delivery",
+    });
+    assert.ok((await store.listDeliveries(system.id)).some((d) => d.kind === "resolved" && d.status === "sent"));
+    assert.equal((await store.listAlerts({ ruleId: DELIVERY_FAILED_RULE_ID })).length, 1);
+  });
+
+  it("a destination that is down never blocks ingestion or deliveries to the others", async () => {
+    server = await startHttpServer((_req, res) => reply(res, 500, "down"));
+    const received: string[] = [];
+    const healthy = await startHttpServer((req, res) => {
+      received.push(String(req.headers["x-vigil-delivery-id"]));
+      reply(res, 200, "ok");
+    });
+    try {
+      await addWebhook(store, secrets, "down", server.origin);
+      await addWebhook(store, secrets, "up", healthy.origin);
+      const w = worker({ maxAttempts: 2 });
+      const alertIds: string[] = [];
+      for (let round = 0; round < 4; round++) {
+        // Ingestion goes on while the down destination fails.
+        alertIds.push(...(await createAlerts(store, source, 3)));
+        await w.drain();
+        clock.t += 10 * 60_000;
+      }
+      for (let i = 0; i < 5; i++) {
+        await w.drain();
+        clock.t += 10 * 60_000;
+      }
+      for (const id of alertIds) {
+        const deliveries = await store.listDeliveries(id);
+        assert.equal(deliveries.find((d) => d.destinationName === "up")?.status, "sent", id);
+        assert.equal(deliveries.find((d) => d.destinationName === "down")?.status, "failed", id);
+      }
+      // Every alert reached the healthy destination, the system alert too (once each).
+      const [system, ...more] = await store.listAlerts({ ruleId: DELIVERY_FAILED_RULE_ID });
+      assert.ok(system);
+      assert.equal(more.length, 0);
+      const systemDeliveries = await store.listDeliveries(system.id);
+      assert.equal(systemDeliveries.find((d) => d.destinationName === "up")?.status, "sent");
+      assert.equal(new Set(received).size, alertIds.length + 1);
+    } finally {
+      await healthy.close();
+    }
   });
 });

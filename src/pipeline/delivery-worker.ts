@@ -10,6 +10,9 @@
 //      once the attempts are used up or the error is permanent.
 // A kill between send and record re-sends after the lease: at most a duplicate, which receivers drop by
 // the delivery id (stable across retries). Nothing here loops on a retry; it only computes when next.
+// A delivery given up raises the destination's `Vigil.System.DeliveryFailed` alert (once per destination
+// while it keeps failing); a delivery that succeeds again resolves it (see delivery-health.ts). Deliveries
+// are independent: a destination that is down only ever delays its own deliveries.
 
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Clock } from "../core/clock.ts";
@@ -24,6 +27,13 @@ import {
 import type { Logger } from "../logging/logger.ts";
 import type { SecretBox } from "../secrets/secret-box.ts";
 import type { AlertRecord, ClaimedDelivery, DestinationRecord, OutboxEntry, Store } from "../storage/ports.ts";
+import { type DeadDelivery, updateDeliveryHealth } from "./delivery-health.ts";
+
+/** What one pass saw per destination, for the delivery-failed system alert. */
+interface PassOutcomes {
+  sentTo: Set<string>;
+  dead: Map<string, DeadDelivery>;
+}
 
 export const DEFAULT_MAX_ATTEMPTS = 8;
 export const DEFAULT_BASE_DELAY_MS = 5_000;
@@ -235,14 +245,26 @@ export class DeliveryWorker {
     });
     if (claimed.length === 0) return result;
     const destinations = new Map<string, Destination | null>();
+    const outcomes: PassOutcomes = { sentTo: new Set(), dead: new Map() };
     await Promise.all(
       claimed.map(async (delivery) => {
-        const outcome = await this.#deliver(delivery, destinations, signal);
+        const outcome = await this.#deliver(delivery, destinations, outcomes, signal);
         if (outcome === "sent") result.sent++;
         else if (outcome === "retry") result.retried++;
         else if (outcome === "failed") result.failed++;
       }),
     );
+    // After the batch, one destination at a time: two dead deliveries of a pass raise one alert.
+    try {
+      const changes = await updateDeliveryHealth(store, outcomes, clock.nowMs());
+      for (const id of changes.raised)
+        this.#o.logger.error({ alert: id }, "Alert delivery is failing: raised system alert.");
+      for (const id of changes.resolved)
+        this.#o.logger.info({ alert: id }, "Alert delivery works again: resolved system alert.");
+    } catch (err) {
+      // Never let the bookkeeping stop deliveries: the next pass tries again.
+      this.#o.logger.warn({}, `Could not update the delivery-failed system alert: ${errorMessage(err)}`);
+    }
     return result;
   }
 
@@ -282,6 +304,7 @@ export class DeliveryWorker {
   async #deliver(
     delivery: ClaimedDelivery,
     cache: Map<string, Destination | null>,
+    outcomes: PassOutcomes,
     signal?: AbortSignal,
   ): Promise<"sent" | "retry" | "failed" | "lost"> {
     const { store, clock, logger } = this.#o;
@@ -299,13 +322,29 @@ export class DeliveryWorker {
         durationMs: Math.max(0, atMs - startedMs),
         ...extra,
       });
-      return kept ? outcome : "lost";
+      if (!kept) return "lost";
+      if (outcome === "sent") outcomes.sentTo.add(delivery.destinationId);
+      return outcome;
+    };
+    // A dead delivery to a destination that exists: the destination is failing (raise its system alert).
+    const dead = async (startedMs: number, extra: { statusCode?: number; error: string }) => {
+      const outcome = await record("failed", startedMs, extra);
+      if (outcome === "failed" && !outcomes.dead.has(delivery.destinationId)) {
+        outcomes.dead.set(delivery.destinationId, {
+          deliveryId: delivery.id,
+          alertId: delivery.alertId,
+          destinationId: delivery.destinationId,
+          destinationName: delivery.destinationName,
+          error: extra.error,
+        });
+      }
+      return outcome;
     };
 
     const startedMs = clock.nowMs();
     // A delivery whose sender kept crashing (the claim counts attempts) is given up like any other.
     if (delivery.attempts > this.#maxAttempts) {
-      return record("failed", startedMs, { error: `Gave up after ${this.#maxAttempts} attempts.` });
+      return dead(startedMs, { error: `Gave up after ${this.#maxAttempts} attempts.` });
     }
     if (!cache.has(delivery.destinationId)) {
       const rec = await store.getDestination(delivery.destinationId);
@@ -337,7 +376,7 @@ export class DeliveryWorker {
         `Delivery of alert ${delivery.alertId} to ${destination.name} failed for good: ${result.error}`,
       );
       const why = exhausted && result.retryable ? ` (gave up after ${delivery.attempts} attempts)` : "";
-      return record("failed", startedMs, { ...statusCode, error: `${result.error}${why}` });
+      return dead(startedMs, { ...statusCode, error: `${result.error}${why}` });
     }
     const delay = backoffDelayMs(delivery.attempts, {
       ...(this.#o.baseDelayMs === undefined ? {} : { baseMs: this.#o.baseDelayMs }),

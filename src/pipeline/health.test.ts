@@ -3,7 +3,18 @@ import { describe, it } from "node:test";
 import { sourceSettings } from "../../test/storage-contract.ts";
 import type { AlertRecord, PollStatus, SourceRecord } from "../storage/ports.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
-import { AUTH_FAILURE_RULE_ID, checkSourceHealth, decideHealth, NO_DATA_RULE_ID } from "./health.ts";
+import {
+  AUTH_FAILURE_RULE_ID,
+  checkSourceHealth,
+  decideHealth,
+  healthInput,
+  healthState,
+  NEW_EVENT_TYPE_RULE_ID,
+  NO_DATA_RULE_ID,
+  POLL_FAILING_RULE_ID,
+  QUARANTINE_QUIET_MS,
+  QUARANTINE_RULE_ID,
+} from "./health.ts";
 
 const CREATED = 1_000_000;
 const DAY = 86_400_000;
@@ -15,6 +26,7 @@ function source(overrides: Partial<SourceRecord> = {}): SourceRecord {
     createdAtMs: CREATED,
     noDataAlertEnabled: true,
     noDataAlertSecs: 86_400,
+    pollFailureAlertSecs: 3600,
     ...overrides,
   };
 }
@@ -119,6 +131,204 @@ describe("decideHealth: authentication failures", () => {
     assert.deepEqual(decideHealth({ source: source(), status: ok, nowMs: 2_300_000, open }), [
       { kind: "resolve", check: "auth_failure", alertId: "a2" },
     ]);
+  });
+});
+
+describe("decideHealth: polls failing", () => {
+  const HOUR = 3_600_000;
+  const failing = status({
+    lastSuccessMs: 2_000_000,
+    lastErrorCode: "openai_server_error",
+    lastError: "HTTP 503",
+    consecutiveFailures: 3,
+    lastEventStoredMs: 2_000_000,
+  });
+  // The no-data alarm is off so that only this check speaks.
+  const s = source({ noDataAlertEnabled: false });
+
+  it("raises exactly at the threshold since the last success, not for auth failures or after a success", () => {
+    assert.deepEqual(decideHealth({ source: s, status: failing, nowMs: 2_000_000 + HOUR - 1, open: none }), []);
+    const [raise] = decideHealth({ source: s, status: failing, nowMs: 2_000_000 + HOUR, open: none });
+    assert.ok(raise?.kind === "raise");
+    assert.equal(raise.check, "poll_failing");
+    assert.equal(raise.match.ruleId, POLL_FAILING_RULE_ID);
+    assert.equal(raise.match.severity, "CRITICAL");
+    assert.equal(raise.match.eventId, `system:${POLL_FAILING_RULE_ID}:src-1:2000000`);
+    const auth = status({ ...failing, lastErrorCode: "openai_auth_invalid_key" });
+    assert.ok(
+      decideHealth({ source: s, status: auth, nowMs: 2_000_000 + 2 * HOUR, open: none }).every(
+        (a) => a.check !== "poll_failing",
+      ),
+    );
+    const ok = status({ lastSuccessMs: 2_000_000 + HOUR - 10, lastEventStoredMs: 2_000_000 });
+    assert.deepEqual(decideHealth({ source: s, status: ok, nowMs: 2_000_000 + 2 * HOUR, open: none }), []);
+  });
+
+  it("counts from the source's creation when no poll ever succeeded, and honours the per-source setting", () => {
+    const never = status({ ...failing, lastSuccessMs: null });
+    const short = source({ noDataAlertEnabled: false, pollFailureAlertSecs: 600 });
+    assert.deepEqual(decideHealth({ source: short, status: never, nowMs: CREATED + 599_999, open: none }), []);
+    const [raise] = decideHealth({ source: short, status: never, nowMs: CREATED + 600_000, open: none });
+    assert.ok(raise?.kind === "raise");
+    assert.equal(raise.match.eventId, `system:${POLL_FAILING_RULE_ID}:src-1:${CREATED}`);
+  });
+
+  it("raises nothing twice and resolves on the next successful poll", () => {
+    const open = { ...none, pollFailing: openAlert("p1", 2_000_000 + HOUR) };
+    assert.deepEqual(decideHealth({ source: s, status: failing, nowMs: 2_000_000 + 5 * HOUR, open }), []);
+    const ok = status({ lastSuccessMs: 2_000_000 + 6 * HOUR, lastEventStoredMs: 2_000_000 });
+    assert.deepEqual(decideHealth({ source: s, status: ok, nowMs: 2_000_000 + 6 * HOUR, open }), [
+      { kind: "resolve", check: "poll_failing", alertId: "p1" },
+    ]);
+  });
+});
+
+describe("decideHealth: quarantined records", () => {
+  const s = source({ noDataAlertEnabled: false });
+  const st = status({ lastSuccessMs: 5_000_000 });
+
+  it("raises while a record was quarantined within the quiet period, once", () => {
+    assert.deepEqual(
+      decideHealth({ source: s, status: st, nowMs: 5_000_000, open: none, lastQuarantinedMs: null }),
+      [],
+    );
+    const [raise] = decideHealth({ source: s, status: st, nowMs: 5_000_000, open: none, lastQuarantinedMs: 4_000_000 });
+    assert.ok(raise?.kind === "raise");
+    assert.equal(raise.check, "quarantine");
+    assert.equal(raise.match.ruleId, QUARANTINE_RULE_ID);
+    assert.equal(raise.match.eventId, `system:${QUARANTINE_RULE_ID}:src-1:4000000`);
+    const open = { ...none, quarantine: openAlert("q1", 5_000_000) };
+    assert.deepEqual(decideHealth({ source: s, status: st, nowMs: 5_000_001, open, lastQuarantinedMs: 5_000_001 }), []);
+  });
+
+  it("resolves exactly after the quiet period without a new record", () => {
+    const open = { ...none, quarantine: openAlert("q1", 4_000_000) };
+    const last = 4_000_000;
+    assert.deepEqual(
+      decideHealth({ source: s, status: st, nowMs: last + QUARANTINE_QUIET_MS - 1, open, lastQuarantinedMs: last }),
+      [],
+    );
+    assert.deepEqual(
+      decideHealth({ source: s, status: st, nowMs: last + QUARANTINE_QUIET_MS, open, lastQuarantinedMs: last }),
+      [{ kind: "resolve", check: "quarantine", alertId: "q1" }],
+    );
+    // A record older than the quiet period raises nothing.
+    assert.deepEqual(
+      decideHealth({ source: s, status: st, nowMs: last + QUARANTINE_QUIET_MS, open: none, lastQuarantinedMs: last }),
+      [],
+    );
+  });
+});
+
+describe("decideHealth: new event types", () => {
+  it("raises one alert per type not alerted yet, keyed by (source, type)", () => {
+    const actions = decideHealth({
+      source: source({ noDataAlertEnabled: false }),
+      status: status({ lastSuccessMs: 1 }),
+      nowMs: 9_000_000,
+      open: none,
+      unknownTypes: [
+        { type: "widget.created", firstSeenMs: 8_000_000 },
+        { type: "widget.deleted", firstSeenMs: 8_500_000 },
+      ],
+      alertedTypes: new Set(["widget.created"]),
+    });
+    assert.equal(actions.length, 1);
+    const [raise] = actions;
+    assert.ok(raise?.kind === "raise");
+    assert.equal(raise.check, "new_event_type");
+    assert.equal(raise.match.ruleId, NEW_EVENT_TYPE_RULE_ID);
+    assert.equal(raise.match.eventId, `system:${NEW_EVENT_TYPE_RULE_ID}:src-1:widget.deleted`);
+    assert.deepEqual(raise.match.alertContext?.event_type, "widget.deleted");
+  });
+});
+
+describe("healthState", () => {
+  it("is ok, warning, failing or no_data", () => {
+    const s = source();
+    const input = { source: s, status: status({ lastEventStoredMs: CREATED }), nowMs: CREATED + 1000, open: none };
+    assert.equal(healthState(input), "ok");
+    assert.equal(
+      healthState({ ...input, status: status({ lastEventStoredMs: CREATED, consecutiveFailures: 1 }) }),
+      "warning",
+    );
+    assert.equal(healthState({ ...input, lastQuarantinedMs: CREATED + 500 }), "warning");
+    assert.equal(healthState({ ...input, nowMs: CREATED + DAY }), "no_data");
+    assert.equal(
+      healthState({
+        ...input,
+        status: status({
+          lastEventStoredMs: CREATED,
+          consecutiveFailures: 1,
+          lastErrorCode: "openai_auth_invalid_key",
+        }),
+      }),
+      "failing",
+    );
+  });
+});
+
+describe("checkSourceHealth against a store: new checks", () => {
+  it("raises quarantine and new-type alerts once, and resolves the quarantine alert after the quiet period", async () => {
+    const clock = { t: 10_000_000, nowMs: () => clock.t };
+    const store = await openSqliteStore({ memory: true, clock });
+    try {
+      const src = await store.createSource(sourceSettings("acme", { noDataAlertEnabled: false }), { ciphertext: "x" });
+      await store.applyPage({
+        sourceId: src.id,
+        events: [],
+        quarantined: [{ eventId: "bad", reason: "invalid", issues: [], raw: '{"id":"bad"}' }],
+        unknownTypes: ["widget.created"],
+      });
+      const raised = await checkSourceHealth(store, src, clock.t);
+      assert.deepEqual(raised.map((a) => a.check).sort(), ["new_event_type", "quarantine"]);
+      assert.deepEqual(await checkSourceHealth(store, src, clock.t + 1000), []);
+      assert.equal((await store.listAlerts({ ruleId: NEW_EVENT_TYPE_RULE_ID })).length, 1);
+      assert.equal(healthState(await healthInput(store, src, clock.t + 1000)), "warning");
+
+      clock.t += QUARANTINE_QUIET_MS;
+      const resolved = await checkSourceHealth(store, src, clock.t);
+      assert.deepEqual(
+        resolved.map((a) => [a.kind, a.check]),
+        [["resolve", "quarantine"]],
+      );
+      const [q] = await store.listAlerts({ ruleId: QUARANTINE_RULE_ID });
+      assert.equal(q?.status, "RESOLVED");
+      // The new-type alert stays (informational) and is never raised again.
+      assert.deepEqual(await checkSourceHealth(store, src, clock.t + 1), []);
+      assert.equal((await store.listAlerts({ ruleId: NEW_EVENT_TYPE_RULE_ID })).length, 1);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("raises the poll-failing alert once after the threshold and resolves it on success", async () => {
+    const clock = { t: 10_000_000, nowMs: () => clock.t };
+    const store = await openSqliteStore({ memory: true, clock });
+    try {
+      const src = await store.createSource(
+        sourceSettings("acme", { noDataAlertEnabled: false, pollFailureAlertSecs: 600 }),
+        { ciphertext: "x" },
+      );
+      assert.equal(src.pollFailureAlertSecs, 600);
+      await store.recordPollResult(src.id, { atMs: clock.t, ok: true });
+      await store.recordPollResult(src.id, { atMs: clock.t + 1000, ok: false, error: "HTTP 503", errorCode: "x" });
+      assert.deepEqual(await checkSourceHealth(store, src, clock.t + 599_999), []);
+      assert.deepEqual(
+        (await checkSourceHealth(store, src, clock.t + 600_000)).map((a) => a.check),
+        ["poll_failing"],
+      );
+      assert.deepEqual(await checkSourceHealth(store, src, clock.t + 700_000), []);
+      assert.equal(healthState(await healthInput(store, src, clock.t + 700_000)), "failing");
+      clock.t += 800_000;
+      await store.recordPollResult(src.id, { atMs: clock.t, ok: true });
+      assert.deepEqual(
+        (await checkSourceHealth(store, src, clock.t)).map((a) => [a.kind, a.check]),
+        [["resolve", "poll_failing"]],
+      );
+    } finally {
+      await store.close();
+    }
   });
 });
 

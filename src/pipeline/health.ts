@@ -1,5 +1,7 @@
 // Source health: Panther's "Trigger an alert when no events are processed" (SOURCE_NO_DATA, per source,
-// default on, 24 h) and the automatic permission-check system error, as system alerts. They are CRITICAL
+// default on, 24 h), the automatic permission-check system error, polls failing for too long (network,
+// 5xx), quarantined records (Panther's classification failures) and event types outside the known list,
+// as system alerts. They are CRITICAL
 // like Panther's system errors and go through the alerts table and the outbox, so they are delivered and
 // resolved (PagerDuty resolve) like any alert.
 //
@@ -8,14 +10,19 @@
 // last stored event, or the last successful poll): re-raising on every tick is a no-op in the store (a
 // match is stored once), so one episode gives exactly one alert, even one a user closed by hand.
 
-import type { RuleMatch } from "../core/detection.ts";
+import { isOpenAlertStatus, type RuleMatch } from "../core/detection.ts";
 import type { AlertRecord, PollStatus, SourceRecord, Store } from "../storage/ports.ts";
 
 export const NO_DATA_RULE_ID = "Vigil.System.SourceNoData";
 export const AUTH_FAILURE_RULE_ID = "Vigil.System.SourceAuthFailure";
+export const POLL_FAILING_RULE_ID = "Vigil.System.SourcePollFailing";
+export const QUARANTINE_RULE_ID = "Vigil.System.EventsQuarantined";
+export const NEW_EVENT_TYPE_RULE_ID = "Vigil.System.NewEventType";
+/** The events-quarantined alarm resolves after this long without a new quarantined record. */
+export const QUARANTINE_QUIET_MS = 3_600_000;
 export const SYSTEM_LOG_TYPE = "Vigil.System";
 
-export type HealthCheck = "no_data" | "auth_failure";
+export type HealthCheck = "no_data" | "auth_failure" | "poll_failing" | "quarantine" | "new_event_type";
 
 export type HealthAction =
   | { kind: "raise"; check: HealthCheck; match: RuleMatch }
@@ -25,8 +32,23 @@ export interface HealthInput {
   source: SourceRecord;
   status: PollStatus;
   nowMs: number;
-  /** The open (OPEN or TRIAGED) system alert of each check for this source, if any. */
-  open: { noData: AlertRecord | null; authFailure: AlertRecord | null };
+  /** The open (OPEN, ACKNOWLEDGED or TRIAGED) system alert of each check for this source, if any. */
+  open: {
+    noData: AlertRecord | null;
+    authFailure: AlertRecord | null;
+    pollFailing?: AlertRecord | null;
+    quarantine?: AlertRecord | null;
+  };
+  /** When the newest quarantined record of this source was received (null: none ever). */
+  lastQuarantinedMs?: number | null;
+  /** The source's event types outside the known list, with when each was first seen. */
+  unknownTypes?: Array<{ type: string; firstSeenMs: number }>;
+  /** Unknown types that already have a NewEventType alert (any status): one alert per (source, type). */
+  alertedTypes?: ReadonlySet<string>;
+}
+
+function isAuthError(status: PollStatus): boolean {
+  return (status.lastErrorCode ?? "").startsWith("openai_auth_");
 }
 
 function systemMatch(
@@ -94,7 +116,7 @@ export function decideHealth(input: HealthInput): HealthAction[] {
     actions.push({ kind: "resolve", check: "no_data", alertId: open.noData.id });
   }
 
-  const authFailing = status.consecutiveFailures > 0 && (status.lastErrorCode ?? "").startsWith("openai_auth_");
+  const authFailing = status.consecutiveFailures > 0 && isAuthError(status);
   if (authFailing && open.authFailure === null) {
     const episodeStartMs = status.lastSuccessMs ?? source.createdAtMs;
     actions.push({
@@ -115,23 +137,175 @@ export function decideHealth(input: HealthInput): HealthAction[] {
   ) {
     actions.push({ kind: "resolve", check: "auth_failure", alertId: open.authFailure.id });
   }
+
+  actions.push(...decidePollFailing(input), ...decideQuarantine(input), ...decideNewEventTypes(input));
+  return actions;
+}
+
+/**
+ * Polls failing (network, 5xx, rate limits, ...) for `pollFailureAlertSecs` since the last successful poll
+ * (or the source's creation). Authentication failures have their own alert and are left out here.
+ */
+function decidePollFailing(input: HealthInput): HealthAction[] {
+  const { source, status, nowMs } = input;
+  const open = input.open.pollFailing ?? null;
+  const sinceMs = status.lastSuccessMs ?? source.createdAtMs;
+  const failing =
+    source.enabled &&
+    status.consecutiveFailures > 0 &&
+    !isAuthError(status) &&
+    nowMs - sinceMs >= source.pollFailureAlertSecs * 1000;
+  if (failing && open === null) {
+    return [
+      {
+        kind: "raise",
+        check: "poll_failing",
+        match: systemMatch(source, POLL_FAILING_RULE_ID, sinceMs, nowMs, {
+          title: `Polling source ${source.name} has failed for ${hours(source.pollFailureAlertSecs)}`,
+          description:
+            `Every poll of ${source.name} since ${new Date(sinceMs).toISOString()} failed ` +
+            `(${status.consecutiveFailures} in a row; last: ${status.lastError ?? status.lastErrorCode ?? "unknown error"}).`,
+          runbook:
+            "Check `vigil sources list` and `vigil sources test NAME`: network or proxy trouble, an OpenAI outage (5xx), " +
+            "or a wrong --base-url. The threshold is the source's poll_failure_alert_secs.",
+          context: {
+            error_code: status.lastErrorCode,
+            consecutive_failures: status.consecutiveFailures,
+            last_success_ms: status.lastSuccessMs,
+            threshold_secs: source.pollFailureAlertSecs,
+          },
+        }),
+      },
+    ];
+  }
+  // Resolves on the first successful poll after the alert (not merely because the source was disabled).
+  if (
+    open !== null &&
+    status.consecutiveFailures === 0 &&
+    status.lastSuccessMs !== null &&
+    status.lastSuccessMs >= open.createdAtMs
+  ) {
+    return [{ kind: "resolve", check: "poll_failing", alertId: open.id }];
+  }
+  return [];
+}
+
+/**
+ * Records quarantined (received but not storable as events): raised while a record was quarantined in the
+ * last QUARANTINE_QUIET_MS, resolved after that long without a new one.
+ */
+function decideQuarantine(input: HealthInput): HealthAction[] {
+  const { source, nowMs } = input;
+  const open = input.open.quarantine ?? null;
+  const last = input.lastQuarantinedMs ?? null;
+  const active = last !== null && nowMs - last < QUARANTINE_QUIET_MS;
+  if (active && open === null) {
+    return [
+      {
+        kind: "raise",
+        check: "quarantine",
+        // The episode is named by its newest record: re-raising without new records is a no-op in the store.
+        match: systemMatch(source, QUARANTINE_RULE_ID, last, nowMs, {
+          title: `Source ${source.name} quarantined records it could not store as events`,
+          description: `Source ${source.name} received records that failed validation (last at ${new Date(last).toISOString()}); they are kept in quarantine, not detected on.`,
+          runbook:
+            "Inspect the records with the console's quarantine view or the API; an API format change needs a schema update. " +
+            "The alert resolves after an hour without a new quarantined record.",
+          context: { last_quarantined_ms: last, quiet_period_secs: QUARANTINE_QUIET_MS / 1000 },
+        }),
+      },
+    ];
+  }
+  if (!active && open !== null) return [{ kind: "resolve", check: "quarantine", alertId: open.id }];
+  return [];
+}
+
+/** One alert per (source, event type outside the known list); informational, never resolved automatically. */
+function decideNewEventTypes(input: HealthInput): HealthAction[] {
+  const { source, nowMs } = input;
+  const alerted = input.alertedTypes ?? new Set<string>();
+  const actions: HealthAction[] = [];
+  for (const { type, firstSeenMs } of input.unknownTypes ?? []) {
+    if (alerted.has(type)) continue;
+    const match = systemMatch(source, NEW_EVENT_TYPE_RULE_ID, firstSeenMs, nowMs, {
+      title: `Source ${source.name} sent a new event type: ${type}`,
+      description: `The OpenAI audit log of ${source.name} returned events of type ${type}, which Vigil does not know. They are stored, but no normalizer or built-in rule covers them yet.`,
+      runbook: "Review the events (`vigil search --type TYPE`) and write rules for the type if it matters.",
+      context: { event_type: type, first_seen_ms: firstSeenMs },
+    });
+    // Keyed by type, not time: exactly one alert per (source, type), whatever the episode.
+    match.eventId = `system:${NEW_EVENT_TYPE_RULE_ID}:${source.id}:${type}`;
+    match.dedupString = `${source.name}:${type}`;
+    actions.push({ kind: "raise", check: "new_event_type", match });
+  }
   return actions;
 }
 
 async function openSystemAlert(store: Store, sourceId: string, ruleId: string): Promise<AlertRecord | null> {
   const alerts = await store.listAlerts({ sourceId, ruleId, limit: 20 });
-  return alerts.find((a) => a.status === "OPEN" || a.status === "TRIAGED") ?? null;
+  return alerts.find((a) => isOpenAlertStatus(a.status)) ?? null;
+}
+
+async function alertedEventTypes(store: Store, sourceId: string): Promise<Set<string>> {
+  const alerts = await store.listAlerts({ sourceId, ruleId: NEW_EVENT_TYPE_RULE_ID, limit: 10_000 });
+  const types = new Set<string>();
+  for (const a of alerts) {
+    const type = a.alertContext?.event_type;
+    if (typeof type === "string") types.add(type);
+  }
+  return types;
+}
+
+/** Everything `decideHealth` needs about one source, read from the store. */
+export async function healthInput(store: Store, source: SourceRecord, nowMs: number): Promise<HealthInput> {
+  const [status, noData, authFailure, pollFailing, quarantine, lastQuarantined, unknownTypes] = await Promise.all([
+    store.getPollStatus(source.id),
+    openSystemAlert(store, source.id, NO_DATA_RULE_ID),
+    openSystemAlert(store, source.id, AUTH_FAILURE_RULE_ID),
+    openSystemAlert(store, source.id, POLL_FAILING_RULE_ID),
+    openSystemAlert(store, source.id, QUARANTINE_RULE_ID),
+    store.listQuarantine({ sourceId: source.id, limit: 1 }),
+    store.listUnknownTypes(source.id),
+  ]);
+  const alertedTypes = unknownTypes.length > 0 ? await alertedEventTypes(store, source.id) : new Set<string>();
+  return {
+    source,
+    status,
+    nowMs,
+    open: { noData, authFailure, pollFailing, quarantine },
+    lastQuarantinedMs: lastQuarantined[0]?.receivedAtMs ?? null,
+    unknownTypes: unknownTypes.map((u) => ({ type: u.type, firstSeenMs: u.firstSeenMs })),
+    alertedTypes,
+  };
+}
+
+export type HealthState = "ok" | "warning" | "failing" | "no_data";
+
+/**
+ * A source's health for `vigil sources list`, from the same input as the alerts: failing (auth failure or
+ * polls failing past the threshold), no_data, warning (a failed last poll or recent quarantined records),
+ * else ok.
+ */
+export function healthState(input: HealthInput): HealthState {
+  const { open, status } = input;
+  const pending = decideHealth(input).filter((a) => a.kind === "raise" && a.check !== "new_event_type");
+  const active = new Set<HealthCheck>(pending.map((a) => a.check));
+  if (open.authFailure) active.add("auth_failure");
+  if (open.pollFailing) active.add("poll_failing");
+  if (open.noData) active.add("no_data");
+  if (open.quarantine) active.add("quarantine");
+  // An open alert that this tick would resolve no longer counts.
+  for (const a of decideHealth(input)) if (a.kind === "resolve") active.delete(a.check);
+  if (active.has("auth_failure") || active.has("poll_failing")) return "failing";
+  if (active.has("no_data")) return "no_data";
+  if (active.has("quarantine") || status.consecutiveFailures > 0) return "warning";
+  return "ok";
 }
 
 /** Runs the checks for one source and applies the decisions; returns what it changed. */
 export async function checkSourceHealth(store: Store, source: SourceRecord, nowMs: number): Promise<HealthAction[]> {
-  const [status, noData, authFailure] = await Promise.all([
-    store.getPollStatus(source.id),
-    openSystemAlert(store, source.id, NO_DATA_RULE_ID),
-    openSystemAlert(store, source.id, AUTH_FAILURE_RULE_ID),
-  ]);
   const done: HealthAction[] = [];
-  for (const action of decideHealth({ source, status, nowMs, open: { noData, authFailure } })) {
+  for (const action of decideHealth(await healthInput(store, source, nowMs))) {
     if (action.kind === "raise") {
       // Nothing is created when this episode already raised its alert (e.g. a user closed it by hand).
       const { createdAlertIds } = await store.applyDerivedMatches(source.id, [action.match]);

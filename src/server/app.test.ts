@@ -391,6 +391,19 @@ describe("HTTP API resources", () => {
     const triaged = await call("POST", `/api/alerts/${alert.id}/status`, { body: { status: "TRIAGED" } });
     assert.equal(triaged.status, 200);
     assert.equal(triaged.json.alert.status, "TRIAGED");
+    const acked = await call("POST", `/api/alerts/${alert.id}/status`, { body: { status: "ACKNOWLEDGED" } });
+    assert.equal(acked.json.alert.status, "ACKNOWLEDGED");
+    const history = (await call("GET", `/api/alerts/${alert.id}`)).json.statusChanges;
+    assert.deepEqual(
+      history.map((c: { from: string | null; to: string }) => [c.from, c.to]),
+      [
+        [null, "OPEN"],
+        ["OPEN", "TRIAGED"],
+        ["TRIAGED", "ACKNOWLEDGED"],
+      ],
+    );
+    assert.match(history[2].by, /^(token|user):/);
+    assert.equal(typeof history[2].atMs, "number");
     assert.equal((await call("POST", `/api/alerts/${alert.id}/status`, { body: { status: "NOPE" } })).status, 400);
     assert.equal((await call("POST", "/api/alerts/unknown/status", { body: { status: "CLOSED" } })).status, 404);
     assert.equal((await call("GET", "/api/alerts/unknown")).status, 404);
@@ -456,13 +469,21 @@ describe("HTTP API resources", () => {
     );
     const test = await call("POST", `/api/destinations/${file.json.destination.id}/test`);
     assert.equal(test.json.ok, true, test.text);
-    const patch = await call("PATCH", `/api/destinations/${file.json.destination.id}`, { body: {} });
-    assert.equal(patch.status, 501);
+    const patch = await call("PATCH", `/api/destinations/${webhook.json.destination.id}`, {
+      body: { minSeverity: "CRITICAL", config: { url: "https://hooks.example/another-secret-path" } },
+    });
+    assert.equal(patch.status, 200, patch.text);
+    assert.equal(patch.json.destination.minSeverity, "CRITICAL");
+    const badPatch = await call("PATCH", `/api/destinations/${webhook.json.destination.id}`, {
+      body: { config: { secret: "short" } },
+    });
+    assert.equal(badPatch.status, 400, "the merged config is validated again");
     assert.equal((await call("DELETE", `/api/destinations/${file.json.destination.id}`)).status, 200);
     assert.equal((await call("DELETE", "/api/destinations/nope")).status, 404);
     for (const body of bodies) {
       assert.ok(!body.includes("secret-path-token"), body);
       assert.ok(!body.includes("hmac-secret-0123456789"), body);
+      assert.ok(!body.includes("another-secret-path"), body);
     }
   });
 

@@ -3,7 +3,14 @@
 // and as booleans from PostgreSQL, so the converters accept either.
 
 import type { AlertWindow } from "../alerts/windows.ts";
-import { type AlertStatus, isSeverity, type RuleMatch, type Severity } from "../core/detection.ts";
+import {
+  ALERT_STATUSES as ALL_ALERT_STATUSES,
+  type AlertStatus,
+  type AlertStatusChange,
+  isSeverity,
+  type RuleMatch,
+  type Severity,
+} from "../core/detection.ts";
 import type { AlertRecord, RuleStateEntry } from "./ports.ts";
 
 type Flag = number | boolean;
@@ -310,11 +317,27 @@ export function toRuleStateEntry(row: RuleStateRow): RuleStateEntry {
   };
 }
 
-export const ALERT_STATUSES: readonly AlertStatus[] = ["OPEN", "TRIAGED", "CLOSED", "RESOLVED"];
+export const ALERT_STATUSES: readonly AlertStatus[] = ALL_ALERT_STATUSES;
 
 /** The limit of a list query: default 100, at most 10000; below 1 is the caller's mistake. */
 export function listLimit(limit: number | undefined): number | null {
   if (limit === undefined) return 100;
   if (!Number.isInteger(limit) || limit < 1) return null;
   return Math.min(limit, 10_000);
+}
+
+export interface StatusChangeRow {
+  from_status: string | null;
+  to_status: string;
+  at_ms: number | string;
+  changed_by: string | null;
+}
+
+export function toAlertStatusChange(row: StatusChangeRow): AlertStatusChange {
+  return {
+    from: row.from_status as AlertStatus | null,
+    to: row.to_status as AlertStatus,
+    atMs: Number(row.at_ms),
+    by: row.changed_by,
+  };
 }

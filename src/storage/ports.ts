@@ -26,6 +26,11 @@ export interface SourceSettings {
    */
   noDataAlertEnabled?: boolean;
   noDataAlertSecs?: number;
+  /**
+   * Raise a system alert when polls keep failing (network, 5xx, ...) for this long since the last
+   * successful poll. Optional on input; absent means the default (1 h, see SOURCE_DEFAULTS).
+   */
+  pollFailureAlertSecs?: number;
 }
 
 export interface SourceRecord extends SourceSettings {
@@ -33,6 +38,7 @@ export interface SourceRecord extends SourceSettings {
   createdAtMs: number;
   noDataAlertEnabled: boolean;
   noDataAlertSecs: number;
+  pollFailureAlertSecs: number;
 }
 
 /** What the store keeps of a secret: ciphertext only. Encryption happens outside the store. */
@@ -77,7 +83,7 @@ export interface EventRow {
   normalized: string | null;
 }
 
-import type { AlertStatus, RuleMatch, RuleStateOp, Severity } from "../core/detection.ts";
+import type { AlertStatus, AlertStatusChange, RuleMatch, RuleStateOp, Severity } from "../core/detection.ts";
 import type { ValidationIssue } from "../core/validation.ts";
 
 export type { ValidationIssue };
@@ -279,6 +285,14 @@ export interface NewDestination {
   config: EncryptedSecret;
 }
 
+/** Changes to a destination; absent fields are left as they are. */
+export interface DestinationUpdate {
+  type?: string;
+  minSeverity?: Severity;
+  logTypes?: string[];
+  config?: EncryptedSecret;
+}
+
 export type OutboxKind = "created" | "resolved";
 
 /** A notification to send, enqueued in the transaction that created or resolved its alert. */
@@ -393,8 +407,14 @@ export interface Store extends AccessStore, StatsStore {
   getAlert(id: string): Promise<AlertRecord | null>;
   /** The matches (and their events) of an alert, oldest first (event time); [] for an unknown id. */
   getAlertMatches(id: string, limit?: number): Promise<Array<{ match: RuleMatch; event: StoredEvent | null }>>;
-  /** Records a status change (a row of the alert's history) when the status differs; unknown id → not_found. */
-  setAlertStatus(id: string, status: AlertStatus, atMs: number): Promise<AlertRecord>;
+  /**
+   * Records a status change (a row of the alert's history, with who made it: `by`, e.g. `cli:alice`,
+   * `user:bob`, `token:ci`, `system:delivery`) when the status differs; unknown id → not_found. A change to
+   * RESOLVED enqueues a "resolved" outbox entry.
+   */
+  setAlertStatus(id: string, status: AlertStatus, atMs: number, by?: string | null): Promise<AlertRecord>;
+  /** The status history of an alert, oldest first (creation → OPEN first); [] for an unknown id. */
+  listAlertStatusChanges(alertId: string): Promise<AlertStatusChange[]>;
   /**
    * Stored matches in a time range (event time, [sinceSecs, untilSecs)), oldest first, for correlation
    * rules. An empty or absent `ruleIds` means every rule.
@@ -428,6 +448,8 @@ export interface Store extends AccessStore, StatsStore {
   /** By id, then by name. */
   getDestination(idOrName: string): Promise<DestinationRecord | null>;
   getDestinationConfig(id: string): Promise<EncryptedSecret | null>;
+  /** Same id and name, so routing by either keeps working; unknown id → not_found. */
+  updateDestination(id: string, changes: DestinationUpdate): Promise<DestinationRecord>;
   /** Unknown id → not_found. Past deliveries keep their log; pending ones fail when next claimed. */
   removeDestination(id: string): Promise<void>;
 

@@ -119,10 +119,11 @@ export function AlertsPage() {
   );
 }
 
+// The lifecycle: OPEN → ACKNOWLEDGED → RESOLVED (Close ends an alert without a resolve notification).
 const ACTIONS: Array<{ status: string; label: string }> = [
-  { status: "TRIAGED", label: "Triage" },
-  { status: "CLOSED", label: "Close" },
+  { status: "ACKNOWLEDGED", label: "Acknowledge" },
   { status: "RESOLVED", label: "Resolve" },
+  { status: "CLOSED", label: "Close" },
   { status: "OPEN", label: "Reopen" },
 ];
 

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { UsageError } from "../../core/errors.ts";
+import { loadConfigDestinations } from "../../pipeline/config-destinations.ts";
 import { deliveryWorkerFor, pollAllOnce } from "../../pipeline/runtime.ts";
 import { withRuntime } from "../context.ts";
 import { withStopSignal } from "../stop-signal.ts";
@@ -14,6 +15,7 @@ export function register(program: Command): void {
     .action(async (options: { once?: boolean; source?: string }) => {
       if (!options.once) throw new UsageError("Use `vigil poll --once`, or `vigil start` to poll continuously.");
       await withRuntime(async (runtime) => {
+        await loadConfigDestinations(runtime);
         const outcomes = await withStopSignal((signal) =>
           pollAllOnce(runtime, { signal, ...(options.source ? { sourceName: options.source } : {}) }),
         );

@@ -1,6 +1,15 @@
 import type { Command } from "commander";
-import { SOURCE_DEFAULTS, SourceSettingsSchema } from "../../config/source-defaults.ts";
+import {
+  MAX_NO_DATA_ALARM_MINUTES,
+  MAX_POLL_FAILURE_ALERT_SECS,
+  MIN_NO_DATA_ALARM_MINUTES,
+  MIN_POLL_FAILURE_ALERT_SECS,
+  MIN_POLL_INTERVAL_SECS,
+  SOURCE_DEFAULTS,
+  SourceSettingsSchema,
+} from "../../config/source-defaults.ts";
 import { UsageError } from "../../core/errors.ts";
+import { healthInput, healthState } from "../../pipeline/health.ts";
 import { clientFor, requireSource, resolveBaseUrl, sourceClient } from "../../pipeline/runtime.ts";
 import type { SourceSettings } from "../../storage/ports.ts";
 import { printJsonLine, withRuntime } from "../context.ts";
@@ -22,6 +31,48 @@ interface AddOptions {
   dataAlertHours?: string | boolean;
   /** false with `--no-no-data-alert`. */
   noDataAlert: boolean;
+  /** `--no-data-alarm-minutes N` (the issue's no_data_alarm_minutes), read like dataAlertHours. */
+  dataAlarmMinutes?: string | boolean;
+  /** false with `--no-no-data-alarm`. */
+  noDataAlarm: boolean;
+  pollFailureAlertSecs?: string;
+}
+
+const MINUTES_HELP = `a whole number of minutes from ${MIN_NO_DATA_ALARM_MINUTES} to ${MAX_NO_DATA_ALARM_MINUTES} (30 days)`;
+
+/** `--no-data-alarm-minutes N` in seconds, validated (15…43200 minutes, whole minutes). */
+export function noDataAlarmSecs(minutes: string): number {
+  const n = Number(minutes);
+  if (!Number.isInteger(n) || n < MIN_NO_DATA_ALARM_MINUTES || n > MAX_NO_DATA_ALARM_MINUTES) {
+    throw new UsageError(`Invalid --no-data-alarm-minutes ${JSON.stringify(minutes)}: use ${MINUTES_HELP}.`);
+  }
+  return n * 60;
+}
+
+function pollFailureSecs(secs: string): number {
+  const n = Number(secs);
+  if (!Number.isInteger(n) || n < MIN_POLL_FAILURE_ALERT_SECS || n > MAX_POLL_FAILURE_ALERT_SECS) {
+    throw new UsageError(
+      `Invalid --poll-failure-alert-secs ${JSON.stringify(secs)}: use whole seconds from ${MIN_POLL_FAILURE_ALERT_SECS} to ${MAX_POLL_FAILURE_ALERT_SECS}.`,
+    );
+  }
+  return n;
+}
+
+function pollIntervalSecs(secs: string): number {
+  const n = Number(secs);
+  if (!Number.isInteger(n) || n < MIN_POLL_INTERVAL_SECS || n > 86_400) {
+    throw new UsageError(
+      `Invalid --poll-interval ${JSON.stringify(secs)}: use whole seconds from ${MIN_POLL_INTERVAL_SECS} to 86400.`,
+    );
+  }
+  return n;
+}
+
+function noDataSecsFrom(options: AddOptions): number {
+  if (typeof options.dataAlarmMinutes === "string") return noDataAlarmSecs(options.dataAlarmMinutes);
+  if (typeof options.dataAlertHours === "string") return Math.round(Number(options.dataAlertHours) * 3600);
+  return SOURCE_DEFAULTS.noDataAlertSecs;
 }
 
 function settingsFrom(options: AddOptions): SourceSettings {
@@ -36,11 +87,12 @@ function settingsFrom(options: AddOptions): SourceSettings {
     includeTenantEvents: options.includeTenantEvents === true,
     backfillDays: Number(options.backfillDays),
     enabled: true,
-    noDataAlertEnabled: options.noDataAlert !== false,
-    noDataAlertSecs:
-      typeof options.dataAlertHours === "string"
-        ? Math.round(Number(options.dataAlertHours) * 3600)
-        : SOURCE_DEFAULTS.noDataAlertSecs,
+    noDataAlertEnabled: options.noDataAlert !== false && options.noDataAlarm !== false,
+    noDataAlertSecs: noDataSecsFrom(options),
+    pollFailureAlertSecs:
+      options.pollFailureAlertSecs === undefined
+        ? SOURCE_DEFAULTS.pollFailureAlertSecs
+        : pollFailureSecs(options.pollFailureAlertSecs),
   });
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -51,6 +103,15 @@ function settingsFrom(options: AddOptions): SourceSettings {
     throw new UsageError(`Invalid ${field}: ${issue?.message}.`);
   }
   return parsed.data;
+}
+
+interface UpdateOptions {
+  pollInterval?: string;
+  dataAlarmMinutes?: string | boolean;
+  noDataAlarm?: boolean;
+  pollFailureAlertSecs?: string;
+  enable?: boolean;
+  disable?: boolean;
 }
 
 export function register(program: Command): void {
@@ -80,6 +141,15 @@ export function register(program: Command): void {
       "raise a system alert when the source stores no new event for this long (minimum 0.25, default 24)",
     )
     .option("--no-no-data-alert", "never raise the no-data system alert for this source")
+    .option(
+      "--no-data-alarm-minutes <minutes>",
+      `raise a system alert when the source stores no new event for this long (${MIN_NO_DATA_ALARM_MINUTES}-${MAX_NO_DATA_ALARM_MINUTES}, default ${SOURCE_DEFAULTS.noDataAlertSecs / 60})`,
+    )
+    .option("--no-no-data-alarm", "turn the no-data alarm off for this source")
+    .option(
+      "--poll-failure-alert-secs <secs>",
+      `raise a system alert when polls keep failing this long (default ${SOURCE_DEFAULTS.pollFailureAlertSecs})`,
+    )
     .option("--no-verify", "save without checking that the key works")
     .addHelpText(
       "after",
@@ -107,24 +177,85 @@ export function register(program: Command): void {
 
   sources
     .command("list")
-    .description("List sources with their poll status.")
+    .description("List sources with their poll status and health (ok, warning, failing, no_data).")
     .option("--json", "one JSON object per line")
     .action(async (options: { json?: boolean }) => {
       await withRuntime(async (runtime) => {
+        const nowMs = runtime.clock.nowMs();
         for (const source of await runtime.store.listSources()) {
-          const status = await runtime.store.getPollStatus(source.id);
+          const input = await healthInput(runtime.store, source, nowMs);
+          const status = input.status;
           const main = await runtime.store.getStreamState(source.id, "main");
           const events = await runtime.store.countEvents({ sourceId: source.id });
+          const eventsLast24h = await runtime.store.countEvents({
+            sourceId: source.id,
+            sinceSecs: Math.floor(nowMs / 1000) - 86_400,
+          });
+          const [newest] = await runtime.store.searchEvents({ sourceId: source.id, limit: 1 });
+          const health = healthState(input);
           if (options.json) {
-            printJsonLine({ ...source, status, checkpointSecs: main.checkpointSecs, events });
+            printJsonLine({
+              ...source,
+              noDataAlarmMinutes: source.noDataAlertEnabled ? source.noDataAlertSecs / 60 : null,
+              status,
+              checkpointSecs: main.checkpointSecs,
+              events,
+              lastSuccessMs: status.lastSuccessMs,
+              lastEventAtSecs: newest?.effectiveAtSecs ?? null,
+              eventsLast24h,
+              health,
+              lastError: status.lastError,
+            });
           } else {
             const last = status.lastSuccessMs ? new Date(status.lastSuccessMs).toISOString() : "never";
             const error = status.lastError ? `  last error: ${status.lastError}` : "";
             process.stdout.write(
-              `${source.name}\t${resolveBaseUrl(runtime, source)}\tevery ${source.pollIntervalSecs}s\t${events} events\tlast poll ok: ${last}${error}\n`,
+              `${source.name}\t${health}\t${resolveBaseUrl(runtime, source)}\tevery ${source.pollIntervalSecs}s\t${events} events (${eventsLast24h} in 24 h)\tlast poll ok: ${last}${error}\n`,
             );
           }
         }
+      });
+    });
+
+  sources
+    .command("update")
+    .argument("<name>", "source name")
+    .description("Change a source's polling and alarm settings, or enable/disable it.")
+    .option("--poll-interval <secs>", `seconds between polls (minimum ${MIN_POLL_INTERVAL_SECS})`)
+    .option("--no-data-alarm-minutes <minutes>", `turn the no-data alarm on with this threshold (${MINUTES_HELP})`)
+    .option("--no-no-data-alarm", "turn the no-data alarm off")
+    .option("--poll-failure-alert-secs <secs>", "raise a system alert when polls keep failing this long")
+    .option("--enable", "poll the source")
+    .option("--disable", "stop polling the source (its data stays)")
+    .action(async (name: string, options: UpdateOptions, command: Command) => {
+      const changes: Partial<SourceSettings> = {};
+      if (options.pollInterval !== undefined) changes.pollIntervalSecs = pollIntervalSecs(options.pollInterval);
+      const offGiven = command.getOptionValueSource("noDataAlarm") === "cli" && options.noDataAlarm === false;
+      if (typeof options.dataAlarmMinutes === "string") {
+        if (offGiven) throw new UsageError("Use either --no-data-alarm-minutes or --no-no-data-alarm, not both.");
+        changes.noDataAlertSecs = noDataAlarmSecs(options.dataAlarmMinutes);
+        changes.noDataAlertEnabled = true;
+      } else if (offGiven) {
+        changes.noDataAlertEnabled = false;
+      }
+      if (options.pollFailureAlertSecs !== undefined) {
+        changes.pollFailureAlertSecs = pollFailureSecs(options.pollFailureAlertSecs);
+      }
+      if (options.enable && options.disable) throw new UsageError("Use either --enable or --disable, not both.");
+      if (options.enable) changes.enabled = true;
+      if (options.disable) changes.enabled = false;
+      if (Object.keys(changes).length === 0) {
+        throw new UsageError(
+          "Nothing to change: give --poll-interval, --no-data-alarm-minutes, --no-no-data-alarm, --poll-failure-alert-secs, --enable or --disable.",
+        );
+      }
+      await withRuntime(async (runtime) => {
+        const source = await requireSource(runtime, name);
+        const updated = await runtime.store.updateSource(source.id, changes);
+        const alarm = updated.noDataAlertEnabled ? `${updated.noDataAlertSecs / 60} minutes` : "off";
+        process.stdout.write(
+          `Updated source ${updated.name}: ${updated.enabled ? "enabled" : "disabled"}, every ${updated.pollIntervalSecs}s, no-data alarm ${alarm}, poll-failure alarm ${updated.pollFailureAlertSecs}s.\n`,
+        );
       });
     });
 

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
+import { loadConfigDestinations } from "../../pipeline/config-destinations.ts";
 import { clientFor, type Runtime, resolveBaseUrl } from "../../pipeline/runtime.ts";
 import { PollScheduler } from "../../pipeline/scheduler.ts";
 import { ensureAdminUser } from "../../server/auth.ts";
@@ -75,6 +76,7 @@ export function register(program: Command): void {
       await withRuntime(
         async (runtime) => {
           let simulator: RunningSimulator | undefined;
+          await loadConfigDestinations(runtime);
           const sources = await runtime.store.listSources();
           const onlyDemo = sources.length > 0 && sources.every((s) => s.name === DEMO_SOURCE_NAME);
           if (sources.length === 0 && runtime.env.openaiAdminKey) {

@@ -2,13 +2,13 @@
 
 import { Hono } from "hono";
 import { z } from "zod";
-import { isSeverity } from "../../core/detection.ts";
+import { ALERT_STATUSES, isSeverity } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { AlertQuery } from "../../storage/ports.ts";
 import { type AppEnv, intParam, readBody, type ServerContext, strParam } from "../context.ts";
 import { eventView } from "./events.ts";
 
-const STATUSES = ["OPEN", "TRIAGED", "CLOSED", "RESOLVED"] as const;
+const STATUSES = ALERT_STATUSES;
 const StatusSchema = z.object({ status: z.enum(STATUSES) });
 
 export function alertRoutes(ctx: ServerContext): Hono<AppEnv> {
@@ -44,18 +44,26 @@ export function alertRoutes(ctx: ServerContext): Hono<AppEnv> {
     const id = c.req.param("id");
     const alert = await store.getAlert(id);
     if (!alert) throw new NotFoundError(`There is no alert ${JSON.stringify(id)}.`);
-    const [matches, deliveries] = await Promise.all([store.getAlertMatches(id, 200), store.listDeliveries(id)]);
+    const [matches, deliveries, statusChanges] = await Promise.all([
+      store.getAlertMatches(id, 200),
+      store.listDeliveries(id),
+      store.listAlertStatusChanges(id),
+    ]);
     return c.json({
       alert,
       runbook: alert.runbook,
       matches: matches.map((m) => ({ match: m.match, event: m.event ? eventView(m.event) : null })),
       deliveries,
+      statusChanges,
     });
   });
 
   app.post("/alerts/:id/status", async (c) => {
     const { status } = await readBody(c, StatusSchema);
-    const alert = await store.setAlertStatus(c.req.param("id"), status, ctx.nowMs());
+    const auth = c.get("auth");
+    const by =
+      auth.kind === "session" ? `user:${auth.user?.username ?? "unknown"}` : `token:${auth.tokenName ?? "unknown"}`;
+    const alert = await store.setAlertStatus(c.req.param("id"), status, ctx.nowMs(), by);
     return c.json({ alert });
   });
 

@@ -25,6 +25,13 @@ const CreateSchema = z.object({
   config: z.record(z.string(), z.unknown()).optional(),
 });
 
+const UpdateSchema = z.object({
+  minSeverity: z.enum(SEVERITIES).optional(),
+  logTypes: z.array(z.string().min(1)).optional(),
+  /** Fields to change; the others keep their stored values (secrets included). */
+  config: z.record(z.string(), z.unknown()).optional(),
+});
+
 function slug(name: string): string {
   const s = name
     .toLowerCase()
@@ -85,12 +92,34 @@ export function destinationRoutes(ctx: ServerContext): Hono<AppEnv> {
     return c.json({ destination: view(created) }, 201);
   });
 
+  // Secrets are write-only: the stored config is decrypted here, the given fields are laid over it, and the
+  // whole is validated again, so a PATCH can change one field without resending the others.
   app.patch("/destinations/:id", async (c) => {
-    await requireDestination(c.req.param("id"));
-    throw new VigilError(
-      "not_implemented",
-      "Destinations cannot be changed in place yet; remove the destination and add it again.",
-    );
+    const d = await requireDestination(c.req.param("id"));
+    const body = await readBody(c, UpdateSchema);
+    const stored = await store.getDestinationConfig(d.id);
+    const previous = stored ? (JSON.parse(runtime.secrets.decrypt(stored)) as Record<string, unknown>) : {};
+    const minSeverity = body.minSeverity ?? d.minSeverity;
+    const logTypes = body.logTypes ?? d.logTypes;
+    const parsed = parseDestinationConfig({
+      ...previous,
+      ...(body.config ?? {}),
+      id: typeof previous.id === "string" ? previous.id : slug(d.name),
+      name: d.name,
+      type: d.type,
+      min_severity: minSeverity,
+      log_types: logTypes,
+    });
+    if (!parsed.ok) {
+      const issue = parsed.issues[0];
+      throw new UsageError(`Invalid destination config: ${issue?.path || "(root)"}: ${issue?.message}.`);
+    }
+    const updated = await store.updateDestination(d.id, {
+      minSeverity,
+      logTypes,
+      config: runtime.secrets.encrypt(JSON.stringify(parsed.config)),
+    });
+    return c.json({ destination: view(updated) });
   });
 
   app.delete("/destinations/:id", async (c) => {

@@ -13,6 +13,7 @@ import type {
   DeliveryRecord,
   DeliveryStatus,
   DestinationRecord,
+  DestinationUpdate,
   NewDestination,
   OutboxEntry,
   OutboxKind,
@@ -65,6 +66,30 @@ export async function getDestinationRowPg(client: Queryable, idOrName: string): 
     [idOrName],
   );
   return rows[0] ?? null;
+}
+
+export async function updateDestinationPg(
+  client: Queryable,
+  id: string,
+  changes: DestinationUpdate,
+  nowMs: number,
+): Promise<DestinationRecord> {
+  const { rows } = await client.query<DestinationRow>(
+    `UPDATE destinations SET type = COALESCE($2, type), min_severity = COALESCE($3, min_severity),
+       log_types = COALESCE($4, log_types), config_ciphertext = COALESCE($5, config_ciphertext), updated_at_ms = $6
+     WHERE id = $1 RETURNING *`,
+    [
+      id,
+      changes.type ?? null,
+      changes.minSeverity ?? null,
+      changes.logTypes === undefined ? null : JSON.stringify(changes.logTypes),
+      changes.config?.ciphertext ?? null,
+      nowMs,
+    ],
+  );
+  const row = rows[0];
+  if (row === undefined) throw new NotFoundError(`No destination with id ${id}.`);
+  return toDestinationRecord(row);
 }
 
 export async function removeDestinationPg(client: Queryable, id: string): Promise<void> {

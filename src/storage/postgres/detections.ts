@@ -7,7 +7,7 @@
 
 import type pg from "pg";
 import { type AlertWindow, applyMatches, keysToLoad, windowKeyString } from "../../alerts/windows.ts";
-import type { AlertStatus, RuleMatch, RuleStateOp } from "../../core/detection.ts";
+import type { AlertStatus, AlertStatusChange, RuleMatch, RuleStateOp } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import {
   ALERT_COLUMNS,
@@ -19,7 +19,9 @@ import {
   matchValues,
   newAlertValues,
   type RuleStateRow,
+  type StatusChangeRow,
   toAlertRecord,
+  toAlertStatusChange,
   toAlertWindow,
   toRuleMatch,
   toRuleStateEntry,
@@ -104,7 +106,7 @@ export async function applyMatchesPg(
       newAlertValues(w, nowMs, toFlag),
     );
     await client.query(
-      "INSERT INTO alert_status_changes (alert_id, from_status, to_status, at_ms) VALUES ($1, NULL, 'OPEN', $2)",
+      "INSERT INTO alert_status_changes (alert_id, from_status, to_status, at_ms, changed_by) VALUES ($1, NULL, 'OPEN', $2, 'system:detection')",
       [w.id, nowMs],
     );
     // The outbox row is written with the alert it announces: no alert without its notification.
@@ -271,6 +273,7 @@ export async function setAlertStatusPg(
   id: string,
   status: AlertStatus,
   atMs: number,
+  by: string | null = null,
 ): Promise<AlertRecord> {
   if (!ALERT_STATUSES.includes(status)) {
     throw new UsageError(`Unknown alert status "${status}"; use one of ${ALERT_STATUSES.join(", ")}.`);
@@ -280,13 +283,21 @@ export async function setAlertStatusPg(
   if (current.status === status) return current;
   await client.query("UPDATE alerts SET status = $1, updated_at_ms = $2 WHERE id = $3", [status, atMs, id]);
   await client.query(
-    "INSERT INTO alert_status_changes (alert_id, from_status, to_status, at_ms) VALUES ($1, $2, $3, $4)",
-    [id, current.status, status, atMs],
+    "INSERT INTO alert_status_changes (alert_id, from_status, to_status, at_ms, changed_by) VALUES ($1, $2, $3, $4, $5)",
+    [id, current.status, status, atMs, by],
   );
   if (status === "RESOLVED") {
     await client.query("INSERT INTO outbox (alert_id, kind, created_at_ms) VALUES ($1, 'resolved', $2)", [id, atMs]);
   }
   return { ...current, status, updatedAtMs: atMs };
+}
+
+export async function listAlertStatusChangesPg(client: Queryable, alertId: string): Promise<AlertStatusChange[]> {
+  const { rows } = await client.query<StatusChangeRow>(
+    "SELECT from_status, to_status, at_ms, changed_by FROM alert_status_changes WHERE alert_id = $1 ORDER BY id",
+    [alertId],
+  );
+  return rows.map(toAlertStatusChange);
 }
 
 export async function listMatchesPg(

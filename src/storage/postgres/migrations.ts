@@ -354,6 +354,26 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Independent of version 7: the migrator applies each missing version on its own.
+    version: 6,
+    name: "alert lifecycle: ACKNOWLEDGED status, who changed a status",
+    sql: `
+      ALTER TABLE alerts DROP CONSTRAINT IF EXISTS alerts_status_check;
+      ALTER TABLE alerts ADD CONSTRAINT alerts_status_check
+        CHECK (status IN ('OPEN', 'ACKNOWLEDGED', 'TRIAGED', 'CLOSED', 'RESOLVED'));
+      -- Who made the change (cli:<os user>, user:<name>, token:<name>, system:<component>); NULL before.
+      ALTER TABLE alert_status_changes ADD COLUMN IF NOT EXISTS changed_by text;
+    `,
+  },
+  {
+    // Independent of version 6: the migrator applies each missing version on its own.
+    version: 7,
+    name: "source health: poll failure alarm threshold",
+    sql: `
+      ALTER TABLE sources ADD COLUMN poll_failure_alert_secs bigint NOT NULL DEFAULT 3600;
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

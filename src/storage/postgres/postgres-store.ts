@@ -15,7 +15,7 @@ import { createHash, randomUUID } from "node:crypto";
 import pg from "pg";
 import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
-import type { AlertStatus, RuleMatch } from "../../core/detection.ts";
+import type { AlertStatus, AlertStatusChange, RuleMatch } from "../../core/detection.ts";
 import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
 import type {
@@ -30,6 +30,7 @@ import type {
   DeliveryRecord,
   DeliveryStatus,
   DestinationRecord,
+  DestinationUpdate,
   DetectionSetting,
   EncryptedSecret,
   EventQuery,
@@ -66,12 +67,14 @@ import {
   recordDeliveryAttemptPg,
   removeDestinationPg,
   routeOutboxEntryPg,
+  updateDestinationPg,
 } from "./delivery.ts";
 import {
   applyMatchesPg,
   applyStateOpsPg,
   getAlertMatchesPg,
   getAlertPg,
+  listAlertStatusChangesPg,
   listAlertsPg,
   listDetectionSettingsPg,
   listMatchesPg,
@@ -107,6 +110,7 @@ const SETTINGS_KEYS = [
   "enabled",
   "noDataAlertEnabled",
   "noDataAlertSecs",
+  "pollFailureAlertSecs",
 ] as const satisfies readonly (keyof SourceSettings)[];
 // Fails to compile when SourceSettings gains a field that SETTINGS_KEYS does not list.
 const _everySettingListed: Record<Exclude<keyof SourceSettings, (typeof SETTINGS_KEYS)[number]>, never> = {};
@@ -150,6 +154,7 @@ interface SourceRow {
   created_at_ms: number;
   no_data_alert_enabled: boolean;
   no_data_alert_secs: number;
+  poll_failure_alert_secs: number;
 }
 
 interface BackfillJobRow {
@@ -185,7 +190,7 @@ interface PollStatusRow {
 
 const SOURCE_COLUMNS = `id, name, kind, base_url, poll_interval_secs, overlap_secs, sweep_window_secs,
   sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms,
-  no_data_alert_enabled, no_data_alert_secs`;
+  no_data_alert_enabled, no_data_alert_secs, poll_failure_alert_secs`;
 
 function toSourceRecord(row: SourceRow): SourceRecord {
   return {
@@ -202,6 +207,7 @@ function toSourceRecord(row: SourceRow): SourceRecord {
     enabled: row.enabled,
     noDataAlertEnabled: row.no_data_alert_enabled,
     noDataAlertSecs: row.no_data_alert_secs,
+    pollFailureAlertSecs: row.poll_failure_alert_secs,
     createdAtMs: row.created_at_ms,
   };
 }
@@ -223,6 +229,7 @@ function sourceRowFrom(id: string, s: SourceSettings, secret: EncryptedSecret, c
     created_at_ms: createdAtMs,
     no_data_alert_enabled: s.noDataAlertEnabled ?? SOURCE_DEFAULTS.noDataAlertEnabled,
     no_data_alert_secs: s.noDataAlertSecs ?? SOURCE_DEFAULTS.noDataAlertSecs,
+    poll_failure_alert_secs: s.pollFailureAlertSecs ?? SOURCE_DEFAULTS.pollFailureAlertSecs,
   };
 }
 
@@ -243,6 +250,7 @@ function sourceParams(r: SourceRow): unknown[] {
     r.created_at_ms,
     r.no_data_alert_enabled,
     r.no_data_alert_secs,
+    r.poll_failure_alert_secs,
   ];
 }
 
@@ -428,7 +436,7 @@ export class PostgresStore implements Store {
     this.#assertOpen();
     try {
       await this.#pool.query(
-        `INSERT INTO sources (${SOURCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
+        `INSERT INTO sources (${SOURCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
         sourceParams(row),
       );
     } catch (err) {
@@ -464,9 +472,15 @@ export class PostgresStore implements Store {
         await client.query(
           `UPDATE sources SET name = $2, kind = $3, base_url = $4, poll_interval_secs = $5, overlap_secs = $6,
              sweep_window_secs = $7, sweep_interval_secs = $8, include_tenant_events = $9, backfill_days = $10,
-             enabled = $11, encrypted_secret = $12, no_data_alert_enabled = $13, no_data_alert_secs = $14
+             enabled = $11, encrypted_secret = $12, no_data_alert_enabled = $13, no_data_alert_secs = $14,
+             poll_failure_alert_secs = $15
            WHERE id = $1`,
-          [...sourceParams(row).slice(0, 12), row.no_data_alert_enabled, row.no_data_alert_secs],
+          [
+            ...sourceParams(row).slice(0, 12),
+            row.no_data_alert_enabled,
+            row.no_data_alert_secs,
+            row.poll_failure_alert_secs,
+          ],
         );
         return toSourceRecord(row);
       });
@@ -872,6 +886,10 @@ export class PostgresStore implements Store {
     });
   }
 
+  async updateDestination(id: string, changes: DestinationUpdate): Promise<DestinationRecord> {
+    return this.#read((pool) => updateDestinationPg(pool, id, changes, this.#clock.nowMs()));
+  }
+
   async removeDestination(id: string): Promise<void> {
     return this.#read((pool) => removeDestinationPg(pool, id));
   }
@@ -936,8 +954,12 @@ export class PostgresStore implements Store {
     return this.#read((c) => getAlertMatchesPg(c, id, limit));
   }
 
-  async setAlertStatus(id: string, status: AlertStatus, atMs: number): Promise<AlertRecord> {
-    return this.#transaction((client) => setAlertStatusPg(client, id, status, atMs));
+  async setAlertStatus(id: string, status: AlertStatus, atMs: number, by?: string | null): Promise<AlertRecord> {
+    return this.#transaction((client) => setAlertStatusPg(client, id, status, atMs, by ?? null));
+  }
+
+  async listAlertStatusChanges(alertId: string): Promise<AlertStatusChange[]> {
+    return this.#read((c) => listAlertStatusChangesPg(c, alertId));
   }
 
   async listMatches(query: {

@@ -14,6 +14,7 @@ import type {
   DeliveryRecord,
   DeliveryStatus,
   DestinationRecord,
+  DestinationUpdate,
   EncryptedSecret,
   NewDestination,
   OutboxEntry,
@@ -112,6 +113,10 @@ function prepare(db: Database.Database) {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     deleteDestination: db.prepare("DELETE FROM destinations WHERE id = ?"),
+    updateDestination: db.prepare(
+      `UPDATE destinations SET type = ?, min_severity = ?, log_types = ?, config_ciphertext = ?, updated_at_ms = ?
+       WHERE id = ?`,
+    ),
     unrouted: db.prepare<[number], { id: number; alert_id: string; kind: OutboxKind; created_at_ms: number }>(
       "SELECT id, alert_id, kind, created_at_ms FROM outbox WHERE routed_at_ms IS NULL ORDER BY id LIMIT ?",
     ),
@@ -205,6 +210,22 @@ export class SqliteDelivery {
   getDestinationConfig(id: string): EncryptedSecret | null {
     const row = this.#s.destinationById.get(id);
     return row === undefined ? null : { ciphertext: row.config_ciphertext };
+  }
+
+  /** Must run inside a write transaction. */
+  updateDestination(id: string, changes: DestinationUpdate, nowMs: number): DestinationRecord {
+    const current = this.#s.destinationById.get(id);
+    if (current === undefined) throw new NotFoundError(`No destination with id ${id}.`);
+    const row: DestinationRow = {
+      ...current,
+      type: changes.type ?? current.type,
+      min_severity: changes.minSeverity ?? current.min_severity,
+      log_types: changes.logTypes === undefined ? current.log_types : JSON.stringify(changes.logTypes),
+      config_ciphertext: changes.config?.ciphertext ?? current.config_ciphertext,
+      updated_at_ms: nowMs,
+    };
+    this.#s.updateDestination.run(row.type, row.min_severity, row.log_types, row.config_ciphertext, nowMs, id);
+    return toDestinationRecord(row);
   }
 
   /** Must run inside a write transaction. */

@@ -3,7 +3,7 @@
 
 import type Database from "better-sqlite3";
 import { type AlertWindow, applyMatches, keysToLoad } from "../../alerts/windows.ts";
-import type { AlertStatus, RuleMatch, RuleStateOp } from "../../core/detection.ts";
+import type { AlertStatus, AlertStatusChange, RuleMatch, RuleStateOp } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import {
   ALERT_COLUMNS,
@@ -15,7 +15,9 @@ import {
   matchValues,
   newAlertValues,
   type RuleStateRow,
+  type StatusChangeRow,
   toAlertRecord,
+  toAlertStatusChange,
   toAlertWindow,
   toRuleMatch,
   toRuleStateEntry,
@@ -56,7 +58,10 @@ function prepare(db: Database.Database) {
     // The outbox row is written with the alert change it announces: no alert without its notification.
     enqueue: db.prepare("INSERT INTO outbox (alert_id, kind, created_at_ms) VALUES (?, ?, ?)"),
     insertStatusChange: db.prepare(
-      "INSERT INTO alert_status_changes (alert_id, from_status, to_status, at_ms) VALUES (?, ?, ?, ?)",
+      "INSERT INTO alert_status_changes (alert_id, from_status, to_status, at_ms, changed_by) VALUES (?, ?, ?, ?, ?)",
+    ),
+    statusChanges: db.prepare<[string], StatusChangeRow>(
+      "SELECT from_status, to_status, at_ms, changed_by FROM alert_status_changes WHERE alert_id = ? ORDER BY id",
     ),
     stateEntry: db.prepare<[string, string, string], RuleStateRow>(
       "SELECT * FROM rule_state WHERE source_id = ? AND rule_id = ? AND key = ?",
@@ -135,7 +140,7 @@ export class SqliteDetections {
     });
     for (const w of outcome.alertCreations) {
       s.insertAlert.run(...newAlertValues(w, nowMs, toFlag));
-      s.insertStatusChange.run(w.id, null, "OPEN", nowMs);
+      s.insertStatusChange.run(w.id, null, "OPEN", nowMs, "system:detection");
       s.enqueue.run(w.id, "created", nowMs);
       // Matches of earlier pages that opened the window belong to the alert too.
       s.attachWindowMatches.run(w.id, w.id);
@@ -243,7 +248,7 @@ export class SqliteDetections {
   }
 
   /** Must run inside a write transaction. */
-  setAlertStatus(id: string, status: AlertStatus, atMs: number): AlertRecord {
+  setAlertStatus(id: string, status: AlertStatus, atMs: number, by: string | null = null): AlertRecord {
     if (!ALERT_STATUSES.includes(status)) {
       throw new UsageError(`Unknown alert status "${status}"; use one of ${ALERT_STATUSES.join(", ")}.`);
     }
@@ -252,10 +257,14 @@ export class SqliteDetections {
     if (row === undefined) throw new NotFoundError(`No alert with id ${id}.`);
     if (row.status !== status) {
       s.setStatus.run(status, atMs, id);
-      s.insertStatusChange.run(id, row.status, status, atMs);
+      s.insertStatusChange.run(id, row.status, status, atMs, by);
       if (status === "RESOLVED") s.enqueue.run(id, "resolved", atMs);
     }
     return toAlertRecord(s.alertById.get(id) ?? row);
+  }
+
+  listAlertStatusChanges(alertId: string): AlertStatusChange[] {
+    return this.#s.statusChanges.all(alertId).map(toAlertStatusChange);
   }
 
   listMatches(query: { ruleIds?: string[]; sourceId?: string; sinceSecs: number; untilSecs: number }): RuleMatch[] {

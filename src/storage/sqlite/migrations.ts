@@ -13,6 +13,12 @@ export interface Migration {
   version: number;
   name: string;
   sql: string;
+  /**
+   * Runs with foreign key enforcement off (SQLite's procedure for rebuilding a table that others reference:
+   * dropping the old table must not cascade to its children). The pragma is set outside the transaction
+   * (it is a no-op inside one) and `foreign_key_check` must come back empty before the commit.
+   */
+  rebuildsTables?: boolean;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -349,6 +355,59 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    // Independent of version 7: the migrator applies each missing version on its own. SQLite cannot alter a
+    // CHECK constraint, so alerts is rebuilt (same columns, new status list) with foreign keys off.
+    version: 6,
+    name: "alert lifecycle: ACKNOWLEDGED status, who changed a status",
+    rebuildsTables: true,
+    sql: `
+      CREATE TABLE alerts_v6 (
+        id TEXT PRIMARY KEY,
+        rule_id TEXT NOT NULL,
+        pack_id TEXT,
+        source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        dedup_string TEXT NOT NULL,
+        is_error INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('OPEN', 'ACKNOWLEDGED', 'TRIAGED', 'CLOSED', 'RESOLVED')),
+        alert_context TEXT,
+        description TEXT,
+        reference TEXT,
+        runbook TEXT,
+        destinations TEXT,
+        window_start_secs INTEGER NOT NULL,
+        window_end_secs INTEGER NOT NULL,
+        match_count INTEGER NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+      );
+      INSERT INTO alerts_v6 (id, rule_id, pack_id, source_id, dedup_string, is_error, title, severity, status,
+          alert_context, description, reference, runbook, destinations, window_start_secs, window_end_secs,
+          match_count, created_at_ms, updated_at_ms)
+        SELECT id, rule_id, pack_id, source_id, dedup_string, is_error, title, severity, status,
+          alert_context, description, reference, runbook, destinations, window_start_secs, window_end_secs,
+          match_count, created_at_ms, updated_at_ms
+        FROM alerts;
+      DROP TABLE alerts;
+      ALTER TABLE alerts_v6 RENAME TO alerts;
+      CREATE INDEX alerts_newest ON alerts (created_at_ms DESC, window_start_secs DESC, id DESC);
+      CREATE INDEX alerts_by_status ON alerts (status, created_at_ms DESC);
+      CREATE INDEX alerts_by_rule ON alerts (rule_id, created_at_ms DESC);
+
+      -- Who made the change (cli:<os user>, user:<name>, token:<name>, system:<component>); NULL before.
+      ALTER TABLE alert_status_changes ADD COLUMN changed_by TEXT;
+    `,
+  },
+  {
+    // Independent of version 6: the migrator applies each missing version on its own.
+    version: 7,
+    name: "source health: poll failure alarm threshold",
+    sql: `
+      ALTER TABLE sources ADD COLUMN poll_failure_alert_secs INTEGER NOT NULL DEFAULT 3600;
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */
@@ -378,10 +437,25 @@ export function runMigrations(db: Database.Database, nowMs: number, migrations =
     const apply = db.transaction(() => {
       if (isApplied.get(migration.version) !== undefined) return false;
       db.exec(migration.sql);
+      if (migration.rebuildsTables) {
+        const broken = db.pragma("foreign_key_check") as unknown[];
+        if (broken.length > 0) {
+          throw new VigilError(
+            "storage_migration",
+            `Migration ${migration.version} broke ${broken.length} reference(s).`,
+          );
+        }
+      }
       record.run(migration.version, migration.name, nowMs);
       return true;
     });
-    if (apply.immediate()) applied.push(migration.version);
+    const foreignKeys = migration.rebuildsTables ? (db.pragma("foreign_keys", { simple: true }) as number) : 0;
+    if (foreignKeys) db.pragma("foreign_keys = OFF");
+    try {
+      if (apply.immediate()) applied.push(migration.version);
+    } finally {
+      if (foreignKeys) db.pragma("foreign_keys = ON");
+    }
   }
   return applied;
 }

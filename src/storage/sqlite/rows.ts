@@ -27,6 +27,7 @@ export interface SourceRow {
   created_at_ms: number;
   no_data_alert_enabled: number;
   no_data_alert_secs: number;
+  poll_failure_alert_secs: number;
 }
 
 export interface BackfillJobRow {
@@ -65,6 +66,7 @@ export function toSourceRecord(row: SourceRow): SourceRecord {
     enabled: row.enabled === 1,
     noDataAlertEnabled: row.no_data_alert_enabled === 1,
     noDataAlertSecs: row.no_data_alert_secs,
+    pollFailureAlertSecs: row.poll_failure_alert_secs,
     createdAtMs: row.created_at_ms,
   };
 }

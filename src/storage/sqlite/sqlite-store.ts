@@ -14,7 +14,7 @@ import { createHash, randomUUID } from "node:crypto";
 import Database from "better-sqlite3";
 import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
-import type { AlertStatus, RuleMatch } from "../../core/detection.ts";
+import type { AlertStatus, AlertStatusChange, RuleMatch } from "../../core/detection.ts";
 import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
 import type {
@@ -29,6 +29,7 @@ import type {
   DeliveryRecord,
   DeliveryStatus,
   DestinationRecord,
+  DestinationUpdate,
   DetectionSetting,
   EncryptedSecret,
   EventQuery,
@@ -96,6 +97,7 @@ const SETTINGS_KEYS = [
   "enabled",
   "noDataAlertEnabled",
   "noDataAlertSecs",
+  "pollFailureAlertSecs",
 ] as const satisfies readonly (keyof SourceSettings)[];
 // Fails to compile when SourceSettings gains a field that SETTINGS_KEYS does not list.
 const _everySettingListed: Record<Exclude<keyof SourceSettings, (typeof SETTINGS_KEYS)[number]>, never> = {};
@@ -121,10 +123,10 @@ function prepareStatements(db: Database.Database) {
     insertSource: db.prepare(
       `INSERT INTO sources (id, name, kind, base_url, poll_interval_secs, overlap_secs, sweep_window_secs,
          sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms,
-         no_data_alert_enabled, no_data_alert_secs)
+         no_data_alert_enabled, no_data_alert_secs, poll_failure_alert_secs)
        VALUES (@id, @name, @kind, @base_url, @poll_interval_secs, @overlap_secs, @sweep_window_secs,
          @sweep_interval_secs, @include_tenant_events, @backfill_days, @enabled, @encrypted_secret, @created_at_ms,
-         @no_data_alert_enabled, @no_data_alert_secs)`,
+         @no_data_alert_enabled, @no_data_alert_secs, @poll_failure_alert_secs)`,
     ),
     updateSource: db.prepare(
       `UPDATE sources SET name = @name, kind = @kind, base_url = @base_url,
@@ -132,7 +134,7 @@ function prepareStatements(db: Database.Database) {
          sweep_window_secs = @sweep_window_secs, sweep_interval_secs = @sweep_interval_secs,
          include_tenant_events = @include_tenant_events, backfill_days = @backfill_days, enabled = @enabled,
          encrypted_secret = @encrypted_secret, no_data_alert_enabled = @no_data_alert_enabled,
-         no_data_alert_secs = @no_data_alert_secs
+         no_data_alert_secs = @no_data_alert_secs, poll_failure_alert_secs = @poll_failure_alert_secs
        WHERE id = @id`,
     ),
     sourceSecret: db.prepare<[string], string>("SELECT encrypted_secret FROM sources WHERE id = ?").pluck(),
@@ -290,6 +292,7 @@ function sourceRowFrom(id: string, settings: SourceSettings, secret: EncryptedSe
     created_at_ms: createdAtMs,
     no_data_alert_enabled: (settings.noDataAlertEnabled ?? SOURCE_DEFAULTS.noDataAlertEnabled) ? 1 : 0,
     no_data_alert_secs: settings.noDataAlertSecs ?? SOURCE_DEFAULTS.noDataAlertSecs,
+    poll_failure_alert_secs: settings.pollFailureAlertSecs ?? SOURCE_DEFAULTS.pollFailureAlertSecs,
   };
 }
 
@@ -674,8 +677,12 @@ export class SqliteStore implements Store {
     return this.#guard(() => this.#detections.getAlertMatches(id, limit));
   }
 
-  async setAlertStatus(id: string, status: AlertStatus, atMs: number): Promise<AlertRecord> {
-    return this.#write(() => this.#detections.setAlertStatus(id, status, atMs));
+  async setAlertStatus(id: string, status: AlertStatus, atMs: number, by?: string | null): Promise<AlertRecord> {
+    return this.#write(() => this.#detections.setAlertStatus(id, status, atMs, by ?? null));
+  }
+
+  async listAlertStatusChanges(alertId: string): Promise<AlertStatusChange[]> {
+    return this.#guard(() => this.#detections.listAlertStatusChanges(alertId));
   }
 
   async listMatches(query: {
@@ -703,6 +710,10 @@ export class SqliteStore implements Store {
 
   async getDestinationConfig(id: string): Promise<EncryptedSecret | null> {
     return this.#guard(() => this.#delivery.getDestinationConfig(id));
+  }
+
+  async updateDestination(id: string, changes: DestinationUpdate): Promise<DestinationRecord> {
+    return this.#write(() => this.#delivery.updateDestination(id, changes, this.#clock.nowMs()));
   }
 
   async removeDestination(id: string): Promise<void> {

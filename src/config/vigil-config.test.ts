@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { configFilePath, loadConfigFile, parseConfigFile } from "./vigil-config.ts";
+
+/** A `${NAME}` reference, as written in the file. */
+const ref = (name: string) => `$${"{"}${name}}`;
+const env = (vars: Record<string, string>) => (name: string) => vars[name];
+
+describe("config file: destinations", () => {
+  it("reads entries and resolves environment variable references", () => {
+    const file = parseConfigFile(
+      [
+        "destinations:",
+        "  - name: sec",
+        "    type: slack",
+        "    min_severity: high",
+        `    webhook_url: ${ref("SLACK_URL")}`,
+        "  - name: siem",
+        "    type: webhook",
+        "    log_types: [OpenAI.Audit]",
+        "    url: https://siem.example.com/vigil",
+        `    secret: ${ref("HOOK_SECRET")}`,
+      ].join("\n"),
+      "/etc/vigil.yml",
+      env({ SLACK_URL: "https://hooks.slack.com/services/x", HOOK_SECRET: "0123456789abcdef0123" }),
+    );
+    assert.deepEqual(file.destinations, [
+      {
+        name: "sec",
+        type: "slack",
+        minSeverity: "HIGH",
+        logTypes: [],
+        options: { webhook_url: "https://hooks.slack.com/services/x" },
+      },
+      {
+        name: "siem",
+        type: "webhook",
+        minSeverity: "INFO",
+        logTypes: ["OpenAI.Audit"],
+        options: { url: "https://siem.example.com/vigil", secret: "0123456789abcdef0123" },
+      },
+    ]);
+  });
+
+  it("names the entry and the variable when an environment variable is missing", () => {
+    assert.throws(
+      () =>
+        parseConfigFile(
+          `destinations:\n  - name: sec\n    type: slack\n    webhook_url: ${ref("SLACK_URL")}\n`,
+          "v.yml",
+          env({}),
+        ),
+      /v\.yml, destinations\[0\] \(sec\): environment variable SLACK_URL is not set/,
+    );
+  });
+
+  it("rejects entries without a name, duplicate names and invalid YAML", () => {
+    assert.throws(
+      () => parseConfigFile("destinations:\n  - type: slack\n", "v.yml", env({})),
+      /destinations\[0\]: name/,
+    );
+    assert.throws(
+      () =>
+        parseConfigFile(
+          "destinations:\n  - {name: a, type: file, path: x}\n  - {name: a, type: file, path: y}\n",
+          "v.yml",
+          env({}),
+        ),
+      /destinations\[1\] \(a\): the name a is used twice/,
+    );
+    assert.throws(() => parseConfigFile("destinations: [", "v.yml", env({})), /not valid YAML/);
+    assert.throws(() => parseConfigFile("destinations: 3", "v.yml", env({})), /v\.yml: destinations/);
+  });
+
+  describe("where the file is", () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-config-"));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("uses VIGIL_CONFIG (which must exist), else <dataDir>/vigil.yml when present", () => {
+      assert.equal(configFilePath({ configPath: undefined, dataDir: dir }), null);
+      assert.equal(loadConfigFile({ configPath: undefined, dataDir: dir, lookup: env({}) }), null);
+      writeFileSync(join(dir, "vigil.yml"), "destinations:\n  - {name: out, type: file, path: stdout}\n");
+      assert.equal(configFilePath({ configPath: undefined, dataDir: dir }), join(dir, "vigil.yml"));
+      assert.equal(loadConfigFile({ configPath: undefined, dataDir: dir, lookup: env({}) })?.destinations.length, 1);
+      assert.throws(() => configFilePath({ configPath: join(dir, "nope.yml"), dataDir: dir }), /does not exist/);
+    });
+  });
+});

@@ -1,0 +1,129 @@
+// The optional YAML config file (VIGIL_CONFIG, else <dataDir>/vigil.yml when it exists). Today it holds
+// `destinations:`, loaded at `vigil start` / `vigil poll` and upserted into the store by name. Secrets are
+// never written in the file: a string value may reference an environment variable as `${NAME}`, which is
+// replaced when the file is loaded. Errors name the file and the entry; they never echo values.
+
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { z } from "zod";
+import { ConfigurationError } from "../core/errors.ts";
+
+export interface ConfigDestination {
+  name: string;
+  type: string;
+  /** Upper case (INFO … CRITICAL); default INFO. */
+  minSeverity: string;
+  logTypes: string[];
+  /** The type's options (webhook_url, url, secret, host, …) with `${VAR}` references resolved. */
+  options: Record<string, unknown>;
+}
+
+export interface VigilConfigFile {
+  path: string;
+  destinations: ConfigDestination[];
+}
+
+const FileSchema = z
+  .object({
+    destinations: z.array(z.record(z.string(), z.unknown())).optional(),
+  })
+  .passthrough();
+
+const EntrySchema = z
+  .object({
+    name: z.string().min(1, "needs a name"),
+    type: z.string().min(1, "needs a type"),
+    min_severity: z.string().optional(),
+    log_types: z.array(z.string()).optional(),
+  })
+  .passthrough();
+
+/** The config file to read: VIGIL_CONFIG (which must exist), else <dataDir>/vigil.yml if present, else null. */
+export function configFilePath(env: { configPath: string | undefined; dataDir: string }): string | null {
+  if (env.configPath !== undefined) {
+    if (!existsSync(env.configPath)) {
+      throw new ConfigurationError("config_file", `VIGIL_CONFIG names ${env.configPath}, which does not exist.`);
+    }
+    return env.configPath;
+  }
+  const fallback = join(env.dataDir, "vigil.yml");
+  return existsSync(fallback) ? fallback : null;
+}
+
+const REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+function resolveRefs(value: unknown, lookup: (name: string) => string | undefined, where: () => string): unknown {
+  if (typeof value === "string") {
+    return value.replace(REFERENCE, (_m, name: string) => {
+      const found = lookup(name);
+      if (found === undefined) {
+        throw new ConfigurationError("config_file", `${where()}: environment variable ${name} is not set.`);
+      }
+      return found;
+    });
+  }
+  if (Array.isArray(value)) return value.map((v) => resolveRefs(v, lookup, where));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveRefs(v, lookup, where)]));
+  }
+  return value;
+}
+
+/** Parses the text of a config file; `path` is only for messages. */
+export function parseConfigFile(
+  text: string,
+  path: string,
+  lookup: (name: string) => string | undefined,
+): VigilConfigFile {
+  let doc: unknown;
+  try {
+    doc = parse(text) ?? {};
+  } catch (err) {
+    throw new ConfigurationError("config_file", `Config file ${path} is not valid YAML: ${(err as Error).message}`);
+  }
+  const file = FileSchema.safeParse(doc);
+  if (!file.success) {
+    const issue = file.error.issues[0];
+    throw new ConfigurationError(
+      "config_file",
+      `Config file ${path}: ${issue?.path.join(".") || "(top level)"}: ${issue?.message ?? "invalid"} (expected a mapping with a destinations: list).`,
+    );
+  }
+  const seen = new Set<string>();
+  const destinations = (file.data.destinations ?? []).map((raw, i): ConfigDestination => {
+    const label =
+      typeof raw.name === "string" && raw.name !== "" ? `destinations[${i}] (${raw.name})` : `destinations[${i}]`;
+    const where = () => `Config file ${path}, ${label}`;
+    const entry = EntrySchema.safeParse(raw);
+    if (!entry.success) {
+      const issue = entry.error.issues[0];
+      throw new ConfigurationError(
+        "config_file",
+        `${where()}: ${issue?.path.join(".") || "(entry)"}: ${issue?.message ?? "invalid"}.`,
+      );
+    }
+    const { name, type, min_severity, log_types, ...options } = entry.data;
+    if (seen.has(name)) throw new ConfigurationError("config_file", `${where()}: the name ${name} is used twice.`);
+    seen.add(name);
+    return {
+      name,
+      type,
+      minSeverity: (min_severity ?? "INFO").toUpperCase(),
+      logTypes: log_types ?? [],
+      options: resolveRefs(options, lookup, where) as Record<string, unknown>,
+    };
+  });
+  return { path, destinations };
+}
+
+/** Reads the config file, if there is one (see configFilePath). */
+export function loadConfigFile(env: {
+  configPath: string | undefined;
+  dataDir: string;
+  lookup: (name: string) => string | undefined;
+}): VigilConfigFile | null {
+  const path = configFilePath(env);
+  if (path === null) return null;
+  return parseConfigFile(readFileSync(path, "utf8"), path, env.lookup);
+}

@@ -1,0 +1,90 @@
+// Destinations from the config file (src/config/vigil-config.ts), upserted into the store by name at
+// `vigil start` and `vigil poll`: a new name is created, an existing one updated in place (same id, so
+// rules routing by id or name keep working). The type-specific config is validated like `vigil
+// destinations add` does and stored encrypted. Destinations added with the CLI and absent from the file are
+// left alone.
+
+import { loadConfigFile, type VigilConfigFile } from "../config/vigil-config.ts";
+import { isSeverity, SEVERITIES, type Severity } from "../core/detection.ts";
+import { ConfigurationError } from "../core/errors.ts";
+import { DESTINATION_TYPES, parseDestinationConfig } from "../destinations/index.ts";
+import type { Runtime } from "./runtime.ts";
+
+export interface ConfigApplyResult {
+  path: string | null;
+  created: string[];
+  updated: string[];
+}
+
+/** Validates every entry first (nothing is written when one is invalid), then upserts them. */
+export async function applyConfigDestinations(
+  runtime: Pick<Runtime, "store" | "secrets">,
+  file: VigilConfigFile | null,
+): Promise<ConfigApplyResult> {
+  if (file === null) return { path: null, created: [], updated: [] };
+  const valid = file.destinations.map((entry, i) => {
+    const where = `Config file ${file.path}, destinations[${i}] (${entry.name})`;
+    if (!(DESTINATION_TYPES as readonly string[]).includes(entry.type)) {
+      throw new ConfigurationError(
+        "config_file",
+        `${where}: unknown type ${JSON.stringify(entry.type)}; use one of ${DESTINATION_TYPES.join(", ")}.`,
+      );
+    }
+    if (!isSeverity(entry.minSeverity)) {
+      throw new ConfigurationError("config_file", `${where}: min_severity must be one of ${SEVERITIES.join(", ")}.`);
+    }
+    const config = { ...entry.options, type: entry.type };
+    const parsed = parseDestinationConfig({
+      ...config,
+      id: "validation",
+      name: entry.name,
+      min_severity: entry.minSeverity,
+      ...(entry.logTypes.length > 0 ? { log_types: entry.logTypes } : {}),
+    });
+    if (!parsed.ok) {
+      // The issues name fields, never values: the resolved secrets stay out of the message.
+      throw new ConfigurationError(
+        "config_file",
+        `${where}: ${parsed.issues.map((i) => `${i.path || "(config)"}: ${i.message}`).join("; ")}.`,
+      );
+    }
+    const { type: _type, ...typeConfig } = config;
+    return { entry, minSeverity: entry.minSeverity as Severity, typeConfig };
+  });
+  const result: ConfigApplyResult = { path: file.path, created: [], updated: [] };
+  for (const { entry, minSeverity, typeConfig } of valid) {
+    const ciphertext = runtime.secrets.encrypt(JSON.stringify(typeConfig));
+    const existing = await runtime.store.getDestination(entry.name);
+    if (existing && existing.name === entry.name) {
+      await runtime.store.updateDestination(existing.id, {
+        type: entry.type,
+        minSeverity,
+        logTypes: entry.logTypes,
+        config: ciphertext,
+      });
+      result.updated.push(entry.name);
+    } else {
+      await runtime.store.createDestination({
+        name: entry.name,
+        type: entry.type,
+        minSeverity,
+        logTypes: entry.logTypes,
+        config: ciphertext,
+      });
+      result.created.push(entry.name);
+    }
+  }
+  return result;
+}
+
+/** Loads the config file named by the runtime's environment (if any) and applies its destinations. */
+export async function loadConfigDestinations(runtime: Runtime): Promise<ConfigApplyResult> {
+  const result = await applyConfigDestinations(runtime, loadConfigFile(runtime.env));
+  if (result.path !== null) {
+    runtime.logger.info(
+      { config: result.path, created: result.created, updated: result.updated },
+      `Loaded ${result.created.length + result.updated.length} destinations from ${result.path}.`,
+    );
+  }
+  return result;
+}

@@ -1,0 +1,82 @@
+// `vigil alerts ack|resolve|status|show`, run as a user would (a real `vigil` process on a data dir).
+
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { userInfo } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { openSqliteStore } from "../src/storage/sqlite/sqlite-store.ts";
+import { addSource, createAlerts } from "./delivery-helpers.ts";
+import { tempDir } from "./helpers.ts";
+
+const BIN = fileURLToPath(new URL("../bin/vigil.mjs", import.meta.url));
+
+function vigil(args: string[], dataDir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: { ...process.env, OPENAI_ADMIN_KEY: "", VIGIL_LOG_LEVEL: "silent", VIGIL_DATA_DIR: dataDir },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += String(d);
+    });
+    child.stderr.on("data", (d) => {
+      stderr += String(d);
+    });
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe("vigil alerts ack / resolve", { timeout: 120_000 }, () => {
+  const dir = tempDir("vigil-alerts-cli-");
+  let alertId = "";
+
+  before(async () => {
+    const store = await openSqliteStore({ path: join(dir.path, "vigil.db") });
+    try {
+      const source = await addSource(store);
+      [alertId = ""] = await createAlerts(store, source, 1);
+    } finally {
+      await store.close();
+    }
+  });
+  after(() => dir.remove());
+
+  it("acknowledges, resolves, and shows the history with who and when", async () => {
+    const who = `cli:${userInfo().username}`;
+    const ack = await vigil(["alerts", "ack", alertId], dir.path);
+    assert.equal(ack.code, 0, ack.stderr);
+    assert.equal(ack.stdout, `${alertId}\tACKNOWLEDGED\n`);
+    const resolve = await vigil(["alerts", "resolve", alertId], dir.path);
+    assert.equal(resolve.code, 0, resolve.stderr);
+    assert.equal(resolve.stdout, `${alertId}\tRESOLVED\n`);
+    const reopen = await vigil(["alerts", "status", alertId, "open"], dir.path);
+    assert.equal(reopen.code, 0, reopen.stderr);
+
+    const show = await vigil(["alerts", "show", alertId], dir.path);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /status changes:\n.*\t- -> OPEN\t/);
+    assert.match(show.stdout, new RegExp(`\\tOPEN -> ACKNOWLEDGED\\t${who}\\n`));
+    assert.match(show.stdout, new RegExp(`\\tACKNOWLEDGED -> RESOLVED\\t${who}\\n`));
+
+    const json = await vigil(["alerts", "show", alertId, "--json"], dir.path);
+    const { statusChanges, deliveries } = JSON.parse(json.stdout);
+    assert.deepEqual(
+      statusChanges.map((c: { from: string | null; to: string; by: string | null }) => [c.from, c.to, c.by]),
+      [
+        [null, "OPEN", "system:detection"],
+        ["OPEN", "ACKNOWLEDGED", who],
+        ["ACKNOWLEDGED", "RESOLVED", who],
+        ["RESOLVED", "OPEN", who],
+      ],
+    );
+    assert.ok(statusChanges.every((c: { atMs: number }) => Number.isInteger(c.atMs)));
+    assert.deepEqual(deliveries, []);
+
+    const unknown = await vigil(["alerts", "ack", "no-such-alert"], dir.path);
+    assert.notEqual(unknown.code, 0);
+  });
+});
