@@ -5,7 +5,7 @@ import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
 import { z } from "zod";
 import { SEVERITIES } from "../../core/detection.ts";
-import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
+import { NotFoundError, UsageError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
 import {
   createDestination,
