@@ -1,5 +1,6 @@
 // `npm run bench`: prints figures and ratios against baselines measured in the same run.
-// Options: --quick (smaller data sets, for a smoke run), --only NAME (normalize | rules | ingest | backfill).
+// Options: --quick (smaller data sets, for a smoke run), --only NAME (normalize | rules | ingest | backfill | search).
+// search fills a store of 1,000,000 events first (several minutes), so it runs only when asked for by name.
 
 import { benchTsRules } from "../src/detections/bench.ts";
 import { benchPythonRules } from "../src/detections/python/bench.ts";
@@ -7,6 +8,7 @@ import { benchNormalize } from "../src/schema/bench.ts";
 import { createSimulatedOrg } from "../src/simulator/index.ts";
 import { benchBackfill } from "./backfill.ts";
 import { benchIngest } from "./ingest.ts";
+import { benchSearch, formatSearchFigures } from "./search.ts";
 
 const quick = process.argv.includes("--quick");
 const onlyIndex = process.argv.indexOf("--only");
@@ -53,4 +55,11 @@ if (!only || only === "backfill") {
   process.stdout.write(
     `events ${fmt(r.events)} | sequential ${fmt(r.sequentialSecs, 1)} s | parallel ${fmt(r.parallelSecs, 1)} s | speedup ${fmt(r.speedup, 2)}× | peak RSS parallel ${fmt(r.parallelPeakRssMb)} MB, sequential ${fmt(r.sequentialPeakRssMb)} MB\n`,
   );
+}
+
+if (only === "search") {
+  section("Search: the console's typical queries, newest 100, SQLite store (target ≤ 200 ms each)");
+  process.stdout.write(formatSearchFigures(await benchSearch(quick ? 100_000 : 1_000_000)));
+} else if (!only) {
+  section("Search: skipped by default (filling 1,000,000 events takes minutes); run with --only search");
 }

@@ -4,6 +4,7 @@ import { BrowserRouter, Navigate, NavLink, Route, Routes, useLocation, useNaviga
 import { api, setCsrf, setUnauthorizedHandler } from "./api.ts";
 import { str } from "./format.ts";
 import { AlertDetailPage, AlertsPage } from "./pages/alerts.tsx";
+import { DestinationsPage } from "./pages/destinations.tsx";
 import { DetectionsPage } from "./pages/detections.tsx";
 import { LoginPage } from "./pages/login.tsx";
 import { OverviewPage } from "./pages/overview.tsx";
@@ -41,6 +42,7 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
         <NavLink to="/search">Search</NavLink>
         <NavLink to="/sources">Log Sources</NavLink>
         <NavLink to="/detections">Detections</NavLink>
+        <NavLink to="/destinations">Destinations</NavLink>
         <div className="sidebar-foot">
           <span className="muted">Signed in as {userName(session.user)}</span>
           <button type="button" className="link-button" onClick={onLogout}>
@@ -59,6 +61,7 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
           <Route path="/sources/new" element={<NewSourcePage />} />
           <Route path="/sources/:id" element={<SourcePage />} />
           <Route path="/detections" element={<DetectionsPage />} />
+          <Route path="/destinations" element={<DestinationsPage />} />
           <Route path="*" element={<Navigate to="/" replace />} />
         </Routes>
       </main>

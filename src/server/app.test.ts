@@ -437,6 +437,18 @@ describe("HTTP API resources", () => {
     assert.equal((await call("GET", "/api/packs")).json.packs[0].enabled, false);
     assert.equal((await call("POST", "/api/packs/TestPack/enable")).json.enabled, true);
 
+    const one = await call("GET", "/api/rules/Test.ApiKeyCreated");
+    assert.equal(one.status, 200, one.text);
+    assert.equal(one.json.rule.id, "Test.ApiKeyCreated");
+    assert.equal(one.json.rule.pack, "TestPack");
+    assert.match(one.json.rule.source, /id: "Test\.ApiKeyCreated"/);
+    assert.match(one.json.rule.source, /event\.get\("type"\) === "api_key\.created"/);
+    assert.deepEqual(
+      one.json.rule.files.map((f: { name: string; language: string }) => [f.name, f.language]),
+      [["key-created.ts", "typescript"]],
+    );
+    assert.equal((await call("GET", "/api/rules/Nope")).status, 404);
+
     const tested = await call("POST", "/api/rules/test", { body: {} });
     assert.deepEqual(tested.json, { passed: 2, failed: 0, results: [] });
     assert.equal((await call("POST", "/api/rules/test", { body: { ruleIds: ["Nope"] } })).status, 400);

@@ -2,6 +2,9 @@
 // simulator, driven through headless Chromium. Run: node --import tsx --test test/browser/console.test.ts
 
 import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { withRuntime } from "../../src/cli/context.ts";
@@ -199,6 +202,51 @@ describe("console", { timeout: 300_000 }, () => {
     await page.locator(".recharts-bar-rectangle").first().waitFor(WAIT);
     await page.getByRole("link", { name: SOURCE_NAME }).waitFor(WAIT);
     await screenshot(page, "16-overview");
+  });
+
+  test("creates a file destination, sends a test, changes its severity and removes it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-browser-dest-"));
+    const outFile = join(dir, "alerts.jsonl");
+    try {
+      await page.getByRole("link", { name: "Destinations" }).click();
+      await page.getByRole("heading", { name: "Destinations", exact: true }).waitFor(WAIT);
+      const form = page.getByRole("form", { name: "New destination" });
+      // A secret field is a password input.
+      await form.getByLabel("Type").selectOption("webhook");
+      assert.equal(await form.getByLabel("Signing secret").getAttribute("type"), "password");
+      await form.getByLabel("Type").selectOption("file");
+      await form.getByLabel("Name").fill("Alert file");
+      await form.getByLabel("Minimum severity").selectOption("MEDIUM");
+      await form.getByLabel("Path").fill(outFile);
+      await form.getByRole("button", { name: "Create destination" }).click();
+      const table = page.getByRole("table", { name: "Destinations" });
+      await table.getByText("Alert file").waitFor(WAIT);
+      assert.equal(await table.getByLabel("Minimum severity for Alert file").inputValue(), "MEDIUM");
+      await screenshot(page, "17-destinations");
+
+      await table.getByRole("button", { name: "Send test to Alert file" }).click();
+      await table.getByRole("status").filter({ hasText: /^ok/ }).waitFor(WAIT);
+      assert.ok(existsSync(outFile), "the test notification was written");
+      assert.ok(readFileSync(outFile, "utf8").length > 0);
+      await screenshot(page, "18-destination-tested");
+
+      await table.getByLabel("Minimum severity for Alert file").selectOption("HIGH");
+      await table.locator(".badge", { hasText: "HIGH" }).waitFor(WAIT);
+      await table.getByRole("button", { name: "Remove Alert file" }).click();
+      await table.getByRole("button", { name: "Confirm removing Alert file" }).click();
+      await page.getByText("No destinations yet").waitFor(WAIT);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a rule's detail shows its source", async () => {
+    await page.getByRole("link", { name: "Detections" }).click();
+    const rules = page.getByRole("table", { name: "Rules" });
+    await rules.getByRole("button", { expanded: false }).first().click();
+    const source = rules.getByRole("figure", { name: /^Rule source / }).first();
+    await source.waitFor(WAIT);
+    assert.ok(((await source.locator("pre").textContent()) ?? "").trim().length > 0);
   });
 
   test("attacker-controlled event fields render as text", async () => {

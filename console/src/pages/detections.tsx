@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { api, errorMessage, listOf } from "../api.ts";
+import { api, errorMessage, listOf, objectOf } from "../api.ts";
 import { ErrorBanner, JsonBlock, Loading, SeverityBadge, useLoad } from "../components.tsx";
 import { pick, type Rec, str } from "../format.ts";
 
@@ -17,6 +17,29 @@ function resultOk(r: Rec): boolean {
 
 function countOf(v: unknown): string {
   return Array.isArray(v) ? String(v.length) : str(v);
+}
+
+/** The rule's files as text (React escapes them; nothing is rendered as markup). */
+function RuleSource({ id }: { id: string }) {
+  const detail = useLoad(
+    () => api.get<unknown>(`/api/rules/${encodeURIComponent(id)}`).then((d) => objectOf<Rec>(d, "rule")),
+    [id],
+  );
+  const files = listOf<Rec>(detail.data?.files ?? []);
+  return (
+    <>
+      <h3>Source</h3>
+      <ErrorBanner message={detail.error} />
+      <Loading when={detail.loading && !detail.data} />
+      {detail.data && files.length === 0 ? <p className="muted">The rule's file cannot be read.</p> : null}
+      {files.map((f) => (
+        <figure key={str(f.name)} className="json-figure" aria-label={`Rule source ${str(f.name)}`}>
+          <figcaption className="muted mono small">{str(f.name)}</figcaption>
+          <pre className="code">{str(f.text)}</pre>
+        </figure>
+      ))}
+    </>
+  );
 }
 
 export function DetectionsPage() {
@@ -232,12 +255,7 @@ export function DetectionsPage() {
                         <dt>Kind</dt>
                         <dd>{str(r.kind) || "—"}</dd>
                       </dl>
-                      {pick(r, "source", "code") !== undefined ? (
-                        <>
-                          <h3>Source</h3>
-                          <pre className="code">{str(pick(r, "source", "code"))}</pre>
-                        </>
-                      ) : null}
+                      <RuleSource id={id} />
                       <h3>Tests</h3>
                       {tests.length === 0 ? (
                         <p className="muted">No tests.</p>

@@ -1,5 +1,7 @@
 // Rules and packs: list with enabled state, enable/disable (globally or for one source), run rule tests.
 
+import { readFile } from "node:fs/promises";
+import { basename } from "node:path";
 import { Hono } from "hono";
 import { z } from "zod";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
@@ -14,6 +16,26 @@ const TestSchema = z.object({ ruleIds: z.array(z.string().min(1)).optional() });
 function testNames(rule: LoadedRule): string[] {
   const tests = rule.kind === "ts" ? (rule.definition.tests ?? []) : rule.spec.tests;
   return tests.map((t) => t.name);
+}
+
+/** The rule's own files as text: the TypeScript module, or a Panther rule's .py and .yml. */
+async function sourceFiles(rule: LoadedRule): Promise<{ name: string; language: string; text: string }[]> {
+  const paths: [string, string][] =
+    rule.kind === "ts"
+      ? [[rule.file, "typescript"]]
+      : [
+          [rule.spec.pythonPath, "python"],
+          [rule.file, "yaml"],
+        ];
+  const files: { name: string; language: string; text: string }[] = [];
+  for (const [path, language] of paths) {
+    try {
+      files.push({ name: basename(path), language, text: await readFile(path, "utf8") });
+    } catch {
+      // Moved or deleted since the rules were loaded: the rest is still worth showing.
+    }
+  }
+  return files;
 }
 
 export function ruleRoutes(ctx: ServerContext): Hono<AppEnv> {
@@ -31,27 +53,37 @@ export function ruleRoutes(ctx: ServerContext): Hono<AppEnv> {
     return { set, resolver, overrides };
   }
 
+  const view = (r: LoadedRule, s: Awaited<ReturnType<typeof state>>) => ({
+    id: r.id,
+    displayName: r.displayName,
+    pack: r.packId,
+    kind: r.kind,
+    enabled: s.resolver.ruleEnabled(r, null),
+    severity: r.severity ?? "INFO",
+    logTypes: r.logTypes,
+    description: r.description,
+    runbook: r.runbook,
+    reference: r.reference,
+    tags: r.tags,
+    threshold: r.threshold,
+    dedupPeriodMinutes: r.dedupPeriodMinutes,
+    tests: testNames(r),
+    sourceOverrides: s.overrides("rule", r.id),
+  });
+
   app.get("/rules", async (c) => {
-    const { set, resolver, overrides } = await state();
-    return c.json({
-      rules: set.rules.map((r) => ({
-        id: r.id,
-        displayName: r.displayName,
-        pack: r.packId,
-        kind: r.kind,
-        enabled: resolver.ruleEnabled(r, null),
-        severity: r.severity ?? "INFO",
-        logTypes: r.logTypes,
-        description: r.description,
-        runbook: r.runbook,
-        reference: r.reference,
-        tags: r.tags,
-        threshold: r.threshold,
-        dedupPeriodMinutes: r.dedupPeriodMinutes,
-        tests: testNames(r),
-        sourceOverrides: overrides("rule", r.id),
-      })),
-    });
+    const s = await state();
+    return c.json({ rules: s.set.rules.map((r) => view(r, s)) });
+  });
+
+  // One rule with its source text (`files`: the .ts module, or the .py and .yml of a Panther rule).
+  app.get("/rules/:id", async (c) => {
+    const id = c.req.param("id");
+    const s = await state();
+    const rule = s.set.rules.find((r) => r.id === id);
+    if (!rule) throw new NotFoundError(`There is no rule ${JSON.stringify(id)}.`);
+    const files = await sourceFiles(rule);
+    return c.json({ rule: { ...view(rule, s), source: files[0]?.text ?? null, files } });
   });
 
   app.get("/packs", async (c) => {

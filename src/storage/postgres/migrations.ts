@@ -374,6 +374,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE sources ADD COLUMN poll_failure_alert_secs bigint NOT NULL DEFAULT 3600;
     `,
   },
+  {
+    version: 8,
+    name: "event search: per-source newest-first index",
+    sql: `
+      CREATE INDEX IF NOT EXISTS events_by_source ON events (source_id, effective_at DESC, id DESC);
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

@@ -408,6 +408,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE sources ADD COLUMN poll_failure_alert_secs INTEGER NOT NULL DEFAULT 3600;
     `,
   },
+  {
+    version: 8,
+    name: "event search: per-source newest-first index",
+    sql: `
+      -- A search within one source read the primary key and sorted every row of the source.
+      CREATE INDEX events_by_source ON events (source_id, effective_at DESC, id DESC);
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

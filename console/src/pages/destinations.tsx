@@ -1,0 +1,309 @@
+// Destinations: list, create, send a test, change the minimum severity, remove. Secrets (webhook URLs with
+// tokens, HMAC secrets, routing keys, SMTP passwords) are write-only: typed into password inputs, sent once,
+// never shown again (the API does not return them).
+
+import { type FormEvent, useState } from "react";
+import { api, errorMessage, listOf } from "../api.ts";
+import { ErrorBanner, Loading, SeverityBadge, useLoad } from "../components.tsx";
+import { fmtMs, type Rec, str } from "../format.ts";
+
+const TYPES = ["slack", "webhook", "pagerduty", "email", "file"] as const;
+type DestinationType = (typeof TYPES)[number];
+const SEVERITIES = ["INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"] as const;
+
+interface Field {
+  key: string;
+  label: string;
+  secret?: boolean;
+  optional?: boolean;
+  placeholder?: string;
+  kind?: "number" | "checkbox" | "list";
+}
+
+/** The type-specific config fields (snake_case as in src/destinations); `auth.user` nests. */
+const FIELDS: Record<DestinationType, Field[]> = {
+  slack: [{ key: "webhook_url", label: "Slack webhook URL", secret: true, placeholder: "https://hooks.slack.com/…" }],
+  webhook: [
+    { key: "url", label: "URL", placeholder: "https://example.com/vigil" },
+    { key: "secret", label: "Signing secret", secret: true, placeholder: "at least 16 characters" },
+  ],
+  pagerduty: [
+    { key: "routing_key", label: "Routing key", secret: true },
+    { key: "base_url", label: "Events API URL", optional: true, placeholder: "https://events.pagerduty.com" },
+  ],
+  email: [
+    { key: "host", label: "SMTP host", placeholder: "smtp.example.com" },
+    { key: "port", label: "SMTP port", kind: "number", optional: true, placeholder: "587" },
+    { key: "secure", label: "TLS from the start (port 465)", kind: "checkbox" },
+    { key: "auth.user", label: "SMTP user", optional: true },
+    { key: "auth.pass", label: "SMTP password", secret: true, optional: true },
+    { key: "from", label: "From", placeholder: "vigil@example.com" },
+    { key: "to", label: "To", kind: "list", placeholder: "secops@example.com, oncall@example.com" },
+  ],
+  file: [{ key: "path", label: "Path", placeholder: "/var/log/vigil/alerts.jsonl" }],
+};
+
+function buildConfig(type: DestinationType, values: Record<string, string>): Rec {
+  const config: Rec = {};
+  const auth: Rec = {};
+  for (const f of FIELDS[type]) {
+    const raw = values[f.key] ?? "";
+    let value: unknown;
+    if (f.kind === "checkbox") value = raw === "true";
+    else if (raw.trim() === "") continue;
+    else if (f.kind === "number") value = Number(raw);
+    else if (f.kind === "list")
+      value = raw
+        .split(/[,\s]+/)
+        .map((s) => s.trim())
+        .filter((s) => s !== "");
+    else value = f.secret ? raw : raw.trim();
+    if (f.key.startsWith("auth.")) auth[f.key.slice(5)] = value;
+    else config[f.key] = value;
+  }
+  if (Object.keys(auth).length > 0) config.auth = auth;
+  return config;
+}
+
+interface TestResult {
+  ok: boolean;
+  status?: number | null;
+  durationMs?: number;
+  message?: string;
+}
+
+function NewDestinationForm({ onCreated }: { onCreated: () => void }) {
+  const [type, setType] = useState<DestinationType>("slack");
+  const [name, setName] = useState("");
+  const [minSeverity, setMinSeverity] = useState("INFO");
+  const [values, setValues] = useState<Record<string, string>>({});
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await api.post("/api/destinations", { name, type, minSeverity, config: buildConfig(type, values) });
+      setName("");
+      setValues({});
+      onCreated();
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  const set = (key: string, value: string) => setValues((v) => ({ ...v, [key]: value }));
+
+  return (
+    <form className="card form" onSubmit={submit} aria-label="New destination">
+      <h2>New destination</h2>
+      <ErrorBanner message={error} />
+      <label>
+        Type
+        <select
+          value={type}
+          onChange={(e) => {
+            setType(e.target.value as DestinationType);
+            setValues({});
+          }}
+        >
+          {TYPES.map((t) => (
+            <option key={t} value={t}>
+              {t}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Name
+        <input value={name} required maxLength={200} onChange={(e) => setName(e.target.value)} />
+      </label>
+      <label>
+        Minimum severity
+        <select value={minSeverity} onChange={(e) => setMinSeverity(e.target.value)}>
+          {SEVERITIES.map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
+      </label>
+      {FIELDS[type].map((f) =>
+        f.kind === "checkbox" ? (
+          <label key={`${type}-${f.key}`} className="check">
+            <input
+              type="checkbox"
+              checked={values[f.key] === "true"}
+              onChange={(e) => set(f.key, e.target.checked ? "true" : "false")}
+            />{" "}
+            {f.label}
+          </label>
+        ) : (
+          <label key={`${type}-${f.key}`}>
+            {f.label}
+            {f.optional ? <span className="muted"> (optional)</span> : null}
+            <input
+              type={f.secret ? "password" : f.kind === "number" ? "number" : "text"}
+              autoComplete={f.secret ? "new-password" : "off"}
+              required={!f.optional}
+              placeholder={f.placeholder}
+              value={values[f.key] ?? ""}
+              onChange={(e) => set(f.key, e.target.value)}
+            />
+          </label>
+        ),
+      )}
+      <div className="actions">
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? "Creating…" : "Create destination"}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+export function DestinationsPage() {
+  const destinations = useLoad(
+    () => api.get<unknown>("/api/destinations").then((d) => listOf<Rec>(d, "destinations")),
+    [],
+  );
+  const [error, setError] = useState<string | null>(null);
+  const [tests, setTests] = useState<Record<string, TestResult | "running">>({});
+  const [removing, setRemoving] = useState<string | null>(null);
+
+  async function sendTest(id: string) {
+    setError(null);
+    setTests((t) => ({ ...t, [id]: "running" }));
+    try {
+      const result = await api.post<TestResult>(`/api/destinations/${encodeURIComponent(id)}/test`, {});
+      setTests((t) => ({ ...t, [id]: result }));
+    } catch (e) {
+      setTests((t) => ({ ...t, [id]: { ok: false, message: errorMessage(e) } }));
+    }
+  }
+
+  async function changeSeverity(id: string, minSeverity: string) {
+    setError(null);
+    try {
+      await api.patch(`/api/destinations/${encodeURIComponent(id)}`, { minSeverity });
+      destinations.reload();
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  }
+
+  async function remove(id: string) {
+    setError(null);
+    try {
+      await api.del(`/api/destinations/${encodeURIComponent(id)}`);
+      setRemoving(null);
+      destinations.reload();
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  }
+
+  const list = destinations.data ?? [];
+  return (
+    <>
+      <header className="page-head">
+        <h1>Destinations</h1>
+      </header>
+      <ErrorBanner message={error ?? destinations.error} />
+      <section className="card">
+        <h2>Configured destinations</h2>
+        <Loading when={destinations.loading && !destinations.data} />
+        {destinations.data && list.length === 0 ? (
+          <p className="muted">No destinations yet: alerts are stored but not sent anywhere.</p>
+        ) : null}
+        {list.length > 0 ? (
+          <table aria-label="Destinations">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Type</th>
+                <th>Minimum severity</th>
+                <th>Updated</th>
+                <th>Test</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((d) => {
+                const id = str(d.id);
+                const name = str(d.name);
+                const test = tests[id];
+                return (
+                  <tr key={id}>
+                    <td>
+                      <strong>{name}</strong>
+                    </td>
+                    <td className="mono">{str(d.type)}</td>
+                    <td className="nowrap">
+                      <SeverityBadge severity={d.minSeverity} />{" "}
+                      <select
+                        aria-label={`Minimum severity for ${name}`}
+                        value={str(d.minSeverity) || "INFO"}
+                        onChange={(e) => void changeSeverity(id, e.target.value)}
+                      >
+                        {SEVERITIES.map((s) => (
+                          <option key={s} value={s}>
+                            {s}
+                          </option>
+                        ))}
+                      </select>
+                    </td>
+                    <td className="nowrap">{fmtMs(d.updatedAtMs ?? d.createdAtMs)}</td>
+                    <td className="wrap">
+                      <button
+                        type="button"
+                        aria-label={`Send test to ${name}`}
+                        disabled={test === "running"}
+                        onClick={() => void sendTest(id)}
+                      >
+                        {test === "running" ? "Sending…" : "Send test"}
+                      </button>
+                      {test && test !== "running" ? (
+                        test.ok ? (
+                          <div className="ok-text" role="status">
+                            ok{test.status ? ` (${test.status})` : ""}
+                            {test.durationMs !== undefined ? `, ${test.durationMs} ms` : ""}
+                          </div>
+                        ) : (
+                          <div className="err-text" role="alert">
+                            failed{test.status ? ` (${test.status})` : ""}: {str(test.message) || "no reason given"}
+                          </div>
+                        )
+                      ) : null}
+                    </td>
+                    <td className="nowrap">
+                      {removing === id ? (
+                        <>
+                          <button type="button" aria-label={`Confirm removing ${name}`} onClick={() => void remove(id)}>
+                            Confirm remove
+                          </button>{" "}
+                          <button type="button" onClick={() => setRemoving(null)}>
+                            Cancel
+                          </button>
+                        </>
+                      ) : (
+                        <button type="button" aria-label={`Remove ${name}`} onClick={() => setRemoving(id)}>
+                          Remove
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        ) : null}
+      </section>
+      <NewDestinationForm onCreated={destinations.reload} />
+    </>
+  );
+}
