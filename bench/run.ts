@@ -45,7 +45,7 @@ if (!only || only === "ingest") {
   section("Ingest: poll → store vs raw insert into the same store (target ≥ 50%)");
   const r = await benchIngest(quick ? 20_000 : 200_000);
   process.stdout.write(
-    `events ${fmt(r.events)} | poll→store ${fmt(r.pollEventsPerSec)} ev/s | raw insert ${fmt(r.rawEventsPerSec)} ev/s | ratio ${fmt(r.ratio * 100, 1)}%\n`,
+    `events ${fmt(r.events)} | raw insert ${fmt(r.rawEventsPerSec)} ev/s | poll→normalize→store ${fmt(r.pollEventsPerSec)} ev/s (${fmt(r.ratio * 100, 1)}%) | with detection ${fmt(r.detectEventsPerSec)} ev/s (${fmt(r.detectRatio * 100, 1)}%)\n`,
   );
 }
 

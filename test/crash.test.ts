@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { isTenantScoped } from "../src/core/event-types.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/index.ts";
 import { openSqliteStore } from "../src/storage/sqlite/sqlite-store.ts";
-import { tempDir } from "./helpers.ts";
+import { prng, tempDir } from "./helpers.ts";
 
 const BIN = fileURLToPath(new URL("../bin/vigil.mjs", import.meta.url));
 const KILLS = 20;
@@ -23,18 +23,6 @@ const FAULTS = {
   slowProbability: 0.05,
   slowMs: 200,
 } as const;
-
-/** A small seeded PRNG, so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function vigil(args: string[], env: NodeJS.ProcessEnv, stdio: "ignore" | "pipe" = "ignore"): ChildProcess {
   return spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio });

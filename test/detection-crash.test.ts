@@ -10,22 +10,11 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type RunningSimulator, startSimulator } from "../src/simulator/index.ts";
 import { openSqliteStore } from "../src/storage/sqlite/sqlite-store.ts";
-import { tempDir } from "./helpers.ts";
+import { prng, tempDir } from "./helpers.ts";
 
 const BIN = fileURLToPath(new URL("../bin/vigil.mjs", import.meta.url));
 const RULES = fileURLToPath(new URL("./fixtures/crash-rules/", import.meta.url));
 const KILLS = 20;
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function spawnVigil(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   return spawn(process.execPath, [BIN, ...args], {

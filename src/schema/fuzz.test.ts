@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { it } from "node:test";
+import { prng } from "../../test/helpers.ts";
 import { CLASSIC_EVENT_TYPES } from "../core/event-types.ts";
 import { makeEvent } from "../detections/event/index.ts";
 import { loadOpenAIAuditLogType } from "./index.ts";
@@ -12,18 +13,6 @@ import { ACTORS, CLASSIC_PAYLOADS } from "./openai/golden-cases.ts";
 
 const SEED = 0x5eed_2024;
 const COUNT = 12_000;
-
-/** mulberry32: small, fast, good enough to drive mutations reproducibly. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = prng(SEED);
 const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
