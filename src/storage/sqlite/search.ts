@@ -1,56 +1,11 @@
-// Builds the dynamic event and quarantine queries with Kysely (compile only, never executed by Kysely):
-// every filter becomes a bound parameter, so no caller text is ever spliced into SQL.
+// The SQLite dialect of the shared event and quarantine queries (../event-search.ts).
 
-import {
-  type CompiledQuery,
-  DummyDriver,
-  Kysely,
-  type SelectQueryBuilder,
-  SqliteAdapter,
-  SqliteIntrospector,
-  SqliteQueryCompiler,
-  sql,
-} from "kysely";
-import { UsageError } from "../../core/errors.ts";
-import type { EventQuery } from "../ports.ts";
+import { DummyDriver, Kysely, SqliteAdapter, SqliteIntrospector, SqliteQueryCompiler } from "kysely";
+import { eventQueries, type SearchSchema } from "../event-search.ts";
 
-export const DEFAULT_LIMIT = 100;
-export const MAX_LIMIT = 10_000;
+export type { EventsTable, QuarantineTable } from "../event-search.ts";
 
-export interface EventsTable {
-  source_id: string;
-  id: string;
-  type: string;
-  effective_at: number;
-  actor_type: string | null;
-  actor_id: string | null;
-  actor_email: string | null;
-  ip: string | null;
-  project_id: string | null;
-  raw: string;
-  normalized: string | null;
-  ingested_at_ms: number;
-}
-
-export interface QuarantineTable {
-  id: number;
-  source_id: string;
-  event_id: string | null;
-  reason: string;
-  issues: string;
-  raw: string;
-  raw_sha256: string;
-  received_at_ms: number;
-  last_seen_ms: number;
-  sightings: number;
-}
-
-interface Schema {
-  events: EventsTable;
-  quarantine: QuarantineTable;
-}
-
-const builder = new Kysely<Schema>({
+const builder = new Kysely<SearchSchema>({
   dialect: {
     createAdapter: () => new SqliteAdapter(),
     createDriver: () => new DummyDriver(),
@@ -59,60 +14,4 @@ const builder = new Kysely<Schema>({
   },
 });
 
-/** `limit` clamped to MAX_LIMIT; anything that is not a positive number is a usage error. */
-export function resolveLimit(limit: number | undefined): number {
-  if (limit === undefined) return DEFAULT_LIMIT;
-  if (!Number.isFinite(limit) || limit < 1) {
-    throw new UsageError(`The result limit must be a number from 1 to ${MAX_LIMIT}, not ${limit}.`);
-  }
-  return Math.min(Math.floor(limit), MAX_LIMIT);
-}
-
-/** A LIKE pattern matching `text` literally anywhere; `\` is the escape character. */
-export function containsPattern(text: string): string {
-  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-}
-
-function applyFilters<O>(
-  query: SelectQueryBuilder<Schema, "events", O>,
-  filter: EventQuery,
-): SelectQueryBuilder<Schema, "events", O> {
-  let q = query;
-  if (filter.sourceId !== undefined) q = q.where("source_id", "=", filter.sourceId);
-  // An empty list means "no type filter", the same as leaving it out (a CLI with no --type flags).
-  if (filter.types !== undefined && filter.types.length > 0) q = q.where("type", "in", filter.types);
-  if (filter.actorEmail !== undefined) q = q.where("actor_email", "=", filter.actorEmail);
-  if (filter.actorId !== undefined) q = q.where("actor_id", "=", filter.actorId);
-  if (filter.ip !== undefined) q = q.where("ip", "=", filter.ip);
-  if (filter.projectId !== undefined) q = q.where("project_id", "=", filter.projectId);
-  if (filter.sinceSecs !== undefined) q = q.where("effective_at", ">=", filter.sinceSecs);
-  if (filter.untilSecs !== undefined) q = q.where("effective_at", "<", filter.untilSecs);
-  if (filter.text !== undefined && filter.text !== "") {
-    // SQLite's LIKE is case-insensitive for ASCII letters, which covers ids, emails, IPs and types.
-    q = q.where(sql<boolean>`raw LIKE ${containsPattern(filter.text)} ESCAPE '\\'`);
-  }
-  return q;
-}
-
-/** Newest first; `source_id` last only to make ties between sources deterministic. */
-export function compileEventSearch(filter: EventQuery): CompiledQuery {
-  return applyFilters(builder.selectFrom("events").selectAll(), filter)
-    .orderBy("effective_at", "desc")
-    .orderBy("id", "desc")
-    .orderBy("source_id", "desc")
-    .limit(resolveLimit(filter.limit))
-    .compile();
-}
-
-export function compileEventCount(filter: EventQuery): CompiledQuery {
-  return applyFilters(
-    builder.selectFrom("events").select((eb) => eb.fn.countAll<number>().as("n")),
-    filter,
-  ).compile();
-}
-
-export function compileQuarantineList(filter: { sourceId?: string; limit?: number }): CompiledQuery {
-  let q = builder.selectFrom("quarantine").selectAll();
-  if (filter.sourceId !== undefined) q = q.where("source_id", "=", filter.sourceId);
-  return q.orderBy("id", "desc").limit(resolveLimit(filter.limit)).compile();
-}
+export const { compileEventSearch, compileEventCount, compileQuarantineList } = eventQueries(builder, "LIKE");

@@ -1,0 +1,112 @@
+// The dynamic event and quarantine queries, shared by the SQLite and PostgreSQL stores. They are built
+// with Kysely (compile only, never executed by Kysely): every filter becomes a bound parameter, so no caller
+// text is ever spliced into SQL. Each store passes its own dialect's builder and its text-match operator.
+
+import { type CompiledQuery, type Kysely, type SelectQueryBuilder, sql } from "kysely";
+import { UsageError } from "../core/errors.ts";
+import type { EventQuery } from "./ports.ts";
+
+export const DEFAULT_LIMIT = 100;
+export const MAX_LIMIT = 10_000;
+
+export interface EventsTable {
+  source_id: string;
+  id: string;
+  type: string;
+  effective_at: number;
+  actor_type: string | null;
+  actor_id: string | null;
+  actor_email: string | null;
+  ip: string | null;
+  project_id: string | null;
+  raw: string;
+  normalized: string | null;
+  ingested_at_ms: number;
+}
+
+export interface QuarantineTable {
+  id: number;
+  source_id: string;
+  event_id: string | null;
+  reason: string;
+  issues: string;
+  raw: string;
+  raw_sha256: string;
+  received_at_ms: number;
+  last_seen_ms: number;
+  sightings: number;
+}
+
+export interface SearchSchema {
+  events: EventsTable;
+  quarantine: QuarantineTable;
+}
+
+/** `limit` clamped to MAX_LIMIT; anything that is not a positive number is a usage error. */
+export function resolveLimit(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_LIMIT;
+  if (!Number.isFinite(limit) || limit < 1) {
+    throw new UsageError(`The result limit must be a number from 1 to ${MAX_LIMIT}, not ${limit}.`);
+  }
+  return Math.min(Math.floor(limit), MAX_LIMIT);
+}
+
+/** A LIKE pattern matching `text` literally anywhere; `\` is the escape character. */
+export function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+/**
+ * The text filter's operator: SQLite's LIKE is case-insensitive for ASCII letters (which covers ids, emails,
+ * IPs and types); PostgreSQL's LIKE is case-sensitive, so it uses ILIKE, which folds case by the locale.
+ */
+export type TextMatch = "LIKE" | "ILIKE";
+
+export interface EventQueries {
+  compileEventSearch(filter: EventQuery): CompiledQuery;
+  compileEventCount(filter: EventQuery): CompiledQuery;
+  compileQuarantineList(filter: { sourceId?: string; limit?: number }): CompiledQuery;
+}
+
+export function eventQueries(builder: Kysely<SearchSchema>, textMatch: TextMatch): EventQueries {
+  const like = sql.raw(textMatch);
+  function applyFilters<O>(
+    query: SelectQueryBuilder<SearchSchema, "events", O>,
+    filter: EventQuery,
+  ): SelectQueryBuilder<SearchSchema, "events", O> {
+    let q = query;
+    if (filter.sourceId !== undefined) q = q.where("source_id", "=", filter.sourceId);
+    // An empty list means "no type filter", the same as leaving it out (a CLI with no --type flags).
+    if (filter.types !== undefined && filter.types.length > 0) q = q.where("type", "in", filter.types);
+    if (filter.actorEmail !== undefined) q = q.where("actor_email", "=", filter.actorEmail);
+    if (filter.actorId !== undefined) q = q.where("actor_id", "=", filter.actorId);
+    if (filter.ip !== undefined) q = q.where("ip", "=", filter.ip);
+    if (filter.projectId !== undefined) q = q.where("project_id", "=", filter.projectId);
+    if (filter.sinceSecs !== undefined) q = q.where("effective_at", ">=", filter.sinceSecs);
+    if (filter.untilSecs !== undefined) q = q.where("effective_at", "<", filter.untilSecs);
+    if (filter.text !== undefined && filter.text !== "") {
+      q = q.where(sql<boolean>`raw ${like} ${containsPattern(filter.text)} ESCAPE '\\'`);
+    }
+    return q;
+  }
+  return {
+    /** Newest first; `source_id` last only to make ties between sources deterministic. */
+    compileEventSearch: (filter) =>
+      applyFilters(builder.selectFrom("events").selectAll(), filter)
+        .orderBy("effective_at", "desc")
+        .orderBy("id", "desc")
+        .orderBy("source_id", "desc")
+        .limit(resolveLimit(filter.limit))
+        .compile(),
+    compileEventCount: (filter) =>
+      applyFilters(
+        builder.selectFrom("events").select((eb) => eb.fn.countAll<number>().as("n")),
+        filter,
+      ).compile(),
+    compileQuarantineList: (filter) => {
+      let q = builder.selectFrom("quarantine").selectAll();
+      if (filter.sourceId !== undefined) q = q.where("source_id", "=", filter.sourceId);
+      return q.orderBy("id", "desc").limit(resolveLimit(filter.limit)).compile();
+    },
+  };
+}
