@@ -758,6 +758,69 @@ export function runStorageContract(
         assert.equal(await store.countEvents({ text: "100% FULL" }), 1);
       });
 
+      it("finds long, quoted, non-ASCII and JSON-spanning text exactly, through the text index", async () => {
+        const source = await newSource();
+        const raws: Record<string, string> = {
+          key: JSON.stringify({ id: "key_8f3a2c9d01", name: 'say "hi" to <script>alert(1)</script>' }),
+          lookalike: JSON.stringify({ id: "key_8f3a2c9d02", name: "key_8f3 a2c9d01" }),
+          unicode: JSON.stringify({ name: "Zoë Ünïcode 東京" }),
+          spans: '{"type":"api_key.created"}',
+        };
+        await store.applyPage(
+          page(
+            source.id,
+            Object.entries(raws).map(([id, raw], i) => eventRow(id, T0 + i, { raw })),
+          ),
+        );
+        const ids = async (text: string) => (await store.searchEvents({ text })).map((e) => e.id).sort();
+        // Every trigram of "key_8f3a2c9d01" is in both records; only one holds the text itself.
+        assert.deepEqual(await ids("key_8f3a2c9d01"), ["key"]);
+        assert.deepEqual(await ids("KEY_8F3A2C9D0"), ["key", "lookalike"]);
+        // Raw JSON escapes the quotes, and the text is matched against the raw record as stored.
+        assert.deepEqual(await ids('say \\"hi\\"'), ["key"]);
+        assert.deepEqual(await ids('say "hi"'), []);
+        assert.deepEqual(await ids('"hi" AND NOT x'), []);
+        assert.deepEqual(await ids("<script>alert(1)</script>"), ["key"]);
+        assert.deepEqual(await ids("東京"), ["unicode"]);
+        assert.deepEqual(await ids("Zoë Ü"), ["unicode"]);
+        // The text may cross JSON syntax: it is a substring of the raw record, keys and quotes included.
+        assert.deepEqual(await ids('"type":"api_key.cr'), ["spans"]);
+        assert.equal(await store.countEvents({ text: "d01" }), 2);
+      });
+
+      it("finds events by id, within a source or across sources", async () => {
+        const a = await newSource("a");
+        const b = await newSource("b");
+        await store.applyPage(page(a.id, [eventRow("e1", T0), eventRow("e2", T0 + 1), eventRow("shared", T0 + 2)]));
+        await store.applyPage(page(b.id, [eventRow("shared", T0 + 3)]));
+        const found = async (q: { sourceId?: string; ids: string[] }) =>
+          (await store.searchEvents(q)).map((e) => `${e.sourceId === a.id ? "a" : "b"}:${e.id}`);
+        assert.deepEqual(await found({ sourceId: a.id, ids: ["e2"] }), ["a:e2"]);
+        assert.deepEqual(await found({ sourceId: a.id, ids: ["e1", "e2", "nope"] }), ["a:e2", "a:e1"]);
+        assert.deepEqual(await found({ ids: ["shared"] }), ["b:shared", "a:shared"]);
+        assert.deepEqual(await found({ sourceId: b.id, ids: ["e1"] }), []);
+        assert.deepEqual(await found({ ids: [] }), []);
+        assert.equal(await store.countEvents({ ids: ["e1", "shared"] }), 3);
+      });
+
+      it("stops finding a source's events by text once the source is removed", async () => {
+        const a = await newSource("a");
+        const b = await newSource("b");
+        const raw = JSON.stringify({ note: "needle-in-a-haystack" });
+        await store.applyPage(page(a.id, [eventRow("ea", T0, { raw })]));
+        await store.applyPage(page(b.id, [eventRow("eb", T0, { raw })]));
+        assert.equal(await store.countEvents({ text: "needle-in-a" }), 2);
+        await store.removeSource(a.id);
+        assert.deepEqual(
+          (await store.searchEvents({ text: "needle-in-a" })).map((e) => [e.sourceId, e.id]),
+          [[b.id, "eb"]],
+        );
+        // A new event of a new source, written after the removal, is indexed as usual.
+        const c = await newSource("c");
+        await store.applyPage(page(c.id, [eventRow("ec", T0 + 1, { raw })]));
+        assert.equal(await store.countEvents({ text: "NEEDLE-IN-A" }), 2);
+      });
+
       it("returns 100 events by default, honours limit, and caps it at 10000", async () => {
         const source = await newSource();
         const events = Array.from({ length: 10_005 }, (_, i) => eventRow(`evt_${String(i).padStart(5, "0")}`, T0 + i));

@@ -129,6 +129,7 @@ const ROUTES: Array<[string, string]> = [
   ["GET", "/api/alerts/x"],
   ["POST", "/api/alerts/x/status"],
   ["GET", "/api/rules"],
+  ["GET", "/api/rules/x"],
   ["GET", "/api/packs"],
   ["POST", "/api/rules/x/enable"],
   ["POST", "/api/rules/x/disable"],
@@ -160,6 +161,21 @@ describe("HTTP API access", () => {
     assert.equal(res.headers.get("x-content-type-options"), "nosniff");
     assert.equal(res.headers.get("referrer-policy"), "no-referrer");
     assert.equal(res.headers.get("cache-control"), "no-store");
+  });
+
+  it("lists every API route of the app in the 401 table above", () => {
+    const registered = new Set(
+      app.routes
+        .filter((r) => r.method !== "ALL" && (r.path.startsWith("/api/") || r.path === "/metrics"))
+        .filter((r) => r.path !== "/api/login")
+        .map((r) => `${r.method} ${r.path.replace(/:[A-Za-z]+/, "x").replace(/:[A-Za-z]+/, "y")}`),
+    );
+    const listed = new Set(ROUTES.map(([method, path]) => `${method} ${path}`));
+    assert.deepEqual(
+      [...registered].filter((r) => !listed.has(r)),
+      [],
+      "a route without a 401 check: add it to ROUTES",
+    );
   });
 
   it("answers 401 on every route without credentials and with a wrong token", async () => {

@@ -1,8 +1,8 @@
 // The dynamic event and quarantine queries, shared by the SQLite and PostgreSQL stores. They are built
 // with Kysely (compile only, never executed by Kysely): every filter becomes a bound parameter, so no caller
-// text is ever spliced into SQL. Each store passes its own dialect's builder and its text-match operator.
+// text is ever spliced into SQL. Each store passes its own dialect's builder and its free-text filter.
 
-import { type CompiledQuery, type Kysely, type SelectQueryBuilder, sql } from "kysely";
+import { type CompiledQuery, type Kysely, type RawBuilder, type SelectQueryBuilder, sql } from "kysely";
 import { UsageError } from "../core/errors.ts";
 import type { EventQuery } from "./ports.ts";
 
@@ -57,10 +57,19 @@ export function containsPattern(text: string): string {
 }
 
 /**
- * The text filter's operator: SQLite's LIKE is case-insensitive for ASCII letters (which covers ids, emails,
- * IPs and types); PostgreSQL's LIKE is case-sensitive, so it uses ILIKE, which folds case by the locale.
+ * The free-text filter of one dialect: `text` must occur, case-insensitively and literally, in the event's
+ * raw record. Both stores answer it from a trigram index and confirm each candidate with a LIKE on `raw`,
+ * so the index only decides speed, never the result.
  */
-export type TextMatch = "LIKE" | "ILIKE";
+export type TextFilter = (text: string) => RawBuilder<boolean>;
+
+/**
+ * The confirming match. SQLite's LIKE is case-insensitive for ASCII letters (which covers ids, emails, IPs
+ * and types); PostgreSQL's LIKE is case-sensitive, so it uses ILIKE, which folds case by the locale.
+ */
+export function rawContains(operator: "LIKE" | "ILIKE", text: string): RawBuilder<boolean> {
+  return sql<boolean>`raw ${sql.raw(operator)} ${containsPattern(text)} ESCAPE '\\'`;
+}
 
 export interface EventQueries {
   compileEventSearch(filter: EventQuery): CompiledQuery;
@@ -68,14 +77,17 @@ export interface EventQueries {
   compileQuarantineList(filter: { sourceId?: string; limit?: number }): CompiledQuery;
 }
 
-export function eventQueries(builder: Kysely<SearchSchema>, textMatch: TextMatch): EventQueries {
-  const like = sql.raw(textMatch);
+export function eventQueries(builder: Kysely<SearchSchema>, textFilter: TextFilter): EventQueries {
   function applyFilters<O>(
     query: SelectQueryBuilder<SearchSchema, "events", O>,
     filter: EventQuery,
   ): SelectQueryBuilder<SearchSchema, "events", O> {
     let q = query;
     if (filter.sourceId !== undefined) q = q.where("source_id", "=", filter.sourceId);
+    if (filter.ids !== undefined) {
+      // Kysely compiles `in ()` for an empty list, which is not SQL: ask for what matches nothing instead.
+      q = filter.ids.length > 0 ? q.where("id", "in", filter.ids) : q.where(sql<boolean>`1 = 0`);
+    }
     // An empty list means "no type filter", the same as leaving it out (a CLI with no --type flags).
     if (filter.types !== undefined && filter.types.length > 0) q = q.where("type", "in", filter.types);
     if (filter.actorEmail !== undefined) q = q.where("actor_email", "=", filter.actorEmail);
@@ -85,7 +97,7 @@ export function eventQueries(builder: Kysely<SearchSchema>, textMatch: TextMatch
     if (filter.sinceSecs !== undefined) q = q.where("effective_at", ">=", filter.sinceSecs);
     if (filter.untilSecs !== undefined) q = q.where("effective_at", "<", filter.untilSecs);
     if (filter.text !== undefined && filter.text !== "") {
-      q = q.where(sql<boolean>`raw ${like} ${containsPattern(filter.text)} ESCAPE '\\'`);
+      q = q.where(textFilter(filter.text));
     }
     return q;
   }

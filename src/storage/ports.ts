@@ -215,6 +215,8 @@ export interface StoredEvent {
 
 export interface EventQuery {
   sourceId?: string;
+  /** Events with these ids (with `sourceId`, a primary-key lookup). An empty list matches nothing. */
+  ids?: string[];
   types?: string[];
   actorEmail?: string;
   actorId?: string;

@@ -51,9 +51,7 @@ export function eventRoutes(ctx: ServerContext): Hono<AppEnv> {
   app.get("/events/:sourceId/:eventId", async (c) => {
     const source = await store.getSource(c.req.param("sourceId"));
     const id = c.req.param("eventId");
-    // searchEvents has no id filter: the event's own id is in its raw text, narrowed by source.
-    const candidates = source ? await store.searchEvents({ sourceId: source.id, text: id, limit: 10_000 }) : [];
-    const event = candidates.find((e) => e.id === id);
+    const [event] = source ? await store.searchEvents({ sourceId: source.id, ids: [id], limit: 1 }) : [];
     if (!event) throw new NotFoundError(`There is no event ${JSON.stringify(id)} in that source.`);
     return c.json({ event: eventView(event) });
   });

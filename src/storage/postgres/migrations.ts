@@ -381,6 +381,36 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX IF NOT EXISTS events_by_source ON events (source_id, effective_at DESC, id DESC);
     `,
   },
+  {
+    version: 9,
+    name: "event search: trigram index of raw records",
+    sql: `
+      -- Free text is raw ILIKE '%text%', a scan of every record without an index. pg_trgm's GIN index
+      -- answers it (the planner uses it by itself, no query change). The extension is database-wide, so it
+      -- goes to public (under a database-wide lock) and the index names it by schema; a server without
+      -- pg_trgm, or a role that may not create it, keeps working with scans, and says so.
+      DO $$
+      DECLARE
+        ext_schema name;
+      BEGIN
+        PERFORM pg_advisory_xact_lock(hashtext('vigil:pg_trgm'));
+        SELECT n.nspname INTO ext_schema
+          FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+          WHERE e.extname = 'pg_trgm';
+        IF ext_schema IS NULL THEN
+          BEGIN
+            CREATE EXTENSION pg_trgm WITH SCHEMA public;
+            ext_schema := 'public';
+          EXCEPTION WHEN OTHERS THEN
+            RAISE WARNING 'Vigil: pg_trgm could not be installed (%); free-text event search will scan', SQLERRM;
+            RETURN;
+          END;
+        END IF;
+        EXECUTE format('CREATE INDEX IF NOT EXISTS events_raw_trgm ON events USING gin (raw %I.gin_trgm_ops)',
+          ext_schema);
+      END $$;
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

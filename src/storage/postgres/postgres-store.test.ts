@@ -139,6 +139,40 @@ describe("PostgresStore", () => {
     }
   });
 
+  it("answers free-text search from the pg_trgm index", async () => {
+    const schema = freshSchema();
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    const client = await rawClient();
+    try {
+      const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+      await store.applyPage({
+        sourceId: source.id,
+        events: Array.from({ length: 50 }, (_, i) =>
+          eventRow(`e${i}`, T0 + i, { raw: JSON.stringify({ id: `e${i}`, note: i === 7 ? "rare-needle" : "hay" }) }),
+        ),
+        quarantined: [],
+        unknownTypes: [],
+      });
+      assert.deepEqual(
+        (await store.searchEvents({ text: "RARE-needle" })).map((e) => e.id),
+        ["e7"],
+      );
+      await client.query(`SET search_path TO ${schema}`);
+      // A 50-row table is scanned whatever the indexes; forbidding scans (table and newest-first index)
+      // leaves bitmap scans, and shows the trigram index can answer.
+      await client.query("SET enable_seqscan = off");
+      await client.query("SET enable_indexscan = off");
+      const { rows } = await client.query(
+        "EXPLAIN SELECT id FROM events WHERE raw ILIKE '%rare-needle%' ORDER BY effective_at DESC LIMIT 100",
+      );
+      const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
+      assert.match(plan, /events_raw_trgm/, plan);
+    } finally {
+      await client.end();
+      await store.close();
+    }
+  });
+
   it("reports an unreachable server as one sentence naming host and port", async () => {
     const closedPort = Number(new URL(cluster.connectionString).port) + 1;
     await assert.rejects(

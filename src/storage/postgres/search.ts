@@ -1,8 +1,8 @@
 // The PostgreSQL dialect of the shared event and quarantine queries (../event-search.ts): $n parameters,
-// and ILIKE for the text filter.
+// and ILIKE for the text filter, which the planner answers from the pg_trgm index on `raw` (migration 9).
 
 import { DummyDriver, Kysely, PostgresAdapter, PostgresIntrospector, PostgresQueryCompiler } from "kysely";
-import { eventQueries, type SearchSchema } from "../event-search.ts";
+import { eventQueries, rawContains, type SearchSchema } from "../event-search.ts";
 
 const builder = new Kysely<SearchSchema>({
   dialect: {
@@ -13,4 +13,6 @@ const builder = new Kysely<SearchSchema>({
   },
 });
 
-export const { compileEventSearch, compileEventCount, compileQuarantineList } = eventQueries(builder, "ILIKE");
+export const { compileEventSearch, compileEventCount, compileQuarantineList } = eventQueries(builder, (text) =>
+  rawContains("ILIKE", text),
+);

@@ -416,6 +416,31 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_by_source ON events (source_id, effective_at DESC, id DESC);
     `,
   },
+  {
+    version: 9,
+    name: "event search: trigram index of raw records",
+    sql: `
+      -- Free text was a LIKE over every raw record: seconds on a million events for a rare string. This
+      -- index holds every trigram of each raw record and nothing else: contentless (the text stays in
+      -- events.raw), detail=none (no positions: a quarter of the insert cost of a full index). A lookup
+      -- gives candidates; LIKE on raw confirms them (see search.ts). Triggers keep it in step with every
+      -- write path, inside the writer's transaction; contentless_delete lets rows leave with their event.
+      CREATE VIRTUAL TABLE events_text USING fts5(
+        raw, content='', contentless_delete=1, detail=none, tokenize='trigram'
+      );
+      INSERT INTO events_text (rowid, raw) SELECT rowid, raw FROM events;
+      CREATE TRIGGER events_text_insert AFTER INSERT ON events BEGIN
+        INSERT INTO events_text (rowid, raw) VALUES (new.rowid, new.raw);
+      END;
+      CREATE TRIGGER events_text_delete AFTER DELETE ON events BEGIN
+        DELETE FROM events_text WHERE rowid = old.rowid;
+      END;
+      CREATE TRIGGER events_text_update AFTER UPDATE OF raw ON events BEGIN
+        DELETE FROM events_text WHERE rowid = old.rowid;
+        INSERT INTO events_text (rowid, raw) VALUES (new.rowid, new.raw);
+      END;
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

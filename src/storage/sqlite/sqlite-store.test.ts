@@ -9,7 +9,7 @@ import Database from "better-sqlite3";
 import { eventRow, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
 import { runAccessContract } from "../../../test/storage-contract-access.ts";
 import { VigilError } from "../../core/errors.ts";
-import { MIGRATIONS } from "./migrations.ts";
+import { MIGRATIONS, runMigrations } from "./migrations.ts";
 import { openSqliteStore, type SqliteStore } from "./sqlite-store.ts";
 
 const T0 = 1_700_000_000;
@@ -204,6 +204,35 @@ describe("SqliteStore", () => {
           store.connection.prepare("SELECT count(*) FROM schema_migrations").pluck().get(),
           MIGRATIONS.length,
         );
+      }, path);
+    });
+
+    it("indexes the events stored before the text index existed", async () => {
+      const path = freshPath();
+      // A database as an older Vigil left it: every migration up to 8, then events.
+      const db = new Database(path);
+      runMigrations(
+        db,
+        Date.now(),
+        MIGRATIONS.filter((m) => m.version <= 8),
+      );
+      db.prepare(
+        `INSERT INTO sources (id, name, kind, poll_interval_secs, overlap_secs, sweep_window_secs,
+           sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms)
+         VALUES ('s1', 'old', 'openai', 60, 300, 86400, 3600, 0, 0, 1, 'x', 0)`,
+      ).run();
+      const insert = db.prepare(
+        `INSERT INTO events (source_id, id, type, effective_at, raw, ingested_at_ms) VALUES ('s1', ?, 't', ?, ?, 0)`,
+      );
+      insert.run("e1", T0, JSON.stringify({ note: "written before version 9" }));
+      insert.run("e2", T0 + 1, JSON.stringify({ note: "something else" }));
+      db.close();
+      await withStore(async (store) => {
+        assert.deepEqual(
+          (await store.searchEvents({ text: "before version" })).map((e) => e.id),
+          ["e1"],
+        );
+        assert.equal(store.connection.prepare("SELECT count(*) FROM events_text").pluck().get(), 2);
       }, path);
     });
 
