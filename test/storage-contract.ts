@@ -1380,6 +1380,32 @@ export function runStorageContract(
         await rejectsWithCode(store.updateDestination("nope", { minSeverity: "HIGH" }), "not_found");
       });
 
+      it("records who owns a destination, and keeps the owner unless an update names one", async () => {
+        const created = await newDestination();
+        assert.equal(created.managedBy, null);
+        const owned = await store.updateDestination(created.id, { managedBy: "config" });
+        assert.equal(owned.managedBy, "config");
+        assert.equal((await store.updateDestination(created.id, { minSeverity: "LOW" })).managedBy, "config");
+        assert.equal((await store.getDestination("hook"))?.managedBy, "config");
+        assert.equal((await store.updateDestination(created.id, { managedBy: null })).managedBy, null);
+        const fromFile = await store.createDestination({
+          name: "from-file",
+          type: "file",
+          minSeverity: "INFO",
+          logTypes: [],
+          config: { ciphertext: "v1:x" },
+          managedBy: "config",
+        });
+        assert.deepEqual(
+          (await store.listDestinations()).map((d) => [d.name, d.managedBy]),
+          [
+            ["from-file", "config"],
+            ["hook", null],
+          ],
+        );
+        assert.equal(fromFile.managedBy, "config");
+      });
+
       it("enqueues an outbox entry with each created alert, in the page and in derived matches", async () => {
         const { source, alertId } = await alertWithOutbox();
         const derived = await store.applyDerivedMatches(source.id, [

@@ -6,7 +6,7 @@ import { after, describe, it } from "node:test";
 import { parseConfigFile } from "../config/vigil-config.ts";
 import { openSecretBox } from "../secrets/secret-box.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
-import { applyConfigDestinations } from "./config-destinations.ts";
+import { applyConfigDestinations, assertNotConfigManaged } from "./config-destinations.ts";
 
 describe("destinations from the config file", () => {
   const dir = mkdtempSync(join(tmpdir(), "vigil-config-dest-"));
@@ -51,6 +51,65 @@ describe("destinations from the config file", () => {
       const bad = parseConfigFile("destinations:\n  - {name: x, type: carrier-pigeon}\n", "v.yml", () => undefined);
       await assert.rejects(applyConfigDestinations({ store, secrets }, bad), /\(x\): unknown type "carrier-pigeon"/);
       assert.deepEqual(await store.listDestinations(), []);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("owns what it wrote: removes it when no longer named, adopts a same-named one, leaves others alone", async () => {
+    const store = await openSqliteStore({ memory: true });
+    const secrets = openSecretBox({ dataDir: dir });
+    try {
+      const file = (...names: string[]) =>
+        parseConfigFile(
+          `destinations:\n${names.map((n) => `  - {name: ${n}, type: file, path: stdout}\n`).join("")}`,
+          "v.yml",
+          () => undefined,
+        );
+      const byHand = await store.createDestination({
+        name: "by-hand",
+        type: "file",
+        minSeverity: "INFO",
+        logTypes: [],
+        config: secrets.encrypt(JSON.stringify({ path: "stdout" })),
+      });
+      assert.equal(byHand.managedBy, null);
+      await store.createDestination({ ...byHand, name: "adopted", config: secrets.encrypt("{}") });
+
+      const first = await applyConfigDestinations({ store, secrets }, file("a", "b", "adopted"));
+      assert.deepEqual(first.created, ["a", "b"]);
+      assert.deepEqual(first.updated, ["adopted"]);
+      assert.deepEqual(first.removed, []);
+      const owners = async () => (await store.listDestinations()).map((d) => `${d.name}:${d.managedBy}`);
+      assert.deepEqual(await owners(), ["a:config", "adopted:config", "b:config", "by-hand:null"]);
+
+      const second = await applyConfigDestinations({ store, secrets }, file("a"));
+      assert.deepEqual(second.removed, ["adopted", "b"]);
+      assert.deepEqual(await owners(), ["a:config", "by-hand:null"]);
+
+      // No config file at all: nothing is removed.
+      const none = await applyConfigDestinations({ store, secrets }, null);
+      assert.deepEqual(none.removed, []);
+      assert.deepEqual(await owners(), ["a:config", "by-hand:null"]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("refuses changes outside the file to a destination the file owns", async () => {
+    const store = await openSqliteStore({ memory: true });
+    const secrets = openSecretBox({ dataDir: dir });
+    try {
+      const file = parseConfigFile(
+        "destinations:\n  - {name: ops, type: file, path: stdout}\n",
+        "v.yml",
+        () => undefined,
+      );
+      await applyConfigDestinations({ store, secrets }, file);
+      const ops = await store.getDestination("ops");
+      assert.ok(ops);
+      assert.throws(() => assertNotConfigManaged(ops, "remove"), /comes from the config file; remove it there/);
+      assert.doesNotThrow(() => assertNotConfigManaged({ ...ops, managedBy: null }, "change"));
     } finally {
       await store.close();
     }

@@ -508,6 +508,22 @@ describe("HTTP API resources", () => {
     assert.equal(badPatch.status, 400, "the merged config is validated again");
     assert.equal((await call("DELETE", `/api/destinations/${file.json.destination.id}`)).status, 200);
     assert.equal((await call("DELETE", "/api/destinations/nope")).status, 404);
+    // One the config file owns is changed and removed there only.
+    const owned = await runtime.store.createDestination({
+      name: "From file",
+      type: "file",
+      minSeverity: "INFO",
+      logTypes: [],
+      config: runtime.secrets.encrypt(JSON.stringify({ path: "stdout" })),
+      managedBy: "config",
+    });
+    const ownedPatch = await call("PATCH", `/api/destinations/${owned.id}`, { body: { minSeverity: "HIGH" } });
+    assert.equal(ownedPatch.status, 409, ownedPatch.text);
+    assert.match(ownedPatch.json.error.message, /comes from the config file; change it there/);
+    assert.equal((await call("DELETE", `/api/destinations/${owned.id}`)).status, 409);
+    const listed = (await call("GET", "/api/destinations")).json.destinations;
+    assert.equal(listed.find((d: { name: string }) => d.name === "From file")?.managedBy, "config");
+    assert.equal((await runtime.store.getDestination(owned.id))?.minSeverity, "INFO");
     for (const body of bodies) {
       assert.ok(!body.includes("secret-path-token"), body);
       assert.ok(!body.includes("hmac-secret-0123456789"), body);

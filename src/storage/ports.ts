@@ -275,9 +275,13 @@ export interface DestinationRecord {
   minSeverity: Severity;
   /** Default routing sends only these log types; empty means all. */
   logTypes: string[];
+  /** Who owns it: "config" — the config file (changed and removed only there); null — the console, API or CLI. */
+  managedBy: DestinationManager;
   createdAtMs: number;
   updatedAtMs: number;
 }
+
+export type DestinationManager = "config" | null;
 
 export interface NewDestination {
   name: string;
@@ -285,6 +289,8 @@ export interface NewDestination {
   minSeverity: Severity;
   logTypes: string[];
   config: EncryptedSecret;
+  /** Null when absent. */
+  managedBy?: DestinationManager;
 }
 
 /** Changes to a destination; absent fields are left as they are. */
@@ -293,6 +299,7 @@ export interface DestinationUpdate {
   minSeverity?: Severity;
   logTypes?: string[];
   config?: EncryptedSecret;
+  managedBy?: DestinationManager;
 }
 
 export type OutboxKind = "created" | "resolved";

@@ -9,6 +9,7 @@ import type { Command } from "commander";
 import { isSeverity, SEVERITIES, type Severity } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import { DESTINATION_TYPES, parseDestinationConfig, sampleNotification } from "../../destinations/index.ts";
+import { assertNotConfigManaged } from "../../pipeline/config-destinations.ts";
 import { loadDestination } from "../../pipeline/delivery-worker.ts";
 import type { Runtime } from "../../pipeline/runtime.ts";
 import type { DestinationRecord } from "../../storage/ports.ts";
@@ -218,6 +219,7 @@ export function register(program: Command): void {
     .action(async (name: string) => {
       await withRuntime(async (runtime) => {
         const d = await requireDestination(runtime, name);
+        assertNotConfigManaged(d, "remove");
         await runtime.store.removeDestination(d.id);
         process.stdout.write(`Removed destination ${d.name}.\n`);
       });

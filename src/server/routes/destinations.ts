@@ -13,6 +13,7 @@ import {
   parseDestinationConfig,
   sampleNotification,
 } from "../../destinations/index.ts";
+import { assertNotConfigManaged } from "../../pipeline/config-destinations.ts";
 import type { DestinationRecord } from "../../storage/ports.ts";
 import { type AppEnv, readBody, type ServerContext } from "../context.ts";
 
@@ -48,6 +49,7 @@ function view(d: DestinationRecord) {
     type: d.type,
     minSeverity: d.minSeverity,
     logTypes: d.logTypes,
+    managedBy: d.managedBy,
     createdAtMs: d.createdAtMs,
     updatedAtMs: d.updatedAtMs,
   };
@@ -96,6 +98,7 @@ export function destinationRoutes(ctx: ServerContext): Hono<AppEnv> {
   // whole is validated again, so a PATCH can change one field without resending the others.
   app.patch("/destinations/:id", async (c) => {
     const d = await requireDestination(c.req.param("id"));
+    assertNotConfigManaged(d, "change");
     const body = await readBody(c, UpdateSchema);
     const stored = await store.getDestinationConfig(d.id);
     const previous = stored ? (JSON.parse(runtime.secrets.decrypt(stored)) as Record<string, unknown>) : {};
@@ -124,6 +127,7 @@ export function destinationRoutes(ctx: ServerContext): Hono<AppEnv> {
 
   app.delete("/destinations/:id", async (c) => {
     const d = await requireDestination(c.req.param("id"));
+    assertNotConfigManaged(d, "remove");
     await store.removeDestination(d.id);
     return c.json({ ok: true });
   });

@@ -43,13 +43,15 @@ export async function createDestinationPg(
     min_severity: d.minSeverity,
     log_types: JSON.stringify(d.logTypes),
     config_ciphertext: d.config.ciphertext,
+    managed_by: d.managedBy ?? null,
     created_at_ms: nowMs,
     updated_at_ms: nowMs,
   };
   await client.query(
-    `INSERT INTO destinations (id, name, type, min_severity, log_types, config_ciphertext, created_at_ms, updated_at_ms)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-    [row.id, row.name, row.type, row.min_severity, row.log_types, row.config_ciphertext, nowMs, nowMs],
+    `INSERT INTO destinations (id, name, type, min_severity, log_types, config_ciphertext, managed_by,
+       created_at_ms, updated_at_ms)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [row.id, row.name, row.type, row.min_severity, row.log_types, row.config_ciphertext, row.managed_by, nowMs, nowMs],
   );
   return toDestinationRecord(row);
 }
@@ -76,7 +78,8 @@ export async function updateDestinationPg(
 ): Promise<DestinationRecord> {
   const { rows } = await client.query<DestinationRow>(
     `UPDATE destinations SET type = COALESCE($2, type), min_severity = COALESCE($3, min_severity),
-       log_types = COALESCE($4, log_types), config_ciphertext = COALESCE($5, config_ciphertext), updated_at_ms = $6
+       log_types = COALESCE($4, log_types), config_ciphertext = COALESCE($5, config_ciphertext), updated_at_ms = $6,
+       managed_by = CASE WHEN $7 THEN $8 ELSE managed_by END
      WHERE id = $1 RETURNING *`,
     [
       id,
@@ -85,6 +88,9 @@ export async function updateDestinationPg(
       changes.logTypes === undefined ? null : JSON.stringify(changes.logTypes),
       changes.config?.ciphertext ?? null,
       nowMs,
+      // NULL is a value managed_by can take, so "leave it" is its own flag.
+      changes.managedBy !== undefined,
+      changes.managedBy ?? null,
     ],
   );
   const row = rows[0];

@@ -411,6 +411,13 @@ export const MIGRATIONS: readonly Migration[] = [
       END $$;
     `,
   },
+  {
+    version: 10,
+    name: "destinations: owner (config file or not)",
+    sql: `
+      ALTER TABLE destinations ADD COLUMN managed_by text CHECK (managed_by IN ('config'));
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

@@ -28,6 +28,7 @@ export interface DestinationRow {
   min_severity: string;
   log_types: string;
   config_ciphertext: string;
+  managed_by: string | null;
   created_at_ms: number;
   updated_at_ms: number;
 }
@@ -68,6 +69,7 @@ export function toDestinationRecord(row: DestinationRow): DestinationRecord {
     type: row.type,
     minSeverity: row.min_severity as Severity,
     logTypes: JSON.parse(row.log_types) as string[],
+    managedBy: row.managed_by === "config" ? "config" : null,
     createdAtMs: row.created_at_ms,
     updatedAtMs: row.updated_at_ms,
   };
@@ -109,12 +111,14 @@ function prepare(db: Database.Database) {
     destinationByName: db.prepare<[string], DestinationRow>("SELECT * FROM destinations WHERE name = ?"),
     destinations: db.prepare<[], DestinationRow>("SELECT * FROM destinations ORDER BY name"),
     insertDestination: db.prepare(
-      `INSERT INTO destinations (id, name, type, min_severity, log_types, config_ciphertext, created_at_ms, updated_at_ms)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO destinations (id, name, type, min_severity, log_types, config_ciphertext, managed_by,
+         created_at_ms, updated_at_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     ),
     deleteDestination: db.prepare("DELETE FROM destinations WHERE id = ?"),
     updateDestination: db.prepare(
-      `UPDATE destinations SET type = ?, min_severity = ?, log_types = ?, config_ciphertext = ?, updated_at_ms = ?
+      `UPDATE destinations SET type = ?, min_severity = ?, log_types = ?, config_ciphertext = ?, managed_by = ?,
+         updated_at_ms = ?
        WHERE id = ?`,
     ),
     unrouted: db.prepare<[number], { id: number; alert_id: string; kind: OutboxKind; created_at_ms: number }>(
@@ -182,6 +186,7 @@ export class SqliteDelivery {
       min_severity: d.minSeverity,
       log_types: JSON.stringify(d.logTypes),
       config_ciphertext: d.config.ciphertext,
+      managed_by: d.managedBy ?? null,
       created_at_ms: nowMs,
       updated_at_ms: nowMs,
     };
@@ -192,6 +197,7 @@ export class SqliteDelivery {
       row.min_severity,
       row.log_types,
       row.config_ciphertext,
+      row.managed_by,
       nowMs,
       nowMs,
     );
@@ -222,9 +228,18 @@ export class SqliteDelivery {
       min_severity: changes.minSeverity ?? current.min_severity,
       log_types: changes.logTypes === undefined ? current.log_types : JSON.stringify(changes.logTypes),
       config_ciphertext: changes.config?.ciphertext ?? current.config_ciphertext,
+      managed_by: changes.managedBy === undefined ? current.managed_by : changes.managedBy,
       updated_at_ms: nowMs,
     };
-    this.#s.updateDestination.run(row.type, row.min_severity, row.log_types, row.config_ciphertext, nowMs, id);
+    this.#s.updateDestination.run(
+      row.type,
+      row.min_severity,
+      row.log_types,
+      row.config_ciphertext,
+      row.managed_by,
+      nowMs,
+      id,
+    );
     return toDestinationRecord(row);
   }
 

@@ -441,6 +441,14 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 10,
+    name: "destinations: owner (config file or not)",
+    sql: `
+      -- 'config': written from the config file, which alone changes and removes it; NULL: console, API, CLI.
+      ALTER TABLE destinations ADD COLUMN managed_by TEXT CHECK (managed_by IN ('config'));
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */
