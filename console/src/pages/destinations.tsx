@@ -237,10 +237,13 @@ export function DestinationsPage() {
                 const id = str(d.id);
                 const name = str(d.name);
                 const test = tests[id];
+                // The config file owns it: the API refuses changes, so the console offers none.
+                const fromFile = d.managedBy === "config";
                 return (
                   <tr key={id}>
                     <td>
                       <strong>{name}</strong>
+                      {fromFile ? <div className="muted">from the config file</div> : null}
                     </td>
                     <td className="mono">{str(d.type)}</td>
                     <td className="nowrap">
@@ -248,6 +251,7 @@ export function DestinationsPage() {
                       <select
                         aria-label={`Minimum severity for ${name}`}
                         value={str(d.minSeverity) || "INFO"}
+                        disabled={fromFile}
                         onChange={(e) => void changeSeverity(id, e.target.value)}
                       >
                         {SEVERITIES.map((s) => (
@@ -281,7 +285,9 @@ export function DestinationsPage() {
                       ) : null}
                     </td>
                     <td className="nowrap">
-                      {removing === id ? (
+                      {fromFile ? (
+                        <span className="muted">change it in the config file</span>
+                      ) : removing === id ? (
                         <>
                           <button type="button" aria-label={`Confirm removing ${name}`} onClick={() => void remove(id)}>
                             Confirm remove
