@@ -155,7 +155,8 @@ async function runPyCase(
   mocks: Array<{ objectName: string; returnValue: unknown }>,
   record: Record<string, unknown>,
 ): Promise<CaseOutcome> {
-  const reply = await pool.run(rule.id, record, { mocks });
+  // Each case starts from an empty rule state at the event's time; Mocks replace the caching helpers
+  const reply = await pool.run(rule.id, record, { mocks, timeSecs: eventTimeSecs(record) });
   if (!reply.ok) return { output: reply.error, get: () => undefined, match: null };
   const res: RuleRunResults = reply.value;
   if (typeof res.rule === "object") return { output: res.rule.error, get: () => undefined, match: null };

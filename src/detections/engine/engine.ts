@@ -219,9 +219,11 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
     batch: readonly BatchEvent[],
     jobs: Array<{ index: number; logType: string; timeSecs: number; rules: Compiled[] }>,
     matches: RuleMatch[],
+    state: BatchState,
   ): Promise<void> {
     const failed = await loadPython();
-    // One round trip per distinct rule list (usually one: same source, same log type)
+    // One round trip per distinct rule list (usually one: same source, same log type). A rule list belongs
+    // to one source (rulesFor), so each round trip carries that source's rule state.
     const groups = new Map<Compiled[], typeof jobs>();
     for (const j of jobs) {
       const g = groups.get(j.rules);
@@ -233,9 +235,12 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
       let results: RuleRunResults[][] | null = null;
       let batchError: FnError | null = null;
       if (runnable.length > 0 && pool) {
+        const ids = runnable.map((c) => c.rule.id);
+        const snapshot = state.snapshot(batch[items[0]!.index]!.sourceId, ids);
         const reply = await pool.runBatch(
-          runnable.map((c) => c.rule.id),
+          ids,
           items.map((j) => batch[j.index]!.record),
+          { timesSecs: items.map((j) => j.timeSecs), ...(snapshot ? { state: snapshot } : {}) },
         );
         if (reply.ok) results = reply.value;
         else batchError = reply.error;
@@ -254,7 +259,10 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
           }
           const res = results?.[k]?.[runnable.indexOf(c)];
           if (!res) continue;
-          if (typeof res.rule === "object") {
+          const opsError = res.ops ? state.replay(c.rule.id, ev.sourceId, ev.eventId, j.timeSecs, res.ops) : null;
+          if (opsError !== null) {
+            matches.push(errorMatch(c, ev, j.logType, j.timeSecs, { type: "RuleStateError", message: opsError }));
+          } else if (typeof res.rule === "object") {
             matches.push(errorMatch(c, ev, j.logType, j.timeSecs, res.rule.error));
           } else if (res.rule === true) {
             const m = baseMatch(c, ev, j.logType, j.timeSecs);
@@ -312,7 +320,7 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
           matches.push(resolveMatch(m, c, (name) => callTs(def, name, event, ctx)));
         }
       }
-      if (pyJobs.length > 0) await runPython(batch, pyJobs, matches);
+      if (pyJobs.length > 0) await runPython(batch, pyJobs, matches, state);
       return { matches, stateOps: state.ops };
     },
   };

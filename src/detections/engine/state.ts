@@ -4,6 +4,7 @@
 
 import type { RuleStateOp } from "../../core/detection.ts";
 import type { RuleContext, RuleState, StateWriteOptions } from "../define-rule.ts";
+import type { PyBatchState, PyStateEntry, PyStateOp } from "../python/types.ts";
 import type { RuleStateEntry } from "./types.ts";
 
 interface Entry {
@@ -96,6 +97,17 @@ export class BatchState implements RuleState {
     this.written.set(k, next);
   }
 
+  /**
+   * Before a write: an entry that is still stored (loaded or written) but expired at the event's time is
+   * deleted first, so the store restarts it exactly as this view does, whatever its clock says.
+   */
+  private restartIfExpired(key: string): void {
+    const w = this.written.get(keyOf(this.sourceId, this.ruleId, key));
+    const e = w !== undefined ? w : (this.loaded.get(`${this.ruleId}\u0000${key}`) ?? null);
+    if (e !== null && e.expiresAtSecs !== null && e.expiresAtSecs <= this.eventTimeSecs)
+      this.ops.push({ eventId: this.eventId, op: { kind: "delete", ruleId: this.ruleId, key } });
+  }
+
   private expiry(options: StateWriteOptions | undefined): number | null {
     const ttl = options?.ttlSecs;
     if (ttl === undefined) return null;
@@ -122,6 +134,7 @@ export class BatchState implements RuleState {
 
   put(key: string, value: string, options?: StateWriteOptions): void {
     const expiresAtSecs = this.expiry(options);
+    this.restartIfExpired(key);
     const e = this.base(key);
     this.write(key, { ...e, value: String(value), expiresAtSecs: expiresAtSecs ?? e.expiresAtSecs });
     this.ops.push({
@@ -133,6 +146,7 @@ export class BatchState implements RuleState {
   increment(key: string, by = 1, options?: StateWriteOptions): number {
     if (!Number.isFinite(by)) throw new RangeError(`increment must be a finite number, got ${by}`);
     const expiresAtSecs = this.expiry(options);
+    this.restartIfExpired(key);
     const e = this.base(key);
     const counter = e.counter + by;
     this.write(key, { ...e, counter, expiresAtSecs: expiresAtSecs ?? e.expiresAtSecs });
@@ -142,6 +156,7 @@ export class BatchState implements RuleState {
 
   addToSet(key: string, member: string, options?: StateWriteOptions): void {
     const expiresAtSecs = this.expiry(options);
+    this.restartIfExpired(key);
     const e = this.base(key);
     const m = String(member);
     const members = e.members.includes(m) ? e.members : [...e.members, m].sort();
@@ -155,5 +170,117 @@ export class BatchState implements RuleState {
   delete(key: string): void {
     this.write(key, null);
     this.ops.push({ eventId: this.eventId, op: { kind: "delete", ruleId: this.ruleId, key } });
+  }
+
+  /**
+   * The state of `ruleIds` as seen by `sourceId` now (loaded entries plus this batch's writes), in the
+   * worker's wire form; undefined when there is none. Expired entries are included: the worker judges expiry
+   * per event time, as read() does.
+   */
+  snapshot(sourceId: string, ruleIds: readonly string[]): PyBatchState | undefined {
+    const wanted = new Set(ruleIds);
+    const view = new Map<string, Map<string, Entry | null>>();
+    const at = (ruleId: string) => {
+      let m = view.get(ruleId);
+      if (!m) {
+        m = new Map();
+        view.set(ruleId, m);
+      }
+      return m;
+    };
+    for (const [k, e] of this.loaded) {
+      const sep = k.indexOf("\u0000");
+      const ruleId = k.slice(0, sep);
+      if (wanted.has(ruleId)) at(ruleId).set(k.slice(sep + 1), e);
+    }
+    const prefix = `${sourceId}\u0000`;
+    for (const [k, e] of this.written) {
+      if (!k.startsWith(prefix)) continue;
+      const rest = k.slice(prefix.length);
+      const sep = rest.indexOf("\u0000");
+      const ruleId = rest.slice(0, sep);
+      if (wanted.has(ruleId)) at(ruleId).set(rest.slice(sep + 1), e);
+    }
+    let out: PyBatchState | undefined;
+    for (const [ruleId, entries] of view) {
+      const list: PyStateEntry[] = [];
+      for (const [key, e] of entries) if (e !== null) list.push([key, e.value, e.counter, e.members, e.expiresAtSecs]);
+      if (list.length === 0) continue;
+      out ??= {};
+      out[ruleId] = list;
+    }
+    return out;
+  }
+
+  /**
+   * Applies the writes a Python rule made on one event (in order), exactly as the TypeScript methods would
+   * have. A malformed op (a worker bug) undoes the invocation's writes and is returned as an error message.
+   */
+  replay(
+    ruleId: string,
+    sourceId: string,
+    eventId: string,
+    eventTimeSecs: number,
+    ops: readonly PyStateOp[],
+  ): string | null {
+    this.begin(ruleId, sourceId, eventId, eventTimeSecs);
+    for (const op of ops) {
+      const problem = this.replayOne(op);
+      if (problem !== null) {
+        this.rollback();
+        return `malformed rule-state op from the Python worker: ${problem}`;
+      }
+    }
+    return null;
+  }
+
+  private replayOne(op: PyStateOp): string | null {
+    const o = op as Partial<Record<string, unknown>>;
+    const key = o.key;
+    if (typeof key !== "string") return "key is not a string";
+    if (op.kind === "delete") {
+      this.write(key, null);
+      this.ops.push({ eventId: this.eventId, op: { kind: "delete", ruleId: this.ruleId, key } });
+      return null;
+    }
+    const exp = o.expiresAtSecs ?? null;
+    if (exp !== null && !Number.isInteger(exp)) return `expiresAtSecs ${String(exp)} is not an integer`;
+    const expiresAtSecs = exp as number | null;
+    this.restartIfExpired(key);
+    const e = this.base(key);
+    const expiry = expiresAtSecs ?? e.expiresAtSecs;
+    switch (op.kind) {
+      case "put":
+        if (typeof o.value !== "string") return "put without a string value";
+        this.write(key, { ...e, value: o.value, expiresAtSecs: expiry });
+        this.ops.push({
+          eventId: this.eventId,
+          op: { kind: "put", ruleId: this.ruleId, key, value: o.value, expiresAtSecs },
+        });
+        return null;
+      case "increment": {
+        const by = o.by;
+        if (typeof by !== "number" || !Number.isFinite(by)) return "increment without a finite number";
+        this.write(key, { ...e, counter: e.counter + by, expiresAtSecs: expiry });
+        this.ops.push({
+          eventId: this.eventId,
+          op: { kind: "increment", ruleId: this.ruleId, key, by, expiresAtSecs },
+        });
+        return null;
+      }
+      case "add_to_set": {
+        const m = o.member;
+        if (typeof m !== "string") return "add_to_set without a string member";
+        const members = e.members.includes(m) ? e.members : [...e.members, m].sort();
+        this.write(key, { ...e, members, expiresAtSecs: expiry });
+        this.ops.push({
+          eventId: this.eventId,
+          op: { kind: "add_to_set", ruleId: this.ruleId, key, member: m, expiresAtSecs },
+        });
+        return null;
+      }
+      default:
+        return `unknown op kind ${JSON.stringify(o.kind)}`;
+    }
   }
 }

@@ -2,7 +2,18 @@ import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { loadPantherRuleFile, parsePantherRuleText, RuleFileError } from "./rule-file.ts";
+import { createDetectionEngine } from "../engine/engine.ts";
+import { fromPantherSpec } from "../engine/loaded-rule.ts";
+import { batchEvent } from "../engine/test-helpers.ts";
+import { PythonWorkerPool } from "../python/pool.ts";
+import { runRuleTests } from "../test-runner.ts";
+import {
+  canonicalLogTypes,
+  LOG_TYPE_ALIASES,
+  loadPantherRuleFile,
+  parsePantherRuleText,
+  RuleFileError,
+} from "./rule-file.ts";
 
 const fixtures = join(dirname(fileURLToPath(import.meta.url)), "..", "python", "fixtures");
 const base =
@@ -118,7 +129,41 @@ test("the rule-file features Panther's published OpenAI rules use: comments, MIT
       "CreateAlert: false\nThreshold: 999999\n",
     "/r.yml",
   );
-  assert.deepEqual(signal.logTypes, ["Custom.OpenAI.Audit"]);
+  assert.deepEqual(signal.logTypes, ["OpenAI.Audit"], "the custom schema name is an alias");
   assert.equal(signal.createAlert, false);
   assert.equal(signal.threshold, 999999);
+});
+
+test("LogTypes aliases: Custom.OpenAI.Audit is OpenAI.Audit, in tests and on live events", async () => {
+  assert.equal(LOG_TYPE_ALIASES["Custom.OpenAI.Audit"], "OpenAI.Audit");
+  assert.deepEqual(canonicalLogTypes(["Custom.OpenAI.Audit", "OpenAI.Audit", "Other.Log"]), [
+    "OpenAI.Audit",
+    "Other.Log",
+  ]);
+  const text = `AnalysisType: rule
+RuleID: Custom.Key.Created
+Enabled: true
+Filename: seed_api_key_created.py
+LogTypes: [Custom.OpenAI.Audit]
+Severity: Medium
+Tests:
+  - Name: created
+    ExpectedResult: true
+    Log: {id: audit_log-1, type: api_key.created, effective_at: 1720804090}
+`;
+  const rule = fromPantherSpec(parsePantherRuleText(text, join(fixtures, "custom_key_created.yml")), null);
+  assert.deepEqual(rule.logTypes, ["OpenAI.Audit"]);
+  const pool = new PythonWorkerPool({ size: 1, timeoutMs: 30_000 });
+  try {
+    const report = await runRuleTests([rule], { pythonPool: pool });
+    assert.deepEqual([report.passed, report.failed], [1, 0]);
+    const engine = createDetectionEngine({ rules: [rule], pythonPool: pool });
+    const { matches } = await engine.evaluate([batchEvent("api_key.created", { id: "live-1" })], []);
+    assert.deepEqual(
+      matches.map((m) => [m.ruleId, m.eventId, m.logType]),
+      [["Custom.Key.Created", "live-1", "OpenAI.Audit"]],
+    );
+  } finally {
+    await pool.close();
+  }
 });

@@ -31,6 +31,7 @@ export interface PantherRuleSpec {
   pythonPath: string;
   /** Absolute path of the .yml file. */
   specPath: string;
+  /** With aliases resolved (LOG_TYPE_ALIASES): `Custom.OpenAI.Audit` becomes `OpenAI.Audit`. */
   logTypes: string[];
   /** The YAML severity, upper-cased (Panther accepts title case; its JSON schema also upper case). */
   severity: PantherSeverity;
@@ -59,6 +60,21 @@ export class RuleFileError extends ConfigurationError {
     super("rule_file_invalid", `Invalid Panther rule ${file}: ${issues.map((i) => i.message).join("; ")}`);
     this.issues = issues;
   }
+}
+
+/**
+ * Other names a Panther rule may use for a log type Vigil ingests, mapped to Vigil's name. `Custom.OpenAI.Audit`
+ * is what a Panther custom schema for these logs is called; Vigil's events carry `p_log_type: OpenAI.Audit`.
+ * The loader rewrites a rule's LogTypes through this table, so such a rule runs on live events (not only in
+ * `vigil rules test`).
+ */
+export const LOG_TYPE_ALIASES: Readonly<Record<string, string>> = Object.freeze({
+  "Custom.OpenAI.Audit": "OpenAI.Audit",
+});
+
+/** A rule's LogTypes with aliases resolved, duplicates dropped, order kept. */
+export function canonicalLogTypes(logTypes: readonly string[]): string[] {
+  return [...new Set(logTypes.map((t) => (Object.hasOwn(LOG_TYPE_ALIASES, t) ? LOG_TYPE_ALIASES[t]! : t)))];
 }
 
 const NAME_ID = /^[^<>&"%]+$/;
@@ -171,7 +187,7 @@ export function parsePantherRule(doc: unknown, specPath: string): PantherRuleSpe
     enabled: raw.Enabled,
     pythonPath: resolve(dirname(file), raw.Filename as string),
     specPath: file,
-    logTypes: raw.LogTypes ?? [],
+    logTypes: canonicalLogTypes(raw.LogTypes ?? []),
     severity: raw.Severity.toUpperCase() as PantherSeverity,
     dedupPeriodMinutes: raw.DedupPeriodMinutes ?? 60,
     threshold: raw.Threshold ?? 1,

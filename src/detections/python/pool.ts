@@ -5,7 +5,7 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { VigilError } from "../../core/errors.ts";
-import type { PoolResponse, PyDataModel, PyError, PyMock, RuleRunResults } from "./types.ts";
+import type { PoolResponse, PyBatchState, PyDataModel, PyError, PyMock, RuleRunResults } from "./types.ts";
 
 export interface PythonWorkerPoolOptions {
   /** Number of worker processes (default 2). */
@@ -147,23 +147,45 @@ export class PythonWorkerPool {
     return { ok: true, value: { functions: first?.functions ?? [] } };
   }
 
-  /** Runs one rule on one event (Panther test semantics for mocks: module-level names patched for the call). */
+  /**
+   * Runs one rule on one event (Panther test semantics for mocks: module-level names patched for the call).
+   * Rule state starts from `state` (default: empty) at the event time `timeSecs` (default 0).
+   */
   async run(
     ruleId: string,
     event: unknown,
-    options: { dataModel?: PyDataModel; mocks?: PyMock[] } = {},
+    options: { dataModel?: PyDataModel; mocks?: PyMock[]; timeSecs?: number; state?: PyBatchState } = {},
   ): Promise<PoolResponse<RuleRunResults>> {
-    const reply = await this.enqueue({ op: "run", ruleId, event, dataModel: options.dataModel, mocks: options.mocks });
+    const reply = await this.enqueue({
+      op: "run",
+      ruleId,
+      event,
+      dataModel: options.dataModel,
+      mocks: options.mocks,
+      timeSecs: options.timeSecs,
+      state: options.state,
+    });
     return reply.ok ? { ok: true, value: reply.results as RuleRunResults } : reply;
   }
 
-  /** Evaluates every rule on every event in one round trip: value[eventIndex][ruleIndex]. */
+  /**
+   * Evaluates every rule on every event in one round trip: value[eventIndex][ruleIndex]. Rule state starts
+   * from `state` (one source's, per rule id); `timesSecs[i]` is event i's time, "now" for its state reads and
+   * expiries. Writes are seen by later events of the batch and come back as each result's `ops`.
+   */
   async runBatch(
     ruleIds: readonly string[],
     events: readonly unknown[],
-    options: { dataModel?: PyDataModel } = {},
+    options: { dataModel?: PyDataModel; timesSecs?: readonly number[]; state?: PyBatchState } = {},
   ): Promise<PoolResponse<RuleRunResults[][]>> {
-    const reply = await this.enqueue({ op: "run_batch", ruleIds, events, dataModel: options.dataModel });
+    const reply = await this.enqueue({
+      op: "run_batch",
+      ruleIds,
+      events,
+      dataModel: options.dataModel,
+      timesSecs: options.timesSecs,
+      state: options.state,
+    });
     return reply.ok ? { ok: true, value: reply.results as RuleRunResults[][] } : reply;
   }
 

@@ -1,5 +1,7 @@
 // Wire types shared by the Python worker pool and the engine that consumes its results.
 
+import type { RuleStateOp } from "../../core/detection.ts";
+
 /** An exception raised in Python (or a pool-level failure such as a crash or timeout). */
 export interface PyError {
   /** Exception class name, or WorkerCrashed / RuleTimeout / PoolClosed / RuleNotLoaded. */
@@ -25,11 +27,31 @@ export const AUX_FUNCTIONS = [
 ] as const;
 export type AuxFunctionName = (typeof AUX_FUNCTIONS)[number];
 
+/** A rule-state write made by a Python rule: a RuleStateOp without the rule id (it is the rule that ran). */
+export type PyStateOp = RuleStateOp extends infer O ? (O extends RuleStateOp ? Omit<O, "ruleId"> : never) : never;
+
+/** One rule-state entry as sent to the worker: [key, value, counter, members (sorted), expiresAtSecs]. */
+export type PyStateEntry = [
+  key: string,
+  value: string | null,
+  counter: number,
+  members: string[],
+  expiresAtSecs: number | null,
+];
+
+/** The rule state a batch starts from, per rule id (one source's). */
+export type PyBatchState = Record<string, PyStateEntry[]>;
+
 /**
  * One rule on one event. `rule` is strictly a boolean or the error it raised (a non-bool return is an error).
- * Auxiliary functions appear only when rule() returned true and the module defines them.
+ * Auxiliary functions appear only when rule() returned true and the module defines them. `ops`: the rule-state
+ * writes of this invocation in order, present only when there are some (none when rule() raised).
  */
-export type RuleRunResults = { rule: boolean | { error: PyError } } & Partial<Record<AuxFunctionName, FunctionOutcome>>;
+export type RuleRunResults = { rule: boolean | { error: PyError } } & Partial<
+  Record<AuxFunctionName, FunctionOutcome>
+> & {
+    ops?: PyStateOp[];
+  };
 
 export type PoolResponse<T> = { ok: true; value: T } | { ok: false; error: PyError };
 

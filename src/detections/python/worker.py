@@ -1,8 +1,14 @@
 """Vigil's Python rule worker: newline-delimited JSON requests on stdin, one JSON response line per request on stdout.
 
-Ops: load {ruleId, path}; run {ruleId, event, dataModel?, mocks?}; run_batch {ruleIds, events, dataModel?}.
+Ops: load {ruleId, path}; run {ruleId, event, dataModel?, mocks?, timeSecs?, state?};
+run_batch {ruleIds, events, dataModel?, timesSecs?, state?}.
 Follows Panther's production semantics: rule() must return a bool; the auxiliary functions run only when it is True;
 each function's exception is captured on its own. Defaults, truncation and dedup are applied by the TypeScript engine.
+
+Rule state (panther_detection_helpers.caching, see py/vigil_state.py): `state` is the rule state of the batch's
+source, {ruleId: [[key, value, counter, members, expiresAtSecs], ...]}, and `timesSecs` the events' times. Writes
+are applied in order, seen by later events of the request, and returned as `ops` with each (event, rule) result;
+writes made in a rule() that raises (or returns a non-bool) are undone.
 """
 
 import importlib.util
@@ -15,6 +21,7 @@ from unittest import mock
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "py"))
 
+import vigil_state  # noqa: E402
 from panther_event import PantherEvent  # noqa: E402
 
 # Rules that print must not corrupt the protocol: keep a private handle on the real stdout, send fd 1 to stderr.
@@ -75,24 +82,29 @@ def _check(name, value):
     return value
 
 
-def _evaluate(module, event):
+def _evaluate(module, event, rule_id, time_secs):
+    vigil_state.begin(rule_id, time_secs)
     try:
         matched = module.rule(event)
         if not isinstance(matched, bool):
             raise FunctionReturnTypeError(f"rule() must return a boolean, got {type(matched).__name__}")
     except Exception as exc:  # noqa: BLE001  (any rule exception is a rule error)
+        vigil_state.rollback()  # a failing rule() leaves no state behind
+        vigil_state.end()
         return {"rule": {"error": _error(exc)}}
     result = {"rule": matched}
-    if not matched:
-        return result
-    for name in AUX_FUNCTIONS:
-        fn = getattr(module, name, None)
-        if not callable(fn):
-            continue
-        try:
-            result[name] = {"value": _check(name, fn(event))}
-        except Exception as exc:  # noqa: BLE001
-            result[name] = {"error": _error(exc)}
+    if matched:
+        for name in AUX_FUNCTIONS:
+            fn = getattr(module, name, None)
+            if not callable(fn):
+                continue
+            try:
+                result[name] = {"value": _check(name, fn(event))}
+            except Exception as exc:  # noqa: BLE001
+                result[name] = {"error": _error(exc)}
+    ops = vigil_state.end()
+    if ops:
+        result["ops"] = ops
     return result
 
 
@@ -114,30 +126,38 @@ def _handle(req):
         if module is None:
             return {"ok": True, "results": _not_loaded(req["ruleId"])}
         event = PantherEvent(req["event"], req.get("dataModel"))
+        vigil_state.begin_batch(req.get("state"))
+        rule_id, time_secs = req["ruleId"], req.get("timeSecs") or 0
         mocks = {
             m["objectName"]: mock.MagicMock(return_value=m["returnValue"])
             for m in req.get("mocks") or []
             if "objectName" in m and "returnValue" in m
         }
         if not mocks:
-            return {"ok": True, "results": _evaluate(module, event)}
+            return {"ok": True, "results": _evaluate(module, event, rule_id, time_secs)}
         try:
             patcher = mock.patch.multiple(module, **mocks)
             patcher.start()
         except Exception as exc:  # noqa: BLE001  (e.g. mocking a name the module lacks)
             return {"ok": True, "results": {"rule": {"error": _error(exc)}}}
         try:
-            return {"ok": True, "results": _evaluate(module, event)}
+            return {"ok": True, "results": _evaluate(module, event, rule_id, time_secs)}
         finally:
             patcher.stop()
     if op == "run_batch":
         rule_ids = req["ruleIds"]
         modules = [_rules.get(rid) for rid in rule_ids]
         data_model = req.get("dataModel")
+        events = req["events"]
+        times = req.get("timesSecs") or [0] * len(events)
+        vigil_state.begin_batch(req.get("state"))
         out = []
-        for raw in req["events"]:
+        for raw, time_secs in zip(events, times):
             event = PantherEvent(raw, data_model)
-            out.append([_evaluate(m, event) if m is not None else _not_loaded(rid) for m, rid in zip(modules, rule_ids)])
+            out.append([
+                _evaluate(m, event, rid, time_secs) if m is not None else _not_loaded(rid)
+                for m, rid in zip(modules, rule_ids)
+            ])
         return {"ok": True, "results": out}
     if op == "ping":
         return {"ok": True}

@@ -1,1 +1,1 @@
-"""Panther's detection helper package; only the caching module exists, as stubs."""
+"""Panther's detection helper package; only the caching module exists, backed by Vigil's rule state."""
