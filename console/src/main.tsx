@@ -1,16 +1,49 @@
-import { StrictMode, useEffect, useState } from "react";
+import { Component, type ComponentType, lazy, type ReactNode, StrictMode, Suspense, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { BrowserRouter, Navigate, NavLink, Route, Routes, useLocation, useNavigate } from "react-router-dom";
-import { api, setCsrf, setUnauthorizedHandler } from "./api.ts";
+import { api, errorMessage, setCsrf, setUnauthorizedHandler } from "./api.ts";
 import { str } from "./format.ts";
-import { AlertDetailPage, AlertsPage } from "./pages/alerts.tsx";
-import { DestinationsPage } from "./pages/destinations.tsx";
-import { DetectionsPage } from "./pages/detections.tsx";
 import { LoginPage } from "./pages/login.tsx";
-import { OverviewPage } from "./pages/overview.tsx";
-import { EventDetailPage, SearchPage } from "./pages/search.tsx";
-import { NewSourcePage, SourcePage, SourcesPage } from "./pages/sources.tsx";
 import "./styles.css";
+
+// Pages are loaded on first visit (each its own chunk); the login page stays in the entry chunk.
+function page<M, K extends keyof M>(load: () => Promise<M>, name: K) {
+  return lazy(() => load().then((m) => ({ default: m[name] as ComponentType })));
+}
+const alerts = () => import("./pages/alerts.tsx");
+const search = () => import("./pages/search.tsx");
+const sources = () => import("./pages/sources.tsx");
+const OverviewPage = page(() => import("./pages/overview.tsx"), "OverviewPage");
+const AlertsPage = page(alerts, "AlertsPage");
+const AlertDetailPage = page(alerts, "AlertDetailPage");
+const SearchPage = page(search, "SearchPage");
+const EventDetailPage = page(search, "EventDetailPage");
+const SourcesPage = page(sources, "SourcesPage");
+const NewSourcePage = page(sources, "NewSourcePage");
+const SourcePage = page(sources, "SourcePage");
+const DetectionsPage = page(() => import("./pages/detections.tsx"), "DetectionsPage");
+const DestinationsPage = page(() => import("./pages/destinations.tsx"), "DestinationsPage");
+
+/** A page whose chunk cannot be loaded (e.g. Vigil was upgraded meanwhile) says so instead of going blank. */
+class PageBoundary extends Component<{ children: ReactNode }, { error: unknown }> {
+  override state: { error: unknown } = { error: null };
+
+  static getDerivedStateFromError(error: unknown) {
+    return { error };
+  }
+
+  override render() {
+    if (this.state.error === null) return this.props.children;
+    return (
+      <div className="banner banner-error" role="alert">
+        This page could not be shown: {errorMessage(this.state.error)}{" "}
+        <button type="button" className="link-button" onClick={() => window.location.reload()}>
+          Reload
+        </button>
+      </div>
+    );
+  }
+}
 
 interface Session {
   user: unknown;
@@ -26,6 +59,7 @@ function userName(user: unknown): string {
 }
 
 function Shell({ session, onLogout }: { session: Session; onLogout: () => void }) {
+  const location = useLocation();
   return (
     <div className="shell">
       <nav className="sidebar" aria-label="Main">
@@ -51,19 +85,23 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
         </div>
       </nav>
       <main className="content">
-        <Routes>
-          <Route path="/" element={<OverviewPage />} />
-          <Route path="/alerts" element={<AlertsPage />} />
-          <Route path="/alerts/:id" element={<AlertDetailPage />} />
-          <Route path="/search" element={<SearchPage />} />
-          <Route path="/events/:sourceId/:eventId" element={<EventDetailPage />} />
-          <Route path="/sources" element={<SourcesPage />} />
-          <Route path="/sources/new" element={<NewSourcePage />} />
-          <Route path="/sources/:id" element={<SourcePage />} />
-          <Route path="/detections" element={<DetectionsPage />} />
-          <Route path="/destinations" element={<DestinationsPage />} />
-          <Route path="*" element={<Navigate to="/" replace />} />
-        </Routes>
+        <PageBoundary key={location.pathname}>
+          <Suspense fallback={<p className="muted">Loading…</p>}>
+            <Routes>
+              <Route path="/" element={<OverviewPage />} />
+              <Route path="/alerts" element={<AlertsPage />} />
+              <Route path="/alerts/:id" element={<AlertDetailPage />} />
+              <Route path="/search" element={<SearchPage />} />
+              <Route path="/events/:sourceId/:eventId" element={<EventDetailPage />} />
+              <Route path="/sources" element={<SourcesPage />} />
+              <Route path="/sources/new" element={<NewSourcePage />} />
+              <Route path="/sources/:id" element={<SourcePage />} />
+              <Route path="/detections" element={<DetectionsPage />} />
+              <Route path="/destinations" element={<DestinationsPage />} />
+              <Route path="*" element={<Navigate to="/" replace />} />
+            </Routes>
+          </Suspense>
+        </PageBoundary>
       </main>
     </div>
   );

@@ -322,6 +322,12 @@ describe("HTTP API resources", () => {
     assert.equal(patched.json.source.pollIntervalSecs, 120);
     const badKey = await call("PATCH", `/api/sources/${sourceId}`, { body: { apiKey: "sk-admin-wrong" } });
     assert.equal(badKey.status, 400);
+    const threshold = await call("PATCH", `/api/sources/${sourceId}`, { body: { pollFailureAlertSecs: 7200 } });
+    assert.equal(threshold.json.source.pollFailureAlertSecs, 7200, threshold.text);
+    // A misspelt field is refused by name, not dropped while the answer says 200.
+    const misspelt = await call("PATCH", `/api/sources/${sourceId}`, { body: { pollIntervalSec: 30 } });
+    assert.equal(misspelt.status, 400);
+    assert.match(misspelt.json.error.message, /pollIntervalSec/);
 
     const test = await call("POST", `/api/sources/${sourceId}/test`);
     assert.equal(test.json.ok, true);

@@ -59,9 +59,12 @@ export function containsPattern(text: string): string {
 /**
  * The free-text filter of one dialect: `text` must occur, case-insensitively and literally, in the event's
  * raw record. Both stores answer it from a trigram index and confirm each candidate with a LIKE on `raw`,
- * so the index only decides speed, never the result.
+ * so the index only decides speed, never the result. `plan` is a hint for a dialect whose planner cannot
+ * weigh the index itself (SQLite): "index" — read the index's candidates, few enough to sort; "scan" — the
+ * text is common, so read rows in the query's order and stop at the limit.
  */
-export type TextFilter = (text: string) => RawBuilder<boolean>;
+export type TextFilter = (text: string, plan: TextPlan) => RawBuilder<boolean>;
+export type TextPlan = "index" | "scan";
 
 /**
  * The confirming match. SQLite's LIKE is case-insensitive for ASCII letters (which covers ids, emails, IPs
@@ -72,7 +75,7 @@ export function rawContains(operator: "LIKE" | "ILIKE", text: string): RawBuilde
 }
 
 export interface EventQueries {
-  compileEventSearch(filter: EventQuery): CompiledQuery;
+  compileEventSearch(filter: EventQuery, textPlan?: TextPlan): CompiledQuery;
   compileEventCount(filter: EventQuery): CompiledQuery;
   compileQuarantineList(filter: { sourceId?: string; limit?: number }): CompiledQuery;
 }
@@ -81,6 +84,7 @@ export function eventQueries(builder: Kysely<SearchSchema>, textFilter: TextFilt
   function applyFilters<O>(
     query: SelectQueryBuilder<SearchSchema, "events", O>,
     filter: EventQuery,
+    textPlan: TextPlan,
   ): SelectQueryBuilder<SearchSchema, "events", O> {
     let q = query;
     if (filter.sourceId !== undefined) q = q.where("source_id", "=", filter.sourceId);
@@ -97,14 +101,14 @@ export function eventQueries(builder: Kysely<SearchSchema>, textFilter: TextFilt
     if (filter.sinceSecs !== undefined) q = q.where("effective_at", ">=", filter.sinceSecs);
     if (filter.untilSecs !== undefined) q = q.where("effective_at", "<", filter.untilSecs);
     if (filter.text !== undefined && filter.text !== "") {
-      q = q.where(textFilter(filter.text));
+      q = q.where(textFilter(filter.text, textPlan));
     }
     return q;
   }
   return {
     /** Newest first; `source_id` last only to make ties between sources deterministic. */
-    compileEventSearch: (filter) =>
-      applyFilters(builder.selectFrom("events").selectAll(), filter)
+    compileEventSearch: (filter, textPlan = "index") =>
+      applyFilters(builder.selectFrom("events").selectAll(), filter, textPlan)
         .orderBy("effective_at", "desc")
         .orderBy("id", "desc")
         .orderBy("source_id", "desc")
@@ -114,6 +118,8 @@ export function eventQueries(builder: Kysely<SearchSchema>, textFilter: TextFilt
       applyFilters(
         builder.selectFrom("events").select((eb) => eb.fn.countAll<number>().as("n")),
         filter,
+        // A count reads every match whatever the order: the index's candidates are never more rows.
+        "index",
       ).compile(),
     compileQuarantineList: (filter) => {
       let q = builder.selectFrom("quarantine").selectAll();

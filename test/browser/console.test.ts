@@ -157,9 +157,19 @@ describe("console", { timeout: 300_000 }, () => {
       .getByRole("table", { name: "Alerts" })
       .getByRole("link", { name: /scim.*disabled/i })
       .first();
+    // The list (or its empty state) is shown before it is looked at: a reload re-fetches the page's chunk and data.
+    const listed = page
+      .getByRole("table", { name: "Alerts" })
+      .or(page.getByText("No alerts match these filters."))
+      .first();
     const deadline = Date.now() + 60_000;
-    while ((await alertLink.count()) === 0) {
-      assert.ok(Date.now() < deadline, "no SCIM alert within 60 s");
+    for (;;) {
+      await listed.waitFor(WAIT);
+      if ((await alertLink.count()) > 0) break;
+      if (Date.now() >= deadline) {
+        const stored = await (await page.request.get(`${vigil.baseUrl}/api/alerts?limit=20`)).text();
+        assert.fail(`no SCIM alert within 60 s; the API lists: ${stored.slice(0, 2000)}`);
+      }
       await page.waitForTimeout(1000);
       await page.reload();
     }
@@ -268,6 +278,90 @@ describe("console", { timeout: 300_000 }, () => {
     assert.equal(await page.locator('img[src="x"]').count(), 0);
     assert.equal(await page.locator("script:not([src])").count(), 0);
     assert.equal(await page.evaluate("typeof window.__pwned"), "undefined");
+    assert.deepEqual(dialogs, []);
+    assert.deepEqual(pageErrors, []);
+  });
+
+  test("a source's settings: a wrong key changes nothing, a rename saves, packs per source, delete by typing its name", async () => {
+    const name = "Staging audit logs";
+    const renamed = "Staging audit logs renamed";
+    // A second source (the first one stays for the other tests), created through the API like the console does.
+    const me = (await (await page.request.get(`${vigil.baseUrl}/api/me`)).json()) as { csrf: string };
+    const headers = { "x-vigil-csrf": me.csrf };
+    const created = await page.request.post(`${vigil.baseUrl}/api/sources`, {
+      headers,
+      data: { name, apiKey: sim.adminKey, baseUrl: sim.baseUrl, backfillDays: 0 },
+    });
+    assert.equal(created.status(), 201, await created.text());
+    const sourceNames = async () =>
+      (
+        (await (await page.request.get(`${vigil.baseUrl}/api/sources`)).json()) as { sources: { name: string }[] }
+      ).sources
+        .map((s) => s.name)
+        .sort();
+    const before = await sourceNames();
+    assert.ok(before.includes(SOURCE_NAME) && before.includes(name), String(before));
+
+    await page.getByRole("link", { name: "Log Sources", exact: true }).click();
+    await page.getByRole("table", { name: "Log sources" }).getByRole("link", { name, exact: true }).click();
+    await page.getByRole("heading", { name, exact: true }).waitFor(WAIT);
+    const form = page.getByRole("form", { name: "Edit settings" });
+    await form.waitFor(WAIT);
+    assert.equal(await form.getByLabel("Name", { exact: true }).inputValue(), name);
+    const key = form.getByLabel("API Key");
+    assert.equal(await key.getAttribute("type"), "password");
+    assert.equal(await key.inputValue(), "");
+
+    // Renamed, with a wrong key: the server verifies the key first, says why it fails, and saves nothing.
+    await form.getByLabel("Name", { exact: true }).fill(renamed);
+    await key.fill("sk-admin-this-key-is-wrong");
+    await form.getByRole("button", { name: "Save" }).click();
+    const refusal = form.getByRole("alert");
+    await refusal.waitFor(WAIT);
+    const reason = ((await refusal.textContent()) ?? "").trim();
+    assert.ok(reason.length > 20 && !reason.startsWith("Request failed"), reason);
+    await screenshot(page, "19-source-settings-wrong-key");
+    assert.deepEqual(await sourceNames(), before, "nothing was renamed");
+    await page.getByRole("heading", { name, exact: true }).waitFor(WAIT);
+
+    // Without the key, the rename is saved.
+    await key.fill("");
+    await form.getByRole("button", { name: "Save" }).click();
+    await form.getByRole("status").filter({ hasText: "Settings saved" }).waitFor(WAIT);
+    await page.getByRole("heading", { name: renamed, exact: true }).waitFor(WAIT);
+    assert.ok((await sourceNames()).includes(renamed));
+
+    // A pack turned off for this source only.
+    const packs = page.getByRole("table", { name: "Packs for this source" });
+    const disable = packs.getByRole("button", { name: /^Disable pack .* for this source$/ }).first();
+    await disable.waitFor(WAIT);
+    const label = (await disable.getAttribute("aria-label")) ?? "";
+    await disable.click();
+    await packs.getByRole("button", { name: label.replace(/^Disable/, "Enable") }).waitFor(WAIT);
+    await packs.getByText("set for this source").first().waitFor(WAIT);
+    await screenshot(page, "20-source-settings-saved");
+
+    // Delete: the button stays disabled until the exact name is typed.
+    const danger = page.getByRole("form", { name: "Danger zone" });
+    const confirm = danger.getByLabel(/Type the source's name/);
+    const remove = danger.getByRole("button", { name: "Delete source" });
+    assert.equal(await remove.isDisabled(), true);
+    await confirm.fill(name);
+    assert.equal(await remove.isDisabled(), true);
+    await confirm.fill(renamed);
+    assert.equal(await remove.isEnabled(), true);
+    await screenshot(page, "21-source-delete-confirm");
+    await remove.click();
+    await page.getByRole("heading", { name: "Log Sources" }).waitFor(WAIT);
+    assert.match(new URL(page.url()).pathname, /^\/sources$/);
+    const table = page.getByRole("table", { name: "Log sources" });
+    await table.getByRole("link", { name: SOURCE_NAME, exact: true }).waitFor(WAIT);
+    assert.equal(await table.getByRole("link", { name: renamed, exact: true }).count(), 0);
+    assert.deepEqual(
+      await sourceNames(),
+      before.filter((n) => n !== name),
+    );
+    await screenshot(page, "22-source-deleted");
     assert.deepEqual(dialogs, []);
     assert.deepEqual(pageErrors, []);
   });

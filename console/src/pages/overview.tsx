@@ -1,6 +1,7 @@
 import { Link } from "react-router-dom";
 import { api, listOf } from "../api.ts";
-import { ErrorBanner, HealthBadge, Loading, SeverityBadge, StackedEventsChart, useLoad } from "../components.tsx";
+import { StackedEventsChart } from "../chart.tsx";
+import { ErrorBanner, HealthBadge, Loading, SeverityBadge, useLoad } from "../components.tsx";
 import { fmtTime, healthOf, pick, type Rec, SEVERITIES, str } from "../format.ts";
 
 /** `{HIGH: 2}` or `[{severity: "HIGH", count: 2}]` → counts by severity. */

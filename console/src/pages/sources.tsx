@@ -1,8 +1,10 @@
 import { type FormEvent, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { api, errorMessage, listOf, objectOf } from "../api.ts";
-import { ErrorBanner, HealthBadge, JsonBlock, Loading, StackedEventsChart, useLoad } from "../components.tsx";
+import { StackedEventsChart } from "../chart.tsx";
+import { ErrorBanner, HealthBadge, JsonBlock, Loading, useLoad } from "../components.tsx";
 import { fmtMs, fmtSecs, fmtTime, healthOf, pick, type Rec, str } from "../format.ts";
+import { DeleteSource, SourcePacks, SourceSettingsForm } from "./source-settings.tsx";
 
 function pollOf(s: unknown): Rec {
   const p = pick(s, "pollStatus", "poll", "status");
@@ -384,7 +386,7 @@ export function NewSourcePage() {
                     }}
                   />
                   <span>
-                    <strong>{str(p.name) || id}</strong>
+                    <strong>{str(pick(p, "displayName", "name")) || id}</strong>
                     {p.description ? <span className="muted"> — {str(p.description)}</span> : null}
                   </span>
                 </label>
@@ -619,6 +621,13 @@ export function SourcePage() {
           </table>
         )}
       </section>
+      {source ? (
+        <>
+          <SourceSettingsForm key={`settings-${id}`} source={source} onSaved={sources.reload} />
+          <SourcePacks sourceId={str(source.id)} />
+          <DeleteSource key={`delete-${id}`} source={source} />
+        </>
+      ) : null}
     </>
   );
 }

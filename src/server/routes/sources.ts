@@ -9,7 +9,8 @@ import { clientFor, resolveBaseUrl, sourceClient } from "../../pipeline/runtime.
 import type { SourceRecord, SourceSettings } from "../../storage/ports.ts";
 import { type AppEnv, intParam, readBody, type ServerContext } from "../context.ts";
 
-const CreateSchema = z.object({
+// Strict: a misspelt or unsupported field is an error that names it, not a setting silently dropped.
+const CreateSchema = z.strictObject({
   name: z.string(),
   apiKey: z.string().trim().min(1, "an admin API key is required"),
   baseUrl: z.string().url().nullable().optional(),
@@ -18,11 +19,12 @@ const CreateSchema = z.object({
   backfillDays: z.number().optional(),
   noDataAlertEnabled: z.boolean().optional(),
   noDataAlertSecs: z.number().optional(),
+  pollFailureAlertSecs: z.number().optional(),
   packs: z.array(z.string().min(1)).optional(),
   verify: z.boolean().optional(),
 });
 
-const UpdateSchema = z.object({
+const UpdateSchema = z.strictObject({
   name: z.string().optional(),
   apiKey: z.string().trim().min(1).optional(),
   baseUrl: z.string().url().nullable().optional(),
@@ -31,6 +33,7 @@ const UpdateSchema = z.object({
   backfillDays: z.number().optional(),
   noDataAlertEnabled: z.boolean().optional(),
   noDataAlertSecs: z.number().optional(),
+  pollFailureAlertSecs: z.number().optional(),
   enabled: z.boolean().optional(),
   verify: z.boolean().optional(),
 });
@@ -118,6 +121,7 @@ export function sourceRoutes(ctx: ServerContext): Hono<AppEnv> {
       enabled: true,
       noDataAlertEnabled: body.noDataAlertEnabled ?? SOURCE_DEFAULTS.noDataAlertEnabled,
       noDataAlertSecs: body.noDataAlertSecs ?? SOURCE_DEFAULTS.noDataAlertSecs,
+      pollFailureAlertSecs: body.pollFailureAlertSecs ?? SOURCE_DEFAULTS.pollFailureAlertSecs,
     });
     if (await store.getSource(settings.name)) {
       throw new VigilError("conflict", `A source named ${JSON.stringify(settings.name)} already exists.`);

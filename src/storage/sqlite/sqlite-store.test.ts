@@ -10,6 +10,7 @@ import { eventRow, runStorageContract, sourceSettings } from "../../../test/stor
 import { runAccessContract } from "../../../test/storage-contract-access.ts";
 import { VigilError } from "../../core/errors.ts";
 import { MIGRATIONS, runMigrations } from "./migrations.ts";
+import { compileEventSearch, TEXT_CANDIDATE_CAP } from "./search.ts";
 import { openSqliteStore, type SqliteStore } from "./sqlite-store.ts";
 
 const T0 = 1_700_000_000;
@@ -179,6 +180,36 @@ describe("SqliteStore", () => {
 
   it("reports a database that cannot be opened clearly", async () => {
     await assertVigilError(openSqliteStore({ path: join(scratch, "no-such-dir", "vigil.db") }), "storage_open_failed");
+  });
+
+  it("answers common and rare text alike whether it reads the index's candidates or scans", async () => {
+    await withStore(async (store) => {
+      const source = await store.createSource(sourceSettings("acme"), { ciphertext: "x" });
+      const total = TEXT_CANDIDATE_CAP + 500;
+      const events = Array.from({ length: total }, (_, i) =>
+        eventRow(`e${i}`, T0 + i, {
+          raw: JSON.stringify({ id: `e${i}`, actor: "common@example.com", note: i % 997 === 0 ? "rare-thing" : "" }),
+        }),
+      );
+      await store.applyPage({ sourceId: source.id, events, quarantined: [], unknownTypes: [] });
+      for (const [text, expected] of [
+        ["common@example", 100],
+        ["rare-thing", 3],
+        ["absent-thing", 0],
+      ] as const) {
+        const viaStore = (await store.searchEvents({ text })).map((e) => e.id);
+        assert.equal(viaStore.length, expected, text);
+        for (const plan of ["index", "scan"] as const) {
+          const compiled = compileEventSearch({ text }, plan);
+          const ids = store.connection
+            .prepare(compiled.sql)
+            .all(...compiled.parameters)
+            .map((r) => (r as { id: string }).id);
+          assert.deepEqual(ids, viaStore, `${text} (${plan})`);
+        }
+      }
+      assert.equal(await store.countEvents({ text: "common@example" }), total);
+    });
   });
 
   describe("migrations", () => {

@@ -69,8 +69,10 @@ import {
   compileEventCount,
   compileEventSearch,
   compileQuarantineList,
+  compileTextCandidateCount,
   type EventsTable,
   type QuarantineTable,
+  TEXT_CANDIDATE_CAP,
 } from "./search.ts";
 import { translateSqliteError } from "./sqlite-errors.ts";
 
@@ -747,7 +749,12 @@ export class SqliteStore implements Store {
   // ---- reading ----
 
   async searchEvents(query: EventQuery): Promise<StoredEvent[]> {
-    return this.#guard(() => this.#run<EventsTable>(compileEventSearch(query)).map(toStoredEvent));
+    return this.#guard(() => {
+      const count = query.text ? compileTextCandidateCount(query.text) : null;
+      const candidates = count === null ? 0 : (this.#run<{ n: number }>(count)[0]?.n ?? 0);
+      const plan = candidates >= TEXT_CANDIDATE_CAP ? "scan" : "index";
+      return this.#run<EventsTable>(compileEventSearch(query, plan)).map(toStoredEvent);
+    });
   }
 
   async countEvents(query: EventQuery = {}): Promise<number> {

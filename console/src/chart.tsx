@@ -1,0 +1,70 @@
+// The events-over-time chart, apart from components.tsx so that recharts (most of the console's JavaScript)
+// loads with the pages that draw it, not with the login page.
+
+import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { type Rec, str } from "./format.ts";
+
+const PALETTE = [
+  "#2563eb",
+  "#16a34a",
+  "#d97706",
+  "#dc2626",
+  "#7c3aed",
+  "#0891b2",
+  "#db2777",
+  "#65a30d",
+  "#ea580c",
+  "#475569",
+  "#0d9488",
+  "#9333ea",
+];
+
+/** Rows of `{bucket, type, count}` (or already pivoted `{bucket, counts: {type: n}}`) as stacked bars. */
+export function StackedEventsChart({ rows, height = 280 }: { rows: Rec[]; height?: number }) {
+  const byBucket = new Map<string, Rec>();
+  const types = new Set<string>();
+  const starts = rows.map((r) => r.bucketStartSecs).filter((v): v is number => typeof v === "number");
+  const daily = starts.length > 0 && starts.every((s) => s % 86_400 === 0);
+  for (const r of rows) {
+    const start = r.bucketStartSecs;
+    const label =
+      typeof start === "number"
+        ? new Date(start * 1000)
+            .toISOString()
+            .slice(daily ? 0 : 5, daily ? 10 : 13)
+            .replace("T", " ") + (daily ? "" : ":00")
+        : str(r.bucket ?? r.day ?? r.date);
+    const entry = byBucket.get(label) ?? { bucket: label, sort: typeof start === "number" ? start : label };
+    const counts = r.counts && typeof r.counts === "object" ? (r.counts as Rec) : null;
+    if (counts) {
+      for (const [t, n] of Object.entries(counts)) {
+        types.add(t);
+        entry[t] = (Number(entry[t]) || 0) + (Number(n) || 0);
+      }
+    } else {
+      const t = str(r.type ?? r.eventType ?? "events");
+      types.add(t);
+      entry[t] = (Number(entry[t]) || 0) + (Number(r.count ?? r.events ?? r.n) || 0);
+    }
+    byBucket.set(label, entry);
+  }
+  const data = [...byBucket.values()].sort((a, b) => str(a.sort).localeCompare(str(b.sort)));
+  if (data.length === 0) return <p className="muted">No events in this period.</p>;
+  const typeList = [...types].sort();
+  return (
+    <div className="chart" style={{ height }}>
+      <ResponsiveContainer width="100%" height="100%">
+        <BarChart data={data} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
+          <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" />
+          <XAxis dataKey="bucket" tick={{ fontSize: 11 }} />
+          <YAxis allowDecimals={false} tick={{ fontSize: 11 }} />
+          <Tooltip />
+          {typeList.length <= 12 ? <Legend wrapperStyle={{ fontSize: 11 }} /> : null}
+          {typeList.map((t, i) => (
+            <Bar key={t} dataKey={t} stackId="events" fill={PALETTE[i % PALETTE.length]} isAnimationActive={false} />
+          ))}
+        </BarChart>
+      </ResponsiveContainer>
+    </div>
+  );
+}

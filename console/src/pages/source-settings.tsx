@@ -1,0 +1,340 @@
+// A source's settings on its page: edit them (PATCH /api/sources/:id; a new key is verified by the server
+// before anything is saved), choose the detection packs that run on it, and delete it. Every field is shown
+// as text.
+
+import { type FormEvent, useState } from "react";
+import { useNavigate } from "react-router-dom";
+import { api, errorMessage, listOf } from "../api.ts";
+import { ErrorBanner, Loading, useLoad } from "../components.tsx";
+import { pick, type Rec, str } from "../format.ts";
+
+const HOUR = 3600;
+
+function hoursOf(secs: unknown, fallback: number): string {
+  const n = typeof secs === "number" && Number.isFinite(secs) ? secs : fallback;
+  return String(Math.round((n / HOUR) * 100) / 100);
+}
+
+/** The settings of the form that differ from the source's, as the PATCH body (the key only when typed). */
+function changesOf(source: Rec, form: FormState): Rec {
+  const body: Rec = {};
+  const name = form.name.trim();
+  if (name !== str(source.name)) body.name = name;
+  const baseUrl = form.baseUrl.trim() || null;
+  if (baseUrl !== ((source.baseUrl as string | null | undefined) ?? null)) body.baseUrl = baseUrl;
+  const interval = form.pollIntervalSecs.trim();
+  if (interval !== "" && Number(interval) !== source.pollIntervalSecs) body.pollIntervalSecs = Number(interval);
+  if (form.includeTenantEvents !== (source.includeTenantEvents === true)) {
+    body.includeTenantEvents = form.includeTenantEvents;
+  }
+  if (form.enabled !== (source.enabled !== false)) body.enabled = form.enabled;
+  if (form.noDataAlertEnabled !== (source.noDataAlertEnabled !== false)) {
+    body.noDataAlertEnabled = form.noDataAlertEnabled;
+  }
+  const hours = form.noDataHours.trim();
+  if (form.noDataAlertEnabled && hours !== "") {
+    const secs = Math.round(Number(hours) * HOUR);
+    if (secs !== source.noDataAlertSecs) body.noDataAlertSecs = secs;
+  }
+  const failureHours = form.pollFailureHours.trim();
+  if (failureHours !== "") {
+    const secs = Math.round(Number(failureHours) * HOUR);
+    if (secs !== source.pollFailureAlertSecs) body.pollFailureAlertSecs = secs;
+  }
+  if (form.apiKey.trim()) body.apiKey = form.apiKey.trim();
+  return body;
+}
+
+interface FormState {
+  name: string;
+  apiKey: string;
+  baseUrl: string;
+  pollIntervalSecs: string;
+  includeTenantEvents: boolean;
+  enabled: boolean;
+  noDataAlertEnabled: boolean;
+  noDataHours: string;
+  pollFailureHours: string;
+}
+
+function formOf(source: Rec): FormState {
+  return {
+    name: str(source.name),
+    apiKey: "",
+    baseUrl: str(source.baseUrl),
+    pollIntervalSecs: str(source.pollIntervalSecs),
+    includeTenantEvents: source.includeTenantEvents === true,
+    enabled: source.enabled !== false,
+    noDataAlertEnabled: source.noDataAlertEnabled !== false,
+    noDataHours: hoursOf(source.noDataAlertSecs, 24 * HOUR),
+    pollFailureHours: hoursOf(source.pollFailureAlertSecs, HOUR),
+  };
+}
+
+/** "Edit settings": name, key (empty keeps the stored one), base URL, polling, no-data alert. */
+export function SourceSettingsForm({ source, onSaved }: { source: Rec; onSaved: () => void }) {
+  const [form, setForm] = useState<FormState>(() => formOf(source));
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [saved, setSaved] = useState<string | null>(null);
+  const id = encodeURIComponent(str(source.id));
+  const set = <K extends keyof FormState>(key: K, value: FormState[K]) => {
+    setSaved(null);
+    setForm((f) => ({ ...f, [key]: value }));
+  };
+
+  async function save(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    setSaved(null);
+    const body = changesOf(source, form);
+    if (Object.keys(body).length === 0) {
+      setSaved("Nothing to save: the settings are unchanged.");
+      return;
+    }
+    setBusy(true);
+    try {
+      await api.patch<unknown>(`/api/sources/${id}`, body);
+      setForm((f) => ({ ...f, apiKey: "" }));
+      setSaved(body.apiKey ? "Settings saved. The new API key was verified and stored." : "Settings saved.");
+      onSaved();
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form className="card form" aria-label="Edit settings" onSubmit={(e) => void save(e)}>
+      <h2>Edit settings</h2>
+      <label>
+        Name
+        <input value={form.name} required maxLength={100} onChange={(e) => set("name", e.target.value)} />
+      </label>
+      <label>
+        API Key
+        <input
+          type="password"
+          autoComplete="off"
+          value={form.apiKey}
+          placeholder="Leave empty to keep the current key"
+          onChange={(e) => set("apiKey", e.target.value)}
+        />
+      </label>
+      <p className="muted small">
+        A new key is verified against the OpenAI API before it replaces the stored one; it is stored encrypted and never
+        shown again.
+      </p>
+      <label>
+        Base URL
+        <input
+          type="url"
+          value={form.baseUrl}
+          placeholder="https://api.openai.com/v1 (default)"
+          onChange={(e) => set("baseUrl", e.target.value)}
+        />
+      </label>
+      <label>
+        Poll interval (seconds)
+        <input
+          type="number"
+          min="5"
+          value={form.pollIntervalSecs}
+          onChange={(e) => set("pollIntervalSecs", e.target.value)}
+        />
+      </label>
+      <label className="check">
+        <input
+          type="checkbox"
+          checked={form.includeTenantEvents}
+          onChange={(e) => set("includeTenantEvents", e.target.checked)}
+        />
+        Include tenant-scoped events
+      </label>
+      <label className="check">
+        <input type="checkbox" checked={form.enabled} onChange={(e) => set("enabled", e.target.checked)} />
+        Poll this source (uncheck to pause polling)
+      </label>
+      <fieldset>
+        <legend>Trigger an alert when no events are processed</legend>
+        <div className="radios">
+          <label className="check">
+            <input
+              type="radio"
+              name="edit-nodata"
+              checked={form.noDataAlertEnabled}
+              onChange={() => set("noDataAlertEnabled", true)}
+            />
+            Yes
+          </label>
+          <label className="check">
+            <input
+              type="radio"
+              name="edit-nodata"
+              checked={!form.noDataAlertEnabled}
+              onChange={() => set("noDataAlertEnabled", false)}
+            />
+            No
+          </label>
+        </div>
+        <label>
+          Timeframe (hours)
+          <input
+            type="number"
+            min="0.25"
+            max="720"
+            step="any"
+            value={form.noDataHours}
+            disabled={!form.noDataAlertEnabled}
+            onChange={(e) => set("noDataHours", e.target.value)}
+          />
+        </label>
+      </fieldset>
+      <label>
+        Alert when polling has failed for (hours)
+        <input
+          type="number"
+          min="0.25"
+          step="any"
+          value={form.pollFailureHours}
+          onChange={(e) => set("pollFailureHours", e.target.value)}
+        />
+      </label>
+      <ErrorBanner message={error} />
+      {saved ? (
+        <div className="banner banner-ok" role="status">
+          {saved}
+        </div>
+      ) : null}
+      <div className="actions">
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? "Saving…" : "Save"}
+        </button>
+        <button type="button" disabled={busy} onClick={() => setForm(formOf(source))}>
+          Reset
+        </button>
+      </div>
+    </form>
+  );
+}
+
+/** The packs with their state for this source: a source's own setting wins over the global one. */
+export function SourcePacks({ sourceId }: { sourceId: string }) {
+  const packs = useLoad(() => api.get<unknown>("/api/packs").then((d) => listOf<Rec>(d, "packs")), []);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+
+  async function toggle(packId: string, enable: boolean) {
+    setError(null);
+    setBusy(packId);
+    try {
+      await api.post(`/api/packs/${encodeURIComponent(packId)}/${enable ? "enable" : "disable"}`, { sourceId });
+      packs.reload();
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  return (
+    <section className="card" aria-label="Detection packs for this source">
+      <h2>Detection packs</h2>
+      <p className="muted small">
+        Packs whose rules run on this source's events. A choice made here applies to this source only; otherwise the
+        pack's global state (Detections page) applies.
+      </p>
+      <ErrorBanner message={packs.error ?? error} />
+      <Loading when={packs.loading && !packs.data} />
+      {packs.data && packs.data.length === 0 ? <p className="muted">No packs installed.</p> : null}
+      {packs.data && packs.data.length > 0 ? (
+        <table aria-label="Packs for this source">
+          <thead>
+            <tr>
+              <th>Pack</th>
+              <th>Description</th>
+              <th>On this source</th>
+              <th />
+            </tr>
+          </thead>
+          <tbody>
+            {packs.data.map((p) => {
+              const id = str(p.id);
+              const overrides = listOf<Rec>(p.sourceOverrides);
+              const own = overrides.find((o) => str(o.sourceId) === sourceId);
+              const enabled = own ? own.enabled !== false : p.enabled !== false;
+              const label = str(pick(p, "displayName", "name")) || id;
+              return (
+                <tr key={id}>
+                  <td>
+                    <strong>{label}</strong> <span className="muted mono">{id}</span>
+                  </td>
+                  <td className="wrap">{str(p.description)}</td>
+                  <td>
+                    <span className={`badge ${enabled ? "on" : "off"}`}>{enabled ? "enabled" : "disabled"}</span>{" "}
+                    <span className="muted small">{own ? "set for this source" : "global setting"}</span>
+                  </td>
+                  <td>
+                    <button
+                      type="button"
+                      disabled={busy === id}
+                      aria-label={`${enabled ? "Disable" : "Enable"} pack ${id} for this source`}
+                      onClick={() => void toggle(id, !enabled)}
+                    >
+                      {enabled ? "Disable" : "Enable"}
+                    </button>
+                  </td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      ) : null}
+    </section>
+  );
+}
+
+/** Danger zone: deleting asks for the source's name, typed, before DELETE /api/sources/:id. */
+export function DeleteSource({ source }: { source: Rec }) {
+  const navigate = useNavigate();
+  const name = str(source.name);
+  const [typed, setTyped] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const confirmed = typed === name && name !== "";
+
+  async function remove(e: FormEvent) {
+    e.preventDefault();
+    if (!confirmed) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await api.del<unknown>(`/api/sources/${encodeURIComponent(str(source.id))}`);
+      navigate("/sources");
+    } catch (err) {
+      setError(errorMessage(err));
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form className="card form" aria-label="Danger zone" onSubmit={(e) => void remove(e)}>
+      <h2 className="err-text">Danger zone</h2>
+      <p>
+        Deleting this source stops polling it and removes everything stored for it: its events, alerts, checkpoints,
+        quarantine and per-source detection settings. This cannot be undone.
+      </p>
+      <label>
+        Type the source's name ({name}) to confirm
+        <input value={typed} autoComplete="off" spellCheck={false} onChange={(e) => setTyped(e.target.value)} />
+      </label>
+      <ErrorBanner message={error} />
+      <div className="actions">
+        <button type="submit" disabled={!confirmed || busy}>
+          {busy ? "Deleting…" : "Delete source"}
+        </button>
+      </div>
+    </form>
+  );
+}
