@@ -96,6 +96,17 @@ describe("crash safety (SIGKILL during ingest)", { timeout: 600_000 }, () => {
       assert.equal(new Set(stored).size, stored.length, "no event stored twice");
       assert.equal(stored.length, expected.length, "no event missing");
       assert.deepEqual([...stored].sort(), [...expected].sort());
+      // The text index is written by triggers in the same transactions: it holds every event, once.
+      const indexed = store.connection.prepare("SELECT count(*) FROM events_text").pluck().get();
+      assert.equal(indexed, stored.length, "every stored event is in the text index, once");
+      for (const id of stored.filter((_, i) => i % 50 === 0)) {
+        const found = await store.searchEvents({ text: `"${id}"` });
+        assert.deepEqual(
+          found.map((e) => e.id),
+          [id],
+          `text search finds event ${id}`,
+        );
+      }
     } finally {
       await store.close();
     }
