@@ -1,6 +1,9 @@
 // Admin keys must never reach a log line, an error message or an API response.
 // OpenAI keys start with `sk-` (`sk-admin-…`, `sk-proj-…`, `sk-svcacct-…`, legacy `sk-…`).
-const SECRET_PATTERN = /\bsk-(?:admin-|proj-|svcacct-)?[A-Za-z0-9_-]{4,}/g;
+// A known prefix needs four key characters after it: a bare `sk-admin-` (as in "sk-admin-…" in our own
+// sentences, or a key already redacted) is not a key, so redacting twice changes nothing.
+const SECRET_PATTERN =
+  /\bsk-(?:(?:admin|proj|svcacct)-[A-Za-z0-9_-]{4,}|(?!(?:admin|proj|svcacct)-)[A-Za-z0-9_-]{4,})/g;
 
 /** Replaces anything that looks like an OpenAI key with its prefix and `…[redacted]`. */
 export function redactSecrets(text: string): string {
