@@ -1,7 +1,8 @@
 // Search: the console's typical event queries through `store.searchEvents` on a SQLite store of (by default)
 // 1,000,000 events. Rows come from a pool of simulated events (normalized through the page-records path),
 // repeated with fresh ids and spread over 90 days, and are written by `applyPage` in batches of 1000.
-// Run alone: node --import tsx bench/search.ts [events]   (or `npm run bench -- --only search`)
+// Run alone: node --import tsx bench/search.ts [events] [sqlite|postgres]   (or `npm run bench -- --only search`)
+// `postgres` runs the same queries on a throwaway PostgreSQL cluster (test/pg-cluster.ts).
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,9 +10,11 @@ import { join } from "node:path";
 import { pageRecords } from "../src/pipeline/page-records.ts";
 import { loadOpenAIAuditLogType } from "../src/schema/index.ts";
 import { createSimulatedOrg } from "../src/simulator/index.ts";
-import type { EventQuery, EventRow } from "../src/storage/ports.ts";
+import type { EventQuery, EventRow, Store } from "../src/storage/ports.ts";
+import { openPostgresStore } from "../src/storage/postgres/postgres-store.ts";
 import { openSqliteStore } from "../src/storage/sqlite/sqlite-store.ts";
 import { sourceSettings } from "../test/helpers.ts";
+import { startPgCluster } from "../test/pg-cluster.ts";
 
 export interface SearchTiming {
   name: string;
@@ -22,6 +25,7 @@ export interface SearchTiming {
 }
 
 export interface SearchFigures {
+  store: StoreKind;
   events: number;
   fillSecs: number;
   timings: SearchTiming[];
@@ -50,7 +54,25 @@ function mostCommon(values: (string | null)[]): string {
   return best;
 }
 
-export async function benchSearch(totalEvents = 1_000_000): Promise<SearchFigures> {
+export type StoreKind = "sqlite" | "postgres";
+
+async function openStore(kind: StoreKind, dir: string): Promise<{ store: Store; stop: () => Promise<void> }> {
+  if (kind === "sqlite") {
+    const store = await openSqliteStore({ path: join(dir, "search.db") });
+    return { store, stop: () => store.close() };
+  }
+  const cluster = await startPgCluster();
+  const store = await openPostgresStore({ connectionString: cluster.connectionString, schema: "bench" });
+  return {
+    store,
+    stop: async () => {
+      await store.close();
+      await cluster.stop();
+    },
+  };
+}
+
+export async function benchSearch(totalEvents = 1_000_000, kind: StoreKind = "sqlite"): Promise<SearchFigures> {
   const endSecs = 1_795_000_000;
   const org = createSimulatedOrg({ seed: 17, history: { days: 10, eventsPerDay: 2000, endSecs } });
   const pool = pageRecords(org.allEvents(), {
@@ -62,7 +84,7 @@ export async function benchSearch(totalEvents = 1_000_000): Promise<SearchFigure
   if (pool.length === 0) throw new Error("the simulator produced no events");
 
   const dir = mkdtempSync(join(tmpdir(), "vigil-bench-search-"));
-  const store = await openSqliteStore({ path: join(dir, "search.db") });
+  const { store, stop } = await openStore(kind, dir);
   try {
     const source = await store.createSource(sourceSettings({ name: "bench" }), { ciphertext: "unused" });
     const startSecs = endSecs - DAYS * 86_400;
@@ -119,16 +141,16 @@ export async function benchSearch(totalEvents = 1_000_000): Promise<SearchFigure
       }
       timings.push({ name, medianMs: median(times), maxMs: Math.max(...times), results });
     }
-    return { events: totalEvents, fillSecs, timings };
+    return { store: kind, events: totalEvents, fillSecs, timings };
   } finally {
-    await store.close();
+    await stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
 export function formatSearchFigures(f: SearchFigures): string {
   const lines = [
-    `events ${f.events.toLocaleString("en-US")} | fill ${f.fillSecs.toFixed(1)} s (applyPage, 1000 per page)`,
+    `${f.store} | events ${f.events.toLocaleString("en-US")} | fill ${f.fillSecs.toFixed(1)} s (applyPage, 1000 per page)`,
   ];
   for (const t of f.timings) {
     const flag = t.medianMs > 200 ? "  ← over 200 ms" : "";
@@ -141,5 +163,6 @@ export function formatSearchFigures(f: SearchFigures): string {
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const n = Number(process.argv[2] ?? 1_000_000);
-  process.stdout.write(formatSearchFigures(await benchSearch(n)));
+  const kind = process.argv[3] === "postgres" ? "postgres" : "sqlite";
+  process.stdout.write(formatSearchFigures(await benchSearch(n, kind)));
 }
