@@ -16,6 +16,11 @@ const EnvSchema = z.object({
   VIGIL_PORT: z.coerce.number().int().min(0).max(65_535).optional(),
   VIGIL_PUBLIC_URL: z.string().url().optional(),
   VIGIL_CONFIG: z.string().min(1).optional(),
+  VIGIL_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "use a PostgreSQL URL, postgresql://user:password@host:5432/database")
+    .optional(),
+  VIGIL_DATABASE_SCHEMA: z.string().min(1).optional(),
 });
 
 export interface VigilEnv {
@@ -37,6 +42,10 @@ export interface VigilEnv {
   httpPort: number;
   /** VIGIL_CONFIG: the YAML config file (destinations); unset means `<dataDir>/vigil.yml` when it exists. */
   configPath: string | undefined;
+  /** VIGIL_DATABASE_URL: store in this PostgreSQL database instead of `<dataDir>/vigil.db` (SQLite). */
+  databaseUrl: string | undefined;
+  /** VIGIL_DATABASE_SCHEMA: the PostgreSQL schema for Vigil's tables; unset means the server's search_path. */
+  databaseSchema: string | undefined;
   /** Any variable by name (for `--api-key-env VAR`). */
   lookup(name: string): string | undefined;
 }
@@ -68,6 +77,8 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): VigilEnv {
     httpHost: env.VIGIL_HOST ?? "127.0.0.1",
     httpPort: env.VIGIL_PORT ?? 8080,
     configPath: env.VIGIL_CONFIG === undefined ? undefined : resolve(env.VIGIL_CONFIG),
+    databaseUrl: env.VIGIL_DATABASE_URL,
+    databaseSchema: env.VIGIL_DATABASE_SCHEMA,
     lookup: (name) => {
       const v = source[name];
       return v === undefined || v === "" ? undefined : v;

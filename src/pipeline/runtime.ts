@@ -12,6 +12,7 @@ import { loadOpenAIAuditLogType } from "../schema/index.ts";
 import { openSecretBox, type SecretBox } from "../secrets/secret-box.ts";
 import { DEFAULT_OPENAI_BASE_URL, OpenAIAuditLogClient } from "../sources/openai/client.ts";
 import type { SourceRecord, Store } from "../storage/ports.ts";
+import { openPostgresStore } from "../storage/postgres/postgres-store.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
 import { type BackfillProgress, runBackfillJob } from "./backfill.ts";
 import { DeliveryWorker, type DeliveryWorkerOptions } from "./delivery-worker.ts";
@@ -36,7 +37,13 @@ export interface Runtime {
 
 export async function openRuntime(env: VigilEnv, logger: Logger, options: { clock?: Clock } = {}): Promise<Runtime> {
   mkdirSync(env.dataDir, { recursive: true, mode: 0o700 });
-  const store = await openSqliteStore({ path: join(env.dataDir, "vigil.db") });
+  // SQLite in the data directory unless a PostgreSQL database is named (several Vigil processes can share it).
+  const store = env.databaseUrl
+    ? await openPostgresStore({
+        connectionString: env.databaseUrl,
+        ...(env.databaseSchema ? { schema: env.databaseSchema } : {}),
+      })
+    : await openSqliteStore({ path: join(env.dataDir, "vigil.db") });
   const secrets = openSecretBox({ dataDir: env.dataDir, ...(env.secretKey ? { secretKey: env.secretKey } : {}) });
   const clock = options.clock ?? systemClock;
   let detection: Promise<Detection> | undefined;
