@@ -1132,6 +1132,70 @@ export function runStorageContract(
         assert.equal(counted.find((e) => e.key === "count")?.counter, 3);
       });
 
+      it("applies a batch of many matches and state ops of one key as one at a time would", async () => {
+        const batched = await newSource("batched");
+        const single = await newSource("single");
+        const r = "OpenAI.Counter";
+        const items = Array.from({ length: 30 }, (_, i) => ({
+          id: `e${i}`,
+          // Out of order, within one dedup window (the first event is the earliest).
+          t: T0 + ((i * 7) % 30) * 100,
+          matches: [{ threshold: 12 }, { ruleId: "OpenAI.Signal", createAlert: false }],
+          ops: [
+            { kind: "increment", ruleId: r, key: "count", by: 1, expiresAtSecs: null },
+            { kind: "add_to_set", ruleId: r, key: "set", member: `m${i % 4}`, expiresAtSecs: null },
+            ...(i % 5 === 0 ? [{ kind: "delete", ruleId: r, key: "count" } as const] : []),
+          ] satisfies RuleStateOp[],
+        }));
+        await store.applyPage(detectionPage(batched.id, items));
+        for (const item of items) await store.applyPage(detectionPage(single.id, [item]));
+
+        const summary = async (sourceId: string) => {
+          const alerts = (await store.listAlerts({ sourceId })).sort((a, b) => a.windowStartSecs - b.windowStartSecs);
+          return {
+            alerts: await Promise.all(
+              alerts.map(async (a) => ({
+                window: [a.windowStartSecs, a.windowEndSecs, a.matchCount],
+                events: (await store.getAlertMatches(a.id)).map((m) => m.match.eventId),
+              })),
+            ),
+            signals: (await store.listMatches({ sourceId, sinceSecs: T0, untilSecs: T0 + 7200 })).length,
+            state: (await store.loadRuleState(sourceId, [r], T0)).map((e) => [e.key, e.counter, e.members]),
+          };
+        };
+        const got = await summary(batched.id);
+        assert.deepEqual(got, await summary(single.id));
+        assert.equal(got.signals, 60);
+        assert.deepEqual(
+          got.alerts.map((a) => a.window),
+          [[T0, T0 + 3600, 30]],
+        );
+        assert.equal(new Set(got.alerts[0]?.events).size, 30);
+        assert.deepEqual(got.state, [
+          ["count", 4, []],
+          ["set", 0, ["m0", "m1", "m2", "m3"]],
+        ]);
+      });
+
+      it("applies a large batch of derived matches once, duplicates in it included", async () => {
+        const source = await newSource();
+        const derived = Array.from({ length: 1100 }, (_, i) =>
+          ruleMatch(source.id, `d${i}`, T0 + i, { ruleId: "Vigil.Correlation.Big", logType: "Vigil.Correlation" }),
+        );
+        const first = await store.applyDerivedMatches(source.id, [...derived, derived[0]!, derived[1099]!]);
+        assert.equal(first.createdAlertIds.length, 1);
+        const alert = await store.getAlert(first.createdAlertIds[0]!);
+        assert.equal(alert?.matchCount, 1100);
+        const again = await store.applyDerivedMatches(source.id, [...derived.slice(500), ...derived.slice(0, 500)]);
+        assert.deepEqual(again.createdAlertIds, []);
+        assert.equal((await store.getAlert(first.createdAlertIds[0]!))?.matchCount, 1100);
+        const attached = await store.getAlertMatches(first.createdAlertIds[0]!);
+        assert.deepEqual(
+          attached.map((a) => a.match.eventId),
+          derived.map((m) => m.eventId),
+        );
+      });
+
       it("upserts detection settings by kind, id and source", async () => {
         const source = await newSource();
         await store.setDetectionSetting({ kind: "rule", id: "R1", sourceId: null, enabled: false });

@@ -30,7 +30,7 @@ import {
   windowValues,
 } from "../alert-rows.ts";
 import type { AlertQuery, AlertRecord, DetectionSetting, RuleStateEntry, StoredEvent } from "../ports.ts";
-import { applyStateOp, isLive } from "../rule-state.ts";
+import { applyStateOpsTo, groupStateOps, isLive } from "../rule-state.ts";
 import { toStoredEvent } from "../sqlite/rows.ts";
 import type { EventsTable } from "../sqlite/search.ts";
 
@@ -47,10 +47,65 @@ async function lockKeys(client: Queryable, keys: string[]): Promise<void> {
   }
 }
 
-const INSERT_MATCH = `INSERT INTO rule_matches (${MATCH_COLUMNS.join(", ")}, created_at_ms)
-  VALUES (${params(MATCH_COLUMNS.length + 1)})
-  ON CONFLICT (source_id, rule_id, event_id, is_error) DO NOTHING
-  RETURNING seq`;
+/** Rows per multi-row match insert: 1,000 × 24 parameters stays well under PostgreSQL's 65,535. */
+const MATCH_INSERT_CHUNK = 1000;
+
+/** The unique key of a stored match, as text. */
+const matchKey = (m: { sourceId: string; ruleId: string; eventId: string; isError: boolean }): string =>
+  JSON.stringify([m.sourceId, m.ruleId, m.eventId, m.isError]);
+
+/**
+ * Inserts the matches not stored yet, several rows per statement; returns the new ones (input order) with
+ * their seq. ON CONFLICT DO NOTHING decides, so a concurrent writer of the same match cannot make it count
+ * twice.
+ */
+async function insertMatches(
+  client: Queryable,
+  matches: readonly RuleMatch[],
+  nowMs: number,
+): Promise<{ fresh: RuleMatch[]; seqs: number[] }> {
+  const unique = new Map<string, RuleMatch>();
+  for (const m of matches) if (!unique.has(matchKey(m))) unique.set(matchKey(m), m);
+  const all = [...unique.values()];
+  const width = MATCH_COLUMNS.length + 1;
+  const seqOf = new Map<string, number>();
+  for (let from = 0; from < all.length; from += MATCH_INSERT_CHUNK) {
+    const chunk = all.slice(from, from + MATCH_INSERT_CHUNK);
+    const values: unknown[] = [];
+    const tuples = chunk.map((m, i) => {
+      values.push(...matchValues(m, toFlag), nowMs);
+      return `(${params(width, i * width + 1)})`;
+    });
+    const { rows } = await client.query<{
+      seq: number | string;
+      source_id: string;
+      rule_id: string;
+      event_id: string;
+      is_error: boolean;
+    }>(
+      `INSERT INTO rule_matches (${MATCH_COLUMNS.join(", ")}, created_at_ms) VALUES ${tuples.join(", ")}
+       ON CONFLICT (source_id, rule_id, event_id, is_error) DO NOTHING
+       RETURNING seq, source_id, rule_id, event_id, is_error`,
+      values,
+    );
+    for (const r of rows) {
+      seqOf.set(
+        matchKey({ sourceId: r.source_id, ruleId: r.rule_id, eventId: r.event_id, isError: r.is_error }),
+        Number(r.seq),
+      );
+    }
+  }
+  const fresh: RuleMatch[] = [];
+  const seqs: number[] = [];
+  for (const m of all) {
+    const seq = seqOf.get(matchKey(m));
+    if (seq !== undefined) {
+      fresh.push(m);
+      seqs.push(seq);
+    }
+  }
+  return { fresh, seqs };
+}
 
 const UPSERT_WINDOW = `INSERT INTO alert_windows (${WINDOW_COLUMNS.join(", ")}) VALUES (${params(WINDOW_COLUMNS.length)})
   ON CONFLICT (id) DO UPDATE SET match_count = excluded.match_count, unique_values = excluded.unique_values,
@@ -68,16 +123,7 @@ export async function applyMatchesPg(
     client,
     keys.map((k) => `w:${windowKeyString(k.key)}`),
   );
-  const fresh: RuleMatch[] = [];
-  const seqs: number[] = [];
-  for (const m of matches) {
-    const { rows } = await client.query<{ seq: number }>(INSERT_MATCH, [...matchValues(m, toFlag), nowMs]);
-    const row = rows[0];
-    if (row !== undefined) {
-      fresh.push(m);
-      seqs.push(row.seq);
-    }
-  }
+  const { fresh, seqs } = await insertMatches(client, matches, nowMs);
   if (fresh.length === 0) return [];
 
   const existing: AlertWindow[] = [];
@@ -136,26 +182,29 @@ export async function applyStateOpsPg(
     client,
     ops.map((op) => `s:${JSON.stringify([sourceId, op.ruleId, op.key])}`),
   );
-  for (const op of ops) {
+  // Ops of one key are folded in memory: one read and one write per key, whatever the number of ops.
+  for (const group of groupStateOps(ops)) {
     const { rows } = await client.query<RuleStateRow>(
       "SELECT * FROM rule_state WHERE source_id = $1 AND rule_id = $2 AND key = $3",
-      [sourceId, op.ruleId, op.key],
+      [sourceId, group.ruleId, group.key],
     );
     const row = rows[0];
-    const next = applyStateOp(row === undefined ? null : toRuleStateEntry(row), op, nowSecs);
+    const next = applyStateOpsTo(row === undefined ? null : toRuleStateEntry(row), group.ops, nowSecs);
     if (next === null) {
-      await client.query("DELETE FROM rule_state WHERE source_id = $1 AND rule_id = $2 AND key = $3", [
-        sourceId,
-        op.ruleId,
-        op.key,
-      ]);
+      if (row !== undefined) {
+        await client.query("DELETE FROM rule_state WHERE source_id = $1 AND rule_id = $2 AND key = $3", [
+          sourceId,
+          group.ruleId,
+          group.key,
+        ]);
+      }
     } else {
       await client.query(
         `INSERT INTO rule_state (source_id, rule_id, key, value, counter, members, expires_at_secs)
          VALUES ($1, $2, $3, $4, $5, $6, $7)
          ON CONFLICT (source_id, rule_id, key) DO UPDATE SET value = excluded.value, counter = excluded.counter,
            members = excluded.members, expires_at_secs = excluded.expires_at_secs`,
-        [sourceId, op.ruleId, op.key, next.value, next.counter, JSON.stringify(next.members), next.expiresAtSecs],
+        [sourceId, group.ruleId, group.key, next.value, next.counter, JSON.stringify(next.members), next.expiresAtSecs],
       );
     }
   }

@@ -26,7 +26,7 @@ import {
   windowValues,
 } from "../alert-rows.ts";
 import type { AlertQuery, AlertRecord, DetectionSetting, RuleStateEntry, StoredEvent } from "../ports.ts";
-import { applyStateOp, isLive } from "../rule-state.ts";
+import { applyStateOpsTo, groupStateOps, isLive } from "../rule-state.ts";
 import { toStoredEvent } from "./rows.ts";
 import type { EventsTable } from "./search.ts";
 
@@ -40,6 +40,9 @@ function prepare(db: Database.Database) {
        VALUES (${placeholders(MATCH_COLUMNS.length + 3)})
        ON CONFLICT (source_id, rule_id, event_id, is_error) DO NOTHING`,
     ),
+    matchStored: db.prepare<[string, string, string, number], { one: number }>(
+      "SELECT 1 AS one FROM rule_matches WHERE source_id = ? AND rule_id = ? AND event_id = ? AND is_error = ?",
+    ),
     windowsOfKey: db.prepare<[string, string, string, number, number, number], WindowRow>(
       `SELECT * FROM alert_windows
        WHERE source_id = ? AND rule_id = ? AND dedup_string = ? AND is_error = ? AND start_secs <= ? AND end_secs > ?`,
@@ -49,10 +52,13 @@ function prepare(db: Database.Database) {
        ON CONFLICT (id) DO UPDATE SET match_count = excluded.match_count, unique_values = excluded.unique_values,
          alert_created = excluded.alert_created`,
     ),
+    // A window that was loaded keeps its key, span and first match: only the counts change.
+    updateWindow: db.prepare(
+      "UPDATE alert_windows SET match_count = ?, unique_values = ?, alert_created = ? WHERE id = ?",
+    ),
     insertAlert: db.prepare(
       `INSERT INTO alerts (${ALERT_COLUMNS.join(", ")}) VALUES (${placeholders(ALERT_COLUMNS.length)})`,
     ),
-    placeMatch: db.prepare("UPDATE rule_matches SET window_id = ?, alert_id = ? WHERE seq = ?"),
     attachWindowMatches: db.prepare("UPDATE rule_matches SET alert_id = ? WHERE window_id = ? AND alert_id IS NULL"),
     updateAlertCount: db.prepare("UPDATE alerts SET match_count = ?, updated_at_ms = ? WHERE id = ?"),
     // The outbox row is written with the alert change it announces: no alert without its notification.
@@ -99,6 +105,7 @@ type Statements = ReturnType<typeof prepare>;
 export class SqliteDetections {
   readonly #db: Database.Database;
   #statements: Statements | undefined;
+  readonly #ruleStateStatements = new Map<number, Database.Statement<unknown[], RuleStateRow>>();
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -112,19 +119,22 @@ export class SqliteDetections {
   /**
    * Stores `matches` (those already stored are skipped) and applies them to alert windows and alerts.
    * Must run inside a write transaction. Returns the ids of the alerts created.
+   *
+   * The whole batch is grouped in memory first (`applyMatches`), so each match row is written once, with
+   * its window and alert, and each window once. Which matches are new is decided before that by the
+   * unique index (the transaction is the only writer, so the answer holds until the insert).
    */
   applyMatches(matches: readonly RuleMatch[], nowMs: number): string[] {
     if (matches.length === 0) return [];
     const s = this.#s;
-    // Insert first with no window: a match already stored (ON CONFLICT) must not count again.
+    // A match already stored (or twice in the batch) must not count again.
     const fresh: RuleMatch[] = [];
-    const seqs: number[] = [];
+    const inBatch = new Set<string>();
     for (const m of matches) {
-      const info = s.insertMatch.run(...matchValues(m, toFlag), null, null, nowMs);
-      if (info.changes === 1) {
-        fresh.push(m);
-        seqs.push(Number(info.lastInsertRowid));
-      }
+      const id = JSON.stringify([m.sourceId, m.ruleId, m.eventId, m.isError]);
+      if (inBatch.has(id)) continue;
+      inBatch.add(id);
+      if (s.matchStored.get(m.sourceId, m.ruleId, m.eventId, toFlag(m.isError)) === undefined) fresh.push(m);
     }
     if (fresh.length === 0) return [];
 
@@ -134,10 +144,17 @@ export class SqliteDetections {
       existing.push(...rows.map(toAlertWindow));
     }
     const outcome = applyMatches(existing, fresh);
-    for (const w of outcome.windowUpserts) s.upsertWindow.run(...windowValues(w, toFlag));
-    outcome.placements.forEach((p, i) => {
-      if (p.windowId !== null) s.placeMatch.run(p.windowId, p.alertId, seqs[i]);
-    });
+    const loaded = new Set(existing.map((w) => w.id));
+    for (const w of outcome.windowUpserts) {
+      if (loaded.has(w.id))
+        s.updateWindow.run(w.matchCount, JSON.stringify(w.uniqueValues), toFlag(w.alertCreated), w.id);
+      else s.upsertWindow.run(...windowValues(w, toFlag));
+    }
+    for (const p of outcome.placements) {
+      const { changes } = s.insertMatch.run(...matchValues(p.match, toFlag), p.windowId, p.alertId, nowMs);
+      // Checked as new above, in this transaction: a conflict here would be a bug that miscounts a window.
+      if (changes !== 1) throw new Error(`The match of rule ${p.match.ruleId} on ${p.match.eventId} was stored twice.`);
+    }
     for (const w of outcome.alertCreations) {
       s.insertAlert.run(...newAlertValues(w, nowMs, toFlag));
       s.insertStatusChange.run(w.id, null, "OPEN", nowMs, "system:detection");
@@ -149,18 +166,22 @@ export class SqliteDetections {
     return outcome.alertCreations.map((w) => w.id);
   }
 
-  /** Applies rule state ops in order. Must run inside a write transaction. */
+  /**
+   * Applies rule state ops in order. Must run inside a write transaction. Ops of one key are folded in
+   * memory: one read and one write per key, whatever the number of ops.
+   */
   applyStateOps(sourceId: string, ops: readonly RuleStateOp[], nowSecs: number): void {
     const s = this.#s;
-    for (const op of ops) {
-      const row = s.stateEntry.get(sourceId, op.ruleId, op.key);
-      const next = applyStateOp(row === undefined ? null : toRuleStateEntry(row), op, nowSecs);
-      if (next === null) s.deleteState.run(sourceId, op.ruleId, op.key);
-      else {
+    for (const group of groupStateOps(ops)) {
+      const row = s.stateEntry.get(sourceId, group.ruleId, group.key);
+      const next = applyStateOpsTo(row === undefined ? null : toRuleStateEntry(row), group.ops, nowSecs);
+      if (next === null) {
+        if (row !== undefined) s.deleteState.run(sourceId, group.ruleId, group.key);
+      } else {
         s.upsertState.run(
           sourceId,
-          op.ruleId,
-          op.key,
+          group.ruleId,
+          group.key,
           next.value,
           next.counter,
           JSON.stringify(next.members),
@@ -172,12 +193,16 @@ export class SqliteDetections {
 
   loadRuleState(sourceId: string, ruleIds: string[], nowSecs: number): RuleStateEntry[] {
     if (ruleIds.length === 0) return [];
-    const rows = this.#db
-      .prepare<unknown[], RuleStateRow>(
+    // Called for every page with the same rule list: one prepared statement per list length.
+    let statement = this.#ruleStateStatements.get(ruleIds.length);
+    if (statement === undefined) {
+      statement = this.#db.prepare<unknown[], RuleStateRow>(
         `SELECT * FROM rule_state WHERE source_id = ? AND rule_id IN (${placeholders(ruleIds.length)})
          AND (expires_at_secs IS NULL OR expires_at_secs > ?) ORDER BY rule_id, key`,
-      )
-      .all(sourceId, ...ruleIds, nowSecs);
+      );
+      this.#ruleStateStatements.set(ruleIds.length, statement);
+    }
+    const rows = statement.all(sourceId, ...ruleIds, nowSecs);
     return rows.map(toRuleStateEntry).filter((e) => isLive(e, nowSecs));
   }
 
