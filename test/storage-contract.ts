@@ -1095,6 +1095,25 @@ export function runStorageContract(
         );
       });
 
+      it("judges state expiry by event time, so old history keeps its counters", async () => {
+        // T0 is years before the wall clock: every expiry below is long past, yet alive at the events' time.
+        const source = await newSource();
+        const r = "OpenAI.BruteForce";
+        const bump = (id: string, t: number) =>
+          detectionPage(source.id, [
+            { id, t, ops: [{ kind: "increment", ruleId: r, key: "fails", by: 1, expiresAtSecs: t + 3600 }] },
+          ]);
+        await store.applyPage(bump("f1", T0));
+        await store.applyPage(bump("f2", T0 + 60));
+        const [alive] = await store.loadRuleState(source.id, [r], T0 + 120);
+        assert.equal(alive?.counter, 2, "the second failure counts on top of the first");
+        assert.equal(alive?.expiresAtSecs, T0 + 3660);
+        // An event after the expiry starts a new count.
+        await store.applyPage(bump("f3", T0 + 3660 + 1));
+        const [fresh] = await store.loadRuleState(source.id, [r], T0 + 3661);
+        assert.equal(fresh?.counter, 1);
+      });
+
       it("applies state ops only for inserted events, and hides expired entries", async () => {
         const source = await newSource();
         const r = "OpenAI.FirstSeen";

@@ -7,6 +7,7 @@ import { loadRules } from "../detections/engine/load.ts";
 import { BUILTIN_PACKS_DIR } from "../detections/packs.ts";
 import { PythonWorkerPool } from "../detections/python/pool.ts";
 import type { SourceRecord, Store } from "../storage/ports.ts";
+import { stateTimeSecs } from "../storage/rule-state.ts";
 import type { DetectionOutcome, Detector } from "./page-writer.ts";
 
 /** Correlation rules run on a schedule over stored matches (packs will contribute theirs). */
@@ -41,7 +42,15 @@ export async function openDetection(options: {
       engine.setSettings(await store.listDetectionSettings());
       const ruleIds = engine.ruleIdsFor(source.id);
       if (ruleIds.length === 0) return { matches: [], stateOps: [] };
-      const state = await store.loadRuleState(source.id, ruleIds, options.nowSecs());
+      // State alive at the batch's earliest event: rules judge expiry by event time (a backfill reads history).
+      const state = await store.loadRuleState(
+        source.id,
+        ruleIds,
+        stateTimeSecs(
+          events.map((e) => eventTime(e.record)),
+          options.nowSecs(),
+        ),
+      );
       // Oldest first: stateful rules ("first time seen") and alert windows read history in time order.
       const batch = events
         .map((e) => ({ sourceId: source.id, eventId: e.eventId, record: e.record }))

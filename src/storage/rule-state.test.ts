@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { RuleStateOp } from "../core/detection.ts";
 import type { RuleStateEntry } from "./ports.ts";
-import { applyStateOp, applyStateOpsTo, groupStateOps } from "./rule-state.ts";
+import { applyStateOp, applyStateOpsTo, groupStateOps, stateTimeSecs } from "./rule-state.ts";
 
 const NOW = 1_800_000_000;
 const put = (key: string, value: string, ruleId = "R"): RuleStateOp => ({
@@ -96,5 +96,14 @@ describe("groupStateOps", () => {
       members: [],
       expiresAtSecs: null,
     });
+  });
+});
+
+describe("stateTimeSecs", () => {
+  it("is the earliest event time, never later than now, ignoring missing times", () => {
+    assert.equal(stateTimeSecs([300, 100, 200], 1000), 100);
+    assert.equal(stateTimeSecs([5000], 1000), 1000);
+    assert.equal(stateTimeSecs([], 1000), 1000);
+    assert.equal(stateTimeSecs([0, 500], 1000), 500);
   });
 });

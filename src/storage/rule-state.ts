@@ -4,6 +4,18 @@
 import type { RuleStateOp } from "../core/detection.ts";
 import type { RuleStateEntry } from "./ports.ts";
 
+/**
+ * The time a page's state is judged at: its earliest event, never later than now. Rules judge expiry by
+ * event time (ttl counts from the event), so the store must too, or a backfill of old history would find
+ * every counter expired by the wall clock. An entry that expires during the page needs no judging here: the
+ * engine sends a delete before writing onto a key that expired at the writing event's time (engine/state.ts).
+ */
+export function stateTimeSecs(eventTimesSecs: Iterable<number>, nowSecs: number): number {
+  let t = nowSecs;
+  for (const s of eventTimesSecs) if (s > 0 && s < t) t = s;
+  return t;
+}
+
 /** Whether an entry is still alive at `nowSecs` (an expiry at exactly now has expired). */
 export function isLive(entry: { expiresAtSecs: number | null }, nowSecs: number): boolean {
   return entry.expiresAtSecs === null || entry.expiresAtSecs > nowSecs;

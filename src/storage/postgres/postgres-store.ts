@@ -52,6 +52,7 @@ import type {
   UnknownTypeRecord,
   UserRecord,
 } from "../ports.ts";
+import { stateTimeSecs } from "../rule-state.ts";
 import { toDestinationRecord } from "../sqlite/delivery.ts";
 import { toQuarantineRecord, toStoredEvent } from "../sqlite/rows.ts";
 import type { EventsTable, QuarantineTable } from "../sqlite/search.ts";
@@ -756,7 +757,10 @@ export class PostgresStore implements Store {
       client,
       write.sourceId,
       ops.filter((o) => inserted.has(o.eventId)).map((o) => o.op),
-      Math.floor(nowMs / 1000),
+      stateTimeSecs(
+        write.events.filter((e) => inserted.has(e.id)).map((e) => e.effectiveAtSecs),
+        Math.floor(nowMs / 1000),
+      ),
     );
     return applyMatchesPg(
       client,

@@ -51,6 +51,7 @@ import type {
   UnknownTypeRecord,
   UserRecord,
 } from "../ports.ts";
+import { stateTimeSecs } from "../rule-state.ts";
 import { SqliteAccess } from "./access.ts";
 import { SqliteDelivery } from "./delivery.ts";
 import { SqliteDetections } from "./detections.ts";
@@ -634,7 +635,10 @@ export class SqliteStore implements Store {
     this.#detections.applyStateOps(
       write.sourceId,
       ops.filter((o) => inserted.has(o.eventId)).map((o) => o.op),
-      Math.floor(nowMs / 1000),
+      stateTimeSecs(
+        write.events.filter((e) => inserted.has(e.id)).map((e) => e.effectiveAtSecs),
+        Math.floor(nowMs / 1000),
+      ),
     );
     return this.#detections.applyMatches(
       matches.filter((m) => inserted.has(m.eventId)),
