@@ -1,34 +1,14 @@
 // `vigil alerts ack|resolve|status|show`, run as a user would (a real `vigil` process on a data dir).
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { userInfo } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { openSqliteStore } from "../src/storage/sqlite/sqlite-store.ts";
 import { addSource, createAlerts } from "./delivery-helpers.ts";
-import { tempDir } from "./helpers.ts";
+import { runVigil, tempDir } from "./helpers.ts";
 
-const BIN = fileURLToPath(new URL("../bin/vigil.mjs", import.meta.url));
-
-function vigil(args: string[], dataDir: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, OPENAI_ADMIN_KEY: "", VIGIL_LOG_LEVEL: "silent", VIGIL_DATA_DIR: dataDir },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += String(d);
-    });
-    child.stderr.on("data", (d) => {
-      stderr += String(d);
-    });
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const vigil = (args: string[], dataDir: string) => runVigil(args, { VIGIL_DATA_DIR: dataDir });
 
 describe("vigil alerts ack / resolve", { timeout: 120_000 }, () => {
   const dir = tempDir("vigil-alerts-cli-");

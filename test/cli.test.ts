@@ -1,40 +1,13 @@
 // The CLI contract, run as a user would: real `vigil` processes against the simulator.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { type RunningSimulator, startSimulator } from "../src/simulator/index.ts";
-import { tempDir } from "./helpers.ts";
+import { runVigil, tempDir } from "./helpers.ts";
 
-const BIN = fileURLToPath(new URL("../bin/vigil.mjs", import.meta.url));
-
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function vigil(args: string[], env: NodeJS.ProcessEnv, stdin?: string): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, OPENAI_ADMIN_KEY: "", OPENAI_BASE_URL: "", VIGIL_LOG_LEVEL: "silent", ...env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += String(d);
-    });
-    child.stderr.on("data", (d) => {
-      stderr += String(d);
-    });
-    child.stdin.end(stdin ?? "");
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const vigil = runVigil;
 
 describe("vigil CLI", { timeout: 180_000 }, () => {
   let sim: RunningSimulator;

@@ -1,8 +1,10 @@
-// Shared test fixtures: temporary data dirs, a movable clock, a store, a source.
+// Shared test fixtures: temporary data dirs, a movable clock, a store, a source, a `vigil` process.
 
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { SOURCE_DEFAULTS } from "../src/config/source-defaults.ts";
 import type { Clock } from "../src/core/clock.ts";
 import type { SourceRecord, SourceSettings, Store } from "../src/storage/ports.ts";
@@ -70,4 +72,35 @@ export function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+export const VIGIL_BIN = fileURLToPath(new URL("../bin/vigil.mjs", import.meta.url));
+
+export interface VigilRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `vigil` as a user would, to its exit. The machine's OpenAI variables are blanked (a test names its
+ * own) and logs are silent; `env` goes on top.
+ */
+export function runVigil(args: string[], env: NodeJS.ProcessEnv, stdin = ""): Promise<VigilRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [VIGIL_BIN, ...args], {
+      env: { ...process.env, OPENAI_ADMIN_KEY: "", OPENAI_BASE_URL: "", VIGIL_LOG_LEVEL: "silent", ...env },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d) => {
+      stdout += String(d);
+    });
+    child.stderr.on("data", (d) => {
+      stderr += String(d);
+    });
+    child.stdin.end(stdin);
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
 }

@@ -2,36 +2,15 @@
 // processes add a source, poll the simulator, search and list alerts with nothing stored in SQLite.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { isTenantScoped } from "../src/core/event-types.ts";
 import { type RunningSimulator, startSimulator } from "../src/simulator/index.ts";
-import { tempDir } from "./helpers.ts";
+import { runVigil, tempDir } from "./helpers.ts";
 import { type PgCluster, startPgCluster } from "./pg-cluster.ts";
 
-const BIN = fileURLToPath(new URL("../bin/vigil.mjs", import.meta.url));
-
-function vigil(args: string[], env: NodeJS.ProcessEnv, stdin = "") {
-  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, OPENAI_ADMIN_KEY: "", OPENAI_BASE_URL: "", VIGIL_LOG_LEVEL: "silent", ...env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += String(d);
-    });
-    child.stderr.on("data", (d) => {
-      stderr += String(d);
-    });
-    child.stdin.end(stdin);
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const vigil = runVigil;
 
 const lines = (text: string) =>
   text

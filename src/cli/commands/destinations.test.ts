@@ -2,42 +2,20 @@
 // in the database file in clear.
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
+import { runVigil, type VigilRun } from "../../../test/helpers.ts";
 import { reply, startHttpServer, type TestServer } from "../../destinations/test-support.ts";
 
-const BIN = fileURLToPath(new URL("../../../bin/vigil.mjs", import.meta.url));
 const HMAC_SECRET = "hmac-secret-never-shown-0123456789";
 const SLACK_URL = "https://hooks.slack.com/services/T000/B000/tokenNeverShown42";
 
-interface Result {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Result = VigilRun;
 
-function vigil(args: string[], env: NodeJS.ProcessEnv, stdin = ""): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      env: { ...process.env, VIGIL_LOG_LEVEL: "silent", VIGIL_DESTINATION_SECRET: "", ...env },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d) => {
-      stdout += String(d);
-    });
-    child.stderr.on("data", (d) => {
-      stderr += String(d);
-    });
-    child.stdin.end(stdin);
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const vigil = (args: string[], env: NodeJS.ProcessEnv, stdin = "") =>
+  runVigil(args, { VIGIL_DESTINATION_SECRET: "", ...env }, stdin);
 
 function assertNoSecrets(r: Result): void {
   for (const secret of [HMAC_SECRET, SLACK_URL, "tokenNeverShown42"]) {
