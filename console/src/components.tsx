@@ -74,3 +74,28 @@ export function JsonBlock({ value, label }: { value: unknown; label?: string }) 
     </figure>
   );
 }
+
+/** "enabled" / "disabled", for a pack or a rule. */
+export function EnabledBadge({ enabled }: { enabled: boolean }) {
+  return <span className={`badge ${enabled ? "on" : "off"}`}>{enabled ? "enabled" : "disabled"}</span>;
+}
+
+/** The button that turns a pack or rule the other way; `what` names it for screen readers ("pack X"). */
+export function EnableToggle({
+  enabled,
+  what,
+  busy = false,
+  onToggle,
+}: {
+  enabled: boolean;
+  what: string;
+  busy?: boolean;
+  onToggle: (enable: boolean) => void;
+}) {
+  const verb = enabled ? "Disable" : "Enable";
+  return (
+    <button type="button" disabled={busy} aria-label={`${verb} ${what}`} onClick={() => onToggle(!enabled)}>
+      {verb}
+    </button>
+  );
+}

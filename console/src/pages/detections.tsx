@@ -1,6 +1,6 @@
 import { useState } from "react";
 import { api, errorMessage, listOf, objectOf } from "../api.ts";
-import { ErrorBanner, JsonBlock, Loading, SeverityBadge, useLoad } from "../components.tsx";
+import { EnabledBadge, EnableToggle, ErrorBanner, JsonBlock, Loading, SeverityBadge, useLoad } from "../components.tsx";
 import { pick, type Rec, str } from "../format.ts";
 
 interface TestRun {
@@ -148,16 +148,14 @@ export function DetectionsPage() {
                   <td className="wrap">{str(p.description)}</td>
                   <td>{countOf(pick(p, "ruleCount", "rules")) || "—"}</td>
                   <td>
-                    <span className={`badge ${enabled ? "on" : "off"}`}>{enabled ? "enabled" : "disabled"}</span>
+                    <EnabledBadge enabled={enabled} />
                   </td>
                   <td>
-                    <button
-                      type="button"
-                      aria-label={`${enabled ? "Disable" : "Enable"} pack ${id}`}
-                      onClick={() => void toggle("packs", id, !enabled)}
-                    >
-                      {enabled ? "Disable" : "Enable"}
-                    </button>
+                    <EnableToggle
+                      enabled={enabled}
+                      what={`pack ${id}`}
+                      onToggle={(on) => void toggle("packs", id, on)}
+                    />
                   </td>
                 </tr>
               );
@@ -210,16 +208,14 @@ export function DetectionsPage() {
                   <td className="mono">{str(pick(r, "packId", "pack")) || "—"}</td>
                   <td>{tests.length || str(r.testCount) || "0"}</td>
                   <td>
-                    <span className={`badge ${enabled ? "on" : "off"}`}>{enabled ? "enabled" : "disabled"}</span>
+                    <EnabledBadge enabled={enabled} />
                   </td>
                   <td className="nowrap">
-                    <button
-                      type="button"
-                      aria-label={`${enabled ? "Disable" : "Enable"} rule ${id}`}
-                      onClick={() => void toggle("rules", id, !enabled)}
-                    >
-                      {enabled ? "Disable" : "Enable"}
-                    </button>{" "}
+                    <EnableToggle
+                      enabled={enabled}
+                      what={`rule ${id}`}
+                      onToggle={(on) => void toggle("rules", id, on)}
+                    />{" "}
                     <button
                       type="button"
                       aria-label={`Test rule ${id}`}

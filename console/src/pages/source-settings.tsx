@@ -5,7 +5,7 @@
 import { type FormEvent, useState } from "react";
 import { useNavigate } from "react-router-dom";
 import { api, errorMessage, listOf } from "../api.ts";
-import { ErrorBanner, Loading, useLoad } from "../components.tsx";
+import { EnabledBadge, EnableToggle, ErrorBanner, Loading, useLoad } from "../components.tsx";
 import { pick, type Rec, str } from "../format.ts";
 
 const HOUR = 3600;
@@ -272,18 +272,16 @@ export function SourcePacks({ sourceId }: { sourceId: string }) {
                   </td>
                   <td className="wrap">{str(p.description)}</td>
                   <td>
-                    <span className={`badge ${enabled ? "on" : "off"}`}>{enabled ? "enabled" : "disabled"}</span>{" "}
+                    <EnabledBadge enabled={enabled} />{" "}
                     <span className="muted small">{own ? "set for this source" : "global setting"}</span>
                   </td>
                   <td>
-                    <button
-                      type="button"
-                      disabled={busy === id}
-                      aria-label={`${enabled ? "Disable" : "Enable"} pack ${id} for this source`}
-                      onClick={() => void toggle(id, !enabled)}
-                    >
-                      {enabled ? "Disable" : "Enable"}
-                    </button>
+                    <EnableToggle
+                      enabled={enabled}
+                      what={`pack ${id} for this source`}
+                      busy={busy === id}
+                      onToggle={(on) => void toggle(id, on)}
+                    />
                   </td>
                 </tr>
               );
