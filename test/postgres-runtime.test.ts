@@ -73,7 +73,7 @@ describe("vigil on PostgreSQL (VIGIL_DATABASE_URL)", { timeout: 300_000 }, () =>
       [one],
     );
 
-    const alerts = lines((await vigil(["alerts", "list", "--json"], env())).stdout);
+    const alerts = lines((await vigil(["alerts", "list", "--limit", "1000", "--json"], env())).stdout);
     assert.ok(
       alerts.some((a) => /scim/i.test(String(a.ruleId))),
       `a SCIM alert among ${alerts.map((a) => a.ruleId).join(", ")}`,
