@@ -51,6 +51,11 @@ export interface MatchRow {
   reports: string;
 }
 
+/** A match's identity in rule_matches (its unique key), as one string, to spot repeats within a batch. */
+export function matchKey(m: { sourceId: string; ruleId: string; eventId: string; isError: boolean }): string {
+  return JSON.stringify([m.sourceId, m.ruleId, m.eventId, m.isError]);
+}
+
 /** The columns of rule_matches that hold the match itself, in `matchValues` order. */
 export const MATCH_COLUMNS = [
   "source_id",

@@ -71,6 +71,52 @@ function formOf(source: Rec): FormState {
   };
 }
 
+/**
+ * The seed's "Trigger an alert when no events are processed": Yes/No and a timeframe in hours, within the
+ * server's bounds (15 minutes to 30 days). Used by the setup flow and by a source's settings.
+ */
+export function NoDataAlertFields({
+  name,
+  enabled,
+  hours,
+  onEnabled,
+  onHours,
+}: {
+  name: string;
+  enabled: boolean;
+  hours: string;
+  onEnabled: (enabled: boolean) => void;
+  onHours: (hours: string) => void;
+}) {
+  return (
+    <fieldset>
+      <legend>Trigger an alert when no events are processed</legend>
+      <div className="radios">
+        <label className="check">
+          <input type="radio" name={name} checked={enabled} onChange={() => onEnabled(true)} />
+          Yes
+        </label>
+        <label className="check">
+          <input type="radio" name={name} checked={!enabled} onChange={() => onEnabled(false)} />
+          No
+        </label>
+      </div>
+      <label>
+        Timeframe (hours)
+        <input
+          type="number"
+          min="0.25"
+          max="720"
+          step="any"
+          value={hours}
+          disabled={!enabled}
+          onChange={(e) => onHours(e.target.value)}
+        />
+      </label>
+    </fieldset>
+  );
+}
+
 /** "Edit settings": name, key (empty keeps the stored one), base URL, polling, no-data alert. */
 export function SourceSettingsForm({ source, onSaved }: { source: Rec; onSaved: () => void }) {
   const [form, setForm] = useState<FormState>(() => formOf(source));
@@ -156,41 +202,13 @@ export function SourceSettingsForm({ source, onSaved }: { source: Rec; onSaved: 
         <input type="checkbox" checked={form.enabled} onChange={(e) => set("enabled", e.target.checked)} />
         Poll this source (uncheck to pause polling)
       </label>
-      <fieldset>
-        <legend>Trigger an alert when no events are processed</legend>
-        <div className="radios">
-          <label className="check">
-            <input
-              type="radio"
-              name="edit-nodata"
-              checked={form.noDataAlertEnabled}
-              onChange={() => set("noDataAlertEnabled", true)}
-            />
-            Yes
-          </label>
-          <label className="check">
-            <input
-              type="radio"
-              name="edit-nodata"
-              checked={!form.noDataAlertEnabled}
-              onChange={() => set("noDataAlertEnabled", false)}
-            />
-            No
-          </label>
-        </div>
-        <label>
-          Timeframe (hours)
-          <input
-            type="number"
-            min="0.25"
-            max="720"
-            step="any"
-            value={form.noDataHours}
-            disabled={!form.noDataAlertEnabled}
-            onChange={(e) => set("noDataHours", e.target.value)}
-          />
-        </label>
-      </fieldset>
+      <NoDataAlertFields
+        name="edit-nodata"
+        enabled={form.noDataAlertEnabled}
+        hours={form.noDataHours}
+        onEnabled={(on) => set("noDataAlertEnabled", on)}
+        onHours={(hours) => set("noDataHours", hours)}
+      />
       <label>
         Alert when polling has failed for (hours)
         <input

@@ -4,7 +4,7 @@ import { api, errorMessage, listOf, objectOf } from "../api.ts";
 import { StackedEventsChart } from "../chart.tsx";
 import { ErrorBanner, HealthBadge, JsonBlock, Loading, useLoad } from "../components.tsx";
 import { fmtMs, fmtSecs, fmtTime, healthOf, pick, type Rec, str } from "../format.ts";
-import { DeleteSource, SourcePacks, SourceSettingsForm } from "./source-settings.tsx";
+import { DeleteSource, NoDataAlertFields, SourcePacks, SourceSettingsForm } from "./source-settings.tsx";
 
 function pollOf(s: unknown): Rec {
   const p = pick(s, "pollStatus", "poll", "status");
@@ -393,29 +393,13 @@ export function NewSourcePage() {
               );
             })}
           </fieldset>
-          <fieldset>
-            <legend>Trigger an alert when no events are processed</legend>
-            <div className="radios">
-              <label className="check">
-                <input type="radio" name="nodata" checked={noDataAlert} onChange={() => setNoDataAlert(true)} />
-                Yes
-              </label>
-              <label className="check">
-                <input type="radio" name="nodata" checked={!noDataAlert} onChange={() => setNoDataAlert(false)} />
-                No
-              </label>
-            </div>
-            <label>
-              Timeframe (hours)
-              <input
-                type="number"
-                min="1"
-                value={noDataHours}
-                disabled={!noDataAlert}
-                onChange={(e) => setNoDataHours(e.target.value)}
-              />
-            </label>
-          </fieldset>
+          <NoDataAlertFields
+            name="nodata"
+            enabled={noDataAlert}
+            hours={noDataHours}
+            onEnabled={setNoDataAlert}
+            onHours={setNoDataHours}
+          />
           <ErrorBanner message={createError} />
           <div className="actions">
             <button type="button" onClick={() => setStep("credentials")}>

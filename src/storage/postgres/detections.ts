@@ -16,6 +16,7 @@ import {
   listLimit,
   MATCH_COLUMNS,
   type MatchRow,
+  matchKey,
   matchValues,
   newAlertValues,
   type RuleStateRow,
@@ -49,10 +50,6 @@ async function lockKeys(client: Queryable, keys: string[]): Promise<void> {
 
 /** Rows per multi-row match insert: 1,000 × 24 parameters stays well under PostgreSQL's 65,535. */
 const MATCH_INSERT_CHUNK = 1000;
-
-/** The unique key of a stored match, as text. */
-const matchKey = (m: { sourceId: string; ruleId: string; eventId: string; isError: boolean }): string =>
-  JSON.stringify([m.sourceId, m.ruleId, m.eventId, m.isError]);
 
 /**
  * Inserts the matches not stored yet, several rows per statement; returns the new ones (input order) with

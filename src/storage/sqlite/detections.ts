@@ -12,6 +12,7 @@ import {
   listLimit,
   MATCH_COLUMNS,
   type MatchRow,
+  matchKey,
   matchValues,
   newAlertValues,
   type RuleStateRow,
@@ -131,7 +132,7 @@ export class SqliteDetections {
     const fresh: RuleMatch[] = [];
     const inBatch = new Set<string>();
     for (const m of matches) {
-      const id = JSON.stringify([m.sourceId, m.ruleId, m.eventId, m.isError]);
+      const id = matchKey(m);
       if (inBatch.has(id)) continue;
       inBatch.add(id);
       if (s.matchStored.get(m.sourceId, m.ruleId, m.eventId, toFlag(m.isError)) === undefined) fresh.push(m);
