@@ -132,44 +132,47 @@ export class BatchState implements RuleState {
     return [...(this.read(String(key))?.members ?? [])];
   }
 
+  /**
+   * One write of the current invocation, whoever made it (a TypeScript rule through the methods below, or a
+   * Python rule's ops through replay): updates this batch's view and records the op for the store. Returns
+   * the entry after it (null after a delete).
+   */
+  private apply(op: RuleStateOp): Entry | null {
+    let next: Entry | null = null;
+    if (op.kind !== "delete") {
+      this.restartIfExpired(op.key);
+      const e = this.base(op.key);
+      const expiresAtSecs = op.expiresAtSecs ?? e.expiresAtSecs;
+      if (op.kind === "put") next = { ...e, value: op.value, expiresAtSecs };
+      else if (op.kind === "increment") next = { ...e, counter: e.counter + op.by, expiresAtSecs };
+      else {
+        const members = e.members.includes(op.member) ? e.members : [...e.members, op.member].sort();
+        next = { ...e, members, expiresAtSecs };
+      }
+    }
+    this.write(op.key, next);
+    this.ops.push({ eventId: this.eventId, op });
+    return next;
+  }
+
   put(key: string, value: string, options?: StateWriteOptions): void {
     const expiresAtSecs = this.expiry(options);
-    this.restartIfExpired(key);
-    const e = this.base(key);
-    this.write(key, { ...e, value: String(value), expiresAtSecs: expiresAtSecs ?? e.expiresAtSecs });
-    this.ops.push({
-      eventId: this.eventId,
-      op: { kind: "put", ruleId: this.ruleId, key, value: String(value), expiresAtSecs },
-    });
+    this.apply({ kind: "put", ruleId: this.ruleId, key, value: String(value), expiresAtSecs });
   }
 
   increment(key: string, by = 1, options?: StateWriteOptions): number {
     if (!Number.isFinite(by)) throw new RangeError(`increment must be a finite number, got ${by}`);
     const expiresAtSecs = this.expiry(options);
-    this.restartIfExpired(key);
-    const e = this.base(key);
-    const counter = e.counter + by;
-    this.write(key, { ...e, counter, expiresAtSecs: expiresAtSecs ?? e.expiresAtSecs });
-    this.ops.push({ eventId: this.eventId, op: { kind: "increment", ruleId: this.ruleId, key, by, expiresAtSecs } });
-    return counter;
+    return this.apply({ kind: "increment", ruleId: this.ruleId, key, by, expiresAtSecs })?.counter ?? 0;
   }
 
   addToSet(key: string, member: string, options?: StateWriteOptions): void {
     const expiresAtSecs = this.expiry(options);
-    this.restartIfExpired(key);
-    const e = this.base(key);
-    const m = String(member);
-    const members = e.members.includes(m) ? e.members : [...e.members, m].sort();
-    this.write(key, { ...e, members, expiresAtSecs: expiresAtSecs ?? e.expiresAtSecs });
-    this.ops.push({
-      eventId: this.eventId,
-      op: { kind: "add_to_set", ruleId: this.ruleId, key, member: m, expiresAtSecs },
-    });
+    this.apply({ kind: "add_to_set", ruleId: this.ruleId, key, member: String(member), expiresAtSecs });
   }
 
   delete(key: string): void {
-    this.write(key, null);
-    this.ops.push({ eventId: this.eventId, op: { kind: "delete", ruleId: this.ruleId, key } });
+    this.apply({ kind: "delete", ruleId: this.ruleId, key });
   }
 
   /**
@@ -238,47 +241,27 @@ export class BatchState implements RuleState {
     const o = op as Partial<Record<string, unknown>>;
     const key = o.key;
     if (typeof key !== "string") return "key is not a string";
+    const ruleId = this.ruleId;
     if (op.kind === "delete") {
-      this.write(key, null);
-      this.ops.push({ eventId: this.eventId, op: { kind: "delete", ruleId: this.ruleId, key } });
+      this.apply({ kind: "delete", ruleId, key });
       return null;
     }
     const exp = o.expiresAtSecs ?? null;
     if (exp !== null && !Number.isInteger(exp)) return `expiresAtSecs ${String(exp)} is not an integer`;
     const expiresAtSecs = exp as number | null;
-    this.restartIfExpired(key);
-    const e = this.base(key);
-    const expiry = expiresAtSecs ?? e.expiresAtSecs;
     switch (op.kind) {
       case "put":
         if (typeof o.value !== "string") return "put without a string value";
-        this.write(key, { ...e, value: o.value, expiresAtSecs: expiry });
-        this.ops.push({
-          eventId: this.eventId,
-          op: { kind: "put", ruleId: this.ruleId, key, value: o.value, expiresAtSecs },
-        });
+        this.apply({ kind: "put", ruleId, key, value: o.value, expiresAtSecs });
         return null;
-      case "increment": {
-        const by = o.by;
-        if (typeof by !== "number" || !Number.isFinite(by)) return "increment without a finite number";
-        this.write(key, { ...e, counter: e.counter + by, expiresAtSecs: expiry });
-        this.ops.push({
-          eventId: this.eventId,
-          op: { kind: "increment", ruleId: this.ruleId, key, by, expiresAtSecs },
-        });
+      case "increment":
+        if (typeof o.by !== "number" || !Number.isFinite(o.by)) return "increment without a finite number";
+        this.apply({ kind: "increment", ruleId, key, by: o.by, expiresAtSecs });
         return null;
-      }
-      case "add_to_set": {
-        const m = o.member;
-        if (typeof m !== "string") return "add_to_set without a string member";
-        const members = e.members.includes(m) ? e.members : [...e.members, m].sort();
-        this.write(key, { ...e, members, expiresAtSecs: expiry });
-        this.ops.push({
-          eventId: this.eventId,
-          op: { kind: "add_to_set", ruleId: this.ruleId, key, member: m, expiresAtSecs },
-        });
+      case "add_to_set":
+        if (typeof o.member !== "string") return "add_to_set without a string member";
+        this.apply({ kind: "add_to_set", ruleId, key, member: o.member, expiresAtSecs });
         return null;
-      }
       default:
         return `unknown op kind ${JSON.stringify(o.kind)}`;
     }
