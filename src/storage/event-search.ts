@@ -51,6 +51,21 @@ export function resolveLimit(limit: number | undefined): number {
   return Math.min(Math.floor(limit), MAX_LIMIT);
 }
 
+/**
+ * True when the per-day event counters (migration 11) give `countEvents` exactly: no filter, or only a
+ * source. Any other filter needs the events themselves.
+ */
+export function countableFromCounters(query: EventQuery): boolean {
+  return Object.entries(query).every(([key, value]) => value === undefined || key === "limit" || key === "sourceId");
+}
+
+export const DAY_SECS = 86_400;
+
+/** True when whole-day counters give exactly the histogram: buckets of whole days from a day's start. */
+export function histogramFitsDays(query: { sinceSecs: number; bucketSecs: number }): boolean {
+  return query.bucketSecs % DAY_SECS === 0 && Math.floor(query.sinceSecs) % DAY_SECS === 0;
+}
+
 /** A LIKE pattern matching `text` literally anywhere; `\` is the escape character. */
 export function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
@@ -102,6 +117,16 @@ export function eventQueries(builder: Kysely<SearchSchema>, textFilter: TextFilt
     if (filter.untilSecs !== undefined) q = q.where("effective_at", "<", filter.untilSecs);
     if (filter.text !== undefined && filter.text !== "") {
       q = q.where(textFilter(filter.text, textPlan));
+    }
+    const after = filter.after;
+    if (after !== undefined) {
+      // The row-value comparison is the newest-first order itself; the plain bound on effective_at lets
+      // both planners start the index scan at the cursor instead of filtering from the newest row.
+      q = q
+        .where("effective_at", "<=", after.effectiveAtSecs)
+        .where(
+          sql<boolean>`(effective_at, id, source_id) < (${after.effectiveAtSecs}, ${after.id}, ${after.sourceId})`,
+        );
     }
     return q;
   }

@@ -227,6 +227,18 @@ export interface EventQuery {
   /** Case-insensitive substring of the raw record. */
   text?: string;
   limit?: number;
+  /**
+   * Only events after this one in the newest-first order (the last event of the previous page): a long
+   * result is read as a series of short, bounded queries (keyset paging), never as one huge one.
+   */
+  after?: EventCursor;
+}
+
+/** An event's place in the newest-first order of `searchEvents`. */
+export interface EventCursor {
+  effectiveAtSecs: number;
+  id: string;
+  sourceId: string;
 }
 
 export interface QuarantineRecord extends QuarantineRow {
@@ -542,11 +554,27 @@ export interface AccessStore {
   revokeApiToken(idOrName: string): Promise<void>;
 }
 
+/** Alerts of one source in one status and severity. */
+export interface AlertCount {
+  sourceId: string;
+  status: AlertStatus;
+  severity: Severity;
+  count: number;
+}
+
+// The counts come from counters that the stores keep in the transaction of every write (events per source,
+// day and type; alerts per source, status and severity; quarantined records and rule errors per source),
+// so they cost a few rows whatever the number of events and alerts.
 export interface StatsStore {
-  /** Events with effective_at >= sinceSecs counted per (bucket, type), bucket-ordered then type-ordered. */
+  /**
+   * Events with effective_at >= sinceSecs counted per (bucket, type), bucket-ordered then type-ordered.
+   * Whole-day buckets from a day's start come from the counters; other buckets read the events.
+   */
   eventHistogram(query: { sourceId?: string; sinceSecs: number; bucketSecs: number }): Promise<HistogramBucket[]>;
-  /** Stored events, quarantined records and rule errors, one row per source. */
+  /** Stored events, quarantined records and rule errors, one row per source (from the counters). */
   sourceCounts(): Promise<Array<{ sourceId: string; events: number; quarantined: number; ruleErrors: number }>>;
   /** Deliveries per status (statuses with none are absent). */
   deliveryCounts(): Promise<Array<{ status: DeliveryStatus; count: number }>>;
+  /** Alerts per (source, status, severity), ordered so; combinations with no alert are absent. */
+  alertCounts(): Promise<AlertCount[]>;
 }

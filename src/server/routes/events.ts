@@ -2,8 +2,10 @@
 
 import { Hono } from "hono";
 import { NotFoundError } from "../../core/errors.ts";
-import type { EventQuery, StoredEvent } from "../../storage/ports.ts";
+import { MAX_LIMIT } from "../../storage/event-search.ts";
+import type { EventCursor, EventQuery, StoredEvent } from "../../storage/ports.ts";
 import { type AppEnv, intParam, type ServerContext, strParam } from "../context.ts";
+import { keysetPages, streamJsonList } from "../json-stream.ts";
 import { parseJson } from "./sources.ts";
 
 export function eventView(e: StoredEvent) {
@@ -43,9 +45,17 @@ export function eventRoutes(ctx: ServerContext): Hono<AppEnv> {
     if (until !== undefined) query.untilSecs = until;
     const text = strParam(c, "text");
     if (text !== undefined) query.text = text;
-    query.limit = intParam(c, "limit", { min: 1, max: 10_000 }) ?? 100;
-    const events = await store.searchEvents(query);
-    return c.json({ events: events.map(eventView) });
+    const limit = intParam(c, "limit", { min: 1, max: MAX_LIMIT }) ?? 100;
+    // Up to 10,000 events, read and sent a page at a time (see json-stream.ts): the server never holds more
+    // than one page, and each page is a short, bounded query.
+    const pages = keysetPages(
+      limit,
+      (after: EventCursor | undefined, n) => store.searchEvents({ ...query, limit: n, after }),
+      (e) => ({ effectiveAtSecs: e.effectiveAtSecs, id: e.id, sourceId: e.sourceId }),
+    );
+    return streamJsonList(c, "events", pages, eventView, (err) =>
+      ctx.runtime.logger.error({ err }, "An event search failed while its answer was being sent."),
+    );
   });
 
   app.get("/events/:sourceId/:eventId", async (c) => {

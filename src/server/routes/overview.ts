@@ -42,13 +42,18 @@ export function overviewRoutes(ctx: ServerContext): Hono<AppEnv> {
   app.get("/overview", async (c) => {
     const nowSecs = Math.floor(ctx.nowMs() / 1000);
     const sinceSecs = (Math.floor(nowSecs / DAY) - 13) * DAY;
-    const [eventsPerDay, open, sources] = await Promise.all([
+    // Every figure comes from the stores' counters (a few rows per day, type and source), never from a
+    // pass over the events or alerts: the overview costs the same at a million events as at ten.
+    const [eventsPerDay, alertCounts, sources] = await Promise.all([
       store.eventHistogram({ sinceSecs, bucketSecs: DAY }),
-      store.listAlerts({ status: "OPEN", limit: 10_000 }),
+      store.alertCounts(),
       sourcesHealth(store, ctx.nowMs()),
     ]);
     const openAlertsBySeverity = Object.fromEntries(
-      SEVERITIES.map((sev) => [sev, open.filter((a) => a.severity === sev).length]),
+      SEVERITIES.map((sev) => [
+        sev,
+        alertCounts.filter((a) => a.status === "OPEN" && a.severity === sev).reduce((n, a) => n + a.count, 0),
+      ]),
     );
     return c.json({ sinceSecs, bucketSecs: DAY, eventsPerDay, openAlertsBySeverity, sources });
   });

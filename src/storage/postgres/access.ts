@@ -3,8 +3,10 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { NotFoundError, VigilError } from "../../core/errors.ts";
+import { histogramFitsDays } from "../event-search.ts";
 import type {
   AccessStore,
+  AlertCount,
   ApiTokenRecord,
   DeliveryStatus,
   HistogramBucket,
@@ -199,14 +201,20 @@ export class PgAccess implements AccessStore, StatsStore {
     bucketSecs: number;
   }): Promise<HistogramBucket[]> {
     validateHistogramQuery(query);
+    // Whole-day buckets from the day counters (see ../sqlite/stats.ts); shorter ones from the events.
+    const fromCounters = histogramFitsDays(query);
     return this.#run(async (pool) => {
       const { rows } = await pool.query<{ bucket: string | number; type: string; n: number }>(
-        `SELECT (effective_at / $1) * $1 AS bucket, type, count(*)::int AS n FROM events
-         WHERE effective_at >= $2 AND ($3::text IS NULL OR source_id = $3)
-         GROUP BY bucket, type ORDER BY bucket, type`,
+        fromCounters
+          ? `SELECT (day_secs / $1) * $1 AS bucket, type, sum(events)::bigint AS n FROM event_counts
+             WHERE day_secs >= $2 AND ($3::text IS NULL OR source_id = $3) AND events > 0
+             GROUP BY bucket, type ORDER BY bucket, type`
+          : `SELECT (effective_at / $1) * $1 AS bucket, type, count(*)::int AS n FROM events
+             WHERE effective_at >= $2 AND ($3::text IS NULL OR source_id = $3)
+             GROUP BY bucket, type ORDER BY bucket, type`,
         [query.bucketSecs, Math.floor(query.sinceSecs), query.sourceId ?? null],
       );
-      return rows.map((r) => ({ bucketStartSecs: Number(r.bucket), type: r.type, count: r.n }));
+      return rows.map((r) => ({ bucketStartSecs: Number(r.bucket), type: r.type, count: Number(r.n) }));
     });
   }
 
@@ -214,10 +222,20 @@ export class PgAccess implements AccessStore, StatsStore {
     return this.#run(async (pool) => {
       const { rows } = await pool.query<{ sourceId: string; events: number; quarantined: number; ruleErrors: number }>(
         `SELECT s.id AS "sourceId",
-           (SELECT count(*)::int FROM events e WHERE e.source_id = s.id) AS events,
-           (SELECT count(*)::int FROM quarantine q WHERE q.source_id = s.id) AS quarantined,
-           (SELECT count(*)::int FROM rule_matches m WHERE m.source_id = s.id AND m.is_error) AS "ruleErrors"
-         FROM sources s ORDER BY s.id`,
+           coalesce((SELECT sum(e.events) FROM event_counts e WHERE e.source_id = s.id), 0)::bigint AS events,
+           coalesce(c.quarantined, 0) AS quarantined,
+           coalesce(c.rule_errors, 0) AS "ruleErrors"
+         FROM sources s LEFT JOIN source_counters c ON c.source_id = s.id ORDER BY s.id`,
+      );
+      return rows;
+    });
+  }
+
+  alertCounts(): Promise<AlertCount[]> {
+    return this.#run(async (pool) => {
+      const { rows } = await pool.query<AlertCount>(
+        `SELECT source_id AS "sourceId", status, severity, alerts AS count FROM alert_counts
+         WHERE alerts > 0 ORDER BY source_id, status, severity`,
       );
       return rows;
     });

@@ -418,6 +418,120 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE destinations ADD COLUMN managed_by text CHECK (managed_by IN ('config'));
     `,
   },
+  {
+    version: 11,
+    name: "overview counters: events per day and type, alerts per status and severity, problems per source",
+    sql: `
+      -- The same counters as the SQLite store (see its migration 11), kept by triggers in the writer's
+      -- transaction. Events and rule errors are counted per statement from its transition table (only the
+      -- rows the statement really inserted: ON CONFLICT DO NOTHING leaves re-read events out), one upsert
+      -- per (source, day, type) in key order, so two workers writing pages lock counter rows in the same
+      -- order, after their event rows. SET search_path FROM CURRENT: the functions find this schema's tables
+      -- whoever fires them.
+      CREATE TABLE event_counts (
+        source_id text COLLATE "C" NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        day_secs bigint NOT NULL,
+        type text COLLATE "C" NOT NULL,
+        events bigint NOT NULL,
+        PRIMARY KEY (source_id, day_secs, type)
+      );
+      CREATE INDEX event_counts_by_day ON event_counts (day_secs, type, events);
+      CREATE TABLE alert_counts (
+        source_id text COLLATE "C" NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        status text NOT NULL,
+        severity text NOT NULL,
+        alerts bigint NOT NULL,
+        PRIMARY KEY (source_id, status, severity)
+      );
+      CREATE TABLE source_counters (
+        source_id text COLLATE "C" PRIMARY KEY REFERENCES sources(id) ON DELETE CASCADE,
+        quarantined bigint NOT NULL DEFAULT 0,
+        rule_errors bigint NOT NULL DEFAULT 0
+      );
+
+      INSERT INTO event_counts (source_id, day_secs, type, events)
+        SELECT source_id, (effective_at / 86400) * 86400, type, count(*) FROM events GROUP BY 1, 2, 3;
+      INSERT INTO alert_counts (source_id, status, severity, alerts)
+        SELECT source_id, status, severity, count(*) FROM alerts GROUP BY 1, 2, 3;
+      INSERT INTO source_counters (source_id, quarantined, rule_errors)
+        SELECT s.id,
+          (SELECT count(*) FROM quarantine q WHERE q.source_id = s.id),
+          (SELECT count(*) FROM rule_matches m WHERE m.source_id = s.id AND m.is_error)
+        FROM sources s;
+
+      CREATE FUNCTION vigil_event_counts_add() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+      BEGIN
+        INSERT INTO event_counts (source_id, day_secs, type, events)
+          SELECT source_id, (effective_at / 86400) * 86400, type, count(*) FROM changed_events
+          GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+          ON CONFLICT (source_id, day_secs, type) DO UPDATE SET events = event_counts.events + excluded.events;
+        RETURN NULL;
+      END $$;
+      CREATE FUNCTION vigil_event_counts_remove() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+      BEGIN
+        UPDATE event_counts c SET events = c.events - d.n
+          FROM (SELECT source_id, (effective_at / 86400) * 86400 AS day_secs, type, count(*) AS n
+                FROM changed_events GROUP BY 1, 2, 3) d
+          WHERE c.source_id = d.source_id AND c.day_secs = d.day_secs AND c.type = d.type;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER event_counts_insert AFTER INSERT ON events REFERENCING NEW TABLE AS changed_events
+        FOR EACH STATEMENT EXECUTE FUNCTION vigil_event_counts_add();
+      CREATE TRIGGER event_counts_delete AFTER DELETE ON events REFERENCING OLD TABLE AS changed_events
+        FOR EACH STATEMENT EXECUTE FUNCTION vigil_event_counts_remove();
+
+      CREATE FUNCTION vigil_alert_counts() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+      BEGIN
+        IF TG_OP IN ('UPDATE', 'DELETE') THEN
+          UPDATE alert_counts SET alerts = alerts - 1
+            WHERE source_id = OLD.source_id AND status = OLD.status AND severity = OLD.severity;
+        END IF;
+        IF TG_OP IN ('UPDATE', 'INSERT') THEN
+          INSERT INTO alert_counts (source_id, status, severity, alerts) VALUES (NEW.source_id, NEW.status, NEW.severity, 1)
+            ON CONFLICT (source_id, status, severity) DO UPDATE SET alerts = alert_counts.alerts + 1;
+        END IF;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER alert_counts_insert_delete AFTER INSERT OR DELETE ON alerts
+        FOR EACH ROW EXECUTE FUNCTION vigil_alert_counts();
+      CREATE TRIGGER alert_counts_update AFTER UPDATE OF source_id, status, severity ON alerts FOR EACH ROW
+        WHEN (OLD.source_id IS DISTINCT FROM NEW.source_id OR OLD.status IS DISTINCT FROM NEW.status
+          OR OLD.severity IS DISTINCT FROM NEW.severity)
+        EXECUTE FUNCTION vigil_alert_counts();
+
+      CREATE FUNCTION vigil_quarantine_counts() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+      BEGIN
+        IF TG_OP = 'INSERT' THEN
+          INSERT INTO source_counters (source_id, quarantined) VALUES (NEW.source_id, 1)
+            ON CONFLICT (source_id) DO UPDATE SET quarantined = source_counters.quarantined + 1;
+        ELSE
+          UPDATE source_counters SET quarantined = quarantined - 1 WHERE source_id = OLD.source_id;
+        END IF;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER source_counters_quarantine AFTER INSERT OR DELETE ON quarantine
+        FOR EACH ROW EXECUTE FUNCTION vigil_quarantine_counts();
+
+      CREATE FUNCTION vigil_rule_error_counts_add() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+      BEGIN
+        INSERT INTO source_counters (source_id, rule_errors)
+          SELECT source_id, count(*) FROM changed_matches WHERE is_error GROUP BY 1 ORDER BY 1
+          ON CONFLICT (source_id) DO UPDATE SET rule_errors = source_counters.rule_errors + excluded.rule_errors;
+        RETURN NULL;
+      END $$;
+      CREATE FUNCTION vigil_rule_error_counts_remove() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+      BEGIN
+        UPDATE source_counters c SET rule_errors = c.rule_errors - d.n
+          FROM (SELECT source_id, count(*) AS n FROM changed_matches WHERE is_error GROUP BY 1) d
+          WHERE c.source_id = d.source_id;
+        RETURN NULL;
+      END $$;
+      CREATE TRIGGER source_counters_rule_errors_insert AFTER INSERT ON rule_matches
+        REFERENCING NEW TABLE AS changed_matches FOR EACH STATEMENT EXECUTE FUNCTION vigil_rule_error_counts_add();
+      CREATE TRIGGER source_counters_rule_errors_delete AFTER DELETE ON rule_matches
+        REFERENCING OLD TABLE AS changed_matches FOR EACH STATEMENT EXECUTE FUNCTION vigil_rule_error_counts_remove();
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

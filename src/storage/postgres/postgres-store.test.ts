@@ -8,6 +8,7 @@ import pg from "pg";
 import { type PgCluster, startPgCluster } from "../../../test/pg-cluster.ts";
 import { eventRow, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
 import { runAccessContract } from "../../../test/storage-contract-access.ts";
+import { runCountersContract } from "../../../test/storage-contract-counters.ts";
 import { VigilError } from "../../core/errors.ts";
 import type { PageWrite } from "../ports.ts";
 import { MIGRATIONS } from "./migrations.ts";
@@ -28,6 +29,9 @@ runStorageContract("postgres", () =>
   openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
 );
 runAccessContract("postgres", () =>
+  openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
+);
+runCountersContract("postgres", () =>
   openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
 );
 

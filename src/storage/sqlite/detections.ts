@@ -219,7 +219,8 @@ export class SqliteDetections {
     this.#s.insertSetting.run(setting.kind, setting.id, setting.sourceId, toFlag(setting.enabled));
   }
 
-  listAlerts(query: AlertQuery): AlertRecord[] {
+  /** The SQL of `listAlerts`, for the store to run where it likes (off the event loop). */
+  compileAlertList(query: AlertQuery): { sql: string; parameters: unknown[] } {
     const limit = listLimit(query.limit);
     if (limit === null) throw new UsageError(`The limit must be a positive integer (got ${query.limit}).`);
     const where: string[] = [];
@@ -237,10 +238,7 @@ export class SqliteDetections {
     }
     const sql = `SELECT * FROM alerts ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY created_at_ms DESC, window_start_secs DESC, id DESC LIMIT ?`;
-    return this.#db
-      .prepare<unknown[], AlertRow>(sql)
-      .all(...params, limit)
-      .map(toAlertRecord);
+    return { sql, parameters: [...params, limit] };
   }
 
   getAlert(id: string): AlertRecord | null {

@@ -449,6 +449,96 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE destinations ADD COLUMN managed_by TEXT CHECK (managed_by IN ('config'));
     `,
   },
+  {
+    version: 11,
+    name: "overview counters: events per day and type, alerts per status and severity, problems per source",
+    sql: `
+      -- The console's overview and /metrics counted every event, alert and rule error on each request: 0.7 s
+      -- on 110k events, on the server's only thread. These tables hold the same counts, kept by triggers in
+      -- the transaction of whatever writes the rows (a page, a derived match, a status change, a source
+      -- removal), so a count can never drift from the rows; reading them costs O(days x types + sources).
+      -- A migration that rebuilds events, alerts, quarantine or rule_matches must recreate these triggers.
+      CREATE TABLE event_counts (
+        source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        day_secs INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        events INTEGER NOT NULL,
+        PRIMARY KEY (source_id, day_secs, type)
+      ) WITHOUT ROWID;
+      CREATE INDEX event_counts_by_day ON event_counts (day_secs, type, events);
+      CREATE TABLE alert_counts (
+        source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        status TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        alerts INTEGER NOT NULL,
+        PRIMARY KEY (source_id, status, severity)
+      ) WITHOUT ROWID;
+      CREATE TABLE source_counters (
+        source_id TEXT PRIMARY KEY REFERENCES sources(id) ON DELETE CASCADE,
+        quarantined INTEGER NOT NULL DEFAULT 0,
+        rule_errors INTEGER NOT NULL DEFAULT 0
+      ) WITHOUT ROWID;
+
+      INSERT INTO event_counts (source_id, day_secs, type, events)
+        SELECT source_id, (effective_at / 86400) * 86400, type, count(*) FROM events GROUP BY 1, 2, 3;
+      INSERT INTO alert_counts (source_id, status, severity, alerts)
+        SELECT source_id, status, severity, count(*) FROM alerts GROUP BY 1, 2, 3;
+      INSERT INTO source_counters (source_id, quarantined, rule_errors)
+        SELECT s.id,
+          (SELECT count(*) FROM quarantine q WHERE q.source_id = s.id),
+          (SELECT count(*) FROM rule_matches m WHERE m.source_id = s.id AND m.is_error = 1)
+        FROM sources s;
+
+      CREATE TRIGGER event_counts_insert AFTER INSERT ON events BEGIN
+        INSERT INTO event_counts (source_id, day_secs, type, events)
+          VALUES (new.source_id, (new.effective_at / 86400) * 86400, new.type, 1)
+          ON CONFLICT (source_id, day_secs, type) DO UPDATE SET events = events + 1;
+      END;
+      CREATE TRIGGER event_counts_delete AFTER DELETE ON events BEGIN
+        UPDATE event_counts SET events = events - 1
+          WHERE source_id = old.source_id AND day_secs = (old.effective_at / 86400) * 86400 AND type = old.type;
+      END;
+      CREATE TRIGGER event_counts_update AFTER UPDATE OF source_id, effective_at, type ON events BEGIN
+        UPDATE event_counts SET events = events - 1
+          WHERE source_id = old.source_id AND day_secs = (old.effective_at / 86400) * 86400 AND type = old.type;
+        INSERT INTO event_counts (source_id, day_secs, type, events)
+          VALUES (new.source_id, (new.effective_at / 86400) * 86400, new.type, 1)
+          ON CONFLICT (source_id, day_secs, type) DO UPDATE SET events = events + 1;
+      END;
+
+      CREATE TRIGGER alert_counts_insert AFTER INSERT ON alerts BEGIN
+        INSERT INTO alert_counts (source_id, status, severity, alerts) VALUES (new.source_id, new.status, new.severity, 1)
+          ON CONFLICT (source_id, status, severity) DO UPDATE SET alerts = alerts + 1;
+      END;
+      CREATE TRIGGER alert_counts_delete AFTER DELETE ON alerts BEGIN
+        UPDATE alert_counts SET alerts = alerts - 1
+          WHERE source_id = old.source_id AND status = old.status AND severity = old.severity;
+      END;
+      CREATE TRIGGER alert_counts_update AFTER UPDATE OF source_id, status, severity ON alerts
+        WHEN old.source_id IS NOT new.source_id OR old.status IS NOT new.status OR old.severity IS NOT new.severity
+      BEGIN
+        UPDATE alert_counts SET alerts = alerts - 1
+          WHERE source_id = old.source_id AND status = old.status AND severity = old.severity;
+        INSERT INTO alert_counts (source_id, status, severity, alerts) VALUES (new.source_id, new.status, new.severity, 1)
+          ON CONFLICT (source_id, status, severity) DO UPDATE SET alerts = alerts + 1;
+      END;
+
+      CREATE TRIGGER source_counters_quarantine_insert AFTER INSERT ON quarantine BEGIN
+        INSERT INTO source_counters (source_id, quarantined) VALUES (new.source_id, 1)
+          ON CONFLICT (source_id) DO UPDATE SET quarantined = quarantined + 1;
+      END;
+      CREATE TRIGGER source_counters_quarantine_delete AFTER DELETE ON quarantine BEGIN
+        UPDATE source_counters SET quarantined = quarantined - 1 WHERE source_id = old.source_id;
+      END;
+      CREATE TRIGGER source_counters_rule_error_insert AFTER INSERT ON rule_matches WHEN new.is_error = 1 BEGIN
+        INSERT INTO source_counters (source_id, rule_errors) VALUES (new.source_id, 1)
+          ON CONFLICT (source_id) DO UPDATE SET rule_errors = rule_errors + 1;
+      END;
+      CREATE TRIGGER source_counters_rule_error_delete AFTER DELETE ON rule_matches WHEN old.is_error = 1 BEGIN
+        UPDATE source_counters SET rule_errors = rule_errors - 1 WHERE source_id = old.source_id;
+      END;
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

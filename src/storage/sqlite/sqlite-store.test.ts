@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { eventRow, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
 import { runAccessContract } from "../../../test/storage-contract-access.ts";
+import { runCountersContract } from "../../../test/storage-contract-counters.ts";
 import { VigilError } from "../../core/errors.ts";
 import { MIGRATIONS, runMigrations } from "./migrations.ts";
 import { compileEventSearch, TEXT_CANDIDATE_CAP } from "./search.ts";
@@ -26,6 +27,8 @@ function freshPath(): string {
 runStorageContract("sqlite file", () => openSqliteStore({ path: freshPath() }));
 runStorageContract("sqlite memory", () => openSqliteStore({ memory: true }));
 runAccessContract("sqlite", () => openSqliteStore({ path: freshPath() }));
+runCountersContract("sqlite file", () => openSqliteStore({ path: freshPath() }));
+runCountersContract("sqlite memory", () => openSqliteStore({ memory: true }));
 
 async function withStore<T>(fn: (store: SqliteStore, path: string) => Promise<T>, path = freshPath()): Promise<T> {
   const store = await openSqliteStore({ path });

@@ -17,7 +17,9 @@ import { type Clock, systemClock } from "../../core/clock.ts";
 import type { AlertStatus, AlertStatusChange, RuleMatch } from "../../core/detection.ts";
 import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
+import { type AlertRow, toAlertRecord } from "../alert-rows.ts";
 import type {
+  AlertCount,
   AlertQuery,
   AlertRecord,
   ApiTokenRecord,
@@ -56,6 +58,7 @@ import { SqliteAccess } from "./access.ts";
 import { SqliteDelivery } from "./delivery.ts";
 import { SqliteDetections } from "./detections.ts";
 import { runMigrations } from "./migrations.ts";
+import { SqliteReader } from "./reader.ts";
 import {
   type BackfillJobRow,
   type BackfillSliceRow,
@@ -76,11 +79,17 @@ import {
   TEXT_CANDIDATE_CAP,
 } from "./search.ts";
 import { translateSqliteError } from "./sqlite-errors.ts";
+import { alertCountsSql, eventCountFromCounters, eventHistogramSql, sourceCountsSql } from "./stats.ts";
 
 export interface SqliteStoreOptions {
   clock?: Clock;
   /** How long a write waits for another process's write lock before failing with `storage_busy`. */
   busyTimeoutMs?: number;
+  /**
+   * Worker threads for the reads that can take long (see reader.ts); default 2. 0 reads on the main
+   * connection, as an in-memory database always does.
+   */
+  readers?: number;
 }
 
 export type OpenSqliteStoreOptions = ({ path: string } | { memory: true }) & SqliteStoreOptions;
@@ -314,9 +323,12 @@ export class SqliteStore implements Store {
   readonly #detections: SqliteDetections;
   readonly #delivery: SqliteDelivery;
   readonly #access: SqliteAccess;
+  /** Null: reads run on the main connection (an in-memory database, or `readers: 0`). */
+  readonly #reader: SqliteReader | null;
 
-  private constructor(db: Database.Database, location: string, clock: Clock) {
+  private constructor(db: Database.Database, location: string, clock: Clock, reader: SqliteReader | null) {
     this.#db = db;
+    this.#reader = reader;
     this.#detections = new SqliteDetections(db);
     this.#delivery = new SqliteDelivery(db);
     this.#access = new SqliteAccess(db, () => clock.nowMs());
@@ -341,7 +353,12 @@ export class SqliteStore implements Store {
       db.pragma("cache_size = -32768");
       // A large backfill can grow the WAL file; truncate it back after checkpoints instead of keeping it.
       db.pragma("journal_size_limit = 67108864");
-      return new SqliteStore(db, location, options.clock ?? systemClock);
+      const readers = options.readers ?? 2;
+      const reader =
+        location === ":memory:" || readers === 0
+          ? null
+          : new SqliteReader({ path: location, size: readers, busyTimeoutMs });
+      return new SqliteStore(db, location, options.clock ?? systemClock, reader);
     } catch (err) {
       db?.close();
       const translated = translateSqliteError(err, location);
@@ -400,6 +417,17 @@ export class SqliteStore implements Store {
     return statement.all(...compiled.parameters) as Row[];
   }
 
+  /** A read that can take long: in a worker thread when the database is a file (see reader.ts). */
+  async #read<Row>(compiled: { sql: string; parameters: readonly unknown[] }): Promise<Row[]> {
+    if (this.#reader === null) return this.#guard(() => this.#run<Row>(compiled));
+    if (!this.#db.open) throw new VigilError("storage_closed", "The database has been closed.");
+    try {
+      return await this.#reader.all<Row>(compiled.sql, compiled.parameters);
+    } catch (err) {
+      throw translateSqliteError(err, this.#location);
+    }
+  }
+
   // ---- lifecycle ----
 
   async migrate(): Promise<void> {
@@ -407,6 +435,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.#reader?.close();
     if (this.#db.open) this.#db.close();
   }
 
@@ -672,7 +701,8 @@ export class SqliteStore implements Store {
   }
 
   async listAlerts(query: AlertQuery = {}): Promise<AlertRecord[]> {
-    return this.#guard(() => this.#detections.listAlerts(query));
+    const compiled = this.#guard(() => this.#detections.compileAlertList(query));
+    return (await this.#read<AlertRow>(compiled)).map(toAlertRecord);
   }
 
   async getAlert(id: string): Promise<AlertRecord | null> {
@@ -753,19 +783,22 @@ export class SqliteStore implements Store {
   // ---- reading ----
 
   async searchEvents(query: EventQuery): Promise<StoredEvent[]> {
-    return this.#guard(() => {
-      const count = query.text ? compileTextCandidateCount(query.text) : null;
-      const candidates = count === null ? 0 : (this.#run<{ n: number }>(count)[0]?.n ?? 0);
-      const plan = candidates >= TEXT_CANDIDATE_CAP ? "scan" : "index";
-      return this.#run<EventsTable>(compileEventSearch(query, plan)).map(toStoredEvent);
-    });
+    const search = this.#guard(() => compileEventSearch(query, "index"));
+    const count = query.text ? compileTextCandidateCount(query.text) : null;
+    const candidates = count === null ? 0 : ((await this.#read<{ n: number }>(count))[0]?.n ?? 0);
+    const plan = candidates >= TEXT_CANDIDATE_CAP ? "scan" : "index";
+    const rows = await this.#read<EventsTable>(plan === "index" ? search : compileEventSearch(query, plan));
+    return rows.map(toStoredEvent);
   }
 
   async countEvents(query: EventQuery = {}): Promise<number> {
-    return this.#guard(() => {
-      const [row] = this.#run<{ n: number }>(compileEventCount(query));
-      return row?.n ?? 0;
-    });
+    // Every event, or every event of a source: the day counters know (no read of the events).
+    const fromCounters = eventCountFromCounters(query);
+    const rows =
+      fromCounters !== null
+        ? this.#guard(() => this.#run<{ n: number }>(fromCounters))
+        : await this.#read<{ n: number }>(this.#guard(() => compileEventCount(query)));
+    return rows[0]?.n ?? 0;
   }
 
   async listEventIds(sourceId: string): Promise<string[]> {
@@ -773,7 +806,8 @@ export class SqliteStore implements Store {
   }
 
   async listQuarantine(query: { sourceId?: string; limit?: number } = {}): Promise<QuarantineRecord[]> {
-    return this.#guard(() => this.#run<QuarantineTable>(compileQuarantineList(query)).map(toQuarantineRecord));
+    const compiled = this.#guard(() => compileQuarantineList(query));
+    return (await this.#read<QuarantineTable>(compiled)).map(toQuarantineRecord);
   }
 
   async listUnknownTypes(sourceId?: string): Promise<UnknownTypeRecord[]> {
@@ -838,11 +872,24 @@ export class SqliteStore implements Store {
     sinceSecs: number;
     bucketSecs: number;
   }): Promise<HistogramBucket[]> {
-    return this.#guard(() => this.#access.eventHistogram(query));
+    const { compiled, fromCounters } = eventHistogramSql(query);
+    // Whole-day buckets come from the counters (a few rows per day and type): cheap enough to answer here.
+    const rows = fromCounters
+      ? this.#guard(() => this.#run<{ bucket: number; type: string; n: number }>(compiled))
+      : await this.#read<{ bucket: number; type: string; n: number }>(compiled);
+    return rows.map((r) => ({ bucketStartSecs: r.bucket, type: r.type, count: r.n }));
   }
 
+  /** From the counters (one row per source): answered on the main connection. */
   async sourceCounts(): Promise<Array<{ sourceId: string; events: number; quarantined: number; ruleErrors: number }>> {
-    return this.#guard(() => this.#access.sourceCounts());
+    return this.#guard(() =>
+      this.#run<{ sourceId: string; events: number; quarantined: number; ruleErrors: number }>(sourceCountsSql),
+    );
+  }
+
+  /** From the counters (at most 25 rows per source): answered on the main connection. */
+  async alertCounts(): Promise<AlertCount[]> {
+    return this.#guard(() => this.#run<AlertCount>(alertCountsSql));
   }
 
   async deliveryCounts(): Promise<Array<{ status: DeliveryStatus; count: number }>> {
