@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
+import { eventDocument } from "../src/storage/event-document.ts";
 import type { EventCursor, EventQuery, QuarantineRow, Store, StoredEvent } from "../src/storage/ports.ts";
 import { eventRow, ruleMatch, sourceSettings } from "./storage-contract.ts";
 
@@ -166,6 +167,33 @@ export function runCountersContract(name: string, open: () => Promise<Store>): v
           [D0 + 3600, 1],
           [D0 + 7200, 1],
         ],
+      );
+    });
+
+    it("gives the events of a search as the API's JSON documents, in the same order, with the page's cursor", async () => {
+      const a = await store.createSource(sourceSettings("a"), { ciphertext: "x" });
+      await store.applyPage({
+        sourceId: a.id,
+        events: [
+          eventRow("d1", D0 + 1, { normalized: null, actorEmail: null }),
+          eventRow("d2", D0 + 2, { raw: JSON.stringify({ id: "d2", n: 1.5, s: "é\n\u2028", deep: [{ a: null }] }) }),
+          eventRow("d3", D0 + 3, { raw: "not json {" }),
+        ],
+        quarantined: [],
+        unknownTypes: [],
+      });
+      const events = await store.searchEvents({ limit: 10 });
+      const docs = await store.searchEventDocuments({ limit: 10 });
+      assert.equal(docs.count, 3);
+      assert.deepEqual(
+        JSON.parse(`[${new TextDecoder().decode(docs.json)}]`),
+        JSON.parse(JSON.stringify(events.map(eventDocument))),
+      );
+      assert.deepEqual(docs.last, { effectiveAtSecs: D0 + 1, id: "d1", sourceId: a.id });
+      const empty = await store.searchEventDocuments({ text: "absent-text" });
+      assert.deepEqual(
+        { count: empty.count, bytes: empty.json.length, last: empty.last },
+        { count: 0, bytes: 0, last: null },
       );
     });
 

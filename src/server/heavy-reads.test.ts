@@ -12,6 +12,7 @@ import { sourceSettings } from "../../test/storage-contract.ts";
 import { readEnv } from "../config/env.ts";
 import { createLogger } from "../logging/logger.ts";
 import { openRuntime, type Runtime } from "../pipeline/runtime.ts";
+import { eventDocument } from "../storage/event-document.ts";
 import type { SqliteStore } from "../storage/sqlite/sqlite-store.ts";
 import { createApiToken } from "./auth.ts";
 import { PAGE_SIZE } from "./json-stream.ts";
@@ -59,8 +60,8 @@ describe("heavy reads (issue 16, finding 5)", () => {
   it("streams events?limit=10000 page by page: all of them, newest first, no query reading more than a page", async () => {
     const limits: number[] = [];
     const store = runtime.store;
-    const search = store.searchEvents.bind(store);
-    store.searchEvents = (query) => {
+    const search = store.searchEventDocuments.bind(store);
+    store.searchEventDocuments = (query) => {
       limits.push(query.limit ?? 100);
       return search(query);
     };
@@ -76,6 +77,10 @@ describe("heavy reads (issue 16, finding 5)", () => {
         body.events.map((e) => e.id),
         expected,
       );
+      // The documents SQLite builds are the API's event view, field for field.
+      const [newest] = await store.searchEvents({ limit: 1 });
+      assert.ok(newest);
+      assert.deepEqual(body.events[0], JSON.parse(JSON.stringify(eventDocument(newest))));
       assert.equal(body.events[0]?.raw.id, expected[0]);
       assert.ok(limits.length >= 10_000 / PAGE_SIZE, `${limits.length} queries`);
       assert.ok(
@@ -83,7 +88,7 @@ describe("heavy reads (issue 16, finding 5)", () => {
         `query limits ${limits}`,
       );
     } finally {
-      store.searchEvents = search;
+      store.searchEventDocuments = search;
     }
   });
 

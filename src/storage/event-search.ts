@@ -91,6 +91,11 @@ export function rawContains(operator: "LIKE" | "ILIKE", text: string): RawBuilde
 
 export interface EventQueries {
   compileEventSearch(filter: EventQuery, textPlan?: TextPlan): CompiledQuery;
+  /**
+   * The same search, each row one column `doc` (the event's API document, built by the database from
+   * `doc`) plus the cursor columns effective_at, id and source_id.
+   */
+  compileEventDocuments(filter: EventQuery, textPlan: TextPlan, doc: RawBuilder<string>): CompiledQuery;
   compileEventCount(filter: EventQuery): CompiledQuery;
   compileQuarantineList(filter: { sourceId?: string; limit?: number }): CompiledQuery;
 }
@@ -134,6 +139,17 @@ export function eventQueries(builder: Kysely<SearchSchema>, textFilter: TextFilt
     /** Newest first; `source_id` last only to make ties between sources deterministic. */
     compileEventSearch: (filter, textPlan = "index") =>
       applyFilters(builder.selectFrom("events").selectAll(), filter, textPlan)
+        .orderBy("effective_at", "desc")
+        .orderBy("id", "desc")
+        .orderBy("source_id", "desc")
+        .limit(resolveLimit(filter.limit))
+        .compile(),
+    compileEventDocuments: (filter, textPlan, doc) =>
+      applyFilters(
+        builder.selectFrom("events").select([doc.as("doc"), "effective_at", "id", "source_id"]),
+        filter,
+        textPlan,
+      )
         .orderBy("effective_at", "desc")
         .orderBy("id", "desc")
         .orderBy("source_id", "desc")

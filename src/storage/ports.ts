@@ -234,6 +234,15 @@ export interface EventQuery {
   after?: EventCursor;
 }
 
+/** A page of `searchEventDocuments`. */
+export interface EventDocuments {
+  /** The events' API documents (see event-document.ts), UTF-8 JSON joined by commas: a JSON array's inside. */
+  json: Uint8Array;
+  count: number;
+  /** The cursor of the page's last event, for the next page; null for an empty page. */
+  last: EventCursor | null;
+}
+
 /** An event's place in the newest-first order of `searchEvents`. */
 export interface EventCursor {
   effectiveAtSecs: number;
@@ -397,6 +406,11 @@ export interface Store extends AccessStore, StatsStore {
   applyPage(write: PageWrite): Promise<PageWriteResult>;
 
   searchEvents(query: EventQuery): Promise<StoredEvent[]>;
+  /**
+   * The same events as `searchEvents`, as the API's JSON text, ready to send: for long answers, the store
+   * builds the text where it costs the server least (SQLite: in SQL, on a reader thread).
+   */
+  searchEventDocuments(query: EventQuery): Promise<EventDocuments>;
   countEvents(query?: EventQuery): Promise<number>;
   /** All stored event ids of a source (for tests and audits); order unspecified. */
   listEventIds(sourceId: string): Promise<string[]>;

@@ -2,15 +2,14 @@
 
 import { Hono } from "hono";
 import { NotFoundError } from "../../core/errors.ts";
+import { eventDocument } from "../../storage/event-document.ts";
 import { MAX_LIMIT } from "../../storage/event-search.ts";
-import type { EventCursor, EventQuery, StoredEvent } from "../../storage/ports.ts";
+import type { EventCursor, EventQuery } from "../../storage/ports.ts";
 import { type AppEnv, intParam, type ServerContext, strParam } from "../context.ts";
 import { keysetPages, streamJsonList } from "../json-stream.ts";
-import { parseJson } from "./sources.ts";
 
-export function eventView(e: StoredEvent) {
-  return { ...e, raw: parseJson(e.raw), normalized: parseJson(e.normalized) };
-}
+/** An event as the API shows it (raw and normalized as JSON values). */
+export const eventView = eventDocument;
 
 export function eventRoutes(ctx: ServerContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -48,12 +47,12 @@ export function eventRoutes(ctx: ServerContext): Hono<AppEnv> {
     const limit = intParam(c, "limit", { min: 1, max: MAX_LIMIT }) ?? 100;
     // Up to 10,000 events, read and sent a page at a time (see json-stream.ts): the server never holds more
     // than one page, and each page is a short, bounded query.
-    const pages = keysetPages(
-      limit,
-      (after: EventCursor | undefined, n) => store.searchEvents({ ...query, limit: n, after }),
-      (e) => ({ effectiveAtSecs: e.effectiveAtSecs, id: e.id, sourceId: e.sourceId }),
+    // The store hands each page over as JSON text (SQLite builds it on a reader thread): the event loop
+    // only writes bytes to the socket.
+    const pages = keysetPages(limit, (after: EventCursor | undefined, n) =>
+      store.searchEventDocuments({ ...query, limit: n, after }),
     );
-    return streamJsonList(c, "events", pages, eventView, (err) =>
+    return streamJsonList(c, "events", pages, (err) =>
       ctx.runtime.logger.error({ err }, "An event search failed while its answer was being sent."),
     );
   });

@@ -18,6 +18,7 @@ import { type Clock, systemClock } from "../../core/clock.ts";
 import type { AlertStatus, AlertStatusChange, RuleMatch } from "../../core/detection.ts";
 import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
+import { documentsOf } from "../event-document.ts";
 import { countableFromCounters } from "../event-search.ts";
 import type {
   AlertCount,
@@ -35,6 +36,7 @@ import type {
   DestinationUpdate,
   DetectionSetting,
   EncryptedSecret,
+  EventDocuments,
   EventQuery,
   HistogramBucket,
   NewDestination,
@@ -987,6 +989,11 @@ export class PostgresStore implements Store {
     const compiled = compileEventSearch(query);
     const { rows } = await this.#query<EventsTable>(compiled.sql, [...compiled.parameters]);
     return rows.map(toStoredEvent);
+  }
+
+  /** Built in JavaScript from a bounded page (the pool's queries never hold the event loop). */
+  async searchEventDocuments(query: EventQuery): Promise<EventDocuments> {
+    return documentsOf(await this.searchEvents(query));
   }
 
   async countEvents(query: EventQuery = {}): Promise<number> {

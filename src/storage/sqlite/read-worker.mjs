@@ -11,6 +11,7 @@ db.pragma("query_only = ON");
 db.pragma(`cache_size = -${workerData.cacheKib}`);
 
 const statements = new Map();
+const encoder = new TextEncoder();
 
 function statement(sql) {
   let s = statements.get(sql);
@@ -25,7 +26,18 @@ function statement(sql) {
 
 parentPort.on("message", (message) => {
   try {
-    parentPort.postMessage({ id: message.id, rows: statement(message.sql).all(...message.params) });
+    const rows = statement(message.sql).all(...message.params);
+    if (!message.documents) {
+      parentPort.postMessage({ id: message.id, rows });
+      return;
+    }
+    // Rows of {doc, effective_at, id, source_id}: the docs go back as one UTF-8 buffer, moved (not copied)
+    // to the main thread, which only has to write it to the socket.
+    const json = encoder.encode(rows.map((r) => r.doc).join(","));
+    const last = rows.at(-1);
+    const cursor =
+      last === undefined ? null : { effectiveAtSecs: last.effective_at, id: last.id, sourceId: last.source_id };
+    parentPort.postMessage({ id: message.id, documents: { json, count: rows.length, last: cursor } }, [json.buffer]);
   } catch (err) {
     parentPort.postMessage({ id: message.id, error: { message: String(err?.message ?? err), code: err?.code } });
   }

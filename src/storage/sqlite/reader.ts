@@ -10,6 +10,7 @@
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { UsageError, VigilError } from "../../core/errors.ts";
+import type { EventDocuments } from "../ports.ts";
 
 export interface ReaderOptions {
   path: string;
@@ -21,13 +22,14 @@ export interface ReaderOptions {
 }
 
 interface Pending {
-  resolve: (rows: unknown[]) => void;
+  resolve: (answer: unknown) => void;
   reject: (err: unknown) => void;
 }
 
 interface Reply {
   id: number;
   rows?: unknown[];
+  documents?: EventDocuments;
   error?: { message: string; code?: string };
 }
 
@@ -49,7 +51,7 @@ class ReadWorker {
       if (pending === undefined) return;
       this.#pending.delete(reply.id);
       if (this.#pending.size === 0) this.#worker.unref();
-      if (reply.error === undefined) pending.resolve(reply.rows ?? []);
+      if (reply.error === undefined) pending.resolve(reply.documents ?? reply.rows ?? []);
       // Rebuilt as the driver's own error, so the store translates it exactly as an inline failure.
       else pending.reject(new Database.SqliteError(reply.error.message, reply.error.code ?? "SQLITE_ERROR"));
     });
@@ -73,7 +75,7 @@ class ReadWorker {
 
   #nextId = 0;
 
-  run(sql: string, params: readonly unknown[]): Promise<unknown[]> {
+  run(sql: string, params: readonly unknown[], documents: boolean): Promise<unknown> {
     if (this.#failed !== undefined) {
       return Promise.reject(new VigilError("storage_read_failed", `A database read failed: ${this.#failed.message}.`));
     }
@@ -81,7 +83,7 @@ class ReadWorker {
     return new Promise((resolve, reject) => {
       if (this.#pending.size === 0) this.#worker.ref();
       this.#pending.set(id, { resolve, reject });
-      this.#worker.postMessage({ id, sql, params });
+      this.#worker.postMessage({ id, sql, params, documents });
     });
   }
 
@@ -104,14 +106,26 @@ export class SqliteReader {
 
   /** Runs one read-only statement off the event loop; rows as better-sqlite3's `all` returns them. */
   all<Row>(sql: string, params: readonly unknown[]): Promise<Row[]> {
-    if (this.#closed) return Promise.reject(new VigilError("storage_closed", "The database has been closed."));
+    return this.#pick().run(sql, params, false) as Promise<Row[]>;
+  }
+
+  /**
+   * Runs a query of `compileEventDocuments` and answers its documents as one UTF-8 buffer, built on the
+   * reader thread (see read-worker.mjs).
+   */
+  documents(sql: string, params: readonly unknown[]): Promise<EventDocuments> {
+    return this.#pick().run(sql, params, true) as Promise<EventDocuments>;
+  }
+
+  #pick(): ReadWorker {
+    if (this.#closed) throw new VigilError("storage_closed", "The database has been closed.");
     while (this.#workers.length < this.#options.size) {
       // A worker that died is dropped by its exit handler and replaced here, on the next read.
       this.#workers.push(new ReadWorker(this.#options, (w) => this.#drop(w)));
     }
     let best = this.#workers[0]!;
     for (const w of this.#workers) if (w.waiting < best.waiting) best = w;
-    return best.run(sql, params) as Promise<Row[]>;
+    return best;
   }
 
   #drop(worker: ReadWorker): void {

@@ -18,6 +18,8 @@ import type { AlertStatus, AlertStatusChange, RuleMatch } from "../../core/detec
 import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
 import { type AlertRow, toAlertRecord } from "../alert-rows.ts";
+import { documentsOf } from "../event-document.ts";
+import type { TextPlan } from "../event-search.ts";
 import type {
   AlertCount,
   AlertQuery,
@@ -34,6 +36,7 @@ import type {
   DestinationUpdate,
   DetectionSetting,
   EncryptedSecret,
+  EventDocuments,
   EventQuery,
   HistogramBucket,
   NewDestination,
@@ -71,6 +74,7 @@ import {
 } from "./rows.ts";
 import {
   compileEventCount,
+  compileEventDocuments,
   compileEventSearch,
   compileQuarantineList,
   compileTextCandidateCount,
@@ -783,12 +787,26 @@ export class SqliteStore implements Store {
   // ---- reading ----
 
   async searchEvents(query: EventQuery): Promise<StoredEvent[]> {
-    const search = this.#guard(() => compileEventSearch(query, "index"));
+    const plan = await this.#textPlan(query);
+    return (await this.#read<EventsTable>(compileEventSearch(query, plan))).map(toStoredEvent);
+  }
+
+  async searchEventDocuments(query: EventQuery): Promise<EventDocuments> {
+    const plan = await this.#textPlan(query);
+    if (this.#reader === null) return documentsOf(await this.searchEvents(query));
+    const compiled = compileEventDocuments(query, plan);
+    try {
+      return await this.#reader.documents(compiled.sql, compiled.parameters);
+    } catch (err) {
+      throw translateSqliteError(err, this.#location);
+    }
+  }
+
+  /** See TEXT_CANDIDATE_CAP: how to answer a free-text filter, from a capped count of index candidates. */
+  async #textPlan(query: EventQuery): Promise<TextPlan> {
     const count = query.text ? compileTextCandidateCount(query.text) : null;
     const candidates = count === null ? 0 : ((await this.#read<{ n: number }>(count))[0]?.n ?? 0);
-    const plan = candidates >= TEXT_CANDIDATE_CAP ? "scan" : "index";
-    const rows = await this.#read<EventsTable>(plan === "index" ? search : compileEventSearch(query, plan));
-    return rows.map(toStoredEvent);
+    return candidates >= TEXT_CANDIDATE_CAP ? "scan" : "index";
   }
 
   async countEvents(query: EventQuery = {}): Promise<number> {
