@@ -1,6 +1,7 @@
 // `npm run bench`: prints figures and ratios against baselines measured in the same run.
-// Options: --quick (smaller data sets, for a smoke run), --only NAME (normalize | rules | ingest | backfill | search).
-// search fills a store of 1,000,000 events first (several minutes), so it runs only when asked for by name.
+// Options: --quick (smaller data sets, for a smoke run), --only NAME (normalize | rules | ingest | backfill | search
+// | server). search and server fill a store of 1,000,000 events first (minutes), so they run only when asked for
+// by name.
 
 import { benchTsRules } from "../src/detections/bench.ts";
 import { benchPythonRules } from "../src/detections/python/bench.ts";
@@ -9,6 +10,7 @@ import { createSimulatedOrg } from "../src/simulator/index.ts";
 import { benchBackfill } from "./backfill.ts";
 import { benchIngest } from "./ingest.ts";
 import { benchSearch, formatSearchFigures } from "./search.ts";
+import { benchServerLoad, formatServerLoadFigures } from "./server-load.ts";
 
 const quick = process.argv.includes("--quick");
 const onlyIndex = process.argv.indexOf("--only");
@@ -62,4 +64,17 @@ if (only === "search") {
   process.stdout.write(formatSearchFigures(await benchSearch(quick ? 100_000 : 1_000_000)));
 } else if (!only) {
   section("Search: skipped by default (filling 1,000,000 events takes minutes); run with --only search");
+}
+
+if (only === "server") {
+  section(
+    "Server under load: 20 API clients, one timing /healthz (targets: /healthz p99 < 50 ms, overview p95 < 200 ms, RSS < 500 MB)",
+  );
+  process.stdout.write(
+    formatServerLoadFigures(
+      await (quick ? benchServerLoad(100_000, 10_000, 10) : benchServerLoad(1_000_000, 100_000, 20)),
+    ),
+  );
+} else if (!only) {
+  section("Server under load: skipped by default (filling 1,000,000 events takes minutes); run with --only server");
 }

@@ -35,6 +35,8 @@ export interface ServerLoadFigures {
   timeouts: number;
   megabytesSent: number;
   peakRssMb: number | null;
+  /** The server's own event loop delay under load (perf_hooks): how long the loop itself was held. */
+  eventLoopDelay: { p50: number; p99: number; max: number } | null;
 }
 
 const DAYS = 90;
@@ -173,11 +175,14 @@ export async function benchServerLoad(events = 1_000_000, alerts = 100_000, seco
     const seeded = await seed(dataDir, events, alerts, Math.floor(Date.now() / 1000));
     const seedSecs = (performance.now() - t0) / 1000;
 
-    const server = spawnTs(benchScript("./server-load-child.ts"), [dataDir]);
+    const loopFile = join(dir, "loop.json");
+    const server = spawnTs(benchScript("./server-load-child.ts"), [dataDir, loopFile]);
+    let loop: ServerLoadFigures["eventLoopDelay"] = null;
     try {
       const { url } = await firstJsonLine<{ url: string }>(server);
       const idle = await timeRequests(url, "/healthz", 300);
       const idleOverview = await timeRequests(url, "/api/overview", 30, seeded.cookie);
+      server.kill("SIGUSR2"); // start measuring the event loop's delay with the load
 
       const load = spawnTs(benchScript("./server-load-clients.ts"), [
         url,
@@ -206,6 +211,10 @@ export async function benchServerLoad(events = 1_000_000, alerts = 100_000, seco
         await new Promise((r) => setTimeout(r, 20));
       }
       const r = await report;
+      const rss = peakRssMb(server.pid);
+      server.kill("SIGTERM");
+      await new Promise((resolve) => server.once("exit", resolve));
+      loop = JSON.parse(readFileSync(loopFile, "utf8"));
       const byKind: ServerLoadFigures["byKind"] = {};
       for (const [kind, times] of Object.entries(r.latencies)) {
         byKind[kind] = { p50: percentile(times, 50), p95: percentile(times, 95), n: times.length };
@@ -229,11 +238,14 @@ export async function benchServerLoad(events = 1_000_000, alerts = 100_000, seco
         errors: r.errors,
         timeouts: r.timeouts,
         megabytesSent: r.bytes / 1e6,
-        peakRssMb: peakRssMb(server.pid),
+        peakRssMb: rss,
+        eventLoopDelay: loop,
       };
     } finally {
-      server.kill("SIGTERM");
-      await new Promise((r) => server.once("exit", r));
+      if (server.exitCode === null) {
+        server.kill("SIGTERM");
+        await new Promise((resolve) => server.once("exit", resolve));
+      }
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -253,6 +265,7 @@ export function formatServerLoadFigures(f: ServerLoadFigures): string {
     `/healthz under load: p50 ${ms(f.healthz.p50)} | p99 ${ms(f.healthz.p99)} (target < 50 ms; ${(f.healthz.p99 / f.idleHealthz.p99).toFixed(1)}× idle p99) | max ${ms(f.healthz.max)} | ${f.healthz.n} probes`,
     kinds,
     `overview p95 ${ms(f.byKind.overview?.p95 ?? Number.NaN)} (target < 200 ms; ${((f.byKind.overview?.p95 ?? Number.NaN) / f.bareCountMs).toFixed(2)}× one bare count(*) of events)`,
+    `server event loop delay under load: p50 ${ms(f.eventLoopDelay?.p50 ?? Number.NaN)} | p99 ${ms(f.eventLoopDelay?.p99 ?? Number.NaN)} | max ${ms(f.eventLoopDelay?.max ?? Number.NaN)} (10 ms resolution)`,
     `errors ${f.errors} | timeouts ${f.timeouts} | ${f.megabytesSent.toFixed(0)} MB sent | server peak RSS ${f.peakRssMb === null ? "n/a" : `${f.peakRssMb.toFixed(0)} MB`} (target < 500 MB)`,
     "",
   ].join("\n");

@@ -3,8 +3,20 @@
 // query_only). Plain JavaScript on purpose: `vigil` registers tsx on the main thread only, so a worker
 // loads no TypeScript.
 
+import { setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import Database from "better-sqlite3";
+
+// A search may keep this thread busy for a second; the event loop (/healthz, the overview, the poller) must
+// not wait for a core behind it. On Linux, setpriority on "process 0" lowers the calling thread only, so
+// this thread yields the CPU to the event loop. Elsewhere it would lower the whole process: not done there.
+if (process.platform === "linux") {
+  try {
+    setPriority(0, workerData.nice);
+  } catch {
+    // Not allowed here (a container without the capability to change priorities): run at normal priority.
+  }
+}
 
 const db = new Database(workerData.path, { readonly: true, fileMustExist: true, timeout: workerData.busyTimeoutMs });
 db.pragma("query_only = ON");

@@ -14,7 +14,7 @@ import type { EventDocuments } from "../ports.ts";
 
 export interface ReaderOptions {
   path: string;
-  /** Worker threads (read connections); default 2. */
+  /** Worker threads (read connections); default 1. */
   size?: number;
   busyTimeoutMs: number;
   /** Page cache of each read connection. */
@@ -34,6 +34,8 @@ interface Reply {
 }
 
 const WORKER_URL = new URL("./read-worker.mjs", import.meta.url);
+/** Reader threads run at a lower CPU priority than the event loop (Linux; see read-worker.mjs). */
+const READER_NICE = 10;
 
 class ReadWorker {
   readonly #worker: Worker;
@@ -42,7 +44,12 @@ class ReadWorker {
 
   constructor(options: Required<ReaderOptions>, onExit: (w: ReadWorker) => void) {
     this.#worker = new Worker(WORKER_URL, {
-      workerData: { path: options.path, busyTimeoutMs: options.busyTimeoutMs, cacheKib: options.cacheKib },
+      workerData: {
+        path: options.path,
+        busyTimeoutMs: options.busyTimeoutMs,
+        cacheKib: options.cacheKib,
+        nice: READER_NICE,
+      },
     });
     // Idle workers must not keep a finished CLI command alive; `run` refs the worker while it owes an answer.
     this.#worker.unref();
@@ -100,7 +107,7 @@ export class SqliteReader {
   #closed = false;
 
   constructor(options: ReaderOptions) {
-    this.#options = { size: 2, cacheKib: 16_384, ...options };
+    this.#options = { size: 1, cacheKib: 16_384, ...options };
     if (!(this.#options.size >= 1)) throw new UsageError("The database reader needs at least one worker.");
   }
 

@@ -270,6 +270,50 @@ describe("SqliteStore", () => {
       }, path);
     });
 
+    it("counts, when it adds the counters, what was stored before they existed", async () => {
+      const path = freshPath();
+      // A database as an older Vigil left it: every migration up to 10, then rows of every counted kind.
+      const db = new Database(path);
+      runMigrations(
+        db,
+        Date.now(),
+        MIGRATIONS.filter((m) => m.version <= 10),
+      );
+      db.exec(
+        `INSERT INTO sources (id, name, kind, poll_interval_secs, overlap_secs, sweep_window_secs,
+           sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms)
+         VALUES ('s1', 'old', 'openai', 60, 300, 86400, 3600, 0, 0, 1, 'x', 0);
+         INSERT INTO events (source_id, id, type, effective_at, raw, ingested_at_ms) VALUES
+           ('s1', 'e1', 'a', 172800, '{}', 0), ('s1', 'e2', 'a', 172801, '{}', 0), ('s1', 'e3', 'b', 259200, '{}', 0);
+         INSERT INTO quarantine (source_id, reason, issues, raw, raw_sha256, received_at_ms, last_seen_ms)
+           VALUES ('s1', 'bad', '[]', '{', 'h1', 0, 0);
+         INSERT INTO rule_matches (source_id, event_id, rule_id, log_type, event_time, is_error, dedup_string, title,
+           severity, dedup_period_minutes, threshold, create_alert, tags, reports, created_at_ms)
+           VALUES ('s1', 'e1', 'R', 'OpenAI.Audit', 172800, 1, 'd', 't', 'HIGH', 60, 1, 1, '[]', '{}', 0),
+                  ('s1', 'e2', 'R', 'OpenAI.Audit', 172801, 0, 'd', 't', 'HIGH', 60, 1, 1, '[]', '{}', 0);
+         INSERT INTO alerts (id, rule_id, source_id, dedup_string, is_error, title, severity, status,
+           window_start_secs, window_end_secs, match_count, created_at_ms, updated_at_ms) VALUES
+           ('a1', 'R', 's1', 'd', 0, 't', 'HIGH', 'OPEN', 0, 1, 1, 0, 0),
+           ('a2', 'R', 's1', 'e', 0, 't', 'HIGH', 'OPEN', 0, 1, 1, 0, 0),
+           ('a3', 'R', 's1', 'f', 0, 't', 'LOW', 'RESOLVED', 0, 1, 1, 0, 0);`,
+      );
+      db.close();
+      await withStore(async (store) => {
+        assert.deepEqual(await store.sourceCounts(), [{ sourceId: "s1", events: 3, quarantined: 1, ruleErrors: 1 }]);
+        assert.deepEqual(await store.eventHistogram({ sinceSecs: 0, bucketSecs: 86_400 }), [
+          { bucketStartSecs: 172_800, type: "a", count: 2 },
+          { bucketStartSecs: 259_200, type: "b", count: 1 },
+        ]);
+        assert.deepEqual(await store.alertCounts(), [
+          { sourceId: "s1", status: "OPEN", severity: "HIGH", count: 2 },
+          { sourceId: "s1", status: "RESOLVED", severity: "LOW", count: 1 },
+        ]);
+        // And the triggers carry on from there.
+        await store.applyPage({ sourceId: "s1", events: [eventRow("e4", 172_900)], quarantined: [], unknownTypes: [] });
+        assert.equal(await store.countEvents({ sourceId: "s1" }), 4);
+      }, path);
+    });
+
     it("refuses a database written by a newer Vigil", async () => {
       const path = freshPath();
       await withStore(async (store) => {

@@ -11,6 +11,7 @@
 // waits up to `busy_timeout` for it, instead of failing mid-transaction when a read lock cannot upgrade.
 
 import { createHash, randomUUID } from "node:crypto";
+import { availableParallelism } from "node:os";
 import Database from "better-sqlite3";
 import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
@@ -90,8 +91,8 @@ export interface SqliteStoreOptions {
   /** How long a write waits for another process's write lock before failing with `storage_busy`. */
   busyTimeoutMs?: number;
   /**
-   * Worker threads for the reads that can take long (see reader.ts); default 2. 0 reads on the main
-   * connection, as an in-memory database always does.
+   * Worker threads for the reads that can take long (see reader.ts); default one per core but one, at
+   * least 1 and at most 4. 0 reads on the main connection, as an in-memory database always does.
    */
   readers?: number;
 }
@@ -117,6 +118,15 @@ const SETTINGS_KEYS = [
 ] as const satisfies readonly (keyof SourceSettings)[];
 // Fails to compile when SourceSettings gains a field that SETTINGS_KEYS does not list.
 const _everySettingListed: Record<Exclude<keyof SourceSettings, (typeof SETTINGS_KEYS)[number]>, never> = {};
+
+/**
+ * Reader threads compete with the event loop for cores: leave it one. On two cores one reader measured
+ * better than two for /healthz and the overview under load (bench/server-load.ts), at the cost of searches
+ * queueing behind each other.
+ */
+function defaultReaders(): number {
+  return Math.max(1, Math.min(4, availableParallelism() - 1));
+}
 
 /** Opens (creating if needed) and migrates a SQLite store. */
 export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<SqliteStore> {
@@ -357,7 +367,7 @@ export class SqliteStore implements Store {
       db.pragma("cache_size = -32768");
       // A large backfill can grow the WAL file; truncate it back after checkpoints instead of keeping it.
       db.pragma("journal_size_limit = 67108864");
-      const readers = options.readers ?? 2;
+      const readers = options.readers ?? defaultReaders();
       const reader =
         location === ":memory:" || readers === 0
           ? null
