@@ -490,9 +490,14 @@ export interface Store extends AccessStore, StatsStore {
 
 // ---- access (users, sessions, API tokens) and statistics, for the HTTP server ----
 
+/** `admin`: everything; `analyst`: read and triage alerts, no settings and no secrets (sources, destinations, rules). */
+export const USER_ROLES = ["admin", "analyst"] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
 export interface UserRecord {
   id: string;
   username: string;
+  role: UserRole;
   createdAtMs: number;
 }
 
@@ -518,9 +523,15 @@ export interface HistogramBucket {
   count: number;
 }
 
+export interface NewUser {
+  username: string;
+  passwordHash: string;
+  role: UserRole;
+}
+
 export interface AccessStore {
   /** Unique username, else a `conflict` error. The hash is made outside the store. */
-  createUser(user: { username: string; passwordHash: string }): Promise<UserRecord>;
+  createUser(user: NewUser): Promise<UserRecord>;
   /** Unknown username → not_found. */
   setUserPassword(username: string, passwordHash: string): Promise<void>;
   getUser(id: string): Promise<UserRecord | null>;

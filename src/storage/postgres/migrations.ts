@@ -418,6 +418,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE destinations ADD COLUMN managed_by text CHECK (managed_by IN ('config'));
     `,
   },
+  {
+    version: 11,
+    name: "users: role (admin or analyst)",
+    sql: `
+      -- Users made before roles existed could do everything: they stay admins.
+      ALTER TABLE users ADD COLUMN role text NOT NULL DEFAULT 'admin' CHECK (role IN ('admin', 'analyst'));
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

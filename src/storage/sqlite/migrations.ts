@@ -449,6 +449,14 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE destinations ADD COLUMN managed_by TEXT CHECK (managed_by IN ('config'));
     `,
   },
+  {
+    version: 11,
+    name: "users: role (admin or analyst)",
+    sql: `
+      -- Users made before roles existed could do everything: they stay admins.
+      ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'admin' CHECK (role IN ('admin', 'analyst'));
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

@@ -35,6 +35,7 @@ import type {
   EventQuery,
   HistogramBucket,
   NewDestination,
+  NewUser,
   OutboxEntry,
   PageWrite,
   PageWriteResult,
@@ -785,7 +786,7 @@ export class SqliteStore implements Store {
 
   // ---- access and statistics (see access.ts) ----
 
-  async createUser(user: { username: string; passwordHash: string }): Promise<UserRecord> {
+  async createUser(user: NewUser): Promise<UserRecord> {
     return this.#write(() => this.#access.createUser(user));
   }
 
