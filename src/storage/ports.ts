@@ -88,12 +88,16 @@ import type { ValidationIssue } from "../core/validation.ts";
 
 export type { ValidationIssue };
 
-/** A record that could not be stored as an event: kept whole, with the reasons. */
+/**
+ * A record that could not be stored as an event, with the reasons. Every field is text both stores hold (no NUL,
+ * no lone surrogate; see src/pipeline/storable-record.ts).
+ */
 export interface QuarantineRow {
-  /** The record's id when it had a usable one. */
+  /** The record's id when it had a usable one (NUL and lone surrogates written as \u escapes, at most 256). */
   eventId: string | null;
   reason: string;
   issues: ValidationIssue[];
+  /** The record's JSON text; a bounded preview (with a `raw_preview` issue) when it is too deep or too large. */
   raw: string;
 }
 
