@@ -8,6 +8,7 @@ import pg from "pg";
 import { type PgCluster, startPgCluster } from "../../../test/pg-cluster.ts";
 import { eventRow, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
 import { runAccessContract } from "../../../test/storage-contract-access.ts";
+import { runAlertOrderContract } from "../../../test/storage-contract-alert-order.ts";
 import { VigilError } from "../../core/errors.ts";
 import type { PageWrite } from "../ports.ts";
 import { MIGRATIONS } from "./migrations.ts";
@@ -29,6 +30,11 @@ runStorageContract("postgres", () =>
 );
 runAccessContract("postgres", () =>
   openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
+);
+runAlertOrderContract(
+  "postgres",
+  () => openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
+  { scenarios: 5, deliveries: 6 },
 );
 
 async function rawClient(): Promise<pg.Client> {
