@@ -66,7 +66,7 @@ async function seed(dataDir: string, events: number, alerts: number, endSecs: nu
   const store = await openSqliteStore({ path: join(dataDir, "vigil.db"), readers: 0 });
   try {
     const source = await store.createSource(sourceSettings({ name: "bench" }), { ciphertext: "unused" });
-    const user = await store.createUser({ username: "bench", passwordHash: "unused" });
+    const user = await store.createUser({ username: "bench", passwordHash: "unused", role: "analyst" });
     const cookieValue = randomBytes(24).toString("base64url");
     await store.createSession({
       tokenHash: sha256(cookieValue),

@@ -3,6 +3,7 @@
 
 import { join } from "node:path";
 import { systemClock } from "../src/core/clock.ts";
+import { OPEN_POLICY } from "../src/core/outbound.ts";
 import { createLogger } from "../src/logging/logger.ts";
 import { DeliveryWorker } from "../src/pipeline/delivery-worker.ts";
 import { openSecretBox } from "../src/secrets/secret-box.ts";
@@ -17,6 +18,7 @@ const worker = new DeliveryWorker({
   logger: createLogger({ level: "silent" }),
   clock: systemClock,
   publicUrl: null,
+  outbound: OPEN_POLICY,
   sendTimeoutMs: 2_000,
   leaseMs: 1_500,
   baseDelayMs: 50,

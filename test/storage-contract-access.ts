@@ -27,23 +27,29 @@ export function runAccessContract(name: string, open: () => Promise<Store>): voi
 
     it("creates users with unique names and returns their hash only through getUserCredentials", async () => {
       assert.equal(await store.countUsers(), 0);
-      const user = await store.createUser({ username: "admin", passwordHash: "scrypt$a$b" });
+      const user = await store.createUser({ username: "admin", passwordHash: "scrypt$a$b", role: "admin" });
       assert.equal(user.username, "admin");
-      assert.equal(await store.countUsers(), 1);
+      assert.equal(user.role, "admin");
+      const analyst = await store.createUser({ username: "ana", passwordHash: "h", role: "analyst" });
+      assert.equal((await store.getUser(analyst.id))?.role, "analyst");
+      assert.equal((await store.getUserCredentials("ana"))?.user.role, "analyst");
+      // The database itself refuses a role that does not exist.
+      await assert.rejects(store.createUser({ username: "x", passwordHash: "h", role: "root" as never }));
+      assert.equal(await store.countUsers(), 2);
       assert.deepEqual(await store.getUser(user.id), user);
       assert.equal(await store.getUser("nope"), null);
       const creds = await store.getUserCredentials("admin");
       assert.equal(creds?.passwordHash, "scrypt$a$b");
       assert.deepEqual(creds?.user, user);
       assert.equal(await store.getUserCredentials("bob"), null);
-      await rejectsWith(store.createUser({ username: "admin", passwordHash: "x" }), "conflict");
+      await rejectsWith(store.createUser({ username: "admin", passwordHash: "x", role: "admin" }), "conflict");
       await store.setUserPassword("admin", "scrypt$c$d");
       assert.equal((await store.getUserCredentials("admin"))?.passwordHash, "scrypt$c$d");
       await rejectsWith(store.setUserPassword("bob", "x"), "not_found");
     });
 
     it("keeps sessions until they expire or are deleted; a new password ends them", async () => {
-      const user = await store.createUser({ username: "admin", passwordHash: "h" });
+      const user = await store.createUser({ username: "admin", passwordHash: "h", role: "admin" });
       const session = { tokenHash: "t1", userId: user.id, csrf: "c1", createdAtMs: 1000, expiresAtMs: 5000 };
       await store.createSession(session);
       await store.createSession({ ...session, tokenHash: "t2", expiresAtMs: 2000 });

@@ -3,6 +3,7 @@
 import { homedir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { z } from "zod";
+import type { OutboundPolicy } from "../core/outbound.ts";
 
 const EnvSchema = z.object({
   VIGIL_DATA_DIR: z.string().min(1).optional(),
@@ -21,6 +22,8 @@ const EnvSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, "use a PostgreSQL URL, postgresql://user:password@host:5432/database")
     .optional(),
   VIGIL_DATABASE_SCHEMA: z.string().min(1).optional(),
+  VIGIL_ALLOWED_HOSTS: z.string().optional(),
+  VIGIL_ALLOW_PLAIN_HTTP: z.enum(["0", "1", "true", "false"]).optional(),
 });
 
 export interface VigilEnv {
@@ -46,6 +49,8 @@ export interface VigilEnv {
   databaseUrl: string | undefined;
   /** VIGIL_DATABASE_SCHEMA: the PostgreSQL schema for Vigil's tables; unset means the server's search_path. */
   databaseSchema: string | undefined;
+  /** Where stored secrets may be sent (VIGIL_ALLOWED_HOSTS, VIGIL_ALLOW_PLAIN_HTTP); see core/outbound.ts. */
+  outbound: OutboundPolicy;
   /** Any variable by name (for `--api-key-env VAR`). */
   lookup(name: string): string | undefined;
 }
@@ -79,6 +84,13 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): VigilEnv {
     configPath: env.VIGIL_CONFIG === undefined ? undefined : resolve(env.VIGIL_CONFIG),
     databaseUrl: env.VIGIL_DATABASE_URL,
     databaseSchema: env.VIGIL_DATABASE_SCHEMA,
+    outbound: {
+      allowedHosts: (env.VIGIL_ALLOWED_HOSTS ?? "")
+        .split(",")
+        .map((h) => h.trim())
+        .filter((h) => h !== ""),
+      allowPlainHttp: env.VIGIL_ALLOW_PLAIN_HTTP === "1" || env.VIGIL_ALLOW_PLAIN_HTTP === "true",
+    },
     lookup: (name) => {
       const v = source[name];
       return v === undefined || v === "" ? undefined : v;

@@ -40,7 +40,8 @@ export const SourceSettingsSchema = z.object({
     .max(100)
     .regex(/^[\w .:@-]+$/, "use letters, digits, spaces and . _ - : @"),
   kind: z.literal("openai"),
-  baseUrl: z.string().url().nullable(),
+  // Only http(s): the outbound policy (core/outbound.ts) then decides https-only and allowed hosts at use.
+  baseUrl: z.url({ protocol: /^https?$/ }).nullable(),
   pollIntervalSecs: z.number().int().min(MIN_POLL_INTERVAL_SECS).max(86_400),
   overlapSecs: z
     .number()

@@ -48,6 +48,11 @@ export function createDestination(input: unknown): Destination {
   const parsed = parseDestinationConfig(input);
   if (!parsed.ok) throw new DestinationConfigError(parsed.issues);
   const config = parsed.config;
+  // What every type shares is set here once, not in each type's factory.
+  return Object.assign(buildDestination(config), { includeHistory: config.include_history });
+}
+
+function buildDestination(config: DestinationConfig): Destination {
   switch (config.type) {
     case "slack":
       return createSlackDestination(config);

@@ -1,6 +1,12 @@
 // Public API of the destinations module.
 
 export {
+  applyDestinationChange,
+  assertDestinationEndpoint,
+  DESTINATION_BINDINGS,
+  destinationEndpointProblem,
+} from "./endpoints.ts";
+export {
   createDestination,
   type DestinationConfig,
   DestinationConfigError,

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { parseConfigFile } from "../config/vigil-config.ts";
+import { OPEN_POLICY } from "../core/outbound.ts";
 import { openSecretBox } from "../secrets/secret-box.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
 import { applyConfigDestinations, assertNotConfigManaged } from "./config-destinations.ts";
@@ -11,6 +12,7 @@ import { applyConfigDestinations, assertNotConfigManaged } from "./config-destin
 describe("destinations from the config file", () => {
   const dir = mkdtempSync(join(tmpdir(), "vigil-config-dest-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
+  const env = { outbound: OPEN_POLICY };
 
   it("creates, then updates in place by name, with the config encrypted", async () => {
     const store = await openSqliteStore({ memory: true });
@@ -19,7 +21,10 @@ describe("destinations from the config file", () => {
       const yml = (severity: string) =>
         `destinations:\n  - name: sec\n    type: slack\n    min_severity: ${severity}\n    webhook_url: \${SLACK_URL}\n`;
       const lookup = (n: string) => (n === "SLACK_URL" ? "https://hooks.slack.com/services/T/B/x" : undefined);
-      const first = await applyConfigDestinations({ store, secrets }, parseConfigFile(yml("HIGH"), "v.yml", lookup));
+      const first = await applyConfigDestinations(
+        { store, secrets, env },
+        parseConfigFile(yml("HIGH"), "v.yml", lookup),
+      );
       assert.deepEqual(first.created, ["sec"]);
       const created = await store.getDestination("sec");
       assert.equal(created?.minSeverity, "HIGH");
@@ -28,7 +33,10 @@ describe("destinations from the config file", () => {
       assert.deepEqual(JSON.parse(secrets.decrypt(stored)), {
         webhook_url: "https://hooks.slack.com/services/T/B/x",
       });
-      const second = await applyConfigDestinations({ store, secrets }, parseConfigFile(yml("LOW"), "v.yml", lookup));
+      const second = await applyConfigDestinations(
+        { store, secrets, env },
+        parseConfigFile(yml("LOW"), "v.yml", lookup),
+      );
       assert.deepEqual(second.updated, ["sec"]);
       const updated = await store.getDestination("sec");
       assert.equal(updated?.id, created?.id);
@@ -47,9 +55,15 @@ describe("destinations from the config file", () => {
         "v.yml",
         () => undefined,
       );
-      await assert.rejects(applyConfigDestinations({ store, secrets }, file), /destinations\[1\] \(hook\): secret/);
+      await assert.rejects(
+        applyConfigDestinations({ store, secrets, env }, file),
+        /destinations\[1\] \(hook\): secret/,
+      );
       const bad = parseConfigFile("destinations:\n  - {name: x, type: carrier-pigeon}\n", "v.yml", () => undefined);
-      await assert.rejects(applyConfigDestinations({ store, secrets }, bad), /\(x\): unknown type "carrier-pigeon"/);
+      await assert.rejects(
+        applyConfigDestinations({ store, secrets, env }, bad),
+        /\(x\): unknown type "carrier-pigeon"/,
+      );
       assert.deepEqual(await store.listDestinations(), []);
     } finally {
       await store.close();
@@ -76,19 +90,19 @@ describe("destinations from the config file", () => {
       assert.equal(byHand.managedBy, null);
       await store.createDestination({ ...byHand, name: "adopted", config: secrets.encrypt("{}") });
 
-      const first = await applyConfigDestinations({ store, secrets }, file("a", "b", "adopted"));
+      const first = await applyConfigDestinations({ store, secrets, env }, file("a", "b", "adopted"));
       assert.deepEqual(first.created, ["a", "b"]);
       assert.deepEqual(first.updated, ["adopted"]);
       assert.deepEqual(first.removed, []);
       const owners = async () => (await store.listDestinations()).map((d) => `${d.name}:${d.managedBy}`);
       assert.deepEqual(await owners(), ["a:config", "adopted:config", "b:config", "by-hand:null"]);
 
-      const second = await applyConfigDestinations({ store, secrets }, file("a"));
+      const second = await applyConfigDestinations({ store, secrets, env }, file("a"));
       assert.deepEqual(second.removed, ["adopted", "b"]);
       assert.deepEqual(await owners(), ["a:config", "by-hand:null"]);
 
       // No config file at all: nothing is removed.
-      const none = await applyConfigDestinations({ store, secrets }, null);
+      const none = await applyConfigDestinations({ store, secrets, env }, null);
       assert.deepEqual(none.removed, []);
       assert.deepEqual(await owners(), ["a:config", "by-hand:null"]);
     } finally {
@@ -105,7 +119,7 @@ describe("destinations from the config file", () => {
         "v.yml",
         () => undefined,
       );
-      await applyConfigDestinations({ store, secrets }, file);
+      await applyConfigDestinations({ store, secrets, env }, file);
       const ops = await store.getDestination("ops");
       assert.ok(ops);
       assert.throws(() => assertNotConfigManaged(ops, "remove"), /comes from the config file; remove it there/);

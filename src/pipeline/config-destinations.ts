@@ -7,10 +7,11 @@
 // names one, which it then adopts. Without a config file nothing is removed: a start that merely forgot
 // VIGIL_CONFIG must not silence alerting.
 
+import type { VigilEnv } from "../config/env.ts";
 import { loadConfigFile, type VigilConfigFile } from "../config/vigil-config.ts";
 import { isSeverity, SEVERITIES, type Severity } from "../core/detection.ts";
 import { ConfigurationError, VigilError } from "../core/errors.ts";
-import { DESTINATION_TYPES, parseDestinationConfig } from "../destinations/index.ts";
+import { assertDestinationEndpoint, DESTINATION_TYPES, parseDestinationConfig } from "../destinations/index.ts";
 import type { DestinationRecord } from "../storage/ports.ts";
 import type { Runtime } from "./runtime.ts";
 
@@ -34,7 +35,7 @@ export function assertNotConfigManaged(d: DestinationRecord, action: "change" | 
 
 /** Validates every entry first (nothing is written when one is invalid), then upserts them. */
 export async function applyConfigDestinations(
-  runtime: Pick<Runtime, "store" | "secrets">,
+  runtime: Pick<Runtime, "store" | "secrets"> & { env: Pick<VigilEnv, "outbound"> },
   file: VigilConfigFile | null,
 ): Promise<ConfigApplyResult> {
   if (file === null) return { path: null, created: [], updated: [], removed: [] };
@@ -64,6 +65,7 @@ export async function applyConfigDestinations(
         `${where}: ${parsed.issues.map((i) => `${i.path || "(config)"}: ${i.message}`).join("; ")}.`,
       );
     }
+    assertDestinationEndpoint(parsed.config, runtime.env.outbound, `${where}:`);
     const { type: _type, ...typeConfig } = config;
     return { entry, minSeverity: entry.minSeverity as Severity, typeConfig };
   });

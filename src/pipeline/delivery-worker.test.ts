@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { addSource, addWebhook, createAlerts, secretBoxIn } from "../../test/delivery-helpers.ts";
+import { OPEN_POLICY } from "../core/outbound.ts";
 import { reply, startHttpServer, type TestServer } from "../destinations/test-support.ts";
 import { createLogger } from "../logging/logger.ts";
 import type { SecretBox } from "../secrets/secret-box.ts";
@@ -56,6 +57,7 @@ describe("DeliveryWorker", () => {
       logger,
       clock,
       publicUrl: "https://vigil.example.com",
+      outbound: OPEN_POLICY,
       random: () => 0.5,
       baseDelayMs: 1000,
       minDelayMs: 0,

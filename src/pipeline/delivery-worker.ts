@@ -17,8 +17,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Clock } from "../core/clock.ts";
 import { ConfigurationError, errorMessage, NotFoundError, VigilError } from "../core/errors.ts";
+import type { OutboundPolicy } from "../core/outbound.ts";
 import {
   type AlertNotification,
+  assertDestinationEndpoint,
   createDestination,
   type DeliveryResult,
   type Destination,
@@ -68,6 +70,8 @@ export interface DeliveryWorkerOptions {
   clock: Clock;
   /** Base of console links (VIGIL_PUBLIC_URL). */
   publicUrl: string | null;
+  /** Where secrets may be sent (https only, allowed hosts): checked at every send, so a tightened policy applies. */
+  outbound: OutboundPolicy;
   maxAttempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
@@ -106,6 +110,7 @@ export async function loadDestination(
   store: Store,
   secrets: Pick<SecretBox, "decrypt">,
   record: DestinationRecord,
+  outbound: OutboundPolicy,
   build: (record: DestinationRecord, config: Record<string, unknown>) => Destination = defaultBuild,
 ): Promise<Destination> {
   const secret = await store.getDestinationConfig(record.id);
@@ -117,6 +122,7 @@ export async function loadDestination(
     if (err instanceof VigilError) throw err;
     throw new ConfigurationError("destination_config", `The stored config of ${record.name} is unreadable.`);
   }
+  assertDestinationEndpoint(config, outbound, record.name);
   return build(record, config);
 }
 
@@ -186,7 +192,7 @@ export class DeliveryWorker {
 
   async #buildOne(record: DestinationRecord): Promise<Destination | null> {
     try {
-      return await loadDestination(this.#o.store, this.#o.secrets, record, this.#o.build);
+      return await loadDestination(this.#o.store, this.#o.secrets, record, this.#o.outbound, this.#o.build);
     } catch (err) {
       // The message never contains the config: decrypt and the factory report without values.
       this.#o.logger.error(

@@ -51,7 +51,8 @@ export async function openDetection(options: {
           options.nowSecs(),
         ),
       );
-      // Oldest first: stateful rules ("first time seen") and alert windows read history in time order.
+      // Oldest first: stateful rules ("first time seen") read history in time order (alert windows do not
+      // depend on the order: see alerts/windows.ts).
       const batch = events
         .map((e) => ({ sourceId: source.id, eventId: e.eventId, record: e.record }))
         .sort((a, b) => eventTime(a.record) - eventTime(b.record) || (a.eventId < b.eventId ? -1 : 1));

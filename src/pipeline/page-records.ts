@@ -1,10 +1,12 @@
 // Turns the records of one API page into what the store writes: valid events with their indexed
 // columns (and normalized form), and quarantined records with the reasons. Pure: no I/O.
-// One bad record never fails its page; it is kept whole in quarantine.
+// One bad record never fails its page: whatever it holds, it goes to quarantine, kept whole when it can be
+// serialized within the bounds and as a bounded preview when not (storable-record.ts says why).
 
 import type { RawAuditLog } from "../core/audit-log.ts";
 import { isKnownEventType } from "../core/event-types.ts";
 import type { EventRow, PageWrite, QuarantineRow, ValidationIssue } from "../storage/ports.ts";
+import { checkSerializable, checkStorable, PREVIEW_DEPTH, previewJson, storableText } from "./storable-record.ts";
 
 export interface NormalizeOutcome {
   ok: boolean;
@@ -90,14 +92,42 @@ export function indexedColumns(
   };
 }
 
-function quarantine(item: unknown, issues: ValidationIssue[]): QuarantineRow {
+// Bounds of a quarantine row's text fields: the issues may quote the record (a 10 MB id, a key with a NUL).
+const MAX_ISSUES = 50;
+const MAX_ISSUE_TEXT = 2000;
+
+/**
+ * A quarantine row both stores can hold. `json` is the record's whole JSON text when it is already known to be
+ * within the bounds; otherwise it is serialized here if it can be, and cut to a preview if not (too deep for
+ * JSON.stringify, or megabytes). A preview says so in an extra issue. Two records with the same preview are one
+ * row (the stores key quarantine on the raw text): they agree on everything the preview kept.
+ */
+function quarantine(item: unknown, issues: ValidationIssue[], json?: string): QuarantineRow {
   const rec = obj(item);
-  const first = issues[0];
+  const kept = issues.slice(0, MAX_ISSUES).map((issue) => ({
+    code: storableText(issue.code, 100),
+    path: storableText(issue.path, MAX_ISSUE_TEXT),
+    message: storableText(issue.message, MAX_ISSUE_TEXT),
+  }));
+  let raw = json;
+  if (raw === undefined) {
+    const whole = checkSerializable(item);
+    if (whole.ok) raw = whole.json;
+    else {
+      raw = previewJson(item);
+      kept.push({
+        code: "raw_preview",
+        path: "$",
+        message: `The record cannot be kept whole (${whole.issue.code}); raw is a preview of at most ${PREVIEW_DEPTH} levels, 1,024 characters per string and 100 entries per object or array.`,
+      });
+    }
+  }
+  const first = kept[0];
   return {
-    eventId: typeof rec?.id === "string" && rec.id.length > 0 ? rec.id.slice(0, 256) : null,
+    eventId: typeof rec?.id === "string" && rec.id.length > 0 ? storableText(rec.id, 256) : null,
     reason: first ? `${first.path}: ${first.message}` : "The record is invalid.",
-    issues,
-    raw: JSON.stringify(item) ?? "null",
+    issues: kept,
+    raw,
   };
 }
 
@@ -107,27 +137,42 @@ export function pageRecords(items: readonly unknown[], ctx: PageRecordsContext):
   const unknownTypes = new Set<string>();
   const normalized: PageRecords["normalized"] = [];
   for (const item of items) {
+    // First, before any step that recurses or writes: a record that cannot be stored never reaches them.
+    const storable = checkStorable(item);
+    if (!storable.ok) {
+      quarantined.push(quarantine(item, [storable.issue]));
+      continue;
+    }
     const storageIssues = checkStorageFields(item);
     if (storageIssues.length > 0) {
-      quarantined.push(quarantine(item, storageIssues));
+      quarantined.push(quarantine(item, storageIssues, storable.json));
       continue;
     }
     const rec = item as RawAuditLog;
     const outcome = ctx.normalizer.normalize(rec, ctx);
     if (!outcome.ok) {
-      quarantined.push(quarantine(item, outcome.issues ?? []));
+      quarantined.push(quarantine(item, outcome.issues ?? [], storable.json));
+      continue;
+    }
+    const record = outcome.record ?? {};
+    // The normalized form is checked too: an embedded-JSON field, once parsed, can hold what its text did not.
+    const storableRecord = checkStorable(record);
+    if (!storableRecord.ok) {
+      const issue = storableRecord.issue;
+      quarantined.push(
+        quarantine(item, [{ ...issue, message: `After normalization: ${issue.message}` }], storable.json),
+      );
       continue;
     }
     if (!isKnownEventType(rec.type)) unknownTypes.add(rec.type);
-    const record = outcome.record ?? {};
     normalized.push({ eventId: rec.id, record });
     events.push({
       id: rec.id,
       type: rec.type,
       effectiveAtSecs: rec.effective_at,
       ...indexedColumns(rec),
-      raw: JSON.stringify(rec),
-      normalized: JSON.stringify(record),
+      raw: storable.json,
+      normalized: storableRecord.json,
     });
   }
   return { events, quarantined, unknownTypes: [...unknownTypes], normalized };

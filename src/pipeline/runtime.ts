@@ -7,11 +7,12 @@ import type { VigilEnv } from "../config/env.ts";
 import type { Clock } from "../core/clock.ts";
 import { systemClock } from "../core/clock.ts";
 import { ConfigurationError, errorMessage, NotFoundError } from "../core/errors.ts";
+import { assertOutboundUrl, endpointOf } from "../core/outbound.ts";
 import type { Logger } from "../logging/logger.ts";
 import { loadOpenAIAuditLogType } from "../schema/index.ts";
 import { openSecretBox, type SecretBox } from "../secrets/secret-box.ts";
 import { DEFAULT_OPENAI_BASE_URL, OpenAIAuditLogClient } from "../sources/openai/client.ts";
-import type { SourceRecord, Store } from "../storage/ports.ts";
+import type { EncryptedSecret, SourceRecord, Store } from "../storage/ports.ts";
 import { openPostgresStore } from "../storage/postgres/postgres-store.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
 import { type BackfillProgress, runBackfillJob } from "./backfill.ts";
@@ -47,7 +48,7 @@ export async function openRuntime(env: VigilEnv, logger: Logger, options: { cloc
   const secrets = openSecretBox({ dataDir: env.dataDir, ...(env.secretKey ? { secretKey: env.secretKey } : {}) });
   const clock = options.clock ?? systemClock;
   let detection: Promise<Detection> | undefined;
-  return {
+  const runtime: Runtime = {
     env,
     store,
     secrets,
@@ -63,13 +64,50 @@ export async function openRuntime(env: VigilEnv, logger: Logger, options: { cloc
       await store.close();
     },
   };
+  await sealLegacySourceKeys(runtime);
+  return runtime;
 }
 
 export function resolveBaseUrl(runtime: Pick<Runtime, "env">, source: Pick<SourceRecord, "baseUrl">): string {
   return source.baseUrl ?? runtime.env.openaiBaseUrl ?? DEFAULT_OPENAI_BASE_URL;
 }
 
+/** The endpoint a source's key is sealed to: its base URL as resolved when the key is entered (core/outbound.ts). */
+export function sourceKeyEndpoint(runtime: Pick<Runtime, "env">, source: Pick<SourceRecord, "baseUrl">): string {
+  return endpointOf(resolveBaseUrl(runtime, source));
+}
+
+/** Encrypts a source's admin key, sealed to the endpoint it is entered for: it is never sent anywhere else. */
+export function sealSourceKey(
+  runtime: Pick<Runtime, "env" | "secrets">,
+  source: Pick<SourceRecord, "baseUrl">,
+  apiKey: string,
+): EncryptedSecret {
+  return runtime.secrets.encrypt(apiKey, sourceKeyEndpoint(runtime, source));
+}
+
+/**
+ * Keys stored before keys were sealed to their endpoint (v1) are sealed to the source's current endpoint, once,
+ * at start-up. A key that cannot be decrypted is left alone: using it reports the problem.
+ */
+async function sealLegacySourceKeys(runtime: Runtime): Promise<void> {
+  for (const source of await runtime.store.listSources()) {
+    const secret = await runtime.store.getSourceSecret(source.id);
+    if (!secret || runtime.secrets.boundEndpoint(secret) !== null) continue;
+    let apiKey: string;
+    try {
+      apiKey = runtime.secrets.decrypt(secret);
+    } catch {
+      continue;
+    }
+    await runtime.store.updateSource(source.id, {}, sealSourceKey(runtime, source, apiKey));
+    runtime.logger.info({ source: source.name }, "Sealed the source's stored key to its endpoint.");
+  }
+}
+
+/** A client of the audit-log API; refuses a base URL the outbound policy does not allow (core/outbound.ts). */
 export function clientFor(runtime: Runtime, baseUrl: string, apiKey: string): OpenAIAuditLogClient {
+  assertOutboundUrl(baseUrl, runtime.env.outbound, "base URL");
   return new OpenAIAuditLogClient({
     baseUrl,
     apiKey,
@@ -86,7 +124,9 @@ export async function sourceClient(runtime: Runtime, source: SourceRecord): Prom
   const secret = await runtime.store.getSourceSecret(source.id);
   if (!secret)
     throw new ConfigurationError("source_without_key", `Source ${source.name} has no API key; add it again.`);
-  return clientFor(runtime, resolveBaseUrl(runtime, source), runtime.secrets.decrypt(secret));
+  // Decrypts only when the source still points to the endpoint its key was entered for.
+  const apiKey = runtime.secrets.decrypt(secret, sourceKeyEndpoint(runtime, source));
+  return clientFor(runtime, resolveBaseUrl(runtime, source), apiKey);
 }
 
 export async function requireSource(runtime: Runtime, name: string): Promise<SourceRecord> {
@@ -149,6 +189,7 @@ export function deliveryWorkerFor(
     logger: runtime.logger,
     clock: runtime.clock,
     publicUrl: runtime.env.publicUrl,
+    outbound: runtime.env.outbound,
     ...options,
   });
 }

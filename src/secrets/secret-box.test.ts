@@ -55,6 +55,36 @@ describe("secret box", () => {
     assert.equal(box.decrypt(box.encrypt("ünïcödé ✓")), "ünïcödé ✓");
   });
 
+  it("seals a secret to an endpoint: it decrypts only for that endpoint, and the endpoint cannot be edited", () => {
+    const box = openSecretBox({ dataDir: freshDir() });
+    const endpoint = "https://api.openai.com/v1";
+    const sealed = box.encrypt(ADMIN_KEY, endpoint);
+    assert.equal(box.boundEndpoint(sealed), endpoint);
+    assert.equal(box.decrypt(sealed, endpoint), ADMIN_KEY);
+    assert.throws(
+      () => box.decrypt(sealed, "https://evil.test/v1"),
+      (err: VigilError) => err.code === "secret_endpoint_changed" && !err.message.includes(ADMIN_KEY),
+    );
+    // Asking without an endpoint is refused too: a sealed secret is for its endpoint only.
+    assert.throws(
+      () => box.decrypt(sealed),
+      (err: VigilError) => err.code === "secret_endpoint_changed",
+    );
+    // Rewriting the endpoint field to the attacker's makes authentication fail.
+    const parts = sealed.ciphertext.split(":");
+    parts[1] = Buffer.from("https://evil.test/v1").toString("base64url");
+    const edited = { ciphertext: parts.join(":") };
+    assert.throws(
+      () => box.decrypt(edited, "https://evil.test/v1"),
+      (err: VigilError) => err.code === "secret_key_changed",
+    );
+    // An unsealed (v1) secret is refused where an endpoint is required.
+    assert.throws(
+      () => box.decrypt(box.encrypt(ADMIN_KEY), endpoint),
+      (err: VigilError) => err.code === "secret_unbound",
+    );
+  });
+
   it("uses a fresh IV each time: the same secret encrypts differently", () => {
     const box = openSecretBox({ dataDir: freshDir() });
     const a = box.encrypt(ADMIN_KEY).ciphertext;

@@ -24,9 +24,19 @@ import { ConfigurationError, VigilError } from "../core/errors.ts";
 import type { EncryptedSecret } from "../storage/ports.ts";
 
 export interface SecretBox {
-  encrypt(plain: string): EncryptedSecret;
-  /** Throws a ConfigurationError (`secret_key_changed`) when the key is not the one that encrypted it. */
-  decrypt(secret: EncryptedSecret): string;
+  /**
+   * Encrypts a secret. With `boundTo` (an endpoint, see core/outbound.ts `endpointOf`), the secret is sealed to
+   * that endpoint: it decrypts only for a caller that names the same endpoint.
+   */
+  encrypt(plain: string, boundTo?: string): EncryptedSecret;
+  /**
+   * Throws a ConfigurationError: `secret_key_changed` when the key is not the one that encrypted it;
+   * `secret_endpoint_changed` when the secret is bound to another endpoint than `boundTo`; `secret_unbound` when
+   * `boundTo` is asked of a secret stored before secrets were bound (see `isBound`).
+   */
+  decrypt(secret: EncryptedSecret, boundTo?: string): string;
+  /** The endpoint a secret is bound to, or null for an unbound (v1) secret. Readable without the key. */
+  boundEndpoint(secret: EncryptedSecret): string | null;
   /** Where the key comes from, for `vigil status`-like output; never the key itself. */
   readonly keySource: "env" | "file";
   readonly keyPath: string | null;
@@ -39,6 +49,10 @@ const TAG_BYTES = 16;
 const VERSION = "v1";
 // Binds each ciphertext to this format version: a v1 payload can never be reinterpreted under a later one.
 const AAD = Buffer.from("vigil-secret-v1");
+// v2 is v1 plus the endpoint the secret was entered for, in clear text (so that a refusal can say which) and in
+// the authenticated data (so that editing the stored endpoint makes decryption fail).
+const BOUND_VERSION = "v2";
+const boundAad = (endpoint: string) => Buffer.from(`vigil-secret-v2\n${endpoint}`, "utf8");
 
 export function openSecretBox(options: { dataDir: string; secretKey?: string }): SecretBox {
   if (options.secretKey !== undefined) {
@@ -55,25 +69,53 @@ export function openSecretBox(options: { dataDir: string; secretKey?: string }):
   return makeBox(loadKey, "file", keyPath);
 }
 
+function boundEndpoint(secret: EncryptedSecret): string | null {
+  const [version, endpoint] = secret.ciphertext.split(":");
+  return version === BOUND_VERSION && endpoint !== undefined
+    ? Buffer.from(endpoint, "base64url").toString("utf8")
+    : null;
+}
+
 function makeBox(getKey: () => Buffer, keySource: "env" | "file", keyPath: string | null): SecretBox {
   const keyName = keyPath === null ? "VIGIL_SECRET_KEY" : keyPath;
   return {
     keySource,
     keyPath,
-    encrypt(plain: string): EncryptedSecret {
+    encrypt(plain: string, boundTo?: string): EncryptedSecret {
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv("aes-256-gcm", getKey(), iv, { authTagLength: TAG_BYTES });
-      cipher.setAAD(AAD);
+      cipher.setAAD(boundTo === undefined ? AAD : boundAad(boundTo));
       const data = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
       const tag = cipher.getAuthTag();
+      const sealed = [iv.toString("base64"), tag.toString("base64"), data.toString("base64")];
       return {
-        ciphertext: [VERSION, iv.toString("base64"), tag.toString("base64"), data.toString("base64")].join(":"),
+        ciphertext:
+          boundTo === undefined
+            ? [VERSION, ...sealed].join(":")
+            : [BOUND_VERSION, Buffer.from(boundTo, "utf8").toString("base64url"), ...sealed].join(":"),
       };
     },
-    decrypt(secret: EncryptedSecret): string {
-      const parts = secret.ciphertext.split(":");
+    boundEndpoint,
+    decrypt(secret: EncryptedSecret, boundTo?: string): string {
+      const all = secret.ciphertext.split(":");
+      const bound = boundEndpoint(secret);
+      if (boundTo !== undefined && all[0] === VERSION) {
+        throw new ConfigurationError(
+          "secret_unbound",
+          "This stored key was saved before keys were bound to their endpoint; add the key again.",
+        );
+      }
+      if (bound !== null && bound !== boundTo) {
+        throw new ConfigurationError(
+          "secret_endpoint_changed",
+          `This key was entered for ${bound}${boundTo === undefined ? "" : `, not ${boundTo}`}; a stored key is only sent to the endpoint it was entered for. Enter the key again to use it there.`,
+        );
+      }
+      // A v2 secret without its endpoint field is a v1 secret with another authenticated-data tag.
+      const parts = bound === null ? all : [VERSION, ...all.slice(2)];
       const [version, ivText, tagText, dataText] = parts;
       if (
+        (all[0] !== VERSION && all[0] !== BOUND_VERSION) ||
         version !== VERSION ||
         parts.length !== 4 ||
         ivText === undefined ||
@@ -94,7 +136,7 @@ function makeBox(getKey: () => Buffer, keySource: "env" | "file", keyPath: strin
       const key = getKey();
       try {
         const decipher = createDecipheriv("aes-256-gcm", key, iv, { authTagLength: TAG_BYTES });
-        decipher.setAAD(AAD);
+        decipher.setAAD(bound === null ? AAD : boundAad(bound));
         decipher.setAuthTag(tag);
         return Buffer.concat([decipher.update(data), decipher.final()]).toString("utf8");
       } catch (err) {

@@ -100,7 +100,7 @@ before(async () => {
   runtime = await openRuntime(env, createLogger({ level: "silent" }));
   runtime.requestTimeoutMs = 5_000;
   app = createApp(runtime, { rulePacks: [packDir()], consoleDir: null });
-  await createUser(runtime.store, "admin", PASSWORD);
+  await createUser(runtime.store, "admin", PASSWORD, "admin");
   token = (await createApiToken(runtime.store, "tests")).token;
 });
 
@@ -503,8 +503,17 @@ describe("HTTP API resources", () => {
     );
     const test = await call("POST", `/api/destinations/${file.json.destination.id}/test`);
     assert.equal(test.json.ok, true, test.text);
-    const patch = await call("PATCH", `/api/destinations/${webhook.json.destination.id}`, {
+    // A new URL does not take the stored signing secret along: it is given again (docs/security.md, finding 1).
+    const moved = await call("PATCH", `/api/destinations/${webhook.json.destination.id}`, {
       body: { minSeverity: "CRITICAL", config: { url: "https://hooks.example/another-secret-path" } },
+    });
+    assert.equal(moved.status, 400, moved.text);
+    assert.equal(moved.json.error.code, "secret_required");
+    const patch = await call("PATCH", `/api/destinations/${webhook.json.destination.id}`, {
+      body: {
+        minSeverity: "CRITICAL",
+        config: { url: "https://hooks.example/another-secret-path", secret: "a-new-signing-secret-0123" },
+      },
     });
     assert.equal(patch.status, 200, patch.text);
     assert.equal(patch.json.destination.minSeverity, "CRITICAL");

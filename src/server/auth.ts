@@ -3,7 +3,7 @@
 // tokens (they are random, 256-bit), scrypt of passwords (chosen by people).
 
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from "node:crypto";
-import type { Store, UserRecord } from "../storage/ports.ts";
+import type { Store, UserRecord, UserRole } from "../storage/ports.ts";
 
 const SCRYPT = { N: 16_384, r: 8, p: 1, keyLength: 64 } as const;
 
@@ -74,8 +74,13 @@ export async function createApiToken(store: Store, name: string): Promise<{ toke
   return { token, id: record.id };
 }
 
-export async function createUser(store: Store, username: string, password: string): Promise<UserRecord> {
-  return store.createUser({ username, passwordHash: await hashPassword(password) });
+export async function createUser(
+  store: Store,
+  username: string,
+  password: string,
+  role: UserRole,
+): Promise<UserRecord> {
+  return store.createUser({ username, passwordHash: await hashPassword(password), role });
 }
 
 /**
@@ -86,7 +91,7 @@ export async function ensureAdminUser(store: Store): Promise<{ username: string;
   if ((await store.countUsers()) > 0) return null;
   const password = randomBytes(18).toString("base64url");
   try {
-    await createUser(store, "admin", password);
+    await createUser(store, "admin", password, "admin");
   } catch (err) {
     // Another process created it at the same moment: it printed the password.
     if ((err as { code?: string }).code === "conflict") return null;

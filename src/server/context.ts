@@ -1,7 +1,7 @@
 // What every route receives: the runtime, the server's options, and small helpers shared by the routes
 // (body parsing, query parsing, error mapping).
 
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { z } from "zod";
 import { UsageError } from "../core/errors.ts";
 import { loadRules, type RuleSet } from "../detections/engine/load.ts";
@@ -9,6 +9,7 @@ import { BUILTIN_PACKS_DIR } from "../detections/packs.ts";
 import type { Runtime } from "../pipeline/runtime.ts";
 import type { UserRecord } from "../storage/ports.ts";
 import type { LoginRateLimiter } from "./auth.ts";
+import { errorBody } from "./errors.ts";
 
 export interface AuthInfo {
   kind: "session" | "token";
@@ -93,3 +94,16 @@ export function strParam(c: Context, name: string): string | undefined {
   const value = c.req.query(name);
   return value === undefined || value.trim() === "" ? undefined : value.trim();
 }
+
+/**
+ * Settings and secrets (sources, destinations, rule settings) are for admins; analysts read and triage.
+ * API tokens are made on the host (`vigil tokens create`) by whoever runs Vigil, so they act as admins.
+ */
+export const requireAdmin: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const auth = c.get("auth");
+  if (auth.kind === "token" || auth.user?.role === "admin") return next();
+  return c.json(
+    errorBody("forbidden", "This needs the admin role: analysts can read and triage, not change settings."),
+    403,
+  );
+};

@@ -88,12 +88,16 @@ import type { ValidationIssue } from "../core/validation.ts";
 
 export type { ValidationIssue };
 
-/** A record that could not be stored as an event: kept whole, with the reasons. */
+/**
+ * A record that could not be stored as an event, with the reasons. Every field is text both stores hold (no NUL,
+ * no lone surrogate; see src/pipeline/storable-record.ts).
+ */
 export interface QuarantineRow {
-  /** The record's id when it had a usable one. */
+  /** The record's id when it had a usable one (NUL and lone surrogates written as \u escapes, at most 256). */
   eventId: string | null;
   reason: string;
   issues: ValidationIssue[];
+  /** The record's JSON text; a bounded preview (with a `raw_preview` issue) when it is too deep or too large. */
   raw: string;
 }
 
@@ -516,9 +520,14 @@ export interface Store extends AccessStore, StatsStore {
 
 // ---- access (users, sessions, API tokens) and statistics, for the HTTP server ----
 
+/** `admin`: everything; `analyst`: read and triage alerts, no settings and no secrets (sources, destinations, rules). */
+export const USER_ROLES = ["admin", "analyst"] as const;
+export type UserRole = (typeof USER_ROLES)[number];
+
 export interface UserRecord {
   id: string;
   username: string;
+  role: UserRole;
   createdAtMs: number;
 }
 
@@ -544,9 +553,15 @@ export interface HistogramBucket {
   count: number;
 }
 
+export interface NewUser {
+  username: string;
+  passwordHash: string;
+  role: UserRole;
+}
+
 export interface AccessStore {
   /** Unique username, else a `conflict` error. The hash is made outside the store. */
-  createUser(user: { username: string; passwordHash: string }): Promise<UserRecord>;
+  createUser(user: NewUser): Promise<UserRecord>;
   /** Unknown username → not_found. */
   setUserPassword(username: string, passwordHash: string): Promise<void>;
   getUser(id: string): Promise<UserRecord | null>;

@@ -62,7 +62,7 @@ describe("console", { timeout: 300_000 }, () => {
     vigil = await startVigil({ VIGIL_ADMIN_PASSWORD: PASSWORD }, async (env) => {
       // The first user, created the way the server does (so the test does not depend on how the
       // server reports a generated password).
-      await withRuntime((runtime) => createUser(runtime.store, USERNAME, PASSWORD).then(() => undefined), {
+      await withRuntime((runtime) => createUser(runtime.store, USERNAME, PASSWORD, "admin").then(() => undefined), {
         env: readEnv(env),
         logLevel: "silent",
       });

@@ -138,6 +138,12 @@ export function SourceSettingsForm({ source, onSaved }: { source: Rec; onSaved: 
       setSaved("Nothing to save: the settings are unchanged.");
       return;
     }
+    if ("baseUrl" in body && !body.apiKey) {
+      setError(
+        "Changing the base URL needs the API key again: a stored key is only sent to the address it was entered for.",
+      );
+      return;
+    }
     setBusy(true);
     try {
       await api.patch<unknown>(`/api/sources/${id}`, body);
@@ -181,6 +187,9 @@ export function SourceSettingsForm({ source, onSaved }: { source: Rec; onSaved: 
           onChange={(e) => set("baseUrl", e.target.value)}
         />
       </label>
+      <p className="muted small">
+        Changing the base URL needs the API key again: a stored key is only sent to the address it was entered for.
+      </p>
       <label>
         Poll interval (seconds)
         <input

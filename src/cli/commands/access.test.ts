@@ -27,8 +27,11 @@ describe("vigil users / tokens", () => {
   it("adds users with a password from the environment or stdin, hashed", async () => {
     const fromEnv = vigil(["users", "add", "alice"], { env: { VIGIL_ADMIN_PASSWORD: "alice-password-123" } });
     assert.equal(fromEnv.code, 0, fromEnv.stderr);
-    const fromStdin = vigil(["users", "add", "bob"], { input: "bob-password-1234\n" });
+    const fromStdin = vigil(["users", "add", "bob", "--role", "admin"], { input: "bob-password-1234\n" });
     assert.equal(fromStdin.code, 0, fromStdin.stderr);
+    const badRole = vigil(["users", "add", "dave", "--role", "root"], { input: "dave-password-1234\n" });
+    assert.notEqual(badRole.code, 0);
+    assert.match(badRole.stderr, /admin or analyst/);
     const short = vigil(["users", "add", "carol"], { input: "short\n" });
     assert.equal(short.code === 0, false);
     assert.match(short.stderr, /12 characters/);
@@ -40,6 +43,9 @@ describe("vigil users / tokens", () => {
       assert.match(creds?.passwordHash ?? "", /^scrypt\$/);
       assert.ok(!creds?.passwordHash.includes("alice-password-123"));
       assert.equal(await store.countUsers(), 2);
+      // Least privilege unless asked: a new user is an analyst.
+      assert.equal(creds?.user.role, "analyst");
+      assert.equal((await store.getUserCredentials("bob"))?.user.role, "admin");
     } finally {
       await store.close();
     }

@@ -8,7 +8,12 @@
 import type { Command } from "commander";
 import { isSeverity, SEVERITIES, type Severity } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
-import { DESTINATION_TYPES, parseDestinationConfig, sampleNotification } from "../../destinations/index.ts";
+import {
+  assertDestinationEndpoint,
+  DESTINATION_TYPES,
+  parseDestinationConfig,
+  sampleNotification,
+} from "../../destinations/index.ts";
 import { assertNotConfigManaged } from "../../pipeline/config-destinations.ts";
 import { loadDestination } from "../../pipeline/delivery-worker.ts";
 import type { Runtime } from "../../pipeline/runtime.ts";
@@ -184,6 +189,7 @@ export function register(program: Command): void {
             `Invalid ${type} destination: ${parsed.issues.map((i) => `${i.path || "(config)"}: ${i.message}`).join("; ")}.`,
           );
         }
+        assertDestinationEndpoint(parsed.config, runtime.env.outbound, options.name);
         const created = await runtime.store.createDestination({
           name: options.name,
           type,
@@ -232,7 +238,7 @@ export function register(program: Command): void {
     .action(async (name: string) => {
       await withRuntime(async (runtime) => {
         const record = await requireDestination(runtime, name);
-        const destination = await loadDestination(runtime.store, runtime.secrets, record);
+        const destination = await loadDestination(runtime.store, runtime.secrets, record, runtime.env.outbound);
         const notification = sampleNotification({ nowMs: runtime.clock.nowMs(), consoleUrl: runtime.env.publicUrl });
         const result = await destination.send(
           notification,

@@ -9,9 +9,17 @@ import {
   SourceSettingsSchema,
 } from "../../config/source-defaults.ts";
 import { UsageError } from "../../core/errors.ts";
+import { assertOutboundUrl } from "../../core/outbound.ts";
 import { healthInput, healthState } from "../../pipeline/health.ts";
-import { clientFor, requireSource, resolveBaseUrl, sourceClient } from "../../pipeline/runtime.ts";
-import type { SourceSettings } from "../../storage/ports.ts";
+import {
+  clientFor,
+  requireSource,
+  resolveBaseUrl,
+  sealSourceKey,
+  sourceClient,
+  sourceKeyEndpoint,
+} from "../../pipeline/runtime.ts";
+import type { EncryptedSecret, SourceSettings } from "../../storage/ports.ts";
 import { printJsonLine, withRuntime } from "../context.ts";
 import { readApiKey } from "../read-secret.ts";
 
@@ -69,6 +77,15 @@ function pollIntervalSecs(secs: string): number {
   return n;
 }
 
+/** `--base-url`: an http(s) URL (the outbound policy is applied when the client is made). */
+function baseUrlSetting(url: string): string {
+  const parsed = SourceSettingsSchema.shape.baseUrl.safeParse(url);
+  if (!parsed.success || parsed.data === null) {
+    throw new UsageError(`Invalid --base-url ${JSON.stringify(url)}: use an https:// URL.`);
+  }
+  return parsed.data;
+}
+
 function noDataSecsFrom(options: AddOptions): number {
   if (typeof options.dataAlarmMinutes === "string") return noDataAlarmSecs(options.dataAlarmMinutes);
   if (typeof options.dataAlertHours === "string") return Math.round(Number(options.dataAlertHours) * 3600);
@@ -112,6 +129,10 @@ interface UpdateOptions {
   pollFailureAlertSecs?: string;
   enable?: boolean;
   disable?: boolean;
+  baseUrl?: string;
+  newKey?: boolean;
+  apiKeyEnv: string;
+  verify: boolean;
 }
 
 export function register(program: Command): void {
@@ -164,11 +185,12 @@ export function register(program: Command): void {
           throw new UsageError(`A source named ${JSON.stringify(settings.name)} already exists.`);
         }
         const apiKey = await readApiKey(runtime.env.lookup(options.apiKeyEnv), options.apiKeyEnv);
+        assertOutboundUrl(resolveBaseUrl(runtime, settings), runtime.env.outbound, "base URL");
         if (options.verify) {
           const result = await clientFor(runtime, resolveBaseUrl(runtime, settings), apiKey).verify();
           process.stderr.write(`Verified: Vigil can read the audit log (${result.latencyMs} ms).\n`);
         }
-        const source = await runtime.store.createSource(settings, runtime.secrets.encrypt(apiKey));
+        const source = await runtime.store.createSource(settings, sealSourceKey(runtime, settings, apiKey));
         process.stdout.write(
           `Added source ${source.name} (${source.id}). It starts with a ${source.backfillDays}-day backfill on the next poll.\n`,
         );
@@ -227,6 +249,10 @@ export function register(program: Command): void {
     .option("--poll-failure-alert-secs <secs>", "raise a system alert when polls keep failing this long")
     .option("--enable", "poll the source")
     .option("--disable", "stop polling the source (its data stays)")
+    .option("--base-url <url>", "point the source at another API base URL (needs the admin key again)")
+    .option("--new-key", "replace the admin key (read from --api-key-env or standard input)")
+    .option("--api-key-env <var>", "environment variable holding the admin key", "OPENAI_ADMIN_KEY")
+    .option("--no-verify", "save a new key without checking that it works")
     .action(async (name: string, options: UpdateOptions, command: Command) => {
       const changes: Partial<SourceSettings> = {};
       if (options.pollInterval !== undefined) changes.pollIntervalSecs = pollIntervalSecs(options.pollInterval);
@@ -244,14 +270,25 @@ export function register(program: Command): void {
       if (options.enable && options.disable) throw new UsageError("Use either --enable or --disable, not both.");
       if (options.enable) changes.enabled = true;
       if (options.disable) changes.enabled = false;
-      if (Object.keys(changes).length === 0) {
+      if (options.baseUrl !== undefined) changes.baseUrl = baseUrlSetting(options.baseUrl);
+      if (Object.keys(changes).length === 0 && !options.newKey) {
         throw new UsageError(
-          "Nothing to change: give --poll-interval, --no-data-alarm-minutes, --no-no-data-alarm, --poll-failure-alert-secs, --enable or --disable.",
+          "Nothing to change: give --poll-interval, --no-data-alarm-minutes, --no-no-data-alarm, --poll-failure-alert-secs, --enable, --disable, --base-url or --new-key.",
         );
       }
       await withRuntime(async (runtime) => {
         const source = await requireSource(runtime, name);
-        const updated = await runtime.store.updateSource(source.id, changes);
+        const target = { ...source, ...changes };
+        // A stored key is sealed to the endpoint it was entered for: another endpoint needs the key again.
+        const moved = sourceKeyEndpoint(runtime, target) !== sourceKeyEndpoint(runtime, source);
+        let secret: EncryptedSecret | undefined;
+        if (moved || options.newKey) {
+          const apiKey = await readApiKey(runtime.env.lookup(options.apiKeyEnv), options.apiKeyEnv);
+          const client = clientFor(runtime, resolveBaseUrl(runtime, target), apiKey);
+          if (options.verify) await client.verify();
+          secret = sealSourceKey(runtime, target, apiKey);
+        }
+        const updated = await runtime.store.updateSource(source.id, changes, secret);
         const alarm = updated.noDataAlertEnabled ? `${updated.noDataAlertSecs / 60} minutes` : "off";
         process.stdout.write(
           `Updated source ${updated.name}: ${updated.enabled ? "enabled" : "disabled"}, every ${updated.pollIntervalSecs}s, no-data alarm ${alarm}, poll-failure alarm ${updated.pollFailureAlertSecs}s.\n`,

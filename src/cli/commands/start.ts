@@ -3,7 +3,7 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
 import { loadConfigDestinations } from "../../pipeline/config-destinations.ts";
-import { clientFor, type Runtime, resolveBaseUrl } from "../../pipeline/runtime.ts";
+import { clientFor, type Runtime, resolveBaseUrl, sealSourceKey } from "../../pipeline/runtime.ts";
 import { PollScheduler } from "../../pipeline/scheduler.ts";
 import { ensureAdminUser } from "../../server/auth.ts";
 import { startServer } from "../../server/server.ts";
@@ -56,7 +56,7 @@ async function startDemo(runtime: Runtime): Promise<RunningSimulator> {
     ],
   });
   const existing = await runtime.store.getSource(DEMO_SOURCE_NAME);
-  const secret = runtime.secrets.encrypt(simulator.adminKey);
+  const secret = sealSourceKey(runtime, { baseUrl: simulator.baseUrl }, simulator.adminKey);
   if (existing) await runtime.store.updateSource(existing.id, { baseUrl: simulator.baseUrl }, secret);
   else await runtime.store.createSource(sourceSettings(DEMO_SOURCE_NAME, simulator.baseUrl, 3), secret);
   return simulator;
@@ -83,7 +83,7 @@ export function register(program: Command): void {
             const key = runtime.env.openaiAdminKey;
             const settings = sourceSettings("OpenAI", null, SOURCE_DEFAULTS.backfillDays);
             await clientFor(runtime, resolveBaseUrl(runtime, settings), key).verify();
-            await runtime.store.createSource(settings, runtime.secrets.encrypt(key));
+            await runtime.store.createSource(settings, sealSourceKey(runtime, settings, key));
             process.stderr.write("Created source OpenAI from OPENAI_ADMIN_KEY; the key works.\n");
           } else if (sources.length === 0 || onlyDemo) {
             simulator = await startDemo(runtime);

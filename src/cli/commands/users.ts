@@ -4,6 +4,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../../core/errors.ts";
 import { createUser, hashPassword, passwordProblem } from "../../server/auth.ts";
+import { USER_ROLES } from "../../storage/ports.ts";
 import { printJsonLine, withRuntime } from "../context.ts";
 import { readSecret } from "../read-secret.ts";
 
@@ -17,8 +18,16 @@ export function register(program: Command): void {
     .description(`Add a user; the password is read from ${PASSWORD_ENV} or standard input.`)
     .argument("<name>", "the username")
     .option("--reset", "set a new password for an existing user (ends their sessions)")
+    .option(
+      "--role <role>",
+      "admin (everything) or analyst (read and triage alerts; no sources, destinations, rule settings or secrets)",
+      "analyst",
+    )
     .addHelpText("after", `\nExample:\n  ${PASSWORD_ENV}=... vigil users add alice\n`)
-    .action(async (name: string, options: { reset?: boolean }) => {
+    .action(async (name: string, options: { reset?: boolean; role: string }) => {
+      const role = USER_ROLES.find((r) => r === options.role);
+      if (role === undefined)
+        throw new UsageError(`Unknown --role ${JSON.stringify(options.role)}: use admin or analyst.`);
       if (!/^[\w.@-]{1,100}$/.test(name)) {
         throw new UsageError("A username may use letters, digits and . _ - @ (up to 100 characters).");
       }
@@ -30,8 +39,8 @@ export function register(program: Command): void {
           await runtime.store.setUserPassword(name, await hashPassword(password));
           process.stdout.write(`Set a new password for ${name}.\n`);
         } else {
-          const user = await createUser(runtime.store, name, password);
-          process.stdout.write(`Added user ${user.username}.\n`);
+          const user = await createUser(runtime.store, name, password, role);
+          process.stdout.write(`Added user ${user.username} (${user.role}).\n`);
         }
       });
     });

@@ -5,17 +5,19 @@ import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
 import { z } from "zod";
 import { SEVERITIES } from "../../core/detection.ts";
-import { NotFoundError, UsageError } from "../../core/errors.ts";
+import { ConfigurationError, NotFoundError, UsageError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
 import {
-  createDestination,
+  applyDestinationChange,
+  assertDestinationEndpoint,
   DESTINATION_TYPES,
   parseDestinationConfig,
   sampleNotification,
 } from "../../destinations/index.ts";
 import { assertNotConfigManaged } from "../../pipeline/config-destinations.ts";
+import { loadDestination } from "../../pipeline/delivery-worker.ts";
 import type { DestinationRecord } from "../../storage/ports.ts";
-import { type AppEnv, readBody, type ServerContext } from "../context.ts";
+import { type AppEnv, readBody, requireAdmin, type ServerContext } from "../context.ts";
 
 const CreateSchema = z.object({
   name: z.string().trim().min(1).max(200),
@@ -68,7 +70,7 @@ export function destinationRoutes(ctx: ServerContext): Hono<AppEnv> {
 
   app.get("/destinations", async (c) => c.json({ destinations: (await store.listDestinations()).map(view) }));
 
-  app.post("/destinations", async (c) => {
+  app.post("/destinations", requireAdmin, async (c) => {
     const body = await readBody(c, CreateSchema);
     const minSeverity = body.minSeverity ?? "INFO";
     const logTypes = body.logTypes ?? [];
@@ -84,6 +86,7 @@ export function destinationRoutes(ctx: ServerContext): Hono<AppEnv> {
       const issue = parsed.issues[0];
       throw new UsageError(`Invalid destination config: ${issue?.path || "(root)"}: ${issue?.message}.`);
     }
+    assertDestinationEndpoint(parsed.config, runtime.env.outbound, body.name);
     const created = await store.createDestination({
       name: body.name,
       type: body.type,
@@ -96,7 +99,7 @@ export function destinationRoutes(ctx: ServerContext): Hono<AppEnv> {
 
   // Secrets are write-only: the stored config is decrypted here, the given fields are laid over it, and the
   // whole is validated again, so a PATCH can change one field without resending the others.
-  app.patch("/destinations/:id", async (c) => {
+  app.patch("/destinations/:id", requireAdmin, async (c) => {
     const d = await requireDestination(c.req.param("id"));
     assertNotConfigManaged(d, "change");
     const body = await readBody(c, UpdateSchema);
@@ -104,9 +107,16 @@ export function destinationRoutes(ctx: ServerContext): Hono<AppEnv> {
     const previous = stored ? (JSON.parse(runtime.secrets.decrypt(stored)) as Record<string, unknown>) : {};
     const minSeverity = body.minSeverity ?? d.minSeverity;
     const logTypes = body.logTypes ?? d.logTypes;
+    // Pointing the destination elsewhere does not carry the stored secrets over (destinations/endpoints.ts).
+    const change = applyDestinationChange(d.type, previous, body.config ?? {});
+    if (change.missing.length > 0) {
+      throw new ConfigurationError(
+        "secret_required",
+        `Changing where ${d.name} sends needs ${change.missing.join(" and ")} again: a stored secret is only sent to the endpoint it was entered for.`,
+      );
+    }
     const parsed = parseDestinationConfig({
-      ...previous,
-      ...(body.config ?? {}),
+      ...change.config,
       id: typeof previous.id === "string" ? previous.id : slug(d.name),
       name: d.name,
       type: d.type,
@@ -117,6 +127,7 @@ export function destinationRoutes(ctx: ServerContext): Hono<AppEnv> {
       const issue = parsed.issues[0];
       throw new UsageError(`Invalid destination config: ${issue?.path || "(root)"}: ${issue?.message}.`);
     }
+    assertDestinationEndpoint(parsed.config, runtime.env.outbound, d.name);
     const updated = await store.updateDestination(d.id, {
       minSeverity,
       logTypes,
@@ -125,18 +136,17 @@ export function destinationRoutes(ctx: ServerContext): Hono<AppEnv> {
     return c.json({ destination: view(updated) });
   });
 
-  app.delete("/destinations/:id", async (c) => {
+  app.delete("/destinations/:id", requireAdmin, async (c) => {
     const d = await requireDestination(c.req.param("id"));
     assertNotConfigManaged(d, "remove");
     await store.removeDestination(d.id);
     return c.json({ ok: true });
   });
 
-  app.post("/destinations/:id/test", async (c) => {
+  app.post("/destinations/:id/test", requireAdmin, async (c) => {
     const d = await requireDestination(c.req.param("id"));
-    const secret = await store.getDestinationConfig(d.id);
-    if (!secret) throw new NotFoundError(`The destination ${d.name} has no stored config; add it again.`);
-    const destination = createDestination(JSON.parse(runtime.secrets.decrypt(secret)));
+    // Built as the delivery worker builds it, under the same outbound policy.
+    const destination = await loadDestination(store, runtime.secrets, d, runtime.env.outbound);
     const started = performance.now();
     const result = await destination.send(sampleNotification({ nowMs: ctx.nowMs() }), `test-${randomUUID()}`);
     const durationMs = Math.round(performance.now() - started);

@@ -8,7 +8,7 @@ import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { LoadedRule } from "../../detections/engine/loaded-rule.ts";
 import { EnablementResolver } from "../../detections/packs.ts";
 import { runRuleTests } from "../../detections/test-runner.ts";
-import { type AppEnv, readBody, type ServerContext } from "../context.ts";
+import { type AppEnv, readBody, requireAdmin, type ServerContext } from "../context.ts";
 
 const ToggleSchema = z.object({ sourceId: z.string().min(1).optional() });
 const TestSchema = z.object({ ruleIds: z.array(z.string().min(1)).optional() });
@@ -102,7 +102,7 @@ export function ruleRoutes(ctx: ServerContext): Hono<AppEnv> {
 
   for (const kind of ["rule", "pack"] as const) {
     for (const enabled of [true, false]) {
-      app.post(`/${kind}s/:id/${enabled ? "enable" : "disable"}`, async (c) => {
+      app.post(`/${kind}s/:id/${enabled ? "enable" : "disable"}`, requireAdmin, async (c) => {
         const id = c.req.param("id");
         const { sourceId } = await readBody(c, ToggleSchema);
         const set = await ctx.rules();

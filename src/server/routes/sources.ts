@@ -4,16 +4,19 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { SOURCE_DEFAULTS, SourceSettingsSchema } from "../../config/source-defaults.ts";
-import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
-import { clientFor, resolveBaseUrl, sourceClient } from "../../pipeline/runtime.ts";
+import { ConfigurationError, NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
+import { assertOutboundUrl } from "../../core/outbound.ts";
+import { clientFor, resolveBaseUrl, sealSourceKey, sourceClient, sourceKeyEndpoint } from "../../pipeline/runtime.ts";
 import type { SourceRecord, SourceSettings } from "../../storage/ports.ts";
-import { type AppEnv, intParam, readBody, type ServerContext } from "../context.ts";
+import { type AppEnv, intParam, readBody, requireAdmin, type ServerContext } from "../context.ts";
+
+const BaseUrl = z.url({ protocol: /^https?$/, error: "use an https:// URL" });
 
 // Strict: a misspelt or unsupported field is an error that names it, not a setting silently dropped.
 const CreateSchema = z.strictObject({
   name: z.string(),
   apiKey: z.string().trim().min(1, "an admin API key is required"),
-  baseUrl: z.string().url().nullable().optional(),
+  baseUrl: BaseUrl.nullable().optional(),
   includeTenantEvents: z.boolean().optional(),
   pollIntervalSecs: z.number().optional(),
   backfillDays: z.number().optional(),
@@ -27,7 +30,7 @@ const CreateSchema = z.strictObject({
 const UpdateSchema = z.strictObject({
   name: z.string().optional(),
   apiKey: z.string().trim().min(1).optional(),
-  baseUrl: z.string().url().nullable().optional(),
+  baseUrl: BaseUrl.nullable().optional(),
   includeTenantEvents: z.boolean().optional(),
   pollIntervalSecs: z.number().optional(),
   backfillDays: z.number().optional(),
@@ -40,7 +43,7 @@ const UpdateSchema = z.strictObject({
 
 const VerifySchema = z.object({
   apiKey: z.string().trim().min(1, "an admin API key is required"),
-  baseUrl: z.string().url().nullable().optional(),
+  baseUrl: BaseUrl.nullable().optional(),
 });
 
 function validSettings(input: unknown): SourceSettings {
@@ -96,7 +99,7 @@ export function sourceRoutes(ctx: ServerContext): Hono<AppEnv> {
     return c.json({ sources: await Promise.all(sources.map(view)) });
   });
 
-  app.post("/sources/verify", async (c) => {
+  app.post("/sources/verify", requireAdmin, async (c) => {
     const body = await readBody(c, VerifySchema);
     const baseUrl = resolveBaseUrl(runtime, { baseUrl: body.baseUrl ?? null });
     try {
@@ -106,7 +109,7 @@ export function sourceRoutes(ctx: ServerContext): Hono<AppEnv> {
     }
   });
 
-  app.post("/sources", async (c) => {
+  app.post("/sources", requireAdmin, async (c) => {
     const body = await readBody(c, CreateSchema);
     const settings = validSettings({
       name: body.name,
@@ -131,16 +134,18 @@ export function sourceRoutes(ctx: ServerContext): Hono<AppEnv> {
       const unknown = body.packs.find((p) => !known.has(p));
       if (unknown !== undefined) throw new UsageError(`There is no pack ${JSON.stringify(unknown)}.`);
     }
+    // Refused before anything is sent, even with verify: false.
+    assertOutboundUrl(resolveBaseUrl(runtime, settings), runtime.env.outbound, "base URL");
     // A key that does not work is reported as what to fix (the verification's own sentence).
     if (body.verify !== false) await verifyKey(resolveBaseUrl(runtime, settings), body.apiKey);
-    const source = await store.createSource(settings, runtime.secrets.encrypt(body.apiKey));
+    const source = await store.createSource(settings, sealSourceKey(runtime, settings, body.apiKey));
     for (const pack of body.packs ?? []) {
       await store.setDetectionSetting({ kind: "pack", id: pack, sourceId: source.id, enabled: true });
     }
     return c.json({ source: await view(source) }, 201);
   });
 
-  app.patch("/sources/:id", async (c) => {
+  app.patch("/sources/:id", requireAdmin, async (c) => {
     const source = await requireSource(c.req.param("id"));
     const body = await readBody(c, UpdateSchema);
     const { apiKey, verify, ...changes } = body;
@@ -149,22 +154,33 @@ export function sourceRoutes(ctx: ServerContext): Hono<AppEnv> {
     if (merged.name !== source.name && (await store.getSource(merged.name))) {
       throw new VigilError("conflict", `A source named ${JSON.stringify(merged.name)} already exists.`);
     }
+    // The stored key is sealed to the endpoint it was entered for (runtime.sealSourceKey): pointing the source
+    // elsewhere needs the key again, from whoever makes the change, so that it cannot be sent to their host.
+    if (sourceKeyEndpoint(runtime, merged) !== sourceKeyEndpoint(runtime, source)) {
+      if (apiKey === undefined) {
+        throw new ConfigurationError(
+          "secret_required",
+          "Changing the base URL needs the admin key again (apiKey): a stored key is only sent to the endpoint it was entered for.",
+        );
+      }
+      assertOutboundUrl(resolveBaseUrl(runtime, merged), runtime.env.outbound, "base URL");
+    }
     if (apiKey !== undefined && verify !== false) await verifyKey(resolveBaseUrl(runtime, merged), apiKey);
     const updated = await store.updateSource(
       source.id,
       defined as Partial<SourceSettings>,
-      apiKey === undefined ? undefined : runtime.secrets.encrypt(apiKey),
+      apiKey === undefined ? undefined : sealSourceKey(runtime, merged, apiKey),
     );
     return c.json({ source: await view(updated) });
   });
 
-  app.delete("/sources/:id", async (c) => {
+  app.delete("/sources/:id", requireAdmin, async (c) => {
     const source = await requireSource(c.req.param("id"));
     await store.removeSource(source.id);
     return c.json({ ok: true });
   });
 
-  app.post("/sources/:id/test", async (c) => {
+  app.post("/sources/:id/test", requireAdmin, async (c) => {
     const source = await requireSource(c.req.param("id"));
     try {
       const result = await (await sourceClient(runtime, source)).verify();

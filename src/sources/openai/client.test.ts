@@ -484,3 +484,40 @@ test("bad construction options are ConfigurationErrors", () => {
     isConfig("openai_client_option_invalid"),
   );
 });
+
+test("bytes that are not UTF-8 inside a record's string arrive as U+FFFD; the page is not refused", async () => {
+  const record = { id: "a1", type: "login.succeeded", effective_at: 1720000000, note: "@@BAD@@" };
+  const text = JSON.stringify({ object: "list", data: [record], first_id: "a1", last_id: "a1", has_more: false });
+  const [before, after] = text.split("@@BAD@@") as [string, string];
+  // A lone continuation byte, a lead byte without its continuation, and a byte UTF-8 never uses.
+  const bad = Buffer.from([0x80, 0xc3, 0x28, 0xff]);
+  const body = Buffer.concat([Buffer.from(before), bad, Buffer.from(after)]);
+  const sendBytes: Handler = (_req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(body);
+  };
+  await withServer([sendBytes], async (server) => {
+    const page = await makeClient(server).listPage({ limit: 1 });
+    assert.deepEqual(page.data, [{ ...record, note: "\uFFFD\uFFFD(\uFFFD" }]);
+    assert.equal(server.requests.length, 1, "no retry: the body is complete and is JSON");
+  });
+});
+
+test("a raw NUL byte inside a record's string does not make the page malformed", async () => {
+  const text = JSON.stringify({
+    object: "list",
+    data: [{ id: "a1", type: "login.succeeded", effective_at: 1720000000, note: "x\u0000y" }],
+    first_id: "a1",
+    last_id: "a1",
+    has_more: false,
+  }).replace("\\u0000", "\u0000");
+  const sendRaw: Handler = (_req, res) => {
+    res.writeHead(200, { "content-type": "application/json" });
+    res.end(text);
+  };
+  await withServer([sendRaw], async (server) => {
+    const page = await makeClient(server).listPage({ limit: 1 });
+    assert.equal((page.data[0] as { note: string }).note, "x\u0000y");
+    assert.equal(server.requests.length, 1);
+  });
+});

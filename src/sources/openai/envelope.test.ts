@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseAuditLogEnvelope } from "./envelope.ts";
+import { escapeControlCharactersInStrings, parseAuditLogEnvelope } from "./envelope.ts";
 
 const valid = { object: "list", data: [{ id: "a" }], first_id: "a", last_id: "a", has_more: false };
 
@@ -52,3 +52,22 @@ for (const [name, body] of malformed) {
     assert.ok(!result.ok && result.problem.length > 0);
   });
 }
+
+test("control characters left raw inside strings (a NUL byte, a newline) are read as escaped", () => {
+  const good = JSON.stringify({ ...valid, data: [{ id: "a", note: "before_NUL_after", text: "line_NL_two" }] });
+  const body = good.replace("_NUL_", "\u0000").replace("_NL_", "\n");
+  assert.throws(() => JSON.parse(body), "the body itself is not JSON");
+  const result = parseAuditLogEnvelope(body);
+  assert.equal(result.ok, true);
+  assert.deepEqual(result.ok && result.page.data, [{ id: "a", note: "before\u0000after", text: "line\ntwo" }]);
+});
+
+test("the control-character repair leaves whitespace between tokens and every other fault alone", () => {
+  const pretty = JSON.stringify(valid, null, "\t");
+  assert.equal(escapeControlCharactersInStrings(pretty), pretty);
+  assert.equal(escapeControlCharactersInStrings('{"a":"x\\"\u0001"}'), '{"a":"x\\"\\u0001"}', "after an escaped quote");
+  // A NUL between tokens, and a body cut in the middle, are still not JSON.
+  assert.equal(parseAuditLogEnvelope(JSON.stringify(valid).replace(",", ",\u0000")).ok, false);
+  const cut = JSON.stringify({ ...valid, data: [{ id: "a", note: "x\u0000y" }] }).replace("\\u0000", "\u0000");
+  assert.equal(parseAuditLogEnvelope(cut.slice(0, cut.length - 20)).ok, false);
+});

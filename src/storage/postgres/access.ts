@@ -10,9 +10,11 @@ import type {
   ApiTokenRecord,
   DeliveryStatus,
   HistogramBucket,
+  NewUser,
   SessionRecord,
   StatsStore,
   UserRecord,
+  UserRole,
 } from "../ports.ts";
 import { validateHistogramQuery } from "../sqlite/access.ts";
 
@@ -22,6 +24,7 @@ interface UserRow {
   id: string;
   username: string;
   password_hash: string;
+  role: UserRole;
   created_at_ms: number;
 }
 interface TokenRow {
@@ -31,7 +34,12 @@ interface TokenRow {
   last_used_at_ms: number | null;
 }
 
-const toUser = (r: UserRow): UserRecord => ({ id: r.id, username: r.username, createdAtMs: Number(r.created_at_ms) });
+const toUser = (r: UserRow): UserRecord => ({
+  id: r.id,
+  username: r.username,
+  role: r.role,
+  createdAtMs: Number(r.created_at_ms),
+});
 const toToken = (r: TokenRow): ApiTokenRecord => ({
   id: r.id,
   name: r.name,
@@ -52,21 +60,20 @@ export class PgAccess implements AccessStore, StatsStore {
     this.#now = now;
   }
 
-  createUser(user: { username: string; passwordHash: string }): Promise<UserRecord> {
+  createUser(user: NewUser): Promise<UserRecord> {
     return this.#run(async (pool) => {
       const row: UserRow = {
         id: randomUUID(),
         username: user.username,
         password_hash: user.passwordHash,
+        role: user.role,
         created_at_ms: this.#now(),
       };
       try {
-        await pool.query("INSERT INTO users (id, username, password_hash, created_at_ms) VALUES ($1, $2, $3, $4)", [
-          row.id,
-          row.username,
-          row.password_hash,
-          row.created_at_ms,
-        ]);
+        await pool.query(
+          "INSERT INTO users (id, username, password_hash, role, created_at_ms) VALUES ($1, $2, $3, $4, $5)",
+          [row.id, row.username, row.password_hash, row.role, row.created_at_ms],
+        );
       } catch (err) {
         if (isUniqueViolation(err)) throw new VigilError("conflict", `A user named "${user.username}" already exists.`);
         throw err;

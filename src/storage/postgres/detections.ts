@@ -19,7 +19,9 @@ import {
   matchKey,
   matchValues,
   newAlertValues,
+  REPRESENTATIVE_COLUMNS,
   type RuleStateRow,
+  representativeValues,
   type StatusChangeRow,
   toAlertRecord,
   toAlertStatusChange,
@@ -27,7 +29,10 @@ import {
   toRuleMatch,
   toRuleStateEntry,
   WINDOW_COLUMNS,
+  WINDOW_COUNT_COLUMNS,
+  WINDOW_STATE_UPDATE,
   type WindowRow,
+  windowCountValues,
   windowValues,
 } from "../alert-rows.ts";
 import type { AlertQuery, AlertRecord, DetectionSetting, RuleStateEntry, StoredEvent } from "../ports.ts";
@@ -105,8 +110,7 @@ async function insertMatches(
 }
 
 const UPSERT_WINDOW = `INSERT INTO alert_windows (${WINDOW_COLUMNS.join(", ")}) VALUES (${params(WINDOW_COLUMNS.length)})
-  ON CONFLICT (id) DO UPDATE SET match_count = excluded.match_count, unique_values = excluded.unique_values,
-    alert_created = excluded.alert_created`;
+  ON CONFLICT (id) DO UPDATE SET ${WINDOW_STATE_UPDATE}`;
 
 /** Stores `matches` (skipping those already stored) and applies them to windows and alerts; created ids. */
 export async function applyMatchesPg(
@@ -134,7 +138,17 @@ export async function applyMatchesPg(
     existing.push(...rows.map(toAlertWindow));
   }
   const outcome = applyMatches(existing, fresh);
-  for (const w of outcome.windowUpserts) await client.query(UPSERT_WINDOW, windowValues(w, toFlag));
+  const loaded = new Set(existing.map((w) => w.id));
+  for (const w of outcome.windowUpserts) {
+    if (loaded.has(w.id) && !outcome.newRepresentative.has(w.id)) {
+      // The representative stayed: its stored first match, whose context may be large, is not written again.
+      const sets = WINDOW_COUNT_COLUMNS.map((c, i) => `${c} = $${i + 1}`).join(", ");
+      await client.query(`UPDATE alert_windows SET ${sets} WHERE id = $${WINDOW_COUNT_COLUMNS.length + 1}`, [
+        ...windowCountValues(w, toFlag),
+        w.id,
+      ]);
+    } else await client.query(UPSERT_WINDOW, windowValues(w, toFlag));
+  }
   const placed = outcome.placements.flatMap((p, i) => (p.windowId === null ? [] : [{ p, seq: seqs[i] }]));
   if (placed.length > 0) {
     await client.query(
@@ -158,11 +172,20 @@ export async function applyMatchesPg(
     await client.query("UPDATE rule_matches SET alert_id = $1 WHERE window_id = $1 AND alert_id IS NULL", [w.id]);
   }
   for (const w of outcome.alertAttachments) {
-    await client.query("UPDATE alerts SET match_count = $1, updated_at_ms = $2 WHERE id = $3", [
-      w.matchCount,
-      nowMs,
-      w.id,
-    ]);
+    if (outcome.newRepresentative.has(w.id)) {
+      // An earlier match that arrived late replaced the representative: the alert takes its fields.
+      const sets = REPRESENTATIVE_COLUMNS.map((c, i) => `${c} = $${i + 3}`).join(", ");
+      await client.query(
+        `UPDATE alerts SET match_count = $1, updated_at_ms = $2, ${sets} WHERE id = $${REPRESENTATIVE_COLUMNS.length + 3}`,
+        [w.matchCount, nowMs, ...representativeValues(w), w.id],
+      );
+    } else {
+      await client.query("UPDATE alerts SET match_count = $1, updated_at_ms = $2 WHERE id = $3", [
+        w.matchCount,
+        nowMs,
+        w.id,
+      ]);
+    }
   }
   return outcome.alertCreations.map((w) => w.id);
 }

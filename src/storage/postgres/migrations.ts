@@ -420,9 +420,32 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 11,
+    name: "users: role (admin or analyst)",
+    sql: `
+      -- Users made before roles existed could do everything: they stay admins.
+      ALTER TABLE users ADD COLUMN role text NOT NULL DEFAULT 'admin' CHECK (role IN ('admin', 'analyst'));
+    `,
+  },
+  {
+    version: 12,
+    name: "alert windows on an event-time grid",
+    sql: `
+      -- Alert windows on a fixed event-time grid (src/alerts/windows.ts; docs/security.md, finding 7). The
+      -- windows stored so far were anchored at their first match: on_grid false marks them, and they keep
+      -- receiving the matches whose event time they contain, so an alert open at the upgrade keeps growing.
+      -- valueless_count replaces counts_unique: a window counted either matches (counts_unique false, so all
+      -- of its matches count as valueless) or distinct values (it ignored valueless matches: 0).
+      ALTER TABLE alert_windows ADD COLUMN on_grid boolean NOT NULL DEFAULT false;
+      ALTER TABLE alert_windows ADD COLUMN valueless_count integer NOT NULL DEFAULT 0;
+      UPDATE alert_windows SET valueless_count = match_count WHERE counts_unique = false;
+      ALTER TABLE alert_windows DROP COLUMN counts_unique;
+    `,
+  },
+  {
+    version: 13,
     name: "overview counters: events per day and type, alerts per status and severity, problems per source",
     sql: `
-      -- The same counters as the SQLite store (see its migration 11), kept by triggers in the writer's
+      -- The same counters as the SQLite store (see its migration 13), kept by triggers in the writer's
       -- transaction. Events and rule errors are counted per statement from its transition table (only the
       -- rows the statement really inserted: ON CONFLICT DO NOTHING leaves re-read events out), one upsert
       -- per (source, day, type) in key order, so two workers writing pages lock counter rows in the same

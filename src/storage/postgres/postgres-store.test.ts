@@ -8,6 +8,7 @@ import pg from "pg";
 import { type PgCluster, startPgCluster } from "../../../test/pg-cluster.ts";
 import { eventRow, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
 import { runAccessContract } from "../../../test/storage-contract-access.ts";
+import { runAlertOrderContract } from "../../../test/storage-contract-alert-order.ts";
 import { runCountersContract } from "../../../test/storage-contract-counters.ts";
 import { VigilError } from "../../core/errors.ts";
 import type { PageWrite } from "../ports.ts";
@@ -33,6 +34,11 @@ runAccessContract("postgres", () =>
 );
 runCountersContract("postgres", () =>
   openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
+);
+runAlertOrderContract(
+  "postgres",
+  () => openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
+  { scenarios: 5, deliveries: 6 },
 );
 
 async function rawClient(): Promise<pg.Client> {

@@ -40,6 +40,7 @@ import type {
   EventQuery,
   HistogramBucket,
   NewDestination,
+  NewUser,
   OutboxEntry,
   PageWrite,
   PageWriteResult,
@@ -795,7 +796,7 @@ export class PostgresStore implements Store {
 
   // ---- access and statistics (see access.ts) ----
 
-  createUser(user: { username: string; passwordHash: string }): Promise<UserRecord> {
+  createUser(user: NewUser): Promise<UserRecord> {
     return this.#access.createUser(user);
   }
 

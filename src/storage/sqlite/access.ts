@@ -5,12 +5,22 @@
 import { randomUUID } from "node:crypto";
 import type Database from "better-sqlite3";
 import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
-import type { AccessStore, ApiTokenRecord, DeliveryStatus, SessionRecord, StatsStore, UserRecord } from "../ports.ts";
+import type {
+  AccessStore,
+  ApiTokenRecord,
+  DeliveryStatus,
+  NewUser,
+  SessionRecord,
+  StatsStore,
+  UserRecord,
+  UserRole,
+} from "../ports.ts";
 
 interface UserRow {
   id: string;
   username: string;
   password_hash: string;
+  role: UserRole;
   created_at_ms: number;
 }
 interface TokenRow {
@@ -27,7 +37,12 @@ interface SessionRow {
   expires_at_ms: number;
 }
 
-const toUser = (r: UserRow): UserRecord => ({ id: r.id, username: r.username, createdAtMs: r.created_at_ms });
+const toUser = (r: UserRow): UserRecord => ({
+  id: r.id,
+  username: r.username,
+  role: r.role,
+  createdAtMs: r.created_at_ms,
+});
 const toToken = (r: TokenRow): ApiTokenRecord => ({
   id: r.id,
   name: r.name,
@@ -64,17 +79,18 @@ export class SqliteAccess {
     this.#now = now;
   }
 
-  createUser(user: { username: string; passwordHash: string }): UserRecord {
+  createUser(user: NewUser): UserRecord {
     const row: UserRow = {
       id: randomUUID(),
       username: user.username,
       password_hash: user.passwordHash,
+      role: user.role,
       created_at_ms: this.#now(),
     };
     try {
       this.#db
-        .prepare("INSERT INTO users (id, username, password_hash, created_at_ms) VALUES (?, ?, ?, ?)")
-        .run(row.id, row.username, row.password_hash, row.created_at_ms);
+        .prepare("INSERT INTO users (id, username, password_hash, role, created_at_ms) VALUES (?, ?, ?, ?, ?)")
+        .run(row.id, row.username, row.password_hash, row.role, row.created_at_ms);
     } catch (err) {
       if (isUniqueViolation(err)) {
         throw new VigilError("conflict", `A user named "${user.username}" already exists.`);

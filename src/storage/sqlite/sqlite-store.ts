@@ -41,6 +41,7 @@ import type {
   EventQuery,
   HistogramBucket,
   NewDestination,
+  NewUser,
   OutboxEntry,
   PageWrite,
   PageWriteResult,
@@ -847,7 +848,7 @@ export class SqliteStore implements Store {
 
   // ---- access and statistics (see access.ts) ----
 
-  async createUser(user: { username: string; passwordHash: string }): Promise<UserRecord> {
+  async createUser(user: NewUser): Promise<UserRecord> {
     return this.#write(() => this.#access.createUser(user));
   }
 
