@@ -9,6 +9,10 @@
 // Concurrency: several processes may open the file (`vigil start`, `vigil backfill`). WAL lets readers run
 // beside one writer; every write transaction is BEGIN IMMEDIATE so it takes the write lock up front and
 // waits up to `busy_timeout` for it, instead of failing mid-transaction when a read lock cannot upgrade.
+//
+// The event loop: better-sqlite3 blocks while a statement runs, so only bounded statements run on this
+// connection (writes, key lookups, the counters of stats.ts). Searches and lists that may read many rows go
+// to read-only connections in worker threads (reader.ts).
 
 import { createHash, randomUUID } from "node:crypto";
 import { availableParallelism } from "node:os";
@@ -805,6 +809,7 @@ export class SqliteStore implements Store {
   async searchEventDocuments(query: EventQuery): Promise<EventDocuments> {
     const plan = await this.#textPlan(query);
     if (this.#reader === null) return documentsOf(await this.searchEvents(query));
+    if (!this.#db.open) throw new VigilError("storage_closed", "The database has been closed.");
     const compiled = compileEventDocuments(query, plan);
     try {
       return await this.#reader.documents(compiled.sql, compiled.parameters);
