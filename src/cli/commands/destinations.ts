@@ -15,7 +15,7 @@ import {
   sampleNotification,
 } from "../../destinations/index.ts";
 import { assertNotConfigManaged } from "../../pipeline/config-destinations.ts";
-import { loadDestination } from "../../pipeline/delivery-worker.ts";
+import { destinationBuilder, loadDestination } from "../../pipeline/delivery-worker.ts";
 import type { Runtime } from "../../pipeline/runtime.ts";
 import type { DestinationRecord } from "../../storage/ports.ts";
 import { printJsonLine, withRuntime } from "../context.ts";
@@ -176,14 +176,17 @@ export function register(program: Command): void {
           label === null ? null : await readSecret(runtime.env.lookup(options.secretEnv), options.secretEnv, label);
         const config = typeConfig(type, options, secret);
         // Validate the whole config as the worker will build it; the issues never echo values.
-        const parsed = parseDestinationConfig({
-          ...config,
-          type,
-          id: "validation",
-          name: options.name,
-          min_severity: minSeverity as Severity,
-          ...(options.logType.length > 0 ? { log_types: options.logType } : {}),
-        });
+        const parsed = parseDestinationConfig(
+          {
+            ...config,
+            type,
+            id: "validation",
+            name: options.name,
+            min_severity: minSeverity as Severity,
+            ...(options.logType.length > 0 ? { log_types: options.logType } : {}),
+          },
+          runtime.env,
+        );
         if (!parsed.ok) {
           throw new UsageError(
             `Invalid ${type} destination: ${parsed.issues.map((i) => `${i.path || "(config)"}: ${i.message}`).join("; ")}.`,
@@ -238,7 +241,13 @@ export function register(program: Command): void {
     .action(async (name: string) => {
       await withRuntime(async (runtime) => {
         const record = await requireDestination(runtime, name);
-        const destination = await loadDestination(runtime.store, runtime.secrets, record, runtime.env.outbound);
+        const destination = await loadDestination(
+          runtime.store,
+          runtime.secrets,
+          record,
+          runtime.env.outbound,
+          destinationBuilder(runtime.env),
+        );
         const notification = sampleNotification({ nowMs: runtime.clock.nowMs(), consoleUrl: runtime.env.publicUrl });
         const result = await destination.send(
           notification,
