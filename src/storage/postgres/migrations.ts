@@ -441,6 +441,17 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE alert_windows DROP COLUMN counts_unique;
     `,
   },
+  {
+    version: 13,
+    name: "api tokens: expiry",
+    sql: `
+      -- Tokens made before expiries existed get 90 days (the default VIGIL_TOKEN_TTL_DAYS) from this
+      -- migration: long enough to replace them, and none stops working the moment Vigil is upgraded.
+      ALTER TABLE api_tokens ADD COLUMN expires_at_ms bigint;
+      UPDATE api_tokens SET expires_at_ms = (extract(epoch FROM now()) * 1000)::bigint + 90 * 86400000::bigint;
+      ALTER TABLE api_tokens ALTER COLUMN expires_at_ms SET NOT NULL;
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

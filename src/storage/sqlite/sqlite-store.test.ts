@@ -334,6 +334,27 @@ describe("SqliteStore", () => {
       }, path);
     });
 
+    // Security (issue 16, finding 6b): tokens made before expiries existed get 90 days from the migration.
+    it("gives API tokens made before expiries existed 90 days from the migration", async () => {
+      const path = freshPath();
+      const expiry = MIGRATIONS.find((m) => m.name === "api tokens: expiry")?.version ?? 0;
+      const db = new Database(path);
+      runMigrations(
+        db,
+        Date.now(),
+        MIGRATIONS.filter((m) => m.version < expiry),
+      );
+      db.prepare("INSERT INTO api_tokens (id, name, token_hash, created_at_ms) VALUES ('t1', 'old', 'h', 0)").run();
+      db.close();
+      const before = Date.now();
+      await withStore(async (store) => {
+        const [token] = await store.listApiTokens();
+        const ninetyDays = 90 * 86_400_000;
+        assert.ok(token !== undefined);
+        assert.ok(token.expiresAtMs >= before - 1000 + ninetyDays && token.expiresAtMs <= Date.now() + ninetyDays);
+      }, path);
+    });
+
     it("refuses a database written by a newer Vigil", async () => {
       const path = freshPath();
       await withStore(async (store) => {
