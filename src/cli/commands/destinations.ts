@@ -36,6 +36,7 @@ interface AddOptions {
   port?: string;
   secure?: boolean;
   requireTls?: boolean;
+  allowPlaintext?: boolean;
   insecureTls?: boolean;
   smtpUser?: string;
   from?: string;
@@ -94,6 +95,7 @@ function typeConfig(type: string, options: AddOptions, secret: string | null): R
         ...(options.port ? { port: Number(options.port) } : {}),
         secure: options.secure === true,
         require_tls: options.requireTls === true,
+        allow_plaintext: options.allowPlaintext === true,
         tls_reject_unauthorized: options.insecureTls !== true,
         ...(options.smtpUser ? { auth: { user: options.smtpUser, pass: secret } } : {}),
         from: require(options.from, "--from", type),
@@ -143,7 +145,8 @@ export function register(program: Command): void {
     .option("--host <host>", "email: SMTP host")
     .option("--port <port>", "email: SMTP port (default 587)")
     .option("--secure", "email: TLS from the start (port 465)")
-    .option("--require-tls", "email: require STARTTLS")
+    .option("--require-tls", "email: require STARTTLS (the default for hosts that are not loopback)")
+    .option("--allow-plaintext", "email: send without TLS to a server that offers no STARTTLS (clear text)")
     .option("--insecure-tls", "email: accept an invalid server certificate")
     .option("--smtp-user <user>", "email: SMTP user (the password is the secret)")
     .option("--from <address>", "email: sender")
