@@ -9,6 +9,7 @@
 
 import { createTransport } from "nodemailer";
 import { z } from "zod";
+import { isLoopbackHost } from "../../core/outbound.ts";
 import { baseConfigShape } from "../base-config.ts";
 import {
   contextJson,
@@ -20,7 +21,6 @@ import {
   ruleLabel,
   truncate,
 } from "../format.ts";
-import { isLoopbackHost } from "../loopback.ts";
 import { secretRedactor } from "../redaction.ts";
 import type { AlertNotification, DeliveryResult, Destination } from "../types.ts";
 
