@@ -151,6 +151,8 @@ describe("console", { timeout: 300_000 }, () => {
 
   test("the simulated attack's alert appears and is resolved from its detail view", async () => {
     await page.getByRole("link", { name: "Alerts" }).click();
+    // The page loads lazily: until its heading shows, "Source" still names the source page's controls.
+    await page.getByRole("heading", { name: "Alerts", exact: true }).waitFor(WAIT);
     await page.getByLabel("Source").selectOption(sourceId);
     const alertLink = page
       .getByRole("table", { name: "Alerts" })
