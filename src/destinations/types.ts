@@ -87,3 +87,12 @@ export interface Destination {
    */
   send(notification: AlertNotification, deliveryId: string, signal?: AbortSignal): Promise<DeliveryResult>;
 }
+
+/**
+ * What the operator sets for destinations, outside any destination's config: the API, the CLI and the
+ * config file cannot change it.
+ */
+export interface DestinationEnv {
+  /** The only directory file destinations write under (VIGIL_EXPORT_DIR). */
+  exportDir: string;
+}

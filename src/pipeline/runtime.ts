@@ -190,6 +190,7 @@ export function deliveryWorkerFor(
     clock: runtime.clock,
     publicUrl: runtime.env.publicUrl,
     outbound: runtime.env.outbound,
+    exportDir: runtime.env.exportDir,
     ...options,
   });
 }

@@ -42,7 +42,7 @@ before(async () => {
       insert.run(source.id, id, T0 + Math.floor(i / 3), JSON.stringify({ id, padding }));
     }
   })();
-  token = (await createApiToken(runtime.store, "tests")).token;
+  token = (await createApiToken(runtime.store, "tests", Date.now() + 86_400_000)).token;
   server = await startServer(runtime, { host: "127.0.0.1", port: 0, consoleDir: null });
 });
 

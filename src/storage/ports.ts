@@ -545,6 +545,8 @@ export interface ApiTokenRecord {
   name: string;
   createdAtMs: number;
   lastUsedAtMs: number | null;
+  /** When the token stops working. Tokens made before expiries existed got one at that migration. */
+  expiresAtMs: number;
 }
 
 export interface HistogramBucket {
@@ -564,6 +566,11 @@ export interface AccessStore {
   createUser(user: NewUser): Promise<UserRecord>;
   /** Unknown username → not_found. */
   setUserPassword(username: string, passwordHash: string): Promise<void>;
+  /**
+   * Replaces the stored hash of the same password (stronger parameters), only if it is still
+   * `previousHash`: a password changed meanwhile is never overwritten. Sessions stay. True when replaced.
+   */
+  replacePasswordHash(userId: string, previousHash: string, passwordHash: string): Promise<boolean>;
   getUser(id: string): Promise<UserRecord | null>;
   getUserCredentials(username: string): Promise<{ user: UserRecord; passwordHash: string } | null>;
   countUsers(): Promise<number>;
@@ -575,9 +582,12 @@ export interface AccessStore {
   deleteSession(tokenHash: string, nowMs: number): Promise<void>;
 
   /** Unique name, else a `conflict` error. */
-  createApiToken(token: { name: string; tokenHash: string }): Promise<ApiTokenRecord>;
+  createApiToken(token: { name: string; tokenHash: string; expiresAtMs: number }): Promise<ApiTokenRecord>;
   listApiTokens(): Promise<ApiTokenRecord[]>;
-  /** Finds the token by hash and records its use at `nowMs`. */
+  /**
+   * Finds the token by hash, expired or not (so that the caller can say it expired), and records its use
+   * at `nowMs` only when it has not expired by then.
+   */
   authenticateApiToken(tokenHash: string, nowMs: number): Promise<ApiTokenRecord | null>;
   /** By id, then by name; unknown → not_found. */
   revokeApiToken(idOrName: string): Promise<void>;

@@ -443,9 +443,20 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 13,
+    name: "api tokens: expiry",
+    sql: `
+      -- Tokens made before expiries existed get 90 days (the default VIGIL_TOKEN_TTL_DAYS) from this
+      -- migration: long enough to replace them, and none stops working the moment Vigil is upgraded.
+      ALTER TABLE api_tokens ADD COLUMN expires_at_ms bigint;
+      UPDATE api_tokens SET expires_at_ms = (extract(epoch FROM now()) * 1000)::bigint + 90 * 86400000::bigint;
+      ALTER TABLE api_tokens ALTER COLUMN expires_at_ms SET NOT NULL;
+    `,
+  },
+  {
+    version: 14,
     name: "overview counters: events per day and type, alerts per status and severity, problems per source",
     sql: `
-      -- The same counters as the SQLite store (see its migration 13), kept by triggers in the writer's
+      -- The same counters as the SQLite store (see its migration 14), kept by triggers in the writer's
       -- transaction. Events and rule errors are counted per statement from its transition table (only the
       -- rows the statement really inserted: ON CONFLICT DO NOTHING leaves re-read events out), one upsert
       -- per (source, day, type) in key order, so two workers writing pages lock counter rows in the same

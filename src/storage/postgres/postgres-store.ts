@@ -804,6 +804,10 @@ export class PostgresStore implements Store {
     return this.#access.setUserPassword(username, passwordHash);
   }
 
+  replacePasswordHash(userId: string, previousHash: string, passwordHash: string): Promise<boolean> {
+    return this.#access.replacePasswordHash(userId, previousHash, passwordHash);
+  }
+
   getUser(id: string): Promise<UserRecord | null> {
     return this.#access.getUser(id);
   }
@@ -828,7 +832,7 @@ export class PostgresStore implements Store {
     return this.#access.deleteSession(tokenHash, nowMs);
   }
 
-  createApiToken(token: { name: string; tokenHash: string }): Promise<ApiTokenRecord> {
+  createApiToken(token: { name: string; tokenHash: string; expiresAtMs: number }): Promise<ApiTokenRecord> {
     return this.#access.createApiToken(token);
   }
 

@@ -474,6 +474,16 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 13,
+    name: "api tokens: expiry",
+    sql: `
+      -- Tokens made before expiries existed get 90 days (the default VIGIL_TOKEN_TTL_DAYS) from this
+      -- migration: long enough to replace them, and none stops working the moment Vigil is upgraded.
+      ALTER TABLE api_tokens ADD COLUMN expires_at_ms INTEGER NOT NULL DEFAULT 0;
+      UPDATE api_tokens SET expires_at_ms = CAST(strftime('%s', 'now') AS INTEGER) * 1000 + 90 * 86400000;
+    `,
+  },
+  {
+    version: 14,
     name: "overview counters: events per day and type, alerts per status and severity, problems per source",
     sql: `
       -- The console's overview and /metrics counted every event, alert and rule error on each request: 0.7 s

@@ -337,14 +337,35 @@ describe("SqliteStore", () => {
       }, path);
     });
 
-    it("counts, when it adds the counters, what was stored before they existed", async () => {
+    // Security (issue 16, finding 6b): tokens made before expiries existed get 90 days from the migration.
+    it("gives API tokens made before expiries existed 90 days from the migration", async () => {
       const path = freshPath();
-      // A database as an older Vigil left it: every migration up to 12, then rows of every counted kind.
+      const expiry = MIGRATIONS.find((m) => m.name === "api tokens: expiry")?.version ?? 0;
       const db = new Database(path);
       runMigrations(
         db,
         Date.now(),
-        MIGRATIONS.filter((m) => m.version <= 12),
+        MIGRATIONS.filter((m) => m.version < expiry),
+      );
+      db.prepare("INSERT INTO api_tokens (id, name, token_hash, created_at_ms) VALUES ('t1', 'old', 'h', 0)").run();
+      db.close();
+      const before = Date.now();
+      await withStore(async (store) => {
+        const [token] = await store.listApiTokens();
+        const ninetyDays = 90 * 86_400_000;
+        assert.ok(token !== undefined);
+        assert.ok(token.expiresAtMs >= before - 1000 + ninetyDays && token.expiresAtMs <= Date.now() + ninetyDays);
+      }, path);
+    });
+
+    it("counts, when it adds the counters, what was stored before they existed", async () => {
+      const path = freshPath();
+      // A database as an older Vigil left it: every migration up to 13, then rows of every counted kind.
+      const db = new Database(path);
+      runMigrations(
+        db,
+        Date.now(),
+        MIGRATIONS.filter((m) => m.version <= 13),
       );
       db.exec(
         `INSERT INTO sources (id, name, kind, poll_interval_secs, overlap_secs, sweep_window_secs,

@@ -66,6 +66,7 @@ import { stateTimeSecs } from "../rule-state.ts";
 import { SqliteAccess } from "./access.ts";
 import { SqliteDelivery } from "./delivery.ts";
 import { SqliteDetections } from "./detections.ts";
+import { restrictDatabaseFiles } from "./file-mode.ts";
 import { runMigrations } from "./migrations.ts";
 import { SqliteReader } from "./reader.ts";
 import {
@@ -362,6 +363,7 @@ export class SqliteStore implements Store {
     const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     let db: Database.Database | undefined;
     try {
+      if (location !== ":memory:") restrictDatabaseFiles(location);
       db = new Database(location, { timeout: busyTimeoutMs });
       // An in-memory database has no WAL; it answers "memory".
       if (location !== ":memory:") db.pragma("journal_mode = WAL");
@@ -861,6 +863,10 @@ export class SqliteStore implements Store {
     this.#write(() => this.#access.setUserPassword(username, passwordHash));
   }
 
+  async replacePasswordHash(userId: string, previousHash: string, passwordHash: string): Promise<boolean> {
+    return this.#write(() => this.#access.replacePasswordHash(userId, previousHash, passwordHash));
+  }
+
   async getUser(id: string): Promise<UserRecord | null> {
     return this.#guard(() => this.#access.getUser(id));
   }
@@ -885,7 +891,7 @@ export class SqliteStore implements Store {
     this.#write(() => this.#access.deleteSession(tokenHash, nowMs));
   }
 
-  async createApiToken(token: { name: string; tokenHash: string }): Promise<ApiTokenRecord> {
+  async createApiToken(token: { name: string; tokenHash: string; expiresAtMs: number }): Promise<ApiTokenRecord> {
     return this.#write(() => this.#access.createApiToken(token));
   }
 
