@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { eventDocument } from "../src/storage/event-document.ts";
-import type { EventCursor, EventQuery, QuarantineRow, Store, StoredEvent } from "../src/storage/ports.ts";
+import type { AlertCursor, EventCursor, EventQuery, QuarantineRow, Store, StoredEvent } from "../src/storage/ports.ts";
 import { eventRow, ruleMatch, sourceSettings } from "./storage-contract.ts";
 
 const DAY = 86_400;
@@ -195,6 +195,35 @@ export function runCountersContract(name: string, open: () => Promise<Store>): v
         { count: empty.count, bytes: empty.json.length, last: empty.last },
         { count: 0, bytes: 0, last: null },
       );
+    });
+
+    it("lists alerts page by page after a cursor: every alert once, in the same order as one query", async () => {
+      const a = await store.createSource(sourceSettings("a"), { ciphertext: "x" });
+      // Many alerts created by one page (same creation time): ties fall to the window start, then the id.
+      const events = Array.from({ length: 17 }, (_, i) => eventRow(`al${i}`, D0 + (i % 4) * 3600));
+      await store.applyPage({
+        sourceId: a.id,
+        events,
+        quarantined: [],
+        unknownTypes: [],
+        matches: events.map((e, i) =>
+          ruleMatch(a.id, e.id, e.effectiveAtSecs, { dedupString: `d${i}`, severity: i % 2 ? "HIGH" : "LOW" }),
+        ),
+      });
+      for (const query of [{}, { severity: "HIGH" as const }]) {
+        const whole = (await store.listAlerts({ ...query, limit: ALL })).map((x) => x.id);
+        const paged: string[] = [];
+        let after: AlertCursor | undefined;
+        for (;;) {
+          const page = await store.listAlerts({ ...query, limit: 3, after });
+          paged.push(...page.map((x) => x.id));
+          const last = page.at(-1);
+          if (page.length < 3 || !last) break;
+          after = { createdAtMs: last.createdAtMs, windowStartSecs: last.windowStartSecs, id: last.id };
+        }
+        assert.ok(whole.length >= 8, JSON.stringify(query));
+        assert.deepEqual(paged, whole, JSON.stringify(query));
+      }
     });
 
     it("reads a search page by page after a cursor: every event once, in the same order as one query", async () => {

@@ -188,6 +188,15 @@ export interface AlertQuery {
   ruleId?: string;
   sourceId?: string;
   limit?: number;
+  /** Only alerts after this one in the newest-first order (the last alert of the previous page). */
+  after?: AlertCursor;
+}
+
+/** An alert's place in the newest-first order of `listAlerts`. */
+export interface AlertCursor {
+  createdAtMs: number;
+  windowStartSecs: number;
+  id: string;
 }
 
 export interface PageWriteResult {

@@ -4,8 +4,9 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { ALERT_STATUSES, isSeverity } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
-import type { AlertQuery } from "../../storage/ports.ts";
+import type { AlertCursor, AlertQuery } from "../../storage/ports.ts";
 import { type AppEnv, intParam, readBody, type ServerContext, strParam } from "../context.ts";
+import { keysetPages, streamJsonList } from "../json-stream.ts";
 import { eventView } from "./events.ts";
 
 const STATUSES = ALERT_STATUSES;
@@ -16,7 +17,8 @@ export function alertRoutes(ctx: ServerContext): Hono<AppEnv> {
   const store = ctx.runtime.store;
 
   app.get("/alerts", async (c) => {
-    const query: AlertQuery = { limit: intParam(c, "limit", { min: 1, max: 10_000 }) ?? 100 };
+    const limit = intParam(c, "limit", { min: 1, max: 10_000 }) ?? 100;
+    const query: AlertQuery = {};
     const status = strParam(c, "status")?.toUpperCase();
     if (status !== undefined) {
       if (!(STATUSES as readonly string[]).includes(status)) {
@@ -37,7 +39,23 @@ export function alertRoutes(ctx: ServerContext): Hono<AppEnv> {
       if (!record) throw new NotFoundError(`There is no source ${JSON.stringify(source)}.`);
       query.sourceId = record.id;
     }
-    return c.json({ alerts: await store.listAlerts(query) });
+    // Read and sent a page at a time, like the events (see json-stream.ts).
+    const encoder = new TextEncoder();
+    const pages = keysetPages(limit, async (after: AlertCursor | undefined, n) => {
+      const alerts = await store.listAlerts({ ...query, limit: n, after });
+      const last = alerts.at(-1);
+      return {
+        json: encoder.encode(alerts.map((a) => JSON.stringify(a)).join(",")),
+        count: alerts.length,
+        last:
+          last === undefined
+            ? null
+            : { createdAtMs: last.createdAtMs, windowStartSecs: last.windowStartSecs, id: last.id },
+      };
+    });
+    return streamJsonList(c, "alerts", pages, (err) =>
+      ctx.runtime.logger.error({ err }, "An alert list failed while its answer was being sent."),
+    );
   });
 
   app.get("/alerts/:id", async (c) => {

@@ -279,6 +279,13 @@ export async function listAlertsPg(client: Queryable, query: AlertQuery): Promis
     values.push(value);
     where.push(`${column} = $${values.length}`);
   }
+  const after = query.after;
+  if (after !== undefined) {
+    // Keyset paging in the list's own order; the plain bound lets the index scan start at the cursor.
+    values.push(after.createdAtMs, after.windowStartSecs, after.id);
+    const n = values.length;
+    where.push(`created_at_ms <= $${n - 2}`, `(created_at_ms, window_start_secs, id) < ($${n - 2}, $${n - 1}, $${n})`);
+  }
   values.push(limit);
   const { rows } = await client.query<AlertRow>(
     `SELECT * FROM alerts ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}

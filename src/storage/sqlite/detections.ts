@@ -249,6 +249,12 @@ export class SqliteDetections {
       where.push(`${column} = ?`);
       params.push(value);
     }
+    const after = query.after;
+    if (after !== undefined) {
+      // Keyset paging in the list's own order; the plain bound lets the index scan start at the cursor.
+      where.push("created_at_ms <= ?", "(created_at_ms, window_start_secs, id) < (?, ?, ?)");
+      params.push(after.createdAtMs, after.createdAtMs, after.windowStartSecs, after.id);
+    }
     const sql = `SELECT * FROM alerts ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
       ORDER BY created_at_ms DESC, window_start_secs DESC, id DESC LIMIT ?`;
     return { sql, parameters: [...params, limit] };
