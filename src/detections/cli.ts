@@ -80,10 +80,13 @@ async function listing(kind: "rule" | "pack", json: boolean): Promise<void> {
 
 /** `vigil rules test [PATH…]`; returns the process exit code. */
 export async function rulesTestCommand(paths: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  const set = paths.length > 0 ? await loadRules({ packs: [], dirs: paths }) : await loadAll();
+  const set =
+    paths.length > 0
+      ? await loadRules({ packs: [], dirs: paths, tolerant: true })
+      : await loadRules({ packs: [BUILTIN_PACKS_DIR], dirs: readEnv().rulesDirs, tolerant: true });
   const report = await runRuleTests(set);
   out.write(formatTestReport(report));
-  return report.failed > 0 ? 1 : 0;
+  return report.invalid.length > 0 ? 2 : report.failed > 0 ? 1 : 0;
 }
 
 export function register(program: Command): void {
