@@ -31,7 +31,10 @@ export async function openDetection(options: {
     dirs: options.rulesDirs,
     settings: await store.listDetectionSettings(),
   });
-  const needsPython = rules.rules.some((r) => r.kind === "python");
+  const needsPython =
+    rules.rules.some((r) => r.kind === "python") || (rules.dataModels ?? []).some((m) => m.pythonPath !== null);
+  for (const o of rules.overrides ?? [])
+    process.stderr.write(`vigil: rule ${o.id} from ${o.file} replaces the pack rule in ${o.replaces}\n`);
   const pythonPool = needsPython ? new PythonWorkerPool({}) : undefined;
   // Started now, so a missing python3 is reported at start-up, not at the first match.
   await pythonPool?.start();
