@@ -378,14 +378,49 @@ export async function runRuleTests(
   return report;
 }
 
-/** One block per failure, then `N passed, N failed` alone on the last line. */
-export function formatTestReport(report: TestReport): string {
+const perSecond = (r: TestReport) => {
+  const secs = r.durationMs / 1000;
+  return secs > 0 ? Math.round((r.passed + r.failed) / secs) : 0;
+};
+
+/**
+ * Invalid files, then one block per failure (rule id, test name, expected vs got, reasons), with --show-outputs
+ * each matching test's outputs, then `N passed, N failed` and the rate on the last line.
+ */
+export function formatTestReport(report: TestReport, options: { showOutputs?: boolean } = {}): string {
   const lines: string[] = [];
   for (const p of report.invalid) lines.push(`INVALID ${p}`);
-  for (const f of report.failures) {
-    lines.push(`FAIL ${f.ruleId} › ${f.test}  (${f.file})`);
-    for (const r of f.reasons) lines.push(`  - ${r}`);
+  for (const p of report.tooFewTests) lines.push(`TOO FEW TESTS ${p}`);
+  for (const r of report.results) {
+    if (r.passed && !options.showOutputs) continue;
+    const got = r.got === null ? "an error" : String(r.got);
+    lines.push(
+      `${r.passed ? "PASS" : "FAIL"} ${r.ruleId} › ${r.test}: expected ${r.expected}, got ${got}  (${r.file})`,
+    );
+    for (const reason of r.reasons) lines.push(`  - ${reason}`);
+    if (options.showOutputs && r.outputs) {
+      const o = r.outputs;
+      lines.push(`  title: ${o.title}`, `  dedup: ${o.dedup}`, `  severity: ${o.severity}`);
+      lines.push(
+        `  alert_context: ${JSON.stringify(o.alertContext)}`,
+        `  destinations: ${JSON.stringify(o.destinations)}`,
+      );
+    }
   }
-  lines.push(`${report.passed} passed, ${report.failed} failed`);
+  const invalid = report.invalid.length > 0 ? `, ${report.invalid.length} invalid file(s)` : "";
+  lines.push(`${report.passed} passed, ${report.failed} failed${invalid} (${perSecond(report)} tests/s)`);
   return `${lines.join("\n")}\n`;
+}
+
+/** The report as one JSON object for CI (`--json`); outputs only with --show-outputs. */
+export function testReportJson(report: TestReport, showOutputs: boolean): Record<string, unknown> {
+  return {
+    passed: report.passed,
+    failed: report.failed,
+    invalid: report.invalid,
+    tooFewTests: report.tooFewTests,
+    durationMs: Math.round(report.durationMs),
+    testsPerSecond: perSecond(report),
+    results: report.results.map((r) => (showOutputs ? r : { ...r, outputs: undefined })),
+  };
 }
