@@ -14,7 +14,11 @@ import { filterRuleSet, parseFilter, type TestFilter } from "./test-filters.ts";
 import { formatTestReport, runRuleTests, testReportJson } from "./test-runner.ts";
 
 async function loadAll(): Promise<RuleSet> {
-  return loadRules({ packs: [BUILTIN_PACKS_DIR], dirs: readEnv().rulesDirs });
+  const set = await loadRules({ packs: [BUILTIN_PACKS_DIR], dirs: readEnv().rulesDirs });
+  // Said once per load: a user rule replaces the pack rule with its id
+  for (const o of set.overrides ?? [])
+    process.stderr.write(`vigil: rule ${o.id} from ${o.file} replaces the pack rule in ${o.replaces}\n`);
+  return set;
 }
 
 function setEnabled(kind: "rule" | "pack", enabled: boolean) {
@@ -42,6 +46,7 @@ async function listing(kind: "rule" | "pack", json: boolean): Promise<void> {
         .filter((s) => s.kind === kind && s.id === id && s.sourceId !== null)
         .map((s) => ({ source: sources.get(s.sourceId ?? "") ?? s.sourceId, enabled: s.enabled }));
     if (kind === "rule") {
+      const replaced = new Map((set.overrides ?? []).map((o) => [o.id, o.replaces]));
       for (const r of set.rules) {
         const row = {
           id: r.id,
@@ -52,11 +57,13 @@ async function listing(kind: "rule" | "pack", json: boolean): Promise<void> {
           logTypes: r.logTypes,
           sourceOverrides: overrides(r.id),
           file: r.file,
+          /** The pack rule this user rule replaces (same id). */
+          replaces: replaced.get(r.id) ?? null,
         };
         if (json) printJsonLine(row);
         else
           process.stdout.write(
-            `${row.enabled ? "on " : "off"}  ${r.id}  ${row.severity}  ${r.kind}${r.packId ? `  pack=${r.packId}` : ""}${row.sourceOverrides.map((o) => `  ${o.source}=${o.enabled ? "on" : "off"}`).join("")}\n`,
+            `${row.enabled ? "on " : "off"}  ${r.id}  ${row.severity}  ${r.kind}${r.packId ? `  pack=${r.packId}` : ""}${row.replaces ? `  replaces=${row.replaces}` : ""}${row.sourceOverrides.map((o) => `  ${o.source}=${o.enabled ? "on" : "off"}`).join("")}\n`,
           );
       }
     } else {
