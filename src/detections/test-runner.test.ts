@@ -97,7 +97,10 @@ Tests:
     body,
     /FAIL Test\.Key › deliberately failing: expected false, got true .*\n {2}- expected rule\(\) to return false, got true/,
   );
-  assert.match(body, /FAIL Test\.Aux › title raises on a positive case: expected true, got true .*\n {2}- title\(\) raised KeyError\('nope'\)/);
+  assert.match(
+    body,
+    /FAIL Test\.Aux › title raises on a positive case: expected true, got true .*\n {2}- title\(\) raised KeyError\('nope'\)/,
+  );
   assert.match(
     body,
     /FAIL Test\.Aux › negative case ignores title: expected false, got true .*\n {2}- expected rule\(\) to return false, got true/,
