@@ -174,4 +174,42 @@ describe("Panther pairs on the Python pool", () => {
       assert.equal(set.rules.filter((r) => r.id === o.id).length, 1);
     }
   });
+
+  it("TypeScript rules outside the checkout import `vigil/rules`, with or without a package.json", async () => {
+    const rule = (id: string) =>
+      `import { defineRule } from "vigil/rules";\nexport default defineRule({ id: ${JSON.stringify(id)}, logTypes: ["OpenAI.Audit"], rule: (e) => e.get("type") === "x" });\n`;
+    const bare = tempDir(); // os.tmpdir(): outside this repository, no package.json above it
+    writeFileSync(join(bare, "r.ts"), rule("Ext.Bare"));
+    // A local helper that imports the API too (it would load as CommonJS here without the hook's help)
+    writeFileSync(
+      join(bare, "_helpers.ts"),
+      'import { makeEvent } from "vigil/rules";\nexport const api = typeof makeEvent;\n',
+    );
+    writeFileSync(
+      join(bare, "uses-helper.ts"),
+      'import { defineRule } from "vigil/rules";\nimport { api } from "./_helpers.ts";\nexport default defineRule({ id: "Ext.Helper", logTypes: ["OpenAI.Audit"], rule: () => api === "function" });\n',
+    );
+    const pkg = tempDir();
+    writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: "my-rules", type: "module" }));
+    writeFileSync(join(pkg, "r.ts"), rule("Ext.Pkg"));
+    const cjs = tempDir();
+    writeFileSync(join(cjs, "package.json"), JSON.stringify({ name: "old-rules" }));
+    writeFileSync(join(cjs, "r.ts"), rule("Ext.Cjs"));
+    const set = await loadRules({ packs: [], dirs: [bare, pkg, cjs] });
+    assert.deepEqual(set.rules.map((r) => r.id).sort(), ["Ext.Bare", "Ext.Cjs", "Ext.Helper", "Ext.Pkg"]);
+    const { matches } = await createDetectionEngine({ rules: set }).evaluate(
+      [{ sourceId: "s", eventId: "e", record: { p_log_type: "OpenAI.Audit", type: "x" } }],
+      [],
+    );
+    assert.equal(matches.length, 4);
+  });
+
+  it("a rule importing a module that does not resolve: the file, the module and how rules import Vigil", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "r.ts"), 'import { x } from "no-such-package-here";\nexport default x;\n');
+    await assert.rejects(
+      loadRules({ packs: [], dirs: [dir] }),
+      /r\.ts: cannot load no-such-package-here .*import \{ defineRule \} from "vigil\/rules"/,
+    );
+  });
 });

@@ -18,6 +18,7 @@ import {
 } from "../panther/repository-files.ts";
 import { loadPantherRuleFile } from "../panther/rule-file.ts";
 import { fromDefinition, fromPantherSpec, type LoadedRule } from "./loaded-rule.ts";
+import { RULES_MODULE, registerRuleModuleResolution, ruleModuleUrl } from "./rule-modules.ts";
 import type { DetectionSetting } from "./types.ts";
 
 export interface LoadRulesOptions {
@@ -82,10 +83,11 @@ const SKIPPED_TYPES = new Set(["pack", "saved_query", "scheduled_query", "lookup
 
 async function loadModule(file: string, packId: string | null, w: Walk): Promise<void> {
   let mod: Record<string, unknown>;
+  registerRuleModuleResolution();
   try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    mod = (await import(ruleModuleUrl(file))) as Record<string, unknown>;
   } catch (err) {
-    w.problems.push(`${file}: ${(err as Error).message}`);
+    w.problems.push(moduleLoadProblem(file, err));
     return;
   }
   const def = mod.default;
@@ -99,6 +101,17 @@ async function loadModule(file: string, packId: string | null, w: Walk): Promise
     return;
   }
   w.rules.push(fromDefinition(def, file, packId));
+}
+
+/** A module that cannot be imported: which module was missing, and how rules import Vigil's API. */
+function moduleLoadProblem(file: string, err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const message = e?.message ?? String(err);
+  if (e?.code === "ERR_MODULE_NOT_FOUND" || e?.code === "MODULE_NOT_FOUND") {
+    const missing = /Cannot find (?:module|package) '([^']+)'/.exec(message)?.[1] ?? "a module";
+    return `${file}: cannot load ${missing} (${message.split("\n")[0]}); rules import Vigil's API as \`import { defineRule } from "${RULES_MODULE}"\`, and other imports must resolve from the rule's folder`;
+  }
+  return `${file}: ${message}`;
 }
 
 async function loadYaml(file: string, packId: string | null, w: Walk): Promise<void> {
