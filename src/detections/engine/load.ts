@@ -4,7 +4,6 @@
 
 import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { ConfigurationError } from "../../core/errors.ts";
 import { isRuleDefinition } from "../define-rule.ts";
