@@ -299,15 +299,24 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
     }
   }
 
-  /** For TypeScript rules on log types whose repository data model has Python methods: values per event index. */
-  async function pythonUdmValues(batch: readonly BatchEvent[]): Promise<Map<number, PyUdmValues | null>> {
-    const out = new Map<number, PyUdmValues | null>();
-    if (!pool) return out;
-    const wanted = batch.flatMap((ev, i) => {
+  /**
+   * For TypeScript rules on log types whose repository data model has Python methods: the events (by index) that
+   * need values from the workers. Usually none, and then evaluate() stays synchronous for TypeScript-only work.
+   */
+  function needingPythonUdm(batch: readonly BatchEvent[]): number[] {
+    if (!pool || models.repository.length === 0) return [];
+    return batch.flatMap((ev, i) => {
       const logType = ev.record.p_log_type;
       return models.needsPython(logType) && rulesFor(ev.sourceId, String(logType)).ts.length > 0 ? [i] : [];
     });
-    if (wanted.length === 0) return out;
+  }
+
+  async function pythonUdmValues(
+    batch: readonly BatchEvent[],
+    wanted: number[],
+  ): Promise<Map<number, PyUdmValues | null>> {
+    const out = new Map<number, PyUdmValues | null>();
+    if (!pool) return out;
     await loadPython();
     const reply = await pool.udm(wanted.map((i) => batch[i]!.record));
     if (reply.ok) for (const [k, i] of wanted.entries()) out.set(i, reply.value[k] ?? null);
@@ -328,7 +337,8 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
       const state = new BatchState(stateEntries);
       const ctx = state.context;
       const pyJobs: Array<{ index: number; logType: string; timeSecs: number; rules: Compiled[] }> = [];
-      const udmFromPython = await pythonUdmValues(batch);
+      const wanted = needingPythonUdm(batch);
+      const udmFromPython = wanted.length > 0 ? await pythonUdmValues(batch, wanted) : new Map<number, null>();
       for (let i = 0; i < batch.length; i++) {
         const ev = batch[i]!;
         const logType = typeof ev.record.p_log_type === "string" ? ev.record.p_log_type : "";
