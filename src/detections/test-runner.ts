@@ -62,6 +62,8 @@ export interface TestReport {
   results: TestResult[];
   /** Analysis files that could not be loaded, each "file: reason". */
   invalid: string[];
+  /** Valid files of a kind Vigil does not run (Panther policies), skipped; not a failure. */
+  unsupported: string[];
   /** Rules with fewer tests than --minimum-tests asks (counted as failures too). */
   tooFewTests: string[];
   durationMs: number;
@@ -268,6 +270,7 @@ export async function runRuleTests(
     failures: [],
     results: [],
     invalid: [...(set.problems ?? [])],
+    unsupported: [...(set.unsupported ?? [])],
     tooFewTests: [],
     durationMs: 0,
   };
@@ -407,6 +410,8 @@ export function formatTestReport(report: TestReport, options: { showOutputs?: bo
       );
     }
   }
+  if (report.unsupported.length > 0)
+    lines.push(`SKIPPED ${report.unsupported.length} file(s) Vigil does not run, e.g. ${report.unsupported[0]}`);
   const invalid = report.invalid.length > 0 ? `, ${report.invalid.length} invalid file(s)` : "";
   lines.push(`${report.passed} passed, ${report.failed} failed${invalid} (${perSecond(report)} tests/s)`);
   return `${lines.join("\n")}\n`;
@@ -418,6 +423,7 @@ export function testReportJson(report: TestReport, showOutputs: boolean): Record
     passed: report.passed,
     failed: report.failed,
     invalid: report.invalid,
+    unsupported: report.unsupported,
     tooFewTests: report.tooFewTests,
     durationMs: Math.round(report.durationMs),
     testsPerSecond: perSecond(report),

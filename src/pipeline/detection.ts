@@ -33,6 +33,8 @@ export async function openDetection(options: {
   });
   const needsPython =
     rules.rules.some((r) => r.kind === "python") || (rules.dataModels ?? []).some((m) => m.pythonPath !== null);
+  if ((rules.unsupported ?? []).length > 0)
+    process.stderr.write(`vigil: skipped ${rules.unsupported?.length} file(s) Vigil does not run (Panther policies)\n`);
   for (const o of rules.overrides ?? [])
     process.stderr.write(`vigil: rule ${o.id} from ${o.file} replaces the pack rule in ${o.replaces}\n`);
   const pythonPool = needsPython ? new PythonWorkerPool({}) : undefined;

@@ -46,6 +46,8 @@ export interface RuleSet {
   correlationRules?: CorrelationRuleSpec[];
   /** Files that could not be loaded, each "file: reason" (tolerant loads only). */
   problems?: string[];
+  /** Valid Panther files of a kind Vigil does not run (policies), each "file: reason"; skipped, not errors. */
+  unsupported?: string[];
   /** User rules that replace a pack rule of the same id, each said once at load. */
   overrides?: Array<{ id: string; file: string; replaces: string }>;
 }
@@ -74,6 +76,7 @@ interface Walk {
   dataModels: PantherDataModel[];
   correlationRules: CorrelationRuleSpec[];
   problems: string[];
+  unsupported: string[];
   seen: Set<string>;
 }
 
@@ -128,7 +131,8 @@ async function loadYaml(file: string, packId: string | null, w: Walk): Promise<v
     else if (type === "global") w.globals.push(await loadGlobalFile(doc, file));
     else if (type === "datamodel") w.dataModels.push(await loadDataModelFile(doc, file));
     else if (type === "correlation_rule") w.correlationRules.push(parseCorrelationRule(doc, file));
-    else if (type === "policy") w.problems.push(`${file}: Panther policies (cloud resources) are not supported`);
+    // A Panther repository has policies; Vigil has no cloud resources to run them on. Not an error: said once
+    else if (type === "policy") w.unsupported.push(`${file}: Panther policies (cloud resources) are not supported`);
     else if (type === undefined) w.problems.push(`${file}: not a Panther rule (no AnalysisType)`);
     else if (!SKIPPED_TYPES.has(String(type))) w.problems.push(`${file}: unknown AnalysisType ${String(type)}`);
   } catch (err) {
@@ -188,6 +192,7 @@ export async function loadRules(options: LoadRulesOptions = {}): Promise<RuleSet
     dataModels: [],
     correlationRules: [],
     problems: [],
+    unsupported: [],
     seen: new Set(),
   };
   for (const dir of options.packs ?? [BUILTIN_PACKS_DIR]) await walk(resolve(dir), null, w, true);
@@ -215,6 +220,7 @@ export async function loadRules(options: LoadRulesOptions = {}): Promise<RuleSet
     dataModels: w.dataModels.filter((m) => m.enabled),
     correlationRules: w.correlationRules,
     problems: w.problems,
+    unsupported: w.unsupported,
     overrides,
   };
 }

@@ -133,6 +133,9 @@ Tests:
       - ID: B
         Matches: {p_any_usernames: {ann: [30]}}
 `,
+  // Valid Panther content Vigil does not run: skipped and said, not an invalid file
+  "policies/p.yml":
+    "AnalysisType: policy\nPolicyID: P\nEnabled: true\nFilename: p.py\nResourceTypes: [AWS.S3.Bucket]\nSeverity: Low\n",
   "rules/broken.yml": "AnalysisType: rule\nRuleID: Broken\nEnabled: true\nLogTypes: [X]\nSeverity: Low\n",
 };
 
@@ -166,6 +169,8 @@ describe("a Panther repository root", () => {
       ["Thing.Group"],
     );
     assert.equal(set.problems?.length, 1);
+    assert.equal(set.unsupported?.length, 1);
+    assert.match(set.unsupported?.[0] ?? "", /p\.yml: Panther policies/);
     assert.match(set.problems?.[0] ?? "", /broken\.yml.*exactly one of 'Filename' or 'Detection'/);
 
     const report = await runRuleTests(set);
