@@ -5,6 +5,7 @@ import { type CorrelationRule, evaluateCorrelation, OPENAI_BRUTE_FORCE_THEN_SUCC
 import { createDetectionEngine, type DetectionEngine } from "../detections/engine/engine.ts";
 import { loadRules } from "../detections/engine/load.ts";
 import { BUILTIN_PACKS_DIR } from "../detections/packs.ts";
+import type { ScheduledQuerySpec } from "../detections/panther/scheduled-query.ts";
 import { PythonWorkerPool } from "../detections/python/pool.ts";
 import type { SourceRecord, Store } from "../storage/ports.ts";
 import { stateTimeSecs } from "../storage/rule-state.ts";
@@ -16,6 +17,10 @@ export const CORRELATION_RULES: readonly CorrelationRule[] = [OPENAI_BRUTE_FORCE
 export interface Detection {
   engine: DetectionEngine;
   detector: Detector;
+  /** Panther scheduled queries feeding scheduled rules (pipeline/scheduled-queries.ts). */
+  scheduledQueries: readonly ScheduledQuerySpec[];
+  /** Per source and query, the last schedule slot that ran (in memory: a re-run slot is idempotent). */
+  scheduledSlots: Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -63,7 +68,13 @@ export async function openDetection(options: {
       return engine.evaluate(batch, state);
     },
   };
-  return { engine, detector, close: async () => pythonPool?.close() };
+  return {
+    engine,
+    detector,
+    scheduledQueries: rules.scheduledQueries ?? [],
+    scheduledSlots: new Map(),
+    close: async () => pythonPool?.close(),
+  };
 }
 
 function eventTime(record: Record<string, unknown>): number {

@@ -16,6 +16,7 @@ import {
   type PantherGlobal,
 } from "../panther/repository-files.ts";
 import { loadPantherRuleFile } from "../panther/rule-file.ts";
+import { parseScheduledQuery, type ScheduledQuerySpec } from "../panther/scheduled-query.ts";
 import { fromDefinition, fromPantherSpec, type LoadedRule } from "./loaded-rule.ts";
 import { RULES_MODULE, registerRuleModuleResolution, ruleModuleUrl } from "./rule-modules.ts";
 import type { DetectionSetting } from "./types.ts";
@@ -44,6 +45,8 @@ export interface RuleSet {
   dataModels?: PantherDataModel[];
   /** Panther correlation rules: loaded and tested; they do not run live yet. */
   correlationRules?: CorrelationRuleSpec[];
+  /** Panther scheduled queries over the event store, feeding scheduled rules. */
+  scheduledQueries?: ScheduledQuerySpec[];
   /** Files that could not be loaded, each "file: reason" (tolerant loads only). */
   problems?: string[];
   /** Valid Panther files of a kind Vigil does not run (policies), each "file: reason"; skipped, not errors. */
@@ -75,13 +78,14 @@ interface Walk {
   globals: PantherGlobal[];
   dataModels: PantherDataModel[];
   correlationRules: CorrelationRuleSpec[];
+  scheduledQueries: ScheduledQuerySpec[];
   problems: string[];
   unsupported: string[];
   seen: Set<string>;
 }
 
 /** Panther analysis types that are not detections Vigil runs or tests; skipped without complaint. */
-const SKIPPED_TYPES = new Set(["pack", "saved_query", "scheduled_query", "lookup_table", "scheduled_prompt"]);
+const SKIPPED_TYPES = new Set(["pack", "saved_query", "lookup_table", "scheduled_prompt"]);
 
 async function loadModule(file: string, packId: string | null, w: Walk): Promise<void> {
   let mod: Record<string, unknown>;
@@ -131,6 +135,11 @@ async function loadYaml(file: string, packId: string | null, w: Walk): Promise<v
     else if (type === "global") w.globals.push(await loadGlobalFile(doc, file));
     else if (type === "datamodel") w.dataModels.push(await loadDataModelFile(doc, file));
     else if (type === "correlation_rule") w.correlationRules.push(parseCorrelationRule(doc, file));
+    else if (type === "scheduled_query") {
+      const q = parseScheduledQuery(doc, file);
+      if ("unsupported" in q) w.unsupported.push(q.unsupported);
+      else w.scheduledQueries.push(q);
+    }
     // A Panther repository has policies; Vigil has no cloud resources to run them on. Not an error: said once
     else if (type === "policy") w.unsupported.push(`${file}: Panther policies (cloud resources) are not supported`);
     else if (type === undefined) w.problems.push(`${file}: not a Panther rule (no AnalysisType)`);
@@ -191,6 +200,7 @@ export async function loadRules(options: LoadRulesOptions = {}): Promise<RuleSet
     globals: [],
     dataModels: [],
     correlationRules: [],
+    scheduledQueries: [],
     problems: [],
     unsupported: [],
     seen: new Set(),
@@ -204,6 +214,12 @@ export async function loadRules(options: LoadRulesOptions = {}): Promise<RuleSet
     const clash = ids.get(c.ruleId) ?? rules.find((r) => r.id === c.ruleId)?.file;
     if (clash) w.problems.push(`${c.specPath}: duplicate rule id ${c.ruleId} (also defined in ${clash})`);
     ids.set(c.ruleId, c.specPath);
+  }
+  const queryNames = new Map<string, string>();
+  for (const q of w.scheduledQueries) {
+    const prev = queryNames.get(q.name);
+    if (prev) w.problems.push(`${q.specPath}: duplicate QueryName ${q.name} (also defined in ${prev})`);
+    queryNames.set(q.name, q.specPath);
   }
   const globalIds = new Map<string, string>();
   for (const g of w.globals) {
@@ -219,6 +235,7 @@ export async function loadRules(options: LoadRulesOptions = {}): Promise<RuleSet
     globals: w.globals,
     dataModels: w.dataModels.filter((m) => m.enabled),
     correlationRules: w.correlationRules,
+    scheduledQueries: w.scheduledQueries,
     problems: w.problems,
     unsupported: w.unsupported,
     overrides,

@@ -5,6 +5,7 @@ import type { Severity } from "../../core/detection.ts";
 import type { RuleDefinition } from "../define-rule.ts";
 import type { Matcher } from "../panther/match-expression.ts";
 import type { PantherRuleSpec } from "../panther/rule-file.ts";
+import { scheduledQueryLogType } from "../panther/scheduled-query.ts";
 import { compileInlineFilters, simpleDetectionDefinition } from "../panther/simple-detection.ts";
 
 /** A Panther Python rule's spec (a Simple Detection becomes a TypeScript rule instead). */
@@ -84,7 +85,8 @@ export function fromPantherSpec(spec: PantherRuleSpec, packId: string | null): L
     file: spec.specPath,
     displayName: spec.displayName ?? null,
     enabled: spec.enabled,
-    logTypes: spec.logTypes,
+    // A scheduled rule's "log types" are its queries: their rows carry scheduledQueryLogType(query)
+    logTypes: spec.analysisType === "scheduled_rule" ? spec.scheduledQueries.map(scheduledQueryLogType) : spec.logTypes,
     severity: spec.severity,
     dedupPeriodMinutes: spec.dedupPeriodMinutes,
     threshold: spec.threshold,

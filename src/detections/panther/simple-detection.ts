@@ -13,6 +13,7 @@ import {
   type Selector,
 } from "./match-expression.ts";
 import type { PantherRuleSpec } from "./rule-file.ts";
+import { scheduledQueryLogType } from "./scheduled-query.ts";
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -82,7 +83,8 @@ export function simpleDetectionDefinition(spec: PantherRuleSpec): RuleDefinition
       id: spec.ruleId,
       ...(spec.displayName !== undefined ? { displayName: spec.displayName } : {}),
       enabled: spec.enabled,
-      logTypes: spec.logTypes.length > 0 ? spec.logTypes : spec.scheduledQueries,
+      logTypes:
+        spec.analysisType === "scheduled_rule" ? spec.scheduledQueries.map(scheduledQueryLogType) : spec.logTypes,
       severity: spec.severity,
       dedupPeriodMinutes: spec.dedupPeriodMinutes,
       threshold: spec.threshold,
