@@ -28,6 +28,8 @@ function builtinToPy(m: DataModel): PyRegisteredDataModel {
 
 export class DataModels {
   private readonly byLogType = new Map<string, PantherDataModel>();
+  /** Compiled once for the models without methods (their TypeScript form does not depend on the event). */
+  private readonly pathOnly = new Map<PantherDataModel, DataModel>();
 
   constructor(readonly repository: readonly PantherDataModel[] = []) {
     for (const m of repository) for (const t of m.logTypes) if (!this.byLogType.has(t)) this.byLogType.set(t, m);
@@ -77,11 +79,19 @@ export class DataModels {
   forTypeScript(record: Record<string, unknown>, values: PyUdmValues | null): DataModel | null | undefined {
     const m = this.repositoryModel(record.p_log_type);
     if (!m) return undefined;
+    const cached = this.pathOnly.get(m);
+    if (cached) return cached;
+    const model = this.compile(m, values);
+    if (!m.mappings.some((x) => x.method !== undefined)) this.pathOnly.set(m, model);
+    return model;
+  }
+
+  private compile(m: PantherDataModel, values: PyUdmValues | null): DataModel {
     return defineDataModel({
       id: m.id,
       logTypes: m.logTypes,
       mappings: m.mappings.map((x) => {
-        if (x.path !== undefined) return { name: x.name, path: x.path.startsWith("$") ? x.path : `$.${x.path}` };
+        if (x.path !== undefined) return { name: x.name, path: x.path };
         const method: DataModelMethod = () => {
           const v = values?.[x.name];
           if (!v) throw new Error(`data model ${m.id}: method ${x.method} needs the Python workers`);

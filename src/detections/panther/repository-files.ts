@@ -5,6 +5,7 @@
 import { access } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { z } from "zod";
+import { compileJsonPath } from "../event/json-path.ts";
 import type { PyRegisteredDataModel } from "../python/types.ts";
 import { canonicalLogTypes } from "./rule-file.ts";
 
@@ -100,6 +101,13 @@ export async function loadDataModelFile(doc: unknown, specPath: string): Promise
   for (const m of mappings) {
     if (seen.has(m.name)) throw new Error(`${file}: mapping ${m.name} is defined twice`);
     seen.add(m.name);
+    // TypeScript rules evaluate Path mappings here: a path this subset cannot read is this file's error
+    if (m.path !== undefined)
+      try {
+        compileJsonPath(m.path);
+      } catch (err) {
+        throw new Error(`${file}: mapping ${m.name}: ${(err as Error).message}`);
+      }
   }
   if (pythonPath === null && mappings.some((m) => m.method !== undefined))
     throw new Error(`${file}: a Method mapping needs a Filename holding the method`);

@@ -59,6 +59,19 @@ def title(event):
 def alert_context(event):
     return thing_context(event)
 `,
+  // A TypeScript rule on the same data model: Path evaluated in TypeScript, Method computed by the workers
+  "rules/thing_ts.ts": `import { defineRule } from "vigil/rules";
+export default defineRule({
+  id: "Thing.TS",
+  logTypes: ["Thing.Log"],
+  rule: (e) => e.udm("actor_user") === "ANN",
+  title: (e) => \`\${e.udm("actor_user")} from \${e.udm("source_ip")} (\${e.udmPath("actor_user")})\`,
+  tests: [
+    { name: "ts hit", expected: true, log: { p_log_type: "Thing.Log", who: { name: "ann" }, src: { ip: "1.2.3.4" } } },
+    { name: "ts miss", expected: false, log: { p_log_type: "Thing.Log", who: { name: "bo" } } },
+  ],
+});
+`,
   "rules/thing_simple.yml": `AnalysisType: rule
 RuleID: Thing.Simple
 Enabled: true
@@ -158,7 +171,7 @@ describe("a Panther repository root", () => {
   it("loads every analysis type; a broken file is reported and the rest still runs", async () => {
     await assert.rejects(loadRules({ packs: [], dirs: [root] }), /Broken|exactly one of 'Filename'/);
     const set = await loadRules({ packs: [], dirs: [root], tolerant: true });
-    assert.deepEqual(set.rules.map((r) => r.id).sort(), ["Thing.Rule", "Thing.Scheduled", "Thing.Simple"]);
+    assert.deepEqual(set.rules.map((r) => r.id).sort(), ["Thing.Rule", "Thing.Scheduled", "Thing.Simple", "Thing.TS"]);
     assert.deepEqual(set.globals?.map((g) => g.id).sort(), ["panther_base_helpers", "panther_thing_helpers"]);
     assert.deepEqual(
       set.dataModels?.map((m) => m.id),
@@ -177,7 +190,8 @@ describe("a Panther repository root", () => {
     const byName = new Map(report.results.map((r) => [`${r.ruleId} › ${r.test}`, r]));
     assert.deepEqual(report.invalid, set.problems);
     assert.equal(report.failed, 1, JSON.stringify(report.failures));
-    assert.equal(report.passed, 7);
+    assert.equal(report.passed, 9);
+    assert.equal(byName.get("Thing.TS › ts hit")?.outputs?.title, "ANN from 1.2.3.4 (get_actor)");
     const wrong = byName.get("Thing.Rule › wrong expectation");
     assert.equal(wrong?.passed, false);
     assert.equal(wrong?.got, true);
@@ -203,10 +217,13 @@ describe("a Panther repository root", () => {
       ],
       [],
     );
-    const rule = matches.filter((m) => m.ruleId === "Thing.Rule");
     assert.deepEqual(
-      rule.map((m) => [m.eventId, m.title, m.isError]),
-      [["1", "ANN at 8.8.4.4", false]],
+      matches.map((m) => [m.ruleId, m.eventId, m.title, m.isError]),
+      [
+        ["Thing.TS", "1", "ANN from 8.8.4.4 (get_actor)", false],
+        ["Thing.TS", "2", "ANN from 192.168.1.1 (get_actor)", false],
+        ["Thing.Rule", "1", "ANN at 8.8.4.4", false],
+      ],
     );
   });
 
