@@ -439,6 +439,18 @@ export interface Store extends AccessStore, StatsStore {
     untilSecs: number;
   }): Promise<RuleMatch[]>;
   /**
+   * Runs a scheduled query's read-only SELECT over one source's events and returns at most `maxRows` rows
+   * (a row per object, column name → value). Inside the query `events` is that source's events (columns
+   * source_id, id, type, effective_at, actor_type, actor_id, actor_email, ip, project_id, normalized); the query
+   * is run as a subquery, so it is one SELECT (WITH allowed), never a write. Throws a VigilError with the
+   * database's message when the query is invalid; PostgreSQL also stops it after `timeoutMs`.
+   */
+  queryEvents(
+    sourceId: string,
+    sql: string,
+    options: { maxRows: number; timeoutMs: number },
+  ): Promise<Array<Record<string, unknown>>>;
+  /**
    * Applies matches that are not tied to a page (correlation rules run on a schedule over stored matches)
    * in one transaction, through the same signals/windows/alerts path as `applyPage`. Idempotent: a match
    * already stored (same source, rule, event and error flag) is skipped, so re-running a schedule over an
