@@ -941,6 +941,28 @@ export function runStorageContract(
         assert.equal(attached[0]?.event?.raw, eventRow("e1", T0).raw);
       });
 
+      it("marks the alerts a page of history creates, and filters on it", async () => {
+        const source = await newSource();
+        const live = await store.applyPage(detectionPage(source.id, [{ id: "e1", t: T0, matches: [{}] }]));
+        const old = await store.applyPage(
+          detectionPage(source.id, [{ id: "e2", t: T0 - 86_400, matches: [{}] }], { fromHistory: true }),
+        );
+        // A re-read of the live event by a history page changes nothing: the alert stays live.
+        await store.applyPage(detectionPage(source.id, [{ id: "e1", t: T0, matches: [{}] }], { fromHistory: true }));
+        const byId = new Map((await store.listAlerts()).map((a) => [a.id, a]));
+        assert.equal(byId.size, 2);
+        assert.equal(byId.get(live.createdAlertIds[0]!)?.fromHistory, false);
+        assert.equal(byId.get(old.createdAlertIds[0]!)?.fromHistory, true);
+        assert.deepEqual(
+          (await store.listAlerts({ fromHistory: true })).map((a) => a.id),
+          old.createdAlertIds,
+        );
+        assert.deepEqual(
+          (await store.listAlerts({ fromHistory: false })).map((a) => a.id),
+          live.createdAlertIds,
+        );
+      });
+
       it("creates the alert when the threshold is reached, across pages, and attaches the earlier matches", async () => {
         const source = await newSource();
         const m = { threshold: 3 };

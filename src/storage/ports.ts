@@ -137,6 +137,8 @@ export interface PageWrite {
   matches?: RuleMatch[];
   /** Rule state changes, each tied to the event that caused it; applied only for inserted events. */
   stateOps?: Array<{ eventId: string; op: RuleStateOp }>;
+  /** A page of history (a backfill slice): the alerts it creates are marked `fromHistory`. */
+  fromHistory?: boolean;
 }
 
 export interface RuleStateEntry {
@@ -178,11 +180,15 @@ export interface AlertRecord {
   windowStartSecs: number;
   windowEndSecs: number;
   matchCount: number;
+  /** Raised by a backfill page (history), not by live polling: shown as such, and not sent unless asked for. */
+  fromHistory: boolean;
   createdAtMs: number;
   updatedAtMs: number;
 }
 
 export interface AlertQuery {
+  /** true: only alerts raised from history; false: only live ones. */
+  fromHistory?: boolean;
   status?: AlertStatus;
   severity?: Severity;
   ruleId?: string;

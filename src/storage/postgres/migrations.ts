@@ -452,6 +452,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE api_tokens ALTER COLUMN expires_at_ms SET NOT NULL;
     `,
   },
+  {
+    version: 14,
+    name: "alerts: raised from history",
+    sql: `
+      -- Alerts raised by a backfill page (history): shown and counted as such, and not sent to destinations
+      -- unless they ask for history. Alerts from before this version were all treated as live.
+      ALTER TABLE alerts ADD COLUMN from_history boolean NOT NULL DEFAULT false;
+      CREATE INDEX alerts_from_history ON alerts (status, created_at_ms) WHERE from_history = true;
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

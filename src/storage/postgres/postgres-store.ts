@@ -768,6 +768,7 @@ export class PostgresStore implements Store {
       client,
       matches.filter((m) => inserted.has(m.eventId)),
       nowMs,
+      write.fromHistory === true,
     );
   }
 

@@ -482,6 +482,16 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE api_tokens SET expires_at_ms = CAST(strftime('%s', 'now') AS INTEGER) * 1000 + 90 * 86400000;
     `,
   },
+  {
+    version: 14,
+    name: "alerts: raised from history",
+    sql: `
+      -- Alerts raised by a backfill page (history): shown and counted as such, and not sent to destinations
+      -- unless they ask for history. Alerts from before this version were all treated as live.
+      ALTER TABLE alerts ADD COLUMN from_history INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX alerts_from_history ON alerts (status, created_at_ms) WHERE from_history = 1;
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

@@ -647,6 +647,7 @@ export class SqliteStore implements Store {
     return this.#detections.applyMatches(
       matches.filter((m) => inserted.has(m.eventId)),
       nowMs,
+      write.fromHistory === true,
     );
   }
 
