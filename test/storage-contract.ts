@@ -941,6 +941,28 @@ export function runStorageContract(
         assert.equal(attached[0]?.event?.raw, eventRow("e1", T0).raw);
       });
 
+      it("marks the alerts a page of history creates, and filters on it", async () => {
+        const source = await newSource();
+        const live = await store.applyPage(detectionPage(source.id, [{ id: "e1", t: T0, matches: [{}] }]));
+        const old = await store.applyPage(
+          detectionPage(source.id, [{ id: "e2", t: T0 - 86_400, matches: [{}] }], { fromHistory: true }),
+        );
+        // A re-read of the live event by a history page changes nothing: the alert stays live.
+        await store.applyPage(detectionPage(source.id, [{ id: "e1", t: T0, matches: [{}] }], { fromHistory: true }));
+        const byId = new Map((await store.listAlerts()).map((a) => [a.id, a]));
+        assert.equal(byId.size, 2);
+        assert.equal(byId.get(live.createdAlertIds[0]!)?.fromHistory, false);
+        assert.equal(byId.get(old.createdAlertIds[0]!)?.fromHistory, true);
+        assert.deepEqual(
+          (await store.listAlerts({ fromHistory: true })).map((a) => a.id),
+          old.createdAlertIds,
+        );
+        assert.deepEqual(
+          (await store.listAlerts({ fromHistory: false })).map((a) => a.id),
+          live.createdAlertIds,
+        );
+      });
+
       it("creates the alert when the threshold is reached, across pages, and attaches the earlier matches", async () => {
         const source = await newSource();
         const m = { threshold: 3 };
@@ -1332,6 +1354,34 @@ export function runStorageContract(
           ["created", "resolved"],
         );
         assert.deepEqual(await store.listAlertStatusChanges("no-such-alert"), []);
+      });
+
+      it("queryEvents: a read-only SELECT over one source's events, capped at maxRows; writes are refused", async () => {
+        const source = await newSource();
+        const other = await newSource("other", "v1:other");
+        await store.applyPage(
+          page(source.id, [
+            eventRow("q1", T0, { type: "api_key.created", actorEmail: "a@x.io" }),
+            eventRow("q2", T0 + 10, { type: "api_key.created", actorEmail: "a@x.io" }),
+            eventRow("q3", T0 + 20, { type: "api_key.created", actorEmail: "b@x.io" }),
+          ]),
+        );
+        await store.applyPage(page(other.id, [eventRow("q1", T0, { type: "api_key.created", actorEmail: "a@x.io" })]));
+        const perActor = `SELECT actor_email, count(*) AS keys FROM events
+          WHERE type = 'api_key.created' AND effective_at >= ${T0} GROUP BY actor_email ORDER BY actor_email;`;
+        assert.deepEqual(await store.queryEvents(source.id, perActor, { maxRows: 10, timeoutMs: 5000 }), [
+          { actor_email: "a@x.io", keys: 2 },
+          { actor_email: "b@x.io", keys: 1 },
+        ]);
+        const all = "SELECT id FROM events ORDER BY id";
+        assert.deepEqual(await store.queryEvents(source.id, all, { maxRows: 2, timeoutMs: 5000 }), [
+          { id: "q1" },
+          { id: "q2" },
+        ]);
+        assert.deepEqual(await store.queryEvents(other.id, all, { maxRows: 10, timeoutMs: 5000 }), [{ id: "q1" }]);
+        for (const bad of ["DELETE FROM events", "SELECT 1; DELETE FROM events", "SELECT nope FROM events"])
+          await assert.rejects(store.queryEvents(source.id, bad, { maxRows: 10, timeoutMs: 5000 }), VigilError);
+        assert.equal(await store.countEvents({ sourceId: source.id }), 3);
       });
 
       it("filters stored matches by rule, source and event-time range [since, until)", async () => {

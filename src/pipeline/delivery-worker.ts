@@ -164,6 +164,7 @@ export async function buildNotification(
     createdAtMs: alert.createdAtMs,
     updatedAtMs: alert.updatedAtMs,
     matchCount: alert.matchCount,
+    fromHistory: alert.fromHistory,
     alertContext: alert.alertContext,
     description: alert.description,
     reference: alert.reference,
@@ -237,6 +238,7 @@ export class DeliveryWorker {
               severity: alert.severity,
               logType: first?.match.logType ?? "OpenAI.Audit",
               ruleDestinations: alert.destinations,
+              fromHistory: alert.fromHistory,
             },
             destinations,
             (ignored) =>

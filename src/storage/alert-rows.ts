@@ -252,6 +252,7 @@ export interface AlertRow {
   window_start_secs: number;
   window_end_secs: number;
   match_count: number;
+  from_history: Flag;
   created_at_ms: number;
   updated_at_ms: number;
 }
@@ -274,12 +275,18 @@ export const ALERT_COLUMNS = [
   "window_start_secs",
   "window_end_secs",
   "match_count",
+  "from_history",
   "created_at_ms",
   "updated_at_ms",
 ] as const;
 
 /** A new alert from its window: every field from the window's representative match; status OPEN. */
-export function newAlertValues(w: AlertWindow, nowMs: number, toFlag: (b: boolean) => Flag): unknown[] {
+export function newAlertValues(
+  w: AlertWindow,
+  nowMs: number,
+  toFlag: (b: boolean) => Flag,
+  fromHistory: boolean,
+): unknown[] {
   const f = w.first;
   return [
     w.id,
@@ -299,6 +306,7 @@ export function newAlertValues(w: AlertWindow, nowMs: number, toFlag: (b: boolea
     w.startSecs,
     w.endSecs,
     w.matchCount,
+    toFlag(fromHistory),
     nowMs,
     nowMs,
   ];
@@ -352,6 +360,7 @@ export function toAlertRecord(row: AlertRow): AlertRecord {
     windowStartSecs: row.window_start_secs,
     windowEndSecs: row.window_end_secs,
     matchCount: row.match_count,
+    fromHistory: flag(row.from_history),
     createdAtMs: row.created_at_ms,
     updatedAtMs: row.updated_at_ms,
   };

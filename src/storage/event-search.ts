@@ -52,7 +52,7 @@ export function resolveLimit(limit: number | undefined): number {
 }
 
 /**
- * True when the per-day event counters (migration 14) give `countEvents` exactly: no filter, or only a
+ * True when the per-day event counters (migration 15) give `countEvents` exactly: no filter, or only a
  * source. Any other filter needs the events themselves.
  */
 export function countableFromCounters(query: EventQuery): boolean {

@@ -137,6 +137,8 @@ export interface PageWrite {
   matches?: RuleMatch[];
   /** Rule state changes, each tied to the event that caused it; applied only for inserted events. */
   stateOps?: Array<{ eventId: string; op: RuleStateOp }>;
+  /** A page of history (a backfill slice): the alerts it creates are marked `fromHistory`. */
+  fromHistory?: boolean;
 }
 
 export interface RuleStateEntry {
@@ -178,11 +180,15 @@ export interface AlertRecord {
   windowStartSecs: number;
   windowEndSecs: number;
   matchCount: number;
+  /** Raised by a backfill page (history), not by live polling: shown as such, and not sent unless asked for. */
+  fromHistory: boolean;
   createdAtMs: number;
   updatedAtMs: number;
 }
 
 export interface AlertQuery {
+  /** true: only alerts raised from history; false: only live ones. */
+  fromHistory?: boolean;
   status?: AlertStatus;
   severity?: Severity;
   ruleId?: string;
@@ -473,6 +479,18 @@ export interface Store extends AccessStore, StatsStore {
     sinceSecs: number;
     untilSecs: number;
   }): Promise<RuleMatch[]>;
+  /**
+   * Runs a scheduled query's read-only SELECT over one source's events and returns at most `maxRows` rows
+   * (a row per object, column name → value). Inside the query `events` is that source's events (columns
+   * source_id, id, type, effective_at, actor_type, actor_id, actor_email, ip, project_id, normalized); the query
+   * is run as a subquery, so it is one SELECT (WITH allowed), never a write. Throws a VigilError with the
+   * database's message when the query is invalid; PostgreSQL also stops it after `timeoutMs`.
+   */
+  queryEvents(
+    sourceId: string,
+    sql: string,
+    options: { maxRows: number; timeoutMs: number },
+  ): Promise<Array<Record<string, unknown>>>;
   /**
    * Applies matches that are not tied to a page (correlation rules run on a schedule over stored matches)
    * in one transaction, through the same signals/windows/alerts path as `applyPage`. Idempotent: a match

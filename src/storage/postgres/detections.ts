@@ -117,6 +117,7 @@ export async function applyMatchesPg(
   client: Queryable,
   matches: readonly RuleMatch[],
   nowMs: number,
+  fromHistory = false,
 ): Promise<string[]> {
   if (matches.length === 0) return [];
   const keys = keysToLoad(matches);
@@ -160,7 +161,7 @@ export async function applyMatchesPg(
   for (const w of outcome.alertCreations) {
     await client.query(
       `INSERT INTO alerts (${ALERT_COLUMNS.join(", ")}) VALUES (${params(ALERT_COLUMNS.length)})`,
-      newAlertValues(w, nowMs, toFlag),
+      newAlertValues(w, nowMs, toFlag, fromHistory),
     );
     await client.query(
       "INSERT INTO alert_status_changes (alert_id, from_status, to_status, at_ms, changed_by) VALUES ($1, NULL, 'OPEN', $2, 'system:detection')",
@@ -273,6 +274,7 @@ export async function listAlertsPg(client: Queryable, query: AlertQuery): Promis
     ["severity", query.severity],
     ["rule_id", query.ruleId],
     ["source_id", query.sourceId],
+    ["from_history", query.fromHistory],
   ];
   for (const [column, value] of filters) {
     if (value === undefined) continue;

@@ -454,9 +454,19 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 14,
+    name: "alerts: raised from history",
+    sql: `
+      -- Alerts raised by a backfill page (history): shown and counted as such, and not sent to destinations
+      -- unless they ask for history. Alerts from before this version were all treated as live.
+      ALTER TABLE alerts ADD COLUMN from_history boolean NOT NULL DEFAULT false;
+      CREATE INDEX alerts_from_history ON alerts (status, created_at_ms) WHERE from_history = true;
+    `,
+  },
+  {
+    version: 15,
     name: "overview counters: events per day and type, alerts per status and severity, problems per source",
     sql: `
-      -- The same counters as the SQLite store (see its migration 14), kept by triggers in the writer's
+      -- The same counters as the SQLite store (see its migration 15), kept by triggers in the writer's
       -- transaction. Events and rule errors are counted per statement from its transition table (only the
       -- rows the statement really inserted: ON CONFLICT DO NOTHING leaves re-read events out), one upsert
       -- per (source, day, type) in key order, so two workers writing pages lock counter rows in the same

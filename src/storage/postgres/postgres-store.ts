@@ -58,6 +58,7 @@ import type {
   UserRecord,
 } from "../ports.ts";
 import { stateTimeSecs } from "../rule-state.ts";
+import { scheduledQuerySql } from "../scheduled-query-sql.ts";
 import { toDestinationRecord } from "../sqlite/delivery.ts";
 import { toQuarantineRecord, toStoredEvent } from "../sqlite/rows.ts";
 import type { EventsTable, QuarantineTable } from "../sqlite/search.ts";
@@ -771,6 +772,7 @@ export class PostgresStore implements Store {
       client,
       matches.filter((m) => inserted.has(m.eventId)),
       nowMs,
+      write.fromHistory === true,
     );
   }
 
@@ -977,6 +979,28 @@ export class PostgresStore implements Store {
 
   async listAlertStatusChanges(alertId: string): Promise<AlertStatusChange[]> {
     return this.#read((c) => listAlertStatusChangesPg(c, alertId));
+  }
+
+  async queryEvents(
+    sourceId: string,
+    sql: string,
+    options: { maxRows: number; timeoutMs: number },
+  ): Promise<Array<Record<string, unknown>>> {
+    const client = await this.#connect();
+    try {
+      // READ ONLY: the database refuses any write the query might attempt; the timeout is local to it
+      await client.query("BEGIN READ ONLY");
+      await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(options.timeoutMs))}`);
+      const text = `${scheduledQuerySql(sql, "events", "$1")} LIMIT ${Math.max(0, Math.floor(options.maxRows))}`;
+      const { rows } = await client.query<Record<string, unknown>>(text, [sourceId]);
+      await client.query("COMMIT");
+      return rows;
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw this.#translate(err);
+    } finally {
+      client.release();
+    }
   }
 
   async listMatches(query: {

@@ -133,7 +133,7 @@ export class SqliteDetections {
    * its window and alert, and each window once. Which matches are new is decided before that by the
    * unique index (the transaction is the only writer, so the answer holds until the insert).
    */
-  applyMatches(matches: readonly RuleMatch[], nowMs: number): string[] {
+  applyMatches(matches: readonly RuleMatch[], nowMs: number, fromHistory = false): string[] {
     if (matches.length === 0) return [];
     const s = this.#s;
     // A match already stored (or twice in the batch) must not count again.
@@ -165,7 +165,7 @@ export class SqliteDetections {
       if (changes !== 1) throw new Error(`The match of rule ${p.match.ruleId} on ${p.match.eventId} was stored twice.`);
     }
     for (const w of outcome.alertCreations) {
-      s.insertAlert.run(...newAlertValues(w, nowMs, toFlag));
+      s.insertAlert.run(...newAlertValues(w, nowMs, toFlag, fromHistory));
       s.insertStatusChange.run(w.id, null, "OPEN", nowMs, "system:detection");
       s.enqueue.run(w.id, "created", nowMs);
       // Matches of earlier pages that opened the window belong to the alert too.
@@ -243,6 +243,7 @@ export class SqliteDetections {
       ["severity", query.severity],
       ["rule_id", query.ruleId],
       ["source_id", query.sourceId],
+      ["from_history", query.fromHistory === undefined ? undefined : toFlag(query.fromHistory)],
     ];
     for (const [column, value] of filters) {
       if (value === undefined) continue;

@@ -484,6 +484,16 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 14,
+    name: "alerts: raised from history",
+    sql: `
+      -- Alerts raised by a backfill page (history): shown and counted as such, and not sent to destinations
+      -- unless they ask for history. Alerts from before this version were all treated as live.
+      ALTER TABLE alerts ADD COLUMN from_history INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX alerts_from_history ON alerts (status, created_at_ms) WHERE from_history = 1;
+    `,
+  },
+  {
+    version: 15,
     name: "overview counters: events per day and type, alerts per status and severity, problems per source",
     sql: `
       -- The console's overview and /metrics counted every event, alert and rule error on each request: 0.7 s

@@ -360,12 +360,12 @@ describe("SqliteStore", () => {
 
     it("counts, when it adds the counters, what was stored before they existed", async () => {
       const path = freshPath();
-      // A database as an older Vigil left it: every migration up to 13, then rows of every counted kind.
+      // A database as an older Vigil left it: every migration up to 14, then rows of every counted kind.
       const db = new Database(path);
       runMigrations(
         db,
         Date.now(),
-        MIGRATIONS.filter((m) => m.version <= 13),
+        MIGRATIONS.filter((m) => m.version <= 14),
       );
       db.exec(
         `INSERT INTO sources (id, name, kind, poll_interval_secs, overlap_secs, sweep_window_secs,

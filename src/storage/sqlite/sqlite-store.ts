@@ -63,6 +63,7 @@ import type {
   UserRecord,
 } from "../ports.ts";
 import { stateTimeSecs } from "../rule-state.ts";
+import { scheduledQuerySql } from "../scheduled-query-sql.ts";
 import { SqliteAccess } from "./access.ts";
 import { SqliteDelivery } from "./delivery.ts";
 import { SqliteDetections } from "./detections.ts";
@@ -693,6 +694,7 @@ export class SqliteStore implements Store {
     return this.#detections.applyMatches(
       matches.filter((m) => inserted.has(m.eventId)),
       nowMs,
+      write.fromHistory === true,
     );
   }
 
@@ -740,6 +742,26 @@ export class SqliteStore implements Store {
 
   async listAlertStatusChanges(alertId: string): Promise<AlertStatusChange[]> {
     return this.#guard(() => this.#detections.listAlertStatusChanges(alertId));
+  }
+
+  async queryEvents(
+    sourceId: string,
+    sql: string,
+    options: { maxRows: number; timeoutMs: number },
+  ): Promise<Array<Record<string, unknown>>> {
+    return this.#guard(() => {
+      // main.events: a CTE that named the table unqualified would refer to itself. No statement timeout in
+      // SQLite: the row cap bounds what is read back, and rule authors own their queries.
+      const statement = this.#db.prepare(scheduledQuerySql(sql, "main.events", "?"));
+      if (!statement.readonly || !statement.reader)
+        throw new UsageError("A scheduled query must be a single read-only SELECT.");
+      const rows: Array<Record<string, unknown>> = [];
+      for (const row of statement.iterate(sourceId) as Iterable<Record<string, unknown>>) {
+        if (rows.length >= options.maxRows) break;
+        rows.push(row);
+      }
+      return rows;
+    });
   }
 
   async listMatches(query: {

@@ -1,5 +1,5 @@
 // The statistics behind the console's overview, a source's page and /metrics, for SQLite. Counts come
-// from the counter tables that triggers keep with every write (migration 14), so a read costs a few rows
+// from the counter tables that triggers keep with every write (migration 15), so a read costs a few rows
 // per day and type or per source, never a pass over the events; only what the counters cannot answer
 // (buckets shorter than a day) reads the events, and the store runs that off the event loop.
 
