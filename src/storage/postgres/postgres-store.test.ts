@@ -9,6 +9,7 @@ import { type PgCluster, startPgCluster } from "../../../test/pg-cluster.ts";
 import { eventRow, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
 import { runAccessContract } from "../../../test/storage-contract-access.ts";
 import { runAlertOrderContract } from "../../../test/storage-contract-alert-order.ts";
+import { runLimiterContract } from "../../../test/storage-contract-limiter.ts";
 import { VigilError } from "../../core/errors.ts";
 import type { PageWrite } from "../ports.ts";
 import { MIGRATIONS, runMigrations } from "./migrations.ts";
@@ -30,6 +31,9 @@ runStorageContract("postgres", () =>
 );
 runAccessContract("postgres", () =>
   openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
+);
+runLimiterContract("postgres", (alertLimitPerHour) =>
+  openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema(), alertLimitPerHour }),
 );
 runAlertOrderContract(
   "postgres",

@@ -12,6 +12,7 @@
 
 import { createHash, randomUUID } from "node:crypto";
 import Database from "better-sqlite3";
+import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { AlertStatus, AlertStatusChange, RuleMatch } from "../../core/detection.ts";
@@ -84,6 +85,8 @@ export interface SqliteStoreOptions {
   clock?: Clock;
   /** How long a write waits for another process's write lock before failing with `storage_busy`. */
   busyTimeoutMs?: number;
+  /** Alerts a rule may raise per source and hour before its matches fold into one noisy alert (alerts/limiter.ts). */
+  alertLimitPerHour?: number;
 }
 
 export type OpenSqliteStoreOptions = ({ path: string } | { memory: true }) & SqliteStoreOptions;
@@ -317,6 +320,7 @@ export class SqliteStore implements Store {
   readonly #detections: SqliteDetections;
   readonly #delivery: SqliteDelivery;
   readonly #access: SqliteAccess;
+  #alertLimitPerHour = DEFAULT_ALERT_LIMIT_PER_HOUR;
 
   private constructor(db: Database.Database, location: string, clock: Clock) {
     this.#db = db;
@@ -345,7 +349,9 @@ export class SqliteStore implements Store {
       db.pragma("cache_size = -32768");
       // A large backfill can grow the WAL file; truncate it back after checkpoints instead of keeping it.
       db.pragma("journal_size_limit = 67108864");
-      return new SqliteStore(db, location, options.clock ?? systemClock);
+      const store = new SqliteStore(db, location, options.clock ?? systemClock);
+      store.#alertLimitPerHour = options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR;
+      return store;
     } catch (err) {
       db?.close();
       const translated = translateSqliteError(err, location);
@@ -647,7 +653,10 @@ export class SqliteStore implements Store {
     return this.#detections.applyMatches(
       matches.filter((m) => inserted.has(m.eventId)),
       nowMs,
-      write.fromHistory === true,
+      {
+        fromHistory: write.fromHistory === true,
+        alertLimitPerHour: this.#alertLimitPerHour,
+      },
     );
   }
 
@@ -655,7 +664,11 @@ export class SqliteStore implements Store {
     return this.#write(() => {
       this.#requireSource(sourceId);
       assertMatchesOf(sourceId, matches);
-      return { createdAlertIds: this.#detections.applyMatches(matches, this.#clock.nowMs()) };
+      return {
+        createdAlertIds: this.#detections.applyMatches(matches, this.#clock.nowMs(), {
+          alertLimitPerHour: this.#alertLimitPerHour,
+        }),
+      };
     });
   }
 
