@@ -3,6 +3,7 @@
 import { homedir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { z } from "zod";
+import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../alerts/limiter.ts";
 import type { OutboundPolicy } from "../core/outbound.ts";
 
 const EnvSchema = z.object({
@@ -23,6 +24,7 @@ const EnvSchema = z.object({
     .optional(),
   VIGIL_DATABASE_SCHEMA: z.string().min(1).optional(),
   VIGIL_ALLOWED_HOSTS: z.string().optional(),
+  VIGIL_ALERT_LIMIT_PER_HOUR: z.coerce.number().int().min(1).max(1_000_000).optional(),
   VIGIL_ALLOW_PLAIN_HTTP: z.enum(["0", "1", "true", "false"]).optional(),
   VIGIL_EXPORT_DIR: z.string().min(1).optional(),
   VIGIL_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
@@ -52,6 +54,8 @@ export interface VigilEnv {
   databaseUrl: string | undefined;
   /** VIGIL_DATABASE_SCHEMA: the PostgreSQL schema for Vigil's tables; unset means the server's search_path. */
   databaseSchema: string | undefined;
+  /** Alerts one rule may raise per source and hour before further matches fold into a noisy alert. */
+  alertLimitPerHour: number;
   /** Where stored secrets may be sent (VIGIL_ALLOWED_HOSTS, VIGIL_ALLOW_PLAIN_HTTP); see core/outbound.ts. */
   outbound: OutboundPolicy;
   /**
@@ -106,6 +110,7 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): VigilEnv {
     configPath: env.VIGIL_CONFIG === undefined ? undefined : resolve(env.VIGIL_CONFIG),
     databaseUrl: env.VIGIL_DATABASE_URL,
     databaseSchema: env.VIGIL_DATABASE_SCHEMA,
+    alertLimitPerHour: env.VIGIL_ALERT_LIMIT_PER_HOUR ?? DEFAULT_ALERT_LIMIT_PER_HOUR,
     outbound: {
       allowedHosts: (env.VIGIL_ALLOWED_HOSTS ?? "")
         .split(",")

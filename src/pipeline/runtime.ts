@@ -44,8 +44,9 @@ export async function openRuntime(env: VigilEnv, logger: Logger, options: { cloc
     ? await openPostgresStore({
         connectionString: env.databaseUrl,
         ...(env.databaseSchema ? { schema: env.databaseSchema } : {}),
+        alertLimitPerHour: env.alertLimitPerHour,
       })
-    : await openSqliteStore({ path: join(env.dataDir, "vigil.db") });
+    : await openSqliteStore({ path: join(env.dataDir, "vigil.db"), alertLimitPerHour: env.alertLimitPerHour });
   const secrets = openSecretBox({ dataDir: env.dataDir, ...(env.secretKey ? { secretKey: env.secretKey } : {}) });
   const clock = options.clock ?? systemClock;
   let detection: Promise<Detection> | undefined;

@@ -6,6 +6,7 @@
 // transaction-scoped advisory lock per affected key, in sorted order (no deadlock between the two).
 
 import type pg from "pg";
+import { DEFAULT_ALERT_LIMIT_PER_HOUR, foldNoisyMatches } from "../../alerts/limiter.ts";
 import { type AlertWindow, applyMatches, keysToLoad, windowKeyString } from "../../alerts/windows.ts";
 import type { AlertStatus, AlertStatusChange, RuleMatch, RuleStateOp } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
@@ -109,27 +110,10 @@ async function insertMatches(
   return { fresh, seqs };
 }
 
-const UPSERT_WINDOW = `INSERT INTO alert_windows (${WINDOW_COLUMNS.join(", ")}) VALUES (${params(WINDOW_COLUMNS.length)})
-  ON CONFLICT (id) DO UPDATE SET ${WINDOW_STATE_UPDATE}`;
-
-/** Stores `matches` (skipping those already stored) and applies them to windows and alerts; created ids. */
-export async function applyMatchesPg(
-  client: Queryable,
-  matches: readonly RuleMatch[],
-  nowMs: number,
-  fromHistory = false,
-): Promise<string[]> {
-  if (matches.length === 0) return [];
-  const keys = keysToLoad(matches);
-  await lockKeys(
-    client,
-    keys.map((k) => `w:${windowKeyString(k.key)}`),
-  );
-  const { fresh, seqs } = await insertMatches(client, matches, nowMs);
-  if (fresh.length === 0) return [];
-
+/** The stored windows the matches may fall into. */
+async function loadWindowsPg(client: Queryable, matches: readonly RuleMatch[]): Promise<AlertWindow[]> {
   const existing: AlertWindow[] = [];
-  for (const { key, minSecs, maxSecs } of keysToLoad(fresh)) {
+  for (const { key, minSecs, maxSecs } of keysToLoad(matches)) {
     const { rows } = await client.query<WindowRow>(
       `SELECT * FROM alert_windows
        WHERE source_id = $1 AND rule_id = $2 AND dedup_string = $3 AND is_error = $4 AND start_secs <= $5
@@ -138,7 +122,69 @@ export async function applyMatchesPg(
     );
     existing.push(...rows.map(toAlertWindow));
   }
-  const outcome = applyMatches(existing, fresh);
+  return existing;
+}
+
+const UPSERT_WINDOW = `INSERT INTO alert_windows (${WINDOW_COLUMNS.join(", ")}) VALUES (${params(WINDOW_COLUMNS.length)})
+  ON CONFLICT (id) DO UPDATE SET ${WINDOW_STATE_UPDATE}`;
+
+/** Stores `matches` (skipping those already stored) and applies them to windows and alerts; created ids. */
+export async function applyMatchesPg(
+  client: Queryable,
+  matches: readonly RuleMatch[],
+  nowMs: number,
+  options: { fromHistory?: boolean; alertLimitPerHour?: number } = {},
+): Promise<string[]> {
+  if (matches.length === 0) return [];
+  const fromHistory = options.fromHistory === true;
+  const limit = options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR;
+  const keys = keysToLoad(matches);
+  // The rule locks serialize the writers of one rule, so that two of them cannot both spend its alert budget.
+  await lockKeys(client, [
+    ...keys.map((k) => `w:${windowKeyString(k.key)}`),
+    ...new Set(matches.map((m) => `r:${JSON.stringify([m.sourceId, m.ruleId])}`)),
+  ]);
+  const inserted = await insertMatches(client, matches, nowMs);
+  const seqs = inserted.seqs;
+  let fresh = inserted.fresh;
+  if (fresh.length === 0) return [];
+
+  let existing = await loadWindowsPg(client, fresh);
+  let outcome = applyMatches(existing, fresh);
+  const recent = new Map<string, number>();
+  for (const w of outcome.alertCreations) {
+    const key = JSON.stringify([w.sourceId, w.ruleId]);
+    if (recent.has(key)) continue;
+    const { rows } = await client.query<{ n: string }>(
+      "SELECT count(*) AS n FROM alerts WHERE source_id = $1 AND rule_id = $2 AND created_at_ms > $3",
+      [w.sourceId, w.ruleId, nowMs - 3_600_000],
+    );
+    recent.set(key, Number(rows[0]?.n ?? 0));
+  }
+  const folded = foldNoisyMatches(
+    outcome,
+    fresh,
+    (sourceId, ruleId) => recent.get(JSON.stringify([sourceId, ruleId])) ?? 0,
+    limit,
+  );
+  if (folded !== null) {
+    // The rule is over its budget: the matches of the alerts it would open go to its noisy alert instead.
+    const moved = folded.flatMap((m, i) => (m === fresh[i] ? [] : [{ m, seq: seqs[i] }]));
+    await lockKeys(
+      client,
+      keysToLoad(moved.map((x) => x.m)).map((k) => `w:${windowKeyString(k.key)}`),
+    );
+    for (const { m, seq } of moved) {
+      await client.query(
+        `UPDATE rule_matches SET dedup_string = $1, title = $2, alert_context = $3, dedup_period_minutes = $4,
+           threshold = $5, unique_value = $6 WHERE seq = $7`,
+        [m.dedupString, m.title, JSON.stringify(m.alertContext), m.dedupPeriodMinutes, m.threshold, m.uniqueValue, seq],
+      );
+    }
+    fresh = folded;
+    existing = await loadWindowsPg(client, fresh);
+    outcome = applyMatches(existing, fresh);
+  }
   const loaded = new Set(existing.map((w) => w.id));
   for (const w of outcome.windowUpserts) {
     if (loaded.has(w.id) && !outcome.newRepresentative.has(w.id)) {

@@ -10,6 +10,7 @@ import { eventRow, runStorageContract, sourceSettings } from "../../../test/stor
 import { runAccessContract } from "../../../test/storage-contract-access.ts";
 import { runAlertOrderContract } from "../../../test/storage-contract-alert-order.ts";
 import { runCountersContract } from "../../../test/storage-contract-counters.ts";
+import { runLimiterContract } from "../../../test/storage-contract-limiter.ts";
 import { VigilError } from "../../core/errors.ts";
 import type { PageWrite } from "../ports.ts";
 import { MIGRATIONS, runMigrations } from "./migrations.ts";
@@ -34,6 +35,9 @@ runAccessContract("postgres", () =>
 );
 runCountersContract("postgres", () =>
   openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
+);
+runLimiterContract("postgres", (alertLimitPerHour) =>
+  openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema(), alertLimitPerHour }),
 );
 runAlertOrderContract(
   "postgres",

@@ -13,6 +13,7 @@
 
 import { createHash, randomUUID } from "node:crypto";
 import pg from "pg";
+import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { AlertStatus, AlertStatusChange, RuleMatch } from "../../core/detection.ts";
@@ -101,6 +102,8 @@ export interface OpenPostgresStoreOptions {
   clock?: Clock;
   /** Pool size per worker; default 10. */
   maxConnections?: number;
+  /** Alerts a rule may raise per source and hour before its matches fold into one noisy alert (alerts/limiter.ts). */
+  alertLimitPerHour?: number;
 }
 
 const STREAMS: readonly StreamName[] = ["main", "tenant"];
@@ -310,6 +313,7 @@ export class PostgresStore implements Store {
   readonly #target: PgTarget;
   readonly #clock: Clock;
   #closed = false;
+  #alertLimitPerHour = DEFAULT_ALERT_LIMIT_PER_HOUR;
   readonly #access: PgAccess = new PgAccess(
     (fn) => this.#read(fn),
     () => this.#clock.nowMs(),
@@ -341,7 +345,14 @@ export class PostgresStore implements Store {
     // An idle connection dropped by the server emits 'error' on the pool; unhandled, it would kill the
     // worker. The pool discards that client, and the next query reports any lasting problem.
     pool.on("error", () => undefined);
-    return new PostgresStore(pool, schema, describeTarget(options.connectionString), options.clock ?? systemClock);
+    const store = new PostgresStore(
+      pool,
+      schema,
+      describeTarget(options.connectionString),
+      options.clock ?? systemClock,
+    );
+    store.#alertLimitPerHour = options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR;
+    return store;
   }
 
   get schema(): string | null {
@@ -772,7 +783,7 @@ export class PostgresStore implements Store {
       client,
       matches.filter((m) => inserted.has(m.eventId)),
       nowMs,
-      write.fromHistory === true,
+      { fromHistory: write.fromHistory === true, alertLimitPerHour: this.#alertLimitPerHour },
     );
   }
 
@@ -780,7 +791,11 @@ export class PostgresStore implements Store {
     assertMatchesOf(sourceId, matches);
     return this.#transaction(async (client) => {
       await this.#requireSource(client, sourceId);
-      return { createdAlertIds: await applyMatchesPg(client, matches, this.#clock.nowMs()) };
+      return {
+        createdAlertIds: await applyMatchesPg(client, matches, this.#clock.nowMs(), {
+          alertLimitPerHour: this.#alertLimitPerHour,
+        }),
+      };
     });
   }
 

@@ -2,6 +2,7 @@
 // run inside the caller's page transaction (see SqliteStore.applyPage); reads run on their own.
 
 import type Database from "better-sqlite3";
+import { DEFAULT_ALERT_LIMIT_PER_HOUR, foldNoisyMatches } from "../../alerts/limiter.ts";
 import { type AlertWindow, applyMatches, keysToLoad } from "../../alerts/windows.ts";
 import type { AlertStatus, AlertStatusChange, RuleMatch, RuleStateOp } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
@@ -72,6 +73,11 @@ function prepare(db: Database.Database) {
     ),
     // The outbox row is written with the alert change it announces: no alert without its notification.
     enqueue: db.prepare("INSERT INTO outbox (alert_id, kind, created_at_ms) VALUES (?, ?, ?)"),
+    recentAlerts: db
+      .prepare<[string, string, number], number>(
+        "SELECT count(*) FROM alerts WHERE source_id = ? AND rule_id = ? AND created_at_ms > ?",
+      )
+      .pluck(),
     insertStatusChange: db.prepare(
       "INSERT INTO alert_status_changes (alert_id, from_status, to_status, at_ms, changed_by) VALUES (?, ?, ?, ?, ?)",
     ),
@@ -133,7 +139,12 @@ export class SqliteDetections {
    * its window and alert, and each window once. Which matches are new is decided before that by the
    * unique index (the transaction is the only writer, so the answer holds until the insert).
    */
-  applyMatches(matches: readonly RuleMatch[], nowMs: number, fromHistory = false): string[] {
+  applyMatches(
+    matches: readonly RuleMatch[],
+    nowMs: number,
+    options: { fromHistory?: boolean; alertLimitPerHour?: number } = {},
+  ): string[] {
+    const fromHistory = options.fromHistory === true;
     if (matches.length === 0) return [];
     const s = this.#s;
     // A match already stored (or twice in the batch) must not count again.
@@ -147,12 +158,25 @@ export class SqliteDetections {
     }
     if (fresh.length === 0) return [];
 
-    const existing: AlertWindow[] = [];
-    for (const { key, minSecs, maxSecs } of keysToLoad(fresh)) {
-      const rows = s.windowsOfKey.all(key.sourceId, key.ruleId, key.dedupString, toFlag(key.isError), maxSecs, minSecs);
-      existing.push(...rows.map(toAlertWindow));
+    const loadWindows = (of: readonly RuleMatch[]) =>
+      keysToLoad(of).flatMap(({ key, minSecs, maxSecs }) =>
+        s.windowsOfKey
+          .all(key.sourceId, key.ruleId, key.dedupString, toFlag(key.isError), maxSecs, minSecs)
+          .map(toAlertWindow),
+      );
+    let existing: AlertWindow[] = loadWindows(fresh);
+    let outcome = applyMatches(existing, fresh);
+    // A rule over its alert budget: the matches of the alerts it would open go to its noisy alert instead.
+    const folded = foldNoisyMatches(
+      outcome,
+      fresh,
+      (sourceId, ruleId) => s.recentAlerts.get(sourceId, ruleId, nowMs - 3_600_000) ?? 0,
+      options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR,
+    );
+    if (folded !== null) {
+      existing = loadWindows(folded);
+      outcome = applyMatches(existing, folded);
     }
-    const outcome = applyMatches(existing, fresh);
     const loaded = new Set(existing.map((w) => w.id));
     for (const w of outcome.windowUpserts) {
       if (loaded.has(w.id) && !outcome.newRepresentative.has(w.id))

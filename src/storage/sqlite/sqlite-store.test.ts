@@ -10,6 +10,7 @@ import { eventRow, ruleMatch, runStorageContract, sourceSettings } from "../../.
 import { runAccessContract } from "../../../test/storage-contract-access.ts";
 import { runAlertOrderContract } from "../../../test/storage-contract-alert-order.ts";
 import { runCountersContract } from "../../../test/storage-contract-counters.ts";
+import { runLimiterContract } from "../../../test/storage-contract-limiter.ts";
 import { VigilError } from "../../core/errors.ts";
 import { MIGRATIONS, runMigrations } from "./migrations.ts";
 import { compileEventSearch, TEXT_CANDIDATE_CAP } from "./search.ts";
@@ -30,6 +31,7 @@ runStorageContract("sqlite memory", () => openSqliteStore({ memory: true }));
 runAccessContract("sqlite", () => openSqliteStore({ path: freshPath() }));
 runCountersContract("sqlite file", () => openSqliteStore({ path: freshPath() }));
 runCountersContract("sqlite memory", () => openSqliteStore({ memory: true }));
+runLimiterContract("sqlite", (alertLimitPerHour) => openSqliteStore({ path: freshPath(), alertLimitPerHour }));
 runAlertOrderContract("sqlite", () => openSqliteStore({ path: freshPath() }), { scenarios: 12, deliveries: 8 });
 
 async function withStore<T>(fn: (store: SqliteStore, path: string) => Promise<T>, path = freshPath()): Promise<T> {

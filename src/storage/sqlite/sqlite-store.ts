@@ -17,6 +17,7 @@
 import { createHash, randomUUID } from "node:crypto";
 import { availableParallelism } from "node:os";
 import Database from "better-sqlite3";
+import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { AlertStatus, AlertStatusChange, RuleMatch } from "../../core/detection.ts";
@@ -102,6 +103,8 @@ export interface SqliteStoreOptions {
    * least 1 and at most 4. 0 reads on the main connection, as an in-memory database always does.
    */
   readers?: number;
+  /** Alerts a rule may raise per source and hour before its matches fold into one noisy alert (alerts/limiter.ts). */
+  alertLimitPerHour?: number;
 }
 
 export type OpenSqliteStoreOptions = ({ path: string } | { memory: true }) & SqliteStoreOptions;
@@ -346,6 +349,7 @@ export class SqliteStore implements Store {
   readonly #access: SqliteAccess;
   /** Null: reads run on the main connection (an in-memory database, or `readers: 0`). */
   readonly #reader: SqliteReader | null;
+  #alertLimitPerHour = DEFAULT_ALERT_LIMIT_PER_HOUR;
 
   private constructor(db: Database.Database, location: string, clock: Clock, reader: SqliteReader | null) {
     this.#db = db;
@@ -380,7 +384,9 @@ export class SqliteStore implements Store {
         location === ":memory:" || readers === 0
           ? null
           : new SqliteReader({ path: location, size: readers, busyTimeoutMs });
-      return new SqliteStore(db, location, options.clock ?? systemClock, reader);
+      const store = new SqliteStore(db, location, options.clock ?? systemClock, reader);
+      store.#alertLimitPerHour = options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR;
+      return store;
     } catch (err) {
       db?.close();
       const translated = translateSqliteError(err, location);
@@ -694,7 +700,10 @@ export class SqliteStore implements Store {
     return this.#detections.applyMatches(
       matches.filter((m) => inserted.has(m.eventId)),
       nowMs,
-      write.fromHistory === true,
+      {
+        fromHistory: write.fromHistory === true,
+        alertLimitPerHour: this.#alertLimitPerHour,
+      },
     );
   }
 
@@ -702,7 +711,11 @@ export class SqliteStore implements Store {
     return this.#write(() => {
       this.#requireSource(sourceId);
       assertMatchesOf(sourceId, matches);
-      return { createdAlertIds: this.#detections.applyMatches(matches, this.#clock.nowMs()) };
+      return {
+        createdAlertIds: this.#detections.applyMatches(matches, this.#clock.nowMs(), {
+          alertLimitPerHour: this.#alertLimitPerHour,
+        }),
+      };
     });
   }
 

@@ -1,0 +1,76 @@
+// The alert limiter in the stores (src/alerts/limiter.ts): past its hourly budget, a rule's new alerts fold into
+// one noisy alert per event-time hour. Run on every store by its test file.
+
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, it } from "node:test";
+import { NOISY_DEDUP } from "../src/alerts/limiter.ts";
+import type { RuleMatch } from "../src/core/detection.ts";
+import type { PageWrite, Store } from "../src/storage/ports.ts";
+import { eventRow, ruleMatch, sourceSettings } from "./storage-contract.ts";
+
+const T0 = 1_763_900_000 - (1_763_900_000 % 3600) + 60;
+
+export function runLimiterContract(name: string, open: (alertLimitPerHour: number) => Promise<Store>): void {
+  describe(`${name}: alert limiter`, () => {
+    let store: Store;
+    let sourceId: string;
+    beforeEach(async () => {
+      store = await open(3);
+      sourceId = (await store.createSource(sourceSettings("noisy"), { ciphertext: "x" })).id;
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    /** One page of events, each with one match of `ruleId` and its own dedup string (so its own alert). */
+    function page(ids: string[], overrides: Partial<RuleMatch> = {}): PageWrite {
+      return {
+        sourceId,
+        events: ids.map((id, i) => eventRow(id, T0 + i)),
+        quarantined: [],
+        unknownTypes: [],
+        matches: ids.map((id, i) => ruleMatch(sourceId, id, T0 + i, { dedupString: `actor-${id}`, ...overrides })),
+      };
+    }
+
+    it("folds a rule's alerts beyond its hourly budget into one noisy alert, and keeps counting there", async () => {
+      const first = await store.applyPage(page(["a", "b", "c", "d", "e"]));
+      assert.equal(first.createdAlertIds.length, 4, "three alerts within the budget, then the noisy one");
+      const alerts = await store.listAlerts({ ruleId: "OpenAI.Login.Failed" });
+      const noisy = alerts.filter((a) => a.dedupString === NOISY_DEDUP);
+      assert.equal(noisy.length, 1);
+      assert.equal(noisy[0]?.matchCount, 2);
+      assert.match(noisy[0]?.title ?? "", /raised more than 3 alerts in an hour/);
+      assert.equal(alerts.filter((a) => a.dedupString !== NOISY_DEDUP).length, 3);
+
+      // More of the same: no new alert, the noisy one grows; nothing is lost (every match is stored).
+      const second = await store.applyPage(page(["f", "g"]));
+      assert.deepEqual(second.createdAlertIds, []);
+      assert.equal((await store.getAlert(noisy[0]!.id))?.matchCount, 4);
+      const signals = await store.listMatches({ sourceId, sinceSecs: T0, untilSecs: T0 + 10 });
+      assert.equal(signals.length, 7);
+      const attached = await store.getAlertMatches(noisy[0]!.id);
+      assert.deepEqual(attached.map((m) => m.match.eventId).sort(), ["d", "e", "f", "g"]);
+
+      // A match that joins an alert that already exists is never folded.
+      const again = await store.applyPage(page(["h"], { dedupString: "actor-a" }));
+      assert.deepEqual(again.createdAlertIds, []);
+      assert.equal(alerts.find((a) => a.dedupString === "actor-a")?.matchCount, 1);
+      const actorA = (await store.listAlerts({ ruleId: "OpenAI.Login.Failed" })).find(
+        (a) => a.dedupString === "actor-a",
+      );
+      assert.equal(actorA?.matchCount, 2);
+    });
+
+    it("budgets each rule on its own, and never folds rule errors", async () => {
+      await store.applyPage(page(["a", "b", "c", "d"]));
+      const other = await store.applyPage(page(["x1", "x2", "x3"], { ruleId: "OpenAI.Other" }));
+      assert.equal(other.createdAlertIds.length, 3);
+      const errors = await store.applyPage(
+        page(["e1", "e2", "e3", "e4", "e5"], { ruleId: "OpenAI.Broken", isError: true, errorType: "TypeError" }),
+      );
+      assert.equal(errors.createdAlertIds.length, 5);
+      assert.equal((await store.listAlerts()).filter((a) => a.dedupString === NOISY_DEDUP).length, 1);
+    });
+  });
+}
