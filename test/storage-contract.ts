@@ -961,6 +961,9 @@ export function runStorageContract(
           (await store.listAlerts({ fromHistory: false })).map((a) => a.id),
           live.createdAlertIds,
         );
+        assert.deepEqual(await store.historyAlertCounts(), { total: 1, open: 1 });
+        await store.setAlertStatus(old.createdAlertIds[0]!, "RESOLVED", 1);
+        assert.deepEqual(await store.historyAlertCounts(), { total: 1, open: 0 });
       });
 
       it("creates the alert when the threshold is reached, across pages, and attaches the earlier matches", async () => {

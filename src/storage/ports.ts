@@ -643,4 +643,6 @@ export interface StatsStore {
   deliveryCounts(): Promise<Array<{ status: DeliveryStatus; count: number }>>;
   /** Alerts per (source, status, severity), ordered so; combinations with no alert are absent. */
   alertCounts(): Promise<AlertCount[]>;
+  /** Alerts raised from history (a backfill), all and still open: the one summary the console shows. */
+  historyAlertCounts(): Promise<{ total: number; open: number }>;
 }

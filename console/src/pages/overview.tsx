@@ -20,6 +20,8 @@ export function OverviewPage() {
   const days = listOf<Rec>(pick(data, "eventsPerDay", "eventsByDay", "events", "days") ?? []);
   const open = severityCounts(pick(data, "openAlertsBySeverity", "openAlerts", "alertsBySeverity"));
   const sources = listOf<Rec>(pick(data, "sources") ?? []);
+  const history = (pick(data, "historyAlerts") ?? {}) as Rec;
+  const historyTotal = Number(history.total ?? 0) || 0;
   return (
     <>
       <header className="page-head">
@@ -37,6 +39,13 @@ export function OverviewPage() {
           </Link>
         ))}
       </section>
+      {historyTotal > 0 ? (
+        <p className="muted" aria-label="Alerts from history">
+          {historyTotal} alert(s) were raised from history (a source's backfill), {Number(history.open ?? 0) || 0} of
+          them open. They are not sent to destinations unless a destination asks for history.{" "}
+          <Link to="/alerts?history=true">Review them</Link>.
+        </p>
+      ) : null}
       <section className="card">
         <h2>Events per day by type (last 14 days)</h2>
         <StackedEventsChart rows={days} />

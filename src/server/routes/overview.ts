@@ -44,10 +44,11 @@ export function overviewRoutes(ctx: ServerContext): Hono<AppEnv> {
     const sinceSecs = (Math.floor(nowSecs / DAY) - 13) * DAY;
     // Every figure comes from the stores' counters (a few rows per day, type and source), never from a
     // pass over the events or alerts: the overview costs the same at a million events as at ten.
-    const [eventsPerDay, alertCounts, sources] = await Promise.all([
+    const [eventsPerDay, alertCounts, sources, historyAlerts] = await Promise.all([
       store.eventHistogram({ sinceSecs, bucketSecs: DAY }),
       store.alertCounts(),
       sourcesHealth(store, ctx.nowMs()),
+      store.historyAlertCounts(),
     ]);
     const openAlertsBySeverity = Object.fromEntries(
       SEVERITIES.map((sev) => [
@@ -55,7 +56,7 @@ export function overviewRoutes(ctx: ServerContext): Hono<AppEnv> {
         alertCounts.filter((a) => a.status === "OPEN" && a.severity === sev).reduce((n, a) => n + a.count, 0),
       ]),
     );
-    return c.json({ sinceSecs, bucketSecs: DAY, eventsPerDay, openAlertsBySeverity, sources });
+    return c.json({ sinceSecs, bucketSecs: DAY, eventsPerDay, openAlertsBySeverity, historyAlerts, sources });
   });
 
   app.get("/health", async (c) => {

@@ -271,6 +271,15 @@ export class PgAccess implements AccessStore, StatsStore {
     });
   }
 
+  historyAlertCounts(): Promise<{ total: number; open: number }> {
+    return this.#run(async (pool) => {
+      const { rows } = await pool.query<{ total: number; open: number }>(
+        "SELECT count(*)::int AS total, (count(*) FILTER (WHERE status = 'OPEN'))::int AS open FROM alerts WHERE from_history",
+      );
+      return { total: rows[0]?.total ?? 0, open: rows[0]?.open ?? 0 };
+    });
+  }
+
   deliveryCounts(): Promise<Array<{ status: DeliveryStatus; count: number }>> {
     return this.#run(async (pool) => {
       const { rows } = await pool.query<{ status: DeliveryStatus; count: number }>(

@@ -877,6 +877,10 @@ export class PostgresStore implements Store {
     return this.#access.deliveryCounts();
   }
 
+  historyAlertCounts(): Promise<{ total: number; open: number }> {
+    return this.#access.historyAlertCounts();
+  }
+
   alertCounts(): Promise<AlertCount[]> {
     return this.#access.alertCounts();
   }

@@ -967,6 +967,18 @@ export class SqliteStore implements Store {
     return this.#guard(() => this.#run<AlertCount>(alertCountsSql));
   }
 
+  /** Over the partial index of history alerts: as cheap as there are history alerts, whatever the live ones. */
+  async historyAlertCounts(): Promise<{ total: number; open: number }> {
+    return this.#guard(() => {
+      const row = this.#db
+        .prepare<[], { total: number; open: number | null }>(
+          "SELECT count(*) AS total, sum(status = 'OPEN') AS open FROM alerts WHERE from_history = 1",
+        )
+        .get();
+      return { total: row?.total ?? 0, open: row?.open ?? 0 };
+    });
+  }
+
   async deliveryCounts(): Promise<Array<{ status: DeliveryStatus; count: number }>> {
     return this.#guard(() => this.#access.deliveryCounts());
   }
