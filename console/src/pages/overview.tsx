@@ -40,7 +40,7 @@ export function OverviewPage() {
         ))}
       </section>
       {historyTotal > 0 ? (
-        <p className="muted" aria-label="Alerts from history">
+        <p className="muted">
           {historyTotal} alert(s) were raised from history (a source's backfill), {Number(history.open ?? 0) || 0} of
           them open. They are not sent to destinations unless a destination asks for history.{" "}
           <Link to="/alerts?history=true">Review them</Link>.
