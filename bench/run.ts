@@ -1,5 +1,6 @@
 // `npm run bench`: prints figures and ratios against baselines measured in the same run.
-// Options: --quick (smaller data sets, for a smoke run), --only NAME (normalize | rules | ingest | backfill | search).
+// Options: --quick (smaller data sets, for a smoke run), --only NAME (normalize | rules | ingest | backfill | signal |
+// search).
 // search fills a store of 1,000,000 events first (several minutes), so it runs only when asked for by name.
 
 import { benchTsRules } from "../src/detections/bench.ts";
@@ -9,6 +10,7 @@ import { createSimulatedOrg } from "../src/simulator/index.ts";
 import { benchBackfill } from "./backfill.ts";
 import { benchIngest } from "./ingest.ts";
 import { benchSearch, formatSearchFigures } from "./search.ts";
+import { benchSignal } from "./signal.ts";
 
 const quick = process.argv.includes("--quick");
 const onlyIndex = process.argv.indexOf("--only");
@@ -54,6 +56,17 @@ if (!only || only === "backfill") {
   const r = await benchBackfill(quick ? 20_000 : 200_000, 100);
   process.stdout.write(
     `events ${fmt(r.events)} | sequential ${fmt(r.sequentialSecs, 1)} s | parallel ${fmt(r.parallelSecs, 1)} s | speedup ${fmt(r.speedup, 2)}× | peak RSS parallel ${fmt(r.parallelPeakRssMb)} MB, sequential ${fmt(r.sequentialPeakRssMb)} MB\n`,
+  );
+}
+
+if (!only || only === "signal") {
+  const perDay = quick ? 1_500 : 10_000;
+  section(
+    `Signal: the simulator's default org, 7 days × ${fmt(perDay)} events/day, no scenario (targets: MEDIUM+ ≤ 1/day, HIGH+ 0); scenario recall at the expected severity (target 29/29)`,
+  );
+  const r = await benchSignal(perDay);
+  process.stdout.write(
+    `alerts/day all ${fmt(r.perDay.all, 1)} | MEDIUM+ ${fmt(r.perDay.mediumPlus, 2)} | HIGH+ ${fmt(r.perDay.highPlus, 2)} | scenario recall ${r.recall}/${r.scenarios}${r.missed.length > 0 ? ` (missed: ${r.missed.join(", ")})` : ""}\n`,
   );
 }
 

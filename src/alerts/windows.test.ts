@@ -154,13 +154,39 @@ describe("applyMatches", () => {
     assert.deepEqual(keysToLoad([match("e1", T0, { createAlert: false })]), []);
   });
 
-  it("starts its own window for an out-of-order match before every window", () => {
+  it("gives an out-of-order match before every window the window that ends where the later one starts", () => {
     const { saved, outcomes } = run([[match("late", T0 + 1000)], [match("early", T0)], [match("mid", T0 + 1500)]]);
     assert.equal(saved.length, 2);
-    const early = saved.find((w) => w.startSecs === T0);
-    assert.equal(early?.endSecs, T0 + 3600);
-    // T0 + 1500 is in both windows: it joins the one that started last.
+    const early = saved.find((w) => w.startSecs < T0 + 1000);
+    assert.deepEqual([early?.startSecs, early?.endSecs], [T0 + 1000 - 3600, T0 + 1000]);
+    assert.equal(outcomes[1]?.placements[0]?.windowId, windowId(saved[0]!, T0 + 1000 - 3600));
+    // T0 + 1500 is only in the later window.
     assert.equal(outcomes[2]?.placements[0]?.windowId, windowId(saved[0]!, T0 + 1000));
+  });
+
+  it("groups history read newest page first into one window per period, as a forward read does", () => {
+    const day = 86_400;
+    const hourly = Array.from({ length: 72 }, (_, h) => match(`e${h}`, T0 + h * 3600, { dedupPeriodMinutes: 1440 }));
+    // Pages of five matches, newest page first, each page sorted oldest first (what the pipeline does).
+    const pages: RuleMatch[][] = [];
+    for (let end = hourly.length; end > 0; end -= 5) pages.push(hourly.slice(Math.max(0, end - 5), end));
+    const backwards = run(pages).saved.sort((x, y) => x.startSecs - y.startSecs);
+    const forwards = run([hourly]).saved;
+    assert.equal(forwards.length, 3);
+    // Anchored at the newest match instead of the oldest, so three days may span four windows (not 15 pages).
+    assert.equal(backwards.length, 4);
+    assert.ok(backwards.every((w) => w.endSecs - w.startSecs === day));
+    for (let i = 1; i < backwards.length; i++) assert.equal(backwards[i]?.startSecs, backwards[i - 1]?.endSecs);
+    assert.equal(
+      backwards.reduce((n, w) => n + w.matchCount, 0),
+      72,
+    );
+  });
+
+  it("does not start a tiled window before the end of an earlier window", () => {
+    const { saved } = run([[match("a", T0)], [match("c", T0 + 5000)], [match("b", T0 + 4000)]]);
+    const b = saved.find((w) => w.startSecs > T0 && w.startSecs < T0 + 5000);
+    assert.equal(b?.startSecs, T0 + 3600, "starts where the first window ends, not at T0 + 5000 - 3600");
   });
 
   it("derives the same ids on replay, and ids that differ by window start", () => {
@@ -199,8 +225,8 @@ describe("applyMatches", () => {
     assert.deepEqual(
       keys.map((k) => [k.key.ruleId, k.minSecs, k.maxSecs]),
       [
-        ["Rule.A", T0 + 1, T0 + 9],
-        ["Z", T0 + 5, T0 + 5],
+        ["Rule.A", T0 + 1, T0 + 9 + 3600],
+        ["Z", T0 + 5, T0 + 5 + 3600],
       ],
     );
   });

@@ -10,8 +10,12 @@
 // - A window is a tumbling window [start, start + period) anchored at its first match. A match at t joins
 //   the window of its key that contains t (the one with the latest start when out-of-order arrivals made
 //   windows overlap); when none contains t, a new window starts at t. So t = start + period starts a new
-//   window, and an out-of-order match before every window starts its own window at t. The result depends
-//   only on the processing order of the matches, which is the page order: deterministic.
+//   window. An out-of-order match before a later window of its key instead starts the window that ENDS where
+//   that later window starts (but not before the end of an earlier one): a backfill reads history newest
+//   page first, and anchoring each older page's match at its own time made one window per page, so a daily
+//   dedup period raised an alert per actor per page instead of per day. Windows tile backwards the way they
+//   tile forwards. The result depends only on the processing order of the matches, which is the page order:
+//   deterministic.
 // - The alert exists from the match that brings the window's count to `threshold`. With unique() values the
 //   count is the number of distinct values, kept exactly (the set itself, not a sketch) until the alert
 //   exists; after that the count no longer matters and the set stops growing, which bounds its size.
@@ -133,11 +137,13 @@ export function applyMatches(existing: readonly AlertWindow[], matches: readonly
       if (w.startSecs <= t && t < w.endSecs && (window === undefined || w.startSecs > window.startSecs)) window = w;
     }
     if (window === undefined) {
+      const period = periodSecs(match.dedupPeriodMinutes);
+      const startSecs = newWindowStart(list, t, period);
       window = {
         ...key,
-        id: windowId(key, t),
-        startSecs: t,
-        endSecs: t + periodSecs(match.dedupPeriodMinutes),
+        id: windowId(key, startSecs),
+        startSecs,
+        endSecs: startSecs + period,
         matchCount: 0,
         uniqueValues: [],
         threshold: Math.max(1, match.threshold),
@@ -174,17 +180,38 @@ export function applyMatches(existing: readonly AlertWindow[], matches: readonly
   };
 }
 
-/** The event-time span of a batch per key, for loading the windows `applyMatches` needs. */
+/**
+ * Where a new window for a match at t (in no window of its key) starts: at t, unless a later window of the key
+ * starts within one period after t; then one period before that window (so the two tile), but never before
+ * the end of the latest earlier window. Always <= t.
+ */
+function newWindowStart(windows: readonly AlertWindow[], t: number, period: number): number {
+  let nextStart = Number.POSITIVE_INFINITY;
+  let previousEnd = Number.NEGATIVE_INFINITY;
+  for (const w of windows) {
+    if (w.startSecs > t) nextStart = Math.min(nextStart, w.startSecs);
+    else if (w.endSecs <= t) previousEnd = Math.max(previousEnd, w.endSecs);
+  }
+  if (nextStart - period > t) return t;
+  return Math.min(t, Math.max(nextStart - period, previousEnd));
+}
+
+/**
+ * The event-time span of a batch per key, for loading the windows `applyMatches` needs: those that may contain
+ * a match (start <= max t, end > min t) and those starting up to one period after the batch (maxSecs includes
+ * that period), which an older match tiles up to.
+ */
 export function keysToLoad(matches: readonly RuleMatch[]): Array<{ key: WindowKey; minSecs: number; maxSecs: number }> {
   const spans = new Map<string, { key: WindowKey; minSecs: number; maxSecs: number }>();
   for (const m of matches) {
     if (!m.createAlert) continue;
     const k = windowKeyString(windowKeyOf(m));
     const span = spans.get(k);
-    if (span === undefined) spans.set(k, { key: windowKeyOf(m), minSecs: m.eventTimeSecs, maxSecs: m.eventTimeSecs });
+    const reach = m.eventTimeSecs + periodSecs(m.dedupPeriodMinutes);
+    if (span === undefined) spans.set(k, { key: windowKeyOf(m), minSecs: m.eventTimeSecs, maxSecs: reach });
     else {
       span.minSecs = Math.min(span.minSecs, m.eventTimeSecs);
-      span.maxSecs = Math.max(span.maxSecs, m.eventTimeSecs);
+      span.maxSecs = Math.max(span.maxSecs, reach);
     }
   }
   // Sorted, so that concurrent writers lock keys in the same order.
