@@ -1,6 +1,6 @@
 // `npm run bench`: prints figures and ratios against baselines measured in the same run.
 // Options: --quick (smaller data sets, for a smoke run), --only NAME (normalize | rules | ingest | backfill | signal |
-// search).
+// rereads | search).
 // search fills a store of 1,000,000 events first (several minutes), so it runs only when asked for by name.
 
 import { benchTsRules } from "../src/detections/bench.ts";
@@ -9,6 +9,7 @@ import { benchNormalize } from "../src/schema/bench.ts";
 import { createSimulatedOrg } from "../src/simulator/index.ts";
 import { benchBackfill } from "./backfill.ts";
 import { benchIngest } from "./ingest.ts";
+import { REREAD_SETTINGS, requestsPerDay } from "./rereads.ts";
 import { benchSearch, formatSearchFigures } from "./search.ts";
 import { benchSignal } from "./signal.ts";
 
@@ -68,6 +69,21 @@ if (!only || only === "signal") {
   process.stdout.write(
     `alerts/day all ${fmt(r.perDay.all, 1)} | MEDIUM+ ${fmt(r.perDay.mediumPlus, 2)} | HIGH+ ${fmt(r.perDay.highPlus, 2)} | scenario recall ${r.recall}/${r.scenarios}${r.missed.length > 0 ? ` (missed: ${r.missed.join(", ")})` : ""}\n`,
   );
+}
+
+if (!only || only === "rereads") {
+  section(
+    "Late-event re-reads: API requests a day, one poll a minute, main stream (target: defaults ≤ 2× plain polling)",
+  );
+  const volumes = [1_000, 2_000, 5_000, 10_000, 50_000];
+  const plain = volumes.map((v) => requestsPerDay(v, REREAD_SETTINGS[0]!));
+  for (const setting of REREAD_SETTINGS) {
+    const cells = volumes.map((v, i) => {
+      const n = requestsPerDay(v, setting);
+      return `${fmt(v)}/day: ${fmt(n)} (${fmt(n / plain[i]!, 2)}×)`;
+    });
+    process.stdout.write(`${setting.name} | ${cells.join(" | ")}\n`);
+  }
 }
 
 if (only === "search") {
