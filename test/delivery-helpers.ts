@@ -40,7 +40,7 @@ export async function addWebhook(
   secrets: SecretBox,
   name: string,
   url: string,
-  options: { minSeverity?: "INFO" | "HIGH" | "CRITICAL"; timeoutSecs?: number } = {},
+  options: { minSeverity?: "INFO" | "HIGH" | "CRITICAL"; timeoutSecs?: number; includeHistory?: boolean } = {},
 ) {
   return store.createDestination({
     name,
@@ -52,6 +52,7 @@ export async function addWebhook(
         url,
         secret: WEBHOOK_SECRET,
         ...(options.timeoutSecs ? { timeout_secs: options.timeoutSecs } : {}),
+        ...(options.includeHistory ? { include_history: true } : {}),
       }),
     ),
   });

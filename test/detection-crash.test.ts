@@ -111,7 +111,8 @@ describe("crash safety of detection (SIGKILL during ingest and detection)", { ti
     return env;
   }
 
-  // One slice at a time: the order in which events meet the rules is then fixed by the data alone.
+  // One slice at a time: the order in which events meet the rules is then fixed by the data alone. Alert
+  // grouping no longer needs that (docs/security.md, finding 7); the stateful rule (first API key) does.
   const backfill = [
     "backfill",
     "--source",

@@ -85,7 +85,7 @@ describe("secrets stay with the endpoint they were entered for (finding 1)", () 
     app = createApp(runtime, { consoleDir: null });
     await createUser(runtime.store, "admin", PASSWORD, "admin");
     await createUser(runtime.store, "ana", PASSWORD, "analyst");
-    token = (await createApiToken(runtime.store, "tests")).token;
+    token = (await createApiToken(runtime.store, "tests", Date.now() + 86_400_000)).token;
   });
 
   after(async () => {
@@ -274,7 +274,7 @@ describe("outbound policy from the environment", () => {
     );
     try {
       const app = createApp(runtime, { consoleDir: null });
-      const token = (await createApiToken(runtime.store, "t")).token;
+      const token = (await createApiToken(runtime.store, "t", Date.now() + 86_400_000)).token;
       const post = async (path: string, body: unknown) => {
         const res = await app.request(`http://localhost${path}`, {
           method: "POST",

@@ -64,11 +64,29 @@ export function runAccessContract(name: string, open: () => Promise<Store>): voi
       assert.equal(await store.getSession("t3", 1000), null);
     });
 
+    // Security (issue 16, finding 6c): login replaces a weak hash of the same password, never a changed one.
+    it("replaces a password hash only while it is unchanged, keeping sessions", async () => {
+      const user = await store.createUser({ username: "rehash", passwordHash: "scrypt$old", role: "analyst" });
+      await store.createSession({
+        tokenHash: "rehash-s",
+        userId: user.id,
+        csrf: "c",
+        createdAtMs: 1,
+        expiresAtMs: 1e12,
+      });
+      assert.equal(await store.replacePasswordHash(user.id, "scrypt$old", "scrypt$new"), true);
+      assert.equal((await store.getUserCredentials("rehash"))?.passwordHash, "scrypt$new");
+      assert.notEqual(await store.getSession("rehash-s", 2), null);
+      assert.equal(await store.replacePasswordHash(user.id, "scrypt$old", "scrypt$stale"), false);
+      assert.equal((await store.getUserCredentials("rehash"))?.passwordHash, "scrypt$new");
+    });
+
     it("creates, finds (recording use), lists and revokes API tokens", async () => {
-      const token = await store.createApiToken({ name: "ci", tokenHash: "hash-ci" });
-      await store.createApiToken({ name: "backup", tokenHash: "hash-b" });
+      const token = await store.createApiToken({ name: "ci", tokenHash: "hash-ci", expiresAtMs: 1e12 });
+      await store.createApiToken({ name: "backup", tokenHash: "hash-b", expiresAtMs: 1e12 });
       assert.equal(token.lastUsedAtMs, null);
-      await rejectsWith(store.createApiToken({ name: "ci", tokenHash: "other" }), "conflict");
+      assert.equal(token.expiresAtMs, 1e12);
+      await rejectsWith(store.createApiToken({ name: "ci", tokenHash: "other", expiresAtMs: 1e12 }), "conflict");
       const used = await store.authenticateApiToken("hash-ci", 1234);
       assert.equal(used?.id, token.id);
       assert.equal(used?.lastUsedAtMs, 1234);
@@ -87,6 +105,21 @@ export function runAccessContract(name: string, open: () => Promise<Store>): voi
       assert.deepEqual(await store.listApiTokens(), []);
       assert.equal(await store.authenticateApiToken("hash-ci", 2), null);
       await rejectsWith(store.revokeApiToken("ci"), "not_found");
+    });
+
+    // Security (issue 16, finding 6b): an expired token is found (so that the API can say it expired), keeps
+    // its expiry in the list, and its use is not recorded.
+    it("keeps each API token's expiry and records no use after it", async () => {
+      await store.createApiToken({ name: "short", tokenHash: "hash-short", expiresAtMs: 5_000 });
+      const valid = await store.authenticateApiToken("hash-short", 4_999);
+      assert.deepEqual([valid?.expiresAtMs, valid?.lastUsedAtMs], [5_000, 4_999]);
+      const expired = await store.authenticateApiToken("hash-short", 5_000);
+      assert.deepEqual([expired?.name, expired?.expiresAtMs, expired?.lastUsedAtMs], ["short", 5_000, 4_999]);
+      assert.deepEqual(
+        (await store.listApiTokens()).map((t) => [t.name, t.expiresAtMs, t.lastUsedAtMs]),
+        [["short", 5_000, 4_999]],
+      );
+      await store.revokeApiToken("short");
     });
 
     it("counts events per bucket and type, per source and overall", async () => {

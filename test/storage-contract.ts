@@ -16,6 +16,8 @@ import { VigilError } from "../src/core/errors.ts";
 import type { EventRow, PageWrite, QuarantineRow, SourceSettings, Store } from "../src/storage/ports.ts";
 
 const T0 = 1_700_000_000;
+/** The hour that holds T0 (T0 is 800 s into it): the start of T0's 60-minute alert window on the grid. */
+const H0 = T0 - (T0 % 3600);
 
 export function sourceSettings(name: string, overrides: Partial<SourceSettings> = {}): SourceSettings {
   return {
@@ -925,8 +927,8 @@ export function runStorageContract(
         assert.equal(alert.id, first.createdAlertIds[0]);
         assert.equal(alert.matchCount, 2);
         assert.equal(alert.status, "OPEN");
-        assert.equal(alert.windowStartSecs, T0);
-        assert.equal(alert.windowEndSecs, T0 + 3600);
+        assert.equal(alert.windowStartSecs, H0);
+        assert.equal(alert.windowEndSecs, H0 + 3600);
         assert.deepEqual(await store.getAlert(alert.id), alert);
         const attached = await store.getAlertMatches(alert.id);
         assert.deepEqual(
@@ -937,6 +939,28 @@ export function runStorageContract(
           ],
         );
         assert.equal(attached[0]?.event?.raw, eventRow("e1", T0).raw);
+      });
+
+      it("marks the alerts a page of history creates, and filters on it", async () => {
+        const source = await newSource();
+        const live = await store.applyPage(detectionPage(source.id, [{ id: "e1", t: T0, matches: [{}] }]));
+        const old = await store.applyPage(
+          detectionPage(source.id, [{ id: "e2", t: T0 - 86_400, matches: [{}] }], { fromHistory: true }),
+        );
+        // A re-read of the live event by a history page changes nothing: the alert stays live.
+        await store.applyPage(detectionPage(source.id, [{ id: "e1", t: T0, matches: [{}] }], { fromHistory: true }));
+        const byId = new Map((await store.listAlerts()).map((a) => [a.id, a]));
+        assert.equal(byId.size, 2);
+        assert.equal(byId.get(live.createdAlertIds[0]!)?.fromHistory, false);
+        assert.equal(byId.get(old.createdAlertIds[0]!)?.fromHistory, true);
+        assert.deepEqual(
+          (await store.listAlerts({ fromHistory: true })).map((a) => a.id),
+          old.createdAlertIds,
+        );
+        assert.deepEqual(
+          (await store.listAlerts({ fromHistory: false })).map((a) => a.id),
+          live.createdAlertIds,
+        );
       });
 
       it("creates the alert when the threshold is reached, across pages, and attaches the earlier matches", async () => {
@@ -985,18 +1009,22 @@ export function runStorageContract(
         assert.equal((await store.getAlert(p3.createdAlertIds[0]!))?.matchCount, 6);
       });
 
-      it("starts a new alert at exactly start + dedup period, and attaches up to one second before", async () => {
+      it("starts a new alert at the next multiple of the dedup period, and attaches up to one second before", async () => {
         const source = await newSource();
-        const p1 = await store.applyPage(detectionPage(source.id, [{ id: "e1", t: T0, matches: [{}] }]));
-        const p2 = await store.applyPage(detectionPage(source.id, [{ id: "e2", t: T0 + 3599, matches: [{}] }]));
-        const p3 = await store.applyPage(detectionPage(source.id, [{ id: "e3", t: T0 + 3600, matches: [{}] }]));
+        const p1 = await store.applyPage(detectionPage(source.id, [{ id: "e1", t: H0 + 10, matches: [{}] }]));
+        const p2 = await store.applyPage(detectionPage(source.id, [{ id: "e2", t: H0 + 3599, matches: [{}] }]));
+        const p3 = await store.applyPage(detectionPage(source.id, [{ id: "e3", t: H0 + 3600, matches: [{}] }]));
+        // Before the first match, in its grid hour: still its window (windows do not start at the first match).
+        const p4 = await store.applyPage(detectionPage(source.id, [{ id: "e0", t: H0, matches: [{}] }]));
         assert.equal(p1.createdAlertIds.length, 1);
         assert.deepEqual(p2.createdAlertIds, []);
+        assert.deepEqual(p4.createdAlertIds, []);
         assert.equal(p3.createdAlertIds.length, 1);
         assert.notEqual(p3.createdAlertIds[0], p1.createdAlertIds[0]);
         const second = await store.getAlert(p3.createdAlertIds[0]!);
-        assert.equal(second?.windowStartSecs, T0 + 3600);
-        assert.equal((await store.getAlert(p1.createdAlertIds[0]!))?.matchCount, 2);
+        assert.equal(second?.windowStartSecs, H0 + 3600);
+        const first = await store.getAlert(p1.createdAlertIds[0]!);
+        assert.deepEqual([first?.windowStartSecs, first?.windowEndSecs, first?.matchCount], [H0, H0 + 3600, 3]);
         // Newest first.
         assert.deepEqual(
           (await store.listAlerts()).map((a) => a.id),
@@ -1004,7 +1032,7 @@ export function runStorageContract(
         );
       });
 
-      it("keeps the first match's title, severity and context when later matches attach", async () => {
+      it("keeps the earliest match's title, severity and context when later matches attach", async () => {
         const source = await newSource();
         const p1 = await store.applyPage(
           detectionPage(source.id, [
@@ -1023,6 +1051,34 @@ export function runStorageContract(
         assert.equal(alert?.matchCount, 2);
         assert.deepEqual(alert?.destinations, null);
         assert.equal(alert?.packId, "openai");
+      });
+
+      it("takes the alert's fields from the earliest match, even one that arrives after the alert", async () => {
+        const source = await newSource();
+        const p1 = await store.applyPage(
+          detectionPage(source.id, [
+            { id: "late", t: T0 + 60, matches: [{ title: "late", severity: "LOW", alertContext: { n: 2 } }] },
+          ]),
+        );
+        const [id] = p1.createdAlertIds;
+        assert.ok(id !== undefined);
+        assert.equal((await store.getAlert(id))?.title, "late");
+        // An earlier event, read later (a newest-first page, another slice): the alert follows it.
+        const p2 = await store.applyPage(
+          detectionPage(source.id, [
+            {
+              id: "early",
+              t: T0,
+              matches: [{ title: "early", severity: "HIGH", alertContext: { n: 1 }, destinations: ["d1"] }],
+            },
+          ]),
+        );
+        assert.deepEqual(p2.createdAlertIds, []);
+        const alert = await store.getAlert(id);
+        assert.deepEqual(
+          [alert?.title, alert?.severity, alert?.alertContext, alert?.destinations, alert?.matchCount],
+          ["early", "HIGH", { n: 1 }, ["d1"], 2],
+        );
       });
 
       it("keeps createAlert false matches as signals without an alert", async () => {
@@ -1158,7 +1214,7 @@ export function runStorageContract(
         const items = Array.from({ length: 30 }, (_, i) => ({
           id: `e${i}`,
           // Out of order, within one dedup window (the first event is the earliest).
-          t: T0 + ((i * 7) % 30) * 100,
+          t: H0 + ((i * 7) % 30) * 100,
           matches: [{ threshold: 12 }, { ruleId: "OpenAI.Signal", createAlert: false }],
           ops: [
             { kind: "increment", ruleId: r, key: "count", by: 1, expiresAtSecs: null },
@@ -1178,7 +1234,7 @@ export function runStorageContract(
                 events: (await store.getAlertMatches(a.id)).map((m) => m.match.eventId),
               })),
             ),
-            signals: (await store.listMatches({ sourceId, sinceSecs: T0, untilSecs: T0 + 7200 })).length,
+            signals: (await store.listMatches({ sourceId, sinceSecs: H0, untilSecs: H0 + 7200 })).length,
             state: (await store.loadRuleState(sourceId, [r], T0)).map((e) => [e.key, e.counter, e.members]),
           };
         };
@@ -1187,7 +1243,7 @@ export function runStorageContract(
         assert.equal(got.signals, 60);
         assert.deepEqual(
           got.alerts.map((a) => a.window),
-          [[T0, T0 + 3600, 30]],
+          [[H0, H0 + 3600, 30]],
         );
         assert.equal(new Set(got.alerts[0]?.events).size, 30);
         assert.deepEqual(got.state, [
@@ -1298,6 +1354,34 @@ export function runStorageContract(
           ["created", "resolved"],
         );
         assert.deepEqual(await store.listAlertStatusChanges("no-such-alert"), []);
+      });
+
+      it("queryEvents: a read-only SELECT over one source's events, capped at maxRows; writes are refused", async () => {
+        const source = await newSource();
+        const other = await newSource("other", "v1:other");
+        await store.applyPage(
+          page(source.id, [
+            eventRow("q1", T0, { type: "api_key.created", actorEmail: "a@x.io" }),
+            eventRow("q2", T0 + 10, { type: "api_key.created", actorEmail: "a@x.io" }),
+            eventRow("q3", T0 + 20, { type: "api_key.created", actorEmail: "b@x.io" }),
+          ]),
+        );
+        await store.applyPage(page(other.id, [eventRow("q1", T0, { type: "api_key.created", actorEmail: "a@x.io" })]));
+        const perActor = `SELECT actor_email, count(*) AS keys FROM events
+          WHERE type = 'api_key.created' AND effective_at >= ${T0} GROUP BY actor_email ORDER BY actor_email;`;
+        assert.deepEqual(await store.queryEvents(source.id, perActor, { maxRows: 10, timeoutMs: 5000 }), [
+          { actor_email: "a@x.io", keys: 2 },
+          { actor_email: "b@x.io", keys: 1 },
+        ]);
+        const all = "SELECT id FROM events ORDER BY id";
+        assert.deepEqual(await store.queryEvents(source.id, all, { maxRows: 2, timeoutMs: 5000 }), [
+          { id: "q1" },
+          { id: "q2" },
+        ]);
+        assert.deepEqual(await store.queryEvents(other.id, all, { maxRows: 10, timeoutMs: 5000 }), [{ id: "q1" }]);
+        for (const bad of ["DELETE FROM events", "SELECT 1; DELETE FROM events", "SELECT nope FROM events"])
+          await assert.rejects(store.queryEvents(source.id, bad, { maxRows: 10, timeoutMs: 5000 }), VigilError);
+        assert.equal(await store.countEvents({ sourceId: source.id }), 3);
       });
 
       it("filters stored matches by rule, source and event-time range [since, until)", async () => {

@@ -107,7 +107,7 @@ export function standardContext(event: PantherEvent, extra: Record<string, unkno
 /**
  * The dedup period of rules whose matches are mostly routine changes: one alert per actor (and severity) per
  * day, every further match of the day counted in it (Panther's DedupPeriodMinutes: 1440). Those rules put the
- * severity in their dedup string, so a HIGH match never folds into a LOW alert opened earlier the same day
- * (an alert keeps the severity of its first match).
+ * severity in their dedup string, so a HIGH match never folds into a LOW alert of the same day (an alert takes
+ * its title and severity from one match of its window, the earliest).
  */
 export const DAILY_DEDUP_MINUTES = 1440;

@@ -46,7 +46,18 @@ function iso(ms: number): string {
 
 /** One tab-separated line per alert: created, severity, status, matches, rule, title, id. */
 export function alertLine(a: AlertRecord): string {
-  return [iso(a.createdAtMs), a.severity, a.status, String(a.matchCount), a.ruleId, a.title, a.id].join("\t");
+  const status = a.fromHistory ? `${a.status} (history)` : a.status;
+  return [iso(a.createdAtMs), a.severity, status, String(a.matchCount), a.ruleId, a.title, a.id].join("\t");
+}
+
+interface AlertListOptions {
+  status?: string;
+  severity?: string;
+  rule?: string;
+  limit: string;
+  history?: boolean;
+  live?: boolean;
+  json?: boolean;
 }
 
 export function register(program: Command): void {
@@ -59,12 +70,16 @@ export function register(program: Command): void {
     .option("--severity <severity>", "only alerts of this severity")
     .option("--rule <id>", "only alerts of this rule")
     .option("--limit <n>", "at most this many alerts", "100")
+    .option("--history", "only alerts raised from history (a backfill)")
+    .option("--live", "only alerts raised by live polling")
     .option("--json", "one alert per line, as JSON")
-    .action(async (options: { status?: string; severity?: string; rule?: string; limit: string; json?: boolean }) => {
+    .action(async (options: AlertListOptions) => {
       const query: AlertQuery = { limit: parsePositiveInt(options.limit, "--limit", 1, 10_000) };
       if (options.status) query.status = parseStatus(options.status);
       if (options.severity) query.severity = parseSeverityArg(options.severity);
       if (options.rule) query.ruleId = options.rule;
+      if (options.history && options.live) throw new UsageError("Use either --history or --live, not both.");
+      if (options.history || options.live) query.fromHistory = options.history === true;
       await withRuntime(async (runtime) => {
         const list = await runtime.store.listAlerts(query);
         for (const a of list) process.stdout.write(options.json ? `${JSON.stringify(a)}\n` : `${alertLine(a)}\n`);

@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { Rng, randomDelivery, scenarioEvents } from "../../test/alert-order-scenarios.ts";
 import type { RuleMatch } from "../core/detection.ts";
-import { type AlertWindow, applyMatches, keysToLoad, periodSecs, windowId } from "./windows.ts";
+import { matchKey } from "../storage/alert-rows.ts";
+import { type AlertWindow, applyMatches, gridStartSecs, keysToLoad, periodSecs, windowId } from "./windows.ts";
 
 const T0 = 1_700_000_000;
+/** The hour that holds T0 (T0 itself is 800 s into it): where T0's 60-minute grid window starts. */
+const H0 = 1_699_999_200;
 
 function match(eventId: string, eventTimeSecs: number, overrides: Partial<RuleMatch> = {}): RuleMatch {
   return {
@@ -34,26 +38,44 @@ function match(eventId: string, eventTimeSecs: number, overrides: Partial<RuleMa
   };
 }
 
-/** Applies batches one after another, carrying the saved windows like a store would. */
-function run(batches: RuleMatch[][]) {
-  const saved = new Map<string, AlertWindow>();
+/**
+ * Applies batches one after another, carrying the saved windows like a store would, and skipping matches
+ * seen before like a store's unique index does.
+ */
+function run(batches: RuleMatch[][], initial: AlertWindow[] = []) {
+  const saved = new Map<string, AlertWindow>(initial.map((w) => [w.id, w]));
+  const seen = new Set<string>();
   const outcomes = batches.map((batch) => {
-    const outcome = applyMatches([...saved.values()], batch);
+    const fresh = batch.filter((m) => !seen.has(matchKey(m)) && seen.add(matchKey(m)));
+    const outcome = applyMatches([...saved.values()], fresh);
     for (const w of outcome.windowUpserts) saved.set(w.id, w);
     return outcome;
   });
   return { saved: [...saved.values()], outcomes };
 }
 
+/** What an alert shows, per alerted window, sorted by id: the property's comparison. */
+function alertsOf(saved: AlertWindow[]) {
+  return saved
+    .filter((w) => w.alertCreated)
+    .map((w) => ({
+      id: w.id,
+      window: [w.ruleId, w.dedupString, w.isError, w.startSecs, w.endSecs, w.matchCount],
+      from: [w.first.eventId, w.first.title, w.first.severity, w.first.alertContext],
+    }))
+    .sort((a, b) => (a.id < b.id ? -1 : 1));
+}
+
 describe("applyMatches", () => {
   it("creates one alert per window at threshold 1 and attaches later matches of the window", () => {
-    const out = applyMatches([], [match("e1", T0), match("e2", T0 + 60), match("e3", T0 + 3599)]);
+    const out = applyMatches([], [match("e1", T0), match("e2", T0 + 60), match("e3", H0 + 3599)]);
     assert.equal(out.alertCreations.length, 1);
     const [w] = out.windowUpserts;
     assert.ok(w);
     assert.equal(w.matchCount, 3);
-    assert.equal(w.startSecs, T0);
-    assert.equal(w.endSecs, T0 + 3600);
+    assert.equal(w.startSecs, H0);
+    assert.equal(w.endSecs, H0 + 3600);
+    assert.equal(w.onGrid, true);
     assert.deepEqual(
       out.placements.map((p) => p.alertId),
       [w.id, w.id, w.id],
@@ -61,24 +83,36 @@ describe("applyMatches", () => {
     assert.deepEqual(out.alertAttachments, []);
   });
 
-  it("starts a new window exactly at start + period (the help-center example)", () => {
-    // Period 1h: 10:07 fires; 10:36, 10:42 and 11:06 attach; 11:07 starts a new alert.
-    const at = (h: number, m: number) => T0 + h * 3600 + m * 60;
+  it("cuts windows on the event-time grid: each period starts at a multiple of itself", () => {
+    // Period 1h. Panther's help-center example anchors at the first match (10:07 fires; 10:36, 10:42 and 11:06
+    // attach; 11:07 starts a new alert). On the grid, 10:07, 10:36 and 10:42 share [10:00, 11:00), and 11:06
+    // and 11:07 share [11:00, 12:00): which match came first does not move a boundary.
+    const at = (h: number, m: number, s = 0) => H0 + h * 3600 + m * 60 + s;
     const out = applyMatches(
       [],
       [
         match("a", at(10, 7)),
         match("b", at(10, 36)),
         match("c", at(10, 42)),
-        match("d", at(11, 6)),
-        match("e", at(11, 7)),
+        match("d", at(10, 59, 59)),
+        match("e", at(11, 0)),
+        match("f", at(11, 6)),
+        match("g", at(11, 7)),
       ],
     );
-    assert.equal(out.alertCreations.length, 2);
+    assert.deepEqual(
+      out.alertCreations.map((w) => [w.startSecs, w.endSecs, w.matchCount]),
+      [
+        [at(10, 0), at(11, 0), 4],
+        [at(11, 0), at(12, 0), 3],
+      ],
+    );
     const ids = out.placements.map((p) => p.alertId);
     assert.equal(new Set(ids.slice(0, 4)).size, 1);
+    assert.equal(new Set(ids.slice(4)).size, 1);
     assert.notEqual(ids[4], ids[0]);
-    assert.equal(out.alertCreations[1]?.startSecs, at(11, 7));
+    assert.equal(gridStartSecs(at(10, 59, 59), 3600), at(10, 0));
+    assert.equal(gridStartSecs(-1, 3600), -3600);
   });
 
   it("waits for the threshold and then attaches the earlier matches to the alert", () => {
@@ -117,15 +151,55 @@ describe("applyMatches", () => {
     assert.equal(outcomes[2]?.windowUpserts[0]?.matchCount, 8);
   });
 
-  it("keeps title, severity and context of the first match", () => {
-    const out = applyMatches(
+  it("counts valueless matches apart: they alert only when they alone reach the threshold", () => {
+    const u = (id: string, t: number, value: string | null) => match(id, t, { threshold: 3, uniqueValue: value });
+    // Two values and two valueless matches: neither count reaches 3, whatever came first.
+    const mixed = applyMatches(
       [],
-      [match("e1", T0), match("e2", T0 + 5, { title: "other", severity: "CRITICAL", alertContext: { x: 1 } })],
+      [u("e1", T0, null), u("e2", T0 + 1, "ip1"), u("e3", T0 + 2, null), u("e4", T0 + 3, "ip2")],
     );
-    const w = out.windowUpserts[0];
-    assert.equal(w?.first.title, "title e1");
-    assert.equal(w?.first.severity, "MEDIUM");
-    assert.deepEqual(w?.first.alertContext, { event: "e1" });
+    assert.deepEqual(mixed.alertCreations, []);
+    assert.equal(mixed.windowUpserts[0]?.valuelessCount, 2);
+    // A rule without unique(): every match is valueless, so the count is the match count.
+    const plain = applyMatches([], [u("e1", T0, null), u("e2", T0 + 1, null), u("e3", T0 + 2, null)]);
+    assert.equal(plain.alertCreations.length, 1);
+  });
+
+  it("takes title, severity and context from the earliest match, whatever the arrival order", () => {
+    const e1 = match("e1", T0);
+    const e2 = match("e2", T0 + 5, { title: "other", severity: "CRITICAL", alertContext: { x: 1 } });
+    for (const order of [
+      [e1, e2],
+      [e2, e1],
+    ]) {
+      const w = applyMatches([], order).windowUpserts[0];
+      assert.equal(w?.first.title, "title e1");
+      assert.equal(w?.first.severity, "MEDIUM");
+      assert.deepEqual(w?.first.alertContext, { event: "e1" });
+    }
+    // Same second: the smaller event id.
+    assert.equal(applyMatches([], [match("b", T0), match("a", T0)]).windowUpserts[0]?.first.eventId, "a");
+    // Arriving in a later batch, the earlier match replaces the representative of the existing alert.
+    const { outcomes } = run([[e2], [e1]]);
+    assert.equal(outcomes[0]?.alertCreations[0]?.first.eventId, "e2");
+    assert.equal(outcomes[1]?.alertAttachments[0]?.first.eventId, "e1");
+    assert.equal(outcomes[1]?.alertAttachments[0]?.matchCount, 2);
+    // The stores rewrite the stored representative and the alert's fields only then.
+    assert.deepEqual([...(outcomes[1]?.newRepresentative ?? [])], [outcomes[0]?.alertCreations[0]?.id]);
+    assert.deepEqual([...(run([[e1], [e2]]).outcomes[1]?.newRepresentative ?? [])], []);
+  });
+
+  it("takes the lowest threshold of a window's matches, so a rule version change cannot depend on order", () => {
+    const a = match("a", T0, { threshold: 3 });
+    const b = match("b", T0 + 1, { threshold: 2 });
+    for (const order of [
+      [[a], [b]],
+      [[b], [a]],
+    ]) {
+      const { saved } = run(order);
+      assert.equal(saved[0]?.threshold, 2);
+      assert.equal(saved[0]?.alertCreated, true);
+    }
   });
 
   it("groups by rule, dedup string, error flag and source", () => {
@@ -154,39 +228,44 @@ describe("applyMatches", () => {
     assert.deepEqual(keysToLoad([match("e1", T0, { createAlert: false })]), []);
   });
 
-  it("gives an out-of-order match before every window the window that ends where the later one starts", () => {
-    const { saved, outcomes } = run([[match("late", T0 + 1000)], [match("early", T0)], [match("mid", T0 + 1500)]]);
-    assert.equal(saved.length, 2);
-    const early = saved.find((w) => w.startSecs < T0 + 1000);
-    assert.deepEqual([early?.startSecs, early?.endSecs], [T0 + 1000 - 3600, T0 + 1000]);
-    assert.equal(outcomes[1]?.placements[0]?.windowId, windowId(saved[0]!, T0 + 1000 - 3600));
-    // T0 + 1500 is only in the later window.
-    assert.equal(outcomes[2]?.placements[0]?.windowId, windowId(saved[0]!, T0 + 1000));
+  it("places an out-of-order match where an in-order run puts it", () => {
+    const late = run([[match("late", T0 + 1000)], [match("early", T0)], [match("mid", T0 + 1500)]]);
+    const inOrder = run([[match("early", T0)], [match("late", T0 + 1000)], [match("mid", T0 + 1500)]]);
+    assert.deepEqual(alertsOf(late.saved), alertsOf(inOrder.saved));
+    assert.equal(late.saved.length, 1);
+    assert.equal(late.outcomes[2]?.placements[0]?.windowId, windowId(late.saved[0]!, H0, 3600));
   });
 
-  it("groups history read newest page first into one window per period, as a forward read does", () => {
-    const day = 86_400;
-    const hourly = Array.from({ length: 72 }, (_, h) => match(`e${h}`, T0 + h * 3600, { dedupPeriodMinutes: 1440 }));
-    // Pages of five matches, newest page first, each page sorted oldest first (what the pipeline does).
-    const pages: RuleMatch[][] = [];
-    for (let end = hourly.length; end > 0; end -= 5) pages.push(hourly.slice(Math.max(0, end - 5), end));
-    const backwards = run(pages).saved.sort((x, y) => x.startSecs - y.startSecs);
-    const forwards = run([hourly]).saved;
-    assert.equal(forwards.length, 3);
-    // Anchored at the newest match instead of the oldest, so three days may span four windows (not 15 pages).
-    assert.equal(backwards.length, 4);
-    assert.ok(backwards.every((w) => w.endSecs - w.startSecs === day));
-    for (let i = 1; i < backwards.length; i++) assert.equal(backwards[i]?.startSecs, backwards[i - 1]?.endSecs);
-    assert.equal(
-      backwards.reduce((n, w) => n + w.matchCount, 0),
-      72,
+  it("keeps feeding a window stored before the grid with the matches it contains", () => {
+    // A window from an older Vigil: anchored at its first match (T0), counting matches, alert made.
+    const legacy: AlertWindow = {
+      id: "legacy-window",
+      sourceId: "src-1",
+      ruleId: "Rule.A",
+      dedupString: "alice",
+      isError: false,
+      startSecs: T0,
+      endSecs: T0 + 3600,
+      onGrid: false,
+      matchCount: 2,
+      uniqueValues: [],
+      valuelessCount: 2,
+      threshold: 1,
+      alertCreated: true,
+      first: match("old", T0),
+    };
+    // Inside it (also inside the grid hour [H0, H0 + 3600)): joins it. Before it, and after its end: grid.
+    const { outcomes, saved } = run(
+      [[match("in", T0 + 3599), match("before", T0 - 1), match("after", T0 + 3600)]],
+      [legacy],
     );
-  });
-
-  it("does not start a tiled window before the end of an earlier window", () => {
-    const { saved } = run([[match("a", T0)], [match("c", T0 + 5000)], [match("b", T0 + 4000)]]);
-    const b = saved.find((w) => w.startSecs > T0 && w.startSecs < T0 + 5000);
-    assert.equal(b?.startSecs, T0 + 3600, "starts where the first window ends, not at T0 + 5000 - 3600");
+    const placed = outcomes[0]?.placements.map((p) => p.windowId);
+    assert.deepEqual(placed, ["legacy-window", windowId(legacy, H0, 3600), windowId(legacy, H0 + 3600, 3600)]);
+    assert.equal(saved.find((w) => w.id === "legacy-window")?.matchCount, 3);
+    assert.deepEqual(
+      outcomes[0]?.alertAttachments.map((w) => w.id),
+      ["legacy-window"],
+    );
   });
 
   it("derives the same ids on replay, and ids that differ by window start", () => {
@@ -198,6 +277,9 @@ describe("applyMatches", () => {
     );
     assert.match(a.alertCreations[0]?.id ?? "", /^[0-9a-f]{32}$/);
     assert.notEqual(a.alertCreations[0]?.id, a.alertCreations[1]?.id);
+    // A rule whose dedup period changed gets its own windows on the new grid.
+    const key = { sourceId: "s", ruleId: "r", dedupString: "d", isError: false };
+    assert.notEqual(windowId(key, 0, 3600), windowId(key, 0, 7200));
   });
 
   it("reports attachments to alerts that existed before the batch, and does not modify its input", () => {
@@ -220,13 +302,33 @@ describe("applyMatches", () => {
     assert.equal(out.windowUpserts[0]?.matchCount, 2);
   });
 
+  it("gives the same alerts for the same matches in any order and split, re-reads included (seeded)", () => {
+    const rng = new Rng(16_007, "windows.test");
+    let alerted = 0;
+    for (let scenario = 0; scenario < 40; scenario++) {
+      const events = scenarioEvents(rng, "src-1", rng.int(10, 60));
+      const all = events.flatMap((e) => e.matches);
+      const byTime = [...all].sort((a, b) => a.eventTimeSecs - b.eventTimeSecs || (a.eventId < b.eventId ? -1 : 1));
+      const expected = alertsOf(run([byTime]).saved);
+      alerted += expected.length;
+      for (let delivery = 0; delivery < 8; delivery++) {
+        // The slices of a delivery, one after another: the pure function sees one writer.
+        const pages = randomDelivery(rng, events).flat();
+        const got = alertsOf(run(pages.map((page) => page.flatMap((e) => e.matches))).saved);
+        assert.deepEqual(got, expected, `scenario ${scenario}, delivery ${delivery}`);
+      }
+    }
+    // The scenarios are not trivially empty.
+    assert.ok(alerted > 200, `only ${alerted} alerts over all scenarios`);
+  });
+
   it("lists the keys to load with their event-time span, sorted", () => {
     const keys = keysToLoad([match("e1", T0 + 5, { ruleId: "Z" }), match("e2", T0 + 9), match("e3", T0 + 1)]);
     assert.deepEqual(
       keys.map((k) => [k.key.ruleId, k.minSecs, k.maxSecs]),
       [
-        ["Rule.A", T0 + 1, T0 + 9 + 3600],
-        ["Z", T0 + 5, T0 + 5 + 3600],
+        ["Rule.A", T0 + 1, T0 + 9],
+        ["Z", T0 + 5, T0 + 5],
       ],
     );
   });

@@ -2,27 +2,36 @@
 // stores load the affected windows, call `applyMatches`, and save what it returns, all inside the page
 // transaction. Nothing here does I/O, so the storage layer may import it.
 //
-// Semantics (docs/reference/panther-semantics.md §2.3), with one deliberate difference:
-// - Windows run on EVENT time, not processing time. Panther anchors a window at the processing time of its
-//   first match; Vigil anchors it at the first match's event time, so a replay, a backfill or a crash
-//   recovery groups exactly like the live run did.
+// The promise (docs/security.md, finding 7): alerts are a function of the SET of matches, not of the order
+// they arrive in. Parallel backfill slices, newest-first pages, re-reads and crash replays all give the same
+// alerts (rule, dedup string, window, match count, title, severity, ...). Every rule below serves that:
+// - Windows run on EVENT time, not processing time (Panther uses processing time), on a fixed grid:
+//   a match at t belongs to the window [floor(t / period) * period, + period) of its key. Its window depends
+//   on its own event time alone. (Panther and earlier Vigil versions anchored a window at its first match,
+//   so which matches shared a window depended on which one came first.)
 // - Key = (sourceId, ruleId, dedupString, isError): rule errors never merge with matches of the same rule.
-// - A window is a tumbling window [start, start + period) anchored at its first match. A match at t joins
-//   the window of its key that contains t (the one with the latest start when out-of-order arrivals made
-//   windows overlap); when none contains t, a new window starts at t. So t = start + period starts a new
-//   window. An out-of-order match before a later window of its key instead starts the window that ENDS where
-//   that later window starts (but not before the end of an earlier one): a backfill reads history newest
-//   page first, and anchoring each older page's match at its own time made one window per page, so a daily
-//   dedup period raised an alert per actor per page instead of per day. Windows tile backwards the way they
-//   tile forwards. The result depends only on the processing order of the matches, which is the page order:
-//   deterministic.
-// - The alert exists from the match that brings the window's count to `threshold`. With unique() values the
-//   count is the number of distinct values, kept exactly (the set itself, not a sketch) until the alert
-//   exists; after that the count no longer matters and the set stops growing, which bounds its size.
-// - Title, severity, context and the other alert fields come from the window's FIRST match and never change.
+//   The period is part of the window's identity (its id hashes key, start and period): a rule whose dedup
+//   period changed puts its new matches on the new grid, never into a window of another length.
+// - The count: the larger of (distinct unique() values) and (matches without a unique() value). For a rule
+//   without unique() that is its match count; for one with unique(), the distinct values, exactly (the set
+//   itself until the alert exists). Both terms only grow as matches arrive, and the threshold is the lowest
+//   any match of the window asked for (it only falls), so "count >= threshold" once true stays true: the alert
+//   exists at the end iff the whole set reaches the threshold, whatever the order. (Counting values only
+//   when some match has one, as before, was not monotone: valueless matches could fire an alert that a later
+//   value would have prevented.)
+// - A match is counted once: the stores skip a match already stored (rule_matches is unique on source, rule,
+//   event, error flag) before calling here, so re-reads and replays never count twice.
+// - Title, severity, context and the other alert fields come from the window's REPRESENTATIVE: its earliest
+//   match by (event time, event id). A match that arrives late but happened earlier becomes the representative,
+//   and the stores rewrite the existing alert's fields from it (`alertAttachments`), so the stored alert
+//   converges to the same fields in every run. A notification already sent keeps the fields it was sent with.
 // - `createAlert: false` matches are signals only: they get no window and never make an alert.
-// - The alert id is the window id, a hash of the key and the window start: a crash-and-replay run produces
-//   the same ids, so the store's primary key makes a second creation impossible.
+// - The alert id is the window id: a crash-and-replay run produces the same ids, so the store's primary key
+//   makes a second creation impossible.
+// - Windows stored before the grid (`onGrid` false; see the migration "alert windows on an event-time grid")
+//   keep receiving the matches whose event time they contain, so an alert that was open at the upgrade keeps
+//   growing instead of being split. No such window is created any more, so that set is fixed and a match's
+//   window is still a function of its own event time.
 
 import { createHash } from "node:crypto";
 import type { RuleMatch } from "../core/detection.ts";
@@ -40,16 +49,18 @@ export interface AlertWindow extends WindowKey {
   startSecs: number;
   /** Exclusive. */
   endSecs: number;
+  /** On the event-time grid; false for windows stored before it, anchored at their first match. */
+  onGrid: boolean;
   /** Every match the window received. */
   matchCount: number;
-  /** Distinct unique() values, sorted; only filled while the window counts unique values and has no alert. */
+  /** Distinct unique() values, sorted; only filled while the window has no alert. */
   uniqueValues: string[];
-  /** From the first match: later rule versions with another threshold do not change an open window. */
+  /** Matches without a unique() value (every match of a rule without unique()). */
+  valuelessCount: number;
+  /** The lowest threshold of the window's matches (a rule version may change it). */
   threshold: number;
-  /** Whether the window counts distinct unique() values (its first match had one) rather than matches. */
-  countsUnique: boolean;
   alertCreated: boolean;
-  /** The first match: the alert's title, severity, context and so on. */
+  /** The representative: the earliest match by (event time, event id); the alert's title, severity, context. */
   first: RuleMatch;
 }
 
@@ -66,10 +77,18 @@ export interface WindowOutcome {
   windowUpserts: AlertWindow[];
   /** Windows whose alert this batch created (threshold reached), in creation order. */
   alertCreations: AlertWindow[];
-  /** Windows that already had an alert and received more matches: update the alert's match count. */
+  /**
+   * Windows that already had an alert and received more matches: update the alert's match count, and its
+   * fields from the representative (which an earlier match may have replaced).
+   */
   alertAttachments: AlertWindow[];
   /** One per input match, in input order. */
   placements: MatchPlacement[];
+  /**
+   * Ids of windows given in `existing` whose representative this batch replaced: only these need their stored
+   * first match (and their alert's fields) written again; for the others the counts are enough.
+   */
+  newRepresentative: ReadonlySet<string>;
 }
 
 /** A stable text for a key, for maps and locks. */
@@ -81,11 +100,19 @@ export function windowKeyOf(match: RuleMatch): WindowKey {
   return { sourceId: match.sourceId, ruleId: match.ruleId, dedupString: match.dedupString, isError: match.isError };
 }
 
-/** sha256 of the key and the window start, truncated to 32 hex characters (128 bits). */
-export function windowId(key: WindowKey, startSecs: number): string {
-  const text = [key.ruleId, key.dedupString, key.isError ? "error" : "match", key.sourceId, String(startSecs)].join(
-    "|",
-  );
+/**
+ * sha256 of the key, the window start and its period, truncated to 32 hex characters (128 bits). Windows
+ * stored before the grid keep the ids they were given (key and start only).
+ */
+export function windowId(key: WindowKey, startSecs: number, periodSecs: number): string {
+  const text = [
+    key.ruleId,
+    key.dedupString,
+    key.isError ? "error" : "match",
+    key.sourceId,
+    String(startSecs),
+    `grid:${periodSecs}`,
+  ].join("|");
   return createHash("sha256").update(text).digest("hex").slice(0, 32);
 }
 
@@ -94,9 +121,20 @@ export function periodSecs(dedupPeriodMinutes: number): number {
   return Math.max(1, Math.floor(dedupPeriodMinutes * 60));
 }
 
-/** Whether a window reached its threshold. */
+/** The start of the grid window that holds event time `t` (floor, so times before 1970 work too). */
+export function gridStartSecs(t: number, period: number): number {
+  return Math.floor(t / period) * period;
+}
+
+/** What a window compares with its threshold (see the header: both terms only grow). */
 export function windowCount(window: AlertWindow): number {
-  return window.countsUnique ? window.uniqueValues.length : window.matchCount;
+  return Math.max(window.uniqueValues.length, window.valuelessCount);
+}
+
+/** Whether `a` comes before `b` in (event time, event id) order: the representative is the least. */
+export function isEarlier(a: RuleMatch, b: RuleMatch): boolean {
+  if (a.eventTimeSecs !== b.eventTimeSecs) return a.eventTimeSecs < b.eventTimeSecs;
+  return a.eventId < b.eventId;
 }
 
 function insertSorted(values: string[], value: string): string[] {
@@ -104,10 +142,43 @@ function insertSorted(values: string[], value: string): string[] {
   return [...values, value].sort();
 }
 
+/** The window of `key` that `match` belongs to among `list` (a stored pre-grid window first), or a new one. */
+function windowFor(list: AlertWindow[], key: WindowKey, match: RuleMatch): AlertWindow {
+  const t = match.eventTimeSecs;
+  let legacy: AlertWindow | undefined;
+  for (const w of list) {
+    // Pre-grid windows may overlap (out-of-order arrivals made them): the latest start wins, as it did.
+    if (!w.onGrid && w.startSecs <= t && t < w.endSecs && (legacy === undefined || w.startSecs > legacy.startSecs))
+      legacy = w;
+  }
+  if (legacy !== undefined) return legacy;
+  const period = periodSecs(match.dedupPeriodMinutes);
+  const start = gridStartSecs(t, period);
+  const id = windowId(key, start, period);
+  const found = list.find((w) => w.id === id);
+  if (found !== undefined) return found;
+  const window: AlertWindow = {
+    ...key,
+    id,
+    startSecs: start,
+    endSecs: start + period,
+    onGrid: true,
+    matchCount: 0,
+    uniqueValues: [],
+    valuelessCount: 0,
+    threshold: Math.max(1, match.threshold),
+    alertCreated: false,
+    first: match,
+  };
+  list.push(window);
+  return window;
+}
+
 /**
- * Applies `matches` (in processing order) to `existing`, the stored windows of the matches' keys that may
- * contain their event times (at least: every window of those keys with start <= max t and end > min t).
- * Returns new objects; the inputs are not modified.
+ * Applies `matches` to `existing`, the stored windows of the matches' keys that may contain their event
+ * times (at least: every window of those keys with start <= max t and end > min t). `matches` must be new
+ * (none stored before, none twice). The result does not depend on the order of `matches`, nor on how a set
+ * of matches is split into successive calls. Returns new objects; the inputs are not modified.
  */
 export function applyMatches(existing: readonly AlertWindow[], matches: readonly RuleMatch[]): WindowOutcome {
   const byKey = new Map<string, AlertWindow[]>();
@@ -118,6 +189,8 @@ export function applyMatches(existing: readonly AlertWindow[], matches: readonly
     byKey.set(k, list);
   }
   const alertedBefore = new Set(existing.filter((w) => w.alertCreated).map((w) => w.id));
+  const stored = new Set(existing.map((w) => w.id));
+  const newRepresentative = new Set<string>();
   const touched = new Map<string, AlertWindow>();
   const created: AlertWindow[] = [];
   const placed: Array<{ match: RuleMatch; window: AlertWindow | null }> = [];
@@ -131,32 +204,15 @@ export function applyMatches(existing: readonly AlertWindow[], matches: readonly
     const k = windowKeyString(key);
     const list = byKey.get(k) ?? [];
     byKey.set(k, list);
-    const t = match.eventTimeSecs;
-    let window: AlertWindow | undefined;
-    for (const w of list) {
-      if (w.startSecs <= t && t < w.endSecs && (window === undefined || w.startSecs > window.startSecs)) window = w;
-    }
-    if (window === undefined) {
-      const period = periodSecs(match.dedupPeriodMinutes);
-      const startSecs = newWindowStart(list, t, period);
-      window = {
-        ...key,
-        id: windowId(key, startSecs),
-        startSecs,
-        endSecs: startSecs + period,
-        matchCount: 0,
-        uniqueValues: [],
-        threshold: Math.max(1, match.threshold),
-        countsUnique: match.uniqueValue !== null,
-        alertCreated: false,
-        first: match,
-      };
-      list.push(window);
-    }
+    const window = windowFor(list, key, match);
     window.matchCount++;
-    // A match without a unique() value adds nothing to a distinct count.
-    if (window.countsUnique && !window.alertCreated && match.uniqueValue !== null) {
-      window.uniqueValues = insertSorted(window.uniqueValues, match.uniqueValue);
+    if (match.uniqueValue === null) window.valuelessCount++;
+    // Once the alert exists the count no longer matters: the set stops growing, which bounds its size.
+    else if (!window.alertCreated) window.uniqueValues = insertSorted(window.uniqueValues, match.uniqueValue);
+    window.threshold = Math.min(window.threshold, Math.max(1, match.threshold));
+    if (isEarlier(match, window.first)) {
+      window.first = match;
+      if (stored.has(window.id)) newRepresentative.add(window.id);
     }
     if (!window.alertCreated && windowCount(window) >= window.threshold) {
       window.alertCreated = true;
@@ -177,41 +233,21 @@ export function applyMatches(existing: readonly AlertWindow[], matches: readonly
       windowId: window?.id ?? null,
       alertId: window?.alertCreated === true ? window.id : null,
     })),
+    newRepresentative,
   };
 }
 
-/**
- * Where a new window for a match at t (in no window of its key) starts: at t, unless a later window of the key
- * starts within one period after t; then one period before that window (so the two tile), but never before
- * the end of the latest earlier window. Always <= t.
- */
-function newWindowStart(windows: readonly AlertWindow[], t: number, period: number): number {
-  let nextStart = Number.POSITIVE_INFINITY;
-  let previousEnd = Number.NEGATIVE_INFINITY;
-  for (const w of windows) {
-    if (w.startSecs > t) nextStart = Math.min(nextStart, w.startSecs);
-    else if (w.endSecs <= t) previousEnd = Math.max(previousEnd, w.endSecs);
-  }
-  if (nextStart - period > t) return t;
-  return Math.min(t, Math.max(nextStart - period, previousEnd));
-}
-
-/**
- * The event-time span of a batch per key, for loading the windows `applyMatches` needs: those that may contain
- * a match (start <= max t, end > min t) and those starting up to one period after the batch (maxSecs includes
- * that period), which an older match tiles up to.
- */
+/** The event-time span of a batch per key, for loading the windows `applyMatches` needs. */
 export function keysToLoad(matches: readonly RuleMatch[]): Array<{ key: WindowKey; minSecs: number; maxSecs: number }> {
   const spans = new Map<string, { key: WindowKey; minSecs: number; maxSecs: number }>();
   for (const m of matches) {
     if (!m.createAlert) continue;
     const k = windowKeyString(windowKeyOf(m));
     const span = spans.get(k);
-    const reach = m.eventTimeSecs + periodSecs(m.dedupPeriodMinutes);
-    if (span === undefined) spans.set(k, { key: windowKeyOf(m), minSecs: m.eventTimeSecs, maxSecs: reach });
+    if (span === undefined) spans.set(k, { key: windowKeyOf(m), minSecs: m.eventTimeSecs, maxSecs: m.eventTimeSecs });
     else {
       span.minSecs = Math.min(span.minSecs, m.eventTimeSecs);
-      span.maxSecs = Math.max(span.maxSecs, reach);
+      span.maxSecs = Math.max(span.maxSecs, m.eventTimeSecs);
     }
   }
   // Sorted, so that concurrent writers lock keys in the same order.

@@ -24,6 +24,9 @@ const EnvSchema = z.object({
   VIGIL_DATABASE_SCHEMA: z.string().min(1).optional(),
   VIGIL_ALLOWED_HOSTS: z.string().optional(),
   VIGIL_ALLOW_PLAIN_HTTP: z.enum(["0", "1", "true", "false"]).optional(),
+  VIGIL_EXPORT_DIR: z.string().min(1).optional(),
+  VIGIL_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
+  VIGIL_TOKEN_MAX_TTL_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
 });
 
 export interface VigilEnv {
@@ -51,12 +54,23 @@ export interface VigilEnv {
   databaseSchema: string | undefined;
   /** Where stored secrets may be sent (VIGIL_ALLOWED_HOSTS, VIGIL_ALLOW_PLAIN_HTTP); see core/outbound.ts. */
   outbound: OutboundPolicy;
+  /**
+   * VIGIL_EXPORT_DIR: the only directory file destinations may write under (default `<dataDir>/exports`).
+   * Set by the operator only: the API and the config file choose paths inside it, never the directory.
+   */
+  exportDir: string;
+  /** VIGIL_TOKEN_TTL_DAYS: lifetime of a new API token when its creator names none (default 90). */
+  tokenTtlDays: number;
+  /** VIGIL_TOKEN_MAX_TTL_DAYS: the longest lifetime an API token may be given (default 365). */
+  tokenMaxTtlDays: number;
   /** Any variable by name (for `--api-key-env VAR`). */
   lookup(name: string): string | undefined;
 }
 
 export const DEFAULT_DATA_DIR = join(homedir(), ".vigil");
 export const DEFAULT_PUBLIC_URL = "http://localhost:8080";
+export const DEFAULT_TOKEN_TTL_DAYS = 90;
+export const DEFAULT_TOKEN_MAX_TTL_DAYS = 365;
 
 export function readEnv(source: NodeJS.ProcessEnv = process.env): VigilEnv {
   const parsed = EnvSchema.safeParse(
@@ -67,8 +81,16 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): VigilEnv {
     throw new Error(`Environment variable ${String(issue?.path[0])} is invalid: ${issue?.message}.`);
   }
   const env = parsed.data;
+  const dataDir = resolve(env.VIGIL_DATA_DIR ?? DEFAULT_DATA_DIR);
+  const tokenMaxTtlDays = env.VIGIL_TOKEN_MAX_TTL_DAYS ?? DEFAULT_TOKEN_MAX_TTL_DAYS;
+  const tokenTtlDays = env.VIGIL_TOKEN_TTL_DAYS ?? Math.min(DEFAULT_TOKEN_TTL_DAYS, tokenMaxTtlDays);
+  if (tokenTtlDays > tokenMaxTtlDays) {
+    throw new Error(
+      `Environment variable VIGIL_TOKEN_TTL_DAYS is invalid: ${tokenTtlDays} days is longer than VIGIL_TOKEN_MAX_TTL_DAYS (${tokenMaxTtlDays}).`,
+    );
+  }
   return {
-    dataDir: resolve(env.VIGIL_DATA_DIR ?? DEFAULT_DATA_DIR),
+    dataDir,
     secretKey: env.VIGIL_SECRET_KEY,
     logLevel: env.VIGIL_LOG_LEVEL ?? "info",
     openaiAdminKey: env.OPENAI_ADMIN_KEY,
@@ -91,6 +113,9 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): VigilEnv {
         .filter((h) => h !== ""),
       allowPlainHttp: env.VIGIL_ALLOW_PLAIN_HTTP === "1" || env.VIGIL_ALLOW_PLAIN_HTTP === "true",
     },
+    exportDir: resolve(env.VIGIL_EXPORT_DIR ?? join(dataDir, "exports")),
+    tokenTtlDays,
+    tokenMaxTtlDays,
     lookup: (name) => {
       const v = source[name];
       return v === undefined || v === "" ? undefined : v;

@@ -20,6 +20,11 @@ export const baseConfigShape = {
   min_severity: z.enum(SEVERITIES).default("INFO"),
   /** Default routing sends only these log types (e.g. `OpenAI.Audit`); absent or empty means all. */
   log_types: z.array(z.string().min(1)).optional(),
+  /**
+   * Also send alerts raised from history (a new source's backfill). Off by default: a week of history is not a
+   * page; those alerts are in the console, marked as history.
+   */
+  include_history: z.boolean().default(false),
   /** Per-request timeout. */
   timeout_secs: z.number().positive().max(300).default(10),
 };

@@ -2,10 +2,11 @@
 
 import { z } from "zod";
 import { createEmailDestination, type EmailConfig, emailConfigSchema } from "./email/email.ts";
-import { createFileDestination, type FileConfig, fileConfigSchema } from "./file/file.ts";
+import { exportPathProblem } from "./file/export-path.ts";
+import { createFileDestination, type FileConfig, fileConfigSchema, isStdoutPath } from "./file/file.ts";
 import { createPagerDutyDestination, type PagerDutyConfig, pagerdutyConfigSchema } from "./pagerduty/pagerduty.ts";
 import { createSlackDestination, type SlackConfig, slackConfigSchema } from "./slack/slack.ts";
-import { type Destination, defaultMinSeverity } from "./types.ts";
+import { type Destination, type DestinationEnv, defaultMinSeverity } from "./types.ts";
 import { createWebhookDestination, type WebhookConfig, webhookConfigSchema } from "./webhook/webhook.ts";
 
 export const destinationConfigSchema = z.discriminatedUnion("type", [
@@ -30,10 +31,24 @@ function withDefaultMinSeverity(input: unknown): unknown {
   return { ...config, min_severity: defaultMinSeverity(config.type) };
 }
 
-/** Validates a config; issue messages never echo the submitted values, so secrets stay out of them. */
-export function parseDestinationConfig(input: unknown): ParseResult {
+/**
+ * Validates a config; issue messages never echo the submitted values, so secrets stay out of them (a file
+ * path is not a secret: its problem names it). A file destination needs `env` (its export directory) and is
+ * refused without it.
+ */
+export function parseDestinationConfig(input: unknown, env?: DestinationEnv): ParseResult {
   const result = destinationConfigSchema.safeParse(withDefaultMinSeverity(input));
-  if (result.success) return { ok: true, config: result.data };
+  if (result.success) {
+    const config = result.data;
+    if (config.type === "file" && !isStdoutPath(config.path)) {
+      const problem =
+        env === undefined
+          ? "file destinations need the export directory (VIGIL_EXPORT_DIR)"
+          : exportPathProblem(env.exportDir, config.path);
+      if (problem !== null) return { ok: false, issues: [{ path: "path", message: problem }] };
+    }
+    return { ok: true, config };
+  }
   return {
     ok: false,
     issues: result.error.issues.map((issue) => ({ path: issue.path.join("."), message: issue.message })),
@@ -52,10 +67,15 @@ export class DestinationConfigError extends Error {
 }
 
 /** Builds a destination from a config object; throws DestinationConfigError when the config is invalid. */
-export function createDestination(input: unknown): Destination {
-  const parsed = parseDestinationConfig(input);
+export function createDestination(input: unknown, env?: DestinationEnv): Destination {
+  const parsed = parseDestinationConfig(input, env);
   if (!parsed.ok) throw new DestinationConfigError(parsed.issues);
   const config = parsed.config;
+  // What every type shares is set here once, not in each type's factory.
+  return Object.assign(buildDestination(config, env), { includeHistory: config.include_history });
+}
+
+function buildDestination(config: DestinationConfig, env: DestinationEnv | undefined): Destination {
   switch (config.type) {
     case "slack":
       return createSlackDestination(config);
@@ -66,6 +86,6 @@ export function createDestination(input: unknown): Destination {
     case "email":
       return createEmailDestination(config);
     case "file":
-      return createFileDestination(config);
+      return createFileDestination(config, env ?? {});
   }
 }

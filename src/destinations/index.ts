@@ -28,6 +28,7 @@ export type {
   AlertNotification,
   DeliveryResult,
   Destination,
+  DestinationEnv,
   DestinationType,
   NotificationKind,
 } from "./types.ts";

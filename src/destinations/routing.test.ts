@@ -141,3 +141,19 @@ test("at most 10 entries are considered; the rest are dropped and reported", () 
   assert.equal(overrides.destinations.length, 10);
   assert.deepEqual(overrides.dropped, ["D10", "D11"]);
 });
+
+test("an alert from history goes only to destinations that ask for history, whatever picked them", () => {
+  const historyArchive: Destination = { ...dest("file-h", "History archive", "INFO"), includeHistory: true };
+  const withHistory = [...all, historyArchive];
+  const live = { severity: "CRITICAL" as const, logType: "OpenAI.Audit", ruleDestinations: null };
+  assert.deepEqual(ids(routeAlert(live, withHistory)), ["slack-1", "pd-1", "file-1", "hook-2", "file-h"]);
+  const old = { ...live, fromHistory: true };
+  assert.deepEqual(ids(routeAlert(old, withHistory)), ["file-h"]);
+  // A rule's own destinations() do not page on history either.
+  const named = explainRoute({ ...old, ruleDestinations: ["On-call PagerDuty"] }, withHistory);
+  assert.deepEqual(ids(named.destinations), []);
+  assert.equal(named.reason, "history");
+  assert.deepEqual(ids(routeAlert({ ...old, ruleDestinations: ["file-h", "pd-1"] }, withHistory)), ["file-h"]);
+  // Nothing routed is not "history": the reason stays what routing found.
+  assert.equal(explainRoute({ ...old, ruleDestinations: [] }, withHistory).reason, "suppressed");
+});

@@ -3,6 +3,7 @@
 //   2. else the rule's static destination overrides (YAML `OutputIds`), when non-empty;
 //   3. else default routing: destinations whose minimum severity the alert reaches and whose log types
 //      (if any) include the alert's log type.
+// Whatever the level, an alert raised from history (a backfill) goes only to destinations that ask for history.
 // Entries may be destination ids or names (id first, then exact name, then case-insensitive name). At most
 // 10 entries are considered (Panther drops the rest). Unknown entries are ignored and reported; when none
 // of a non-empty list is known, routing falls through to the next level rather than losing the alert.
@@ -19,9 +20,11 @@ export interface RoutableAlert {
   ruleDestinations: string[] | null;
   /** The rule's static destination overrides. */
   ruleDestinationOverrides?: string[] | null;
+  /** Raised from history (a backfill): sent only to destinations with includeHistory. */
+  fromHistory?: boolean;
 }
 
-export type RouteReason = "dynamic" | "override" | "default" | "suppressed";
+export type RouteReason = "dynamic" | "override" | "default" | "suppressed" | "history";
 
 export interface RouteDecision {
   destinations: Destination[];
@@ -60,6 +63,15 @@ export function defaultRoute(alert: Pick<RoutableAlert, "severity" | "logType">,
 
 /** The full routing decision, with the reason and the ignored entries. */
 export function explainRoute(alert: RoutableAlert, all: Destination[]): RouteDecision {
+  const decision = routeByRule(alert, all);
+  if (alert.fromHistory && decision.destinations.length > 0) {
+    decision.destinations = decision.destinations.filter((d) => d.includeHistory === true);
+    if (decision.destinations.length === 0) decision.reason = "history";
+  }
+  return decision;
+}
+
+function routeByRule(alert: RoutableAlert, all: Destination[]): RouteDecision {
   const decision: RouteDecision = { destinations: [], reason: "default", unknown: [], dropped: [] };
   if (alert.ruleDestinations !== null) {
     if (alert.ruleDestinations.length === 0) {

@@ -44,6 +44,8 @@ export interface AlertNotification {
   /** Panther `Reports`, e.g. `{ "MITRE ATT&CK": ["TA0006:T1110"] }`. */
   reports: Record<string, string[]>;
   actor: ActorSummary | null;
+  /** Raised from history (a backfill), not from live polling. */
+  fromHistory?: boolean;
   /** Absolute URL of the alert in the Vigil console, or null when no public URL is configured. */
   consoleUrl: string | null;
 }
@@ -97,9 +99,20 @@ export interface Destination {
   readonly minSeverity: Severity;
   /** Default routing sends only alerts of these log types; absent or empty means all. */
   readonly logTypes?: string[];
+  /** Whether alerts raised from history (backfill) are sent here too; absent means no. */
+  readonly includeHistory?: boolean;
   /**
    * Delivers one notification. `deliveryId` is stable across retries of the same delivery (idempotency key).
    * Resolves with a DeliveryResult; rejects only on programming errors, never for a delivery failure.
    */
   send(notification: AlertNotification, deliveryId: string, signal?: AbortSignal): Promise<DeliveryResult>;
+}
+
+/**
+ * What the operator sets for destinations, outside any destination's config: the API, the CLI and the
+ * config file cannot change it.
+ */
+export interface DestinationEnv {
+  /** The only directory file destinations write under (VIGIL_EXPORT_DIR). */
+  exportDir: string;
 }

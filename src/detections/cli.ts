@@ -3,17 +3,22 @@
 //
 // Rules come from the built-in packs (packs/) plus the directories in VIGIL_RULES_DIRS (':'-separated).
 
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { printJsonLine, withRuntime } from "../cli/context.ts";
 import { readEnv } from "../config/env.ts";
 import { UsageError } from "../core/errors.ts";
 import { requireSource } from "../pipeline/runtime.ts";
 import { loadRules, type RuleSet } from "./engine/load.ts";
 import { BUILTIN_PACKS_DIR, EnablementResolver } from "./packs.ts";
-import { formatTestReport, runRuleTests } from "./test-runner.ts";
+import { filterRuleSet, parseFilter, type TestFilter } from "./test-filters.ts";
+import { formatTestReport, runRuleTests, testReportJson } from "./test-runner.ts";
 
 async function loadAll(): Promise<RuleSet> {
-  return loadRules({ packs: [BUILTIN_PACKS_DIR], dirs: readEnv().rulesDirs });
+  const set = await loadRules({ packs: [BUILTIN_PACKS_DIR], dirs: readEnv().rulesDirs });
+  // Said once per load: a user rule replaces the pack rule with its id
+  for (const o of set.overrides ?? [])
+    process.stderr.write(`vigil: rule ${o.id} from ${o.file} replaces the pack rule in ${o.replaces}\n`);
+  return set;
 }
 
 function setEnabled(kind: "rule" | "pack", enabled: boolean) {
@@ -41,6 +46,7 @@ async function listing(kind: "rule" | "pack", json: boolean): Promise<void> {
         .filter((s) => s.kind === kind && s.id === id && s.sourceId !== null)
         .map((s) => ({ source: sources.get(s.sourceId ?? "") ?? s.sourceId, enabled: s.enabled }));
     if (kind === "rule") {
+      const replaced = new Map((set.overrides ?? []).map((o) => [o.id, o.replaces]));
       for (const r of set.rules) {
         const row = {
           id: r.id,
@@ -51,11 +57,13 @@ async function listing(kind: "rule" | "pack", json: boolean): Promise<void> {
           logTypes: r.logTypes,
           sourceOverrides: overrides(r.id),
           file: r.file,
+          /** The pack rule this user rule replaces (same id). */
+          replaces: replaced.get(r.id) ?? null,
         };
         if (json) printJsonLine(row);
         else
           process.stdout.write(
-            `${row.enabled ? "on " : "off"}  ${r.id}  ${row.severity}  ${r.kind}${r.packId ? `  pack=${r.packId}` : ""}${row.sourceOverrides.map((o) => `  ${o.source}=${o.enabled ? "on" : "off"}`).join("")}\n`,
+            `${row.enabled ? "on " : "off"}  ${r.id}  ${row.severity}  ${r.kind}${r.packId ? `  pack=${r.packId}` : ""}${row.replaces ? `  replaces=${row.replaces}` : ""}${row.sourceOverrides.map((o) => `  ${o.source}=${o.enabled ? "on" : "off"}`).join("")}\n`,
           );
       }
     } else {
@@ -78,12 +86,55 @@ async function listing(kind: "rule" | "pack", json: boolean): Promise<void> {
   });
 }
 
-/** `vigil rules test [PATH…]`; returns the process exit code. */
-export async function rulesTestCommand(paths: string[], out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  const set = paths.length > 0 ? await loadRules({ packs: [], dirs: paths }) : await loadAll();
-  const report = await runRuleTests(set);
-  out.write(formatTestReport(report));
-  return report.failed > 0 ? 1 : 0;
+export interface RulesTestOptions {
+  /** `KEY=VALUE` / `KEY!=VALUE` (repeatable). */
+  filter?: string[];
+  testNames?: string[];
+  minimumTests?: number;
+  skipDisabled?: boolean;
+  showOutputs?: boolean;
+  json?: boolean;
+}
+
+/** Exit codes of `vigil rules test` (documented in docs/rules.md). */
+export const TEST_EXIT = Object.freeze({ passed: 0, testFailed: 1, invalidFile: 2, usage: 3 });
+
+/**
+ * `vigil rules test [PATH…]`; returns the process exit code: 0 all passed, 1 a test failed (or a rule has fewer
+ * tests than --minimum-tests), 2 an analysis file is invalid (the other tests still ran), 3 a bad option.
+ */
+export async function rulesTestCommand(
+  paths: string[],
+  out: NodeJS.WritableStream = process.stdout,
+  options: RulesTestOptions = {},
+): Promise<number> {
+  let filters: TestFilter[];
+  try {
+    filters = (options.filter ?? []).map(parseFilter);
+  } catch (err) {
+    process.stderr.write(`vigil: ${(err as Error).message}\n`);
+    return TEST_EXIT.usage;
+  }
+  const loaded =
+    paths.length > 0
+      ? await loadRules({ packs: [], dirs: paths, tolerant: true })
+      : await loadRules({ packs: [BUILTIN_PACKS_DIR], dirs: readEnv().rulesDirs, tolerant: true });
+  const set = filterRuleSet(loaded, filters, options.skipDisabled === true);
+  const report = await runRuleTests(set, {
+    ...(options.testNames && options.testNames.length > 0 ? { testNames: options.testNames } : {}),
+    ...(options.minimumTests !== undefined ? { minimumTests: options.minimumTests } : {}),
+  });
+  if (options.json) out.write(`${JSON.stringify(testReportJson(report, options.showOutputs === true))}\n`);
+  else out.write(formatTestReport(report, { showOutputs: options.showOutputs === true }));
+  if (report.invalid.length > 0) return TEST_EXIT.invalidFile;
+  return report.failed > 0 || report.tooFewTests.length > 0 ? TEST_EXIT.testFailed : TEST_EXIT.passed;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError("must be a whole number ≥ 0");
+  return n;
 }
 
 export function register(program: Command): void {
@@ -106,10 +157,33 @@ export function register(program: Command): void {
   }
   rules
     .command("test")
-    .argument("[paths...]", "rule files or directories (default: built-in packs and VIGIL_RULES_DIRS)")
-    .description("Run the rules' test cases; exits non-zero on any failure.")
-    .action(async (paths: string[]) => {
-      process.exitCode = await rulesTestCommand(paths);
+    .argument(
+      "[paths...]",
+      "rule files or directories, e.g. a Panther repository's root (default: built-in packs and VIGIL_RULES_DIRS)",
+    )
+    .description(
+      "Run the rules' test cases, as `panther_analysis_tool test` does. Exit codes: 0 passed, 1 a test failed, 2 an analysis file is invalid, 3 a bad option.",
+    )
+    .option(
+      "--filter <KEY=VALUE>",
+      "keep items whose Panther key matches, e.g. RuleID=A,B or Severity!=Info (repeatable)",
+      collect,
+    )
+    .option("--test-names <names...>", "run only the tests with these names")
+    .option(
+      "--minimum-tests <n>",
+      "fail rules with fewer tests (n > 1: also one positive and one negative)",
+      positiveInt,
+    )
+    .option("--skip-disabled", "skip disabled rules (also --skip-disabled-tests)")
+    .option("--skip-disabled-tests", "same as --skip-disabled")
+    .option("--show-outputs", "print each matching test's title, dedup, severity, alert context and destinations")
+    .option("--json", "one JSON report for CI")
+    .action(async (paths: string[], o: RulesTestOptions & { skipDisabledTests?: boolean }) => {
+      process.exitCode = await rulesTestCommand(paths, process.stdout, {
+        ...o,
+        skipDisabled: o.skipDisabled === true || o.skipDisabledTests === true,
+      });
     });
 
   const packs = program.command("packs").description("List, enable and disable rule packs.");

@@ -1,7 +1,7 @@
 // The public API for TypeScript/JavaScript rules. One module per rule, with the rule as its DEFAULT
 // export:
 //
-//   import { defineRule } from "vigil/detections";   // or a relative path to this file
+//   import { defineRule } from "vigil/rules";   // from any folder (see engine/rule-modules.ts)
 //   export default defineRule({ id: "My.Rule", logTypes: ["OpenAI.Audit"], severity: "HIGH",
 //     rule: (event) => event.get("type") === "api_key.created" });
 //

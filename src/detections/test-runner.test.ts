@@ -40,7 +40,7 @@ it("raw API test logs are normalized; normalized and hand-written Panther logs a
 it("the built-in packs' tests pass", async () => {
   const { out, text } = capture();
   assert.equal(await rulesTestCommand([BUILTIN_PACKS_DIR], out), 0);
-  assert.match(text(), /^\d+ passed, 0 failed$/m);
+  assert.match(text(), /^\d+ passed, 0 failed \(\d+ tests\/s\)$/m);
 });
 
 it("prints each failure with rule id, test name and what differed; ends with the counts; exits 1", async () => {
@@ -87,17 +87,23 @@ Tests:
   const { out, text } = capture();
   assert.equal(await rulesTestCommand([dir], out), 1);
   const lines = text().trimEnd().split("\n");
-  assert.equal(lines.at(-1), "2 passed, 4 failed");
+  assert.match(lines.at(-1) ?? "", /^2 passed, 4 failed \(\d+ tests\/s\)$/);
   const body = text();
   assert.match(
     body,
-    /FAIL Test\.Key › wrong title .*\n {2}- title: expected "Key by mallory", got "Key by bob@example\.com"/,
+    /FAIL Test\.Key › wrong title: expected true, got true .*\n {2}- title: expected "Key by mallory", got "Key by bob@example\.com"/,
   );
-  assert.match(body, /FAIL Test\.Key › deliberately failing .*\n {2}- expected rule\(\) to return false, got true/);
-  assert.match(body, /FAIL Test\.Aux › title raises on a positive case .*\n {2}- title\(\) raised KeyError\('nope'\)/);
   assert.match(
     body,
-    /FAIL Test\.Aux › negative case ignores title .*\n {2}- expected rule\(\) to return false, got true/,
+    /FAIL Test\.Key › deliberately failing: expected false, got true .*\n {2}- expected rule\(\) to return false, got true/,
+  );
+  assert.match(
+    body,
+    /FAIL Test\.Aux › title raises on a positive case: expected true, got true .*\n {2}- title\(\) raised KeyError\('nope'\)/,
+  );
+  assert.match(
+    body,
+    /FAIL Test\.Aux › negative case ignores title: expected false, got true .*\n {2}- expected rule\(\) to return false, got true/,
   );
 });
 
@@ -106,7 +112,7 @@ const PANTHER_SHAPES = fileURLToPath(new URL("./python/fixtures/panther_shapes/"
 it("Panther-format tests: underscore-shaped logs, Mocks, deep_get helpers and default=[] all pass", async () => {
   const { out, text } = capture();
   assert.equal(await rulesTestCommand([PANTHER_SHAPES], out), 0, text());
-  assert.equal(text().trimEnd().split("\n").at(-1), "6 passed, 0 failed");
+  assert.match(text().trimEnd().split("\n").at(-1) ?? "", /^6 passed, 0 failed \(\d+ tests\/s\)$/);
 });
 
 it("the same Panther-format rule's alert fields: severity upper-cased or DEFAULT, dedup via deep_get(event, ...)", async () => {
@@ -136,5 +142,65 @@ it("the same Panther-format rule's alert fields: severity upper-cased or DEFAULT
     assert.deepEqual(matches[1]?.alertContext, { roles: ["admin", null], ip_details: {}, project_id: "<NONE>" });
   } finally {
     await pool.close();
+  }
+});
+
+it("pat test's options: --filter, --test-names, --skip-disabled, --minimum-tests, --show-outputs, --json, exit codes", async () => {
+  const cli = mkdtempSync(join(tmpdir(), "vigil-rules-cli-"));
+  try {
+    const rule = (id: string, enabled: boolean, severity: string, py: string) => {
+      writeFileSync(join(cli, `${id}.py`), py);
+      writeFileSync(
+        join(cli, `${id}.yml`),
+        `AnalysisType: rule
+RuleID: ${id}
+Enabled: ${enabled}
+Filename: ${id}.py
+LogTypes: [Thing.Log]
+Severity: ${severity}
+Tests:
+  - Name: hit
+    ExpectedResult: true
+    Log: { p_log_type: Thing.Log, n: 1 }
+  - Name: miss
+    ExpectedResult: false
+    Log: { p_log_type: Thing.Log, n: 2 }
+`,
+      );
+    };
+    rule("A.One", true, "High", "def rule(e):\n    return e.get('n') == 1\n\ndef title(e):\n    return 'one'\n");
+    rule("B.Two", false, "Low", "def rule(e):\n    return True\n");
+    const run = async (opts: Parameters<typeof rulesTestCommand>[2], dirs = [cli]) => {
+      const { out, text } = capture();
+      const code = await rulesTestCommand(dirs, out, opts);
+      return { code, text: text() };
+    };
+    // B.Two's "miss" test fails (its rule() is always True)
+    assert.equal((await run({})).code, 1);
+    assert.equal((await run({ filter: ["RuleID=A.One"] })).code, 0);
+    assert.equal((await run({ filter: ["Severity!=low"] })).code, 0);
+    assert.equal((await run({ skipDisabled: true })).code, 0);
+    const names = await run({ testNames: ["hit"] });
+    assert.equal(names.code, 0);
+    assert.match(names.text, /^2 passed, 0 failed/m);
+    assert.equal((await run({ filter: ["RuleID=A.One"], minimumTests: 3 })).code, 1);
+    assert.equal((await run({ filter: ["Nope=x"] })).code, 3);
+    const shown = await run({ filter: ["RuleID=A.One"], showOutputs: true });
+    assert.match(
+      shown.text,
+      /PASS A\.One › hit: expected true, got true .*\n {2}title: one\n {2}dedup: one\n {2}severity: HIGH/,
+    );
+    const json = JSON.parse((await run({ json: true, filter: ["Enabled=true"] })).text) as Record<string, unknown>;
+    assert.equal(json.passed, 2);
+    assert.equal(json.failed, 0);
+    assert.equal(typeof json.testsPerSecond, "number");
+    // An invalid analysis file: exit 2, and the valid rules' tests still ran
+    writeFileSync(join(cli, "bad.yml"), "AnalysisType: rule\nRuleID: Bad\n");
+    const bad = await run({ filter: ["RuleID=A.One"] });
+    assert.equal(bad.code, 2);
+    assert.match(bad.text, /^INVALID .*bad\.yml/m);
+    assert.match(bad.text, /^2 passed, 0 failed, 1 invalid file\(s\)/m);
+  } finally {
+    rmSync(cli, { recursive: true, force: true });
   }
 });

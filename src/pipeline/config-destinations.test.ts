@@ -12,7 +12,7 @@ import { applyConfigDestinations, assertNotConfigManaged } from "./config-destin
 describe("destinations from the config file", () => {
   const dir = mkdtempSync(join(tmpdir(), "vigil-config-dest-"));
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const env = { outbound: OPEN_POLICY };
+  const env = { outbound: OPEN_POLICY, exportDir: join(dir, "exports") };
 
   it("creates, then updates in place by name, with the config encrypted", async () => {
     const store = await openSqliteStore({ memory: true });

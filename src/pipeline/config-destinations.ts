@@ -35,7 +35,7 @@ export function assertNotConfigManaged(d: DestinationRecord, action: "change" | 
 
 /** Validates every entry first (nothing is written when one is invalid), then upserts them. */
 export async function applyConfigDestinations(
-  runtime: Pick<Runtime, "store" | "secrets"> & { env: Pick<VigilEnv, "outbound"> },
+  runtime: Pick<Runtime, "store" | "secrets"> & { env: Pick<VigilEnv, "outbound" | "exportDir"> },
   file: VigilConfigFile | null,
 ): Promise<ConfigApplyResult> {
   if (file === null) return { path: null, created: [], updated: [], removed: [] };
@@ -51,13 +51,16 @@ export async function applyConfigDestinations(
       throw new ConfigurationError("config_file", `${where}: min_severity must be one of ${SEVERITIES.join(", ")}.`);
     }
     const config = { ...entry.options, type: entry.type };
-    const parsed = parseDestinationConfig({
-      ...config,
-      id: "validation",
-      name: entry.name,
-      min_severity: entry.minSeverity,
-      ...(entry.logTypes.length > 0 ? { log_types: entry.logTypes } : {}),
-    });
+    const parsed = parseDestinationConfig(
+      {
+        ...config,
+        id: "validation",
+        name: entry.name,
+        min_severity: entry.minSeverity,
+        ...(entry.logTypes.length > 0 ? { log_types: entry.logTypes } : {}),
+      },
+      runtime.env,
+    );
     if (!parsed.ok) {
       // The issues name fields, never values: the resolved secrets stay out of the message.
       throw new ConfigurationError(

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
-import { addSource, addWebhook, createAlerts, secretBoxIn } from "../../test/delivery-helpers.ts";
+import { addSource, addWebhook, createAlerts, secretBoxIn, T0 } from "../../test/delivery-helpers.ts";
+import { eventRow, ruleMatch } from "../../test/storage-contract.ts";
 import { OPEN_POLICY } from "../core/outbound.ts";
 import { reply, startHttpServer, type TestServer } from "../destinations/test-support.ts";
 import { createLogger } from "../logging/logger.ts";
@@ -101,6 +102,34 @@ describe("DeliveryWorker", () => {
     assert.equal(body.notification.kind, "created");
     assert.equal(body.notification.alertId, alertId);
     assert.equal(body.notification.consoleUrl, `https://vigil.example.com/alerts/${alertId}`);
+  });
+
+  it("sends an alert raised from history only to the destinations that ask for history", async () => {
+    server = await startHttpServer((_req, res) => reply(res, 200, "ok"));
+    await addWebhook(store, secrets, "pager", `${server.origin}/live-only`);
+    await addWebhook(store, secrets, "archive", `${server.origin}/with-history`, { includeHistory: true });
+    const history = await store.applyPage({
+      sourceId: source.id,
+      events: [eventRow("old-1", T0 - 86_400)],
+      quarantined: [],
+      unknownTypes: [],
+      matches: [ruleMatch(source.id, "old-1", T0 - 86_400, { severity: "CRITICAL" })],
+      fromHistory: true,
+    });
+    const [historyAlert] = history.createdAlertIds;
+    const [liveAlert] = await createAlerts(store, source, 1, { severity: "CRITICAL" });
+    assert.ok(historyAlert && liveAlert);
+    assert.equal((await store.getAlert(historyAlert))?.fromHistory, true);
+    await worker().runOnce();
+    const paths = (id: string) =>
+      server!.requests
+        .filter((r) => (JSON.parse(r.body) as { notification: { alertId: string } }).notification.alertId === id)
+        .map((r) => r.url)
+        .sort();
+    assert.deepEqual(paths(historyAlert), ["/with-history"]);
+    assert.deepEqual(paths(liveAlert), ["/live-only", "/with-history"]);
+    const sent = JSON.parse(server.requests.find((r) => r.url === "/with-history")?.body ?? "{}");
+    assert.equal(typeof sent.notification.fromHistory, "boolean");
   });
 
   it("retries 500s with backoff, then dead-letters after the maximum attempts", async () => {

@@ -24,6 +24,7 @@ import {
   createDestination,
   type DeliveryResult,
   type Destination,
+  type DestinationEnv,
   routeAlert,
 } from "../destinations/index.ts";
 import type { Logger } from "../logging/logger.ts";
@@ -83,9 +84,13 @@ export interface DeliveryWorkerOptions {
   leaseMs?: number;
   batchSize?: number;
   random?: () => number;
+  /** Where file destinations may write (VIGIL_EXPORT_DIR); without it they are refused. */
+  exportDir?: string;
   /** Builds a destination from its record and decrypted config (tests substitute it). */
-  build?: (record: DestinationRecord, config: Record<string, unknown>) => Destination;
+  build?: BuildDestination;
 }
+
+export type BuildDestination = (record: DestinationRecord, config: Record<string, unknown>) => Destination;
 
 export interface DeliveryPassResult {
   routed: number;
@@ -94,15 +99,23 @@ export interface DeliveryPassResult {
   failed: number;
 }
 
-function defaultBuild(record: DestinationRecord, config: Record<string, unknown>): Destination {
-  return createDestination({
-    ...config,
-    type: record.type,
-    id: record.id,
-    name: record.name,
-    min_severity: record.minSeverity,
-    log_types: record.logTypes,
-  });
+/**
+ * Builds a destination from its record and stored config. The record's id, name, type and routing fields
+ * win over the config: the config file and the CLI store only the type-specific fields.
+ */
+export function destinationBuilder(env: DestinationEnv | undefined): BuildDestination {
+  return (record, config) =>
+    createDestination(
+      {
+        ...config,
+        type: record.type,
+        id: record.id,
+        name: record.name,
+        min_severity: record.minSeverity,
+        log_types: record.logTypes,
+      },
+      env,
+    );
 }
 
 /** Builds a destination from its record and its decrypted config; throws when it cannot (never echoing the config). */
@@ -111,7 +124,7 @@ export async function loadDestination(
   secrets: Pick<SecretBox, "decrypt">,
   record: DestinationRecord,
   outbound: OutboundPolicy,
-  build: (record: DestinationRecord, config: Record<string, unknown>) => Destination = defaultBuild,
+  build: BuildDestination,
 ): Promise<Destination> {
   const secret = await store.getDestinationConfig(record.id);
   if (!secret) throw new NotFoundError(`Destination ${record.name} has no stored config; add it again.`);
@@ -151,6 +164,7 @@ export async function buildNotification(
     createdAtMs: alert.createdAtMs,
     updatedAtMs: alert.updatedAtMs,
     matchCount: alert.matchCount,
+    fromHistory: alert.fromHistory,
     alertContext: alert.alertContext,
     description: alert.description,
     reference: alert.reference,
@@ -192,7 +206,10 @@ export class DeliveryWorker {
 
   async #buildOne(record: DestinationRecord): Promise<Destination | null> {
     try {
-      return await loadDestination(this.#o.store, this.#o.secrets, record, this.#o.outbound, this.#o.build);
+      const build =
+        this.#o.build ??
+        destinationBuilder(this.#o.exportDir === undefined ? undefined : { exportDir: this.#o.exportDir });
+      return await loadDestination(this.#o.store, this.#o.secrets, record, this.#o.outbound, build);
     } catch (err) {
       // The message never contains the config: decrypt and the factory report without values.
       this.#o.logger.error(
@@ -221,6 +238,7 @@ export class DeliveryWorker {
               severity: alert.severity,
               logType: first?.match.logType ?? "OpenAI.Audit",
               ruleDestinations: alert.destinations,
+              fromHistory: alert.fromHistory,
             },
             destinations,
             (ignored) =>

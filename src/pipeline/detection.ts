@@ -5,6 +5,7 @@ import { type CorrelationRule, evaluateCorrelation, OPENAI_BRUTE_FORCE_THEN_SUCC
 import { createDetectionEngine, type DetectionEngine } from "../detections/engine/engine.ts";
 import { loadRules } from "../detections/engine/load.ts";
 import { BUILTIN_PACKS_DIR } from "../detections/packs.ts";
+import type { ScheduledQuerySpec } from "../detections/panther/scheduled-query.ts";
 import { PythonWorkerPool } from "../detections/python/pool.ts";
 import type { SourceRecord, Store } from "../storage/ports.ts";
 import { stateTimeSecs } from "../storage/rule-state.ts";
@@ -16,6 +17,10 @@ export const CORRELATION_RULES: readonly CorrelationRule[] = [OPENAI_BRUTE_FORCE
 export interface Detection {
   engine: DetectionEngine;
   detector: Detector;
+  /** Panther scheduled queries feeding scheduled rules (pipeline/scheduled-queries.ts). */
+  scheduledQueries: readonly ScheduledQuerySpec[];
+  /** Per source and query, the last schedule slot that ran (in memory: a re-run slot is idempotent). */
+  scheduledSlots: Map<string, number>;
   close(): Promise<void>;
 }
 
@@ -31,7 +36,12 @@ export async function openDetection(options: {
     dirs: options.rulesDirs,
     settings: await store.listDetectionSettings(),
   });
-  const needsPython = rules.rules.some((r) => r.kind === "python");
+  const needsPython =
+    rules.rules.some((r) => r.kind === "python") || (rules.dataModels ?? []).some((m) => m.pythonPath !== null);
+  if ((rules.unsupported ?? []).length > 0)
+    process.stderr.write(`vigil: skipped ${rules.unsupported?.length} file(s) Vigil does not run (Panther policies)\n`);
+  for (const o of rules.overrides ?? [])
+    process.stderr.write(`vigil: rule ${o.id} from ${o.file} replaces the pack rule in ${o.replaces}\n`);
   const pythonPool = needsPython ? new PythonWorkerPool({}) : undefined;
   // Started now, so a missing python3 is reported at start-up, not at the first match.
   await pythonPool?.start();
@@ -51,14 +61,21 @@ export async function openDetection(options: {
           options.nowSecs(),
         ),
       );
-      // Oldest first: stateful rules ("first time seen") and alert windows read history in time order.
+      // Oldest first: stateful rules ("first time seen") read history in time order (alert windows do not
+      // depend on the order: see alerts/windows.ts).
       const batch = events
         .map((e) => ({ sourceId: source.id, eventId: e.eventId, record: e.record }))
         .sort((a, b) => eventTime(a.record) - eventTime(b.record) || (a.eventId < b.eventId ? -1 : 1));
       return engine.evaluate(batch, state);
     },
   };
-  return { engine, detector, close: async () => pythonPool?.close() };
+  return {
+    engine,
+    detector,
+    scheduledQueries: rules.scheduledQueries ?? [],
+    scheduledSlots: new Map(),
+    close: async () => pythonPool?.close(),
+  };
 }
 
 function eventTime(record: Record<string, unknown>): number {

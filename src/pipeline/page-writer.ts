@@ -45,6 +45,8 @@ export async function storePage(
     sourceId: source.id,
     ...records,
     ...progress,
+    // A backfill slice's page is history: its alerts are marked so, and destinations skip them unless asked.
+    fromHistory: progress.sliceProgress !== undefined,
     ...(detection ? { matches: detection.matches, stateOps: detection.stateOps } : {}),
   });
 }

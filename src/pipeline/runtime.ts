@@ -21,6 +21,7 @@ import { type Detection, openDetection, runCorrelations } from "./detection.ts";
 import { checkSourceHealth } from "./health.ts";
 import type { RecordNormalizer } from "./page-records.ts";
 import { type PollReport, SourcePoller } from "./poller.ts";
+import { runScheduledQueries, type ScheduledQueryRun } from "./scheduled-queries.ts";
 
 export interface Runtime {
   env: VigilEnv;
@@ -190,6 +191,7 @@ export function deliveryWorkerFor(
     clock: runtime.clock,
     publicUrl: runtime.env.publicUrl,
     outbound: runtime.env.outbound,
+    exportDir: runtime.env.exportDir,
     ...options,
   });
 }
@@ -219,6 +221,33 @@ export interface SourcePollOutcome {
   error?: string;
 }
 
+/**
+ * Runs the Panther scheduled queries due for this source (pipeline/scheduled-queries.ts); a failing query is
+ * logged with its reason and retried at the next run, never failing the poll.
+ */
+export async function runScheduledFor(runtime: Runtime, source: SourceRecord): Promise<ScheduledQueryRun[]> {
+  const detection = await runtime.detection();
+  if (detection.scheduledQueries.length === 0) return [];
+  const runs = await runScheduledQueries({
+    store: runtime.store,
+    engine: detection.engine,
+    queries: detection.scheduledQueries,
+    source,
+    nowSecs: Math.floor(runtime.clock.nowMs() / 1000),
+    done: detection.scheduledSlots,
+  });
+  for (const r of runs) {
+    if (r.error !== undefined)
+      runtime.logger.warn({ source: source.name, query: r.query }, `Scheduled query ${r.query} failed: ${r.error}`);
+    else if (r.createdAlertIds.length > 0)
+      runtime.logger.info(
+        { source: source.name, query: r.query, alerts: r.createdAlertIds.length },
+        `Scheduled query ${r.query}: ${r.rows} rows, ${r.createdAlertIds.length} new alerts.`,
+      );
+  }
+  return runs;
+}
+
 /** One complete poll of each source (history backfill of a new source included). */
 export async function pollAllOnce(
   runtime: Runtime,
@@ -234,6 +263,7 @@ export async function pollAllOnce(
       const report = await poller.pollOnce(options.signal);
       const backfillJobs = await runPendingBackfills(runtime, source, options.signal ? { signal: options.signal } : {});
       const correlationAlerts = await runCorrelations(runtime.store, source, Math.floor(runtime.clock.nowMs() / 1000));
+      await runScheduledFor(runtime, source);
       outcomes.push({ source, report, backfillJobs, correlationAlerts: correlationAlerts.length });
     } catch (err) {
       if (options.signal?.aborted) throw err;

@@ -7,7 +7,14 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage, VigilError } from "../core/errors.ts";
 import type { SourceRecord } from "../storage/ports.ts";
 import { runCorrelations } from "./detection.ts";
-import { deliveryWorkerFor, pollerFor, type Runtime, runHealthChecks, runPendingBackfills } from "./runtime.ts";
+import {
+  deliveryWorkerFor,
+  pollerFor,
+  type Runtime,
+  runHealthChecks,
+  runPendingBackfills,
+  runScheduledFor,
+} from "./runtime.ts";
 
 const REFRESH_MS = 15_000;
 
@@ -61,6 +68,7 @@ export class PollScheduler {
         const poller = await pollerFor(this.runtime, source);
         const report = await poller.pollOnce(signal);
         await runCorrelations(store, source, Math.floor(clock.nowMs() / 1000));
+        await runScheduledFor(this.runtime, source);
         const inserted = report.streams.reduce((n, s) => n + s.inserted, 0);
         logger.info({ source: source.name, inserted }, `Polled ${source.name}: ${inserted} new events.`);
       } catch (err) {

@@ -101,7 +101,7 @@ before(async () => {
   runtime.requestTimeoutMs = 5_000;
   app = createApp(runtime, { rulePacks: [packDir()], consoleDir: null });
   await createUser(runtime.store, "admin", PASSWORD, "admin");
-  token = (await createApiToken(runtime.store, "tests")).token;
+  token = (await createApiToken(runtime.store, "tests", Date.now() + 86_400_000)).token;
 });
 
 after(async () => {
@@ -514,11 +514,11 @@ describe("HTTP API resources", () => {
       body: { name: "Bad", type: "webhook", config: { url: "ftp://x", secret: "short" } },
     });
     assert.equal(invalid.status, 400);
-    const outFile = join(scratch, "alerts.jsonl");
+    // Inside the export directory (<data dir>/exports): a path outside it is refused (see security tests).
     const file = await call("POST", "/api/destinations", {
-      body: { name: "File", type: "file", config: { path: outFile } },
+      body: { name: "File", type: "file", config: { path: "alerts.jsonl" } },
     });
-    assert.equal(file.status, 201);
+    assert.equal(file.status, 201, file.text);
     const list = await call("GET", "/api/destinations");
     assert.deepEqual(
       list.json.destinations.map((d: { name: string }) => d.name),

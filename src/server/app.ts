@@ -9,6 +9,7 @@ import { Hono, type MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import type { Runtime } from "../pipeline/runtime.ts";
 import { LoginRateLimiter, safeEqual, sha256 } from "./auth.ts";
+import { DEFAULT_BODY_LIMIT_BYTES, LOGIN_BODY_LIMIT_BYTES, limitBody } from "./body-limit.ts";
 import { type AppEnv, makeContext, type ServerContext, type ServerOptions } from "./context.ts";
 import { errorBody, onError } from "./errors.ts";
 import { metricsRoute } from "./metrics.ts";
@@ -50,8 +51,19 @@ function requireAuth(ctx: ServerContext): MiddlewareHandler<AppEnv> {
     const header = c.req.header("authorization");
     if (header !== undefined) {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      const token = match?.[1] ? await ctx.runtime.store.authenticateApiToken(sha256(match[1]), ctx.nowMs()) : null;
+      const now = ctx.nowMs();
+      const token = match?.[1] ? await ctx.runtime.store.authenticateApiToken(sha256(match[1]), now) : null;
       if (!token) return c.json(errorBody("unauthorized", "The API token is not valid."), 401);
+      if (token.expiresAtMs <= now) {
+        const when = new Date(token.expiresAtMs).toISOString();
+        return c.json(
+          errorBody(
+            "token_expired",
+            `The API token ${token.name} expired at ${when}; create a new one with \`vigil tokens create\`.`,
+          ),
+          401,
+        );
+      }
       c.set("auth", { kind: "token", user: null, tokenName: token.name, csrf: null, sessionHash: null });
       return next();
     }
@@ -80,8 +92,12 @@ export function createApp(runtime: Runtime, options: ServerOptions = {}): Hono<A
 
   app.get("/healthz", (c) => c.json({ ok: true }));
 
+  // The login limit comes before authentication (login is the one route without it); every other body is
+  // limited after it, so that an unauthenticated caller gets its 401 without the server reading anything.
+  app.use("/api/login", limitBody(LOGIN_BODY_LIMIT_BYTES));
   app.use("/api/*", requireAuth(ctx));
   app.use("/metrics", requireAuth(ctx));
+  app.use("*", limitBody(DEFAULT_BODY_LIMIT_BYTES));
   app.get("/metrics", metricsRoute(ctx));
 
   for (const routes of [

@@ -3,23 +3,56 @@
 // tokens (they are random, 256-bit), scrypt of passwords (chosen by people).
 
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from "node:crypto";
+import { BulkheadRejectedError, bulkhead } from "cockatiel";
+import { UsageError, VigilError } from "../core/errors.ts";
 import type { Store, UserRecord, UserRole } from "../storage/ports.ts";
 
-const SCRYPT = { N: 16_384, r: 8, p: 1, keyLength: 64 } as const;
+export interface ScryptParams {
+  N: number;
+  r: number;
+  p: number;
+  keyLength: number;
+}
+
+/** OWASP's current guidance for scrypt (Password Storage Cheat Sheet): N=2^17, r=8, p=1; 128 MiB per hash. */
+export const SCRYPT: ScryptParams = { N: 131_072, r: 8, p: 1, keyLength: 64 };
+
+// Each hash holds 128·N·r bytes (128 MiB) for ~0.4 s: at most two at once bounds the memory a burst of logins
+// can take; the rest wait in a short queue, and beyond it are told to retry.
+const hashing = bulkhead(2, 64);
 
 function scrypt(password: string, salt: Buffer, n: number, r: number, p: number, keyLength: number): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scryptCb(password, salt, keyLength, { N: n, r, p, maxmem: 128 * n * r * 2 }, (err, key) =>
-      err ? reject(err) : resolve(key),
-    ),
-  );
+  const run = () =>
+    new Promise<Buffer>((resolve, reject) =>
+      scryptCb(password, salt, keyLength, { N: n, r, p, maxmem: 128 * n * r * 2 }, (err, key) =>
+        err ? reject(err) : resolve(key),
+      ),
+    );
+  return hashing.execute(run).catch((err: unknown) => {
+    if (err instanceof BulkheadRejectedError) {
+      throw new VigilError("rate_limited", "Too many password checks at once; try again in a moment.");
+    }
+    throw err;
+  });
 }
 
 /** `scrypt$N$r$p$salt$hash` (base64url), so that parameters can be raised later without breaking old hashes. */
-export async function hashPassword(password: string): Promise<string> {
+export async function hashPassword(password: string, params: ScryptParams = SCRYPT): Promise<string> {
   const salt = randomBytes(16);
-  const key = await scrypt(password, salt, SCRYPT.N, SCRYPT.r, SCRYPT.p, SCRYPT.keyLength);
-  return ["scrypt", SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString("base64url"), key.toString("base64url")].join("$");
+  const key = await scrypt(password, salt, params.N, params.r, params.p, params.keyLength);
+  return ["scrypt", params.N, params.r, params.p, salt.toString("base64url"), key.toString("base64url")].join("$");
+}
+
+/** Whether a stored hash was made with weaker parameters than SCRYPT (login then hashes the password again). */
+export function needsRehash(stored: string): boolean {
+  const [scheme, n, r, p, , hash] = stored.split("$");
+  if (scheme !== "scrypt" || hash === undefined) return true;
+  return (
+    Number(n) < SCRYPT.N ||
+    Number(r) < SCRYPT.r ||
+    Number(p) < SCRYPT.p ||
+    Buffer.from(hash, "base64url").length < SCRYPT.keyLength
+  );
 }
 
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
@@ -68,10 +101,35 @@ export function passwordProblem(password: string): string | null {
 export const API_TOKEN_PREFIX = "vgl_";
 
 /** Creates an API token; the plain token is returned once and only its hash is stored. */
-export async function createApiToken(store: Store, name: string): Promise<{ token: string; id: string }> {
+export async function createApiToken(
+  store: Store,
+  name: string,
+  expiresAtMs: number,
+): Promise<{ token: string; id: string; expiresAtMs: number }> {
   const token = randomSecret(API_TOKEN_PREFIX);
-  const record = await store.createApiToken({ name, tokenHash: sha256(token) });
-  return { token, id: record.id };
+  const record = await store.createApiToken({ name, tokenHash: sha256(token), expiresAtMs });
+  return { token, id: record.id, expiresAtMs: record.expiresAtMs };
+}
+
+const DAY_MS = 86_400_000;
+
+/**
+ * The expiry of a token created at `nowMs` that lives `days` (the operator's default when not given),
+ * refused beyond the operator's maximum.
+ */
+export function tokenExpiry(
+  nowMs: number,
+  days: number | undefined,
+  limits: { tokenTtlDays: number; tokenMaxTtlDays: number },
+): number {
+  const ttl = days ?? limits.tokenTtlDays;
+  if (!Number.isInteger(ttl) || ttl < 1) throw new UsageError("A token lives at least 1 whole day.");
+  if (ttl > limits.tokenMaxTtlDays) {
+    throw new UsageError(
+      `A token may live at most ${limits.tokenMaxTtlDays} days (VIGIL_TOKEN_MAX_TTL_DAYS); ${ttl} is too long.`,
+    );
+  }
+  return nowMs + ttl * DAY_MS;
 }
 
 export async function createUser(

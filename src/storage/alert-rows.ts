@@ -148,10 +148,11 @@ export interface WindowRow {
   is_error: Flag;
   start_secs: number;
   end_secs: number;
+  on_grid: Flag;
   match_count: number;
   unique_values: string;
+  valueless_count: number;
   threshold: number;
-  counts_unique: Flag;
   alert_created: Flag;
   first_match: string;
 }
@@ -165,10 +166,11 @@ export function toAlertWindow(row: WindowRow): AlertWindow {
     isError: flag(row.is_error),
     startSecs: row.start_secs,
     endSecs: row.end_secs,
+    onGrid: flag(row.on_grid),
     matchCount: row.match_count,
     uniqueValues: parseJson(row.unique_values, []),
+    valuelessCount: row.valueless_count,
     threshold: row.threshold,
-    countsUnique: flag(row.counts_unique),
     alertCreated: flag(row.alert_created),
     first: JSON.parse(row.first_match) as RuleMatch,
   };
@@ -182,13 +184,36 @@ export const WINDOW_COLUMNS = [
   "is_error",
   "start_secs",
   "end_secs",
+  "on_grid",
   "match_count",
   "unique_values",
+  "valueless_count",
   "threshold",
-  "counts_unique",
   "alert_created",
   "first_match",
 ] as const;
+
+/** The upsert's SET clause for a stored window: what a batch changes (never its key, span or id). */
+export const WINDOW_STATE_UPDATE = [
+  "match_count",
+  "unique_values",
+  "valueless_count",
+  "threshold",
+  "alert_created",
+  "first_match",
+]
+  .map((c) => `${c} = excluded.${c}`)
+  .join(", ");
+
+/**
+ * The columns of a stored window that change when its representative stays (most batches), in
+ * `windowCountValues` order: the first match, whose context may be large, is not written again.
+ */
+export const WINDOW_COUNT_COLUMNS = ["match_count", "unique_values", "valueless_count", "threshold", "alert_created"];
+
+export function windowCountValues(w: AlertWindow, toFlag: (b: boolean) => Flag): unknown[] {
+  return [w.matchCount, JSON.stringify(w.uniqueValues), w.valuelessCount, w.threshold, toFlag(w.alertCreated)];
+}
 
 export function windowValues(w: AlertWindow, toFlag: (b: boolean) => Flag): unknown[] {
   return [
@@ -199,10 +224,11 @@ export function windowValues(w: AlertWindow, toFlag: (b: boolean) => Flag): unkn
     toFlag(w.isError),
     w.startSecs,
     w.endSecs,
+    toFlag(w.onGrid),
     w.matchCount,
     JSON.stringify(w.uniqueValues),
+    w.valuelessCount,
     w.threshold,
-    toFlag(w.countsUnique),
     toFlag(w.alertCreated),
     JSON.stringify(w.first),
   ];
@@ -226,6 +252,7 @@ export interface AlertRow {
   window_start_secs: number;
   window_end_secs: number;
   match_count: number;
+  from_history: Flag;
   created_at_ms: number;
   updated_at_ms: number;
 }
@@ -248,12 +275,18 @@ export const ALERT_COLUMNS = [
   "window_start_secs",
   "window_end_secs",
   "match_count",
+  "from_history",
   "created_at_ms",
   "updated_at_ms",
 ] as const;
 
-/** A new alert from its window: every field from the window's first match; status OPEN. */
-export function newAlertValues(w: AlertWindow, nowMs: number, toFlag: (b: boolean) => Flag): unknown[] {
+/** A new alert from its window: every field from the window's representative match; status OPEN. */
+export function newAlertValues(
+  w: AlertWindow,
+  nowMs: number,
+  toFlag: (b: boolean) => Flag,
+  fromHistory: boolean,
+): unknown[] {
   const f = w.first;
   return [
     w.id,
@@ -273,8 +306,38 @@ export function newAlertValues(w: AlertWindow, nowMs: number, toFlag: (b: boolea
     w.startSecs,
     w.endSecs,
     w.matchCount,
+    toFlag(fromHistory),
     nowMs,
     nowMs,
+  ];
+}
+
+/**
+ * The alert columns that come from the window's representative match, with their values: written again when
+ * matches attach, since an earlier match arriving late replaces the representative (src/alerts/windows.ts).
+ */
+export const REPRESENTATIVE_COLUMNS = [
+  "pack_id",
+  "title",
+  "severity",
+  "alert_context",
+  "description",
+  "reference",
+  "runbook",
+  "destinations",
+] as const;
+
+export function representativeValues(w: AlertWindow): unknown[] {
+  const f = w.first;
+  return [
+    f.packId,
+    f.title,
+    f.severity,
+    f.alertContext === null ? null : JSON.stringify(f.alertContext),
+    f.description,
+    f.reference,
+    f.runbook,
+    f.destinations === null ? null : JSON.stringify(f.destinations),
   ];
 }
 
@@ -297,6 +360,7 @@ export function toAlertRecord(row: AlertRow): AlertRecord {
     windowStartSecs: row.window_start_secs,
     windowEndSecs: row.window_end_secs,
     matchCount: row.match_count,
+    fromHistory: flag(row.from_history),
     createdAtMs: row.created_at_ms,
     updatedAtMs: row.updated_at_ms,
   };

@@ -137,6 +137,8 @@ export interface PageWrite {
   matches?: RuleMatch[];
   /** Rule state changes, each tied to the event that caused it; applied only for inserted events. */
   stateOps?: Array<{ eventId: string; op: RuleStateOp }>;
+  /** A page of history (a backfill slice): the alerts it creates are marked `fromHistory`. */
+  fromHistory?: boolean;
 }
 
 export interface RuleStateEntry {
@@ -178,11 +180,15 @@ export interface AlertRecord {
   windowStartSecs: number;
   windowEndSecs: number;
   matchCount: number;
+  /** Raised by a backfill page (history), not by live polling: shown as such, and not sent unless asked for. */
+  fromHistory: boolean;
   createdAtMs: number;
   updatedAtMs: number;
 }
 
 export interface AlertQuery {
+  /** true: only alerts raised from history; false: only live ones. */
+  fromHistory?: boolean;
   status?: AlertStatus;
   severity?: Severity;
   ruleId?: string;
@@ -439,6 +445,18 @@ export interface Store extends AccessStore, StatsStore {
     untilSecs: number;
   }): Promise<RuleMatch[]>;
   /**
+   * Runs a scheduled query's read-only SELECT over one source's events and returns at most `maxRows` rows
+   * (a row per object, column name → value). Inside the query `events` is that source's events (columns
+   * source_id, id, type, effective_at, actor_type, actor_id, actor_email, ip, project_id, normalized); the query
+   * is run as a subquery, so it is one SELECT (WITH allowed), never a write. Throws a VigilError with the
+   * database's message when the query is invalid; PostgreSQL also stops it after `timeoutMs`.
+   */
+  queryEvents(
+    sourceId: string,
+    sql: string,
+    options: { maxRows: number; timeoutMs: number },
+  ): Promise<Array<Record<string, unknown>>>;
+  /**
    * Applies matches that are not tied to a page (correlation rules run on a schedule over stored matches)
    * in one transaction, through the same signals/windows/alerts path as `applyPage`. Idempotent: a match
    * already stored (same source, rule, event and error flag) is skipped, so re-running a schedule over an
@@ -519,6 +537,8 @@ export interface ApiTokenRecord {
   name: string;
   createdAtMs: number;
   lastUsedAtMs: number | null;
+  /** When the token stops working. Tokens made before expiries existed got one at that migration. */
+  expiresAtMs: number;
 }
 
 export interface HistogramBucket {
@@ -538,6 +558,11 @@ export interface AccessStore {
   createUser(user: NewUser): Promise<UserRecord>;
   /** Unknown username → not_found. */
   setUserPassword(username: string, passwordHash: string): Promise<void>;
+  /**
+   * Replaces the stored hash of the same password (stronger parameters), only if it is still
+   * `previousHash`: a password changed meanwhile is never overwritten. Sessions stay. True when replaced.
+   */
+  replacePasswordHash(userId: string, previousHash: string, passwordHash: string): Promise<boolean>;
   getUser(id: string): Promise<UserRecord | null>;
   getUserCredentials(username: string): Promise<{ user: UserRecord; passwordHash: string } | null>;
   countUsers(): Promise<number>;
@@ -549,9 +574,12 @@ export interface AccessStore {
   deleteSession(tokenHash: string, nowMs: number): Promise<void>;
 
   /** Unique name, else a `conflict` error. */
-  createApiToken(token: { name: string; tokenHash: string }): Promise<ApiTokenRecord>;
+  createApiToken(token: { name: string; tokenHash: string; expiresAtMs: number }): Promise<ApiTokenRecord>;
   listApiTokens(): Promise<ApiTokenRecord[]>;
-  /** Finds the token by hash and records its use at `nowMs`. */
+  /**
+   * Finds the token by hash, expired or not (so that the caller can say it expired), and records its use
+   * at `nowMs` only when it has not expired by then.
+   */
   authenticateApiToken(tokenHash: string, nowMs: number): Promise<ApiTokenRecord | null>;
   /** By id, then by name; unknown → not_found. */
   revokeApiToken(idOrName: string): Promise<void>;

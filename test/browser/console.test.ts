@@ -2,8 +2,7 @@
 // simulator, driven through headless Chromium. Run: node --import tsx --test test/browser/console.test.ts
 
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
@@ -152,6 +151,8 @@ describe("console", { timeout: 300_000 }, () => {
 
   test("the simulated attack's alert appears and is resolved from its detail view", async () => {
     await page.getByRole("link", { name: "Alerts" }).click();
+    // The page loads lazily: until its heading shows, "Source" still names the source page's controls.
+    await page.getByRole("heading", { name: "Alerts", exact: true }).waitFor(WAIT);
     await page.getByLabel("Source").selectOption(sourceId);
     const alertLink = page
       .getByRole("table", { name: "Alerts" })
@@ -215,8 +216,8 @@ describe("console", { timeout: 300_000 }, () => {
   });
 
   test("creates a file destination, sends a test, changes its severity and removes it", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "vigil-browser-dest-"));
-    const outFile = join(dir, "alerts.jsonl");
+    // File destinations write only under the export directory (default <data dir>/exports).
+    const outFile = join(vigil.dataDir, "exports", "alerts.jsonl");
     try {
       await page.getByRole("link", { name: "Destinations" }).click();
       await page.getByRole("heading", { name: "Destinations", exact: true }).waitFor(WAIT);
@@ -231,7 +232,7 @@ describe("console", { timeout: 300_000 }, () => {
       await form.getByLabel("Type").selectOption("file");
       await form.getByLabel("Name").fill("Alert file");
       await form.getByLabel("Minimum severity").selectOption("MEDIUM");
-      await form.getByLabel("Path").fill(outFile);
+      await form.getByLabel("Path").fill("alerts.jsonl");
       await form.getByRole("button", { name: "Create destination" }).click();
       const table = page.getByRole("table", { name: "Destinations" });
       await table.getByText("Alert file").waitFor(WAIT);
@@ -250,7 +251,7 @@ describe("console", { timeout: 300_000 }, () => {
       await table.getByRole("button", { name: "Confirm removing Alert file" }).click();
       await page.getByText("No destinations yet").waitFor(WAIT);
     } finally {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(outFile, { force: true });
     }
   });
 

@@ -11,6 +11,7 @@ export function AlertsPage() {
     severity: params.get("severity") ?? "",
     rule: params.get("rule") ?? "",
     source: params.get("source") ?? "",
+    history: params.get("history") ?? "",
   };
   const [rule, setRule] = useState(filters.rule);
   const sources = useLoad(() => api.get<unknown>("/api/sources").then((d) => listOf<Rec>(d, "sources")), []);
@@ -76,6 +77,14 @@ export function AlertsPage() {
             ))}
           </select>
         </label>
+        <label>
+          Raised
+          <select value={filters.history} onChange={(e) => setFilter("history", e.target.value)}>
+            <option value="">Live and from history</option>
+            <option value="false">Live only</option>
+            <option value="true">From history (backfill) only</option>
+          </select>
+        </label>
         <button type="submit">Apply</button>
       </form>
       <ErrorBanner message={alerts.error} />
@@ -105,6 +114,11 @@ export function AlertsPage() {
                 </td>
                 <td>
                   <StatusBadge status={a.status} />
+                  {a.fromHistory === true ? (
+                    <span className="badge" title="Raised from history (a backfill): not sent to destinations">
+                      history
+                    </span>
+                  ) : null}
                 </td>
                 <td className="mono">{str(a.ruleId)}</td>
                 <td>{sourceNames.get(str(a.sourceId)) ?? str(a.sourceId)}</td>

@@ -35,12 +35,18 @@ const FIELDS: Record<DestinationType, Field[]> = {
     { key: "host", label: "SMTP host", placeholder: "smtp.example.com" },
     { key: "port", label: "SMTP port", kind: "number", optional: true, placeholder: "587" },
     { key: "secure", label: "TLS from the start (port 465)", kind: "checkbox" },
+    {
+      key: "allow_plaintext",
+      label: "Allow sending without TLS (password and alerts in clear text)",
+      kind: "checkbox",
+    },
     { key: "auth.user", label: "SMTP user", optional: true },
     { key: "auth.pass", label: "SMTP password", secret: true, optional: true },
     { key: "from", label: "From", placeholder: "vigil@example.com" },
     { key: "to", label: "To", kind: "list", placeholder: "secops@example.com, oncall@example.com" },
   ],
-  file: [{ key: "path", label: "Path", placeholder: "/var/log/vigil/alerts.jsonl" }],
+  // Relative to the export directory the operator chose (VIGIL_EXPORT_DIR); paths leaving it are refused.
+  file: [{ key: "path", label: "Path", placeholder: "alerts.jsonl (inside the export directory)" }],
 };
 
 function buildConfig(type: DestinationType, values: Record<string, string>): Rec {

@@ -17,7 +17,7 @@ import {
   sampleNotification,
 } from "../../destinations/index.ts";
 import { assertNotConfigManaged } from "../../pipeline/config-destinations.ts";
-import { loadDestination } from "../../pipeline/delivery-worker.ts";
+import { destinationBuilder, loadDestination } from "../../pipeline/delivery-worker.ts";
 import type { Runtime } from "../../pipeline/runtime.ts";
 import type { DestinationRecord } from "../../storage/ports.ts";
 import { printJsonLine, withRuntime } from "../context.ts";
@@ -38,6 +38,7 @@ interface AddOptions {
   port?: string;
   secure?: boolean;
   requireTls?: boolean;
+  allowPlaintext?: boolean;
   insecureTls?: boolean;
   smtpUser?: string;
   from?: string;
@@ -96,6 +97,7 @@ function typeConfig(type: string, options: AddOptions, secret: string | null): R
         ...(options.port ? { port: Number(options.port) } : {}),
         secure: options.secure === true,
         require_tls: options.requireTls === true,
+        allow_plaintext: options.allowPlaintext === true,
         tls_reject_unauthorized: options.insecureTls !== true,
         ...(options.smtpUser ? { auth: { user: options.smtpUser, pass: secret } } : {}),
         from: require(options.from, "--from", type),
@@ -150,7 +152,8 @@ export function register(program: Command): void {
     .option("--host <host>", "email: SMTP host")
     .option("--port <port>", "email: SMTP port (default 587)")
     .option("--secure", "email: TLS from the start (port 465)")
-    .option("--require-tls", "email: require STARTTLS")
+    .option("--require-tls", "email: require STARTTLS (the default for hosts that are not loopback)")
+    .option("--allow-plaintext", "email: send without TLS to a server that offers no STARTTLS (clear text)")
     .option("--insecure-tls", "email: accept an invalid server certificate")
     .option("--smtp-user <user>", "email: SMTP user (the password is the secret)")
     .option("--from <address>", "email: sender")
@@ -183,14 +186,17 @@ export function register(program: Command): void {
           label === null ? null : await readSecret(runtime.env.lookup(options.secretEnv), options.secretEnv, label);
         const config = typeConfig(type, options, secret);
         // Validate the whole config as the worker will build it; the issues never echo values.
-        const parsed = parseDestinationConfig({
-          ...config,
-          type,
-          id: "validation",
-          name: options.name,
-          min_severity: minSeverity as Severity,
-          ...(options.logType.length > 0 ? { log_types: options.logType } : {}),
-        });
+        const parsed = parseDestinationConfig(
+          {
+            ...config,
+            type,
+            id: "validation",
+            name: options.name,
+            min_severity: minSeverity as Severity,
+            ...(options.logType.length > 0 ? { log_types: options.logType } : {}),
+          },
+          runtime.env,
+        );
         if (!parsed.ok) {
           throw new UsageError(
             `Invalid ${type} destination: ${parsed.issues.map((i) => `${i.path || "(config)"}: ${i.message}`).join("; ")}.`,
@@ -245,7 +251,13 @@ export function register(program: Command): void {
     .action(async (name: string) => {
       await withRuntime(async (runtime) => {
         const record = await requireDestination(runtime, name);
-        const destination = await loadDestination(runtime.store, runtime.secrets, record, runtime.env.outbound);
+        const destination = await loadDestination(
+          runtime.store,
+          runtime.secrets,
+          record,
+          runtime.env.outbound,
+          destinationBuilder(runtime.env),
+        );
         const notification = sampleNotification({ nowMs: runtime.clock.nowMs(), consoleUrl: runtime.env.publicUrl });
         const result = await destination.send(
           notification,

@@ -1,9 +1,11 @@
-// `vigil tokens create --name N | list | revoke ID_OR_NAME`: API tokens for automation (sent as
-// `Authorization: Bearer`). A token is printed once at creation; only its hash is stored.
+// `vigil tokens create --name N [--expires-in-days D] | list | revoke ID_OR_NAME`: API tokens for automation
+// (sent as `Authorization: Bearer`). A token is printed once at creation; only its hash is stored. Every
+// token expires: after VIGIL_TOKEN_TTL_DAYS unless --expires-in-days says otherwise, never after
+// VIGIL_TOKEN_MAX_TTL_DAYS.
 
 import type { Command } from "commander";
 import { UsageError } from "../../core/errors.ts";
-import { createApiToken } from "../../server/auth.ts";
+import { createApiToken, tokenExpiry } from "../../server/auth.ts";
 import { printJsonLine, withRuntime } from "../context.ts";
 
 export function register(program: Command): void {
@@ -13,14 +15,25 @@ export function register(program: Command): void {
     .command("create")
     .description("Create an API token and print it (once: it cannot be shown again).")
     .requiredOption("--name <name>", "what the token is for")
-    .action(async (options: { name: string }) => {
+    .option(
+      "--expires-in-days <days>",
+      "lifetime in days (default VIGIL_TOKEN_TTL_DAYS, 90; at most VIGIL_TOKEN_MAX_TTL_DAYS)",
+    )
+    .action(async (options: { name: string; expiresInDays?: string }) => {
       const name = options.name.trim();
       if (!/^[\w .:@-]{1,100}$/.test(name)) {
         throw new UsageError("A token name may use letters, digits, spaces and . _ - : @ (up to 100 characters).");
       }
+      const days = options.expiresInDays === undefined ? undefined : Number(options.expiresInDays);
+      if (days !== undefined && !Number.isInteger(days)) {
+        throw new UsageError("--expires-in-days takes a whole number of days, e.g. --expires-in-days 30.");
+      }
       await withRuntime(async (runtime) => {
-        const { token } = await createApiToken(runtime.store, name);
-        process.stderr.write(`Created API token ${name}. Store it now: it is not shown again.\n`);
+        const expiresAtMs = tokenExpiry(runtime.clock.nowMs(), days, runtime.env);
+        const { token } = await createApiToken(runtime.store, name, expiresAtMs);
+        process.stderr.write(
+          `Created API token ${name}, valid until ${new Date(expiresAtMs).toISOString()}. Store it now: it is not shown again.\n`,
+        );
         process.stdout.write(`${token}\n`);
       });
     });
@@ -35,7 +48,10 @@ export function register(program: Command): void {
           if (options.json) printJsonLine(t);
           else {
             const used = t.lastUsedAtMs === null ? "never used" : `last used ${new Date(t.lastUsedAtMs).toISOString()}`;
-            process.stdout.write(`${t.name}\t${t.id}\tcreated ${new Date(t.createdAtMs).toISOString()}\t${used}\n`);
+            const expiry = `${t.expiresAtMs <= runtime.clock.nowMs() ? "expired" : "expires"} ${new Date(t.expiresAtMs).toISOString()}`;
+            process.stdout.write(
+              `${t.name}\t${t.id}\tcreated ${new Date(t.createdAtMs).toISOString()}\t${expiry}\t${used}\n`,
+            );
           }
         }
       });

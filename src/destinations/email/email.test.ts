@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
 import type { AddressInfo } from "node:net";
+import { networkInterfaces } from "node:os";
 import { test } from "node:test";
 import { SMTPServer, type SMTPServerOptions } from "smtp-server";
 import { createDestination } from "../factory.ts";
 import { hostileNotification, refusedOrigin } from "../test-support.ts";
-import { emailHtml, emailSubject, emailText } from "./email.ts";
+import { emailHtml, emailSubject, emailText, requiresStartTls } from "./email.ts";
 
 interface Received {
   from: string | false;
@@ -15,6 +16,7 @@ interface Received {
 
 async function startSmtp(
   options: Partial<SMTPServerOptions> = {},
+  listenHost = "127.0.0.1",
 ): Promise<{ port: number; received: Received[]; close(): Promise<void> }> {
   const received: Received[] = [];
   const server = new SMTPServer({
@@ -37,7 +39,7 @@ async function startSmtp(
     },
     ...options,
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  await new Promise<void>((resolve) => server.listen(0, listenHost, () => resolve()));
   const port = (server.server.address() as AddressInfo).port;
   return { port, received, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
@@ -227,4 +229,60 @@ test("the subject is one line and resolved/test alerts are labelled", () => {
   assert.equal(emailSubject(hostileNotification({ kind: "test", title: "x" })), "[Vigil][HIGH] [TEST] x");
   assert.match(emailText(hostileNotification({ kind: "test" })), /^This is a test notification/);
   assert.ok(!emailHtml(hostileNotification({ consoleUrl: "javascript:alert(1)" })).includes("href"));
+});
+
+// Security (issue 16, finding 6d): SMTP AUTH never crosses the network in clear text by default.
+test("STARTTLS is required except for loopback hosts, implicit TLS, or an explicit opt-out", () => {
+  const base = { secure: false, require_tls: false, allow_plaintext: false };
+  assert.equal(requiresStartTls({ ...base, host: "smtp.example.com" }), true);
+  assert.equal(requiresStartTls({ ...base, host: "192.0.2.10" }), true);
+  for (const host of ["localhost", "127.0.0.1", "127.8.9.10", "::1", "[::1]"]) {
+    assert.equal(requiresStartTls({ ...base, host }), false, host);
+  }
+  assert.equal(requiresStartTls({ ...base, host: "smtp.example.com", secure: true }), false);
+  assert.equal(requiresStartTls({ ...base, host: "smtp.example.com", allow_plaintext: true }), false);
+  assert.equal(requiresStartTls({ ...base, host: "localhost", require_tls: true }), true);
+});
+
+/** An address of this machine that is not loopback, so that the real connection counts as remote. */
+function externalAddress(): string | undefined {
+  return Object.values(networkInterfaces())
+    .flat()
+    .find((a) => a !== undefined && a.family === "IPv4" && !a.internal)?.address;
+}
+
+const external = externalAddress();
+test("refuses to send AUTH in plaintext to a non-loopback server without STARTTLS, unless allow_plaintext", {
+  skip: external === undefined ? "this machine has no non-loopback IPv4 address" : false,
+}, async () => {
+  const host = external ?? "";
+  let authAttempts = 0;
+  const smtp = await startSmtp(
+    {
+      authOptional: false,
+      onAuth(_auth, _session, callback) {
+        authAttempts += 1;
+        callback(null, { user: "vigil" });
+      },
+    },
+    host,
+  );
+  try {
+    const auth = { user: "vigil", pass: "P4ssw0rd-secret" };
+    const refused = await emailDest(smtp.port, { host, auth }).send(hostileNotification(), "d1");
+    assert.ok(!refused.ok);
+    assert.equal(refused.retryable, false);
+    assert.match(refused.error, /allow_plaintext/);
+    assert.equal(authAttempts, 0, "the password was never sent");
+    assert.equal(smtp.received.length, 0);
+
+    const optedOut = await emailDest(smtp.port, { host, auth, allow_plaintext: true }).send(
+      hostileNotification(),
+      "d2",
+    );
+    assert.equal(optedOut.ok, true, JSON.stringify(optedOut));
+    assert.equal(authAttempts, 1);
+  } finally {
+    await smtp.close();
+  }
 });

@@ -9,6 +9,7 @@
 
 import { createTransport } from "nodemailer";
 import { z } from "zod";
+import { isLoopbackHost } from "../../core/outbound.ts";
 import { baseConfigShape } from "../base-config.ts";
 import {
   contextJson,
@@ -32,8 +33,16 @@ export const emailConfigSchema = z.object({
   port: z.number().int().min(1).max(65535).default(587),
   /** Implicit TLS (usually port 465). */
   secure: z.boolean().default(false),
-  /** Refuse to send unless the server upgrades the connection with STARTTLS. */
+  /**
+   * Refuse to send unless the server upgrades the connection with STARTTLS. Implied for every host but a
+   * loopback one (see requiresStartTls); kept for configs that set it.
+   */
   require_tls: z.boolean().default(false),
+  /**
+   * Send without TLS (no STARTTLS) to a host that is not loopback: the password and the alerts then cross
+   * the network in clear text. Off unless set explicitly.
+   */
+  allow_plaintext: z.boolean().default(false),
   /** Only for servers with self-signed certificates; keep true otherwise. */
   tls_reject_unauthorized: z.boolean().default(true),
   auth: z.object({ user: z.string().min(1), pass: z.string().min(1) }).optional(),
@@ -139,15 +148,27 @@ function messageId(deliveryId: string): string {
   return `<${local}@vigil.invalid>`;
 }
 
+/**
+ * Whether the connection must be upgraded with STARTTLS before anything (AUTH included) is sent: always,
+ * unless it is TLS from the start (`secure`), the host is loopback, or the user opted out (`allow_plaintext`).
+ * Without this, nodemailer sends AUTH in clear text to a server that offers no STARTTLS.
+ */
+export function requiresStartTls(config: Pick<EmailConfig, "host" | "secure" | "require_tls" | "allow_plaintext">) {
+  if (config.secure) return false;
+  if (config.require_tls) return true;
+  return !config.allow_plaintext && !isLoopbackHost(config.host);
+}
+
 export function createEmailDestination(config: EmailConfig): Destination {
   const redact = secretRedactor([config.auth?.pass]);
   const label = `SMTP server ${config.host}:${config.port}`;
   const timeoutMs = config.timeout_secs * 1000;
+  const startTls = requiresStartTls(config);
   const transport = createTransport({
     host: config.host,
     port: config.port,
     secure: config.secure,
-    requireTLS: config.require_tls,
+    requireTLS: startTls,
     tls: { rejectUnauthorized: config.tls_reject_unauthorized },
     ...(config.auth ? { auth: { user: config.auth.user, pass: config.auth.pass } } : {}),
     connectionTimeout: timeoutMs,
@@ -185,7 +206,14 @@ export function createEmailDestination(config: EmailConfig): Destination {
               ).slice(0, 300),
             };
           },
-          (err: unknown) => classifySmtpError(err, redact, label),
+          (err: unknown): DeliveryResult => {
+            const result = classifySmtpError(err, redact, label);
+            if (result.ok || !startTls || (err as SmtpError)?.code !== "ETLS") return result;
+            return {
+              ...result,
+              error: `${result.error} (Vigil requires TLS to SMTP servers that are not loopback; use a server with STARTTLS or port 465 with secure: true, or set allow_plaintext: true to send in clear text.)`,
+            };
+          },
         );
       // nodemailer has no abort signal: race it against the caller's signal and an overall deadline.
       let timer: NodeJS.Timeout | undefined;

@@ -203,3 +203,18 @@ test("connection refused is retryable and names no secret", async () => {
   assert.match(result.error, /could not be reached \(ECONNREFUSED\)/);
   assertNoSecret(result);
 });
+
+// Security (issue 16, finding 6e): the top-level `text` (notifications, clients without blocks) is mrkdwn
+// too; mentions, forged links and entities in attacker-controlled titles must arrive as plain characters.
+test("the top-level text escapes <!channel>, <http://x|y> and &, for new and resolved alerts", () => {
+  const title = "<!channel> see <http://evil.example|your bank> & <@U123>";
+  for (const kind of ["created", "resolved"] as const) {
+    const { text } = buildSlackMessage(hostileNotification({ kind, title }));
+    assert.ok(text.includes("&lt;!channel&gt; see &lt;http://evil.example|your bank&gt; &amp; &lt;@U123&gt;"), text);
+    assert.ok(!/[<>]/.test(text), text);
+  }
+  // Cut at the limit without leaving half an entity behind.
+  const long = buildSlackMessage(hostileNotification({ title: "&".repeat(5000) })).text;
+  assert.ok(long.length <= SLACK_LIMITS.fallbackText);
+  assert.ok(!/&[a-z]{0,3}…/.test(long), long.slice(-30));
+});

@@ -80,7 +80,7 @@ export function buildSlackMessage(n: AlertNotification): { text: string; blocks:
       },
     ];
     if (n.consoleUrl && n.consoleUrl.length <= SLACK_LIMITS.buttonUrl) blocks.push(linkButton(n.consoleUrl));
-    return { text: truncate(text, SLACK_LIMITS.fallbackText), blocks };
+    return { text: mrkdwn(text, SLACK_LIMITS.fallbackText), blocks };
   }
 
   const headerRaw = `${emoji} ${kindPrefix(n)}${n.title}`;
@@ -132,8 +132,9 @@ export function buildSlackMessage(n: AlertNotification): { text: string; blocks:
     blocks.push({ type: "context", elements: [{ type: "mrkdwn", text: mrkdwn(extras.join(" · "), 2000) }] });
   }
   if (n.consoleUrl && n.consoleUrl.length <= SLACK_LIMITS.buttonUrl) blocks.push(linkButton(n.consoleUrl));
+  // The top-level text is mrkdwn too (notifications, and clients that do not show blocks): escaped like the rest.
   const text = `${emoji} [${n.severity}] ${kindPrefix(n)}${n.title}`;
-  return { text: truncate(text, SLACK_LIMITS.fallbackText), blocks };
+  return { text: mrkdwn(text, SLACK_LIMITS.fallbackText), blocks };
 }
 
 function linkButton(url: string): Block {

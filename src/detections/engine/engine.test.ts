@@ -309,3 +309,21 @@ describe("rule state", () => {
     );
   });
 });
+
+describe("synchronous TypeScript work", () => {
+  it("with TypeScript rules only, evaluate() runs the rules before it first yields (the benchmark relies on it)", () => {
+    let calls = 0;
+    const engine = createDetectionEngine({
+      rules: [
+        tsRule({
+          rule: () => {
+            calls++;
+            return false;
+          },
+        }),
+      ],
+    });
+    void engine.evaluate([batchEvent("api_key.created")], []);
+    assert.equal(calls, 1);
+  });
+});

@@ -7,8 +7,10 @@ import type { RuleMatch, RuleStateOp, Severity } from "../../core/detection.ts";
 import type { RuleDefinition } from "../define-rule.ts";
 import { makeEvent } from "../event/index.ts";
 import { EnablementResolver, type PackInfo } from "../packs.ts";
+import { DataModels } from "../panther/data-models.ts";
+import { toPyDataModel } from "../panther/repository-files.ts";
 import type { PythonWorkerPool } from "../python/pool.ts";
-import type { FunctionOutcome, RuleRunResults } from "../python/types.ts";
+import type { FunctionOutcome, PyUdmValues, RuleRunResults } from "../python/types.ts";
 import type { RuleSet } from "./load.ts";
 import type { LoadedRule } from "./loaded-rule.ts";
 import {
@@ -174,6 +176,7 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
   // sourceId → logType → rules to run; rebuilt when settings change
   let plan = new Map<string, Map<string, { ts: Compiled[]; py: Compiled[] }>>();
   const pool = options.pythonPool;
+  const models = new DataModels(set.dataModels ?? []);
   let pythonReady: Promise<Map<string, FnError>> | undefined;
 
   function rulesFor(sourceId: string, logType: string): { ts: Compiled[]; py: Compiled[] } {
@@ -198,16 +201,24 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
     pythonReady ??= (async () => {
       const failed = new Map<string, FnError>();
       const py = compiled.filter((c) => c.rule.kind === "python");
-      if (py.length === 0) return failed;
+      // Data models with Python methods need the workers even when every rule is TypeScript
+      if (py.length === 0 && !models.repository.some((m) => m.pythonPath !== null)) return failed;
       if (!pool) {
         for (const c of py)
           failed.set(c.rule.id, { type: "PythonUnavailable", message: "no Python worker pool was configured" });
         return failed;
       }
       await pool.start();
+      // A repository's global helpers and data models first: rules import the helpers when they load
+      await pool.configure({
+        globals: Object.fromEntries((set.globals ?? []).map((g) => [g.id, g.pythonPath])),
+        dataModels: models.forPython(toPyDataModel),
+      });
       for (const c of py) {
         if (c.rule.kind !== "python") continue;
-        const r = await pool.loadRule(c.rule.id, c.rule.spec.pythonPath);
+        const r = await pool.loadRule(c.rule.id, c.rule.spec.pythonPath, {
+          optionalRule: c.rule.spec.analysisType === "scheduled_rule",
+        });
         if (!r.ok) failed.set(c.rule.id, r.error);
       }
       return failed;
@@ -237,11 +248,24 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
       if (runnable.length > 0 && pool) {
         const ids = runnable.map((c) => c.rule.id);
         const snapshot = state.snapshot(batch[items[0]!.index]!.sourceId, ids);
-        const reply = await pool.runBatch(
-          ids,
-          items.map((j) => batch[j.index]!.record),
-          { timesSecs: items.map((j) => j.timeSecs), ...(snapshot ? { state: snapshot } : {}) },
-        );
+        const records = items.map((j) => batch[j.index]!.record);
+        // InlineFilters run here; the worker answers False for the rules they reject, without running them
+        const withFilters = runnable.filter((c) => c.rule.kind === "python" && c.rule.inlineFilter !== null);
+        const filtered =
+          withFilters.length === 0
+            ? undefined
+            : records.map((r) =>
+                withFilters
+                  .filter((c) => c.rule.kind === "python" && c.rule.inlineFilter !== null && !c.rule.inlineFilter(r))
+                  .map((c) => c.rule.id),
+              );
+        const udmValues = records.map((r) => models.udmValuesForPython(r));
+        const reply = await pool.runBatch(ids, records, {
+          timesSecs: items.map((j) => j.timeSecs),
+          ...(snapshot ? { state: snapshot } : {}),
+          ...(udmValues.some((v) => v !== null) ? { udmValues } : {}),
+          ...(filtered ? { filtered } : {}),
+        });
         if (reply.ok) results = reply.value;
         else batchError = reply.error;
       }
@@ -275,6 +299,30 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
     }
   }
 
+  /**
+   * For TypeScript rules on log types whose repository data model has Python methods: the events (by index) that
+   * need values from the workers. Usually none, and then evaluate() stays synchronous for TypeScript-only work.
+   */
+  function needingPythonUdm(batch: readonly BatchEvent[]): number[] {
+    if (!pool || models.repository.length === 0) return [];
+    return batch.flatMap((ev, i) => {
+      const logType = ev.record.p_log_type;
+      return models.needsPython(logType) && rulesFor(ev.sourceId, String(logType)).ts.length > 0 ? [i] : [];
+    });
+  }
+
+  async function pythonUdmValues(
+    batch: readonly BatchEvent[],
+    wanted: number[],
+  ): Promise<Map<number, PyUdmValues | null>> {
+    const out = new Map<number, PyUdmValues | null>();
+    if (!pool) return out;
+    await loadPython();
+    const reply = await pool.udm(wanted.map((i) => batch[i]!.record));
+    if (reply.ok) for (const [k, i] of wanted.entries()) out.set(i, reply.value[k] ?? null);
+    return out;
+  }
+
   return {
     rules: set.rules,
     setSettings(settings) {
@@ -289,6 +337,8 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
       const state = new BatchState(stateEntries);
       const ctx = state.context;
       const pyJobs: Array<{ index: number; logType: string; timeSecs: number; rules: Compiled[] }> = [];
+      const wanted = needingPythonUdm(batch);
+      const udmFromPython = wanted.length > 0 ? await pythonUdmValues(batch, wanted) : new Map<number, null>();
       for (let i = 0; i < batch.length; i++) {
         const ev = batch[i]!;
         const logType = typeof ev.record.p_log_type === "string" ? ev.record.p_log_type : "";
@@ -297,7 +347,8 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
         const timeSecs = eventTimeSecs(ev.record);
         if (py.length > 0) pyJobs.push({ index: i, logType, timeSecs, rules: py });
         if (ts.length === 0) continue;
-        const event = makeEvent(ev.record);
+        const dataModel = models.forTypeScript(ev.record, udmFromPython.get(i) ?? null);
+        const event = makeEvent(ev.record, dataModel === undefined ? {} : { dataModel });
         for (let r = 0; r < ts.length; r++) {
           const c = ts[r]!;
           const def = (c.rule as Extract<LoadedRule, { kind: "ts" }>).definition;

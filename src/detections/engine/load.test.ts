@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { BUILTIN_PACKS_DIR } from "../packs.ts";
@@ -127,5 +127,89 @@ describe("Panther pairs on the Python pool", () => {
     );
     // the last traceback frame, as Panther reports it
     assert.match(errors[0]!.errorMessage ?? "", /^'missing': \S+\.py, line \d+, in \w+/);
+  });
+
+  it("a user rule replaces a pack rule of the same id (reported); two user rules with one id name both files", async () => {
+    const packs = tempDir();
+    writeFileSync(join(packs, "pack.yml"), "id: P\n");
+    writeFileSync(join(packs, "managed.ts"), tsRuleFile("Same.Id"));
+    const user = tempDir();
+    writeFileSync(join(user, "mine.ts"), tsRuleFile("Same.Id", "rule: () => false"));
+    const set = await loadRules({ packs: [packs], dirs: [user] });
+    assert.deepEqual(
+      set.rules.map((r) => [r.id, r.file, r.packId]),
+      [["Same.Id", join(user, "mine.ts"), null]],
+    );
+    assert.deepEqual(set.overrides, [
+      { id: "Same.Id", file: join(user, "mine.ts"), replaces: join(packs, "managed.ts") },
+    ]);
+    const other = tempDir();
+    writeFileSync(join(other, "again.ts"), tsRuleFile("Same.Id"));
+    await assert.rejects(
+      loadRules({ packs: [packs], dirs: [user, other] }),
+      (err: unknown) =>
+        err instanceof RuleLoadError &&
+        /again\.ts: duplicate rule id Same\.Id \(also defined in .*mine\.ts\)/.test(err.message),
+    );
+  });
+
+  const SAMPLE_OPENAI = (() => {
+    let dir = fileURLToPath(new URL(".", import.meta.url));
+    for (let i = 0; i < 8; i++) {
+      const candidate = join(dir, "shared", "reference", "panther-analysis-sample", "rules", "openai_rules");
+      if (existsSync(candidate)) return candidate;
+      dir = dirname(dir);
+    }
+    return "";
+  })();
+  it("Panther's openai_rules load next to the built-in OpenAI pack: same ids replace the pack's rules", {
+    skip: SAMPLE_OPENAI === "" && "sample not present",
+  }, async () => {
+    const set = await loadRules({ packs: [BUILTIN_PACKS_DIR], dirs: [SAMPLE_OPENAI] });
+    const panther = set.rules.filter((r) => r.file.startsWith(SAMPLE_OPENAI));
+    assert.equal(panther.length, 7);
+    assert.ok((set.overrides ?? []).length > 0, "the built-in pack carries some of the same ids");
+    for (const o of set.overrides ?? []) {
+      assert.ok(o.file.startsWith(SAMPLE_OPENAI));
+      assert.equal(set.rules.filter((r) => r.id === o.id).length, 1);
+    }
+  });
+
+  it("TypeScript rules outside the checkout import `vigil/rules`, with or without a package.json", async () => {
+    const rule = (id: string) =>
+      `import { defineRule } from "vigil/rules";\nexport default defineRule({ id: ${JSON.stringify(id)}, logTypes: ["OpenAI.Audit"], rule: (e) => e.get("type") === "x" });\n`;
+    const bare = tempDir(); // os.tmpdir(): outside this repository, no package.json above it
+    writeFileSync(join(bare, "r.ts"), rule("Ext.Bare"));
+    // A local helper that imports the API too (it would load as CommonJS here without the hook's help)
+    writeFileSync(
+      join(bare, "_helpers.ts"),
+      'import { makeEvent } from "vigil/rules";\nexport const api = typeof makeEvent;\n',
+    );
+    writeFileSync(
+      join(bare, "uses-helper.ts"),
+      'import { defineRule } from "vigil/rules";\nimport { api } from "./_helpers.ts";\nexport default defineRule({ id: "Ext.Helper", logTypes: ["OpenAI.Audit"], rule: () => api === "function" });\n',
+    );
+    const pkg = tempDir();
+    writeFileSync(join(pkg, "package.json"), JSON.stringify({ name: "my-rules", type: "module" }));
+    writeFileSync(join(pkg, "r.ts"), rule("Ext.Pkg"));
+    const cjs = tempDir();
+    writeFileSync(join(cjs, "package.json"), JSON.stringify({ name: "old-rules" }));
+    writeFileSync(join(cjs, "r.ts"), rule("Ext.Cjs"));
+    const set = await loadRules({ packs: [], dirs: [bare, pkg, cjs] });
+    assert.deepEqual(set.rules.map((r) => r.id).sort(), ["Ext.Bare", "Ext.Cjs", "Ext.Helper", "Ext.Pkg"]);
+    const { matches } = await createDetectionEngine({ rules: set }).evaluate(
+      [{ sourceId: "s", eventId: "e", record: { p_log_type: "OpenAI.Audit", type: "x" } }],
+      [],
+    );
+    assert.equal(matches.length, 4);
+  });
+
+  it("a rule importing a module that does not resolve: the file, the module and how rules import Vigil", async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, "r.ts"), 'import { x } from "no-such-package-here";\nexport default x;\n');
+    await assert.rejects(
+      loadRules({ packs: [], dirs: [dir] }),
+      /r\.ts: cannot load no-such-package-here .*import \{ defineRule \} from "vigil\/rules"/,
+    );
   });
 });

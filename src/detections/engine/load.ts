@@ -4,13 +4,21 @@
 
 import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
 import { parse as parseYaml } from "yaml";
 import { ConfigurationError } from "../../core/errors.ts";
 import { isRuleDefinition } from "../define-rule.ts";
 import { BUILTIN_PACKS_DIR, loadPackFile, PACK_FILE, type PackInfo } from "../packs.ts";
+import { type CorrelationRuleSpec, parseCorrelationRule } from "../panther/correlation.ts";
+import {
+  loadDataModelFile,
+  loadGlobalFile,
+  type PantherDataModel,
+  type PantherGlobal,
+} from "../panther/repository-files.ts";
 import { loadPantherRuleFile } from "../panther/rule-file.ts";
+import { parseScheduledQuery, type ScheduledQuerySpec } from "../panther/scheduled-query.ts";
 import { fromDefinition, fromPantherSpec, type LoadedRule } from "./loaded-rule.ts";
+import { RULES_MODULE, registerRuleModuleResolution, ruleModuleUrl } from "./rule-modules.ts";
 import type { DetectionSetting } from "./types.ts";
 
 export interface LoadRulesOptions {
@@ -20,12 +28,31 @@ export interface LoadRulesOptions {
   packs?: readonly string[];
   /** Stored enable/disable overrides, kept with the rule set for the engine. */
   settings?: readonly DetectionSetting[];
+  /**
+   * Collect the files that cannot load in `problems` and load the rest (`vigil rules test`, as
+   * `panther_analysis_tool test` goes on past a bad file); default: throw RuleLoadError listing them.
+   */
+  tolerant?: boolean;
 }
 
 export interface RuleSet {
   rules: LoadedRule[];
   packs: PackInfo[];
   settings: DetectionSetting[];
+  /** Panther global helper modules (GlobalID → .py), for the Python workers. */
+  globals?: PantherGlobal[];
+  /** Panther data models, chosen by each event's log type. */
+  dataModels?: PantherDataModel[];
+  /** Panther correlation rules: loaded and tested; they do not run live yet. */
+  correlationRules?: CorrelationRuleSpec[];
+  /** Panther scheduled queries over the event store, feeding scheduled rules. */
+  scheduledQueries?: ScheduledQuerySpec[];
+  /** Files that could not be loaded, each "file: reason" (tolerant loads only). */
+  problems?: string[];
+  /** Valid Panther files of a kind Vigil does not run (policies), each "file: reason"; skipped, not errors. */
+  unsupported?: string[];
+  /** User rules that replace a pack rule of the same id, each said once at load. */
+  overrides?: Array<{ id: string; file: string; replaces: string }>;
 }
 
 export class RuleLoadError extends ConfigurationError {
@@ -48,16 +75,25 @@ function isRuleModule(name: string): boolean {
 interface Walk {
   rules: LoadedRule[];
   packs: PackInfo[];
+  globals: PantherGlobal[];
+  dataModels: PantherDataModel[];
+  correlationRules: CorrelationRuleSpec[];
+  scheduledQueries: ScheduledQuerySpec[];
   problems: string[];
+  unsupported: string[];
   seen: Set<string>;
 }
 
+/** Panther analysis types that are not detections Vigil runs or tests; skipped without complaint. */
+const SKIPPED_TYPES = new Set(["pack", "saved_query", "lookup_table", "scheduled_prompt"]);
+
 async function loadModule(file: string, packId: string | null, w: Walk): Promise<void> {
   let mod: Record<string, unknown>;
+  registerRuleModuleResolution();
   try {
-    mod = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    mod = (await import(ruleModuleUrl(file))) as Record<string, unknown>;
   } catch (err) {
-    w.problems.push(`${file}: ${(err as Error).message}`);
+    w.problems.push(moduleLoadProblem(file, err));
     return;
   }
   const def = mod.default;
@@ -73,6 +109,17 @@ async function loadModule(file: string, packId: string | null, w: Walk): Promise
   w.rules.push(fromDefinition(def, file, packId));
 }
 
+/** A module that cannot be imported: which module was missing, and how rules import Vigil's API. */
+function moduleLoadProblem(file: string, err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  const message = e?.message ?? String(err);
+  if (e?.code === "ERR_MODULE_NOT_FOUND" || e?.code === "MODULE_NOT_FOUND") {
+    const missing = /Cannot find (?:module|package) '([^']+)'/.exec(message)?.[1] ?? "a module";
+    return `${file}: cannot load ${missing} (${message.split("\n")[0]}); rules import Vigil's API as \`import { defineRule } from "${RULES_MODULE}"\`, and other imports must resolve from the rule's folder`;
+  }
+  return `${file}: ${message}`;
+}
+
 async function loadYaml(file: string, packId: string | null, w: Walk): Promise<void> {
   let doc: unknown;
   try {
@@ -82,13 +129,21 @@ async function loadYaml(file: string, packId: string | null, w: Walk): Promise<v
     return;
   }
   const type = (doc as { AnalysisType?: unknown } | null)?.AnalysisType;
-  // Other Panther analysis files (globals, data models, Panther pack files, queries) are not rules
-  if (type !== "rule" && type !== "scheduled_rule") {
-    if (type === undefined) w.problems.push(`${file}: not a Panther rule (no AnalysisType)`);
-    return;
-  }
   try {
-    w.rules.push(fromPantherSpec(await loadPantherRuleFile(file), packId));
+    if (type === "rule" || type === "scheduled_rule")
+      w.rules.push(fromPantherSpec(await loadPantherRuleFile(file), packId));
+    else if (type === "global") w.globals.push(await loadGlobalFile(doc, file));
+    else if (type === "datamodel") w.dataModels.push(await loadDataModelFile(doc, file));
+    else if (type === "correlation_rule") w.correlationRules.push(parseCorrelationRule(doc, file));
+    else if (type === "scheduled_query") {
+      const q = parseScheduledQuery(doc, file);
+      if ("unsupported" in q) w.unsupported.push(q.unsupported);
+      else w.scheduledQueries.push(q);
+    }
+    // A Panther repository has policies; Vigil has no cloud resources to run them on. Not an error: said once
+    else if (type === "policy") w.unsupported.push(`${file}: Panther policies (cloud resources) are not supported`);
+    else if (type === undefined) w.problems.push(`${file}: not a Panther rule (no AnalysisType)`);
+    else if (!SKIPPED_TYPES.has(String(type))) w.problems.push(`${file}: unknown AnalysisType ${String(type)}`);
   } catch (err) {
     w.problems.push((err as Error).message);
   }
@@ -137,17 +192,83 @@ async function walk(path: string, packId: string | null, w: Walk, top: boolean):
   }
 }
 
-/** Loads every rule below `packs` and `dirs`; throws RuleLoadError listing each bad file. */
+/** Loads every rule below `packs` and `dirs`; throws RuleLoadError listing each bad file (unless tolerant). */
 export async function loadRules(options: LoadRulesOptions = {}): Promise<RuleSet> {
-  const w: Walk = { rules: [], packs: [], problems: [], seen: new Set() };
-  for (const dir of [...(options.packs ?? [BUILTIN_PACKS_DIR]), ...(options.dirs ?? [])])
-    await walk(resolve(dir), null, w, true);
-  const byId = new Map<string, LoadedRule>();
-  for (const rule of w.rules) {
-    const prev = byId.get(rule.id);
-    if (prev) w.problems.push(`${rule.file}: duplicate rule id ${rule.id} (also defined in ${prev.file})`);
-    else byId.set(rule.id, rule);
+  const w: Walk = {
+    rules: [],
+    packs: [],
+    globals: [],
+    dataModels: [],
+    correlationRules: [],
+    scheduledQueries: [],
+    problems: [],
+    unsupported: [],
+    seen: new Set(),
+  };
+  for (const dir of options.packs ?? [BUILTIN_PACKS_DIR]) await walk(resolve(dir), null, w, true);
+  const packRules = w.rules.splice(0);
+  for (const dir of options.dirs ?? []) await walk(resolve(dir), null, w, true);
+  const { rules, overrides } = resolveIds(packRules, w.rules, w.problems);
+  const ids = new Map<string, string>();
+  for (const c of w.correlationRules) {
+    const clash = ids.get(c.ruleId) ?? rules.find((r) => r.id === c.ruleId)?.file;
+    if (clash) w.problems.push(`${c.specPath}: duplicate rule id ${c.ruleId} (also defined in ${clash})`);
+    ids.set(c.ruleId, c.specPath);
   }
-  if (w.problems.length > 0) throw new RuleLoadError(w.problems);
-  return { rules: w.rules, packs: w.packs, settings: [...(options.settings ?? [])] };
+  const queryNames = new Map<string, string>();
+  for (const q of w.scheduledQueries) {
+    const prev = queryNames.get(q.name);
+    if (prev) w.problems.push(`${q.specPath}: duplicate QueryName ${q.name} (also defined in ${prev})`);
+    queryNames.set(q.name, q.specPath);
+  }
+  const globalIds = new Map<string, string>();
+  for (const g of w.globals) {
+    const prev = globalIds.get(g.id);
+    if (prev) w.problems.push(`${g.specPath}: duplicate GlobalID ${g.id} (also defined in ${prev})`);
+    globalIds.set(g.id, g.specPath);
+  }
+  if (w.problems.length > 0 && options.tolerant !== true) throw new RuleLoadError(w.problems);
+  return {
+    rules,
+    packs: w.packs,
+    settings: [...(options.settings ?? [])],
+    globals: w.globals,
+    dataModels: w.dataModels.filter((m) => m.enabled),
+    correlationRules: w.correlationRules,
+    scheduledQueries: w.scheduledQueries,
+    problems: w.problems,
+    unsupported: w.unsupported,
+    overrides,
+  };
+}
+
+/**
+ * Rule ids: a user rule may replace a pack rule of the same id (a team's own version of a managed rule); two pack
+ * rules, or two user rules, with one id are an error naming both files.
+ */
+function resolveIds(
+  packRules: LoadedRule[],
+  userRules: LoadedRule[],
+  problems: string[],
+): { rules: LoadedRule[]; overrides: NonNullable<RuleSet["overrides"]> } {
+  const dedupe = (list: LoadedRule[]) => {
+    const byId = new Map<string, LoadedRule>();
+    for (const rule of list) {
+      const prev = byId.get(rule.id);
+      if (prev) problems.push(`${rule.file}: duplicate rule id ${rule.id} (also defined in ${prev.file})`);
+      else byId.set(rule.id, rule);
+    }
+    return byId;
+  };
+  const packs = dedupe(packRules);
+  const users = dedupe(userRules);
+  const overrides: NonNullable<RuleSet["overrides"]> = [];
+  const rules: LoadedRule[] = [];
+  for (const rule of packs.values()) {
+    const mine = users.get(rule.id);
+    if (mine) overrides.push({ id: rule.id, file: mine.file, replaces: rule.file });
+    else rules.push(rule);
+  }
+  rules.push(...users.values());
+  return { rules, overrides };
 }

@@ -3,7 +3,13 @@
 
 import type { Severity } from "../../core/detection.ts";
 import type { RuleDefinition } from "../define-rule.ts";
+import type { Matcher } from "../panther/match-expression.ts";
 import type { PantherRuleSpec } from "../panther/rule-file.ts";
+import { scheduledQueryLogType } from "../panther/scheduled-query.ts";
+import { compileInlineFilters, simpleDetectionDefinition } from "../panther/simple-detection.ts";
+
+/** A Panther Python rule's spec (a Simple Detection becomes a TypeScript rule instead). */
+export type PantherPythonRuleSpec = PantherRuleSpec & { pythonPath: string };
 
 interface LoadedRuleBase {
   id: string;
@@ -30,7 +36,12 @@ interface LoadedRuleBase {
 
 export type LoadedRule =
   | (LoadedRuleBase & { kind: "ts"; definition: RuleDefinition })
-  | (LoadedRuleBase & { kind: "python"; spec: PantherRuleSpec });
+  | (LoadedRuleBase & {
+      kind: "python";
+      spec: PantherPythonRuleSpec;
+      /** The rule's InlineFilters, run before rule() in TypeScript; null: none. */
+      inlineFilter: Matcher | null;
+    });
 
 export function fromDefinition(definition: RuleDefinition, file: string, packId: string | null): LoadedRule {
   return {
@@ -55,18 +66,27 @@ export function fromDefinition(definition: RuleDefinition, file: string, packId:
   };
 }
 
+/** A Panther rule: Python (.yml + .py), or a Simple Detection run as a TypeScript rule. Throws on bad expressions. */
 export function fromPantherSpec(spec: PantherRuleSpec, packId: string | null): LoadedRule {
+  if (spec.pythonPath === null) {
+    const rule = fromDefinition(simpleDetectionDefinition(spec), spec.specPath, packId);
+    rule.outputIds = spec.outputIds.length > 0 ? spec.outputIds : null;
+    return rule;
+  }
+  const pySpec: PantherPythonRuleSpec = { ...spec, pythonPath: spec.pythonPath };
   const reports: Record<string, string[]> = {};
   for (const [k, v] of Object.entries(spec.reports)) reports[k] = v.map(String);
   return {
     kind: "python",
-    spec,
+    spec: pySpec,
+    inlineFilter: compileInlineFilters(spec.inlineFilters, spec.specPath),
     id: spec.ruleId,
     packId,
     file: spec.specPath,
     displayName: spec.displayName ?? null,
     enabled: spec.enabled,
-    logTypes: spec.logTypes,
+    // A scheduled rule's "log types" are its queries: their rows carry scheduledQueryLogType(query)
+    logTypes: spec.analysisType === "scheduled_rule" ? spec.scheduledQueries.map(scheduledQueryLogType) : spec.logTypes,
     severity: spec.severity,
     dedupPeriodMinutes: spec.dedupPeriodMinutes,
     threshold: spec.threshold,

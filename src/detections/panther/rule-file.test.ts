@@ -80,18 +80,20 @@ test("wrong types name the key", () => {
   assert.throws(() => parsePantherRuleText(`${base}DedupPeriodMinutes: 1.5\n`, "/r.yml"), /key 'DedupPeriodMinutes'/);
 });
 
-test("Simple Detections and InlineFilters are rejected as not supported yet", () => {
+test("Simple Detections and InlineFilters parse; alert-field keys on a Python rule are still refused", () => {
   const simple = base.replace(
     "Filename: r.py\n",
-    "Detection:\n  - KeyPath: type\n    Condition: Equals\n    Value: x\n",
+    "Detection:\n  - KeyPath: type\n    Condition: Equals\n    Value: x\nAlertTitle: 'T {type}'\n",
   );
+  const spec = parsePantherRuleText(simple, "/r.yml");
+  assert.equal(spec.pythonPath, null);
+  assert.deepEqual(spec.simple?.detection, [{ KeyPath: "type", Condition: "Equals", Value: "x" }]);
+  assert.equal(spec.simple?.alertTitle, "T {type}");
+  const filtered = parsePantherRuleText(`${base}InlineFilters:\n  - KeyPath: type\n    Condition: Exists\n`, "/r.yml");
+  assert.deepEqual(filtered.inlineFilters, [{ KeyPath: "type", Condition: "Exists" }]);
   assert.throws(
-    () => parsePantherRuleText(simple, "/r.yml"),
-    /Simple Detections \(key 'Detection'\) is not supported yet/,
-  );
-  assert.throws(
-    () => parsePantherRuleText(`${base}InlineFilters:\n  - KeyPath: type\n    Condition: Exists\n`, "/r.yml"),
-    /not supported yet/,
+    () => parsePantherRuleText(`${base}AlertTitle: x\n`, "/r.yml"),
+    /Simple Detection alert fields on a Python rule \(key 'AlertTitle'\) is not supported yet/,
   );
 });
 

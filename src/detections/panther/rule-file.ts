@@ -23,12 +23,29 @@ export interface PantherRuleTest {
   mocks: PantherMock[];
 }
 
+/** A YAML-only Simple Detection's match expressions and alert-field keys (reference §1.4). */
+export interface SimpleDetectionSpec {
+  detection: unknown[];
+  alertTitle?: string;
+  alertContext?: unknown[];
+  groupBy?: unknown[];
+  dynamicSeverities?: unknown[];
+}
+
 export interface PantherRuleSpec {
   ruleId: string;
+  /** `scheduled_rule`: runs over scheduled-query rows, rule() optional (default True), no data model. */
+  analysisType: "rule" | "scheduled_rule";
   displayName?: string;
   enabled: boolean;
-  /** Absolute path of the rule's .py file (Filename resolved beside the .yml). */
-  pythonPath: string;
+  /** Absolute path of the rule's .py file (Filename resolved beside the .yml); null for a Simple Detection. */
+  pythonPath: string | null;
+  /** Set for a Simple Detection (`Detection:` instead of `Filename:`). */
+  simple: SimpleDetectionSpec | null;
+  /** Match expressions run before rule(); an event they reject is rule() == False. */
+  inlineFilters: unknown[] | null;
+  /** Scheduled rules: the scheduled queries whose rows they evaluate. */
+  scheduledQueries: string[];
   /** Absolute path of the .yml file. */
   specPath: string;
   /** With aliases resolved (LOG_TYPE_ALIASES): `Custom.OpenAI.Audit` becomes `OpenAI.Audit`. */
@@ -148,11 +165,9 @@ function unsupported(raw: RawRule): ValidationIssue[] {
   const out: ValidationIssue[] = [];
   const no = (path: string, what: string) =>
     out.push({ code: "not_supported", path, message: `${what} (key '${path}') is not supported yet` });
-  if (raw.AnalysisType === "scheduled_rule") no("AnalysisType", "scheduled rules");
-  if (raw.Detection !== undefined) no("Detection", "Simple Detections");
-  for (const key of ["DynamicSeverities", "AlertTitle", "AlertContext", "GroupBy"] as const)
-    if (raw[key] !== undefined) no(key, "Simple Detection alert fields");
-  if (raw.InlineFilters !== undefined) no("InlineFilters", "InlineFilters");
+  if (raw.Detection === undefined)
+    for (const key of ["DynamicSeverities", "AlertTitle", "AlertContext", "GroupBy"] as const)
+      if (raw[key] !== undefined) no(key, "Simple Detection alert fields on a Python rule");
   if (raw.BaseDetection !== undefined) no("BaseDetection", "derived detections");
   return out;
 }
@@ -182,10 +197,24 @@ export function parsePantherRule(doc: unknown, specPath: string): PantherRuleSpe
   const reports: Record<string, Array<string | number>> = {};
   for (const [k, v] of Object.entries(raw.Reports ?? {}))
     reports[k] = [...v].sort((a, b) => String(a).localeCompare(String(b)));
+  const simple: SimpleDetectionSpec | null =
+    raw.Detection === undefined
+      ? null
+      : {
+          detection: raw.Detection,
+          ...(raw.AlertTitle !== undefined ? { alertTitle: raw.AlertTitle } : {}),
+          ...(raw.AlertContext !== undefined ? { alertContext: raw.AlertContext } : {}),
+          ...(raw.GroupBy !== undefined ? { groupBy: raw.GroupBy } : {}),
+          ...(raw.DynamicSeverities !== undefined ? { dynamicSeverities: raw.DynamicSeverities } : {}),
+        };
   const spec: PantherRuleSpec = {
     ruleId: raw.RuleID,
+    analysisType: raw.AnalysisType,
     enabled: raw.Enabled,
-    pythonPath: resolve(dirname(file), raw.Filename as string),
+    pythonPath: raw.Filename === undefined ? null : resolve(dirname(file), raw.Filename),
+    simple,
+    inlineFilters: raw.InlineFilters ?? null,
+    scheduledQueries: raw.ScheduledQueries ?? [],
     specPath: file,
     logTypes: canonicalLogTypes(raw.LogTypes ?? []),
     severity: raw.Severity.toUpperCase() as PantherSeverity,
@@ -235,6 +264,7 @@ export function parsePantherRuleText(text: string, specPath: string): PantherRul
 /** Reads and validates a rule .yml; also checks that its .py file exists. */
 export async function loadPantherRuleFile(specPath: string): Promise<PantherRuleSpec> {
   const spec = parsePantherRuleText(await readFile(specPath, "utf8"), specPath);
+  if (spec.pythonPath === null) return spec;
   try {
     await readFile(spec.pythonPath);
   } catch {

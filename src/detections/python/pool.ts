@@ -5,7 +5,16 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { VigilError } from "../../core/errors.ts";
-import type { PoolResponse, PyBatchState, PyDataModel, PyError, PyMock, RuleRunResults } from "./types.ts";
+import type {
+  PoolResponse,
+  PyBatchState,
+  PyDataModel,
+  PyError,
+  PyMock,
+  PyRepositoryConfig,
+  PyUdmValues,
+  RuleRunResults,
+} from "./types.ts";
 
 export interface PythonWorkerPoolOptions {
   /** Number of worker processes (default 2). */
@@ -98,7 +107,9 @@ export class PythonWorkerPool {
   private workers: Worker[] = [];
   private readonly shared: Job[] = [];
   /** Rules loaded successfully into every worker; replayed into replacements. */
-  private readonly registry = new Map<string, string>();
+  private readonly registry = new Map<string, { path: string; optionalRule: boolean }>();
+  /** The repository configuration (globals, data models); replayed into replacements before their rules. */
+  private config: PyRepositoryConfig | null = null;
   private nextId = 1;
   /** Replacements that died before becoming ready, in a row; stops a respawn loop when python3 disappears. */
   private startFailures = 0;
@@ -132,17 +143,39 @@ export class PythonWorkerPool {
     }
   }
 
-  /** Loads (or re-loads) a rule module into every worker. An import error is returned, not thrown. */
-  async loadRule(ruleId: string, path: string): Promise<PoolResponse<{ functions: string[] }>> {
-    const targets = [...this.workers];
+  /**
+   * Registers a Panther repository's global helpers and data models in every worker (and in any replacement,
+   * before its rules are re-loaded). Call it before loading the rules that import the helpers. Returns the data
+   * models whose Python module failed to import, by id.
+   */
+  async configure(config: PyRepositoryConfig): Promise<PoolResponse<{ errors: Record<string, string> }>> {
+    this.config = config;
     const replies = await Promise.all(
-      targets.map((w) => this.enqueue({ op: "load", ruleId, path }, w.privateQueue, w)),
+      this.workers.map((w) => this.enqueue({ op: "configure", ...config }, w.privateQueue, w)),
     );
     const failed = replies.find((r) => !r.ok);
     if (failed && !failed.ok) return { ok: false, error: failed.error };
-    this.registry.set(ruleId, path);
+    const first = replies[0] as { errors?: Record<string, string> } | undefined;
+    return { ok: true, value: { errors: first?.errors ?? {} } };
+  }
+
+  /**
+   * Loads (or re-loads) a rule module into every worker. An import error is returned, not thrown.
+   * `optionalRule`: a module without rule() matches everything (Panther's scheduled rules).
+   */
+  async loadRule(
+    ruleId: string,
+    path: string,
+    options: { optionalRule?: boolean } = {},
+  ): Promise<PoolResponse<{ functions: string[] }>> {
+    const entry = { path, optionalRule: options.optionalRule === true };
+    const targets = [...this.workers];
+    const replies = await Promise.all(targets.map((w) => this.enqueue(loadPayload(ruleId, entry), w.privateQueue, w)));
+    const failed = replies.find((r) => !r.ok);
+    if (failed && !failed.ok) return { ok: false, error: failed.error };
+    this.registry.set(ruleId, entry);
     // Replacements spawned during the load missed it (registry did not have it yet)
-    for (const w of this.workers) if (!targets.includes(w)) this.replay(w, ruleId, path);
+    for (const w of this.workers) if (!targets.includes(w)) this.replay(w, ruleId, entry);
     const first = replies[0] as { functions?: string[] } | undefined;
     return { ok: true, value: { functions: first?.functions ?? [] } };
   }
@@ -154,13 +187,21 @@ export class PythonWorkerPool {
   async run(
     ruleId: string,
     event: unknown,
-    options: { dataModel?: PyDataModel; mocks?: PyMock[]; timeSecs?: number; state?: PyBatchState } = {},
+    options: {
+      /** Overrides the registered data model of the event's log type; null: none. */
+      dataModel?: PyDataModel | null;
+      udmValues?: PyUdmValues | null;
+      mocks?: PyMock[];
+      timeSecs?: number;
+      state?: PyBatchState;
+    } = {},
   ): Promise<PoolResponse<RuleRunResults>> {
     const reply = await this.enqueue({
       op: "run",
       ruleId,
       event,
-      dataModel: options.dataModel,
+      ...("dataModel" in options ? { dataModel: options.dataModel ?? null } : {}),
+      udmValues: options.udmValues ?? undefined,
       mocks: options.mocks,
       timeSecs: options.timeSecs,
       state: options.state,
@@ -176,17 +217,37 @@ export class PythonWorkerPool {
   async runBatch(
     ruleIds: readonly string[],
     events: readonly unknown[],
-    options: { dataModel?: PyDataModel; timesSecs?: readonly number[]; state?: PyBatchState } = {},
+    options: {
+      /** Overrides the registered data models (by each event's log type); null: none. */
+      dataModel?: PyDataModel | null;
+      /** Per event: values of a data model computed in TypeScript (null: none). */
+      udmValues?: ReadonlyArray<PyUdmValues | null>;
+      /** Per event: ids of the rules whose InlineFilters rejected it; they return False without running. */
+      filtered?: ReadonlyArray<readonly string[] | null>;
+      timesSecs?: readonly number[];
+      state?: PyBatchState;
+    } = {},
   ): Promise<PoolResponse<RuleRunResults[][]>> {
     const reply = await this.enqueue({
       op: "run_batch",
       ruleIds,
       events,
-      dataModel: options.dataModel,
+      ...("dataModel" in options ? { dataModel: options.dataModel ?? null } : {}),
+      udmValues: options.udmValues,
+      filtered: options.filtered,
       timesSecs: options.timesSecs,
       state: options.state,
     });
     return reply.ok ? { ok: true, value: reply.results as RuleRunResults[][] } : reply;
+  }
+
+  /**
+   * Every mapping of the registered data model of each event's log type, computed in Python (for TypeScript rules
+   * whose data model has Python methods): value[i] is null when event i's log type has no data model.
+   */
+  async udm(events: readonly unknown[]): Promise<PoolResponse<Array<PyUdmValues | null>>> {
+    const reply = await this.enqueue({ op: "udm", events });
+    return reply.ok ? { ok: true, value: reply.results as Array<PyUdmValues | null> } : reply;
   }
 
   /** Ends every worker (killing any that hang) and fails queued requests with PoolClosed. */
@@ -297,13 +358,19 @@ export class PythonWorkerPool {
     const replacement = this.spawnWorker();
     this.workers[index] = replacement;
     const pendingLoads = new Set(w.privateQueue.map((j) => j.payload.ruleId));
-    for (const [ruleId, path] of this.registry) if (!pendingLoads.has(ruleId)) this.replay(replacement, ruleId, path);
+    if (this.config && !w.privateQueue.some((j) => j.payload.op === "configure"))
+      replacement.privateQueue.push({ payload: { op: "configure", ...this.config }, resolve: () => {} });
+    for (const [ruleId, entry] of this.registry) if (!pendingLoads.has(ruleId)) this.replay(replacement, ruleId, entry);
     replacement.privateQueue.push(...w.privateQueue.splice(0));
     this.pump(replacement);
   }
 
-  private replay(w: Worker, ruleId: string, path: string): void {
-    w.privateQueue.push({ payload: { op: "load", ruleId, path }, resolve: () => {} });
+  private replay(w: Worker, ruleId: string, entry: { path: string; optionalRule: boolean }): void {
+    w.privateQueue.push({ payload: loadPayload(ruleId, entry), resolve: () => {} });
     this.pump(w);
   }
+}
+
+function loadPayload(ruleId: string, entry: { path: string; optionalRule: boolean }): Record<string, unknown> {
+  return { op: "load", ruleId, path: entry.path, ...(entry.optionalRule ? { optionalRule: true } : {}) };
 }

@@ -61,10 +61,29 @@ export interface PyMock {
   returnValue: unknown;
 }
 
-/** Data model for event.udm(): UDM name → JSONPath into the event. */
+/** One data-model mapping: a JSONPath into the event, or the name of a function in the model's module. */
+export type PyMapping = string | { path: string } | { method: string };
+
+/** Data model for event.udm(): UDM name → mapping; `module`: the .py file holding the methods. */
 export interface PyDataModel {
   id?: string;
-  mappings: Record<string, string>;
+  mappings: Record<string, PyMapping>;
+  module?: string;
+}
+
+/** A data model registered for its log types (chosen by each event's p_log_type). */
+export interface PyRegisteredDataModel extends PyDataModel {
+  id: string;
+  logTypes: string[];
+}
+
+/** Values of every mapping of a data model for one event, computed on the other side of the pool. */
+export type PyUdmValues = Record<string, { value: unknown } | { error: string }>;
+
+/** A Panther repository's shared Python: global helper modules (GlobalID → file) and data models. */
+export interface PyRepositoryConfig {
+  globals: Record<string, string>;
+  dataModels: PyRegisteredDataModel[];
 }
 
 export function isRuleError(rule: RuleRunResults["rule"]): rule is { error: PyError } {

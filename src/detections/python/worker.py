@@ -1,7 +1,15 @@
 """Vigil's Python rule worker: newline-delimited JSON requests on stdin, one JSON response line per request on stdout.
 
-Ops: load {ruleId, path}; run {ruleId, event, dataModel?, mocks?, timeSecs?, state?};
-run_batch {ruleIds, events, dataModel?, timesSecs?, state?}.
+Ops: configure {globals?, dataModels?}; load {ruleId, path, optionalRule?};
+run {ruleId, event, dataModel?, udmValues?, mocks?, timeSecs?, state?};
+run_batch {ruleIds, events, udmValues?, filtered?, timesSecs?, state?}; udm {events}.
+
+configure registers a Panther repository's global helpers (importable by GlobalID, winning over the built-in py/
+modules) and data models (chosen by each event's p_log_type; `dataModel` in a run request overrides that, null meaning
+none). `udmValues` carries per event the values of a data model computed in TypeScript (Vigil's built-in OpenAI.Audit
+model). `filtered` lists per event the rule ids whose InlineFilters (evaluated in TypeScript) rejected it: those rules
+return False without running, as in Panther. `udm` computes every mapping of the registered data model for each event,
+for TypeScript rules whose data model has Python methods.
 Follows Panther's production semantics: rule() must return a bool; the auxiliary functions run only when it is True;
 each function's exception is captured on its own. Defaults, truncation and dedup are applied by the TypeScript engine.
 
@@ -21,6 +29,7 @@ from unittest import mock
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "py"))
 
+import vigil_repository  # noqa: E402
 import vigil_state  # noqa: E402
 from panther_event import PantherEvent  # noqa: E402
 
@@ -49,7 +58,11 @@ def _error(exc):
     return out
 
 
-def _load(rule_id, path):
+def _always_true(_event):
+    return True
+
+
+def _load(rule_id, path, optional_rule=False):
     _counter[0] += 1
     name = f"vigil_rule_{_counter[0]}"
     spec = importlib.util.spec_from_file_location(name, path)
@@ -57,6 +70,8 @@ def _load(rule_id, path):
         raise ImportError(f"cannot load a Python module from {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    if optional_rule and getattr(module, "rule", None) is None:
+        module.rule = _always_true  # a scheduled rule's rule() is optional and defaults to True (Panther)
     if not callable(getattr(module, "rule", None)):
         raise AttributeError("detection needs to have a method named 'rule'")
     _rules[rule_id] = module
@@ -112,11 +127,42 @@ def _not_loaded(rule_id):
     return {"rule": {"error": {"type": "RuleNotLoaded", "message": f"rule {rule_id} is not loaded in this worker"}}}
 
 
+def _event(raw, req, udm_values=None):
+    """The event with its data model: the request's explicit one (null: none), else the registered one."""
+    if "dataModel" in req:
+        model = vigil_repository.from_wire(req["dataModel"])
+        if model is not None and udm_values is not None:
+            model = model.with_values(udm_values)
+        return PantherEvent(raw, model)
+    return PantherEvent(raw, vigil_repository.for_event(raw, udm_values))
+
+
+def _udm_values(raw):
+    model = vigil_repository.for_event(raw)
+    if model is None:
+        return None
+    event = PantherEvent(raw, model)
+    out = {}
+    for name in model.mappings:
+        try:
+            value = event.udm(name)
+            out[name] = {"value": json.loads(json.dumps(value, default=PantherEvent.json_encoder))}
+        except Exception as exc:  # noqa: BLE001  (reported to the TypeScript rule calling udm())
+            out[name] = {"error": str(exc) or type(exc).__name__}
+    return out
+
+
 def _handle(req):
     op = req.get("op")
+    if op == "configure":
+        vigil_repository.set_globals(req.get("globals") or {})
+        errors = vigil_repository.set_data_models(req.get("dataModels") or [])
+        return {"ok": True, "errors": errors}
+    if op == "udm":
+        return {"ok": True, "results": [_udm_values(raw) for raw in req["events"]]}
     if op == "load":
         try:
-            functions = _load(req["ruleId"], req["path"])
+            functions = _load(req["ruleId"], req["path"], bool(req.get("optionalRule")))
         except Exception as exc:  # noqa: BLE001  (import/setup errors are rule errors)
             _rules.pop(req["ruleId"], None)
             return {"ok": False, "error": _error(exc)}
@@ -125,7 +171,7 @@ def _handle(req):
         module = _rules.get(req["ruleId"])
         if module is None:
             return {"ok": True, "results": _not_loaded(req["ruleId"])}
-        event = PantherEvent(req["event"], req.get("dataModel"))
+        event = _event(req["event"], req, req.get("udmValues"))
         vigil_state.begin_batch(req.get("state"))
         rule_id, time_secs = req["ruleId"], req.get("timeSecs") or 0
         mocks = {
@@ -147,15 +193,19 @@ def _handle(req):
     if op == "run_batch":
         rule_ids = req["ruleIds"]
         modules = [_rules.get(rid) for rid in rule_ids]
-        data_model = req.get("dataModel")
         events = req["events"]
         times = req.get("timesSecs") or [0] * len(events)
+        udm_values = req.get("udmValues") or [None] * len(events)
+        filtered = req.get("filtered") or [None] * len(events)
         vigil_state.begin_batch(req.get("state"))
         out = []
-        for raw, time_secs in zip(events, times):
-            event = PantherEvent(raw, data_model)
+        for raw, time_secs, values, skip in zip(events, times, udm_values, filtered):
+            event = _event(raw, req, values)
+            skip = set(skip or ())
             out.append([
-                _evaluate(m, event, rid, time_secs) if m is not None else _not_loaded(rid)
+                {"rule": False} if rid in skip
+                else _evaluate(m, event, rid, time_secs) if m is not None
+                else _not_loaded(rid)
                 for m, rid in zip(modules, rule_ids)
             ])
         return {"ok": True, "results": out}

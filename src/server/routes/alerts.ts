@@ -37,6 +37,12 @@ export function alertRoutes(ctx: ServerContext): Hono<AppEnv> {
       if (!record) throw new NotFoundError(`There is no source ${JSON.stringify(source)}.`);
       query.sourceId = record.id;
     }
+    // history=true: only alerts raised from history (a backfill); history=false: only live ones.
+    const history = strParam(c, "history");
+    if (history !== undefined) {
+      if (history !== "true" && history !== "false") throw new UsageError("The history parameter is true or false.");
+      query.fromHistory = history === "true";
+    }
     return c.json({ alerts: await store.listAlerts(query) });
   });
 

@@ -17,7 +17,7 @@ import {
   sampleNotification,
 } from "../../destinations/index.ts";
 import { assertNotConfigManaged } from "../../pipeline/config-destinations.ts";
-import { loadDestination } from "../../pipeline/delivery-worker.ts";
+import { destinationBuilder, loadDestination } from "../../pipeline/delivery-worker.ts";
 import type { DestinationRecord } from "../../storage/ports.ts";
 import { type AppEnv, readBody, requireAdmin, type ServerContext } from "../context.ts";
 
@@ -79,14 +79,17 @@ export function destinationRoutes(ctx: ServerContext): Hono<AppEnv> {
     const body = await readBody(c, CreateSchema);
     const minSeverity = body.minSeverity ?? defaultMinSeverity(body.type);
     const logTypes = body.logTypes ?? [];
-    const parsed = parseDestinationConfig({
-      ...(body.config ?? {}),
-      id: slug(body.name),
-      name: body.name,
-      type: body.type,
-      min_severity: minSeverity,
-      log_types: logTypes,
-    });
+    const parsed = parseDestinationConfig(
+      {
+        ...(body.config ?? {}),
+        id: slug(body.name),
+        name: body.name,
+        type: body.type,
+        min_severity: minSeverity,
+        log_types: logTypes,
+      },
+      runtime.env,
+    );
     if (!parsed.ok) {
       const issue = parsed.issues[0];
       throw new UsageError(`Invalid destination config: ${issue?.path || "(root)"}: ${issue?.message}.`);
@@ -120,14 +123,17 @@ export function destinationRoutes(ctx: ServerContext): Hono<AppEnv> {
         `Changing where ${d.name} sends needs ${change.missing.join(" and ")} again: a stored secret is only sent to the endpoint it was entered for.`,
       );
     }
-    const parsed = parseDestinationConfig({
-      ...change.config,
-      id: typeof previous.id === "string" ? previous.id : slug(d.name),
-      name: d.name,
-      type: d.type,
-      min_severity: minSeverity,
-      log_types: logTypes,
-    });
+    const parsed = parseDestinationConfig(
+      {
+        ...change.config,
+        id: typeof previous.id === "string" ? previous.id : slug(d.name),
+        name: d.name,
+        type: d.type,
+        min_severity: minSeverity,
+        log_types: logTypes,
+      },
+      runtime.env,
+    );
     if (!parsed.ok) {
       const issue = parsed.issues[0];
       throw new UsageError(`Invalid destination config: ${issue?.path || "(root)"}: ${issue?.message}.`);
@@ -150,8 +156,14 @@ export function destinationRoutes(ctx: ServerContext): Hono<AppEnv> {
 
   app.post("/destinations/:id/test", requireAdmin, async (c) => {
     const d = await requireDestination(c.req.param("id"));
-    // Built as the delivery worker builds it, under the same outbound policy.
-    const destination = await loadDestination(store, runtime.secrets, d, runtime.env.outbound);
+    // Built as the delivery worker builds it, under the same outbound policy and export directory.
+    const destination = await loadDestination(
+      store,
+      runtime.secrets,
+      d,
+      runtime.env.outbound,
+      destinationBuilder(runtime.env),
+    );
     const started = performance.now();
     const result = await destination.send(sampleNotification({ nowMs: ctx.nowMs() }), `test-${randomUUID()}`);
     const durationMs = Math.round(performance.now() - started);

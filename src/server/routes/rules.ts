@@ -22,7 +22,7 @@ function testNames(rule: LoadedRule): string[] {
 async function sourceFiles(rule: LoadedRule): Promise<{ name: string; language: string; text: string }[]> {
   const paths: [string, string][] =
     rule.kind === "ts"
-      ? [[rule.file, "typescript"]]
+      ? [[rule.file, /\.ya?ml$/.test(rule.file) ? "yaml" : "typescript"]] // a Panther Simple Detection is YAML only
       : [
           [rule.spec.pythonPath, "python"],
           [rule.file, "yaml"],

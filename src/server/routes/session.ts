@@ -4,7 +4,7 @@ import { getConnInfo } from "@hono/node-server/conninfo";
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
-import { dummyPasswordHash, randomSecret, sha256, verifyPassword } from "../auth.ts";
+import { dummyPasswordHash, hashPassword, needsRehash, randomSecret, sha256, verifyPassword } from "../auth.ts";
 import { type AppEnv, readBody, type ServerContext } from "../context.ts";
 import { errorBody } from "../errors.ts";
 
@@ -21,8 +21,16 @@ function clientIp(c: Context): string {
   }
 }
 
+/**
+ * Secure when the request came over TLS, when the operator's public URL is https (TLS ends at a proxy in
+ * front, so the request Vigil sees is http), or when the server was told so.
+ */
 function isSecure(c: Context, ctx: ServerContext): boolean {
-  return ctx.options.secureCookies === true || new URL(c.req.url).protocol === "https:";
+  return (
+    ctx.options.secureCookies === true ||
+    new URL(c.req.url).protocol === "https:" ||
+    new URL(ctx.runtime.env.publicUrl).protocol === "https:"
+  );
 }
 
 export function sessionRoutes(ctx: ServerContext): Hono<AppEnv> {
@@ -44,6 +52,11 @@ export function sessionRoutes(ctx: ServerContext): Hono<AppEnv> {
     if (!creds || !ok) {
       ctx.limiter.fail(keys, now);
       return c.json(errorBody("unauthorized", "The username or password is not correct."), 401);
+    }
+    // The one moment the password is known: a hash made with weaker scrypt parameters is replaced (only if
+    // the password was not changed meanwhile; the user's other sessions stay).
+    if (needsRehash(creds.passwordHash)) {
+      await store.replacePasswordHash(creds.user.id, creds.passwordHash, await hashPassword(password));
     }
     ctx.limiter.clear(`user:${username.toLowerCase()}`);
     const token = randomSecret();

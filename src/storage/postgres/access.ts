@@ -30,6 +30,7 @@ interface TokenRow {
   name: string;
   created_at_ms: number;
   last_used_at_ms: number | null;
+  expires_at_ms: number;
 }
 
 const toUser = (r: UserRow): UserRecord => ({
@@ -43,6 +44,7 @@ const toToken = (r: TokenRow): ApiTokenRecord => ({
   name: r.name,
   createdAtMs: Number(r.created_at_ms),
   lastUsedAtMs: r.last_used_at_ms === null ? null : Number(r.last_used_at_ms),
+  expiresAtMs: Number(r.expires_at_ms),
 });
 
 function isUniqueViolation(err: unknown): boolean {
@@ -89,6 +91,16 @@ export class PgAccess implements AccessStore, StatsStore {
       const id = rows[0]?.id;
       if (id === undefined) throw new NotFoundError(`There is no user named "${username}".`);
       await pool.query("DELETE FROM sessions WHERE user_id = $1", [id]);
+    });
+  }
+
+  replacePasswordHash(userId: string, previousHash: string, passwordHash: string): Promise<boolean> {
+    return this.#run(async (pool) => {
+      const { rowCount } = await pool.query(
+        "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3",
+        [passwordHash, userId, previousHash],
+      );
+      return (rowCount ?? 0) > 0;
     });
   }
 
@@ -151,16 +163,20 @@ export class PgAccess implements AccessStore, StatsStore {
     });
   }
 
-  createApiToken(token: { name: string; tokenHash: string }): Promise<ApiTokenRecord> {
+  createApiToken(token: { name: string; tokenHash: string; expiresAtMs: number }): Promise<ApiTokenRecord> {
     return this.#run(async (pool) => {
-      const row: TokenRow = { id: randomUUID(), name: token.name, created_at_ms: this.#now(), last_used_at_ms: null };
+      const row: TokenRow = {
+        id: randomUUID(),
+        name: token.name,
+        created_at_ms: this.#now(),
+        last_used_at_ms: null,
+        expires_at_ms: token.expiresAtMs,
+      };
       try {
-        await pool.query("INSERT INTO api_tokens (id, name, token_hash, created_at_ms) VALUES ($1, $2, $3, $4)", [
-          row.id,
-          row.name,
-          token.tokenHash,
-          row.created_at_ms,
-        ]);
+        await pool.query(
+          "INSERT INTO api_tokens (id, name, token_hash, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5)",
+          [row.id, row.name, token.tokenHash, row.created_at_ms, row.expires_at_ms],
+        );
       } catch (err) {
         if (isUniqueViolation(err)) {
           throw new VigilError("conflict", `An API token named "${token.name}" already exists.`);
@@ -174,7 +190,7 @@ export class PgAccess implements AccessStore, StatsStore {
   listApiTokens(): Promise<ApiTokenRecord[]> {
     return this.#run(async (pool) => {
       const { rows } = await pool.query<TokenRow>(
-        "SELECT id, name, created_at_ms, last_used_at_ms FROM api_tokens ORDER BY name",
+        "SELECT id, name, created_at_ms, last_used_at_ms, expires_at_ms FROM api_tokens ORDER BY name",
       );
       return rows.map(toToken);
     });
@@ -182,9 +198,16 @@ export class PgAccess implements AccessStore, StatsStore {
 
   authenticateApiToken(tokenHash: string, nowMs: number): Promise<ApiTokenRecord | null> {
     return this.#run(async (pool) => {
+      // One statement: the use is recorded only while the token is valid; an expired one is read as it is.
       const { rows } = await pool.query<TokenRow>(
-        `UPDATE api_tokens SET last_used_at_ms = $2 WHERE token_hash = $1
-         RETURNING id, name, created_at_ms, last_used_at_ms`,
+        `WITH used AS (
+           UPDATE api_tokens SET last_used_at_ms = $2 WHERE token_hash = $1 AND expires_at_ms > $2
+           RETURNING id, name, created_at_ms, last_used_at_ms, expires_at_ms
+         )
+         SELECT * FROM used
+         UNION ALL
+         SELECT id, name, created_at_ms, last_used_at_ms, expires_at_ms FROM api_tokens
+           WHERE token_hash = $1 AND NOT EXISTS (SELECT 1 FROM used)`,
         [tokenHash, nowMs],
       );
       return rows[0] ? toToken(rows[0]) : null;

@@ -19,7 +19,9 @@ import {
   matchKey,
   matchValues,
   newAlertValues,
+  REPRESENTATIVE_COLUMNS,
   type RuleStateRow,
+  representativeValues,
   type StatusChangeRow,
   toAlertRecord,
   toAlertStatusChange,
@@ -27,7 +29,10 @@ import {
   toRuleMatch,
   toRuleStateEntry,
   WINDOW_COLUMNS,
+  WINDOW_COUNT_COLUMNS,
+  WINDOW_STATE_UPDATE,
   type WindowRow,
+  windowCountValues,
   windowValues,
 } from "../alert-rows.ts";
 import type { AlertQuery, AlertRecord, DetectionSetting, RuleStateEntry, StoredEvent } from "../ports.ts";
@@ -105,14 +110,14 @@ async function insertMatches(
 }
 
 const UPSERT_WINDOW = `INSERT INTO alert_windows (${WINDOW_COLUMNS.join(", ")}) VALUES (${params(WINDOW_COLUMNS.length)})
-  ON CONFLICT (id) DO UPDATE SET match_count = excluded.match_count, unique_values = excluded.unique_values,
-    alert_created = excluded.alert_created`;
+  ON CONFLICT (id) DO UPDATE SET ${WINDOW_STATE_UPDATE}`;
 
 /** Stores `matches` (skipping those already stored) and applies them to windows and alerts; created ids. */
 export async function applyMatchesPg(
   client: Queryable,
   matches: readonly RuleMatch[],
   nowMs: number,
+  fromHistory = false,
 ): Promise<string[]> {
   if (matches.length === 0) return [];
   const keys = keysToLoad(matches);
@@ -134,7 +139,17 @@ export async function applyMatchesPg(
     existing.push(...rows.map(toAlertWindow));
   }
   const outcome = applyMatches(existing, fresh);
-  for (const w of outcome.windowUpserts) await client.query(UPSERT_WINDOW, windowValues(w, toFlag));
+  const loaded = new Set(existing.map((w) => w.id));
+  for (const w of outcome.windowUpserts) {
+    if (loaded.has(w.id) && !outcome.newRepresentative.has(w.id)) {
+      // The representative stayed: its stored first match, whose context may be large, is not written again.
+      const sets = WINDOW_COUNT_COLUMNS.map((c, i) => `${c} = $${i + 1}`).join(", ");
+      await client.query(`UPDATE alert_windows SET ${sets} WHERE id = $${WINDOW_COUNT_COLUMNS.length + 1}`, [
+        ...windowCountValues(w, toFlag),
+        w.id,
+      ]);
+    } else await client.query(UPSERT_WINDOW, windowValues(w, toFlag));
+  }
   const placed = outcome.placements.flatMap((p, i) => (p.windowId === null ? [] : [{ p, seq: seqs[i] }]));
   if (placed.length > 0) {
     await client.query(
@@ -146,7 +161,7 @@ export async function applyMatchesPg(
   for (const w of outcome.alertCreations) {
     await client.query(
       `INSERT INTO alerts (${ALERT_COLUMNS.join(", ")}) VALUES (${params(ALERT_COLUMNS.length)})`,
-      newAlertValues(w, nowMs, toFlag),
+      newAlertValues(w, nowMs, toFlag, fromHistory),
     );
     await client.query(
       "INSERT INTO alert_status_changes (alert_id, from_status, to_status, at_ms, changed_by) VALUES ($1, NULL, 'OPEN', $2, 'system:detection')",
@@ -158,11 +173,20 @@ export async function applyMatchesPg(
     await client.query("UPDATE rule_matches SET alert_id = $1 WHERE window_id = $1 AND alert_id IS NULL", [w.id]);
   }
   for (const w of outcome.alertAttachments) {
-    await client.query("UPDATE alerts SET match_count = $1, updated_at_ms = $2 WHERE id = $3", [
-      w.matchCount,
-      nowMs,
-      w.id,
-    ]);
+    if (outcome.newRepresentative.has(w.id)) {
+      // An earlier match that arrived late replaced the representative: the alert takes its fields.
+      const sets = REPRESENTATIVE_COLUMNS.map((c, i) => `${c} = $${i + 3}`).join(", ");
+      await client.query(
+        `UPDATE alerts SET match_count = $1, updated_at_ms = $2, ${sets} WHERE id = $${REPRESENTATIVE_COLUMNS.length + 3}`,
+        [w.matchCount, nowMs, ...representativeValues(w), w.id],
+      );
+    } else {
+      await client.query("UPDATE alerts SET match_count = $1, updated_at_ms = $2 WHERE id = $3", [
+        w.matchCount,
+        nowMs,
+        w.id,
+      ]);
+    }
   }
   return outcome.alertCreations.map((w) => w.id);
 }
@@ -250,6 +274,7 @@ export async function listAlertsPg(client: Queryable, query: AlertQuery): Promis
     ["severity", query.severity],
     ["rule_id", query.ruleId],
     ["source_id", query.sourceId],
+    ["from_history", query.fromHistory],
   ];
   for (const [column, value] of filters) {
     if (value === undefined) continue;

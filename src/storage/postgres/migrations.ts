@@ -426,6 +426,42 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE users ADD COLUMN role text NOT NULL DEFAULT 'admin' CHECK (role IN ('admin', 'analyst'));
     `,
   },
+  {
+    version: 12,
+    name: "alert windows on an event-time grid",
+    sql: `
+      -- Alert windows on a fixed event-time grid (src/alerts/windows.ts; docs/security.md, finding 7). The
+      -- windows stored so far were anchored at their first match: on_grid false marks them, and they keep
+      -- receiving the matches whose event time they contain, so an alert open at the upgrade keeps growing.
+      -- valueless_count replaces counts_unique: a window counted either matches (counts_unique false, so all
+      -- of its matches count as valueless) or distinct values (it ignored valueless matches: 0).
+      ALTER TABLE alert_windows ADD COLUMN on_grid boolean NOT NULL DEFAULT false;
+      ALTER TABLE alert_windows ADD COLUMN valueless_count integer NOT NULL DEFAULT 0;
+      UPDATE alert_windows SET valueless_count = match_count WHERE counts_unique = false;
+      ALTER TABLE alert_windows DROP COLUMN counts_unique;
+    `,
+  },
+  {
+    version: 13,
+    name: "api tokens: expiry",
+    sql: `
+      -- Tokens made before expiries existed get 90 days (the default VIGIL_TOKEN_TTL_DAYS) from this
+      -- migration: long enough to replace them, and none stops working the moment Vigil is upgraded.
+      ALTER TABLE api_tokens ADD COLUMN expires_at_ms bigint;
+      UPDATE api_tokens SET expires_at_ms = (extract(epoch FROM now()) * 1000)::bigint + 90 * 86400000::bigint;
+      ALTER TABLE api_tokens ALTER COLUMN expires_at_ms SET NOT NULL;
+    `,
+  },
+  {
+    version: 14,
+    name: "alerts: raised from history",
+    sql: `
+      -- Alerts raised by a backfill page (history): shown and counted as such, and not sent to destinations
+      -- unless they ask for history. Alerts from before this version were all treated as live.
+      ALTER TABLE alerts ADD COLUMN from_history boolean NOT NULL DEFAULT false;
+      CREATE INDEX alerts_from_history ON alerts (status, created_at_ms) WHERE from_history = true;
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

@@ -8,9 +8,10 @@ import pg from "pg";
 import { type PgCluster, startPgCluster } from "../../../test/pg-cluster.ts";
 import { eventRow, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
 import { runAccessContract } from "../../../test/storage-contract-access.ts";
+import { runAlertOrderContract } from "../../../test/storage-contract-alert-order.ts";
 import { VigilError } from "../../core/errors.ts";
 import type { PageWrite } from "../ports.ts";
-import { MIGRATIONS } from "./migrations.ts";
+import { MIGRATIONS, runMigrations } from "./migrations.ts";
 import { openPostgresStore, type PostgresStore } from "./postgres-store.ts";
 
 const T0 = 1_700_000_000;
@@ -29,6 +30,11 @@ runStorageContract("postgres", () =>
 );
 runAccessContract("postgres", () =>
   openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
+);
+runAlertOrderContract(
+  "postgres",
+  () => openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
+  { scenarios: 5, deliveries: 6 },
 );
 
 async function rawClient(): Promise<pg.Client> {
@@ -56,6 +62,37 @@ describe("PostgresStore", () => {
       }
     } finally {
       await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+
+  // Security (issue 16, finding 6b): tokens made before expiries existed get 90 days from the migration.
+  it("gives API tokens made before expiries existed 90 days from the migration", async () => {
+    const schema = freshSchema();
+    const client = await rawClient();
+    try {
+      // A schema as an older Vigil left it: every migration before the token expiry.
+      const expiry = MIGRATIONS.find((m) => m.name === "api tokens: expiry")?.version ?? 0;
+      await client.query(`CREATE SCHEMA ${schema}`);
+      await client.query(`SET search_path TO ${schema}`);
+      await runMigrations(
+        client as pg.PoolClient,
+        schema,
+        Date.now(),
+        MIGRATIONS.filter((m) => m.version < expiry),
+      );
+      await client.query("INSERT INTO api_tokens (id, name, token_hash, created_at_ms) VALUES ('t1', 'old', 'h', 0)");
+    } finally {
+      await client.end();
+    }
+    const before = Date.now();
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    try {
+      const [token] = await store.listApiTokens();
+      const ninetyDays = 90 * 86_400_000;
+      assert.ok(token !== undefined);
+      assert.ok(token.expiresAtMs >= before - 1000 + ninetyDays && token.expiresAtMs <= Date.now() + ninetyDays);
+    } finally {
+      await store.close();
     }
   });
 

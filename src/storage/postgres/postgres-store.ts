@@ -54,6 +54,7 @@ import type {
   UserRecord,
 } from "../ports.ts";
 import { stateTimeSecs } from "../rule-state.ts";
+import { scheduledQuerySql } from "../scheduled-query-sql.ts";
 import { toDestinationRecord } from "../sqlite/delivery.ts";
 import { toQuarantineRecord, toStoredEvent } from "../sqlite/rows.ts";
 import type { EventsTable, QuarantineTable } from "../sqlite/search.ts";
@@ -767,6 +768,7 @@ export class PostgresStore implements Store {
       client,
       matches.filter((m) => inserted.has(m.eventId)),
       nowMs,
+      write.fromHistory === true,
     );
   }
 
@@ -800,6 +802,10 @@ export class PostgresStore implements Store {
     return this.#access.setUserPassword(username, passwordHash);
   }
 
+  replacePasswordHash(userId: string, previousHash: string, passwordHash: string): Promise<boolean> {
+    return this.#access.replacePasswordHash(userId, previousHash, passwordHash);
+  }
+
   getUser(id: string): Promise<UserRecord | null> {
     return this.#access.getUser(id);
   }
@@ -824,7 +830,7 @@ export class PostgresStore implements Store {
     return this.#access.deleteSession(tokenHash, nowMs);
   }
 
-  createApiToken(token: { name: string; tokenHash: string }): Promise<ApiTokenRecord> {
+  createApiToken(token: { name: string; tokenHash: string; expiresAtMs: number }): Promise<ApiTokenRecord> {
     return this.#access.createApiToken(token);
   }
 
@@ -965,6 +971,28 @@ export class PostgresStore implements Store {
 
   async listAlertStatusChanges(alertId: string): Promise<AlertStatusChange[]> {
     return this.#read((c) => listAlertStatusChangesPg(c, alertId));
+  }
+
+  async queryEvents(
+    sourceId: string,
+    sql: string,
+    options: { maxRows: number; timeoutMs: number },
+  ): Promise<Array<Record<string, unknown>>> {
+    const client = await this.#connect();
+    try {
+      // READ ONLY: the database refuses any write the query might attempt; the timeout is local to it
+      await client.query("BEGIN READ ONLY");
+      await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(options.timeoutMs))}`);
+      const text = `${scheduledQuerySql(sql, "events", "$1")} LIMIT ${Math.max(0, Math.floor(options.maxRows))}`;
+      const { rows } = await client.query<Record<string, unknown>>(text, [sourceId]);
+      await client.query("COMMIT");
+      return rows;
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => {});
+      throw this.#translate(err);
+    } finally {
+      client.release();
+    }
   }
 
   async listMatches(query: {

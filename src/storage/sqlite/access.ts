@@ -29,6 +29,7 @@ interface TokenRow {
   name: string;
   created_at_ms: number;
   last_used_at_ms: number | null;
+  expires_at_ms: number;
 }
 interface SessionRow {
   token_hash: string;
@@ -49,6 +50,7 @@ const toToken = (r: TokenRow): ApiTokenRecord => ({
   name: r.name,
   createdAtMs: r.created_at_ms,
   lastUsedAtMs: r.last_used_at_ms,
+  expiresAtMs: r.expires_at_ms,
 });
 const toSession = (r: SessionRow): SessionRecord => ({
   tokenHash: r.token_hash,
@@ -108,6 +110,13 @@ export class SqliteAccess {
     this.#db.prepare("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?)").run(username);
   }
 
+  replacePasswordHash(userId: string, previousHash: string, passwordHash: string): boolean {
+    const info = this.#db
+      .prepare("UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?")
+      .run(passwordHash, userId, previousHash);
+    return info.changes > 0;
+  }
+
   getUser(id: string): UserRecord | null {
     const row = this.#db.prepare("SELECT * FROM users WHERE id = ?").get(id) as UserRow | undefined;
     return row ? toUser(row) : null;
@@ -139,12 +148,18 @@ export class SqliteAccess {
     this.#db.prepare("DELETE FROM sessions WHERE token_hash = ? OR expires_at_ms <= ?").run(tokenHash, nowMs);
   }
 
-  createApiToken(token: { name: string; tokenHash: string }): ApiTokenRecord {
-    const row: TokenRow = { id: randomUUID(), name: token.name, created_at_ms: this.#now(), last_used_at_ms: null };
+  createApiToken(token: { name: string; tokenHash: string; expiresAtMs: number }): ApiTokenRecord {
+    const row: TokenRow = {
+      id: randomUUID(),
+      name: token.name,
+      created_at_ms: this.#now(),
+      last_used_at_ms: null,
+      expires_at_ms: token.expiresAtMs,
+    };
     try {
       this.#db
-        .prepare("INSERT INTO api_tokens (id, name, token_hash, created_at_ms) VALUES (?, ?, ?, ?)")
-        .run(row.id, row.name, token.tokenHash, row.created_at_ms);
+        .prepare("INSERT INTO api_tokens (id, name, token_hash, created_at_ms, expires_at_ms) VALUES (?, ?, ?, ?, ?)")
+        .run(row.id, row.name, token.tokenHash, row.created_at_ms, row.expires_at_ms);
     } catch (err) {
       if (isUniqueViolation(err))
         throw new VigilError("conflict", `An API token named "${token.name}" already exists.`);
@@ -156,16 +171,17 @@ export class SqliteAccess {
   listApiTokens(): ApiTokenRecord[] {
     return (
       this.#db
-        .prepare("SELECT id, name, created_at_ms, last_used_at_ms FROM api_tokens ORDER BY name")
+        .prepare("SELECT id, name, created_at_ms, last_used_at_ms, expires_at_ms FROM api_tokens ORDER BY name")
         .all() as TokenRow[]
     ).map(toToken);
   }
 
   authenticateApiToken(tokenHash: string, nowMs: number): ApiTokenRecord | null {
     const row = this.#db
-      .prepare("SELECT id, name, created_at_ms, last_used_at_ms FROM api_tokens WHERE token_hash = ?")
+      .prepare("SELECT id, name, created_at_ms, last_used_at_ms, expires_at_ms FROM api_tokens WHERE token_hash = ?")
       .get(tokenHash) as TokenRow | undefined;
     if (!row) return null;
+    if (row.expires_at_ms <= nowMs) return toToken(row);
     this.#db.prepare("UPDATE api_tokens SET last_used_at_ms = ? WHERE id = ?").run(nowMs, row.id);
     return toToken({ ...row, last_used_at_ms: nowMs });
   }

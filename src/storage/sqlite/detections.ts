@@ -15,7 +15,9 @@ import {
   matchKey,
   matchValues,
   newAlertValues,
+  REPRESENTATIVE_COLUMNS,
   type RuleStateRow,
+  representativeValues,
   type StatusChangeRow,
   toAlertRecord,
   toAlertStatusChange,
@@ -23,7 +25,10 @@ import {
   toRuleMatch,
   toRuleStateEntry,
   WINDOW_COLUMNS,
+  WINDOW_COUNT_COLUMNS,
+  WINDOW_STATE_UPDATE,
   type WindowRow,
+  windowCountValues,
   windowValues,
 } from "../alert-rows.ts";
 import type { AlertQuery, AlertRecord, DetectionSetting, RuleStateEntry, StoredEvent } from "../ports.ts";
@@ -48,20 +53,23 @@ function prepare(db: Database.Database) {
       `SELECT * FROM alert_windows
        WHERE source_id = ? AND rule_id = ? AND dedup_string = ? AND is_error = ? AND start_secs <= ? AND end_secs > ?`,
     ),
+    // A window keeps its key and span; its counts, threshold and representative change.
     upsertWindow: db.prepare(
       `INSERT INTO alert_windows (${WINDOW_COLUMNS.join(", ")}) VALUES (${placeholders(WINDOW_COLUMNS.length)})
-       ON CONFLICT (id) DO UPDATE SET match_count = excluded.match_count, unique_values = excluded.unique_values,
-         alert_created = excluded.alert_created`,
+       ON CONFLICT (id) DO UPDATE SET ${WINDOW_STATE_UPDATE}`,
     ),
-    // A window that was loaded keeps its key, span and first match: only the counts change.
-    updateWindow: db.prepare(
-      "UPDATE alert_windows SET match_count = ?, unique_values = ?, alert_created = ? WHERE id = ?",
+    updateWindowCounts: db.prepare(
+      `UPDATE alert_windows SET ${WINDOW_COUNT_COLUMNS.map((c) => `${c} = ?`).join(", ")} WHERE id = ?`,
     ),
     insertAlert: db.prepare(
       `INSERT INTO alerts (${ALERT_COLUMNS.join(", ")}) VALUES (${placeholders(ALERT_COLUMNS.length)})`,
     ),
     attachWindowMatches: db.prepare("UPDATE rule_matches SET alert_id = ? WHERE window_id = ? AND alert_id IS NULL"),
     updateAlertCount: db.prepare("UPDATE alerts SET match_count = ?, updated_at_ms = ? WHERE id = ?"),
+    updateAlertFields: db.prepare(
+      `UPDATE alerts SET match_count = ?, updated_at_ms = ?, ${REPRESENTATIVE_COLUMNS.map((c) => `${c} = ?`).join(", ")}
+       WHERE id = ?`,
+    ),
     // The outbox row is written with the alert change it announces: no alert without its notification.
     enqueue: db.prepare("INSERT INTO outbox (alert_id, kind, created_at_ms) VALUES (?, ?, ?)"),
     insertStatusChange: db.prepare(
@@ -125,7 +133,7 @@ export class SqliteDetections {
    * its window and alert, and each window once. Which matches are new is decided before that by the
    * unique index (the transaction is the only writer, so the answer holds until the insert).
    */
-  applyMatches(matches: readonly RuleMatch[], nowMs: number): string[] {
+  applyMatches(matches: readonly RuleMatch[], nowMs: number, fromHistory = false): string[] {
     if (matches.length === 0) return [];
     const s = this.#s;
     // A match already stored (or twice in the batch) must not count again.
@@ -147,8 +155,8 @@ export class SqliteDetections {
     const outcome = applyMatches(existing, fresh);
     const loaded = new Set(existing.map((w) => w.id));
     for (const w of outcome.windowUpserts) {
-      if (loaded.has(w.id))
-        s.updateWindow.run(w.matchCount, JSON.stringify(w.uniqueValues), toFlag(w.alertCreated), w.id);
+      if (loaded.has(w.id) && !outcome.newRepresentative.has(w.id))
+        s.updateWindowCounts.run(...windowCountValues(w, toFlag), w.id);
       else s.upsertWindow.run(...windowValues(w, toFlag));
     }
     for (const p of outcome.placements) {
@@ -157,13 +165,18 @@ export class SqliteDetections {
       if (changes !== 1) throw new Error(`The match of rule ${p.match.ruleId} on ${p.match.eventId} was stored twice.`);
     }
     for (const w of outcome.alertCreations) {
-      s.insertAlert.run(...newAlertValues(w, nowMs, toFlag));
+      s.insertAlert.run(...newAlertValues(w, nowMs, toFlag, fromHistory));
       s.insertStatusChange.run(w.id, null, "OPEN", nowMs, "system:detection");
       s.enqueue.run(w.id, "created", nowMs);
       // Matches of earlier pages that opened the window belong to the alert too.
       s.attachWindowMatches.run(w.id, w.id);
     }
-    for (const w of outcome.alertAttachments) s.updateAlertCount.run(w.matchCount, nowMs, w.id);
+    for (const w of outcome.alertAttachments) {
+      // An earlier match that arrived late replaced the representative: the alert takes its fields.
+      if (outcome.newRepresentative.has(w.id))
+        s.updateAlertFields.run(w.matchCount, nowMs, ...representativeValues(w), w.id);
+      else s.updateAlertCount.run(w.matchCount, nowMs, w.id);
+    }
     return outcome.alertCreations.map((w) => w.id);
   }
 
@@ -229,6 +242,7 @@ export class SqliteDetections {
       ["severity", query.severity],
       ["rule_id", query.ruleId],
       ["source_id", query.sourceId],
+      ["from_history", query.fromHistory === undefined ? undefined : toFlag(query.fromHistory)],
     ];
     for (const [column, value] of filters) {
       if (value === undefined) continue;

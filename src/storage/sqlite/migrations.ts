@@ -457,6 +457,41 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE users ADD COLUMN role TEXT NOT NULL DEFAULT 'admin' CHECK (role IN ('admin', 'analyst'));
     `,
   },
+  {
+    version: 12,
+    name: "alert windows on an event-time grid",
+    sql: `
+      -- Alert windows on a fixed event-time grid (src/alerts/windows.ts; docs/security.md, finding 7). The
+      -- windows stored so far were anchored at their first match: on_grid false marks them, and they keep
+      -- receiving the matches whose event time they contain, so an alert open at the upgrade keeps growing.
+      -- valueless_count replaces counts_unique: a window counted either matches (counts_unique false, so all
+      -- of its matches count as valueless) or distinct values (it ignored valueless matches: 0).
+      ALTER TABLE alert_windows ADD COLUMN on_grid INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE alert_windows ADD COLUMN valueless_count INTEGER NOT NULL DEFAULT 0;
+      UPDATE alert_windows SET valueless_count = match_count WHERE counts_unique = 0;
+      ALTER TABLE alert_windows DROP COLUMN counts_unique;
+    `,
+  },
+  {
+    version: 13,
+    name: "api tokens: expiry",
+    sql: `
+      -- Tokens made before expiries existed get 90 days (the default VIGIL_TOKEN_TTL_DAYS) from this
+      -- migration: long enough to replace them, and none stops working the moment Vigil is upgraded.
+      ALTER TABLE api_tokens ADD COLUMN expires_at_ms INTEGER NOT NULL DEFAULT 0;
+      UPDATE api_tokens SET expires_at_ms = CAST(strftime('%s', 'now') AS INTEGER) * 1000 + 90 * 86400000;
+    `,
+  },
+  {
+    version: 14,
+    name: "alerts: raised from history",
+    sql: `
+      -- Alerts raised by a backfill page (history): shown and counted as such, and not sent to destinations
+      -- unless they ask for history. Alerts from before this version were all treated as live.
+      ALTER TABLE alerts ADD COLUMN from_history INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX alerts_from_history ON alerts (status, created_at_ms) WHERE from_history = 1;
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

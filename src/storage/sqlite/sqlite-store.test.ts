@@ -6,8 +6,9 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
-import { eventRow, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
+import { eventRow, ruleMatch, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
 import { runAccessContract } from "../../../test/storage-contract-access.ts";
+import { runAlertOrderContract } from "../../../test/storage-contract-alert-order.ts";
 import { VigilError } from "../../core/errors.ts";
 import { MIGRATIONS, runMigrations } from "./migrations.ts";
 import { compileEventSearch, TEXT_CANDIDATE_CAP } from "./search.ts";
@@ -26,6 +27,7 @@ function freshPath(): string {
 runStorageContract("sqlite file", () => openSqliteStore({ path: freshPath() }));
 runStorageContract("sqlite memory", () => openSqliteStore({ memory: true }));
 runAccessContract("sqlite", () => openSqliteStore({ path: freshPath() }));
+runAlertOrderContract("sqlite", () => openSqliteStore({ path: freshPath() }), { scenarios: 12, deliveries: 8 });
 
 async function withStore<T>(fn: (store: SqliteStore, path: string) => Promise<T>, path = freshPath()): Promise<T> {
   const store = await openSqliteStore({ path });
@@ -264,6 +266,92 @@ describe("SqliteStore", () => {
           ["e1"],
         );
         assert.equal(store.connection.prepare("SELECT count(*) FROM events_text").pluck().get(), 2);
+      }, path);
+    });
+
+    it("keeps feeding the alert windows stored before the event-time grid (finding 7)", async () => {
+      const path = freshPath();
+      // A database as Vigil left it before version 12: windows anchored at their first match (T0, which is
+      // 800 s into its hour), one with its alert, one counting unique() values below its threshold.
+      const db = new Database(path);
+      runMigrations(
+        db,
+        Date.now(),
+        MIGRATIONS.filter((m) => m.version <= 10),
+      );
+      db.prepare(
+        `INSERT INTO sources (id, name, kind, poll_interval_secs, overlap_secs, sweep_window_secs,
+           sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms)
+         VALUES ('s1', 'old', 'openai', 60, 300, 86400, 3600, 0, 0, 1, 'x', 0)`,
+      ).run();
+      const window = db.prepare(
+        `INSERT INTO alert_windows (id, source_id, rule_id, dedup_string, is_error, start_secs, end_secs, match_count,
+           unique_values, threshold, counts_unique, alert_created, first_match)
+         VALUES (?, 's1', ?, 'alice@example.com', 0, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const old = ruleMatch("s1", "old", T0);
+      window.run("legacy-count", old.ruleId, T0, T0 + 3600, 1, "[]", 1, 0, 1, JSON.stringify(old));
+      window.run("legacy-unique", "Unique.Rule", T0, T0 + 3600, 2, '["ip-a"]', 3, 1, 0, JSON.stringify(old));
+      db.prepare(
+        `INSERT INTO alerts (id, rule_id, pack_id, source_id, dedup_string, is_error, title, severity, status,
+           window_start_secs, window_end_secs, match_count, created_at_ms, updated_at_ms)
+         VALUES ('legacy-count', ?, 'openai', 's1', 'alice@example.com', 0, ?, 'MEDIUM', 'OPEN', ?, ?, 1, 0, 0)`,
+      ).run(old.ruleId, old.title, T0, T0 + 3600);
+      db.close();
+      await withStore(async (store) => {
+        const counts = store.connection
+          .prepare("SELECT id, on_grid, valueless_count FROM alert_windows ORDER BY id")
+          .all() as Array<{ id: string; on_grid: number; valueless_count: number }>;
+        assert.deepEqual(
+          counts.map((r) => [r.id, r.on_grid, r.valueless_count]),
+          [
+            ["legacy-count", 0, 1],
+            ["legacy-unique", 0, 0],
+          ],
+        );
+        const H0 = T0 - (T0 % 3600);
+        const result = await store.applyPage({
+          sourceId: "s1",
+          events: [eventRow("inside", T0 + 3000), eventRow("after", T0 + 3600)],
+          quarantined: [],
+          unknownTypes: [],
+          matches: [
+            ruleMatch("s1", "inside", T0 + 3000),
+            ruleMatch("s1", "after", T0 + 3600),
+            ruleMatch("s1", "inside", T0 + 3000, { ruleId: "Unique.Rule", threshold: 3, uniqueValue: "ip-b" }),
+          ],
+        });
+        // Inside the open window: it joins it. After its end: a window on the grid, and a new alert.
+        assert.equal((await store.getAlert("legacy-count"))?.matchCount, 2);
+        assert.equal(result.createdAlertIds.length, 1);
+        const fresh = await store.getAlert(result.createdAlertIds[0]!);
+        assert.deepEqual([fresh?.windowStartSecs, fresh?.windowEndSecs], [H0 + 3600, H0 + 7200]);
+        // The unique window kept its values: two distinct of three, still no alert.
+        const unique = store.connection
+          .prepare("SELECT match_count, unique_values, alert_created FROM alert_windows WHERE id = 'legacy-unique'")
+          .get();
+        assert.deepEqual(unique, { match_count: 3, unique_values: '["ip-a","ip-b"]', alert_created: 0 });
+      }, path);
+    });
+
+    // Security (issue 16, finding 6b): tokens made before expiries existed get 90 days from the migration.
+    it("gives API tokens made before expiries existed 90 days from the migration", async () => {
+      const path = freshPath();
+      const expiry = MIGRATIONS.find((m) => m.name === "api tokens: expiry")?.version ?? 0;
+      const db = new Database(path);
+      runMigrations(
+        db,
+        Date.now(),
+        MIGRATIONS.filter((m) => m.version < expiry),
+      );
+      db.prepare("INSERT INTO api_tokens (id, name, token_hash, created_at_ms) VALUES ('t1', 'old', 'h', 0)").run();
+      db.close();
+      const before = Date.now();
+      await withStore(async (store) => {
+        const [token] = await store.listApiTokens();
+        const ninetyDays = 90 * 86_400_000;
+        assert.ok(token !== undefined);
+        assert.ok(token.expiresAtMs >= before - 1000 + ninetyDays && token.expiresAtMs <= Date.now() + ninetyDays);
       }, path);
     });
 

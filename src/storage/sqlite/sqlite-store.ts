@@ -53,9 +53,11 @@ import type {
   UserRecord,
 } from "../ports.ts";
 import { stateTimeSecs } from "../rule-state.ts";
+import { scheduledQuerySql } from "../scheduled-query-sql.ts";
 import { SqliteAccess } from "./access.ts";
 import { SqliteDelivery } from "./delivery.ts";
 import { SqliteDetections } from "./detections.ts";
+import { restrictDatabaseFiles } from "./file-mode.ts";
 import { runMigrations } from "./migrations.ts";
 import {
   type BackfillJobRow,
@@ -332,6 +334,7 @@ export class SqliteStore implements Store {
     const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     let db: Database.Database | undefined;
     try {
+      if (location !== ":memory:") restrictDatabaseFiles(location);
       db = new Database(location, { timeout: busyTimeoutMs });
       // An in-memory database has no WAL; it answers "memory".
       if (location !== ":memory:") db.pragma("journal_mode = WAL");
@@ -644,6 +647,7 @@ export class SqliteStore implements Store {
     return this.#detections.applyMatches(
       matches.filter((m) => inserted.has(m.eventId)),
       nowMs,
+      write.fromHistory === true,
     );
   }
 
@@ -690,6 +694,26 @@ export class SqliteStore implements Store {
 
   async listAlertStatusChanges(alertId: string): Promise<AlertStatusChange[]> {
     return this.#guard(() => this.#detections.listAlertStatusChanges(alertId));
+  }
+
+  async queryEvents(
+    sourceId: string,
+    sql: string,
+    options: { maxRows: number; timeoutMs: number },
+  ): Promise<Array<Record<string, unknown>>> {
+    return this.#guard(() => {
+      // main.events: a CTE that named the table unqualified would refer to itself. No statement timeout in
+      // SQLite: the row cap bounds what is read back, and rule authors own their queries.
+      const statement = this.#db.prepare(scheduledQuerySql(sql, "main.events", "?"));
+      if (!statement.readonly || !statement.reader)
+        throw new UsageError("A scheduled query must be a single read-only SELECT.");
+      const rows: Array<Record<string, unknown>> = [];
+      for (const row of statement.iterate(sourceId) as Iterable<Record<string, unknown>>) {
+        if (rows.length >= options.maxRows) break;
+        rows.push(row);
+      }
+      return rows;
+    });
   }
 
   async listMatches(query: {
@@ -794,6 +818,10 @@ export class SqliteStore implements Store {
     this.#write(() => this.#access.setUserPassword(username, passwordHash));
   }
 
+  async replacePasswordHash(userId: string, previousHash: string, passwordHash: string): Promise<boolean> {
+    return this.#write(() => this.#access.replacePasswordHash(userId, previousHash, passwordHash));
+  }
+
   async getUser(id: string): Promise<UserRecord | null> {
     return this.#guard(() => this.#access.getUser(id));
   }
@@ -818,7 +846,7 @@ export class SqliteStore implements Store {
     this.#write(() => this.#access.deleteSession(tokenHash, nowMs));
   }
 
-  async createApiToken(token: { name: string; tokenHash: string }): Promise<ApiTokenRecord> {
+  async createApiToken(token: { name: string; tokenHash: string; expiresAtMs: number }): Promise<ApiTokenRecord> {
     return this.#write(() => this.#access.createApiToken(token));
   }
 

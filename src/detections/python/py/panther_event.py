@@ -10,6 +10,7 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from functools import reduce
 
+import vigil_repository
 from vigil_jsonpath import jsonpath_find
 
 
@@ -103,12 +104,19 @@ class ImmutableCaseInsensitiveDict(Mapping):
     copy = to_dict
 
 
+class PantherError(Exception):
+    """panther_core's PantherError: udm_path() on an event whose log type has no data model."""
+
+
 class PantherEvent(ImmutableCaseInsensitiveDict):
     __slots__ = ("data_model",)
 
     def __init__(self, data, data_model=None):
         super().__init__(data)
-        # {"id": str?, "mappings": {udm_name: jsonpath}}; only JSONPath mappings are supported (no methods)
+        # A vigil_repository.DataModel, or the wire form {"id", "mappings", "module"?, "values"?} (as rules tests
+        # and callers pass it); None: no data model for this log type
+        if data_model is not None and not isinstance(data_model, vigil_repository.DataModel):
+            data_model = vigil_repository.from_wire(data_model)
         self.data_model = data_model
 
     def deep_get(self, *keys, default=None):
@@ -116,21 +124,61 @@ class PantherEvent(ImmutableCaseInsensitiveDict):
         return default if out is None else out
 
     def deep_walk(self, *keys, default=None, return_val="all"):
-        return deep_walk(self, *keys, default=default, return_val=return_val)
+        out = deep_walk(self, *keys, default=default, return_val=return_val)
+        # panther_core hands back a list where the walk ends on one: a plain list (elements stay read-only)
+        return list(out) if isinstance(out, ImmutableList) else out
+
+    def _mapped(self, name):
+        """(found, value) for a data-model mapping; raises as Panther does on a JSONPath with several matches."""
+        model = self.data_model
+        kind, target = model.mappings[name]
+        if model.values is not None and name in model.values:
+            computed = model.values[name]
+            if "error" in computed:
+                raise Exception(computed["error"])
+            return computed.get("value")
+        if kind == "method":
+            fn = getattr(model.module, target, None) if model.module is not None else None
+            if not callable(fn):
+                raise AttributeError(f"data model [{model.id}] has no method [{target}]")
+            return fn(self)
+        matches = jsonpath_find(target, self._container)
+        if len(matches) > 1:
+            raise Exception(f"JSONPath [{target}] in DataModel [{model.id}], matched multiple fields.")
+        return matches[0] if matches else None
 
     def udm(self, *key, default=None):
-        mappings = (self.data_model or {}).get("mappings") or {}
-        if len(key) == 1 and key[0] in mappings:
-            path = mappings[key[0]]
-            matches = jsonpath_find(path, self._container)
-            if len(matches) > 1:
-                model_id = (self.data_model or {}).get("id", "")
-                raise Exception(f"JSONPath [{path}] in DataModel [{model_id}], matched multiple fields.")
-            if not matches or matches[0] is None:
-                return default
-            return _wrap(matches[0])
+        model = self.data_model
+        if len(key) == 1 and model is not None and key[0] in model.mappings:
+            value = self._mapped(key[0])
+            return default if value is None else _wrap(value)
         # No mapping: the normalized p_udm field first, then the raw path; the first truthy value wins
         return self.deep_get("p_udm", *key) or self.deep_get(*key) or default
+
+    def udm_path(self, key):
+        """The mapping behind a udm name: its JSONPath or its method's name (None when unmapped)."""
+        model = self.data_model
+        if model is None:
+            raise PantherError("a data model hasn't been specified for log type: " + str(self.get("p_log_type")))
+        mapping = model.mappings.get(key)
+        return None if mapping is None else mapping[1]
+
+    def event_time_epoch(self, force_utc=True):
+        from datetime import timezone
+
+        from dateutil import parser as _parser
+
+        try:
+            stamp = _parser.parse(str(self.get("p_event_time")))
+        except (ValueError, OverflowError, TypeError):
+            return 0
+        if force_utc or stamp.tzinfo is None:
+            stamp = stamp.replace(tzinfo=timezone.utc)
+        return int(stamp.timestamp())
+
+    def lookup(self, table, key):
+        """In tests Panther reads mocked lookup data from the event (`_mocked_lookup_data_`)."""
+        return self.deep_get("_mocked_lookup_data_", table, key)
 
     @staticmethod
     def json_encoder(obj):

@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, it } from "node:test";
+import { eventRow, sourceSettings } from "../../test/storage-contract.ts";
+import { createDetectionEngine } from "../detections/engine/engine.ts";
+import { loadRules } from "../detections/engine/load.ts";
+import { PythonWorkerPool } from "../detections/python/pool.ts";
+import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
+import { runScheduledQueries, slotStart } from "./scheduled-queries.ts";
+
+const T0 = 1_767_225_600; // 2026-01-01T00:00:00Z
+let dir: string;
+const pool = new PythonWorkerPool({ size: 1, timeoutMs: 30_000 });
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), "vigil-scheduled-"));
+  // Keys created per actor over the last day, above a baseline of 2 (the documented OpenAI.Audit example)
+  await writeFile(
+    join(dir, "keys_per_actor.yml"),
+    `AnalysisType: scheduled_query
+QueryName: Query.Keys.PerActor
+Enabled: true
+Query: >
+  SELECT actor_email, count(*) AS keys FROM events
+  WHERE type = 'api_key.created' AND effective_at > {{now}} - 86400
+  GROUP BY actor_email
+Schedule:
+  RateMinutes: 60
+  TimeoutMinutes: 1
+`,
+  );
+  await writeFile(
+    join(dir, "many_keys.yml"),
+    `AnalysisType: scheduled_rule
+RuleID: Keys.Many
+Enabled: true
+Filename: many_keys.py
+ScheduledQueries: [Query.Keys.PerActor]
+Severity: Medium
+`,
+  );
+  await writeFile(
+    join(dir, "many_keys.py"),
+    "def rule(event):\n    return event.get('keys', 0) > 2\n\ndef title(event):\n    return f\"{event.get('actor_email')} created {event.get('keys')} keys\"\n",
+  );
+  // A Snowflake-only query is valid Panther content Vigil skips, said once
+  await writeFile(
+    join(dir, "lake.yml"),
+    "AnalysisType: scheduled_query\nQueryName: Lake\nEnabled: true\nSnowflakeQuery: SELECT 1\nSchedule:\n  RateMinutes: 60\n  TimeoutMinutes: 1\n",
+  );
+});
+after(async () => {
+  await pool.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+it("a scheduled query's rows reach its scheduled rules live, once per slot, and a re-run slot adds nothing", async () => {
+  const set = await loadRules({ packs: [], dirs: [dir] });
+  assert.deepEqual(
+    set.scheduledQueries?.map((q) => q.name),
+    ["Query.Keys.PerActor"],
+  );
+  assert.match(set.unsupported?.[0] ?? "", /lake\.yml: scheduled query Lake has no Query/);
+  const store = await openSqliteStore({ memory: true });
+  try {
+    const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+    const key = (id: string, t: number, email: string) =>
+      eventRow(id, t, { type: "api_key.created", actorEmail: email });
+    await store.applyPage({
+      sourceId: source.id,
+      events: [
+        key("k1", T0 - 100, "a@x.io"),
+        key("k2", T0 - 90, "a@x.io"),
+        key("k3", T0 - 80, "a@x.io"),
+        key("k4", T0 - 70, "b@x.io"),
+        key("old", T0 - 90_000, "b@x.io"), // over a day before: outside the query's window
+      ],
+      quarantined: [],
+      unknownTypes: [],
+    });
+    const engine = createDetectionEngine({ rules: set, pythonPool: pool });
+    const done = new Map<string, number>();
+    const run = (nowSecs: number, slots = done) =>
+      runScheduledQueries({ store, engine, queries: set.scheduledQueries ?? [], source, nowSecs, done: slots });
+    const [first] = await run(T0 + 30);
+    assert.deepEqual(
+      { rows: first?.rows, matches: first?.matches, alerts: first?.createdAlertIds.length, error: first?.error },
+      { rows: 2, matches: 1, alerts: 1, error: undefined },
+    );
+    const alerts = await store.listAlerts();
+    assert.deepEqual(
+      alerts.map((a) => [a.ruleId, a.title]),
+      [["Keys.Many", "a@x.io created 3 keys"]],
+    );
+    assert.deepEqual(await run(T0 + 600), [], "same slot: not run again");
+    const [again] = await run(T0 + 600, new Map()); // a restart: the slot runs again, its matches are known
+    assert.equal(again?.matches, 1);
+    assert.deepEqual(again?.createdAlertIds, []);
+    assert.equal((await store.listAlerts()).length, 1);
+    assert.equal(slotStart(T0 + 3599, 60), T0);
+  } finally {
+    await store.close();
+  }
+});
+
+it("a failing query is reported with its reason and retried at the next run", async () => {
+  const set = await loadRules({ packs: [], dirs: [dir] });
+  const broken = (set.scheduledQueries ?? []).map((q) => ({ ...q, sql: "SELECT nope FROM events" }));
+  const store = await openSqliteStore({ memory: true });
+  try {
+    const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+    const engine = createDetectionEngine({ rules: set, pythonPool: pool });
+    const done = new Map<string, number>();
+    const runs = await runScheduledQueries({ store, engine, queries: broken, source, nowSecs: T0, done });
+    assert.match(runs[0]?.error ?? "", /nope/);
+    assert.equal(done.size, 0, "the slot is not marked done");
+  } finally {
+    await store.close();
+  }
+});

@@ -1,0 +1,26 @@
+// The SQL both stores run for a scheduled query (Store.queryEvents): the author's SELECT as a subquery, under a
+// CTE named `events` that holds only one source's events. As a subquery it can only be one SELECT (a `;` or a
+// write is a syntax error); the CTE makes `FROM events` mean "this source's events" in either database.
+
+/** The columns a scheduled query sees (the raw record stays out: `normalized` is the event as rules see it). */
+export const SCHEDULED_QUERY_COLUMNS = [
+  "source_id",
+  "id",
+  "type",
+  "effective_at",
+  "actor_type",
+  "actor_id",
+  "actor_email",
+  "ip",
+  "project_id",
+  "normalized",
+] as const;
+
+/**
+ * `table`: how the events table is named inside the CTE (SQLite needs `main.events`, or the CTE would refer to
+ * itself); `placeholder`: the source id parameter (`?` or `$1`).
+ */
+export function scheduledQuerySql(query: string, table: string, placeholder: string): string {
+  const body = query.trim().replace(/;\s*$/, "");
+  return `WITH events AS (SELECT ${SCHEDULED_QUERY_COLUMNS.join(", ")} FROM ${table} WHERE source_id = ${placeholder}) SELECT * FROM (${body}) AS scheduled_query`;
+}
