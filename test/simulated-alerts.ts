@@ -77,9 +77,9 @@ export const SCENARIO_EXPECTATIONS: Record<ScenarioName, { ruleId: string; sever
   "external-key-removed": { ruleId: "OpenAI.Controls.ExternalKeyChange", severity: "HIGH" },
   "workload-identity-added": { ruleId: "OpenAI.Controls.WorkloadIdentityChange", severity: "HIGH" },
   "rate-limit-removed": { ruleId: "OpenAI.Controls.SpendGuardRemoved", severity: "HIGH" },
-  // One project archived and deleted and its resources removed within two minutes: destruction, which the
-  // burst rule pages on; a single deletion (OpenAI.Data.ProjectDeleted) is routine and LOW.
-  "project-deleted": { ruleId: "OpenAI.Data.DeletionBurst", severity: "HIGH" },
+  // One project archived and deleted and its resources removed within two minutes: the burst rule's MEDIUM
+  // (a project's worth of blast radius); a single deletion (OpenAI.Data.ProjectDeleted) is routine and LOW.
+  "project-deleted": { ruleId: "OpenAI.Data.DeletionBurst", severity: "MEDIUM" },
   "checkpoint-shared": { ruleId: "OpenAI.Data.CheckpointShared", severity: "MEDIUM" },
   "resource-share-grant": { ruleId: "OpenAI.Data.ResourceShareGrant", severity: "MEDIUM" },
   // Inform only: no payload says what a tunnel connects (LOW: a new network path).
