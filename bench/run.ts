@@ -1,7 +1,7 @@
 // `npm run bench`: prints figures and ratios against baselines measured in the same run.
-// Options: --quick (smaller data sets, for a smoke run), --only NAME (normalize | rules | ingest | backfill | search
-// | server). search and server fill a store of 1,000,000 events first (minutes), so they run only when asked for
-// by name.
+// Options: --quick (smaller data sets, for a smoke run), --only NAME (normalize | rules | ingest | backfill | signal |
+// rereads | search | server). search and server fill a store of 1,000,000 events first (minutes), so they run only
+// when asked for by name.
 
 import { benchTsRules } from "../src/detections/bench.ts";
 import { benchPythonRules } from "../src/detections/python/bench.ts";
@@ -9,8 +9,10 @@ import { benchNormalize } from "../src/schema/bench.ts";
 import { createSimulatedOrg } from "../src/simulator/index.ts";
 import { benchBackfill } from "./backfill.ts";
 import { benchIngest } from "./ingest.ts";
+import { REREAD_SETTINGS, requestsPerDay } from "./rereads.ts";
 import { benchSearch, formatSearchFigures } from "./search.ts";
 import { benchServerLoad, formatServerLoadFigures } from "./server-load.ts";
+import { benchSignal } from "./signal.ts";
 
 const quick = process.argv.includes("--quick");
 const onlyIndex = process.argv.indexOf("--only");
@@ -57,6 +59,32 @@ if (!only || only === "backfill") {
   process.stdout.write(
     `events ${fmt(r.events)} | sequential ${fmt(r.sequentialSecs, 1)} s | parallel ${fmt(r.parallelSecs, 1)} s | speedup ${fmt(r.speedup, 2)}× | peak RSS parallel ${fmt(r.parallelPeakRssMb)} MB, sequential ${fmt(r.sequentialPeakRssMb)} MB\n`,
   );
+}
+
+if (!only || only === "signal") {
+  const perDay = quick ? 1_500 : 10_000;
+  section(
+    `Signal: the simulator's default org, 7 days × ${fmt(perDay)} events/day, no scenario (targets: MEDIUM+ ≤ 1/day, HIGH+ 0); scenario recall at the expected severity (target 29/29)`,
+  );
+  const r = await benchSignal(perDay);
+  process.stdout.write(
+    `alerts/day all ${fmt(r.perDay.all, 1)} | MEDIUM+ ${fmt(r.perDay.mediumPlus, 2)} | HIGH+ ${fmt(r.perDay.highPlus, 2)} | scenario recall ${r.recall}/${r.scenarios}${r.missed.length > 0 ? ` (missed: ${r.missed.join(", ")})` : ""}\n`,
+  );
+}
+
+if (!only || only === "rereads") {
+  section(
+    "Late-event re-reads: API requests a day, one poll a minute, main stream (target: defaults ≤ 2× plain polling)",
+  );
+  const volumes = [1_000, 2_000, 5_000, 10_000, 50_000];
+  const plain = volumes.map((v) => requestsPerDay(v, REREAD_SETTINGS[0]!));
+  for (const setting of REREAD_SETTINGS) {
+    const cells = volumes.map((v, i) => {
+      const n = requestsPerDay(v, setting);
+      return `${fmt(v)}/day: ${fmt(n)} (${fmt(n / plain[i]!, 2)}×)`;
+    });
+    process.stdout.write(`${setting.name} | ${cells.join(" | ")}\n`);
+  }
 }
 
 if (only === "search") {

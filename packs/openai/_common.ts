@@ -103,3 +103,11 @@ export function standardContext(event: PantherEvent, extra: Record<string, unkno
     ...extra,
   };
 }
+
+/**
+ * The dedup period of rules whose matches are mostly routine changes: one alert per actor (and severity) per
+ * day, every further match of the day counted in it (Panther's DedupPeriodMinutes: 1440). Those rules put the
+ * severity in their dedup string, so a HIGH match never folds into a LOW alert of the same day (an alert takes
+ * its title and severity from one match of its window, the earliest).
+ */
+export const DAILY_DEDUP_MINUTES = 1440;

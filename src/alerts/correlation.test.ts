@@ -46,6 +46,36 @@ const failed = (n: number, t: number, o: Partial<RuleMatch> = {}) =>
 describe("evaluateCorrelation: brute force then success (Sequence)", () => {
   const rule = OPENAI_BRUTE_FORCE_THEN_SUCCESS;
 
+  it("does not add up failures of separate logins that each succeeded (a user mistyping three times)", () => {
+    const episodes = [
+      ...failed(2, T0, { eventId: "a" }).map((f, i) => ({ ...f, eventId: `a${i}` })),
+      m("OpenAI.Login.Success", "s1", T0 + 30),
+      ...failed(2, T0 + 300).map((f, i) => ({ ...f, eventId: `b${i}` })),
+      m("OpenAI.Login.Success", "s2", T0 + 330),
+      ...failed(2, T0 + 600).map((f, i) => ({ ...f, eventId: `c${i}` })),
+      m("OpenAI.Login.Success", "s3", T0 + 630),
+    ];
+    assert.deepEqual(evaluateCorrelation(rule, episodes, T0 + 700), []);
+    // The same six failures with no success between them, then a success: a brute force.
+    const attack = [
+      ...episodes.filter((x) => x.ruleId === "OpenAI.Login.Failed"),
+      m("OpenAI.Login.Success", "s9", T0 + 640),
+    ];
+    assert.equal(evaluateCorrelation(rule, attack, T0 + 700).length, 1);
+  });
+
+  it("counts again after an interrupting success: five more failures then a success fire", () => {
+    const matches = [
+      ...failed(3, T0).map((f, i) => ({ ...f, eventId: `a${i}` })),
+      m("OpenAI.Login.Success", "s1", T0 + 10),
+      ...failed(5, T0 + 20).map((f, i) => ({ ...f, eventId: `b${i}` })),
+      m("OpenAI.Login.Success", "s2", T0 + 60),
+    ];
+    const out = evaluateCorrelation(rule, matches, T0 + 120);
+    assert.equal(out.length, 1);
+    assert.deepEqual(out[0]?.alertContext?.matchedEventIds, ["b0", "b1", "b2", "b3", "b4", "s2"]);
+  });
+
   it("fires on 5 failures then a success for the same actor within 30 minutes", () => {
     const out = evaluateCorrelation(rule, [...failed(5, T0), m("OpenAI.Login.Success", "s1", T0 + 60)], T0 + 120);
     assert.equal(out.length, 1);

@@ -15,6 +15,12 @@ export interface CorrelationMember {
   ruleId: string;
   /** Default 1 (Panther's MinMatchCount default). */
   minMatches?: number;
+  /**
+   * Sequence steps only (a Vigil extension): the step's matches must not be interrupted by a match of the
+   * NEXT step; one in between starts the count again. For brute force then success: a user who mistypes
+   * twice and gets in, three times a morning, made six failed logins and successes, not a brute force.
+   */
+  consecutive?: boolean;
 }
 
 export interface CorrelationRule {
@@ -70,18 +76,25 @@ function satisfySequence(steps: CorrelationMember[], matches: RuleMatch[]): Rule
   let after = Number.NEGATIVE_INFINITY;
   let lastIndex = -1;
   const sorted = [...matches].sort(byTime);
-  for (const step of steps) {
+  for (const [s, step] of steps.entries()) {
     const need = Math.max(1, step.minMatches ?? 1);
-    let got = 0;
-    for (let i = lastIndex + 1; i < sorted.length && got < need; i++) {
+    const breaker = step.consecutive === true ? steps[s + 1]?.ruleId : undefined;
+    let taken: RuleMatch[] = [];
+    for (let i = lastIndex + 1; i < sorted.length && taken.length < need; i++) {
       const m = sorted[i]!;
-      if (m.ruleId !== step.ruleId || m.eventTimeSecs < after) continue;
-      used.push(m);
-      got++;
+      if (m.eventTimeSecs < after) continue;
+      if (m.ruleId === breaker) {
+        taken = [];
+        continue;
+      }
+      if (m.ruleId !== step.ruleId) continue;
+      taken.push(m);
       lastIndex = i;
-      after = m.eventTimeSecs;
     }
-    if (got < need) return null;
+    const last = taken[taken.length - 1];
+    if (taken.length < need || last === undefined) return null;
+    used.push(...taken);
+    after = last.eventTimeSecs;
   }
   return used;
 }
@@ -148,14 +161,18 @@ export function evaluateCorrelation(
   return out.sort(byTime);
 }
 
-/** Panther's OpenAI rule (§4.3), as a Sequence over 30 minutes: ≥5 failed logins, then a success. */
+/**
+ * Panther's OpenAI rule (§4.3), as a Sequence over 30 minutes: ≥5 failed logins with no success between
+ * them, then a success. Counting failures across successes made a benign week page: a user who mistyped
+ * their password in three separate logins within half an hour "brute-forced" their own account.
+ */
 export const OPENAI_BRUTE_FORCE_THEN_SUCCESS: CorrelationRule = {
   id: "OpenAI.BruteForce.Login.Success",
   displayName: "OpenAI Brute Force Login Followed by Success",
   severity: "HIGH",
   detection: {
     kind: "sequence",
-    steps: [{ ruleId: "OpenAI.Login.Failed", minMatches: 5 }, { ruleId: "OpenAI.Login.Success" }],
+    steps: [{ ruleId: "OpenAI.Login.Failed", minMatches: 5, consecutive: true }, { ruleId: "OpenAI.Login.Success" }],
   },
   lookbackMinutes: 30,
   title: "Brute force then successful login for {key}",

@@ -5,10 +5,16 @@ import { z } from "zod";
 export const SOURCE_DEFAULTS = {
   /** The seed: "Panther queries the Audit Logs API every one minute." */
   pollIntervalSecs: 60,
-  /** Re-read this much before the checkpoint on every poll: late events land inside it. */
-  overlapSecs: 600,
-  /** The late-event sweep re-reads the last 24 hours, hourly. */
-  sweepWindowSecs: 24 * 3600,
+  /**
+   * Re-read this much before the checkpoint on every poll: events a minute or two late (the API's own
+   * write delay) are stored on the next poll. Later ones are the re-reads' job (docs/ingest.md).
+   */
+  overlapSecs: 120,
+  /**
+   * The late-event sweep re-reads the last 25 hours, hourly: an event visible up to 24 hours late is stored
+   * within the hour after it became visible (24 h of lateness + the hour it may wait for the sweep).
+   */
+  sweepWindowSecs: 25 * 3600,
   sweepIntervalSecs: 3600,
   backfillDays: 7,
   /** The seed: "Trigger an alert when no events are processed", default YES, 24 hours. */
@@ -32,6 +38,15 @@ export const MIN_NO_DATA_ALERT_SECS = 15 * 60;
 export const MAX_NO_DATA_ALERT_SECS = 43_200 * 60;
 
 export const MIN_POLL_INTERVAL_SECS = 5;
+
+/**
+ * The recent re-read, between the overlap and the sweep: every 5 minutes of the clock (the first poll of each
+ * 5-minute slot), a poll reads the last 70 minutes, so an event visible up to 1 hour late is stored and
+ * detected within 5 minutes of becoming visible (1 h of lateness + the 5 minutes it may wait + a poll
+ * interval's margin). Not a per-source setting: it costs about one request per 5 minutes at up to ~2,000
+ * events an hour (docs/ingest.md has the figures); a source's sweep window caps it (0 turns both off).
+ */
+export const RECENT_REREAD = { windowSecs: 70 * 60, intervalSecs: 300 } as const;
 
 export const SourceSettingsSchema = z.object({
   name: z

@@ -23,9 +23,12 @@ describe("config file: destinations", () => {
         "    log_types: [OpenAI.Audit]",
         "    url: https://siem.example.com/vigil",
         `    secret: ${ref("HOOK_SECRET")}`,
+        "  - name: oncall",
+        "    type: pagerduty",
+        `    routing_key: ${ref("PD_KEY")}`,
       ].join("\n"),
       "/etc/vigil.yml",
-      env({ SLACK_URL: "https://hooks.slack.com/services/x", HOOK_SECRET: "0123456789abcdef0123" }),
+      env({ SLACK_URL: "https://hooks.slack.com/services/x", HOOK_SECRET: "0123456789abcdef0123", PD_KEY: "pd-key" }),
     );
     assert.deepEqual(file.destinations, [
       {
@@ -42,6 +45,8 @@ describe("config file: destinations", () => {
         logTypes: ["OpenAI.Audit"],
         options: { url: "https://siem.example.com/vigil", secret: "0123456789abcdef0123" },
       },
+      // No min_severity: the type's default (a pager pages on HIGH and above).
+      { name: "oncall", type: "pagerduty", minSeverity: "HIGH", logTypes: [], options: { routing_key: "pd-key" } },
     ]);
   });
 

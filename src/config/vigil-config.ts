@@ -8,11 +8,12 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
 import { ConfigurationError } from "../core/errors.ts";
+import { defaultMinSeverity } from "../destinations/types.ts";
 
 export interface ConfigDestination {
   name: string;
   type: string;
-  /** Upper case (INFO … CRITICAL); default INFO. */
+  /** Upper case (INFO … CRITICAL); default: the type's (DEFAULT_MIN_SEVERITY, e.g. PagerDuty HIGH). */
   minSeverity: string;
   logTypes: string[];
   /** The type's options (webhook_url, url, secret, host, …) with `${VAR}` references resolved. */
@@ -109,7 +110,7 @@ export function parseConfigFile(
     return {
       name,
       type,
-      minSeverity: (min_severity ?? "INFO").toUpperCase(),
+      minSeverity: (min_severity ?? defaultMinSeverity(type)).toUpperCase(),
       logTypes: log_types ?? [],
       options: resolveRefs(options, lookup, where) as Record<string, unknown>,
     };

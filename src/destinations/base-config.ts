@@ -12,7 +12,11 @@ export const baseConfigShape = {
     .max(64)
     .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/, "use letters, digits, '.', '_' and '-'"),
   name: z.string().trim().min(1).max(200),
-  /** Default routing sends alerts of this severity and above. */
+  /**
+   * Default routing sends alerts of this severity and above. When absent, parseDestinationConfig fills in the
+   * type's default (DEFAULT_MIN_SEVERITY in types.ts: PagerDuty HIGH, Slack and email MEDIUM, webhook and
+   * file INFO); INFO here is only the schema's last resort.
+   */
   min_severity: z.enum(SEVERITIES).default("INFO"),
   /** Default routing sends only these log types (e.g. `OpenAI.Audit`); absent or empty means all. */
   log_types: z.array(z.string().min(1)).optional(),

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { createDestination, DestinationConfigError, parseDestinationConfig } from "./factory.ts";
-import { DESTINATION_TYPES } from "./types.ts";
+import { DEFAULT_MIN_SEVERITY, DESTINATION_TYPES } from "./types.ts";
 
 const configs = {
   slack: { type: "slack", webhook_url: "https://hooks.slack.com/services/T/B/X" },
@@ -18,7 +18,7 @@ test("every destination type builds from plain JSON with defaults applied", () =
     assert.equal(dest.type, type);
     assert.equal(dest.id, `${type}-1`);
     assert.equal(dest.name, `My ${type}`);
-    assert.equal(dest.minSeverity, "INFO");
+    assert.equal(dest.minSeverity, DEFAULT_MIN_SEVERITY[type]);
     assert.equal(dest.logTypes, undefined);
     assert.equal(typeof dest.send, "function");
   }
@@ -28,6 +28,26 @@ test("every destination type builds from plain JSON with defaults applied", () =
   assert.equal(parsed.config.port, 587);
   assert.equal(parsed.config.tls_reject_unauthorized, true);
   assert.equal(parsed.config.timeout_secs, 10);
+});
+
+test("without min_severity a destination gets what a user would pick for its type: paging HIGH, chat and mail MEDIUM, machines INFO", () => {
+  const minimum = (type: keyof typeof configs) =>
+    createDestination({ id: "d", name: "D", ...configs[type] }).minSeverity;
+  assert.deepEqual(
+    DESTINATION_TYPES.map((type) => [type, minimum(type)]),
+    [
+      ["slack", "MEDIUM"],
+      ["webhook", "INFO"],
+      ["pagerduty", "HIGH"],
+      ["email", "MEDIUM"],
+      ["file", "INFO"],
+    ],
+  );
+  // An explicit severity always wins, INFO included.
+  assert.equal(
+    createDestination({ id: "d", name: "D", ...configs.pagerduty, min_severity: "INFO" }).minSeverity,
+    "INFO",
+  );
 });
 
 test("min_severity and log_types reach the destination", () => {

@@ -6,7 +6,7 @@ import { exportPathProblem } from "./file/export-path.ts";
 import { createFileDestination, type FileConfig, fileConfigSchema, isStdoutPath } from "./file/file.ts";
 import { createPagerDutyDestination, type PagerDutyConfig, pagerdutyConfigSchema } from "./pagerduty/pagerduty.ts";
 import { createSlackDestination, type SlackConfig, slackConfigSchema } from "./slack/slack.ts";
-import type { Destination, DestinationEnv } from "./types.ts";
+import { type Destination, type DestinationEnv, defaultMinSeverity } from "./types.ts";
 import { createWebhookDestination, type WebhookConfig, webhookConfigSchema } from "./webhook/webhook.ts";
 
 export const destinationConfigSchema = z.discriminatedUnion("type", [
@@ -23,13 +23,21 @@ export type ParseResult =
   | { ok: true; config: DestinationConfig }
   | { ok: false; issues: Array<{ path: string; message: string }> };
 
+/** A config without min_severity gets its type's default (DEFAULT_MIN_SEVERITY), not one for all types. */
+function withDefaultMinSeverity(input: unknown): unknown {
+  if (input === null || typeof input !== "object" || Array.isArray(input)) return input;
+  const config = input as Record<string, unknown>;
+  if (config.min_severity !== undefined || typeof config.type !== "string") return input;
+  return { ...config, min_severity: defaultMinSeverity(config.type) };
+}
+
 /**
  * Validates a config; issue messages never echo the submitted values, so secrets stay out of them (a file
  * path is not a secret: its problem names it). A file destination needs `env` (its export directory) and is
  * refused without it.
  */
 export function parseDestinationConfig(input: unknown, env?: DestinationEnv): ParseResult {
-  const result = destinationConfigSchema.safeParse(input);
+  const result = destinationConfigSchema.safeParse(withDefaultMinSeverity(input));
   if (result.success) {
     const config = result.data;
     if (config.type === "file" && !isStdoutPath(config.path)) {

@@ -32,5 +32,5 @@ export type {
   DestinationType,
   NotificationKind,
 } from "./types.ts";
-export { DESTINATION_TYPES } from "./types.ts";
+export { DEFAULT_MIN_SEVERITY, DESTINATION_TYPES, defaultMinSeverity } from "./types.ts";
 export { signWebhookBody, verifyWebhookSignature } from "./webhook/webhook.ts";

@@ -69,6 +69,26 @@ export type DeliveryResult =
 export const DESTINATION_TYPES = ["slack", "webhook", "pagerduty", "email", "file"] as const;
 export type DestinationType = (typeof DESTINATION_TYPES)[number];
 
+/**
+ * The minimum severity a new destination gets when none is given (API, CLI, config file and console alike):
+ * what a user would pick for it. PagerDuty wakes someone up: HIGH. Slack and email are read by people, and
+ * the built-in pack keeps MEDIUM for what deserves a look the same day (a routine organization raises less
+ * than one a day, docs/detections.md): MEDIUM. A webhook feeds a SIEM or SOAR and a file an archive, machines
+ * that triage for themselves and should not lose the LOW and INFO context: INFO.
+ */
+export const DEFAULT_MIN_SEVERITY: Readonly<Record<DestinationType, Severity>> = {
+  pagerduty: "HIGH",
+  slack: "MEDIUM",
+  email: "MEDIUM",
+  webhook: "INFO",
+  file: "INFO",
+};
+
+/** The default minimum severity of a destination type (INFO for a type Vigil does not know). */
+export function defaultMinSeverity(type: string): Severity {
+  return Object.hasOwn(DEFAULT_MIN_SEVERITY, type) ? DEFAULT_MIN_SEVERITY[type as DestinationType] : "INFO";
+}
+
 export interface Destination {
   /** Stable id (used by rule destination overrides and by the outbox). */
   readonly id: string;

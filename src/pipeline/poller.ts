@@ -3,10 +3,15 @@
 // and advances the checkpoint only with the page that completes the window. A crash at any point
 // re-reads from the old checkpoint; nothing is lost and nothing is stored twice.
 //
-// When the late-event sweep is due, the same window simply starts earlier (now − sweep window), so
-// sweeping is not a second mechanism. A source without a checkpoint hands its history
-// (backfill_days) to a backfill job and polls live from "now".
+// Late events are found by re-reading, in tiers, and every tier is the same window starting earlier, so
+// re-reading is not a second mechanism: each poll re-reads `overlap` before the checkpoint; the first poll
+// of every 5-minute slot of the clock re-reads the last 70 minutes (RECENT_REREAD: up to 1 hour late,
+// stored within 5 minutes); when the sweep is due (hourly), the last `sweep window` (25 hours: up to 24
+// hours late, stored within the hour). The recent tier needs no state: a poll is the first of its slot when
+// the previous poll (the checkpoint) ended in an earlier slot. A source without a checkpoint hands its
+// history (backfill_days) to a backfill job and polls live from "now".
 
+import { RECENT_REREAD } from "../config/source-defaults.ts";
 import type { AuditLogQuery } from "../core/audit-log.ts";
 import type { Clock } from "../core/clock.ts";
 import { unixSeconds } from "../core/clock.ts";
@@ -35,6 +40,8 @@ export interface StreamPollReport {
   windowStartSecs: number;
   windowEndSecs: number;
   swept: boolean;
+  /** Whether this poll re-read the recent tier (the last RECENT_REREAD.windowSecs). */
+  rereadRecent: boolean;
   pages: number;
   eventsRead: number;
   inserted: number;
@@ -105,13 +112,22 @@ export class SourcePoller {
     // The sweep's clock starts with the source: a new source's history is covered by its backfill.
     const lastSweep = state.lastSweepSecs ?? (backfillJobId !== undefined ? now : null);
     const sweepDue = lastSweep === null || now - lastSweep >= source.sweepIntervalSecs;
-    const overlapStart = checkpoint - source.overlapSecs;
-    const windowStart = sweepDue ? Math.min(overlapStart, now - source.sweepWindowSecs) : overlapStart;
+    const slot = (secs: number) => Math.floor(secs / RECENT_REREAD.intervalSecs);
+    const recentDue = slot(now) > slot(checkpoint);
+    let windowStart = checkpoint - source.overlapSecs;
+    if (recentDue)
+      windowStart = Math.min(windowStart, now - Math.min(RECENT_REREAD.windowSecs, source.sweepWindowSecs));
+    if (sweepDue) windowStart = Math.min(windowStart, now - source.sweepWindowSecs);
     const report = await this.readWindow(stream, windowStart, now, signal, {
       checkpointSecs: now,
       lastSweepSecs: sweepDue ? now : (lastSweep ?? undefined),
     });
-    return { ...report, swept: sweepDue, ...(backfillJobId !== undefined ? { backfillJobId } : {}) };
+    return {
+      ...report,
+      swept: sweepDue,
+      rereadRecent: recentDue,
+      ...(backfillJobId !== undefined ? { backfillJobId } : {}),
+    };
   }
 
   /** Reads [start, end] page by page; the page that completes the window carries the stream update. */
@@ -121,9 +137,9 @@ export class SourcePoller {
     endSecs: number,
     signal: AbortSignal | undefined,
     update: { checkpointSecs: number; lastSweepSecs: number | undefined },
-  ): Promise<Omit<StreamPollReport, "swept">> {
+  ): Promise<Omit<StreamPollReport, "swept" | "rereadRecent">> {
     const { source, reader } = this.deps;
-    const report: Omit<StreamPollReport, "swept"> = {
+    const report: Omit<StreamPollReport, "swept" | "rereadRecent"> = {
       stream,
       windowStartSecs: startSecs,
       windowEndSecs: endSecs,

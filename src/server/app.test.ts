@@ -476,6 +476,29 @@ describe("HTTP API resources", () => {
     assert.equal((await call("POST", "/api/rules/test", { body: { ruleIds: ["Nope"] } })).status, 400);
   });
 
+  it("gives a new destination its type's default minimum severity, and lists the defaults", async () => {
+    const pager = await call("POST", "/api/destinations", {
+      body: { name: "On call", type: "pagerduty", config: { routing_key: "pd-routing-key-0123" } },
+    });
+    assert.equal(pager.status, 201, pager.text);
+    assert.equal(pager.json.destination.minSeverity, "HIGH", "a pager pages on HIGH and above");
+    const chat = await call("POST", "/api/destinations", {
+      body: { name: "Sec chat", type: "slack", config: { webhook_url: "https://hooks.slack.com/services/T/B/X" } },
+    });
+    assert.equal(chat.json.destination.minSeverity, "MEDIUM");
+    const list = await call("GET", "/api/destinations");
+    assert.deepEqual(list.json.defaultMinSeverity, {
+      pagerduty: "HIGH",
+      slack: "MEDIUM",
+      email: "MEDIUM",
+      webhook: "INFO",
+      file: "INFO",
+    });
+    for (const d of [pager, chat]) {
+      assert.equal((await call("DELETE", `/api/destinations/${d.json.destination.id}`)).status, 200);
+    }
+  });
+
   it("manages destinations without ever returning their secrets", async () => {
     const webhook = await call("POST", "/api/destinations", {
       body: {

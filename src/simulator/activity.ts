@@ -109,11 +109,28 @@ export const CONTROL_WEAKENING_TYPES: ReadonlySet<string> = new Set([
   "tenant.scim.deletion.requested",
 ]);
 
-/** "realistic": every known type turns up; "benign": the same minus the control-weakening actions. */
+/**
+ * Changes that are not control weakening but hand out organization-wide power or data, which a security team
+ * wants to hear about every time: a new admin API key (full control of the organization) and a cross-tenant
+ * resource share grant. Real organizations make them a few times a year, not (as every tenant type at the
+ * same weight would) several times a day; like the weakening actions they belong to scenarios.
+ */
+export const RISKY_CHANGE_TYPES: ReadonlySet<string> = new Set([
+  "tenant.admin_api_key.created",
+  "tenant.resource_share_grant.created",
+  "tenant.resource_share_grant.updated",
+  "tenant.resource_share_grant.accepted",
+]);
+
+/**
+ * "benign" (the default): the routine organization, every known type except the control-weakening and risky
+ * changes above (those are what scenarios are for). "realistic": every known type turns up, those included.
+ */
 export type ActivityProfile = "realistic" | "benign";
 
 function tables(profile: ActivityProfile): { classic: WeightedTable<string>; tenant: WeightedTable<string> } {
-  const keep = ([type]: readonly [string, number]) => profile === "realistic" || !CONTROL_WEAKENING_TYPES.has(type);
+  const keep = ([type]: readonly [string, number]) =>
+    profile === "realistic" || !(CONTROL_WEAKENING_TYPES.has(type) || RISKY_CHANGE_TYPES.has(type));
   const classic = Object.entries(CLASSIC_PROFILES).map(([type, profile]): [string, number] => [type, profile.weight]);
   return {
     classic: new WeightedTable(classic.filter(keep)),
@@ -143,7 +160,7 @@ export class ActivityGenerator {
   constructor(
     private readonly dir: OrgDirectory,
     private readonly tenantShare: number,
-    profile: ActivityProfile = "realistic",
+    profile: ActivityProfile = "benign",
   ) {
     this.classicTable = PROFILE_TABLES[profile].classic;
     this.tenantTable = PROFILE_TABLES[profile].tenant;

@@ -18,6 +18,7 @@ export interface SimulateFlags {
   eventsPerDay: number;
   livePerMinute: number;
   tenantShare?: number;
+  profile?: "benign" | "realistic";
   scenario?: ScenarioName[];
   fault?: string[];
   adminKeyEnv?: string;
@@ -38,6 +39,7 @@ export function simulatorOptionsFromFlags(
     live: { eventsPerMinute: flags.livePerMinute },
   };
   if (flags.tenantShare !== undefined) options.tenantShare = flags.tenantShare;
+  if (flags.profile !== undefined) options.profile = flags.profile;
   if (flags.pageDelayMs !== undefined) options.pageDelayMs = flags.pageDelayMs;
   if (flags.scenario?.length) options.scenarios = flags.scenario.map((name) => ({ name }));
   if (flags.fault?.length) {
@@ -125,6 +127,12 @@ export function register(program: Command, deps: RegisterDeps = {}): void {
     .option("--events-per-day <n>", "history events per day", nonNegative, 500)
     .option("--live-per-minute <n>", "new events per minute while running", nonNegative, 2)
     .option("--tenant-share <fraction>", "fraction of events that are tenant-scoped (default 0.05)", fraction)
+    .addOption(
+      new Option(
+        "--profile <name>",
+        "background activity: benign (the routine org, the default) or realistic (adds control-weakening and risky changes)",
+      ).choices(["benign", "realistic"]),
+    )
     .addOption(
       new Option("--scenario <names...>", "attack scenarios to place in the last hour").choices(SCENARIO_NAMES),
     )

@@ -54,6 +54,8 @@ export interface OrgDirectory {
   rateLimitIds: string[];
   externalKeyIds: string[];
   ssoConnectionId: string;
+  /** The AWS accounts the org keeps its KMS keys in (BYOK registrations rotate keys within these). */
+  kmsAccountIds: string[];
 }
 
 const FIRST_NAMES = (
@@ -152,6 +154,8 @@ export function buildDirectory(seed: number): OrgDirectory {
     rateLimitIds: MODELS.map((m) => `rl-${m}`),
     externalKeyIds: [`ek_${rng.alnum(24)}`],
     ssoConnectionId: `conn_${rng.alnum(24)}`,
+    // Drawn last, so the rest of a seed's directory is what it was before this field existed.
+    kmsAccountIds: [String(rng.int(1e11, 9e11)), String(rng.int(1e11, 9e11))],
   };
 }
 

@@ -29,8 +29,10 @@ function sessionOf(e: RawAuditLog) {
 }
 
 describe("simulated org: background history", () => {
+  // "realistic": the profile in which every known type turns up (the default, benign, leaves risky ones out).
   const big = createSimulatedOrg({
     seed: 5,
+    profile: "realistic",
     clock: new ManualClock(END),
     history: { days: 10, eventsPerDay: 2000, endSecs: END },
   });

@@ -43,7 +43,7 @@ export class SimOrg implements SimulatedOrg {
     const tenantShare = options.tenantShare ?? DEFAULT_TENANT_SHARE;
     if (!(tenantShare >= 0 && tenantShare <= 1)) throw new RangeError("tenantShare must be between 0 and 1");
     this.directory = buildDirectory(this.seed);
-    this.activity = new ActivityGenerator(this.directory, tenantShare, options.profile ?? "realistic");
+    this.activity = new ActivityGenerator(this.directory, tenantShare, options.profile ?? "benign");
 
     const startSecs = unixSeconds(this.clock);
     const historyEnd = options.history?.endSecs ?? startSecs;

@@ -84,7 +84,11 @@ export const PAYLOAD_BUILDERS: Record<ClassicEventType, PayloadBuilder | undefin
   "checkpoint.permission.deleted": (c) => ({ id: `cp_${c.rng.alnum(24)}` }),
   "external_key.registered": (c) => ({
     id: `ek_${c.rng.alnum(24)}`,
-    data: { provider: "aws_kms", key_arn: `arn:aws:kms:us-east-1:${c.rng.int(1e11, 9e11)}:key/${c.rng.hex(8)}` },
+    // A rotation within one of the org's own KMS accounts (one draw, as before: the event stream is unchanged).
+    data: {
+      provider: "aws_kms",
+      key_arn: `arn:aws:kms:us-east-1:${c.rng.pick(c.dir.kmsAccountIds)}:key/${c.rng.hex(8)}`,
+    },
   }),
   "external_key.removed": (c) => ({ id: c.rng.pick(c.dir.externalKeyIds) }),
   "group.created": (c) => ({

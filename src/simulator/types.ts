@@ -23,8 +23,9 @@ export interface SimulatorOptions {
   /** Ongoing activity after the history (or after start), generated lazily per clock minute; deterministic. */
   live?: { eventsPerMinute: number };
   /**
-   * Background activity: "realistic" (default) includes every known type, control-weakening actions
-   * such as `scim.disabled` among them; "benign" leaves those out (a week no detection should page on).
+   * Background activity: "benign" (default) is the routine organization, a week no detection should page on:
+   * every known type except control-weakening actions (`scim.disabled`, …) and risky changes (a new admin
+   * API key, a cross-tenant share grant), which belong to scenarios. "realistic" includes those too.
    */
   profile?: "realistic" | "benign";
   /** Fraction of background events that are tenant-scoped. Default 0.05. */

@@ -225,6 +225,10 @@ describe("console", { timeout: 300_000 }, () => {
       // A secret field is a password input.
       await form.getByLabel("Type").selectOption("webhook");
       assert.equal(await form.getByLabel("Signing secret").getAttribute("type"), "password");
+      // The minimum severity follows the type's default until the user picks one: a pager pages on HIGH.
+      assert.equal(await form.getByLabel("Minimum severity").inputValue(), "INFO");
+      await form.getByLabel("Type").selectOption("pagerduty");
+      assert.equal(await form.getByLabel("Minimum severity").inputValue(), "HIGH");
       await form.getByLabel("Type").selectOption("file");
       await form.getByLabel("Name").fill("Alert file");
       await form.getByLabel("Minimum severity").selectOption("MEDIUM");

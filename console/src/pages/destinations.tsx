@@ -78,10 +78,16 @@ interface TestResult {
   message?: string;
 }
 
-function NewDestinationForm({ onCreated }: { onCreated: () => void }) {
+/** The API's default minimum severity per type (GET /api/destinations → defaultMinSeverity). */
+type SeverityDefaults = Partial<Record<string, string>>;
+
+function NewDestinationForm({ onCreated, defaults }: { onCreated: () => void; defaults: SeverityDefaults }) {
   const [type, setType] = useState<DestinationType>("slack");
   const [name, setName] = useState("");
-  const [minSeverity, setMinSeverity] = useState("INFO");
+  // null: the type's default, which follows the type until the user picks a severity.
+  const [chosenSeverity, setChosenSeverity] = useState<string | null>(null);
+  const typeDefault = defaults[type] ?? "INFO";
+  const minSeverity = chosenSeverity ?? typeDefault;
   const [values, setValues] = useState<Record<string, string>>({});
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -115,6 +121,7 @@ function NewDestinationForm({ onCreated }: { onCreated: () => void }) {
           onChange={(e) => {
             setType(e.target.value as DestinationType);
             setValues({});
+            setChosenSeverity(null);
           }}
         >
           {TYPES.map((t) => (
@@ -130,14 +137,19 @@ function NewDestinationForm({ onCreated }: { onCreated: () => void }) {
       </label>
       <label>
         Minimum severity
-        <select value={minSeverity} onChange={(e) => setMinSeverity(e.target.value)}>
+        <select value={minSeverity} onChange={(e) => setChosenSeverity(e.target.value)}>
           {SEVERITIES.map((s) => (
             <option key={s} value={s}>
               {s}
+              {s === typeDefault ? ` (default for ${type})` : ""}
             </option>
           ))}
         </select>
       </label>
+      <p className="muted">
+        Default minimum severity by type: PagerDuty pages someone, so HIGH; Slack and email are read by people, MEDIUM;
+        a webhook or a file feeds machines that keep everything, INFO.
+      </p>
       {FIELDS[type].map((f) =>
         f.kind === "checkbox" ? (
           <label key={`${type}-${f.key}`} className="check">
@@ -173,10 +185,15 @@ function NewDestinationForm({ onCreated }: { onCreated: () => void }) {
 }
 
 export function DestinationsPage() {
-  const destinations = useLoad(
-    () => api.get<unknown>("/api/destinations").then((d) => listOf<Rec>(d, "destinations")),
+  const loaded = useLoad(
+    () =>
+      api.get<unknown>("/api/destinations").then((d) => ({
+        list: listOf<Rec>(d, "destinations"),
+        defaults: ((d as Rec | null)?.defaultMinSeverity ?? {}) as SeverityDefaults,
+      })),
     [],
   );
+  const destinations = { ...loaded, data: loaded.data?.list ?? null };
   const [error, setError] = useState<string | null>(null);
   const [tests, setTests] = useState<Record<string, TestResult | "running">>({});
   const [removing, setRemoving] = useState<string | null>(null);
@@ -315,7 +332,7 @@ export function DestinationsPage() {
           </table>
         ) : null}
       </section>
-      <NewDestinationForm onCreated={destinations.reload} />
+      <NewDestinationForm onCreated={destinations.reload} defaults={loaded.data?.defaults ?? {}} />
     </>
   );
 }

@@ -3,7 +3,7 @@
 
 import { defineRule } from "../../../src/detections/define-rule.ts";
 import type { PantherEvent } from "../../../src/detections/event/index.ts";
-import { actorLabel, payload, standardContext } from "../_common.ts";
+import { actorLabel, DAILY_DEDUP_MINUTES, payload, standardContext } from "../_common.ts";
 import { eventType, payloadText, rawEvent } from "../_controls.ts";
 
 const TYPES = new Set([
@@ -32,10 +32,12 @@ export default defineRule({
   displayName: "OpenAI group or group membership change",
   logTypes: ["OpenAI.Audit"],
   severity: "LOW",
+  dedupPeriodMinutes: DAILY_DEDUP_MINUTES,
   description:
     "A group was created, renamed or deleted, or a member added to / removed from a group (group.*, " +
     "tenant.group.*, tenant.group.member.{added,removed}). LOW: groups can hold role and project " +
-    "assignments, so membership changes are context for privilege-escalation triage. Reads group.*.id, " +
+    "assignments, so membership changes are context for privilege-escalation triage; one alert per actor a " +
+    "day. Reads group.*.id, " +
     "group.created.data.group_name, group.updated.changes_requested.group_name; tenant events carry no payload.",
   reference: "https://platform.openai.com/docs/api-reference/audit-logs/object",
   runbook:

@@ -1,9 +1,17 @@
 // Row 13: an admin API key created, updated or deleted (tenant.admin_api_key.*; tenant-scoped, so it needs
 // a source polled with tenant_only=true). These events carry no payload: only the actor is known.
+//
+// Severity follows blast radius: an admin key has full control of the organization, so creating one is HIGH
+// (CRITICAL when a key or an unknown actor does it), unless policy says otherwise: owners listed in
+// ADMIN_KEY_MANAGERS (empty by default; edit it to name the people whose job this is) get MEDIUM. Updating or
+// deleting one (renaming, revoking) narrows nothing dangerous: LOW, one alert per actor and action a day.
 
 import { defineRule } from "../../../src/detections/define-rule.ts";
 import { raw, serviceAccountKey, session, userKey } from "../_auth.ts";
-import { actorKind, actorLabel, standardContext } from "../_common.ts";
+import { actorEmail, actorKind, actorLabel, standardContext } from "../_common.ts";
+
+/** Policy: the (lower-case) emails of owners who routinely manage admin keys; their creations are MEDIUM. */
+export const ADMIN_KEY_MANAGERS: readonly string[] = [];
 
 const TYPES = new Set(["tenant.admin_api_key.created", "tenant.admin_api_key.updated", "tenant.admin_api_key.deleted"]);
 
@@ -11,13 +19,15 @@ export default defineRule({
   id: "OpenAI.AdminAPIKey.Changed",
   displayName: "OpenAI admin API key created, updated or deleted",
   logTypes: ["OpenAI.Audit"],
-  severity: "MEDIUM",
-  dedupPeriodMinutes: 60,
+  severity: "HIGH",
+  dedupPeriodMinutes: 1440,
   description:
     "An organization admin API key (full control of the organization through the Admin API) was created, " +
     "updated or deleted. Tenant-scoped event: only returned when the source polls with tenant_only=true; it has " +
-    "no payload, so the key itself is not named. Created/updated MEDIUM, deleted LOW; HIGH whenever the actor " +
-    "is a service-account key or unattributed (admin keys should only be managed by owners).",
+    "no payload, so the key itself is not named. Created HIGH (MEDIUM when the actor is listed in the " +
+    "rule's ADMIN_KEY_MANAGERS policy), updated or deleted LOW; created CRITICAL and updated/deleted HIGH " +
+    "whenever the actor is a service-account key or unattributed (admin keys should only be managed by " +
+    "owners). One alert per actor and action a day.",
   reference: "https://platform.openai.com/docs/api-reference/admin-api-keys",
   runbook:
     "1. Confirm with the actor (an organization owner) that they created/changed the admin key and why. " +
@@ -35,17 +45,25 @@ export default defineRule({
   dedup: (event) => `${actorLabel(event)}:${String(event.get("type"))}`,
   dynamicSeverity: (event) => {
     const kind = actorKind(event);
-    if (kind === "service_account_api_key" || kind === "unknown") return "HIGH";
-    return event.get("type") === "tenant.admin_api_key.deleted" ? "LOW" : "MEDIUM";
+    const created = event.get("type") === "tenant.admin_api_key.created";
+    if (kind === "service_account_api_key" || kind === "unknown") return created ? "CRITICAL" : "HIGH";
+    if (!created) return "LOW";
+    return ADMIN_KEY_MANAGERS.includes(actorEmail(event)?.toLowerCase() ?? "") ? "MEDIUM" : "HIGH";
   },
   alertContext: (event) => standardContext(event, { action: String(event.get("type")).split(".").pop() }),
   tests: [
     {
-      name: "Owner creates an admin key in the dashboard → MEDIUM",
+      name: "Owner creates an admin key in the dashboard → HIGH (full control of the organization)",
       expected: true,
       log: raw("tenant.admin_api_key.created", session("owner@acme-robotics.com")),
       expectedTitle: "OpenAI admin API key created by owner@acme-robotics.com",
-      expectedSeverity: "MEDIUM",
+      expectedSeverity: "HIGH",
+    },
+    {
+      name: "Admin key renamed by an owner → LOW",
+      expected: true,
+      log: raw("tenant.admin_api_key.updated", session("owner@acme-robotics.com")),
+      expectedSeverity: "LOW",
     },
     {
       name: "Admin key deleted with an owner's key → LOW",
@@ -54,10 +72,10 @@ export default defineRule({
       expectedSeverity: "LOW",
     },
     {
-      name: "Admin key created by a service-account key → HIGH",
+      name: "Admin key created by a service-account key → CRITICAL",
       expected: true,
       log: raw("tenant.admin_api_key.created", serviceAccountKey()),
-      expectedSeverity: "HIGH",
+      expectedSeverity: "CRITICAL",
     },
     {
       name: "Project API key created (tenant event, not an admin key)",

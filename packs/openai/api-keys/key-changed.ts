@@ -1,5 +1,10 @@
-// Row 8: every API key created, updated or deleted (inform). Severity by actor kind: a dashboard session
-// INFO, a user API key LOW, a service-account key or an unknown actor MEDIUM.
+// Row 8: every API key created, updated or deleted, as a signal (no alert). Keys are created and deleted all
+// day by the people and scripts that use them (a simulated 10k-event day has ~700 of these): alerting on each
+// buried the real findings. The risky cases alert through their own rules: elevated scopes
+// (OpenAI.APIKey.ElevatedScopes), a key minted by a service-account key (OpenAI.APIKey.MintedByKey), a burst
+// (OpenAI.Credentials.CreationBurst), a user's first key (OpenAI.APIKey.FirstForUser). The signal keeps its
+// severity by actor kind (a dashboard session INFO, a user API key LOW, a service-account key or an unknown
+// actor MEDIUM) for search and correlation.
 
 import { defineRule } from "../../../src/detections/define-rule.ts";
 import { raw, serviceAccountKey, session, stringList, TEST_PROJECT, userKey } from "../_auth.ts";
@@ -12,19 +17,22 @@ export default defineRule({
   displayName: "OpenAI API key created, updated or deleted",
   logTypes: ["OpenAI.Audit"],
   severity: "INFO",
+  createAlert: false,
   dedupPeriodMinutes: 60,
   description:
-    "An OpenAI API key was created, updated or deleted (inform; one alert per actor and action per hour). " +
+    "An OpenAI API key was created, updated or deleted. A signal only (routine: keys are created and deleted " +
+    "all day); the risky cases alert through OpenAI.APIKey.ElevatedScopes, OpenAI.APIKey.MintedByKey, " +
+    "OpenAI.Credentials.CreationBurst and OpenAI.APIKey.FirstForUser. " +
     "INFO from a dashboard session, LOW from a user's API key, MEDIUM from a service-account key or an " +
     "unattributed actor (automation changing credentials).",
   reference: "https://platform.openai.com/docs/api-reference/project-api-keys",
   runbook:
-    "Inform. Confirm the change with the actor (actor_email) or, for a service-account actor, with the " +
+    "Signal only (search it when triaging another alert of the actor). Confirm the change with the actor (actor_email) or, for a service-account actor, with the " +
     "project's owners. In the OpenAI dashboard (Settings > Project > API keys) check the key's name, owner and " +
     "permissions. Revoke keys nobody claims. Escalate if it coincides with other alerts for the actor " +
     "(new-location login, elevated scopes, key burst).",
   reports: { MITRE: ["TA0003:T1098.001"] },
-  tags: ["OpenAI", "API Keys"],
+  tags: ["OpenAI", "API Keys", "Signal"],
   rule: (event) => TYPES.has(String(event.get("type"))),
   title: (event) => {
     const verb = String(event.get("type")).split(".")[1] ?? "changed";

@@ -4,7 +4,7 @@
 
 import { defineRule } from "../../../src/detections/define-rule.ts";
 import type { PantherEvent } from "../../../src/detections/event/index.ts";
-import { actorLabel, payloadField, standardContext } from "../_common.ts";
+import { actorLabel, DAILY_DEDUP_MINUTES, payloadField, standardContext } from "../_common.ts";
 import { eventType, namedItems, payloadText, strings, wideEntries } from "../_controls.ts";
 
 const TYPES = new Set([
@@ -35,16 +35,24 @@ function listNames(event: PantherEvent): string {
   return payloadText(event, "id") ?? "an IP allowlist";
 }
 
+function severity(event: PantherEvent): "CRITICAL" | "HIGH" | "LOW" {
+  if (REMOVALS.has(eventType(event))) return "CRITICAL";
+  const w = widened(event);
+  return w.any.length > 0 || w.wide.length > 0 ? "HIGH" : "LOW";
+}
+
 export default defineRule({
   id: "OpenAI.Controls.IPAllowlistWeakened",
   displayName: "OpenAI IP allowlist removed or weakened",
   logTypes: ["OpenAI.Audit"],
   severity: "LOW",
+  dedupPeriodMinutes: DAILY_DEDUP_MINUTES,
   description:
     "An organization IP allowlist was deleted or deactivated (CRITICAL: API access is no longer restricted by " +
     "source address), or created/updated/activated with an entry allowing any address (0.0.0.0/0, ::/0: " +
     "HIGH) or a very wide range (IPv4 shorter than /8, IPv6 shorter than /32: HIGH). Other allowlist changes " +
-    "are LOW.",
+    "(adding a narrow range, creating or activating a list) strengthen the control: LOW. One alert per " +
+    "actor and severity a day.",
   reference: "https://help.openai.com/en/articles/10479289-ip-allowlisting",
   runbook:
     "1. Confirm the change with the actor (alert_context.actor_email) out of band; an owner acting from an " +
@@ -70,12 +78,8 @@ export default defineRule({
     if (w.wide.length > 0) return `OpenAI IP allowlist [${target}] widened to ${w.wide.join(", ")} by ${who}`;
     return `OpenAI IP allowlist [${target}] changed (${type}) by ${who}`;
   },
-  dedup: (event) => `${actorLabel(event)}:${eventType(event)}:${listNames(event)}`,
-  dynamicSeverity: (event) => {
-    if (REMOVALS.has(eventType(event))) return "CRITICAL";
-    const w = widened(event);
-    return w.any.length > 0 || w.wide.length > 0 ? "HIGH" : "LOW";
-  },
+  dedup: (event) => `${actorLabel(event)}:ip_allowlist:${severity(event)}`,
+  dynamicSeverity: severity,
   alertContext: (event) => {
     const w = widened(event);
     return standardContext(event, {

@@ -1,8 +1,9 @@
-// Row 21: mTLS client certificates deactivated or deleted.
+// Row 21: mTLS client certificates deactivated or deleted. Retiring one certificate is rotation (routine:
+// LOW, one alert per actor a day); deactivating several in one action switches mutual TLS off (HIGH).
 
 import { defineRule } from "../../../src/detections/define-rule.ts";
 import type { PantherEvent } from "../../../src/detections/event/index.ts";
-import { actorLabel, payloadField, standardContext } from "../_common.ts";
+import { actorLabel, DAILY_DEDUP_MINUTES, payloadField, standardContext } from "../_common.ts";
 import { eventType, namedItems, payloadText, rawEvent } from "../_controls.ts";
 
 const TYPES = new Set(["certificates.deactivated", "certificate.deleted"]);
@@ -21,15 +22,20 @@ function names(event: PantherEvent): string {
   return list.length > 0 ? list.join(", ") : "unknown certificate";
 }
 
+function severity(event: PantherEvent): "HIGH" | "LOW" {
+  return eventType(event) === "certificates.deactivated" && certificates(event).length > 1 ? "HIGH" : "LOW";
+}
+
 export default defineRule({
   id: "OpenAI.Controls.MTLSCertificatesRemoved",
   displayName: "OpenAI mTLS certificates removed",
   logTypes: ["OpenAI.Audit"],
-  severity: "MEDIUM",
+  severity: "HIGH",
+  dedupPeriodMinutes: DAILY_DEDUP_MINUTES,
   description:
     "Organization mTLS client certificates were deactivated (certificates.deactivated) or deleted " +
-    "(certificate.deleted). One certificate: MEDIUM (routine rotation looks like this). Several deactivated in " +
-    "one action: HIGH (mutual-TLS enforcement for API clients is likely switched off). Reads " +
+    "(certificate.deleted). One certificate: LOW, one alert per actor a day (routine rotation looks like " +
+    "this). Several deactivated in one action: HIGH (mutual-TLS enforcement for API clients is likely switched off). Reads " +
     "certificates.deactivated.certificates[].{id,name} and certificate.deleted.{id,name}; the PEM body of " +
     "certificate.deleted is not copied into the alert.",
   reference: "https://platform.openai.com/docs/api-reference/certificates",
@@ -45,9 +51,8 @@ export default defineRule({
     const verb = eventType(event) === "certificate.deleted" ? "deleted" : "deactivated";
     return `OpenAI mTLS certificate(s) [${names(event)}] ${verb} by ${actorLabel(event)}`;
   },
-  dedup: (event) => `${actorLabel(event)}:mtls`,
-  dynamicSeverity: (event) =>
-    eventType(event) === "certificates.deactivated" && certificates(event).length > 1 ? "HIGH" : "MEDIUM",
+  dedup: (event) => `${actorLabel(event)}:mtls:${severity(event)}`,
+  dynamicSeverity: severity,
   alertContext: (event) => standardContext(event, { certificates: certificates(event) }),
   tests: [
     {
@@ -63,9 +68,9 @@ export default defineRule({
       }),
     },
     {
-      name: "Certificate deleted",
+      name: "Certificate deleted (rotation) → LOW",
       expected: true,
-      expectedSeverity: "MEDIUM",
+      expectedSeverity: "LOW",
       expectedTitle: "OpenAI mTLS certificate(s) [corp-2025] deleted by owner@acme.test",
       log: rawEvent("certificate.deleted", {
         id: "cert_a",
@@ -74,9 +79,9 @@ export default defineRule({
       }),
     },
     {
-      name: "Near miss: one certificate deactivated is MEDIUM",
+      name: "Near miss: one certificate deactivated is LOW",
       expected: true,
-      expectedSeverity: "MEDIUM",
+      expectedSeverity: "LOW",
       log: rawEvent("certificates.deactivated", { certificates: [{ id: "cert_a", name: "corp-2025" }] }),
     },
     {

@@ -3,7 +3,7 @@
 // returns LOW; here enabled is LOW, as severity() does.
 
 import { defineRule } from "../../../src/detections/define-rule.ts";
-import { actorLabel, standardContext } from "../_common.ts";
+import { actorLabel, DAILY_DEDUP_MINUTES, standardContext } from "../_common.ts";
 import { eventType, payloadText, rawEvent } from "../_controls.ts";
 
 const SEVERITY: Record<string, "HIGH" | "LOW"> = {
@@ -27,12 +27,13 @@ export default defineRule({
   displayName: "OpenAI SCIM configuration change",
   logTypes: ["OpenAI.Audit"],
   severity: "MEDIUM",
+  dedupPeriodMinutes: DAILY_DEDUP_MINUTES,
   description:
     "SCIM provisioning was disabled or its tenant directory deletion requested (HIGH: deprovisioning in the " +
     "identity provider no longer removes OpenAI access, so departed users and attacker-added accounts " +
     "persist), or SCIM was enabled / set up (LOW). Event types: scim.disabled, scim.enabled, " +
     "tenant.scim.deletion.requested, tenant.scim.setup.started, tenant.scim.directory.created (tenant events " +
-    "need a tenant_only poll and carry no payload).",
+    "need a tenant_only poll and carry no payload). One alert per actor and severity a day.",
   reference: "https://help.openai.com/en/articles/9627218-scim-provisioning-for-enterprise",
   runbook:
     "1. Ask the actor (alert_context.actor_email) and the identity team whether the SCIM change was planned.\n" +

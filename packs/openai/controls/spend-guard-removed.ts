@@ -1,9 +1,12 @@
 // Row 24: rate limits and spend guards removed or raised far above normal: a stolen key or a rogue
-// insider can then burn budget or bulk-exfiltrate through the API.
+// insider can then burn budget or bulk-exfiltrate through the API. Ordinary rate-limit edits (below the
+// ceilings) are routine tuning and do not match; a deleted project limit (the organization's limit still
+// applies) and the payload-less tenant spend-guard updates (their direction is unknown) are LOW, one alert per
+// actor a day; only a raise past the ceilings is HIGH.
 
 import { defineRule } from "../../../src/detections/define-rule.ts";
 import type { PantherEvent } from "../../../src/detections/event/index.ts";
-import { actorLabel, standardContext } from "../_common.ts";
+import { actorLabel, DAILY_DEDUP_MINUTES, standardContext } from "../_common.ts";
 import { eventType, num, payloadObject, payloadText, rawEvent } from "../_controls.ts";
 
 /**
@@ -19,14 +22,15 @@ export const RATE_LIMIT_CEILINGS: Readonly<Record<string, number>> = {
   batch_1_day_max_input_tokens: 10_000_000_000,
 };
 
-const TENANT_SEVERITY: Record<string, "MEDIUM" | "LOW"> = {
-  "tenant.billing.overage_limit.updated": "MEDIUM",
-  "tenant.usage_limit.workspace.updated": "MEDIUM",
-  "tenant.usage_limit.group.updated": "LOW",
-  "tenant.usage_limit.user.updated": "LOW",
-  "tenant.usage_limit.increase_request.resolved": "LOW",
-  "tenant.billing.alerts.updated": "LOW",
-};
+/** Tenant spend guards. They carry no payload, so a raise cannot be told from a cut. */
+const TENANT_TYPES: ReadonlySet<string> = new Set([
+  "tenant.billing.overage_limit.updated",
+  "tenant.usage_limit.workspace.updated",
+  "tenant.usage_limit.group.updated",
+  "tenant.usage_limit.user.updated",
+  "tenant.usage_limit.increase_request.resolved",
+  "tenant.billing.alerts.updated",
+]);
 
 function exceeded(event: PantherEvent): Record<string, number> {
   if (eventType(event) !== "rate_limit.updated") return {};
@@ -55,18 +59,24 @@ function what(event: PantherEvent): string {
     .replaceAll(".", " ");
 }
 
+function severity(event: PantherEvent): "HIGH" | "LOW" {
+  return Object.keys(exceeded(event)).length > 0 ? "HIGH" : "LOW";
+}
+
 export default defineRule({
   id: "OpenAI.Controls.SpendGuardRemoved",
   displayName: "OpenAI rate limit or spend guard removed",
   logTypes: ["OpenAI.Audit"],
   severity: "LOW",
+  dedupPeriodMinutes: DAILY_DEDUP_MINUTES,
   description:
     "A project rate limit was raised far above normal (rate_limit.updated with any " +
     "changes_requested.max_* value above a fixed ceiling, e.g. > 100k requests/min or > 150M tokens/min: " +
-    "HIGH), deleted (rate_limit.deleted: MEDIUM, the project falls back to the organization limit), or a " +
-    "tenant spend guard changed (tenant.billing.overage_limit.updated, tenant.usage_limit.workspace.updated: " +
-    "MEDIUM; per-user/group usage limits, increase requests and billing alerts: LOW). Ordinary rate-limit " +
-    "edits are LOW. The API does not report the previous value, so 'raised a lot' is an absolute ceiling.",
+    "HIGH), deleted (rate_limit.deleted: LOW, the project falls back to the organization limit), or a " +
+    "tenant spend guard changed (overage limit, workspace/group/user usage limits, increase requests, billing " +
+    "alerts: LOW, they carry no payload). Ordinary rate-limit edits below the ceilings do not match. LOW " +
+    "matches make one alert per actor a day. The API does not report the previous value, so 'raised a lot' " +
+    "is an absolute ceiling.",
   reference: "https://platform.openai.com/docs/guides/rate-limits",
   runbook:
     "1. Check with the project owner / actor (alert_context.actor_email) that the limit change is approved " +
@@ -79,16 +89,12 @@ export default defineRule({
   reports: { MITRE: ["TA0040:T1496", "TA0005:T1562"] },
   rule: (event) => {
     const type = eventType(event);
-    return type === "rate_limit.updated" || type === "rate_limit.deleted" || Object.hasOwn(TENANT_SEVERITY, type);
+    if (type === "rate_limit.updated") return severity(event) === "HIGH";
+    return type === "rate_limit.deleted" || TENANT_TYPES.has(type);
   },
   title: (event) => `OpenAI ${what(event)} by ${actorLabel(event)}`,
-  dedup: (event) => `${actorLabel(event)}:${eventType(event)}:${Object.keys(exceeded(event)).length > 0}`,
-  dynamicSeverity: (event) => {
-    const type = eventType(event);
-    if (Object.keys(exceeded(event)).length > 0) return "HIGH";
-    if (type === "rate_limit.deleted") return "MEDIUM";
-    return TENANT_SEVERITY[type] ?? "LOW";
-  },
+  dedup: (event) => `${actorLabel(event)}:spend_guard:${severity(event)}`,
+  dynamicSeverity: severity,
   alertContext: (event) =>
     standardContext(event, {
       rate_limit_id: payloadText(event, "id"),
@@ -112,23 +118,22 @@ export default defineRule({
       ),
     },
     {
-      name: "Rate limit deleted",
+      name: "Rate limit deleted (the organization limit still applies) → LOW",
       expected: true,
-      expectedSeverity: "MEDIUM",
+      expectedSeverity: "LOW",
       expectedTitle: "OpenAI rate limit [rl-gpt-4o] deleted by owner@acme.test",
       log: rawEvent("rate_limit.deleted", { id: "rl-gpt-4o" }, { project: { id: "proj_1", name: "Inference" } }),
     },
     {
-      name: "Overage limit updated (tenant, no payload)",
+      name: "Overage limit updated (tenant, no payload: raise or cut unknown) → LOW",
       expected: true,
-      expectedSeverity: "MEDIUM",
+      expectedSeverity: "LOW",
       expectedTitle: "OpenAI billing overage limit updated by owner@acme.test",
       log: rawEvent("tenant.billing.overage_limit.updated"),
     },
     {
-      name: "Near miss: ordinary rate-limit edit is LOW",
-      expected: true,
-      expectedSeverity: "LOW",
+      name: "Near miss: ordinary rate-limit edit below the ceilings is routine tuning",
+      expected: false,
       log: rawEvent("rate_limit.updated", {
         id: "rl-gpt-4o",
         changes_requested: { max_requests_per_1_minute: 5000, max_tokens_per_1_minute: 200_000 },

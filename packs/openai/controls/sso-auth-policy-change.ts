@@ -1,29 +1,31 @@
 // Row 19: SSO connection, session policy and authentication/access policy changes (tenant-scoped; the
 // tenant.* types carry no declared payload, so the rule reads the type and the actor only, and reports
-// whatever payload a future API version adds).
+// whatever payload a future API version adds). Without a payload an update cannot be told apart from a
+// tightening, so only deletions and detachments (the control is gone) are HIGH; the rest is LOW, one alert per
+// actor and severity a day.
 
 import { defineRule } from "../../../src/detections/define-rule.ts";
-import { actorLabel, payload, standardContext } from "../_common.ts";
+import { actorLabel, DAILY_DEDUP_MINUTES, payload, standardContext } from "../_common.ts";
 import { eventType, rawEvent } from "../_controls.ts";
 
-type Sev = "HIGH" | "MEDIUM" | "LOW";
+type Sev = "HIGH" | "LOW";
 
 const SEVERITY: Record<string, Sev> = {
   "tenant.sso_connection.deleted": "HIGH",
-  "tenant.sso_connection.updated": "MEDIUM",
+  "tenant.sso_connection.updated": "LOW",
   "tenant.sso_connection.created": "LOW",
   "tenant.sso_connection.setup.started": "LOW",
   "tenant.sso.migrated": "LOW",
   "tenant.session_policy.deleted": "HIGH",
-  "tenant.session_policy.updated": "MEDIUM",
+  "tenant.session_policy.updated": "LOW",
   "tenant.session_policy.created": "LOW",
   "tenant.policy.deleted": "HIGH",
   "tenant.policy.detached": "HIGH",
-  "tenant.policy.updated": "MEDIUM",
+  "tenant.policy.updated": "LOW",
   "tenant.policy.created": "LOW",
   "tenant.policy.attached": "LOW",
-  "tenant.product_access_policy.updated": "MEDIUM",
-  "tenant.third_party_app_policy.updated": "MEDIUM",
+  "tenant.product_access_policy.updated": "LOW",
+  "tenant.third_party_app_policy.updated": "LOW",
 };
 
 function subject(type: string): string {
@@ -44,10 +46,12 @@ export default defineRule({
   id: "OpenAI.Controls.SSOPolicyChange",
   displayName: "OpenAI SSO connection or authentication policy change",
   logTypes: ["OpenAI.Audit"],
-  severity: "MEDIUM",
+  severity: "LOW",
+  dedupPeriodMinutes: DAILY_DEDUP_MINUTES,
   description:
     "A tenant SSO connection, session policy or authentication/access policy was deleted or detached (HIGH: " +
-    "SSO enforcement or session limits may no longer apply), updated (MEDIUM), or created/attached (LOW). " +
+    "SSO enforcement or session limits may no longer apply), or updated, created or attached (LOW: without a " +
+    "payload an update may as well tighten the policy). One alert per actor and severity a day. " +
     "Event types: tenant.sso_connection.*, tenant.sso.migrated, tenant.session_policy.*, tenant.policy.*, " +
     "tenant.product_access_policy.updated, tenant.third_party_app_policy.updated. These need a tenant_only " +
     "poll and have no published payload: the alert names the change and the actor only. " +
@@ -68,8 +72,8 @@ export default defineRule({
     const type = eventType(event);
     return `OpenAI ${subject(type)} ${verb(type)} by ${actorLabel(event)}`;
   },
-  dedup: (event) => `${actorLabel(event)}:${subject(eventType(event))}:${SEVERITY[eventType(event)] ?? ""}`,
-  dynamicSeverity: (event) => SEVERITY[eventType(event)] ?? "MEDIUM",
+  dedup: (event) => `${actorLabel(event)}:sso_policy:${SEVERITY[eventType(event)] ?? "LOW"}`,
+  dynamicSeverity: (event) => SEVERITY[eventType(event)] ?? "LOW",
   alertContext: (event) => standardContext(event, { change: verb(eventType(event)), details: payload(event) }),
   tests: [
     {
@@ -87,9 +91,9 @@ export default defineRule({
       log: rawEvent("tenant.policy.detached"),
     },
     {
-      name: "Session policy updated",
+      name: "Session policy updated (no payload: tightened or relaxed unknown) → LOW",
       expected: true,
-      expectedSeverity: "MEDIUM",
+      expectedSeverity: "LOW",
       expectedTitle: "OpenAI session policy updated by owner@acme.test",
       log: rawEvent("tenant.session_policy.updated"),
     },

@@ -1,9 +1,16 @@
 // Row 23: workload identity federation changes: an OIDC issuer trusted to mint OpenAI credentials, or a
 // mapping from external identities (CI jobs, cloud workloads) to a service account / project.
+//
+// What changes trust is a NEW issuer (MEDIUM) or a wildcard mapping (HIGH). Another provider entry or mapping
+// for an issuer the organization already trusts, updates, removals and the payload-less tenant events are
+// routine platform work: LOW, one alert per actor and severity a day. Stateful: issuers seen in provider
+// events are remembered for 365 days (refreshed at most daily).
 
+import type { RuleContext } from "../../../src/detections/define-rule.ts";
 import { defineRule } from "../../../src/detections/define-rule.ts";
 import type { PantherEvent } from "../../../src/detections/event/index.ts";
-import { actorLabel, payloadField, standardContext } from "../_common.ts";
+import { DAY_SECS, rememberDaily } from "../_auth.ts";
+import { actorLabel, DAILY_DEDUP_MINUTES, payloadField, standardContext } from "../_common.ts";
 import { eventType, payloadObject, payloadText, rawEvent, str } from "../_controls.ts";
 
 const CLASSIC = /^workload_identity_provider(_mapping)?\.(created|updated|deleted)$/;
@@ -30,16 +37,45 @@ function wildcardSubject(event: PantherEvent): string | null {
   return null;
 }
 
+const ISSUER_TTL_SECS = 365 * DAY_SECS;
+
+function issuer(event: PantherEvent): string | null {
+  return str(settings(event).issuer)?.toLowerCase().replace(/\/+$/, "") ?? null;
+}
+
+/** Whether rule() found the event's issuer new (rule() runs first and records it). */
+const newIssuers = new WeakSet<PantherEvent>();
+
+function matches(event: PantherEvent, ctx: RuleContext): boolean {
+  const type = eventType(event);
+  if (!CLASSIC.test(type) && !TENANT.test(type)) return false;
+  const iss = issuer(event);
+  if (iss !== null && !rememberDaily(ctx.state, `issuer:${iss}`, ctx.eventTimeSecs, ISSUER_TTL_SECS)) {
+    newIssuers.add(event);
+  }
+  return true;
+}
+
+function severity(event: PantherEvent): "HIGH" | "MEDIUM" | "LOW" {
+  if (wildcardSubject(event) !== null) return "HIGH";
+  const type = eventType(event);
+  const removal = type.endsWith(".deleted") || type.endsWith(".archived");
+  return newIssuers.has(event) && !removal ? "MEDIUM" : "LOW";
+}
+
 export default defineRule({
   id: "OpenAI.Controls.WorkloadIdentityChange",
   displayName: "OpenAI workload identity federation change",
   logTypes: ["OpenAI.Audit"],
-  severity: "MEDIUM",
+  severity: "LOW",
+  dedupPeriodMinutes: DAILY_DEDUP_MINUTES,
   description:
     "A workload identity provider (trusted OIDC issuer) or a provider→service-account mapping was created, " +
-    "updated or removed. Created/updated: MEDIUM (a new trust path for minting OpenAI credentials without " +
-    "keys). A mapping whose subject is a wildcard (`*`, `repo:org/*:…*`) HIGH: any identity of that issuer " +
-    "gets the service account. Deleted/archived: LOW. Event types: workload_identity_provider.*, " +
+    "updated or removed. A provider with an issuer not seen before (365-day memory): MEDIUM (a new trust " +
+    "path for minting OpenAI credentials without keys). A mapping whose subject is a wildcard (`*`, " +
+    "`repo:org/*:…*`) HIGH: any identity of that issuer gets the service account. Everything else (known " +
+    "issuers, specific mappings, updates, removals, payload-less tenant events): LOW, one alert per actor " +
+    "and severity a day. Event types: workload_identity_provider.*, " +
     "workload_identity_provider_mapping.*, tenant.workload_identity.{provider,mapping}.{created,updated," +
     "archived}, tenant.workload_identity.binding.created (tenant events: no payload). Reads id, " +
     "identity_provider_id, project_id, service_account_id, data / changes_requested (issuer, audience, subject).",
@@ -54,7 +90,7 @@ export default defineRule({
     "4. Review the target project and service account for new activity.",
   tags: ["OpenAI", "Identity", "Persistence", "Workload Identity", "Configuration Change"],
   reports: { MITRE: ["TA0003:T1098.001", "TA0006:T1556", "TA0003:T1484.002"] },
-  rule: (event) => CLASSIC.test(eventType(event)) || TENANT.test(eventType(event)),
+  rule: matches,
   title: (event) => {
     const type = eventType(event);
     const what = isMapping(type) ? "workload identity mapping" : "workload identity provider";
@@ -64,14 +100,8 @@ export default defineRule({
     const detail = wildcard !== null ? ` with wildcard subject "${wildcard}"` : issuer ? ` (${issuer})` : "";
     return `OpenAI ${what} ${verb}${detail} by ${actorLabel(event)}`;
   },
-  // The severity is part of the key, so a wildcard mapping is not folded into an earlier MEDIUM alert.
-  dedup: (event) => `${actorLabel(event)}:workload_identity:${wildcardSubject(event) !== null ? "wildcard" : "change"}`,
-  dynamicSeverity: (event) => {
-    const type = eventType(event);
-    if (wildcardSubject(event) !== null) return "HIGH";
-    if (type.endsWith(".deleted") || type.endsWith(".archived")) return "LOW";
-    return "MEDIUM";
-  },
+  dedup: (event) => `${actorLabel(event)}:workload_identity:${severity(event)}`,
+  dynamicSeverity: severity,
   alertContext: (event) =>
     standardContext(event, {
       object_id: payloadText(event, "id"),
@@ -81,6 +111,7 @@ export default defineRule({
       provider_name: payloadText(event, "name"),
       settings: settings(event),
       wildcard_subject: wildcardSubject(event),
+      new_issuer: newIssuers.has(event),
       raw_payload_present: payloadField(event) !== null,
     }),
   tests: [
@@ -107,16 +138,26 @@ export default defineRule({
       ),
     },
     {
-      name: "Tenant provider created (no payload)",
+      name: "Near miss: another provider for an issuer already trusted → LOW",
       expected: true,
-      expectedSeverity: "MEDIUM",
+      expectedSeverity: "LOW",
+      state: [{ key: "issuer:https://gitlab.com", value: "20450" }],
+      log: rawEvent("workload_identity_provider.created", {
+        id: "wip_2",
+        data: { name: "gitlab-ci", issuer: "https://gitlab.com/", audience: "openai" },
+      }),
+    },
+    {
+      name: "Tenant provider created (no payload) → LOW",
+      expected: true,
+      expectedSeverity: "LOW",
       expectedTitle: "OpenAI workload identity provider created by owner@acme.test",
       log: rawEvent("tenant.workload_identity.provider.created"),
     },
     {
-      name: "Near miss: mapping to one branch is MEDIUM",
+      name: "Near miss: mapping to one branch is LOW",
       expected: true,
-      expectedSeverity: "MEDIUM",
+      expectedSeverity: "LOW",
       log: rawEvent("workload_identity_provider_mapping.updated", {
         id: "wipm_1",
         identity_provider_id: "wip_1",

@@ -1,10 +1,15 @@
 // Row 26: a fine-tuned model checkpoint shared with another project (checkpoint.permission.created).
 // Fine-tuned weights can encode training data; sharing them to a project the organization does not own
-// is a data-exfiltration path.
+// is a data-exfiltration path. Sharing to one of the organization's own projects is everyday fine-tuning
+// work. The audit log does not say who owns the target, so the rule learns the organization's projects:
+// every event's project.id (365-day memory, refreshed at most daily). A target never seen in the org's own
+// events is MEDIUM; a known project LOW (one alert per actor a day).
 
+import type { RuleContext } from "../../../src/detections/define-rule.ts";
 import { defineRule } from "../../../src/detections/define-rule.ts";
 import type { PantherEvent } from "../../../src/detections/event/index.ts";
-import { actorLabel, standardContext } from "../_common.ts";
+import { DAY_SECS, rememberDaily } from "../_auth.ts";
+import { actorLabel, DAILY_DEDUP_MINUTES, standardContext } from "../_common.ts";
 import { eventType, payloadText, rawEvent, str } from "../_controls.ts";
 
 function target(event: PantherEvent): string | null {
@@ -15,21 +20,34 @@ function checkpoint(event: PantherEvent): string | null {
   return payloadText(event, "data", "fine_tuned_model_checkpoint");
 }
 
-function sameProject(event: PantherEvent): boolean {
+const PROJECT_TTL_SECS = 365 * DAY_SECS;
+
+/** Shares whose target rule() found among the organization's projects. */
+const internal = new WeakSet<PantherEvent>();
+
+function matches(event: PantherEvent, ctx: RuleContext): boolean {
+  const own = str(event.deepGet("project", "id"));
+  if (own !== null) rememberDaily(ctx.state, `project:${own}`, ctx.eventTimeSecs, PROJECT_TTL_SECS);
+  if (eventType(event) !== "checkpoint.permission.created") return false;
   const t = target(event);
-  return t !== null && t === str(event.deepGet("project", "id"));
+  if (t !== null && ctx.state.get(`project:${t}`) !== null) internal.add(event);
+  return true;
 }
+
+const severity = (event: PantherEvent) => (internal.has(event) ? "LOW" : "MEDIUM");
 
 export default defineRule({
   id: "OpenAI.Data.CheckpointShared",
   displayName: "OpenAI fine-tuned checkpoint shared to another project",
   logTypes: ["OpenAI.Audit"],
   severity: "MEDIUM",
+  dedupPeriodMinutes: DAILY_DEDUP_MINUTES,
   description:
     "A fine-tuned model checkpoint permission was created for a project (checkpoint.permission.created): the " +
-    "target project can now use (and further fine-tune) the checkpoint. MEDIUM when the target project " +
-    "differs from the project the event is scoped to, LOW when it is the same. The audit log does not say " +
-    "whether the target project belongs to this organization: triage compares it with the project list. " +
+    "target project can now use (and further fine-tune) the checkpoint. The audit log does not say whether " +
+    "the target project belongs to this organization, so the rule learns the organization's projects from " +
+    "the project.id of its events (365-day memory): MEDIUM when the target was never seen, LOW when it is a " +
+    "known project (one alert per actor a day). " +
     "Reads checkpoint.permission.created.data.{project_id, fine_tuned_model_checkpoint} and project.id.",
   reference: "https://platform.openai.com/docs/api-reference/fine-tuning/permission-create",
   runbook:
@@ -41,21 +59,22 @@ export default defineRule({
     "other shares by the same actor.",
   tags: ["OpenAI", "Exfiltration", "Fine-tuning", "Data Sharing"],
   reports: { MITRE: ["TA0010:T1537"] },
-  rule: (event) => eventType(event) === "checkpoint.permission.created",
+  rule: matches,
   title: (event) =>
     `OpenAI fine-tuned checkpoint [${checkpoint(event) ?? "unknown"}] shared to project ` +
     `[${target(event) ?? "unknown"}] by ${actorLabel(event)}`,
-  dedup: (event) => `${actorLabel(event)}:${target(event) ?? ""}`,
-  dynamicSeverity: (event) => (sameProject(event) ? "LOW" : "MEDIUM"),
+  dedup: (event) => `${actorLabel(event)}:checkpoint_share:${severity(event)}`,
+  dynamicSeverity: severity,
   alertContext: (event) =>
     standardContext(event, {
       permission_id: payloadText(event, "id"),
       target_project_id: target(event),
       checkpoint: checkpoint(event),
+      target_is_known_project: internal.has(event),
     }),
   tests: [
     {
-      name: "Checkpoint shared to another project",
+      name: "Checkpoint shared to a project never seen in the organization → MEDIUM",
       expected: true,
       expectedSeverity: "MEDIUM",
       expectedTitle:
@@ -82,6 +101,17 @@ export default defineRule({
       log: rawEvent(
         "checkpoint.permission.created",
         { id: "cp_2", data: { project_id: "proj_1", fine_tuned_model_checkpoint: "ft:x" } },
+        { project: { id: "proj_1", name: "Inference" } },
+      ),
+    },
+    {
+      name: "Near miss: shared to another of the organization's projects (seen before) is LOW",
+      expected: true,
+      expectedSeverity: "LOW",
+      state: [{ key: "project:proj_2", value: "20450" }],
+      log: rawEvent(
+        "checkpoint.permission.created",
+        { id: "cp_3", data: { project_id: "proj_2", fine_tuned_model_checkpoint: "ft:x" } },
         { project: { id: "proj_1", name: "Inference" } },
       ),
     },

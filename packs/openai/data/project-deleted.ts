@@ -2,10 +2,14 @@
 // project.deleted and project.archived (the seed's "project deletion" example checks only
 // project.deleted, but the API's own list example shows archival, which is how the dashboard
 // "deletes" a project). Bursts are OpenAI.Data.DeletionBurst.
+//
+// One deletion by a known actor is owners tidying up (a simulated 10k-event day has several): LOW, one alert
+// per actor a day. Destruction looks like a burst (OpenAI.Data.DeletionBurst, HIGH) or comes with another
+// anomaly of the actor (new origin, off hours). A deletion nobody is named for stays MEDIUM.
 
 import { defineRule } from "../../../src/detections/define-rule.ts";
 import type { PantherEvent } from "../../../src/detections/event/index.ts";
-import { actorLabel, standardContext } from "../_common.ts";
+import { actorEmail, actorId, actorLabel, DAILY_DEDUP_MINUTES, standardContext } from "../_common.ts";
 import { DELETION_TYPES, eventType, payloadText, rawEvent, str } from "../_controls.ts";
 
 function projectLabel(event: PantherEvent): string {
@@ -15,16 +19,22 @@ function projectLabel(event: PantherEvent): string {
   return name ?? id ?? "unknown project";
 }
 
+function severity(event: PantherEvent): "MEDIUM" | "LOW" {
+  return actorEmail(event) === null && actorId(event) === null ? "MEDIUM" : "LOW";
+}
+
 export default defineRule({
   id: "OpenAI.Data.ProjectDeleted",
   displayName: "OpenAI project deleted or archived",
   logTypes: ["OpenAI.Audit"],
-  severity: "MEDIUM",
+  severity: "LOW",
+  dedupPeriodMinutes: DAILY_DEDUP_MINUTES,
   description:
-    "A project was deleted (project.deleted: MEDIUM) or archived (project.archived: LOW; archiving revokes the " +
-    "project's keys and stops its API traffic), or a project resource was deleted (resource.deleted: LOW; no " +
-    "payload is published, so the project field is all there is). Several of these by one actor within an " +
-    "hour raise OpenAI.Data.DeletionBurst (HIGH). Reads project.{id,name}, project.*.id and the actor.",
+    "A project was deleted (project.deleted) or archived (project.archived; archiving revokes the project's " +
+    "keys and stops its API traffic), or a project resource was deleted (resource.deleted; no payload is " +
+    "published, so the project field is all there is). LOW, one alert per actor a day: single deletions by a " +
+    "named actor are routine clean-up; MEDIUM when no actor is recorded. Several of these by one actor " +
+    "within an hour raise OpenAI.Data.DeletionBurst (HIGH). Reads project.{id,name}, project.*.id and the actor.",
   reference: "https://help.openai.com/en/articles/9186755-managing-projects-in-the-api-platform",
   runbook:
     "1. Confirm with the actor (alert_context.actor_email) and the project's owners that the project " +
@@ -44,9 +54,8 @@ export default defineRule({
       return `OpenAI resource deleted in project ${projectLabel(event)} by ${actorLabel(event)}`;
     return `OpenAI project ${projectLabel(event)} ${verb} by ${actorLabel(event)}`;
   },
-  dedup: (event) =>
-    `${actorLabel(event)}:${eventType(event)}:${payloadText(event, "id") ?? str(event.deepGet("project", "id")) ?? ""}`,
-  dynamicSeverity: (event) => (eventType(event) === "project.deleted" ? "MEDIUM" : "LOW"),
+  dedup: (event) => `${actorLabel(event)}:deletion:${severity(event)}`,
+  dynamicSeverity: severity,
   alertContext: (event) =>
     standardContext(event, {
       deleted_project_id: payloadText(event, "id"),
@@ -54,7 +63,7 @@ export default defineRule({
     }),
   tests: [
     {
-      name: "Project deleted (seed example)",
+      name: "Project deleted with no actor recorded (seed example) → MEDIUM",
       expected: true,
       expectedSeverity: "MEDIUM",
       expectedTitle: "OpenAI project Demo (proj_1) deleted by an unknown actor",
@@ -64,6 +73,13 @@ export default defineRule({
         effective_at: 1795186800,
         project: { id: "proj_1", name: "Demo" },
       },
+    },
+    {
+      name: "Project deleted by an owner in the dashboard (routine clean-up) → LOW",
+      expected: true,
+      expectedSeverity: "LOW",
+      expectedTitle: "OpenAI project Demo (proj_1) deleted by owner@acme.test",
+      log: rawEvent("project.deleted", { id: "proj_1" }, { project: { id: "proj_1", name: "Demo" } }),
     },
     {
       name: "Project archived (API list example)",

@@ -2,7 +2,7 @@
 // resources of this tenant become reachable from another tenant, or the reverse.
 
 import { defineRule } from "../../../src/detections/define-rule.ts";
-import { actorLabel, payload, standardContext } from "../_common.ts";
+import { actorLabel, DAILY_DEDUP_MINUTES, payload, standardContext } from "../_common.ts";
 import { eventType, rawEvent } from "../_controls.ts";
 
 const TYPES = new Set([
@@ -16,10 +16,12 @@ export default defineRule({
   displayName: "OpenAI resource share grant created or accepted",
   logTypes: ["OpenAI.Audit"],
   severity: "MEDIUM",
+  dedupPeriodMinutes: DAILY_DEDUP_MINUTES,
   description:
     "A cross-tenant resource share grant was created, updated or accepted (tenant.resource_share_grant." +
     "{created,updated,accepted}; needs a tenant_only poll). The type has no published payload, so the alert " +
-    "carries the actor and any payload present. Revoked, declined and deleted grants are not alerted on.",
+    "carries the actor and any payload present. One alert per actor a day (creating and accepting a grant " +
+    "is one story). Revoked, declined and deleted grants are not alerted on.",
   reference: "https://platform.openai.com/docs/api-reference/audit-logs/object",
   runbook:
     "1. Ask the actor (alert_context.actor_email) what was shared and with which tenant; check the sharing " +

@@ -3,7 +3,7 @@
 
 import { defineRule } from "../../../src/detections/define-rule.ts";
 import type { PantherEvent } from "../../../src/detections/event/index.ts";
-import { actorLabel, standardContext } from "../_common.ts";
+import { actorLabel, DAILY_DEDUP_MINUTES, standardContext } from "../_common.ts";
 import { eventType, payloadObject, payloadText, rawEvent } from "../_controls.ts";
 
 const VISIBILITY_FIELDS = ["threads_ui_visibility", "usage_dashboard_visibility"] as const;
@@ -28,11 +28,12 @@ export default defineRule({
   displayName: "OpenAI organization setting weakened",
   logTypes: ["OpenAI.Audit"],
   severity: "LOW",
+  dedupPeriodMinutes: DAILY_DEDUP_MINUTES,
   description:
     "organization.updated: API call logging set to `disabled` (HIGH: removes the record of API calls), " +
     "threads_ui_visibility or usage_dashboard_visibility set to ANY_ROLE (MEDIUM: every member can read " +
     "other users' threads or the org's usage), any other change (name, title, description, narrower " +
-    "visibility, other logging modes) LOW. Reads organization.updated.changes_requested.{api_call_logging, " +
+    "visibility, other logging modes) LOW; one alert per actor and kind of change a day. Reads organization.updated.changes_requested.{api_call_logging, " +
     "api_call_logging_project_ids, threads_ui_visibility, usage_dashboard_visibility, name, title, description}.",
   reference: "https://platform.openai.com/docs/api-reference/audit-logs/object",
   runbook:

@@ -6,7 +6,7 @@
 import { defineRule } from "../../../src/detections/define-rule.ts";
 import type { PantherEvent } from "../../../src/detections/event/index.ts";
 import { classifyPermissions, lowerText, raw, session, stringList } from "../_auth.ts";
-import { actorLabel, payloadField, standardContext } from "../_common.ts";
+import { actorLabel, DAILY_DEDUP_MINUTES, payloadField, standardContext } from "../_common.ts";
 
 const TENANT = new Set(["tenant.custom_role.created", "tenant.custom_role.updated", "tenant.custom_role.deleted"]);
 const ORG = "org-abcdefghijklmnopqrstuvwx";
@@ -35,12 +35,13 @@ export default defineRule({
   displayName: "OpenAI custom role gains sensitive permissions",
   logTypes: ["OpenAI.Audit"],
   severity: "HIGH",
-  dedupPeriodMinutes: 60,
+  dedupPeriodMinutes: DAILY_DEDUP_MINUTES,
   description:
     "A custom role is created with, or gains, sensitive permissions (role.created permissions, role.updated " +
     "changes_requested.permissions_added): owner-level (CRITICAL on the organization, HIGH on a project), " +
     "admin or management of API keys / members / roles (HIGH), other write permissions (MEDIUM). Read-only " +
-    "additions do not alert. tenant.custom_role.* events carry no payload and are reported as LOW inform.",
+    "additions do not alert. tenant.custom_role.* events carry no payload and are reported as LOW inform, one " +
+    "alert per actor a day.",
   reference: "https://platform.openai.com/docs/api-reference/audit-logs/object",
   runbook:
     "1. Open the role in the OpenAI dashboard (Settings > Organization or Project > Roles) by role_id / name " +
@@ -58,7 +59,11 @@ export default defineRule({
     const verb = type === "role.created" ? "created with" : "granted";
     return `OpenAI custom role ${roleName(event)} ${verb} [${sensitive.join(", ")}] by ${actorLabel(event)}`;
   },
-  dedup: (event) => `${String(payloadField(event, "id") ?? actorLabel(event))}:${String(event.get("type"))}`,
+  // Payload-less tenant twins are one LOW alert per actor a day; a role gaining permissions is keyed on the role.
+  dedup: (event) =>
+    TENANT.has(String(event.get("type")))
+      ? `${actorLabel(event)}:tenant_custom_role`
+      : `${String(payloadField(event, "id") ?? actorLabel(event))}:${String(event.get("type"))}`,
   dynamicSeverity: (event) => {
     if (TENANT.has(String(event.get("type")))) return "LOW";
     const { level } = classifyPermissions(added(event));

@@ -84,8 +84,11 @@ describe("vigil destinations", { timeout: 120_000 }, () => {
   it("lists destinations without secrets", async () => {
     const r = await vigil(["destinations", "list"], env());
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^chat\tslack\tINFO\+\tOpenAI\.Audit\t/m);
+    // Added without --min-severity: each gets its type's default (Slack MEDIUM: read by people; a webhook INFO).
+    assert.match(r.stdout, /^chat\tslack\tMEDIUM\+\tOpenAI\.Audit\t/m);
     assert.match(r.stdout, /^siem2\twebhook\tINFO\+\tall log types\t/m);
+    const help = await vigil(["destinations", "add", "--help"], env());
+    assert.match(help.stdout.replace(/\s+/g, " "), /default by type: slack MEDIUM, webhook INFO, pagerduty HIGH/);
     assertNoSecrets(r);
     const json = await vigil(["destinations", "list", "--json"], env());
     const rows = json.stdout

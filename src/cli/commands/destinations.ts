@@ -10,7 +10,9 @@ import { isSeverity, SEVERITIES, type Severity } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import {
   assertDestinationEndpoint,
+  DEFAULT_MIN_SEVERITY,
   DESTINATION_TYPES,
+  defaultMinSeverity,
   parseDestinationConfig,
   sampleNotification,
 } from "../../destinations/index.ts";
@@ -25,7 +27,7 @@ export const DEFAULT_SECRET_ENV = "VIGIL_DESTINATION_SECRET";
 
 interface AddOptions {
   name: string;
-  minSeverity: string;
+  minSeverity?: string;
   logType: string[];
   secretEnv: string;
   timeoutSecs?: string;
@@ -135,7 +137,12 @@ export function register(program: Command): void {
         "is read from an environment variable or stdin, never from the command line.",
     )
     .requiredOption("--name <name>", "a unique name")
-    .option("--min-severity <severity>", `send alerts of this severity and above (${SEVERITIES.join(", ")})`, "INFO")
+    .option(
+      "--min-severity <severity>",
+      `send alerts of this severity and above (${SEVERITIES.join(", ")}); default by type: ${DESTINATION_TYPES.map(
+        (t) => `${t} ${DEFAULT_MIN_SEVERITY[t]}`,
+      ).join(", ")}`,
+    )
     .option("--log-type <type>", "send only alerts of this log type (repeatable; default all)", collect, [])
     .option("--secret-env <var>", "environment variable holding the secret", DEFAULT_SECRET_ENV)
     .option("--timeout-secs <secs>", "per-request timeout (default 10)")
@@ -164,7 +171,7 @@ export function register(program: Command): void {
           `Unknown destination type ${JSON.stringify(type)}; use one of ${DESTINATION_TYPES.join(", ")}.`,
         );
       }
-      const minSeverity = options.minSeverity.toUpperCase();
+      const minSeverity = (options.minSeverity ?? defaultMinSeverity(type)).toUpperCase();
       if (!isSeverity(minSeverity)) {
         throw new UsageError(
           `Unknown severity ${JSON.stringify(options.minSeverity)}; use one of ${SEVERITIES.join(", ")}.`,

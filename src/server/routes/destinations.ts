@@ -10,7 +10,9 @@ import { redactSecrets } from "../../core/redact.ts";
 import {
   applyDestinationChange,
   assertDestinationEndpoint,
+  DEFAULT_MIN_SEVERITY,
   DESTINATION_TYPES,
+  defaultMinSeverity,
   parseDestinationConfig,
   sampleNotification,
 } from "../../destinations/index.ts";
@@ -68,11 +70,14 @@ export function destinationRoutes(ctx: ServerContext): Hono<AppEnv> {
     return d;
   }
 
-  app.get("/destinations", async (c) => c.json({ destinations: (await store.listDestinations()).map(view) }));
+  app.get("/destinations", async (c) =>
+    // The defaults too, so the console's form shows what the API applies when no severity is given.
+    c.json({ destinations: (await store.listDestinations()).map(view), defaultMinSeverity: DEFAULT_MIN_SEVERITY }),
+  );
 
   app.post("/destinations", requireAdmin, async (c) => {
     const body = await readBody(c, CreateSchema);
-    const minSeverity = body.minSeverity ?? "INFO";
+    const minSeverity = body.minSeverity ?? defaultMinSeverity(body.type);
     const logTypes = body.logTypes ?? [];
     const parsed = parseDestinationConfig(
       {

@@ -1,0 +1,166 @@
+// Late events (issue 11, item 5): an event that becomes visible in the API up to 1 hour late is stored and
+// detected within 5 minutes of becoming visible; up to 24 hours late, within 1 hour; and the re-reads that
+// find them cost at most twice the requests of plain polling. Measured against the simulator's
+// late-visibility support (addEvents … visibleAtSecs) on a fake clock, one poll a minute for four hours.
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { fakeClock, storeWithSource } from "../../test/helpers.ts";
+import type { RawAuditLog } from "../core/audit-log.ts";
+import { silentLogger } from "../logging/logger.ts";
+import { loadOpenAIAuditLogType } from "../schema/index.ts";
+import { type RunningSimulator, startSimulator } from "../simulator/index.ts";
+import { OpenAIAuditLogClient } from "../sources/openai/client.ts";
+import type { SourceRecord, SourceSettings, Store } from "../storage/ports.ts";
+import { openDetection } from "./detection.ts";
+import { SourcePoller } from "./poller.ts";
+
+const normalizer = loadOpenAIAuditLogType();
+const T0_MS = Date.UTC(2026, 10, 20, 9, 0, 0);
+const T0 = T0_MS / 1000;
+const RUN_MINUTES = 4 * 60;
+/** A small organization's day: ~2,000 events (history and live activity alike). */
+const EVENTS_PER_DAY = 2000;
+
+interface LateEvent {
+  id: string;
+  latenessSecs: number;
+  visibleAtSecs: number;
+}
+
+/** Late failed logins (so detection has a rule to match: OpenAI.Login.Failed), visible across the run. */
+function lateEvents(
+  template: RawAuditLog,
+  latenessSecs: number,
+  count: number,
+  tag: string,
+): Array<LateEvent & { record: RawAuditLog }> {
+  return Array.from({ length: count }, (_, i) => {
+    // Spread over the run, at odd seconds so they land anywhere relative to polls and 5-minute slots.
+    const visibleAtSecs = T0 + 120 + Math.floor(((RUN_MINUTES - 90) * 60 * i) / count) + ((i * 37) % 60);
+    const id = `audit_log-LATE${tag}${String(i).padStart(20, "0")}`;
+    const record: RawAuditLog = { ...template, id, effective_at: visibleAtSecs - latenessSecs };
+    return { id, latenessSecs, visibleAtSecs, record };
+  });
+}
+
+interface Run {
+  sim: RunningSimulator;
+  store: Store;
+  source: SourceRecord;
+  poller: SourcePoller;
+  close(): Promise<void>;
+}
+
+async function start(clock: ReturnType<typeof fakeClock>, settings: Partial<SourceSettings>): Promise<Run> {
+  const sim = await startSimulator({
+    clock,
+    seed: 21,
+    history: { days: 2, eventsPerDay: EVENTS_PER_DAY, endSecs: T0 },
+    live: { eventsPerMinute: EVENTS_PER_DAY / 1440 },
+  });
+  const { store, source } = await storeWithSource({ backfillDays: 2, ...settings });
+  const detection = await openDetection({ store, rulesDirs: [], nowSecs: () => Math.floor(clock.nowMs() / 1000) });
+  const reader = new OpenAIAuditLogClient({ baseUrl: sim.baseUrl, apiKey: sim.adminKey });
+  const poller = new SourcePoller({
+    store,
+    reader,
+    source,
+    clock,
+    logger: silentLogger,
+    normalizer,
+    detector: detection.detector,
+  });
+  return {
+    sim,
+    store,
+    source,
+    poller,
+    close: async () => {
+      await detection.close();
+      await sim.close();
+      await store.close();
+    },
+  };
+}
+
+describe("late events", { timeout: 300_000 }, () => {
+  it("stores and detects 30-minute-late events within 5 minutes and 20-hour-late ones within the hour, at ≤ 2× the requests of plain polling", async () => {
+    const clock = fakeClock(T0_MS);
+    // Defaults: overlap, the 5-minute recent re-read and the hourly sweep. Plain: no re-read at all.
+    const tiered = await start(clock, {});
+    const plain = await start(clock, { overlapSecs: 0, sweepWindowSecs: 0 });
+    try {
+      await tiered.poller.pollOnce();
+      await plain.poller.pollOnce();
+      const template = tiered.sim.org.visibleEvents(T0).find((e) => e.type === "login.failed");
+      assert.ok(template, "the history has a failed login to copy");
+      const late = [
+        ...lateEvents(template, 30 * 60, 30, "30m"),
+        ...lateEvents(template, 59 * 60, 5, "59m"),
+        ...lateEvents(template, 20 * 3600, 10, "20h"),
+      ];
+      for (const run of [tiered, plain]) {
+        for (const e of late) run.sim.org.addEvents([e.record], { visibleAtSecs: e.visibleAtSecs });
+      }
+      const requestsBefore = { tiered: tiered.sim.stats().requests, plain: plain.sim.stats().requests };
+
+      const storedAt = new Map<string, number>();
+      const detectedAt = new Map<string, number>();
+      for (let minute = 1; minute <= RUN_MINUTES; minute++) {
+        clock.advance(60_000);
+        const now = Math.floor(clock.nowMs() / 1000);
+        await tiered.poller.pollOnce();
+        await plain.poller.pollOnce();
+        const ids = new Set(await tiered.store.listEventIds(tiered.source.id));
+        const matched = new Set(
+          (
+            await tiered.store.listMatches({
+              ruleIds: ["OpenAI.Login.Failed"],
+              sourceId: tiered.source.id,
+              sinceSecs: T0 - 2 * 86_400,
+              untilSecs: now + 1,
+            })
+          ).map((m) => m.eventId),
+        );
+        for (const e of late) {
+          if (!storedAt.has(e.id) && ids.has(e.id)) storedAt.set(e.id, now);
+          if (!detectedAt.has(e.id) && matched.has(e.id)) detectedAt.set(e.id, now);
+        }
+      }
+
+      const delay = (e: LateEvent, at: Map<string, number>) =>
+        (at.get(e.id) ?? Number.POSITIVE_INFINITY) - e.visibleAtSecs;
+      const worst = (latenessSecs: number, at: Map<string, number>) =>
+        Math.max(...late.filter((e) => e.latenessSecs === latenessSecs).map((e) => delay(e, at)));
+      for (const at of [storedAt, detectedAt]) {
+        assert.ok(worst(30 * 60, at) <= 300, `30 min late: worst delay ${worst(30 * 60, at)} s (≤ 300 s)`);
+        assert.ok(worst(59 * 60, at) <= 300, `59 min late: worst delay ${worst(59 * 60, at)} s (≤ 300 s)`);
+        assert.ok(worst(20 * 3600, at) <= 3600, `20 h late: worst delay ${worst(20 * 3600, at)} s (≤ 3600 s)`);
+      }
+      // None is visible before it should be: a negative delay would mean the test measures nothing.
+      assert.ok(late.every((e) => delay(e, storedAt) > 0));
+
+      const requests = {
+        tiered: tiered.sim.stats().requests - requestsBefore.tiered,
+        plain: plain.sim.stats().requests - requestsBefore.plain,
+      };
+      assert.ok(requests.plain >= RUN_MINUTES, `plain polling makes a request a minute (${requests.plain})`);
+      assert.ok(
+        requests.tiered <= 2 * requests.plain,
+        `re-reads cost ${requests.tiered} requests vs ${requests.plain} for plain polling (≤ 2×)`,
+      );
+      // Plain polling misses what the re-reads are for: the test would notice re-reads that did nothing.
+      const plainIds = new Set(await plain.store.listEventIds(plain.source.id));
+      assert.equal(late.filter((e) => plainIds.has(e.id)).length, 0);
+      process.stdout.write(
+        `# late events: worst delay 30 min late ${worst(30 * 60, storedAt)} s, 59 min late ${worst(59 * 60, storedAt)} s, ` +
+          `20 h late ${worst(20 * 3600, storedAt)} s; requests ${requests.tiered} vs plain ${requests.plain} ` +
+          `(${(requests.tiered / requests.plain).toFixed(2)}×) over ${RUN_MINUTES} minutes\n`,
+      );
+    } finally {
+      await tiered.close();
+      await plain.close();
+    }
+  });
+});
