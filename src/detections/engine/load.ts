@@ -43,7 +43,7 @@ export interface RuleSet {
   globals?: PantherGlobal[];
   /** Panther data models, chosen by each event's log type. */
   dataModels?: PantherDataModel[];
-  /** Panther correlation rules: loaded and tested; they do not run live yet. */
+  /** Correlation rules (Panther YAML or defineCorrelation): tested, and run live over stored matches. */
   correlationRules?: CorrelationRuleSpec[];
   /** Panther scheduled queries over the event store, feeding scheduled rules. */
   scheduledQueries?: ScheduledQuerySpec[];
@@ -134,7 +134,7 @@ async function loadYaml(file: string, packId: string | null, w: Walk): Promise<v
       w.rules.push(fromPantherSpec(await loadPantherRuleFile(file), packId));
     else if (type === "global") w.globals.push(await loadGlobalFile(doc, file));
     else if (type === "datamodel") w.dataModels.push(await loadDataModelFile(doc, file));
-    else if (type === "correlation_rule") w.correlationRules.push(parseCorrelationRule(doc, file));
+    else if (type === "correlation_rule") w.correlationRules.push({ ...parseCorrelationRule(doc, file), packId });
     else if (type === "scheduled_query") {
       const q = parseScheduledQuery(doc, file);
       if ("unsupported" in q) w.unsupported.push(q.unsupported);
