@@ -4,13 +4,15 @@
 //
 // A completion is anchored on one input (the "anchor"), so the same data always yields the same completions,
 // whichever new match prompted the evaluation, and in whatever order the data arrived (backfill, late events):
-// - Group: the anchor is a member match at which every non-absent member has its MinMatchCount matches
-//   (and at most MaxMatchCount) in a window that starts at one of the members' matches and spans
-//   LookbackWindowMinutes; an Absence member has no match in that whole window [start, start + lookback].
+// - Group: the anchor is a member match at which the lookback window ending there, [anchor - lookback, anchor],
+//   holds MinMatchCount to MaxMatchCount matches of every non-absent member (as Panther's scheduled run would
+//   see with the anchor as its run time); an Absence member has no match in the lookback window that the
+//   group's first match opens, [first, first + lookback].
 // - Sequence: the members complete in order, each member's matches after the previous member's completion
 //   and within its transition's WithinTimeFrameMinutes of it, the whole chain within the lookback; an Absence
-//   member has no match within its time frame after the previous completion. The anchor is the match that
-//   completes the last non-absent member.
+//   member has no match within its time frame after the previous completion, and a later member with
+//   MaxMatchCount has at most that many there (the first member's MaxMatchCount is not checked). The anchor is
+//   the match that completes the last non-absent member.
 // MatchCriteria (and a Sequence's transition Match) tie the members on field values: a completion is for one
 // value per criteria name that the members share (a list field counts as the set of its values, so a list
 // matched against a list is their intersection). Absence looks forward in time, so a completion that has one
@@ -49,9 +51,9 @@ const byTime = (a: CorrelationInput, b: CorrelationInput) =>
 /** Seconds of data past an anchor that the rule's absence members need (0 without absence). */
 export function lookAheadSecs(spec: CorrelationSemantics): number {
   const lookback = spec.lookbackMinutes * 60;
-  if (!spec.members.some((m) => m.absence)) return 0;
-  if (spec.kind === "Group") return lookback;
-  return Math.max(...spec.members.filter((m) => m.absence).map((m) => withinSecs(spec, m.id)));
+  if (spec.kind === "Group") return spec.members.some((m) => m.absence) ? lookback : 0;
+  const ahead = spec.members.filter((m, i) => m.absence || (i > 0 && m.max !== null));
+  return ahead.length === 0 ? 0 : Math.max(...ahead.map((m) => withinSecs(spec, m.id)));
 }
 
 function withinSecs(spec: CorrelationSemantics, memberId: string): number {
@@ -103,36 +105,34 @@ type Found = Omit<Completion, "key">;
 function groupCompletions(spec: CorrelationSemantics, sorted: CorrelationInput[]): Found[] {
   const lookback = spec.lookbackMinutes * 60;
   const absent = new Set(spec.members.filter((m) => m.absence).map((m) => m.id));
-  const out: Found[] = [];
   const absentInputs = sorted.filter((i) => absent.has(i.memberId));
-  for (let a = 0; a < sorted.length; a++) {
-    const anchor = sorted[a]!;
-    if (absent.has(anchor.memberId)) continue;
-    let best: Found | null = null;
-    // Each window start: a present member's match at most `lookback` before the anchor. Walking the start back
-    // from the anchor grows the counts one match at a time.
-    const counts = new Map<string, number>();
-    for (let s = a; s >= 0 && anchor.timeSecs - sorted[s]!.timeSecs <= lookback; s--) {
-      const start = sorted[s]!;
-      if (absent.has(start.memberId)) continue;
-      counts.set(start.memberId, (counts.get(start.memberId) ?? 0) + 1);
-      const ok = spec.members.every((m) => {
-        if (m.absence) return true;
-        const n = counts.get(m.id) ?? 0;
-        return n >= m.min && (m.max === null || n <= m.max);
-      });
-      if (!ok) continue;
-      const end = start.timeSecs + lookback;
-      if (absentInputs.some((i) => i.timeSecs >= start.timeSecs && i.timeSecs <= end)) continue;
-      const needs = absent.size > 0 ? end : anchor.timeSecs;
-      if (best === null || needs < best.needsDataUntilSecs) {
-        const contributing = sorted.slice(s, a + 1).filter((i) => !absent.has(i.memberId));
-        best = { anchor, contributing, needsDataUntilSecs: needs };
-      }
-      // Without absence a longer window only adds matches: the first that satisfies is the one reported.
-      if (absent.size === 0 && spec.members.every((m) => m.max === null)) break;
+  const present = sorted.filter((i) => !absent.has(i.memberId));
+  const out: Found[] = [];
+  // A sliding window [anchor - lookback, anchor] over the present members' matches, in order.
+  const counts = new Map<string, number>();
+  let left = 0;
+  for (let a = 0; a < present.length; a++) {
+    const anchor = present[a]!;
+    counts.set(anchor.memberId, (counts.get(anchor.memberId) ?? 0) + 1);
+    while (anchor.timeSecs - present[left]!.timeSecs > lookback) {
+      const gone = present[left++]!.memberId;
+      counts.set(gone, (counts.get(gone) ?? 0) - 1);
     }
-    if (best) out.push(best);
+    const ok = spec.members.every((m) => {
+      if (m.absence) return true;
+      const n = counts.get(m.id) ?? 0;
+      return n >= m.min && (m.max === null || n <= m.max);
+    });
+    if (!ok) continue;
+    const first = present[left]!;
+    // Absence: nothing of the absent members in the lookback window the group's first match opens.
+    const end = first.timeSecs + lookback;
+    if (absentInputs.some((i) => i.timeSecs >= first.timeSecs && i.timeSecs <= end)) continue;
+    out.push({
+      anchor,
+      contributing: present.slice(left, a + 1),
+      needsDataUntilSecs: absent.size > 0 ? end : anchor.timeSecs,
+    });
   }
   return out;
 }
@@ -165,15 +165,18 @@ function sequenceCompletions(spec: CorrelationSemantics, sorted: CorrelationInpu
       if (candidates.length === 0) step(i + 1, after, first, used, Math.max(needs, prevTime + within));
       return;
     }
+    // MaxMatchCount (after the first member): at most that many matches in the member's whole time frame after
+    // the previous completion, so it looks ahead like Absence.
+    const bounded = i > 0 && m.max !== null;
+    if (bounded && candidates.length > m.max!) return;
     for (let k = m.min - 1; k < candidates.length; k++) {
       const block = candidates.slice(k - m.min + 1, k + 1);
       const start = i === 0 ? sorted[block[0]!]!.timeSecs : first;
       const done = sorted[block[block.length - 1]!]!;
       if (done.timeSecs - start > lookback) continue;
-      // Between the previous completion and this one, the member matched at most MaxMatchCount times.
-      if (m.max !== null && k + 1 > m.max) continue;
       const chain = [...used, ...block.map((b) => sorted[b]!)];
-      step(i + 1, block[block.length - 1]!, start, chain, i === lastPresent ? done.timeSecs : needs);
+      const own = i === lastPresent ? done.timeSecs : needs;
+      step(i + 1, block[block.length - 1]!, start, chain, bounded ? Math.max(own, prevTime + within) : own);
     }
   };
   step(0, -1, 0, [], Number.NEGATIVE_INFINITY);
