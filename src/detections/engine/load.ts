@@ -6,6 +6,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ConfigurationError } from "../../core/errors.ts";
+import { correlationFromDefinition, isCorrelationDefinition } from "../define-correlation.ts";
 import { isRuleDefinition } from "../define-rule.ts";
 import { BUILTIN_PACKS_DIR, loadPackFile, PACK_FILE, type PackInfo } from "../packs.ts";
 import { type CorrelationRuleSpec, parseCorrelationRule } from "../panther/correlation.ts";
@@ -97,6 +98,14 @@ async function loadModule(file: string, packId: string | null, w: Walk): Promise
     return;
   }
   const def = mod.default;
+  if (isCorrelationDefinition(def)) {
+    try {
+      w.correlationRules.push(correlationFromDefinition(def, file, packId));
+    } catch (err) {
+      w.problems.push(`${file}: ${(err as Error).message}`);
+    }
+    return;
+  }
   if (!isRuleDefinition(def)) {
     const has = def !== undefined && typeof def === "object" && def !== null;
     w.problems.push(
