@@ -78,7 +78,7 @@ describe("correlation rules live, on event time", () => {
       [success.id],
       "anchored on the success",
     );
-    assert.equal((matches[0]?.match.alertContext?.matchedEventIds as string[]).length, 6);
+    assert.equal((matches[0]?.match.alertContext?.matchedEventIds as string[] | undefined)?.length, 6);
   });
 
   it("backfill order (newest page first): the success stored before its failures still correlates", async () => {
