@@ -4,6 +4,9 @@
 // the correlation loses nothing, and re-runs never raise a second alert.
 
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { raw, session } from "../packs/openai/_auth.ts";
 import { type Detection, openDetection, runCorrelations } from "../src/pipeline/detection.ts";
@@ -171,5 +174,44 @@ describe("correlation rules live, on event time", () => {
     await write([...failures, success]);
     assert.deepEqual((await correlate()).createdAlertIds, []);
     assert.deepEqual(await alertsOf(), []);
+  });
+
+  it("a user's TypeScript correlation rule (a rule directory) runs live beside the pack's", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-user-corr-"));
+    try {
+      writeFileSync(
+        join(dir, "three-failures.ts"),
+        `import { defineCorrelation } from "vigil/rules";
+export default defineCorrelation({
+  id: "Team.ThreeFailuresThenSuccess",
+  severity: "MEDIUM",
+  group: [
+    { id: "fail", ruleId: "OpenAI.Login.Failed", minMatches: 3 },
+    { id: "ok", ruleId: "OpenAI.Login.Success" },
+  ],
+  matchCriteria: { user: { fail: "actor.session.user.email", ok: "actor.session.user.email" } },
+  lookbackMinutes: 10,
+});
+`,
+      );
+      const own = await openDetection({ store, rulesDirs: [dir], nowSecs: () => NOW });
+      try {
+        const t = NOW - 7 * 86_400;
+        const email = "Mixed.Case@acme-robotics.com";
+        await storePage(
+          { store, source, clock, normalizer, detector: own.detector },
+          [...[0, 60, 120].map((d) => login("failed", email, t + d)), login("succeeded", email, t + 300)],
+          {},
+        );
+        const run = await runCorrelations(store, source, NOW, own);
+        const rules = (await store.listAlerts({ limit: 100 })).map((a) => `${a.ruleId} ${a.severity} ${a.dedupString}`);
+        assert.deepEqual(rules, [`Team.ThreeFailuresThenSuccess MEDIUM ${email}`], "three failures are not five");
+        assert.equal(run.createdAlertIds.length, 1);
+      } finally {
+        await own.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
