@@ -4,11 +4,13 @@
 // the correlation loses nothing, and re-runs never raise a second alert.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { raw, session } from "../packs/openai/_auth.ts";
+import { loadRules } from "../src/detections/engine/load.ts";
+import { runRuleTests } from "../src/detections/test-runner.ts";
 import { type Detection, openDetection, runCorrelations } from "../src/pipeline/detection.ts";
 import { storePage } from "../src/pipeline/page-writer.ts";
 import { loadOpenAIAuditLogType } from "../src/schema/index.ts";
@@ -212,6 +214,40 @@ export default defineCorrelation({
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  const SAMPLE = "/work/shared/reference/panther-analysis-sample/correlation_rules";
+  it("Panther's own OpenAI.BruteForce.Login.Success.Group loads unmodified, passes its tests, and runs live", {
+    skip: existsSync(SAMPLE) ? false : `no Panther sample at ${SAMPLE}`,
+  }, async () => {
+    const set = await loadRules({ packs: [], dirs: [SAMPLE] });
+    const rule = set.correlationRules?.find((c) => c.ruleId === "OpenAI.BruteForce.Login.Success.Group");
+    assert.ok(rule);
+    assert.equal(rule.kind, "Group");
+    assert.equal(rule.enabled, false, "disabled upstream");
+    const report = await runRuleTests(set);
+    assert.equal(report.failed, 0, JSON.stringify(report.failures));
+    assert.equal(report.passed, 5);
+    // Live beside the pack: enabled by an override (the file stays as Panther ships it).
+    const withSample = await openDetection({ store, rulesDirs: [SAMPLE], nowSecs: () => NOW });
+    try {
+      await store.setDetectionSetting({
+        kind: "rule",
+        id: "OpenAI.BruteForce.Login.Success.Group",
+        sourceId: null,
+        enabled: true,
+      });
+      const { failures, success } = attack("dana.lee@acme-robotics.com", NOW - 2 * 86_400);
+      await storePage({ store, source, clock, normalizer, detector: withSample.detector }, [success, ...failures], {});
+      await runCorrelations(store, source, NOW, withSample);
+      const fired = (await store.listAlerts({ limit: 100 })).map((a) => `${a.ruleId} ${a.severity} ${a.dedupString}`);
+      assert.deepEqual(fired.sort(), [
+        "OpenAI.BruteForce.Login.Success HIGH dana.lee@acme-robotics.com",
+        "OpenAI.BruteForce.Login.Success.Group HIGH dana.lee@acme-robotics.com",
+      ]);
+    } finally {
+      await withSample.close();
     }
   });
 });
