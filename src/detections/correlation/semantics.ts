@@ -18,12 +18,15 @@
 // matched against a list is their intersection). Absence looks forward in time, so a completion that has one
 // reports `needsDataUntilSecs` past the anchor: the caller fires it only once data up to then has arrived.
 
-import type { CorrelationRuleSpec } from "../panther/correlation.ts";
-
-export type CorrelationSemantics = Pick<
-  CorrelationRuleSpec,
-  "kind" | "members" | "criteria" | "transitions" | "lookbackMinutes"
->;
+/** What the evaluator needs of a rule (a loaded rule, panther/correlation.ts CorrelationRuleSpec, is one). */
+export interface CorrelationSemantics {
+  kind: "Group" | "Sequence";
+  members: ReadonlyArray<{ id: string; ruleId: string; min: number; max: number | null; absence: boolean }>;
+  /** Criteria name → member ID → field. */
+  criteria: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  transitions: ReadonlyArray<{ from: string; to: string; withinMinutes: number }>;
+  lookbackMinutes: number;
+}
 
 export interface CorrelationInput {
   /** The member (its `ID` in the rule) this input is a match of. */
