@@ -250,4 +250,52 @@ export default defineCorrelation({
       await withSample.close();
     }
   });
+
+  it("an Absence waits for its time frame to pass on the wall clock, then fires once", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-absence-"));
+    try {
+      writeFileSync(
+        join(dir, "failed-never-succeeded.ts"),
+        `import { defineCorrelation } from "vigil/rules";
+export default defineCorrelation({
+  id: "Team.FailedNeverSucceeded",
+  severity: "LOW",
+  sequence: [
+    { id: "fail", ruleId: "OpenAI.Login.Failed" },
+    { id: "ok", ruleId: "OpenAI.Login.Success", absence: true },
+  ],
+  transitions: [{ from: "fail", to: "ok", withinMinutes: 10, on: "p_any_emails" }],
+  lookbackMinutes: 10,
+});
+`,
+      );
+      const own = await openDetection({ store, rulesDirs: [dir], nowSecs: () => NOW });
+      const ingest = (items: Record<string, unknown>[]) =>
+        storePage({ store, source, clock, normalizer, detector: own.detector }, items, {});
+      const team = async () =>
+        (await store.listAlerts({ limit: 100 })).filter((a) => a.ruleId === "Team.FailedNeverSucceeded");
+      try {
+        await ingest([login("failed", "gone@acme-robotics.com", NOW - 300)]);
+        await ingest([login("failed", "back@acme-robotics.com", NOW - 300)]);
+        const early = await runCorrelations(store, source, NOW, own);
+        assert.deepEqual(early.createdAlertIds, []);
+        assert.equal(early.deferred, 2, "both wait: their 10 minutes have not passed");
+        // The success of one user arrives; then the time frame passes.
+        await ingest([login("succeeded", "back@acme-robotics.com", NOW + 60)]);
+        const later = await runCorrelations(store, source, NOW + 301, own);
+        assert.equal(later.createdAlertIds.length, 1);
+        assert.deepEqual(
+          (await team()).map((a) => a.dedupString),
+          ["gone@acme-robotics.com"],
+        );
+        assert.equal(later.deferred, 0);
+        assert.deepEqual((await runCorrelations(store, source, NOW + 3600, own)).createdAlertIds, []);
+        assert.equal((await team()).length, 1);
+      } finally {
+        await own.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
