@@ -146,6 +146,10 @@ describe("crash safety of detection (SIGKILL during ingest and detection)", { ti
         expected.alerts.some((a) => a.ruleId.startsWith("Seed.")),
         "the Python rules fired",
       );
+      assert.ok(
+        expected.alerts.some((a) => a.ruleId === "OpenAI.BruteForce.Login.Success" && a.severity === "HIGH"),
+        "the correlation rule fired on the backfilled history (and must again, once, despite the kills)",
+      );
 
       const env = await prepare(crashed.path);
       const random = prng(99);

@@ -5,7 +5,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { SCENARIO_LIST } from "../src/simulator/index.ts";
-import { raisedAsExpected, SCENARIO_EXPECTATIONS, scenarioAlerts } from "./simulated-alerts.ts";
+import {
+  alertsFor,
+  SIM_NOW as NOW,
+  raisedAsExpected,
+  SCENARIO_EXPECTATIONS,
+  scenarioAlerts,
+} from "./simulated-alerts.ts";
 
 describe("detections end to end", { timeout: 600_000 }, () => {
   for (const { name, description } of SCENARIO_LIST) {
@@ -23,4 +29,26 @@ describe("detections end to end", { timeout: 600_000 }, () => {
       );
     });
   }
+
+  it("a brute force then success that arrives by backfill (three days old) raises a HIGH alert", async () => {
+    // The attack is history: the first poll starts at "now" and the backfill job reads it, newest slice first
+    // (so the success is stored before its failures). Correlation runs on event time, not on the wall clock.
+    const atSecs = NOW - 3 * 86_400;
+    const alerts = await alertsFor(
+      {
+        seed: 405,
+        profile: "benign",
+        history: { days: 4, eventsPerDay: 600, endSecs: NOW - 20 * 60 },
+        scenarios: [{ name: "brute-force-then-success", atSecs }],
+      },
+      5,
+    );
+    const fired = alerts.filter((a) => a.ruleId === "OpenAI.BruteForce.Login.Success");
+    assert.equal(fired.length, 1, `alerts: ${alerts.map((a) => `${a.severity} ${a.ruleId}`).join(", ")}`);
+    assert.equal(fired[0]?.severity, "HIGH");
+    assert.ok(
+      Math.abs((fired[0]?.windowStartSecs ?? 0) - atSecs) < 86_400,
+      "the alert's window is at the attack's event time, not at the wall clock",
+    );
+  });
 });

@@ -43,7 +43,7 @@ export async function alertsFor(simOptions: SimulatorOptions, backfillDays: numb
         job,
       );
     }
-    await runCorrelations(store, source, Math.floor(clock.nowMs() / 1000));
+    await runCorrelations(store, source, Math.floor(clock.nowMs() / 1000), detection);
     return await store.listAlerts({ limit: 100_000 });
   } finally {
     await detection.close();

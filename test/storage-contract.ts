@@ -1136,6 +1136,58 @@ export function runStorageContract(
         assert.equal((await store.listAlerts()).length, 2);
       });
 
+      it("keeps every new match pending for correlation until cleared, per source, in storage order", async () => {
+        const source = await newSource();
+        const other = await newSource("other");
+        // Stored out of event-time order (a backfill page after a live one): storage order is what counts.
+        await store.applyPage(detectionPage(source.id, [{ id: "live", t: T0 + 600, matches: [{}] }]));
+        await store.applyPage(
+          detectionPage(source.id, [{ id: "old", t: T0 - 86_400, matches: [{}, { ruleId: "B" }] }]),
+        );
+        await store.applyPage(detectionPage(other.id, [{ id: "x", t: T0, matches: [{}] }]));
+        const derived = ruleMatch(source.id, "live", T0 + 600, { ruleId: "C", logType: "Vigil.Correlation" });
+        await store.applyDerivedMatches(source.id, [derived]);
+        const pending = await store.listCorrelationPending(source.id, { afterSeq: 0, limit: 10 });
+        assert.deepEqual(
+          pending.map((p) => `${p.match.ruleId}@${p.match.eventId}`),
+          [
+            `${ruleMatch(source.id, "live", 0).ruleId}@live`,
+            `${ruleMatch(source.id, "old", 0).ruleId}@old`,
+            "B@old",
+            "C@live",
+          ],
+        );
+        assert.ok(
+          pending.every((p, i) => i === 0 || p.seq > pending[i - 1]!.seq),
+          "ascending seq",
+        );
+        assert.equal(pending[1]?.match.eventTimeSecs, T0 - 86_400);
+        // A re-read page stores nothing new, so nothing new is pending.
+        await store.applyPage(detectionPage(source.id, [{ id: "old", t: T0 - 86_400, matches: [{}] }]));
+        assert.equal((await store.listCorrelationPending(source.id, { afterSeq: 0, limit: 10 })).length, 4);
+        // Paging by afterSeq and limit.
+        const second = await store.listCorrelationPending(source.id, { afterSeq: pending[0]!.seq, limit: 2 });
+        assert.deepEqual(
+          second.map((p) => p.seq),
+          [pending[1]!.seq, pending[2]!.seq],
+        );
+        await store.clearCorrelationPending(source.id, [pending[0]!.seq, pending[2]!.seq]);
+        // Another source's seqs are not cleared through this source.
+        const otherPending = await store.listCorrelationPending(other.id, { afterSeq: 0, limit: 10 });
+        await store.clearCorrelationPending(
+          source.id,
+          otherPending.map((p) => p.seq),
+        );
+        assert.equal((await store.listCorrelationPending(other.id, { afterSeq: 0, limit: 10 })).length, 1);
+        assert.deepEqual(
+          (await store.listCorrelationPending(source.id, { afterSeq: 0, limit: 10 })).map((p) => p.seq),
+          [pending[1]!.seq, pending[3]!.seq],
+        );
+        await store.clearCorrelationPending(source.id, []);
+        // Cleared matches stay stored (listMatches still sees them).
+        assert.equal((await store.listMatches({ sourceId: source.id, sinceSecs: 0, untilSecs: T0 + 1000 })).length, 4);
+      });
+
       it("applies derived (correlation) matches once", async () => {
         const source = await newSource();
         await store.applyPage(detectionPage(source.id, [{ id: "e1", t: T0 }]));

@@ -24,7 +24,10 @@ async function loadAll(): Promise<RuleSet> {
 function setEnabled(kind: "rule" | "pack", enabled: boolean) {
   return async (id: string, options: { source?: string }) => {
     const set = await loadAll();
-    const known = kind === "rule" ? set.rules.some((r) => r.id === id) : set.packs.some((p) => p.id === id);
+    const known =
+      kind === "rule"
+        ? set.rules.some((r) => r.id === id) || (set.correlationRules ?? []).some((r) => r.ruleId === id)
+        : set.packs.some((p) => p.id === id);
     if (!known) throw new UsageError(`There is no ${kind} ${JSON.stringify(id)}; see \`vigil ${kind}s list\`.`);
     await withRuntime(async (runtime) => {
       const source = options.source === undefined ? null : await requireSource(runtime, options.source);
@@ -64,6 +67,24 @@ async function listing(kind: "rule" | "pack", json: boolean): Promise<void> {
         else
           process.stdout.write(
             `${row.enabled ? "on " : "off"}  ${r.id}  ${row.severity}  ${r.kind}${r.packId ? `  pack=${r.packId}` : ""}${row.replaces ? `  replaces=${row.replaces}` : ""}${row.sourceOverrides.map((o) => `  ${o.source}=${o.enabled ? "on" : "off"}`).join("")}\n`,
+          );
+      }
+      // Correlation rules are enabled and disabled like rules (their matches group into alerts the same way).
+      for (const c of set.correlationRules ?? []) {
+        const row = {
+          id: c.ruleId,
+          pack: c.packId,
+          kind: "correlation" as const,
+          enabled: resolver.ruleEnabled({ id: c.ruleId, enabled: c.enabled, packId: c.packId }, null),
+          severity: c.severity,
+          members: c.members.map((m) => m.ruleId),
+          sourceOverrides: overrides(c.ruleId),
+          file: c.specPath,
+        };
+        if (json) printJsonLine(row);
+        else
+          process.stdout.write(
+            `${row.enabled ? "on " : "off"}  ${c.ruleId}  ${row.severity}  correlation${c.packId ? `  pack=${c.packId}` : ""}${row.sourceOverrides.map((o) => `  ${o.source}=${o.enabled ? "on" : "off"}`).join("")}\n`,
           );
       }
     } else {

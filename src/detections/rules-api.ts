@@ -3,6 +3,12 @@
 // written against it must keep loading across Vigil versions.
 
 export {
+  type CorrelationDefinition,
+  type CorrelationMember,
+  type CorrelationSpec,
+  defineCorrelation,
+} from "./define-correlation.ts";
+export {
   defineRule,
   type RuleContext,
   type RuleDefinition,

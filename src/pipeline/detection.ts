@@ -1,18 +1,17 @@
 // Wires the detection engine into ingest: loads the rules (built-in packs + user directories), adapts the
-// engine to the page writer's Detector, and runs correlation rules over stored matches.
+// engine to the page writer's Detector, and runs correlation rules (pack content like any rule) over stored
+// matches (./correlations.ts).
 
-import { type CorrelationRule, evaluateCorrelation, OPENAI_BRUTE_FORCE_THEN_SUCCESS } from "../alerts/correlation.ts";
 import { createDetectionEngine, type DetectionEngine } from "../detections/engine/engine.ts";
 import { loadRules } from "../detections/engine/load.ts";
-import { BUILTIN_PACKS_DIR } from "../detections/packs.ts";
+import { BUILTIN_PACKS_DIR, EnablementResolver } from "../detections/packs.ts";
+import type { CorrelationRuleSpec } from "../detections/panther/correlation.ts";
 import type { ScheduledQuerySpec } from "../detections/panther/scheduled-query.ts";
 import { PythonWorkerPool } from "../detections/python/pool.ts";
 import type { SourceRecord, Store } from "../storage/ports.ts";
 import { stateTimeSecs } from "../storage/rule-state.ts";
+import { type CorrelationRun, runCorrelations as runCorrelationRules } from "./correlations.ts";
 import type { DetectionOutcome, Detector } from "./page-writer.ts";
-
-/** Correlation rules run on a schedule over stored matches (packs will contribute theirs). */
-export const CORRELATION_RULES: readonly CorrelationRule[] = [OPENAI_BRUTE_FORCE_THEN_SUCCESS];
 
 export interface Detection {
   engine: DetectionEngine;
@@ -21,6 +20,8 @@ export interface Detection {
   scheduledQueries: readonly ScheduledQuerySpec[];
   /** Per source and query, the last schedule slot that ran (in memory: a re-run slot is idempotent). */
   scheduledSlots: Map<string, number>;
+  /** The loaded correlation rules enabled for a source now (pack and rule overrides read from the store). */
+  correlationRulesFor(sourceId: string): Promise<CorrelationRuleSpec[]>;
   close(): Promise<void>;
 }
 
@@ -74,6 +75,15 @@ export async function openDetection(options: {
     detector,
     scheduledQueries: rules.scheduledQueries ?? [],
     scheduledSlots: new Map(),
+    async correlationRulesFor(sourceId) {
+      const resolver = new EnablementResolver(
+        await store.listDetectionSettings(),
+        new Map(rules.packs.map((p) => [p.id, p])),
+      );
+      return (rules.correlationRules ?? []).filter((c) =>
+        resolver.ruleEnabled({ id: c.ruleId, enabled: c.enabled, packId: c.packId }, sourceId),
+      );
+    },
     close: async () => pythonPool?.close(),
   };
 }
@@ -84,28 +94,14 @@ function eventTime(record: Record<string, unknown>): number {
 }
 
 /**
- * Evaluates the correlation rules for one source over their lookback and applies new correlation
- * matches through the alert path. Re-running over an overlapping window finds the same matches, which
- * the store skips: nothing is counted twice.
+ * Runs the correlation rules enabled for the source over its matches not yet correlated (./correlations.ts):
+ * on event time, so history from a backfill and late events correlate too; re-runs never count twice.
  */
 export async function runCorrelations(
   store: Store,
   source: SourceRecord,
   nowSecs: number,
-  rules: readonly CorrelationRule[] = CORRELATION_RULES,
-): Promise<string[]> {
-  const created: string[] = [];
-  for (const rule of rules) {
-    const members = rule.detection.kind === "group" ? rule.detection.members : rule.detection.steps;
-    const matches = await store.listMatches({
-      sourceId: source.id,
-      ruleIds: members.map((m) => m.ruleId),
-      sinceSecs: nowSecs - rule.lookbackMinutes * 60,
-      untilSecs: nowSecs + 1,
-    });
-    if (matches.length === 0) continue;
-    const derived = evaluateCorrelation(rule, matches, nowSecs);
-    if (derived.length > 0) created.push(...(await store.applyDerivedMatches(source.id, derived)).createdAlertIds);
-  }
-  return created;
+  detection: Pick<Detection, "correlationRulesFor">,
+): Promise<CorrelationRun> {
+  return runCorrelationRules(store, source, nowSecs, await detection.correlationRulesFor(source.id));
 }

@@ -263,9 +263,14 @@ export async function pollAllOnce(
       const poller = await pollerFor(runtime, source);
       const report = await poller.pollOnce(options.signal);
       const backfillJobs = await runPendingBackfills(runtime, source, options.signal ? { signal: options.signal } : {});
-      const correlationAlerts = await runCorrelations(runtime.store, source, Math.floor(runtime.clock.nowMs() / 1000));
+      const correlation = await runCorrelations(
+        runtime.store,
+        source,
+        Math.floor(runtime.clock.nowMs() / 1000),
+        await runtime.detection(),
+      );
       await runScheduledFor(runtime, source);
-      outcomes.push({ source, report, backfillJobs, correlationAlerts: correlationAlerts.length });
+      outcomes.push({ source, report, backfillJobs, correlationAlerts: correlation.createdAlertIds.length });
     } catch (err) {
       if (options.signal?.aborted) throw err;
       outcomes.push({ source, error: errorMessage(err) });

@@ -67,7 +67,7 @@ export class PollScheduler {
       try {
         const poller = await pollerFor(this.runtime, source);
         const report = await poller.pollOnce(signal);
-        await runCorrelations(store, source, Math.floor(clock.nowMs() / 1000));
+        await runCorrelations(store, source, Math.floor(clock.nowMs() / 1000), await this.runtime.detection());
         await runScheduledFor(this.runtime, source);
         const inserted = report.streams.reduce((n, s) => n + s.inserted, 0);
         logger.info({ source: source.name, inserted }, `Polled ${source.name}: ${inserted} new events.`);

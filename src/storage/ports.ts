@@ -498,6 +498,17 @@ export interface Store extends AccessStore, StatsStore {
    * overlapping lookback never counts a match twice. Every match must belong to `sourceId`.
    */
   applyDerivedMatches(sourceId: string, matches: RuleMatch[]): Promise<{ createdAlertIds: string[] }>;
+  /**
+   * The matches of a source that correlation has not yet looked at, by storage order (seq), after `afterSeq`.
+   * Every match is stored pending, in the transaction that stores it (page, backfill, sweep, derived), so a
+   * crash after that commit leaves it pending: correlation picks it up at its next run (pipeline/correlations.ts).
+   */
+  listCorrelationPending(
+    sourceId: string,
+    options: { afterSeq: number; limit: number },
+  ): Promise<Array<{ seq: number; match: RuleMatch }>>;
+  /** Marks these matches as seen by correlation (after their derived matches are applied). */
+  clearCorrelationPending(sourceId: string, seqs: number[]): Promise<void>;
 
   // ---- destinations and delivery ----
   //

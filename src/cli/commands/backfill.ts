@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { systemClock, unixSeconds } from "../../core/clock.ts";
 import { UsageError } from "../../core/errors.ts";
 import { type BackfillProgress, planSlices, runBackfillJob, sliceCountFor } from "../../pipeline/backfill.ts";
+import { runCorrelations } from "../../pipeline/detection.ts";
 import { requireSource, sourceClient } from "../../pipeline/runtime.ts";
 import type { BackfillJob, StreamName } from "../../storage/ports.ts";
 import { withRuntime } from "../context.ts";
@@ -81,7 +82,8 @@ export function register(program: Command): void {
           );
         }
         const reader = await sourceClient(runtime, source);
-        const { detector } = await runtime.detection();
+        const detection = await runtime.detection();
+        const { detector } = detection;
         const bar = progressBar();
         try {
           const result = await withStopSignal((signal) =>
@@ -101,8 +103,12 @@ export function register(program: Command): void {
             ),
           );
           bar.stop();
+          // The history's matches correlate now (on event time) rather than at the next poll; a kill before this
+          // leaves them pending for that poll or the next backfill run.
+          const correlation = await runCorrelations(runtime.store, source, unixSeconds(runtime.clock), detection);
           process.stdout.write(
-            `Backfill job ${job.id} done: ${result.eventsRead} events read, ${result.inserted} new.\n`,
+            `Backfill job ${job.id} done: ${result.eventsRead} events read, ${result.inserted} new` +
+              `${correlation.createdAlertIds.length > 0 ? `, ${correlation.createdAlertIds.length} correlation alert(s)` : ""}.\n`,
           );
         } catch (err) {
           bar.stop();

@@ -6,6 +6,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ConfigurationError } from "../../core/errors.ts";
+import { correlationFromDefinition, isCorrelationDefinition } from "../define-correlation.ts";
 import { isRuleDefinition } from "../define-rule.ts";
 import { BUILTIN_PACKS_DIR, loadPackFile, PACK_FILE, type PackInfo } from "../packs.ts";
 import { type CorrelationRuleSpec, parseCorrelationRule } from "../panther/correlation.ts";
@@ -43,7 +44,7 @@ export interface RuleSet {
   globals?: PantherGlobal[];
   /** Panther data models, chosen by each event's log type. */
   dataModels?: PantherDataModel[];
-  /** Panther correlation rules: loaded and tested; they do not run live yet. */
+  /** Correlation rules (Panther YAML or defineCorrelation): tested, and run live over stored matches. */
   correlationRules?: CorrelationRuleSpec[];
   /** Panther scheduled queries over the event store, feeding scheduled rules. */
   scheduledQueries?: ScheduledQuerySpec[];
@@ -97,6 +98,14 @@ async function loadModule(file: string, packId: string | null, w: Walk): Promise
     return;
   }
   const def = mod.default;
+  if (isCorrelationDefinition(def)) {
+    try {
+      w.correlationRules.push(correlationFromDefinition(def, file, packId));
+    } catch (err) {
+      w.problems.push(`${file}: ${(err as Error).message}`);
+    }
+    return;
+  }
   if (!isRuleDefinition(def)) {
     const has = def !== undefined && typeof def === "object" && def !== null;
     w.problems.push(
@@ -134,7 +143,7 @@ async function loadYaml(file: string, packId: string | null, w: Walk): Promise<v
       w.rules.push(fromPantherSpec(await loadPantherRuleFile(file), packId));
     else if (type === "global") w.globals.push(await loadGlobalFile(doc, file));
     else if (type === "datamodel") w.dataModels.push(await loadDataModelFile(doc, file));
-    else if (type === "correlation_rule") w.correlationRules.push(parseCorrelationRule(doc, file));
+    else if (type === "correlation_rule") w.correlationRules.push({ ...parseCorrelationRule(doc, file), packId });
     else if (type === "scheduled_query") {
       const q = parseScheduledQuery(doc, file);
       if ("unsupported" in q) w.unsupported.push(q.unsupported);

@@ -3,10 +3,12 @@
 // of the match criteria, every member has enough matches inside one lookback window (Group), or the members match
 // in order, each within the transition's time frame of the previous (Sequence). Defaults (PA correlation style
 // guide): MinMatchCount 1, LookbackWindowMinutes 15, WithinTimeFrameMinutes = the lookback.
-// Running correlation rules live needs event-time correlation over stored signals (another issue).
+// The semantics (Group, Sequence, criteria, counts, absence, time frames) live in ../correlation/semantics.ts, shared
+// with the live evaluation over stored matches (../correlation/live.ts); here a test's offsets become its inputs.
 
 import { resolve } from "node:path";
 import { z } from "zod";
+import { type CorrelationInput, findCompletions } from "../correlation/semantics.ts";
 import type { PantherSeverity } from "./rule-file.ts";
 
 const severity = z.enum(["Info", "Low", "Medium", "High", "Critical", "INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"]);
@@ -16,6 +18,8 @@ const member = z.looseObject({
   MinMatchCount: z.number().int().positive().optional(),
   MaxMatchCount: z.number().int().positive().optional(),
   Absence: z.boolean().optional(),
+  // A Vigil extension (Sequence only): this member's matches must not be interrupted by the next member's.
+  Consecutive: z.boolean().optional(),
 });
 const matchRef = z.strictObject({ GroupID: z.string(), Match: z.string() });
 const transition = z.looseObject({
@@ -52,6 +56,12 @@ const schema = z.looseObject({
   Severity: severity,
   Detection: z.array(detection).length(1),
   Tests: z.array(testSchema).optional(),
+  Description: z.string().optional(),
+  Reference: z.string().optional(),
+  Runbook: z.string().optional(),
+  Tags: z.array(z.string()).optional(),
+  Reports: z.record(z.string(), z.array(z.string())).optional(),
+  DedupPeriodMinutes: z.number().positive().optional(),
 });
 
 export type CorrelationMatches = Record<string, Record<string, number[]>>;
@@ -69,12 +79,28 @@ export interface CorrelationRuleSpec {
   severity: PantherSeverity;
   specPath: string;
   kind: "Group" | "Sequence";
-  members: Array<{ id: string; ruleId: string; min: number; max: number | null; absence: boolean }>;
+  members: Array<{
+    id: string;
+    ruleId: string;
+    min: number;
+    max: number | null;
+    absence: boolean;
+    consecutive?: boolean;
+  }>;
   /** Group: criteria name → member ID → field. */
   criteria: Record<string, Record<string, string>>;
   transitions: Array<{ from: string; to: string; withinMinutes: number; on: Array<{ from: string; to: string }> }>;
   lookbackMinutes: number;
   tests: CorrelationTest[];
+  /** The pack the rule came from (set by the loader), for enable/disable like any rule. */
+  packId: string | null;
+  description: string | null;
+  reference: string | null;
+  runbook: string | null;
+  tags: string[];
+  reports: Record<string, string[]>;
+  /** Alerts of one key group over this period (default: the lookback). */
+  dedupPeriodMinutes: number;
 }
 
 export function parseCorrelationRule(doc: unknown, specPath: string): CorrelationRuleSpec {
@@ -95,6 +121,7 @@ export function parseCorrelationRule(doc: unknown, specPath: string): Correlatio
     min: m.MinMatchCount ?? 1,
     max: m.MaxMatchCount ?? null,
     absence: m.Absence === true,
+    consecutive: m.Consecutive === true,
   }));
   const ids = new Set(members.map((m) => m.id));
   const criteria: CorrelationRuleSpec["criteria"] = {};
@@ -125,6 +152,13 @@ export function parseCorrelationRule(doc: unknown, specPath: string): Correlatio
     criteria,
     transitions,
     lookbackMinutes,
+    packId: null,
+    description: raw.Description ?? null,
+    reference: raw.Reference ?? null,
+    runbook: raw.Runbook ?? null,
+    tags: raw.Tags ?? [],
+    reports: raw.Reports ?? {},
+    dedupPeriodMinutes: raw.DedupPeriodMinutes ?? lookbackMinutes,
     tests: (raw.Tests ?? []).map((t) => ({
       name: t.Name,
       expectedResult: t.ExpectedResult,
@@ -133,97 +167,28 @@ export function parseCorrelationRule(doc: unknown, specPath: string): Correlatio
   };
 }
 
-/** A member's match offsets for a choice of criteria values (an event is known by its offset). */
-function offsetsFor(out: CorrelationMatches | undefined, fields: Array<[string, string]>): number[] {
-  if (!out) return [];
-  if (fields.length === 0) {
-    const all = new Set<number>();
-    for (const byValue of Object.values(out))
-      for (const offs of Object.values(byValue)) for (const o of offs) all.add(o);
-    return [...all].sort((a, b) => a - b);
+/**
+ * A test's rule outputs as correlation inputs: one input per member and minute offset (an event is known by its
+ * offset), carrying every field value listed at that offset.
+ */
+export function testInputs(outputs: Record<string, CorrelationMatches>): CorrelationInput[] {
+  const inputs: CorrelationInput[] = [];
+  for (const [memberId, byField] of Object.entries(outputs)) {
+    const fields = new Map<number, Map<string, string[]>>();
+    for (const [field, byValue] of Object.entries(byField))
+      for (const [value, offsets] of Object.entries(byValue))
+        for (const o of offsets) {
+          const f = fields.get(o) ?? new Map<string, string[]>();
+          f.set(field, [...(f.get(field) ?? []), value]);
+          fields.set(o, f);
+        }
+    for (const [offset, f] of fields)
+      inputs.push({ memberId, timeSecs: offset * 60, id: String(offset), values: (field) => f.get(field) ?? [] });
   }
-  let result: Set<number> | null = null;
-  for (const [field, value] of fields) {
-    const offs = new Set(out[field]?.[value] ?? []);
-    result = result === null ? offs : new Set([...(result as Set<number>)].filter((o) => offs.has(o)));
-  }
-  return [...(result ?? [])].sort((a, b) => a - b);
+  return inputs;
 }
 
-/** Every assignment of one value per criteria name that all the criteria's members share. */
-function candidateValues(
-  spec: CorrelationRuleSpec,
-  outputs: Record<string, CorrelationMatches>,
-): Array<Record<string, string>> {
-  let choices: Array<Record<string, string>> = [{}];
-  for (const [name, byMember] of Object.entries(spec.criteria)) {
-    let shared: Set<string> | null = null;
-    for (const [memberId, field] of Object.entries(byMember)) {
-      const m = spec.members.find((x) => x.id === memberId);
-      if (m?.absence) continue;
-      const vals = new Set(Object.keys(outputs[memberId]?.[field] ?? {}));
-      shared = shared === null ? vals : new Set([...(shared as Set<string>)].filter((v) => vals.has(v)));
-    }
-    const values = [...(shared ?? [])];
-    choices = choices.flatMap((c) => values.map((v) => ({ ...c, [name]: v })));
-  }
-  return choices;
-}
-
-function memberOffsets(
-  spec: CorrelationRuleSpec,
-  outputs: Record<string, CorrelationMatches>,
-  values: Record<string, string>,
-) {
-  return new Map(
-    spec.members.map((m) => {
-      const fields: Array<[string, string]> = [];
-      for (const [name, byMember] of Object.entries(spec.criteria))
-        if (byMember[m.id] !== undefined && values[name] !== undefined) fields.push([byMember[m.id]!, values[name]!]);
-      return [m.id, offsetsFor(outputs[m.id], fields)];
-    }),
-  );
-}
-
-const countIn = (offs: number[], from: number, to: number) => offs.filter((o) => o >= from && o <= to).length;
-
-function groupFires(spec: CorrelationRuleSpec, offsets: Map<string, number[]>): boolean {
-  const starts = [...new Set([...offsets.values()].flat())];
-  return starts.some((start) => {
-    const end = start + spec.lookbackMinutes;
-    return spec.members.every((m) => {
-      const n = countIn(offsets.get(m.id) ?? [], start, end);
-      if (m.absence) return n === 0;
-      return n >= m.min && (m.max === null || n <= m.max);
-    });
-  });
-}
-
-function sequenceFires(spec: CorrelationRuleSpec, offsets: Map<string, number[]>): boolean {
-  // Each member in order completes (its MinMatchCount-th match) after the previous one, within the transition's
-  // time frame of it, and all inside the lookback window from the first match.
-  const step = (i: number, after: number, first: number): boolean => {
-    if (i === spec.members.length) return true;
-    const m = spec.members[i]!;
-    const within = spec.transitions.find((t) => t.to === m.id)?.withinMinutes ?? spec.lookbackMinutes;
-    const offs = (offsets.get(m.id) ?? []).filter((o) => (i === 0 ? true : o > after && o <= after + within));
-    if (m.absence) return offs.length === 0 && step(i + 1, after, first);
-    for (let k = m.min - 1; k < offs.length; k++) {
-      const start = i === 0 ? offs[k - m.min + 1]! : first;
-      const done = offs[k]!;
-      if (done - start > spec.lookbackMinutes) continue;
-      if (step(i + 1, done, start)) return true;
-    }
-    return false;
-  };
-  return step(0, Number.NEGATIVE_INFINITY, 0);
-}
-
-/** Whether the correlation rule fires on a test's rule outputs. */
+/** Whether the correlation rule fires on a test's rule outputs (all the data is there: absence is decided). */
 export function correlationFires(spec: CorrelationRuleSpec, outputs: Record<string, CorrelationMatches>): boolean {
-  for (const values of candidateValues(spec, outputs)) {
-    const offsets = memberOffsets(spec, outputs, values);
-    if (spec.kind === "Group" ? groupFires(spec, offsets) : sequenceFires(spec, offsets)) return true;
-  }
-  return false;
+  return findCompletions(spec, testInputs(outputs)).length > 0;
 }

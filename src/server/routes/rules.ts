@@ -106,7 +106,10 @@ export function ruleRoutes(ctx: ServerContext): Hono<AppEnv> {
         const id = c.req.param("id");
         const { sourceId } = await readBody(c, ToggleSchema);
         const set = await ctx.rules();
-        const known = kind === "rule" ? set.rules.some((r) => r.id === id) : set.packs.some((p) => p.id === id);
+        const known =
+          kind === "rule"
+            ? set.rules.some((r) => r.id === id) || (set.correlationRules ?? []).some((r) => r.ruleId === id)
+            : set.packs.some((p) => p.id === id);
         if (!known) throw new NotFoundError(`There is no ${kind} ${JSON.stringify(id)}.`);
         let source: string | null = null;
         if (sourceId !== undefined) {

@@ -77,7 +77,8 @@ async function insertMatches(
     const values: unknown[] = [];
     const tuples = chunk.map((m, i) => {
       values.push(...matchValues(m, toFlag), nowMs);
-      return `(${params(width, i * width + 1)})`;
+      // Every new match waits for correlation (see Store.listCorrelationPending).
+      return `(${params(width, i * width + 1)}, true)`;
     });
     const { rows } = await client.query<{
       seq: number | string;
@@ -86,7 +87,7 @@ async function insertMatches(
       event_id: string;
       is_error: boolean;
     }>(
-      `INSERT INTO rule_matches (${MATCH_COLUMNS.join(", ")}, created_at_ms) VALUES ${tuples.join(", ")}
+      `INSERT INTO rule_matches (${MATCH_COLUMNS.join(", ")}, created_at_ms, correlation_pending) VALUES ${tuples.join(", ")}
        ON CONFLICT (source_id, rule_id, event_id, is_error) DO NOTHING
        RETURNING seq, source_id, rule_id, event_id, is_error`,
       values,
@@ -443,4 +444,25 @@ export async function listMatchesPg(
     values,
   );
   return rows.map(toRuleMatch);
+}
+
+export async function listCorrelationPendingPg(
+  client: Queryable,
+  sourceId: string,
+  afterSeq: number,
+  limit: number,
+): Promise<Array<{ seq: number; match: RuleMatch }>> {
+  const { rows } = await client.query<MatchRow & { seq: string | number }>(
+    "SELECT * FROM rule_matches WHERE source_id = $1 AND correlation_pending AND seq > $2 ORDER BY seq LIMIT $3",
+    [sourceId, afterSeq, limit],
+  );
+  return rows.map((row) => ({ seq: Number(row.seq), match: toRuleMatch(row) }));
+}
+
+export async function clearCorrelationPendingPg(client: Queryable, sourceId: string, seqs: number[]): Promise<void> {
+  if (seqs.length === 0) return;
+  await client.query("UPDATE rule_matches SET correlation_pending = false WHERE source_id = $1 AND seq = ANY($2)", [
+    sourceId,
+    seqs,
+  ]);
 }

@@ -576,6 +576,20 @@ export const MIGRATIONS: readonly Migration[] = [
         REFERENCING OLD TABLE AS changed_matches FOR EACH STATEMENT EXECUTE FUNCTION vigil_rule_error_counts_remove();
     `,
   },
+  {
+    version: 16,
+    name: "correlation on event time: matches wait for correlation",
+    sql: `
+      -- Set in the transaction that stores a match and cleared once correlation rules have looked at it
+      -- (src/pipeline/correlations.ts), so a crash in between leaves it pending, never forgotten. The partial
+      -- index holds only the pending rows. Matches stored in the last hour before the upgrade are pending too:
+      -- the correlation that ran before looked only at the last 30 minutes of the wall clock.
+      ALTER TABLE rule_matches ADD COLUMN correlation_pending boolean NOT NULL DEFAULT false;
+      UPDATE rule_matches SET correlation_pending = true
+        WHERE created_at_ms > (extract(epoch FROM now()) * 1000)::bigint - 3600000;
+      CREATE INDEX rule_matches_correlation_pending ON rule_matches (source_id, seq) WHERE correlation_pending;
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

@@ -80,10 +80,12 @@ import {
 import {
   applyMatchesPg,
   applyStateOpsPg,
+  clearCorrelationPendingPg,
   getAlertMatchesPg,
   getAlertPg,
   listAlertStatusChangesPg,
   listAlertsPg,
+  listCorrelationPendingPg,
   listDetectionSettingsPg,
   listMatchesPg,
   loadRuleStatePg,
@@ -1029,6 +1031,17 @@ export class PostgresStore implements Store {
     untilSecs: number;
   }): Promise<RuleMatch[]> {
     return this.#read((c) => listMatchesPg(c, query));
+  }
+
+  async listCorrelationPending(
+    sourceId: string,
+    options: { afterSeq: number; limit: number },
+  ): Promise<Array<{ seq: number; match: RuleMatch }>> {
+    return this.#read((c) => listCorrelationPendingPg(c, sourceId, options.afterSeq, options.limit));
+  }
+
+  async clearCorrelationPending(sourceId: string, seqs: number[]): Promise<void> {
+    await this.#read((c) => clearCorrelationPendingPg(c, sourceId, seqs));
   }
 
   // ---- reading ----

@@ -43,8 +43,9 @@ const placeholders = (n: number): string => Array.from({ length: n }, () => "?")
 function prepare(db: Database.Database) {
   return {
     insertMatch: db.prepare(
-      `INSERT INTO rule_matches (${MATCH_COLUMNS.join(", ")}, window_id, alert_id, created_at_ms)
-       VALUES (${placeholders(MATCH_COLUMNS.length + 3)})
+      // correlation_pending: every new match waits for correlation (see Store.listCorrelationPending).
+      `INSERT INTO rule_matches (${MATCH_COLUMNS.join(", ")}, window_id, alert_id, created_at_ms, correlation_pending)
+       VALUES (${placeholders(MATCH_COLUMNS.length + 3)}, 1)
        ON CONFLICT (source_id, rule_id, event_id, is_error) DO NOTHING`,
     ),
     matchStored: db.prepare<[string, string, string, number], { one: number }>(
@@ -350,5 +351,19 @@ export class SqliteDetections {
       .prepare<unknown[], MatchRow>(`SELECT * FROM rule_matches WHERE ${where.join(" AND ")} ORDER BY event_time, seq`)
       .all(...params)
       .map(toRuleMatch);
+  }
+
+  listCorrelationPending(sourceId: string, afterSeq: number, limit: number): Array<{ seq: number; match: RuleMatch }> {
+    return this.#db
+      .prepare<[string, number, number], MatchRow & { seq: number }>(
+        `SELECT * FROM rule_matches WHERE source_id = ? AND correlation_pending = 1 AND seq > ? ORDER BY seq LIMIT ?`,
+      )
+      .all(sourceId, afterSeq, limit)
+      .map((row) => ({ seq: row.seq, match: toRuleMatch(row) }));
+  }
+
+  clearCorrelationPending(sourceId: string, seqs: number[]): void {
+    const clear = this.#db.prepare("UPDATE rule_matches SET correlation_pending = 0 WHERE source_id = ? AND seq = ?");
+    for (const seq of seqs) clear.run(sourceId, seq);
   }
 }

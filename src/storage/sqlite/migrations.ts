@@ -582,6 +582,20 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 16,
+    name: "correlation on event time: matches wait for correlation",
+    sql: `
+      -- Set in the transaction that stores a match and cleared once correlation rules have looked at it
+      -- (src/pipeline/correlations.ts), so a crash in between leaves it pending, never forgotten. The partial
+      -- index holds only the pending rows. Matches stored in the last hour before the upgrade are pending too:
+      -- the correlation that ran before looked only at the last 30 minutes of the wall clock.
+      ALTER TABLE rule_matches ADD COLUMN correlation_pending INTEGER NOT NULL DEFAULT 0;
+      UPDATE rule_matches SET correlation_pending = 1
+        WHERE created_at_ms > CAST(strftime('%s', 'now') AS INTEGER) * 1000 - 3600000;
+      CREATE INDEX rule_matches_correlation_pending ON rule_matches (source_id, seq) WHERE correlation_pending = 1;
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

@@ -404,6 +404,38 @@ describe("SqliteStore", () => {
       }, path);
     });
 
+    it("marks the matches of the last hour pending for correlation at the upgrade, and older ones not", async () => {
+      const path = freshPath();
+      const version = MIGRATIONS.find((m) => m.name.startsWith("correlation on event time"))?.version ?? 0;
+      assert.ok(version > 0);
+      const db = new Database(path);
+      runMigrations(
+        db,
+        Date.now(),
+        MIGRATIONS.filter((m) => m.version < version),
+      );
+      db.prepare(
+        `INSERT INTO sources (id, name, kind, poll_interval_secs, overlap_secs, sweep_window_secs, sweep_interval_secs,
+           include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms)
+         VALUES ('s1', 'acme', 'openai', 60, 60, 60, 60, 1, 1, 1, 'x', 0)`,
+      ).run();
+      const insert = db.prepare(
+        `INSERT INTO rule_matches (source_id, event_id, rule_id, log_type, event_time, is_error, dedup_string, title,
+           severity, dedup_period_minutes, threshold, create_alert, tags, reports, created_at_ms)
+         VALUES ('s1', ?, 'R', 'OpenAI.Audit', 1, 0, 'd', 't', 'INFO', 60, 1, 0, '[]', '{}', ?)`,
+      );
+      insert.run("old", Date.now() - 2 * 3_600_000);
+      insert.run("recent", Date.now() - 60_000);
+      db.close();
+      await withStore(async (store) => {
+        const pending = await store.listCorrelationPending("s1", { afterSeq: 0, limit: 10 });
+        assert.deepEqual(
+          pending.map((p) => p.match.eventId),
+          ["recent"],
+        );
+      }, path);
+    });
+
     it("refuses a database written by a newer Vigil", async () => {
       const path = freshPath();
       await withStore(async (store) => {

@@ -719,6 +719,17 @@ export class SqliteStore implements Store {
     });
   }
 
+  async listCorrelationPending(
+    sourceId: string,
+    options: { afterSeq: number; limit: number },
+  ): Promise<Array<{ seq: number; match: RuleMatch }>> {
+    return this.#guard(() => this.#detections.listCorrelationPending(sourceId, options.afterSeq, options.limit));
+  }
+
+  async clearCorrelationPending(sourceId: string, seqs: number[]): Promise<void> {
+    this.#write(() => this.#detections.clearCorrelationPending(sourceId, seqs));
+  }
+
   // ---- detections ----
 
   async loadRuleState(sourceId: string, ruleIds: string[], nowSecs: number): Promise<RuleStateEntry[]> {

@@ -1,0 +1,127 @@
+// Correlation rules over stored matches, on event time: the matches of the rule's member rules become inputs to
+// ./semantics.ts, and each completion becomes a derived match whose event is the completion's anchor. The same
+// stored matches always give the same derived matches (same rule, same anchor event), so the store's idempotent
+// applyDerivedMatches never counts one twice, however often a window is evaluated again.
+//
+// MatchCriteria fields are read from the matched event's normalized record (what the member rule saw: p_any_*
+// indicators, or a dotted path such as actor.session.user.email), and, when the record lacks the field, from the
+// match's alert context (a Vigil rule may put a correlation key there).
+
+import type { RuleMatch, Severity } from "../../core/detection.ts";
+import type { CorrelationRuleSpec } from "../panther/correlation.ts";
+import { type CorrelationInput, findCompletions } from "./semantics.ts";
+
+export const CORRELATION_LOG_TYPE = "Vigil.Correlation";
+
+/** The scalar values of a field: a list is the set of its scalars; an object or null is no value. */
+function scalars(value: unknown): string[] {
+  if (value === undefined || value === null) return [];
+  if (Array.isArray(value)) return value.flatMap((v) => (Array.isArray(v) ? [] : scalars(v)));
+  if (typeof value === "string") return value === "" ? [] : [value];
+  if (typeof value === "number" || typeof value === "boolean") return [String(value)];
+  return [];
+}
+
+function pathValue(record: Record<string, unknown> | null, field: string): unknown {
+  if (record === null) return undefined;
+  if (field in record) return record[field];
+  let cur: unknown = record;
+  for (const part of field.split(".")) {
+    if (typeof cur !== "object" || cur === null || Array.isArray(cur)) return undefined;
+    cur = (cur as Record<string, unknown>)[part];
+  }
+  return cur;
+}
+
+export function fieldValues(match: RuleMatch, record: Record<string, unknown> | null, field: string): string[] {
+  const fromEvent = pathValue(record, field);
+  return scalars(fromEvent !== undefined ? fromEvent : pathValue(match.alertContext, field));
+}
+
+/** The member rule ids of a correlation rule (a rule may be more than one member). */
+export function memberRuleIds(spec: CorrelationRuleSpec): string[] {
+  return [...new Set(spec.members.map((m) => m.ruleId))];
+}
+
+export interface LiveCorrelationResult {
+  derived: RuleMatch[];
+  /** Completions that need data past `nowSecs` (an absence still open): evaluate again later. */
+  undecided: number;
+}
+
+/**
+ * Evaluates `spec` over one source's stored matches of its members. Only completions whose anchor time passes
+ * `anchorWanted` are returned (the caller asks for the anchors whose whole window it loaded).
+ */
+export function correlateStored(
+  spec: CorrelationRuleSpec,
+  matches: readonly RuleMatch[],
+  records: ReadonlyMap<string, Record<string, unknown> | null>,
+  options: { nowSecs: number; anchorWanted: (timeSecs: number) => boolean },
+): LiveCorrelationResult {
+  const inputs: Array<CorrelationInput & { match: RuleMatch }> = [];
+  for (const match of matches) {
+    if (match.isError) continue;
+    const record = records.get(match.eventId) ?? null;
+    const cache = new Map<string, string[]>();
+    const values = (field: string) => {
+      let v = cache.get(field);
+      if (v === undefined) {
+        v = fieldValues(match, record, field);
+        cache.set(field, v);
+      }
+      return v;
+    };
+    for (const m of spec.members)
+      if (m.ruleId === match.ruleId)
+        inputs.push({ memberId: m.id, timeSecs: match.eventTimeSecs, id: match.eventId, values, match });
+  }
+  const derived: RuleMatch[] = [];
+  let undecided = 0;
+  for (const c of findCompletions(spec, inputs)) {
+    if (!options.anchorWanted(c.anchor.timeSecs)) continue;
+    if (c.needsDataUntilSecs > options.nowSecs) {
+      undecided++;
+      continue;
+    }
+    const anchor = (c.anchor as (typeof inputs)[number]).match;
+    const contributing = c.contributing.map((i) => (i as (typeof inputs)[number]).match);
+    const key = Object.keys(c.key)
+      .sort()
+      .map((k) => c.key[k])
+      .join(", ");
+    const dedup = key === "" ? spec.ruleId : key;
+    derived.push({
+      ruleId: spec.ruleId,
+      packId: spec.packId,
+      sourceId: anchor.sourceId,
+      eventId: anchor.eventId,
+      logType: CORRELATION_LOG_TYPE,
+      eventTimeSecs: anchor.eventTimeSecs,
+      isError: false,
+      errorType: null,
+      errorMessage: null,
+      dedupString: dedup,
+      title: `${spec.displayName ?? spec.ruleId}: ${dedup}`,
+      severity: spec.severity as Severity,
+      alertContext: {
+        correlationKey: dedup,
+        matchCriteria: c.key,
+        matchedRules: [...new Set(contributing.map((m) => m.ruleId))],
+        matchedEventIds: contributing.map((m) => m.eventId),
+        firstEventTimeSecs: contributing[0]?.eventTimeSecs ?? anchor.eventTimeSecs,
+      },
+      description: spec.description,
+      reference: spec.reference,
+      runbook: spec.runbook,
+      destinations: null,
+      uniqueValue: null,
+      dedupPeriodMinutes: spec.dedupPeriodMinutes,
+      threshold: 1,
+      createAlert: true,
+      tags: spec.tags,
+      reports: spec.reports,
+    });
+  }
+  return { derived, undecided };
+}

@@ -1,0 +1,127 @@
+// Runs the correlation rules live, on event time, over the matches that correlation has not seen yet.
+//
+// Every stored match starts pending (set in the transaction that stores it: a live page, a backfill slice, a
+// sweep, a derived match). A run reads the pending matches of a source in storage order; for each correlation
+// rule with a member among them it loads the member matches within the rule's reach of each new match (the
+// lookback before and after it, plus what Absence members look ahead), evaluates the rule there
+// (detections/correlation/live.ts), applies the derived matches (idempotent: one per rule and anchor event), and
+// only then clears the pending flags. A crash anywhere before the clear leaves the matches pending: the next run
+// evaluates them again and finds the same derived matches, which the store skips. So history that arrives by
+// backfill or late by a sweep correlates with what was stored before it, and nothing is lost or counted twice.
+
+import type { RuleMatch } from "../core/detection.ts";
+import { correlateStored, memberRuleIds } from "../detections/correlation/live.ts";
+import { lookAheadSecs } from "../detections/correlation/semantics.ts";
+import type { CorrelationRuleSpec } from "../detections/panther/correlation.ts";
+import type { SourceRecord, Store } from "../storage/ports.ts";
+
+/** Pending matches read per step. */
+const PENDING_BATCH = 1000;
+/** Events read per look-up of their records (criteria fields). */
+const EVENT_BATCH = 500;
+
+type Span = [number, number];
+
+/** Sorted, merged closed intervals. */
+function merge(spans: Span[]): Span[] {
+  const sorted = [...spans].sort((a, b) => a[0] - b[0]);
+  const out: Span[] = [];
+  for (const s of sorted) {
+    const last = out[out.length - 1];
+    if (last && s[0] <= last[1] + 1) last[1] = Math.max(last[1], s[1]);
+    else out.push([s[0], s[1]]);
+  }
+  return out;
+}
+
+const inside = (spans: readonly Span[], t: number) => spans.some(([lo, hi]) => t >= lo && t <= hi);
+
+/** The normalized records of the matched events (what member rules saw), by event id. */
+async function recordsOf(
+  store: Store,
+  sourceId: string,
+  matches: readonly RuleMatch[],
+): Promise<Map<string, Record<string, unknown> | null>> {
+  const ids = [...new Set(matches.map((m) => m.eventId))];
+  const out = new Map<string, Record<string, unknown> | null>();
+  for (let i = 0; i < ids.length; i += EVENT_BATCH) {
+    const chunk = ids.slice(i, i + EVENT_BATCH);
+    for (const e of await store.searchEvents({ sourceId, ids: chunk, limit: chunk.length })) {
+      try {
+        out.set(e.id, JSON.parse(e.normalized ?? e.raw) as Record<string, unknown>);
+      } catch {
+        out.set(e.id, null);
+      }
+    }
+  }
+  return out;
+}
+
+export interface CorrelationRun {
+  createdAlertIds: string[];
+  /** Pending matches looked at. */
+  examined: number;
+  /** Matches kept pending: a completion waits for an Absence member's time frame to pass. */
+  deferred: number;
+}
+
+/**
+ * Evaluates `rules` (the correlation rules enabled for the source) over the source's pending matches and
+ * applies what they find. Safe to run at any time and more than once; `nowSecs` only decides when an Absence
+ * member's time frame has passed.
+ */
+export async function runCorrelations(
+  store: Store,
+  source: SourceRecord,
+  nowSecs: number,
+  rules: readonly CorrelationRuleSpec[],
+): Promise<CorrelationRun> {
+  const run: CorrelationRun = { createdAlertIds: [], examined: 0, deferred: 0 };
+  let afterSeq = 0;
+  for (;;) {
+    const pending = await store.listCorrelationPending(source.id, { afterSeq, limit: PENDING_BATCH });
+    if (pending.length === 0) break;
+    afterSeq = pending[pending.length - 1]!.seq;
+    run.examined += pending.length;
+    const keep = new Set<number>();
+    const derived: RuleMatch[] = [];
+    for (const rule of rules) {
+      const members = memberRuleIds(rule);
+      const fresh = pending.filter((p) => members.includes(p.match.ruleId) && !p.match.isError);
+      if (fresh.length === 0) continue;
+      const lookback = rule.lookbackMinutes * 60;
+      const ahead = lookAheadSecs(rule);
+      // A new match at t can change the completions anchored in [t - ahead, t + lookback]; deciding those needs
+      // the matches in [anchor - lookback, anchor + ahead].
+      const anchors = merge(fresh.map((p): Span => [p.match.eventTimeSecs - ahead, p.match.eventTimeSecs + lookback]));
+      const loads = merge(anchors.map(([lo, hi]): Span => [lo - lookback, hi + ahead]));
+      for (const [lo, hi] of loads) {
+        const matches = await store.listMatches({
+          sourceId: source.id,
+          ruleIds: members,
+          sinceSecs: lo,
+          untilSecs: hi + 1,
+        });
+        const records =
+          Object.keys(rule.criteria).length > 0 ? await recordsOf(store, source.id, matches) : new Map<string, null>();
+        const result = correlateStored(rule, matches, records, {
+          nowSecs,
+          anchorWanted: (t) => t >= lo && t <= hi && inside(anchors, t),
+        });
+        derived.push(...result.derived);
+        if (result.undecided > 0)
+          for (const p of fresh) if (p.match.eventTimeSecs >= lo && p.match.eventTimeSecs <= hi) keep.add(p.seq);
+      }
+    }
+    if (derived.length > 0)
+      run.createdAlertIds.push(...(await store.applyDerivedMatches(source.id, derived)).createdAlertIds);
+    // Cleared only now: a crash before this line leaves the batch pending for the next run.
+    await store.clearCorrelationPending(
+      source.id,
+      pending.filter((p) => !keep.has(p.seq)).map((p) => p.seq),
+    );
+    run.deferred += keep.size;
+    if (pending.length < PENDING_BATCH) break;
+  }
+  return run;
+}
