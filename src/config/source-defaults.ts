@@ -16,6 +16,8 @@ export const SOURCE_DEFAULTS = {
   noDataAlertSecs: 24 * 3600,
   /** Polls failing (network, 5xx) for an hour since the last success raise a system alert. */
   pollFailureAlertSecs: 3600,
+  /** Inventory snapshots of the organization (src/posture), hourly; 0 turns them off. */
+  postureIntervalSecs: 3600,
 } as const;
 
 /** The name for the no-data threshold: no_data_alarm_minutes, 15…43200, default 1440. */

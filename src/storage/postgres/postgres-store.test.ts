@@ -9,6 +9,7 @@ import { type PgCluster, startPgCluster } from "../../../test/pg-cluster.ts";
 import { eventRow, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
 import { runAccessContract } from "../../../test/storage-contract-access.ts";
 import { runAlertOrderContract } from "../../../test/storage-contract-alert-order.ts";
+import { runPostureContract } from "../../../test/storage-contract-posture.ts";
 import { VigilError } from "../../core/errors.ts";
 import type { PageWrite } from "../ports.ts";
 import { MIGRATIONS, runMigrations } from "./migrations.ts";
@@ -29,6 +30,9 @@ runStorageContract("postgres", () =>
   openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
 );
 runAccessContract("postgres", () =>
+  openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
+);
+runPostureContract("postgres", () =>
   openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
 );
 runAlertOrderContract(

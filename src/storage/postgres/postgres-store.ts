@@ -13,6 +13,7 @@
 
 import { createHash, randomUUID } from "node:crypto";
 import pg from "pg";
+import type { PostureSnapshotRecord, PostureSnapshotSummary, PostureSnapshotWrite } from "../../posture/types.ts";
 import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { AlertStatus, AlertStatusChange, RuleMatch } from "../../core/detection.ts";
@@ -87,6 +88,13 @@ import {
 import { quoteIdent, runMigrations } from "./migrations.ts";
 import { describeTarget, type PgTarget, translatePgError } from "./pg-errors.ts";
 import { compileEventCount, compileEventSearch, compileQuarantineList } from "./search.ts";
+import {
+  eventTypeCountsPg,
+  getPostureObjectsPg,
+  getPostureSnapshotPg,
+  listPostureSnapshotsPg,
+  savePostureSnapshotPg,
+} from "./posture.ts";
 
 export interface OpenPostgresStoreOptions {
   /** A libpq URL, e.g. postgresql://vigil:secret@db.internal:5432/vigil. */
@@ -113,6 +121,7 @@ const SETTINGS_KEYS = [
   "noDataAlertEnabled",
   "noDataAlertSecs",
   "pollFailureAlertSecs",
+  "postureIntervalSecs",
 ] as const satisfies readonly (keyof SourceSettings)[];
 // Fails to compile when SourceSettings gains a field that SETTINGS_KEYS does not list.
 const _everySettingListed: Record<Exclude<keyof SourceSettings, (typeof SETTINGS_KEYS)[number]>, never> = {};
@@ -157,6 +166,7 @@ interface SourceRow {
   no_data_alert_enabled: boolean;
   no_data_alert_secs: number;
   poll_failure_alert_secs: number;
+  posture_interval_secs: number;
 }
 
 interface BackfillJobRow {
@@ -192,7 +202,7 @@ interface PollStatusRow {
 
 const SOURCE_COLUMNS = `id, name, kind, base_url, poll_interval_secs, overlap_secs, sweep_window_secs,
   sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms,
-  no_data_alert_enabled, no_data_alert_secs, poll_failure_alert_secs`;
+  no_data_alert_enabled, no_data_alert_secs, poll_failure_alert_secs, posture_interval_secs`;
 
 function toSourceRecord(row: SourceRow): SourceRecord {
   return {
@@ -210,6 +220,7 @@ function toSourceRecord(row: SourceRow): SourceRecord {
     noDataAlertEnabled: row.no_data_alert_enabled,
     noDataAlertSecs: row.no_data_alert_secs,
     pollFailureAlertSecs: row.poll_failure_alert_secs,
+    postureIntervalSecs: row.posture_interval_secs,
     createdAtMs: row.created_at_ms,
   };
 }
@@ -232,6 +243,7 @@ function sourceRowFrom(id: string, s: SourceSettings, secret: EncryptedSecret, c
     no_data_alert_enabled: s.noDataAlertEnabled ?? SOURCE_DEFAULTS.noDataAlertEnabled,
     no_data_alert_secs: s.noDataAlertSecs ?? SOURCE_DEFAULTS.noDataAlertSecs,
     poll_failure_alert_secs: s.pollFailureAlertSecs ?? SOURCE_DEFAULTS.pollFailureAlertSecs,
+    posture_interval_secs: s.postureIntervalSecs ?? SOURCE_DEFAULTS.postureIntervalSecs,
   };
 }
 
@@ -253,6 +265,7 @@ function sourceParams(r: SourceRow): unknown[] {
     r.no_data_alert_enabled,
     r.no_data_alert_secs,
     r.poll_failure_alert_secs,
+    r.posture_interval_secs,
   ];
 }
 
@@ -438,7 +451,7 @@ export class PostgresStore implements Store {
     this.#assertOpen();
     try {
       await this.#pool.query(
-        `INSERT INTO sources (${SOURCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+        `INSERT INTO sources (${SOURCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
         sourceParams(row),
       );
     } catch (err) {
@@ -475,13 +488,14 @@ export class PostgresStore implements Store {
           `UPDATE sources SET name = $2, kind = $3, base_url = $4, poll_interval_secs = $5, overlap_secs = $6,
              sweep_window_secs = $7, sweep_interval_secs = $8, include_tenant_events = $9, backfill_days = $10,
              enabled = $11, encrypted_secret = $12, no_data_alert_enabled = $13, no_data_alert_secs = $14,
-             poll_failure_alert_secs = $15
+             poll_failure_alert_secs = $15, posture_interval_secs = $16
            WHERE id = $1`,
           [
             ...sourceParams(row).slice(0, 12),
             row.no_data_alert_enabled,
             row.no_data_alert_secs,
             row.poll_failure_alert_secs,
+            row.posture_interval_secs,
           ],
         );
         return toSourceRecord(row);
@@ -776,6 +790,31 @@ export class PostgresStore implements Store {
       await this.#requireSource(client, sourceId);
       return { createdAlertIds: await applyMatchesPg(client, matches, this.#clock.nowMs()) };
     });
+  }
+
+  // ---- inventory snapshots (see postgres/posture.ts) ----
+
+  async savePostureSnapshot(write: PostureSnapshotWrite): Promise<PostureSnapshotRecord> {
+    return this.#transaction(async (client) => {
+      await this.#requireSource(client, write.sourceId);
+      return savePostureSnapshotPg(client, write);
+    });
+  }
+
+  async getPostureSnapshot(sourceId: string, id?: number): Promise<PostureSnapshotRecord | null> {
+    return this.#read((pool) => getPostureSnapshotPg(pool, sourceId, id));
+  }
+
+  async listPostureSnapshots(sourceId: string, limit = 50): Promise<PostureSnapshotSummary[]> {
+    return this.#read((pool) => listPostureSnapshotsPg(pool, sourceId, limit));
+  }
+
+  async getPostureObjects(sourceId: string, hashes: string[]): Promise<Map<string, string>> {
+    return this.#read((pool) => getPostureObjectsPg(pool, sourceId, hashes));
+  }
+
+  async eventTypeCounts(sourceId?: string): Promise<Array<{ type: string; count: number; lastSeenSecs: number }>> {
+    return this.#read((pool) => eventTypeCountsPg(pool, sourceId));
   }
 
   // ---- detections ----

@@ -9,6 +9,7 @@ import Database from "better-sqlite3";
 import { eventRow, ruleMatch, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
 import { runAccessContract } from "../../../test/storage-contract-access.ts";
 import { runAlertOrderContract } from "../../../test/storage-contract-alert-order.ts";
+import { runPostureContract } from "../../../test/storage-contract-posture.ts";
 import { VigilError } from "../../core/errors.ts";
 import { MIGRATIONS, runMigrations } from "./migrations.ts";
 import { compileEventSearch, TEXT_CANDIDATE_CAP } from "./search.ts";
@@ -27,6 +28,7 @@ function freshPath(): string {
 runStorageContract("sqlite file", () => openSqliteStore({ path: freshPath() }));
 runStorageContract("sqlite memory", () => openSqliteStore({ memory: true }));
 runAccessContract("sqlite", () => openSqliteStore({ path: freshPath() }));
+runPostureContract("sqlite", () => openSqliteStore({ path: freshPath() }));
 runAlertOrderContract("sqlite", () => openSqliteStore({ path: freshPath() }), { scenarios: 12, deliveries: 8 });
 
 async function withStore<T>(fn: (store: SqliteStore, path: string) => Promise<T>, path = freshPath()): Promise<T> {
