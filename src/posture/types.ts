@@ -4,14 +4,17 @@ import type { PostureChange, ManifestEntry } from "./diff.ts";
 import type { PostureKind } from "./endpoints.ts";
 import type { EndpointStatus } from "./snapshot.ts";
 
-/** A posture rule's finding in one snapshot; `sinceSnapshotId` is the snapshot where this episode began. */
+/**
+ * A posture rule's finding in one snapshot. `sinceMs` is the time of the snapshot where this episode began
+ * (carried over while the finding stands): it makes the alert's event id, so a standing finding is one alert.
+ */
 export interface PostureFinding {
   ruleId: string;
   kind: PostureKind | "organization" | "change";
   objectId: string;
   title: string;
   severity: string;
-  sinceSnapshotId: number;
+  sinceMs: number;
   alertEventId: string;
 }
 
