@@ -11,6 +11,7 @@ import {
 import { UsageError } from "../../core/errors.ts";
 import { assertOutboundUrl } from "../../core/outbound.ts";
 import { healthInput, healthState } from "../../pipeline/health.ts";
+import { postureHealth } from "../../pipeline/posture.ts";
 import {
   clientFor,
   requireSource,
@@ -215,6 +216,7 @@ export function register(program: Command): void {
           });
           const [newest] = await runtime.store.searchEvents({ sourceId: source.id, limit: 1 });
           const health = healthState(input);
+          const posture = await postureHealth(runtime.store, source);
           if (options.json) {
             printJsonLine({
               ...source,
@@ -227,12 +229,14 @@ export function register(program: Command): void {
               eventsLast24h,
               health,
               lastError: status.lastError,
+              posture,
             });
           } else {
             const last = status.lastSuccessMs ? new Date(status.lastSuccessMs).toISOString() : "never";
             const error = status.lastError ? `  last error: ${status.lastError}` : "";
+            const scopes = posture.failedEndpoints.map((e) => `\n  snapshot: ${e.error}`).join("");
             process.stdout.write(
-              `${source.name}\t${health}\t${resolveBaseUrl(runtime, source)}\tevery ${source.pollIntervalSecs}s\t${events} events (${eventsLast24h} in 24 h)\tlast poll ok: ${last}${error}\n`,
+              `${source.name}\t${health}\t${resolveBaseUrl(runtime, source)}\tevery ${source.pollIntervalSecs}s\t${events} events (${eventsLast24h} in 24 h)\tlast poll ok: ${last}${error}${scopes}\n`,
             );
           }
         }
