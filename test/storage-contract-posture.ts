@@ -20,7 +20,15 @@ function write(sourceId: string, takenAtMs: number, objects: PostureSnapshotWrit
     durationMs: 12,
     requests: 3,
     endpoints: [
-      { kind: "user", path: "/organization/users", ok: true, objects: 1, error: null, errorCode: null, missingScope: null },
+      {
+        kind: "user",
+        path: "/organization/users",
+        ok: true,
+        objects: 1,
+        error: null,
+        errorCode: null,
+        missingScope: null,
+      },
     ],
     objects,
     changes: null,
@@ -72,7 +80,7 @@ export function runPostureContract(name: string, open: () => Promise<Store>): vo
             objectId: "user-b",
             title: "t",
             severity: "HIGH",
-            sinceSnapshotId: 1,
+            sinceMs: 1_000,
             alertEventId: "e",
           },
         ],
@@ -139,11 +147,14 @@ export function runPostureContract(name: string, open: () => Promise<Store>): vo
         { type: "api_key.created", count: 2, lastSeenSecs: 300 },
         { type: "login.failed", count: 1, lastSeenSecs: 200 },
       ]);
-      assert.deepEqual((await store.eventTypeCounts()).find((r) => r.type === "api_key.created"), {
-        type: "api_key.created",
-        count: 3,
-        lastSeenSecs: 900,
-      });
+      assert.deepEqual(
+        (await store.eventTypeCounts()).find((r) => r.type === "api_key.created"),
+        {
+          type: "api_key.created",
+          count: 3,
+          lastSeenSecs: 900,
+        },
+      );
     });
   });
 }

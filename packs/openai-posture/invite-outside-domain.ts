@@ -20,13 +20,18 @@ export default defineRule({
     "confirm the invite with whoever sent it; if unexpected, delete it (DELETE /v1/organization/invites/{id}).",
   ),
   tags: ["OpenAI", "Posture", "Users"],
-  rule: (event) => isObject(event, "invite") && fact(event, "pending") === true && fact(event, "outside_org_domains") === true,
+  rule: (event) =>
+    isObject(event, "invite") && fact(event, "pending") === true && fact(event, "outside_org_domains") === true,
   title: (event) =>
     `OpenAI invite pending for ${String(field(event, "email"))} (outside domain ${String(fact(event, "email_domain"))}) as ${String(field(event, "role") ?? "reader")}`,
   dedup: objectDedup,
   dynamicSeverity: (event) => (field(event, "role") === "owner" ? "HIGH" : "MEDIUM"),
   alertContext: (event) =>
-    objectContext(event, { email: field(event, "email"), role: field(event, "role"), free_mail: fact(event, "free_mail") }),
+    objectContext(event, {
+      email: field(event, "email"),
+      role: field(event, "role"),
+      free_mail: fact(event, "free_mail"),
+    }),
   tests: [
     {
       name: "Pending owner invite to a free-mail address → HIGH",

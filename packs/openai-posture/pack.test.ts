@@ -2,8 +2,8 @@
 // that the pack loads as part of the built-in packs.
 
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { loadRules } from "../../src/detections/engine/load.ts";
 import { runRuleTests } from "../../src/detections/test-runner.ts";
 

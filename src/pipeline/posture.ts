@@ -10,11 +10,12 @@ import { type PostureRunReport, runPostureCycle } from "../posture/run.ts";
 import { postureSettingsFromEnv } from "../posture/settings.ts";
 import type { EndpointStatus } from "../posture/snapshot.ts";
 import type { SourceRecord, Store } from "../storage/ports.ts";
-import { resolveBaseUrl, type Runtime, sourceKeyEndpoint } from "./runtime.ts";
+import { type Runtime, resolveBaseUrl, sourceKeyEndpoint } from "./runtime.ts";
 
 export async function postureClientFor(runtime: Runtime, source: SourceRecord): Promise<AdminListClient> {
   const secret = await runtime.store.getSourceSecret(source.id);
-  if (!secret) throw new ConfigurationError("source_without_key", `Source ${source.name} has no API key; add it again.`);
+  if (!secret)
+    throw new ConfigurationError("source_without_key", `Source ${source.name} has no API key; add it again.`);
   const apiKey = runtime.secrets.decrypt(secret, sourceKeyEndpoint(runtime, source));
   const baseUrl = resolveBaseUrl(runtime, source);
   assertOutboundUrl(baseUrl, runtime.env.outbound, "base URL");
@@ -31,7 +32,11 @@ export async function postureClientFor(runtime: Runtime, source: SourceRecord): 
 }
 
 /** One snapshot of the source's organization, with its findings applied as alerts. */
-export async function runPosture(runtime: Runtime, source: SourceRecord, signal?: AbortSignal): Promise<PostureRunReport> {
+export async function runPosture(
+  runtime: Runtime,
+  source: SourceRecord,
+  signal?: AbortSignal,
+): Promise<PostureRunReport> {
   const report = await runPostureCycle({
     store: runtime.store,
     client: await postureClientFor(runtime, source),

@@ -95,7 +95,10 @@ export class PollScheduler {
       );
     } catch (err) {
       if (!isAbort(err, signal)) {
-        this.runtime.logger.warn({ source: source.name }, `Inventory snapshot of ${source.name} failed: ${errorMessage(err)}`);
+        this.runtime.logger.warn(
+          { source: source.name },
+          `Inventory snapshot of ${source.name} failed: ${errorMessage(err)}`,
+        );
       }
     }
   }

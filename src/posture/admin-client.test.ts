@@ -100,7 +100,10 @@ describe("AdminListClient", () => {
 
   it("refuses a cursor that does not move instead of looping or stopping short", async () => {
     const { fetch } = scripted([page(["a", "b"], true), page(["b"], true)]);
-    const stuck = scripted([page(["a", "b"], true), { status: 200, body: { object: "list", data: [], has_more: true } }]);
+    const stuck = scripted([
+      page(["a", "b"], true),
+      { status: 200, body: { object: "list", data: [], has_more: true } },
+    ]);
     await assert.rejects(client(fetch).listAll("/organization/users", "s"), /did not advance/);
     await assert.rejects(client(stuck.fetch).listAll("/organization/users", "s"), /no last_id/);
   });

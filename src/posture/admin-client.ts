@@ -202,7 +202,9 @@ export function missingScopeIn(message: string | null): string | null {
   return match?.[1]?.trim() || null;
 }
 
-function parseListPage(body: string): { data: Record<string, unknown>[]; hasMore: boolean; lastId: string | null } | null {
+function parseListPage(
+  body: string,
+): { data: Record<string, unknown>[]; hasMore: boolean; lastId: string | null } | null {
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);

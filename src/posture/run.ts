@@ -65,7 +65,12 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
     const completeBefore = new Set(previous.endpoints.filter((e) => e.ok).map((e) => e.kind));
     const comparable = new Set([...completeNow].filter((k) => completeBefore.has(k)));
     const objectOf = await objectLookup(store, source.id, previous.manifest, taken.objects, current);
-    const raw = diffSnapshots({ previous: previous.manifest, next: taken.objects, comparableKinds: comparable, objectOf });
+    const raw = diffSnapshots({
+      previous: previous.manifest,
+      next: taken.objects,
+      comparableKinds: comparable,
+      objectOf,
+    });
     changes = await matchAuditEvents(store, source.id, raw, {
       fromSecs: Math.floor(previous.takenAtMs / 1000),
       toSecs: nowSecs,
@@ -96,7 +101,9 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
     nowSecs,
   }).filter((r) => r.record.record_type === "change");
 
-  const sinceByFinding = new Map((previous?.findings ?? []).map((f) => [findingKey(f.ruleId, f.kind, f.objectId), f.sinceMs]));
+  const sinceByFinding = new Map(
+    (previous?.findings ?? []).map((f) => [findingKey(f.ruleId, f.kind, f.objectId), f.sinceMs]),
+  );
   const batch = [
     ...records.map((r) => ({ ...r, sinceDefault: taken.takenAtMs })),
     ...recheckRecords.map((r) => ({ ...r, sinceDefault: previous?.takenAtMs ?? taken.takenAtMs })),
@@ -123,12 +130,27 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
     const alertEventId = `posture:${item.key}:${sinceMs}${m.isError ? ":error" : ""}`;
     alertMatches.push({ ...m, eventId: alertEventId, eventTimeSecs: Math.floor(sinceMs / 1000) });
     if (!m.isError) {
-      findings.push({ ruleId: m.ruleId, kind: findingKind, objectId, title: m.title, severity: m.severity, sinceMs, alertEventId });
+      findings.push({
+        ruleId: m.ruleId,
+        kind: findingKind,
+        objectId,
+        title: m.title,
+        severity: m.severity,
+        sinceMs,
+        alertEventId,
+      });
     }
   }
   const { createdAlertIds } =
     alertMatches.length > 0 ? await store.applyDerivedMatches(source.id, alertMatches) : { createdAlertIds: [] };
-  const resolvedAlertIds = await resolveCleared(store, source.id, previous?.findings ?? [], findings, completeNow, taken.takenAtMs);
+  const resolvedAlertIds = await resolveCleared(
+    store,
+    source.id,
+    previous?.findings ?? [],
+    findings,
+    completeNow,
+    taken.takenAtMs,
+  );
 
   const saved: PostureSnapshotRecord = await store.savePostureSnapshot({
     sourceId: source.id,
@@ -177,7 +199,11 @@ async function objectLookup(
 }
 
 /** The previous diff's changes that were not judged (audit log behind), checked again now. */
-async function recheckPending(store: Store, sourceId: string, previous: PostureSnapshotRecord): Promise<AnnotatedChange[]> {
+async function recheckPending(
+  store: Store,
+  sourceId: string,
+  previous: PostureSnapshotRecord,
+): Promise<AnnotatedChange[]> {
   const pending = ((previous.changes ?? []) as AnnotatedChange[]).filter((c) => c.audit && !c.audit.checked);
   if (pending.length === 0) return [];
   const earlier = await store.listPostureSnapshots(sourceId, 2);

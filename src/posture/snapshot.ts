@@ -61,6 +61,7 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<TakenSnaps
   };
 
   let projects: Record<string, unknown>[] | null = null;
+  let projectsError = "the project endpoint is not configured";
   for (const endpoint of endpoints.filter((e) => !e.perProject)) {
     try {
       const list = await client.listAll(endpoint.path, endpoint.scope, endpoint.params, signal);
@@ -70,6 +71,7 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<TakenSnaps
     } catch (err) {
       if (signal?.aborted) throw err;
       statuses.push(failedStatus(endpoint, err));
+      if (endpoint.kind === "project") projectsError = errorMessage(err);
     }
   }
 
@@ -77,9 +79,8 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<TakenSnaps
   const active = (projects ?? []).filter((p) => p.status !== "archived" && typeof p.id === "string");
   for (const endpoint of endpoints.filter((e) => e.perProject)) {
     if (projects === null) {
-      statuses.push({
-        ...failedStatus(endpoint, new VigilError("posture_needs_projects", "skipped: the project list could not be read")),
-      });
+      const reason = `skipped: the project list could not be read (${projectsError})`;
+      statuses.push(failedStatus(endpoint, new VigilError("posture_needs_projects", reason)));
       continue;
     }
     let count = 0;

@@ -1,6 +1,6 @@
 // Inventory snapshot records as the store keeps them (see Store.savePostureSnapshot).
 
-import type { PostureChange, ManifestEntry } from "./diff.ts";
+import type { ManifestEntry, PostureChange } from "./diff.ts";
 import type { PostureKind } from "./endpoints.ts";
 import type { EndpointStatus } from "./snapshot.ts";
 

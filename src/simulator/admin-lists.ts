@@ -51,13 +51,17 @@ export function listPage(objects: Obj[], params: URLSearchParams): ListOutcome {
   const limitText = params.get("limit") ?? "20";
   const limit = Number(limitText);
   if (!Number.isInteger(limit) || limit < 1 || limit > 100) {
-    return { ok: false, error: apiError(400, `Invalid limit: ${limitText}. It must be between 1 and 100.`, { param: "limit" }) };
+    return {
+      ok: false,
+      error: apiError(400, `Invalid limit: ${limitText}. It must be between 1 and 100.`, { param: "limit" }),
+    };
   }
   const after = params.get("after");
   let start = 0;
   if (after !== null) {
     const index = objects.findIndex((o) => o.id === after);
-    if (index < 0) return { ok: false, error: apiError(400, `No object with id ${after} to page after.`, { param: "after" }) };
+    if (index < 0)
+      return { ok: false, error: apiError(400, `No object with id ${after} to page after.`, { param: "after" }) };
     start = index + 1;
   }
   const data = objects.slice(start, start + limit);

@@ -136,7 +136,13 @@ export function baselineState(dir: OrgDirectory, seed: number, scale?: Inventory
   }
   for (const u of dir.users) addUser(state, u, rng);
   for (const sa of dir.serviceAccounts) {
-    const account = { object: "organization.project.service_account", id: sa.id, name: `svc-${sa.id.slice(-6)}`, role: "member", created_at: EPOCH };
+    const account = {
+      object: "organization.project.service_account",
+      id: sa.id,
+      name: `svc-${sa.id.slice(-6)}`,
+      role: "member",
+      created_at: EPOCH,
+    };
     inner(state.serviceAccounts, sa.projectId).set(sa.id, account);
     inner(state.projectKeys, sa.projectId).set(
       sa.keyId,
@@ -160,11 +166,15 @@ export function baselineState(dir: OrgDirectory, seed: number, scale?: Inventory
 function addUser(state: InventoryState, u: SimUser, rng: Rng): void {
   const user = userObject(u, EPOCH);
   state.users.set(u.id, user);
-  for (const projectId of u.projectIds) addProjectMember(state, projectId, user, EPOCH, u.role === "owner" ? "owner" : "member");
+  for (const projectId of u.projectIds)
+    addProjectMember(state, projectId, user, EPOCH, u.role === "owner" ? "owner" : "member");
   const home = u.projectIds[0];
   for (const [i, keyId] of u.keyIds.entries()) {
     if (!home) break;
-    inner(state.projectKeys, home).set(keyId, projectKey(keyId, home, userOwner(user), EPOCH + rng.int(0, 90) * DAY, `key ${i + 1}`));
+    inner(state.projectKeys, home).set(
+      keyId,
+      projectKey(keyId, home, userOwner(user), EPOCH + rng.int(0, 90) * DAY, `key ${i + 1}`),
+    );
   }
   if (u.adminKeyId) {
     state.adminKeys.set(u.adminKeyId, {
@@ -185,7 +195,14 @@ function grow(state: InventoryState, dir: OrgDirectory, rng: Rng, scale: Invento
   const domain = dir.domains[0] ?? "example.com";
   for (let i = state.projects.size; i < scale.projects; i++) {
     const id = `proj_${rng.alnum(24)}`;
-    state.projects.set(id, { object: "organization.project", id, name: `Project ${i}`, created_at: EPOCH, archived_at: null, status: "active" });
+    state.projects.set(id, {
+      object: "organization.project",
+      id,
+      name: `Project ${i}`,
+      created_at: EPOCH,
+      archived_at: null,
+      status: "active",
+    });
   }
   const projectIds = [...state.projects.keys()];
   const users: Obj[] = [];
@@ -270,7 +287,14 @@ export function applyEvent(state: InventoryState, event: RawAuditLog, dir: OrgDi
     case "project.created":
       if (id && !state.projects.has(id)) {
         const name = ((payload?.data as Obj | undefined)?.name as string | undefined) ?? id;
-        state.projects.set(id, { object: "organization.project", id, name, created_at: at, archived_at: null, status: "active" });
+        state.projects.set(id, {
+          object: "organization.project",
+          id,
+          name,
+          created_at: at,
+          archived_at: null,
+          status: "active",
+        });
       }
       return;
     case "project.archived": {
@@ -279,7 +303,14 @@ export function applyEvent(state: InventoryState, event: RawAuditLog, dir: OrgDi
       return;
     }
     case "certificate.created":
-      if (id) state.certificates.set(id, { object: "certificate", id, name: payload?.name ?? id, created_at: at, active: false });
+      if (id)
+        state.certificates.set(id, {
+          object: "certificate",
+          id,
+          name: payload?.name ?? id,
+          created_at: at,
+          active: false,
+        });
       return;
     case "certificate.deleted":
       if (id) state.certificates.delete(id);

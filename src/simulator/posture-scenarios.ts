@@ -4,7 +4,7 @@
 
 import type { RawAuditLog } from "../core/audit-log.ts";
 import type { OrgDirectory } from "./directory.ts";
-import { inner, type InventoryState, projectKey, type SilentChange } from "./inventory.ts";
+import { type InventoryState, inner, projectKey, type SilentChange } from "./inventory.ts";
 import type { Rng } from "./prng.ts";
 import { homeSession, makeRecord } from "./records.ts";
 
@@ -142,7 +142,13 @@ export const POSTURE_SCENARIOS = {
               if (!owner) return;
               inner(s.projectKeys, projectId).set(
                 id,
-                projectKey(id, projectId, { type: "user", user: { id: owner.id, email: owner.email, name: owner.name } }, c.at, "unexplained"),
+                projectKey(
+                  id,
+                  projectId,
+                  { type: "user", user: { id: owner.id, email: owner.email, name: owner.name } },
+                  c.at,
+                  "unexplained",
+                ),
               );
             },
           },

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { systemClock, unixSeconds } from "../core/clock.ts";
+import { isAdminListPath, listFor, listPage, scopeDenied } from "./admin-lists.ts";
 import {
   type ApiError,
   incorrectKey,
@@ -14,7 +15,6 @@ import {
   rateLimited,
   serverError,
 } from "./api-errors.ts";
-import { isAdminListPath, listFor, listPage, scopeDenied } from "./admin-lists.ts";
 import { type FaultConfig, FaultPicker, resolveFaults, type TransportFault } from "./faults.ts";
 import { DEFAULT_SEED, SimOrg } from "./org.ts";
 import { parseAuditLogQuery, unknownCursor } from "./query.ts";

@@ -27,12 +27,14 @@ export function encodeManifest(objects: PostureSnapshotWrite["objects"]): string
 }
 
 export function decodeManifest(text: string): ManifestEntry[] {
-  return (JSON.parse(text) as Array<[PostureKind, string, string | null, string]>).map(([kind, id, projectId, hash]) => ({
-    kind,
-    id,
-    projectId,
-    hash,
-  }));
+  return (JSON.parse(text) as Array<[PostureKind, string, string | null, string]>).map(
+    ([kind, id, projectId, hash]) => ({
+      kind,
+      id,
+      projectId,
+      hash,
+    }),
+  );
 }
 
 export function toSnapshotSummary(row: PostureSnapshotRow): PostureSnapshotSummary {

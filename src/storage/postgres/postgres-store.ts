@@ -13,12 +13,12 @@
 
 import { createHash, randomUUID } from "node:crypto";
 import pg from "pg";
-import type { PostureSnapshotRecord, PostureSnapshotSummary, PostureSnapshotWrite } from "../../posture/types.ts";
 import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { AlertStatus, AlertStatusChange, RuleMatch } from "../../core/detection.ts";
 import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
+import type { PostureSnapshotRecord, PostureSnapshotSummary, PostureSnapshotWrite } from "../../posture/types.ts";
 import type {
   AlertQuery,
   AlertRecord,
@@ -87,7 +87,6 @@ import {
 } from "./detections.ts";
 import { quoteIdent, runMigrations } from "./migrations.ts";
 import { describeTarget, type PgTarget, translatePgError } from "./pg-errors.ts";
-import { compileEventCount, compileEventSearch, compileQuarantineList } from "./search.ts";
 import {
   eventTypeCountsPg,
   getPostureObjectsPg,
@@ -95,6 +94,7 @@ import {
   listPostureSnapshotsPg,
   savePostureSnapshotPg,
 } from "./posture.ts";
+import { compileEventCount, compileEventSearch, compileQuarantineList } from "./search.ts";
 
 export interface OpenPostgresStoreOptions {
   /** A libpq URL, e.g. postgresql://vigil:secret@db.internal:5432/vigil. */

@@ -16,7 +16,10 @@ const SUMMARY_COLUMNS = `id, source_id, taken_at_ms, duration_ms, requests, endp
   change_count, finding_count`;
 const BATCH = 500;
 
-export async function savePostureSnapshotPg(client: Queryable, write: PostureSnapshotWrite): Promise<PostureSnapshotRecord> {
+export async function savePostureSnapshotPg(
+  client: Queryable,
+  write: PostureSnapshotWrite,
+): Promise<PostureSnapshotRecord> {
   let inserted = 0;
   const objects = distinctObjects(write);
   for (let i = 0; i < objects.length; i += BATCH) {

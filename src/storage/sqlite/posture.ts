@@ -55,7 +55,9 @@ export function getPostureSnapshot(db: Database.Database, sourceId: string, id?:
           )
           .get(sourceId)
       : db
-          .prepare<[string, number], PostureSnapshotRow>("SELECT * FROM posture_snapshots WHERE source_id = ? AND id = ?")
+          .prepare<[string, number], PostureSnapshotRow>(
+            "SELECT * FROM posture_snapshots WHERE source_id = ? AND id = ?",
+          )
           .get(sourceId, id);
   return row ? toSnapshotRecord(row) : null;
 }
