@@ -5,6 +5,7 @@ import { register as detections } from "../../detections/cli.ts";
 import { register as schemas } from "../../schema/cli.ts";
 import { register as simulate } from "../../simulator/cli.ts";
 import { register as backfill } from "./backfill.ts";
+import { register as coverage } from "./coverage.ts";
 import { register as destinations } from "./destinations.ts";
 import { register as poll } from "./poll.ts";
 import { register as search } from "./search.ts";
@@ -22,6 +23,7 @@ export const COMMANDS: Array<(program: Command) => void> = [
   alerts,
   destinations,
   detections,
+  coverage,
   schemas,
   simulate,
   users,
