@@ -1,5 +1,6 @@
 // `npm run bench`: prints figures and ratios against baselines measured in the same run.
-// Options: --quick (smaller data sets, for a smoke run), --only NAME (normalize | rules | ingest | backfill | search).
+// Options: --quick (smaller data sets, for a smoke run), --only NAME (normalize | rules | ingest | backfill | search |
+// posture).
 // search fills a store of 1,000,000 events first (several minutes), so it runs only when asked for by name.
 
 import { benchTsRules } from "../src/detections/bench.ts";
@@ -8,6 +9,7 @@ import { benchNormalize } from "../src/schema/bench.ts";
 import { createSimulatedOrg } from "../src/simulator/index.ts";
 import { benchBackfill } from "./backfill.ts";
 import { benchIngest } from "./ingest.ts";
+import { benchPosture } from "./posture.ts";
 import { benchSearch, formatSearchFigures } from "./search.ts";
 
 const quick = process.argv.includes("--quick");
@@ -55,6 +57,17 @@ if (!only || only === "backfill") {
   process.stdout.write(
     `events ${fmt(r.events)} | sequential ${fmt(r.sequentialSecs, 1)} s | parallel ${fmt(r.parallelSecs, 1)} s | speedup ${fmt(r.speedup, 2)}× | peak RSS parallel ${fmt(r.parallelPeakRssMb)} MB, sequential ${fmt(r.sequentialPeakRssMb)} MB\n`,
   );
+}
+
+if (!only || only === "posture") {
+  section("Posture: inventory snapshot of 500 users, 200 projects, 2,000 keys (first, then unchanged)");
+  const scale = quick ? { users: 100, projects: 40, keys: 400 } : { users: 500, projects: 200, keys: 2000 };
+  for (const delayMs of [0, 50]) {
+    const r = await benchPosture(scale, delayMs);
+    process.stdout.write(
+      `+${delayMs} ms/request | ${fmt(r.users)} users, ${fmt(r.projects)} projects, ${fmt(r.keys)} keys, ${fmt(r.objects)} objects | first: ${fmt(r.firstRequests)} requests, ${fmt(r.firstSecs, 2)} s, ${fmt(r.firstBytes / 1024)} KiB stored | unchanged: ${fmt(r.secondRequests)} requests, ${fmt(r.secondSecs, 2)} s, ${fmt(r.secondBytes)} bytes stored | ${r.findings} findings\n`,
+    );
+  }
 }
 
 if (only === "search") {

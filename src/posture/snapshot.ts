@@ -55,7 +55,7 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<TakenSnaps
 
   const add = (kind: PostureKind, list: Record<string, unknown>[], projectId: string | null) => {
     for (const object of list) {
-      const json = canonicalJson(object);
+      const json = canonicalJson(storedForm(object));
       objects.push({ kind, id: objectIdOf(kind, object, projectId), projectId, hash: objectHash(json), json });
     }
   };
@@ -101,6 +101,17 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<TakenSnaps
     statuses.push(failure === null ? okStatus(endpoint, count) : failedStatus(endpoint, failure));
   }
   return { takenAtMs, objects, endpoints: statuses, requests: client.requests - requestsBefore };
+}
+
+/**
+ * What is stored of an object: as the API returned it, except `last_used_at` cut to the start of its UTC day.
+ * Posture judges use in days, and the exact second would make every active key a new object on every snapshot
+ * (2,000 keys hourly: 2,000 rows an hour); cut to the day, an active key is stored again at most once a day.
+ */
+export function storedForm(object: Record<string, unknown>): Record<string, unknown> {
+  const used = object.last_used_at;
+  if (typeof used !== "number" || !Number.isFinite(used)) return object;
+  return { ...object, last_used_at: Math.floor(used / 86_400) * 86_400 };
 }
 
 function okStatus(endpoint: PostureEndpoint, objects: number): EndpointStatus {

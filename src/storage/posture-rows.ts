@@ -1,7 +1,9 @@
 // Row encoding of inventory snapshots shared by the SQLite and PostgreSQL stores. The manifest is one JSON array
 // per snapshot ([kind, id, projectId, hash] per object) rather than one row per object: a snapshot is always read
-// and written whole, and 2,000 keys then cost one row, not 2,000.
+// and written whole, and 2,000 keys then cost one row, not 2,000. Manifests are stored by their hash, so a
+// snapshot identical to an earlier one adds only its own small row.
 
+import { createHash } from "node:crypto";
 import type { ManifestEntry } from "../posture/diff.ts";
 import type { PostureKind } from "../posture/endpoints.ts";
 import type { PostureSnapshotRecord, PostureSnapshotSummary, PostureSnapshotWrite } from "../posture/types.ts";
@@ -22,8 +24,13 @@ export interface PostureSnapshotRow {
   findings?: string;
 }
 
-export function encodeManifest(objects: PostureSnapshotWrite["objects"]): string {
-  return JSON.stringify(objects.map((o) => [o.kind, o.id, o.projectId, o.hash]));
+export function encodeManifest(objects: PostureSnapshotWrite["objects"]): { text: string; hash: string } {
+  const text = JSON.stringify(
+    objects
+      .map((o) => [o.kind, o.id, o.projectId, o.hash] as const)
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)),
+  );
+  return { text, hash: createHash("sha256").update(text).digest("hex").slice(0, 32) };
 }
 
 export function decodeManifest(text: string): ManifestEntry[] {

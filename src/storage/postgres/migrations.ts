@@ -473,7 +473,7 @@ export const MIGRATIONS: readonly Migration[] = [
         duration_ms bigint NOT NULL,
         requests bigint NOT NULL,
         endpoints text NOT NULL,
-        manifest text NOT NULL,
+        manifest_hash text COLLATE "C" NOT NULL,
         changes text,
         findings text NOT NULL,
         object_count bigint NOT NULL,
@@ -482,6 +482,12 @@ export const MIGRATIONS: readonly Migration[] = [
         finding_count bigint NOT NULL
       );
       CREATE INDEX posture_snapshots_newest ON posture_snapshots (source_id, taken_at_ms DESC, id DESC);
+      CREATE TABLE posture_manifests (
+        source_id text COLLATE "C" NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        hash text COLLATE "C" NOT NULL,
+        manifest text NOT NULL,
+        PRIMARY KEY (source_id, hash)
+      );
       ALTER TABLE sources ADD COLUMN posture_interval_secs bigint NOT NULL DEFAULT 3600;
     `,
   },

@@ -12,6 +12,8 @@ import {
 
 type Queryable = Pick<pg.Pool | pg.PoolClient, "query">;
 
+const WITH_MANIFEST = `SELECT s.*, m.manifest FROM posture_snapshots s
+  JOIN posture_manifests m ON m.source_id = s.source_id AND m.hash = s.manifest_hash`;
 const SUMMARY_COLUMNS = `id, source_id, taken_at_ms, duration_ms, requests, endpoints, object_count, new_object_count,
   change_count, finding_count`;
 const BATCH = 500;
@@ -39,8 +41,14 @@ export async function savePostureSnapshotPg(
     );
     inserted += result.rowCount ?? 0;
   }
+  const manifest = encodeManifest(write.objects);
+  await client.query(
+    `INSERT INTO posture_manifests (source_id, hash, manifest) VALUES ($1, $2, $3)
+     ON CONFLICT (source_id, hash) DO NOTHING`,
+    [write.sourceId, manifest.hash, manifest.text],
+  );
   const { rows } = await client.query<PostureSnapshotRow>(
-    `INSERT INTO posture_snapshots (source_id, taken_at_ms, duration_ms, requests, endpoints, manifest, changes,
+    `INSERT INTO posture_snapshots (source_id, taken_at_ms, duration_ms, requests, endpoints, manifest_hash, changes,
        findings, object_count, new_object_count, change_count, finding_count)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING *`,
     [
@@ -49,7 +57,7 @@ export async function savePostureSnapshotPg(
       write.durationMs,
       write.requests,
       JSON.stringify(write.endpoints),
-      encodeManifest(write.objects),
+      manifest.hash,
       write.changes === null ? null : JSON.stringify(write.changes),
       JSON.stringify(write.findings),
       write.objects.length,
@@ -58,7 +66,7 @@ export async function savePostureSnapshotPg(
       write.findings.length,
     ],
   );
-  return toSnapshotRecord(rows[0] as PostureSnapshotRow);
+  return toSnapshotRecord({ ...(rows[0] as PostureSnapshotRow), manifest: manifest.text });
 }
 
 export async function getPostureSnapshotPg(
@@ -69,13 +77,10 @@ export async function getPostureSnapshotPg(
   const { rows } =
     id === undefined
       ? await client.query<PostureSnapshotRow>(
-          "SELECT * FROM posture_snapshots WHERE source_id = $1 ORDER BY taken_at_ms DESC, id DESC LIMIT 1",
+          `${WITH_MANIFEST} WHERE s.source_id = $1 ORDER BY s.taken_at_ms DESC, s.id DESC LIMIT 1`,
           [sourceId],
         )
-      : await client.query<PostureSnapshotRow>("SELECT * FROM posture_snapshots WHERE source_id = $1 AND id = $2", [
-          sourceId,
-          id,
-        ]);
+      : await client.query<PostureSnapshotRow>(`${WITH_MANIFEST} WHERE s.source_id = $1 AND s.id = $2`, [sourceId, id]);
   return rows[0] ? toSnapshotRecord(rows[0]) : null;
 }
 

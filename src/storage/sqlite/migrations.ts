@@ -504,7 +504,7 @@ export const MIGRATIONS: readonly Migration[] = [
         duration_ms INTEGER NOT NULL,
         requests INTEGER NOT NULL,
         endpoints TEXT NOT NULL,
-        manifest TEXT NOT NULL,
+        manifest_hash TEXT NOT NULL,
         changes TEXT,
         findings TEXT NOT NULL,
         object_count INTEGER NOT NULL,
@@ -513,6 +513,13 @@ export const MIGRATIONS: readonly Migration[] = [
         finding_count INTEGER NOT NULL
       );
       CREATE INDEX posture_snapshots_newest ON posture_snapshots (source_id, taken_at_ms DESC, id DESC);
+      -- Manifests are content-addressed too: an hour in which nothing changed stores one small snapshot row.
+      CREATE TABLE posture_manifests (
+        source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        hash TEXT NOT NULL,
+        manifest TEXT NOT NULL,
+        PRIMARY KEY (source_id, hash)
+      ) WITHOUT ROWID;
       -- Snapshots every posture_interval_secs (0: off); on by default, hourly.
       ALTER TABLE sources ADD COLUMN posture_interval_secs INTEGER NOT NULL DEFAULT 3600;
     `,

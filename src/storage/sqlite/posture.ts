@@ -11,6 +11,8 @@ import {
   toSnapshotSummary,
 } from "../posture-rows.ts";
 
+const WITH_MANIFEST = `SELECT s.*, m.manifest FROM posture_snapshots s
+  JOIN posture_manifests m ON m.source_id = s.source_id AND m.hash = s.manifest_hash`;
 const SUMMARY_COLUMNS = `id, source_id, taken_at_ms, duration_ms, requests, endpoints, object_count, new_object_count,
   change_count, finding_count`;
 
@@ -23,9 +25,13 @@ export function savePostureSnapshot(db: Database.Database, write: PostureSnapsho
   for (const o of distinctObjects(write)) {
     inserted += insertObject.run(write.sourceId, o.hash, o.kind, o.id, o.json, write.takenAtMs).changes;
   }
+  const manifest = encodeManifest(write.objects);
+  db.prepare(
+    "INSERT INTO posture_manifests (source_id, hash, manifest) VALUES (?, ?, ?) ON CONFLICT (source_id, hash) DO NOTHING",
+  ).run(write.sourceId, manifest.hash, manifest.text);
   const row = db
     .prepare<unknown[], PostureSnapshotRow>(
-      `INSERT INTO posture_snapshots (source_id, taken_at_ms, duration_ms, requests, endpoints, manifest, changes,
+      `INSERT INTO posture_snapshots (source_id, taken_at_ms, duration_ms, requests, endpoints, manifest_hash, changes,
          findings, object_count, new_object_count, change_count, finding_count)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
     )
@@ -35,7 +41,7 @@ export function savePostureSnapshot(db: Database.Database, write: PostureSnapsho
       write.durationMs,
       write.requests,
       JSON.stringify(write.endpoints),
-      encodeManifest(write.objects),
+      manifest.hash,
       write.changes === null ? null : JSON.stringify(write.changes),
       JSON.stringify(write.findings),
       write.objects.length,
@@ -43,7 +49,7 @@ export function savePostureSnapshot(db: Database.Database, write: PostureSnapsho
       write.changes === null ? null : write.changes.length,
       write.findings.length,
     ) as PostureSnapshotRow;
-  return toSnapshotRecord(row);
+  return toSnapshotRecord({ ...row, manifest: manifest.text });
 }
 
 export function getPostureSnapshot(db: Database.Database, sourceId: string, id?: number): PostureSnapshotRecord | null {
@@ -51,7 +57,7 @@ export function getPostureSnapshot(db: Database.Database, sourceId: string, id?:
     id === undefined
       ? db
           .prepare<[string], PostureSnapshotRow>(
-            "SELECT * FROM posture_snapshots WHERE source_id = ? ORDER BY taken_at_ms DESC, id DESC LIMIT 1",
+            `${WITH_MANIFEST} WHERE s.source_id = ? ORDER BY s.taken_at_ms DESC, s.id DESC LIMIT 1`,
           )
           .get(sourceId)
       : db
