@@ -8,6 +8,7 @@ import { register as backfill } from "./backfill.ts";
 import { register as coverage } from "./coverage.ts";
 import { register as destinations } from "./destinations.ts";
 import { register as poll } from "./poll.ts";
+import { register as posture } from "./posture.ts";
 import { register as search } from "./search.ts";
 import { register as sources } from "./sources.ts";
 import { register as start } from "./start.ts";
@@ -18,6 +19,7 @@ export const COMMANDS: Array<(program: Command) => void> = [
   start,
   sources,
   poll,
+  posture,
   backfill,
   search,
   alerts,
