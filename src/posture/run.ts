@@ -64,7 +64,7 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
   if (previous) {
     const completeBefore = new Set(previous.endpoints.filter((e) => e.ok).map((e) => e.kind));
     const comparable = new Set([...completeNow].filter((k) => completeBefore.has(k)));
-    const objectOf = await objectLookup(store, source.id, previous.manifest, taken.objects, current);
+    const objectOf = await objectLookup(store, source.id, previous.manifest, current);
     const raw = diffSnapshots({
       previous: previous.manifest,
       next: taken.objects,
@@ -189,12 +189,10 @@ async function objectLookup(
   store: Store,
   sourceId: string,
   previous: readonly ManifestEntry[],
-  next: readonly ManifestEntry[],
   current: Map<string, string>,
 ): Promise<(hash: string) => Record<string, unknown>> {
   const missing = previous.filter((e) => !current.has(e.hash)).map((e) => e.hash);
   const stored = missing.length > 0 ? await store.getPostureObjects(sourceId, missing) : new Map<string, string>();
-  void next;
   return (hash) => JSON.parse(current.get(hash) ?? stored.get(hash) ?? "{}");
 }
 
