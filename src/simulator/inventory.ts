@@ -237,6 +237,9 @@ export function applyEvent(state: InventoryState, event: RawAuditLog, dir: OrgDi
       if (!id) return;
       const owner = actorUserId ? state.users.get(actorUserId) : undefined;
       if (!owner) return;
+      // Creating a project key takes membership of the project: the background activity does not model joining
+      // a project, so the key's creator is a member from then on.
+      if (!inner(state.projectUsers, projectId).has(owner.id as string)) addProjectMember(state, projectId, owner, at);
       inner(state.projectKeys, projectId).set(id, projectKey(id, projectId, userOwner(owner), at, "new key"));
       return;
     }
