@@ -177,6 +177,32 @@ describe("inventory snapshots against the simulator", () => {
     }
   });
 
+  it("a certificate deactivated through the audit log is a control-weakened finding, explained (no drift)", async () => {
+    const t = await setup();
+    try {
+      await t.cycle();
+      const cert = t.sim.org.directory.certificates[0];
+      assert.ok(cert);
+      const deactivated = makeRecord(new Rng(3, "t"), {
+        type: "certificates.deactivated",
+        at: START + 100,
+        actor: { type: "session", session: { user: { id: "user-o", email: "o@acme-robotics.com" } } },
+        payload: { certificates: [{ id: cert.id, name: cert.name }] },
+      });
+      t.sim.org.addEvents([deactivated]);
+      t.clock.advanceSecs(3600);
+      await auditReadUpTo(t.store, t.source, t.clock.secs, [deactivated]);
+      const report = await t.cycle();
+      const rules = report.findings.map((f) => f.ruleId);
+      assert.ok(rules.includes("OpenAI.Posture.CertificateWeakened"), rules.join(", "));
+      assert.ok(!rules.includes("OpenAI.Posture.Drift"), rules.join(", "));
+      const alerts = await t.store.listAlerts({ sourceId: t.source.id, ruleId: "OpenAI.Posture.CertificateWeakened" });
+      assert.equal(alerts[0]?.title, `OpenAI mTLS certificate ${cert.name} deactivated`);
+    } finally {
+      await t.close();
+    }
+  });
+
   it("drift: a key that appears with no audit event is one alert, once the audit log is read past the snapshot", async () => {
     const t = await setup();
     try {

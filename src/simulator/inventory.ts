@@ -318,6 +318,15 @@ export function applyEvent(state: InventoryState, event: RawAuditLog, dir: OrgDi
     case "certificate.deleted":
       if (id) state.certificates.delete(id);
       return;
+    case "certificates.activated":
+    case "certificates.deactivated": {
+      const listed = Array.isArray(payload?.certificates) ? (payload.certificates as Obj[]) : [];
+      for (const c of listed) {
+        const cert = typeof c.id === "string" ? state.certificates.get(c.id) : undefined;
+        if (cert) cert.active = event.type === "certificates.activated";
+      }
+      return;
+    }
     default:
       return;
   }
