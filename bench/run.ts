@@ -1,7 +1,7 @@
 // `npm run bench`: prints figures and ratios against baselines measured in the same run.
 // Options: --quick (smaller data sets, for a smoke run), --only NAME (normalize | rules | ingest | backfill | signal |
-// rereads | search | server). search and server fill a store of 1,000,000 events first (minutes), so they run only
-// when asked for by name.
+// rereads | posture | search | server). search and server fill a store of 1,000,000 events first (minutes), so they
+// run only when asked for by name.
 
 import { benchTsRules } from "../src/detections/bench.ts";
 import { benchPythonRules } from "../src/detections/python/bench.ts";
@@ -9,6 +9,7 @@ import { benchNormalize } from "../src/schema/bench.ts";
 import { createSimulatedOrg } from "../src/simulator/index.ts";
 import { benchBackfill } from "./backfill.ts";
 import { benchIngest } from "./ingest.ts";
+import { benchPosture } from "./posture.ts";
 import { REREAD_SETTINGS, requestsPerDay } from "./rereads.ts";
 import { benchSearch, formatSearchFigures } from "./search.ts";
 import { benchServerLoad, formatServerLoadFigures } from "./server-load.ts";
@@ -84,6 +85,17 @@ if (!only || only === "rereads") {
       return `${fmt(v)}/day: ${fmt(n)} (${fmt(n / plain[i]!, 2)}×)`;
     });
     process.stdout.write(`${setting.name} | ${cells.join(" | ")}\n`);
+  }
+}
+
+if (!only || only === "posture") {
+  section("Posture: inventory snapshot of 500 users, 200 projects, 2,000 keys (first, then unchanged)");
+  const scale = quick ? { users: 100, projects: 40, keys: 400 } : { users: 500, projects: 200, keys: 2000 };
+  for (const delayMs of [0, 50]) {
+    const r = await benchPosture(scale, delayMs);
+    process.stdout.write(
+      `+${delayMs} ms/request | ${fmt(r.users)} users, ${fmt(r.projects)} projects, ${fmt(r.keys)} keys, ${fmt(r.objects)} objects | first: ${fmt(r.firstRequests)} requests, ${fmt(r.firstSecs, 2)} s, ${fmt(r.firstBytes / 1024)} KiB stored | unchanged: ${fmt(r.secondRequests)} requests, ${fmt(r.secondSecs, 2)} s, ${fmt(r.secondBytes)} bytes stored | ${r.findings} findings\n`,
+    );
   }
 }
 

@@ -34,6 +34,7 @@ export function sourceSettings(name: string, overrides: Partial<SourceSettings> 
     noDataAlertEnabled: true,
     noDataAlertSecs: 86_400,
     pollFailureAlertSecs: 3_600,
+    postureIntervalSecs: 3_600,
     ...overrides,
   };
 }

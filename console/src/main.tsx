@@ -23,6 +23,7 @@ const NewSourcePage = page(sources, "NewSourcePage");
 const SourcePage = page(sources, "SourcePage");
 const DetectionsPage = page(() => import("./pages/detections.tsx"), "DetectionsPage");
 const DestinationsPage = page(() => import("./pages/destinations.tsx"), "DestinationsPage");
+const OrganizationPage = page(() => import("./pages/organization.tsx"), "OrganizationPage");
 
 /** A page whose chunk cannot be loaded (e.g. Vigil was upgraded meanwhile) says so instead of going blank. */
 class PageBoundary extends Component<{ children: ReactNode }, { error: unknown }> {
@@ -74,6 +75,7 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
         </NavLink>
         <NavLink to="/alerts">Alerts</NavLink>
         <NavLink to="/search">Search</NavLink>
+        <NavLink to="/organization">Organization</NavLink>
         <NavLink to="/sources">Log Sources</NavLink>
         <NavLink to="/detections">Detections</NavLink>
         <NavLink to="/destinations">Destinations</NavLink>
@@ -93,6 +95,7 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
               <Route path="/alerts/:id" element={<AlertDetailPage />} />
               <Route path="/search" element={<SearchPage />} />
               <Route path="/events/:sourceId/:eventId" element={<EventDetailPage />} />
+              <Route path="/organization" element={<OrganizationPage />} />
               <Route path="/sources" element={<SourcesPage />} />
               <Route path="/sources/new" element={<NewSourcePage />} />
               <Route path="/sources/:id" element={<SourcePage />} />

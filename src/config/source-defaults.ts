@@ -22,6 +22,8 @@ export const SOURCE_DEFAULTS = {
   noDataAlertSecs: 24 * 3600,
   /** Polls failing (network, 5xx) for an hour since the last success raise a system alert. */
   pollFailureAlertSecs: 3600,
+  /** Inventory snapshots of the organization (src/posture), hourly; 0 turns them off. */
+  postureIntervalSecs: 3600,
 } as const;
 
 /** The name for the no-data threshold: no_data_alarm_minutes, 15…43200, default 1440. */
@@ -75,4 +77,10 @@ export const SourceSettingsSchema = z.object({
   noDataAlertEnabled: z.boolean().optional(),
   noDataAlertSecs: z.number().int().min(MIN_NO_DATA_ALERT_SECS).max(MAX_NO_DATA_ALERT_SECS).optional(),
   pollFailureAlertSecs: z.number().int().min(MIN_POLL_FAILURE_ALERT_SECS).max(MAX_POLL_FAILURE_ALERT_SECS).optional(),
+  /** 0 turns inventory snapshots off; otherwise at least 5 minutes apart (each costs a request per project). */
+  postureIntervalSecs: z
+    .number()
+    .int()
+    .refine((n) => n === 0 || (n >= 300 && n <= 7 * 86_400), "must be 0 (off) or 300 to 604800 seconds")
+    .optional(),
 });

@@ -1,5 +1,7 @@
-// The AuditLogEventType enum of OpenAI's published spec (openai-openapi @f85dbe2), in enum order.
-// New types appear without notice: these lists say what is known, never what is allowed.
+// The AuditLogEventType enum of OpenAI's published spec (openai-openapi @f85dbe2, plus the two
+// tenant.trusted_access.* types of the 2026 spec: 147 in all), in enum order. This is the ONE list of event types:
+// the normalizer, the simulator and the coverage ledger (`vigil coverage`) all read it; to follow a new spec, edit
+// it here. New types appear without notice: these lists say what is known, never what is allowed.
 
 /** The 59 event types returned without `tenant_only`. */
 export const CLASSIC_EVENT_TYPES = [
@@ -64,7 +66,7 @@ export const CLASSIC_EVENT_TYPES = [
   "user.deleted",
 ] as const;
 
-/** The 86 `tenant.*` event types. */
+/** The 88 `tenant.*` event types. */
 export const TENANT_EVENT_TYPES = [
   "tenant.metadata.updated",
   "tenant.microsoft_entra_mapping.upserted",
@@ -82,6 +84,8 @@ export const TENANT_EVENT_TYPES = [
   "tenant.admin_api_key.updated",
   "tenant.admin_api_key.deleted",
   "tenant.project_api_key.created",
+  "tenant.trusted_access.business_verification.started",
+  "tenant.trusted_access.application.submitted",
   "tenant.chatgpt_access_token.revoked",
   "tenant.migration.completed",
   "tenant.sso.migrated",

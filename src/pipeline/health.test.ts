@@ -27,6 +27,7 @@ function source(overrides: Partial<SourceRecord> = {}): SourceRecord {
     noDataAlertEnabled: true,
     noDataAlertSecs: 86_400,
     pollFailureAlertSecs: 3600,
+    postureIntervalSecs: 3600,
     ...overrides,
   };
 }

@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage, VigilError } from "../core/errors.ts";
 import type { SourceRecord } from "../storage/ports.ts";
 import { runCorrelations } from "./detection.ts";
+import { postureDue, runPosture } from "./posture.ts";
 import {
   deliveryWorkerFor,
   pollerFor,
@@ -59,6 +60,7 @@ export class PollScheduler {
   private async sourceLoop(initial: SourceRecord, signal: AbortSignal): Promise<void> {
     const { logger, store, clock } = this.runtime;
     let backfill: Promise<void> | null = null;
+    let posture: Promise<void> | null = null;
     while (!signal.aborted) {
       // Re-read each time: settings may change, and a removed or disabled source stops here.
       const source = await store.getSource(initial.id);
@@ -80,10 +82,33 @@ export class PollScheduler {
       backfill ??= this.backfillStep(source, signal).finally(() => {
         backfill = null;
       });
+      // Snapshots run beside the polls, like backfills: a slow inventory never delays live events.
+      posture ??= this.postureStep(source, signal).finally(() => {
+        posture = null;
+      });
       const elapsed = clock.nowMs() - started;
       await pause(Math.max(0, source.pollIntervalSecs * 1000 - elapsed), signal);
     }
     if (backfill) await backfill;
+    if (posture) await posture;
+  }
+
+  private async postureStep(source: SourceRecord, signal: AbortSignal): Promise<void> {
+    try {
+      if (!(await postureDue(this.runtime.store, source, this.runtime.clock.nowMs()))) return;
+      const report = await runPosture(this.runtime, source, signal);
+      this.runtime.logger.info(
+        { source: source.name, objects: report.objects, findings: report.findings.length },
+        `Snapshot of ${source.name}: ${report.objects} objects, ${report.changes ?? 0} changes, ${report.findings.length} findings.`,
+      );
+    } catch (err) {
+      if (!isAbort(err, signal)) {
+        this.runtime.logger.warn(
+          { source: source.name },
+          `Inventory snapshot of ${source.name} failed: ${errorMessage(err)}`,
+        );
+      }
+    }
   }
 
   private async backfillStep(source: SourceRecord, signal: AbortSignal): Promise<void> {

@@ -123,6 +123,8 @@ const ROUTES: Array<[string, string]> = [
   ["GET", "/api/sources/x/health"],
   ["GET", "/api/sources/x/quarantine"],
   ["GET", "/api/sources/x/stats"],
+  ["GET", "/api/coverage"],
+  ["GET", "/api/organization"],
   ["GET", "/api/events"],
   ["GET", "/api/events/x/y"],
   ["GET", "/api/alerts"],

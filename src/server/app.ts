@@ -17,6 +17,7 @@ import { alertRoutes } from "./routes/alerts.ts";
 import { destinationRoutes } from "./routes/destinations.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { overviewRoutes } from "./routes/overview.ts";
+import { postureRoutes } from "./routes/posture.ts";
 import { ruleRoutes } from "./routes/rules.ts";
 import { SESSION_COOKIE, sessionRoutes } from "./routes/session.ts";
 import { sourceRoutes } from "./routes/sources.ts";
@@ -108,6 +109,7 @@ export function createApp(runtime: Runtime, options: ServerOptions = {}): Hono<A
     alertRoutes(ctx),
     ruleRoutes(ctx),
     destinationRoutes(ctx),
+    postureRoutes(ctx),
   ]) {
     app.route("/api", routes);
   }

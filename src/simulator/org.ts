@@ -9,6 +9,8 @@ import { malformed, withUnknownType } from "./anomalies.ts";
 import { buildDirectory, type OrgDirectory } from "./directory.ts";
 import { EventStore, fileRecord, type PageResult, type StoredEvent } from "./event-store.ts";
 import { type FaultConfig, resolveFaults } from "./faults.ts";
+import { applyEvent, baselineState, type InventoryState, type SilentChange, withUsage } from "./inventory.ts";
+import { isPostureScenarioName, POSTURE_SCENARIOS, type PostureScenarioName } from "./posture-scenarios.ts";
 import { Rng } from "./prng.ts";
 import type { ParsedQuery } from "./query.ts";
 import { buildScenario, isScenarioName, type ScenarioName } from "./scenarios.ts";
@@ -35,6 +37,10 @@ export class SimOrg implements SimulatedOrg {
   private liveMinute: number;
   private readonly scenarioRuns = new Map<string, number>();
   private addedWithoutId = 0;
+  private readonly silent: SilentChange[] = [];
+  private readonly staleKeys = new Set<string>();
+  private readonly inventoryScale: SimulatorOptions["inventory"];
+  private inventoryCache: { key: string; state: InventoryState } | undefined;
 
   constructor(options: SimulatorOptions = {}) {
     this.seed = options.seed ?? DEFAULT_SEED;
@@ -60,6 +66,62 @@ export class SimOrg implements SimulatedOrg {
     for (const [i, scenario] of (options.scenarios ?? []).entries()) {
       this.runScenario(scenario.name, scenario.atSecs ?? scenarioBase + i * 90);
     }
+    this.inventoryScale = options.inventory;
+    for (const [i, scenario] of (options.postureScenarios ?? []).entries()) {
+      this.runPostureScenario(scenario.name, scenario.atSecs ?? scenarioBase + i * 90);
+    }
+  }
+
+  /** Sets up a posture scenario (src/simulator/posture-scenarios.ts) acting at atSecs. */
+  runPostureScenario(name: PostureScenarioName, atSecs: number): RawAuditLog[] {
+    if (!isPostureScenarioName(name)) throw new RangeError(`Unknown posture scenario "${String(name)}"`);
+    const key = `posture:${name}:${atSecs}`;
+    const run = this.scenarioRuns.get(key) ?? 0;
+    this.scenarioRuns.set(key, run + 1);
+    const result = POSTURE_SCENARIOS[name].build({
+      rng: new Rng(this.seed, `scenario:${key}:${run}`),
+      dir: this.directory,
+      at: atSecs,
+    });
+    this.store.insert(result.events.map((r) => fileRecord(r, r, r.effective_at)));
+    this.silent.push(...result.silent);
+    for (const id of result.staleKeyIds) this.staleKeys.add(id);
+    this.inventoryCache = undefined;
+    return result.events;
+  }
+
+  /** A change of state that leaves no audit event (drift), from atSecs on. */
+  addSilentChange(change: SilentChange): void {
+    this.silent.push(change);
+    this.inventoryCache = undefined;
+  }
+
+  /**
+   * The organization as the Admin API list endpoints show it at nowSecs: the directory, then every audit event
+   * visible by then and every silent change, in time order (see inventory.ts).
+   */
+  inventory(nowSecs: number): InventoryState {
+    this.advanceTo(nowSecs);
+    const cacheKey = `${nowSecs}:${this.store.size}:${this.silent.length}`;
+    if (this.inventoryCache?.key === cacheKey) return this.inventoryCache.state;
+    const state = baselineState(this.directory, this.seed, this.inventoryScale);
+    const events = this.store
+      .newestFirst((e) => e.at <= nowSecs && e.visibleAt <= nowSecs)
+      .map((e) => e.record)
+      .filter((r) => typeof r.effective_at === "number" && typeof r.type === "string")
+      .reverse();
+    const silent = this.silent.filter((c) => c.atSecs <= nowSecs).sort((a, b) => a.atSecs - b.atSecs);
+    let next = 0;
+    for (const event of events) {
+      while (next < silent.length && (silent[next] as SilentChange).atSecs < event.effective_at) {
+        (silent[next++] as SilentChange).apply(state, nowSecs);
+      }
+      applyEvent(state, event, this.directory);
+    }
+    while (next < silent.length) (silent[next++] as SilentChange).apply(state, nowSecs);
+    withUsage(state, nowSecs, this.staleKeys);
+    this.inventoryCache = { key: cacheKey, state };
+    return state;
   }
 
   allEvents(): RawAuditLog[] {

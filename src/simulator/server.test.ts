@@ -203,7 +203,8 @@ describe("simulator HTTP: authentication and routes", () => {
   });
 
   it("404 with an OpenAI error body for any other path or method", async () => {
-    const res = await fetch(`${sim.baseUrl}/organization/users`, {
+    // The Admin API list endpoints are served (admin-lists.ts); anything else is not.
+    const res = await fetch(`${sim.baseUrl}/organization/usage/completions`, {
       headers: { authorization: `Bearer ${sim.adminKey}` },
     });
     assert.equal(res.status, 404);

@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { systemClock, unixSeconds } from "../core/clock.ts";
+import { isAdminListPath, listFor, listPage, scopeDenied } from "./admin-lists.ts";
 import {
   type ApiError,
   incorrectKey,
@@ -42,6 +43,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   const org = new SimOrg(options);
   const picker = new FaultPicker(options.seed ?? DEFAULT_SEED);
   let faults = resolveFaults(options.faults);
+  let deniedPaths = [...(options.deniedPaths ?? [])];
 
   let requests = 0;
   const byStatus: Record<string, number> = {};
@@ -85,21 +87,31 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
   /** What to answer: an error, a page (possibly with a fault in how it is delivered), or nothing at all. */
   const decide = (req: IncomingMessage): Outcome => {
     const url = new URL(req.url ?? "/", "http://simulator.invalid");
-    if (req.method !== "GET" || url.pathname !== AUDIT_LOGS_PATH) {
+    const adminList = req.method === "GET" && isAdminListPath(url.pathname);
+    if (req.method !== "GET" || (url.pathname !== AUDIT_LOGS_PATH && !adminList)) {
       return { kind: "error", error: invalidUrl(req.method ?? "GET", url.pathname) };
     }
 
     const auth = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? "");
     if (!auth) return { kind: "error", error: missingKey() };
     const key = auth[1] as string;
-    if (key === noScopeKey) return { kind: "error", error: missingScope() };
+    if (key === noScopeKey) return { kind: "error", error: adminList ? scopeDenied() : missingScope() };
     if (key !== adminKey) return { kind: "error", error: incorrectKey(key) };
+    // A key without the management scope: only the audit log answers.
+    if (adminList && deniedPaths.some((p) => url.pathname.endsWith(p))) return { kind: "error", error: scopeDenied() };
 
     const fault = picker.pick(faults);
     if (fault) transportCounts[fault] = (transportCounts[fault] ?? 0) + 1;
     if (fault === "rateLimit") return { kind: "error", error: rateLimited(retryAfter()) };
     if (fault === "serverError") return { kind: "error", error: serverError(picker.serverErrorStatus()) };
     if (fault === "hang") return { kind: "hang" };
+
+    if (adminList) {
+      const objects = listFor(org.inventory(unixSeconds(clock)), url.pathname, url.searchParams);
+      if (objects === null) return { kind: "error", error: invalidUrl("GET", url.pathname) };
+      const page = listPage(objects, url.searchParams);
+      return page.ok ? { kind: "page", body: page.body, fault } : { kind: "error", error: page.error };
+    }
 
     const parsed = parseAuditLogQuery(url.searchParams);
     if (!parsed.ok) return { kind: "error", error: parsed.error };
@@ -157,6 +169,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     adminKey,
     noScopeKey,
     org,
+    setDeniedPaths(paths: string[]) {
+      deniedPaths = [...paths];
+    },
     setFaults(partial: Partial<FaultConfig>) {
       faults = resolveFaults(partial);
       org.setDataFaults(faults);

@@ -4,6 +4,8 @@ import type { RawAuditLog } from "../core/audit-log.ts";
 import type { Clock } from "../core/clock.ts";
 import type { OrgDirectory } from "./directory.ts";
 import type { FaultConfig } from "./faults.ts";
+import type { InventoryScale, InventoryState, SilentChange } from "./inventory.ts";
+import type { PostureScenarioName } from "./posture-scenarios.ts";
 import type { ScenarioName } from "./scenarios.ts";
 
 export type { FaultConfig } from "./faults.ts";
@@ -34,6 +36,15 @@ export interface SimulatorOptions {
   bursts?: Array<{ atSecs: number; count: number }>;
   /** Scenarios to run at start. Without atSecs they are spread over the hour before the history end / now. */
   scenarios?: Array<{ name: ScenarioName; atSecs?: number }>;
+  /** Posture scenarios (posture-scenarios.ts) acting on the Admin API state; same default times as scenarios. */
+  postureScenarios?: Array<{ name: PostureScenarioName; atSecs?: number }>;
+  /** Grow the organization to at least this many users, projects and project keys (benchmarks). */
+  inventory?: InventoryScale;
+  /**
+   * Admin API list paths (e.g. "/organization/invites", or a per-project suffix "/service_accounts") that answer
+   * 403 "Missing scopes: api.management.read", as for a key created without that scope.
+   */
+  deniedPaths?: string[];
   /** All default to 0 / off. */
   faults?: Partial<FaultConfig>;
   /** Fixed latency added to every response (benchmarks). */
@@ -62,6 +73,12 @@ export interface SimulatedOrg {
   addEvents(events: RawAuditLog[], options?: { visibleAtSecs?: number }): void;
   /** Adds and returns the scenario's events (newest first). */
   runScenario(name: ScenarioName, atSecs: number): RawAuditLog[];
+  /** Sets up a posture scenario (Admin API state, with or without audit events); returns its audit events. */
+  runPostureScenario(name: PostureScenarioName, atSecs: number): RawAuditLog[];
+  /** A change of the Admin API state that leaves no audit event (drift). */
+  addSilentChange(change: SilentChange): void;
+  /** The Admin API state at nowSecs. */
+  inventory(nowSecs: number): InventoryState;
 }
 
 export interface SimulatorStats {
@@ -81,6 +98,8 @@ export interface RunningSimulator {
   org: SimulatedOrg;
   /** Replaces the fault configuration (what is not given returns to off). Data faults apply to events generated from now on. */
   setFaults(faults: Partial<FaultConfig>): void;
+  /** Admin API list paths answered 403 "Missing scopes" from now on (see SimulatorOptions.deniedPaths). */
+  setDeniedPaths(paths: string[]): void;
   stats(): SimulatorStats;
   /** Closes the server and every socket, hung ones included. */
   close(): Promise<void>;

@@ -31,6 +31,11 @@ export interface SourceSettings {
    * successful poll. Optional on input; absent means the default (1 h, see SOURCE_DEFAULTS).
    */
   pollFailureAlertSecs?: number;
+  /**
+   * Inventory snapshots (src/posture) every this many seconds; 0 turns them off. Optional on input; absent
+   * means the default (hourly, see SOURCE_DEFAULTS).
+   */
+  postureIntervalSecs?: number;
 }
 
 export interface SourceRecord extends SourceSettings {
@@ -39,6 +44,7 @@ export interface SourceRecord extends SourceSettings {
   noDataAlertEnabled: boolean;
   noDataAlertSecs: number;
   pollFailureAlertSecs: number;
+  postureIntervalSecs: number;
 }
 
 /** What the store keeps of a secret: ciphertext only. Encryption happens outside the store. */
@@ -85,6 +91,7 @@ export interface EventRow {
 
 import type { AlertStatus, AlertStatusChange, RuleMatch, RuleStateOp, Severity } from "../core/detection.ts";
 import type { ValidationIssue } from "../core/validation.ts";
+import type { PostureSnapshotRecord, PostureSnapshotSummary, PostureSnapshotWrite } from "../posture/types.ts";
 
 export type { ValidationIssue };
 
@@ -509,6 +516,22 @@ export interface Store extends AccessStore, StatsStore {
   ): Promise<Array<{ seq: number; match: RuleMatch }>>;
   /** Marks these matches as seen by correlation (after their derived matches are applied). */
   clearCorrelationPending(sourceId: string, seqs: number[]): Promise<void>;
+
+  // ---- inventory snapshots (src/posture) ----
+  //
+  // Objects are content-addressed per source: an object whose canonical JSON is unchanged since any earlier
+  // snapshot is not stored again; each snapshot keeps a manifest (kind, id, hash) of what it saw.
+
+  /** Stores the snapshot and the objects not already stored, in one transaction. */
+  savePostureSnapshot(write: PostureSnapshotWrite): Promise<PostureSnapshotRecord>;
+  /** The newest snapshot of the source (by time), or one by id; null when there is none. */
+  getPostureSnapshot(sourceId: string, id?: number): Promise<PostureSnapshotRecord | null>;
+  /** Newest first, without manifests. */
+  listPostureSnapshots(sourceId: string, limit?: number): Promise<PostureSnapshotSummary[]>;
+  /** hash → canonical JSON, for the hashes stored for this source (unknown hashes are absent). */
+  getPostureObjects(sourceId: string, hashes: string[]): Promise<Map<string, string>>;
+  /** Per event type: how many events the source(s) stored and the newest effective_at (Unix seconds). */
+  eventTypeCounts(sourceId?: string): Promise<Array<{ type: string; count: number; lastSeenSecs: number }>>;
 
   // ---- destinations and delivery ----
   //

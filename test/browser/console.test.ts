@@ -57,6 +57,29 @@ describe("console", { timeout: 300_000 }, () => {
     };
     xss.project = { id: "proj_xss", name: XSS_SCRIPT };
     sim.org.addEvents([xss]);
+    // The Admin API state holds markup too (a user's name and email), and an admin key that never expires.
+    sim.org.addSilentChange({
+      atSecs: now - 800,
+      apply: (state) => {
+        state.users.set("user-xss", {
+          object: "organization.user",
+          id: "user-xss",
+          name: XSS_SCRIPT,
+          email: XSS_IMG,
+          role: "reader",
+          added_at: now - 800,
+        });
+        state.adminKeys.set("key_browsernoexpiry", {
+          object: "organization.admin_api_key",
+          id: "key_browsernoexpiry",
+          name: XSS_SCRIPT,
+          created_at: now - 800,
+          last_used_at: null,
+          expires_at: null,
+          owner: { type: "user", id: "user-xss", name: XSS_SCRIPT },
+        });
+      },
+    });
 
     vigil = await startVigil({ VIGIL_ADMIN_PASSWORD: PASSWORD }, async (env) => {
       // The first user, created the way the server does (so the test does not depend on how the
@@ -280,6 +303,29 @@ describe("console", { timeout: 300_000 }, () => {
     assert.ok(text.includes(XSS_IMG), text);
     assert.ok(text.includes(XSS_SCRIPT), text);
     await screenshot(page, "14-xss-event");
+    assert.equal(await page.locator('img[src="x"]').count(), 0);
+    assert.equal(await page.locator("script:not([src])").count(), 0);
+    assert.equal(await page.evaluate("typeof window.__pwned"), "undefined");
+    assert.deepEqual(dialogs, []);
+    assert.deepEqual(pageErrors, []);
+  });
+
+  test("the Organization page shows keys, users and coverage, with findings, and markup as text", async () => {
+    const snap = await runVigil(vigil, ["posture", "snapshot", "--source", SOURCE_NAME]);
+    assert.equal(snap.status, 0, snap.output);
+    await page.getByRole("link", { name: "Organization" }).click();
+    await page.getByRole("heading", { name: "Organization" }).waitFor(WAIT);
+    await page.getByLabel("Source").selectOption(sourceId);
+    const keyRow = page.getByRole("row").filter({ hasText: "key_browsernoexpiry" });
+    await keyRow.waitFor(WAIT);
+    assert.match((await keyRow.textContent()) ?? "", /never expires/);
+    assert.ok(((await keyRow.textContent()) ?? "").includes(XSS_SCRIPT));
+    await screenshot(page, "15-organization-keys");
+    await page.getByRole("button", { name: "Users and roles" }).click();
+    await page.getByRole("row").filter({ hasText: XSS_IMG }).waitFor(WAIT);
+    await page.getByRole("button", { name: "Coverage" }).click();
+    await page.getByText(/147 event types known to the spec/).waitFor(WAIT);
+    await screenshot(page, "16-organization-coverage");
     assert.equal(await page.locator('img[src="x"]').count(), 0);
     assert.equal(await page.locator("script:not([src])").count(), 0);
     assert.equal(await page.evaluate("typeof window.__pwned"), "undefined");

@@ -5,8 +5,10 @@ import { register as detections } from "../../detections/cli.ts";
 import { register as schemas } from "../../schema/cli.ts";
 import { register as simulate } from "../../simulator/cli.ts";
 import { register as backfill } from "./backfill.ts";
+import { register as coverage } from "./coverage.ts";
 import { register as destinations } from "./destinations.ts";
 import { register as poll } from "./poll.ts";
+import { register as posture } from "./posture.ts";
 import { register as search } from "./search.ts";
 import { register as sources } from "./sources.ts";
 import { register as start } from "./start.ts";
@@ -17,11 +19,13 @@ export const COMMANDS: Array<(program: Command) => void> = [
   start,
   sources,
   poll,
+  posture,
   backfill,
   search,
   alerts,
   destinations,
   detections,
+  coverage,
   schemas,
   simulate,
   users,

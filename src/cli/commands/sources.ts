@@ -11,6 +11,7 @@ import {
 import { UsageError } from "../../core/errors.ts";
 import { assertOutboundUrl } from "../../core/outbound.ts";
 import { healthInput, healthState } from "../../pipeline/health.ts";
+import { postureHealth } from "../../pipeline/posture.ts";
 import {
   clientFor,
   requireSource,
@@ -55,6 +56,17 @@ export function noDataAlarmSecs(minutes: string): number {
     throw new UsageError(`Invalid --no-data-alarm-minutes ${JSON.stringify(minutes)}: use ${MINUTES_HELP}.`);
   }
   return n * 60;
+}
+
+/** 0 turns inventory snapshots off; else 300 s to 7 days (the bounds of SourceSettingsSchema). */
+function postureIntervalSecs(secs: string): number {
+  const n = Number(secs);
+  if (!Number.isInteger(n) || (n !== 0 && (n < 300 || n > 7 * 86_400))) {
+    throw new UsageError(
+      `Invalid --posture-interval ${JSON.stringify(secs)}: use 0 (off) or whole seconds from 300 to 604800.`,
+    );
+  }
+  return n;
 }
 
 function pollFailureSecs(secs: string): number {
@@ -127,6 +139,7 @@ interface UpdateOptions {
   dataAlarmMinutes?: string | boolean;
   noDataAlarm?: boolean;
   pollFailureAlertSecs?: string;
+  postureInterval?: string;
   enable?: boolean;
   disable?: boolean;
   baseUrl?: string;
@@ -215,6 +228,7 @@ export function register(program: Command): void {
           });
           const [newest] = await runtime.store.searchEvents({ sourceId: source.id, limit: 1 });
           const health = healthState(input);
+          const posture = await postureHealth(runtime.store, source);
           if (options.json) {
             printJsonLine({
               ...source,
@@ -227,12 +241,14 @@ export function register(program: Command): void {
               eventsLast24h,
               health,
               lastError: status.lastError,
+              posture,
             });
           } else {
             const last = status.lastSuccessMs ? new Date(status.lastSuccessMs).toISOString() : "never";
             const error = status.lastError ? `  last error: ${status.lastError}` : "";
+            const scopes = posture.failedEndpoints.map((e) => `\n  snapshot: ${e.error}`).join("");
             process.stdout.write(
-              `${source.name}\t${health}\t${resolveBaseUrl(runtime, source)}\tevery ${source.pollIntervalSecs}s\t${events} events (${eventsLast24h} in 24 h)\tlast poll ok: ${last}${error}\n`,
+              `${source.name}\t${health}\t${resolveBaseUrl(runtime, source)}\tevery ${source.pollIntervalSecs}s\t${events} events (${eventsLast24h} in 24 h)\tlast poll ok: ${last}${error}${scopes}\n`,
             );
           }
         }
@@ -247,6 +263,7 @@ export function register(program: Command): void {
     .option("--no-data-alarm-minutes <minutes>", `turn the no-data alarm on with this threshold (${MINUTES_HELP})`)
     .option("--no-no-data-alarm", "turn the no-data alarm off")
     .option("--poll-failure-alert-secs <secs>", "raise a system alert when polls keep failing this long")
+    .option("--posture-interval <secs>", "seconds between inventory snapshots (docs/posture.md); 0 turns them off")
     .option("--enable", "poll the source")
     .option("--disable", "stop polling the source (its data stays)")
     .option("--base-url <url>", "point the source at another API base URL (needs the admin key again)")
@@ -267,13 +284,15 @@ export function register(program: Command): void {
       if (options.pollFailureAlertSecs !== undefined) {
         changes.pollFailureAlertSecs = pollFailureSecs(options.pollFailureAlertSecs);
       }
+      if (options.postureInterval !== undefined)
+        changes.postureIntervalSecs = postureIntervalSecs(options.postureInterval);
       if (options.enable && options.disable) throw new UsageError("Use either --enable or --disable, not both.");
       if (options.enable) changes.enabled = true;
       if (options.disable) changes.enabled = false;
       if (options.baseUrl !== undefined) changes.baseUrl = baseUrlSetting(options.baseUrl);
       if (Object.keys(changes).length === 0 && !options.newKey) {
         throw new UsageError(
-          "Nothing to change: give --poll-interval, --no-data-alarm-minutes, --no-no-data-alarm, --poll-failure-alert-secs, --enable, --disable, --base-url or --new-key.",
+          "Nothing to change: give --poll-interval, --no-data-alarm-minutes, --no-no-data-alarm, --poll-failure-alert-secs, --posture-interval, --enable, --disable, --base-url or --new-key.",
         );
       }
       await withRuntime(async (runtime) => {

@@ -6,6 +6,7 @@ import { z } from "zod";
 import { SOURCE_DEFAULTS, SourceSettingsSchema } from "../../config/source-defaults.ts";
 import { ConfigurationError, NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import { assertOutboundUrl } from "../../core/outbound.ts";
+import { postureHealth } from "../../pipeline/posture.ts";
 import { clientFor, resolveBaseUrl, sealSourceKey, sourceClient, sourceKeyEndpoint } from "../../pipeline/runtime.ts";
 import type { SourceRecord, SourceSettings } from "../../storage/ports.ts";
 import { type AppEnv, intParam, readBody, requireAdmin, type ServerContext } from "../context.ts";
@@ -23,6 +24,7 @@ const CreateSchema = z.strictObject({
   noDataAlertEnabled: z.boolean().optional(),
   noDataAlertSecs: z.number().optional(),
   pollFailureAlertSecs: z.number().optional(),
+  postureIntervalSecs: z.number().optional(),
   packs: z.array(z.string().min(1)).optional(),
   verify: z.boolean().optional(),
 });
@@ -37,6 +39,7 @@ const UpdateSchema = z.strictObject({
   noDataAlertEnabled: z.boolean().optional(),
   noDataAlertSecs: z.number().optional(),
   pollFailureAlertSecs: z.number().optional(),
+  postureIntervalSecs: z.number().optional(),
   enabled: z.boolean().optional(),
   verify: z.boolean().optional(),
 });
@@ -125,6 +128,7 @@ export function sourceRoutes(ctx: ServerContext): Hono<AppEnv> {
       noDataAlertEnabled: body.noDataAlertEnabled ?? SOURCE_DEFAULTS.noDataAlertEnabled,
       noDataAlertSecs: body.noDataAlertSecs ?? SOURCE_DEFAULTS.noDataAlertSecs,
       pollFailureAlertSecs: body.pollFailureAlertSecs ?? SOURCE_DEFAULTS.pollFailureAlertSecs,
+      postureIntervalSecs: body.postureIntervalSecs ?? SOURCE_DEFAULTS.postureIntervalSecs,
     });
     if (await store.getSource(settings.name)) {
       throw new VigilError("conflict", `A source named ${JSON.stringify(settings.name)} already exists.`);
@@ -192,13 +196,14 @@ export function sourceRoutes(ctx: ServerContext): Hono<AppEnv> {
 
   app.get("/sources/:id/health", async (c) => {
     const source = await requireSource(c.req.param("id"));
-    const [status, main, tenant, counts, unknown, jobs] = await Promise.all([
+    const [status, main, tenant, counts, unknown, jobs, posture] = await Promise.all([
       store.getPollStatus(source.id),
       store.getStreamState(source.id, "main"),
       store.getStreamState(source.id, "tenant"),
       store.sourceCounts(),
       store.listUnknownTypes(source.id),
       store.listBackfillJobs({ sourceId: source.id, pendingOnly: true }),
+      postureHealth(store, source),
     ]);
     const mine = counts.find((s) => s.sourceId === source.id);
     return c.json({
@@ -214,6 +219,8 @@ export function sourceRoutes(ctx: ServerContext): Hono<AppEnv> {
       ruleErrors: mine?.ruleErrors ?? 0,
       newEventTypes: unknown.map((u) => ({ type: u.type, firstSeenMs: u.firstSeenMs })),
       pendingBackfillJobs: jobs.length,
+      // Inventory snapshots: an endpoint the key may not read is named here with the missing scope.
+      posture,
     });
   });
 

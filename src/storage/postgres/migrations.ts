@@ -590,6 +590,45 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rule_matches_correlation_pending ON rule_matches (source_id, seq) WHERE correlation_pending;
     `,
   },
+  {
+    version: 17,
+    name: "inventory snapshots",
+    sql: `
+      -- See the SQLite migration 14: objects content-addressed per source, one manifest per snapshot.
+      CREATE TABLE posture_objects (
+        source_id text COLLATE "C" NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        hash text COLLATE "C" NOT NULL,
+        kind text COLLATE "C" NOT NULL,
+        object_id text COLLATE "C" NOT NULL,
+        json text NOT NULL,
+        first_seen_ms bigint NOT NULL,
+        PRIMARY KEY (source_id, hash)
+      );
+      CREATE TABLE posture_snapshots (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        source_id text COLLATE "C" NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        taken_at_ms bigint NOT NULL,
+        duration_ms bigint NOT NULL,
+        requests bigint NOT NULL,
+        endpoints text NOT NULL,
+        manifest_hash text COLLATE "C" NOT NULL,
+        changes text,
+        findings text NOT NULL,
+        object_count bigint NOT NULL,
+        new_object_count bigint NOT NULL,
+        change_count bigint,
+        finding_count bigint NOT NULL
+      );
+      CREATE INDEX posture_snapshots_newest ON posture_snapshots (source_id, taken_at_ms DESC, id DESC);
+      CREATE TABLE posture_manifests (
+        source_id text COLLATE "C" NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        hash text COLLATE "C" NOT NULL,
+        manifest text NOT NULL,
+        PRIMARY KEY (source_id, hash)
+      );
+      ALTER TABLE sources ADD COLUMN posture_interval_secs bigint NOT NULL DEFAULT 3600;
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

@@ -11,6 +11,7 @@ import { runAccessContract } from "../../../test/storage-contract-access.ts";
 import { runAlertOrderContract } from "../../../test/storage-contract-alert-order.ts";
 import { runCountersContract } from "../../../test/storage-contract-counters.ts";
 import { runLimiterContract } from "../../../test/storage-contract-limiter.ts";
+import { runPostureContract } from "../../../test/storage-contract-posture.ts";
 import { VigilError } from "../../core/errors.ts";
 import type { PageWrite } from "../ports.ts";
 import { MIGRATIONS, runMigrations } from "./migrations.ts";
@@ -38,6 +39,9 @@ runCountersContract("postgres", () =>
 );
 runLimiterContract("postgres", (alertLimitPerHour) =>
   openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema(), alertLimitPerHour }),
+);
+runPostureContract("postgres", () =>
+  openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
 );
 runAlertOrderContract(
   "postgres",

@@ -19,6 +19,7 @@ import { type Clock, systemClock } from "../../core/clock.ts";
 import type { AlertStatus, AlertStatusChange, RuleMatch } from "../../core/detection.ts";
 import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
+import type { PostureSnapshotRecord, PostureSnapshotSummary, PostureSnapshotWrite } from "../../posture/types.ts";
 import { documentsOf } from "../event-document.ts";
 import { countableFromCounters } from "../event-search.ts";
 import type {
@@ -94,6 +95,13 @@ import {
 } from "./detections.ts";
 import { quoteIdent, runMigrations } from "./migrations.ts";
 import { describeTarget, type PgTarget, translatePgError } from "./pg-errors.ts";
+import {
+  eventTypeCountsPg,
+  getPostureObjectsPg,
+  getPostureSnapshotPg,
+  listPostureSnapshotsPg,
+  savePostureSnapshotPg,
+} from "./posture.ts";
 import { compileEventCount, compileEventSearch, compileQuarantineList } from "./search.ts";
 
 export interface OpenPostgresStoreOptions {
@@ -123,6 +131,7 @@ const SETTINGS_KEYS = [
   "noDataAlertEnabled",
   "noDataAlertSecs",
   "pollFailureAlertSecs",
+  "postureIntervalSecs",
 ] as const satisfies readonly (keyof SourceSettings)[];
 // Fails to compile when SourceSettings gains a field that SETTINGS_KEYS does not list.
 const _everySettingListed: Record<Exclude<keyof SourceSettings, (typeof SETTINGS_KEYS)[number]>, never> = {};
@@ -167,6 +176,7 @@ interface SourceRow {
   no_data_alert_enabled: boolean;
   no_data_alert_secs: number;
   poll_failure_alert_secs: number;
+  posture_interval_secs: number;
 }
 
 interface BackfillJobRow {
@@ -202,7 +212,7 @@ interface PollStatusRow {
 
 const SOURCE_COLUMNS = `id, name, kind, base_url, poll_interval_secs, overlap_secs, sweep_window_secs,
   sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms,
-  no_data_alert_enabled, no_data_alert_secs, poll_failure_alert_secs`;
+  no_data_alert_enabled, no_data_alert_secs, poll_failure_alert_secs, posture_interval_secs`;
 
 function toSourceRecord(row: SourceRow): SourceRecord {
   return {
@@ -220,6 +230,7 @@ function toSourceRecord(row: SourceRow): SourceRecord {
     noDataAlertEnabled: row.no_data_alert_enabled,
     noDataAlertSecs: row.no_data_alert_secs,
     pollFailureAlertSecs: row.poll_failure_alert_secs,
+    postureIntervalSecs: row.posture_interval_secs,
     createdAtMs: row.created_at_ms,
   };
 }
@@ -242,6 +253,7 @@ function sourceRowFrom(id: string, s: SourceSettings, secret: EncryptedSecret, c
     no_data_alert_enabled: s.noDataAlertEnabled ?? SOURCE_DEFAULTS.noDataAlertEnabled,
     no_data_alert_secs: s.noDataAlertSecs ?? SOURCE_DEFAULTS.noDataAlertSecs,
     poll_failure_alert_secs: s.pollFailureAlertSecs ?? SOURCE_DEFAULTS.pollFailureAlertSecs,
+    posture_interval_secs: s.postureIntervalSecs ?? SOURCE_DEFAULTS.postureIntervalSecs,
   };
 }
 
@@ -263,6 +275,7 @@ function sourceParams(r: SourceRow): unknown[] {
     r.no_data_alert_enabled,
     r.no_data_alert_secs,
     r.poll_failure_alert_secs,
+    r.posture_interval_secs,
   ];
 }
 
@@ -456,7 +469,7 @@ export class PostgresStore implements Store {
     this.#assertOpen();
     try {
       await this.#pool.query(
-        `INSERT INTO sources (${SOURCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)`,
+        `INSERT INTO sources (${SOURCE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
         sourceParams(row),
       );
     } catch (err) {
@@ -493,13 +506,14 @@ export class PostgresStore implements Store {
           `UPDATE sources SET name = $2, kind = $3, base_url = $4, poll_interval_secs = $5, overlap_secs = $6,
              sweep_window_secs = $7, sweep_interval_secs = $8, include_tenant_events = $9, backfill_days = $10,
              enabled = $11, encrypted_secret = $12, no_data_alert_enabled = $13, no_data_alert_secs = $14,
-             poll_failure_alert_secs = $15
+             poll_failure_alert_secs = $15, posture_interval_secs = $16
            WHERE id = $1`,
           [
             ...sourceParams(row).slice(0, 12),
             row.no_data_alert_enabled,
             row.no_data_alert_secs,
             row.poll_failure_alert_secs,
+            row.posture_interval_secs,
           ],
         );
         return toSourceRecord(row);
@@ -799,6 +813,31 @@ export class PostgresStore implements Store {
         }),
       };
     });
+  }
+
+  // ---- inventory snapshots (see postgres/posture.ts) ----
+
+  async savePostureSnapshot(write: PostureSnapshotWrite): Promise<PostureSnapshotRecord> {
+    return this.#transaction(async (client) => {
+      await this.#requireSource(client, write.sourceId);
+      return savePostureSnapshotPg(client, write);
+    });
+  }
+
+  async getPostureSnapshot(sourceId: string, id?: number): Promise<PostureSnapshotRecord | null> {
+    return this.#read((pool) => getPostureSnapshotPg(pool, sourceId, id));
+  }
+
+  async listPostureSnapshots(sourceId: string, limit = 50): Promise<PostureSnapshotSummary[]> {
+    return this.#read((pool) => listPostureSnapshotsPg(pool, sourceId, limit));
+  }
+
+  async getPostureObjects(sourceId: string, hashes: string[]): Promise<Map<string, string>> {
+    return this.#read((pool) => getPostureObjectsPg(pool, sourceId, hashes));
+  }
+
+  async eventTypeCounts(sourceId?: string): Promise<Array<{ type: string; count: number; lastSeenSecs: number }>> {
+    return this.#read((pool) => eventTypeCountsPg(pool, sourceId));
   }
 
   // ---- detections ----

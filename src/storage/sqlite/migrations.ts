@@ -596,6 +596,48 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rule_matches_correlation_pending ON rule_matches (source_id, seq) WHERE correlation_pending = 1;
     `,
   },
+  {
+    version: 17,
+    name: "inventory snapshots",
+    sql: `
+      -- Objects are content-addressed per source: an unchanged object is stored once however many snapshots
+      -- see it; each snapshot lists (kind, id, project, hash) in its manifest.
+      CREATE TABLE posture_objects (
+        source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        hash TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        json TEXT NOT NULL,
+        first_seen_ms INTEGER NOT NULL,
+        PRIMARY KEY (source_id, hash)
+      ) WITHOUT ROWID;
+      CREATE TABLE posture_snapshots (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        taken_at_ms INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        requests INTEGER NOT NULL,
+        endpoints TEXT NOT NULL,
+        manifest_hash TEXT NOT NULL,
+        changes TEXT,
+        findings TEXT NOT NULL,
+        object_count INTEGER NOT NULL,
+        new_object_count INTEGER NOT NULL,
+        change_count INTEGER,
+        finding_count INTEGER NOT NULL
+      );
+      CREATE INDEX posture_snapshots_newest ON posture_snapshots (source_id, taken_at_ms DESC, id DESC);
+      -- Manifests are content-addressed too: an hour in which nothing changed stores one small snapshot row.
+      CREATE TABLE posture_manifests (
+        source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        hash TEXT NOT NULL,
+        manifest TEXT NOT NULL,
+        PRIMARY KEY (source_id, hash)
+      ) WITHOUT ROWID;
+      -- Snapshots every posture_interval_secs (0: off); on by default, hourly.
+      ALTER TABLE sources ADD COLUMN posture_interval_secs INTEGER NOT NULL DEFAULT 3600;
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

@@ -28,6 +28,7 @@ export interface SourceRow {
   no_data_alert_enabled: number;
   no_data_alert_secs: number;
   poll_failure_alert_secs: number;
+  posture_interval_secs: number;
 }
 
 export interface BackfillJobRow {
@@ -67,6 +68,7 @@ export function toSourceRecord(row: SourceRow): SourceRecord {
     noDataAlertEnabled: row.no_data_alert_enabled === 1,
     noDataAlertSecs: row.no_data_alert_secs,
     pollFailureAlertSecs: row.poll_failure_alert_secs,
+    postureIntervalSecs: row.posture_interval_secs,
     createdAtMs: row.created_at_ms,
   };
 }

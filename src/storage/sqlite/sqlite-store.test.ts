@@ -11,6 +11,7 @@ import { runAccessContract } from "../../../test/storage-contract-access.ts";
 import { runAlertOrderContract } from "../../../test/storage-contract-alert-order.ts";
 import { runCountersContract } from "../../../test/storage-contract-counters.ts";
 import { runLimiterContract } from "../../../test/storage-contract-limiter.ts";
+import { runPostureContract } from "../../../test/storage-contract-posture.ts";
 import { VigilError } from "../../core/errors.ts";
 import { MIGRATIONS, runMigrations } from "./migrations.ts";
 import { compileEventSearch, TEXT_CANDIDATE_CAP } from "./search.ts";
@@ -32,6 +33,7 @@ runAccessContract("sqlite", () => openSqliteStore({ path: freshPath() }));
 runCountersContract("sqlite file", () => openSqliteStore({ path: freshPath() }));
 runCountersContract("sqlite memory", () => openSqliteStore({ memory: true }));
 runLimiterContract("sqlite", (alertLimitPerHour) => openSqliteStore({ path: freshPath(), alertLimitPerHour }));
+runPostureContract("sqlite", () => openSqliteStore({ path: freshPath() }));
 runAlertOrderContract("sqlite", () => openSqliteStore({ path: freshPath() }), { scenarios: 12, deliveries: 8 });
 
 async function withStore<T>(fn: (store: SqliteStore, path: string) => Promise<T>, path = freshPath()): Promise<T> {

@@ -23,6 +23,7 @@ import { type Clock, systemClock } from "../../core/clock.ts";
 import type { AlertStatus, AlertStatusChange, RuleMatch } from "../../core/detection.ts";
 import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
+import type { PostureSnapshotRecord, PostureSnapshotSummary, PostureSnapshotWrite } from "../../posture/types.ts";
 import { type AlertRow, toAlertRecord } from "../alert-rows.ts";
 import { documentsOf } from "../event-document.ts";
 import type { TextPlan } from "../event-search.ts";
@@ -70,6 +71,7 @@ import { SqliteDelivery } from "./delivery.ts";
 import { SqliteDetections } from "./detections.ts";
 import { restrictDatabaseFiles } from "./file-mode.ts";
 import { runMigrations } from "./migrations.ts";
+import * as posture from "./posture.ts";
 import { SqliteReader } from "./reader.ts";
 import {
   type BackfillJobRow,
@@ -125,6 +127,7 @@ const SETTINGS_KEYS = [
   "noDataAlertEnabled",
   "noDataAlertSecs",
   "pollFailureAlertSecs",
+  "postureIntervalSecs",
 ] as const satisfies readonly (keyof SourceSettings)[];
 // Fails to compile when SourceSettings gains a field that SETTINGS_KEYS does not list.
 const _everySettingListed: Record<Exclude<keyof SourceSettings, (typeof SETTINGS_KEYS)[number]>, never> = {};
@@ -159,10 +162,10 @@ function prepareStatements(db: Database.Database) {
     insertSource: db.prepare(
       `INSERT INTO sources (id, name, kind, base_url, poll_interval_secs, overlap_secs, sweep_window_secs,
          sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms,
-         no_data_alert_enabled, no_data_alert_secs, poll_failure_alert_secs)
+         no_data_alert_enabled, no_data_alert_secs, poll_failure_alert_secs, posture_interval_secs)
        VALUES (@id, @name, @kind, @base_url, @poll_interval_secs, @overlap_secs, @sweep_window_secs,
          @sweep_interval_secs, @include_tenant_events, @backfill_days, @enabled, @encrypted_secret, @created_at_ms,
-         @no_data_alert_enabled, @no_data_alert_secs, @poll_failure_alert_secs)`,
+         @no_data_alert_enabled, @no_data_alert_secs, @poll_failure_alert_secs, @posture_interval_secs)`,
     ),
     updateSource: db.prepare(
       `UPDATE sources SET name = @name, kind = @kind, base_url = @base_url,
@@ -170,7 +173,8 @@ function prepareStatements(db: Database.Database) {
          sweep_window_secs = @sweep_window_secs, sweep_interval_secs = @sweep_interval_secs,
          include_tenant_events = @include_tenant_events, backfill_days = @backfill_days, enabled = @enabled,
          encrypted_secret = @encrypted_secret, no_data_alert_enabled = @no_data_alert_enabled,
-         no_data_alert_secs = @no_data_alert_secs, poll_failure_alert_secs = @poll_failure_alert_secs
+         no_data_alert_secs = @no_data_alert_secs, poll_failure_alert_secs = @poll_failure_alert_secs,
+         posture_interval_secs = @posture_interval_secs
        WHERE id = @id`,
     ),
     sourceSecret: db.prepare<[string], string>("SELECT encrypted_secret FROM sources WHERE id = ?").pluck(),
@@ -329,6 +333,7 @@ function sourceRowFrom(id: string, settings: SourceSettings, secret: EncryptedSe
     no_data_alert_enabled: (settings.noDataAlertEnabled ?? SOURCE_DEFAULTS.noDataAlertEnabled) ? 1 : 0,
     no_data_alert_secs: settings.noDataAlertSecs ?? SOURCE_DEFAULTS.noDataAlertSecs,
     poll_failure_alert_secs: settings.pollFailureAlertSecs ?? SOURCE_DEFAULTS.pollFailureAlertSecs,
+    posture_interval_secs: settings.postureIntervalSecs ?? SOURCE_DEFAULTS.postureIntervalSecs,
   };
 }
 
@@ -728,6 +733,31 @@ export class SqliteStore implements Store {
 
   async clearCorrelationPending(sourceId: string, seqs: number[]): Promise<void> {
     this.#write(() => this.#detections.clearCorrelationPending(sourceId, seqs));
+  }
+
+  // ---- inventory snapshots (see sqlite/posture.ts) ----
+
+  async savePostureSnapshot(write: PostureSnapshotWrite): Promise<PostureSnapshotRecord> {
+    return this.#write(() => {
+      this.#requireSource(write.sourceId);
+      return posture.savePostureSnapshot(this.#db, write);
+    });
+  }
+
+  async getPostureSnapshot(sourceId: string, id?: number): Promise<PostureSnapshotRecord | null> {
+    return this.#guard(() => posture.getPostureSnapshot(this.#db, sourceId, id));
+  }
+
+  async listPostureSnapshots(sourceId: string, limit = 50): Promise<PostureSnapshotSummary[]> {
+    return this.#guard(() => posture.listPostureSnapshots(this.#db, sourceId, limit));
+  }
+
+  async getPostureObjects(sourceId: string, hashes: string[]): Promise<Map<string, string>> {
+    return this.#guard(() => posture.getPostureObjects(this.#db, sourceId, hashes));
+  }
+
+  async eventTypeCounts(sourceId?: string): Promise<Array<{ type: string; count: number; lastSeenSecs: number }>> {
+    return this.#guard(() => posture.eventTypeCounts(this.#db, sourceId));
   }
 
   // ---- detections ----

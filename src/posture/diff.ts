@@ -1,0 +1,75 @@
+// The difference between two snapshots: objects added, removed and changed (with the top-level fields that
+// changed). Only kinds read completely in BOTH snapshots are compared: an endpoint that failed (a missing scope)
+// would otherwise make every object of its kind look removed, then added back.
+
+import type { PostureKind } from "./endpoints.ts";
+
+/** Fields that move on their own (every use of a key): kept in the stored object, never reported as a change. */
+export const VOLATILE_FIELDS: ReadonlySet<string> = new Set(["last_used_at"]);
+
+export interface ManifestEntry {
+  kind: PostureKind;
+  id: string;
+  projectId: string | null;
+  hash: string;
+}
+
+export interface PostureChange {
+  kind: PostureKind;
+  id: string;
+  projectId: string | null;
+  change: "added" | "removed" | "changed";
+  /** For "changed": the top-level fields whose values differ (volatile fields excluded). */
+  fields: string[];
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+}
+
+export interface DiffInput {
+  previous: ManifestEntry[];
+  next: ManifestEntry[];
+  /** Kinds read completely in both snapshots. */
+  comparableKinds: ReadonlySet<PostureKind>;
+  /** The object JSON behind a hash (both snapshots' objects). */
+  objectOf: (hash: string) => Record<string, unknown>;
+}
+
+export function diffSnapshots(input: DiffInput): PostureChange[] {
+  const key = (e: ManifestEntry) => `${e.kind}\u0000${e.id}`;
+  const before = new Map(input.previous.filter((e) => input.comparableKinds.has(e.kind)).map((e) => [key(e), e]));
+  const changes: PostureChange[] = [];
+  for (const entry of input.next) {
+    if (!input.comparableKinds.has(entry.kind)) continue;
+    const old = before.get(key(entry));
+    before.delete(key(entry));
+    const base = { kind: entry.kind, id: entry.id, projectId: entry.projectId };
+    if (!old) {
+      changes.push({ ...base, change: "added", fields: [], before: null, after: input.objectOf(entry.hash) });
+      continue;
+    }
+    if (old.hash === entry.hash) continue;
+    const a = input.objectOf(old.hash);
+    const b = input.objectOf(entry.hash);
+    const fields = changedFields(a, b);
+    if (fields.length > 0) changes.push({ ...base, change: "changed", fields, before: a, after: b });
+  }
+  for (const old of before.values()) {
+    changes.push({
+      kind: old.kind,
+      id: old.id,
+      projectId: old.projectId,
+      change: "removed",
+      fields: [],
+      before: input.objectOf(old.hash),
+      after: null,
+    });
+  }
+  return changes.sort((x, y) => (x.kind < y.kind ? -1 : x.kind > y.kind ? 1 : x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+}
+
+export function changedFields(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  const names = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...names]
+    .filter((n) => !VOLATILE_FIELDS.has(n) && JSON.stringify(a[n] ?? null) !== JSON.stringify(b[n] ?? null))
+    .sort();
+}

@@ -1,0 +1,332 @@
+// Inventory snapshots end to end against the simulator: full paging under faults, a 403 on one endpoint, the
+// simulator's state following its audit log, the posture rules raising one alert per standing finding, drift,
+// and the audit-log polling going on when the key lacks the management scope.
+
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { sourceSettings } from "../../test/helpers.ts";
+import { readEnv } from "../config/env.ts";
+import { createDetectionEngine, type DetectionEngine } from "../detections/engine/engine.ts";
+import { loadRules } from "../detections/engine/load.ts";
+import { createLogger } from "../logging/logger.ts";
+import { runPosture } from "../pipeline/posture.ts";
+import { openRuntime, pollAllOnce, sealSourceKey } from "../pipeline/runtime.ts";
+import { Rng } from "../simulator/prng.ts";
+import { makeRecord } from "../simulator/records.ts";
+import { startSimulator } from "../simulator/server.ts";
+import { ManualClock } from "../simulator/test-support.ts";
+import type { RunningSimulator } from "../simulator/types.ts";
+import type { SourceRecord, Store } from "../storage/ports.ts";
+import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
+import { AdminListClient } from "./admin-client.ts";
+import { runPostureCycle } from "./run.ts";
+import { DEFAULT_POSTURE_SETTINGS } from "./settings.ts";
+import { takeSnapshot } from "./snapshot.ts";
+
+const START = 1_780_000_000;
+const PACK = fileURLToPath(new URL("../../packs/openai-posture/", import.meta.url));
+
+let engine: DetectionEngine;
+before(async () => {
+  engine = createDetectionEngine({ rules: await loadRules({ packs: [PACK] }) });
+});
+
+function adminClient(sim: RunningSimulator, pageLimit = 100): AdminListClient {
+  return new AdminListClient({
+    baseUrl: sim.baseUrl,
+    apiKey: sim.adminKey,
+    pageLimit,
+    initialDelayMs: 1,
+    maxDelayMs: 5,
+  });
+}
+
+async function setup(options: Parameters<typeof startSimulator>[0] = {}) {
+  const clock = new ManualClock(START);
+  const sim = await startSimulator({ seed: 7, clock, ...options });
+  const store = await openSqliteStore({ memory: true });
+  const source = await store.createSource(sourceSettings({ baseUrl: sim.baseUrl }), { ciphertext: "unused" });
+  const cycle = (client = adminClient(sim)) =>
+    runPostureCycle({ store, client, source, engine, settings: DEFAULT_POSTURE_SETTINGS, nowMs: () => clock.nowMs() });
+  return { clock, sim, store, source, cycle, close: async () => Promise.all([sim.close(), store.close()]) };
+}
+
+/** Marks the audit log as read up to now, as the poller's checkpoint would after a complete poll. */
+async function auditReadUpTo(
+  store: Store,
+  source: SourceRecord,
+  secs: number,
+  events: ReturnType<typeof makeRecord>[] = [],
+) {
+  await store.applyPage({
+    sourceId: source.id,
+    events: events.map((e) => ({
+      id: e.id,
+      type: e.type,
+      effectiveAtSecs: e.effective_at,
+      actorType: null,
+      actorId: null,
+      actorEmail: null,
+      ip: null,
+      projectId: null,
+      raw: JSON.stringify(e),
+      normalized: null,
+    })),
+    quarantined: [],
+    unknownTypes: [],
+    streamUpdate: { stream: "main", checkpointSecs: secs },
+  });
+}
+
+describe("inventory snapshots against the simulator", () => {
+  it("reads every object of every endpoint, paging with small pages through 429s and 5xx", async () => {
+    const t = await setup();
+    try {
+      const inventory = t.sim.org.inventory(START);
+      let expectedKeys = 0;
+      for (const keys of inventory.projectKeys.values()) expectedKeys += keys.size;
+      const clean = await takeSnapshot({ client: adminClient(t.sim, 3), nowMs: () => t.clock.nowMs() });
+      assert.ok(
+        clean.endpoints.every((e) => e.ok),
+        JSON.stringify(clean.endpoints.filter((e) => !e.ok)),
+      );
+      const count = (kind: string) => clean.objects.filter((o) => o.kind === kind).length;
+      assert.equal(count("user"), inventory.users.size);
+      assert.equal(count("project"), inventory.projects.size);
+      assert.equal(count("project_api_key"), expectedKeys);
+      assert.equal(count("admin_api_key"), inventory.adminKeys.size);
+
+      t.sim.setFaults({ rateLimitProbability: 0.15, serverErrorProbability: 0.15, retryAfter: 0 });
+      const faulty = await takeSnapshot({ client: adminClient(t.sim, 3), nowMs: () => t.clock.nowMs() });
+      const injected = t.sim.stats().faultsInjected;
+      assert.ok((injected.rateLimit ?? 0) + (injected.serverError ?? 0) > 0, "faults were injected");
+      assert.ok(faulty.requests > clean.requests, "retries cost requests");
+      assert.deepEqual(
+        faulty.objects.map((o) => `${o.kind}:${o.id}:${o.hash}`).sort(),
+        clean.objects.map((o) => `${o.kind}:${o.id}:${o.hash}`).sort(),
+      );
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("a 403 on one endpoint names the scope; the other endpoints still snapshot and the diff skips that kind", async () => {
+    const t = await setup({ postureScenarios: [{ name: "outside-invite", atSecs: START - 600 }] });
+    try {
+      const first = await t.cycle();
+      assert.equal(first.failedEndpoints.length, 0);
+      assert.ok(first.findings.some((f) => f.ruleId === "OpenAI.Posture.PendingInviteOutsideDomain"));
+
+      t.sim.setDeniedPaths(["/organization/invites", "/service_accounts"]);
+      t.clock.advanceSecs(3600);
+      const second = await t.cycle();
+      assert.deepEqual(second.failedEndpoints.map((e) => e.path).sort(), [
+        "/organization/invites",
+        "/organization/projects/{project_id}/service_accounts",
+      ]);
+      for (const e of second.failedEndpoints) {
+        assert.equal(e.missingScope, "api.management.read");
+        assert.match(e.error ?? "", /lacks the api\.management\.read scope/);
+      }
+      assert.ok(second.objects > 0);
+      // Invites unreadable: not "removed", and the standing invite finding is not resolved.
+      const latest = await t.store.getPostureSnapshot(t.source.id);
+      assert.equal(
+        latest?.changes?.filter((c) => c.kind === "invite" || c.kind === "project_service_account").length,
+        0,
+      );
+      assert.deepEqual(second.resolvedAlertIds, []);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("follows the audit log: a key created in it appears in the next snapshot, explained, not drift", async () => {
+    const t = await setup();
+    try {
+      await t.cycle();
+      const member = t.sim.org.directory.members[0];
+      assert.ok(member);
+      const project = t.sim.org.directory.projects.find((p) => p.id === member.projectIds[0]);
+      const created = makeRecord(new Rng(1, "t"), {
+        type: "api_key.created",
+        at: START + 100,
+        actor: {
+          type: "session",
+          session: { user: { id: member.id, email: member.email }, ip_address: "203.0.113.9" },
+        },
+        project,
+        payload: { id: "key_fromauditlog000", data: { scopes: ["api.model.request"] } },
+      });
+      t.sim.org.addEvents([created]);
+      t.clock.advanceSecs(3600);
+      await auditReadUpTo(t.store, t.source, t.clock.secs, [created]);
+      const report = await t.cycle();
+      const snapshot = await t.store.getPostureSnapshot(t.source.id);
+      const added = snapshot?.changes?.find((c) => c.id === "key_fromauditlog000");
+      assert.equal(added?.change, "added");
+      assert.equal(added?.kind, "project_api_key");
+      assert.deepEqual((added as { audit?: { eventIds: string[] } }).audit?.eventIds, [created.id]);
+      assert.equal(report.findings.filter((f) => f.ruleId === "OpenAI.Posture.Drift").length, 0);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("a certificate deactivated through the audit log is a control-weakened finding, explained (no drift)", async () => {
+    const t = await setup();
+    try {
+      await t.cycle();
+      const cert = t.sim.org.directory.certificates[0];
+      assert.ok(cert);
+      const deactivated = makeRecord(new Rng(3, "t"), {
+        type: "certificates.deactivated",
+        at: START + 100,
+        actor: { type: "session", session: { user: { id: "user-o", email: "o@acme-robotics.com" } } },
+        payload: { certificates: [{ id: cert.id, name: cert.name }] },
+      });
+      t.sim.org.addEvents([deactivated]);
+      t.clock.advanceSecs(3600);
+      await auditReadUpTo(t.store, t.source, t.clock.secs, [deactivated]);
+      const report = await t.cycle();
+      const rules = report.findings.map((f) => f.ruleId);
+      assert.ok(rules.includes("OpenAI.Posture.CertificateWeakened"), rules.join(", "));
+      assert.ok(!rules.includes("OpenAI.Posture.Drift"), rules.join(", "));
+      const alerts = await t.store.listAlerts({ sourceId: t.source.id, ruleId: "OpenAI.Posture.CertificateWeakened" });
+      assert.equal(alerts[0]?.title, `OpenAI mTLS certificate ${cert.name} deactivated`);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("drift: a key that appears with no audit event is one alert, once the audit log is read past the snapshot", async () => {
+    const t = await setup();
+    try {
+      await t.cycle();
+      t.sim.org.runPostureScenario("silent-key", START + 200);
+      t.clock.advanceSecs(3600);
+      // The audit log is behind: the change cannot be judged yet.
+      const early = await t.cycle();
+      assert.equal(early.findings.filter((f) => f.ruleId === "OpenAI.Posture.Drift").length, 0);
+      // Read past it now: the next cycle judges the pending change.
+      await auditReadUpTo(t.store, t.source, START + 3600 + 60);
+      t.clock.advanceSecs(3600);
+      await auditReadUpTo(t.store, t.source, t.clock.secs);
+      const late = await t.cycle();
+      const drift = late.findings.filter((f) => f.ruleId === "OpenAI.Posture.Drift");
+      assert.equal(drift.length, 1);
+      assert.equal(drift[0]?.kind, "change");
+      const alerts = await t.store.listAlerts({ sourceId: t.source.id, ruleId: "OpenAI.Posture.Drift" });
+      assert.equal(alerts.length, 1);
+      assert.match(alerts[0]?.title ?? "", /project_api_key key_\w+ added with no audit event/);
+      assert.match(alerts[0]?.runbook ?? "", /docs\/posture\.md#drift/);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("each posture scenario raises its rule; a standing finding stays one alert; a cleared one resolves", async () => {
+    const at = START - 3600;
+    const t = await setup({
+      postureScenarios: [
+        { name: "admin-key-without-expiry", atSecs: at },
+        { name: "stale-key", atSecs: at },
+        { name: "key-owner-left-project", atSecs: at },
+        { name: "many-owners", atSecs: at },
+        { name: "outside-invite", atSecs: at },
+      ],
+    });
+    try {
+      const first = await t.cycle();
+      const rules = new Set(first.findings.map((f) => f.ruleId));
+      for (const id of [
+        "OpenAI.Posture.AdminKeyWithoutExpiry",
+        "OpenAI.Posture.KeyUnused",
+        "OpenAI.Posture.KeyOwnerLostProjectAccess",
+        "OpenAI.Posture.TooManyOwners",
+        "OpenAI.Posture.PendingInviteOutsideDomain",
+      ]) {
+        assert.ok(rules.has(id), `${id} found (got ${[...rules].join(", ")})`);
+      }
+      assert.equal(first.createdAlertIds.length, first.findings.length);
+      const alertsBefore = await t.store.listAlerts({ sourceId: t.source.id, limit: 1000 });
+
+      t.clock.advanceSecs(3 * 3600);
+      const second = await t.cycle();
+      assert.equal(second.createdAlertIds.length, 0, "standing findings raise no new alert");
+      assert.equal(second.findings.length, first.findings.length);
+      assert.deepEqual(second.findings.map((f) => f.sinceMs).sort(), first.findings.map((f) => f.sinceMs).sort());
+      assert.equal((await t.store.listAlerts({ sourceId: t.source.id, limit: 1000 })).length, alertsBefore.length);
+
+      // The outside invite is deleted (audited): its finding clears and its alert resolves.
+      const invite = [...t.sim.org.inventory(t.clock.secs).invites.values()][0];
+      assert.ok(invite);
+      t.sim.org.addEvents([
+        makeRecord(new Rng(2, "t"), {
+          type: "invite.deleted",
+          at: t.clock.secs - 10,
+          actor: { type: "session", session: { user: { id: "user-x", email: "o@acme-robotics.com" } } },
+          payload: { id: invite.id },
+        }),
+      ]);
+      t.clock.advanceSecs(3600);
+      const third = await t.cycle();
+      assert.equal(third.resolvedAlertIds.length, 1);
+      const resolved = await t.store.getAlert(third.resolvedAlertIds[0] as string);
+      assert.equal(resolved?.ruleId, "OpenAI.Posture.PendingInviteOutsideDomain");
+      assert.equal(resolved?.status, "RESOLVED");
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe("posture beside the audit-log polling", () => {
+  let scratch: string;
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it("a key without the management scope: every endpoint named, polling stores events and stays healthy", async () => {
+    scratch = mkdtempSync(join(tmpdir(), "vigil-posture-"));
+    const clock = new ManualClock(START);
+    const sim = await startSimulator({
+      seed: 3,
+      clock,
+      history: { days: 1, eventsPerDay: 200 },
+      deniedPaths: [
+        "/organization/users",
+        "/organization/projects",
+        "/organization/admin_api_keys",
+        "/organization/invites",
+        "/organization/certificates",
+      ],
+    });
+    const runtime = await openRuntime(
+      readEnv({ VIGIL_DATA_DIR: scratch, VIGIL_ALLOW_PLAIN_HTTP: "1" }),
+      createLogger({ level: "silent" }),
+      { clock },
+    );
+    try {
+      const settings = sourceSettings({ name: "sim", baseUrl: sim.baseUrl, backfillDays: 1 });
+      const source = await runtime.store.createSource(settings, sealSourceKey(runtime, settings, sim.adminKey));
+      const posture = await runPosture(runtime, source);
+      assert.equal(posture.objects, 0);
+      assert.equal(posture.failedEndpoints.length, 9);
+      assert.equal(posture.failedEndpoints.filter((e) => e.missingScope === "api.management.read").length, 5);
+      assert.ok(posture.failedEndpoints.every((e) => /api\.management\.read/.test(e.error ?? "")));
+
+      const [outcome] = await pollAllOnce(runtime);
+      assert.equal(outcome?.error, undefined);
+      assert.ok((await runtime.store.countEvents({ sourceId: source.id })) > 0);
+      const status = await runtime.store.getPollStatus(source.id);
+      assert.equal(status.lastError, null);
+      assert.equal(status.consecutiveFailures, 0);
+    } finally {
+      await runtime.close();
+      await sim.close();
+    }
+  });
+});

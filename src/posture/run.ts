@@ -1,0 +1,245 @@
+// One posture cycle for a source: snapshot the organization, diff it against the previous snapshot, annotate the
+// changes with the audit events that explain them, evaluate the OpenAI.Posture rules on the resulting records,
+// raise alerts through the normal alert path (Store.applyDerivedMatches) and store the snapshot.
+//
+// A standing finding is one alert, not one per snapshot: its match carries an event id made of the object and the
+// time the finding began (carried over from snapshot to snapshot while it stands), and the store keeps a match
+// once per (source, rule, event id). A finding that clears resolves its open alert; one that comes back later is
+// a new episode, hence a new alert. Alerts are applied before the snapshot is stored: a crash in between repeats
+// the same event ids on the next run, which the store skips.
+
+import type { RuleMatch } from "../core/detection.ts";
+import type { DetectionEngine } from "../detections/engine/engine.ts";
+import type { SourceRecord, Store } from "../storage/ports.ts";
+import type { AdminListClient } from "./admin-client.ts";
+import { diffSnapshots, type ManifestEntry, type PostureChange } from "./diff.ts";
+import { matchAuditEvents } from "./drift.ts";
+import type { PostureKind } from "./endpoints.ts";
+import { type AuditMatch, buildPostureRecords, type SnapshotObject } from "./records.ts";
+import type { PostureSettings } from "./settings.ts";
+import { type EndpointStatus, takeSnapshot } from "./snapshot.ts";
+import type { PostureFinding, PostureSnapshotRecord } from "./types.ts";
+
+export type AnnotatedChange = PostureChange & { audit?: AuditMatch };
+
+export interface PostureRunReport {
+  snapshotId: number;
+  objects: number;
+  newObjects: number;
+  requests: number;
+  durationMs: number;
+  changes: number | null;
+  findings: PostureFinding[];
+  createdAlertIds: string[];
+  resolvedAlertIds: string[];
+  /** Endpoints that could not be read, with the reason (a missing scope is named). */
+  failedEndpoints: EndpointStatus[];
+}
+
+export interface PostureRunOptions {
+  store: Store;
+  client: AdminListClient;
+  source: SourceRecord;
+  engine: DetectionEngine;
+  settings: PostureSettings;
+  nowMs: () => number;
+  signal?: AbortSignal;
+}
+
+export async function runPostureCycle(options: PostureRunOptions): Promise<PostureRunReport> {
+  const { store, source, engine, settings } = options;
+  const started = performance.now();
+  const taken = await takeSnapshot({
+    client: options.client,
+    nowMs: options.nowMs,
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const nowSecs = Math.floor(taken.takenAtMs / 1000);
+  const previous = await store.getPostureSnapshot(source.id);
+  const completeNow = new Set(taken.endpoints.filter((e) => e.ok).map((e) => e.kind));
+
+  const current = new Map(taken.objects.map((o) => [o.hash, o.json]));
+  let changes: AnnotatedChange[] | null = null;
+  let recheck: AnnotatedChange[] = [];
+  if (previous) {
+    const completeBefore = new Set(previous.endpoints.filter((e) => e.ok).map((e) => e.kind));
+    const comparable = new Set([...completeNow].filter((k) => completeBefore.has(k)));
+    const objectOf = await objectLookup(store, source.id, previous.manifest, current);
+    const raw = diffSnapshots({
+      previous: previous.manifest,
+      next: taken.objects,
+      comparableKinds: comparable,
+      objectOf,
+    });
+    changes = await matchAuditEvents(store, source.id, raw, {
+      fromSecs: Math.floor(previous.takenAtMs / 1000),
+      toSecs: nowSecs,
+    });
+    recheck = await recheckPending(store, source.id, previous);
+  }
+
+  const objects: SnapshotObject[] = taken.objects.map((o) => ({
+    kind: o.kind,
+    id: o.id,
+    projectId: o.projectId,
+    data: JSON.parse(o.json),
+  }));
+  const records = buildPostureRecords({
+    objects,
+    completeKinds: completeNow,
+    changes: (changes ?? []).filter(hasAudit),
+    settings,
+    nowSecs,
+  });
+  // Changes of the previous diff that could not be judged then (the audit log was behind) are judged now, under
+  // the time of the snapshot whose diff they belong to.
+  const recheckRecords = buildPostureRecords({
+    objects: [],
+    completeKinds: completeNow,
+    changes: recheck.filter(hasAudit),
+    settings,
+    nowSecs,
+  }).filter((r) => r.record.record_type === "change");
+
+  const sinceByFinding = new Map(
+    (previous?.findings ?? []).map((f) => [findingKey(f.ruleId, f.kind, f.objectId), f.sinceMs]),
+  );
+  const batch = [
+    ...records.map((r) => ({ ...r, sinceDefault: taken.takenAtMs })),
+    ...recheckRecords.map((r) => ({ ...r, sinceDefault: previous?.takenAtMs ?? taken.takenAtMs })),
+  ];
+  const { matches } = await engine.evaluate(
+    batch.map((r, i) => ({ sourceId: source.id, eventId: String(i), record: r.record })),
+    [],
+  );
+
+  const findings: PostureFinding[] = [];
+  const alertMatches: RuleMatch[] = [];
+  for (const m of matches) {
+    const item = batch[Number(m.eventId)];
+    if (!item) continue;
+    const kind = String(item.record.kind) as PostureFinding["kind"];
+    const objectId = String(item.record.object_id);
+    const isChange = item.record.record_type === "change";
+    const findingKind = isChange ? "change" : kind;
+    const sinceMs = m.isError
+      ? taken.takenAtMs
+      : isChange
+        ? item.sinceDefault
+        : (sinceByFinding.get(findingKey(m.ruleId, findingKind, objectId)) ?? item.sinceDefault);
+    const alertEventId = `posture:${item.key}:${sinceMs}${m.isError ? ":error" : ""}`;
+    alertMatches.push({ ...m, eventId: alertEventId, eventTimeSecs: Math.floor(sinceMs / 1000) });
+    if (!m.isError) {
+      findings.push({
+        ruleId: m.ruleId,
+        kind: findingKind,
+        objectId,
+        title: m.title,
+        severity: m.severity,
+        sinceMs,
+        alertEventId,
+      });
+    }
+  }
+  const { createdAlertIds } =
+    alertMatches.length > 0 ? await store.applyDerivedMatches(source.id, alertMatches) : { createdAlertIds: [] };
+  const resolvedAlertIds = await resolveCleared(
+    store,
+    source.id,
+    previous?.findings ?? [],
+    findings,
+    completeNow,
+    taken.takenAtMs,
+  );
+
+  const saved: PostureSnapshotRecord = await store.savePostureSnapshot({
+    sourceId: source.id,
+    takenAtMs: taken.takenAtMs,
+    durationMs: Math.round(performance.now() - started),
+    requests: taken.requests,
+    endpoints: taken.endpoints,
+    objects: taken.objects,
+    changes,
+    findings,
+  });
+  return {
+    snapshotId: saved.id,
+    objects: saved.objectCount,
+    newObjects: saved.newObjectCount,
+    requests: taken.requests,
+    durationMs: saved.durationMs,
+    changes: saved.changeCount,
+    findings,
+    createdAlertIds,
+    resolvedAlertIds,
+    failedEndpoints: taken.endpoints.filter((e) => !e.ok),
+  };
+}
+
+function hasAudit(c: AnnotatedChange): c is PostureChange & { audit: AuditMatch } {
+  return c.audit !== undefined;
+}
+
+function findingKey(ruleId: string, kind: string, objectId: string): string {
+  return `${ruleId}\u0000${kind}\u0000${objectId}`;
+}
+
+/** hash → object, reading from the store only the previous objects that differ from the current ones. */
+async function objectLookup(
+  store: Store,
+  sourceId: string,
+  previous: readonly ManifestEntry[],
+  current: Map<string, string>,
+): Promise<(hash: string) => Record<string, unknown>> {
+  const missing = previous.filter((e) => !current.has(e.hash)).map((e) => e.hash);
+  const stored = missing.length > 0 ? await store.getPostureObjects(sourceId, missing) : new Map<string, string>();
+  return (hash) => JSON.parse(current.get(hash) ?? stored.get(hash) ?? "{}");
+}
+
+/** The previous diff's changes that were not judged (audit log behind), checked again now. */
+async function recheckPending(
+  store: Store,
+  sourceId: string,
+  previous: PostureSnapshotRecord,
+): Promise<AnnotatedChange[]> {
+  const pending = ((previous.changes ?? []) as AnnotatedChange[]).filter((c) => c.audit && !c.audit.checked);
+  if (pending.length === 0) return [];
+  const earlier = await store.listPostureSnapshots(sourceId, 2);
+  const before = earlier.find((s) => s.id !== previous.id && s.takenAtMs < previous.takenAtMs);
+  const fromSecs = Math.floor((before?.takenAtMs ?? previous.takenAtMs) / 1000);
+  const rechecked = await matchAuditEvents(store, sourceId, pending, {
+    fromSecs,
+    toSecs: Math.floor(previous.takenAtMs / 1000),
+  });
+  return rechecked.filter((c) => c.audit.checked);
+}
+
+/**
+ * Findings of the previous snapshot that no longer stand resolve their open alert — only when the object's kind
+ * was read completely now (a finding about a kind we could not read is unknown, not cleared). Drift findings are
+ * events, not states: they never resolve by themselves.
+ */
+async function resolveCleared(
+  store: Store,
+  sourceId: string,
+  before: readonly PostureFinding[],
+  now: readonly PostureFinding[],
+  complete: ReadonlySet<PostureKind>,
+  nowMs: number,
+): Promise<string[]> {
+  const standing = new Set(now.map((f) => findingKey(f.ruleId, f.kind, f.objectId)));
+  const resolved: string[] = [];
+  for (const f of before) {
+    if (f.kind === "change" || standing.has(findingKey(f.ruleId, f.kind, f.objectId))) continue;
+    if (f.kind !== "organization" && !complete.has(f.kind)) continue;
+    if (f.kind === "organization" && !complete.has("user")) continue;
+    const alerts = await store.listAlerts({ sourceId, ruleId: f.ruleId, limit: 1000 });
+    for (const a of alerts) {
+      if (a.dedupString !== `${f.kind}:${f.objectId}`) continue;
+      if (a.status === "RESOLVED" || a.status === "CLOSED") continue;
+      await store.setAlertStatus(a.id, "RESOLVED", nowMs, "system:posture");
+      resolved.push(a.id);
+    }
+  }
+  return resolved;
+}

@@ -1,0 +1,51 @@
+// Inventory snapshot records as the store keeps them (see Store.savePostureSnapshot).
+
+import type { ManifestEntry, PostureChange } from "./diff.ts";
+import type { PostureKind } from "./endpoints.ts";
+import type { EndpointStatus } from "./snapshot.ts";
+
+/**
+ * A posture rule's finding in one snapshot. `sinceMs` is the time of the snapshot where this episode began
+ * (carried over while the finding stands): it makes the alert's event id, so a standing finding is one alert.
+ */
+export interface PostureFinding {
+  ruleId: string;
+  kind: PostureKind | "organization" | "change";
+  objectId: string;
+  title: string;
+  severity: string;
+  sinceMs: number;
+  alertEventId: string;
+}
+
+export interface PostureSnapshotWrite {
+  sourceId: string;
+  takenAtMs: number;
+  durationMs: number;
+  requests: number;
+  endpoints: EndpointStatus[];
+  objects: Array<ManifestEntry & { json: string }>;
+  /** Null for the first snapshot (nothing to compare with). */
+  changes: PostureChange[] | null;
+  findings: PostureFinding[];
+}
+
+export interface PostureSnapshotSummary {
+  id: number;
+  sourceId: string;
+  takenAtMs: number;
+  durationMs: number;
+  requests: number;
+  endpoints: EndpointStatus[];
+  objectCount: number;
+  /** Objects this snapshot stored for the first time (new or changed content). */
+  newObjectCount: number;
+  changeCount: number | null;
+  findingCount: number;
+}
+
+export interface PostureSnapshotRecord extends PostureSnapshotSummary {
+  manifest: ManifestEntry[];
+  changes: PostureChange[] | null;
+  findings: PostureFinding[];
+}

@@ -1,0 +1,160 @@
+// The Store contract for inventory snapshots (src/posture) and the per-type event counts of the coverage
+// ledger, run against every backend beside test/storage-contract.ts.
+
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, it } from "node:test";
+import { canonicalJson, objectHash } from "../src/posture/canonical.ts";
+import type { PostureSnapshotWrite } from "../src/posture/types.ts";
+import type { Store } from "../src/storage/ports.ts";
+import { eventRow, sourceSettings } from "./storage-contract.ts";
+
+function object(kind: "user" | "project_api_key", data: Record<string, unknown>, projectId: string | null = null) {
+  const json = canonicalJson(data);
+  return { kind, id: String(data.id), projectId, hash: objectHash(json), json };
+}
+
+function write(sourceId: string, takenAtMs: number, objects: PostureSnapshotWrite["objects"]): PostureSnapshotWrite {
+  return {
+    sourceId,
+    takenAtMs,
+    durationMs: 12,
+    requests: 3,
+    endpoints: [
+      {
+        kind: "user",
+        path: "/organization/users",
+        ok: true,
+        objects: 1,
+        error: null,
+        errorCode: null,
+        missingScope: null,
+      },
+    ],
+    objects,
+    changes: null,
+    findings: [],
+  };
+}
+
+export function runPostureContract(name: string, open: () => Promise<Store>): void {
+  describe(`Store contract (posture snapshots, type counts): ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await open();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it("stores an unchanged object once across snapshots and returns snapshots newest first", async () => {
+      const source = await store.createSource(sourceSettings("acme"), { ciphertext: "x" });
+      assert.equal(await store.getPostureSnapshot(source.id), null);
+      const alice = object("user", { id: "user-a", email: "a@acme.com", role: "owner" });
+      const bob = object("user", { id: "user-b", email: "b@acme.com", role: "reader" });
+      const first = await store.savePostureSnapshot(write(source.id, 1_000, [alice, bob]));
+      assert.equal(first.newObjectCount, 2);
+      assert.equal(first.objectCount, 2);
+      assert.deepEqual(
+        first.manifest.map((m) => m.id),
+        ["user-a", "user-b"],
+      );
+
+      const bobOwner = object("user", { id: "user-b", email: "b@acme.com", role: "owner" });
+      const second = await store.savePostureSnapshot({
+        ...write(source.id, 2_000, [alice, bobOwner]),
+        changes: [
+          {
+            kind: "user",
+            id: "user-b",
+            projectId: null,
+            change: "changed",
+            fields: ["role"],
+            before: { role: "reader" },
+            after: { role: "owner" },
+          },
+        ],
+        findings: [
+          {
+            ruleId: "R",
+            kind: "user",
+            objectId: "user-b",
+            title: "t",
+            severity: "HIGH",
+            sinceMs: 1_000,
+            alertEventId: "e",
+          },
+        ],
+      });
+      // Only Bob's new content is new: Alice's unchanged object is not stored again.
+      assert.equal(second.newObjectCount, 1);
+      assert.equal(second.changeCount, 1);
+      assert.equal(second.findingCount, 1);
+      assert.ok(second.id > first.id);
+
+      const latest = await store.getPostureSnapshot(source.id);
+      assert.equal(latest?.id, second.id);
+      assert.deepEqual(latest?.changes?.[0]?.fields, ["role"]);
+      assert.equal(latest?.findings[0]?.ruleId, "R");
+      assert.deepEqual(latest?.endpoints[0]?.path, "/organization/users");
+      assert.equal((await store.getPostureSnapshot(source.id, first.id))?.changes, null);
+      assert.deepEqual(
+        (await store.listPostureSnapshots(source.id)).map((s) => s.id),
+        [second.id, first.id],
+      );
+
+      const objects = await store.getPostureObjects(source.id, [bob.hash, bobOwner.hash, "unknown"]);
+      assert.equal(objects.get(bob.hash), bob.json);
+      assert.equal(objects.get(bobOwner.hash), bobOwner.json);
+      assert.equal(objects.has("unknown"), false);
+
+      // Another source's identical object is its own row: sources never share objects.
+      const other = await store.createSource(sourceSettings("other"), { ciphertext: "x" });
+      assert.equal((await store.savePostureSnapshot(write(other.id, 3_000, [alice]))).newObjectCount, 1);
+      assert.equal((await store.getPostureObjects(other.id, [bob.hash])).size, 0);
+    });
+
+    it("refuses a snapshot of an unknown source", async () => {
+      await assert.rejects(store.savePostureSnapshot(write("nope", 1, [])));
+    });
+
+    it("keeps the posture interval of a source: default hourly, 0 turns snapshots off", async () => {
+      const { postureIntervalSecs: _omitted, ...settings } = sourceSettings("acme");
+      const source = await store.createSource(settings, { ciphertext: "x" });
+      assert.equal(source.postureIntervalSecs, 3600);
+      const off = await store.updateSource(source.id, { postureIntervalSecs: 0 });
+      assert.equal(off.postureIntervalSecs, 0);
+      assert.equal((await store.getSource(source.id))?.postureIntervalSecs, 0);
+    });
+
+    it("counts stored events per type with the newest time", async () => {
+      const a = await store.createSource(sourceSettings("a"), { ciphertext: "x" });
+      const b = await store.createSource(sourceSettings("b"), { ciphertext: "x" });
+      const page = (sourceId: string, events: ReturnType<typeof eventRow>[]) => ({
+        sourceId,
+        events,
+        quarantined: [],
+        unknownTypes: [],
+      });
+      await store.applyPage(
+        page(a.id, [
+          eventRow("e1", 100, { type: "api_key.created" }),
+          eventRow("e2", 300, { type: "api_key.created" }),
+          eventRow("e3", 200, { type: "login.failed" }),
+        ]),
+      );
+      await store.applyPage(page(b.id, [eventRow("e4", 900, { type: "api_key.created" })]));
+      assert.deepEqual(await store.eventTypeCounts(a.id), [
+        { type: "api_key.created", count: 2, lastSeenSecs: 300 },
+        { type: "login.failed", count: 1, lastSeenSecs: 200 },
+      ]);
+      assert.deepEqual(
+        (await store.eventTypeCounts()).find((r) => r.type === "api_key.created"),
+        {
+          type: "api_key.created",
+          count: 3,
+          lastSeenSecs: 900,
+        },
+      );
+    });
+  });
+}
