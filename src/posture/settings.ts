@@ -31,21 +31,4 @@ function positiveInt(value: string | undefined, name: string): number | null {
   return n;
 }
 
-/** Free-mail domains never count as the organization's, even when a member signed up with one. */
-export const FREE_MAIL_DOMAINS: ReadonlySet<string> = new Set([
-  "gmail.com",
-  "googlemail.com",
-  "outlook.com",
-  "hotmail.com",
-  "live.com",
-  "yahoo.com",
-  "icloud.com",
-  "me.com",
-  "aol.com",
-  "proton.me",
-  "protonmail.com",
-  "gmx.com",
-  "mail.ru",
-  "yandex.ru",
-  "qq.com",
-]);
+export { FREE_MAIL_DOMAINS } from "../core/email-domains.ts";

@@ -6,6 +6,7 @@
 // is learned before the check, so invites to one's own domain never alert. Free-mail domains are never
 // treated as the org's. MEDIUM; HIGH when the invite grants owner or goes to a free-mail domain as owner.
 
+import { FREE_MAIL_DOMAINS } from "../../../src/core/email-domains.ts";
 import { defineRule } from "../../../src/detections/define-rule.ts";
 import type { PantherEvent } from "../../../src/detections/event/index.ts";
 import { DAY_SECS, lowerText, raw, rememberDaily, session } from "../_auth.ts";
@@ -13,24 +14,6 @@ import { actorEmail, actorLabel, emailDomain, payloadField, standardContext } fr
 
 /** The organization's email domains, lower-case (optional: domains are also learned from actors). */
 export const ORG_EMAIL_DOMAINS: readonly string[] = [];
-
-const FREE_MAIL = new Set([
-  "gmail.com",
-  "googlemail.com",
-  "outlook.com",
-  "hotmail.com",
-  "live.com",
-  "yahoo.com",
-  "icloud.com",
-  "me.com",
-  "aol.com",
-  "proton.me",
-  "protonmail.com",
-  "gmx.com",
-  "mail.ru",
-  "yandex.ru",
-  "qq.com",
-]);
 
 const TTL_SECS = 180 * DAY_SECS;
 
@@ -60,11 +43,12 @@ export default defineRule({
   tags: ["OpenAI", "Users", "Persistence", "Stateful"],
   rule: (event, ctx) => {
     const own = emailDomain(actorEmail(event));
-    if (own !== null && !FREE_MAIL.has(own)) rememberDaily(ctx.state, `domain:${own}`, ctx.eventTimeSecs, TTL_SECS);
+    if (own !== null && !FREE_MAIL_DOMAINS.has(own))
+      rememberDaily(ctx.state, `domain:${own}`, ctx.eventTimeSecs, TTL_SECS);
     if (event.get("type") !== "invite.sent") return false;
     const domain = inviteeDomain(event);
     if (domain === null) return false;
-    if (FREE_MAIL.has(domain)) return true;
+    if (FREE_MAIL_DOMAINS.has(domain)) return true;
     if (ORG_EMAIL_DOMAINS.includes(domain)) return false;
     return ctx.state.get(`domain:${domain}`) === null;
   },
@@ -78,7 +62,7 @@ export default defineRule({
       invitee_email: invitee(event),
       invitee_domain: inviteeDomain(event),
       invited_role: payloadField(event, "data", "role"),
-      free_mail: FREE_MAIL.has(inviteeDomain(event) ?? ""),
+      free_mail: FREE_MAIL_DOMAINS.has(inviteeDomain(event) ?? ""),
     }),
   tests: [
     {

@@ -8,6 +8,7 @@ import { ConfigurationError, NotFoundError, UsageError, VigilError } from "../..
 import { assertOutboundUrl } from "../../core/outbound.ts";
 import { postureHealth } from "../../pipeline/posture.ts";
 import { clientFor, resolveBaseUrl, sealSourceKey, sourceClient, sourceKeyEndpoint } from "../../pipeline/runtime.ts";
+import { parseJson } from "../../storage/event-document.ts";
 import type { SourceRecord, SourceSettings } from "../../storage/ports.ts";
 import { type AppEnv, intParam, readBody, requireAdmin, type ServerContext } from "../context.ts";
 
@@ -244,13 +245,4 @@ export function sourceRoutes(ctx: ServerContext): Hono<AppEnv> {
   });
 
   return app;
-}
-
-export function parseJson(text: string | null): unknown {
-  if (text === null) return null;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
 }
