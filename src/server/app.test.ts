@@ -51,6 +51,34 @@ export default defineRule({
 });
 `,
   );
+  writeFileSync(
+    join(dir, "twice.yml"),
+    `AnalysisType: correlation_rule
+RuleID: Test.TwoKeysThenAnother
+Enabled: true
+Severity: Medium
+Detection:
+  - Sequence:
+      - ID: first
+        RuleID: Test.ApiKeyCreated
+        MinMatchCount: 2
+      - ID: then
+        RuleID: Test.ApiKeyCreated
+    LookbackWindowMinutes: 10
+Tests:
+  - Name: three keys
+    ExpectedResult: true
+    RuleOutputs:
+      - ID: first
+        Matches:
+          p_any_emails:
+            "a@example.com": [0, 1]
+      - ID: then
+        Matches:
+          p_any_emails:
+            "a@example.com": [2]
+`,
+  );
   return join(scratch, "packs");
 }
 
@@ -455,8 +483,17 @@ describe("HTTP API resources", () => {
     assert.equal((await call("POST", "/api/rules/Test.ApiKeyCreated/enable")).status, 200);
     assert.equal((await call("POST", "/api/rules/Nope/enable")).status, 404);
 
+    // Correlation rules list beside the rules, with their members and their YAML.
+    const correlation = rules.json.rules.find((r: { id: string }) => r.id === "Test.TwoKeysThenAnother");
+    assert.equal(correlation?.kind, "correlation");
+    assert.deepEqual(correlation?.members, ["Test.ApiKeyCreated", "Test.ApiKeyCreated"]);
+    assert.deepEqual(correlation?.tests, ["three keys"]);
+    const corrDetail = await call("GET", "/api/rules/Test.TwoKeysThenAnother");
+    assert.equal(corrDetail.status, 200, corrDetail.text);
+    assert.match(corrDetail.json.rule.source, /AnalysisType: correlation_rule/);
+
     const packs = await call("GET", "/api/packs");
-    assert.deepEqual(packs.json.packs[0].rules, ["Test.ApiKeyCreated"]);
+    assert.deepEqual(packs.json.packs[0].rules, ["Test.ApiKeyCreated", "Test.TwoKeysThenAnother"]);
     assert.equal((await call("POST", "/api/packs/TestPack/disable")).json.enabled, false);
     assert.equal((await call("GET", "/api/packs")).json.packs[0].enabled, false);
     assert.equal((await call("POST", "/api/packs/TestPack/enable")).json.enabled, true);

@@ -7,6 +7,7 @@ import { z } from "zod";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { LoadedRule } from "../../detections/engine/loaded-rule.ts";
 import { EnablementResolver } from "../../detections/packs.ts";
+import type { CorrelationRuleSpec } from "../../detections/panther/correlation.ts";
 import { runRuleTests } from "../../detections/test-runner.ts";
 import { type AppEnv, readBody, requireAdmin, type ServerContext } from "../context.ts";
 
@@ -71,9 +72,35 @@ export function ruleRoutes(ctx: ServerContext): Hono<AppEnv> {
     sourceOverrides: s.overrides("rule", r.id),
   });
 
+  // Correlation rules list beside the rules, in the same shape (kind "correlation", their members' rule ids).
+  const correlationView = (r: CorrelationRuleSpec, s: Awaited<ReturnType<typeof state>>) => ({
+    id: r.ruleId,
+    displayName: r.displayName,
+    pack: r.packId,
+    kind: "correlation" as const,
+    enabled: s.resolver.ruleEnabled({ id: r.ruleId, enabled: r.enabled, packId: r.packId }, null),
+    severity: r.severity,
+    logTypes: [],
+    description: r.description,
+    runbook: r.runbook,
+    reference: r.reference,
+    tags: r.tags,
+    threshold: 1,
+    dedupPeriodMinutes: r.dedupPeriodMinutes,
+    tests: r.tests.map((t) => t.name),
+    sourceOverrides: s.overrides("rule", r.ruleId),
+    members: r.members.map((m) => m.ruleId),
+    lookbackMinutes: r.lookbackMinutes,
+  });
+
   app.get("/rules", async (c) => {
     const s = await state();
-    return c.json({ rules: s.set.rules.map((r) => view(r, s)) });
+    return c.json({
+      rules: [
+        ...s.set.rules.map((r) => view(r, s)),
+        ...(s.set.correlationRules ?? []).map((r) => correlationView(r, s)),
+      ],
+    });
   });
 
   // One rule with its source text (`files`: the .ts module, or the .py and .yml of a Panther rule).
@@ -81,6 +108,12 @@ export function ruleRoutes(ctx: ServerContext): Hono<AppEnv> {
     const id = c.req.param("id");
     const s = await state();
     const rule = s.set.rules.find((r) => r.id === id);
+    const correlation = (s.set.correlationRules ?? []).find((r) => r.ruleId === id);
+    if (!rule && correlation) {
+      const text = await readFile(correlation.specPath, "utf8").catch(() => null);
+      const files = text === null ? [] : [{ name: basename(correlation.specPath), language: "yaml", text }];
+      return c.json({ rule: { ...correlationView(correlation, s), source: text, files } });
+    }
     if (!rule) throw new NotFoundError(`There is no rule ${JSON.stringify(id)}.`);
     const files = await sourceFiles(rule);
     return c.json({ rule: { ...view(rule, s), source: files[0]?.text ?? null, files } });
@@ -94,7 +127,10 @@ export function ruleRoutes(ctx: ServerContext): Hono<AppEnv> {
         displayName: p.displayName,
         description: p.description,
         enabled: resolver.packEnabled(p.id, null),
-        rules: set.rules.filter((r) => r.packId === p.id).map((r) => r.id),
+        rules: [
+          ...set.rules.filter((r) => r.packId === p.id).map((r) => r.id),
+          ...(set.correlationRules ?? []).filter((r) => r.packId === p.id).map((r) => r.ruleId),
+        ],
         sourceOverrides: overrides("pack", p.id),
       })),
     });
