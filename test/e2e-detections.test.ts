@@ -46,6 +46,7 @@ describe("detections end to end", { timeout: 600_000 }, () => {
     const fired = alerts.filter((a) => a.ruleId === "OpenAI.BruteForce.Login.Success");
     assert.equal(fired.length, 1, `alerts: ${alerts.map((a) => `${a.severity} ${a.ruleId}`).join(", ")}`);
     assert.equal(fired[0]?.severity, "HIGH");
+    assert.equal(fired[0]?.fromHistory, true, "read by the backfill: an alert from history, not a page");
     assert.ok(
       Math.abs((fired[0]?.windowStartSecs ?? 0) - atSecs) < 86_400,
       "the alert's window is at the attack's event time, not at the wall clock",

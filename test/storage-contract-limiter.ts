@@ -62,6 +62,15 @@ export function runLimiterContract(name: string, open: (alertLimitPerHour: numbe
       assert.equal(actorA?.matchCount, 2);
     });
 
+    it("gives history and live alerts budgets of their own: a backfill does not silence what follows it", async () => {
+      const history = await store.applyPage({ ...page(["h1", "h2", "h3", "h4"]), fromHistory: true });
+      assert.equal(history.createdAlertIds.length, 4, "three, then the noisy one, all from history");
+      const live = await store.applyPage(page(["l1", "l2"]));
+      assert.equal(live.createdAlertIds.length, 2);
+      const liveAlerts = await store.listAlerts({ fromHistory: false });
+      assert.deepEqual(liveAlerts.map((a) => a.dedupString).sort(), ["actor-l1", "actor-l2"]);
+    });
+
     it("budgets each rule on its own, and never folds rule errors", async () => {
       await store.applyPage(page(["a", "b", "c", "d"]));
       const other = await store.applyPage(page(["x1", "x2", "x3"], { ruleId: "OpenAI.Other" }));

@@ -24,6 +24,8 @@ describe("outbound policy", () => {
     // Lookalikes of loopback are not loopback.
     assert.equal(isLoopbackHost("127.0.0.1.evil.test"), false);
     assert.equal(isLoopbackHost("localhost.evil.test"), false);
+    // A resolver may send *.localhost anywhere: only the names that cannot leave the machine count.
+    assert.equal(isLoopbackHost("x.localhost"), false);
   });
 
   it("with an allow-list, only listed hosts and subdomains of *.entries", () => {

@@ -32,7 +32,8 @@ function normalHost(host: string): string {
 
 export function isLoopbackHost(host: string): boolean {
   const h = normalHost(host);
-  return h === "localhost" || h.endsWith(".localhost") || /^127(\.\d{1,3}){3}$/.test(h) || h === "::1";
+  // Not `*.localhost`: nothing here guarantees that a resolver keeps such names on this machine.
+  return h === "localhost" || /^127(\.\d{1,3}){3}$/.test(h) || h === "::1";
 }
 
 export function hostAllowed(host: string, policy: OutboundPolicy): boolean {

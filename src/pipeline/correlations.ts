@@ -113,8 +113,16 @@ export async function runCorrelations(
           for (const p of fresh) if (p.match.eventTimeSecs >= lo && p.match.eventTimeSecs <= hi) keep.add(p.seq);
       }
     }
-    if (derived.length > 0)
-      run.createdAlertIds.push(...(await store.applyDerivedMatches(source.id, derived)).createdAlertIds);
+    // A completion anchored before the source existed was read by its backfill: history, like the alerts of
+    // backfill pages, so destinations do not page on it unless they ask for history.
+    const createdSecs = Math.floor(source.createdAtMs / 1000);
+    for (const fromHistory of [true, false]) {
+      const part = derived.filter((m) => m.eventTimeSecs < createdSecs === fromHistory);
+      if (part.length > 0)
+        run.createdAlertIds.push(
+          ...(await store.applyDerivedMatches(source.id, part, { fromHistory })).createdAlertIds,
+        );
+    }
     // Cleared only now: a crash before this line leaves the batch pending for the next run.
     await store.clearCorrelationPending(
       source.id,

@@ -504,7 +504,11 @@ export interface Store extends AccessStore, StatsStore {
    * already stored (same source, rule, event and error flag) is skipped, so re-running a schedule over an
    * overlapping lookback never counts a match twice. Every match must belong to `sourceId`.
    */
-  applyDerivedMatches(sourceId: string, matches: RuleMatch[]): Promise<{ createdAlertIds: string[] }>;
+  applyDerivedMatches(
+    sourceId: string,
+    matches: RuleMatch[],
+    options?: { fromHistory?: boolean },
+  ): Promise<{ createdAlertIds: string[] }>;
   /**
    * The matches of a source that correlation has not yet looked at, by storage order (seq), after `afterSeq`.
    * Every match is stored pending, in the transaction that stores it (page, backfill, sweep, derived), so a

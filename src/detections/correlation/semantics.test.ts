@@ -118,6 +118,37 @@ describe("findCompletions", () => {
     assert.equal(findCompletions(seq, [at("a", 0), at("b", 1)])[0]?.needsDataUntilSecs, 300);
   });
 
+  it("Consecutive: a match of the next member inside the run breaks it; the next member's max still holds", () => {
+    const consecutive = rule({
+      Sequence: [
+        { ID: "fail", RuleID: "A", MinMatchCount: 3, Consecutive: true },
+        { ID: "ok", RuleID: "B" },
+      ],
+      Transitions: [{ From: "fail", To: "ok", WithinTimeFrameMinutes: 10, Match: [{ On: "email" }] }],
+      LookbackWindowMinutes: 30,
+    });
+    // Two failures, a success, two failures, a success: five failures, never three in a row.
+    assert.deepEqual(
+      anchors(consecutive, [at("fail", 0), at("fail", 1), at("ok", 2), at("fail", 3), at("fail", 4), at("ok", 5)]),
+      [],
+    );
+    // Three in a row, then only the first success completes (a later one has a success before it).
+    assert.deepEqual(anchors(consecutive, [at("fail", 0), at("fail", 1), at("fail", 2), at("ok", 3), at("ok", 4)]), [
+      "ok3:u",
+    ]);
+    assert.deepEqual(anchors(bruteSequence, [at("fail", 0), at("fail", 1), at("ok", 2), at("fail", 3), at("ok", 5)]), [
+      "ok5:u",
+    ]);
+    const bounded = rule({
+      Sequence: [
+        { ID: "fail", RuleID: "A", MinMatchCount: 2, Consecutive: true },
+        { ID: "ok", RuleID: "B", MaxMatchCount: 1 },
+      ],
+      LookbackWindowMinutes: 30,
+    });
+    assert.deepEqual(anchors(bounded, [at("fail", 0), at("fail", 1), at("ok", 2), at("ok", 3)]), []);
+  });
+
   it("Absence looks ahead: a completion needs the data up to the end of the absent member's time frame", () => {
     const group = rule({
       Group: [

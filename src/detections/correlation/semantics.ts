@@ -187,14 +187,14 @@ function sequenceCompletions(spec: CorrelationSemantics, sorted: CorrelationInpu
       if (candidates.length === 0) step(i + 1, after, first, used, Math.max(needs, prevTime + within));
       return;
     }
-    // After a consecutive member, only this member's first completion counts: a later one would have a match of
-    // this member between the run and it.
-    if (i > 0 && spec.members[i - 1]?.consecutive === true) candidates.splice(m.min);
-    const breaker = m.consecutive === true ? spec.members[i + 1]?.id : undefined;
     // MaxMatchCount (after the first member): at most that many matches in the member's whole time frame after
     // the previous completion, so it looks ahead like Absence.
     const bounded = i > 0 && m.max !== null;
     if (bounded && candidates.length > m.max!) return;
+    // After a consecutive member, only this member's first completion counts: a later one would have a match of
+    // this member between the run and it.
+    if (i > 0 && spec.members[i - 1]?.consecutive === true) candidates.splice(m.min);
+    const breaker = m.consecutive === true ? spec.members[i + 1]?.id : undefined;
     for (let k = m.min - 1; k < candidates.length; k++) {
       const block = candidates.slice(k - m.min + 1, k + 1);
       if (breaker !== undefined && interrupted(sorted, block[0]!, block[block.length - 1]!, breaker)) continue;

@@ -157,8 +157,9 @@ export async function applyMatchesPg(
     const key = JSON.stringify([w.sourceId, w.ruleId]);
     if (recent.has(key)) continue;
     const { rows } = await client.query<{ n: string }>(
-      "SELECT count(*) AS n FROM alerts WHERE source_id = $1 AND rule_id = $2 AND created_at_ms > $3",
-      [w.sourceId, w.ruleId, nowMs - 3_600_000],
+      // History and live alerts have budgets of their own: a backfill must not silence the live alerts after it.
+      "SELECT count(*) AS n FROM alerts WHERE source_id = $1 AND rule_id = $2 AND created_at_ms > $3 AND from_history = $4",
+      [w.sourceId, w.ruleId, nowMs - 3_600_000, fromHistory],
     );
     recent.set(key, Number(rows[0]?.n ?? 0));
   }

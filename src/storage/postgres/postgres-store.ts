@@ -803,12 +803,17 @@ export class PostgresStore implements Store {
     );
   }
 
-  async applyDerivedMatches(sourceId: string, matches: RuleMatch[]): Promise<{ createdAlertIds: string[] }> {
+  async applyDerivedMatches(
+    sourceId: string,
+    matches: RuleMatch[],
+    options: { fromHistory?: boolean } = {},
+  ): Promise<{ createdAlertIds: string[] }> {
     assertMatchesOf(sourceId, matches);
     return this.#transaction(async (client) => {
       await this.#requireSource(client, sourceId);
       return {
         createdAlertIds: await applyMatchesPg(client, matches, this.#clock.nowMs(), {
+          fromHistory: options.fromHistory === true,
           alertLimitPerHour: this.#alertLimitPerHour,
         }),
       };

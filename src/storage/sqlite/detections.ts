@@ -75,8 +75,8 @@ function prepare(db: Database.Database) {
     // The outbox row is written with the alert change it announces: no alert without its notification.
     enqueue: db.prepare("INSERT INTO outbox (alert_id, kind, created_at_ms) VALUES (?, ?, ?)"),
     recentAlerts: db
-      .prepare<[string, string, number], number>(
-        "SELECT count(*) FROM alerts WHERE source_id = ? AND rule_id = ? AND created_at_ms > ?",
+      .prepare<[string, string, number, number], number>(
+        "SELECT count(*) FROM alerts WHERE source_id = ? AND rule_id = ? AND created_at_ms > ? AND from_history = ?",
       )
       .pluck(),
     insertStatusChange: db.prepare(
@@ -171,7 +171,8 @@ export class SqliteDetections {
     const folded = foldNoisyMatches(
       outcome,
       fresh,
-      (sourceId, ruleId) => s.recentAlerts.get(sourceId, ruleId, nowMs - 3_600_000) ?? 0,
+      // History and live alerts have budgets of their own: a backfill must not silence the live alerts after it.
+      (sourceId, ruleId) => s.recentAlerts.get(sourceId, ruleId, nowMs - 3_600_000, toFlag(fromHistory)) ?? 0,
       options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR,
     );
     if (folded !== null) {

@@ -712,12 +712,17 @@ export class SqliteStore implements Store {
     );
   }
 
-  async applyDerivedMatches(sourceId: string, matches: RuleMatch[]): Promise<{ createdAlertIds: string[] }> {
+  async applyDerivedMatches(
+    sourceId: string,
+    matches: RuleMatch[],
+    options: { fromHistory?: boolean } = {},
+  ): Promise<{ createdAlertIds: string[] }> {
     return this.#write(() => {
       this.#requireSource(sourceId);
       assertMatchesOf(sourceId, matches);
       return {
         createdAlertIds: this.#detections.applyMatches(matches, this.#clock.nowMs(), {
+          fromHistory: options.fromHistory === true,
           alertLimitPerHour: this.#alertLimitPerHour,
         }),
       };
