@@ -139,6 +139,16 @@ describe("findCompletions", () => {
     assert.deepEqual(anchors(bruteSequence, [at("fail", 0), at("fail", 1), at("ok", 2), at("fail", 3), at("ok", 5)]), [
       "ok5:u",
     ]);
+    // One second for the last failure and the success (effective_at has one-second resolution): the success
+    // follows, whatever the event ids.
+    const sameSecond = [
+      { ...at("fail", 0), id: "f-a" },
+      { ...at("fail", 1), id: "f-b" },
+      { ...at("fail", 2), id: "z-last-failure" },
+      { ...at("ok", 2), id: "a-success" },
+    ];
+    assert.deepEqual(anchors(consecutive, sameSecond), ["a-success:u"]);
+    assert.deepEqual(anchors(bruteSequence, sameSecond), ["a-success:u"]);
     const bounded = rule({
       Sequence: [
         { ID: "fail", RuleID: "A", MinMatchCount: 2, Consecutive: true },

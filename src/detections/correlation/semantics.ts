@@ -108,8 +108,16 @@ export function findCompletions(spec: CorrelationSemantics, inputs: readonly Cor
   const memberIds = new Set(spec.members.map((m) => m.id));
   const own = inputs.filter((i) => memberIds.has(i.memberId));
   const out: Completion[] = [];
+  // In a Sequence, inputs of one second follow the members' order: event times have one-second resolution, so a
+  // success logged in the same second as the last failure comes after it, whatever the event ids say.
+  const rank = new Map(spec.members.map((m, i) => [m.id, i]));
+  const order =
+    spec.kind === "Sequence"
+      ? (a: CorrelationInput, b: CorrelationInput) =>
+          a.timeSecs - b.timeSecs || (rank.get(a.memberId) ?? 0) - (rank.get(b.memberId) ?? 0) || byTime(a, b)
+      : byTime;
   for (const key of candidateKeys(spec, own)) {
-    const keyed = own.filter((i) => hasKey(spec, i, key)).sort(byTime);
+    const keyed = own.filter((i) => hasKey(spec, i, key)).sort(order);
     const found = spec.kind === "Group" ? groupCompletions(spec, keyed) : sequenceCompletions(spec, keyed);
     for (const c of found) out.push({ key, ...c });
   }
