@@ -963,7 +963,25 @@ export function runStorageContract(
           live.createdAlertIds,
         );
         assert.deepEqual(await store.historyAlertCounts(), { total: 1, open: 1 });
-        await store.setAlertStatus(old.createdAlertIds[0]!, "RESOLVED", 1);
+        // Live activity joining the history alert makes it live, and announces it (an outbox entry).
+        const outboxBefore = (await store.listUnroutedOutbox(100)).length;
+        await store.applyPage(detectionPage(source.id, [{ id: "e3", t: T0 - 86_400 + 60, matches: [{}] }]));
+        const joined = await store.getAlert(old.createdAlertIds[0]!);
+        assert.equal(joined?.fromHistory, false);
+        assert.equal(joined?.matchCount, 2);
+        const outbox = await store.listUnroutedOutbox(100);
+        assert.equal(outbox.length, outboxBefore + 1);
+        assert.deepEqual(
+          outbox.filter((e) => e.alertId === old.createdAlertIds[0]).map((e) => e.kind),
+          ["created", "created"],
+        );
+        assert.deepEqual(await store.historyAlertCounts(), { total: 0, open: 0 });
+        // Another history alert, then resolved: counted, no longer open.
+        const older = await store.applyPage(
+          detectionPage(source.id, [{ id: "e4", t: T0 - 2 * 86_400, matches: [{}] }], { fromHistory: true }),
+        );
+        assert.deepEqual(await store.historyAlertCounts(), { total: 1, open: 1 });
+        await store.setAlertStatus(older.createdAlertIds[0]!, "RESOLVED", 1);
         assert.deepEqual(await store.historyAlertCounts(), { total: 1, open: 0 });
       });
 

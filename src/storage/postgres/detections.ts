@@ -235,6 +235,19 @@ export async function applyMatchesPg(
         w.id,
       ]);
     }
+    // Live activity joining an alert a backfill raised makes it a live alert, announced now: an attack that
+    // spans the moment a source was added is paged for its live part.
+    if (!fromHistory) {
+      const { rowCount } = await client.query(
+        "UPDATE alerts SET from_history = false, updated_at_ms = $1 WHERE id = $2 AND from_history",
+        [nowMs, w.id],
+      );
+      if (rowCount === 1)
+        await client.query("INSERT INTO outbox (alert_id, kind, created_at_ms) VALUES ($1, 'created', $2)", [
+          w.id,
+          nowMs,
+        ]);
+    }
   }
   return outcome.alertCreations.map((w) => w.id);
 }

@@ -68,6 +68,7 @@ function prepare(db: Database.Database) {
     ),
     attachWindowMatches: db.prepare("UPDATE rule_matches SET alert_id = ? WHERE window_id = ? AND alert_id IS NULL"),
     updateAlertCount: db.prepare("UPDATE alerts SET match_count = ?, updated_at_ms = ? WHERE id = ?"),
+    makeLive: db.prepare("UPDATE alerts SET from_history = 0, updated_at_ms = ? WHERE id = ? AND from_history = 1"),
     updateAlertFields: db.prepare(
       `UPDATE alerts SET match_count = ?, updated_at_ms = ?, ${REPRESENTATIVE_COLUMNS.map((c) => `${c} = ?`).join(", ")}
        WHERE id = ?`,
@@ -202,6 +203,9 @@ export class SqliteDetections {
       if (outcome.newRepresentative.has(w.id))
         s.updateAlertFields.run(w.matchCount, nowMs, ...representativeValues(w), w.id);
       else s.updateAlertCount.run(w.matchCount, nowMs, w.id);
+      // Live activity joining an alert a backfill raised makes it a live alert, announced now: an attack that
+      // spans the moment a source was added is paged for its live part.
+      if (!fromHistory && s.makeLive.run(nowMs, w.id).changes === 1) s.enqueue.run(w.id, "created", nowMs);
     }
     return outcome.alertCreations.map((w) => w.id);
   }
