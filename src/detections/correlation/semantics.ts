@@ -18,23 +18,26 @@
 // matched against a list is their intersection). Absence looks forward in time, so a completion that has one
 // reports `needsDataUntilSecs` past the anchor: the caller fires it only once data up to then has arrived.
 
+/** One member of a correlation rule (its `Group` or `Sequence` entry). */
+export interface CorrelationMember {
+  id: string;
+  ruleId: string;
+  min: number;
+  max: number | null;
+  absence: boolean;
+  /**
+   * Sequence only, a Vigil extension (`Consecutive: true`): a match of the NEXT member between this member's
+   * matches, or between them and the next member's completion, breaks the run. Brute force then success
+   * needs it: a user who mistypes twice and gets in, three times in half an hour, made six failures and
+   * three successes, not a brute force.
+   */
+  consecutive?: boolean;
+}
+
 /** What the evaluator needs of a rule (a loaded rule, panther/correlation.ts CorrelationRuleSpec, is one). */
 export interface CorrelationSemantics {
   kind: "Group" | "Sequence";
-  members: ReadonlyArray<{
-    id: string;
-    ruleId: string;
-    min: number;
-    max: number | null;
-    absence: boolean;
-    /**
-     * Sequence only, a Vigil extension (`Consecutive: true`): a match of the NEXT member between this member's
-     * matches, or between them and the next member's completion, breaks the run. Brute force then success
-     * needs it: a user who mistypes twice and gets in, three times in half an hour, made six failures and
-     * three successes, not a brute force.
-     */
-    consecutive?: boolean;
-  }>;
+  members: ReadonlyArray<CorrelationMember>;
   /** Criteria name → member ID → field. */
   criteria: Readonly<Record<string, Readonly<Record<string, string>>>>;
   transitions: ReadonlyArray<{ from: string; to: string; withinMinutes: number }>;

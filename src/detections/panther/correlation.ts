@@ -8,7 +8,7 @@
 
 import { resolve } from "node:path";
 import { z } from "zod";
-import { type CorrelationInput, findCompletions } from "../correlation/semantics.ts";
+import { type CorrelationInput, type CorrelationMember, findCompletions } from "../correlation/semantics.ts";
 import type { PantherSeverity } from "./rule-file.ts";
 
 const severity = z.enum(["Info", "Low", "Medium", "High", "Critical", "INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"]);
@@ -79,14 +79,7 @@ export interface CorrelationRuleSpec {
   severity: PantherSeverity;
   specPath: string;
   kind: "Group" | "Sequence";
-  members: Array<{
-    id: string;
-    ruleId: string;
-    min: number;
-    max: number | null;
-    absence: boolean;
-    consecutive?: boolean;
-  }>;
+  members: CorrelationMember[];
   /** Group: criteria name → member ID → field. */
   criteria: Record<string, Record<string, string>>;
   transitions: Array<{ from: string; to: string; withinMinutes: number; on: Array<{ from: string; to: string }> }>;
