@@ -64,6 +64,7 @@ import { scheduledQuerySql } from "../scheduled-query-sql.ts";
 import { toDestinationRecord } from "../sqlite/delivery.ts";
 import { toQuarantineRecord, toStoredEvent } from "../sqlite/rows.ts";
 import type { EventsTable, QuarantineTable } from "../sqlite/search.ts";
+import { openStore } from "../store/store.ts";
 import { PgAccess } from "./access.ts";
 import {
   claimDeliveriesPg,
@@ -93,6 +94,7 @@ import {
   setAlertStatusPg,
   setDetectionSettingPg,
 } from "./detections.ts";
+import { PostgresStoreDialect } from "./dialect.ts";
 import { quoteIdent, runMigrations } from "./migrations.ts";
 import { describeTarget, type PgTarget, translatePgError } from "./pg-errors.ts";
 import {
@@ -148,8 +150,19 @@ PG_TYPES.setTypeParser(INT8_OID, (value: string) => Number(value));
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
 /** Opens a pool and migrates the schema. */
+/** The PostgreSQL store: the one store (../store/store.ts) over a pool. */
+export type PostgresStore = Store & { readonly schema: string | null };
+
 export async function openPostgresStore(options: OpenPostgresStoreOptions): Promise<PostgresStore> {
-  const store = PostgresStore.open(options);
+  const legacy = LegacyPostgresStore.open(options);
+  const dialect = new PostgresStoreDialect(legacy.pool, legacy.schema, describeTarget(options.connectionString));
+  const store: PostgresStore = Object.assign(
+    openStore(dialect, legacy, {
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.alertLimitPerHour !== undefined ? { alertLimitPerHour: options.alertLimitPerHour } : {}),
+    }),
+    { schema: legacy.schema },
+  );
   try {
     await store.migrate();
   } catch (err) {
@@ -322,7 +335,7 @@ function nameTaken(name: string): VigilError {
   return new VigilError("conflict", `A source named "${name}" already exists; choose another name.`);
 }
 
-export class PostgresStore implements Store {
+export class LegacyPostgresStore implements Store {
   readonly #pool: pg.Pool;
   readonly #schema: string | null;
   readonly #target: PgTarget;
@@ -342,7 +355,7 @@ export class PostgresStore implements Store {
   }
 
   /** Creates the pool (no connection yet); `openPostgresStore` also migrates, which every other method needs. */
-  static open(options: OpenPostgresStoreOptions): PostgresStore {
+  static open(options: OpenPostgresStoreOptions): LegacyPostgresStore {
     const schema = options.schema ?? null;
     if (schema !== null && (!SCHEMA_NAME.test(schema) || schema.startsWith("pg_"))) {
       throw new UsageError(
@@ -360,7 +373,7 @@ export class PostgresStore implements Store {
     // An idle connection dropped by the server emits 'error' on the pool; unhandled, it would kill the
     // worker. The pool discards that client, and the next query reports any lasting problem.
     pool.on("error", () => undefined);
-    const store = new PostgresStore(
+    const store = new LegacyPostgresStore(
       pool,
       schema,
       describeTarget(options.connectionString),
@@ -368,6 +381,11 @@ export class PostgresStore implements Store {
     );
     store.#alertLimitPerHour = options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR;
     return store;
+  }
+
+  /** TEMPORARY, while the store moves to ../store: the pool the dialect shares. */
+  get pool(): pg.Pool {
+    return this.#pool;
   }
 
   get schema(): string | null {

@@ -66,9 +66,11 @@ import type {
 } from "../ports.ts";
 import { stateTimeSecs } from "../rule-state.ts";
 import { scheduledQuerySql } from "../scheduled-query-sql.ts";
+import { openStore } from "../store/store.ts";
 import { SqliteAccess } from "./access.ts";
 import { SqliteDelivery } from "./delivery.ts";
 import { SqliteDetections } from "./detections.ts";
+import { SqliteStoreDialect } from "./dialect.ts";
 import { restrictDatabaseFiles } from "./file-mode.ts";
 import { runMigrations } from "./migrations.ts";
 import * as posture from "./posture.ts";
@@ -141,9 +143,24 @@ function defaultReaders(): number {
   return Math.max(1, Math.min(4, availableParallelism() - 1));
 }
 
+/** The SQLite store: the one store (../store/store.ts), plus the connection for SQLite-specific tests. */
+export type SqliteStore = Store & {
+  /** The underlying connection, for SQLite-specific tests and diagnostics only. */
+  readonly connection: Database.Database;
+  readonly location: string;
+};
+
 /** Opens (creating if needed) and migrates a SQLite store. */
 export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<SqliteStore> {
-  const store = SqliteStore.open(options);
+  const legacy = LegacySqliteStore.open(options);
+  const dialect = new SqliteStoreDialect(legacy.connection, legacy.location, legacy.reader);
+  const store: SqliteStore = Object.assign(
+    openStore(dialect, legacy, {
+      ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.alertLimitPerHour !== undefined ? { alertLimitPerHour: options.alertLimitPerHour } : {}),
+    }),
+    { connection: legacy.connection, location: legacy.location },
+  );
   try {
     await store.migrate();
   } catch (err) {
@@ -341,7 +358,7 @@ function sha256Hex(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-export class SqliteStore implements Store {
+export class LegacySqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #location: string;
   readonly #clock: Clock;
@@ -368,7 +385,7 @@ export class SqliteStore implements Store {
   }
 
   /** Opens the connection and sets it up; `openSqliteStore` also migrates, which every other method needs. */
-  static open(options: OpenSqliteStoreOptions): SqliteStore {
+  static open(options: OpenSqliteStoreOptions): LegacySqliteStore {
     const location = "memory" in options ? ":memory:" : options.path;
     const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     let db: Database.Database | undefined;
@@ -389,7 +406,7 @@ export class SqliteStore implements Store {
         location === ":memory:" || readers === 0
           ? null
           : new SqliteReader({ path: location, size: readers, busyTimeoutMs });
-      const store = new SqliteStore(db, location, options.clock ?? systemClock, reader);
+      const store = new LegacySqliteStore(db, location, options.clock ?? systemClock, reader);
       store.#alertLimitPerHour = options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR;
       return store;
     } catch (err) {
@@ -405,6 +422,11 @@ export class SqliteStore implements Store {
   /** The underlying connection, for SQLite-specific tests and diagnostics only. */
   get connection(): Database.Database {
     return this.#db;
+  }
+
+  /** TEMPORARY, while the store moves to ../store: the reader the dialect shares. */
+  get reader(): SqliteReader | null {
+    return this.#reader;
   }
 
   get location(): string {

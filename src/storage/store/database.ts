@@ -1,0 +1,367 @@
+// The tables of Vigil's database as Kysely sees them: one definition for SQLite and PostgreSQL (each dialect's
+// migrations create them; see ../sqlite/migrations.ts and ../postgres/migrations.ts).
+//
+// Types are what a query returns on either engine: flags are 0/1 in SQLite and booleans in PostgreSQL, so they
+// are written as 0/1 (PostgreSQL accepts that for boolean) and read through `flag()`.
+
+import type { ColumnType } from "kysely";
+
+export type Generated<T> =
+  T extends ColumnType<infer S, infer I, infer U> ? ColumnType<S, I | undefined, U> : ColumnType<T, T | undefined, T>;
+
+/** A boolean column: INTEGER 0/1 in SQLite, boolean in PostgreSQL. */
+export type Flag = ColumnType<number | boolean, number, number>;
+
+/** Reads a Flag column. */
+export function flag(value: number | boolean): boolean {
+  return value === true || value === 1;
+}
+
+export interface AlertCountsTable {
+  alerts: number;
+  severity: string;
+  source_id: string;
+  status: string;
+}
+
+export interface AlertsTable {
+  alert_context: string | null;
+  created_at_ms: number;
+  dedup_string: string;
+  description: string | null;
+  destinations: string | null;
+  from_history: Generated<Flag>;
+  id: string;
+  is_error: Flag;
+  match_count: number;
+  pack_id: string | null;
+  reference: string | null;
+  rule_id: string;
+  runbook: string | null;
+  severity: string;
+  source_id: string;
+  status: string;
+  title: string;
+  updated_at_ms: number;
+  window_end_secs: number;
+  window_start_secs: number;
+}
+
+export interface AlertStatusChangesTable {
+  alert_id: string;
+  at_ms: number;
+  changed_by: string | null;
+  from_status: string | null;
+  id: Generated<number>;
+  to_status: string;
+}
+
+export interface AlertWindowsTable {
+  alert_created: Flag;
+  dedup_string: string;
+  end_secs: number;
+  first_match: string;
+  id: string;
+  is_error: Flag;
+  match_count: number;
+  on_grid: Generated<Flag>;
+  rule_id: string;
+  source_id: string;
+  start_secs: number;
+  threshold: number;
+  unique_values: string;
+  valueless_count: Generated<number>;
+}
+
+export interface ApiTokensTable {
+  created_at_ms: number;
+  expires_at_ms: Generated<number>;
+  id: string;
+  last_used_at_ms: number | null;
+  name: string;
+  token_hash: string;
+}
+
+export interface BackfillJobsTable {
+  created_at_ms: number;
+  done: Generated<Flag>;
+  id: Generated<number>;
+  since_secs: number;
+  source_id: string;
+  stream: string;
+  until_secs: number;
+}
+
+export interface BackfillSlicesTable {
+  cursor: string | null;
+  done: Generated<Flag>;
+  end_secs: number;
+  events_read: Generated<number>;
+  job_id: number;
+  slice_index: number;
+  start_secs: number;
+  upper_bound_secs: number;
+}
+
+export interface DeliveriesTable {
+  attempts: Generated<number>;
+  created_at_ms: number;
+  delivered_at_ms: number | null;
+  destination_id: string;
+  destination_name: string;
+  id: string;
+  last_error: string | null;
+  lease_token: string | null;
+  lease_until_ms: number | null;
+  next_attempt_at_ms: number;
+  outbox_id: number;
+  status: string;
+}
+
+export interface DeliveryAttemptsTable {
+  at_ms: number;
+  attempt: number;
+  delivery_id: string;
+  duration_ms: number;
+  error: string | null;
+  id: Generated<number>;
+  outcome: string;
+  status_code: number | null;
+}
+
+export interface DestinationsTable {
+  config_ciphertext: string;
+  created_at_ms: number;
+  id: string;
+  log_types: Generated<string>;
+  managed_by: string | null;
+  min_severity: string;
+  name: string;
+  type: string;
+  updated_at_ms: number;
+}
+
+export interface DetectionSettingsTable {
+  enabled: Flag;
+  id: string;
+  kind: string;
+  source_id: string | null;
+}
+
+export interface EventCountsTable {
+  day_secs: number;
+  events: number;
+  source_id: string;
+  type: string;
+}
+
+export interface EventsTable {
+  actor_email: string | null;
+  actor_id: string | null;
+  actor_type: string | null;
+  effective_at: number;
+  id: string;
+  ingested_at_ms: number;
+  ip: string | null;
+  normalized: string | null;
+  project_id: string | null;
+  raw: string;
+  source_id: string;
+  type: string;
+}
+
+export interface OutboxTable {
+  alert_id: string;
+  created_at_ms: number;
+  id: Generated<number>;
+  kind: string;
+  routed_at_ms: number | null;
+}
+
+export interface PollStatusTable {
+  consecutive_failures: Generated<number>;
+  last_error: string | null;
+  last_error_code: string | null;
+  last_event_stored_ms: number | null;
+  last_poll_finished_ms: number | null;
+  last_poll_started_ms: number | null;
+  last_success_ms: number | null;
+  source_id: string;
+}
+
+export interface PostureManifestsTable {
+  hash: string;
+  manifest: string;
+  source_id: string;
+}
+
+export interface PostureObjectsTable {
+  first_seen_ms: number;
+  hash: string;
+  json: string;
+  kind: string;
+  object_id: string;
+  source_id: string;
+}
+
+export interface PostureSnapshotsTable {
+  change_count: number | null;
+  changes: string | null;
+  duration_ms: number;
+  endpoints: string;
+  finding_count: number;
+  findings: string;
+  id: Generated<number>;
+  manifest_hash: string;
+  new_object_count: number;
+  object_count: number;
+  requests: number;
+  source_id: string;
+  taken_at_ms: number;
+}
+
+export interface QuarantineTable {
+  event_id: string | null;
+  id: Generated<number>;
+  issues: string;
+  last_seen_ms: number;
+  raw: string;
+  raw_sha256: string;
+  reason: string;
+  received_at_ms: number;
+  sightings: Generated<number>;
+  source_id: string;
+}
+
+export interface RuleMatchesTable {
+  alert_context: string | null;
+  alert_id: string | null;
+  correlation_pending: Generated<Flag>;
+  create_alert: Flag;
+  created_at_ms: number;
+  dedup_period_minutes: number;
+  dedup_string: string;
+  description: string | null;
+  destinations: string | null;
+  error_message: string | null;
+  error_type: string | null;
+  event_id: string;
+  event_time: number;
+  is_error: Flag;
+  log_type: string;
+  pack_id: string | null;
+  reference: string | null;
+  reports: string;
+  rule_id: string;
+  runbook: string | null;
+  seq: Generated<number>;
+  severity: string;
+  source_id: string;
+  tags: string;
+  threshold: number;
+  title: string;
+  unique_value: string | null;
+  window_id: string | null;
+}
+
+export interface RuleStateTable {
+  counter: Generated<number>;
+  expires_at_secs: number | null;
+  key: string;
+  members: Generated<string>;
+  rule_id: string;
+  source_id: string;
+  value: string | null;
+}
+
+export interface SchemaMigrationsTable {
+  applied_at_ms: number;
+  name: string;
+  version: Generated<number>;
+}
+
+export interface SessionsTable {
+  created_at_ms: number;
+  csrf: string;
+  expires_at_ms: number;
+  token_hash: string | null;
+  user_id: string;
+}
+
+export interface SourceCountersTable {
+  quarantined: Generated<number>;
+  rule_errors: Generated<number>;
+  source_id: string;
+}
+
+export interface SourcesTable {
+  backfill_days: number;
+  base_url: string | null;
+  created_at_ms: number;
+  enabled: Flag;
+  encrypted_secret: string;
+  id: string;
+  include_tenant_events: Flag;
+  kind: string;
+  name: string;
+  no_data_alert_enabled: Generated<Flag>;
+  no_data_alert_secs: Generated<number>;
+  overlap_secs: number;
+  poll_failure_alert_secs: Generated<number>;
+  poll_interval_secs: number;
+  posture_interval_secs: Generated<number>;
+  sweep_interval_secs: number;
+  sweep_window_secs: number;
+}
+
+export interface StreamStateTable {
+  checkpoint_secs: number | null;
+  last_sweep_secs: number | null;
+  source_id: string;
+  stream: string;
+}
+
+export interface UnknownEventTypesTable {
+  first_seen_ms: number;
+  source_id: string;
+  type: string;
+}
+
+export interface UsersTable {
+  created_at_ms: number;
+  id: string;
+  password_hash: string;
+  role: Generated<string>;
+  username: string;
+}
+
+export interface Database {
+  alert_counts: AlertCountsTable;
+  alert_status_changes: AlertStatusChangesTable;
+  alert_windows: AlertWindowsTable;
+  alerts: AlertsTable;
+  api_tokens: ApiTokensTable;
+  backfill_jobs: BackfillJobsTable;
+  backfill_slices: BackfillSlicesTable;
+  deliveries: DeliveriesTable;
+  delivery_attempts: DeliveryAttemptsTable;
+  destinations: DestinationsTable;
+  detection_settings: DetectionSettingsTable;
+  event_counts: EventCountsTable;
+  events: EventsTable;
+  outbox: OutboxTable;
+  poll_status: PollStatusTable;
+  posture_manifests: PostureManifestsTable;
+  posture_objects: PostureObjectsTable;
+  posture_snapshots: PostureSnapshotsTable;
+  quarantine: QuarantineTable;
+  rule_matches: RuleMatchesTable;
+  rule_state: RuleStateTable;
+  schema_migrations: SchemaMigrationsTable;
+  sessions: SessionsTable;
+  source_counters: SourceCountersTable;
+  sources: SourcesTable;
+  stream_state: StreamStateTable;
+  unknown_event_types: UnknownEventTypesTable;
+  users: UsersTable;
+}
