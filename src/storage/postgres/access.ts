@@ -3,7 +3,6 @@
 import { randomUUID } from "node:crypto";
 import type pg from "pg";
 import { NotFoundError, VigilError } from "../../core/errors.ts";
-import { histogramFitsDays } from "../event-search.ts";
 import type {
   AccessStore,
   AlertCount,
@@ -17,6 +16,7 @@ import type {
   UserRole,
 } from "../ports.ts";
 import { validateHistogramQuery } from "../sqlite/access.ts";
+import { histogramFitsDays } from "../store/event-search.ts";
 
 type Run = <T>(fn: (pool: pg.Pool) => Promise<T>) => Promise<T>;
 

@@ -5,13 +5,16 @@
 // Long reads go to read-only connections in worker threads (reader.ts) so the event loop stays free.
 
 import type Database from "better-sqlite3";
-import { type Compilable, Kysely, SqliteDialect, sql } from "kysely";
-import { VigilError } from "../../core/errors.ts";
+import { type Compilable, Kysely, type RawBuilder, SqliteDialect, sql } from "kysely";
+import { UsageError, VigilError } from "../../core/errors.ts";
+import type { EventDocuments } from "../ports.ts";
+import { scheduledQuerySql } from "../scheduled-query-sql.ts";
 import type { Database as Schema } from "../store/database.ts";
-import type { Db, StoreDialect } from "../store/dialect.ts";
+import type { Db, StoreDialect, TextPlan } from "../store/dialect.ts";
 import { runMigrations } from "./migrations.ts";
 import type { SqliteReader } from "./reader.ts";
 import { translateSqliteError } from "./sqlite-errors.ts";
+import { EVENT_DOCUMENT, sqliteTextFilter, TEXT_CANDIDATE_CAP, textCandidateCount } from "./text-search.ts";
 
 export class SqliteStoreDialect implements StoreDialect {
   readonly name = "sqlite" as const;
@@ -77,6 +80,63 @@ export class SqliteStoreDialect implements StoreDialect {
 
   skipLocked<Q extends { forUpdate(): Q; skipLocked(): Q }>(query: Q): Q {
     return query;
+  }
+
+  keyShare<Q extends { forKeyShare(): Q }>(query: Q): Q {
+    return query;
+  }
+
+  textFilter(text: string, plan: TextPlan): RawBuilder<boolean> {
+    return sqliteTextFilter(text, plan);
+  }
+
+  /** See TEXT_CANDIDATE_CAP: how to answer a free-text filter, from a capped count of index candidates. */
+  async textPlan(text: string): Promise<TextPlan> {
+    const count = textCandidateCount(text);
+    if (count === null) return "index";
+    const compiled = count.compile(this.db);
+    const rows = await this.heavyRead<{ n: number }>({ compile: () => compiled });
+    return (rows[0]?.n ?? 0) >= TEXT_CANDIDATE_CAP ? "scan" : "index";
+  }
+
+  async insertText(trx: Db, rows: ReadonlyArray<{ seq: number; body: string }>): Promise<void> {
+    for (const row of rows)
+      await sql`INSERT INTO event_text (rowid, body) VALUES (${row.seq}, ${row.body})`.execute(trx);
+  }
+
+  readonly eventDocumentSql: RawBuilder<string> = EVENT_DOCUMENT;
+
+  eventDocuments(query: Compilable<unknown>): Promise<EventDocuments> | null {
+    // An in-memory database has no reader thread: the store builds the documents in JavaScript.
+    if (this.#reader === null) return null;
+    this.#assertOpen();
+    const compiled = query.compile();
+    return this.#reader.documents(compiled.sql, compiled.parameters).catch((err: unknown) => {
+      throw this.translateError(err);
+    });
+  }
+
+  async scheduledQuery(
+    sourceId: string,
+    query: string,
+    options: { maxRows: number; timeoutMs: number },
+  ): Promise<Array<Record<string, unknown>>> {
+    this.#assertOpen();
+    try {
+      // main.events: a CTE that named the table unqualified would refer to itself. No statement timeout in
+      // SQLite: the row cap bounds what is read back, and rule authors own their queries.
+      const statement = this.#connection.prepare(scheduledQuerySql(query, "main.events", "?"));
+      if (!statement.readonly || !statement.reader)
+        throw new UsageError("A scheduled query must be a single read-only SELECT.");
+      const rows: Array<Record<string, unknown>> = [];
+      for (const row of statement.iterate(sourceId) as Iterable<Record<string, unknown>>) {
+        if (rows.length >= options.maxRows) break;
+        rows.push(row);
+      }
+      return rows;
+    } catch (err) {
+      throw this.translateError(err);
+    }
   }
 
   translateError(err: unknown): unknown {

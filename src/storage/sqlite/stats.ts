@@ -3,8 +3,8 @@
 // per day and type or per source, never a pass over the events; only what the counters cannot answer
 // (buckets shorter than a day) reads the events, and the store runs that off the event loop.
 
-import { countableFromCounters, histogramFitsDays } from "../event-search.ts";
 import type { EventQuery } from "../ports.ts";
+import { countableFromCounters, histogramFitsDays } from "../store/event-search.ts";
 import { validateHistogramQuery } from "./access.ts";
 
 export interface CompiledSql {

@@ -5,6 +5,8 @@ import type { Store } from "../ports.ts";
 
 type Key = keyof Omit<Store, "migrate" | "close">;
 
+export const LEGACY_KEYS = ["migrate", "close"] as const;
+
 export const SOURCE_KEYS = [
   "createSource",
   "updateSource",
@@ -20,18 +22,6 @@ export const SOURCE_KEYS = [
   "listBackfillJobs",
   "getBackfillSlices",
   "completeBackfillJobIfDone",
-] as const satisfies readonly Key[];
-
-export const EVENT_KEYS = [
-  "applyPage",
-  "searchEvents",
-  "searchEventDocuments",
-  "countEvents",
-  "listEventIds",
-  "listQuarantine",
-  "listUnknownTypes",
-  "queryEvents",
-  "eventTypeCounts",
 ] as const satisfies readonly Key[];
 
 export const ALERT_KEYS = [
@@ -95,8 +85,20 @@ export const POSTURE_KEYS = [
   "getPostureObjects",
 ] as const satisfies readonly Key[];
 
-export function legacyOps<K extends Key>(legacy: Store, keys: readonly K[]): Pick<Store, K> {
-  const out = {} as Pick<Store, K>;
-  for (const key of keys) out[key] = (legacy[key] as (...args: never[]) => unknown).bind(legacy) as Store[K];
+/** What the old stores still answer. */
+export type LegacyStore = Pick<
+  Store,
+  | (typeof SOURCE_KEYS)[number]
+  | (typeof ALERT_KEYS)[number]
+  | (typeof DELIVERY_KEYS)[number]
+  | (typeof ACCESS_KEYS)[number]
+  | (typeof STATS_KEYS)[number]
+  | (typeof POSTURE_KEYS)[number]
+  | (typeof LEGACY_KEYS)[number]
+>;
+
+export function legacyOps<K extends keyof LegacyStore>(legacy: LegacyStore, keys: readonly K[]): Pick<LegacyStore, K> {
+  const out = {} as Pick<LegacyStore, K>;
+  for (const key of keys) out[key] = (legacy[key] as (...args: never[]) => unknown).bind(legacy) as LegacyStore[K];
   return out;
 }
