@@ -23,10 +23,8 @@ import type { PostureSnapshotRecord, PostureSnapshotSummary, PostureSnapshotWrit
 import { documentsOf } from "../event-document.ts";
 import { countableFromCounters } from "../event-search.ts";
 import type {
-  AlertCount,
   AlertQuery,
   AlertRecord,
-  ApiTokenRecord,
   BackfillJob,
   BackfillSlice,
   ClaimedDelivery,
@@ -40,16 +38,13 @@ import type {
   EncryptedSecret,
   EventDocuments,
   EventQuery,
-  HistogramBucket,
   NewDestination,
-  NewUser,
   OutboxEntry,
   PageWrite,
   PageWriteResult,
   PollStatus,
   QuarantineRecord,
   RuleStateEntry,
-  SessionRecord,
   SourceRecord,
   SourceSettings,
   Store,
@@ -57,15 +52,14 @@ import type {
   StreamName,
   StreamState,
   UnknownTypeRecord,
-  UserRecord,
 } from "../ports.ts";
 import { stateTimeSecs } from "../rule-state.ts";
 import { scheduledQuerySql } from "../scheduled-query-sql.ts";
 import { toDestinationRecord } from "../sqlite/delivery.ts";
 import { toQuarantineRecord, toStoredEvent } from "../sqlite/rows.ts";
 import type { EventsTable, QuarantineTable } from "../sqlite/search.ts";
+import type { LegacyStore } from "../store/legacy.ts";
 import { openStore } from "../store/store.ts";
-import { PgAccess } from "./access.ts";
 import {
   claimDeliveriesPg,
   createDestinationPg,
@@ -335,17 +329,13 @@ function nameTaken(name: string): VigilError {
   return new VigilError("conflict", `A source named "${name}" already exists; choose another name.`);
 }
 
-export class LegacyPostgresStore implements Store {
+export class LegacyPostgresStore implements LegacyStore {
   readonly #pool: pg.Pool;
   readonly #schema: string | null;
   readonly #target: PgTarget;
   readonly #clock: Clock;
   #closed = false;
   #alertLimitPerHour = DEFAULT_ALERT_LIMIT_PER_HOUR;
-  readonly #access: PgAccess = new PgAccess(
-    (fn) => this.#read(fn),
-    () => this.#clock.nowMs(),
-  );
 
   private constructor(pool: pg.Pool, schema: string | null, target: PgTarget, clock: Clock) {
     this.#pool = pool;
@@ -873,80 +863,6 @@ export class LegacyPostgresStore implements Store {
     } catch (err) {
       throw err instanceof VigilError ? err : this.#translate(err);
     }
-  }
-
-  // ---- access and statistics (see access.ts) ----
-
-  createUser(user: NewUser): Promise<UserRecord> {
-    return this.#access.createUser(user);
-  }
-
-  setUserPassword(username: string, passwordHash: string): Promise<void> {
-    return this.#access.setUserPassword(username, passwordHash);
-  }
-
-  replacePasswordHash(userId: string, previousHash: string, passwordHash: string): Promise<boolean> {
-    return this.#access.replacePasswordHash(userId, previousHash, passwordHash);
-  }
-
-  getUser(id: string): Promise<UserRecord | null> {
-    return this.#access.getUser(id);
-  }
-
-  getUserCredentials(username: string): Promise<{ user: UserRecord; passwordHash: string } | null> {
-    return this.#access.getUserCredentials(username);
-  }
-
-  countUsers(): Promise<number> {
-    return this.#access.countUsers();
-  }
-
-  createSession(session: SessionRecord): Promise<void> {
-    return this.#access.createSession(session);
-  }
-
-  getSession(tokenHash: string, nowMs: number): Promise<SessionRecord | null> {
-    return this.#access.getSession(tokenHash, nowMs);
-  }
-
-  deleteSession(tokenHash: string, nowMs: number): Promise<void> {
-    return this.#access.deleteSession(tokenHash, nowMs);
-  }
-
-  createApiToken(token: { name: string; tokenHash: string; expiresAtMs: number }): Promise<ApiTokenRecord> {
-    return this.#access.createApiToken(token);
-  }
-
-  listApiTokens(): Promise<ApiTokenRecord[]> {
-    return this.#access.listApiTokens();
-  }
-
-  authenticateApiToken(tokenHash: string, nowMs: number): Promise<ApiTokenRecord | null> {
-    return this.#access.authenticateApiToken(tokenHash, nowMs);
-  }
-
-  revokeApiToken(idOrName: string): Promise<void> {
-    return this.#access.revokeApiToken(idOrName);
-  }
-
-  eventHistogram(query: { sourceId?: string; sinceSecs: number; bucketSecs: number }): Promise<HistogramBucket[]> {
-    return this.#access.eventHistogram(query);
-  }
-
-  sourceCounts(): Promise<Array<{ sourceId: string; events: number; quarantined: number; ruleErrors: number }>> {
-    return this.#access.sourceCounts();
-  }
-
-  deliveryCounts(): Promise<Array<{ status: DeliveryStatus; count: number }>> {
-    return this.#access.deliveryCounts();
-  }
-
-  historyAlertCounts(): Promise<{ total: number; open: number }> {
-    return this.#access.historyAlertCounts();
-  }
-
-  alertCounts(): Promise<AlertCount[]> {
-    return this.#access.alertCounts();
   }
 
   // ---- destinations and delivery ----

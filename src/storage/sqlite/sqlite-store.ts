@@ -11,8 +11,8 @@
 // waits up to `busy_timeout` for it, instead of failing mid-transaction when a read lock cannot upgrade.
 //
 // The event loop: better-sqlite3 blocks while a statement runs, so only bounded statements run on this
-// connection (writes, key lookups, the counters of stats.ts). Searches and lists that may read many rows go
-// to read-only connections in worker threads (reader.ts).
+// connection (writes, key lookups, the counters of ../store/stats.ts). Searches and lists that may read many
+// rows go to read-only connections in worker threads (reader.ts).
 
 import { createHash, randomUUID } from "node:crypto";
 import { availableParallelism } from "node:os";
@@ -28,10 +28,8 @@ import { type AlertRow, toAlertRecord } from "../alert-rows.ts";
 import { documentsOf } from "../event-document.ts";
 import type { TextPlan } from "../event-search.ts";
 import type {
-  AlertCount,
   AlertQuery,
   AlertRecord,
-  ApiTokenRecord,
   BackfillJob,
   BackfillSlice,
   ClaimedDelivery,
@@ -45,16 +43,13 @@ import type {
   EncryptedSecret,
   EventDocuments,
   EventQuery,
-  HistogramBucket,
   NewDestination,
-  NewUser,
   OutboxEntry,
   PageWrite,
   PageWriteResult,
   PollStatus,
   QuarantineRecord,
   RuleStateEntry,
-  SessionRecord,
   SourceRecord,
   SourceSettings,
   Store,
@@ -62,12 +57,11 @@ import type {
   StreamName,
   StreamState,
   UnknownTypeRecord,
-  UserRecord,
 } from "../ports.ts";
 import { stateTimeSecs } from "../rule-state.ts";
 import { scheduledQuerySql } from "../scheduled-query-sql.ts";
+import type { LegacyStore } from "../store/legacy.ts";
 import { openStore } from "../store/store.ts";
-import { SqliteAccess } from "./access.ts";
 import { SqliteDelivery } from "./delivery.ts";
 import { SqliteDetections } from "./detections.ts";
 import { SqliteStoreDialect } from "./dialect.ts";
@@ -96,7 +90,7 @@ import {
   TEXT_CANDIDATE_CAP,
 } from "./search.ts";
 import { translateSqliteError } from "./sqlite-errors.ts";
-import { alertCountsSql, eventCountFromCounters, eventHistogramSql, sourceCountsSql } from "./stats.ts";
+import { eventCountFromCounters } from "./stats.ts";
 
 export interface SqliteStoreOptions {
   clock?: Clock;
@@ -358,7 +352,7 @@ function sha256Hex(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-export class LegacySqliteStore implements Store {
+export class LegacySqliteStore implements LegacyStore {
   readonly #db: Database.Database;
   readonly #location: string;
   readonly #clock: Clock;
@@ -368,7 +362,6 @@ export class LegacySqliteStore implements Store {
   readonly #searchStatements = new Map<string, Database.Statement>();
   readonly #detections: SqliteDetections;
   readonly #delivery: SqliteDelivery;
-  readonly #access: SqliteAccess;
   /** Null: reads run on the main connection (an in-memory database, or `readers: 0`). */
   readonly #reader: SqliteReader | null;
   #alertLimitPerHour = DEFAULT_ALERT_LIMIT_PER_HOUR;
@@ -378,7 +371,6 @@ export class LegacySqliteStore implements Store {
     this.#reader = reader;
     this.#detections = new SqliteDetections(db);
     this.#delivery = new SqliteDelivery(db);
-    this.#access = new SqliteAccess(db, () => clock.nowMs());
     this.#location = location;
     this.#clock = clock;
     this.#transaction = db.transaction((fn: () => unknown) => fn());
@@ -954,101 +946,6 @@ export class LegacySqliteStore implements Store {
       const rows = sourceId === undefined ? this.#s.unknownTypesAll.all() : this.#s.unknownTypesOf.all(sourceId);
       return rows.map((r) => ({ sourceId: r.source_id, type: r.type, firstSeenMs: r.first_seen_ms }));
     });
-  }
-
-  // ---- access and statistics (see access.ts) ----
-
-  async createUser(user: NewUser): Promise<UserRecord> {
-    return this.#write(() => this.#access.createUser(user));
-  }
-
-  async setUserPassword(username: string, passwordHash: string): Promise<void> {
-    this.#write(() => this.#access.setUserPassword(username, passwordHash));
-  }
-
-  async replacePasswordHash(userId: string, previousHash: string, passwordHash: string): Promise<boolean> {
-    return this.#write(() => this.#access.replacePasswordHash(userId, previousHash, passwordHash));
-  }
-
-  async getUser(id: string): Promise<UserRecord | null> {
-    return this.#guard(() => this.#access.getUser(id));
-  }
-
-  async getUserCredentials(username: string): Promise<{ user: UserRecord; passwordHash: string } | null> {
-    return this.#guard(() => this.#access.getUserCredentials(username));
-  }
-
-  async countUsers(): Promise<number> {
-    return this.#guard(() => this.#access.countUsers());
-  }
-
-  async createSession(session: SessionRecord): Promise<void> {
-    this.#write(() => this.#access.createSession(session));
-  }
-
-  async getSession(tokenHash: string, nowMs: number): Promise<SessionRecord | null> {
-    return this.#guard(() => this.#access.getSession(tokenHash, nowMs));
-  }
-
-  async deleteSession(tokenHash: string, nowMs: number): Promise<void> {
-    this.#write(() => this.#access.deleteSession(tokenHash, nowMs));
-  }
-
-  async createApiToken(token: { name: string; tokenHash: string; expiresAtMs: number }): Promise<ApiTokenRecord> {
-    return this.#write(() => this.#access.createApiToken(token));
-  }
-
-  async listApiTokens(): Promise<ApiTokenRecord[]> {
-    return this.#guard(() => this.#access.listApiTokens());
-  }
-
-  async authenticateApiToken(tokenHash: string, nowMs: number): Promise<ApiTokenRecord | null> {
-    return this.#write(() => this.#access.authenticateApiToken(tokenHash, nowMs));
-  }
-
-  async revokeApiToken(idOrName: string): Promise<void> {
-    this.#write(() => this.#access.revokeApiToken(idOrName));
-  }
-
-  async eventHistogram(query: {
-    sourceId?: string;
-    sinceSecs: number;
-    bucketSecs: number;
-  }): Promise<HistogramBucket[]> {
-    const { compiled, fromCounters } = eventHistogramSql(query);
-    // Whole-day buckets come from the counters (a few rows per day and type): cheap enough to answer here.
-    const rows = fromCounters
-      ? this.#guard(() => this.#run<{ bucket: number; type: string; n: number }>(compiled))
-      : await this.#read<{ bucket: number; type: string; n: number }>(compiled);
-    return rows.map((r) => ({ bucketStartSecs: r.bucket, type: r.type, count: r.n }));
-  }
-
-  /** From the counters (one row per source): answered on the main connection. */
-  async sourceCounts(): Promise<Array<{ sourceId: string; events: number; quarantined: number; ruleErrors: number }>> {
-    return this.#guard(() =>
-      this.#run<{ sourceId: string; events: number; quarantined: number; ruleErrors: number }>(sourceCountsSql),
-    );
-  }
-
-  /** From the counters (at most 25 rows per source): answered on the main connection. */
-  async alertCounts(): Promise<AlertCount[]> {
-    return this.#guard(() => this.#run<AlertCount>(alertCountsSql));
-  }
-
-  /** Over the partial index of history alerts: as cheap as there are history alerts, whatever the live ones. */
-  async historyAlertCounts(): Promise<{ total: number; open: number }> {
-    return this.#guard(() => {
-      const row = this.#db
-        .prepare<[], { total: number; open: number | null }>(
-          "SELECT count(*) AS total, sum(status = 'OPEN') AS open FROM alerts WHERE from_history = 1",
-        )
-        .get();
-      return { total: row?.total ?? 0, open: row?.open ?? 0 };
-    });
-  }
-
-  async deliveryCounts(): Promise<Array<{ status: DeliveryStatus; count: number }>> {
-    return this.#guard(() => this.#access.deliveryCounts());
   }
 
   // ---- backfill ----

@@ -8,17 +8,18 @@
 import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { Store } from "../ports.ts";
+import { accessOps } from "./access.ts";
 import type { StoreContext, StoreDialect } from "./dialect.ts";
 import {
-  ACCESS_KEYS,
   ALERT_KEYS,
   DELIVERY_KEYS,
   EVENT_KEYS,
+  type LegacyStore,
   legacyOps,
   POSTURE_KEYS,
   SOURCE_KEYS,
-  STATS_KEYS,
 } from "./legacy.ts";
+import { statsOps } from "./stats.ts";
 
 export interface StoreOptions {
   clock?: Clock;
@@ -28,13 +29,12 @@ export interface StoreOptions {
 /** Every operation but the lifecycle: what the area modules provide between them. */
 export type StoreOps = Omit<Store, "migrate" | "close">;
 
-export function openStore(dialect: StoreDialect, legacy: Store, options: StoreOptions = {}): Store {
+export function openStore(dialect: StoreDialect, legacy: LegacyStore, options: StoreOptions = {}): Store {
   const ctx: StoreContext = {
     dialect,
     clock: options.clock ?? systemClock,
     alertLimitPerHour: options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR,
   };
-  void ctx;
   const ops: StoreOps = {
     // sources, stream state, poll status, backfill jobs
     ...legacyOps(legacy, SOURCE_KEYS),
@@ -45,9 +45,9 @@ export function openStore(dialect: StoreDialect, legacy: Store, options: StoreOp
     // destinations, outbox, deliveries
     ...legacyOps(legacy, DELIVERY_KEYS),
     // users, sessions, API tokens
-    ...legacyOps(legacy, ACCESS_KEYS),
+    ...accessOps(ctx),
     // overview counters
-    ...legacyOps(legacy, STATS_KEYS),
+    ...statsOps(ctx),
     // inventory snapshots
     ...legacyOps(legacy, POSTURE_KEYS),
   };
