@@ -21,10 +21,8 @@ import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
 import type { PostureSnapshotRecord, PostureSnapshotSummary, PostureSnapshotWrite } from "../../posture/types.ts";
 import type {
-  AlertCount,
   AlertQuery,
   AlertRecord,
-  ApiTokenRecord,
   BackfillJob,
   BackfillSlice,
   ClaimedDelivery,
@@ -36,32 +34,20 @@ import type {
   DestinationUpdate,
   DetectionSetting,
   EncryptedSecret,
-  EventDocuments,
-  EventQuery,
-  HistogramBucket,
   NewDestination,
-  NewUser,
   OutboxEntry,
-  PageWrite,
-  PageWriteResult,
   PollStatus,
-  QuarantineRecord,
   RuleStateEntry,
-  SessionRecord,
   SourceRecord,
   SourceSettings,
   Store,
   StoredEvent,
   StreamName,
   StreamState,
-  UnknownTypeRecord,
-  UserRecord,
 } from "../ports.ts";
-import { stateTimeSecs } from "../rule-state.ts";
 import { toDestinationRecord } from "../sqlite/delivery.ts";
 import type { LegacyStore } from "../store/legacy.ts";
 import { openStore } from "../store/store.ts";
-import { PgAccess } from "./access.ts";
 import {
   claimDeliveriesPg,
   createDestinationPg,
@@ -77,7 +63,6 @@ import {
 } from "./delivery.ts";
 import {
   applyMatchesPg,
-  applyStateOpsPg,
   clearCorrelationPendingPg,
   getAlertMatchesPg,
   getAlertPg,
@@ -93,13 +78,7 @@ import {
 import { PostgresStoreDialect } from "./dialect.ts";
 import { quoteIdent, runMigrations } from "./migrations.ts";
 import { describeTarget, type PgTarget, translatePgError } from "./pg-errors.ts";
-import {
-  eventTypeCountsPg,
-  getPostureObjectsPg,
-  getPostureSnapshotPg,
-  listPostureSnapshotsPg,
-  savePostureSnapshotPg,
-} from "./posture.ts";
+import { getPostureObjectsPg, getPostureSnapshotPg, listPostureSnapshotsPg, savePostureSnapshotPg } from "./posture.ts";
 
 export interface OpenPostgresStoreOptions {
   /** A libpq URL, e.g. postgresql://vigil:secret@db.internal:5432/vigil. */
@@ -312,7 +291,7 @@ function toBackfillSlice(row: BackfillSliceRow): BackfillSlice {
   };
 }
 
-function sha256Hex(text: string): string {
+function _sha256Hex(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
@@ -337,10 +316,6 @@ export class LegacyPostgresStore implements LegacyStore {
   readonly #clock: Clock;
   #closed = false;
   #alertLimitPerHour = DEFAULT_ALERT_LIMIT_PER_HOUR;
-  readonly #access: PgAccess = new PgAccess(
-    (fn) => this.#read(fn),
-    () => this.#clock.nowMs(),
-  );
 
   private constructor(pool: pg.Pool, schema: string | null, target: PgTarget, clock: Clock) {
     this.#pool = pool;
@@ -692,80 +667,6 @@ export class LegacyPostgresStore implements LegacyStore {
     }
   }
 
-  // ---- access and statistics (see access.ts) ----
-
-  createUser(user: NewUser): Promise<UserRecord> {
-    return this.#access.createUser(user);
-  }
-
-  setUserPassword(username: string, passwordHash: string): Promise<void> {
-    return this.#access.setUserPassword(username, passwordHash);
-  }
-
-  replacePasswordHash(userId: string, previousHash: string, passwordHash: string): Promise<boolean> {
-    return this.#access.replacePasswordHash(userId, previousHash, passwordHash);
-  }
-
-  getUser(id: string): Promise<UserRecord | null> {
-    return this.#access.getUser(id);
-  }
-
-  getUserCredentials(username: string): Promise<{ user: UserRecord; passwordHash: string } | null> {
-    return this.#access.getUserCredentials(username);
-  }
-
-  countUsers(): Promise<number> {
-    return this.#access.countUsers();
-  }
-
-  createSession(session: SessionRecord): Promise<void> {
-    return this.#access.createSession(session);
-  }
-
-  getSession(tokenHash: string, nowMs: number): Promise<SessionRecord | null> {
-    return this.#access.getSession(tokenHash, nowMs);
-  }
-
-  deleteSession(tokenHash: string, nowMs: number): Promise<void> {
-    return this.#access.deleteSession(tokenHash, nowMs);
-  }
-
-  createApiToken(token: { name: string; tokenHash: string; expiresAtMs: number }): Promise<ApiTokenRecord> {
-    return this.#access.createApiToken(token);
-  }
-
-  listApiTokens(): Promise<ApiTokenRecord[]> {
-    return this.#access.listApiTokens();
-  }
-
-  authenticateApiToken(tokenHash: string, nowMs: number): Promise<ApiTokenRecord | null> {
-    return this.#access.authenticateApiToken(tokenHash, nowMs);
-  }
-
-  revokeApiToken(idOrName: string): Promise<void> {
-    return this.#access.revokeApiToken(idOrName);
-  }
-
-  eventHistogram(query: { sourceId?: string; sinceSecs: number; bucketSecs: number }): Promise<HistogramBucket[]> {
-    return this.#access.eventHistogram(query);
-  }
-
-  sourceCounts(): Promise<Array<{ sourceId: string; events: number; quarantined: number; ruleErrors: number }>> {
-    return this.#access.sourceCounts();
-  }
-
-  deliveryCounts(): Promise<Array<{ status: DeliveryStatus; count: number }>> {
-    return this.#access.deliveryCounts();
-  }
-
-  historyAlertCounts(): Promise<{ total: number; open: number }> {
-    return this.#access.historyAlertCounts();
-  }
-
-  alertCounts(): Promise<AlertCount[]> {
-    return this.#access.alertCounts();
-  }
-
   // ---- destinations and delivery ----
 
   async createDestination(destination: NewDestination): Promise<DestinationRecord> {
@@ -983,7 +884,7 @@ export class LegacyPostgresStore implements LegacyStore {
 }
 
 /** Bytewise string order, the same as the database's COLLATE "C". */
-function cmp(a: string, b: string): number {
+function _cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

@@ -1,14 +1,6 @@
 // Row shapes as SQLite returns them (snake_case, booleans as 0/1) and their mapping to the port's records.
 
-import type {
-  BackfillJob,
-  BackfillSlice,
-  QuarantineRecord,
-  SourceRecord,
-  StoredEvent,
-  StreamName,
-  ValidationIssue,
-} from "../ports.ts";
+import type { BackfillJob, BackfillSlice, SourceRecord, StreamName } from "../ports.ts";
 
 export interface SourceRow {
   id: string;

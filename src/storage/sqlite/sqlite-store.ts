@@ -11,8 +11,8 @@
 // waits up to `busy_timeout` for it, instead of failing mid-transaction when a read lock cannot upgrade.
 //
 // The event loop: better-sqlite3 blocks while a statement runs, so only bounded statements run on this
-// connection (writes, key lookups, the counters of stats.ts). Searches and lists that may read many rows go
-// to read-only connections in worker threads (reader.ts).
+// connection (writes, key lookups, the counters of ../store/stats.ts). Searches and lists that may read many
+// rows go to read-only connections in worker threads (reader.ts).
 
 import { createHash, randomUUID } from "node:crypto";
 import { availableParallelism } from "node:os";
@@ -26,10 +26,8 @@ import { redactSecrets } from "../../core/redact.ts";
 import type { PostureSnapshotRecord, PostureSnapshotSummary, PostureSnapshotWrite } from "../../posture/types.ts";
 import { type AlertRow, toAlertRecord } from "../alert-rows.ts";
 import type {
-  AlertCount,
   AlertQuery,
   AlertRecord,
-  ApiTokenRecord,
   BackfillJob,
   BackfillSlice,
   ClaimedDelivery,
@@ -41,31 +39,19 @@ import type {
   DestinationUpdate,
   DetectionSetting,
   EncryptedSecret,
-  EventDocuments,
-  EventQuery,
-  HistogramBucket,
   NewDestination,
-  NewUser,
   OutboxEntry,
-  PageWrite,
-  PageWriteResult,
   PollStatus,
-  QuarantineRecord,
   RuleStateEntry,
-  SessionRecord,
   SourceRecord,
   SourceSettings,
   Store,
   StoredEvent,
   StreamName,
   StreamState,
-  UnknownTypeRecord,
-  UserRecord,
 } from "../ports.ts";
-import { stateTimeSecs } from "../rule-state.ts";
 import type { LegacyStore } from "../store/legacy.ts";
 import { openStore } from "../store/store.ts";
-import { SqliteAccess } from "./access.ts";
 import { SqliteDelivery } from "./delivery.ts";
 import { SqliteDetections } from "./detections.ts";
 import { SqliteStoreDialect } from "./dialect.ts";
@@ -82,7 +68,6 @@ import {
   toSourceRecord,
 } from "./rows.ts";
 import { translateSqliteError } from "./sqlite-errors.ts";
-import { alertCountsSql, eventCountFromCounters, eventHistogramSql, sourceCountsSql } from "./stats.ts";
 
 export interface SqliteStoreOptions {
   clock?: Clock;
@@ -293,7 +278,7 @@ function sourceRowFrom(id: string, settings: SourceSettings, secret: EncryptedSe
   };
 }
 
-function sha256Hex(text: string): string {
+function _sha256Hex(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
@@ -307,7 +292,6 @@ export class LegacySqliteStore implements LegacyStore {
   readonly #searchStatements = new Map<string, Database.Statement>();
   readonly #detections: SqliteDetections;
   readonly #delivery: SqliteDelivery;
-  readonly #access: SqliteAccess;
   /** Null: reads run on the main connection (an in-memory database, or `readers: 0`). */
   readonly #reader: SqliteReader | null;
   #alertLimitPerHour = DEFAULT_ALERT_LIMIT_PER_HOUR;
@@ -317,7 +301,6 @@ export class LegacySqliteStore implements LegacyStore {
     this.#reader = reader;
     this.#detections = new SqliteDetections(db);
     this.#delivery = new SqliteDelivery(db);
-    this.#access = new SqliteAccess(db, () => clock.nowMs());
     this.#location = location;
     this.#clock = clock;
     this.#transaction = db.transaction((fn: () => unknown) => fn());
@@ -699,101 +682,6 @@ export class LegacySqliteStore implements LegacyStore {
   }
 
   // ---- reading ----
-
-  // ---- access and statistics (see access.ts) ----
-
-  async createUser(user: NewUser): Promise<UserRecord> {
-    return this.#write(() => this.#access.createUser(user));
-  }
-
-  async setUserPassword(username: string, passwordHash: string): Promise<void> {
-    this.#write(() => this.#access.setUserPassword(username, passwordHash));
-  }
-
-  async replacePasswordHash(userId: string, previousHash: string, passwordHash: string): Promise<boolean> {
-    return this.#write(() => this.#access.replacePasswordHash(userId, previousHash, passwordHash));
-  }
-
-  async getUser(id: string): Promise<UserRecord | null> {
-    return this.#guard(() => this.#access.getUser(id));
-  }
-
-  async getUserCredentials(username: string): Promise<{ user: UserRecord; passwordHash: string } | null> {
-    return this.#guard(() => this.#access.getUserCredentials(username));
-  }
-
-  async countUsers(): Promise<number> {
-    return this.#guard(() => this.#access.countUsers());
-  }
-
-  async createSession(session: SessionRecord): Promise<void> {
-    this.#write(() => this.#access.createSession(session));
-  }
-
-  async getSession(tokenHash: string, nowMs: number): Promise<SessionRecord | null> {
-    return this.#guard(() => this.#access.getSession(tokenHash, nowMs));
-  }
-
-  async deleteSession(tokenHash: string, nowMs: number): Promise<void> {
-    this.#write(() => this.#access.deleteSession(tokenHash, nowMs));
-  }
-
-  async createApiToken(token: { name: string; tokenHash: string; expiresAtMs: number }): Promise<ApiTokenRecord> {
-    return this.#write(() => this.#access.createApiToken(token));
-  }
-
-  async listApiTokens(): Promise<ApiTokenRecord[]> {
-    return this.#guard(() => this.#access.listApiTokens());
-  }
-
-  async authenticateApiToken(tokenHash: string, nowMs: number): Promise<ApiTokenRecord | null> {
-    return this.#write(() => this.#access.authenticateApiToken(tokenHash, nowMs));
-  }
-
-  async revokeApiToken(idOrName: string): Promise<void> {
-    this.#write(() => this.#access.revokeApiToken(idOrName));
-  }
-
-  async eventHistogram(query: {
-    sourceId?: string;
-    sinceSecs: number;
-    bucketSecs: number;
-  }): Promise<HistogramBucket[]> {
-    const { compiled, fromCounters } = eventHistogramSql(query);
-    // Whole-day buckets come from the counters (a few rows per day and type): cheap enough to answer here.
-    const rows = fromCounters
-      ? this.#guard(() => this.#run<{ bucket: number; type: string; n: number }>(compiled))
-      : await this.#read<{ bucket: number; type: string; n: number }>(compiled);
-    return rows.map((r) => ({ bucketStartSecs: r.bucket, type: r.type, count: r.n }));
-  }
-
-  /** From the counters (one row per source): answered on the main connection. */
-  async sourceCounts(): Promise<Array<{ sourceId: string; events: number; quarantined: number; ruleErrors: number }>> {
-    return this.#guard(() =>
-      this.#run<{ sourceId: string; events: number; quarantined: number; ruleErrors: number }>(sourceCountsSql),
-    );
-  }
-
-  /** From the counters (at most 25 rows per source): answered on the main connection. */
-  async alertCounts(): Promise<AlertCount[]> {
-    return this.#guard(() => this.#run<AlertCount>(alertCountsSql));
-  }
-
-  /** Over the partial index of history alerts: as cheap as there are history alerts, whatever the live ones. */
-  async historyAlertCounts(): Promise<{ total: number; open: number }> {
-    return this.#guard(() => {
-      const row = this.#db
-        .prepare<[], { total: number; open: number | null }>(
-          "SELECT count(*) AS total, sum(status = 'OPEN') AS open FROM alerts WHERE from_history = 1",
-        )
-        .get();
-      return { total: row?.total ?? 0, open: row?.open ?? 0 };
-    });
-  }
-
-  async deliveryCounts(): Promise<Array<{ status: DeliveryStatus; count: number }>> {
-    return this.#guard(() => this.#access.deliveryCounts());
-  }
 
   // ---- backfill ----
 

@@ -290,7 +290,7 @@ export interface SessionsTable {
   created_at_ms: number;
   csrf: string;
   expires_at_ms: number;
-  token_hash: string | null;
+  token_hash: string;
   user_id: string;
 }
 

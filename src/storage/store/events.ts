@@ -148,8 +148,7 @@ async function applyPageIn(ctx: StoreContext, trx: Db, write: PageWrite, nowMs: 
   const inserted = await insertEvents(trx, write, nowMs);
   const insertedIds = write.events.filter((e) => inserted.has(e.id)).map((e) => e.id);
   // Page order, each id once (a page may repeat one).
-  const seen = new Set<string>();
-  const orderedIds = insertedIds.filter((id) => (seen.has(id) ? false : (seen.add(id), true)));
+  const orderedIds = [...new Set(insertedIds)];
 
   // Before the rest of the page, so that anything failing later also rolls the alert state back.
   const createdAlertIds = await applyDetections(ctx, trx, write, new Set(orderedIds), nowMs);

@@ -5,8 +5,6 @@ import type { Store } from "../ports.ts";
 
 type Key = keyof Omit<Store, "migrate" | "close">;
 
-export const LEGACY_KEYS = ["migrate", "close"] as const;
-
 export const SOURCE_KEYS = [
   "createSource",
   "updateSource",
@@ -54,30 +52,6 @@ export const DELIVERY_KEYS = [
   "listDeliveriesByStatus",
 ] as const satisfies readonly Key[];
 
-export const ACCESS_KEYS = [
-  "createUser",
-  "setUserPassword",
-  "replacePasswordHash",
-  "getUser",
-  "getUserCredentials",
-  "countUsers",
-  "createSession",
-  "getSession",
-  "deleteSession",
-  "createApiToken",
-  "listApiTokens",
-  "authenticateApiToken",
-  "revokeApiToken",
-] as const satisfies readonly Key[];
-
-export const STATS_KEYS = [
-  "eventHistogram",
-  "sourceCounts",
-  "deliveryCounts",
-  "alertCounts",
-  "historyAlertCounts",
-] as const satisfies readonly Key[];
-
 export const POSTURE_KEYS = [
   "savePostureSnapshot",
   "getPostureSnapshot",
@@ -85,20 +59,19 @@ export const POSTURE_KEYS = [
   "getPostureObjects",
 ] as const satisfies readonly Key[];
 
-/** What the old stores still answer. */
+/** What the old stores still answer: the lifecycle and the key lists above, one line per area. */
 export type LegacyStore = Pick<
   Store,
+  | "migrate"
+  | "close"
   | (typeof SOURCE_KEYS)[number]
   | (typeof ALERT_KEYS)[number]
   | (typeof DELIVERY_KEYS)[number]
-  | (typeof ACCESS_KEYS)[number]
-  | (typeof STATS_KEYS)[number]
   | (typeof POSTURE_KEYS)[number]
-  | (typeof LEGACY_KEYS)[number]
 >;
 
-export function legacyOps<K extends keyof LegacyStore>(legacy: LegacyStore, keys: readonly K[]): Pick<LegacyStore, K> {
-  const out = {} as Pick<LegacyStore, K>;
-  for (const key of keys) out[key] = (legacy[key] as (...args: never[]) => unknown).bind(legacy) as LegacyStore[K];
+export function legacyOps<K extends Key>(legacy: Pick<Store, K>, keys: readonly K[]): Pick<Store, K> {
+  const out = {} as Pick<Store, K>;
+  for (const key of keys) out[key] = (legacy[key] as (...args: never[]) => unknown).bind(legacy) as Store[K];
   return out;
 }

@@ -8,18 +8,11 @@
 import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { Store } from "../ports.ts";
+import { accessOps } from "./access.ts";
 import type { StoreContext, StoreDialect } from "./dialect.ts";
 import { eventOps } from "./events.ts";
-import {
-  ACCESS_KEYS,
-  ALERT_KEYS,
-  DELIVERY_KEYS,
-  type LegacyStore,
-  legacyOps,
-  POSTURE_KEYS,
-  SOURCE_KEYS,
-  STATS_KEYS,
-} from "./legacy.ts";
+import { ALERT_KEYS, DELIVERY_KEYS, type LegacyStore, legacyOps, POSTURE_KEYS, SOURCE_KEYS } from "./legacy.ts";
+import { statsOps } from "./stats.ts";
 import { textIndexer } from "./text-index.ts";
 
 export interface StoreOptions {
@@ -47,9 +40,9 @@ export function openStore(dialect: StoreDialect, legacy: LegacyStore, options: S
     // destinations, outbox, deliveries
     ...legacyOps(legacy, DELIVERY_KEYS),
     // users, sessions, API tokens
-    ...legacyOps(legacy, ACCESS_KEYS),
+    ...accessOps(ctx),
     // overview counters
-    ...legacyOps(legacy, STATS_KEYS),
+    ...statsOps(ctx),
     // inventory snapshots
     ...legacyOps(legacy, POSTURE_KEYS),
   };
