@@ -34,21 +34,13 @@ import type {
   ApiTokenRecord,
   BackfillJob,
   BackfillSlice,
-  ClaimedDelivery,
-  DeliveryAttemptRecord,
-  DeliveryAttemptWrite,
-  DeliveryRecord,
   DeliveryStatus,
-  DestinationRecord,
-  DestinationUpdate,
   DetectionSetting,
   EncryptedSecret,
   EventDocuments,
   EventQuery,
   HistogramBucket,
-  NewDestination,
   NewUser,
-  OutboxEntry,
   PageWrite,
   PageWriteResult,
   PollStatus,
@@ -66,9 +58,9 @@ import type {
 } from "../ports.ts";
 import { stateTimeSecs } from "../rule-state.ts";
 import { scheduledQuerySql } from "../scheduled-query-sql.ts";
+import type { LegacyStore } from "../store/legacy.ts";
 import { openStore } from "../store/store.ts";
 import { SqliteAccess } from "./access.ts";
-import { SqliteDelivery } from "./delivery.ts";
 import { SqliteDetections } from "./detections.ts";
 import { SqliteStoreDialect } from "./dialect.ts";
 import { restrictDatabaseFiles } from "./file-mode.ts";
@@ -358,7 +350,7 @@ function sha256Hex(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-export class LegacySqliteStore implements Store {
+export class LegacySqliteStore implements LegacyStore {
   readonly #db: Database.Database;
   readonly #location: string;
   readonly #clock: Clock;
@@ -367,7 +359,6 @@ export class LegacySqliteStore implements Store {
   readonly #transaction: Database.Transaction<(fn: () => unknown) => unknown>;
   readonly #searchStatements = new Map<string, Database.Statement>();
   readonly #detections: SqliteDetections;
-  readonly #delivery: SqliteDelivery;
   readonly #access: SqliteAccess;
   /** Null: reads run on the main connection (an in-memory database, or `readers: 0`). */
   readonly #reader: SqliteReader | null;
@@ -377,7 +368,6 @@ export class LegacySqliteStore implements Store {
     this.#db = db;
     this.#reader = reader;
     this.#detections = new SqliteDetections(db);
-    this.#delivery = new SqliteDelivery(db);
     this.#access = new SqliteAccess(db, () => clock.nowMs());
     this.#location = location;
     this.#clock = clock;
@@ -852,56 +842,6 @@ export class LegacySqliteStore implements Store {
     untilSecs: number;
   }): Promise<RuleMatch[]> {
     return this.#guard(() => this.#detections.listMatches(query));
-  }
-
-  // ---- destinations and delivery ----
-
-  async createDestination(destination: NewDestination): Promise<DestinationRecord> {
-    return this.#write(() => this.#delivery.createDestination(destination, this.#clock.nowMs()));
-  }
-
-  async listDestinations(): Promise<DestinationRecord[]> {
-    return this.#guard(() => this.#delivery.listDestinations());
-  }
-
-  async getDestination(idOrName: string): Promise<DestinationRecord | null> {
-    return this.#guard(() => this.#delivery.getDestination(idOrName));
-  }
-
-  async getDestinationConfig(id: string): Promise<EncryptedSecret | null> {
-    return this.#guard(() => this.#delivery.getDestinationConfig(id));
-  }
-
-  async updateDestination(id: string, changes: DestinationUpdate): Promise<DestinationRecord> {
-    return this.#write(() => this.#delivery.updateDestination(id, changes, this.#clock.nowMs()));
-  }
-
-  async removeDestination(id: string): Promise<void> {
-    this.#write(() => this.#delivery.removeDestination(id));
-  }
-
-  async listUnroutedOutbox(limit: number): Promise<OutboxEntry[]> {
-    return this.#guard(() => this.#delivery.listUnroutedOutbox(limit));
-  }
-
-  async routeOutboxEntry(outboxId: number, destinations: Array<{ id: string; name: string }>, nowMs: number) {
-    this.#write(() => this.#delivery.routeOutboxEntry(outboxId, destinations, nowMs));
-  }
-
-  async claimDeliveries(options: { nowMs: number; leaseMs: number; limit: number }): Promise<ClaimedDelivery[]> {
-    return this.#write(() => this.#delivery.claimDeliveries(options));
-  }
-
-  async recordDeliveryAttempt(attempt: DeliveryAttemptWrite): Promise<boolean> {
-    return this.#write(() => this.#delivery.recordDeliveryAttempt(attempt));
-  }
-
-  async listDeliveries(alertId: string): Promise<Array<DeliveryRecord & { log: DeliveryAttemptRecord[] }>> {
-    return this.#guard(() => this.#delivery.listDeliveries(alertId));
-  }
-
-  async listDeliveriesByStatus(status: DeliveryStatus, limit = 100): Promise<DeliveryRecord[]> {
-    return this.#guard(() => this.#delivery.listDeliveriesByStatus(status, limit));
   }
 
   // ---- reading ----

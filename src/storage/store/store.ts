@@ -8,12 +8,13 @@
 import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { Store } from "../ports.ts";
+import { deliveryOps } from "./delivery.ts";
 import type { StoreContext, StoreDialect } from "./dialect.ts";
 import {
   ACCESS_KEYS,
   ALERT_KEYS,
-  DELIVERY_KEYS,
   EVENT_KEYS,
+  type LegacyStore,
   legacyOps,
   POSTURE_KEYS,
   SOURCE_KEYS,
@@ -28,13 +29,12 @@ export interface StoreOptions {
 /** Every operation but the lifecycle: what the area modules provide between them. */
 export type StoreOps = Omit<Store, "migrate" | "close">;
 
-export function openStore(dialect: StoreDialect, legacy: Store, options: StoreOptions = {}): Store {
+export function openStore(dialect: StoreDialect, legacy: LegacyStore, options: StoreOptions = {}): Store {
   const ctx: StoreContext = {
     dialect,
     clock: options.clock ?? systemClock,
     alertLimitPerHour: options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR,
   };
-  void ctx;
   const ops: StoreOps = {
     // sources, stream state, poll status, backfill jobs
     ...legacyOps(legacy, SOURCE_KEYS),
@@ -43,7 +43,7 @@ export function openStore(dialect: StoreDialect, legacy: Store, options: StoreOp
     // detections: matches, alert windows, alerts, rule state, settings, correlation
     ...legacyOps(legacy, ALERT_KEYS),
     // destinations, outbox, deliveries
-    ...legacyOps(legacy, DELIVERY_KEYS),
+    ...deliveryOps(ctx),
     // users, sessions, API tokens
     ...legacyOps(legacy, ACCESS_KEYS),
     // overview counters
