@@ -10,6 +10,9 @@
 //   lease expired (and was claimed again) cannot overwrite the new holder's result.
 // On SQLite each write transaction holds the whole database, which serializes all of this anyway.
 //
+// Every write goes through `dialect.write`, single statements too: on SQLite that is what takes turns with
+// the other connections of this process (see ../sqlite/dialect.ts).
+//
 // Destination configs are stored as the ciphertext they are given and read back only by getDestinationConfig.
 
 import { randomUUID } from "node:crypto";
@@ -61,9 +64,9 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
         created_at_ms: nowMs,
         updated_at_ms: nowMs,
       };
-      return dialect.run(async (db) => {
+      return dialect.write(async (trx) => {
         try {
-          await db.insertInto("destinations").values(row).execute();
+          await trx.insertInto("destinations").values(row).execute();
         } catch (err) {
           // The unique index on the name decides (the id is a fresh UUID), so two workers adding the same
           // name at once cannot both win.
@@ -113,8 +116,8 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
       if (changes.config !== undefined) set.config_ciphertext = changes.config.ciphertext;
       // null is an owner too ("not the config file"): only an absent managedBy leaves it as it is.
       if (changes.managedBy !== undefined) set.managed_by = changes.managedBy;
-      return dialect.run(async (db) => {
-        const row = await db
+      return dialect.write(async (trx) => {
+        const row = await trx
           .updateTable("destinations")
           .set(set)
           .where("id", "=", id)
@@ -126,8 +129,8 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
     },
 
     removeDestination: (id) =>
-      dialect.run(async (db) => {
-        const { numDeletedRows } = await db.deleteFrom("destinations").where("id", "=", id).executeTakeFirst();
+      dialect.write(async (trx) => {
+        const { numDeletedRows } = await trx.deleteFrom("destinations").where("id", "=", id).executeTakeFirst();
         if (numDeletedRows === 0n) throw new NotFoundError(`No destination with id ${id}.`);
       }),
 
