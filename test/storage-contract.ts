@@ -1811,6 +1811,81 @@ export function runStorageContract(
         assert.equal(new Set(ids).size, 12);
       });
 
+      it("routes an entry once when two workers route it at the same time; unknown entries are not_found", async () => {
+        const { alertId } = await alertWithOutbox();
+        const [entry] = await store.listUnroutedOutbox(10);
+        assert.ok(entry);
+        // Different targets, so the deliveries show which routing won: exactly one of them, whole.
+        await Promise.all([
+          store.routeOutboxEntry(
+            entry.id,
+            [
+              { id: "a1", name: "a1" },
+              { id: "a2", name: "a2" },
+            ],
+            0,
+          ),
+          store.routeOutboxEntry(entry.id, [{ id: "b1", name: "b1" }], 0),
+        ]);
+        const routed = (await store.listDeliveries(alertId)).map((d) => d.destinationId).sort();
+        assert.ok(
+          JSON.stringify(routed) === '["a1","a2"]' || JSON.stringify(routed) === '["b1"]',
+          `routed to ${routed}`,
+        );
+        assert.deepEqual(await store.listUnroutedOutbox(10), []);
+        await rejectsWithCode(store.routeOutboxEntry(entry.id + 1000, [{ id: "x", name: "x" }], 0), "not_found");
+      });
+
+      it("logs a stale holder's attempt without moving the delivery; an unknown delivery is not_found", async () => {
+        const { alertId } = await alertWithOutbox();
+        const [entry] = await store.listUnroutedOutbox(10);
+        assert.ok(entry);
+        await store.routeOutboxEntry(entry.id, [{ id: "d", name: "d" }], 0);
+        const [stale] = await store.claimDeliveries({ nowMs: 0, leaseMs: 1000, limit: 10 });
+        assert.ok(stale);
+        const [fresh] = await store.claimDeliveries({ nowMs: 1000, leaseMs: 1000, limit: 10 });
+        assert.ok(fresh);
+        const late = { deliveryId: stale.id, leaseToken: stale.leaseToken, atMs: 1500, durationMs: 1 };
+        assert.equal(await store.recordDeliveryAttempt({ ...late, outcome: "sent", statusCode: 200 }), false);
+        const [delivery] = await store.listDeliveries(alertId);
+        assert.equal(delivery?.status, "pending");
+        assert.equal(delivery?.deliveredAtMs, null);
+        assert.equal(delivery?.leaseUntilMs, 2000);
+        assert.deepEqual(
+          delivery?.log.map((a) => [a.attempt, a.outcome, a.atMs]),
+          [[2, "sent", 1500]],
+        );
+        // The new holder's token still holds: its dead letter keeps the due time it had.
+        assert.equal(
+          await store.recordDeliveryAttempt({
+            deliveryId: fresh.id,
+            leaseToken: fresh.leaseToken,
+            atMs: 1600,
+            outcome: "failed",
+            error: "gave up",
+            durationMs: 1,
+          }),
+          true,
+        );
+        const [dead] = await store.listDeliveriesByStatus("failed");
+        assert.equal(dead?.nextAttemptAtMs, 0);
+        assert.equal(dead?.leaseUntilMs, null);
+        await rejectsWithCode(
+          store.recordDeliveryAttempt({ ...late, deliveryId: "nope", outcome: "sent" }),
+          "not_found",
+        );
+      });
+
+      it("finds a destination by id before a name equal to that id; lists never carry the config", async () => {
+        const first = await newDestination("first");
+        const shadow = await newDestination(first.id);
+        assert.equal((await store.getDestination(first.id))?.name, "first");
+        assert.equal((await store.getDestination(shadow.id))?.name, first.id);
+        for (const listed of [await store.listDestinations(), await store.getDestination("first")]) {
+          assert.doesNotMatch(JSON.stringify(listed), /ciphertext/);
+        }
+      });
+
       it("removing the source removes its outbox and deliveries", async () => {
         const { source, alertId } = await alertWithOutbox();
         const [entry] = await store.listUnroutedOutbox(10);

@@ -25,17 +25,8 @@ import type {
   AlertRecord,
   BackfillJob,
   BackfillSlice,
-  ClaimedDelivery,
-  DeliveryAttemptRecord,
-  DeliveryAttemptWrite,
-  DeliveryRecord,
-  DeliveryStatus,
-  DestinationRecord,
-  DestinationUpdate,
   DetectionSetting,
   EncryptedSecret,
-  NewDestination,
-  OutboxEntry,
   PollStatus,
   RuleStateEntry,
   SourceRecord,
@@ -45,22 +36,8 @@ import type {
   StreamName,
   StreamState,
 } from "../ports.ts";
-import { toDestinationRecord } from "../sqlite/delivery.ts";
 import type { LegacyStore } from "../store/legacy.ts";
 import { openStore } from "../store/store.ts";
-import {
-  claimDeliveriesPg,
-  createDestinationPg,
-  getDestinationRowPg,
-  listDeliveriesByStatusPg,
-  listDeliveriesPg,
-  listDestinationsPg,
-  listUnroutedOutboxPg,
-  recordDeliveryAttemptPg,
-  removeDestinationPg,
-  routeOutboxEntryPg,
-  updateDestinationPg,
-} from "./delivery.ts";
 import {
   applyMatchesPg,
   clearCorrelationPendingPg,
@@ -665,81 +642,6 @@ export class LegacyPostgresStore implements LegacyStore {
     } catch (err) {
       throw err instanceof VigilError ? err : this.#translate(err);
     }
-  }
-
-  // ---- destinations and delivery ----
-
-  async createDestination(destination: NewDestination): Promise<DestinationRecord> {
-    this.#assertOpen();
-    try {
-      return await createDestinationPg(this.#pool, destination, this.#clock.nowMs());
-    } catch (err) {
-      // The unique index decides, so two workers adding the same name at once cannot both win.
-      if (sqlState(err) === "23505" && constraintOf(err) === "destinations_name_key") {
-        throw new VigilError(
-          "conflict",
-          `A destination named "${destination.name}" already exists; choose another name.`,
-        );
-      }
-      throw this.#translate(err);
-    }
-  }
-
-  async listDestinations(): Promise<DestinationRecord[]> {
-    return this.#read((pool) => listDestinationsPg(pool));
-  }
-
-  async getDestination(idOrName: string): Promise<DestinationRecord | null> {
-    return this.#read(async (pool) => {
-      const row = await getDestinationRowPg(pool, idOrName);
-      return row === null ? null : toDestinationRecord(row);
-    });
-  }
-
-  async getDestinationConfig(id: string): Promise<EncryptedSecret | null> {
-    return this.#read(async (pool) => {
-      const { rows } = await pool.query<{ config_ciphertext: string }>(
-        "SELECT config_ciphertext FROM destinations WHERE id = $1",
-        [id],
-      );
-      return rows[0] === undefined ? null : { ciphertext: rows[0].config_ciphertext };
-    });
-  }
-
-  async updateDestination(id: string, changes: DestinationUpdate): Promise<DestinationRecord> {
-    return this.#read((pool) => updateDestinationPg(pool, id, changes, this.#clock.nowMs()));
-  }
-
-  async removeDestination(id: string): Promise<void> {
-    return this.#read((pool) => removeDestinationPg(pool, id));
-  }
-
-  async listUnroutedOutbox(limit: number): Promise<OutboxEntry[]> {
-    return this.#read((pool) => listUnroutedOutboxPg(pool, limit));
-  }
-
-  async routeOutboxEntry(
-    outboxId: number,
-    destinations: Array<{ id: string; name: string }>,
-    nowMs: number,
-  ): Promise<void> {
-    await this.#transaction((client) => routeOutboxEntryPg(client, outboxId, destinations, nowMs));
-  }
-
-  async claimDeliveries(options: { nowMs: number; leaseMs: number; limit: number }): Promise<ClaimedDelivery[]> {
-    return this.#transaction((client) => claimDeliveriesPg(client, options));
-  }
-
-  async recordDeliveryAttempt(attempt: DeliveryAttemptWrite): Promise<boolean> {
-    return this.#transaction((client) => recordDeliveryAttemptPg(client, attempt));
-  }
-
-  async listDeliveries(alertId: string): Promise<Array<DeliveryRecord & { log: DeliveryAttemptRecord[] }>> {
-    return this.#read((pool) => listDeliveriesPg(pool, alertId));
-  }
-
-  async listDeliveriesByStatus(status: DeliveryStatus, limit = 100): Promise<DeliveryRecord[]> {
-    return this.#read((pool) => listDeliveriesByStatusPg(pool, status, limit));
   }
 
   async loadRuleState(sourceId: string, ruleIds: string[], nowSecs: number): Promise<RuleStateEntry[]> {

@@ -3,7 +3,14 @@
 // There is one connection. Kysely's SQLite driver lets one query (or one `write` transaction, which holds the
 // connection from BEGIN to COMMIT) use it at a time; better-sqlite3 itself runs each statement synchronously.
 // Long reads go to read-only connections in worker threads (reader.ts) so the event loop stays free.
+//
+// A write transaction spans several awaits. Should a second connection in the same thread (two stores on one
+// file in one process) ask SQLite for the write lock meanwhile, SQLite's busy wait would block the thread, the
+// first transaction could never finish, and the wait would end in storage_busy. So this process's write
+// transactions on one file take turns (`takeTurn`) before BEGIN IMMEDIATE; other processes still wait in
+// SQLite's busy handler, which blocks only them.
 
+import { resolve } from "node:path";
 import type Database from "better-sqlite3";
 import { type Compilable, Kysely, type RawBuilder, SqliteDialect, sql } from "kysely";
 import { UsageError, VigilError } from "../../core/errors.ts";
@@ -36,6 +43,7 @@ export class SqliteStoreDialect implements StoreDialect {
 
   async write<T>(fn: (trx: Db) => Promise<T>): Promise<T> {
     this.#assertOpen();
+    const endTurn = await takeTurn(this.#location);
     try {
       return await this.db.connection().execute(async (conn) => {
         await sql`BEGIN IMMEDIATE`.execute(conn);
@@ -51,6 +59,8 @@ export class SqliteStoreDialect implements StoreDialect {
       });
     } catch (err) {
       throw this.translateError(err);
+    } finally {
+      endTurn();
     }
   }
 
@@ -165,6 +175,30 @@ export class SqliteStoreDialect implements StoreDialect {
     await this.#reader?.close();
     if (this.#connection.open) this.#connection.close();
   }
+}
+
+/** Per database file, the end of the last write transaction this process queued on it. */
+const turns = new Map<string, Promise<void>>();
+
+/**
+ * Waits until every write transaction this process queued before on the same file has ended (see the
+ * header); returns the call that ends this one's turn.
+ */
+async function takeTurn(location: string): Promise<() => void> {
+  // An in-memory database belongs to its one connection: nothing to share.
+  if (location === ":memory:") return () => {};
+  const file = resolve(location);
+  const previous = turns.get(file) ?? Promise.resolve();
+  let end!: () => void;
+  const mine = new Promise<void>((release) => {
+    end = release;
+  });
+  turns.set(file, mine);
+  await previous;
+  return () => {
+    end();
+    if (turns.get(file) === mine) turns.delete(file);
+  };
 }
 
 function sqliteCode(err: unknown): string | undefined {

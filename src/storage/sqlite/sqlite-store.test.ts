@@ -101,6 +101,38 @@ describe("SqliteStore", () => {
     });
   });
 
+  it("lets two connections in one process write at once without waiting out the busy timeout", async () => {
+    const path = freshPath();
+    // A short timeout, so that a connection blocking the thread on the other's write lock fails the test.
+    const [a, b] = await Promise.all([
+      openSqliteStore({ path, busyTimeoutMs: 200 }),
+      openSqliteStore({ path, busyTimeoutMs: 200 }),
+    ]);
+    try {
+      const targets = Array.from({ length: 10 }, (_, i) => ({ id: `d${i}`, name: `dest ${i}` }));
+      const source = await a.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+      await a.applyPage({
+        sourceId: source.id,
+        events: [eventRow("e1", T0)],
+        quarantined: [],
+        unknownTypes: [],
+        matches: [ruleMatch(source.id, "e1", T0)],
+      });
+      const [entry] = await b.listUnroutedOutbox(10);
+      assert.ok(entry);
+      await Promise.all([a.routeOutboxEntry(entry.id, targets, 0), b.routeOutboxEntry(entry.id, targets, 0)]);
+      const claims = await Promise.all(
+        [a, b, a, b, a, b].map((store) => store.claimDeliveries({ nowMs: 0, leaseMs: 1000, limit: 2 })),
+      );
+      const ids = claims.flat().map((d) => d.id);
+      assert.equal(ids.length, 10);
+      assert.equal(new Set(ids).size, 10);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it("keeps data across close and reopen", async () => {
     const path = freshPath();
     const id = await withStore(async (store) => {

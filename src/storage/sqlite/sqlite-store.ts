@@ -30,17 +30,8 @@ import type {
   AlertRecord,
   BackfillJob,
   BackfillSlice,
-  ClaimedDelivery,
-  DeliveryAttemptRecord,
-  DeliveryAttemptWrite,
-  DeliveryRecord,
-  DeliveryStatus,
-  DestinationRecord,
-  DestinationUpdate,
   DetectionSetting,
   EncryptedSecret,
-  NewDestination,
-  OutboxEntry,
   PollStatus,
   RuleStateEntry,
   SourceRecord,
@@ -52,7 +43,6 @@ import type {
 } from "../ports.ts";
 import type { LegacyStore } from "../store/legacy.ts";
 import { openStore } from "../store/store.ts";
-import { SqliteDelivery } from "./delivery.ts";
 import { SqliteDetections } from "./detections.ts";
 import { SqliteStoreDialect } from "./dialect.ts";
 import { restrictDatabaseFiles } from "./file-mode.ts";
@@ -250,12 +240,6 @@ interface PollStatusRow {
   consecutive_failures: number;
 }
 
-interface UnknownTypeRow {
-  source_id: string;
-  type: string;
-  first_seen_ms: number;
-}
-
 function sourceRowFrom(id: string, settings: SourceSettings, secret: EncryptedSecret, createdAtMs: number) {
   return {
     id,
@@ -291,7 +275,6 @@ export class LegacySqliteStore implements LegacyStore {
   readonly #transaction: Database.Transaction<(fn: () => unknown) => unknown>;
   readonly #searchStatements = new Map<string, Database.Statement>();
   readonly #detections: SqliteDetections;
-  readonly #delivery: SqliteDelivery;
   /** Null: reads run on the main connection (an in-memory database, or `readers: 0`). */
   readonly #reader: SqliteReader | null;
   #alertLimitPerHour = DEFAULT_ALERT_LIMIT_PER_HOUR;
@@ -300,7 +283,6 @@ export class LegacySqliteStore implements LegacyStore {
     this.#db = db;
     this.#reader = reader;
     this.#detections = new SqliteDetections(db);
-    this.#delivery = new SqliteDelivery(db);
     this.#location = location;
     this.#clock = clock;
     this.#transaction = db.transaction((fn: () => unknown) => fn());
@@ -629,56 +611,6 @@ export class LegacySqliteStore implements LegacyStore {
     untilSecs: number;
   }): Promise<RuleMatch[]> {
     return this.#guard(() => this.#detections.listMatches(query));
-  }
-
-  // ---- destinations and delivery ----
-
-  async createDestination(destination: NewDestination): Promise<DestinationRecord> {
-    return this.#write(() => this.#delivery.createDestination(destination, this.#clock.nowMs()));
-  }
-
-  async listDestinations(): Promise<DestinationRecord[]> {
-    return this.#guard(() => this.#delivery.listDestinations());
-  }
-
-  async getDestination(idOrName: string): Promise<DestinationRecord | null> {
-    return this.#guard(() => this.#delivery.getDestination(idOrName));
-  }
-
-  async getDestinationConfig(id: string): Promise<EncryptedSecret | null> {
-    return this.#guard(() => this.#delivery.getDestinationConfig(id));
-  }
-
-  async updateDestination(id: string, changes: DestinationUpdate): Promise<DestinationRecord> {
-    return this.#write(() => this.#delivery.updateDestination(id, changes, this.#clock.nowMs()));
-  }
-
-  async removeDestination(id: string): Promise<void> {
-    this.#write(() => this.#delivery.removeDestination(id));
-  }
-
-  async listUnroutedOutbox(limit: number): Promise<OutboxEntry[]> {
-    return this.#guard(() => this.#delivery.listUnroutedOutbox(limit));
-  }
-
-  async routeOutboxEntry(outboxId: number, destinations: Array<{ id: string; name: string }>, nowMs: number) {
-    this.#write(() => this.#delivery.routeOutboxEntry(outboxId, destinations, nowMs));
-  }
-
-  async claimDeliveries(options: { nowMs: number; leaseMs: number; limit: number }): Promise<ClaimedDelivery[]> {
-    return this.#write(() => this.#delivery.claimDeliveries(options));
-  }
-
-  async recordDeliveryAttempt(attempt: DeliveryAttemptWrite): Promise<boolean> {
-    return this.#write(() => this.#delivery.recordDeliveryAttempt(attempt));
-  }
-
-  async listDeliveries(alertId: string): Promise<Array<DeliveryRecord & { log: DeliveryAttemptRecord[] }>> {
-    return this.#guard(() => this.#delivery.listDeliveries(alertId));
-  }
-
-  async listDeliveriesByStatus(status: DeliveryStatus, limit = 100): Promise<DeliveryRecord[]> {
-    return this.#guard(() => this.#delivery.listDeliveriesByStatus(status, limit));
   }
 
   // ---- reading ----

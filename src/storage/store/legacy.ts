@@ -37,21 +37,6 @@ export const ALERT_KEYS = [
   "clearCorrelationPending",
 ] as const satisfies readonly Key[];
 
-export const DELIVERY_KEYS = [
-  "createDestination",
-  "listDestinations",
-  "getDestination",
-  "getDestinationConfig",
-  "updateDestination",
-  "removeDestination",
-  "listUnroutedOutbox",
-  "routeOutboxEntry",
-  "claimDeliveries",
-  "recordDeliveryAttempt",
-  "listDeliveries",
-  "listDeliveriesByStatus",
-] as const satisfies readonly Key[];
-
 export const POSTURE_KEYS = [
   "savePostureSnapshot",
   "getPostureSnapshot",
@@ -62,12 +47,7 @@ export const POSTURE_KEYS = [
 /** What the old stores still answer: the lifecycle and the key lists above, one line per area. */
 export type LegacyStore = Pick<
   Store,
-  | "migrate"
-  | "close"
-  | (typeof SOURCE_KEYS)[number]
-  | (typeof ALERT_KEYS)[number]
-  | (typeof DELIVERY_KEYS)[number]
-  | (typeof POSTURE_KEYS)[number]
+  "migrate" | "close" | (typeof SOURCE_KEYS)[number] | (typeof ALERT_KEYS)[number] | (typeof POSTURE_KEYS)[number]
 >;
 
 export function legacyOps<K extends Key>(legacy: Pick<Store, K>, keys: readonly K[]): Pick<Store, K> {

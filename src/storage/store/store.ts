@@ -9,9 +9,10 @@ import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { Store } from "../ports.ts";
 import { accessOps } from "./access.ts";
+import { deliveryOps } from "./delivery.ts";
 import type { StoreContext, StoreDialect } from "./dialect.ts";
 import { eventOps } from "./events.ts";
-import { ALERT_KEYS, DELIVERY_KEYS, type LegacyStore, legacyOps, POSTURE_KEYS, SOURCE_KEYS } from "./legacy.ts";
+import { ALERT_KEYS, type LegacyStore, legacyOps, POSTURE_KEYS, SOURCE_KEYS } from "./legacy.ts";
 import { statsOps } from "./stats.ts";
 import { textIndexer } from "./text-index.ts";
 
@@ -38,7 +39,7 @@ export function openStore(dialect: StoreDialect, legacy: LegacyStore, options: S
     // detections: matches, alert windows, alerts, rule state, settings, correlation
     ...legacyOps(legacy, ALERT_KEYS),
     // destinations, outbox, deliveries
-    ...legacyOps(legacy, DELIVERY_KEYS),
+    ...deliveryOps(ctx),
     // users, sessions, API tokens
     ...accessOps(ctx),
     // overview counters
