@@ -106,14 +106,18 @@ function Field({ name, children }: { name: string; children: ReactNode }) {
   );
 }
 
-/** A record's readable fields with pivots. `raw` is the record; `rawLabel` names the JSON figure once opened. */
-export function EventFields({ raw, rawLabel }: { raw: unknown; rawLabel: string }) {
+/**
+ * A record's readable fields with pivots. `raw` is the record; `rawLabel` names the JSON figure once opened;
+ * `lead` is rows (dt/dd pairs) the page puts first in the same list, so all the fields line up.
+ */
+export function EventFields({ raw, rawLabel, lead }: { raw: unknown; rawLabel: string; lead?: ReactNode }) {
   const e = readableEvent(raw);
   const actor = e.actorEmail || e.actorId;
   const keyLike = /^(admin_)?api_key\./.test(e.type) ? e.targetId : "";
   return (
     <div className="event-fields">
       <dl className="facts" aria-label="Event fields">
+        {lead}
         <Field name="Actor">
           {actor ? (
             <>

@@ -163,17 +163,22 @@ export function EventDetailPage() {
             <h1 className="mono wrap">{str(ev.type)}</h1>
           </header>
           <section className="card">
-            <dl className="facts">
-              <dt>Event ID</dt>
-              <dd className="mono wrap">{str(ev.id)}</dd>
-              <dt>Time</dt>
-              <dd>{fmtSecs(pick(ev, "effectiveAtSecs", "effective_at"))}</dd>
-              <dt>Source</dt>
-              <dd>
-                <SourceName id={str(ev.sourceId) || sourceId} names={sourceNames} />
-              </dd>
-            </dl>
-            <EventFields raw={ev.raw ?? {}} rawLabel="Raw event" />
+            <EventFields
+              raw={ev.raw ?? {}}
+              rawLabel="Raw event"
+              lead={
+                <>
+                  <dt>Event ID</dt>
+                  <dd className="mono wrap">{str(ev.id)}</dd>
+                  <dt>Time</dt>
+                  <dd>{fmtSecs(pick(ev, "effectiveAtSecs", "effective_at"))}</dd>
+                  <dt>Source</dt>
+                  <dd>
+                    <SourceName id={str(ev.sourceId) || sourceId} names={sourceNames} />
+                  </dd>
+                </>
+              }
+            />
           </section>
           <section className="card">
             <Disclosure label="Normalized (what rules see)">
