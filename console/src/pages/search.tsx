@@ -117,10 +117,10 @@ export function SearchPage() {
                   <tr key={`${str(ev.sourceId)}/${str(ev.id)}`}>
                     <td className="nowrap">{fmtSecs(pick(ev, "effectiveAtSecs", "effective_at"))}</td>
                     <td className="mono">{str(ev.type)}</td>
-                    <td className="wrap">{str(pick(ev, "actorEmail", "actorId")) || "—"}</td>
+                    <td className="soft-wrap">{str(pick(ev, "actorEmail", "actorId")) || "—"}</td>
                     <td className="mono">{str(ev.ip) || "—"}</td>
                     <td className="mono">{str(ev.projectId) || "—"}</td>
-                    <td className="wrap">
+                    <td className="soft-wrap">
                       <SourceName id={str(ev.sourceId)} names={sourceNames} />
                     </td>
                     <td className="mono">
