@@ -11,9 +11,10 @@ import { userInfo } from "node:os";
 import type { Command } from "commander";
 import { withRuntime } from "../cli/context.ts";
 import { parsePositiveInt } from "../cli/time-arg.ts";
+import type { AlertRecord } from "../core/alert.ts";
 import { ALERT_STATUSES, type AlertStatus, isSeverity, SEVERITIES } from "../core/detection.ts";
 import { NotFoundError, UsageError } from "../core/errors.ts";
-import type { AlertQuery, AlertRecord } from "../storage/ports.ts";
+import type { AlertQuery } from "../storage/ports.ts";
 
 const STATUSES: readonly AlertStatus[] = ALERT_STATUSES;
 

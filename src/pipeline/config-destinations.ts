@@ -9,10 +9,10 @@
 
 import type { VigilEnv } from "../config/env.ts";
 import { loadConfigFile, type VigilConfigFile } from "../config/vigil-config.ts";
+import type { DestinationRecord } from "../core/destination.ts";
 import { isSeverity, SEVERITIES, type Severity } from "../core/detection.ts";
 import { ConfigurationError, VigilError } from "../core/errors.ts";
 import { assertDestinationEndpoint, DESTINATION_TYPES, parseDestinationConfig } from "../destinations/index.ts";
-import type { DestinationRecord } from "../storage/ports.ts";
 import type { Runtime } from "./runtime.ts";
 
 export interface ConfigApplyResult {

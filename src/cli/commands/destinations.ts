@@ -6,6 +6,7 @@
 // here prints it back.
 
 import type { Command } from "commander";
+import type { DestinationRecord } from "../../core/destination.ts";
 import { isSeverity, SEVERITIES, type Severity } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import {
@@ -19,7 +20,6 @@ import {
 import { assertNotConfigManaged } from "../../pipeline/config-destinations.ts";
 import { destinationBuilder, loadDestination } from "../../pipeline/delivery-worker.ts";
 import type { Runtime } from "../../pipeline/runtime.ts";
-import type { DestinationRecord } from "../../storage/ports.ts";
 import { printJsonLine, withRuntime } from "../context.ts";
 import { readSecret } from "../read-secret.ts";
 

@@ -10,6 +10,8 @@ import {
 } from "../../config/source-defaults.ts";
 import { UsageError } from "../../core/errors.ts";
 import { assertOutboundUrl } from "../../core/outbound.ts";
+import type { EncryptedSecret } from "../../core/secret.ts";
+import type { SourceSettings } from "../../core/source.ts";
 import { healthInput, healthState } from "../../pipeline/health.ts";
 import { postureHealth } from "../../pipeline/posture.ts";
 import {
@@ -20,7 +22,6 @@ import {
   sourceClient,
   sourceKeyEndpoint,
 } from "../../pipeline/runtime.ts";
-import type { EncryptedSecret, SourceSettings } from "../../storage/ports.ts";
 import { printJsonLine, withRuntime } from "../context.ts";
 import { readApiKey } from "../read-secret.ts";
 

@@ -2,13 +2,13 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
+import type { SourceSettings } from "../../core/source.ts";
 import { loadConfigDestinations } from "../../pipeline/config-destinations.ts";
 import { clientFor, type Runtime, resolveBaseUrl, sealSourceKey } from "../../pipeline/runtime.ts";
 import { PollScheduler } from "../../pipeline/scheduler.ts";
 import { ensureAdminUser } from "../../server/auth.ts";
 import { startServer } from "../../server/server.ts";
 import { type RunningSimulator, startSimulator } from "../../simulator/index.ts";
-import type { SourceSettings } from "../../storage/ports.ts";
 import { withRuntime } from "../context.ts";
 import { withStopSignal } from "../stop-signal.ts";
 

@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
 import { z } from "zod";
+import type { DestinationRecord } from "../../core/destination.ts";
 import { SEVERITIES } from "../../core/detection.ts";
 import { ConfigurationError, NotFoundError, UsageError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
@@ -18,7 +19,6 @@ import {
 } from "../../destinations/index.ts";
 import { assertNotConfigManaged } from "../../pipeline/config-destinations.ts";
 import { destinationBuilder, loadDestination } from "../../pipeline/delivery-worker.ts";
-import type { DestinationRecord } from "../../storage/ports.ts";
 import { type AppEnv, readBody, requireAdmin, type ServerContext } from "../context.ts";
 
 const CreateSchema = z.object({

@@ -6,10 +6,10 @@ import { z } from "zod";
 import { SOURCE_DEFAULTS, SourceSettingsSchema } from "../../config/source-defaults.ts";
 import { ConfigurationError, NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import { assertOutboundUrl } from "../../core/outbound.ts";
+import type { SourceRecord, SourceSettings } from "../../core/source.ts";
 import { postureHealth } from "../../pipeline/posture.ts";
 import { clientFor, resolveBaseUrl, sealSourceKey, sourceClient, sourceKeyEndpoint } from "../../pipeline/runtime.ts";
 import { parseJson } from "../../storage/event-document.ts";
-import type { SourceRecord, SourceSettings } from "../../storage/ports.ts";
 import { type AppEnv, intParam, readBody, requireAdmin, type ServerContext } from "../context.ts";
 
 const BaseUrl = z.url({ protocol: /^https?$/, error: "use an https:// URL" });
