@@ -51,46 +51,64 @@ export type BoundedSetting = keyof typeof SOURCE_SETTING_BOUNDS;
 function bounded(field: BoundedSetting) {
   const b: SettingBounds = SOURCE_SETTING_BOUNDS[field];
   const whole = z.number().int({ error: `must be a whole number of ${b.unit}` });
-  const inRange =
-    b.off === undefined
-      ? whole
-          .min(b.min, { error: `must be at least ${b.min} ${b.unit}` })
-          .max(b.max, { error: `must be at most ${b.max} ${b.unit}` })
-      : whole.refine((n) => n === b.off || (n >= b.min && n <= b.max), {
-          error: `must be ${b.off} (off) or from ${b.min} to ${b.max} ${b.unit}`,
-        });
-  return inRange.default(b.default);
+  if (b.off === undefined) {
+    return whole
+      .min(b.min, { error: `must be at least ${b.min} ${b.unit}` })
+      .max(b.max, { error: `must be at most ${b.max} ${b.unit}` });
+  }
+  return whole.refine((n) => n === b.off || (n >= b.min && n <= b.max), {
+    error: `must be ${b.off} (off) or from ${b.min} to ${b.max} ${b.unit}`,
+  });
 }
 
-/** Every setting of a source; parsing fills in the defaults of the settings not given. */
-export const SourceSettingsSchema = z.object({
+const fields = {
   name: z
     .string({ error: "a source needs a name" })
     .min(1, { error: "a source needs a name" })
     .max(100, { error: "must be at most 100 characters" })
     .regex(/^[\w .:@-]+$/, { error: "use letters, digits, spaces and . _ - : @" }),
-  kind: z.literal("openai").default("openai"),
+  kind: z.literal("openai"),
   /**
    * null: the default base URL (OPENAI_BASE_URL or https://api.openai.com/v1). Only http(s) here: the outbound
    * policy (core/outbound.ts) then decides https-only and allowed hosts at use.
    */
-  baseUrl: z
-    .url({ protocol: /^https?$/, error: "use an https:// URL" })
-    .nullable()
-    .default(null),
+  baseUrl: z.url({ protocol: /^https?$/, error: "use an https:// URL" }).nullable(),
   pollIntervalSecs: bounded("pollIntervalSecs"),
   overlapSecs: bounded("overlapSecs"),
   sweepWindowSecs: bounded("sweepWindowSecs"),
   sweepIntervalSecs: bounded("sweepIntervalSecs"),
-  includeTenantEvents: z.boolean().default(false),
+  includeTenantEvents: z.boolean(),
   backfillDays: bounded("backfillDays"),
-  enabled: z.boolean().default(true),
+  enabled: z.boolean(),
   /** Raise a system alert when the source stores no new event for `noDataAlertSecs` (Panther's no-data alert). */
-  noDataAlertEnabled: z.boolean().default(true),
+  noDataAlertEnabled: z.boolean(),
   noDataAlertSecs: bounded("noDataAlertSecs"),
   /** Raise a system alert when polls keep failing (network, 5xx, ...) this long since the last success. */
   pollFailureAlertSecs: bounded("pollFailureAlertSecs"),
   postureIntervalSecs: bounded("postureIntervalSecs"),
+};
+
+/** Changes to settings: each field optional, validated when given, never defaulted. */
+export const SourceSettingChangesSchema = z.object(fields).partial();
+
+const bound = (field: BoundedSetting) => SOURCE_SETTING_BOUNDS[field].default;
+
+/** Every setting of a source; parsing fills in the defaults of the settings not given (all but the name). */
+export const SourceSettingsSchema = z.object({
+  name: fields.name,
+  kind: fields.kind.default("openai"),
+  baseUrl: fields.baseUrl.default(null),
+  pollIntervalSecs: fields.pollIntervalSecs.default(bound("pollIntervalSecs")),
+  overlapSecs: fields.overlapSecs.default(bound("overlapSecs")),
+  sweepWindowSecs: fields.sweepWindowSecs.default(bound("sweepWindowSecs")),
+  sweepIntervalSecs: fields.sweepIntervalSecs.default(bound("sweepIntervalSecs")),
+  includeTenantEvents: fields.includeTenantEvents.default(false),
+  backfillDays: fields.backfillDays.default(bound("backfillDays")),
+  enabled: fields.enabled.default(true),
+  noDataAlertEnabled: fields.noDataAlertEnabled.default(true),
+  noDataAlertSecs: fields.noDataAlertSecs.default(bound("noDataAlertSecs")),
+  pollFailureAlertSecs: fields.pollFailureAlertSecs.default(bound("pollFailureAlertSecs")),
+  postureIntervalSecs: fields.postureIntervalSecs.default(bound("postureIntervalSecs")),
 });
 
 /** Every setting of a source, each present. */
@@ -126,12 +144,23 @@ export class SourceSettingError extends UsageError {
   }
 }
 
+function settingError(error: z.ZodError): SourceSettingError {
+  const issue = error.issues[0];
+  return new SourceSettingError(String(issue?.path[0] ?? "settings"), issue?.message ?? "not valid");
+}
+
 /** Validates settings and fills in the defaults of those absent; throws a SourceSettingError. */
 export function parseSourceSettings(input: unknown): CompleteSourceSettings {
   const parsed = SourceSettingsSchema.safeParse(input);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  throw new SourceSettingError(String(issue?.path[0] ?? "settings"), issue?.message ?? "not valid");
+  throw settingError(parsed.error);
+}
+
+/** Validates the settings given (a change), adding no default; throws a SourceSettingError. */
+export function parseSettingChanges(input: unknown): Partial<CompleteSourceSettings> {
+  const parsed = SourceSettingChangesSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  throw settingError(parsed.error);
 }
 
 /** The settings of a record, without its identity: what `parseSourceSettings` validates on a change. */

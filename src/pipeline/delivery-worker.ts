@@ -137,7 +137,8 @@ export async function loadDestination(
     if (err instanceof VigilError) throw err;
     throw new ConfigurationError("destination_config", `The stored config of ${record.name} is unreadable.`);
   }
-  assertDestinationEndpoint(config, outbound, record.name);
+  // With the record's type: an email destination's host is checked too (its stored config holds only its own fields).
+  assertDestinationEndpoint({ ...config, type: record.type }, outbound, record.name);
   return build(record, config);
 }
 
