@@ -49,9 +49,17 @@ module.exports = {
       to: { path: "^src/cli/" },
     },
     {
+      name: "use-cases-serve-the-entry-points",
+      comment:
+        "src/usecases holds the rules of adding and changing sources and destinations, once, for the CLI and the HTTP server (the config file loader is one of them); nothing below them calls up into them.",
+      severity: "error",
+      from: { path: "^src/", pathNot: "^src/(cli|server|usecases)/" },
+      to: { path: "^src/usecases/" },
+    },
+    {
       name: "server-uses-the-runtime",
       comment:
-        "The HTTP server reaches sources, storage and detection through the runtime, the storage ports and the detection listing; it never imports the CLI, the simulator or a source client directly.",
+        "The HTTP server reaches sources, storage and detection through the use cases, the runtime, the storage ports and the detection listing; it never imports the CLI, the simulator or a source client directly.",
       severity: "error",
       from: { path: "^src/server/" },
       to: { path: "^src/(cli|simulator|sources|schema)/" },
