@@ -163,12 +163,6 @@ export function parseSettingChanges(input: unknown): Partial<CompleteSourceSetti
   throw settingError(parsed.error);
 }
 
-/** The settings of a record, without its identity: what `parseSourceSettings` validates on a change. */
-export function settingsOf(source: SourceRecord): CompleteSourceSettings {
-  const { id: _id, createdAtMs: _createdAtMs, ...settings } = source;
-  return settings;
-}
-
 /** A poll stream of a source: the normal pass, and the `tenant_only=true` pass with its own checkpoint. */
 export type StreamName = "main" | "tenant";
 

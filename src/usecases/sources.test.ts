@@ -126,6 +126,16 @@ describe("source use cases", () => {
     });
   });
 
+  it("changes a source whose stored name predates the name rule (the demo's)", async () => {
+    const legacy = await runtime.store.createSource(
+      { ...SOURCE_DEFAULTS, name: "Demo (simulated)", baseUrl: sim.baseUrl },
+      { ciphertext: "unused" },
+    );
+    const { source } = await updateSource(runtime, legacy, { changes: { enabled: false } });
+    assert.equal(source.enabled, false);
+    await removeSource(runtime, source);
+  });
+
   it("refuses a rename to a taken name, then removes", async () => {
     const second = await addSource(runtime, {
       settings: { name: "second", baseUrl: sim.baseUrl },

@@ -10,7 +10,12 @@
 import { ConfigurationError, VigilError } from "../core/errors.ts";
 import { assertOutboundUrl } from "../core/outbound.ts";
 import type { EncryptedSecret } from "../core/secret.ts";
-import { parseSourceSettings, type SourceRecord, type SourceSettingsInput, settingsOf } from "../core/source.ts";
+import {
+  parseSettingChanges,
+  parseSourceSettings,
+  type SourceRecord,
+  type SourceSettingsInput,
+} from "../core/source.ts";
 import {
   clientFor,
   type Runtime,
@@ -91,8 +96,12 @@ export interface SourceChange {
 }
 
 export async function updateSource(runtime: Runtime, source: SourceRecord, change: SourceChange): Promise<SourceWrite> {
-  const defined = Object.fromEntries(Object.entries(change.changes).filter(([, v]) => v !== undefined));
-  const merged = parseSourceSettings({ ...settingsOf(source), ...defined });
+  // Only the settings given are validated: a stored value that predates a rule (the demo source's name) does not
+  // block an unrelated change.
+  const changes = parseSettingChanges(
+    Object.fromEntries(Object.entries(change.changes).filter(([, v]) => v !== undefined)),
+  );
+  const merged = { ...source, ...changes };
   if (merged.name !== source.name) await assertNameFree(runtime, merged.name);
   // The stored key is sealed to the endpoint it was entered for (runtime.sealSourceKey): pointing the source
   // elsewhere needs the key again, from whoever makes the change, so that it cannot be sent to their host.
@@ -108,9 +117,8 @@ export async function updateSource(runtime: Runtime, source: SourceRecord, chang
     apiKey = await change.askKey();
   }
   const sealed = apiKey === undefined ? undefined : await sealKey(runtime, merged, apiKey, change.verify !== false);
-  // Only the settings given are written (as validated), so that a concurrent change of another one stays.
-  const written = Object.fromEntries(Object.keys(defined).map((k) => [k, merged[k as keyof typeof merged]]));
-  const updated = await runtime.store.updateSource(source.id, written, sealed?.secret);
+  // Only the settings given are written, so that a concurrent change of another one stays.
+  const updated = await runtime.store.updateSource(source.id, changes, sealed?.secret);
   return { source: updated, verifiedLatencyMs: sealed?.latencyMs ?? null };
 }
 

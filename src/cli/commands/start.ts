@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { parseSourceSettings } from "../../core/source.ts";
+import { SOURCE_DEFAULTS } from "../../core/source.ts";
 import { type Runtime, sealSourceKey } from "../../pipeline/runtime.ts";
 import { PollScheduler } from "../../pipeline/scheduler.ts";
 import { ensureAdminUser } from "../../server/auth.ts";
@@ -54,12 +54,14 @@ async function startDemo(runtime: Runtime): Promise<RunningSimulator> {
   else {
     // Stored directly, not through usecases/sources.ts: the simulator runs in this process on loopback, and the
     // outbound policy (which may allow only the real API's host) is for where keys leave the machine.
-    const settings = parseSourceSettings({
+    // Its name, with parentheses, predates the schema's rule for names typed by users.
+    const settings = {
+      ...SOURCE_DEFAULTS,
       name: DEMO_SOURCE_NAME,
       baseUrl: simulator.baseUrl,
       includeTenantEvents: true,
       backfillDays: 3,
-    });
+    };
     await runtime.store.createSource(settings, secret);
   }
   return simulator;
