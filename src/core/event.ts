@@ -14,8 +14,6 @@ export interface EventRow {
   projectId: string | null;
   /** The record as received from the API (JSON text). */
   raw: string;
-  /** The normalized record (JSON text), when a normalizer ran. */
-  normalized: string | null;
 }
 
 export interface StoredEvent extends EventRow {

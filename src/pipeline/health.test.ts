@@ -366,7 +366,6 @@ describe("checkSourceHealth against a store", () => {
             ip: null,
             projectId: null,
             raw: "{}",
-            normalized: null,
           },
         ],
         quarantined: [],

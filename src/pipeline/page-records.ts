@@ -1,5 +1,5 @@
 // Turns the records of one API page into what the store writes: valid events with their indexed
-// columns (and normalized form), and quarantined records with the reasons. Pure: no I/O.
+// columns, the normalized records for detection, and quarantined records with the reasons. Pure: no I/O.
 // One bad record never fails its page: whatever it holds, it goes to quarantine, kept whole when it can be
 // serialized within the bounds and as a bounded preview when not (storable-record.ts says why).
 
@@ -8,6 +8,7 @@ import type { EventRow, QuarantineRow } from "../core/event.ts";
 import { isKnownEventType } from "../core/event-types.ts";
 import type { ValidationIssue } from "../core/validation.ts";
 import type { PageWrite } from "../storage/ports.ts";
+import { rowIdOf } from "./normalized.ts";
 import { checkSerializable, checkStorable, PREVIEW_DEPTH, previewJson, storableText } from "./storable-record.ts";
 
 export interface NormalizeOutcome {
@@ -18,7 +19,10 @@ export interface NormalizeOutcome {
 
 /** What the pipeline needs of a log type's normalizer (src/schema provides it). */
 export interface RecordNormalizer {
-  normalize(raw: unknown, ctx: { sourceId: string; sourceLabel: string; parseTimeMs: number }): NormalizeOutcome;
+  normalize(
+    raw: unknown,
+    ctx: { sourceId: string; sourceLabel: string; parseTimeMs: number; rowId?: string },
+  ): NormalizeOutcome;
 }
 
 export interface PageRecordsContext {
@@ -151,7 +155,7 @@ export function pageRecords(items: readonly unknown[], ctx: PageRecordsContext):
       continue;
     }
     const rec = item as RawAuditLog;
-    const outcome = ctx.normalizer.normalize(rec, ctx);
+    const outcome = ctx.normalizer.normalize(rec, { ...ctx, rowId: rowIdOf(ctx.sourceId, rec.id) });
     if (!outcome.ok) {
       quarantined.push(quarantine(item, outcome.issues ?? [], storable.json));
       continue;
@@ -174,7 +178,6 @@ export function pageRecords(items: readonly unknown[], ctx: PageRecordsContext):
       effectiveAtSecs: rec.effective_at,
       ...indexedColumns(rec),
       raw: storable.json,
-      normalized: storableRecord.json,
     });
   }
   return { events, quarantined, unknownTypes: [...unknownTypes], normalized };

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import pg from "pg";
 import { type PgCluster, startPgCluster } from "../../../test/pg-cluster.ts";
-import { eventRow, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
+import { eventRow, ruleMatch, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
 import { runAccessContract } from "../../../test/storage-contract-access.ts";
 import { runAlertOrderContract } from "../../../test/storage-contract-alert-order.ts";
 import { runCountersContract } from "../../../test/storage-contract-counters.ts";
@@ -142,6 +142,39 @@ describe("PostgresStore", () => {
     }
   });
 
+  it("gives each delivery to one of two workers that route and claim at the same time", async () => {
+    const schema = freshSchema();
+    const a = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    const b = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    try {
+      const source = await a.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+      await a.applyPage({
+        sourceId: source.id,
+        events: [eventRow("e1", T0)],
+        quarantined: [],
+        unknownTypes: [],
+        matches: [ruleMatch(source.id, "e1", T0)],
+      });
+      const [entry] = await b.listUnroutedOutbox(10);
+      assert.ok(entry);
+      const targets = Array.from({ length: 40 }, (_, i) => ({ id: `d${i}`, name: `dest ${i}` }));
+      await Promise.all([a.routeOutboxEntry(entry.id, targets, 0), b.routeOutboxEntry(entry.id, targets, 0)]);
+      const claimed: string[] = [];
+      for (let round = 0; round < 8; round++) {
+        const batches = await Promise.all([
+          a.claimDeliveries({ nowMs: 0, leaseMs: 60_000, limit: 3 }),
+          b.claimDeliveries({ nowMs: 0, leaseMs: 60_000, limit: 3 }),
+        ]);
+        for (const batch of batches) claimed.push(...batch.map((d) => d.id));
+      }
+      assert.equal(claimed.length, 40);
+      assert.equal(new Set(claimed).size, 40);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it("leaves nothing of a page that PostgreSQL rejects, and the worker keeps working", async () => {
     const store = await openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() });
     try {
@@ -206,16 +239,19 @@ describe("PostgresStore", () => {
         (await store.searchEvents({ text: "RARE-needle" })).map((e) => e.id),
         ["e7"],
       );
+      await store.indexPendingText();
       await client.query(`SET search_path TO ${schema}`);
-      // A 50-row table is scanned whatever the indexes; forbidding scans (table and newest-first index)
-      // leaves bitmap scans, and shows the trigram index can answer.
+      // A 50-row table is scanned whatever the indexes; forbidding scans leaves bitmap scans, and shows the
+      // trigram index of the values (event_text, migration 18) can answer.
       await client.query("SET enable_seqscan = off");
       await client.query("SET enable_indexscan = off");
-      const { rows } = await client.query(
-        "EXPLAIN SELECT id FROM events WHERE raw ILIKE '%rare-needle%' ORDER BY effective_at DESC LIMIT 100",
-      );
+      const { rows } = await client.query("EXPLAIN SELECT seq FROM event_text WHERE body ILIKE '%rare-needle%'");
       const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
-      assert.match(plan, /events_raw_trgm/, plan);
+      assert.match(plan, /event_text_trgm/, plan);
+      assert.deepEqual(
+        (await store.searchEvents({ text: "RARE-needle" })).map((e) => e.id),
+        ["e7"],
+      );
     } finally {
       await client.end();
       await store.close();

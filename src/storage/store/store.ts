@@ -8,17 +8,13 @@
 import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { Store } from "../ports.ts";
+import { accessOps } from "./access.ts";
+import { deliveryOps } from "./delivery.ts";
 import type { StoreContext, StoreDialect } from "./dialect.ts";
-import {
-  ACCESS_KEYS,
-  ALERT_KEYS,
-  DELIVERY_KEYS,
-  EVENT_KEYS,
-  legacyOps,
-  POSTURE_KEYS,
-  SOURCE_KEYS,
-  STATS_KEYS,
-} from "./legacy.ts";
+import { eventOps } from "./events.ts";
+import { ALERT_KEYS, type LegacyStore, legacyOps, POSTURE_KEYS, SOURCE_KEYS } from "./legacy.ts";
+import { statsOps } from "./stats.ts";
+import { textIndexer } from "./text-index.ts";
 
 export interface StoreOptions {
   clock?: Clock;
@@ -28,32 +24,39 @@ export interface StoreOptions {
 /** Every operation but the lifecycle: what the area modules provide between them. */
 export type StoreOps = Omit<Store, "migrate" | "close">;
 
-export function openStore(dialect: StoreDialect, legacy: Store, options: StoreOptions = {}): Store {
+export function openStore(dialect: StoreDialect, legacy: LegacyStore, options: StoreOptions = {}): Store {
   const ctx: StoreContext = {
     dialect,
     clock: options.clock ?? systemClock,
     alertLimitPerHour: options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR,
   };
-  void ctx;
+  const textIndex = textIndexer(ctx);
   const ops: StoreOps = {
     // sources, stream state, poll status, backfill jobs
     ...legacyOps(legacy, SOURCE_KEYS),
     // events: the page write, search, quarantine, unknown types, scheduled queries
-    ...legacyOps(legacy, EVENT_KEYS),
+    ...eventOps(ctx, textIndex),
     // detections: matches, alert windows, alerts, rule state, settings, correlation
     ...legacyOps(legacy, ALERT_KEYS),
     // destinations, outbox, deliveries
-    ...legacyOps(legacy, DELIVERY_KEYS),
+    ...deliveryOps(ctx),
     // users, sessions, API tokens
-    ...legacyOps(legacy, ACCESS_KEYS),
+    ...accessOps(ctx),
     // overview counters
-    ...legacyOps(legacy, STATS_KEYS),
+    ...statsOps(ctx),
     // inventory snapshots
     ...legacyOps(legacy, POSTURE_KEYS),
   };
   return {
     ...ops,
-    migrate: () => legacy.migrate(),
-    close: () => legacy.close(),
+    async migrate() {
+      await legacy.migrate();
+      // Events queued for the text index before a restart (or by a migration) are indexed now.
+      textIndex.schedule();
+    },
+    async close() {
+      await textIndex.stop();
+      await legacy.close();
+    },
   };
 }
