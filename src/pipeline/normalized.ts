@@ -3,8 +3,9 @@
 // pure, so the form rebuilt here is the one the rules saw when the page was stored: same record, same source,
 // the time it was stored as p_parse_time, and a p_row_id derived from the source and the event id.
 
+import type { StoredEvent } from "../core/event.ts";
+import type { SourceRecord } from "../core/source.ts";
 import { loadOpenAIAuditLogType } from "../schema/index.ts";
-import type { SourceRecord, StoredEvent } from "../storage/ports.ts";
 import { type RecordNormalizer, rowIdOf } from "./page-records.ts";
 
 let builtin: RecordNormalizer | undefined;

@@ -5,8 +5,10 @@
 
 import { createHash } from "node:crypto";
 import type { RawAuditLog } from "../core/audit-log.ts";
+import type { EventRow, QuarantineRow } from "../core/event.ts";
 import { isKnownEventType } from "../core/event-types.ts";
-import type { EventRow, PageWrite, QuarantineRow, ValidationIssue } from "../storage/ports.ts";
+import type { ValidationIssue } from "../core/validation.ts";
+import type { PageWrite } from "../storage/ports.ts";
 import { checkSerializable, checkStorable, PREVIEW_DEPTH, previewJson, storableText } from "./storable-record.ts";
 
 export interface NormalizeOutcome {
