@@ -10,12 +10,17 @@ import { type RecordNormalizer, rowIdOf } from "./page-records.ts";
 
 let builtin: RecordNormalizer | undefined;
 
+/** OpenAI.Audit's normalizer, loaded once. */
+function builtinNormalizer(): RecordNormalizer {
+  if (builtin === undefined) builtin = loadOpenAIAuditLogType();
+  return builtin;
+}
+
 /** The normalized record of a stored event, or null when its raw record no longer normalizes. */
 export function normalizedRecord(
   event: StoredEvent,
   source: Pick<SourceRecord, "id" | "name">,
-  normalizer: RecordNormalizer = (builtin ??=
-    loadOpenAIAuditLogType()),
+  normalizer: RecordNormalizer = builtinNormalizer(),
 ): Record<string, unknown> | null {
   let raw: unknown;
   try {
