@@ -1,60 +1,11 @@
-// Row shapes of the detection tables (rule_matches, alert_windows, alerts, rule_state), shared by both
-// stores. JSON-valued fields are stored as JSON text in both databases; flags come back as 0/1 from SQLite
-// and as booleans from PostgreSQL, so the converters accept either.
+// TEMPORARY: until applyPage moves to store/. Positional column lists and values of the detection tables, for
+// the old stores' detection writes (../sqlite/detections.ts, ../postgres/detections.ts); the one store writes
+// and reads these rows with ../store/detection-rows.ts.
 
 import type { AlertWindow } from "../alerts/windows.ts";
-import {
-  ALERT_STATUSES as ALL_ALERT_STATUSES,
-  type AlertStatus,
-  type AlertStatusChange,
-  isSeverity,
-  type RuleMatch,
-  type Severity,
-} from "../core/detection.ts";
-import type { AlertRecord, RuleStateEntry } from "./ports.ts";
+import type { RuleMatch } from "../core/detection.ts";
 
 type Flag = number | boolean;
-
-const flag = (value: Flag): boolean => value === true || value === 1;
-
-function parseJson<T>(text: string | null, fallback: T): T {
-  return text === null ? fallback : (JSON.parse(text) as T);
-}
-
-function severityOf(value: string): Severity {
-  return isSeverity(value) ? value : "INFO";
-}
-
-export interface MatchRow {
-  source_id: string;
-  event_id: string;
-  rule_id: string;
-  pack_id: string | null;
-  log_type: string;
-  event_time: number;
-  is_error: Flag;
-  error_type: string | null;
-  error_message: string | null;
-  dedup_string: string;
-  title: string;
-  severity: string;
-  alert_context: string | null;
-  description: string | null;
-  reference: string | null;
-  runbook: string | null;
-  destinations: string | null;
-  unique_value: string | null;
-  dedup_period_minutes: number;
-  threshold: number;
-  create_alert: Flag;
-  tags: string;
-  reports: string;
-}
-
-/** A match's identity in rule_matches (its unique key), as one string, to spot repeats within a batch. */
-export function matchKey(m: { sourceId: string; ruleId: string; eventId: string; isError: boolean }): string {
-  return JSON.stringify([m.sourceId, m.ruleId, m.eventId, m.isError]);
-}
 
 /** The columns of rule_matches that hold the match itself, in `matchValues` order. */
 export const MATCH_COLUMNS = [
@@ -112,34 +63,6 @@ export function matchValues(m: RuleMatch, toFlag: (b: boolean) => Flag): unknown
   ];
 }
 
-export function toRuleMatch(row: MatchRow): RuleMatch {
-  return {
-    ruleId: row.rule_id,
-    packId: row.pack_id,
-    sourceId: row.source_id,
-    eventId: row.event_id,
-    logType: row.log_type,
-    eventTimeSecs: row.event_time,
-    isError: flag(row.is_error),
-    errorType: row.error_type,
-    errorMessage: row.error_message,
-    dedupString: row.dedup_string,
-    title: row.title,
-    severity: severityOf(row.severity),
-    alertContext: parseJson(row.alert_context, null),
-    description: row.description,
-    reference: row.reference,
-    runbook: row.runbook,
-    destinations: parseJson(row.destinations, null),
-    uniqueValue: row.unique_value,
-    dedupPeriodMinutes: row.dedup_period_minutes,
-    threshold: row.threshold,
-    createAlert: flag(row.create_alert),
-    tags: parseJson(row.tags, []),
-    reports: parseJson(row.reports, {}),
-  };
-}
-
 export interface WindowRow {
   id: string;
   source_id: string;
@@ -155,25 +78,6 @@ export interface WindowRow {
   threshold: number;
   alert_created: Flag;
   first_match: string;
-}
-
-export function toAlertWindow(row: WindowRow): AlertWindow {
-  return {
-    id: row.id,
-    sourceId: row.source_id,
-    ruleId: row.rule_id,
-    dedupString: row.dedup_string,
-    isError: flag(row.is_error),
-    startSecs: row.start_secs,
-    endSecs: row.end_secs,
-    onGrid: flag(row.on_grid),
-    matchCount: row.match_count,
-    uniqueValues: parseJson(row.unique_values, []),
-    valuelessCount: row.valueless_count,
-    threshold: row.threshold,
-    alertCreated: flag(row.alert_created),
-    first: JSON.parse(row.first_match) as RuleMatch,
-  };
 }
 
 export const WINDOW_COLUMNS = [
@@ -232,29 +136,6 @@ export function windowValues(w: AlertWindow, toFlag: (b: boolean) => Flag): unkn
     toFlag(w.alertCreated),
     JSON.stringify(w.first),
   ];
-}
-
-export interface AlertRow {
-  id: string;
-  rule_id: string;
-  pack_id: string | null;
-  source_id: string;
-  dedup_string: string;
-  is_error: Flag;
-  title: string;
-  severity: string;
-  status: string;
-  alert_context: string | null;
-  description: string | null;
-  reference: string | null;
-  runbook: string | null;
-  destinations: string | null;
-  window_start_secs: number;
-  window_end_secs: number;
-  match_count: number;
-  from_history: Flag;
-  created_at_ms: number;
-  updated_at_ms: number;
 }
 
 export const ALERT_COLUMNS = [
@@ -341,31 +222,6 @@ export function representativeValues(w: AlertWindow): unknown[] {
   ];
 }
 
-export function toAlertRecord(row: AlertRow): AlertRecord {
-  return {
-    id: row.id,
-    ruleId: row.rule_id,
-    packId: row.pack_id,
-    sourceId: row.source_id,
-    dedupString: row.dedup_string,
-    isError: flag(row.is_error),
-    title: row.title,
-    severity: severityOf(row.severity),
-    status: row.status as AlertStatus,
-    alertContext: parseJson(row.alert_context, null),
-    description: row.description,
-    reference: row.reference,
-    runbook: row.runbook,
-    destinations: parseJson(row.destinations, null),
-    windowStartSecs: row.window_start_secs,
-    windowEndSecs: row.window_end_secs,
-    matchCount: row.match_count,
-    fromHistory: flag(row.from_history),
-    createdAtMs: row.created_at_ms,
-    updatedAtMs: row.updated_at_ms,
-  };
-}
-
 export interface RuleStateRow {
   rule_id: string;
   key: string;
@@ -373,40 +229,4 @@ export interface RuleStateRow {
   counter: number;
   members: string;
   expires_at_secs: number | null;
-}
-
-export function toRuleStateEntry(row: RuleStateRow): RuleStateEntry {
-  return {
-    ruleId: row.rule_id,
-    key: row.key,
-    value: row.value,
-    counter: row.counter,
-    members: parseJson(row.members, []),
-    expiresAtSecs: row.expires_at_secs,
-  };
-}
-
-export const ALERT_STATUSES: readonly AlertStatus[] = ALL_ALERT_STATUSES;
-
-/** The limit of a list query: default 100, at most 10000; below 1 is the caller's mistake. */
-export function listLimit(limit: number | undefined): number | null {
-  if (limit === undefined) return 100;
-  if (!Number.isInteger(limit) || limit < 1) return null;
-  return Math.min(limit, 10_000);
-}
-
-export interface StatusChangeRow {
-  from_status: string | null;
-  to_status: string;
-  at_ms: number | string;
-  changed_by: string | null;
-}
-
-export function toAlertStatusChange(row: StatusChangeRow): AlertStatusChange {
-  return {
-    from: row.from_status as AlertStatus | null,
-    to: row.to_status as AlertStatus,
-    atMs: Number(row.at_ms),
-    by: row.changed_by,
-  };
 }

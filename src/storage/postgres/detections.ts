@@ -1,5 +1,6 @@
-// The detection side of the PostgreSQL store: signals, alert windows, alerts, rule state and settings.
-// Writes take a client inside the caller's transaction (see PostgresStore.applyPage).
+// TEMPORARY: until applyPage moves to store/. The detection writes of the old PostgreSQL page transaction
+// (LegacyPostgresStore.applyPage); everything else of detections is in ../store/detections.ts and
+// ../store/alerts.ts, whose applyMatchesIn/applyStateOpsIn replace these.
 //
 // Concurrency: windows and rule state are read, changed in TypeScript and written back. Two workers
 // applying matches of one key at once would lose an update, so each transaction first takes a
@@ -8,27 +9,15 @@
 import type pg from "pg";
 import { DEFAULT_ALERT_LIMIT_PER_HOUR, foldNoisyMatches } from "../../alerts/limiter.ts";
 import { type AlertWindow, applyMatches, keysToLoad, windowKeyString } from "../../alerts/windows.ts";
-import type { AlertStatus, AlertStatusChange, RuleMatch, RuleStateOp } from "../../core/detection.ts";
-import { NotFoundError, UsageError } from "../../core/errors.ts";
+import type { RuleMatch, RuleStateOp } from "../../core/detection.ts";
 import {
   ALERT_COLUMNS,
-  ALERT_STATUSES,
-  type AlertRow,
-  listLimit,
   MATCH_COLUMNS,
-  type MatchRow,
-  matchKey,
   matchValues,
   newAlertValues,
   REPRESENTATIVE_COLUMNS,
   type RuleStateRow,
   representativeValues,
-  type StatusChangeRow,
-  toAlertRecord,
-  toAlertStatusChange,
-  toAlertWindow,
-  toRuleMatch,
-  toRuleStateEntry,
   WINDOW_COLUMNS,
   WINDOW_COUNT_COLUMNS,
   WINDOW_STATE_UPDATE,
@@ -36,10 +25,8 @@ import {
   windowCountValues,
   windowValues,
 } from "../alert-rows.ts";
-import type { AlertQuery, AlertRecord, DetectionSetting, RuleStateEntry, StoredEvent } from "../ports.ts";
-import { applyStateOpsTo, groupStateOps, isLive } from "../rule-state.ts";
-import { toStoredEvent } from "../sqlite/rows.ts";
-import type { EventsTable } from "../sqlite/search.ts";
+import { matchKey, toAlertWindow, toRuleStateEntry } from "../store/detection-rows.ts";
+import { applyStateOpsTo, groupStateOps } from "../store/rule-state.ts";
 
 type Queryable = pg.PoolClient | pg.Pool;
 
@@ -290,193 +277,4 @@ export async function applyStateOpsPg(
       );
     }
   }
-}
-
-export async function loadRuleStatePg(
-  client: Queryable,
-  sourceId: string,
-  ruleIds: string[],
-  nowSecs: number,
-): Promise<RuleStateEntry[]> {
-  if (ruleIds.length === 0) return [];
-  const { rows } = await client.query<RuleStateRow>(
-    `SELECT * FROM rule_state WHERE source_id = $1 AND rule_id = ANY($2::text[])
-     AND (expires_at_secs IS NULL OR expires_at_secs > $3) ORDER BY rule_id, key`,
-    [sourceId, ruleIds, nowSecs],
-  );
-  return rows.map(toRuleStateEntry).filter((e) => isLive(e, nowSecs));
-}
-
-export async function listDetectionSettingsPg(client: Queryable): Promise<DetectionSetting[]> {
-  const { rows } = await client.query<{
-    kind: "rule" | "pack";
-    id: string;
-    source_id: string | null;
-    enabled: boolean;
-  }>("SELECT * FROM detection_settings ORDER BY kind, id, coalesce(source_id, '')");
-  return rows.map((r) => ({ kind: r.kind, id: r.id, sourceId: r.source_id, enabled: r.enabled }));
-}
-
-export async function setDetectionSettingPg(client: Queryable, setting: DetectionSetting): Promise<void> {
-  await client.query(
-    `INSERT INTO detection_settings (kind, id, source_id, enabled) VALUES ($1, $2, $3, $4)
-     ON CONFLICT (kind, id, (coalesce(source_id, ''))) DO UPDATE SET enabled = excluded.enabled`,
-    [setting.kind, setting.id, setting.sourceId, setting.enabled],
-  );
-}
-
-export async function listAlertsPg(client: Queryable, query: AlertQuery): Promise<AlertRecord[]> {
-  const limit = listLimit(query.limit);
-  if (limit === null) throw new UsageError(`The limit must be a positive integer (got ${query.limit}).`);
-  const where: string[] = [];
-  const values: unknown[] = [];
-  const filters: Array<[string, unknown]> = [
-    ["status", query.status],
-    ["severity", query.severity],
-    ["rule_id", query.ruleId],
-    ["source_id", query.sourceId],
-    ["from_history", query.fromHistory],
-  ];
-  for (const [column, value] of filters) {
-    if (value === undefined) continue;
-    values.push(value);
-    where.push(`${column} = $${values.length}`);
-  }
-  const after = query.after;
-  if (after !== undefined) {
-    // Keyset paging in the list's own order; the plain bound lets the index scan start at the cursor.
-    values.push(after.createdAtMs, after.windowStartSecs, after.id);
-    const n = values.length;
-    where.push(`created_at_ms <= $${n - 2}`, `(created_at_ms, window_start_secs, id) < ($${n - 2}, $${n - 1}, $${n})`);
-  }
-  values.push(limit);
-  const { rows } = await client.query<AlertRow>(
-    `SELECT * FROM alerts ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
-     ORDER BY created_at_ms DESC, window_start_secs DESC, id DESC LIMIT $${values.length}`,
-    values,
-  );
-  return rows.map(toAlertRecord);
-}
-
-export async function getAlertPg(client: Queryable, id: string, forUpdate = false): Promise<AlertRecord | null> {
-  const { rows } = await client.query<AlertRow>(`SELECT * FROM alerts WHERE id = $1${forUpdate ? " FOR UPDATE" : ""}`, [
-    id,
-  ]);
-  const row = rows[0];
-  return row === undefined ? null : toAlertRecord(row);
-}
-
-type JoinedRow = MatchRow & { [K in keyof EventsTable as `ev_${K}`]: EventsTable[K] | null };
-
-export async function getAlertMatchesPg(
-  client: Queryable,
-  id: string,
-  limit?: number,
-): Promise<Array<{ match: RuleMatch; event: StoredEvent | null }>> {
-  const max = listLimit(limit ?? 10_000);
-  if (max === null) throw new UsageError(`The limit must be a positive integer (got ${limit}).`);
-  const { rows } = await client.query<JoinedRow>(
-    `SELECT m.*, e.source_id AS ev_source_id, e.id AS ev_id, e.type AS ev_type, e.effective_at AS ev_effective_at,
-       e.actor_type AS ev_actor_type, e.actor_id AS ev_actor_id, e.actor_email AS ev_actor_email, e.ip AS ev_ip,
-       e.project_id AS ev_project_id, e.raw AS ev_raw, e.normalized AS ev_normalized,
-       e.ingested_at_ms AS ev_ingested_at_ms
-     FROM rule_matches m LEFT JOIN events e ON e.source_id = m.source_id AND e.id = m.event_id
-     WHERE m.alert_id = $1 ORDER BY m.event_time, m.seq LIMIT $2`,
-    [id, max],
-  );
-  return rows.map((row) => ({
-    match: toRuleMatch(row),
-    event:
-      row.ev_id === null
-        ? null
-        : toStoredEvent({
-            source_id: row.ev_source_id ?? row.source_id,
-            id: row.ev_id,
-            type: row.ev_type ?? "",
-            effective_at: row.ev_effective_at ?? 0,
-            actor_type: row.ev_actor_type,
-            actor_id: row.ev_actor_id,
-            actor_email: row.ev_actor_email,
-            ip: row.ev_ip,
-            project_id: row.ev_project_id,
-            raw: row.ev_raw ?? "",
-            normalized: row.ev_normalized,
-            ingested_at_ms: row.ev_ingested_at_ms ?? 0,
-          }),
-  }));
-}
-
-/** Inside the caller's transaction. */
-export async function setAlertStatusPg(
-  client: Queryable,
-  id: string,
-  status: AlertStatus,
-  atMs: number,
-  by: string | null = null,
-): Promise<AlertRecord> {
-  if (!ALERT_STATUSES.includes(status)) {
-    throw new UsageError(`Unknown alert status "${status}"; use one of ${ALERT_STATUSES.join(", ")}.`);
-  }
-  const current = await getAlertPg(client, id, true);
-  if (current === null) throw new NotFoundError(`No alert with id ${id}.`);
-  if (current.status === status) return current;
-  await client.query("UPDATE alerts SET status = $1, updated_at_ms = $2 WHERE id = $3", [status, atMs, id]);
-  await client.query(
-    "INSERT INTO alert_status_changes (alert_id, from_status, to_status, at_ms, changed_by) VALUES ($1, $2, $3, $4, $5)",
-    [id, current.status, status, atMs, by],
-  );
-  if (status === "RESOLVED") {
-    await client.query("INSERT INTO outbox (alert_id, kind, created_at_ms) VALUES ($1, 'resolved', $2)", [id, atMs]);
-  }
-  return { ...current, status, updatedAtMs: atMs };
-}
-
-export async function listAlertStatusChangesPg(client: Queryable, alertId: string): Promise<AlertStatusChange[]> {
-  const { rows } = await client.query<StatusChangeRow>(
-    "SELECT from_status, to_status, at_ms, changed_by FROM alert_status_changes WHERE alert_id = $1 ORDER BY id",
-    [alertId],
-  );
-  return rows.map(toAlertStatusChange);
-}
-
-export async function listMatchesPg(
-  client: Queryable,
-  query: { ruleIds?: string[]; sourceId?: string; sinceSecs: number; untilSecs: number },
-): Promise<RuleMatch[]> {
-  const where = ["event_time >= $1", "event_time < $2"];
-  const values: unknown[] = [query.sinceSecs, query.untilSecs];
-  if (query.sourceId !== undefined) {
-    values.push(query.sourceId);
-    where.push(`source_id = $${values.length}`);
-  }
-  if (query.ruleIds !== undefined && query.ruleIds.length > 0) {
-    values.push(query.ruleIds);
-    where.push(`rule_id = ANY($${values.length}::text[])`);
-  }
-  const { rows } = await client.query<MatchRow>(
-    `SELECT * FROM rule_matches WHERE ${where.join(" AND ")} ORDER BY event_time, seq`,
-    values,
-  );
-  return rows.map(toRuleMatch);
-}
-
-export async function listCorrelationPendingPg(
-  client: Queryable,
-  sourceId: string,
-  afterSeq: number,
-  limit: number,
-): Promise<Array<{ seq: number; match: RuleMatch }>> {
-  const { rows } = await client.query<MatchRow & { seq: string | number }>(
-    "SELECT * FROM rule_matches WHERE source_id = $1 AND correlation_pending AND seq > $2 ORDER BY seq LIMIT $3",
-    [sourceId, afterSeq, limit],
-  );
-  return rows.map((row) => ({ seq: Number(row.seq), match: toRuleMatch(row) }));
-}
-
-export async function clearCorrelationPendingPg(client: Queryable, sourceId: string, seqs: number[]): Promise<void> {
-  if (seqs.length === 0) return;
-  await client.query("UPDATE rule_matches SET correlation_pending = false WHERE source_id = $1 AND seq = ANY($2)", [
-    sourceId,
-    seqs,
-  ]);
 }

@@ -16,7 +16,6 @@ import pg from "pg";
 import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
-import type { AlertStatus, AlertStatusChange, RuleMatch } from "../../core/detection.ts";
 import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
 import type { PostureSnapshotRecord, PostureSnapshotSummary, PostureSnapshotWrite } from "../../posture/types.ts";
@@ -24,8 +23,6 @@ import { documentsOf } from "../event-document.ts";
 import { countableFromCounters } from "../event-search.ts";
 import type {
   AlertCount,
-  AlertQuery,
-  AlertRecord,
   ApiTokenRecord,
   BackfillJob,
   BackfillSlice,
@@ -36,7 +33,6 @@ import type {
   DeliveryStatus,
   DestinationRecord,
   DestinationUpdate,
-  DetectionSetting,
   EncryptedSecret,
   EventDocuments,
   EventQuery,
@@ -48,7 +44,6 @@ import type {
   PageWriteResult,
   PollStatus,
   QuarantineRecord,
-  RuleStateEntry,
   SessionRecord,
   SourceRecord,
   SourceSettings,
@@ -59,11 +54,13 @@ import type {
   UnknownTypeRecord,
   UserRecord,
 } from "../ports.ts";
-import { stateTimeSecs } from "../rule-state.ts";
 import { scheduledQuerySql } from "../scheduled-query-sql.ts";
 import { toDestinationRecord } from "../sqlite/delivery.ts";
 import { toQuarantineRecord, toStoredEvent } from "../sqlite/rows.ts";
 import type { EventsTable, QuarantineTable } from "../sqlite/search.ts";
+import { assertMatchesOf } from "../store/detections.ts";
+import type { LegacyStore } from "../store/legacy.ts";
+import { stateTimeSecs } from "../store/rule-state.ts";
 import { openStore } from "../store/store.ts";
 import { PgAccess } from "./access.ts";
 import {
@@ -79,21 +76,7 @@ import {
   routeOutboxEntryPg,
   updateDestinationPg,
 } from "./delivery.ts";
-import {
-  applyMatchesPg,
-  applyStateOpsPg,
-  clearCorrelationPendingPg,
-  getAlertMatchesPg,
-  getAlertPg,
-  listAlertStatusChangesPg,
-  listAlertsPg,
-  listCorrelationPendingPg,
-  listDetectionSettingsPg,
-  listMatchesPg,
-  loadRuleStatePg,
-  setAlertStatusPg,
-  setDetectionSettingPg,
-} from "./detections.ts";
+import { applyMatchesPg, applyStateOpsPg } from "./detections.ts";
 import { PostgresStoreDialect } from "./dialect.ts";
 import { quoteIdent, runMigrations } from "./migrations.ts";
 import { describeTarget, type PgTarget, translatePgError } from "./pg-errors.ts";
@@ -335,7 +318,7 @@ function nameTaken(name: string): VigilError {
   return new VigilError("conflict", `A source named "${name}" already exists; choose another name.`);
 }
 
-export class LegacyPostgresStore implements Store {
+export class LegacyPostgresStore implements LegacyStore {
   readonly #pool: pg.Pool;
   readonly #schema: string | null;
   readonly #target: PgTarget;
@@ -792,6 +775,7 @@ export class LegacyPostgresStore implements Store {
     };
   }
 
+  // TEMPORARY: until applyPage moves to store/ (it will call applyStateOpsIn and applyMatchesIn there).
   /** Matches and state ops of the events this page inserted; the others were applied when first stored. */
   async #applyDetections(
     client: pg.PoolClient,
@@ -821,23 +805,6 @@ export class LegacyPostgresStore implements Store {
     );
   }
 
-  async applyDerivedMatches(
-    sourceId: string,
-    matches: RuleMatch[],
-    options: { fromHistory?: boolean } = {},
-  ): Promise<{ createdAlertIds: string[] }> {
-    assertMatchesOf(sourceId, matches);
-    return this.#transaction(async (client) => {
-      await this.#requireSource(client, sourceId);
-      return {
-        createdAlertIds: await applyMatchesPg(client, matches, this.#clock.nowMs(), {
-          fromHistory: options.fromHistory === true,
-          alertLimitPerHour: this.#alertLimitPerHour,
-        }),
-      };
-    });
-  }
-
   // ---- inventory snapshots (see postgres/posture.ts) ----
 
   async savePostureSnapshot(write: PostureSnapshotWrite): Promise<PostureSnapshotRecord> {
@@ -862,8 +829,6 @@ export class LegacyPostgresStore implements Store {
   async eventTypeCounts(sourceId?: string): Promise<Array<{ type: string; count: number; lastSeenSecs: number }>> {
     return this.#read((pool) => eventTypeCountsPg(pool, sourceId));
   }
-
-  // ---- detections ----
 
   /** Runs a read on the pool, translating errors. */
   async #read<T>(fn: (client: pg.Pool) => Promise<T>): Promise<T> {
@@ -1024,46 +989,6 @@ export class LegacyPostgresStore implements Store {
     return this.#read((pool) => listDeliveriesByStatusPg(pool, status, limit));
   }
 
-  async loadRuleState(sourceId: string, ruleIds: string[], nowSecs: number): Promise<RuleStateEntry[]> {
-    return this.#read((c) => loadRuleStatePg(c, sourceId, ruleIds, nowSecs));
-  }
-
-  async listDetectionSettings(): Promise<DetectionSetting[]> {
-    return this.#read((c) => listDetectionSettingsPg(c));
-  }
-
-  async setDetectionSetting(setting: DetectionSetting): Promise<void> {
-    const sourceId = setting.sourceId;
-    if (sourceId === null) {
-      await this.#read((c) => setDetectionSettingPg(c, setting));
-      return;
-    }
-    await this.#transaction(async (client) => {
-      await this.#requireSource(client, sourceId);
-      await setDetectionSettingPg(client, setting);
-    });
-  }
-
-  async listAlerts(query: AlertQuery = {}): Promise<AlertRecord[]> {
-    return this.#read((c) => listAlertsPg(c, query));
-  }
-
-  async getAlert(id: string): Promise<AlertRecord | null> {
-    return this.#read((c) => getAlertPg(c, id));
-  }
-
-  async getAlertMatches(id: string, limit?: number): Promise<Array<{ match: RuleMatch; event: StoredEvent | null }>> {
-    return this.#read((c) => getAlertMatchesPg(c, id, limit));
-  }
-
-  async setAlertStatus(id: string, status: AlertStatus, atMs: number, by?: string | null): Promise<AlertRecord> {
-    return this.#transaction((client) => setAlertStatusPg(client, id, status, atMs, by ?? null));
-  }
-
-  async listAlertStatusChanges(alertId: string): Promise<AlertStatusChange[]> {
-    return this.#read((c) => listAlertStatusChangesPg(c, alertId));
-  }
-
   async queryEvents(
     sourceId: string,
     sql: string,
@@ -1084,26 +1009,6 @@ export class LegacyPostgresStore implements Store {
     } finally {
       client.release();
     }
-  }
-
-  async listMatches(query: {
-    ruleIds?: string[];
-    sourceId?: string;
-    sinceSecs: number;
-    untilSecs: number;
-  }): Promise<RuleMatch[]> {
-    return this.#read((c) => listMatchesPg(c, query));
-  }
-
-  async listCorrelationPending(
-    sourceId: string,
-    options: { afterSeq: number; limit: number },
-  ): Promise<Array<{ seq: number; match: RuleMatch }>> {
-    return this.#read((c) => listCorrelationPendingPg(c, sourceId, options.afterSeq, options.limit));
-  }
-
-  async clearCorrelationPending(sourceId: string, seqs: number[]): Promise<void> {
-    await this.#read((c) => clearCorrelationPendingPg(c, sourceId, seqs));
   }
 
   // ---- reading ----
@@ -1239,12 +1144,4 @@ export class LegacyPostgresStore implements Store {
 /** Bytewise string order, the same as the database's COLLATE "C". */
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** A match names its source; one that names another source than the write's is the caller's bug. */
-function assertMatchesOf(sourceId: string, matches: readonly RuleMatch[]): void {
-  const stray = matches.find((m) => m.sourceId !== sourceId);
-  if (stray !== undefined) {
-    throw new UsageError(`A match of rule ${stray.ruleId} names source ${stray.sourceId}, not ${sourceId}.`);
-  }
 }

@@ -1,30 +1,19 @@
-// The detection side of the SQLite store: signals, alert windows, alerts, rule state and settings. Writes
-// run inside the caller's page transaction (see SqliteStore.applyPage); reads run on their own.
+// TEMPORARY: until applyPage moves to store/. The detection writes of the old SQLite page transaction
+// (LegacySqliteStore.applyPage); everything else of detections is in ../store/detections.ts and ../store/alerts.ts,
+// whose applyMatchesIn/applyStateOpsIn replace these.
 
 import type Database from "better-sqlite3";
 import { DEFAULT_ALERT_LIMIT_PER_HOUR, foldNoisyMatches } from "../../alerts/limiter.ts";
 import { type AlertWindow, applyMatches, keysToLoad } from "../../alerts/windows.ts";
-import type { AlertStatus, AlertStatusChange, RuleMatch, RuleStateOp } from "../../core/detection.ts";
-import { NotFoundError, UsageError } from "../../core/errors.ts";
+import type { RuleMatch, RuleStateOp } from "../../core/detection.ts";
 import {
   ALERT_COLUMNS,
-  ALERT_STATUSES,
-  type AlertRow,
-  listLimit,
   MATCH_COLUMNS,
-  type MatchRow,
-  matchKey,
   matchValues,
   newAlertValues,
   REPRESENTATIVE_COLUMNS,
   type RuleStateRow,
   representativeValues,
-  type StatusChangeRow,
-  toAlertRecord,
-  toAlertStatusChange,
-  toAlertWindow,
-  toRuleMatch,
-  toRuleStateEntry,
   WINDOW_COLUMNS,
   WINDOW_COUNT_COLUMNS,
   WINDOW_STATE_UPDATE,
@@ -32,10 +21,8 @@ import {
   windowCountValues,
   windowValues,
 } from "../alert-rows.ts";
-import type { AlertQuery, AlertRecord, DetectionSetting, RuleStateEntry, StoredEvent } from "../ports.ts";
-import { applyStateOpsTo, groupStateOps, isLive } from "../rule-state.ts";
-import { toStoredEvent } from "./rows.ts";
-import type { EventsTable } from "./search.ts";
+import { matchKey, toAlertWindow, toRuleStateEntry } from "../store/detection-rows.ts";
+import { applyStateOpsTo, groupStateOps } from "../store/rule-state.ts";
 
 const toFlag = (b: boolean): number => (b ? 1 : 0);
 const placeholders = (n: number): string => Array.from({ length: n }, () => "?").join(", ");
@@ -83,9 +70,6 @@ function prepare(db: Database.Database) {
     insertStatusChange: db.prepare(
       "INSERT INTO alert_status_changes (alert_id, from_status, to_status, at_ms, changed_by) VALUES (?, ?, ?, ?, ?)",
     ),
-    statusChanges: db.prepare<[string], StatusChangeRow>(
-      "SELECT from_status, to_status, at_ms, changed_by FROM alert_status_changes WHERE alert_id = ? ORDER BY id",
-    ),
     stateEntry: db.prepare<[string, string, string], RuleStateRow>(
       "SELECT * FROM rule_state WHERE source_id = ? AND rule_id = ? AND key = ?",
     ),
@@ -96,24 +80,6 @@ function prepare(db: Database.Database) {
          members = excluded.members, expires_at_secs = excluded.expires_at_secs`,
     ),
     deleteState: db.prepare("DELETE FROM rule_state WHERE source_id = ? AND rule_id = ? AND key = ?"),
-    settings: db.prepare<[], { kind: "rule" | "pack"; id: string; source_id: string | null; enabled: number }>(
-      "SELECT * FROM detection_settings ORDER BY kind, id, coalesce(source_id, '')",
-    ),
-    deleteSetting: db.prepare("DELETE FROM detection_settings WHERE kind = ? AND id = ? AND source_id IS ?"),
-    insertSetting: db.prepare("INSERT INTO detection_settings (kind, id, source_id, enabled) VALUES (?, ?, ?, ?)"),
-    alertById: db.prepare<[string], AlertRow>("SELECT * FROM alerts WHERE id = ?"),
-    setStatus: db.prepare("UPDATE alerts SET status = ?, updated_at_ms = ? WHERE id = ?"),
-    alertMatches: db.prepare<
-      [string, number],
-      MatchRow & { [K in keyof EventsTable as `ev_${K}`]: EventsTable[K] | null }
-    >(
-      `SELECT m.*, e.source_id AS ev_source_id, e.id AS ev_id, e.type AS ev_type, e.effective_at AS ev_effective_at,
-         e.actor_type AS ev_actor_type, e.actor_id AS ev_actor_id, e.actor_email AS ev_actor_email, e.ip AS ev_ip,
-         e.project_id AS ev_project_id, e.raw AS ev_raw, e.normalized AS ev_normalized,
-         e.ingested_at_ms AS ev_ingested_at_ms
-       FROM rule_matches m LEFT JOIN events e ON e.source_id = m.source_id AND e.id = m.event_id
-       WHERE m.alert_id = ? ORDER BY m.event_time, m.seq LIMIT ?`,
-    ),
   };
 }
 
@@ -122,7 +88,6 @@ type Statements = ReturnType<typeof prepare>;
 export class SqliteDetections {
   readonly #db: Database.Database;
   #statements: Statements | undefined;
-  readonly #ruleStateStatements = new Map<number, Database.Statement<unknown[], RuleStateRow>>();
 
   constructor(db: Database.Database) {
     this.#db = db;
@@ -233,142 +198,5 @@ export class SqliteDetections {
         );
       }
     }
-  }
-
-  loadRuleState(sourceId: string, ruleIds: string[], nowSecs: number): RuleStateEntry[] {
-    if (ruleIds.length === 0) return [];
-    // Called for every page with the same rule list: one prepared statement per list length.
-    let statement = this.#ruleStateStatements.get(ruleIds.length);
-    if (statement === undefined) {
-      statement = this.#db.prepare<unknown[], RuleStateRow>(
-        `SELECT * FROM rule_state WHERE source_id = ? AND rule_id IN (${placeholders(ruleIds.length)})
-         AND (expires_at_secs IS NULL OR expires_at_secs > ?) ORDER BY rule_id, key`,
-      );
-      this.#ruleStateStatements.set(ruleIds.length, statement);
-    }
-    const rows = statement.all(sourceId, ...ruleIds, nowSecs);
-    return rows.map(toRuleStateEntry).filter((e) => isLive(e, nowSecs));
-  }
-
-  listDetectionSettings(): DetectionSetting[] {
-    return this.#s.settings
-      .all()
-      .map((r) => ({ kind: r.kind, id: r.id, sourceId: r.source_id, enabled: r.enabled === 1 }));
-  }
-
-  /** Must run inside a write transaction (delete + insert is the upsert: see the unique index). */
-  setDetectionSetting(setting: DetectionSetting): void {
-    this.#s.deleteSetting.run(setting.kind, setting.id, setting.sourceId);
-    this.#s.insertSetting.run(setting.kind, setting.id, setting.sourceId, toFlag(setting.enabled));
-  }
-
-  /** The SQL of `listAlerts`, for the store to run where it likes (off the event loop). */
-  compileAlertList(query: AlertQuery): { sql: string; parameters: unknown[] } {
-    const limit = listLimit(query.limit);
-    if (limit === null) throw new UsageError(`The limit must be a positive integer (got ${query.limit}).`);
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const filters: Array<[string, unknown]> = [
-      ["status", query.status],
-      ["severity", query.severity],
-      ["rule_id", query.ruleId],
-      ["source_id", query.sourceId],
-      ["from_history", query.fromHistory === undefined ? undefined : toFlag(query.fromHistory)],
-    ];
-    for (const [column, value] of filters) {
-      if (value === undefined) continue;
-      where.push(`${column} = ?`);
-      params.push(value);
-    }
-    const after = query.after;
-    if (after !== undefined) {
-      // Keyset paging in the list's own order; the plain bound lets the index scan start at the cursor.
-      where.push("created_at_ms <= ?", "(created_at_ms, window_start_secs, id) < (?, ?, ?)");
-      params.push(after.createdAtMs, after.createdAtMs, after.windowStartSecs, after.id);
-    }
-    const sql = `SELECT * FROM alerts ${where.length > 0 ? `WHERE ${where.join(" AND ")}` : ""}
-      ORDER BY created_at_ms DESC, window_start_secs DESC, id DESC LIMIT ?`;
-    return { sql, parameters: [...params, limit] };
-  }
-
-  getAlert(id: string): AlertRecord | null {
-    const row = this.#s.alertById.get(id);
-    return row === undefined ? null : toAlertRecord(row);
-  }
-
-  getAlertMatches(id: string, limit?: number): Array<{ match: RuleMatch; event: StoredEvent | null }> {
-    const max = listLimit(limit ?? 10_000);
-    if (max === null) throw new UsageError(`The limit must be a positive integer (got ${limit}).`);
-    return this.#s.alertMatches.all(id, max).map((row) => ({
-      match: toRuleMatch(row),
-      event:
-        row.ev_id === null
-          ? null
-          : toStoredEvent({
-              source_id: row.ev_source_id ?? row.source_id,
-              id: row.ev_id,
-              type: row.ev_type ?? "",
-              effective_at: row.ev_effective_at ?? 0,
-              actor_type: row.ev_actor_type,
-              actor_id: row.ev_actor_id,
-              actor_email: row.ev_actor_email,
-              ip: row.ev_ip,
-              project_id: row.ev_project_id,
-              raw: row.ev_raw ?? "",
-              normalized: row.ev_normalized,
-              ingested_at_ms: row.ev_ingested_at_ms ?? 0,
-            }),
-    }));
-  }
-
-  /** Must run inside a write transaction. */
-  setAlertStatus(id: string, status: AlertStatus, atMs: number, by: string | null = null): AlertRecord {
-    if (!ALERT_STATUSES.includes(status)) {
-      throw new UsageError(`Unknown alert status "${status}"; use one of ${ALERT_STATUSES.join(", ")}.`);
-    }
-    const s = this.#s;
-    const row = s.alertById.get(id);
-    if (row === undefined) throw new NotFoundError(`No alert with id ${id}.`);
-    if (row.status !== status) {
-      s.setStatus.run(status, atMs, id);
-      s.insertStatusChange.run(id, row.status, status, atMs, by);
-      if (status === "RESOLVED") s.enqueue.run(id, "resolved", atMs);
-    }
-    return toAlertRecord(s.alertById.get(id) ?? row);
-  }
-
-  listAlertStatusChanges(alertId: string): AlertStatusChange[] {
-    return this.#s.statusChanges.all(alertId).map(toAlertStatusChange);
-  }
-
-  listMatches(query: { ruleIds?: string[]; sourceId?: string; sinceSecs: number; untilSecs: number }): RuleMatch[] {
-    const where = ["event_time >= ?", "event_time < ?"];
-    const params: unknown[] = [query.sinceSecs, query.untilSecs];
-    if (query.sourceId !== undefined) {
-      where.push("source_id = ?");
-      params.push(query.sourceId);
-    }
-    if (query.ruleIds !== undefined && query.ruleIds.length > 0) {
-      where.push(`rule_id IN (${placeholders(query.ruleIds.length)})`);
-      params.push(...query.ruleIds);
-    }
-    return this.#db
-      .prepare<unknown[], MatchRow>(`SELECT * FROM rule_matches WHERE ${where.join(" AND ")} ORDER BY event_time, seq`)
-      .all(...params)
-      .map(toRuleMatch);
-  }
-
-  listCorrelationPending(sourceId: string, afterSeq: number, limit: number): Array<{ seq: number; match: RuleMatch }> {
-    return this.#db
-      .prepare<[string, number, number], MatchRow & { seq: number }>(
-        `SELECT * FROM rule_matches WHERE source_id = ? AND correlation_pending = 1 AND seq > ? ORDER BY seq LIMIT ?`,
-      )
-      .all(sourceId, afterSeq, limit)
-      .map((row) => ({ seq: row.seq, match: toRuleMatch(row) }));
-  }
-
-  clearCorrelationPending(sourceId: string, seqs: number[]): void {
-    const clear = this.#db.prepare("UPDATE rule_matches SET correlation_pending = 0 WHERE source_id = ? AND seq = ?");
-    for (const seq of seqs) clear.run(sourceId, seq);
   }
 }

@@ -20,17 +20,13 @@ import Database from "better-sqlite3";
 import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
-import type { AlertStatus, AlertStatusChange, RuleMatch } from "../../core/detection.ts";
 import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
 import type { PostureSnapshotRecord, PostureSnapshotSummary, PostureSnapshotWrite } from "../../posture/types.ts";
-import { type AlertRow, toAlertRecord } from "../alert-rows.ts";
 import { documentsOf } from "../event-document.ts";
 import type { TextPlan } from "../event-search.ts";
 import type {
   AlertCount,
-  AlertQuery,
-  AlertRecord,
   ApiTokenRecord,
   BackfillJob,
   BackfillSlice,
@@ -41,7 +37,6 @@ import type {
   DeliveryStatus,
   DestinationRecord,
   DestinationUpdate,
-  DetectionSetting,
   EncryptedSecret,
   EventDocuments,
   EventQuery,
@@ -53,7 +48,6 @@ import type {
   PageWriteResult,
   PollStatus,
   QuarantineRecord,
-  RuleStateEntry,
   SessionRecord,
   SourceRecord,
   SourceSettings,
@@ -64,8 +58,10 @@ import type {
   UnknownTypeRecord,
   UserRecord,
 } from "../ports.ts";
-import { stateTimeSecs } from "../rule-state.ts";
 import { scheduledQuerySql } from "../scheduled-query-sql.ts";
+import { assertMatchesOf } from "../store/detections.ts";
+import type { LegacyStore } from "../store/legacy.ts";
+import { stateTimeSecs } from "../store/rule-state.ts";
 import { openStore } from "../store/store.ts";
 import { SqliteAccess } from "./access.ts";
 import { SqliteDelivery } from "./delivery.ts";
@@ -358,7 +354,7 @@ function sha256Hex(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-export class LegacySqliteStore implements Store {
+export class LegacySqliteStore implements LegacyStore {
   readonly #db: Database.Database;
   readonly #location: string;
   readonly #clock: Clock;
@@ -709,6 +705,7 @@ export class LegacySqliteStore implements Store {
     };
   }
 
+  // TEMPORARY: until applyPage moves to store/ (it will call applyStateOpsIn and applyMatchesIn there).
   /** Matches and state ops of the events this page inserted; the others were applied when first stored. */
   #applyDetections(write: PageWrite, insertedIds: string[], nowMs: number): string[] {
     const matches = write.matches ?? [];
@@ -732,34 +729,6 @@ export class LegacySqliteStore implements Store {
         alertLimitPerHour: this.#alertLimitPerHour,
       },
     );
-  }
-
-  async applyDerivedMatches(
-    sourceId: string,
-    matches: RuleMatch[],
-    options: { fromHistory?: boolean } = {},
-  ): Promise<{ createdAlertIds: string[] }> {
-    return this.#write(() => {
-      this.#requireSource(sourceId);
-      assertMatchesOf(sourceId, matches);
-      return {
-        createdAlertIds: this.#detections.applyMatches(matches, this.#clock.nowMs(), {
-          fromHistory: options.fromHistory === true,
-          alertLimitPerHour: this.#alertLimitPerHour,
-        }),
-      };
-    });
-  }
-
-  async listCorrelationPending(
-    sourceId: string,
-    options: { afterSeq: number; limit: number },
-  ): Promise<Array<{ seq: number; match: RuleMatch }>> {
-    return this.#guard(() => this.#detections.listCorrelationPending(sourceId, options.afterSeq, options.limit));
-  }
-
-  async clearCorrelationPending(sourceId: string, seqs: number[]): Promise<void> {
-    this.#write(() => this.#detections.clearCorrelationPending(sourceId, seqs));
   }
 
   // ---- inventory snapshots (see sqlite/posture.ts) ----
@@ -787,44 +756,6 @@ export class LegacySqliteStore implements Store {
     return this.#guard(() => posture.eventTypeCounts(this.#db, sourceId));
   }
 
-  // ---- detections ----
-
-  async loadRuleState(sourceId: string, ruleIds: string[], nowSecs: number): Promise<RuleStateEntry[]> {
-    return this.#guard(() => this.#detections.loadRuleState(sourceId, ruleIds, nowSecs));
-  }
-
-  async listDetectionSettings(): Promise<DetectionSetting[]> {
-    return this.#guard(() => this.#detections.listDetectionSettings());
-  }
-
-  async setDetectionSetting(setting: DetectionSetting): Promise<void> {
-    this.#write(() => {
-      if (setting.sourceId !== null) this.#requireSource(setting.sourceId);
-      this.#detections.setDetectionSetting(setting);
-    });
-  }
-
-  async listAlerts(query: AlertQuery = {}): Promise<AlertRecord[]> {
-    const compiled = this.#guard(() => this.#detections.compileAlertList(query));
-    return (await this.#read<AlertRow>(compiled)).map(toAlertRecord);
-  }
-
-  async getAlert(id: string): Promise<AlertRecord | null> {
-    return this.#guard(() => this.#detections.getAlert(id));
-  }
-
-  async getAlertMatches(id: string, limit?: number): Promise<Array<{ match: RuleMatch; event: StoredEvent | null }>> {
-    return this.#guard(() => this.#detections.getAlertMatches(id, limit));
-  }
-
-  async setAlertStatus(id: string, status: AlertStatus, atMs: number, by?: string | null): Promise<AlertRecord> {
-    return this.#write(() => this.#detections.setAlertStatus(id, status, atMs, by ?? null));
-  }
-
-  async listAlertStatusChanges(alertId: string): Promise<AlertStatusChange[]> {
-    return this.#guard(() => this.#detections.listAlertStatusChanges(alertId));
-  }
-
   async queryEvents(
     sourceId: string,
     sql: string,
@@ -843,15 +774,6 @@ export class LegacySqliteStore implements Store {
       }
       return rows;
     });
-  }
-
-  async listMatches(query: {
-    ruleIds?: string[];
-    sourceId?: string;
-    sinceSecs: number;
-    untilSecs: number;
-  }): Promise<RuleMatch[]> {
-    return this.#guard(() => this.#detections.listMatches(query));
   }
 
   // ---- destinations and delivery ----
@@ -1109,13 +1031,5 @@ export class LegacySqliteStore implements Store {
       s.markJobDone.run(jobId);
       return true;
     });
-  }
-}
-
-/** A match names its source; one that names another source than the write's is the caller's bug. */
-function assertMatchesOf(sourceId: string, matches: readonly RuleMatch[]): void {
-  const stray = matches.find((m) => m.sourceId !== sourceId);
-  if (stray !== undefined) {
-    throw new UsageError(`A match of rule ${stray.ruleId} names source ${stray.sourceId}, not ${sourceId}.`);
   }
 }

@@ -34,21 +34,6 @@ export const EVENT_KEYS = [
   "eventTypeCounts",
 ] as const satisfies readonly Key[];
 
-export const ALERT_KEYS = [
-  "loadRuleState",
-  "listDetectionSettings",
-  "setDetectionSetting",
-  "listAlerts",
-  "getAlert",
-  "getAlertMatches",
-  "setAlertStatus",
-  "listAlertStatusChanges",
-  "listMatches",
-  "applyDerivedMatches",
-  "listCorrelationPending",
-  "clearCorrelationPending",
-] as const satisfies readonly Key[];
-
 export const DELIVERY_KEYS = [
   "createDestination",
   "listDestinations",
@@ -95,7 +80,20 @@ export const POSTURE_KEYS = [
   "getPostureObjects",
 ] as const satisfies readonly Key[];
 
-export function legacyOps<K extends Key>(legacy: Store, keys: readonly K[]): Pick<Store, K> {
+/** What the old stores still answer: the key lists above, and the lifecycle. */
+export type LegacyStore = Pick<
+  Store,
+  | "migrate"
+  | "close"
+  | (typeof SOURCE_KEYS)[number]
+  | (typeof EVENT_KEYS)[number]
+  | (typeof DELIVERY_KEYS)[number]
+  | (typeof ACCESS_KEYS)[number]
+  | (typeof STATS_KEYS)[number]
+  | (typeof POSTURE_KEYS)[number]
+>;
+
+export function legacyOps<K extends Key>(legacy: Pick<Store, K>, keys: readonly K[]): Pick<Store, K> {
   const out = {} as Pick<Store, K>;
   for (const key of keys) out[key] = (legacy[key] as (...args: never[]) => unknown).bind(legacy) as Store[K];
   return out;

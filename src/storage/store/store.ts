@@ -8,12 +8,14 @@
 import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { Store } from "../ports.ts";
+import { alertOps } from "./alerts.ts";
+import { detectionOps } from "./detections.ts";
 import type { StoreContext, StoreDialect } from "./dialect.ts";
 import {
   ACCESS_KEYS,
-  ALERT_KEYS,
   DELIVERY_KEYS,
   EVENT_KEYS,
+  type LegacyStore,
   legacyOps,
   POSTURE_KEYS,
   SOURCE_KEYS,
@@ -28,20 +30,20 @@ export interface StoreOptions {
 /** Every operation but the lifecycle: what the area modules provide between them. */
 export type StoreOps = Omit<Store, "migrate" | "close">;
 
-export function openStore(dialect: StoreDialect, legacy: Store, options: StoreOptions = {}): Store {
+export function openStore(dialect: StoreDialect, legacy: LegacyStore, options: StoreOptions = {}): Store {
   const ctx: StoreContext = {
     dialect,
     clock: options.clock ?? systemClock,
     alertLimitPerHour: options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR,
   };
-  void ctx;
   const ops: StoreOps = {
     // sources, stream state, poll status, backfill jobs
     ...legacyOps(legacy, SOURCE_KEYS),
     // events: the page write, search, quarantine, unknown types, scheduled queries
     ...legacyOps(legacy, EVENT_KEYS),
     // detections: matches, alert windows, alerts, rule state, settings, correlation
-    ...legacyOps(legacy, ALERT_KEYS),
+    ...detectionOps(ctx),
+    ...alertOps(ctx),
     // destinations, outbox, deliveries
     ...legacyOps(legacy, DELIVERY_KEYS),
     // users, sessions, API tokens
