@@ -390,8 +390,8 @@ export function assertMatchesOf(sourceId: string, matches: readonly RuleMatch[])
   }
 }
 
-/** Runs `write`; a violated foreign key means the source is unknown (or was removed meanwhile). */
-async function forSource<T>(dialect: StoreDialect, sourceId: string, write: () => Promise<T>): Promise<T> {
+/** Runs `write`, which references `sourceId`: a violated foreign key means no such source (or no longer). */
+async function forSource<T>(dialect: StoreDialect, sourceId: string | null, write: () => Promise<T>): Promise<T> {
   try {
     return await write();
   } catch (err) {
@@ -450,7 +450,7 @@ export function detectionOps(
 
     async setDetectionSetting(setting) {
       await dialect.run((db) =>
-        forSource(dialect, setting.sourceId ?? "", () =>
+        forSource(dialect, setting.sourceId, () =>
           db
             .insertInto("detection_settings")
             .values({
