@@ -1,15 +1,6 @@
 // Row shapes as SQLite returns them (snake_case, booleans as 0/1) and their mapping to the port's records.
 
-import type {
-  BackfillJob,
-  BackfillSlice,
-  QuarantineRecord,
-  SourceRecord,
-  StoredEvent,
-  StreamName,
-  ValidationIssue,
-} from "../ports.ts";
-import type { EventsTable, QuarantineTable } from "./search.ts";
+import type { BackfillJob, BackfillSlice, SourceRecord, StreamName } from "../ports.ts";
 
 export interface SourceRow {
   id: string;
@@ -70,35 +61,6 @@ export function toSourceRecord(row: SourceRow): SourceRecord {
     pollFailureAlertSecs: row.poll_failure_alert_secs,
     postureIntervalSecs: row.posture_interval_secs,
     createdAtMs: row.created_at_ms,
-  };
-}
-
-export function toStoredEvent(row: EventsTable): StoredEvent {
-  return {
-    sourceId: row.source_id,
-    id: row.id,
-    type: row.type,
-    effectiveAtSecs: row.effective_at,
-    actorType: row.actor_type,
-    actorId: row.actor_id,
-    actorEmail: row.actor_email,
-    ip: row.ip,
-    projectId: row.project_id,
-    raw: row.raw,
-    normalized: row.normalized,
-    ingestedAtMs: row.ingested_at_ms,
-  };
-}
-
-export function toQuarantineRecord(row: QuarantineTable): QuarantineRecord {
-  return {
-    id: row.id,
-    sourceId: row.source_id,
-    eventId: row.event_id,
-    reason: row.reason,
-    issues: JSON.parse(row.issues) as ValidationIssue[],
-    raw: row.raw,
-    receivedAtMs: row.received_at_ms,
   };
 }
 

@@ -4,12 +4,12 @@
 import { sql } from "kysely";
 import { ALERT_STATUSES } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
-import type { EventsTable } from "../event-search.ts";
 import type { Store, StoredEvent } from "../ports.ts";
-import { toStoredEvent } from "../sqlite/rows.ts";
+import type { EventsTable } from "./database.ts";
 import { toAlertRecord, toAlertStatusChange, toRuleMatch } from "./detection-rows.ts";
 import { enqueue } from "./detections.ts";
 import type { StoreContext } from "./dialect.ts";
+import { toStoredEvent } from "./events.ts";
 
 /** The limit of a list query: default 100, at most 10000; below 1 is the caller's mistake. */
 function listLimit(limit: number | undefined, fallback = 100): number {
@@ -32,7 +32,6 @@ const EVENT_COLUMNS = [
   "ip",
   "project_id",
   "raw",
-  "normalized",
   "ingested_at_ms",
 ] as const satisfies ReadonlyArray<keyof EventsTable>;
 

@@ -3,6 +3,9 @@
 // caller's transaction.
 
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import pg from "pg";
 import { startPgCluster } from "../../../test/pg-cluster.ts";
@@ -31,9 +34,19 @@ after(() => cluster.stop());
 
 const backends: Record<string, () => Promise<Opened>> = {
   sqlite: async () => {
-    const store = await openSqliteStore({ memory: true });
+    // A file, not :memory:: a second dialect on the store's connection takes turns with the store's own
+    // writers (the text index) per file (sqlite/dialect.ts).
+    const dir = await mkdtemp(join(tmpdir(), "vigil-detections-"));
+    const store = await openSqliteStore({ path: join(dir, "vigil.db"), readers: 0 });
     const dialect = new SqliteStoreDialect(store.connection, store.location, null);
-    return { store, ctx: { dialect, clock: systemClock, alertLimitPerHour: 100 }, close: () => store.close() };
+    return {
+      store,
+      ctx: { dialect, clock: systemClock, alertLimitPerHour: 100 },
+      close: async () => {
+        await store.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
   },
   postgres: async () => {
     const schema = `vigil_d${Math.random().toString(36).slice(2, 10)}`;
