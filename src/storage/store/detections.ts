@@ -38,6 +38,7 @@ import {
   windowRow,
 } from "./detection-rows.ts";
 import type { Db, StoreContext, StoreDialect } from "./dialect.ts";
+import { requireSource } from "./require-source.ts";
 import { applyStateOpsTo, groupStateOps, isLive } from "./rule-state.ts";
 
 /**
@@ -390,7 +391,7 @@ export function assertMatchesOf(sourceId: string, matches: readonly RuleMatch[])
   }
 }
 
-/** Runs `write`, which references `sourceId`: a violated foreign key means no such source (or no longer). */
+/** Runs `write`, which references `sourceId`: a violated foreign key means there is no such source. */
 async function forSource<T>(dialect: StoreDialect, sourceId: string | null, write: () => Promise<T>): Promise<T> {
   try {
     return await write();
@@ -487,12 +488,9 @@ export function detectionOps(
     async applyDerivedMatches(sourceId, matches, options = {}) {
       assertMatchesOf(sourceId, matches);
       return dialect.write(async (trx) => {
-        const source = await trx.selectFrom("sources").select("id").where("id", "=", sourceId).executeTakeFirst();
-        if (source === undefined) throw new NotFoundError(`No source with id ${sourceId}.`);
-        const createdAlertIds = await forSource(dialect, sourceId, () =>
-          applyMatchesIn(ctx, trx, matches, ctx.clock.nowMs(), { fromHistory: options.fromHistory === true }),
-        );
-        return { createdAlertIds };
+        await requireSource(ctx, trx, sourceId);
+        const fromHistory = options.fromHistory === true;
+        return { createdAlertIds: await applyMatchesIn(ctx, trx, matches, ctx.clock.nowMs(), { fromHistory }) };
       });
     },
 

@@ -21,6 +21,7 @@ import type { EventsTable, QuarantineTable } from "./database.ts";
 import { applyMatchesIn, applyStateOpsIn, assertMatchesOf } from "./detections.ts";
 import type { Db, StoreContext } from "./dialect.ts";
 import { countableFromCounters, eventCount, eventDocumentSearch, eventSearch, quarantineList } from "./event-search.ts";
+import { requireSource } from "./require-source.ts";
 import { stateTimeSecs } from "./rule-state.ts";
 import type { TextIndexer } from "./text-index.ts";
 
@@ -213,17 +214,6 @@ async function applyPageIn(ctx: StoreContext, trx: Db, write: PageWrite, nowMs: 
     newUnknownTypes,
     createdAlertIds,
   };
-}
-
-/**
- * The source must exist for the rest of the transaction (PostgreSQL: FOR KEY SHARE, so a concurrent removal
- * waits; SQLite's writer holds the database).
- */
-async function requireSource(ctx: StoreContext, trx: Db, sourceId: string): Promise<void> {
-  const row = await ctx.dialect
-    .keyShare(trx.selectFrom("sources").select("id").where("id", "=", sourceId))
-    .executeTakeFirst();
-  if (row === undefined) throw new NotFoundError(`No source with id ${sourceId}.`);
 }
 
 /** Inserts the page's new events in one statement; returns the ids it inserted. */
