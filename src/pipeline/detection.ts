@@ -10,7 +10,7 @@ import type { CorrelationRuleSpec } from "../detections/panther/correlation.ts";
 import type { ScheduledQuerySpec } from "../detections/panther/scheduled-query.ts";
 import { PythonWorkerPool } from "../detections/python/pool.ts";
 import type { Store } from "../storage/ports.ts";
-import { stateTimeSecs } from "../storage/rule-state.ts";
+import { stateTimeSecs } from "../storage/store/rule-state.ts";
 import { type CorrelationRun, runCorrelations as runCorrelationRules } from "./correlations.ts";
 import type { DetectionOutcome, Detector } from "./page-writer.ts";
 
