@@ -25,6 +25,8 @@ export interface AlertRecord {
   fromHistory: boolean;
   createdAtMs: number;
   updatedAtMs: number;
+  /** The console user (username) working the alert; null: nobody. */
+  assignee: string | null;
 }
 
 /** Alerts of one source in one status and severity. */
@@ -42,3 +44,15 @@ export interface DetectionSetting {
   sourceId: string | null;
   enabled: boolean;
 }
+
+/**
+ * One entry of an alert's history, oldest first: its status changes, (un)assignments and comments, each with
+ * when and who (`cli:<os user>`, `user:<name>`, `token:<name>`, `system:<component>`; null for old rows).
+ */
+export type AlertActivity =
+  | { kind: "status"; atMs: number; by: string | null; from: AlertStatus | null; to: AlertStatus }
+  | { kind: "assigned"; atMs: number; by: string | null; assignee: string | null }
+  | { kind: "comment"; atMs: number; by: string | null; body: string };
+
+/** The longest comment kept: a note, not a document. */
+export const ALERT_COMMENT_MAX_CHARS = 10_000;

@@ -8,7 +8,7 @@
 // what is defined here is the port and the shapes only storage speaks (page writes, queries, cursors, jobs).
 
 import type { ApiTokenRecord, NewUser, SessionRecord, UserRecord } from "../core/access.ts";
-import type { AlertCount, AlertRecord, DetectionSetting } from "../core/alert.ts";
+import type { AlertActivity, AlertCount, AlertRecord, DetectionSetting } from "../core/alert.ts";
 import type {
   ClaimedDelivery,
   DeliveryAttemptRecord,
@@ -28,7 +28,7 @@ import type { PostureSnapshotRecord, PostureSnapshotSummary, PostureSnapshotWrit
 
 export type { ApiTokenRecord, NewUser, SessionRecord, UserRecord, UserRole } from "../core/access.ts";
 export { USER_ROLES } from "../core/access.ts";
-export type { AlertCount, AlertRecord, DetectionSetting } from "../core/alert.ts";
+export type { AlertActivity, AlertCount, AlertRecord, DetectionSetting } from "../core/alert.ts";
 export type {
   ClaimedDelivery,
   DeliveryAttemptRecord,
@@ -105,10 +105,26 @@ export interface AlertQuery {
   severity?: Severity;
   ruleId?: string;
   sourceId?: string;
+  /** Only alerts assigned to this username; null: only unassigned alerts. */
+  assignee?: string | null;
+  /** Only alerts created at or after / before this time (Unix ms). */
+  sinceMs?: number;
+  untilMs?: number;
+  /** The order; default newest (created, newest first). */
+  sort?: AlertSort;
   limit?: number;
-  /** Only alerts after this one in the newest-first order (the last alert of the previous page). */
+  /** Skip this many alerts of the order (a page of a numbered list). */
+  offset?: number;
+  /** Only alerts after this one in the newest-first order (the last alert of the previous page); newest only. */
   after?: AlertCursor;
 }
+
+/** newest/oldest: by creation; severity: most severe first, then newest; updated: last changed first. */
+export const ALERT_SORTS = ["newest", "oldest", "severity", "updated"] as const;
+export type AlertSort = (typeof ALERT_SORTS)[number];
+
+/** The filters of an alert list, for its count. */
+export type AlertFilter = Omit<AlertQuery, "sort" | "limit" | "offset" | "after">;
 
 /** An alert's place in the newest-first order of `listAlerts`. */
 export interface AlertCursor {
@@ -277,6 +293,24 @@ export interface Store extends AccessStore, StatsStore {
   setAlertStatus(id: string, status: AlertStatus, atMs: number, by?: string | null): Promise<AlertRecord>;
   /** The status history of an alert, oldest first (creation → OPEN first); [] for an unknown id. */
   listAlertStatusChanges(alertId: string): Promise<AlertStatusChange[]>;
+  /** How many alerts `listAlerts` would list with these filters and no limit. */
+  countAlerts(filter?: AlertFilter): Promise<number>;
+  /**
+   * The same status change for many alerts, in one transaction (all or none): each changed alert gets its
+   * history row (and a resolve notification for RESOLVED, as `setAlertStatus`); an alert already in the status
+   * is left as is. An unknown id fails the whole change (NotFoundError naming the ids). Returns the alerts in
+   * the order of `ids`.
+   */
+  setAlertsStatus(ids: string[], status: AlertStatus, atMs: number, by?: string | null): Promise<AlertRecord[]>;
+  /**
+   * Assigns an alert to a console user (by username), or unassigns it (null), recorded in its history with who
+   * and when; assigning to the current assignee changes nothing. An unknown user is a UsageError.
+   */
+  assignAlert(id: string, assignee: string | null, atMs: number, by?: string | null): Promise<AlertRecord>;
+  /** Adds a comment (non-empty, at most ALERT_COMMENT_MAX_CHARS) to an alert's history. */
+  commentOnAlert(id: string, body: string, atMs: number, by?: string | null): Promise<AlertActivity>;
+  /** An alert's whole history, oldest first: status changes, assignments and comments; [] for an unknown id. */
+  listAlertActivity(alertId: string): Promise<AlertActivity[]>;
   /**
    * Stored matches in a time range (event time, [sinceSecs, untilSecs)), oldest first, for correlation
    * rules. An empty or absent `ruleIds` means every rule.

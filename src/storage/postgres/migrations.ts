@@ -687,6 +687,26 @@ export const MIGRATIONS: readonly Migration[] = [
       END $$;
     `,
   },
+  {
+    version: 19,
+    name: "alert workflow: assignee, comments and assignments in the alert's history",
+    sql: `
+      -- See the SQLite store's migration 19.
+      ALTER TABLE alerts ADD COLUMN assignee text COLLATE "C";
+      CREATE INDEX alerts_by_assignee ON alerts (assignee, created_at_ms DESC);
+      CREATE INDEX alerts_updated ON alerts (updated_at_ms DESC, id DESC);
+      CREATE TABLE alert_activity (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        alert_id text COLLATE "C" NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+        kind text NOT NULL CHECK (kind IN ('assigned', 'comment')),
+        at_ms bigint NOT NULL,
+        by text COLLATE "C",
+        assignee text COLLATE "C",
+        body text
+      );
+      CREATE INDEX alert_activity_by_alert ON alert_activity (alert_id, id);
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

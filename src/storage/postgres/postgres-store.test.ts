@@ -12,6 +12,7 @@ import { runAlertOrderContract } from "../../../test/storage-contract-alert-orde
 import { runCountersContract } from "../../../test/storage-contract-counters.ts";
 import { runLimiterContract } from "../../../test/storage-contract-limiter.ts";
 import { runPostureContract } from "../../../test/storage-contract-posture.ts";
+import { runTriageContract } from "../../../test/storage-contract-triage.ts";
 import { VigilError } from "../../core/errors.ts";
 import type { PageWrite } from "../ports.ts";
 import { MIGRATIONS, runMigrations } from "./migrations.ts";
@@ -41,6 +42,9 @@ runLimiterContract("postgres", (alertLimitPerHour) =>
   openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema(), alertLimitPerHour }),
 );
 runPostureContract("postgres", () =>
+  openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
+);
+runTriageContract("postgres", () =>
   openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
 );
 runAlertOrderContract(

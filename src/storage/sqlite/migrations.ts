@@ -716,6 +716,30 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 19,
+    name: "alert workflow: assignee, comments and assignments in the alert's history",
+    sql: `
+      -- The console user (username) working an alert; NULL: nobody. A username, not a user id: the history
+      -- and the list show it as is, and it stays readable after the user is removed.
+      ALTER TABLE alerts ADD COLUMN assignee TEXT;
+      CREATE INDEX alerts_by_assignee ON alerts (assignee, created_at_ms DESC);
+      -- The list sorted by last change (a status change, an assignment, a new match).
+      CREATE INDEX alerts_updated ON alerts (updated_at_ms DESC, id DESC);
+      -- What people did to an alert besides status changes (those stay in alert_status_changes):
+      -- kind 'assigned' (assignee NULL: unassigned) or 'comment' (body).
+      CREATE TABLE alert_activity (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        alert_id TEXT NOT NULL REFERENCES alerts(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('assigned', 'comment')),
+        at_ms INTEGER NOT NULL,
+        by TEXT,
+        assignee TEXT,
+        body TEXT
+      );
+      CREATE INDEX alert_activity_by_alert ON alert_activity (alert_id, id);
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

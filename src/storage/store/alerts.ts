@@ -1,18 +1,19 @@
-// Alerts in the store: the list, one alert and its matches, status changes and their history. Alerts are
+// Alerts in the store: one alert and its matches, status changes and their history. Alerts are
 // created and grown by the detection write path (./detections.ts).
 
 import { sql } from "kysely";
-import { ALERT_STATUSES } from "../../core/detection.ts";
+import type { AlertRecord } from "../../core/alert.ts";
+import { ALERT_STATUSES, type AlertStatus } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { Store, StoredEvent } from "../ports.ts";
 import type { EventsTable } from "./database.ts";
 import { toAlertRecord, toAlertStatusChange, toRuleMatch } from "./detection-rows.ts";
 import { enqueue } from "./detections.ts";
-import type { StoreContext } from "./dialect.ts";
+import type { Db, StoreContext } from "./dialect.ts";
 import { toStoredEvent } from "./events.ts";
 
-/** The limit of a list query: default 100, at most 10000; below 1 is the caller's mistake. */
-function listLimit(limit: number | undefined, fallback = 100): number {
+/** The limit of a list query: at most 10000; below 1 is the caller's mistake. */
+function listLimit(limit: number | undefined, fallback: number): number {
   if (limit === undefined) return fallback;
   if (!Number.isInteger(limit) || limit < 1)
     throw new UsageError(`The limit must be a positive integer (got ${limit}).`);
@@ -41,38 +42,44 @@ function joinedEvent(row: Record<string, unknown>): StoredEvent | null {
   return toStoredEvent(Object.fromEntries(EVENT_COLUMNS.map((c) => [c, row[`ev_${c}`]])) as unknown as EventsTable);
 }
 
+export function checkStatus(status: AlertStatus): void {
+  if (!ALERT_STATUSES.includes(status)) {
+    throw new UsageError(`Unknown alert status "${status}"; use one of ${ALERT_STATUSES.join(", ")}.`);
+  }
+}
+
+/** The lock that serializes status changes of one alert (see `changeStatus`). */
+export function statusLockKey(alertId: string): string {
+  return `vigil:alerts:status:${alertId}`;
+}
+
+/**
+ * Moves a locked alert (read after taking `statusLockKey`) to `status`: the row, its history row, and for
+ * RESOLVED the resolve notification, in the caller's transaction. The same status changes nothing.
+ */
+export async function changeStatus(
+  trx: Db,
+  current: AlertRecord,
+  status: AlertStatus,
+  atMs: number,
+  by: string | null,
+): Promise<AlertRecord> {
+  if (current.status === status) return current;
+  const id = current.id;
+  await trx.updateTable("alerts").set({ status, updated_at_ms: atMs }).where("id", "=", id).execute();
+  await trx
+    .insertInto("alert_status_changes")
+    .values({ alert_id: id, from_status: current.status, to_status: status, at_ms: atMs, changed_by: by })
+    .execute();
+  if (status === "RESOLVED") await enqueue(trx, [id], "resolved", atMs);
+  return { ...current, status, updatedAtMs: atMs };
+}
+
 export function alertOps(
   ctx: StoreContext,
-): Pick<Store, "listAlerts" | "getAlert" | "getAlertMatches" | "setAlertStatus" | "listAlertStatusChanges"> {
+): Pick<Store, "getAlert" | "getAlertMatches" | "setAlertStatus" | "listAlertStatusChanges"> {
   const { dialect } = ctx;
   return {
-    async listAlerts(query = {}) {
-      const limit = listLimit(query.limit);
-      let q = dialect.db.selectFrom("alerts").selectAll();
-      if (query.status !== undefined) q = q.where("status", "=", query.status);
-      if (query.severity !== undefined) q = q.where("severity", "=", query.severity);
-      if (query.ruleId !== undefined) q = q.where("rule_id", "=", query.ruleId);
-      if (query.sourceId !== undefined) q = q.where("source_id", "=", query.sourceId);
-      if (query.fromHistory !== undefined) q = q.where("from_history", "=", query.fromHistory ? 1 : 0);
-      const after = query.after;
-      if (after !== undefined) {
-        // Keyset paging in the list's own order; the plain bound lets the index scan start at the cursor.
-        q = q
-          .where("created_at_ms", "<=", after.createdAtMs)
-          .where((eb) =>
-            eb(
-              eb.refTuple("created_at_ms", "window_start_secs", "id"),
-              "<",
-              eb.tuple(after.createdAtMs, after.windowStartSecs, after.id),
-            ),
-          );
-      }
-      const rows = await dialect.heavyRead(
-        q.orderBy("created_at_ms", "desc").orderBy("window_start_secs", "desc").orderBy("id", "desc").limit(limit),
-      );
-      return rows.map(toAlertRecord);
-    },
-
     async getAlert(id) {
       const row = await dialect.run((db) =>
         db.selectFrom("alerts").selectAll().where("id", "=", id).executeTakeFirst(),
@@ -99,23 +106,13 @@ export function alertOps(
     },
 
     async setAlertStatus(id, status, atMs, by = null) {
-      if (!ALERT_STATUSES.includes(status)) {
-        throw new UsageError(`Unknown alert status "${status}"; use one of ${ALERT_STATUSES.join(", ")}.`);
-      }
+      checkStatus(status);
       return dialect.write(async (trx) => {
         // Two changes of one alert at once must not both record the same transition.
-        await dialect.lockKeys(trx, [`vigil:alerts:status:${id}`]);
+        await dialect.lockKeys(trx, [statusLockKey(id)]);
         const row = await trx.selectFrom("alerts").selectAll().where("id", "=", id).executeTakeFirst();
         if (row === undefined) throw new NotFoundError(`No alert with id ${id}.`);
-        const current = toAlertRecord(row);
-        if (current.status === status) return current;
-        await trx.updateTable("alerts").set({ status, updated_at_ms: atMs }).where("id", "=", id).execute();
-        await trx
-          .insertInto("alert_status_changes")
-          .values({ alert_id: id, from_status: current.status, to_status: status, at_ms: atMs, changed_by: by })
-          .execute();
-        if (status === "RESOLVED") await enqueue(trx, [id], "resolved", atMs);
-        return { ...current, status, updatedAtMs: atMs };
+        return changeStatus(trx, toAlertRecord(row), status, atMs, by);
       });
     },
 

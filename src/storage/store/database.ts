@@ -24,8 +24,19 @@ export interface AlertCountsTable {
   status: string;
 }
 
+export interface AlertActivityTable {
+  alert_id: string;
+  assignee: string | null;
+  at_ms: number;
+  body: string | null;
+  by: string | null;
+  id: Generated<number>;
+  kind: "assigned" | "comment";
+}
+
 export interface AlertsTable {
   alert_context: string | null;
+  assignee: Generated<string | null>;
   created_at_ms: number;
   dedup_string: string;
   description: string | null;
@@ -342,6 +353,7 @@ export interface UsersTable {
 }
 
 export interface Database {
+  alert_activity: AlertActivityTable;
   alert_counts: AlertCountsTable;
   alert_status_changes: AlertStatusChangesTable;
   alert_windows: AlertWindowsTable;

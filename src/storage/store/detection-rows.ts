@@ -205,6 +205,7 @@ export function toAlertRecord(row: Selectable<AlertsTable>): AlertRecord {
     fromHistory: flag(row.from_history),
     createdAtMs: row.created_at_ms,
     updatedAtMs: row.updated_at_ms,
+    assignee: row.assignee ?? null,
   };
 }
 

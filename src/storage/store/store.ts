@@ -9,6 +9,7 @@ import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { Store } from "../ports.ts";
 import { accessOps } from "./access.ts";
+import { alertListOps } from "./alert-list.ts";
 import { alertOps } from "./alerts.ts";
 import { deliveryOps } from "./delivery.ts";
 import { detectionOps } from "./detections.ts";
@@ -17,6 +18,7 @@ import { eventOps } from "./events.ts";
 import { type LegacyStore, legacyOps, POSTURE_KEYS, SOURCE_KEYS } from "./legacy.ts";
 import { statsOps } from "./stats.ts";
 import { textIndexer } from "./text-index.ts";
+import { triageOps } from "./triage.ts";
 
 export interface StoreOptions {
   clock?: Clock;
@@ -41,6 +43,9 @@ export function openStore(dialect: StoreDialect, legacy: LegacyStore, options: S
     // detections: matches, alert windows, alerts, rule state, settings, correlation
     ...detectionOps(ctx),
     ...alertOps(ctx),
+    // the alert list and its count; triage: bulk status, assignment, comments, history
+    ...alertListOps(ctx),
+    ...triageOps(ctx),
     // destinations, outbox, deliveries
     ...deliveryOps(ctx),
     // users, sessions, API tokens

@@ -1,0 +1,117 @@
+// Working alerts: status changes of many alerts at once, assignment to a console user, comments, and the
+// alert's whole history. Status changes keep their own table (alert_status_changes, written by ./alerts.ts);
+// assignments and comments are rows of alert_activity; the history merges both.
+
+import { ALERT_COMMENT_MAX_CHARS, type AlertActivity } from "../../core/alert.ts";
+import type { AlertStatus } from "../../core/detection.ts";
+import { NotFoundError, UsageError } from "../../core/errors.ts";
+import type { Store } from "../ports.ts";
+import { changeStatus, checkStatus, statusLockKey } from "./alerts.ts";
+import { toAlertRecord, toAlertStatusChange } from "./detection-rows.ts";
+import type { Db, StoreContext } from "./dialect.ts";
+
+/** The most alerts one bulk change takes: a screenful of selections many times over, one short transaction. */
+export const BULK_STATUS_MAX = 1000;
+
+async function lockedAlert(trx: Db, id: string) {
+  const row = await trx.selectFrom("alerts").selectAll().where("id", "=", id).executeTakeFirst();
+  if (row === undefined) throw new NotFoundError(`No alert with id ${id}.`);
+  return toAlertRecord(row);
+}
+
+export function triageOps(
+  ctx: StoreContext,
+): Pick<Store, "setAlertsStatus" | "assignAlert" | "commentOnAlert" | "listAlertActivity"> {
+  const { dialect } = ctx;
+  return {
+    async setAlertsStatus(ids, status: AlertStatus, atMs, by = null) {
+      checkStatus(status);
+      const unique = [...new Set(ids)];
+      if (unique.length === 0) throw new UsageError("Name at least one alert.");
+      if (unique.length > BULK_STATUS_MAX) {
+        throw new UsageError(`At most ${BULK_STATUS_MAX} alerts change status at once (got ${unique.length}).`);
+      }
+      return dialect.write(async (trx) => {
+        await dialect.lockKeys(trx, unique.map(statusLockKey));
+        const rows = await trx.selectFrom("alerts").selectAll().where("id", "in", unique).execute();
+        const byId = new Map(rows.map((r) => [r.id, toAlertRecord(r)]));
+        const missing = unique.filter((id) => !byId.has(id));
+        if (missing.length > 0) {
+          throw new NotFoundError(
+            `No alert with id ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ", …" : ""}.`,
+          );
+        }
+        const changed = new Map<string, Awaited<ReturnType<typeof changeStatus>>>();
+        for (const id of unique) changed.set(id, await changeStatus(trx, byId.get(id)!, status, atMs, by));
+        return ids.map((id) => changed.get(id)!);
+      });
+    },
+
+    async assignAlert(id, assignee, atMs, by = null) {
+      return dialect.write(async (trx) => {
+        // The status lock also orders assignments: two at once must not both record a change from the same one.
+        await dialect.lockKeys(trx, [statusLockKey(id)]);
+        const current = await lockedAlert(trx, id);
+        if (assignee !== null) {
+          const user = await trx.selectFrom("users").select("id").where("username", "=", assignee).executeTakeFirst();
+          if (user === undefined) throw new UsageError(`There is no console user named "${assignee}".`);
+        }
+        if (current.assignee === assignee) return current;
+        await trx.updateTable("alerts").set({ assignee, updated_at_ms: atMs }).where("id", "=", id).execute();
+        await trx
+          .insertInto("alert_activity")
+          .values({ alert_id: id, kind: "assigned", at_ms: atMs, by, assignee, body: null })
+          .execute();
+        return { ...current, assignee, updatedAtMs: atMs };
+      });
+    },
+
+    async commentOnAlert(id, body, atMs, by = null) {
+      const text = body.trim();
+      if (text === "") throw new UsageError("A comment needs some text.");
+      if (text.length > ALERT_COMMENT_MAX_CHARS) {
+        throw new UsageError(`A comment is at most ${ALERT_COMMENT_MAX_CHARS} characters (got ${text.length}).`);
+      }
+      return dialect.write(async (trx) => {
+        await lockedAlert(trx, id);
+        await trx
+          .insertInto("alert_activity")
+          .values({ alert_id: id, kind: "comment", at_ms: atMs, by, assignee: null, body: text })
+          .execute();
+        return { kind: "comment", atMs, by, body: text } satisfies AlertActivity;
+      });
+    },
+
+    async listAlertActivity(alertId) {
+      const [changes, activity] = await Promise.all([
+        dialect.run((db) =>
+          db
+            .selectFrom("alert_status_changes")
+            .select(["from_status", "to_status", "at_ms", "changed_by"])
+            .where("alert_id", "=", alertId)
+            .orderBy("id")
+            .execute(),
+        ),
+        dialect.run((db) =>
+          db
+            .selectFrom("alert_activity")
+            .select(["kind", "at_ms", "by", "assignee", "body"])
+            .where("alert_id", "=", alertId)
+            .orderBy("id")
+            .execute(),
+        ),
+      ]);
+      const entries: AlertActivity[] = [
+        ...changes.map((row): AlertActivity => ({ kind: "status", ...toAlertStatusChange(row) })),
+        ...activity.map(
+          (row): AlertActivity =>
+            row.kind === "assigned"
+              ? { kind: "assigned", atMs: row.at_ms, by: row.by, assignee: row.assignee }
+              : { kind: "comment", atMs: row.at_ms, by: row.by, body: row.body ?? "" },
+        ),
+      ];
+      // Both lists are in write order; a stable sort by time merges them (status changes first at the same ms).
+      return entries.sort((a, b) => a.atMs - b.atMs);
+    },
+  };
+}
