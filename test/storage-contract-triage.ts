@@ -182,6 +182,9 @@ export function runTriageContract(name: string, open: () => Promise<Store>): voi
       );
       assert.deepEqual(await store.listAlertActivity("no-such-alert"), []);
 
+      await store.createUser({ username: "Zed", passwordHash: "h", role: "analyst" });
+      assert.deepEqual(await store.listAssignees(), ["Zed", "alice", "bob"]);
+
       await rejectsWithCode(store.assignAlert(id!, "mallory", at(4_000)), "usage");
       await rejectsWithCode(store.assignAlert("no-such-alert", "alice", at(4_000)), "not_found");
       await rejectsWithCode(store.commentOnAlert(id!, "   ", at(4_000)), "usage");

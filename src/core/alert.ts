@@ -56,3 +56,6 @@ export type AlertActivity =
 
 /** The longest comment kept: a note, not a document. */
 export const ALERT_COMMENT_MAX_CHARS = 10_000;
+
+/** The most alerts one bulk status change takes: many screenfuls of a selection, still one short transaction. */
+export const BULK_STATUS_MAX = 1000;

@@ -36,7 +36,7 @@ export async function* keysetPages<P extends JsonPage & { last: C | null }, C>(
 }
 
 /**
- * Streams `{"<key>":[...]}`. The first page is read before the response starts, so a failing query still
+ * Streams `{"<key>":[...]}` (after `fields`, e.g. a total, when given). The first page is read before the response starts, so a failing query still
  * answers with its error status; a later failure can only cut the response short (the JSON is then
  * incomplete, which no client mistakes for a whole answer) and is reported to `onError`.
  */
@@ -45,6 +45,7 @@ export async function streamJsonList(
   key: string,
   pages: AsyncGenerator<JsonPage>,
   onError: (err: unknown) => void,
+  fields: Record<string, unknown> = {},
 ): Promise<Response> {
   const first = await pages.next();
   const encoder = new TextEncoder();
@@ -59,7 +60,8 @@ export async function streamJsonList(
   const body = new ReadableStream<Uint8Array>(
     {
       start(controller) {
-        controller.enqueue(encoder.encode(`{${JSON.stringify(key)}:[`));
+        const head = JSON.stringify(fields).slice(1, -1);
+        controller.enqueue(encoder.encode(`{${head === "" ? "" : `${head},`}${JSON.stringify(key)}:[`));
         if (first.done) {
           controller.enqueue(encoder.encode("]}"));
           controller.close();

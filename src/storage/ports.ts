@@ -311,6 +311,8 @@ export interface Store extends AccessStore, StatsStore {
   commentOnAlert(id: string, body: string, atMs: number, by?: string | null): Promise<AlertActivity>;
   /** An alert's whole history, oldest first: status changes, assignments and comments; [] for an unknown id. */
   listAlertActivity(alertId: string): Promise<AlertActivity[]>;
+  /** Who an alert can be assigned to: the console users' names, in byte order. */
+  listAssignees(): Promise<string[]>;
   /**
    * Stored matches in a time range (event time, [sinceSecs, untilSecs)), oldest first, for correlation
    * rules. An empty or absent `ruleIds` means every rule.

@@ -1,17 +1,78 @@
-// Alerts: list, detail (matches with their events, runbook, deliveries), status change.
+// Alerts: the list (filters, order, pages with a total), detail (matches with their events, runbook, deliveries,
+// history), and triage: status change of one or many, assignment, comments. Analysts may triage (no admin).
 
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { z } from "zod";
-import { ALERT_STATUSES, isSeverity } from "../../core/detection.ts";
+import { ALERT_COMMENT_MAX_CHARS, type AlertRecord, BULK_STATUS_MAX } from "../../core/alert.ts";
+import { ALERT_STATUSES, type AlertStatus, isSeverity } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { RuleSet } from "../../detections/engine/load.ts";
-import type { AlertCursor, AlertQuery } from "../../storage/ports.ts";
+import { ALERT_SORTS, type AlertCursor, type AlertFilter, type AlertSort, type Store } from "../../storage/ports.ts";
 import { type AppEnv, intParam, readBody, type ServerContext, strParam } from "../context.ts";
 import { keysetPages, streamJsonList } from "../json-stream.ts";
 import { eventView } from "./events.ts";
 
 const STATUSES = ALERT_STATUSES;
 const StatusSchema = z.object({ status: z.enum(STATUSES) });
+const BulkStatusSchema = z.object({
+  ids: z.array(z.string().min(1).max(200)).min(1).max(BULK_STATUS_MAX),
+  status: z.enum(STATUSES),
+});
+/** A username, or null to unassign. */
+const AssignSchema = z.object({ assignee: z.string().min(1).max(200).nullable() });
+const CommentSchema = z.object({ body: z.string().min(1).max(ALERT_COMMENT_MAX_CHARS) });
+
+/** Who acts, for the alert's history: `user:<name>` (a console session) or `token:<name>` (an API token). */
+function actorOf(c: Context<AppEnv>): string {
+  const auth = c.get("auth");
+  return auth.kind === "session" ? `user:${auth.user?.username ?? "unknown"}` : `token:${auth.tokenName ?? "unknown"}`;
+}
+
+/** The list's filters from the query: status, severity, rule, source, assignee or unassigned, since/until, history. */
+async function alertFilter(c: Context<AppEnv>, store: Store): Promise<AlertFilter> {
+  const filter: AlertFilter = {};
+  const status = strParam(c, "status")?.toUpperCase();
+  if (status !== undefined) {
+    if (!(STATUSES as readonly string[]).includes(status)) {
+      throw new UsageError(`The status must be one of ${STATUSES.join(", ")}.`);
+    }
+    filter.status = status as AlertStatus;
+  }
+  const severity = strParam(c, "severity")?.toUpperCase();
+  if (severity !== undefined) {
+    if (!isSeverity(severity)) throw new UsageError("The severity must be INFO, LOW, MEDIUM, HIGH or CRITICAL.");
+    filter.severity = severity;
+  }
+  const rule = strParam(c, "rule");
+  if (rule !== undefined) filter.ruleId = rule;
+  const source = strParam(c, "source");
+  if (source !== undefined) {
+    const record = await store.getSource(source);
+    if (!record) throw new NotFoundError(`There is no source ${JSON.stringify(source)}.`);
+    filter.sourceId = record.id;
+  }
+  const assignee = strParam(c, "assignee");
+  const unassigned = boolParam(c, "unassigned");
+  if (assignee !== undefined && unassigned) throw new UsageError("Use either assignee or unassigned=true, not both.");
+  if (assignee !== undefined) filter.assignee = assignee;
+  if (unassigned) filter.assignee = null;
+  // Creation time, in Unix seconds like the events' since/until.
+  const since = intParam(c, "since", { min: 0, max: 1e11 });
+  if (since !== undefined) filter.sinceMs = since * 1000;
+  const until = intParam(c, "until", { min: 0, max: 1e11 });
+  if (until !== undefined) filter.untilMs = until * 1000;
+  // history=true: only alerts raised from history (a backfill); history=false: only live ones.
+  const history = boolParam(c, "history");
+  if (history !== undefined) filter.fromHistory = history;
+  return filter;
+}
+
+function boolParam(c: Context<AppEnv>, name: string): boolean | undefined {
+  const value = strParam(c, name);
+  if (value === undefined) return undefined;
+  if (value !== "true" && value !== "false") throw new UsageError(`The ${name} parameter is true or false.`);
+  return value === "true";
+}
 
 /**
  * The rule's `Reports` (e.g. MITRE ATT&CK tactic:technique pairs) for an alert. Alerts store the rule id only,
@@ -31,62 +92,70 @@ export function alertRoutes(ctx: ServerContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const store = ctx.runtime.store;
 
+  // The list: filters, order, a page (offset + limit) and the total those filters match.
   app.get("/alerts", async (c) => {
     const limit = intParam(c, "limit", { min: 1, max: 10_000 }) ?? 100;
-    const query: AlertQuery = {};
-    const status = strParam(c, "status")?.toUpperCase();
-    if (status !== undefined) {
-      if (!(STATUSES as readonly string[]).includes(status)) {
-        throw new UsageError(`The status must be one of ${STATUSES.join(", ")}.`);
-      }
-      query.status = status as AlertQuery["status"] & string;
+    const offset = intParam(c, "offset", { min: 0, max: 1_000_000_000 }) ?? 0;
+    const sortParam = strParam(c, "sort") ?? "newest";
+    if (!(ALERT_SORTS as readonly string[]).includes(sortParam)) {
+      throw new UsageError(`The sort must be one of ${ALERT_SORTS.join(", ")}.`);
     }
-    const severity = strParam(c, "severity")?.toUpperCase();
-    if (severity !== undefined) {
-      if (!isSeverity(severity)) throw new UsageError("The severity must be INFO, LOW, MEDIUM, HIGH or CRITICAL.");
-      query.severity = severity;
-    }
-    const rule = strParam(c, "rule");
-    if (rule !== undefined) query.ruleId = rule;
-    const source = strParam(c, "source");
-    if (source !== undefined) {
-      const record = await store.getSource(source);
-      if (!record) throw new NotFoundError(`There is no source ${JSON.stringify(source)}.`);
-      query.sourceId = record.id;
-    }
-    // history=true: only alerts raised from history (a backfill); history=false: only live ones.
-    const history = strParam(c, "history");
-    if (history !== undefined) {
-      if (history !== "true" && history !== "false") throw new UsageError("The history parameter is true or false.");
-      query.fromHistory = history === "true";
-    }
-    // Read and sent a page at a time, like the events (see json-stream.ts).
+    const sort = sortParam as AlertSort;
+    const filter = await alertFilter(c, store);
+    const total = await store.countAlerts(filter);
+    // Read and sent a page at a time, like the events (see json-stream.ts): the newest-first order by keyset
+    // from the start, any other order or a later start by offset.
     const encoder = new TextEncoder();
-    const pages = keysetPages(limit, async (after: AlertCursor | undefined, n) => {
-      const alerts = await store.listAlerts({ ...query, limit: n, after });
-      const last = alerts.at(-1);
-      return {
-        json: encoder.encode(alerts.map((a) => JSON.stringify(a)).join(",")),
-        count: alerts.length,
-        last:
-          last === undefined
-            ? null
-            : { createdAtMs: last.createdAtMs, windowStartSecs: last.windowStartSecs, id: last.id },
-      };
+    const page = (alerts: AlertRecord[]) => ({
+      json: encoder.encode(alerts.map((a) => JSON.stringify(a)).join(",")),
+      count: alerts.length,
     });
-    return streamJsonList(c, "alerts", pages, (err) =>
-      ctx.runtime.logger.error({ err }, "An alert list failed while its answer was being sent."),
+    const pages =
+      sort === "newest" && offset === 0
+        ? keysetPages(limit, async (after: AlertCursor | undefined, n) => {
+            const alerts = await store.listAlerts({ ...filter, limit: n, after });
+            const last = alerts.at(-1);
+            return {
+              ...page(alerts),
+              last:
+                last === undefined
+                  ? null
+                  : { createdAtMs: last.createdAtMs, windowStartSecs: last.windowStartSecs, id: last.id },
+            };
+          })
+        : keysetPages(limit, async (from: number | undefined, n) => {
+            const start = from ?? offset;
+            const alerts = await store.listAlerts({ ...filter, sort, offset: start, limit: n });
+            return { ...page(alerts), last: start + alerts.length };
+          });
+    return streamJsonList(
+      c,
+      "alerts",
+      pages,
+      (err) => ctx.runtime.logger.error({ err }, "An alert list failed while its answer was being sent."),
+      { total, offset },
     );
+  });
+
+  // Who alerts can be assigned to (analysts too: they assign each other).
+  app.get("/assignees", async (c) => c.json({ assignees: await store.listAssignees() }));
+
+  // Several alerts at once (the list's selection): all change or none.
+  app.post("/alerts/status", async (c) => {
+    const { ids, status } = await readBody(c, BulkStatusSchema);
+    const alerts = await store.setAlertsStatus(ids, status, ctx.nowMs(), actorOf(c));
+    return c.json({ alerts });
   });
 
   app.get("/alerts/:id", async (c) => {
     const id = c.req.param("id");
     const alert = await store.getAlert(id);
     if (!alert) throw new NotFoundError(`There is no alert ${JSON.stringify(id)}.`);
-    const [matches, deliveries, statusChanges, rules] = await Promise.all([
+    const [matches, deliveries, statusChanges, activity, rules] = await Promise.all([
       store.getAlertMatches(id, 200),
       store.listDeliveries(id),
       store.listAlertStatusChanges(id),
+      store.listAlertActivity(id),
       ctx.rules(),
     ]);
     return c.json({
@@ -96,16 +165,26 @@ export function alertRoutes(ctx: ServerContext): Hono<AppEnv> {
       matches: matches.map((m) => ({ match: m.match, event: m.event ? eventView(m.event) : null })),
       deliveries,
       statusChanges,
+      activity,
     });
   });
 
   app.post("/alerts/:id/status", async (c) => {
     const { status } = await readBody(c, StatusSchema);
-    const auth = c.get("auth");
-    const by =
-      auth.kind === "session" ? `user:${auth.user?.username ?? "unknown"}` : `token:${auth.tokenName ?? "unknown"}`;
-    const alert = await store.setAlertStatus(c.req.param("id"), status, ctx.nowMs(), by);
+    const alert = await store.setAlertStatus(c.req.param("id"), status, ctx.nowMs(), actorOf(c));
     return c.json({ alert });
+  });
+
+  app.post("/alerts/:id/assign", async (c) => {
+    const { assignee } = await readBody(c, AssignSchema);
+    const alert = await store.assignAlert(c.req.param("id"), assignee, ctx.nowMs(), actorOf(c));
+    return c.json({ alert });
+  });
+
+  app.post("/alerts/:id/comments", async (c) => {
+    const { body } = await readBody(c, CommentSchema);
+    const comment = await store.commentOnAlert(c.req.param("id"), body, ctx.nowMs(), actorOf(c));
+    return c.json({ comment }, 201);
   });
 
   return app;

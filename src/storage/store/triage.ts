@@ -2,16 +2,13 @@
 // alert's whole history. Status changes keep their own table (alert_status_changes, written by ./alerts.ts);
 // assignments and comments are rows of alert_activity; the history merges both.
 
-import { ALERT_COMMENT_MAX_CHARS, type AlertActivity } from "../../core/alert.ts";
+import { ALERT_COMMENT_MAX_CHARS, type AlertActivity, BULK_STATUS_MAX } from "../../core/alert.ts";
 import type { AlertStatus } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { Store } from "../ports.ts";
 import { changeStatus, checkStatus, statusLockKey } from "./alerts.ts";
 import { toAlertRecord, toAlertStatusChange } from "./detection-rows.ts";
 import type { Db, StoreContext } from "./dialect.ts";
-
-/** The most alerts one bulk change takes: a screenful of selections many times over, one short transaction. */
-export const BULK_STATUS_MAX = 1000;
 
 async function lockedAlert(trx: Db, id: string) {
   const row = await trx.selectFrom("alerts").selectAll().where("id", "=", id).executeTakeFirst();
@@ -21,7 +18,7 @@ async function lockedAlert(trx: Db, id: string) {
 
 export function triageOps(
   ctx: StoreContext,
-): Pick<Store, "setAlertsStatus" | "assignAlert" | "commentOnAlert" | "listAlertActivity"> {
+): Pick<Store, "setAlertsStatus" | "assignAlert" | "commentOnAlert" | "listAlertActivity" | "listAssignees"> {
   const { dialect } = ctx;
   return {
     async setAlertsStatus(ids, status: AlertStatus, atMs, by = null) {
@@ -112,6 +109,11 @@ export function triageOps(
       ];
       // Both lists are in write order; a stable sort by time merges them (status changes first at the same ms).
       return entries.sort((a, b) => a.atMs - b.atMs);
+    },
+
+    async listAssignees() {
+      const rows = await dialect.run((db) => db.selectFrom("users").select("username").orderBy("username").execute());
+      return rows.map((r) => r.username);
     },
   };
 }
