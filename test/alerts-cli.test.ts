@@ -60,3 +60,62 @@ describe("vigil alerts ack / resolve", { timeout: 120_000 }, () => {
     assert.notEqual(unknown.code, 0);
   });
 });
+
+describe("vigil alerts list / assign / comment / bulk resolve", { timeout: 120_000 }, () => {
+  const dir = tempDir("vigil-alerts-triage-cli-");
+  let ids: string[] = [];
+
+  before(async () => {
+    const store = await openSqliteStore({ path: join(dir.path, "vigil.db") });
+    try {
+      await store.createUser({ username: "alice", passwordHash: "unused", role: "analyst" });
+      const source = await addSource(store);
+      ids = await createAlerts(store, source, 5);
+    } finally {
+      await store.close();
+    }
+  });
+  after(() => dir.remove());
+
+  it("assigns, comments, resolves several at once, and lists by assignee and status with paging", async () => {
+    const who = `cli:${userInfo().username}`;
+    const [first = "", second = "", third = ""] = ids;
+    const assign = await vigil(["alerts", "assign", first, "alice"], dir.path);
+    assert.equal(assign.code, 0, assign.stderr);
+    assert.equal(assign.stdout, `${first}\talice\n`);
+    const nobody = await vigil(["alerts", "assign", first, "mallory"], dir.path);
+    assert.notEqual(nobody.code, 0);
+    assert.match(nobody.stderr, /no console user named "mallory"/);
+    const comment = await vigil(["alerts", "comment", first, "Known test key, rotating."], dir.path);
+    assert.equal(comment.code, 0, comment.stderr);
+    const resolve = await vigil(["alerts", "resolve", first, second, third], dir.path);
+    assert.equal(resolve.code, 0, resolve.stderr);
+    assert.equal(resolve.stdout, `${first}\tRESOLVED\n${second}\tRESOLVED\n${third}\tRESOLVED\n`);
+
+    const mine = await vigil(["alerts", "list", "--assignee", "alice"], dir.path);
+    assert.equal(mine.code, 0, mine.stderr);
+    assert.equal(mine.stdout.trim().split("\n").length, 1);
+    assert.match(mine.stdout, new RegExp(`\\t${first}$`, "m"));
+    assert.match(mine.stderr, /Showing 1–1 of 1 alert\(s\)\./);
+    const open = await vigil(
+      ["alerts", "list", "--status", "open", "--since", "1d", "--limit", "1", "--offset", "1"],
+      dir.path,
+    );
+    assert.equal(open.code, 0, open.stderr);
+    assert.equal(open.stdout.trim().split("\n").length, 1);
+    assert.match(open.stderr, /Showing 2–2 of 2 alert\(s\)\./);
+    const unassigned = await vigil(["alerts", "list", "--unassigned", "--sort", "oldest", "--json"], dir.path);
+    assert.equal(unassigned.stdout.trim().split("\n").length, 4);
+
+    const show = await vigil(["alerts", "show", first], dir.path);
+    assert.match(show.stdout, /assignee: {2}alice\n/);
+    assert.match(
+      show.stdout,
+      new RegExp(
+        `history:\\n.*\\tsystem:detection\\t- -> OPEN\\n.*\\t${who}\\tassigned to alice\\n.*\\t${who}\\tcomment: Known test key, rotating\\.\\n.*\\t${who}\\tOPEN -> RESOLVED\\n`,
+      ),
+    );
+    const bad = await vigil(["alerts", "list", "--sort", "loudest"], dir.path);
+    assert.notEqual(bad.code, 0);
+  });
+});

@@ -1,20 +1,26 @@
-// `vigil alerts …`: list alerts, show one with its matched events, and change an alert's status.
+// `vigil alerts …`: list alerts, show one with its matched events and history, and work them.
 //
-//   vigil alerts list [--json] [--status OPEN] [--severity HIGH] [--rule ID] [--limit N]
+//   vigil alerts list [--json] [--status OPEN] [--severity HIGH] [--rule ID] [--source NAME] [--assignee USER |
+//                     --unassigned] [--since 7d] [--until TIME] [--sort newest|oldest|severity|updated]
+//                     [--offset N] [--limit N]
 //   vigil alerts show ID [--json]
-//   vigil alerts ack ID | vigil alerts resolve ID
+//   vigil alerts ack ID... | vigil alerts resolve ID... | vigil alerts reopen ID...
 //   vigil alerts status ID ACKNOWLEDGED
+//   vigil alerts assign ID USER | vigil alerts unassign ID
+//   vigil alerts comment ID TEXT
 //
 // Every change is recorded with who made it (`cli:<os user>`) and when; `show` prints the history.
 
 import { userInfo } from "node:os";
 import type { Command } from "commander";
-import type { AlertRecord } from "../../core/alert.ts";
+import type { AlertActivity, AlertRecord } from "../../core/alert.ts";
+import { unixSeconds } from "../../core/clock.ts";
 import { ALERT_STATUSES, type AlertStatus, isSeverity, SEVERITIES } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
-import type { AlertQuery } from "../../storage/ports.ts";
+import { requireSource } from "../../pipeline/runtime.ts";
+import { ALERT_SORTS, type AlertQuery } from "../../storage/ports.ts";
 import { withRuntime } from "../context.ts";
-import { parsePositiveInt } from "../time-arg.ts";
+import { parsePositiveInt, parseTimeArg } from "../time-arg.ts";
 
 const STATUSES: readonly AlertStatus[] = ALERT_STATUSES;
 
@@ -55,10 +61,37 @@ interface AlertListOptions {
   status?: string;
   severity?: string;
   rule?: string;
+  source?: string;
+  assignee?: string;
+  unassigned?: boolean;
+  since?: string;
+  until?: string;
+  sort: string;
+  offset: string;
   limit: string;
   history?: boolean;
   live?: boolean;
   json?: boolean;
+}
+
+/** One line of an alert's history: when, who, what. */
+export function activityLine(a: AlertActivity): string {
+  const what =
+    a.kind === "status"
+      ? `${a.from ?? "-"} -> ${a.to}`
+      : a.kind === "assigned"
+        ? a.assignee === null
+          ? "unassigned"
+          : `assigned to ${a.assignee}`
+        : `comment: ${a.body.replace(/\s+/g, " ")}`;
+  return `  ${iso(a.atMs)}\t${a.by ?? "-"}\t${what}`;
+}
+
+/** "Showing 51–100 of 1,001 alert(s)." */
+function showing(offset: number, shown: number, total: number): string {
+  const n = (x: number) => x.toLocaleString("en-US");
+  if (shown === 0) return `Showing 0 of ${n(total)} alert(s).`;
+  return `Showing ${n(offset + 1)}–${n(offset + shown)} of ${n(total)} alert(s).`;
 }
 
 export function register(program: Command): void {
@@ -66,25 +99,45 @@ export function register(program: Command): void {
 
   alerts
     .command("list")
-    .description("List alerts, newest first.")
+    .description("List alerts (newest first unless --sort), a page at a time, with how many match.")
     .option("--status <status>", `only alerts with this status (${STATUSES.join(", ")})`)
     .option("--severity <severity>", "only alerts of this severity")
     .option("--rule <id>", "only alerts of this rule")
+    .option("--source <name>", "only alerts of this source (name or id)")
+    .option("--assignee <user>", "only alerts assigned to this console user")
+    .option("--unassigned", "only alerts assigned to nobody")
+    .option("--since <time>", "created from this time: a date, Unix seconds or a duration ago (24h, 7d)")
+    .option("--until <time>", "created before this time")
+    .option("--sort <order>", `${ALERT_SORTS.join(", ")}`, "newest")
+    .option("--offset <n>", "skip this many alerts (the next page: --offset 100)", "0")
     .option("--limit <n>", "at most this many alerts", "100")
     .option("--history", "only alerts raised from history (a backfill)")
     .option("--live", "only alerts raised by live polling")
     .option("--json", "one alert per line, as JSON")
+    .addHelpText("after", "\nExample:\n  vigil alerts list --status open --assignee alice --since 7d --sort severity\n")
     .action(async (options: AlertListOptions) => {
-      const query: AlertQuery = { limit: parsePositiveInt(options.limit, "--limit", 1, 10_000) };
+      const sort = ALERT_SORTS.find((s) => s === options.sort.toLowerCase());
+      if (sort === undefined)
+        throw new UsageError(`Unknown --sort "${options.sort}"; use one of ${ALERT_SORTS.join(", ")}.`);
+      const offset = parsePositiveInt(options.offset, "--offset", 0);
+      const query: AlertQuery = { limit: parsePositiveInt(options.limit, "--limit", 1, 10_000), offset, sort };
       if (options.status) query.status = parseStatus(options.status);
       if (options.severity) query.severity = parseSeverityArg(options.severity);
       if (options.rule) query.ruleId = options.rule;
       if (options.history && options.live) throw new UsageError("Use either --history or --live, not both.");
       if (options.history || options.live) query.fromHistory = options.history === true;
+      if (options.assignee && options.unassigned)
+        throw new UsageError("Use either --assignee or --unassigned, not both.");
+      if (options.assignee) query.assignee = options.assignee;
+      if (options.unassigned) query.assignee = null;
       await withRuntime(async (runtime) => {
-        const list = await runtime.store.listAlerts(query);
+        const nowSecs = unixSeconds(runtime.clock);
+        if (options.since) query.sinceMs = parseTimeArg(options.since, nowSecs, "--since") * 1000;
+        if (options.until) query.untilMs = parseTimeArg(options.until, nowSecs, "--until") * 1000;
+        if (options.source) query.sourceId = (await requireSource(runtime, options.source)).id;
+        const [list, total] = await Promise.all([runtime.store.listAlerts(query), runtime.store.countAlerts(query)]);
         for (const a of list) process.stdout.write(options.json ? `${JSON.stringify(a)}\n` : `${alertLine(a)}\n`);
-        if (!options.json) process.stderr.write(`${list.length} alert(s).\n`);
+        if (!options.json) process.stderr.write(`${showing(offset, list.length, total)}\n`);
       });
     });
 
@@ -99,8 +152,9 @@ export function register(program: Command): void {
         const matches = await runtime.store.getAlertMatches(id);
         const deliveries = await runtime.store.listDeliveries(id);
         const statusChanges = await runtime.store.listAlertStatusChanges(id);
+        const activity = await runtime.store.listAlertActivity(id);
         if (options.json) {
-          process.stdout.write(`${JSON.stringify({ alert, matches, deliveries, statusChanges })}\n`);
+          process.stdout.write(`${JSON.stringify({ alert, matches, deliveries, statusChanges, activity })}\n`);
           return;
         }
         const lines = [
@@ -109,6 +163,7 @@ export function register(program: Command): void {
           `rule:      ${alert.ruleId}${alert.isError ? " (rule error)" : ""}`,
           `severity:  ${alert.severity}`,
           `status:    ${alert.status}`,
+          `assignee:  ${alert.assignee ?? "-"}`,
           `window:    ${iso(alert.windowStartSecs * 1000)} .. ${iso(alert.windowEndSecs * 1000)}`,
           `matches:   ${alert.matchCount}`,
           `dedup:     ${alert.dedupString}`,
@@ -127,6 +182,8 @@ export function register(program: Command): void {
         for (const change of statusChanges) {
           lines.push(`  ${iso(change.atMs)}\t${change.from ?? "-"} -> ${change.to}\t${change.by ?? "-"}`);
         }
+        lines.push("", "history:");
+        for (const entry of activity) lines.push(activityLine(entry));
         lines.push("", "deliveries:");
         if (deliveries.length === 0) lines.push("  (none yet)");
         for (const d of deliveries) {
@@ -144,22 +201,28 @@ export function register(program: Command): void {
       });
     });
 
-  const setStatus = async (id: string, status: AlertStatus): Promise<void> => {
+  // One id or many: many change in one transaction (all or none).
+  const setStatus = async (ids: string[], status: AlertStatus): Promise<void> => {
     await withRuntime(async (runtime) => {
-      const updated = await runtime.store.setAlertStatus(id, status, runtime.clock.nowMs(), cliActor());
-      process.stdout.write(`${updated.id}\t${updated.status}\n`);
+      const updated = await runtime.store.setAlertsStatus(ids, status, runtime.clock.nowMs(), cliActor());
+      for (const a of updated) process.stdout.write(`${a.id}\t${a.status}\n`);
     });
   };
 
   alerts
-    .command("ack <id>")
-    .description("Acknowledge an alert (someone is on it); the change is recorded with who and when.")
-    .action(async (id: string) => setStatus(id, "ACKNOWLEDGED"));
+    .command("ack <ids...>")
+    .description("Acknowledge alerts (someone is on it); each change is recorded with who and when.")
+    .action(async (ids: string[]) => setStatus(ids, "ACKNOWLEDGED"));
 
   alerts
-    .command("resolve <id>")
-    .description("Resolve an alert; destinations get a resolve notification (PagerDuty resolve).")
-    .action(async (id: string) => setStatus(id, "RESOLVED"));
+    .command("resolve <ids...>")
+    .description("Resolve alerts; destinations get a resolve notification (PagerDuty resolve).")
+    .action(async (ids: string[]) => setStatus(ids, "RESOLVED"));
+
+  alerts
+    .command("reopen <ids...>")
+    .description("Reopen alerts (back to OPEN).")
+    .action(async (ids: string[]) => setStatus(ids, "OPEN"));
 
   alerts
     .command("status <id> <status>")
@@ -167,5 +230,32 @@ export function register(program: Command): void {
       `Set an alert's status (${STATUSES.join(", ")}); the change is recorded. TRIAGED is the older word for ` +
         "ACKNOWLEDGED; CLOSED ends an alert without a resolve notification.",
     )
-    .action(async (id: string, statusArg: string) => setStatus(id, parseStatus(statusArg)));
+    .action(async (id: string, statusArg: string) => setStatus([id], parseStatus(statusArg)));
+
+  const assign = async (id: string, user: string | null): Promise<void> => {
+    await withRuntime(async (runtime) => {
+      const updated = await runtime.store.assignAlert(id, user, runtime.clock.nowMs(), cliActor());
+      process.stdout.write(`${updated.id}\t${updated.assignee ?? "-"}\n`);
+    });
+  };
+
+  alerts
+    .command("assign <id> <user>")
+    .description("Assign an alert to a console user (by username); recorded in its history.")
+    .action(async (id: string, user: string) => assign(id, user));
+
+  alerts
+    .command("unassign <id>")
+    .description("Assign an alert to nobody; recorded in its history.")
+    .action(async (id: string) => assign(id, null));
+
+  alerts
+    .command("comment <id> <text>")
+    .description("Add a comment to an alert's history (quote the text).")
+    .action(async (id: string, text: string) => {
+      await withRuntime(async (runtime) => {
+        const comment = await runtime.store.commentOnAlert(id, text, runtime.clock.nowMs(), cliActor());
+        process.stdout.write(`${id}\tcomment added at ${iso(comment.atMs)}\n`);
+      });
+    });
 }
