@@ -1,6 +1,6 @@
 import { type FormEvent, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
-import { api, errorMessage, listOf, objectOf } from "../api.ts";
+import { api, errorMessage, listOf, objectOf, type Query } from "../api.ts";
 import {
   AttackTags,
   ErrorBanner,
@@ -13,28 +13,80 @@ import {
   useSourceNames,
 } from "../components.tsx";
 import { EventFields, EventHeading } from "../event-fields.tsx";
-import { fmtTime, pick, type Rec, SEVERITIES, STATUSES, str } from "../format.ts";
+import { fmtTime, num, pick, type Rec, SEVERITIES, STATUSES, str } from "../format.ts";
+
+/** Alerts per page of the list. */
+const PAGE_SIZE = 50;
+
+/** "Created within": kept in the URL as the duration, so a shared view stays relative to when it is opened. */
+const SINCE_CHOICES: Array<{ value: string; label: string; secs: number }> = [
+  { value: "1h", label: "Last hour", secs: 3600 },
+  { value: "24h", label: "Last 24 hours", secs: 86_400 },
+  { value: "7d", label: "Last 7 days", secs: 7 * 86_400 },
+  { value: "30d", label: "Last 30 days", secs: 30 * 86_400 },
+];
+
+const SORTS: Array<{ value: string; label: string }> = [
+  { value: "newest", label: "Newest first" },
+  { value: "oldest", label: "Oldest first" },
+  { value: "severity", label: "Most severe first" },
+  { value: "updated", label: "Last changed first" },
+];
+
+/** The list's actions on the selected alerts. */
+const BULK_ACTIONS: Array<{ status: string; label: string }> = [
+  { status: "ACKNOWLEDGED", label: "Acknowledge" },
+  { status: "RESOLVED", label: "Resolve" },
+  { status: "OPEN", label: "Reopen" },
+];
+
+const count = (n: number) => n.toLocaleString("en-US");
+
+/** The names alerts can be assigned to (every console user). */
+function useAssignees(): string[] {
+  const loaded = useLoad(() => api.get<unknown>("/api/assignees").then((d) => listOf<string>(d, "assignees")), []);
+  return loaded.data ?? [];
+}
+
+/** The API query of the list's URL: every filter, the order and the page, so that a link shows the same view. */
+function listQuery(params: URLSearchParams): Query {
+  const assignee = params.get("assignee") ?? "";
+  const since = SINCE_CHOICES.find((c) => c.value === params.get("since"));
+  return {
+    status: params.get("status"),
+    severity: params.get("severity"),
+    rule: params.get("rule"),
+    source: params.get("source"),
+    history: params.get("history"),
+    sort: params.get("sort"),
+    offset: params.get("offset"),
+    limit: PAGE_SIZE,
+    ...(assignee === "none" ? { unassigned: "true" } : { assignee }),
+    ...(since ? { since: Math.floor(Date.now() / 1000) - since.secs } : {}),
+  };
+}
 
 export function AlertsPage() {
   const [params, setParams] = useSearchParams();
-  const filters = {
-    status: params.get("status") ?? "",
-    severity: params.get("severity") ?? "",
-    rule: params.get("rule") ?? "",
-    source: params.get("source") ?? "",
-    history: params.get("history") ?? "",
-  };
-  const [rule, setRule] = useState(filters.rule);
+  const filter = (name: string) => params.get(name) ?? "";
+  const [rule, setRule] = useState(filter("rule"));
+  const [selected, setSelected] = useState<Set<string>>(new Set());
+  const [busy, setBusy] = useState(false);
+  const [actionError, setActionError] = useState<string | null>(null);
   const sources = useLoad(() => api.get<unknown>("/api/sources").then((d) => listOf<Rec>(d, "sources")), []);
-  const alerts = useLoad(
-    () => api.get<unknown>("/api/alerts", { ...filters, limit: 200 }).then((d) => listOf<Rec>(d, "alerts")),
-    [params.toString()],
-  );
+  const assignees = useAssignees();
+  const alerts = useLoad(() => api.get<Rec>("/api/alerts", listQuery(params)), [params.toString()]);
+  const rows = listOf<Rec>(alerts.data, "alerts");
+  const total = num(alerts.data?.total) ?? rows.length;
+  const offset = num(alerts.data?.offset) ?? 0;
 
   function setFilter(name: string, value: string) {
     const next = new URLSearchParams(params);
     if (value) next.set(name, value);
     else next.delete(name);
+    // Other filters, other alerts: back to the first page, nothing selected.
+    if (name !== "offset") next.delete("offset");
+    setSelected(new Set());
     setParams(next);
   }
 
@@ -43,7 +95,29 @@ export function AlertsPage() {
     setFilter("rule", rule.trim());
   }
 
+  function toggle(id: string, on: boolean) {
+    const next = new Set(selected);
+    if (on) next.add(id);
+    else next.delete(id);
+    setSelected(next);
+  }
+
+  async function bulkStatus(status: string) {
+    setBusy(true);
+    setActionError(null);
+    try {
+      await api.post("/api/alerts/status", { ids: [...selected], status });
+      setSelected(new Set());
+      alerts.reload();
+    } catch (e) {
+      setActionError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
   const sourceNames = new Map((sources.data ?? []).map((s) => [str(s.id), str(s.name)]));
+  const allSelected = rows.length > 0 && rows.every((a) => selected.has(str(a.id)));
 
   return (
     <>
@@ -53,7 +127,7 @@ export function AlertsPage() {
       <form className="filters" onSubmit={submitRule} aria-label="Alert filters">
         <label>
           Severity
-          <select value={filters.severity} onChange={(e) => setFilter("severity", e.target.value)}>
+          <select value={filter("severity")} onChange={(e) => setFilter("severity", e.target.value)}>
             <option value="">All</option>
             {SEVERITIES.map((s) => (
               <option key={s} value={s}>
@@ -64,7 +138,7 @@ export function AlertsPage() {
         </label>
         <label>
           Status
-          <select value={filters.status} onChange={(e) => setFilter("status", e.target.value)}>
+          <select value={filter("status")} onChange={(e) => setFilter("status", e.target.value)}>
             <option value="">All</option>
             {STATUSES.map((s) => (
               <option key={s} value={s}>
@@ -79,7 +153,7 @@ export function AlertsPage() {
         </label>
         <label>
           Source
-          <select value={filters.source} onChange={(e) => setFilter("source", e.target.value)}>
+          <select value={filter("source")} onChange={(e) => setFilter("source", e.target.value)}>
             <option value="">All</option>
             {(sources.data ?? []).map((s) => (
               <option key={str(s.id)} value={str(s.id)}>
@@ -89,58 +163,146 @@ export function AlertsPage() {
           </select>
         </label>
         <label>
+          Assignee
+          <select value={filter("assignee")} onChange={(e) => setFilter("assignee", e.target.value)}>
+            <option value="">Anyone</option>
+            <option value="none">Unassigned</option>
+            {assignees.map((u) => (
+              <option key={u} value={u}>
+                {u}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Created
+          <select value={filter("since")} onChange={(e) => setFilter("since", e.target.value)}>
+            <option value="">Any time</option>
+            {SINCE_CHOICES.map((c) => (
+              <option key={c.value} value={c.value}>
+                {c.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
           Raised
-          <select value={filters.history} onChange={(e) => setFilter("history", e.target.value)}>
+          <select value={filter("history")} onChange={(e) => setFilter("history", e.target.value)}>
             <option value="">Live and from history</option>
             <option value="false">Live only</option>
             <option value="true">From history (backfill) only</option>
+          </select>
+        </label>
+        <label>
+          Sort
+          <select value={filter("sort") || "newest"} onChange={(e) => setFilter("sort", e.target.value)}>
+            {SORTS.map((s) => (
+              <option key={s.value} value={s.value}>
+                {s.label}
+              </option>
+            ))}
           </select>
         </label>
         <button type="submit">Apply</button>
       </form>
       <ErrorBanner message={alerts.error} />
       <Loading when={alerts.loading && !alerts.data} />
-      {alerts.data && alerts.data.length === 0 ? <p className="muted">No alerts match these filters.</p> : null}
-      {alerts.data && alerts.data.length > 0 ? (
-        <table aria-label="Alerts" className="alerts-table">
-          <thead>
-            <tr>
-              <th>Severity</th>
-              <th>Title</th>
-              <th>Status</th>
-              <th className="col-minor">Rule</th>
-              <th className="col-minor">Source</th>
-              <th className="col-minor">Events</th>
-              <th>Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {alerts.data.map((a) => (
-              <tr key={str(a.id)}>
-                <td>
-                  <SeverityBadge severity={a.severity} />
-                </td>
-                <td className="wrap">
-                  <Link to={`/alerts/${encodeURIComponent(str(a.id))}`}>{str(a.title) || str(a.id)}</Link>
-                </td>
-                <td>
-                  <StatusBadge status={a.status} />
-                  {a.fromHistory === true ? (
-                    <span className="badge" title="Raised from history (a backfill): not sent to destinations">
-                      history
-                    </span>
-                  ) : null}
-                </td>
-                <td className="mono wrap col-minor">{str(a.ruleId)}</td>
-                <td className="wrap col-minor">
-                  <SourceName id={str(a.sourceId)} names={sourceNames} />
-                </td>
-                <td className="col-minor">{str(a.matchCount)}</td>
-                <td className="created">{fmtTime(a, ["createdAtMs"], ["createdAtSecs"])}</td>
+      {alerts.data && rows.length === 0 ? <p className="muted">No alerts match these filters.</p> : null}
+      {rows.length > 0 ? (
+        <>
+          <div className="list-bar">
+            <span aria-live="polite">
+              Showing {count(offset + 1)}–{count(offset + rows.length)} of {count(total)}
+            </span>
+            <fieldset className="actions bulk" aria-label="Selected alerts">
+              <span className="muted">{selected.size} selected</span>
+              {BULK_ACTIONS.map((a) => (
+                <button
+                  key={a.status}
+                  type="button"
+                  disabled={busy || selected.size === 0}
+                  onClick={() => bulkStatus(a.status)}
+                >
+                  {a.label} selected
+                </button>
+              ))}
+            </fieldset>
+          </div>
+          <ErrorBanner message={actionError} />
+          <table aria-label="Alerts" className="alerts-table">
+            <thead>
+              <tr>
+                <th className="select">
+                  <input
+                    type="checkbox"
+                    aria-label="Select all on this page"
+                    checked={allSelected}
+                    onChange={(e) => setSelected(e.target.checked ? new Set(rows.map((a) => str(a.id))) : new Set())}
+                  />
+                </th>
+                <th>Severity</th>
+                <th>Title</th>
+                <th>Status</th>
+                <th className="col-minor">Assignee</th>
+                <th className="col-minor">Rule</th>
+                <th className="col-minor">Source</th>
+                <th className="col-minor">Events</th>
+                <th>Created</th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {rows.map((a) => (
+                <tr key={str(a.id)}>
+                  <td className="select">
+                    <input
+                      type="checkbox"
+                      aria-label={`Select ${str(a.title) || str(a.id)}`}
+                      checked={selected.has(str(a.id))}
+                      onChange={(e) => toggle(str(a.id), e.target.checked)}
+                    />
+                  </td>
+                  <td>
+                    <SeverityBadge severity={a.severity} />
+                  </td>
+                  <td className="wrap">
+                    <Link to={`/alerts/${encodeURIComponent(str(a.id))}`}>{str(a.title) || str(a.id)}</Link>
+                  </td>
+                  <td>
+                    <StatusBadge status={a.status} />
+                    {a.fromHistory === true ? (
+                      <span className="badge" title="Raised from history (a backfill): not sent to destinations">
+                        history
+                      </span>
+                    ) : null}
+                  </td>
+                  <td className="wrap col-minor">{str(a.assignee) || "—"}</td>
+                  <td className="mono wrap col-minor">{str(a.ruleId)}</td>
+                  <td className="wrap col-minor">
+                    <SourceName id={str(a.sourceId)} names={sourceNames} />
+                  </td>
+                  <td className="col-minor">{str(a.matchCount)}</td>
+                  <td className="created">{fmtTime(a, ["createdAtMs"], ["createdAtSecs"])}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <nav className="pager" aria-label="Pages">
+            <button
+              type="button"
+              disabled={offset === 0}
+              onClick={() => setFilter("offset", offset - PAGE_SIZE > 0 ? String(offset - PAGE_SIZE) : "")}
+            >
+              ← Previous
+            </button>
+            <button
+              type="button"
+              disabled={offset + rows.length >= total}
+              onClick={() => setFilter("offset", String(offset + PAGE_SIZE))}
+            >
+              Next →
+            </button>
+          </nav>
+        </>
       ) : null}
     </>
   );
@@ -163,26 +325,38 @@ export function AlertDetailPage() {
   const root = (loaded.data ?? {}) as Rec;
   const matches = listOf<Rec>(pick(root, "matches") ?? pick(alert, "matches") ?? []);
   const events = listOf<Rec>(pick(root, "events") ?? pick(alert, "events") ?? []);
-  const changes = listOf<Rec>(pick(root, "statusChanges", "history") ?? pick(alert, "statusChanges", "history") ?? []);
+  const activity = listOf<Rec>(pick(root, "activity") ?? []);
   const deliveries = listOf<Rec>(
     pick(root, "deliveries", "deliveryLog", "delivery") ?? pick(alert, "deliveries", "deliveryLog") ?? [],
   );
   const runbook = pick(root, "runbook") ?? pick(alert, "runbook");
   const reports = pick(root, "reports") ?? pick(alert, "reports");
   const sourceNames = useSourceNames();
+  const assignees = useAssignees();
+  const [comment, setComment] = useState("");
   const status = str(alert?.status).toUpperCase();
 
-  async function setStatus(next: string) {
+  /** A triage action, then the alert again (its status, assignee and history). */
+  async function act(path: string, body: unknown): Promise<boolean> {
     setBusy(true);
     setActionError(null);
     try {
-      await api.post(`/api/alerts/${encodeURIComponent(id)}/status`, { status: next });
+      await api.post(`/api/alerts/${encodeURIComponent(id)}/${path}`, body);
       loaded.reload();
+      return true;
     } catch (e) {
       setActionError(errorMessage(e));
+      return false;
     } finally {
       setBusy(false);
     }
+  }
+
+  const setStatus = (next: string) => act("status", { status: next });
+
+  async function addComment(e: FormEvent) {
+    e.preventDefault();
+    if (await act("comments", { body: comment })) setComment("");
   }
 
   // Matched events: the events themselves when given, else the match records.
@@ -214,6 +388,22 @@ export function AlertDetailPage() {
                   {a.label}
                 </button>
               ))}
+              <label className="inline">
+                Assignee
+                <select
+                  value={str(alert.assignee)}
+                  disabled={busy}
+                  onChange={(e) => act("assign", { assignee: e.target.value || null })}
+                >
+                  <option value="">Unassigned</option>
+                  {/* A removed user stays shown as the assignee until someone changes it. */}
+                  {[...new Set([...assignees, ...(alert.assignee ? [str(alert.assignee)] : [])])].map((u) => (
+                    <option key={u} value={u}>
+                      {u}
+                    </option>
+                  ))}
+                </select>
+              </label>
             </div>
             <ErrorBanner message={actionError} />
             <dl className="facts">
@@ -266,34 +456,51 @@ export function AlertDetailPage() {
             ))}
           </section>
           <section className="card">
-            <h2>Status changes</h2>
-            {changes.length === 0 ? (
+            <h2>History</h2>
+            {activity.length === 0 ? (
               <p>
                 Current status <StatusBadge status={alert.status} />, last changed {fmtTime(alert, ["updatedAtMs"], [])}
                 .
               </p>
             ) : (
-              <table aria-label="Status changes">
+              <table aria-label="History">
                 <thead>
                   <tr>
                     <th>When</th>
-                    <th>From</th>
-                    <th>To</th>
-                    <th>By</th>
+                    <th>Who</th>
+                    <th>What</th>
                   </tr>
                 </thead>
                 <tbody>
-                  {changes.map((c, i) => (
-                    <tr key={str(c.id) || i}>
-                      <td>{fmtTime(c, ["atMs", "createdAtMs", "changedAtMs"], ["atSecs"])}</td>
-                      <td>{str(pick(c, "from", "fromStatus", "oldStatus")) || "—"}</td>
-                      <td>{str(pick(c, "to", "toStatus", "status", "newStatus"))}</td>
-                      <td>{str(pick(c, "by", "user", "actor", "username")) || "—"}</td>
+                  {activity.map((entry, i) => (
+                    // The history only grows, oldest first: a row's place is its identity.
+                    // biome-ignore lint/suspicious/noArrayIndexKey: see above
+                    <tr key={i}>
+                      <td>{fmtTime(entry, ["atMs"], [])}</td>
+                      <td>{str(entry.by) || "—"}</td>
+                      <td className="prewrap wrap">
+                        <ActivityText entry={entry} />
+                      </td>
                     </tr>
                   ))}
                 </tbody>
               </table>
             )}
+            <form className="comment-form" onSubmit={addComment} aria-label="Add a comment">
+              <label>
+                Comment
+                <textarea
+                  value={comment}
+                  rows={3}
+                  maxLength={10_000}
+                  placeholder="What you found, what you did"
+                  onChange={(e) => setComment(e.target.value)}
+                />
+              </label>
+              <button type="submit" disabled={busy || comment.trim() === ""}>
+                Add comment
+              </button>
+            </form>
           </section>
           <section className="card">
             <h2>Delivery log</h2>
@@ -330,4 +537,29 @@ export function AlertDetailPage() {
       ) : null}
     </>
   );
+}
+
+/** One history entry in words; comments are the user's text, rendered as text. */
+function ActivityText({ entry }: { entry: Rec }) {
+  switch (entry.kind) {
+    case "status":
+      return (
+        <>
+          {entry.from ? (
+            <>
+              <StatusBadge status={entry.from} /> →{" "}
+            </>
+          ) : (
+            "Raised "
+          )}
+          <StatusBadge status={entry.to} />
+        </>
+      );
+    case "assigned":
+      return <>{entry.assignee ? `Assigned to ${str(entry.assignee)}` : "Unassigned"}</>;
+    case "comment":
+      return <>{str(entry.body)}</>;
+    default:
+      return <>{str(entry.kind)}</>;
+  }
 }
