@@ -10,6 +10,7 @@ import { withRuntime } from "../../src/cli/context.ts";
 import { readEnv } from "../../src/config/env.ts";
 import { createUser } from "../../src/server/auth.ts";
 import { type RunningSimulator, startSimulator } from "../../src/simulator/index.ts";
+import { createAlerts } from "../delivery-helpers.ts";
 import { ensureConsoleBuilt, launchBrowser, type RunningVigil, runVigil, screenshot, startVigil } from "./harness.ts";
 
 const USERNAME = "admin";
@@ -322,6 +323,75 @@ describe("console", { timeout: 300_000 }, () => {
     } finally {
       await page.setViewportSize({ width: 1400, height: 900 });
     }
+  });
+
+  test("works alerts: pages a long list, keeps filters in the URL, bulk-resolves, assigns and comments", async () => {
+    // 60 alerts of one rule (more than a page of 50), and an analyst to assign them to, written the way the
+    // CLI would (a second process on the same data dir while the server runs).
+    const seededRule = "Browser.Seeded";
+    await withRuntime(
+      async (runtime) => {
+        await createUser(runtime.store, "ana", PASSWORD, "analyst");
+        const source = await runtime.store.getSource(sourceId);
+        assert.ok(source);
+        await createAlerts(runtime.store, source, 60, { ruleId: seededRule, severity: "LOW", title: "Seeded alert" });
+      },
+      { env: readEnv(vigil.env), logLevel: "silent" },
+    );
+    await page.getByRole("link", { name: "Alerts", exact: true }).click();
+    await page.getByRole("heading", { name: "Alerts", exact: true }).waitFor(WAIT);
+    await page.getByLabel("Rule").fill(seededRule);
+    await page.getByRole("button", { name: "Apply" }).click();
+    await page.getByText("Showing 1–50 of 60").waitFor(WAIT);
+    const table = page.getByRole("table", { name: "Alerts" });
+    assert.equal(await table.getByRole("link", { name: "Seeded alert" }).count(), 50);
+    await page.getByRole("button", { name: "Next →" }).click();
+    await page.getByText("Showing 51–60 of 60").waitFor(WAIT);
+    assert.equal(await table.getByRole("link", { name: "Seeded alert" }).count(), 10);
+    assert.match(page.url(), /rule=Browser\.Seeded/);
+    assert.match(page.url(), /offset=50/);
+    await screenshot(page, "27-alerts-second-page");
+
+    // The view survives a reload (and so a shared link): filters and page come from the URL.
+    await page.getByLabel("Sort").selectOption("oldest");
+    await page.getByText("Showing 1–50 of 60").waitFor(WAIT);
+    await page.reload();
+    await page.getByText("Showing 1–50 of 60").waitFor(WAIT);
+    assert.equal(await page.getByLabel("Rule").inputValue(), seededRule);
+    assert.equal(await page.getByLabel("Sort").inputValue(), "oldest");
+
+    // Bulk: select three, resolve them in one go.
+    const boxes = table.getByRole("checkbox", { name: /^Select alert \d+$/ });
+    for (let i = 0; i < 3; i++) await boxes.nth(i).check();
+    await page.getByText("3 selected").waitFor(WAIT);
+    await page.getByRole("button", { name: "Resolve selected" }).click();
+    await page.getByText("0 selected").waitFor(WAIT);
+    await page.getByRole("form", { name: "Alert filters" }).getByLabel("Status").selectOption("RESOLVED");
+    await page.getByText("Showing 1–3 of 3").waitFor(WAIT);
+    await screenshot(page, "28-alerts-bulk-resolved");
+
+    // One alert: assign it to the analyst, comment (markup stays text), and see both in its history.
+    await table.getByRole("link", { name: "Seeded alert" }).first().click();
+    await page.getByRole("heading", { name: "History" }).waitFor(WAIT);
+    await page.getByLabel("Assignee").selectOption("ana");
+    const history = page.getByRole("table", { name: "History" });
+    await history.getByText("Assigned to ana").waitFor(WAIT);
+    await page.getByRole("textbox", { name: "Comment" }).fill(`Benign: a test key. ${XSS_IMG}`);
+    await page.getByRole("button", { name: "Add comment" }).click();
+    await history.getByText(`Benign: a test key. ${XSS_IMG}`).waitFor(WAIT);
+    assert.equal(await page.locator(".card img").count(), 0, "the comment's markup is not rendered");
+    const rows = await history.locator("tbody tr").allInnerTexts();
+    assert.match(rows[0] ?? "", /system:detection/);
+    assert.match(rows.at(-3) ?? "", /user:admin.*RESOLVED/s);
+    assert.match(rows.at(-2) ?? "", /user:admin.*Assigned to ana/s);
+    assert.match(rows.at(-1) ?? "", /user:admin.*Benign: a test key/s);
+    await screenshot(page, "29-alert-assigned-commented");
+
+    // The list by assignee finds it.
+    await page.goto(`${vigil.baseUrl}/alerts?assignee=ana`);
+    await page.getByText("Showing 1–1 of 1").waitFor(WAIT);
+    assert.equal(await page.getByLabel("Assignee").inputValue(), "ana");
+    assert.deepEqual(dialogs, []);
   });
 
   test("creates a file destination, sends a test, changes its severity and removes it", async () => {

@@ -251,12 +251,13 @@ export function AlertsPage() {
               </tr>
             </thead>
             <tbody>
-              {rows.map((a) => (
+              {rows.map((a, i) => (
                 <tr key={str(a.id)}>
                   <td className="select">
                     <input
                       type="checkbox"
-                      aria-label={`Select ${str(a.title) || str(a.id)}`}
+                      // Named by its place in the list, not its title: titles are free text.
+                      aria-label={`Select alert ${offset + i + 1}`}
                       checked={selected.has(str(a.id))}
                       onChange={(e) => toggle(str(a.id), e.target.checked)}
                     />
