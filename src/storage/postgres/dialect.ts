@@ -34,7 +34,8 @@ export class PostgresStoreDialect implements StoreDialect {
   }
 
   #assertOpen(): void {
-    if (this.#closed) throw new VigilError("storage_closed", "The database has been closed.");
+    // `ending`: the old store (../store/legacy.ts) ends the shared pool when the store closes.
+    if (this.#closed || this.#pool.ending) throw new VigilError("storage_closed", "The database has been closed.");
   }
 
   async write<T>(fn: (trx: Db) => Promise<T>): Promise<T> {
@@ -71,6 +72,10 @@ export class PostgresStoreDialect implements StoreDialect {
 
   skipLocked<Q extends { forUpdate(): Q; skipLocked(): Q }>(query: Q): Q {
     return query.forUpdate().skipLocked();
+  }
+
+  lockRows<Q extends { forUpdate(): Q; forKeyShare(): Q }>(query: Q, strength: "update" | "key share"): Q {
+    return strength === "update" ? query.forUpdate() : query.forKeyShare();
   }
 
   translateError(err: unknown): unknown {

@@ -79,6 +79,10 @@ export class SqliteStoreDialect implements StoreDialect {
     return query;
   }
 
+  lockRows<Q extends { forUpdate(): Q; forKeyShare(): Q }>(query: Q, _strength: "update" | "key share"): Q {
+    return query;
+  }
+
   translateError(err: unknown): unknown {
     return translateSqliteError(err, this.#location);
   }

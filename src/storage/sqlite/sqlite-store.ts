@@ -14,16 +14,13 @@
 // connection (writes, key lookups, the counters of stats.ts). Searches and lists that may read many rows go
 // to read-only connections in worker threads (reader.ts).
 
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { availableParallelism } from "node:os";
 import Database from "better-sqlite3";
 import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
-import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { AlertStatus, AlertStatusChange, RuleMatch } from "../../core/detection.ts";
 import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
-import { redactSecrets } from "../../core/redact.ts";
-import type { PostureSnapshotRecord, PostureSnapshotSummary, PostureSnapshotWrite } from "../../posture/types.ts";
 import { type AlertRow, toAlertRecord } from "../alert-rows.ts";
 import { documentsOf } from "../event-document.ts";
 import type { TextPlan } from "../event-search.ts";
@@ -32,8 +29,6 @@ import type {
   AlertQuery,
   AlertRecord,
   ApiTokenRecord,
-  BackfillJob,
-  BackfillSlice,
   ClaimedDelivery,
   DeliveryAttemptRecord,
   DeliveryAttemptWrite,
@@ -51,21 +46,18 @@ import type {
   OutboxEntry,
   PageWrite,
   PageWriteResult,
-  PollStatus,
   QuarantineRecord,
   RuleStateEntry,
   SessionRecord,
-  SourceRecord,
-  SourceSettings,
   Store,
   StoredEvent,
   StreamName,
-  StreamState,
   UnknownTypeRecord,
   UserRecord,
 } from "../ports.ts";
 import { stateTimeSecs } from "../rule-state.ts";
 import { scheduledQuerySql } from "../scheduled-query-sql.ts";
+import type { LegacyStore } from "../store/legacy.ts";
 import { openStore } from "../store/store.ts";
 import { SqliteAccess } from "./access.ts";
 import { SqliteDelivery } from "./delivery.ts";
@@ -75,16 +67,7 @@ import { restrictDatabaseFiles } from "./file-mode.ts";
 import { runMigrations } from "./migrations.ts";
 import * as posture from "./posture.ts";
 import { SqliteReader } from "./reader.ts";
-import {
-  type BackfillJobRow,
-  type BackfillSliceRow,
-  type SourceRow,
-  toBackfillJob,
-  toBackfillSlice,
-  toQuarantineRecord,
-  toSourceRecord,
-  toStoredEvent,
-} from "./rows.ts";
+import { toQuarantineRecord, toStoredEvent } from "./rows.ts";
 import {
   compileEventCount,
   compileEventDocuments,
@@ -115,25 +98,6 @@ export type OpenSqliteStoreOptions = ({ path: string } | { memory: true }) & Sql
 
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 const STREAMS: readonly StreamName[] = ["main", "tenant"];
-const SETTINGS_KEYS = [
-  "name",
-  "kind",
-  "baseUrl",
-  "pollIntervalSecs",
-  "overlapSecs",
-  "sweepWindowSecs",
-  "sweepIntervalSecs",
-  "includeTenantEvents",
-  "backfillDays",
-  "enabled",
-  "noDataAlertEnabled",
-  "noDataAlertSecs",
-  "pollFailureAlertSecs",
-  "postureIntervalSecs",
-] as const satisfies readonly (keyof SourceSettings)[];
-// Fails to compile when SourceSettings gains a field that SETTINGS_KEYS does not list.
-const _everySettingListed: Record<Exclude<keyof SourceSettings, (typeof SETTINGS_KEYS)[number]>, never> = {};
-
 /**
  * Reader threads compete with the event loop for cores: leave it one. On two cores one reader measured
  * better than two for /healthz and the overview under load (bench/server-load.ts), at the cost of searches
@@ -173,51 +137,6 @@ export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<
 function prepareStatements(db: Database.Database) {
   return {
     sourceExists: db.prepare<[string], 1>("SELECT 1 FROM sources WHERE id = ?").pluck(),
-    sourceById: db.prepare<[string], SourceRow>("SELECT * FROM sources WHERE id = ?"),
-    sourceByName: db.prepare<[string], SourceRow>("SELECT * FROM sources WHERE name = ?"),
-    sourcesByName: db.prepare<[], SourceRow>("SELECT * FROM sources ORDER BY name"),
-    insertSource: db.prepare(
-      `INSERT INTO sources (id, name, kind, base_url, poll_interval_secs, overlap_secs, sweep_window_secs,
-         sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms,
-         no_data_alert_enabled, no_data_alert_secs, poll_failure_alert_secs, posture_interval_secs)
-       VALUES (@id, @name, @kind, @base_url, @poll_interval_secs, @overlap_secs, @sweep_window_secs,
-         @sweep_interval_secs, @include_tenant_events, @backfill_days, @enabled, @encrypted_secret, @created_at_ms,
-         @no_data_alert_enabled, @no_data_alert_secs, @poll_failure_alert_secs, @posture_interval_secs)`,
-    ),
-    updateSource: db.prepare(
-      `UPDATE sources SET name = @name, kind = @kind, base_url = @base_url,
-         poll_interval_secs = @poll_interval_secs, overlap_secs = @overlap_secs,
-         sweep_window_secs = @sweep_window_secs, sweep_interval_secs = @sweep_interval_secs,
-         include_tenant_events = @include_tenant_events, backfill_days = @backfill_days, enabled = @enabled,
-         encrypted_secret = @encrypted_secret, no_data_alert_enabled = @no_data_alert_enabled,
-         no_data_alert_secs = @no_data_alert_secs, poll_failure_alert_secs = @poll_failure_alert_secs,
-         posture_interval_secs = @posture_interval_secs
-       WHERE id = @id`,
-    ),
-    sourceSecret: db.prepare<[string], string>("SELECT encrypted_secret FROM sources WHERE id = ?").pluck(),
-    deleteSourceData: [
-      // Children first, so the cascade on `sources` has nothing left to walk row by row.
-      "DELETE FROM backfill_slices WHERE job_id IN (SELECT id FROM backfill_jobs WHERE source_id = ?)",
-      "DELETE FROM backfill_jobs WHERE source_id = ?",
-      "DELETE FROM alert_status_changes WHERE alert_id IN (SELECT id FROM alerts WHERE source_id = ?)",
-      // Outbox rows cascade to their deliveries and attempt logs.
-      "DELETE FROM outbox WHERE alert_id IN (SELECT id FROM alerts WHERE source_id = ?)",
-      "DELETE FROM alerts WHERE source_id = ?",
-      "DELETE FROM alert_windows WHERE source_id = ?",
-      "DELETE FROM rule_matches WHERE source_id = ?",
-      "DELETE FROM rule_state WHERE source_id = ?",
-      "DELETE FROM detection_settings WHERE source_id = ?",
-      "DELETE FROM events WHERE source_id = ?",
-      "DELETE FROM quarantine WHERE source_id = ?",
-      "DELETE FROM unknown_event_types WHERE source_id = ?",
-      "DELETE FROM stream_state WHERE source_id = ?",
-      "DELETE FROM poll_status WHERE source_id = ?",
-      "DELETE FROM sources WHERE id = ?",
-    ].map((text) => db.prepare<[string]>(text)),
-
-    streamState: db.prepare<[string, string], { checkpoint_secs: number | null; last_sweep_secs: number | null }>(
-      "SELECT checkpoint_secs, last_sweep_secs FROM stream_state WHERE source_id = ? AND stream = ?",
-    ),
     // Only the fields given change: the flags say which of the two values to take.
     upsertStream: db.prepare(
       `INSERT INTO stream_state (source_id, stream, checkpoint_secs, last_sweep_secs)
@@ -225,29 +144,6 @@ function prepareStatements(db: Database.Database) {
        ON CONFLICT (source_id, stream) DO UPDATE SET
          checkpoint_secs = CASE WHEN @setCheckpoint = 1 THEN excluded.checkpoint_secs ELSE checkpoint_secs END,
          last_sweep_secs = CASE WHEN @setSweep = 1 THEN excluded.last_sweep_secs ELSE last_sweep_secs END`,
-    ),
-    initCheckpoint: db.prepare(
-      `INSERT INTO stream_state (source_id, stream, checkpoint_secs) VALUES (?, ?, ?)
-       ON CONFLICT (source_id, stream) DO UPDATE SET checkpoint_secs = excluded.checkpoint_secs
-       WHERE checkpoint_secs IS NULL`,
-    ),
-
-    pollStatus: db.prepare<[string], PollStatusRow>("SELECT * FROM poll_status WHERE source_id = ?"),
-    pollStart: db.prepare(
-      `INSERT INTO poll_status (source_id, last_poll_started_ms) VALUES (?, ?)
-       ON CONFLICT (source_id) DO UPDATE SET last_poll_started_ms = excluded.last_poll_started_ms`,
-    ),
-    pollSuccess: db.prepare(
-      `INSERT INTO poll_status (source_id, last_poll_finished_ms, last_success_ms, consecutive_failures)
-       VALUES (@sourceId, @atMs, @atMs, 0)
-       ON CONFLICT (source_id) DO UPDATE SET last_poll_finished_ms = @atMs, last_success_ms = @atMs,
-         last_error = NULL, last_error_code = NULL, consecutive_failures = 0`,
-    ),
-    pollFailure: db.prepare(
-      `INSERT INTO poll_status (source_id, last_poll_finished_ms, last_error, last_error_code, consecutive_failures)
-       VALUES (@sourceId, @atMs, @error, @errorCode, 1)
-       ON CONFLICT (source_id) DO UPDATE SET last_poll_finished_ms = @atMs, last_error = @error,
-         last_error_code = @errorCode, consecutive_failures = consecutive_failures + 1`,
     ),
     eventStored: db.prepare(
       `INSERT INTO poll_status (source_id, last_event_stored_ms) VALUES (?, ?)
@@ -288,43 +184,10 @@ function prepareStatements(db: Database.Database) {
     unknownTypesOf: db.prepare<[string], UnknownTypeRow>(
       "SELECT * FROM unknown_event_types WHERE source_id = ? ORDER BY first_seen_ms, type",
     ),
-
-    insertJob: db.prepare(
-      `INSERT INTO backfill_jobs (source_id, stream, since_secs, until_secs, created_at_ms)
-       VALUES (?, ?, ?, ?, ?)`,
-    ),
-    insertSlice: db.prepare(
-      `INSERT INTO backfill_slices (job_id, slice_index, start_secs, end_secs, upper_bound_secs)
-       VALUES (?, ?, ?, ?, ?)`,
-    ),
-    jobById: db.prepare<[number], BackfillJobRow>("SELECT * FROM backfill_jobs WHERE id = ?"),
-    slicesOf: db.prepare<[number], BackfillSliceRow>(
-      "SELECT * FROM backfill_slices WHERE job_id = ? ORDER BY slice_index",
-    ),
-    pendingSliceCount: db
-      .prepare<[number], number>("SELECT count(*) FROM backfill_slices WHERE job_id = ? AND done = 0")
-      .pluck(),
-    markJobDone: db.prepare("UPDATE backfill_jobs SET done = 1 WHERE id = ?"),
-    jobs: db.prepare<[{ sourceId: string | null; pendingOnly: number }], BackfillJobRow>(
-      `SELECT * FROM backfill_jobs
-       WHERE (@sourceId IS NULL OR source_id = @sourceId) AND (@pendingOnly = 0 OR done = 0)
-       ORDER BY id`,
-    ),
   };
 }
 
 type Statements = ReturnType<typeof prepareStatements>;
-
-interface PollStatusRow {
-  source_id: string;
-  last_poll_started_ms: number | null;
-  last_poll_finished_ms: number | null;
-  last_success_ms: number | null;
-  last_error: string | null;
-  last_error_code: string | null;
-  last_event_stored_ms: number | null;
-  consecutive_failures: number;
-}
 
 interface UnknownTypeRow {
   source_id: string;
@@ -332,33 +195,11 @@ interface UnknownTypeRow {
   first_seen_ms: number;
 }
 
-function sourceRowFrom(id: string, settings: SourceSettings, secret: EncryptedSecret, createdAtMs: number) {
-  return {
-    id,
-    name: settings.name,
-    kind: settings.kind,
-    base_url: settings.baseUrl ?? null,
-    poll_interval_secs: settings.pollIntervalSecs,
-    overlap_secs: settings.overlapSecs,
-    sweep_window_secs: settings.sweepWindowSecs,
-    sweep_interval_secs: settings.sweepIntervalSecs,
-    include_tenant_events: settings.includeTenantEvents ? 1 : 0,
-    backfill_days: settings.backfillDays,
-    enabled: settings.enabled ? 1 : 0,
-    encrypted_secret: secret.ciphertext,
-    created_at_ms: createdAtMs,
-    no_data_alert_enabled: (settings.noDataAlertEnabled ?? SOURCE_DEFAULTS.noDataAlertEnabled) ? 1 : 0,
-    no_data_alert_secs: settings.noDataAlertSecs ?? SOURCE_DEFAULTS.noDataAlertSecs,
-    poll_failure_alert_secs: settings.pollFailureAlertSecs ?? SOURCE_DEFAULTS.pollFailureAlertSecs,
-    posture_interval_secs: settings.postureIntervalSecs ?? SOURCE_DEFAULTS.postureIntervalSecs,
-  };
-}
-
 function sha256Hex(text: string): string {
   return createHash("sha256").update(text).digest("hex");
 }
 
-export class LegacySqliteStore implements Store {
+export class LegacySqliteStore implements LegacyStore {
   readonly #db: Database.Database;
   readonly #location: string;
   readonly #clock: Clock;
@@ -492,123 +333,6 @@ export class LegacySqliteStore implements Store {
   async close(): Promise<void> {
     await this.#reader?.close();
     if (this.#db.open) this.#db.close();
-  }
-
-  // ---- sources ----
-
-  async createSource(settings: SourceSettings, secret: EncryptedSecret): Promise<SourceRecord> {
-    return this.#write(() => {
-      this.#assertNameFree(settings.name, null);
-      const row = sourceRowFrom(randomUUID(), settings, secret, this.#clock.nowMs());
-      this.#s.insertSource.run(row);
-      return toSourceRecord(row);
-    });
-  }
-
-  async updateSource(id: string, changes: Partial<SourceSettings>, secret?: EncryptedSecret): Promise<SourceRecord> {
-    return this.#write(() => {
-      const current = this.#s.sourceById.get(id);
-      if (current === undefined) throw new NotFoundError(`No source with id ${id}.`);
-      const merged: SourceSettings = { ...toSourceRecord(current) };
-      for (const key of SETTINGS_KEYS) {
-        // `undefined` means "leave as is"; `null` is a real value (baseUrl: null = the default URL).
-        if (changes[key] !== undefined) (merged as unknown as Record<string, unknown>)[key] = changes[key];
-      }
-      if (merged.name !== current.name) this.#assertNameFree(merged.name, id);
-      const row = sourceRowFrom(id, merged, secret ?? { ciphertext: current.encrypted_secret }, current.created_at_ms);
-      this.#s.updateSource.run(row);
-      return toSourceRecord(row);
-    });
-  }
-
-  #assertNameFree(name: string, exceptId: string | null): void {
-    const existing = this.#s.sourceByName.get(name);
-    if (existing !== undefined && existing.id !== exceptId) {
-      throw new VigilError("conflict", `A source named "${name}" already exists; choose another name.`);
-    }
-  }
-
-  async getSource(idOrName: string): Promise<SourceRecord | null> {
-    return this.#guard(() => {
-      const row = this.#s.sourceById.get(idOrName) ?? this.#s.sourceByName.get(idOrName);
-      return row === undefined ? null : toSourceRecord(row);
-    });
-  }
-
-  async listSources(): Promise<SourceRecord[]> {
-    return this.#guard(() => this.#s.sourcesByName.all().map(toSourceRecord));
-  }
-
-  async removeSource(id: string): Promise<void> {
-    this.#write(() => {
-      this.#requireSource(id);
-      for (const statement of this.#s.deleteSourceData) statement.run(id);
-    });
-  }
-
-  async getSourceSecret(id: string): Promise<EncryptedSecret | null> {
-    return this.#guard(() => {
-      const ciphertext = this.#s.sourceSecret.get(id);
-      return ciphertext === undefined ? null : { ciphertext };
-    });
-  }
-
-  // ---- poll state ----
-
-  async getStreamState(sourceId: string, stream: StreamName): Promise<StreamState> {
-    return this.#guard(() => {
-      const row = this.#s.streamState.get(sourceId, stream);
-      return {
-        sourceId,
-        stream,
-        checkpointSecs: row?.checkpoint_secs ?? null,
-        lastSweepSecs: row?.last_sweep_secs ?? null,
-      };
-    });
-  }
-
-  async getPollStatus(sourceId: string): Promise<PollStatus> {
-    return this.#guard(() => {
-      const row = this.#s.pollStatus.get(sourceId);
-      return {
-        sourceId,
-        lastPollStartedMs: row?.last_poll_started_ms ?? null,
-        lastPollFinishedMs: row?.last_poll_finished_ms ?? null,
-        lastSuccessMs: row?.last_success_ms ?? null,
-        lastError: row?.last_error ?? null,
-        lastErrorCode: row?.last_error_code ?? null,
-        lastEventStoredMs: row?.last_event_stored_ms ?? null,
-        consecutiveFailures: row?.consecutive_failures ?? 0,
-      };
-    });
-  }
-
-  async recordPollStart(sourceId: string, atMs: number): Promise<void> {
-    this.#write(() => {
-      this.#requireSource(sourceId);
-      this.#s.pollStart.run(sourceId, atMs);
-    });
-  }
-
-  async recordPollResult(
-    sourceId: string,
-    result: { atMs: number; ok: boolean; error?: string; errorCode?: string },
-  ): Promise<void> {
-    this.#write(() => {
-      this.#requireSource(sourceId);
-      if (result.ok) {
-        // A success clears the error: the status shows the source as it is now.
-        this.#s.pollSuccess.run({ sourceId, atMs: result.atMs });
-      } else {
-        this.#s.pollFailure.run({
-          sourceId,
-          atMs: result.atMs,
-          // The poller should already have redacted it; this is the last line of defence before disk.
-          error: redactSecrets(result.error ?? "The poll failed for an unknown reason."),
-          errorCode: result.errorCode ?? null,
-        });
-      }
-    });
   }
 
   // ---- the page transaction ----
@@ -760,27 +484,6 @@ export class LegacySqliteStore implements Store {
 
   async clearCorrelationPending(sourceId: string, seqs: number[]): Promise<void> {
     this.#write(() => this.#detections.clearCorrelationPending(sourceId, seqs));
-  }
-
-  // ---- inventory snapshots (see sqlite/posture.ts) ----
-
-  async savePostureSnapshot(write: PostureSnapshotWrite): Promise<PostureSnapshotRecord> {
-    return this.#write(() => {
-      this.#requireSource(write.sourceId);
-      return posture.savePostureSnapshot(this.#db, write);
-    });
-  }
-
-  async getPostureSnapshot(sourceId: string, id?: number): Promise<PostureSnapshotRecord | null> {
-    return this.#guard(() => posture.getPostureSnapshot(this.#db, sourceId, id));
-  }
-
-  async listPostureSnapshots(sourceId: string, limit = 50): Promise<PostureSnapshotSummary[]> {
-    return this.#guard(() => posture.listPostureSnapshots(this.#db, sourceId, limit));
-  }
-
-  async getPostureObjects(sourceId: string, hashes: string[]): Promise<Map<string, string>> {
-    return this.#guard(() => posture.getPostureObjects(this.#db, sourceId, hashes));
   }
 
   async eventTypeCounts(sourceId?: string): Promise<Array<{ type: string; count: number; lastSeenSecs: number }>> {
@@ -1049,66 +752,6 @@ export class LegacySqliteStore implements Store {
 
   async deliveryCounts(): Promise<Array<{ status: DeliveryStatus; count: number }>> {
     return this.#guard(() => this.#access.deliveryCounts());
-  }
-
-  // ---- backfill ----
-
-  async createBackfillJob(
-    job: { sourceId: string; stream: StreamName; sinceSecs: number; untilSecs: number; initialCheckpointSecs?: number },
-    slices: Array<{ startSecs: number; endSecs: number }>,
-  ): Promise<BackfillJob> {
-    if (!STREAMS.includes(job.stream)) throw new UsageError(`Unknown stream "${job.stream}".`);
-    for (const slice of slices) {
-      if (!(slice.startSecs < slice.endSecs)) {
-        throw new UsageError(`A backfill slice must start before it ends (${slice.startSecs}..${slice.endSecs}).`);
-      }
-    }
-    return this.#write(() => {
-      const s = this.#s;
-      this.#requireSource(job.sourceId);
-      const createdAtMs = this.#clock.nowMs();
-      const info = s.insertJob.run(job.sourceId, job.stream, job.sinceSecs, job.untilSecs, createdAtMs);
-      const id = Number(info.lastInsertRowid);
-      slices.forEach((slice, index) => {
-        s.insertSlice.run(id, index, slice.startSecs, slice.endSecs, slice.endSecs - 1);
-      });
-      if (job.initialCheckpointSecs !== undefined) {
-        s.initCheckpoint.run(job.sourceId, job.stream, job.initialCheckpointSecs);
-      }
-      return {
-        id,
-        sourceId: job.sourceId,
-        stream: job.stream,
-        sinceSecs: job.sinceSecs,
-        untilSecs: job.untilSecs,
-        createdAtMs,
-        done: false,
-      };
-    });
-  }
-
-  async listBackfillJobs(query: { sourceId?: string; pendingOnly?: boolean } = {}): Promise<BackfillJob[]> {
-    return this.#guard(() =>
-      this.#s.jobs
-        .all({ sourceId: query.sourceId ?? null, pendingOnly: query.pendingOnly === true ? 1 : 0 })
-        .map(toBackfillJob),
-    );
-  }
-
-  async getBackfillSlices(jobId: number): Promise<BackfillSlice[]> {
-    return this.#guard(() => this.#s.slicesOf.all(jobId).map(toBackfillSlice));
-  }
-
-  async completeBackfillJobIfDone(jobId: number): Promise<boolean> {
-    return this.#write(() => {
-      const s = this.#s;
-      const job = s.jobById.get(jobId);
-      if (job === undefined) throw new NotFoundError(`No backfill job with id ${jobId}.`);
-      if (job.done === 1) return true;
-      if (s.pendingSliceCount.get(jobId) !== 0) return false;
-      s.markJobDone.run(jobId);
-      return true;
-    });
   }
 }
 

@@ -43,6 +43,13 @@ export interface StoreDialect {
    */
   skipLocked<Q extends { forUpdate(): Q; skipLocked(): Q }>(query: Q): Q;
 
+  /**
+   * Row locks held to the end of the transaction, for a read that a write depends on: PostgreSQL appends
+   * FOR UPDATE (the rows are about to change or go) or FOR KEY SHARE (the rows must not go meanwhile, as a
+   * source that rows are being added to); SQLite leaves the query as it is (its writer holds the database).
+   */
+  lockRows<Q extends { forUpdate(): Q; forKeyShare(): Q }>(query: Q, strength: "update" | "key share"): Q;
+
   /** Turns a driver error into a VigilError that names the database (or returns it unchanged). */
   translateError(err: unknown): unknown;
 

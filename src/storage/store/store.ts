@@ -8,17 +8,19 @@
 import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { Store } from "../ports.ts";
+import { backfillOps } from "./backfill.ts";
 import type { StoreContext, StoreDialect } from "./dialect.ts";
 import {
   ACCESS_KEYS,
   ALERT_KEYS,
   DELIVERY_KEYS,
   EVENT_KEYS,
+  type LegacyStore,
   legacyOps,
-  POSTURE_KEYS,
-  SOURCE_KEYS,
   STATS_KEYS,
 } from "./legacy.ts";
+import { postureOps } from "./posture.ts";
+import { sourceOps } from "./sources.ts";
 
 export interface StoreOptions {
   clock?: Clock;
@@ -28,16 +30,17 @@ export interface StoreOptions {
 /** Every operation but the lifecycle: what the area modules provide between them. */
 export type StoreOps = Omit<Store, "migrate" | "close">;
 
-export function openStore(dialect: StoreDialect, legacy: Store, options: StoreOptions = {}): Store {
+export function openStore(dialect: StoreDialect, legacy: LegacyStore, options: StoreOptions = {}): Store {
   const ctx: StoreContext = {
     dialect,
     clock: options.clock ?? systemClock,
     alertLimitPerHour: options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR,
   };
-  void ctx;
   const ops: StoreOps = {
-    // sources, stream state, poll status, backfill jobs
-    ...legacyOps(legacy, SOURCE_KEYS),
+    // sources, stream state, poll status
+    ...sourceOps(ctx),
+    // backfill jobs and slices
+    ...backfillOps(ctx),
     // events: the page write, search, quarantine, unknown types, scheduled queries
     ...legacyOps(legacy, EVENT_KEYS),
     // detections: matches, alert windows, alerts, rule state, settings, correlation
@@ -49,7 +52,7 @@ export function openStore(dialect: StoreDialect, legacy: Store, options: StoreOp
     // overview counters
     ...legacyOps(legacy, STATS_KEYS),
     // inventory snapshots
-    ...legacyOps(legacy, POSTURE_KEYS),
+    ...postureOps(ctx),
   };
   return {
     ...ops,
