@@ -4,16 +4,16 @@
 // at once cannot both win, and the loser gets a `conflict` naming the name. Removing a source removes
 // everything stored for it (`deleteSourceData`, the one place that does).
 //
-// Exported for the other areas' transactions: `requireSource` (a write that adds rows to a source), and the
-// page write's `updateStreamState` and `recordEventStored`.
+// Exported for writes in other modules' transactions: `requireSource` (any write that adds rows to a source),
+// `updateStreamState` and `recordEventStored` (the page write), `initCheckpoint` (a new backfill job).
 
 import { randomUUID } from "node:crypto";
-import type { Insertable, Selectable, Updateable } from "kysely";
+import type { Insertable, Kysely, Selectable, Updateable } from "kysely";
 import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
 import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
 import type { PageWrite, PollStatus, SourceRecord, SourceSettings, Store, StreamName, StreamState } from "../ports.ts";
-import { flag, type SourcesTable } from "./database.ts";
+import { type Database, flag, type SourcesTable } from "./database.ts";
 import type { Db, StoreContext, StoreDialect } from "./dialect.ts";
 
 export type SourceOps = Pick<
@@ -53,15 +53,15 @@ export function sourceOps(ctx: StoreContext): SourceOps {
     },
 
     async updateSource(id, changes, secret) {
-      // One UPDATE of the columns given: atomic on both engines, so two updates of different settings
+      // One UPDATE of the columns given, not a read-modify-write: two updates of different settings at once
       // cannot undo each other.
       const columns = { ...settingColumns(changes), ...(secret ? { encrypted_secret: secret.ciphertext } : {}) };
-      const row = await dialect.write(async (trx) => {
+      const row = await dialect.run(async (db) => {
         if (Object.keys(columns).length === 0) {
-          return trx.selectFrom("sources").selectAll().where("id", "=", id).executeTakeFirst();
+          return db.selectFrom("sources").selectAll().where("id", "=", id).executeTakeFirst();
         }
         try {
-          return await trx.updateTable("sources").set(columns).where("id", "=", id).returningAll().executeTakeFirst();
+          return await db.updateTable("sources").set(columns).where("id", "=", id).returningAll().executeTakeFirst();
         } catch (err) {
           throw dialect.isUniqueViolation(err) ? nameTaken(changes.name ?? "") : err;
         }
@@ -141,39 +141,40 @@ export function sourceOps(ctx: StoreContext): SourceOps {
     },
 
     async recordPollStart(sourceId, atMs) {
-      await dialect.write(async (trx) => {
-        await requireSource(dialect, trx, sourceId);
-        await trx
+      await writeForSource(dialect, sourceId, (db) =>
+        db
           .insertInto("poll_status")
           .values({ source_id: sourceId, last_poll_started_ms: atMs })
           .onConflict((oc) => oc.column("source_id").doUpdateSet({ last_poll_started_ms: atMs }))
-          .execute();
-      });
+          .execute(),
+      );
     },
 
     async recordPollResult(sourceId, result) {
       const finished = { last_poll_finished_ms: result.atMs };
-      await dialect.write(async (trx) => {
-        await requireSource(dialect, trx, sourceId);
-        const upsert = trx.insertInto("poll_status");
-        if (result.ok) {
-          // A success clears the error: the status shows the source as it is now.
-          const success = { ...finished, last_success_ms: result.atMs, consecutive_failures: 0 };
-          await upsert
+      if (result.ok) {
+        // A success clears the error: the status shows the source as it is now.
+        const success = { ...finished, last_success_ms: result.atMs, consecutive_failures: 0 };
+        await writeForSource(dialect, sourceId, (db) =>
+          db
+            .insertInto("poll_status")
             .values({ source_id: sourceId, ...success })
             .onConflict((oc) =>
               oc.column("source_id").doUpdateSet({ ...success, last_error: null, last_error_code: null }),
             )
-            .execute();
-          return;
-        }
-        const failure = {
-          ...finished,
-          // The poller should already have redacted it; this is the last line of defence before disk.
-          last_error: redactSecrets(result.error ?? "The poll failed for an unknown reason."),
-          last_error_code: result.errorCode ?? null,
-        };
-        await upsert
+            .execute(),
+        );
+        return;
+      }
+      const failure = {
+        ...finished,
+        // The poller should already have redacted it; this is the last line of defence before disk.
+        last_error: redactSecrets(result.error ?? "The poll failed for an unknown reason."),
+        last_error_code: result.errorCode ?? null,
+      };
+      await writeForSource(dialect, sourceId, (db) =>
+        db
+          .insertInto("poll_status")
           .values({ source_id: sourceId, ...failure, consecutive_failures: 1 })
           .onConflict((oc) =>
             oc.column("source_id").doUpdateSet((eb) => ({
@@ -181,8 +182,8 @@ export function sourceOps(ctx: StoreContext): SourceOps {
               consecutive_failures: eb("poll_status.consecutive_failures", "+", 1),
             })),
           )
-          .execute();
-      });
+          .execute(),
+      );
     },
   };
 }
@@ -196,6 +197,21 @@ export async function requireSource(dialect: StoreDialect, trx: Db, sourceId: st
     .lockRows(trx.selectFrom("sources").select("id").where("id", "=", sourceId), "key share")
     .executeTakeFirst();
   if (found === undefined) throw new NotFoundError(`No source with id ${sourceId}.`);
+}
+
+/** One statement that writes a row of a source: a violated foreign key means there is no such source. */
+async function writeForSource(
+  dialect: StoreDialect,
+  sourceId: string,
+  write: (db: Kysely<Database>) => Promise<unknown>,
+): Promise<void> {
+  await dialect.run(async (db) => {
+    try {
+      await write(db);
+    } catch (err) {
+      throw dialect.isForeignKeyViolation(err) ? new NotFoundError(`No source with id ${sourceId}.`) : err;
+    }
+  });
 }
 
 /** A page's move of a stream's checkpoint or sweep time: only the fields given change. */
