@@ -80,7 +80,7 @@ async function seed(dataDir: string, events: number, alerts: number, endSecs: nu
     const db = store.connection;
     const insertEvent = db.prepare(
       `INSERT INTO events (source_id, id, type, effective_at, actor_type, actor_id, actor_email, ip, project_id,
-         raw, normalized, ingested_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         raw, ingested_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const startSecs = endSecs - DAYS * 86_400;
     const step = (DAYS * 86_400) / events;
@@ -101,12 +101,14 @@ async function seed(dataDir: string, events: number, alerts: number, endSecs: nu
             base.ip,
             base.projectId,
             base.raw.replace(base.id, id),
-            base.normalized?.replace(base.id, id) ?? null,
             now,
           );
         }
       })();
     }
+    // Queued for the text index as applyPage would queue them, then indexed (store/text-index.ts).
+    db.exec("INSERT INTO event_text_pending (seq) SELECT seq FROM events");
+    await store.indexPendingText();
     const insertAlert = db.prepare(
       `INSERT INTO alerts (id, rule_id, pack_id, source_id, dedup_string, is_error, title, severity, status,
          alert_context, description, reference, runbook, destinations, window_start_secs, window_end_secs,

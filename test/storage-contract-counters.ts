@@ -175,7 +175,7 @@ export function runCountersContract(name: string, open: () => Promise<Store>): v
       await store.applyPage({
         sourceId: a.id,
         events: [
-          eventRow("d1", D0 + 1, { normalized: null, actorEmail: null }),
+          eventRow("d1", D0 + 1, { actorEmail: null }),
           eventRow("d2", D0 + 2, { raw: JSON.stringify({ id: "d2", n: 1.5, s: "é\n\u2028", deep: [{ a: null }] }) }),
           eventRow("d3", D0 + 3, { raw: "not json {" }),
         ],

@@ -51,7 +51,6 @@ export function eventRow(id: string, effectiveAtSecs: number, overrides: Partial
     ip: "203.0.113.7",
     projectId: null,
     raw: JSON.stringify({ id, type, effective_at: effectiveAtSecs }),
-    normalized: JSON.stringify({ id, type, p_log_type: "OpenAI.Audit" }),
     ...overrides,
   };
 }
@@ -245,7 +244,6 @@ export function runStorageContract(
           ip: "2001:db8::1",
           projectId: "proj_1",
           raw: '{"id":"full","unicode":"ünïcödé ✓"}',
-          normalized: '{"p_log_type":"OpenAI.Audit"}',
         });
         const sparse = eventRow("sparse", T0 - 1, {
           actorType: null,
@@ -253,7 +251,6 @@ export function runStorageContract(
           actorEmail: null,
           ip: null,
           projectId: null,
-          normalized: null,
         });
         await store.applyPage(page(source.id, [full, sparse]));
         const stored = await store.searchEvents({ sourceId: source.id });
@@ -732,7 +729,7 @@ export function runStorageContract(
         assert.equal(await store.countEvents({ sourceId: a.id, limit: 1 }), 4);
       });
 
-      it("finds text as a case-insensitive literal substring of the raw record", async () => {
+      it("finds text as a case-insensitive literal substring of a value of the record", async () => {
         const source = await newSource();
         const raws: Record<string, string> = {
           percent: '{"note":"disk 100% full"}',
@@ -754,14 +751,16 @@ export function runStorageContract(
         assert.deepEqual(await ids("_"), ["underscore"]);
         // A trailing backslash must stay literal, not escape the closing wildcard.
         assert.deepEqual(await ids("c:\\"), ["backslash"]);
-        assert.deepEqual(await ids("\\\\users"), ["backslash"]);
+        // Values as they read once unescaped: one backslash, not JSON's two.
+        assert.deepEqual(await ids("\\users"), ["backslash"]);
+        assert.deepEqual(await ids("\\\\users"), []);
         assert.deepEqual(await ids("mallory@example"), ["upper"]);
         assert.deepEqual(await ids("DISK 100"), ["percent", "plain", "underscore"]);
         assert.deepEqual(await ids("absent"), []);
         assert.equal(await store.countEvents({ text: "100% FULL" }), 1);
       });
 
-      it("finds long, quoted, non-ASCII and JSON-spanning text exactly, through the text index", async () => {
+      it("finds long, quoted and non-ASCII text exactly, in values only, indexed or not yet", async () => {
         const source = await newSource();
         const raws: Record<string, string> = {
           key: JSON.stringify({ id: "key_8f3a2c9d01", name: 'say "hi" to <script>alert(1)</script>' }),
@@ -776,19 +775,27 @@ export function runStorageContract(
           ),
         );
         const ids = async (text: string) => (await store.searchEvents({ text })).map((e) => e.id).sort();
-        // Every trigram of "key_8f3a2c9d01" is in both records; only one holds the text itself.
-        assert.deepEqual(await ids("key_8f3a2c9d01"), ["key"]);
-        assert.deepEqual(await ids("KEY_8F3A2C9D0"), ["key", "lookalike"]);
-        // Raw JSON escapes the quotes, and the text is matched against the raw record as stored.
-        assert.deepEqual(await ids('say \\"hi\\"'), ["key"]);
-        assert.deepEqual(await ids('say "hi"'), []);
-        assert.deepEqual(await ids('"hi" AND NOT x'), []);
-        assert.deepEqual(await ids("<script>alert(1)</script>"), ["key"]);
-        assert.deepEqual(await ids("東京"), ["unicode"]);
-        assert.deepEqual(await ids("Zoë Ü"), ["unicode"]);
-        // The text may cross JSON syntax: it is a substring of the raw record, keys and quotes included.
-        assert.deepEqual(await ids('"type":"api_key.cr'), ["spans"]);
-        assert.equal(await store.countEvents({ text: "d01" }), 2);
+        const expectations = async () => {
+          // Every trigram of "key_8f3a2c9d01" is in both records; only one holds the text itself.
+          assert.deepEqual(await ids("key_8f3a2c9d01"), ["key"]);
+          assert.deepEqual(await ids("KEY_8F3A2C9D0"), ["key", "lookalike"]);
+          // Values are matched unescaped: the quotes as typed, not as JSON escapes them.
+          assert.deepEqual(await ids('say "hi"'), ["key"]);
+          assert.deepEqual(await ids('say \\"hi\\"'), []);
+          assert.deepEqual(await ids('"hi" AND NOT x'), []);
+          assert.deepEqual(await ids("<script>alert(1)</script>"), ["key"]);
+          assert.deepEqual(await ids("東京"), ["unicode"]);
+          assert.deepEqual(await ids("Zoë Ü"), ["unicode"]);
+          // Values only: keys and JSON syntax are not searched.
+          assert.deepEqual(await ids("api_key.cr"), ["spans"]);
+          assert.deepEqual(await ids('"type":"api_key.cr'), []);
+          assert.deepEqual(await ids("type"), []);
+          assert.equal(await store.countEvents({ text: "d01" }), 2);
+        };
+        await expectations();
+        // The same answers once the text index has caught up.
+        await store.indexPendingText();
+        await expectations();
       });
 
       it("finds events by id, within a source or across sources", async () => {
@@ -1802,6 +1809,81 @@ export function runStorageContract(
         const ids = [...(a ?? []), ...(b ?? [])].map((d) => d.id);
         assert.equal(ids.length, 12);
         assert.equal(new Set(ids).size, 12);
+      });
+
+      it("routes an entry once when two workers route it at the same time; unknown entries are not_found", async () => {
+        const { alertId } = await alertWithOutbox();
+        const [entry] = await store.listUnroutedOutbox(10);
+        assert.ok(entry);
+        // Different targets, so the deliveries show which routing won: exactly one of them, whole.
+        await Promise.all([
+          store.routeOutboxEntry(
+            entry.id,
+            [
+              { id: "a1", name: "a1" },
+              { id: "a2", name: "a2" },
+            ],
+            0,
+          ),
+          store.routeOutboxEntry(entry.id, [{ id: "b1", name: "b1" }], 0),
+        ]);
+        const routed = (await store.listDeliveries(alertId)).map((d) => d.destinationId).sort();
+        assert.ok(
+          JSON.stringify(routed) === '["a1","a2"]' || JSON.stringify(routed) === '["b1"]',
+          `routed to ${routed}`,
+        );
+        assert.deepEqual(await store.listUnroutedOutbox(10), []);
+        await rejectsWithCode(store.routeOutboxEntry(entry.id + 1000, [{ id: "x", name: "x" }], 0), "not_found");
+      });
+
+      it("logs a stale holder's attempt without moving the delivery; an unknown delivery is not_found", async () => {
+        const { alertId } = await alertWithOutbox();
+        const [entry] = await store.listUnroutedOutbox(10);
+        assert.ok(entry);
+        await store.routeOutboxEntry(entry.id, [{ id: "d", name: "d" }], 0);
+        const [stale] = await store.claimDeliveries({ nowMs: 0, leaseMs: 1000, limit: 10 });
+        assert.ok(stale);
+        const [fresh] = await store.claimDeliveries({ nowMs: 1000, leaseMs: 1000, limit: 10 });
+        assert.ok(fresh);
+        const late = { deliveryId: stale.id, leaseToken: stale.leaseToken, atMs: 1500, durationMs: 1 };
+        assert.equal(await store.recordDeliveryAttempt({ ...late, outcome: "sent", statusCode: 200 }), false);
+        const [delivery] = await store.listDeliveries(alertId);
+        assert.equal(delivery?.status, "pending");
+        assert.equal(delivery?.deliveredAtMs, null);
+        assert.equal(delivery?.leaseUntilMs, 2000);
+        assert.deepEqual(
+          delivery?.log.map((a) => [a.attempt, a.outcome, a.atMs]),
+          [[2, "sent", 1500]],
+        );
+        // The new holder's token still holds: its dead letter keeps the due time it had.
+        assert.equal(
+          await store.recordDeliveryAttempt({
+            deliveryId: fresh.id,
+            leaseToken: fresh.leaseToken,
+            atMs: 1600,
+            outcome: "failed",
+            error: "gave up",
+            durationMs: 1,
+          }),
+          true,
+        );
+        const [dead] = await store.listDeliveriesByStatus("failed");
+        assert.equal(dead?.nextAttemptAtMs, 0);
+        assert.equal(dead?.leaseUntilMs, null);
+        await rejectsWithCode(
+          store.recordDeliveryAttempt({ ...late, deliveryId: "nope", outcome: "sent" }),
+          "not_found",
+        );
+      });
+
+      it("finds a destination by id before a name equal to that id; lists never carry the config", async () => {
+        const first = await newDestination("first");
+        const shadow = await newDestination(first.id);
+        assert.equal((await store.getDestination(first.id))?.name, "first");
+        assert.equal((await store.getDestination(shadow.id))?.name, first.id);
+        for (const listed of [await store.listDestinations(), await store.getDestination("first")]) {
+          assert.doesNotMatch(JSON.stringify(listed), /ciphertext/);
+        }
       });
 
       it("removing the source removes its outbox and deliveries", async () => {

@@ -14,6 +14,7 @@ import { correlateStored, memberRuleIds } from "../detections/correlation/live.t
 import { lookAheadSecs } from "../detections/correlation/semantics.ts";
 import type { CorrelationRuleSpec } from "../detections/panther/correlation.ts";
 import type { SourceRecord, Store } from "../storage/ports.ts";
+import { normalizedRecord } from "./normalized.ts";
 
 /** Pending matches read per step. */
 const PENDING_BATCH = 1000;
@@ -39,19 +40,15 @@ const inside = (spans: readonly Span[], t: number) => spans.some(([lo, hi]) => t
 /** The normalized records of the matched events (what member rules saw), by event id. */
 async function recordsOf(
   store: Store,
-  sourceId: string,
+  source: SourceRecord,
   matches: readonly RuleMatch[],
 ): Promise<Map<string, Record<string, unknown> | null>> {
   const ids = [...new Set(matches.map((m) => m.eventId))];
   const out = new Map<string, Record<string, unknown> | null>();
   for (let i = 0; i < ids.length; i += EVENT_BATCH) {
     const chunk = ids.slice(i, i + EVENT_BATCH);
-    for (const e of await store.searchEvents({ sourceId, ids: chunk, limit: chunk.length })) {
-      try {
-        out.set(e.id, JSON.parse(e.normalized ?? e.raw) as Record<string, unknown>);
-      } catch {
-        out.set(e.id, null);
-      }
+    for (const e of await store.searchEvents({ sourceId: source.id, ids: chunk, limit: chunk.length })) {
+      out.set(e.id, normalizedRecord(e, source));
     }
   }
   return out;
@@ -103,7 +100,7 @@ export async function runCorrelations(
           untilSecs: hi + 1,
         });
         const records =
-          Object.keys(rule.criteria).length > 0 ? await recordsOf(store, source.id, matches) : new Map<string, null>();
+          Object.keys(rule.criteria).length > 0 ? await recordsOf(store, source, matches) : new Map<string, null>();
         const result = correlateStored(rule, matches, records, {
           nowSecs,
           anchorWanted: (t) => t >= lo && t <= hi && inside(anchors, t),

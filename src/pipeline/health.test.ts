@@ -365,7 +365,6 @@ describe("checkSourceHealth against a store", () => {
             ip: null,
             projectId: null,
             raw: "{}",
-            normalized: null,
           },
         ],
         quarantined: [],

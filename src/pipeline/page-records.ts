@@ -1,11 +1,12 @@
 // Turns the records of one API page into what the store writes: valid events with their indexed
-// columns (and normalized form), and quarantined records with the reasons. Pure: no I/O.
+// columns, the normalized records for detection, and quarantined records with the reasons. Pure: no I/O.
 // One bad record never fails its page: whatever it holds, it goes to quarantine, kept whole when it can be
 // serialized within the bounds and as a bounded preview when not (storable-record.ts says why).
 
 import type { RawAuditLog } from "../core/audit-log.ts";
 import { isKnownEventType } from "../core/event-types.ts";
 import type { EventRow, PageWrite, QuarantineRow, ValidationIssue } from "../storage/ports.ts";
+import { rowIdOf } from "./normalized.ts";
 import { checkSerializable, checkStorable, PREVIEW_DEPTH, previewJson, storableText } from "./storable-record.ts";
 
 export interface NormalizeOutcome {
@@ -16,7 +17,10 @@ export interface NormalizeOutcome {
 
 /** What the pipeline needs of a log type's normalizer (src/schema provides it). */
 export interface RecordNormalizer {
-  normalize(raw: unknown, ctx: { sourceId: string; sourceLabel: string; parseTimeMs: number }): NormalizeOutcome;
+  normalize(
+    raw: unknown,
+    ctx: { sourceId: string; sourceLabel: string; parseTimeMs: number; rowId?: string },
+  ): NormalizeOutcome;
 }
 
 export interface PageRecordsContext {
@@ -149,7 +153,7 @@ export function pageRecords(items: readonly unknown[], ctx: PageRecordsContext):
       continue;
     }
     const rec = item as RawAuditLog;
-    const outcome = ctx.normalizer.normalize(rec, ctx);
+    const outcome = ctx.normalizer.normalize(rec, { ...ctx, rowId: rowIdOf(ctx.sourceId, rec.id) });
     if (!outcome.ok) {
       quarantined.push(quarantine(item, outcome.issues ?? [], storable.json));
       continue;
@@ -172,7 +176,6 @@ export function pageRecords(items: readonly unknown[], ctx: PageRecordsContext):
       effectiveAtSecs: rec.effective_at,
       ...indexedColumns(rec),
       raw: storable.json,
-      normalized: storableRecord.json,
     });
   }
   return { events, quarantined, unknownTypes: [...unknownTypes], normalized };

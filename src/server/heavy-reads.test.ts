@@ -32,8 +32,8 @@ before(async () => {
   // take longer for nothing this test looks at. Records of ~1.5 kB, so that a scan of all takes a while.
   const db = (runtime.store as SqliteStore).connection;
   const insert = db.prepare(
-    `INSERT INTO events (source_id, id, type, effective_at, raw, normalized, ingested_at_ms)
-     VALUES (?, ?, 'login.succeeded', ?, ?, NULL, 0)`,
+    `INSERT INTO events (source_id, id, type, effective_at, raw, ingested_at_ms)
+     VALUES (?, ?, 'login.succeeded', ?, ?, 0)`,
   );
   const padding = "x".repeat(1500);
   db.transaction(() => {

@@ -1,5 +1,6 @@
-// An event as the API shows it: the stored row with `raw` and `normalized` as JSON values rather than
-// JSON text (a text that is not valid JSON stays a string). The SQLite store builds the same document in
+// An event as the API shows it: the stored row with `raw` as a JSON value rather than JSON text (a text that
+// is not valid JSON stays a string). The normalized form is added by the single-event route (it is rebuilt
+// from raw, see src/pipeline/normalized.ts); lists carry the raw record only. The SQLite store builds the same document in
 // SQL (sqlite/search.ts) so that long lists never parse and re-serialize records on the event loop.
 
 import type { EventCursor, EventDocuments, StoredEvent } from "./ports.ts";
@@ -14,7 +15,7 @@ export function parseJson(text: string | null): unknown {
 }
 
 export function eventDocument(e: StoredEvent) {
-  return { ...e, raw: parseJson(e.raw), normalized: parseJson(e.normalized) };
+  return { ...e, raw: parseJson(e.raw) };
 }
 
 export function cursorOf(e: Pick<StoredEvent, "effectiveAtSecs" | "id" | "sourceId">): EventCursor {

@@ -85,8 +85,6 @@ export interface EventRow {
   projectId: string | null;
   /** The record as received from the API (JSON text). */
   raw: string;
-  /** The normalized record (JSON text), when a normalizer ran. */
-  normalized: string | null;
 }
 
 import type { AlertStatus, AlertStatusChange, RuleMatch, RuleStateOp, Severity } from "../core/detection.ts";
@@ -235,7 +233,6 @@ export interface StoredEvent {
   ip: string | null;
   projectId: string | null;
   raw: string;
-  normalized: string | null;
   ingestedAtMs: number;
 }
 
@@ -438,6 +435,11 @@ export interface Store extends AccessStore, StatsStore {
    */
   searchEventDocuments(query: EventQuery): Promise<EventDocuments>;
   countEvents(query?: EventQuery): Promise<number>;
+  /**
+   * Free text is indexed after a page commits, in the background (store/text-index.ts); this indexes whatever
+   * is still queued now and resolves with how many events it indexed. Searches find queued events either way.
+   */
+  indexPendingText(): Promise<number>;
   /** All stored event ids of a source (for tests and audits); order unspecified. */
   listEventIds(sourceId: string): Promise<string[]>;
   listQuarantine(query?: { sourceId?: string; limit?: number }): Promise<QuarantineRecord[]>;
@@ -489,7 +491,7 @@ export interface Store extends AccessStore, StatsStore {
   /**
    * Runs a scheduled query's read-only SELECT over one source's events and returns at most `maxRows` rows
    * (a row per object, column name → value). Inside the query `events` is that source's events (columns
-   * source_id, id, type, effective_at, actor_type, actor_id, actor_email, ip, project_id, normalized); the query
+   * source_id, id, type, effective_at, actor_type, actor_id, actor_email, ip, project_id, raw); the query
    * is run as a subquery, so it is one SELECT (WITH allowed), never a write. Throws a VigilError with the
    * database's message when the query is invalid; PostgreSQL also stops it after `timeoutMs`.
    */

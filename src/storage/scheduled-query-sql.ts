@@ -2,7 +2,11 @@
 // CTE named `events` that holds only one source's events. As a subquery it can only be one SELECT (a `;` or a
 // write is a syntax error); the CTE makes `FROM events` mean "this source's events" in either database.
 
-/** The columns a scheduled query sees (the raw record stays out: `normalized` is the event as rules see it). */
+/**
+ * The columns a scheduled query sees: the indexed fields and `raw`, the record as the API returned it (JSON
+ * text: json_extract(raw, '$.actor.session.ip_address') in SQLite, raw::jsonb #>> '{actor,session,ip_address}'
+ * in PostgreSQL). The normalized form is not stored (it is rebuilt from raw on read), so it is not a column.
+ */
 export const SCHEDULED_QUERY_COLUMNS = [
   "source_id",
   "id",
@@ -13,7 +17,7 @@ export const SCHEDULED_QUERY_COLUMNS = [
   "actor_email",
   "ip",
   "project_id",
-  "normalized",
+  "raw",
 ] as const;
 
 /**

@@ -41,7 +41,7 @@ export function register(program: Command): void {
     .option("--until <time>", "up to this time")
     .option("--text <text>", "case-insensitive text anywhere in the event")
     .option("--limit <n>", "at most this many events", "100")
-    .option("--json", "one stored event per line (the normalized record when there is one)")
+    .option("--json", "one stored event per line (the raw record, as the API returned it)")
     .addHelpText("after", "\nExample:\n  vigil search --type api_key.created --since 7d --json\n")
     .action(async (options: SearchOptions) => {
       await withRuntime(async (runtime) => {
@@ -57,7 +57,7 @@ export function register(program: Command): void {
         if (options.text) query.text = options.text;
         const events = await runtime.store.searchEvents(query);
         for (const event of events) {
-          process.stdout.write(options.json ? `${event.normalized ?? event.raw}\n` : `${line(event)}\n`);
+          process.stdout.write(options.json ? `${event.raw}\n` : `${line(event)}\n`);
         }
         if (!options.json) process.stderr.write(`${events.length} event(s).\n`);
       });

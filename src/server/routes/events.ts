@@ -2,13 +2,14 @@
 
 import { Hono } from "hono";
 import { NotFoundError } from "../../core/errors.ts";
+import { normalizedRecord } from "../../pipeline/normalized.ts";
 import { eventDocument } from "../../storage/event-document.ts";
-import { MAX_LIMIT } from "../../storage/event-search.ts";
 import type { EventCursor, EventQuery } from "../../storage/ports.ts";
+import { MAX_LIMIT } from "../../storage/store/event-search.ts";
 import { type AppEnv, intParam, type ServerContext, strParam } from "../context.ts";
 import { keysetPages, streamJsonList } from "../json-stream.ts";
 
-/** An event as the API shows it (raw and normalized as JSON values). */
+/** An event as the API lists it (raw as a JSON value). */
 export const eventView = eventDocument;
 
 export function eventRoutes(ctx: ServerContext): Hono<AppEnv> {
@@ -62,7 +63,8 @@ export function eventRoutes(ctx: ServerContext): Hono<AppEnv> {
     const id = c.req.param("eventId");
     const [event] = source ? await store.searchEvents({ sourceId: source.id, ids: [id], limit: 1 }) : [];
     if (!event) throw new NotFoundError(`There is no event ${JSON.stringify(id)} in that source.`);
-    return c.json({ event: eventView(event) });
+    // The normalized form (what rules see), rebuilt from the raw record.
+    return c.json({ event: { ...eventView(event), normalized: source ? normalizedRecord(event, source) : null } });
   });
 
   return app;

@@ -6,11 +6,14 @@
 // windows, rule state) serialize on advisory locks (`lockKeys`). A deadlock or serialization failure that
 // still happens rolls the whole transaction back, and it is rerun a few times before surfacing.
 
-import { type Compilable, Kysely, PostgresDialect, sql } from "kysely";
+import { type Compilable, CompiledQuery, Kysely, PostgresDialect, type RawBuilder, sql } from "kysely";
 import type pg from "pg";
 import { VigilError } from "../../core/errors.ts";
+import type { EventDocuments } from "../ports.ts";
+import { scheduledQuerySql } from "../scheduled-query-sql.ts";
 import type { Database as Schema } from "../store/database.ts";
-import type { Db, StoreDialect } from "../store/dialect.ts";
+import type { Db, StoreDialect, TextPlan } from "../store/dialect.ts";
+import { containsPattern } from "../store/event-search.ts";
 import { runMigrations } from "./migrations.ts";
 import { type PgTarget, translatePgError } from "./pg-errors.ts";
 
@@ -74,8 +77,62 @@ export class PostgresStoreDialect implements StoreDialect {
     return query.forUpdate().skipLocked();
   }
 
-  lockRows<Q extends { forUpdate(): Q; forKeyShare(): Q }>(query: Q, strength: "update" | "key share"): Q {
-    return strength === "update" ? query.forUpdate() : query.forKeyShare();
+  forUpdate<Q extends { forUpdate(): Q }>(query: Q): Q {
+    return query.forUpdate();
+  }
+
+  keyShare<Q extends { forKeyShare(): Q }>(query: Q): Q {
+    return query.forKeyShare();
+  }
+
+  /**
+   * Candidates: pg_trgm's GIN index on event_text (the values, one per line) answers ILIKE (migration 18),
+   * plus the events not yet indexed. Each is confirmed on its values (jsonpath `$.**`, unescaped), so a
+   * search gives the same answer before and after indexing. ILIKE folds case by the locale.
+   */
+  textFilter(text: string, _plan: TextPlan): RawBuilder<boolean> {
+    const pattern = containsPattern(text);
+    return sql<boolean>`seq IN (SELECT seq FROM event_text WHERE body ILIKE ${pattern} ESCAPE '\\'
+        UNION ALL SELECT seq FROM event_text_pending)
+      AND EXISTS (SELECT 1 FROM jsonb_path_query(raw::jsonb, 'strict $.**') AS v(value)
+        WHERE jsonb_typeof(v.value) IN ('string', 'number', 'boolean') AND v.value #>> '{}' ILIKE ${pattern} ESCAPE '\\')`;
+  }
+
+  async textPlan(_text: string): Promise<TextPlan> {
+    return "index";
+  }
+
+  async insertText(trx: Db, rows: ReadonlyArray<{ seq: number; body: string }>): Promise<void> {
+    await sql`INSERT INTO event_text (seq, body)
+      SELECT * FROM unnest(${rows.map((r) => r.seq)}::bigint[], ${rows.map((r) => r.body)}::text[])
+      ON CONFLICT (seq) DO NOTHING`.execute(trx);
+  }
+
+  /** PostgreSQL's documents are built in JavaScript from the rows (see ../event-document.ts). */
+  readonly eventDocumentSql = null;
+
+  eventDocuments(_query: Compilable<unknown>): Promise<EventDocuments> | null {
+    return null;
+  }
+
+  async scheduledQuery(
+    sourceId: string,
+    query: string,
+    options: { maxRows: number; timeoutMs: number },
+  ): Promise<Array<Record<string, unknown>>> {
+    this.#assertOpen();
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        // READ ONLY: the database refuses any write the query might attempt; the timeout is local to it.
+        await sql`SET TRANSACTION READ ONLY`.execute(trx);
+        await sql.raw(`SET LOCAL statement_timeout = ${Math.max(1, Math.floor(options.timeoutMs))}`).execute(trx);
+        const text = `${scheduledQuerySql(query, "events", "$1")} LIMIT ${Math.max(0, Math.floor(options.maxRows))}`;
+        const { rows } = await trx.executeQuery<Record<string, unknown>>(CompiledQuery.raw(text, [sourceId]));
+        return rows;
+      });
+    } catch (err) {
+      throw this.translateError(err);
+    }
   }
 
   translateError(err: unknown): unknown {

@@ -629,6 +629,51 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE sources ADD COLUMN posture_interval_secs bigint NOT NULL DEFAULT 3600;
     `,
   },
+  {
+    version: 18,
+    name: "compact events: a sequence number, no stored normalized copy, text indexed after the page",
+    sql: `
+      -- See the SQLite store's migration 18: the normalized copy goes (rebuilt on read), indexes stop
+      -- carrying the event id (ties are sorted on the fly), and free text is indexed from the record's values
+      -- in batches after the page commits, off the page transaction. seq is what the text index keys on.
+      DROP INDEX IF EXISTS events_raw_trgm;
+      ALTER TABLE events DROP COLUMN normalized;
+      ALTER TABLE events ADD COLUMN seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE;
+      DROP INDEX events_newest;
+      DROP INDEX events_by_type;
+      DROP INDEX events_by_actor_email;
+      DROP INDEX events_by_actor_id;
+      DROP INDEX events_by_ip;
+      DROP INDEX events_by_project;
+      DROP INDEX events_by_source;
+      CREATE INDEX events_newest ON events (effective_at DESC);
+      CREATE INDEX events_by_source ON events (source_id, effective_at DESC);
+      CREATE INDEX events_by_type ON events (type, effective_at DESC);
+      CREATE INDEX events_by_actor_email ON events (actor_email, effective_at DESC) WHERE actor_email IS NOT NULL;
+      CREATE INDEX events_by_actor_id ON events (actor_id, effective_at DESC) WHERE actor_id IS NOT NULL;
+      CREATE INDEX events_by_ip ON events (ip, effective_at DESC) WHERE ip IS NOT NULL;
+      CREATE INDEX events_by_project ON events (project_id, effective_at DESC) WHERE project_id IS NOT NULL;
+
+      CREATE TABLE event_text_pending (seq bigint PRIMARY KEY REFERENCES events(seq) ON DELETE CASCADE);
+      INSERT INTO event_text_pending (seq) SELECT seq FROM events;
+      CREATE TABLE event_text (
+        seq bigint PRIMARY KEY REFERENCES events(seq) ON DELETE CASCADE,
+        body text NOT NULL
+      );
+      -- As in migration 9: pg_trgm answers ILIKE from the index; without it, searches scan (and say so once).
+      DO $$
+      DECLARE
+        ext_schema name;
+      BEGIN
+        SELECT n.nspname INTO ext_schema
+          FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+          WHERE e.extname = 'pg_trgm';
+        IF ext_schema IS NOT NULL THEN
+          EXECUTE format('CREATE INDEX event_text_trgm ON event_text USING gin (body %I.gin_trgm_ops)', ext_schema);
+        END IF;
+      END $$;
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import pg from "pg";
 import { type PgCluster, startPgCluster } from "../../../test/pg-cluster.ts";
-import { eventRow, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
+import { eventRow, ruleMatch, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
 import { runAccessContract } from "../../../test/storage-contract-access.ts";
 import { runAlertOrderContract } from "../../../test/storage-contract-alert-order.ts";
 import { runCountersContract } from "../../../test/storage-contract-counters.ts";
@@ -136,6 +136,39 @@ describe("PostgresStore", () => {
       assert.equal(await a.countEvents({ sourceId: source.id }), ids.length);
       assert.equal(await b.countEvents({ sourceId: source.id }), ids.length);
       assert.equal((await b.listUnknownTypes(source.id)).length, 6);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("gives each delivery to one of two workers that route and claim at the same time", async () => {
+    const schema = freshSchema();
+    const a = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    const b = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    try {
+      const source = await a.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+      await a.applyPage({
+        sourceId: source.id,
+        events: [eventRow("e1", T0)],
+        quarantined: [],
+        unknownTypes: [],
+        matches: [ruleMatch(source.id, "e1", T0)],
+      });
+      const [entry] = await b.listUnroutedOutbox(10);
+      assert.ok(entry);
+      const targets = Array.from({ length: 40 }, (_, i) => ({ id: `d${i}`, name: `dest ${i}` }));
+      await Promise.all([a.routeOutboxEntry(entry.id, targets, 0), b.routeOutboxEntry(entry.id, targets, 0)]);
+      const claimed: string[] = [];
+      for (let round = 0; round < 8; round++) {
+        const batches = await Promise.all([
+          a.claimDeliveries({ nowMs: 0, leaseMs: 60_000, limit: 3 }),
+          b.claimDeliveries({ nowMs: 0, leaseMs: 60_000, limit: 3 }),
+        ]);
+        for (const batch of batches) claimed.push(...batch.map((d) => d.id));
+      }
+      assert.equal(claimed.length, 40);
+      assert.equal(new Set(claimed).size, 40);
     } finally {
       await a.close();
       await b.close();

@@ -34,8 +34,10 @@ import {
 } from "../alert-rows.ts";
 import type { AlertQuery, AlertRecord, DetectionSetting, RuleStateEntry, StoredEvent } from "../ports.ts";
 import { applyStateOpsTo, groupStateOps, isLive } from "../rule-state.ts";
-import { toStoredEvent } from "./rows.ts";
-import type { EventsTable } from "./search.ts";
+import type { EventsTable as EventsSchema } from "../store/database.ts";
+import { toStoredEvent } from "../store/events.ts";
+
+type EventsTable = Omit<EventsSchema, "seq">;
 
 const toFlag = (b: boolean): number => (b ? 1 : 0);
 const placeholders = (n: number): string => Array.from({ length: n }, () => "?").join(", ");
@@ -109,7 +111,7 @@ function prepare(db: Database.Database) {
     >(
       `SELECT m.*, e.source_id AS ev_source_id, e.id AS ev_id, e.type AS ev_type, e.effective_at AS ev_effective_at,
          e.actor_type AS ev_actor_type, e.actor_id AS ev_actor_id, e.actor_email AS ev_actor_email, e.ip AS ev_ip,
-         e.project_id AS ev_project_id, e.raw AS ev_raw, e.normalized AS ev_normalized,
+         e.project_id AS ev_project_id, e.raw AS ev_raw,
          e.ingested_at_ms AS ev_ingested_at_ms
        FROM rule_matches m LEFT JOIN events e ON e.source_id = m.source_id AND e.id = m.event_id
        WHERE m.alert_id = ? ORDER BY m.event_time, m.seq LIMIT ?`,
@@ -315,7 +317,6 @@ export class SqliteDetections {
               ip: row.ev_ip,
               project_id: row.ev_project_id,
               raw: row.ev_raw ?? "",
-              normalized: row.ev_normalized,
               ingested_at_ms: row.ev_ingested_at_ms ?? 0,
             }),
     }));

@@ -3,15 +3,25 @@
 // There is one connection. Kysely's SQLite driver lets one query (or one `write` transaction, which holds the
 // connection from BEGIN to COMMIT) use it at a time; better-sqlite3 itself runs each statement synchronously.
 // Long reads go to read-only connections in worker threads (reader.ts) so the event loop stays free.
+//
+// A write transaction spans several awaits. Should a second connection in the same thread (two stores on one
+// file in one process) ask SQLite for the write lock meanwhile, SQLite's busy wait would block the thread, the
+// first transaction could never finish, and the wait would end in storage_busy. So this process's write
+// transactions on one file take turns (`takeTurn`) before BEGIN IMMEDIATE; other processes still wait in
+// SQLite's busy handler, which blocks only them.
 
+import { resolve } from "node:path";
 import type Database from "better-sqlite3";
-import { type Compilable, Kysely, SqliteDialect, sql } from "kysely";
-import { VigilError } from "../../core/errors.ts";
+import { type Compilable, Kysely, type RawBuilder, SqliteDialect, sql } from "kysely";
+import { UsageError, VigilError } from "../../core/errors.ts";
+import type { EventDocuments } from "../ports.ts";
+import { scheduledQuerySql } from "../scheduled-query-sql.ts";
 import type { Database as Schema } from "../store/database.ts";
-import type { Db, StoreDialect } from "../store/dialect.ts";
+import type { Db, StoreDialect, TextPlan } from "../store/dialect.ts";
 import { runMigrations } from "./migrations.ts";
 import type { SqliteReader } from "./reader.ts";
 import { translateSqliteError } from "./sqlite-errors.ts";
+import { EVENT_DOCUMENT, sqliteTextFilter, TEXT_CANDIDATE_CAP, textCandidateCount } from "./text-search.ts";
 
 export class SqliteStoreDialect implements StoreDialect {
   readonly name = "sqlite" as const;
@@ -33,6 +43,7 @@ export class SqliteStoreDialect implements StoreDialect {
 
   async write<T>(fn: (trx: Db) => Promise<T>): Promise<T> {
     this.#assertOpen();
+    const endTurn = await takeTurn(this.#location);
     try {
       return await this.db.connection().execute(async (conn) => {
         await sql`BEGIN IMMEDIATE`.execute(conn);
@@ -48,6 +59,8 @@ export class SqliteStoreDialect implements StoreDialect {
       });
     } catch (err) {
       throw this.translateError(err);
+    } finally {
+      endTurn();
     }
   }
 
@@ -79,8 +92,65 @@ export class SqliteStoreDialect implements StoreDialect {
     return query;
   }
 
-  lockRows<Q extends { forUpdate(): Q; forKeyShare(): Q }>(query: Q, _strength: "update" | "key share"): Q {
+  forUpdate<Q extends { forUpdate(): Q }>(query: Q): Q {
     return query;
+  }
+
+  keyShare<Q extends { forKeyShare(): Q }>(query: Q): Q {
+    return query;
+  }
+
+  textFilter(text: string, plan: TextPlan): RawBuilder<boolean> {
+    return sqliteTextFilter(text, plan);
+  }
+
+  /** See TEXT_CANDIDATE_CAP: how to answer a free-text filter, from a capped count of index candidates. */
+  async textPlan(text: string): Promise<TextPlan> {
+    const count = textCandidateCount(text);
+    if (count === null) return "index";
+    const compiled = count.compile(this.db);
+    const rows = await this.heavyRead<{ n: number }>({ compile: () => compiled });
+    return (rows[0]?.n ?? 0) >= TEXT_CANDIDATE_CAP ? "scan" : "index";
+  }
+
+  async insertText(trx: Db, rows: ReadonlyArray<{ seq: number; body: string }>): Promise<void> {
+    for (const row of rows)
+      await sql`INSERT INTO event_text (rowid, body) VALUES (${row.seq}, ${row.body})`.execute(trx);
+  }
+
+  readonly eventDocumentSql: RawBuilder<string> = EVENT_DOCUMENT;
+
+  eventDocuments(query: Compilable<unknown>): Promise<EventDocuments> | null {
+    // An in-memory database has no reader thread: the store builds the documents in JavaScript.
+    if (this.#reader === null) return null;
+    this.#assertOpen();
+    const compiled = query.compile();
+    return this.#reader.documents(compiled.sql, compiled.parameters).catch((err: unknown) => {
+      throw this.translateError(err);
+    });
+  }
+
+  async scheduledQuery(
+    sourceId: string,
+    query: string,
+    options: { maxRows: number; timeoutMs: number },
+  ): Promise<Array<Record<string, unknown>>> {
+    this.#assertOpen();
+    try {
+      // main.events: a CTE that named the table unqualified would refer to itself. No statement timeout in
+      // SQLite: the row cap bounds what is read back, and rule authors own their queries.
+      const statement = this.#connection.prepare(scheduledQuerySql(query, "main.events", "?"));
+      if (!statement.readonly || !statement.reader)
+        throw new UsageError("A scheduled query must be a single read-only SELECT.");
+      const rows: Array<Record<string, unknown>> = [];
+      for (const row of statement.iterate(sourceId) as Iterable<Record<string, unknown>>) {
+        if (rows.length >= options.maxRows) break;
+        rows.push(row);
+      }
+      return rows;
+    } catch (err) {
+      throw this.translateError(err);
+    }
   }
 
   translateError(err: unknown): unknown {
@@ -109,6 +179,30 @@ export class SqliteStoreDialect implements StoreDialect {
     await this.#reader?.close();
     if (this.#connection.open) this.#connection.close();
   }
+}
+
+/** Per database file, the end of the last write transaction this process queued on it. */
+const turns = new Map<string, Promise<void>>();
+
+/**
+ * Waits until every write transaction this process queued before on the same file has ended (see the
+ * header); returns the call that ends this one's turn.
+ */
+async function takeTurn(location: string): Promise<() => void> {
+  // An in-memory database belongs to its one connection: nothing to share.
+  if (location === ":memory:") return () => {};
+  const file = resolve(location);
+  const previous = turns.get(file) ?? Promise.resolve();
+  let end!: () => void;
+  const mine = new Promise<void>((release) => {
+    end = release;
+  });
+  turns.set(file, mine);
+  await previous;
+  return () => {
+    end();
+    if (turns.get(file) === mine) turns.delete(file);
+  };
 }
 
 function sqliteCode(err: unknown): string | undefined {

@@ -638,6 +638,84 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE sources ADD COLUMN posture_interval_secs INTEGER NOT NULL DEFAULT 3600;
     `,
   },
+  {
+    version: 18,
+    name: "compact events: a sequence number, no stored normalized copy, text indexed after the page",
+    rebuildsTables: true,
+    sql: `
+      -- An event took ~3.8 KB for a ~670-byte record: the normalized copy (rebuilt on read from raw, see
+      -- src/pipeline/normalized.ts), an event id in every index entry, and a trigram index of the whole JSON
+      -- written inside each page transaction (three quarters of its time). Now:
+      -- - seq (AUTOINCREMENT: never reused, so "indexed up to" stays meaningful) is the rowid every index entry
+      --   points at; ties in the newest-first order are sorted on the fly, they are a handful of rows;
+      -- - event_text indexes only the record's values (not its keys and punctuation), and is written in
+      --   batches after the page commits (store/text-index.ts): the page only queues the event's seq in
+      --   event_text_pending, and searches scan the few pending events until they are indexed.
+      DROP TRIGGER events_text_insert;
+      DROP TRIGGER events_text_delete;
+      DROP TRIGGER events_text_update;
+      DROP TABLE events_text;
+      DROP TRIGGER event_counts_insert;
+      DROP TRIGGER event_counts_delete;
+      DROP TRIGGER event_counts_update;
+      CREATE TABLE events_v18 (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        effective_at INTEGER NOT NULL,
+        actor_type TEXT,
+        actor_id TEXT,
+        actor_email TEXT,
+        ip TEXT,
+        project_id TEXT,
+        raw TEXT NOT NULL,
+        ingested_at_ms INTEGER NOT NULL,
+        UNIQUE (source_id, id)
+      );
+      INSERT INTO events_v18 (source_id, id, type, effective_at, actor_type, actor_id, actor_email, ip, project_id,
+          raw, ingested_at_ms)
+        SELECT source_id, id, type, effective_at, actor_type, actor_id, actor_email, ip, project_id, raw, ingested_at_ms
+        FROM events ORDER BY rowid;
+      DROP TABLE events;
+      ALTER TABLE events_v18 RENAME TO events;
+      CREATE INDEX events_newest ON events (effective_at DESC);
+      CREATE INDEX events_by_source ON events (source_id, effective_at DESC);
+      CREATE INDEX events_by_type ON events (type, effective_at DESC);
+      CREATE INDEX events_by_actor_email ON events (actor_email, effective_at DESC) WHERE actor_email IS NOT NULL;
+      CREATE INDEX events_by_actor_id ON events (actor_id, effective_at DESC) WHERE actor_id IS NOT NULL;
+      CREATE INDEX events_by_ip ON events (ip, effective_at DESC) WHERE ip IS NOT NULL;
+      CREATE INDEX events_by_project ON events (project_id, effective_at DESC) WHERE project_id IS NOT NULL;
+
+      -- The counters of migration 15, on the rebuilt table.
+      CREATE TRIGGER event_counts_insert AFTER INSERT ON events BEGIN
+        INSERT INTO event_counts (source_id, day_secs, type, events)
+          VALUES (new.source_id, (new.effective_at / 86400) * 86400, new.type, 1)
+          ON CONFLICT (source_id, day_secs, type) DO UPDATE SET events = events + 1;
+      END;
+      CREATE TRIGGER event_counts_delete AFTER DELETE ON events BEGIN
+        UPDATE event_counts SET events = events - 1
+          WHERE source_id = old.source_id AND day_secs = (old.effective_at / 86400) * 86400 AND type = old.type;
+      END;
+      CREATE TRIGGER event_counts_update AFTER UPDATE OF source_id, effective_at, type ON events BEGIN
+        UPDATE event_counts SET events = events - 1
+          WHERE source_id = old.source_id AND day_secs = (old.effective_at / 86400) * 86400 AND type = old.type;
+        INSERT INTO event_counts (source_id, day_secs, type, events)
+          VALUES (new.source_id, (new.effective_at / 86400) * 86400, new.type, 1)
+          ON CONFLICT (source_id, day_secs, type) DO UPDATE SET events = events + 1;
+      END;
+
+      CREATE TABLE event_text_pending (seq INTEGER PRIMARY KEY);
+      INSERT INTO event_text_pending (seq) SELECT seq FROM events;
+      CREATE VIRTUAL TABLE event_text USING fts5(
+        body, content='', contentless_delete=1, detail=none, tokenize='trigram'
+      );
+      CREATE TRIGGER event_text_delete AFTER DELETE ON events BEGIN
+        DELETE FROM event_text WHERE rowid = old.seq;
+        DELETE FROM event_text_pending WHERE seq = old.seq;
+      END;
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

@@ -13,9 +13,11 @@ import { runCountersContract } from "../../../test/storage-contract-counters.ts"
 import { runLimiterContract } from "../../../test/storage-contract-limiter.ts";
 import { runPostureContract } from "../../../test/storage-contract-posture.ts";
 import { VigilError } from "../../core/errors.ts";
+import { eventSearch } from "../store/event-search.ts";
+import { SqliteStoreDialect } from "./dialect.ts";
 import { MIGRATIONS, runMigrations } from "./migrations.ts";
-import { compileEventSearch, TEXT_CANDIDATE_CAP } from "./search.ts";
 import { openSqliteStore, type SqliteStore } from "./sqlite-store.ts";
+import { TEXT_CANDIDATE_CAP } from "./text-search.ts";
 
 const T0 = 1_700_000_000;
 const scratch = mkdtempSync(join(tmpdir(), "vigil-sqlite-test-"));
@@ -97,6 +99,38 @@ describe("SqliteStore", () => {
         raw.close();
       }
     });
+  });
+
+  it("lets two connections in one process write at once without waiting out the busy timeout", async () => {
+    const path = freshPath();
+    // A short timeout, so that a connection blocking the thread on the other's write lock fails the test.
+    const [a, b] = await Promise.all([
+      openSqliteStore({ path, busyTimeoutMs: 200 }),
+      openSqliteStore({ path, busyTimeoutMs: 200 }),
+    ]);
+    try {
+      const targets = Array.from({ length: 10 }, (_, i) => ({ id: `d${i}`, name: `dest ${i}` }));
+      const source = await a.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+      await a.applyPage({
+        sourceId: source.id,
+        events: [eventRow("e1", T0)],
+        quarantined: [],
+        unknownTypes: [],
+        matches: [ruleMatch(source.id, "e1", T0)],
+      });
+      const [entry] = await b.listUnroutedOutbox(10);
+      assert.ok(entry);
+      await Promise.all([a.routeOutboxEntry(entry.id, targets, 0), b.routeOutboxEntry(entry.id, targets, 0)]);
+      const claims = await Promise.all(
+        [a, b, a, b, a, b].map((store) => store.claimDeliveries({ nowMs: 0, leaseMs: 1000, limit: 2 })),
+      );
+      const ids = claims.flat().map((d) => d.id);
+      assert.equal(ids.length, 10);
+      assert.equal(new Set(ids).size, 10);
+    } finally {
+      await a.close();
+      await b.close();
+    }
   });
 
   it("keeps data across close and reopen", async () => {
@@ -191,8 +225,9 @@ describe("SqliteStore", () => {
     await assertVigilError(openSqliteStore({ path: join(scratch, "no-such-dir", "vigil.db") }), "storage_open_failed");
   });
 
-  it("answers common and rare text alike whether it reads the index's candidates or scans", async () => {
+  it("answers common and rare text alike from the index, the queue of events not yet indexed, or a scan", async () => {
     await withStore(async (store) => {
+      const dialect = new SqliteStoreDialect(store.connection, "test", null);
       const source = await store.createSource(sourceSettings("acme"), { ciphertext: "x" });
       const total = TEXT_CANDIDATE_CAP + 500;
       const events = Array.from({ length: total }, (_, i) =>
@@ -200,7 +235,21 @@ describe("SqliteStore", () => {
           raw: JSON.stringify({ id: `e${i}`, actor: "common@example.com", note: i % 997 === 0 ? "rare-thing" : "" }),
         }),
       );
-      await store.applyPage({ sourceId: source.id, events, quarantined: [], unknownTypes: [] });
+      const half = Math.floor(total / 2);
+      await store.applyPage({ sourceId: source.id, events: events.slice(0, half), quarantined: [], unknownTypes: [] });
+      await store.indexPendingText();
+      // The second half stored as a page stores it, but with the indexer not yet run: queued, not indexed.
+      const insert = store.connection.prepare(
+        `INSERT INTO events (source_id, id, type, effective_at, raw, ingested_at_ms) VALUES (?, ?, ?, ?, ?, 0)`,
+      );
+      store.connection.transaction(() => {
+        for (const e of events.slice(half)) {
+          const { lastInsertRowid } = insert.run(source.id, e.id, e.type, e.effectiveAtSecs, e.raw);
+          store.connection.prepare("INSERT INTO event_text_pending (seq) VALUES (?)").run(lastInsertRowid);
+        }
+      })();
+      const pending = () => store.connection.prepare("SELECT count(*) FROM event_text_pending").pluck().get();
+      assert.equal(pending(), total - half);
       for (const [text, expected] of [
         ["common@example", 100],
         ["rare-thing", 3],
@@ -209,7 +258,7 @@ describe("SqliteStore", () => {
         const viaStore = (await store.searchEvents({ text })).map((e) => e.id);
         assert.equal(viaStore.length, expected, text);
         for (const plan of ["index", "scan"] as const) {
-          const compiled = compileEventSearch({ text }, plan);
+          const compiled = eventSearch(dialect.db, dialect, { text }, plan).compile();
           const ids = store.connection
             .prepare(compiled.sql)
             .all(...compiled.parameters)
@@ -217,6 +266,11 @@ describe("SqliteStore", () => {
           assert.deepEqual(ids, viaStore, `${text} (${plan})`);
         }
       }
+      assert.equal(await store.countEvents({ text: "common@example" }), total);
+      // Once everything is indexed the answers do not change.
+      await store.indexPendingText();
+      assert.equal(pending(), 0);
+      assert.equal((await store.searchEvents({ text: "rare-thing" })).length, 3);
       assert.equal(await store.countEvents({ text: "common@example" }), total);
     });
   });
@@ -272,7 +326,12 @@ describe("SqliteStore", () => {
           (await store.searchEvents({ text: "before version" })).map((e) => e.id),
           ["e1"],
         );
-        assert.equal(store.connection.prepare("SELECT count(*) FROM events_text").pluck().get(), 2);
+        await store.indexPendingText();
+        assert.equal(store.connection.prepare("SELECT count(*) FROM event_text_pending").pluck().get(), 0);
+        assert.deepEqual(
+          (await store.searchEvents({ text: "before version" })).map((e) => e.id),
+          ["e1"],
+        );
       }, path);
     });
 

@@ -156,6 +156,8 @@ export interface EventCountsTable {
 }
 
 export interface EventsTable {
+  /** Assigned by the database (never reused): what the text index keys on. */
+  seq: Generated<number>;
   actor_email: string | null;
   actor_id: string | null;
   actor_type: string | null;
@@ -163,11 +165,15 @@ export interface EventsTable {
   id: string;
   ingested_at_ms: number;
   ip: string | null;
-  normalized: string | null;
   project_id: string | null;
   raw: string;
   source_id: string;
   type: string;
+}
+
+/** Events stored but not yet in the text index (store/text-index.ts). */
+export interface EventTextPendingTable {
+  seq: number;
 }
 
 export interface OutboxTable {
@@ -284,7 +290,7 @@ export interface SessionsTable {
   created_at_ms: number;
   csrf: string;
   expires_at_ms: number;
-  token_hash: string | null;
+  token_hash: string;
   user_id: string;
 }
 
@@ -349,6 +355,7 @@ export interface Database {
   detection_settings: DetectionSettingsTable;
   event_counts: EventCountsTable;
   events: EventsTable;
+  event_text_pending: EventTextPendingTable;
   outbox: OutboxTable;
   poll_status: PollStatusTable;
   posture_manifests: PostureManifestsTable;

@@ -2,8 +2,9 @@
 // it) is written once over Kysely; each database gives it one of these. Keep every hook small and named for
 // the difference it covers: if a query needs an `if (dialect.name === ...)`, it belongs here instead.
 
-import type { Compilable, Kysely, Transaction } from "kysely";
+import type { Compilable, Kysely, RawBuilder, Transaction } from "kysely";
 import type { Clock } from "../../core/clock.ts";
+import type { EventDocuments } from "../ports.ts";
 import type { Database } from "./database.ts";
 
 /** A Kysely handle usable inside a write transaction (the transaction itself or its connection). */
@@ -44,11 +45,17 @@ export interface StoreDialect {
   skipLocked<Q extends { forUpdate(): Q; skipLocked(): Q }>(query: Q): Q;
 
   /**
-   * Row locks held to the end of the transaction, for a read that a write depends on: PostgreSQL appends
-   * FOR UPDATE (the rows are about to change or go) or FOR KEY SHARE (the rows must not go meanwhile, as a
-   * source that rows are being added to); SQLite leaves the query as it is (its writer holds the database).
+   * Keeps the selected rows from being deleted until the transaction ends (PostgreSQL: FOR KEY SHARE, so a
+   * page and a concurrent removal of its source serialize; SQLite: nothing, its writer holds the database).
    */
-  lockRows<Q extends { forUpdate(): Q; forKeyShare(): Q }>(query: Q, strength: "update" | "key share"): Q;
+  keyShare<Q extends { forKeyShare(): Q }>(query: Q): Q;
+
+  /**
+   * Locks the selected rows against other writers until the transaction ends (PostgreSQL: FOR UPDATE, so
+   * removing a source waits for the pages being written to it, and later pages then find it gone; SQLite:
+   * nothing, its writer holds the database).
+   */
+  forUpdate<Q extends { forUpdate(): Q }>(query: Q): Q;
 
   /** Turns a driver error into a VigilError that names the database (or returns it unchanged). */
   translateError(err: unknown): unknown;
@@ -58,10 +65,45 @@ export interface StoreDialect {
   /** True when `err` is a violated unique constraint. */
   isUniqueViolation(err: unknown): boolean;
 
+  // ---- events: free text and scheduled queries ----
+
+  /**
+   * The free-text condition on `events`: `text` occurs, case-insensitively and literally, within one of the
+   * record's values (a string, number or boolean, as the value reads once unescaped; keys and JSON syntax are
+   * not searched). Candidates come from the text index (the record's values) or from the events not yet
+   * indexed (`event_text_pending`), and each is confirmed on its values, so the index decides speed, not the
+   * result.
+   * `plan` (SQLite only): "scan" when the text is so common that reading rows in order beats the index.
+   */
+  textFilter(text: string, plan: TextPlan): RawBuilder<boolean>;
+  /** How to answer a free-text filter (SQLite counts index candidates up to a cap); PostgreSQL's planner knows. */
+  textPlan(text: string): Promise<TextPlan>;
+  /** Adds a batch of events' searchable text to the text index, inside the indexer's transaction. */
+  insertText(trx: Db, rows: ReadonlyArray<{ seq: number; body: string }>): Promise<void>;
+  /**
+   * A page of event API documents (see ../event-document.ts) for `query`, a search selecting the `doc` column
+   * built by `eventDocumentSql` plus the cursor columns; null when this dialect builds them in JavaScript.
+   */
+  eventDocuments(query: Compilable<unknown>): Promise<EventDocuments> | null;
+  /** The `doc` column for `eventDocuments` (SQLite: json_object in C), or null. */
+  readonly eventDocumentSql: RawBuilder<string> | null;
+  /**
+   * Runs a rule author's scheduled query (../scheduled-query-sql.ts) read-only over one source's events:
+   * SQLite refuses a statement that is not a read-only SELECT; PostgreSQL runs it in a READ ONLY transaction
+   * with a statement timeout.
+   */
+  scheduledQuery(
+    sourceId: string,
+    query: string,
+    options: { maxRows: number; timeoutMs: number },
+  ): Promise<Array<Record<string, unknown>>>;
+
   /** Applies this dialect's pending migrations. */
   migrate(nowMs: number): Promise<void>;
   close(): Promise<void>;
 }
+
+export type TextPlan = "index" | "scan";
 
 /** What every store module is given. */
 export interface StoreContext {

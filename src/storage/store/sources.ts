@@ -93,7 +93,7 @@ export function sourceOps(ctx: StoreContext): SourceOps {
       await dialect.write(async (trx) => {
         // FOR UPDATE: pages being written to the source finish first, and later ones then find it gone.
         const found = await dialect
-          .lockRows(trx.selectFrom("sources").select("id").where("id", "=", id), "update")
+          .forUpdate(trx.selectFrom("sources").select("id").where("id", "=", id))
           .executeTakeFirst();
         if (found === undefined) throw new NotFoundError(`No source with id ${id}.`);
         await deleteSourceData(trx, id);
@@ -194,7 +194,7 @@ export function sourceOps(ctx: StoreContext): SourceOps {
  */
 export async function requireSource(dialect: StoreDialect, trx: Db, sourceId: string): Promise<void> {
   const found = await dialect
-    .lockRows(trx.selectFrom("sources").select("id").where("id", "=", sourceId), "key share")
+    .keyShare(trx.selectFrom("sources").select("id").where("id", "=", sourceId))
     .executeTakeFirst();
   if (found === undefined) throw new NotFoundError(`No source with id ${sourceId}.`);
 }

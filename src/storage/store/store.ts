@@ -8,19 +8,16 @@
 import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { Store } from "../ports.ts";
+import { accessOps } from "./access.ts";
 import { backfillOps } from "./backfill.ts";
+import { deliveryOps } from "./delivery.ts";
 import type { StoreContext, StoreDialect } from "./dialect.ts";
-import {
-  ACCESS_KEYS,
-  ALERT_KEYS,
-  DELIVERY_KEYS,
-  EVENT_KEYS,
-  type LegacyStore,
-  legacyOps,
-  STATS_KEYS,
-} from "./legacy.ts";
+import { eventOps } from "./events.ts";
+import { ALERT_KEYS, type LegacyStore, legacyOps } from "./legacy.ts";
 import { postureOps } from "./posture.ts";
 import { sourceOps } from "./sources.ts";
+import { statsOps } from "./stats.ts";
+import { textIndexer } from "./text-index.ts";
 
 export interface StoreOptions {
   clock?: Clock;
@@ -36,27 +33,35 @@ export function openStore(dialect: StoreDialect, legacy: LegacyStore, options: S
     clock: options.clock ?? systemClock,
     alertLimitPerHour: options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR,
   };
+  const textIndex = textIndexer(ctx);
   const ops: StoreOps = {
     // sources, stream state, poll status
     ...sourceOps(ctx),
     // backfill jobs and slices
     ...backfillOps(ctx),
     // events: the page write, search, quarantine, unknown types, scheduled queries
-    ...legacyOps(legacy, EVENT_KEYS),
+    ...eventOps(ctx, textIndex),
     // detections: matches, alert windows, alerts, rule state, settings, correlation
     ...legacyOps(legacy, ALERT_KEYS),
     // destinations, outbox, deliveries
-    ...legacyOps(legacy, DELIVERY_KEYS),
+    ...deliveryOps(ctx),
     // users, sessions, API tokens
-    ...legacyOps(legacy, ACCESS_KEYS),
+    ...accessOps(ctx),
     // overview counters
-    ...legacyOps(legacy, STATS_KEYS),
+    ...statsOps(ctx),
     // inventory snapshots
     ...postureOps(ctx),
   };
   return {
     ...ops,
-    migrate: () => legacy.migrate(),
-    close: () => legacy.close(),
+    async migrate() {
+      await legacy.migrate();
+      // Events queued for the text index before a restart (or by a migration) are indexed now.
+      textIndex.schedule();
+    },
+    async close() {
+      await textIndex.stop();
+      await legacy.close();
+    },
   };
 }

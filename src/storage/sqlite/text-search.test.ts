@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { trigramLookup } from "./search.ts";
+import { trigramLookup } from "./text-search.ts";
 
 describe("trigramLookup", () => {
   it("leaves text shorter than a trigram to the scan", () => {

@@ -1,0 +1,351 @@
+// Destinations, the outbox and deliveries (with their attempt logs), written once for SQLite and PostgreSQL.
+//
+// Several workers (processes sharing one PostgreSQL) route and send at the same time. What keeps them apart:
+// - a claim picks its rows through `dialect.skipLocked` (PostgreSQL: FOR UPDATE SKIP LOCKED), so two claims
+//   never lease the same delivery and neither waits for the other's rows;
+// - routing marks the outbox entry routed before fanning it out, with an UPDATE that only matches an unrouted
+//   entry: a second worker routing the same entry waits on that row and then matches nothing, so the
+//   deliveries are created once;
+// - recording an attempt moves the delivery on only where the lease token still matches, so a worker whose
+//   lease expired (and was claimed again) cannot overwrite the new holder's result.
+// On SQLite each write transaction holds the whole database, which serializes all of this anyway.
+//
+// Every write goes through `dialect.write`, single statements too: on SQLite that is what takes turns with
+// the other connections of this process (see ../sqlite/dialect.ts).
+//
+// Destination configs are stored as the ciphertext they are given and read back only by getDestinationConfig.
+
+import { randomUUID } from "node:crypto";
+import type { Selectable, Updateable } from "kysely";
+import type { Severity } from "../../core/detection.ts";
+import { NotFoundError, VigilError } from "../../core/errors.ts";
+import { redactSecrets } from "../../core/redact.ts";
+import type {
+  DeliveryAttemptRecord,
+  DeliveryRecord,
+  DeliveryStatus,
+  DestinationRecord,
+  OutboxKind,
+  Store,
+} from "../ports.ts";
+import type { DeliveriesTable, DeliveryAttemptsTable, DestinationsTable } from "./database.ts";
+import type { Db, StoreContext } from "./dialect.ts";
+
+export type DeliveryOps = Pick<
+  Store,
+  | "createDestination"
+  | "listDestinations"
+  | "getDestination"
+  | "getDestinationConfig"
+  | "updateDestination"
+  | "removeDestination"
+  | "listUnroutedOutbox"
+  | "routeOutboxEntry"
+  | "claimDeliveries"
+  | "recordDeliveryAttempt"
+  | "listDeliveries"
+  | "listDeliveriesByStatus"
+>;
+
+export function deliveryOps(ctx: StoreContext): DeliveryOps {
+  const { dialect, clock } = ctx;
+
+  return {
+    createDestination: (d) => {
+      const nowMs = clock.nowMs();
+      const row: Selectable<DestinationsTable> = {
+        id: randomUUID(),
+        name: d.name,
+        type: d.type,
+        min_severity: d.minSeverity,
+        log_types: JSON.stringify(d.logTypes),
+        config_ciphertext: d.config.ciphertext,
+        managed_by: d.managedBy ?? null,
+        created_at_ms: nowMs,
+        updated_at_ms: nowMs,
+      };
+      return dialect.write(async (trx) => {
+        try {
+          await trx.insertInto("destinations").values(row).execute();
+        } catch (err) {
+          // The unique index on the name decides (the id is a fresh UUID), so two workers adding the same
+          // name at once cannot both win.
+          if (dialect.isUniqueViolation(err)) {
+            throw new VigilError("conflict", `A destination named "${d.name}" already exists; choose another name.`);
+          }
+          throw err;
+        }
+        return toDestinationRecord(row);
+      });
+    },
+
+    listDestinations: () =>
+      dialect.run(async (db) => {
+        const rows = await db.selectFrom("destinations").selectAll().orderBy("name").execute();
+        return rows.map(toDestinationRecord);
+      }),
+
+    getDestination: (idOrName) =>
+      dialect.run(async (db) => {
+        // By id first: a name that happens to equal another destination's id must not shadow it.
+        const row = await db
+          .selectFrom("destinations")
+          .selectAll()
+          .where((eb) => eb.or([eb("id", "=", idOrName), eb("name", "=", idOrName)]))
+          .orderBy((eb) => eb.case().when("id", "=", idOrName).then(0).else(1).end())
+          .limit(1)
+          .executeTakeFirst();
+        return row === undefined ? null : toDestinationRecord(row);
+      }),
+
+    getDestinationConfig: (id) =>
+      dialect.run(async (db) => {
+        const row = await db
+          .selectFrom("destinations")
+          .select("config_ciphertext")
+          .where("id", "=", id)
+          .executeTakeFirst();
+        return row === undefined ? null : { ciphertext: row.config_ciphertext };
+      }),
+
+    updateDestination: (id, changes) => {
+      const set: Updateable<DestinationsTable> = { updated_at_ms: clock.nowMs() };
+      if (changes.type !== undefined) set.type = changes.type;
+      if (changes.minSeverity !== undefined) set.min_severity = changes.minSeverity;
+      if (changes.logTypes !== undefined) set.log_types = JSON.stringify(changes.logTypes);
+      if (changes.config !== undefined) set.config_ciphertext = changes.config.ciphertext;
+      // null is an owner too ("not the config file"): only an absent managedBy leaves it as it is.
+      if (changes.managedBy !== undefined) set.managed_by = changes.managedBy;
+      return dialect.write(async (trx) => {
+        const row = await trx
+          .updateTable("destinations")
+          .set(set)
+          .where("id", "=", id)
+          .returningAll()
+          .executeTakeFirst();
+        if (row === undefined) throw new NotFoundError(`No destination with id ${id}.`);
+        return toDestinationRecord(row);
+      });
+    },
+
+    removeDestination: (id) =>
+      dialect.write(async (trx) => {
+        const { numDeletedRows } = await trx.deleteFrom("destinations").where("id", "=", id).executeTakeFirst();
+        if (numDeletedRows === 0n) throw new NotFoundError(`No destination with id ${id}.`);
+      }),
+
+    listUnroutedOutbox: (limit) =>
+      dialect.run(async (db) => {
+        const rows = await db
+          .selectFrom("outbox")
+          .select(["id", "alert_id", "kind", "created_at_ms"])
+          .where("routed_at_ms", "is", null)
+          .orderBy("id")
+          .limit(limit)
+          .execute();
+        return rows.map((r) => ({
+          id: r.id,
+          alertId: r.alert_id,
+          kind: r.kind as OutboxKind,
+          createdAtMs: r.created_at_ms,
+        }));
+      }),
+
+    routeOutboxEntry: (outboxId, destinations, nowMs) =>
+      dialect.write(async (trx) => {
+        // Marking first takes the row: a concurrent router of the same entry waits for this transaction,
+        // then finds the entry routed and matches nothing.
+        const marked = await trx
+          .updateTable("outbox")
+          .set({ routed_at_ms: nowMs })
+          .where("id", "=", outboxId)
+          .where("routed_at_ms", "is", null)
+          .returning("id")
+          .executeTakeFirst();
+        if (marked === undefined) {
+          const exists = await trx.selectFrom("outbox").select("id").where("id", "=", outboxId).executeTakeFirst();
+          if (exists === undefined) throw new NotFoundError(`No outbox entry with id ${outboxId}.`);
+          return; // routed already
+        }
+        if (destinations.length === 0) return;
+        await trx
+          .insertInto("deliveries")
+          .values(
+            destinations.map((d) => ({
+              id: randomUUID(),
+              outbox_id: outboxId,
+              destination_id: d.id,
+              destination_name: d.name,
+              status: "pending",
+              next_attempt_at_ms: nowMs,
+              created_at_ms: nowMs,
+            })),
+          )
+          .onConflict((oc) => oc.columns(["outbox_id", "destination_id"]).doNothing())
+          .execute();
+      }),
+
+    claimDeliveries: ({ nowMs, leaseMs, limit }) =>
+      dialect.write(async (trx) => {
+        const due = await dialect
+          .skipLocked(
+            trx
+              .selectFrom("deliveries")
+              .select("id")
+              .where("status", "=", "pending")
+              .where("next_attempt_at_ms", "<=", nowMs)
+              .where((eb) => eb.or([eb("lease_until_ms", "is", null), eb("lease_until_ms", "<=", nowMs)]))
+              .orderBy("next_attempt_at_ms")
+              .orderBy("id")
+              .limit(limit),
+          )
+          .execute();
+        if (due.length === 0) return [];
+        // A fresh token per delivery; counting the attempt at the claim means a sender that keeps crashing
+        // still runs out of attempts.
+        const tokens = new Map<string, string>();
+        for (const { id } of due) {
+          const token = randomUUID();
+          tokens.set(id, token);
+          await trx
+            .updateTable("deliveries")
+            .set((eb) => ({ lease_until_ms: nowMs + leaseMs, lease_token: token, attempts: eb("attempts", "+", 1) }))
+            .where("id", "=", id)
+            .execute();
+        }
+        const rows = await selectDeliveries(trx)
+          .where("d.id", "in", [...tokens.keys()])
+          .orderBy("d.next_attempt_at_ms")
+          .orderBy("d.id")
+          .execute();
+        return rows.map((row) => ({ ...toDeliveryRecord(row), leaseToken: tokens.get(row.id) as string }));
+      }),
+
+    recordDeliveryAttempt: (a) =>
+      dialect.write(async (trx) => {
+        const error = a.error === undefined ? null : redactSecrets(a.error);
+        const status: DeliveryStatus = a.outcome === "sent" ? "sent" : a.outcome === "retry" ? "pending" : "failed";
+        // Only while this token holds the lease; the UPDATE also locks the row (PostgreSQL), so a claim skips
+        // it until this transaction ends.
+        const finished = await trx
+          .updateTable("deliveries")
+          .set({
+            status,
+            ...(a.outcome === "retry" ? { next_attempt_at_ms: a.nextAttemptAtMs ?? a.atMs } : {}),
+            lease_until_ms: null,
+            lease_token: null,
+            last_error: a.outcome === "sent" ? null : error,
+            delivered_at_ms: a.outcome === "sent" ? a.atMs : null,
+          })
+          .where("id", "=", a.deliveryId)
+          .where("lease_token", "=", a.leaseToken)
+          .returning("attempts")
+          .executeTakeFirst();
+        // A stale holder's attempt is still logged, numbered as the delivery now stands.
+        const current =
+          finished ??
+          (await trx.selectFrom("deliveries").select("attempts").where("id", "=", a.deliveryId).executeTakeFirst());
+        if (current === undefined) throw new NotFoundError(`No delivery with id ${a.deliveryId}.`);
+        await trx
+          .insertInto("delivery_attempts")
+          .values({
+            delivery_id: a.deliveryId,
+            attempt: current.attempts,
+            at_ms: a.atMs,
+            outcome: a.outcome,
+            status_code: a.statusCode ?? null,
+            error,
+            duration_ms: a.durationMs,
+          })
+          .execute();
+        return finished !== undefined;
+      }),
+
+    listDeliveries: (alertId) =>
+      dialect.run(async (db) => {
+        const rows = await selectDeliveries(db)
+          .where("o.alert_id", "=", alertId)
+          .orderBy("d.created_at_ms")
+          .orderBy("o.id")
+          .orderBy("d.destination_name")
+          .execute();
+        const attempts = await db
+          .selectFrom("delivery_attempts as a")
+          .innerJoin("deliveries as d", "d.id", "a.delivery_id")
+          .innerJoin("outbox as o", "o.id", "d.outbox_id")
+          .selectAll("a")
+          .where("o.alert_id", "=", alertId)
+          .orderBy("a.id")
+          .execute();
+        return rows.map((row) => ({
+          ...toDeliveryRecord(row),
+          log: attempts.filter((a) => a.delivery_id === row.id).map(toAttemptRecord),
+        }));
+      }),
+
+    listDeliveriesByStatus: (status, limit = 100) =>
+      dialect.run(async (db) => {
+        const rows = await selectDeliveries(db)
+          .where("d.status", "=", status)
+          .orderBy("d.created_at_ms", "desc")
+          .orderBy("d.id", "desc")
+          .limit(limit)
+          .execute();
+        return rows.map(toDeliveryRecord);
+      }),
+  };
+}
+
+/** A delivery with the alert and kind of its outbox entry. */
+function selectDeliveries(db: Db) {
+  return db
+    .selectFrom("deliveries as d")
+    .innerJoin("outbox as o", "o.id", "d.outbox_id")
+    .selectAll("d")
+    .select(["o.alert_id", "o.kind"]);
+}
+
+type DeliveryRow = Selectable<DeliveriesTable> & { alert_id: string; kind: string };
+
+function toDestinationRecord(row: Selectable<DestinationsTable>): DestinationRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    type: row.type,
+    minSeverity: row.min_severity as Severity,
+    logTypes: JSON.parse(row.log_types) as string[],
+    managedBy: row.managed_by === "config" ? "config" : null,
+    createdAtMs: row.created_at_ms,
+    updatedAtMs: row.updated_at_ms,
+  };
+}
+
+function toDeliveryRecord(row: DeliveryRow): DeliveryRecord {
+  return {
+    id: row.id,
+    outboxId: row.outbox_id,
+    alertId: row.alert_id,
+    kind: row.kind as OutboxKind,
+    destinationId: row.destination_id,
+    destinationName: row.destination_name,
+    status: row.status as DeliveryStatus,
+    attempts: row.attempts,
+    nextAttemptAtMs: row.next_attempt_at_ms,
+    leaseUntilMs: row.lease_until_ms,
+    lastError: row.last_error,
+    deliveredAtMs: row.delivered_at_ms,
+    createdAtMs: row.created_at_ms,
+  };
+}
+
+function toAttemptRecord(row: Selectable<DeliveryAttemptsTable>): DeliveryAttemptRecord {
+  return {
+    deliveryId: row.delivery_id,
+    attempt: row.attempt,
+    atMs: row.at_ms,
+    outcome: row.outcome as DeliveryAttemptRecord["outcome"],
+    statusCode: row.status_code,
+    error: row.error,
+    durationMs: row.duration_ms,
+  };
+}

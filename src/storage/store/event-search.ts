@@ -1,0 +1,133 @@
+// The dynamic event and quarantine queries. Every filter becomes a bound parameter, so no caller text is ever
+// spliced into SQL; the free-text condition is the dialect's (StoreDialect.textFilter).
+
+import { type Kysely, type SelectQueryBuilder, sql } from "kysely";
+import { UsageError } from "../../core/errors.ts";
+import type { EventQuery } from "../ports.ts";
+import type { Database } from "./database.ts";
+import type { StoreDialect, TextPlan } from "./dialect.ts";
+
+export const DEFAULT_LIMIT = 100;
+export const MAX_LIMIT = 10_000;
+
+/** `limit` clamped to MAX_LIMIT; anything that is not a positive number is a usage error. */
+export function resolveLimit(limit: number | undefined): number {
+  if (limit === undefined) return DEFAULT_LIMIT;
+  if (!Number.isFinite(limit) || limit < 1) {
+    throw new UsageError(`The result limit must be a number from 1 to ${MAX_LIMIT}, not ${limit}.`);
+  }
+  return Math.min(Math.floor(limit), MAX_LIMIT);
+}
+
+/**
+ * True when the per-day event counters (migration 15) give `countEvents` exactly: no filter, or only a
+ * source. Any other filter needs the events themselves.
+ */
+export function countableFromCounters(query: EventQuery): boolean {
+  return Object.entries(query).every(([key, value]) => value === undefined || key === "limit" || key === "sourceId");
+}
+
+export const DAY_SECS = 86_400;
+
+/** True when whole-day counters give exactly the histogram: buckets of whole days from a day's start. */
+export function histogramFitsDays(query: { sinceSecs: number; bucketSecs: number }): boolean {
+  return query.bucketSecs % DAY_SECS === 0 && Math.floor(query.sinceSecs) % DAY_SECS === 0;
+}
+
+/** A LIKE pattern matching `text` literally anywhere; `\` is the escape character. */
+export function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+function applyFilters<O>(
+  dialect: StoreDialect,
+  query: SelectQueryBuilder<Database, "events", O>,
+  filter: EventQuery,
+  textPlan: TextPlan,
+): SelectQueryBuilder<Database, "events", O> {
+  let q = query;
+  if (filter.sourceId !== undefined) q = q.where("source_id", "=", filter.sourceId);
+  if (filter.ids !== undefined) {
+    // Kysely compiles `in ()` for an empty list, which is not SQL: ask for what matches nothing instead.
+    q = filter.ids.length > 0 ? q.where("id", "in", filter.ids) : q.where(sql<boolean>`1 = 0`);
+  }
+  // An empty list means "no type filter", the same as leaving it out (a CLI with no --type flags).
+  if (filter.types !== undefined && filter.types.length > 0) q = q.where("type", "in", filter.types);
+  if (filter.actorEmail !== undefined) q = q.where("actor_email", "=", filter.actorEmail);
+  if (filter.actorId !== undefined) q = q.where("actor_id", "=", filter.actorId);
+  if (filter.ip !== undefined) q = q.where("ip", "=", filter.ip);
+  if (filter.projectId !== undefined) q = q.where("project_id", "=", filter.projectId);
+  if (filter.sinceSecs !== undefined) q = q.where("effective_at", ">=", filter.sinceSecs);
+  if (filter.untilSecs !== undefined) q = q.where("effective_at", "<", filter.untilSecs);
+  if (filter.text !== undefined && filter.text !== "") q = q.where(dialect.textFilter(filter.text, textPlan));
+  const after = filter.after;
+  if (after !== undefined) {
+    // The row-value comparison is the newest-first order itself; the plain bound on effective_at lets
+    // both planners start the index scan at the cursor instead of filtering from the newest row.
+    q = q
+      .where("effective_at", "<=", after.effectiveAtSecs)
+      .where(sql<boolean>`(effective_at, id, source_id) < (${after.effectiveAtSecs}, ${after.id}, ${after.sourceId})`);
+  }
+  return q;
+}
+
+/**
+ * Newest first; ties (events of the same second) by id, then source. The indexes end in effective_at, so
+ * both engines read in time order and sort only each second's few rows.
+ */
+function newestFirst<O>(q: SelectQueryBuilder<Database, "events", O>, limit: number | undefined) {
+  return q
+    .orderBy("effective_at", "desc")
+    .orderBy("id", "desc")
+    .orderBy("source_id", "desc")
+    .limit(resolveLimit(limit));
+}
+
+/** The event columns a StoredEvent is read from (../rows: toStoredEvent). */
+export const EVENT_COLUMNS = [
+  "source_id",
+  "id",
+  "type",
+  "effective_at",
+  "actor_type",
+  "actor_id",
+  "actor_email",
+  "ip",
+  "project_id",
+  "raw",
+  "ingested_at_ms",
+] as const;
+
+export function eventSearch(db: Kysely<Database>, dialect: StoreDialect, filter: EventQuery, plan: TextPlan) {
+  return newestFirst(applyFilters(dialect, db.selectFrom("events").select(EVENT_COLUMNS), filter, plan), filter.limit);
+}
+
+export function eventDocumentSearch(db: Kysely<Database>, dialect: StoreDialect, filter: EventQuery, plan: TextPlan) {
+  const doc = dialect.eventDocumentSql;
+  if (doc === null) throw new Error("eventDocumentSearch: this dialect builds documents in JavaScript.");
+  return newestFirst(
+    applyFilters(
+      dialect,
+      db.selectFrom("events").select([doc.as("doc"), "effective_at", "id", "source_id"]),
+      filter,
+      plan,
+    ),
+    filter.limit,
+  );
+}
+
+export function eventCount(db: Kysely<Database>, dialect: StoreDialect, filter: EventQuery) {
+  // A count reads every match whatever the order: the index's candidates are never more rows.
+  return applyFilters(
+    dialect,
+    db.selectFrom("events").select((eb) => eb.fn.countAll<number>().as("n")),
+    filter,
+    "index",
+  );
+}
+
+export function quarantineList(db: Kysely<Database>, filter: { sourceId?: string; limit?: number }) {
+  let q = db.selectFrom("quarantine").selectAll();
+  if (filter.sourceId !== undefined) q = q.where("source_id", "=", filter.sourceId);
+  return q.orderBy("id", "desc").limit(resolveLimit(filter.limit));
+}

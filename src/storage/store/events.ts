@@ -1,0 +1,394 @@
+// Events: the page write (the hot path of every poll and backfill), search, quarantine, unknown types and
+// scheduled queries. One page is one write transaction: its events, the matches and rule state of the events it
+// inserted, its quarantined records, its unknown types and its checkpoint or slice progress commit together or
+// not at all (the crash tests prove it with SIGKILL).
+
+import { createHash } from "node:crypto";
+import { type Selectable, sql } from "kysely";
+import type { RuleMatch } from "../../core/detection.ts";
+import { NotFoundError, UsageError } from "../../core/errors.ts";
+import { documentsOf } from "../event-document.ts";
+import type {
+  EventQuery,
+  PageWrite,
+  PageWriteResult,
+  QuarantineRecord,
+  Store,
+  StoredEvent,
+  StreamName,
+  UnknownTypeRecord,
+} from "../ports.ts";
+import type { EventsTable, QuarantineTable } from "./database.ts";
+import { applyMatchesIn, applyStateOpsIn } from "./detections.ts";
+import type { Db, StoreContext } from "./dialect.ts";
+import { countableFromCounters, eventCount, eventDocumentSearch, eventSearch, quarantineList } from "./event-search.ts";
+import type { TextIndexer } from "./text-index.ts";
+
+type EventOps = Pick<
+  Store,
+  | "applyPage"
+  | "searchEvents"
+  | "searchEventDocuments"
+  | "countEvents"
+  | "listEventIds"
+  | "listQuarantine"
+  | "listUnknownTypes"
+  | "queryEvents"
+  | "eventTypeCounts"
+  | "indexPendingText"
+>;
+
+const STREAMS: readonly StreamName[] = ["main", "tenant"];
+/** Events per INSERT statement: 1,000 rows of 11 columns. */
+const INSERT_CHUNK = 1000;
+
+export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
+  const { dialect } = ctx;
+
+  async function textPlan(query: EventQuery) {
+    return query.text ? dialect.textPlan(query.text) : "index";
+  }
+
+  return {
+    async applyPage(write) {
+      if (write.streamUpdate !== undefined && !STREAMS.includes(write.streamUpdate.stream)) {
+        throw new UsageError(`Unknown stream "${write.streamUpdate.stream}".`);
+      }
+      const result = await dialect.write((trx) => applyPageIn(ctx, trx, write, ctx.clock.nowMs()));
+      if (result.insertedIds.length > 0) textIndex.schedule();
+      return result;
+    },
+
+    async searchEvents(query) {
+      const plan = await textPlan(query);
+      const rows = await dialect.heavyRead(eventSearch(dialect.db, dialect, query, plan));
+      return rows.map(toStoredEvent);
+    },
+
+    async searchEventDocuments(query) {
+      const plan = await textPlan(query);
+      const inDatabase =
+        dialect.eventDocumentSql === null
+          ? null
+          : dialect.eventDocuments(eventDocumentSearch(dialect.db, dialect, query, plan));
+      if (inDatabase !== null) return inDatabase;
+      return documentsOf((await dialect.heavyRead(eventSearch(dialect.db, dialect, query, plan))).map(toStoredEvent));
+    },
+
+    async countEvents(query = {}) {
+      // Every event, or every event of a source: the day counters know (no read of the events).
+      if (countableFromCounters(query)) {
+        return dialect.run(async (db) => {
+          let q = db
+            .selectFrom("event_counts")
+            .select((eb) => eb.fn.coalesce(eb.fn.sum<number>("events"), sql<number>`0`).as("n"));
+          if (query.sourceId !== undefined) q = q.where("source_id", "=", query.sourceId);
+          return Number((await q.executeTakeFirst())?.n ?? 0);
+        });
+      }
+      const rows = await dialect.heavyRead(eventCount(dialect.db, dialect, query));
+      return Number(rows[0]?.n ?? 0);
+    },
+
+    async listEventIds(sourceId) {
+      return dialect.run(async (db) =>
+        (await db.selectFrom("events").select("id").where("source_id", "=", sourceId).execute()).map((r) => r.id),
+      );
+    },
+
+    async listQuarantine(query = {}) {
+      return (await dialect.heavyRead(quarantineList(dialect.db, query))).map(toQuarantineRecord);
+    },
+
+    async listUnknownTypes(sourceId) {
+      return dialect.run(async (db) => {
+        let q = db.selectFrom("unknown_event_types").selectAll();
+        q =
+          sourceId === undefined
+            ? q.orderBy("first_seen_ms").orderBy("source_id")
+            : q.where("source_id", "=", sourceId).orderBy("first_seen_ms");
+        const rows = await q.orderBy("type").execute();
+        return rows.map(
+          (r): UnknownTypeRecord => ({ sourceId: r.source_id, type: r.type, firstSeenMs: r.first_seen_ms }),
+        );
+      });
+    },
+
+    indexPendingText: () => textIndex.flush(),
+
+    queryEvents: (sourceId, query, options) => dialect.scheduledQuery(sourceId, query, options),
+
+    async eventTypeCounts(sourceId) {
+      return dialect.run(async (db) => {
+        let q = db
+          .selectFrom("event_counts")
+          .select((eb) => ["type", eb.fn.sum<number>("events").as("n")])
+          .where("events", ">", 0);
+        if (sourceId !== undefined) q = q.where("source_id", "=", sourceId);
+        const counts = await q.groupBy("type").orderBy("type").execute();
+        // The newest event of each type: one index probe per type (events_by_type ends in effective_at).
+        const out: Array<{ type: string; count: number; lastSeenSecs: number }> = [];
+        for (const c of counts) {
+          let last = db.selectFrom("events").select("effective_at").where("type", "=", c.type);
+          if (sourceId !== undefined) last = last.where("source_id", "=", sourceId);
+          const row = await last.orderBy("effective_at", "desc").limit(1).executeTakeFirst();
+          if (row !== undefined) out.push({ type: c.type, count: Number(c.n), lastSeenSecs: row.effective_at });
+        }
+        return out;
+      });
+    },
+  };
+}
+
+/** One page, inside its transaction. */
+async function applyPageIn(ctx: StoreContext, trx: Db, write: PageWrite, nowMs: number): Promise<PageWriteResult> {
+  const sourceId = write.sourceId;
+  await requireSource(ctx, trx, sourceId);
+
+  const inserted = await insertEvents(trx, write, nowMs);
+  const insertedIds = write.events.filter((e) => inserted.has(e.id)).map((e) => e.id);
+  // Page order, each id once (a page may repeat one).
+  const orderedIds = [...new Set(insertedIds)];
+
+  // Before the rest of the page, so that anything failing later also rolls the alert state back.
+  const createdAlertIds = await applyDetections(ctx, trx, write, new Set(orderedIds), nowMs);
+
+  const quarantined = await insertQuarantine(trx, write, nowMs);
+  const newUnknownTypes = await insertUnknownTypes(trx, write, nowMs);
+
+  const update = write.streamUpdate;
+  if (update !== undefined) {
+    // Only the fields given change.
+    await trx
+      .insertInto("stream_state")
+      .values({
+        source_id: sourceId,
+        stream: update.stream,
+        checkpoint_secs: update.checkpointSecs ?? null,
+        last_sweep_secs: update.lastSweepSecs ?? null,
+      })
+      .onConflict((oc) =>
+        oc.columns(["source_id", "stream"]).doUpdateSet((eb) => ({
+          ...(update.checkpointSecs !== undefined ? { checkpoint_secs: eb.ref("excluded.checkpoint_secs") } : {}),
+          ...(update.lastSweepSecs !== undefined ? { last_sweep_secs: eb.ref("excluded.last_sweep_secs") } : {}),
+        })),
+      )
+      .execute();
+  }
+
+  const progress = write.sliceProgress;
+  if (progress !== undefined) {
+    const result = await trx
+      .updateTable("backfill_slices")
+      .set({
+        upper_bound_secs: progress.upperBoundSecs,
+        cursor: progress.cursor ?? null,
+        done: progress.done ? 1 : 0,
+        events_read: progress.eventsRead,
+      })
+      .where("job_id", "=", progress.jobId)
+      .where("slice_index", "=", progress.sliceIndex)
+      .where("job_id", "in", (eb) => eb.selectFrom("backfill_jobs").select("id").where("source_id", "=", sourceId))
+      .executeTakeFirst();
+    // Throwing rolls the whole page back: progress must never be lost silently.
+    if (Number(result.numUpdatedRows) === 0) {
+      throw new NotFoundError(
+        `Backfill job ${progress.jobId} of source ${sourceId} has no slice ${progress.sliceIndex}.`,
+      );
+    }
+  }
+
+  if (orderedIds.length > 0) {
+    await trx
+      .insertInto("poll_status")
+      .values({ source_id: sourceId, last_event_stored_ms: nowMs })
+      .onConflict((oc) => oc.column("source_id").doUpdateSet({ last_event_stored_ms: nowMs }))
+      .execute();
+  }
+
+  return {
+    insertedIds: orderedIds,
+    duplicates: write.events.length - orderedIds.length,
+    quarantined,
+    newUnknownTypes,
+    createdAlertIds,
+  };
+}
+
+/**
+ * The source must exist for the rest of the transaction (PostgreSQL: FOR KEY SHARE, so a concurrent removal
+ * waits; SQLite's writer holds the database).
+ */
+async function requireSource(ctx: StoreContext, trx: Db, sourceId: string): Promise<void> {
+  const row = await ctx.dialect
+    .keyShare(trx.selectFrom("sources").select("id").where("id", "=", sourceId))
+    .executeTakeFirst();
+  if (row === undefined) throw new NotFoundError(`No source with id ${sourceId}.`);
+}
+
+/** Inserts the page's new events in one statement; returns the ids it inserted. */
+async function insertEvents(trx: Db, write: PageWrite, nowMs: number): Promise<Set<string>> {
+  if (write.events.length === 0) return new Set();
+  // Key order: concurrent writers (PostgreSQL workers) take the same unique-index locks in the same order.
+  const rows = write.events
+    .map(
+      (e): Omit<EventsTable, "seq"> => ({
+        source_id: write.sourceId,
+        id: e.id,
+        type: e.type,
+        effective_at: e.effectiveAtSecs,
+        actor_type: e.actorType ?? null,
+        actor_id: e.actorId ?? null,
+        actor_email: e.actorEmail ?? null,
+        ip: e.ip ?? null,
+        project_id: e.projectId ?? null,
+        raw: e.raw,
+        ingested_at_ms: nowMs,
+      }),
+    )
+    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const inserted = new Set<string>();
+  // Statements of INSERT_CHUNK rows stay under both engines' bound-parameter limits (SQLite 32,766).
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
+    // ON CONFLICT (key) DO NOTHING, not INSERT OR IGNORE: OR IGNORE also silently skips rows that break a
+    // NOT NULL constraint, which would turn a bad row into a "duplicate" instead of failing the page.
+    const stored = await trx
+      .insertInto("events")
+      .values(rows.slice(i, i + INSERT_CHUNK))
+      .onConflict((oc) => oc.columns(["source_id", "id"]).doNothing())
+      .returning(["seq", "id"])
+      .execute();
+    if (stored.length === 0) continue;
+    // Queued for the text index, which is written after the commit (text-index.ts).
+    await trx
+      .insertInto("event_text_pending")
+      .values(stored.map((r) => ({ seq: r.seq })))
+      .execute();
+    for (const r of stored) inserted.add(r.id);
+  }
+  return inserted;
+}
+
+/** Matches and state ops of the events this page inserted; the others were applied when first stored. */
+async function applyDetections(
+  ctx: StoreContext,
+  trx: Db,
+  write: PageWrite,
+  inserted: ReadonlySet<string>,
+  nowMs: number,
+): Promise<string[]> {
+  const matches = write.matches ?? [];
+  const ops = write.stateOps ?? [];
+  if (matches.length === 0 && ops.length === 0) return [];
+  assertMatchesOf(write.sourceId, matches);
+  const ownOps = ops.filter((o) => inserted.has(o.eventId)).map((o) => o.op);
+  if (ownOps.length > 0) {
+    await applyStateOpsIn(ctx, trx, write.sourceId, ownOps, stateTimeSecs(write, inserted, nowMs));
+  }
+  return applyMatchesIn(
+    ctx,
+    trx,
+    matches.filter((m) => inserted.has(m.eventId)),
+    nowMs,
+    { fromHistory: write.fromHistory === true },
+  );
+}
+
+/**
+ * The time rule state is written at: the earliest inserted event's time (a backfill's state expires relative
+ * to the events that set it), or now.
+ */
+function stateTimeSecs(write: PageWrite, inserted: ReadonlySet<string>, nowMs: number): number {
+  let t = Math.floor(nowMs / 1000);
+  for (const e of write.events)
+    if (inserted.has(e.id) && e.effectiveAtSecs > 0 && e.effectiveAtSecs < t) t = e.effectiveAtSecs;
+  return t;
+}
+
+export function assertMatchesOf(sourceId: string, matches: readonly RuleMatch[]): void {
+  const stray = matches.find((m) => m.sourceId !== sourceId);
+  if (stray !== undefined) {
+    throw new UsageError(`A match of source ${stray.sourceId} cannot be applied to source ${sourceId}.`);
+  }
+}
+
+/**
+ * Every overlapping poll re-reads the same bad record: it is stored once per (source, sha256(raw)), and later
+ * sightings only bump the counter. Hash order, for the same lock-order reason as the events.
+ */
+async function insertQuarantine(trx: Db, write: PageWrite, nowMs: number): Promise<number> {
+  let quarantined = 0;
+  const bad = write.quarantined
+    .map((q) => ({ q, hash: createHash("sha256").update(q.raw).digest("hex") }))
+    .sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+  for (const { q, hash } of bad) {
+    const added = await trx
+      .insertInto("quarantine")
+      .values({
+        source_id: write.sourceId,
+        event_id: q.eventId ?? null,
+        reason: q.reason,
+        issues: JSON.stringify(q.issues),
+        raw: q.raw,
+        raw_sha256: hash,
+        received_at_ms: nowMs,
+        last_seen_ms: nowMs,
+      })
+      .onConflict((oc) => oc.columns(["source_id", "raw_sha256"]).doNothing())
+      .returning("id")
+      .executeTakeFirst();
+    if (added !== undefined) quarantined++;
+    else {
+      await trx
+        .updateTable("quarantine")
+        .set((eb) => ({ sightings: eb("sightings", "+", 1), last_seen_ms: nowMs }))
+        .where("source_id", "=", write.sourceId)
+        .where("raw_sha256", "=", hash)
+        .execute();
+    }
+  }
+  return quarantined;
+}
+
+async function insertUnknownTypes(trx: Db, write: PageWrite, nowMs: number): Promise<string[]> {
+  if (write.unknownTypes.length === 0) return [];
+  const types = [...new Set(write.unknownTypes)].sort();
+  const rows = await trx
+    .insertInto("unknown_event_types")
+    .values(types.map((type) => ({ source_id: write.sourceId, type, first_seen_ms: nowMs })))
+    .onConflict((oc) => oc.columns(["source_id", "type"]).doNothing())
+    .returning("type")
+    .execute();
+  const fresh = new Set(rows.map((r) => r.type));
+  return write.unknownTypes.filter((type) => fresh.delete(type));
+}
+
+type EventColumns = Omit<Selectable<EventsTable>, "seq">;
+
+export function toStoredEvent(row: EventColumns): StoredEvent {
+  return {
+    sourceId: row.source_id,
+    id: row.id,
+    type: row.type,
+    effectiveAtSecs: row.effective_at,
+    actorType: row.actor_type,
+    actorId: row.actor_id,
+    actorEmail: row.actor_email,
+    ip: row.ip,
+    projectId: row.project_id,
+    raw: row.raw,
+    ingestedAtMs: row.ingested_at_ms,
+  };
+}
+
+function toQuarantineRecord(row: Selectable<QuarantineTable>): QuarantineRecord {
+  return {
+    id: row.id,
+    sourceId: row.source_id,
+    eventId: row.event_id,
+    reason: row.reason,
+    issues: JSON.parse(row.issues) as QuarantineRecord["issues"],
+    raw: row.raw,
+    receivedAtMs: row.received_at_ms,
+  };
+}
