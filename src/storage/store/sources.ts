@@ -259,7 +259,8 @@ export async function recordEventStored(trx: Db, sourceId: string, atMs: number)
 
 /**
  * Everything stored for a source, then the source: the one place a source's data is removed. Children
- * first, so the cascade on `sources` has nothing left to walk row by row. The counters (event_counts,
+ * first, so the cascade on `sources` has nothing left to walk row by row. The text index of the events
+ * (event_text, event_text_pending) follows them by trigger or cascade; the counters (event_counts,
  * alert_counts, source_counters) follow their rows by trigger and go with the source by cascade.
  */
 async function deleteSourceData(trx: Db, sourceId: string): Promise<void> {
