@@ -37,8 +37,7 @@ export class PostgresStoreDialect implements StoreDialect {
   }
 
   #assertOpen(): void {
-    // `ending`: the old store (../store/legacy.ts) ends the shared pool when the store closes.
-    if (this.#closed || this.#pool.ending) throw new VigilError("storage_closed", "The database has been closed.");
+    if (this.#closed) throw new VigilError("storage_closed", "The database has been closed.");
   }
 
   async write<T>(fn: (trx: Db) => Promise<T>): Promise<T> {

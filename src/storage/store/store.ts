@@ -1,19 +1,17 @@
 // The one store: every operation of the Store port written once, over Kysely, with the differences between
 // SQLite and PostgreSQL behind a StoreDialect (./dialect.ts). Each area of the store is its own module that
 // returns its operations bound to a StoreContext; `openStore` puts them together.
-//
-// MIGRATION IN PROGRESS: areas not yet moved here are answered by the old per-dialect store (`legacy`), which
-// shares the same connection. Each area replaces its `legacyOps(...)` line below with its own module.
 
 import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { Store } from "../ports.ts";
 import { accessOps } from "./access.ts";
+import { alertOps } from "./alerts.ts";
 import { backfillOps } from "./backfill.ts";
 import { deliveryOps } from "./delivery.ts";
+import { detectionOps } from "./detections.ts";
 import type { StoreContext, StoreDialect } from "./dialect.ts";
 import { eventOps } from "./events.ts";
-import { ALERT_KEYS, type LegacyStore, legacyOps } from "./legacy.ts";
 import { postureOps } from "./posture.ts";
 import { sourceOps } from "./sources.ts";
 import { statsOps } from "./stats.ts";
@@ -27,7 +25,7 @@ export interface StoreOptions {
 /** Every operation but the lifecycle: what the area modules provide between them. */
 export type StoreOps = Omit<Store, "migrate" | "close">;
 
-export function openStore(dialect: StoreDialect, legacy: LegacyStore, options: StoreOptions = {}): Store {
+export function openStore(dialect: StoreDialect, options: StoreOptions = {}): Store {
   const ctx: StoreContext = {
     dialect,
     clock: options.clock ?? systemClock,
@@ -42,7 +40,8 @@ export function openStore(dialect: StoreDialect, legacy: LegacyStore, options: S
     // events: the page write, search, quarantine, unknown types, scheduled queries
     ...eventOps(ctx, textIndex),
     // detections: matches, alert windows, alerts, rule state, settings, correlation
-    ...legacyOps(legacy, ALERT_KEYS),
+    ...detectionOps(ctx),
+    ...alertOps(ctx),
     // destinations, outbox, deliveries
     ...deliveryOps(ctx),
     // users, sessions, API tokens
@@ -55,13 +54,13 @@ export function openStore(dialect: StoreDialect, legacy: LegacyStore, options: S
   return {
     ...ops,
     async migrate() {
-      await legacy.migrate();
+      await dialect.migrate(ctx.clock.nowMs());
       // Events queued for the text index before a restart (or by a migration) are indexed now.
       textIndex.schedule();
     },
     async close() {
       await textIndex.stop();
-      await legacy.close();
+      await dialect.close();
     },
   };
 }
