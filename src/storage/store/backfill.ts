@@ -7,7 +7,8 @@ import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { BackfillJob, BackfillSlice, SliceProgress, Store, StreamName } from "../ports.ts";
 import { type BackfillJobsTable, type BackfillSlicesTable, flag } from "./database.ts";
 import type { Db, StoreContext } from "./dialect.ts";
-import { initCheckpoint, requireSource, STREAMS } from "./sources.ts";
+import { requireSource } from "./require-source.ts";
+import { initCheckpoint, STREAMS } from "./sources.ts";
 
 export type BackfillOps = Pick<
   Store,
@@ -28,7 +29,7 @@ export function backfillOps(ctx: StoreContext): BackfillOps {
         }
       }
       const row = await dialect.write(async (trx) => {
-        await requireSource(dialect, trx, job.sourceId);
+        await requireSource(ctx, trx, job.sourceId);
         const inserted = await trx
           .insertInto("backfill_jobs")
           .values({

@@ -12,7 +12,7 @@ import type { PostureSnapshotRecord, PostureSnapshotSummary, PostureSnapshotWrit
 import type { Store } from "../ports.ts";
 import type { PostureSnapshotsTable } from "./database.ts";
 import type { StoreContext } from "./dialect.ts";
-import { requireSource } from "./sources.ts";
+import { requireSource } from "./require-source.ts";
 
 export type PostureOps = Pick<
   Store,
@@ -43,7 +43,7 @@ export function postureOps(ctx: StoreContext): PostureOps {
     async savePostureSnapshot(write) {
       const manifest = encodeManifest(write.objects);
       const row = await dialect.write(async (trx) => {
-        await requireSource(dialect, trx, write.sourceId);
+        await requireSource(ctx, trx, write.sourceId);
         let newObjects = 0;
         const objects = distinctObjects(write);
         for (let i = 0; i < objects.length; i += BATCH) {

@@ -4,8 +4,8 @@
 // at once cannot both win, and the loser gets a `conflict` naming the name. Removing a source removes
 // everything stored for it (`deleteSourceData`, the one place that does).
 //
-// Exported for writes in other modules' transactions: `requireSource` (any write that adds rows to a source),
-// `updateStreamState` and `recordEventStored` (the page write), `initCheckpoint` (a new backfill job).
+// Exported for writes in other modules' transactions: `updateStreamState` and `recordEventStored` (the page
+// write), `initCheckpoint` (a new backfill job). The guard of such writes is ./require-source.ts.
 
 import { randomUUID } from "node:crypto";
 import type { Insertable, Kysely, Selectable, Updateable } from "kysely";
@@ -186,17 +186,6 @@ export function sourceOps(ctx: StoreContext): SourceOps {
       );
     },
   };
-}
-
-/**
- * Fails with not_found unless the source exists, and (PostgreSQL) keeps it from being removed until the
- * transaction ends: call it first in a write that adds rows to a source.
- */
-export async function requireSource(dialect: StoreDialect, trx: Db, sourceId: string): Promise<void> {
-  const found = await dialect
-    .keyShare(trx.selectFrom("sources").select("id").where("id", "=", sourceId))
-    .executeTakeFirst();
-  if (found === undefined) throw new NotFoundError(`No source with id ${sourceId}.`);
 }
 
 /** One statement that writes a row of a source: a violated foreign key means there is no such source. */
