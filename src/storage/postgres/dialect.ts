@@ -85,16 +85,15 @@ export class PostgresStoreDialect implements StoreDialect {
   }
 
   /**
-   * Candidates: pg_trgm's GIN index on event_text (the values, one per line) answers ILIKE (migration 18),
-   * plus the events not yet indexed. Each is confirmed on its values (jsonpath `$.**`, unescaped), so a
-   * search gives the same answer before and after indexing. ILIKE folds case by the locale.
+   * Indexed events: pg_trgm's GIN index on event_text (the values, one per line; migration 18) answers ILIKE,
+   * and the stored values are the answer. Events not yet indexed are matched on their values in SQL
+   * (vigil_value_contains), so a search gives the same answer before and after indexing. ILIKE folds case by
+   * the locale.
    */
   textFilter(text: string, _plan: TextPlan): RawBuilder<boolean> {
     const pattern = containsPattern(text);
-    return sql<boolean>`seq IN (SELECT seq FROM event_text WHERE body ILIKE ${pattern} ESCAPE '\\'
-        UNION ALL SELECT seq FROM event_text_pending)
-      AND EXISTS (SELECT 1 FROM jsonb_path_query(raw::jsonb, 'strict $.**') AS v(value)
-        WHERE jsonb_typeof(v.value) IN ('string', 'number', 'boolean') AND v.value #>> '{}' ILIKE ${pattern} ESCAPE '\\')`;
+    return sql<boolean>`(seq IN (SELECT seq FROM event_text WHERE body ILIKE ${pattern} ESCAPE '\\')
+      OR (seq IN (SELECT seq FROM event_text_pending) AND vigil_value_contains(raw, ${pattern})))`;
   }
 
   async textPlan(_text: string): Promise<TextPlan> {

@@ -654,12 +654,25 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_by_ip ON events (ip, effective_at DESC) WHERE ip IS NOT NULL;
       CREATE INDEX events_by_project ON events (project_id, effective_at DESC) WHERE project_id IS NOT NULL;
 
-      CREATE TABLE event_text_pending (seq bigint PRIMARY KEY REFERENCES events(seq) ON DELETE CASCADE);
+      -- No foreign keys to events: the indexer and a source removal would lock the same rows in opposite
+      -- orders. A row whose event is gone matches nothing (searches join events), and removeSource deletes them.
+      CREATE TABLE event_text_pending (seq bigint PRIMARY KEY);
       INSERT INTO event_text_pending (seq) SELECT seq FROM events;
       CREATE TABLE event_text (
-        seq bigint PRIMARY KEY REFERENCES events(seq) ON DELETE CASCADE,
+        seq bigint PRIMARY KEY,
         body text NOT NULL
       );
+      -- Free text in one of a record's values (a string, number or boolean, unescaped), for the events not yet
+      -- in event_text; a record that is not JSON is matched on its text.
+      CREATE FUNCTION vigil_value_contains(raw text, pattern text) RETURNS boolean
+        LANGUAGE plpgsql IMMUTABLE AS $$
+      BEGIN
+        RETURN EXISTS (
+          SELECT 1 FROM jsonb_path_query(raw::jsonb, 'strict $.**') AS v(value)
+          WHERE jsonb_typeof(v.value) IN ('string', 'number', 'boolean') AND v.value #>> '{}' ILIKE pattern ESCAPE '\\');
+      EXCEPTION WHEN invalid_text_representation THEN
+        RETURN raw ILIKE pattern ESCAPE '\\';
+      END $$;
       -- As in migration 9: pg_trgm answers ILIKE from the index; without it, searches scan (and say so once).
       DO $$
       DECLARE

@@ -48,8 +48,10 @@ export function spelledAlikeInJson(text: string): boolean {
 function inAValue(text: string): RawBuilder<boolean> {
   const pattern = containsPattern(text);
   const value = sql`CASE v.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE v.atom END`;
-  const exact = sql<boolean>`EXISTS (SELECT 1 FROM json_tree(events.raw) AS v
-    WHERE v.type NOT IN ('object', 'array', 'null') AND ${value} LIKE ${pattern} ESCAPE '\\')`;
+  // A record that is not JSON (none is stored today, but the store does not require it) is matched on its text.
+  const exact = sql<boolean>`CASE WHEN json_valid(events.raw) THEN EXISTS (SELECT 1 FROM json_tree(events.raw) AS v
+    WHERE v.type NOT IN ('object', 'array', 'null') AND ${value} LIKE ${pattern} ESCAPE '\\')
+    ELSE events.raw LIKE ${pattern} ESCAPE '\\' END`;
   if (!spelledAlikeInJson(text)) return exact;
   return sql<boolean>`events.raw LIKE ${pattern} ESCAPE '\\' AND ${exact}`;
 }
