@@ -106,6 +106,14 @@ export class PostgresStoreDialect implements StoreDialect {
       ON CONFLICT (seq) DO NOTHING`.execute(trx);
   }
 
+  async deleteSourceText(trx: Db, sourceId: string): Promise<void> {
+    const seqs = sql`SELECT seq FROM events WHERE source_id = ${sourceId}`;
+    // The queue first: deleting it waits for an indexer batch holding those rows, whose text is then
+    // committed, and goes next. A batch starting later skips the locked rows.
+    await sql`DELETE FROM event_text_pending WHERE seq IN (${seqs})`.execute(trx);
+    await sql`DELETE FROM event_text WHERE seq IN (${seqs})`.execute(trx);
+  }
+
   /** PostgreSQL's documents are built in JavaScript from the rows (see ../event-document.ts). */
   readonly eventDocumentSql = null;
 

@@ -118,6 +118,10 @@ export class SqliteStoreDialect implements StoreDialect {
       await sql`INSERT INTO event_text (rowid, body) VALUES (${row.seq}, ${row.body})`.execute(trx);
   }
 
+  async deleteSourceText(_trx: Db, _sourceId: string): Promise<void> {
+    // The trigger event_text_delete (migration 18) removes an event's text and queue row with the event.
+  }
+
   readonly eventDocumentSql: RawBuilder<string> = EVENT_DOCUMENT;
 
   eventDocuments(query: Compilable<unknown>): Promise<EventDocuments> | null {

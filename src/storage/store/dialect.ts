@@ -81,6 +81,12 @@ export interface StoreDialect {
   /** Adds a batch of events' searchable text to the text index, inside the indexer's transaction. */
   insertText(trx: Db, rows: ReadonlyArray<{ seq: number; body: string }>): Promise<void>;
   /**
+   * Removes a source's events from the text index and its queue, before the events go (see removeSource).
+   * PostgreSQL: the text tables have no foreign key to events (migration 18), so they are deleted here;
+   * SQLite: nothing, the events' delete trigger removes them.
+   */
+  deleteSourceText(trx: Db, sourceId: string): Promise<void>;
+  /**
    * A page of event API documents (see ../event-document.ts) for `query`, a search selecting the `doc` column
    * built by `eventDocumentSql` plus the cursor columns; null when this dialect builds them in JavaScript.
    */

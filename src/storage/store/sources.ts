@@ -96,7 +96,7 @@ export function sourceOps(ctx: StoreContext): SourceOps {
           .forUpdate(trx.selectFrom("sources").select("id").where("id", "=", id))
           .executeTakeFirst();
         if (found === undefined) throw new NotFoundError(`No source with id ${id}.`);
-        await deleteSourceData(trx, id);
+        await deleteSourceData(dialect, trx, id);
       });
     },
 
@@ -248,11 +248,10 @@ export async function recordEventStored(trx: Db, sourceId: string, atMs: number)
 
 /**
  * Everything stored for a source, then the source: the one place a source's data is removed. Children
- * first, so the cascade on `sources` has nothing left to walk row by row. The text index of the events
- * (event_text, event_text_pending) follows them by trigger or cascade; the counters (event_counts,
+ * first, so the cascade on `sources` has nothing left to walk row by row. The counters (event_counts,
  * alert_counts, source_counters) follow their rows by trigger and go with the source by cascade.
  */
-async function deleteSourceData(trx: Db, sourceId: string): Promise<void> {
+async function deleteSourceData(dialect: StoreDialect, trx: Db, sourceId: string): Promise<void> {
   const jobs = trx.selectFrom("backfill_jobs").select("id").where("source_id", "=", sourceId);
   const alerts = trx.selectFrom("alerts").select("id").where("source_id", "=", sourceId);
   await trx.deleteFrom("backfill_slices").where("job_id", "in", jobs).execute();
@@ -265,6 +264,7 @@ async function deleteSourceData(trx: Db, sourceId: string): Promise<void> {
   await trx.deleteFrom("rule_matches").where("source_id", "=", sourceId).execute();
   await trx.deleteFrom("rule_state").where("source_id", "=", sourceId).execute();
   await trx.deleteFrom("detection_settings").where("source_id", "=", sourceId).execute();
+  await dialect.deleteSourceText(trx, sourceId);
   await trx.deleteFrom("events").where("source_id", "=", sourceId).execute();
   await trx.deleteFrom("quarantine").where("source_id", "=", sourceId).execute();
   await trx.deleteFrom("unknown_event_types").where("source_id", "=", sourceId).execute();
