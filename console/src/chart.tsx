@@ -19,6 +19,28 @@ const PALETTE = [
   "#9333ea",
 ];
 
+/** The folded rare types: grey, so they read as the rest rather than as one more type. */
+const OTHER_COLOR = "#9ca3af";
+
+/**
+ * The types to draw, busiest first: with more types than colours, the rarest are summed into one "N other types" series in each
+ * bucket (in place), so every series keeps a colour of its own and the legend stays readable.
+ */
+function foldRareTypes(data: Rec[], types: Set<string>): { shown: string[]; other: string | null } {
+  const totals = new Map<string, number>();
+  for (const entry of data) for (const t of types) totals.set(t, (totals.get(t) ?? 0) + (Number(entry[t]) || 0));
+  const ranked = [...types].sort((a, b) => (totals.get(b) ?? 0) - (totals.get(a) ?? 0) || a.localeCompare(b));
+  if (ranked.length <= PALETTE.length) return { shown: ranked, other: null };
+  const kept = ranked.slice(0, PALETTE.length - 1);
+  const rare = ranked.slice(PALETTE.length - 1);
+  const other = `${rare.length} other types`;
+  for (const entry of data) {
+    entry[other] = rare.reduce((sum, t) => sum + (Number(entry[t]) || 0), 0);
+    for (const t of rare) delete entry[t];
+  }
+  return { shown: [...kept, other], other };
+}
+
 /** Rows of `{bucket, type, count}` (or already pivoted `{bucket, counts: {type: n}}`) as stacked bars. */
 export function StackedEventsChart({ rows, height = 280 }: { rows: Rec[]; height?: number }) {
   const byBucket = new Map<string, Rec>();
@@ -50,7 +72,7 @@ export function StackedEventsChart({ rows, height = 280 }: { rows: Rec[]; height
   }
   const data = [...byBucket.values()].sort((a, b) => str(a.sort).localeCompare(str(b.sort)));
   if (data.length === 0) return <p className="muted">No events in this period.</p>;
-  const typeList = [...types].sort();
+  const { shown, other } = foldRareTypes(data, types);
   return (
     <div className="chart" style={{ height }}>
       <ResponsiveContainer width="100%" height="100%">
@@ -59,9 +81,16 @@ export function StackedEventsChart({ rows, height = 280 }: { rows: Rec[]; height
           <XAxis dataKey="bucket" tick={{ fontSize: 11 }} />
           <YAxis allowDecimals={false} tick={{ fontSize: 11 }} />
           <Tooltip />
-          {typeList.length <= 12 ? <Legend wrapperStyle={{ fontSize: 11 }} /> : null}
-          {typeList.map((t, i) => (
-            <Bar key={t} dataKey={t} stackId="events" fill={PALETTE[i % PALETTE.length]} isAnimationActive={false} />
+          {/* In the bars' order (busiest first), not recharts' default alphabetical one. */}
+          <Legend wrapperStyle={{ fontSize: 11 }} itemSorter={null} />
+          {shown.map((t, i) => (
+            <Bar
+              key={t}
+              dataKey={t}
+              stackId="events"
+              fill={t === other ? OTHER_COLOR : PALETTE[i % PALETTE.length]}
+              isAnimationActive={false}
+            />
           ))}
         </BarChart>
       </ResponsiveContainer>

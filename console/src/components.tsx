@@ -1,6 +1,8 @@
-import { useCallback, useEffect, useState } from "react";
-import { errorMessage } from "./api.ts";
-import { pretty, str } from "./format.ts";
+import { type ReactNode, useCallback, useEffect, useState } from "react";
+import { Link } from "react-router-dom";
+import { api, errorMessage, listOf } from "./api.ts";
+import { pretty, type Rec, str } from "./format.ts";
+import { attackOf, tacticName, techniqueName } from "./mitre.ts";
 
 export interface Loaded<T> {
   data: T | null;
@@ -97,5 +99,74 @@ export function EnableToggle({
     <button type="button" disabled={busy} aria-label={`${verb} ${what}`} onClick={() => onToggle(!enabled)}>
       {verb}
     </button>
+  );
+}
+
+/** Content one click away: a button that says what it shows, and the content below it once opened. */
+export function Disclosure({ label, children }: { label: string; children: ReactNode }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <div className="disclosure">
+      <button type="button" className="link-button" aria-expanded={open} onClick={() => setOpen(!open)}>
+        {open ? "▾" : "▸"} {label}
+      </button>
+      {open ? children : null}
+    </div>
+  );
+}
+
+/** Source ids to names (`/api/sources`), for pages that hold a source id; an unknown id maps to nothing. */
+export function useSourceNames(): Map<string, string> {
+  const sources = useLoad(() => api.get<unknown>("/api/sources").then((d) => listOf<Rec>(d, "sources")), []);
+  return new Map((sources.data ?? []).map((s) => [str(s.id), str(s.name)]));
+}
+
+/** A source by its name, linked to its page; its id only until the names have loaded (or if it is gone). */
+export function SourceName({ id, names }: { id: string; names: Map<string, string> }) {
+  if (!id) return <>—</>;
+  const name = names.get(id);
+  return name ? (
+    <Link to={`/sources/${encodeURIComponent(id)}`}>{name}</Link>
+  ) : (
+    <span className="mono" title="Source id">
+      {id}
+    </span>
+  );
+}
+
+const TECHNIQUE_ID = /^T\d{4}(\.\d{3})?$/;
+
+/** A rule's or alert's ATT&CK tactics and techniques as tags (named when the id is a common one). */
+export function AttackTags({ reports }: { reports: unknown }) {
+  const entries = attackOf(reports);
+  if (entries.length === 0) return <span className="muted">—</span>;
+  return (
+    <ul className="attack-tags" aria-label="MITRE ATT&CK">
+      {entries.map((a) => {
+        const technique = a.technique ? techniqueName(a.technique) : undefined;
+        const href = TECHNIQUE_ID.test(a.technique)
+          ? `https://attack.mitre.org/techniques/${a.technique.replace(".", "/")}/`
+          : undefined;
+        return (
+          <li key={`${a.tactic}:${a.technique}`} className="attack-tag" title={technique ?? a.technique}>
+            <span className="attack-tactic">
+              {a.tactic} {tacticName(a.tactic) !== a.tactic ? tacticName(a.tactic) : ""}
+            </span>
+            {a.technique ? (
+              <span className="attack-technique mono">
+                {href ? (
+                  <a href={href} target="_blank" rel="noreferrer noopener">
+                    {a.technique}
+                  </a>
+                ) : (
+                  a.technique
+                )}
+                {technique ? ` ${technique}` : ""}
+              </span>
+            ) : null}
+          </li>
+        );
+      })}
+    </ul>
   );
 }

@@ -76,3 +76,14 @@ export function healthOf(s: unknown): string {
   }
   return "unknown";
 }
+
+/**
+ * A threshold entered in hours, shown in hours ("24 h", "1.5 h"); under an hour in minutes ("15 min"), so a
+ * short threshold never reads as "0 h".
+ */
+export function fmtHours(secs: unknown): string {
+  const n = num(secs);
+  if (n === null) return "—";
+  if (n < 3600) return `${Math.round((n / 60) * 100) / 100} min`;
+  return `${Math.round((n / 3600) * 100) / 100} h`;
+}

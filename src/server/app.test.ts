@@ -42,6 +42,7 @@ export default defineRule({
   id: "Test.ApiKeyCreated",
   logTypes: ["OpenAI.Audit"],
   severity: "LOW",
+  reports: { "MITRE ATT&CK": ["TA0003:T1098"] },
   rule: (event) => event.get("type") === "api_key.created",
   title: () => "An API key was created",
   tests: [
@@ -372,7 +373,13 @@ describe("HTTP API resources", () => {
       ],
       quarantined: [{ eventId: "evt_bad", reason: "bad record", issues: [], raw: '{"id":"evt_bad"}' }],
       unknownTypes: ["brand.new_type"],
-      matches: [ruleMatch(sourceId, "evt_b", T0 - 50, { severity: "HIGH", runbook: "Call Bob." })],
+      matches: [
+        ruleMatch(sourceId, "evt_b", T0 - 50, {
+          severity: "HIGH",
+          runbook: "Call Bob.",
+          reports: { "MITRE ATT&CK": ["TA0006:T1110"] },
+        }),
+      ],
     });
 
     const health = await call("GET", `/api/sources/${sourceId}/health`);
@@ -439,6 +446,8 @@ describe("HTTP API resources", () => {
     assert.equal(detail.json.alert.id, alert.id);
     assert.equal(detail.json.runbook, "Call Bob.");
     assert.equal(detail.json.matches[0].event.id, "evt_b");
+    // The alert's rule is not loaded here: its ATT&CK mapping comes from what the match recorded.
+    assert.deepEqual(detail.json.reports, { "MITRE ATT&CK": ["TA0006:T1110"] });
     assert.deepEqual(detail.json.deliveries, []);
 
     const triaged = await call("POST", `/api/alerts/${alert.id}/status`, { body: { status: "TRIAGED" } });
@@ -475,6 +484,7 @@ describe("HTTP API resources", () => {
     assert.equal(rule.enabled, true);
     assert.equal(rule.pack, "TestPack");
     assert.deepEqual(rule.tests, ["created", "deleted"]);
+    assert.deepEqual(rule.reports, { "MITRE ATT&CK": ["TA0003:T1098"] });
 
     assert.equal((await call("POST", "/api/rules/Test.ApiKeyCreated/disable", { body: {} })).status, 200);
     const off = (await call("GET", "/api/rules")).json.rules.find((r: { id: string }) => r.id === "Test.ApiKeyCreated");

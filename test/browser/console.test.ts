@@ -30,6 +30,7 @@ describe("console", { timeout: 300_000 }, () => {
   const dialogs: string[] = [];
   const pageErrors: string[] = [];
   let sourceId = "";
+  let alertUrl = "";
 
   before(async () => {
     ensureConsoleBuilt();
@@ -169,6 +170,9 @@ describe("console", { timeout: 300_000 }, () => {
     await page.reload();
     await page.getByRole("heading", { name: "Events over time by type" }).waitFor(WAIT);
     await page.locator(".recharts-bar-rectangle").first().waitFor(WAIT);
+    // The chart names its series (recharts' legend), and the no-data threshold reads as entered (24 hours).
+    await page.locator(".recharts-legend-wrapper .recharts-legend-item").first().waitFor(WAIT);
+    await page.getByText("After 24 h without events").waitFor(WAIT);
     await screenshot(page, "07-source-page");
   });
 
@@ -201,7 +205,7 @@ describe("console", { timeout: 300_000 }, () => {
     await alertLink.click();
     await page.getByRole("heading", { name: "Runbook" }).waitFor(WAIT);
     await page.getByRole("heading", { name: /Matched events/ }).waitFor(WAIT);
-    assert.ok((await page.getByRole("figure", { name: "Matched event" }).count()) > 0);
+    alertUrl = page.url();
     await screenshot(page, "09-alert-detail");
     await page.getByRole("button", { name: "Resolve" }).click();
     await page.getByRole("button", { name: "Reopen" }).waitFor(WAIT);
@@ -218,10 +222,19 @@ describe("console", { timeout: 300_000 }, () => {
     await results.waitFor(WAIT);
     await results.getByText("scim.disabled").first().waitFor(WAIT);
     await screenshot(page, "11-search");
-    await results.getByRole("link").first().click();
-    await page.getByRole("heading", { name: "Raw" }).waitFor(WAIT);
-    await page.getByRole("heading", { name: "Normalized" }).waitFor(WAIT);
+    await results.getByRole("cell", { name: SOURCE_NAME }).first().waitFor(WAIT);
+    await results
+      .getByRole("link", { name: /^audit_log-/ })
+      .first()
+      .click();
+    // Readable fields first, the source by name; the raw and normalized JSON one click away.
+    await page.getByRole("link", { name: /^Events by the same actor .+@/ }).waitFor(WAIT);
+    await page.getByRole("link", { name: SOURCE_NAME }).waitFor(WAIT);
+    assert.equal(await page.getByRole("figure", { name: "Raw event" }).count(), 0);
+    await page.getByRole("button", { name: /Raw JSON/ }).click();
     assert.match((await page.getByRole("figure", { name: "Raw event" }).textContent()) ?? "", /scim\.disabled/);
+    await page.getByRole("button", { name: /Normalized/ }).click();
+    await page.getByRole("figure", { name: "Normalized event" }).waitFor(WAIT);
     await screenshot(page, "12-event-detail");
   });
 
@@ -231,11 +244,84 @@ describe("console", { timeout: 300_000 }, () => {
     const rules = page.getByRole("table", { name: "Rules" });
     await rules.getByRole("button", { expanded: false }).first().click();
     await rules.getByRole("heading", { name: "Tests" }).waitFor(WAIT);
+    await rules.getByRole("list", { name: "MITRE ATT&CK" }).getByText("Persistence").first().waitFor(WAIT);
     await screenshot(page, "15-detections");
+    await page.getByRole("button", { name: "By ATT&CK tactic" }).click();
+    const persistence = page.getByRole("region", { name: "Tactic TA0003" });
+    await persistence.getByRole("heading", { name: /Persistence/ }).waitFor(WAIT);
+    assert.ok((await persistence.getByRole("listitem").count()) > 0);
+    await screenshot(page, "26-detections-by-tactic");
+    await page.getByRole("button", { name: "List", exact: true }).click();
     await page.getByRole("link", { name: "Overview" }).click();
     await page.locator(".recharts-bar-rectangle").first().waitFor(WAIT);
     await page.getByRole("link", { name: SOURCE_NAME }).waitFor(WAIT);
     await screenshot(page, "16-overview");
+  });
+
+  test("an alert shows its source by name, ATT&CK tags, matched events as fields with the raw JSON one click away", async () => {
+    assert.ok(alertUrl, "the alert test ran first");
+    await page.goto(alertUrl);
+    await page.getByRole("heading", { name: "Runbook" }).waitFor(WAIT);
+    const facts = page.locator(".page-head + .card .facts");
+    await facts.getByRole("link", { name: SOURCE_NAME }).waitFor(WAIT);
+    assert.equal(await facts.getByText(sourceId).count(), 0, "the source id is not shown where its name is");
+    const attack = facts.getByRole("list", { name: "MITRE ATT&CK" });
+    await attack.getByText("Defense Evasion").waitFor(WAIT);
+    await attack.getByText(/T1562/).first().waitFor(WAIT);
+
+    const event = page.getByRole("article", { name: "Matched event" }).first();
+    const fields = event.getByRole("definition");
+    // The scenario's actor is drawn from the org's users: read it from the pivot's label.
+    const actorPivot = event.getByRole("link", { name: /^Events by the same actor / });
+    const actor = ((await actorPivot.getAttribute("aria-label")) ?? "").replace(/^Events by the same actor /, "");
+    assert.match(actor, /@/);
+    await fields.filter({ hasText: actor }).first().waitFor(WAIT);
+    // The IP with its place and ASN from ip_address_details.
+    await fields
+      .filter({ hasText: /\d+\.\d+\.\d+\.\d+ · .+, [A-Z]{2} · AS\d+/ })
+      .first()
+      .waitFor(WAIT);
+    assert.equal(await event.getByRole("figure", { name: "Matched event" }).count(), 0, "raw JSON starts closed");
+    await event.getByRole("button", { name: /Raw JSON/ }).click();
+    assert.match((await event.getByRole("figure", { name: "Matched event" }).textContent()) ?? "", /"scim\.disabled"/);
+    await screenshot(page, "23-alert-fields-raw");
+
+    // A pivot: the same actor's events, in a search filled from the link's URL.
+    await actorPivot.click();
+    await page.getByRole("heading", { name: "Search" }).waitFor(WAIT);
+    assert.equal(await page.getByLabel("Actor").inputValue(), actor);
+    assert.equal(await page.getByLabel("Time range").inputValue(), "all");
+    const results = page.getByRole("table", { name: "Search results" });
+    await results.getByText("scim.disabled").first().waitFor(WAIT);
+    const actors = await results.locator("tbody tr td:nth-child(3)").allTextContents();
+    assert.ok(actors.length > 0 && actors.every((a) => a === actor), String(actors));
+    await screenshot(page, "24-pivot-search");
+    // The search is the URL: reloading it (or sharing it) gives the same search.
+    await page.reload();
+    await results.getByText("scim.disabled").first().waitFor(WAIT);
+    assert.equal(await page.getByLabel("Actor").inputValue(), actor);
+  });
+
+  test("the alerts table fits an 800 px window", async () => {
+    await page.setViewportSize({ width: 800, height: 900 });
+    try {
+      await page.getByRole("link", { name: "Alerts", exact: true }).click();
+      await page.getByRole("heading", { name: "Alerts", exact: true }).waitFor(WAIT);
+      const table = page.getByRole("table", { name: "Alerts" });
+      await table.getByRole("link").first().waitFor(WAIT);
+      const overflow = Number(await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"));
+      assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow} px`);
+      const box = await table.boundingBox();
+      assert.ok(box && box.x + box.width <= 800, JSON.stringify(box));
+      // Title, severity, status and time stay; the lesser columns are on the alert's page.
+      for (const name of ["Severity", "Title", "Status", "Created"]) {
+        assert.ok(await table.getByRole("columnheader", { name, exact: true }).isVisible(), name);
+      }
+      assert.equal(await table.getByRole("columnheader", { name: "Rule", exact: true }).isVisible(), false);
+      await screenshot(page, "25-alerts-800px");
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 900 });
+    }
   });
 
   test("creates a file destination, sends a test, changes its severity and removes it", async () => {
@@ -297,6 +383,10 @@ describe("console", { timeout: 300_000 }, () => {
     await results.getByText(XSS_IMG).first().waitFor(WAIT);
     await screenshot(page, "13-xss-search");
     await results.getByRole("link", { name: XSS_EVENT_ID }).click();
+    // The readable fields show the markup as text too.
+    await page.getByRole("definition").filter({ hasText: XSS_IMG }).first().waitFor(WAIT);
+    await page.getByRole("definition").filter({ hasText: XSS_SCRIPT }).first().waitFor(WAIT);
+    await page.getByRole("button", { name: /Raw JSON/ }).click();
     const raw = page.getByRole("figure", { name: "Raw event" });
     await raw.waitFor(WAIT);
     const text = (await raw.textContent()) ?? "";

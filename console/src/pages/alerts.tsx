@@ -1,7 +1,18 @@
 import { type FormEvent, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { api, errorMessage, listOf, objectOf } from "../api.ts";
-import { ErrorBanner, JsonBlock, Loading, SeverityBadge, StatusBadge, useLoad } from "../components.tsx";
+import {
+  AttackTags,
+  ErrorBanner,
+  JsonBlock,
+  Loading,
+  SeverityBadge,
+  SourceName,
+  StatusBadge,
+  useLoad,
+  useSourceNames,
+} from "../components.tsx";
+import { EventFields, EventHeading } from "../event-fields.tsx";
 import { fmtTime, pick, type Rec, SEVERITIES, STATUSES, str } from "../format.ts";
 
 export function AlertsPage() {
@@ -91,15 +102,15 @@ export function AlertsPage() {
       <Loading when={alerts.loading && !alerts.data} />
       {alerts.data && alerts.data.length === 0 ? <p className="muted">No alerts match these filters.</p> : null}
       {alerts.data && alerts.data.length > 0 ? (
-        <table aria-label="Alerts">
+        <table aria-label="Alerts" className="alerts-table">
           <thead>
             <tr>
               <th>Severity</th>
               <th>Title</th>
               <th>Status</th>
-              <th>Rule</th>
-              <th>Source</th>
-              <th>Events</th>
+              <th className="col-minor">Rule</th>
+              <th className="col-minor">Source</th>
+              <th className="col-minor">Events</th>
               <th>Created</th>
             </tr>
           </thead>
@@ -120,10 +131,12 @@ export function AlertsPage() {
                     </span>
                   ) : null}
                 </td>
-                <td className="mono">{str(a.ruleId)}</td>
-                <td>{sourceNames.get(str(a.sourceId)) ?? str(a.sourceId)}</td>
-                <td>{str(a.matchCount)}</td>
-                <td className="nowrap">{fmtTime(a, ["createdAtMs"], ["createdAtSecs"])}</td>
+                <td className="mono wrap col-minor">{str(a.ruleId)}</td>
+                <td className="wrap col-minor">
+                  <SourceName id={str(a.sourceId)} names={sourceNames} />
+                </td>
+                <td className="col-minor">{str(a.matchCount)}</td>
+                <td className="created">{fmtTime(a, ["createdAtMs"], ["createdAtSecs"])}</td>
               </tr>
             ))}
           </tbody>
@@ -155,6 +168,8 @@ export function AlertDetailPage() {
     pick(root, "deliveries", "deliveryLog", "delivery") ?? pick(alert, "deliveries", "deliveryLog") ?? [],
   );
   const runbook = pick(root, "runbook") ?? pick(alert, "runbook");
+  const reports = pick(root, "reports") ?? pick(alert, "reports");
+  const sourceNames = useSourceNames();
   const status = str(alert?.status).toUpperCase();
 
   async function setStatus(next: string) {
@@ -174,7 +189,7 @@ export function AlertDetailPage() {
   const matchedEvents =
     events.length > 0
       ? events
-      : matches.map((m) => (m.event && typeof m.event === "object" ? m.event : (m.match ?? m)));
+      : matches.map((m) => (m.event && typeof m.event === "object" ? m.event : (m.match ?? m)) as Rec);
 
   return (
     <>
@@ -207,7 +222,13 @@ export function AlertDetailPage() {
               <dt>Pack</dt>
               <dd>{str(alert.packId) || "—"}</dd>
               <dt>Source</dt>
-              <dd className="mono">{str(alert.sourceId)}</dd>
+              <dd>
+                <SourceName id={str(alert.sourceId)} names={sourceNames} />
+              </dd>
+              <dt>MITRE ATT&amp;CK</dt>
+              <dd>
+                <AttackTags reports={reports} />
+              </dd>
               <dt>Events</dt>
               <dd>{str(alert.matchCount)}</dd>
               <dt>Window</dt>
@@ -233,7 +254,15 @@ export function AlertDetailPage() {
           <section className="card">
             <h2>Matched events ({matchedEvents.length})</h2>
             {matchedEvents.map((ev, i) => (
-              <JsonBlock key={str(pick(ev, "id", "eventId")) || i} value={ev} label="Matched event" />
+              <article key={str(pick(ev, "id", "eventId")) || i} className="matched-event" aria-label="Matched event">
+                <EventHeading ev={ev} />
+                {ev.raw !== undefined ? (
+                  <EventFields raw={ev.raw} rawLabel="Matched event" />
+                ) : (
+                  // The event is no longer stored: the match record is all there is.
+                  <JsonBlock value={ev} label="Matched event" />
+                )}
+              </article>
             ))}
           </section>
           <section className="card">

@@ -1,7 +1,17 @@
 import { useState } from "react";
 import { api, errorMessage, listOf, objectOf } from "../api.ts";
-import { EnabledBadge, EnableToggle, ErrorBanner, JsonBlock, Loading, SeverityBadge, useLoad } from "../components.tsx";
+import {
+  AttackTags,
+  EnabledBadge,
+  EnableToggle,
+  ErrorBanner,
+  JsonBlock,
+  Loading,
+  SeverityBadge,
+  useLoad,
+} from "../components.tsx";
 import { pick, type Rec, str } from "../format.ts";
+import { attackOf, compareTactics, tacticName, techniqueName } from "../mitre.ts";
 
 interface TestRun {
   passed: number;
@@ -42,12 +52,70 @@ function RuleSource({ id }: { id: string }) {
   );
 }
 
+/** The rules under each ATT&CK tactic they map to (a rule with several tactics is under each), then the rest. */
+function RulesByTactic({ rules }: { rules: Rec[] }) {
+  const groups = new Map<string, Array<{ rule: Rec; techniques: string[] }>>();
+  const unmapped: Rec[] = [];
+  for (const rule of rules) {
+    const entries = attackOf(rule.reports);
+    if (entries.length === 0) unmapped.push(rule);
+    for (const tactic of new Set(entries.map((a) => a.tactic))) {
+      const techniques = entries.filter((a) => a.tactic === tactic && a.technique).map((a) => a.technique);
+      groups.set(tactic, [...(groups.get(tactic) ?? []), { rule, techniques }]);
+    }
+  }
+  const tactics = [...groups.keys()].sort(compareTactics);
+  const name = (r: Rec) => str(pick(r, "displayName", "title", "name")) || str(r.id);
+  return (
+    <div className="by-tactic">
+      {tactics.map((tactic) => (
+        <section key={tactic} className="tactic-group" aria-label={`Tactic ${tactic}`}>
+          <h3>
+            {tacticName(tactic)} <span className="muted mono small">{tactic}</span>{" "}
+            <span className="muted small">({groups.get(tactic)?.length ?? 0})</span>
+          </h3>
+          <ul>
+            {(groups.get(tactic) ?? []).map(({ rule, techniques }) => (
+              <li key={str(rule.id)}>
+                <SeverityBadge severity={rule.severity} /> {name(rule)}{" "}
+                <span className="muted mono small">{str(rule.id)}</span>
+                {techniques.length > 0 ? (
+                  <span className="small">
+                    {" "}
+                    — {techniques.map((t) => (techniqueName(t) ? `${t} ${techniqueName(t)}` : t)).join("; ")}
+                  </span>
+                ) : null}
+              </li>
+            ))}
+          </ul>
+        </section>
+      ))}
+      {unmapped.length > 0 ? (
+        <section className="tactic-group" aria-label="No ATT&CK mapping">
+          <h3>
+            No ATT&amp;CK mapping <span className="muted small">({unmapped.length})</span>
+          </h3>
+          <ul>
+            {unmapped.map((rule) => (
+              <li key={str(rule.id)}>
+                <SeverityBadge severity={rule.severity} /> {name(rule)}{" "}
+                <span className="muted mono small">{str(rule.id)}</span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
+    </div>
+  );
+}
+
 export function DetectionsPage() {
   const packs = useLoad(() => api.get<unknown>("/api/packs").then((d) => listOf<Rec>(d, "packs")), []);
   const rules = useLoad(() => api.get<unknown>("/api/rules").then((d) => listOf<Rec>(d, "rules")), []);
   const [error, setError] = useState<string | null>(null);
   const [filter, setFilter] = useState("");
   const [open, setOpen] = useState<string | null>(null);
+  const [byTactic, setByTactic] = useState(false);
   const [run, setRun] = useState<TestRun | null>(null);
   const [running, setRunning] = useState(false);
 
@@ -75,7 +143,11 @@ export function DetectionsPage() {
   }
 
   const shown = (rules.data ?? []).filter((r) =>
-    `${str(r.id)} ${str(pick(r, "displayName", "title", "name"))} ${str(pick(r, "packId", "pack"))}`
+    `${str(r.id)} ${str(pick(r, "displayName", "title", "name"))} ${str(pick(r, "packId", "pack"))} ${attackOf(
+      r.reports,
+    )
+      .map((a) => `${a.tactic} ${tacticName(a.tactic)} ${a.technique}`)
+      .join(" ")}`
       .toLowerCase()
       .includes(filter.trim().toLowerCase()),
   );
@@ -166,18 +238,30 @@ export function DetectionsPage() {
       <section className="card">
         <div className="card-head">
           <h2>Rules ({shown.length})</h2>
-          <label className="inline">
-            Filter rules
-            <input value={filter} placeholder="id, name or pack" onChange={(e) => setFilter(e.target.value)} />
-          </label>
+          <div className="head-badges">
+            <fieldset className="segmented" aria-label="Rules view">
+              <button type="button" aria-pressed={!byTactic} onClick={() => setByTactic(false)}>
+                List
+              </button>
+              <button type="button" aria-pressed={byTactic} onClick={() => setByTactic(true)}>
+                By ATT&amp;CK tactic
+              </button>
+            </fieldset>
+            <label className="inline">
+              Filter rules
+              <input value={filter} placeholder="id, name or pack" onChange={(e) => setFilter(e.target.value)} />
+            </label>
+          </div>
         </div>
         <Loading when={rules.loading && !rules.data} />
-        <table aria-label="Rules">
+        {byTactic ? <RulesByTactic rules={shown} /> : null}
+        <table aria-label="Rules" hidden={byTactic}>
           <thead>
             <tr>
               <th>Severity</th>
               <th>Rule</th>
               <th>Pack</th>
+              <th>MITRE ATT&amp;CK</th>
               <th>Tests</th>
               <th>State</th>
               <th />
@@ -206,6 +290,9 @@ export function DetectionsPage() {
                     <div className="muted mono small">{id}</div>
                   </td>
                   <td className="mono">{str(pick(r, "packId", "pack")) || "—"}</td>
+                  <td>
+                    <AttackTags reports={r.reports} />
+                  </td>
                   <td>{tests.length || str(r.testCount) || "0"}</td>
                   <td>
                     <EnabledBadge enabled={enabled} />
@@ -228,7 +315,7 @@ export function DetectionsPage() {
                 </tr>,
                 isOpen ? (
                   <tr key={`${id}-detail`} className="detail-row">
-                    <td colSpan={6}>
+                    <td colSpan={7}>
                       {r.description ? <p className="wrap">{str(r.description)}</p> : null}
                       {r.runbook ? <p className="wrap prewrap">Runbook: {str(r.runbook)}</p> : null}
                       <dl className="facts">

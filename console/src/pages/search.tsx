@@ -1,7 +1,8 @@
-import { type FormEvent, useState } from "react";
+import { type FormEvent, useEffect, useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
 import { api, listOf, objectOf } from "../api.ts";
-import { ErrorBanner, JsonBlock, Loading, useLoad } from "../components.tsx";
+import { Disclosure, ErrorBanner, JsonBlock, Loading, SourceName, useLoad, useSourceNames } from "../components.tsx";
+import { EventFields } from "../event-fields.tsx";
 import { fmtSecs, pick, type Rec, str } from "../format.ts";
 
 const RANGES: Array<{ value: string; label: string; secs: number }> = [
@@ -14,17 +15,30 @@ const RANGES: Array<{ value: string; label: string; secs: number }> = [
 
 const FIELDS = ["type", "actor", "ip", "project", "text"] as const;
 
+/** The form as the URL gives it: a link (a pivot, a shared search) lands on its filters, searched. */
+function formOf(params: URLSearchParams): Record<string, string> {
+  const f: Record<string, string> = { range: params.get("range") ?? (searchedIn(params) ? "all" : "7d") };
+  for (const k of FIELDS) f[k] = params.get(k) ?? "";
+  return f;
+}
+
+/** A URL with a time range or any filter is a search to run; a bare /search is an empty form. */
+function searchedIn(params: URLSearchParams): boolean {
+  return params.has("range") || FIELDS.some((k) => params.has(k));
+}
+
 export function SearchPage() {
   const [params, setParams] = useSearchParams();
-  const [form, setForm] = useState<Record<string, string>>(() => {
-    const f: Record<string, string> = { range: params.get("range") ?? "7d" };
-    for (const k of FIELDS) f[k] = params.get(k) ?? "";
-    return f;
-  });
-  const searched = params.has("range");
+  const [form, setForm] = useState<Record<string, string>>(() => formOf(params));
+  // Back/forward, or a pivot link followed while on this page, changes the URL: the form follows it.
+  const query = params.toString();
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `query` is the URL's filters as one string
+  useEffect(() => setForm(formOf(params)), [query]);
+  const searched = searchedIn(params);
+  const sourceNames = useSourceNames();
   const results = useLoad(async () => {
     if (!searched) return null;
-    const range = RANGES.find((r) => r.value === params.get("range"));
+    const range = RANGES.find((r) => r.value === (params.get("range") ?? "all"));
     const since = range && range.secs > 0 ? Math.floor(Date.now() / 1000) - range.secs : undefined;
     const q: Record<string, string | number | undefined> = { since, limit: 200 };
     for (const k of FIELDS) q[k] = params.get(k) ?? undefined;
@@ -94,6 +108,7 @@ export function SearchPage() {
                   <th>Actor</th>
                   <th>IP</th>
                   <th>Project</th>
+                  <th>Source</th>
                   <th>ID</th>
                 </tr>
               </thead>
@@ -102,9 +117,12 @@ export function SearchPage() {
                   <tr key={`${str(ev.sourceId)}/${str(ev.id)}`}>
                     <td className="nowrap">{fmtSecs(pick(ev, "effectiveAtSecs", "effective_at"))}</td>
                     <td className="mono">{str(ev.type)}</td>
-                    <td className="wrap">{str(pick(ev, "actorEmail", "actorId")) || "—"}</td>
+                    <td className="soft-wrap">{str(pick(ev, "actorEmail", "actorId")) || "—"}</td>
                     <td className="mono">{str(ev.ip) || "—"}</td>
                     <td className="mono">{str(ev.projectId) || "—"}</td>
+                    <td className="soft-wrap">
+                      <SourceName id={str(ev.sourceId)} names={sourceNames} />
+                    </td>
                     <td className="mono">
                       <Link to={`/events/${encodeURIComponent(str(ev.sourceId))}/${encodeURIComponent(str(ev.id))}`}>
                         {str(ev.id)}
@@ -128,6 +146,7 @@ export function EventDetailPage() {
     [sourceId, eventId],
   );
   const ev = objectOf<Rec>(loaded.data, "event");
+  const sourceNames = useSourceNames();
   const navigate = useNavigate();
   return (
     <>
@@ -144,29 +163,28 @@ export function EventDetailPage() {
             <h1 className="mono wrap">{str(ev.type)}</h1>
           </header>
           <section className="card">
-            <dl className="facts">
-              <dt>Event ID</dt>
-              <dd className="mono wrap">{str(ev.id)}</dd>
-              <dt>Time</dt>
-              <dd>{fmtSecs(pick(ev, "effectiveAtSecs", "effective_at"))}</dd>
-              <dt>Actor</dt>
-              <dd className="wrap">{str(pick(ev, "actorEmail", "actorId")) || "—"}</dd>
-              <dt>IP</dt>
-              <dd className="mono">{str(ev.ip) || "—"}</dd>
-              <dt>Source</dt>
-              <dd className="mono">{str(ev.sourceId) || sourceId}</dd>
-            </dl>
+            <EventFields
+              raw={ev.raw ?? {}}
+              rawLabel="Raw event"
+              lead={
+                <>
+                  <dt>Event ID</dt>
+                  <dd className="mono wrap">{str(ev.id)}</dd>
+                  <dt>Time</dt>
+                  <dd>{fmtSecs(pick(ev, "effectiveAtSecs", "effective_at"))}</dd>
+                  <dt>Source</dt>
+                  <dd>
+                    <SourceName id={str(ev.sourceId) || sourceId} names={sourceNames} />
+                  </dd>
+                </>
+              }
+            />
           </section>
-          <div className="two-col">
-            <section className="card">
-              <h2>Raw</h2>
-              <JsonBlock value={ev.raw ?? {}} label="Raw event" />
-            </section>
-            <section className="card">
-              <h2>Normalized</h2>
+          <section className="card">
+            <Disclosure label="Normalized (what rules see)">
               <JsonBlock value={ev.normalized ?? {}} label="Normalized event" />
-            </section>
-          </div>
+            </Disclosure>
+          </section>
         </>
       ) : null}
     </>

@@ -3,7 +3,7 @@ import { Link, useNavigate, useParams } from "react-router-dom";
 import { api, errorMessage, listOf, objectOf } from "../api.ts";
 import { StackedEventsChart } from "../chart.tsx";
 import { ErrorBanner, HealthBadge, JsonBlock, Loading, useLoad } from "../components.tsx";
-import { fmtMs, fmtSecs, fmtTime, healthOf, pick, type Rec, str } from "../format.ts";
+import { fmtHours, fmtMs, fmtSecs, fmtTime, healthOf, pick, type Rec, str } from "../format.ts";
 import {
   DeleteSource,
   defaultOf,
@@ -525,8 +525,14 @@ export function SourcePage() {
             {source?.noDataAlertEnabled === false
               ? "Off"
               : source?.noDataAlertSecs
-                ? `After ${Math.round(Number(source.noDataAlertSecs) / 3600)} h without events`
+                ? `After ${fmtHours(source.noDataAlertSecs)} without events`
                 : "—"}
+          </dd>
+          <dt>Poll-failure alert</dt>
+          <dd>
+            {typeof source?.pollFailureAlertSecs === "number"
+              ? `After ${fmtHours(source.pollFailureAlertSecs)} of failing polls`
+              : "—"}
           </dd>
         </dl>
         <h3>Checkpoints</h3>

@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { ALERT_STATUSES, isSeverity } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
+import type { RuleSet } from "../../detections/engine/load.ts";
 import type { AlertCursor, AlertQuery } from "../../storage/ports.ts";
 import { type AppEnv, intParam, readBody, type ServerContext, strParam } from "../context.ts";
 import { keysetPages, streamJsonList } from "../json-stream.ts";
@@ -11,6 +12,20 @@ import { eventView } from "./events.ts";
 
 const STATUSES = ALERT_STATUSES;
 const StatusSchema = z.object({ status: z.enum(STATUSES) });
+
+/**
+ * The rule's `Reports` (e.g. MITRE ATT&CK tactic:technique pairs) for an alert. Alerts store the rule id only,
+ * so they come from the rule as loaded now; a rule removed since falls back to what its first match recorded.
+ */
+function alertReports(
+  ruleId: string,
+  rules: RuleSet,
+  recorded: Record<string, string[]> | undefined,
+): Record<string, string[]> {
+  const rule =
+    rules.rules.find((r) => r.id === ruleId) ?? (rules.correlationRules ?? []).find((r) => r.ruleId === ruleId);
+  return rule?.reports ?? recorded ?? {};
+}
 
 export function alertRoutes(ctx: ServerContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -68,14 +83,16 @@ export function alertRoutes(ctx: ServerContext): Hono<AppEnv> {
     const id = c.req.param("id");
     const alert = await store.getAlert(id);
     if (!alert) throw new NotFoundError(`There is no alert ${JSON.stringify(id)}.`);
-    const [matches, deliveries, statusChanges] = await Promise.all([
+    const [matches, deliveries, statusChanges, rules] = await Promise.all([
       store.getAlertMatches(id, 200),
       store.listDeliveries(id),
       store.listAlertStatusChanges(id),
+      ctx.rules(),
     ]);
     return c.json({
       alert,
       runbook: alert.runbook,
+      reports: alertReports(alert.ruleId, rules, matches[0]?.match.reports),
       matches: matches.map((m) => ({ match: m.match, event: m.event ? eventView(m.event) : null })),
       deliveries,
       statusChanges,
