@@ -7,6 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage, VigilError } from "../core/errors.ts";
 import type { SourceRecord } from "../storage/ports.ts";
 import { runCorrelations } from "./detection.ts";
+import { BackfillCounter, pollSummary } from "./poll-summary.ts";
 import { postureDue, runPosture } from "./posture.ts";
 import {
   deliveryWorkerFor,
@@ -33,6 +34,8 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
 
 export class PollScheduler {
   private readonly loops = new Map<string, Promise<void>>();
+  /** Per source: what its backfill read since the last poll summary. */
+  private readonly backfillCounters = new Map<string, BackfillCounter>();
 
   constructor(private readonly runtime: Runtime) {}
 
@@ -72,7 +75,11 @@ export class PollScheduler {
         await runCorrelations(store, source, Math.floor(clock.nowMs() / 1000), await this.runtime.detection());
         await runScheduledFor(this.runtime, source);
         const inserted = report.streams.reduce((n, s) => n + s.inserted, 0);
-        logger.info({ source: source.name, inserted }, `Polled ${source.name}: ${inserted} new events.`);
+        const backfill = this.backfillCounter(source.id).take();
+        logger.info(
+          { source: source.name, inserted, ...(backfill ? { backfill } : {}) },
+          pollSummary(source.name, report, backfill),
+        );
       } catch (err) {
         if (isAbort(err, signal)) break;
         const level = err instanceof VigilError && !err.retryable ? "error" : "warn";
@@ -111,9 +118,22 @@ export class PollScheduler {
     }
   }
 
+  private backfillCounter(sourceId: string): BackfillCounter {
+    let counter = this.backfillCounters.get(sourceId);
+    if (!counter) {
+      counter = new BackfillCounter();
+      this.backfillCounters.set(sourceId, counter);
+    }
+    return counter;
+  }
+
   private async backfillStep(source: SourceRecord, signal: AbortSignal): Promise<void> {
+    const counter = this.backfillCounter(source.id);
     try {
-      const ran = await runPendingBackfills(this.runtime, source, { signal });
+      const ran = await runPendingBackfills(this.runtime, source, {
+        signal,
+        onProgress: (jobId, progress) => counter.record(jobId, progress),
+      });
       if (ran > 0) this.runtime.logger.info({ source: source.name }, `Backfill of ${source.name} is complete.`);
     } catch (err) {
       if (!isAbort(err, signal)) {
