@@ -3,9 +3,10 @@
 
 import { Hono } from "hono";
 import { z } from "zod";
-import { SOURCE_DEFAULTS, SourceSettingsSchema } from "../../config/source-defaults.ts";
+import { SOURCE_DEFAULTS, SourceSettingsSchema, sourceDurations } from "../../config/source-defaults.ts";
 import { ConfigurationError, NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import { assertOutboundUrl } from "../../core/outbound.ts";
+import { readSourceHealth } from "../../pipeline/health.ts";
 import { postureHealth } from "../../pipeline/posture.ts";
 import { clientFor, resolveBaseUrl, sealSourceKey, sourceClient, sourceKeyEndpoint } from "../../pipeline/runtime.ts";
 import { parseJson } from "../../storage/event-document.ts";
@@ -77,15 +78,20 @@ export function sourceRoutes(ctx: ServerContext): Hono<AppEnv> {
   }
 
   async function view(source: SourceRecord) {
-    const [status, main, tenant, events] = await Promise.all([
+    const [status, main, tenant, events, health] = await Promise.all([
       store.getPollStatus(source.id),
       store.getStreamState(source.id, "main"),
       store.getStreamState(source.id, "tenant"),
       store.countEvents({ sourceId: source.id }),
+      readSourceHealth(store, source, ctx.nowMs()),
     ]);
     return {
       ...source,
       effectiveBaseUrl: resolveBaseUrl(runtime, source),
+      // The one health (pipeline/health.ts), to show as is, and the time settings in readable units.
+      health: health.state,
+      healthReason: health.reason,
+      durations: sourceDurations(source),
       status,
       checkpointSecs: main.checkpointSecs,
       checkpoints: { main: main.checkpointSecs, tenant: tenant.checkpointSecs },
@@ -197,7 +203,8 @@ export function sourceRoutes(ctx: ServerContext): Hono<AppEnv> {
 
   app.get("/sources/:id/health", async (c) => {
     const source = await requireSource(c.req.param("id"));
-    const [status, main, tenant, counts, unknown, jobs, posture] = await Promise.all([
+    const [health, status, main, tenant, counts, unknown, jobs, posture] = await Promise.all([
+      readSourceHealth(store, source, ctx.nowMs()),
       store.getPollStatus(source.id),
       store.getStreamState(source.id, "main"),
       store.getStreamState(source.id, "tenant"),
@@ -211,6 +218,8 @@ export function sourceRoutes(ctx: ServerContext): Hono<AppEnv> {
       sourceId: source.id,
       name: source.name,
       enabled: source.enabled,
+      health: health.state,
+      healthReason: health.reason,
       status,
       lastError: status.lastError,
       lastErrorCode: status.lastErrorCode,
