@@ -7,7 +7,6 @@ import {
   AUTH_FAILURE_RULE_ID,
   checkSourceHealth,
   decideHealth,
-  healthInput,
   NEW_EVENT_TYPE_RULE_ID,
   NO_DATA_RULE_ID,
   POLL_FAILING_RULE_ID,
