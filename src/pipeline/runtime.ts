@@ -4,6 +4,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { VigilEnv } from "../config/env.ts";
+import { DEMO_SOURCE_NAME } from "../config/source-defaults.ts";
 import type { Clock } from "../core/clock.ts";
 import { systemClock } from "../core/clock.ts";
 import { ConfigurationError, errorMessage, NotFoundError } from "../core/errors.ts";
@@ -212,6 +213,25 @@ export async function runHealthChecks(runtime: Runtime, source: SourceRecord): P
   } catch (err) {
     runtime.logger.warn({ source: source.name }, `Health check of ${source.name} failed: ${errorMessage(err)}`);
   }
+}
+
+/**
+ * Removes the demo source once a real source exists. The demo polls the simulator that only `vigil start`'s
+ * demo mode serves: beside a real source it would poll a port nobody serves (the demo mode does not start
+ * again once a real source exists), and its simulated events and alerts would sit beside real ones. Its data
+ * goes with it. Returns a note saying what was done (null: nothing to do); the note is also logged.
+ */
+export async function retireDemoSource(runtime: Runtime): Promise<string | null> {
+  const sources = await runtime.store.listSources();
+  const demo = sources.find((s) => s.name === DEMO_SOURCE_NAME);
+  const real = sources.find((s) => s.name !== DEMO_SOURCE_NAME);
+  if (!demo || !real) return null;
+  await runtime.store.removeSource(demo.id);
+  const note =
+    `Removed the demo source "${demo.name}" and its simulated events and alerts, ` +
+    `now that a real source ("${real.name}") exists; nothing polls the built-in simulator any more.`;
+  runtime.logger.warn({ source: demo.name, realSource: real.name }, note);
+  return note;
 }
 
 export interface SourcePollOutcome {

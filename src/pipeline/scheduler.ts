@@ -13,6 +13,7 @@ import {
   deliveryWorkerFor,
   pollerFor,
   type Runtime,
+  retireDemoSource,
   runHealthChecks,
   runPendingBackfills,
   runScheduledFor,
@@ -46,6 +47,8 @@ export class PollScheduler {
     // Alert delivery runs beside the polls: a slow destination never delays collection.
     const delivery = deliveryWorkerFor(this.runtime).run(signal);
     while (!signal.aborted) {
+      // Before the loops start: a demo source beside a real one is removed, never polled.
+      await this.retireDemo();
       const sources = await this.runtime.store.listSources();
       for (const source of sources) {
         if (source.enabled && !this.loops.has(source.id)) {
@@ -58,6 +61,14 @@ export class PollScheduler {
       await pause(REFRESH_MS, signal);
     }
     await Promise.allSettled([...this.loops.values(), delivery]);
+  }
+
+  private async retireDemo(): Promise<void> {
+    try {
+      await retireDemoSource(this.runtime);
+    } catch (err) {
+      this.runtime.logger.warn(`Removing the demo source failed (tried again in a moment): ${errorMessage(err)}`);
+    }
   }
 
   private async sourceLoop(initial: SourceRecord, signal: AbortSignal): Promise<void> {

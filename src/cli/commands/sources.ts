@@ -17,6 +17,7 @@ import {
   clientFor,
   requireSource,
   resolveBaseUrl,
+  retireDemoSource,
   sealSourceKey,
   sourceClient,
   sourceKeyEndpoint,
@@ -208,6 +209,8 @@ export function register(program: Command): void {
         process.stdout.write(
           `Added source ${source.name} (${source.id}). It starts with a ${source.backfillDays}-day backfill on the next poll.\n`,
         );
+        // Logged as a warning, so the user reads why the demo source is gone.
+        await retireDemoSource(runtime);
       });
     });
 

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
+import { DEMO_SOURCE_NAME, SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
 import { loadConfigDestinations } from "../../pipeline/config-destinations.ts";
 import { clientFor, type Runtime, resolveBaseUrl, sealSourceKey } from "../../pipeline/runtime.ts";
 import { PollScheduler } from "../../pipeline/scheduler.ts";
@@ -11,8 +11,6 @@ import { type RunningSimulator, startSimulator } from "../../simulator/index.ts"
 import type { SourceSettings } from "../../storage/ports.ts";
 import { withRuntime } from "../context.ts";
 import { withStopSignal } from "../stop-signal.ts";
-
-export const DEMO_SOURCE_NAME = "Demo (simulated OpenAI organization)";
 
 function sourceSettings(name: string, baseUrl: string | null, backfillDays: number): SourceSettings {
   return {
@@ -85,15 +83,17 @@ export function register(program: Command): void {
         async (runtime) => {
           let simulator: RunningSimulator | undefined;
           await loadConfigDestinations(runtime);
+          // The demo source alone counts as no source: the banner's advice (OPENAI_ADMIN_KEY=... vigil start)
+          // then creates the real source, and the scheduler removes the demo (runtime.retireDemoSource).
           const sources = await runtime.store.listSources();
-          const onlyDemo = sources.length > 0 && sources.every((s) => s.name === DEMO_SOURCE_NAME);
-          if (sources.length === 0 && runtime.env.openaiAdminKey) {
+          const noRealSource = sources.every((s) => s.name === DEMO_SOURCE_NAME);
+          if (noRealSource && runtime.env.openaiAdminKey) {
             const key = runtime.env.openaiAdminKey;
             const settings = sourceSettings("OpenAI", null, SOURCE_DEFAULTS.backfillDays);
             await clientFor(runtime, resolveBaseUrl(runtime, settings), key).verify();
             await runtime.store.createSource(settings, sealSourceKey(runtime, settings, key));
             process.stderr.write("Created source OpenAI from OPENAI_ADMIN_KEY; the key works.\n");
-          } else if (sources.length === 0 || onlyDemo) {
+          } else if (noRealSource) {
             simulator = await startDemo(runtime);
             process.stderr.write(
               [
@@ -101,7 +101,8 @@ export function register(program: Command): void {
                 "  DEMO MODE: no OpenAI source is configured, so Vigil is polling its built-in simulator",
                 `  of the OpenAI Audit Logs API at ${simulator.baseUrl} (simulated organization, fake events).`,
                 "  To watch your real organization: stop, then OPENAI_ADMIN_KEY=sk-admin-... vigil start",
-                "  (or vigil sources add openai --name NAME).",
+                "  (or vigil sources add openai --name NAME). Adding a real source removes this demo source",
+                "  and its simulated events and alerts.",
                 "",
               ].join("\n"),
             );

@@ -8,7 +8,14 @@ import { ConfigurationError, NotFoundError, UsageError, VigilError } from "../..
 import { assertOutboundUrl } from "../../core/outbound.ts";
 import { readSourceHealth } from "../../pipeline/health.ts";
 import { postureHealth } from "../../pipeline/posture.ts";
-import { clientFor, resolveBaseUrl, sealSourceKey, sourceClient, sourceKeyEndpoint } from "../../pipeline/runtime.ts";
+import {
+  clientFor,
+  resolveBaseUrl,
+  retireDemoSource,
+  sealSourceKey,
+  sourceClient,
+  sourceKeyEndpoint,
+} from "../../pipeline/runtime.ts";
 import { parseJson } from "../../storage/event-document.ts";
 import type { SourceRecord, SourceSettings } from "../../storage/ports.ts";
 import { type AppEnv, intParam, readBody, requireAdmin, type ServerContext } from "../context.ts";
@@ -153,7 +160,9 @@ export function sourceRoutes(ctx: ServerContext): Hono<AppEnv> {
     for (const pack of body.packs ?? []) {
       await store.setDetectionSetting({ kind: "pack", id: pack, sourceId: source.id, enabled: true });
     }
-    return c.json({ source: await view(source) }, 201);
+    // A real source replaces the demo: `notice` says so, for the console to show.
+    const notice = await retireDemoSource(runtime);
+    return c.json({ source: await view(source), ...(notice ? { notice } : {}) }, 201);
   });
 
   app.patch("/sources/:id", requireAdmin, async (c) => {
