@@ -15,15 +15,15 @@ import { sourceSettings } from "../../test/storage-contract.ts";
 import { readEnv } from "../config/env.ts";
 import { DEMO_SOURCE_NAME } from "../config/source-defaults.ts";
 import { createLogger } from "../logging/logger.ts";
-import { openRuntime, type Runtime, retireDemoSource, sealSourceKey } from "./runtime.ts";
+import { openRuntime, pollAllOnce, type Runtime, retireDemoSource, sealSourceKey } from "./runtime.ts";
 import { PollScheduler } from "./scheduler.ts";
 
-/** An API stand-in that counts requests and answers 503 (a dead port would count nothing either way). */
+/** An API stand-in that counts requests and refuses them (401: not retried, so the polls end quickly). */
 async function countingServer(): Promise<{ server: Server; baseUrl: string; hits: () => number }> {
   let hits = 0;
   const server = createServer((_req, res) => {
     hits++;
-    res.writeHead(503).end();
+    res.writeHead(401).end();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
@@ -96,6 +96,22 @@ describe("demo source clean-up", { timeout: 60_000 }, () => {
     } finally {
       demoApi.server.close();
       realApi.server.close();
+    }
+  });
+
+  it("removes it before a one-off poll (vigil poll) too", async () => {
+    const demoApi = await countingServer();
+    try {
+      await addSource(DEMO_SOURCE_NAME, demoApi.baseUrl);
+      const outcomes = await pollAllOnce(runtime);
+      assert.deepEqual(
+        outcomes.map((o) => o.source.name),
+        ["Acme"],
+      );
+      assert.equal(demoApi.hits(), 0);
+      assert.equal(await runtime.store.getSource(DEMO_SOURCE_NAME), null);
+    } finally {
+      demoApi.server.close();
     }
   });
 });

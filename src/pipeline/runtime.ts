@@ -274,6 +274,8 @@ export async function pollAllOnce(
   runtime: Runtime,
   options: { sourceName?: string; signal?: AbortSignal } = {},
 ): Promise<SourcePollOutcome[]> {
+  // The demo source beside a real one polls a port nobody serves: it goes before anything is polled.
+  await retireDemoSource(runtime);
   const sources = options.sourceName
     ? [await requireSource(runtime, options.sourceName)]
     : (await runtime.store.listSources()).filter((s) => s.enabled);
