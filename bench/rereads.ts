@@ -3,7 +3,8 @@
 // takes milliseconds. One request per page of 100; a window with no event still costs one request. The main
 // stream only (a source with tenant events polls a second, much smaller stream the same way).
 
-import { RECENT_REREAD, SOURCE_DEFAULTS } from "../src/config/source-defaults.ts";
+import { RECENT_REREAD } from "../src/config/source-defaults.ts";
+import { SOURCE_DEFAULTS } from "../src/core/source.ts";
 import { createSimulatedOrg } from "../src/simulator/index.ts";
 
 const DAY = 86_400;

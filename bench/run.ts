@@ -8,7 +8,7 @@ import { benchPythonRules } from "../src/detections/python/bench.ts";
 import { benchNormalize } from "../src/schema/bench.ts";
 import { createSimulatedOrg } from "../src/simulator/index.ts";
 import { benchBackfill } from "./backfill.ts";
-import { benchIngest } from "./ingest.ts";
+import { benchIngest, formatIngestFigures } from "./ingest.ts";
 import { benchPosture } from "./posture.ts";
 import { REREAD_SETTINGS, requestsPerDay } from "./rereads.ts";
 import { benchSearch, formatSearchFigures } from "./search.ts";
@@ -47,11 +47,12 @@ if (!only || only === "rules") {
 }
 
 if (!only || only === "ingest") {
-  section("Ingest: poll → store vs raw insert into the same store (target ≥ 50%)");
-  const r = await benchIngest(quick ? 20_000 : 200_000);
-  process.stdout.write(
-    `events ${fmt(r.events)} | raw insert ${fmt(r.rawEventsPerSec)} ev/s | poll→normalize→store ${fmt(r.pollEventsPerSec)} ev/s (${fmt(r.ratio * 100, 1)}%) | with detection ${fmt(r.detectEventsPerSec)} ev/s (${fmt(r.detectRatio * 100, 1)}%)\n`,
+  section(
+    "Ingest: a new source's backfill end to end vs the engine alone writing the same rows (targets: ≥ 30% of bare, storage ≤ 3× the raw record)",
   );
+  const n = quick ? 20_000 : 100_000;
+  process.stdout.write(`${formatIngestFigures(await benchIngest(n, "sqlite"))}\n`);
+  process.stdout.write(`${formatIngestFigures(await benchIngest(n, "postgres"))}\n`);
 }
 
 if (!only || only === "backfill") {

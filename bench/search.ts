@@ -7,10 +7,11 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { EventRow } from "../src/core/event.ts";
 import { pageRecords } from "../src/pipeline/page-records.ts";
 import { loadOpenAIAuditLogType } from "../src/schema/index.ts";
 import { createSimulatedOrg } from "../src/simulator/index.ts";
-import type { EventQuery, EventRow, Store } from "../src/storage/ports.ts";
+import type { EventQuery, Store } from "../src/storage/ports.ts";
 import { openPostgresStore } from "../src/storage/postgres/postgres-store.ts";
 import { openSqliteStore } from "../src/storage/sqlite/sqlite-store.ts";
 import { sourceSettings } from "../test/helpers.ts";

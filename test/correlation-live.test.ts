@@ -9,12 +9,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { raw, session } from "../packs/openai/_auth.ts";
+import type { SourceRecord } from "../src/core/source.ts";
 import { loadRules } from "../src/detections/engine/load.ts";
 import { runRuleTests } from "../src/detections/test-runner.ts";
 import { type Detection, openDetection, runCorrelations } from "../src/pipeline/detection.ts";
 import { storePage } from "../src/pipeline/page-writer.ts";
 import { loadOpenAIAuditLogType } from "../src/schema/index.ts";
-import type { SourceRecord, Store } from "../src/storage/ports.ts";
+import type { Store } from "../src/storage/ports.ts";
 import { fakeClock, storeWithSource } from "./helpers.ts";
 
 const NOW_MS = Date.UTC(2026, 10, 20, 15, 0, 0);

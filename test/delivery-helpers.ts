@@ -3,8 +3,9 @@
 // child process opening the same directory can decrypt them.
 
 import type { RuleMatch } from "../src/core/detection.ts";
+import type { SourceRecord } from "../src/core/source.ts";
 import { openSecretBox, type SecretBox } from "../src/secrets/secret-box.ts";
-import type { SourceRecord, Store } from "../src/storage/ports.ts";
+import type { Store } from "../src/storage/ports.ts";
 import { ruleMatch, sourceSettings } from "./storage-contract.ts";
 
 export const WEBHOOK_SECRET = "s3cret-signing-key-0123456789";

@@ -5,9 +5,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { SOURCE_DEFAULTS } from "../src/config/source-defaults.ts";
 import type { Clock } from "../src/core/clock.ts";
-import type { SourceRecord, SourceSettings, Store } from "../src/storage/ports.ts";
+import type { SourceRecord, SourceSettings } from "../src/core/source.ts";
+import { SOURCE_DEFAULTS } from "../src/core/source.ts";
+import type { Store } from "../src/storage/ports.ts";
 import { openSqliteStore } from "../src/storage/sqlite/sqlite-store.ts";
 
 export function tempDir(prefix = "vigil-test-"): { path: string; remove(): void } {

@@ -11,11 +11,11 @@ import { after, before, describe, it } from "node:test";
 import { readEnv } from "../src/config/env.ts";
 import { parseConfigFile } from "../src/config/vigil-config.ts";
 import { createLogger } from "../src/logging/logger.ts";
-import { applyConfigDestinations } from "../src/pipeline/config-destinations.ts";
 import { openRuntime, type Runtime } from "../src/pipeline/runtime.ts";
 import { createApiToken, createUser, hashPassword, SCRYPT } from "../src/server/auth.ts";
 import { LOGIN_BODY_LIMIT_BYTES } from "../src/server/body-limit.ts";
 import { type RunningServer, startServer } from "../src/server/server.ts";
+import { applyConfigDestinations } from "../src/usecases/config-destinations.ts";
 import { runVigil } from "./helpers.ts";
 
 const PASSWORD = "correct horse battery staple";

@@ -2,6 +2,7 @@
 // detect → correlate → alerts), with the built-in packs. Shared by the end-to-end detection tests, the
 // signal test and `npm run bench -- --only signal`; a module of its own so that importing it runs no tests.
 
+import type { AlertRecord } from "../src/core/alert.ts";
 import type { Severity } from "../src/core/detection.ts";
 import { silentLogger } from "../src/logging/logger.ts";
 import { runBackfillJob } from "../src/pipeline/backfill.ts";
@@ -10,7 +11,6 @@ import { SourcePoller } from "../src/pipeline/poller.ts";
 import { loadOpenAIAuditLogType } from "../src/schema/index.ts";
 import { type ScenarioName, type SimulatorOptions, startSimulator } from "../src/simulator/index.ts";
 import { OpenAIAuditLogClient } from "../src/sources/openai/client.ts";
-import type { AlertRecord } from "../src/storage/ports.ts";
 import { fakeClock, storeWithSource } from "./helpers.ts";
 
 /** "Now" of every simulated run: 2026-11-20 15:00 UTC. */

@@ -10,8 +10,24 @@ import { eventRow, ruleMatch, sourceSettings } from "./storage-contract.ts";
 
 const T0 = 1_763_900_000 - (1_763_900_000 % 3600) + 60;
 
+/** The two ways matches reach the store: with their page, or derived (correlation rules). */
+const ROUTES = {
+  "a page": (store: Store, write: PageWrite) => store.applyPage(write),
+  "derived matches": (store: Store, write: PageWrite) =>
+    store.applyDerivedMatches(write.sourceId, write.matches ?? [], { fromHistory: write.fromHistory === true }),
+};
+
 export function runLimiterContract(name: string, open: (alertLimitPerHour: number) => Promise<Store>): void {
-  describe(`${name}: alert limiter`, () => {
+  for (const [route, applyTo] of Object.entries(ROUTES))
+    runLimiterCases(`${name}: alert limiter, through ${route}`, open, applyTo);
+}
+
+function runLimiterCases(
+  title: string,
+  open: (alertLimitPerHour: number) => Promise<Store>,
+  applyTo: (store: Store, write: PageWrite) => Promise<{ createdAlertIds: string[] }>,
+): void {
+  describe(title, () => {
     let store: Store;
     let sourceId: string;
     beforeEach(async () => {
@@ -21,6 +37,8 @@ export function runLimiterContract(name: string, open: (alertLimitPerHour: numbe
     afterEach(async () => {
       await store.close();
     });
+
+    const apply = (write: PageWrite) => applyTo(store, write);
 
     /** One page of events, each with one match of `ruleId` and its own dedup string (so its own alert). */
     function page(ids: string[], overrides: Partial<RuleMatch> = {}): PageWrite {
@@ -34,7 +52,7 @@ export function runLimiterContract(name: string, open: (alertLimitPerHour: numbe
     }
 
     it("folds a rule's alerts beyond its hourly budget into one noisy alert, and keeps counting there", async () => {
-      const first = await store.applyPage(page(["a", "b", "c", "d", "e"]));
+      const first = await apply(page(["a", "b", "c", "d", "e"]));
       assert.equal(first.createdAlertIds.length, 4, "three alerts within the budget, then the noisy one");
       const alerts = await store.listAlerts({ ruleId: "OpenAI.Login.Failed" });
       const noisy = alerts.filter((a) => a.dedupString === NOISY_DEDUP);
@@ -44,7 +62,7 @@ export function runLimiterContract(name: string, open: (alertLimitPerHour: numbe
       assert.equal(alerts.filter((a) => a.dedupString !== NOISY_DEDUP).length, 3);
 
       // More of the same: no new alert, the noisy one grows; nothing is lost (every match is stored).
-      const second = await store.applyPage(page(["f", "g"]));
+      const second = await apply(page(["f", "g"]));
       assert.deepEqual(second.createdAlertIds, []);
       assert.equal((await store.getAlert(noisy[0]!.id))?.matchCount, 4);
       const signals = await store.listMatches({ sourceId, sinceSecs: T0, untilSecs: T0 + 10 });
@@ -53,7 +71,7 @@ export function runLimiterContract(name: string, open: (alertLimitPerHour: numbe
       assert.deepEqual(attached.map((m) => m.match.eventId).sort(), ["d", "e", "f", "g"]);
 
       // A match that joins an alert that already exists is never folded.
-      const again = await store.applyPage(page(["h"], { dedupString: "actor-a" }));
+      const again = await apply(page(["h"], { dedupString: "actor-a" }));
       assert.deepEqual(again.createdAlertIds, []);
       assert.equal(alerts.find((a) => a.dedupString === "actor-a")?.matchCount, 1);
       const actorA = (await store.listAlerts({ ruleId: "OpenAI.Login.Failed" })).find(
@@ -63,19 +81,19 @@ export function runLimiterContract(name: string, open: (alertLimitPerHour: numbe
     });
 
     it("gives history and live alerts budgets of their own: a backfill does not silence what follows it", async () => {
-      const history = await store.applyPage({ ...page(["h1", "h2", "h3", "h4"]), fromHistory: true });
+      const history = await apply({ ...page(["h1", "h2", "h3", "h4"]), fromHistory: true });
       assert.equal(history.createdAlertIds.length, 4, "three, then the noisy one, all from history");
-      const live = await store.applyPage(page(["l1", "l2"]));
+      const live = await apply(page(["l1", "l2"]));
       assert.equal(live.createdAlertIds.length, 2);
       const liveAlerts = await store.listAlerts({ fromHistory: false });
       assert.deepEqual(liveAlerts.map((a) => a.dedupString).sort(), ["actor-l1", "actor-l2"]);
     });
 
     it("budgets each rule on its own, and never folds rule errors", async () => {
-      await store.applyPage(page(["a", "b", "c", "d"]));
-      const other = await store.applyPage(page(["x1", "x2", "x3"], { ruleId: "OpenAI.Other" }));
+      await apply(page(["a", "b", "c", "d"]));
+      const other = await apply(page(["x1", "x2", "x3"], { ruleId: "OpenAI.Other" }));
       assert.equal(other.createdAlertIds.length, 3);
-      const errors = await store.applyPage(
+      const errors = await apply(
         page(["e1", "e2", "e3", "e4", "e5"], { ruleId: "OpenAI.Broken", isError: true, errorType: "TypeError" }),
       );
       assert.equal(errors.createdAlertIds.length, 5);

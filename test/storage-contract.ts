@@ -1232,6 +1232,34 @@ export function runStorageContract(
         );
       });
 
+      it("makes a history alert live when live derived matches join it, and announces it once", async () => {
+        const source = await newSource();
+        const derived = (eventId: string, t: number) =>
+          ruleMatch(source.id, eventId, t, { ruleId: "Vigil.Correlation.H", logType: "Vigil.Correlation" });
+        const old = await store.applyDerivedMatches(source.id, [derived("h1", T0)], { fromHistory: true });
+        assert.equal(old.createdAlertIds.length, 1);
+        const id = old.createdAlertIds[0]!;
+        assert.equal((await store.getAlert(id))?.fromHistory, true);
+        // More history joining it changes nothing but the count.
+        await store.applyDerivedMatches(source.id, [derived("h2", T0 + 10)], { fromHistory: true });
+        const kinds = async () =>
+          (await store.listUnroutedOutbox(100)).filter((e) => e.alertId === id).map((e) => e.kind);
+        assert.deepEqual(await kinds(), ["created"]);
+        await store.applyDerivedMatches(source.id, [derived("l1", T0 + 20)]);
+        const joined = await store.getAlert(id);
+        assert.equal(joined?.fromHistory, false);
+        assert.equal(joined?.matchCount, 3);
+        assert.deepEqual(await kinds(), ["created", "created"]);
+        // Once live, more live matches only count.
+        await store.applyDerivedMatches(source.id, [derived("l2", T0 + 30)]);
+        assert.equal((await store.getAlert(id))?.matchCount, 4);
+        assert.deepEqual(await kinds(), ["created", "created"]);
+        assert.deepEqual(
+          (await store.getAlertMatches(id)).map((m) => m.match.eventId),
+          ["h1", "h2", "l1", "l2"],
+        );
+      });
+
       it("judges state expiry by event time, so old history keeps its counters", async () => {
         // T0 is years before the wall clock: every expiry below is long past, yet alive at the events' time.
         const source = await newSource();

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Rng, randomDelivery, scenarioEvents } from "../../test/alert-order-scenarios.ts";
 import type { RuleMatch } from "../core/detection.ts";
-import { matchKey } from "../storage/alert-rows.ts";
+import { matchKey } from "../storage/store/detection-rows.ts";
 import { type AlertWindow, applyMatches, gridStartSecs, keysToLoad, periodSecs, windowId } from "./windows.ts";
 
 const T0 = 1_700_000_000;

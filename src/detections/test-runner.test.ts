@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { after, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { rulesTestCommand } from "./cli.ts";
+import { rulesTestCommand } from "../cli/commands/detections.ts";
 import { createDetectionEngine } from "./engine/engine.ts";
 import { loadRules } from "./engine/load.ts";
 import { rawRecord } from "./engine/test-helpers.ts";

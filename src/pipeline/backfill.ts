@@ -7,7 +7,8 @@
 import type { AuditLogQuery } from "../core/audit-log.ts";
 import type { Clock } from "../core/clock.ts";
 import { VigilError } from "../core/errors.ts";
-import type { BackfillJob, BackfillSlice, SourceRecord, Store } from "../storage/ports.ts";
+import type { SourceRecord } from "../core/source.ts";
+import type { BackfillJob, BackfillSlice, Store } from "../storage/ports.ts";
 import type { RecordNormalizer } from "./page-records.ts";
 import { type Detector, storePage } from "./page-writer.ts";
 import type { AuditLogReader } from "./reader.ts";

@@ -10,10 +10,11 @@
 // backfill or late by a sweep correlates with what was stored before it, and nothing is lost or counted twice.
 
 import type { RuleMatch } from "../core/detection.ts";
+import type { SourceRecord } from "../core/source.ts";
 import { correlateStored, memberRuleIds } from "../detections/correlation/live.ts";
 import { lookAheadSecs } from "../detections/correlation/semantics.ts";
 import type { CorrelationRuleSpec } from "../detections/panther/correlation.ts";
-import type { SourceRecord, Store } from "../storage/ports.ts";
+import type { Store } from "../storage/ports.ts";
 import { normalizedRecord } from "./normalized.ts";
 
 /** Pending matches read per step. */

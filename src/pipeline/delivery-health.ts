@@ -5,8 +5,9 @@
 // succeeds again. It goes through the same path as the source health alarms (applyDerivedMatches with a
 // synthetic event id), so it is stored, listed, delivered to every destination and resolved like any alert.
 
+import type { AlertRecord } from "../core/alert.ts";
 import type { RuleMatch } from "../core/detection.ts";
-import type { AlertRecord, Store } from "../storage/ports.ts";
+import type { Store } from "../storage/ports.ts";
 
 export const DELIVERY_FAILED_RULE_ID = "Vigil.System.DeliveryFailed";
 /** Who resolves the alert in its status history. */

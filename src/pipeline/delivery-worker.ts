@@ -15,7 +15,9 @@
 // are independent: a destination that is down only ever delays its own deliveries.
 
 import { setTimeout as sleep } from "node:timers/promises";
+import type { AlertRecord } from "../core/alert.ts";
 import type { Clock } from "../core/clock.ts";
+import type { ClaimedDelivery, DestinationRecord, OutboxEntry } from "../core/destination.ts";
 import { ConfigurationError, errorMessage, NotFoundError, VigilError } from "../core/errors.ts";
 import type { OutboundPolicy } from "../core/outbound.ts";
 import {
@@ -29,7 +31,7 @@ import {
 } from "../destinations/index.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { SecretBox } from "../secrets/secret-box.ts";
-import type { AlertRecord, ClaimedDelivery, DestinationRecord, OutboxEntry, Store } from "../storage/ports.ts";
+import type { Store } from "../storage/ports.ts";
 import { type DeadDelivery, updateDeliveryHealth } from "./delivery-health.ts";
 
 /** What one pass saw per destination, for the delivery-failed system alert. */
@@ -135,7 +137,8 @@ export async function loadDestination(
     if (err instanceof VigilError) throw err;
     throw new ConfigurationError("destination_config", `The stored config of ${record.name} is unreadable.`);
   }
-  assertDestinationEndpoint(config, outbound, record.name);
+  // With the record's type: an email destination's host is checked too (its stored config holds only its own fields).
+  assertDestinationEndpoint({ ...config, type: record.type }, outbound, record.name);
   return build(record, config);
 }
 

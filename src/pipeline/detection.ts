@@ -2,14 +2,15 @@
 // engine to the page writer's Detector, and runs correlation rules (pack content like any rule) over stored
 // matches (./correlations.ts).
 
+import type { SourceRecord } from "../core/source.ts";
 import { createDetectionEngine, type DetectionEngine } from "../detections/engine/engine.ts";
 import { loadRules } from "../detections/engine/load.ts";
 import { BUILTIN_PACKS_DIR, EnablementResolver } from "../detections/packs.ts";
 import type { CorrelationRuleSpec } from "../detections/panther/correlation.ts";
 import type { ScheduledQuerySpec } from "../detections/panther/scheduled-query.ts";
 import { PythonWorkerPool } from "../detections/python/pool.ts";
-import type { SourceRecord, Store } from "../storage/ports.ts";
-import { stateTimeSecs } from "../storage/rule-state.ts";
+import type { Store } from "../storage/ports.ts";
+import { stateTimeSecs } from "../storage/store/rule-state.ts";
 import { type CorrelationRun, runCorrelations as runCorrelationRules } from "./correlations.ts";
 import type { DetectionOutcome, Detector } from "./page-writer.ts";
 

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { sourceSettings } from "../../test/storage-contract.ts";
-import type { AlertRecord, PollStatus, SourceRecord } from "../storage/ports.ts";
+import type { AlertRecord } from "../core/alert.ts";
+import type { PollStatus, SourceRecord } from "../core/source.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
 import {
   AUTH_FAILURE_RULE_ID,

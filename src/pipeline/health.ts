@@ -10,9 +10,10 @@
 // last stored event, or the last successful poll): re-raising on every tick is a no-op in the store (a
 // match is stored once), so one episode gives exactly one alert, even one a user closed by hand.
 
-import { formatDuration } from "../config/source-defaults.ts";
+import type { AlertRecord } from "../core/alert.ts";
 import { isOpenAlertStatus, type RuleMatch } from "../core/detection.ts";
-import type { AlertRecord, PollStatus, SourceRecord, Store } from "../storage/ports.ts";
+import { formatDuration, type PollStatus, type SourceRecord } from "../core/source.ts";
+import type { Store } from "../storage/ports.ts";
 
 export const NO_DATA_RULE_ID = "Vigil.System.SourceNoData";
 export const AUTH_FAILURE_RULE_ID = "Vigil.System.SourceAuthFailure";

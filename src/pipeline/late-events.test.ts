@@ -7,11 +7,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { fakeClock, storeWithSource } from "../../test/helpers.ts";
 import type { RawAuditLog } from "../core/audit-log.ts";
+import type { SourceRecord, SourceSettings } from "../core/source.ts";
 import { silentLogger } from "../logging/logger.ts";
 import { loadOpenAIAuditLogType } from "../schema/index.ts";
 import { type RunningSimulator, startSimulator } from "../simulator/index.ts";
 import { OpenAIAuditLogClient } from "../sources/openai/client.ts";
-import type { SourceRecord, SourceSettings, Store } from "../storage/ports.ts";
+import type { Store } from "../storage/ports.ts";
 import { openDetection } from "./detection.ts";
 import { SourcePoller } from "./poller.ts";
 

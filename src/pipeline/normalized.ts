@@ -3,24 +3,24 @@
 // pure, so the form rebuilt here is the one the rules saw when the page was stored: same record, same source,
 // the time it was stored as p_parse_time, and a p_row_id derived from the source and the event id.
 
-import { createHash } from "node:crypto";
+import type { StoredEvent } from "../core/event.ts";
+import type { SourceRecord } from "../core/source.ts";
 import { loadOpenAIAuditLogType } from "../schema/index.ts";
-import type { SourceRecord, StoredEvent } from "../storage/ports.ts";
-import type { RecordNormalizer } from "./page-records.ts";
-
-/** The p_row_id of an event: one per (source, event), in the hex shape of Panther's row ids. */
-export function rowIdOf(sourceId: string, eventId: string): string {
-  return createHash("sha256").update(sourceId).update("\0").update(eventId).digest("hex").slice(0, 28);
-}
+import { type RecordNormalizer, rowIdOf } from "./page-records.ts";
 
 let builtin: RecordNormalizer | undefined;
+
+/** OpenAI.Audit's normalizer, loaded once. */
+function builtinNormalizer(): RecordNormalizer {
+  if (builtin === undefined) builtin = loadOpenAIAuditLogType();
+  return builtin;
+}
 
 /** The normalized record of a stored event, or null when its raw record no longer normalizes. */
 export function normalizedRecord(
   event: StoredEvent,
   source: Pick<SourceRecord, "id" | "name">,
-  normalizer: RecordNormalizer = (builtin ??=
-    loadOpenAIAuditLogType()),
+  normalizer: RecordNormalizer = builtinNormalizer(),
 ): Record<string, unknown> | null {
   let raw: unknown;
   try {

@@ -3,10 +3,12 @@
 // One bad record never fails its page: whatever it holds, it goes to quarantine, kept whole when it can be
 // serialized within the bounds and as a bounded preview when not (storable-record.ts says why).
 
+import { createHash } from "node:crypto";
 import type { RawAuditLog } from "../core/audit-log.ts";
+import type { EventRow, QuarantineRow } from "../core/event.ts";
 import { isKnownEventType } from "../core/event-types.ts";
-import type { EventRow, PageWrite, QuarantineRow, ValidationIssue } from "../storage/ports.ts";
-import { rowIdOf } from "./normalized.ts";
+import type { ValidationIssue } from "../core/validation.ts";
+import type { PageWrite } from "../storage/ports.ts";
 import { checkSerializable, checkStorable, PREVIEW_DEPTH, previewJson, storableText } from "./storable-record.ts";
 
 export interface NormalizeOutcome {
@@ -21,6 +23,14 @@ export interface RecordNormalizer {
     raw: unknown,
     ctx: { sourceId: string; sourceLabel: string; parseTimeMs: number; rowId?: string },
   ): NormalizeOutcome;
+}
+
+/**
+ * The p_row_id of an event: one per (source, event), in the hex shape of Panther's row ids, so that the normalized
+ * form rebuilt on read (normalized.ts) is the one the rules saw.
+ */
+export function rowIdOf(sourceId: string, eventId: string): string {
+  return createHash("sha256").update(sourceId).update("\0").update(eventId).digest("hex").slice(0, 28);
 }
 
 export interface PageRecordsContext {

@@ -4,7 +4,8 @@
 
 import type { Clock } from "../core/clock.ts";
 import type { RuleMatch, RuleStateOp } from "../core/detection.ts";
-import type { PageWrite, PageWriteResult, SourceRecord, Store } from "../storage/ports.ts";
+import type { SourceRecord } from "../core/source.ts";
+import type { PageWrite, PageWriteResult, Store } from "../storage/ports.ts";
 import { pageRecords, type RecordNormalizer } from "./page-records.ts";
 
 export interface DetectionOutcome {

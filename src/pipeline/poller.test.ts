@@ -6,11 +6,12 @@ import { type FakeClock, fakeClock, sortedIds, storeWithSource } from "../../tes
 import type { RawAuditLog } from "../core/audit-log.ts";
 import { ConfigurationError } from "../core/errors.ts";
 import { isTenantScoped } from "../core/event-types.ts";
+import type { SourceRecord } from "../core/source.ts";
 import { silentLogger } from "../logging/logger.ts";
 import { loadOpenAIAuditLogType } from "../schema/index.ts";
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from "../simulator/index.ts";
 import { OpenAIAuditLogClient } from "../sources/openai/client.ts";
-import type { SourceRecord, Store } from "../storage/ports.ts";
+import type { Store } from "../storage/ports.ts";
 import { runBackfillJob } from "./backfill.ts";
 import { SourcePoller } from "./poller.ts";
 import type { AuditLogReader } from "./reader.ts";

@@ -5,11 +5,12 @@
 
 import { ConfigurationError } from "../core/errors.ts";
 import { assertOutboundUrl } from "../core/outbound.ts";
+import type { SourceRecord } from "../core/source.ts";
 import { AdminListClient } from "../posture/admin-client.ts";
 import { type PostureRunReport, runPostureCycle } from "../posture/run.ts";
 import { postureSettingsFromEnv } from "../posture/settings.ts";
 import type { EndpointStatus } from "../posture/snapshot.ts";
-import type { SourceRecord, Store } from "../storage/ports.ts";
+import type { Store } from "../storage/ports.ts";
 import { type Runtime, resolveBaseUrl, sourceKeyEndpoint } from "./runtime.ts";
 
 export async function postureClientFor(runtime: Runtime, source: SourceRecord): Promise<AdminListClient> {

@@ -10,9 +10,10 @@
 // one slot.
 
 import { createHash } from "node:crypto";
+import type { SourceRecord } from "../core/source.ts";
 import type { BatchEvent, DetectionEngine } from "../detections/engine/engine.ts";
 import { type ScheduledQuerySpec, scheduledQueryLogType } from "../detections/panther/scheduled-query.ts";
-import type { SourceRecord, Store } from "../storage/ports.ts";
+import type { Store } from "../storage/ports.ts";
 
 /** Rows read back per run; more is a query that should aggregate. */
 export const SCHEDULED_QUERY_MAX_ROWS = 1000;

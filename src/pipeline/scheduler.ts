@@ -5,7 +5,7 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage, VigilError } from "../core/errors.ts";
-import type { SourceRecord } from "../storage/ports.ts";
+import type { SourceRecord } from "../core/source.ts";
 import { runCorrelations } from "./detection.ts";
 import { BackfillCounter, pollSummary } from "./poll-summary.ts";
 import { postureDue, runPosture } from "./posture.ts";

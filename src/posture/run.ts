@@ -9,8 +9,9 @@
 // the same event ids on the next run, which the store skips.
 
 import type { RuleMatch } from "../core/detection.ts";
+import type { SourceRecord } from "../core/source.ts";
 import type { DetectionEngine } from "../detections/engine/engine.ts";
-import type { SourceRecord, Store } from "../storage/ports.ts";
+import type { Store } from "../storage/ports.ts";
 import type { AdminListClient } from "./admin-client.ts";
 import { diffSnapshots, type ManifestEntry, type PostureChange } from "./diff.ts";
 import { matchAuditEvents } from "./drift.ts";

@@ -21,7 +21,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { ConfigurationError, VigilError } from "../core/errors.ts";
-import type { EncryptedSecret } from "../storage/ports.ts";
+import type { EncryptedSecret } from "../core/secret.ts";
 
 export interface SecretBox {
   /**

@@ -145,6 +145,7 @@ const ROUTES: Array<[string, string]> = [
   ["GET", "/api/sources"],
   ["POST", "/api/sources"],
   ["POST", "/api/sources/verify"],
+  ["GET", "/api/sources/settings-schema"],
   ["PATCH", "/api/sources/x"],
   ["DELETE", "/api/sources/x"],
   ["POST", "/api/sources/x/test"],

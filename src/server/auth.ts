@@ -4,8 +4,9 @@
 
 import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual } from "node:crypto";
 import { BulkheadRejectedError, bulkhead } from "cockatiel";
+import type { UserRecord, UserRole } from "../core/access.ts";
 import { UsageError, VigilError } from "../core/errors.ts";
-import type { Store, UserRecord, UserRole } from "../storage/ports.ts";
+import type { Store } from "../storage/ports.ts";
 
 export interface ScryptParams {
   N: number;

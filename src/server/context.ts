@@ -3,11 +3,11 @@
 
 import type { Context, MiddlewareHandler } from "hono";
 import type { z } from "zod";
+import type { UserRecord } from "../core/access.ts";
 import { UsageError } from "../core/errors.ts";
 import { loadRules, type RuleSet } from "../detections/engine/load.ts";
 import { BUILTIN_PACKS_DIR } from "../detections/packs.ts";
 import type { Runtime } from "../pipeline/runtime.ts";
-import type { UserRecord } from "../storage/ports.ts";
 import type { LoginRateLimiter } from "./auth.ts";
 import { errorBody } from "./errors.ts";
 

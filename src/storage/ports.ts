@@ -4,107 +4,47 @@
 //
 // Times: `*Secs` are Unix seconds (the API's resolution), `*Ms` are Unix milliseconds.
 
-/** A poll stream of a source: the normal pass, and the `tenant_only=true` pass with its own checkpoint. */
-export type StreamName = "main" | "tenant";
+// The records the store keeps are domain types in src/core, re-exported here for the store's own modules;
+// what is defined here is the port and the shapes only storage speaks (page writes, queries, cursors, jobs).
 
-export interface SourceSettings {
-  name: string;
-  kind: "openai";
-  /** null: the default base URL (OPENAI_BASE_URL or https://api.openai.com/v1). */
-  baseUrl: string | null;
-  pollIntervalSecs: number;
-  overlapSecs: number;
-  sweepWindowSecs: number;
-  sweepIntervalSecs: number;
-  includeTenantEvents: boolean;
-  backfillDays: number;
-  enabled: boolean;
-  /**
-   * Raise a system alert when the source stores no new event for `noDataAlertSecs` (Panther's "Trigger an
-   * alert when no events are processed"). Optional on input so that callers predating the setting keep
-   * compiling; absent means the default (enabled, 24 h, see SOURCE_DEFAULTS).
-   */
-  noDataAlertEnabled?: boolean;
-  noDataAlertSecs?: number;
-  /**
-   * Raise a system alert when polls keep failing (network, 5xx, ...) for this long since the last
-   * successful poll. Optional on input; absent means the default (1 h, see SOURCE_DEFAULTS).
-   */
-  pollFailureAlertSecs?: number;
-  /**
-   * Inventory snapshots (src/posture) every this many seconds; 0 turns them off. Optional on input; absent
-   * means the default (hourly, see SOURCE_DEFAULTS).
-   */
-  postureIntervalSecs?: number;
-}
-
-export interface SourceRecord extends SourceSettings {
-  id: string;
-  createdAtMs: number;
-  noDataAlertEnabled: boolean;
-  noDataAlertSecs: number;
-  pollFailureAlertSecs: number;
-  postureIntervalSecs: number;
-}
-
-/** What the store keeps of a secret: ciphertext only. Encryption happens outside the store. */
-export interface EncryptedSecret {
-  ciphertext: string;
-}
-
-export interface StreamState {
-  sourceId: string;
-  stream: StreamName;
-  /** Every event with effective_at <= checkpoint that the API showed when the window was read is stored. */
-  checkpointSecs: number | null;
-  /** When the last late-event sweep completed. */
-  lastSweepSecs: number | null;
-}
-
-export interface PollStatus {
-  sourceId: string;
-  lastPollStartedMs: number | null;
-  lastPollFinishedMs: number | null;
-  lastSuccessMs: number | null;
-  lastError: string | null;
-  lastErrorCode: string | null;
-  /** When the source last stored a new event (for the "no events processed" alarm). */
-  lastEventStoredMs: number | null;
-  consecutiveFailures: number;
-}
-
-/** One valid event, ready to store. */
-export interface EventRow {
-  id: string;
-  type: string;
-  effectiveAtSecs: number;
-  actorType: string | null;
-  actorId: string | null;
-  actorEmail: string | null;
-  ip: string | null;
-  projectId: string | null;
-  /** The record as received from the API (JSON text). */
-  raw: string;
-}
-
+import type { ApiTokenRecord, NewUser, SessionRecord, UserRecord } from "../core/access.ts";
+import type { AlertCount, AlertRecord, DetectionSetting } from "../core/alert.ts";
+import type {
+  ClaimedDelivery,
+  DeliveryAttemptRecord,
+  DeliveryRecord,
+  DeliveryStatus,
+  DestinationRecord,
+  DestinationUpdate,
+  NewDestination,
+  OutboxEntry,
+} from "../core/destination.ts";
 import type { AlertStatus, AlertStatusChange, RuleMatch, RuleStateOp, Severity } from "../core/detection.ts";
+import type { EventRow, QuarantineRecord, QuarantineRow, StoredEvent, UnknownTypeRecord } from "../core/event.ts";
+import type { EncryptedSecret } from "../core/secret.ts";
+import type { PollStatus, SourceRecord, SourceSettings, StreamName, StreamState } from "../core/source.ts";
 import type { ValidationIssue } from "../core/validation.ts";
 import type { PostureSnapshotRecord, PostureSnapshotSummary, PostureSnapshotWrite } from "../posture/types.ts";
 
+export type { ApiTokenRecord, NewUser, SessionRecord, UserRecord, UserRole } from "../core/access.ts";
+export { USER_ROLES } from "../core/access.ts";
+export type { AlertCount, AlertRecord, DetectionSetting } from "../core/alert.ts";
+export type {
+  ClaimedDelivery,
+  DeliveryAttemptRecord,
+  DeliveryRecord,
+  DeliveryStatus,
+  DestinationManager,
+  DestinationRecord,
+  DestinationUpdate,
+  NewDestination,
+  OutboxEntry,
+  OutboxKind,
+} from "../core/destination.ts";
+export type { EventRow, QuarantineRecord, QuarantineRow, StoredEvent, UnknownTypeRecord } from "../core/event.ts";
+export type { EncryptedSecret } from "../core/secret.ts";
+export type { PollStatus, SourceRecord, SourceSettings, StreamName, StreamState } from "../core/source.ts";
 export type { ValidationIssue };
-
-/**
- * A record that could not be stored as an event, with the reasons. Every field is text both stores hold (no NUL,
- * no lone surrogate; see src/pipeline/storable-record.ts).
- */
-export interface QuarantineRow {
-  /** The record's id when it had a usable one (NUL and lone surrogates written as \u escapes, at most 256). */
-  eventId: string | null;
-  reason: string;
-  issues: ValidationIssue[];
-  /** The record's JSON text; a bounded preview (with a `raw_preview` issue) when it is too deep or too large. */
-  raw: string;
-}
 
 /** Progress of one backfill slice, written with the page that produced it. */
 export interface SliceProgress {
@@ -158,39 +98,6 @@ export interface RuleStateEntry {
   expiresAtSecs: number | null;
 }
 
-/** Enable/disable overrides of rules and packs, globally (sourceId null) or for one source. */
-export interface DetectionSetting {
-  kind: "rule" | "pack";
-  id: string;
-  sourceId: string | null;
-  enabled: boolean;
-}
-
-export interface AlertRecord {
-  id: string;
-  ruleId: string;
-  packId: string | null;
-  sourceId: string;
-  dedupString: string;
-  isError: boolean;
-  title: string;
-  severity: Severity;
-  status: AlertStatus;
-  alertContext: Record<string, unknown> | null;
-  description: string | null;
-  reference: string | null;
-  runbook: string | null;
-  destinations: string[] | null;
-  /** Event time of the first match of the window, and the window's end (exclusive). */
-  windowStartSecs: number;
-  windowEndSecs: number;
-  matchCount: number;
-  /** Raised by a backfill page (history), not by live polling: shown as such, and not sent unless asked for. */
-  fromHistory: boolean;
-  createdAtMs: number;
-  updatedAtMs: number;
-}
-
 export interface AlertQuery {
   /** true: only alerts raised from history; false: only live ones. */
   fromHistory?: boolean;
@@ -220,20 +127,6 @@ export interface PageWriteResult {
   newUnknownTypes: string[];
   /** Alerts this page created (threshold reached), for delivery. */
   createdAlertIds: string[];
-}
-
-export interface StoredEvent {
-  sourceId: string;
-  id: string;
-  type: string;
-  effectiveAtSecs: number;
-  actorType: string | null;
-  actorId: string | null;
-  actorEmail: string | null;
-  ip: string | null;
-  projectId: string | null;
-  raw: string;
-  ingestedAtMs: number;
 }
 
 export interface EventQuery {
@@ -273,18 +166,6 @@ export interface EventCursor {
   sourceId: string;
 }
 
-export interface QuarantineRecord extends QuarantineRow {
-  id: number;
-  sourceId: string;
-  receivedAtMs: number;
-}
-
-export interface UnknownTypeRecord {
-  sourceId: string;
-  type: string;
-  firstSeenMs: number;
-}
-
 export interface BackfillJob {
   id: number;
   sourceId: string;
@@ -308,88 +189,6 @@ export interface BackfillSlice {
   cursor: string | null;
   done: boolean;
   eventsRead: number;
-}
-
-/** A configured alert destination. The type-specific config (URLs, tokens, passwords) is kept encrypted. */
-export interface DestinationRecord {
-  id: string;
-  name: string;
-  /** One of DESTINATION_TYPES (src/destinations/types.ts); the store does not interpret it. */
-  type: string;
-  minSeverity: Severity;
-  /** Default routing sends only these log types; empty means all. */
-  logTypes: string[];
-  /** Who owns it: "config" — the config file (changed and removed only there); null — the console, API or CLI. */
-  managedBy: DestinationManager;
-  createdAtMs: number;
-  updatedAtMs: number;
-}
-
-export type DestinationManager = "config" | null;
-
-export interface NewDestination {
-  name: string;
-  type: string;
-  minSeverity: Severity;
-  logTypes: string[];
-  config: EncryptedSecret;
-  /** Null when absent. */
-  managedBy?: DestinationManager;
-}
-
-/** Changes to a destination; absent fields are left as they are. */
-export interface DestinationUpdate {
-  type?: string;
-  minSeverity?: Severity;
-  logTypes?: string[];
-  config?: EncryptedSecret;
-  managedBy?: DestinationManager;
-}
-
-export type OutboxKind = "created" | "resolved";
-
-/** A notification to send, enqueued in the transaction that created or resolved its alert. */
-export interface OutboxEntry {
-  id: number;
-  alertId: string;
-  kind: OutboxKind;
-  createdAtMs: number;
-}
-
-export type DeliveryStatus = "pending" | "sent" | "failed";
-
-export interface DeliveryRecord {
-  /** Stable across retries: the idempotency key destinations send (X-Vigil-Delivery-Id). */
-  id: string;
-  outboxId: number;
-  alertId: string;
-  kind: OutboxKind;
-  destinationId: string;
-  destinationName: string;
-  status: DeliveryStatus;
-  /** Attempts made so far. */
-  attempts: number;
-  nextAttemptAtMs: number;
-  leaseUntilMs: number | null;
-  lastError: string | null;
-  deliveredAtMs: number | null;
-  createdAtMs: number;
-}
-
-/** A delivery claimed by one worker until `leaseUntilMs`; the token proves the claim when recording. */
-export interface ClaimedDelivery extends DeliveryRecord {
-  leaseToken: string;
-}
-
-export interface DeliveryAttemptRecord {
-  deliveryId: string;
-  /** 1-based. */
-  attempt: number;
-  atMs: number;
-  outcome: "sent" | "retry" | "failed";
-  statusCode: number | null;
-  error: string | null;
-  durationMs: number;
 }
 
 export interface DeliveryAttemptWrite {
@@ -587,45 +386,10 @@ export interface Store extends AccessStore, StatsStore {
 
 // ---- access (users, sessions, API tokens) and statistics, for the HTTP server ----
 
-/** `admin`: everything; `analyst`: read and triage alerts, no settings and no secrets (sources, destinations, rules). */
-export const USER_ROLES = ["admin", "analyst"] as const;
-export type UserRole = (typeof USER_ROLES)[number];
-
-export interface UserRecord {
-  id: string;
-  username: string;
-  role: UserRole;
-  createdAtMs: number;
-}
-
-export interface SessionRecord {
-  /** sha256 of the cookie value: the cookie itself is never stored. */
-  tokenHash: string;
-  userId: string;
-  csrf: string;
-  createdAtMs: number;
-  expiresAtMs: number;
-}
-
-export interface ApiTokenRecord {
-  id: string;
-  name: string;
-  createdAtMs: number;
-  lastUsedAtMs: number | null;
-  /** When the token stops working. Tokens made before expiries existed got one at that migration. */
-  expiresAtMs: number;
-}
-
 export interface HistogramBucket {
   bucketStartSecs: number;
   type: string;
   count: number;
-}
-
-export interface NewUser {
-  username: string;
-  passwordHash: string;
-  role: UserRole;
 }
 
 export interface AccessStore {
@@ -658,14 +422,6 @@ export interface AccessStore {
   authenticateApiToken(tokenHash: string, nowMs: number): Promise<ApiTokenRecord | null>;
   /** By id, then by name; unknown → not_found. */
   revokeApiToken(idOrName: string): Promise<void>;
-}
-
-/** Alerts of one source in one status and severity. */
-export interface AlertCount {
-  sourceId: string;
-  status: AlertStatus;
-  severity: Severity;
-  count: number;
 }
 
 // The counts come from counters that the stores keep in the transaction of every write (events per source,

@@ -4,15 +4,46 @@
 
 import { type FormEvent, useState } from "react";
 import { useNavigate } from "react-router-dom";
-import { api, errorMessage, listOf } from "../api.ts";
+import { api, errorMessage, listOf, objectOf } from "../api.ts";
 import { EnabledBadge, EnableToggle, ErrorBanner, Loading, useLoad } from "../components.tsx";
 import { pick, type Rec, str } from "../format.ts";
 
-const HOUR = 3600;
+export const HOUR = 3600;
 
-function hoursOf(secs: unknown, fallback: number): string {
-  const n = typeof secs === "number" && Number.isFinite(secs) ? secs : fallback;
-  return String(Math.round((n / HOUR) * 100) / 100);
+/** A numeric setting's bounds and default, as GET /api/sources/settings-schema serves them (server: core/source.ts). */
+export interface SettingBounds {
+  min: number;
+  max: number;
+  default: number;
+  unit: string;
+  /** A value outside [min, max] that turns the feature off (e.g. 0). */
+  off?: number;
+}
+
+export type SettingsSchema = Partial<Record<string, SettingBounds>>;
+
+/** The server's bounds of the source settings: the forms never hold their own (null until loaded). */
+export function useSettingsSchema(): SettingsSchema | null {
+  return useLoad(
+    () => api.get<unknown>("/api/sources/settings-schema").then((d) => objectOf<SettingsSchema>(d, "settings") ?? {}),
+    [],
+  ).data;
+}
+
+/** The min and max of a number input, in units of `perUnit` setting units (3600: hours); none until loaded. */
+export function rangeOf(schema: SettingsSchema | null, field: string, perUnit = 1): { min?: number; max?: number } {
+  const b = schema?.[field];
+  return b ? { min: b.min / perUnit, max: b.max / perUnit } : {};
+}
+
+/** A setting's default in units of `perUnit`, as text for an input ("" until loaded). */
+export function defaultOf(schema: SettingsSchema | null, field: string, perUnit = 1): string {
+  const b = schema?.[field];
+  return b ? String(Math.round((b.default / perUnit) * 100) / 100) : "";
+}
+
+function hoursOf(secs: unknown): string {
+  return typeof secs === "number" && Number.isFinite(secs) ? String(Math.round((secs / HOUR) * 100) / 100) : "";
 }
 
 /** The settings of the form that differ from the source's, as the PATCH body (the key only when typed). */
@@ -66,25 +97,27 @@ function formOf(source: Rec): FormState {
     includeTenantEvents: source.includeTenantEvents === true,
     enabled: source.enabled !== false,
     noDataAlertEnabled: source.noDataAlertEnabled !== false,
-    noDataHours: hoursOf(source.noDataAlertSecs, 24 * HOUR),
-    pollFailureHours: hoursOf(source.pollFailureAlertSecs, HOUR),
+    noDataHours: hoursOf(source.noDataAlertSecs),
+    pollFailureHours: hoursOf(source.pollFailureAlertSecs),
   };
 }
 
 /**
  * The seed's "Trigger an alert when no events are processed": Yes/No and a timeframe in hours, within the
- * server's bounds (15 minutes to 30 days). Used by the setup flow and by a source's settings.
+ * server's bounds (from the settings schema). Used by the setup flow and by a source's settings.
  */
 export function NoDataAlertFields({
   name,
   enabled,
   hours,
+  schema,
   onEnabled,
   onHours,
 }: {
   name: string;
   enabled: boolean;
   hours: string;
+  schema: SettingsSchema | null;
   onEnabled: (enabled: boolean) => void;
   onHours: (hours: string) => void;
 }) {
@@ -105,8 +138,7 @@ export function NoDataAlertFields({
         Timeframe (hours)
         <input
           type="number"
-          min="0.25"
-          max="720"
+          {...rangeOf(schema, "noDataAlertSecs", HOUR)}
           step="any"
           value={hours}
           disabled={!enabled}
@@ -119,6 +151,7 @@ export function NoDataAlertFields({
 
 /** "Edit settings": name, key (empty keeps the stored one), base URL, polling, no-data alert. */
 export function SourceSettingsForm({ source, onSaved }: { source: Rec; onSaved: () => void }) {
+  const schema = useSettingsSchema();
   const [form, setForm] = useState<FormState>(() => formOf(source));
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
@@ -194,7 +227,7 @@ export function SourceSettingsForm({ source, onSaved }: { source: Rec; onSaved: 
         Poll interval (seconds)
         <input
           type="number"
-          min="5"
+          {...rangeOf(schema, "pollIntervalSecs")}
           value={form.pollIntervalSecs}
           onChange={(e) => set("pollIntervalSecs", e.target.value)}
         />
@@ -215,6 +248,7 @@ export function SourceSettingsForm({ source, onSaved }: { source: Rec; onSaved: 
         name="edit-nodata"
         enabled={form.noDataAlertEnabled}
         hours={form.noDataHours}
+        schema={schema}
         onEnabled={(on) => set("noDataAlertEnabled", on)}
         onHours={(hours) => set("noDataHours", hours)}
       />
@@ -222,7 +256,7 @@ export function SourceSettingsForm({ source, onSaved }: { source: Rec; onSaved: 
         Alert when polling has failed for (hours)
         <input
           type="number"
-          min="0.25"
+          {...rangeOf(schema, "pollFailureAlertSecs", HOUR)}
           step="any"
           value={form.pollFailureHours}
           onChange={(e) => set("pollFailureHours", e.target.value)}

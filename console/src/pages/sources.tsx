@@ -4,7 +4,16 @@ import { api, errorMessage, listOf, objectOf } from "../api.ts";
 import { StackedEventsChart } from "../chart.tsx";
 import { ErrorBanner, HealthBadge, JsonBlock, Loading, useLoad } from "../components.tsx";
 import { fmtMs, fmtSecs, fmtTime, healthOf, pick, type Rec, str } from "../format.ts";
-import { DeleteSource, NoDataAlertFields, SourcePacks, SourceSettingsForm } from "./source-settings.tsx";
+import {
+  DeleteSource,
+  defaultOf,
+  HOUR,
+  NoDataAlertFields,
+  rangeOf,
+  SourcePacks,
+  SourceSettingsForm,
+  useSettingsSchema,
+} from "./source-settings.tsx";
 
 function pollOf(s: unknown): Rec {
   const p = pick(s, "pollStatus", "poll", "status");
@@ -95,7 +104,9 @@ export function NewSourcePage() {
   const [verifyError, setVerifyError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const [noDataAlert, setNoDataAlert] = useState(true);
-  const [noDataHours, setNoDataHours] = useState("24");
+  const schema = useSettingsSchema();
+  /** null until typed: the field shows the server's default, and the server applies it. */
+  const [noDataHours, setNoDataHours] = useState<string | null>(null);
   const [selectedPacks, setSelectedPacks] = useState<Set<string> | null>(null);
   const [createError, setCreateError] = useState<string | null>(null);
   const packs = useLoad(() => api.get<unknown>("/api/packs").then((d) => listOf<Rec>(d, "packs")), []);
@@ -123,15 +134,15 @@ export function NewSourcePage() {
     setBusy(true);
     setCreateError(null);
     try {
-      const hours = Number(noDataHours);
       const body: Rec = {
         name: name.trim(),
         apiKey,
         includeTenantEvents: includeTenant,
         noDataAlertEnabled: noDataAlert,
-        noDataAlertSecs: Math.round((Number.isFinite(hours) && hours > 0 ? hours : 24) * 3600),
         packs: [...packIds],
       };
+      // Out of bounds, the server refuses it with the field and the limit.
+      if (noDataHours?.trim()) body.noDataAlertSecs = Math.round(Number(noDataHours) * HOUR);
       if (baseUrl.trim()) body.baseUrl = baseUrl.trim();
       if (pollIntervalSecs.trim()) body.pollIntervalSecs = Number(pollIntervalSecs);
       if (backfillDays.trim()) body.backfillDays = Number(backfillDays);
@@ -257,8 +268,8 @@ export function NewSourcePage() {
               <input
                 value={pollIntervalSecs}
                 type="number"
-                min="10"
-                placeholder="default"
+                {...rangeOf(schema, "pollIntervalSecs")}
+                placeholder={schema ? `default ${defaultOf(schema, "pollIntervalSecs")}` : "default"}
                 onChange={(e) => setPollIntervalSecs(e.target.value)}
               />
             </label>
@@ -267,8 +278,8 @@ export function NewSourcePage() {
               <input
                 value={backfillDays}
                 type="number"
-                min="0"
-                placeholder="default"
+                {...rangeOf(schema, "backfillDays")}
+                placeholder={schema ? `default ${defaultOf(schema, "backfillDays")}` : "default"}
                 onChange={(e) => setBackfillDays(e.target.value)}
               />
             </label>
@@ -396,7 +407,8 @@ export function NewSourcePage() {
           <NoDataAlertFields
             name="nodata"
             enabled={noDataAlert}
-            hours={noDataHours}
+            hours={noDataHours ?? defaultOf(schema, "noDataAlertSecs", HOUR)}
+            schema={schema}
             onEnabled={setNoDataAlert}
             onHours={setNoDataHours}
           />

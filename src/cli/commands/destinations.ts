@@ -6,20 +6,17 @@
 // here prints it back.
 
 import type { Command } from "commander";
-import { isSeverity, SEVERITIES, type Severity } from "../../core/detection.ts";
+import type { DestinationRecord } from "../../core/destination.ts";
+import { SEVERITIES } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
-import {
-  assertDestinationEndpoint,
-  DEFAULT_MIN_SEVERITY,
-  DESTINATION_TYPES,
-  defaultMinSeverity,
-  parseDestinationConfig,
-  sampleNotification,
-} from "../../destinations/index.ts";
-import { assertNotConfigManaged } from "../../pipeline/config-destinations.ts";
-import { destinationBuilder, loadDestination } from "../../pipeline/delivery-worker.ts";
+import { DEFAULT_MIN_SEVERITY, DESTINATION_TYPES } from "../../destinations/index.ts";
 import type { Runtime } from "../../pipeline/runtime.ts";
-import type { DestinationRecord } from "../../storage/ports.ts";
+import {
+  addDestination,
+  checkTypeAndSeverity,
+  removeDestination,
+  testDestination,
+} from "../../usecases/destinations.ts";
 import { printJsonLine, withRuntime } from "../context.ts";
 import { readSecret } from "../read-secret.ts";
 
@@ -113,6 +110,10 @@ function typeConfig(type: string, options: AddOptions, secret: string | null): R
   }
 }
 
+function optionalSeverity(options: AddOptions): { minSeverity?: string } {
+  return options.minSeverity === undefined ? {} : { minSeverity: options.minSeverity };
+}
+
 function describe(d: DestinationRecord): string {
   const logTypes = d.logTypes.length > 0 ? d.logTypes.join(",") : "all log types";
   return `${d.name}\t${d.type}\t${d.minSeverity}+\t${logTypes}\t${d.id}`;
@@ -166,49 +167,18 @@ export function register(program: Command): void {
         '  printf %s "$SIGNING_SECRET" | vigil destinations add webhook --name siem --url https://siem.example.com/vigil\n',
     )
     .action(async (type: string, options: AddOptions) => {
-      if (!(DESTINATION_TYPES as readonly string[]).includes(type)) {
-        throw new UsageError(
-          `Unknown destination type ${JSON.stringify(type)}; use one of ${DESTINATION_TYPES.join(", ")}.`,
-        );
-      }
-      const minSeverity = (options.minSeverity ?? defaultMinSeverity(type)).toUpperCase();
-      if (!isSeverity(minSeverity)) {
-        throw new UsageError(
-          `Unknown severity ${JSON.stringify(options.minSeverity)}; use one of ${SEVERITIES.join(", ")}.`,
-        );
-      }
+      // Before the secret is asked for; the whole config is checked once it is complete.
+      checkTypeAndSeverity({ name: options.name, type, ...optionalSeverity(options) });
       await withRuntime(async (runtime) => {
-        if (await runtime.store.getDestination(options.name)) {
-          throw new UsageError(`A destination named ${JSON.stringify(options.name)} already exists.`);
-        }
         const label = secretLabel(type, options);
         const secret =
           label === null ? null : await readSecret(runtime.env.lookup(options.secretEnv), options.secretEnv, label);
-        const config = typeConfig(type, options, secret);
-        // Validate the whole config as the worker will build it; the issues never echo values.
-        const parsed = parseDestinationConfig(
-          {
-            ...config,
-            type,
-            id: "validation",
-            name: options.name,
-            min_severity: minSeverity as Severity,
-            ...(options.logType.length > 0 ? { log_types: options.logType } : {}),
-          },
-          runtime.env,
-        );
-        if (!parsed.ok) {
-          throw new UsageError(
-            `Invalid ${type} destination: ${parsed.issues.map((i) => `${i.path || "(config)"}: ${i.message}`).join("; ")}.`,
-          );
-        }
-        assertDestinationEndpoint(parsed.config, runtime.env.outbound, options.name);
-        const created = await runtime.store.createDestination({
+        const created = await addDestination(runtime, {
           name: options.name,
           type,
-          minSeverity: minSeverity as Severity,
+          ...optionalSeverity(options),
           logTypes: options.logType,
-          config: runtime.secrets.encrypt(JSON.stringify(config)),
+          config: typeConfig(type, options, secret),
         });
         process.stdout.write(`Added destination ${created.name} (${created.type}, ${created.id}).\n`);
       });
@@ -238,8 +208,7 @@ export function register(program: Command): void {
     .action(async (name: string) => {
       await withRuntime(async (runtime) => {
         const d = await requireDestination(runtime, name);
-        assertNotConfigManaged(d, "remove");
-        await runtime.store.removeDestination(d.id);
+        await removeDestination(runtime, d);
         process.stdout.write(`Removed destination ${d.name}.\n`);
       });
     });
@@ -251,19 +220,10 @@ export function register(program: Command): void {
     .action(async (name: string) => {
       await withRuntime(async (runtime) => {
         const record = await requireDestination(runtime, name);
-        const destination = await loadDestination(
-          runtime.store,
-          runtime.secrets,
-          record,
-          runtime.env.outbound,
-          destinationBuilder(runtime.env),
-        );
-        const notification = sampleNotification({ nowMs: runtime.clock.nowMs(), consoleUrl: runtime.env.publicUrl });
-        const result = await destination.send(
-          notification,
-          `test-${record.id}-${runtime.clock.nowMs()}`,
-          AbortSignal.timeout(120_000),
-        );
+        const { durationMs: _durationMs, ...result } = await testDestination(runtime, record, {
+          deliveryId: `test-${record.id}-${runtime.clock.nowMs()}`,
+          signal: AbortSignal.timeout(120_000),
+        });
         printJsonLine({ destination: record.name, ...result });
         if (!result.ok) process.exitCode = 1;
       });

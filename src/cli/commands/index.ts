@@ -1,15 +1,15 @@
 // Every command of the CLI, in the order `vigil --help` lists them.
 import type { Command } from "commander";
-import { register as alerts } from "../../alerts/cli.ts";
-import { register as detections } from "../../detections/cli.ts";
-import { register as schemas } from "../../schema/cli.ts";
-import { register as simulate } from "../../simulator/cli.ts";
+import { register as alerts } from "./alerts.ts";
 import { register as backfill } from "./backfill.ts";
 import { register as coverage } from "./coverage.ts";
 import { register as destinations } from "./destinations.ts";
+import { register as detections } from "./detections.ts";
 import { register as poll } from "./poll.ts";
 import { register as posture } from "./posture.ts";
+import { register as schemas } from "./schemas.ts";
 import { register as search } from "./search.ts";
+import { register as simulate } from "./simulate.ts";
 import { register as sources } from "./sources.ts";
 import { register as start } from "./start.ts";
 import { register as tokens } from "./tokens.ts";

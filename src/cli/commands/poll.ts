@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { UsageError } from "../../core/errors.ts";
-import { loadConfigDestinations } from "../../pipeline/config-destinations.ts";
 import { deliveryWorkerFor, pollAllOnce } from "../../pipeline/runtime.ts";
+import { loadConfigDestinations } from "../../usecases/config-destinations.ts";
 import { withRuntime } from "../context.ts";
 import { withStopSignal } from "../stop-signal.ts";
 

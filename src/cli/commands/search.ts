@@ -1,7 +1,8 @@
 import type { Command } from "commander";
 import { systemClock, unixSeconds } from "../../core/clock.ts";
+import type { StoredEvent } from "../../core/event.ts";
 import { requireSource } from "../../pipeline/runtime.ts";
-import type { EventQuery, StoredEvent } from "../../storage/ports.ts";
+import type { EventQuery } from "../../storage/ports.ts";
 import { withRuntime } from "../context.ts";
 import { parsePositiveInt, parseTimeArg } from "../time-arg.ts";
 

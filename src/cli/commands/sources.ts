@@ -1,38 +1,95 @@
+// `vigil sources add|list|update|test|remove`: flags in, the source use cases (usecases/sources.ts) do the
+// rest. The flags' bounds and defaults are the schema's (core/source.ts), shown in each flag's own unit.
+
 import type { Command } from "commander";
-import {
-  MAX_NO_DATA_ALARM_MINUTES,
-  MAX_POLL_FAILURE_ALERT_SECS,
-  MIN_NO_DATA_ALARM_MINUTES,
-  MIN_POLL_FAILURE_ALERT_SECS,
-  MIN_POLL_INTERVAL_SECS,
-  SOURCE_DEFAULTS,
-  SourceSettingsSchema,
-  sourceDurations,
-} from "../../config/source-defaults.ts";
 import { UsageError } from "../../core/errors.ts";
-import { assertOutboundUrl } from "../../core/outbound.ts";
+import {
+  type BoundedSetting,
+  SOURCE_DEFAULTS,
+  SOURCE_SETTING_BOUNDS,
+  SourceSettingChangesSchema,
+  type SourceSettingsInput,
+  sourceDurations,
+} from "../../core/source.ts";
 import { healthInput, sourceHealth } from "../../pipeline/health.ts";
 import { postureHealth } from "../../pipeline/posture.ts";
-import {
-  clientFor,
-  requireSource,
-  resolveBaseUrl,
-  retireDemoSource,
-  sealSourceKey,
-  sourceClient,
-  sourceKeyEndpoint,
-} from "../../pipeline/runtime.ts";
-import type { EncryptedSecret, SourceSettings } from "../../storage/ports.ts";
+import { requireSource, resolveBaseUrl } from "../../pipeline/runtime.ts";
+import { addSource, removeSource, testSource, updateSource } from "../../usecases/sources.ts";
 import { printJsonLine, withRuntime } from "../context.ts";
 import { readApiKey } from "../read-secret.ts";
+
+/** A flag that sets a bounded setting, in its own unit (`scale` setting units per flag unit). */
+interface SettingFlag {
+  flag: string;
+  field: BoundedSetting;
+  unit: string;
+  scale: number;
+  /** Fractions of the unit are accepted (rounded to whole setting units). */
+  fractional?: boolean;
+}
+
+const FLAGS = {
+  pollInterval: { flag: "--poll-interval", field: "pollIntervalSecs", unit: "seconds", scale: 1 },
+  overlapSecs: { flag: "--overlap-secs", field: "overlapSecs", unit: "seconds", scale: 1 },
+  backfillDays: { flag: "--backfill-days", field: "backfillDays", unit: "days", scale: 1 },
+  noDataAlarmMinutes: { flag: "--no-data-alarm-minutes", field: "noDataAlertSecs", unit: "minutes", scale: 60 },
+  noDataAlertHours: {
+    flag: "--no-data-alert-hours",
+    field: "noDataAlertSecs",
+    unit: "hours",
+    scale: 3600,
+    fractional: true,
+  },
+  pollFailureAlertSecs: {
+    flag: "--poll-failure-alert-secs",
+    field: "pollFailureAlertSecs",
+    unit: "seconds",
+    scale: 1,
+  },
+  postureInterval: { flag: "--posture-interval", field: "postureIntervalSecs", unit: "seconds", scale: 1 },
+} as const satisfies Record<string, SettingFlag>;
+
+/** The flag's bounds in its unit, e.g. "a whole number of minutes from 15 to 43200". */
+function range(spec: SettingFlag): string {
+  const b = SOURCE_SETTING_BOUNDS[spec.field];
+  const text = `${spec.fractional ? "a number" : "a whole number"} of ${spec.unit} from ${b.min / spec.scale} to ${b.max / spec.scale}`;
+  return "off" in b ? `${b.off} (off) or ${text}` : text;
+}
+
+/** The flag's help: what it does, its bounds and its default, all from the schema. */
+function help(spec: SettingFlag, what: string, withDefault = true): string {
+  const byDefault = withDefault ? `, default ${SOURCE_DEFAULTS[spec.field] / spec.scale}` : "";
+  return `${what} (${range(spec)}${byDefault})`;
+}
+
+/** The flag's value in the setting's unit, validated by the schema; a usage error names the flag and its bounds. */
+function settingFlag(spec: SettingFlag, raw: string): number {
+  const n = Number(raw);
+  const value = spec.fractional ? Math.round(n * spec.scale) : n * spec.scale;
+  const valid =
+    raw.trim() !== "" &&
+    (spec.fractional ? Number.isFinite(n) : Number.isInteger(n)) &&
+    SourceSettingChangesSchema.shape[spec.field].safeParse(value).success;
+  if (!valid) throw new UsageError(`Invalid ${spec.flag} ${JSON.stringify(raw)}: use ${range(spec)}.`);
+  return value;
+}
+
+/** `--base-url`: an http(s) URL (the outbound policy is applied when the key is sealed). */
+function baseUrlFlag(url: string): string {
+  const parsed = SourceSettingChangesSchema.shape.baseUrl.safeParse(url);
+  if (!parsed.success || parsed.data == null) {
+    throw new UsageError(`Invalid --base-url ${JSON.stringify(url)}: use an https:// URL.`);
+  }
+  return parsed.data;
+}
 
 interface AddOptions {
   name: string;
   baseUrl?: string;
   apiKeyEnv: string;
-  pollInterval: string;
-  overlapSecs: string;
-  backfillDays: string;
+  pollInterval?: string;
+  overlapSecs?: string;
+  backfillDays?: string;
   includeTenantEvents?: boolean;
   verify: boolean;
   /**
@@ -49,91 +106,27 @@ interface AddOptions {
   pollFailureAlertSecs?: string;
 }
 
-const MINUTES_HELP = `a whole number of minutes from ${MIN_NO_DATA_ALARM_MINUTES} to ${MAX_NO_DATA_ALARM_MINUTES} (30 days)`;
-
-/** `--no-data-alarm-minutes N` in seconds, validated (15…43200 minutes, whole minutes). */
-export function noDataAlarmSecs(minutes: string): number {
-  const n = Number(minutes);
-  if (!Number.isInteger(n) || n < MIN_NO_DATA_ALARM_MINUTES || n > MAX_NO_DATA_ALARM_MINUTES) {
-    throw new UsageError(`Invalid --no-data-alarm-minutes ${JSON.stringify(minutes)}: use ${MINUTES_HELP}.`);
-  }
-  return n * 60;
-}
-
-/** 0 turns inventory snapshots off; else 300 s to 7 days (the bounds of SourceSettingsSchema). */
-function postureIntervalSecs(secs: string): number {
-  const n = Number(secs);
-  if (!Number.isInteger(n) || (n !== 0 && (n < 300 || n > 7 * 86_400))) {
-    throw new UsageError(
-      `Invalid --posture-interval ${JSON.stringify(secs)}: use 0 (off) or whole seconds from 300 to 604800.`,
-    );
-  }
-  return n;
-}
-
-function pollFailureSecs(secs: string): number {
-  const n = Number(secs);
-  if (!Number.isInteger(n) || n < MIN_POLL_FAILURE_ALERT_SECS || n > MAX_POLL_FAILURE_ALERT_SECS) {
-    throw new UsageError(
-      `Invalid --poll-failure-alert-secs ${JSON.stringify(secs)}: use whole seconds from ${MIN_POLL_FAILURE_ALERT_SECS} to ${MAX_POLL_FAILURE_ALERT_SECS}.`,
-    );
-  }
-  return n;
-}
-
-function pollIntervalSecs(secs: string): number {
-  const n = Number(secs);
-  if (!Number.isInteger(n) || n < MIN_POLL_INTERVAL_SECS || n > 86_400) {
-    throw new UsageError(
-      `Invalid --poll-interval ${JSON.stringify(secs)}: use whole seconds from ${MIN_POLL_INTERVAL_SECS} to 86400.`,
-    );
-  }
-  return n;
-}
-
-/** `--base-url`: an http(s) URL (the outbound policy is applied when the client is made). */
-function baseUrlSetting(url: string): string {
-  const parsed = SourceSettingsSchema.shape.baseUrl.safeParse(url);
-  if (!parsed.success || parsed.data === null) {
-    throw new UsageError(`Invalid --base-url ${JSON.stringify(url)}: use an https:// URL.`);
-  }
-  return parsed.data;
-}
-
-function noDataSecsFrom(options: AddOptions): number {
-  if (typeof options.dataAlarmMinutes === "string") return noDataAlarmSecs(options.dataAlarmMinutes);
-  if (typeof options.dataAlertHours === "string") return Math.round(Number(options.dataAlertHours) * 3600);
-  return SOURCE_DEFAULTS.noDataAlertSecs;
-}
-
-function settingsFrom(options: AddOptions): SourceSettings {
-  const parsed = SourceSettingsSchema.safeParse({
+/** The settings the flags give; the schema's defaults fill in the rest. */
+function settingsFrom(options: AddOptions): SourceSettingsInput {
+  const settings: SourceSettingsInput = {
     name: options.name,
-    kind: "openai",
-    baseUrl: options.baseUrl ?? null,
-    pollIntervalSecs: Number(options.pollInterval),
-    overlapSecs: Number(options.overlapSecs),
-    sweepWindowSecs: SOURCE_DEFAULTS.sweepWindowSecs,
-    sweepIntervalSecs: SOURCE_DEFAULTS.sweepIntervalSecs,
     includeTenantEvents: options.includeTenantEvents === true,
-    backfillDays: Number(options.backfillDays),
-    enabled: true,
     noDataAlertEnabled: options.noDataAlert !== false && options.noDataAlarm !== false,
-    noDataAlertSecs: noDataSecsFrom(options),
-    pollFailureAlertSecs:
-      options.pollFailureAlertSecs === undefined
-        ? SOURCE_DEFAULTS.pollFailureAlertSecs
-        : pollFailureSecs(options.pollFailureAlertSecs),
-  });
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const field = String(issue?.path[0] ?? "setting");
-    if (field === "noDataAlertSecs") {
-      throw new UsageError("Invalid --no-data-alert-hours: use a number of hours from 0.25 (15 minutes) to 720.");
-    }
-    throw new UsageError(`Invalid ${field}: ${issue?.message}.`);
+  };
+  if (options.baseUrl !== undefined) settings.baseUrl = baseUrlFlag(options.baseUrl);
+  if (options.pollInterval !== undefined)
+    settings.pollIntervalSecs = settingFlag(FLAGS.pollInterval, options.pollInterval);
+  if (options.overlapSecs !== undefined) settings.overlapSecs = settingFlag(FLAGS.overlapSecs, options.overlapSecs);
+  if (options.backfillDays !== undefined) settings.backfillDays = settingFlag(FLAGS.backfillDays, options.backfillDays);
+  if (typeof options.dataAlarmMinutes === "string") {
+    settings.noDataAlertSecs = settingFlag(FLAGS.noDataAlarmMinutes, options.dataAlarmMinutes);
+  } else if (typeof options.dataAlertHours === "string") {
+    settings.noDataAlertSecs = settingFlag(FLAGS.noDataAlertHours, options.dataAlertHours);
   }
-  return parsed.data;
+  if (options.pollFailureAlertSecs !== undefined) {
+    settings.pollFailureAlertSecs = settingFlag(FLAGS.pollFailureAlertSecs, options.pollFailureAlertSecs);
+  }
+  return settings;
 }
 
 interface UpdateOptions {
@@ -160,31 +153,23 @@ export function register(program: Command): void {
     .requiredOption("--name <name>", "a descriptive name, e.g. 'My OpenAI Audit Logs'")
     .option("--base-url <url>", "API base URL (default: OPENAI_BASE_URL or https://api.openai.com/v1)")
     .option("--api-key-env <var>", "environment variable holding the admin key", "OPENAI_ADMIN_KEY")
-    .option("--poll-interval <secs>", "seconds between polls (minimum 5)", String(SOURCE_DEFAULTS.pollIntervalSecs))
-    .option(
-      "--overlap-secs <secs>",
-      "seconds re-read before the checkpoint on every poll",
-      String(SOURCE_DEFAULTS.overlapSecs),
-    )
-    .option(
-      "--backfill-days <days>",
-      "days of history to fetch when the source starts",
-      String(SOURCE_DEFAULTS.backfillDays),
-    )
+    .option("--poll-interval <secs>", help(FLAGS.pollInterval, "time between polls"))
+    .option("--overlap-secs <secs>", help(FLAGS.overlapSecs, "re-read before the checkpoint on every poll"))
+    .option("--backfill-days <days>", help(FLAGS.backfillDays, "history to fetch when the source starts"))
     .option("--include-tenant-events", "also poll tenant-scoped events (tenant_only=true)")
     .option(
       "--no-data-alert-hours <hours>",
-      "raise a system alert when the source stores no new event for this long (minimum 0.25, default 24)",
+      help(FLAGS.noDataAlertHours, "raise a system alert when the source stores no new event for this long"),
     )
     .option("--no-no-data-alert", "never raise the no-data system alert for this source")
     .option(
       "--no-data-alarm-minutes <minutes>",
-      `raise a system alert when the source stores no new event for this long (${MIN_NO_DATA_ALARM_MINUTES}-${MAX_NO_DATA_ALARM_MINUTES}, default ${SOURCE_DEFAULTS.noDataAlertSecs / 60})`,
+      help(FLAGS.noDataAlarmMinutes, "raise a system alert when the source stores no new event for this long"),
     )
     .option("--no-no-data-alarm", "turn the no-data alarm off for this source")
     .option(
       "--poll-failure-alert-secs <secs>",
-      `raise a system alert when polls keep failing this long (default ${SOURCE_DEFAULTS.pollFailureAlertSecs})`,
+      help(FLAGS.pollFailureAlertSecs, "raise a system alert when polls keep failing this long"),
     )
     .option("--no-verify", "save without checking that the key works")
     .addHelpText(
@@ -196,21 +181,18 @@ export function register(program: Command): void {
         throw new UsageError(`Unknown source kind ${JSON.stringify(kind)}; the only kind is openai.`);
       const settings = settingsFrom(options);
       await withRuntime(async (runtime) => {
-        if (await runtime.store.getSource(settings.name)) {
-          throw new UsageError(`A source named ${JSON.stringify(settings.name)} already exists.`);
+        const { source, verifiedLatencyMs } = await addSource(runtime, {
+          settings,
+          // Read only once the settings and the name have passed.
+          apiKey: () => readApiKey(runtime.env.lookup(options.apiKeyEnv), options.apiKeyEnv),
+          verify: options.verify,
+        });
+        if (verifiedLatencyMs !== null) {
+          process.stderr.write(`Verified: Vigil can read the audit log (${verifiedLatencyMs} ms).\n`);
         }
-        const apiKey = await readApiKey(runtime.env.lookup(options.apiKeyEnv), options.apiKeyEnv);
-        assertOutboundUrl(resolveBaseUrl(runtime, settings), runtime.env.outbound, "base URL");
-        if (options.verify) {
-          const result = await clientFor(runtime, resolveBaseUrl(runtime, settings), apiKey).verify();
-          process.stderr.write(`Verified: Vigil can read the audit log (${result.latencyMs} ms).\n`);
-        }
-        const source = await runtime.store.createSource(settings, sealSourceKey(runtime, settings, apiKey));
         process.stdout.write(
           `Added source ${source.name} (${source.id}). It starts with a ${source.backfillDays}-day backfill on the next poll.\n`,
         );
-        // Logged as a warning, so the user reads why the demo source is gone.
-        await retireDemoSource(runtime);
       });
     });
 
@@ -267,11 +249,20 @@ export function register(program: Command): void {
     .command("update")
     .argument("<name>", "source name")
     .description("Change a source's polling and alarm settings, or enable/disable it.")
-    .option("--poll-interval <secs>", `seconds between polls (minimum ${MIN_POLL_INTERVAL_SECS})`)
-    .option("--no-data-alarm-minutes <minutes>", `turn the no-data alarm on with this threshold (${MINUTES_HELP})`)
+    .option("--poll-interval <secs>", help(FLAGS.pollInterval, "time between polls", false))
+    .option(
+      "--no-data-alarm-minutes <minutes>",
+      help(FLAGS.noDataAlarmMinutes, "turn the no-data alarm on with this threshold", false),
+    )
     .option("--no-no-data-alarm", "turn the no-data alarm off")
-    .option("--poll-failure-alert-secs <secs>", "raise a system alert when polls keep failing this long")
-    .option("--posture-interval <secs>", "seconds between inventory snapshots (docs/posture.md); 0 turns them off")
+    .option(
+      "--poll-failure-alert-secs <secs>",
+      help(FLAGS.pollFailureAlertSecs, "raise a system alert when polls keep failing this long", false),
+    )
+    .option(
+      "--posture-interval <secs>",
+      help(FLAGS.postureInterval, "time between inventory snapshots (docs/posture.md)", false),
+    )
     .option("--enable", "poll the source")
     .option("--disable", "stop polling the source (its data stays)")
     .option("--base-url <url>", "point the source at another API base URL (needs the admin key again)")
@@ -279,25 +270,27 @@ export function register(program: Command): void {
     .option("--api-key-env <var>", "environment variable holding the admin key", "OPENAI_ADMIN_KEY")
     .option("--no-verify", "save a new key without checking that it works")
     .action(async (name: string, options: UpdateOptions, command: Command) => {
-      const changes: Partial<SourceSettings> = {};
-      if (options.pollInterval !== undefined) changes.pollIntervalSecs = pollIntervalSecs(options.pollInterval);
+      const changes: Partial<SourceSettingsInput> = {};
+      if (options.pollInterval !== undefined)
+        changes.pollIntervalSecs = settingFlag(FLAGS.pollInterval, options.pollInterval);
       const offGiven = command.getOptionValueSource("noDataAlarm") === "cli" && options.noDataAlarm === false;
       if (typeof options.dataAlarmMinutes === "string") {
         if (offGiven) throw new UsageError("Use either --no-data-alarm-minutes or --no-no-data-alarm, not both.");
-        changes.noDataAlertSecs = noDataAlarmSecs(options.dataAlarmMinutes);
+        changes.noDataAlertSecs = settingFlag(FLAGS.noDataAlarmMinutes, options.dataAlarmMinutes);
         changes.noDataAlertEnabled = true;
       } else if (offGiven) {
         changes.noDataAlertEnabled = false;
       }
       if (options.pollFailureAlertSecs !== undefined) {
-        changes.pollFailureAlertSecs = pollFailureSecs(options.pollFailureAlertSecs);
+        changes.pollFailureAlertSecs = settingFlag(FLAGS.pollFailureAlertSecs, options.pollFailureAlertSecs);
       }
-      if (options.postureInterval !== undefined)
-        changes.postureIntervalSecs = postureIntervalSecs(options.postureInterval);
+      if (options.postureInterval !== undefined) {
+        changes.postureIntervalSecs = settingFlag(FLAGS.postureInterval, options.postureInterval);
+      }
       if (options.enable && options.disable) throw new UsageError("Use either --enable or --disable, not both.");
       if (options.enable) changes.enabled = true;
       if (options.disable) changes.enabled = false;
-      if (options.baseUrl !== undefined) changes.baseUrl = baseUrlSetting(options.baseUrl);
+      if (options.baseUrl !== undefined) changes.baseUrl = baseUrlFlag(options.baseUrl);
       if (Object.keys(changes).length === 0 && !options.newKey) {
         throw new UsageError(
           "Nothing to change: give --poll-interval, --no-data-alarm-minutes, --no-no-data-alarm, --poll-failure-alert-secs, --posture-interval, --enable, --disable, --base-url or --new-key.",
@@ -305,17 +298,14 @@ export function register(program: Command): void {
       }
       await withRuntime(async (runtime) => {
         const source = await requireSource(runtime, name);
-        const target = { ...source, ...changes };
-        // A stored key is sealed to the endpoint it was entered for: another endpoint needs the key again.
-        const moved = sourceKeyEndpoint(runtime, target) !== sourceKeyEndpoint(runtime, source);
-        let secret: EncryptedSecret | undefined;
-        if (moved || options.newKey) {
-          const apiKey = await readApiKey(runtime.env.lookup(options.apiKeyEnv), options.apiKeyEnv);
-          const client = clientFor(runtime, resolveBaseUrl(runtime, target), apiKey);
-          if (options.verify) await client.verify();
-          secret = sealSourceKey(runtime, target, apiKey);
-        }
-        const updated = await runtime.store.updateSource(source.id, changes, secret);
+        const readKey = () => readApiKey(runtime.env.lookup(options.apiKeyEnv), options.apiKeyEnv);
+        const { source: updated } = await updateSource(runtime, source, {
+          changes,
+          ...(options.newKey ? { apiKey: await readKey() } : {}),
+          // A stored key is sealed to the endpoint it was entered for: another endpoint needs the key again.
+          askKey: readKey,
+          verify: options.verify,
+        });
         const d = sourceDurations(updated);
         process.stdout.write(
           `Updated source ${updated.name}: ${updated.enabled ? "enabled" : "disabled"}, every ${d.pollInterval}, no-data alarm ${d.noDataAlert ?? "off"}, poll-failure alarm ${d.pollFailureAlert}.\n`,
@@ -330,8 +320,8 @@ export function register(program: Command): void {
     .action(async (name: string) => {
       await withRuntime(async (runtime) => {
         const source = await requireSource(runtime, name);
-        const result = await (await sourceClient(runtime, source)).verify();
-        process.stdout.write(`OK: ${source.name} can read the audit log (${result.latencyMs} ms).\n`);
+        const latencyMs = await testSource(runtime, source);
+        process.stdout.write(`OK: ${source.name} can read the audit log (${latencyMs} ms).\n`);
       });
     });
 
@@ -342,7 +332,7 @@ export function register(program: Command): void {
     .action(async (name: string) => {
       await withRuntime(async (runtime) => {
         const source = await requireSource(runtime, name);
-        await runtime.store.removeSource(source.id);
+        await removeSource(runtime, source);
         process.stdout.write(`Removed source ${source.name}.\n`);
       });
     });

@@ -1,31 +1,17 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { DEMO_SOURCE_NAME, SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
-import { loadConfigDestinations } from "../../pipeline/config-destinations.ts";
-import { clientFor, type Runtime, resolveBaseUrl, sealSourceKey } from "../../pipeline/runtime.ts";
+import { DEMO_SOURCE_NAME } from "../../config/source-defaults.ts";
+import { SOURCE_DEFAULTS } from "../../core/source.ts";
+import { type Runtime, sealSourceKey } from "../../pipeline/runtime.ts";
 import { PollScheduler } from "../../pipeline/scheduler.ts";
 import { ensureAdminUser } from "../../server/auth.ts";
 import { startServer } from "../../server/server.ts";
 import { type RunningSimulator, startSimulator } from "../../simulator/index.ts";
-import type { SourceSettings } from "../../storage/ports.ts";
+import { loadConfigDestinations } from "../../usecases/config-destinations.ts";
+import { addSource } from "../../usecases/sources.ts";
 import { withRuntime } from "../context.ts";
 import { withStopSignal } from "../stop-signal.ts";
-
-function sourceSettings(name: string, baseUrl: string | null, backfillDays: number): SourceSettings {
-  return {
-    name,
-    kind: "openai",
-    baseUrl,
-    pollIntervalSecs: SOURCE_DEFAULTS.pollIntervalSecs,
-    overlapSecs: SOURCE_DEFAULTS.overlapSecs,
-    sweepWindowSecs: SOURCE_DEFAULTS.sweepWindowSecs,
-    sweepIntervalSecs: SOURCE_DEFAULTS.sweepIntervalSecs,
-    includeTenantEvents: true,
-    backfillDays,
-    enabled: true,
-  };
-}
 
 /**
  * The demo organization is the same on every start: its seed and the end of its generated history are
@@ -64,7 +50,19 @@ async function startDemo(runtime: Runtime): Promise<RunningSimulator> {
   const existing = await runtime.store.getSource(DEMO_SOURCE_NAME);
   const secret = sealSourceKey(runtime, { baseUrl: simulator.baseUrl }, simulator.adminKey);
   if (existing) await runtime.store.updateSource(existing.id, { baseUrl: simulator.baseUrl }, secret);
-  else await runtime.store.createSource(sourceSettings(DEMO_SOURCE_NAME, simulator.baseUrl, 3), secret);
+  else {
+    // Stored directly, not through usecases/sources.ts: the simulator runs in this process on loopback, and the
+    // outbound policy (which may allow only the real API's host) is for where keys leave the machine.
+    // Its name, with parentheses, predates the schema's rule for names typed by users.
+    const settings = {
+      ...SOURCE_DEFAULTS,
+      name: DEMO_SOURCE_NAME,
+      baseUrl: simulator.baseUrl,
+      includeTenantEvents: true,
+      backfillDays: 3,
+    };
+    await runtime.store.createSource(settings, secret);
+  }
   return simulator;
 }
 
@@ -84,14 +82,14 @@ export function register(program: Command): void {
           let simulator: RunningSimulator | undefined;
           await loadConfigDestinations(runtime);
           // The demo source alone counts as no source: the banner's advice (OPENAI_ADMIN_KEY=... vigil start)
-          // then creates the real source, and the scheduler removes the demo (runtime.retireDemoSource).
+          // then adds the real source, which removes the demo (runtime.retireDemoSource).
           const sources = await runtime.store.listSources();
           const noRealSource = sources.every((s) => s.name === DEMO_SOURCE_NAME);
           if (noRealSource && runtime.env.openaiAdminKey) {
-            const key = runtime.env.openaiAdminKey;
-            const settings = sourceSettings("OpenAI", null, SOURCE_DEFAULTS.backfillDays);
-            await clientFor(runtime, resolveBaseUrl(runtime, settings), key).verify();
-            await runtime.store.createSource(settings, sealSourceKey(runtime, settings, key));
+            await addSource(runtime, {
+              settings: { name: "OpenAI", includeTenantEvents: true },
+              apiKey: runtime.env.openaiAdminKey,
+            });
             process.stderr.write("Created source OpenAI from OPENAI_ADMIN_KEY; the key works.\n");
           } else if (noRealSource) {
             simulator = await startDemo(runtime);

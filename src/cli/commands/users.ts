@@ -2,9 +2,9 @@
 // never from the command line.
 
 import type { Command } from "commander";
+import { USER_ROLES } from "../../core/access.ts";
 import { UsageError } from "../../core/errors.ts";
 import { createUser, hashPassword, passwordProblem } from "../../server/auth.ts";
-import { USER_ROLES } from "../../storage/ports.ts";
 import { printJsonLine, withRuntime } from "../context.ts";
 import { readSecret } from "../read-secret.ts";
 

@@ -1,24 +1,15 @@
-// Destinations: list, create, remove, send a test notification. The type-specific config (URLs, tokens,
-// passwords) is validated, stored encrypted, and never returned.
+// Destinations: list, create, change, remove, send a test notification; the rules are in
+// usecases/destinations.ts. The type-specific config (URLs, tokens, passwords) is stored encrypted and never returned.
 
 import { randomUUID } from "node:crypto";
 import { Hono } from "hono";
 import { z } from "zod";
+import type { DestinationRecord } from "../../core/destination.ts";
 import { SEVERITIES } from "../../core/detection.ts";
-import { ConfigurationError, NotFoundError, UsageError } from "../../core/errors.ts";
+import { NotFoundError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
-import {
-  applyDestinationChange,
-  assertDestinationEndpoint,
-  DEFAULT_MIN_SEVERITY,
-  DESTINATION_TYPES,
-  defaultMinSeverity,
-  parseDestinationConfig,
-  sampleNotification,
-} from "../../destinations/index.ts";
-import { assertNotConfigManaged } from "../../pipeline/config-destinations.ts";
-import { destinationBuilder, loadDestination } from "../../pipeline/delivery-worker.ts";
-import type { DestinationRecord } from "../../storage/ports.ts";
+import { DEFAULT_MIN_SEVERITY, DESTINATION_TYPES } from "../../destinations/index.ts";
+import { addDestination, removeDestination, testDestination, updateDestination } from "../../usecases/destinations.ts";
 import { type AppEnv, readBody, requireAdmin, type ServerContext } from "../context.ts";
 
 const CreateSchema = z.object({
@@ -36,15 +27,6 @@ const UpdateSchema = z.object({
   /** Fields to change; the others keep their stored values (secrets included). */
   config: z.record(z.string(), z.unknown()).optional(),
 });
-
-function slug(name: string): string {
-  const s = name
-    .toLowerCase()
-    .replace(/[^a-z0-9_.-]+/g, "-")
-    .replace(/^[^a-z0-9]+/, "")
-    .slice(0, 64);
-  return s === "" ? "destination" : s;
-}
 
 function view(d: DestinationRecord) {
   return {
@@ -77,100 +59,34 @@ export function destinationRoutes(ctx: ServerContext): Hono<AppEnv> {
 
   app.post("/destinations", requireAdmin, async (c) => {
     const body = await readBody(c, CreateSchema);
-    const minSeverity = body.minSeverity ?? defaultMinSeverity(body.type);
-    const logTypes = body.logTypes ?? [];
-    const parsed = parseDestinationConfig(
-      {
-        ...(body.config ?? {}),
-        id: slug(body.name),
-        name: body.name,
-        type: body.type,
-        min_severity: minSeverity,
-        log_types: logTypes,
-      },
-      runtime.env,
-    );
-    if (!parsed.ok) {
-      const issue = parsed.issues[0];
-      throw new UsageError(`Invalid destination config: ${issue?.path || "(root)"}: ${issue?.message}.`);
-    }
-    assertDestinationEndpoint(parsed.config, runtime.env.outbound, body.name);
-    const created = await store.createDestination({
-      name: body.name,
-      type: body.type,
-      minSeverity,
-      logTypes,
-      config: runtime.secrets.encrypt(JSON.stringify(parsed.config)),
-    });
+    const created = await addDestination(runtime, { ...body, config: body.config ?? {} });
     return c.json({ destination: view(created) }, 201);
   });
 
-  // Secrets are write-only: the stored config is decrypted here, the given fields are laid over it, and the
-  // whole is validated again, so a PATCH can change one field without resending the others.
+  // Secrets are write-only: a PATCH changes the fields it gives and keeps the others (usecases/destinations.ts).
   app.patch("/destinations/:id", requireAdmin, async (c) => {
     const d = await requireDestination(c.req.param("id"));
-    assertNotConfigManaged(d, "change");
-    const body = await readBody(c, UpdateSchema);
-    const stored = await store.getDestinationConfig(d.id);
-    const previous = stored ? (JSON.parse(runtime.secrets.decrypt(stored)) as Record<string, unknown>) : {};
-    const minSeverity = body.minSeverity ?? d.minSeverity;
-    const logTypes = body.logTypes ?? d.logTypes;
-    // Pointing the destination elsewhere does not carry the stored secrets over (destinations/endpoints.ts).
-    const change = applyDestinationChange(d.type, previous, body.config ?? {});
-    if (change.missing.length > 0) {
-      throw new ConfigurationError(
-        "secret_required",
-        `Changing where ${d.name} sends needs ${change.missing.join(" and ")} again: a stored secret is only sent to the endpoint it was entered for.`,
-      );
-    }
-    const parsed = parseDestinationConfig(
-      {
-        ...change.config,
-        id: typeof previous.id === "string" ? previous.id : slug(d.name),
-        name: d.name,
-        type: d.type,
-        min_severity: minSeverity,
-        log_types: logTypes,
-      },
-      runtime.env,
-    );
-    if (!parsed.ok) {
-      const issue = parsed.issues[0];
-      throw new UsageError(`Invalid destination config: ${issue?.path || "(root)"}: ${issue?.message}.`);
-    }
-    assertDestinationEndpoint(parsed.config, runtime.env.outbound, d.name);
-    const updated = await store.updateDestination(d.id, {
-      minSeverity,
-      logTypes,
-      config: runtime.secrets.encrypt(JSON.stringify(parsed.config)),
-    });
+    const updated = await updateDestination(runtime, d, await readBody(c, UpdateSchema));
     return c.json({ destination: view(updated) });
   });
 
   app.delete("/destinations/:id", requireAdmin, async (c) => {
-    const d = await requireDestination(c.req.param("id"));
-    assertNotConfigManaged(d, "remove");
-    await store.removeDestination(d.id);
+    await removeDestination(runtime, await requireDestination(c.req.param("id")));
     return c.json({ ok: true });
   });
 
   app.post("/destinations/:id/test", requireAdmin, async (c) => {
     const d = await requireDestination(c.req.param("id"));
-    // Built as the delivery worker builds it, under the same outbound policy and export directory.
-    const destination = await loadDestination(
-      store,
-      runtime.secrets,
-      d,
-      runtime.env.outbound,
-      destinationBuilder(runtime.env),
-    );
-    const started = performance.now();
-    const result = await destination.send(sampleNotification({ nowMs: ctx.nowMs() }), `test-${randomUUID()}`);
-    const durationMs = Math.round(performance.now() - started);
+    const result = await testDestination(runtime, d, { deliveryId: `test-${randomUUID()}` });
     return c.json(
       result.ok
-        ? { ok: true, status: result.status ?? null, durationMs }
-        : { ok: false, status: result.status ?? null, message: redactSecrets(result.error), durationMs },
+        ? { ok: true, status: result.status ?? null, durationMs: result.durationMs }
+        : {
+            ok: false,
+            status: result.status ?? null,
+            message: redactSecrets(result.error),
+            durationMs: result.durationMs,
+          },
     );
   });
 

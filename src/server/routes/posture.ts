@@ -3,8 +3,8 @@
 
 import { Hono } from "hono";
 import { NotFoundError } from "../../core/errors.ts";
+import type { SourceRecord } from "../../core/source.ts";
 import { buildLedger } from "../../coverage/ledger.ts";
-import type { SourceRecord } from "../../storage/ports.ts";
 import type { AppEnv, ServerContext } from "../context.ts";
 
 export function postureRoutes(ctx: ServerContext): Hono<AppEnv> {

@@ -1,71 +1,66 @@
 // Sources: list, create (verify the key first, as `vigil sources add` does), verify a key, update, remove,
-// test the stored key, health, quarantine, event statistics. Keys are accepted and never returned.
+// test the stored key, health, quarantine, event statistics, and the settings' bounds for the console. The
+// rules of creating and changing a source are in usecases/sources.ts. Keys are accepted and never returned.
 
 import { Hono } from "hono";
 import { z } from "zod";
-import { SOURCE_DEFAULTS, SourceSettingsSchema, sourceDurations } from "../../config/source-defaults.ts";
-import { ConfigurationError, NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
-import { assertOutboundUrl } from "../../core/outbound.ts";
+import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
+import {
+  SOURCE_DEFAULTS,
+  SOURCE_SETTING_BOUNDS,
+  type SourceRecord,
+  SourceSettingChangesSchema,
+  sourceDurations,
+} from "../../core/source.ts";
 import { readSourceHealth } from "../../pipeline/health.ts";
 import { postureHealth } from "../../pipeline/posture.ts";
-import {
-  clientFor,
-  resolveBaseUrl,
-  retireDemoSource,
-  sealSourceKey,
-  sourceClient,
-  sourceKeyEndpoint,
-} from "../../pipeline/runtime.ts";
+import { resolveBaseUrl } from "../../pipeline/runtime.ts";
 import { parseJson } from "../../storage/event-document.ts";
-import type { SourceRecord, SourceSettings } from "../../storage/ports.ts";
+import { addSource, removeSource, testSource, updateSource, verifyAdminKey } from "../../usecases/sources.ts";
 import { type AppEnv, intParam, readBody, requireAdmin, type ServerContext } from "../context.ts";
 
-const BaseUrl = z.url({ protocol: /^https?$/, error: "use an https:// URL" });
+// The settings the API takes, validated by the one schema (core/source.ts): a value out of bounds is refused
+// with a message naming the field and the limit. Overlap and sweep are left at their defaults.
+const Settings = SourceSettingChangesSchema.pick({
+  baseUrl: true,
+  includeTenantEvents: true,
+  pollIntervalSecs: true,
+  backfillDays: true,
+  noDataAlertEnabled: true,
+  noDataAlertSecs: true,
+  pollFailureAlertSecs: true,
+  postureIntervalSecs: true,
+}).shape;
 
 // Strict: a misspelt or unsupported field is an error that names it, not a setting silently dropped.
 const CreateSchema = z.strictObject({
+  ...Settings,
   name: z.string(),
   apiKey: z.string().trim().min(1, "an admin API key is required"),
-  baseUrl: BaseUrl.nullable().optional(),
-  includeTenantEvents: z.boolean().optional(),
-  pollIntervalSecs: z.number().optional(),
-  backfillDays: z.number().optional(),
-  noDataAlertEnabled: z.boolean().optional(),
-  noDataAlertSecs: z.number().optional(),
-  pollFailureAlertSecs: z.number().optional(),
-  postureIntervalSecs: z.number().optional(),
   packs: z.array(z.string().min(1)).optional(),
   verify: z.boolean().optional(),
 });
 
 const UpdateSchema = z.strictObject({
+  ...Settings,
   name: z.string().optional(),
-  apiKey: z.string().trim().min(1).optional(),
-  baseUrl: BaseUrl.nullable().optional(),
-  includeTenantEvents: z.boolean().optional(),
-  pollIntervalSecs: z.number().optional(),
-  backfillDays: z.number().optional(),
-  noDataAlertEnabled: z.boolean().optional(),
-  noDataAlertSecs: z.number().optional(),
-  pollFailureAlertSecs: z.number().optional(),
-  postureIntervalSecs: z.number().optional(),
   enabled: z.boolean().optional(),
+  apiKey: z.string().trim().min(1).optional(),
   verify: z.boolean().optional(),
 });
 
 const VerifySchema = z.object({
   apiKey: z.string().trim().min(1, "an admin API key is required"),
-  baseUrl: BaseUrl.nullable().optional(),
+  baseUrl: Settings.baseUrl,
 });
 
-function validSettings(input: unknown): SourceSettings {
-  const parsed = SourceSettingsSchema.safeParse(input);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new UsageError(`Invalid ${String(issue?.path[0] ?? "setting")}: ${issue?.message}.`);
-  }
-  return parsed.data;
-}
+/** The bounds and defaults of the settings, for the console's forms: {field: {min, max, default, unit}}. */
+const SETTINGS_SCHEMA = {
+  ...SOURCE_SETTING_BOUNDS,
+  includeTenantEvents: { default: SOURCE_DEFAULTS.includeTenantEvents },
+  enabled: { default: SOURCE_DEFAULTS.enabled },
+  noDataAlertEnabled: { default: SOURCE_DEFAULTS.noDataAlertEnabled },
+};
 
 /** A failed verification, as the /verify routes report it: what to fix, not an HTTP error. */
 function verifyFailure(err: unknown): { ok: false; code: string; message: string } {
@@ -106,105 +101,61 @@ export function sourceRoutes(ctx: ServerContext): Hono<AppEnv> {
     };
   }
 
-  async function verifyKey(baseUrl: string, apiKey: string) {
-    const result = await clientFor(runtime, baseUrl, apiKey).verify();
-    return { ok: true as const, latencyMs: result.latencyMs };
-  }
-
   app.get("/sources", async (c) => {
     const sources = await store.listSources();
     return c.json({ sources: await Promise.all(sources.map(view)) });
   });
 
+  app.get("/sources/settings-schema", (c) => c.json({ settings: SETTINGS_SCHEMA }));
+
   app.post("/sources/verify", requireAdmin, async (c) => {
     const body = await readBody(c, VerifySchema);
     const baseUrl = resolveBaseUrl(runtime, { baseUrl: body.baseUrl ?? null });
     try {
-      return c.json(await verifyKey(baseUrl, body.apiKey));
+      return c.json({ ok: true, latencyMs: await verifyAdminKey(runtime, baseUrl, body.apiKey) });
     } catch (err) {
       return c.json(verifyFailure(err));
     }
   });
 
   app.post("/sources", requireAdmin, async (c) => {
-    const body = await readBody(c, CreateSchema);
-    const settings = validSettings({
-      name: body.name,
-      kind: "openai",
-      baseUrl: body.baseUrl ?? null,
-      pollIntervalSecs: body.pollIntervalSecs ?? SOURCE_DEFAULTS.pollIntervalSecs,
-      overlapSecs: SOURCE_DEFAULTS.overlapSecs,
-      sweepWindowSecs: SOURCE_DEFAULTS.sweepWindowSecs,
-      sweepIntervalSecs: SOURCE_DEFAULTS.sweepIntervalSecs,
-      includeTenantEvents: body.includeTenantEvents ?? false,
-      backfillDays: body.backfillDays ?? SOURCE_DEFAULTS.backfillDays,
-      enabled: true,
-      noDataAlertEnabled: body.noDataAlertEnabled ?? SOURCE_DEFAULTS.noDataAlertEnabled,
-      noDataAlertSecs: body.noDataAlertSecs ?? SOURCE_DEFAULTS.noDataAlertSecs,
-      pollFailureAlertSecs: body.pollFailureAlertSecs ?? SOURCE_DEFAULTS.pollFailureAlertSecs,
-      postureIntervalSecs: body.postureIntervalSecs ?? SOURCE_DEFAULTS.postureIntervalSecs,
-    });
-    if (await store.getSource(settings.name)) {
-      throw new VigilError("conflict", `A source named ${JSON.stringify(settings.name)} already exists.`);
-    }
-    if (body.packs && body.packs.length > 0) {
+    const { apiKey, packs, verify, ...settings } = await readBody(c, CreateSchema);
+    // Packs are checked before anything is written: a source is created with its packs or not at all.
+    if (packs && packs.length > 0) {
       const known = new Set((await ctx.rules()).packs.map((p) => p.id));
-      const unknown = body.packs.find((p) => !known.has(p));
+      const unknown = packs.find((p) => !known.has(p));
       if (unknown !== undefined) throw new UsageError(`There is no pack ${JSON.stringify(unknown)}.`);
     }
-    // Refused before anything is sent, even with verify: false.
-    assertOutboundUrl(resolveBaseUrl(runtime, settings), runtime.env.outbound, "base URL");
     // A key that does not work is reported as what to fix (the verification's own sentence).
-    if (body.verify !== false) await verifyKey(resolveBaseUrl(runtime, settings), body.apiKey);
-    const source = await store.createSource(settings, sealSourceKey(runtime, settings, body.apiKey));
-    for (const pack of body.packs ?? []) {
+    const { source, notice } = await addSource(runtime, { settings, apiKey, verify: verify !== false });
+    for (const pack of packs ?? []) {
       await store.setDetectionSetting({ kind: "pack", id: pack, sourceId: source.id, enabled: true });
     }
-    // A real source replaces the demo: `notice` says so, for the console to show.
-    const notice = await retireDemoSource(runtime);
+    // A real source replaces the demo source: `notice` says so, for the console to show.
     return c.json({ source: await view(source), ...(notice ? { notice } : {}) }, 201);
   });
 
   app.patch("/sources/:id", requireAdmin, async (c) => {
     const source = await requireSource(c.req.param("id"));
-    const body = await readBody(c, UpdateSchema);
-    const { apiKey, verify, ...changes } = body;
-    const defined = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined));
-    const merged = validSettings({ ...source, ...defined });
-    if (merged.name !== source.name && (await store.getSource(merged.name))) {
-      throw new VigilError("conflict", `A source named ${JSON.stringify(merged.name)} already exists.`);
-    }
-    // The stored key is sealed to the endpoint it was entered for (runtime.sealSourceKey): pointing the source
-    // elsewhere needs the key again, from whoever makes the change, so that it cannot be sent to their host.
-    if (sourceKeyEndpoint(runtime, merged) !== sourceKeyEndpoint(runtime, source)) {
-      if (apiKey === undefined) {
-        throw new ConfigurationError(
-          "secret_required",
-          "Changing the base URL needs the admin key again (apiKey): a stored key is only sent to the endpoint it was entered for.",
-        );
-      }
-      assertOutboundUrl(resolveBaseUrl(runtime, merged), runtime.env.outbound, "base URL");
-    }
-    if (apiKey !== undefined && verify !== false) await verifyKey(resolveBaseUrl(runtime, merged), apiKey);
-    const updated = await store.updateSource(
-      source.id,
-      defined as Partial<SourceSettings>,
-      apiKey === undefined ? undefined : sealSourceKey(runtime, merged, apiKey),
-    );
+    const { apiKey, verify, ...changes } = await readBody(c, UpdateSchema);
+    const { source: updated } = await updateSource(runtime, source, {
+      changes,
+      ...(apiKey === undefined ? {} : { apiKey }),
+      verify: verify !== false,
+    });
     return c.json({ source: await view(updated) });
   });
 
   app.delete("/sources/:id", requireAdmin, async (c) => {
     const source = await requireSource(c.req.param("id"));
-    await store.removeSource(source.id);
+    await removeSource(runtime, source);
     return c.json({ ok: true });
   });
 
   app.post("/sources/:id/test", requireAdmin, async (c) => {
     const source = await requireSource(c.req.param("id"));
     try {
-      const result = await (await sourceClient(runtime, source)).verify();
-      return c.json({ ok: true, latencyMs: result.latencyMs });
+      return c.json({ ok: true, latencyMs: await testSource(runtime, source) });
     } catch (err) {
       return c.json(verifyFailure(err));
     }

@@ -13,45 +13,24 @@
 
 import { createHash, randomUUID } from "node:crypto";
 import pg from "pg";
-import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
-import type { AlertStatus, AlertStatusChange, RuleMatch } from "../../core/detection.ts";
 import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
 import type { PostureSnapshotRecord, PostureSnapshotSummary, PostureSnapshotWrite } from "../../posture/types.ts";
 import type {
-  AlertQuery,
-  AlertRecord,
   BackfillJob,
   BackfillSlice,
-  DetectionSetting,
   EncryptedSecret,
   PollStatus,
-  RuleStateEntry,
   SourceRecord,
   SourceSettings,
   Store,
-  StoredEvent,
   StreamName,
   StreamState,
 } from "../ports.ts";
 import type { LegacyStore } from "../store/legacy.ts";
 import { openStore } from "../store/store.ts";
-import {
-  applyMatchesPg,
-  clearCorrelationPendingPg,
-  getAlertMatchesPg,
-  getAlertPg,
-  listAlertStatusChangesPg,
-  listAlertsPg,
-  listCorrelationPendingPg,
-  listDetectionSettingsPg,
-  listMatchesPg,
-  loadRuleStatePg,
-  setAlertStatusPg,
-  setDetectionSettingPg,
-} from "./detections.ts";
 import { PostgresStoreDialect } from "./dialect.ts";
 import { quoteIdent, runMigrations } from "./migrations.ts";
 import { describeTarget, type PgTarget, translatePgError } from "./pg-errors.ts";
@@ -292,7 +271,6 @@ export class LegacyPostgresStore implements LegacyStore {
   readonly #target: PgTarget;
   readonly #clock: Clock;
   #closed = false;
-  #alertLimitPerHour = DEFAULT_ALERT_LIMIT_PER_HOUR;
 
   private constructor(pool: pg.Pool, schema: string | null, target: PgTarget, clock: Clock) {
     this.#pool = pool;
@@ -326,7 +304,6 @@ export class LegacyPostgresStore implements LegacyStore {
       describeTarget(options.connectionString),
       options.clock ?? systemClock,
     );
-    store.#alertLimitPerHour = options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR;
     return store;
   }
 
@@ -594,23 +571,6 @@ export class LegacyPostgresStore implements LegacyStore {
 
   // ---- the page transaction ----
 
-  async applyDerivedMatches(
-    sourceId: string,
-    matches: RuleMatch[],
-    options: { fromHistory?: boolean } = {},
-  ): Promise<{ createdAlertIds: string[] }> {
-    assertMatchesOf(sourceId, matches);
-    return this.#transaction(async (client) => {
-      await this.#requireSource(client, sourceId);
-      return {
-        createdAlertIds: await applyMatchesPg(client, matches, this.#clock.nowMs(), {
-          fromHistory: options.fromHistory === true,
-          alertLimitPerHour: this.#alertLimitPerHour,
-        }),
-      };
-    });
-  }
-
   // ---- inventory snapshots (see postgres/posture.ts) ----
 
   async savePostureSnapshot(write: PostureSnapshotWrite): Promise<PostureSnapshotRecord> {
@@ -632,8 +592,6 @@ export class LegacyPostgresStore implements LegacyStore {
     return this.#read((pool) => getPostureObjectsPg(pool, sourceId, hashes));
   }
 
-  // ---- detections ----
-
   /** Runs a read on the pool, translating errors. */
   async #read<T>(fn: (client: pg.Pool) => Promise<T>): Promise<T> {
     this.#assertOpen();
@@ -642,66 +600,6 @@ export class LegacyPostgresStore implements LegacyStore {
     } catch (err) {
       throw err instanceof VigilError ? err : this.#translate(err);
     }
-  }
-
-  async loadRuleState(sourceId: string, ruleIds: string[], nowSecs: number): Promise<RuleStateEntry[]> {
-    return this.#read((c) => loadRuleStatePg(c, sourceId, ruleIds, nowSecs));
-  }
-
-  async listDetectionSettings(): Promise<DetectionSetting[]> {
-    return this.#read((c) => listDetectionSettingsPg(c));
-  }
-
-  async setDetectionSetting(setting: DetectionSetting): Promise<void> {
-    const sourceId = setting.sourceId;
-    if (sourceId === null) {
-      await this.#read((c) => setDetectionSettingPg(c, setting));
-      return;
-    }
-    await this.#transaction(async (client) => {
-      await this.#requireSource(client, sourceId);
-      await setDetectionSettingPg(client, setting);
-    });
-  }
-
-  async listAlerts(query: AlertQuery = {}): Promise<AlertRecord[]> {
-    return this.#read((c) => listAlertsPg(c, query));
-  }
-
-  async getAlert(id: string): Promise<AlertRecord | null> {
-    return this.#read((c) => getAlertPg(c, id));
-  }
-
-  async getAlertMatches(id: string, limit?: number): Promise<Array<{ match: RuleMatch; event: StoredEvent | null }>> {
-    return this.#read((c) => getAlertMatchesPg(c, id, limit));
-  }
-
-  async setAlertStatus(id: string, status: AlertStatus, atMs: number, by?: string | null): Promise<AlertRecord> {
-    return this.#transaction((client) => setAlertStatusPg(client, id, status, atMs, by ?? null));
-  }
-
-  async listAlertStatusChanges(alertId: string): Promise<AlertStatusChange[]> {
-    return this.#read((c) => listAlertStatusChangesPg(c, alertId));
-  }
-
-  async listMatches(query: {
-    ruleIds?: string[];
-    sourceId?: string;
-    sinceSecs: number;
-    untilSecs: number;
-  }): Promise<RuleMatch[]> {
-    return this.#read((c) => listMatchesPg(c, query));
-  }
-
-  async listCorrelationPending(
-    sourceId: string,
-    options: { afterSeq: number; limit: number },
-  ): Promise<Array<{ seq: number; match: RuleMatch }>> {
-    return this.#read((c) => listCorrelationPendingPg(c, sourceId, options.afterSeq, options.limit));
-  }
-
-  async clearCorrelationPending(sourceId: string, seqs: number[]): Promise<void> {
-    await this.#read((c) => clearCorrelationPendingPg(c, sourceId, seqs));
   }
 
   // ---- reading ----
@@ -788,12 +686,4 @@ export class LegacyPostgresStore implements LegacyStore {
 /** Bytewise string order, the same as the database's COLLATE "C". */
 function _cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-/** A match names its source; one that names another source than the write's is the caller's bug. */
-function assertMatchesOf(sourceId: string, matches: readonly RuleMatch[]): void {
-  const stray = matches.find((m) => m.sourceId !== sourceId);
-  if (stray !== undefined) {
-    throw new UsageError(`A match of rule ${stray.ruleId} names source ${stray.sourceId}, not ${sourceId}.`);
-  }
 }

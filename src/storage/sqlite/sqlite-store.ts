@@ -17,33 +17,24 @@
 import { createHash, randomUUID } from "node:crypto";
 import { availableParallelism } from "node:os";
 import Database from "better-sqlite3";
-import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
-import type { AlertStatus, AlertStatusChange, RuleMatch } from "../../core/detection.ts";
 import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
 import type { PostureSnapshotRecord, PostureSnapshotSummary, PostureSnapshotWrite } from "../../posture/types.ts";
-import { type AlertRow, toAlertRecord } from "../alert-rows.ts";
 import type {
-  AlertQuery,
-  AlertRecord,
   BackfillJob,
   BackfillSlice,
-  DetectionSetting,
   EncryptedSecret,
   PollStatus,
-  RuleStateEntry,
   SourceRecord,
   SourceSettings,
   Store,
-  StoredEvent,
   StreamName,
   StreamState,
 } from "../ports.ts";
 import type { LegacyStore } from "../store/legacy.ts";
 import { openStore } from "../store/store.ts";
-import { SqliteDetections } from "./detections.ts";
 import { SqliteStoreDialect } from "./dialect.ts";
 import { restrictDatabaseFiles } from "./file-mode.ts";
 import { runMigrations } from "./migrations.ts";
@@ -274,15 +265,12 @@ export class LegacySqliteStore implements LegacyStore {
   /** One reusable transaction wrapper: `db.transaction` per call would rebuild it on the hot path. */
   readonly #transaction: Database.Transaction<(fn: () => unknown) => unknown>;
   readonly #searchStatements = new Map<string, Database.Statement>();
-  readonly #detections: SqliteDetections;
   /** Null: reads run on the main connection (an in-memory database, or `readers: 0`). */
   readonly #reader: SqliteReader | null;
-  #alertLimitPerHour = DEFAULT_ALERT_LIMIT_PER_HOUR;
 
   private constructor(db: Database.Database, location: string, clock: Clock, reader: SqliteReader | null) {
     this.#db = db;
     this.#reader = reader;
-    this.#detections = new SqliteDetections(db);
     this.#location = location;
     this.#clock = clock;
     this.#transaction = db.transaction((fn: () => unknown) => fn());
@@ -311,7 +299,6 @@ export class LegacySqliteStore implements LegacyStore {
           ? null
           : new SqliteReader({ path: location, size: readers, busyTimeoutMs });
       const store = new LegacySqliteStore(db, location, options.clock ?? systemClock, reader);
-      store.#alertLimitPerHour = options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR;
       return store;
     } catch (err) {
       db?.close();
@@ -374,17 +361,6 @@ export class LegacySqliteStore implements LegacyStore {
       this.#searchStatements.set(compiled.sql, statement);
     }
     return statement.all(...compiled.parameters) as Row[];
-  }
-
-  /** A read that can take long: in a worker thread when the database is a file (see reader.ts). */
-  async #read<Row>(compiled: { sql: string; parameters: readonly unknown[] }): Promise<Row[]> {
-    if (this.#reader === null) return this.#guard(() => this.#run<Row>(compiled));
-    if (!this.#db.open) throw new VigilError("storage_closed", "The database has been closed.");
-    try {
-      return await this.#reader.all<Row>(compiled.sql, compiled.parameters);
-    } catch (err) {
-      throw translateSqliteError(err, this.#location);
-    }
   }
 
   // ---- lifecycle ----
@@ -517,34 +493,6 @@ export class LegacySqliteStore implements LegacyStore {
 
   // ---- the page transaction ----
 
-  async applyDerivedMatches(
-    sourceId: string,
-    matches: RuleMatch[],
-    options: { fromHistory?: boolean } = {},
-  ): Promise<{ createdAlertIds: string[] }> {
-    return this.#write(() => {
-      this.#requireSource(sourceId);
-      assertMatchesOf(sourceId, matches);
-      return {
-        createdAlertIds: this.#detections.applyMatches(matches, this.#clock.nowMs(), {
-          fromHistory: options.fromHistory === true,
-          alertLimitPerHour: this.#alertLimitPerHour,
-        }),
-      };
-    });
-  }
-
-  async listCorrelationPending(
-    sourceId: string,
-    options: { afterSeq: number; limit: number },
-  ): Promise<Array<{ seq: number; match: RuleMatch }>> {
-    return this.#guard(() => this.#detections.listCorrelationPending(sourceId, options.afterSeq, options.limit));
-  }
-
-  async clearCorrelationPending(sourceId: string, seqs: number[]): Promise<void> {
-    this.#write(() => this.#detections.clearCorrelationPending(sourceId, seqs));
-  }
-
   // ---- inventory snapshots (see sqlite/posture.ts) ----
 
   async savePostureSnapshot(write: PostureSnapshotWrite): Promise<PostureSnapshotRecord> {
@@ -564,53 +512,6 @@ export class LegacySqliteStore implements LegacyStore {
 
   async getPostureObjects(sourceId: string, hashes: string[]): Promise<Map<string, string>> {
     return this.#guard(() => posture.getPostureObjects(this.#db, sourceId, hashes));
-  }
-
-  // ---- detections ----
-
-  async loadRuleState(sourceId: string, ruleIds: string[], nowSecs: number): Promise<RuleStateEntry[]> {
-    return this.#guard(() => this.#detections.loadRuleState(sourceId, ruleIds, nowSecs));
-  }
-
-  async listDetectionSettings(): Promise<DetectionSetting[]> {
-    return this.#guard(() => this.#detections.listDetectionSettings());
-  }
-
-  async setDetectionSetting(setting: DetectionSetting): Promise<void> {
-    this.#write(() => {
-      if (setting.sourceId !== null) this.#requireSource(setting.sourceId);
-      this.#detections.setDetectionSetting(setting);
-    });
-  }
-
-  async listAlerts(query: AlertQuery = {}): Promise<AlertRecord[]> {
-    const compiled = this.#guard(() => this.#detections.compileAlertList(query));
-    return (await this.#read<AlertRow>(compiled)).map(toAlertRecord);
-  }
-
-  async getAlert(id: string): Promise<AlertRecord | null> {
-    return this.#guard(() => this.#detections.getAlert(id));
-  }
-
-  async getAlertMatches(id: string, limit?: number): Promise<Array<{ match: RuleMatch; event: StoredEvent | null }>> {
-    return this.#guard(() => this.#detections.getAlertMatches(id, limit));
-  }
-
-  async setAlertStatus(id: string, status: AlertStatus, atMs: number, by?: string | null): Promise<AlertRecord> {
-    return this.#write(() => this.#detections.setAlertStatus(id, status, atMs, by ?? null));
-  }
-
-  async listAlertStatusChanges(alertId: string): Promise<AlertStatusChange[]> {
-    return this.#guard(() => this.#detections.listAlertStatusChanges(alertId));
-  }
-
-  async listMatches(query: {
-    ruleIds?: string[];
-    sourceId?: string;
-    sinceSecs: number;
-    untilSecs: number;
-  }): Promise<RuleMatch[]> {
-    return this.#guard(() => this.#detections.listMatches(query));
   }
 
   // ---- reading ----
@@ -673,13 +574,5 @@ export class LegacySqliteStore implements LegacyStore {
       s.markJobDone.run(jobId);
       return true;
     });
-  }
-}
-
-/** A match names its source; one that names another source than the write's is the caller's bug. */
-function assertMatchesOf(sourceId: string, matches: readonly RuleMatch[]): void {
-  const stray = matches.find((m) => m.sourceId !== sourceId);
-  if (stray !== undefined) {
-    throw new UsageError(`A match of rule ${stray.ruleId} names source ${stray.sourceId}, not ${sourceId}.`);
   }
 }

@@ -1,24 +1,526 @@
-// TEMPORARY placeholder: the detections area (another branch) replaces this file.
-import type { RuleMatch, RuleStateOp } from "../../core/detection.ts";
-import type { Db, StoreContext } from "./dialect.ts";
+// Detections in the store: rule matches (signals), alert windows and the alerts they raise, rule state,
+// detection settings and the correlation queue. The page write applies a page's state ops and matches inside
+// its own transaction through `applyStateOpsIn` and `applyMatchesIn`; `applyDerivedMatches` applies matches
+// that no page carries (correlation rules) the same way. Alert reads and status changes are in ./alerts.ts.
+//
+// Concurrency (PostgreSQL; SQLite has one writer at a time): windows and rule state are read, changed in
+// TypeScript and written back, so two workers applying matches of one key at once would lose an update. Each
+// transaction first locks every key it will touch (`dialect.lockKeys`: sorted, so two writers cannot
+// deadlock). A lock per (source, rule) also serializes the writers of one rule: two of them can then neither
+// both spend its alert budget nor both store the same match.
 
-export async function applyMatchesIn(
-  _ctx: StoreContext,
-  _trx: Db,
-  matches: readonly RuleMatch[],
-  _nowMs: number,
-  _options: { fromHistory: boolean },
-): Promise<string[]> {
-  if (matches.length > 0) throw new Error("applyMatchesIn: not moved yet");
-  return [];
+import { type Insertable, sql } from "kysely";
+import { foldNoisyMatches } from "../../alerts/limiter.ts";
+import {
+  type AlertWindow,
+  applyMatches,
+  keysToLoad,
+  type MatchPlacement,
+  type WindowKey,
+  type WindowOutcome,
+  windowKeyString,
+} from "../../alerts/windows.ts";
+import type { RuleMatch, RuleStateOp } from "../../core/detection.ts";
+import { NotFoundError, UsageError } from "../../core/errors.ts";
+import type { RuleStateEntry, Store } from "../ports.ts";
+import { flag, type RuleStateTable } from "./database.ts";
+import {
+  matchKey,
+  matchRow,
+  newAlertRow,
+  representativeFields,
+  ruleStateRow,
+  toAlertWindow,
+  toFlag,
+  toRuleMatch,
+  toRuleStateEntry,
+  windowCounts,
+  windowRow,
+} from "./detection-rows.ts";
+import type { Db, StoreContext, StoreDialect } from "./dialect.ts";
+import { requireSource } from "./require-source.ts";
+import { applyStateOpsTo, groupStateOps, isLive } from "./rule-state.ts";
+
+/**
+ * Rows per multi-row statement: 500 rows of rule_matches (27 columns) stay well under SQLite's 32,766 bound
+ * parameters and PostgreSQL's 65,535; a lookup of 500 matches binds at most 1,001.
+ */
+const CHUNK = 500;
+
+const HOUR_MS = 3_600_000;
+
+// The advisory lock names. They are the names the stores have always taken, so that workers of an older
+// version still serialize with these during a rolling upgrade.
+const windowLock = (key: WindowKey): string => `vigil:detections:w:${windowKeyString(key)}`;
+const ruleLock = (m: { sourceId: string; ruleId: string }): string =>
+  `vigil:detections:r:${JSON.stringify([m.sourceId, m.ruleId])}`;
+const stateLock = (sourceId: string, op: RuleStateOp): string =>
+  `vigil:detections:s:${JSON.stringify([sourceId, op.ruleId, op.key])}`;
+
+function* chunks<T>(items: readonly T[], size = CHUNK): Generator<T[]> {
+  for (let from = 0; from < items.length; from += size) yield items.slice(from, from + size);
 }
 
+function groupBy<T>(items: Iterable<T>, keyOf: (item: T) => string): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
+  for (const item of items) {
+    const group = groups.get(keyOf(item));
+    if (group === undefined) groups.set(keyOf(item), [item]);
+    else group.push(item);
+  }
+  return groups;
+}
+
+const distinct = <T>(items: readonly T[]): T[] => [...new Set(items)];
+
+// ---- the write path, inside the caller's transaction ----
+
+/**
+ * Applies new matches inside the caller's write transaction; returns the ids of alerts it created.
+ *
+ * Matches already stored (same source, rule, event and error flag), and repeats within the batch, are
+ * skipped: re-reads and replays never count twice. The rest are grouped in memory first (`applyMatches`,
+ * src/alerts/windows.ts), so each match row is written once, with its window and alert, and each window once.
+ * Alerts are written with their status history and outbox rows: no alert without its notification.
+ * Call `applyStateOpsIn` first when a transaction does both, so that all writers take their locks in one order.
+ */
+export async function applyMatchesIn(
+  ctx: StoreContext,
+  trx: Db,
+  matches: readonly RuleMatch[],
+  nowMs: number,
+  options: { fromHistory: boolean },
+): Promise<string[]> {
+  if (matches.length === 0) return [];
+  await ctx.dialect.lockKeys(trx, [...keysToLoad(matches).map((k) => windowLock(k.key)), ...matches.map(ruleLock)]);
+  // Which matches are new is decided under the rule locks, so the answer holds until the insert.
+  const fresh = await unstoredMatches(trx, matches);
+  if (fresh.length === 0) return [];
+
+  let existing = await loadWindows(trx, fresh);
+  let outcome = applyMatches(existing, fresh);
+  const recent = await recentAlertCounts(trx, outcome.alertCreations, nowMs, options.fromHistory);
+  const folded = foldNoisyMatches(
+    outcome,
+    fresh,
+    (sourceId, ruleId) => recent.get(JSON.stringify([sourceId, ruleId])) ?? 0,
+    ctx.alertLimitPerHour,
+  );
+  if (folded !== null) {
+    // A rule over its alert budget: the matches of the alerts it would open go to its noisy alert instead.
+    const moved = folded.filter((m, i) => m !== fresh[i]);
+    await ctx.dialect.lockKeys(
+      trx,
+      keysToLoad(moved).map((k) => windowLock(k.key)),
+    );
+    existing = await loadWindows(trx, folded);
+    outcome = applyMatches(existing, folded);
+  }
+
+  await saveWindows(trx, existing, outcome);
+  await insertMatches(trx, outcome.placements, nowMs);
+  await createAlerts(trx, outcome.alertCreations, nowMs, options.fromHistory);
+  await attachToAlerts(trx, outcome, nowMs, options.fromHistory);
+  return outcome.alertCreations.map((w) => w.id);
+}
+
+/** The matches not stored yet, in input order, each once. */
+async function unstoredMatches(trx: Db, matches: readonly RuleMatch[]): Promise<RuleMatch[]> {
+  const unique = new Map<string, RuleMatch>();
+  for (const m of matches) if (!unique.has(matchKey(m))) unique.set(matchKey(m), m);
+  const stored = new Set<string>();
+  for (const [sourceId, ofSource] of groupBy(unique.values(), (m) => m.sourceId)) {
+    for (const chunk of chunks(ofSource)) {
+      // Rules × events covers the chunk's keys (and maybe more, which the set lookup below ignores).
+      const rows = await trx
+        .selectFrom("rule_matches")
+        .select(["rule_id", "event_id", "is_error"])
+        .where("source_id", "=", sourceId)
+        .where("rule_id", "in", distinct(chunk.map((m) => m.ruleId)))
+        .where("event_id", "in", distinct(chunk.map((m) => m.eventId)))
+        .execute();
+      for (const r of rows) {
+        stored.add(matchKey({ sourceId, ruleId: r.rule_id, eventId: r.event_id, isError: flag(r.is_error) }));
+      }
+    }
+  }
+  return [...unique.values()].filter((m) => !stored.has(matchKey(m)));
+}
+
+/** The stored windows the matches may fall into. */
+async function loadWindows(trx: Db, matches: readonly RuleMatch[]): Promise<AlertWindow[]> {
+  const windows: AlertWindow[] = [];
+  for (const { key, minSecs, maxSecs } of keysToLoad(matches)) {
+    const rows = await trx
+      .selectFrom("alert_windows")
+      .selectAll()
+      .where("source_id", "=", key.sourceId)
+      .where("rule_id", "=", key.ruleId)
+      .where("dedup_string", "=", key.dedupString)
+      .where("is_error", "=", toFlag(key.isError))
+      .where("start_secs", "<=", maxSecs)
+      .where("end_secs", ">", minSecs)
+      .execute();
+    windows.push(...rows.map(toAlertWindow));
+  }
+  return windows;
+}
+
+/**
+ * How many alerts each (source, rule) of `creations` raised in the last hour, keyed by JSON [source, rule].
+ * History and live alerts have budgets of their own: a backfill must not silence the live alerts after it.
+ */
+async function recentAlertCounts(
+  trx: Db,
+  creations: readonly AlertWindow[],
+  nowMs: number,
+  fromHistory: boolean,
+): Promise<Map<string, number>> {
+  const counts = new Map<string, number>();
+  for (const [sourceId, windows] of groupBy(creations, (w) => w.sourceId)) {
+    const rows = await trx
+      .selectFrom("alerts")
+      .select((eb) => ["rule_id", eb.fn.countAll<number>().as("n")])
+      .where("source_id", "=", sourceId)
+      .where("rule_id", "in", distinct(windows.map((w) => w.ruleId)))
+      .where("created_at_ms", ">", nowMs - HOUR_MS)
+      .where("from_history", "=", toFlag(fromHistory))
+      .groupBy("rule_id")
+      .execute();
+    for (const r of rows) counts.set(JSON.stringify([sourceId, r.rule_id]), Number(r.n));
+  }
+  return counts;
+}
+
+async function saveWindows(trx: Db, existing: readonly AlertWindow[], outcome: WindowOutcome): Promise<void> {
+  const loaded = new Set(existing.map((w) => w.id));
+  const whole: AlertWindow[] = [];
+  for (const w of outcome.windowUpserts) {
+    // The representative stayed: its stored first match, whose context may be large, is not written again.
+    if (loaded.has(w.id) && !outcome.newRepresentative.has(w.id)) {
+      await trx.updateTable("alert_windows").set(windowCounts(w)).where("id", "=", w.id).execute();
+    } else whole.push(w);
+  }
+  for (const chunk of chunks(whole)) {
+    await trx
+      .insertInto("alert_windows")
+      .values(chunk.map(windowRow))
+      // A window keeps its key and span; its counts, threshold and representative change.
+      .onConflict((oc) =>
+        oc.column("id").doUpdateSet((eb) => ({
+          match_count: eb.ref("excluded.match_count"),
+          unique_values: eb.ref("excluded.unique_values"),
+          valueless_count: eb.ref("excluded.valueless_count"),
+          threshold: eb.ref("excluded.threshold"),
+          alert_created: eb.ref("excluded.alert_created"),
+          first_match: eb.ref("excluded.first_match"),
+        })),
+      )
+      .execute();
+  }
+}
+
+async function insertMatches(trx: Db, placements: readonly MatchPlacement[], nowMs: number): Promise<void> {
+  for (const chunk of chunks(placements)) {
+    const result = await trx
+      .insertInto("rule_matches")
+      .values(
+        chunk.map((p) => ({
+          ...matchRow(p.match),
+          window_id: p.windowId,
+          alert_id: p.alertId,
+          created_at_ms: nowMs,
+          // Every new match waits for correlation (see Store.listCorrelationPending).
+          correlation_pending: 1,
+        })),
+      )
+      .onConflict((oc) => oc.columns(["source_id", "rule_id", "event_id", "is_error"]).doNothing())
+      .executeTakeFirstOrThrow();
+    // Found new above, under the rule locks: a conflict here is a bug that would miscount a window.
+    if (Number(result.numInsertedOrUpdatedRows) !== chunk.length) {
+      throw new Error(`${chunk.length - Number(result.numInsertedOrUpdatedRows)} new matches were stored already.`);
+    }
+  }
+}
+
+async function createAlerts(trx: Db, creations: readonly AlertWindow[], nowMs: number, fromHistory: boolean) {
+  for (const chunk of chunks(creations)) {
+    const ids = chunk.map((w) => w.id);
+    await trx
+      .insertInto("alerts")
+      .values(chunk.map((w) => newAlertRow(w, nowMs, fromHistory)))
+      .execute();
+    await trx
+      .insertInto("alert_status_changes")
+      .values(
+        ids.map((id) => ({
+          alert_id: id,
+          from_status: null,
+          to_status: "OPEN",
+          at_ms: nowMs,
+          changed_by: "system:detection",
+        })),
+      )
+      .execute();
+    await enqueue(trx, ids, "created", nowMs);
+    // Matches of earlier batches that opened the window belong to the alert too (its id is the window's).
+    await trx
+      .updateTable("rule_matches")
+      .set((eb) => ({ alert_id: eb.ref("window_id") }))
+      .where("window_id", "in", ids)
+      .where("alert_id", "is", null)
+      .execute();
+  }
+}
+
+async function attachToAlerts(trx: Db, outcome: WindowOutcome, nowMs: number, fromHistory: boolean) {
+  for (const w of outcome.alertAttachments) {
+    await trx
+      .updateTable("alerts")
+      // An earlier match that arrived late replaced the representative: the alert takes its fields.
+      .set({
+        match_count: w.matchCount,
+        updated_at_ms: nowMs,
+        ...(outcome.newRepresentative.has(w.id) ? representativeFields(w) : {}),
+      })
+      .where("id", "=", w.id)
+      .execute();
+  }
+  if (fromHistory) return;
+  // Live activity joining an alert a backfill raised makes it a live alert, announced now: an attack that
+  // spans the moment a source was added is paged for its live part.
+  for (const chunk of chunks(outcome.alertAttachments)) {
+    const madeLive = await trx
+      .updateTable("alerts")
+      .set({ from_history: 0, updated_at_ms: nowMs })
+      .where(
+        "id",
+        "in",
+        chunk.map((w) => w.id),
+      )
+      .where("from_history", "=", 1)
+      .returning("id")
+      .execute();
+    const live = new Set(madeLive.map((r) => r.id));
+    await enqueue(
+      trx,
+      chunk.filter((w) => live.has(w.id)).map((w) => w.id),
+      "created",
+      nowMs,
+    );
+  }
+}
+
+/** Outbox rows for alerts, in the transaction that changes them (src/pipeline/outbox routes them). */
+export async function enqueue(trx: Db, alertIds: readonly string[], kind: "created" | "resolved", atMs: number) {
+  if (alertIds.length === 0) return;
+  await trx
+    .insertInto("outbox")
+    .values(alertIds.map((id) => ({ alert_id: id, kind, created_at_ms: atMs })))
+    .execute();
+}
+
+/**
+ * Applies rule-state ops (already filtered to inserted events) inside the caller's transaction, in order.
+ * `stateTimeSecs` is the time expiry is judged at (see `stateTimeSecs` in ./rule-state.ts). The ops of one key
+ * are folded in memory: one read and one write per key, whatever the number of ops.
+ */
 export async function applyStateOpsIn(
-  _ctx: StoreContext,
-  _trx: Db,
-  _sourceId: string,
+  ctx: StoreContext,
+  trx: Db,
+  sourceId: string,
   ops: readonly RuleStateOp[],
-  _stateTimeSecs: number,
+  stateTimeSecs: number,
 ): Promise<void> {
-  if (ops.length > 0) throw new Error("applyStateOpsIn: not moved yet");
+  if (ops.length === 0) return;
+  await ctx.dialect.lockKeys(
+    trx,
+    ops.map((op) => stateLock(sourceId, op)),
+  );
+  const keyOf = (e: { ruleId: string; key: string }) => JSON.stringify([e.ruleId, e.key]);
+  const groups = groupStateOps(ops);
+  const current = new Map<string, RuleStateEntry>();
+  for (const chunk of chunks(groups)) {
+    // Rules × keys covers the chunk's entries (and maybe more, which the map lookup below ignores).
+    const rows = await trx
+      .selectFrom("rule_state")
+      .selectAll()
+      .where("source_id", "=", sourceId)
+      .where("rule_id", "in", distinct(chunk.map((g) => g.ruleId)))
+      .where("key", "in", distinct(chunk.map((g) => g.key)))
+      .execute();
+    for (const entry of rows.map(toRuleStateEntry)) current.set(keyOf(entry), entry);
+  }
+  const upserts: Insertable<RuleStateTable>[] = [];
+  for (const group of groups) {
+    const before = current.get(keyOf(group)) ?? null;
+    const next = applyStateOpsTo(before, group.ops, stateTimeSecs);
+    if (next !== null) upserts.push(ruleStateRow(sourceId, next));
+    else if (before !== null) {
+      await trx
+        .deleteFrom("rule_state")
+        .where("source_id", "=", sourceId)
+        .where("rule_id", "=", group.ruleId)
+        .where("key", "=", group.key)
+        .execute();
+    }
+  }
+  for (const chunk of chunks(upserts)) {
+    await trx
+      .insertInto("rule_state")
+      .values(chunk)
+      .onConflict((oc) =>
+        oc.columns(["source_id", "rule_id", "key"]).doUpdateSet((eb) => ({
+          value: eb.ref("excluded.value"),
+          counter: eb.ref("excluded.counter"),
+          members: eb.ref("excluded.members"),
+          expires_at_secs: eb.ref("excluded.expires_at_secs"),
+        })),
+      )
+      .execute();
+  }
+}
+
+// ---- the operations ----
+
+/** A match names its source; one that names another source than the write's is the caller's bug. */
+export function assertMatchesOf(sourceId: string, matches: readonly RuleMatch[]): void {
+  const stray = matches.find((m) => m.sourceId !== sourceId);
+  if (stray !== undefined) {
+    throw new UsageError(`A match of rule ${stray.ruleId} names source ${stray.sourceId}, not ${sourceId}.`);
+  }
+}
+
+/** Runs `write`, which references `sourceId`: a violated foreign key means there is no such source. */
+async function forSource<T>(dialect: StoreDialect, sourceId: string | null, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    if (dialect.isForeignKeyViolation(err)) throw new NotFoundError(`No source with id ${sourceId}.`);
+    throw err;
+  }
+}
+
+export function detectionOps(
+  ctx: StoreContext,
+): Pick<
+  Store,
+  | "loadRuleState"
+  | "listDetectionSettings"
+  | "setDetectionSetting"
+  | "listMatches"
+  | "applyDerivedMatches"
+  | "listCorrelationPending"
+  | "clearCorrelationPending"
+> {
+  const { dialect } = ctx;
+  return {
+    async loadRuleState(sourceId, ruleIds, nowSecs) {
+      if (ruleIds.length === 0) return [];
+      const rows = await dialect.run((db) =>
+        db
+          .selectFrom("rule_state")
+          .selectAll()
+          .where("source_id", "=", sourceId)
+          .where("rule_id", "in", ruleIds)
+          .where((eb) => eb.or([eb("expires_at_secs", "is", null), eb("expires_at_secs", ">", nowSecs)]))
+          .orderBy("rule_id")
+          .orderBy("key")
+          .execute(),
+      );
+      return rows.map(toRuleStateEntry).filter((e) => isLive(e, nowSecs));
+    },
+
+    async listDetectionSettings() {
+      const rows = await dialect.run((db) =>
+        db
+          .selectFrom("detection_settings")
+          .select(["kind", "id", "source_id", "enabled"])
+          .orderBy("kind")
+          .orderBy("id")
+          .orderBy((eb) => eb.fn.coalesce("source_id", eb.val("")))
+          .execute(),
+      );
+      return rows.map((r) => ({
+        kind: r.kind as "rule" | "pack",
+        id: r.id,
+        sourceId: r.source_id,
+        enabled: flag(r.enabled),
+      }));
+    },
+
+    async setDetectionSetting(setting) {
+      await dialect.run((db) =>
+        forSource(dialect, setting.sourceId, () =>
+          db
+            .insertInto("detection_settings")
+            .values({
+              kind: setting.kind,
+              id: setting.id,
+              source_id: setting.sourceId,
+              enabled: toFlag(setting.enabled),
+            })
+            // The unique index is on (kind, id, coalesce(source_id, '')): one global setting per rule or pack.
+            .onConflict((oc) =>
+              oc
+                .expression(sql`kind, id, coalesce(source_id, '')`)
+                .doUpdateSet((eb) => ({ enabled: eb.ref("excluded.enabled") })),
+            )
+            .execute(),
+        ),
+      );
+    },
+
+    async listMatches(query) {
+      const rows = await dialect.run((db) => {
+        let q = db
+          .selectFrom("rule_matches")
+          .selectAll()
+          .where("event_time", ">=", query.sinceSecs)
+          .where("event_time", "<", query.untilSecs);
+        if (query.sourceId !== undefined) q = q.where("source_id", "=", query.sourceId);
+        if (query.ruleIds !== undefined && query.ruleIds.length > 0) q = q.where("rule_id", "in", query.ruleIds);
+        return q.orderBy("event_time").orderBy("seq").execute();
+      });
+      return rows.map(toRuleMatch);
+    },
+
+    async applyDerivedMatches(sourceId, matches, options = {}) {
+      assertMatchesOf(sourceId, matches);
+      return dialect.write(async (trx) => {
+        await requireSource(ctx, trx, sourceId);
+        const fromHistory = options.fromHistory === true;
+        return { createdAlertIds: await applyMatchesIn(ctx, trx, matches, ctx.clock.nowMs(), { fromHistory }) };
+      });
+    },
+
+    async listCorrelationPending(sourceId, options) {
+      const rows = await dialect.run((db) =>
+        db
+          .selectFrom("rule_matches")
+          .selectAll()
+          .where("source_id", "=", sourceId)
+          .where("correlation_pending", "=", 1)
+          .where("seq", ">", options.afterSeq)
+          .orderBy("seq")
+          .limit(options.limit)
+          .execute(),
+      );
+      return rows.map((row) => ({ seq: row.seq, match: toRuleMatch(row) }));
+    },
+
+    async clearCorrelationPending(sourceId, seqs) {
+      if (seqs.length === 0) return;
+      await dialect.write(async (trx) => {
+        for (const chunk of chunks(seqs)) {
+          await trx
+            .updateTable("rule_matches")
+            .set({ correlation_pending: 0 })
+            .where("source_id", "=", sourceId)
+            .where("seq", "in", chunk)
+            .execute();
+        }
+      });
+    },
+  };
 }

@@ -5,7 +5,6 @@
 
 import { createHash } from "node:crypto";
 import { type Selectable, sql } from "kysely";
-import type { RuleMatch } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import { documentsOf } from "../event-document.ts";
 import type {
@@ -19,9 +18,11 @@ import type {
   UnknownTypeRecord,
 } from "../ports.ts";
 import type { EventsTable, QuarantineTable } from "./database.ts";
-import { applyMatchesIn, applyStateOpsIn } from "./detections.ts";
+import { applyMatchesIn, applyStateOpsIn, assertMatchesOf } from "./detections.ts";
 import type { Db, StoreContext } from "./dialect.ts";
 import { countableFromCounters, eventCount, eventDocumentSearch, eventSearch, quarantineList } from "./event-search.ts";
+import { requireSource } from "./require-source.ts";
+import { stateTimeSecs } from "./rule-state.ts";
 import type { TextIndexer } from "./text-index.ts";
 
 type EventOps = Pick<
@@ -215,17 +216,6 @@ async function applyPageIn(ctx: StoreContext, trx: Db, write: PageWrite, nowMs: 
   };
 }
 
-/**
- * The source must exist for the rest of the transaction (PostgreSQL: FOR KEY SHARE, so a concurrent removal
- * waits; SQLite's writer holds the database).
- */
-async function requireSource(ctx: StoreContext, trx: Db, sourceId: string): Promise<void> {
-  const row = await ctx.dialect
-    .keyShare(trx.selectFrom("sources").select("id").where("id", "=", sourceId))
-    .executeTakeFirst();
-  if (row === undefined) throw new NotFoundError(`No source with id ${sourceId}.`);
-}
-
 /** Inserts the page's new events in one statement; returns the ids it inserted. */
 async function insertEvents(trx: Db, write: PageWrite, nowMs: number): Promise<Set<string>> {
   if (write.events.length === 0) return new Set();
@@ -283,7 +273,16 @@ async function applyDetections(
   assertMatchesOf(write.sourceId, matches);
   const ownOps = ops.filter((o) => inserted.has(o.eventId)).map((o) => o.op);
   if (ownOps.length > 0) {
-    await applyStateOpsIn(ctx, trx, write.sourceId, ownOps, stateTimeSecs(write, inserted, nowMs));
+    await applyStateOpsIn(
+      ctx,
+      trx,
+      write.sourceId,
+      ownOps,
+      stateTimeSecs(
+        write.events.filter((e) => inserted.has(e.id)).map((e) => e.effectiveAtSecs),
+        Math.floor(nowMs / 1000),
+      ),
+    );
   }
   return applyMatchesIn(
     ctx,
@@ -292,24 +291,6 @@ async function applyDetections(
     nowMs,
     { fromHistory: write.fromHistory === true },
   );
-}
-
-/**
- * The time rule state is written at: the earliest inserted event's time (a backfill's state expires relative
- * to the events that set it), or now.
- */
-function stateTimeSecs(write: PageWrite, inserted: ReadonlySet<string>, nowMs: number): number {
-  let t = Math.floor(nowMs / 1000);
-  for (const e of write.events)
-    if (inserted.has(e.id) && e.effectiveAtSecs > 0 && e.effectiveAtSecs < t) t = e.effectiveAtSecs;
-  return t;
-}
-
-export function assertMatchesOf(sourceId: string, matches: readonly RuleMatch[]): void {
-  const stray = matches.find((m) => m.sourceId !== sourceId);
-  if (stray !== undefined) {
-    throw new UsageError(`A match of source ${stray.sourceId} cannot be applied to source ${sourceId}.`);
-  }
 }
 
 /**

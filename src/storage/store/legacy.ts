@@ -22,21 +22,6 @@ export const SOURCE_KEYS = [
   "completeBackfillJobIfDone",
 ] as const satisfies readonly Key[];
 
-export const ALERT_KEYS = [
-  "loadRuleState",
-  "listDetectionSettings",
-  "setDetectionSetting",
-  "listAlerts",
-  "getAlert",
-  "getAlertMatches",
-  "setAlertStatus",
-  "listAlertStatusChanges",
-  "listMatches",
-  "applyDerivedMatches",
-  "listCorrelationPending",
-  "clearCorrelationPending",
-] as const satisfies readonly Key[];
-
 export const POSTURE_KEYS = [
   "savePostureSnapshot",
   "getPostureSnapshot",
@@ -47,7 +32,7 @@ export const POSTURE_KEYS = [
 /** What the old stores still answer: the lifecycle and the key lists above, one line per area. */
 export type LegacyStore = Pick<
   Store,
-  "migrate" | "close" | (typeof SOURCE_KEYS)[number] | (typeof ALERT_KEYS)[number] | (typeof POSTURE_KEYS)[number]
+  "migrate" | "close" | (typeof SOURCE_KEYS)[number] | (typeof POSTURE_KEYS)[number]
 >;
 
 export function legacyOps<K extends Key>(legacy: Pick<Store, K>, keys: readonly K[]): Pick<Store, K> {

@@ -9,10 +9,12 @@ import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { Store } from "../ports.ts";
 import { accessOps } from "./access.ts";
+import { alertOps } from "./alerts.ts";
 import { deliveryOps } from "./delivery.ts";
+import { detectionOps } from "./detections.ts";
 import type { StoreContext, StoreDialect } from "./dialect.ts";
 import { eventOps } from "./events.ts";
-import { ALERT_KEYS, type LegacyStore, legacyOps, POSTURE_KEYS, SOURCE_KEYS } from "./legacy.ts";
+import { type LegacyStore, legacyOps, POSTURE_KEYS, SOURCE_KEYS } from "./legacy.ts";
 import { statsOps } from "./stats.ts";
 import { textIndexer } from "./text-index.ts";
 
@@ -37,7 +39,8 @@ export function openStore(dialect: StoreDialect, legacy: LegacyStore, options: S
     // events: the page write, search, quarantine, unknown types, scheduled queries
     ...eventOps(ctx, textIndex),
     // detections: matches, alert windows, alerts, rule state, settings, correlation
-    ...legacyOps(legacy, ALERT_KEYS),
+    ...detectionOps(ctx),
+    ...alertOps(ctx),
     // destinations, outbox, deliveries
     ...deliveryOps(ctx),
     // users, sessions, API tokens

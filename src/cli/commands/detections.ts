@@ -4,14 +4,14 @@
 // Rules come from the built-in packs (packs/) plus the directories in VIGIL_RULES_DIRS (':'-separated).
 
 import { type Command, InvalidArgumentError } from "commander";
-import { printJsonLine, withRuntime } from "../cli/context.ts";
-import { readEnv } from "../config/env.ts";
-import { UsageError } from "../core/errors.ts";
-import { requireSource } from "../pipeline/runtime.ts";
-import { loadRules, type RuleSet } from "./engine/load.ts";
-import { BUILTIN_PACKS_DIR, EnablementResolver } from "./packs.ts";
-import { filterRuleSet, parseFilter, type TestFilter } from "./test-filters.ts";
-import { formatTestReport, runRuleTests, testReportJson } from "./test-runner.ts";
+import { readEnv } from "../../config/env.ts";
+import { UsageError } from "../../core/errors.ts";
+import { loadRules, type RuleSet } from "../../detections/engine/load.ts";
+import { BUILTIN_PACKS_DIR, EnablementResolver } from "../../detections/packs.ts";
+import { filterRuleSet, parseFilter, type TestFilter } from "../../detections/test-filters.ts";
+import { formatTestReport, runRuleTests, testReportJson } from "../../detections/test-runner.ts";
+import { requireSource } from "../../pipeline/runtime.ts";
+import { printJsonLine, withRuntime } from "../context.ts";
 
 async function loadAll(): Promise<RuleSet> {
   const set = await loadRules({ packs: [BUILTIN_PACKS_DIR], dirs: readEnv().rulesDirs });

@@ -7,7 +7,8 @@ import { parseConfigFile } from "../config/vigil-config.ts";
 import { OPEN_POLICY } from "../core/outbound.ts";
 import { openSecretBox } from "../secrets/secret-box.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
-import { applyConfigDestinations, assertNotConfigManaged } from "./config-destinations.ts";
+import { applyConfigDestinations } from "./config-destinations.ts";
+import { assertNotConfigManaged } from "./destinations.ts";
 
 describe("destinations from the config file", () => {
   const dir = mkdtempSync(join(tmpdir(), "vigil-config-dest-"));

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { RuleStateOp } from "../core/detection.ts";
-import type { RuleStateEntry } from "./ports.ts";
+import type { RuleStateOp } from "../../core/detection.ts";
+import type { RuleStateEntry } from "../ports.ts";
 import { applyStateOp, applyStateOpsTo, groupStateOps, stateTimeSecs } from "./rule-state.ts";
 
 const NOW = 1_800_000_000;

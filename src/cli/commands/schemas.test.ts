@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { PassThrough, Readable } from "node:stream";
 import { describe, it } from "node:test";
 import { Command } from "commander";
-import { describeSummary, listBuiltinSchemas, loadSchemaArgument, register, runSchemaTest } from "./cli.ts";
-import { SchemaError } from "./index.ts";
+import { SchemaError } from "../../schema/index.ts";
+import { describeSummary, listBuiltinSchemas, loadSchemaArgument, register, runSchemaTest } from "./schemas.ts";
 
 async function collect(stream: PassThrough): Promise<string> {
   stream.end();

@@ -9,12 +9,13 @@
 
 import { userInfo } from "node:os";
 import type { Command } from "commander";
-import { withRuntime } from "../cli/context.ts";
-import { parsePositiveInt } from "../cli/time-arg.ts";
-import { ALERT_STATUSES, type AlertStatus, isSeverity, SEVERITIES } from "../core/detection.ts";
-import { NotFoundError, UsageError } from "../core/errors.ts";
-import { requireSource } from "../pipeline/runtime.ts";
-import type { AlertQuery, AlertRecord } from "../storage/ports.ts";
+import type { AlertRecord } from "../../core/alert.ts";
+import { ALERT_STATUSES, type AlertStatus, isSeverity, SEVERITIES } from "../../core/detection.ts";
+import { NotFoundError, UsageError } from "../../core/errors.ts";
+import { requireSource } from "../../pipeline/runtime.ts";
+import type { AlertQuery } from "../../storage/ports.ts";
+import { withRuntime } from "../context.ts";
+import { parsePositiveInt } from "../time-arg.ts";
 
 const STATUSES: readonly AlertStatus[] = ALERT_STATUSES;
 

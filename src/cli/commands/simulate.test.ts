@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Command } from "commander";
-import { UsageError } from "../core/errors.ts";
-import { register, type SimulateFlags, simulatorOptionsFromFlags } from "./cli.ts";
+import { UsageError } from "../../core/errors.ts";
+import { register, type SimulateFlags, simulatorOptionsFromFlags } from "./simulate.ts";
 
 const BASE_FLAGS: SimulateFlags = {
   port: 0,

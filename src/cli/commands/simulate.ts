@@ -2,13 +2,13 @@
 // else that speaks the API) can be pointed at it. Runs until SIGINT/SIGTERM.
 
 import { type Command, InvalidArgumentError, Option } from "commander";
-import { withStopSignal } from "../cli/stop-signal.ts";
-import { readEnv } from "../config/env.ts";
-import { UsageError } from "../core/errors.ts";
-import { type FaultConfig, parseFaultAssignment } from "./faults.ts";
-import { SCENARIO_LIST, SCENARIO_NAMES, type ScenarioName } from "./scenarios.ts";
-import { startSimulator } from "./server.ts";
-import type { RunningSimulator, SimulatorOptions } from "./types.ts";
+import { readEnv } from "../../config/env.ts";
+import { UsageError } from "../../core/errors.ts";
+import { type FaultConfig, parseFaultAssignment } from "../../simulator/faults.ts";
+import { SCENARIO_LIST, SCENARIO_NAMES, type ScenarioName } from "../../simulator/scenarios.ts";
+import { startSimulator } from "../../simulator/server.ts";
+import type { RunningSimulator, SimulatorOptions } from "../../simulator/types.ts";
+import { withStopSignal } from "../stop-signal.ts";
 
 export interface SimulateFlags {
   port: number;

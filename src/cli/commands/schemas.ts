@@ -9,10 +9,10 @@ import { resolve } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import type { Command } from "commander";
-import { UsageError } from "../core/errors.ts";
-import { BUILTIN_SCHEMAS, findBuiltinSchema, readBuiltinDefinition } from "./builtin.ts";
-import { compileSchema } from "./index.ts";
-import type { LogType } from "./types.ts";
+import { UsageError } from "../../core/errors.ts";
+import { BUILTIN_SCHEMAS, findBuiltinSchema, readBuiltinDefinition } from "../../schema/builtin.ts";
+import { compileSchema } from "../../schema/index.ts";
+import type { LogType } from "../../schema/types.ts";
 
 export interface SchemaTestSummary {
   total: number;

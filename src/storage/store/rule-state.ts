@@ -1,8 +1,8 @@
-// Rule state (first-seen sets, counters, values) as pure transitions: both stores read the current entry,
-// call `applyStateOp`, and write the result back inside the page transaction.
+// Rule state (first-seen sets, counters, values) as pure transitions: the store (./detections.ts) reads the
+// current entries, calls `applyStateOpsTo`, and writes the result back inside the page transaction.
 
-import type { RuleStateOp } from "../core/detection.ts";
-import type { RuleStateEntry } from "./ports.ts";
+import type { RuleStateOp } from "../../core/detection.ts";
+import type { RuleStateEntry } from "../ports.ts";
 
 /**
  * The time a page's state is judged at: its earliest event, never later than now. Rules judge expiry by

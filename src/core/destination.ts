@@ -1,0 +1,86 @@
+// Alert destinations and the deliveries made to them, as the store keeps them.
+
+import type { Severity } from "./detection.ts";
+import type { EncryptedSecret } from "./secret.ts";
+
+/** A configured alert destination. The type-specific config (URLs, tokens, passwords) is kept encrypted. */
+export interface DestinationRecord {
+  id: string;
+  name: string;
+  /** One of DESTINATION_TYPES (src/destinations/types.ts); the store does not interpret it. */
+  type: string;
+  minSeverity: Severity;
+  /** Default routing sends only these log types; empty means all. */
+  logTypes: string[];
+  /** Who owns it: "config" — the config file (changed and removed only there); null — the console, API or CLI. */
+  managedBy: DestinationManager;
+  createdAtMs: number;
+  updatedAtMs: number;
+}
+
+export type DestinationManager = "config" | null;
+
+export interface NewDestination {
+  name: string;
+  type: string;
+  minSeverity: Severity;
+  logTypes: string[];
+  config: EncryptedSecret;
+  /** Null when absent. */
+  managedBy?: DestinationManager;
+}
+
+/** Changes to a destination; absent fields are left as they are. */
+export interface DestinationUpdate {
+  type?: string;
+  minSeverity?: Severity;
+  logTypes?: string[];
+  config?: EncryptedSecret;
+  managedBy?: DestinationManager;
+}
+
+export type OutboxKind = "created" | "resolved";
+
+/** A notification to send, enqueued in the transaction that created or resolved its alert. */
+export interface OutboxEntry {
+  id: number;
+  alertId: string;
+  kind: OutboxKind;
+  createdAtMs: number;
+}
+
+export type DeliveryStatus = "pending" | "sent" | "failed";
+
+export interface DeliveryRecord {
+  /** Stable across retries: the idempotency key destinations send (X-Vigil-Delivery-Id). */
+  id: string;
+  outboxId: number;
+  alertId: string;
+  kind: OutboxKind;
+  destinationId: string;
+  destinationName: string;
+  status: DeliveryStatus;
+  /** Attempts made so far. */
+  attempts: number;
+  nextAttemptAtMs: number;
+  leaseUntilMs: number | null;
+  lastError: string | null;
+  deliveredAtMs: number | null;
+  createdAtMs: number;
+}
+
+/** A delivery claimed by one worker until `leaseUntilMs`; the token proves the claim when recording. */
+export interface ClaimedDelivery extends DeliveryRecord {
+  leaseToken: string;
+}
+
+export interface DeliveryAttemptRecord {
+  deliveryId: string;
+  /** 1-based. */
+  attempt: number;
+  atMs: number;
+  outcome: "sent" | "retry" | "failed";
+  statusCode: number | null;
+  error: string | null;
+  durationMs: number;
+}

@@ -1,0 +1,245 @@
+// Rows of the detection tables (rule_matches, alert_windows, alerts, alert_status_changes, rule_state) and the
+// records they hold. JSON-valued fields are JSON text on both databases; flags are written 0/1 and read with
+// `flag()` (see ./database.ts).
+
+import type { Selectable } from "kysely";
+import type { AlertWindow } from "../../alerts/windows.ts";
+import {
+  type AlertStatus,
+  type AlertStatusChange,
+  isSeverity,
+  type RuleMatch,
+  type Severity,
+} from "../../core/detection.ts";
+import type { AlertRecord, RuleStateEntry } from "../ports.ts";
+import {
+  type AlertStatusChangesTable,
+  type AlertsTable,
+  type AlertWindowsTable,
+  flag,
+  type RuleMatchesTable,
+  type RuleStateTable,
+} from "./database.ts";
+
+/** A boolean as a Flag column takes it (0/1 on both databases). */
+export const toFlag = (b: boolean): number => (b ? 1 : 0);
+
+function parseJson<T>(text: string | null, fallback: T): T {
+  return text === null ? fallback : (JSON.parse(text) as T);
+}
+
+const jsonOrNull = (value: unknown): string | null => (value === null ? null : JSON.stringify(value));
+
+function severityOf(value: string): Severity {
+  return isSeverity(value) ? value : "INFO";
+}
+
+/** A match's identity in rule_matches (its unique key), as one string, to spot repeats within a batch. */
+export function matchKey(m: { sourceId: string; ruleId: string; eventId: string; isError: boolean }): string {
+  return JSON.stringify([m.sourceId, m.ruleId, m.eventId, m.isError]);
+}
+
+/** The columns of rule_matches that hold the match itself (the rest place it: window, alert, seq, ...). */
+export function matchRow(m: RuleMatch) {
+  return {
+    source_id: m.sourceId,
+    event_id: m.eventId,
+    rule_id: m.ruleId,
+    pack_id: m.packId,
+    log_type: m.logType,
+    event_time: m.eventTimeSecs,
+    is_error: toFlag(m.isError),
+    error_type: m.errorType,
+    error_message: m.errorMessage,
+    dedup_string: m.dedupString,
+    title: m.title,
+    severity: m.severity,
+    alert_context: jsonOrNull(m.alertContext),
+    description: m.description,
+    reference: m.reference,
+    runbook: m.runbook,
+    destinations: jsonOrNull(m.destinations),
+    unique_value: m.uniqueValue,
+    dedup_period_minutes: m.dedupPeriodMinutes,
+    threshold: m.threshold,
+    create_alert: toFlag(m.createAlert),
+    tags: JSON.stringify(m.tags),
+    reports: JSON.stringify(m.reports),
+  };
+}
+
+type MatchColumns = keyof ReturnType<typeof matchRow>;
+
+export function toRuleMatch(row: Pick<Selectable<RuleMatchesTable>, MatchColumns>): RuleMatch {
+  return {
+    ruleId: row.rule_id,
+    packId: row.pack_id,
+    sourceId: row.source_id,
+    eventId: row.event_id,
+    logType: row.log_type,
+    eventTimeSecs: row.event_time,
+    isError: flag(row.is_error),
+    errorType: row.error_type,
+    errorMessage: row.error_message,
+    dedupString: row.dedup_string,
+    title: row.title,
+    severity: severityOf(row.severity),
+    alertContext: parseJson(row.alert_context, null),
+    description: row.description,
+    reference: row.reference,
+    runbook: row.runbook,
+    destinations: parseJson(row.destinations, null),
+    uniqueValue: row.unique_value,
+    dedupPeriodMinutes: row.dedup_period_minutes,
+    threshold: row.threshold,
+    createAlert: flag(row.create_alert),
+    tags: parseJson(row.tags, []),
+    reports: parseJson(row.reports, {}),
+  };
+}
+
+/**
+ * The columns of a stored window that change when its representative stays (most batches): the first match,
+ * whose context may be large, is not written again.
+ */
+export function windowCounts(w: AlertWindow) {
+  return {
+    match_count: w.matchCount,
+    unique_values: JSON.stringify(w.uniqueValues),
+    valueless_count: w.valuelessCount,
+    threshold: w.threshold,
+    alert_created: toFlag(w.alertCreated),
+  };
+}
+
+export function windowRow(w: AlertWindow) {
+  return {
+    id: w.id,
+    source_id: w.sourceId,
+    rule_id: w.ruleId,
+    dedup_string: w.dedupString,
+    is_error: toFlag(w.isError),
+    start_secs: w.startSecs,
+    end_secs: w.endSecs,
+    on_grid: toFlag(w.onGrid),
+    ...windowCounts(w),
+    first_match: JSON.stringify(w.first),
+  };
+}
+
+export function toAlertWindow(row: Selectable<AlertWindowsTable>): AlertWindow {
+  return {
+    id: row.id,
+    sourceId: row.source_id,
+    ruleId: row.rule_id,
+    dedupString: row.dedup_string,
+    isError: flag(row.is_error),
+    startSecs: row.start_secs,
+    endSecs: row.end_secs,
+    onGrid: flag(row.on_grid),
+    matchCount: row.match_count,
+    uniqueValues: parseJson(row.unique_values, []),
+    valuelessCount: row.valueless_count,
+    threshold: row.threshold,
+    alertCreated: flag(row.alert_created),
+    first: JSON.parse(row.first_match) as RuleMatch,
+  };
+}
+
+/**
+ * The alert columns that come from the window's representative match: written again when matches attach,
+ * since an earlier match arriving late replaces the representative (src/alerts/windows.ts).
+ */
+export function representativeFields(w: AlertWindow) {
+  const f = w.first;
+  return {
+    pack_id: f.packId,
+    title: f.title,
+    severity: f.severity,
+    alert_context: jsonOrNull(f.alertContext),
+    description: f.description,
+    reference: f.reference,
+    runbook: f.runbook,
+    destinations: jsonOrNull(f.destinations),
+  };
+}
+
+/** A new alert from its window: every field from the window's representative match; status OPEN. */
+export function newAlertRow(w: AlertWindow, nowMs: number, fromHistory: boolean) {
+  return {
+    id: w.id,
+    rule_id: w.ruleId,
+    source_id: w.sourceId,
+    dedup_string: w.dedupString,
+    is_error: toFlag(w.isError),
+    ...representativeFields(w),
+    status: "OPEN",
+    window_start_secs: w.startSecs,
+    window_end_secs: w.endSecs,
+    match_count: w.matchCount,
+    from_history: toFlag(fromHistory),
+    created_at_ms: nowMs,
+    updated_at_ms: nowMs,
+  };
+}
+
+export function toAlertRecord(row: Selectable<AlertsTable>): AlertRecord {
+  return {
+    id: row.id,
+    ruleId: row.rule_id,
+    packId: row.pack_id,
+    sourceId: row.source_id,
+    dedupString: row.dedup_string,
+    isError: flag(row.is_error),
+    title: row.title,
+    severity: severityOf(row.severity),
+    status: row.status as AlertStatus,
+    alertContext: parseJson(row.alert_context, null),
+    description: row.description,
+    reference: row.reference,
+    runbook: row.runbook,
+    destinations: parseJson(row.destinations, null),
+    windowStartSecs: row.window_start_secs,
+    windowEndSecs: row.window_end_secs,
+    matchCount: row.match_count,
+    fromHistory: flag(row.from_history),
+    createdAtMs: row.created_at_ms,
+    updatedAtMs: row.updated_at_ms,
+  };
+}
+
+export function toAlertStatusChange(
+  row: Pick<Selectable<AlertStatusChangesTable>, "from_status" | "to_status" | "at_ms" | "changed_by">,
+): AlertStatusChange {
+  return {
+    from: row.from_status as AlertStatus | null,
+    to: row.to_status as AlertStatus,
+    atMs: row.at_ms,
+    by: row.changed_by,
+  };
+}
+
+export function ruleStateRow(sourceId: string, e: RuleStateEntry) {
+  return {
+    source_id: sourceId,
+    rule_id: e.ruleId,
+    key: e.key,
+    value: e.value,
+    counter: e.counter,
+    members: JSON.stringify(e.members),
+    expires_at_secs: e.expiresAtSecs,
+  };
+}
+
+export function toRuleStateEntry(
+  row: Pick<Selectable<RuleStateTable>, "rule_id" | "key" | "value" | "counter" | "members" | "expires_at_secs">,
+): RuleStateEntry {
+  return {
+    ruleId: row.rule_id,
+    key: row.key,
+    value: row.value,
+    counter: row.counter,
+    members: parseJson(row.members, []),
+    expiresAtSecs: row.expires_at_secs,
+  };
+}
