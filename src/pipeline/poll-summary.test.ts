@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { BackfillProgress } from "./backfill.ts";
-import { BackfillCounter, pollSummary } from "./poll-summary.ts";
+import { BackfillCounter, backfillCompleteLine, pollSummary } from "./poll-summary.ts";
 import type { PollReport, StreamPollReport } from "./poller.ts";
 
 function report(eventsRead: number, inserted: number): PollReport {
@@ -33,5 +33,11 @@ describe("poll summary", () => {
     counter.record(1, progress(0, 0, 500));
     counter.record(1, progress(100, 50, 600));
     assert.deepEqual(counter.take(), { eventsRead: 1100, inserted: 950, secsDone: 600, secsTotal: 1000 });
+  });
+
+  it("says what a completed backfill run stored", () => {
+    const run = { eventsRead: 1216, inserted: 1214, secsDone: 1000, secsTotal: 1000 };
+    assert.equal(backfillCompleteLine("OpenAI", run), "Backfill of OpenAI is complete: 1,214 new events (1,216 read).");
+    assert.equal(backfillCompleteLine("OpenAI", null), "Backfill of OpenAI is complete.");
   });
 });

@@ -58,3 +58,9 @@ export function pollSummary(sourceName: string, report: PollReport, backfill: Ba
   }
   return `${line}.`;
 }
+
+/** `Backfill of OpenAI is complete: 5,100 new events (5,400 read).` (the counts of this run: a resumed job's earlier runs are not in them). */
+export function backfillCompleteLine(sourceName: string, run: BackfillTally | null): string {
+  const counts = run ? `: ${count(run.inserted)} new events (${count(run.eventsRead)} read)` : "";
+  return `Backfill of ${sourceName} is complete${counts}.`;
+}

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage, VigilError } from "../core/errors.ts";
 import type { SourceRecord } from "../core/source.ts";
 import { runCorrelations } from "./detection.ts";
-import { BackfillCounter, pollSummary } from "./poll-summary.ts";
+import { BackfillCounter, backfillCompleteLine, pollSummary } from "./poll-summary.ts";
 import { postureDue, runPosture } from "./posture.ts";
 import {
   deliveryWorkerFor,
@@ -139,13 +139,24 @@ export class PollScheduler {
   }
 
   private async backfillStep(source: SourceRecord, signal: AbortSignal): Promise<void> {
-    const counter = this.backfillCounter(source.id);
+    const sincePoll = this.backfillCounter(source.id);
+    // This run's own total, for the line that says the backfill is complete.
+    const thisRun = new BackfillCounter();
     try {
       const ran = await runPendingBackfills(this.runtime, source, {
         signal,
-        onProgress: (jobId, progress) => counter.record(jobId, progress),
+        onProgress: (jobId, progress) => {
+          sincePoll.record(jobId, progress);
+          thisRun.record(jobId, progress);
+        },
       });
-      if (ran > 0) this.runtime.logger.info({ source: source.name }, `Backfill of ${source.name} is complete.`);
+      if (ran > 0) {
+        const total = thisRun.take();
+        this.runtime.logger.info(
+          { source: source.name, ...(total ? { backfill: total } : {}) },
+          backfillCompleteLine(source.name, total),
+        );
+      }
     } catch (err) {
       if (!isAbort(err, signal)) {
         this.runtime.logger.warn({ source: source.name }, `Backfill of ${source.name} paused: ${errorMessage(err)}`);
