@@ -12,7 +12,7 @@ import { VigilError } from "../../core/errors.ts";
 import type { EventDocuments } from "../ports.ts";
 import { scheduledQuerySql } from "../scheduled-query-sql.ts";
 import type { Database as Schema } from "../store/database.ts";
-import type { Db, StoreDialect, TextPlan } from "../store/dialect.ts";
+import type { Db, StoreDialect, TextPlan, WriteOptions } from "../store/dialect.ts";
 import { containsPattern } from "../store/event-search.ts";
 import { runMigrations } from "./migrations.ts";
 import { type PgTarget, translatePgError } from "./pg-errors.ts";
@@ -40,11 +40,14 @@ export class PostgresStoreDialect implements StoreDialect {
     if (this.#closed) throw new VigilError("storage_closed", "The database has been closed.");
   }
 
-  async write<T>(fn: (trx: Db) => Promise<T>): Promise<T> {
+  async write<T>(fn: (trx: Db) => Promise<T>, options: WriteOptions = {}): Promise<T> {
     this.#assertOpen();
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction().execute(fn);
+        return await this.db.transaction().execute(async (trx) => {
+          if (options.durable === false) await sql`SET LOCAL synchronous_commit = off`.execute(trx);
+          return fn(trx);
+        });
       } catch (err) {
         const state = sqlState(err);
         if (state !== undefined && RETRYABLE_SQLSTATES.has(state) && attempt < MAX_ATTEMPTS) continue;

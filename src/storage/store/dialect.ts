@@ -21,7 +21,7 @@ export interface StoreDialect {
    * SQLite: BEGIN IMMEDIATE on its one connection (the write lock up front, waiting up to busy_timeout).
    * PostgreSQL: READ COMMITTED on one pooled connection, rerun on deadlock or serialization failure.
    */
-  write<T>(fn: (trx: Db) => Promise<T>): Promise<T>;
+  write<T>(fn: (trx: Db) => Promise<T>, options?: WriteOptions): Promise<T>;
 
   /** Runs a single read or write outside a transaction, translating errors. */
   run<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T>;
@@ -110,6 +110,16 @@ export interface StoreDialect {
 }
 
 export type TextPlan = "index" | "scan";
+
+export interface WriteOptions {
+  /**
+   * false: the commit need not survive a power loss, only a crash of the process (SQLite synchronous=NORMAL for
+   * this transaction; PostgreSQL synchronous_commit=off). Only for writes of derived data whose loss puts the
+   * database back in an earlier consistent state, such as the text index and its queue, which commit together.
+   * Everything else commits durably, as by default.
+   */
+  durable?: boolean;
+}
 
 /** What every store module is given. */
 export interface StoreContext {

@@ -52,7 +52,7 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
   return {
     async applyPage(write) {
       const result = await dialect.write((trx) => applyPageIn(ctx, trx, write, ctx.clock.nowMs()));
-      if (result.insertedIds.length > 0) textIndex.schedule();
+      if (result.insertedIds.length > 0) textIndex.schedule(result.insertedIds.length);
       return result;
     },
 
