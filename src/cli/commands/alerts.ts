@@ -1,6 +1,6 @@
 // `vigil alerts …`: list alerts, show one with its matched events and history, and work them.
 //
-//   vigil alerts list [--json] [--status OPEN] [--severity HIGH] [--rule ID] [--source NAME] [--assignee USER |
+//   vigil alerts list [--json] [--status OPEN] [--severity HIGH] [--rule ID] [--source NAME|ID] [--assignee USER |
 //                     --unassigned] [--since 7d] [--until TIME] [--sort newest|oldest|severity|updated]
 //                     [--offset N] [--limit N]
 //   vigil alerts show ID [--json]
@@ -103,7 +103,7 @@ export function register(program: Command): void {
     .option("--status <status>", `only alerts with this status (${STATUSES.join(", ")})`)
     .option("--severity <severity>", "only alerts of this severity")
     .option("--rule <id>", "only alerts of this rule")
-    .option("--source <name>", "only alerts of this source (name or id)")
+    .option("--source <name|id>", "only alerts of this source (its name or id)")
     .option("--assignee <user>", "only alerts assigned to this console user")
     .option("--unassigned", "only alerts assigned to nobody")
     .option("--since <time>", "created from this time: a date, Unix seconds or a duration ago (24h, 7d)")
