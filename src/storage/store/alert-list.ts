@@ -5,17 +5,10 @@ import { type SelectQueryBuilder, sql } from "kysely";
 import { SEVERITIES } from "../../core/detection.ts";
 import { UsageError } from "../../core/errors.ts";
 import { ALERT_SORTS, type AlertFilter, type Store } from "../ports.ts";
+import { listLimit } from "./alerts.ts";
 import type { Database } from "./database.ts";
 import { toAlertRecord } from "./detection-rows.ts";
 import type { StoreContext } from "./dialect.ts";
-
-/** The limit of a list query: default 100, at most 10000; below 1 is the caller's mistake. */
-function listLimit(limit: number | undefined): number {
-  if (limit === undefined) return 100;
-  if (!Number.isInteger(limit) || limit < 1)
-    throw new UsageError(`The limit must be a positive integer (got ${limit}).`);
-  return Math.min(limit, 10_000);
-}
 
 function checkTime(name: string, value: number | undefined): void {
   if (value !== undefined && !Number.isFinite(value)) throw new UsageError(`The ${name} time must be a Unix time.`);
@@ -59,7 +52,7 @@ export function alertListOps(ctx: StoreContext): Pick<Store, "listAlerts" | "cou
   const { dialect } = ctx;
   return {
     async listAlerts(query = {}) {
-      const limit = listLimit(query.limit);
+      const limit = listLimit(query.limit, 100);
       const sort = query.sort ?? "newest";
       if (!ALERT_SORTS.includes(sort))
         throw new UsageError(`Unknown sort "${sort}"; use one of ${ALERT_SORTS.join(", ")}.`);

@@ -14,7 +14,7 @@ import { EVENT_COLUMNS } from "./event-search.ts";
 import { toStoredEvent } from "./events.ts";
 
 /** The limit of a list query: at most 10000; below 1 is the caller's mistake. */
-function listLimit(limit: number | undefined, fallback: number): number {
+export function listLimit(limit: number | undefined, fallback: number): number {
   if (limit === undefined) return fallback;
   if (!Number.isInteger(limit) || limit < 1)
     throw new UsageError(`The limit must be a positive integer (got ${limit}).`);

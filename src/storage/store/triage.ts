@@ -2,7 +2,7 @@
 // alert's whole history. Status changes keep their own table (alert_status_changes, written by ./alerts.ts);
 // assignments and comments are rows of alert_activity; the history merges both.
 
-import { ALERT_COMMENT_MAX_CHARS, type AlertActivity, BULK_STATUS_MAX } from "../../core/alert.ts";
+import { ALERT_COMMENT_MAX_CHARS, type AlertActivity, type AlertRecord, BULK_STATUS_MAX } from "../../core/alert.ts";
 import type { AlertStatus } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { Store } from "../ports.ts";
@@ -38,7 +38,7 @@ export function triageOps(
             `No alert with id ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ", …" : ""}.`,
           );
         }
-        const changed = new Map<string, Awaited<ReturnType<typeof changeStatus>>>();
+        const changed = new Map<string, AlertRecord>();
         for (const id of unique) changed.set(id, await changeStatus(trx, byId.get(id)!, status, atMs, by));
         return ids.map((id) => changed.get(id)!);
       });
