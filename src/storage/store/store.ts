@@ -15,7 +15,10 @@ import { detectionOps } from "./detections.ts";
 import type { StoreContext, StoreDialect } from "./dialect.ts";
 import { eventOps } from "./events.ts";
 import { type LegacyStore, legacyOps, POSTURE_KEYS, SOURCE_KEYS } from "./legacy.ts";
+import { loginThrottleOps } from "./login-throttle.ts";
 import { statsOps } from "./stats.ts";
+import { suppressionOps } from "./suppressions.ts";
+import { userAdminOps } from "./users.ts";
 import { textIndexer } from "./text-index.ts";
 
 export interface StoreOptions {
@@ -45,6 +48,10 @@ export function openStore(dialect: StoreDialect, legacy: LegacyStore, options: S
     ...deliveryOps(ctx),
     // users, sessions, API tokens
     ...accessOps(ctx),
+    ...userAdminOps(ctx),
+    // suppressions (issue 12) and login throttling
+    ...suppressionOps(ctx),
+    ...loginThrottleOps(ctx),
     // overview counters
     ...statsOps(ctx),
     // inventory snapshots
