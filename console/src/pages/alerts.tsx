@@ -14,6 +14,7 @@ import {
 } from "../components.tsx";
 import { EventFields, EventHeading } from "../event-fields.tsx";
 import { fmtTime, pick, type Rec, SEVERITIES, STATUSES, str } from "../format.ts";
+import { SuppressControl } from "./suppressions.tsx";
 
 export function AlertsPage() {
   const [params, setParams] = useSearchParams();
@@ -216,6 +217,7 @@ export function AlertDetailPage() {
               ))}
             </div>
             <ErrorBanner message={actionError} />
+            <SuppressControl alert={alert} events={matchedEvents} />
             <dl className="facts">
               <dt>Rule</dt>
               <dd className="mono">{str(alert.ruleId)}</dd>
