@@ -113,15 +113,32 @@ describe("users API", () => {
   }
 
   it("lets admins create, re-role, reset and delete users, never the last admin; analysts get 403", async () => {
-    const created = await call("POST", "/api/users", { username: "ana", password: "a long password 1", role: "analyst" });
+    const created = await call("POST", "/api/users", {
+      username: "ana",
+      password: "a long password 1",
+      role: "analyst",
+    });
     assert.equal(created.status, 201);
     const ana = created.json.user;
     assert.equal(ana.role, "analyst");
     assert.equal(ana.passwordHash, undefined);
-    assert.equal((await call("POST", "/api/users", { username: "ana", password: "a long password 1", role: "analyst" })).status, 409);
-    assert.equal((await call("POST", "/api/users", { username: "bad name", password: "a long password 1", role: "analyst" })).status, 400);
-    assert.equal((await call("POST", "/api/users", { username: "bo", password: "short", role: "analyst" })).status, 400);
-    assert.equal((await call("POST", "/api/users", { username: "bo", password: "a long password 1", role: "root" })).status, 400);
+    assert.equal(
+      (await call("POST", "/api/users", { username: "ana", password: "a long password 1", role: "analyst" })).status,
+      409,
+    );
+    assert.equal(
+      (await call("POST", "/api/users", { username: "bad name", password: "a long password 1", role: "analyst" }))
+        .status,
+      400,
+    );
+    assert.equal(
+      (await call("POST", "/api/users", { username: "bo", password: "short", role: "analyst" })).status,
+      400,
+    );
+    assert.equal(
+      (await call("POST", "/api/users", { username: "bo", password: "a long password 1", role: "root" })).status,
+      400,
+    );
 
     // An analyst's session: no user administration.
     const res = await login(app(), "192.0.2.50", "a long password 1", "ana");
@@ -178,4 +195,3 @@ describe("users API", () => {
     assert.equal((await call("DELETE", "/api/suppressions/nope")).status, 404);
   });
 });
-

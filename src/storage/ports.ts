@@ -21,9 +21,9 @@ import type {
 } from "../core/destination.ts";
 import type { AlertStatus, AlertStatusChange, RuleMatch, RuleStateOp, Severity } from "../core/detection.ts";
 import type { EventRow, QuarantineRecord, QuarantineRow, StoredEvent, UnknownTypeRecord } from "../core/event.ts";
+import type { LoginBackoff } from "../core/login-backoff.ts";
 import type { EncryptedSecret } from "../core/secret.ts";
 import type { PollStatus, SourceRecord, SourceSettings, StreamName, StreamState } from "../core/source.ts";
-import type { LoginBackoff } from "../core/login-backoff.ts";
 import type { NewSuppression, SuppressionRecord } from "../core/suppression.ts";
 import type { ValidationIssue } from "../core/validation.ts";
 import type { PostureSnapshotRecord, PostureSnapshotSummary, PostureSnapshotWrite } from "../posture/types.ts";
@@ -44,9 +44,9 @@ export type {
   OutboxKind,
 } from "../core/destination.ts";
 export type { EventRow, QuarantineRecord, QuarantineRow, StoredEvent, UnknownTypeRecord } from "../core/event.ts";
+export type { LoginBackoff } from "../core/login-backoff.ts";
 export type { EncryptedSecret } from "../core/secret.ts";
 export type { PollStatus, SourceRecord, SourceSettings, StreamName, StreamState } from "../core/source.ts";
-export type { LoginBackoff } from "../core/login-backoff.ts";
 export type { NewSuppression, SuppressionRecord } from "../core/suppression.ts";
 export type { ValidationIssue };
 

@@ -35,7 +35,8 @@ export function SuppressControl({ alert, events }: { alert: Rec; events: Rec[] }
   const first = events.find((e) => e && typeof e === "object") ?? {};
   const offered = FIELDS.map((f) => ({ ...f, value: str(f.from(first, alert)) })).filter((f) => f.value !== "");
   const [chosen, setChosen] = useState<Set<string>>(
-    () => new Set(offered.some((f) => f.field === "actorEmail") ? ["actorEmail"] : offered.slice(0, 1).map((f) => f.field)),
+    () =>
+      new Set(offered.some((f) => f.field === "actorEmail") ? ["actorEmail"] : offered.slice(0, 1).map((f) => f.field)),
   );
   const [expiry, setExpiry] = useState("1");
   const [reason, setReason] = useState("");
@@ -135,9 +136,10 @@ function stateOf(s: Rec, nowMs: number): string {
 
 export function SuppressionsPage() {
   const [showRemoved, setShowRemoved] = useState(false);
-  const loaded = useLoad(() => api.get<unknown>("/api/suppressions", { all: showRemoved ? "true" : undefined }), [
-    showRemoved,
-  ]);
+  const loaded = useLoad(
+    () => api.get<unknown>("/api/suppressions", { all: showRemoved ? "true" : undefined }),
+    [showRemoved],
+  );
   const [error, setError] = useState<string | null>(null);
   const list = listOf<Rec>(loaded.data, "suppressions");
   const nowMs = Number(pick(loaded.data, "nowMs") ?? Date.now());

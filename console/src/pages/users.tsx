@@ -169,8 +169,8 @@ export function UsersPage() {
         <h1>Users</h1>
       </header>
       <p className="muted">
-        Admins manage sources, destinations, rules and users; analysts read and triage. A reset password ends the
-        user's sessions.
+        Admins manage sources, destinations, rules and users; analysts read and triage. A reset password ends the user's
+        sessions.
       </p>
       <ErrorBanner message={loaded.error ?? error} />
       <Loading when={loaded.loading && !loaded.data} />

@@ -52,7 +52,8 @@ interface AddOptions {
 }
 
 function expiryMs(options: AddOptions, nowMs: number): number | null {
-  if (options.for !== undefined && options.until !== undefined) throw new UsageError("Give --for or --until, not both.");
+  if (options.for !== undefined && options.until !== undefined)
+    throw new UsageError("Give --for or --until, not both.");
   const nowSecs = Math.floor(nowMs / 1000);
   if (options.for !== undefined) {
     if (!/^\d+\s*[smhdw]$/i.test(options.for.trim())) {

@@ -29,7 +29,8 @@ export function suppressionRoutes(ctx: ServerContext): Hono<AppEnv> {
 
   app.get("/suppressions", async (c) => {
     const all = strParam(c, "all");
-    if (all !== undefined && all !== "true" && all !== "false") throw new UsageError("The all parameter is true or false.");
+    if (all !== undefined && all !== "true" && all !== "false")
+      throw new UsageError("The all parameter is true or false.");
     const rule = strParam(c, "rule");
     const suppressions = await store.listSuppressions({
       includeRemoved: all === "true",

@@ -8,12 +8,8 @@ import { NotFoundError, UsageError } from "../../core/errors.ts";
 import { createUser, hashPassword, passwordProblem, usernameProblem } from "../auth.ts";
 import { type AppEnv, readBody, requireAdmin, type ServerContext } from "../context.ts";
 
-const CreateSchema = z
-  .object({ username: z.string(), password: z.string(), role: z.enum(USER_ROLES) })
-  .strict();
-const UpdateSchema = z
-  .object({ role: z.enum(USER_ROLES).optional(), password: z.string().optional() })
-  .strict();
+const CreateSchema = z.object({ username: z.string(), password: z.string(), role: z.enum(USER_ROLES) }).strict();
+const UpdateSchema = z.object({ role: z.enum(USER_ROLES).optional(), password: z.string().optional() }).strict();
 
 function checkPassword(password: string): void {
   const problem = passwordProblem(password);

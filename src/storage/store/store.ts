@@ -18,8 +18,8 @@ import { type LegacyStore, legacyOps, POSTURE_KEYS, SOURCE_KEYS } from "./legacy
 import { loginThrottleOps } from "./login-throttle.ts";
 import { statsOps } from "./stats.ts";
 import { suppressionOps } from "./suppressions.ts";
-import { userAdminOps } from "./users.ts";
 import { textIndexer } from "./text-index.ts";
+import { userAdminOps } from "./users.ts";
 
 export interface StoreOptions {
   clock?: Clock;

@@ -35,7 +35,10 @@ async function keepAnAdmin(trx: Db, row: Selectable<UsersTable>, change: string)
     .limit(1)
     .executeTakeFirst();
   if (other === undefined) {
-    throw new VigilError("conflict", `${row.username} is the last admin and cannot be ${change}; make another admin first.`);
+    throw new VigilError(
+      "conflict",
+      `${row.username} is the last admin and cannot be ${change}; make another admin first.`,
+    );
   }
 }
 
