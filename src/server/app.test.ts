@@ -174,6 +174,13 @@ const ROUTES: Array<[string, string]> = [
   ["DELETE", "/api/destinations/x"],
   ["POST", "/api/destinations/x/test"],
   ["GET", "/api/health"],
+  ["GET", "/api/suppressions"],
+  ["POST", "/api/suppressions"],
+  ["DELETE", "/api/suppressions/x"],
+  ["GET", "/api/users"],
+  ["POST", "/api/users"],
+  ["PATCH", "/api/users/x"],
+  ["DELETE", "/api/users/x"],
   ["GET", "/metrics"],
 ];
 
