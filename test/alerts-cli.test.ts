@@ -1,4 +1,4 @@
-// `vigil alerts ack|resolve|status|show`, run as a user would (a real `vigil` process on a data dir).
+// `vigil alerts ack|resolve|status|show|list`, run as a user would (a real `vigil` process on a data dir).
 
 import assert from "node:assert/strict";
 import { userInfo } from "node:os";
@@ -13,12 +13,17 @@ const vigil = (args: string[], dataDir: string) => runVigil(args, { VIGIL_DATA_D
 describe("vigil alerts ack / resolve", { timeout: 120_000 }, () => {
   const dir = tempDir("vigil-alerts-cli-");
   let alertId = "";
+  let otherIds: string[] = [];
+  let otherSourceId = "";
 
   before(async () => {
     const store = await openSqliteStore({ path: join(dir.path, "vigil.db") });
     try {
       const source = await addSource(store);
       [alertId = ""] = await createAlerts(store, source, 1);
+      const other = await addSource(store, "other org");
+      otherSourceId = other.id;
+      otherIds = await createAlerts(store, other, 2);
     } finally {
       await store.close();
     }
@@ -58,5 +63,22 @@ describe("vigil alerts ack / resolve", { timeout: 120_000 }, () => {
 
     const unknown = await vigil(["alerts", "ack", "no-such-alert"], dir.path);
     assert.notEqual(unknown.code, 0);
+  });
+
+  it("lists the alerts of one source, named by name or id, and refuses an unknown source", async () => {
+    for (const source of ["other org", otherSourceId]) {
+      const list = await vigil(["alerts", "list", "--source", source, "--json"], dir.path);
+      assert.equal(list.code, 0, list.stderr);
+      const ids = list.stdout
+        .trim()
+        .split("\n")
+        .map((l) => (JSON.parse(l) as { id: string }).id);
+      assert.deepEqual(ids.sort(), [...otherIds].sort());
+    }
+    const all = await vigil(["alerts", "list", "--json"], dir.path);
+    assert.equal(all.stdout.trim().split("\n").length, 3);
+    const unknown = await vigil(["alerts", "list", "--source", "nope"], dir.path);
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /There is no source named "nope"/);
   });
 });

@@ -96,7 +96,10 @@ export function runPostureContract(name: string, open: () => Promise<Store>): vo
       assert.deepEqual(latest?.changes?.[0]?.fields, ["role"]);
       assert.equal(latest?.findings[0]?.ruleId, "R");
       assert.deepEqual(latest?.endpoints[0]?.path, "/organization/users");
-      assert.equal((await store.getPostureSnapshot(source.id, first.id))?.changes, null);
+      const byId = await store.getPostureSnapshot(source.id, first.id);
+      assert.equal(byId?.changes, null);
+      // One by id is whole too: its manifest is the one it was saved with.
+      assert.deepEqual(byId?.manifest, first.manifest);
       assert.deepEqual(
         (await store.listPostureSnapshots(source.id)).map((s) => s.id),
         [second.id, first.id],
@@ -111,6 +114,14 @@ export function runPostureContract(name: string, open: () => Promise<Store>): vo
       const other = await store.createSource(sourceSettings("other"), { ciphertext: "x" });
       assert.equal((await store.savePostureSnapshot(write(other.id, 3_000, [alice]))).newObjectCount, 1);
       assert.equal((await store.getPostureObjects(other.id, [bob.hash])).size, 0);
+      assert.equal(await store.getPostureSnapshot(other.id, first.id), null);
+
+      // Removing a source removes its snapshots and objects, and nothing of the other source's.
+      await store.removeSource(source.id);
+      assert.equal(await store.getPostureSnapshot(source.id), null);
+      assert.deepEqual(await store.listPostureSnapshots(source.id), []);
+      assert.equal((await store.getPostureObjects(source.id, [alice.hash, bob.hash])).size, 0);
+      assert.equal((await store.getPostureObjects(other.id, [alice.hash])).get(alice.hash), alice.json);
     });
 
     it("refuses a snapshot of an unknown source", async () => {

@@ -77,6 +77,9 @@ export function runSuppressionContract(name: string, open: (clock: Clock) => Pro
       nowMs = T0 * 1000 + 3_600_000; // the expiry itself: no longer active
       assert.equal((await matchOf(source.id, 5, "bot@example.com")).length, 1);
       assert.equal((await store.getSuppression(s.id))?.matchCount, 2);
+      // Removing the source removes the matches it absorbed; the suppression and its count stay on record.
+      await store.removeSource(source.id);
+      assert.equal((await store.getSuppression(s.id))?.matchCount, 2);
     });
 
     it("is audited on removal, listed with its count, and a removed one no longer suppresses", async () => {

@@ -897,6 +897,35 @@ export function runStorageContract(
         assert.notEqual(reborn.id, doomed.id);
         assert.equal(await store.countEvents({ sourceId: reborn.id }), 0);
       });
+
+      it("leaves nothing of pages written while the source is removed; a page after it is not_found", async () => {
+        const doomed = await newSource("doomed");
+        await store.applyPage(page(doomed.id, [eventRow("first", T0)]));
+        const pages = Array.from({ length: 6 }, (_, i) =>
+          store.applyPage(
+            page(doomed.id, [eventRow(`p${i}-a`, T0 + i), eventRow(`p${i}-b`, T0 + i)], {
+              streamUpdate: { stream: "main", checkpointSecs: T0 + i },
+            }),
+          ),
+        );
+        const removal = store.removeSource(doomed.id);
+        const settled = await Promise.allSettled([...pages, removal]);
+        assert.equal(settled.at(-1)?.status, "fulfilled");
+        for (const outcome of settled) {
+          if (outcome.status === "rejected") {
+            assert.ok(
+              outcome.reason instanceof VigilError && outcome.reason.code === "not_found",
+              String(outcome.reason),
+            );
+          }
+        }
+        await rejectsWithCode(store.applyPage(page(doomed.id, [eventRow("late", T0)])), "not_found");
+        assert.equal(await store.getSource(doomed.id), null);
+        assert.deepEqual(await store.listEventIds(doomed.id), []);
+        assert.equal(await store.countEvents({ sourceId: doomed.id }), 0);
+        assert.equal((await store.getStreamState(doomed.id, "main")).checkpointSecs, null);
+        assert.equal((await store.getPollStatus(doomed.id)).lastEventStoredMs, null);
+      });
     });
 
     describe("detections", () => {

@@ -10,7 +10,10 @@ export async function withRuntime<T>(
 ): Promise<T> {
   const env = options.env ?? readEnv();
   // Commands log warnings and worse; `vigil start` logs everything at the configured level.
-  const logger = createLogger({ level: options.logLevel ?? (env.logLevel === "info" ? "warn" : env.logLevel) });
+  const logger = createLogger({
+    level: options.logLevel ?? (env.logLevel === "info" ? "warn" : env.logLevel),
+    format: env.logFormat,
+  });
   const runtime = await openRuntime(env, logger);
   try {
     return await fn(runtime);

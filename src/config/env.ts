@@ -10,6 +10,7 @@ const EnvSchema = z.object({
   VIGIL_DATA_DIR: z.string().min(1).optional(),
   VIGIL_SECRET_KEY: z.string().min(1).optional(),
   VIGIL_LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).optional(),
+  VIGIL_LOG_FORMAT: z.enum(["pretty", "json"]).optional(),
   OPENAI_ADMIN_KEY: z.string().min(1).optional(),
   OPENAI_BASE_URL: z.string().url().optional(),
   VIGIL_DEBUG: z.string().optional(),
@@ -36,6 +37,8 @@ export interface VigilEnv {
   dataDir: string;
   secretKey: string | undefined;
   logLevel: string;
+  /** VIGIL_LOG_FORMAT: `pretty` (default, short human lines) or `json` (one JSON object per line). */
+  logFormat: "pretty" | "json";
   openaiAdminKey: string | undefined;
   openaiBaseUrl: string | undefined;
   /** Directories of user rules (TypeScript/JavaScript modules and Panther .yml+.py pairs), beside the built-in packs. */
@@ -97,6 +100,7 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): VigilEnv {
     dataDir,
     secretKey: env.VIGIL_SECRET_KEY,
     logLevel: env.VIGIL_LOG_LEVEL ?? "info",
+    logFormat: env.VIGIL_LOG_FORMAT ?? "pretty",
     openaiAdminKey: env.OPENAI_ADMIN_KEY,
     openaiBaseUrl: env.OPENAI_BASE_URL,
     rulesDirs: (env.VIGIL_RULES_DIRS ?? "")

@@ -5,6 +5,12 @@
 export { SOURCE_DEFAULTS } from "../core/source.ts";
 
 /**
+ * The source `vigil start` creates in demo mode, polling the built-in simulator that runs only inside that
+ * process. It is removed once a real source exists (pipeline/runtime.ts retireDemoSource).
+ */
+export const DEMO_SOURCE_NAME = "Demo (simulated OpenAI organization)";
+
+/**
  * The recent re-read, between the overlap and the sweep: every 5 minutes of the clock (the first poll of each
  * 5-minute slot), a poll reads the last 70 minutes, so an event visible up to 1 hour late is stored and
  * detected within 5 minutes of becoming visible (1 h of lateness + the 5 minutes it may wait + a poll

@@ -163,6 +163,32 @@ export function parseSettingChanges(input: unknown): Partial<CompleteSourceSetti
   throw settingError(parsed.error);
 }
 
+/**
+ * A duration in the largest unit that states it exactly: 86400 → "24 h", 900 → "15 min", 90 → "90 s".
+ * Hours rather than days: thresholds are entered in hours or minutes (`--no-data-alert-hours`,
+ * `--no-data-alarm-minutes`, the console's hours), so they read back the way they were typed.
+ */
+export function formatDuration(secs: number): string {
+  if (secs > 0 && secs % 3600 === 0) return `${secs / 3600} h`;
+  if (secs > 0 && secs % 60 === 0) return `${secs / 60} min`;
+  return `${secs} s`;
+}
+
+/** A source's time settings as people read them, for the API (`durations`) and the CLI; null: turned off. */
+export function sourceDurations(
+  source: Pick<
+    CompleteSourceSettings,
+    "pollIntervalSecs" | "noDataAlertEnabled" | "noDataAlertSecs" | "pollFailureAlertSecs" | "postureIntervalSecs"
+  >,
+): { pollInterval: string; noDataAlert: string | null; pollFailureAlert: string; postureInterval: string | null } {
+  return {
+    pollInterval: formatDuration(source.pollIntervalSecs),
+    noDataAlert: source.noDataAlertEnabled ? formatDuration(source.noDataAlertSecs) : null,
+    pollFailureAlert: formatDuration(source.pollFailureAlertSecs),
+    postureInterval: source.postureIntervalSecs > 0 ? formatDuration(source.postureIntervalSecs) : null,
+  };
+}
+
 /** A poll stream of a source: the normal pass, and the `tenant_only=true` pass with its own checkpoint. */
 export type StreamName = "main" | "tenant";
 

@@ -8,13 +8,13 @@ import {
   AUTH_FAILURE_RULE_ID,
   checkSourceHealth,
   decideHealth,
-  healthInput,
-  healthState,
   NEW_EVENT_TYPE_RULE_ID,
   NO_DATA_RULE_ID,
   POLL_FAILING_RULE_ID,
   QUARANTINE_QUIET_MS,
   QUARANTINE_RULE_ID,
+  readSourceHealth,
+  sourceHealth,
 } from "./health.ts";
 
 const CREATED = 1_000_000;
@@ -245,28 +245,73 @@ describe("decideHealth: new event types", () => {
   });
 });
 
-describe("healthState", () => {
-  it("is ok, warning, failing or no_data", () => {
-    const s = source();
-    const input = { source: s, status: status({ lastEventStoredMs: CREATED }), nowMs: CREATED + 1000, open: none };
-    assert.equal(healthState(input), "ok");
+describe("sourceHealth: the one health state", () => {
+  const s = source();
+  const input = { source: s, status: status({ lastEventStoredMs: CREATED }), nowMs: CREATED + 1000, open: none };
+  const state = (i: Parameters<typeof sourceHealth>[0]) => sourceHealth(i).state;
+
+  it("is ok while polls succeed and events flow, and before the first poll", () => {
+    assert.deepEqual(sourceHealth(input), { state: "ok", reason: "Not polled yet." });
+    const polled = status({ lastEventStoredMs: CREATED, lastSuccessMs: CREATED + 500 });
+    assert.deepEqual(sourceHealth({ ...input, status: polled }), {
+      state: "ok",
+      reason: "Last successful poll at 1970-01-01T00:16:40Z.",
+    });
+  });
+
+  it("is disabled for a source turned off, whatever else holds", () => {
+    const off = source({ enabled: false });
+    assert.equal(state({ ...input, source: off }), "disabled");
     assert.equal(
-      healthState({ ...input, status: status({ lastEventStoredMs: CREATED, consecutiveFailures: 1 }) }),
+      state({ ...input, source: off, nowMs: CREATED + 2 * DAY, open: { ...none, noData: openAlert("a", CREATED) } }),
+      "disabled",
+    );
+  });
+
+  it("is warning on a failed last poll, recent quarantined records, or stalled polls", () => {
+    assert.equal(
+      state({ ...input, status: status({ lastEventStoredMs: CREATED, consecutiveFailures: 1 }) }),
       "warning",
     );
-    assert.equal(healthState({ ...input, lastQuarantinedMs: CREATED + 500 }), "warning");
-    assert.equal(healthState({ ...input, nowMs: CREATED + DAY }), "no_data");
+    assert.equal(state({ ...input, lastQuarantinedMs: CREATED + 500 }), "warning");
+    // pollIntervalSecs 60: stalled after 3 intervals and a minute without a successful poll.
+    const polled = status({ lastEventStoredMs: CREATED, lastSuccessMs: CREATED });
+    assert.equal(state({ ...input, status: polled, nowMs: CREATED + 240_000 }), "ok");
+    const stalled = sourceHealth({ ...input, status: polled, nowMs: CREATED + 240_001 });
+    assert.equal(stalled.state, "warning");
+    assert.match(stalled.reason, /No successful poll since .* \(it polls every 1 min\)/);
+  });
+
+  it("is no_data past the threshold, and while a no-data alert is open (what the API once called OK)", () => {
+    const silent = sourceHealth({ ...input, nowMs: CREATED + DAY });
+    assert.equal(silent.state, "no_data");
+    assert.match(silent.reason, /the no-data alarm is at 24 h/);
+    // An open alert counts until events flow again; then it resolves and the state is ok.
+    const open = { ...none, noData: openAlert("a", CREATED + DAY) };
+    const fresh = status({ lastEventStoredMs: CREATED, lastSuccessMs: CREATED + DAY });
     assert.equal(
-      healthState({
-        ...input,
-        status: status({
-          lastEventStoredMs: CREATED,
-          consecutiveFailures: 1,
-          lastErrorCode: "openai_auth_invalid_key",
-        }),
-      }),
-      "failing",
+      state({ ...input, status: status({ lastEventStoredMs: null }), nowMs: CREATED + DAY, open }),
+      "no_data",
     );
+    assert.equal(
+      state({ ...input, status: { ...fresh, lastEventStoredMs: CREATED + DAY }, nowMs: CREATED + DAY, open }),
+      "ok",
+    );
+  });
+
+  it("is failing on an authentication error or polls failing past the threshold, before no_data", () => {
+    const auth = status({
+      lastEventStoredMs: CREATED,
+      consecutiveFailures: 1,
+      lastErrorCode: "openai_auth_invalid_key",
+    });
+    assert.equal(state({ ...input, status: auth }), "failing");
+    assert.equal(state({ ...input, status: auth, nowMs: CREATED + DAY }), "failing");
+    const net = status({ lastEventStoredMs: CREATED, consecutiveFailures: 9, lastError: "HTTP 503" });
+    const failing = sourceHealth({ ...input, status: net, nowMs: CREATED + 3_600_000 });
+    assert.equal(failing.state, "failing");
+    assert.match(failing.reason, /9 in a row\): HTTP 503/);
+    assert.equal(state({ ...input, status: net, nowMs: CREATED + 3_599_999 }), "warning");
   });
 });
 
@@ -286,7 +331,7 @@ describe("checkSourceHealth against a store: new checks", () => {
       assert.deepEqual(raised.map((a) => a.check).sort(), ["new_event_type", "quarantine"]);
       assert.deepEqual(await checkSourceHealth(store, src, clock.t + 1000), []);
       assert.equal((await store.listAlerts({ ruleId: NEW_EVENT_TYPE_RULE_ID })).length, 1);
-      assert.equal(healthState(await healthInput(store, src, clock.t + 1000)), "warning");
+      assert.equal((await readSourceHealth(store, src, clock.t + 1000)).state, "warning");
 
       clock.t += QUARANTINE_QUIET_MS;
       const resolved = await checkSourceHealth(store, src, clock.t);
@@ -321,7 +366,7 @@ describe("checkSourceHealth against a store: new checks", () => {
         ["poll_failing"],
       );
       assert.deepEqual(await checkSourceHealth(store, src, clock.t + 700_000), []);
-      assert.equal(healthState(await healthInput(store, src, clock.t + 700_000)), "failing");
+      assert.equal((await readSourceHealth(store, src, clock.t + 700_000)).state, "failing");
       clock.t += 800_000;
       await store.recordPollResult(src.id, { atMs: clock.t, ok: true });
       assert.deepEqual(

@@ -12,7 +12,7 @@
 
 import type { AlertRecord } from "../core/alert.ts";
 import { isOpenAlertStatus, type RuleMatch } from "../core/detection.ts";
-import type { PollStatus, SourceRecord } from "../core/source.ts";
+import { formatDuration, type PollStatus, type SourceRecord } from "../core/source.ts";
 import type { Store } from "../storage/ports.ts";
 
 export const NO_DATA_RULE_ID = "Vigil.System.SourceNoData";
@@ -281,27 +281,87 @@ export async function healthInput(store: Store, source: SourceRecord, nowMs: num
   };
 }
 
-export type HealthState = "ok" | "warning" | "failing" | "no_data";
+/**
+ * The one health state of a source, shown as is by the API (`health`), the console, the CLI and `/metrics`:
+ * - disabled: the source is turned off (not polled);
+ * - failing: it cannot authenticate, or its polls have failed past its poll-failure threshold;
+ * - no_data: no new event for its no-data threshold (the no-data alert is, or is about to be, open);
+ * - warning: the last poll failed, records were quarantined in the last hour, or polls stalled (no
+ *   successful poll for 3 intervals and a minute);
+ * - ok: anything else, including a source not polled yet.
+ */
+export type HealthState = "ok" | "warning" | "no_data" | "failing" | "disabled";
+export const HEALTH_STATES: readonly HealthState[] = ["ok", "warning", "no_data", "failing", "disabled"];
+
+export interface SourceHealth {
+  state: HealthState;
+  /** One sentence saying why, for people (the API's `healthReason`, the CLI's list). */
+  reason: string;
+}
+
+/** Polls stalled: no successful poll for this many intervals, plus STALL_GRACE_MS. */
+const STALL_INTERVALS = 3;
+const STALL_GRACE_MS = 60_000;
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
 
 /**
- * A source's health for `vigil sources list`, from the same input as the alerts: failing (auth failure or
- * polls failing past the threshold), no_data, warning (a failed last poll or recent quarantined records),
- * else ok.
+ * A source's health, from the same input as its system alerts: an open alert counts until this input would
+ * resolve it, and a check past its threshold counts before its alert is raised. Pure.
  */
-export function healthState(input: HealthInput): HealthState {
-  const { open, status } = input;
-  const pending = decideHealth(input).filter((a) => a.kind === "raise" && a.check !== "new_event_type");
-  const active = new Set<HealthCheck>(pending.map((a) => a.check));
+export function sourceHealth(input: HealthInput): SourceHealth {
+  const { source, open, status, nowMs } = input;
+  if (!source.enabled) return { state: "disabled", reason: "Turned off: the source is not polled." };
+  const decisions = decideHealth(input);
+  const active = new Set<HealthCheck>();
+  for (const a of decisions) if (a.kind === "raise" && a.check !== "new_event_type") active.add(a.check);
   if (open.authFailure) active.add("auth_failure");
   if (open.pollFailing) active.add("poll_failing");
   if (open.noData) active.add("no_data");
   if (open.quarantine) active.add("quarantine");
   // An open alert that this tick would resolve no longer counts.
-  for (const a of decideHealth(input)) if (a.kind === "resolve") active.delete(a.check);
-  if (active.has("auth_failure") || active.has("poll_failing")) return "failing";
-  if (active.has("no_data")) return "no_data";
-  if (active.has("quarantine") || status.consecutiveFailures > 0) return "warning";
-  return "ok";
+  for (const a of decisions) if (a.kind === "resolve") active.delete(a.check);
+
+  const lastError = status.lastError ?? status.lastErrorCode ?? "unknown error";
+  if (active.has("auth_failure")) {
+    return { state: "failing", reason: `Cannot authenticate to the OpenAI API: ${lastError}` };
+  }
+  if (active.has("poll_failing")) {
+    const since = status.lastSuccessMs === null ? "it was added" : iso(status.lastSuccessMs);
+    return {
+      state: "failing",
+      reason: `Every poll since ${since} failed (${status.consecutiveFailures} in a row): ${lastError}`,
+    };
+  }
+  if (active.has("no_data")) {
+    const last = status.lastEventStoredMs === null ? "it was added" : iso(status.lastEventStoredMs);
+    return {
+      state: "no_data",
+      reason: `No new event since ${last} (the no-data alarm is at ${formatDuration(source.noDataAlertSecs)}).`,
+    };
+  }
+  if (status.consecutiveFailures > 0) {
+    return { state: "warning", reason: `The last poll failed (${status.consecutiveFailures} in a row): ${lastError}` };
+  }
+  if (active.has("quarantine")) {
+    return { state: "warning", reason: "Records were quarantined in the last hour (not stored as events)." };
+  }
+  const stallMs = STALL_INTERVALS * source.pollIntervalSecs * 1000 + STALL_GRACE_MS;
+  if (status.lastSuccessMs !== null && nowMs - status.lastSuccessMs > stallMs) {
+    return {
+      state: "warning",
+      reason: `No successful poll since ${iso(status.lastSuccessMs)} (it polls every ${formatDuration(source.pollIntervalSecs)}); is vigil start running?`,
+    };
+  }
+  if (status.lastSuccessMs === null) return { state: "ok", reason: "Not polled yet." };
+  return { state: "ok", reason: `Last successful poll at ${iso(status.lastSuccessMs)}.` };
+}
+
+/** Reads what `sourceHealth` needs from the store and decides. */
+export async function readSourceHealth(store: Store, source: SourceRecord, nowMs: number): Promise<SourceHealth> {
+  return sourceHealth(await healthInput(store, source, nowMs));
 }
 
 /** Runs the checks for one source and applies the decisions; returns what it changed. */

@@ -4,6 +4,7 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { VigilEnv } from "../config/env.ts";
+import { DEMO_SOURCE_NAME } from "../config/source-defaults.ts";
 import type { Clock } from "../core/clock.ts";
 import { systemClock } from "../core/clock.ts";
 import { ConfigurationError, errorMessage, NotFoundError } from "../core/errors.ts";
@@ -216,6 +217,25 @@ export async function runHealthChecks(runtime: Runtime, source: SourceRecord): P
   }
 }
 
+/**
+ * Removes the demo source once a real source exists. The demo polls the simulator that only `vigil start`'s
+ * demo mode serves: beside a real source it would poll a port nobody serves (the demo mode does not start
+ * again once a real source exists), and its simulated events and alerts would sit beside real ones. Its data
+ * goes with it. Returns a note saying what was done (null: nothing to do); the note is also logged.
+ */
+export async function retireDemoSource(runtime: Runtime): Promise<string | null> {
+  const sources = await runtime.store.listSources();
+  const demo = sources.find((s) => s.name === DEMO_SOURCE_NAME);
+  const real = sources.find((s) => s.name !== DEMO_SOURCE_NAME);
+  if (!demo || !real) return null;
+  await runtime.store.removeSource(demo.id);
+  const note =
+    `Removed the demo source "${demo.name}" and its simulated events and alerts, ` +
+    `now that a real source ("${real.name}") exists; nothing polls the built-in simulator any more.`;
+  runtime.logger.warn({ source: demo.name, realSource: real.name }, note);
+  return note;
+}
+
 export interface SourcePollOutcome {
   source: SourceRecord;
   report?: PollReport;
@@ -256,6 +276,8 @@ export async function pollAllOnce(
   runtime: Runtime,
   options: { sourceName?: string; signal?: AbortSignal } = {},
 ): Promise<SourcePollOutcome[]> {
+  // The demo source beside a real one polls a port nobody serves: it goes before anything is polled.
+  await retireDemoSource(runtime);
   const sources = options.sourceName
     ? [await requireSource(runtime, options.sourceName)]
     : (await runtime.store.listSources()).filter((s) => s.enabled);

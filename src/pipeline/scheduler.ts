@@ -7,11 +7,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage, VigilError } from "../core/errors.ts";
 import type { SourceRecord } from "../core/source.ts";
 import { runCorrelations } from "./detection.ts";
+import { BackfillCounter, backfillCompleteLine, pollSummary } from "./poll-summary.ts";
 import { postureDue, runPosture } from "./posture.ts";
 import {
   deliveryWorkerFor,
   pollerFor,
   type Runtime,
+  retireDemoSource,
   runHealthChecks,
   runPendingBackfills,
   runScheduledFor,
@@ -33,6 +35,8 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
 
 export class PollScheduler {
   private readonly loops = new Map<string, Promise<void>>();
+  /** Per source: what its backfill read since the last poll summary. */
+  private readonly backfillCounters = new Map<string, BackfillCounter>();
 
   constructor(private readonly runtime: Runtime) {}
 
@@ -43,6 +47,8 @@ export class PollScheduler {
     // Alert delivery runs beside the polls: a slow destination never delays collection.
     const delivery = deliveryWorkerFor(this.runtime).run(signal);
     while (!signal.aborted) {
+      // Before the loops start: a demo source beside a real one is removed, never polled.
+      await this.retireDemo();
       const sources = await this.runtime.store.listSources();
       for (const source of sources) {
         if (source.enabled && !this.loops.has(source.id)) {
@@ -55,6 +61,14 @@ export class PollScheduler {
       await pause(REFRESH_MS, signal);
     }
     await Promise.allSettled([...this.loops.values(), delivery]);
+  }
+
+  private async retireDemo(): Promise<void> {
+    try {
+      await retireDemoSource(this.runtime);
+    } catch (err) {
+      this.runtime.logger.warn(`Removing the demo source failed (tried again in a moment): ${errorMessage(err)}`);
+    }
   }
 
   private async sourceLoop(initial: SourceRecord, signal: AbortSignal): Promise<void> {
@@ -72,7 +86,11 @@ export class PollScheduler {
         await runCorrelations(store, source, Math.floor(clock.nowMs() / 1000), await this.runtime.detection());
         await runScheduledFor(this.runtime, source);
         const inserted = report.streams.reduce((n, s) => n + s.inserted, 0);
-        logger.info({ source: source.name, inserted }, `Polled ${source.name}: ${inserted} new events.`);
+        const backfill = this.backfillCounter(source.id).take();
+        logger.info(
+          { source: source.name, inserted, ...(backfill ? { backfill } : {}) },
+          pollSummary(source.name, report, backfill),
+        );
       } catch (err) {
         if (isAbort(err, signal)) break;
         const level = err instanceof VigilError && !err.retryable ? "error" : "warn";
@@ -111,10 +129,34 @@ export class PollScheduler {
     }
   }
 
+  private backfillCounter(sourceId: string): BackfillCounter {
+    let counter = this.backfillCounters.get(sourceId);
+    if (!counter) {
+      counter = new BackfillCounter();
+      this.backfillCounters.set(sourceId, counter);
+    }
+    return counter;
+  }
+
   private async backfillStep(source: SourceRecord, signal: AbortSignal): Promise<void> {
+    const sincePoll = this.backfillCounter(source.id);
+    // This run's own total, for the line that says the backfill is complete.
+    const thisRun = new BackfillCounter();
     try {
-      const ran = await runPendingBackfills(this.runtime, source, { signal });
-      if (ran > 0) this.runtime.logger.info({ source: source.name }, `Backfill of ${source.name} is complete.`);
+      const ran = await runPendingBackfills(this.runtime, source, {
+        signal,
+        onProgress: (jobId, progress) => {
+          sincePoll.record(jobId, progress);
+          thisRun.record(jobId, progress);
+        },
+      });
+      if (ran > 0) {
+        const total = thisRun.take();
+        this.runtime.logger.info(
+          { source: source.name, ...(total ? { backfill: total } : {}) },
+          backfillCompleteLine(source.name, total),
+        );
+      }
     } catch (err) {
       if (!isAbort(err, signal)) {
         this.runtime.logger.warn({ source: source.name }, `Backfill of ${source.name} paused: ${errorMessage(err)}`);

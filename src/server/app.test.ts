@@ -616,11 +616,27 @@ describe("HTTP API resources", () => {
     const health = await call("GET", "/api/health");
     assert.equal(health.status, 200);
     assert.equal(health.json.deliveryBacklog, 0);
-    assert.equal(health.json.sources[0].events, 3);
+    // One health: the same state and reason in /api/health, /api/sources, the source's health page and /metrics.
+    const state = health.json.sources[0].health;
+    assert.ok(["ok", "warning", "no_data", "failing", "disabled"].includes(state), state);
+    assert.equal(typeof health.json.sources[0].healthReason, "string");
+    assert.equal(health.json.ok, state === "ok");
+    const [listed] = (await call("GET", "/api/sources")).json.sources;
+    assert.deepEqual([listed.health, listed.healthReason], [state, health.json.sources[0].healthReason]);
+    assert.deepEqual(listed.durations, {
+      pollInterval: `${listed.pollIntervalSecs / 60} min`,
+      noDataAlert: "24 h",
+      pollFailureAlert: `${listed.pollFailureAlertSecs / 3600} h`,
+      postureInterval: "1 h",
+    });
+    assert.equal((await call("GET", `/api/sources/${listed.id}/health`)).json.health, state);
 
     const metrics = await call("GET", "/metrics");
     assert.equal(metrics.status, 200);
     assert.match(metrics.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+    assert.match(metrics.text, new RegExp(`^vigil_source_health\\{source="Acme",state="${state}"\\} 1$`, "m"));
+    assert.equal(metrics.text.match(/^vigil_source_health\{source="Acme",state="\w+"\} 0$/gm)?.length, 4);
+    assert.equal(health.json.sources[0].events, 3);
     assert.match(metrics.text, /^# HELP vigil_events_ingested_total /m);
     assert.match(metrics.text, /^# TYPE vigil_events_ingested_total counter$/m);
     assert.match(metrics.text, /^vigil_events_ingested_total\{source="Acme"\} 3$/m);

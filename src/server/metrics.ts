@@ -1,6 +1,7 @@
 // GET /metrics: Prometheus text exposition format (0.0.4), derived from the store on each scrape.
 
 import type { Handler } from "hono";
+import { HEALTH_STATES, readSourceHealth } from "../pipeline/health.ts";
 import type { AppEnv, ServerContext } from "./context.ts";
 
 function escapeLabel(value: string): string {
@@ -31,7 +32,11 @@ export async function renderMetrics(ctx: ServerContext): Promise<string> {
     store.sourceCounts(),
     store.deliveryCounts(),
   ]);
-  const statuses = await Promise.all(sources.map((s) => store.getPollStatus(s.id)));
+  const nowMs = ctx.nowMs();
+  const [statuses, health] = await Promise.all([
+    Promise.all(sources.map((s) => store.getPollStatus(s.id))),
+    Promise.all(sources.map((s) => readSourceHealth(store, s, nowMs))),
+  ]);
   const label = (i: number) => ({ source: sources[i]?.name ?? "" });
   const count = (id: string) => counts.find((c) => c.sourceId === id);
   const out = new Exposition();
@@ -85,6 +90,17 @@ export async function renderMetrics(ctx: ServerContext): Promise<string> {
     "gauge",
     "Polls failed in a row, per source.",
     statuses.map((st, i) => [label(i), st.consecutiveFailures]),
+  );
+  out.family(
+    "vigil_source_health",
+    "gauge",
+    "1 for the source's health state (ok, warning, no_data, failing, disabled; as in the API and CLI), 0 for the others.",
+    sources.flatMap((_, i) =>
+      HEALTH_STATES.map((state): [Record<string, string>, number] => [
+        { ...label(i), state },
+        health[i]?.state === state ? 1 : 0,
+      ]),
+    ),
   );
   out.family(
     "vigil_deliveries",

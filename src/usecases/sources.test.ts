@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { readEnv } from "../config/env.ts";
+import { DEMO_SOURCE_NAME } from "../config/source-defaults.ts";
 import { SOURCE_DEFAULTS, SourceSettingError } from "../core/source.ts";
 import { createLogger } from "../logging/logger.ts";
 import { openRuntime, type Runtime } from "../pipeline/runtime.ts";
@@ -53,6 +54,28 @@ describe("source use cases", () => {
     assert.equal(source.pollIntervalSecs, SOURCE_DEFAULTS.pollIntervalSecs);
     assert.equal(source.noDataAlertSecs, SOURCE_DEFAULTS.noDataAlertSecs);
     assert.equal(typeof (await testSource(runtime, source)), "number");
+  });
+
+  it("removes the demo source when a real source is added, and says so", async () => {
+    const demo = await runtime.store.createSource(
+      { ...SOURCE_DEFAULTS, name: DEMO_SOURCE_NAME, baseUrl: other.baseUrl },
+      { ciphertext: "unused" },
+    );
+    const { notice } = await addSource(runtime, {
+      settings: { name: "real", baseUrl: sim.baseUrl },
+      apiKey: sim.adminKey,
+    });
+    assert.match(notice ?? "", /^Removed the demo source .* now that a real source \(".+"\) exists/);
+    assert.equal(await runtime.store.getSource(demo.id), null);
+    const again = await addSource(runtime, {
+      settings: { name: "real 2", baseUrl: sim.baseUrl },
+      apiKey: sim.adminKey,
+    });
+    assert.equal(again.notice, null);
+    for (const name of ["real", "real 2"]) {
+      const source = await runtime.store.getSource(name);
+      if (source) await removeSource(runtime, source);
+    }
   });
 
   it("refuses invalid settings and a taken name before asking for the key", async () => {

@@ -20,6 +20,7 @@ import {
   clientFor,
   type Runtime,
   resolveBaseUrl,
+  retireDemoSource,
   sealSourceKey,
   sourceClient,
   sourceKeyEndpoint,
@@ -73,12 +74,20 @@ export interface SourceWrite {
   verifiedLatencyMs: number | null;
 }
 
-export async function addSource(runtime: Runtime, input: NewSource): Promise<SourceWrite> {
+export interface NewSourceWrite extends SourceWrite {
+  /** Set when the new source replaced the demo source (runtime.retireDemoSource): what was done, also logged. */
+  notice: string | null;
+}
+
+export async function addSource(runtime: Runtime, input: NewSource): Promise<NewSourceWrite> {
   const settings = parseSourceSettings(input.settings);
   await assertNameFree(runtime, settings.name);
   const apiKey = await keyOf(input.apiKey);
   const { secret, latencyMs } = await sealKey(runtime, settings, apiKey, input.verify !== false);
-  return { source: await runtime.store.createSource(settings, secret), verifiedLatencyMs: latencyMs };
+  const source = await runtime.store.createSource(settings, secret);
+  // A real source replaces the demo, whose simulator only runs in demo mode.
+  const notice = await retireDemoSource(runtime);
+  return { source, verifiedLatencyMs: latencyMs, notice };
 }
 
 export interface SourceChange {

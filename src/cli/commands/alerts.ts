@@ -1,6 +1,6 @@
 // `vigil alerts …`: list alerts, show one with its matched events, and change an alert's status.
 //
-//   vigil alerts list [--json] [--status OPEN] [--severity HIGH] [--rule ID] [--limit N]
+//   vigil alerts list [--json] [--status OPEN] [--severity HIGH] [--rule ID] [--source NAME|ID] [--limit N]
 //   vigil alerts show ID [--json]
 //   vigil alerts ack ID | vigil alerts resolve ID
 //   vigil alerts status ID ACKNOWLEDGED
@@ -12,6 +12,7 @@ import type { Command } from "commander";
 import type { AlertRecord } from "../../core/alert.ts";
 import { ALERT_STATUSES, type AlertStatus, isSeverity, SEVERITIES } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
+import { requireSource } from "../../pipeline/runtime.ts";
 import type { AlertQuery } from "../../storage/ports.ts";
 import { withRuntime } from "../context.ts";
 import { parsePositiveInt } from "../time-arg.ts";
@@ -55,6 +56,7 @@ interface AlertListOptions {
   status?: string;
   severity?: string;
   rule?: string;
+  source?: string;
   limit: string;
   history?: boolean;
   live?: boolean;
@@ -70,6 +72,7 @@ export function register(program: Command): void {
     .option("--status <status>", `only alerts with this status (${STATUSES.join(", ")})`)
     .option("--severity <severity>", "only alerts of this severity")
     .option("--rule <id>", "only alerts of this rule")
+    .option("--source <name|id>", "only alerts of this source (its name or id)")
     .option("--limit <n>", "at most this many alerts", "100")
     .option("--history", "only alerts raised from history (a backfill)")
     .option("--live", "only alerts raised by live polling")
@@ -82,6 +85,7 @@ export function register(program: Command): void {
       if (options.history && options.live) throw new UsageError("Use either --history or --live, not both.");
       if (options.history || options.live) query.fromHistory = options.history === true;
       await withRuntime(async (runtime) => {
+        if (options.source !== undefined) query.sourceId = (await requireSource(runtime, options.source)).id;
         const list = await runtime.store.listAlerts(query);
         for (const a of list) process.stdout.write(options.json ? `${JSON.stringify(a)}\n` : `${alertLine(a)}\n`);
         if (!options.json) process.stderr.write(`${list.length} alert(s).\n`);

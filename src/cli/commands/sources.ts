@@ -9,8 +9,9 @@ import {
   SOURCE_SETTING_BOUNDS,
   SourceSettingChangesSchema,
   type SourceSettingsInput,
+  sourceDurations,
 } from "../../core/source.ts";
-import { healthInput, healthState } from "../../pipeline/health.ts";
+import { healthInput, sourceHealth } from "../../pipeline/health.ts";
 import { postureHealth } from "../../pipeline/posture.ts";
 import { requireSource, resolveBaseUrl } from "../../pipeline/runtime.ts";
 import { addSource, removeSource, testSource, updateSource } from "../../usecases/sources.ts";
@@ -197,7 +198,7 @@ export function register(program: Command): void {
 
   sources
     .command("list")
-    .description("List sources with their poll status and health (ok, warning, failing, no_data).")
+    .description("List sources with their poll status and health (ok, warning, no_data, failing, disabled).")
     .option("--json", "one JSON object per line")
     .action(async (options: { json?: boolean }) => {
       await withRuntime(async (runtime) => {
@@ -212,7 +213,8 @@ export function register(program: Command): void {
             sinceSecs: Math.floor(nowMs / 1000) - 86_400,
           });
           const [newest] = await runtime.store.searchEvents({ sourceId: source.id, limit: 1 });
-          const health = healthState(input);
+          const health = sourceHealth(input);
+          const durations = sourceDurations(source);
           const posture = await postureHealth(runtime.store, source);
           if (options.json) {
             printJsonLine({
@@ -224,16 +226,19 @@ export function register(program: Command): void {
               lastSuccessMs: status.lastSuccessMs,
               lastEventAtSecs: newest?.effectiveAtSecs ?? null,
               eventsLast24h,
-              health,
+              health: health.state,
+              healthReason: health.reason,
+              durations,
               lastError: status.lastError,
               posture,
             });
           } else {
             const last = status.lastSuccessMs ? new Date(status.lastSuccessMs).toISOString() : "never";
             const error = status.lastError ? `  last error: ${status.lastError}` : "";
+            const why = health.state === "ok" ? "" : `\n  ${health.state}: ${health.reason}`;
             const scopes = posture.failedEndpoints.map((e) => `\n  snapshot: ${e.error}`).join("");
             process.stdout.write(
-              `${source.name}\t${health}\t${resolveBaseUrl(runtime, source)}\tevery ${source.pollIntervalSecs}s\t${events} events (${eventsLast24h} in 24 h)\tlast poll ok: ${last}${error}${scopes}\n`,
+              `${source.name}\t${health.state}\t${resolveBaseUrl(runtime, source)}\tevery ${durations.pollInterval}\tno-data alarm ${durations.noDataAlert ?? "off"}\t${events} events (${eventsLast24h} in 24 h)\tlast poll ok: ${last}${error}${why}${scopes}\n`,
             );
           }
         }
@@ -301,9 +306,9 @@ export function register(program: Command): void {
           askKey: readKey,
           verify: options.verify,
         });
-        const alarm = updated.noDataAlertEnabled ? `${updated.noDataAlertSecs / 60} minutes` : "off";
+        const d = sourceDurations(updated);
         process.stdout.write(
-          `Updated source ${updated.name}: ${updated.enabled ? "enabled" : "disabled"}, every ${updated.pollIntervalSecs}s, no-data alarm ${alarm}, poll-failure alarm ${updated.pollFailureAlertSecs}s.\n`,
+          `Updated source ${updated.name}: ${updated.enabled ? "enabled" : "disabled"}, every ${d.pollInterval}, no-data alarm ${d.noDataAlert ?? "off"}, poll-failure alarm ${d.pollFailureAlert}.\n`,
         );
       });
     });

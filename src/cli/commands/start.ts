@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
+import { DEMO_SOURCE_NAME } from "../../config/source-defaults.ts";
 import { SOURCE_DEFAULTS } from "../../core/source.ts";
 import { type Runtime, sealSourceKey } from "../../pipeline/runtime.ts";
 import { PollScheduler } from "../../pipeline/scheduler.ts";
@@ -11,8 +12,6 @@ import { loadConfigDestinations } from "../../usecases/config-destinations.ts";
 import { addSource } from "../../usecases/sources.ts";
 import { withRuntime } from "../context.ts";
 import { withStopSignal } from "../stop-signal.ts";
-
-export const DEMO_SOURCE_NAME = "Demo (simulated OpenAI organization)";
 
 /**
  * The demo organization is the same on every start: its seed and the end of its generated history are
@@ -82,15 +81,17 @@ export function register(program: Command): void {
         async (runtime) => {
           let simulator: RunningSimulator | undefined;
           await loadConfigDestinations(runtime);
+          // The demo source alone counts as no source: the banner's advice (OPENAI_ADMIN_KEY=... vigil start)
+          // then adds the real source, which removes the demo (runtime.retireDemoSource).
           const sources = await runtime.store.listSources();
-          const onlyDemo = sources.length > 0 && sources.every((s) => s.name === DEMO_SOURCE_NAME);
-          if (sources.length === 0 && runtime.env.openaiAdminKey) {
+          const noRealSource = sources.every((s) => s.name === DEMO_SOURCE_NAME);
+          if (noRealSource && runtime.env.openaiAdminKey) {
             await addSource(runtime, {
               settings: { name: "OpenAI", includeTenantEvents: true },
               apiKey: runtime.env.openaiAdminKey,
             });
             process.stderr.write("Created source OpenAI from OPENAI_ADMIN_KEY; the key works.\n");
-          } else if (sources.length === 0 || onlyDemo) {
+          } else if (noRealSource) {
             simulator = await startDemo(runtime);
             process.stderr.write(
               [
@@ -98,7 +99,8 @@ export function register(program: Command): void {
                 "  DEMO MODE: no OpenAI source is configured, so Vigil is polling its built-in simulator",
                 `  of the OpenAI Audit Logs API at ${simulator.baseUrl} (simulated organization, fake events).`,
                 "  To watch your real organization: stop, then OPENAI_ADMIN_KEY=sk-admin-... vigil start",
-                "  (or vigil sources add openai --name NAME).",
+                "  (or vigil sources add openai --name NAME). Adding a real source removes this demo source",
+                "  and its simulated events and alerts.",
                 "",
               ].join("\n"),
             );

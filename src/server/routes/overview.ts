@@ -2,28 +2,25 @@
 
 import { Hono } from "hono";
 import { SEVERITIES } from "../../core/detection.ts";
+import { readSourceHealth } from "../../pipeline/health.ts";
 import type { Store } from "../../storage/ports.ts";
 import type { AppEnv, ServerContext } from "../context.ts";
 
 const DAY = 86_400;
 
-/** Each source with its poll health: ok, failing, stale (no successful poll for 3 intervals) or pending. */
+/** Each source with its health (pipeline/health.ts: the same state the CLI and /metrics show). */
 export async function sourcesHealth(store: Store, nowMs: number) {
   const [sources, counts] = await Promise.all([store.listSources(), store.sourceCounts()]);
   return Promise.all(
     sources.map(async (s) => {
-      const status = await store.getPollStatus(s.id);
+      const [status, health] = await Promise.all([store.getPollStatus(s.id), readSourceHealth(store, s, nowMs)]);
       const c = counts.find((x) => x.sourceId === s.id);
-      let health: "ok" | "failing" | "stale" | "pending" | "disabled" = "ok";
-      if (!s.enabled) health = "disabled";
-      else if (status.consecutiveFailures > 0) health = "failing";
-      else if (status.lastSuccessMs === null) health = "pending";
-      else if (nowMs - status.lastSuccessMs > 3 * s.pollIntervalSecs * 1000 + 60_000) health = "stale";
       return {
         id: s.id,
         name: s.name,
         enabled: s.enabled,
-        health,
+        health: health.state,
+        healthReason: health.reason,
         lastSuccessMs: status.lastSuccessMs,
         lastError: status.lastError,
         consecutiveFailures: status.consecutiveFailures,
@@ -63,7 +60,8 @@ export function overviewRoutes(ctx: ServerContext): Hono<AppEnv> {
     const [sources, deliveries] = await Promise.all([sourcesHealth(store, ctx.nowMs()), store.deliveryCounts()]);
     const deliveriesByStatus = Object.fromEntries(deliveries.map((d) => [d.status, d.count]));
     return c.json({
-      ok: sources.every((s) => s.health === "ok" || s.health === "disabled" || s.health === "pending"),
+      // Anything to look at (a warning included) makes the system not ok; a disabled source is not a fault.
+      ok: sources.every((s) => s.health === "ok" || s.health === "disabled"),
       sources,
       deliveryBacklog: deliveriesByStatus.pending ?? 0,
       deliveriesByStatus,

@@ -10,7 +10,9 @@ import {
   SOURCE_SETTING_BOUNDS,
   type SourceRecord,
   SourceSettingChangesSchema,
+  sourceDurations,
 } from "../../core/source.ts";
+import { readSourceHealth } from "../../pipeline/health.ts";
 import { postureHealth } from "../../pipeline/posture.ts";
 import { resolveBaseUrl } from "../../pipeline/runtime.ts";
 import { parseJson } from "../../storage/event-document.ts";
@@ -78,15 +80,20 @@ export function sourceRoutes(ctx: ServerContext): Hono<AppEnv> {
   }
 
   async function view(source: SourceRecord) {
-    const [status, main, tenant, events] = await Promise.all([
+    const [status, main, tenant, events, health] = await Promise.all([
       store.getPollStatus(source.id),
       store.getStreamState(source.id, "main"),
       store.getStreamState(source.id, "tenant"),
       store.countEvents({ sourceId: source.id }),
+      readSourceHealth(store, source, ctx.nowMs()),
     ]);
     return {
       ...source,
       effectiveBaseUrl: resolveBaseUrl(runtime, source),
+      // The one health (pipeline/health.ts), to show as is, and the time settings in readable units.
+      health: health.state,
+      healthReason: health.reason,
+      durations: sourceDurations(source),
       status,
       checkpointSecs: main.checkpointSecs,
       checkpoints: { main: main.checkpointSecs, tenant: tenant.checkpointSecs },
@@ -120,11 +127,12 @@ export function sourceRoutes(ctx: ServerContext): Hono<AppEnv> {
       if (unknown !== undefined) throw new UsageError(`There is no pack ${JSON.stringify(unknown)}.`);
     }
     // A key that does not work is reported as what to fix (the verification's own sentence).
-    const { source } = await addSource(runtime, { settings, apiKey, verify: verify !== false });
+    const { source, notice } = await addSource(runtime, { settings, apiKey, verify: verify !== false });
     for (const pack of packs ?? []) {
       await store.setDetectionSetting({ kind: "pack", id: pack, sourceId: source.id, enabled: true });
     }
-    return c.json({ source: await view(source) }, 201);
+    // A real source replaces the demo source: `notice` says so, for the console to show.
+    return c.json({ source: await view(source), ...(notice ? { notice } : {}) }, 201);
   });
 
   app.patch("/sources/:id", requireAdmin, async (c) => {
@@ -155,7 +163,8 @@ export function sourceRoutes(ctx: ServerContext): Hono<AppEnv> {
 
   app.get("/sources/:id/health", async (c) => {
     const source = await requireSource(c.req.param("id"));
-    const [status, main, tenant, counts, unknown, jobs, posture] = await Promise.all([
+    const [health, status, main, tenant, counts, unknown, jobs, posture] = await Promise.all([
+      readSourceHealth(store, source, ctx.nowMs()),
       store.getPollStatus(source.id),
       store.getStreamState(source.id, "main"),
       store.getStreamState(source.id, "tenant"),
@@ -169,6 +178,8 @@ export function sourceRoutes(ctx: ServerContext): Hono<AppEnv> {
       sourceId: source.id,
       name: source.name,
       enabled: source.enabled,
+      health: health.state,
+      healthReason: health.reason,
       status,
       lastError: status.lastError,
       lastErrorCode: status.lastErrorCode,

@@ -12,7 +12,7 @@ import { VigilError } from "../../core/errors.ts";
 import type { EventDocuments } from "../ports.ts";
 import { scheduledQuerySql } from "../scheduled-query-sql.ts";
 import type { Database as Schema } from "../store/database.ts";
-import type { Db, StoreDialect, TextPlan } from "../store/dialect.ts";
+import type { Db, StoreDialect, TextPlan, WriteOptions } from "../store/dialect.ts";
 import { containsPattern } from "../store/event-search.ts";
 import { runMigrations } from "./migrations.ts";
 import { type PgTarget, translatePgError } from "./pg-errors.ts";
@@ -40,11 +40,14 @@ export class PostgresStoreDialect implements StoreDialect {
     if (this.#closed) throw new VigilError("storage_closed", "The database has been closed.");
   }
 
-  async write<T>(fn: (trx: Db) => Promise<T>): Promise<T> {
+  async write<T>(fn: (trx: Db) => Promise<T>, options: WriteOptions = {}): Promise<T> {
     this.#assertOpen();
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.db.transaction().execute(fn);
+        return await this.db.transaction().execute(async (trx) => {
+          if (options.durable === false) await sql`SET LOCAL synchronous_commit = off`.execute(trx);
+          return fn(trx);
+        });
       } catch (err) {
         const state = sqlState(err);
         if (state !== undefined && RETRYABLE_SQLSTATES.has(state) && attempt < MAX_ATTEMPTS) continue;
@@ -76,6 +79,10 @@ export class PostgresStoreDialect implements StoreDialect {
     return query.forUpdate().skipLocked();
   }
 
+  forUpdate<Q extends { forUpdate(): Q }>(query: Q): Q {
+    return query.forUpdate();
+  }
+
   keyShare<Q extends { forKeyShare(): Q }>(query: Q): Q {
     return query.forKeyShare();
   }
@@ -100,6 +107,14 @@ export class PostgresStoreDialect implements StoreDialect {
     await sql`INSERT INTO event_text (seq, body)
       SELECT * FROM unnest(${rows.map((r) => r.seq)}::bigint[], ${rows.map((r) => r.body)}::text[])
       ON CONFLICT (seq) DO NOTHING`.execute(trx);
+  }
+
+  async deleteSourceText(trx: Db, sourceId: string): Promise<void> {
+    const seqs = sql`SELECT seq FROM events WHERE source_id = ${sourceId}`;
+    // The queue first: deleting it waits for an indexer batch holding those rows, whose text is then
+    // committed, and goes next. A batch starting later skips the locked rows.
+    await sql`DELETE FROM event_text_pending WHERE seq IN (${seqs})`.execute(trx);
+    await sql`DELETE FROM event_text WHERE seq IN (${seqs})`.execute(trx);
   }
 
   /** PostgreSQL's documents are built in JavaScript from the rows (see ../event-document.ts). */

@@ -225,6 +225,48 @@ describe("PostgresStore", () => {
     }
   });
 
+  it("removing a source removes its events' text and queue rows (they have no foreign key to events)", async () => {
+    const schema = freshSchema();
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    const client = await rawClient();
+    try {
+      const doomed = await store.createSource(sourceSettings("doomed"), { ciphertext: "v1:x" });
+      const kept = await store.createSource(sourceSettings("kept"), { ciphertext: "v1:x" });
+      const page = (sourceId: string, ids: string[]): PageWrite => ({
+        sourceId,
+        events: ids.map((id, i) => eventRow(id, T0 + i)),
+        quarantined: [],
+        unknownTypes: [],
+      });
+      await store.applyPage(page(doomed.id, ["d1", "d2"]));
+      await store.applyPage(page(kept.id, ["k1"]));
+      await store.indexPendingText();
+      // Queued now, perhaps indexed by the time of the removal: either way the removal takes them.
+      await store.applyPage(page(doomed.id, ["d3"]));
+      await store.applyPage(page(kept.id, ["k2"]));
+      await store.removeSource(doomed.id);
+
+      await client.query(`SET search_path TO ${schema}`);
+      const orphans = async (table: string) => {
+        const { rows } = await client.query(
+          `SELECT count(*) AS n FROM ${table} t WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.seq = t.seq)`,
+        );
+        return Number(rows[0].n);
+      };
+      assert.equal(await orphans("event_text"), 0);
+      assert.equal(await orphans("event_text_pending"), 0);
+      // The kept source's two events: each indexed or queued (one statement, so the indexer cannot move one
+      // between the two counts).
+      const { rows } = await client.query(
+        "SELECT (SELECT count(*) FROM event_text) + (SELECT count(*) FROM event_text_pending) AS n",
+      );
+      assert.equal(Number(rows[0].n), 2);
+    } finally {
+      await client.end();
+      await store.close();
+    }
+  });
+
   it("answers free-text search from the pg_trgm index", async () => {
     const schema = freshSchema();
     const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });

@@ -17,7 +17,7 @@ import { UsageError, VigilError } from "../../core/errors.ts";
 import type { EventDocuments } from "../ports.ts";
 import { scheduledQuerySql } from "../scheduled-query-sql.ts";
 import type { Database as Schema } from "../store/database.ts";
-import type { Db, StoreDialect, TextPlan } from "../store/dialect.ts";
+import type { Db, StoreDialect, TextPlan, WriteOptions } from "../store/dialect.ts";
 import { runMigrations } from "./migrations.ts";
 import type { SqliteReader } from "./reader.ts";
 import { translateSqliteError } from "./sqlite-errors.ts";
@@ -41,26 +41,38 @@ export class SqliteStoreDialect implements StoreDialect {
     if (!this.#connection.open) throw new VigilError("storage_closed", "The database has been closed.");
   }
 
-  async write<T>(fn: (trx: Db) => Promise<T>): Promise<T> {
+  async write<T>(fn: (trx: Db) => Promise<T>, options: WriteOptions = {}): Promise<T> {
     this.#assertOpen();
     const endTurn = await takeTurn(this.#location);
     try {
       return await this.db.connection().execute(async (conn) => {
-        await sql`BEGIN IMMEDIATE`.execute(conn);
+        // The setting is the connection's, so it is set for this transaction and put back after it (it cannot
+        // change inside one). A NORMAL commit in WAL mode is not fsynced; the next FULL one fsyncs it too.
+        const relaxed = options.durable === false;
+        if (relaxed) this.#connection.pragma("synchronous = NORMAL");
         try {
-          const result = await fn(conn);
-          await sql`COMMIT`.execute(conn);
-          return result;
-        } catch (err) {
-          // A failed COMMIT (disk full) may have rolled back already; ROLLBACK then has nothing to undo.
-          if (this.#connection.inTransaction) await sql`ROLLBACK`.execute(conn);
-          throw err;
+          return await this.#transaction(conn, fn);
+        } finally {
+          if (relaxed) this.#connection.pragma("synchronous = FULL");
         }
       });
     } catch (err) {
       throw this.translateError(err);
     } finally {
       endTurn();
+    }
+  }
+
+  async #transaction<T>(conn: Kysely<Schema>, fn: (trx: Db) => Promise<T>): Promise<T> {
+    await sql`BEGIN IMMEDIATE`.execute(conn);
+    try {
+      const result = await fn(conn);
+      await sql`COMMIT`.execute(conn);
+      return result;
+    } catch (err) {
+      // A failed COMMIT (disk full) may have rolled back already; ROLLBACK then has nothing to undo.
+      if (this.#connection.inTransaction) await sql`ROLLBACK`.execute(conn);
+      throw err;
     }
   }
 
@@ -92,6 +104,10 @@ export class SqliteStoreDialect implements StoreDialect {
     return query;
   }
 
+  forUpdate<Q extends { forUpdate(): Q }>(query: Q): Q {
+    return query;
+  }
+
   keyShare<Q extends { forKeyShare(): Q }>(query: Q): Q {
     return query;
   }
@@ -112,6 +128,10 @@ export class SqliteStoreDialect implements StoreDialect {
   async insertText(trx: Db, rows: ReadonlyArray<{ seq: number; body: string }>): Promise<void> {
     for (const row of rows)
       await sql`INSERT INTO event_text (rowid, body) VALUES (${row.seq}, ${row.body})`.execute(trx);
+  }
+
+  async deleteSourceText(_trx: Db, _sourceId: string): Promise<void> {
+    // The trigger event_text_delete (migration 18) removes an event's text and queue row with the event.
   }
 
   readonly eventDocumentSql: RawBuilder<string> = EVENT_DOCUMENT;

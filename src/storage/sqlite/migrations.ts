@@ -21,6 +21,26 @@ export interface Migration {
   rebuildsTables?: boolean;
 }
 
+/** The triggers that keep event_counts (migration 15), made again by any migration that rebuilds events. */
+const EVENT_COUNT_TRIGGERS = `
+      CREATE TRIGGER event_counts_insert AFTER INSERT ON events BEGIN
+        INSERT INTO event_counts (source_id, day_secs, type, events)
+          VALUES (new.source_id, (new.effective_at / 86400) * 86400, new.type, 1)
+          ON CONFLICT (source_id, day_secs, type) DO UPDATE SET events = events + 1;
+      END;
+      CREATE TRIGGER event_counts_delete AFTER DELETE ON events BEGIN
+        UPDATE event_counts SET events = events - 1
+          WHERE source_id = old.source_id AND day_secs = (old.effective_at / 86400) * 86400 AND type = old.type;
+      END;
+      CREATE TRIGGER event_counts_update AFTER UPDATE OF source_id, effective_at, type ON events BEGIN
+        UPDATE event_counts SET events = events - 1
+          WHERE source_id = old.source_id AND day_secs = (old.effective_at / 86400) * 86400 AND type = old.type;
+        INSERT INTO event_counts (source_id, day_secs, type, events)
+          VALUES (new.source_id, (new.effective_at / 86400) * 86400, new.type, 1)
+          ON CONFLICT (source_id, day_secs, type) DO UPDATE SET events = events + 1;
+      END;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -532,22 +552,7 @@ export const MIGRATIONS: readonly Migration[] = [
           (SELECT count(*) FROM rule_matches m WHERE m.source_id = s.id AND m.is_error = 1)
         FROM sources s;
 
-      CREATE TRIGGER event_counts_insert AFTER INSERT ON events BEGIN
-        INSERT INTO event_counts (source_id, day_secs, type, events)
-          VALUES (new.source_id, (new.effective_at / 86400) * 86400, new.type, 1)
-          ON CONFLICT (source_id, day_secs, type) DO UPDATE SET events = events + 1;
-      END;
-      CREATE TRIGGER event_counts_delete AFTER DELETE ON events BEGIN
-        UPDATE event_counts SET events = events - 1
-          WHERE source_id = old.source_id AND day_secs = (old.effective_at / 86400) * 86400 AND type = old.type;
-      END;
-      CREATE TRIGGER event_counts_update AFTER UPDATE OF source_id, effective_at, type ON events BEGIN
-        UPDATE event_counts SET events = events - 1
-          WHERE source_id = old.source_id AND day_secs = (old.effective_at / 86400) * 86400 AND type = old.type;
-        INSERT INTO event_counts (source_id, day_secs, type, events)
-          VALUES (new.source_id, (new.effective_at / 86400) * 86400, new.type, 1)
-          ON CONFLICT (source_id, day_secs, type) DO UPDATE SET events = events + 1;
-      END;
+      ${EVENT_COUNT_TRIGGERS}
 
       CREATE TRIGGER alert_counts_insert AFTER INSERT ON alerts BEGIN
         INSERT INTO alert_counts (source_id, status, severity, alerts) VALUES (new.source_id, new.status, new.severity, 1)
@@ -688,22 +693,7 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_by_project ON events (project_id, effective_at DESC) WHERE project_id IS NOT NULL;
 
       -- The counters of migration 15, on the rebuilt table.
-      CREATE TRIGGER event_counts_insert AFTER INSERT ON events BEGIN
-        INSERT INTO event_counts (source_id, day_secs, type, events)
-          VALUES (new.source_id, (new.effective_at / 86400) * 86400, new.type, 1)
-          ON CONFLICT (source_id, day_secs, type) DO UPDATE SET events = events + 1;
-      END;
-      CREATE TRIGGER event_counts_delete AFTER DELETE ON events BEGIN
-        UPDATE event_counts SET events = events - 1
-          WHERE source_id = old.source_id AND day_secs = (old.effective_at / 86400) * 86400 AND type = old.type;
-      END;
-      CREATE TRIGGER event_counts_update AFTER UPDATE OF source_id, effective_at, type ON events BEGIN
-        UPDATE event_counts SET events = events - 1
-          WHERE source_id = old.source_id AND day_secs = (old.effective_at / 86400) * 86400 AND type = old.type;
-        INSERT INTO event_counts (source_id, day_secs, type, events)
-          VALUES (new.source_id, (new.effective_at / 86400) * 86400, new.type, 1)
-          ON CONFLICT (source_id, day_secs, type) DO UPDATE SET events = events + 1;
-      END;
+      ${EVENT_COUNT_TRIGGERS}
 
       CREATE TABLE event_text_pending (seq INTEGER PRIMARY KEY);
       INSERT INTO event_text_pending (seq) SELECT seq FROM events;

@@ -9,6 +9,7 @@ import type { EventsTable } from "./database.ts";
 import { toAlertRecord, toAlertStatusChange, toRuleMatch } from "./detection-rows.ts";
 import { enqueue } from "./detections.ts";
 import type { StoreContext } from "./dialect.ts";
+import { EVENT_COLUMNS } from "./event-search.ts";
 import { toStoredEvent } from "./events.ts";
 
 /** The limit of a list query: default 100, at most 10000; below 1 is the caller's mistake. */
@@ -19,21 +20,7 @@ function listLimit(limit: number | undefined, fallback = 100): number {
   return Math.min(limit, 10_000);
 }
 
-// The columns of events that getAlertMatches reads beside each match, as ev_<column>: the one place this module
-// knows the events table, whose columns belong to the events area.
-const EVENT_COLUMNS = [
-  "source_id",
-  "id",
-  "type",
-  "effective_at",
-  "actor_type",
-  "actor_id",
-  "actor_email",
-  "ip",
-  "project_id",
-  "raw",
-  "ingested_at_ms",
-] as const satisfies ReadonlyArray<keyof EventsTable>;
+// getAlertMatches reads the event columns (EVENT_COLUMNS) beside each match, as ev_<column>.
 
 /** The event joined to a match row, or null when the match's event is not stored. */
 function joinedEvent(row: Record<string, unknown>): StoredEvent | null {

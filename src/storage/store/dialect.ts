@@ -21,7 +21,7 @@ export interface StoreDialect {
    * SQLite: BEGIN IMMEDIATE on its one connection (the write lock up front, waiting up to busy_timeout).
    * PostgreSQL: READ COMMITTED on one pooled connection, rerun on deadlock or serialization failure.
    */
-  write<T>(fn: (trx: Db) => Promise<T>): Promise<T>;
+  write<T>(fn: (trx: Db) => Promise<T>, options?: WriteOptions): Promise<T>;
 
   /** Runs a single read or write outside a transaction, translating errors. */
   run<T>(fn: (db: Kysely<Database>) => Promise<T>): Promise<T>;
@@ -50,6 +50,13 @@ export interface StoreDialect {
    */
   keyShare<Q extends { forKeyShare(): Q }>(query: Q): Q;
 
+  /**
+   * Locks the selected rows against other writers until the transaction ends (PostgreSQL: FOR UPDATE, so
+   * removing a source waits for the pages being written to it, and later pages then find it gone; SQLite:
+   * nothing, its writer holds the database).
+   */
+  forUpdate<Q extends { forUpdate(): Q }>(query: Q): Q;
+
   /** Turns a driver error into a VigilError that names the database (or returns it unchanged). */
   translateError(err: unknown): unknown;
 
@@ -74,6 +81,12 @@ export interface StoreDialect {
   /** Adds a batch of events' searchable text to the text index, inside the indexer's transaction. */
   insertText(trx: Db, rows: ReadonlyArray<{ seq: number; body: string }>): Promise<void>;
   /**
+   * Removes a source's events from the text index and its queue, before the events go (see removeSource).
+   * PostgreSQL: the text tables have no foreign key to events (migration 18), so they are deleted here;
+   * SQLite: nothing, the events' delete trigger removes them.
+   */
+  deleteSourceText(trx: Db, sourceId: string): Promise<void>;
+  /**
    * A page of event API documents (see ../event-document.ts) for `query`, a search selecting the `doc` column
    * built by `eventDocumentSql` plus the cursor columns; null when this dialect builds them in JavaScript.
    */
@@ -97,6 +110,16 @@ export interface StoreDialect {
 }
 
 export type TextPlan = "index" | "scan";
+
+export interface WriteOptions {
+  /**
+   * false: the commit need not survive a power loss, only a crash of the process (SQLite synchronous=NORMAL for
+   * this transaction; PostgreSQL synchronous_commit=off). Only for writes of derived data whose loss puts the
+   * database back in an earlier consistent state, such as the text index and its queue, which commit together.
+   * Everything else commits durably, as by default.
+   */
+  durable?: boolean;
+}
 
 /** What every store module is given. */
 export interface StoreContext {

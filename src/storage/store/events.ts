@@ -5,7 +5,6 @@
 
 import { createHash } from "node:crypto";
 import { type Selectable, sql } from "kysely";
-import { NotFoundError, UsageError } from "../../core/errors.ts";
 import { documentsOf } from "../event-document.ts";
 import type {
   EventQuery,
@@ -14,15 +13,16 @@ import type {
   QuarantineRecord,
   Store,
   StoredEvent,
-  StreamName,
   UnknownTypeRecord,
 } from "../ports.ts";
+import { updateSliceProgress } from "./backfill.ts";
 import type { EventsTable, QuarantineTable } from "./database.ts";
 import { applyMatchesIn, applyStateOpsIn, assertMatchesOf } from "./detections.ts";
 import type { Db, StoreContext } from "./dialect.ts";
 import { countableFromCounters, eventCount, eventDocumentSearch, eventSearch, quarantineList } from "./event-search.ts";
 import { requireSource } from "./require-source.ts";
 import { stateTimeSecs } from "./rule-state.ts";
+import { recordEventStored, updateStreamState } from "./sources.ts";
 import type { TextIndexer } from "./text-index.ts";
 
 type EventOps = Pick<
@@ -39,7 +39,6 @@ type EventOps = Pick<
   | "indexPendingText"
 >;
 
-const STREAMS: readonly StreamName[] = ["main", "tenant"];
 /** Events per INSERT statement: 1,000 rows of 11 columns. */
 const INSERT_CHUNK = 1000;
 
@@ -52,11 +51,8 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
 
   return {
     async applyPage(write) {
-      if (write.streamUpdate !== undefined && !STREAMS.includes(write.streamUpdate.stream)) {
-        throw new UsageError(`Unknown stream "${write.streamUpdate.stream}".`);
-      }
       const result = await dialect.write((trx) => applyPageIn(ctx, trx, write, ctx.clock.nowMs()));
-      if (result.insertedIds.length > 0) textIndex.schedule();
+      if (result.insertedIds.length > 0) textIndex.schedule(result.insertedIds.length);
       return result;
     },
 
@@ -157,55 +153,10 @@ async function applyPageIn(ctx: StoreContext, trx: Db, write: PageWrite, nowMs: 
   const quarantined = await insertQuarantine(trx, write, nowMs);
   const newUnknownTypes = await insertUnknownTypes(trx, write, nowMs);
 
-  const update = write.streamUpdate;
-  if (update !== undefined) {
-    // Only the fields given change.
-    await trx
-      .insertInto("stream_state")
-      .values({
-        source_id: sourceId,
-        stream: update.stream,
-        checkpoint_secs: update.checkpointSecs ?? null,
-        last_sweep_secs: update.lastSweepSecs ?? null,
-      })
-      .onConflict((oc) =>
-        oc.columns(["source_id", "stream"]).doUpdateSet((eb) => ({
-          ...(update.checkpointSecs !== undefined ? { checkpoint_secs: eb.ref("excluded.checkpoint_secs") } : {}),
-          ...(update.lastSweepSecs !== undefined ? { last_sweep_secs: eb.ref("excluded.last_sweep_secs") } : {}),
-        })),
-      )
-      .execute();
-  }
-
-  const progress = write.sliceProgress;
-  if (progress !== undefined) {
-    const result = await trx
-      .updateTable("backfill_slices")
-      .set({
-        upper_bound_secs: progress.upperBoundSecs,
-        cursor: progress.cursor ?? null,
-        done: progress.done ? 1 : 0,
-        events_read: progress.eventsRead,
-      })
-      .where("job_id", "=", progress.jobId)
-      .where("slice_index", "=", progress.sliceIndex)
-      .where("job_id", "in", (eb) => eb.selectFrom("backfill_jobs").select("id").where("source_id", "=", sourceId))
-      .executeTakeFirst();
-    // Throwing rolls the whole page back: progress must never be lost silently.
-    if (Number(result.numUpdatedRows) === 0) {
-      throw new NotFoundError(
-        `Backfill job ${progress.jobId} of source ${sourceId} has no slice ${progress.sliceIndex}.`,
-      );
-    }
-  }
-
-  if (orderedIds.length > 0) {
-    await trx
-      .insertInto("poll_status")
-      .values({ source_id: sourceId, last_event_stored_ms: nowMs })
-      .onConflict((oc) => oc.column("source_id").doUpdateSet({ last_event_stored_ms: nowMs }))
-      .execute();
-  }
+  if (write.streamUpdate !== undefined) await updateStreamState(trx, sourceId, write.streamUpdate);
+  // Throws when the slice is not the source's, which rolls the whole page back: progress is never lost silently.
+  if (write.sliceProgress !== undefined) await updateSliceProgress(trx, sourceId, write.sliceProgress);
+  if (orderedIds.length > 0) await recordEventStored(trx, sourceId, nowMs);
 
   return {
     insertedIds: orderedIds,

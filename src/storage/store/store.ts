@@ -1,21 +1,20 @@
 // The one store: every operation of the Store port written once, over Kysely, with the differences between
 // SQLite and PostgreSQL behind a StoreDialect (./dialect.ts). Each area of the store is its own module that
 // returns its operations bound to a StoreContext; `openStore` puts them together.
-//
-// MIGRATION IN PROGRESS: areas not yet moved here are answered by the old per-dialect store (`legacy`), which
-// shares the same connection. Each area replaces its `legacyOps(...)` line below with its own module.
 
 import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import type { Store } from "../ports.ts";
 import { accessOps } from "./access.ts";
 import { alertOps } from "./alerts.ts";
+import { backfillOps } from "./backfill.ts";
 import { deliveryOps } from "./delivery.ts";
 import { detectionOps } from "./detections.ts";
 import type { StoreContext, StoreDialect } from "./dialect.ts";
 import { eventOps } from "./events.ts";
-import { type LegacyStore, legacyOps, POSTURE_KEYS, SOURCE_KEYS } from "./legacy.ts";
 import { loginThrottleOps } from "./login-throttle.ts";
+import { postureOps } from "./posture.ts";
+import { sourceOps } from "./sources.ts";
 import { statsOps } from "./stats.ts";
 import { suppressionOps } from "./suppressions.ts";
 import { textIndexer } from "./text-index.ts";
@@ -29,7 +28,7 @@ export interface StoreOptions {
 /** Every operation but the lifecycle: what the area modules provide between them. */
 export type StoreOps = Omit<Store, "migrate" | "close">;
 
-export function openStore(dialect: StoreDialect, legacy: LegacyStore, options: StoreOptions = {}): Store {
+export function openStore(dialect: StoreDialect, options: StoreOptions = {}): Store {
   const ctx: StoreContext = {
     dialect,
     clock: options.clock ?? systemClock,
@@ -37,8 +36,10 @@ export function openStore(dialect: StoreDialect, legacy: LegacyStore, options: S
   };
   const textIndex = textIndexer(ctx);
   const ops: StoreOps = {
-    // sources, stream state, poll status, backfill jobs
-    ...legacyOps(legacy, SOURCE_KEYS),
+    // sources, stream state, poll status
+    ...sourceOps(ctx),
+    // backfill jobs and slices
+    ...backfillOps(ctx),
     // events: the page write, search, quarantine, unknown types, scheduled queries
     ...eventOps(ctx, textIndex),
     // detections: matches, alert windows, alerts, rule state, settings, correlation
@@ -55,18 +56,18 @@ export function openStore(dialect: StoreDialect, legacy: LegacyStore, options: S
     // overview counters
     ...statsOps(ctx),
     // inventory snapshots
-    ...legacyOps(legacy, POSTURE_KEYS),
+    ...postureOps(ctx),
   };
   return {
     ...ops,
     async migrate() {
-      await legacy.migrate();
+      await dialect.migrate(ctx.clock.nowMs());
       // Events queued for the text index before a restart (or by a migration) are indexed now.
       textIndex.schedule();
     },
     async close() {
       await textIndex.stop();
-      await legacy.close();
+      await dialect.close();
     },
   };
 }

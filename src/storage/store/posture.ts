@@ -1,0 +1,189 @@
+// Inventory snapshots (src/posture). Objects are content-addressed per source: an object whose canonical JSON
+// is unchanged since an earlier snapshot is not stored again. The manifest is one JSON array per snapshot
+// ([kind, id, projectId, hash] per object) rather than one row per object: a snapshot is always read and
+// written whole, and 2,000 keys then cost one row, not 2,000. Manifests are stored by their hash too, so a
+// snapshot identical to an earlier one adds only its own small row.
+
+import { createHash } from "node:crypto";
+import type { Selectable } from "kysely";
+import type { ManifestEntry } from "../../posture/diff.ts";
+import type { PostureKind } from "../../posture/endpoints.ts";
+import type { PostureSnapshotRecord, PostureSnapshotSummary, PostureSnapshotWrite } from "../../posture/types.ts";
+import type { Store } from "../ports.ts";
+import type { PostureSnapshotsTable } from "./database.ts";
+import type { StoreContext } from "./dialect.ts";
+import { requireSource } from "./require-source.ts";
+
+export type PostureOps = Pick<
+  Store,
+  "savePostureSnapshot" | "getPostureSnapshot" | "listPostureSnapshots" | "getPostureObjects"
+>;
+
+/** Rows (or hashes) per statement: well under either engine's limit on parameters. */
+const BATCH = 500;
+
+const SUMMARY_COLUMNS = [
+  "id",
+  "source_id",
+  "taken_at_ms",
+  "duration_ms",
+  "requests",
+  "endpoints",
+  "object_count",
+  "new_object_count",
+  "change_count",
+  "finding_count",
+] as const;
+
+type SummaryRow = Pick<Selectable<PostureSnapshotsTable>, (typeof SUMMARY_COLUMNS)[number]>;
+
+export function postureOps(ctx: StoreContext): PostureOps {
+  const { dialect } = ctx;
+  return {
+    async savePostureSnapshot(write) {
+      const manifest = encodeManifest(write.objects);
+      const row = await dialect.write(async (trx) => {
+        await requireSource(ctx, trx, write.sourceId);
+        let newObjects = 0;
+        const objects = distinctObjects(write);
+        for (let i = 0; i < objects.length; i += BATCH) {
+          const values = objects.slice(i, i + BATCH).map((o) => ({
+            source_id: write.sourceId,
+            hash: o.hash,
+            kind: o.kind,
+            object_id: o.id,
+            json: o.json,
+            first_seen_ms: write.takenAtMs,
+          }));
+          const inserted = await trx
+            .insertInto("posture_objects")
+            .values(values)
+            .onConflict((oc) => oc.columns(["source_id", "hash"]).doNothing())
+            .returning("hash")
+            .execute();
+          newObjects += inserted.length;
+        }
+        await trx
+          .insertInto("posture_manifests")
+          .values({ source_id: write.sourceId, hash: manifest.hash, manifest: manifest.text })
+          .onConflict((oc) => oc.columns(["source_id", "hash"]).doNothing())
+          .execute();
+        return trx
+          .insertInto("posture_snapshots")
+          .values({
+            source_id: write.sourceId,
+            taken_at_ms: write.takenAtMs,
+            duration_ms: write.durationMs,
+            requests: write.requests,
+            endpoints: JSON.stringify(write.endpoints),
+            manifest_hash: manifest.hash,
+            changes: write.changes === null ? null : JSON.stringify(write.changes),
+            findings: JSON.stringify(write.findings),
+            object_count: write.objects.length,
+            new_object_count: newObjects,
+            change_count: write.changes === null ? null : write.changes.length,
+            finding_count: write.findings.length,
+          })
+          .returningAll()
+          .executeTakeFirstOrThrow();
+      });
+      return toSnapshotRecord({ ...row, manifest: manifest.text });
+    },
+
+    async getPostureSnapshot(sourceId, id) {
+      const row = await dialect.run((db) => {
+        let select = db
+          .selectFrom("posture_snapshots as s")
+          .innerJoin("posture_manifests as m", (join) =>
+            join.onRef("m.source_id", "=", "s.source_id").onRef("m.hash", "=", "s.manifest_hash"),
+          )
+          .selectAll("s")
+          .select("m.manifest")
+          .where("s.source_id", "=", sourceId);
+        select =
+          id === undefined
+            ? select.orderBy("s.taken_at_ms", "desc").orderBy("s.id", "desc").limit(1)
+            : select.where("s.id", "=", id);
+        return select.executeTakeFirst();
+      });
+      return row === undefined ? null : toSnapshotRecord(row);
+    },
+
+    async listPostureSnapshots(sourceId, limit = 50) {
+      const rows = await dialect.run((db) =>
+        db
+          .selectFrom("posture_snapshots")
+          .select(SUMMARY_COLUMNS)
+          .where("source_id", "=", sourceId)
+          .orderBy("taken_at_ms", "desc")
+          .orderBy("id", "desc")
+          .limit(limit)
+          .execute(),
+      );
+      return rows.map(toSnapshotSummary);
+    },
+
+    async getPostureObjects(sourceId, hashes) {
+      const distinct = [...new Set(hashes)];
+      const out = new Map<string, string>();
+      for (let i = 0; i < distinct.length; i += BATCH) {
+        const rows = await dialect.run((db) =>
+          db
+            .selectFrom("posture_objects")
+            .select(["hash", "json"])
+            .where("source_id", "=", sourceId)
+            .where("hash", "in", distinct.slice(i, i + BATCH))
+            .execute(),
+        );
+        for (const r of rows) out.set(r.hash, r.json);
+      }
+      return out;
+    },
+  };
+}
+
+function encodeManifest(objects: PostureSnapshotWrite["objects"]): { text: string; hash: string } {
+  const text = JSON.stringify(
+    objects
+      .map((o) => [o.kind, o.id, o.projectId, o.hash] as const)
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0)),
+  );
+  return { text, hash: createHash("sha256").update(text).digest("hex").slice(0, 32) };
+}
+
+function decodeManifest(text: string): ManifestEntry[] {
+  return (JSON.parse(text) as Array<[PostureKind, string, string | null, string]>).map(
+    ([kind, id, projectId, hash]) => ({ kind, id, projectId, hash }),
+  );
+}
+
+/** The objects of a write, each hash once (the same content can appear under two ids). */
+function distinctObjects(write: PostureSnapshotWrite): PostureSnapshotWrite["objects"] {
+  const seen = new Map<string, PostureSnapshotWrite["objects"][number]>();
+  for (const o of write.objects) if (!seen.has(o.hash)) seen.set(o.hash, o);
+  return [...seen.values()];
+}
+
+function toSnapshotSummary(row: SummaryRow): PostureSnapshotSummary {
+  return {
+    id: row.id,
+    sourceId: row.source_id,
+    takenAtMs: row.taken_at_ms,
+    durationMs: row.duration_ms,
+    requests: row.requests,
+    endpoints: JSON.parse(row.endpoints),
+    objectCount: row.object_count,
+    newObjectCount: row.new_object_count,
+    changeCount: row.change_count,
+    findingCount: row.finding_count,
+  };
+}
+
+function toSnapshotRecord(row: Selectable<PostureSnapshotsTable> & { manifest: string }): PostureSnapshotRecord {
+  return {
+    ...toSnapshotSummary(row),
+    manifest: decodeManifest(row.manifest),
+    changes: row.changes === null ? null : JSON.parse(row.changes),
+    findings: JSON.parse(row.findings),
+  };
+}
