@@ -19,7 +19,7 @@ import {
   suppressionMatches,
 } from "../../core/suppression.ts";
 import type { Store } from "../ports.ts";
-import type { SuppressionsTable } from "./database.ts";
+import { flag, type SuppressionsTable } from "./database.ts";
 import { matchKey, toFlag } from "./detection-rows.ts";
 import type { Db, StoreContext } from "./dialect.ts";
 
@@ -122,7 +122,7 @@ async function absorbedBefore(trx: Db, matches: readonly RuleMatch[]): Promise<S
       .where("event_id", "in", [...new Set(chunk.map((m) => m.eventId))])
       .execute();
     for (const r of rows) {
-      found.add(matchKey({ sourceId: r.source_id, ruleId: r.rule_id, eventId: r.event_id, isError: !!r.is_error }));
+      found.add(matchKey({ sourceId: r.source_id, ruleId: r.rule_id, eventId: r.event_id, isError: flag(r.is_error) }));
     }
   }
   return found;
