@@ -24,6 +24,8 @@ const SourcePage = page(sources, "SourcePage");
 const DetectionsPage = page(() => import("./pages/detections.tsx"), "DetectionsPage");
 const DestinationsPage = page(() => import("./pages/destinations.tsx"), "DestinationsPage");
 const OrganizationPage = page(() => import("./pages/organization.tsx"), "OrganizationPage");
+const SuppressionsPage = page(() => import("./pages/suppressions.tsx"), "SuppressionsPage");
+const UsersPage = page(() => import("./pages/users.tsx"), "UsersPage");
 
 /** A page whose chunk cannot be loaded (e.g. Vigil was upgraded meanwhile) says so instead of going blank. */
 class PageBoundary extends Component<{ children: ReactNode }, { error: unknown }> {
@@ -59,8 +61,14 @@ function userName(user: unknown): string {
   return str(user);
 }
 
+/** Admin-only pages are not offered to analysts (the server refuses them anyway). */
+function isAdmin(user: unknown): boolean {
+  return !!user && typeof user === "object" && (user as Record<string, unknown>).role === "admin";
+}
+
 function Shell({ session, onLogout }: { session: Session; onLogout: () => void }) {
   const location = useLocation();
+  const admin = isAdmin(session.user);
   return (
     <div className="shell">
       <nav className="sidebar" aria-label="Main">
@@ -79,6 +87,8 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
         <NavLink to="/sources">Log Sources</NavLink>
         <NavLink to="/detections">Detections</NavLink>
         <NavLink to="/destinations">Destinations</NavLink>
+        <NavLink to="/suppressions">Suppressions</NavLink>
+        {admin ? <NavLink to="/users">Users</NavLink> : null}
         <div className="sidebar-foot">
           <span className="muted">Signed in as {userName(session.user)}</span>
           <button type="button" className="link-button" onClick={onLogout}>
@@ -101,6 +111,8 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
               <Route path="/sources/:id" element={<SourcePage />} />
               <Route path="/detections" element={<DetectionsPage />} />
               <Route path="/destinations" element={<DestinationsPage />} />
+              <Route path="/suppressions" element={<SuppressionsPage />} />
+              {admin ? <Route path="/users" element={<UsersPage />} /> : null}
               <Route path="*" element={<Navigate to="/" replace />} />
             </Routes>
           </Suspense>

@@ -8,7 +8,7 @@
 import { Hono, type MiddlewareHandler } from "hono";
 import { getCookie } from "hono/cookie";
 import type { Runtime } from "../pipeline/runtime.ts";
-import { LoginRateLimiter, safeEqual, sha256 } from "./auth.ts";
+import { safeEqual, sha256 } from "./auth.ts";
 import { DEFAULT_BODY_LIMIT_BYTES, LOGIN_BODY_LIMIT_BYTES, limitBody } from "./body-limit.ts";
 import { type AppEnv, makeContext, type ServerContext, type ServerOptions } from "./context.ts";
 import { errorBody, onError } from "./errors.ts";
@@ -21,6 +21,8 @@ import { postureRoutes } from "./routes/posture.ts";
 import { ruleRoutes } from "./routes/rules.ts";
 import { SESSION_COOKIE, sessionRoutes } from "./routes/session.ts";
 import { sourceRoutes } from "./routes/sources.ts";
+import { suppressionRoutes } from "./routes/suppressions.ts";
+import { userRoutes } from "./routes/users.ts";
 import { staticConsole } from "./static.ts";
 
 export type { ServerOptions } from "./context.ts";
@@ -86,7 +88,7 @@ function requireAuth(ctx: ServerContext): MiddlewareHandler<AppEnv> {
 }
 
 export function createApp(runtime: Runtime, options: ServerOptions = {}): Hono<AppEnv> {
-  const ctx = makeContext(runtime, options, options.loginRateLimiter ?? new LoginRateLimiter());
+  const ctx = makeContext(runtime, options);
   const app = new Hono<AppEnv>();
   app.onError(onError((err) => runtime.logger.error({ err }, "An API request failed.")));
   app.use("*", securityHeaders());
@@ -110,6 +112,8 @@ export function createApp(runtime: Runtime, options: ServerOptions = {}): Hono<A
     ruleRoutes(ctx),
     destinationRoutes(ctx),
     postureRoutes(ctx),
+    suppressionRoutes(ctx),
+    userRoutes(ctx),
   ]) {
     app.route("/api", routes);
   }

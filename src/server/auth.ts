@@ -99,6 +99,13 @@ export function passwordProblem(password: string): string | null {
   return null;
 }
 
+/** Usernames: what a login form, a URL and an audit line hold without escaping trouble. */
+export function usernameProblem(username: string): string | null {
+  return /^[\w.@-]{1,100}$/.test(username)
+    ? null
+    : "A username may use letters, digits and . _ - @ (up to 100 characters).";
+}
+
 export const API_TOKEN_PREFIX = "vgl_";
 
 /** Creates an API token; the plain token is returned once and only its hash is stored. */
@@ -157,54 +164,4 @@ export async function ensureAdminUser(store: Store): Promise<{ username: string;
     throw err;
   }
   return { username: "admin", password };
-}
-
-/**
- * Failed logins per key (an IP, a username) in a sliding window. After `max` failures the key is blocked
- * until the oldest of them leaves the window.
- */
-export class LoginRateLimiter {
-  readonly #failures = new Map<string, number[]>();
-  readonly #max: number;
-  readonly #windowMs: number;
-
-  constructor(options: { max?: number; windowMs?: number } = {}) {
-    this.#max = options.max ?? 5;
-    this.#windowMs = options.windowMs ?? 15 * 60_000;
-  }
-
-  #recent(key: string, nowMs: number): number[] {
-    const list = (this.#failures.get(key) ?? []).filter((t) => t > nowMs - this.#windowMs);
-    if (list.length === 0) this.#failures.delete(key);
-    else this.#failures.set(key, list);
-    return list;
-  }
-
-  /** Milliseconds until any of the keys may try again; 0 when none is blocked. */
-  retryAfterMs(keys: string[], nowMs: number): number {
-    let wait = 0;
-    for (const key of keys) {
-      const list = this.#recent(key, nowMs);
-      if (list.length >= this.#max) {
-        const oldest = list[list.length - this.#max] ?? nowMs;
-        wait = Math.max(wait, oldest + this.#windowMs - nowMs);
-      }
-    }
-    return wait;
-  }
-
-  fail(keys: string[], nowMs: number): void {
-    for (const key of keys) this.#failures.set(key, [...this.#recent(key, nowMs), nowMs]);
-    // Bound the memory an attacker can make us hold.
-    if (this.#failures.size > 10_000) {
-      for (const key of this.#failures.keys()) {
-        this.#recent(key, nowMs);
-        if (this.#failures.size <= 5_000) break;
-      }
-    }
-  }
-
-  clear(key: string): void {
-    this.#failures.delete(key);
-  }
 }

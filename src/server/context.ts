@@ -8,8 +8,8 @@ import { UsageError } from "../core/errors.ts";
 import { loadRules, type RuleSet } from "../detections/engine/load.ts";
 import { BUILTIN_PACKS_DIR } from "../detections/packs.ts";
 import type { Runtime } from "../pipeline/runtime.ts";
-import type { LoginRateLimiter } from "./auth.ts";
 import { errorBody } from "./errors.ts";
+import { DEFAULT_LOGIN_THROTTLE, type LoginThrottlePolicy } from "./login-throttle.ts";
 
 export interface AuthInfo {
   kind: "session" | "token";
@@ -31,24 +31,25 @@ export interface ServerOptions {
   sessionTtlMs?: number;
   /** Rule packs to list and test; default the built-in packs (user rules come from runtime.env.rulesDirs). */
   rulePacks?: string[];
-  loginRateLimiter?: LoginRateLimiter;
+  /** Backoff for failed logins (./login-throttle.ts); default DEFAULT_LOGIN_THROTTLE. */
+  loginThrottle?: LoginThrottlePolicy;
 }
 
 export interface ServerContext {
   runtime: Runtime;
   options: ServerOptions;
-  limiter: LoginRateLimiter;
+  loginThrottle: LoginThrottlePolicy;
   /** The rule set (loaded once). */
   rules(): Promise<RuleSet>;
   nowMs(): number;
 }
 
-export function makeContext(runtime: Runtime, options: ServerOptions, limiter: LoginRateLimiter): ServerContext {
+export function makeContext(runtime: Runtime, options: ServerOptions): ServerContext {
   let rules: Promise<RuleSet> | undefined;
   return {
     runtime,
     options,
-    limiter,
+    loginThrottle: options.loginThrottle ?? DEFAULT_LOGIN_THROTTLE,
     rules: () => {
       rules ??= loadRules({ packs: options.rulePacks ?? [BUILTIN_PACKS_DIR], dirs: runtime.env.rulesDirs });
       // A failed load is not cached: fixing the rule file and retrying works without a restart.

@@ -7,7 +7,7 @@
 // The records the store keeps are domain types in src/core, re-exported here for the store's own modules;
 // what is defined here is the port and the shapes only storage speaks (page writes, queries, cursors, jobs).
 
-import type { ApiTokenRecord, NewUser, SessionRecord, UserRecord } from "../core/access.ts";
+import type { ApiTokenRecord, NewUser, SessionRecord, UserRecord, UserRole } from "../core/access.ts";
 import type { AlertActivity, AlertCount, AlertRecord, DetectionSetting } from "../core/alert.ts";
 import type {
   ClaimedDelivery,
@@ -21,8 +21,10 @@ import type {
 } from "../core/destination.ts";
 import type { AlertStatus, AlertStatusChange, RuleMatch, RuleStateOp, Severity } from "../core/detection.ts";
 import type { EventRow, QuarantineRecord, QuarantineRow, StoredEvent, UnknownTypeRecord } from "../core/event.ts";
+import type { LoginBackoff } from "../core/login-backoff.ts";
 import type { EncryptedSecret } from "../core/secret.ts";
 import type { PollStatus, SourceRecord, SourceSettings, StreamName, StreamState } from "../core/source.ts";
+import type { NewSuppression, SuppressionRecord } from "../core/suppression.ts";
 import type { ValidationIssue } from "../core/validation.ts";
 import type { PostureSnapshotRecord, PostureSnapshotSummary, PostureSnapshotWrite } from "../posture/types.ts";
 
@@ -42,8 +44,10 @@ export type {
   OutboxKind,
 } from "../core/destination.ts";
 export type { EventRow, QuarantineRecord, QuarantineRow, StoredEvent, UnknownTypeRecord } from "../core/event.ts";
+export type { LoginBackoff } from "../core/login-backoff.ts";
 export type { EncryptedSecret } from "../core/secret.ts";
 export type { PollStatus, SourceRecord, SourceSettings, StreamName, StreamState } from "../core/source.ts";
+export type { NewSuppression, SuppressionRecord } from "../core/suppression.ts";
 export type { ValidationIssue };
 
 /** Progress of one backfill slice, written with the page that produced it. */
@@ -220,7 +224,7 @@ export interface DeliveryAttemptWrite {
   durationMs: number;
 }
 
-export interface Store extends AccessStore, StatsStore {
+export interface Store extends AccessStore, UserAdminStore, LoginThrottleStore, StatsStore, SuppressionStore {
   /** Creates or upgrades the schema; safe to call on every start. */
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -458,6 +462,43 @@ export interface AccessStore {
   authenticateApiToken(tokenHash: string, nowMs: number): Promise<ApiTokenRecord | null>;
   /** By id, then by name; unknown → not_found. */
   revokeApiToken(idOrName: string): Promise<void>;
+}
+
+/** Users managed by admins (the console's Users page); a change that would leave no admin is a `conflict`. */
+export interface UserAdminStore {
+  /** By username. */
+  listUsers(): Promise<UserRecord[]>;
+  /** Unknown id → not_found; demoting the last admin → conflict. */
+  setUserRole(id: string, role: UserRole): Promise<UserRecord>;
+  /** Also ends the user's sessions. Unknown id → not_found; the last admin → conflict. */
+  deleteUser(id: string): Promise<void>;
+}
+
+export interface LoginThrottleStore {
+  // Failed logins per throttle key (e.g. `ip:…`, `user:…`), with exponential backoff (core/login-backoff.ts).
+  /** Milliseconds each key must still wait at `nowMs` (0: free), keyed by key. */
+  loginWaits(keys: string[], nowMs: number): Promise<Record<string, number>>;
+  /**
+   * Counts one failure for each key (from zero again after the policy's forgetAfterMs without one) and sets
+   * its wait from the count; also removes keys that no policy remembers.
+   */
+  recordLoginFailure(entries: Array<{ key: string; backoff: LoginBackoff }>, nowMs: number): Promise<void>;
+  clearLoginFailures(keys: string[]): Promise<void>;
+}
+
+// ---- suppressions (core/suppression.ts) ----
+//
+// Applied where matches are applied (`applyPage`, `applyDerivedMatches`), in the same transaction: a match an
+// active suppression covers is counted on it and stored in no window, alert or outbox. A match once absorbed
+// stays absorbed, even when re-applied after its suppression ended.
+export interface SuppressionStore {
+  /** Usage error without a reason, without a field, with an unknown field, or with a past expiry. */
+  createSuppression(suppression: NewSuppression): Promise<SuppressionRecord>;
+  /** Newest first; removed ones only with includeRemoved. Expired ones are listed (their count stays useful). */
+  listSuppressions(query?: { includeRemoved?: boolean; ruleId?: string }): Promise<SuppressionRecord[]>;
+  getSuppression(id: string): Promise<SuppressionRecord | null>;
+  /** Ends it, recording who and when (kept once: removing again changes nothing); unknown id → not_found. */
+  removeSuppression(id: string, by: string, atMs: number): Promise<SuppressionRecord>;
 }
 
 // The counts come from counters that the stores keep in the transaction of every write (events per source,

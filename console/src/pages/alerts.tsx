@@ -66,6 +66,8 @@ function listQuery(params: URLSearchParams): Query {
   };
 }
 
+import { SuppressControl } from "./suppressions.tsx";
+
 export function AlertsPage() {
   const [params, setParams] = useSearchParams();
   const filter = (name: string) => params.get(name) ?? "";
@@ -407,6 +409,7 @@ export function AlertDetailPage() {
               </label>
             </div>
             <ErrorBanner message={actionError} />
+            <SuppressControl alert={alert} events={matchedEvents} />
             <dl className="facts">
               <dt>Rule</dt>
               <dd className="mono">{str(alert.ruleId)}</dd>

@@ -12,6 +12,7 @@ import { register as search } from "./search.ts";
 import { register as simulate } from "./simulate.ts";
 import { register as sources } from "./sources.ts";
 import { register as start } from "./start.ts";
+import { register as suppressions } from "./suppressions.ts";
 import { register as tokens } from "./tokens.ts";
 import { register as users } from "./users.ts";
 
@@ -25,6 +26,7 @@ export const COMMANDS: Array<(program: Command) => void> = [
   alerts,
   destinations,
   detections,
+  suppressions,
   coverage,
   schemas,
   simulate,

@@ -4,7 +4,7 @@
 import type { Command } from "commander";
 import { USER_ROLES } from "../../core/access.ts";
 import { UsageError } from "../../core/errors.ts";
-import { createUser, hashPassword, passwordProblem } from "../../server/auth.ts";
+import { createUser, hashPassword, passwordProblem, usernameProblem } from "../../server/auth.ts";
 import { printJsonLine, withRuntime } from "../context.ts";
 import { readSecret } from "../read-secret.ts";
 
@@ -28,9 +28,8 @@ export function register(program: Command): void {
       const role = USER_ROLES.find((r) => r === options.role);
       if (role === undefined)
         throw new UsageError(`Unknown --role ${JSON.stringify(options.role)}: use admin or analyst.`);
-      if (!/^[\w.@-]{1,100}$/.test(name)) {
-        throw new UsageError("A username may use letters, digits and . _ - @ (up to 100 characters).");
-      }
+      const nameProblem = usernameProblem(name);
+      if (nameProblem) throw new UsageError(nameProblem);
       await withRuntime(async (runtime) => {
         const password = await readSecret(runtime.env.lookup(PASSWORD_ENV), PASSWORD_ENV, "password");
         const problem = passwordProblem(password);

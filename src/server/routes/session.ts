@@ -7,6 +7,7 @@ import { z } from "zod";
 import { dummyPasswordHash, hashPassword, needsRehash, randomSecret, sha256, verifyPassword } from "../auth.ts";
 import { type AppEnv, readBody, type ServerContext } from "../context.ts";
 import { errorBody } from "../errors.ts";
+import { loginThrottle } from "../login-throttle.ts";
 
 export const SESSION_COOKIE = "vigil_session";
 const DEFAULT_SESSION_TTL_MS = 12 * 3600_000;
@@ -39,18 +40,14 @@ export function sessionRoutes(ctx: ServerContext): Hono<AppEnv> {
 
   app.post("/login", async (c) => {
     const { username, password } = await readBody(c, LoginSchema);
-    const keys = [`ip:${clientIp(c)}`, `user:${username.toLowerCase()}`];
-    const now = ctx.nowMs();
-    const waitMs = ctx.limiter.retryAfterMs(keys, now);
-    if (waitMs > 0) {
-      c.header("Retry-After", String(Math.ceil(waitMs / 1000)));
-      return c.json(errorBody("rate_limited", "Too many failed logins; wait before trying again."), 429);
-    }
+    const throttle = loginThrottle(store, ctx.loginThrottle, ctx.nowMs, clientIp(c), username);
+    const refused = await throttle.admit(c);
+    if (refused !== null) return refused;
     const creds = await store.getUserCredentials(username);
     // Verify against a dummy hash for unknown users, so that response time does not reveal who exists.
     const ok = await verifyPassword(password, creds?.passwordHash ?? (await dummyPasswordHash()));
     if (!creds || !ok) {
-      ctx.limiter.fail(keys, now);
+      await throttle.failed();
       return c.json(errorBody("unauthorized", "The username or password is not correct."), 401);
     }
     // The one moment the password is known: a hash made with weaker scrypt parameters is replaced (only if
@@ -58,7 +55,8 @@ export function sessionRoutes(ctx: ServerContext): Hono<AppEnv> {
     if (needsRehash(creds.passwordHash)) {
       await store.replacePasswordHash(creds.user.id, creds.passwordHash, await hashPassword(password));
     }
-    ctx.limiter.clear(`user:${username.toLowerCase()}`);
+    await throttle.succeeded();
+    const now = ctx.nowMs();
     const token = randomSecret();
     const csrf = randomSecret();
     const ttl = ctx.options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS;

@@ -707,6 +707,49 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX alert_activity_by_alert ON alert_activity (alert_id, id);
     `,
   },
+  {
+    version: 20,
+    name: "suppressions, the matches they absorbed, and login throttling",
+    sql: `
+      -- See the SQLite store's migration 19.
+      -- Suppressions (issue 12): "matches like this" of one rule are counted, not alerted, until the expiry
+      -- (wall time) or until removed. Removal keeps the row (removed_by/at): who muted what stays on record.
+      -- conditions: a JSON object of event fields (actorEmail, actorId, ip, projectId, dedup) to exact values.
+      CREATE TABLE suppressions (
+        id text COLLATE "C" PRIMARY KEY,
+        rule_id text COLLATE "C" NOT NULL,
+        conditions text COLLATE "C" NOT NULL,
+        reason text COLLATE "C" NOT NULL,
+        created_by text COLLATE "C" NOT NULL,
+        created_at_ms bigint NOT NULL,
+        expires_at_ms bigint,
+        removed_by text COLLATE "C",
+        removed_at_ms bigint,
+        match_count bigint NOT NULL DEFAULT 0,
+        last_match_at_ms bigint
+      );
+      CREATE INDEX suppressions_by_rule ON suppressions (rule_id);
+      -- The matches a suppression absorbed, one row per match: a re-applied match (correlation evaluates a
+      -- window again) is neither counted twice nor alerted once its suppression is gone.
+      CREATE TABLE suppressed_matches (
+        source_id text COLLATE "C" NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        rule_id text COLLATE "C" NOT NULL,
+        event_id text COLLATE "C" NOT NULL,
+        is_error boolean NOT NULL,
+        suppression_id text COLLATE "C" NOT NULL REFERENCES suppressions(id),
+        at_ms bigint NOT NULL,
+        PRIMARY KEY (source_id, rule_id, event_id, is_error)
+      );
+      -- Failed logins per client address and per account (src/server/login-throttle.ts): exponential backoff.
+      CREATE TABLE login_throttle (
+        key text COLLATE "C" PRIMARY KEY,
+        failures bigint NOT NULL,
+        last_failure_at_ms bigint NOT NULL,
+        blocked_until_ms bigint NOT NULL
+      );
+      CREATE INDEX login_throttle_by_age ON login_throttle (last_failure_at_ms);
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */
@@ -735,7 +778,7 @@ export async function runMigrations(
     if (schema !== null) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version integer PRIMARY KEY,
-      name text NOT NULL,
+      name text COLLATE "C" NOT NULL,
       applied_at_ms bigint NOT NULL
     )`);
     const { rows } = await client.query<{ v: number | null }>("SELECT max(version) AS v FROM schema_migrations");

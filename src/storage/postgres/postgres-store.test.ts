@@ -12,6 +12,7 @@ import { runAlertOrderContract } from "../../../test/storage-contract-alert-orde
 import { runCountersContract } from "../../../test/storage-contract-counters.ts";
 import { runLimiterContract } from "../../../test/storage-contract-limiter.ts";
 import { runPostureContract } from "../../../test/storage-contract-posture.ts";
+import { runSuppressionContract } from "../../../test/storage-contract-suppressions.ts";
 import { runTriageContract } from "../../../test/storage-contract-triage.ts";
 import { VigilError } from "../../core/errors.ts";
 import type { PageWrite } from "../ports.ts";
@@ -40,6 +41,9 @@ runCountersContract("postgres", () =>
 );
 runLimiterContract("postgres", (alertLimitPerHour) =>
   openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema(), alertLimitPerHour }),
+);
+runSuppressionContract("postgres", (clock) =>
+  openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema(), clock }),
 );
 runPostureContract("postgres", () =>
   openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),

@@ -730,6 +730,48 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX alert_activity_by_alert ON alert_activity (alert_id, id);
     `,
   },
+  {
+    version: 20,
+    name: "suppressions, the matches they absorbed, and login throttling",
+    sql: `
+      -- Suppressions (issue 12): "matches like this" of one rule are counted, not alerted, until the expiry
+      -- (wall time) or until removed. Removal keeps the row (removed_by/at): who muted what stays on record.
+      -- conditions: a JSON object of event fields (actorEmail, actorId, ip, projectId, dedup) to exact values.
+      CREATE TABLE suppressions (
+        id TEXT PRIMARY KEY,
+        rule_id TEXT NOT NULL,
+        conditions TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        expires_at_ms INTEGER,
+        removed_by TEXT,
+        removed_at_ms INTEGER,
+        match_count INTEGER NOT NULL DEFAULT 0,
+        last_match_at_ms INTEGER
+      );
+      CREATE INDEX suppressions_by_rule ON suppressions (rule_id);
+      -- The matches a suppression absorbed, one row per match: a re-applied match (correlation evaluates a
+      -- window again) is neither counted twice nor alerted once its suppression is gone.
+      CREATE TABLE suppressed_matches (
+        source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        rule_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        is_error INTEGER NOT NULL,
+        suppression_id TEXT NOT NULL REFERENCES suppressions(id),
+        at_ms INTEGER NOT NULL,
+        PRIMARY KEY (source_id, rule_id, event_id, is_error)
+      ) WITHOUT ROWID;
+      -- Failed logins per client address and per account (src/server/login-throttle.ts): exponential backoff.
+      CREATE TABLE login_throttle (
+        key TEXT PRIMARY KEY,
+        failures INTEGER NOT NULL,
+        last_failure_at_ms INTEGER NOT NULL,
+        blocked_until_ms INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      CREATE INDEX login_throttle_by_age ON login_throttle (last_failure_at_ms);
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

@@ -305,6 +305,36 @@ export interface SessionsTable {
   user_id: string;
 }
 
+export interface SuppressionsTable {
+  conditions: string;
+  created_at_ms: number;
+  created_by: string;
+  expires_at_ms: number | null;
+  id: string;
+  last_match_at_ms: number | null;
+  match_count: Generated<number>;
+  reason: string;
+  removed_at_ms: number | null;
+  removed_by: string | null;
+  rule_id: string;
+}
+
+export interface SuppressedMatchesTable {
+  at_ms: number;
+  event_id: string;
+  is_error: Flag;
+  rule_id: string;
+  source_id: string;
+  suppression_id: string;
+}
+
+export interface LoginThrottleTable {
+  blocked_until_ms: number;
+  failures: number;
+  key: string;
+  last_failure_at_ms: number;
+}
+
 export interface SourceCountersTable {
   quarantined: Generated<number>;
   rule_errors: Generated<number>;
@@ -368,6 +398,7 @@ export interface Database {
   event_counts: EventCountsTable;
   events: EventsTable;
   event_text_pending: EventTextPendingTable;
+  login_throttle: LoginThrottleTable;
   outbox: OutboxTable;
   poll_status: PollStatusTable;
   posture_manifests: PostureManifestsTable;
@@ -381,6 +412,8 @@ export interface Database {
   source_counters: SourceCountersTable;
   sources: SourcesTable;
   stream_state: StreamStateTable;
+  suppressed_matches: SuppressedMatchesTable;
+  suppressions: SuppressionsTable;
   unknown_event_types: UnknownEventTypesTable;
   users: UsersTable;
 }

@@ -40,6 +40,7 @@ import {
 import type { Db, StoreContext, StoreDialect } from "./dialect.ts";
 import { requireSource } from "./require-source.ts";
 import { applyStateOpsTo, groupStateOps, isLive } from "./rule-state.ts";
+import { suppressMatchesIn } from "./suppressions.ts";
 
 /**
  * Rows per multi-row statement: 500 rows of rule_matches (27 columns) stay well under SQLite's 32,766 bound
@@ -94,7 +95,8 @@ export async function applyMatchesIn(
   if (matches.length === 0) return [];
   await ctx.dialect.lockKeys(trx, [...keysToLoad(matches).map((k) => windowLock(k.key)), ...matches.map(ruleLock)]);
   // Which matches are new is decided under the rule locks, so the answer holds until the insert.
-  const fresh = await unstoredMatches(trx, matches);
+  // Suppressed matches (store/suppressions.ts) are counted there and go no further: no window, no alert.
+  const fresh = await suppressMatchesIn(trx, await unstoredMatches(trx, matches), nowMs);
   if (fresh.length === 0) return [];
 
   let existing = await loadWindows(trx, fresh);

@@ -262,6 +262,8 @@ async function deleteSourceData(dialect: StoreDialect, trx: Db, sourceId: string
   await trx.deleteFrom("alerts").where("source_id", "=", sourceId).execute();
   await trx.deleteFrom("alert_windows").where("source_id", "=", sourceId).execute();
   await trx.deleteFrom("rule_matches").where("source_id", "=", sourceId).execute();
+  // A suppression's own row (and its count) stays: it is not the source's.
+  await trx.deleteFrom("suppressed_matches").where("source_id", "=", sourceId).execute();
   await trx.deleteFrom("rule_state").where("source_id", "=", sourceId).execute();
   await trx.deleteFrom("detection_settings").where("source_id", "=", sourceId).execute();
   await dialect.deleteSourceText(trx, sourceId);

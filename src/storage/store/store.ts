@@ -13,11 +13,14 @@ import { deliveryOps } from "./delivery.ts";
 import { detectionOps } from "./detections.ts";
 import type { StoreContext, StoreDialect } from "./dialect.ts";
 import { eventOps } from "./events.ts";
+import { loginThrottleOps } from "./login-throttle.ts";
 import { postureOps } from "./posture.ts";
 import { sourceOps } from "./sources.ts";
 import { statsOps } from "./stats.ts";
+import { suppressionOps } from "./suppressions.ts";
 import { textIndexer } from "./text-index.ts";
 import { triageOps } from "./triage.ts";
+import { userAdminOps } from "./users.ts";
 
 export interface StoreOptions {
   clock?: Clock;
@@ -51,6 +54,10 @@ export function openStore(dialect: StoreDialect, options: StoreOptions = {}): St
     ...deliveryOps(ctx),
     // users, sessions, API tokens
     ...accessOps(ctx),
+    ...userAdminOps(ctx),
+    // suppressions (issue 12) and login throttling
+    ...suppressionOps(ctx),
+    ...loginThrottleOps(ctx),
     // overview counters
     ...statsOps(ctx),
     // inventory snapshots

@@ -1,0 +1,225 @@
+// Suppressions: "suppress matches like this" on an alert page, and the Suppressions page listing every one with
+// what it absorbed, who made it and why, and a way to remove it. Everything shown is rendered as text.
+
+import { type FormEvent, useState } from "react";
+import { Link } from "react-router-dom";
+import { api, errorMessage, listOf, objectOf } from "../api.ts";
+import { ErrorBanner, Loading, useLoad } from "../components.tsx";
+import { fmtMs, pick, type Rec, str } from "../format.ts";
+
+/** The fields a suppression can pin, as the API names them, with the matched event's field for each. */
+const FIELDS: Array<{ field: string; label: string; from: (ev: Rec, alert: Rec) => unknown }> = [
+  { field: "actorEmail", label: "Actor email", from: (ev) => ev.actorEmail },
+  { field: "actorId", label: "Actor id", from: (ev) => ev.actorId },
+  { field: "ip", label: "IP address", from: (ev) => ev.ip },
+  { field: "projectId", label: "Project", from: (ev) => ev.projectId },
+  { field: "dedup", label: "Alert grouping key", from: (_ev, alert) => alert.dedupString },
+];
+
+const EXPIRIES: Array<{ label: string; secs: number | null }> = [
+  { label: "1 day", secs: 86_400 },
+  { label: "7 days", secs: 7 * 86_400 },
+  { label: "30 days", secs: 30 * 86_400 },
+  { label: "90 days", secs: 90 * 86_400 },
+  { label: "Until removed", secs: null },
+];
+
+const FIELD_LABEL = new Map(FIELDS.map((f) => [f.field, f.label]));
+
+/**
+ * On an alert: pick the values of its first matched event (actor, IP, project, or the alert's grouping key),
+ * an expiry and a reason; later matches of the rule with those values are counted, not alerted.
+ */
+export function SuppressControl({ alert, events }: { alert: Rec; events: Rec[] }) {
+  const [open, setOpen] = useState(false);
+  const first = events.find((e) => e && typeof e === "object") ?? {};
+  const offered = FIELDS.map((f) => ({ ...f, value: str(f.from(first, alert)) })).filter((f) => f.value !== "");
+  const [chosen, setChosen] = useState<Set<string>>(
+    () =>
+      new Set(offered.some((f) => f.field === "actorEmail") ? ["actorEmail"] : offered.slice(0, 1).map((f) => f.field)),
+  );
+  const [expiry, setExpiry] = useState("1");
+  const [reason, setReason] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [made, setMade] = useState<Rec | null>(null);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const conditions = Object.fromEntries(offered.filter((f) => chosen.has(f.field)).map((f) => [f.field, f.value]));
+      const res = await api.post<unknown>("/api/suppressions", {
+        ruleId: str(alert.ruleId),
+        conditions,
+        reason,
+        expiresInSecs: EXPIRIES[Number(expiry)]?.secs ?? null,
+      });
+      setMade(objectOf<Rec>(res, "suppression"));
+      setOpen(false);
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  if (made) {
+    return (
+      <div className="banner banner-ok" role="status">
+        Suppressed: later matches of {str(alert.ruleId)} like this are counted, not alerted.{" "}
+        <Link to="/suppressions">See suppressions</Link>
+      </div>
+    );
+  }
+  if (!open) {
+    return (
+      <button type="button" onClick={() => setOpen(true)} disabled={offered.length === 0}>
+        Suppress matches like this
+      </button>
+    );
+  }
+  return (
+    <form className="form suppress-form" onSubmit={submit} aria-label="Suppress matches like this">
+      <fieldset>
+        <legend>Suppress matches of {str(alert.ruleId)} with</legend>
+        {offered.map((f) => (
+          <label key={f.field} className="check">
+            <input
+              type="checkbox"
+              checked={chosen.has(f.field)}
+              onChange={(e) => {
+                const next = new Set(chosen);
+                if (e.target.checked) next.add(f.field);
+                else next.delete(f.field);
+                setChosen(next);
+              }}
+            />
+            {f.label}: <span className="mono wrap">{f.value}</span>
+          </label>
+        ))}
+      </fieldset>
+      <label>
+        For
+        <select value={expiry} onChange={(e) => setExpiry(e.target.value)}>
+          {EXPIRIES.map((x, i) => (
+            <option key={x.label} value={String(i)}>
+              {x.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        Reason (why these matches are benign)
+        <input value={reason} onChange={(e) => setReason(e.target.value)} required maxLength={1000} />
+      </label>
+      <ErrorBanner message={error} />
+      <div className="actions">
+        <button type="submit" disabled={busy || chosen.size === 0 || reason.trim() === ""}>
+          Suppress
+        </button>
+        <button type="button" className="link-button" onClick={() => setOpen(false)}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function stateOf(s: Rec, nowMs: number): string {
+  if (s.removedAtMs != null) return `Removed ${fmtMs(s.removedAtMs)} by ${str(s.removedBy)}`;
+  const expires = typeof s.expiresAtMs === "number" ? s.expiresAtMs : null;
+  if (expires !== null && expires <= nowMs) return `Expired ${fmtMs(expires)}`;
+  return expires === null ? "Active until removed" : `Active until ${fmtMs(expires)}`;
+}
+
+export function SuppressionsPage() {
+  const [showRemoved, setShowRemoved] = useState(false);
+  const loaded = useLoad(
+    () => api.get<unknown>("/api/suppressions", { all: showRemoved ? "true" : undefined }),
+    [showRemoved],
+  );
+  const [error, setError] = useState<string | null>(null);
+  const list = listOf<Rec>(loaded.data, "suppressions");
+  const nowMs = Number(pick(loaded.data, "nowMs") ?? Date.now());
+
+  async function remove(id: string) {
+    setError(null);
+    try {
+      await api.del(`/api/suppressions/${encodeURIComponent(id)}`);
+      loaded.reload();
+    } catch (e) {
+      setError(errorMessage(e));
+    }
+  }
+
+  return (
+    <>
+      <header className="page-head">
+        <h1>Suppressions</h1>
+      </header>
+      <p className="muted">
+        Matches like these are counted, not alerted: no alert, no delivery. Make one from an alert ("Suppress matches
+        like this"); per-rule severity and enable/disable are on Detections.
+      </p>
+      <label className="check">
+        <input type="checkbox" checked={showRemoved} onChange={(e) => setShowRemoved(e.target.checked)} />
+        Show removed
+      </label>
+      <ErrorBanner message={loaded.error ?? error} />
+      <Loading when={loaded.loading && !loaded.data} />
+      {loaded.data && list.length === 0 ? <p className="muted">No suppressions.</p> : null}
+      {list.length > 0 ? (
+        <section className="card">
+          <table aria-label="Suppressions">
+            <thead>
+              <tr>
+                <th>Rule</th>
+                <th>Matches like</th>
+                <th>Suppressed</th>
+                <th>Last suppressed</th>
+                <th>State</th>
+                <th>Made by</th>
+                <th>Reason</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {list.map((s) => {
+                const conditions = (s.conditions && typeof s.conditions === "object" ? s.conditions : {}) as Rec;
+                return (
+                  <tr key={str(s.id)}>
+                    <td className="mono wrap">{str(s.ruleId)}</td>
+                    <td>
+                      {Object.entries(conditions).map(([k, v]) => (
+                        <div key={k} className="wrap">
+                          {FIELD_LABEL.get(k) ?? k}: <span className="mono">{str(v)}</span>
+                        </div>
+                      ))}
+                    </td>
+                    <td>{str(s.matchCount)}</td>
+                    <td>{fmtMs(s.lastMatchAtMs)}</td>
+                    <td>{stateOf(s, nowMs)}</td>
+                    <td>
+                      {str(s.createdBy)}
+                      <div className="muted">{fmtMs(s.createdAtMs)}</div>
+                    </td>
+                    <td className="wrap">{str(s.reason)}</td>
+                    <td>
+                      {s.removedAtMs == null ? (
+                        <button type="button" onClick={() => remove(str(s.id))}>
+                          Remove
+                        </button>
+                      ) : null}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </section>
+      ) : null}
+    </>
+  );
+}

@@ -1,0 +1,199 @@
+// Users (admins only; the server refuses analysts, and the console does not offer them the page): create with a
+// role, change a role, reset a password, delete. The server keeps at least one admin and says so when asked
+// to remove or demote the last.
+
+import { type FormEvent, useState } from "react";
+import { api, errorMessage, listOf } from "../api.ts";
+import { ErrorBanner, Loading, useLoad } from "../components.tsx";
+import { fmtMs, type Rec, str } from "../format.ts";
+
+const ROLES = [
+  { role: "analyst", label: "Analyst (read and triage)" },
+  { role: "admin", label: "Admin (everything)" },
+];
+
+function NewUserForm({ onCreated }: { onCreated: () => void }) {
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+  const [role, setRole] = useState("analyst");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await api.post("/api/users", { username, password, role });
+      setUsername("");
+      setPassword("");
+      onCreated();
+    } catch (err) {
+      setError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form className="card form" onSubmit={submit} aria-label="New user">
+      <h2>New user</h2>
+      <label>
+        Username
+        <input value={username} onChange={(e) => setUsername(e.target.value)} required autoComplete="off" />
+      </label>
+      <label>
+        Password (at least 12 characters)
+        <input
+          type="password"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          required
+          minLength={12}
+          autoComplete="new-password"
+        />
+      </label>
+      <label>
+        Role
+        <select value={role} onChange={(e) => setRole(e.target.value)}>
+          {ROLES.map((r) => (
+            <option key={r.role} value={r.role}>
+              {r.label}
+            </option>
+          ))}
+        </select>
+      </label>
+      <ErrorBanner message={error} />
+      <div className="actions">
+        <button type="submit" disabled={busy}>
+          Create user
+        </button>
+      </div>
+    </form>
+  );
+}
+
+function UserRow({ user, onChanged, onError }: { user: Rec; onChanged: () => void; onError: (m: string) => void }) {
+  const [resetting, setResetting] = useState(false);
+  const [password, setPassword] = useState("");
+  const id = encodeURIComponent(str(user.id));
+  const name = str(user.username);
+
+  async function run(action: () => Promise<unknown>) {
+    try {
+      await action();
+      onChanged();
+    } catch (e) {
+      onError(errorMessage(e));
+    }
+  }
+
+  return (
+    <tr>
+      <td className="wrap">{name}</td>
+      <td>
+        <select
+          aria-label={`Role of ${name}`}
+          value={str(user.role)}
+          onChange={(e) => run(() => api.patch(`/api/users/${id}`, { role: e.target.value }))}
+        >
+          {ROLES.map((r) => (
+            <option key={r.role} value={r.role}>
+              {r.role}
+            </option>
+          ))}
+        </select>
+      </td>
+      <td>{fmtMs(user.createdAtMs)}</td>
+      <td>
+        {resetting ? (
+          <form
+            className="actions"
+            aria-label={`New password for ${name}`}
+            onSubmit={(e) => {
+              e.preventDefault();
+              void run(async () => {
+                await api.patch(`/api/users/${id}`, { password });
+                setResetting(false);
+                setPassword("");
+              });
+            }}
+          >
+            <input
+              type="password"
+              aria-label={`New password for ${name}`}
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+              minLength={12}
+              required
+              autoComplete="new-password"
+            />
+            <button type="submit">Set</button>
+            <button type="button" className="link-button" onClick={() => setResetting(false)}>
+              Cancel
+            </button>
+          </form>
+        ) : (
+          <div className="actions">
+            <button type="button" onClick={() => setResetting(true)}>
+              Reset password
+            </button>
+            <button
+              type="button"
+              onClick={() => {
+                if (window.confirm(`Delete the user ${name}? Their sessions end now.`)) {
+                  void run(() => api.del(`/api/users/${id}`));
+                }
+              }}
+            >
+              Delete
+            </button>
+          </div>
+        )}
+      </td>
+    </tr>
+  );
+}
+
+export function UsersPage() {
+  const loaded = useLoad(() => api.get<unknown>("/api/users"), []);
+  const [error, setError] = useState<string | null>(null);
+  const users = listOf<Rec>(loaded.data, "users");
+  const changed = () => {
+    setError(null);
+    loaded.reload();
+  };
+  return (
+    <>
+      <header className="page-head">
+        <h1>Users</h1>
+      </header>
+      <p className="muted">
+        Admins manage sources, destinations, rules and users; analysts read and triage. A reset password ends the user's
+        sessions.
+      </p>
+      <ErrorBanner message={loaded.error ?? error} />
+      <Loading when={loaded.loading && !loaded.data} />
+      {users.length > 0 ? (
+        <section className="card">
+          <table aria-label="Users">
+            <thead>
+              <tr>
+                <th>Username</th>
+                <th>Role</th>
+                <th>Created</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {users.map((u) => (
+                <UserRow key={str(u.id)} user={u} onChanged={changed} onError={setError} />
+              ))}
+            </tbody>
+          </table>
+        </section>
+      ) : null}
+      <NewUserForm onCreated={changed} />
+    </>
+  );
+}

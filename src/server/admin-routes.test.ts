@@ -1,0 +1,197 @@
+// Login throttling, user administration and suppressions through the HTTP API (app.request(), no socket; the
+// client address is passed as the Node bindings @hono/node-server would give).
+
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { readEnv } from "../config/env.ts";
+import { createLogger } from "../logging/logger.ts";
+import { openRuntime, type Runtime } from "../pipeline/runtime.ts";
+import { createApp } from "./app.ts";
+import { createApiToken, createUser } from "./auth.ts";
+import { DEFAULT_LOGIN_THROTTLE } from "./login-throttle.ts";
+
+// biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field
+type Json = any;
+
+const PASSWORD = "correct horse battery staple";
+const scratch = mkdtempSync(join(tmpdir(), "vigil-admin-routes-"));
+let runtime: Runtime;
+let token: string;
+
+before(async () => {
+  runtime = await openRuntime(readEnv({ VIGIL_DATA_DIR: join(scratch, "data") }), createLogger({ level: "silent" }));
+  await createUser(runtime.store, "admin", PASSWORD, "admin");
+  token = (await createApiToken(runtime.store, "tests", Date.now() + 86_400_000)).token;
+});
+
+after(async () => {
+  await runtime?.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+const from = (address: string) => ({ incoming: { socket: { remoteAddress: address, remoteFamily: "IPv4" } } });
+
+async function login(app: ReturnType<typeof createApp>, address: string, password: string, username = "admin") {
+  return app.request(
+    "http://localhost/api/login",
+    {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username, password }),
+    },
+    from(address),
+  );
+}
+
+describe("login throttling", () => {
+  it("slows the flooding address with growing Retry-After; the right password from elsewhere still logs in", async () => {
+    await runtime.store.clearLoginFailures(["ip:198.51.100.66", "ip:192.0.2.10", "user:admin"]);
+    const app = createApp(runtime, {
+      consoleDir: null,
+      loginThrottle: {
+        client: { ...DEFAULT_LOGIN_THROTTLE.client, freeFailures: 3 },
+        // Short account delays, so the test does not wait seconds.
+        account: { freeFailures: 3, baseMs: 20, maxMs: 200, forgetAfterMs: 3600_000 },
+      },
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 20; i++) statuses.push((await login(app, "198.51.100.66", `wrong password ${i}`)).status);
+    // Three free failures, the fourth checked and failed, then refused without a check.
+    assert.deepEqual(statuses.slice(0, 4), [401, 401, 401, 401]);
+    assert.ok(
+      statuses.slice(4).every((s) => s === 429),
+      statuses.join(","),
+    );
+    const refused = await login(app, "198.51.100.66", PASSWORD);
+    assert.equal(refused.status, 429);
+    assert.equal(((await refused.json()) as Json).error.code, "rate_limited");
+    assert.equal(refused.headers.get("retry-after"), "1");
+    // The admin, from another address, gets in (after at most the account's short delay).
+    const started = Date.now();
+    const ok = await login(app, "192.0.2.10", PASSWORD);
+    assert.equal(ok.status, 200);
+    assert.ok(Date.now() - started < 5000);
+  });
+
+  it("doubles the client's wait with every failure after the free ones", async () => {
+    await runtime.store.clearLoginFailures(["ip:198.51.100.77", "user:nobody"]);
+    const app = createApp(runtime, {
+      consoleDir: null,
+      loginThrottle: {
+        client: { freeFailures: 0, baseMs: 1000, maxMs: 60_000, forgetAfterMs: 3600_000 },
+        account: { freeFailures: 100, baseMs: 1, maxMs: 1, forgetAfterMs: 3600_000 },
+      },
+    });
+    const retryAfter: Array<string | null> = [];
+    for (let i = 0; i < 2; i++) {
+      assert.equal((await login(app, "198.51.100.77", "wrong password!", "nobody")).status, 401);
+      retryAfter.push((await login(app, "198.51.100.77", "wrong password!", "nobody")).headers.get("retry-after"));
+      // After the wait (1 s, then 2 s): the next failure doubles it.
+      if (i === 0) await new Promise((r) => setTimeout(r, 1050));
+    }
+    assert.deepEqual(retryAfter, ["1", "2"]);
+    // Stored in the database: a new app (a restart) still refuses.
+    const restarted = createApp(runtime, { consoleDir: null });
+    assert.equal((await login(restarted, "198.51.100.77", "wrong password!", "nobody")).status, 429);
+  });
+});
+
+describe("users API", () => {
+  const app = () => createApp(runtime, { consoleDir: null });
+  async function call(method: string, path: string, body?: unknown, auth = `Bearer ${token}`) {
+    const headers: Record<string, string> = { authorization: auth };
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const res = await app().request(`http://localhost${path}`, {
+      method,
+      headers,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    return { status: res.status, json: (await res.json()) as Json };
+  }
+
+  it("lets admins create, re-role, reset and delete users, never the last admin; analysts get 403", async () => {
+    const created = await call("POST", "/api/users", {
+      username: "ana",
+      password: "a long password 1",
+      role: "analyst",
+    });
+    assert.equal(created.status, 201);
+    const ana = created.json.user;
+    assert.equal(ana.role, "analyst");
+    assert.equal(ana.passwordHash, undefined);
+    assert.equal(
+      (await call("POST", "/api/users", { username: "ana", password: "a long password 1", role: "analyst" })).status,
+      409,
+    );
+    assert.equal(
+      (await call("POST", "/api/users", { username: "bad name", password: "a long password 1", role: "analyst" }))
+        .status,
+      400,
+    );
+    assert.equal(
+      (await call("POST", "/api/users", { username: "bo", password: "short", role: "analyst" })).status,
+      400,
+    );
+    assert.equal(
+      (await call("POST", "/api/users", { username: "bo", password: "a long password 1", role: "root" })).status,
+      400,
+    );
+
+    // An analyst's session: no user administration.
+    const res = await login(app(), "192.0.2.50", "a long password 1", "ana");
+    assert.equal(res.status, 200);
+    const cookie = (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "";
+    const asAnalyst = await app().request("http://localhost/api/users", { headers: { cookie } });
+    assert.equal(asAnalyst.status, 403);
+
+    const list = await call("GET", "/api/users");
+    assert.deepEqual(
+      list.json.users.map((u: Json) => [u.username, u.role]),
+      [
+        ["admin", "admin"],
+        ["ana", "analyst"],
+      ],
+    );
+    const admin = list.json.users[0];
+    assert.equal((await call("PATCH", `/api/users/${admin.id}`, { role: "analyst" })).status, 409);
+    assert.equal((await call("DELETE", `/api/users/${admin.id}`)).status, 409);
+    assert.equal((await call("PATCH", `/api/users/${ana.id}`, { role: "admin" })).json.user.role, "admin");
+    // A reset password ends the user's sessions.
+    assert.equal((await call("PATCH", `/api/users/${ana.id}`, { password: "another long one" })).status, 200);
+    assert.equal((await app().request("http://localhost/api/me", { headers: { cookie } })).status, 401);
+    assert.equal((await login(app(), "192.0.2.50", "another long one", "ana")).status, 200);
+    assert.equal((await call("DELETE", `/api/users/${ana.id}`)).status, 200);
+    assert.equal((await call("DELETE", `/api/users/${ana.id}`)).status, 404);
+    assert.equal((await call("PATCH", "/api/users/nope", { role: "admin" })).status, 404);
+  });
+
+  it("creates, lists and removes suppressions with who and when", async () => {
+    const made = await call("POST", "/api/suppressions", {
+      ruleId: "Test.Rule",
+      conditions: { actorEmail: "bot@example.com" },
+      reason: "<b>nightly</b> job",
+      expiresInSecs: 86_400,
+    });
+    assert.equal(made.status, 201);
+    const s = made.json.suppression;
+    assert.equal(s.createdBy, "token:tests");
+    assert.ok(s.expiresAtMs > Date.now());
+    assert.equal((await call("POST", "/api/suppressions", { ruleId: "R", conditions: {}, reason: "x" })).status, 400);
+    assert.equal(
+      (await call("POST", "/api/suppressions", { ruleId: "R", conditions: { raw: "x" }, reason: "x" })).status,
+      400,
+    );
+    assert.deepEqual(
+      (await call("GET", "/api/suppressions")).json.suppressions.map((x: Json) => x.id),
+      [s.id],
+    );
+    const removed = await call("DELETE", `/api/suppressions/${s.id}`);
+    assert.equal(removed.json.suppression.removedBy, "token:tests");
+    assert.deepEqual((await call("GET", "/api/suppressions")).json.suppressions, []);
+    assert.equal((await call("GET", "/api/suppressions?all=true")).json.suppressions.length, 1);
+    assert.equal((await call("DELETE", "/api/suppressions/nope")).status, 404);
+  });
+});

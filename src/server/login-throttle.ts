@@ -1,0 +1,71 @@
+// Failed logins slow down whoever makes them without letting anyone lock an account. Two throttle keys, both
+// stored in the database (Store.loginWaits / recordLoginFailure, so every server process agrees):
+// - the client (its address): after a few failures it waits, doubling with every failure up to 15 minutes, and
+//   is refused with 429 and Retry-After meanwhile. A flood from one address stops at that address.
+// - the account: its failures (from anywhere) make each further attempt on it *wait* a little — at most a few
+//   seconds — before the password is checked, never refuse it. Guessing one account from many addresses is
+//   slowed; the right password from a client with a clean record still succeeds, only later.
+// A refused attempt is not a failure (its password is never checked), so a blocked address cannot push the
+// account's delay further.
+
+import type { Context } from "hono";
+import type { LoginBackoff } from "../core/login-backoff.ts";
+import type { Store } from "../storage/ports.ts";
+import { errorBody } from "./errors.ts";
+
+export interface LoginThrottlePolicy {
+  client: LoginBackoff;
+  /** Its maxMs is the longest an attempt is held; keep it short (the request holds a connection). */
+  account: LoginBackoff;
+}
+
+export const DEFAULT_LOGIN_THROTTLE: LoginThrottlePolicy = {
+  client: { freeFailures: 5, baseMs: 1000, maxMs: 15 * 60_000, forgetAfterMs: 3600_000 },
+  account: { freeFailures: 5, baseMs: 250, maxMs: 5000, forgetAfterMs: 3600_000 },
+};
+
+export interface LoginThrottle {
+  /** A 429 response when the client must wait; otherwise null, after the account's delay (if any). */
+  admit(c: Context): Promise<Response | null>;
+  failed(): Promise<void>;
+  succeeded(): Promise<void>;
+}
+
+export function loginThrottle(
+  store: Store,
+  policy: LoginThrottlePolicy,
+  now: () => number,
+  client: string,
+  username: string,
+): LoginThrottle {
+  const clientKey = `ip:${client}`;
+  const accountKey = `user:${username.toLowerCase()}`;
+  return {
+    async admit(c) {
+      const waits = await store.loginWaits([clientKey, accountKey], now());
+      const clientWait = waits[clientKey] ?? 0;
+      if (clientWait > 0) {
+        c.header("Retry-After", String(Math.ceil(clientWait / 1000)));
+        return c.json(
+          errorBody("rate_limited", "Too many failed logins from this address; wait before trying again."),
+          429,
+        );
+      }
+      const accountWait = Math.min(waits[accountKey] ?? 0, policy.account.maxMs);
+      if (accountWait > 0) await new Promise((resolve) => setTimeout(resolve, accountWait));
+      return null;
+    },
+    async failed() {
+      await store.recordLoginFailure(
+        [
+          { key: clientKey, backoff: policy.client },
+          { key: accountKey, backoff: policy.account },
+        ],
+        now(),
+      );
+    },
+    async succeeded() {
+      await store.clearLoginFailures([clientKey, accountKey]);
+    },
+  };
+}

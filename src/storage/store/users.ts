@@ -1,0 +1,73 @@
+// Users as admins manage them (list, change role, delete). Creating users and passwords is in ./access.ts. The
+// last admin can be neither demoted nor deleted: the check and the change are one transaction, and on
+// PostgreSQL a lock serializes them, so two admins demoting each other at once cannot both succeed.
+
+import type { Selectable } from "kysely";
+import { NotFoundError, VigilError } from "../../core/errors.ts";
+import type { UserAdminStore, UserRecord, UserRole } from "../ports.ts";
+import type { UsersTable } from "./database.ts";
+import type { Db, StoreContext } from "./dialect.ts";
+
+const ADMINS_LOCK = "vigil:users:admins";
+
+const toUser = (r: Selectable<UsersTable>): UserRecord => ({
+  id: r.id,
+  username: r.username,
+  // The column's CHECK admits only the roles of USER_ROLES.
+  role: r.role as UserRole,
+  createdAtMs: r.created_at_ms,
+});
+
+async function requireUser(trx: Db, id: string): Promise<Selectable<UsersTable>> {
+  const row = await trx.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
+  if (row === undefined) throw new NotFoundError(`There is no user with id ${id}.`);
+  return row;
+}
+
+/** Throws a conflict when `row` is the only admin. */
+async function keepAnAdmin(trx: Db, row: Selectable<UsersTable>, change: string): Promise<void> {
+  if (row.role !== "admin") return;
+  const other = await trx
+    .selectFrom("users")
+    .select("id")
+    .where("role", "=", "admin")
+    .where("id", "!=", row.id)
+    .limit(1)
+    .executeTakeFirst();
+  if (other === undefined) {
+    throw new VigilError(
+      "conflict",
+      `${row.username} is the last admin and cannot be ${change}; make another admin first.`,
+    );
+  }
+}
+
+export function userAdminOps(ctx: StoreContext): UserAdminStore {
+  const { dialect } = ctx;
+  return {
+    async listUsers() {
+      const rows = await dialect.run((db) => db.selectFrom("users").selectAll().orderBy("username").execute());
+      return rows.map(toUser);
+    },
+
+    async setUserRole(id, role) {
+      return dialect.write(async (trx) => {
+        await dialect.lockKeys(trx, [ADMINS_LOCK]);
+        const row = await requireUser(trx, id);
+        if (role !== "admin") await keepAnAdmin(trx, row, "demoted");
+        await trx.updateTable("users").set({ role }).where("id", "=", id).execute();
+        return toUser({ ...row, role });
+      });
+    },
+
+    async deleteUser(id) {
+      await dialect.write(async (trx) => {
+        await dialect.lockKeys(trx, [ADMINS_LOCK]);
+        await keepAnAdmin(trx, await requireUser(trx, id), "deleted");
+        // Sessions go with the user (the foreign key cascades; said here so SQLite without it agrees).
+        await trx.deleteFrom("sessions").where("user_id", "=", id).execute();
+        await trx.deleteFrom("users").where("id", "=", id).execute();
+      });
+    },
+  };
+}

@@ -1,0 +1,76 @@
+// `vigil suppressions add|list|remove`, run as a user would (a real `vigil` process on a data dir).
+
+import assert from "node:assert/strict";
+import { userInfo } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { openSqliteStore } from "../src/storage/sqlite/sqlite-store.ts";
+import { addSource, createAlerts } from "./delivery-helpers.ts";
+import { runVigil, tempDir } from "./helpers.ts";
+
+const vigil = (args: string[], dataDir: string) => runVigil(args, { VIGIL_DATA_DIR: dataDir });
+
+describe("vigil suppressions", { timeout: 120_000 }, () => {
+  const dir = tempDir("vigil-suppressions-cli-");
+  let alertId = "";
+
+  before(async () => {
+    const store = await openSqliteStore({ path: join(dir.path, "vigil.db") });
+    try {
+      [alertId = ""] = await createAlerts(store, await addSource(store), 1);
+    } finally {
+      await store.close();
+    }
+  });
+  after(() => dir.remove());
+
+  it("adds one from an alert's rule, lists it with who, expiry and count, and removes it", async () => {
+    const who = `cli:${userInfo().username}`;
+    const add = await vigil(
+      [
+        "suppressions",
+        "add",
+        "--from-alert",
+        alertId,
+        "--ip",
+        "203.0.113.7",
+        "--for",
+        "7d",
+        "--reason",
+        "office NAT",
+        "--json",
+      ],
+      dir.path,
+    );
+    assert.equal(add.code, 0, add.stderr);
+    const made = JSON.parse(add.stdout) as { id: string; ruleId: string; createdBy: string; expiresAtMs: number };
+    assert.equal(made.ruleId, "OpenAI.Login.Failed");
+    assert.equal(made.createdBy, who);
+    const days = (made.expiresAtMs - Date.now()) / 86_400_000;
+    assert.ok(days > 6.99 && days <= 7, String(days));
+
+    const list = await vigil(["suppressions", "list"], dir.path);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(
+      list.stdout,
+      new RegExp(`^${made.id}\\tOpenAI.Login.Failed\\tip=203.0.113.7\\t0 suppressed\\tnever\\tactive until `),
+    );
+    assert.match(list.stdout, /\t"office NAT"\n$/);
+
+    const noField = await vigil(["suppressions", "add", "--rule", "R", "--reason", "x"], dir.path);
+    assert.notEqual(noField.code, 0);
+    assert.match(noField.stderr, /at least one field/);
+    const badFor = await vigil(
+      ["suppressions", "add", "--rule", "R", "--ip", "1.2.3.4", "--for", "soon", "--reason", "x"],
+      dir.path,
+    );
+    assert.notEqual(badFor.code, 0);
+    assert.match(badFor.stderr, /not a duration/);
+
+    const remove = await vigil(["suppressions", "remove", made.id], dir.path);
+    assert.equal(remove.code, 0, remove.stderr);
+    assert.equal((await vigil(["suppressions", "list"], dir.path)).stdout, "");
+    const all = await vigil(["suppressions", "list", "--all"], dir.path);
+    assert.match(all.stdout, new RegExp(`\\tremoved \\S+ by ${who}\\t`));
+  });
+});
