@@ -548,29 +548,30 @@ describe("console", { timeout: 300_000 }, () => {
     await page.getByText("No suppressions.").waitFor(WAIT);
   });
 
+  // "ines", not "ana": the alert workflow test above already made an analyst called ana.
   test("an admin creates a user and changes its role; an analyst is not offered the Users page", async () => {
     await page.getByRole("link", { name: "Users", exact: true }).click();
     await page.getByRole("table", { name: "Users" }).getByLabel(`Role of ${USERNAME}`).waitFor(WAIT);
     const form = page.getByRole("form", { name: "New user" });
-    await form.getByLabel("Username").fill("ana");
-    await form.getByLabel(/Password/).fill("ana-password-long-enough");
+    await form.getByLabel("Username").fill("ines");
+    await form.getByLabel(/Password/).fill("ines-password-long-enough");
     await form.getByLabel("Role").selectOption("analyst");
     await form.getByRole("button", { name: "Create user" }).click();
-    const role = page.getByLabel("Role of ana");
+    const role = page.getByLabel("Role of ines");
     await role.waitFor(WAIT);
     assert.equal(await role.inputValue(), "analyst");
     await screenshot(page, "33-users-created");
     await role.selectOption("admin");
     const users = async () =>
       ((await (await page.request.get(`${vigil.baseUrl}/api/users`)).json()) as Rec).users as Rec[];
-    for (let i = 0; i < 50 && (await users()).find((u) => u.username === "ana")?.role !== "admin"; i++) {
+    for (let i = 0; i < 50 && (await users()).find((u) => u.username === "ines")?.role !== "admin"; i++) {
       await page.waitForTimeout(100);
     }
-    assert.equal((await users()).find((u) => u.username === "ana")?.role, "admin");
-    // The last admin cannot be demoted: with ana an admin, admin could be; back to analyst for ana instead.
+    assert.equal((await users()).find((u) => u.username === "ines")?.role, "admin");
+    // The last admin cannot be demoted: with ines an admin, admin could be; back to analyst for ines instead.
     await role.selectOption("analyst");
     await screenshot(page, "34-users-role-changed");
-    for (let i = 0; i < 50 && (await users()).find((u) => u.username === "ana")?.role !== "analyst"; i++) {
+    for (let i = 0; i < 50 && (await users()).find((u) => u.username === "ines")?.role !== "analyst"; i++) {
       await page.waitForTimeout(100);
     }
     const lastAdmin = page.getByLabel(`Role of ${USERNAME}`);
@@ -580,8 +581,8 @@ describe("console", { timeout: 300_000 }, () => {
 
     const analyst = await (await browser.newContext()).newPage();
     await analyst.goto(`${vigil.baseUrl}/`);
-    await analyst.getByLabel("Username").fill("ana");
-    await analyst.getByLabel("Password").fill("ana-password-long-enough");
+    await analyst.getByLabel("Username").fill("ines");
+    await analyst.getByLabel("Password").fill("ines-password-long-enough");
     await analyst.getByRole("button", { name: "Sign in" }).click();
     await analyst.getByRole("link", { name: "Suppressions", exact: true }).waitFor(WAIT);
     assert.equal(await analyst.getByRole("link", { name: "Users" }).count(), 0);

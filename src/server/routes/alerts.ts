@@ -10,6 +10,7 @@ import type { RuleSet } from "../../detections/engine/load.ts";
 import { ALERT_SORTS, type AlertCursor, type AlertFilter, type AlertSort, type Store } from "../../storage/ports.ts";
 import { type AppEnv, intParam, readBody, type ServerContext, strParam } from "../context.ts";
 import { keysetPages, streamJsonList } from "../json-stream.ts";
+import { requestActor } from "../request-actor.ts";
 import { eventView } from "./events.ts";
 
 const STATUSES = ALERT_STATUSES;
@@ -21,12 +22,6 @@ const BulkStatusSchema = z.object({
 /** A username, or null to unassign. */
 const AssignSchema = z.object({ assignee: z.string().min(1).max(200).nullable() });
 const CommentSchema = z.object({ body: z.string().min(1).max(ALERT_COMMENT_MAX_CHARS) });
-
-/** Who acts, for the alert's history: `user:<name>` (a console session) or `token:<name>` (an API token). */
-function actorOf(c: Context<AppEnv>): string {
-  const auth = c.get("auth");
-  return auth.kind === "session" ? `user:${auth.user?.username ?? "unknown"}` : `token:${auth.tokenName ?? "unknown"}`;
-}
 
 /** The list's filters from the query: status, severity, rule, source, assignee or unassigned, since/until, history. */
 async function alertFilter(c: Context<AppEnv>, store: Store): Promise<AlertFilter> {
@@ -143,7 +138,7 @@ export function alertRoutes(ctx: ServerContext): Hono<AppEnv> {
   // Several alerts at once (the list's selection): all change or none.
   app.post("/alerts/status", async (c) => {
     const { ids, status } = await readBody(c, BulkStatusSchema);
-    const alerts = await store.setAlertsStatus(ids, status, ctx.nowMs(), actorOf(c));
+    const alerts = await store.setAlertsStatus(ids, status, ctx.nowMs(), requestActor(c));
     return c.json({ alerts });
   });
 
@@ -171,19 +166,19 @@ export function alertRoutes(ctx: ServerContext): Hono<AppEnv> {
 
   app.post("/alerts/:id/status", async (c) => {
     const { status } = await readBody(c, StatusSchema);
-    const alert = await store.setAlertStatus(c.req.param("id"), status, ctx.nowMs(), actorOf(c));
+    const alert = await store.setAlertStatus(c.req.param("id"), status, ctx.nowMs(), requestActor(c));
     return c.json({ alert });
   });
 
   app.post("/alerts/:id/assign", async (c) => {
     const { assignee } = await readBody(c, AssignSchema);
-    const alert = await store.assignAlert(c.req.param("id"), assignee, ctx.nowMs(), actorOf(c));
+    const alert = await store.assignAlert(c.req.param("id"), assignee, ctx.nowMs(), requestActor(c));
     return c.json({ alert });
   });
 
   app.post("/alerts/:id/comments", async (c) => {
     const { body } = await readBody(c, CommentSchema);
-    const comment = await store.commentOnAlert(c.req.param("id"), body, ctx.nowMs(), actorOf(c));
+    const comment = await store.commentOnAlert(c.req.param("id"), body, ctx.nowMs(), requestActor(c));
     return c.json({ comment }, 201);
   });
 
