@@ -224,7 +224,13 @@ export interface DeliveryAttemptWrite {
   durationMs: number;
 }
 
-export interface Store extends AccessStore, UserAdminStore, LoginThrottleStore, StatsStore, SuppressionStore {
+export interface Store
+  extends AccessStore,
+    UserAdminStore,
+    LoginThrottleStore,
+    StatsStore,
+    SuppressionStore,
+    SearchStore {
   /** Creates or upgrades the schema; safe to call on every start. */
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -499,6 +505,32 @@ export interface SuppressionStore {
   getSuppression(id: string): Promise<SuppressionRecord | null>;
   /** Ends it, recording who and when (kept once: removing again changes nothing); unknown id → not_found. */
   removeSuppression(id: string, by: string, atMs: number): Promise<SuppressionRecord>;
+}
+
+// ---- the search page (issue 12): a histogram of any search's results, and saved searches ----
+
+/** A search saved by name: the search page's filters as a URL query string. Shared by the team. */
+export interface SavedSearch {
+  id: string;
+  name: string;
+  query: string;
+  createdBy: string;
+  createdAtMs: number;
+}
+
+export interface SearchStore {
+  /**
+   * The events `searchEvents` would find for these filters (every one, not a page: `limit` and `after` are
+   * ignored) counted per (bucket, type), bucket-ordered then type-ordered. Buckets start at multiples of
+   * `bucketSecs` since the epoch. Reads the events (a heavy read).
+   */
+  searchHistogram(query: EventQuery, bucketSecs: number): Promise<HistogramBucket[]>;
+  /** By name (byte order). */
+  listSavedSearches(): Promise<SavedSearch[]>;
+  /** Usage error for an empty or overlong name or query; a name already used → conflict. */
+  createSavedSearch(search: { name: string; query: string; createdBy: string }): Promise<SavedSearch>;
+  /** Unknown id → not_found. */
+  deleteSavedSearch(id: string): Promise<void>;
 }
 
 // The counts come from counters that the stores keep in the transaction of every write (events per source,

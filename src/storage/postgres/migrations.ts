@@ -750,6 +750,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX login_throttle_by_age ON login_throttle (last_failure_at_ms);
     `,
   },
+  {
+    version: 21,
+    name: "saved searches",
+    sql: `
+      -- See the SQLite store's migration 21.
+      CREATE TABLE saved_searches (
+        id text COLLATE "C" PRIMARY KEY,
+        name text COLLATE "C" NOT NULL UNIQUE,
+        query text COLLATE "C" NOT NULL,
+        created_by text COLLATE "C" NOT NULL,
+        created_at_ms bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

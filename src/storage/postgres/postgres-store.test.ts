@@ -12,6 +12,7 @@ import { runAlertOrderContract } from "../../../test/storage-contract-alert-orde
 import { runCountersContract } from "../../../test/storage-contract-counters.ts";
 import { runLimiterContract } from "../../../test/storage-contract-limiter.ts";
 import { runPostureContract } from "../../../test/storage-contract-posture.ts";
+import { runSearchContract } from "../../../test/storage-contract-search.ts";
 import { runSuppressionContract } from "../../../test/storage-contract-suppressions.ts";
 import { runTriageContract } from "../../../test/storage-contract-triage.ts";
 import { VigilError } from "../../core/errors.ts";
@@ -44,6 +45,9 @@ runLimiterContract("postgres", (alertLimitPerHour) =>
 );
 runSuppressionContract("postgres", (clock) =>
   openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema(), clock }),
+);
+runSearchContract("postgres", () =>
+  openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
 );
 runPostureContract("postgres", () =>
   openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),

@@ -772,6 +772,21 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX login_throttle_by_age ON login_throttle (last_failure_at_ms);
     `,
   },
+  {
+    version: 21,
+    name: "saved searches",
+    sql: `
+      -- Saved searches (issue 12): a name and the search page's filters as a URL query string. Shared by the
+      -- team (an analyst hands a view over by its name); created_by says whose it is.
+      CREATE TABLE saved_searches (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        query TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

@@ -12,6 +12,7 @@ import { runAlertOrderContract } from "../../../test/storage-contract-alert-orde
 import { runCountersContract } from "../../../test/storage-contract-counters.ts";
 import { runLimiterContract } from "../../../test/storage-contract-limiter.ts";
 import { runPostureContract } from "../../../test/storage-contract-posture.ts";
+import { runSearchContract } from "../../../test/storage-contract-search.ts";
 import { runSuppressionContract } from "../../../test/storage-contract-suppressions.ts";
 import { runTriageContract } from "../../../test/storage-contract-triage.ts";
 import { VigilError } from "../../core/errors.ts";
@@ -38,6 +39,7 @@ runCountersContract("sqlite file", () => openSqliteStore({ path: freshPath() }))
 runCountersContract("sqlite memory", () => openSqliteStore({ memory: true }));
 runLimiterContract("sqlite", (alertLimitPerHour) => openSqliteStore({ path: freshPath(), alertLimitPerHour }));
 runSuppressionContract("sqlite", (clock) => openSqliteStore({ path: freshPath(), clock }));
+runSearchContract("sqlite", () => openSqliteStore({ path: freshPath() }));
 runPostureContract("sqlite", () => openSqliteStore({ path: freshPath() }));
 runTriageContract("sqlite", () => openSqliteStore({ path: freshPath() }));
 runAlertOrderContract("sqlite", () => openSqliteStore({ path: freshPath() }), { scenarios: 12, deliveries: 8 });

@@ -335,6 +335,14 @@ export interface LoginThrottleTable {
   last_failure_at_ms: number;
 }
 
+export interface SavedSearchesTable {
+  created_at_ms: number;
+  created_by: string;
+  id: string;
+  name: string;
+  query: string;
+}
+
 export interface SourceCountersTable {
   quarantined: Generated<number>;
   rule_errors: Generated<number>;
@@ -407,6 +415,7 @@ export interface Database {
   quarantine: QuarantineTable;
   rule_matches: RuleMatchesTable;
   rule_state: RuleStateTable;
+  saved_searches: SavedSearchesTable;
   schema_migrations: SchemaMigrationsTable;
   sessions: SessionsTable;
   source_counters: SourceCountersTable;

@@ -126,6 +126,27 @@ export function eventCount(db: Kysely<Database>, dialect: StoreDialect, filter: 
   );
 }
 
+/**
+ * Every match of `filter` (its page, `limit` and `after`, aside) counted per (time bucket, type): the search's
+ * own conditions under one GROUP BY. The cast keeps the division whole: SQLite binds a JS number as a real.
+ */
+export function eventHistogram(db: Kysely<Database>, dialect: StoreDialect, filter: EventQuery, bucketSecs: number) {
+  const { limit: _limit, after: _after, ...conditions } = filter;
+  const bucket = sql<number>`(effective_at / cast(${bucketSecs} as bigint)) * cast(${bucketSecs} as bigint)`;
+  return applyFilters(
+    dialect,
+    db
+      .selectFrom("events")
+      .select((eb) => [bucket.as("bucketStartSecs"), "type", eb.fn.countAll<number>().as("count")]),
+    conditions,
+    // Like a count, the histogram reads every match whatever the order.
+    "index",
+  )
+    .groupBy(["bucketStartSecs", "type"])
+    .orderBy("bucketStartSecs")
+    .orderBy("type");
+}
+
 export function quarantineList(db: Kysely<Database>, filter: { sourceId?: string; limit?: number }) {
   let q = db.selectFrom("quarantine").selectAll();
   if (filter.sourceId !== undefined) q = q.where("source_id", "=", filter.sourceId);

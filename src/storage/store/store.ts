@@ -15,6 +15,7 @@ import type { StoreContext, StoreDialect } from "./dialect.ts";
 import { eventOps } from "./events.ts";
 import { loginThrottleOps } from "./login-throttle.ts";
 import { postureOps } from "./posture.ts";
+import { searchOps } from "./search.ts";
 import { sourceOps } from "./sources.ts";
 import { statsOps } from "./stats.ts";
 import { suppressionOps } from "./suppressions.ts";
@@ -58,6 +59,8 @@ export function openStore(dialect: StoreDialect, options: StoreOptions = {}): St
     // suppressions (issue 12) and login throttling
     ...suppressionOps(ctx),
     ...loginThrottleOps(ctx),
+    // the search page: histogram of a search, saved searches
+    ...searchOps(ctx),
     // overview counters
     ...statsOps(ctx),
     // inventory snapshots
