@@ -19,6 +19,7 @@ import { eventRoutes } from "./routes/events.ts";
 import { overviewRoutes } from "./routes/overview.ts";
 import { postureRoutes } from "./routes/posture.ts";
 import { ruleRoutes } from "./routes/rules.ts";
+import { savedSearchRoutes } from "./routes/saved-searches.ts";
 import { SESSION_COOKIE, sessionRoutes } from "./routes/session.ts";
 import { sourceRoutes } from "./routes/sources.ts";
 import { suppressionRoutes } from "./routes/suppressions.ts";
@@ -113,6 +114,7 @@ export function createApp(runtime: Runtime, options: ServerOptions = {}): Hono<A
     destinationRoutes(ctx),
     postureRoutes(ctx),
     suppressionRoutes(ctx),
+    savedSearchRoutes(ctx),
     userRoutes(ctx),
   ]) {
     app.route("/api", routes);

@@ -36,7 +36,8 @@ export async function* keysetPages<P extends JsonPage & { last: C | null }, C>(
 }
 
 /**
- * Streams `{"<key>":[...]}` (after `fields`, e.g. a total, when given). The first page is read before the response starts, so a failing query still
+ * Streams `{"<key>":[...]}` (after `fields`, e.g. a total, when given; then `trailer()`'s fields, known
+ * only once the list is sent, e.g. the next page's cursor). The first page is read before the response starts, so a failing query still
  * answers with its error status; a later failure can only cut the response short (the JSON is then
  * incomplete, which no client mistakes for a whole answer) and is reported to `onError`.
  */
@@ -46,10 +47,15 @@ export async function streamJsonList(
   pages: AsyncGenerator<JsonPage>,
   onError: (err: unknown) => void,
   fields: Record<string, unknown> = {},
+  trailer: () => Record<string, unknown> = () => ({}),
 ): Promise<Response> {
   const first = await pages.next();
   const encoder = new TextEncoder();
   const comma = encoder.encode(",");
+  const end = () => {
+    const tail = JSON.stringify(trailer()).slice(1, -1);
+    return encoder.encode(tail === "" ? "]}" : `],${tail}}`);
+  };
   let sent = 0;
   const enqueuePage = (controller: ReadableStreamDefaultController<Uint8Array>, page: JsonPage) => {
     if (page.count === 0) return;
@@ -63,7 +69,7 @@ export async function streamJsonList(
         const head = JSON.stringify(fields).slice(1, -1);
         controller.enqueue(encoder.encode(`{${head === "" ? "" : `${head},`}${JSON.stringify(key)}:[`));
         if (first.done) {
-          controller.enqueue(encoder.encode("]}"));
+          controller.enqueue(end());
           controller.close();
         } else {
           enqueuePage(controller, first.value);
@@ -73,7 +79,7 @@ export async function streamJsonList(
         try {
           const next = await pages.next();
           if (next.done) {
-            controller.enqueue(encoder.encode("]}"));
+            controller.enqueue(end());
             controller.close();
           } else {
             enqueuePage(controller, next.value);
