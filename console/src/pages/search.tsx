@@ -1,9 +1,12 @@
-import { type FormEvent, useEffect, useState } from "react";
+import { type FormEvent, lazy, Suspense, useEffect, useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
-import { api, listOf, objectOf } from "../api.ts";
+import { api, errorMessage, listOf, objectOf } from "../api.ts";
 import { Disclosure, ErrorBanner, JsonBlock, Loading, SourceName, useLoad, useSourceNames } from "../components.tsx";
 import { EventFields } from "../event-fields.tsx";
 import { fmtSecs, pick, type Rec, str } from "../format.ts";
+
+// recharts is most of the console's JavaScript: loaded when a search has results to chart.
+const StackedEventsChart = lazy(() => import("../chart.tsx").then((m) => ({ default: m.StackedEventsChart })));
 
 const RANGES: Array<{ value: string; label: string; secs: number }> = [
   { value: "1h", label: "Last hour", secs: 3600 },
@@ -14,6 +17,14 @@ const RANGES: Array<{ value: string; label: string; secs: number }> = [
 ];
 
 const FIELDS = ["type", "actor", "ip", "project", "text"] as const;
+
+/** Results per page; "Next page" continues from the last one (the API's cursor). */
+const PAGE_SIZE = 100;
+
+/** The URL's paging state: the API's cursor and where the page starts in the whole result. */
+const PAGING = ["after", "from"] as const;
+
+const count = (n: number) => n.toLocaleString("en-US");
 
 /** The form as the URL gives it: a link (a pivot, a shared search) lands on its filters, searched. */
 function formOf(params: URLSearchParams): Record<string, string> {
@@ -27,6 +38,32 @@ function searchedIn(params: URLSearchParams): boolean {
   return params.has("range") || FIELDS.some((k) => params.has(k));
 }
 
+/** The search's filters as a query string (range and fields): what a saved search keeps. */
+function filtersOf(params: URLSearchParams): string {
+  const out = new URLSearchParams();
+  for (const k of ["range", ...FIELDS]) {
+    const v = params.get(k);
+    if (v) out.set(k, v);
+  }
+  return out.toString();
+}
+
+/** The API's filter parameters for the URL's search (the range becomes `since`, from now). */
+function apiFilters(params: URLSearchParams): Record<string, string | undefined> {
+  const range = RANGES.find((r) => r.value === (params.get("range") ?? "all"));
+  const since = range && range.secs > 0 ? String(Math.floor(Date.now() / 1000) - range.secs) : undefined;
+  const q: Record<string, string | undefined> = { since };
+  for (const k of FIELDS) q[k] = params.get(k) ?? undefined;
+  return q;
+}
+
+function exportHref(params: URLSearchParams, format: "jsonl" | "csv"): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(apiFilters(params))) if (v) q.set(k, v);
+  q.set("format", format);
+  return `/api/events/export?${q.toString()}`;
+}
+
 export function SearchPage() {
   const [params, setParams] = useSearchParams();
   const [form, setForm] = useState<Record<string, string>>(() => formOf(params));
@@ -36,14 +73,21 @@ export function SearchPage() {
   useEffect(() => setForm(formOf(params)), [query]);
   const searched = searchedIn(params);
   const sourceNames = useSourceNames();
+  // The search without its page (and the submit time `t`, which runs the same search again).
+  const filters = filtersOf(params);
+  const searchKey = `${filters}&t=${params.get("t") ?? ""}`;
+  const from = Math.max(0, Number(params.get("from")) || 0);
   const results = useLoad(async () => {
     if (!searched) return null;
-    const range = RANGES.find((r) => r.value === (params.get("range") ?? "all"));
-    const since = range && range.secs > 0 ? Math.floor(Date.now() / 1000) - range.secs : undefined;
-    const q: Record<string, string | number | undefined> = { since, limit: 200 };
-    for (const k of FIELDS) q[k] = params.get(k) ?? undefined;
-    return listOf<Rec>(await api.get<unknown>("/api/events", q), "events");
-  }, [params.toString()]);
+    const q = { ...apiFilters(params), limit: PAGE_SIZE, after: params.get("after") ?? undefined };
+    const data = await api.get<Rec>("/api/events", q);
+    return { events: listOf<Rec>(data, "events"), next: typeof data?.next === "string" ? data.next : null };
+  }, [query]);
+  const histogram = useLoad(async () => {
+    if (!searched) return null;
+    return api.get<Rec>("/api/events/histogram", apiFilters(params));
+  }, [searchKey]);
+  const total = typeof histogram.data?.total === "number" ? histogram.data.total : null;
 
   function submit(e: FormEvent) {
     e.preventDefault();
@@ -51,6 +95,19 @@ export function SearchPage() {
     for (const [k, v] of Object.entries(form)) if (v.trim()) next.set(k, v.trim());
     if (!next.has("range")) next.set("range", "all");
     next.set("t", String(Date.now()));
+    setParams(next);
+  }
+
+  function nextPage(cursor: string, shown: number) {
+    const next = new URLSearchParams(params);
+    next.set("after", cursor);
+    next.set("from", String(from + shown));
+    setParams(next);
+  }
+
+  function firstPage() {
+    const next = new URLSearchParams(params);
+    for (const k of PAGING) next.delete(k);
     setParams(next);
   }
 
@@ -65,11 +122,20 @@ export function SearchPage() {
     </label>
   );
 
+  const events = results.data?.events ?? null;
+  const cursor = results.data?.next ?? null;
+  // The histogram's total knows when the last page is reached; until it answers, the cursor decides.
+  const more = events !== null && cursor !== null && (total === null || from + events.length < total);
+
   return (
     <>
       <header className="page-head">
         <h1>Search</h1>
       </header>
+      <SavedSearches
+        current={searched ? filters : ""}
+        onOpen={(q) => setParams(new URLSearchParams(`${q}&t=${Date.now()}`))}
+      />
       <form className="filters" onSubmit={submit} aria-label="Search events">
         <label>
           Time range
@@ -90,16 +156,38 @@ export function SearchPage() {
           Search
         </button>
       </form>
-      <ErrorBanner message={results.error} />
+      <ErrorBanner message={results.error ?? histogram.error} />
       <Loading when={searched && results.loading} />
-      {results.data ? (
-        results.data.length === 0 ? (
+      {searched && histogram.data && total !== null && total > 0 ? (
+        <section className="card" aria-label="Results over time">
+          <h2>
+            {count(total)} {total === 1 ? "event" : "events"} per {str(histogram.data.bucket)} by type
+          </h2>
+          <Suspense fallback={<p className="muted">Loading the chart…</p>}>
+            <StackedEventsChart rows={listOf<Rec>(histogram.data.buckets)} height={200} />
+          </Suspense>
+        </section>
+      ) : null}
+      {events ? (
+        events.length === 0 ? (
           <p className="muted">No events found.</p>
         ) : (
           <>
-            <p className="muted">
-              {results.data.length} {results.data.length === 1 ? "event" : "events"} (newest first)
-            </p>
+            <div className="list-bar">
+              <span aria-live="polite">
+                Showing {count(from + 1)}–{count(from + events.length)}
+                {total !== null ? ` of ${count(total)}` : ""} (newest first)
+              </span>
+              <span className="actions">
+                <a className="button" href={exportHref(params, "csv")} download>
+                  Export CSV
+                </a>
+                <a className="button" href={exportHref(params, "jsonl")} download>
+                  Export JSON lines
+                </a>
+                <span className="muted">(up to 100,000 events)</span>
+              </span>
+            </div>
             <table aria-label="Search results">
               <thead>
                 <tr>
@@ -113,7 +201,7 @@ export function SearchPage() {
                 </tr>
               </thead>
               <tbody>
-                {results.data.map((ev) => (
+                {events.map((ev) => (
                   <tr key={`${str(ev.sourceId)}/${str(ev.id)}`}>
                     <td className="nowrap">{fmtSecs(pick(ev, "effectiveAtSecs", "effective_at"))}</td>
                     <td className="mono">{str(ev.type)}</td>
@@ -132,10 +220,95 @@ export function SearchPage() {
                 ))}
               </tbody>
             </table>
+            <nav className="pager" aria-label="Pages">
+              <button type="button" disabled={from === 0} onClick={firstPage}>
+                ← First page
+              </button>
+              <button type="button" disabled={!more} onClick={() => cursor !== null && nextPage(cursor, events.length)}>
+                Next page →
+              </button>
+            </nav>
           </>
         )
       ) : null}
     </>
+  );
+}
+
+/** Saved searches (shared by the team): open one, save the current search by name, delete the chosen one. */
+function SavedSearches({ current, onOpen }: { current: string; onOpen: (query: string) => void }) {
+  const saved = useLoad(() => api.get<unknown>("/api/saved-searches"), []);
+  const list = listOf<Rec>(saved.data, "savedSearches");
+  const [chosen, setChosen] = useState("");
+  const [name, setName] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const chosenSearch = list.find((s) => str(s.id) === chosen);
+
+  async function act(fn: () => Promise<void>) {
+    setBusy(true);
+    setError(null);
+    try {
+      await fn();
+      saved.reload();
+    } catch (e) {
+      setError(errorMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  function save(e: FormEvent) {
+    e.preventDefault();
+    void act(async () => {
+      await api.post("/api/saved-searches", { name: name.trim(), query: current });
+      setName("");
+    });
+  }
+
+  return (
+    <section className="filters saved-searches" aria-label="Saved searches">
+      <label>
+        Saved searches
+        <select
+          value={chosen}
+          onChange={(e) => {
+            setChosen(e.target.value);
+            const s = list.find((x) => str(x.id) === e.target.value);
+            if (s) onOpen(str(s.query));
+          }}
+        >
+          <option value="">{list.length === 0 ? "None saved yet" : "Open a saved search…"}</option>
+          {list.map((s) => (
+            <option key={str(s.id)} value={str(s.id)}>
+              {str(s.name)}
+            </option>
+          ))}
+        </select>
+      </label>
+      <button
+        type="button"
+        disabled={busy || !chosenSearch}
+        onClick={() =>
+          void act(async () => {
+            await api.del(`/api/saved-searches/${encodeURIComponent(chosen)}`);
+            setChosen("");
+          })
+        }
+      >
+        Delete
+      </button>
+      <form onSubmit={save} className="actions" aria-label="Save this search">
+        <label>
+          Save this search as
+          <input value={name} placeholder="name" onChange={(e) => setName(e.target.value)} maxLength={200} />
+        </label>
+        <button type="submit" disabled={busy || current === "" || name.trim() === ""}>
+          Save
+        </button>
+      </form>
+      <ErrorBanner message={error ?? saved.error} />
+    </section>
   );
 }
 
