@@ -100,6 +100,20 @@ describe("vigil CLI", { timeout: 180_000 }, () => {
         .every((l) => JSON.parse(l).type === "scim.disabled"),
     );
     assert.ok(scim.stdout.trim().length > 0, "the scenario's event is stored");
+    const csv = await vigil(["search", "--type", "scim.disabled", "--format", "csv"], env());
+    assert.equal(csv.code, 0, csv.stderr);
+    const rows = csv.stdout.split("\r\n");
+    assert.equal(rows[0], "time,type,actor,ip,project,source,id");
+    assert.match(rows[1] ?? "", /^\d{4}-\d\d-\d\dT[\d:.]+Z,scim\.disabled,/);
+    const jsonl = await vigil(["search", "--limit", "3", "--format", "jsonl"], env());
+    assert.equal(jsonl.code, 0, jsonl.stderr);
+    const docs = jsonl.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.equal(docs.length, 3);
+    assert.equal(typeof docs[0].raw, "object");
+    assert.notEqual((await vigil(["search", "--format", "xlsx"], env())).code, 0);
   });
 
   it("gives a one-sentence error for a bad flag value", async () => {

@@ -12,10 +12,10 @@ import { eventRow } from "../../test/storage-contract.ts";
 import { readEnv } from "../config/env.ts";
 import { createLogger } from "../logging/logger.ts";
 import { openRuntime, type Runtime } from "../pipeline/runtime.ts";
+import { csvField } from "../usecases/event-export.ts";
 import { createApp } from "./app.ts";
 import { createUser } from "./auth.ts";
 import type { AppEnv } from "./context.ts";
-import { csvField } from "./event-export.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field
 type Json = any;

@@ -1,8 +1,19 @@
 import type { Command } from "commander";
 import { systemClock, unixSeconds } from "../../core/clock.ts";
+import { UsageError } from "../../core/errors.ts";
 import type { StoredEvent } from "../../core/event.ts";
 import { requireSource } from "../../pipeline/runtime.ts";
 import type { EventQuery } from "../../storage/ports.ts";
+import {
+  CSV_COLUMNS,
+  csvLine,
+  csvRow,
+  EXPORT_FORMATS,
+  EXPORT_MAX_ROWS,
+  type ExportFormat,
+  exportPages,
+  jsonLine,
+} from "../../usecases/event-export.ts";
 import { withRuntime } from "../context.ts";
 import { parsePositiveInt, parseTimeArg } from "../time-arg.ts";
 
@@ -17,6 +28,7 @@ interface SearchOptions {
   text?: string;
   limit: string;
   json?: boolean;
+  format?: string;
 }
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -43,11 +55,21 @@ export function register(program: Command): void {
     .option("--text <text>", "case-insensitive text anywhere in the event")
     .option("--limit <n>", "at most this many events", "100")
     .option("--json", "one stored event per line (the raw record, as the API returned it)")
-    .addHelpText("after", "\nExample:\n  vigil search --type api_key.created --since 7d --json\n")
+    .option(
+      "--format <format>",
+      `export: jsonl (the API's event documents) or csv (time, type, actor, ip, project, source, id); --limit up to ${EXPORT_MAX_ROWS.toLocaleString("en-US")}`,
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  vigil search --type api_key.created --since 7d --json\n  vigil search --since 30d --limit 100000 --format csv > events.csv\n",
+    )
     .action(async (options: SearchOptions) => {
       await withRuntime(async (runtime) => {
         const now = unixSeconds(systemClock);
-        const query: EventQuery = { limit: parsePositiveInt(options.limit, "--limit", 1, 10_000) };
+        const format = exportFormat(options);
+        const maxLimit = format === undefined ? 10_000 : EXPORT_MAX_ROWS;
+        const limit = parsePositiveInt(options.limit, "--limit", 1, maxLimit);
+        const query: EventQuery = {};
         if (options.source) query.sourceId = (await requireSource(runtime, options.source)).id;
         if (options.type) query.types = options.type;
         if (options.actor) query.actorEmail = options.actor;
@@ -56,11 +78,32 @@ export function register(program: Command): void {
         if (options.since) query.sinceSecs = parseTimeArg(options.since, now, "--since");
         if (options.until) query.untilSecs = parseTimeArg(options.until, now, "--until");
         if (options.text) query.text = options.text;
-        const events = await runtime.store.searchEvents(query);
+        if (format !== undefined) {
+          await writeExport(exportPages(runtime.store, query, limit), format);
+          return;
+        }
+        const events = await runtime.store.searchEvents({ ...query, limit });
         for (const event of events) {
           process.stdout.write(options.json ? `${event.raw}\n` : `${line(event)}\n`);
         }
         if (!options.json) process.stderr.write(`${events.length} event(s).\n`);
       });
     });
+}
+
+function exportFormat(options: SearchOptions): ExportFormat | undefined {
+  if (options.format === undefined) return undefined;
+  if (options.json) throw new UsageError("Give --json or --format, not both.");
+  if (!(EXPORT_FORMATS as readonly string[]).includes(options.format)) {
+    throw new UsageError(`--format is ${EXPORT_FORMATS.join(" or ")}, not ${JSON.stringify(options.format)}.`);
+  }
+  return options.format as ExportFormat;
+}
+
+/** Page by page, each written before the next is read (waiting for stdout to drain when a pipe is slow). */
+async function writeExport(pages: AsyncGenerator<StoredEvent[]>, format: ExportFormat): Promise<void> {
+  const write = (text: string) =>
+    process.stdout.write(text) ? Promise.resolve() : new Promise<void>((r) => process.stdout.once("drain", r));
+  if (format === "csv") await write(csvRow(CSV_COLUMNS));
+  for await (const page of pages) await write(page.map(format === "csv" ? csvLine : jsonLine).join(""));
 }

@@ -9,8 +9,9 @@ import { normalizedRecord } from "../../pipeline/normalized.ts";
 import { eventDocument } from "../../storage/event-document.ts";
 import type { EventCursor, EventQuery } from "../../storage/ports.ts";
 import { MAX_LIMIT } from "../../storage/store/event-search.ts";
+import { EXPORT_FORMATS, type ExportFormat } from "../../usecases/event-export.ts";
 import { type AppEnv, intParam, type ServerContext, strParam } from "../context.ts";
-import { EXPORT_FORMATS, type ExportFormat, exportResponse } from "../event-export.ts";
+import { exportResponse } from "../event-export.ts";
 import { keysetPages, streamJsonList } from "../json-stream.ts";
 
 /** An event as the API lists it (raw as a JSON value). */
