@@ -242,6 +242,60 @@ describe("console", { timeout: 300_000 }, () => {
     await screenshot(page, "12-event-detail");
   });
 
+  test("search: a histogram of the results, the next page, export links, a saved search reopened", async () => {
+    await page.getByRole("link", { name: "Search" }).click();
+    await page.getByRole("heading", { name: "Search" }).waitFor(WAIT);
+    await page.getByLabel("Time range").selectOption("all");
+    await page.getByRole("button", { name: "Search", exact: true }).click();
+    const results = page.getByRole("table", { name: "Search results" });
+    await results.waitFor(WAIT);
+    // Above the results: the chart in use elsewhere, with a legend, and the total it counts.
+    const chart = page.getByRole("region", { name: "Results over time" });
+    await chart.locator(".recharts-bar-rectangle").first().waitFor(WAIT);
+    await chart.locator(".recharts-legend-item").first().waitFor(WAIT);
+    const showing = page.getByText(/^Showing 1–100 of [\d,]+/);
+    await showing.waitFor(WAIT);
+    const total = Number((/of ([\d,]+)/.exec((await showing.textContent()) ?? "")?.[1] ?? "0").replaceAll(",", ""));
+    assert.ok(total > 100, `the simulator's history should give more than one page, got ${total}`);
+    assert.equal(await results.locator("tbody tr").count(), 100);
+    await screenshot(page, "4x-search-histogram");
+
+    const firstId = await results.locator("tbody tr td:last-child").first().textContent();
+    await page.getByRole("button", { name: "Next page →" }).click();
+    await page.getByText(new RegExp(`^Showing 101–${Math.min(200, total)} of`)).waitFor(WAIT);
+    assert.notEqual(await results.locator("tbody tr td:last-child").first().textContent(), firstId);
+    await screenshot(page, "4x-search-page-2");
+
+    // The export links download the same search (the session cookie goes with them).
+    const csvHref = await page.getByRole("link", { name: "Export CSV" }).getAttribute("href");
+    assert.ok(csvHref?.startsWith("/api/events/export?"), csvHref ?? "");
+    const csv = await page.request.get(`${vigil.baseUrl}${csvHref}`);
+    assert.equal(csv.status(), 200);
+    assert.match(csv.headers()["content-disposition"] ?? "", /^attachment; filename="vigil-events-.+\.csv"$/);
+    const lines = (await csv.text()).split("\r\n").filter((l) => l !== "");
+    assert.equal(lines[0], "time,type,actor,ip,project,source,id");
+    // The poller may have stored more since the histogram counted.
+    assert.ok(lines.length - 1 >= total, `${lines.length - 1} rows for ${total} events`);
+    const jsonlHref = await page.getByRole("link", { name: "Export JSON lines" }).getAttribute("href");
+    assert.match(jsonlHref ?? "", /format=jsonl/);
+
+    // Saved (its name holds markup, shown as text), then another search, then the saved one reopened.
+    const name = `All events ${XSS_IMG}`;
+    await page.getByLabel("Save this search as").fill(name);
+    await page.getByRole("button", { name: "Save", exact: true }).click();
+    const saved = page.getByLabel("Open saved search");
+    await saved.locator("option", { hasText: name }).waitFor({ ...WAIT, state: "attached" });
+    await page.getByLabel("Event type").fill("scim.disabled");
+    await page.getByRole("button", { name: "Search", exact: true }).click();
+    await page.getByText(/^Showing 1–\d+ of \d+/).waitFor(WAIT);
+    assert.ok(!(await page.getByText(/^Showing 1–100 of/).isVisible()));
+    await saved.selectOption({ label: name });
+    await page.getByText(/^Showing 1–100 of/).waitFor(WAIT);
+    assert.equal(await page.getByLabel("Event type").inputValue(), "");
+    assert.equal(await page.locator('img[src="x"]').count(), 0);
+    await screenshot(page, "4x-search-saved-reopened");
+  });
+
   test("detections list packs and rules; the overview shows the data", async () => {
     await page.getByRole("link", { name: "Detections" }).click();
     await page.getByRole("table", { name: "Packs" }).getByText("OpenAI").first().waitFor(WAIT);

@@ -269,7 +269,7 @@ function SavedSearches({ current, onOpen }: { current: string; onOpen: (query: s
   return (
     <section className="filters saved-searches" aria-label="Saved searches">
       <label>
-        Saved searches
+        Open saved search
         <select
           value={chosen}
           onChange={(e) => {
@@ -278,7 +278,7 @@ function SavedSearches({ current, onOpen }: { current: string; onOpen: (query: s
             if (s) onOpen(str(s.query));
           }}
         >
-          <option value="">{list.length === 0 ? "None saved yet" : "Open a saved search…"}</option>
+          <option value="">{list.length === 0 ? "None saved yet" : "Choose…"}</option>
           {list.map((s) => (
             <option key={str(s.id)} value={str(s.id)}>
               {str(s.name)}
