@@ -752,9 +752,47 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 21,
-    name: "saved searches",
+    name: "rule matches: what a rule says the same way for every match is stored once",
     sql: `
       -- See the SQLite store's migration 21.
+      CREATE TABLE rule_versions (
+        id text COLLATE "C" PRIMARY KEY,
+        rule_id text COLLATE "C" NOT NULL,
+        pack_id text COLLATE "C",
+        log_type text COLLATE "C" NOT NULL,
+        description text,
+        reference text,
+        runbook text,
+        destinations text,
+        dedup_period_minutes double precision NOT NULL,
+        threshold integer NOT NULL,
+        create_alert boolean NOT NULL,
+        tags text NOT NULL,
+        reports text NOT NULL
+      );
+      INSERT INTO rule_versions (id, rule_id, pack_id, log_type, description, reference, runbook, destinations, dedup_period_minutes, threshold, create_alert, tags, reports)
+        SELECT 'stored-' || min(seq), rule_id, pack_id, log_type, description, reference, runbook, destinations, dedup_period_minutes, threshold, create_alert, tags, reports
+        FROM rule_matches GROUP BY rule_id, pack_id, log_type, description, reference, runbook, destinations, dedup_period_minutes, threshold, create_alert, tags, reports;
+      ALTER TABLE rule_matches ADD COLUMN rule_version text COLLATE "C" NOT NULL DEFAULT '';
+      UPDATE rule_matches m SET rule_version = v.id FROM rule_versions v WHERE v.rule_id = m.rule_id AND v.pack_id IS NOT DISTINCT FROM m.pack_id AND v.log_type IS NOT DISTINCT FROM m.log_type AND v.description IS NOT DISTINCT FROM m.description AND v.reference IS NOT DISTINCT FROM m.reference AND v.runbook IS NOT DISTINCT FROM m.runbook AND v.destinations IS NOT DISTINCT FROM m.destinations AND v.dedup_period_minutes IS NOT DISTINCT FROM m.dedup_period_minutes AND v.threshold IS NOT DISTINCT FROM m.threshold AND v.create_alert IS NOT DISTINCT FROM m.create_alert AND v.tags IS NOT DISTINCT FROM m.tags AND v.reports IS NOT DISTINCT FROM m.reports;
+      ALTER TABLE rule_matches DROP COLUMN pack_id;
+      ALTER TABLE rule_matches DROP COLUMN log_type;
+      ALTER TABLE rule_matches DROP COLUMN description;
+      ALTER TABLE rule_matches DROP COLUMN reference;
+      ALTER TABLE rule_matches DROP COLUMN runbook;
+      ALTER TABLE rule_matches DROP COLUMN destinations;
+      ALTER TABLE rule_matches DROP COLUMN dedup_period_minutes;
+      ALTER TABLE rule_matches DROP COLUMN threshold;
+      ALTER TABLE rule_matches DROP COLUMN create_alert;
+      ALTER TABLE rule_matches DROP COLUMN tags;
+      ALTER TABLE rule_matches DROP COLUMN reports;
+    `,
+  },
+  {
+    version: 22,
+    name: "saved searches",
+    sql: `
+      -- See the SQLite store's migration 22.
       CREATE TABLE saved_searches (
         id text COLLATE "C" PRIMARY KEY,
         name text COLLATE "C" NOT NULL UNIQUE,

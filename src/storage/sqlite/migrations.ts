@@ -774,6 +774,47 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 21,
+    name: "rule matches: what a rule says the same way for every match is stored once",
+    sql: `
+      -- A match repeated its rule's description, reference, runbook, tags, reports and settings: about a
+      -- kilobyte of a match's 2 KB, for every event a signal rule matched. They move to rule_versions, keyed by a
+      -- hash of their content (store/detection-rows.ts); the matches stored before get one version per distinct
+      -- content, keyed by the first such match.
+      CREATE TABLE rule_versions (
+        id TEXT PRIMARY KEY,
+        rule_id TEXT NOT NULL,
+        pack_id TEXT,
+        log_type TEXT NOT NULL,
+        description TEXT,
+        reference TEXT,
+        runbook TEXT,
+        destinations TEXT,
+        dedup_period_minutes REAL NOT NULL,
+        threshold INTEGER NOT NULL,
+        create_alert INTEGER NOT NULL,
+        tags TEXT NOT NULL,
+        reports TEXT NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO rule_versions (id, rule_id, pack_id, log_type, description, reference, runbook, destinations, dedup_period_minutes, threshold, create_alert, tags, reports)
+        SELECT 'stored-' || min(seq), rule_id, pack_id, log_type, description, reference, runbook, destinations, dedup_period_minutes, threshold, create_alert, tags, reports
+        FROM rule_matches GROUP BY rule_id, pack_id, log_type, description, reference, runbook, destinations, dedup_period_minutes, threshold, create_alert, tags, reports;
+      ALTER TABLE rule_matches ADD COLUMN rule_version TEXT NOT NULL DEFAULT '';
+      UPDATE rule_matches SET rule_version = (SELECT v.id FROM rule_versions v WHERE v.rule_id = rule_matches.rule_id AND v.pack_id IS rule_matches.pack_id AND v.log_type IS rule_matches.log_type AND v.description IS rule_matches.description AND v.reference IS rule_matches.reference AND v.runbook IS rule_matches.runbook AND v.destinations IS rule_matches.destinations AND v.dedup_period_minutes IS rule_matches.dedup_period_minutes AND v.threshold IS rule_matches.threshold AND v.create_alert IS rule_matches.create_alert AND v.tags IS rule_matches.tags AND v.reports IS rule_matches.reports);
+      ALTER TABLE rule_matches DROP COLUMN pack_id;
+      ALTER TABLE rule_matches DROP COLUMN log_type;
+      ALTER TABLE rule_matches DROP COLUMN description;
+      ALTER TABLE rule_matches DROP COLUMN reference;
+      ALTER TABLE rule_matches DROP COLUMN runbook;
+      ALTER TABLE rule_matches DROP COLUMN destinations;
+      ALTER TABLE rule_matches DROP COLUMN dedup_period_minutes;
+      ALTER TABLE rule_matches DROP COLUMN threshold;
+      ALTER TABLE rule_matches DROP COLUMN create_alert;
+      ALTER TABLE rule_matches DROP COLUMN tags;
+      ALTER TABLE rule_matches DROP COLUMN reports;
+    `,
+  },
+  {
+    version: 22,
     name: "saved searches",
     sql: `
       -- Saved searches (issue 12): a name and the search page's filters as a URL query string. Shared by the

@@ -7,7 +7,7 @@ import { ALERT_STATUSES, type AlertStatus } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { Store, StoredEvent } from "../ports.ts";
 import type { EventsTable } from "./database.ts";
-import { toAlertRecord, toAlertStatusChange, toRuleMatch } from "./detection-rows.ts";
+import { matchesWithVersions, toAlertRecord, toAlertStatusChange, toRuleMatch } from "./detection-rows.ts";
 import { enqueue } from "./detections.ts";
 import type { Db, StoreContext } from "./dialect.ts";
 import { EVENT_COLUMNS } from "./event-search.ts";
@@ -77,12 +77,10 @@ export function alertOps(
     async getAlertMatches(id, limit) {
       const max = listLimit(limit, 10_000);
       const rows = await dialect.heavyRead(
-        dialect.db
-          .selectFrom("rule_matches as m")
+        matchesWithVersions(dialect.db)
           .leftJoin("events as e", (join) =>
             join.onRef("e.source_id", "=", "m.source_id").onRef("e.id", "=", "m.event_id"),
           )
-          .selectAll("m")
           .select(EVENT_COLUMNS.map((c) => sql.ref(`e.${c}`).as(`ev_${c}`)))
           .where("m.alert_id", "=", id)
           .orderBy("m.event_time")

@@ -254,31 +254,39 @@ export interface RuleMatchesTable {
   alert_context: string | null;
   alert_id: string | null;
   correlation_pending: Generated<Flag>;
-  create_alert: Flag;
   created_at_ms: number;
-  dedup_period_minutes: number;
   dedup_string: string;
-  description: string | null;
-  destinations: string | null;
   error_message: string | null;
   error_type: string | null;
   event_id: string;
   event_time: number;
   is_error: Flag;
+  rule_id: string;
+  /** The rule_versions row holding what the rule says the same way for every match (migration 21). */
+  rule_version: string;
+  seq: Generated<number>;
+  severity: string;
+  source_id: string;
+  title: string;
+  unique_value: string | null;
+  window_id: string | null;
+}
+
+/** What a rule version says the same way for every match: stored once, not with each match. */
+export interface RuleVersionsTable {
+  id: string;
+  rule_id: string;
+  create_alert: Flag;
+  dedup_period_minutes: number;
+  description: string | null;
+  destinations: string | null;
   log_type: string;
   pack_id: string | null;
   reference: string | null;
   reports: string;
-  rule_id: string;
   runbook: string | null;
-  seq: Generated<number>;
-  severity: string;
-  source_id: string;
   tags: string;
   threshold: number;
-  title: string;
-  unique_value: string | null;
-  window_id: string | null;
 }
 
 export interface RuleStateTable {
@@ -414,6 +422,7 @@ export interface Database {
   posture_snapshots: PostureSnapshotsTable;
   quarantine: QuarantineTable;
   rule_matches: RuleMatchesTable;
+  rule_versions: RuleVersionsTable;
   rule_state: RuleStateTable;
   saved_searches: SavedSearchesTable;
   schema_migrations: SchemaMigrationsTable;

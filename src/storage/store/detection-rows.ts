@@ -2,6 +2,7 @@
 // records they hold. JSON-valued fields are JSON text on both databases; flags are written 0/1 and read with
 // `flag()` (see ./database.ts).
 
+import { createHash } from "node:crypto";
 import type { Selectable } from "kysely";
 import type { AlertWindow } from "../../alerts/windows.ts";
 import {
@@ -19,7 +20,9 @@ import {
   flag,
   type RuleMatchesTable,
   type RuleStateTable,
+  type RuleVersionsTable,
 } from "./database.ts";
+import type { Db } from "./dialect.ts";
 
 /** A boolean as a Flag column takes it (0/1 on both databases). */
 export const toFlag = (b: boolean): number => (b ? 1 : 0);
@@ -39,14 +42,36 @@ export function matchKey(m: { sourceId: string; ruleId: string; eventId: string;
   return JSON.stringify([m.sourceId, m.ruleId, m.eventId, m.isError]);
 }
 
+/**
+ * What a match's rule says the same way for every match of that rule version (its description, runbook, tags…),
+ * stored once in rule_versions and keyed by a hash of itself: repeated in every match it was most of a match's
+ * bytes.
+ */
+export function ruleVersionRow(m: RuleMatch) {
+  const row = {
+    rule_id: m.ruleId,
+    pack_id: m.packId,
+    log_type: m.logType,
+    description: m.description,
+    reference: m.reference,
+    runbook: m.runbook,
+    destinations: jsonOrNull(m.destinations),
+    dedup_period_minutes: m.dedupPeriodMinutes,
+    threshold: m.threshold,
+    create_alert: toFlag(m.createAlert),
+    tags: JSON.stringify(m.tags),
+    reports: JSON.stringify(m.reports),
+  };
+  const id = createHash("sha256").update(JSON.stringify(row)).digest("hex").slice(0, 32);
+  return { id, ...row };
+}
+
 /** The columns of rule_matches that hold the match itself (the rest place it: window, alert, seq, ...). */
-export function matchRow(m: RuleMatch) {
+export function matchRow(m: RuleMatch, ruleVersion: string) {
   return {
     source_id: m.sourceId,
     event_id: m.eventId,
     rule_id: m.ruleId,
-    pack_id: m.packId,
-    log_type: m.logType,
     event_time: m.eventTimeSecs,
     is_error: toFlag(m.isError),
     error_type: m.errorType,
@@ -55,22 +80,32 @@ export function matchRow(m: RuleMatch) {
     title: m.title,
     severity: m.severity,
     alert_context: jsonOrNull(m.alertContext),
-    description: m.description,
-    reference: m.reference,
-    runbook: m.runbook,
-    destinations: jsonOrNull(m.destinations),
     unique_value: m.uniqueValue,
-    dedup_period_minutes: m.dedupPeriodMinutes,
-    threshold: m.threshold,
-    create_alert: toFlag(m.createAlert),
-    tags: JSON.stringify(m.tags),
-    reports: JSON.stringify(m.reports),
+    rule_version: ruleVersion,
   };
 }
 
-type MatchColumns = keyof ReturnType<typeof matchRow>;
+/** The rule_versions columns read beside a match (`v.` in `matchesWithVersions`). */
+export const VERSION_COLUMNS = [
+  "pack_id",
+  "log_type",
+  "description",
+  "reference",
+  "runbook",
+  "destinations",
+  "dedup_period_minutes",
+  "threshold",
+  "create_alert",
+  "tags",
+  "reports",
+] as const satisfies ReadonlyArray<keyof RuleVersionsTable>;
 
-export function toRuleMatch(row: Pick<Selectable<RuleMatchesTable>, MatchColumns>): RuleMatch {
+type MatchColumns = Exclude<keyof ReturnType<typeof matchRow>, "rule_version">;
+type VersionColumns = (typeof VERSION_COLUMNS)[number];
+
+export function toRuleMatch(
+  row: Pick<Selectable<RuleMatchesTable>, MatchColumns> & Pick<Selectable<RuleVersionsTable>, VersionColumns>,
+): RuleMatch {
   return {
     ruleId: row.rule_id,
     packId: row.pack_id,
@@ -98,6 +133,15 @@ export function toRuleMatch(row: Pick<Selectable<RuleMatchesTable>, MatchColumns
   };
 }
 
+/** Matches (as `m`) with their rule version's columns: what `toRuleMatch` reads. */
+export function matchesWithVersions(db: Db) {
+  return db
+    .selectFrom("rule_matches as m")
+    .innerJoin("rule_versions as v", "v.id", "m.rule_version")
+    .selectAll("m")
+    .select(VERSION_COLUMNS.map((c) => `v.${c}` as const));
+}
+
 /**
  * The columns of a stored window that change when its representative stays (most batches): the first match,
  * whose context may be large, is not written again.
@@ -123,11 +167,69 @@ export function windowRow(w: AlertWindow) {
     end_secs: w.endSecs,
     on_grid: toFlag(w.onGrid),
     ...windowCounts(w),
-    first_match: JSON.stringify(w.first),
+    first_match: JSON.stringify(compactMatch(w.first)),
   };
 }
 
-export function toAlertWindow(row: Selectable<AlertWindowsTable>): AlertWindow {
+/** The RuleMatch fields a rule version holds (see ruleVersionRow). */
+const VERSION_FIELDS = [
+  "packId",
+  "logType",
+  "description",
+  "reference",
+  "runbook",
+  "destinations",
+  "dedupPeriodMinutes",
+  "threshold",
+  "createAlert",
+  "tags",
+  "reports",
+] as const satisfies ReadonlyArray<keyof RuleMatch>;
+
+/** A window's representative match as stored: without its rule version's fields, which it names instead. */
+function compactMatch(m: RuleMatch): Record<string, unknown> {
+  const rest: Record<string, unknown> = { ...m };
+  for (const f of VERSION_FIELDS) delete rest[f];
+  return { ...rest, ruleVersion: ruleVersionRow(m).id };
+}
+
+/** The rule version ids that stored windows' representatives name (to load them with the windows). */
+export function versionsNamed(rows: ReadonlyArray<Pick<Selectable<AlertWindowsTable>, "first_match">>): string[] {
+  const ids = new Set<string>();
+  for (const row of rows) {
+    const id = (JSON.parse(row.first_match) as { ruleVersion?: unknown }).ruleVersion;
+    if (typeof id === "string") ids.add(id);
+  }
+  return [...ids];
+}
+
+/** A stored window; `versions` holds the rule versions its representative may name (older rows name none). */
+export function toAlertWindow(
+  row: Selectable<AlertWindowsTable>,
+  versions: ReadonlyMap<string, Selectable<RuleVersionsTable>>,
+): AlertWindow {
+  const stored = JSON.parse(row.first_match) as Record<string, unknown> & { ruleVersion?: string };
+  const { ruleVersion, ...fields } = stored;
+  const version = ruleVersion === undefined ? undefined : versions.get(ruleVersion);
+  if (ruleVersion !== undefined && version === undefined) {
+    throw new Error(`Alert window ${row.id} names rule version ${ruleVersion}, which is not stored.`);
+  }
+  const first = (version === undefined
+    ? fields
+    : {
+        ...fields,
+        packId: version.pack_id,
+        logType: version.log_type,
+        description: version.description,
+        reference: version.reference,
+        runbook: version.runbook,
+        destinations: parseJson(version.destinations, null),
+        dedupPeriodMinutes: version.dedup_period_minutes,
+        threshold: version.threshold,
+        createAlert: flag(version.create_alert),
+        tags: parseJson(version.tags, []),
+        reports: parseJson(version.reports, {}),
+      }) as unknown as RuleMatch;
   return {
     id: row.id,
     sourceId: row.source_id,
@@ -142,7 +244,7 @@ export function toAlertWindow(row: Selectable<AlertWindowsTable>): AlertWindow {
     valuelessCount: row.valueless_count,
     threshold: row.threshold,
     alertCreated: flag(row.alert_created),
-    first: JSON.parse(row.first_match) as RuleMatch,
+    first,
   };
 }
 

@@ -9,7 +9,7 @@
 // deadlock). A lock per (source, rule) also serializes the writers of one rule: two of them can then neither
 // both spend its alert budget nor both store the same match.
 
-import { type Insertable, sql } from "kysely";
+import { type Insertable, type Selectable, sql } from "kysely";
 import { foldNoisyMatches } from "../../alerts/limiter.ts";
 import {
   type AlertWindow,
@@ -23,17 +23,20 @@ import {
 import type { RuleMatch, RuleStateOp } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { RuleStateEntry, Store } from "../ports.ts";
-import { flag, type RuleStateTable } from "./database.ts";
+import { type AlertWindowsTable, flag, type RuleStateTable, type RuleVersionsTable } from "./database.ts";
 import {
+  matchesWithVersions,
   matchKey,
   matchRow,
   newAlertRow,
   representativeFields,
   ruleStateRow,
+  ruleVersionRow,
   toAlertWindow,
   toFlag,
   toRuleMatch,
   toRuleStateEntry,
+  versionsNamed,
   windowCounts,
   windowRow,
 } from "./detection-rows.ts";
@@ -151,9 +154,9 @@ async function unstoredMatches(trx: Db, matches: readonly RuleMatch[]): Promise<
 
 /** The stored windows the matches may fall into. */
 async function loadWindows(trx: Db, matches: readonly RuleMatch[]): Promise<AlertWindow[]> {
-  const windows: AlertWindow[] = [];
+  const rows: Array<Selectable<AlertWindowsTable>> = [];
   for (const { key, minSecs, maxSecs } of keysToLoad(matches)) {
-    const rows = await trx
+    const found = await trx
       .selectFrom("alert_windows")
       .selectAll()
       .where("source_id", "=", key.sourceId)
@@ -163,9 +166,15 @@ async function loadWindows(trx: Db, matches: readonly RuleMatch[]): Promise<Aler
       .where("start_secs", "<=", maxSecs)
       .where("end_secs", ">", minSecs)
       .execute();
-    windows.push(...rows.map(toAlertWindow));
+    rows.push(...found);
   }
-  return windows;
+  const versions = new Map<string, Selectable<RuleVersionsTable>>();
+  for (const chunk of chunks(versionsNamed(rows))) {
+    for (const v of await trx.selectFrom("rule_versions").selectAll().where("id", "in", chunk).execute()) {
+      versions.set(v.id, v);
+    }
+  }
+  return rows.map((row) => toAlertWindow(row, versions));
 }
 
 /**
@@ -203,6 +212,11 @@ async function saveWindows(trx: Db, existing: readonly AlertWindow[], outcome: W
       await trx.updateTable("alert_windows").set(windowCounts(w)).where("id", "=", w.id).execute();
     } else whole.push(w);
   }
+  // The representatives' rule versions (stored with their matches too; a window may be written first).
+  await insertRuleVersions(
+    trx,
+    whole.map((w) => ruleVersionRow(w.first)),
+  );
   for (const chunk of chunks(whole)) {
     await trx
       .insertInto("alert_windows")
@@ -222,13 +236,28 @@ async function saveWindows(trx: Db, existing: readonly AlertWindow[], outcome: W
   }
 }
 
+/** Stores the rule versions not stored yet (each once, in id order: concurrent writers lock alike). */
+async function insertRuleVersions(trx: Db, rows: ReadonlyArray<ReturnType<typeof ruleVersionRow>>): Promise<void> {
+  const unique = new Map(rows.map((v) => [v.id, v]));
+  if (unique.size === 0) return;
+  await trx
+    .insertInto("rule_versions")
+    .values([...unique.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)))
+    .onConflict((oc) => oc.column("id").doNothing())
+    .execute();
+}
+
 async function insertMatches(trx: Db, placements: readonly MatchPlacement[], nowMs: number): Promise<void> {
   for (const chunk of chunks(placements)) {
+    // The rule versions first (a handful per chunk, most already stored), then the matches that point at them.
+    const versions = chunk.map((p) => ruleVersionRow(p.match));
+    await insertRuleVersions(trx, versions);
+    const versionOf = versions.map((v) => v.id);
     const result = await trx
       .insertInto("rule_matches")
       .values(
-        chunk.map((p) => ({
-          ...matchRow(p.match),
+        chunk.map((p, i) => ({
+          ...matchRow(p.match, versionOf[i]!),
           window_id: p.windowId,
           alert_id: p.alertId,
           created_at_ms: nowMs,
@@ -475,14 +504,12 @@ export function detectionOps(
 
     async listMatches(query) {
       const rows = await dialect.run((db) => {
-        let q = db
-          .selectFrom("rule_matches")
-          .selectAll()
-          .where("event_time", ">=", query.sinceSecs)
-          .where("event_time", "<", query.untilSecs);
-        if (query.sourceId !== undefined) q = q.where("source_id", "=", query.sourceId);
-        if (query.ruleIds !== undefined && query.ruleIds.length > 0) q = q.where("rule_id", "in", query.ruleIds);
-        return q.orderBy("event_time").orderBy("seq").execute();
+        let q = matchesWithVersions(db)
+          .where("m.event_time", ">=", query.sinceSecs)
+          .where("m.event_time", "<", query.untilSecs);
+        if (query.sourceId !== undefined) q = q.where("m.source_id", "=", query.sourceId);
+        if (query.ruleIds !== undefined && query.ruleIds.length > 0) q = q.where("m.rule_id", "in", query.ruleIds);
+        return q.orderBy("m.event_time").orderBy("m.seq").execute();
       });
       return rows.map(toRuleMatch);
     },
@@ -498,13 +525,11 @@ export function detectionOps(
 
     async listCorrelationPending(sourceId, options) {
       const rows = await dialect.run((db) =>
-        db
-          .selectFrom("rule_matches")
-          .selectAll()
-          .where("source_id", "=", sourceId)
-          .where("correlation_pending", "=", 1)
-          .where("seq", ">", options.afterSeq)
-          .orderBy("seq")
+        matchesWithVersions(db)
+          .where("m.source_id", "=", sourceId)
+          .where("m.correlation_pending", "=", 1)
+          .where("m.seq", ">", options.afterSeq)
+          .orderBy("m.seq")
           .limit(options.limit)
           .execute(),
       );
