@@ -2,23 +2,14 @@
 // CTE named `events` that holds only one source's events. As a subquery it can only be one SELECT (a `;` or a
 // write is a syntax error); the CTE makes `FROM events` mean "this source's events" in either database.
 
+import { EVENT_COLUMNS } from "./store/event-search.ts";
+
 /**
  * The columns a scheduled query sees: the indexed fields and `raw`, the record as the API returned it (JSON
  * text: json_extract(raw, '$.actor.session.ip_address') in SQLite, raw::jsonb #>> '{actor,session,ip_address}'
  * in PostgreSQL). The normalized form is not stored (it is rebuilt from raw on read), so it is not a column.
  */
-export const SCHEDULED_QUERY_COLUMNS = [
-  "source_id",
-  "id",
-  "type",
-  "effective_at",
-  "actor_type",
-  "actor_id",
-  "actor_email",
-  "ip",
-  "project_id",
-  "raw",
-] as const;
+export const SCHEDULED_QUERY_COLUMNS = EVENT_COLUMNS.filter((c) => c !== "ingested_at_ms");
 
 /**
  * `table`: how the events table is named inside the CTE (SQLite needs `main.events`, or the CTE would refer to

@@ -83,7 +83,7 @@ function newestFirst<O>(q: SelectQueryBuilder<Database, "events", O>, limit: num
     .limit(resolveLimit(limit));
 }
 
-/** The event columns a StoredEvent is read from (../rows: toStoredEvent). */
+/** The event columns a StoredEvent is read from (events.ts: toStoredEvent). */
 export const EVENT_COLUMNS = [
   "source_id",
   "id",
