@@ -16,6 +16,7 @@ function progress(eventsRead: number, inserted: number, secsDone: number): Backf
 describe("poll summary", () => {
   it("counts the live poll alone when no backfill ran", () => {
     assert.equal(pollSummary("OpenAI", report(40, 3), null), "Polled OpenAI: 3 new events (40 read).");
+    assert.equal(pollSummary("OpenAI", report(1, 1), null), "Polled OpenAI: 1 new event (1 read).");
   });
 
   it("adds what the backfill read since the last summary, across job runs, then starts again", () => {

@@ -47,20 +47,25 @@ function count(n: number): string {
   return n.toLocaleString("en-US");
 }
 
+/** "1 new event", "2 new events". */
+function newEvents(n: number): string {
+  return `${count(n)} new ${n === 1 ? "event" : "events"}`;
+}
+
 /** `Polled OpenAI: 3 new events (40 read); backfill 42% done: 5,100 new events (5,400 read) since the last poll.` */
 export function pollSummary(sourceName: string, report: PollReport, backfill: BackfillTally | null): string {
   const read = report.streams.reduce((n, s) => n + s.eventsRead, 0);
   const inserted = report.streams.reduce((n, s) => n + s.inserted, 0);
-  let line = `Polled ${sourceName}: ${count(inserted)} new events (${count(read)} read)`;
+  let line = `Polled ${sourceName}: ${newEvents(inserted)} (${count(read)} read)`;
   if (backfill) {
     const pct = backfill.secsTotal > 0 ? Math.floor((backfill.secsDone / backfill.secsTotal) * 100) : 100;
-    line += `; backfill ${pct}% done: ${count(backfill.inserted)} new events (${count(backfill.eventsRead)} read) since the last poll`;
+    line += `; backfill ${pct}% done: ${newEvents(backfill.inserted)} (${count(backfill.eventsRead)} read) since the last poll`;
   }
   return `${line}.`;
 }
 
 /** `Backfill of OpenAI is complete: 5,100 new events (5,400 read).` (the counts of this run: a resumed job's earlier runs are not in them). */
 export function backfillCompleteLine(sourceName: string, run: BackfillTally | null): string {
-  const counts = run ? `: ${count(run.inserted)} new events (${count(run.eventsRead)} read)` : "";
+  const counts = run ? `: ${newEvents(run.inserted)} (${count(run.eventsRead)} read)` : "";
   return `Backfill of ${sourceName} is complete${counts}.`;
 }
