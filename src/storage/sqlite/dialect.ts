@@ -12,7 +12,15 @@
 
 import { resolve } from "node:path";
 import type Database from "better-sqlite3";
-import { type Compilable, Kysely, type RawBuilder, SqliteDialect, sql } from "kysely";
+import {
+  type Compilable,
+  Kysely,
+  type RawBuilder,
+  type SqliteDatabase,
+  SqliteDialect,
+  type SqliteStatement,
+  sql,
+} from "kysely";
 import { UsageError, VigilError } from "../../core/errors.ts";
 import type { EventDocuments } from "../ports.ts";
 import { scheduledQuerySql } from "../scheduled-query-sql.ts";
@@ -34,7 +42,7 @@ export class SqliteStoreDialect implements StoreDialect {
     this.#connection = connection;
     this.#reader = reader;
     this.#location = location;
-    this.db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: connection }) });
+    this.db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
   }
 
   #assertOpen(): void {
@@ -218,6 +226,31 @@ async function takeTurn(location: string): Promise<() => void> {
   return () => {
     end();
     if (turns.get(file) === mine) turns.delete(file);
+  };
+}
+
+/** Statements kept prepared, by SQL text: the store's queries come in a few hundred shapes. */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * The connection as Kysely's driver sees it, preparing each SQL text once. The driver prepares every query it
+ * runs; preparing a page's 1,000-parameter INSERT again for each page cost more than running it. Least recently
+ * used statements are dropped past the cap. Kysely runs one query at a time on this connection, so a cached
+ * statement is never busy when it is handed out again.
+ */
+function withStatementCache(connection: Database.Database): SqliteDatabase {
+  const cache = new Map<string, Database.Statement>();
+  return {
+    close: () => connection.close(),
+    prepare(text: string) {
+      let statement = cache.get(text);
+      if (statement === undefined) {
+        statement = connection.prepare(text);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+      } else cache.delete(text);
+      cache.set(text, statement);
+      return statement as unknown as SqliteStatement;
+    },
   };
 }
 
