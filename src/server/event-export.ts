@@ -2,7 +2,7 @@
 // read, one page at a time, the socket's backpressure pacing the reads.
 
 import type { Context } from "hono";
-import type { EventQuery, Store, StoredEvent } from "../storage/ports.ts";
+import type { EventQuery, Store } from "../storage/ports.ts";
 import {
   CSV_COLUMNS,
   csvLine,
@@ -12,6 +12,7 @@ import {
   exportPages,
   jsonLine,
 } from "../usecases/event-export.ts";
+import { pagedBody } from "./json-stream.ts";
 
 /**
  * The export as a streamed download. The first page is read before the response starts, so a bad query still
@@ -30,30 +31,10 @@ export async function exportResponse(
   const first = await pages.next();
   const encoder = new TextEncoder();
   const line = format === "csv" ? csvLine : jsonLine;
-  const encode = (events: StoredEvent[]) => encoder.encode(events.map(line).join(""));
-  const body = new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        if (format === "csv") controller.enqueue(encoder.encode(csvRow(CSV_COLUMNS)));
-        if (first.done) controller.close();
-        else controller.enqueue(encode(first.value));
-      },
-      async pull(controller) {
-        try {
-          const next = await pages.next();
-          if (next.done) controller.close();
-          else controller.enqueue(encode(next.value));
-        } catch (err) {
-          onError(err);
-          controller.error(err);
-        }
-      },
-      async cancel() {
-        await pages.return(undefined);
-      },
-    },
-    { highWaterMark: 0 },
-  );
+  const body = pagedBody(first, pages, onError, {
+    ...(format === "csv" ? { head: encoder.encode(csvRow(CSV_COLUMNS)) } : {}),
+    encode: (events) => [encoder.encode(events.map(line).join(""))],
+  });
   return c.body(body, 200, {
     "Content-Type": format === "csv" ? "text/csv; charset=UTF-8" : "application/x-ndjson; charset=UTF-8",
     "Content-Disposition": `attachment; filename="${filename}.${format}"`,

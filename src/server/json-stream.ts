@@ -52,38 +52,54 @@ export async function streamJsonList(
   const first = await pages.next();
   const encoder = new TextEncoder();
   const comma = encoder.encode(",");
+  const head = JSON.stringify(fields).slice(1, -1);
   const end = () => {
     const tail = JSON.stringify(trailer()).slice(1, -1);
     return encoder.encode(tail === "" ? "]}" : `],${tail}}`);
   };
   let sent = 0;
-  const enqueuePage = (controller: ReadableStreamDefaultController<Uint8Array>, page: JsonPage) => {
-    if (page.count === 0) return;
-    if (sent > 0) controller.enqueue(comma);
-    controller.enqueue(page.json);
-    sent += page.count;
+  const body = pagedBody(first, pages, onError, {
+    head: encoder.encode(`{${head === "" ? "" : `${head},`}${JSON.stringify(key)}:[`),
+    encode: (page) => {
+      if (page.count === 0) return [];
+      const chunks = sent > 0 ? [comma, page.json] : [page.json];
+      sent += page.count;
+      return chunks;
+    },
+    tail: end,
+  });
+  return c.body(body, 200, { "Content-Type": "application/json; charset=UTF-8" });
+}
+
+/**
+ * A response body read from `pages` as the socket takes it: `head`, each page's chunks from `encode`, then
+ * `tail()`. Nothing is read ahead: the next page is read when the socket has taken the previous
+ * one. `first` is the first page, read by the caller before the response starts so that a failing query still
+ * answers with its error status; a later failure cuts the body short and is reported to `onError`.
+ */
+export function pagedBody<P>(
+  first: IteratorResult<P>,
+  pages: AsyncGenerator<P>,
+  onError: (err: unknown) => void,
+  parts: { head?: Uint8Array; encode: (page: P) => Uint8Array[]; tail?: () => Uint8Array },
+): ReadableStream<Uint8Array> {
+  const send = (controller: ReadableStreamDefaultController<Uint8Array>, next: IteratorResult<P>) => {
+    if (next.done) {
+      if (parts.tail) controller.enqueue(parts.tail());
+      controller.close();
+      return;
+    }
+    for (const chunk of parts.encode(next.value)) if (chunk.length > 0) controller.enqueue(chunk);
   };
-  const body = new ReadableStream<Uint8Array>(
+  return new ReadableStream<Uint8Array>(
     {
       start(controller) {
-        const head = JSON.stringify(fields).slice(1, -1);
-        controller.enqueue(encoder.encode(`{${head === "" ? "" : `${head},`}${JSON.stringify(key)}:[`));
-        if (first.done) {
-          controller.enqueue(end());
-          controller.close();
-        } else {
-          enqueuePage(controller, first.value);
-        }
+        if (parts.head) controller.enqueue(parts.head);
+        send(controller, first);
       },
       async pull(controller) {
         try {
-          const next = await pages.next();
-          if (next.done) {
-            controller.enqueue(end());
-            controller.close();
-          } else {
-            enqueuePage(controller, next.value);
-          }
+          send(controller, await pages.next());
         } catch (err) {
           onError(err);
           controller.error(err);
@@ -94,8 +110,6 @@ export async function streamJsonList(
         await pages.return(undefined);
       },
     },
-    // Nothing read ahead: the next page is read when the socket has taken the previous one.
     { highWaterMark: 0 },
   );
-  return c.body(body, 200, { "Content-Type": "application/json; charset=UTF-8" });
 }
