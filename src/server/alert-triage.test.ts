@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Hono } from "hono";
+import { type ApiSession, type Json, loginAs } from "../../test/api-session.ts";
 import { addSource, createAlerts } from "../../test/delivery-helpers.ts";
 import { readEnv } from "../config/env.ts";
 import { createLogger } from "../logging/logger.ts";
@@ -16,27 +17,14 @@ import { createApp } from "./app.ts";
 import { createUser } from "./auth.ts";
 import type { AppEnv } from "./context.ts";
 
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field
-type Json = any;
-
 const PASSWORD = "correct horse battery staple";
 const scratch = mkdtempSync(join(tmpdir(), "vigil-triage-test-"));
 let runtime: Runtime;
 let app: Hono<AppEnv>;
-let session = { cookie: "", csrf: "" };
+let api: ApiSession;
 const alertIds: string[] = [];
 
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: Json }> {
-  const headers: Record<string, string> = { cookie: session.cookie, "x-vigil-csrf": session.csrf };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  const res = await app.request(`http://localhost${path}`, {
-    method,
-    headers,
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-}
+const call = (method: string, path: string, body?: unknown) => api.call(method, path, body);
 
 before(async () => {
   runtime = await openRuntime(readEnv({ VIGIL_DATA_DIR: join(scratch, "data") }), createLogger({ level: "silent" }));
@@ -49,14 +37,7 @@ before(async () => {
     alertIds.push(...(await createAlerts(runtime.store, source, 22, { ruleId: `Rule.${rule}` })));
   }
   alertIds.push(...(await createAlerts(runtime.store, source, 3, { severity: "CRITICAL", ruleId: "Rule.Critical" })));
-  const res = await app.request("http://localhost/api/login", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: "ana", password: PASSWORD }),
-  });
-  assert.equal(res.status, 200);
-  const { csrf } = (await res.json()) as Json;
-  session = { cookie: (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "", csrf };
+  api = await loginAs(app, "ana", PASSWORD);
 });
 
 after(async () => {

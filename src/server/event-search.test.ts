@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import type { Hono } from "hono";
+import { type ApiSession, loginAs } from "../../test/api-session.ts";
 import { addSource } from "../../test/delivery-helpers.ts";
 import { eventRow } from "../../test/storage-contract.ts";
 import { readEnv } from "../config/env.ts";
@@ -17,33 +18,16 @@ import { createApp } from "./app.ts";
 import { createUser } from "./auth.ts";
 import type { AppEnv } from "./context.ts";
 
-// biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field
-type Json = any;
-
 const PASSWORD = "correct horse battery staple";
 const HOUR = 3600;
 const T0 = 1_763_856_000;
 const scratch = mkdtempSync(join(tmpdir(), "vigil-search-test-"));
 let runtime: Runtime;
 let app: Hono<AppEnv>;
-let session = { cookie: "", csrf: "" };
+let api: ApiSession;
 let sourceId = "";
 
-async function request(method: string, path: string, body?: unknown) {
-  const headers: Record<string, string> = { cookie: session.cookie, "x-vigil-csrf": session.csrf };
-  if (body !== undefined) headers["content-type"] = "application/json";
-  return app.request(`http://localhost${path}`, {
-    method,
-    headers,
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-}
-
-async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: Json }> {
-  const res = await request(method, path, body);
-  const text = await res.text();
-  return { status: res.status, json: text ? JSON.parse(text) : undefined };
-}
+const call = (method: string, path: string, body?: unknown) => api.call(method, path, body);
 
 before(async () => {
   runtime = await openRuntime(readEnv({ VIGIL_DATA_DIR: join(scratch, "data") }), createLogger({ level: "silent" }));
@@ -66,14 +50,7 @@ before(async () => {
     eventRow("evil_2", T0 + 3 * HOUR + 1, { type: "api_key.created", actorEmail: 'a,b"c\r\nd', ip: "+1" }),
   );
   await runtime.store.applyPage({ sourceId, events, quarantined: [], unknownTypes: [] });
-  const res = await app.request("http://localhost/api/login", {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: "ana", password: PASSWORD }),
-  });
-  assert.equal(res.status, 200);
-  const { csrf } = (await res.json()) as Json;
-  session = { cookie: (res.headers.get("set-cookie") ?? "").split(";")[0] ?? "", csrf };
+  api = await loginAs(app, "ana", PASSWORD);
 });
 
 after(async () => {
@@ -120,7 +97,7 @@ describe("event search API", () => {
   });
 
   it("exports JSON lines with a filename", async () => {
-    const res = await request("GET", "/api/events/export?format=jsonl&type=api_key.created");
+    const res = await api.request("GET", "/api/events/export?format=jsonl&type=api_key.created");
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type") ?? "", /^application\/x-ndjson/);
     assert.match(res.headers.get("content-disposition") ?? "", /^attachment; filename="vigil-events-[\dT-]+\.jsonl"$/);
@@ -136,7 +113,7 @@ describe("event search API", () => {
   });
 
   it("exports every match as CSV, quoted per RFC 4180 with formulas defused", async () => {
-    const res = await request("GET", "/api/events/export?format=csv");
+    const res = await api.request("GET", "/api/events/export?format=csv");
     assert.equal(res.status, 200);
     assert.match(res.headers.get("content-type") ?? "", /^text\/csv/);
     assert.match(res.headers.get("content-disposition") ?? "", /filename="vigil-events-[\dT-]+\.csv"$/);
