@@ -3,14 +3,22 @@
 // signal test and `npm run bench -- --only signal`; a module of its own so that importing it runs no tests.
 
 import type { AlertRecord } from "../src/core/alert.ts";
+import type { Clock } from "../src/core/clock.ts";
 import type { Severity } from "../src/core/detection.ts";
+import type { SourceRecord, SourceSettings } from "../src/core/source.ts";
 import { silentLogger } from "../src/logging/logger.ts";
 import { runBackfillJob } from "../src/pipeline/backfill.ts";
-import { openDetection, runCorrelations } from "../src/pipeline/detection.ts";
+import { type Detection, openDetection, runCorrelations } from "../src/pipeline/detection.ts";
 import { SourcePoller } from "../src/pipeline/poller.ts";
 import { loadOpenAIAuditLogType } from "../src/schema/index.ts";
-import { type ScenarioName, type SimulatorOptions, startSimulator } from "../src/simulator/index.ts";
+import {
+  type RunningSimulator,
+  type ScenarioName,
+  type SimulatorOptions,
+  startSimulator,
+} from "../src/simulator/index.ts";
 import { OpenAIAuditLogClient } from "../src/sources/openai/client.ts";
+import type { Store } from "../src/storage/ports.ts";
 import { fakeClock, storeWithSource } from "./helpers.ts";
 
 /** "Now" of every simulated run: 2026-11-20 15:00 UTC. */
@@ -18,24 +26,62 @@ export const SIM_NOW_MS = Date.UTC(2026, 10, 20, 15, 0, 0);
 export const SIM_NOW = SIM_NOW_MS / 1000;
 const normalizer = loadOpenAIAuditLogType();
 
+/** A simulated organization, a store with one source reading it, and the poller and detection of that source. */
+export interface SimulatedRun {
+  sim: RunningSimulator;
+  store: Store;
+  source: SourceRecord;
+  reader: OpenAIAuditLogClient;
+  detection: Detection;
+  poller: SourcePoller;
+  close(): Promise<void>;
+}
+
+/** Starts the simulator and a source polling it with the built-in packs, on `clock`. */
+export async function startSimulatedRun(
+  clock: Clock,
+  simOptions: SimulatorOptions,
+  settings: Partial<SourceSettings>,
+): Promise<SimulatedRun> {
+  const sim = await startSimulator({ clock, ...simOptions });
+  const { store, source } = await storeWithSource(settings);
+  const detection = await openDetection({ store, rulesDirs: [], nowSecs: () => Math.floor(clock.nowMs() / 1000) });
+  const reader = new OpenAIAuditLogClient({ baseUrl: sim.baseUrl, apiKey: sim.adminKey });
+  const poller = new SourcePoller({
+    store,
+    reader,
+    source,
+    clock,
+    logger: silentLogger,
+    normalizer,
+    detector: detection.detector,
+  });
+  return {
+    sim,
+    store,
+    source,
+    reader,
+    detection,
+    poller,
+    close: async () => {
+      await detection.close();
+      await sim.close();
+      await store.close();
+    },
+  };
+}
+
 /** Runs the whole pipeline over a simulated organization and returns the alerts it raised. */
 export async function alertsFor(simOptions: SimulatorOptions, backfillDays: number): Promise<AlertRecord[]> {
   const clock = fakeClock(SIM_NOW_MS);
-  const sim = await startSimulator({ clock, tenantShare: 0.05, ...simOptions });
-  const { store, source } = await storeWithSource({ backfillDays, includeTenantEvents: true });
-  const detection = await openDetection({ store, rulesDirs: [], nowSecs: () => Math.floor(clock.nowMs() / 1000) });
+  const run = await startSimulatedRun(
+    clock,
+    { tenantShare: 0.05, ...simOptions },
+    { backfillDays, includeTenantEvents: true },
+  );
+  const { store, source, reader, detection } = run;
   try {
-    const reader = new OpenAIAuditLogClient({ baseUrl: sim.baseUrl, apiKey: sim.adminKey });
-    const poller = new SourcePoller({
-      store,
-      reader,
-      source,
-      clock,
-      logger: silentLogger,
-      normalizer,
-      detector: detection.detector,
-    });
-    await poller.pollOnce();
+    await run.poller.pollOnce();
     for (const job of await store.listBackfillJobs({ sourceId: source.id, pendingOnly: true })) {
       // One slice at a time, oldest history last: the same order a real first start uses per slice.
       await runBackfillJob(
@@ -46,9 +92,7 @@ export async function alertsFor(simOptions: SimulatorOptions, backfillDays: numb
     await runCorrelations(store, source, Math.floor(clock.nowMs() / 1000), detection);
     return await store.listAlerts({ limit: 100_000 });
   } finally {
-    await detection.close();
-    await sim.close();
-    await store.close();
+    await run.close();
   }
 }
 

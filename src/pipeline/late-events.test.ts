@@ -5,18 +5,11 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { fakeClock, storeWithSource } from "../../test/helpers.ts";
+import { fakeClock } from "../../test/helpers.ts";
+import { type SimulatedRun, startSimulatedRun } from "../../test/simulated-alerts.ts";
 import type { RawAuditLog } from "../core/audit-log.ts";
-import type { SourceRecord, SourceSettings } from "../core/source.ts";
-import { silentLogger } from "../logging/logger.ts";
-import { loadOpenAIAuditLogType } from "../schema/index.ts";
-import { type RunningSimulator, startSimulator } from "../simulator/index.ts";
-import { OpenAIAuditLogClient } from "../sources/openai/client.ts";
-import type { Store } from "../storage/ports.ts";
-import { openDetection } from "./detection.ts";
-import { SourcePoller } from "./poller.ts";
+import type { SourceSettings } from "../core/source.ts";
 
-const normalizer = loadOpenAIAuditLogType();
 const T0_MS = Date.UTC(2026, 10, 20, 9, 0, 0);
 const T0 = T0_MS / 1000;
 const RUN_MINUTES = 4 * 60;
@@ -45,44 +38,16 @@ function lateEvents(
   });
 }
 
-interface Run {
-  sim: RunningSimulator;
-  store: Store;
-  source: SourceRecord;
-  poller: SourcePoller;
-  close(): Promise<void>;
-}
-
-async function start(clock: ReturnType<typeof fakeClock>, settings: Partial<SourceSettings>): Promise<Run> {
-  const sim = await startSimulator({
+function start(clock: ReturnType<typeof fakeClock>, settings: Partial<SourceSettings>): Promise<SimulatedRun> {
+  return startSimulatedRun(
     clock,
-    seed: 21,
-    history: { days: 2, eventsPerDay: EVENTS_PER_DAY, endSecs: T0 },
-    live: { eventsPerMinute: EVENTS_PER_DAY / 1440 },
-  });
-  const { store, source } = await storeWithSource({ backfillDays: 2, ...settings });
-  const detection = await openDetection({ store, rulesDirs: [], nowSecs: () => Math.floor(clock.nowMs() / 1000) });
-  const reader = new OpenAIAuditLogClient({ baseUrl: sim.baseUrl, apiKey: sim.adminKey });
-  const poller = new SourcePoller({
-    store,
-    reader,
-    source,
-    clock,
-    logger: silentLogger,
-    normalizer,
-    detector: detection.detector,
-  });
-  return {
-    sim,
-    store,
-    source,
-    poller,
-    close: async () => {
-      await detection.close();
-      await sim.close();
-      await store.close();
+    {
+      seed: 21,
+      history: { days: 2, eventsPerDay: EVENTS_PER_DAY, endSecs: T0 },
+      live: { eventsPerMinute: EVENTS_PER_DAY / 1440 },
     },
-  };
+    { backfillDays: 2, ...settings },
+  );
 }
 
 describe("late events", { timeout: 300_000 }, () => {
