@@ -47,7 +47,21 @@ export function matchKey(m: { sourceId: string; ruleId: string; eventId: string;
  * stored once in rule_versions and keyed by a hash of itself: repeated in every match it was most of a match's
  * bytes.
  */
-export function ruleVersionRow(m: RuleMatch) {
+export function ruleVersionRow(m: RuleMatch): RuleVersionRow {
+  let version = versionOfMatch.get(m);
+  if (version === undefined) {
+    version = hashedVersion(m);
+    versionOfMatch.set(m, version);
+  }
+  return version;
+}
+
+type RuleVersionRow = ReturnType<typeof hashedVersion>;
+
+/** Each match's version, hashed once: the match row and its window's representative both need it. */
+const versionOfMatch = new WeakMap<RuleMatch, RuleVersionRow>();
+
+function hashedVersion(m: RuleMatch) {
   const row = {
     rule_id: m.ruleId,
     pack_id: m.packId,
