@@ -1,8 +1,5 @@
 // Polling constants that are not per-source settings. A source's settings, with their defaults and bounds,
-// are one schema in core/source.ts; SOURCE_DEFAULTS is re-exported here for the stores that import it from
-// this module.
-
-export { SOURCE_DEFAULTS } from "../core/source.ts";
+// are one schema in core/source.ts.
 
 /**
  * The source `vigil start` creates in demo mode, polling the built-in simulator that runs only inside that

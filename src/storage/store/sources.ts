@@ -9,7 +9,7 @@
 
 import { randomUUID } from "node:crypto";
 import type { Insertable, Kysely, Selectable, Updateable } from "kysely";
-import { SOURCE_DEFAULTS } from "../../config/source-defaults.ts";
+import { SOURCE_DEFAULTS } from "../../core/source.ts";
 import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
 import type { PageWrite, PollStatus, SourceRecord, SourceSettings, Store, StreamName, StreamState } from "../ports.ts";
@@ -306,7 +306,7 @@ function settingColumns(settings: Partial<SourceSettings>): Updateable<SourcesTa
   return columns as Updateable<SourcesTable>;
 }
 
-/** The settings of a new source, the optional ones defaulted (config/source-defaults.ts). */
+/** The settings of a new source, the optional ones defaulted (core/source.ts). */
 function withDefaults(settings: SourceSettings): Required<SourceSettings> {
   return {
     ...settings,
