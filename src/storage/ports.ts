@@ -1,6 +1,6 @@
-// The storage interface. The embedded SQLite store and the PostgreSQL store both implement it, and one
-// contract suite (test/storage-contract.ts) runs against each. Every method is async so that a
-// networked database fits; the SQLite store answers synchronously underneath.
+// The storage interface. One store implements it (store/store.ts), over SQLite or PostgreSQL, and one
+// contract suite (test/storage-contract*.ts) runs against each database. Every method is async so that a
+// networked database fits; SQLite answers synchronously underneath.
 //
 // Times: `*Secs` are Unix seconds (the API's resolution), `*Ms` are Unix milliseconds.
 

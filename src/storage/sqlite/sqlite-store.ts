@@ -3,8 +3,9 @@
 // Durability: WAL with synchronous=FULL. WAL+NORMAL survives a killed process but may lose the last
 // commits on power loss or an OS crash; since `applyPage` also advances the checkpoint, a lost commit after
 // the checkpoint moved past its window on the API side would be harmless, but a lost commit whose events
-// were already alerted on would not be. Vigil promises "no event lost", so every commit is fsynced; the
-// cost is one fsync per page of up to 100 events, which is small next to an HTTP round trip.
+// were already alerted on would not be. Vigil promises "no event lost", so every commit is fsynced (one fsync
+// per page of up to 100 events). The one exception is the text index's batches, derived data that comes back
+// queued if a power cut loses it (../store/text-index.ts).
 //
 // Concurrency: several processes may open the file (`vigil start`, `vigil backfill`). WAL lets readers run
 // beside one writer; every write transaction is BEGIN IMMEDIATE so it takes the write lock up front and
