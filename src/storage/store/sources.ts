@@ -9,9 +9,9 @@
 
 import { randomUUID } from "node:crypto";
 import type { Insertable, Kysely, Selectable, Updateable } from "kysely";
-import { SOURCE_DEFAULTS } from "../../core/source.ts";
 import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
+import { SOURCE_DEFAULTS } from "../../core/source.ts";
 import type { PageWrite, PollStatus, SourceRecord, SourceSettings, Store, StreamName, StreamState } from "../ports.ts";
 import { type Database, flag, type SourcesTable } from "./database.ts";
 import type { Db, StoreContext, StoreDialect } from "./dialect.ts";
