@@ -21,6 +21,7 @@ import type {
 } from "../core/destination.ts";
 import type { AlertStatus, AlertStatusChange, RuleMatch, RuleStateOp, Severity } from "../core/detection.ts";
 import type { EventRow, QuarantineRecord, QuarantineRow, StoredEvent, UnknownTypeRecord } from "../core/event.ts";
+import type { LeaseRecord, WorkerIdentity, WorkerRecord } from "../core/fleet.ts";
 import type { LoginBackoff } from "../core/login-backoff.ts";
 import type { EncryptedSecret } from "../core/secret.ts";
 import type { PollStatus, SourceRecord, SourceSettings, StreamName, StreamState } from "../core/source.ts";
@@ -226,6 +227,7 @@ export interface DeliveryAttemptWrite {
 
 export interface Store
   extends AccessStore,
+    FleetStore,
     UserAdminStore,
     LoginThrottleStore,
     StatsStore,
@@ -478,6 +480,34 @@ export interface UserAdminStore {
   setUserRole(id: string, role: UserRole): Promise<UserRecord>;
   /** Also ends the user's sessions. Unknown id → not_found; the last admin → conflict. */
   deleteUser(id: string): Promise<void>;
+}
+
+export interface FleetStore {
+  // Workers sharing one database and the leases that give each item of work one owner (core/fleet.ts). Every
+  // time here is the database's clock: a lease expires when the database says so, whatever a worker's clock says.
+  /**
+   * Records the worker as live (its first call registers it) and, in the same transaction, renews every lease
+   * it still holds to `leaseTtlMs` from now. Returns the names it holds. A lease another worker took after it
+   * expired is not among them: its holder must stop that work.
+   */
+  heartbeatWorker(worker: WorkerIdentity, leaseTtlMs: number, rebalances: number): Promise<string[]>;
+  /**
+   * Takes each named lease that is free, expired, or already this worker's (renewed), for `ttlMs`; a lease
+   * another worker holds unexpired is left alone. Returns the names taken. Two workers claiming one name at
+   * once: exactly one gets it.
+   */
+  claimLeases(workerId: string, names: readonly string[], ttlMs: number): Promise<string[]>;
+  /** Gives up the named leases (all of the worker's when `names` is omitted), so another worker may take them now. */
+  releaseLeases(workerId: string, names?: readonly string[]): Promise<void>;
+  /** A clean stop: releases every lease of the worker and marks it stopped. */
+  leaveFleet(workerId: string): Promise<void>;
+  /**
+   * The workers seen in the last day (live first, then by start), each with the leases it holds; workers gone
+   * for longer are forgotten here.
+   */
+  listWorkers(): Promise<WorkerRecord[]>;
+  /** The unexpired leases, by name. */
+  listLeases(): Promise<LeaseRecord[]>;
 }
 
 export interface LoginThrottleStore {

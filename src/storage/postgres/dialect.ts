@@ -119,6 +119,8 @@ export class PostgresStoreDialect implements StoreDialect {
 
   /** PostgreSQL's documents are built in JavaScript from the rows (see ../event-document.ts). */
   readonly eventDocumentSql = null;
+  // clock_timestamp(), not now(): now() is the transaction's start, and a lease must be judged when it is claimed.
+  readonly clockMs = sql<number>`(extract(epoch FROM clock_timestamp()) * 1000)::bigint`;
 
   eventDocuments(_query: Compilable<unknown>): Promise<EventDocuments> | null {
     return null;

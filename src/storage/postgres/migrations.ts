@@ -802,6 +802,33 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 23,
+    name: "fleet: workers and leases",
+    sql: `
+      -- See the SQLite store's migration 23. No foreign key from leases to workers: a lease outlives the row of
+      -- a worker that died only until it expires, and claims never wait on the workers table.
+      CREATE TABLE workers (
+        id text COLLATE "C" PRIMARY KEY,
+        host text COLLATE "C" NOT NULL,
+        pid integer NOT NULL,
+        version text COLLATE "C" NOT NULL,
+        started_at_ms bigint NOT NULL,
+        heartbeat_at_ms bigint NOT NULL,
+        lease_ttl_ms bigint NOT NULL,
+        stopped_at_ms bigint,
+        rebalances integer NOT NULL DEFAULT 0
+      );
+      CREATE TABLE leases (
+        name text COLLATE "C" PRIMARY KEY,
+        worker_id text COLLATE "C" NOT NULL,
+        acquired_at_ms bigint NOT NULL,
+        expires_at_ms bigint NOT NULL,
+        generation bigint NOT NULL
+      );
+      CREATE INDEX leases_by_worker ON leases (worker_id);
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

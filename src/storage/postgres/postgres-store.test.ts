@@ -10,6 +10,7 @@ import { eventRow, ruleMatch, runStorageContract, sourceSettings } from "../../.
 import { runAccessContract } from "../../../test/storage-contract-access.ts";
 import { runAlertOrderContract } from "../../../test/storage-contract-alert-order.ts";
 import { runCountersContract } from "../../../test/storage-contract-counters.ts";
+import { runFleetContract } from "../../../test/storage-contract-fleet.ts";
 import { runLimiterContract } from "../../../test/storage-contract-limiter.ts";
 import { runPostureContract } from "../../../test/storage-contract-posture.ts";
 import { runSearchContract } from "../../../test/storage-contract-search.ts";
@@ -50,6 +51,9 @@ runSearchContract("postgres", () =>
   openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
 );
 runPostureContract("postgres", () =>
+  openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
+);
+runFleetContract("postgres", () =>
   openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
 );
 runTriageContract("postgres", () =>

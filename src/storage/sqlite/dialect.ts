@@ -143,6 +143,8 @@ export class SqliteStoreDialect implements StoreDialect {
   }
 
   readonly eventDocumentSql: RawBuilder<string> = EVENT_DOCUMENT;
+  // unixepoch('subsec'): SQLite 3.42+, which better-sqlite3 12 bundles.
+  readonly clockMs = sql<number>`CAST(unixepoch('subsec') * 1000 AS INTEGER)`;
 
   eventDocuments(query: Compilable<unknown>): Promise<EventDocuments> | null {
     // An in-memory database has no reader thread: the store builds the documents in JavaScript.

@@ -828,6 +828,34 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 23,
+    name: "fleet: workers and leases",
+    sql: `
+      -- Fleet (issue 14): the workers sharing one database, and a lease per item of work so that each item has
+      -- one owner at a time. SQLite runs one process and uses neither; the tables exist so the one store has
+      -- the same schema on both databases. Times are the database's clock (ms), never a worker's.
+      CREATE TABLE workers (
+        id TEXT PRIMARY KEY,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        version TEXT NOT NULL,
+        started_at_ms INTEGER NOT NULL,
+        heartbeat_at_ms INTEGER NOT NULL,
+        lease_ttl_ms INTEGER NOT NULL,
+        stopped_at_ms INTEGER,
+        rebalances INTEGER NOT NULL DEFAULT 0
+      );
+      CREATE TABLE leases (
+        name TEXT PRIMARY KEY,
+        worker_id TEXT NOT NULL,
+        acquired_at_ms INTEGER NOT NULL,
+        expires_at_ms INTEGER NOT NULL,
+        generation INTEGER NOT NULL
+      );
+      CREATE INDEX leases_by_worker ON leases (worker_id);
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

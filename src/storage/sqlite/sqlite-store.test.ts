@@ -10,6 +10,7 @@ import { eventRow, ruleMatch, runStorageContract, sourceSettings } from "../../.
 import { runAccessContract } from "../../../test/storage-contract-access.ts";
 import { runAlertOrderContract } from "../../../test/storage-contract-alert-order.ts";
 import { runCountersContract } from "../../../test/storage-contract-counters.ts";
+import { runFleetContract } from "../../../test/storage-contract-fleet.ts";
 import { runLimiterContract } from "../../../test/storage-contract-limiter.ts";
 import { runPostureContract } from "../../../test/storage-contract-posture.ts";
 import { runSearchContract } from "../../../test/storage-contract-search.ts";
@@ -41,6 +42,7 @@ runLimiterContract("sqlite", (alertLimitPerHour) => openSqliteStore({ path: fres
 runSuppressionContract("sqlite", (clock) => openSqliteStore({ path: freshPath(), clock }));
 runSearchContract("sqlite", () => openSqliteStore({ path: freshPath() }));
 runPostureContract("sqlite", () => openSqliteStore({ path: freshPath() }));
+runFleetContract("sqlite", () => openSqliteStore({ path: freshPath() }));
 runTriageContract("sqlite", () => openSqliteStore({ path: freshPath() }));
 runAlertOrderContract("sqlite", () => openSqliteStore({ path: freshPath() }), { scenarios: 12, deliveries: 8 });
 

@@ -336,6 +336,14 @@ export interface SuppressedMatchesTable {
   suppression_id: string;
 }
 
+export interface LeasesTable {
+  acquired_at_ms: number;
+  expires_at_ms: number;
+  generation: number;
+  name: string;
+  worker_id: string;
+}
+
 export interface LoginThrottleTable {
   blocked_until_ms: number;
   failures: number;
@@ -398,6 +406,18 @@ export interface UsersTable {
   username: string;
 }
 
+export interface WorkersTable {
+  heartbeat_at_ms: number;
+  host: string;
+  id: string;
+  lease_ttl_ms: number;
+  pid: number;
+  rebalances: Generated<number>;
+  started_at_ms: number;
+  stopped_at_ms: number | null;
+  version: string;
+}
+
 export interface Database {
   alert_activity: AlertActivityTable;
   alert_counts: AlertCountsTable;
@@ -414,6 +434,7 @@ export interface Database {
   event_counts: EventCountsTable;
   events: EventsTable;
   event_text_pending: EventTextPendingTable;
+  leases: LeasesTable;
   login_throttle: LoginThrottleTable;
   outbox: OutboxTable;
   poll_status: PollStatusTable;
@@ -434,4 +455,5 @@ export interface Database {
   suppressions: SuppressionsTable;
   unknown_event_types: UnknownEventTypesTable;
   users: UsersTable;
+  workers: WorkersTable;
 }

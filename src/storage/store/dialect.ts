@@ -57,6 +57,12 @@ export interface StoreDialect {
    */
   forUpdate<Q extends { forUpdate(): Q }>(query: Q): Q;
 
+  /**
+   * The database's own clock, in ms since the epoch, read when the statement runs (not when its transaction
+   * began). Leases are judged on it, so workers on machines whose clocks disagree still agree on who holds one.
+   */
+  readonly clockMs: RawBuilder<number>;
+
   /** Turns a driver error into a VigilError that names the database (or returns it unchanged). */
   translateError(err: unknown): unknown;
 

@@ -13,6 +13,7 @@ import { deliveryOps } from "./delivery.ts";
 import { detectionOps } from "./detections.ts";
 import type { StoreContext, StoreDialect } from "./dialect.ts";
 import { eventOps } from "./events.ts";
+import { fleetOps } from "./fleet.ts";
 import { loginThrottleOps } from "./login-throttle.ts";
 import { postureOps } from "./posture.ts";
 import { searchOps } from "./search.ts";
@@ -65,6 +66,8 @@ export function openStore(dialect: StoreDialect, options: StoreOptions = {}): St
     ...statsOps(ctx),
     // inventory snapshots
     ...postureOps(ctx),
+    // workers and leases of a fleet on one PostgreSQL database
+    ...fleetOps(ctx),
   };
   return {
     ...ops,

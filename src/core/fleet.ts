@@ -1,0 +1,38 @@
+// The workers of a fleet (several `vigil start` processes on one PostgreSQL database) and the leases by which
+// each item of work (a source's polling, a backfill slice, a once-per-cluster job) has one owner at a time.
+// See docs/deploy.md.
+
+/** Who a worker is: chosen by the process at start (src/fleet/), unique for the process's life. */
+export interface WorkerIdentity {
+  id: string;
+  host: string;
+  pid: number;
+  version: string;
+}
+
+export interface WorkerRecord extends WorkerIdentity {
+  startedAtMs: number;
+  heartbeatAtMs: number;
+  /** How long its leases last without a heartbeat: it is live while its last heartbeat is younger than this. */
+  leaseTtlMs: number;
+  /** Set when the worker stopped cleanly (and released its leases). */
+  stoppedAtMs: number | null;
+  /** Judged on the database's clock, so the workers' own clocks may disagree. */
+  live: boolean;
+  /** Leases it gave up to even out the load since it started. */
+  rebalances: number;
+  /** The unexpired leases it holds, by name. */
+  leases: string[];
+}
+
+export interface LeaseRecord {
+  name: string;
+  workerId: string;
+  acquiredAtMs: number;
+  expiresAtMs: number;
+  /**
+   * Counts the owners the lease has had: a new owner takes it with generation + 1, the same owner renewing it
+   * keeps the number. Two holders of one generation cannot exist.
+   */
+  generation: number;
+}

@@ -1,0 +1,175 @@
+// Workers and leases (core/fleet.ts): what lets several `vigil start` processes on one PostgreSQL database share
+// the work instead of each doing all of it. The policy (which worker should own what, when to renew, when to let
+// go) is in src/fleet/; this is only the ledger, and it guarantees one thing: an unexpired lease has one holder.
+//
+// Every time is the database's clock (`dialect.clockMs`), read when the statement runs: workers on machines whose
+// clocks disagree still agree on whether a lease has expired.
+
+import { sql } from "kysely";
+import type { LeaseRecord, WorkerRecord } from "../../core/fleet.ts";
+import type { FleetStore } from "../ports.ts";
+import type { StoreContext } from "./dialect.ts";
+
+/** A worker not heard from for this long is no longer listed, and leases expired this long ago are deleted. */
+const FORGET_AFTER_MS = 24 * 3600_000;
+
+export function fleetOps(ctx: StoreContext): FleetStore {
+  const { dialect } = ctx;
+  const now = dialect.clockMs;
+  return {
+    async heartbeatWorker(worker, leaseTtlMs, rebalances) {
+      return dialect.write(async (trx) => {
+        await trx
+          .insertInto("workers")
+          .values({
+            id: worker.id,
+            host: worker.host,
+            pid: worker.pid,
+            version: worker.version,
+            started_at_ms: now,
+            heartbeat_at_ms: now,
+            lease_ttl_ms: leaseTtlMs,
+            stopped_at_ms: null,
+            rebalances,
+          })
+          .onConflict((oc) =>
+            oc
+              .column("id")
+              .doUpdateSet({ heartbeat_at_ms: now, lease_ttl_ms: leaseTtlMs, rebalances, stopped_at_ms: null }),
+          )
+          .execute();
+        // Its own leases only, expired or not: a lease still naming this worker was taken by nobody since.
+        const held = await trx
+          .updateTable("leases")
+          .set({ expires_at_ms: sql<number>`${now} + ${leaseTtlMs}` })
+          .where("worker_id", "=", worker.id)
+          .returning("name")
+          .execute();
+        // Housekeeping rides on the heartbeat: the fleet needs no job of its own for it.
+        await trx
+          .deleteFrom("workers")
+          .where("heartbeat_at_ms", "<", sql<number>`${now} - ${FORGET_AFTER_MS}`)
+          .execute();
+        await trx.deleteFrom("leases").where("expires_at_ms", "<", sql<number>`${now} - ${FORGET_AFTER_MS}`).execute();
+        return held.map((r) => r.name).sort();
+      });
+    },
+
+    async claimLeases(workerId, names, ttlMs) {
+      // One name once: PostgreSQL refuses a statement that would update one row twice.
+      const unique = [...new Set(names)];
+      if (unique.length === 0) return [];
+      // One statement per claim: the conflict clause runs under the row's lock (PostgreSQL re-checks its WHERE on
+      // the newest row version), so of two workers claiming one expired lease at once exactly one updates it.
+      // It does what SELECT … FOR UPDATE SKIP LOCKED followed by an UPDATE would, in one round trip.
+      const rows = await dialect.run((db) =>
+        db
+          .insertInto("leases")
+          .values(
+            unique.map((name) => ({
+              name,
+              worker_id: workerId,
+              acquired_at_ms: now,
+              expires_at_ms: sql<number>`${now} + ${ttlMs}`,
+              generation: 1,
+            })),
+          )
+          .onConflict((oc) =>
+            oc
+              .column("name")
+              .doUpdateSet((eb) => {
+                const sameHolder = eb("leases.worker_id", "=", eb.ref("excluded.worker_id"));
+                return {
+                  worker_id: eb.ref("excluded.worker_id"),
+                  acquired_at_ms: eb
+                    .case()
+                    .when(sameHolder)
+                    .then(eb.ref("leases.acquired_at_ms"))
+                    .else(eb.ref("excluded.acquired_at_ms"))
+                    .end(),
+                  expires_at_ms: eb.ref("excluded.expires_at_ms"),
+                  generation: eb
+                    .case()
+                    .when(sameHolder)
+                    .then(eb.ref("leases.generation"))
+                    .else(sql<number>`leases.generation + 1`)
+                    .end(),
+                };
+              })
+              .where((eb) =>
+                eb.or([
+                  eb("leases.worker_id", "=", eb.ref("excluded.worker_id")),
+                  eb("leases.expires_at_ms", "<=", eb.ref("excluded.acquired_at_ms")),
+                ]),
+              ),
+          )
+          .returning("name")
+          .execute(),
+      );
+      return rows.map((r) => r.name).sort();
+    },
+
+    async releaseLeases(workerId, names) {
+      if (names !== undefined && names.length === 0) return;
+      await dialect.run((db) => {
+        let q = db.deleteFrom("leases").where("worker_id", "=", workerId);
+        if (names !== undefined) q = q.where("name", "in", [...names]);
+        return q.execute();
+      });
+    },
+
+    async leaveFleet(workerId) {
+      await dialect.write(async (trx) => {
+        await trx.deleteFrom("leases").where("worker_id", "=", workerId).execute();
+        await trx.updateTable("workers").set({ stopped_at_ms: now }).where("id", "=", workerId).execute();
+      });
+    },
+
+    async listWorkers() {
+      const [workers, leases] = await Promise.all([
+        dialect.run((db) =>
+          db
+            .selectFrom("workers")
+            .selectAll()
+            .select(sql<number>`${now}`.as("now_ms"))
+            .where("heartbeat_at_ms", ">=", sql<number>`${now} - ${FORGET_AFTER_MS}`)
+            .execute(),
+        ),
+        this.listLeases(),
+      ]);
+      const byWorker = new Map<string, string[]>();
+      for (const l of leases) byWorker.set(l.workerId, [...(byWorker.get(l.workerId) ?? []), l.name]);
+      const records: WorkerRecord[] = workers.map((w) => ({
+        id: w.id,
+        host: w.host,
+        pid: Number(w.pid),
+        version: w.version,
+        startedAtMs: Number(w.started_at_ms),
+        heartbeatAtMs: Number(w.heartbeat_at_ms),
+        leaseTtlMs: Number(w.lease_ttl_ms),
+        stoppedAtMs: w.stopped_at_ms === null ? null : Number(w.stopped_at_ms),
+        live: w.stopped_at_ms === null && Number(w.heartbeat_at_ms) + Number(w.lease_ttl_ms) > Number(w.now_ms),
+        rebalances: Number(w.rebalances),
+        leases: byWorker.get(w.id) ?? [],
+      }));
+      return records.sort(
+        (a, b) => Number(b.live) - Number(a.live) || a.startedAtMs - b.startedAtMs || (a.id < b.id ? -1 : 1),
+      );
+    },
+
+    async listLeases() {
+      const rows = await dialect.run((db) =>
+        db.selectFrom("leases").selectAll().where("expires_at_ms", ">", now).orderBy("name").execute(),
+      );
+      return rows.map(
+        (r): LeaseRecord => ({
+          name: r.name,
+          workerId: r.worker_id,
+          acquiredAtMs: Number(r.acquired_at_ms),
+          expiresAtMs: Number(r.expires_at_ms),
+          generation: Number(r.generation),
+        }),
+      );
+    },
+  };
+}

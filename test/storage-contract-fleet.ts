@@ -1,0 +1,114 @@
+// The Store contract for workers and leases (issue 14), run against every backend. On PostgreSQL the
+// concurrent claims below run on separate pooled connections, so "exactly one holder" is tested for real.
+
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { WorkerIdentity } from "../src/core/fleet.ts";
+import type { Store } from "../src/storage/ports.ts";
+
+function worker(id: string): WorkerIdentity {
+  return { id, host: "host-1", pid: 4242, version: "test" };
+}
+
+export function runFleetContract(name: string, open: () => Promise<Store>): void {
+  describe(`Store contract (fleet): ${name}`, () => {
+    let store: Store;
+    beforeEach(async () => {
+      store = await open();
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it("registers a worker on its first heartbeat and lists it live with the leases it holds", async () => {
+      assert.deepEqual(await store.heartbeatWorker(worker("w1"), 30_000, 0), []);
+      assert.deepEqual(await store.claimLeases("w1", ["source:b", "source:a", "source:a"], 30_000), [
+        "source:a",
+        "source:b",
+      ]);
+      assert.deepEqual(await store.heartbeatWorker(worker("w1"), 30_000, 2), ["source:a", "source:b"]);
+      const [w] = await store.listWorkers();
+      assert.equal(w?.id, "w1");
+      assert.equal(w?.host, "host-1");
+      assert.equal(w?.pid, 4242);
+      assert.equal(w?.live, true);
+      assert.equal(w?.rebalances, 2);
+      assert.equal(w?.leaseTtlMs, 30_000);
+      assert.deepEqual(w?.leases, ["source:a", "source:b"]);
+      assert.ok(Math.abs((w?.heartbeatAtMs ?? 0) - Date.now()) < 60_000, "the heartbeat is on the database clock");
+    });
+
+    it("gives an unexpired lease to one worker; its holder renews it without a new generation", async () => {
+      assert.deepEqual(await store.claimLeases("w1", ["job:x"], 30_000), ["job:x"]);
+      assert.deepEqual(await store.claimLeases("w2", ["job:x", "job:y"], 30_000), ["job:y"]);
+      const first = (await store.listLeases()).find((l) => l.name === "job:x");
+      assert.deepEqual(await store.claimLeases("w1", ["job:x"], 60_000), ["job:x"]);
+      const renewed = (await store.listLeases()).find((l) => l.name === "job:x");
+      assert.equal(renewed?.workerId, "w1");
+      assert.equal(renewed?.generation, first?.generation);
+      assert.equal(renewed?.acquiredAtMs, first?.acquiredAtMs);
+      assert.ok((renewed?.expiresAtMs ?? 0) > (first?.expiresAtMs ?? 0));
+    });
+
+    it("lets another worker take an expired lease, with a new generation; the old holder no longer holds it", async () => {
+      await store.heartbeatWorker(worker("w1"), 200, 0);
+      assert.deepEqual(await store.claimLeases("w1", ["source:s"], 200), ["source:s"]);
+      const before = (await store.listLeases())[0];
+      await sleep(400);
+      assert.equal((await store.listWorkers())[0]?.live, false, "no heartbeat for longer than its TTL: not live");
+      assert.deepEqual(await store.listLeases(), [], "an expired lease is not listed");
+      assert.deepEqual(await store.claimLeases("w2", ["source:s"], 30_000), ["source:s"]);
+      const after = (await store.listLeases())[0];
+      assert.equal(after?.workerId, "w2");
+      assert.equal(after?.generation, (before?.generation ?? 0) + 1);
+      // The old holder comes back: its heartbeat does not return the lease, and it cannot claim it.
+      assert.deepEqual(await store.heartbeatWorker(worker("w1"), 30_000, 0), []);
+      assert.deepEqual(await store.claimLeases("w1", ["source:s"], 30_000), []);
+    });
+
+    it("renews on the heartbeat a lease still naming the worker, even one past its expiry that nobody took", async () => {
+      await store.claimLeases("w1", ["source:s"], 100);
+      await sleep(250);
+      assert.deepEqual(await store.heartbeatWorker(worker("w1"), 30_000, 0), ["source:s"]);
+      assert.deepEqual(await store.claimLeases("w2", ["source:s"], 30_000), []);
+    });
+
+    it("gives each of many leases claimed by several workers at once exactly one holder", async () => {
+      const names = Array.from({ length: 40 }, (_, i) => `source:${i}`);
+      const workers = ["w1", "w2", "w3"];
+      const claims = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => store.claimLeases(workers[i % 3] as string, names, 30_000)),
+      );
+      const holders = new Map<string, Set<string>>();
+      claims.forEach((claimed, i) => {
+        for (const n of claimed) holders.set(n, (holders.get(n) ?? new Set()).add(workers[i % 3] as string));
+      });
+      assert.equal(holders.size, names.length, "every lease has been taken");
+      for (const [n, who] of holders) assert.equal(who.size, 1, `${n} was given to ${[...who].join(" and ")}`);
+      const leases = await store.listLeases();
+      assert.equal(leases.length, names.length);
+      for (const l of leases) assert.deepEqual([...(holders.get(l.name) ?? [])], [l.workerId]);
+    });
+
+    it("frees released leases at once, and a clean leave releases all and stops the worker", async () => {
+      await store.heartbeatWorker(worker("w1"), 30_000, 0);
+      await store.claimLeases("w1", ["a", "b", "c"], 30_000);
+      await store.releaseLeases("w2", ["a"]);
+      assert.deepEqual(await store.claimLeases("w2", ["a"], 30_000), [], "only the holder releases");
+      await store.releaseLeases("w1", ["a"]);
+      assert.deepEqual(await store.claimLeases("w2", ["a"], 30_000), ["a"]);
+      await store.releaseLeases("w1", []);
+      assert.deepEqual((await store.listWorkers())[0]?.leases, ["b", "c"]);
+      await store.leaveFleet("w1");
+      const [w] = await store.listWorkers();
+      assert.equal(w?.live, false);
+      assert.ok(w?.stoppedAtMs !== null);
+      assert.deepEqual(w?.leases, []);
+      assert.deepEqual(await store.claimLeases("w2", ["b", "c"], 30_000), ["b", "c"]);
+      // A worker that starts again under the same id is live again.
+      await store.heartbeatWorker(worker("w1"), 30_000, 0);
+      assert.equal((await store.listWorkers()).find((x) => x.id === "w1")?.live, true);
+    });
+  });
+}
