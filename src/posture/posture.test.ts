@@ -100,6 +100,18 @@ describe("inventory snapshots against the simulator", () => {
       assert.equal(count("project"), inventory.projects.size);
       assert.equal(count("project_api_key"), expectedKeys);
       assert.equal(count("admin_api_key"), inventory.adminKeys.size);
+      // Controls: one retention and one tool-permissions object per active project, the organization's retention,
+      // its spend alerts, and a model policy only where one is configured (the others answer 404: none).
+      assert.equal(count("data_retention"), 1);
+      assert.equal(count("spend_alert"), inventory.spendAlerts.size);
+      assert.equal(count("project_data_retention"), inventory.projects.size);
+      assert.equal(count("project_hosted_tool_permissions"), inventory.projects.size);
+      assert.equal(count("project_model_permissions"), inventory.modelPermissions.size);
+      assert.ok(inventory.modelPermissions.size < inventory.projects.size, "some projects have no model policy");
+      const retention = clean.objects.find(
+        (o) => o.kind === "project_data_retention" && o.id === t.sim.org.directory.projects[0]?.id,
+      );
+      assert.equal(JSON.parse(retention?.json ?? "{}").type, "zero_data_retention");
 
       t.sim.setFaults({ rateLimitProbability: 0.15, serverErrorProbability: 0.15, retryAfter: 0 });
       const faulty = await takeSnapshot({ client: adminClient(t.sim, 3), nowMs: () => t.clock.nowMs() });
@@ -286,6 +298,131 @@ describe("inventory snapshots against the simulator", () => {
   });
 });
 
+describe("controls: data retention, spend alerts, model and hosted-tool permissions", () => {
+  /** Two snapshots around a posture scenario acting between them, the audit log read past the second. */
+  async function around(name: "retention-weakened" | "spend-alert-removed" | "permissions-widened") {
+    const t = await setup();
+    await t.cycle();
+    const events = t.sim.org.runPostureScenario(name, START + 100);
+    t.clock.advanceSecs(3600);
+    await auditReadUpTo(t.store, t.source, t.clock.secs, events);
+    return { t, report: await t.cycle() };
+  }
+
+  it("a project's retention weakened through the audit log: one finding naming the project, not drift", async () => {
+    const { t, report } = await around("retention-weakened");
+    try {
+      const rules = report.findings.map((f) => f.ruleId);
+      assert.deepEqual(rules, ["OpenAI.Posture.DataRetentionWeakened"]);
+      const [alert] = await t.store.listAlerts({ sourceId: t.source.id, ruleId: rules[0] });
+      const project = t.sim.org.directory.projects[0];
+      assert.equal(
+        alert?.title,
+        `OpenAI data retention of project ${project?.name} weakened: zero_data_retention → none`,
+      );
+      assert.match(alert?.runbook ?? "", /docs\/posture\.md#data-retention-weakened/);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("the organization's spend alert removed: one finding, explained by organization.updated", async () => {
+    const { t, report } = await around("spend-alert-removed");
+    try {
+      assert.deepEqual(
+        report.findings.map((f) => f.ruleId),
+        ["OpenAI.Posture.SpendAlertWeakened"],
+      );
+      assert.match(report.findings[0]?.title ?? "", /organization spend alert spa_org_monthly .* removed/);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("a project's model list and hosted tools widened: one finding each, naming the models and tools", async () => {
+    const { t, report } = await around("permissions-widened");
+    try {
+      const titles = report.findings.map((f) => `${f.ruleId} ${f.title}`).sort();
+      assert.equal(titles.length, 2, titles.join("\n"));
+      assert.match(
+        titles[0] ?? "",
+        /ProjectPermissionsWidened .*hosted tool permissions widened: hosted tools enabled \(mcp\)/,
+      );
+      assert.match(
+        titles[1] ?? "",
+        /ProjectPermissionsWidened .*model permissions widened: models added to the allow list \(o3\)/,
+      );
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("a retention change no audit event records is drift (expected: project.updated naming the project)", async () => {
+    const t = await setup();
+    try {
+      await t.cycle();
+      const projectId = t.sim.org.directory.projects[2]?.id as string;
+      t.sim.org.addSilentChange({
+        atSecs: START + 100,
+        apply: (s) =>
+          s.projectRetention.set(projectId, { object: "project.data_retention", type: "zero_data_retention" }),
+      });
+      t.clock.advanceSecs(3600);
+      await auditReadUpTo(t.store, t.source, t.clock.secs);
+      const report = await t.cycle();
+      // Strengthened, so no retention finding; but nothing in the audit log explains it.
+      assert.deepEqual(
+        report.findings.map((f) => f.ruleId),
+        ["OpenAI.Posture.Drift"],
+      );
+      const [alert] = await t.store.listAlerts({ sourceId: t.source.id, ruleId: "OpenAI.Posture.Drift" });
+      assert.deepEqual((alert?.alertContext as { expected_event_types?: string[] } | null)?.expected_event_types, [
+        "project.updated",
+      ]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("a benign organization raises no posture finding over several snapshots while its audit log moves", async () => {
+    const clock = new ManualClock(START);
+    const sim = await startSimulator({
+      seed: 11,
+      clock,
+      history: { days: 1, eventsPerDay: 300 },
+      live: { eventsPerMinute: 2 },
+    });
+    const store = await openSqliteStore({ memory: true });
+    try {
+      const source = await store.createSource(sourceSettings({ baseUrl: sim.baseUrl }), { ciphertext: "unused" });
+      const findings: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const events = sim.org.visibleEvents(clock.secs);
+        await auditReadUpTo(
+          store,
+          source,
+          clock.secs,
+          i === 0 ? events : events.filter((e) => e.effective_at > clock.secs - 3600),
+        );
+        const report = await runPostureCycle({
+          store,
+          client: adminClient(sim),
+          source,
+          engine,
+          settings: DEFAULT_POSTURE_SETTINGS,
+          nowMs: () => clock.nowMs(),
+        });
+        findings.push(...report.findings.map((f) => `${f.ruleId}: ${f.title}`));
+        clock.advanceSecs(3600);
+      }
+      assert.deepEqual(findings, []);
+    } finally {
+      await sim.close();
+      await store.close();
+    }
+  });
+});
+
 describe("posture beside the audit-log polling", () => {
   let scratch: string;
   after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -303,6 +440,8 @@ describe("posture beside the audit-log polling", () => {
         "/organization/admin_api_keys",
         "/organization/invites",
         "/organization/certificates",
+        "/organization/data_retention",
+        "/organization/spend_alerts",
       ],
     });
     const runtime = await openRuntime(
@@ -315,8 +454,9 @@ describe("posture beside the audit-log polling", () => {
       const source = await runtime.store.createSource(settings, sealSourceKey(runtime, settings, sim.adminKey));
       const posture = await runPosture(runtime, source);
       assert.equal(posture.objects, 0);
-      assert.equal(posture.failedEndpoints.length, 9);
-      assert.equal(posture.failedEndpoints.filter((e) => e.missingScope === "api.management.read").length, 5);
+      // 7 organization endpoints refused, the 8 per-project ones skipped for want of the project list.
+      assert.equal(posture.failedEndpoints.length, 15);
+      assert.equal(posture.failedEndpoints.filter((e) => e.missingScope === "api.management.read").length, 7);
       assert.ok(posture.failedEndpoints.every((e) => /api\.management\.read/.test(e.error ?? "")));
 
       const [outcome] = await pollAllOnce(runtime);

@@ -95,7 +95,9 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
   // Changes of the previous diff that could not be judged then (the audit log was behind) are judged now, under
   // the time of the snapshot whose diff they belong to.
   const recheckRecords = buildPostureRecords({
-    objects: [],
+    // Only what change records read: the organization's data retention (projects on organization_default are
+    // judged through it) and the projects' names.
+    objects: objects.filter((o) => o.kind === "data_retention" || o.kind === "project"),
     completeKinds: completeNow,
     changes: recheck.filter(hasAudit),
     settings,
