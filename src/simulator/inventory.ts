@@ -109,7 +109,10 @@ function baselineControls(state: InventoryState, dir: OrgDirectory): void {
     state.toolPermissions.set(p.id, defaultToolPermissions());
     if (i === 0) {
       state.projectRetention.set(p.id, { object: "project.data_retention", type: "zero_data_retention" });
-      inner(state.projectSpendAlerts, p.id).set("spa_proj_monthly", spendAlert("spa_proj_monthly", p.id, 500_000, billing));
+      inner(state.projectSpendAlerts, p.id).set(
+        "spa_proj_monthly",
+        spendAlert("spa_proj_monthly", p.id, 500_000, billing),
+      );
     } else {
       state.modelPermissions.set(p.id, {
         object: "project.model_permissions",

@@ -4,13 +4,7 @@
 
 import type { RawAuditLog } from "../core/audit-log.ts";
 import type { OrgDirectory } from "./directory.ts";
-import {
-  defaultToolPermissions,
-  type InventoryState,
-  inner,
-  projectKey,
-  type SilentChange,
-} from "./inventory.ts";
+import { defaultToolPermissions, type InventoryState, inner, projectKey, type SilentChange } from "./inventory.ts";
 import type { Rng } from "./prng.ts";
 import { homeSession, makeRecord } from "./records.ts";
 
@@ -33,7 +27,11 @@ const DAY = 86_400;
  * An owner changes a setting of a project: audited as project.updated naming the project (the spec has no event
  * type of its own for retention or permissions), applied to the inventory at the same time.
  */
-function projectSettingChanged(c: Context, projectIndex: number, apply: (s: InventoryState, projectId: string) => void) {
+function projectSettingChanged(
+  c: Context,
+  projectIndex: number,
+  apply: (s: InventoryState, projectId: string) => void,
+) {
   const project = c.dir.projects[projectIndex] ?? c.dir.defaultProject;
   return {
     events: [
