@@ -25,7 +25,7 @@ import type { Store } from "../storage/ports.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
 import { AdminListClient } from "./admin-client.ts";
 import { runPostureCycle } from "./run.ts";
-import { DEFAULT_POSTURE_SETTINGS } from "./settings.ts";
+import { DEFAULT_POSTURE_SETTINGS, postureSettingsFromEnv } from "./settings.ts";
 import { takeSnapshot } from "./snapshot.ts";
 
 const START = 1_780_000_000;
@@ -420,6 +420,60 @@ describe("controls: data retention, spend alerts, model and hosted-tool permissi
       await sim.close();
       await store.close();
     }
+  });
+});
+
+describe("pruning", () => {
+  it("keeps whole snapshots keepDays, diffs historyDays; an object's history outlives its whole snapshots", async () => {
+    const t = await setup();
+    try {
+      const settings = { ...DEFAULT_POSTURE_SETTINGS, keepDays: 1, historyDays: 2 };
+      const cycle = () =>
+        runPostureCycle({
+          store: t.store,
+          client: adminClient(t.sim),
+          source: t.source,
+          engine,
+          settings,
+          nowMs: () => t.clock.nowMs(),
+        });
+      await cycle();
+      // A project's retention moves once (a diff worth keeping), then every snapshot is quiet.
+      t.sim.org.runPostureScenario("retention-weakened", t.clock.secs + 100);
+      const projectId = t.sim.org.directory.projects[0]?.id as string;
+      let pruned = 0;
+      for (let i = 0; i < 8; i++) {
+        t.clock.advanceSecs(6 * 3600);
+        pruned += (await cycle()).pruned.snapshotsDeleted;
+      }
+      // 9 snapshots over 48 h: the quiet ones older than a day are gone; the diff of the change (42 h ago) stays.
+      const kept = await t.store.listPostureSnapshots(t.source.id, 100);
+      assert.ok(pruned > 0);
+      assert.ok(kept.every((s) => s.takenAtMs >= t.clock.nowMs() - 86_400_000 || (s.changeCount ?? 0) > 0));
+      const history = await t.store.getPostureHistory(t.source.id, "project_data_retention", projectId);
+      assert.deepEqual(
+        history.entries.map((e) => [e.change, e.before?.type, e.after?.type]),
+        [["changed", "zero_data_retention", "none"]],
+      );
+      // Past the history horizon the diff goes too.
+      t.clock.advanceSecs(24 * 3600);
+      await cycle();
+      assert.deepEqual((await t.store.getPostureHistory(t.source.id, "project_data_retention", projectId)).entries, []);
+      assert.equal((await t.store.listPostureSnapshots(t.source.id, 100)).length <= 6, true);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("reads its horizons from the environment, refusing history shorter than whole snapshots", () => {
+    assert.deepEqual([postureSettingsFromEnv({}).keepDays, postureSettingsFromEnv({}).historyDays], [30, 365]);
+    const set = postureSettingsFromEnv({ VIGIL_POSTURE_KEEP_DAYS: "7", VIGIL_POSTURE_HISTORY_DAYS: "90" });
+    assert.deepEqual([set.keepDays, set.historyDays], [7, 90]);
+    assert.throws(
+      () => postureSettingsFromEnv({ VIGIL_POSTURE_KEEP_DAYS: "30", VIGIL_POSTURE_HISTORY_DAYS: "7" }),
+      /VIGIL_POSTURE_HISTORY_DAYS \(7\) must be at least VIGIL_POSTURE_KEEP_DAYS \(30\)/,
+    );
+    assert.throws(() => postureSettingsFromEnv({ VIGIL_POSTURE_KEEP_DAYS: "0" }), /VIGIL_POSTURE_KEEP_DAYS/);
   });
 });
 

@@ -17,9 +17,9 @@ import { diffSnapshots, type ManifestEntry, type PostureChange } from "./diff.ts
 import { matchAuditEvents } from "./drift.ts";
 import type { PostureKind } from "./endpoints.ts";
 import { type AuditMatch, buildPostureRecords, type SnapshotObject } from "./records.ts";
-import type { PostureSettings } from "./settings.ts";
+import { type PostureSettings, pruneHorizon } from "./settings.ts";
 import { type EndpointStatus, takeSnapshot } from "./snapshot.ts";
-import type { PostureFinding, PostureSnapshotRecord } from "./types.ts";
+import type { PostureFinding, PosturePruneReport, PostureSnapshotRecord } from "./types.ts";
 
 export type AnnotatedChange = PostureChange & { audit?: AuditMatch };
 
@@ -35,6 +35,8 @@ export interface PostureRunReport {
   resolvedAlertIds: string[];
   /** Endpoints that could not be read, with the reason (a missing scope is named). */
   failedEndpoints: EndpointStatus[];
+  /** What this cycle pruned of older snapshots (settings keepDays / historyDays). */
+  pruned: PosturePruneReport;
 }
 
 export interface PostureRunOptions {
@@ -165,6 +167,8 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
     changes,
     findings,
   });
+  // After the save: the snapshot just stored is one of the two newest, which pruning always keeps whole.
+  const pruned = await store.prunePostureSnapshots(source.id, pruneHorizon(settings, taken.takenAtMs));
   return {
     snapshotId: saved.id,
     objects: saved.objectCount,
@@ -176,6 +180,7 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
     createdAlertIds,
     resolvedAlertIds,
     failedEndpoints: taken.endpoints.filter((e) => !e.ok),
+    pruned,
   };
 }
 
