@@ -79,6 +79,22 @@ function nameToFind(change: PostureChange): string | null {
   return lastPart(change.id);
 }
 
+/**
+ * The audit events to show beside an object's history: those naming it (its id, or its project for a project
+ * setting); for an organization setting, which no event names, those of the types that would record its change.
+ */
+export function auditEventsAbout(
+  kind: PostureKind,
+  id: string,
+  projectId: string | null,
+): { text: string } | { types: string[] } {
+  // A project setting's id is its project; a project member's starts with it.
+  const project =
+    projectId ?? (id.includes("/") ? (id.split("/")[0] as string) : NAMED_BY_PROJECT.has(kind) ? id : null);
+  const name = nameToFind({ kind, id, projectId: project, change: "changed", fields: [], before: null, after: null });
+  return name === null ? { types: TYPES[kind]?.changed ?? [] } : { text: name };
+}
+
 /** Compound ids (project/member) are named in the audit log by their last part. */
 function lastPart(id: string): string {
   return id.includes("/") ? (id.split("/").pop() as string) : id;
