@@ -15,7 +15,7 @@ import type { Store } from "../storage/ports.ts";
 import type { AdminListClient } from "./admin-client.ts";
 import { diffSnapshots, type ManifestEntry, type PostureChange } from "./diff.ts";
 import { matchAuditEvents } from "./drift.ts";
-import type { PostureKind } from "./endpoints.ts";
+import type { PostureEndpoint, PostureKind } from "./endpoints.ts";
 import { type AuditMatch, buildPostureRecords, type SnapshotObject } from "./records.ts";
 import { type PostureSettings, pruneHorizon } from "./settings.ts";
 import { type EndpointStatus, takeSnapshot } from "./snapshot.ts";
@@ -47,6 +47,8 @@ export interface PostureRunOptions {
   settings: PostureSettings;
   nowMs: () => number;
   signal?: AbortSignal;
+  /** The endpoints to read (default: all of POSTURE_ENDPOINTS); the bench compares subsets. */
+  endpoints?: readonly PostureEndpoint[];
 }
 
 export async function runPostureCycle(options: PostureRunOptions): Promise<PostureRunReport> {
@@ -56,6 +58,7 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
     client: options.client,
     nowMs: options.nowMs,
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.endpoints ? { endpoints: options.endpoints } : {}),
   });
   const nowSecs = Math.floor(taken.takenAtMs / 1000);
   const previous = await store.getPostureSnapshot(source.id);
