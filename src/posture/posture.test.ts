@@ -134,11 +134,12 @@ describe("inventory snapshots against the simulator", () => {
       assert.equal(first.failedEndpoints.length, 0);
       assert.ok(first.findings.some((f) => f.ruleId === "OpenAI.Posture.PendingInviteOutsideDomain"));
 
-      t.sim.setDeniedPaths(["/organization/invites", "/service_accounts"]);
+      t.sim.setDeniedPaths(["/organization/invites", "/service_accounts", "/hosted_tool_permissions"]);
       t.clock.advanceSecs(3600);
       const second = await t.cycle();
       assert.deepEqual(second.failedEndpoints.map((e) => e.path).sort(), [
         "/organization/invites",
+        "/organization/projects/{project_id}/hosted_tool_permissions",
         "/organization/projects/{project_id}/service_accounts",
       ]);
       for (const e of second.failedEndpoints) {
@@ -149,9 +150,13 @@ describe("inventory snapshots against the simulator", () => {
       // Invites unreadable: not "removed", and the standing invite finding is not resolved.
       const latest = await t.store.getPostureSnapshot(t.source.id);
       assert.equal(
-        latest?.changes?.filter((c) => c.kind === "invite" || c.kind === "project_service_account").length,
+        latest?.changes?.filter((c) =>
+          ["invite", "project_service_account", "project_hosted_tool_permissions"].includes(c.kind),
+        ).length,
         0,
       );
+      // The other controls were read.
+      assert.ok(latest?.manifest.some((m) => m.kind === "project_data_retention"));
       assert.deepEqual(second.resolvedAlertIds, []);
     } finally {
       await t.close();
@@ -444,7 +449,7 @@ describe("pruning", () => {
       let pruned = 0;
       for (let i = 0; i < 8; i++) {
         t.clock.advanceSecs(6 * 3600);
-        pruned += (await cycle()).pruned.snapshotsDeleted;
+        pruned += (await cycle()).pruned?.snapshotsDeleted ?? 0;
       }
       // 9 snapshots over 48 h: the quiet ones older than a day are gone; the diff of the change (42 h ago) stays.
       const kept = await t.store.listPostureSnapshots(t.source.id, 100);
@@ -460,6 +465,32 @@ describe("pruning", () => {
       await cycle();
       assert.deepEqual((await t.store.getPostureHistory(t.source.id, "project_data_retention", projectId)).entries, []);
       assert.equal((await t.store.listPostureSnapshots(t.source.id, 100)).length <= 6, true);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("a pruning failure is reported and does not undo the snapshot", async () => {
+    const t = await setup();
+    try {
+      const failing = new Proxy(t.store, {
+        get(target, name, receiver) {
+          if (name === "prunePostureSnapshots") return async () => Promise.reject(new Error("disk full"));
+          const value = Reflect.get(target, name, receiver);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      const report = await runPostureCycle({
+        store: failing,
+        client: adminClient(t.sim),
+        source: t.source,
+        engine,
+        settings: DEFAULT_POSTURE_SETTINGS,
+        nowMs: () => t.clock.nowMs(),
+      });
+      assert.equal(report.pruned, null);
+      assert.match(report.pruneError ?? "", /disk full/);
+      assert.equal((await t.store.getPostureSnapshot(t.source.id))?.id, report.snapshotId);
     } finally {
       await t.close();
     }

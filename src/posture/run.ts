@@ -9,6 +9,7 @@
 // the same event ids on the next run, which the store skips.
 
 import type { RuleMatch } from "../core/detection.ts";
+import { errorMessage } from "../core/errors.ts";
 import type { SourceRecord } from "../core/source.ts";
 import type { DetectionEngine } from "../detections/engine/engine.ts";
 import type { Store } from "../storage/ports.ts";
@@ -35,8 +36,10 @@ export interface PostureRunReport {
   resolvedAlertIds: string[];
   /** Endpoints that could not be read, with the reason (a missing scope is named). */
   failedEndpoints: EndpointStatus[];
-  /** What this cycle pruned of older snapshots (settings keepDays / historyDays). */
-  pruned: PosturePruneReport;
+  /** What this cycle pruned of older snapshots (settings keepDays / historyDays); null if pruning failed. */
+  pruned: PosturePruneReport | null;
+  /** Why pruning failed (the snapshot itself is stored; the next cycle prunes again). */
+  pruneError: string | null;
 }
 
 export interface PostureRunOptions {
@@ -170,8 +173,16 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
     changes,
     findings,
   });
-  // After the save: the snapshot just stored is one of the two newest, which pruning always keeps whole.
-  const pruned = await store.prunePostureSnapshots(source.id, pruneHorizon(settings, taken.takenAtMs));
+  // After the save: the snapshot just stored is one of the two newest, which pruning always keeps whole. A
+  // failure here does not undo the snapshot: it is reported, and the next cycle prunes the same rows.
+  let pruned: PosturePruneReport | null = null;
+  let pruneError: string | null = null;
+  try {
+    pruned = await store.prunePostureSnapshots(source.id, pruneHorizon(settings, taken.takenAtMs));
+  } catch (err) {
+    if (options.signal?.aborted) throw err;
+    pruneError = errorMessage(err);
+  }
   return {
     snapshotId: saved.id,
     objects: saved.objectCount,
@@ -184,6 +195,7 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
     resolvedAlertIds,
     failedEndpoints: taken.endpoints.filter((e) => !e.ok),
     pruned,
+    pruneError,
   };
 }
 
