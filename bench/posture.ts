@@ -1,6 +1,8 @@
 // Inventory snapshot of a simulated organization of 500 users, 200 projects and 2,000 project keys: Admin API
 // requests, wall time and storage, for the first snapshot and for a second one where nothing changed (objects are
-// content-addressed, so only the manifest is new). Optional latency per request models the real API.
+// content-addressed, so only the manifest is new). Optional latency per request models the real API. `endpoints`
+// "identity" reads only the keys, users, invites, projects, memberships and rate limits (the snapshot before the
+// controls endpoints), as a same-run baseline for what the controls cost.
 
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -10,6 +12,7 @@ import Database from "better-sqlite3";
 import { createDetectionEngine } from "../src/detections/engine/engine.ts";
 import { loadRules } from "../src/detections/engine/load.ts";
 import { AdminListClient } from "../src/posture/admin-client.ts";
+import { POSTURE_ENDPOINTS } from "../src/posture/endpoints.ts";
 import { runPostureCycle } from "../src/posture/run.ts";
 import { DEFAULT_POSTURE_SETTINGS } from "../src/posture/settings.ts";
 import { startSimulator } from "../src/simulator/index.ts";
@@ -20,6 +23,8 @@ export interface PostureFigures {
   users: number;
   projects: number;
   keys: number;
+  /** Control objects: data retention, spend alerts, model and hosted-tool permissions. */
+  controls: number;
   firstRequests: number;
   firstSecs: number;
   firstBytes: number;
@@ -29,9 +34,19 @@ export interface PostureFigures {
   findings: number;
 }
 
+const CONTROL_KINDS = new Set([
+  "data_retention",
+  "spend_alert",
+  "project_data_retention",
+  "project_spend_alert",
+  "project_model_permissions",
+  "project_hosted_tool_permissions",
+]);
+
 export async function benchPosture(
   scale = { users: 500, projects: 200, keys: 2000 },
   requestDelayMs = 0,
+  endpoints: "all" | "identity" = "all",
 ): Promise<PostureFigures> {
   const dir = mkdtempSync(join(tmpdir(), "vigil-bench-posture-"));
   const nowSecs = 1_790_000_000;
@@ -65,6 +80,7 @@ export async function benchPosture(
         engine,
         settings: DEFAULT_POSTURE_SETTINGS,
         nowMs: clock.nowMs,
+        ...(endpoints === "identity" ? { endpoints: POSTURE_ENDPOINTS.filter((e) => !CONTROL_KINDS.has(e.kind)) } : {}),
       });
     const bytes = () => postureBytes(path);
     const before = bytes();
@@ -83,6 +99,7 @@ export async function benchPosture(
       users: count("user"),
       projects: count("project"),
       keys: count("project_api_key"),
+      controls: snapshot?.manifest.filter((m) => CONTROL_KINDS.has(m.kind)).length ?? 0,
       firstRequests: first.requests,
       firstSecs,
       firstBytes: afterFirst - before,

@@ -92,10 +92,17 @@ if (!only || only === "rereads") {
 if (!only || only === "posture") {
   section("Posture: inventory snapshot of 500 users, 200 projects, 2,000 keys (first, then unchanged)");
   const scale = quick ? { users: 100, projects: 40, keys: 400 } : { users: 500, projects: 200, keys: 2000 };
-  for (const delayMs of [0, 50]) {
-    const r = await benchPosture(scale, delayMs);
+  // "identity": without the controls endpoints (data retention, spend alerts, model and tool permissions), the
+  // same-run baseline of what they cost.
+  for (const [delayMs, endpoints] of [
+    [0, "identity"],
+    [0, "all"],
+    [50, "identity"],
+    [50, "all"],
+  ] as const) {
+    const r = await benchPosture(scale, delayMs, endpoints);
     process.stdout.write(
-      `+${delayMs} ms/request | ${fmt(r.users)} users, ${fmt(r.projects)} projects, ${fmt(r.keys)} keys, ${fmt(r.objects)} objects | first: ${fmt(r.firstRequests)} requests, ${fmt(r.firstSecs, 2)} s, ${fmt(r.firstBytes / 1024)} KiB stored | unchanged: ${fmt(r.secondRequests)} requests, ${fmt(r.secondSecs, 2)} s, ${fmt(r.secondBytes)} bytes stored | ${r.findings} findings\n`,
+      `+${delayMs} ms/request, ${endpoints} endpoints | ${fmt(r.users)} users, ${fmt(r.projects)} projects, ${fmt(r.keys)} keys, ${fmt(r.controls)} controls, ${fmt(r.objects)} objects | first: ${fmt(r.firstRequests)} requests, ${fmt(r.firstSecs, 2)} s, ${fmt(r.firstBytes / 1024)} KiB stored | unchanged: ${fmt(r.secondRequests)} requests, ${fmt(r.secondSecs, 2)} s, ${fmt(r.secondBytes)} bytes stored | ${r.findings} findings\n`,
     );
   }
 }

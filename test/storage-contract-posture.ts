@@ -124,6 +124,102 @@ export function runPostureContract(name: string, open: () => Promise<Store>): vo
       assert.equal((await store.getPostureObjects(other.id, [alice.hash])).get(alice.hash), alice.json);
     });
 
+    it("prunes: the newest two whole, older diffs kept as history, unreferenced manifests and objects dropped", async () => {
+      const source = await store.createSource(sourceSettings("acme"), { ciphertext: "x" });
+      const alice1 = object("user", { id: "user-a", email: "a@acme.com", role: "reader" });
+      const alice2 = object("user", { id: "user-a", email: "a@acme.com", role: "owner" });
+      const bob = object("user", { id: "user-b", email: "b@acme.com", role: "reader" });
+      const carol = object("user", { id: "user-c", email: "c@acme.com", role: "reader" });
+      const dave = object("user", { id: "user-d", email: "d@acme.com", role: "reader" });
+      const change = (id: string, kind: "added" | "removed" | "changed", before: unknown, after: unknown) => ({
+        kind: "user" as const,
+        id,
+        projectId: null,
+        change: kind,
+        fields: kind === "changed" ? ["role"] : [],
+        before: before as Record<string, unknown> | null,
+        after: after as Record<string, unknown> | null,
+        audit: { checked: true, expectedTypes: ["user.updated"], eventIds: ["audit-1"] },
+      });
+      const save = (at: number, objects: PostureSnapshotWrite["objects"], changes: PostureSnapshotWrite["changes"]) =>
+        store.savePostureSnapshot({ ...write(source.id, at, objects), changes });
+      const s1 = await save(1_000, [alice1, bob, dave], null);
+      const s2 = await save(2_000, [alice1, bob], []); // dave leaves (released at 1_000)
+      const s3 = await save(
+        3_000,
+        [alice2],
+        [
+          change("user-a", "changed", JSON.parse(alice1.json), JSON.parse(alice2.json)),
+          change("user-b", "removed", JSON.parse(bob.json), null),
+        ],
+      );
+      const s4 = await save(4_000, [alice2], []);
+      // dave is back with the same content: held again, no longer released.
+      const s5 = await save(5_000, [alice2, carol, dave], [change("user-c", "added", null, JSON.parse(carol.json))]);
+
+      const report = await store.prunePostureSnapshots(source.id, { fullSinceMs: 4_500, historySinceMs: 1_500 });
+      // s1: past the history horizon. s2: past the full one with no change. s3: kept for its diff only.
+      assert.deepEqual(report, { snapshotsDeleted: 2, snapshotsThinned: 1, manifestsDeleted: 2, objectsDeleted: 2 });
+      assert.deepEqual(
+        (await store.listPostureSnapshots(source.id)).map((s) => s.id),
+        [s5.id, s4.id, s3.id],
+      );
+      // The newest two stay whole (s4 is older than the full horizon but is one of them).
+      assert.deepEqual((await store.getPostureSnapshot(source.id))?.manifest, s5.manifest);
+      assert.deepEqual((await store.getPostureSnapshot(source.id, s4.id))?.manifest, s4.manifest);
+      assert.equal(await store.getPostureSnapshot(source.id, s3.id), null);
+      assert.equal(await store.getPostureSnapshot(source.id, s1.id), null);
+      assert.equal(await store.getPostureSnapshot(source.id, s2.id), null);
+      const objects = await store.getPostureObjects(source.id, [
+        alice1.hash,
+        alice2.hash,
+        bob.hash,
+        carol.hash,
+        dave.hash,
+      ]);
+      assert.deepEqual([...objects.keys()].sort(), [alice2.hash, carol.hash, dave.hash].sort());
+
+      // The history survives in the kept diffs.
+      const alice = await store.getPostureHistory(source.id, "user", "user-a");
+      assert.deepEqual(
+        alice.entries.map((e) => [e.snapshotId, e.change, e.fields, e.before?.role, e.after?.role, e.auditEventIds]),
+        [[s3.id, "changed", ["role"], "reader", "owner", ["audit-1"]]],
+      );
+      assert.equal(alice.firstSeenMs, 3_000, "the first kept version");
+      const removed = await store.getPostureHistory(source.id, "user", "user-b");
+      assert.deepEqual(
+        removed.entries.map((e) => e.change),
+        ["removed"],
+      );
+      assert.equal(removed.firstSeenMs, null);
+      const added = await store.getPostureHistory(source.id, "user", "user-c");
+      assert.deepEqual(
+        added.entries.map((e) => [e.snapshotId, e.change]),
+        [[s5.id, "added"]],
+      );
+      assert.equal(added.firstSeenMs, 5_000);
+      // Another kind with the same id is not this object's history.
+      assert.deepEqual((await store.getPostureHistory(source.id, "invite", "user-a")).entries, []);
+
+      // Pruning again finds nothing more; saving after pruning still diffs against the newest snapshot.
+      assert.deepEqual(await store.prunePostureSnapshots(source.id, { fullSinceMs: 4_500, historySinceMs: 1_500 }), {
+        snapshotsDeleted: 0,
+        snapshotsThinned: 0,
+        manifestsDeleted: 0,
+        objectsDeleted: 0,
+      });
+      const s6 = await save(6_000, [alice2, carol], []);
+      assert.equal(s6.newObjectCount, 0);
+      // Everything pruned: only the newest two remain, and only the objects they hold.
+      const all = await store.prunePostureSnapshots(source.id, { fullSinceMs: 10_000, historySinceMs: 10_000 });
+      assert.equal(all.snapshotsDeleted, 2);
+      assert.deepEqual(
+        (await store.listPostureSnapshots(source.id)).map((s) => s.id),
+        [s6.id, s5.id],
+      );
+      assert.equal((await store.getPostureObjects(source.id, [dave.hash])).size, 1, "s5 still holds dave");
+    });
+
     it("refuses a snapshot of an unknown source", async () => {
       await assert.rejects(store.savePostureSnapshot(write("nope", 1, [])));
     });

@@ -50,6 +50,12 @@ export async function runPosture(
   for (const e of report.failedEndpoints) {
     runtime.logger.warn({ source: source.name, endpoint: e.path }, `Inventory snapshot skipped ${e.path}: ${e.error}`);
   }
+  if (report.pruneError !== null) {
+    runtime.logger.warn(
+      { source: source.name },
+      `Pruning old snapshots of ${source.name} failed: ${report.pruneError}`,
+    );
+  }
   return report;
 }
 

@@ -125,4 +125,38 @@ describe("AdminListClient", () => {
     assert.equal(missingScopeIn("Forbidden"), null);
     assert.equal(missingScopeIn(null), null);
   });
+
+  it("getOne reads a settings object, retrying a 503 and a malformed answer; 404 is not configured (null)", async () => {
+    const retries: Array<{ reason: string }> = [];
+    const { fetch, urls } = scripted([
+      { status: 503, body: { error: { message: "overloaded" } } },
+      { status: 200, body: ["not", "an", "object"] },
+      { status: 200, body: { object: "project.data_retention", type: "zero_data_retention" } },
+      { status: 404, body: { error: { message: "No model permissions configured", type: "invalid_request_error" } } },
+    ]);
+    const c = client(fetch, retries);
+    assert.deepEqual(await c.getOne("/organization/projects/proj_1/data_retention", "api.management.read"), {
+      object: "project.data_retention",
+      type: "zero_data_retention",
+    });
+    assert.equal(retries.length, 2);
+    assert.equal(await c.getOne("/organization/projects/proj_1/model_permissions", "api.management.read"), null);
+    // No paging parameters on a settings endpoint.
+    assert.equal(urls[3], "https://api.example.test/v1/organization/projects/proj_1/model_permissions");
+    assert.equal(c.requests, 4);
+  });
+
+  it("getOne: a 403 names the scope like a list does, a 400 is an error, not 'not configured'", async () => {
+    const { fetch } = scripted([
+      { status: 403, body: { error: { message: "Missing scopes: api.management.read." } } },
+      { status: 400, body: { error: { message: "bad project id" } } },
+    ]);
+    const c = client(fetch);
+    await assert.rejects(c.getOne("/organization/data_retention", "api.management.read"), (err: unknown) => {
+      assert.ok(err instanceof ScopeMissingError);
+      assert.equal(err.scope, "api.management.read");
+      return true;
+    });
+    await assert.rejects(c.getOne("/organization/projects/x/data_retention", "api.management.read"), /bad project id/);
+  });
 });

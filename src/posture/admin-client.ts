@@ -114,19 +114,43 @@ export class AdminListClient {
     }
   }
 
-  private async getPage(
+  /**
+   * One settings object (a "retrieve" endpoint: data retention, model permissions, …), or null when the API
+   * answers 404: the setting is not configured (a project with no model policy). Any other failure throws as
+   * for a list.
+   */
+  async getOne(path: string, scope: string, signal?: AbortSignal): Promise<Record<string, unknown> | null> {
+    try {
+      return await this.request(path, path, scope, signal, parseObject);
+    } catch (err) {
+      if (err instanceof OpenAIRequestError && err.status === 404 && !signal?.aborted) return null;
+      throw err;
+    }
+  }
+
+  private getPage(
     pathAndQuery: string,
     path: string,
     scope: string,
     signal: AbortSignal | undefined,
   ): Promise<{ data: Record<string, unknown>[]; hasMore: boolean; lastId: string | null }> {
+    return this.request(pathAndQuery, path, scope, signal, parseListPage);
+  }
+
+  private async request<T>(
+    pathAndQuery: string,
+    path: string,
+    scope: string,
+    signal: AbortSignal | undefined,
+    parse: (body: string) => T | null,
+  ): Promise<T> {
     const url = `${this.base}${pathAndQuery}`;
     let attempts = 0;
     try {
       return await this.retrier.run((attempt) => {
         attempts = attempt;
         this.currentPath = path;
-        return this.attemptOnce(url, path, scope, signal);
+        return this.attemptOnce(url, path, scope, signal, parse);
       }, signal);
     } catch (err) {
       if (signal?.aborted) throw err instanceof RequestAbortedError ? err : new RequestAbortedError(signal.reason);
@@ -135,7 +159,13 @@ export class AdminListClient {
     }
   }
 
-  private async attemptOnce(url: string, path: string, scope: string, signal: AbortSignal | undefined) {
+  private async attemptOnce<T>(
+    url: string,
+    path: string,
+    scope: string,
+    signal: AbortSignal | undefined,
+    parse: (body: string) => T | null,
+  ): Promise<T> {
     if (signal?.aborted) throw new RequestAbortedError(signal.reason);
     this.requests++;
     const controller = new AbortController();
@@ -158,16 +188,22 @@ export class AdminListClient {
       clearTimeout(timer);
       signal?.removeEventListener("abort", forwardAbort);
     }
-    return this.interpret(response, body, path, scope);
+    return this.interpret(response, body, path, scope, parse);
   }
 
-  private interpret(response: Response, body: string, path: string, scope: string) {
+  private interpret<T>(
+    response: Response,
+    body: string,
+    path: string,
+    scope: string,
+    parse: (body: string) => T | null,
+  ): T {
     const requestId = response.headers.get("x-request-id");
     const status = response.status;
     if (response.ok) {
-      const page = parseListPage(body);
+      const page = parse(body);
       if (page) return page;
-      throw new OpenAIRequestError("malformed", `${path}: malformed list page (HTTP ${status})`, {
+      throw new OpenAIRequestError("malformed", `${path}: malformed answer (HTTP ${status})`, {
         retryable: true,
         status,
         requestId,
@@ -200,6 +236,17 @@ export class AdminListClient {
 export function missingScopeIn(message: string | null): string | null {
   const match = /Missing scopes?:\s*([A-Za-z0-9_.:,\s-]+?)(?:\.\s|\.$|$)/.exec(message ?? "");
   return match?.[1]?.trim() || null;
+}
+
+function parseObject(body: string): Record<string, unknown> | null {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    return typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)
+      ? (parsed as Record<string, unknown>)
+      : null;
+  } catch {
+    return null;
+  }
 }
 
 function parseListPage(

@@ -47,10 +47,67 @@ const TYPES: Partial<Record<PostureKind, Partial<Record<ChangeKind, string[]>>>>
     changed: ["service_account.updated"],
   },
   project_rate_limit: { changed: ["rate_limit.updated"], removed: ["rate_limit.deleted"] },
+  // The spec has no event type of its own for these settings: a change to them is expected to be recorded as an
+  // update of the organization or of the project that holds them (spend alerts: also the billing-alerts type).
+  data_retention: allChanges(["organization.updated"]),
+  spend_alert: allChanges(["organization.updated", "tenant.billing.alerts.updated"]),
+  project_data_retention: allChanges(["project.updated"]),
+  project_spend_alert: allChanges(["project.updated", "tenant.billing.alerts.updated"]),
+  project_model_permissions: allChanges(["project.updated"]),
+  project_hosted_tool_permissions: allChanges(["project.updated"]),
 };
+
+function allChanges(types: string[]): Record<ChangeKind, string[]> {
+  return { added: types, removed: types, changed: types };
+}
+
+const ORGANIZATION_SETTINGS: ReadonlySet<PostureKind> = new Set(["data_retention", "spend_alert"]);
+const NAMED_BY_PROJECT: ReadonlySet<PostureKind> = new Set([
+  "project_data_retention",
+  "project_spend_alert",
+  "project_model_permissions",
+  "project_hosted_tool_permissions",
+]);
+
+/**
+ * What an explaining event must name. Objects with ids of their own: that id. Project settings: the project (the
+ * events above name the project, not the setting). Organization settings: nothing (there is one organization).
+ */
+function nameToFind(change: PostureChange): string | null {
+  if (ORGANIZATION_SETTINGS.has(change.kind)) return null;
+  if (NAMED_BY_PROJECT.has(change.kind)) return change.projectId;
+  return lastPart(change.id);
+}
+
+/**
+ * The audit events to show beside an object's history: those naming it (its id, or its project for a project
+ * setting); for an organization setting, which no event names, those of the types that would record its change.
+ */
+export function auditEventsAbout(
+  kind: PostureKind,
+  id: string,
+  projectId: string | null,
+): { text: string } | { types: string[] } {
+  // A project setting's id is its project; a project member's starts with it.
+  const project =
+    projectId ?? (id.includes("/") ? (id.split("/")[0] as string) : NAMED_BY_PROJECT.has(kind) ? id : null);
+  const name = nameToFind({ kind, id, projectId: project, change: "changed", fields: [], before: null, after: null });
+  return name === null ? { types: TYPES[kind]?.changed ?? [] } : { text: name };
+}
+
+/** Compound ids (project/member) are named in the audit log by their last part. */
+function lastPart(id: string): string {
+  return id.includes("/") ? (id.split("/").pop() as string) : id;
+}
 
 /** Slack around the snapshot times: an audit event's effective_at and the snapshot's clock are not one clock. */
 const SLACK_SECS = 120;
+
+/**
+ * Project lifecycle events explain what is read per project: archiving (or deleting) a project takes away its keys,
+ * members and settings (archived projects are not read), creating one brings its settings. They name the project.
+ */
+const PROJECT_LIFECYCLE = new Set(["project.created", "project.archived", "project.deleted"]);
 
 export function expectedAuditTypes(change: PostureChange, atSecs: number): string[] {
   // An invite that expired on its own leaves no audit event.
@@ -59,7 +116,16 @@ export function expectedAuditTypes(change: PostureChange, atSecs: number): strin
     const expired = typeof expiresAt === "number" && expiresAt <= atSecs;
     if ((change.change === "removed" && expired) || change.after?.status === "expired") return [];
   }
-  return TYPES[change.kind]?.[change.change] ?? [];
+  const own = TYPES[change.kind]?.[change.change] ?? [];
+  // Kinds no event type records stay without expectation (never drift), lifecycle or not.
+  if (change.projectId === null || own.length === 0) return own;
+  const lifecycle =
+    change.change === "removed"
+      ? ["project.archived", "project.deleted"]
+      : change.change === "added" && NAMED_BY_PROJECT.has(change.kind)
+        ? ["project.created"]
+        : [];
+  return [...own, ...lifecycle.filter((t) => !own.includes(t))];
 }
 
 /**
@@ -88,11 +154,12 @@ export async function matchAuditEvents(
         });
   return changes.map((c) => {
     const expectedTypes = expectedAuditTypes(c, window.toSecs);
-    // Compound ids (project/member) are named in the audit log by their last part.
-    const id = c.id.includes("/") ? (c.id.split("/").pop() as string) : c.id;
-    const eventIds = events
-      .filter((e) => expectedTypes.includes(e.type) && e.raw.includes(JSON.stringify(id)))
-      .map((e) => e.id);
+    const name = nameToFind(c);
+    const names = (type: string) => {
+      const wanted = PROJECT_LIFECYCLE.has(type) ? c.projectId : name;
+      return (raw: string) => wanted === null || raw.includes(JSON.stringify(wanted));
+    };
+    const eventIds = events.filter((e) => expectedTypes.includes(e.type) && names(e.type)(e.raw)).map((e) => e.id);
     return { ...c, audit: { checked, expectedTypes, eventIds } };
   });
 }

@@ -1,5 +1,6 @@
-// The Admin API list endpoints an inventory snapshot reads (GET only), the kind of object each one yields and the
-// read-only scope it needs. The scope names are the ones Vigil reports when OpenAI's 403 does not name the
+// The Admin API endpoints an inventory snapshot reads (GET only: list endpoints, and the "retrieve" endpoints of
+// settings that exist once per organization or project), the kind of object each one yields and the read-only
+// scope it needs. The scope names are the ones Vigil reports when OpenAI's 403 does not name the
 // missing scope itself (when it does — "Missing scopes: …" — OpenAI's word wins, see admin-client.ts).
 
 export type PostureKind =
@@ -11,7 +12,13 @@ export type PostureKind =
   | "project_api_key"
   | "project_user"
   | "project_service_account"
-  | "project_rate_limit";
+  | "project_rate_limit"
+  | "data_retention"
+  | "spend_alert"
+  | "project_data_retention"
+  | "project_spend_alert"
+  | "project_model_permissions"
+  | "project_hosted_tool_permissions";
 
 export interface PostureEndpoint {
   kind: PostureKind;
@@ -20,6 +27,11 @@ export interface PostureEndpoint {
   scope: string;
   perProject: boolean;
   params?: Record<string, string>;
+  /**
+   * "list" (default): a paged list of objects with ids. "object": one settings object with no id (retrieve); a
+   * 404 means the setting is not configured (no object), see AdminListClient.getOne.
+   */
+  shape?: "list" | "object";
 }
 
 /** The read scope of the organization-management endpoints. */
@@ -62,15 +74,65 @@ export const POSTURE_ENDPOINTS: readonly PostureEndpoint[] = [
     scope: MANAGEMENT_READ_SCOPE,
     perProject: true,
   },
+  // Controls (paths and shapes from OpenAI's Admin API reference, "Data retention", "Spend alerts", "Model
+  // permissions", "Hosted tool permissions"). IP allowlists and hard spend limits have no read endpoint there.
+  {
+    kind: "data_retention",
+    path: "/organization/data_retention",
+    scope: MANAGEMENT_READ_SCOPE,
+    perProject: false,
+    shape: "object",
+  },
+  { kind: "spend_alert", path: "/organization/spend_alerts", scope: MANAGEMENT_READ_SCOPE, perProject: false },
+  {
+    kind: "project_data_retention",
+    path: "/organization/projects/{project_id}/data_retention",
+    scope: MANAGEMENT_READ_SCOPE,
+    perProject: true,
+    shape: "object",
+  },
+  {
+    kind: "project_spend_alert",
+    path: "/organization/projects/{project_id}/spend_alerts",
+    scope: MANAGEMENT_READ_SCOPE,
+    perProject: true,
+  },
+  {
+    kind: "project_model_permissions",
+    path: "/organization/projects/{project_id}/model_permissions",
+    scope: MANAGEMENT_READ_SCOPE,
+    perProject: true,
+    shape: "object",
+  },
+  {
+    kind: "project_hosted_tool_permissions",
+    path: "/organization/projects/{project_id}/hosted_tool_permissions",
+    scope: MANAGEMENT_READ_SCOPE,
+    perProject: true,
+    shape: "object",
+  },
 ];
+
+/** Kinds that are one settings object per organization or per project (no id of their own). */
+export const SETTINGS_KINDS: ReadonlySet<PostureKind> = new Set(
+  POSTURE_ENDPOINTS.filter((e) => e.shape === "object").map((e) => e.kind),
+);
+
+/** Kinds that live inside a project, identified as `{project_id}/{id}`. */
+const PROJECT_MEMBER_KINDS: ReadonlySet<PostureKind> = new Set([
+  "project_user",
+  "project_rate_limit",
+  "project_service_account",
+  "project_spend_alert",
+]);
 
 /**
  * The object's identity within its kind. Project-scoped memberships and limits are identified by project and
  * id (the same user is a member of several projects; rate-limit ids repeat in every project).
  */
 export function objectIdOf(kind: PostureKind, object: Record<string, unknown>, projectId: string | null): string {
+  // A settings object is the organization's or its project's: it is identified by the project (or "organization").
+  if (SETTINGS_KINDS.has(kind)) return projectId ?? "organization";
   const id = typeof object.id === "string" ? object.id : JSON.stringify(object.id ?? null);
-  return kind === "project_user" || kind === "project_rate_limit" || kind === "project_service_account"
-    ? `${projectId}/${id}`
-    : id;
+  return PROJECT_MEMBER_KINDS.has(kind) ? `${projectId}/${id}` : id;
 }

@@ -25,7 +25,7 @@ import type { Store } from "../storage/ports.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
 import { AdminListClient } from "./admin-client.ts";
 import { runPostureCycle } from "./run.ts";
-import { DEFAULT_POSTURE_SETTINGS } from "./settings.ts";
+import { DEFAULT_POSTURE_SETTINGS, postureSettingsFromEnv } from "./settings.ts";
 import { takeSnapshot } from "./snapshot.ts";
 
 const START = 1_780_000_000;
@@ -100,6 +100,18 @@ describe("inventory snapshots against the simulator", () => {
       assert.equal(count("project"), inventory.projects.size);
       assert.equal(count("project_api_key"), expectedKeys);
       assert.equal(count("admin_api_key"), inventory.adminKeys.size);
+      // Controls: one retention and one tool-permissions object per active project, the organization's retention,
+      // its spend alerts, and a model policy only where one is configured (the others answer 404: none).
+      assert.equal(count("data_retention"), 1);
+      assert.equal(count("spend_alert"), inventory.spendAlerts.size);
+      assert.equal(count("project_data_retention"), inventory.projects.size);
+      assert.equal(count("project_hosted_tool_permissions"), inventory.projects.size);
+      assert.equal(count("project_model_permissions"), inventory.modelPermissions.size);
+      assert.ok(inventory.modelPermissions.size < inventory.projects.size, "some projects have no model policy");
+      const retention = clean.objects.find(
+        (o) => o.kind === "project_data_retention" && o.id === t.sim.org.directory.projects[0]?.id,
+      );
+      assert.equal(JSON.parse(retention?.json ?? "{}").type, "zero_data_retention");
 
       t.sim.setFaults({ rateLimitProbability: 0.15, serverErrorProbability: 0.15, retryAfter: 0 });
       const faulty = await takeSnapshot({ client: adminClient(t.sim, 3), nowMs: () => t.clock.nowMs() });
@@ -122,11 +134,12 @@ describe("inventory snapshots against the simulator", () => {
       assert.equal(first.failedEndpoints.length, 0);
       assert.ok(first.findings.some((f) => f.ruleId === "OpenAI.Posture.PendingInviteOutsideDomain"));
 
-      t.sim.setDeniedPaths(["/organization/invites", "/service_accounts"]);
+      t.sim.setDeniedPaths(["/organization/invites", "/service_accounts", "/hosted_tool_permissions"]);
       t.clock.advanceSecs(3600);
       const second = await t.cycle();
       assert.deepEqual(second.failedEndpoints.map((e) => e.path).sort(), [
         "/organization/invites",
+        "/organization/projects/{project_id}/hosted_tool_permissions",
         "/organization/projects/{project_id}/service_accounts",
       ]);
       for (const e of second.failedEndpoints) {
@@ -137,9 +150,13 @@ describe("inventory snapshots against the simulator", () => {
       // Invites unreadable: not "removed", and the standing invite finding is not resolved.
       const latest = await t.store.getPostureSnapshot(t.source.id);
       assert.equal(
-        latest?.changes?.filter((c) => c.kind === "invite" || c.kind === "project_service_account").length,
+        latest?.changes?.filter((c) =>
+          ["invite", "project_service_account", "project_hosted_tool_permissions"].includes(c.kind),
+        ).length,
         0,
       );
+      // The other controls were read.
+      assert.ok(latest?.manifest.some((m) => m.kind === "project_data_retention"));
       assert.deepEqual(second.resolvedAlertIds, []);
     } finally {
       await t.close();
@@ -286,6 +303,211 @@ describe("inventory snapshots against the simulator", () => {
   });
 });
 
+describe("controls: data retention, spend alerts, model and hosted-tool permissions", () => {
+  /** Two snapshots around a posture scenario acting between them, the audit log read past the second. */
+  async function around(name: "retention-weakened" | "spend-alert-removed" | "permissions-widened") {
+    const t = await setup();
+    await t.cycle();
+    const events = t.sim.org.runPostureScenario(name, START + 100);
+    t.clock.advanceSecs(3600);
+    await auditReadUpTo(t.store, t.source, t.clock.secs, events);
+    return { t, report: await t.cycle() };
+  }
+
+  it("a project's retention weakened through the audit log: one finding naming the project, not drift", async () => {
+    const { t, report } = await around("retention-weakened");
+    try {
+      const rules = report.findings.map((f) => f.ruleId);
+      assert.deepEqual(rules, ["OpenAI.Posture.DataRetentionWeakened"]);
+      const [alert] = await t.store.listAlerts({ sourceId: t.source.id, ruleId: rules[0] });
+      const project = t.sim.org.directory.projects[0];
+      assert.equal(
+        alert?.title,
+        `OpenAI data retention of project ${project?.name} weakened: zero_data_retention → none`,
+      );
+      assert.match(alert?.runbook ?? "", /docs\/posture\.md#data-retention-weakened/);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("the organization's spend alert removed: one finding, explained by organization.updated", async () => {
+    const { t, report } = await around("spend-alert-removed");
+    try {
+      assert.deepEqual(
+        report.findings.map((f) => f.ruleId),
+        ["OpenAI.Posture.SpendAlertWeakened"],
+      );
+      assert.match(report.findings[0]?.title ?? "", /organization spend alert spa_org_monthly .* removed/);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("a project's model list and hosted tools widened: one finding each, naming the models and tools", async () => {
+    const { t, report } = await around("permissions-widened");
+    try {
+      const titles = report.findings.map((f) => `${f.ruleId} ${f.title}`).sort();
+      assert.equal(titles.length, 2, titles.join("\n"));
+      assert.match(
+        titles[0] ?? "",
+        /ProjectPermissionsWidened .*hosted tool permissions widened: hosted tools enabled \(mcp\)/,
+      );
+      assert.match(
+        titles[1] ?? "",
+        /ProjectPermissionsWidened .*model permissions widened: models added to the allow list \(o3\)/,
+      );
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("a retention change no audit event records is drift (expected: project.updated naming the project)", async () => {
+    const t = await setup();
+    try {
+      await t.cycle();
+      const projectId = t.sim.org.directory.projects[2]?.id as string;
+      t.sim.org.addSilentChange({
+        atSecs: START + 100,
+        apply: (s) =>
+          s.projectRetention.set(projectId, { object: "project.data_retention", type: "zero_data_retention" }),
+      });
+      t.clock.advanceSecs(3600);
+      await auditReadUpTo(t.store, t.source, t.clock.secs);
+      const report = await t.cycle();
+      // Strengthened, so no retention finding; but nothing in the audit log explains it.
+      assert.deepEqual(
+        report.findings.map((f) => f.ruleId),
+        ["OpenAI.Posture.Drift"],
+      );
+      const [alert] = await t.store.listAlerts({ sourceId: t.source.id, ruleId: "OpenAI.Posture.Drift" });
+      assert.deepEqual((alert?.alertContext as { expected_event_types?: string[] } | null)?.expected_event_types, [
+        "project.updated",
+      ]);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("a benign organization raises no posture finding over several snapshots while its audit log moves", async () => {
+    const clock = new ManualClock(START);
+    const sim = await startSimulator({
+      seed: 11,
+      clock,
+      history: { days: 1, eventsPerDay: 300 },
+      live: { eventsPerMinute: 2 },
+    });
+    const store = await openSqliteStore({ memory: true });
+    try {
+      const source = await store.createSource(sourceSettings({ baseUrl: sim.baseUrl }), { ciphertext: "unused" });
+      const findings: string[] = [];
+      for (let i = 0; i < 4; i++) {
+        const events = sim.org.visibleEvents(clock.secs);
+        await auditReadUpTo(
+          store,
+          source,
+          clock.secs,
+          i === 0 ? events : events.filter((e) => e.effective_at > clock.secs - 3600),
+        );
+        const report = await runPostureCycle({
+          store,
+          client: adminClient(sim),
+          source,
+          engine,
+          settings: DEFAULT_POSTURE_SETTINGS,
+          nowMs: () => clock.nowMs(),
+        });
+        findings.push(...report.findings.map((f) => `${f.ruleId}: ${f.title}`));
+        clock.advanceSecs(3600);
+      }
+      assert.deepEqual(findings, []);
+    } finally {
+      await sim.close();
+      await store.close();
+    }
+  });
+});
+
+describe("pruning", () => {
+  it("keeps whole snapshots keepDays, diffs historyDays; an object's history outlives its whole snapshots", async () => {
+    const t = await setup();
+    try {
+      const settings = { ...DEFAULT_POSTURE_SETTINGS, keepDays: 1, historyDays: 2 };
+      const cycle = () =>
+        runPostureCycle({
+          store: t.store,
+          client: adminClient(t.sim),
+          source: t.source,
+          engine,
+          settings,
+          nowMs: () => t.clock.nowMs(),
+        });
+      await cycle();
+      // A project's retention moves once (a diff worth keeping), then every snapshot is quiet.
+      t.sim.org.runPostureScenario("retention-weakened", t.clock.secs + 100);
+      const projectId = t.sim.org.directory.projects[0]?.id as string;
+      let pruned = 0;
+      for (let i = 0; i < 8; i++) {
+        t.clock.advanceSecs(6 * 3600);
+        pruned += (await cycle()).pruned?.snapshotsDeleted ?? 0;
+      }
+      // 9 snapshots over 48 h: the quiet ones older than a day are gone; the diff of the change (42 h ago) stays.
+      const kept = await t.store.listPostureSnapshots(t.source.id, 100);
+      assert.ok(pruned > 0);
+      assert.ok(kept.every((s) => s.takenAtMs >= t.clock.nowMs() - 86_400_000 || (s.changeCount ?? 0) > 0));
+      const history = await t.store.getPostureHistory(t.source.id, "project_data_retention", projectId);
+      assert.deepEqual(
+        history.entries.map((e) => [e.change, e.before?.type, e.after?.type]),
+        [["changed", "zero_data_retention", "none"]],
+      );
+      // Past the history horizon the diff goes too.
+      t.clock.advanceSecs(24 * 3600);
+      await cycle();
+      assert.deepEqual((await t.store.getPostureHistory(t.source.id, "project_data_retention", projectId)).entries, []);
+      assert.equal((await t.store.listPostureSnapshots(t.source.id, 100)).length <= 6, true);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("a pruning failure is reported and does not undo the snapshot", async () => {
+    const t = await setup();
+    try {
+      const failing = new Proxy(t.store, {
+        get(target, name, receiver) {
+          if (name === "prunePostureSnapshots") return async () => Promise.reject(new Error("disk full"));
+          const value = Reflect.get(target, name, receiver);
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      });
+      const report = await runPostureCycle({
+        store: failing,
+        client: adminClient(t.sim),
+        source: t.source,
+        engine,
+        settings: DEFAULT_POSTURE_SETTINGS,
+        nowMs: () => t.clock.nowMs(),
+      });
+      assert.equal(report.pruned, null);
+      assert.match(report.pruneError ?? "", /disk full/);
+      assert.equal((await t.store.getPostureSnapshot(t.source.id))?.id, report.snapshotId);
+    } finally {
+      await t.close();
+    }
+  });
+
+  it("reads its horizons from the environment, refusing history shorter than whole snapshots", () => {
+    assert.deepEqual([postureSettingsFromEnv({}).keepDays, postureSettingsFromEnv({}).historyDays], [30, 365]);
+    const set = postureSettingsFromEnv({ VIGIL_POSTURE_KEEP_DAYS: "7", VIGIL_POSTURE_HISTORY_DAYS: "90" });
+    assert.deepEqual([set.keepDays, set.historyDays], [7, 90]);
+    assert.throws(
+      () => postureSettingsFromEnv({ VIGIL_POSTURE_KEEP_DAYS: "30", VIGIL_POSTURE_HISTORY_DAYS: "7" }),
+      /VIGIL_POSTURE_HISTORY_DAYS \(7\) must be at least VIGIL_POSTURE_KEEP_DAYS \(30\)/,
+    );
+    assert.throws(() => postureSettingsFromEnv({ VIGIL_POSTURE_KEEP_DAYS: "0" }), /VIGIL_POSTURE_KEEP_DAYS/);
+  });
+});
+
 describe("posture beside the audit-log polling", () => {
   let scratch: string;
   after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -303,6 +525,8 @@ describe("posture beside the audit-log polling", () => {
         "/organization/admin_api_keys",
         "/organization/invites",
         "/organization/certificates",
+        "/organization/data_retention",
+        "/organization/spend_alerts",
       ],
     });
     const runtime = await openRuntime(
@@ -315,8 +539,9 @@ describe("posture beside the audit-log polling", () => {
       const source = await runtime.store.createSource(settings, sealSourceKey(runtime, settings, sim.adminKey));
       const posture = await runPosture(runtime, source);
       assert.equal(posture.objects, 0);
-      assert.equal(posture.failedEndpoints.length, 9);
-      assert.equal(posture.failedEndpoints.filter((e) => e.missingScope === "api.management.read").length, 5);
+      // 7 organization endpoints refused, the 8 per-project ones skipped for want of the project list.
+      assert.equal(posture.failedEndpoints.length, 15);
+      assert.equal(posture.failedEndpoints.filter((e) => e.missingScope === "api.management.read").length, 7);
       assert.ok(posture.failedEndpoints.every((e) => /api\.management\.read/.test(e.error ?? "")));
 
       const [outcome] = await pollAllOnce(runtime);

@@ -3,6 +3,7 @@
 // reach its project), one for the organization as a whole, and one per change since the previous snapshot
 // (with the audit events that explain it, for the drift rule). Rules stay small and testable on plain records.
 
+import { controlFacts, type OrgRetention } from "./controls.ts";
 import type { PostureChange } from "./diff.ts";
 import type { PostureKind } from "./endpoints.ts";
 import { FREE_MAIL_DOMAINS, type PostureSettings } from "./settings.ts";
@@ -86,7 +87,21 @@ export function buildPostureRecords(input: {
       settings: ruleSettings,
     },
   });
+  // The organization's data retention now, through which a project on organization_default is judged.
+  const orgSetting = objects.find((o) => o.kind === "data_retention");
+  const orgRetention: OrgRetention | undefined = completeKinds.has("data_retention")
+    ? typeof orgSetting?.data.type === "string"
+      ? orgSetting.data.type
+      : "none"
+    : undefined;
+  const projectNames = new Map(objects.filter((o) => o.kind === "project").map((o) => [o.id, o.data.name]));
+  // Projects read now and active: what disappears with an archived project is not a control weakened.
+  const activeProjects = new Set(
+    objects.filter((o) => o.kind === "project" && o.data.status !== "archived").map((o) => o.id),
+  );
   for (const c of input.changes ?? []) {
+    const goneWithProject = c.change === "removed" && c.projectId !== null && !activeProjects.has(c.projectId);
+    const facts = goneWithProject ? null : controlFacts(c, orgRetention);
     out.push({
       key: `change:${c.kind}:${c.id}`,
       record: {
@@ -95,11 +110,13 @@ export function buildPostureRecords(input: {
         kind: c.kind,
         object_id: c.id,
         project_id: c.projectId,
+        project_name: c.projectId === null ? null : (projectNames.get(c.projectId) ?? null),
         change: c.change,
         fields: c.fields,
         before: c.before,
         after: c.after,
         audit: { checked: c.audit.checked, expected_types: c.audit.expectedTypes, event_ids: c.audit.eventIds },
+        ...(facts ? { facts } : {}),
         settings: ruleSettings,
       },
     });

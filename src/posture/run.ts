@@ -9,17 +9,18 @@
 // the same event ids on the next run, which the store skips.
 
 import type { RuleMatch } from "../core/detection.ts";
+import { errorMessage } from "../core/errors.ts";
 import type { SourceRecord } from "../core/source.ts";
 import type { DetectionEngine } from "../detections/engine/engine.ts";
 import type { Store } from "../storage/ports.ts";
 import type { AdminListClient } from "./admin-client.ts";
 import { diffSnapshots, type ManifestEntry, type PostureChange } from "./diff.ts";
 import { matchAuditEvents } from "./drift.ts";
-import type { PostureKind } from "./endpoints.ts";
+import type { PostureEndpoint, PostureKind } from "./endpoints.ts";
 import { type AuditMatch, buildPostureRecords, type SnapshotObject } from "./records.ts";
-import type { PostureSettings } from "./settings.ts";
+import { type PostureSettings, pruneHorizon } from "./settings.ts";
 import { type EndpointStatus, takeSnapshot } from "./snapshot.ts";
-import type { PostureFinding, PostureSnapshotRecord } from "./types.ts";
+import type { PostureFinding, PosturePruneReport, PostureSnapshotRecord } from "./types.ts";
 
 export type AnnotatedChange = PostureChange & { audit?: AuditMatch };
 
@@ -35,6 +36,10 @@ export interface PostureRunReport {
   resolvedAlertIds: string[];
   /** Endpoints that could not be read, with the reason (a missing scope is named). */
   failedEndpoints: EndpointStatus[];
+  /** What this cycle pruned of older snapshots (settings keepDays / historyDays); null if pruning failed. */
+  pruned: PosturePruneReport | null;
+  /** Why pruning failed (the snapshot itself is stored; the next cycle prunes again). */
+  pruneError: string | null;
 }
 
 export interface PostureRunOptions {
@@ -45,6 +50,8 @@ export interface PostureRunOptions {
   settings: PostureSettings;
   nowMs: () => number;
   signal?: AbortSignal;
+  /** The endpoints to read (default: all of POSTURE_ENDPOINTS); the bench compares subsets. */
+  endpoints?: readonly PostureEndpoint[];
 }
 
 export async function runPostureCycle(options: PostureRunOptions): Promise<PostureRunReport> {
@@ -54,6 +61,7 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
     client: options.client,
     nowMs: options.nowMs,
     ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.endpoints ? { endpoints: options.endpoints } : {}),
   });
   const nowSecs = Math.floor(taken.takenAtMs / 1000);
   const previous = await store.getPostureSnapshot(source.id);
@@ -95,7 +103,9 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
   // Changes of the previous diff that could not be judged then (the audit log was behind) are judged now, under
   // the time of the snapshot whose diff they belong to.
   const recheckRecords = buildPostureRecords({
-    objects: [],
+    // Only what change records read: the organization's data retention (projects on organization_default are
+    // judged through it) and the projects' names.
+    objects: objects.filter((o) => o.kind === "data_retention" || o.kind === "project"),
     completeKinds: completeNow,
     changes: recheck.filter(hasAudit),
     settings,
@@ -163,6 +173,16 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
     changes,
     findings,
   });
+  // After the save: the snapshot just stored is one of the two newest, which pruning always keeps whole. A
+  // failure here does not undo the snapshot: it is reported, and the next cycle prunes the same rows.
+  let pruned: PosturePruneReport | null = null;
+  let pruneError: string | null = null;
+  try {
+    pruned = await store.prunePostureSnapshots(source.id, pruneHorizon(settings, taken.takenAtMs));
+  } catch (err) {
+    if (options.signal?.aborted) throw err;
+    pruneError = errorMessage(err);
+  }
   return {
     snapshotId: saved.id,
     objects: saved.objectCount,
@@ -174,6 +194,8 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
     createdAlertIds,
     resolvedAlertIds,
     failedEndpoints: taken.endpoints.filter((e) => !e.ok),
+    pruned,
+    pruneError,
   };
 }
 

@@ -1,4 +1,4 @@
-// Takes one inventory snapshot: reads every list endpoint fully and returns the objects plus, per endpoint, whether
+// Takes one inventory snapshot: reads every list endpoint fully (and every settings object) and returns the objects plus, per endpoint, whether
 // it was read completely. A failing endpoint (a missing scope, retries used up) is recorded and skipped; the others
 // still snapshot. An endpoint that was not read completely must not be diffed (its absent objects are unknown, not
 // removed): `complete` says which kinds the diff may trust.
@@ -60,11 +60,18 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<TakenSnaps
     }
   };
 
+  // A list endpoint's every object, or a settings endpoint's one object (none when it is not configured).
+  const read = async (endpoint: PostureEndpoint, path: string): Promise<Record<string, unknown>[]> => {
+    if (endpoint.shape !== "object") return client.listAll(path, endpoint.scope, endpoint.params, signal);
+    const one = await client.getOne(path, endpoint.scope, signal);
+    return one === null ? [] : [one];
+  };
+
   let projects: Record<string, unknown>[] | null = null;
   let projectsError = "the project endpoint is not configured";
   for (const endpoint of endpoints.filter((e) => !e.perProject)) {
     try {
-      const list = await client.listAll(endpoint.path, endpoint.scope, endpoint.params, signal);
+      const list = await read(endpoint, endpoint.path);
       add(endpoint.kind, list, null);
       if (endpoint.kind === "project") projects = list;
       statuses.push(okStatus(endpoint, list.length));
@@ -90,7 +97,7 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<TakenSnaps
       const projectId = project.id as string;
       const path = endpoint.path.replace("{project_id}", encodeURIComponent(projectId));
       try {
-        const list = await client.listAll(path, endpoint.scope, endpoint.params, signal);
+        const list = await read(endpoint, path);
         add(endpoint.kind, list, projectId);
         count += list.length;
       } catch (err) {

@@ -49,3 +49,30 @@ export interface PostureSnapshotRecord extends PostureSnapshotSummary {
   changes: PostureChange[] | null;
   findings: PostureFinding[];
 }
+
+export interface PosturePruneReport {
+  /** Snapshot rows deleted (older than the history horizon, or older than the full one with no change). */
+  snapshotsDeleted: number;
+  /** Snapshot rows kept for their diff only (their manifest released). */
+  snapshotsThinned: number;
+  manifestsDeleted: number;
+  objectsDeleted: number;
+}
+
+/** One change of an object seen between two snapshots (from the newer snapshot's diff). */
+export interface PostureHistoryEntry {
+  snapshotId: number;
+  takenAtMs: number;
+  change: PostureChange["change"];
+  fields: string[];
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+  /** Audit events that explain the change (drift's match), when it was judged. */
+  auditEventIds: string[] | null;
+}
+
+export interface PostureHistory {
+  /** When the first kept version of the object was stored (null: never seen, or pruned). */
+  firstSeenMs: number | null;
+  entries: PostureHistoryEntry[];
+}

@@ -1,10 +1,13 @@
-// The Admin API list endpoints of the simulator (GET /v1/organization/users, /projects, /admin_api_keys,
-// /invites, /certificates, /projects/{id}/api_keys|users|service_accounts|rate_limits), served from the
-// organization's inventory (inventory.ts) with OpenAI's paging: `limit` (1…100, default 20) and `after` (the id of
-// the last object of the previous page), answered with `{object: "list", data, first_id, last_id, has_more}`.
+// The Admin API read endpoints of the simulator, served from the organization's inventory (inventory.ts):
+//   lists (GET /v1/organization/users, /projects, /admin_api_keys, /invites, /certificates, /spend_alerts,
+//   /projects/{id}/api_keys|users|service_accounts|rate_limits|spend_alerts) with OpenAI's paging: `limit`
+//   (1…100, default 20) and `after` (the id of the last object of the previous page), answered with
+//   `{object: "list", data, first_id, last_id, has_more}`;
+//   settings objects (GET /v1/organization/data_retention, /projects/{id}/data_retention|model_permissions|
+//   hosted_tool_permissions), answered as the object, or 404 when none is configured.
 
 import { type ApiError, apiError } from "./api-errors.ts";
-import type { InventoryState } from "./inventory.ts";
+import { defaultProjectRetention, defaultToolPermissions, type InventoryState } from "./inventory.ts";
 
 type Obj = Record<string, unknown>;
 
@@ -15,10 +18,32 @@ export function isAdminListPath(pathname: string): boolean {
   return pathname.startsWith(`${ORG}/`) && pathname !== `${ORG}/audit_logs`;
 }
 
-/** The objects a list path shows, or null when the path is not a list endpoint (or the project is unknown). */
-export function listFor(state: InventoryState, pathname: string, params: URLSearchParams): Obj[] | null {
+export type AdminResource = { kind: "list"; objects: Obj[] } | { kind: "object"; object: Obj | null };
+
+/** What a read path shows, or null when it is not an endpoint of the simulator (or the project is unknown). */
+export function resourceFor(state: InventoryState, pathname: string, params: URLSearchParams): AdminResource | null {
   const rest = pathname.slice(ORG.length);
+  if (rest === "/data_retention") return { kind: "object", object: state.dataRetention };
+  const setting = /^\/projects\/([^/]+)\/(data_retention|model_permissions|hosted_tool_permissions)$/.exec(rest);
+  if (setting) {
+    const projectId = decodeURIComponent(setting[1] as string);
+    if (!state.projects.has(projectId)) return null;
+    const object =
+      setting[2] === "data_retention"
+        ? (state.projectRetention.get(projectId) ?? defaultProjectRetention())
+        : setting[2] === "model_permissions"
+          ? (state.modelPermissions.get(projectId) ?? null)
+          : (state.toolPermissions.get(projectId) ?? defaultToolPermissions());
+    return { kind: "object", object };
+  }
+  const objects = listFor(state, rest, params);
+  return objects === null ? null : { kind: "list", objects };
+}
+
+function listFor(state: InventoryState, rest: string, params: URLSearchParams): Obj[] | null {
   switch (rest) {
+    case "/spend_alerts":
+      return [...state.spendAlerts.values()];
     case "/users":
       return [...state.users.values()];
     case "/admin_api_keys":
@@ -32,7 +57,7 @@ export function listFor(state: InventoryState, pathname: string, params: URLSear
       return params.get("include_archived") === "true" ? all : all.filter((p) => p.status !== "archived");
     }
   }
-  const m = /^\/projects\/([^/]+)\/(api_keys|users|service_accounts|rate_limits)$/.exec(rest);
+  const m = /^\/projects\/([^/]+)\/(api_keys|users|service_accounts|rate_limits|spend_alerts)$/.exec(rest);
   if (!m) return null;
   const projectId = decodeURIComponent(m[1] as string);
   if (!state.projects.has(projectId)) return null;
@@ -41,6 +66,7 @@ export function listFor(state: InventoryState, pathname: string, params: URLSear
     users: state.projectUsers,
     service_accounts: state.serviceAccounts,
     rate_limits: state.rateLimits,
+    spend_alerts: state.projectSpendAlerts,
   }[m[2] as "api_keys"];
   return [...(source.get(projectId)?.values() ?? [])];
 }
@@ -75,6 +101,11 @@ export function listPage(objects: Obj[], params: URLSearchParams): ListOutcome {
       has_more: start + limit < objects.length,
     }),
   };
+}
+
+/** A settings endpoint with nothing configured (a project with no model policy). */
+export function notConfigured(pathname: string): ApiError {
+  return apiError(404, `No setting is configured at ${pathname}.`);
 }
 
 export function scopeDenied(): ApiError {

@@ -21,6 +21,15 @@ export interface InventoryState {
   projectUsers: Map<string, Map<string, Obj>>;
   serviceAccounts: Map<string, Map<string, Obj>>;
   rateLimits: Map<string, Map<string, Obj>>;
+  /** The organization's data-retention setting; null: none configured (the API answers 404). */
+  dataRetention: Obj | null;
+  spendAlerts: Map<string, Obj>;
+  /** projectId → settings object; a project missing here answers its default (see projectSetting). */
+  projectRetention: Map<string, Obj>;
+  projectSpendAlerts: Map<string, Map<string, Obj>>;
+  /** projectId → model policy; a project missing here has none (404). */
+  modelPermissions: Map<string, Obj>;
+  toolPermissions: Map<string, Obj>;
 }
 
 /** A change with no audit event (drift), or a state set up by a posture scenario. */
@@ -51,7 +60,67 @@ export function emptyState(): InventoryState {
     projectUsers: new Map(),
     serviceAccounts: new Map(),
     rateLimits: new Map(),
+    dataRetention: null,
+    spendAlerts: new Map(),
+    projectRetention: new Map(),
+    projectSpendAlerts: new Map(),
+    modelPermissions: new Map(),
+    toolPermissions: new Map(),
   };
+}
+
+/** A project's data retention when nothing set it: the organization's. */
+export function defaultProjectRetention(): Obj {
+  return { object: "project.data_retention", type: "organization_default" };
+}
+
+/** Hosted tools of a project when nothing set them: the common ones on, image generation and MCP off. */
+export function defaultToolPermissions(): Obj {
+  return {
+    object: "project.hosted_tool_permissions",
+    code_interpreter: { enabled: true },
+    file_search: { enabled: true },
+    image_generation: { enabled: false },
+    mcp: { enabled: false },
+    web_search: { enabled: true },
+  };
+}
+
+export function spendAlert(id: string, projectId: string | null, thresholdCents: number, recipient: string): Obj {
+  return {
+    object: projectId ? "project.spend_alert" : "organization.spend_alert",
+    id,
+    threshold_amount: thresholdCents,
+    currency: "usd",
+    interval: "month",
+    notification_channel: { type: "email", recipients: [recipient] },
+  };
+}
+
+/**
+ * The controls of the directory's organization: modified abuse monitoring for the organization, zero data
+ * retention and a spend alert on its first project, a model allow list on every other project.
+ */
+function baselineControls(state: InventoryState, dir: OrgDirectory): void {
+  const billing = dir.owners[0]?.email ?? `billing@${dir.domains[0] ?? "example.com"}`;
+  state.dataRetention = { object: "organization.data_retention", type: "modified_abuse_monitoring" };
+  state.spendAlerts.set("spa_org_monthly", spendAlert("spa_org_monthly", null, 2_500_000, billing));
+  for (const [i, p] of dir.projects.entries()) {
+    state.toolPermissions.set(p.id, defaultToolPermissions());
+    if (i === 0) {
+      state.projectRetention.set(p.id, { object: "project.data_retention", type: "zero_data_retention" });
+      inner(state.projectSpendAlerts, p.id).set(
+        "spa_proj_monthly",
+        spendAlert("spa_proj_monthly", p.id, 500_000, billing),
+      );
+    } else {
+      state.modelPermissions.set(p.id, {
+        object: "project.model_permissions",
+        mode: "allow_list",
+        model_ids: ["gpt-4.1", "gpt-4.1-mini"],
+      });
+    }
+  }
 }
 
 export function inner(map: Map<string, Map<string, Obj>>, projectId: string): Map<string, Obj> {
@@ -159,6 +228,7 @@ export function baselineState(dir: OrgDirectory, seed: number, scale?: Inventory
       active: true,
     });
   }
+  baselineControls(state, dir);
   if (scale) grow(state, dir, rng, scale);
   return state;
 }

@@ -4,7 +4,7 @@
 
 import type { RawAuditLog } from "../core/audit-log.ts";
 import type { OrgDirectory } from "./directory.ts";
-import { type InventoryState, inner, projectKey, type SilentChange } from "./inventory.ts";
+import { defaultToolPermissions, type InventoryState, inner, projectKey, type SilentChange } from "./inventory.ts";
 import type { Rng } from "./prng.ts";
 import { homeSession, makeRecord } from "./records.ts";
 
@@ -22,6 +22,31 @@ interface Context {
 }
 
 const DAY = 86_400;
+
+/**
+ * An owner changes a setting of a project: audited as project.updated naming the project (the spec has no event
+ * type of its own for retention or permissions), applied to the inventory at the same time.
+ */
+function projectSettingChanged(
+  c: Context,
+  projectIndex: number,
+  apply: (s: InventoryState, projectId: string) => void,
+) {
+  const project = c.dir.projects[projectIndex] ?? c.dir.defaultProject;
+  return {
+    events: [
+      makeRecord(c.rng, {
+        type: "project.updated",
+        at: c.at,
+        actor: homeSession(c.rng, c.rng.pick(c.dir.owners), 0),
+        project,
+        payload: { id: project.id, changes_requested: {} },
+      }),
+    ],
+    silent: [{ atSecs: c.at, apply: (s: InventoryState) => apply(s, project.id) }],
+    staleKeyIds: [],
+  };
+}
 
 export const POSTURE_SCENARIOS = {
   "admin-key-without-expiry": {
@@ -155,6 +180,51 @@ export const POSTURE_SCENARIOS = {
         ],
       };
     },
+  },
+  "retention-weakened": {
+    description:
+      "An owner moves the zero-data-retention project to the standard retention (audited: project.updated). " +
+      "Acts between two snapshots.",
+    build: (c: Context): PostureScenarioResult =>
+      projectSettingChanged(c, 0, (s, projectId) =>
+        s.projectRetention.set(projectId, { object: "project.data_retention", type: "none" }),
+      ),
+  },
+  "spend-alert-removed": {
+    description:
+      "An owner deletes the organization's monthly spend alert (audited: organization.updated). Acts between two " +
+      "snapshots.",
+    build: (c: Context): PostureScenarioResult => ({
+      events: [
+        makeRecord(c.rng, {
+          type: "organization.updated",
+          at: c.at,
+          actor: homeSession(c.rng, c.rng.pick(c.dir.owners), 0),
+          payload: { id: `org-${c.rng.alnum(24)}`, changes_requested: {} },
+        }),
+      ],
+      silent: [{ atSecs: c.at, apply: (s) => s.spendAlerts.clear() }],
+      staleKeyIds: [],
+    }),
+  },
+  "permissions-widened": {
+    description:
+      "An owner adds o3 to a project's model allow list and switches MCP on for it (audited: project.updated). " +
+      "Acts between two snapshots.",
+    build: (c: Context): PostureScenarioResult =>
+      projectSettingChanged(c, 1, (s, projectId) => {
+        const policy = s.modelPermissions.get(projectId);
+        const ids = Array.isArray(policy?.model_ids) ? (policy.model_ids as string[]) : [];
+        s.modelPermissions.set(projectId, {
+          object: "project.model_permissions",
+          mode: "allow_list",
+          model_ids: [...ids, "o3"],
+        });
+        s.toolPermissions.set(projectId, {
+          ...(s.toolPermissions.get(projectId) ?? defaultToolPermissions()),
+          mcp: { enabled: true },
+        });
+      }),
   },
 } as const;
 

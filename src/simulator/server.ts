@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { systemClock, unixSeconds } from "../core/clock.ts";
-import { isAdminListPath, listFor, listPage, scopeDenied } from "./admin-lists.ts";
+import { isAdminListPath, listPage, notConfigured, resourceFor, scopeDenied } from "./admin-lists.ts";
 import {
   type ApiError,
   incorrectKey,
@@ -107,9 +107,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     if (fault === "hang") return { kind: "hang" };
 
     if (adminList) {
-      const objects = listFor(org.inventory(unixSeconds(clock)), url.pathname, url.searchParams);
-      if (objects === null) return { kind: "error", error: invalidUrl("GET", url.pathname) };
-      const page = listPage(objects, url.searchParams);
+      const resource = resourceFor(org.inventory(unixSeconds(clock)), url.pathname, url.searchParams);
+      if (resource === null) return { kind: "error", error: invalidUrl("GET", url.pathname) };
+      if (resource.kind === "object") {
+        if (resource.object === null) return { kind: "error", error: notConfigured(url.pathname) };
+        return { kind: "page", body: JSON.stringify(resource.object), fault };
+      }
+      const page = listPage(resource.objects, url.searchParams);
       return page.ok ? { kind: "page", body: page.body, fault } : { kind: "error", error: page.error };
     }
 

@@ -27,7 +27,13 @@ import type { EncryptedSecret } from "../core/secret.ts";
 import type { PollStatus, SourceRecord, SourceSettings, StreamName, StreamState } from "../core/source.ts";
 import type { NewSuppression, SuppressionRecord } from "../core/suppression.ts";
 import type { ValidationIssue } from "../core/validation.ts";
-import type { PostureSnapshotRecord, PostureSnapshotSummary, PostureSnapshotWrite } from "../posture/types.ts";
+import type {
+  PostureHistory,
+  PosturePruneReport,
+  PostureSnapshotRecord,
+  PostureSnapshotSummary,
+  PostureSnapshotWrite,
+} from "../posture/types.ts";
 
 export type { ApiTokenRecord, NewUser, SessionRecord, UserRecord, UserRole } from "../core/access.ts";
 export { USER_ROLES } from "../core/access.ts";
@@ -383,6 +389,18 @@ export interface Store
   listPostureSnapshots(sourceId: string, limit?: number): Promise<PostureSnapshotSummary[]>;
   /** hash → canonical JSON, for the hashes stored for this source (unknown hashes are absent). */
   getPostureObjects(sourceId: string, hashes: string[]): Promise<Map<string, string>>;
+  /**
+   * Drops what old snapshots hold (docs/posture.md "Pruning"): snapshots older than `historySinceMs` entirely;
+   * older than `fullSinceMs`, their manifest (a snapshot that recorded changes keeps its row: the diff is the
+   * objects' history), then the manifests and objects no kept snapshot references. The newest two snapshots are
+   * always kept whole (the next diff and drift's re-check read them).
+   */
+  prunePostureSnapshots(
+    sourceId: string,
+    horizon: { fullSinceMs: number; historySinceMs: number },
+  ): Promise<PosturePruneReport>;
+  /** One object's history: the kept snapshot diffs naming it, newest first, and when it was first seen. */
+  getPostureHistory(sourceId: string, kind: string, objectId: string, limit?: number): Promise<PostureHistory>;
   /** Per event type: how many events the source(s) stored and the newest effective_at (Unix seconds). */
   eventTypeCounts(sourceId?: string): Promise<Array<{ type: string; count: number; lastSeenSecs: number }>>;
 

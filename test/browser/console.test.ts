@@ -538,6 +538,19 @@ describe("console", { timeout: 300_000 }, () => {
     assert.match((await keyRow.textContent()) ?? "", /never expires/);
     assert.ok(((await keyRow.textContent()) ?? "").includes(XSS_SCRIPT));
     await screenshot(page, "15-organization-keys");
+    // The key's history: its snapshots beside the audit events naming it (none: it appeared silently).
+    await keyRow.getByRole("button", { name: "History of key_browsernoexpiry" }).click();
+    const history = page.getByRole("region", { name: "History" });
+    await history.getByText(/First seen/).waitFor(WAIT);
+    await history.getByText("No stored audit event names it.").waitFor(WAIT);
+    assert.ok(((await history.textContent()) ?? "").includes(XSS_SCRIPT));
+    await screenshot(page, "15b-organization-history");
+    await history.getByRole("button", { name: "Close" }).click();
+    await page.getByRole("button", { name: "Controls" }).click();
+    const controls = page.getByRole("region", { name: "Controls" });
+    await controls.getByText("modified_abuse_monitoring").waitFor(WAIT);
+    assert.match((await controls.textContent()) ?? "", /zero_data_retention/);
+    await screenshot(page, "15c-organization-controls");
     await page.getByRole("button", { name: "Users and roles" }).click();
     await page.getByRole("row").filter({ hasText: XSS_IMG }).waitFor(WAIT);
     await page.getByRole("button", { name: "Coverage" }).click();

@@ -1,13 +1,14 @@
 // The Organization page: what the newest inventory snapshot (docs/posture.md) shows — keys with age, last use,
-// expiry and owner, users and roles, projects — each with its posture findings, endpoints the key could not read,
-// and the coverage ledger. Every value shown comes from the organization (attacker-influenced text: names, emails);
+// expiry and owner, users and roles, projects, controls (mTLS, data retention, spend alerts, model and hosted-tool
+// permissions) — each with its posture findings, endpoints the key could not read, the history of one key or user
+// across snapshots beside its audit events, and the coverage ledger. Every value shown comes from the organization (attacker-influenced text: names, emails);
 // it is rendered as React text nodes only, never as HTML.
 
 import { useState } from "react";
 import { Link } from "react-router-dom";
 import { api, listOf } from "../api.ts";
 import { ErrorBanner, Loading, SeverityBadge, useLoad } from "../components.tsx";
-import { fmtSecs, type Rec, str } from "../format.ts";
+import { fmtMs, fmtSecs, pick, type Rec, str } from "../format.ts";
 
 interface OrgObject {
   kind: string;
@@ -33,7 +34,7 @@ interface OrgResponse {
     requests: number;
     changeCount: number | null;
     findings: Finding[];
-    endpoints: Array<{ path: string; ok: boolean; error: string | null; missingScope: string | null }>;
+    endpoints: Array<{ kind: string; path: string; ok: boolean; error: string | null; missingScope: string | null }>;
   } | null;
   objects: OrgObject[];
 }
@@ -54,6 +55,32 @@ interface Ledger {
   unknownSeen: Array<{ type: string; seenCount: number; lastSeenSecs: number }>;
 }
 
+interface HistoryChange {
+  snapshotId: number;
+  takenAtMs: number;
+  change: string;
+  fields: string[];
+  before: Rec | null;
+  after: Rec | null;
+  auditEventIds: string[] | null;
+}
+
+interface HistoryResponse {
+  kind: string;
+  id: string;
+  current: Rec | null;
+  currentAsOfMs: number | null;
+  firstSeenMs: number | null;
+  changes: HistoryChange[];
+  events: Rec[];
+}
+
+interface HistoryTarget {
+  kind: string;
+  id: string;
+  label: string;
+}
+
 const DAY = 86_400;
 
 function days(fromSecs: unknown, nowSecs: number): string {
@@ -72,12 +99,152 @@ function Findings({ list }: { list: Finding[] }) {
   return (
     <ul className="plain">
       {list.map((f) => (
-        <li key={f.ruleId}>
+        <li key={`${f.ruleId}:${f.objectId}:${f.title}`}>
           <SeverityBadge severity={f.severity} /> {f.title}
         </li>
       ))}
     </ul>
   );
+}
+
+function valueText(v: unknown): string {
+  return v === undefined || v === null ? "—" : typeof v === "object" ? JSON.stringify(v) : String(v);
+}
+
+/** One change seen between two snapshots: what it was, field by field. */
+function ChangeLine({ c }: { c: HistoryChange }) {
+  const fields = c.change === "changed" ? c.fields : [];
+  return (
+    <li>
+      <strong>{fmtMs(c.takenAtMs)}</strong> {c.change}
+      {fields.length > 0 ? (
+        <ul className="plain">
+          {fields.map((f) => (
+            <li key={f}>
+              {f}: {valueText(c.before?.[f])} → {valueText(c.after?.[f])}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      <div className="muted">
+        {c.auditEventIds === null
+          ? "not judged against the audit log yet"
+          : c.auditEventIds.length > 0
+            ? `audit log: ${c.auditEventIds.join(", ")}`
+            : "no audit event recorded it"}
+      </div>
+    </li>
+  );
+}
+
+/** One object across the kept snapshots (left) beside the audit events about it (right). */
+function HistoryPanel({ sourceId, target, onClose }: { sourceId: string; target: HistoryTarget; onClose: () => void }) {
+  const history = useLoad(
+    () =>
+      api.get<HistoryResponse>("/api/organization/history", {
+        kind: target.kind,
+        id: target.id,
+        ...(sourceId ? { source: sourceId } : {}),
+      }),
+    [sourceId, target.kind, target.id],
+  );
+  const h = history.data;
+  return (
+    <section className="card" aria-label="History">
+      <header className="page-head">
+        <h2>
+          History of {target.label} <span className="muted">{target.id}</span>
+        </h2>
+        <button type="button" className="link-button" onClick={onClose}>
+          Close
+        </button>
+      </header>
+      <ErrorBanner message={history.error} />
+      <Loading when={history.loading && !h} />
+      {h ? (
+        <div className="two-col">
+          <div>
+            <h3>Snapshots</h3>
+            <p className="muted">
+              {h.firstSeenMs === null ? "First sighting pruned." : `First seen ${fmtMs(h.firstSeenMs)}.`}{" "}
+              {h.current === null
+                ? "Not in the newest snapshot."
+                : `In the newest snapshot (${fmtMs(h.currentAsOfMs)}).`}
+            </p>
+            {h.changes.length === 0 ? (
+              <p className="muted">No change between the kept snapshots.</p>
+            ) : (
+              <ul className="plain">
+                {h.changes.map((c) => (
+                  <ChangeLine key={`${c.snapshotId}:${c.change}`} c={c} />
+                ))}
+              </ul>
+            )}
+          </div>
+          <div>
+            <h3>Audit events</h3>
+            {h.events.length === 0 ? (
+              <p className="muted">No stored audit event names it.</p>
+            ) : (
+              <table>
+                <thead>
+                  <tr>
+                    <th>Time</th>
+                    <th>Type</th>
+                    <th>Actor</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {h.events.map((e) => (
+                    <tr key={str(e.id)}>
+                      <td>{fmtSecs(e.effectiveAtSecs)}</td>
+                      <td>{str(e.type)}</td>
+                      <td className="soft-wrap">{str(pick(e, "actorEmail", "actorId")) || "—"}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            )}
+          </div>
+        </div>
+      ) : null}
+    </section>
+  );
+}
+
+/** A control's findings, when it has any (controls without one stay uncluttered). */
+function ControlFindings({ list }: { list: Finding[] }) {
+  return list.length > 0 ? <Findings list={list} /> : null;
+}
+
+function HistoryButton({ target, open }: { target: HistoryTarget; open: (t: HistoryTarget) => void }) {
+  return (
+    <button type="button" className="link-button" onClick={() => open(target)} aria-label={`History of ${target.id}`}>
+      History
+    </button>
+  );
+}
+
+function tools(permissions: Rec | undefined): string {
+  if (!permissions) return "—";
+  const on = Object.entries(permissions)
+    .filter(([, v]) => typeof v === "object" && v !== null && (v as Rec).enabled === true)
+    .map(([k]) => k);
+  return on.length > 0 ? on.sort().join(", ") : "none";
+}
+
+function models(policy: Rec | undefined): string {
+  if (!policy) return "no policy (every model)";
+  const ids = Array.isArray(policy.model_ids) ? policy.model_ids.map(String).join(", ") : "";
+  return `${policy.mode === "deny_list" ? "all but" : "only"} ${ids || "—"}`;
+}
+
+function spend(alert: Rec): string {
+  const amount = typeof alert.threshold_amount === "number" ? (alert.threshold_amount / 100).toFixed(2) : "?";
+  const recipients = Array.isArray((alert.notification_channel as Rec | undefined)?.recipients)
+    ? ((alert.notification_channel as Rec).recipients as unknown[]).length
+    : 0;
+  return `${amount} ${str(alert.currency).toUpperCase()} per ${str(alert.interval) || "?"} (${recipients} recipient${recipients === 1 ? "" : "s"})`;
 }
 
 export function OrganizationPage() {
@@ -88,7 +255,8 @@ export function OrganizationPage() {
     [sourceId],
   );
   const coverage = useLoad(() => api.get<Ledger>("/api/coverage"), []);
-  const [tab, setTab] = useState<"keys" | "users" | "projects" | "coverage">("keys");
+  const [tab, setTab] = useState<"keys" | "users" | "projects" | "controls" | "coverage">("keys");
+  const [history, setHistory] = useState<HistoryTarget | null>(null);
   const snapshot = org.data?.snapshot ?? null;
   const objects = org.data?.objects ?? [];
   const nowSecs = Math.floor((snapshot?.takenAtMs ?? Date.now()) / 1000);
@@ -98,6 +266,14 @@ export function OrganizationPage() {
   const projectName = new Map(of("project").map((p) => [p.id, str(p.data.name)]));
   const keys = [...of("admin_api_key"), ...of("project_api_key")];
   const orgFindings = (snapshot?.findings ?? []).filter((f) => f.kind === "organization" || f.kind === "change");
+  // Control findings are findings on changes; a project setting's id is its project.
+  const changeFindingsOf = (id: string) =>
+    (snapshot?.findings ?? []).filter((f) => f.kind === "change" && f.objectId === id);
+  const byProject = (kind: string) => new Map(of(kind).map((o) => [o.projectId ?? o.id, o.data]));
+  const retention = byProject("project_data_retention");
+  const modelPolicy = byProject("project_model_permissions");
+  const toolPolicy = byProject("project_hosted_tool_permissions");
+  const orgRetention = of("data_retention")[0]?.data;
 
   return (
     <>
@@ -139,12 +315,27 @@ export function OrganizationPage() {
         </section>
       ) : null}
       <nav className="tabs" aria-label="Organization sections">
-        {(["keys", "users", "projects", "coverage"] as const).map((t) => (
+        {(["keys", "users", "projects", "controls", "coverage"] as const).map((t) => (
           <button key={t} type="button" className={tab === t ? "tab active" : "tab"} onClick={() => setTab(t)}>
-            {t === "keys" ? "Keys" : t === "users" ? "Users and roles" : t === "projects" ? "Projects" : "Coverage"}
+            {
+              {
+                keys: "Keys",
+                users: "Users and roles",
+                projects: "Projects",
+                controls: "Controls",
+                coverage: "Coverage",
+              }[t]
+            }
           </button>
         ))}
       </nav>
+      {history ? (
+        <HistoryPanel
+          sourceId={sourceId || org.data?.source?.id || ""}
+          target={history}
+          onClose={() => setHistory(null)}
+        />
+      ) : null}
       {tab === "keys" ? (
         <section className="card">
           <table>
@@ -164,7 +355,11 @@ export function OrganizationPage() {
               {keys.map((k) => (
                 <tr key={`${k.kind}:${k.id}`}>
                   <td>
-                    {str(k.data.name) || "—"} <span className="muted">{k.id}</span>
+                    {str(k.data.name) || "—"} <span className="muted">{k.id}</span>{" "}
+                    <HistoryButton
+                      target={{ kind: k.kind, id: k.id, label: str(k.data.name) || k.id }}
+                      open={setHistory}
+                    />
                   </td>
                   <td>{k.kind === "admin_api_key" ? "admin" : "project"}</td>
                   <td>{k.projectId ? (projectName.get(k.projectId) ?? k.projectId) : "—"}</td>
@@ -204,7 +399,13 @@ export function OrganizationPage() {
             <tbody>
               {of("user").map((u) => (
                 <tr key={u.id}>
-                  <td>{str(u.data.name) || u.id}</td>
+                  <td>
+                    {str(u.data.name) || u.id}{" "}
+                    <HistoryButton
+                      target={{ kind: "user", id: u.id, label: str(u.data.email) || u.id }}
+                      open={setHistory}
+                    />
+                  </td>
                   <td>{str(u.data.email)}</td>
                   <td>{str(u.data.role)}</td>
                   <td>{of("project_user").filter((m) => m.id.endsWith(`/${u.id}`)).length}</td>
@@ -215,7 +416,13 @@ export function OrganizationPage() {
               ))}
               {of("invite").map((i) => (
                 <tr key={i.id}>
-                  <td className="muted">invite {str(i.data.status)}</td>
+                  <td>
+                    <span className="muted">invite {str(i.data.status)}</span>{" "}
+                    <HistoryButton
+                      target={{ kind: "invite", id: i.id, label: str(i.data.email) || i.id }}
+                      open={setHistory}
+                    />
+                  </td>
                   <td>{str(i.data.email)}</td>
                   <td>{str(i.data.role)}</td>
                   <td>—</td>
@@ -252,6 +459,97 @@ export function OrganizationPage() {
                   <td>{of("project_service_account").filter((s) => s.projectId === p.id).length}</td>
                 </tr>
               ))}
+            </tbody>
+          </table>
+        </section>
+      ) : null}
+      {tab === "controls" ? (
+        <section className="card" aria-label="Controls">
+          <h2>Organization</h2>
+          <dl className="facts">
+            <dt>Data retention</dt>
+            <dd>
+              {of("data_retention").length > 0 || snapshot?.endpoints.some((e) => e.kind === "data_retention" && e.ok)
+                ? str(orgRetention?.type) || "standard (none configured)"
+                : "not read"}{" "}
+              <ControlFindings list={changeFindingsOf("organization")} />
+            </dd>
+            <dt>Spend alerts</dt>
+            <dd>
+              {of("spend_alert").length === 0 ? (
+                <span className="muted">none</span>
+              ) : (
+                <ul className="plain">
+                  {of("spend_alert").map((a) => (
+                    <li key={a.id}>
+                      {spend(a.data)} <span className="muted">{a.id}</span>{" "}
+                      <ControlFindings list={changeFindingsOf(a.id)} />
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </dd>
+            <dt>mTLS certificates</dt>
+            <dd>
+              {of("certificate").length === 0 ? (
+                <span className="muted">none</span>
+              ) : (
+                <ul className="plain">
+                  {of("certificate").map((c) => (
+                    <li key={c.id}>
+                      {str(c.data.name) || c.id} — {c.data.active === true ? "active" : "inactive"}{" "}
+                      <ControlFindings list={changeFindingsOf(c.id)} />
+                    </li>
+                  ))}
+                </ul>
+              )}
+            </dd>
+            <dt>IP allowlists</dt>
+            <dd className="muted">
+              Not readable through the Admin API; their changes are watched in the audit log (ip_allowlist.*).
+            </dd>
+          </dl>
+          <h2>Projects</h2>
+          <table>
+            <thead>
+              <tr>
+                <th>Project</th>
+                <th>Data retention</th>
+                <th>Models</th>
+                <th>Hosted tools on</th>
+                <th>Spend alerts</th>
+                <th>Findings</th>
+              </tr>
+            </thead>
+            <tbody>
+              {of("project")
+                .filter((p) => p.data.status !== "archived")
+                .map((p) => (
+                  <tr key={p.id}>
+                    <td>
+                      {str(p.data.name)} <span className="muted">{p.id}</span>
+                    </td>
+                    <td>{str(retention.get(p.id)?.type) || "—"}</td>
+                    <td className="wrap">{models(modelPolicy.get(p.id))}</td>
+                    <td>{tools(toolPolicy.get(p.id))}</td>
+                    <td>
+                      {of("project_spend_alert")
+                        .filter((a) => a.projectId === p.id)
+                        .map((a) => spend(a.data))
+                        .join("; ") || "—"}
+                    </td>
+                    <td>
+                      <Findings
+                        list={[
+                          ...changeFindingsOf(p.id),
+                          ...of("project_spend_alert")
+                            .filter((a) => a.projectId === p.id)
+                            .flatMap((a) => changeFindingsOf(a.id)),
+                        ]}
+                      />
+                    </td>
+                  </tr>
+                ))}
             </tbody>
           </table>
         </section>

@@ -38,13 +38,16 @@ async function startDemo(runtime: Runtime): Promise<RunningSimulator> {
       { name: "api-key-all-scopes", atSecs: anchor.historyEndSecs - 2 * 3600 },
       { name: "scim-disabled", atSecs: anchor.historyEndSecs - 3600 },
     ],
-    // Posture findings for the Organization page (docs/posture.md); the silent key lands after the first
-    // snapshot, so a later one shows drift.
+    // Posture findings for the Organization page (docs/posture.md); the silent key and the control changes land
+    // after the first snapshot, so a later one shows drift and the weakened controls.
     postureScenarios: [
       { name: "admin-key-without-expiry", atSecs: anchor.historyEndSecs - 5 * 3600 },
       { name: "stale-key", atSecs: anchor.historyEndSecs - 4 * 3600 },
       { name: "outside-invite", atSecs: anchor.historyEndSecs - 3 * 3600 },
       { name: "silent-key", atSecs: anchor.historyEndSecs + 90 * 60 },
+      // Controls change after the first snapshot too (the rules judge a change between two snapshots).
+      { name: "retention-weakened", atSecs: anchor.historyEndSecs + 100 * 60 },
+      { name: "permissions-widened", atSecs: anchor.historyEndSecs + 110 * 60 },
     ],
   });
   const existing = await runtime.store.getSource(DEMO_SOURCE_NAME);

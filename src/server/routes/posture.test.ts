@@ -1,4 +1,5 @@
-// GET /api/organization and GET /api/coverage on a runtime that snapshotted and polled the simulator.
+// GET /api/organization, /api/organization/history and /api/coverage on a runtime that snapshotted and polled the
+// simulator.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -11,6 +12,8 @@ import { createLogger } from "../../logging/logger.ts";
 import { runPosture } from "../../pipeline/posture.ts";
 import { openRuntime, pollAllOnce, type Runtime, sealSourceKey } from "../../pipeline/runtime.ts";
 import { type RunningSimulator, startSimulator } from "../../simulator/index.ts";
+import { Rng } from "../../simulator/prng.ts";
+import { makeRecord } from "../../simulator/records.ts";
 import { ManualClock } from "../../simulator/test-support.ts";
 import { createApp } from "../app.ts";
 import { createApiToken } from "../auth.ts";
@@ -21,10 +24,12 @@ let sim: RunningSimulator;
 let runtime: Runtime;
 let token: string;
 let app: ReturnType<typeof createApp>;
+let clock: ManualClock;
+let source: Awaited<ReturnType<Runtime["store"]["createSource"]>>;
 
 before(async () => {
   scratch = mkdtempSync(join(tmpdir(), "vigil-org-api-"));
-  const clock = new ManualClock(START);
+  clock = new ManualClock(START);
   sim = await startSimulator({
     seed: 5,
     clock,
@@ -37,7 +42,7 @@ before(async () => {
     { clock },
   );
   const settings = sourceSettings({ name: "sim", baseUrl: sim.baseUrl, backfillDays: 1 });
-  const source = await runtime.store.createSource(settings, sealSourceKey(runtime, settings, sim.adminKey));
+  source = await runtime.store.createSource(settings, sealSourceKey(runtime, settings, sim.adminKey));
   await pollAllOnce(runtime);
   await runPosture(runtime, source);
   app = createApp(runtime, { consoleDir: null });
@@ -70,6 +75,45 @@ describe("organization and coverage API", () => {
       json.snapshot.findings.some((f: { ruleId: string }) => f.ruleId === "OpenAI.Posture.AdminKeyWithoutExpiry"),
     );
     assert.equal((await get("/api/organization?source=nope")).status, 404);
+  });
+
+  it("GET /api/organization/history shows a user across snapshots beside the audit events naming them", async () => {
+    const member = sim.org.directory.members[0];
+    const owner = sim.org.directory.owners[0];
+    assert.ok(member && owner);
+    const promoted = makeRecord(new Rng(9, "history"), {
+      type: "user.updated",
+      at: clock.secs + 60,
+      actor: { type: "session", session: { user: { id: owner.id, email: owner.email } } },
+      payload: { id: member.id, changes_requested: { role: "owner" } },
+    });
+    sim.org.addEvents([promoted]);
+    clock.advanceSecs(3600);
+    await pollAllOnce(runtime);
+    await runPosture(runtime, source);
+
+    const { status, json } = await get(`/api/organization/history?kind=user&id=${member.id}`);
+    assert.equal(status, 200);
+    assert.equal(json.current.role, "owner");
+    assert.equal(json.firstSeenMs, START * 1000);
+    assert.deepEqual(
+      json.changes.map((c: Json) => [c.change, c.fields, c.before.role, c.after.role, c.auditEventIds]),
+      [["changed", ["role"], "reader", "owner", [promoted.id]]],
+    );
+    assert.ok(json.events.some((e: Json) => e.id === promoted.id && e.raw.type === "user.updated"));
+    assert.ok(json.events.every((e: Json) => JSON.stringify(e.raw).includes(member.id)));
+
+    // A project setting's history: its events are those naming the project.
+    const project = sim.org.directory.projects[0];
+    const setting = await get(`/api/organization/history?kind=project_data_retention&id=${project?.id}`);
+    assert.equal(setting.status, 200);
+    assert.equal(setting.json.current.type, "zero_data_retention");
+    assert.ok(setting.json.events.every((e: Json) => JSON.stringify(e.raw).includes(String(project?.id))));
+
+    assert.equal((await get("/api/organization/history?kind=nope&id=x")).status, 400);
+    assert.equal((await get("/api/organization/history?kind=user")).status, 400);
+    const anonymous = await app.request("http://localhost/api/organization/history?kind=user&id=x");
+    assert.equal(anonymous.status, 401);
   });
 
   it("GET /api/coverage counts this organization's events per known type", async () => {

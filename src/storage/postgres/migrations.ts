@@ -829,6 +829,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX leases_by_worker ON leases (worker_id);
     `,
   },
+  {
+    version: 24,
+    name: "posture pruning and object history",
+    sql: `
+      -- See the SQLite store's migration 24.
+      ALTER TABLE posture_objects ADD COLUMN released_ms bigint;
+      CREATE INDEX posture_objects_object ON posture_objects (source_id, kind, object_id);
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

@@ -856,6 +856,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX leases_by_worker ON leases (worker_id);
     `,
   },
+  {
+    version: 24,
+    name: "posture pruning and object history",
+    sql: `
+      -- When an object stopped being in the newest snapshot (null: it still is): pruning drops the objects no
+      -- kept snapshot can reference. An object's versions are found by kind and id (its history).
+      ALTER TABLE posture_objects ADD COLUMN released_ms INTEGER;
+      CREATE INDEX posture_objects_object ON posture_objects (source_id, kind, object_id);
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

@@ -218,6 +218,8 @@ export interface PostureObjectsTable {
   json: string;
   kind: string;
   object_id: string;
+  /** When the object left the newest snapshot; null while it is in it (migration 24). */
+  released_ms: Generated<number | null>;
   source_id: string;
 }
 

@@ -6,18 +6,32 @@
 
 import { createHash } from "node:crypto";
 import type { Selectable } from "kysely";
-import type { ManifestEntry } from "../../posture/diff.ts";
+import type { ManifestEntry, PostureChange } from "../../posture/diff.ts";
 import type { PostureKind } from "../../posture/endpoints.ts";
-import type { PostureSnapshotRecord, PostureSnapshotSummary, PostureSnapshotWrite } from "../../posture/types.ts";
+import type {
+  PostureHistoryEntry,
+  PosturePruneReport,
+  PostureSnapshotRecord,
+  PostureSnapshotSummary,
+  PostureSnapshotWrite,
+} from "../../posture/types.ts";
 import type { Store } from "../ports.ts";
 import type { PostureSnapshotsTable } from "./database.ts";
-import type { StoreContext } from "./dialect.ts";
+import type { Db, StoreContext } from "./dialect.ts";
 import { requireSource } from "./require-source.ts";
 
 export type PostureOps = Pick<
   Store,
-  "savePostureSnapshot" | "getPostureSnapshot" | "listPostureSnapshots" | "getPostureObjects"
+  | "savePostureSnapshot"
+  | "getPostureSnapshot"
+  | "listPostureSnapshots"
+  | "getPostureObjects"
+  | "prunePostureSnapshots"
+  | "getPostureHistory"
 >;
+
+/** The manifest hash of a snapshot kept for its diff only (its manifest released by pruning). */
+const PRUNED_MANIFEST = "pruned";
 
 /** Rows (or hashes) per statement: well under either engine's limit on parameters. */
 const BATCH = 500;
@@ -44,6 +58,7 @@ export function postureOps(ctx: StoreContext): PostureOps {
       const manifest = encodeManifest(write.objects);
       const row = await dialect.write(async (trx) => {
         await requireSource(ctx, trx, write.sourceId);
+        await markReleased(trx, write);
         let newObjects = 0;
         const objects = distinctObjects(write);
         for (let i = 0; i < objects.length; i += BATCH) {
@@ -123,6 +138,120 @@ export function postureOps(ctx: StoreContext): PostureOps {
       return rows.map(toSnapshotSummary);
     },
 
+    async prunePostureSnapshots(sourceId, { fullSinceMs, historySinceMs }) {
+      return dialect.write(async (trx) => {
+        const newest = await trx
+          .selectFrom("posture_snapshots")
+          .select(["id", "taken_at_ms"])
+          .where("source_id", "=", sourceId)
+          .orderBy("taken_at_ms", "desc")
+          .orderBy("id", "desc")
+          .limit(2)
+          .execute();
+        const report: PosturePruneReport = {
+          snapshotsDeleted: 0,
+          snapshotsThinned: 0,
+          manifestsDeleted: 0,
+          objectsDeleted: 0,
+        };
+        if (newest.length === 0) return report;
+        const kept = newest.map((r) => r.id);
+        const old = (before: number) =>
+          trx
+            .deleteFrom("posture_snapshots")
+            .where("source_id", "=", sourceId)
+            .where("taken_at_ms", "<", before)
+            .where("id", "not in", kept);
+        const gone = await old(historySinceMs).executeTakeFirst();
+        // Past the full horizon, a snapshot that saw no change has nothing left to show.
+        const quiet = await old(fullSinceMs)
+          .where((eb) => eb.or([eb("change_count", "is", null), eb("change_count", "=", 0)]))
+          .executeTakeFirst();
+        const thinned = await trx
+          .updateTable("posture_snapshots")
+          .set({ manifest_hash: PRUNED_MANIFEST })
+          .where("source_id", "=", sourceId)
+          .where("taken_at_ms", "<", fullSinceMs)
+          .where("id", "not in", kept)
+          .where("manifest_hash", "!=", PRUNED_MANIFEST)
+          .executeTakeFirst();
+        const manifests = await trx
+          .deleteFrom("posture_manifests as m")
+          .where("m.source_id", "=", sourceId)
+          .where(({ not, exists, selectFrom }) =>
+            not(
+              exists(
+                selectFrom("posture_snapshots as s")
+                  .select("s.id")
+                  .whereRef("s.source_id", "=", "m.source_id")
+                  .whereRef("s.manifest_hash", "=", "m.hash"),
+              ),
+            ),
+          )
+          .executeTakeFirst();
+        // An object released before every snapshot still kept whole is referenced by none of them (an object's
+        // released_ms is the time of the last snapshot that held it; null while the newest holds it).
+        const objectCutoff = Math.min(fullSinceMs, ...newest.map((r) => r.taken_at_ms));
+        const objects = await trx
+          .deleteFrom("posture_objects")
+          .where("source_id", "=", sourceId)
+          .where("released_ms", "is not", null)
+          .where("released_ms", "<", objectCutoff)
+          .executeTakeFirst();
+        report.snapshotsDeleted = Number(gone.numDeletedRows) + Number(quiet.numDeletedRows);
+        report.snapshotsThinned = Number(thinned.numUpdatedRows);
+        report.manifestsDeleted = Number(manifests.numDeletedRows);
+        report.objectsDeleted = Number(objects.numDeletedRows);
+        return report;
+      });
+    },
+
+    async getPostureHistory(sourceId, kind, objectId, limit = 200) {
+      const needle = JSON.stringify(objectId);
+      const [rows, first] = await dialect.run((db) =>
+        Promise.all([
+          // A cheap pre-filter on the diff's text (LIKE's `_` may match more: the exact test is below).
+          db
+            .selectFrom("posture_snapshots")
+            .select(["id", "taken_at_ms", "changes"])
+            .where("source_id", "=", sourceId)
+            .where("change_count", ">", 0)
+            .where("changes", "like", `%${needle}%`)
+            .orderBy("taken_at_ms", "desc")
+            .orderBy("id", "desc")
+            .execute(),
+          db
+            .selectFrom("posture_objects")
+            .select((eb) => eb.fn.min("first_seen_ms").as("first"))
+            .where("source_id", "=", sourceId)
+            .where("kind", "=", kind)
+            .where("object_id", "=", objectId)
+            .executeTakeFirst(),
+        ]),
+      );
+      const entries: PostureHistoryEntry[] = [];
+      for (const row of rows) {
+        const changes = JSON.parse(row.changes ?? "[]") as Array<
+          PostureChange & { audit?: { checked: boolean; eventIds: string[] } }
+        >;
+        for (const c of changes) {
+          if (c.kind !== kind || c.id !== objectId) continue;
+          entries.push({
+            snapshotId: row.id,
+            takenAtMs: row.taken_at_ms,
+            change: c.change,
+            fields: c.fields,
+            before: c.before,
+            after: c.after,
+            auditEventIds: c.audit?.checked ? c.audit.eventIds : null,
+          });
+        }
+        if (entries.length >= limit) break;
+      }
+      const firstSeen = first?.first;
+      return { firstSeenMs: firstSeen === null || firstSeen === undefined ? null : Number(firstSeen), entries };
+    },
+
     async getPostureObjects(sourceId, hashes) {
       const distinct = [...new Set(hashes)];
       const out = new Map<string, string>();
@@ -140,6 +269,46 @@ export function postureOps(ctx: StoreContext): PostureOps {
       return out;
     },
   };
+}
+
+/**
+ * Keeps each object's released_ms current against the newest snapshot so far (the previous one): objects it held
+ * that this snapshot does not are released at its time; objects held again are no longer released.
+ */
+async function markReleased(trx: Db, write: PostureSnapshotWrite): Promise<void> {
+  const previous = await trx
+    .selectFrom("posture_snapshots as s")
+    .innerJoin("posture_manifests as m", (join) =>
+      join.onRef("m.source_id", "=", "s.source_id").onRef("m.hash", "=", "s.manifest_hash"),
+    )
+    .select(["s.taken_at_ms", "m.manifest"])
+    .where("s.source_id", "=", write.sourceId)
+    .orderBy("s.taken_at_ms", "desc")
+    .orderBy("s.id", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  if (!previous) return;
+  const before = new Set(decodeManifest(previous.manifest).map((e) => e.hash));
+  const now = new Set(write.objects.map((o) => o.hash));
+  const released = [...before].filter((h) => !now.has(h));
+  const back = [...now].filter((h) => !before.has(h));
+  for (let i = 0; i < released.length; i += BATCH) {
+    await trx
+      .updateTable("posture_objects")
+      .set({ released_ms: previous.taken_at_ms })
+      .where("source_id", "=", write.sourceId)
+      .where("hash", "in", released.slice(i, i + BATCH))
+      .execute();
+  }
+  for (let i = 0; i < back.length; i += BATCH) {
+    await trx
+      .updateTable("posture_objects")
+      .set({ released_ms: null })
+      .where("source_id", "=", write.sourceId)
+      .where("hash", "in", back.slice(i, i + BATCH))
+      .where("released_ms", "is not", null)
+      .execute();
+  }
 }
 
 function encodeManifest(objects: PostureSnapshotWrite["objects"]): { text: string; hash: string } {
