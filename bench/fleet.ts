@@ -60,6 +60,8 @@ export interface FleetRun {
   peakRssMb: number[];
   /** Polls per worker in the window: how the sources were shared. */
   pollsPerWorker: number[];
+  /** What `vigil workers --json` says at the end: live workers and the sources each holds (none without leases). */
+  ledger: { live: number; sourcesPerWorker: number[] };
 }
 
 interface PollLine {
@@ -67,6 +69,30 @@ interface PollLine {
   source: string;
   atMs: number;
   ok: boolean;
+}
+
+/** `vigil workers --json` against the fleet's database, as an operator would run it. */
+function readLedger(env: NodeJS.ProcessEnv): Promise<FleetRun["ledger"]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [VIGIL_BIN, "workers", "--json"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => {
+      out += String(d);
+    });
+    child.stderr.on("data", (d) => {
+      err += String(d);
+    });
+    child.once("exit", (code) => {
+      if (code !== 0) return reject(new Error(`vigil workers failed (${code}): ${err}`));
+      const live = out
+        .split("\n")
+        .filter((l) => l.trim() !== "")
+        .map((l) => JSON.parse(l) as { state: string; sources: unknown[] })
+        .filter((w) => w.state === "live");
+      resolve({ live: live.length, sourcesPerWorker: live.map((w) => w.sources.length) });
+    });
+  });
 }
 
 function percentile(values: number[], p: number): number {
@@ -185,6 +211,12 @@ async function runConfiguration(
     await sleep(options.measureIntervals * intervalMs);
     const windowEndMs = Date.now();
     const after = sims.map((s) => s.stats().requests);
+    const ledger = await readLedger({
+      ...process.env,
+      ...baseEnv,
+      VIGIL_DATA_DIR: join(scratch, "setup"),
+      VIGIL_LOG_LEVEL: "silent",
+    });
     const rssMb = children.map((c) => procStatusMb(c.pid, "VmRSS"));
     const peakRssMb = children.map((c) => procStatusMb(c.pid, "VmHWM"));
     for (const [w, c] of children.entries()) {
@@ -221,6 +253,7 @@ async function runConfiguration(
       rssMb,
       peakRssMb,
       pollsPerWorker: children.map((_, w) => inWindow.filter((l) => l.ok && l.worker === w).length),
+      ledger,
     };
   } finally {
     await Promise.all(
@@ -272,7 +305,7 @@ export function formatFleetFigures(runs: FleetRun[]): string {
         `API requests per source per interval ${f(r.requestsPerSourcePerInterval)}${vs}, busiest key ${f(r.maxRequestsPerSourcePerInterval)} | ` +
         `polls per source per interval ${f(r.pollsPerSourcePerInterval)} (goal 1.00), failed ${r.failedPolls} | ` +
         `poll lag p95 ${f(r.p95LagSecs, 1)} s, max ${f(r.maxLagSecs, 1)} s | ` +
-        `polls per worker ${r.pollsPerWorker.join(" / ")} | RSS per worker ${r.rssMb.map((m) => f(m, 0)).join(" / ")} MB (peak ${r.peakRssMb.map((m) => f(m, 0)).join(" / ")} MB)`
+        `polls per worker ${r.pollsPerWorker.join(" / ")} | vigil workers: ${r.ledger.live} live${r.ledger.live > 0 ? ` holding ${r.ledger.sourcesPerWorker.join(" / ")} sources` : ""} | RSS per worker ${r.rssMb.map((m) => f(m, 0)).join(" / ")} MB (peak ${r.peakRssMb.map((m) => f(m, 0)).join(" / ")} MB)`
       );
     })
     .join("\n");
