@@ -62,7 +62,10 @@ export interface FleetView {
   /** Said wherever the fleet is shown, so that nobody looks for a second worker on SQLite. */
   note: string | null;
   workers: WorkerView[];
-  /** Enabled sources no live worker holds, by name; empty while no worker is live (nobody to hold them). */
+  /**
+   * Enabled sources no live worker holds, by name. Empty on SQLite (its one process polls every source without
+   * leases) and while no worker is live (nobody to hold them).
+   */
   unassignedSources: string[];
 }
 
@@ -110,11 +113,12 @@ export async function describeFleet(runtime: Pick<Runtime, "env" | "store" | "cl
     database: sqlite ? "sqlite" : "postgresql",
     note: sqlite ? SQLITE_FLEET_NOTE : null,
     workers: views,
-    unassignedSources: anyLive
-      ? sources
-          .filter((s) => s.enabled && !held.has(s.id))
-          .map((s) => s.name)
-          .sort((a, b) => a.localeCompare(b))
-      : [],
+    unassignedSources:
+      !sqlite && anyLive
+        ? sources
+            .filter((s) => s.enabled && !held.has(s.id))
+            .map((s) => s.name)
+            .sort((a, b) => a.localeCompare(b))
+        : [],
   };
 }
