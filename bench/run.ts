@@ -1,13 +1,15 @@
 // `npm run bench`: prints figures and ratios against baselines measured in the same run.
 // Options: --quick (smaller data sets, for a smoke run), --only NAME (normalize | rules | ingest | backfill | signal |
-// rereads | posture | search | server). search and server fill a store of 1,000,000 events first (minutes), so they
-// run only when asked for by name.
+// rereads | posture | search | server | fleet). search and server fill a store of 1,000,000 events first (minutes),
+// and fleet runs worker processes for several poll intervals (about 10 minutes; --quick about 2), so they run only
+// when asked for by name.
 
 import { benchTsRules } from "../src/detections/bench.ts";
 import { benchPythonRules } from "../src/detections/python/bench.ts";
 import { benchNormalize } from "../src/schema/bench.ts";
 import { createSimulatedOrg } from "../src/simulator/index.ts";
 import { benchBackfill } from "./backfill.ts";
+import { benchFleet, formatFleetFigures } from "./fleet.ts";
 import { benchIngest, formatIngestFigures } from "./ingest.ts";
 import { benchPosture } from "./posture.ts";
 import { REREAD_SETTINGS, requestsPerDay } from "./rereads.ts";
@@ -125,4 +127,16 @@ if (only === "server") {
   );
 } else if (!only) {
   section("Server under load: skipped by default (filling 1,000,000 events takes minutes); run with --only server");
+}
+
+if (only === "fleet") {
+  const options = quick
+    ? { sources: 20, intervalSecs: 10, warmupIntervals: 2, measureIntervals: 4, workerCounts: [1, 3] }
+    : { sources: 200, intervalSecs: 60, warmupIntervals: 1, measureIntervals: 3, workerCounts: [1, 3] };
+  section(
+    `Fleet: ${options.sources} sources on the simulator every ${options.intervalSecs} s, 1 worker (baseline) then 3 on one PostgreSQL (goal: API requests per source per interval = the baseline's, 1 poll's worth)`,
+  );
+  process.stdout.write(`${formatFleetFigures(await benchFleet(options))}\n`);
+} else if (!only) {
+  section("Fleet: skipped by default (worker processes run for several poll intervals); run with --only fleet");
 }

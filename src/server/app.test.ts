@@ -190,6 +190,7 @@ const ROUTES: Array<[string, string]> = [
   ["POST", "/api/users"],
   ["PATCH", "/api/users/x"],
   ["DELETE", "/api/users/x"],
+  ["GET", "/api/workers"],
   ["GET", "/metrics"],
 ];
 

@@ -24,6 +24,7 @@ import { SESSION_COOKIE, sessionRoutes } from "./routes/session.ts";
 import { sourceRoutes } from "./routes/sources.ts";
 import { suppressionRoutes } from "./routes/suppressions.ts";
 import { userRoutes } from "./routes/users.ts";
+import { workerRoutes } from "./routes/workers.ts";
 import { staticConsole } from "./static.ts";
 
 export type { ServerOptions } from "./context.ts";
@@ -116,6 +117,7 @@ export function createApp(runtime: Runtime, options: ServerOptions = {}): Hono<A
     suppressionRoutes(ctx),
     savedSearchRoutes(ctx),
     userRoutes(ctx),
+    workerRoutes(ctx),
   ]) {
     app.route("/api", routes);
   }

@@ -2,6 +2,7 @@
 
 import type { Handler } from "hono";
 import { HEALTH_STATES, readSourceHealth } from "../pipeline/health.ts";
+import { WORKER_STATES, workerState } from "../usecases/workers.ts";
 import type { AppEnv, ServerContext } from "./context.ts";
 
 function escapeLabel(value: string): string {
@@ -27,10 +28,11 @@ class Exposition {
 
 export async function renderMetrics(ctx: ServerContext): Promise<string> {
   const store = ctx.runtime.store;
-  const [sources, counts, deliveries] = await Promise.all([
+  const [sources, counts, deliveries, workers] = await Promise.all([
     store.listSources(),
     store.sourceCounts(),
     store.deliveryCounts(),
+    store.listWorkers(),
   ]);
   const nowMs = ctx.nowMs();
   const [statuses, health] = await Promise.all([
@@ -110,6 +112,26 @@ export async function renderMetrics(ctx: ServerContext): Promise<string> {
       { status },
       deliveries.find((d) => d.status === status)?.count ?? 0,
     ]),
+  );
+  // The fleet (docs/deploy.md), from the store's ledger: every worker's /metrics shows the whole cluster.
+  const states = workers.map(workerState);
+  out.family(
+    "vigil_workers",
+    "gauge",
+    "Workers seen in the last day sharing this database, by state (live, stopped cleanly, dead: silent past its lease TTL).",
+    WORKER_STATES.map((state) => [{ state }, states.filter((s) => s === state).length]),
+  );
+  out.family(
+    "vigil_worker_leases",
+    "gauge",
+    "Unexpired leases (sources, backfill slices, cluster jobs) held, per worker.",
+    workers.map((w) => [{ worker: w.id }, w.leases.length]),
+  );
+  out.family(
+    "vigil_lease_rebalances_total",
+    "counter",
+    "Leases the worker gave up to even out the load since it started, per worker.",
+    workers.map((w) => [{ worker: w.id }, w.rebalances]),
   );
   return out.toString();
 }

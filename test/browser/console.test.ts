@@ -5,12 +5,15 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Browser, Page } from "playwright-core";
 import { withRuntime } from "../../src/cli/context.ts";
 import { readEnv } from "../../src/config/env.ts";
+import { sealSourceKey } from "../../src/pipeline/runtime.ts";
 import { createUser } from "../../src/server/auth.ts";
 import { type RunningSimulator, startSimulator } from "../../src/simulator/index.ts";
 import { createAlerts } from "../delivery-helpers.ts";
+import { sourceSettings } from "../helpers.ts";
 import { ensureConsoleBuilt, launchBrowser, type RunningVigil, runVigil, screenshot, startVigil } from "./harness.ts";
 
 const USERNAME = "admin";
@@ -736,6 +739,61 @@ describe("console", { timeout: 300_000 }, () => {
       before.filter((n) => n !== name),
     );
     await screenshot(page, "22-source-deleted");
+    assert.deepEqual(dialogs, []);
+    assert.deepEqual(pageErrors, []);
+  });
+  test("the Log Sources page shows the workers, the sources each polls by name, and markup as text", async () => {
+    // Standalone too (--test-name-pattern): log in, and have the source, when the tests above did not.
+    await page.goto(`${vigil.baseUrl}/sources`);
+    const username = page.getByLabel("Username");
+    const nav = page.getByRole("navigation", { name: "Main" });
+    await Promise.race([username.waitFor(WAIT), nav.waitFor(WAIT)]);
+    if (await username.isVisible()) {
+      await username.fill(USERNAME);
+      await page.getByLabel("Password").fill(PASSWORD);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await nav.waitFor(WAIT);
+    }
+    // A fleet's ledger as the workers leave it (SQLite keeps the same tables): one live worker whose host name
+    // holds markup and which polls the source, and one that went silent past its lease TTL.
+    await withRuntime(
+      async (runtime) => {
+        let source = await runtime.store.getSource(SOURCE_NAME);
+        if (!source) {
+          const settings = sourceSettings({ name: SOURCE_NAME, baseUrl: sim.baseUrl, backfillDays: 0 });
+          source = await runtime.store.createSource(settings, sealSourceKey(runtime, settings, sim.adminKey));
+        }
+        await runtime.store.heartbeatWorker({ id: "worker-gone", host: "host-b", pid: 7, version: "test" }, 200, 0);
+        await sleep(400);
+        await runtime.store.heartbeatWorker({ id: "worker-a", host: XSS_IMG, pid: 4242, version: "test" }, 120_000, 2);
+        await runtime.store.claimLeases(
+          "worker-a",
+          [`source:${source.id}`, "backfill:1:0", "backfill:1:1", "cluster:health"],
+          120_000,
+        );
+      },
+      { env: readEnv(vigil.env), logLevel: "silent" },
+    );
+    await page.goto(`${vigil.baseUrl}/sources`);
+    const workers = page.getByRole("table", { name: "Workers" });
+    const live = workers.getByRole("row").filter({ hasText: "worker-a" });
+    await live.waitFor(WAIT);
+    const cells = live.getByRole("cell");
+    assert.equal(await cells.nth(1).textContent(), `${XSS_IMG} pid 4242`, "the host's markup is shown as text");
+    assert.equal(await cells.nth(2).textContent(), "live");
+    assert.match((await cells.nth(3).textContent()) ?? "", /^\d+ s ago$/);
+    assert.deepEqual(
+      [await cells.nth(5).textContent(), await cells.nth(6).textContent(), await cells.nth(7).textContent()],
+      ["2", "1", "2"],
+    );
+    const gone = workers.getByRole("row").filter({ hasText: "worker-gone" });
+    assert.equal(await gone.getByRole("cell").nth(2).textContent(), "dead");
+    await page.getByText(/The store is SQLite: a single process .* fleets need PostgreSQL/).waitFor(WAIT);
+    assert.equal(await page.locator("img[src='x']").count(), 0, "no element was made from the host's markup");
+    await screenshot(page, "36-workers");
+    // The source it polls, by name, one click from its page.
+    await cells.nth(4).getByRole("link", { name: SOURCE_NAME, exact: true }).click();
+    await page.getByRole("heading", { name: SOURCE_NAME, exact: true }).waitFor(WAIT);
     assert.deepEqual(dialogs, []);
     assert.deepEqual(pageErrors, []);
   });

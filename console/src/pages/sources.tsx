@@ -14,6 +14,7 @@ import {
   SourceSettingsForm,
   useSettingsSchema,
 } from "./source-settings.tsx";
+import { WorkersSection } from "./workers.tsx";
 
 function pollOf(s: unknown): Rec {
   const p = pick(s, "pollStatus", "poll", "status");
@@ -66,6 +67,7 @@ export function SourcesPage() {
           </tbody>
         </table>
       ) : null}
+      <WorkersSection />
     </>
   );
 }

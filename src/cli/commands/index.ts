@@ -15,6 +15,7 @@ import { register as start } from "./start.ts";
 import { register as suppressions } from "./suppressions.ts";
 import { register as tokens } from "./tokens.ts";
 import { register as users } from "./users.ts";
+import { register as workers } from "./workers.ts";
 
 export const COMMANDS: Array<(program: Command) => void> = [
   start,
@@ -32,4 +33,5 @@ export const COMMANDS: Array<(program: Command) => void> = [
   simulate,
   users,
   tokens,
+  workers,
 ];
