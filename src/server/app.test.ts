@@ -155,6 +155,7 @@ const ROUTES: Array<[string, string]> = [
   ["GET", "/api/sources/x/stats"],
   ["GET", "/api/coverage"],
   ["GET", "/api/organization"],
+  ["GET", "/api/organization/history"],
   ["GET", "/api/events"],
   ["GET", "/api/events/x/y"],
   ["GET", "/api/events/histogram"],
