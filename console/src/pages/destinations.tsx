@@ -179,7 +179,15 @@ function NewDestinationForm({ onCreated, defaults }: { onCreated: () => void; de
 }
 
 /** A destination's "Send test" button and what the last test answered. */
-function TestCell({ name, test, onSend }: { name: string; test: TestResult | "running" | undefined; onSend: () => void }) {
+function TestCell({
+  name,
+  test,
+  onSend,
+}: {
+  name: string;
+  test: TestResult | "running" | undefined;
+  onSend: () => void;
+}) {
   return (
     <>
       <button type="button" aria-label={`Send test to ${name}`} disabled={test === "running"} onClick={onSend}>
@@ -298,7 +306,11 @@ export function DestinationsPage() {
                 ),
               },
               { header: "Updated", className: "nowrap", cell: ({ d }) => fmtMs(d.updatedAtMs ?? d.createdAtMs) },
-              { header: "Test", className: "wrap", cell: ({ id, name }) => <TestCell name={name} test={tests[id]} onSend={() => void sendTest(id)} /> },
+              {
+                header: "Test",
+                className: "wrap",
+                cell: ({ id, name }) => <TestCell name={name} test={tests[id]} onSend={() => void sendTest(id)} />,
+              },
               {
                 className: "nowrap",
                 cell: ({ id, name, fromFile }) =>

@@ -68,11 +68,21 @@ export function WorkersSection() {
           },
           {
             header: "State",
-            cell: (w) => <span className={`badge ${STATE_CLASS[str(w.state)] ?? ""}`}>{str(w.state) || "unknown"}</span>,
+            cell: (w) => (
+              <span className={`badge ${STATE_CLASS[str(w.state)] ?? ""}`}>{str(w.state) || "unknown"}</span>
+            ),
           },
           // The age, the time itself on hover.
-          { header: "Last heartbeat", className: "nowrap", cell: (w) => <span title={fmtMs(w.heartbeatAtMs)}>{fmtAge(w.heartbeatAgeMs)}</span> },
-          { header: "Sources polled", className: "wrap", cell: (w) => <HeldSources sources={listOf<Rec>(w.sources ?? [])} /> },
+          {
+            header: "Last heartbeat",
+            className: "nowrap",
+            cell: (w) => <span title={fmtMs(w.heartbeatAtMs)}>{fmtAge(w.heartbeatAgeMs)}</span>,
+          },
+          {
+            header: "Sources polled",
+            className: "wrap",
+            cell: (w) => <HeldSources sources={listOf<Rec>(w.sources ?? [])} />,
+          },
           { header: "Backfill slices", cell: (w) => str(w.backfillSlices) || "0" },
           { header: "Cluster jobs", cell: (w) => str(w.clusterJobs) || "0" },
           { header: "Rebalances", cell: (w) => str(w.rebalances) || "0" },
