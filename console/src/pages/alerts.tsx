@@ -42,6 +42,14 @@ const BULK_ACTIONS: Array<{ status: string; label: string }> = [
   { status: "OPEN", label: "Reopen" },
 ];
 
+interface Choice {
+  value: string;
+  label: string;
+}
+
+/** A choice whose label is its value. */
+const same = (value: string): Choice => ({ value, label: value });
+
 const count = (n: number) => n.toLocaleString("en-US");
 
 /** The names alerts can be assigned to (every console user). */
@@ -113,6 +121,20 @@ export function AlertsPage() {
     });
   }
 
+  /** A filter kept in the URL, chosen from `options` (`fallback` when the URL has none). */
+  const select = (name: string, label: string, options: Choice[], fallback = "") => (
+    <label>
+      {label}
+      <select value={filter(name) || fallback} onChange={(e) => setFilter(name, e.target.value)}>
+        {options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+
   const sourceNames = new Map((sources.data ?? []).map((s) => [str(s.id), str(s.name)]));
   const allSelected = rows.length > 0 && rows.every((a) => selected.has(str(a.id)));
 
@@ -122,84 +144,28 @@ export function AlertsPage() {
         <h1>Alerts</h1>
       </header>
       <form className="filters" onSubmit={submitRule} aria-label="Alert filters">
-        <label>
-          Severity
-          <select value={filter("severity")} onChange={(e) => setFilter("severity", e.target.value)}>
-            <option value="">All</option>
-            {SEVERITIES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Status
-          <select value={filter("status")} onChange={(e) => setFilter("status", e.target.value)}>
-            <option value="">All</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
+        {select("severity", "Severity", [{ value: "", label: "All" }, ...SEVERITIES.map(same)])}
+        {select("status", "Status", [{ value: "", label: "All" }, ...STATUSES.map(same)])}
         <label>
           Rule
           <input value={rule} placeholder="Rule ID" onChange={(e) => setRule(e.target.value)} />
         </label>
-        <label>
-          Source
-          <select value={filter("source")} onChange={(e) => setFilter("source", e.target.value)}>
-            <option value="">All</option>
-            {(sources.data ?? []).map((s) => (
-              <option key={str(s.id)} value={str(s.id)}>
-                {str(s.name)}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Assignee
-          <select value={filter("assignee")} onChange={(e) => setFilter("assignee", e.target.value)}>
-            <option value="">Anyone</option>
-            <option value="none">Unassigned</option>
-            {assignees.map((u) => (
-              <option key={u} value={u}>
-                {u}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Created
-          <select value={filter("since")} onChange={(e) => setFilter("since", e.target.value)}>
-            <option value="">Any time</option>
-            {SINCE_CHOICES.map((c) => (
-              <option key={c.value} value={c.value}>
-                {c.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Raised
-          <select value={filter("history")} onChange={(e) => setFilter("history", e.target.value)}>
-            <option value="">Live and from history</option>
-            <option value="false">Live only</option>
-            <option value="true">From history (backfill) only</option>
-          </select>
-        </label>
-        <label>
-          Sort
-          <select value={filter("sort") || "newest"} onChange={(e) => setFilter("sort", e.target.value)}>
-            {SORTS.map((s) => (
-              <option key={s.value} value={s.value}>
-                {s.label}
-              </option>
-            ))}
-          </select>
-        </label>
+        {select("source", "Source", [
+          { value: "", label: "All" },
+          ...(sources.data ?? []).map((s) => ({ value: str(s.id), label: str(s.name) })),
+        ])}
+        {select("assignee", "Assignee", [
+          { value: "", label: "Anyone" },
+          { value: "none", label: "Unassigned" },
+          ...assignees.map(same),
+        ])}
+        {select("since", "Created", [{ value: "", label: "Any time" }, ...SINCE_CHOICES])}
+        {select("history", "Raised", [
+          { value: "", label: "Live and from history" },
+          { value: "false", label: "Live only" },
+          { value: "true", label: "From history (backfill) only" },
+        ])}
+        {select("sort", "Sort", SORTS, "newest")}
         <button type="submit">Apply</button>
       </form>
       <ErrorBanner message={alerts.error} />

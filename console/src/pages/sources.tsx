@@ -139,14 +139,20 @@ export function NewSourcePage() {
     void verify();
   }
 
-  const stepper = (
-    <ol className="stepper" aria-label="Setup steps">
-      {(["configuration", "credentials", "verify"] as const).map((s, i) => (
-        <li key={s} className={s === step ? "current" : ""} aria-current={s === step ? "step" : undefined}>
-          {i + 1}. {s === "configuration" ? "Configuration" : s === "credentials" ? "Credentials" : "Verify & Finish"}
-        </li>
-      ))}
-    </ol>
+  /** The setup steps' heading and where the user is among them. */
+  const setupHead = (
+    <>
+      <header className="page-head">
+        <h1>Configure OpenAI source</h1>
+      </header>
+      <ol className="stepper" aria-label="Setup steps">
+        {(["configuration", "credentials", "verify"] as const).map((s, i) => (
+          <li key={s} className={s === step ? "current" : ""} aria-current={s === step ? "step" : undefined}>
+            {i + 1}. {s === "configuration" ? "Configuration" : s === "credentials" ? "Credentials" : "Verify & Finish"}
+          </li>
+        ))}
+      </ol>
+    </>
   );
 
   if (step === "catalog") {
@@ -208,10 +214,7 @@ export function NewSourcePage() {
   if (step === "configuration") {
     return (
       <>
-        <header className="page-head">
-          <h1>Configure OpenAI source</h1>
-        </header>
-        {stepper}
+        {setupHead}
         <form className="card form" onSubmit={submitConfiguration} aria-label="Configuration">
           <h2>Configuration</h2>
           <label>
@@ -276,10 +279,7 @@ export function NewSourcePage() {
   if (step === "credentials") {
     return (
       <>
-        <header className="page-head">
-          <h1>Configure OpenAI source</h1>
-        </header>
-        {stepper}
+        {setupHead}
         <form className="card form" onSubmit={submitCredentials} aria-label="Credentials">
           <h2>Credentials</h2>
           <label>
@@ -313,10 +313,7 @@ export function NewSourcePage() {
   const verified = verification?.ok === true;
   return (
     <>
-      <header className="page-head">
-        <h1>Configure OpenAI source</h1>
-      </header>
-      {stepper}
+      {setupHead}
       <section className="card" aria-label="Verification">
         <h2>Verification</h2>
         {busy && !verification && !verifying.error ? <p className="muted">Checking the connection to OpenAI…</p> : null}
