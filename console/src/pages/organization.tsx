@@ -4,7 +4,7 @@
 // across snapshots beside its audit events, and the coverage ledger. Every value shown comes from the organization (attacker-influenced text: names, emails);
 // it is rendered as React text nodes only, never as HTML.
 
-import { useState } from "react";
+import { type ReactNode, useState } from "react";
 import { Link } from "react-router-dom";
 import { api, listOf } from "../api.ts";
 import { ErrorBanner, Loading, SeverityBadge, useLoad } from "../components.tsx";
@@ -204,6 +204,28 @@ function HistoryPanel({ sourceId, target, onClose }: { sourceId: string; target:
 /** A control's findings, when it has any (controls without one stay uncluttered). */
 function ControlFindings({ list }: { list: Finding[] }) {
   return list.length > 0 ? <Findings list={list} /> : null;
+}
+
+/** Organization controls of one kind, each with its findings; "none" when there is none. */
+function ControlList({
+  items,
+  text,
+  findingsOf,
+}: {
+  items: OrgObject[];
+  text: (o: OrgObject) => ReactNode;
+  findingsOf: (id: string) => Finding[];
+}) {
+  if (items.length === 0) return <span className="muted">none</span>;
+  return (
+    <ul className="plain">
+      {items.map((o) => (
+        <li key={o.id}>
+          {text(o)} <ControlFindings list={findingsOf(o.id)} />
+        </li>
+      ))}
+    </ul>
+  );
 }
 
 function HistoryButton({ target, open }: { target: HistoryTarget; open: (t: HistoryTarget) => void }) {
@@ -438,33 +460,23 @@ export function OrganizationPage() {
             </dd>
             <dt>Spend alerts</dt>
             <dd>
-              {of("spend_alert").length === 0 ? (
-                <span className="muted">none</span>
-              ) : (
-                <ul className="plain">
-                  {of("spend_alert").map((a) => (
-                    <li key={a.id}>
-                      {spend(a.data)} <span className="muted">{a.id}</span>{" "}
-                      <ControlFindings list={changeFindingsOf(a.id)} />
-                    </li>
-                  ))}
-                </ul>
-              )}
+              <ControlList
+                items={of("spend_alert")}
+                findingsOf={changeFindingsOf}
+                text={(a) => (
+                  <>
+                    {spend(a.data)} <span className="muted">{a.id}</span>
+                  </>
+                )}
+              />
             </dd>
             <dt>mTLS certificates</dt>
             <dd>
-              {of("certificate").length === 0 ? (
-                <span className="muted">none</span>
-              ) : (
-                <ul className="plain">
-                  {of("certificate").map((c) => (
-                    <li key={c.id}>
-                      {str(c.data.name) || c.id} — {c.data.active === true ? "active" : "inactive"}{" "}
-                      <ControlFindings list={changeFindingsOf(c.id)} />
-                    </li>
-                  ))}
-                </ul>
-              )}
+              <ControlList
+                items={of("certificate")}
+                findingsOf={changeFindingsOf}
+                text={(c) => `${str(c.data.name) || c.id} — ${c.data.active === true ? "active" : "inactive"}`}
+              />
             </dd>
             <dt>IP allowlists</dt>
             <dd className="muted">
