@@ -41,6 +41,38 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): Loaded<T> {
   return { data, error, loading, reload };
 }
 
+export interface Action {
+  /** True while an action runs. */
+  busy: boolean;
+  /** What the running action was called with (`run`'s tag), to mark the one button busy among many. */
+  busyTag: string | null;
+  /** The last failed action's error (the API's message), until the next action starts. */
+  error: string | null;
+  setError: (message: string | null) => void;
+  /** Runs `fn`: clears the error, is busy meanwhile; resolves true if it succeeded, false if it failed. */
+  run: (fn: () => Promise<unknown>, tag?: string) => Promise<boolean>;
+}
+
+/** A form's or a button's action: one way to be busy and to show why it failed. */
+export function useAction(): Action {
+  const [busyTag, setBusyTag] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const run = useCallback(async (fn: () => Promise<unknown>, tag = "") => {
+    setBusyTag(tag);
+    setError(null);
+    try {
+      await fn();
+      return true;
+    } catch (e) {
+      setError(errorMessage(e));
+      return false;
+    } finally {
+      setBusyTag(null);
+    }
+  }, []);
+  return { busy: busyTag !== null, busyTag, error, setError, run };
+}
+
 export function ErrorBanner({ message }: { message: string | null | undefined }) {
   if (!message) return null;
   return (

@@ -299,6 +299,50 @@ describe("console", { timeout: 300_000 }, () => {
     await screenshot(page, "4x-search-saved-reopened");
   });
 
+  test("search: the range's end is pinned when searched (a reload shows the same results); Refresh moves it to now", async () => {
+    const actor = "pinned-range@example.com";
+    const atOf = () => Number(new URL(page.url()).searchParams.get("at"));
+    await page.goto(`${vigil.baseUrl}/search`);
+    await page.getByRole("heading", { name: "Search" }).waitFor(WAIT);
+    await page.getByLabel("Time range").selectOption("24h");
+    await page.getByLabel("Actor").fill(actor);
+    await page.getByRole("button", { name: "Search", exact: true }).click();
+    await page.getByText("No events found.").waitFor(WAIT);
+    const pinned = atOf();
+    assert.ok(Math.abs(pinned - Date.now() / 1000) < 60, `the end is pinned at the search: ${page.url()}`);
+
+    // An event of this actor one second after the pin, stored by a poll once that second has passed.
+    while (Date.now() / 1000 < pinned + 2) await sleep(100);
+    const template =
+      sim.org.allEvents().find((e) => e.type === "login.succeeded" && e.actor?.session) ?? sim.org.allEvents()[0]!;
+    const later = JSON.parse(JSON.stringify(template)) as typeof template;
+    later.id = "audit_log-after-the-pin";
+    later.effective_at = pinned + 1;
+    later.actor = {
+      type: "session",
+      session: { user: { id: "user-pinned", email: actor }, ip_address: "198.51.100.77" },
+    };
+    sim.org.addEvents([later]);
+    const polled = await runVigil(vigil, ["poll", "--once", "--source", SOURCE_NAME]);
+    assert.equal(polled.status, 0, polled.output);
+    const stored = (await (await page.request.get(`${vigil.baseUrl}/api/events?actor=${actor}`)).json()) as Rec;
+    assert.equal(stored.events.length, 1, "the later event is stored");
+
+    // The same URL is the same search: still nothing up to the pinned end, after a reload too.
+    await page.reload();
+    await page.getByText("No events found.").waitFor(WAIT);
+    assert.equal(atOf(), pinned);
+    await page.getByText(/^Events up to /).waitFor(WAIT);
+    // Refresh: the end moves to now, and the later event is in the range.
+    await page.getByRole("button", { name: "Refresh", exact: true }).click();
+    const results = page.getByRole("table", { name: "Search results" });
+    await results.getByRole("link", { name: "audit_log-after-the-pin" }).waitFor(WAIT);
+    assert.ok(atOf() > pinned, page.url());
+    const csv = await page.getByRole("link", { name: "Export CSV" }).getAttribute("href");
+    assert.match(csv ?? "", new RegExp(`until=${atOf() + 1}(&|$)`));
+    await screenshot(page, "4x-search-pinned-refreshed");
+  });
+
   test("detections list packs and rules; the overview shows the data", async () => {
     await page.getByRole("link", { name: "Detections" }).click();
     await page.getByRole("table", { name: "Packs" }).getByText("OpenAI").first().waitFor(WAIT);

@@ -1,6 +1,6 @@
 import { type FormEvent, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
-import { api, errorMessage, listOf, objectOf, type Query } from "../api.ts";
+import { api, listOf, objectOf, type Query } from "../api.ts";
 import {
   AttackTags,
   ErrorBanner,
@@ -9,11 +9,13 @@ import {
   SeverityBadge,
   SourceName,
   StatusBadge,
+  useAction,
   useLoad,
   useSourceNames,
 } from "../components.tsx";
 import { EventFields, EventHeading } from "../event-fields.tsx";
 import { fmtTime, num, pick, type Rec, SEVERITIES, STATUSES, str } from "../format.ts";
+import { Table } from "../table.tsx";
 
 /** Alerts per page of the list. */
 const PAGE_SIZE = 50;
@@ -39,6 +41,14 @@ const BULK_ACTIONS: Array<{ status: string; label: string }> = [
   { status: "RESOLVED", label: "Resolve" },
   { status: "OPEN", label: "Reopen" },
 ];
+
+interface Choice {
+  value: string;
+  label: string;
+}
+
+/** A choice whose label is its value. */
+const same = (value: string): Choice => ({ value, label: value });
 
 const count = (n: number) => n.toLocaleString("en-US");
 
@@ -73,8 +83,7 @@ export function AlertsPage() {
   const filter = (name: string) => params.get(name) ?? "";
   const [rule, setRule] = useState(filter("rule"));
   const [selected, setSelected] = useState<Set<string>>(new Set());
-  const [busy, setBusy] = useState(false);
-  const [actionError, setActionError] = useState<string | null>(null);
+  const action = useAction();
   const sources = useLoad(() => api.get<unknown>("/api/sources").then((d) => listOf<Rec>(d, "sources")), []);
   const assignees = useAssignees();
   const alerts = useLoad(() => api.get<Rec>("/api/alerts", listQuery(params)), [params.toString()]);
@@ -104,19 +113,27 @@ export function AlertsPage() {
     setSelected(next);
   }
 
-  async function bulkStatus(status: string) {
-    setBusy(true);
-    setActionError(null);
-    try {
+  function bulkStatus(status: string) {
+    void action.run(async () => {
       await api.post("/api/alerts/status", { ids: [...selected], status });
       setSelected(new Set());
       alerts.reload();
-    } catch (e) {
-      setActionError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
+
+  /** A filter kept in the URL, chosen from `options` (`fallback` when the URL has none). */
+  const select = (name: string, label: string, options: Choice[], fallback = "") => (
+    <label>
+      {label}
+      <select value={filter(name) || fallback} onChange={(e) => setFilter(name, e.target.value)}>
+        {options.map((o) => (
+          <option key={o.value} value={o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
 
   const sourceNames = new Map((sources.data ?? []).map((s) => [str(s.id), str(s.name)]));
   const allSelected = rows.length > 0 && rows.every((a) => selected.has(str(a.id)));
@@ -127,84 +144,28 @@ export function AlertsPage() {
         <h1>Alerts</h1>
       </header>
       <form className="filters" onSubmit={submitRule} aria-label="Alert filters">
-        <label>
-          Severity
-          <select value={filter("severity")} onChange={(e) => setFilter("severity", e.target.value)}>
-            <option value="">All</option>
-            {SEVERITIES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Status
-          <select value={filter("status")} onChange={(e) => setFilter("status", e.target.value)}>
-            <option value="">All</option>
-            {STATUSES.map((s) => (
-              <option key={s} value={s}>
-                {s}
-              </option>
-            ))}
-          </select>
-        </label>
+        {select("severity", "Severity", [{ value: "", label: "All" }, ...SEVERITIES.map(same)])}
+        {select("status", "Status", [{ value: "", label: "All" }, ...STATUSES.map(same)])}
         <label>
           Rule
           <input value={rule} placeholder="Rule ID" onChange={(e) => setRule(e.target.value)} />
         </label>
-        <label>
-          Source
-          <select value={filter("source")} onChange={(e) => setFilter("source", e.target.value)}>
-            <option value="">All</option>
-            {(sources.data ?? []).map((s) => (
-              <option key={str(s.id)} value={str(s.id)}>
-                {str(s.name)}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Assignee
-          <select value={filter("assignee")} onChange={(e) => setFilter("assignee", e.target.value)}>
-            <option value="">Anyone</option>
-            <option value="none">Unassigned</option>
-            {assignees.map((u) => (
-              <option key={u} value={u}>
-                {u}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Created
-          <select value={filter("since")} onChange={(e) => setFilter("since", e.target.value)}>
-            <option value="">Any time</option>
-            {SINCE_CHOICES.map((c) => (
-              <option key={c.value} value={c.value}>
-                {c.label}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label>
-          Raised
-          <select value={filter("history")} onChange={(e) => setFilter("history", e.target.value)}>
-            <option value="">Live and from history</option>
-            <option value="false">Live only</option>
-            <option value="true">From history (backfill) only</option>
-          </select>
-        </label>
-        <label>
-          Sort
-          <select value={filter("sort") || "newest"} onChange={(e) => setFilter("sort", e.target.value)}>
-            {SORTS.map((s) => (
-              <option key={s.value} value={s.value}>
-                {s.label}
-              </option>
-            ))}
-          </select>
-        </label>
+        {select("source", "Source", [
+          { value: "", label: "All" },
+          ...(sources.data ?? []).map((s) => ({ value: str(s.id), label: str(s.name) })),
+        ])}
+        {select("assignee", "Assignee", [
+          { value: "", label: "Anyone" },
+          { value: "none", label: "Unassigned" },
+          ...assignees.map(same),
+        ])}
+        {select("since", "Created", [{ value: "", label: "Any time" }, ...SINCE_CHOICES])}
+        {select("history", "Raised", [
+          { value: "", label: "Live and from history" },
+          { value: "false", label: "Live only" },
+          { value: "true", label: "From history (backfill) only" },
+        ])}
+        {select("sort", "Sort", SORTS, "newest")}
         <button type="submit">Apply</button>
       </form>
       <ErrorBanner message={alerts.error} />
@@ -222,7 +183,7 @@ export function AlertsPage() {
                 <button
                   key={a.status}
                   type="button"
-                  disabled={busy || selected.size === 0}
+                  disabled={action.busy || selected.size === 0}
                   onClick={() => bulkStatus(a.status)}
                 >
                   {a.label} selected
@@ -230,65 +191,80 @@ export function AlertsPage() {
               ))}
             </fieldset>
           </div>
-          <ErrorBanner message={actionError} />
-          <table aria-label="Alerts" className="alerts-table">
-            <thead>
-              <tr>
-                <th className="select">
+          <ErrorBanner message={action.error} />
+          <Table
+            label="Alerts"
+            className="alerts-table"
+            rows={rows}
+            rowKey={(a) => str(a.id)}
+            columns={[
+              {
+                headerClassName: "select",
+                header: (
                   <input
                     type="checkbox"
                     aria-label="Select all on this page"
                     checked={allSelected}
                     onChange={(e) => setSelected(e.target.checked ? new Set(rows.map((a) => str(a.id))) : new Set())}
                   />
-                </th>
-                <th>Severity</th>
-                <th>Title</th>
-                <th>Status</th>
-                <th className="col-minor">Assignee</th>
-                <th className="col-minor">Rule</th>
-                <th className="col-minor">Source</th>
-                <th className="col-minor">Events</th>
-                <th>Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((a, i) => (
-                <tr key={str(a.id)}>
-                  <td className="select">
-                    <input
-                      type="checkbox"
-                      // Named by its place in the list, not its title: titles are free text.
-                      aria-label={`Select alert ${offset + i + 1}`}
-                      checked={selected.has(str(a.id))}
-                      onChange={(e) => toggle(str(a.id), e.target.checked)}
-                    />
-                  </td>
-                  <td>
-                    <SeverityBadge severity={a.severity} />
-                  </td>
-                  <td className="wrap">
-                    <Link to={`/alerts/${encodeURIComponent(str(a.id))}`}>{str(a.title) || str(a.id)}</Link>
-                  </td>
-                  <td>
+                ),
+                className: "select",
+                cell: (a, i) => (
+                  <input
+                    type="checkbox"
+                    // Named by its place in the list, not its title: titles are free text.
+                    aria-label={`Select alert ${offset + i + 1}`}
+                    checked={selected.has(str(a.id))}
+                    onChange={(e) => toggle(str(a.id), e.target.checked)}
+                  />
+                ),
+              },
+              { header: "Severity", cell: (a) => <SeverityBadge severity={a.severity} /> },
+              {
+                header: "Title",
+                className: "wrap",
+                cell: (a) => <Link to={`/alerts/${encodeURIComponent(str(a.id))}`}>{str(a.title) || str(a.id)}</Link>,
+              },
+              {
+                header: "Status",
+                cell: (a) => (
+                  <>
                     <StatusBadge status={a.status} />
                     {a.fromHistory === true ? (
                       <span className="badge" title="Raised from history (a backfill): not sent to destinations">
                         history
                       </span>
                     ) : null}
-                  </td>
-                  <td className="wrap col-minor">{str(a.assignee) || "—"}</td>
-                  <td className="mono wrap col-minor">{str(a.ruleId)}</td>
-                  <td className="wrap col-minor">
-                    <SourceName id={str(a.sourceId)} names={sourceNames} />
-                  </td>
-                  <td className="col-minor">{str(a.matchCount)}</td>
-                  <td className="created">{fmtTime(a, ["createdAtMs"], ["createdAtSecs"])}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+                  </>
+                ),
+              },
+              {
+                header: "Assignee",
+                headerClassName: "col-minor",
+                className: "wrap col-minor",
+                cell: (a) => str(a.assignee) || "—",
+              },
+              {
+                header: "Rule",
+                headerClassName: "col-minor",
+                className: "mono wrap col-minor",
+                cell: (a) => str(a.ruleId),
+              },
+              {
+                header: "Source",
+                headerClassName: "col-minor",
+                className: "wrap col-minor",
+                cell: (a) => <SourceName id={str(a.sourceId)} names={sourceNames} />,
+              },
+              {
+                header: "Events",
+                headerClassName: "col-minor",
+                className: "col-minor",
+                cell: (a) => str(a.matchCount),
+              },
+              { header: "Created", className: "created", cell: (a) => fmtTime(a, ["createdAtMs"], ["createdAtSecs"]) },
+            ]}
+          />
           <nav className="pager" aria-label="Pages">
             <button
               type="button"
@@ -322,8 +298,7 @@ const ACTIONS: Array<{ status: string; label: string }> = [
 export function AlertDetailPage() {
   const { id = "" } = useParams();
   const loaded = useLoad(() => api.get<unknown>(`/api/alerts/${encodeURIComponent(id)}`), [id]);
-  const [busy, setBusy] = useState(false);
-  const [actionError, setActionError] = useState<string | null>(null);
+  const action = useAction();
   const alert = objectOf<Rec>(loaded.data, "alert");
   const root = (loaded.data ?? {}) as Rec;
   const matches = listOf<Rec>(pick(root, "matches") ?? pick(alert, "matches") ?? []);
@@ -340,20 +315,11 @@ export function AlertDetailPage() {
   const status = str(alert?.status).toUpperCase();
 
   /** A triage action, then the alert again (its status, assignee and history). */
-  async function act(path: string, body: unknown): Promise<boolean> {
-    setBusy(true);
-    setActionError(null);
-    try {
+  const act = (path: string, body: unknown) =>
+    action.run(async () => {
       await api.post(`/api/alerts/${encodeURIComponent(id)}/${path}`, body);
       loaded.reload();
-      return true;
-    } catch (e) {
-      setActionError(errorMessage(e));
-      return false;
-    } finally {
-      setBusy(false);
-    }
-  }
+    });
 
   const setStatus = (next: string) => act("status", { status: next });
 
@@ -387,7 +353,7 @@ export function AlertDetailPage() {
           <section className="card">
             <div className="actions">
               {ACTIONS.filter((a) => a.status !== status).map((a) => (
-                <button key={a.status} type="button" disabled={busy} onClick={() => setStatus(a.status)}>
+                <button key={a.status} type="button" disabled={action.busy} onClick={() => setStatus(a.status)}>
                   {a.label}
                 </button>
               ))}
@@ -395,7 +361,7 @@ export function AlertDetailPage() {
                 Assignee
                 <select
                   value={str(alert.assignee)}
-                  disabled={busy}
+                  disabled={action.busy}
                   onChange={(e) => act("assign", { assignee: e.target.value || null })}
                 >
                   <option value="">Unassigned</option>
@@ -408,7 +374,7 @@ export function AlertDetailPage() {
                 </select>
               </label>
             </div>
-            <ErrorBanner message={actionError} />
+            <ErrorBanner message={action.error} />
             <SuppressControl alert={alert} events={matchedEvents} />
             <dl className="facts">
               <dt>Rule</dt>
@@ -467,28 +433,17 @@ export function AlertDetailPage() {
                 .
               </p>
             ) : (
-              <table aria-label="History">
-                <thead>
-                  <tr>
-                    <th>When</th>
-                    <th>Who</th>
-                    <th>What</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {activity.map((entry, i) => (
-                    // The history only grows, oldest first: a row's place is its identity.
-                    // biome-ignore lint/suspicious/noArrayIndexKey: see above
-                    <tr key={i}>
-                      <td>{fmtTime(entry, ["atMs"], [])}</td>
-                      <td>{str(entry.by) || "—"}</td>
-                      <td className="prewrap wrap">
-                        <ActivityText entry={entry} />
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <Table
+                label="History"
+                rows={activity}
+                // The history only grows, oldest first: a row's place is its identity.
+                rowKey={(_, i) => i}
+                columns={[
+                  { header: "When", cell: (entry) => fmtTime(entry, ["atMs"], []) },
+                  { header: "Who", cell: (entry) => str(entry.by) || "—" },
+                  { header: "What", className: "prewrap wrap", cell: (entry) => <ActivityText entry={entry} /> },
+                ]}
+              />
             )}
             <form className="comment-form" onSubmit={addComment} aria-label="Add a comment">
               <label>
@@ -501,41 +456,27 @@ export function AlertDetailPage() {
                   onChange={(e) => setComment(e.target.value)}
                 />
               </label>
-              <button type="submit" disabled={busy || comment.trim() === ""}>
+              <button type="submit" disabled={action.busy || comment.trim() === ""}>
                 Add comment
               </button>
             </form>
           </section>
           <section className="card">
             <h2>Delivery log</h2>
-            {deliveries.length === 0 ? (
-              <p className="muted">No deliveries (no destination matched).</p>
-            ) : (
-              <table aria-label="Delivery log">
-                <thead>
-                  <tr>
-                    <th>Destination</th>
-                    <th>Kind</th>
-                    <th>Status</th>
-                    <th>Attempts</th>
-                    <th>Delivered</th>
-                    <th>Last error</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {deliveries.map((d, i) => (
-                    <tr key={str(d.id) || i}>
-                      <td>{str(pick(d, "destinationName", "destinationId"))}</td>
-                      <td>{str(d.kind)}</td>
-                      <td>{str(d.status)}</td>
-                      <td>{str(d.attempts)}</td>
-                      <td>{fmtTime(d, ["deliveredAtMs"], [])}</td>
-                      <td className="wrap">{str(d.lastError) || "—"}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            )}
+            <Table
+              label="Delivery log"
+              rows={deliveries}
+              rowKey={(d, i) => str(d.id) || i}
+              empty="No deliveries (no destination matched)."
+              columns={[
+                { header: "Destination", cell: (d) => str(pick(d, "destinationName", "destinationId")) },
+                { header: "Kind", cell: (d) => str(d.kind) },
+                { header: "Status", cell: (d) => str(d.status) },
+                { header: "Attempts", cell: (d) => str(d.attempts) },
+                { header: "Delivered", cell: (d) => fmtTime(d, ["deliveredAtMs"], []) },
+                { header: "Last error", className: "wrap", cell: (d) => str(d.lastError) || "—" },
+              ]}
+            />
           </section>
         </>
       ) : null}

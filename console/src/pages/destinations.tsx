@@ -4,8 +4,9 @@
 
 import { type FormEvent, useState } from "react";
 import { api, errorMessage, listOf } from "../api.ts";
-import { ErrorBanner, Loading, SeverityBadge, useLoad } from "../components.tsx";
+import { ErrorBanner, Loading, SeverityBadge, useAction, useLoad } from "../components.tsx";
 import { fmtMs, type Rec, str } from "../format.ts";
+import { Table } from "../table.tsx";
 
 const TYPES = ["slack", "webhook", "pagerduty", "email", "file"] as const;
 type DestinationType = (typeof TYPES)[number];
@@ -89,23 +90,16 @@ function NewDestinationForm({ onCreated, defaults }: { onCreated: () => void; de
   const typeDefault = defaults[type] ?? "INFO";
   const minSeverity = chosenSeverity ?? typeDefault;
   const [values, setValues] = useState<Record<string, string>>({});
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void action.run(async () => {
       await api.post("/api/destinations", { name, type, minSeverity, config: buildConfig(type, values) });
       setName("");
       setValues({});
       onCreated();
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   const set = (key: string, value: string) => setValues((v) => ({ ...v, [key]: value }));
@@ -113,7 +107,7 @@ function NewDestinationForm({ onCreated, defaults }: { onCreated: () => void; de
   return (
     <form className="card form" onSubmit={submit} aria-label="New destination">
       <h2>New destination</h2>
-      <ErrorBanner message={error} />
+      <ErrorBanner message={action.error} />
       <label>
         Type
         <select
@@ -176,11 +170,42 @@ function NewDestinationForm({ onCreated, defaults }: { onCreated: () => void; de
         ),
       )}
       <div className="actions">
-        <button type="submit" className="primary" disabled={busy}>
-          {busy ? "Creating…" : "Create destination"}
+        <button type="submit" className="primary" disabled={action.busy}>
+          {action.busy ? "Creating…" : "Create destination"}
         </button>
       </div>
     </form>
+  );
+}
+
+/** A destination's "Send test" button and what the last test answered. */
+function TestCell({
+  name,
+  test,
+  onSend,
+}: {
+  name: string;
+  test: TestResult | "running" | undefined;
+  onSend: () => void;
+}) {
+  return (
+    <>
+      <button type="button" aria-label={`Send test to ${name}`} disabled={test === "running"} onClick={onSend}>
+        {test === "running" ? "Sending…" : "Send test"}
+      </button>
+      {test && test !== "running" ? (
+        test.ok ? (
+          <div className="ok-text" role="status">
+            ok{test.status ? ` (${test.status})` : ""}
+            {test.durationMs !== undefined ? `, ${test.durationMs} ms` : ""}
+          </div>
+        ) : (
+          <div className="err-text" role="alert">
+            failed{test.status ? ` (${test.status})` : ""}: {str(test.message) || "no reason given"}
+          </div>
+        )
+      ) : null}
+    </>
   );
 }
 
@@ -194,12 +219,12 @@ export function DestinationsPage() {
     [],
   );
   const destinations = { ...loaded, data: loaded.data?.list ?? null };
-  const [error, setError] = useState<string | null>(null);
+  const action = useAction();
   const [tests, setTests] = useState<Record<string, TestResult | "running">>({});
   const [removing, setRemoving] = useState<string | null>(null);
 
   async function sendTest(id: string) {
-    setError(null);
+    action.setError(null);
     setTests((t) => ({ ...t, [id]: "running" }));
     try {
       const result = await api.post<TestResult>(`/api/destinations/${encodeURIComponent(id)}/test`, {});
@@ -209,25 +234,19 @@ export function DestinationsPage() {
     }
   }
 
-  async function changeSeverity(id: string, minSeverity: string) {
-    setError(null);
-    try {
+  function changeSeverity(id: string, minSeverity: string) {
+    void action.run(async () => {
       await api.patch(`/api/destinations/${encodeURIComponent(id)}`, { minSeverity });
       destinations.reload();
-    } catch (e) {
-      setError(errorMessage(e));
-    }
+    });
   }
 
-  async function remove(id: string) {
-    setError(null);
-    try {
+  function remove(id: string) {
+    void action.run(async () => {
       await api.del(`/api/destinations/${encodeURIComponent(id)}`);
       setRemoving(null);
       destinations.reload();
-    } catch (e) {
-      setError(errorMessage(e));
-    }
+    });
   }
 
   const list = destinations.data ?? [];
@@ -236,7 +255,7 @@ export function DestinationsPage() {
       <header className="page-head">
         <h1>Destinations</h1>
       </header>
-      <ErrorBanner message={error ?? destinations.error} />
+      <ErrorBanner message={action.error ?? destinations.error} />
       <section className="card">
         <h2>Configured destinations</h2>
         <Loading when={destinations.loading && !destinations.data} />
@@ -244,92 +263,76 @@ export function DestinationsPage() {
           <p className="muted">No destinations yet: alerts are stored but not sent anywhere.</p>
         ) : null}
         {list.length > 0 ? (
-          <table aria-label="Destinations">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Type</th>
-                <th>Minimum severity</th>
-                <th>Updated</th>
-                <th>Test</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((d) => {
-                const id = str(d.id);
-                const name = str(d.name);
-                const test = tests[id];
-                // The config file owns it: the API refuses changes, so the console offers none.
-                const fromFile = d.managedBy === "config";
-                return (
-                  <tr key={id}>
-                    <td>
-                      <strong>{name}</strong>
-                      {fromFile ? <div className="muted">from the config file</div> : null}
-                    </td>
-                    <td className="mono">{str(d.type)}</td>
-                    <td className="nowrap">
-                      <SeverityBadge severity={d.minSeverity} />{" "}
-                      <select
-                        aria-label={`Minimum severity for ${name}`}
-                        value={str(d.minSeverity) || "INFO"}
-                        disabled={fromFile}
-                        onChange={(e) => void changeSeverity(id, e.target.value)}
-                      >
-                        {SEVERITIES.map((s) => (
-                          <option key={s} value={s}>
-                            {s}
-                          </option>
-                        ))}
-                      </select>
-                    </td>
-                    <td className="nowrap">{fmtMs(d.updatedAtMs ?? d.createdAtMs)}</td>
-                    <td className="wrap">
-                      <button
-                        type="button"
-                        aria-label={`Send test to ${name}`}
-                        disabled={test === "running"}
-                        onClick={() => void sendTest(id)}
-                      >
-                        {test === "running" ? "Sending…" : "Send test"}
+          <Table
+            label="Destinations"
+            rows={list.map((d) => ({
+              d,
+              id: str(d.id),
+              name: str(d.name),
+              // The config file owns it: the API refuses changes, so the console offers none.
+              fromFile: d.managedBy === "config",
+            }))}
+            rowKey={(r) => r.id}
+            columns={[
+              {
+                header: "Name",
+                cell: ({ name, fromFile }) => (
+                  <>
+                    <strong>{name}</strong>
+                    {fromFile ? <div className="muted">from the config file</div> : null}
+                  </>
+                ),
+              },
+              { header: "Type", className: "mono", cell: ({ d }) => str(d.type) },
+              {
+                header: "Minimum severity",
+                className: "nowrap",
+                cell: ({ d, id, name, fromFile }) => (
+                  <>
+                    <SeverityBadge severity={d.minSeverity} />{" "}
+                    <select
+                      aria-label={`Minimum severity for ${name}`}
+                      value={str(d.minSeverity) || "INFO"}
+                      disabled={fromFile}
+                      onChange={(e) => changeSeverity(id, e.target.value)}
+                    >
+                      {SEVERITIES.map((s) => (
+                        <option key={s} value={s}>
+                          {s}
+                        </option>
+                      ))}
+                    </select>
+                  </>
+                ),
+              },
+              { header: "Updated", className: "nowrap", cell: ({ d }) => fmtMs(d.updatedAtMs ?? d.createdAtMs) },
+              {
+                header: "Test",
+                className: "wrap",
+                cell: ({ id, name }) => <TestCell name={name} test={tests[id]} onSend={() => void sendTest(id)} />,
+              },
+              {
+                className: "nowrap",
+                cell: ({ id, name, fromFile }) =>
+                  fromFile ? (
+                    <span className="muted">change it in the config file</span>
+                  ) : removing === id ? (
+                    <>
+                      <button type="button" aria-label={`Confirm removing ${name}`} onClick={() => remove(id)}>
+                        Confirm remove
+                      </button>{" "}
+                      <button type="button" onClick={() => setRemoving(null)}>
+                        Cancel
                       </button>
-                      {test && test !== "running" ? (
-                        test.ok ? (
-                          <div className="ok-text" role="status">
-                            ok{test.status ? ` (${test.status})` : ""}
-                            {test.durationMs !== undefined ? `, ${test.durationMs} ms` : ""}
-                          </div>
-                        ) : (
-                          <div className="err-text" role="alert">
-                            failed{test.status ? ` (${test.status})` : ""}: {str(test.message) || "no reason given"}
-                          </div>
-                        )
-                      ) : null}
-                    </td>
-                    <td className="nowrap">
-                      {fromFile ? (
-                        <span className="muted">change it in the config file</span>
-                      ) : removing === id ? (
-                        <>
-                          <button type="button" aria-label={`Confirm removing ${name}`} onClick={() => void remove(id)}>
-                            Confirm remove
-                          </button>{" "}
-                          <button type="button" onClick={() => setRemoving(null)}>
-                            Cancel
-                          </button>
-                        </>
-                      ) : (
-                        <button type="button" aria-label={`Remove ${name}`} onClick={() => setRemoving(id)}>
-                          Remove
-                        </button>
-                      )}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+                    </>
+                  ) : (
+                    <button type="button" aria-label={`Remove ${name}`} onClick={() => setRemoving(id)}>
+                      Remove
+                    </button>
+                  ),
+              },
+            ]}
+          />
         ) : null}
       </section>
       <NewDestinationForm onCreated={destinations.reload} defaults={loaded.data?.defaults ?? {}} />

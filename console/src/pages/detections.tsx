@@ -1,5 +1,5 @@
 import { useState } from "react";
-import { api, errorMessage, listOf, objectOf } from "../api.ts";
+import { api, listOf, objectOf } from "../api.ts";
 import {
   AttackTags,
   EnabledBadge,
@@ -8,10 +8,12 @@ import {
   JsonBlock,
   Loading,
   SeverityBadge,
+  useAction,
   useLoad,
 } from "../components.tsx";
 import { pick, type Rec, str } from "../format.ts";
 import { attackOf, compareTactics, tacticName, techniqueName } from "../mitre.ts";
+import { Table } from "../table.tsx";
 
 interface TestRun {
   passed: number;
@@ -112,34 +114,26 @@ function RulesByTactic({ rules }: { rules: Rec[] }) {
 export function DetectionsPage() {
   const packs = useLoad(() => api.get<unknown>("/api/packs").then((d) => listOf<Rec>(d, "packs")), []);
   const rules = useLoad(() => api.get<unknown>("/api/rules").then((d) => listOf<Rec>(d, "rules")), []);
-  const [error, setError] = useState<string | null>(null);
+  const toggling = useAction();
+  const testing = useAction();
   const [filter, setFilter] = useState("");
   const [open, setOpen] = useState<string | null>(null);
   const [byTactic, setByTactic] = useState(false);
   const [run, setRun] = useState<TestRun | null>(null);
-  const [running, setRunning] = useState(false);
+  const running = testing.busy;
 
-  async function toggle(kind: "packs" | "rules", id: string, enable: boolean) {
-    setError(null);
-    try {
+  function toggle(kind: "packs" | "rules", id: string, enable: boolean) {
+    return toggling.run(async () => {
       await api.post(`/api/${kind}/${encodeURIComponent(id)}/${enable ? "enable" : "disable"}`, {});
       packs.reload();
       rules.reload();
-    } catch (e) {
-      setError(errorMessage(e));
-    }
+    });
   }
 
-  async function runTests(ruleIds?: string[]) {
-    setRunning(true);
-    setError(null);
-    try {
+  function runTests(ruleIds?: string[]) {
+    return testing.run(async () => {
       setRun(await api.post<TestRun>("/api/rules/test", ruleIds ? { ruleIds } : {}));
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setRunning(false);
-    }
+    });
   }
 
   const shown = (rules.data ?? []).filter((r) =>
@@ -160,80 +154,63 @@ export function DetectionsPage() {
           {running ? "Running tests…" : "Run All Tests"}
         </button>
       </header>
-      <ErrorBanner message={error ?? packs.error ?? rules.error} />
+      <ErrorBanner message={toggling.error ?? testing.error ?? packs.error ?? rules.error} />
       {run ? (
         <section className="card" aria-label="Test results">
           <h2>
             Test results: <span className="ok-text">{run.passed} passed</span>,{" "}
             <span className={run.failed > 0 ? "err-text" : ""}>{run.failed} failed</span>
           </h2>
-          {listOf<Rec>(run.results).filter((r) => !resultOk(r)).length > 0 ? (
-            <table aria-label="Failed tests">
-              <thead>
-                <tr>
-                  <th>Rule</th>
-                  <th>Test</th>
-                  <th>Message</th>
-                </tr>
-              </thead>
-              <tbody>
-                {listOf<Rec>(run.results)
-                  .filter((r) => !resultOk(r))
-                  .map((r, i) => (
-                    // biome-ignore lint/suspicious/noArrayIndexKey: a rule's tests may share names
-                    <tr key={`${str(r.ruleId)}-${str(pick(r, "test", "name"))}-${i}`}>
-                      <td className="mono">{str(r.ruleId)}</td>
-                      <td>{str(pick(r, "test", "name", "testName"))}</td>
-                      <td className="wrap prewrap">
-                        {Array.isArray(r.reasons) ? r.reasons.map(str).join("\n") : str(pick(r, "message", "error"))}
-                      </td>
-                    </tr>
-                  ))}
-              </tbody>
-            </table>
-          ) : null}
+          <Table
+            label="Failed tests"
+            rows={listOf<Rec>(run.results).filter((r) => !resultOk(r))}
+            // A rule's tests may share names: the place tells them apart.
+            rowKey={(r, i) => `${str(r.ruleId)}-${str(pick(r, "test", "name"))}-${i}`}
+            columns={[
+              { header: "Rule", className: "mono", cell: (r) => str(r.ruleId) },
+              { header: "Test", cell: (r) => str(pick(r, "test", "name", "testName")) },
+              {
+                header: "Message",
+                className: "wrap prewrap",
+                cell: (r) =>
+                  Array.isArray(r.reasons) ? r.reasons.map(str).join("\n") : str(pick(r, "message", "error")),
+              },
+            ]}
+          />
         </section>
       ) : null}
       <section className="card">
         <h2>Packs</h2>
         <Loading when={packs.loading && !packs.data} />
-        <table aria-label="Packs">
-          <thead>
-            <tr>
-              <th>Pack</th>
-              <th>Description</th>
-              <th>Rules</th>
-              <th>State</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {(packs.data ?? []).map((p) => {
-              const id = str(p.id);
-              const enabled = p.enabled !== false;
-              return (
-                <tr key={id}>
-                  <td>
-                    <strong>{str(pick(p, "displayName", "name")) || id}</strong>{" "}
-                    <span className="muted mono">{id}</span>
-                  </td>
-                  <td className="wrap">{str(p.description)}</td>
-                  <td>{countOf(pick(p, "ruleCount", "rules")) || "—"}</td>
-                  <td>
-                    <EnabledBadge enabled={enabled} />
-                  </td>
-                  <td>
-                    <EnableToggle
-                      enabled={enabled}
-                      what={`pack ${id}`}
-                      onToggle={(on) => void toggle("packs", id, on)}
-                    />
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <Table
+          label="Packs"
+          rows={packs.data}
+          rowKey={(p) => str(p.id)}
+          empty="No packs installed."
+          columns={[
+            {
+              header: "Pack",
+              cell: (p) => (
+                <>
+                  <strong>{str(pick(p, "displayName", "name")) || str(p.id)}</strong>{" "}
+                  <span className="muted mono">{str(p.id)}</span>
+                </>
+              ),
+            },
+            { header: "Description", className: "wrap", cell: (p) => str(p.description) },
+            { header: "Rules", cell: (p) => countOf(pick(p, "ruleCount", "rules")) || "—" },
+            { header: "State", cell: (p) => <EnabledBadge enabled={p.enabled !== false} /> },
+            {
+              cell: (p) => (
+                <EnableToggle
+                  enabled={p.enabled !== false}
+                  what={`pack ${str(p.id)}`}
+                  onToggle={(on) => void toggle("packs", str(p.id), on)}
+                />
+              ),
+            },
+          ]}
+        />
       </section>
       <section className="card">
         <div className="card-head">

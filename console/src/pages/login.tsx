@@ -1,26 +1,19 @@
 import { type FormEvent, useState } from "react";
-import { api, errorMessage } from "../api.ts";
-import { ErrorBanner } from "../components.tsx";
+import { api } from "../api.ts";
+import { ErrorBanner, useAction } from "../components.tsx";
 
 export function LoginPage({ onLogin }: { onLogin: (s: { user: unknown; csrf: string }) => void }) {
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void action.run(async () => {
       const res = await api.post<{ user: unknown; csrf: string }>("/api/login", { username, password });
       const me = await api.get<{ user: unknown; csrf: string }>("/api/me").catch(() => res);
       onLogin(me);
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
@@ -33,7 +26,7 @@ export function LoginPage({ onLogin }: { onLogin: (s: { user: unknown; csrf: str
           Vigil
         </h1>
         <p className="muted">Sign in to the Vigil console.</p>
-        <ErrorBanner message={error} />
+        <ErrorBanner message={action.error} />
         <label>
           Username
           <input autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} required />
@@ -48,8 +41,8 @@ export function LoginPage({ onLogin }: { onLogin: (s: { user: unknown; csrf: str
             required
           />
         </label>
-        <button type="submit" className="primary" disabled={busy}>
-          {busy ? "Signing in…" : "Sign in"}
+        <button type="submit" className="primary" disabled={action.busy}>
+          {action.busy ? "Signing in…" : "Sign in"}
         </button>
       </form>
     </div>

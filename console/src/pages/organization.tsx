@@ -4,11 +4,12 @@
 // across snapshots beside its audit events, and the coverage ledger. Every value shown comes from the organization (attacker-influenced text: names, emails);
 // it is rendered as React text nodes only, never as HTML.
 
-import { useState } from "react";
+import { type ReactNode, useState } from "react";
 import { Link } from "react-router-dom";
 import { api, listOf } from "../api.ts";
 import { ErrorBanner, Loading, SeverityBadge, useLoad } from "../components.tsx";
 import { fmtMs, fmtSecs, pick, type Rec, str } from "../format.ts";
+import { Table } from "../table.tsx";
 
 interface OrgObject {
   kind: string;
@@ -183,28 +184,16 @@ function HistoryPanel({ sourceId, target, onClose }: { sourceId: string; target:
           </div>
           <div>
             <h3>Audit events</h3>
-            {h.events.length === 0 ? (
-              <p className="muted">No stored audit event names it.</p>
-            ) : (
-              <table>
-                <thead>
-                  <tr>
-                    <th>Time</th>
-                    <th>Type</th>
-                    <th>Actor</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {h.events.map((e) => (
-                    <tr key={str(e.id)}>
-                      <td>{fmtSecs(e.effectiveAtSecs)}</td>
-                      <td>{str(e.type)}</td>
-                      <td className="soft-wrap">{str(pick(e, "actorEmail", "actorId")) || "—"}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            )}
+            <Table
+              rows={h.events}
+              rowKey={(e) => str(e.id)}
+              empty="No stored audit event names it."
+              columns={[
+                { header: "Time", cell: (e) => fmtSecs(e.effectiveAtSecs) },
+                { header: "Type", cell: (e) => str(e.type) },
+                { header: "Actor", className: "soft-wrap", cell: (e) => str(pick(e, "actorEmail", "actorId")) || "—" },
+              ]}
+            />
           </div>
         </div>
       ) : null}
@@ -217,11 +206,41 @@ function ControlFindings({ list }: { list: Finding[] }) {
   return list.length > 0 ? <Findings list={list} /> : null;
 }
 
+/** Organization controls of one kind, each with its findings; "none" when there is none. */
+function ControlList({
+  items,
+  text,
+  findingsOf,
+}: {
+  items: OrgObject[];
+  text: (o: OrgObject) => ReactNode;
+  findingsOf: (id: string) => Finding[];
+}) {
+  if (items.length === 0) return <span className="muted">none</span>;
+  return (
+    <ul className="plain">
+      {items.map((o) => (
+        <li key={o.id}>
+          {text(o)} <ControlFindings list={findingsOf(o.id)} />
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 function HistoryButton({ target, open }: { target: HistoryTarget; open: (t: HistoryTarget) => void }) {
   return (
     <button type="button" className="link-button" onClick={() => open(target)} aria-label={`History of ${target.id}`}>
       History
     </button>
+  );
+}
+
+function ProjectName({ p }: { p: OrgObject }) {
+  return (
+    <>
+      {str(p.data.name)} <span className="muted">{p.id}</span>
+    </>
   );
 }
 
@@ -274,6 +293,8 @@ export function OrganizationPage() {
   const modelPolicy = byProject("project_model_permissions");
   const toolPolicy = byProject("project_hosted_tool_permissions");
   const orgRetention = of("data_retention")[0]?.data;
+  const countIn = (kind: string, projectId: string) => of(kind).filter((o) => o.projectId === projectId).length;
+  const projectSpendAlerts = (projectId: string) => of("project_spend_alert").filter((a) => a.projectId === projectId);
 
   return (
     <>
@@ -338,129 +359,92 @@ export function OrganizationPage() {
       ) : null}
       {tab === "keys" ? (
         <section className="card">
-          <table>
-            <thead>
-              <tr>
-                <th>Key</th>
-                <th>Kind</th>
-                <th>Project</th>
-                <th>Owner</th>
-                <th>Age</th>
-                <th>Last use</th>
-                <th>Expires</th>
-                <th>Findings</th>
-              </tr>
-            </thead>
-            <tbody>
-              {keys.map((k) => (
-                <tr key={`${k.kind}:${k.id}`}>
-                  <td>
+          <Table
+            rows={keys}
+            rowKey={(k) => `${k.kind}:${k.id}`}
+            columns={[
+              {
+                header: "Key",
+                cell: (k) => (
+                  <>
                     {str(k.data.name) || "—"} <span className="muted">{k.id}</span>{" "}
                     <HistoryButton
                       target={{ kind: k.kind, id: k.id, label: str(k.data.name) || k.id }}
                       open={setHistory}
                     />
-                  </td>
-                  <td>{k.kind === "admin_api_key" ? "admin" : "project"}</td>
-                  <td>{k.projectId ? (projectName.get(k.projectId) ?? k.projectId) : "—"}</td>
-                  <td>{ownerOf(k.data)}</td>
-                  <td>{days(k.data.created_at, nowSecs)}</td>
-                  <td>
-                    {typeof k.data.last_used_at === "number" ? `${days(k.data.last_used_at, nowSecs)} ago` : "never"}
-                  </td>
-                  <td>
-                    {k.kind === "admin_api_key"
-                      ? typeof k.data.expires_at === "number"
-                        ? fmtSecs(k.data.expires_at)
-                        : "never"
-                      : "—"}
-                  </td>
-                  <td>
-                    <Findings list={findingsOf(k.kind, k.id)} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+                  </>
+                ),
+              },
+              { header: "Kind", cell: (k) => (k.kind === "admin_api_key" ? "admin" : "project") },
+              { header: "Project", cell: (k) => (k.projectId ? (projectName.get(k.projectId) ?? k.projectId) : "—") },
+              { header: "Owner", cell: (k) => ownerOf(k.data) },
+              { header: "Age", cell: (k) => days(k.data.created_at, nowSecs) },
+              {
+                header: "Last use",
+                cell: (k) =>
+                  typeof k.data.last_used_at === "number" ? `${days(k.data.last_used_at, nowSecs)} ago` : "never",
+              },
+              {
+                header: "Expires",
+                cell: (k) =>
+                  k.kind === "admin_api_key"
+                    ? typeof k.data.expires_at === "number"
+                      ? fmtSecs(k.data.expires_at)
+                      : "never"
+                    : "—",
+              },
+              { header: "Findings", cell: (k) => <Findings list={findingsOf(k.kind, k.id)} /> },
+            ]}
+          />
         </section>
       ) : null}
       {tab === "users" ? (
         <section className="card">
-          <table>
-            <thead>
-              <tr>
-                <th>User</th>
-                <th>Email</th>
-                <th>Role</th>
-                <th>Projects</th>
-                <th>Findings</th>
-              </tr>
-            </thead>
-            <tbody>
-              {of("user").map((u) => (
-                <tr key={u.id}>
-                  <td>
-                    {str(u.data.name) || u.id}{" "}
+          <Table
+            rows={[...of("user"), ...of("invite")]}
+            rowKey={(u) => u.id}
+            columns={[
+              {
+                header: "User",
+                cell: (u) => (
+                  <>
+                    {u.kind === "invite" ? (
+                      <span className="muted">invite {str(u.data.status)}</span>
+                    ) : (
+                      str(u.data.name) || u.id
+                    )}{" "}
                     <HistoryButton
-                      target={{ kind: "user", id: u.id, label: str(u.data.email) || u.id }}
+                      target={{ kind: u.kind, id: u.id, label: str(u.data.email) || u.id }}
                       open={setHistory}
                     />
-                  </td>
-                  <td>{str(u.data.email)}</td>
-                  <td>{str(u.data.role)}</td>
-                  <td>{of("project_user").filter((m) => m.id.endsWith(`/${u.id}`)).length}</td>
-                  <td>
-                    <Findings list={findingsOf("user", u.id)} />
-                  </td>
-                </tr>
-              ))}
-              {of("invite").map((i) => (
-                <tr key={i.id}>
-                  <td>
-                    <span className="muted">invite {str(i.data.status)}</span>{" "}
-                    <HistoryButton
-                      target={{ kind: "invite", id: i.id, label: str(i.data.email) || i.id }}
-                      open={setHistory}
-                    />
-                  </td>
-                  <td>{str(i.data.email)}</td>
-                  <td>{str(i.data.role)}</td>
-                  <td>—</td>
-                  <td>
-                    <Findings list={findingsOf("invite", i.id)} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+                  </>
+                ),
+              },
+              { header: "Email", cell: (u) => str(u.data.email) },
+              { header: "Role", cell: (u) => str(u.data.role) },
+              {
+                header: "Projects",
+                cell: (u) =>
+                  u.kind === "invite" ? "—" : of("project_user").filter((m) => m.id.endsWith(`/${u.id}`)).length,
+              },
+              { header: "Findings", cell: (u) => <Findings list={findingsOf(u.kind, u.id)} /> },
+            ]}
+          />
         </section>
       ) : null}
       {tab === "projects" ? (
         <section className="card">
-          <table>
-            <thead>
-              <tr>
-                <th>Project</th>
-                <th>Status</th>
-                <th>Members</th>
-                <th>Keys</th>
-                <th>Service accounts</th>
-              </tr>
-            </thead>
-            <tbody>
-              {of("project").map((p) => (
-                <tr key={p.id}>
-                  <td>
-                    {str(p.data.name)} <span className="muted">{p.id}</span>
-                  </td>
-                  <td>{str(p.data.status)}</td>
-                  <td>{of("project_user").filter((m) => m.projectId === p.id).length}</td>
-                  <td>{of("project_api_key").filter((k) => k.projectId === p.id).length}</td>
-                  <td>{of("project_service_account").filter((s) => s.projectId === p.id).length}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <Table
+            rows={of("project")}
+            rowKey={(p) => p.id}
+            columns={[
+              { header: "Project", cell: (p) => <ProjectName p={p} /> },
+              { header: "Status", cell: (p) => str(p.data.status) },
+              { header: "Members", cell: (p) => countIn("project_user", p.id) },
+              { header: "Keys", cell: (p) => countIn("project_api_key", p.id) },
+              { header: "Service accounts", cell: (p) => countIn("project_service_account", p.id) },
+            ]}
+          />
         </section>
       ) : null}
       {tab === "controls" ? (
@@ -476,33 +460,23 @@ export function OrganizationPage() {
             </dd>
             <dt>Spend alerts</dt>
             <dd>
-              {of("spend_alert").length === 0 ? (
-                <span className="muted">none</span>
-              ) : (
-                <ul className="plain">
-                  {of("spend_alert").map((a) => (
-                    <li key={a.id}>
-                      {spend(a.data)} <span className="muted">{a.id}</span>{" "}
-                      <ControlFindings list={changeFindingsOf(a.id)} />
-                    </li>
-                  ))}
-                </ul>
-              )}
+              <ControlList
+                items={of("spend_alert")}
+                findingsOf={changeFindingsOf}
+                text={(a) => (
+                  <>
+                    {spend(a.data)} <span className="muted">{a.id}</span>
+                  </>
+                )}
+              />
             </dd>
             <dt>mTLS certificates</dt>
             <dd>
-              {of("certificate").length === 0 ? (
-                <span className="muted">none</span>
-              ) : (
-                <ul className="plain">
-                  {of("certificate").map((c) => (
-                    <li key={c.id}>
-                      {str(c.data.name) || c.id} — {c.data.active === true ? "active" : "inactive"}{" "}
-                      <ControlFindings list={changeFindingsOf(c.id)} />
-                    </li>
-                  ))}
-                </ul>
-              )}
+              <ControlList
+                items={of("certificate")}
+                findingsOf={changeFindingsOf}
+                text={(c) => `${str(c.data.name) || c.id} — ${c.data.active === true ? "active" : "inactive"}`}
+              />
             </dd>
             <dt>IP allowlists</dt>
             <dd className="muted">
@@ -510,48 +484,34 @@ export function OrganizationPage() {
             </dd>
           </dl>
           <h2>Projects</h2>
-          <table>
-            <thead>
-              <tr>
-                <th>Project</th>
-                <th>Data retention</th>
-                <th>Models</th>
-                <th>Hosted tools on</th>
-                <th>Spend alerts</th>
-                <th>Findings</th>
-              </tr>
-            </thead>
-            <tbody>
-              {of("project")
-                .filter((p) => p.data.status !== "archived")
-                .map((p) => (
-                  <tr key={p.id}>
-                    <td>
-                      {str(p.data.name)} <span className="muted">{p.id}</span>
-                    </td>
-                    <td>{str(retention.get(p.id)?.type) || "—"}</td>
-                    <td className="wrap">{models(modelPolicy.get(p.id))}</td>
-                    <td>{tools(toolPolicy.get(p.id))}</td>
-                    <td>
-                      {of("project_spend_alert")
-                        .filter((a) => a.projectId === p.id)
-                        .map((a) => spend(a.data))
-                        .join("; ") || "—"}
-                    </td>
-                    <td>
-                      <Findings
-                        list={[
-                          ...changeFindingsOf(p.id),
-                          ...of("project_spend_alert")
-                            .filter((a) => a.projectId === p.id)
-                            .flatMap((a) => changeFindingsOf(a.id)),
-                        ]}
-                      />
-                    </td>
-                  </tr>
-                ))}
-            </tbody>
-          </table>
+          <Table
+            rows={of("project").filter((p) => p.data.status !== "archived")}
+            rowKey={(p) => p.id}
+            columns={[
+              { header: "Project", cell: (p) => <ProjectName p={p} /> },
+              { header: "Data retention", cell: (p) => str(retention.get(p.id)?.type) || "—" },
+              { header: "Models", className: "wrap", cell: (p) => models(modelPolicy.get(p.id)) },
+              { header: "Hosted tools on", cell: (p) => tools(toolPolicy.get(p.id)) },
+              {
+                header: "Spend alerts",
+                cell: (p) =>
+                  projectSpendAlerts(p.id)
+                    .map((a) => spend(a.data))
+                    .join("; ") || "—",
+              },
+              {
+                header: "Findings",
+                cell: (p) => (
+                  <Findings
+                    list={[
+                      ...changeFindingsOf(p.id),
+                      ...projectSpendAlerts(p.id).flatMap((a) => changeFindingsOf(a.id)),
+                    ]}
+                  />
+                ),
+              },
+            ]}
+          />
         </section>
       ) : null}
       {tab === "coverage" ? (
@@ -568,28 +528,17 @@ export function OrganizationPage() {
                   Seen but unknown to the spec: {coverage.data.unknownSeen.map((u) => u.type).join(", ")}
                 </div>
               ) : null}
-              <table>
-                <thead>
-                  <tr>
-                    <th>Type</th>
-                    <th>Seen</th>
-                    <th>Last seen</th>
-                    <th>Tests</th>
-                    <th>Rules</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {coverage.data.types.map((t) => (
-                    <tr key={t.type}>
-                      <td>{t.type}</td>
-                      <td>{t.seenCount}</td>
-                      <td>{t.lastSeenSecs === null ? "—" : fmtSecs(t.lastSeenSecs)}</td>
-                      <td>{t.tests}</td>
-                      <td className="wrap">{t.rules.join(", ") || "—"}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+              <Table
+                rows={coverage.data.types}
+                rowKey={(t) => t.type}
+                columns={[
+                  { header: "Type", cell: (t) => t.type },
+                  { header: "Seen", cell: (t) => t.seenCount },
+                  { header: "Last seen", cell: (t) => (t.lastSeenSecs === null ? "—" : fmtSecs(t.lastSeenSecs)) },
+                  { header: "Tests", cell: (t) => t.tests },
+                  { header: "Rules", className: "wrap", cell: (t) => t.rules.join(", ") || "—" },
+                ]}
+              />
             </>
           ) : (
             <Loading when={coverage.loading} />

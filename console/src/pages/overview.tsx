@@ -3,6 +3,7 @@ import { api, listOf } from "../api.ts";
 import { StackedEventsChart } from "../chart.tsx";
 import { ErrorBanner, HealthBadge, Loading, SeverityBadge, useLoad } from "../components.tsx";
 import { fmtTime, healthOf, pick, type Rec, SEVERITIES, str } from "../format.ts";
+import { Table } from "../table.tsx";
 
 /** `{HIGH: 2}` or `[{severity: "HIGH", count: 2}]` → counts by severity. */
 function severityCounts(v: unknown): Record<string, number> {
@@ -52,36 +53,31 @@ export function OverviewPage() {
       </section>
       <section className="card">
         <h2>Source health</h2>
-        {sources.length === 0 ? (
-          <p className="muted">
-            No log sources yet. <Link to="/sources/new">Create one</Link>.
-          </p>
-        ) : (
-          <table>
-            <thead>
-              <tr>
-                <th>Source</th>
-                <th>Health</th>
-                <th>Last success</th>
-                <th>Last error</th>
-              </tr>
-            </thead>
-            <tbody>
-              {sources.map((s) => (
-                <tr key={str(s.id)}>
-                  <td>
-                    <Link to={`/sources/${encodeURIComponent(str(s.id))}`}>{str(s.name)}</Link>
-                  </td>
-                  <td>
-                    <HealthBadge health={healthOf(s)} />
-                  </td>
-                  <td>{fmtTime(pick(s, "pollStatus", "poll") ?? s, ["lastSuccessMs"], ["lastSuccessSecs"])}</td>
-                  <td className="wrap">{str(pick(pick(s, "pollStatus", "poll") ?? s, "lastError")) || "—"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <Table
+          rows={sources}
+          rowKey={(s) => str(s.id)}
+          empty={
+            <>
+              No log sources yet. <Link to="/sources/new">Create one</Link>.
+            </>
+          }
+          columns={[
+            {
+              header: "Source",
+              cell: (s) => <Link to={`/sources/${encodeURIComponent(str(s.id))}`}>{str(s.name)}</Link>,
+            },
+            { header: "Health", cell: (s) => <HealthBadge health={healthOf(s)} /> },
+            {
+              header: "Last success",
+              cell: (s) => fmtTime(pick(s, "pollStatus", "poll") ?? s, ["lastSuccessMs"], ["lastSuccessSecs"]),
+            },
+            {
+              header: "Last error",
+              className: "wrap",
+              cell: (s) => str(pick(pick(s, "pollStatus", "poll") ?? s, "lastError")) || "—",
+            },
+          ]}
+        />
       </section>
     </>
   );

@@ -1,9 +1,19 @@
 import { type FormEvent, lazy, Suspense, useEffect, useState } from "react";
 import { Link, useNavigate, useParams, useSearchParams } from "react-router-dom";
-import { api, errorMessage, listOf, objectOf } from "../api.ts";
-import { Disclosure, ErrorBanner, JsonBlock, Loading, SourceName, useLoad, useSourceNames } from "../components.tsx";
+import { api, listOf, objectOf } from "../api.ts";
+import {
+  Disclosure,
+  ErrorBanner,
+  JsonBlock,
+  Loading,
+  SourceName,
+  useAction,
+  useLoad,
+  useSourceNames,
+} from "../components.tsx";
 import { EventFields } from "../event-fields.tsx";
 import { fmtSecs, pick, type Rec, str } from "../format.ts";
+import { Table } from "../table.tsx";
 
 // recharts is most of the console's JavaScript: loaded when a search has results to chart.
 const StackedEventsChart = lazy(() => import("../chart.tsx").then((m) => ({ default: m.StackedEventsChart })));
@@ -23,6 +33,15 @@ const PAGE_SIZE = 100;
 
 /** The URL's paging state: the API's cursor and where the page starts in the whole result. */
 const PAGING = ["after", "from"] as const;
+
+/**
+ * The URL's `at`: the moment (Unix seconds) the search was made, which ends its time range. Pinned when the
+ * search is submitted, so its pages, histogram and exports — and a reload or a shared link — all read the same
+ * events; "Refresh" moves it to now.
+ */
+const AT = "at";
+
+const nowSecs = () => Math.floor(Date.now() / 1000);
 
 const count = (n: number) => n.toLocaleString("en-US");
 
@@ -48,11 +67,21 @@ function filtersOf(params: URLSearchParams): string {
   return out.toString();
 }
 
-/** The API's filter parameters for the URL's search (the range becomes `since`, from now). */
+/** The pinned end of the URL's search (`at`), or null when the URL has none yet. */
+function pinnedAt(params: URLSearchParams): number | null {
+  const at = Number(params.get(AT));
+  return Number.isSafeInteger(at) && at > 0 ? at : null;
+}
+
+/** The API's filter parameters for the URL's search: the range ends at `at` and starts its length before. */
 function apiFilters(params: URLSearchParams): Record<string, string | undefined> {
   const range = RANGES.find((r) => r.value === (params.get("range") ?? "all"));
-  const since = range && range.secs > 0 ? String(Math.floor(Date.now() / 1000) - range.secs) : undefined;
-  const q: Record<string, string | undefined> = { since };
+  const at = pinnedAt(params) ?? nowSecs();
+  const q: Record<string, string | undefined> = {
+    since: range && range.secs > 0 ? String(at - range.secs) : undefined,
+    // `until` is exclusive: the pinned second itself is in the range.
+    until: String(at + 1),
+  };
   for (const k of FIELDS) q[k] = params.get(k) ?? undefined;
   return q;
 }
@@ -64,6 +93,14 @@ function exportHref(params: URLSearchParams, format: "jsonl" | "csv"): string {
   return `/api/events/export?${q.toString()}`;
 }
 
+/** The URL's search with its end pinned at `secs`. */
+function withAt(params: URLSearchParams, secs: number): URLSearchParams {
+  const next = new URLSearchParams(params);
+  next.delete("t");
+  next.set(AT, String(secs));
+  return next;
+}
+
 export function SearchPage() {
   const [params, setParams] = useSearchParams();
   const [form, setForm] = useState<Record<string, string>>(() => formOf(params));
@@ -72,19 +109,25 @@ export function SearchPage() {
   // biome-ignore lint/correctness/useExhaustiveDependencies: `query` is the URL's filters as one string
   useEffect(() => setForm(formOf(params)), [query]);
   const searched = searchedIn(params);
+  const at = pinnedAt(params);
+  // A link without its end (a pivot from another page, an older link) is pinned now, in place.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: `query` is the URL's filters as one string
+  useEffect(() => {
+    if (searched && at === null) setParams(withAt(params, nowSecs()), { replace: true });
+  }, [query]);
   const sourceNames = useSourceNames();
-  // The search without its page (and the submit time `t`, which runs the same search again).
+  // The search without its page: its filters and its end.
   const filters = filtersOf(params);
-  const searchKey = `${filters}&t=${params.get("t") ?? ""}`;
+  const searchKey = `${filters}&${AT}=${at ?? ""}`;
   const from = Math.max(0, Number(params.get("from")) || 0);
   const results = useLoad(async () => {
-    if (!searched) return null;
+    if (!searched || at === null) return null;
     const q = { ...apiFilters(params), limit: PAGE_SIZE, after: params.get("after") ?? undefined };
     const data = await api.get<Rec>("/api/events", q);
     return { events: listOf<Rec>(data, "events"), next: typeof data?.next === "string" ? data.next : null };
   }, [query]);
   const histogram = useLoad(async () => {
-    if (!searched) return null;
+    if (!searched || at === null) return null;
     return api.get<Rec>("/api/events/histogram", apiFilters(params));
   }, [searchKey]);
   const total = typeof histogram.data?.total === "number" ? histogram.data.total : null;
@@ -94,7 +137,14 @@ export function SearchPage() {
     const next = new URLSearchParams();
     for (const [k, v] of Object.entries(form)) if (v.trim()) next.set(k, v.trim());
     if (!next.has("range")) next.set("range", "all");
-    next.set("t", String(Date.now()));
+    next.set(AT, String(nowSecs()));
+    setParams(next);
+  }
+
+  /** The same search, ending now, from its first page. */
+  function refresh() {
+    const next = withAt(params, nowSecs());
+    for (const k of PAGING) next.delete(k);
     setParams(next);
   }
 
@@ -134,7 +184,7 @@ export function SearchPage() {
       </header>
       <SavedSearches
         current={searched ? filters : ""}
-        onOpen={(q) => setParams(new URLSearchParams(`${q}&t=${Date.now()}`))}
+        onOpen={(q) => setParams(withAt(new URLSearchParams(q), nowSecs()))}
       />
       <form className="filters" onSubmit={submit} aria-label="Search events">
         <label>
@@ -157,6 +207,14 @@ export function SearchPage() {
         </button>
       </form>
       <ErrorBanner message={results.error ?? histogram.error} />
+      {searched && at !== null ? (
+        <p className="list-bar">
+          <span className="muted">Events up to {fmtSecs(at)}</span>
+          <button type="button" onClick={refresh}>
+            Refresh
+          </button>
+        </p>
+      ) : null}
       <Loading when={searched && results.loading} />
       {searched && histogram.data && total !== null && total > 0 ? (
         <section className="card" aria-label="Results over time">
@@ -188,38 +246,40 @@ export function SearchPage() {
                 <span className="muted">(up to 100,000 events)</span>
               </span>
             </div>
-            <table aria-label="Search results">
-              <thead>
-                <tr>
-                  <th>Time</th>
-                  <th>Type</th>
-                  <th>Actor</th>
-                  <th>IP</th>
-                  <th>Project</th>
-                  <th>Source</th>
-                  <th>ID</th>
-                </tr>
-              </thead>
-              <tbody>
-                {events.map((ev) => (
-                  <tr key={`${str(ev.sourceId)}/${str(ev.id)}`}>
-                    <td className="nowrap">{fmtSecs(pick(ev, "effectiveAtSecs", "effective_at"))}</td>
-                    <td className="mono">{str(ev.type)}</td>
-                    <td className="soft-wrap">{str(pick(ev, "actorEmail", "actorId")) || "—"}</td>
-                    <td className="mono">{str(ev.ip) || "—"}</td>
-                    <td className="mono">{str(ev.projectId) || "—"}</td>
-                    <td className="soft-wrap">
-                      <SourceName id={str(ev.sourceId)} names={sourceNames} />
-                    </td>
-                    <td className="mono">
-                      <Link to={`/events/${encodeURIComponent(str(ev.sourceId))}/${encodeURIComponent(str(ev.id))}`}>
-                        {str(ev.id)}
-                      </Link>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
+            <Table
+              label="Search results"
+              rows={events}
+              rowKey={(ev) => `${str(ev.sourceId)}/${str(ev.id)}`}
+              columns={[
+                {
+                  header: "Time",
+                  className: "nowrap",
+                  cell: (ev) => fmtSecs(pick(ev, "effectiveAtSecs", "effective_at")),
+                },
+                { header: "Type", className: "mono", cell: (ev) => str(ev.type) },
+                {
+                  header: "Actor",
+                  className: "soft-wrap",
+                  cell: (ev) => str(pick(ev, "actorEmail", "actorId")) || "—",
+                },
+                { header: "IP", className: "mono", cell: (ev) => str(ev.ip) || "—" },
+                { header: "Project", className: "mono", cell: (ev) => str(ev.projectId) || "—" },
+                {
+                  header: "Source",
+                  className: "soft-wrap",
+                  cell: (ev) => <SourceName id={str(ev.sourceId)} names={sourceNames} />,
+                },
+                {
+                  header: "ID",
+                  className: "mono",
+                  cell: (ev) => (
+                    <Link to={`/events/${encodeURIComponent(str(ev.sourceId))}/${encodeURIComponent(str(ev.id))}`}>
+                      {str(ev.id)}
+                    </Link>
+                  ),
+                },
+              ]}
+            />
             <nav className="pager" aria-label="Pages">
               <button type="button" disabled={from === 0} onClick={firstPage}>
                 ← First page
@@ -241,22 +301,15 @@ function SavedSearches({ current, onOpen }: { current: string; onOpen: (query: s
   const list = listOf<Rec>(saved.data, "savedSearches");
   const [chosen, setChosen] = useState("");
   const [name, setName] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const action = useAction();
+  const busy = action.busy;
   const chosenSearch = list.find((s) => str(s.id) === chosen);
 
-  async function act(fn: () => Promise<void>) {
-    setBusy(true);
-    setError(null);
-    try {
+  const act = (fn: () => Promise<void>) =>
+    action.run(async () => {
       await fn();
       saved.reload();
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
-  }
+    });
 
   function save(e: FormEvent) {
     e.preventDefault();
@@ -307,7 +360,7 @@ function SavedSearches({ current, onOpen }: { current: string; onOpen: (query: s
           Save
         </button>
       </form>
-      <ErrorBanner message={error ?? saved.error} />
+      <ErrorBanner message={action.error ?? saved.error} />
     </section>
   );
 }

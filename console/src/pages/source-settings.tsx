@@ -4,9 +4,10 @@
 
 import { type FormEvent, useState } from "react";
 import { useNavigate } from "react-router-dom";
-import { api, errorMessage, listOf, objectOf } from "../api.ts";
-import { EnabledBadge, EnableToggle, ErrorBanner, Loading, useLoad } from "../components.tsx";
+import { api, listOf, objectOf } from "../api.ts";
+import { EnabledBadge, EnableToggle, ErrorBanner, Loading, useAction, useLoad } from "../components.tsx";
 import { pick, type Rec, str } from "../format.ts";
+import { Table } from "../table.tsx";
 
 export const HOUR = 3600;
 
@@ -153,8 +154,7 @@ export function NoDataAlertFields({
 export function SourceSettingsForm({ source, onSaved }: { source: Rec; onSaved: () => void }) {
   const schema = useSettingsSchema();
   const [form, setForm] = useState<FormState>(() => formOf(source));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const action = useAction();
   const [saved, setSaved] = useState<string | null>(null);
   const id = encodeURIComponent(str(source.id));
   const set = <K extends keyof FormState>(key: K, value: FormState[K]) => {
@@ -162,9 +162,9 @@ export function SourceSettingsForm({ source, onSaved }: { source: Rec; onSaved: 
     setForm((f) => ({ ...f, [key]: value }));
   };
 
-  async function save(e: FormEvent) {
+  function save(e: FormEvent) {
     e.preventDefault();
-    setError(null);
+    action.setError(null);
     setSaved(null);
     const body = changesOf(source, form);
     if (Object.keys(body).length === 0) {
@@ -172,26 +172,21 @@ export function SourceSettingsForm({ source, onSaved }: { source: Rec; onSaved: 
       return;
     }
     if ("baseUrl" in body && !body.apiKey) {
-      setError(
+      action.setError(
         "Changing the base URL needs the API key again: a stored key is only sent to the address it was entered for.",
       );
       return;
     }
-    setBusy(true);
-    try {
+    void action.run(async () => {
       await api.patch<unknown>(`/api/sources/${id}`, body);
       setForm((f) => ({ ...f, apiKey: "" }));
       setSaved(body.apiKey ? "Settings saved. The new API key was verified and stored." : "Settings saved.");
       onSaved();
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
-    <form className="card form" aria-label="Edit settings" onSubmit={(e) => void save(e)}>
+    <form className="card form" aria-label="Edit settings" onSubmit={save}>
       <h2>Edit settings</h2>
       <label>
         Name
@@ -262,17 +257,17 @@ export function SourceSettingsForm({ source, onSaved }: { source: Rec; onSaved: 
           onChange={(e) => set("pollFailureHours", e.target.value)}
         />
       </label>
-      <ErrorBanner message={error} />
+      <ErrorBanner message={action.error} />
       {saved ? (
         <div className="banner banner-ok" role="status">
           {saved}
         </div>
       ) : null}
       <div className="actions">
-        <button type="submit" className="primary" disabled={busy}>
-          {busy ? "Saving…" : "Save"}
+        <button type="submit" className="primary" disabled={action.busy}>
+          {action.busy ? "Saving…" : "Save"}
         </button>
-        <button type="button" disabled={busy} onClick={() => setForm(formOf(source))}>
+        <button type="button" disabled={action.busy} onClick={() => setForm(formOf(source))}>
           Reset
         </button>
       </div>
@@ -283,20 +278,13 @@ export function SourceSettingsForm({ source, onSaved }: { source: Rec; onSaved: 
 /** The packs with their state for this source: a source's own setting wins over the global one. */
 export function SourcePacks({ sourceId }: { sourceId: string }) {
   const packs = useLoad(() => api.get<unknown>("/api/packs").then((d) => listOf<Rec>(d, "packs")), []);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState<string | null>(null);
+  const action = useAction();
 
-  async function toggle(packId: string, enable: boolean) {
-    setError(null);
-    setBusy(packId);
-    try {
+  function toggle(packId: string, enable: boolean) {
+    return action.run(async () => {
       await api.post(`/api/packs/${encodeURIComponent(packId)}/${enable ? "enable" : "disable"}`, { sourceId });
       packs.reload();
-    } catch (e) {
-      setError(errorMessage(e));
-    } finally {
-      setBusy(null);
-    }
+    }, packId);
   }
 
   return (
@@ -306,50 +294,47 @@ export function SourcePacks({ sourceId }: { sourceId: string }) {
         Packs whose rules run on this source's events. A choice made here applies to this source only; otherwise the
         pack's global state (Detections page) applies.
       </p>
-      <ErrorBanner message={packs.error ?? error} />
+      <ErrorBanner message={packs.error ?? action.error} />
       <Loading when={packs.loading && !packs.data} />
-      {packs.data && packs.data.length === 0 ? <p className="muted">No packs installed.</p> : null}
-      {packs.data && packs.data.length > 0 ? (
-        <table aria-label="Packs for this source">
-          <thead>
-            <tr>
-              <th>Pack</th>
-              <th>Description</th>
-              <th>On this source</th>
-              <th />
-            </tr>
-          </thead>
-          <tbody>
-            {packs.data.map((p) => {
-              const id = str(p.id);
-              const overrides = listOf<Rec>(p.sourceOverrides);
-              const own = overrides.find((o) => str(o.sourceId) === sourceId);
-              const enabled = own ? own.enabled !== false : p.enabled !== false;
-              const label = str(pick(p, "displayName", "name")) || id;
-              return (
-                <tr key={id}>
-                  <td>
-                    <strong>{label}</strong> <span className="muted mono">{id}</span>
-                  </td>
-                  <td className="wrap">{str(p.description)}</td>
-                  <td>
-                    <EnabledBadge enabled={enabled} />{" "}
-                    <span className="muted small">{own ? "set for this source" : "global setting"}</span>
-                  </td>
-                  <td>
-                    <EnableToggle
-                      enabled={enabled}
-                      what={`pack ${id} for this source`}
-                      busy={busy === id}
-                      onToggle={(on) => void toggle(id, on)}
-                    />
-                  </td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
-      ) : null}
+      <Table
+        label="Packs for this source"
+        rows={packs.data?.map((p) => {
+          const own = listOf<Rec>(p.sourceOverrides).find((o) => str(o.sourceId) === sourceId);
+          return { p, id: str(p.id), own, enabled: own ? own.enabled !== false : p.enabled !== false };
+        })}
+        rowKey={(r) => r.id}
+        empty="No packs installed."
+        columns={[
+          {
+            header: "Pack",
+            cell: ({ p, id }) => (
+              <>
+                <strong>{str(pick(p, "displayName", "name")) || id}</strong> <span className="muted mono">{id}</span>
+              </>
+            ),
+          },
+          { header: "Description", className: "wrap", cell: ({ p }) => str(p.description) },
+          {
+            header: "On this source",
+            cell: ({ own, enabled }) => (
+              <>
+                <EnabledBadge enabled={enabled} />{" "}
+                <span className="muted small">{own ? "set for this source" : "global setting"}</span>
+              </>
+            ),
+          },
+          {
+            cell: ({ id, enabled }) => (
+              <EnableToggle
+                enabled={enabled}
+                what={`pack ${id} for this source`}
+                busy={action.busyTag === id}
+                onToggle={(on) => void toggle(id, on)}
+              />
+            ),
+          },
+        ]}
+      />
     </section>
   );
 }
@@ -359,26 +344,20 @@ export function DeleteSource({ source }: { source: Rec }) {
   const navigate = useNavigate();
   const name = str(source.name);
   const [typed, setTyped] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const action = useAction();
   const confirmed = typed === name && name !== "";
 
-  async function remove(e: FormEvent) {
+  function remove(e: FormEvent) {
     e.preventDefault();
     if (!confirmed) return;
-    setBusy(true);
-    setError(null);
-    try {
+    void action.run(async () => {
       await api.del<unknown>(`/api/sources/${encodeURIComponent(str(source.id))}`);
       navigate("/sources");
-    } catch (err) {
-      setError(errorMessage(err));
-      setBusy(false);
-    }
+    });
   }
 
   return (
-    <form className="card form" aria-label="Danger zone" onSubmit={(e) => void remove(e)}>
+    <form className="card form" aria-label="Danger zone" onSubmit={remove}>
       <h2 className="err-text">Danger zone</h2>
       <p>
         Deleting this source stops polling it and removes everything stored for it: its events, alerts, checkpoints,
@@ -388,10 +367,10 @@ export function DeleteSource({ source }: { source: Rec }) {
         Type the source's name ({name}) to confirm
         <input value={typed} autoComplete="off" spellCheck={false} onChange={(e) => setTyped(e.target.value)} />
       </label>
-      <ErrorBanner message={error} />
+      <ErrorBanner message={action.error} />
       <div className="actions">
-        <button type="submit" disabled={!confirmed || busy}>
-          {busy ? "Deleting…" : "Delete source"}
+        <button type="submit" disabled={!confirmed || action.busy}>
+          {action.busy ? "Deleting…" : "Delete source"}
         </button>
       </div>
     </form>

@@ -1,9 +1,10 @@
 import { type FormEvent, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
-import { api, errorMessage, listOf, objectOf } from "../api.ts";
+import { api, listOf, objectOf } from "../api.ts";
 import { StackedEventsChart } from "../chart.tsx";
-import { ErrorBanner, HealthBadge, JsonBlock, Loading, useLoad } from "../components.tsx";
+import { ErrorBanner, HealthBadge, JsonBlock, Loading, useAction, useLoad } from "../components.tsx";
 import { fmtHours, fmtMs, fmtSecs, fmtTime, healthOf, pick, type Rec, str } from "../format.ts";
+import { Table } from "../table.tsx";
 import {
   DeleteSource,
   defaultOf,
@@ -34,39 +35,20 @@ export function SourcesPage() {
       </header>
       <ErrorBanner message={sources.error} />
       <Loading when={sources.loading && !sources.data} />
-      {sources.data && sources.data.length === 0 ? (
-        <p className="muted">No log sources yet. Click “Create New” to connect an OpenAI organization.</p>
-      ) : null}
-      {sources.data && sources.data.length > 0 ? (
-        <table aria-label="Log sources">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Log type</th>
-              <th>Health</th>
-              <th>Last success</th>
-              <th>Events</th>
-              <th>Last error</th>
-            </tr>
-          </thead>
-          <tbody>
-            {sources.data.map((s) => (
-              <tr key={str(s.id)}>
-                <td>
-                  <Link to={`/sources/${encodeURIComponent(str(s.id))}`}>{str(s.name)}</Link>
-                </td>
-                <td className="mono">OpenAI.Audit</td>
-                <td>
-                  <HealthBadge health={healthOf(s)} />
-                </td>
-                <td className="nowrap">{fmtTime(pollOf(s), ["lastSuccessMs"], [])}</td>
-                <td>{str(pick(s, "eventCount", "events")) || "0"}</td>
-                <td className="wrap">{str(pollOf(s).lastError) || "—"}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
+      <Table
+        label="Log sources"
+        rows={sources.data}
+        rowKey={(s) => str(s.id)}
+        empty="No log sources yet. Click “Create New” to connect an OpenAI organization."
+        columns={[
+          { header: "Name", cell: (s) => <Link to={`/sources/${encodeURIComponent(str(s.id))}`}>{str(s.name)}</Link> },
+          { header: "Log type", className: "mono", cell: () => "OpenAI.Audit" },
+          { header: "Health", cell: (s) => <HealthBadge health={healthOf(s)} /> },
+          { header: "Last success", className: "nowrap", cell: (s) => fmtTime(pollOf(s), ["lastSuccessMs"], []) },
+          { header: "Events", cell: (s) => str(pick(s, "eventCount", "events")) || "0" },
+          { header: "Last error", className: "wrap", cell: (s) => str(pollOf(s).lastError) || "—" },
+        ]}
+      />
       <WorkersSection />
     </>
   );
@@ -103,39 +85,31 @@ export function NewSourcePage() {
   const [includeTenant, setIncludeTenant] = useState(true);
   const [apiKey, setApiKey] = useState("");
   const [verification, setVerification] = useState<Verification | null>(null);
-  const [verifyError, setVerifyError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const verifying = useAction();
+  const creating = useAction();
+  const busy = verifying.busy || creating.busy;
   const [noDataAlert, setNoDataAlert] = useState(true);
   const schema = useSettingsSchema();
   /** null until typed: the field shows the server's default, and the server applies it. */
   const [noDataHours, setNoDataHours] = useState<string | null>(null);
   const [selectedPacks, setSelectedPacks] = useState<Set<string> | null>(null);
-  const [createError, setCreateError] = useState<string | null>(null);
   const packs = useLoad(() => api.get<unknown>("/api/packs").then((d) => listOf<Rec>(d, "packs")), []);
   const packIds = selectedPacks ?? new Set((packs.data ?? []).filter((p) => p.enabled !== false).map((p) => str(p.id)));
 
   const tiles = CATALOG.filter((t) => `${t.name} ${t.logType}`.toLowerCase().includes(query.trim().toLowerCase()));
   const tile = CATALOG.find((t) => t.id === panel);
 
-  async function verify() {
-    setBusy(true);
+  function verify() {
     setVerification(null);
-    setVerifyError(null);
-    try {
+    return verifying.run(async () => {
       const body: Rec = { apiKey };
       if (baseUrl.trim()) body.baseUrl = baseUrl.trim();
       setVerification(await api.post<Verification>("/api/sources/verify", body));
-    } catch (e) {
-      setVerifyError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
-  async function create() {
-    setBusy(true);
-    setCreateError(null);
-    try {
+  function create() {
+    return creating.run(async () => {
       const body: Rec = {
         name: name.trim(),
         apiKey,
@@ -151,11 +125,7 @@ export function NewSourcePage() {
       const created = objectOf<Rec>(await api.post<unknown>("/api/sources", body), "source");
       const id = str(created?.id);
       navigate(id ? `/sources/${encodeURIComponent(id)}` : "/sources");
-    } catch (e) {
-      setCreateError(errorMessage(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   function submitConfiguration(e: FormEvent) {
@@ -169,14 +139,20 @@ export function NewSourcePage() {
     void verify();
   }
 
-  const stepper = (
-    <ol className="stepper" aria-label="Setup steps">
-      {(["configuration", "credentials", "verify"] as const).map((s, i) => (
-        <li key={s} className={s === step ? "current" : ""} aria-current={s === step ? "step" : undefined}>
-          {i + 1}. {s === "configuration" ? "Configuration" : s === "credentials" ? "Credentials" : "Verify & Finish"}
-        </li>
-      ))}
-    </ol>
+  /** The setup steps' heading and where the user is among them. */
+  const setupHead = (
+    <>
+      <header className="page-head">
+        <h1>Configure OpenAI source</h1>
+      </header>
+      <ol className="stepper" aria-label="Setup steps">
+        {(["configuration", "credentials", "verify"] as const).map((s, i) => (
+          <li key={s} className={s === step ? "current" : ""} aria-current={s === step ? "step" : undefined}>
+            {i + 1}. {s === "configuration" ? "Configuration" : s === "credentials" ? "Credentials" : "Verify & Finish"}
+          </li>
+        ))}
+      </ol>
+    </>
   );
 
   if (step === "catalog") {
@@ -238,10 +214,7 @@ export function NewSourcePage() {
   if (step === "configuration") {
     return (
       <>
-        <header className="page-head">
-          <h1>Configure OpenAI source</h1>
-        </header>
-        {stepper}
+        {setupHead}
         <form className="card form" onSubmit={submitConfiguration} aria-label="Configuration">
           <h2>Configuration</h2>
           <label>
@@ -306,10 +279,7 @@ export function NewSourcePage() {
   if (step === "credentials") {
     return (
       <>
-        <header className="page-head">
-          <h1>Configure OpenAI source</h1>
-        </header>
-        {stepper}
+        {setupHead}
         <form className="card form" onSubmit={submitCredentials} aria-label="Credentials">
           <h2>Credentials</h2>
           <label>
@@ -343,13 +313,10 @@ export function NewSourcePage() {
   const verified = verification?.ok === true;
   return (
     <>
-      <header className="page-head">
-        <h1>Configure OpenAI source</h1>
-      </header>
-      {stepper}
+      {setupHead}
       <section className="card" aria-label="Verification">
         <h2>Verification</h2>
-        {busy && !verification && !verifyError ? <p className="muted">Checking the connection to OpenAI…</p> : null}
+        {busy && !verification && !verifying.error ? <p className="muted">Checking the connection to OpenAI…</p> : null}
         {verified ? (
           <div className="banner banner-ok" role="status">
             Vigil can reach the OpenAI API with this key
@@ -362,9 +329,9 @@ export function NewSourcePage() {
             {verification.code ? <span className="muted mono"> ({verification.code})</span> : null}
           </div>
         ) : null}
-        {verifyError ? (
+        {verifying.error ? (
           <div className="banner banner-error" role="alert">
-            <strong>Verification failed.</strong> {verifyError}
+            <strong>Verification failed.</strong> {verifying.error}
           </div>
         ) : null}
         {!verified && !busy ? (
@@ -414,7 +381,7 @@ export function NewSourcePage() {
             onEnabled={setNoDataAlert}
             onHours={setNoDataHours}
           />
-          <ErrorBanner message={createError} />
+          <ErrorBanner message={creating.error} />
           <div className="actions">
             <button type="button" onClick={() => setStep("credentials")}>
               Back
@@ -444,6 +411,7 @@ export function SourcePage() {
     [id],
   );
   const [testResult, setTestResult] = useState<{ ok: boolean; text: string } | null>(null);
+  const testing = useAction();
   const source = (sources.data ?? []).find((s) => str(s.id) === id) ?? null;
   const h = (health.data ?? {}) as Rec;
   const poll = pollOf(health.data ?? source);
@@ -459,19 +427,19 @@ export function SourcePage() {
   const newTypes = listOf<unknown>(pick(h, "newEventTypes", "unknownTypes", "newTypes") ?? []);
   const statRows = listOf<Rec>(stats.data, "stats", "buckets", "series", "rows");
 
-  async function test() {
+  function test() {
     setTestResult(null);
-    try {
+    return testing.run(async () => {
       const r = await api.post<Verification>(`/api/sources/${enc}/test`);
       setTestResult(
         r.ok
           ? { ok: true, text: `Connection works${typeof r.latencyMs === "number" ? ` (${r.latencyMs} ms)` : ""}.` }
           : { ok: false, text: r.message ?? "The key does not work." },
       );
-    } catch (e) {
-      setTestResult({ ok: false, text: errorMessage(e) });
-    }
+    });
   }
+  // A request that failed reads as a failed test.
+  const testShown = testing.error !== null ? { ok: false, text: testing.error } : testResult;
 
   return (
     <>
@@ -487,9 +455,9 @@ export function SourcePage() {
           </button>
         </div>
       </header>
-      {testResult ? (
-        <div className={`banner ${testResult.ok ? "banner-ok" : "banner-error"}`} role="status">
-          {testResult.text}
+      {testShown ? (
+        <div className={`banner ${testShown.ok ? "banner-ok" : "banner-error"}`} role="status">
+          {testShown.text}
         </div>
       ) : null}
       <ErrorBanner message={sources.error ?? health.error} />
@@ -539,24 +507,16 @@ export function SourcePage() {
         </dl>
         <h3>Checkpoints</h3>
         {streams.length > 0 ? (
-          <table aria-label="Checkpoints">
-            <thead>
-              <tr>
-                <th>Stream</th>
-                <th>Checkpoint</th>
-                <th>Last sweep</th>
-              </tr>
-            </thead>
-            <tbody>
-              {streams.map((s, i) => (
-                <tr key={str(s.stream) || i}>
-                  <td>{str(s.stream)}</td>
-                  <td>{fmtSecs(s.checkpointSecs)}</td>
-                  <td>{fmtSecs(s.lastSweepSecs)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <Table
+            label="Checkpoints"
+            rows={streams}
+            rowKey={(s, i) => str(s.stream) || i}
+            columns={[
+              { header: "Stream", cell: (s) => str(s.stream) },
+              { header: "Checkpoint", cell: (s) => fmtSecs(s.checkpointSecs) },
+              { header: "Last sweep", cell: (s) => fmtSecs(s.lastSweepSecs) },
+            ]}
+          />
         ) : checkpointObj !== undefined ? (
           <JsonBlock value={checkpointObj} label="Checkpoint" />
         ) : (
@@ -594,36 +554,19 @@ export function SourcePage() {
       <section className="card">
         <h2>Quarantined events</h2>
         <ErrorBanner message={quarantine.error} />
-        {(quarantine.data ?? []).length === 0 ? (
-          <p className="muted">Nothing quarantined.</p>
-        ) : (
-          <table aria-label="Quarantined events">
-            <thead>
-              <tr>
-                <th>Received</th>
-                <th>Event</th>
-                <th>Reason</th>
-                <th>Issues</th>
-                <th>Raw</th>
-              </tr>
-            </thead>
-            <tbody>
-              {(quarantine.data ?? []).map((q, i) => (
-                <tr key={str(q.id) || i}>
-                  <td className="nowrap">{fmtMs(q.receivedAtMs)}</td>
-                  <td className="mono">{str(q.eventId) || "—"}</td>
-                  <td className="wrap">{str(q.reason)}</td>
-                  <td>
-                    <JsonBlock value={q.issues ?? []} />
-                  </td>
-                  <td>
-                    <JsonBlock value={q.raw ?? ""} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
+        <Table
+          label="Quarantined events"
+          rows={quarantine.data ?? []}
+          rowKey={(q, i) => str(q.id) || i}
+          empty="Nothing quarantined."
+          columns={[
+            { header: "Received", className: "nowrap", cell: (q) => fmtMs(q.receivedAtMs) },
+            { header: "Event", className: "mono", cell: (q) => str(q.eventId) || "—" },
+            { header: "Reason", className: "wrap", cell: (q) => str(q.reason) },
+            { header: "Issues", cell: (q) => <JsonBlock value={q.issues ?? []} /> },
+            { header: "Raw", cell: (q) => <JsonBlock value={q.raw ?? ""} /> },
+          ]}
+        />
       </section>
       {source ? (
         <>

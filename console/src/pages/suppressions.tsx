@@ -3,9 +3,10 @@
 
 import { type FormEvent, useState } from "react";
 import { Link } from "react-router-dom";
-import { api, errorMessage, listOf, objectOf } from "../api.ts";
-import { ErrorBanner, Loading, useLoad } from "../components.tsx";
+import { api, listOf, objectOf } from "../api.ts";
+import { ErrorBanner, Loading, useAction, useLoad } from "../components.tsx";
 import { fmtMs, pick, type Rec, str } from "../format.ts";
+import { Table } from "../table.tsx";
 
 /** The fields a suppression can pin, as the API names them, with the matched event's field for each. */
 const FIELDS: Array<{ field: string; label: string; from: (ev: Rec, alert: Rec) => unknown }> = [
@@ -40,15 +41,12 @@ export function SuppressControl({ alert, events }: { alert: Rec; events: Rec[] }
   );
   const [expiry, setExpiry] = useState("1");
   const [reason, setReason] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const action = useAction();
   const [made, setMade] = useState<Rec | null>(null);
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void action.run(async () => {
       const conditions = Object.fromEntries(offered.filter((f) => chosen.has(f.field)).map((f) => [f.field, f.value]));
       const res = await api.post<unknown>("/api/suppressions", {
         ruleId: str(alert.ruleId),
@@ -58,11 +56,7 @@ export function SuppressControl({ alert, events }: { alert: Rec; events: Rec[] }
       });
       setMade(objectOf<Rec>(res, "suppression"));
       setOpen(false);
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   if (made) {
@@ -114,9 +108,9 @@ export function SuppressControl({ alert, events }: { alert: Rec; events: Rec[] }
         Reason (why these matches are benign)
         <input value={reason} onChange={(e) => setReason(e.target.value)} required maxLength={1000} />
       </label>
-      <ErrorBanner message={error} />
+      <ErrorBanner message={action.error} />
       <div className="actions">
-        <button type="submit" disabled={busy || chosen.size === 0 || reason.trim() === ""}>
+        <button type="submit" disabled={action.busy || chosen.size === 0 || reason.trim() === ""}>
           Suppress
         </button>
         <button type="button" className="link-button" onClick={() => setOpen(false)}>
@@ -140,18 +134,15 @@ export function SuppressionsPage() {
     () => api.get<unknown>("/api/suppressions", { all: showRemoved ? "true" : undefined }),
     [showRemoved],
   );
-  const [error, setError] = useState<string | null>(null);
+  const action = useAction();
   const list = listOf<Rec>(loaded.data, "suppressions");
   const nowMs = Number(pick(loaded.data, "nowMs") ?? Date.now());
 
-  async function remove(id: string) {
-    setError(null);
-    try {
+  function remove(id: string) {
+    void action.run(async () => {
       await api.del(`/api/suppressions/${encodeURIComponent(id)}`);
       loaded.reload();
-    } catch (e) {
-      setError(errorMessage(e));
-    }
+    });
   }
 
   return (
@@ -167,57 +158,51 @@ export function SuppressionsPage() {
         <input type="checkbox" checked={showRemoved} onChange={(e) => setShowRemoved(e.target.checked)} />
         Show removed
       </label>
-      <ErrorBanner message={loaded.error ?? error} />
+      <ErrorBanner message={loaded.error ?? action.error} />
       <Loading when={loaded.loading && !loaded.data} />
       {loaded.data && list.length === 0 ? <p className="muted">No suppressions.</p> : null}
       {list.length > 0 ? (
         <section className="card">
-          <table aria-label="Suppressions">
-            <thead>
-              <tr>
-                <th>Rule</th>
-                <th>Matches like</th>
-                <th>Suppressed</th>
-                <th>Last suppressed</th>
-                <th>State</th>
-                <th>Made by</th>
-                <th>Reason</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {list.map((s) => {
-                const conditions = (s.conditions && typeof s.conditions === "object" ? s.conditions : {}) as Rec;
-                return (
-                  <tr key={str(s.id)}>
-                    <td className="mono wrap">{str(s.ruleId)}</td>
-                    <td>
-                      {Object.entries(conditions).map(([k, v]) => (
-                        <div key={k} className="wrap">
-                          {FIELD_LABEL.get(k) ?? k}: <span className="mono">{str(v)}</span>
-                        </div>
-                      ))}
-                    </td>
-                    <td>{str(s.matchCount)}</td>
-                    <td>{fmtMs(s.lastMatchAtMs)}</td>
-                    <td>{stateOf(s, nowMs)}</td>
-                    <td>
-                      {str(s.createdBy)}
-                      <div className="muted">{fmtMs(s.createdAtMs)}</div>
-                    </td>
-                    <td className="wrap">{str(s.reason)}</td>
-                    <td>
-                      {s.removedAtMs == null ? (
-                        <button type="button" onClick={() => remove(str(s.id))}>
-                          Remove
-                        </button>
-                      ) : null}
-                    </td>
-                  </tr>
-                );
-              })}
-            </tbody>
-          </table>
+          <Table
+            label="Suppressions"
+            rows={list}
+            rowKey={(s) => str(s.id)}
+            columns={[
+              { header: "Rule", className: "mono wrap", cell: (s) => str(s.ruleId) },
+              {
+                header: "Matches like",
+                cell: (s) =>
+                  Object.entries((s.conditions && typeof s.conditions === "object" ? s.conditions : {}) as Rec).map(
+                    ([k, v]) => (
+                      <div key={k} className="wrap">
+                        {FIELD_LABEL.get(k) ?? k}: <span className="mono">{str(v)}</span>
+                      </div>
+                    ),
+                  ),
+              },
+              { header: "Suppressed", cell: (s) => str(s.matchCount) },
+              { header: "Last suppressed", cell: (s) => fmtMs(s.lastMatchAtMs) },
+              { header: "State", cell: (s) => stateOf(s, nowMs) },
+              {
+                header: "Made by",
+                cell: (s) => (
+                  <>
+                    {str(s.createdBy)}
+                    <div className="muted">{fmtMs(s.createdAtMs)}</div>
+                  </>
+                ),
+              },
+              { header: "Reason", className: "wrap", cell: (s) => str(s.reason) },
+              {
+                cell: (s) =>
+                  s.removedAtMs == null ? (
+                    <button type="button" onClick={() => remove(str(s.id))}>
+                      Remove
+                    </button>
+                  ) : null,
+              },
+            ]}
+          />
         </section>
       ) : null}
     </>

@@ -3,8 +3,8 @@
 // to remove or demote the last.
 
 import { type FormEvent, useState } from "react";
-import { api, errorMessage, listOf } from "../api.ts";
-import { ErrorBanner, Loading, useLoad } from "../components.tsx";
+import { api, listOf } from "../api.ts";
+import { type Action, ErrorBanner, Loading, useAction, useLoad } from "../components.tsx";
 import { fmtMs, type Rec, str } from "../format.ts";
 
 const ROLES = [
@@ -16,23 +16,16 @@ function NewUserForm({ onCreated }: { onCreated: () => void }) {
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
   const [role, setRole] = useState("analyst");
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | null>(null);
+  const action = useAction();
 
-  async function submit(e: FormEvent) {
+  function submit(e: FormEvent) {
     e.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
+    void action.run(async () => {
       await api.post("/api/users", { username, password, role });
       setUsername("");
       setPassword("");
       onCreated();
-    } catch (err) {
-      setError(errorMessage(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   }
 
   return (
@@ -63,9 +56,9 @@ function NewUserForm({ onCreated }: { onCreated: () => void }) {
           ))}
         </select>
       </label>
-      <ErrorBanner message={error} />
+      <ErrorBanner message={action.error} />
       <div className="actions">
-        <button type="submit" disabled={busy}>
+        <button type="submit" disabled={action.busy}>
           Create user
         </button>
       </div>
@@ -73,20 +66,12 @@ function NewUserForm({ onCreated }: { onCreated: () => void }) {
   );
 }
 
-function UserRow({ user, onChanged, onError }: { user: Rec; onChanged: () => void; onError: (m: string) => void }) {
+/** A user's row; its changes run as the page's action (`run`), whose error the page shows above the table. */
+function UserRow({ user, run }: { user: Rec; run: Action["run"] }) {
   const [resetting, setResetting] = useState(false);
   const [password, setPassword] = useState("");
   const id = encodeURIComponent(str(user.id));
   const name = str(user.username);
-
-  async function run(action: () => Promise<unknown>) {
-    try {
-      await action();
-      onChanged();
-    } catch (e) {
-      onError(errorMessage(e));
-    }
-  }
 
   return (
     <tr>
@@ -157,10 +142,15 @@ function UserRow({ user, onChanged, onError }: { user: Rec; onChanged: () => voi
 
 export function UsersPage() {
   const loaded = useLoad(() => api.get<unknown>("/api/users"), []);
-  const [error, setError] = useState<string | null>(null);
+  const action = useAction();
   const users = listOf<Rec>(loaded.data, "users");
+  const run: Action["run"] = (fn) =>
+    action.run(async () => {
+      await fn();
+      loaded.reload();
+    });
   const changed = () => {
-    setError(null);
+    action.setError(null);
     loaded.reload();
   };
   return (
@@ -172,7 +162,7 @@ export function UsersPage() {
         Admins manage sources, destinations, rules and users; analysts read and triage. A reset password ends the user's
         sessions.
       </p>
-      <ErrorBanner message={loaded.error ?? error} />
+      <ErrorBanner message={loaded.error ?? action.error} />
       <Loading when={loaded.loading && !loaded.data} />
       {users.length > 0 ? (
         <section className="card">
@@ -187,7 +177,7 @@ export function UsersPage() {
             </thead>
             <tbody>
               {users.map((u) => (
-                <UserRow key={str(u.id)} user={u} onChanged={changed} onError={setError} />
+                <UserRow key={str(u.id)} user={u} run={run} />
               ))}
             </tbody>
           </table>

@@ -6,6 +6,7 @@ import { Link } from "react-router-dom";
 import { api, listOf } from "../api.ts";
 import { ErrorBanner, Loading, useLoad } from "../components.tsx";
 import { fmtMs, num, type Rec, str } from "../format.ts";
+import { Table } from "../table.tsx";
 
 /** A worker's state as a badge: live green, dead red (it went silent without leaving), stopped grey. */
 const STATE_CLASS: Record<string, string> = { live: "health-ok", dead: "health-failing", stopped: "off" };
@@ -49,45 +50,44 @@ export function WorkersSection() {
       <ErrorBanner message={fleet.error} />
       <Loading when={fleet.loading && !fleet.data} />
       {note ? <p className="muted">{note}</p> : null}
-      {fleet.data && workers.length === 0 ? <p className="muted">No worker has registered in the last day.</p> : null}
-      {workers.length > 0 ? (
-        <table aria-label="Workers">
-          <thead>
-            <tr>
-              <th>Worker</th>
-              <th>Host</th>
-              <th>State</th>
-              <th>Last heartbeat</th>
-              <th>Sources polled</th>
-              <th>Backfill slices</th>
-              <th>Cluster jobs</th>
-              <th>Rebalances</th>
-            </tr>
-          </thead>
-          <tbody>
-            {workers.map((w) => (
-              <tr key={str(w.id)}>
-                <td className="mono">{str(w.id)}</td>
-                <td className="wrap">
-                  {str(w.host)} <span className="muted">pid {str(w.pid)}</span>
-                </td>
-                <td>
-                  <span className={`badge ${STATE_CLASS[str(w.state)] ?? ""}`}>{str(w.state) || "unknown"}</span>
-                </td>
-                <td className="nowrap" title={fmtMs(w.heartbeatAtMs)}>
-                  {fmtAge(w.heartbeatAgeMs)}
-                </td>
-                <td className="wrap">
-                  <HeldSources sources={listOf<Rec>(w.sources ?? [])} />
-                </td>
-                <td>{str(w.backfillSlices) || "0"}</td>
-                <td>{str(w.clusterJobs) || "0"}</td>
-                <td>{str(w.rebalances) || "0"}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      ) : null}
+      <Table
+        label="Workers"
+        rows={fleet.data ? workers : null}
+        rowKey={(w) => str(w.id)}
+        empty="No worker has registered in the last day."
+        columns={[
+          { header: "Worker", className: "mono", cell: (w) => str(w.id) },
+          {
+            header: "Host",
+            className: "wrap",
+            cell: (w) => (
+              <>
+                {str(w.host)} <span className="muted">pid {str(w.pid)}</span>
+              </>
+            ),
+          },
+          {
+            header: "State",
+            cell: (w) => (
+              <span className={`badge ${STATE_CLASS[str(w.state)] ?? ""}`}>{str(w.state) || "unknown"}</span>
+            ),
+          },
+          // The age, the time itself on hover.
+          {
+            header: "Last heartbeat",
+            className: "nowrap",
+            cell: (w) => <span title={fmtMs(w.heartbeatAtMs)}>{fmtAge(w.heartbeatAgeMs)}</span>,
+          },
+          {
+            header: "Sources polled",
+            className: "wrap",
+            cell: (w) => <HeldSources sources={listOf<Rec>(w.sources ?? [])} />,
+          },
+          { header: "Backfill slices", cell: (w) => str(w.backfillSlices) || "0" },
+          { header: "Cluster jobs", cell: (w) => str(w.clusterJobs) || "0" },
+          { header: "Rebalances", cell: (w) => str(w.rebalances) || "0" },
+        ]}
+      />
       {unassigned.length > 0 ? (
         <p className="err-text">Not polled by any live worker: {unassigned.join(", ")}</p>
       ) : null}
