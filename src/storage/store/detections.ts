@@ -51,6 +51,9 @@ import { suppressMatchesIn } from "./suppressions.ts";
  */
 const CHUNK = 500;
 
+/** Window keys per look-up: 6 bound parameters each. */
+const KEYS_PER_LOOKUP = 100;
+
 const HOUR_MS = 3_600_000;
 
 // The advisory lock names. They are the names the stores have always taken, so that workers of an older
@@ -93,13 +96,16 @@ export async function applyMatchesIn(
   trx: Db,
   matches: readonly RuleMatch[],
   nowMs: number,
-  options: { fromHistory: boolean },
+  options: { fromHistory: boolean; eventsInsertedHere?: boolean },
 ): Promise<string[]> {
   if (matches.length === 0) return [];
   await ctx.dialect.lockKeys(trx, [...keysToLoad(matches).map((k) => windowLock(k.key)), ...matches.map(ruleLock)]);
-  // Which matches are new is decided under the rule locks, so the answer holds until the insert.
+  // Which matches are new is decided under the rule locks, so the answer holds until the insert. A page's
+  // matches are of the events this transaction inserted: no match of theirs can be stored yet (matches go
+  // only with their source, and with its events), so the look-up is skipped; the insert still checks.
   // Suppressed matches (store/suppressions.ts) are counted there and go no further: no window, no alert.
-  const fresh = await suppressMatchesIn(trx, await unstoredMatches(trx, matches), nowMs);
+  const unstored = options.eventsInsertedHere === true ? distinctMatches(matches) : await unstoredMatches(trx, matches);
+  const fresh = await suppressMatchesIn(trx, unstored, nowMs);
   if (fresh.length === 0) return [];
 
   let existing = await loadWindows(trx, fresh);
@@ -129,12 +135,21 @@ export async function applyMatchesIn(
   return outcome.alertCreations.map((w) => w.id);
 }
 
+/** The matches, in input order, each once. */
+function distinctMatches(matches: readonly RuleMatch[]): RuleMatch[] {
+  const unique = new Map<string, RuleMatch>();
+  for (const m of matches) {
+    const key = matchKey(m);
+    if (!unique.has(key)) unique.set(key, m);
+  }
+  return [...unique.values()];
+}
+
 /** The matches not stored yet, in input order, each once. */
 async function unstoredMatches(trx: Db, matches: readonly RuleMatch[]): Promise<RuleMatch[]> {
-  const unique = new Map<string, RuleMatch>();
-  for (const m of matches) if (!unique.has(matchKey(m))) unique.set(matchKey(m), m);
+  const unique = distinctMatches(matches);
   const stored = new Set<string>();
-  for (const [sourceId, ofSource] of groupBy(unique.values(), (m) => m.sourceId)) {
+  for (const [sourceId, ofSource] of groupBy(unique, (m) => m.sourceId)) {
     for (const chunk of chunks(ofSource)) {
       // Rules × events covers the chunk's keys (and maybe more, which the set lookup below ignores).
       const rows = await trx
@@ -149,22 +164,34 @@ async function unstoredMatches(trx: Db, matches: readonly RuleMatch[]): Promise<
       }
     }
   }
-  return [...unique.values()].filter((m) => !stored.has(matchKey(m)));
+  return unique.filter((m) => !stored.has(matchKey(m)));
 }
 
 /** The stored windows the matches may fall into. */
 async function loadWindows(trx: Db, matches: readonly RuleMatch[]): Promise<AlertWindow[]> {
   const rows: Array<Selectable<AlertWindowsTable>> = [];
-  for (const { key, minSecs, maxSecs } of keysToLoad(matches)) {
+  // One statement per chunk of keys, not one per key (a page's matches fall into dozens of windows): each
+  // OR term is a range of alert_windows_by_key, which both planners read as a union of index ranges.
+  for (const chunk of chunks(keysToLoad(matches), KEYS_PER_LOOKUP)) {
     const found = await trx
       .selectFrom("alert_windows")
       .selectAll()
-      .where("source_id", "=", key.sourceId)
-      .where("rule_id", "=", key.ruleId)
-      .where("dedup_string", "=", key.dedupString)
-      .where("is_error", "=", toFlag(key.isError))
-      .where("start_secs", "<=", maxSecs)
-      .where("end_secs", ">", minSecs)
+      .where((eb) =>
+        eb.or(
+          chunk.map(({ key, minSecs, maxSecs }) =>
+            eb.and([
+              eb("source_id", "=", key.sourceId),
+              eb("rule_id", "=", key.ruleId),
+              eb("dedup_string", "=", key.dedupString),
+              eb("is_error", "=", toFlag(key.isError)),
+              eb("start_secs", "<=", maxSecs),
+              eb("end_secs", ">", minSecs),
+            ]),
+          ),
+        ),
+      )
+      .orderBy("start_secs")
+      .orderBy("id")
       .execute();
     rows.push(...found);
   }

@@ -240,7 +240,7 @@ async function applyDetections(
     trx,
     matches.filter((m) => inserted.has(m.eventId)),
     nowMs,
-    { fromHistory: write.fromHistory === true },
+    { fromHistory: write.fromHistory === true, eventsInsertedHere: true },
   );
 }
 
