@@ -96,7 +96,11 @@ export async function applyMatchesIn(
   trx: Db,
   matches: readonly RuleMatch[],
   nowMs: number,
-  options: { fromHistory: boolean; eventsInsertedHere?: boolean },
+  options: {
+    fromHistory: boolean;
+    /** A page's matches: the seq of each match's event, which this transaction inserted. */
+    eventSeqs?: ReadonlyMap<string, number>;
+  },
 ): Promise<string[]> {
   if (matches.length === 0) return [];
   await ctx.dialect.lockKeys(trx, [...keysToLoad(matches).map((k) => windowLock(k.key)), ...matches.map(ruleLock)]);
@@ -104,7 +108,8 @@ export async function applyMatchesIn(
   // matches are of the events this transaction inserted: no match of theirs can be stored yet (matches go
   // only with their source, and with its events), so the look-up is skipped; the insert still checks.
   // Suppressed matches (store/suppressions.ts) are counted there and go no further: no window, no alert.
-  const unstored = options.eventsInsertedHere === true ? distinctMatches(matches) : await unstoredMatches(trx, matches);
+  const eventSeqs = options.eventSeqs;
+  const unstored = eventSeqs !== undefined ? distinctMatches(matches) : await unstoredMatches(trx, matches);
   const fresh = await suppressMatchesIn(trx, unstored, nowMs);
   if (fresh.length === 0) return [];
 
@@ -129,7 +134,7 @@ export async function applyMatchesIn(
   }
 
   await saveWindows(trx, existing, outcome);
-  await insertMatches(trx, outcome.placements, nowMs);
+  await insertMatches(ctx, trx, outcome.placements, nowMs, eventSeqs);
   await createAlerts(trx, outcome.alertCreations, nowMs, options.fromHistory);
   await attachToAlerts(trx, outcome, nowMs, options.fromHistory);
   return outcome.alertCreations.map((w) => w.id);
@@ -152,9 +157,12 @@ async function unstoredMatches(trx: Db, matches: readonly RuleMatch[]): Promise<
   for (const [sourceId, ofSource] of groupBy(unique, (m) => m.sourceId)) {
     for (const chunk of chunks(ofSource)) {
       // Rules × events covers the chunk's keys (and maybe more, which the set lookup below ignores).
+      // Matches without an event seq: those are unique on this key (rule_matches_key, migration 23); the
+      // others are a page's, whose rules (event rules) never derive matches.
       const rows = await trx
         .selectFrom("rule_matches")
         .select(["rule_id", "event_id", "is_error"])
+        .where("event_seq", "is", null)
         .where("source_id", "=", sourceId)
         .where("rule_id", "in", distinct(chunk.map((m) => m.ruleId)))
         .where("event_id", "in", distinct(chunk.map((m) => m.eventId)))
@@ -274,29 +282,37 @@ async function insertRuleVersions(trx: Db, rows: ReadonlyArray<ReturnType<typeof
     .execute();
 }
 
-async function insertMatches(trx: Db, placements: readonly MatchPlacement[], nowMs: number): Promise<void> {
+async function insertMatches(
+  ctx: StoreContext,
+  trx: Db,
+  placements: readonly MatchPlacement[],
+  nowMs: number,
+  eventSeqs: ReadonlyMap<string, number> | undefined,
+): Promise<void> {
   for (const chunk of chunks(placements)) {
     // The rule versions first (a handful per chunk, most already stored), then the matches that point at them.
     const versions = chunk.map((p) => ruleVersionRow(p.match));
     await insertRuleVersions(trx, versions);
     const versionOf = versions.map((v) => v.id);
-    const result = await trx
-      .insertInto("rule_matches")
-      .values(
-        chunk.map((p, i) => ({
-          ...matchRow(p.match, versionOf[i]!),
-          window_id: p.windowId,
-          alert_id: p.alertId,
-          created_at_ms: nowMs,
-          // Every new match waits for correlation (see Store.listCorrelationPending).
-          correlation_pending: 1,
-        })),
-      )
-      .onConflict((oc) => oc.columns(["source_id", "rule_id", "event_id", "is_error"]).doNothing())
-      .executeTakeFirstOrThrow();
-    // Found new above, under the rule locks: a conflict here is a bug that would miscount a window.
-    if (Number(result.numInsertedOrUpdatedRows) !== chunk.length) {
-      throw new Error(`${chunk.length - Number(result.numInsertedOrUpdatedRows)} new matches were stored already.`);
+    try {
+      await trx
+        .insertInto("rule_matches")
+        .values(
+          chunk.map((p, i) => ({
+            ...matchRow(p.match, versionOf[i]!),
+            event_seq: eventSeqs?.get(p.match.eventId) ?? null,
+            window_id: p.windowId,
+            alert_id: p.alertId,
+            created_at_ms: nowMs,
+            // Every new match waits for correlation (see Store.listCorrelationPending).
+            correlation_pending: 1,
+          })),
+        )
+        .execute();
+    } catch (err) {
+      // Found new above, under the rule locks: a conflict here is a bug that would miscount a window.
+      if (ctx.dialect.isUniqueViolation(err)) throw new Error("A new match was stored already.", { cause: err });
+      throw err;
     }
   }
 }
