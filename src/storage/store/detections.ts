@@ -133,6 +133,15 @@ export async function applyMatchesIn(
     outcome = applyMatches(existing, folded);
   }
 
+  // The rule versions the matches and the windows written whole (see saveWindows) name, in one statement
+  // (most are stored already).
+  const loaded = new Set(existing.map((w) => w.id));
+  await insertRuleVersions(trx, [
+    ...outcome.windowUpserts
+      .filter((w) => !loaded.has(w.id) || outcome.newRepresentative.has(w.id))
+      .map((w) => ruleVersionRow(w.first)),
+    ...outcome.placements.map((p) => ruleVersionRow(p.match)),
+  ]);
   await saveWindows(trx, existing, outcome);
   await insertMatches(ctx, trx, outcome.placements, nowMs, eventSeqs);
   await createAlerts(trx, outcome.alertCreations, nowMs, options.fromHistory);
@@ -247,11 +256,6 @@ async function saveWindows(trx: Db, existing: readonly AlertWindow[], outcome: W
       await trx.updateTable("alert_windows").set(windowCounts(w)).where("id", "=", w.id).execute();
     } else whole.push(w);
   }
-  // The representatives' rule versions (stored with their matches too; a window may be written first).
-  await insertRuleVersions(
-    trx,
-    whole.map((w) => ruleVersionRow(w.first)),
-  );
   for (const chunk of chunks(whole)) {
     await trx
       .insertInto("alert_windows")
@@ -274,12 +278,14 @@ async function saveWindows(trx: Db, existing: readonly AlertWindow[], outcome: W
 /** Stores the rule versions not stored yet (each once, in id order: concurrent writers lock alike). */
 async function insertRuleVersions(trx: Db, rows: ReadonlyArray<ReturnType<typeof ruleVersionRow>>): Promise<void> {
   const unique = new Map(rows.map((v) => [v.id, v]));
-  if (unique.size === 0) return;
-  await trx
-    .insertInto("rule_versions")
-    .values([...unique.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)))
-    .onConflict((oc) => oc.column("id").doNothing())
-    .execute();
+  const sorted = [...unique.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const chunk of chunks(sorted)) {
+    await trx
+      .insertInto("rule_versions")
+      .values(chunk)
+      .onConflict((oc) => oc.column("id").doNothing())
+      .execute();
+  }
 }
 
 async function insertMatches(
@@ -290,10 +296,8 @@ async function insertMatches(
   eventSeqs: ReadonlyMap<string, number> | undefined,
 ): Promise<void> {
   for (const chunk of chunks(placements)) {
-    // The rule versions first (a handful per chunk, most already stored), then the matches that point at them.
-    const versions = chunk.map((p) => ruleVersionRow(p.match));
-    await insertRuleVersions(trx, versions);
-    const versionOf = versions.map((v) => v.id);
+    // Their rule versions are stored (applyMatchesIn).
+    const versionOf = chunk.map((p) => ruleVersionRow(p.match).id);
     try {
       await trx
         .insertInto("rule_matches")
