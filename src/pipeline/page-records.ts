@@ -9,7 +9,14 @@ import type { EventRow, QuarantineRow } from "../core/event.ts";
 import { isKnownEventType } from "../core/event-types.ts";
 import type { ValidationIssue } from "../core/validation.ts";
 import type { PageWrite } from "../storage/ports.ts";
-import { checkSerializable, checkStorable, PREVIEW_DEPTH, previewJson, storableText } from "./storable-record.ts";
+import {
+  checkSerializable,
+  checkStorable,
+  checkStorableUnserialized,
+  PREVIEW_DEPTH,
+  previewJson,
+  storableText,
+} from "./storable-record.ts";
 
 export interface NormalizeOutcome {
   ok: boolean;
@@ -170,7 +177,7 @@ export function pageRecords(items: readonly unknown[], ctx: PageRecordsContext):
     }
     const record = outcome.record ?? {};
     // The normalized form is checked too: an embedded-JSON field, once parsed, can hold what its text did not.
-    const storableRecord = checkStorable(record);
+    const storableRecord = checkStorableUnserialized(record);
     if (!storableRecord.ok) {
       const issue = storableRecord.issue;
       quarantined.push(

@@ -6,6 +6,7 @@ import { describe, it } from "node:test";
 import {
   checkSerializable,
   checkStorable,
+  checkStorableUnserialized,
   MAX_RECORD_BYTES,
   MAX_RECORD_DEPTH,
   PREVIEW_DEPTH,
@@ -101,6 +102,24 @@ describe("checkStorable", () => {
     assert.equal(checkStorable(justUnder).ok, true);
     justUnder.pad += "p";
     assert.equal(issueOf(justUnder).code, "too_large");
+  });
+
+  it("gives the same verdict without the JSON text (the normalized record), measuring exactly near the bound", () => {
+    const verdict = (value: unknown) => {
+      const r = checkStorableUnserialized(value);
+      return r.ok ? "ok" : r.issue.code;
+    };
+    assert.equal(verdict(record({ note: "emoji 😀 and accents é" })), "ok");
+    assert.equal(verdict(record({ x: "a\u0000" })), "nul_character");
+    assert.equal(verdict(nested(MAX_RECORD_DEPTH + 1, "array")), "too_deep");
+    // Under the bound in characters, over it in bytes: only the exact measure can tell.
+    assert.equal(verdict(record({ text: "é".repeat(600_000) })), "too_large");
+    assert.equal(verdict(record({ text: "é".repeat(400_000) })), "ok");
+    const justUnder = record({ pad: "" });
+    justUnder.pad = "p".repeat(MAX_RECORD_BYTES - JSON.stringify(justUnder).length);
+    assert.equal(verdict(justUnder), "ok");
+    justUnder.pad += "p";
+    assert.equal(verdict(justUnder), "too_large");
   });
 
   it("refuses values JSON cannot carry", () => {

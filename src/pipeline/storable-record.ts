@@ -27,7 +27,16 @@ export type Storability = { ok: true; json: string } | { ok: false; issue: Valid
 
 /** Every check: shape (depth, size, JSON types) and text (NUL, lone surrogates) in every string and key. */
 export function checkStorable(value: unknown): Storability {
-  return walk(value, true);
+  return walk(value, true, true);
+}
+
+/**
+ * checkStorable for a value whose JSON text is not needed (the normalized record, which is never stored): the
+ * same checks, but the text is only made when the size bound could be at stake, which for a real record it
+ * never is.
+ */
+export function checkStorableUnserialized(value: unknown): { ok: true } | { ok: false; issue: ValidationIssue } {
+  return walk(value, true, false);
 }
 
 /**
@@ -36,7 +45,7 @@ export function checkStorable(value: unknown): Storability {
  * both stores hold: this is what a quarantine row's raw text may contain.
  */
 export function checkSerializable(value: unknown): Storability {
-  return walk(value, false);
+  return walk(value, false, true);
 }
 
 interface Frame {
@@ -62,12 +71,17 @@ function textProblem(text: string): { code: string; what: string } | null {
   return null;
 }
 
-function walk(root: unknown, checkText: boolean): Storability {
+function walk(root: unknown, checkText: boolean, serialize: true): Storability;
+function walk(root: unknown, checkText: boolean, serialize: boolean): Storability | { ok: true };
+function walk(root: unknown, checkText: boolean, serialize: boolean): Storability | { ok: true } {
   const stack: Frame[] = [{ value: root, depth: 0, parent: null, key: "$" }];
   // A lower bound of the JSON text's length in bytes (every character takes at least one byte; quotes, colons,
   // commas and brackets are counted; a number at least one digit), so passing the bound here is a sure refusal,
   // before anything is serialized. The exact measure is taken on the JSON text at the end.
   let estimate = 0;
+  // An upper bound of the same (a UTF-16 unit takes at most 6 bytes of JSON: a \uXXXX escape; a number at most
+  // 24 characters): below the limit, the exact measure need not be taken.
+  let upper = 0;
   const tooLarge = (): Storability =>
     fail(
       "too_large",
@@ -79,6 +93,7 @@ function walk(root: unknown, checkText: boolean): Storability {
     switch (typeof value) {
       case "string": {
         estimate += value.length + 2;
+        upper += value.length * 6 + 2;
         if (estimate > MAX_RECORD_BYTES) return tooLarge();
         const problem = checkText ? textProblem(value) : null;
         if (problem) return fail(problem.code, frame, `This string holds ${problem.what}, which cannot be stored.`);
@@ -86,14 +101,17 @@ function walk(root: unknown, checkText: boolean): Storability {
       }
       case "number":
         estimate += 1;
+        upper += 25;
         // JSON.parse never gives these; a caller handing in other values would see them turn into null.
         if (!Number.isFinite(value)) return fail("not_json", frame, `${value} is not a JSON number.`);
         break;
       case "boolean":
         estimate += 4;
+        upper += 5;
         break;
       case "object": {
         estimate += value === null ? 4 : 2;
+        upper += 4;
         if (value === null) break;
         const depth = frame.depth + 1;
         if (depth > MAX_RECORD_DEPTH) {
@@ -103,12 +121,14 @@ function walk(root: unknown, checkText: boolean): Storability {
           // Reversed, so that the first problem in document order is the one reported.
           for (let i = value.length - 1; i >= 0; i--) stack.push({ value: value[i], depth, parent: frame, key: i });
           estimate += Math.max(0, value.length - 1);
+          upper += value.length;
         } else {
           const keys = Object.keys(value);
           estimate += Math.max(0, keys.length - 1);
           for (let i = keys.length - 1; i >= 0; i--) {
             const key = keys[i] as string;
             estimate += key.length + 3;
+            upper += key.length * 6 + 4;
             const problem = checkText ? textProblem(key) : null;
             if (problem) {
               return fail(problem.code, { value, depth, parent: frame, key }, `This key holds ${problem.what}.`);
@@ -124,11 +144,13 @@ function walk(root: unknown, checkText: boolean): Storability {
         // normalizer's output may rely on; only a record that is itself undefined has nothing to store.
         if (frame.parent === null) return fail("not_json", frame, "The record is undefined, not a JSON value.");
         estimate += 4;
+        upper += 4;
         break;
       default:
         return fail("not_json", frame, `A ${typeof value} is not a JSON value.`);
     }
   }
+  if (!serialize && upper <= MAX_RECORD_BYTES) return { ok: true };
   const json = JSON.stringify(root);
   // A UTF-16 unit is at most 3 bytes of UTF-8: a short text needs no exact count.
   if (json.length * 3 > MAX_RECORD_BYTES && Buffer.byteLength(json, "utf8") > MAX_RECORD_BYTES) return tooLarge();

@@ -70,9 +70,12 @@ export class PostgresStoreDialect implements StoreDialect {
   }
 
   async lockKeys(trx: Db, keys: readonly string[]): Promise<void> {
-    for (const key of [...new Set(keys)].sort()) {
-      await sql`SELECT pg_advisory_xact_lock(hashtext(${key}))`.execute(trx);
-    }
+    const sorted = [...new Set(keys)].sort();
+    if (sorted.length === 0) return;
+    // One statement for all of them (a page's matches name dozens of keys; a round trip each was a fifth of
+    // its time). unnest scans the array in order and each row's lock is taken before the next row is read,
+    // so the locks are still taken in sorted order.
+    await sql`SELECT count(pg_advisory_xact_lock(hashtext(k))) FROM unnest(${sorted}::text[]) AS k`.execute(trx);
   }
 
   skipLocked<Q extends { forUpdate(): Q; skipLocked(): Q }>(query: Q): Q {

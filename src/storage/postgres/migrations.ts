@@ -838,6 +838,22 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX posture_objects_object ON posture_objects (source_id, kind, object_id);
     `,
   },
+  {
+    version: 25,
+    name: "rule matches keyed by their event's seq",
+    sql: `
+      -- A match was unique on (source, rule, event id, error flag). Event ids are random, so each page's
+      -- matches landed on ~100 different pages of that index. A match of a stored event (every match a page
+      -- writes) now names the event's seq, which grows with each page, and is unique on (event_seq, rule,
+      -- error flag): its entries are appended. Matches without a stored event (health alarms, posture,
+      -- scheduled queries, correlations) and those stored before keep event_seq NULL and the old key, as a
+      -- partial unique index.
+      ALTER TABLE rule_matches ADD COLUMN event_seq bigint;
+      ALTER TABLE rule_matches DROP CONSTRAINT rule_matches_source_id_rule_id_event_id_is_error_key;
+      CREATE UNIQUE INDEX rule_matches_event_key ON rule_matches (event_seq, rule_id, is_error) WHERE event_seq IS NOT NULL;
+      CREATE UNIQUE INDEX rule_matches_key ON rule_matches (source_id, rule_id, event_id, is_error) WHERE event_seq IS NULL;
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

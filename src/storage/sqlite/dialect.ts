@@ -134,8 +134,10 @@ export class SqliteStoreDialect implements StoreDialect {
   }
 
   async insertText(trx: Db, rows: ReadonlyArray<{ seq: number; body: string }>): Promise<void> {
-    for (const row of rows)
-      await sql`INSERT INTO event_text (rowid, body) VALUES (${row.seq}, ${row.body})`.execute(trx);
+    // One statement per batch: a statement per event cost more in building it than SQLite took to run it.
+    if (rows.length === 0) return;
+    const values = sql.join(rows.map((row) => sql`(${row.seq}, ${row.body})`));
+    await sql`INSERT INTO event_text (rowid, body) VALUES ${values}`.execute(trx);
   }
 
   async deleteSourceText(_trx: Db, _sourceId: string): Promise<void> {

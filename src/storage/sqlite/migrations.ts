@@ -866,6 +866,66 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX posture_objects_object ON posture_objects (source_id, kind, object_id);
     `,
   },
+  {
+    version: 25,
+    name: "rule matches keyed by their event's seq",
+    rebuildsTables: true,
+    sql: `
+      -- A match was unique on (source, rule, event id, error flag). Event ids are random, so each page's
+      -- matches landed on ~100 different pages of that index: a sixth of the pages a page transaction wrote to
+      -- the WAL and fsynced. A match of a stored event (every match a page writes) now names the event's seq,
+      -- which grows with each page, and is unique on (event_seq, rule, error flag): its entries are appended.
+      -- Matches without a stored event (health alarms, posture, scheduled queries, correlations) and those
+      -- stored before keep event_seq NULL and the old key, as a partial unique index.
+      CREATE TABLE rule_matches_v23 (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        event_id TEXT NOT NULL,
+        event_seq INTEGER,
+        rule_id TEXT NOT NULL,
+        event_time INTEGER NOT NULL,
+        is_error INTEGER NOT NULL,
+        error_type TEXT,
+        error_message TEXT,
+        dedup_string TEXT NOT NULL,
+        title TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        alert_context TEXT,
+        unique_value TEXT,
+        window_id TEXT,
+        alert_id TEXT,
+        created_at_ms INTEGER NOT NULL,
+        correlation_pending INTEGER NOT NULL DEFAULT 0,
+        rule_version TEXT NOT NULL DEFAULT ''
+      );
+      INSERT INTO rule_matches_v23 (seq, source_id, event_id, rule_id, event_time, is_error, error_type, error_message,
+          dedup_string, title, severity, alert_context, unique_value, window_id, alert_id, created_at_ms,
+          correlation_pending, rule_version)
+        SELECT seq, source_id, event_id, rule_id, event_time, is_error, error_type, error_message, dedup_string, title,
+          severity, alert_context, unique_value, window_id, alert_id, created_at_ms, correlation_pending, rule_version
+        FROM rule_matches ORDER BY seq;
+      -- AUTOINCREMENT: seq values stay unused, as before the rebuild.
+      UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'rule_matches'), 0))
+        WHERE name = 'rule_matches_v23';
+      DROP TABLE rule_matches;
+      ALTER TABLE rule_matches_v23 RENAME TO rule_matches;
+      CREATE UNIQUE INDEX rule_matches_event_key ON rule_matches (event_seq, rule_id, is_error) WHERE event_seq IS NOT NULL;
+      CREATE UNIQUE INDEX rule_matches_key ON rule_matches (source_id, rule_id, event_id, is_error) WHERE event_seq IS NULL;
+      CREATE INDEX rule_matches_by_time ON rule_matches (source_id, event_time, seq);
+      CREATE INDEX rule_matches_by_rule ON rule_matches (rule_id, event_time, seq);
+      CREATE INDEX rule_matches_by_alert ON rule_matches (alert_id, event_time, seq) WHERE alert_id IS NOT NULL;
+      CREATE INDEX rule_matches_by_window ON rule_matches (window_id) WHERE window_id IS NOT NULL;
+      CREATE INDEX rule_matches_correlation_pending ON rule_matches (source_id, seq) WHERE correlation_pending = 1;
+      -- The counters of migration 15, on the rebuilt table.
+      CREATE TRIGGER source_counters_rule_error_insert AFTER INSERT ON rule_matches WHEN new.is_error = 1 BEGIN
+        INSERT INTO source_counters (source_id, rule_errors) VALUES (new.source_id, 1)
+          ON CONFLICT (source_id) DO UPDATE SET rule_errors = rule_errors + 1;
+      END;
+      CREATE TRIGGER source_counters_rule_error_delete AFTER DELETE ON rule_matches WHEN old.is_error = 1 BEGIN
+        UPDATE source_counters SET rule_errors = rule_errors - 1 WHERE source_id = old.source_id;
+      END;
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

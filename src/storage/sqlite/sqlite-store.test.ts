@@ -505,6 +505,61 @@ describe("SqliteStore", () => {
       }, path);
     });
 
+    it("keeps the matches stored before migration 25 on their event-id key, and keys a page's matches by seq", async () => {
+      const path = freshPath();
+      const db = new Database(path);
+      runMigrations(
+        db,
+        Date.now(),
+        MIGRATIONS.filter((m) => m.version <= 24),
+      );
+      db.exec(
+        `INSERT INTO sources (id, name, kind, poll_interval_secs, overlap_secs, sweep_window_secs, sweep_interval_secs,
+           include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms)
+         VALUES ('s1', 'acme', 'openai', 60, 60, 60, 60, 1, 1, 1, 'x', 0);
+         INSERT INTO rule_versions (id, rule_id, log_type, dedup_period_minutes, threshold, create_alert, tags, reports)
+           VALUES ('v1', 'R', 'OpenAI.Audit', 60, 1, 0, '[]', '{}');
+         INSERT INTO rule_matches (source_id, event_id, rule_id, event_time, is_error, dedup_string, title, severity,
+           created_at_ms, rule_version, correlation_pending)
+           VALUES ('s1', 'old', 'R', 1, 0, 'd', 't', 'INFO', 0, 'v1', 1), ('s1', 'gone', 'R', 2, 0, 'd', 't', 'INFO', 0, 'v1', 1);
+         DELETE FROM rule_matches WHERE event_id = 'gone';`,
+      );
+      db.close();
+      await withStore(async (store) => {
+        const window = { sourceId: "s1", sinceSecs: 0, untilSecs: 100 };
+        const [old] = await store.listMatches(window);
+        assert.equal(old?.eventId, "old");
+        // The old key still holds: the same match applied again is skipped.
+        await store.applyDerivedMatches("s1", [old!]);
+        assert.equal((await store.listMatches(window)).length, 1);
+        await store.applyPage({
+          sourceId: "s1",
+          events: [eventRow("e1", 5)],
+          quarantined: [],
+          unknownTypes: [],
+          matches: [{ ...old!, eventId: "e1", eventTimeSecs: 5 }],
+        });
+        const rows = store.connection
+          .prepare(
+            `SELECT m.event_id, m.seq, m.event_seq, e.seq AS stored_seq FROM rule_matches m
+               LEFT JOIN events e ON e.source_id = m.source_id AND e.id = m.event_id ORDER BY m.seq`,
+          )
+          .all() as Array<{ event_id: string; seq: number; event_seq: number | null; stored_seq: number | null }>;
+        assert.deepEqual(
+          rows.map((r) => [r.event_id, r.event_seq === null ? null : r.event_seq === r.stored_seq]),
+          [
+            ["old", null],
+            ["e1", true],
+          ],
+        );
+        assert.ok(rows[1]!.seq > 2, "a match seq freed before the rebuild is not given again");
+        assert.deepEqual(
+          (await store.listMatches(window)).map((m) => m.eventId),
+          ["old", "e1"],
+        );
+      }, path);
+    });
+
     it("refuses a database written by a newer Vigil", async () => {
       const path = freshPath();
       await withStore(async (store) => {

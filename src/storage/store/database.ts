@@ -261,6 +261,8 @@ export interface RuleMatchesTable {
   error_message: string | null;
   error_type: string | null;
   event_id: string;
+  /** The matched event's events.seq when the event is stored with the match (a page's matches); else NULL. */
+  event_seq: number | null;
   event_time: number;
   is_error: Flag;
   rule_id: string;

@@ -51,6 +51,9 @@ import { suppressMatchesIn } from "./suppressions.ts";
  */
 const CHUNK = 500;
 
+/** Window keys per look-up: 6 bound parameters each. */
+const KEYS_PER_LOOKUP = 100;
+
 const HOUR_MS = 3_600_000;
 
 // The advisory lock names. They are the names the stores have always taken, so that workers of an older
@@ -93,13 +96,21 @@ export async function applyMatchesIn(
   trx: Db,
   matches: readonly RuleMatch[],
   nowMs: number,
-  options: { fromHistory: boolean },
+  options: {
+    fromHistory: boolean;
+    /** A page's matches: the seq of each match's event, which this transaction inserted. */
+    eventSeqs?: ReadonlyMap<string, number>;
+  },
 ): Promise<string[]> {
   if (matches.length === 0) return [];
   await ctx.dialect.lockKeys(trx, [...keysToLoad(matches).map((k) => windowLock(k.key)), ...matches.map(ruleLock)]);
-  // Which matches are new is decided under the rule locks, so the answer holds until the insert.
+  // Which matches are new is decided under the rule locks, so the answer holds until the insert. A page's
+  // matches are of the events this transaction inserted: no match of theirs can be stored yet (matches go
+  // only with their source, and with its events), so the look-up is skipped; the insert still checks.
   // Suppressed matches (store/suppressions.ts) are counted there and go no further: no window, no alert.
-  const fresh = await suppressMatchesIn(trx, await unstoredMatches(trx, matches), nowMs);
+  const eventSeqs = options.eventSeqs;
+  const unstored = eventSeqs !== undefined ? distinctMatches(matches) : await unstoredMatches(trx, matches);
+  const fresh = await suppressMatchesIn(trx, unstored, nowMs);
   if (fresh.length === 0) return [];
 
   let existing = await loadWindows(trx, fresh);
@@ -122,24 +133,45 @@ export async function applyMatchesIn(
     outcome = applyMatches(existing, folded);
   }
 
+  // The rule versions the matches and the windows written whole (see saveWindows) name, in one statement
+  // (most are stored already).
+  const loaded = new Set(existing.map((w) => w.id));
+  await insertRuleVersions(trx, [
+    ...outcome.windowUpserts
+      .filter((w) => !loaded.has(w.id) || outcome.newRepresentative.has(w.id))
+      .map((w) => ruleVersionRow(w.first)),
+    ...outcome.placements.map((p) => ruleVersionRow(p.match)),
+  ]);
   await saveWindows(trx, existing, outcome);
-  await insertMatches(trx, outcome.placements, nowMs);
+  await insertMatches(ctx, trx, outcome.placements, nowMs, eventSeqs);
   await createAlerts(trx, outcome.alertCreations, nowMs, options.fromHistory);
   await attachToAlerts(trx, outcome, nowMs, options.fromHistory);
   return outcome.alertCreations.map((w) => w.id);
 }
 
+/** The matches, in input order, each once. */
+function distinctMatches(matches: readonly RuleMatch[]): RuleMatch[] {
+  const unique = new Map<string, RuleMatch>();
+  for (const m of matches) {
+    const key = matchKey(m);
+    if (!unique.has(key)) unique.set(key, m);
+  }
+  return [...unique.values()];
+}
+
 /** The matches not stored yet, in input order, each once. */
 async function unstoredMatches(trx: Db, matches: readonly RuleMatch[]): Promise<RuleMatch[]> {
-  const unique = new Map<string, RuleMatch>();
-  for (const m of matches) if (!unique.has(matchKey(m))) unique.set(matchKey(m), m);
+  const unique = distinctMatches(matches);
   const stored = new Set<string>();
-  for (const [sourceId, ofSource] of groupBy(unique.values(), (m) => m.sourceId)) {
+  for (const [sourceId, ofSource] of groupBy(unique, (m) => m.sourceId)) {
     for (const chunk of chunks(ofSource)) {
       // Rules × events covers the chunk's keys (and maybe more, which the set lookup below ignores).
+      // Matches without an event seq: those are unique on this key (rule_matches_key, migration 25); the
+      // others are a page's, whose rules (event rules) never derive matches.
       const rows = await trx
         .selectFrom("rule_matches")
         .select(["rule_id", "event_id", "is_error"])
+        .where("event_seq", "is", null)
         .where("source_id", "=", sourceId)
         .where("rule_id", "in", distinct(chunk.map((m) => m.ruleId)))
         .where("event_id", "in", distinct(chunk.map((m) => m.eventId)))
@@ -149,22 +181,34 @@ async function unstoredMatches(trx: Db, matches: readonly RuleMatch[]): Promise<
       }
     }
   }
-  return [...unique.values()].filter((m) => !stored.has(matchKey(m)));
+  return unique.filter((m) => !stored.has(matchKey(m)));
 }
 
 /** The stored windows the matches may fall into. */
 async function loadWindows(trx: Db, matches: readonly RuleMatch[]): Promise<AlertWindow[]> {
   const rows: Array<Selectable<AlertWindowsTable>> = [];
-  for (const { key, minSecs, maxSecs } of keysToLoad(matches)) {
+  // One statement per chunk of keys, not one per key (a page's matches fall into dozens of windows): each
+  // OR term is a range of alert_windows_by_key, which both planners read as a union of index ranges.
+  for (const chunk of chunks(keysToLoad(matches), KEYS_PER_LOOKUP)) {
     const found = await trx
       .selectFrom("alert_windows")
       .selectAll()
-      .where("source_id", "=", key.sourceId)
-      .where("rule_id", "=", key.ruleId)
-      .where("dedup_string", "=", key.dedupString)
-      .where("is_error", "=", toFlag(key.isError))
-      .where("start_secs", "<=", maxSecs)
-      .where("end_secs", ">", minSecs)
+      .where((eb) =>
+        eb.or(
+          chunk.map(({ key, minSecs, maxSecs }) =>
+            eb.and([
+              eb("source_id", "=", key.sourceId),
+              eb("rule_id", "=", key.ruleId),
+              eb("dedup_string", "=", key.dedupString),
+              eb("is_error", "=", toFlag(key.isError)),
+              eb("start_secs", "<=", maxSecs),
+              eb("end_secs", ">", minSecs),
+            ]),
+          ),
+        ),
+      )
+      .orderBy("start_secs")
+      .orderBy("id")
       .execute();
     rows.push(...found);
   }
@@ -212,11 +256,6 @@ async function saveWindows(trx: Db, existing: readonly AlertWindow[], outcome: W
       await trx.updateTable("alert_windows").set(windowCounts(w)).where("id", "=", w.id).execute();
     } else whole.push(w);
   }
-  // The representatives' rule versions (stored with their matches too; a window may be written first).
-  await insertRuleVersions(
-    trx,
-    whole.map((w) => ruleVersionRow(w.first)),
-  );
   for (const chunk of chunks(whole)) {
     await trx
       .insertInto("alert_windows")
@@ -239,37 +278,45 @@ async function saveWindows(trx: Db, existing: readonly AlertWindow[], outcome: W
 /** Stores the rule versions not stored yet (each once, in id order: concurrent writers lock alike). */
 async function insertRuleVersions(trx: Db, rows: ReadonlyArray<ReturnType<typeof ruleVersionRow>>): Promise<void> {
   const unique = new Map(rows.map((v) => [v.id, v]));
-  if (unique.size === 0) return;
-  await trx
-    .insertInto("rule_versions")
-    .values([...unique.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)))
-    .onConflict((oc) => oc.column("id").doNothing())
-    .execute();
+  const sorted = [...unique.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (const chunk of chunks(sorted)) {
+    await trx
+      .insertInto("rule_versions")
+      .values(chunk)
+      .onConflict((oc) => oc.column("id").doNothing())
+      .execute();
+  }
 }
 
-async function insertMatches(trx: Db, placements: readonly MatchPlacement[], nowMs: number): Promise<void> {
+async function insertMatches(
+  ctx: StoreContext,
+  trx: Db,
+  placements: readonly MatchPlacement[],
+  nowMs: number,
+  eventSeqs: ReadonlyMap<string, number> | undefined,
+): Promise<void> {
   for (const chunk of chunks(placements)) {
-    // The rule versions first (a handful per chunk, most already stored), then the matches that point at them.
-    const versions = chunk.map((p) => ruleVersionRow(p.match));
-    await insertRuleVersions(trx, versions);
-    const versionOf = versions.map((v) => v.id);
-    const result = await trx
-      .insertInto("rule_matches")
-      .values(
-        chunk.map((p, i) => ({
-          ...matchRow(p.match, versionOf[i]!),
-          window_id: p.windowId,
-          alert_id: p.alertId,
-          created_at_ms: nowMs,
-          // Every new match waits for correlation (see Store.listCorrelationPending).
-          correlation_pending: 1,
-        })),
-      )
-      .onConflict((oc) => oc.columns(["source_id", "rule_id", "event_id", "is_error"]).doNothing())
-      .executeTakeFirstOrThrow();
-    // Found new above, under the rule locks: a conflict here is a bug that would miscount a window.
-    if (Number(result.numInsertedOrUpdatedRows) !== chunk.length) {
-      throw new Error(`${chunk.length - Number(result.numInsertedOrUpdatedRows)} new matches were stored already.`);
+    // Their rule versions are stored (applyMatchesIn).
+    const versionOf = chunk.map((p) => ruleVersionRow(p.match).id);
+    try {
+      await trx
+        .insertInto("rule_matches")
+        .values(
+          chunk.map((p, i) => ({
+            ...matchRow(p.match, versionOf[i]!),
+            event_seq: eventSeqs?.get(p.match.eventId) ?? null,
+            window_id: p.windowId,
+            alert_id: p.alertId,
+            created_at_ms: nowMs,
+            // Every new match waits for correlation (see Store.listCorrelationPending).
+            correlation_pending: 1,
+          })),
+        )
+        .execute();
+    } catch (err) {
+      // Found new above, under the rule locks: a conflict here is a bug that would miscount a window.
+      if (ctx.dialect.isUniqueViolation(err)) throw new Error("A new match was stored already.", { cause: err });
+      throw err;
     }
   }
 }

@@ -148,7 +148,7 @@ async function applyPageIn(ctx: StoreContext, trx: Db, write: PageWrite, nowMs: 
   const orderedIds = [...new Set(insertedIds)];
 
   // Before the rest of the page, so that anything failing later also rolls the alert state back.
-  const createdAlertIds = await applyDetections(ctx, trx, write, new Set(orderedIds), nowMs);
+  const createdAlertIds = await applyDetections(ctx, trx, write, inserted, nowMs);
 
   const quarantined = await insertQuarantine(trx, write, nowMs);
   const newUnknownTypes = await insertUnknownTypes(trx, write, nowMs);
@@ -167,9 +167,9 @@ async function applyPageIn(ctx: StoreContext, trx: Db, write: PageWrite, nowMs: 
   };
 }
 
-/** Inserts the page's new events in one statement; returns the ids it inserted. */
-async function insertEvents(trx: Db, write: PageWrite, nowMs: number): Promise<Set<string>> {
-  if (write.events.length === 0) return new Set();
+/** Inserts the page's new events in one statement; returns the ids it inserted, with their seq. */
+async function insertEvents(trx: Db, write: PageWrite, nowMs: number): Promise<Map<string, number>> {
+  if (write.events.length === 0) return new Map();
   // Key order: concurrent writers (PostgreSQL workers) take the same unique-index locks in the same order.
   const rows = write.events
     .map(
@@ -188,7 +188,7 @@ async function insertEvents(trx: Db, write: PageWrite, nowMs: number): Promise<S
       }),
     )
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  const inserted = new Set<string>();
+  const inserted = new Map<string, number>();
   // Statements of INSERT_CHUNK rows stay under both engines' bound-parameter limits (SQLite 32,766).
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
     // ON CONFLICT (key) DO NOTHING, not INSERT OR IGNORE: OR IGNORE also silently skips rows that break a
@@ -205,7 +205,7 @@ async function insertEvents(trx: Db, write: PageWrite, nowMs: number): Promise<S
       .insertInto("event_text_pending")
       .values(stored.map((r) => ({ seq: r.seq })))
       .execute();
-    for (const r of stored) inserted.add(r.id);
+    for (const r of stored) inserted.set(r.id, r.seq);
   }
   return inserted;
 }
@@ -215,7 +215,7 @@ async function applyDetections(
   ctx: StoreContext,
   trx: Db,
   write: PageWrite,
-  inserted: ReadonlySet<string>,
+  inserted: ReadonlyMap<string, number>,
   nowMs: number,
 ): Promise<string[]> {
   const matches = write.matches ?? [];
@@ -240,7 +240,7 @@ async function applyDetections(
     trx,
     matches.filter((m) => inserted.has(m.eventId)),
     nowMs,
-    { fromHistory: write.fromHistory === true },
+    { fromHistory: write.fromHistory === true, eventSeqs: inserted },
   );
 }
 
