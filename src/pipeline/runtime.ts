@@ -18,7 +18,7 @@ import { DEFAULT_OPENAI_BASE_URL, OpenAIAuditLogClient } from "../sources/openai
 import type { Store } from "../storage/ports.ts";
 import { openPostgresStore } from "../storage/postgres/postgres-store.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
-import { type BackfillProgress, runBackfillJob } from "./backfill.ts";
+import { type BackfillDeps, type BackfillProgress, runBackfillJob } from "./backfill.ts";
 import { DeliveryWorker, type DeliveryWorkerOptions } from "./delivery-worker.ts";
 import { type Detection, openDetection, runCorrelations } from "./detection.ts";
 import { checkSourceHealth } from "./health.ts";
@@ -152,7 +152,10 @@ export async function pollerFor(runtime: Runtime, source: SourceRecord): Promise
   });
 }
 
-/** Runs every unfinished backfill job of the source to completion. */
+/**
+ * Runs every unfinished backfill job of the source to completion (in a fleet: the slices this worker can claim).
+ * Returns how many jobs are complete now.
+ */
 export async function runPendingBackfills(
   runtime: Runtime,
   source: SourceRecord,
@@ -160,13 +163,15 @@ export async function runPendingBackfills(
     concurrency?: number;
     signal?: AbortSignal;
     onProgress?: (jobId: number, p: BackfillProgress) => void;
+    claimSlice?: BackfillDeps["claimSlice"];
   } = {},
 ): Promise<number> {
   const jobs = await runtime.store.listBackfillJobs({ sourceId: source.id, pendingOnly: true });
   if (jobs.length === 0) return 0;
   const reader = await sourceClient(runtime, source);
+  let complete = 0;
   for (const job of jobs) {
-    await runBackfillJob(
+    const run = await runBackfillJob(
       {
         store: runtime.store,
         reader,
@@ -176,12 +181,14 @@ export async function runPendingBackfills(
         normalizer: runtime.normalizer,
         detector: (await runtime.detection()).detector,
         ...(options.onProgress ? { onProgress: (p) => options.onProgress?.(job.id, p) } : {}),
+        ...(options.claimSlice ? { claimSlice: options.claimSlice } : {}),
       },
       job,
       options.signal,
     );
+    if (run.complete) complete++;
   }
-  return jobs.length;
+  return complete;
 }
 
 export function deliveryWorkerFor(

@@ -2,10 +2,19 @@
 // source, and runs unfinished backfill jobs beside the live polls (history never delays live events).
 // Sources added or removed while running are picked up by a periodic refresh. Stopping (the abort
 // signal) interrupts in-flight requests; page writes are transactions, so a stop never half-applies one.
+//
+// In a fleet (several workers on one PostgreSQL database, src/fleet/), a source's loop runs only while this
+// worker holds the source's lease: the coordinator starts it when the lease is taken and aborts it (mid-poll if
+// need be) when the lease is lost or handed to another worker, so each source is polled, checked, correlated and
+// snapshotted by one worker at a time. Backfill slices are shared: any worker runs any slice whose lease it takes.
+// The delivery worker runs everywhere: its claims already give each delivery to one worker.
 
 import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage, VigilError } from "../core/errors.ts";
 import type { SourceRecord } from "../core/source.ts";
+import type { FleetCoordinator } from "../fleet/coordinator.ts";
+import { sliceLease, sourceLease, sourceOfLease } from "../fleet/lease-names.ts";
+import type { SliceClaim } from "./backfill.ts";
 import { runCorrelations } from "./detection.ts";
 import { BackfillCounter, backfillCompleteLine, pollSummary } from "./poll-summary.ts";
 import { postureDue, runPosture } from "./posture.ts";
@@ -38,7 +47,11 @@ export class PollScheduler {
   /** Per source: what its backfill read since the last poll summary. */
   private readonly backfillCounters = new Map<string, BackfillCounter>();
 
-  constructor(private readonly runtime: Runtime) {}
+  /** `fleet`: this worker's coordinator in a fleet (fleet/coordinator.ts fleetFor); absent, it does all the work. */
+  constructor(
+    private readonly runtime: Runtime,
+    private readonly fleet: FleetCoordinator | null = null,
+  ) {}
 
   /** Runs until the signal aborts; resolves once every loop has finished its current step. */
   async run(signal: AbortSignal): Promise<void> {
@@ -46,11 +59,30 @@ export class PollScheduler {
     await this.runtime.detection();
     // Alert delivery runs beside the polls: a slow destination never delays collection.
     const delivery = deliveryWorkerFor(this.runtime).run(signal);
+    const fleet = this.fleet;
+    let backfills: Promise<void> | undefined;
+    if (fleet) {
+      // Before any source is shared: a demo source beside a real one is removed, never polled.
+      await this.retireDemo();
+      fleet.setShare({
+        items: async () =>
+          (await this.runtime.store.listSources()).filter((s) => s.enabled).map((s) => sourceLease(s.id)),
+        work: (name, leaseSignal) => this.ownedSourceLoop(name, leaseSignal),
+      });
+      fleet.start();
+      backfills = this.fleetBackfills(fleet, signal);
+    }
     while (!signal.aborted) {
-      // Before the loops start: a demo source beside a real one is removed, never polled.
+      // Before the loops start: a demo source beside a real one is removed, never polled. Safe on every worker
+      // at once: removing a source twice removes it once.
       await this.retireDemo();
       const sources = await this.runtime.store.listSources();
       for (const source of sources) {
+        if (fleet) {
+          // The source's owner checks it; the others leave it alone.
+          if (fleet.owns(sourceLease(source.id))) await runHealthChecks(this.runtime, source);
+          continue;
+        }
         if (source.enabled && !this.loops.has(source.id)) {
           const loop = this.sourceLoop(source, signal).finally(() => this.loops.delete(source.id));
           this.loops.set(source.id, loop);
@@ -60,7 +92,37 @@ export class PollScheduler {
       }
       await pause(REFRESH_MS, signal);
     }
-    await Promise.allSettled([...this.loops.values(), delivery]);
+    await Promise.allSettled([...this.loops.values(), delivery, ...(backfills ? [backfills] : [])]);
+  }
+
+  /** A fleet worker's loop of a source whose lease it holds, until the lease's signal fires. */
+  private async ownedSourceLoop(name: string, leaseSignal: AbortSignal): Promise<void> {
+    const sourceId = sourceOfLease(name);
+    if (sourceId === null) return;
+    const source = await this.runtime.store.getSource(sourceId);
+    if (!source?.enabled) return;
+    // Backfills are shared slice by slice across the fleet (fleetBackfills), not run by the source's owner.
+    await this.sourceLoop(source, leaseSignal, { backfill: false });
+  }
+
+  /**
+   * Fleet mode: every worker takes the backfill slices it can claim, source by source, so several workers share
+   * one job and a dead worker's slice resumes elsewhere once its lease expires.
+   */
+  private async fleetBackfills(fleet: FleetCoordinator, signal: AbortSignal): Promise<void> {
+    const claimSlice = async (slice: { jobId: number; sliceIndex: number }): Promise<SliceClaim | null> =>
+      fleet.claimOnce(sliceLease(slice.jobId, slice.sliceIndex));
+    while (!signal.aborted) {
+      try {
+        for (const source of await this.runtime.store.listSources()) {
+          if (signal.aborted) break;
+          if (source.enabled) await this.backfillStep(source, signal, claimSlice);
+        }
+      } catch (err) {
+        if (!isAbort(err, signal)) this.runtime.logger.warn(`Looking for backfill work failed: ${errorMessage(err)}`);
+      }
+      await pause(fleet.heartbeatMs, signal);
+    }
   }
 
   private async retireDemo(): Promise<void> {
@@ -71,7 +133,11 @@ export class PollScheduler {
     }
   }
 
-  private async sourceLoop(initial: SourceRecord, signal: AbortSignal): Promise<void> {
+  private async sourceLoop(
+    initial: SourceRecord,
+    signal: AbortSignal,
+    options: { backfill: boolean } = { backfill: true },
+  ): Promise<void> {
     const { logger, store, clock } = this.runtime;
     let backfill: Promise<void> | null = null;
     let posture: Promise<void> | null = null;
@@ -97,9 +163,11 @@ export class PollScheduler {
         logger[level]({ source: source.name }, `Polling ${source.name} failed: ${errorMessage(err)}`);
       }
       await runHealthChecks(this.runtime, source);
-      backfill ??= this.backfillStep(source, signal).finally(() => {
-        backfill = null;
-      });
+      if (options.backfill) {
+        backfill ??= this.backfillStep(source, signal).finally(() => {
+          backfill = null;
+        });
+      }
       // Snapshots run beside the polls, like backfills: a slow inventory never delays live events.
       posture ??= this.postureStep(source, signal).finally(() => {
         posture = null;
@@ -138,13 +206,18 @@ export class PollScheduler {
     return counter;
   }
 
-  private async backfillStep(source: SourceRecord, signal: AbortSignal): Promise<void> {
+  private async backfillStep(
+    source: SourceRecord,
+    signal: AbortSignal,
+    claimSlice?: (slice: { jobId: number; sliceIndex: number }) => Promise<SliceClaim | null>,
+  ): Promise<void> {
     const sincePoll = this.backfillCounter(source.id);
     // This run's own total, for the line that says the backfill is complete.
     const thisRun = new BackfillCounter();
     try {
       const ran = await runPendingBackfills(this.runtime, source, {
         signal,
+        ...(claimSlice ? { claimSlice } : {}),
         onProgress: (jobId, progress) => {
           sincePoll.record(jobId, progress);
           thisRun.record(jobId, progress);
