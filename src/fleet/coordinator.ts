@@ -81,6 +81,12 @@ export class FleetCoordinator {
   private readonly leases = new Map<string, Lease>();
   /** One-off claims in flight: a heartbeat may already see them in the database before they are tracked. */
   private readonly claiming = new Set<string>();
+  /** Leases handed on whose work is still stopping: given back once it has (renewed by heartbeats meanwhile). */
+  private readonly releasing = new Map<string, Promise<void>>();
+  /** Work of dropped leases that has not finished stopping: not started again until it has. */
+  private readonly stoppingWork = new Map<string, Promise<void>>();
+  /** When each recent release finished: a heartbeat that began earlier may still report the lease as held. */
+  private readonly releasedAt = new Map<string, number>();
   private share: FleetShare | undefined;
   private rebalances = 0;
   private running: Promise<void> | undefined;
@@ -158,6 +164,7 @@ export class FleetCoordinator {
         released = true;
         this.drop(name, lease, "was released");
         await this.store.releaseLeases(this.identity.id, [name]);
+        this.releasedAt.set(name, this.now());
       },
     };
   }
@@ -186,6 +193,7 @@ export class FleetCoordinator {
     this.stopping.abort();
     this.wake.abort();
     await this.running;
+    await Promise.allSettled(this.releasing.values());
     const works: Array<Promise<void> | undefined> = [];
     for (const [name, lease] of [...this.leases]) {
       works.push(lease.work);
@@ -221,7 +229,11 @@ export class FleetCoordinator {
         failures > 0
           ? Math.min(this.heartbeatMs, FIRST_RETRY_MS * 2 ** (failures - 1))
           : this.heartbeatMs - (this.now() - started);
-      if (this.wake.signal.aborted) this.wake = new AbortController();
+      if (this.wake.signal.aborted) {
+        // Woken during the tick (a share was given): go again now.
+        this.wake = new AbortController();
+        if (failures === 0) continue;
+      }
       try {
         await sleep(Math.max(0, delay), undefined, {
           signal: AbortSignal.any([this.stopping.signal, this.wake.signal]),
@@ -237,6 +249,11 @@ export class FleetCoordinator {
     const me = this.identity.id;
     const beat = this.now();
     const held = new Set(await this.store.heartbeatWorker(this.identity, this.ttlMs, this.rebalances));
+    for (const [name, at] of this.releasedAt) {
+      // Released after this heartbeat began: its answer may predate the release.
+      if (at >= beat) held.delete(name);
+      else this.releasedAt.delete(name);
+    }
     for (const [name, lease] of [...this.leases]) {
       // A lease taken after this heartbeat began is renewed by the next one.
       if (lease.heldSince > beat) continue;
@@ -245,7 +262,7 @@ export class FleetCoordinator {
     }
     const share = this.share;
     if (!share || this.stopping.signal.aborted) {
-      const strays = [...held].filter((n) => !this.leases.has(n) && !this.claiming.has(n));
+      const strays = [...held].filter((n) => !this.tracked(n));
       if (strays.length > 0) await this.store.releaseLeases(me, strays);
       return;
     }
@@ -259,34 +276,60 @@ export class FleetCoordinator {
     // passed, nobody took them since) or from a predecessor with the same VIGIL_WORKER_ID. Kept if they are its
     // share, else given back.
     for (const name of held) {
-      if (this.leases.has(name) || this.claiming.has(name)) continue;
+      if (this.tracked(name)) continue;
       if (mine.has(name)) this.startItem(name, this.hold(name, "item", beat), share);
       else release.push(name);
     }
-    const stopping: Array<Promise<void> | undefined> = [];
     for (const [name, lease] of [...this.leases]) {
       if (lease.kind !== "item") continue;
       if (!mine.has(name)) {
-        // Stop the work before giving the lease back: the next holder must not overlap with it.
-        stopping.push(lease.work);
         this.drop(name, lease, present.has(name) ? "was handed to another worker" : "is no longer needed");
-        release.push(name);
         if (present.has(name)) this.rebalances++;
+        this.releaseWhenStopped(name, lease.work);
       } else if (lease.work === undefined) {
         // Its work ended on its own (e.g. the source was disabled, then enabled again): run it again.
         this.startItem(name, lease, share);
       }
     }
-    await Promise.allSettled(stopping);
-    if (release.length > 0) await this.store.releaseLeases(me, release);
+    if (release.length > 0) await this.release(release);
 
-    const wanted = [...mine].filter((n) => !this.leases.has(n));
+    const wanted = [...mine].filter((n) => !this.tracked(n));
     if (wanted.length > 0) {
       const claimStart = this.now();
       for (const name of await this.store.claimLeases(me, wanted, this.ttlMs)) {
         this.startItem(name, this.hold(name, "item", claimStart), share);
       }
     }
+  }
+
+  /** Held, being claimed, or being given back: not to adopt, claim or release again now. */
+  private tracked(name: string): boolean {
+    return this.leases.has(name) || this.claiming.has(name) || this.releasing.has(name) || this.stoppingWork.has(name);
+  }
+
+  private async release(names: string[]): Promise<void> {
+    await this.store.releaseLeases(this.identity.id, names);
+    const at = this.now();
+    for (const name of names) this.releasedAt.set(name, at);
+  }
+
+  /**
+   * Gives a lease back once its work has stopped: the next holder must never overlap with it. Meanwhile the
+   * heartbeats keep renewing it, and the heartbeat loop is not held up by a slow stop.
+   */
+  private releaseWhenStopped(name: string, work: Promise<void> | undefined): void {
+    const done = (async () => {
+      await work;
+      try {
+        await this.release([name]);
+      } catch (err) {
+        // Still named in the database: a later heartbeat reports it, and it is released then.
+        this.logger.warn({ lease: name }, `Releasing ${name} failed (retried): ${errorMessage(err)}`);
+      } finally {
+        this.releasing.delete(name);
+      }
+    })();
+    this.releasing.set(name, done);
   }
 
   private hold(name: string, kind: Lease["kind"], renewedAt: number): Lease {
@@ -315,6 +358,13 @@ export class FleetCoordinator {
     clearTimeout(lease.timer);
     if (this.leases.get(name) === lease) this.leases.delete(name);
     if (lease.controller.signal.aborted) return;
+    const work = lease.work;
+    if (work !== undefined && !this.stoppingWork.has(name)) {
+      this.stoppingWork.set(name, work);
+      void work.finally(() => {
+        if (this.stoppingWork.get(name) === work) this.stoppingWork.delete(name);
+      });
+    }
     if (lease.kind === "item" && !this.stopping.signal.aborted) {
       this.logger.info({ worker: this.identity.id, lease: name }, `Lease ${name} ${why}; its work stops here.`);
     }

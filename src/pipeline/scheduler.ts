@@ -10,7 +10,7 @@
 // The delivery worker runs everywhere: its claims already give each delivery to one worker.
 
 import { setTimeout as sleep } from "node:timers/promises";
-import { errorMessage, VigilError } from "../core/errors.ts";
+import { errorMessage, NotFoundError, VigilError } from "../core/errors.ts";
 import type { SourceRecord } from "../core/source.ts";
 import type { FleetCoordinator } from "../fleet/coordinator.ts";
 import { sliceLease, sourceLease, sourceOfLease } from "../fleet/lease-names.ts";
@@ -47,10 +47,14 @@ export class PollScheduler {
   /** Per source: what its backfill read since the last poll summary. */
   private readonly backfillCounters = new Map<string, BackfillCounter>();
 
-  /** `fleet`: this worker's coordinator in a fleet (fleet/coordinator.ts fleetFor); absent, it does all the work. */
+  /**
+   * `fleet`: this worker's coordinator in a fleet (fleet/coordinator.ts fleetFor); absent, it does all the work.
+   * `options.delivery`: overrides of the delivery worker's timings (tests shorten its leases).
+   */
   constructor(
     private readonly runtime: Runtime,
     private readonly fleet: FleetCoordinator | null = null,
+    private readonly options: { delivery?: Parameters<typeof deliveryWorkerFor>[1] } = {},
   ) {}
 
   /** Runs until the signal aborts; resolves once every loop has finished its current step. */
@@ -58,7 +62,7 @@ export class PollScheduler {
     // Load the rules before polling: an invalid rule or a missing python3 stops start-up with its reason.
     await this.runtime.detection();
     // Alert delivery runs beside the polls: a slow destination never delays collection.
-    const delivery = deliveryWorkerFor(this.runtime).run(signal);
+    const delivery = deliveryWorkerFor(this.runtime, this.options.delivery).run(signal);
     const fleet = this.fleet;
     let backfills: Promise<void> | undefined;
     if (fleet) {
@@ -129,6 +133,8 @@ export class PollScheduler {
     try {
       await retireDemoSource(this.runtime);
     } catch (err) {
+      // Another worker of the fleet removed it first: done.
+      if (err instanceof NotFoundError) return;
       this.runtime.logger.warn(`Removing the demo source failed (tried again in a moment): ${errorMessage(err)}`);
     }
   }
