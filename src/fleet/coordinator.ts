@@ -9,6 +9,9 @@
 // "In time" is judged locally: a lease is trusted until the start of the call that last renewed it, plus the TTL,
 // minus a margin, on this process's monotonic clock. The database set the expiry at least as late as that call's
 // start, so the work stops before the lease can expire and another worker take it, whatever the wall clocks say.
+// That is timing; what makes it a guarantee is the fence: pages are written under the lease (PageWrite.fence),
+// and the store refuses a page whose writer no longer holds it, so a worker frozen past its deadline (a paused
+// VM, a starved process) at worst repeats an API request, never a write.
 // When the database is unreachable, heartbeats are retried with backoff; owned work stops at its deadline, and
 // resumes (or moves to another worker) once the database answers again. Page writes are transactions: a stop
 // never half-applies one.
@@ -16,7 +19,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { VigilEnv } from "../config/env.ts";
 import { errorMessage } from "../core/errors.ts";
-import type { WorkerIdentity } from "../core/fleet.ts";
+import type { LeaseFence, WorkerIdentity } from "../core/fleet.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { FleetStore } from "../storage/ports.ts";
 import { assignItems } from "./assignment.ts";
@@ -41,6 +44,8 @@ export interface FleetShare {
 /** A lease held for one-off work (a backfill slice, a once-per-cluster job). */
 export interface HeldLease {
   name: string;
+  /** For writes made under the lease (PageWrite.fence). */
+  fence: LeaseFence;
   /** Fires when the lease is lost or not renewed in time: stop the work. */
   signal: AbortSignal;
   /** Gives the lease back (after the work stopped). */
@@ -158,6 +163,7 @@ export class FleetCoordinator {
     let released = false;
     return {
       name,
+      fence: { lease: name, workerId: this.identity.id },
       signal: lease.controller.signal,
       release: async () => {
         if (released) return;

@@ -11,6 +11,7 @@
 import type { AuditLogQuery } from "../core/audit-log.ts";
 import type { Clock } from "../core/clock.ts";
 import { VigilError } from "../core/errors.ts";
+import type { LeaseFence } from "../core/fleet.ts";
 import type { SourceRecord } from "../core/source.ts";
 import type { BackfillJob, BackfillSlice, Store } from "../storage/ports.ts";
 import type { RecordNormalizer } from "./page-records.ts";
@@ -27,10 +28,14 @@ export interface BackfillProgress {
   slicesTotal: number;
 }
 
-/** A slice this worker may run until `signal` fires (its lease was lost); `release` hands it back. */
+/**
+ * A slice this worker may run until `signal` fires (its lease was lost); `release` hands it back. Its pages are
+ * written under `fence`.
+ */
 export interface SliceClaim {
   signal: AbortSignal;
   release(): Promise<void>;
+  fence?: LeaseFence;
 }
 
 export interface BackfillDeps {
@@ -47,6 +52,8 @@ export interface BackfillDeps {
    * (one process): every slice is this run's.
    */
   claimSlice?: (slice: BackfillSlice) => Promise<SliceClaim | null>;
+  /** The lease of the slice being run: its pages are written under it (set per slice from its claim). */
+  fence?: LeaseFence;
 }
 
 /** Splits [since, until) into at most `count` slices of whole seconds, newest slice first. */
@@ -137,11 +144,12 @@ async function runClaimedSlice(
     }
     const both = signal ? AbortSignal.any([signal, claim.signal]) : claim.signal;
     try {
-      await runSlice(deps, job, slice, progress, both);
+      await runSlice(claim.fence ? { ...deps, fence: claim.fence } : deps, job, slice, progress, both);
     } catch (err) {
-      // The lease was lost (not renewed in time): the slice stops here, and whoever takes the lease resumes it
-      // from the progress of the last stored page.
-      if (claim.signal.aborted && !signal?.aborted) return;
+      // The lease was lost (not renewed in time, or found gone when a page was written): the slice stops here,
+      // and whoever takes the lease resumes it from the progress of the last stored page.
+      const lost = claim.signal.aborted || (err instanceof VigilError && err.code === "lease_lost");
+      if (lost && !signal?.aborted) return;
       throw err;
     }
   } finally {

@@ -8,6 +8,7 @@ import { DEMO_SOURCE_NAME } from "../config/source-defaults.ts";
 import type { Clock } from "../core/clock.ts";
 import { systemClock } from "../core/clock.ts";
 import { ConfigurationError, errorMessage, NotFoundError } from "../core/errors.ts";
+import type { LeaseFence } from "../core/fleet.ts";
 import { assertOutboundUrl, endpointOf } from "../core/outbound.ts";
 import type { EncryptedSecret } from "../core/secret.ts";
 import type { SourceRecord } from "../core/source.ts";
@@ -140,8 +141,10 @@ export async function requireSource(runtime: Runtime, name: string): Promise<Sou
   return source;
 }
 
-export async function pollerFor(runtime: Runtime, source: SourceRecord): Promise<SourcePoller> {
+/** `fence`: in a fleet, the source's lease, which the poller's pages are written under. */
+export async function pollerFor(runtime: Runtime, source: SourceRecord, fence?: LeaseFence): Promise<SourcePoller> {
   return new SourcePoller({
+    ...(fence ? { fence } : {}),
     store: runtime.store,
     reader: await sourceClient(runtime, source),
     source,

@@ -11,6 +11,7 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage, NotFoundError, VigilError } from "../core/errors.ts";
+import type { LeaseFence } from "../core/fleet.ts";
 import type { SourceRecord } from "../core/source.ts";
 import type { FleetCoordinator } from "../fleet/coordinator.ts";
 import { sliceLease, sourceLease, sourceOfLease } from "../fleet/lease-names.ts";
@@ -105,28 +106,42 @@ export class PollScheduler {
     if (sourceId === null) return;
     const source = await this.runtime.store.getSource(sourceId);
     if (!source?.enabled) return;
-    // Backfills are shared slice by slice across the fleet (fleetBackfills), not run by the source's owner.
-    await this.sourceLoop(source, leaseSignal, { backfill: false });
+    // Backfills are shared slice by slice across the fleet (fleetBackfills), not run by the source's owner. Pages
+    // are written under the lease: a worker that kept polling past its lease (frozen, starved) writes nothing.
+    const fence = { lease: name, workerId: this.fleet?.identity.id ?? "" };
+    await this.sourceLoop(source, leaseSignal, { backfill: false, fence });
   }
 
   /**
-   * Fleet mode: every worker takes the backfill slices it can claim, source by source, so several workers share
-   * one job and a dead worker's slice resumes elsewhere once its lease expires.
+   * Fleet mode: every worker takes the backfill slices it can claim. As in one process, each source with pending
+   * jobs has its own backfill step beside the others; its slices go to whichever workers claim them, so several
+   * workers share one job and a dead worker's slice resumes elsewhere once its lease expires.
    */
   private async fleetBackfills(fleet: FleetCoordinator, signal: AbortSignal): Promise<void> {
     const claimSlice = async (slice: { jobId: number; sliceIndex: number }): Promise<SliceClaim | null> =>
       fleet.claimOnce(sliceLease(slice.jobId, slice.sliceIndex));
+    const steps = new Map<string, Promise<void>>();
     while (!signal.aborted) {
       try {
-        for (const source of await this.runtime.store.listSources()) {
-          if (signal.aborted) break;
-          if (source.enabled) await this.backfillStep(source, signal, claimSlice);
+        // One query for the fleet's pending jobs, not one per source.
+        const pending = new Set(
+          (await this.runtime.store.listBackfillJobs({ pendingOnly: true })).map((j) => j.sourceId),
+        );
+        for (const sourceId of pending) {
+          if (steps.has(sourceId) || signal.aborted) continue;
+          const source = await this.runtime.store.getSource(sourceId);
+          if (!source?.enabled) continue;
+          steps.set(
+            sourceId,
+            this.backfillStep(source, signal, claimSlice).finally(() => steps.delete(sourceId)),
+          );
         }
       } catch (err) {
         if (!isAbort(err, signal)) this.runtime.logger.warn(`Looking for backfill work failed: ${errorMessage(err)}`);
       }
       await pause(fleet.heartbeatMs, signal);
     }
+    await Promise.allSettled(steps.values());
   }
 
   private async retireDemo(): Promise<void> {
@@ -142,7 +157,7 @@ export class PollScheduler {
   private async sourceLoop(
     initial: SourceRecord,
     signal: AbortSignal,
-    options: { backfill: boolean } = { backfill: true },
+    options: { backfill: boolean; fence?: LeaseFence } = { backfill: true },
   ): Promise<void> {
     const { logger, store, clock } = this.runtime;
     let backfill: Promise<void> | null = null;
@@ -153,7 +168,7 @@ export class PollScheduler {
       if (!source?.enabled) break;
       const started = clock.nowMs();
       try {
-        const poller = await pollerFor(this.runtime, source);
+        const poller = await pollerFor(this.runtime, source, options.fence);
         const report = await poller.pollOnce(signal);
         await runCorrelations(store, source, Math.floor(clock.nowMs() / 1000), await this.runtime.detection());
         await runScheduledFor(this.runtime, source);
@@ -165,6 +180,8 @@ export class PollScheduler {
         );
       } catch (err) {
         if (isAbort(err, signal)) break;
+        // Another worker holds the source now (this one's heartbeat will notice): stop quietly.
+        if (err instanceof VigilError && err.code === "lease_lost") break;
         const level = err instanceof VigilError && !err.retryable ? "error" : "warn";
         logger[level]({ source: source.name }, `Polling ${source.name} failed: ${errorMessage(err)}`);
       }
