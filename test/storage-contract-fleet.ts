@@ -6,6 +6,7 @@ import { afterEach, beforeEach, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { WorkerIdentity } from "../src/core/fleet.ts";
 import type { Store } from "../src/storage/ports.ts";
+import { eventRow, sourceSettings } from "./storage-contract.ts";
 
 function worker(id: string): WorkerIdentity {
   return { id, host: "host-1", pid: 4242, version: "test" };
@@ -109,6 +110,31 @@ export function runFleetContract(name: string, open: () => Promise<Store>): void
       // A worker that starts again under the same id is live again.
       await store.heartbeatWorker(worker("w1"), 30_000, 0);
       assert.equal((await store.listWorkers()).find((x) => x.id === "w1")?.live, true);
+    });
+
+    it("writes a fenced page only while its worker holds the lease; otherwise nothing, with lease_lost", async () => {
+      const source = await store.createSource(sourceSettings("fenced"), { ciphertext: "v1:unused" });
+      const lease = `source:${source.id}`;
+      const page = (id: string, workerId: string) => ({
+        sourceId: source.id,
+        events: [eventRow(id, 1_700_000_000)],
+        quarantined: [],
+        unknownTypes: [],
+        streamUpdate: { stream: "main" as const, checkpointSecs: 1_700_000_100 },
+        fence: { lease, workerId },
+      });
+      const lost = (err: unknown) => (err as { code?: unknown }).code === "lease_lost";
+      await assert.rejects(store.applyPage(page("e0", "w1")), lost, "no lease at all");
+      assert.deepEqual(await store.claimLeases("w1", [lease], 200), [lease]);
+      assert.deepEqual((await store.applyPage(page("e1", "w1"))).insertedIds, ["e1"]);
+      await assert.rejects(store.applyPage(page("e2", "w2")), lost, "another worker's lease");
+      await sleep(400);
+      await assert.rejects(store.applyPage(page("e3", "w1")), lost, "its own lease, expired");
+      assert.deepEqual(await store.claimLeases("w2", [lease], 30_000), [lease]);
+      await assert.rejects(store.applyPage(page("e4", "w1")), lost, "taken over");
+      assert.deepEqual((await store.applyPage(page("e5", "w2"))).insertedIds, ["e5"]);
+      assert.deepEqual((await store.listEventIds(source.id)).sort(), ["e1", "e5"], "the refused pages wrote nothing");
+      assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, 1_700_000_100);
     });
   });
 }

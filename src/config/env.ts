@@ -30,6 +30,11 @@ const EnvSchema = z.object({
   VIGIL_EXPORT_DIR: z.string().min(1).optional(),
   VIGIL_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
   VIGIL_TOKEN_MAX_TTL_DAYS: z.coerce.number().int().min(1).max(36_500).optional(),
+  VIGIL_WORKER_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9._:-]{1,128}$/, "use letters, digits and . _ : - (at most 128)")
+    .optional(),
+  VIGIL_LEASE_TTL_SECS: z.coerce.number().int().min(2).max(3600).optional(),
 });
 
 export interface VigilEnv {
@@ -70,6 +75,16 @@ export interface VigilEnv {
   tokenTtlDays: number;
   /** VIGIL_TOKEN_MAX_TTL_DAYS: the longest lifetime an API token may be given (default 365). */
   tokenMaxTtlDays: number;
+  /**
+   * VIGIL_WORKER_ID: this process's name in a fleet (several workers on one PostgreSQL database); unset means
+   * host-pid-random. Must be unique among the running workers.
+   */
+  workerId: string | undefined;
+  /**
+   * VIGIL_LEASE_TTL_SECS (default 20): how long a fleet worker's leases last without a heartbeat, so how soon
+   * another worker takes over the sources of one that died (within 1.5 × this).
+   */
+  leaseTtlSecs: number;
   /** Any variable by name (for `--api-key-env VAR`). */
   lookup(name: string): string | undefined;
 }
@@ -78,6 +93,7 @@ export const DEFAULT_DATA_DIR = join(homedir(), ".vigil");
 export const DEFAULT_PUBLIC_URL = "http://localhost:8080";
 export const DEFAULT_TOKEN_TTL_DAYS = 90;
 export const DEFAULT_TOKEN_MAX_TTL_DAYS = 365;
+export const DEFAULT_LEASE_TTL_SECS = 20;
 
 export function readEnv(source: NodeJS.ProcessEnv = process.env): VigilEnv {
   const parsed = EnvSchema.safeParse(
@@ -125,6 +141,8 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): VigilEnv {
     exportDir: resolve(env.VIGIL_EXPORT_DIR ?? join(dataDir, "exports")),
     tokenTtlDays,
     tokenMaxTtlDays,
+    workerId: env.VIGIL_WORKER_ID,
+    leaseTtlSecs: env.VIGIL_LEASE_TTL_SECS ?? DEFAULT_LEASE_TTL_SECS,
     lookup: (name) => {
       const v = source[name];
       return v === undefined || v === "" ? undefined : v;

@@ -25,6 +25,15 @@ export interface WorkerRecord extends WorkerIdentity {
   leases: string[];
 }
 
+/**
+ * Names the lease a write is made under: the store commits the write only while that worker still holds the lease
+ * unexpired (on the database's clock), and the lease cannot change hands until the write's transaction ends.
+ */
+export interface LeaseFence {
+  lease: string;
+  workerId: string;
+}
+
 export interface LeaseRecord {
   name: string;
   workerId: string;

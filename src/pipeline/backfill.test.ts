@@ -5,7 +5,8 @@ import { isTenantScoped } from "../core/event-types.ts";
 import { loadOpenAIAuditLogType } from "../schema/index.ts";
 import { startSimulator } from "../simulator/index.ts";
 import { OpenAIAuditLogClient } from "../sources/openai/client.ts";
-import { type BackfillProgress, planSlices, runBackfillJob, sliceCountFor } from "./backfill.ts";
+import type { BackfillSlice } from "../storage/ports.ts";
+import { type BackfillProgress, planSlices, runBackfillJob, type SliceClaim, sliceCountFor } from "./backfill.ts";
 import type { AuditLogReader } from "./reader.ts";
 
 const normalizer = loadOpenAIAuditLogType();
@@ -177,6 +178,91 @@ describe("runBackfillJob", () => {
       } finally {
         await clean.store.close();
       }
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("shares slices between runners by lease; a slice whose lease is lost stops and resumes elsewhere", async () => {
+    const s = await setup();
+    try {
+      // The ledger's rule in miniature: a slice lease has one holder at a time.
+      const holders = new Map<number, string>();
+      const ran = new Map<string, number[]>();
+      const lost = new AbortController();
+      let firstEnd: number | undefined;
+      let pagesRead = 0;
+      const claimFor =
+        (runner: string) =>
+        async (slice: BackfillSlice): Promise<SliceClaim | null> => {
+          if (holders.has(slice.sliceIndex)) return null;
+          holders.set(slice.sliceIndex, runner);
+          ran.set(runner, [...(ran.get(runner) ?? []), slice.sliceIndex]);
+          if (runner === "a" && firstEnd === undefined) firstEnd = slice.endSecs;
+          return {
+            // Runner a's first slice loses its lease after a few pages.
+            signal: runner === "a" && ran.get("a")?.length === 1 ? lost.signal : new AbortController().signal,
+            release: async () => {
+              holders.delete(slice.sliceIndex);
+            },
+          };
+        };
+      const readerOf = (runner: string): AuditLogReader => ({
+        async *pages(query, signal) {
+          for await (const page of s.client.pages(query, signal)) {
+            pagesRead++;
+            // Its lease is lost after its first page (not its last: the slice is left half done).
+            if (runner === "a" && query.effective_at?.lte === (firstEnd ?? 0) - 1 && page.has_more) lost.abort();
+            yield page;
+          }
+        },
+      });
+      const deps = (runner: string) => ({
+        store: s.store,
+        reader: readerOf(runner),
+        source: s.source,
+        normalizer,
+        clock: s.clock,
+        concurrency: 2,
+        claimSlice: claimFor(runner),
+      });
+      const [a, b] = await Promise.all([runBackfillJob(deps("a"), s.job), runBackfillJob(deps("b"), s.job)]);
+      assert.ok((ran.get("a") ?? []).length > 1 && (ran.get("b") ?? []).length > 1, "both runners ran slices");
+      const first = ran.get("a")?.[0] as number;
+      assert.ok(lost.signal.aborted);
+      // The abandoned slice is taken again (by b if it had not passed it yet, else by a later run), from its
+      // stored progress; every other slice ran once.
+      const c = a.complete || b.complete ? null : await runBackfillJob(deps("c"), s.job);
+      assert.ok(a.complete || b.complete || c?.complete, "the job completed");
+      const claims = [...ran.values()].flat();
+      assert.ok(claims.filter((i) => i === first).length >= 2, "the abandoned slice was taken again");
+      // A slice claimed after another runner finished it is read again under the lease, found done and skipped,
+      // and the abandoned one resumed from its cursor: together the runners read the pages of one clean run.
+      const clean = await storeWithSource();
+      try {
+        const job = await clean.store.createBackfillJob(
+          { sourceId: clean.source.id, stream: "main", sinceSecs: s.job.sinceSecs, untilSecs: s.job.untilSecs },
+          planSlices(s.job.sinceSecs, s.job.untilSecs, 12),
+        );
+        let cleanPages = 0;
+        const counting: AuditLogReader = {
+          async *pages(query, signal) {
+            for await (const page of s.client.pages(query, signal)) {
+              cleanPages++;
+              yield page;
+            }
+          },
+        };
+        await runBackfillJob(
+          { store: clean.store, reader: counting, source: clean.source, clock: s.clock, concurrency: 4, normalizer },
+          job,
+        );
+        assert.equal(pagesRead, cleanPages, "no page was read twice");
+      } finally {
+        await clean.store.close();
+      }
+      assert.deepEqual((await s.store.listEventIds(s.source.id)).sort(), s.expected);
+      assert.ok((await s.store.listBackfillJobs({ sourceId: s.source.id }))[0]!.done);
     } finally {
       await s.close();
     }

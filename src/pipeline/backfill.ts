@@ -3,10 +3,15 @@
 // slice's progress (the lowest effective_at read so far), so a killed backfill resumes each slice at
 // the second where it stopped. That second is re-read on resume and its events are ignored by id:
 // every event is stored once.
+//
+// In a fleet (several workers on one PostgreSQL), a worker runs a slice only while it holds the slice's lease
+// (`claimSlice`): several workers share one job's slices, and a dead worker's slice is taken over, once its lease
+// expires, from the progress stored with its last page.
 
 import type { AuditLogQuery } from "../core/audit-log.ts";
 import type { Clock } from "../core/clock.ts";
 import { VigilError } from "../core/errors.ts";
+import type { LeaseFence } from "../core/fleet.ts";
 import type { SourceRecord } from "../core/source.ts";
 import type { BackfillJob, BackfillSlice, Store } from "../storage/ports.ts";
 import type { RecordNormalizer } from "./page-records.ts";
@@ -23,6 +28,16 @@ export interface BackfillProgress {
   slicesTotal: number;
 }
 
+/**
+ * A slice this worker may run until `signal` fires (its lease was lost); `release` hands it back. Its pages are
+ * written under `fence`.
+ */
+export interface SliceClaim {
+  signal: AbortSignal;
+  release(): Promise<void>;
+  fence?: LeaseFence;
+}
+
 export interface BackfillDeps {
   store: Store;
   reader: AuditLogReader;
@@ -32,6 +47,13 @@ export interface BackfillDeps {
   detector?: Detector;
   concurrency?: number;
   onProgress?: (progress: BackfillProgress) => void;
+  /**
+   * Fleet mode: called before each slice; null means another worker holds it, and this run skips it. Unset
+   * (one process): every slice is this run's.
+   */
+  claimSlice?: (slice: BackfillSlice) => Promise<SliceClaim | null>;
+  /** The lease of the slice being run: its pages are written under it (set per slice from its claim). */
+  fence?: LeaseFence;
 }
 
 /** Splits [since, until) into at most `count` slices of whole seconds, newest slice first. */
@@ -63,12 +85,15 @@ function secsDone(slice: BackfillSlice): number {
   return slice.done ? slice.endSecs - slice.startSecs : slice.endSecs - 1 - slice.upperBoundSecs;
 }
 
-/** Runs (or resumes) a job until every slice is done. Resolves with the final progress. */
+/**
+ * Runs (or resumes) a job until every slice is done, or, with `claimSlice`, every slice this worker could claim.
+ * Resolves with the final progress and whether the job is complete.
+ */
 export async function runBackfillJob(
   deps: BackfillDeps,
   job: BackfillJob,
   signal?: AbortSignal,
-): Promise<BackfillProgress> {
+): Promise<BackfillProgress & { complete: boolean }> {
   const { store } = deps;
   const slices = await store.getBackfillSlices(job.id);
   const progress: BackfillProgress = {
@@ -86,7 +111,8 @@ export async function runBackfillJob(
     while (next < pending.length) {
       signal?.throwIfAborted();
       const slice = pending[next++]!;
-      await runSlice(deps, job, slice, progress, signal);
+      if (deps.claimSlice) await runClaimedSlice(deps, deps.claimSlice, job, slice, progress, signal);
+      else await runSlice(deps, job, slice, progress, signal);
     }
   };
   const workers = Array.from({ length: Math.max(1, Math.min(deps.concurrency ?? 4, pending.length)) }, worker);
@@ -94,8 +120,41 @@ export async function runBackfillJob(
   const results = await Promise.allSettled(workers);
   const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failure) throw failure.reason;
-  await store.completeBackfillJobIfDone(job.id);
-  return progress;
+  const complete = await store.completeBackfillJobIfDone(job.id);
+  return { ...progress, complete };
+}
+
+async function runClaimedSlice(
+  deps: BackfillDeps,
+  claimSlice: (slice: BackfillSlice) => Promise<SliceClaim | null>,
+  job: BackfillJob,
+  listed: BackfillSlice,
+  progress: BackfillProgress,
+  signal?: AbortSignal,
+): Promise<void> {
+  const claim = await claimSlice(listed);
+  if (claim === null) return;
+  try {
+    // Read again under the lease: another worker may have advanced or finished the slice since it was listed,
+    // and resuming from stale progress would re-read what it already stored.
+    const slice = (await deps.store.getBackfillSlices(job.id)).find((s) => s.sliceIndex === listed.sliceIndex);
+    if (!slice || slice.done) return;
+    if (slice.upperBoundSecs !== listed.upperBoundSecs || slice.eventsRead !== listed.eventsRead) {
+      progress.secsDone += secsDone(slice) - secsDone(listed);
+    }
+    const both = signal ? AbortSignal.any([signal, claim.signal]) : claim.signal;
+    try {
+      await runSlice(claim.fence ? { ...deps, fence: claim.fence } : deps, job, slice, progress, both);
+    } catch (err) {
+      // The lease was lost (not renewed in time, or found gone when a page was written): the slice stops here,
+      // and whoever takes the lease resumes it from the progress of the last stored page.
+      const lost = claim.signal.aborted || (err instanceof VigilError && err.code === "lease_lost");
+      if (lost && !signal?.aborted) return;
+      throw err;
+    }
+  } finally {
+    await claim.release();
+  }
 }
 
 async function runSlice(

@@ -4,6 +4,7 @@
 
 import type { Clock } from "../core/clock.ts";
 import type { RuleMatch, RuleStateOp } from "../core/detection.ts";
+import type { LeaseFence } from "../core/fleet.ts";
 import type { SourceRecord } from "../core/source.ts";
 import type { PageWrite, PageWriteResult, Store } from "../storage/ports.ts";
 import { pageRecords, type RecordNormalizer } from "./page-records.ts";
@@ -27,6 +28,8 @@ export interface PageWriterDeps {
   clock: Clock;
   normalizer: RecordNormalizer;
   detector?: Detector;
+  /** Fleet mode: the lease every page is written under (see PageWrite.fence). */
+  fence?: LeaseFence;
 }
 
 export async function storePage(
@@ -48,6 +51,7 @@ export async function storePage(
     ...progress,
     // A backfill slice's page is history: its alerts are marked so, and destinations skip them unless asked.
     fromHistory: progress.sliceProgress !== undefined,
+    ...(deps.fence ? { fence: deps.fence } : {}),
     ...(detection ? { matches: detection.matches, stateOps: detection.stateOps } : {}),
   });
 }

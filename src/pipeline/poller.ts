@@ -16,6 +16,7 @@ import type { AuditLogQuery } from "../core/audit-log.ts";
 import type { Clock } from "../core/clock.ts";
 import { unixSeconds } from "../core/clock.ts";
 import { errorMessage, VigilError } from "../core/errors.ts";
+import type { LeaseFence } from "../core/fleet.ts";
 import type { SourceRecord, StreamName } from "../core/source.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { Store } from "../storage/ports.ts";
@@ -34,6 +35,8 @@ export interface PollerDeps {
   detector?: Detector;
   /** Slices per initial backfill job (history of a new source). */
   backfillSlices?: number;
+  /** Fleet mode: the source's lease, which every page is written under. */
+  fence?: LeaseFence;
 }
 
 export interface StreamPollReport {

@@ -8,6 +8,7 @@ import { DEMO_SOURCE_NAME } from "../config/source-defaults.ts";
 import type { Clock } from "../core/clock.ts";
 import { systemClock } from "../core/clock.ts";
 import { ConfigurationError, errorMessage, NotFoundError } from "../core/errors.ts";
+import type { LeaseFence } from "../core/fleet.ts";
 import { assertOutboundUrl, endpointOf } from "../core/outbound.ts";
 import type { EncryptedSecret } from "../core/secret.ts";
 import type { SourceRecord } from "../core/source.ts";
@@ -18,7 +19,7 @@ import { DEFAULT_OPENAI_BASE_URL, OpenAIAuditLogClient } from "../sources/openai
 import type { Store } from "../storage/ports.ts";
 import { openPostgresStore } from "../storage/postgres/postgres-store.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
-import { type BackfillProgress, runBackfillJob } from "./backfill.ts";
+import { type BackfillDeps, type BackfillProgress, runBackfillJob } from "./backfill.ts";
 import { DeliveryWorker, type DeliveryWorkerOptions } from "./delivery-worker.ts";
 import { type Detection, openDetection, runCorrelations } from "./detection.ts";
 import { checkSourceHealth } from "./health.ts";
@@ -140,8 +141,10 @@ export async function requireSource(runtime: Runtime, name: string): Promise<Sou
   return source;
 }
 
-export async function pollerFor(runtime: Runtime, source: SourceRecord): Promise<SourcePoller> {
+/** `fence`: in a fleet, the source's lease, which the poller's pages are written under. */
+export async function pollerFor(runtime: Runtime, source: SourceRecord, fence?: LeaseFence): Promise<SourcePoller> {
   return new SourcePoller({
+    ...(fence ? { fence } : {}),
     store: runtime.store,
     reader: await sourceClient(runtime, source),
     source,
@@ -152,7 +155,10 @@ export async function pollerFor(runtime: Runtime, source: SourceRecord): Promise
   });
 }
 
-/** Runs every unfinished backfill job of the source to completion. */
+/**
+ * Runs every unfinished backfill job of the source to completion (in a fleet: the slices this worker can claim).
+ * Returns how many jobs are complete now.
+ */
 export async function runPendingBackfills(
   runtime: Runtime,
   source: SourceRecord,
@@ -160,13 +166,15 @@ export async function runPendingBackfills(
     concurrency?: number;
     signal?: AbortSignal;
     onProgress?: (jobId: number, p: BackfillProgress) => void;
+    claimSlice?: BackfillDeps["claimSlice"];
   } = {},
 ): Promise<number> {
   const jobs = await runtime.store.listBackfillJobs({ sourceId: source.id, pendingOnly: true });
   if (jobs.length === 0) return 0;
   const reader = await sourceClient(runtime, source);
+  let complete = 0;
   for (const job of jobs) {
-    await runBackfillJob(
+    const run = await runBackfillJob(
       {
         store: runtime.store,
         reader,
@@ -176,12 +184,14 @@ export async function runPendingBackfills(
         normalizer: runtime.normalizer,
         detector: (await runtime.detection()).detector,
         ...(options.onProgress ? { onProgress: (p) => options.onProgress?.(job.id, p) } : {}),
+        ...(options.claimSlice ? { claimSlice: options.claimSlice } : {}),
       },
       job,
       options.signal,
     );
+    if (run.complete) complete++;
   }
-  return jobs.length;
+  return complete;
 }
 
 export function deliveryWorkerFor(

@@ -21,7 +21,7 @@ import type {
 } from "../core/destination.ts";
 import type { AlertStatus, AlertStatusChange, RuleMatch, RuleStateOp, Severity } from "../core/detection.ts";
 import type { EventRow, QuarantineRecord, QuarantineRow, StoredEvent, UnknownTypeRecord } from "../core/event.ts";
-import type { LeaseRecord, WorkerIdentity, WorkerRecord } from "../core/fleet.ts";
+import type { LeaseFence, LeaseRecord, WorkerIdentity, WorkerRecord } from "../core/fleet.ts";
 import type { LoginBackoff } from "../core/login-backoff.ts";
 import type { EncryptedSecret } from "../core/secret.ts";
 import type { PollStatus, SourceRecord, SourceSettings, StreamName, StreamState } from "../core/source.ts";
@@ -95,6 +95,11 @@ export interface PageWrite {
   stateOps?: Array<{ eventId: string; op: RuleStateOp }>;
   /** A page of history (a backfill slice): the alerts it creates are marked `fromHistory`. */
   fromHistory?: boolean;
+  /**
+   * Fleet mode: the lease the page is written under (the source's, or the backfill slice's). Without it held by
+   * that worker, nothing is written and the write fails with code `lease_lost`.
+   */
+  fence?: LeaseFence;
 }
 
 export interface RuleStateEntry {

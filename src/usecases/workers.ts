@@ -4,6 +4,7 @@
 // the store's ledger (storage/store/fleet.ts), so any worker shows the whole cluster.
 
 import type { WorkerRecord } from "../core/fleet.ts";
+import { leaseKind } from "../fleet/lease-names.ts";
 import type { Runtime } from "../pipeline/runtime.ts";
 
 export const WORKER_STATES = ["live", "stopped", "dead"] as const;
@@ -16,23 +17,6 @@ export type WorkerState = (typeof WORKER_STATES)[number];
 export function workerState(w: Pick<WorkerRecord, "live" | "stoppedAtMs">): WorkerState {
   if (w.stoppedAtMs !== null) return "stopped";
   return w.live ? "live" : "dead";
-}
-
-/**
- * What a lease name stands for. The names are made by the coordinator (src/fleet/lease-names.ts):
- * `source:<id>` polls a source, `backfill:<job>:<slice>` is a slice of a backfill, `cluster:<job>` is a job run
- * once per cluster (health checks, correlations, deliveries, …). A name of another form is counted as `other`
- * rather than hidden.
- */
-export function leaseKind(
-  name: string,
-): { kind: "source"; sourceId: string } | { kind: "backfill" | "cluster" | "other" } {
-  if (name.startsWith("source:") && name.length > "source:".length) {
-    return { kind: "source", sourceId: name.slice("source:".length) };
-  }
-  if (name.startsWith("backfill:")) return { kind: "backfill" };
-  if (name.startsWith("cluster:")) return { kind: "cluster" };
-  return { kind: "other" };
 }
 
 export interface WorkerView {

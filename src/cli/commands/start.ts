@@ -3,6 +3,8 @@ import { join } from "node:path";
 import type { Command } from "commander";
 import { DEMO_SOURCE_NAME } from "../../config/source-defaults.ts";
 import { SOURCE_DEFAULTS } from "../../core/source.ts";
+import { fleetFor } from "../../fleet/coordinator.ts";
+import { clusterLease } from "../../fleet/lease-names.ts";
 import { type Runtime, sealSourceKey } from "../../pipeline/runtime.ts";
 import { PollScheduler } from "../../pipeline/scheduler.ts";
 import { ensureAdminUser } from "../../server/auth.ts";
@@ -83,45 +85,59 @@ export function register(program: Command): void {
       await withRuntime(
         async (runtime) => {
           let simulator: RunningSimulator | undefined;
-          await loadConfigDestinations(runtime);
-          // The demo source alone counts as no source: the banner's advice (OPENAI_ADMIN_KEY=... vigil start)
-          // then adds the real source, which removes the demo (runtime.retireDemoSource).
-          const sources = await runtime.store.listSources();
-          const noRealSource = sources.every((s) => s.name === DEMO_SOURCE_NAME);
-          if (noRealSource && runtime.env.openaiAdminKey) {
-            await addSource(runtime, {
-              settings: { name: "OpenAI", includeTenantEvents: true },
-              apiKey: runtime.env.openaiAdminKey,
-            });
-            process.stderr.write("Created source OpenAI from OPENAI_ADMIN_KEY; the key works.\n");
-          } else if (noRealSource) {
-            simulator = await startDemo(runtime);
-            process.stderr.write(
-              [
-                "",
-                "  DEMO MODE: no OpenAI source is configured, so Vigil is polling its built-in simulator",
-                `  of the OpenAI Audit Logs API at ${simulator.baseUrl} (simulated organization, fake events).`,
-                "  To watch your real organization: stop, then OPENAI_ADMIN_KEY=sk-admin-... vigil start",
-                "  (or vigil sources add openai --name NAME). Adding a real source removes this demo source",
-                "  and its simulated events and alerts.",
-                "",
-              ].join("\n"),
-            );
-          }
-          const admin = await ensureAdminUser(runtime.store);
-          if (admin) {
-            process.stderr.write(
-              `\n  Created the console user "${admin.username}" with the one-time password: ${admin.password}\n` +
-                "  It is shown only now; set your own with `vigil users add NAME --reset`.\n\n",
-            );
+          // In a fleet (PostgreSQL), one worker at a time sets up: two workers starting together must not both
+          // create the config file's destinations, the source from OPENAI_ADMIN_KEY or the admin user.
+          const fleet = fleetFor(runtime);
+          fleet?.start();
+          const setUp = async (): Promise<void> => {
+            await loadConfigDestinations(runtime);
+            // The demo source alone counts as no source: the banner's advice (OPENAI_ADMIN_KEY=... vigil start)
+            // then adds the real source, which removes the demo (runtime.retireDemoSource).
+            const sources = await runtime.store.listSources();
+            const noRealSource = sources.every((s) => s.name === DEMO_SOURCE_NAME);
+            if (noRealSource && runtime.env.openaiAdminKey) {
+              await addSource(runtime, {
+                settings: { name: "OpenAI", includeTenantEvents: true },
+                apiKey: runtime.env.openaiAdminKey,
+              });
+              process.stderr.write("Created source OpenAI from OPENAI_ADMIN_KEY; the key works.\n");
+            } else if (noRealSource) {
+              simulator = await startDemo(runtime);
+              process.stderr.write(
+                [
+                  "",
+                  "  DEMO MODE: no OpenAI source is configured, so Vigil is polling its built-in simulator",
+                  `  of the OpenAI Audit Logs API at ${simulator.baseUrl} (simulated organization, fake events).`,
+                  "  To watch your real organization: stop, then OPENAI_ADMIN_KEY=sk-admin-... vigil start",
+                  "  (or vigil sources add openai --name NAME). Adding a real source removes this demo source",
+                  "  and its simulated events and alerts.",
+                  "",
+                ].join("\n"),
+              );
+            }
+            const admin = await ensureAdminUser(runtime.store);
+            if (admin) {
+              process.stderr.write(
+                `\n  Created the console user "${admin.username}" with the one-time password: ${admin.password}\n` +
+                  "  It is shown only now; set your own with `vigil users add NAME --reset`.\n\n",
+              );
+            }
+          };
+          try {
+            if (fleet) await fleet.withLease(clusterLease("startup"), setUp);
+            else await setUp();
+          } catch (err) {
+            await fleet?.stop();
+            throw err;
           }
           let server: Awaited<ReturnType<typeof startServer>> | undefined;
           try {
             server = await startServer(runtime);
             process.stderr.write(`Console and API: ${server.url}\n`);
             process.stderr.write(`Vigil is running; data in ${runtime.env.dataDir}. Press Ctrl+C to stop.\n`);
-            await withStopSignal((signal) => new PollScheduler(runtime).run(signal));
+            await withStopSignal((signal) => new PollScheduler(runtime, fleet).run(signal));
           } finally {
+            await fleet?.stop();
             await server?.close();
             await simulator?.close();
           }

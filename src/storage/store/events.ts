@@ -20,6 +20,7 @@ import type { EventsTable, QuarantineTable } from "./database.ts";
 import { applyMatchesIn, applyStateOpsIn, assertMatchesOf } from "./detections.ts";
 import type { Db, StoreContext } from "./dialect.ts";
 import { countableFromCounters, eventCount, eventDocumentSearch, eventSearch, quarantineList } from "./event-search.ts";
+import { holdLeaseIn } from "./fleet.ts";
 import { requireSource } from "./require-source.ts";
 import { stateTimeSecs } from "./rule-state.ts";
 import { recordEventStored, updateStreamState } from "./sources.ts";
@@ -51,7 +52,10 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
 
   return {
     async applyPage(write) {
-      const result = await dialect.write((trx) => applyPageIn(ctx, trx, write, ctx.clock.nowMs()));
+      const result = await dialect.write(async (trx) => {
+        if (write.fence) await holdLeaseIn(ctx, trx, write.fence);
+        return applyPageIn(ctx, trx, write, ctx.clock.nowMs());
+      });
       if (result.insertedIds.length > 0) textIndex.schedule(result.insertedIds.length);
       return result;
     },

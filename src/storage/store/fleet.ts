@@ -6,12 +6,41 @@
 // clocks disagree still agree on whether a lease has expired.
 
 import { sql } from "kysely";
-import type { LeaseRecord, WorkerRecord } from "../../core/fleet.ts";
+import { VigilError } from "../../core/errors.ts";
+import type { LeaseFence, LeaseRecord, WorkerRecord } from "../../core/fleet.ts";
 import type { FleetStore } from "../ports.ts";
-import type { StoreContext } from "./dialect.ts";
+import type { Db, StoreContext } from "./dialect.ts";
 
 /** A worker not heard from for this long is no longer listed, and leases expired this long ago are deleted. */
 const FORGET_AFTER_MS = 24 * 3600_000;
+
+/**
+ * Inside a write transaction: fails (code `lease_lost`, nothing written) unless the fence's worker holds its lease
+ * unexpired. The lease row stays locked until the transaction ends, so a worker claiming the lease meanwhile
+ * waits, then finds it still unexpired or takes it after this write: the write and a new holder never overlap.
+ * Fencing the write is what makes one writer per lease hold even when a worker was frozen past its lease.
+ */
+export async function holdLeaseIn(ctx: StoreContext, trx: Db, fence: LeaseFence): Promise<void> {
+  const held = await ctx.dialect
+    .forUpdate(
+      trx
+        .selectFrom("leases")
+        .select("name")
+        .where("name", "=", fence.lease)
+        .where("worker_id", "=", fence.workerId)
+        .where("expires_at_ms", ">", ctx.dialect.clockMs),
+    )
+    .executeTakeFirst();
+  if (held === undefined) {
+    throw new VigilError(
+      "lease_lost",
+      `Worker ${fence.workerId} no longer holds lease ${fence.lease}; nothing was written.`,
+      {
+        retryable: true,
+      },
+    );
+  }
+}
 
 export function fleetOps(ctx: StoreContext): FleetStore {
   const { dialect } = ctx;
