@@ -4,12 +4,13 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { VigilError } from "../src/core/errors.ts";
 import type { WorkerIdentity } from "../src/core/fleet.ts";
 import type { Store } from "../src/storage/ports.ts";
 import { eventRow, sourceSettings } from "./storage-contract.ts";
 
 function worker(id: string): WorkerIdentity {
-  return { id, host: "host-1", pid: 4242, version: "test" };
+  return { id, host: "host-1", pid: 4242, version: "test", incarnation: `${id}-first` };
 }
 
 export function runFleetContract(name: string, open: () => Promise<Store>): void {
@@ -38,6 +39,36 @@ export function runFleetContract(name: string, open: () => Promise<Store>): void
       assert.equal(w?.leaseTtlMs, 30_000);
       assert.deepEqual(w?.leases, ["source:a", "source:b"]);
       assert.ok(Math.abs((w?.heartbeatAtMs ?? 0) - Date.now()) < 60_000, "the heartbeat is on the database clock");
+    });
+
+    it("refuses a second live process under the same worker id, and lets a restart take the id once the first is gone", async () => {
+      await store.heartbeatWorker(worker("w1"), 200, 0);
+      await store.claimLeases("w1", ["source:a"], 200);
+      const second = { ...worker("w1"), pid: 5151, version: "next", incarnation: "w1-second" };
+      await assert.rejects(store.heartbeatWorker(second, 30_000, 0), (err: unknown) => {
+        assert.ok(err instanceof VigilError);
+        assert.equal(err.code, "worker_id_in_use");
+        assert.match(err.message, /host-1, pid 4242/);
+        return true;
+      });
+      assert.equal((await store.listWorkers())[0]?.incarnation, "w1-first", "the live process keeps the id");
+      await sleep(400);
+      // The first went silent for its TTL: the restart takes the id, with its own pid and version, and the lease
+      // nobody took since (this is how a restarted worker with a fixed id resumes at once).
+      assert.deepEqual(await store.heartbeatWorker(second, 30_000, 0), ["source:a"]);
+      const [w] = await store.listWorkers();
+      assert.equal(w?.pid, 5151);
+      assert.equal(w?.version, "next");
+      assert.equal(w?.live, true);
+      // And the old process, back from a pause, is now the one refused.
+      await assert.rejects(store.heartbeatWorker(worker("w1"), 30_000, 0), /in use/);
+    });
+
+    it("records whether a worker serves yet (starting up, it takes no share)", async () => {
+      await store.heartbeatWorker(worker("w1"), 30_000, 0, false);
+      assert.equal((await store.listWorkers())[0]?.serving, false);
+      await store.heartbeatWorker(worker("w1"), 30_000, 0);
+      assert.equal((await store.listWorkers())[0]?.serving, true);
     });
 
     it("gives an unexpired lease to one worker; its holder renews it without a new generation", async () => {

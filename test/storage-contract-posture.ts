@@ -8,12 +8,20 @@ import type { PostureSnapshotWrite } from "../src/posture/types.ts";
 import type { Store } from "../src/storage/ports.ts";
 import { eventRow, sourceSettings } from "./storage-contract.ts";
 
-function object(kind: "user" | "project_api_key", data: Record<string, unknown>, projectId: string | null = null) {
+export function postureObject(
+  kind: "user" | "project_api_key",
+  data: Record<string, unknown>,
+  projectId: string | null = null,
+) {
   const json = canonicalJson(data);
   return { kind, id: String(data.id), projectId, hash: objectHash(json), json };
 }
 
-function write(sourceId: string, takenAtMs: number, objects: PostureSnapshotWrite["objects"]): PostureSnapshotWrite {
+export function postureWrite(
+  sourceId: string,
+  takenAtMs: number,
+  objects: PostureSnapshotWrite["objects"],
+): PostureSnapshotWrite {
   return {
     sourceId,
     takenAtMs,
@@ -49,9 +57,9 @@ export function runPostureContract(name: string, open: () => Promise<Store>): vo
     it("stores an unchanged object once across snapshots and returns snapshots newest first", async () => {
       const source = await store.createSource(sourceSettings("acme"), { ciphertext: "x" });
       assert.equal(await store.getPostureSnapshot(source.id), null);
-      const alice = object("user", { id: "user-a", email: "a@acme.com", role: "owner" });
-      const bob = object("user", { id: "user-b", email: "b@acme.com", role: "reader" });
-      const first = await store.savePostureSnapshot(write(source.id, 1_000, [alice, bob]));
+      const alice = postureObject("user", { id: "user-a", email: "a@acme.com", role: "owner" });
+      const bob = postureObject("user", { id: "user-b", email: "b@acme.com", role: "reader" });
+      const first = await store.savePostureSnapshot(postureWrite(source.id, 1_000, [alice, bob]));
       assert.equal(first.newObjectCount, 2);
       assert.equal(first.objectCount, 2);
       assert.deepEqual(
@@ -59,9 +67,9 @@ export function runPostureContract(name: string, open: () => Promise<Store>): vo
         ["user-a", "user-b"],
       );
 
-      const bobOwner = object("user", { id: "user-b", email: "b@acme.com", role: "owner" });
+      const bobOwner = postureObject("user", { id: "user-b", email: "b@acme.com", role: "owner" });
       const second = await store.savePostureSnapshot({
-        ...write(source.id, 2_000, [alice, bobOwner]),
+        ...postureWrite(source.id, 2_000, [alice, bobOwner]),
         changes: [
           {
             kind: "user",
@@ -112,7 +120,7 @@ export function runPostureContract(name: string, open: () => Promise<Store>): vo
 
       // Another source's identical object is its own row: sources never share objects.
       const other = await store.createSource(sourceSettings("other"), { ciphertext: "x" });
-      assert.equal((await store.savePostureSnapshot(write(other.id, 3_000, [alice]))).newObjectCount, 1);
+      assert.equal((await store.savePostureSnapshot(postureWrite(other.id, 3_000, [alice]))).newObjectCount, 1);
       assert.equal((await store.getPostureObjects(other.id, [bob.hash])).size, 0);
       assert.equal(await store.getPostureSnapshot(other.id, first.id), null);
 
@@ -126,11 +134,11 @@ export function runPostureContract(name: string, open: () => Promise<Store>): vo
 
     it("prunes: the newest two whole, older diffs kept as history, unreferenced manifests and objects dropped", async () => {
       const source = await store.createSource(sourceSettings("acme"), { ciphertext: "x" });
-      const alice1 = object("user", { id: "user-a", email: "a@acme.com", role: "reader" });
-      const alice2 = object("user", { id: "user-a", email: "a@acme.com", role: "owner" });
-      const bob = object("user", { id: "user-b", email: "b@acme.com", role: "reader" });
-      const carol = object("user", { id: "user-c", email: "c@acme.com", role: "reader" });
-      const dave = object("user", { id: "user-d", email: "d@acme.com", role: "reader" });
+      const alice1 = postureObject("user", { id: "user-a", email: "a@acme.com", role: "reader" });
+      const alice2 = postureObject("user", { id: "user-a", email: "a@acme.com", role: "owner" });
+      const bob = postureObject("user", { id: "user-b", email: "b@acme.com", role: "reader" });
+      const carol = postureObject("user", { id: "user-c", email: "c@acme.com", role: "reader" });
+      const dave = postureObject("user", { id: "user-d", email: "d@acme.com", role: "reader" });
       const change = (id: string, kind: "added" | "removed" | "changed", before: unknown, after: unknown) => ({
         kind: "user" as const,
         id,
@@ -142,7 +150,7 @@ export function runPostureContract(name: string, open: () => Promise<Store>): vo
         audit: { checked: true, expectedTypes: ["user.updated"], eventIds: ["audit-1"] },
       });
       const save = (at: number, objects: PostureSnapshotWrite["objects"], changes: PostureSnapshotWrite["changes"]) =>
-        store.savePostureSnapshot({ ...write(source.id, at, objects), changes });
+        store.savePostureSnapshot({ ...postureWrite(source.id, at, objects), changes });
       const s1 = await save(1_000, [alice1, bob, dave], null);
       const s2 = await save(2_000, [alice1, bob], []); // dave leaves (released at 1_000)
       const s3 = await save(
@@ -200,6 +208,11 @@ export function runPostureContract(name: string, open: () => Promise<Store>): vo
       assert.equal(added.firstSeenMs, 5_000);
       // Another kind with the same id is not this object's history.
       assert.deepEqual((await store.getPostureHistory(source.id, "invite", "user-a")).entries, []);
+      // An id holding LIKE's wildcards is the history of that id only (none here), and a limit is kept.
+      for (const wild of ["user-%", "user-_", "%", "\\"]) {
+        assert.deepEqual((await store.getPostureHistory(source.id, "user", wild)).entries, [], wild);
+      }
+      assert.equal((await store.getPostureHistory(source.id, "user", "user-a", 1)).entries.length, 1);
 
       // Pruning again finds nothing more; saving after pruning still diffs against the newest snapshot.
       assert.deepEqual(await store.prunePostureSnapshots(source.id, { fullSinceMs: 4_500, historySinceMs: 1_500 }), {
@@ -221,7 +234,7 @@ export function runPostureContract(name: string, open: () => Promise<Store>): vo
     });
 
     it("refuses a snapshot of an unknown source", async () => {
-      await assert.rejects(store.savePostureSnapshot(write("nope", 1, [])));
+      await assert.rejects(store.savePostureSnapshot(postureWrite("nope", 1, [])));
     });
 
     it("keeps the posture interval of a source: default hourly, 0 turns snapshots off", async () => {

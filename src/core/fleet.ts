@@ -8,6 +8,11 @@ export interface WorkerIdentity {
   host: string;
   pid: number;
   version: string;
+  /**
+   * Random per process: tells a restarted process (or a second one started by mistake) under the same id apart
+   * from the live one, which keeps the id until it stops or goes silent for its lease TTL.
+   */
+  incarnation: string;
 }
 
 export interface WorkerRecord extends WorkerIdentity {
@@ -19,6 +24,8 @@ export interface WorkerRecord extends WorkerIdentity {
   stoppedAtMs: number | null;
   /** Judged on the database's clock, so the workers' own clocks may disagree. */
   live: boolean;
+  /** False while it starts up: live but not yet taking work, so the others keep its share meanwhile. */
+  serving: boolean;
   /** Leases it gave up to even out the load since it started. */
   rebalances: number;
   /** The unexpired leases it holds, by name. */

@@ -59,7 +59,7 @@ function flaky(store: Store): FleetStore & { down: boolean } {
 function coordinator(store: FleetStore, id: string, ledger: Ledger, items: () => string[] = () => ITEMS) {
   const c = new FleetCoordinator({
     store,
-    identity: { id, host: "test", pid: 1, version: "test" },
+    identity: { id, host: "test", pid: 1, version: "test", incarnation: `${id}-1` },
     ttlMs: TTL_MS,
     logger,
   });

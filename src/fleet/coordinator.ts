@@ -98,6 +98,8 @@ export class FleetCoordinator {
   private readonly stopping = new AbortController();
   /** Wakes the heartbeat loop early (a share was given, so it need not wait a whole interval). */
   private wake: AbortController = new AbortController();
+  /** One-off leases whose release is in flight. */
+  private readonly releasingOnce = new Set<string>();
 
   constructor(options: FleetCoordinatorOptions) {
     this.store = options.store;
@@ -149,7 +151,8 @@ export class FleetCoordinator {
    * heartbeats until released.
    */
   async claimOnce(name: string): Promise<HeldLease | null> {
-    if (this.leases.has(name) || this.claiming.has(name)) return null;
+    // Also not while an earlier claim of it is still being released: that release would delete the new claim.
+    if (this.leases.has(name) || this.claiming.has(name) || this.releasingOnce.has(name)) return null;
     const started = this.now();
     this.claiming.add(name);
     let lease: Lease;
@@ -169,8 +172,17 @@ export class FleetCoordinator {
         if (released) return;
         released = true;
         this.drop(name, lease, "was released");
-        await this.store.releaseLeases(this.identity.id, [name]);
-        this.releasedAt.set(name, this.now());
+        this.releasingOnce.add(name);
+        try {
+          await this.store.releaseLeases(this.identity.id, [name]);
+          this.releasedAt.set(name, this.now());
+        } catch (err) {
+          // Never fails the work it ends: the lease still names this worker, which no longer tracks it, so the next
+          // heartbeat gives it back (or it expires on its own).
+          this.logger.warn({ lease: name }, `Releasing ${name} failed (given back later): ${errorMessage(err)}`);
+        } finally {
+          this.releasingOnce.delete(name);
+        }
       },
     };
   }
@@ -254,7 +266,9 @@ export class FleetCoordinator {
   private async tick(): Promise<void> {
     const me = this.identity.id;
     const beat = this.now();
-    const held = new Set(await this.store.heartbeatWorker(this.identity, this.ttlMs, this.rebalances));
+    // Not serving until it has a share: while it starts up, the others keep its part of the work.
+    const serving = this.share !== undefined;
+    const held = new Set(await this.store.heartbeatWorker(this.identity, this.ttlMs, this.rebalances, serving));
     for (const [name, at] of this.releasedAt) {
       // Released after this heartbeat began: its answer may predate the release.
       if (at >= beat) held.delete(name);
@@ -272,7 +286,7 @@ export class FleetCoordinator {
       if (strays.length > 0) await this.store.releaseLeases(me, strays);
       return;
     }
-    const live = (await this.store.listWorkers()).filter((w) => w.live).map((w) => w.id);
+    const live = (await this.store.listWorkers()).filter((w) => w.live && w.serving).map((w) => w.id);
     const items = await share.items();
     const present = new Set(items);
     const mine = new Set(assignItems(items, [...live, me]).get(me));

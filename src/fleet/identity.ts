@@ -1,6 +1,7 @@
 // Who this worker is, for the fleet ledger (core/fleet.ts): VIGIL_WORKER_ID when the operator names it (e.g.
 // one per systemd unit), else the host, the pid and a random part, so a restarted process is a new worker and
-// never mistakes the leases of its dead predecessor for its own.
+// never mistakes the leases of its dead predecessor for its own. The incarnation is random per process either
+// way: a second live process under a configured id is refused (store heartbeatWorker), not merged with the first.
 
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -26,5 +27,6 @@ export function workerIdentity(configuredId: string | undefined): WorkerIdentity
     host,
     pid,
     version: packageVersion(),
+    incarnation: randomBytes(8).toString("hex"),
   };
 }

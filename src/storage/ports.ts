@@ -511,9 +511,12 @@ export interface FleetStore {
   /**
    * Records the worker as live (its first call registers it) and, in the same transaction, renews every lease
    * it still holds to `leaseTtlMs` from now. Returns the names it holds. A lease another worker took after it
-   * expired is not among them: its holder must stop that work.
+   * expired is not among them: its holder must stop that work. `serving` (default true) is false while the worker
+   * starts up: the others do not count it yet when they share out the work.
+   * Fails with `worker_id_in_use` (taking nothing) while another process with the same id is live: that one
+   * keeps the id until it stops or goes silent for its lease TTL.
    */
-  heartbeatWorker(worker: WorkerIdentity, leaseTtlMs: number, rebalances: number): Promise<string[]>;
+  heartbeatWorker(worker: WorkerIdentity, leaseTtlMs: number, rebalances: number, serving?: boolean): Promise<string[]>;
   /**
    * Takes each named lease that is free, expired, or already this worker's (renewed), for `ttlMs`; a lease
    * another worker holds unexpired is left alone. Returns the names taken. Two workers claiming one name at

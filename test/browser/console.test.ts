@@ -807,9 +807,17 @@ describe("console", { timeout: 300_000 }, () => {
           const settings = sourceSettings({ name: SOURCE_NAME, baseUrl: sim.baseUrl, backfillDays: 0 });
           source = await runtime.store.createSource(settings, sealSourceKey(runtime, settings, sim.adminKey));
         }
-        await runtime.store.heartbeatWorker({ id: "worker-gone", host: "host-b", pid: 7, version: "test" }, 200, 0);
+        await runtime.store.heartbeatWorker(
+          { id: "worker-gone", host: "host-b", pid: 7, version: "test", incarnation: "g1" },
+          200,
+          0,
+        );
         await sleep(400);
-        await runtime.store.heartbeatWorker({ id: "worker-a", host: XSS_IMG, pid: 4242, version: "test" }, 120_000, 2);
+        await runtime.store.heartbeatWorker(
+          { id: "worker-a", host: XSS_IMG, pid: 4242, version: "test", incarnation: "a1" },
+          120_000,
+          2,
+        );
         await runtime.store.claimLeases(
           "worker-a",
           [`source:${source.id}`, "backfill:1:0", "backfill:1:1", "cluster:health"],

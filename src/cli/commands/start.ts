@@ -101,6 +101,17 @@ export function register(program: Command): void {
                 apiKey: runtime.env.openaiAdminKey,
               });
               process.stderr.write("Created source OpenAI from OPENAI_ADMIN_KEY; the key works.\n");
+            } else if (noRealSource && fleet) {
+              // The simulator would run inside this one worker, on loopback: whichever worker came to own the demo
+              // source could not reach it. A fleet watches real organizations only.
+              process.stderr.write(
+                [
+                  "",
+                  "  No OpenAI source is configured. Demo mode runs only on SQLite (one process); on PostgreSQL add",
+                  "  a source: OPENAI_ADMIN_KEY=sk-admin-... vigil start, or vigil sources add openai --name NAME.",
+                  "",
+                ].join("\n"),
+              );
             } else if (noRealSource) {
               simulator = await startDemo(runtime);
               process.stderr.write(

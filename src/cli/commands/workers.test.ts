@@ -23,9 +23,13 @@ async function seedFleet(env: NodeJS.ProcessEnv): Promise<void> {
       ids.push((await runtime.store.createSource(settings, sealSourceKey(runtime, settings, "sk-admin-test"))).id);
     }
     const { store } = runtime;
-    await store.heartbeatWorker({ id: "w-dead", host: "host-b", pid: 2, version: "test" }, 200, 0);
+    await store.heartbeatWorker({ id: "w-dead", host: "host-b", pid: 2, version: "test", incarnation: "i1" }, 200, 0);
     await sleep(400);
-    await store.heartbeatWorker({ id: "w-live", host: "host-a", pid: 1, version: "test" }, 30_000, 2);
+    await store.heartbeatWorker(
+      { id: "w-live", host: "host-a", pid: 1, version: "test", incarnation: "i2" },
+      30_000,
+      2,
+    );
     await store.claimLeases(
       "w-live",
       [`source:${ids[0]}`, `source:${ids[1]}`, "backfill:j:0", "cluster:health", "cluster:delivery"],

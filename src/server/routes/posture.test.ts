@@ -112,6 +112,7 @@ describe("organization and coverage API", () => {
 
     assert.equal((await get("/api/organization/history?kind=nope&id=x")).status, 400);
     assert.equal((await get("/api/organization/history?kind=user")).status, 400);
+    assert.equal((await get("/api/organization/history?kind=project_user&id=proj_1/")).status, 400, "an empty part");
     const anonymous = await app.request("http://localhost/api/organization/history?kind=user&id=x");
     assert.equal(anonymous.status, 401);
   });

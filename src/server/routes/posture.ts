@@ -56,7 +56,8 @@ export function postureRoutes(ctx: ServerContext): Hono<AppEnv> {
   app.get("/organization/history", async (c) => {
     const kind = strParam(c, "kind");
     const id = strParam(c, "id");
-    if (!kind || !KINDS.has(kind) || !id) {
+    // A project-scoped id is "<project>/<id>": each part must be there, or the audit-event search would name nothing.
+    if (!kind || !KINDS.has(kind) || !id || id.split("/").some((part) => part === "")) {
       throw new UsageError(`Give kind (one of ${[...KINDS].join(", ")}) and id: the object whose history to show.`);
     }
     const limit = intParam(c, "limit", { min: 1, max: 500 }) ?? 100;

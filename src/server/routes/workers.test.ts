@@ -20,7 +20,13 @@ import { createApiToken, createUser } from "../auth.ts";
 type Json = any;
 
 const MARKUP = '<img src=x onerror="alert(1)">';
-const worker = (id: string, host = "host-a"): WorkerIdentity => ({ id, host, pid: 4242, version: "test" });
+const worker = (id: string, host = "host-a"): WorkerIdentity => ({
+  id,
+  host,
+  pid: 4242,
+  version: "test",
+  incarnation: `${id}-1`,
+});
 
 describe("GET /api/workers and the fleet metrics", () => {
   const scratch = mkdtempSync(join(tmpdir(), "vigil-workers-api-"));

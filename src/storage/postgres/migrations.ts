@@ -817,7 +817,9 @@ export const MIGRATIONS: readonly Migration[] = [
         heartbeat_at_ms bigint NOT NULL,
         lease_ttl_ms bigint NOT NULL,
         stopped_at_ms bigint,
-        rebalances integer NOT NULL DEFAULT 0
+        rebalances integer NOT NULL DEFAULT 0,
+        incarnation text COLLATE "C" NOT NULL,
+        serving boolean NOT NULL DEFAULT false
       );
       CREATE TABLE leases (
         name text COLLATE "C" PRIMARY KEY,

@@ -844,7 +844,9 @@ export const MIGRATIONS: readonly Migration[] = [
         heartbeat_at_ms INTEGER NOT NULL,
         lease_ttl_ms INTEGER NOT NULL,
         stopped_at_ms INTEGER,
-        rebalances INTEGER NOT NULL DEFAULT 0
+        rebalances INTEGER NOT NULL DEFAULT 0,
+        incarnation TEXT NOT NULL,
+        serving INTEGER NOT NULL DEFAULT 0
       );
       CREATE TABLE leases (
         name TEXT PRIMARY KEY,

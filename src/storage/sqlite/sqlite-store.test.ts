@@ -12,7 +12,7 @@ import { runAlertOrderContract } from "../../../test/storage-contract-alert-orde
 import { runCountersContract } from "../../../test/storage-contract-counters.ts";
 import { runFleetContract } from "../../../test/storage-contract-fleet.ts";
 import { runLimiterContract } from "../../../test/storage-contract-limiter.ts";
-import { runPostureContract } from "../../../test/storage-contract-posture.ts";
+import { postureObject, postureWrite, runPostureContract } from "../../../test/storage-contract-posture.ts";
 import { runSearchContract } from "../../../test/storage-contract-search.ts";
 import { runSuppressionContract } from "../../../test/storage-contract-suppressions.ts";
 import { runTriageContract } from "../../../test/storage-contract-triage.ts";
@@ -68,6 +68,40 @@ async function assertVigilError(promise: Promise<unknown>, code: string): Promis
   assert.ok(!caught.message.includes("\n    at "), caught.message);
   return caught;
 }
+
+describe("SqliteStore: posture objects stored before migration 24", () => {
+  it("are released at the newest snapshot's time by the next prune, and deleted once no kept snapshot holds them", async () => {
+    const path = freshPath();
+    const store = await openSqliteStore({ path });
+    try {
+      const source = await store.createSource(sourceSettings("upgraded"), { ciphertext: "v1:x" });
+      const a = postureObject("user", { id: "user-a", role: "owner" });
+      const b = postureObject("user", { id: "user-b", role: "reader" });
+      const save = (at: number, objects: Array<typeof a>) =>
+        store.savePostureSnapshot({ ...postureWrite(source.id, at, objects), changes: [] });
+      await save(1_000, [a, b]);
+      await save(2_000, [a]); // b leaves
+      // As an upgraded database has it: b left before released_ms existed.
+      const raw = new Database(path);
+      raw.prepare("UPDATE posture_objects SET released_ms = NULL").run();
+      raw.close();
+      // The first prune after the upgrade releases b at the newest snapshot's time (2_000), so it is kept while
+      // the newest snapshots are within the full horizon...
+      const kept = await store.prunePostureSnapshots(source.id, { fullSinceMs: 1_500, historySinceMs: 0 });
+      assert.equal(kept.objectsDeleted, 0);
+      assert.equal((await store.getPostureObjects(source.id, [b.hash])).size, 1);
+      // ...and deleted once two newer snapshots without it are the ones kept whole.
+      await save(3_000, [a]);
+      await save(4_000, [a]);
+      const pruned = await store.prunePostureSnapshots(source.id, { fullSinceMs: 3_500, historySinceMs: 0 });
+      assert.equal(pruned.objectsDeleted, 1);
+      assert.equal((await store.getPostureObjects(source.id, [b.hash])).size, 0);
+      assert.equal((await store.getPostureObjects(source.id, [a.hash])).size, 1, "a is still held");
+    } finally {
+      await store.close();
+    }
+  });
+});
 
 describe("SqliteStore", () => {
   it("runs in WAL mode with full fsync, foreign keys and a busy timeout", async () => {

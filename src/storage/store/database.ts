@@ -414,9 +414,11 @@ export interface WorkersTable {
   heartbeat_at_ms: number;
   host: string;
   id: string;
+  incarnation: string;
   lease_ttl_ms: number;
   pid: number;
   rebalances: Generated<number>;
+  serving: Flag;
   started_at_ms: number;
   stopped_at_ms: number | null;
   version: string;

@@ -9,6 +9,7 @@ import { sql } from "kysely";
 import { VigilError } from "../../core/errors.ts";
 import type { LeaseFence, LeaseRecord, WorkerRecord } from "../../core/fleet.ts";
 import type { FleetStore } from "../ports.ts";
+import { flag } from "./database.ts";
 import type { Db, StoreContext } from "./dialect.ts";
 
 /** A worker not heard from for this long is no longer listed, and leases expired this long ago are deleted. */
@@ -46,27 +47,64 @@ export function fleetOps(ctx: StoreContext): FleetStore {
   const { dialect } = ctx;
   const now = dialect.clockMs;
   return {
-    async heartbeatWorker(worker, leaseTtlMs, rebalances) {
+    async heartbeatWorker(worker, leaseTtlMs, rebalances, serving = true) {
       return dialect.write(async (trx) => {
-        await trx
+        const status = { heartbeat_at_ms: now, lease_ttl_ms: leaseTtlMs, rebalances, serving: serving ? 1 : 0 };
+        const registered = await trx
           .insertInto("workers")
           .values({
             id: worker.id,
             host: worker.host,
             pid: worker.pid,
             version: worker.version,
+            incarnation: worker.incarnation,
             started_at_ms: now,
-            heartbeat_at_ms: now,
-            lease_ttl_ms: leaseTtlMs,
             stopped_at_ms: null,
-            rebalances,
+            ...status,
           })
           .onConflict((oc) =>
             oc
               .column("id")
-              .doUpdateSet({ heartbeat_at_ms: now, lease_ttl_ms: leaseTtlMs, rebalances, stopped_at_ms: null }),
+              .doUpdateSet((eb) => ({
+                ...status,
+                stopped_at_ms: null,
+                // A new process under the id (a restart) replaces the record of the one before it.
+                host: eb.ref("excluded.host"),
+                pid: eb.ref("excluded.pid"),
+                version: eb.ref("excluded.version"),
+                incarnation: eb.ref("excluded.incarnation"),
+                started_at_ms: eb
+                  .case()
+                  .when("workers.incarnation", "=", eb.ref("excluded.incarnation"))
+                  .then(eb.ref("workers.started_at_ms"))
+                  .else(eb.ref("excluded.started_at_ms"))
+                  .end(),
+              }))
+              // Only the same process, or one after a predecessor that stopped or went silent: two live
+              // processes under one id would otherwise share its leases and both poll every source.
+              .where((eb) =>
+                eb.or([
+                  eb("workers.incarnation", "=", eb.ref("excluded.incarnation")),
+                  eb("workers.stopped_at_ms", "is not", null),
+                  eb(sql<number>`workers.heartbeat_at_ms + workers.lease_ttl_ms`, "<=", now),
+                ]),
+              ),
           )
+          .returning("id")
           .execute();
+        if (registered.length === 0) {
+          const other = await trx
+            .selectFrom("workers")
+            .select(["host", "pid"])
+            .where("id", "=", worker.id)
+            .executeTakeFirst();
+          throw new VigilError(
+            "worker_id_in_use",
+            `Worker id ${worker.id} is in use by a live process (${other?.host ?? "?"}, pid ${other?.pid ?? "?"}); ` +
+              "give each worker its own VIGIL_WORKER_ID. This process waits until that one stops or goes silent.",
+            { retryable: true },
+          );
+        }
         // Its own leases only, expired or not: a lease still naming this worker was taken by nobody since.
         const held = await trx
           .updateTable("leases")
@@ -173,11 +211,13 @@ export function fleetOps(ctx: StoreContext): FleetStore {
         host: w.host,
         pid: Number(w.pid),
         version: w.version,
+        incarnation: w.incarnation,
         startedAtMs: Number(w.started_at_ms),
         heartbeatAtMs: Number(w.heartbeat_at_ms),
         leaseTtlMs: Number(w.lease_ttl_ms),
         stoppedAtMs: w.stopped_at_ms === null ? null : Number(w.stopped_at_ms),
         live: w.stopped_at_ms === null && Number(w.heartbeat_at_ms) + Number(w.lease_ttl_ms) > Number(w.now_ms),
+        serving: flag(w.serving),
         rebalances: Number(w.rebalances),
         leases: byWorker.get(w.id) ?? [],
       }));

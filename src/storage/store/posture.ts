@@ -5,7 +5,7 @@
 // snapshot identical to an earlier one adds only its own small row.
 
 import { createHash } from "node:crypto";
-import type { Selectable } from "kysely";
+import { type Selectable, sql } from "kysely";
 import type { ManifestEntry, PostureChange } from "../../posture/diff.ts";
 import type { PostureKind } from "../../posture/endpoints.ts";
 import type {
@@ -32,6 +32,8 @@ export type PostureOps = Pick<
 
 /** The manifest hash of a snapshot kept for its diff only (its manifest released by pruning). */
 const PRUNED_MANIFEST = "pruned";
+/** Diffs read per query when looking up one object's history. */
+const HISTORY_PAGE = 100;
 
 /** Rows (or hashes) per statement: well under either engine's limit on parameters. */
 const BATCH = 500;
@@ -189,6 +191,7 @@ export function postureOps(ctx: StoreContext): PostureOps {
             ),
           )
           .executeTakeFirst();
+        await releaseUntracked(trx, sourceId);
         // An object released before every snapshot still kept whole is referenced by none of them (an object's
         // released_ms is the time of the last snapshot that held it; null while the newest holds it).
         const objectCutoff = Math.min(fullSinceMs, ...newest.map((r) => r.taken_at_ms));
@@ -207,47 +210,54 @@ export function postureOps(ctx: StoreContext): PostureOps {
     },
 
     async getPostureHistory(sourceId, kind, objectId, limit = 200) {
-      const needle = JSON.stringify(objectId);
-      const [rows, first] = await dialect.run((db) =>
-        Promise.all([
-          // A cheap pre-filter on the diff's text (LIKE's `_` may match more: the exact test is below).
+      // A cheap pre-filter on the diff's text, the id's JSON with LIKE's wildcards escaped (an id of "%" must not
+      // read every diff); the exact test is below, as the id may also appear in other objects' fields.
+      const pattern = `%${JSON.stringify(objectId).replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
+      const first = await dialect.run((db) =>
+        db
+          .selectFrom("posture_objects")
+          .select((eb) => eb.fn.min("first_seen_ms").as("first"))
+          .where("source_id", "=", sourceId)
+          .where("kind", "=", kind)
+          .where("object_id", "=", objectId)
+          .executeTakeFirst(),
+      );
+      const entries: PostureHistoryEntry[] = [];
+      // Newest first, a page of diffs at a time, until `limit` entries: old history is read only when asked for.
+      for (let offset = 0; entries.length < limit; offset += HISTORY_PAGE) {
+        const rows = await dialect.run((db) =>
           db
             .selectFrom("posture_snapshots")
             .select(["id", "taken_at_ms", "changes"])
             .where("source_id", "=", sourceId)
             .where("change_count", ">", 0)
-            .where("changes", "like", `%${needle}%`)
+            .where(sql<boolean>`changes LIKE ${pattern} ESCAPE '\\'`)
             .orderBy("taken_at_ms", "desc")
             .orderBy("id", "desc")
+            .limit(HISTORY_PAGE)
+            .offset(offset)
             .execute(),
-          db
-            .selectFrom("posture_objects")
-            .select((eb) => eb.fn.min("first_seen_ms").as("first"))
-            .where("source_id", "=", sourceId)
-            .where("kind", "=", kind)
-            .where("object_id", "=", objectId)
-            .executeTakeFirst(),
-        ]),
-      );
-      const entries: PostureHistoryEntry[] = [];
-      for (const row of rows) {
-        const changes = JSON.parse(row.changes ?? "[]") as Array<
-          PostureChange & { audit?: { checked: boolean; eventIds: string[] } }
-        >;
-        for (const c of changes) {
-          if (c.kind !== kind || c.id !== objectId) continue;
-          entries.push({
-            snapshotId: row.id,
-            takenAtMs: row.taken_at_ms,
-            change: c.change,
-            fields: c.fields,
-            before: c.before,
-            after: c.after,
-            auditEventIds: c.audit?.checked ? c.audit.eventIds : null,
-          });
+        );
+        for (const row of rows) {
+          const changes = JSON.parse(row.changes ?? "[]") as Array<
+            PostureChange & { audit?: { checked: boolean; eventIds: string[] } }
+          >;
+          for (const c of changes) {
+            if (c.kind !== kind || c.id !== objectId) continue;
+            entries.push({
+              snapshotId: row.id,
+              takenAtMs: row.taken_at_ms,
+              change: c.change,
+              fields: c.fields,
+              before: c.before,
+              after: c.after,
+              auditEventIds: c.audit?.checked ? c.audit.eventIds : null,
+            });
+          }
         }
-        if (entries.length >= limit) break;
+        if (rows.length < HISTORY_PAGE) break;
       }
+      entries.splice(limit);
       const firstSeen = first?.first;
       return { firstSeenMs: firstSeen === null || firstSeen === undefined ? null : Number(firstSeen), entries };
     },
@@ -271,22 +281,27 @@ export function postureOps(ctx: StoreContext): PostureOps {
   };
 }
 
-/**
- * Keeps each object's released_ms current against the newest snapshot so far (the previous one): objects it held
- * that this snapshot does not are released at its time; objects held again are no longer released.
- */
-async function markReleased(trx: Db, write: PostureSnapshotWrite): Promise<void> {
-  const previous = await trx
+/** The newest snapshot's time and manifest (the newest two are always kept whole). */
+function newestManifest(trx: Db, sourceId: string) {
+  return trx
     .selectFrom("posture_snapshots as s")
     .innerJoin("posture_manifests as m", (join) =>
       join.onRef("m.source_id", "=", "s.source_id").onRef("m.hash", "=", "s.manifest_hash"),
     )
     .select(["s.taken_at_ms", "m.manifest"])
-    .where("s.source_id", "=", write.sourceId)
+    .where("s.source_id", "=", sourceId)
     .orderBy("s.taken_at_ms", "desc")
     .orderBy("s.id", "desc")
     .limit(1)
     .executeTakeFirst();
+}
+
+/**
+ * Keeps each object's released_ms current against the newest snapshot so far (the previous one): objects it held
+ * that this snapshot does not are released at its time; objects held again are no longer released.
+ */
+async function markReleased(trx: Db, write: PostureSnapshotWrite): Promise<void> {
+  const previous = await newestManifest(trx, write.sourceId);
   if (!previous) return;
   const before = new Set(decodeManifest(previous.manifest).map((e) => e.hash));
   const now = new Set(write.objects.map((o) => o.hash));
@@ -307,6 +322,32 @@ async function markReleased(trx: Db, write: PostureSnapshotWrite): Promise<void>
       .where("source_id", "=", write.sourceId)
       .where("hash", "in", back.slice(i, i + BATCH))
       .where("released_ms", "is not", null)
+      .execute();
+  }
+}
+
+/**
+ * Objects stored before released_ms existed (migration 24) that the newest snapshot does not hold have a null
+ * released_ms, as if still held, and would never be pruned. They are released at the newest snapshot's time: no
+ * later than they really left, so pruning still deletes them only once no snapshot kept whole can hold them.
+ */
+async function releaseUntracked(trx: Db, sourceId: string): Promise<void> {
+  const newest = await newestManifest(trx, sourceId);
+  if (!newest) return;
+  const held = new Set(decodeManifest(newest.manifest).map((e) => e.hash));
+  const unreleased = await trx
+    .selectFrom("posture_objects")
+    .select("hash")
+    .where("source_id", "=", sourceId)
+    .where("released_ms", "is", null)
+    .execute();
+  const stray = unreleased.map((r) => r.hash).filter((h) => !held.has(h));
+  for (let i = 0; i < stray.length; i += BATCH) {
+    await trx
+      .updateTable("posture_objects")
+      .set({ released_ms: newest.taken_at_ms })
+      .where("source_id", "=", sourceId)
+      .where("hash", "in", stray.slice(i, i + BATCH))
       .execute();
   }
 }
