@@ -82,7 +82,7 @@ export interface VigilEnv {
   workerId: string | undefined;
   /**
    * VIGIL_LEASE_TTL_SECS (default 20): how long a fleet worker's leases last without a heartbeat, so how soon
-   * another worker takes over the sources of one that died (within 1.5 × this).
+   * another worker takes over the sources of one that died (after about 1⅓ × this: docs/deploy.md).
    */
   leaseTtlSecs: number;
   /** Any variable by name (for `--api-key-env VAR`). */

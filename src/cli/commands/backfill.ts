@@ -8,6 +8,7 @@ import { runCorrelations } from "../../pipeline/detection.ts";
 import { requireSource, sourceClient } from "../../pipeline/runtime.ts";
 import type { BackfillJob } from "../../storage/ports.ts";
 import { withRuntime } from "../context.ts";
+import { warnIfFleetIsLive } from "../fleet-warning.ts";
 import { withStopSignal } from "../stop-signal.ts";
 import { parsePositiveInt, parseTimeArg } from "../time-arg.ts";
 
@@ -65,6 +66,7 @@ export function register(program: Command): void {
         const since = parseTimeArg(options.since, now, "--since");
         const until = options.until ? parseTimeArg(options.until, now, "--until") : now;
         if (since >= until) throw new UsageError("--since must be before --until.");
+        await warnIfFleetIsLive(runtime, "backfill");
         const stream: StreamName = options.tenant ? "tenant" : "main";
         // A killed backfill resumes: an unfinished job of this source and stream is picked up, not duplicated.
         const pending = (await runtime.store.listBackfillJobs({ sourceId: source.id, pendingOnly: true })).filter(

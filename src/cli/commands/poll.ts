@@ -3,6 +3,7 @@ import { UsageError } from "../../core/errors.ts";
 import { deliveryWorkerFor, pollAllOnce } from "../../pipeline/runtime.ts";
 import { loadConfigDestinations } from "../../usecases/config-destinations.ts";
 import { withRuntime } from "../context.ts";
+import { warnIfFleetIsLive } from "../fleet-warning.ts";
 import { withStopSignal } from "../stop-signal.ts";
 
 export function register(program: Command): void {
@@ -15,6 +16,7 @@ export function register(program: Command): void {
     .action(async (options: { once?: boolean; source?: string }) => {
       if (!options.once) throw new UsageError("Use `vigil poll --once`, or `vigil start` to poll continuously.");
       await withRuntime(async (runtime) => {
+        await warnIfFleetIsLive(runtime, "poll");
         await loadConfigDestinations(runtime);
         const outcomes = await withStopSignal((signal) =>
           pollAllOnce(runtime, { signal, ...(options.source ? { sourceName: options.source } : {}) }),
