@@ -265,6 +265,11 @@ export interface Store
   ): Promise<void>;
 
   applyPage(write: PageWrite): Promise<PageWriteResult>;
+  /**
+   * Several pages in one transaction, so one commit (one fsync) for all: each page is applied as `applyPage`
+   * would apply it alone, in order, under its own fence, and all of them commit or none does. Results in order.
+   */
+  applyPages(writes: readonly PageWrite[]): Promise<PageWriteResult[]>;
 
   searchEvents(query: EventQuery): Promise<StoredEvent[]>;
   /**
