@@ -1,7 +1,7 @@
 // Ingest, end to end, against the engine's limit. A new source backfills N simulated events from the simulator
 // (an HTTP server in its own process) as `vigil start` does: 16 slices, 4 at a time, each page poll → validate →
-// normalize → detect with the built-in packs → stored with its slice's progress, the pages of slices ready at
-// the same time in one transaction (PageCommitQueue). The baseline is the database doing only the writes of the
+// normalize → detect with the built-in packs → stored with its slice's progress (on SQLite the pages of slices
+// ready at the same time in one transaction: PageCommitQueue; on PostgreSQL one transaction per page). The baseline is the database doing only the writes of the
 // same rows, in the same page transactions (one per page the backfill stored): bare better-sqlite3 (WAL,
 // synchronous=FULL, the same table and indexes) or bare PostgreSQL (INSERT … ON CONFLICT DO NOTHING), in the
 // same run; and again in the backfill's own commits (several pages each), so grouping is credited to neither.

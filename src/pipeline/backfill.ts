@@ -55,7 +55,7 @@ export interface BackfillDeps {
   claimSlice?: (slice: BackfillSlice) => Promise<SliceClaim | null>;
   /** The lease of the slice being run: its pages are written under it (set per slice from its claim). */
   fence?: LeaseFence;
-  /** How pages are committed; unset, runBackfillJob gives the job's slices one PageCommitQueue. */
+  /** How pages are committed; unset, runBackfillJob gives the job's slices one PageCommitQueue (Store.groupCommits). */
   commits?: Pick<PageCommitQueue, "write">;
 }
 
@@ -109,8 +109,10 @@ export async function runBackfillJob(
   };
   deps.onProgress?.({ ...progress });
   const pending = slices.filter((s) => !s.done);
-  // One queue for the job's slices: the pages they have ready at the same time share one commit.
-  const shared: BackfillDeps = { ...deps, commits: deps.commits ?? new PageCommitQueue(store) };
+  // One queue for the job's slices: the pages they have ready at the same time share one commit (where the
+  // store says that pays).
+  const commits = deps.commits ?? (store.groupCommits ? new PageCommitQueue(store) : undefined);
+  const shared: BackfillDeps = { ...deps, ...(commits ? { commits } : {}) };
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < pending.length) {

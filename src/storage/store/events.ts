@@ -31,6 +31,7 @@ type EventOps = Pick<
   Store,
   | "applyPage"
   | "applyPages"
+  | "groupCommits"
   | "searchEvents"
   | "searchEventDocuments"
   | "countEvents"
@@ -74,6 +75,7 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
     },
 
     applyPages,
+    groupCommits: dialect.groupCommits,
 
     async searchEvents(query) {
       const plan = await textPlan(query);
