@@ -167,5 +167,29 @@ export function runFleetContract(name: string, open: () => Promise<Store>): void
       assert.deepEqual((await store.listEventIds(source.id)).sort(), ["e1", "e5"], "the refused pages wrote nothing");
       assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, 1_700_000_100);
     });
+
+    it("writes pages under several leases in one transaction only while every lease is held", async () => {
+      const a = await store.createSource(sourceSettings("fenced-a"), { ciphertext: "v1:unused" });
+      const b = await store.createSource(sourceSettings("fenced-b"), { ciphertext: "v1:unused" });
+      const page = (sourceId: string, id: string, workerId: string) => ({
+        sourceId,
+        events: [eventRow(id, 1_700_000_000)],
+        quarantined: [],
+        unknownTypes: [],
+        streamUpdate: { stream: "main" as const, checkpointSecs: 1_700_000_100 },
+        fence: { lease: `source:${sourceId}`, workerId },
+      });
+      const lost = (err: unknown) => (err as { code?: unknown }).code === "lease_lost";
+      assert.equal((await store.claimLeases("w1", [`source:${a.id}`, `source:${b.id}`], 30_000)).length, 2);
+      const both = await store.applyPages([page(b.id, "b1", "w1"), page(a.id, "a1", "w1")]);
+      assert.deepEqual(
+        both.map((r) => r.insertedIds),
+        [["b1"], ["a1"]],
+      );
+      await store.releaseLeases("w1", [`source:${b.id}`]);
+      await assert.rejects(store.applyPages([page(a.id, "a2", "w1"), page(b.id, "b2", "w1")]), lost);
+      assert.deepEqual(await store.listEventIds(a.id), ["a1"], "a held lease's page is not written with a lost one");
+      assert.deepEqual(await store.listEventIds(b.id), ["b1"]);
+    });
   });
 }

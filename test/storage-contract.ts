@@ -664,6 +664,59 @@ export function runStorageContract(
         assert.equal(await store.countEvents({ sourceId: source.id }), 3);
       });
 
+      it("writes several slices' pages in one transaction, each with its own progress, or none of them", async () => {
+        const source = await newSource();
+        const job = await store.createBackfillJob(
+          { sourceId: source.id, stream: "main", sinceSecs: T0, untilSecs: T0 + 200 },
+          [
+            { startSecs: T0, endSecs: T0 + 100 },
+            { startSecs: T0 + 100, endSecs: T0 + 200 },
+          ],
+        );
+        const results = await store.applyPages([
+          page(source.id, [eventRow("g1", T0 + 150), eventRow("g2", T0 + 140)], {
+            sliceProgress: { jobId: job.id, sliceIndex: 1, upperBoundSecs: T0 + 140, done: false, eventsRead: 2 },
+          }),
+          // Applied after the first page, as alone: the event the first page stored is its duplicate.
+          page(source.id, [eventRow("g3", T0 + 50), eventRow("g2", T0 + 140)], {
+            sliceProgress: { jobId: job.id, sliceIndex: 0, upperBoundSecs: T0 + 50, done: false, eventsRead: 2 },
+          }),
+        ]);
+        assert.deepEqual(
+          results.map((r) => [r.insertedIds, r.duplicates]),
+          [
+            [["g1", "g2"], 0],
+            [["g3"], 1],
+          ],
+        );
+        assert.deepEqual(
+          (await store.getBackfillSlices(job.id)).map((s) => [s.upperBoundSecs, s.eventsRead]),
+          [
+            [T0 + 50, 2],
+            [T0 + 140, 2],
+          ],
+        );
+        // One page that fails (a slice of no job) fails the group: the other page's events and progress are
+        // not written either.
+        await assert.rejects(
+          store.applyPages([
+            page(source.id, [eventRow("g4", T0 + 130)], {
+              sliceProgress: { jobId: job.id, sliceIndex: 1, upperBoundSecs: T0 + 130, done: false, eventsRead: 3 },
+            }),
+            page(source.id, [eventRow("g5", T0 + 40)], {
+              sliceProgress: { jobId: 987_654, sliceIndex: 0, upperBoundSecs: T0, done: true, eventsRead: 1 },
+            }),
+          ]),
+          VigilError,
+        );
+        assert.deepEqual((await store.listEventIds(source.id)).sort(), ["g1", "g2", "g3"]);
+        assert.deepEqual(
+          (await store.getBackfillSlices(job.id)).map((s) => s.upperBoundSecs),
+          [T0 + 50, T0 + 140],
+        );
+        assert.deepEqual(await store.applyPages([]), []);
+      });
+
       it("rejects a job for an unknown source", async () => {
         await rejectsWithCode(
           store.createBackfillJob(

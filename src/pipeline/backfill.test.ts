@@ -5,7 +5,7 @@ import { isTenantScoped } from "../core/event-types.ts";
 import { loadOpenAIAuditLogType } from "../schema/index.ts";
 import { startSimulator } from "../simulator/index.ts";
 import { OpenAIAuditLogClient } from "../sources/openai/client.ts";
-import type { BackfillSlice } from "../storage/ports.ts";
+import type { BackfillSlice, PageWrite } from "../storage/ports.ts";
 import { type BackfillProgress, planSlices, runBackfillJob, type SliceClaim, sliceCountFor } from "./backfill.ts";
 import type { AuditLogReader } from "./reader.ts";
 
@@ -102,6 +102,55 @@ describe("runBackfillJob", () => {
       assert.ok((await s.store.listBackfillJobs({ sourceId: s.source.id }))[0]!.done);
     } finally {
       await s.close();
+    }
+  });
+
+  it("commits the pages of slices ready at the same time together, where the store groups commits", async () => {
+    for (const groupCommits of [true, false]) {
+      const s = await setup();
+      try {
+        const groups: number[] = [];
+        const store = new Proxy(s.store, {
+          get(target, key, receiver) {
+            if (key === "groupCommits") return groupCommits;
+            if (key === "applyPages") {
+              return async (writes: readonly PageWrite[]) => {
+                groups.push(writes.length);
+                return target.applyPages(writes);
+              };
+            }
+            return Reflect.get(target, key, receiver);
+          },
+        });
+        // Each slice's pages are fetched first, then the first four slices start together: their pages are
+        // ready at the same time.
+        let started = 0;
+        let open = () => {};
+        const together = new Promise<void>((resolve) => {
+          open = resolve;
+        });
+        const reader: AuditLogReader = {
+          async *pages(query, signal) {
+            const pages = [];
+            for await (const page of s.client.pages(query, signal)) pages.push(page);
+            if (++started === 4) open();
+            await together;
+            yield* pages;
+          },
+        };
+        await runBackfillJob({ store, reader, source: s.source, normalizer, clock: s.clock, concurrency: 4 }, s.job);
+        assert.deepEqual((await s.store.listEventIds(s.source.id)).sort(), s.expected);
+        const slices = await s.store.getBackfillSlices(s.job.id);
+        assert.ok(slices.every((sl) => sl.done && sl.eventsRead > 0));
+        if (groupCommits) assert.ok(Math.max(...groups) > 1, `grouped: ${groups.join(" ")}`);
+        else
+          assert.ok(
+            groups.every((n) => n === 1),
+            "one page per transaction where the store does not group",
+          );
+      } finally {
+        await s.close();
+      }
     }
   });
 

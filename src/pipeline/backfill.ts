@@ -2,7 +2,8 @@
 // Each slice walks its pages newest first; every page is stored in one transaction together with the
 // slice's progress (the lowest effective_at read so far), so a killed backfill resumes each slice at
 // the second where it stopped. That second is re-read on resume and its events are ignored by id:
-// every event is stored once.
+// every event is stored once. Pages of several slices ready at the same time share one transaction, one
+// commit (PageCommitQueue), each still with its own progress.
 //
 // In a fleet (several workers on one PostgreSQL), a worker runs a slice only while it holds the slice's lease
 // (`claimSlice`): several workers share one job's slices, and a dead worker's slice is taken over, once its lease
@@ -15,7 +16,7 @@ import type { LeaseFence } from "../core/fleet.ts";
 import type { SourceRecord } from "../core/source.ts";
 import type { BackfillJob, BackfillSlice, Store } from "../storage/ports.ts";
 import type { RecordNormalizer } from "./page-records.ts";
-import { type Detector, storePage } from "./page-writer.ts";
+import { type Detector, PageCommitQueue, storePage } from "./page-writer.ts";
 import type { AuditLogReader } from "./reader.ts";
 
 export interface BackfillProgress {
@@ -54,6 +55,8 @@ export interface BackfillDeps {
   claimSlice?: (slice: BackfillSlice) => Promise<SliceClaim | null>;
   /** The lease of the slice being run: its pages are written under it (set per slice from its claim). */
   fence?: LeaseFence;
+  /** How pages are committed; unset, runBackfillJob gives the job's slices one PageCommitQueue (Store.groupCommits). */
+  commits?: Pick<PageCommitQueue, "write">;
 }
 
 /** Splits [since, until) into at most `count` slices of whole seconds, newest slice first. */
@@ -106,13 +109,17 @@ export async function runBackfillJob(
   };
   deps.onProgress?.({ ...progress });
   const pending = slices.filter((s) => !s.done);
+  // One queue for the job's slices: the pages they have ready at the same time share one commit (where the
+  // store says that pays).
+  const commits = deps.commits ?? (store.groupCommits ? new PageCommitQueue(store) : undefined);
+  const shared: BackfillDeps = { ...deps, ...(commits ? { commits } : {}) };
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < pending.length) {
       signal?.throwIfAborted();
       const slice = pending[next++]!;
-      if (deps.claimSlice) await runClaimedSlice(deps, deps.claimSlice, job, slice, progress, signal);
-      else await runSlice(deps, job, slice, progress, signal);
+      if (deps.claimSlice) await runClaimedSlice(shared, deps.claimSlice, job, slice, progress, signal);
+      else await runSlice(shared, job, slice, progress, signal);
     }
   };
   const workers = Array.from({ length: Math.max(1, Math.min(deps.concurrency ?? 4, pending.length)) }, worker);

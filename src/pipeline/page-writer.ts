@@ -1,6 +1,6 @@
 // Stores one page of API records: validate and normalize them, run the detection rules on them (pure,
-// before the transaction), then hand everything to the store's one transaction per page. The poller
-// and the backfill both store pages through here.
+// before the transaction), then hand everything to the store's one transaction per page (a backfill's
+// concurrent slices group theirs: PageCommitQueue). The poller and the backfill both store pages through here.
 
 import type { Clock } from "../core/clock.ts";
 import type { RuleMatch, RuleStateOp } from "../core/detection.ts";
@@ -30,6 +30,8 @@ export interface PageWriterDeps {
   detector?: Detector;
   /** Fleet mode: the lease every page is written under (see PageWrite.fence). */
   fence?: LeaseFence;
+  /** Pages written concurrently (a backfill's slices) share one, to commit together; unset: one page per commit. */
+  commits?: Pick<PageCommitQueue, "write">;
 }
 
 export async function storePage(
@@ -45,7 +47,7 @@ export async function storePage(
     normalizer: deps.normalizer,
   });
   const detection = deps.detector && normalized.length > 0 ? await deps.detector.detect(source, normalized) : undefined;
-  return store.applyPage({
+  const write: PageWrite = {
     sourceId: source.id,
     ...records,
     ...progress,
@@ -53,5 +55,60 @@ export async function storePage(
     fromHistory: progress.sliceProgress !== undefined,
     ...(deps.fence ? { fence: deps.fence } : {}),
     ...(detection ? { matches: detection.matches, stateOps: detection.stateOps } : {}),
-  });
+  };
+  return deps.commits ? deps.commits.write(write) : store.applyPage(write);
+}
+
+interface Waiting {
+  write: PageWrite;
+  resolve(result: PageWriteResult): void;
+  reject(err: unknown): void;
+}
+
+/**
+ * Group commit for pages written concurrently (a backfill's parallel slices). Much of a page's write is its
+ * commit (an fsync), and the slices' pages become ready while another page's transaction is in flight: those
+ * wait for it to end, then all go in one transaction, one commit. There is no timer: a page that finds no
+ * transaction in flight waits only for the end of the event loop's turn (setImmediate), so that the pages
+ * whose responses arrived meanwhile join it (SQLite's driver blocks the thread for a whole transaction: the
+ * responses that came in during one are all handled in the next turn). Each page keeps its own progress and
+ * fence, and a group commits whole or not at all, so a page's events and its progress still commit together.
+ * When a group fails, its pages are written again one per transaction: a page that cannot be written (its
+ * lease was lost, its slice is gone) fails alone, with its own error, and the others go through.
+ */
+export class PageCommitQueue {
+  private waiting: Waiting[] = [];
+  private flushing = false;
+
+  constructor(private readonly store: Pick<Store, "applyPages">) {}
+
+  write(write: PageWrite): Promise<PageWriteResult> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ write, resolve, reject });
+      if (this.flushing) return;
+      this.flushing = true;
+      setImmediate(() => void this.flush());
+    });
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.waiting.length > 0) await this.commit(this.waiting.splice(0));
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  /** Settles every page of the group; never throws. */
+  private async commit(group: Waiting[]): Promise<void> {
+    let results: PageWriteResult[];
+    try {
+      results = await this.store.applyPages(group.map((p) => p.write));
+    } catch (err) {
+      if (group.length === 1) group[0]!.reject(err);
+      else for (const p of group) await this.commit([p]);
+      return;
+    }
+    for (const [i, p] of group.entries()) p.resolve(results[i]!);
+  }
 }

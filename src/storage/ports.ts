@@ -265,6 +265,17 @@ export interface Store
   ): Promise<void>;
 
   applyPage(write: PageWrite): Promise<PageWriteResult>;
+  /**
+   * Several pages in one transaction, so one commit (one fsync) for all: each page is applied as `applyPage`
+   * would apply it alone, in order, under its own fence, and all of them commit or none does. Results in order.
+   */
+  applyPages(writes: readonly PageWrite[]): Promise<PageWriteResult[]>;
+  /**
+   * Whether concurrent page writers (a backfill's slices) should group their pages with `applyPages`: true where
+   * a commit is an fsync and writes go one at a time (SQLite), false where concurrent transactions run in
+   * parallel and share WAL flushes already (PostgreSQL).
+   */
+  readonly groupCommits: boolean;
 
   searchEvents(query: EventQuery): Promise<StoredEvent[]>;
   /**

@@ -33,6 +33,7 @@ import { EVENT_DOCUMENT, sqliteTextFilter, TEXT_CANDIDATE_CAP, textCandidateCoun
 
 export class SqliteStoreDialect implements StoreDialect {
   readonly name = "sqlite" as const;
+  readonly groupCommits = true;
   readonly db: Kysely<Schema>;
   readonly #connection: Database.Database;
   readonly #reader: SqliteReader | null;

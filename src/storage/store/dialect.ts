@@ -12,6 +12,13 @@ export type Db = Kysely<Database> | Transaction<Database>;
 
 export interface StoreDialect {
   readonly name: "sqlite" | "postgres";
+  /**
+   * Whether pages written at the same time should share one transaction (Store.groupCommits). SQLite: yes, it
+   * runs one write transaction at a time and each commit is an fsync. PostgreSQL: no, concurrent transactions
+   * run side by side and their commits already share WAL flushes; grouping would serialize them, and pages of
+   * one transaction would take their advisory locks out of the sorted order that keeps writers from deadlocking.
+   */
+  readonly groupCommits: boolean;
   /** For queries outside a transaction. Inside `write`, use the handle it passes: on SQLite the one
    * connection is held by the transaction, and a query on `db` would wait for it forever. */
   readonly db: Kysely<Database>;

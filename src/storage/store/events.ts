@@ -5,6 +5,7 @@
 
 import { createHash } from "node:crypto";
 import { type Selectable, sql } from "kysely";
+import type { LeaseFence } from "../../core/fleet.ts";
 import { documentsOf } from "../event-document.ts";
 import type {
   EventQuery,
@@ -29,6 +30,8 @@ import type { TextIndexer } from "./text-index.ts";
 type EventOps = Pick<
   Store,
   | "applyPage"
+  | "applyPages"
+  | "groupCommits"
   | "searchEvents"
   | "searchEventDocuments"
   | "countEvents"
@@ -46,19 +49,33 @@ const INSERT_CHUNK = 1000;
 export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
   const { dialect } = ctx;
 
+  /** Several pages in one transaction (one commit), each applied exactly as `applyPage` would alone. */
+  async function applyPages(writes: readonly PageWrite[]): Promise<PageWriteResult[]> {
+    if (writes.length === 0) return [];
+    const results = await dialect.write(async (trx) => {
+      // Every lease first, in name order: two transactions holding several leases take them in the same order.
+      for (const fence of fencesOf(writes)) await holdLeaseIn(ctx, trx, fence);
+      const nowMs = ctx.clock.nowMs();
+      const out: PageWriteResult[] = [];
+      for (const write of writes) out.push(await applyPageIn(ctx, trx, write, nowMs));
+      return out;
+    });
+    const inserted = results.reduce((n, r) => n + r.insertedIds.length, 0);
+    if (inserted > 0) textIndex.schedule(inserted);
+    return results;
+  }
+
   async function textPlan(query: EventQuery) {
     return query.text ? dialect.textPlan(query.text) : "index";
   }
 
   return {
     async applyPage(write) {
-      const result = await dialect.write(async (trx) => {
-        if (write.fence) await holdLeaseIn(ctx, trx, write.fence);
-        return applyPageIn(ctx, trx, write, ctx.clock.nowMs());
-      });
-      if (result.insertedIds.length > 0) textIndex.schedule(result.insertedIds.length);
-      return result;
+      return (await applyPages([write]))[0]!;
     },
+
+    applyPages,
+    groupCommits: dialect.groupCommits,
 
     async searchEvents(query) {
       const plan = await textPlan(query);
@@ -139,6 +156,15 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
       });
     },
   };
+}
+
+/** The distinct fences of some pages, by lease name. */
+function fencesOf(writes: readonly PageWrite[]): LeaseFence[] {
+  const byKey = new Map<string, LeaseFence>();
+  for (const w of writes) if (w.fence) byKey.set(`${w.fence.lease}\u0000${w.fence.workerId}`, w.fence);
+  return [...byKey.values()].sort((a, b) =>
+    a.lease < b.lease ? -1 : a.lease > b.lease ? 1 : a.workerId < b.workerId ? -1 : a.workerId > b.workerId ? 1 : 0,
+  );
 }
 
 /** One page, inside its transaction. */
