@@ -38,10 +38,22 @@ describe("unleased runs beside a fleet", { timeout: 180_000 }, () => {
       const settings = sourceSettings({ name: "Acme", baseUrl: sim.baseUrl, backfillDays: 0 });
       await runtime.store.createSource(settings, sealSourceKey(runtime, settings, sim.adminKey));
       // A dead worker (its heartbeat older than its 200 ms TTL) and two live ones.
-      await runtime.store.heartbeatWorker({ id: "w-dead", host: "host-c", pid: 3, version: "test" }, 200, 0);
+      await runtime.store.heartbeatWorker(
+        { id: "w-dead", host: "host-c", pid: 3, version: "test", incarnation: "i" },
+        200,
+        0,
+      );
       await sleep(400);
-      await runtime.store.heartbeatWorker({ id: "w-one", host: "host-a", pid: 1, version: "test" }, 120_000, 0);
-      await runtime.store.heartbeatWorker({ id: "w-two", host: "host-b", pid: 2, version: "test" }, 120_000, 0);
+      await runtime.store.heartbeatWorker(
+        { id: "w-one", host: "host-a", pid: 1, version: "test", incarnation: "i" },
+        120_000,
+        0,
+      );
+      await runtime.store.heartbeatWorker(
+        { id: "w-two", host: "host-b", pid: 2, version: "test", incarnation: "i" },
+        120_000,
+        0,
+      );
     });
   });
   after(async () => {
