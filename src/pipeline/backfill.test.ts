@@ -77,6 +77,33 @@ describe("runBackfillJob", () => {
     };
   }
 
+  /** The pages one uninterrupted run of the same job reads (what interrupted runs must add up to). */
+  async function pagesOfCleanRun(s: Awaited<ReturnType<typeof setup>>): Promise<number> {
+    const clean = await storeWithSource();
+    try {
+      const job = await clean.store.createBackfillJob(
+        { sourceId: clean.source.id, stream: "main", sinceSecs: s.job.sinceSecs, untilSecs: s.job.untilSecs },
+        planSlices(s.job.sinceSecs, s.job.untilSecs, 12),
+      );
+      let pages = 0;
+      const counting: AuditLogReader = {
+        async *pages(query, signal) {
+          for await (const page of s.client.pages(query, signal)) {
+            pages++;
+            yield page;
+          }
+        },
+      };
+      await runBackfillJob(
+        { store: clean.store, reader: counting, source: clean.source, clock: s.clock, concurrency: 4, normalizer },
+        job,
+      );
+      return pages;
+    } finally {
+      await clean.store.close();
+    }
+  }
+
   it("stores exactly the events of the range, in parallel, and reports full progress", async () => {
     const s = await setup();
     try {
@@ -197,36 +224,7 @@ describe("runBackfillJob", () => {
       assert.deepEqual((await s.store.listEventIds(s.source.id)).sort(), s.expected);
       // The slices resumed from their cursors: together the two runs read exactly the pages of one
       // uninterrupted run, with the same boundaries.
-      const clean = await storeWithSource();
-      try {
-        const job = await clean.store.createBackfillJob(
-          { sourceId: clean.source.id, stream: "main", sinceSecs: s.job.sinceSecs, untilSecs: s.job.untilSecs },
-          planSlices(s.job.sinceSecs, s.job.untilSecs, 12),
-        );
-        let cleanPages = 0;
-        const countingClean: AuditLogReader = {
-          async *pages(query, signal) {
-            for await (const page of s.client.pages(query, signal)) {
-              cleanPages++;
-              yield page;
-            }
-          },
-        };
-        await runBackfillJob(
-          {
-            store: clean.store,
-            reader: countingClean,
-            source: clean.source,
-            clock: s.clock,
-            concurrency: 4,
-            normalizer,
-          },
-          job,
-        );
-        assert.equal(25 + resumedPages, cleanPages, "no page was read twice");
-      } finally {
-        await clean.store.close();
-      }
+      assert.equal(25 + resumedPages, await pagesOfCleanRun(s), "no page was read twice");
     } finally {
       await s.close();
     }
@@ -287,29 +285,7 @@ describe("runBackfillJob", () => {
       assert.ok(claims.filter((i) => i === first).length >= 2, "the abandoned slice was taken again");
       // A slice claimed after another runner finished it is read again under the lease, found done and skipped,
       // and the abandoned one resumed from its cursor: together the runners read the pages of one clean run.
-      const clean = await storeWithSource();
-      try {
-        const job = await clean.store.createBackfillJob(
-          { sourceId: clean.source.id, stream: "main", sinceSecs: s.job.sinceSecs, untilSecs: s.job.untilSecs },
-          planSlices(s.job.sinceSecs, s.job.untilSecs, 12),
-        );
-        let cleanPages = 0;
-        const counting: AuditLogReader = {
-          async *pages(query, signal) {
-            for await (const page of s.client.pages(query, signal)) {
-              cleanPages++;
-              yield page;
-            }
-          },
-        };
-        await runBackfillJob(
-          { store: clean.store, reader: counting, source: clean.source, clock: s.clock, concurrency: 4, normalizer },
-          job,
-        );
-        assert.equal(pagesRead, cleanPages, "no page was read twice");
-      } finally {
-        await clean.store.close();
-      }
+      assert.equal(pagesRead, await pagesOfCleanRun(s), "no page was read twice");
       assert.deepEqual((await s.store.listEventIds(s.source.id)).sort(), s.expected);
       assert.ok((await s.store.listBackfillJobs({ sourceId: s.source.id }))[0]!.done);
     } finally {
