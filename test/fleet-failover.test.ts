@@ -41,9 +41,11 @@ const SOURCES = 20;
 const WORKERS = 3;
 const KILLS_IN_BACKFILL = 4;
 const KILLS_IN_POLLING = 3;
-// 3 s: a worker stops its work TTL/4 (750 ms) before its lease can pass on; a loaded CI machine's event-loop lag
-// can exceed the 500 ms of a 2 s TTL, which this test would see as two pollers at once.
-const TTL_SECS = 3;
+// 4 s: a worker stops its work TTL/4 (1 s) before its lease can pass on. A process starved of CPU for longer than
+// that on a loaded machine would still be reading when another worker takes over (its writes are fenced, its
+// reads cannot be), which this test would see as two pollers at once: measured with 2 and 3 s TTLs under a
+// load of 10+ on 2 cores.
+const TTL_SECS = 4;
 const POLL_SECS = 5;
 const SCENARIOS: ScenarioName[] = [
   "credential-stuffing",
