@@ -1,24 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { eventRow } from "../../test/storage-contract.ts";
 import { VigilError } from "../core/errors.ts";
 import type { PageWrite, PageWriteResult, Store } from "../storage/ports.ts";
 import { PageCommitQueue } from "./page-writer.ts";
 
 const write = (id: string): PageWrite => ({
   sourceId: "s",
-  events: [
-    {
-      id,
-      type: "login.succeeded",
-      effectiveAtSecs: 1,
-      actorType: null,
-      actorId: null,
-      actorEmail: null,
-      ip: null,
-      projectId: null,
-      raw: "{}",
-    },
-  ],
+  events: [eventRow(id, 1)],
   quarantined: [],
   unknownTypes: [],
 });
