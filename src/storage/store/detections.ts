@@ -419,13 +419,18 @@ export async function applyStateOpsIn(
   const groups = groupStateOps(ops);
   const current = new Map<string, RuleStateEntry>();
   for (const chunk of chunks(groups)) {
-    // Rules × keys covers the chunk's entries (and maybe more, which the map lookup below ignores).
+    // The exact (rule, key) pairs: "rule IN … AND key IN …" probed every rule × key pair of the chunk.
     const rows = await trx
       .selectFrom("rule_state")
       .selectAll()
       .where("source_id", "=", sourceId)
-      .where("rule_id", "in", distinct(chunk.map((g) => g.ruleId)))
-      .where("key", "in", distinct(chunk.map((g) => g.key)))
+      .where(({ eb, refTuple, tuple }) =>
+        eb(
+          refTuple("rule_id", "key"),
+          "in",
+          chunk.map((g) => tuple(g.ruleId, g.key)),
+        ),
+      )
       .execute();
     for (const entry of rows.map(toRuleStateEntry)) current.set(keyOf(entry), entry);
   }
