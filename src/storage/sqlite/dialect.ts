@@ -26,6 +26,7 @@ import type { EventDocuments } from "../ports.ts";
 import { scheduledQuerySql } from "../scheduled-query-sql.ts";
 import type { Database as Schema } from "../store/database.ts";
 import type { Db, StoreDialect, TextPlan, WriteOptions } from "../store/dialect.ts";
+import type { Checkpointer } from "./checkpointer.ts";
 import { runMigrations } from "./migrations.ts";
 import type { SqliteReader } from "./reader.ts";
 import { translateSqliteError } from "./sqlite-errors.ts";
@@ -38,11 +39,18 @@ export class SqliteStoreDialect implements StoreDialect {
   readonly #connection: Database.Database;
   readonly #reader: SqliteReader | null;
   readonly #location: string;
+  readonly #checkpointer: Checkpointer | null;
 
-  constructor(connection: Database.Database, location: string, reader: SqliteReader | null) {
+  constructor(
+    connection: Database.Database,
+    location: string,
+    reader: SqliteReader | null,
+    checkpointer: Checkpointer | null = null,
+  ) {
     this.#connection = connection;
     this.#reader = reader;
     this.#location = location;
+    this.#checkpointer = checkpointer;
     this.db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
   }
 
@@ -69,6 +77,7 @@ export class SqliteStoreDialect implements StoreDialect {
       throw this.translateError(err);
     } finally {
       endTurn();
+      this.#checkpointer?.nudge();
     }
   }
 
@@ -206,6 +215,7 @@ export class SqliteStoreDialect implements StoreDialect {
 
   async close(): Promise<void> {
     await this.#reader?.close();
+    await this.#checkpointer?.close();
     if (this.#connection.open) this.#connection.close();
   }
 }

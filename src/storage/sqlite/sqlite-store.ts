@@ -5,7 +5,7 @@
 // the checkpoint moved past its window on the API side would be harmless, but a lost commit whose events
 // were already alerted on would not be. Vigil promises "no event lost", so every commit is fsynced (one fsync
 // per page of up to 100 events). The one exception is the text index's batches, derived data that comes back
-// queued if a power cut loses it (../store/text-index.ts).
+// queued if a power cut loses it (../store/text-index.ts). Checkpoints run on their own thread (checkpointer.ts).
 //
 // Concurrency: several processes may open the file (`vigil start`, `vigil backfill`). WAL lets readers run
 // beside one writer; every write transaction is BEGIN IMMEDIATE so it takes the write lock up front and
@@ -21,6 +21,7 @@ import type { Clock } from "../../core/clock.ts";
 import { VigilError } from "../../core/errors.ts";
 import type { Store } from "../ports.ts";
 import { openStore } from "../store/store.ts";
+import { BACKSTOP_WAL_PAGES, Checkpointer } from "./checkpointer.ts";
 import { SqliteStoreDialect } from "./dialect.ts";
 import { restrictDatabaseFiles } from "./file-mode.ts";
 import { SqliteReader } from "./reader.ts";
@@ -69,8 +70,9 @@ export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<
     location === ":memory:" || readers === 0
       ? null
       : new SqliteReader({ path: location, size: readers, busyTimeoutMs });
+  const checkpointer = location === ":memory:" ? null : new Checkpointer({ path: location, busyTimeoutMs });
   const store: SqliteStore = Object.assign(
-    openStore(new SqliteStoreDialect(connection, location, reader), {
+    openStore(new SqliteStoreDialect(connection, location, reader, checkpointer), {
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.alertLimitPerHour !== undefined ? { alertLimitPerHour: options.alertLimitPerHour } : {}),
     }),
@@ -100,6 +102,9 @@ function openConnection(location: string, busyTimeoutMs: number): Database.Datab
     db.pragma("cache_size = -32768");
     // A large backfill can grow the WAL file; truncate it back after checkpoints instead of keeping it.
     db.pragma("journal_size_limit = 67108864");
+    // Checkpoints run on their own thread after writes (checkpointer.ts); this connection only as a backstop.
+    // An in-memory database has no WAL.
+    if (location !== ":memory:") db.pragma(`wal_autocheckpoint = ${BACKSTOP_WAL_PAGES}`);
     return db;
   } catch (err) {
     db?.close();
