@@ -856,6 +856,15 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX rule_matches_key ON rule_matches (source_id, rule_id, event_id, is_error) WHERE event_seq IS NULL;
     `,
   },
+  {
+    version: 26,
+    name: "event counts added by the store, one statement per page",
+    sql: `
+      -- See the SQLite store's migration 26: the store counts inserted events, in one statement per page.
+      DROP TRIGGER event_counts_insert ON events;
+      DROP FUNCTION vigil_event_counts_add();
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

@@ -928,6 +928,15 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 26,
+    name: "event counts added by the store, one statement per page",
+    sql: `
+      -- The store adds a page's inserted events to event_counts in one statement (store/events.ts
+      -- countInsertedEvents); this trigger ran once per inserted row. Deletes and updates still count in triggers.
+      DROP TRIGGER event_counts_insert;
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */
