@@ -1,5 +1,6 @@
 // The statistics behind the console's overview, a source's page and /metrics. Counts come from the counter
-// tables that triggers keep with every write (event_counts, alert_counts, source_counters), so a read costs a
+// tables kept with every write (event_counts, alert_counts, source_counters: triggers, and the page write for
+// inserted events, see events.ts countInsertedEvents), so a read costs a
 // few rows per day and type or per source, never a pass over the events; only what the counters cannot answer
 // (histogram buckets shorter than a day) reads the events, and that runs as a heavy read (off SQLite's event
 // loop). Everything else here is cheap enough to answer on the main connection.
