@@ -128,7 +128,9 @@ export function resolveAlertContext(o: Outcome): Record<string, unknown> | null 
     const e = err instanceof Error ? err : new Error(String(err));
     return { _error: errorRepr({ type: e.name, message: e.message }) };
   }
-  const size = pythonJsonLength(json, plain);
+  // Python's text is at most 6 characters per JSON character (\uXXXX) plus 1 per separator: a context that
+  // short cannot be over the limit, and the exact measure (a walk of the value) is skipped.
+  const size = json.length * 7 <= MAX_CONTEXT_CHARS ? json.length : pythonJsonLength(json, plain);
   if (size > MAX_CONTEXT_CHARS)
     return {
       _error: `alert_context size is [${size}] characters, bigger than maximum of [${MAX_CONTEXT_CHARS}] characters`,
