@@ -28,8 +28,9 @@ let token: string;
 before(async () => {
   runtime = await openRuntime(readEnv({ VIGIL_DATA_DIR: join(scratch, "data") }), createLogger({ level: "silent" }));
   const source = await runtime.store.createSource(sourceSettings("big"), { ciphertext: "x" });
-  // Seeded straight into the events table (triggers keep the search index and counters): applyPage would
-  // take longer for nothing this test looks at. Records of ~1.5 kB, so that a scan of all takes a while.
+  // Seeded straight into the events table, and the counters the page write would keep counted the same way
+  // (a trigger keeps the search index): applyPage would take longer for nothing this test looks at. Records of
+  // ~1.5 kB, so that a scan of all takes a while.
   const db = (runtime.store as SqliteStore).connection;
   const insert = db.prepare(
     `INSERT INTO events (source_id, id, type, effective_at, raw, ingested_at_ms)
@@ -41,6 +42,8 @@ before(async () => {
       const id = `evt_${String(i).padStart(6, "0")}`;
       insert.run(source.id, id, T0 + Math.floor(i / 3), JSON.stringify({ id, padding }));
     }
+    db.exec(`INSERT INTO event_counts (source_id, day_secs, type, events)
+      SELECT source_id, (effective_at / 86400) * 86400, type, count(*) FROM events GROUP BY 1, 2, 3`);
   })();
   token = (await createApiToken(runtime.store, "tests", Date.now() + 86_400_000)).token;
   server = await startServer(runtime, { host: "127.0.0.1", port: 0, consoleDir: null });
