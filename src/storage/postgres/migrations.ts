@@ -856,6 +856,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX rule_matches_key ON rule_matches (source_id, rule_id, event_id, is_error) WHERE event_seq IS NULL;
     `,
   },
+  {
+    version: 26,
+    name: "alert windows name their representative match",
+    sql: `
+      -- See the SQLite store's migration 26: a window names its representative's rule_matches row instead of
+      -- holding a JSON copy of it; windows stored before keep their copy.
+      ALTER TABLE alert_windows ALTER COLUMN first_match DROP NOT NULL;
+      ALTER TABLE alert_windows ADD COLUMN first_match_seq bigint;
+      ALTER TABLE alert_windows ADD CONSTRAINT alert_windows_one_first_match
+        CHECK ((first_match IS NULL) <> (first_match_seq IS NULL));
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */
