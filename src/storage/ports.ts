@@ -355,7 +355,8 @@ export interface Store
   listAssignees(): Promise<string[]>;
   /**
    * Stored matches in a time range (event time, [sinceSecs, untilSecs)), oldest first, for correlation
-   * rules. An empty or absent `ruleIds` means every rule.
+   * rules. An empty or absent `ruleIds` means every rule. Indexed for a source and its rules (correlation's
+   * read); without them the store reads more than the range.
    */
   listMatches(query: {
     ruleIds?: string[];

@@ -868,6 +868,16 @@ export const MIGRATIONS: readonly Migration[] = [
         CHECK ((first_match IS NULL) <> (first_match_seq IS NULL));
     `,
   },
+  {
+    version: 27,
+    name: "rule matches read by source and rule",
+    sql: `
+      -- See the SQLite store's migration 27.
+      DROP INDEX rule_matches_by_rule;
+      DROP INDEX rule_matches_by_time;
+      CREATE INDEX rule_matches_by_source_rule ON rule_matches (source_id, rule_id, event_time, seq);
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

@@ -966,6 +966,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX alert_windows_by_key ON alert_windows (source_id, rule_id, dedup_string, is_error, start_secs);
     `,
   },
+  {
+    version: 27,
+    name: "rule matches read by source and rule",
+    sql: `
+      -- The one reader of matches by time (correlation runs, listMatches) always names the source and the
+      -- member rules. rule_matches_by_rule (rule, time) had no source and rule_matches_by_time (source, time) no
+      -- rule: the run read either every rule's matches in its span or every source's. One index on (source,
+      -- rule, time) serves it exactly, and deleting a source by its prefix; it is smaller than the two.
+      DROP INDEX rule_matches_by_rule;
+      DROP INDEX rule_matches_by_time;
+      CREATE INDEX rule_matches_by_source_rule ON rule_matches (source_id, rule_id, event_time, seq);
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */
