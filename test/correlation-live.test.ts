@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { raw, session } from "../packs/openai/_auth.ts";
 import type { SourceRecord } from "../src/core/source.ts";
+import { memberRuleIds } from "../src/detections/correlation/live.ts";
 import { loadRules } from "../src/detections/engine/load.ts";
 import { runRuleTests } from "../src/detections/test-runner.ts";
 import { type Detection, openDetection, runCorrelations } from "../src/pipeline/detection.ts";
@@ -117,6 +118,34 @@ describe("correlation rules live, on event time", () => {
     await write([...attack("c@acme-robotics.com", t).failures, login("succeeded", "c@acme-robotics.com", t + 31 * 60)]);
     assert.equal((await correlate()).createdAlertIds.length, 0);
     assert.deepEqual(await alertsOf(), []);
+  });
+
+  it("only the matches of the enabled correlation rules' members wait for correlation", async () => {
+    const members = new Set((await detection.correlationRulesFor(source.id)).flatMap((r) => memberRuleIds(r)));
+    const t = NOW - 3 * 86_400;
+    const { failures, success } = attack("dana.lee@acme-robotics.com", t);
+    // A key creation matches rules that no correlation rule takes as member.
+    const created = raw("api_key.created", session("dana.lee@acme-robotics.com", { ip: "95.24.1.7" }), undefined, {
+      at: t + 30,
+    });
+    await write([...failures, success, created]);
+    const stored = await store.listMatches({ sourceId: source.id, sinceSecs: 0, untilSecs: NOW });
+    const pending = await store.listCorrelationPending(source.id, { afterSeq: 0, limit: 1000 });
+    assert.ok(
+      stored.some((m) => !members.has(m.ruleId)),
+      `a non-member match is stored: ${stored.map((m) => m.ruleId).join(", ")}`,
+    );
+    assert.deepEqual(
+      pending.map((p) => p.match.ruleId).sort(),
+      stored
+        .filter((m) => members.has(m.ruleId))
+        .map((m) => m.ruleId)
+        .sort(),
+    );
+    assert.ok(pending.length > 0);
+    // The correlation completes on the pending members alone.
+    assert.equal((await correlate()).createdAlertIds.length, 1);
+    assert.equal((await correlate()).examined, 0);
   });
 
   it("a crash between the page commit and the correlation loses nothing, and re-runs raise no second alert", async () => {

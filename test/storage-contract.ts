@@ -1296,6 +1296,42 @@ export function runStorageContract(
         assert.equal((await store.listMatches({ sourceId: source.id, sinceSecs: 0, untilSecs: T0 + 1000 })).length, 4);
       });
 
+      it("stores pending for correlation only the matches of the member rules a write names", async () => {
+        const source = await newSource();
+        const member = ruleMatch(source.id, "e1", T0).ruleId;
+        await store.applyPage(
+          detectionPage(source.id, [{ id: "e1", t: T0, matches: [{}, { ruleId: "B" }] }], {
+            correlationMemberRuleIds: [member],
+          }),
+        );
+        // Chained correlations: a derived match of a member rule waits, another does not.
+        await store.applyDerivedMatches(
+          source.id,
+          [
+            ruleMatch(source.id, "e1", T0, { ruleId: "C", logType: "Vigil.Correlation" }),
+            ruleMatch(source.id, "e1", T0, { ruleId: "D", logType: "Vigil.Correlation" }),
+          ],
+          { correlationMemberRuleIds: ["D"] },
+        );
+        const pending = await store.listCorrelationPending(source.id, { afterSeq: 0, limit: 10 });
+        assert.deepEqual(
+          pending.map((p) => p.match.ruleId),
+          [member, "D"],
+        );
+        // The others are stored all the same.
+        assert.deepEqual(
+          (await store.listMatches({ sourceId: source.id, sinceSecs: 0, untilSecs: T0 + 1 }))
+            .map((m) => m.ruleId)
+            .sort(),
+          ["B", "C", "D", member].sort(),
+        );
+        // A write naming no members (an empty list) stores none pending.
+        await store.applyPage(
+          detectionPage(source.id, [{ id: "e2", t: T0 + 1, matches: [{}] }], { correlationMemberRuleIds: [] }),
+        );
+        assert.equal((await store.listCorrelationPending(source.id, { afterSeq: 0, limit: 10 })).length, 2);
+      });
+
       it("applies derived (correlation) matches once", async () => {
         const source = await newSource();
         await store.applyPage(detectionPage(source.id, [{ id: "e1", t: T0 }]));

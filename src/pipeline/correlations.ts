@@ -1,7 +1,8 @@
 // Runs the correlation rules live, on event time, over the matches that correlation has not seen yet.
 //
-// Every stored match starts pending (set in the transaction that stores it: a live page, a backfill slice, a
-// sweep, a derived match). A run reads the pending matches of a source in storage order; for each correlation
+// A stored match starts pending (set in the transaction that stores it: a live page, a backfill slice, a
+// sweep, a derived match) when its rule is a member of a correlation rule enabled for the source; the others
+// no run would read. A run reads the pending matches of a source in storage order; for each correlation
 // rule with a member among them it loads the member matches within the rule's reach of each new match (the
 // lookback before and after it, plus what Absence members look ahead), evaluates the rule there
 // (detections/correlation/live.ts), applies the derived matches (idempotent: one per rule and anchor event), and
@@ -75,6 +76,8 @@ export async function runCorrelations(
   rules: readonly CorrelationRuleSpec[],
 ): Promise<CorrelationRun> {
   const run: CorrelationRun = { createdAlertIds: [], examined: 0, deferred: 0 };
+  // A derived match waits for correlation only when a rule takes its rule as member (chained correlations).
+  const correlationMemberRuleIds = [...new Set(rules.flatMap(memberRuleIds))];
   let afterSeq = 0;
   for (;;) {
     const pending = await store.listCorrelationPending(source.id, { afterSeq, limit: PENDING_BATCH });
@@ -118,7 +121,8 @@ export async function runCorrelations(
       const part = derived.filter((m) => m.eventTimeSecs < createdSecs === fromHistory);
       if (part.length > 0)
         run.createdAlertIds.push(
-          ...(await store.applyDerivedMatches(source.id, part, { fromHistory })).createdAlertIds,
+          ...(await store.applyDerivedMatches(source.id, part, { fromHistory, correlationMemberRuleIds }))
+            .createdAlertIds,
         );
     }
     // Cleared only now: a crash before this line leaves the batch pending for the next run.

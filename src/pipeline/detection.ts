@@ -3,8 +3,10 @@
 // matches (./correlations.ts).
 
 import type { SourceRecord } from "../core/source.ts";
+import { memberRuleIds } from "../detections/correlation/live.ts";
 import { createDetectionEngine, type DetectionEngine } from "../detections/engine/engine.ts";
 import { loadRules } from "../detections/engine/load.ts";
+import type { DetectionSetting } from "../detections/engine/types.ts";
 import { BUILTIN_PACKS_DIR, EnablementResolver } from "../detections/packs.ts";
 import type { CorrelationRuleSpec } from "../detections/panther/correlation.ts";
 import type { ScheduledQuerySpec } from "../detections/panther/scheduled-query.ts";
@@ -48,10 +50,18 @@ export async function openDetection(options: {
   // Started now, so a missing python3 is reported at start-up, not at the first match.
   await pythonPool?.start();
   const engine = createDetectionEngine({ rules, ...(pythonPool ? { pythonPool } : {}) });
+  const packs = new Map(rules.packs.map((p) => [p.id, p]));
+  const correlationRulesEnabled = (settings: readonly DetectionSetting[], sourceId: string) => {
+    const resolver = new EnablementResolver(settings, packs);
+    return (rules.correlationRules ?? []).filter((c) =>
+      resolver.ruleEnabled({ id: c.ruleId, enabled: c.enabled, packId: c.packId }, sourceId),
+    );
+  };
   const detector: Detector = {
     async detect(source: SourceRecord, events): Promise<DetectionOutcome> {
       // Overrides may change from another process (`vigil rules disable`); they are one small query.
-      engine.setSettings(await store.listDetectionSettings());
+      const settings = await store.listDetectionSettings();
+      engine.setSettings(settings);
       const ruleIds = engine.ruleIdsFor(source.id);
       if (ruleIds.length === 0) return { matches: [], stateOps: [] };
       // State alive at the batch's earliest event: rules judge expiry by event time (a backfill reads history).
@@ -68,7 +78,13 @@ export async function openDetection(options: {
       const batch = events
         .map((e) => ({ sourceId: source.id, eventId: e.eventId, record: e.record }))
         .sort((a, b) => eventTime(a.record) - eventTime(b.record) || (a.eventId < b.eventId ? -1 : 1));
-      return engine.evaluate(batch, state);
+      const outcome = await engine.evaluate(batch, state);
+      // Only the matches a correlation rule enabled now takes as member wait for correlation: the others no
+      // correlation run would read (it clears them unread). A rule enabled later reads matches stored after.
+      const correlationMemberRuleIds = [
+        ...new Set(correlationRulesEnabled(settings, source.id).flatMap(memberRuleIds)),
+      ];
+      return { ...outcome, correlationMemberRuleIds };
     },
   };
   return {
@@ -77,13 +93,7 @@ export async function openDetection(options: {
     scheduledQueries: rules.scheduledQueries ?? [],
     scheduledSlots: new Map(),
     async correlationRulesFor(sourceId) {
-      const resolver = new EnablementResolver(
-        await store.listDetectionSettings(),
-        new Map(rules.packs.map((p) => [p.id, p])),
-      );
-      return (rules.correlationRules ?? []).filter((c) =>
-        resolver.ruleEnabled({ id: c.ruleId, enabled: c.enabled, packId: c.packId }, sourceId),
-      );
+      return correlationRulesEnabled(await store.listDetectionSettings(), sourceId);
     },
     close: async () => pythonPool?.close(),
   };

@@ -12,6 +12,8 @@ import { pageRecords, type RecordNormalizer } from "./page-records.ts";
 export interface DetectionOutcome {
   matches: RuleMatch[];
   stateOps: Array<{ eventId: string; op: RuleStateOp }>;
+  /** The rules whose matches correlation rules of the source read (see PageWrite); absent: unknown. */
+  correlationMemberRuleIds?: readonly string[];
 }
 
 /** Runs the enabled rules of a source over normalized records (the pipeline adapts the engine to this). */
@@ -54,7 +56,13 @@ export async function storePage(
     // A backfill slice's page is history: its alerts are marked so, and destinations skip them unless asked.
     fromHistory: progress.sliceProgress !== undefined,
     ...(deps.fence ? { fence: deps.fence } : {}),
-    ...(detection ? { matches: detection.matches, stateOps: detection.stateOps } : {}),
+    ...(detection
+      ? {
+          matches: detection.matches,
+          stateOps: detection.stateOps,
+          correlationMemberRuleIds: detection.correlationMemberRuleIds,
+        }
+      : {}),
   };
   return deps.commits ? deps.commits.write(write) : store.applyPage(write);
 }

@@ -96,6 +96,12 @@ export interface PageWrite {
   /** A page of history (a backfill slice): the alerts it creates are marked `fromHistory`. */
   fromHistory?: boolean;
   /**
+   * The rules a correlation rule enabled for the source takes as member: only their matches are stored pending
+   * for correlation (`listCorrelationPending`); the others no correlation would read. Absent: every match is
+   * stored pending, so that nothing is lost when the writer does not know.
+   */
+  correlationMemberRuleIds?: readonly string[];
+  /**
    * Fleet mode: the lease the page is written under (the source's, or the backfill slice's). Without it held by
    * that worker, nothing is written and the write fails with code `lease_lost`.
    */
@@ -349,7 +355,8 @@ export interface Store
   listAssignees(): Promise<string[]>;
   /**
    * Stored matches in a time range (event time, [sinceSecs, untilSecs)), oldest first, for correlation
-   * rules. An empty or absent `ruleIds` means every rule.
+   * rules. An empty or absent `ruleIds` means every rule. Indexed for a source and its rules (correlation's
+   * read); without them the store reads more than the range.
    */
   listMatches(query: {
     ruleIds?: string[];
@@ -378,12 +385,13 @@ export interface Store
   applyDerivedMatches(
     sourceId: string,
     matches: RuleMatch[],
-    options?: { fromHistory?: boolean },
+    options?: { fromHistory?: boolean; correlationMemberRuleIds?: readonly string[] },
   ): Promise<{ createdAlertIds: string[] }>;
   /**
    * The matches of a source that correlation has not yet looked at, by storage order (seq), after `afterSeq`.
-   * Every match is stored pending, in the transaction that stores it (page, backfill, sweep, derived), so a
-   * crash after that commit leaves it pending: correlation picks it up at its next run (pipeline/correlations.ts).
+   * A match is stored pending in the transaction that stores it (page, backfill, sweep, derived), so a crash
+   * after that commit leaves it pending: correlation picks it up at its next run (pipeline/correlations.ts).
+   * Only the matches of correlation member rules are, when the write names them (`correlationMemberRuleIds`).
    */
   listCorrelationPending(
     sourceId: string,

@@ -111,6 +111,33 @@ export class PostgresStoreDialect implements StoreDialect {
     await sql`INSERT INTO event_text (seq, body)
       SELECT * FROM unnest(${rows.map((r) => r.seq)}::bigint[], ${rows.map((r) => r.body)}::text[])
       ON CONFLICT (seq) DO NOTHING`.execute(trx);
+    await this.#cleanTextPendingList(trx);
+  }
+
+  /** False once cleaning the text index's pending list failed (a role that does not own the index, say). */
+  #cleansPendingList = true;
+
+  /**
+   * Moves the text index's GIN pending list (fastupdate) into the index now, in the batch's transaction. When an
+   * insert finds the list full, the cleanup it runs leaves the list's pages free but not reusable until a VACUUM;
+   * a backfill fills the list hundreds of times between two VACUUMs, and the index grew to 2.5-4 KB per event
+   * instead of 1 KB (20,000 simulated events). gin_clean_pending_list records the freed pages as reusable at
+   * once: 1.2 KB per event, for a sixth more indexing time. Not fastupdate = off: writing each event's trigrams
+   * straight into the tree made indexing seven times slower. Without pg_trgm there is no index: nothing to do.
+   */
+  async #cleanTextPendingList(trx: Db): Promise<void> {
+    if (!this.#cleansPendingList) return;
+    await sql`SAVEPOINT vigil_text_clean`.execute(trx);
+    try {
+      await sql`SELECT gin_clean_pending_list(i) FROM to_regclass('event_text_trgm') AS i WHERE i IS NOT NULL`.execute(
+        trx,
+      );
+      await sql`RELEASE SAVEPOINT vigil_text_clean`.execute(trx);
+    } catch {
+      // Only the index's size is at stake: index as before, without cleaning.
+      await sql`ROLLBACK TO SAVEPOINT vigil_text_clean`.execute(trx);
+      this.#cleansPendingList = false;
+    }
   }
 
   async deleteSourceText(trx: Db, sourceId: string): Promise<void> {

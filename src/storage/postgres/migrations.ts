@@ -865,6 +865,28 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP FUNCTION vigil_event_counts_add();
     `,
   },
+  {
+    version: 27,
+    name: "alert windows name their representative match",
+    sql: `
+      -- See the SQLite store's migration 27: a window names its representative's rule_matches row instead of
+      -- holding a JSON copy of it; windows stored before keep their copy.
+      ALTER TABLE alert_windows ALTER COLUMN first_match DROP NOT NULL;
+      ALTER TABLE alert_windows ADD COLUMN first_match_seq bigint;
+      ALTER TABLE alert_windows ADD CONSTRAINT alert_windows_one_first_match
+        CHECK ((first_match IS NULL) <> (first_match_seq IS NULL));
+    `,
+  },
+  {
+    version: 28,
+    name: "rule matches read by source and rule",
+    sql: `
+      -- See the SQLite store's migration 28.
+      DROP INDEX rule_matches_by_rule;
+      DROP INDEX rule_matches_by_time;
+      CREATE INDEX rule_matches_by_source_rule ON rule_matches (source_id, rule_id, event_time, seq);
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

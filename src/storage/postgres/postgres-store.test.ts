@@ -316,6 +316,60 @@ describe("PostgresStore", () => {
     }
   });
 
+  it("leaves no GIN pending list behind a text batch, and indexes as before for a role that does not own the index", async () => {
+    const schema = freshSchema();
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    const client = await rawClient();
+    const role = `vigil_user_${schema}`;
+    let other: Awaited<ReturnType<typeof openPostgresStore>> | undefined;
+    try {
+      await client.query("CREATE EXTENSION IF NOT EXISTS pageinspect");
+      const pendingTuples = async () =>
+        Number(
+          (
+            await client.query(
+              `SELECT n_pending_tuples AS n FROM gin_metapage_info(get_raw_page('${schema}.event_text_trgm', 0))`,
+            )
+          ).rows[0].n,
+        );
+      const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+      const page = (from: number) => ({
+        sourceId: source.id,
+        events: Array.from({ length: 20 }, (_, i) =>
+          eventRow(`e${from + i}`, T0 + from + i, {
+            raw: JSON.stringify({ id: `e${from + i}`, note: `n${from + i}` }),
+          }),
+        ),
+        quarantined: [],
+        unknownTypes: [],
+      });
+      await store.applyPage(page(0));
+      assert.equal(await store.indexPendingText(), 20);
+      // The batch moved its trigrams into the index (its pages reusable at once), not left them in the list.
+      assert.equal(await pendingTuples(), 0);
+      // A role with every right on the tables but not their owner may not clean the list: indexing goes on.
+      const url = new URL(cluster.connectionString);
+      await client.query(`CREATE ROLE ${role} LOGIN`);
+      await client.query(`GRANT CREATE ON DATABASE ${url.pathname.slice(1)} TO ${role}`);
+      await client.query(`GRANT USAGE, CREATE ON SCHEMA ${schema} TO ${role}`);
+      await client.query(`GRANT ALL ON ALL TABLES IN SCHEMA ${schema} TO ${role}`);
+      await client.query(`GRANT ALL ON ALL SEQUENCES IN SCHEMA ${schema} TO ${role}`);
+      url.username = role;
+      other = await openPostgresStore({ connectionString: url.toString(), schema });
+      await other.applyPage(page(20));
+      assert.equal(await other.indexPendingText(), 20);
+      assert.ok((await pendingTuples()) > 0, "left in the list");
+      assert.deepEqual(
+        (await other.searchEvents({ text: "n27" })).map((e) => e.id),
+        ["e27"],
+      );
+    } finally {
+      await other?.close();
+      await client.end();
+      await store.close();
+    }
+  });
+
   it("reports an unreachable server as one sentence naming host and port", async () => {
     const closedPort = Number(new URL(cluster.connectionString).port) + 1;
     await assert.rejects(

@@ -937,6 +937,57 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP TRIGGER event_counts_insert;
     `,
   },
+  {
+    version: 27,
+    name: "alert windows name their representative match",
+    rebuildsTables: true,
+    sql: `
+      -- A window held a JSON copy of its representative match (first_match, ~1 KB: context, title, ...), which
+      -- rule_matches also stores (with the window's id); threshold rules store about one window per match. A
+      -- window now names that row (first_match_seq, written in the same transaction). Windows stored before
+      -- keep their copy, which is still read; exactly one of the two is set. The rebuild makes first_match
+      -- nullable (SQLite cannot drop a NOT NULL in place).
+      CREATE TABLE alert_windows_v26 (
+        id TEXT PRIMARY KEY,
+        source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        rule_id TEXT NOT NULL,
+        dedup_string TEXT NOT NULL,
+        is_error INTEGER NOT NULL,
+        start_secs INTEGER NOT NULL,
+        end_secs INTEGER NOT NULL,
+        match_count INTEGER NOT NULL,
+        unique_values TEXT NOT NULL,
+        threshold INTEGER NOT NULL,
+        alert_created INTEGER NOT NULL,
+        on_grid INTEGER NOT NULL DEFAULT 0,
+        valueless_count INTEGER NOT NULL DEFAULT 0,
+        first_match TEXT,
+        first_match_seq INTEGER,
+        CHECK ((first_match IS NULL) <> (first_match_seq IS NULL))
+      );
+      INSERT INTO alert_windows_v26 (id, source_id, rule_id, dedup_string, is_error, start_secs, end_secs, match_count,
+          unique_values, threshold, alert_created, on_grid, valueless_count, first_match)
+        SELECT id, source_id, rule_id, dedup_string, is_error, start_secs, end_secs, match_count, unique_values,
+          threshold, alert_created, on_grid, valueless_count, first_match
+        FROM alert_windows;
+      DROP TABLE alert_windows;
+      ALTER TABLE alert_windows_v26 RENAME TO alert_windows;
+      CREATE INDEX alert_windows_by_key ON alert_windows (source_id, rule_id, dedup_string, is_error, start_secs);
+    `,
+  },
+  {
+    version: 28,
+    name: "rule matches read by source and rule",
+    sql: `
+      -- The one reader of matches by time (correlation runs, listMatches) always names the source and the
+      -- member rules. rule_matches_by_rule (rule, time) had no source and rule_matches_by_time (source, time) no
+      -- rule: the run read either every rule's matches in its span or every source's. One index on (source,
+      -- rule, time) serves it exactly, and deleting a source by its prefix; it is smaller than the two.
+      DROP INDEX rule_matches_by_rule;
+      DROP INDEX rule_matches_by_time;
+      CREATE INDEX rule_matches_by_source_rule ON rule_matches (source_id, rule_id, event_time, seq);
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

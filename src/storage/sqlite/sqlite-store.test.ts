@@ -17,6 +17,7 @@ import { runSearchContract } from "../../../test/storage-contract-search.ts";
 import { runSuppressionContract } from "../../../test/storage-contract-suppressions.ts";
 import { runTriageContract } from "../../../test/storage-contract-triage.ts";
 import { VigilError } from "../../core/errors.ts";
+import { ruleVersionRow } from "../store/detection-rows.ts";
 import { eventSearch } from "../store/event-search.ts";
 import { SqliteStoreDialect } from "./dialect.ts";
 import { MIGRATIONS, runMigrations } from "./migrations.ts";
@@ -442,6 +443,69 @@ describe("SqliteStore", () => {
           .prepare("SELECT match_count, unique_values, alert_created FROM alert_windows WHERE id = 'legacy-unique'")
           .get();
         assert.deepEqual(unique, { match_count: 3, unique_values: '["ip-a","ip-b"]', alert_created: 0 });
+      }, path);
+    });
+
+    it("keeps reading windows that hold a copy of their representative match, and names the match once it changes", async () => {
+      const path = freshPath();
+      // A database as Vigil left it before version 27: a window holding its first match as JSON, naming its
+      // rule version (below its threshold of 5: no alert yet).
+      const named = MIGRATIONS.find((m) => m.name === "alert windows name their representative match")?.version ?? 0;
+      const db = new Database(path);
+      runMigrations(
+        db,
+        Date.now(),
+        MIGRATIONS.filter((m) => m.version < named),
+      );
+      db.prepare(
+        `INSERT INTO sources (id, name, kind, poll_interval_secs, overlap_secs, sweep_window_secs,
+           sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms)
+         VALUES ('s1', 'old', 'openai', 60, 300, 86400, 3600, 0, 0, 1, 'x', 0)`,
+      ).run();
+      const old = ruleMatch("s1", "old", T0, { threshold: 5 });
+      const version = ruleVersionRow(old);
+      db.prepare(
+        `INSERT INTO rule_versions (id, rule_id, pack_id, log_type, description, reference, runbook, destinations,
+           dedup_period_minutes, threshold, create_alert, tags, reports)
+         VALUES (@id, @rule_id, @pack_id, @log_type, @description, @reference, @runbook, @destinations,
+           @dedup_period_minutes, @threshold, @create_alert, @tags, @reports)`,
+      ).run(version);
+      const { packId, logType, description, reference, runbook, destinations, tags, reports, ...copied } = old;
+      const { dedupPeriodMinutes, threshold, createAlert, ...rest } = copied;
+      db.prepare(
+        `INSERT INTO alert_windows (id, source_id, rule_id, dedup_string, is_error, start_secs, end_secs, match_count,
+           unique_values, threshold, alert_created, on_grid, valueless_count, first_match)
+         VALUES ('copy', 's1', ?, 'alice@example.com', 0, ?, ?, 1, '[]', 5, 0, 0, 1, ?)`,
+      ).run(old.ruleId, T0 - 1000, T0 + 2600, JSON.stringify({ ...rest, ruleVersion: version.id }));
+      db.close();
+      await withStore(async (store) => {
+        const row = () =>
+          store.connection
+            .prepare("SELECT match_count, first_match IS NULL AS named, first_match_seq FROM alert_windows")
+            .get() as { match_count: number; named: number; first_match_seq: number | null };
+        const write = (id: string, t: number) =>
+          store.applyPage({
+            sourceId: "s1",
+            events: [eventRow(id, t)],
+            quarantined: [],
+            unknownTypes: [],
+            matches: [ruleMatch("s1", id, t, { threshold: 5 })],
+          });
+        // A later match joins the window (read from its copy), which keeps its representative and its copy.
+        await write("later", T0 + 100);
+        assert.deepEqual(row(), { match_count: 2, named: 0, first_match_seq: null });
+        // An earlier one replaces the representative: the window now names its stored row.
+        await write("earlier", T0 - 500);
+        const seq = store.connection.prepare("SELECT seq FROM rule_matches WHERE event_id = 'earlier'").pluck().get();
+        assert.deepEqual(row(), { match_count: 3, named: 1, first_match_seq: seq });
+        // Read back through that row: the alert the fifth match raises takes the representative's fields.
+        await write("fourth", T0 + 200);
+        const raised = await write("fifth", T0 + 300);
+        assert.equal(raised.createdAlertIds.length, 1);
+        const alert = await store.getAlert(raised.createdAlertIds[0]!);
+        assert.equal(alert?.title, "Failed login earlier");
+        assert.deepEqual(alert?.alertContext, { eventId: "earlier" });
+        assert.equal(alert?.description, old.description);
       }, path);
     });
 

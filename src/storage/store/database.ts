@@ -71,7 +71,13 @@ export interface AlertWindowsTable {
   alert_created: Flag;
   dedup_string: string;
   end_secs: number;
-  first_match: string;
+  /**
+   * The representative match as JSON (without its rule version's fields, which it names): windows stored before
+   * migration 27. Newer windows name the stored match instead (`first_match_seq`); exactly one of the two is set.
+   */
+  first_match: string | null;
+  /** The representative match: its rule_matches.seq (stored in the same transaction as the window). */
+  first_match_seq: number | null;
   id: string;
   is_error: Flag;
   match_count: number;

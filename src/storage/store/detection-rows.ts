@@ -205,7 +205,12 @@ export function windowCounts(w: AlertWindow) {
   };
 }
 
-export function windowRow(w: AlertWindow) {
+/**
+ * A window as stored. Its representative match is stored in rule_matches in the same transaction: the window
+ * names that row (`firstMatchSeq`) instead of holding a copy of it (a match's context and title were most of a
+ * window's bytes, and most windows of threshold rules hold one match).
+ */
+export function windowRow(w: AlertWindow, firstMatchSeq: number) {
   return {
     id: w.id,
     source_id: w.sourceId,
@@ -216,7 +221,8 @@ export function windowRow(w: AlertWindow) {
     end_secs: w.endSecs,
     on_grid: toFlag(w.onGrid),
     ...windowCounts(w),
-    first_match: JSON.stringify(compactMatch(w.first)),
+    first_match: null,
+    first_match_seq: firstMatchSeq,
   };
 }
 
@@ -235,50 +241,39 @@ const VERSION_FIELDS = [
   "reports",
 ] as const satisfies ReadonlyArray<keyof RuleMatch>;
 
-/** A window's representative match as stored: without its rule version's fields, which it names instead. */
-function compactMatch(m: RuleMatch): Record<string, unknown> {
-  const rest: Record<string, unknown> = { ...m };
-  for (const f of VERSION_FIELDS) delete rest[f];
-  return { ...rest, ruleVersion: ruleVersionRow(m).id };
-}
-
-/** The rule version ids that stored windows' representatives name (to load them with the windows). */
+/** The rule version ids that older windows' representatives (JSON copies) name, to load them with the windows. */
 export function versionsNamed(rows: ReadonlyArray<Pick<Selectable<AlertWindowsTable>, "first_match">>): string[] {
   const ids = new Set<string>();
   for (const row of rows) {
+    if (row.first_match === null) continue;
     const id = (JSON.parse(row.first_match) as { ruleVersion?: unknown }).ruleVersion;
     if (typeof id === "string") ids.add(id);
   }
   return [...ids];
 }
 
-/** A stored window; `versions` holds the rule versions its representative may name (older rows name none). */
+/** The rule_matches seqs that stored windows name as their representatives, to load them with the windows. */
+export function firstMatchSeqs(rows: ReadonlyArray<Pick<Selectable<AlertWindowsTable>, "first_match_seq">>): number[] {
+  return [...new Set(rows.flatMap((r) => (r.first_match_seq === null ? [] : [r.first_match_seq])))];
+}
+
+/**
+ * A stored window. `matches` holds the representatives the newer windows name (by seq); `versions`, the rule
+ * versions the older windows' JSON copies may name (older rows still name none).
+ */
 export function toAlertWindow(
   row: Selectable<AlertWindowsTable>,
+  matches: ReadonlyMap<number, RuleMatch>,
   versions: ReadonlyMap<string, Selectable<RuleVersionsTable>>,
 ): AlertWindow {
-  const stored = JSON.parse(row.first_match) as Record<string, unknown> & { ruleVersion?: string };
-  const { ruleVersion, ...fields } = stored;
-  const version = ruleVersion === undefined ? undefined : versions.get(ruleVersion);
-  if (ruleVersion !== undefined && version === undefined) {
-    throw new Error(`Alert window ${row.id} names rule version ${ruleVersion}, which is not stored.`);
-  }
-  const first = (version === undefined
-    ? fields
-    : {
-        ...fields,
-        packId: version.pack_id,
-        logType: version.log_type,
-        description: version.description,
-        reference: version.reference,
-        runbook: version.runbook,
-        destinations: parseJson(version.destinations, null),
-        dedupPeriodMinutes: version.dedup_period_minutes,
-        threshold: version.threshold,
-        createAlert: flag(version.create_alert),
-        tags: parseJson(version.tags, []),
-        reports: parseJson(version.reports, {}),
-      }) as unknown as RuleMatch;
+  let first: RuleMatch;
+  if (row.first_match_seq !== null) {
+    const match = matches.get(row.first_match_seq);
+    if (match === undefined) {
+      throw new Error(`Alert window ${row.id} names match ${row.first_match_seq}, which is not stored.`);
+    }
+    first = match;
+  } else first = copiedFirstMatch(row.id, row.first_match, versions);
   return {
     id: row.id,
     sourceId: row.source_id,
@@ -295,6 +290,40 @@ export function toAlertWindow(
     alertCreated: flag(row.alert_created),
     first,
   };
+}
+
+/**
+ * The representative an older window holds as JSON: the match without its rule version's fields, which it
+ * names (windows stored before rule versions existed hold them all and name none).
+ */
+function copiedFirstMatch(
+  windowId: string,
+  json: string | null,
+  versions: ReadonlyMap<string, Selectable<RuleVersionsTable>>,
+): RuleMatch {
+  if (json === null) throw new Error(`Alert window ${windowId} names no representative match.`);
+  const stored = JSON.parse(json) as Record<string, unknown> & { ruleVersion?: string };
+  const { ruleVersion, ...fields } = stored;
+  const version = ruleVersion === undefined ? undefined : versions.get(ruleVersion);
+  if (ruleVersion !== undefined && version === undefined) {
+    throw new Error(`Alert window ${windowId} names rule version ${ruleVersion}, which is not stored.`);
+  }
+  return (version === undefined
+    ? fields
+    : {
+        ...fields,
+        packId: version.pack_id,
+        logType: version.log_type,
+        description: version.description,
+        reference: version.reference,
+        runbook: version.runbook,
+        destinations: parseJson(version.destinations, null),
+        dedupPeriodMinutes: version.dedup_period_minutes,
+        threshold: version.threshold,
+        createAlert: flag(version.create_alert),
+        tags: parseJson(version.tags, []),
+        reports: parseJson(version.reports, {}),
+      }) as unknown as RuleMatch;
 }
 
 /**

@@ -25,6 +25,7 @@ import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { RuleStateEntry, Store } from "../ports.ts";
 import { type AlertWindowsTable, flag, type RuleStateTable, type RuleVersionsTable } from "./database.ts";
 import {
+  firstMatchSeqs,
   matchesWithVersions,
   matchKey,
   matchRow,
@@ -100,6 +101,8 @@ export async function applyMatchesIn(
     fromHistory: boolean;
     /** A page's matches: the seq of each match's event, which this transaction inserted. */
     eventSeqs?: ReadonlyMap<string, number>;
+    /** Only these rules' matches are stored pending for correlation; absent: every match is (see PageWrite). */
+    correlationMemberRuleIds?: readonly string[];
   },
 ): Promise<string[]> {
   if (matches.length === 0) return [];
@@ -133,17 +136,17 @@ export async function applyMatchesIn(
     outcome = applyMatches(existing, folded);
   }
 
-  // The rule versions the matches and the windows written whole (see saveWindows) name, in one statement
-  // (most are stored already).
-  const loaded = new Set(existing.map((w) => w.id));
-  await insertRuleVersions(trx, [
-    ...outcome.windowUpserts
-      .filter((w) => !loaded.has(w.id) || outcome.newRepresentative.has(w.id))
-      .map((w) => ruleVersionRow(w.first)),
-    ...outcome.placements.map((p) => ruleVersionRow(p.match)),
-  ]);
-  await saveWindows(trx, existing, outcome);
-  await insertMatches(ctx, trx, outcome.placements, nowMs, eventSeqs);
+  // The rule versions the matches name, in one statement (most are stored already).
+  await insertRuleVersions(
+    trx,
+    outcome.placements.map((p) => ruleVersionRow(p.match)),
+  );
+  // The matches first: a window names its representative by the seq its row was given.
+  const seqs = await insertMatches(ctx, trx, outcome.placements, nowMs, {
+    eventSeqs,
+    pending: pendingForCorrelation(options.correlationMemberRuleIds),
+  });
+  await saveWindows(trx, existing, outcome, seqs);
   await createAlerts(trx, outcome.alertCreations, nowMs, options.fromHistory);
   await attachToAlerts(trx, outcome, nowMs, options.fromHistory);
   return outcome.alertCreations.map((w) => w.id);
@@ -212,13 +215,20 @@ async function loadWindows(trx: Db, matches: readonly RuleMatch[]): Promise<Aler
       .execute();
     rows.push(...found);
   }
+  const firstMatches = new Map<number, RuleMatch>();
+  for (const chunk of chunks(firstMatchSeqs(rows))) {
+    for (const m of await matchesWithVersions(trx).where("m.seq", "in", chunk).execute()) {
+      firstMatches.set(m.seq, toRuleMatch(m));
+    }
+  }
+  // Windows stored before migration 27 hold a JSON copy, which names its rule version.
   const versions = new Map<string, Selectable<RuleVersionsTable>>();
   for (const chunk of chunks(versionsNamed(rows))) {
     for (const v of await trx.selectFrom("rule_versions").selectAll().where("id", "in", chunk).execute()) {
       versions.set(v.id, v);
     }
   }
-  return rows.map((row) => toAlertWindow(row, versions));
+  return rows.map((row) => toAlertWindow(row, firstMatches, versions));
 }
 
 /**
@@ -247,19 +257,32 @@ async function recentAlertCounts(
   return counts;
 }
 
-async function saveWindows(trx: Db, existing: readonly AlertWindow[], outcome: WindowOutcome): Promise<void> {
+/**
+ * Writes the windows the matches changed. `seqs` are the seqs of the matches this transaction stored (by
+ * `matchKey`): a new window's representative, or one that replaced a stored window's, is one of them.
+ */
+async function saveWindows(
+  trx: Db,
+  existing: readonly AlertWindow[],
+  outcome: WindowOutcome,
+  seqs: ReadonlyMap<string, number>,
+): Promise<void> {
   const loaded = new Set(existing.map((w) => w.id));
-  const whole: AlertWindow[] = [];
+  const whole: Array<ReturnType<typeof windowRow>> = [];
   for (const w of outcome.windowUpserts) {
-    // The representative stayed: its stored first match, whose context may be large, is not written again.
+    // The representative stayed: the window keeps naming it; only the counts change.
     if (loaded.has(w.id) && !outcome.newRepresentative.has(w.id)) {
       await trx.updateTable("alert_windows").set(windowCounts(w)).where("id", "=", w.id).execute();
-    } else whole.push(w);
+      continue;
+    }
+    const firstSeq = seqs.get(matchKey(w.first));
+    if (firstSeq === undefined) throw new Error(`The representative of alert window ${w.id} was not stored.`);
+    whole.push(windowRow(w, firstSeq));
   }
   for (const chunk of chunks(whole)) {
     await trx
       .insertInto("alert_windows")
-      .values(chunk.map(windowRow))
+      .values(chunk)
       // A window keeps its key and span; its counts, threshold and representative change.
       .onConflict((oc) =>
         oc.column("id").doUpdateSet((eb) => ({
@@ -269,6 +292,7 @@ async function saveWindows(trx: Db, existing: readonly AlertWindow[], outcome: W
           threshold: eb.ref("excluded.threshold"),
           alert_created: eb.ref("excluded.alert_created"),
           first_match: eb.ref("excluded.first_match"),
+          first_match_seq: eb.ref("excluded.first_match_seq"),
         })),
       )
       .execute();
@@ -288,18 +312,31 @@ async function insertRuleVersions(trx: Db, rows: ReadonlyArray<ReturnType<typeof
   }
 }
 
+/**
+ * Whether a match is stored pending for correlation: when the writer names the correlation member rules, only
+ * theirs (a pending match costs an index entry, and a read and a clear in every correlation run); else every
+ * match, so that none a correlation rule needs is missed.
+ */
+function pendingForCorrelation(memberRuleIds: readonly string[] | undefined): (m: RuleMatch) => boolean {
+  if (memberRuleIds === undefined) return () => true;
+  const members = new Set(memberRuleIds);
+  return (m) => members.has(m.ruleId);
+}
+
 async function insertMatches(
   ctx: StoreContext,
   trx: Db,
   placements: readonly MatchPlacement[],
   nowMs: number,
-  eventSeqs: ReadonlyMap<string, number> | undefined,
-): Promise<void> {
+  options: { eventSeqs: ReadonlyMap<string, number> | undefined; pending: (m: RuleMatch) => boolean },
+): Promise<Map<string, number>> {
+  const { eventSeqs, pending } = options;
+  const seqs = new Map<string, number>();
   for (const chunk of chunks(placements)) {
     // Their rule versions are stored (applyMatchesIn).
     const versionOf = chunk.map((p) => ruleVersionRow(p.match).id);
     try {
-      await trx
+      const stored = await trx
         .insertInto("rule_matches")
         .values(
           chunk.map((p, i) => ({
@@ -308,17 +345,23 @@ async function insertMatches(
             window_id: p.windowId,
             alert_id: p.alertId,
             created_at_ms: nowMs,
-            // Every new match waits for correlation (see Store.listCorrelationPending).
-            correlation_pending: 1,
+            // See Store.listCorrelationPending.
+            correlation_pending: toFlag(pending(p.match)),
           })),
         )
+        .returning(["seq", "source_id", "rule_id", "event_id", "is_error"])
         .execute();
+      for (const r of stored) {
+        const key = { sourceId: r.source_id, ruleId: r.rule_id, eventId: r.event_id, isError: flag(r.is_error) };
+        seqs.set(matchKey(key), r.seq);
+      }
     } catch (err) {
       // Found new above, under the rule locks: a conflict here is a bug that would miscount a window.
       if (ctx.dialect.isUniqueViolation(err)) throw new Error("A new match was stored already.", { cause: err });
       throw err;
     }
   }
+  return seqs;
 }
 
 async function createAlerts(trx: Db, creations: readonly AlertWindow[], nowMs: number, fromHistory: boolean) {
@@ -571,7 +614,12 @@ export function detectionOps(
       return dialect.write(async (trx) => {
         await requireSource(ctx, trx, sourceId);
         const fromHistory = options.fromHistory === true;
-        return { createdAlertIds: await applyMatchesIn(ctx, trx, matches, ctx.clock.nowMs(), { fromHistory }) };
+        return {
+          createdAlertIds: await applyMatchesIn(ctx, trx, matches, ctx.clock.nowMs(), {
+            fromHistory,
+            correlationMemberRuleIds: options.correlationMemberRuleIds,
+          }),
+        };
       });
     },
 

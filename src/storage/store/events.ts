@@ -311,7 +311,11 @@ async function applyDetections(
     trx,
     matches.filter((m) => inserted.has(m.eventId)),
     nowMs,
-    { fromHistory: write.fromHistory === true, eventSeqs: inserted },
+    {
+      fromHistory: write.fromHistory === true,
+      eventSeqs: inserted,
+      correlationMemberRuleIds: write.correlationMemberRuleIds,
+    },
   );
 }
 
