@@ -34,6 +34,19 @@ function freshPath(): string {
   return join(scratch, `store-${fileCounter}.db`);
 }
 
+/** A new database file with the migrations before the one named (`name` starts its name): as an older Vigil left it. */
+function databaseBefore(path: string, name: string): Database.Database {
+  const version = MIGRATIONS.find((m) => m.name.startsWith(name))?.version ?? 0;
+  assert.ok(version > 0, `no migration named ${name}`);
+  const db = new Database(path);
+  runMigrations(
+    db,
+    Date.now(),
+    MIGRATIONS.filter((m) => m.version < version),
+  );
+  return db;
+}
+
 runStorageContract("sqlite file", () => openSqliteStore({ path: freshPath() }));
 runStorageContract("sqlite memory", () => openSqliteStore({ memory: true }));
 runStorageContract("sqlite file, writes on their own thread", () =>
@@ -450,13 +463,7 @@ describe("SqliteStore", () => {
       const path = freshPath();
       // A database as Vigil left it before version 27: a window holding its first match as JSON, naming its
       // rule version (below its threshold of 5: no alert yet).
-      const named = MIGRATIONS.find((m) => m.name === "alert windows name their representative match")?.version ?? 0;
-      const db = new Database(path);
-      runMigrations(
-        db,
-        Date.now(),
-        MIGRATIONS.filter((m) => m.version < named),
-      );
+      const db = databaseBefore(path, "alert windows name their representative match");
       db.prepare(
         `INSERT INTO sources (id, name, kind, poll_interval_secs, overlap_secs, sweep_window_secs,
            sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms)
@@ -512,13 +519,7 @@ describe("SqliteStore", () => {
     // Security (issue 16, finding 6b): tokens made before expiries existed get 90 days from the migration.
     it("gives API tokens made before expiries existed 90 days from the migration", async () => {
       const path = freshPath();
-      const expiry = MIGRATIONS.find((m) => m.name === "api tokens: expiry")?.version ?? 0;
-      const db = new Database(path);
-      runMigrations(
-        db,
-        Date.now(),
-        MIGRATIONS.filter((m) => m.version < expiry),
-      );
+      const db = databaseBefore(path, "api tokens: expiry");
       db.prepare("INSERT INTO api_tokens (id, name, token_hash, created_at_ms) VALUES ('t1', 'old', 'h', 0)").run();
       db.close();
       const before = Date.now();
@@ -576,14 +577,7 @@ describe("SqliteStore", () => {
 
     it("marks the matches of the last hour pending for correlation at the upgrade, and older ones not", async () => {
       const path = freshPath();
-      const version = MIGRATIONS.find((m) => m.name.startsWith("correlation on event time"))?.version ?? 0;
-      assert.ok(version > 0);
-      const db = new Database(path);
-      runMigrations(
-        db,
-        Date.now(),
-        MIGRATIONS.filter((m) => m.version < version),
-      );
+      const db = databaseBefore(path, "correlation on event time");
       db.prepare(
         `INSERT INTO sources (id, name, kind, poll_interval_secs, overlap_secs, sweep_window_secs, sweep_interval_secs,
            include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms)
