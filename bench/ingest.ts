@@ -1,13 +1,11 @@
 // Ingest, end to end, against the engine's limit. A new source backfills N simulated events from the simulator
 // (an HTTP server in its own process) as `vigil start` does: 16 slices, 4 at a time, each page poll → validate →
 // normalize → detect with the built-in packs → stored with its slice's progress (on SQLite the pages of slices
-// ready at the same time in one transaction: PageCommitQueue, written on the store's writer thread as `vigil start`
-// does; on PostgreSQL one transaction per page). The baseline is the database doing only the writes of the
+// ready at the same time in one transaction: PageCommitQueue; on PostgreSQL one transaction per page). The baseline is the database doing only the writes of the
 // same rows, in the same page transactions (one per page the backfill stored): bare better-sqlite3 (WAL,
 // synchronous=FULL, the same table and indexes) or bare PostgreSQL (INSERT … ON CONFLICT DO NOTHING), in the
 // same run; and again in the backfill's own commits (several pages each), so grouping is credited to neither.
-// Also: the same backfill with one page per commit (before grouping), with the writes on the event loop (before
-// the writer thread, SQLite), without detection (the figure this bench
+// Also: the same backfill with one page per commit (before grouping), without detection (the figure this bench
 // printed before the one store), storage bytes per event next to the raw record's size, and how long the text
 // index takes to catch up after the backfill.
 
@@ -40,10 +38,8 @@ export interface IngestFigures {
   events: number;
   /** Average size of the API's records as JSON, bytes. */
   rawBytesPerEvent: number;
-  /** Poll → normalize → detect → store, as `vigil start` runs it (SQLite: writes on their own thread). */
+  /** Poll → normalize → detect → store. */
   endToEndPerSec: number;
-  /** SQLite: the same with the writes on the event loop (before the writer thread); null on PostgreSQL. */
-  writesOnEventLoopPerSec: number | null;
   /** The same backfill with every page in its own transaction (before slices grouped their commits). */
   onePagePerCommitPerSec: number;
   /** The same without detection (the old "poll → store" figure). */
@@ -223,13 +219,10 @@ export async function benchIngest(
       async (sim) => {
         const client = new OpenAIAuditLogClient({ baseUrl: sim.baseUrl, apiKey: sim.adminKey });
         let schemas = 0;
-        const open = async (
-          name: string,
-          writerThread: boolean,
-        ): Promise<{ store: Store; bytes: () => Promise<number> }> => {
+        const open = async (name: string): Promise<{ store: Store; bytes: () => Promise<number> }> => {
           if (engine === "sqlite") {
             const path = join(dir, `${name}.db`);
-            const store = await openSqliteStore({ path, writerThread });
+            const store = await openSqliteStore({ path });
             return {
               store,
               bytes: async () => {
@@ -259,8 +252,8 @@ export async function benchIngest(
             },
           };
         };
-        const run = async (name: string, options: { detect: boolean; grouped: boolean; writerThread?: boolean }) => {
-          const opened = await open(name, options.writerThread ?? true);
+        const run = async (name: string, options: { detect: boolean; grouped: boolean }) => {
+          const opened = await open(name);
           try {
             const result = await backfill(opened.store, client, range, options);
             return { ...result, bytes: options.detect && options.grouped ? await opened.bytes() : 0 };
@@ -272,8 +265,6 @@ export async function benchIngest(
         const withoutDetection = await run("plain", { detect: false, grouped: true });
         const onePagePerCommit = await run("ungrouped", { detect: true, grouped: false });
         const endToEnd = await run("full", { detect: true, grouped: true });
-        const onEventLoop =
-          engine === "sqlite" ? await run("event-loop", { detect: true, grouped: true, writerThread: false }) : null;
 
         let rawBytes = 0;
         for await (const page of client.pages({ effective_at: { gte: range.sinceSecs, lte: now }, limit: PAGE })) {
@@ -295,7 +286,6 @@ export async function benchIngest(
           events,
           rawBytesPerEvent: rawBytes / events,
           endToEndPerSec,
-          writesOnEventLoopPerSec: onEventLoop ? onEventLoop.events / onEventLoop.secs : null,
           onePagePerCommitPerSec: onePagePerCommit.events / onePagePerCommit.secs,
           withoutDetectionPerSec: withoutDetection.events / withoutDetection.secs,
           barePerSec,
@@ -320,11 +310,6 @@ export function formatIngestFigures(r: IngestFigures): string {
   return [
     `${r.engine} | events ${n(r.events)} (raw JSON ${n(r.rawBytesPerEvent)} B each) | backfill of ${NEW_SOURCE_SLICES} slices, ${CONCURRENCY} at a time`,
     `  end to end (poll → normalize → detect → store) ${n(r.endToEndPerSec)} ev/s | ${bare}, same rows and page transactions ${n(r.barePerSec)} rows/s | ratio ${n(r.ratio * 100, 1)}% (target ≥ 30%)`,
-    ...(r.writesOnEventLoopPerSec === null
-      ? []
-      : [
-          `  writes on the event loop instead of their own thread ${n(r.writesOnEventLoopPerSec)} ev/s (${n((r.writesOnEventLoopPerSec / r.barePerSec) * 100, 1)}%)`,
-        ]),
     `  commits: ${n(r.pages)} pages in ${n(r.commits)} commits (${n(r.pages / r.commits, 2)} pages each) | one page per commit ${n(r.onePagePerCommitPerSec)} ev/s (${n((r.onePagePerCommitPerSec / r.barePerSec) * 100, 1)}%) | ${bare} in the same commits ${n(r.bareGroupedPerSec)} rows/s (end to end ${n((r.endToEndPerSec / r.bareGroupedPerSec) * 100, 1)}% of it)`,
     `  without detection ${n(r.withoutDetectionPerSec)} ev/s | text index caught up ${n(r.textIndexSecs, 1)} s after the backfill`,
     `  storage ${n(r.bytesPerEvent)} B/event = ${n(r.bytesPerEvent / r.rawBytesPerEvent, 2)}× the raw record (target ≤ 3×)`,

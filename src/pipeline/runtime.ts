@@ -50,12 +50,7 @@ export async function openRuntime(env: VigilEnv, logger: Logger, options: { cloc
         ...(env.databaseSchema ? { schema: env.databaseSchema } : {}),
         alertLimitPerHour: env.alertLimitPerHour,
       })
-    : await openSqliteStore({
-        path: join(env.dataDir, "vigil.db"),
-        alertLimitPerHour: env.alertLimitPerHour,
-        // Page writes overlap with fetching and detecting the next pages (writer-thread.ts).
-        writerThread: true,
-      });
+    : await openSqliteStore({ path: join(env.dataDir, "vigil.db"), alertLimitPerHour: env.alertLimitPerHour });
   const secrets = openSecretBox({ dataDir: env.dataDir, ...(env.secretKey ? { secretKey: env.secretKey } : {}) });
   const clock = options.clock ?? systemClock;
   let detection: Promise<Detection> | undefined;

@@ -49,9 +49,6 @@ function databaseBefore(path: string, name: string): Database.Database {
 
 runStorageContract("sqlite file", () => openSqliteStore({ path: freshPath() }));
 runStorageContract("sqlite memory", () => openSqliteStore({ memory: true }));
-runStorageContract("sqlite file, writes on their own thread", () =>
-  openSqliteStore({ path: freshPath(), writerThread: true }),
-);
 runAccessContract("sqlite", () => openSqliteStore({ path: freshPath() }));
 runCountersContract("sqlite file", () => openSqliteStore({ path: freshPath() }));
 runCountersContract("sqlite memory", () => openSqliteStore({ memory: true }));

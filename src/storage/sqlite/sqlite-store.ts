@@ -18,7 +18,7 @@
 import { availableParallelism } from "node:os";
 import Database from "better-sqlite3";
 import type { Clock } from "../../core/clock.ts";
-import { UsageError, VigilError } from "../../core/errors.ts";
+import { VigilError } from "../../core/errors.ts";
 import type { Store } from "../ports.ts";
 import { openStore } from "../store/store.ts";
 import { BACKSTOP_WAL_PAGES, Checkpointer } from "./checkpointer.ts";
@@ -26,7 +26,6 @@ import { SqliteStoreDialect } from "./dialect.ts";
 import { restrictDatabaseFiles } from "./file-mode.ts";
 import { SqliteReader } from "./reader.ts";
 import { translateSqliteError } from "./sqlite-errors.ts";
-import { WriterThread, withWriterThread } from "./writer-thread.ts";
 
 export interface SqliteStoreOptions {
   clock?: Clock;
@@ -39,11 +38,6 @@ export interface SqliteStoreOptions {
   readers?: number;
   /** Alerts a rule may raise per source and hour before its matches fold into one noisy alert (alerts/limiter.ts). */
   alertLimitPerHour?: number;
-  /**
-   * Writes on a thread of their own (writer-thread.ts): what `vigil start` uses, so page writes overlap with
-   * fetching and detecting the next pages. A file only; the store then keeps the system clock.
-   */
-  writerThread?: boolean;
 }
 
 export type OpenSqliteStoreOptions = ({ path: string } | { memory: true }) & SqliteStoreOptions;
@@ -90,14 +84,7 @@ export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<
     await store.close();
     throw err;
   }
-  if (options.writerThread !== true || location === ":memory:") return store;
-  if (options.clock) throw new UsageError("A store with a writer thread keeps the system clock; pass no clock.");
-  const writer = new WriterThread({
-    path: location,
-    busyTimeoutMs,
-    ...(options.alertLimitPerHour !== undefined ? { alertLimitPerHour: options.alertLimitPerHour } : {}),
-  });
-  return withWriterThread(store, writer);
+  return store;
 }
 
 /** Opens the file (or memory) and sets the connection up; see the header for the settings. */
