@@ -106,7 +106,9 @@ async function seed(dataDir: string, events: number, alerts: number, endSecs: nu
         }
       })();
     }
-    // Queued for the text index as applyPage would queue them, then indexed (store/text-index.ts).
+    // Counted and queued for the text index as applyPage would (store/events.ts), then indexed.
+    db.exec(`INSERT INTO event_counts (source_id, day_secs, type, events)
+      SELECT source_id, (effective_at / 86400) * 86400, type, count(*) FROM events GROUP BY 1, 2, 3`);
     db.exec("INSERT INTO event_text_pending (seq) SELECT seq FROM events");
     await store.indexPendingText();
     const insertAlert = db.prepare(

@@ -133,10 +133,11 @@ export class PostgresStoreDialect implements StoreDialect {
         trx,
       );
       await sql`RELEASE SAVEPOINT vigil_text_clean`.execute(trx);
-    } catch {
-      // Only the index's size is at stake: index as before, without cleaning.
+    } catch (err) {
+      // Only the index's size is at stake: index as before. A role that does not own the index may never clean
+      // it (insufficient_privilege): stop asking. Anything else (a lock timeout) is left to the next batch.
       await sql`ROLLBACK TO SAVEPOINT vigil_text_clean`.execute(trx);
-      this.#cleansPendingList = false;
+      if ((err as { code?: unknown } | null)?.code === "42501") this.#cleansPendingList = false;
     }
   }
 

@@ -41,7 +41,13 @@ export class Checkpointer {
     }
     this.#inFlight = true;
     this.#again = false;
-    this.#start().postMessage({ id: ++this.#nextId });
+    try {
+      this.#start().postMessage({ id: ++this.#nextId });
+    } catch {
+      // The thread could not start (a limit on threads, memory): the writer's backstop checkpoints; the next
+      // nudge tries again. Never an error for the write that nudged.
+      this.#inFlight = false;
+    }
   }
 
   #start(): Worker {

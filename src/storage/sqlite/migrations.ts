@@ -21,7 +21,11 @@ export interface Migration {
   rebuildsTables?: boolean;
 }
 
-/** The triggers that keep event_counts (migration 15), made again by any migration that rebuilds events. */
+/**
+ * The triggers that kept event_counts (migration 15), made again by migrations 15 and 18. Since migration 26
+ * the store counts inserted events itself (store/events.ts): a later migration that rebuilds events must make
+ * only the delete and update triggers again, or every event would be counted twice.
+ */
 const EVENT_COUNT_TRIGGERS = `
       CREATE TRIGGER event_counts_insert AFTER INSERT ON events BEGIN
         INSERT INTO event_counts (source_id, day_secs, type, events)
