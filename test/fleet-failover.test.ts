@@ -46,6 +46,14 @@ const KILLS_IN_POLLING = 3;
 // reads cannot be), which this test would see as two pollers at once: measured with 2 and 3 s TTLs under a
 // load of 10+ on 2 cores.
 const TTL_SECS = 4;
+/**
+ * How long two polls of one source may overlap in this test: the stop margin (TTL/4). A worker starved past its
+ * margin reads on after a takeover until its event loop runs again (measured: 75 ms, in a CI run with the whole
+ * suite beside this test); its page writes are refused by the fence, and the comparison with one process above
+ * checks that nothing was stored, alerted or delivered twice. Two workers polling one source for longer than
+ * that is what the lease is there to prevent, and fails the test.
+ */
+const OVERLAP_TOLERANCE_MS = (TTL_SECS * 1000) / 4;
 const POLL_SECS = 5;
 const SCENARIOS: ScenarioName[] = [
   "credential-stuffing",
@@ -496,8 +504,8 @@ describe("a fleet of 3 workers, one killed again and again", { timeout: 240_000 
         "live alerts were delivered",
       );
 
-      // One poller per source at a time: a worker's poll runs from its start line to its end line, or, for a
-      // killed worker's last poll, to its death.
+      // One poller per source at a time (within OVERLAP_TOLERANCE_MS): a worker's poll runs from its start line
+      // to its end line, or, for a killed worker's last poll, to its death.
       const deaths = new Map(kills.map((k) => [k.pid, k.atMs]));
       pollLines = readPollLog(pollLog);
       const open = new Map<string, PollLine>();
@@ -524,7 +532,7 @@ describe("a fleet of 3 workers, one killed again and again", { timeout: 240_000 
         let reach = { pid: 0, to: 0 };
         for (const cur of list) {
           assert.ok(
-            cur.from >= reach.to || cur.pid === reach.pid,
+            cur.from + OVERLAP_TOLERANCE_MS >= reach.to || cur.pid === reach.pid,
             `source ${sourceId}: worker ${cur.pid} polled from ${cur.from} while ${reach.pid} polled until ${reach.to}`,
           );
           if (cur.to > reach.to) reach = { pid: cur.pid, to: cur.to };
