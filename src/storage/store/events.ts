@@ -9,6 +9,7 @@ import type { LeaseFence } from "../../core/fleet.ts";
 import { documentsOf } from "../event-document.ts";
 import type {
   EventQuery,
+  EventRow,
   PageWrite,
   PageWriteResult,
   QuarantineRecord,
@@ -186,6 +187,9 @@ async function applyPageIn(ctx: StoreContext, trx: Db, write: PageWrite, nowMs: 
   if (write.streamUpdate !== undefined) await updateStreamState(trx, sourceId, write.streamUpdate);
   // Throws when the slice is not the source's, which rolls the whole page back: progress is never lost silently.
   if (write.sliceProgress !== undefined) await updateSliceProgress(trx, sourceId, write.sliceProgress);
+  // Last but one, like the poll status below: concurrent pages of one day (a backfill's slices, PostgreSQL
+  // workers) wait for each other's counter rows, so the rows are held from here to the commit only.
+  await countInsertedEvents(trx, sourceId, write.events, inserted);
   if (orderedIds.length > 0) await recordEventStored(trx, sourceId, nowMs);
 
   return {
@@ -237,7 +241,6 @@ async function insertEvents(trx: Db, write: PageWrite, nowMs: number): Promise<M
       .execute();
     for (const r of stored) inserted.set(r.id, r.seq);
   }
-  await countInsertedEvents(trx, rows, inserted);
   return inserted;
 }
 
@@ -251,21 +254,22 @@ const DAY_SECS = 86_400;
  */
 async function countInsertedEvents(
   trx: Db,
-  rows: ReadonlyArray<Pick<EventsTable, "source_id" | "id" | "type" | "effective_at">>,
+  sourceId: string,
+  events: ReadonlyArray<Pick<EventRow, "id" | "type" | "effectiveAtSecs">>,
   inserted: ReadonlyMap<string, number>,
 ): Promise<void> {
   const counts = new Map<string, { source_id: string; day_secs: number; type: string; events: number }>();
   const counted = new Set<string>();
-  for (const row of rows) {
-    // A page may hold an id twice; the first row of it in insertion order is the one stored.
-    if (!inserted.has(row.id) || counted.has(row.id)) continue;
-    counted.add(row.id);
+  for (const event of events) {
+    // A page may hold an id twice; the first of them in the page is the one stored.
+    if (!inserted.has(event.id) || counted.has(event.id)) continue;
+    counted.add(event.id);
     // Integer division truncating toward zero, as the triggers' SQL did (effective_at / 86400 * 86400).
-    const day = Math.trunc(row.effective_at / DAY_SECS) * DAY_SECS;
-    const key = JSON.stringify([row.source_id, day, row.type]);
+    const day = Math.trunc(event.effectiveAtSecs / DAY_SECS) * DAY_SECS;
+    const key = JSON.stringify([day, event.type]);
     const count = counts.get(key);
     if (count) count.events++;
-    else counts.set(key, { source_id: row.source_id, day_secs: day, type: row.type, events: 1 });
+    else counts.set(key, { source_id: sourceId, day_secs: day, type: event.type, events: 1 });
   }
   if (counts.size === 0) return;
   // Key order: concurrent PostgreSQL writers lock the counter rows in the same order.
