@@ -45,6 +45,17 @@ const EVENT_COUNT_TRIGGERS = `
       END;
 `;
 
+/** The triggers that keep source_counters.rule_errors (migration 15), made again by migration 25's rebuild. */
+const RULE_ERROR_COUNT_TRIGGERS = `
+      CREATE TRIGGER source_counters_rule_error_insert AFTER INSERT ON rule_matches WHEN new.is_error = 1 BEGIN
+        INSERT INTO source_counters (source_id, rule_errors) VALUES (new.source_id, 1)
+          ON CONFLICT (source_id) DO UPDATE SET rule_errors = rule_errors + 1;
+      END;
+      CREATE TRIGGER source_counters_rule_error_delete AFTER DELETE ON rule_matches WHEN old.is_error = 1 BEGIN
+        UPDATE source_counters SET rule_errors = rule_errors - 1 WHERE source_id = old.source_id;
+      END;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
@@ -582,13 +593,7 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER source_counters_quarantine_delete AFTER DELETE ON quarantine BEGIN
         UPDATE source_counters SET quarantined = quarantined - 1 WHERE source_id = old.source_id;
       END;
-      CREATE TRIGGER source_counters_rule_error_insert AFTER INSERT ON rule_matches WHEN new.is_error = 1 BEGIN
-        INSERT INTO source_counters (source_id, rule_errors) VALUES (new.source_id, 1)
-          ON CONFLICT (source_id) DO UPDATE SET rule_errors = rule_errors + 1;
-      END;
-      CREATE TRIGGER source_counters_rule_error_delete AFTER DELETE ON rule_matches WHEN old.is_error = 1 BEGIN
-        UPDATE source_counters SET rule_errors = rule_errors - 1 WHERE source_id = old.source_id;
-      END;
+      ${RULE_ERROR_COUNT_TRIGGERS}
     `,
   },
   {
@@ -923,13 +928,7 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rule_matches_by_window ON rule_matches (window_id) WHERE window_id IS NOT NULL;
       CREATE INDEX rule_matches_correlation_pending ON rule_matches (source_id, seq) WHERE correlation_pending = 1;
       -- The counters of migration 15, on the rebuilt table.
-      CREATE TRIGGER source_counters_rule_error_insert AFTER INSERT ON rule_matches WHEN new.is_error = 1 BEGIN
-        INSERT INTO source_counters (source_id, rule_errors) VALUES (new.source_id, 1)
-          ON CONFLICT (source_id) DO UPDATE SET rule_errors = rule_errors + 1;
-      END;
-      CREATE TRIGGER source_counters_rule_error_delete AFTER DELETE ON rule_matches WHEN old.is_error = 1 BEGIN
-        UPDATE source_counters SET rule_errors = rule_errors - 1 WHERE source_id = old.source_id;
-      END;
+      ${RULE_ERROR_COUNT_TRIGGERS}
     `,
   },
   {

@@ -60,7 +60,7 @@ export function ruleVersionRow(m: RuleMatch): RuleVersionRow {
 
 type RuleVersionRow = ReturnType<typeof hashedVersion>;
 
-/** Each match's version, hashed once: the match row and its window's representative both need it. */
+/** Each match's version, hashed once: the rule_versions insert and the match row both need it. */
 const versionOfMatch = new WeakMap<RuleMatch, RuleVersionRow>();
 
 type VersionFields = Pick<RuleMatch, (typeof VERSION_FIELDS)[number]>;
