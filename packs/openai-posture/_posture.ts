@@ -17,6 +17,11 @@ export function isObject(event: PantherEvent, ...kinds: string[]): boolean {
   return event.get("record_type") === "object" && kinds.includes(String(event.get("kind")));
 }
 
+/** A change record (a diff between two snapshots) of one of these kinds of object. */
+export function isChange(event: PantherEvent, ...kinds: string[]): boolean {
+  return event.get("record_type") === "change" && kinds.includes(String(event.get("kind")));
+}
+
 export function fact(event: PantherEvent, name: string): unknown {
   return event.deepGet("facts", name);
 }

@@ -4,7 +4,7 @@
 
 import { defineRule } from "../../src/detections/define-rule.ts";
 import type { PantherEvent } from "../../src/detections/event/index.ts";
-import { changeRecord, objectDedup, POSTURE, runbookAt } from "./_posture.ts";
+import { changeRecord, isChange, objectDedup, POSTURE, runbookAt } from "./_posture.ts";
 
 const before = (event: PantherEvent, name: string) => event.deepGet("before", name);
 const after = (event: PantherEvent, name: string) => event.deepGet("after", name);
@@ -25,8 +25,7 @@ export default defineRule({
   ),
   tags: ["OpenAI", "Posture", "Controls", "Defense Evasion"],
   rule: (event) =>
-    event.get("record_type") === "change" &&
-    event.get("kind") === "certificate" &&
+    isChange(event, "certificate") &&
     (event.get("change") === "removed" ||
       (event.get("change") === "changed" && before(event, "active") === true && after(event, "active") === false)),
   title: (event) =>

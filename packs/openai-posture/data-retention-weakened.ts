@@ -5,7 +5,7 @@
 
 import { defineRule } from "../../src/detections/define-rule.ts";
 import type { PantherEvent } from "../../src/detections/event/index.ts";
-import { changeRecord, objectDedup, POSTURE, runbookAt } from "./_posture.ts";
+import { changeRecord, fact, isChange, objectDedup, POSTURE, runbookAt } from "./_posture.ts";
 
 const KINDS = ["data_retention", "project_data_retention"];
 
@@ -30,20 +30,17 @@ export default defineRule({
     "confirm the change with the owners and your data-protection commitments; set the retention back if unplanned.",
   ),
   tags: ["OpenAI", "Posture", "Controls", "Data Protection"],
-  rule: (event) =>
-    event.get("record_type") === "change" &&
-    KINDS.includes(String(event.get("kind"))) &&
-    event.deepGet("facts", "weakened") === true,
+  rule: (event) => isChange(event, ...KINDS) && fact(event, "weakened") === true,
   title: (event) =>
-    `OpenAI data retention of ${whose(event)} weakened: ${String(event.deepGet("facts", "retention_before"))} → ` +
-    `${String(event.deepGet("facts", "retention_after"))}`,
+    `OpenAI data retention of ${whose(event)} weakened: ${String(fact(event, "retention_before"))} → ` +
+    `${String(fact(event, "retention_after"))}`,
   dedup: objectDedup,
   alertContext: (event) => ({
     kind: event.get("kind"),
     object_id: event.get("object_id"),
     project_id: event.get("project_id"),
-    retention_before: event.deepGet("facts", "retention_before"),
-    retention_after: event.deepGet("facts", "retention_after"),
+    retention_before: fact(event, "retention_before"),
+    retention_after: fact(event, "retention_after"),
     before: event.get("before"),
     after: event.get("after"),
     audit_event_ids: event.deepGet("audit", "event_ids"),

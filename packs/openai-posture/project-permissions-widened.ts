@@ -5,12 +5,12 @@
 
 import { defineRule } from "../../src/detections/define-rule.ts";
 import type { PantherEvent } from "../../src/detections/event/index.ts";
-import { changeRecord, objectDedup, POSTURE, runbookAt } from "./_posture.ts";
+import { changeRecord, fact, isChange, objectDedup, POSTURE, runbookAt } from "./_posture.ts";
 
 const KINDS = ["project_model_permissions", "project_hosted_tool_permissions"];
 
 function allowed(event: PantherEvent): string {
-  const list = event.deepGet("facts", "newly_allowed");
+  const list = fact(event, "newly_allowed");
   return Array.isArray(list) && list.length > 0 ? ` (${list.map(String).join(", ")})` : "";
 }
 
@@ -29,20 +29,17 @@ export default defineRule({
     "confirm with the project's owners that the models or tools are needed; narrow the permissions back if not.",
   ),
   tags: ["OpenAI", "Posture", "Controls", "Privilege Escalation"],
-  rule: (event) =>
-    event.get("record_type") === "change" &&
-    KINDS.includes(String(event.get("kind"))) &&
-    event.deepGet("facts", "widened") === true,
+  rule: (event) => isChange(event, ...KINDS) && fact(event, "widened") === true,
   title: (event) =>
     `OpenAI project ${String(event.get("project_name") ?? event.get("project_id"))} ` +
     `${event.get("kind") === "project_model_permissions" ? "model" : "hosted tool"} permissions widened: ` +
-    `${String(event.deepGet("facts", "how"))}${allowed(event)}`,
+    `${String(fact(event, "how"))}${allowed(event)}`,
   dedup: objectDedup,
   alertContext: (event) => ({
     kind: event.get("kind"),
     project_id: event.get("project_id"),
-    how: event.deepGet("facts", "how"),
-    newly_allowed: event.deepGet("facts", "newly_allowed"),
+    how: fact(event, "how"),
+    newly_allowed: fact(event, "newly_allowed"),
     before: event.get("before"),
     after: event.get("after"),
     audit_event_ids: event.deepGet("audit", "event_ids"),

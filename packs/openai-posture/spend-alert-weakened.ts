@@ -4,7 +4,7 @@
 
 import { defineRule } from "../../src/detections/define-rule.ts";
 import type { PantherEvent } from "../../src/detections/event/index.ts";
-import { changeRecord, objectDedup, POSTURE, runbookAt } from "./_posture.ts";
+import { changeRecord, fact, isChange, objectDedup, POSTURE, runbookAt } from "./_posture.ts";
 
 const KINDS = ["spend_alert", "project_spend_alert"];
 
@@ -37,17 +37,14 @@ export default defineRule({
     "confirm the change with the billing owners; restore the alert (threshold, recipients) if unplanned.",
   ),
   tags: ["OpenAI", "Posture", "Controls", "Impact"],
-  rule: (event) =>
-    event.get("record_type") === "change" &&
-    KINDS.includes(String(event.get("kind"))) &&
-    event.deepGet("facts", "weakened") === true,
-  title: (event) => `OpenAI ${described(event)} ${String(event.deepGet("facts", "how"))}`,
+  rule: (event) => isChange(event, ...KINDS) && fact(event, "weakened") === true,
+  title: (event) => `OpenAI ${described(event)} ${String(fact(event, "how"))}`,
   dedup: objectDedup,
   alertContext: (event) => ({
     kind: event.get("kind"),
     object_id: event.get("object_id"),
     project_id: event.get("project_id"),
-    how: event.deepGet("facts", "how"),
+    how: fact(event, "how"),
     before: event.get("before"),
     after: event.get("after"),
     audit_event_ids: event.deepGet("audit", "event_ids"),
