@@ -4,7 +4,7 @@
 
 import { defineRule } from "../../../src/detections/define-rule.ts";
 import { loginEmail, raw, session } from "../_auth.ts";
-import { payloadField, sourceIp, standardContext } from "../_common.ts";
+import { payloadField, sourceIp } from "../_common.ts";
 
 const FAILED = { error_code: "invalid_credentials", error_message: "Invalid username or password" };
 
@@ -29,12 +29,13 @@ export default defineRule({
   rule: (event) => event.get("type") === "login.failed",
   title: (event) => `Failed OpenAI login for ${loginEmail(event) ?? "an unknown user"}`,
   dedup: (event) => loginEmail(event) ?? sourceIp(event) ?? "unknown",
-  alertContext: (event) =>
-    standardContext(event, {
-      correlationKey: loginEmail(event) ?? "",
-      error_code: payloadField(event, "error_code"),
-      error_message: payloadField(event, "error_message"),
-    }),
+  // The correlation key and why the login failed, nothing the stored event already says: a signal is read by
+  // the correlation rule alone (see OpenAI.Login.Success).
+  alertContext: (event) => ({
+    correlationKey: loginEmail(event) ?? "",
+    error_code: payloadField(event, "error_code"),
+    error_message: payloadField(event, "error_message"),
+  }),
   tests: [
     {
       name: "Failed login (brute-force step 1 of 5: the correlation keys on this email)",

@@ -3,7 +3,7 @@
 
 import { defineRule } from "../../../src/detections/define-rule.ts";
 import { loginEmail, raw, session } from "../_auth.ts";
-import { sourceIp, standardContext } from "../_common.ts";
+import { sourceIp } from "../_common.ts";
 
 export default defineRule({
   id: "OpenAI.Login.Success",
@@ -27,7 +27,10 @@ export default defineRule({
   rule: (event) => event.get("type") === "login.succeeded",
   title: (event) => `OpenAI login by ${loginEmail(event) ?? "an unknown user"}`,
   dedup: (event) => loginEmail(event) ?? sourceIp(event) ?? "unknown",
-  alertContext: (event) => standardContext(event, { correlationKey: loginEmail(event) ?? "" }),
+  // Only the correlation key: a signal is read by the correlation rule alone (it never alerts), and its event is
+  // stored beside it. The pack's standard context copied the event's fields into every login's match, the most
+  // frequent match of an organization, which made a match as large as its event.
+  alertContext: (event) => ({ correlationKey: loginEmail(event) ?? "" }),
   tests: [
     {
       name: "Successful login (no payload key, as in live data)",
