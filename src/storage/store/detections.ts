@@ -106,12 +106,17 @@ export async function applyMatchesIn(
   },
 ): Promise<string[]> {
   if (matches.length === 0) return [];
-  await ctx.dialect.lockKeys(trx, [...keysToLoad(matches).map((k) => windowLock(k.key)), ...matches.map(ruleLock)]);
+  const eventSeqs = options.eventSeqs;
+  // A page's signals (matches that never alert) need no rule lock: they join no window and spend no alert
+  // budget, and their events are this transaction's, so no other writer can store them. Without this, every
+  // page of a source waited for every other (each has some login signal), and a backfill's slices ran one
+  // page at a time on PostgreSQL.
+  const ruleLocked = eventSeqs === undefined ? matches : matches.filter((m) => m.createAlert);
+  await ctx.dialect.lockKeys(trx, [...keysToLoad(matches).map((k) => windowLock(k.key)), ...ruleLocked.map(ruleLock)]);
   // Which matches are new is decided under the rule locks, so the answer holds until the insert. A page's
   // matches are of the events this transaction inserted: no match of theirs can be stored yet (matches go
   // only with their source, and with its events), so the look-up is skipped; the insert still checks.
   // Suppressed matches (store/suppressions.ts) are counted there and go no further: no window, no alert.
-  const eventSeqs = options.eventSeqs;
   const unstored = eventSeqs !== undefined ? distinctMatches(matches) : await unstoredMatches(trx, matches);
   const fresh = await suppressMatchesIn(trx, unstored, nowMs);
   if (fresh.length === 0) return [];
