@@ -851,6 +851,38 @@ export function runStorageContract(
         await expectations();
       });
 
+      it("finds text of one or two characters wherever a value holds it, indexed or not yet", async () => {
+        const source = await newSource();
+        const raws: Record<string, string> = {
+          // The text as a whole value, at a value's start, and at the very end of the record (its last value).
+          whole: JSON.stringify({ a: "x", code: "Qz" }),
+          start: JSON.stringify({ note: "qzebra", n: 1 }),
+          last: JSON.stringify({ n: 2, tail: "fizz-qz" }),
+          spanning: JSON.stringify({ a: "q", b: "z" }),
+          single: JSON.stringify({ mark: "~" }),
+          key: JSON.stringify({ qz: "nothing" }),
+        };
+        await store.applyPage(
+          page(
+            source.id,
+            Object.entries(raws).map(([id, raw], i) => eventRow(id, T0 + i, { raw })),
+          ),
+        );
+        const ids = async (text: string) => (await store.searchEvents({ text })).map((e) => e.id).sort();
+        const expectations = async () => {
+          assert.deepEqual(await ids("qz"), ["last", "start", "whole"]);
+          assert.deepEqual(await ids("QZ"), ["last", "start", "whole"]);
+          assert.deepEqual(await ids("z-"), ["last"]);
+          assert.deepEqual(await ids("~"), ["single"]);
+          assert.deepEqual(await ids("~^"), []);
+          assert.deepEqual(await ids('"'), []);
+          assert.equal(await store.countEvents({ text: "Q" }), 4);
+        };
+        await expectations();
+        await store.indexPendingText();
+        await expectations();
+      });
+
       it("finds events by id, within a source or across sources", async () => {
         const a = await newSource("a");
         const b = await newSource("b");

@@ -30,7 +30,15 @@ import type { Checkpointer } from "./checkpointer.ts";
 import { runMigrations } from "./migrations.ts";
 import type { SqliteReader } from "./reader.ts";
 import { translateSqliteError } from "./sqlite-errors.ts";
-import { EVENT_DOCUMENT, sqliteTextFilter, TEXT_CANDIDATE_CAP, textCandidateCount } from "./text-search.ts";
+import {
+  EVENT_DOCUMENT,
+  indexedBody,
+  SHORT_TEXT_TERM_CAP,
+  shortTextTerms,
+  sqliteTextFilter,
+  TEXT_CANDIDATE_CAP,
+  textCandidateCount,
+} from "./text-search.ts";
 
 export class SqliteStoreDialect implements StoreDialect {
   readonly name = "sqlite" as const;
@@ -134,19 +142,34 @@ export class SqliteStoreDialect implements StoreDialect {
     return sqliteTextFilter(text, plan);
   }
 
-  /** See TEXT_CANDIDATE_CAP: how to answer a free-text filter, from a capped count of index candidates. */
+  /**
+   * See TEXT_CANDIDATE_CAP: how to answer a free-text filter, from a capped count of index candidates (and for a
+   * text of one or two characters, first from the index terms that begin with it).
+   */
   async textPlan(text: string): Promise<TextPlan> {
-    const count = textCandidateCount(text);
-    if (count === null) return "index";
-    const compiled = count.compile(this.db);
-    const rows = await this.heavyRead<{ n: number }>({ compile: () => compiled });
-    return (rows[0]?.n ?? 0) >= TEXT_CANDIDATE_CAP ? "scan" : "index";
+    let plan: TextPlan = "index";
+    const terms = shortTextTerms(text, SHORT_TEXT_TERM_CAP);
+    if (terms !== null) {
+      const found = await this.#read(terms);
+      if (found.length >= SHORT_TEXT_TERM_CAP) return "scan";
+      plan = { indexTerms: found.map((t) => t.term) };
+    }
+    const count = textCandidateCount(text, plan);
+    if (count === null) return plan;
+    const rows = await this.#read(count);
+    return (rows[0]?.n ?? 0) >= TEXT_CANDIDATE_CAP ? "scan" : plan;
+  }
+
+  /** A read of SQL text, on the reader thread. */
+  #read<R>(query: RawBuilder<R>): Promise<R[]> {
+    const compiled = query.compile(this.db);
+    return this.heavyRead<R>({ compile: () => compiled });
   }
 
   async insertText(trx: Db, rows: ReadonlyArray<{ seq: number; body: string }>): Promise<void> {
     // One statement per batch: a statement per event cost more in building it than SQLite took to run it.
     if (rows.length === 0) return;
-    const values = sql.join(rows.map((row) => sql`(${row.seq}, ${row.body})`));
+    const values = sql.join(rows.map((row) => sql`(${row.seq}, ${indexedBody(row.body)})`));
     await sql`INSERT INTO event_text (rowid, body) VALUES ${values}`.execute(trx);
   }
 

@@ -991,6 +991,20 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rule_matches_by_source_rule ON rule_matches (source_id, rule_id, event_time, seq);
     `,
   },
+  {
+    version: 29,
+    name: "the text index answers text of one or two characters",
+    sql: `
+      -- A record's indexed text now ends in two line ends (text-search.ts: indexedBody), so that every
+      -- character of a value begins a trigram, and the index's vocabulary lists the trigrams that begin with a
+      -- short text (shortTextTerms); such a text was answered by reading every record. Records indexed before
+      -- lack the ends: the index is emptied and every record queued again, for the text indexer to redo in the
+      -- background. Searches scan the queued records meanwhile, so none is missed, only slower until then.
+      CREATE VIRTUAL TABLE event_text_vocab USING fts5vocab(event_text, row);
+      INSERT INTO event_text (event_text) VALUES ('delete-all');
+      INSERT INTO event_text_pending (seq) SELECT seq FROM events WHERE true ON CONFLICT DO NOTHING;
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

@@ -2,6 +2,8 @@
 // filled after the page commits (../store/text-index.ts), and the event documents built in SQL. Free text
 // matches within a value of the record (see StoreDialect.textFilter); the index gives candidates, and each is
 // confirmed on its values, so whether an event is indexed yet changes the speed of a search, never its result.
+// Text of one or two characters has no trigram of its own: the index's vocabulary (`event_text_vocab`,
+// migration 29) lists the trigrams that begin with it, and the records holding any of those are the candidates.
 
 import { type RawBuilder, sql } from "kysely";
 import type { TextPlan } from "../store/dialect.ts";
@@ -56,11 +58,53 @@ function inAValue(text: string): RawBuilder<boolean> {
   return sql<boolean>`events.raw LIKE ${pattern} ESCAPE '\\' AND ${exact}`;
 }
 
+/**
+ * The text the index holds of a record: its values, one per line (../store/text-index.ts searchableText),
+ * and two more line ends. Every character of a value is then followed by at least two more characters, so a
+ * text of one or two characters begins some trigram of every record that holds it (shortTextTerms).
+ */
+export function indexedBody(values: string): string {
+  return `${values}\n\n`;
+}
+
+/**
+ * The trigrams that begin with `text`, as the index folds it (lower case), when it is one or two printable
+ * ASCII characters; otherwise null (a longer text has trigrams of its own, and the tokenizer's folding of other
+ * characters is its own). No more than `cap` are returned.
+ */
+export function shortTextTerms(text: string, cap: number): RawBuilder<{ term: string }> | null {
+  if (text.length === 0 || text.length > 2 || !/^[\x20-\x7e]+$/.test(text)) return null;
+  const prefix = text.toLowerCase();
+  // The terms from the prefix up to the prefix with its last character incremented: a range of the vocabulary.
+  const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+  return sql<{ term: string }>`SELECT term FROM event_text_vocab
+    WHERE term >= ${prefix} AND term < ${end} LIMIT ${cap}`;
+}
+
+/** Above this many trigrams beginning with a short text, it is taken as common and answered by a scan. */
+export const SHORT_TEXT_TERM_CAP = 200;
+
+/** The FTS5 query for records holding any of `terms` (each an FTS5 string, as in trigramLookup). */
+function anyTermLookup(terms: readonly string[]): string {
+  return terms.map((t) => `"${t.replaceAll('"', '""')}"`).join(" OR ");
+}
+
+/** The FTS5 query of a plan that uses the index, "" when no indexed record can match, null when it cannot say. */
+function lookupOf(text: string, plan: TextPlan): string | null {
+  if (plan === "scan") return null;
+  if (plan === "index") return trigramLookup(text);
+  return anyTermLookup(plan.indexTerms);
+}
+
 export function sqliteTextFilter(text: string, plan: TextPlan): RawBuilder<boolean> {
-  const lookup = trigramLookup(text);
-  if (lookup === null || plan === "scan") return inAValue(text);
-  return sql<boolean>`(seq IN (SELECT rowid FROM event_text WHERE event_text MATCH ${lookup})
-    OR seq IN (SELECT seq FROM event_text_pending)) AND ${inAValue(text)}`;
+  const lookup = lookupOf(text, plan);
+  if (lookup === null) return inAValue(text);
+  const unindexed = sql<boolean>`seq IN (SELECT seq FROM event_text_pending)`;
+  const candidates =
+    lookup === ""
+      ? unindexed
+      : sql<boolean>`(seq IN (SELECT rowid FROM event_text WHERE event_text MATCH ${lookup}) OR ${unindexed})`;
+  return sql<boolean>`${candidates} AND ${inAValue(text)}`;
 }
 
 /**
@@ -71,10 +115,10 @@ export function sqliteTextFilter(text: string, plan: TextPlan): RawBuilder<boole
  */
 export const TEXT_CANDIDATE_CAP = 2000;
 
-/** Counts the index candidates of `text`, up to the cap; null when the index cannot answer (short text). */
-export function textCandidateCount(text: string): RawBuilder<{ n: number }> | null {
-  const lookup = trigramLookup(text);
-  if (lookup === null) return null;
+/** Counts the index candidates of a plan, up to the cap; null when it asks no index. */
+export function textCandidateCount(text: string, plan: TextPlan): RawBuilder<{ n: number }> | null {
+  const lookup = lookupOf(text, plan);
+  if (lookup === null || lookup === "") return null;
   return sql<{
     n: number;
   }>`SELECT count(*) AS n FROM (SELECT rowid FROM event_text WHERE event_text MATCH ${lookup} LIMIT ${TEXT_CANDIDATE_CAP})`;

@@ -86,7 +86,7 @@ export interface StoreDialect {
    * not searched). Candidates come from the text index (the record's values) or from the events not yet
    * indexed (`event_text_pending`), and each is confirmed on its values, so the index decides speed, not the
    * result.
-   * `plan` (SQLite only): "scan" when the text is so common that reading rows in order beats the index.
+   * `plan`: from `textPlan` (SQLite; see TextPlan).
    */
   textFilter(text: string, plan: TextPlan): RawBuilder<boolean>;
   /** How to answer a free-text filter (SQLite counts index candidates up to a cap); PostgreSQL's planner knows. */
@@ -122,7 +122,13 @@ export interface StoreDialect {
   close(): Promise<void>;
 }
 
-export type TextPlan = "index" | "scan";
+/**
+ * How a free-text filter is answered (SQLite; PostgreSQL's planner decides for itself). "scan": read rows in the
+ * search's order and test each, for a text so common that the first page comes at once. "index": candidates
+ * from the text index. { indexTerms }: a text too short for a trigram of its own; the candidates are the records
+ * holding any of these index terms (none: no indexed record holds the text).
+ */
+export type TextPlan = "index" | "scan" | { readonly indexTerms: readonly string[] };
 
 export interface WriteOptions {
   /**
