@@ -41,10 +41,23 @@ export function actorIsKey(event: PantherEvent): boolean {
  * on every event). Returns whether the key was already known before this call.
  */
 export function rememberDaily(state: RuleState, key: string, nowSecs: number, ttlSecs: number): boolean {
-  const day = String(Math.floor(nowSecs / DAY_SECS));
-  const previous = state.get(key);
-  if (previous !== day) state.put(key, day, { ttlSecs });
-  return previous !== null;
+  const known = state.get(key) !== null;
+  touchDaily(state, key, nowSecs, ttlSecs);
+  return known;
+}
+
+/**
+ * Stores the event's day under `key` (with the TTL from the event) when the key holds an earlier day or none;
+ * returns whether it wrote. Never a later day for an earlier one: a backfill reads its slices' days side by
+ * side, and writing whichever day came last made every page of every slice write every key again (and moved
+ * the expiry back).
+ */
+export function touchDaily(state: RuleState, key: string, nowSecs: number, ttlSecs: number): boolean {
+  const day = Math.floor(nowSecs / DAY_SECS);
+  // A value that is not a day (NaN) is written over.
+  if (Number(state.get(key) ?? Number.NaN) >= day) return false;
+  state.put(key, String(day), { ttlSecs });
+  return true;
 }
 
 // ---- API key scopes (row 7) ----

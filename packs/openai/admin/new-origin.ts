@@ -1,6 +1,6 @@
 // Row 30: an admin action from a network (ASN) the admin has never used before. Stateful: per actor, the
 // ASNs, countries and IPs seen on their admin actions, each with the earliest event time seen
-// (TTL 90 days, refreshed on use). The first sighting of an actor only records.
+// (TTL 90 days, refreshed on use, at most once a day). The first sighting of an actor only records.
 //
 // Order: backfills may replay history newest slice first. An origin only counts as new when the actor
 // already had another origin at an EARLIER event time, so reversed history never alerts on the old,
@@ -9,6 +9,7 @@
 import type { RuleContext, RuleState } from "../../../src/detections/define-rule.ts";
 import { defineRule } from "../../../src/detections/define-rule.ts";
 import type { PantherEvent } from "../../../src/detections/event/index.ts";
+import { touchDaily } from "../_auth.ts";
 import { actorEmail, actorId, actorKind, actorLabel, geo, sourceIp, standardContext } from "../_common.ts";
 import { eventType, isAdminType, rawEvent, sessionOf } from "../_controls.ts";
 
@@ -48,11 +49,19 @@ function isNew(state: RuleState, kind: Kind, who: string, value: string | null, 
   });
 }
 
-function record(state: RuleState, kind: Kind, who: string, value: string | null, now: number): void {
+/**
+ * Adds the origin to the actor's, with its earliest time. Writes only what changes, and refreshes the TTL when
+ * `refresh` (once a day per actor): an admin's every action wrote six entries before.
+ */
+function record(state: RuleState, kind: Kind, who: string, value: string | null, now: number, refresh: boolean): void {
   if (value === null) return;
-  state.addToSet(setKey(kind, who), value, { ttlSecs: ORIGIN_TTL_SECS });
+  if (refresh || !state.members(setKey(kind, who)).includes(value)) {
+    state.addToSet(setKey(kind, who), value, { ttlSecs: ORIGIN_TTL_SECS });
+  }
   const t = firstSeen(state, kind, who, value);
-  state.put(firstKey(kind, who, value), String(t === null ? now : Math.min(t, now)), { ttlSecs: ORIGIN_TTL_SECS });
+  if (refresh || t === null || now < t) {
+    state.put(firstKey(kind, who, value), String(t === null ? now : Math.min(t, now)), { ttlSecs: ORIGIN_TTL_SECS });
+  }
 }
 
 function evaluate(event: PantherEvent, ctx: RuleContext): Finding | null {
@@ -71,9 +80,10 @@ function evaluate(event: PantherEvent, ctx: RuleContext): Finding | null {
     knownCountries: s.members(setKey("country", who)),
     knownIps: s.members(setKey("ip", who)).length,
   };
-  record(s, "asn", who, asn, now);
-  record(s, "country", who, country, now);
-  record(s, "ip", who, ip, now);
+  const refresh = touchDaily(s, `day:${who}`, now, ORIGIN_TTL_SECS);
+  record(s, "asn", who, asn, now, refresh);
+  record(s, "country", who, country, now, refresh);
+  record(s, "ip", who, ip, now, refresh);
   return finding;
 }
 
