@@ -90,7 +90,7 @@ const distinct = <T>(items: readonly T[]): T[] => [...new Set(items)];
  * skipped: re-reads and replays never count twice. The rest are grouped in memory first (`applyMatches`,
  * src/alerts/windows.ts), so each match row is written once, with its window and alert, and each window once.
  * Alerts are written with their status history and outbox rows: no alert without its notification.
- * Call `applyStateOpsIn` first when a transaction does both, so that all writers take their locks in one order.
+ * Call `applyStateOpsIn` after it when a transaction does both, so that all writers take their locks in one order.
  */
 export async function applyMatchesIn(
   ctx: StoreContext,

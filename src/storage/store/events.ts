@@ -179,7 +179,7 @@ async function applyPageIn(ctx: StoreContext, trx: Db, write: PageWrite, nowMs: 
   const orderedIds = [...new Set(insertedIds)];
 
   // Before the rest of the page, so that anything failing later also rolls the alert state back.
-  const createdAlertIds = await applyDetections(ctx, trx, write, inserted, nowMs);
+  const createdAlertIds = await applyPageMatches(ctx, trx, write, inserted, nowMs);
 
   const quarantined = await insertQuarantine(trx, write, nowMs);
   const newUnknownTypes = await insertUnknownTypes(trx, write, nowMs);
@@ -187,8 +187,11 @@ async function applyPageIn(ctx: StoreContext, trx: Db, write: PageWrite, nowMs: 
   if (write.streamUpdate !== undefined) await updateStreamState(trx, sourceId, write.streamUpdate);
   // Throws when the slice is not the source's, which rolls the whole page back: progress is never lost silently.
   if (write.sliceProgress !== undefined) await updateSliceProgress(trx, sourceId, write.sliceProgress);
-  // Last but one, like the poll status below: concurrent pages of one day (a backfill's slices, PostgreSQL
-  // workers) wait for each other's counter rows, so the rows are held from here to the commit only.
+  // The rows and locks that concurrent pages of one source (a backfill's slices, PostgreSQL workers) contend
+  // for most are taken last, so each is held from here to the commit only: the rule state of the page's users
+  // (the slices of different days share users), then the day's counter rows, then the poll status. Taken
+  // first, the state's locks made a backfill's slices run one page transaction at a time.
+  await applyPageStateOps(ctx, trx, write, inserted, nowMs);
   await countInsertedEvents(trx, sourceId, write.events, inserted);
   if (orderedIds.length > 0) await recordEventStored(trx, sourceId, nowMs);
 
@@ -286,7 +289,28 @@ async function countInsertedEvents(
 }
 
 /** Matches and state ops of the events this page inserted; the others were applied when first stored. */
-async function applyDetections(
+async function applyPageStateOps(
+  ctx: StoreContext,
+  trx: Db,
+  write: PageWrite,
+  inserted: ReadonlyMap<string, number>,
+  nowMs: number,
+): Promise<void> {
+  const ownOps = (write.stateOps ?? []).filter((o) => inserted.has(o.eventId)).map((o) => o.op);
+  if (ownOps.length === 0) return;
+  await applyStateOpsIn(
+    ctx,
+    trx,
+    write.sourceId,
+    ownOps,
+    stateTimeSecs(
+      write.events.filter((e) => inserted.has(e.id)).map((e) => e.effectiveAtSecs),
+      Math.floor(nowMs / 1000),
+    ),
+  );
+}
+
+async function applyPageMatches(
   ctx: StoreContext,
   trx: Db,
   write: PageWrite,
@@ -294,22 +318,8 @@ async function applyDetections(
   nowMs: number,
 ): Promise<string[]> {
   const matches = write.matches ?? [];
-  const ops = write.stateOps ?? [];
-  if (matches.length === 0 && ops.length === 0) return [];
+  if (matches.length === 0) return [];
   assertMatchesOf(write.sourceId, matches);
-  const ownOps = ops.filter((o) => inserted.has(o.eventId)).map((o) => o.op);
-  if (ownOps.length > 0) {
-    await applyStateOpsIn(
-      ctx,
-      trx,
-      write.sourceId,
-      ownOps,
-      stateTimeSecs(
-        write.events.filter((e) => inserted.has(e.id)).map((e) => e.effectiveAtSecs),
-        Math.floor(nowMs / 1000),
-      ),
-    );
-  }
   return applyMatchesIn(
     ctx,
     trx,
