@@ -137,6 +137,7 @@ export async function benchSearch(totalEvents = 1_000_000, kind: StoreKind = "sq
       ["free text (2 characters, absent)", { text: "~^" }],
       ["free text (1 character, absent)", { text: "~" }],
       ["free text (2 characters, common)", { text: "ac" }],
+      ["free text (1 character, common)", { text: "e" }],
       ["free text + last day", { text: "api_key", sinceSecs: dayAgo }],
     ];
     const timings: SearchTiming[] = [];

@@ -46,20 +46,33 @@ describe("touchDaily and rememberDaily", () => {
 });
 
 describe("OpenAI.Admin.NewOrigin state writes", () => {
-  const adminAction = (at: number, ip: string, asn: string) =>
+  const adminAction = (at: number, ip: string, asn: string | null) =>
     makeEvent(
       prepareTestLog(
         rawEvent(
           "project.created",
           { id: "proj_1" },
-          { at, actor: sessionOf("admin@acme.test", ip, { asn, country: "US" }) },
+          { at, actor: sessionOf("admin@acme.test", ip, asn === null ? null : { asn, country: "US" }) },
         ),
       ),
     );
-  const run = (state: BatchState, at: number, ip = "198.51.100.20", asn = "7922") => {
+  const run = (state: BatchState, at: number, ip = "198.51.100.20", asn: string | null = "7922") => {
     state.begin(newOrigin.id, "src", `evt-${at}`, at);
     return newOrigin.fns.rule(adminAction(at, ip, asn), state.context);
   };
+
+  it("keeps networks used every day known, even when each day starts with an action without network details", () => {
+    const state = stateAt(T);
+    run(state, T, "198.51.100.20", "7922");
+    run(state, T + 60, "203.0.113.9", "3320");
+    // Longer than the 90-day TTL: known networks must be refreshed by their daily use.
+    for (let day = 1; day <= 100; day++) {
+      const at = T + day * DAY_SECS;
+      assert.equal(run(state, at, "198.51.100.20", null), false, `day ${day}, no details`);
+      assert.equal(run(state, at + 60, "198.51.100.20", "7922"), false, `day ${day}, 7922`);
+      assert.equal(run(state, at + 120, "203.0.113.9", "3320"), false, `day ${day}, 3320`);
+    }
+  });
 
   it("records an actor's origins once, refreshes them once a day, and still alerts on a new network", () => {
     const state = stateAt(T);

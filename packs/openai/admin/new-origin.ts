@@ -50,17 +50,22 @@ function isNew(state: RuleState, kind: Kind, who: string, value: string | null, 
 }
 
 /**
- * Adds the origin to the actor's, with its earliest time. Writes only what changes, and refreshes the TTL when
- * `refresh` (once a day per actor): an admin's every action wrote six entries before.
+ * Adds the origin to the actor's, with its earliest time. Writes only what changes, and refreshes the TTL of the
+ * actor's origins of this kind once a day (an admin's every action wrote six entries before). An earlier time
+ * found for a known origin (a backfill reads older slices after newer ones) keeps the entry's expiry.
  */
-function record(state: RuleState, kind: Kind, who: string, value: string | null, now: number, refresh: boolean): void {
+function record(state: RuleState, kind: Kind, who: string, value: string | null, now: number): void {
   if (value === null) return;
+  // Per kind: an action without this kind of origin (no ip_address_details) must not use up the day's refresh.
+  const refresh = touchDaily(state, `day:${kind}:${who}`, now, ORIGIN_TTL_SECS);
   if (refresh || !state.members(setKey(kind, who)).includes(value)) {
     state.addToSet(setKey(kind, who), value, { ttlSecs: ORIGIN_TTL_SECS });
   }
   const t = firstSeen(state, kind, who, value);
-  if (refresh || t === null || now < t) {
+  if (t === null || refresh) {
     state.put(firstKey(kind, who, value), String(t === null ? now : Math.min(t, now)), { ttlSecs: ORIGIN_TTL_SECS });
+  } else if (now < t) {
+    state.put(firstKey(kind, who, value), String(now));
   }
 }
 
@@ -80,10 +85,9 @@ function evaluate(event: PantherEvent, ctx: RuleContext): Finding | null {
     knownCountries: s.members(setKey("country", who)),
     knownIps: s.members(setKey("ip", who)).length,
   };
-  const refresh = touchDaily(s, `day:${who}`, now, ORIGIN_TTL_SECS);
-  record(s, "asn", who, asn, now, refresh);
-  record(s, "country", who, country, now, refresh);
-  record(s, "ip", who, ip, now, refresh);
+  record(s, "asn", who, asn, now);
+  record(s, "country", who, country, now);
+  record(s, "ip", who, ip, now);
   return finding;
 }
 

@@ -1,10 +1,10 @@
 // Row 1: every failed dashboard login, as a signal (no alert). Feeds the correlation rule
-// OpenAI.BruteForce.Login.Success (src/alerts/correlation.ts: ≥5 of these, then an OpenAI.Login.Success for
-// the same email within 30 minutes), which groups on alertContext.correlationKey = the lower-cased email.
+// OpenAI.BruteForce.Login.Success (auth/brute-force-then-success.yml: ≥5 of these, then an OpenAI.Login.Success
+// for the same email within 30 minutes), which matches them on the normalized event's p_any_emails.
 
 import { defineRule } from "../../../src/detections/define-rule.ts";
 import { loginEmail, raw, session } from "../_auth.ts";
-import { payloadField, sourceIp } from "../_common.ts";
+import { actorEmail, payloadField, sourceIp } from "../_common.ts";
 
 const FAILED = { error_code: "invalid_credentials", error_message: "Invalid username or password" };
 
@@ -29,10 +29,12 @@ export default defineRule({
   rule: (event) => event.get("type") === "login.failed",
   title: (event) => `Failed OpenAI login for ${loginEmail(event) ?? "an unknown user"}`,
   dedup: (event) => loginEmail(event) ?? sourceIp(event) ?? "unknown",
-  // The correlation key and why the login failed, nothing the stored event already says: a signal is read by
-  // the correlation rule alone (see OpenAI.Login.Success).
+  // Who, from where and why it failed, not the whole standard context: a signal is read by correlation rules
+  // alone (see OpenAI.Login.Success).
   alertContext: (event) => ({
     correlationKey: loginEmail(event) ?? "",
+    actor_email: actorEmail(event),
+    source_ip: sourceIp(event),
     error_code: payloadField(event, "error_code"),
     error_message: payloadField(event, "error_message"),
   }),

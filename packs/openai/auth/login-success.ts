@@ -3,7 +3,7 @@
 
 import { defineRule } from "../../../src/detections/define-rule.ts";
 import { loginEmail, raw, session } from "../_auth.ts";
-import { sourceIp } from "../_common.ts";
+import { actorEmail, sourceIp } from "../_common.ts";
 
 export default defineRule({
   id: "OpenAI.Login.Success",
@@ -27,10 +27,15 @@ export default defineRule({
   rule: (event) => event.get("type") === "login.succeeded",
   title: (event) => `OpenAI login by ${loginEmail(event) ?? "an unknown user"}`,
   dedup: (event) => loginEmail(event) ?? sourceIp(event) ?? "unknown",
-  // Only the correlation key: a signal is read by the correlation rule alone (it never alerts), and its event is
-  // stored beside it. The pack's standard context copied the event's fields into every login's match, the most
-  // frequent match of an organization, which made a match as large as its event.
-  alertContext: (event) => ({ correlationKey: loginEmail(event) ?? "" }),
+  // The correlation key, who and from where: a signal is read by correlation rules alone (it never alerts), which
+  // take a field from the alert context when the event lacks it. The pack's standard context copied the whole
+  // event (user agent, geo, ids) into every login's match, the most frequent match of an organization, which
+  // made a match as large as its event; the event is stored beside it.
+  alertContext: (event) => ({
+    correlationKey: loginEmail(event) ?? "",
+    actor_email: actorEmail(event),
+    source_ip: sourceIp(event),
+  }),
   tests: [
     {
       name: "Successful login (no payload key, as in live data)",

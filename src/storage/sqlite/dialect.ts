@@ -34,7 +34,7 @@ import {
   EVENT_DOCUMENT,
   indexedBody,
   SHORT_TEXT_TERM_CAP,
-  shortTextTerms,
+  shortTextTermCount,
   sqliteTextFilter,
   TEXT_CANDIDATE_CAP,
   textCandidateCount,
@@ -144,20 +144,14 @@ export class SqliteStoreDialect implements StoreDialect {
 
   /**
    * See TEXT_CANDIDATE_CAP: how to answer a free-text filter, from a capped count of index candidates (and for a
-   * text of one or two characters, first from the index terms that begin with it).
+   * text of one or two characters, first from a capped count of the index terms that begin with it).
    */
   async textPlan(text: string): Promise<TextPlan> {
-    let plan: TextPlan = "index";
-    const terms = shortTextTerms(text, SHORT_TEXT_TERM_CAP);
-    if (terms !== null) {
-      const found = await this.#read(terms);
-      if (found.length >= SHORT_TEXT_TERM_CAP) return "scan";
-      plan = { indexTerms: found.map((t) => t.term) };
-    }
-    const count = textCandidateCount(text, plan);
-    if (count === null) return plan;
-    const rows = await this.#read(count);
-    return (rows[0]?.n ?? 0) >= TEXT_CANDIDATE_CAP ? "scan" : plan;
+    const terms = shortTextTermCount(text, SHORT_TEXT_TERM_CAP);
+    if (terms !== null && ((await this.#read(terms))[0]?.n ?? 0) >= SHORT_TEXT_TERM_CAP) return "scan";
+    const count = textCandidateCount(text);
+    if (count === null) return "index";
+    return ((await this.#read(count))[0]?.n ?? 0) >= TEXT_CANDIDATE_CAP ? "scan" : "index";
   }
 
   /** A read of SQL text, on the reader thread. */

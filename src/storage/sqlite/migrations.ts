@@ -997,7 +997,7 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `
       -- A record's indexed text now ends in two line ends (text-search.ts: indexedBody), so that every
       -- character of a value begins a trigram, and the index's vocabulary lists the trigrams that begin with a
-      -- short text (shortTextTerms); such a text was answered by reading every record. Records indexed before
+      -- short text (shortTextLookup); such a text was answered by reading every record. Records indexed before
       -- lack the ends: the index is emptied and every record queued again, for the text indexer to redo in the
       -- background. Searches scan the queued records meanwhile, so none is missed, only slower until then.
       CREATE VIRTUAL TABLE event_text_vocab USING fts5vocab(event_text, row);

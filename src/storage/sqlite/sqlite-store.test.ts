@@ -22,7 +22,7 @@ import { eventSearch } from "../store/event-search.ts";
 import { SqliteStoreDialect } from "./dialect.ts";
 import { MIGRATIONS, runMigrations } from "./migrations.ts";
 import { openSqliteStore, type SqliteStore } from "./sqlite-store.ts";
-import { TEXT_CANDIDATE_CAP } from "./text-search.ts";
+import { TEXT_CANDIDATE_CAP, textCandidateCount } from "./text-search.ts";
 
 const T0 = 1_700_000_000;
 const scratch = mkdtempSync(join(tmpdir(), "vigil-sqlite-test-"));
@@ -275,6 +275,73 @@ describe("SqliteStore", () => {
       assert.equal(await store.countEvents(), 0);
       assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, null);
     });
+  });
+
+  it("answers text of one or two characters from the index, in the same snapshot as the queue", async () => {
+    await withStore(async (store) => {
+      const dialect = new SqliteStoreDialect(store.connection, "test", null);
+      const source = await store.createSource(sourceSettings("acme"), { ciphertext: "x" });
+      const raws = [{ note: "qzebra" }, { n: 1, tail: "fizz-qz" }, { other: "nothing" }];
+      await store.applyPage({
+        sourceId: source.id,
+        events: raws.map((raw, i) => eventRow(`e${i}`, T0 + i, { raw: JSON.stringify(raw) })),
+        quarantined: [],
+        unknownTypes: [],
+      });
+      // The plan is taken while the events are queued; they are indexed before the search runs.
+      const plan = await dialect.textPlan("qz");
+      assert.equal(plan, "index");
+      await store.indexPendingText();
+      const compiled = eventSearch(dialect.db, dialect, { text: "qz" }, plan).compile();
+      const ids = store.connection
+        .prepare(compiled.sql)
+        .all(...compiled.parameters)
+        .map((r) => (r as { id: string }).id)
+        .sort();
+      assert.deepEqual(ids, ["e0", "e1"]);
+      // The index itself answers: its candidates are the records that hold the text, the last value's end too.
+      const candidates = (text: string) => {
+        const count = textCandidateCount(text);
+        assert.ok(count !== null, text);
+        const compiled = count.compile(dialect.db);
+        return (store.connection.prepare(compiled.sql).get(...compiled.parameters) as { n: number }).n;
+      };
+      assert.equal(candidates("qz"), 2);
+      assert.equal(candidates("z-"), 1);
+      assert.equal(candidates("~^"), 0);
+    });
+  });
+
+  it("indexes every record again after migration 29, finding short text at a record's end", async () => {
+    const path = freshPath();
+    const db = databaseBefore(path, "the text index answers text of one or two characters");
+    db.prepare(
+      `INSERT INTO sources (id, name, kind, poll_interval_secs, overlap_secs, sweep_window_secs,
+         sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms)
+       VALUES ('s1', 'old', 'openai', 60, 300, 86400, 3600, 0, 0, 1, 'x', 0)`,
+    ).run();
+    // Indexed as before the migration: values one per line, nothing after the last.
+    for (let i = 0; i < 3; i++) {
+      const raw = JSON.stringify({ v: `val-${i}`, end: "zq" });
+      const { lastInsertRowid } = db
+        .prepare(
+          "INSERT INTO events (source_id, id, type, effective_at, raw, ingested_at_ms) VALUES ('s1', ?, 't', ?, ?, 0)",
+        )
+        .run(`e${i}`, T0 + i, raw);
+      db.prepare("INSERT INTO event_text (rowid, body) VALUES (?, ?)").run(lastInsertRowid, `val-${i}\nzq`);
+    }
+    db.prepare("DELETE FROM event_text_pending").run();
+    db.close();
+    await withStore(async (store) => {
+      const pending = () => store.connection.prepare("SELECT count(*) FROM event_text_pending").pluck().get();
+      assert.equal(pending(), 3);
+      assert.equal((await store.searchEvents({ text: "zq" })).length, 3);
+      await store.indexPendingText();
+      assert.equal(pending(), 0);
+      assert.equal((await store.searchEvents({ text: "zq" })).length, 3);
+      assert.equal((await store.searchEvents({ text: "q" })).length, 3);
+      assert.equal(await store.countEvents({ text: "l-1" }), 1);
+    }, path);
   });
 
   it("reports a database that cannot be opened clearly", async () => {

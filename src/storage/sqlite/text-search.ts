@@ -9,13 +9,17 @@ import { type RawBuilder, sql } from "kysely";
 import type { TextPlan } from "../store/dialect.ts";
 import { containsPattern } from "../store/event-search.ts";
 
+/** A term of an FTS5 query as an FTS5 string ("..." with " doubled), so no character of it is FTS5 syntax. */
+function ftsString(term: string): string {
+  return `"${term.replaceAll('"', '""')}"`;
+}
+
 /**
  * The FTS5 query that finds every record containing `text`, or null when the text is shorter than one
- * trigram (three characters) and only a scan can answer. The index is `detail=none` (no positions, a
- * fraction of the size and insert cost), so it cannot match the text as a phrase of trigrams; instead it
- * asks for records holding all of them. Every third trigram plus the last already covers the text, and
- * fewer terms make a faster lookup. The result is a superset of the true matches; LIKE confirms each one.
- * Each trigram is an FTS5 string ("..." with " doubled), so no character of the text is FTS5 syntax.
+ * trigram (three characters): see shortTextLookup. The index is `detail=none` (no positions, a fraction of the
+ * size and insert cost), so it cannot match the text as a phrase of trigrams; instead it asks for records
+ * holding all of them. Every third trigram plus the last already covers the text, and fewer terms make a
+ * faster lookup. The result is a superset of the true matches; LIKE confirms each one.
  */
 export function trigramLookup(text: string): string | null {
   // Code points, not UTF-16 units: the tokenizer's trigrams are three characters.
@@ -25,13 +29,7 @@ export function trigramLookup(text: string): string | null {
   for (let i = 0; i + 3 <= chars.length; i += 3) starts.add(i);
   starts.add(chars.length - 3);
   const terms = new Set<string>();
-  for (const i of starts)
-    terms.add(
-      `"${chars
-        .slice(i, i + 3)
-        .join("")
-        .replaceAll('"', '""')}"`,
-    );
+  for (const i of starts) terms.add(ftsString(chars.slice(i, i + 3).join("")));
   return [...terms].join(" AND ");
 }
 
@@ -61,50 +59,61 @@ function inAValue(text: string): RawBuilder<boolean> {
 /**
  * The text the index holds of a record: its values, one per line (../store/text-index.ts searchableText),
  * and two more line ends. Every character of a value is then followed by at least two more characters, so a
- * text of one or two characters begins some trigram of every record that holds it (shortTextTerms).
+ * text of one or two characters begins some trigram of every record that holds it (shortTextLookup).
  */
 export function indexedBody(values: string): string {
   return `${values}\n\n`;
 }
 
 /**
- * The trigrams that begin with `text`, as the index folds it (lower case), when it is one or two printable
- * ASCII characters; otherwise null (a longer text has trigrams of its own, and the tokenizer's folding of other
- * characters is its own). No more than `cap` are returned.
+ * The vocabulary range of the trigrams that begin with `text`, as the index folds it (lower case), when it is
+ * one or two printable ASCII characters; otherwise null (a longer text has trigrams of its own, and the
+ * tokenizer's folding of other characters is its own).
  */
-export function shortTextTerms(text: string, cap: number): RawBuilder<{ term: string }> | null {
+function shortTextRange(text: string): { from: string; to: string } | null {
   if (text.length === 0 || text.length > 2 || !/^[\x20-\x7e]+$/.test(text)) return null;
-  const prefix = text.toLowerCase();
-  // The terms from the prefix up to the prefix with its last character incremented: a range of the vocabulary.
-  const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
-  return sql<{ term: string }>`SELECT term FROM event_text_vocab
-    WHERE term >= ${prefix} AND term < ${end} LIMIT ${cap}`;
+  const from = text.toLowerCase();
+  // Up to the prefix with its last character incremented.
+  return { from, to: from.slice(0, -1) + String.fromCharCode(from.charCodeAt(from.length - 1) + 1) };
+}
+
+/**
+ * The FTS5 query of a short text, built by SQLite from the vocabulary inside the statement that uses it: any of
+ * the trigrams that begin with the text (or the empty phrase, which matches nothing, when there is none). Taken
+ * in the same statement as the search, the vocabulary and the queue of unindexed events are one snapshot; an
+ * event indexed between a separate read of the terms and the search would be in neither.
+ */
+function shortTextLookup(range: { from: string; to: string }): RawBuilder<string> {
+  return sql<string>`(SELECT coalesce(group_concat('"' || replace(term, '"', '""') || '"', ' OR '), '""')
+    FROM event_text_vocab WHERE term >= ${range.from} AND term < ${range.to})`;
+}
+
+/** The FTS5 query operand for `text`, or null when the index cannot answer and only a scan can. */
+function indexLookup(text: string): RawBuilder<string> | string | null {
+  const range = shortTextRange(text);
+  return range !== null ? shortTextLookup(range) : trigramLookup(text);
+}
+
+/**
+ * Counts the trigrams that begin with a short text, up to `cap`; null for any other text. Beyond the cap the
+ * text is in very many records, and reading rows in order answers it at once (plan "scan"). fts5vocab reads each
+ * term's whole document list, so a common text is not asked for all of them.
+ */
+export function shortTextTermCount(text: string, cap: number): RawBuilder<{ n: number }> | null {
+  const range = shortTextRange(text);
+  if (range === null) return null;
+  return sql<{ n: number }>`SELECT count(*) AS n FROM (SELECT term FROM event_text_vocab
+    WHERE term >= ${range.from} AND term < ${range.to} LIMIT ${cap})`;
 }
 
 /** Above this many trigrams beginning with a short text, it is taken as common and answered by a scan. */
 export const SHORT_TEXT_TERM_CAP = 200;
 
-/** The FTS5 query for records holding any of `terms` (each an FTS5 string, as in trigramLookup). */
-function anyTermLookup(terms: readonly string[]): string {
-  return terms.map((t) => `"${t.replaceAll('"', '""')}"`).join(" OR ");
-}
-
-/** The FTS5 query of a plan that uses the index, "" when no indexed record can match, null when it cannot say. */
-function lookupOf(text: string, plan: TextPlan): string | null {
-  if (plan === "scan") return null;
-  if (plan === "index") return trigramLookup(text);
-  return anyTermLookup(plan.indexTerms);
-}
-
 export function sqliteTextFilter(text: string, plan: TextPlan): RawBuilder<boolean> {
-  const lookup = lookupOf(text, plan);
+  const lookup = plan === "scan" ? null : indexLookup(text);
   if (lookup === null) return inAValue(text);
-  const unindexed = sql<boolean>`seq IN (SELECT seq FROM event_text_pending)`;
-  const candidates =
-    lookup === ""
-      ? unindexed
-      : sql<boolean>`(seq IN (SELECT rowid FROM event_text WHERE event_text MATCH ${lookup}) OR ${unindexed})`;
-  return sql<boolean>`${candidates} AND ${inAValue(text)}`;
+  return sql<boolean>`(seq IN (SELECT rowid FROM event_text WHERE event_text MATCH ${lookup})
+    OR seq IN (SELECT seq FROM event_text_pending)) AND ${inAValue(text)}`;
 }
 
 /**
@@ -115,10 +124,10 @@ export function sqliteTextFilter(text: string, plan: TextPlan): RawBuilder<boole
  */
 export const TEXT_CANDIDATE_CAP = 2000;
 
-/** Counts the index candidates of a plan, up to the cap; null when it asks no index. */
-export function textCandidateCount(text: string, plan: TextPlan): RawBuilder<{ n: number }> | null {
-  const lookup = lookupOf(text, plan);
-  if (lookup === null || lookup === "") return null;
+/** Counts the index candidates of `text`, up to the cap; null when the index cannot answer. */
+export function textCandidateCount(text: string): RawBuilder<{ n: number }> | null {
+  const lookup = indexLookup(text);
+  if (lookup === null) return null;
   return sql<{
     n: number;
   }>`SELECT count(*) AS n FROM (SELECT rowid FROM event_text WHERE event_text MATCH ${lookup} LIMIT ${TEXT_CANDIDATE_CAP})`;

@@ -7,7 +7,8 @@
 // TypeScript and written back, so two workers applying matches of one key at once would lose an update. Each
 // transaction first locks every key it will touch (`dialect.lockKeys`: sorted, so two writers cannot
 // deadlock). A lock per (source, rule) also serializes the writers of one rule: two of them can then neither
-// both spend its alert budget nor both store the same match.
+// both spend its alert budget nor both store the same match. A page's signals (matches that never alert) take
+// none: they spend no budget, and their events are the page's own. Pages take the rule-state locks last.
 
 import { type Insertable, type Selectable, sql } from "kysely";
 import { foldNoisyMatches } from "../../alerts/limiter.ts";
@@ -109,13 +110,13 @@ export async function applyMatchesIn(
   const eventSeqs = options.eventSeqs;
   // A page's signals (matches that never alert) need no rule lock: they join no window and spend no alert
   // budget, and their events are this transaction's, so no other writer can store them. Without this, every
-  // page of a source waited for every other (each has some login signal), and a backfill's slices ran one
-  // page at a time on PostgreSQL.
+  // page of a source waits for every other one to commit (each has some login signal).
   const ruleLocked = eventSeqs === undefined ? matches : matches.filter((m) => m.createAlert);
   await ctx.dialect.lockKeys(trx, [...keysToLoad(matches).map((k) => windowLock(k.key)), ...ruleLocked.map(ruleLock)]);
-  // Which matches are new is decided under the rule locks, so the answer holds until the insert. A page's
-  // matches are of the events this transaction inserted: no match of theirs can be stored yet (matches go
-  // only with their source, and with its events), so the look-up is skipped; the insert still checks.
+  // Which matches are new is decided under the rule locks (a page's signals excepted, see above), so the answer
+  // holds until the insert. A page's matches are of the events this transaction inserted: no match of theirs
+  // can be stored yet (matches go only with their source, and with its events), so the look-up is skipped; the
+  // insert still checks.
   // Suppressed matches (store/suppressions.ts) are counted there and go no further: no window, no alert.
   const unstored = eventSeqs !== undefined ? distinctMatches(matches) : await unstoredMatches(trx, matches);
   const fresh = await suppressMatchesIn(trx, unstored, nowMs);

@@ -123,12 +123,11 @@ export interface StoreDialect {
 }
 
 /**
- * How a free-text filter is answered (SQLite; PostgreSQL's planner decides for itself). "scan": read rows in the
- * search's order and test each, for a text so common that the first page comes at once. "index": candidates
- * from the text index. { indexTerms }: a text too short for a trigram of its own; the candidates are the records
- * holding any of these index terms (none: no indexed record holds the text).
+ * How a free-text filter is answered (SQLite; PostgreSQL's planner decides for itself): "index" takes the
+ * candidates from the text index, "scan" reads rows in the search's own order, for a text so common that the
+ * first page comes at once.
  */
-export type TextPlan = "index" | "scan" | { readonly indexTerms: readonly string[] };
+export type TextPlan = "index" | "scan";
 
 export interface WriteOptions {
   /**

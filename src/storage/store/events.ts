@@ -288,7 +288,7 @@ async function countInsertedEvents(
     .execute();
 }
 
-/** Matches and state ops of the events this page inserted; the others were applied when first stored. */
+/** State ops of the events this page inserted; the others were applied when first stored. */
 async function applyPageStateOps(
   ctx: StoreContext,
   trx: Db,
@@ -310,6 +310,7 @@ async function applyPageStateOps(
   );
 }
 
+/** Matches of the events this page inserted; the others were applied when first stored. */
 async function applyPageMatches(
   ctx: StoreContext,
   trx: Db,

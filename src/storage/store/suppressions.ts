@@ -178,7 +178,9 @@ async function recordSuppressed(
   }
   const counts = new Map<string, number>();
   for (const { suppressionId } of suppressed) counts.set(suppressionId, (counts.get(suppressionId) ?? 0) + 1);
-  for (const [id, n] of counts) {
+  // In id order: two writers counting on the same suppressions (pages of one source, whose signals take no
+  // common lock) then lock their rows in one order and cannot deadlock.
+  for (const [id, n] of [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     await trx
       .updateTable("suppressions")
       .set((eb) => ({ match_count: eb("match_count", "+", n), last_match_at_ms: nowMs }))
