@@ -47,6 +47,15 @@ function databaseBefore(path: string, name: string): Database.Database {
   return db;
 }
 
+/** Source s1 ("old"), written as the schema of every migration so far holds it. */
+function insertOldSource(db: Database.Database): void {
+  db.prepare(
+    `INSERT INTO sources (id, name, kind, poll_interval_secs, overlap_secs, sweep_window_secs,
+       sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms)
+     VALUES ('s1', 'old', 'openai', 60, 300, 86400, 3600, 0, 0, 1, 'x', 0)`,
+  ).run();
+}
+
 runStorageContract("sqlite file", () => openSqliteStore({ path: freshPath() }));
 runStorageContract("sqlite memory", () => openSqliteStore({ memory: true }));
 runAccessContract("sqlite", () => openSqliteStore({ path: freshPath() }));
@@ -315,11 +324,7 @@ describe("SqliteStore", () => {
   it("indexes every record again after migration 29, finding short text at a record's end", async () => {
     const path = freshPath();
     const db = databaseBefore(path, "the text index answers text of one or two characters");
-    db.prepare(
-      `INSERT INTO sources (id, name, kind, poll_interval_secs, overlap_secs, sweep_window_secs,
-         sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms)
-       VALUES ('s1', 'old', 'openai', 60, 300, 86400, 3600, 0, 0, 1, 'x', 0)`,
-    ).run();
+    insertOldSource(db);
     // Indexed as before the migration: values one per line, nothing after the last.
     for (let i = 0; i < 3; i++) {
       const raw = JSON.stringify({ v: `val-${i}`, end: "zq" });
@@ -433,11 +438,7 @@ describe("SqliteStore", () => {
         Date.now(),
         MIGRATIONS.filter((m) => m.version <= 8),
       );
-      db.prepare(
-        `INSERT INTO sources (id, name, kind, poll_interval_secs, overlap_secs, sweep_window_secs,
-           sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms)
-         VALUES ('s1', 'old', 'openai', 60, 300, 86400, 3600, 0, 0, 1, 'x', 0)`,
-      ).run();
+      insertOldSource(db);
       const insert = db.prepare(
         `INSERT INTO events (source_id, id, type, effective_at, raw, ingested_at_ms) VALUES ('s1', ?, 't', ?, ?, 0)`,
       );
@@ -468,11 +469,7 @@ describe("SqliteStore", () => {
         Date.now(),
         MIGRATIONS.filter((m) => m.version <= 10),
       );
-      db.prepare(
-        `INSERT INTO sources (id, name, kind, poll_interval_secs, overlap_secs, sweep_window_secs,
-           sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms)
-         VALUES ('s1', 'old', 'openai', 60, 300, 86400, 3600, 0, 0, 1, 'x', 0)`,
-      ).run();
+      insertOldSource(db);
       const window = db.prepare(
         `INSERT INTO alert_windows (id, source_id, rule_id, dedup_string, is_error, start_secs, end_secs, match_count,
            unique_values, threshold, counts_unique, alert_created, first_match)
@@ -528,11 +525,7 @@ describe("SqliteStore", () => {
       // A database as Vigil left it before version 27: a window holding its first match as JSON, naming its
       // rule version (below its threshold of 5: no alert yet).
       const db = databaseBefore(path, "alert windows name their representative match");
-      db.prepare(
-        `INSERT INTO sources (id, name, kind, poll_interval_secs, overlap_secs, sweep_window_secs,
-           sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms)
-         VALUES ('s1', 'old', 'openai', 60, 300, 86400, 3600, 0, 0, 1, 'x', 0)`,
-      ).run();
+      insertOldSource(db);
       const old = ruleMatch("s1", "old", T0, { threshold: 5 });
       const version = ruleVersionRow(old);
       db.prepare(
