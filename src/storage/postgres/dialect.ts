@@ -103,7 +103,7 @@ export class PostgresStoreDialect implements StoreDialect {
       OR (seq IN (SELECT seq FROM event_text_pending) AND vigil_value_contains(raw, ${pattern})))`;
   }
 
-  async textPlan(_text: string): Promise<TextPlan> {
+  async textPlan(_text: string, _reading: "page" | "every"): Promise<TextPlan> {
     return "index";
   }
 

@@ -144,11 +144,13 @@ export class SqliteStoreDialect implements StoreDialect {
 
   /**
    * See TEXT_CANDIDATE_CAP: how to answer a free-text filter, from a capped count of index candidates (and for a
-   * text of one or two characters, first from a capped count of the index terms that begin with it).
+   * text of one or two characters, first from a capped count of the index terms that begin with it: beyond
+   * SHORT_TEXT_TERM_CAP, asking the index for all of them took three times as long as a scan, even for a count).
    */
-  async textPlan(text: string): Promise<TextPlan> {
+  async textPlan(text: string, reading: "page" | "every"): Promise<TextPlan> {
     const terms = shortTextTermCount(text, SHORT_TEXT_TERM_CAP);
     if (terms !== null && ((await this.#read(terms))[0]?.n ?? 0) >= SHORT_TEXT_TERM_CAP) return "scan";
+    if (reading === "every") return "index";
     const count = textCandidateCount(text);
     if (count === null) return "index";
     return ((await this.#read(count))[0]?.n ?? 0) >= TEXT_CANDIDATE_CAP ? "scan" : "index";

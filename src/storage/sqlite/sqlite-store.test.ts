@@ -298,7 +298,7 @@ describe("SqliteStore", () => {
         unknownTypes: [],
       });
       // The plan is taken while the events are queued; they are indexed before the search runs.
-      const plan = await dialect.textPlan("qz");
+      const plan = await dialect.textPlan("qz", "page");
       assert.equal(plan, "index");
       await store.indexPendingText();
       const compiled = eventSearch(dialect.db, dialect, { text: "qz" }, plan).compile();

@@ -89,8 +89,12 @@ export interface StoreDialect {
    * `plan`: from `textPlan` (SQLite; see TextPlan).
    */
   textFilter(text: string, plan: TextPlan): RawBuilder<boolean>;
-  /** How to answer a free-text filter (SQLite counts index candidates up to a cap); PostgreSQL's planner knows. */
-  textPlan(text: string): Promise<TextPlan>;
+  /**
+   * How to answer a free-text filter (SQLite counts index candidates up to a cap); PostgreSQL's planner knows.
+   * `reading`: "page" for the newest few matches (a search), "every" when every match is read (a count, a
+   * histogram): then reading rows in order never wins while the index narrows them at all.
+   */
+  textPlan(text: string, reading: "page" | "every"): Promise<TextPlan>;
   /** Adds a batch of events' searchable text to the text index, inside the indexer's transaction. */
   insertText(trx: Db, rows: ReadonlyArray<{ seq: number; body: string }>): Promise<void>;
   /**

@@ -116,13 +116,13 @@ export function eventDocumentSearch(db: Kysely<Database>, dialect: StoreDialect,
   );
 }
 
-export function eventCount(db: Kysely<Database>, dialect: StoreDialect, filter: EventQuery) {
-  // A count reads every match whatever the order: the index's candidates are never more rows.
+/** `plan`: for reading every match (StoreDialect.textPlan "every"). */
+export function eventCount(db: Kysely<Database>, dialect: StoreDialect, filter: EventQuery, plan: TextPlan) {
   return applyFilters(
     dialect,
     db.selectFrom("events").select((eb) => eb.fn.countAll<number>().as("n")),
     filter,
-    "index",
+    plan,
   );
 }
 
@@ -130,7 +130,13 @@ export function eventCount(db: Kysely<Database>, dialect: StoreDialect, filter: 
  * Every match of `filter` (its page, `limit` and `after`, aside) counted per (time bucket, type): the search's
  * own conditions under one GROUP BY. The cast keeps the division whole: SQLite binds a JS number as a real.
  */
-export function eventHistogram(db: Kysely<Database>, dialect: StoreDialect, filter: EventQuery, bucketSecs: number) {
+export function eventHistogram(
+  db: Kysely<Database>,
+  dialect: StoreDialect,
+  filter: EventQuery,
+  bucketSecs: number,
+  plan: TextPlan,
+) {
   const { limit: _limit, after: _after, ...conditions } = filter;
   const bucket = sql<number>`(effective_at / cast(${bucketSecs} as bigint)) * cast(${bucketSecs} as bigint)`;
   return applyFilters(
@@ -139,8 +145,7 @@ export function eventHistogram(db: Kysely<Database>, dialect: StoreDialect, filt
       .selectFrom("events")
       .select((eb) => [bucket.as("bucketStartSecs"), "type", eb.fn.countAll<number>().as("count")]),
     conditions,
-    // Like a count, the histogram reads every match whatever the order.
-    "index",
+    plan,
   )
     .groupBy(["bucketStartSecs", "type"])
     .orderBy("bucketStartSecs")

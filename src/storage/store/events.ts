@@ -66,8 +66,8 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
     return results;
   }
 
-  async function textPlan(query: EventQuery) {
-    return query.text ? dialect.textPlan(query.text) : "index";
+  async function textPlan(query: EventQuery, reading: "page" | "every" = "page") {
+    return query.text ? dialect.textPlan(query.text, reading) : "index";
   }
 
   return {
@@ -105,7 +105,7 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
           return Number((await q.executeTakeFirst())?.n ?? 0);
         });
       }
-      const rows = await dialect.heavyRead(eventCount(dialect.db, dialect, query));
+      const rows = await dialect.heavyRead(eventCount(dialect.db, dialect, query, await textPlan(query, "every")));
       return Number(rows[0]?.n ?? 0);
     },
 

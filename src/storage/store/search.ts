@@ -25,7 +25,9 @@ export function searchOps(ctx: StoreContext): SearchStore {
       if (!Number.isInteger(bucketSecs) || bucketSecs < 1) {
         throw new UsageError("The histogram bucket must be a whole number of seconds of at least 1.");
       }
-      return dialect.heavyRead(eventHistogram(dialect.db, dialect, query, bucketSecs));
+      // Like a count, the histogram reads every match whatever the order.
+      const plan = query.text ? await dialect.textPlan(query.text, "every") : "index";
+      return dialect.heavyRead(eventHistogram(dialect.db, dialect, query, bucketSecs, plan));
     },
 
     async listSavedSearches() {
