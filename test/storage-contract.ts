@@ -782,6 +782,28 @@ export function runStorageContract(
         assert.equal(await store.countEvents({ sourceId: a.id, limit: 1 }), 4);
       });
 
+      /** Stores one event per record of `raws` (keyed by its event id), a second apart, in one page. */
+      async function storeRecords(sourceId: string, raws: Record<string, string>): Promise<void> {
+        await store.applyPage(
+          page(
+            sourceId,
+            Object.entries(raws).map(([id, raw], i) => eventRow(id, T0 + i, { raw })),
+          ),
+        );
+      }
+
+      /** The ids of the events a free-text search finds, sorted. */
+      async function idsWithText(text: string): Promise<string[]> {
+        return (await store.searchEvents({ text })).map((e) => e.id).sort();
+      }
+
+      /** Checks the same answers while the events wait for the text index, and once it has caught up. */
+      async function indexedOrNot(expectations: () => Promise<void>): Promise<void> {
+        await expectations();
+        await store.indexPendingText();
+        await expectations();
+      }
+
       it("finds text as a case-insensitive literal substring of a value of the record", async () => {
         const source = await newSource();
         const raws: Record<string, string> = {
@@ -791,25 +813,19 @@ export function runStorageContract(
           backslash: JSON.stringify({ note: "C:\\Users\\eve" }),
           upper: '{"email":"MALLORY@EXAMPLE.COM"}',
         };
-        await store.applyPage(
-          page(
-            source.id,
-            Object.entries(raws).map(([id, raw], i) => eventRow(id, T0 + i, { raw })),
-          ),
-        );
-        const ids = async (text: string) => (await store.searchEvents({ text })).map((e) => e.id).sort();
-        assert.deepEqual(await ids("100% full"), ["percent"]);
-        assert.deepEqual(await ids("100_ full"), ["underscore"]);
-        assert.deepEqual(await ids("%"), ["percent"]);
-        assert.deepEqual(await ids("_"), ["underscore"]);
+        await storeRecords(source.id, raws);
+        assert.deepEqual(await idsWithText("100% full"), ["percent"]);
+        assert.deepEqual(await idsWithText("100_ full"), ["underscore"]);
+        assert.deepEqual(await idsWithText("%"), ["percent"]);
+        assert.deepEqual(await idsWithText("_"), ["underscore"]);
         // A trailing backslash must stay literal, not escape the closing wildcard.
-        assert.deepEqual(await ids("c:\\"), ["backslash"]);
+        assert.deepEqual(await idsWithText("c:\\"), ["backslash"]);
         // Values as they read once unescaped: one backslash, not JSON's two.
-        assert.deepEqual(await ids("\\users"), ["backslash"]);
-        assert.deepEqual(await ids("\\\\users"), []);
-        assert.deepEqual(await ids("mallory@example"), ["upper"]);
-        assert.deepEqual(await ids("DISK 100"), ["percent", "plain", "underscore"]);
-        assert.deepEqual(await ids("absent"), []);
+        assert.deepEqual(await idsWithText("\\users"), ["backslash"]);
+        assert.deepEqual(await idsWithText("\\\\users"), []);
+        assert.deepEqual(await idsWithText("mallory@example"), ["upper"]);
+        assert.deepEqual(await idsWithText("DISK 100"), ["percent", "plain", "underscore"]);
+        assert.deepEqual(await idsWithText("absent"), []);
         assert.equal(await store.countEvents({ text: "100% FULL" }), 1);
       });
 
@@ -821,34 +837,25 @@ export function runStorageContract(
           unicode: JSON.stringify({ name: "Zoë Ünïcode 東京" }),
           spans: '{"type":"api_key.created"}',
         };
-        await store.applyPage(
-          page(
-            source.id,
-            Object.entries(raws).map(([id, raw], i) => eventRow(id, T0 + i, { raw })),
-          ),
-        );
-        const ids = async (text: string) => (await store.searchEvents({ text })).map((e) => e.id).sort();
+        await storeRecords(source.id, raws);
         const expectations = async () => {
           // Every trigram of "key_8f3a2c9d01" is in both records; only one holds the text itself.
-          assert.deepEqual(await ids("key_8f3a2c9d01"), ["key"]);
-          assert.deepEqual(await ids("KEY_8F3A2C9D0"), ["key", "lookalike"]);
+          assert.deepEqual(await idsWithText("key_8f3a2c9d01"), ["key"]);
+          assert.deepEqual(await idsWithText("KEY_8F3A2C9D0"), ["key", "lookalike"]);
           // Values are matched unescaped: the quotes as typed, not as JSON escapes them.
-          assert.deepEqual(await ids('say "hi"'), ["key"]);
-          assert.deepEqual(await ids('say \\"hi\\"'), []);
-          assert.deepEqual(await ids('"hi" AND NOT x'), []);
-          assert.deepEqual(await ids("<script>alert(1)</script>"), ["key"]);
-          assert.deepEqual(await ids("東京"), ["unicode"]);
-          assert.deepEqual(await ids("Zoë Ü"), ["unicode"]);
+          assert.deepEqual(await idsWithText('say "hi"'), ["key"]);
+          assert.deepEqual(await idsWithText('say \\"hi\\"'), []);
+          assert.deepEqual(await idsWithText('"hi" AND NOT x'), []);
+          assert.deepEqual(await idsWithText("<script>alert(1)</script>"), ["key"]);
+          assert.deepEqual(await idsWithText("東京"), ["unicode"]);
+          assert.deepEqual(await idsWithText("Zoë Ü"), ["unicode"]);
           // Values only: keys and JSON syntax are not searched.
-          assert.deepEqual(await ids("api_key.cr"), ["spans"]);
-          assert.deepEqual(await ids('"type":"api_key.cr'), []);
-          assert.deepEqual(await ids("type"), []);
+          assert.deepEqual(await idsWithText("api_key.cr"), ["spans"]);
+          assert.deepEqual(await idsWithText('"type":"api_key.cr'), []);
+          assert.deepEqual(await idsWithText("type"), []);
           assert.equal(await store.countEvents({ text: "d01" }), 2);
         };
-        await expectations();
-        // The same answers once the text index has caught up.
-        await store.indexPendingText();
-        await expectations();
+        await indexedOrNot(expectations);
       });
 
       it("finds text of one or two characters wherever a value holds it, indexed or not yet", async () => {
@@ -862,25 +869,17 @@ export function runStorageContract(
           single: JSON.stringify({ mark: "~" }),
           key: JSON.stringify({ qz: "nothing" }),
         };
-        await store.applyPage(
-          page(
-            source.id,
-            Object.entries(raws).map(([id, raw], i) => eventRow(id, T0 + i, { raw })),
-          ),
-        );
-        const ids = async (text: string) => (await store.searchEvents({ text })).map((e) => e.id).sort();
+        await storeRecords(source.id, raws);
         const expectations = async () => {
-          assert.deepEqual(await ids("qz"), ["last", "start", "whole"]);
-          assert.deepEqual(await ids("QZ"), ["last", "start", "whole"]);
-          assert.deepEqual(await ids("z-"), ["last"]);
-          assert.deepEqual(await ids("~"), ["single"]);
-          assert.deepEqual(await ids("~^"), []);
-          assert.deepEqual(await ids('"'), []);
+          assert.deepEqual(await idsWithText("qz"), ["last", "start", "whole"]);
+          assert.deepEqual(await idsWithText("QZ"), ["last", "start", "whole"]);
+          assert.deepEqual(await idsWithText("z-"), ["last"]);
+          assert.deepEqual(await idsWithText("~"), ["single"]);
+          assert.deepEqual(await idsWithText("~^"), []);
+          assert.deepEqual(await idsWithText('"'), []);
           assert.equal(await store.countEvents({ text: "Q" }), 4);
         };
-        await expectations();
-        await store.indexPendingText();
-        await expectations();
+        await indexedOrNot(expectations);
       });
 
       it("finds events by id, within a source or across sources", async () => {
