@@ -43,6 +43,7 @@ import {
   windowRow,
 } from "./detection-rows.ts";
 import type { Db, StoreContext, StoreDialect } from "./dialect.ts";
+import { inLockOrder } from "./lock-order.ts";
 import { requireSource } from "./require-source.ts";
 import { applyStateOpsTo, groupStateOps, isLive } from "./rule-state.ts";
 import { suppressMatchesIn } from "./suppressions.ts";
@@ -308,8 +309,7 @@ async function saveWindows(
 /** Stores the rule versions not stored yet (each once, in id order: concurrent writers lock alike). */
 async function insertRuleVersions(trx: Db, rows: ReadonlyArray<ReturnType<typeof ruleVersionRow>>): Promise<void> {
   const unique = new Map(rows.map((v) => [v.id, v]));
-  const sorted = [...unique.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  for (const chunk of chunks(sorted)) {
+  for (const chunk of chunks(inLockOrder(unique.values(), (v) => v.id))) {
     await trx
       .insertInto("rule_versions")
       .values(chunk)

@@ -116,7 +116,15 @@ export function eventDocumentSearch(db: Kysely<Database>, dialect: StoreDialect,
   );
 }
 
-/** `plan`: for reading every match (StoreDialect.textPlan "every"). */
+/**
+ * How a query's free text is answered (StoreDialect.textPlan); a query without text asks no index. `reading`:
+ * "page" for a search's newest matches, "every" for a count or a histogram.
+ */
+export async function textPlanOf(dialect: StoreDialect, query: EventQuery, reading: "page" | "every") {
+  return query.text ? dialect.textPlan(query.text, reading) : "index";
+}
+
+/** `plan`: for reading every match (textPlanOf "every"). */
 export function eventCount(db: Kysely<Database>, dialect: StoreDialect, filter: EventQuery, plan: TextPlan) {
   return applyFilters(
     dialect,

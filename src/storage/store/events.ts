@@ -8,7 +8,6 @@ import { type Selectable, sql } from "kysely";
 import type { LeaseFence } from "../../core/fleet.ts";
 import { documentsOf } from "../event-document.ts";
 import type {
-  EventQuery,
   EventRow,
   PageWrite,
   PageWriteResult,
@@ -21,8 +20,16 @@ import { updateSliceProgress } from "./backfill.ts";
 import type { EventsTable, QuarantineTable } from "./database.ts";
 import { applyMatchesIn, applyStateOpsIn, assertMatchesOf } from "./detections.ts";
 import type { Db, StoreContext } from "./dialect.ts";
-import { countableFromCounters, eventCount, eventDocumentSearch, eventSearch, quarantineList } from "./event-search.ts";
+import {
+  countableFromCounters,
+  eventCount,
+  eventDocumentSearch,
+  eventSearch,
+  quarantineList,
+  textPlanOf,
+} from "./event-search.ts";
 import { holdLeaseIn } from "./fleet.ts";
+import { inLockOrder } from "./lock-order.ts";
 import { requireSource } from "./require-source.ts";
 import { stateTimeSecs } from "./rule-state.ts";
 import { recordEventStored, updateStreamState } from "./sources.ts";
@@ -66,10 +73,6 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
     return results;
   }
 
-  async function textPlan(query: EventQuery, reading: "page" | "every" = "page") {
-    return query.text ? dialect.textPlan(query.text, reading) : "index";
-  }
-
   return {
     async applyPage(write) {
       return (await applyPages([write]))[0]!;
@@ -79,13 +82,13 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
     groupCommits: dialect.groupCommits,
 
     async searchEvents(query) {
-      const plan = await textPlan(query);
+      const plan = await textPlanOf(dialect, query, "page");
       const rows = await dialect.heavyRead(eventSearch(dialect.db, dialect, query, plan));
       return rows.map(toStoredEvent);
     },
 
     async searchEventDocuments(query) {
-      const plan = await textPlan(query);
+      const plan = await textPlanOf(dialect, query, "page");
       const inDatabase =
         dialect.eventDocumentSql === null
           ? null
@@ -105,7 +108,9 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
           return Number((await q.executeTakeFirst())?.n ?? 0);
         });
       }
-      const rows = await dialect.heavyRead(eventCount(dialect.db, dialect, query, await textPlan(query, "every")));
+      const rows = await dialect.heavyRead(
+        eventCount(dialect.db, dialect, query, await textPlanOf(dialect, query, "every")),
+      );
       return Number(rows[0]?.n ?? 0);
     },
 
@@ -189,8 +194,7 @@ async function applyPageIn(ctx: StoreContext, trx: Db, write: PageWrite, nowMs: 
   if (write.sliceProgress !== undefined) await updateSliceProgress(trx, sourceId, write.sliceProgress);
   // The rows and locks that concurrent pages of one source (a backfill's slices, PostgreSQL workers) contend
   // for most are taken last, so each is held from here to the commit only: the rule state of the page's users
-  // (the slices of different days share users), then the day's counter rows, then the poll status. Taken
-  // first, the state's locks made a backfill's slices run one page transaction at a time.
+  // (the slices of different days share users), then the day's counter rows, then the poll status.
   await applyPageStateOps(ctx, trx, write, inserted, nowMs);
   await countInsertedEvents(trx, sourceId, write.events, inserted);
   if (orderedIds.length > 0) await recordEventStored(trx, sourceId, nowMs);
@@ -208,8 +212,8 @@ async function applyPageIn(ctx: StoreContext, trx: Db, write: PageWrite, nowMs: 
 async function insertEvents(trx: Db, write: PageWrite, nowMs: number): Promise<Map<string, number>> {
   if (write.events.length === 0) return new Map();
   // Key order: concurrent writers (PostgreSQL workers) take the same unique-index locks in the same order.
-  const rows = write.events
-    .map(
+  const rows = inLockOrder(
+    write.events.map(
       (e): Omit<EventsTable, "seq"> => ({
         source_id: write.sourceId,
         id: e.id,
@@ -223,8 +227,9 @@ async function insertEvents(trx: Db, write: PageWrite, nowMs: number): Promise<M
         raw: e.raw,
         ingested_at_ms: nowMs,
       }),
-    )
-    .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    ),
+    (row) => row.id,
+  );
   const inserted = new Map<string, number>();
   // Statements of INSERT_CHUNK rows stay under both engines' bound-parameter limits (SQLite 32,766).
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
@@ -276,7 +281,7 @@ async function countInsertedEvents(
   }
   if (counts.size === 0) return;
   // Key order: concurrent PostgreSQL writers lock the counter rows in the same order.
-  const values = [...counts.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, v]) => v);
+  const values = inLockOrder(counts.entries(), ([key]) => key).map(([, v]) => v);
   await trx
     .insertInto("event_counts")
     .values(values)

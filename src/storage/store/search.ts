@@ -9,7 +9,7 @@ import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import type { SavedSearch, SearchStore } from "../ports.ts";
 import type { SavedSearchesTable } from "./database.ts";
 import type { StoreContext } from "./dialect.ts";
-import { eventHistogram } from "./event-search.ts";
+import { eventHistogram, textPlanOf } from "./event-search.ts";
 
 const NAME_MAX = 200;
 const QUERY_MAX = 4000;
@@ -26,7 +26,7 @@ export function searchOps(ctx: StoreContext): SearchStore {
         throw new UsageError("The histogram bucket must be a whole number of seconds of at least 1.");
       }
       // Like a count, the histogram reads every match whatever the order.
-      const plan = query.text ? await dialect.textPlan(query.text, "every") : "index";
+      const plan = await textPlanOf(dialect, query, "every");
       return dialect.heavyRead(eventHistogram(dialect.db, dialect, query, bucketSecs, plan));
     },
 

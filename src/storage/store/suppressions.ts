@@ -22,6 +22,7 @@ import type { Store } from "../ports.ts";
 import { flag, type SuppressionsTable } from "./database.ts";
 import { matchKey, toFlag } from "./detection-rows.ts";
 import type { Db, StoreContext } from "./dialect.ts";
+import { inLockOrder } from "./lock-order.ts";
 
 /** Keys per IN list: well under both databases' bound-parameter limits. */
 const CHUNK = 500;
@@ -180,7 +181,7 @@ async function recordSuppressed(
   for (const { suppressionId } of suppressed) counts.set(suppressionId, (counts.get(suppressionId) ?? 0) + 1);
   // In id order: two writers counting on the same suppressions (pages of one source, whose signals take no
   // common lock) then lock their rows in one order and cannot deadlock.
-  for (const [id, n] of [...counts].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+  for (const [id, n] of inLockOrder(counts, ([id]) => id)) {
     await trx
       .updateTable("suppressions")
       .set((eb) => ({ match_count: eb("match_count", "+", n), last_match_at_ms: nowMs }))
