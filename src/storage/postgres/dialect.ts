@@ -114,7 +114,7 @@ export class PostgresStoreDialect implements StoreDialect {
     await this.#cleanTextPendingList(trx);
   }
 
-  /** False once cleaning the text index's pending list failed (a role that does not own the index, say). */
+  /** False once this role was refused cleaning the text index's pending list (it does not own the index). */
   #cleansPendingList = true;
 
   /**
