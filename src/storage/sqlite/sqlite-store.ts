@@ -93,6 +93,10 @@ function openConnection(location: string, busyTimeoutMs: number): Database.Datab
   try {
     if (location !== ":memory:") restrictDatabaseFiles(location);
     db = new Database(location, { timeout: busyTimeoutMs });
+    // 8 KiB pages for a new database (an existing one keeps its size; WAL cannot change it). An event row is
+    // ~900 bytes: a 4 KiB page holds four and leaves a seventh of itself empty, an 8 KiB page wastes half as
+    // much (3.95× → 3.81× the raw record, bench/ingest.ts, at no measured cost in speed).
+    db.pragma("page_size = 8192");
     // An in-memory database has no WAL; it answers "memory".
     if (location !== ":memory:") db.pragma("journal_mode = WAL");
     db.pragma("synchronous = FULL");
