@@ -79,8 +79,8 @@ async function seed(dataDir: string, events: number, alerts: number, endSecs: nu
     });
     const db = store.connection;
     const insertEvent = db.prepare(
-      `INSERT INTO events (source_id, id, type, effective_at, actor_type, actor_id, actor_email, ip, project_id,
-         raw, ingested_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO events (source_num, id, type, effective_at, actor_type, actor_id, actor_email, ip, project_id,
+         raw, ingested_at_ms) VALUES ((SELECT num FROM source_numbers WHERE source_id = ?), ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const startSecs = endSecs - DAYS * 86_400;
     const step = (DAYS * 86_400) / events;
@@ -108,7 +108,8 @@ async function seed(dataDir: string, events: number, alerts: number, endSecs: nu
     }
     // Counted and queued for the text index as applyPage would (store/events.ts), then indexed.
     db.exec(`INSERT INTO event_counts (source_id, day_secs, type, events)
-      SELECT source_id, (effective_at / 86400) * 86400, type, count(*) FROM events GROUP BY 1, 2, 3`);
+      SELECT n.source_id, (effective_at / 86400) * 86400, type, count(*)
+      FROM events JOIN source_numbers n ON n.num = events.source_num GROUP BY 1, 2, 3`);
     db.exec("INSERT INTO event_text_pending (seq) SELECT seq FROM events");
     await store.indexPendingText();
     const insertAlert = db.prepare(

@@ -33,8 +33,8 @@ before(async () => {
   // ~1.5 kB, so that a scan of all takes a while.
   const db = (runtime.store as SqliteStore).connection;
   const insert = db.prepare(
-    `INSERT INTO events (source_id, id, type, effective_at, raw, ingested_at_ms)
-     VALUES (?, ?, 'login.succeeded', ?, ?, 0)`,
+    `INSERT INTO events (source_num, id, type, effective_at, raw, ingested_at_ms)
+     VALUES ((SELECT num FROM source_numbers WHERE source_id = ?), ?, 'login.succeeded', ?, ?, 0)`,
   );
   const padding = "x".repeat(1500);
   db.transaction(() => {
@@ -43,7 +43,8 @@ before(async () => {
       insert.run(source.id, id, T0 + Math.floor(i / 3), JSON.stringify({ id, padding }));
     }
     db.exec(`INSERT INTO event_counts (source_id, day_secs, type, events)
-      SELECT source_id, (effective_at / 86400) * 86400, type, count(*) FROM events GROUP BY 1, 2, 3`);
+      SELECT n.source_id, (effective_at / 86400) * 86400, type, count(*)
+      FROM events JOIN source_numbers n ON n.num = events.source_num GROUP BY 1, 2, 3`);
   })();
   token = (await createApiToken(runtime.store, "tests", Date.now() + 86_400_000)).token;
   server = await startServer(runtime, { host: "127.0.0.1", port: 0, consoleDir: null });

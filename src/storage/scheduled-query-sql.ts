@@ -9,7 +9,7 @@ import { EVENT_COLUMNS } from "./store/event-search.ts";
  * text: json_extract(raw, '$.actor.session.ip_address') in SQLite, raw::jsonb #>> '{actor,session,ip_address}'
  * in PostgreSQL). The normalized form is not stored (it is rebuilt from raw on read), so it is not a column.
  */
-export const SCHEDULED_QUERY_COLUMNS = EVENT_COLUMNS.filter((c) => c !== "ingested_at_ms");
+export const SCHEDULED_QUERY_COLUMNS = ["source_id", ...EVENT_COLUMNS.filter((c) => c !== "ingested_at_ms")];
 
 /**
  * `table`: how the events table is named inside the CTE (SQLite needs `main.events`, or the CTE would refer to
@@ -17,5 +17,7 @@ export const SCHEDULED_QUERY_COLUMNS = EVENT_COLUMNS.filter((c) => c !== "ingest
  */
 export function scheduledQuerySql(query: string, table: string, placeholder: string): string {
   const body = query.trim().replace(/;\s*$/, "");
-  return `WITH events AS (SELECT ${SCHEDULED_QUERY_COLUMNS.join(", ")} FROM ${table} WHERE source_id = ${placeholder}) SELECT * FROM (${body}) AS scheduled_query`;
+  // Events name their source by number (migration 30): the source's row gives both.
+  const columns = SCHEDULED_QUERY_COLUMNS.map((c) => (c === "source_id" ? "n.source_id" : `e.${c}`)).join(", ");
+  return `WITH events AS (SELECT ${columns} FROM ${table} e JOIN source_numbers n ON n.num = e.source_num WHERE n.source_id = ${placeholder}) SELECT * FROM (${body}) AS scheduled_query`;
 }

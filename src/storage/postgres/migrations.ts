@@ -887,6 +887,62 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rule_matches_by_source_rule ON rule_matches (source_id, rule_id, event_time, seq);
     `,
   },
+  {
+    // 29 is SQLite's alone (short text from its index); the numbers stay those of the SQLite migrations.
+    version: 30,
+    name: "events and matches name their source by number",
+    sql: `
+      -- See the SQLite store's migration 30: events and rule matches hold the source's number (never given
+      -- again) instead of its 36-character id, in the row and in each index that leads with it. The events'
+      -- key becomes (source_num, id). The rewritten rows leave dead tuples that VACUUM reclaims.
+      CREATE TABLE source_numbers (
+        num integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        source_id text COLLATE "C" NOT NULL UNIQUE REFERENCES sources(id) ON DELETE CASCADE
+      );
+      INSERT INTO source_numbers (source_id) SELECT id FROM sources ORDER BY created_at_ms, id;
+
+      ALTER TABLE events ADD COLUMN source_num integer;
+      UPDATE events e SET source_num = n.num FROM source_numbers n WHERE n.source_id = e.source_id;
+      ALTER TABLE events ALTER COLUMN source_num SET NOT NULL;
+      ALTER TABLE events DROP COLUMN source_id;
+      ALTER TABLE events ADD PRIMARY KEY (source_num, id);
+      ALTER TABLE events ADD FOREIGN KEY (source_num) REFERENCES source_numbers(num) ON DELETE CASCADE;
+      CREATE INDEX events_by_source ON events (source_num, effective_at DESC);
+      CREATE OR REPLACE FUNCTION vigil_event_counts_remove() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+      BEGIN
+        UPDATE event_counts c SET events = c.events - d.n
+          FROM (SELECT n.source_id, (e.effective_at / 86400) * 86400 AS day_secs, e.type, count(*) AS n
+                FROM changed_events e JOIN source_numbers n ON n.num = e.source_num GROUP BY 1, 2, 3) d
+          WHERE c.source_id = d.source_id AND c.day_secs = d.day_secs AND c.type = d.type;
+        RETURN NULL;
+      END $$;
+
+      ALTER TABLE rule_matches ADD COLUMN source_num integer;
+      UPDATE rule_matches m SET source_num = n.num FROM source_numbers n WHERE n.source_id = m.source_id;
+      ALTER TABLE rule_matches ALTER COLUMN source_num SET NOT NULL;
+      ALTER TABLE rule_matches DROP COLUMN source_id;
+      ALTER TABLE rule_matches ADD FOREIGN KEY (source_num) REFERENCES source_numbers(num) ON DELETE CASCADE;
+      CREATE UNIQUE INDEX rule_matches_key ON rule_matches (source_num, rule_id, event_id, is_error) WHERE event_seq IS NULL;
+      CREATE INDEX rule_matches_by_source_rule ON rule_matches (source_num, rule_id, event_time, seq);
+      CREATE INDEX rule_matches_correlation_pending ON rule_matches (source_num, seq) WHERE correlation_pending;
+      CREATE OR REPLACE FUNCTION vigil_rule_error_counts_add() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+      BEGIN
+        INSERT INTO source_counters (source_id, rule_errors)
+          SELECT n.source_id, count(*) FROM changed_matches m JOIN source_numbers n ON n.num = m.source_num
+          WHERE m.is_error GROUP BY 1 ORDER BY 1
+          ON CONFLICT (source_id) DO UPDATE SET rule_errors = source_counters.rule_errors + excluded.rule_errors;
+        RETURN NULL;
+      END $$;
+      CREATE OR REPLACE FUNCTION vigil_rule_error_counts_remove() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+      BEGIN
+        UPDATE source_counters c SET rule_errors = c.rule_errors - d.n
+          FROM (SELECT n.source_id, count(*) AS n FROM changed_matches m JOIN source_numbers n ON n.num = m.source_num
+                WHERE m.is_error GROUP BY 1) d
+          WHERE c.source_id = d.source_id;
+        RETURN NULL;
+      END $$;
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

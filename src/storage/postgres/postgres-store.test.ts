@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import pg from "pg";
 import { type PgCluster, startPgCluster } from "../../../test/pg-cluster.ts";
+import { assertSourceNumbersUpgrade, ROWS_BEFORE_SOURCE_NUMBERS } from "../../../test/source-numbers-upgrade.ts";
 import { eventRow, ruleMatch, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
 import { runAccessContract } from "../../../test/storage-contract-access.ts";
 import { runAlertOrderContract } from "../../../test/storage-contract-alert-order.ts";
@@ -119,6 +120,32 @@ describe("PostgresStore", () => {
       const ninetyDays = 90 * 86_400_000;
       assert.ok(token !== undefined);
       assert.ok(token.expiresAtMs >= before - 1000 + ninetyDays && token.expiresAtMs <= Date.now() + ninetyDays);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("names each event's and match's source by number after migration 30", async () => {
+    const schema = freshSchema();
+    const client = await rawClient();
+    try {
+      const version = MIGRATIONS.find((m) => m.name === "events and matches name their source by number")?.version;
+      assert.ok(version !== undefined);
+      await client.query(`CREATE SCHEMA ${schema}`);
+      await client.query(`SET search_path TO ${schema}`);
+      await runMigrations(
+        client as pg.PoolClient,
+        schema,
+        Date.now(),
+        MIGRATIONS.filter((m) => m.version < version),
+      );
+      for (const statement of ROWS_BEFORE_SOURCE_NUMBERS) await client.query(statement);
+    } finally {
+      await client.end();
+    }
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    try {
+      await assertSourceNumbersUpgrade(store);
     } finally {
       await store.close();
     }

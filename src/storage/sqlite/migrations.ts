@@ -1005,6 +1005,124 @@ export const MIGRATIONS: readonly Migration[] = [
       INSERT INTO event_text_pending (seq) SELECT seq FROM events WHERE true ON CONFLICT DO NOTHING;
     `,
   },
+  {
+    version: 30,
+    name: "events and matches name their source by number",
+    rebuildsTables: true,
+    sql: `
+      -- A source id is 36 characters, and events and rule matches (a row or more per event) repeated it in the
+      -- row and in three indexes each: about 200 bytes per event. They now hold the source's number, a small
+      -- integer given once per source and never given again (AUTOINCREMENT), which source_numbers maps to the
+      -- id. Queries still name sources by id: the store looks the number up (store/source-numbers.ts).
+      CREATE TABLE source_numbers (
+        num INTEGER PRIMARY KEY AUTOINCREMENT,
+        source_id TEXT NOT NULL UNIQUE REFERENCES sources(id) ON DELETE CASCADE
+      );
+      INSERT INTO source_numbers (source_id) SELECT id FROM sources ORDER BY created_at_ms, id;
+
+      CREATE TABLE events_v30 (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        source_num INTEGER NOT NULL REFERENCES source_numbers(num) ON DELETE CASCADE,
+        id TEXT NOT NULL,
+        type TEXT NOT NULL,
+        effective_at INTEGER NOT NULL,
+        actor_type TEXT,
+        actor_id TEXT,
+        actor_email TEXT,
+        ip TEXT,
+        project_id TEXT,
+        raw TEXT NOT NULL,
+        ingested_at_ms INTEGER NOT NULL,
+        UNIQUE (source_num, id)
+      );
+      -- seq is kept: the text index and its queue key on it.
+      INSERT INTO events_v30 (seq, source_num, id, type, effective_at, actor_type, actor_id, actor_email, ip,
+          project_id, raw, ingested_at_ms)
+        SELECT e.seq, n.num, e.id, e.type, e.effective_at, e.actor_type, e.actor_id, e.actor_email, e.ip,
+          e.project_id, e.raw, e.ingested_at_ms
+        FROM events e JOIN source_numbers n ON n.source_id = e.source_id ORDER BY e.seq;
+      UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'events'), 0))
+        WHERE name = 'events_v30';
+      DROP TABLE events;
+      ALTER TABLE events_v30 RENAME TO events;
+      CREATE INDEX events_newest ON events (effective_at DESC);
+      CREATE INDEX events_by_source ON events (source_num, effective_at DESC);
+      CREATE INDEX events_by_type ON events (type, effective_at DESC);
+      CREATE INDEX events_by_actor_email ON events (actor_email, effective_at DESC) WHERE actor_email IS NOT NULL;
+      CREATE INDEX events_by_actor_id ON events (actor_id, effective_at DESC) WHERE actor_id IS NOT NULL;
+      CREATE INDEX events_by_ip ON events (ip, effective_at DESC) WHERE ip IS NOT NULL;
+      CREATE INDEX events_by_project ON events (project_id, effective_at DESC) WHERE project_id IS NOT NULL;
+      -- The delete and update counters of migration 15 (the store counts inserts: migration 26), and the
+      -- text index's cleanup of migration 18, on the rebuilt table.
+      CREATE TRIGGER event_counts_delete AFTER DELETE ON events BEGIN
+        UPDATE event_counts SET events = events - 1
+          WHERE source_id = (SELECT source_id FROM source_numbers WHERE num = old.source_num)
+            AND day_secs = (old.effective_at / 86400) * 86400 AND type = old.type;
+      END;
+      CREATE TRIGGER event_counts_update AFTER UPDATE OF source_num, effective_at, type ON events BEGIN
+        UPDATE event_counts SET events = events - 1
+          WHERE source_id = (SELECT source_id FROM source_numbers WHERE num = old.source_num)
+            AND day_secs = (old.effective_at / 86400) * 86400 AND type = old.type;
+        INSERT INTO event_counts (source_id, day_secs, type, events)
+          VALUES ((SELECT source_id FROM source_numbers WHERE num = new.source_num),
+            (new.effective_at / 86400) * 86400, new.type, 1)
+          ON CONFLICT (source_id, day_secs, type) DO UPDATE SET events = events + 1;
+      END;
+      CREATE TRIGGER event_text_delete AFTER DELETE ON events BEGIN
+        DELETE FROM event_text WHERE rowid = old.seq;
+        DELETE FROM event_text_pending WHERE seq = old.seq;
+      END;
+
+      CREATE TABLE rule_matches_v30 (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        source_num INTEGER NOT NULL REFERENCES source_numbers(num) ON DELETE CASCADE,
+        event_id TEXT NOT NULL,
+        event_seq INTEGER,
+        rule_id TEXT NOT NULL,
+        event_time INTEGER NOT NULL,
+        is_error INTEGER NOT NULL,
+        error_type TEXT,
+        error_message TEXT,
+        dedup_string TEXT NOT NULL,
+        title TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        alert_context TEXT,
+        unique_value TEXT,
+        window_id TEXT,
+        alert_id TEXT,
+        created_at_ms INTEGER NOT NULL,
+        correlation_pending INTEGER NOT NULL DEFAULT 0,
+        rule_version TEXT NOT NULL DEFAULT ''
+      );
+      INSERT INTO rule_matches_v30 (seq, source_num, event_id, event_seq, rule_id, event_time, is_error, error_type,
+          error_message, dedup_string, title, severity, alert_context, unique_value, window_id, alert_id, created_at_ms,
+          correlation_pending, rule_version)
+        SELECT m.seq, n.num, m.event_id, m.event_seq, m.rule_id, m.event_time, m.is_error, m.error_type,
+          m.error_message, m.dedup_string, m.title, m.severity, m.alert_context, m.unique_value, m.window_id, m.alert_id,
+          m.created_at_ms, m.correlation_pending, m.rule_version
+        FROM rule_matches m JOIN source_numbers n ON n.source_id = m.source_id ORDER BY m.seq;
+      UPDATE sqlite_sequence SET seq = max(seq, coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'rule_matches'), 0))
+        WHERE name = 'rule_matches_v30';
+      DROP TABLE rule_matches;
+      ALTER TABLE rule_matches_v30 RENAME TO rule_matches;
+      CREATE UNIQUE INDEX rule_matches_event_key ON rule_matches (event_seq, rule_id, is_error) WHERE event_seq IS NOT NULL;
+      CREATE UNIQUE INDEX rule_matches_key ON rule_matches (source_num, rule_id, event_id, is_error) WHERE event_seq IS NULL;
+      CREATE INDEX rule_matches_by_source_rule ON rule_matches (source_num, rule_id, event_time, seq);
+      CREATE INDEX rule_matches_by_alert ON rule_matches (alert_id, event_time, seq) WHERE alert_id IS NOT NULL;
+      CREATE INDEX rule_matches_by_window ON rule_matches (window_id) WHERE window_id IS NOT NULL;
+      CREATE INDEX rule_matches_correlation_pending ON rule_matches (source_num, seq) WHERE correlation_pending = 1;
+      -- The rule error counters of migration 15, on the rebuilt table.
+      CREATE TRIGGER source_counters_rule_error_insert AFTER INSERT ON rule_matches WHEN new.is_error = 1 BEGIN
+        INSERT INTO source_counters (source_id, rule_errors)
+          VALUES ((SELECT source_id FROM source_numbers WHERE num = new.source_num), 1)
+          ON CONFLICT (source_id) DO UPDATE SET rule_errors = rule_errors + 1;
+      END;
+      CREATE TRIGGER source_counters_rule_error_delete AFTER DELETE ON rule_matches WHEN old.is_error = 1 BEGIN
+        UPDATE source_counters SET rule_errors = rule_errors - 1
+          WHERE source_id = (SELECT source_id FROM source_numbers WHERE num = old.source_num);
+      END;
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
+import { assertSourceNumbersUpgrade, ROWS_BEFORE_SOURCE_NUMBERS } from "../../../test/source-numbers-upgrade.ts";
 import { eventRow, ruleMatch, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
 import { runAccessContract } from "../../../test/storage-contract-access.ts";
 import { runAlertOrderContract } from "../../../test/storage-contract-alert-order.ts";
@@ -349,6 +350,21 @@ describe("SqliteStore", () => {
     }, path);
   });
 
+  it("names each event's and match's source by number after migration 30, keeping their seqs", async () => {
+    const path = freshPath();
+    const db = databaseBefore(path, "events and matches name their source by number");
+    for (const statement of ROWS_BEFORE_SOURCE_NUMBERS) db.exec(statement);
+    const seqs = db.prepare("SELECT id, seq FROM events ORDER BY seq").all();
+    db.close();
+    await withStore(async (store) => {
+      // The text index keys on seq: the rebuilt table keeps each event's.
+      assert.deepEqual(store.connection.prepare("SELECT id, seq FROM events ORDER BY seq").all(), seqs);
+      await assertSourceNumbersUpgrade(store);
+      const e4 = store.connection.prepare("SELECT seq FROM events WHERE id = 'e4'").pluck().get() as number;
+      assert.ok(e4 > 4, "the seq of the event deleted before the upgrade (4) is not given again");
+    }, path);
+  });
+
   it("reports a database that cannot be opened clearly", async () => {
     await assertVigilError(openSqliteStore({ path: join(scratch, "no-such-dir", "vigil.db") }), "storage_open_failed");
   });
@@ -368,7 +384,8 @@ describe("SqliteStore", () => {
       await store.indexPendingText();
       // The second half stored as a page stores it, but with the indexer not yet run: queued, not indexed.
       const insert = store.connection.prepare(
-        `INSERT INTO events (source_id, id, type, effective_at, raw, ingested_at_ms) VALUES (?, ?, ?, ?, ?, 0)`,
+        `INSERT INTO events (source_num, id, type, effective_at, raw, ingested_at_ms)
+           VALUES ((SELECT num FROM source_numbers WHERE source_id = ?), ?, ?, ?, ?, 0)`,
       );
       store.connection.transaction(() => {
         for (const e of events.slice(half)) {
@@ -694,7 +711,7 @@ describe("SqliteStore", () => {
         const rows = store.connection
           .prepare(
             `SELECT m.event_id, m.seq, m.event_seq, e.seq AS stored_seq FROM rule_matches m
-               LEFT JOIN events e ON e.source_id = m.source_id AND e.id = m.event_id ORDER BY m.seq`,
+               LEFT JOIN events e ON e.source_num = m.source_num AND e.id = m.event_id ORDER BY m.seq`,
           )
           .all() as Array<{ event_id: string; seq: number; event_seq: number | null; stored_seq: number | null }>;
         assert.deepEqual(

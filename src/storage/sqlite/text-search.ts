@@ -137,7 +137,8 @@ export function textCandidateCount(text: string): RawBuilder<{ n: number }> | nu
  * The API document of an event (see ../event-document.ts), built by SQLite in C: the JSON text of a page
  * costs the reader thread microseconds and the event loop nothing. Same fields, same values.
  */
-export const EVENT_DOCUMENT = sql<string>`json_object('sourceId', source_id, 'id', id, 'type', type,
+export const EVENT_DOCUMENT = sql<string>`json_object(
+  'sourceId', (SELECT source_id FROM source_numbers WHERE num = events.source_num), 'id', id, 'type', type,
   'effectiveAtSecs', effective_at, 'actorType', actor_type, 'actorId', actor_id, 'actorEmail', actor_email,
   'ip', ip, 'projectId', project_id,
   'raw', CASE WHEN json_valid(raw) THEN json(raw) ELSE raw END,

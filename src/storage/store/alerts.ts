@@ -23,10 +23,11 @@ export function listLimit(limit: number | undefined, fallback: number): number {
 
 // getAlertMatches reads the event columns (EVENT_COLUMNS) beside each match, as ev_<column>.
 
-/** The event joined to a match row, or null when the match's event is not stored. */
-function joinedEvent(row: Record<string, unknown>): StoredEvent | null {
+/** The event joined to a match row (of the match's source), or null when the match's event is not stored. */
+function joinedEvent(row: Record<string, unknown> & { source_id: string }): StoredEvent | null {
   if (row.ev_id === null || row.ev_id === undefined) return null;
-  return toStoredEvent(Object.fromEntries(EVENT_COLUMNS.map((c) => [c, row[`ev_${c}`]])) as unknown as EventsTable);
+  const columns = Object.fromEntries(EVENT_COLUMNS.map((c) => [c, row[`ev_${c}`]])) as unknown as EventsTable;
+  return toStoredEvent({ ...columns, source_id: row.source_id });
 }
 
 export function checkStatus(status: AlertStatus): void {
@@ -79,7 +80,7 @@ export function alertOps(
       const rows = await dialect.heavyRead(
         matchesWithVersions(dialect.db)
           .leftJoin("events as e", (join) =>
-            join.onRef("e.source_id", "=", "m.source_id").onRef("e.id", "=", "m.event_id"),
+            join.onRef("e.source_num", "=", "m.source_num").onRef("e.id", "=", "m.event_id"),
           )
           .select(EVENT_COLUMNS.map((c) => sql.ref(`e.${c}`).as(`ev_${c}`)))
           .where("m.alert_id", "=", id)

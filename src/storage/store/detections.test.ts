@@ -20,6 +20,7 @@ import { SqliteStoreDialect } from "../sqlite/dialect.ts";
 import { openSqliteStore } from "../sqlite/sqlite-store.ts";
 import { applyMatchesIn, applyStateOpsIn } from "./detections.ts";
 import type { StoreContext } from "./dialect.ts";
+import { requireSource } from "./require-source.ts";
 
 const T0 = 1_700_000_000;
 
@@ -134,7 +135,8 @@ for (const [name, open] of Object.entries(backends)) {
         await assert.rejects(
           ctx.dialect.write(async (trx) => {
             await applyStateOpsIn(ctx, trx, sourceId, [inc("c", 1)], T0);
-            const created = await applyMatchesIn(ctx, trx, matches, 1_000, { fromHistory: false });
+            const sourceNum = await requireSource(ctx, trx, sourceId);
+            const created = await applyMatchesIn(ctx, trx, matches, 1_000, { fromHistory: false, sourceNum });
             assert.equal(created.length, 1);
             throw new Error("the rest of the page failed");
           }),
@@ -145,8 +147,11 @@ for (const [name, open] of Object.entries(backends)) {
         assert.deepEqual(await store.loadRuleState(sourceId, ["R"], T0), []);
         assert.deepEqual(await store.listUnroutedOutbox(10), []);
         // Applied for real, once.
-        const created = await ctx.dialect.write((trx) =>
-          applyMatchesIn(ctx, trx, [...matches, ...matches], 1_000, { fromHistory: false }),
+        const created = await ctx.dialect.write(async (trx) =>
+          applyMatchesIn(ctx, trx, [...matches, ...matches], 1_000, {
+            fromHistory: false,
+            sourceNum: await requireSource(ctx, trx, sourceId),
+          }),
         );
         assert.equal(created.length, 1);
         assert.deepEqual(await store.getAlert(created[0]!).then((a) => a?.matchCount), 1);

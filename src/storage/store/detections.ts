@@ -46,6 +46,7 @@ import type { Db, StoreContext, StoreDialect } from "./dialect.ts";
 import { inLockOrder } from "./lock-order.ts";
 import { requireSource } from "./require-source.ts";
 import { applyStateOpsTo, groupStateOps, isLive } from "./rule-state.ts";
+import { sourceNumOf } from "./source-numbers.ts";
 import { suppressMatchesIn } from "./suppressions.ts";
 
 /**
@@ -105,6 +106,8 @@ export async function applyMatchesIn(
     eventSeqs?: ReadonlyMap<string, number>;
     /** Only these rules' matches are stored pending for correlation; absent: every match is (see PageWrite). */
     correlationMemberRuleIds?: readonly string[];
+    /** The number of the matches' source (they are all of one: assertMatchesOf), from `requireSource`. */
+    sourceNum: number;
   },
 ): Promise<string[]> {
   if (matches.length === 0) return [];
@@ -151,6 +154,7 @@ export async function applyMatchesIn(
   // The matches first: a window names its representative by the seq its row was given.
   const seqs = await insertMatches(ctx, trx, outcome.placements, nowMs, {
     eventSeqs,
+    sourceNum: options.sourceNum,
     pending: pendingForCorrelation(options.correlationMemberRuleIds),
   });
   await saveWindows(trx, existing, outcome, seqs);
@@ -182,7 +186,7 @@ async function unstoredMatches(trx: Db, matches: readonly RuleMatch[]): Promise<
         .selectFrom("rule_matches")
         .select(["rule_id", "event_id", "is_error"])
         .where("event_seq", "is", null)
-        .where("source_id", "=", sourceId)
+        .where("source_num", "=", sourceNumOf(trx, sourceId))
         .where("rule_id", "in", distinct(chunk.map((m) => m.ruleId)))
         .where("event_id", "in", distinct(chunk.map((m) => m.eventId)))
         .execute();
@@ -334,9 +338,13 @@ async function insertMatches(
   trx: Db,
   placements: readonly MatchPlacement[],
   nowMs: number,
-  options: { eventSeqs: ReadonlyMap<string, number> | undefined; pending: (m: RuleMatch) => boolean },
+  options: {
+    eventSeqs: ReadonlyMap<string, number> | undefined;
+    pending: (m: RuleMatch) => boolean;
+    sourceNum: number;
+  },
 ): Promise<Map<string, number>> {
-  const { eventSeqs, pending } = options;
+  const { eventSeqs, pending, sourceNum } = options;
   const seqs = new Map<string, number>();
   for (const chunk of chunks(placements)) {
     // Their rule versions are stored (applyMatchesIn).
@@ -346,7 +354,7 @@ async function insertMatches(
         .insertInto("rule_matches")
         .values(
           chunk.map((p, i) => ({
-            ...matchRow(p.match, versionOf[i]!),
+            ...matchRow(p.match, versionOf[i]!, sourceNum),
             event_seq: eventSeqs?.get(p.match.eventId) ?? null,
             window_id: p.windowId,
             alert_id: p.alertId,
@@ -355,10 +363,12 @@ async function insertMatches(
             correlation_pending: toFlag(pending(p.match)),
           })),
         )
-        .returning(["seq", "source_id", "rule_id", "event_id", "is_error"])
+        .returning(["seq", "rule_id", "event_id", "is_error"])
         .execute();
+      // One source: its id is any placement's.
       for (const r of stored) {
-        const key = { sourceId: r.source_id, ruleId: r.rule_id, eventId: r.event_id, isError: flag(r.is_error) };
+        const sourceId = chunk[0]!.match.sourceId;
+        const key = { sourceId, ruleId: r.rule_id, eventId: r.event_id, isError: flag(r.is_error) };
         seqs.set(matchKey(key), r.seq);
       }
     } catch (err) {
@@ -608,7 +618,7 @@ export function detectionOps(
         let q = matchesWithVersions(db)
           .where("m.event_time", ">=", query.sinceSecs)
           .where("m.event_time", "<", query.untilSecs);
-        if (query.sourceId !== undefined) q = q.where("m.source_id", "=", query.sourceId);
+        if (query.sourceId !== undefined) q = q.where("m.source_num", "=", sourceNumOf(db, query.sourceId));
         if (query.ruleIds !== undefined && query.ruleIds.length > 0) q = q.where("m.rule_id", "in", query.ruleIds);
         return q.orderBy("m.event_time").orderBy("m.seq").execute();
       });
@@ -618,12 +628,13 @@ export function detectionOps(
     async applyDerivedMatches(sourceId, matches, options = {}) {
       assertMatchesOf(sourceId, matches);
       return dialect.write(async (trx) => {
-        await requireSource(ctx, trx, sourceId);
+        const sourceNum = await requireSource(ctx, trx, sourceId);
         const fromHistory = options.fromHistory === true;
         return {
           createdAlertIds: await applyMatchesIn(ctx, trx, matches, ctx.clock.nowMs(), {
             fromHistory,
             correlationMemberRuleIds: options.correlationMemberRuleIds,
+            sourceNum,
           }),
         };
       });
@@ -632,7 +643,7 @@ export function detectionOps(
     async listCorrelationPending(sourceId, options) {
       const rows = await dialect.run((db) =>
         matchesWithVersions(db)
-          .where("m.source_id", "=", sourceId)
+          .where("m.source_num", "=", sourceNumOf(db, sourceId))
           .where("m.correlation_pending", "=", 1)
           .where("m.seq", ">", options.afterSeq)
           .orderBy("m.seq")
@@ -649,7 +660,7 @@ export function detectionOps(
           await trx
             .updateTable("rule_matches")
             .set({ correlation_pending: 0 })
-            .where("source_id", "=", sourceId)
+            .where("source_num", "=", sourceNumOf(trx, sourceId))
             .where("seq", "in", chunk)
             .execute();
         }

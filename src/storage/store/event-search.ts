@@ -6,6 +6,7 @@ import { UsageError } from "../../core/errors.ts";
 import type { EventQuery } from "../ports.ts";
 import type { Database } from "./database.ts";
 import type { StoreDialect, TextPlan } from "./dialect.ts";
+import { sourceIdOfRow, sourceNumOf } from "./source-numbers.ts";
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 10_000;
@@ -40,13 +41,14 @@ export function containsPattern(text: string): string {
 }
 
 function applyFilters<O>(
+  db: Kysely<Database>,
   dialect: StoreDialect,
   query: SelectQueryBuilder<Database, "events", O>,
   filter: EventQuery,
   textPlan: TextPlan,
 ): SelectQueryBuilder<Database, "events", O> {
   let q = query;
-  if (filter.sourceId !== undefined) q = q.where("source_id", "=", filter.sourceId);
+  if (filter.sourceId !== undefined) q = q.where("source_num", "=", sourceNumOf(db, filter.sourceId));
   if (filter.ids !== undefined) {
     // Kysely compiles `in ()` for an empty list, which is not SQL: ask for what matches nothing instead.
     q = filter.ids.length > 0 ? q.where("id", "in", filter.ids) : q.where(sql<boolean>`1 = 0`);
@@ -64,28 +66,29 @@ function applyFilters<O>(
   if (after !== undefined) {
     // The row-value comparison is the newest-first order itself; the plain bound on effective_at lets
     // both planners start the index scan at the cursor instead of filtering from the newest row.
+    // A cursor's source that is gone has no number: coalesce to 0, below every number, keeps the order.
+    const afterNum = sql`coalesce((${sourceNumOf(db, after.sourceId)}), 0)`;
     q = q
       .where("effective_at", "<=", after.effectiveAtSecs)
-      .where(sql<boolean>`(effective_at, id, source_id) < (${after.effectiveAtSecs}, ${after.id}, ${after.sourceId})`);
+      .where(sql<boolean>`(effective_at, id, source_num) < (${after.effectiveAtSecs}, ${after.id}, ${afterNum})`);
   }
   return q;
 }
 
 /**
- * Newest first; ties (events of the same second) by id, then source. The indexes end in effective_at, so
- * both engines read in time order and sort only each second's few rows.
+ * Newest first; ties (events of the same second) by id, then source (its number). The indexes end in
+ * effective_at, so both engines read in time order and sort only each second's few rows.
  */
 function newestFirst<O>(q: SelectQueryBuilder<Database, "events", O>, limit: number | undefined) {
   return q
     .orderBy("effective_at", "desc")
     .orderBy("id", "desc")
-    .orderBy("source_id", "desc")
+    .orderBy("source_num", "desc")
     .limit(resolveLimit(limit));
 }
 
-/** The event columns a StoredEvent is read from (events.ts: toStoredEvent). */
+/** The event columns a StoredEvent is read from (events.ts: toStoredEvent), besides its source's id. */
 export const EVENT_COLUMNS = [
-  "source_id",
   "id",
   "type",
   "effective_at",
@@ -98,8 +101,14 @@ export const EVENT_COLUMNS = [
   "ingested_at_ms",
 ] as const;
 
+/** The id of an event's source, for a select list of events. */
+export const EVENT_SOURCE_ID = sourceIdOfRow("events.source_num").as("source_id");
+
 export function eventSearch(db: Kysely<Database>, dialect: StoreDialect, filter: EventQuery, plan: TextPlan) {
-  return newestFirst(applyFilters(dialect, db.selectFrom("events").select(EVENT_COLUMNS), filter, plan), filter.limit);
+  return newestFirst(
+    applyFilters(db, dialect, db.selectFrom("events").select(EVENT_COLUMNS).select(EVENT_SOURCE_ID), filter, plan),
+    filter.limit,
+  );
 }
 
 export function eventDocumentSearch(db: Kysely<Database>, dialect: StoreDialect, filter: EventQuery, plan: TextPlan) {
@@ -107,8 +116,9 @@ export function eventDocumentSearch(db: Kysely<Database>, dialect: StoreDialect,
   if (doc === null) throw new Error("eventDocumentSearch: this dialect builds documents in JavaScript.");
   return newestFirst(
     applyFilters(
+      db,
       dialect,
-      db.selectFrom("events").select([doc.as("doc"), "effective_at", "id", "source_id"]),
+      db.selectFrom("events").select([doc.as("doc"), "effective_at", "id", EVENT_SOURCE_ID]),
       filter,
       plan,
     ),
@@ -127,6 +137,7 @@ export async function textPlanOf(dialect: StoreDialect, query: EventQuery, readi
 /** `plan`: for reading every match (textPlanOf "every"). */
 export function eventCount(db: Kysely<Database>, dialect: StoreDialect, filter: EventQuery, plan: TextPlan) {
   return applyFilters(
+    db,
     dialect,
     db.selectFrom("events").select((eb) => eb.fn.countAll<number>().as("n")),
     filter,
@@ -148,6 +159,7 @@ export function eventHistogram(
   const { limit: _limit, after: _after, ...conditions } = filter;
   const bucket = sql<number>`(effective_at / cast(${bucketSecs} as bigint)) * cast(${bucketSecs} as bigint)`;
   return applyFilters(
+    db,
     dialect,
     db
       .selectFrom("events")

@@ -32,6 +32,7 @@ import { holdLeaseIn } from "./fleet.ts";
 import { inLockOrder } from "./lock-order.ts";
 import { requireSource } from "./require-source.ts";
 import { stateTimeSecs } from "./rule-state.ts";
+import { sourceNumOf } from "./source-numbers.ts";
 import { recordEventStored, updateStreamState } from "./sources.ts";
 import type { TextIndexer } from "./text-index.ts";
 
@@ -116,7 +117,9 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
 
     async listEventIds(sourceId) {
       return dialect.run(async (db) =>
-        (await db.selectFrom("events").select("id").where("source_id", "=", sourceId).execute()).map((r) => r.id),
+        (await db.selectFrom("events").select("id").where("source_num", "=", sourceNumOf(db, sourceId)).execute()).map(
+          (r) => r.id,
+        ),
       );
     },
 
@@ -154,7 +157,7 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
         const out: Array<{ type: string; count: number; lastSeenSecs: number }> = [];
         for (const c of counts) {
           let last = db.selectFrom("events").select("effective_at").where("type", "=", c.type);
-          if (sourceId !== undefined) last = last.where("source_id", "=", sourceId);
+          if (sourceId !== undefined) last = last.where("source_num", "=", sourceNumOf(db, sourceId));
           const row = await last.orderBy("effective_at", "desc").limit(1).executeTakeFirst();
           if (row !== undefined) out.push({ type: c.type, count: Number(c.n), lastSeenSecs: row.effective_at });
         }
@@ -176,15 +179,15 @@ function fencesOf(writes: readonly PageWrite[]): LeaseFence[] {
 /** One page, inside its transaction. */
 async function applyPageIn(ctx: StoreContext, trx: Db, write: PageWrite, nowMs: number): Promise<PageWriteResult> {
   const sourceId = write.sourceId;
-  await requireSource(ctx, trx, sourceId);
+  const sourceNum = await requireSource(ctx, trx, sourceId);
 
-  const inserted = await insertEvents(trx, write, nowMs);
+  const inserted = await insertEvents(trx, write, sourceNum, nowMs);
   const insertedIds = write.events.filter((e) => inserted.has(e.id)).map((e) => e.id);
   // Page order, each id once (a page may repeat one).
   const orderedIds = [...new Set(insertedIds)];
 
   // Before the rest of the page, so that anything failing later also rolls the alert state back.
-  const createdAlertIds = await applyPageMatches(ctx, trx, write, inserted, nowMs);
+  const createdAlertIds = await applyPageMatches(ctx, trx, write, inserted, sourceNum, nowMs);
 
   const quarantined = await insertQuarantine(trx, write, nowMs);
   const newUnknownTypes = await insertUnknownTypes(trx, write, nowMs);
@@ -209,13 +212,13 @@ async function applyPageIn(ctx: StoreContext, trx: Db, write: PageWrite, nowMs: 
 }
 
 /** Inserts the page's new events in one statement; returns the ids it inserted, with their seq. */
-async function insertEvents(trx: Db, write: PageWrite, nowMs: number): Promise<Map<string, number>> {
+async function insertEvents(trx: Db, write: PageWrite, sourceNum: number, nowMs: number): Promise<Map<string, number>> {
   if (write.events.length === 0) return new Map();
   // Key order: concurrent writers (PostgreSQL workers) take the same unique-index locks in the same order.
   const rows = inLockOrder(
     write.events.map(
       (e): Omit<EventsTable, "seq"> => ({
-        source_id: write.sourceId,
+        source_num: sourceNum,
         id: e.id,
         type: e.type,
         effective_at: e.effectiveAtSecs,
@@ -238,7 +241,7 @@ async function insertEvents(trx: Db, write: PageWrite, nowMs: number): Promise<M
     const stored = await trx
       .insertInto("events")
       .values(rows.slice(i, i + INSERT_CHUNK))
-      .onConflict((oc) => oc.columns(["source_id", "id"]).doNothing())
+      .onConflict((oc) => oc.columns(["source_num", "id"]).doNothing())
       .returning(["seq", "id"])
       .execute();
     if (stored.length === 0) continue;
@@ -321,6 +324,7 @@ async function applyPageMatches(
   trx: Db,
   write: PageWrite,
   inserted: ReadonlyMap<string, number>,
+  sourceNum: number,
   nowMs: number,
 ): Promise<string[]> {
   const matches = write.matches ?? [];
@@ -335,6 +339,7 @@ async function applyPageMatches(
       fromHistory: write.fromHistory === true,
       eventSeqs: inserted,
       correlationMemberRuleIds: write.correlationMemberRuleIds,
+      sourceNum,
     },
   );
 }
@@ -390,7 +395,7 @@ async function insertUnknownTypes(trx: Db, write: PageWrite, nowMs: number): Pro
   return write.unknownTypes.filter((type) => fresh.delete(type));
 }
 
-type EventColumns = Omit<Selectable<EventsTable>, "seq">;
+type EventColumns = Omit<Selectable<EventsTable>, "seq" | "source_num"> & { source_id: string };
 
 export function toStoredEvent(row: EventColumns): StoredEvent {
   return {

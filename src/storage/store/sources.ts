@@ -15,6 +15,7 @@ import { SOURCE_DEFAULTS } from "../../core/source.ts";
 import type { PageWrite, PollStatus, SourceRecord, SourceSettings, Store, StreamName, StreamState } from "../ports.ts";
 import { type Database, flag, type SourcesTable } from "./database.ts";
 import type { Db, StoreContext, StoreDialect } from "./dialect.ts";
+import { numberSource, sourceNumOf } from "./source-numbers.ts";
 
 export type SourceOps = Pick<
   Store,
@@ -42,12 +43,15 @@ export function sourceOps(ctx: StoreContext): SourceOps {
         encrypted_secret: secret.ciphertext,
         created_at_ms: clock.nowMs(),
       } as Insertable<SourcesTable>;
-      const created = await dialect.run(async (db) => {
+      const created = await dialect.write(async (trx) => {
+        let source: Selectable<SourcesTable>;
         try {
-          return await db.insertInto("sources").values(row).returningAll().executeTakeFirstOrThrow();
+          source = await trx.insertInto("sources").values(row).returningAll().executeTakeFirstOrThrow();
         } catch (err) {
           throw dialect.isUniqueViolation(err) ? nameTaken(settings.name) : err;
         }
+        await numberSource(trx, source.id);
+        return source;
       });
       return toSourceRecord(created);
     },
@@ -261,13 +265,13 @@ async function deleteSourceData(dialect: StoreDialect, trx: Db, sourceId: string
   await trx.deleteFrom("outbox").where("alert_id", "in", alerts).execute();
   await trx.deleteFrom("alerts").where("source_id", "=", sourceId).execute();
   await trx.deleteFrom("alert_windows").where("source_id", "=", sourceId).execute();
-  await trx.deleteFrom("rule_matches").where("source_id", "=", sourceId).execute();
+  await trx.deleteFrom("rule_matches").where("source_num", "=", sourceNumOf(trx, sourceId)).execute();
   // A suppression's own row (and its count) stays: it is not the source's.
   await trx.deleteFrom("suppressed_matches").where("source_id", "=", sourceId).execute();
   await trx.deleteFrom("rule_state").where("source_id", "=", sourceId).execute();
   await trx.deleteFrom("detection_settings").where("source_id", "=", sourceId).execute();
   await dialect.deleteSourceText(trx, sourceId);
-  await trx.deleteFrom("events").where("source_id", "=", sourceId).execute();
+  await trx.deleteFrom("events").where("source_num", "=", sourceNumOf(trx, sourceId)).execute();
   await trx.deleteFrom("quarantine").where("source_id", "=", sourceId).execute();
   await trx.deleteFrom("unknown_event_types").where("source_id", "=", sourceId).execute();
   await trx.deleteFrom("stream_state").where("source_id", "=", sourceId).execute();

@@ -11,6 +11,7 @@ import type { AlertCount, DeliveryStatus, HistogramBucket, StatsStore } from "..
 import type { Database } from "./database.ts";
 import type { StoreContext } from "./dialect.ts";
 import { histogramFitsDays } from "./event-search.ts";
+import { sourceNumOf } from "./source-numbers.ts";
 
 type HistogramQuery = { sourceId?: string; sinceSecs: number; bucketSecs: number };
 
@@ -55,7 +56,7 @@ function histogramFromEvents(db: Kysely<Database>, query: HistogramQuery) {
       eb.fn.countAll<number>().as("count"),
     ])
     .where("effective_at", ">=", Math.floor(query.sinceSecs))
-    .$if(query.sourceId !== undefined, (qb) => qb.where("source_id", "=", query.sourceId as string))
+    .$if(query.sourceId !== undefined, (qb) => qb.where("source_num", "=", sourceNumOf(db, query.sourceId as string)))
     .groupBy(["bucketStartSecs", "type"])
     .orderBy("bucketStartSecs")
     .orderBy("type");

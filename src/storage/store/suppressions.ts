@@ -23,6 +23,7 @@ import { flag, type SuppressionsTable } from "./database.ts";
 import { matchKey, toFlag } from "./detection-rows.ts";
 import type { Db, StoreContext } from "./dialect.ts";
 import { inLockOrder } from "./lock-order.ts";
+import { sourceNumOf } from "./source-numbers.ts";
 
 /** Keys per IN list: well under both databases' bound-parameter limits. */
 const CHUNK = 500;
@@ -140,7 +141,7 @@ async function matchFields(trx: Db, matches: readonly RuleMatch[]): Promise<Map<
       const rows = await trx
         .selectFrom("events")
         .select(["id", "actor_email", "actor_id", "ip", "project_id"])
-        .where("source_id", "=", sourceId)
+        .where("source_num", "=", sourceNumOf(trx, sourceId))
         .where("id", "in", list.slice(from, from + CHUNK))
         .execute();
       for (const r of rows) {
