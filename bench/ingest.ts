@@ -58,25 +58,25 @@ export interface IngestFigures {
   textIndexSecs: number;
 }
 
-/** The events table and indexes of migration 18, the same in both engines' DDL. */
+/** The events table and indexes of migration 30 (a source by its number), the same in both engines' DDL. */
 const EVENTS_DDL = (seq: string, text: string) => `
   CREATE TABLE events (
     seq ${seq},
-    source_id ${text} NOT NULL, id ${text} NOT NULL, type ${text} NOT NULL, effective_at bigint NOT NULL,
+    source_num integer NOT NULL, id ${text} NOT NULL, type ${text} NOT NULL, effective_at bigint NOT NULL,
     actor_type ${text}, actor_id ${text}, actor_email ${text}, ip ${text}, project_id ${text},
     raw ${text} NOT NULL, ingested_at_ms bigint NOT NULL,
-    UNIQUE (source_id, id)
+    UNIQUE (source_num, id)
   );
   CREATE INDEX events_newest ON events (effective_at DESC);
-  CREATE INDEX events_by_source ON events (source_id, effective_at DESC);
+  CREATE INDEX events_by_source ON events (source_num, effective_at DESC);
   CREATE INDEX events_by_type ON events (type, effective_at DESC);
   CREATE INDEX events_by_actor_email ON events (actor_email, effective_at DESC) WHERE actor_email IS NOT NULL;
   CREATE INDEX events_by_actor_id ON events (actor_id, effective_at DESC) WHERE actor_id IS NOT NULL;
   CREATE INDEX events_by_ip ON events (ip, effective_at DESC) WHERE ip IS NOT NULL;
   CREATE INDEX events_by_project ON events (project_id, effective_at DESC) WHERE project_id IS NOT NULL;`;
 
-const columns = (sourceId: string, e: EventRow, nowMs: number) => [
-  sourceId,
+const columns = (sourceNum: number, e: EventRow, nowMs: number) => [
+  sourceNum,
   e.id,
   e.type,
   e.effectiveAtSecs,
@@ -95,15 +95,17 @@ function bareSqlite(dir: string, transactions: EventRow[][]): number {
   rmSync(join(dir, "bare.db-wal"), { force: true });
   rmSync(join(dir, "bare.db-shm"), { force: true });
   const db = new Database(join(dir, "bare.db"));
+  // The store's settings for a new file (sqlite-store.ts).
+  db.pragma("page_size = 8192");
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL");
   db.exec(EVENTS_DDL("INTEGER PRIMARY KEY AUTOINCREMENT", "TEXT"));
   const insert = db.prepare(
-    `INSERT INTO events (source_id, id, type, effective_at, actor_type, actor_id, actor_email, ip, project_id, raw,
-       ingested_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source_id, id) DO NOTHING`,
+    `INSERT INTO events (source_num, id, type, effective_at, actor_type, actor_id, actor_email, ip, project_id, raw,
+       ingested_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (source_num, id) DO NOTHING`,
   );
   const page = db.transaction((rows: EventRow[]) => {
-    for (const e of rows) insert.run(...columns("bench", e, Date.now()));
+    for (const e of rows) insert.run(...columns(1, e, Date.now()));
   });
   const t = performance.now();
   for (const rows of transactions) page(rows);
@@ -122,14 +124,14 @@ async function barePostgres(connectionString: string, transactions: EventRow[][]
     for (const rows of transactions) {
       const params: unknown[] = [];
       const values = rows.map((e) => {
-        const cols = columns("bench", e, Date.now());
+        const cols = columns(1, e, Date.now());
         params.push(...cols);
         return `(${cols.map((_, i) => `$${params.length - cols.length + i + 1}`).join(", ")})`;
       });
       await client.query("BEGIN");
       await client.query(
-        `INSERT INTO events (source_id, id, type, effective_at, actor_type, actor_id, actor_email, ip, project_id,
-           raw, ingested_at_ms) VALUES ${values.join(", ")} ON CONFLICT (source_id, id) DO NOTHING`,
+        `INSERT INTO events (source_num, id, type, effective_at, actor_type, actor_id, actor_email, ip, project_id,
+           raw, ingested_at_ms) VALUES ${values.join(", ")} ON CONFLICT (source_num, id) DO NOTHING`,
         params,
       );
       await client.query("COMMIT");

@@ -8,6 +8,9 @@ import { eventRow } from "./storage-contract.ts";
 
 const T0 = 1_800_000_000;
 
+/** A search cursor at s1's last event once s1 is removed (`assertSourceNumbersUpgrade` removes it). */
+export const AFTER_REMOVED_SOURCE = { effectiveAtSecs: T0 + 4, id: "e4", sourceId: "s1" };
+
 /** Statements valid on both databases at the schema just before migration 30. */
 export const ROWS_BEFORE_SOURCE_NUMBERS: readonly string[] = [
   ...["s1", "s2"].map(
@@ -87,6 +90,16 @@ export async function assertSourceNumbersUpgrade(store: Store): Promise<void> {
   // Removing s1 leaves s2's events, matches and counters alone.
   await store.removeSource("s1");
   assert.deepEqual(await ids("s2"), ["s2/e4", "s2/e1"]);
+  // s1's number, remembered above, matches nothing now; nor does a source that never was.
+  assert.deepEqual(await ids("s1"), []);
+  assert.deepEqual(await ids("no-such-source"), []);
+  // A cursor naming the removed source goes on from its event: with s1's number remembered, exactly after it
+  // (s2's tie of the same second and id came first); without it, from before the tie, which may come again.
+  // Nothing after it is skipped.
+  const next = (await store.searchEvents({ after: AFTER_REMOVED_SOURCE }))
+    .map((e) => `${e.sourceId}/${e.id}`)
+    .join(" ");
+  assert.ok(["s2/e1", "s2/e4 s2/e1"].includes(next), next);
   assert.equal(await store.countEvents(), 2);
   assert.equal((await store.listMatches(window)).length, 1);
   assert.deepEqual(await store.sourceCounts(), [{ sourceId: "s2", events: 2, quarantined: 0, ruleErrors: 1 }]);

@@ -14,7 +14,6 @@ import { scheduledQuerySql } from "../scheduled-query-sql.ts";
 import type { Database as Schema } from "../store/database.ts";
 import type { Db, StoreDialect, TextPlan, WriteOptions } from "../store/dialect.ts";
 import { containsPattern } from "../store/event-search.ts";
-import { sourceNumOf } from "../store/source-numbers.ts";
 import { runMigrations } from "./migrations.ts";
 import { type PgTarget, translatePgError } from "./pg-errors.ts";
 
@@ -142,8 +141,8 @@ export class PostgresStoreDialect implements StoreDialect {
     }
   }
 
-  async deleteSourceText(trx: Db, sourceId: string): Promise<void> {
-    const seqs = sql`SELECT seq FROM events WHERE source_num = (${sourceNumOf(trx, sourceId)})`;
+  async deleteSourceText(trx: Db, sourceNum: number): Promise<void> {
+    const seqs = sql`SELECT seq FROM events WHERE source_num = ${sourceNum}`;
     // The queue first: deleting it waits for an indexer batch holding those rows, whose text is then
     // committed, and goes next. A batch starting later skips the locked rows.
     await sql`DELETE FROM event_text_pending WHERE seq IN (${seqs})`.execute(trx);

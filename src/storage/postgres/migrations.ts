@@ -894,7 +894,10 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `
       -- See the SQLite store's migration 30: events and rule matches hold the source's number (never given
       -- again) instead of its 36-character id, in the row and in each index that leads with it. The events'
-      -- key becomes (source_num, id). The rewritten rows leave dead tuples that VACUUM reclaims.
+      -- key becomes (source_num, id). The UPDATE leaves a dead copy of every row, and DROP COLUMN leaves the id's
+      -- bytes in the live ones; the ALTER ... TYPE that follows each table's changes rewrites it (a new file
+      -- with live rows only and the dropped column as NULL, and its indexes rebuilt), so the upgrade ends
+      -- smaller instead of twice the size until a VACUUM FULL.
       CREATE TABLE source_numbers (
         num integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         source_id text COLLATE "C" NOT NULL UNIQUE REFERENCES sources(id) ON DELETE CASCADE
@@ -905,6 +908,7 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE events e SET source_num = n.num FROM source_numbers n WHERE n.source_id = e.source_id;
       ALTER TABLE events ALTER COLUMN source_num SET NOT NULL;
       ALTER TABLE events DROP COLUMN source_id;
+      ALTER TABLE events ALTER COLUMN source_num TYPE integer USING source_num + 0;
       ALTER TABLE events ADD PRIMARY KEY (source_num, id);
       ALTER TABLE events ADD FOREIGN KEY (source_num) REFERENCES source_numbers(num) ON DELETE CASCADE;
       CREATE INDEX events_by_source ON events (source_num, effective_at DESC);
@@ -921,6 +925,7 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE rule_matches m SET source_num = n.num FROM source_numbers n WHERE n.source_id = m.source_id;
       ALTER TABLE rule_matches ALTER COLUMN source_num SET NOT NULL;
       ALTER TABLE rule_matches DROP COLUMN source_id;
+      ALTER TABLE rule_matches ALTER COLUMN source_num TYPE integer USING source_num + 0;
       ALTER TABLE rule_matches ADD FOREIGN KEY (source_num) REFERENCES source_numbers(num) ON DELETE CASCADE;
       CREATE UNIQUE INDEX rule_matches_key ON rule_matches (source_num, rule_id, event_id, is_error) WHERE event_seq IS NULL;
       CREATE INDEX rule_matches_by_source_rule ON rule_matches (source_num, rule_id, event_time, seq);

@@ -10,8 +10,9 @@ import { Worker } from "node:worker_threads";
 const WORKER_URL = new URL("./checkpoint-worker.mjs", import.meta.url);
 
 /**
- * WAL pages past which the writer checkpoints by itself (SQLite's default is 1,000): about 32 MiB, far past
- * what the checkpoint thread leaves behind when it keeps up.
+ * WAL pages past which the writer checkpoints by itself (SQLite's default is 1,000): 64 MiB of a new file's
+ * 8 KiB pages (32 MiB of the 4 KiB pages of a file made before), far past what the checkpoint thread leaves
+ * behind when it keeps up.
  */
 export const BACKSTOP_WAL_PAGES = 8192;
 

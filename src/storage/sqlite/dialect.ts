@@ -169,7 +169,7 @@ export class SqliteStoreDialect implements StoreDialect {
     await sql`INSERT INTO event_text (rowid, body) VALUES ${values}`.execute(trx);
   }
 
-  async deleteSourceText(_trx: Db, _sourceId: string): Promise<void> {
+  async deleteSourceText(_trx: Db, _sourceNum: number): Promise<void> {
     // The trigger event_text_delete (migration 18) removes an event's text and queue row with the event.
   }
 

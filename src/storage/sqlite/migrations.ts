@@ -1011,9 +1011,10 @@ export const MIGRATIONS: readonly Migration[] = [
     rebuildsTables: true,
     sql: `
       -- A source id is 36 characters, and events and rule matches (a row or more per event) repeated it in the
-      -- row and in three indexes each: about 200 bytes per event. They now hold the source's number, a small
-      -- integer given once per source and never given again (AUTOINCREMENT), which source_numbers maps to the
-      -- id. Queries still name sources by id: the store looks the number up (store/source-numbers.ts).
+      -- row and in the indexes that lead with it (two on events, three on rule matches): about 200 bytes per
+      -- event. They now hold the source's number, a small integer given once per source and never given again
+      -- (AUTOINCREMENT), which source_numbers maps to the id. Callers still name sources by id: the store looks
+      -- the number up (store/source-numbers.ts).
       CREATE TABLE source_numbers (
         num INTEGER PRIMARY KEY AUTOINCREMENT,
         source_id TEXT NOT NULL UNIQUE REFERENCES sources(id) ON DELETE CASCADE

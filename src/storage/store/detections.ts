@@ -46,7 +46,7 @@ import type { Db, StoreContext, StoreDialect } from "./dialect.ts";
 import { inLockOrder } from "./lock-order.ts";
 import { requireSource } from "./require-source.ts";
 import { applyStateOpsTo, groupStateOps, isLive } from "./rule-state.ts";
-import { sourceNumOf } from "./source-numbers.ts";
+import type { SourceNumbers } from "./source-numbers.ts";
 import { suppressMatchesIn } from "./suppressions.ts";
 
 /**
@@ -122,8 +122,9 @@ export async function applyMatchesIn(
   // can be stored yet (matches go only with their source, and with its events), so the look-up is skipped; the
   // insert still checks.
   // Suppressed matches (store/suppressions.ts) are counted there and go no further: no window, no alert.
-  const unstored = eventSeqs !== undefined ? distinctMatches(matches) : await unstoredMatches(trx, matches);
-  const fresh = await suppressMatchesIn(trx, unstored, nowMs);
+  const unstored =
+    eventSeqs !== undefined ? distinctMatches(matches) : await unstoredMatches(trx, ctx.sourceNumbers, matches);
+  const fresh = await suppressMatchesIn(trx, ctx.sourceNumbers, unstored, nowMs);
   if (fresh.length === 0) return [];
 
   let existing = await loadWindows(trx, fresh);
@@ -174,7 +175,7 @@ function distinctMatches(matches: readonly RuleMatch[]): RuleMatch[] {
 }
 
 /** The matches not stored yet, in input order, each once. */
-async function unstoredMatches(trx: Db, matches: readonly RuleMatch[]): Promise<RuleMatch[]> {
+async function unstoredMatches(trx: Db, numbers: SourceNumbers, matches: readonly RuleMatch[]): Promise<RuleMatch[]> {
   const unique = distinctMatches(matches);
   const stored = new Set<string>();
   for (const [sourceId, ofSource] of groupBy(unique, (m) => m.sourceId)) {
@@ -186,7 +187,7 @@ async function unstoredMatches(trx: Db, matches: readonly RuleMatch[]): Promise<
         .selectFrom("rule_matches")
         .select(["rule_id", "event_id", "is_error"])
         .where("event_seq", "is", null)
-        .where("source_num", "=", sourceNumOf(trx, sourceId))
+        .where("source_num", "=", await numbers.filter(trx, sourceId))
         .where("rule_id", "in", distinct(chunk.map((m) => m.ruleId)))
         .where("event_id", "in", distinct(chunk.map((m) => m.eventId)))
         .execute();
@@ -614,11 +615,13 @@ export function detectionOps(
     },
 
     async listMatches(query) {
-      const rows = await dialect.run((db) => {
+      const rows = await dialect.run(async (db) => {
         let q = matchesWithVersions(db)
           .where("m.event_time", ">=", query.sinceSecs)
           .where("m.event_time", "<", query.untilSecs);
-        if (query.sourceId !== undefined) q = q.where("m.source_num", "=", sourceNumOf(db, query.sourceId));
+        if (query.sourceId !== undefined) {
+          q = q.where("m.source_num", "=", await ctx.sourceNumbers.filter(db, query.sourceId));
+        }
         if (query.ruleIds !== undefined && query.ruleIds.length > 0) q = q.where("m.rule_id", "in", query.ruleIds);
         return q.orderBy("m.event_time").orderBy("m.seq").execute();
       });
@@ -641,9 +644,9 @@ export function detectionOps(
     },
 
     async listCorrelationPending(sourceId, options) {
-      const rows = await dialect.run((db) =>
+      const rows = await dialect.run(async (db) =>
         matchesWithVersions(db)
-          .where("m.source_num", "=", sourceNumOf(db, sourceId))
+          .where("m.source_num", "=", await ctx.sourceNumbers.filter(db, sourceId))
           .where("m.correlation_pending", "=", 1)
           .where("m.seq", ">", options.afterSeq)
           .orderBy("m.seq")
@@ -656,11 +659,12 @@ export function detectionOps(
     async clearCorrelationPending(sourceId, seqs) {
       if (seqs.length === 0) return;
       await dialect.write(async (trx) => {
+        const sourceNum = await ctx.sourceNumbers.filter(trx, sourceId);
         for (const chunk of chunks(seqs)) {
           await trx
             .updateTable("rule_matches")
             .set({ correlation_pending: 0 })
-            .where("source_num", "=", sourceNumOf(trx, sourceId))
+            .where("source_num", "=", sourceNum)
             .where("seq", "in", chunk)
             .execute();
         }

@@ -6,6 +6,7 @@ import type { Compilable, Kysely, RawBuilder, Transaction } from "kysely";
 import type { Clock } from "../../core/clock.ts";
 import type { EventDocuments } from "../ports.ts";
 import type { Database } from "./database.ts";
+import type { SourceNumbers } from "./source-numbers.ts";
 
 /** A Kysely handle usable inside a write transaction (the transaction itself or its connection). */
 export type Db = Kysely<Database> | Transaction<Database>;
@@ -98,11 +99,12 @@ export interface StoreDialect {
   /** Adds a batch of events' searchable text to the text index, inside the indexer's transaction. */
   insertText(trx: Db, rows: ReadonlyArray<{ seq: number; body: string }>): Promise<void>;
   /**
-   * Removes a source's events from the text index and its queue, before the events go (see removeSource).
+   * Removes a source's events (by its number, ./source-numbers.ts) from the text index and its queue,
+   * before the events go (see removeSource).
    * PostgreSQL: the text tables have no foreign key to events (migration 18), so they are deleted here;
    * SQLite: nothing, the events' delete trigger removes them.
    */
-  deleteSourceText(trx: Db, sourceId: string): Promise<void>;
+  deleteSourceText(trx: Db, sourceNum: number): Promise<void>;
   /**
    * A page of event API documents (see ../event-document.ts) for `query`, a search selecting the `doc` column
    * built by `eventDocumentSql` plus the cursor columns; null when this dialect builds them in JavaScript.
@@ -149,4 +151,6 @@ export interface StoreContext {
   readonly clock: Clock;
   /** Alerts a rule may raise per source and hour before its matches fold into one (alerts/limiter.ts). */
   readonly alertLimitPerHour: number;
+  /** Source ids to the numbers events and matches hold (./source-numbers.ts). */
+  readonly sourceNumbers: SourceNumbers;
 }

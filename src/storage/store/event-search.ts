@@ -5,8 +5,8 @@ import { type Kysely, type SelectQueryBuilder, sql } from "kysely";
 import { UsageError } from "../../core/errors.ts";
 import type { EventQuery } from "../ports.ts";
 import type { Database } from "./database.ts";
-import type { StoreDialect, TextPlan } from "./dialect.ts";
-import { sourceIdOfRow, sourceNumOf } from "./source-numbers.ts";
+import type { StoreContext, StoreDialect, TextPlan } from "./dialect.ts";
+import { sourceIdOfRow } from "./source-numbers.ts";
 
 export const DEFAULT_LIMIT = 100;
 export const MAX_LIMIT = 10_000;
@@ -40,15 +40,40 @@ export function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
+/** An EventQuery with its source, and its cursor's, as numbers (./source-numbers.ts): what the builders read. */
+export type NumberedQuery = Omit<EventQuery, "sourceId" | "after"> & {
+  sourceNum?: number;
+  after?: { effectiveAtSecs: number; id: string; sourceNum: number };
+};
+
+/**
+ * Above every source number: a cursor whose source was removed since goes on with that second's events of the
+ * same id from every other source, so it may repeat one, never skip one.
+ */
+const PAST_EVERY_SOURCE = 2_147_483_647;
+
+/** `query` with its sources as numbers. */
+export async function numberQuery(ctx: StoreContext, query: EventQuery): Promise<NumberedQuery> {
+  const { sourceId, after, ...rest } = query;
+  const numbers = ctx.sourceNumbers;
+  const db = ctx.dialect.db;
+  const out: NumberedQuery = rest;
+  if (sourceId !== undefined) out.sourceNum = await numbers.filter(db, sourceId);
+  if (after !== undefined) {
+    const sourceNum = (await numbers.find(db, after.sourceId)) ?? PAST_EVERY_SOURCE;
+    out.after = { effectiveAtSecs: after.effectiveAtSecs, id: after.id, sourceNum };
+  }
+  return out;
+}
+
 function applyFilters<O>(
-  db: Kysely<Database>,
   dialect: StoreDialect,
   query: SelectQueryBuilder<Database, "events", O>,
-  filter: EventQuery,
+  filter: NumberedQuery,
   textPlan: TextPlan,
 ): SelectQueryBuilder<Database, "events", O> {
   let q = query;
-  if (filter.sourceId !== undefined) q = q.where("source_num", "=", sourceNumOf(db, filter.sourceId));
+  if (filter.sourceNum !== undefined) q = q.where("source_num", "=", filter.sourceNum);
   if (filter.ids !== undefined) {
     // Kysely compiles `in ()` for an empty list, which is not SQL: ask for what matches nothing instead.
     q = filter.ids.length > 0 ? q.where("id", "in", filter.ids) : q.where(sql<boolean>`1 = 0`);
@@ -66,11 +91,11 @@ function applyFilters<O>(
   if (after !== undefined) {
     // The row-value comparison is the newest-first order itself; the plain bound on effective_at lets
     // both planners start the index scan at the cursor instead of filtering from the newest row.
-    // A cursor's source that is gone has no number: coalesce to 0, below every number, keeps the order.
-    const afterNum = sql`coalesce((${sourceNumOf(db, after.sourceId)}), 0)`;
     q = q
       .where("effective_at", "<=", after.effectiveAtSecs)
-      .where(sql<boolean>`(effective_at, id, source_num) < (${after.effectiveAtSecs}, ${after.id}, ${afterNum})`);
+      .where(
+        sql<boolean>`(effective_at, id, source_num) < (${after.effectiveAtSecs}, ${after.id}, ${after.sourceNum})`,
+      );
   }
   return q;
 }
@@ -104,19 +129,23 @@ export const EVENT_COLUMNS = [
 /** The id of an event's source, for a select list of events. */
 export const EVENT_SOURCE_ID = sourceIdOfRow("events.source_num").as("source_id");
 
-export function eventSearch(db: Kysely<Database>, dialect: StoreDialect, filter: EventQuery, plan: TextPlan) {
+export function eventSearch(db: Kysely<Database>, dialect: StoreDialect, filter: NumberedQuery, plan: TextPlan) {
   return newestFirst(
-    applyFilters(db, dialect, db.selectFrom("events").select(EVENT_COLUMNS).select(EVENT_SOURCE_ID), filter, plan),
+    applyFilters(dialect, db.selectFrom("events").select(EVENT_COLUMNS).select(EVENT_SOURCE_ID), filter, plan),
     filter.limit,
   );
 }
 
-export function eventDocumentSearch(db: Kysely<Database>, dialect: StoreDialect, filter: EventQuery, plan: TextPlan) {
+export function eventDocumentSearch(
+  db: Kysely<Database>,
+  dialect: StoreDialect,
+  filter: NumberedQuery,
+  plan: TextPlan,
+) {
   const doc = dialect.eventDocumentSql;
   if (doc === null) throw new Error("eventDocumentSearch: this dialect builds documents in JavaScript.");
   return newestFirst(
     applyFilters(
-      db,
       dialect,
       db.selectFrom("events").select([doc.as("doc"), "effective_at", "id", EVENT_SOURCE_ID]),
       filter,
@@ -130,14 +159,13 @@ export function eventDocumentSearch(db: Kysely<Database>, dialect: StoreDialect,
  * How a query's free text is answered (StoreDialect.textPlan); a query without text asks no index. `reading`:
  * "page" for a search's newest matches, "every" for a count or a histogram.
  */
-export async function textPlanOf(dialect: StoreDialect, query: EventQuery, reading: "page" | "every") {
+export async function textPlanOf(dialect: StoreDialect, query: { text?: string }, reading: "page" | "every") {
   return query.text ? dialect.textPlan(query.text, reading) : "index";
 }
 
 /** `plan`: for reading every match (textPlanOf "every"). */
-export function eventCount(db: Kysely<Database>, dialect: StoreDialect, filter: EventQuery, plan: TextPlan) {
+export function eventCount(db: Kysely<Database>, dialect: StoreDialect, filter: NumberedQuery, plan: TextPlan) {
   return applyFilters(
-    db,
     dialect,
     db.selectFrom("events").select((eb) => eb.fn.countAll<number>().as("n")),
     filter,
@@ -152,14 +180,13 @@ export function eventCount(db: Kysely<Database>, dialect: StoreDialect, filter: 
 export function eventHistogram(
   db: Kysely<Database>,
   dialect: StoreDialect,
-  filter: EventQuery,
+  filter: NumberedQuery,
   bucketSecs: number,
   plan: TextPlan,
 ) {
   const { limit: _limit, after: _after, ...conditions } = filter;
   const bucket = sql<number>`(effective_at / cast(${bucketSecs} as bigint)) * cast(${bucketSecs} as bigint)`;
   return applyFilters(
-    db,
     dialect,
     db
       .selectFrom("events")

@@ -25,6 +25,7 @@ import {
   eventCount,
   eventDocumentSearch,
   eventSearch,
+  numberQuery,
   quarantineList,
   textPlanOf,
 } from "./event-search.ts";
@@ -32,7 +33,6 @@ import { holdLeaseIn } from "./fleet.ts";
 import { inLockOrder } from "./lock-order.ts";
 import { requireSource } from "./require-source.ts";
 import { stateTimeSecs } from "./rule-state.ts";
-import { sourceNumOf } from "./source-numbers.ts";
 import { recordEventStored, updateStreamState } from "./sources.ts";
 import type { TextIndexer } from "./text-index.ts";
 
@@ -84,18 +84,21 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
 
     async searchEvents(query) {
       const plan = await textPlanOf(dialect, query, "page");
-      const rows = await dialect.heavyRead(eventSearch(dialect.db, dialect, query, plan));
+      const rows = await dialect.heavyRead(eventSearch(dialect.db, dialect, await numberQuery(ctx, query), plan));
       return rows.map(toStoredEvent);
     },
 
     async searchEventDocuments(query) {
       const plan = await textPlanOf(dialect, query, "page");
+      const numbered = await numberQuery(ctx, query);
       const inDatabase =
         dialect.eventDocumentSql === null
           ? null
-          : dialect.eventDocuments(eventDocumentSearch(dialect.db, dialect, query, plan));
+          : dialect.eventDocuments(eventDocumentSearch(dialect.db, dialect, numbered, plan));
       if (inDatabase !== null) return inDatabase;
-      return documentsOf((await dialect.heavyRead(eventSearch(dialect.db, dialect, query, plan))).map(toStoredEvent));
+      return documentsOf(
+        (await dialect.heavyRead(eventSearch(dialect.db, dialect, numbered, plan))).map(toStoredEvent),
+      );
     },
 
     async countEvents(query = {}) {
@@ -110,16 +113,20 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
         });
       }
       const rows = await dialect.heavyRead(
-        eventCount(dialect.db, dialect, query, await textPlanOf(dialect, query, "every")),
+        eventCount(dialect.db, dialect, await numberQuery(ctx, query), await textPlanOf(dialect, query, "every")),
       );
       return Number(rows[0]?.n ?? 0);
     },
 
     async listEventIds(sourceId) {
       return dialect.run(async (db) =>
-        (await db.selectFrom("events").select("id").where("source_num", "=", sourceNumOf(db, sourceId)).execute()).map(
-          (r) => r.id,
-        ),
+        (
+          await db
+            .selectFrom("events")
+            .select("id")
+            .where("source_num", "=", await ctx.sourceNumbers.filter(db, sourceId))
+            .execute()
+        ).map((r) => r.id),
       );
     },
 
@@ -153,11 +160,12 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
           .where("events", ">", 0);
         if (sourceId !== undefined) q = q.where("source_id", "=", sourceId);
         const counts = await q.groupBy("type").orderBy("type").execute();
+        const sourceNum = sourceId === undefined ? undefined : await ctx.sourceNumbers.filter(db, sourceId);
         // The newest event of each type: one index probe per type (events_by_type ends in effective_at).
         const out: Array<{ type: string; count: number; lastSeenSecs: number }> = [];
         for (const c of counts) {
           let last = db.selectFrom("events").select("effective_at").where("type", "=", c.type);
-          if (sourceId !== undefined) last = last.where("source_num", "=", sourceNumOf(db, sourceId));
+          if (sourceNum !== undefined) last = last.where("source_num", "=", sourceNum);
           const row = await last.orderBy("effective_at", "desc").limit(1).executeTakeFirst();
           if (row !== undefined) out.push({ type: c.type, count: Number(c.n), lastSeenSecs: row.effective_at });
         }

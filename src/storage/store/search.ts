@@ -9,7 +9,7 @@ import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import type { SavedSearch, SearchStore } from "../ports.ts";
 import type { SavedSearchesTable } from "./database.ts";
 import type { StoreContext } from "./dialect.ts";
-import { eventHistogram, textPlanOf } from "./event-search.ts";
+import { eventHistogram, numberQuery, textPlanOf } from "./event-search.ts";
 
 const NAME_MAX = 200;
 const QUERY_MAX = 4000;
@@ -27,7 +27,7 @@ export function searchOps(ctx: StoreContext): SearchStore {
       }
       // Like a count, the histogram reads every match whatever the order.
       const plan = await textPlanOf(dialect, query, "every");
-      return dialect.heavyRead(eventHistogram(dialect.db, dialect, query, bucketSecs, plan));
+      return dialect.heavyRead(eventHistogram(dialect.db, dialect, await numberQuery(ctx, query), bucketSecs, plan));
     },
 
     async listSavedSearches() {

@@ -15,7 +15,7 @@ import { SOURCE_DEFAULTS } from "../../core/source.ts";
 import type { PageWrite, PollStatus, SourceRecord, SourceSettings, Store, StreamName, StreamState } from "../ports.ts";
 import { type Database, flag, type SourcesTable } from "./database.ts";
 import type { Db, StoreContext, StoreDialect } from "./dialect.ts";
-import { numberSource, sourceNumOf } from "./source-numbers.ts";
+import { numberSource } from "./source-numbers.ts";
 
 export type SourceOps = Pick<
   Store,
@@ -100,7 +100,7 @@ export function sourceOps(ctx: StoreContext): SourceOps {
           .forUpdate(trx.selectFrom("sources").select("id").where("id", "=", id))
           .executeTakeFirst();
         if (found === undefined) throw new NotFoundError(`No source with id ${id}.`);
-        await deleteSourceData(dialect, trx, id);
+        await deleteSourceData(dialect, trx, id, await ctx.sourceNumbers.filter(trx, id));
       });
     },
 
@@ -255,7 +255,8 @@ export async function recordEventStored(trx: Db, sourceId: string, atMs: number)
  * first, so the cascade on `sources` has nothing left to walk row by row. The counters (event_counts,
  * alert_counts, source_counters) follow their rows by trigger and go with the source by cascade.
  */
-async function deleteSourceData(dialect: StoreDialect, trx: Db, sourceId: string): Promise<void> {
+/** `sourceNum`: the source's number (./source-numbers.ts), which its events and matches hold. */
+async function deleteSourceData(dialect: StoreDialect, trx: Db, sourceId: string, sourceNum: number): Promise<void> {
   const jobs = trx.selectFrom("backfill_jobs").select("id").where("source_id", "=", sourceId);
   const alerts = trx.selectFrom("alerts").select("id").where("source_id", "=", sourceId);
   await trx.deleteFrom("backfill_slices").where("job_id", "in", jobs).execute();
@@ -265,13 +266,13 @@ async function deleteSourceData(dialect: StoreDialect, trx: Db, sourceId: string
   await trx.deleteFrom("outbox").where("alert_id", "in", alerts).execute();
   await trx.deleteFrom("alerts").where("source_id", "=", sourceId).execute();
   await trx.deleteFrom("alert_windows").where("source_id", "=", sourceId).execute();
-  await trx.deleteFrom("rule_matches").where("source_num", "=", sourceNumOf(trx, sourceId)).execute();
+  await trx.deleteFrom("rule_matches").where("source_num", "=", sourceNum).execute();
   // A suppression's own row (and its count) stays: it is not the source's.
   await trx.deleteFrom("suppressed_matches").where("source_id", "=", sourceId).execute();
   await trx.deleteFrom("rule_state").where("source_id", "=", sourceId).execute();
   await trx.deleteFrom("detection_settings").where("source_id", "=", sourceId).execute();
-  await dialect.deleteSourceText(trx, sourceId);
-  await trx.deleteFrom("events").where("source_num", "=", sourceNumOf(trx, sourceId)).execute();
+  await dialect.deleteSourceText(trx, sourceNum);
+  await trx.deleteFrom("events").where("source_num", "=", sourceNum).execute();
   await trx.deleteFrom("quarantine").where("source_id", "=", sourceId).execute();
   await trx.deleteFrom("unknown_event_types").where("source_id", "=", sourceId).execute();
   await trx.deleteFrom("stream_state").where("source_id", "=", sourceId).execute();

@@ -11,7 +11,6 @@ import type { AlertCount, DeliveryStatus, HistogramBucket, StatsStore } from "..
 import type { Database } from "./database.ts";
 import type { StoreContext } from "./dialect.ts";
 import { histogramFitsDays } from "./event-search.ts";
-import { sourceNumOf } from "./source-numbers.ts";
 
 type HistogramQuery = { sourceId?: string; sinceSecs: number; bucketSecs: number };
 
@@ -47,7 +46,8 @@ function histogramFromCounters(db: Kysely<Database>, query: HistogramQuery) {
 }
 
 /** Any other buckets from the events themselves. */
-function histogramFromEvents(db: Kysely<Database>, query: HistogramQuery) {
+/** `sourceNum`: the number of `query.sourceId` (./source-numbers.ts), when it names one. */
+function histogramFromEvents(db: Kysely<Database>, query: HistogramQuery, sourceNum: number | undefined) {
   return db
     .selectFrom("events")
     .select((eb) => [
@@ -56,7 +56,7 @@ function histogramFromEvents(db: Kysely<Database>, query: HistogramQuery) {
       eb.fn.countAll<number>().as("count"),
     ])
     .where("effective_at", ">=", Math.floor(query.sinceSecs))
-    .$if(query.sourceId !== undefined, (qb) => qb.where("source_num", "=", sourceNumOf(db, query.sourceId as string)))
+    .$if(sourceNum !== undefined, (qb) => qb.where("source_num", "=", sourceNum as number))
     .groupBy(["bucketStartSecs", "type"])
     .orderBy("bucketStartSecs")
     .orderBy("type");
@@ -68,7 +68,9 @@ export function statsOps(ctx: StoreContext): StatsStore {
     async eventHistogram(query: HistogramQuery): Promise<HistogramBucket[]> {
       validateHistogramQuery(query);
       if (histogramFitsDays(query)) return dialect.run((db) => histogramFromCounters(db, query).execute());
-      return dialect.heavyRead(histogramFromEvents(dialect.db, query));
+      const sourceNum =
+        query.sourceId === undefined ? undefined : await ctx.sourceNumbers.filter(dialect.db, query.sourceId);
+      return dialect.heavyRead(histogramFromEvents(dialect.db, query, sourceNum));
     },
 
     async sourceCounts(): Promise<

@@ -17,6 +17,7 @@ import { fleetOps } from "./fleet.ts";
 import { loginThrottleOps } from "./login-throttle.ts";
 import { postureOps } from "./posture.ts";
 import { searchOps } from "./search.ts";
+import { SourceNumbers } from "./source-numbers.ts";
 import { sourceOps } from "./sources.ts";
 import { statsOps } from "./stats.ts";
 import { suppressionOps } from "./suppressions.ts";
@@ -37,6 +38,7 @@ export function openStore(dialect: StoreDialect, options: StoreOptions = {}): St
     dialect,
     clock: options.clock ?? systemClock,
     alertLimitPerHour: options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR,
+    sourceNumbers: new SourceNumbers(),
   };
   const textIndex = textIndexer(ctx);
   const ops: StoreOps = {

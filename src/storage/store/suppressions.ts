@@ -23,7 +23,7 @@ import { flag, type SuppressionsTable } from "./database.ts";
 import { matchKey, toFlag } from "./detection-rows.ts";
 import type { Db, StoreContext } from "./dialect.ts";
 import { inLockOrder } from "./lock-order.ts";
-import { sourceNumOf } from "./source-numbers.ts";
+import type { SourceNumbers } from "./source-numbers.ts";
 
 /** Keys per IN list: well under both databases' bound-parameter limits. */
 const CHUNK = 500;
@@ -74,7 +74,12 @@ function checkedConditions(conditions: SuppressionConditions): SuppressionCondit
  * suppression covers, or that a suppression absorbed before (a match re-applied after its suppression
  * ended was counted then, and is not alerted now), and returns the rest in input order.
  */
-export async function suppressMatchesIn(trx: Db, matches: readonly RuleMatch[], nowMs: number): Promise<RuleMatch[]> {
+export async function suppressMatchesIn(
+  trx: Db,
+  numbers: SourceNumbers,
+  matches: readonly RuleMatch[],
+  nowMs: number,
+): Promise<RuleMatch[]> {
   if (matches.length === 0) return [...matches];
   const rows = await trx
     .selectFrom("suppressions")
@@ -89,7 +94,7 @@ export async function suppressMatchesIn(trx: Db, matches: readonly RuleMatch[], 
   const candidates = matches.filter((m) => ruleIds.has(m.ruleId));
   const absorbed = await absorbedBefore(trx, candidates);
   const active = rows.map(toSuppression).filter((s) => suppressionActive(s, nowMs));
-  const fields = active.length > 0 ? await matchFields(trx, candidates) : new Map<string, MatchFields>();
+  const fields = active.length > 0 ? await matchFields(trx, numbers, candidates) : new Map<string, MatchFields>();
 
   const suppressedBy = new Map<string, { match: RuleMatch; suppressionId: string }>();
   for (const m of candidates) {
@@ -131,7 +136,11 @@ async function absorbedBefore(trx: Db, matches: readonly RuleMatch[]): Promise<S
 }
 
 /** The suppression fields of the matches' events, keyed by JSON [sourceId, eventId]. */
-async function matchFields(trx: Db, matches: readonly RuleMatch[]): Promise<Map<string, MatchFields>> {
+async function matchFields(
+  trx: Db,
+  numbers: SourceNumbers,
+  matches: readonly RuleMatch[],
+): Promise<Map<string, MatchFields>> {
   const fields = new Map<string, MatchFields>();
   const bySource = new Map<string, Set<string>>();
   for (const m of matches) bySource.set(m.sourceId, (bySource.get(m.sourceId) ?? new Set()).add(m.eventId));
@@ -141,7 +150,7 @@ async function matchFields(trx: Db, matches: readonly RuleMatch[]): Promise<Map<
       const rows = await trx
         .selectFrom("events")
         .select(["id", "actor_email", "actor_id", "ip", "project_id"])
-        .where("source_num", "=", sourceNumOf(trx, sourceId))
+        .where("source_num", "=", await numbers.filter(trx, sourceId))
         .where("id", "in", list.slice(from, from + CHUNK))
         .execute();
       for (const r of rows) {
