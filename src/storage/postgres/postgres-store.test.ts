@@ -72,6 +72,31 @@ async function rawClient(): Promise<pg.Client> {
   return client;
 }
 
+/**
+ * A new schema as an older Vigil left it: every migration before the one named `name`, then `statements` (rows
+ * written as that schema holds them). Returns the schema's name.
+ */
+async function schemaBefore(name: string, statements: readonly string[]): Promise<string> {
+  const schema = freshSchema();
+  const version = MIGRATIONS.find((m) => m.name === name)?.version;
+  assert.ok(version !== undefined, `no migration named ${name}`);
+  const client = await rawClient();
+  try {
+    await client.query(`CREATE SCHEMA ${schema}`);
+    await client.query(`SET search_path TO ${schema}`);
+    await runMigrations(
+      client as pg.PoolClient,
+      schema,
+      Date.now(),
+      MIGRATIONS.filter((m) => m.version < version),
+    );
+    for (const statement of statements) await client.query(statement);
+  } finally {
+    await client.end();
+  }
+  return schema;
+}
+
 describe("PostgresStore", () => {
   it("migrates once when many workers start at the same time", async () => {
     const schema = freshSchema();
@@ -96,23 +121,9 @@ describe("PostgresStore", () => {
 
   // Security (issue 16, finding 6b): tokens made before expiries existed get 90 days from the migration.
   it("gives API tokens made before expiries existed 90 days from the migration", async () => {
-    const schema = freshSchema();
-    const client = await rawClient();
-    try {
-      // A schema as an older Vigil left it: every migration before the token expiry.
-      const expiry = MIGRATIONS.find((m) => m.name === "api tokens: expiry")?.version ?? 0;
-      await client.query(`CREATE SCHEMA ${schema}`);
-      await client.query(`SET search_path TO ${schema}`);
-      await runMigrations(
-        client as pg.PoolClient,
-        schema,
-        Date.now(),
-        MIGRATIONS.filter((m) => m.version < expiry),
-      );
-      await client.query("INSERT INTO api_tokens (id, name, token_hash, created_at_ms) VALUES ('t1', 'old', 'h', 0)");
-    } finally {
-      await client.end();
-    }
+    const schema = await schemaBefore("api tokens: expiry", [
+      "INSERT INTO api_tokens (id, name, token_hash, created_at_ms) VALUES ('t1', 'old', 'h', 0)",
+    ]);
     const before = Date.now();
     const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
     try {
@@ -126,23 +137,7 @@ describe("PostgresStore", () => {
   });
 
   it("names each event's and match's source by number after migration 30", async () => {
-    const schema = freshSchema();
-    const client = await rawClient();
-    try {
-      const version = MIGRATIONS.find((m) => m.name === "events and matches name their source by number")?.version;
-      assert.ok(version !== undefined);
-      await client.query(`CREATE SCHEMA ${schema}`);
-      await client.query(`SET search_path TO ${schema}`);
-      await runMigrations(
-        client as pg.PoolClient,
-        schema,
-        Date.now(),
-        MIGRATIONS.filter((m) => m.version < version),
-      );
-      for (const statement of ROWS_BEFORE_SOURCE_NUMBERS) await client.query(statement);
-    } finally {
-      await client.end();
-    }
+    const schema = await schemaBefore("events and matches name their source by number", ROWS_BEFORE_SOURCE_NUMBERS);
     const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
     try {
       await assertSourceNumbersUpgrade(store);
