@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { VigilError } from "../src/core/errors.ts";
 import type { Store } from "../src/storage/ports.ts";
+import { TEXT_CANDIDATE_CAP } from "../src/storage/store/dialect.ts";
 import { eventRow, sourceSettings } from "./storage-contract.ts";
 
 const HOUR = 3600;
@@ -84,6 +85,48 @@ export function runSearchContract(name: string, open: () => Promise<Store>): voi
       assert.deepEqual(await store.searchHistogram({ text: "nowhere" }, HOUR), []);
       await rejectsWith(store.searchHistogram({}, 0), "usage");
       await rejectsWith(store.searchHistogram({}, 1.5), "usage");
+    });
+
+    it("finds a text held by more records than the candidate cap as it finds a rare one, indexed or queued", async () => {
+      const source = await store.createSource(sourceSettings("big"), { ciphertext: "x" });
+      const total = TEXT_CANDIDATE_CAP + 300;
+      const note = (i: number) => (i % 250 === 0 ? "common-word rare-word" : "common-word");
+      const events = Array.from({ length: total }, (_, i) =>
+        eventRow(`e${String(i).padStart(5, "0")}`, T0 + i, { raw: JSON.stringify({ note: note(i) }) }),
+      );
+      const newest = (n: number, keep: (i: number) => boolean) =>
+        events
+          .map((e, i) => ({ id: e.id, i }))
+          .filter(({ i }) => keep(i))
+          .slice(-n)
+          .reverse()
+          .map((e) => e.id);
+      const page = async (text: string, after?: { effectiveAtSecs: number; id: string; sourceId: string }) =>
+        (await store.searchEvents({ text, limit: 100, ...(after ? { after } : {}) })).map((e) => e.id);
+      const check = async () => {
+        assert.deepEqual(
+          await page("COMMON-word"),
+          newest(100, () => true),
+        );
+        assert.deepEqual(
+          await page("rare-word"),
+          newest(100, (i) => i % 250 === 0),
+        );
+        // The next page of the common text, from the cursor of the first.
+        const cursor = { effectiveAtSecs: T0 + total - 100, id: events[total - 100]!.id, sourceId: source.id };
+        assert.deepEqual(await page("common-word", cursor), newest(200, () => true).slice(100));
+        assert.equal(await store.countEvents({ text: "common-word" }), total);
+        assert.deepEqual(await store.searchHistogram({ text: "rare-word" }, 86_400), [
+          { bucketStartSecs: T0, type: "login.succeeded", count: Math.ceil(total / 250) },
+        ]);
+      };
+      // The first part indexed, the rest queued.
+      await store.applyPage({ sourceId: source.id, events: events.slice(0, 2000), quarantined: [], unknownTypes: [] });
+      await store.indexPendingText();
+      await store.applyPage({ sourceId: source.id, events: events.slice(2000), quarantined: [], unknownTypes: [] });
+      await check();
+      await store.indexPendingText();
+      await check();
     });
 
     it("saves searches by unique name, lists them by name and deletes them", async () => {

@@ -25,7 +25,7 @@ import { UsageError, VigilError } from "../../core/errors.ts";
 import type { EventDocuments } from "../ports.ts";
 import { scheduledQuerySql } from "../scheduled-query-sql.ts";
 import type { Database as Schema } from "../store/database.ts";
-import type { Db, StoreDialect, TextPlan, WriteOptions } from "../store/dialect.ts";
+import { type Db, type StoreDialect, TEXT_CANDIDATE_CAP, type TextPlan, type WriteOptions } from "../store/dialect.ts";
 import type { Checkpointer } from "./checkpointer.ts";
 import { runMigrations } from "./migrations.ts";
 import type { SqliteReader } from "./reader.ts";
@@ -36,7 +36,6 @@ import {
   SHORT_TEXT_TERM_CAP,
   shortTextTermCount,
   sqliteTextFilter,
-  TEXT_CANDIDATE_CAP,
   textCandidateCount,
 } from "./text-search.ts";
 

@@ -23,11 +23,12 @@ import { runSuppressionContract } from "../../../test/storage-contract-suppressi
 import { runTriageContract } from "../../../test/storage-contract-triage.ts";
 import { VigilError } from "../../core/errors.ts";
 import { ruleVersionRow } from "../store/detection-rows.ts";
+import { TEXT_CANDIDATE_CAP } from "../store/dialect.ts";
 import { eventSearch } from "../store/event-search.ts";
 import { SqliteStoreDialect } from "./dialect.ts";
 import { MIGRATIONS, runMigrations } from "./migrations.ts";
 import { openSqliteStore, type SqliteStore } from "./sqlite-store.ts";
-import { TEXT_CANDIDATE_CAP, textCandidateCount } from "./text-search.ts";
+import { textCandidateCount } from "./text-search.ts";
 
 const T0 = 1_700_000_000;
 const scratch = mkdtempSync(join(tmpdir(), "vigil-sqlite-test-"));

@@ -6,7 +6,7 @@
 // migration 29) lists the trigrams that begin with it, and the records holding any of those are the candidates.
 
 import { type RawBuilder, sql } from "kysely";
-import type { TextPlan } from "../store/dialect.ts";
+import { TEXT_CANDIDATE_CAP, type TextPlan } from "../store/dialect.ts";
 import { containsPattern } from "../store/event-search.ts";
 
 /** A term of an FTS5 query as an FTS5 string ("..." with " doubled), so no character of it is FTS5 syntax. */
@@ -115,14 +115,6 @@ export function sqliteTextFilter(text: string, plan: TextPlan): RawBuilder<boole
   return sql<boolean>`(seq IN (SELECT rowid FROM event_text WHERE event_text MATCH ${lookup})
     OR seq IN (SELECT seq FROM event_text_pending)) AND ${inAValue(text)}`;
 }
-
-/**
- * Above this many index candidates a search reads rows in its own order instead (plan "scan"). SQLite
- * cannot tell how many records hold a text, and the two plans fail in opposite cases: sorting every
- * candidate of a common text (an email in a third of the records) took a second on 1M events, where reading
- * the newest rows finds 100 matches at once; a rare text is the reverse. Counting up to the cap is cheap.
- */
-export const TEXT_CANDIDATE_CAP = 2000;
 
 /** Counts the index candidates of `text`, up to the cap; null when the index cannot answer. */
 export function textCandidateCount(text: string): RawBuilder<{ n: number }> | null {

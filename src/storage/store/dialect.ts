@@ -87,11 +87,11 @@ export interface StoreDialect {
    * not searched). Candidates come from the text index (the record's values) or from the events not yet
    * indexed (`event_text_pending`), and each is confirmed on its values, so the index decides speed, not the
    * result.
-   * `plan`: from `textPlan` (SQLite; see TextPlan).
+   * `plan`: from `textPlan` (see TextPlan).
    */
   textFilter(text: string, plan: TextPlan): RawBuilder<boolean>;
   /**
-   * How to answer a free-text filter (SQLite counts index candidates up to a cap); PostgreSQL's planner knows.
+   * How to answer a free-text filter, from a count of index candidates up to TEXT_CANDIDATE_CAP.
    * `reading`: "page" for the newest few matches (a search), "every" when every match is read (a count, a
    * histogram): then reading rows in order never wins while the index narrows them at all.
    */
@@ -129,11 +129,19 @@ export interface StoreDialect {
 }
 
 /**
- * How a free-text filter is answered (SQLite; PostgreSQL's planner decides for itself): "index" takes the
- * candidates from the text index, "scan" reads rows in the search's own order, for a text so common that the
- * first page comes at once.
+ * How a free-text filter is answered: "index" takes the candidates from the text index, "scan" reads rows in
+ * the search's own order, for a text so common that the first page comes at once.
  */
 export type TextPlan = "index" | "scan";
+
+/**
+ * Above this many index candidates a page of search results reads rows in its own order instead (plan
+ * "scan"). Neither planner can tell how many records hold a text, and the two plans fail in opposite cases:
+ * sorting every candidate of a common text (an email in a third of the records) took a second on 1M events
+ * (SQLite), where reading the newest rows finds 100 matches at once; a rare text is the reverse. Counting up to
+ * the cap is cheap.
+ */
+export const TEXT_CANDIDATE_CAP = 2000;
 
 export interface WriteOptions {
   /**
