@@ -121,9 +121,11 @@ export function runSearchContract(name: string, open: () => Promise<Store>): voi
         ]);
       };
       // The first part indexed, the rest queued.
-      await store.applyPage({ sourceId: source.id, events: events.slice(0, 2000), quarantined: [], unknownTypes: [] });
+      const indexed = events.slice(0, TEXT_CANDIDATE_CAP);
+      await store.applyPage({ sourceId: source.id, events: indexed, quarantined: [], unknownTypes: [] });
       await store.indexPendingText();
-      await store.applyPage({ sourceId: source.id, events: events.slice(2000), quarantined: [], unknownTypes: [] });
+      const queued = events.slice(TEXT_CANDIDATE_CAP);
+      await store.applyPage({ sourceId: source.id, events: queued, quarantined: [], unknownTypes: [] });
       await check();
       await store.indexPendingText();
       await check();

@@ -146,6 +146,28 @@ describe("PostgresStore", () => {
     }
   });
 
+  it("runs the store's queries with JIT off, on every connection of its pool", async () => {
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() });
+    try {
+      const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+      // Several at once, so the pool opens several connections.
+      const settings = await Promise.all(
+        Array.from({ length: 4 }, () =>
+          store.queryEvents(source.id, "SELECT current_setting('jit') AS jit, pg_sleep(0.05)::text AS slept", {
+            maxRows: 1,
+            timeoutMs: 10_000,
+          }),
+        ),
+      );
+      assert.deepEqual(
+        settings.map((rows) => rows[0]?.jit),
+        ["off", "off", "off", "off"],
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
   it("stores each event once when two workers apply the same and overlapping pages at once", async () => {
     const schema = freshSchema();
     const a = await openPostgresStore({ connectionString: cluster.connectionString, schema });

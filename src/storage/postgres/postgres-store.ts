@@ -49,15 +49,19 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
     max: options.maxConnections ?? 10,
     types: PG_TYPES,
     connectionTimeoutMillis: 30_000,
-    // Every connection, including ones the pool opens later, resolves unqualified names in the schema, and
-    // never compiles a plan to machine code: the store's queries run in milliseconds, and a plan whose estimate
-    // passes jit_above_cost (stale statistics of the text queue inflate it) spent 165-195 ms compiling a search
-    // that then ran in 7-17 ms.
-    options: `-c jit=off${schema === null ? "" : ` -c search_path=${quoteIdent(schema)}`}`,
+    // Every connection, including ones the pool opens later, resolves unqualified names in the schema.
+    ...(schema === null ? {} : { options: `-c search_path=${quoteIdent(schema)}` }),
   });
   // An idle connection dropped by the server emits 'error' on the pool; unhandled, it would kill the
   // worker. The pool discards that client, and the next query reports any lasting problem.
   pool.on("error", () => undefined);
+  // No plan compiled to machine code: the store's queries run in milliseconds, and a plan whose estimate passes
+  // jit_above_cost (stale statistics of the text queue inflate it) spent 165-195 ms compiling a search that then
+  // ran in 7-17 ms. A SET on each new connection, not a startup option, which a connection pooler such as
+  // PgBouncer may refuse; where it cannot apply (a server without JIT), the connection goes on as it is.
+  pool.on("connect", (client) => {
+    client.query("SET jit = off").catch(() => undefined);
+  });
   const dialect = new PostgresStoreDialect(pool, schema, describeTarget(options.connectionString));
   const store: PostgresStore = Object.assign(
     openStore(dialect, {

@@ -139,7 +139,8 @@ export type TextPlan = "index" | "scan";
  * "scan"). Neither planner can tell how many records hold a text, and the two plans fail in opposite cases:
  * sorting every candidate of a common text (an email in a third of the records) took a second on 1M events
  * (SQLite), where reading the newest rows finds 100 matches at once; a rare text is the reverse. Counting up to
- * the cap is cheap.
+ * the cap is cheap on SQLite; PostgreSQL's GIN index gives a common text's whole bitmap before the limit (a
+ * common email on 200,000 events: 40 -> 60 ms for the page, against 280-380 ms -> 2.5 ms for short text).
  */
 export const TEXT_CANDIDATE_CAP = 2000;
 
