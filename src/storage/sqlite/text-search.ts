@@ -8,6 +8,7 @@
 import { type RawBuilder, sql } from "kysely";
 import { TEXT_CANDIDATE_CAP, type TextPlan } from "../store/dialect.ts";
 import { containsPattern } from "../store/event-search.ts";
+import { sourceIdOfRow } from "../store/source-numbers.ts";
 
 /** A term of an FTS5 query as an FTS5 string ("..." with " doubled), so no character of it is FTS5 syntax. */
 function ftsString(term: string): string {
@@ -130,7 +131,7 @@ export function textCandidateCount(text: string): RawBuilder<{ n: number }> | nu
  * costs the reader thread microseconds and the event loop nothing. Same fields, same values.
  */
 export const EVENT_DOCUMENT = sql<string>`json_object(
-  'sourceId', (SELECT source_id FROM source_numbers WHERE num = events.source_num), 'id', id, 'type', type,
+  'sourceId', ${sourceIdOfRow("events.source_num")}, 'id', id, 'type', type,
   'effectiveAtSecs', effective_at, 'actorType', actor_type, 'actorId', actor_id, 'actorEmail', actor_email,
   'ip', ip, 'projectId', project_id,
   'raw', CASE WHEN json_valid(raw) THEN json(raw) ELSE raw END,

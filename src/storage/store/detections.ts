@@ -367,8 +367,8 @@ async function insertMatches(
         .returning(["seq", "rule_id", "event_id", "is_error"])
         .execute();
       // One source: its id is any placement's.
+      const sourceId = chunk[0]!.match.sourceId;
       for (const r of stored) {
-        const sourceId = chunk[0]!.match.sourceId;
         const key = { sourceId, ruleId: r.rule_id, eventId: r.event_id, isError: flag(r.is_error) };
         seqs.set(matchKey(key), r.seq);
       }
