@@ -1493,7 +1493,7 @@ export function runStorageContract(
               })),
             ),
             signals: (await store.listMatches({ sourceId, sinceSecs: H0, untilSecs: H0 + 7200 })).length,
-            state: (await store.loadRuleState(sourceId, [r], T0)).map((e) => [e.key, e.counter, e.members]),
+            state: (await store.loadRuleState(sourceId, [r], T0)).map((e) => [e.key, e.counter, e.members]).sort(),
           };
         };
         const got = await summary(batched.id);

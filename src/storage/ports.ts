@@ -314,7 +314,7 @@ export interface Store
   /** Marks a job done when all its slices are done; returns whether it is. */
   completeBackfillJobIfDone(jobId: number): Promise<boolean>;
 
-  /** The current (unexpired at `nowSecs`) state of these rules for a source. */
+  /** The current (unexpired at `nowSecs`) state of these rules for a source, in no particular order. */
   loadRuleState(sourceId: string, ruleIds: string[], nowSecs: number): Promise<RuleStateEntry[]>;
 
   listDetectionSettings(): Promise<DetectionSetting[]>;

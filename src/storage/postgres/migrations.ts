@@ -948,6 +948,17 @@ export const MIGRATIONS: readonly Migration[] = [
       END $$;
     `,
   },
+  {
+    version: 31,
+    name: "rule state versions",
+    sql: `
+      -- See the SQLite store's migration 31: the version of each source's rule state, moved by every change.
+      CREATE TABLE rule_state_versions (
+        source_id text COLLATE "C" PRIMARY KEY REFERENCES sources(id) ON DELETE CASCADE,
+        version bigint NOT NULL
+      );
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

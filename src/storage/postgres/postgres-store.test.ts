@@ -14,6 +14,7 @@ import { runCountersContract } from "../../../test/storage-contract-counters.ts"
 import { runFleetContract } from "../../../test/storage-contract-fleet.ts";
 import { runLimiterContract } from "../../../test/storage-contract-limiter.ts";
 import { runPostureContract } from "../../../test/storage-contract-posture.ts";
+import { runRuleStateSharingContract } from "../../../test/storage-contract-rule-state.ts";
 import { runSearchContract } from "../../../test/storage-contract-search.ts";
 import { runSuppressionContract } from "../../../test/storage-contract-suppressions.ts";
 import { runTriageContract } from "../../../test/storage-contract-triage.ts";
@@ -33,6 +34,11 @@ function freshSchema(): string {
   return `vigil_t${schemas}`;
 }
 
+runRuleStateSharingContract("postgres", async () => {
+  const schema = freshSchema();
+  const open = () => openPostgresStore({ connectionString: cluster.connectionString, schema });
+  return [await open(), await open()];
+});
 runStorageContract("postgres", () =>
   openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() }),
 );

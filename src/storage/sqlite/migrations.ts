@@ -1124,6 +1124,19 @@ export const MIGRATIONS: readonly Migration[] = [
       END;
     `,
   },
+  {
+    version: 31,
+    name: "rule state versions",
+    sql: `
+      -- Every transaction that changes a source's rule state moves its version by one (no row: version 0), so
+      -- a store can keep the state in memory between pages and know when it is no longer current
+      -- (store/rule-state-cache.ts). Anything that writes rule_state must move it too.
+      CREATE TABLE rule_state_versions (
+        source_id TEXT PRIMARY KEY REFERENCES sources(id) ON DELETE CASCADE,
+        version INTEGER NOT NULL
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

@@ -18,6 +18,7 @@ import { runCountersContract } from "../../../test/storage-contract-counters.ts"
 import { runFleetContract } from "../../../test/storage-contract-fleet.ts";
 import { runLimiterContract } from "../../../test/storage-contract-limiter.ts";
 import { postureObject, postureWrite, runPostureContract } from "../../../test/storage-contract-posture.ts";
+import { runRuleStateSharingContract } from "../../../test/storage-contract-rule-state.ts";
 import { runSearchContract } from "../../../test/storage-contract-search.ts";
 import { runSuppressionContract } from "../../../test/storage-contract-suppressions.ts";
 import { runTriageContract } from "../../../test/storage-contract-triage.ts";
@@ -74,6 +75,10 @@ runPostureContract("sqlite", () => openSqliteStore({ path: freshPath() }));
 runFleetContract("sqlite", () => openSqliteStore({ path: freshPath() }));
 runTriageContract("sqlite", () => openSqliteStore({ path: freshPath() }));
 runAlertOrderContract("sqlite", () => openSqliteStore({ path: freshPath() }), { scenarios: 12, deliveries: 8 });
+runRuleStateSharingContract("sqlite", async () => {
+  const path = freshPath();
+  return [await openSqliteStore({ path }), await openSqliteStore({ path })];
+});
 
 async function withStore<T>(fn: (store: SqliteStore, path: string) => Promise<T>, path = freshPath()): Promise<T> {
   const store = await openSqliteStore({ path });

@@ -311,6 +311,15 @@ export interface RuleStateTable {
   value: string | null;
 }
 
+/**
+ * The version of each source's rule state, moved by one by every transaction that changes the state (migration
+ * 31): a process holding the state at a version knows it is current (./rule-state-cache.ts). No row: version 0.
+ */
+export interface RuleStateVersionsTable {
+  source_id: string;
+  version: number;
+}
+
 export interface SchemaMigrationsTable {
   applied_at_ms: number;
   name: string;
@@ -468,6 +477,7 @@ export interface Database {
   rule_matches: RuleMatchesTable;
   rule_versions: RuleVersionsTable;
   rule_state: RuleStateTable;
+  rule_state_versions: RuleStateVersionsTable;
   saved_searches: SavedSearchesTable;
   schema_migrations: SchemaMigrationsTable;
   sessions: SessionsTable;

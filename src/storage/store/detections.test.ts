@@ -21,6 +21,7 @@ import { openSqliteStore } from "../sqlite/sqlite-store.ts";
 import { applyMatchesIn, applyStateOpsIn } from "./detections.ts";
 import type { StoreContext } from "./dialect.ts";
 import { requireSource } from "./require-source.ts";
+import { RuleStateCache } from "./rule-state-cache.ts";
 import { SourceNumbers } from "./source-numbers.ts";
 
 const T0 = 1_700_000_000;
@@ -43,7 +44,13 @@ const backends: Record<string, () => Promise<Opened>> = {
     const dialect = new SqliteStoreDialect(store.connection, store.location, null);
     return {
       store,
-      ctx: { dialect, clock: systemClock, alertLimitPerHour: 100, sourceNumbers: new SourceNumbers() },
+      ctx: {
+        dialect,
+        clock: systemClock,
+        alertLimitPerHour: 100,
+        sourceNumbers: new SourceNumbers(),
+        ruleStateCache: new RuleStateCache(),
+      },
       close: async () => {
         await store.close();
         await rm(dir, { recursive: true, force: true });
@@ -57,7 +64,13 @@ const backends: Record<string, () => Promise<Opened>> = {
     const dialect = new PostgresStoreDialect(pool, schema, describeTarget(cluster.connectionString));
     return {
       store,
-      ctx: { dialect, clock: systemClock, alertLimitPerHour: 100, sourceNumbers: new SourceNumbers() },
+      ctx: {
+        dialect,
+        clock: systemClock,
+        alertLimitPerHour: 100,
+        sourceNumbers: new SourceNumbers(),
+        ruleStateCache: new RuleStateCache(),
+      },
       close: async () => {
         await dialect.close();
         await store.close();

@@ -44,8 +44,10 @@ import {
 } from "./detection-rows.ts";
 import type { Db, StoreContext, StoreDialect } from "./dialect.ts";
 import { inLockOrder } from "./lock-order.ts";
+import { insertRows } from "./repeated-insert.ts";
 import { requireSource } from "./require-source.ts";
-import { applyStateOpsTo, groupStateOps, isLive } from "./rule-state.ts";
+import { applyStateOpsTo, groupStateOps } from "./rule-state.ts";
+import { nextStateVersion, type RuleStateWrite, stateKeyOf } from "./rule-state-cache.ts";
 import type { SourceNumbers } from "./source-numbers.ts";
 import { suppressMatchesIn } from "./suppressions.ts";
 
@@ -351,21 +353,21 @@ async function insertMatches(
     // Their rule versions are stored (applyMatchesIn).
     const versionOf = chunk.map((p) => ruleVersionRow(p.match).id);
     try {
-      const stored = await trx
-        .insertInto("rule_matches")
-        .values(
-          chunk.map((p, i) => ({
-            ...matchRow(p.match, versionOf[i]!, sourceNum),
-            event_seq: eventSeqs?.get(p.match.eventId) ?? null,
-            window_id: p.windowId,
-            alert_id: p.alertId,
-            created_at_ms: nowMs,
-            // See Store.listCorrelationPending.
-            correlation_pending: toFlag(pending(p.match)),
-          })),
-        )
-        .returning(["seq", "rule_id", "event_id", "is_error"])
-        .execute();
+      const rows = chunk.map((p, i) => ({
+        ...matchRow(p.match, versionOf[i]!, sourceNum),
+        event_seq: eventSeqs?.get(p.match.eventId) ?? null,
+        window_id: p.windowId,
+        alert_id: p.alertId,
+        created_at_ms: nowMs,
+        // See Store.listCorrelationPending.
+        correlation_pending: toFlag(pending(p.match)),
+      }));
+      const stored = await insertRows(trx, "rule_matches", rows, (values) =>
+        trx
+          .insertInto("rule_matches")
+          .values(values as typeof rows)
+          .returning(["seq", "rule_id", "event_id", "is_error"]),
+      );
       // One source: its id is any placement's.
       const sourceId = chunk[0]!.match.sourceId;
       for (const r of stored) {
@@ -461,7 +463,8 @@ export async function enqueue(trx: Db, alertIds: readonly string[], kind: "creat
 /**
  * Applies rule-state ops (already filtered to inserted events) inside the caller's transaction, in order.
  * `stateTimeSecs` is the time expiry is judged at (see `stateTimeSecs` in ./rule-state.ts). The ops of one key
- * are folded in memory: one read and one write per key, whatever the number of ops.
+ * are folded in memory: one read and one write per key, whatever the number of ops. Moves the source's state
+ * version (./rule-state-cache.ts) and returns what it wrote, for the cache once the transaction commits.
  */
 export async function applyStateOpsIn(
   ctx: StoreContext,
@@ -469,13 +472,13 @@ export async function applyStateOpsIn(
   sourceId: string,
   ops: readonly RuleStateOp[],
   stateTimeSecs: number,
-): Promise<void> {
-  if (ops.length === 0) return;
+): Promise<RuleStateWrite | null> {
+  if (ops.length === 0) return null;
   await ctx.dialect.lockKeys(
     trx,
     ops.map((op) => stateLock(sourceId, op)),
   );
-  const keyOf = (e: { ruleId: string; key: string }) => JSON.stringify([e.ruleId, e.key]);
+  const keyOf = stateKeyOf;
   const groups = groupStateOps(ops);
   const current = new Map<string, RuleStateEntry>();
   for (const chunk of chunks(groups)) {
@@ -495,9 +498,11 @@ export async function applyStateOpsIn(
     for (const entry of rows.map(toRuleStateEntry)) current.set(keyOf(entry), entry);
   }
   const upserts: Insertable<RuleStateTable>[] = [];
+  const written = new Map<string, RuleStateEntry | null>();
   for (const group of groups) {
     const before = current.get(keyOf(group)) ?? null;
     const next = applyStateOpsTo(before, group.ops, stateTimeSecs);
+    written.set(keyOf(group), next);
     if (next !== null) upserts.push(ruleStateRow(sourceId, next));
     else if (before !== null) {
       await trx
@@ -522,6 +527,7 @@ export async function applyStateOpsIn(
       )
       .execute();
   }
+  return { sourceId, version: await nextStateVersion(trx, sourceId), entries: written };
 }
 
 // ---- the operations ----
@@ -560,18 +566,7 @@ export function detectionOps(
   return {
     async loadRuleState(sourceId, ruleIds, nowSecs) {
       if (ruleIds.length === 0) return [];
-      const rows = await dialect.run((db) =>
-        db
-          .selectFrom("rule_state")
-          .selectAll()
-          .where("source_id", "=", sourceId)
-          .where("rule_id", "in", ruleIds)
-          .where((eb) => eb.or([eb("expires_at_secs", "is", null), eb("expires_at_secs", ">", nowSecs)]))
-          .orderBy("rule_id")
-          .orderBy("key")
-          .execute(),
-      );
-      return rows.map(toRuleStateEntry).filter((e) => isLive(e, nowSecs));
+      return dialect.run((db) => ctx.ruleStateCache.load(db, sourceId, ruleIds, nowSecs));
     },
 
     async listDetectionSettings() {

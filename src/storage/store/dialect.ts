@@ -6,6 +6,7 @@ import type { Compilable, Kysely, RawBuilder, Transaction } from "kysely";
 import type { Clock } from "../../core/clock.ts";
 import type { EventDocuments } from "../ports.ts";
 import type { Database } from "./database.ts";
+import type { RuleStateCache } from "./rule-state-cache.ts";
 import type { SourceNumbers } from "./source-numbers.ts";
 
 /** A Kysely handle usable inside a write transaction (the transaction itself or its connection). */
@@ -162,4 +163,6 @@ export interface StoreContext {
   readonly alertLimitPerHour: number;
   /** Source ids to the numbers events and matches hold (./source-numbers.ts). */
   readonly sourceNumbers: SourceNumbers;
+  /** Sources' rule state between pages (./rule-state-cache.ts). */
+  readonly ruleStateCache: RuleStateCache;
 }

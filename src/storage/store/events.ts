@@ -31,8 +31,10 @@ import {
 } from "./event-search.ts";
 import { holdLeaseIn } from "./fleet.ts";
 import { inLockOrder } from "./lock-order.ts";
+import { insertRows } from "./repeated-insert.ts";
 import { requireSource } from "./require-source.ts";
 import { stateTimeSecs } from "./rule-state.ts";
+import type { RuleStateWrite } from "./rule-state-cache.ts";
 import { recordEventStored, updateStreamState } from "./sources.ts";
 import type { TextIndexer } from "./text-index.ts";
 
@@ -61,14 +63,17 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
   /** Several pages in one transaction (one commit), each applied exactly as `applyPage` would alone. */
   async function applyPages(writes: readonly PageWrite[]): Promise<PageWriteResult[]> {
     if (writes.length === 0) return [];
+    const stateWrites: RuleStateWrite[] = [];
     const results = await dialect.write(async (trx) => {
+      stateWrites.length = 0;
       // Every lease first, in name order: two transactions holding several leases take them in the same order.
       for (const fence of fencesOf(writes)) await holdLeaseIn(ctx, trx, fence);
       const nowMs = ctx.clock.nowMs();
       const out: PageWriteResult[] = [];
-      for (const write of writes) out.push(await applyPageIn(ctx, trx, write, nowMs));
+      for (const write of writes) out.push(await applyPageIn(ctx, trx, write, nowMs, stateWrites));
       return out;
     });
+    ctx.ruleStateCache.committed(stateWrites);
     const inserted = results.reduce((n, r) => n + r.insertedIds.length, 0);
     if (inserted > 0) textIndex.schedule(inserted);
     return results;
@@ -184,8 +189,14 @@ function fencesOf(writes: readonly PageWrite[]): LeaseFence[] {
   );
 }
 
-/** One page, inside its transaction. */
-async function applyPageIn(ctx: StoreContext, trx: Db, write: PageWrite, nowMs: number): Promise<PageWriteResult> {
+/** One page, inside its transaction; what it writes of the rule state is added to `stateWrites`. */
+async function applyPageIn(
+  ctx: StoreContext,
+  trx: Db,
+  write: PageWrite,
+  nowMs: number,
+  stateWrites: RuleStateWrite[],
+): Promise<PageWriteResult> {
   const sourceId = write.sourceId;
   const sourceNum = await requireSource(ctx, trx, sourceId);
 
@@ -206,7 +217,8 @@ async function applyPageIn(ctx: StoreContext, trx: Db, write: PageWrite, nowMs: 
   // The rows and locks that concurrent pages of one source (a backfill's slices, PostgreSQL workers) contend
   // for most are taken last, so each is held from here to the commit only: the rule state of the page's users
   // (the slices of different days share users), then the day's counter rows, then the poll status.
-  await applyPageStateOps(ctx, trx, write, inserted, nowMs);
+  const stateWrite = await applyPageStateOps(ctx, trx, write, inserted, nowMs);
+  if (stateWrite !== null) stateWrites.push(stateWrite);
   await countInsertedEvents(trx, sourceId, write.events, inserted);
   if (orderedIds.length > 0) await recordEventStored(trx, sourceId, nowMs);
 
@@ -246,18 +258,21 @@ async function insertEvents(trx: Db, write: PageWrite, sourceNum: number, nowMs:
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
     // ON CONFLICT (key) DO NOTHING, not INSERT OR IGNORE: OR IGNORE also silently skips rows that break a
     // NOT NULL constraint, which would turn a bad row into a "duplicate" instead of failing the page.
-    const stored = await trx
-      .insertInto("events")
-      .values(rows.slice(i, i + INSERT_CHUNK))
-      .onConflict((oc) => oc.columns(["source_num", "id"]).doNothing())
-      .returning(["seq", "id"])
-      .execute();
+    const stored = await insertRows(trx, "events", rows.slice(i, i + INSERT_CHUNK), (chunk) =>
+      trx
+        .insertInto("events")
+        .values(chunk as Omit<EventsTable, "seq">[])
+        .onConflict((oc) => oc.columns(["source_num", "id"]).doNothing())
+        .returning(["seq", "id"]),
+    );
     if (stored.length === 0) continue;
     // Queued for the text index, which is written after the commit (text-index.ts).
-    await trx
-      .insertInto("event_text_pending")
-      .values(stored.map((r) => ({ seq: r.seq })))
-      .execute();
+    await insertRows(
+      trx,
+      "event_text_pending",
+      stored.map((r) => ({ seq: r.seq })),
+      (pending) => trx.insertInto("event_text_pending").values(pending as { seq: number }[]),
+    );
     for (const r of stored) inserted.set(r.id, r.seq);
   }
   return inserted;
@@ -311,10 +326,10 @@ async function applyPageStateOps(
   write: PageWrite,
   inserted: ReadonlyMap<string, number>,
   nowMs: number,
-): Promise<void> {
+): Promise<RuleStateWrite | null> {
   const ownOps = (write.stateOps ?? []).filter((o) => inserted.has(o.eventId)).map((o) => o.op);
-  if (ownOps.length === 0) return;
-  await applyStateOpsIn(
+  if (ownOps.length === 0) return null;
+  return applyStateOpsIn(
     ctx,
     trx,
     write.sourceId,

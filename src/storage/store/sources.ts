@@ -102,6 +102,7 @@ export function sourceOps(ctx: StoreContext): SourceOps {
         if (found === undefined) throw new NotFoundError(`No source with id ${id}.`);
         await deleteSourceData(dialect, trx, id, await ctx.sourceNumbers.filter(trx, id));
       });
+      ctx.ruleStateCache.forget(id);
     },
 
     async getSourceSecret(id) {
@@ -270,6 +271,7 @@ async function deleteSourceData(dialect: StoreDialect, trx: Db, sourceId: string
   // A suppression's own row (and its count) stays: it is not the source's.
   await trx.deleteFrom("suppressed_matches").where("source_id", "=", sourceId).execute();
   await trx.deleteFrom("rule_state").where("source_id", "=", sourceId).execute();
+  await trx.deleteFrom("rule_state_versions").where("source_id", "=", sourceId).execute();
   await trx.deleteFrom("detection_settings").where("source_id", "=", sourceId).execute();
   await dialect.deleteSourceText(trx, sourceNum);
   await trx.deleteFrom("events").where("source_num", "=", sourceNum).execute();

@@ -16,6 +16,7 @@ import { eventOps } from "./events.ts";
 import { fleetOps } from "./fleet.ts";
 import { loginThrottleOps } from "./login-throttle.ts";
 import { postureOps } from "./posture.ts";
+import { RuleStateCache } from "./rule-state-cache.ts";
 import { searchOps } from "./search.ts";
 import { SourceNumbers } from "./source-numbers.ts";
 import { sourceOps } from "./sources.ts";
@@ -39,6 +40,7 @@ export function openStore(dialect: StoreDialect, options: StoreOptions = {}): St
     clock: options.clock ?? systemClock,
     alertLimitPerHour: options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR,
     sourceNumbers: new SourceNumbers(),
+    ruleStateCache: new RuleStateCache(),
   };
   const textIndex = textIndexer(ctx);
   const ops: StoreOps = {
