@@ -1,8 +1,9 @@
 // The multi-row INSERTs a page writes (events, their text-index queue entries, rule matches), compiled by Kysely
 // once per shape and reused. Kysely builds and compiles a query anew on every call: for a page of 100 events
-// that is a tree of some 1,300 value nodes built, frozen and walked, a tenth of a backfill's time. A page's
-// inserts have few shapes (a table, its columns and a row count), and the SQL text of a shape never changes,
-// so only the values need binding again.
+// that is a tree of some 1,300 value nodes built, frozen and walked, a tenth of a backfill's time. The SQL text
+// of a shape (a table, its columns and a row count) never changes, so only the values need binding again. Rows
+// go in statements of SHAPE_ROWS and one of the rest, so a table has at most SHAPE_ROWS shapes however its
+// row counts vary (a page's matches do, from page to page).
 
 import { type Compilable, CompiledQuery, type DialectAdapter } from "kysely";
 import type { Db } from "./dialect.ts";
@@ -12,16 +13,33 @@ type Row = Record<string, unknown>;
 /** Per dialect (its adapter): a shape's SQL text, or null when the shape's parameters are not its values. */
 const texts = new WeakMap<DialectAdapter, Map<string, string | null>>();
 
-/** Enough for the page sizes and chunk sizes a store writes; a shape seen once more than this is recompiled. */
-const SHAPES_KEPT = 256;
+/** Rows per statement: a page's events in one. */
+const SHAPE_ROWS = 100;
+
+/** Every shape of the tables written this way; past this, the least recently compiled is compiled again. */
+const SHAPES_KEPT = 512;
 
 /**
  * Runs `build(rows)` (an INSERT of `rows`, which all have the same keys in the same order and no undefined
- * value), reusing the SQL text Kysely compiled for the same `name`, columns and row count. The text is reused
+ * value) in statements of at most SHAPE_ROWS rows, each reusing the SQL text Kysely compiled for the same
+ * `name`, columns and row count; returns every statement's rows. The text is reused
  * only when the compiled parameters were exactly the rows' values, row by row in column order, checked when
  * it is compiled: a query whose other clauses bind values of their own is compiled every time.
  */
 export async function insertRows<R>(
+  trx: Db,
+  name: string,
+  rows: readonly Row[],
+  build: (rows: readonly Row[]) => Compilable<R>,
+): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < rows.length; i += SHAPE_ROWS) {
+    for (const r of await insertShape(trx, name, rows.slice(i, i + SHAPE_ROWS), build)) out.push(r);
+  }
+  return out;
+}
+
+async function insertShape<R>(
   trx: Db,
   name: string,
   rows: readonly Row[],
