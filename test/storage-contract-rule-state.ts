@@ -84,6 +84,30 @@ export function runRuleStateSharingContract(name: string, openPair: () => Promis
       assert.deepEqual(await read(b, source.id), model(applied));
     });
 
+    it("reads again after its own commit when another store changed the state before it", async () => {
+      const source = await a.createSource(sourceSettings("stale"), { ciphertext: "v1:x" });
+      await a.applyPage(statePage(source.id, "e0", opsOf(0)));
+      assert.deepEqual(await read(a, source.id), model(opsOf(0)));
+      // b changes the state; a then commits without reading first: its copy was one version behind.
+      await b.applyPage(statePage(source.id, "e1", opsOf(1)));
+      await a.applyPage(statePage(source.id, "e2", opsOf(2)));
+      assert.deepEqual(await read(a, source.id), model([...opsOf(0), ...opsOf(1), ...opsOf(2)]));
+    });
+
+    it("follows several state changes of one source committed in one transaction", async () => {
+      const source = await a.createSource(sourceSettings("grouped"), { ciphertext: "v1:x" });
+      await a.applyPage(statePage(source.id, "e0", opsOf(0)));
+      assert.deepEqual(await read(a, source.id), model(opsOf(0)));
+      await a.applyPages([
+        statePage(source.id, "e1", opsOf(1)),
+        statePage(source.id, "e2", opsOf(2)),
+        statePage(source.id, "e3", opsOf(3)),
+      ]);
+      const expected = model([0, 1, 2, 3].flatMap(opsOf));
+      assert.deepEqual(await read(a, source.id), expected);
+      assert.deepEqual(await read(b, source.id), expected);
+    });
+
     it("counts every change when both write one source at once", async () => {
       const source = await a.createSource(sourceSettings("busy"), { ciphertext: "v1:x" });
       await Promise.all([read(a, source.id), read(b, source.id)]);

@@ -527,7 +527,8 @@ export async function applyStateOpsIn(
       )
       .execute();
   }
-  return { sourceId, version: await nextStateVersion(trx, sourceId), entries: written };
+  const { before, after } = await nextStateVersion(trx, sourceId);
+  return { sourceId, versionBefore: before, version: after, entries: written };
 }
 
 // ---- the operations ----

@@ -54,9 +54,6 @@ type EventOps = Pick<
   | "indexPendingText"
 >;
 
-/** Events per INSERT statement: 1,000 rows of 11 columns. */
-const INSERT_CHUNK = 1000;
-
 export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
   const { dialect } = ctx;
 
@@ -216,7 +213,8 @@ async function applyPageIn(
   if (write.sliceProgress !== undefined) await updateSliceProgress(trx, sourceId, write.sliceProgress);
   // The rows and locks that concurrent pages of one source (a backfill's slices, PostgreSQL workers) contend
   // for most are taken last, so each is held from here to the commit only: the rule state of the page's users
-  // (the slices of different days share users), then the day's counter rows, then the poll status.
+  // (the slices of different days share users) and then its version row, the day's counter rows, then the poll
+  // status.
   const stateWrite = await applyPageStateOps(ctx, trx, write, inserted, nowMs);
   if (stateWrite !== null) stateWrites.push(stateWrite);
   await countInsertedEvents(trx, sourceId, write.events, inserted);
@@ -231,7 +229,7 @@ async function applyPageIn(
   };
 }
 
-/** Inserts the page's new events in one statement; returns the ids it inserted, with their seq. */
+/** Inserts the page's new events; returns the ids it inserted, with their seq. */
 async function insertEvents(trx: Db, write: PageWrite, sourceNum: number, nowMs: number): Promise<Map<string, number>> {
   if (write.events.length === 0) return new Map();
   // Key order: concurrent writers (PostgreSQL workers) take the same unique-index locks in the same order.
@@ -253,19 +251,16 @@ async function insertEvents(trx: Db, write: PageWrite, sourceNum: number, nowMs:
     ),
     (row) => row.id,
   );
-  const inserted = new Map<string, number>();
-  // Statements of INSERT_CHUNK rows stay under both engines' bound-parameter limits (SQLite 32,766).
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-    // ON CONFLICT (key) DO NOTHING, not INSERT OR IGNORE: OR IGNORE also silently skips rows that break a
-    // NOT NULL constraint, which would turn a bad row into a "duplicate" instead of failing the page.
-    const stored = await insertRows(trx, "events", rows.slice(i, i + INSERT_CHUNK), (chunk) =>
-      trx
-        .insertInto("events")
-        .values(chunk as Omit<EventsTable, "seq">[])
-        .onConflict((oc) => oc.columns(["source_num", "id"]).doNothing())
-        .returning(["seq", "id"]),
-    );
-    if (stored.length === 0) continue;
+  // ON CONFLICT (key) DO NOTHING, not INSERT OR IGNORE: OR IGNORE also silently skips rows that break a
+  // NOT NULL constraint, which would turn a bad row into a "duplicate" instead of failing the page.
+  const stored = await insertRows(trx, "events", rows, (chunk) =>
+    trx
+      .insertInto("events")
+      .values(chunk as Omit<EventsTable, "seq">[])
+      .onConflict((oc) => oc.columns(["source_num", "id"]).doNothing())
+      .returning(["seq", "id"]),
+  );
+  if (stored.length > 0) {
     // Queued for the text index, which is written after the commit (text-index.ts).
     await insertRows(
       trx,
@@ -273,9 +268,8 @@ async function insertEvents(trx: Db, write: PageWrite, sourceNum: number, nowMs:
       stored.map((r) => ({ seq: r.seq })),
       (pending) => trx.insertInto("event_text_pending").values(pending as { seq: number }[]),
     );
-    for (const r of stored) inserted.set(r.id, r.seq);
   }
-  return inserted;
+  return new Map(stored.map((r) => [r.id, r.seq]));
 }
 
 const DAY_SECS = 86_400;

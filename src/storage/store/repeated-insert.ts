@@ -22,7 +22,8 @@ const SHAPES_KEPT = 512;
 /**
  * Runs `build(rows)` (an INSERT of `rows`, which all have the same keys in the same order and no undefined
  * value) in statements of at most SHAPE_ROWS rows, each reusing the SQL text Kysely compiled for the same
- * `name`, columns and row count; returns every statement's rows. The text is reused
+ * `name`, columns and row count; returns every statement's rows. `name` stands for the query: one call site
+ * (its table, conflict clause and returned columns), since those clauses are not checked. The text is reused
  * only when the compiled parameters were exactly the rows' values, row by row in column order, checked when
  * it is compiled: a query whose other clauses bind values of their own is compiled every time.
  */

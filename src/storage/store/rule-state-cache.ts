@@ -5,20 +5,26 @@
 // and reading and parsing all of it for each page of 100 events became the largest read of a backfill.
 //
 // Every transaction that changes a source's rule state also moves its version (`rule_state_versions`, one
-// number per source) by one, last, under the row's lock: commits that change one source's state are ordered by
-// their versions, and the state at version v + 1 is the state at v with that transaction's entries written.
-// So a process that holds the state at version v and learns of the commit that moved it to v + 1 (its own:
-// `committed`) can update its copy instead of reading it again; any other change (another process's pages, a
-// rolled back or lost commit) shows as a version it does not hold, and the state is read again.
+// number per source), after its last state write, and holds the row's lock to its commit: commits that change
+// one source's state are ordered by their versions, and the state at a version is the state at the one before
+// with that transaction's entries written. So a process that holds the state at a version and learns of the
+// commit that moved it on (its own: `committed`) can update its copy instead of reading it again; any other
+// change (another process's pages, a rolled back commit) shows as a version it does not hold, and the state is
+// read again. Each move is by a random step, not by one: should commits be lost under running workers (a
+// restore, a failover to a replica that had not received them), the commits after them do not bring back
+// numbers a worker still holds with other contents (a step repeats once in 2^20).
 
+import { randomInt } from "node:crypto";
 import type { RuleStateEntry } from "../ports.ts";
 import { toRuleStateEntry } from "./detection-rows.ts";
 import type { Db } from "./dialect.ts";
 import { isLive } from "./rule-state.ts";
 
-/** What a transaction wrote of a source's state: each key it changed (null: deleted) and the version it made. */
+/** What a transaction wrote of a source's state: each key it changed (null: deleted), and the versions. */
 export interface RuleStateWrite {
   sourceId: string;
+  /** The version it found, and the one it made (nextStateVersion). */
+  versionBefore: number;
   version: number;
   entries: ReadonlyMap<string, RuleStateEntry | null>;
 }
@@ -53,12 +59,12 @@ export class RuleStateCache {
     return out;
   }
 
-  /** After the commit of `writes`: a source held at the version before one is updated to it, else forgotten. */
+  /** After the commit of `writes` (in commit order): a source held at a write's version before is updated to its version after, else forgotten. */
   committed(writes: readonly RuleStateWrite[]): void {
     for (const write of writes) {
       const held = this.#sources.get(write.sourceId);
       if (held === undefined) continue;
-      if (held.version !== write.version - 1) {
+      if (held.version !== write.versionBefore) {
         this.#sources.delete(write.sourceId);
         continue;
       }
@@ -91,18 +97,24 @@ async function stateVersion(db: Db, sourceId: string): Promise<number> {
   return Number(row?.version ?? 0);
 }
 
+/** The largest step a version moves by: versions stay exact numbers in JavaScript for 2^33 changes. */
+const MAX_STEP = 2 ** 20;
+
 /**
- * Moves the source's state to its next version inside the transaction that changed it; returns that version.
- * Taken last: the row's lock orders the commits that change one source's state, and is held until the commit.
+ * Moves the source's state to a new version inside the transaction that changed it, after its state writes;
+ * returns the versions before and after. The row's lock orders the commits that change one source's state, and
+ * is held until the commit.
  */
-export async function nextStateVersion(trx: Db, sourceId: string): Promise<number> {
+export async function nextStateVersion(trx: Db, sourceId: string): Promise<{ before: number; after: number }> {
+  const step = randomInt(1, MAX_STEP + 1);
   const row = await trx
     .insertInto("rule_state_versions")
-    .values({ source_id: sourceId, version: 1 })
+    .values({ source_id: sourceId, version: step })
     .onConflict((oc) =>
-      oc.column("source_id").doUpdateSet((eb) => ({ version: eb("rule_state_versions.version", "+", 1) })),
+      oc.column("source_id").doUpdateSet((eb) => ({ version: eb("rule_state_versions.version", "+", step) })),
     )
     .returning("version")
     .executeTakeFirstOrThrow();
-  return Number(row.version);
+  const after = Number(row.version);
+  return { before: after - step, after };
 }
