@@ -1,6 +1,6 @@
-// Rows of the detection tables (rule_matches, alert_windows, alerts, alert_status_changes, rule_state) and the
-// records they hold. JSON-valued fields are JSON text on both databases; flags are written 0/1 and read with
-// `flag()` (see ./database.ts).
+// Rows of the detection tables (rule_matches, alert_windows, alerts, alert_status_changes; rule_state's rows are
+// in ./rule-state.ts) and the records they hold. JSON-valued fields are JSON text on both databases; flags are
+// written 0/1 and read with `flag()` (see ./database.ts).
 
 import { createHash } from "node:crypto";
 import type { Selectable } from "kysely";
@@ -12,14 +12,13 @@ import {
   type RuleMatch,
   type Severity,
 } from "../../core/detection.ts";
-import type { AlertRecord, RuleStateEntry } from "../ports.ts";
+import type { AlertRecord } from "../ports.ts";
 import {
   type AlertStatusChangesTable,
   type AlertsTable,
   type AlertWindowsTable,
   flag,
   type RuleMatchesTable,
-  type RuleStateTable,
   type RuleVersionsTable,
 } from "./database.ts";
 import type { Db } from "./dialect.ts";
@@ -405,30 +404,5 @@ export function toAlertStatusChange(
     to: row.to_status as AlertStatus,
     atMs: row.at_ms,
     by: row.changed_by,
-  };
-}
-
-export function ruleStateRow(sourceId: string, e: RuleStateEntry) {
-  return {
-    source_id: sourceId,
-    rule_id: e.ruleId,
-    key: e.key,
-    value: e.value,
-    counter: e.counter,
-    members: JSON.stringify(e.members),
-    expires_at_secs: e.expiresAtSecs,
-  };
-}
-
-export function toRuleStateEntry(
-  row: Pick<Selectable<RuleStateTable>, "rule_id" | "key" | "value" | "counter" | "members" | "expires_at_secs">,
-): RuleStateEntry {
-  return {
-    ruleId: row.rule_id,
-    key: row.key,
-    value: row.value,
-    counter: row.counter,
-    members: parseJson(row.members, []),
-    expiresAtSecs: row.expires_at_secs,
   };
 }

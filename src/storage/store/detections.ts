@@ -32,12 +32,10 @@ import {
   matchRow,
   newAlertRow,
   representativeFields,
-  ruleStateRow,
   ruleVersionRow,
   toAlertWindow,
   toFlag,
   toRuleMatch,
-  toRuleStateEntry,
   versionsNamed,
   windowCounts,
   windowRow,
@@ -46,7 +44,7 @@ import type { Db, StoreContext, StoreDialect } from "./dialect.ts";
 import { inLockOrder } from "./lock-order.ts";
 import { insertRows } from "./repeated-insert.ts";
 import { requireSource } from "./require-source.ts";
-import { applyStateOpsTo, groupStateOps } from "./rule-state.ts";
+import { applyStateOpsTo, groupStateOps, ruleStateRow, toRuleStateEntry } from "./rule-state.ts";
 import { nextStateVersion, type RuleStateWrite, stateKeyOf } from "./rule-state-cache.ts";
 import type { SourceNumbers } from "./source-numbers.ts";
 import { suppressMatchesIn } from "./suppressions.ts";

@@ -15,10 +15,13 @@
 // numbers a worker still holds with other contents (a step repeats once in 2^20).
 
 import { randomInt } from "node:crypto";
+import type { Kysely, Transaction } from "kysely";
 import type { RuleStateEntry } from "../ports.ts";
-import { toRuleStateEntry } from "./detection-rows.ts";
-import type { Db } from "./dialect.ts";
-import { isLive } from "./rule-state.ts";
+import type { Database } from "./database.ts";
+import { isLive, toRuleStateEntry } from "./rule-state.ts";
+
+/** A connection or transaction (./dialect.ts's Db, named here without importing the dialect, which imports this). */
+type Db = Kysely<Database> | Transaction<Database>;
 
 /** What a transaction wrote of a source's state: each key it changed (null: deleted), and the versions. */
 export interface RuleStateWrite {

@@ -1,8 +1,10 @@
 // Rule state (first-seen sets, counters, values) as pure transitions: the store (./detections.ts) reads the
 // current entries, calls `applyStateOpsTo`, and writes the result back inside the page transaction.
 
+import type { Selectable } from "kysely";
 import type { RuleStateOp } from "../../core/detection.ts";
 import type { RuleStateEntry } from "../ports.ts";
+import type { RuleStateTable } from "./database.ts";
 
 /**
  * The time a page's state is judged at: its earliest event, never later than now. Rules judge expiry by
@@ -79,4 +81,30 @@ export function applyStateOpsTo(
   let entry = current;
   for (const op of ops) entry = applyStateOp(entry, op, nowSecs);
   return entry;
+}
+
+/** The rule_state row of an entry (members as JSON text). */
+export function ruleStateRow(sourceId: string, e: RuleStateEntry) {
+  return {
+    source_id: sourceId,
+    rule_id: e.ruleId,
+    key: e.key,
+    value: e.value,
+    counter: e.counter,
+    members: JSON.stringify(e.members),
+    expires_at_secs: e.expiresAtSecs,
+  };
+}
+
+export function toRuleStateEntry(
+  row: Pick<Selectable<RuleStateTable>, "rule_id" | "key" | "value" | "counter" | "members" | "expires_at_secs">,
+): RuleStateEntry {
+  return {
+    ruleId: row.rule_id,
+    key: row.key,
+    value: row.value,
+    counter: row.counter,
+    members: JSON.parse(row.members) as string[],
+    expiresAtSecs: row.expires_at_secs,
+  };
 }
