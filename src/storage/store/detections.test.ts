@@ -35,6 +35,17 @@ interface Opened {
 const cluster = await startPgCluster();
 after(() => cluster.stop());
 
+/** A store context over `dialect`, as the store builds its own (store.ts). */
+function contextOf(dialect: StoreContext["dialect"]): StoreContext {
+  return {
+    dialect,
+    clock: systemClock,
+    alertLimitPerHour: 100,
+    sourceNumbers: new SourceNumbers(),
+    ruleStateCache: new RuleStateCache(),
+  };
+}
+
 const backends: Record<string, () => Promise<Opened>> = {
   sqlite: async () => {
     // A file, not :memory:: a second dialect on the store's connection takes turns with the store's own
@@ -44,13 +55,7 @@ const backends: Record<string, () => Promise<Opened>> = {
     const dialect = new SqliteStoreDialect(store.connection, store.location, null);
     return {
       store,
-      ctx: {
-        dialect,
-        clock: systemClock,
-        alertLimitPerHour: 100,
-        sourceNumbers: new SourceNumbers(),
-        ruleStateCache: new RuleStateCache(),
-      },
+      ctx: contextOf(dialect),
       close: async () => {
         await store.close();
         await rm(dir, { recursive: true, force: true });
@@ -64,13 +69,7 @@ const backends: Record<string, () => Promise<Opened>> = {
     const dialect = new PostgresStoreDialect(pool, schema, describeTarget(cluster.connectionString));
     return {
       store,
-      ctx: {
-        dialect,
-        clock: systemClock,
-        alertLimitPerHour: 100,
-        sourceNumbers: new SourceNumbers(),
-        ruleStateCache: new RuleStateCache(),
-      },
+      ctx: contextOf(dialect),
       close: async () => {
         await dialect.close();
         await store.close();
