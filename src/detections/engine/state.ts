@@ -58,7 +58,7 @@ export class BatchState implements RuleState {
       state: this,
     };
     // Held as given (never changed here: a write makes a new entry), unless its members are not sorted: a
-    // source's state is thousands of entries, read before every page of a backfill.
+    // source's state is a thousand entries and more, read before every page of a backfill.
     for (const e of entries)
       this.loaded.set(`${e.ruleId}\u0000${e.key}`, isSorted(e.members) ? e : { ...e, members: [...e.members].sort() });
   }
