@@ -312,8 +312,9 @@ export interface RuleStateTable {
 }
 
 /**
- * The version of each source's rule state, moved by one by every transaction that changes the state (migration
- * 31): a process holding the state at a version knows it is current (./rule-state-cache.ts). No row: version 0.
+ * The version of each source's rule state, moved (by a random step) by every transaction that changes the state
+ * (migration 31): a process holding the state at a version knows it is current (./rule-state-cache.ts). No row:
+ * version 0.
  */
 export interface RuleStateVersionsTable {
   source_id: string;

@@ -345,38 +345,34 @@ async function insertMatches(
     sourceNum: number;
   },
 ): Promise<Map<string, number>> {
-  const { eventSeqs, pending, sourceNum } = options;
   const seqs = new Map<string, number>();
-  for (const chunk of chunks(placements)) {
-    // Their rule versions are stored (applyMatchesIn).
-    const versionOf = chunk.map((p) => ruleVersionRow(p.match).id);
-    try {
-      const rows = chunk.map((p, i) => ({
-        ...matchRow(p.match, versionOf[i]!, sourceNum),
-        event_seq: eventSeqs?.get(p.match.eventId) ?? null,
-        window_id: p.windowId,
-        alert_id: p.alertId,
-        created_at_ms: nowMs,
-        // See Store.listCorrelationPending.
-        correlation_pending: toFlag(pending(p.match)),
-      }));
-      const stored = await insertRows(trx, "rule_matches", rows, (values) =>
-        trx
-          .insertInto("rule_matches")
-          .values(values as typeof rows)
-          .returning(["seq", "rule_id", "event_id", "is_error"]),
-      );
-      // One source: its id is any placement's.
-      const sourceId = chunk[0]!.match.sourceId;
-      for (const r of stored) {
-        const key = { sourceId, ruleId: r.rule_id, eventId: r.event_id, isError: flag(r.is_error) };
-        seqs.set(matchKey(key), r.seq);
-      }
-    } catch (err) {
-      // Found new above, under the rule locks: a conflict here is a bug that would miscount a window.
-      if (ctx.dialect.isUniqueViolation(err)) throw new Error("A new match was stored already.", { cause: err });
-      throw err;
-    }
+  if (placements.length === 0) return seqs;
+  const { eventSeqs, pending, sourceNum } = options;
+  const rows = placements.map((p) => ({
+    // Its rule version is stored (applyMatchesIn).
+    ...matchRow(p.match, ruleVersionRow(p.match).id, sourceNum),
+    event_seq: eventSeqs?.get(p.match.eventId) ?? null,
+    window_id: p.windowId,
+    alert_id: p.alertId,
+    created_at_ms: nowMs,
+    // See Store.listCorrelationPending.
+    correlation_pending: toFlag(pending(p.match)),
+  }));
+  // In statements of a bounded size (./repeated-insert.ts).
+  const stored = await insertRows(trx, "rule_matches", rows, (values) =>
+    trx
+      .insertInto("rule_matches")
+      .values(values as typeof rows)
+      .returning(["seq", "rule_id", "event_id", "is_error"]),
+  ).catch((err: unknown) => {
+    // Found new above, under the rule locks: a conflict here is a bug that would miscount a window.
+    if (ctx.dialect.isUniqueViolation(err)) throw new Error("A new match was stored already.", { cause: err });
+    throw err;
+  });
+  // One source (assertMatchesOf): its id is any placement's.
+  const sourceId = placements[0]!.match.sourceId;
+  for (const r of stored) {
+    seqs.set(matchKey({ sourceId, ruleId: r.rule_id, eventId: r.event_id, isError: flag(r.is_error) }), r.seq);
   }
   return seqs;
 }
@@ -476,7 +472,6 @@ export async function applyStateOpsIn(
     trx,
     ops.map((op) => stateLock(sourceId, op)),
   );
-  const keyOf = stateKeyOf;
   const groups = groupStateOps(ops);
   const current = new Map<string, RuleStateEntry>();
   for (const chunk of chunks(groups)) {
@@ -493,14 +488,14 @@ export async function applyStateOpsIn(
         ),
       )
       .execute();
-    for (const entry of rows.map(toRuleStateEntry)) current.set(keyOf(entry), entry);
+    for (const entry of rows.map(toRuleStateEntry)) current.set(stateKeyOf(entry), entry);
   }
   const upserts: Insertable<RuleStateTable>[] = [];
   const written = new Map<string, RuleStateEntry | null>();
   for (const group of groups) {
-    const before = current.get(keyOf(group)) ?? null;
+    const before = current.get(stateKeyOf(group)) ?? null;
     const next = applyStateOpsTo(before, group.ops, stateTimeSecs);
-    written.set(keyOf(group), next);
+    written.set(stateKeyOf(group), next);
     if (next !== null) upserts.push(ruleStateRow(sourceId, next));
     else if (before !== null) {
       await trx

@@ -60,8 +60,11 @@ async function insertShape<R>(
   if (text !== undefined && values !== null)
     return (await trx.executeQuery<R>(CompiledQuery.raw(text, values) as CompiledQuery<R>)).rows;
   const compiled = build(rows).compile();
-  if (shapes.size >= SHAPES_KEPT) shapes.delete(shapes.keys().next().value as string);
-  shapes.set(shape, values !== null && sameValues(compiled.parameters, values) ? compiled.sql : null);
+  // Rows of their own shape (values null) say nothing of the query's; parameters that are not the values do.
+  if (values !== null) {
+    if (shapes.size >= SHAPES_KEPT) shapes.delete(shapes.keys().next().value as string);
+    shapes.set(shape, sameValues(compiled.parameters, values) ? compiled.sql : null);
+  }
   return (await trx.executeQuery(compiled)).rows;
 }
 

@@ -255,8 +255,8 @@ export async function recordEventStored(trx: Db, sourceId: string, atMs: number)
  * Everything stored for a source, then the source: the one place a source's data is removed. Children
  * first, so the cascade on `sources` has nothing left to walk row by row. The counters (event_counts,
  * alert_counts, source_counters) follow their rows by trigger and go with the source by cascade.
+ * `sourceNum`: the source's number (./source-numbers.ts), which its events and matches hold.
  */
-/** `sourceNum`: the source's number (./source-numbers.ts), which its events and matches hold. */
 async function deleteSourceData(dialect: StoreDialect, trx: Db, sourceId: string, sourceNum: number): Promise<void> {
   const jobs = trx.selectFrom("backfill_jobs").select("id").where("source_id", "=", sourceId);
   const alerts = trx.selectFrom("alerts").select("id").where("source_id", "=", sourceId);

@@ -45,8 +45,10 @@ function histogramFromCounters(db: Kysely<Database>, query: HistogramQuery) {
     .orderBy("type");
 }
 
-/** Any other buckets from the events themselves. */
-/** `sourceNum`: the number of `query.sourceId` (./source-numbers.ts), when it names one. */
+/**
+ * Any other buckets from the events themselves. `sourceNum`: the number of `query.sourceId`
+ * (./source-numbers.ts), when it names one.
+ */
 function histogramFromEvents(db: Kysely<Database>, query: HistogramQuery, sourceNum: number | undefined) {
   return db
     .selectFrom("events")
