@@ -24,6 +24,7 @@ const MAX_ATTEMPTS = 3;
 export class PostgresStoreDialect implements StoreDialect {
   readonly name = "postgres" as const;
   readonly groupCommits = false;
+  readonly pageWriter = null;
   readonly db: Kysely<Schema>;
   readonly #pool: pg.Pool;
   readonly #schema: string | null;

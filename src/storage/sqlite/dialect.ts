@@ -1,7 +1,9 @@
 // SQLite's hooks for the one store (../store/dialect.ts): better-sqlite3 under Kysely's SqliteDialect.
 //
-// There is one connection. Kysely's SQLite driver lets one query (or one `write` transaction, which holds the
-// connection from BEGIN to COMMIT) use it at a time; better-sqlite3 itself runs each statement synchronously.
+// There is one connection per thread: the store's, and its writer thread's for page transactions and the
+// text index (writer-thread.ts, which runs a dialect of its own). Kysely's SQLite driver lets one query (or
+// one `write` transaction, which holds the connection from BEGIN to COMMIT) use a connection at a time;
+// better-sqlite3 itself runs each statement synchronously.
 // Long reads go to read-only connections in worker threads (reader.ts) so the event loop stays free.
 //
 // A write transaction spans several awaits. Should a second connection in the same thread (two stores on one
@@ -38,6 +40,7 @@ import {
   sqliteTextFilter,
   textCandidateCount,
 } from "./text-search.ts";
+import type { WriterThread } from "./writer-thread.ts";
 
 export class SqliteStoreDialect implements StoreDialect {
   readonly name = "sqlite" as const;
@@ -47,17 +50,20 @@ export class SqliteStoreDialect implements StoreDialect {
   readonly #reader: SqliteReader | null;
   readonly #location: string;
   readonly #checkpointer: Checkpointer | null;
+  readonly pageWriter: WriterThread | null;
 
   constructor(
     connection: Database.Database,
     location: string,
     reader: SqliteReader | null,
     checkpointer: Checkpointer | null = null,
+    pageWriter: WriterThread | null = null,
   ) {
     this.#connection = connection;
     this.#reader = reader;
     this.#location = location;
     this.#checkpointer = checkpointer;
+    this.pageWriter = pageWriter;
     this.db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
   }
 
@@ -232,6 +238,7 @@ export class SqliteStoreDialect implements StoreDialect {
   }
 
   async close(): Promise<void> {
+    await this.pageWriter?.close();
     await this.#reader?.close();
     await this.#checkpointer?.close();
     if (this.#connection.open) this.#connection.close();

@@ -80,8 +80,12 @@ runRuleStateSharingContract("sqlite", async () => {
   return [await openSqliteStore({ path }), await openSqliteStore({ path })];
 });
 
-async function withStore<T>(fn: (store: SqliteStore, path: string) => Promise<T>, path = freshPath()): Promise<T> {
-  const store = await openSqliteStore({ path });
+async function withStore<T>(
+  fn: (store: SqliteStore, path: string) => Promise<T>,
+  path = freshPath(),
+  options: { writerThread?: boolean } = {},
+): Promise<T> {
+  const store = await openSqliteStore({ path, ...options });
   try {
     return await fn(store, path);
   } finally {
@@ -274,27 +278,33 @@ describe("SqliteStore", () => {
   });
 
   it("reports a full disk as storage_full and keeps nothing of the page", async () => {
-    await withStore(async (store) => {
-      const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
-      // Capping the page count makes SQLite answer exactly as on a full disk (SQLITE_FULL).
-      const pages = store.connection.pragma("page_count", { simple: true }) as number;
-      store.connection.pragma(`max_page_count = ${pages}`);
-      const big = Array.from({ length: 200 }, (_, i) => eventRow(`e${i}`, T0, { raw: "x".repeat(2_000) }));
-      const error = await assertVigilError(
-        store.applyPage({
-          sourceId: source.id,
-          events: big,
-          quarantined: [],
-          unknownTypes: [],
-          streamUpdate: { stream: "main", checkpointSecs: T0 },
-        }),
-        "storage_full",
-      );
-      assert.match(error.message, /full/);
-      store.connection.pragma("max_page_count = 1073741823");
-      assert.equal(await store.countEvents(), 0);
-      assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, null);
-    });
+    // The page cap below is a setting of the connection it is set on: here the store's own, which writes the
+    // page when there is no writer thread (writer-thread.test.ts checks that errors cross the thread intact).
+    await withStore(
+      async (store) => {
+        const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+        // Capping the page count makes SQLite answer exactly as on a full disk (SQLITE_FULL).
+        const pages = store.connection.pragma("page_count", { simple: true }) as number;
+        store.connection.pragma(`max_page_count = ${pages}`);
+        const big = Array.from({ length: 200 }, (_, i) => eventRow(`e${i}`, T0, { raw: "x".repeat(2_000) }));
+        const error = await assertVigilError(
+          store.applyPage({
+            sourceId: source.id,
+            events: big,
+            quarantined: [],
+            unknownTypes: [],
+            streamUpdate: { stream: "main", checkpointSecs: T0 },
+          }),
+          "storage_full",
+        );
+        assert.match(error.message, /full/);
+        store.connection.pragma("max_page_count = 1073741823");
+        assert.equal(await store.countEvents(), 0);
+        assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, null);
+      },
+      freshPath(),
+      { writerThread: false },
+    );
   });
 
   it("answers text of one or two characters from the index, in the same snapshot as the queue", async () => {

@@ -12,20 +12,21 @@
 // waits up to `busy_timeout` for it, instead of failing mid-transaction when a read lock cannot upgrade.
 //
 // The event loop: better-sqlite3 blocks while a statement runs, so only bounded statements run on this
-// connection (writes, key lookups, the counters of ../store/stats.ts). Searches and lists that may read many
-// rows go to read-only connections in worker threads (reader.ts).
+// connection (key lookups, the counters of ../store/stats.ts, the occasional write). Page transactions and
+// the text index run on a writer thread with its own connection (writer-thread.ts); searches and lists that
+// may read many rows go to read-only connections in worker threads (reader.ts).
 
 import { availableParallelism } from "node:os";
-import Database from "better-sqlite3";
+import type Database from "better-sqlite3";
+import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import type { Clock } from "../../core/clock.ts";
-import { VigilError } from "../../core/errors.ts";
 import type { Store } from "../ports.ts";
 import { openStore } from "../store/store.ts";
-import { BACKSTOP_WAL_PAGES, Checkpointer } from "./checkpointer.ts";
+import { Checkpointer } from "./checkpointer.ts";
+import { openConnection } from "./connection.ts";
 import { SqliteStoreDialect } from "./dialect.ts";
-import { restrictDatabaseFiles } from "./file-mode.ts";
 import { SqliteReader } from "./reader.ts";
-import { translateSqliteError } from "./sqlite-errors.ts";
+import { WriterThread } from "./writer-thread.ts";
 
 export interface SqliteStoreOptions {
   clock?: Clock;
@@ -38,6 +39,8 @@ export interface SqliteStoreOptions {
   readers?: number;
   /** Alerts a rule may raise per source and hour before its matches fold into one noisy alert (alerts/limiter.ts). */
   alertLimitPerHour?: number;
+  /** Page transactions and the text index on a thread of their own (writer-thread.ts); default true for a file. */
+  writerThread?: boolean;
 }
 
 export type OpenSqliteStoreOptions = ({ path: string } | { memory: true }) & SqliteStoreOptions;
@@ -71,10 +74,22 @@ export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<
       ? null
       : new SqliteReader({ path: location, size: readers, busyTimeoutMs });
   const checkpointer = location === ":memory:" ? null : new Checkpointer({ path: location, busyTimeoutMs });
+  const alertLimitPerHour = options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR;
+  // An in-memory database belongs to its one connection: its pages are written inline.
+  const pageWriter =
+    location === ":memory:" || options.writerThread === false
+      ? null
+      : new WriterThread({
+          path: location,
+          busyTimeoutMs,
+          alertLimitPerHour,
+          afterWrite: () => checkpointer?.nudge(),
+          textQueued: () => connection.prepare("SELECT 1 FROM event_text_pending LIMIT 1").get() !== undefined,
+        });
   const store: SqliteStore = Object.assign(
-    openStore(new SqliteStoreDialect(connection, location, reader, checkpointer), {
+    openStore(new SqliteStoreDialect(connection, location, reader, checkpointer, pageWriter), {
       ...(options.clock ? { clock: options.clock } : {}),
-      ...(options.alertLimitPerHour !== undefined ? { alertLimitPerHour: options.alertLimitPerHour } : {}),
+      alertLimitPerHour,
     }),
     { connection, location },
   );
@@ -85,37 +100,4 @@ export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<
     throw err;
   }
   return store;
-}
-
-/** Opens the file (or memory) and sets the connection up; see the header for the settings. */
-function openConnection(location: string, busyTimeoutMs: number): Database.Database {
-  let db: Database.Database | undefined;
-  try {
-    if (location !== ":memory:") restrictDatabaseFiles(location);
-    db = new Database(location, { timeout: busyTimeoutMs });
-    // 8 KiB pages for a new database (an existing one keeps its size; WAL cannot change it). An event row is
-    // ~900 bytes: a 4 KiB page holds four and leaves a seventh of itself empty, an 8 KiB page wastes half as
-    // much (3.95× → 3.81× the raw record, bench/ingest.ts, at no measured cost in speed).
-    db.pragma("page_size = 8192");
-    // An in-memory database has no WAL; it answers "memory".
-    if (location !== ":memory:") db.pragma("journal_mode = WAL");
-    db.pragma("synchronous = FULL");
-    db.pragma("foreign_keys = ON");
-    // 32 MiB of page cache (the default is 2 MiB): the event indexes of a busy org soon outgrow 2 MiB,
-    // and the random-order primary key then costs a disk read per insert.
-    db.pragma("cache_size = -32768");
-    // A large backfill can grow the WAL file; truncate it back after checkpoints instead of keeping it.
-    db.pragma("journal_size_limit = 67108864");
-    // Checkpoints run on their own thread after writes (checkpointer.ts); this connection only as a backstop.
-    // An in-memory database has no WAL.
-    if (location !== ":memory:") db.pragma(`wal_autocheckpoint = ${BACKSTOP_WAL_PAGES}`);
-    return db;
-  } catch (err) {
-    db?.close();
-    const translated = translateSqliteError(err, location);
-    if (translated instanceof VigilError) throw translated;
-    throw new VigilError("storage_open_failed", `Could not open the database at ${location}: ${String(err)}`, {
-      cause: err,
-    });
-  }
 }

@@ -4,13 +4,36 @@
 
 import type { Compilable, Kysely, RawBuilder, Transaction } from "kysely";
 import type { Clock } from "../../core/clock.ts";
-import type { EventDocuments } from "../ports.ts";
+import type { EventDocuments, PageWrite, PageWriteResult } from "../ports.ts";
 import type { Database } from "./database.ts";
-import type { RuleStateCache } from "./rule-state-cache.ts";
+import type { RuleStateCache, RuleStateWrite } from "./rule-state-cache.ts";
 import type { SourceNumbers } from "./source-numbers.ts";
 
 /** A Kysely handle usable inside a write transaction (the transaction itself or its connection). */
 export type Db = Kysely<Database> | Transaction<Database>;
+
+/** What one page transaction wrote: each page's result, and the rule state it changed (RuleStateCache.committed). */
+export interface PagesWritten {
+  results: PageWriteResult[];
+  stateWrites: RuleStateWrite[];
+}
+
+/** The free-text index's queue runner (./text-index.ts). */
+export interface TextIndexer {
+  /** Notes that `events` were queued; indexing starts once pages pause (or the queue grows long). */
+  schedule(events?: number): void;
+  /** Indexes everything queued now; resolves with how many events it indexed. */
+  flush(): Promise<number>;
+  /** Stops after the batch in progress. */
+  stop(): Promise<void>;
+}
+
+/** Writes pages in one transaction elsewhere (StoreDialect.pageWriter), exactly as the store would inline. */
+export interface PageWriter {
+  write(writes: readonly PageWrite[], nowMs: number): Promise<PagesWritten>;
+  /** The free-text index, kept beside the page writes so that its batches never wait for the write lock. */
+  readonly textIndex: TextIndexer;
+}
 
 export interface StoreDialect {
   readonly name: "sqlite" | "postgres";
@@ -21,6 +44,12 @@ export interface StoreDialect {
    * one transaction would take their advisory locks out of the sorted order that keeps writers from deadlocking.
    */
   readonly groupCommits: boolean;
+  /**
+   * Where page transactions run when not inline on this thread: SQLite's writer thread (../sqlite/writer-thread.ts),
+   * which also owns the free-text index. null: the store writes pages itself (PostgreSQL, whose driver is
+   * asynchronous already, and an in-memory SQLite database, which no other connection can open).
+   */
+  readonly pageWriter: PageWriter | null;
   /** For queries outside a transaction. Inside `write`, use the handle it passes: on SQLite the one
    * connection is held by the transaction, and a query on `db` would wait for it forever. */
   readonly db: Kysely<Database>;

@@ -19,7 +19,7 @@ import type {
 import { updateSliceProgress } from "./backfill.ts";
 import type { EventsTable, QuarantineTable } from "./database.ts";
 import { applyMatchesIn, applyStateOpsIn, assertMatchesOf } from "./detections.ts";
-import type { Db, StoreContext } from "./dialect.ts";
+import type { Db, PagesWritten, StoreContext, TextIndexer } from "./dialect.ts";
 import {
   countableFromCounters,
   eventCount,
@@ -36,7 +36,6 @@ import { requireSource } from "./require-source.ts";
 import { stateTimeSecs } from "./rule-state.ts";
 import type { RuleStateWrite } from "./rule-state-cache.ts";
 import { recordEventStored, updateStreamState } from "./sources.ts";
-import type { TextIndexer } from "./text-index.ts";
 
 type EventOps = Pick<
   Store,
@@ -60,16 +59,9 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
   /** Several pages in one transaction (one commit), each applied exactly as `applyPage` would alone. */
   async function applyPages(writes: readonly PageWrite[]): Promise<PageWriteResult[]> {
     if (writes.length === 0) return [];
-    const stateWrites: RuleStateWrite[] = [];
-    const results = await dialect.write(async (trx) => {
-      stateWrites.length = 0;
-      // Every lease first, in name order: two transactions holding several leases take them in the same order.
-      for (const fence of fencesOf(writes)) await holdLeaseIn(ctx, trx, fence);
-      const nowMs = ctx.clock.nowMs();
-      const out: PageWriteResult[] = [];
-      for (const write of writes) out.push(await applyPageIn(ctx, trx, write, nowMs, stateWrites));
-      return out;
-    });
+    const nowMs = ctx.clock.nowMs();
+    const { results, stateWrites } = await (dialect.pageWriter?.write(writes, nowMs) ??
+      writePagesIn(ctx, writes, nowMs));
     ctx.ruleStateCache.committed(stateWrites);
     const inserted = results.reduce((n, r) => n + r.insertedIds.length, 0);
     if (inserted > 0) textIndex.schedule(inserted);
@@ -175,6 +167,27 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
       });
     },
   };
+}
+
+/**
+ * The transaction of `applyPages`, on the dialect's connection: run by the store itself, or by the dialect's
+ * page writer on its own (../sqlite/writer-thread.ts).
+ */
+export async function writePagesIn(
+  ctx: StoreContext,
+  writes: readonly PageWrite[],
+  nowMs: number,
+): Promise<PagesWritten> {
+  const stateWrites: RuleStateWrite[] = [];
+  const results = await ctx.dialect.write(async (trx) => {
+    stateWrites.length = 0;
+    // Every lease first, in name order: two transactions holding several leases take them in the same order.
+    for (const fence of fencesOf(writes)) await holdLeaseIn(ctx, trx, fence);
+    const out: PageWriteResult[] = [];
+    for (const write of writes) out.push(await applyPageIn(ctx, trx, write, nowMs, stateWrites));
+    return out;
+  });
+  return { results, stateWrites };
 }
 
 /** The distinct fences of some pages, by lease name. */

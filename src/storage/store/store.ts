@@ -42,7 +42,7 @@ export function openStore(dialect: StoreDialect, options: StoreOptions = {}): St
     sourceNumbers: new SourceNumbers(),
     ruleStateCache: new RuleStateCache(),
   };
-  const textIndex = textIndexer(ctx);
+  const textIndex = dialect.pageWriter?.textIndex ?? textIndexer(ctx);
   const ops: StoreOps = {
     // sources, stream state, poll status
     ...sourceOps(ctx),

@@ -7,7 +7,7 @@
 // Why: indexing every trigram of a record took three quarters of a page transaction's time; in batches it
 // costs the same per event but no longer stands between the API's page and the next request.
 
-import type { StoreContext } from "./dialect.ts";
+import type { StoreContext, TextIndexer } from "./dialect.ts";
 
 /** Events per indexing transaction: short enough that a page write waits a few milliseconds at most. */
 const BATCH = 250;
@@ -39,15 +39,6 @@ export function searchableText(raw: string): string {
     return raw;
   }
   return out.join("\n");
-}
-
-export interface TextIndexer {
-  /** Notes that `events` were queued; indexing starts once pages pause (or the queue grows long). */
-  schedule(events?: number): void;
-  /** Indexes everything queued now; resolves with how many events it indexed. */
-  flush(): Promise<number>;
-  /** Stops after the batch in progress. */
-  stop(): Promise<void>;
 }
 
 export function textIndexer(ctx: StoreContext): TextIndexer {

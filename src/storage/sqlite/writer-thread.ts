@@ -1,0 +1,178 @@
+// Page transactions on a thread of their own. better-sqlite3 runs every statement synchronously, so on the
+// event loop a page's transaction (its inserts, index updates and fsynced commit) stopped everything else:
+// the next pages' requests, their normalization and their detection rules waited for it, and a backfill used
+// one core. Here a worker thread holds a second connection to the file and runs the store's page transaction
+// (../store/events.ts writePagesIn, the same code the store runs inline) while the event loop goes on with the
+// next pages. The free-text index lives on the same thread, so its batches and the pages take turns there
+// instead of waiting for each other's write lock.
+//
+// Nothing changes for durability: a write resolves after its COMMIT returned on the thread (fsynced), and a
+// killed process loses the thread with it, as it loses the transaction in flight on the event loop.
+//
+// The thread starts at the first message and is replaced at the next one should it die (the calls in flight
+// fail with the reason). Its errors come back as the same classes (VigilError and its kinds, SQLite's), so
+// the callers see exactly what an inline write would throw.
+
+import { Worker } from "node:worker_threads";
+import Database from "better-sqlite3";
+import { ConfigurationError, NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
+import type { PageWrite } from "../ports.ts";
+import type { PagesWritten, PageWriter, TextIndexer } from "../store/dialect.ts";
+
+const WORKER_URL = new URL("./writer-worker.mjs", import.meta.url);
+
+export interface WriterThreadOptions {
+  path: string;
+  busyTimeoutMs: number;
+  alertLimitPerHour: number;
+  /** Called after each write the thread made: the checkpointer's nudge. */
+  afterWrite?: () => void;
+  /**
+   * Whether events wait for the text index, read on the store's connection: a store that writes no page (a CLI
+   * command, most tests) then never starts the thread, which takes half a second to load the store's code.
+   */
+  textQueued?: () => boolean;
+  /** The thread's entry; tests give one that fails. */
+  workerUrl?: URL;
+}
+
+/** A request to the thread; a reply answers `id`. */
+export type WriterRequest =
+  | { id: number; op: "write"; writes: readonly PageWrite[]; nowMs: number }
+  | { id: number; op: "flush" }
+  | { id: number; op: "stop" }
+  | { id: number; op: "close" }
+  | { id: 0; op: "schedule"; events: number };
+
+export interface WriterReply {
+  id: number;
+  value?: unknown;
+  error?: RemoteError;
+}
+
+/** An error as it crosses the thread boundary: enough to rebuild the same class with the same fields. */
+export interface RemoteError {
+  name: string;
+  message: string;
+  code?: string;
+  retryable?: boolean;
+  stack?: string;
+}
+
+export function toRemoteError(err: unknown): RemoteError {
+  if (!(err instanceof Error)) return { name: "Error", message: String(err) };
+  const { code, retryable } = err as { code?: unknown; retryable?: unknown };
+  return {
+    name: err.name,
+    message: err.message,
+    ...(typeof code === "string" ? { code } : {}),
+    ...(typeof retryable === "boolean" ? { retryable } : {}),
+    ...(err.stack !== undefined ? { stack: err.stack } : {}),
+  };
+}
+
+/** The error `toRemoteError` described, as the class it was thrown as (a plain Error for any other). */
+export function fromRemoteError(remote: RemoteError): Error {
+  const code = remote.code ?? "";
+  let err: Error;
+  if (remote.name === "NotFoundError") err = new NotFoundError(remote.message);
+  else if (remote.name === "UsageError") err = new UsageError(remote.message);
+  else if (remote.name === "ConfigurationError") err = new ConfigurationError(code, remote.message);
+  else if (remote.name === "VigilError") err = new VigilError(code, remote.message, { retryable: remote.retryable });
+  else if (remote.name === "SqliteError") err = new Database.SqliteError(remote.message, code);
+  else err = new Error(remote.message);
+  if (remote.stack !== undefined) err.stack = remote.stack;
+  return err;
+}
+
+interface Pending {
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+}
+
+export class WriterThread implements PageWriter {
+  readonly #options: WriterThreadOptions;
+  readonly #pending = new Map<number, Pending>();
+  #worker: Worker | null = null;
+  #nextId = 0;
+  #closed = false;
+  readonly textIndex: TextIndexer;
+
+  constructor(options: WriterThreadOptions) {
+    this.#options = options;
+    this.textIndex = {
+      schedule: (events = 0) => {
+        if (this.#closed || !this.#hasWork(events)) return;
+        this.#start().postMessage({ id: 0, op: "schedule", events } satisfies WriterRequest);
+      },
+      flush: async () => (this.#closed || !this.#hasWork(0) ? 0 : ((await this.#call({ op: "flush" })) as number)),
+      stop: async () => {
+        if (this.#worker !== null) await this.#call({ op: "stop" });
+      },
+    };
+  }
+
+  async write(writes: readonly PageWrite[], nowMs: number): Promise<PagesWritten> {
+    if (this.#closed) throw new VigilError("storage_closed", "The database has been closed.");
+    return (await this.#call({ op: "write", writes, nowMs })) as PagesWritten;
+  }
+
+  /** Whether the text index has anything to do: `events` just queued, or any left from before the thread. */
+  #hasWork(events: number): boolean {
+    return this.#worker !== null || events > 0 || (this.#options.textQueued?.() ?? true);
+  }
+
+  /** Closes the thread's connection (after the calls already sent) and ends the thread. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const worker = this.#worker;
+    if (worker === null) return;
+    try {
+      await this.#call({ op: "close" });
+    } finally {
+      await worker.terminate();
+    }
+  }
+
+  #call(request: { op: "write"; writes: readonly PageWrite[]; nowMs: number } | { op: "flush" | "stop" | "close" }) {
+    const worker = this.#start();
+    const id = ++this.#nextId;
+    return new Promise<unknown>((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      // A command must not end while the thread owes it an answer; an idle thread keeps nothing alive.
+      worker.ref();
+      worker.postMessage({ ...request, id } as WriterRequest);
+    });
+  }
+
+  #start(): Worker {
+    if (this.#worker !== null) return this.#worker;
+    const { afterWrite, textQueued, workerUrl = WORKER_URL, ...workerData } = this.#options;
+    // No execArgv: the thread registers the TypeScript loader itself (writer-worker.mjs), whether or not this
+    // process was started with one.
+    const worker = new Worker(workerUrl, { workerData, execArgv: [] });
+    worker.unref();
+    worker.on("message", (reply: WriterReply) => {
+      const pending = this.#pending.get(reply.id);
+      if (pending === undefined) return;
+      this.#pending.delete(reply.id);
+      if (this.#pending.size === 0) worker.unref();
+      afterWrite?.();
+      if (reply.error === undefined) pending.resolve(reply.value);
+      else pending.reject(fromRemoteError(reply.error));
+    });
+    const fail = (err: Error) => {
+      if (this.#worker === worker) this.#worker = null;
+      const error = new VigilError("storage_write_failed", `The database writer thread failed: ${err.message}`, {
+        cause: err,
+      });
+      for (const pending of this.#pending.values()) pending.reject(error);
+      this.#pending.clear();
+    };
+    worker.on("error", fail);
+    worker.on("exit", (code) => fail(new Error(`it exited (code ${code})`)));
+    this.#worker = worker;
+    return worker;
+  }
+}
