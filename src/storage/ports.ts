@@ -278,8 +278,9 @@ export interface Store
   applyPages(writes: readonly PageWrite[]): Promise<PageWriteResult[]>;
   /**
    * Whether concurrent page writers (a backfill's slices) should group their pages with `applyPages`: true where
-   * a commit is an fsync and writes go one at a time (SQLite), false where concurrent transactions run in
-   * parallel and share WAL flushes already (PostgreSQL).
+   * a commit is an fsync and writes go one at a time on the caller's thread (SQLite inline), false where pages
+   * queue for a writer thread that is never left idle (SQLite's) or concurrent transactions run in parallel and
+   * share WAL flushes already (PostgreSQL).
    */
   readonly groupCommits: boolean;
 

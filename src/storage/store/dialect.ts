@@ -38,8 +38,10 @@ export interface PageWriter {
 export interface StoreDialect {
   readonly name: "sqlite" | "postgres";
   /**
-   * Whether pages written at the same time should share one transaction (Store.groupCommits). SQLite: yes, it
-   * runs one write transaction at a time and each commit is an fsync. PostgreSQL: no, concurrent transactions
+   * Whether the store's callers should group pages written at the same time into one transaction
+   * (Store.groupCommits). SQLite writing inline: yes, it runs one write transaction at a time and each commit is
+   * an fsync. SQLite with its writer thread: no, pages are sent as they are ready (../sqlite/dialect.ts says
+   * why). PostgreSQL: no, concurrent transactions
    * run side by side and their commits already share WAL flushes; grouping would serialize them, and pages of
    * one transaction would take their advisory locks out of the sorted order that keeps writers from deadlocking.
    */
