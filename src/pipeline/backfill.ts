@@ -2,8 +2,8 @@
 // Each slice walks its pages newest first; every page is stored in one transaction together with the
 // slice's progress (the lowest effective_at read so far), so a killed backfill resumes each slice at
 // the second where it stopped. That second is re-read on resume and its events are ignored by id:
-// every event is stored once. Pages of several slices ready at the same time share one transaction, one
-// commit (PageCommitQueue), each still with its own progress.
+// every event is stored once. Where the store asks for it (Store.groupCommits), pages of several slices ready at
+// the same time share one transaction, one commit (PageCommitQueue), each still with its own progress.
 //
 // In a fleet (several workers on one PostgreSQL), a worker runs a slice only while it holds the slice's lease
 // (`claimSlice`): several workers share one job's slices, and a dead worker's slice is taken over, once its lease

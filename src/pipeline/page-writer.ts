@@ -1,6 +1,7 @@
 // Stores one page of API records: validate and normalize them, run the detection rules on them (pure,
 // before the transaction), then hand everything to the store's one transaction per page (a backfill's
-// concurrent slices group theirs: PageCommitQueue). The poller and the backfill both store pages through here.
+// concurrent slices group theirs, PageCommitQueue, where the store asks for it: Store.groupCommits). The poller
+// and the backfill both store pages through here.
 
 import type { Clock } from "../core/clock.ts";
 import type { RuleMatch, RuleStateOp } from "../core/detection.ts";
@@ -74,15 +75,16 @@ interface Waiting {
 }
 
 /**
- * Group commit for pages written concurrently (a backfill's parallel slices). Much of a page's write is its
- * commit (an fsync), and the slices' pages become ready while another page's transaction is in flight: those
- * wait for it to end, then all go in one transaction, one commit. There is no timer: a page that finds no
- * transaction in flight waits only for the end of the event loop's turn (setImmediate), so that the pages
+ * Group commit for pages written concurrently (a backfill's parallel slices), used where the store asks for it
+ * (Store.groupCommits: SQLite written inline; SQLite's writer thread and PostgreSQL take pages one by one). Much of
+ * a page's write is its commit (an fsync), and the slices' pages become ready while another page's transaction is
+ * in flight: those wait for it to end, then all go in one transaction, one commit. There is no timer: a page that
+ * finds no transaction in flight waits only for the end of the event loop's turn (setImmediate), so that the pages
  * whose responses arrived meanwhile join it (SQLite's driver blocks the thread for a whole transaction: the
- * responses that came in during one are all handled in the next turn). Each page keeps its own progress and
- * fence, and a group commits whole or not at all, so a page's events and its progress still commit together.
- * When a group fails, its pages are written again one per transaction: a page that cannot be written (its
- * lease was lost, its slice is gone) fails alone, with its own error, and the others go through.
+ * responses that came in during one are all handled in the next turn). Each page keeps its own progress and fence,
+ * and a group commits whole or not at all, so a page's events and its progress still commit together. When a group
+ * fails, its pages are written again one per transaction: a page that cannot be written (its lease was lost, its
+ * slice is gone) fails alone, with its own error, and the others go through.
  */
 export class PageCommitQueue {
   private waiting: Waiting[] = [];

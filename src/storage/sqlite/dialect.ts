@@ -8,9 +8,10 @@
 //
 // A write transaction spans several awaits. Should a second connection in the same thread (two stores on one
 // file in one process) ask SQLite for the write lock meanwhile, SQLite's busy wait would block the thread, the
-// first transaction could never finish, and the wait would end in storage_busy. So this process's write
-// transactions on one file take turns (`takeTurn`) before BEGIN IMMEDIATE; other processes still wait in
-// SQLite's busy handler, which blocks only them.
+// first transaction could never finish, and the wait would end in storage_busy. So one thread's write
+// transactions on one file take turns (`takeTurn`) before BEGIN IMMEDIATE. Between the event loop and the
+// writer thread, the event loop's BEGIN goes first (`beginOrder`, write-priority.ts); other processes still wait
+// in SQLite's busy handler, which blocks only them.
 
 import { resolve } from "node:path";
 import type Database from "better-sqlite3";
@@ -40,6 +41,7 @@ import {
   sqliteTextFilter,
   textCandidateCount,
 } from "./text-search.ts";
+import type { BeginOrder } from "./write-priority.ts";
 import type { WriterThread } from "./writer-thread.ts";
 
 export class SqliteStoreDialect implements StoreDialect {
@@ -54,22 +56,32 @@ export class SqliteStoreDialect implements StoreDialect {
   readonly #connection: Database.Database;
   readonly #reader: SqliteReader | null;
   readonly #location: string;
-  readonly #checkpointer: Checkpointer | null;
+  readonly #checkpointer: Pick<Checkpointer, "nudge" | "close"> | null;
+  readonly #beginOrder: BeginOrder;
   readonly pageWriter: WriterThread | null;
 
+  /**
+   * `reader`: the threads of heavy reads (none: they run on this connection). `checkpointer`: nudged after each
+   * write. `pageWriter`: the writer thread that writes pages and the text index (none: this connection does).
+   * `beginOrder`: how a write transaction waits its turn against a writer thread's (write-priority.ts).
+   */
   constructor(
     connection: Database.Database,
     location: string,
-    reader: SqliteReader | null,
-    checkpointer: Checkpointer | null = null,
-    pageWriter: WriterThread | null = null,
+    options: {
+      reader?: SqliteReader | null;
+      checkpointer?: Pick<Checkpointer, "nudge" | "close"> | null;
+      pageWriter?: WriterThread | null;
+      beginOrder?: BeginOrder;
+    } = {},
   ) {
     this.#connection = connection;
-    this.#reader = reader;
+    this.#reader = options.reader ?? null;
     this.#location = location;
-    this.#checkpointer = checkpointer;
-    this.pageWriter = pageWriter;
-    this.groupCommits = pageWriter === null;
+    this.#checkpointer = options.checkpointer ?? null;
+    this.#beginOrder = options.beginOrder ?? ((begin) => begin());
+    this.pageWriter = options.pageWriter ?? null;
+    this.groupCommits = this.pageWriter === null;
     this.db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
   }
 
@@ -101,7 +113,7 @@ export class SqliteStoreDialect implements StoreDialect {
   }
 
   async #transaction<T>(conn: Kysely<Schema>, fn: (trx: Db) => Promise<T>): Promise<T> {
-    await sql`BEGIN IMMEDIATE`.execute(conn);
+    await this.#beginOrder(() => sql`BEGIN IMMEDIATE`.execute(conn));
     try {
       const result = await fn(conn);
       await sql`COMMIT`.execute(conn);

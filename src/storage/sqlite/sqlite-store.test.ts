@@ -309,7 +309,7 @@ describe("SqliteStore", () => {
 
   it("answers text of one or two characters from the index, in the same snapshot as the queue", async () => {
     await withStore(async (store) => {
-      const dialect = new SqliteStoreDialect(store.connection, "test", null);
+      const dialect = new SqliteStoreDialect(store.connection, "test");
       const source = await store.createSource(sourceSettings("acme"), { ciphertext: "x" });
       const raws = [{ note: "qzebra" }, { n: 1, tail: "fizz-qz" }, { other: "nothing" }];
       await store.applyPage({
@@ -399,7 +399,7 @@ describe("SqliteStore", () => {
 
   it("answers common and rare text alike from the index, the queue of events not yet indexed, or a scan", async () => {
     await withStore(async (store) => {
-      const dialect = new SqliteStoreDialect(store.connection, "test", null);
+      const dialect = new SqliteStoreDialect(store.connection, "test");
       const source = await store.createSource(sourceSettings("acme"), { ciphertext: "x" });
       const total = TEXT_CANDIDATE_CAP + 500;
       const events = Array.from({ length: total }, (_, i) =>

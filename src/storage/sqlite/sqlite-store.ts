@@ -26,6 +26,7 @@ import { Checkpointer } from "./checkpointer.ts";
 import { openConnection } from "./connection.ts";
 import { SqliteStoreDialect } from "./dialect.ts";
 import { SqliteReader } from "./reader.ts";
+import { claimingBegin, WritePriority } from "./write-priority.ts";
 import { WriterThread } from "./writer-thread.ts";
 
 export interface SqliteStoreOptions {
@@ -76,21 +77,32 @@ export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<
   const checkpointer = location === ":memory:" ? null : new Checkpointer({ path: location, busyTimeoutMs });
   const alertLimitPerHour = options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR;
   // An in-memory database belongs to its one connection: its pages are written inline.
+  const withThread = location !== ":memory:" && options.writerThread !== false;
+  const priority = withThread ? WritePriority.of(location) : null;
   const pageWriter =
-    location === ":memory:" || options.writerThread === false
+    priority === null
       ? null
       : new WriterThread({
           path: location,
           busyTimeoutMs,
           alertLimitPerHour,
+          priority: priority.shared,
           afterWrite: () => checkpointer?.nudge(),
           textQueued: () => connection.prepare("SELECT 1 FROM event_text_pending LIMIT 1").get() !== undefined,
         });
   const store: SqliteStore = Object.assign(
-    openStore(new SqliteStoreDialect(connection, location, reader, checkpointer, pageWriter), {
-      ...(options.clock ? { clock: options.clock } : {}),
-      alertLimitPerHour,
-    }),
+    openStore(
+      new SqliteStoreDialect(connection, location, {
+        reader,
+        checkpointer,
+        pageWriter,
+        ...(priority ? { beginOrder: claimingBegin(priority) } : {}),
+      }),
+      {
+        ...(options.clock ? { clock: options.clock } : {}),
+        alertLimitPerHour,
+      },
+    ),
     { connection, location },
   );
   try {

@@ -3,11 +3,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { eventRow, sourceSettings } from "../../../test/storage-contract.ts";
 import { ConfigurationError, NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import type { PageWrite } from "../ports.ts";
 import { openSqliteStore } from "./sqlite-store.ts";
+import { WritePriority } from "./write-priority.ts";
 import { fromRemoteError, toRemoteError, WriterThread } from "./writer-thread.ts";
 
 const T0 = 1_700_000_000;
@@ -60,10 +62,12 @@ describe("SQLite writer thread", () => {
       const n = store.connection.prepare("SELECT count(*) AS n FROM events").get() as { n: number };
       assert.equal(n.n, 2);
       assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, T0 + 2);
-      // The thread indexed them: a search finds them from the index, the queue is empty.
-      assert.equal(await store.indexPendingText(), 2);
+      // The thread indexes them (now, or already on its own): then the queue is empty and a search finds them.
+      await store.indexPendingText();
       const queued = store.connection.prepare("SELECT count(*) AS n FROM event_text_pending").get() as { n: number };
       assert.equal(queued.n, 0);
+      const indexed = store.connection.prepare("SELECT count(*) AS n FROM event_text").get() as { n: number };
+      assert.equal(indexed.n, 2);
       assert.equal(await store.countEvents({ text: "e2" }), 1);
     } finally {
       await store.close();
@@ -92,14 +96,15 @@ describe("SQLite writer thread", () => {
     }
   });
 
-  it("fails the writes in flight when the thread dies, and the next write starts a new one", async () => {
+  it("fails the writes in flight when the thread dies holding the write lock, and the next write starts a new one", async () => {
     const path = freshPath();
     // The store migrates the file and creates the source; the thread under test writes beside it.
-    const store = await openSqliteStore({ path, writerThread: false });
+    const store = await openSqliteStore({ path, writerThread: false, busyTimeoutMs: 2_000 });
     const thread = new WriterThread({
       path,
       busyTimeoutMs: 1_000,
       alertLimitPerHour: 100,
+      priority: WritePriority.of(path).shared,
       workerUrl: new URL("../../../test/fixtures/writer-worker-dies.mjs", import.meta.url),
     });
     try {
@@ -107,9 +112,14 @@ describe("SQLite writer thread", () => {
       await assert.rejects(thread.write([page(source.id, ["e1"])], -1), (err: unknown) => {
         assert.ok(err instanceof VigilError, String(err));
         assert.equal(err.code, "storage_write_failed");
+        assert.equal(err.retryable, true);
         assert.match(err.message, /exited \(code 3\)/);
         return true;
       });
+      // Its transaction died with it: nothing of the page, and the write lock is free at once.
+      const started = Date.now();
+      await store.createSource(sourceSettings("other"), { ciphertext: "v1:y" });
+      assert.ok(Date.now() - started < 1_000, "the dead thread's write lock was released");
       assert.equal(await store.countEvents(), 0);
       const written = await thread.write([page(source.id, ["e1", "e2"])], 1_000);
       assert.deepEqual(written.results[0]?.insertedIds, ["e1", "e2"]);
@@ -125,7 +135,12 @@ describe("SQLite writer thread", () => {
     const store = await openSqliteStore({ path });
     const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
     await store.close();
-    const thread = new WriterThread({ path, busyTimeoutMs: 1_000, alertLimitPerHour: 100 });
+    const thread = new WriterThread({
+      path,
+      busyTimeoutMs: 1_000,
+      alertLimitPerHour: 100,
+      priority: WritePriority.of(path).shared,
+    });
     await thread.close();
     await assert.rejects(thread.write([page(source.id, ["e1"])], 1_000), (err: unknown) => {
       assert.ok(err instanceof VigilError);
@@ -133,5 +148,42 @@ describe("SQLite writer thread", () => {
       return true;
     });
     assert.equal(await thread.textIndex.flush(), 0);
+  });
+});
+
+describe("write priority", () => {
+  it("holds the writer thread's next BEGIN while the event loop's waits for the lock", async () => {
+    const priority = new WritePriority(new SharedArrayBuffer(4));
+    const thread = new Worker(new URL("../../../test/fixtures/yield-to-claims.mjs", import.meta.url), {
+      workerData: { shared: priority.shared },
+      execArgv: [],
+    });
+    try {
+      const messages: Array<{ ready?: boolean; wentOnAt?: number }> = [];
+      const next = () =>
+        new Promise<{ ready?: boolean; wentOnAt?: number }>((resolve) => thread.once("message", resolve));
+      messages.push(await next());
+      assert.equal(messages[0]?.ready, true);
+      let begunAt = 0;
+      const claimed = priority.claim(async () => {
+        // The thread is asked to begin while the event loop's BEGIN is still waiting.
+        thread.postMessage("begin");
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        begunAt = Date.now();
+      });
+      const wentOn = next();
+      await claimed;
+      const { wentOnAt } = await wentOn;
+      assert.ok(wentOnAt !== undefined && wentOnAt >= begunAt, `went on at ${wentOnAt}, the claim ended at ${begunAt}`);
+    } finally {
+      await thread.terminate();
+    }
+  });
+
+  it("lets the writer thread begin at once when the event loop is not waiting", () => {
+    const priority = new WritePriority(new SharedArrayBuffer(4));
+    const started = Date.now();
+    priority.yieldToClaims();
+    assert.ok(Date.now() - started < 50);
   });
 });

@@ -25,7 +25,9 @@ export interface WriterThreadOptions {
   path: string;
   busyTimeoutMs: number;
   alertLimitPerHour: number;
-  /** Called after each write the thread made: the checkpointer's nudge. */
+  /** The file's WritePriority counter (write-priority.ts): the thread's transactions wait for the event loop's. */
+  priority: SharedArrayBuffer;
+  /** Called after each transaction the thread committed (pages, text-index batches): the checkpointer's nudge. */
   afterWrite?: () => void;
   /**
    * Whether events wait for the text index, read on the store's connection: a store that writes no page (a CLI
@@ -44,6 +46,7 @@ export type WriterRequest =
   | { id: number; op: "close" }
   | { id: 0; op: "schedule"; events: number };
 
+/** The answer to request `id`; id 0: a notice that the thread committed a transaction. */
 export interface WriterReply {
   id: number;
   value?: unknown;
@@ -86,6 +89,8 @@ export function fromRemoteError(remote: RemoteError): Error {
 }
 
 interface Pending {
+  /** The thread the request was sent to: only its death fails the request. */
+  worker: Worker;
   resolve: (value: unknown) => void;
   reject: (err: unknown) => void;
 }
@@ -117,6 +122,12 @@ export class WriterThread implements PageWriter {
     return (await this.#call({ op: "write", writes, nowMs })) as PagesWritten;
   }
 
+  /** Whether `worker` owes an answer to any request. */
+  #owes(worker: Worker): boolean {
+    for (const pending of this.#pending.values()) if (pending.worker === worker) return true;
+    return false;
+  }
+
   /** Whether the text index has anything to do: `events` just queued, or any left from before the thread. */
   #hasWork(events: number): boolean {
     return this.#worker !== null || events > 0 || (this.#options.textQueued?.() ?? true);
@@ -139,10 +150,11 @@ export class WriterThread implements PageWriter {
     const worker = this.#start();
     const id = ++this.#nextId;
     return new Promise<unknown>((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
+      // Sent first: a request that cannot be sent (a value that cannot be cloned) owes no answer.
+      worker.postMessage({ ...request, id } as WriterRequest);
+      this.#pending.set(id, { worker, resolve, reject });
       // A command must not end while the thread owes it an answer; an idle thread keeps nothing alive.
       worker.ref();
-      worker.postMessage({ ...request, id } as WriterRequest);
     });
   }
 
@@ -154,21 +166,34 @@ export class WriterThread implements PageWriter {
     const worker = new Worker(workerUrl, { workerData, execArgv: [] });
     worker.unref();
     worker.on("message", (reply: WriterReply) => {
+      if (reply.id === 0) {
+        afterWrite?.();
+        return;
+      }
       const pending = this.#pending.get(reply.id);
       if (pending === undefined) return;
       this.#pending.delete(reply.id);
-      if (this.#pending.size === 0) worker.unref();
-      afterWrite?.();
+      if (!this.#owes(worker)) worker.unref();
       if (reply.error === undefined) pending.resolve(reply.value);
       else pending.reject(fromRemoteError(reply.error));
     });
+    let failed = false;
     const fail = (err: Error) => {
+      // 'error' and 'exit' both come for a thread that dies, in separate turns: the first one settles.
+      if (failed) return;
+      failed = true;
       if (this.#worker === worker) this.#worker = null;
+      // Retryable: the next request starts a new thread. A request that was written before the thread died
+      // may have committed; pages are stored by event id, so writing them again stores nothing twice.
       const error = new VigilError("storage_write_failed", `The database writer thread failed: ${err.message}`, {
         cause: err,
+        retryable: true,
       });
-      for (const pending of this.#pending.values()) pending.reject(error);
-      this.#pending.clear();
+      for (const [id, pending] of this.#pending) {
+        if (pending.worker !== worker) continue;
+        this.#pending.delete(id);
+        pending.reject(error);
+      }
     };
     worker.on("error", fail);
     worker.on("exit", (code) => fail(new Error(`it exited (code ${code})`)));

@@ -10,13 +10,14 @@ import { SourceNumbers } from "../store/source-numbers.ts";
 import { textIndexer } from "../store/text-index.ts";
 import { openConnection } from "./connection.ts";
 import { SqliteStoreDialect } from "./dialect.ts";
+import { WritePriority, yieldingBegin } from "./write-priority.ts";
 import { toRemoteError, type WriterReply, type WriterRequest, type WriterThreadOptions } from "./writer-thread.ts";
 
 const port = parentPort;
 if (port === null) throw new Error("writer-worker.ts runs as a worker thread only.");
-const { path, busyTimeoutMs, alertLimitPerHour } = workerData as Pick<
+const { path, busyTimeoutMs, alertLimitPerHour, priority } = workerData as Pick<
   WriterThreadOptions,
-  "path" | "busyTimeoutMs" | "alertLimitPerHour"
+  "path" | "busyTimeoutMs" | "alertLimitPerHour" | "priority"
 >;
 
 // Every time a page transaction uses comes with its request (the event loop's clock, which tests set).
@@ -27,8 +28,15 @@ const noClock: Clock = {
 };
 const connection = openConnection(path, busyTimeoutMs);
 const ctx: StoreContext = {
-  // No reader threads and no checkpointer of its own: the store's serve its reads and checkpoints.
-  dialect: new SqliteStoreDialect(connection, path, null),
+  dialect: new SqliteStoreDialect(connection, path, {
+    // After each commit (a page's, a text-index batch's) the store's checkpointer is nudged; the store's reader
+    // threads serve the reads.
+    checkpointer: {
+      nudge: () => port.postMessage({ id: 0 } satisfies WriterReply),
+      close: async () => {},
+    },
+    beginOrder: yieldingBegin(new WritePriority(priority)),
+  }),
   clock: noClock,
   alertLimitPerHour,
   sourceNumbers: new SourceNumbers(),

@@ -52,7 +52,7 @@ const backends: Record<string, () => Promise<Opened>> = {
     // writers (the text index) per file (sqlite/dialect.ts).
     const dir = await mkdtemp(join(tmpdir(), "vigil-detections-"));
     const store = await openSqliteStore({ path: join(dir, "vigil.db"), readers: 0 });
-    const dialect = new SqliteStoreDialect(store.connection, store.location, null);
+    const dialect = new SqliteStoreDialect(store.connection, store.location);
     return {
       store,
       ctx: contextOf(dialect),

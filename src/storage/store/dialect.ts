@@ -58,7 +58,7 @@ export interface StoreDialect {
 
   /**
    * Runs `fn` in one write transaction and commits, or rolls back on any error and rethrows it translated.
-   * SQLite: BEGIN IMMEDIATE on its one connection (the write lock up front, waiting up to busy_timeout).
+   * SQLite: BEGIN IMMEDIATE on the thread's connection (the write lock up front, waiting up to busy_timeout).
    * PostgreSQL: READ COMMITTED on one pooled connection, rerun on deadlock or serialization failure.
    */
   write<T>(fn: (trx: Db) => Promise<T>, options?: WriteOptions): Promise<T>;
