@@ -10,7 +10,7 @@
 // file in one process) ask SQLite for the write lock meanwhile, SQLite's busy wait would block the thread, the
 // first transaction could never finish, and the wait would end in storage_busy. So one thread's write
 // transactions on one file take turns (`takeTurn`) before BEGIN IMMEDIATE. Between the event loop and the
-// writer thread, the event loop's BEGIN goes first (`beginOrder`, write-priority.ts); other processes still wait
+// writer thread, the event loop's BEGIN goes first (`lockTurn`, write-priority.ts); other processes still wait
 // in SQLite's busy handler, which blocks only them.
 
 import { resolve } from "node:path";
@@ -41,7 +41,7 @@ import {
   sqliteTextFilter,
   textCandidateCount,
 } from "./text-search.ts";
-import type { BeginOrder } from "./write-priority.ts";
+import type { LockTurn } from "./write-priority.ts";
 import type { WriterThread } from "./writer-thread.ts";
 
 export class SqliteStoreDialect implements StoreDialect {
@@ -57,13 +57,14 @@ export class SqliteStoreDialect implements StoreDialect {
   readonly #reader: SqliteReader | null;
   readonly #location: string;
   readonly #checkpointer: Pick<Checkpointer, "nudge" | "close"> | null;
-  readonly #beginOrder: BeginOrder;
+  readonly #lockTurn: LockTurn;
   readonly pageWriter: WriterThread | null;
 
   /**
    * `reader`: the threads of heavy reads (none: they run on this connection). `checkpointer`: nudged after each
    * write. `pageWriter`: the writer thread that writes pages and the text index (none: this connection does).
-   * `beginOrder`: how a write transaction waits its turn against a writer thread's (write-priority.ts).
+   * `lockTurn`: how this connection's BEGIN and statements outside a transaction take their turn for the write
+   * lock against a writer thread's transactions (write-priority.ts).
    */
   constructor(
     connection: Database.Database,
@@ -72,14 +73,14 @@ export class SqliteStoreDialect implements StoreDialect {
       reader?: SqliteReader | null;
       checkpointer?: Pick<Checkpointer, "nudge" | "close"> | null;
       pageWriter?: WriterThread | null;
-      beginOrder?: BeginOrder;
+      lockTurn?: LockTurn;
     } = {},
   ) {
     this.#connection = connection;
     this.#reader = options.reader ?? null;
     this.#location = location;
     this.#checkpointer = options.checkpointer ?? null;
-    this.#beginOrder = options.beginOrder ?? ((begin) => begin());
+    this.#lockTurn = options.lockTurn ?? ((attempt) => attempt());
     this.pageWriter = options.pageWriter ?? null;
     this.groupCommits = this.pageWriter === null;
     this.db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: withStatementCache(connection) }) });
@@ -113,7 +114,7 @@ export class SqliteStoreDialect implements StoreDialect {
   }
 
   async #transaction<T>(conn: Kysely<Schema>, fn: (trx: Db) => Promise<T>): Promise<T> {
-    await this.#beginOrder(() => sql`BEGIN IMMEDIATE`.execute(conn));
+    await this.#lockTurn(() => sql`BEGIN IMMEDIATE`.execute(conn));
     try {
       const result = await fn(conn);
       await sql`COMMIT`.execute(conn);
@@ -128,7 +129,8 @@ export class SqliteStoreDialect implements StoreDialect {
   async run<T>(fn: (db: Kysely<Schema>) => Promise<T>): Promise<T> {
     this.#assertOpen();
     try {
-      return await fn(this.db);
+      // Outside a transaction a statement may write (a login's session): it takes its turn as a BEGIN would.
+      return await this.#lockTurn(() => fn(this.db));
     } catch (err) {
       throw this.translateError(err);
     }

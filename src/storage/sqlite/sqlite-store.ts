@@ -26,7 +26,7 @@ import { Checkpointer } from "./checkpointer.ts";
 import { openConnection } from "./connection.ts";
 import { SqliteStoreDialect } from "./dialect.ts";
 import { SqliteReader } from "./reader.ts";
-import { claimingBegin, WritePriority } from "./write-priority.ts";
+import { claimingTurn, WritePriority } from "./write-priority.ts";
 import { WriterThread } from "./writer-thread.ts";
 
 export interface SqliteStoreOptions {
@@ -77,10 +77,11 @@ export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<
   const checkpointer = location === ":memory:" ? null : new Checkpointer({ path: location, busyTimeoutMs });
   const alertLimitPerHour = options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR;
   // An in-memory database belongs to its one connection: its pages are written inline.
-  const withThread = location !== ":memory:" && options.writerThread !== false;
-  const priority = withThread ? WritePriority.of(location) : null;
+  // Every connection of this process to the file goes before writer threads' transactions, whether this store
+  // has a thread or not (another store on the file may).
+  const priority = location === ":memory:" ? null : WritePriority.of(location);
   const pageWriter =
-    priority === null
+    priority === null || options.writerThread === false
       ? null
       : new WriterThread({
           path: location,
@@ -96,7 +97,7 @@ export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<
         reader,
         checkpointer,
         pageWriter,
-        ...(priority ? { beginOrder: claimingBegin(priority) } : {}),
+        ...(priority ? { lockTurn: claimingTurn(priority) } : {}),
       }),
       {
         ...(options.clock ? { clock: options.clock } : {}),

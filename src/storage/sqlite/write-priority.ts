@@ -4,10 +4,10 @@
 // login, a triage change or a delivery claim on the event loop could then wait out the whole busy timeout,
 // the event loop frozen meanwhile, and fail with storage_busy.
 //
-// So the event loop raises a shared counter while its BEGIN IMMEDIATE waits for the lock, and the writer thread
-// does not begin a transaction while the counter is up. The event loop then waits at most for the writer
+// So the event loop raises a shared counter while its BEGIN IMMEDIATE (or a statement outside a transaction,
+// which may write) waits for the lock, and the writer thread does not begin a transaction while it is up. The event loop then waits at most for the writer
 // thread's transaction in progress and one sleep of the busy handler. Nothing here is a lock: only the event
-// loop raises the counter, and only while its BEGIN runs, so a writer thread that dies leaves nothing behind.
+// loop raises the counter, and only while its statement runs, so a writer thread that dies leaves nothing behind.
 
 import { resolve } from "node:path";
 
@@ -37,11 +37,11 @@ export class WritePriority {
     return new WritePriority(shared);
   }
 
-  /** The event loop: runs `begin` (its BEGIN IMMEDIATE) with the counter raised. */
-  async claim<T>(begin: () => Promise<T>): Promise<T> {
+  /** The event loop: runs `attempt` (its BEGIN IMMEDIATE, or a statement that may write) with the counter raised. */
+  async claim<T>(attempt: () => Promise<T>): Promise<T> {
     Atomics.add(this.#claims, 0, 1);
     try {
-      return await begin();
+      return await attempt();
     } finally {
       Atomics.sub(this.#claims, 0, 1);
       Atomics.notify(this.#claims, 0);
@@ -58,18 +58,21 @@ export class WritePriority {
   }
 }
 
-/** How a dialect begins its write transactions (SqliteStoreDialect's `beginOrder`). */
-export type BeginOrder = (begin: () => Promise<unknown>) => Promise<unknown>;
+/**
+ * How a connection runs what may ask for the write lock (SqliteStoreDialect's `lockTurn`): a BEGIN IMMEDIATE,
+ * or a statement outside a transaction (which may write: a login's session, an API token's last use).
+ */
+export type LockTurn = <T>(attempt: () => Promise<T>) => Promise<T>;
 
-/** The event loop's connection beside a writer thread: its BEGIN goes first. */
-export function claimingBegin(priority: WritePriority): BeginOrder {
-  return (begin) => priority.claim(begin);
+/** The event loop's connection to a file: it goes before any writer thread's next transaction. */
+export function claimingTurn(priority: WritePriority): LockTurn {
+  return (attempt) => priority.claim(attempt);
 }
 
-/** The writer thread's connection: its BEGIN waits for the event loop's. */
-export function yieldingBegin(priority: WritePriority): BeginOrder {
-  return (begin) => {
+/** A writer thread's connection: its BEGIN waits while the event loop's connection wants the lock. */
+export function yieldingTurn(priority: WritePriority): LockTurn {
+  return (attempt) => {
     priority.yieldToClaims();
-    return begin();
+    return attempt();
   };
 }

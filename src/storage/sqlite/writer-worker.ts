@@ -10,7 +10,7 @@ import { SourceNumbers } from "../store/source-numbers.ts";
 import { textIndexer } from "../store/text-index.ts";
 import { openConnection } from "./connection.ts";
 import { SqliteStoreDialect } from "./dialect.ts";
-import { WritePriority, yieldingBegin } from "./write-priority.ts";
+import { WritePriority, yieldingTurn } from "./write-priority.ts";
 import { toRemoteError, type WriterReply, type WriterRequest, type WriterThreadOptions } from "./writer-thread.ts";
 
 const port = parentPort;
@@ -35,7 +35,7 @@ const ctx: StoreContext = {
       nudge: () => port.postMessage({ id: 0 } satisfies WriterReply),
       close: async () => {},
     },
-    beginOrder: yieldingBegin(new WritePriority(priority)),
+    lockTurn: yieldingTurn(new WritePriority(priority)),
   }),
   clock: noClock,
   alertLimitPerHour,

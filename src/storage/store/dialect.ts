@@ -49,7 +49,8 @@ export interface StoreDialect {
   /**
    * Where page transactions run when not inline on this thread: SQLite's writer thread (../sqlite/writer-thread.ts),
    * which also owns the free-text index. null: the store writes pages itself (PostgreSQL, whose driver is
-   * asynchronous already, and an in-memory SQLite database, which no other connection can open).
+   * asynchronous already; an in-memory SQLite database, which no other connection can open; a SQLite store
+   * opened without the thread).
    */
   readonly pageWriter: PageWriter | null;
   /** For queries outside a transaction. Inside `write`, use the handle it passes: on SQLite the one
