@@ -7,8 +7,17 @@ import { BACKSTOP_WAL_PAGES } from "./checkpointer.ts";
 import { restrictDatabaseFiles } from "./file-mode.ts";
 import { translateSqliteError } from "./sqlite-errors.ts";
 
-/** Opens the file (or memory) and sets the connection up; see the header for the settings. */
-export function openConnection(location: string, busyTimeoutMs: number): Database.Database {
+/**
+ * Page cache of the connection that writes the pages: 32 MiB (the default is 2 MiB). The event indexes of a busy
+ * org soon outgrow 2 MiB, and the random-order primary key then costs a disk read per insert.
+ */
+export const WRITER_CACHE_MIB = 32;
+
+/**
+ * Opens the file (or memory) and sets the connection up; see the header for the settings. `cacheMib`: its page
+ * cache, WRITER_CACHE_MIB for the connection that writes the pages.
+ */
+export function openConnection(location: string, busyTimeoutMs: number, cacheMib: number): Database.Database {
   let db: Database.Database | undefined;
   try {
     if (location !== ":memory:") restrictDatabaseFiles(location);
@@ -21,9 +30,7 @@ export function openConnection(location: string, busyTimeoutMs: number): Databas
     if (location !== ":memory:") db.pragma("journal_mode = WAL");
     db.pragma("synchronous = FULL");
     db.pragma("foreign_keys = ON");
-    // 32 MiB of page cache (the default is 2 MiB): the event indexes of a busy org soon outgrow 2 MiB,
-    // and the random-order primary key then costs a disk read per insert.
-    db.pragma("cache_size = -32768");
+    db.pragma(`cache_size = -${cacheMib * 1024}`);
     // A large backfill can grow the WAL file; truncate it back after checkpoints instead of keeping it.
     db.pragma("journal_size_limit = 67108864");
     // Checkpoints run on their own thread after writes (checkpointer.ts); this connection only as a backstop.

@@ -23,7 +23,7 @@ import type { Clock } from "../../core/clock.ts";
 import type { Store } from "../ports.ts";
 import { openStore } from "../store/store.ts";
 import { Checkpointer } from "./checkpointer.ts";
-import { openConnection } from "./connection.ts";
+import { openConnection, WRITER_CACHE_MIB } from "./connection.ts";
 import { SqliteStoreDialect } from "./dialect.ts";
 import { SqliteReader } from "./reader.ts";
 import { claimingTurn, WritePriority } from "./write-priority.ts";
@@ -49,6 +49,12 @@ export type OpenSqliteStoreOptions = ({ path: string } | { memory: true }) & Sql
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 
 /**
+ * The page cache of the store's connection when a writer thread writes the pages: key lookups and counters
+ * (memory: see writer-thread.ts THREAD_CACHE_MIB).
+ */
+const MAIN_CACHE_WITH_THREAD_MIB = 8;
+
+/**
  * Reader threads compete with the event loop for cores: leave it one. On two cores one reader measured
  * better than two for /healthz and the overview under load (bench/server-load.ts), at the cost of searches
  * queueing behind each other.
@@ -68,7 +74,13 @@ export type SqliteStore = Store & {
 export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<SqliteStore> {
   const location = "memory" in options ? ":memory:" : options.path;
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
-  const connection = openConnection(location, busyTimeoutMs);
+  const withThread = location !== ":memory:" && options.writerThread !== false;
+  // Beside a writer thread this connection writes no pages: a small cache does (the thread's is the writer's).
+  const connection = openConnection(
+    location,
+    busyTimeoutMs,
+    withThread ? MAIN_CACHE_WITH_THREAD_MIB : WRITER_CACHE_MIB,
+  );
   const readers = options.readers ?? defaultReaders();
   const reader =
     location === ":memory:" || readers === 0
@@ -81,7 +93,7 @@ export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<
   // has a thread or not (another store on the file may).
   const priority = location === ":memory:" ? null : WritePriority.of(location);
   const pageWriter =
-    priority === null || options.writerThread === false
+    priority === null || !withThread
       ? null
       : new WriterThread({
           path: location,

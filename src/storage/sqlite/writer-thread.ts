@@ -21,6 +21,14 @@ import type { PagesWritten, PageWriter, TextIndexer } from "../store/dialect.ts"
 
 const WORKER_URL = new URL("./writer-worker.mjs", import.meta.url);
 
+/**
+ * The page cache of the thread's connection: half the inline writer's (connection.ts WRITER_CACHE_MIB). The
+ * thread's connection, cache and JavaScript heap took a 200,000-event backfill from 260 to 336 MB of peak RSS
+ * (target 300); with this, the store's own connection at 8 MiB and the young generation bounded below, 289 MB,
+ * and a 100,000-event ingest measured no slower (34.7% of bare, bench/ingest.ts).
+ */
+export const THREAD_CACHE_MIB = 16;
+
 export interface WriterThreadOptions {
   path: string;
   busyTimeoutMs: number;
@@ -163,7 +171,9 @@ export class WriterThread implements PageWriter {
     const { afterWrite, textQueued, workerUrl = WORKER_URL, ...workerData } = this.#options;
     // No execArgv: the thread registers the TypeScript loader itself (writer-worker.mjs), whether or not this
     // process was started with one.
-    const worker = new Worker(workerUrl, { workerData, execArgv: [] });
+    // A young generation of 8 MB, not V8's default: the thread's objects are a page's rows and live for one
+    // transaction, and the default let its heap add about 20 MB to the process's peak (bench/backfill.ts).
+    const worker = new Worker(workerUrl, { workerData, execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 8 } });
     worker.unref();
     worker.on("message", (reply: WriterReply) => {
       if (reply.id === 0) {

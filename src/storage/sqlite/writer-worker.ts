@@ -11,7 +11,13 @@ import { textIndexer } from "../store/text-index.ts";
 import { openConnection } from "./connection.ts";
 import { SqliteStoreDialect } from "./dialect.ts";
 import { WritePriority, yieldingTurn } from "./write-priority.ts";
-import { toRemoteError, type WriterReply, type WriterRequest, type WriterThreadOptions } from "./writer-thread.ts";
+import {
+  THREAD_CACHE_MIB,
+  toRemoteError,
+  type WriterReply,
+  type WriterRequest,
+  type WriterThreadOptions,
+} from "./writer-thread.ts";
 
 const port = parentPort;
 if (port === null) throw new Error("writer-worker.ts runs as a worker thread only.");
@@ -26,7 +32,7 @@ const noClock: Clock = {
     throw new Error("The writer thread has no clock: a write takes its time from its request.");
   },
 };
-const connection = openConnection(path, busyTimeoutMs);
+const connection = openConnection(path, busyTimeoutMs, THREAD_CACHE_MIB);
 const ctx: StoreContext = {
   dialect: new SqliteStoreDialect(connection, path, {
     // After each commit (a page's, a text-index batch's) the store's checkpointer is nudged; the store's reader
