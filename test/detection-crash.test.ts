@@ -148,7 +148,8 @@ describe("crash safety of detection (SIGKILL during ingest and detection)", { ti
       );
       assert.ok(
         expected.alerts.some((a) => a.ruleId === "OpenAI.BruteForce.Login.Success" && a.severity === "HIGH"),
-        "the correlation rule fired on the backfilled history (and must again, once, despite the kills)",
+        // What the run stored, should it not: which alerts, and the matches per rule it correlated.
+        `the correlation rule fired on the backfilled history (and must again, once, despite the kills); alerts: ${expected.alerts.map((a) => a.ruleId).join(", ")}; matches per rule: ${JSON.stringify(expected.matchesPerRule)}; events: ${expected.events}`,
       );
 
       const env = await prepare(crashed.path);
