@@ -74,6 +74,7 @@ export type SqliteStore = Store & {
 export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<SqliteStore> {
   const location = "memory" in options ? ":memory:" : options.path;
   const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
+  // An in-memory database belongs to its one connection: its pages are written inline.
   const withThread = location !== ":memory:" && options.writerThread !== false;
   // Beside a writer thread this connection writes no pages: a small cache does (the thread's is the writer's).
   const connection = openConnection(
@@ -88,7 +89,6 @@ export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<
       : new SqliteReader({ path: location, size: readers, busyTimeoutMs });
   const checkpointer = location === ":memory:" ? null : new Checkpointer({ path: location, busyTimeoutMs });
   const alertLimitPerHour = options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR;
-  // An in-memory database belongs to its one connection: its pages are written inline.
   // Every connection of this process to the file goes before writer threads' transactions, whether this store
   // has a thread or not (another store on the file may).
   const priority = location === ":memory:" ? null : WritePriority.of(location);
