@@ -959,6 +959,16 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 32,
+    name: "packed alert contexts",
+    sql: `
+      -- Alert contexts are stored deflated (store/packed-json.ts), which text cannot hold. The contexts stored
+      -- before become their UTF-8 bytes, which the store still reads as JSON.
+      ALTER TABLE rule_matches ALTER COLUMN alert_context TYPE bytea USING convert_to(alert_context, 'UTF8');
+      ALTER TABLE alerts ALTER COLUMN alert_context TYPE bytea USING convert_to(alert_context, 'UTF8');
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

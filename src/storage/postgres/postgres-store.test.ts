@@ -152,6 +152,53 @@ describe("PostgresStore", () => {
     }
   });
 
+  it("reads the alert contexts stored as text before migration 32, and packs those written after", async () => {
+    const context = { actor_email: "ada@example.com", note: "é ☃" };
+    const schema = await schemaBefore("packed alert contexts", [
+      ROWS_BEFORE_SOURCE_NUMBERS[0]!,
+      "INSERT INTO source_numbers (source_id) VALUES ('s1')",
+      `INSERT INTO rule_versions (id, rule_id, log_type, dedup_period_minutes, threshold, create_alert, tags, reports)
+         VALUES ('v1', 'R', 'OpenAI.Audit', 60, 1, true, '[]', '{}')`,
+      `INSERT INTO rule_matches (source_num, event_id, rule_id, event_time, is_error, dedup_string, title, severity,
+         alert_context, alert_id, created_at_ms, rule_version)
+       VALUES (1, 'e1', 'R', 1800000000, false, 'd', 't', 'INFO', '${JSON.stringify(context)}', 'a1', 0, 'v1')`,
+      `INSERT INTO alerts (id, rule_id, source_id, dedup_string, is_error, title, severity, alert_context, status,
+         window_start_secs, window_end_secs, match_count, from_history, created_at_ms, updated_at_ms)
+       VALUES ('a1', 'R', 's1', 'd', false, 't', 'INFO', '${JSON.stringify(context)}', 'OPEN', 1800000000,
+         1800003600, 1, false, 0, 0)`,
+    ]);
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    try {
+      const window = { sinceSecs: 1_800_000_000, untilSecs: 1_800_000_001 };
+      assert.deepEqual(
+        (await store.listMatches({ ...window, sourceId: "s1" })).map((m) => m.alertContext),
+        [context],
+      );
+      assert.deepEqual((await store.getAlert("a1"))?.alertContext, context);
+      await store.applyPage({
+        sourceId: "s1",
+        events: [eventRow("e2", 1_800_000_000)],
+        quarantined: [],
+        unknownTypes: [],
+        matches: [ruleMatch("s1", "e2", 1_800_000_000, { ruleId: "R2", alertContext: context })],
+      });
+      assert.deepEqual(
+        (await store.listMatches({ ...window, sourceId: "s1", ruleIds: ["R2"] })).map((m) => m.alertContext),
+        [context],
+      );
+      const client = await rawClient();
+      try {
+        const { rows } = await client.query(`SELECT get_byte(alert_context, 0) AS format FROM ${schema}.rule_matches
+          WHERE rule_id = 'R2'`);
+        assert.deepEqual(rows, [{ format: 1 }], "written packed (format byte 1)");
+      } finally {
+        await client.end();
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
   it("runs the store's queries with JIT off, on every connection of its pool", async () => {
     const store = await openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() });
     try {

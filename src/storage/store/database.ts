@@ -35,7 +35,8 @@ export interface AlertActivityTable {
 }
 
 export interface AlertsTable {
-  alert_context: string | null;
+  /** Packed JSON (./packed-json.ts); JSON text in rows written before. */
+  alert_context: string | Uint8Array | null;
   assignee: Generated<string | null>;
   created_at_ms: number;
   dedup_string: string;
@@ -260,7 +261,8 @@ export interface QuarantineTable {
 }
 
 export interface RuleMatchesTable {
-  alert_context: string | null;
+  /** Packed JSON (./packed-json.ts); JSON text in rows written before. */
+  alert_context: string | Uint8Array | null;
   alert_id: string | null;
   correlation_pending: Generated<Flag>;
   created_at_ms: number;

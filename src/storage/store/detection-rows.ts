@@ -1,6 +1,6 @@
 // Rows of the detection tables (rule_matches, alert_windows, alerts, alert_status_changes; rule_state's rows are
-// in ./rule-state.ts) and the records they hold. JSON-valued fields are JSON text on both databases; flags are
-// written 0/1 and read with `flag()` (see ./database.ts).
+// in ./rule-state.ts) and the records they hold. JSON-valued fields are JSON text on both databases, except alert
+// contexts, which are packed (./packed-json.ts); flags are written 0/1 and read with `flag()` (see ./database.ts).
 
 import { createHash } from "node:crypto";
 import type { Selectable } from "kysely";
@@ -22,6 +22,7 @@ import {
   type RuleVersionsTable,
 } from "./database.ts";
 import type { Db } from "./dialect.ts";
+import { packJson, unpackJson } from "./packed-json.ts";
 import { sourceIdOfRow } from "./source-numbers.ts";
 
 /** A boolean as a Flag column takes it (0/1 on both databases). */
@@ -133,7 +134,7 @@ export function matchRow(m: RuleMatch, ruleVersion: string, sourceNum: number) {
     dedup_string: m.dedupString,
     title: m.title,
     severity: m.severity,
-    alert_context: jsonOrNull(m.alertContext),
+    alert_context: packJson(m.alertContext),
     unique_value: m.uniqueValue,
     rule_version: ruleVersion,
   };
@@ -174,7 +175,7 @@ export function toRuleMatch(
     dedupString: row.dedup_string,
     title: row.title,
     severity: severityOf(row.severity),
-    alertContext: parseJson(row.alert_context, null),
+    alertContext: unpackJson(row.alert_context) as Record<string, unknown> | null,
     description: row.description,
     reference: row.reference,
     runbook: row.runbook,
@@ -343,7 +344,7 @@ export function representativeFields(w: AlertWindow) {
     pack_id: f.packId,
     title: f.title,
     severity: f.severity,
-    alert_context: jsonOrNull(f.alertContext),
+    alert_context: packJson(f.alertContext),
     description: f.description,
     reference: f.reference,
     runbook: f.runbook,
@@ -381,7 +382,7 @@ export function toAlertRecord(row: Selectable<AlertsTable>): AlertRecord {
     title: row.title,
     severity: severityOf(row.severity),
     status: row.status as AlertStatus,
-    alertContext: parseJson(row.alert_context, null),
+    alertContext: unpackJson(row.alert_context) as Record<string, unknown> | null,
     description: row.description,
     reference: row.reference,
     runbook: row.runbook,
