@@ -205,12 +205,9 @@ export class PostgresStoreDialect implements StoreDialect {
     return translatePgError(err, this.#target);
   }
 
-  isForeignKeyViolation(err: unknown): boolean {
-    return sqlState(err) === "23503";
-  }
-
-  isUniqueViolation(err: unknown): boolean {
-    return sqlState(err) === "23505";
+  violatedConstraint(err: unknown): "unique" | "foreign_key" | null {
+    const state = sqlState(err);
+    return state === "23505" ? "unique" : state === "23503" ? "foreign_key" : null;
   }
 
   async migrate(nowMs: number): Promise<void> {

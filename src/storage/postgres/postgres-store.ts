@@ -9,7 +9,7 @@ import pg from "pg";
 import type { Clock } from "../../core/clock.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { Store } from "../ports.ts";
-import { openStore } from "../store/store.ts";
+import { migrated, openStore } from "../store/store.ts";
 import { PostgresStoreDialect } from "./dialect.ts";
 import { quoteIdent } from "./migrations.ts";
 import { describeTarget } from "./pg-errors.ts";
@@ -70,11 +70,5 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
     }),
     { schema },
   );
-  try {
-    await store.migrate();
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
-  return store;
+  return migrated(store);
 }

@@ -239,13 +239,10 @@ export class SqliteStoreDialect implements StoreDialect {
     return translateSqliteError(err, this.#location);
   }
 
-  isForeignKeyViolation(err: unknown): boolean {
-    return sqliteCode(err) === "SQLITE_CONSTRAINT_FOREIGNKEY";
-  }
-
-  isUniqueViolation(err: unknown): boolean {
+  violatedConstraint(err: unknown): "unique" | "foreign_key" | null {
     const code = sqliteCode(err);
-    return code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY";
+    if (code === "SQLITE_CONSTRAINT_UNIQUE" || code === "SQLITE_CONSTRAINT_PRIMARYKEY") return "unique";
+    return code === "SQLITE_CONSTRAINT_FOREIGNKEY" ? "foreign_key" : null;
   }
 
   async migrate(nowMs: number): Promise<void> {

@@ -21,7 +21,7 @@ import type Database from "better-sqlite3";
 import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import type { Clock } from "../../core/clock.ts";
 import type { Store } from "../ports.ts";
-import { openStore } from "../store/store.ts";
+import { migrated, openStore } from "../store/store.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { openConnection, WRITER_CACHE_MIB } from "./connection.ts";
 import { SqliteStoreDialect } from "./dialect.ts";
@@ -118,11 +118,5 @@ export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<
     ),
     { connection, location },
   );
-  try {
-    await store.migrate();
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
-  return store;
+  return migrated(store);
 }

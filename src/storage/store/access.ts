@@ -42,7 +42,7 @@ export function accessOps(ctx: StoreContext): AccessStore {
     try {
       await insert();
     } catch (err) {
-      if (dialect.isUniqueViolation(err)) throw new VigilError("conflict", message);
+      if (dialect.violatedConstraint(err) === "unique") throw new VigilError("conflict", message);
       throw err;
     }
   }

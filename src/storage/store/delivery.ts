@@ -70,7 +70,7 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
         } catch (err) {
           // The unique index on the name decides (the id is a fresh UUID), so two workers adding the same
           // name at once cannot both win.
-          if (dialect.isUniqueViolation(err)) {
+          if (dialect.violatedConstraint(err) === "unique") {
             throw new VigilError("conflict", `A destination named "${d.name}" already exists; choose another name.`);
           }
           throw err;

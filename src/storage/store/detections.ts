@@ -366,7 +366,8 @@ async function insertMatches(
       .returning(["seq", "rule_id", "event_id", "is_error"]),
   ).catch((err: unknown) => {
     // Found new above, under the rule locks: a conflict here is a bug that would miscount a window.
-    if (ctx.dialect.isUniqueViolation(err)) throw new Error("A new match was stored already.", { cause: err });
+    if (ctx.dialect.violatedConstraint(err) === "unique")
+      throw new Error("A new match was stored already.", { cause: err });
     throw err;
   });
   // One source (assertMatchesOf): its id is any placement's.
@@ -539,7 +540,7 @@ async function forSource<T>(dialect: StoreDialect, sourceId: string | null, writ
   try {
     return await write();
   } catch (err) {
-    if (dialect.isForeignKeyViolation(err)) throw new NotFoundError(`No source with id ${sourceId}.`);
+    if (dialect.violatedConstraint(err) === "foreign_key") throw new NotFoundError(`No source with id ${sourceId}.`);
     throw err;
   }
 }

@@ -107,10 +107,11 @@ export interface StoreDialect {
   /** Turns a driver error into a VigilError that names the database (or returns it unchanged). */
   translateError(err: unknown): unknown;
 
-  /** True when `err` is a violated foreign key (the referenced row is gone). */
-  isForeignKeyViolation(err: unknown): boolean;
-  /** True when `err` is a violated unique constraint. */
-  isUniqueViolation(err: unknown): boolean;
+  /**
+   * The constraint `err` reports violated: a unique key ("unique"), or a foreign key whose row is gone
+   * ("foreign_key"); null for any other error.
+   */
+  violatedConstraint(err: unknown): "unique" | "foreign_key" | null;
 
   // ---- events: free text and scheduled queries ----
 

@@ -55,7 +55,7 @@ export function searchOps(ctx: StoreContext): SearchStore {
           await db.insertInto("saved_searches").values(row).execute();
         } catch (err) {
           // Caught inside `run`, before the dialect translates the driver's error.
-          if (!dialect.isUniqueViolation(err)) throw err;
+          if (dialect.violatedConstraint(err) !== "unique") throw err;
           throw new VigilError("conflict", `A saved search named "${name}" already exists; choose another name.`);
         }
       });

@@ -48,7 +48,7 @@ export function sourceOps(ctx: StoreContext): SourceOps {
         try {
           source = await trx.insertInto("sources").values(row).returningAll().executeTakeFirstOrThrow();
         } catch (err) {
-          throw dialect.isUniqueViolation(err) ? nameTaken(settings.name) : err;
+          throw dialect.violatedConstraint(err) === "unique" ? nameTaken(settings.name) : err;
         }
         await numberSource(trx, source.id);
         return source;
@@ -67,7 +67,7 @@ export function sourceOps(ctx: StoreContext): SourceOps {
         try {
           return await db.updateTable("sources").set(columns).where("id", "=", id).returningAll().executeTakeFirst();
         } catch (err) {
-          throw dialect.isUniqueViolation(err) ? nameTaken(changes.name ?? "") : err;
+          throw dialect.violatedConstraint(err) === "unique" ? nameTaken(changes.name ?? "") : err;
         }
       });
       if (row === undefined) throw new NotFoundError(`No source with id ${id}.`);
@@ -203,7 +203,9 @@ async function writeForSource(
     try {
       await write(db);
     } catch (err) {
-      throw dialect.isForeignKeyViolation(err) ? new NotFoundError(`No source with id ${sourceId}.`) : err;
+      throw dialect.violatedConstraint(err) === "foreign_key"
+        ? new NotFoundError(`No source with id ${sourceId}.`)
+        : err;
     }
   });
 }

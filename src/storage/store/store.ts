@@ -86,3 +86,14 @@ export function openStore(dialect: StoreDialect, options: StoreOptions = {}): St
     },
   };
 }
+
+/** `store` once its database is migrated; when migrating fails, the store is closed and the error thrown. */
+export async function migrated<S extends Store>(store: S): Promise<S> {
+  try {
+    await store.migrate();
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
+  return store;
+}
