@@ -11,8 +11,11 @@ import { openSqliteStore } from "./sqlite-store.ts";
 const scratch = mkdtempSync(join(tmpdir(), "vigil-checkpointer-test-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));
 
-/** Events in the database file itself, ignoring the WAL: what checkpoints have moved there. */
-function eventsInMainFile(path: string): number {
+/**
+ * Events in the database file itself, ignoring the WAL: what checkpoints have moved there; null when the copy
+ * was taken in the middle of a checkpoint (some pages written, others not yet), which is not a database.
+ */
+function eventsInMainFile(path: string): number | null {
   // A copy of the file alone, without its -wal: opened, it holds what the file holds.
   const copy = `${path}.main-only`;
   copyFileSync(path, copy);
@@ -21,6 +24,9 @@ function eventsInMainFile(path: string): number {
     // Before the first checkpoint the file may not hold even the schema.
     const table = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'events'").get();
     return table === undefined ? 0 : (db.prepare("SELECT count(*) AS n FROM events").get() as { n: number }).n;
+  } catch (err) {
+    if ((err as { code?: unknown }).code === "SQLITE_CORRUPT") return null;
+    throw err;
   } finally {
     db.close();
     rmSync(copy);
