@@ -188,8 +188,8 @@ describe("PostgresStore", () => {
       );
       const client = await rawClient();
       try {
-        const { rows } = await client.query(`SELECT get_byte(alert_context, 0) AS format FROM ${schema}.rule_matches
-          WHERE rule_id = 'R2'`);
+        const { rows } = await client.query(`SELECT get_byte(m.alert_context, 0) AS format FROM ${schema}.rule_matches m
+          JOIN ${schema}.rule_numbers n ON n.num = m.rule_num WHERE n.rule_id = 'R2'`);
         assert.deepEqual(rows, [{ format: 1 }], "written packed (format byte 1)");
       } finally {
         await client.end();

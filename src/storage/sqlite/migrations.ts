@@ -1137,6 +1137,30 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 32,
+    name: "matches name their rule by number",
+    sql: `
+      -- A rule's id (20-30 characters) was in every match and in the two indexes that hold it: a number names the
+      -- rule instead (store/rule-numbers.ts), never given again (AUTOINCREMENT).
+      CREATE TABLE rule_numbers (
+        num INTEGER PRIMARY KEY AUTOINCREMENT,
+        rule_id TEXT NOT NULL UNIQUE
+      );
+      INSERT INTO rule_numbers (rule_id) SELECT DISTINCT rule_id FROM rule_matches ORDER BY rule_id;
+      -- Added with a default (SQLite adds no NOT NULL column without one), set for every row at once; the store
+      -- always writes it.
+      ALTER TABLE rule_matches ADD COLUMN rule_num INTEGER NOT NULL DEFAULT 0;
+      UPDATE rule_matches SET rule_num = (SELECT num FROM rule_numbers n WHERE n.rule_id = rule_matches.rule_id);
+      DROP INDEX rule_matches_event_key;
+      DROP INDEX rule_matches_key;
+      DROP INDEX rule_matches_by_source_rule;
+      ALTER TABLE rule_matches DROP COLUMN rule_id;
+      CREATE UNIQUE INDEX rule_matches_event_key ON rule_matches (event_seq, rule_num, is_error) WHERE event_seq IS NOT NULL;
+      CREATE UNIQUE INDEX rule_matches_key ON rule_matches (source_num, rule_num, event_id, is_error) WHERE event_seq IS NULL;
+      CREATE INDEX rule_matches_by_source_rule ON rule_matches (source_num, rule_num, event_time, seq);
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

@@ -260,6 +260,11 @@ export interface QuarantineTable {
   source_id: string;
 }
 
+export interface RuleNumbersTable {
+  num: Generated<number>;
+  rule_id: string;
+}
+
 export interface RuleMatchesTable {
   /** Packed JSON (./packed-json.ts); JSON text in rows written before. */
   alert_context: string | Uint8Array | null;
@@ -274,7 +279,8 @@ export interface RuleMatchesTable {
   event_seq: number | null;
   event_time: number;
   is_error: Flag;
-  rule_id: string;
+  /** The rule's number (rule_numbers, ./rule-numbers.ts). */
+  rule_num: number;
   /** The rule_versions row holding what the rule says the same way for every match (migration 21). */
   rule_version: string;
   seq: Generated<number>;
@@ -478,6 +484,7 @@ export interface Database {
   posture_snapshots: PostureSnapshotsTable;
   quarantine: QuarantineTable;
   rule_matches: RuleMatchesTable;
+  rule_numbers: RuleNumbersTable;
   rule_versions: RuleVersionsTable;
   rule_state: RuleStateTable;
   rule_state_versions: RuleStateVersionsTable;

@@ -120,13 +120,13 @@ function hashedVersion(m: RuleMatch) {
 
 /**
  * The columns of rule_matches that hold the match itself (the rest place it: window, alert, seq, ...).
- * `sourceNum`: the number of the match's source (./source-numbers.ts).
+ * `sourceNum` and `ruleNum`: the numbers of the match's source and rule (./source-numbers.ts, ./rule-numbers.ts).
  */
-export function matchRow(m: RuleMatch, ruleVersion: string, sourceNum: number) {
+export function matchRow(m: RuleMatch, ruleVersion: string, sourceNum: number, ruleNum: number) {
   return {
     source_num: sourceNum,
     event_id: m.eventId,
-    rule_id: m.ruleId,
+    rule_num: ruleNum,
     event_time: m.eventTimeSecs,
     is_error: toFlag(m.isError),
     error_type: m.errorType,
@@ -155,12 +155,12 @@ export const VERSION_COLUMNS = [
   "reports",
 ] as const satisfies ReadonlyArray<keyof RuleVersionsTable>;
 
-type MatchColumns = Exclude<keyof ReturnType<typeof matchRow>, "rule_version" | "source_num">;
+type MatchColumns = Exclude<keyof ReturnType<typeof matchRow>, "rule_version" | "source_num" | "rule_num">;
 type VersionColumns = (typeof VERSION_COLUMNS)[number];
 
 export function toRuleMatch(
   row: Pick<Selectable<RuleMatchesTable>, MatchColumns> &
-    Pick<Selectable<RuleVersionsTable>, VersionColumns> & { source_id: string },
+    Pick<Selectable<RuleVersionsTable>, VersionColumns | "rule_id"> & { source_id: string },
 ): RuleMatch {
   return {
     ruleId: row.rule_id,
@@ -189,13 +189,17 @@ export function toRuleMatch(
   };
 }
 
-/** Matches (as `m`) with their rule version's columns and their source's id: what `toRuleMatch` reads. */
+/**
+ * Matches (as `m`) with their rule version's columns and their source's id: what `toRuleMatch` reads. The rule's
+ * id is its version's: a version is of one rule.
+ */
 export function matchesWithVersions(db: Db) {
   return db
     .selectFrom("rule_matches as m")
     .innerJoin("rule_versions as v", "v.id", "m.rule_version")
     .selectAll("m")
     .select(VERSION_COLUMNS.map((c) => `v.${c}` as const))
+    .select("v.rule_id")
     .select(sourceIdOfRow("m.source_num").as("source_id"));
 }
 

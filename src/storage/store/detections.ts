@@ -44,6 +44,7 @@ import type { Db, StoreContext, StoreDialect } from "./dialect.ts";
 import { inLockOrder } from "./lock-order.ts";
 import { insertRows } from "./repeated-insert.ts";
 import { requireSource } from "./require-source.ts";
+import { numberRules, ruleNumbersOf } from "./rule-numbers.ts";
 import { applyStateOpsTo, groupStateOps, ruleStateRow, toRuleStateEntry } from "./rule-state.ts";
 import { nextStateVersion, type RuleStateWrite, stateKeyOf } from "./rule-state-cache.ts";
 import type { SourceNumbers } from "./source-numbers.ts";
@@ -184,12 +185,13 @@ async function unstoredMatches(trx: Db, numbers: SourceNumbers, matches: readonl
       // Matches without an event seq: those are unique on this key (rule_matches_key, migration 25); the
       // others are a page's, whose rules (event rules) never derive matches.
       const rows = await trx
-        .selectFrom("rule_matches")
-        .select(["rule_id", "event_id", "is_error"])
-        .where("event_seq", "is", null)
-        .where("source_num", "=", await numbers.filter(trx, sourceId))
-        .where("rule_id", "in", distinct(chunk.map((m) => m.ruleId)))
-        .where("event_id", "in", distinct(chunk.map((m) => m.eventId)))
+        .selectFrom("rule_matches as m")
+        .innerJoin("rule_numbers as n", "n.num", "m.rule_num")
+        .select(["n.rule_id", "m.event_id", "m.is_error"])
+        .where("m.event_seq", "is", null)
+        .where("m.source_num", "=", await numbers.filter(trx, sourceId))
+        .where("n.rule_id", "in", distinct(chunk.map((m) => m.ruleId)))
+        .where("m.event_id", "in", distinct(chunk.map((m) => m.eventId)))
         .execute();
       for (const r of rows) {
         stored.add(matchKey({ sourceId, ruleId: r.rule_id, eventId: r.event_id, isError: flag(r.is_error) }));
@@ -348,9 +350,13 @@ async function insertMatches(
   const seqs = new Map<string, number>();
   if (placements.length === 0) return seqs;
   const { eventSeqs, pending, sourceNum } = options;
+  const ruleNums = await numberRules(
+    trx,
+    placements.map((p) => p.match.ruleId),
+  );
   const rows = placements.map((p) => ({
     // Its rule version is stored (applyMatchesIn).
-    ...matchRow(p.match, ruleVersionRow(p.match).id, sourceNum),
+    ...matchRow(p.match, ruleVersionRow(p.match).id, sourceNum, ruleNums.get(p.match.ruleId)!),
     event_seq: eventSeqs?.get(p.match.eventId) ?? null,
     window_id: p.windowId,
     alert_id: p.alertId,
@@ -363,7 +369,7 @@ async function insertMatches(
     trx
       .insertInto("rule_matches")
       .values(values as typeof rows)
-      .returning(["seq", "rule_id", "event_id", "is_error"]),
+      .returning(["seq", "rule_num", "event_id", "is_error"]),
   ).catch((err: unknown) => {
     // Found new above, under the rule locks: a conflict here is a bug that would miscount a window.
     if (ctx.dialect.violatedConstraint(err) === "unique")
@@ -372,8 +378,10 @@ async function insertMatches(
   });
   // One source (assertMatchesOf): its id is any placement's.
   const sourceId = placements[0]!.match.sourceId;
+  const ruleIds = new Map([...ruleNums].map(([id, num]) => [num, id]));
   for (const r of stored) {
-    seqs.set(matchKey({ sourceId, ruleId: r.rule_id, eventId: r.event_id, isError: flag(r.is_error) }), r.seq);
+    const ruleId = ruleIds.get(r.rule_num)!;
+    seqs.set(matchKey({ sourceId, ruleId, eventId: r.event_id, isError: flag(r.is_error) }), r.seq);
   }
   return seqs;
 }
@@ -612,7 +620,9 @@ export function detectionOps(
         if (query.sourceId !== undefined) {
           q = q.where("m.source_num", "=", await ctx.sourceNumbers.filter(db, query.sourceId));
         }
-        if (query.ruleIds !== undefined && query.ruleIds.length > 0) q = q.where("m.rule_id", "in", query.ruleIds);
+        if (query.ruleIds !== undefined && query.ruleIds.length > 0) {
+          q = q.where("m.rule_num", "in", ruleNumbersOf(db, query.ruleIds));
+        }
         return q.orderBy("m.event_time").orderBy("m.seq").execute();
       });
       return rows.map(toRuleMatch);
