@@ -68,6 +68,15 @@ export async function assertSourceNumbersUpgrade(store: Store): Promise<void> {
     matches.map((m) => [m.sourceId, m.eventId, m.isError]),
     [["s2", "e1", true]],
   );
+  // Rules are named by number since (migration 32 on SQLite, 33 on PostgreSQL): the matches keep their rule.
+  assert.deepEqual(
+    (await store.listMatches({ ...window, ruleIds: ["R"] })).map((m) => [m.sourceId, m.ruleId]),
+    [
+      ["s1", "R"],
+      ["s2", "R"],
+    ],
+  );
+  assert.deepEqual(await store.listMatches({ ...window, ruleIds: ["other"] }), []);
   assert.deepEqual(
     (await store.listCorrelationPending("s1", { afterSeq: 0, limit: 10 })).map((p) => p.match.sourceId),
     ["s1"],
