@@ -68,7 +68,7 @@ export async function assertSourceNumbersUpgrade(store: Store): Promise<void> {
     matches.map((m) => [m.sourceId, m.eventId, m.isError]),
     [["s2", "e1", true]],
   );
-  // Rules are named by number since (migration 32 on SQLite, 33 on PostgreSQL): the matches keep their rule.
+  // Rules are named by number since (migration 32 on both databases): the matches keep their rule.
   assert.deepEqual(
     (await store.listMatches({ ...window, ruleIds: ["R"] })).map((m) => [m.sourceId, m.ruleId]),
     [

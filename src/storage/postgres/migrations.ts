@@ -961,29 +961,29 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 32,
-    name: "packed alert contexts",
+    name: "matches name their rule by number; packed alert contexts",
     sql: `
-      -- Alert contexts are stored deflated (store/packed-json.ts), which text cannot hold. The contexts stored
-      -- before become their UTF-8 bytes, which the store still reads as JSON.
-      ALTER TABLE rule_matches ALTER COLUMN alert_context TYPE bytea USING convert_to(alert_context, 'UTF8');
-      ALTER TABLE alerts ALTER COLUMN alert_context TYPE bytea USING convert_to(alert_context, 'UTF8');
-    `,
-  },
-  {
-    version: 33,
-    name: "matches name their rule by number",
-    sql: `
-      -- See the SQLite store's migration 32: matches name their rule by a number, never given again.
+      -- See the SQLite store's migration 32: matches name their rule by a number, never given again. And alert
+      -- contexts are stored deflated (store/packed-json.ts), which text cannot hold: the contexts stored before
+      -- become their UTF-8 bytes, which the store still reads as JSON.
       CREATE TABLE rule_numbers (
         num integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
         rule_id text COLLATE "C" NOT NULL UNIQUE
       );
       INSERT INTO rule_numbers (rule_id) SELECT DISTINCT rule_id FROM rule_matches ORDER BY rule_id;
+      -- The indexes that hold the rule id go first, so that the UPDATE does not add an entry to each.
+      DROP INDEX rule_matches_event_key;
+      DROP INDEX rule_matches_key;
+      DROP INDEX rule_matches_by_source_rule;
       ALTER TABLE rule_matches ADD COLUMN rule_num integer;
       UPDATE rule_matches m SET rule_num = n.num FROM rule_numbers n WHERE n.rule_id = m.rule_id;
-      ALTER TABLE rule_matches ALTER COLUMN rule_num SET NOT NULL;
-      -- Dropping the column drops the indexes that hold it.
       ALTER TABLE rule_matches DROP COLUMN rule_id;
+      -- The UPDATE left a dead copy of every row and DROP COLUMN the id's bytes in the live ones: the change of
+      -- the contexts' type rewrites the table once (live rows only, the dropped column as NULL), as migration 30.
+      ALTER TABLE rule_matches
+        ALTER COLUMN alert_context TYPE bytea USING convert_to(alert_context, 'UTF8'),
+        ALTER COLUMN rule_num SET NOT NULL;
+      ALTER TABLE alerts ALTER COLUMN alert_context TYPE bytea USING convert_to(alert_context, 'UTF8');
       CREATE UNIQUE INDEX rule_matches_event_key ON rule_matches (event_seq, rule_num, is_error) WHERE event_seq IS NOT NULL;
       CREATE UNIQUE INDEX rule_matches_key ON rule_matches (source_num, rule_num, event_id, is_error) WHERE event_seq IS NULL;
       CREATE INDEX rule_matches_by_source_rule ON rule_matches (source_num, rule_num, event_time, seq);

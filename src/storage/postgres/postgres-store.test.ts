@@ -154,7 +154,7 @@ describe("PostgresStore", () => {
 
   it("reads the alert contexts stored as text before migration 32, and packs those written after", async () => {
     const context = { actor_email: "ada@example.com", note: "é ☃" };
-    const schema = await schemaBefore("packed alert contexts", [
+    const schema = await schemaBefore("matches name their rule by number; packed alert contexts", [
       ROWS_BEFORE_SOURCE_NUMBERS[0]!,
       "INSERT INTO source_numbers (source_id) VALUES ('s1')",
       `INSERT INTO rule_versions (id, rule_id, log_type, dedup_period_minutes, threshold, create_alert, tags, reports)

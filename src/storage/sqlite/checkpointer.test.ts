@@ -25,7 +25,8 @@ function eventsInMainFile(path: string): number | null {
     const table = db.prepare("SELECT 1 FROM sqlite_master WHERE name = 'events'").get();
     return table === undefined ? 0 : (db.prepare("SELECT count(*) AS n FROM events").get() as { n: number }).n;
   } catch (err) {
-    if ((err as { code?: unknown }).code === "SQLITE_CORRUPT") return null;
+    const code = (err as { code?: unknown }).code;
+    if (code === "SQLITE_CORRUPT" || code === "SQLITE_NOTADB") return null;
     throw err;
   } finally {
     db.close();

@@ -336,6 +336,13 @@ function pendingForCorrelation(memberRuleIds: readonly string[] | undefined): (m
   return (m) => members.has(m.ruleId);
 }
 
+/** A rule's number from `numberRules`, which numbers every rule it is given: a match never goes without one. */
+function numberOf(ruleNums: ReadonlyMap<string, number>, ruleId: string): number {
+  const num = ruleNums.get(ruleId);
+  if (num === undefined) throw new Error(`Rule ${ruleId} has no number.`);
+  return num;
+}
+
 async function insertMatches(
   ctx: StoreContext,
   trx: Db,
@@ -356,7 +363,7 @@ async function insertMatches(
   );
   const rows = placements.map((p) => ({
     // Its rule version is stored (applyMatchesIn).
-    ...matchRow(p.match, ruleVersionRow(p.match).id, sourceNum, ruleNums.get(p.match.ruleId)!),
+    ...matchRow(p.match, ruleVersionRow(p.match).id, sourceNum, numberOf(ruleNums, p.match.ruleId)),
     event_seq: eventSeqs?.get(p.match.eventId) ?? null,
     window_id: p.windowId,
     alert_id: p.alertId,

@@ -1,7 +1,7 @@
-// Matches name their rule by number (rule_numbers, migration 33 on SQLite and PostgreSQL): nearly one match per
-// event, each repeated the rule's id (20-30 characters) in its row and in the two indexes that hold it, some
-// 60 bytes per event. A rule is numbered by the first transaction that stores a match of it; numbers are never
-// given again (AUTOINCREMENT, an identity), and a rule's number never changes.
+// Matches name their rule by number (rule_numbers, migration 32 on SQLite and PostgreSQL): nearly one match per
+// event, each repeated the rule's id (20-30 characters) in its row and in the two indexes that hold it, some 85
+// bytes per event on SQLite. A rule is numbered by the first transaction that stores a match of it; numbers are
+// never given again (AUTOINCREMENT, an identity), and a rule's number never changes.
 //
 // Not remembered between transactions, unlike source numbers (./source-numbers.ts): a number given in a
 // transaction that then rolls back would be remembered for a row that does not exist. A page reads its rules'
