@@ -605,7 +605,10 @@ describe("SqliteStore", () => {
         assert.deepEqual(row(), { match_count: 2, named: 0, first_match_seq: null });
         // An earlier one replaces the representative: the window now names its stored row.
         await write("earlier", T0 - 500);
-        const seq = store.connection.prepare("SELECT seq FROM rule_matches WHERE event_id = 'earlier'").pluck().get();
+        const seq = store.connection
+          .prepare("SELECT m.seq FROM rule_matches m JOIN events e ON e.seq = m.event_seq WHERE e.id = 'earlier'")
+          .pluck()
+          .get();
         assert.deepEqual(row(), { match_count: 3, named: 1, first_match_seq: seq });
         // Read back through that row: the alert the fifth match raises takes the representative's fields.
         await write("fourth", T0 + 200);
@@ -736,17 +739,18 @@ describe("SqliteStore", () => {
           unknownTypes: [],
           matches: [{ ...old!, eventId: "e1", eventTimeSecs: 5 }],
         });
+        // The page's match names its event by seq alone (its id is the event row's); the old one by id.
         const rows = store.connection
           .prepare(
-            `SELECT m.event_id, m.seq, m.event_seq, e.seq AS stored_seq FROM rule_matches m
-               LEFT JOIN events e ON e.source_num = m.source_num AND e.id = m.event_id ORDER BY m.seq`,
+            `SELECT m.event_id, m.seq, m.event_seq, e.id AS stored_id FROM rule_matches m
+               LEFT JOIN events e ON e.seq = m.event_seq ORDER BY m.seq`,
           )
-          .all() as Array<{ event_id: string; seq: number; event_seq: number | null; stored_seq: number | null }>;
+          .all() as Array<{ event_id: string; seq: number; event_seq: number | null; stored_id: string | null }>;
         assert.deepEqual(
-          rows.map((r) => [r.event_id, r.event_seq === null ? null : r.event_seq === r.stored_seq]),
+          rows.map((r) => [r.event_id, r.event_seq === null ? null : r.stored_id]),
           [
             ["old", null],
-            ["e1", true],
+            ["", "e1"],
           ],
         );
         assert.ok(rows[1]!.seq > 2, "a match seq freed before the rebuild is not given again");

@@ -79,8 +79,13 @@ export function alertOps(
       const max = listLimit(limit, 10_000);
       const rows = await dialect.heavyRead(
         matchesWithVersions(dialect.db)
+          // The match's event by seq, or by id for a match that names none (derived matches).
           .leftJoin("events as e", (join) =>
-            join.onRef("e.source_num", "=", "m.source_num").onRef("e.id", "=", "m.event_id"),
+            join.on(
+              "e.seq",
+              "=",
+              sql<number>`coalesce(m.event_seq, (SELECT x.seq FROM events x WHERE x.source_num = m.source_num AND x.id = m.event_id))`,
+            ),
           )
           .select(EVENT_COLUMNS.map((c) => sql.ref(`e.${c}`).as(`ev_${c}`)))
           .where("m.alert_id", "=", id)

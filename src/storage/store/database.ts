@@ -274,6 +274,7 @@ export interface RuleMatchesTable {
   dedup_string: string;
   error_message: string | null;
   error_type: string | null;
+  /** The event's id; empty when `event_seq` names the stored event, whose row holds it (./detection-rows.ts). */
   event_id: string;
   /** The matched event's events.seq when the event is stored with the match (a page's matches); else NULL. */
   event_seq: number | null;

@@ -3,7 +3,7 @@
 // contexts, which are packed (./packed-json.ts); flags are written 0/1 and read with `flag()` (see ./database.ts).
 
 import { createHash } from "node:crypto";
-import type { Selectable } from "kysely";
+import { type Selectable, sql } from "kysely";
 import type { AlertWindow } from "../../alerts/windows.ts";
 import {
   type AlertStatus,
@@ -120,12 +120,22 @@ function hashedVersion(m: RuleMatch) {
 
 /**
  * The columns of rule_matches that hold the match itself (the rest place it: window, alert, seq, ...).
- * `sourceNum` and `ruleNum`: the numbers of the match's source and rule (./source-numbers.ts, ./rule-numbers.ts).
+ * `sourceNum` and `ruleNum`: the numbers of the match's source and rule (./source-numbers.ts, ./rule-numbers.ts);
+ * `eventSeq`: the seq of the match's event when this transaction stored it (a page's matches), else null.
+ * A match of a stored event names it by seq alone: its id, 34 bytes of nearly every match, is the event row's
+ * (`matchEventId`). Derived matches (correlation) keep theirs.
  */
-export function matchRow(m: RuleMatch, ruleVersion: string, sourceNum: number, ruleNum: number) {
+export function matchRow(
+  m: RuleMatch,
+  ruleVersion: string,
+  sourceNum: number,
+  ruleNum: number,
+  eventSeq: number | null,
+) {
   return {
     source_num: sourceNum,
-    event_id: m.eventId,
+    event_id: eventSeq === null ? m.eventId : "",
+    event_seq: eventSeq,
     rule_num: ruleNum,
     event_time: m.eventTimeSecs,
     is_error: toFlag(m.isError),
@@ -155,7 +165,10 @@ export const VERSION_COLUMNS = [
   "reports",
 ] as const satisfies ReadonlyArray<keyof RuleVersionsTable>;
 
-type MatchColumns = Exclude<keyof ReturnType<typeof matchRow>, "rule_version" | "source_num" | "rule_num">;
+type MatchColumns = Exclude<
+  keyof ReturnType<typeof matchRow>,
+  "rule_version" | "source_num" | "rule_num" | "event_seq"
+>;
 type VersionColumns = (typeof VERSION_COLUMNS)[number];
 
 export function toRuleMatch(
@@ -190,6 +203,28 @@ export function toRuleMatch(
 }
 
 /**
+ * The id of the match's event: the stored event's, which it names by seq, else its own (derived matches, and
+ * matches stored before they left it out).
+ */
+export function matchEventId(match: string) {
+  return sql<string>`coalesce((SELECT id FROM events WHERE seq = ${sql.ref(`${match}.event_seq`)}), ${sql.ref(`${match}.event_id`)})`;
+}
+
+/** The rule_matches columns read with a match (`m.`), its event's id aside (`matchEventId`). */
+const MATCH_COLUMNS = [
+  "seq",
+  "event_time",
+  "is_error",
+  "error_type",
+  "error_message",
+  "dedup_string",
+  "title",
+  "severity",
+  "alert_context",
+  "unique_value",
+] as const satisfies ReadonlyArray<keyof RuleMatchesTable>;
+
+/**
  * Matches (as `m`) with their rule version's columns and their source's id: what `toRuleMatch` reads. The rule's
  * id is its version's: a version is of one rule.
  */
@@ -197,7 +232,8 @@ export function matchesWithVersions(db: Db) {
   return db
     .selectFrom("rule_matches as m")
     .innerJoin("rule_versions as v", "v.id", "m.rule_version")
-    .selectAll("m")
+    .select(MATCH_COLUMNS.map((c) => `m.${c}` as const))
+    .select(matchEventId("m").as("event_id"))
     .select(VERSION_COLUMNS.map((c) => `v.${c}` as const))
     .select("v.rule_id")
     .select(sourceIdOfRow("m.source_num").as("source_id"));

@@ -363,8 +363,13 @@ async function insertMatches(
   );
   const rows = placements.map((p) => ({
     // Its rule version is stored (applyMatchesIn).
-    ...matchRow(p.match, ruleVersionRow(p.match).id, sourceNum, numberOf(ruleNums, p.match.ruleId)),
-    event_seq: eventSeqs?.get(p.match.eventId) ?? null,
+    ...matchRow(
+      p.match,
+      ruleVersionRow(p.match).id,
+      sourceNum,
+      numberOf(ruleNums, p.match.ruleId),
+      eventSeqs?.get(p.match.eventId) ?? null,
+    ),
     window_id: p.windowId,
     alert_id: p.alertId,
     created_at_ms: nowMs,
@@ -376,7 +381,7 @@ async function insertMatches(
     trx
       .insertInto("rule_matches")
       .values(values as typeof rows)
-      .returning(["seq", "rule_num", "event_id", "is_error"]),
+      .returning(["seq", "rule_num", "event_id", "event_seq", "is_error"]),
   ).catch((err: unknown) => {
     // Found new above, under the rule locks: a conflict here is a bug that would miscount a window.
     if (ctx.dialect.violatedConstraint(err) === "unique")
@@ -386,9 +391,11 @@ async function insertMatches(
   // One source (assertMatchesOf): its id is any placement's.
   const sourceId = placements[0]!.match.sourceId;
   const ruleIds = new Map([...ruleNums].map(([id, num]) => [num, id]));
+  const eventIds = new Map([...(eventSeqs ?? [])].map(([id, seq]) => [seq, id]));
   for (const r of stored) {
     const ruleId = ruleIds.get(r.rule_num)!;
-    seqs.set(matchKey({ sourceId, ruleId, eventId: r.event_id, isError: flag(r.is_error) }), r.seq);
+    const eventId = r.event_seq === null ? r.event_id : eventIds.get(r.event_seq)!;
+    seqs.set(matchKey({ sourceId, ruleId, eventId, isError: flag(r.is_error) }), r.seq);
   }
   return seqs;
 }
