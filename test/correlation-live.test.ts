@@ -85,6 +85,8 @@ describe("correlation rules live, on event time", () => {
       [success.id],
       "anchored on the success",
     );
+    // A derived match names its event by id (it stored no event): the alert still shows the event itself.
+    assert.equal(matches[0]?.event?.id, success.id);
     assert.equal((matches[0]?.match.alertContext?.matchedEventIds as string[] | undefined)?.length, 6);
   });
 
