@@ -113,6 +113,13 @@ export async function applyMatchesIn(
 ): Promise<string[]> {
   if (matches.length === 0) return [];
   const eventSeqs = options.eventSeqs;
+  // The matches' rules are numbered first, in id order and before any rule or window lock: two writers numbering
+  // the same new rule wait for each other in one order, never while holding a lock the other needs
+  // (./rule-numbers.ts). The matches stored below are of these rules (a noisy rule's keep their rule).
+  const ruleNums = await numberRules(
+    trx,
+    matches.map((m) => m.ruleId),
+  );
   // A page's signals (matches that never alert) need no rule lock: they join no window and spend no alert
   // budget, and their events are this transaction's, so no other writer can store them. Without this, every
   // page of a source waits for every other one to commit (each has some login signal).
@@ -156,6 +163,7 @@ export async function applyMatchesIn(
   // The matches first: a window names its representative by the seq its row was given.
   const seqs = await insertMatches(ctx, trx, outcome.placements, nowMs, {
     eventSeqs,
+    ruleNums,
     sourceNum: options.sourceNum,
     pending: pendingForCorrelation(options.correlationMemberRuleIds),
   });
@@ -336,7 +344,7 @@ function pendingForCorrelation(memberRuleIds: readonly string[] | undefined): (m
   return (m) => members.has(m.ruleId);
 }
 
-/** A rule's number from `numberRules`, which numbers every rule it is given: a match never goes without one. */
+/** A rule's number from `numberRules` (applyMatchesIn numbers every match's rule): a match never goes without one. */
 function numberOf(ruleNums: ReadonlyMap<string, number>, ruleId: string): number {
   const num = ruleNums.get(ruleId);
   if (num === undefined) throw new Error(`Rule ${ruleId} has no number.`);
@@ -350,17 +358,15 @@ async function insertMatches(
   nowMs: number,
   options: {
     eventSeqs: ReadonlyMap<string, number> | undefined;
+    /** The numbers of the matches' rules (`numberRules`). */
+    ruleNums: ReadonlyMap<string, number>;
     pending: (m: RuleMatch) => boolean;
     sourceNum: number;
   },
 ): Promise<Map<string, number>> {
   const seqs = new Map<string, number>();
   if (placements.length === 0) return seqs;
-  const { eventSeqs, pending, sourceNum } = options;
-  const ruleNums = await numberRules(
-    trx,
-    placements.map((p) => p.match.ruleId),
-  );
+  const { eventSeqs, ruleNums, pending, sourceNum } = options;
   const rows = placements.map((p) => ({
     // Its rule version is stored (applyMatchesIn).
     ...matchRow(

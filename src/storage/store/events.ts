@@ -33,7 +33,6 @@ import { holdLeaseIn } from "./fleet.ts";
 import { inLockOrder } from "./lock-order.ts";
 import { insertRows } from "./repeated-insert.ts";
 import { requireSource } from "./require-source.ts";
-import { numberRules } from "./rule-numbers.ts";
 import { stateTimeSecs } from "./rule-state.ts";
 import type { RuleStateWrite } from "./rule-state-cache.ts";
 import { recordEventStored, updateStreamState } from "./sources.ts";
@@ -184,13 +183,6 @@ export async function writePagesIn(
     stateWrites.length = 0;
     // Every lease first, in name order: two transactions holding several leases take them in the same order.
     for (const fence of fencesOf(writes)) await holdLeaseIn(ctx, trx, fence);
-    // Then the pages' new rules are numbered, all at once in id order, before any rule or window lock: two writers
-    // numbering the same new rule wait for each other in one order, never while holding a lock the other needs
-    // (./rule-numbers.ts). The match inserts read the numbers again (one statement).
-    await numberRules(
-      trx,
-      writes.flatMap((w) => (w.matches ?? []).map((m) => m.ruleId)),
-    );
     const out: PageWriteResult[] = [];
     for (const write of writes) out.push(await applyPageIn(ctx, trx, write, nowMs, stateWrites));
     return out;

@@ -4,8 +4,9 @@
 // never given again (AUTOINCREMENT, an identity), and a rule's number never changes.
 //
 // Not remembered between transactions, unlike source numbers (./source-numbers.ts): a number given in a
-// transaction that then rolls back would be remembered for a row that does not exist. A page reads its rules'
-// numbers in one statement, and numbers its new rules in one more.
+// transaction that then rolls back would be remembered for a row that does not exist. The matches a transaction
+// stores read their rules' numbers in one statement (store/detections.ts applyMatchesIn), and number new rules in
+// one more.
 
 import type { Db } from "./dialect.ts";
 import { inLockOrder } from "./lock-order.ts";
