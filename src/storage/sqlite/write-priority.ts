@@ -5,9 +5,10 @@
 // the event loop frozen meanwhile, and fail with storage_busy.
 //
 // So the event loop raises a shared counter while its BEGIN IMMEDIATE (or a statement outside a transaction,
-// which may write) waits for the lock, and the writer thread does not begin a transaction while it is up. The event loop then waits at most for the writer
-// thread's transaction in progress and one sleep of the busy handler. Nothing here is a lock: only the event
-// loop raises the counter, and only while its statement runs, so a writer thread that dies leaves nothing behind.
+// which may write) waits for the lock, and the writer thread does not begin a transaction while it is up. The
+// event loop then waits at most for the writer thread's transaction in progress and one sleep of the busy handler.
+// Nothing here is a lock: only the event loop raises the counter, and only while its statement runs, so a writer
+// thread that dies leaves nothing behind.
 
 import { resolve } from "node:path";
 

@@ -7,7 +7,13 @@ import { ALERT_STATUSES, type AlertStatus } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { Store, StoredEvent } from "../ports.ts";
 import type { EventsTable } from "./database.ts";
-import { matchesWithVersions, toAlertRecord, toAlertStatusChange, toRuleMatch } from "./detection-rows.ts";
+import {
+  matchEventId,
+  matchesWithVersions,
+  toAlertRecord,
+  toAlertStatusChange,
+  toRuleMatch,
+} from "./detection-rows.ts";
 import { enqueue } from "./detections.ts";
 import type { Db, StoreContext } from "./dialect.ts";
 import { EVENT_COLUMNS } from "./event-search.ts";
@@ -79,13 +85,8 @@ export function alertOps(
       const max = listLimit(limit, 10_000);
       const rows = await dialect.heavyRead(
         matchesWithVersions(dialect.db)
-          // The match's event by seq, or by id for a match that names none (derived matches).
           .leftJoin("events as e", (join) =>
-            join.on(
-              "e.seq",
-              "=",
-              sql<number>`coalesce(m.event_seq, (SELECT x.seq FROM events x WHERE x.source_num = m.source_num AND x.id = m.event_id))`,
-            ),
+            join.onRef("e.source_num", "=", "m.source_num").on("e.id", "=", matchEventId("m")),
           )
           .select(EVENT_COLUMNS.map((c) => sql.ref(`e.${c}`).as(`ev_${c}`)))
           .where("m.alert_id", "=", id)
