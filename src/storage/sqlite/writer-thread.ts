@@ -18,7 +18,6 @@ import Database from "better-sqlite3";
 import { ConfigurationError, NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import type { PageWrite } from "../ports.ts";
 import type { PagesWritten, PageWriter, TextIndexer } from "../store/dialect.ts";
-import { withPackedContexts } from "../store/packed-json.ts";
 
 const WORKER_URL = new URL("./writer-worker.mjs", import.meta.url);
 
@@ -128,7 +127,7 @@ export class WriterThread implements PageWriter {
 
   async write(writes: readonly PageWrite[], nowMs: number): Promise<PagesWritten> {
     if (this.#closed) throw new VigilError("storage_closed", "The database has been closed.");
-    return (await this.#call({ op: "write", writes: writes.map(withPackedContexts), nowMs })) as PagesWritten;
+    return (await this.#call({ op: "write", writes, nowMs })) as PagesWritten;
   }
 
   /** Whether `worker` owes an answer to any request. */

@@ -212,26 +212,27 @@ async function unstoredMatches(trx: Db, numbers: SourceNumbers, matches: readonl
 /** The stored windows the matches may fall into. */
 async function loadWindows(trx: Db, matches: readonly RuleMatch[]): Promise<AlertWindow[]> {
   const rows: Array<Selectable<AlertWindowsTable>> = [];
-  // One statement per chunk of keys, not one per key (a page's matches fall into dozens of windows): each
-  // OR term is a range of alert_windows_by_key, which both planners read as a union of index ranges.
+  // One statement per chunk of keys, not one per key (a page's matches fall into dozens of windows): a UNION ALL
+  // of one SELECT per key, each a range of alert_windows_by_key (the keys are distinct, so no window is read
+  // twice). Not one WHERE of OR terms: PostgreSQL factors the terms' common conditions (the source, is_error)
+  // out of the OR and, its statistics behind a backfill, read every window of the source through them, then
+  // filtered: 1,300-1,600 rows and 3-4 ms a page at 30,000 events, growing with the windows, inside the page's
+  // rule locks.
   for (const chunk of chunks(keysToLoad(matches), KEYS_PER_LOOKUP)) {
-    const found = await trx
-      .selectFrom("alert_windows")
-      .selectAll()
-      .where((eb) =>
-        eb.or(
-          chunk.map(({ key, minSecs, maxSecs }) =>
-            eb.and([
-              eb("source_id", "=", key.sourceId),
-              eb("rule_id", "=", key.ruleId),
-              eb("dedup_string", "=", key.dedupString),
-              eb("is_error", "=", toFlag(key.isError)),
-              eb("start_secs", "<=", maxSecs),
-              eb("end_secs", ">", minSecs),
-            ]),
-          ),
-        ),
-      )
+    const selects = chunk.map(({ key, minSecs, maxSecs }) =>
+      trx
+        .selectFrom("alert_windows")
+        .selectAll()
+        .where("source_id", "=", key.sourceId)
+        .where("rule_id", "=", key.ruleId)
+        .where("dedup_string", "=", key.dedupString)
+        .where("is_error", "=", toFlag(key.isError))
+        .where("start_secs", "<=", maxSecs)
+        .where("end_secs", ">", minSecs),
+    );
+    const found = await selects
+      .slice(1)
+      .reduce((union, select) => union.unionAll(select), selects[0]!)
       .orderBy("start_secs")
       .orderBy("id")
       .execute();

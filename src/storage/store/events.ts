@@ -31,6 +31,7 @@ import {
 } from "./event-search.ts";
 import { holdLeaseIn } from "./fleet.ts";
 import { inLockOrder } from "./lock-order.ts";
+import { withPackedContexts } from "./packed-json.ts";
 import { insertRows } from "./repeated-insert.ts";
 import { requireSource } from "./require-source.ts";
 import { stateTimeSecs } from "./rule-state.ts";
@@ -57,9 +58,10 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
   const { dialect } = ctx;
 
   /** Several pages in one transaction (one commit), each applied exactly as `applyPage` would alone. */
-  async function applyPages(writes: readonly PageWrite[]): Promise<PageWriteResult[]> {
-    if (writes.length === 0) return [];
+  async function applyPages(pages: readonly PageWrite[]): Promise<PageWriteResult[]> {
+    if (pages.length === 0) return [];
     const nowMs = ctx.clock.nowMs();
+    const writes = pages.map(withPackedContexts);
     const { results, stateWrites } = await (dialect.pageWriter?.write(writes, nowMs) ??
       writePagesIn(ctx, writes, nowMs));
     ctx.ruleStateCache.committed(stateWrites);
