@@ -6,11 +6,13 @@
 // synchronous=FULL, the same table and indexes) or bare PostgreSQL (INSERT … ON CONFLICT DO NOTHING), in the
 // same run; and again in the backfill's own commits (several pages each), so grouping is credited to neither.
 // Also: the same backfill with one page per commit (before grouping), without detection (the figure this bench
-// printed before the one store), storage bytes per event next to the raw record's size, and how long the text
-// index takes to catch up after the backfill.
+// printed before the one store), storage bytes per event next to the raw record's size, how long the text
+// index takes to catch up after the backfill, and the CPU time the end-to-end run took per event, of this process
+// and of the whole machine (with the database server and the simulator): where the machine's cores are all busy,
+// the run is bound by the work it does per event, not by waiting.
 
-import { mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
@@ -56,6 +58,21 @@ export interface IngestFigures {
   bytesPerEvent: number;
   /** Seconds from the end of the backfill until the text index held every event. */
   textIndexSecs: number;
+  /** CPU time of this process (event loop and threads) per event in the end-to-end run, microseconds. */
+  processCpuMicrosPerEvent: number;
+  /** The machine's CPU time per event in the same run (the database server and the simulator included), if known. */
+  machineCpuMicrosPerEvent: number | null;
+  /** Of the machine's cores over the same run, the share that was busy, if known. */
+  machineBusyShare: number | null;
+}
+
+/** Busy and total CPU time of the whole machine so far, in seconds (Linux's /proc/stat); null elsewhere. */
+function machineCpu(): { busy: number; total: number } | null {
+  if (!existsSync("/proc/stat")) return null;
+  // cpu  user nice system idle iowait irq softirq steal …, in clock ticks (100 a second).
+  const ticks = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  return { busy: (total - ticks[3]! - ticks[4]!) / 100, total: total / 100 };
 }
 
 /** The events table and indexes of migration 30 (a source by its number), the same in both engines' DDL. */
@@ -183,6 +200,8 @@ async function backfill(
     ? await openDetection({ store, rulesDirs: [], nowSecs: () => Math.floor(Date.now() / 1000) })
     : undefined;
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  const machine0 = machineCpu();
   const progress = await runBackfillJob(
     {
       store,
@@ -197,12 +216,17 @@ async function backfill(
     job,
   );
   const secs = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const machine1 = machineCpu();
+  const processCpuSecs = (cpu.user + cpu.system) / 1e6;
+  const machineSecs =
+    machine0 && machine1 ? { busy: machine1.busy - machine0.busy, total: machine1.total - machine0.total } : null;
   if (!progress.complete) throw new Error("the bench's backfill did not complete");
   const t1 = performance.now();
   await store.indexPendingText();
   const textIndexSecs = (performance.now() - t1) / 1000;
   await detection?.close();
-  return { events: progress.inserted, secs, textIndexSecs, commits };
+  return { events: progress.inserted, secs, textIndexSecs, commits, processCpuSecs, machineSecs };
 }
 
 export async function benchIngest(
@@ -297,6 +321,9 @@ export async function benchIngest(
           commits: endToEnd.commits.length,
           bytesPerEvent: endToEnd.bytes / events,
           textIndexSecs: endToEnd.textIndexSecs,
+          processCpuMicrosPerEvent: (endToEnd.processCpuSecs / events) * 1e6,
+          machineCpuMicrosPerEvent: endToEnd.machineSecs ? (endToEnd.machineSecs.busy / events) * 1e6 : null,
+          machineBusyShare: endToEnd.machineSecs ? endToEnd.machineSecs.busy / endToEnd.machineSecs.total : null,
         };
       },
     );
@@ -315,5 +342,10 @@ export function formatIngestFigures(r: IngestFigures): string {
     `  commits: ${n(r.pages)} pages in ${n(r.commits)} commits (${n(r.pages / r.commits, 2)} pages each) | one page per commit ${n(r.onePagePerCommitPerSec)} ev/s (${n((r.onePagePerCommitPerSec / r.barePerSec) * 100, 1)}%) | ${bare} in the same commits ${n(r.bareGroupedPerSec)} rows/s (end to end ${n((r.endToEndPerSec / r.bareGroupedPerSec) * 100, 1)}% of it)`,
     `  without detection ${n(r.withoutDetectionPerSec)} ev/s | text index caught up ${n(r.textIndexSecs, 1)} s after the backfill`,
     `  storage ${n(r.bytesPerEvent)} B/event = ${n(r.bytesPerEvent / r.rawBytesPerEvent, 2)}× the raw record (target ≤ 3×)`,
+    `  CPU, end to end: this process ${n(r.processCpuMicrosPerEvent)} µs/event${
+      r.machineCpuMicrosPerEvent === null || r.machineBusyShare === null
+        ? ""
+        : ` | the machine ${n(r.machineCpuMicrosPerEvent)} µs/event (database server and simulator included), ${n(r.machineBusyShare * 100)}% of its ${availableParallelism()} cores busy`
+    }`,
   ].join("\n");
 }
