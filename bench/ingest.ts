@@ -12,7 +12,7 @@
 // the run is bound by the work it does per event, not by waiting.
 
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { availableParallelism, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
@@ -64,15 +64,24 @@ export interface IngestFigures {
   machineCpuMicrosPerEvent: number | null;
   /** Of the machine's cores over the same run, the share that was busy, if known. */
   machineBusyShare: number | null;
+  /** The machine's cores, as /proc/stat counts them. */
+  machineCpus: number | null;
 }
 
-/** Busy and total CPU time of the whole machine so far, in seconds (Linux's /proc/stat); null elsewhere. */
-function machineCpu(): { busy: number; total: number } | null {
+/**
+ * Busy and total CPU time of the whole machine so far, in seconds, and its CPUs (Linux's /proc/stat, whose first
+ * line sums every CPU of the host, whatever this process's affinity); null where it cannot be read.
+ */
+function machineCpu(): { busy: number; total: number; cpus: number } | null {
   if (!existsSync("/proc/stat")) return null;
-  // cpu  user nice system idle iowait irq softirq steal …, in clock ticks (100 a second).
-  const ticks = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  const lines = readFileSync("/proc/stat", "utf8").split("\n");
+  // cpu  user nice system idle iowait irq softirq steal …, in clock ticks (100 a second). Idle, iowait and steal
+  // (time a hypervisor gave to another machine) are not work done here.
+  const ticks = lines[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
+  if (ticks.length < 8 || ticks.some((t) => !Number.isFinite(t))) return null;
   const total = ticks.reduce((a, b) => a + b, 0);
-  return { busy: (total - ticks[3]! - ticks[4]!) / 100, total: total / 100 };
+  const cpus = lines.filter((line) => /^cpu\d+ /.test(line)).length;
+  return { busy: (total - ticks[3]! - ticks[4]! - ticks[7]!) / 100, total: total / 100, cpus };
 }
 
 /** The events table and indexes of migration 30 (a source by its number), the same in both engines' DDL. */
@@ -220,7 +229,9 @@ async function backfill(
   const machine1 = machineCpu();
   const processCpuSecs = (cpu.user + cpu.system) / 1e6;
   const machineSecs =
-    machine0 && machine1 ? { busy: machine1.busy - machine0.busy, total: machine1.total - machine0.total } : null;
+    machine0 && machine1 && machine1.total > machine0.total
+      ? { busy: machine1.busy - machine0.busy, total: machine1.total - machine0.total, cpus: machine1.cpus }
+      : null;
   if (!progress.complete) throw new Error("the bench's backfill did not complete");
   const t1 = performance.now();
   await store.indexPendingText();
@@ -324,6 +335,7 @@ export async function benchIngest(
           processCpuMicrosPerEvent: (endToEnd.processCpuSecs / events) * 1e6,
           machineCpuMicrosPerEvent: endToEnd.machineSecs ? (endToEnd.machineSecs.busy / events) * 1e6 : null,
           machineBusyShare: endToEnd.machineSecs ? endToEnd.machineSecs.busy / endToEnd.machineSecs.total : null,
+          machineCpus: endToEnd.machineSecs?.cpus ?? null,
         };
       },
     );
@@ -343,9 +355,9 @@ export function formatIngestFigures(r: IngestFigures): string {
     `  without detection ${n(r.withoutDetectionPerSec)} ev/s | text index caught up ${n(r.textIndexSecs, 1)} s after the backfill`,
     `  storage ${n(r.bytesPerEvent)} B/event = ${n(r.bytesPerEvent / r.rawBytesPerEvent, 2)}× the raw record (target ≤ 3×)`,
     `  CPU, end to end: this process ${n(r.processCpuMicrosPerEvent)} µs/event${
-      r.machineCpuMicrosPerEvent === null || r.machineBusyShare === null
+      r.machineCpuMicrosPerEvent === null || r.machineBusyShare === null || r.machineCpus === null
         ? ""
-        : ` | the machine ${n(r.machineCpuMicrosPerEvent)} µs/event (database server and simulator included), ${n(r.machineBusyShare * 100)}% of its ${availableParallelism()} cores busy`
+        : ` | the machine ${n(r.machineCpuMicrosPerEvent)} µs/event (database server and simulator included), ${n(r.machineBusyShare * 100)}% of its ${r.machineCpus} cores busy`
     }`,
   ].join("\n");
 }

@@ -216,8 +216,9 @@ async function loadWindows(trx: Db, matches: readonly RuleMatch[]): Promise<Aler
   // of one SELECT per key, each a range of alert_windows_by_key (the keys are distinct, so no window is read
   // twice). Not one WHERE of OR terms: PostgreSQL factors the terms' common conditions (the source, is_error)
   // out of the OR and, its statistics behind a backfill, read every window of the source through them, then
-  // filtered: 1,300-1,600 rows and 3-4 ms a page at 30,000 events, growing with the windows, inside the page's
-  // rule locks.
+  // filtered: 12,400 rows and 6.7 ms a page at 100,000 events, growing with the source's history, inside the
+  // page's rule locks. A term still reads its own key's windows that start before its matches (the index has no
+  // bound on end_secs): those of one user and rule, not of the whole source.
   for (const chunk of chunks(keysToLoad(matches), KEYS_PER_LOOKUP)) {
     const selects = chunk.map(({ key, minSecs, maxSecs }) =>
       trx
