@@ -12,7 +12,14 @@ import { VigilError } from "../../core/errors.ts";
 import type { EventDocuments } from "../ports.ts";
 import { scheduledQuerySql } from "../scheduled-query-sql.ts";
 import type { Database as Schema } from "../store/database.ts";
-import { type Db, type StoreDialect, TEXT_CANDIDATE_CAP, type TextPlan, type WriteOptions } from "../store/dialect.ts";
+import {
+  type Db,
+  type PageWriter,
+  type StoreDialect,
+  TEXT_CANDIDATE_CAP,
+  type TextPlan,
+  type WriteOptions,
+} from "../store/dialect.ts";
 import { containsPattern } from "../store/event-search.ts";
 import { runMigrations } from "./migrations.ts";
 import { type PgTarget, translatePgError } from "./pg-errors.ts";
@@ -24,15 +31,17 @@ const MAX_ATTEMPTS = 3;
 export class PostgresStoreDialect implements StoreDialect {
   readonly name = "postgres" as const;
   readonly groupCommits = false;
-  readonly pageWriter = null;
+  readonly pageWriter: PageWriter | null;
   readonly db: Kysely<Schema>;
   readonly #pool: pg.Pool;
   readonly #schema: string | null;
   readonly #target: PgTarget;
   #closed = false;
 
-  constructor(pool: pg.Pool, schema: string | null, target: PgTarget) {
+  /** `pageWriter`: the writer thread that runs page transactions (none: this pool does, as the thread's own does). */
+  constructor(pool: pg.Pool, schema: string | null, target: PgTarget, pageWriter: PageWriter | null = null) {
     this.#pool = pool;
+    this.pageWriter = pageWriter;
     this.#schema = schema;
     this.#target = target;
     this.db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
@@ -226,7 +235,11 @@ export class PostgresStoreDialect implements StoreDialect {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await this.db.destroy();
+    try {
+      await this.pageWriter?.close();
+    } finally {
+      await this.db.destroy();
+    }
   }
 }
 

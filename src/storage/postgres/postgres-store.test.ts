@@ -21,7 +21,7 @@ import { runTriageContract } from "../../../test/storage-contract-triage.ts";
 import { VigilError } from "../../core/errors.ts";
 import type { PageWrite } from "../ports.ts";
 import { MIGRATIONS, runMigrations } from "./migrations.ts";
-import { openPostgresStore, type PostgresStore } from "./postgres-store.ts";
+import { openPostgresStore, type PostgresStore, postgresWriterThread } from "./postgres-store.ts";
 
 const T0 = 1_700_000_000;
 
@@ -314,6 +314,44 @@ describe("PostgresStore", () => {
       assert.deepEqual(result.insertedIds, ["ok1", "ok2"]);
       assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, T0 + 2);
     } finally {
+      await store.close();
+    }
+  });
+
+  it("fails the page in flight when its writer thread dies, stores nothing of it, and the next write starts a new thread", async () => {
+    const schema = freshSchema();
+    // The store migrates the schema and creates the source; the thread under test writes beside it.
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    const thread = postgresWriterThread(
+      { connectionString: cluster.connectionString, schema, maxConnections: 2, alertLimitPerHour: 100 },
+      { workerUrl: new URL("../../../test/fixtures/pg-writer-worker-dies.mjs", import.meta.url) },
+    );
+    try {
+      const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+      const page = (ids: string[]): PageWrite => ({
+        sourceId: source.id,
+        events: ids.map((id, i) => eventRow(id, T0 + i)),
+        quarantined: [],
+        unknownTypes: ["x.new"],
+        streamUpdate: { stream: "main", checkpointSecs: T0 + ids.length },
+      });
+      await assert.rejects(thread.write([page(["e1"])], -1), (err: unknown) => {
+        assert.ok(err instanceof VigilError, String(err));
+        assert.equal(err.code, "storage_write_failed");
+        assert.equal(err.retryable, true);
+        assert.match(err.message, /exited \(code 3\)/);
+        return true;
+      });
+      // Its transaction died with its connection: nothing of the page.
+      assert.deepEqual(await store.listEventIds(source.id), []);
+      assert.deepEqual(await store.listUnknownTypes(source.id), []);
+      assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, null);
+      const written = await thread.write([page(["e1", "e2"])], 1_000);
+      assert.deepEqual(written.results[0]?.insertedIds, ["e1", "e2"]);
+      assert.deepEqual((await store.listEventIds(source.id)).sort(), ["e1", "e2"]);
+      assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, T0 + 2);
+    } finally {
+      await thread.close();
       await store.close();
     }
   });

@@ -3,16 +3,18 @@
 // Same semantics as the SQLite store (one contract suite runs against both); what differs lives in the
 // dialect (dialect.ts): concurrent writers at READ COMMITTED, advisory and row locks, retries on deadlock.
 // - `schema` gives each deployment (or test) its own namespace via the connection's search_path.
-// - bigint columns come back as JS numbers (see PG_TYPES): times and ids stay far below 2^53.
+// - bigint columns come back as JS numbers (pool.ts): times and ids stay far below 2^53.
+// - Page transactions run on a writer thread with a pool of its own (../store/writer-thread.ts says why).
 
-import pg from "pg";
+import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import type { Clock } from "../../core/clock.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { Store } from "../ports.ts";
 import { migrated, openStore } from "../store/store.ts";
+import { WriterThread } from "../store/writer-thread.ts";
 import { PostgresStoreDialect } from "./dialect.ts";
-import { quoteIdent } from "./migrations.ts";
 import { describeTarget } from "./pg-errors.ts";
+import { openPool } from "./pool.ts";
 
 export interface OpenPostgresStoreOptions {
   /** A libpq URL, e.g. postgresql://vigil:secret@db.internal:5432/vigil. */
@@ -20,15 +22,34 @@ export interface OpenPostgresStoreOptions {
   /** The schema holding Vigil's tables, created if missing; default: the server's search_path (public). */
   schema?: string;
   clock?: Clock;
-  /** Pool size per worker; default 10. */
+  /**
+   * Connections of this process at most; default 10. They are shared by two pools, each opening connections as
+   * they are needed and closing them when idle: the writer thread's (page transactions) has half, the event
+   * loop's (reads, the text index, triage, deliveries, leases) the rest.
+   */
   maxConnections?: number;
   /** Alerts a rule may raise per source and hour before its matches fold into one noisy alert (alerts/limiter.ts). */
   alertLimitPerHour?: number;
 }
 
-const INT8_OID = 20;
-const PG_TYPES = new pg.TypeOverrides();
-PG_TYPES.setTypeParser(INT8_OID, (value: string) => Number(value));
+const DEFAULT_MAX_CONNECTIONS = 10;
+
+/** What the writer thread (writer-worker.ts) opens its pool with. */
+export interface PostgresWriterData {
+  connectionString: string;
+  schema: string | null;
+  maxConnections: number;
+  alertLimitPerHour: number;
+}
+
+/** PostgreSQL's writer thread: page transactions on a pool of its own; the text index stays with the store. */
+export function postgresWriterThread(data: PostgresWriterData, options: { workerUrl?: URL } = {}): WriterThread {
+  return new WriterThread({
+    workerUrl: options.workerUrl ?? new URL("./writer-worker.mjs", import.meta.url),
+    workerData: data,
+    textIndex: false,
+  });
+}
 
 /** Lowercase only: an unquoted name in search_path is folded to lowercase, a quoted CREATE SCHEMA is not. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -44,29 +65,31 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
       `The PostgreSQL schema name "${schema}" is not valid; use lowercase letters, digits and _ (not starting with pg_).`,
     );
   }
-  const pool = new pg.Pool({
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const alertLimitPerHour = options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR;
+  // At least one each; a process's pages are a backfill's few slices at a time and one poll per source.
+  const writerConnections = Math.max(1, Math.floor(maxConnections / 2));
+  const pool = openPool({
     connectionString: options.connectionString,
-    max: options.maxConnections ?? 10,
-    types: PG_TYPES,
-    connectionTimeoutMillis: 30_000,
-    // Every connection, including ones the pool opens later, resolves unqualified names in the schema.
-    ...(schema === null ? {} : { options: `-c search_path=${quoteIdent(schema)}` }),
+    schema,
+    max: Math.max(1, maxConnections - writerConnections),
   });
-  // An idle connection dropped by the server emits 'error' on the pool; unhandled, it would kill the
-  // worker. The pool discards that client, and the next query reports any lasting problem.
-  pool.on("error", () => undefined);
-  // No plan compiled to machine code: the store's queries run in milliseconds, and a plan whose estimate passes
-  // jit_above_cost (stale statistics of the text queue inflate it) spent 165-195 ms compiling a search that then
-  // ran in 7-17 ms. A SET on each new connection, not a startup option, which a connection pooler such as
-  // PgBouncer may refuse; where it cannot apply (a server without JIT), the connection goes on as it is.
-  pool.on("connect", (client) => {
-    client.query("SET jit = off").catch(() => undefined);
-  });
-  const dialect = new PostgresStoreDialect(pool, schema, describeTarget(options.connectionString));
+  const data: PostgresWriterData = {
+    connectionString: options.connectionString,
+    schema,
+    maxConnections: writerConnections,
+    alertLimitPerHour,
+  };
+  const dialect = new PostgresStoreDialect(
+    pool,
+    schema,
+    describeTarget(options.connectionString),
+    postgresWriterThread(data),
+  );
   const store: PostgresStore = Object.assign(
     openStore(dialect, {
       ...(options.clock ? { clock: options.clock } : {}),
-      ...(options.alertLimitPerHour !== undefined ? { alertLimitPerHour: options.alertLimitPerHour } : {}),
+      alertLimitPerHour,
     }),
     { schema },
   );

@@ -1,7 +1,7 @@
 // SQLite's hooks for the one store (../store/dialect.ts): better-sqlite3 under Kysely's SqliteDialect.
 //
 // There is one connection per thread: the store's, and its writer thread's for page transactions and the
-// text index (writer-thread.ts, which runs a dialect of its own). Kysely's SQLite driver lets one query (or
+// text index (../store/writer-thread.ts, which runs a dialect of its own). Kysely's SQLite driver lets one query (or
 // one `write` transaction, which holds the connection from BEGIN to COMMIT) use a connection at a time;
 // better-sqlite3 itself runs each statement synchronously.
 // Long reads go to read-only connections in worker threads (reader.ts) so the event loop stays free.
@@ -29,6 +29,7 @@ import type { EventDocuments } from "../ports.ts";
 import { scheduledQuerySql } from "../scheduled-query-sql.ts";
 import type { Database as Schema } from "../store/database.ts";
 import { type Db, type StoreDialect, TEXT_CANDIDATE_CAP, type TextPlan, type WriteOptions } from "../store/dialect.ts";
+import type { WriterThread } from "../store/writer-thread.ts";
 import type { Checkpointer } from "./checkpointer.ts";
 import { runMigrations } from "./migrations.ts";
 import type { SqliteReader } from "./reader.ts";
@@ -42,7 +43,6 @@ import {
   textCandidateCount,
 } from "./text-search.ts";
 import type { LockTurn } from "./write-priority.ts";
-import type { WriterThread } from "./writer-thread.ts";
 
 export class SqliteStoreDialect implements StoreDialect {
   readonly name = "sqlite" as const;

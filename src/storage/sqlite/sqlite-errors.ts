@@ -4,6 +4,7 @@
 
 import Database from "better-sqlite3";
 import { VigilError } from "../../core/errors.ts";
+import type { RemoteError } from "../store/writer-thread.ts";
 
 export function translateSqliteError(err: unknown, location: string): unknown {
   if (err instanceof VigilError) return err;
@@ -58,4 +59,9 @@ export function translateSqliteError(err: unknown, location: string): unknown {
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** A SqliteError as it crossed from the writer thread (../store/writer-thread.ts), rebuilt; undefined for others. */
+export function rebuildSqliteError(remote: RemoteError): Error | undefined {
+  return remote.name === "SqliteError" ? new Database.SqliteError(remote.message, remote.code ?? "") : undefined;
 }

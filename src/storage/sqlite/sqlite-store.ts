@@ -13,7 +13,7 @@
 //
 // The event loop: better-sqlite3 blocks while a statement runs, so only bounded statements run on this
 // connection (key lookups, the counters of ../store/stats.ts, the occasional write). Page transactions and
-// the text index run on a writer thread with its own connection (writer-thread.ts); searches and lists that
+// the text index run on a writer thread with its own connection (../store/writer-thread.ts, writer-worker.ts); searches and lists that
 // may read many rows go to read-only connections in worker threads (reader.ts).
 
 import { availableParallelism } from "node:os";
@@ -22,12 +22,13 @@ import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import type { Clock } from "../../core/clock.ts";
 import type { Store } from "../ports.ts";
 import { migrated, openStore } from "../store/store.ts";
+import { WriterThread } from "../store/writer-thread.ts";
 import { Checkpointer } from "./checkpointer.ts";
 import { openConnection, WRITER_CACHE_MIB } from "./connection.ts";
 import { SqliteStoreDialect } from "./dialect.ts";
 import { SqliteReader } from "./reader.ts";
+import { rebuildSqliteError } from "./sqlite-errors.ts";
 import { claimingTurn, WritePriority } from "./write-priority.ts";
-import { WriterThread } from "./writer-thread.ts";
 
 export interface SqliteStoreOptions {
   clock?: Clock;
@@ -40,7 +41,7 @@ export interface SqliteStoreOptions {
   readers?: number;
   /** Alerts a rule may raise per source and hour before its matches fold into one noisy alert (alerts/limiter.ts). */
   alertLimitPerHour?: number;
-  /** Page transactions and the text index on a thread of their own (writer-thread.ts); default true for a file. */
+  /** Page transactions and the text index on a thread of their own (../store/writer-thread.ts); default true for a file. */
   writerThread?: boolean;
 }
 
@@ -48,9 +49,33 @@ export type OpenSqliteStoreOptions = ({ path: string } | { memory: true }) & Sql
 
 const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 
+/** What the writer thread (writer-worker.ts) opens the file with. */
+export interface SqliteWriterData {
+  path: string;
+  busyTimeoutMs: number;
+  alertLimitPerHour: number;
+  /** The file's WritePriority counter (write-priority.ts): the thread's transactions wait for the event loop's. */
+  priority: SharedArrayBuffer;
+}
+
+/** SQLite's writer thread on the file at `path`. */
+export function sqliteWriterThread(
+  data: SqliteWriterData,
+  options: { afterWrite?: () => void; textQueued?: () => boolean; workerUrl?: URL } = {},
+): WriterThread {
+  return new WriterThread({
+    workerUrl: options.workerUrl ?? new URL("./writer-worker.mjs", import.meta.url),
+    workerData: data,
+    textIndex: true,
+    ...(options.afterWrite ? { afterWrite: options.afterWrite } : {}),
+    ...(options.textQueued ? { textQueued: options.textQueued } : {}),
+    rebuildError: rebuildSqliteError,
+  });
+}
+
 /**
  * The page cache of the store's connection when a writer thread writes the pages: key lookups and counters
- * (memory: see writer-thread.ts THREAD_CACHE_MIB).
+ * (memory: see connection.ts THREAD_CACHE_MIB).
  */
 const MAIN_CACHE_WITH_THREAD_MIB = 8;
 
@@ -95,14 +120,13 @@ export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<
   const pageWriter =
     priority === null || !withThread
       ? null
-      : new WriterThread({
-          path: location,
-          busyTimeoutMs,
-          alertLimitPerHour,
-          priority: priority.shared,
-          afterWrite: () => checkpointer?.nudge(),
-          textQueued: () => connection.prepare("SELECT 1 FROM event_text_pending LIMIT 1").get() !== undefined,
-        });
+      : sqliteWriterThread(
+          { path: location, busyTimeoutMs, alertLimitPerHour, priority: priority.shared },
+          {
+            afterWrite: () => checkpointer?.nudge(),
+            textQueued: () => connection.prepare("SELECT 1 FROM event_text_pending LIMIT 1").get() !== undefined,
+          },
+        );
   const store: SqliteStore = Object.assign(
     openStore(
       new SqliteStoreDialect(connection, location, {

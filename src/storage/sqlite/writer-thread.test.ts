@@ -8,9 +8,10 @@ import Database from "better-sqlite3";
 import { eventRow, sourceSettings } from "../../../test/storage-contract.ts";
 import { ConfigurationError, NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import type { PageWrite } from "../ports.ts";
-import { openSqliteStore } from "./sqlite-store.ts";
+import { fromRemoteError, toRemoteError } from "../store/writer-thread.ts";
+import { rebuildSqliteError } from "./sqlite-errors.ts";
+import { openSqliteStore, sqliteWriterThread } from "./sqlite-store.ts";
 import { WritePriority } from "./write-priority.ts";
-import { fromRemoteError, toRemoteError, WriterThread } from "./writer-thread.ts";
 
 const T0 = 1_700_000_000;
 const scratch = mkdtempSync(join(tmpdir(), "vigil-writer-thread-"));
@@ -39,7 +40,7 @@ describe("errors across the writer thread", () => {
       new Error("A new match was stored already."),
     ];
     for (const original of cases) {
-      const rebuilt = fromRemoteError(structuredClone(toRemoteError(original)));
+      const rebuilt = fromRemoteError(structuredClone(toRemoteError(original)), rebuildSqliteError);
       assert.equal(rebuilt.constructor, original.constructor, original.name);
       assert.equal(rebuilt.message, original.message);
       assert.equal((rebuilt as { code?: string }).code, (original as { code?: string }).code);
@@ -101,13 +102,10 @@ describe("SQLite writer thread", () => {
     // The store migrates the file and creates the source; the thread under test writes beside it.
     // A short busy timeout: should the dead thread still hold the write lock, the store's next write fails.
     const store = await openSqliteStore({ path, writerThread: false, busyTimeoutMs: 500 });
-    const thread = new WriterThread({
-      path,
-      busyTimeoutMs: 1_000,
-      alertLimitPerHour: 100,
-      priority: WritePriority.of(path).shared,
-      workerUrl: new URL("../../../test/fixtures/writer-worker-dies.mjs", import.meta.url),
-    });
+    const thread = sqliteWriterThread(
+      { path, busyTimeoutMs: 1_000, alertLimitPerHour: 100, priority: WritePriority.of(path).shared },
+      { workerUrl: new URL("../../../test/fixtures/writer-worker-dies.mjs", import.meta.url) },
+    );
     try {
       const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
       await assert.rejects(thread.write([page(source.id, ["e1"])], -1), (err: unknown) => {
@@ -134,7 +132,7 @@ describe("SQLite writer thread", () => {
     const store = await openSqliteStore({ path });
     const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
     await store.close();
-    const thread = new WriterThread({
+    const thread = sqliteWriterThread({
       path,
       busyTimeoutMs: 1_000,
       alertLimitPerHour: 100,
@@ -146,7 +144,7 @@ describe("SQLite writer thread", () => {
       assert.equal(err.code, "storage_closed");
       return true;
     });
-    assert.equal(await thread.textIndex.flush(), 0);
+    assert.equal(await thread.textIndex?.flush(), 0);
   });
 });
 

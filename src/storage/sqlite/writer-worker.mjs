@@ -1,4 +1,4 @@
-// The writer thread's entry (writer-thread.ts). The store is TypeScript: the thread registers tsx's loader
+// The writer thread's entry (../store/writer-thread.ts). The store is TypeScript: the thread registers tsx's loader
 // itself (a worker does not inherit the loader registered by bin/vigil.mjs), then loads it.
 import { register } from "tsx/esm/api";
 

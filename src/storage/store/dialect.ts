@@ -31,8 +31,13 @@ export interface TextIndexer {
 /** Writes pages in one transaction elsewhere (StoreDialect.pageWriter), exactly as the store would inline. */
 export interface PageWriter {
   write(writes: readonly PageWrite[], nowMs: number): Promise<PagesWritten>;
-  /** The free-text index, kept beside the page writes so that its batches never wait for the write lock. */
-  readonly textIndex: TextIndexer;
+  /** Ends the writer after the writes already sent. */
+  close(): Promise<void>;
+  /**
+   * The free-text index, where it is kept beside the page writes so that its batches never wait for their write
+   * lock (SQLite); null: the store runs it (PostgreSQL).
+   */
+  readonly textIndex: TextIndexer | null;
 }
 
 export interface StoreDialect {
@@ -47,10 +52,9 @@ export interface StoreDialect {
    */
   readonly groupCommits: boolean;
   /**
-   * Where page transactions run when not inline on this thread: SQLite's writer thread (../sqlite/writer-thread.ts),
-   * which also owns the free-text index. null: the store writes pages itself (PostgreSQL, whose driver is
-   * asynchronous already; an in-memory SQLite database, which no other connection can open; a SQLite store
-   * opened without the thread).
+   * Where page transactions run when not inline on this thread: the engine's writer thread (./writer-thread.ts),
+   * which on SQLite also owns the free-text index. null: the store writes pages itself (an in-memory SQLite
+   * database, which no other connection can open; a store opened without the thread).
    */
   readonly pageWriter: PageWriter | null;
   /** For queries outside a transaction. Inside `write`, use the handle it passes: on SQLite the one

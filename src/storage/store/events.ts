@@ -173,7 +173,7 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
 
 /**
  * The transaction of `applyPages`, on the dialect's connection: run by the store itself, or by the dialect's
- * page writer on its own (../sqlite/writer-thread.ts).
+ * writer thread with connections of its own (./writer-thread.ts).
  */
 export async function writePagesIn(
   ctx: StoreContext,

@@ -64,11 +64,11 @@ export function unpackJson(stored: string | Uint8Array | null): unknown {
 }
 
 /**
- * The page with its matches' contexts packed ahead of its transaction (the store's applyPages, ./events.ts). On
- * SQLite the transaction runs on the writer thread (../sqlite/writer-thread.ts), the busier side of a backfill,
- * and the page it receives is smaller; on PostgreSQL the packing (about 25 µs a match, on the event loop) would
- * otherwise run inside the transaction, while it holds its rule locks. A context is a JSON object, never bytes,
- * so the write's `packJson` knows packed bytes for what they are.
+ * The page with its matches' contexts packed ahead of its transaction (the store's applyPages, ./events.ts): the
+ * transaction runs on the writer thread (./writer-thread.ts), the busier side of a backfill on SQLite, and the
+ * page it receives is smaller; inline, the packing (about 25 µs a match) would otherwise run inside the
+ * transaction, while it holds its rule locks. A context is a JSON object, never bytes, so the write's `packJson`
+ * knows packed bytes for what they are.
  */
 export function withPackedContexts(write: PageWrite): PageWrite {
   if (write.matches === undefined || write.matches.length === 0) return write;

@@ -1,49 +1,48 @@
-// Page transactions on a thread of their own. better-sqlite3 runs every statement synchronously, so on the
-// event loop a page's transaction (its inserts, index updates and fsynced commit) stopped everything else:
-// the next pages' requests, their normalization and their detection rules waited for it, and a backfill used
-// one core. Here a worker thread holds a second connection to the file and runs the store's page transaction
-// (../store/events.ts writePagesIn, the same code the store runs inline) while the event loop goes on with the
-// next pages. The free-text index lives on the same thread, so its batches and the pages take turns there
-// instead of waiting for each other's write lock.
+// Page transactions on a thread of their own, for both engines. The event loop of a backfill is busy with the
+// next pages' requests, normalization and detection rules; a page's transaction run there waited for it at
+// every statement:
+// - better-sqlite3 runs each statement synchronously, so an inline page transaction (its inserts, index updates
+//   and fsynced commit) stopped everything else, and a backfill used one core;
+// - on PostgreSQL each of a page's 25 or so round trips waited its turn on that event loop: a page took 106 ms
+//   with four slices at once against 25 ms alone (bench/ingest.ts, 30,000 events).
+// Here a worker thread holds connections of its own (../sqlite/writer-worker.ts, ../postgres/writer-worker.ts)
+// and runs the store's page transaction (./events.ts writePagesIn, the same code the store runs inline) while the
+// event loop goes on with the next pages. On SQLite the free-text index lives on the same thread, so its batches
+// and the pages take turns there instead of waiting for each other's write lock; PostgreSQL's has no write lock
+// to share and stays on the event loop.
 //
-// Nothing changes for durability: a write resolves after its COMMIT returned on the thread (fsynced), and a
-// killed process loses the thread with it, as it loses the transaction in flight on the event loop.
+// Nothing changes for durability: a write resolves after its COMMIT returned on the thread, and a killed process
+// loses the thread with it, as it loses the transaction in flight on the event loop.
 //
 // The thread starts at the first message and is replaced at the next one should it die (the calls in flight
-// fail with the reason). Its errors come back as the same classes (VigilError and its kinds, SQLite's), so
-// the callers see exactly what an inline write would throw.
+// fail with the reason). Its errors come back as the same classes (VigilError and its kinds, and what the
+// engine's `rebuildError` knows), so the callers see exactly what an inline write would throw.
 
-import { Worker } from "node:worker_threads";
-import Database from "better-sqlite3";
+import { parentPort, Worker } from "node:worker_threads";
 import { ConfigurationError, NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import type { PageWrite } from "../ports.ts";
-import type { PagesWritten, PageWriter, TextIndexer } from "../store/dialect.ts";
-
-const WORKER_URL = new URL("./writer-worker.mjs", import.meta.url);
-
-/**
- * The page cache of the thread's connection: half the inline writer's (connection.ts WRITER_CACHE_MIB). The
- * thread's connection, cache and JavaScript heap took a 200,000-event backfill from 260 to 336 MB of peak RSS
- * (target 300); with this, the store's own connection at 8 MiB and the young generation bounded below, 289 MB,
- * and a 100,000-event ingest measured no slower (34.7% of bare, bench/ingest.ts).
- */
-export const THREAD_CACHE_MIB = 16;
+import type { PagesWritten, PageWriter, StoreContext, TextIndexer } from "./dialect.ts";
+import { writePagesIn } from "./events.ts";
 
 export interface WriterThreadOptions {
-  path: string;
-  busyTimeoutMs: number;
-  alertLimitPerHour: number;
-  /** The file's WritePriority counter (write-priority.ts): the thread's transactions wait for the event loop's. */
-  priority: SharedArrayBuffer;
-  /** Called after each transaction the thread committed (pages, text-index batches): the checkpointer's nudge. */
+  /** The thread's entry: the engine's writer-worker.mjs (tests give one that fails). */
+  workerUrl: URL;
+  /** What the entry opens its connections with, cloned to the thread. */
+  workerData: unknown;
+  /**
+   * Whether the free-text index runs on the thread too (SQLite: its batches and the pages share one write lock),
+   * or stays on the event loop (PostgreSQL), in which case the thread's `textIndex` is null.
+   */
+  textIndex: boolean;
+  /** Called after each transaction the thread committed (pages, text-index batches): SQLite's checkpointer nudge. */
   afterWrite?: () => void;
   /**
    * Whether events wait for the text index, read on the store's connection: a store that writes no page (a CLI
    * command, most tests) then never starts the thread, which takes half a second to load the store's code.
    */
   textQueued?: () => boolean;
-  /** The thread's entry; tests give one that fails. */
-  workerUrl?: URL;
+  /** The engine's own error classes, rebuilt from what crossed the thread (undefined: not one of them). */
+  rebuildError?: (remote: RemoteError) => Error | undefined;
 }
 
 /** A request to the thread; a reply answers `id`. */
@@ -82,16 +81,18 @@ export function toRemoteError(err: unknown): RemoteError {
   };
 }
 
-/** The error `toRemoteError` described, as the class it was thrown as (a plain Error for any other). */
-export function fromRemoteError(remote: RemoteError): Error {
+/**
+ * The error `toRemoteError` described, as the class it was thrown as: Vigil's own, the engine's that `rebuild`
+ * knows, or a plain Error for any other.
+ */
+export function fromRemoteError(remote: RemoteError, rebuild?: (remote: RemoteError) => Error | undefined): Error {
   const code = remote.code ?? "";
   let err: Error;
   if (remote.name === "NotFoundError") err = new NotFoundError(remote.message);
   else if (remote.name === "UsageError") err = new UsageError(remote.message);
   else if (remote.name === "ConfigurationError") err = new ConfigurationError(code, remote.message);
   else if (remote.name === "VigilError") err = new VigilError(code, remote.message, { retryable: remote.retryable });
-  else if (remote.name === "SqliteError") err = new Database.SqliteError(remote.message, code);
-  else err = new Error(remote.message);
+  else err = rebuild?.(remote) ?? new Error(remote.message);
   if (remote.stack !== undefined) err.stack = remote.stack;
   return err;
 }
@@ -109,20 +110,22 @@ export class WriterThread implements PageWriter {
   #worker: Worker | null = null;
   #nextId = 0;
   #closed = false;
-  readonly textIndex: TextIndexer;
+  readonly textIndex: TextIndexer | null;
 
   constructor(options: WriterThreadOptions) {
     this.#options = options;
-    this.textIndex = {
-      schedule: (events = 0) => {
-        if (this.#closed || !this.#hasWork(events)) return;
-        this.#start().postMessage({ id: 0, op: "schedule", events } satisfies WriterRequest);
-      },
-      flush: async () => (this.#closed || !this.#hasWork(0) ? 0 : ((await this.#call({ op: "flush" })) as number)),
-      stop: async () => {
-        if (this.#worker !== null) await this.#call({ op: "stop" });
-      },
-    };
+    this.textIndex = !options.textIndex
+      ? null
+      : {
+          schedule: (events = 0) => {
+            if (this.#closed || !this.#hasWork(events)) return;
+            this.#start().postMessage({ id: 0, op: "schedule", events } satisfies WriterRequest);
+          },
+          flush: async () => (this.#closed || !this.#hasWork(0) ? 0 : ((await this.#call({ op: "flush" })) as number)),
+          stop: async () => {
+            if (this.#worker !== null) await this.#call({ op: "stop" });
+          },
+        };
   }
 
   async write(writes: readonly PageWrite[], nowMs: number): Promise<PagesWritten> {
@@ -168,7 +171,7 @@ export class WriterThread implements PageWriter {
 
   #start(): Worker {
     if (this.#worker !== null) return this.#worker;
-    const { afterWrite, textQueued, workerUrl = WORKER_URL, ...workerData } = this.#options;
+    const { afterWrite, workerUrl, workerData } = this.#options;
     // No execArgv: the thread registers the TypeScript loader itself (writer-worker.mjs), whether or not this
     // process was started with one.
     // A young generation of 8 MB, not V8's default: the thread's objects are a page's rows and live for one
@@ -185,7 +188,7 @@ export class WriterThread implements PageWriter {
       this.#pending.delete(reply.id);
       if (!this.#owes(worker)) worker.unref();
       if (reply.error === undefined) pending.resolve(reply.value);
-      else pending.reject(fromRemoteError(reply.error));
+      else pending.reject(fromRemoteError(reply.error, this.#options.rebuildError));
     });
     let failed = false;
     const fail = (err: Error) => {
@@ -211,3 +214,49 @@ export class WriterThread implements PageWriter {
     return worker;
   }
 }
+
+/**
+ * The thread's side: answers the event loop's requests with the page transaction on `ctx` (the thread's own
+ * connections) and, where the engine keeps it here, the text index. Requests are answered as they complete;
+ * the engine's dialect orders the transactions (SQLite: one at a time; PostgreSQL: its pool).
+ */
+export function serveWriter(ctx: StoreContext, textIndex: TextIndexer | null): void {
+  const port = parentPort;
+  if (port === null) throw new Error("A writer worker runs as a worker thread only.");
+  const answer = async (request: Exclude<WriterRequest, { op: "schedule" }>): Promise<unknown> => {
+    switch (request.op) {
+      case "write":
+        return writePagesIn(ctx, request.writes, request.nowMs);
+      case "flush":
+        return (await textIndex?.flush()) ?? 0;
+      case "stop":
+        return textIndex?.stop();
+      case "close":
+        await textIndex?.stop();
+        await ctx.dialect.close();
+        return undefined;
+    }
+  };
+  port.on("message", (request: WriterRequest) => {
+    if (request.op === "schedule") {
+      textIndex?.schedule(request.events);
+      return;
+    }
+    answer(request).then(
+      (value) => port.postMessage({ id: request.id, value } satisfies WriterReply),
+      (err: unknown) => port.postMessage({ id: request.id, error: toRemoteError(err) } satisfies WriterReply),
+    );
+  });
+}
+
+/** The thread's side: tells the event loop that it committed a transaction (`afterWrite`). */
+export function notifyCommit(): void {
+  parentPort?.postMessage({ id: 0 } satisfies WriterReply);
+}
+
+/** Every time a page transaction uses comes with its request (the event loop's clock, which tests set). */
+export const threadClock = {
+  nowMs(): number {
+    throw new Error("A writer thread has no clock: a write takes its time from its request.");
+  },
+};
