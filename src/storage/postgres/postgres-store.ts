@@ -23,9 +23,9 @@ export interface OpenPostgresStoreOptions {
   schema?: string;
   clock?: Clock;
   /**
-   * Connections of this process at most; default 10. They are shared by two pools, each opening connections as
-   * they are needed and closing them when idle: the writer thread's (page transactions) has half, the event
-   * loop's (reads, the text index, triage, deliveries, leases) the rest.
+   * Connections of the event loop's pool (reads, the text index, triage, deliveries, leases, scheduled queries);
+   * default 10. The writer thread's pool (page transactions) has half as many more. Each pool opens connections
+   * as they are needed and closes them when idle.
    */
   maxConnections?: number;
   /** Alerts a rule may raise per source and hour before its matches fold into one noisy alert (alerts/limiter.ts). */
@@ -67,17 +67,14 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
   }
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const alertLimitPerHour = options.alertLimitPerHour ?? DEFAULT_ALERT_LIMIT_PER_HOUR;
-  // At least one each; a process's pages are a backfill's few slices at a time and one poll per source.
-  const writerConnections = Math.max(1, Math.floor(maxConnections / 2));
-  const pool = openPool({
-    connectionString: options.connectionString,
-    schema,
-    max: Math.max(1, maxConnections - writerConnections),
-  });
+  const pool = openPool({ connectionString: options.connectionString, schema, max: maxConnections });
+  // A page transaction is short (tens of milliseconds) and a process writes a backfill's few slices and one poll
+  // per source at a time; a page that finds every connection busy waits for one. The event loop keeps its own
+  // pool whole, so that long reads (scheduled queries, searches) never hold up the heartbeats that keep its leases.
   const data: PostgresWriterData = {
     connectionString: options.connectionString,
     schema,
-    maxConnections: writerConnections,
+    maxConnections: Math.ceil(maxConnections / 2),
     alertLimitPerHour,
   };
   const dialect = new PostgresStoreDialect(

@@ -6,10 +6,8 @@ import { after, describe, it } from "node:test";
 import { Worker } from "node:worker_threads";
 import Database from "better-sqlite3";
 import { eventRow, sourceSettings } from "../../../test/storage-contract.ts";
-import { ConfigurationError, NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
+import { VigilError } from "../../core/errors.ts";
 import type { PageWrite } from "../ports.ts";
-import { fromRemoteError, toRemoteError } from "../store/writer-thread.ts";
-import { rebuildSqliteError } from "./sqlite-errors.ts";
 import { openSqliteStore, sqliteWriterThread } from "./sqlite-store.ts";
 import { WritePriority } from "./write-priority.ts";
 
@@ -28,30 +26,6 @@ function page(sourceId: string, ids: string[]): PageWrite {
     streamUpdate: { stream: "main", checkpointSecs: T0 + ids.length },
   };
 }
-
-describe("errors across the writer thread", () => {
-  it("come back as the class and fields they were thrown with", () => {
-    const cases: Error[] = [
-      new NotFoundError("No source with id s1."),
-      new UsageError("Unknown stream."),
-      new ConfigurationError("bad_key", "The key is wrong."),
-      new VigilError("storage_busy", "The database is busy.", { retryable: true }),
-      new Database.SqliteError("UNIQUE constraint failed", "SQLITE_CONSTRAINT_UNIQUE"),
-      new Error("A new match was stored already."),
-    ];
-    for (const original of cases) {
-      const rebuilt = fromRemoteError(structuredClone(toRemoteError(original)), rebuildSqliteError);
-      assert.equal(rebuilt.constructor, original.constructor, original.name);
-      assert.equal(rebuilt.message, original.message);
-      assert.equal((rebuilt as { code?: string }).code, (original as { code?: string }).code);
-      assert.equal((rebuilt as { retryable?: boolean }).retryable, (original as { retryable?: boolean }).retryable);
-      assert.equal(rebuilt.stack, original.stack);
-    }
-    const thrown = fromRemoteError(toRemoteError("a string"));
-    assert.equal(thrown.constructor, Error);
-    assert.equal(thrown.message, "a string");
-  });
-});
 
 describe("SQLite writer thread", () => {
   it("commits a page before its write resolves, and the store's own connection sees it", async () => {

@@ -79,7 +79,7 @@ export function textIndexer(ctx: StoreContext): TextIndexer {
       const n = await indexBatch();
       total += n;
       if (n === 0) break;
-      // Let the page writes queued behind this batch go first.
+      // Let what waits behind this batch go first: on SQLite's writer thread, the page writes.
       await new Promise((resolve) => setImmediate(resolve));
     }
     return total;
