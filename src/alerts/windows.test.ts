@@ -3,7 +3,15 @@ import { describe, it } from "node:test";
 import { Rng, randomDelivery, scenarioEvents } from "../../test/alert-order-scenarios.ts";
 import type { RuleMatch } from "../core/detection.ts";
 import { matchKey } from "../storage/store/detection-rows.ts";
-import { type AlertWindow, applyMatches, gridStartSecs, keysToLoad, periodSecs, windowId } from "./windows.ts";
+import {
+  type AlertWindow,
+  applyMatches,
+  gridStartSecs,
+  keysToLoad,
+  periodSecs,
+  windowId,
+  windowKeyString,
+} from "./windows.ts";
 
 const T0 = 1_700_000_000;
 /** The hour that holds T0 (T0 itself is 800 s into it): where T0's 60-minute grid window starts. */
@@ -39,15 +47,32 @@ function match(eventId: string, eventTimeSecs: number, overrides: Partial<RuleMa
 }
 
 /**
- * Applies batches one after another, carrying the saved windows like a store would, and skipping matches
- * seen before like a store's unique index does.
+ * The saved windows a store loads for `matches` (store/detections.ts loadWindows): the grid windows keysToLoad
+ * names by id, and the pre-grid windows of the matches' keys that overlap their span.
+ */
+function loadedFor(saved: Iterable<AlertWindow>, matches: readonly RuleMatch[]): AlertWindow[] {
+  const wanted = keysToLoad(matches);
+  const ids = new Set(wanted.flatMap((k) => k.gridIds));
+  return [...saved].filter(
+    (w) =>
+      ids.has(w.id) ||
+      (!w.onGrid &&
+        wanted.some(
+          (k) => windowKeyString(k.key) === windowKeyString(w) && w.startSecs <= k.maxSecs && w.endSecs > k.minSecs,
+        )),
+  );
+}
+
+/**
+ * Applies batches one after another, carrying the saved windows and loading what a store would, and skipping
+ * matches seen before like a store's unique index does.
  */
 function run(batches: RuleMatch[][], initial: AlertWindow[] = []) {
   const saved = new Map<string, AlertWindow>(initial.map((w) => [w.id, w]));
   const seen = new Set<string>();
   const outcomes = batches.map((batch) => {
     const fresh = batch.filter((m) => !seen.has(matchKey(m)) && seen.add(matchKey(m)));
-    const outcome = applyMatches([...saved.values()], fresh);
+    const outcome = applyMatches(loadedFor(saved.values(), fresh), fresh);
     for (const w of outcome.windowUpserts) saved.set(w.id, w);
     return outcome;
   });
@@ -320,6 +345,44 @@ describe("applyMatches", () => {
     }
     // The scenarios are not trivially empty.
     assert.ok(alerted > 200, `only ${alerted} alerts over all scenarios`);
+  });
+
+  it("names by id the grid window each match falls in, whatever the key's history and the rule's period", () => {
+    // Six weeks of hourly windows of one key, and a rule whose period changed from 60 to 15 minutes.
+    const hours = 24 * 42;
+    const history = applyMatches(
+      [],
+      Array.from({ length: hours }, (_, h) => match(`h${h}`, H0 - h * 3600)),
+    ).windowUpserts;
+    assert.equal(history.length, hours);
+    const batch = [
+      match("now1", T0),
+      match("now2", T0 + 5),
+      match("quarter", T0 + 10, { dedupPeriodMinutes: 15 }),
+      match("other", T0, { dedupString: "bob" }),
+    ];
+    const loaded = loadedFor(history, batch);
+    // Of the history, only the window of T0's hour: the 15-minute window and bob's are new.
+    assert.deepEqual(
+      loaded.map((w) => w.startSecs),
+      [H0],
+    );
+    const out = applyMatches(loaded, batch);
+    const [alice, bob] = keysToLoad(batch);
+    assert.deepEqual(
+      new Set(alice?.gridIds),
+      new Set(out.placements.filter((p) => p.match.dedupString === "alice").map((p) => p.windowId)),
+    );
+    assert.deepEqual(bob?.gridIds, [out.placements.find((p) => p.match.eventId === "other")?.windowId]);
+    assert.equal(alice?.gridIds.length, 2);
+    // The hour's window was the stored one: its alert grows, no second one opens.
+    assert.deepEqual(
+      out.alertCreations.map((w) => [w.dedupString, w.startSecs]),
+      [
+        ["alice", gridStartSecs(T0 + 10, 900)],
+        ["bob", H0],
+      ],
+    );
   });
 
   it("lists the keys to load with their event-time span, sorted", () => {

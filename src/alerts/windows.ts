@@ -142,6 +142,13 @@ function insertSorted(values: string[], value: string): string[] {
   return [...values, value].sort();
 }
 
+/** The grid window of `key` that holds `match`'s event time: its id, start and period. */
+function gridWindowOf(key: WindowKey, match: RuleMatch): { id: string; start: number; period: number } {
+  const period = periodSecs(match.dedupPeriodMinutes);
+  const start = gridStartSecs(match.eventTimeSecs, period);
+  return { id: windowId(key, start, period), start, period };
+}
+
 /** The window of `key` that `match` belongs to among `list` (a stored pre-grid window first), or a new one. */
 function windowFor(list: AlertWindow[], key: WindowKey, match: RuleMatch): AlertWindow {
   const t = match.eventTimeSecs;
@@ -152,9 +159,7 @@ function windowFor(list: AlertWindow[], key: WindowKey, match: RuleMatch): Alert
       legacy = w;
   }
   if (legacy !== undefined) return legacy;
-  const period = periodSecs(match.dedupPeriodMinutes);
-  const start = gridStartSecs(t, period);
-  const id = windowId(key, start, period);
+  const { id, start, period } = gridWindowOf(key, match);
   const found = list.find((w) => w.id === id);
   if (found !== undefined) return found;
   const window: AlertWindow = {
@@ -175,8 +180,9 @@ function windowFor(list: AlertWindow[], key: WindowKey, match: RuleMatch): Alert
 }
 
 /**
- * Applies `matches` to `existing`, the stored windows of the matches' keys that may contain their event
- * times (at least: every window of those keys with start <= max t and end > min t). `matches` must be new
+ * Applies `matches` to `existing`, the stored windows the matches may fall into: at least, per key, the grid
+ * windows `keysToLoad` names (`gridIds`) and the pre-grid windows with start <= max t and end > min t (a window
+ * of neither kind is ignored). `matches` must be new
  * (none stored before, none twice). The result does not depend on the order of `matches`, nor on how a set
  * of matches is split into successive calls. Returns new objects; the inputs are not modified.
  */
@@ -237,19 +243,38 @@ export function applyMatches(existing: readonly AlertWindow[], matches: readonly
   };
 }
 
-/** The event-time span of a batch per key, for loading the windows `applyMatches` needs. */
-export function keysToLoad(matches: readonly RuleMatch[]): Array<{ key: WindowKey; minSecs: number; maxSecs: number }> {
-  const spans = new Map<string, { key: WindowKey; minSecs: number; maxSecs: number }>();
+/** What to load per key for `applyMatches`, and lock: the grid windows its matches fall in, by id, and their span. */
+export interface WindowsToLoad {
+  key: WindowKey;
+  /** The ids of the grid windows holding the key's matches, each once. */
+  gridIds: string[];
+  /** The earliest and latest event time of the key's matches: a pre-grid window holding one overlaps this. */
+  minSecs: number;
+  maxSecs: number;
+}
+
+/**
+ * The windows a batch of matches may fall into, per key: sorted by key, so that concurrent writers lock keys in
+ * the same order. A match's grid window is a function of its own event time, so it is found by id, however
+ * long the key's history; only the pre-grid windows (a fixed set, see the header) are found by span.
+ */
+export function keysToLoad(matches: readonly RuleMatch[]): WindowsToLoad[] {
+  const spans = new Map<string, WindowsToLoad & { ids: Set<string> }>();
   for (const m of matches) {
     if (!m.createAlert) continue;
-    const k = windowKeyString(windowKeyOf(m));
+    const key = windowKeyOf(m);
+    const k = windowKeyString(key);
+    const id = gridWindowOf(key, m).id;
     const span = spans.get(k);
-    if (span === undefined) spans.set(k, { key: windowKeyOf(m), minSecs: m.eventTimeSecs, maxSecs: m.eventTimeSecs });
-    else {
+    if (span === undefined) {
+      spans.set(k, { key, gridIds: [], ids: new Set([id]), minSecs: m.eventTimeSecs, maxSecs: m.eventTimeSecs });
+    } else {
+      span.ids.add(id);
       span.minSecs = Math.min(span.minSecs, m.eventTimeSecs);
       span.maxSecs = Math.max(span.maxSecs, m.eventTimeSecs);
     }
   }
-  // Sorted, so that concurrent writers lock keys in the same order.
-  return [...spans.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, span]) => span);
+  return [...spans.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, { ids, ...span }]) => ({ ...span, gridIds: [...ids] }));
 }

@@ -989,6 +989,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rule_matches_by_source_rule ON rule_matches (source_num, rule_num, event_time, seq);
     `,
   },
+  {
+    version: 33,
+    name: "alert windows read by id",
+    sql: `
+      -- See the SQLite store's migration 33: the key index has on_grid before start_secs, so that a page's look-up
+      -- by span reads the windows stored before the grid alone; it reads the others by id.
+      DROP INDEX alert_windows_by_key;
+      CREATE INDEX alert_windows_by_key ON alert_windows (source_id, rule_id, dedup_string, is_error, on_grid, start_secs);
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

@@ -1161,6 +1161,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX rule_matches_by_source_rule ON rule_matches (source_num, rule_num, event_time, seq);
     `,
   },
+  {
+    version: 33,
+    name: "alert windows read by id",
+    sql: `
+      -- A page reads the grid windows its matches fall in by id (store/detections.ts loadWindows), and by span
+      -- only the windows stored before the grid (on_grid 0, migration 27): the key index puts on_grid before
+      -- start_secs, so that span holds those alone instead of every window of the key's history.
+      DROP INDEX alert_windows_by_key;
+      CREATE INDEX alert_windows_by_key ON alert_windows (source_id, rule_id, dedup_string, is_error, on_grid, start_secs);
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

@@ -56,7 +56,7 @@ import { suppressMatchesIn } from "./suppressions.ts";
  */
 const CHUNK = 500;
 
-/** Window keys per look-up: 6 bound parameters each. */
+/** Window keys per look-up: 7 bound parameters each, and the ids of their matches' grid windows (at most CHUNK). */
 const KEYS_PER_LOOKUP = 100;
 
 const HOUR_MS = 3_600_000;
@@ -212,15 +212,18 @@ async function unstoredMatches(trx: Db, numbers: SourceNumbers, matches: readonl
 /** The stored windows the matches may fall into. */
 async function loadWindows(trx: Db, matches: readonly RuleMatch[]): Promise<AlertWindow[]> {
   const rows: Array<Selectable<AlertWindowsTable>> = [];
-  // One statement per chunk of keys, not one per key (a page's matches fall into dozens of windows): a UNION ALL
-  // of one SELECT per key, each a range of alert_windows_by_key (the keys are distinct, so no window is read
-  // twice). Not one WHERE of OR terms: PostgreSQL factors the terms' common conditions (the source, is_error)
-  // out of the OR and, its statistics behind a backfill, read every window of the source through them, then
-  // filtered: 12,400 rows and 6.7 ms a page at 100,000 events, growing with the source's history, inside the
-  // page's rule locks. A term still reads its own key's windows that start before its matches (the index has no
-  // bound on end_secs): those of one user and rule, not of the whole source.
+  // A match's grid window is named by its key and event time (alerts/windows.ts): those are read by primary
+  // key, so a lookup reads the windows the matches fall in and no others, however long the key's history. A
+  // range of a key's windows read every one that started before its matches: those of a year of one user and
+  // rule, on every page. Only the windows stored before the grid are still found by span, through the key index,
+  // which has on_grid before start_secs (migration 33), so the range holds those alone.
+  // One statement per chunk of keys (a page's matches fall into dozens of windows): the ids, and a UNION ALL of
+  // one SELECT per key (no window is both on and off the grid, so none is read twice). Not one WHERE of OR
+  // terms over the keys: PostgreSQL factored the terms' common conditions (the source, is_error) out of the OR
+  // and, its statistics behind a backfill, read every window of the source through them (12,400 rows and
+  // 6.7 ms a page at 100,000 events). Ids past CHUNK (derived matches over many windows) take more statements.
   for (const chunk of chunks(keysToLoad(matches), KEYS_PER_LOOKUP)) {
-    const selects = chunk.map(({ key, minSecs, maxSecs }) =>
+    const preGrid = chunk.map(({ key, minSecs, maxSecs }) =>
       trx
         .selectFrom("alert_windows")
         .selectAll()
@@ -228,16 +231,21 @@ async function loadWindows(trx: Db, matches: readonly RuleMatch[]): Promise<Aler
         .where("rule_id", "=", key.ruleId)
         .where("dedup_string", "=", key.dedupString)
         .where("is_error", "=", toFlag(key.isError))
+        .where("on_grid", "=", toFlag(false))
         .where("start_secs", "<=", maxSecs)
         .where("end_secs", ">", minSecs),
     );
-    const found = await selects
-      .slice(1)
-      .reduce((union, select) => union.unionAll(select), selects[0]!)
-      .orderBy("start_secs")
-      .orderBy("id")
-      .execute();
-    rows.push(...found);
+    for (const [i, ids] of [...chunks(chunk.flatMap((k) => k.gridIds))].entries()) {
+      const found = await (i === 0 ? preGrid : [])
+        .reduce(
+          (union, select) => union.unionAll(select),
+          trx.selectFrom("alert_windows").selectAll().where("id", "in", ids),
+        )
+        .orderBy("start_secs")
+        .orderBy("id")
+        .execute();
+      rows.push(...found);
+    }
   }
   const firstMatches = new Map<number, RuleMatch>();
   for (const chunk of chunks(firstMatchSeqs(rows))) {
