@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, it } from "node:test";
 import { canonicalJson, objectHash } from "../src/posture/canonical.ts";
 import type { PostureSnapshotWrite } from "../src/posture/types.ts";
 import type { Store } from "../src/storage/ports.ts";
-import { eventRow, sourceSettings } from "./storage-contract.ts";
+import { eventRow, ruleMatch, sourceSettings } from "./storage-contract.ts";
 
 export function postureObject(
   kind: "user" | "project_api_key",
@@ -231,6 +231,34 @@ export function runPostureContract(name: string, open: () => Promise<Store>): vo
         [s6.id, s5.id],
       );
       assert.equal((await store.getPostureObjects(source.id, [dave.hash])).size, 1, "s5 still holds dave");
+    });
+
+    it("stores a snapshot's alert matches with it, or neither", async () => {
+      const source = await store.createSource(sourceSettings("acme"), { ciphertext: "x" });
+      const finding = (object: string, sinceMs: number) =>
+        ruleMatch(source.id, `posture:${object}:${sinceMs}`, Math.floor(sinceMs / 1000), {
+          ruleId: "OpenAI.Posture.Test",
+          logType: "OpenAI.Posture",
+          dedupString: object,
+        });
+      const saved = await store.savePostureSnapshot({
+        ...postureWrite(source.id, 1_000_000, []),
+        alertMatches: [finding("user:user-a", 1_000_000)],
+      });
+      assert.equal(saved.createdAlertIds.length, 1);
+      assert.equal((await store.getAlert(saved.createdAlertIds[0]!))?.dedupString, "user:user-a");
+      // A snapshot the store refuses (no time) after its matches were applied in the transaction: no alert stays.
+      await assert.rejects(
+        store.savePostureSnapshot({
+          ...postureWrite(source.id, Number.NaN, []),
+          alertMatches: [finding("user:user-b", 2_000_000)],
+        }),
+      );
+      assert.deepEqual(
+        (await store.listAlerts({ sourceId: source.id })).map((a) => a.dedupString),
+        ["user:user-a"],
+      );
+      assert.equal((await store.listPostureSnapshots(source.id)).length, 1);
     });
 
     it("refuses a snapshot of an unknown source", async () => {

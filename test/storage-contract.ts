@@ -11,6 +11,7 @@
 
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
+import { NOISY_DEDUP } from "../src/alerts/limiter.ts";
 import type { RuleMatch, RuleStateOp } from "../src/core/detection.ts";
 import { VigilError } from "../src/core/errors.ts";
 import type { EventRow, PageWrite, QuarantineRow, SourceSettings, Store } from "../src/storage/ports.ts";
@@ -1527,6 +1528,34 @@ export function runStorageContract(
           attached.map((a) => a.match.eventId),
           derived.map((m) => m.eventId),
         );
+      });
+
+      it("finds the stored windows of a batch spread over more of them than one look-up reads", async () => {
+        // 600 hourly windows of one key (more ids than one statement binds), each holding one match under a
+        // threshold of 2; a second batch puts one more match in each. Every window must be found and extended:
+        // one recreated from the second batch alone would hold one match and raise no alert.
+        const source = await newSource();
+        const hours = 600;
+        const batch = (prefix: string, offset: number) =>
+          Array.from({ length: hours }, (_, h) =>
+            ruleMatch(source.id, `${prefix}${h}`, T0 + h * 3600 + offset, {
+              ruleId: "Vigil.Correlation.Hourly",
+              logType: "Vigil.Correlation",
+              threshold: 2,
+            }),
+          );
+        const first = await store.applyDerivedMatches(source.id, batch("a", 0));
+        assert.deepEqual(first.createdAlertIds, []);
+        const second = await store.applyDerivedMatches(source.id, batch("b", 60));
+        // The rule's alerts past its hourly budget fold into its noisy alerts; the others hold both matches.
+        const alerts = await Promise.all(second.createdAlertIds.map((id) => store.getAlert(id)));
+        const windowed = alerts.filter((a) => a?.dedupString !== NOISY_DEDUP);
+        assert.ok(windowed.length > 0, "no alert of the windows themselves");
+        for (const alert of windowed) {
+          const matches = (await store.getAlertMatches(alert!.id)).map((m) => m.match.eventId);
+          assert.equal(matches.length, 2, alert!.id);
+          assert.equal(matches[0]?.slice(1), matches[1]?.slice(1));
+        }
       });
 
       it("upserts detection settings by kind, id and source", async () => {

@@ -375,7 +375,11 @@ describe("applyMatches", () => {
     );
     assert.deepEqual(bob?.gridIds, [out.placements.find((p) => p.match.eventId === "other")?.windowId]);
     assert.equal(alice?.gridIds.length, 2);
-    // The hour's window was the stored one: its alert grows, no second one opens.
+    // The hour's window was the stored one: its alert grows (the stored match and the two new), no second opens.
+    assert.deepEqual(
+      out.alertAttachments.map((w) => [w.startSecs, w.matchCount]),
+      [[H0, 3]],
+    );
     assert.deepEqual(
       out.alertCreations.map((w) => [w.dedupString, w.startSecs]),
       [

@@ -1,12 +1,14 @@
 // One posture cycle for a source: snapshot the organization, diff it against the previous snapshot, annotate the
 // changes with the audit events that explain them, evaluate the OpenAI.Posture rules on the resulting records,
-// raise alerts through the normal alert path (Store.applyDerivedMatches) and store the snapshot.
+// and store the snapshot with its alerts (the normal alert path, Store.applyDerivedMatches's, in its transaction).
 //
 // A standing finding is one alert, not one per snapshot: its match carries an event id made of the object and the
 // time the finding began (carried over from snapshot to snapshot while it stands), and the store keeps a match
 // once per (source, rule, event id). A finding that clears resolves its open alert; one that comes back later is
-// a new episode, hence a new alert. Alerts are applied before the snapshot is stored: a crash in between repeats
-// the same event ids on the next run, which the store skips.
+// a new episode, hence a new alert. The matches are stored in the snapshot's transaction: a new finding's event id
+// names the time of the snapshot that first saw it, so matches stored by a run that died before its snapshot was
+// stored would come again under the next run's time, a second match of one finding (the fleet failover test saw
+// it). Together, a killed run leaves neither, and the next run stores both once.
 
 import type { RuleMatch } from "../core/detection.ts";
 import { errorMessage } from "../core/errors.ts";
@@ -152,8 +154,10 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
       });
     }
   }
-  const { createdAlertIds } =
-    alertMatches.length > 0 ? await store.applyDerivedMatches(source.id, alertMatches) : { createdAlertIds: [] };
+  // The cleared findings' alerts are resolved first: resolving again is a no-op, should the run die before the
+  // snapshot is stored. The findings' matches are stored with the snapshot, in its transaction (see
+  // PostureSnapshotWrite.alertMatches): a new finding's alert event names the snapshot that first saw it, so a
+  // match stored by a run that died before its snapshot would have been stored again under the next one's.
   const resolvedAlertIds = await resolveCleared(
     store,
     source.id,
@@ -163,7 +167,7 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
     taken.takenAtMs,
   );
 
-  const saved: PostureSnapshotRecord = await store.savePostureSnapshot({
+  const saved = await store.savePostureSnapshot({
     sourceId: source.id,
     takenAtMs: taken.takenAtMs,
     durationMs: Math.round(performance.now() - started),
@@ -172,6 +176,7 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
     objects: taken.objects,
     changes,
     findings,
+    alertMatches,
   });
   // After the save: the snapshot just stored is one of the two newest, which pruning always keeps whole. A
   // failure here does not undo the snapshot: it is reported, and the next cycle prunes the same rows.
@@ -191,7 +196,7 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
     durationMs: saved.durationMs,
     changes: saved.changeCount,
     findings,
-    createdAlertIds,
+    createdAlertIds: saved.createdAlertIds,
     resolvedAlertIds,
     failedEndpoints: taken.endpoints.filter((e) => !e.ok),
     pruned,

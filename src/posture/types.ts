@@ -1,5 +1,6 @@
 // Inventory snapshot records as the store keeps them (see Store.savePostureSnapshot).
 
+import type { RuleMatch } from "../core/detection.ts";
 import type { ManifestEntry, PostureChange } from "./diff.ts";
 import type { PostureKind } from "./endpoints.ts";
 import type { EndpointStatus } from "./snapshot.ts";
@@ -28,6 +29,12 @@ export interface PostureSnapshotWrite {
   /** Null for the first snapshot (nothing to compare with). */
   changes: PostureChange[] | null;
   findings: PostureFinding[];
+  /**
+   * The alert matches of the findings, applied in the snapshot's transaction: a run killed before its snapshot
+   * is stored leaves no alert either, so the next run, which gives a new finding the time of its own snapshot,
+   * cannot put a second match of it in the alert.
+   */
+  alertMatches?: RuleMatch[];
 }
 
 export interface PostureSnapshotSummary {
@@ -43,6 +50,9 @@ export interface PostureSnapshotSummary {
   changeCount: number | null;
   findingCount: number;
 }
+
+/** A snapshot as saved: its record, and the alerts its matches created. */
+export type SavedPostureSnapshot = PostureSnapshotRecord & { createdAlertIds: string[] };
 
 export interface PostureSnapshotRecord extends PostureSnapshotSummary {
   manifest: ManifestEntry[];

@@ -33,6 +33,7 @@ import type {
   PostureSnapshotRecord,
   PostureSnapshotSummary,
   PostureSnapshotWrite,
+  SavedPostureSnapshot,
 } from "../posture/types.ts";
 
 export type { ApiTokenRecord, NewUser, SessionRecord, UserRecord, UserRole } from "../core/access.ts";
@@ -406,8 +407,11 @@ export interface Store
   // Objects are content-addressed per source: an object whose canonical JSON is unchanged since any earlier
   // snapshot is not stored again; each snapshot keeps a manifest (kind, id, hash) of what it saw.
 
-  /** Stores the snapshot and the objects not already stored, in one transaction. */
-  savePostureSnapshot(write: PostureSnapshotWrite): Promise<PostureSnapshotRecord>;
+  /**
+   * Stores the snapshot, the objects not already stored and its alert matches (as `applyDerivedMatches` would), in
+   * one transaction.
+   */
+  savePostureSnapshot(write: PostureSnapshotWrite): Promise<SavedPostureSnapshot>;
   /** The newest snapshot of the source (by time), or one by id; null when there is none. */
   getPostureSnapshot(sourceId: string, id?: number): Promise<PostureSnapshotRecord | null>;
   /** Newest first, without manifests. */

@@ -1166,7 +1166,7 @@ export const MIGRATIONS: readonly Migration[] = [
     name: "alert windows read by id",
     sql: `
       -- A page reads the grid windows its matches fall in by id (store/detections.ts loadWindows), and by span
-      -- only the windows stored before the grid (on_grid 0, migration 27): the key index puts on_grid before
+      -- only the windows stored before the grid (on_grid 0, migration 12): the key index puts on_grid before
       -- start_secs, so that span holds those alone instead of every window of the key's history.
       DROP INDEX alert_windows_by_key;
       CREATE INDEX alert_windows_by_key ON alert_windows (source_id, rule_id, dedup_string, is_error, on_grid, start_secs);

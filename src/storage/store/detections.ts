@@ -212,16 +212,16 @@ async function unstoredMatches(trx: Db, numbers: SourceNumbers, matches: readonl
 /** The stored windows the matches may fall into. */
 async function loadWindows(trx: Db, matches: readonly RuleMatch[]): Promise<AlertWindow[]> {
   const rows: Array<Selectable<AlertWindowsTable>> = [];
-  // A match's grid window is named by its key and event time (alerts/windows.ts): those are read by primary
-  // key, so a lookup reads the windows the matches fall in and no others, however long the key's history. A
-  // range of a key's windows read every one that started before its matches: those of a year of one user and
-  // rule, on every page. Only the windows stored before the grid are still found by span, through the key index,
-  // which has on_grid before start_secs (migration 33), so the range holds those alone.
-  // One statement per chunk of keys (a page's matches fall into dozens of windows): the ids, and a UNION ALL of
-  // one SELECT per key (no window is both on and off the grid, so none is read twice). Not one WHERE of OR
-  // terms over the keys: PostgreSQL factored the terms' common conditions (the source, is_error) out of the OR
-  // and, its statistics behind a backfill, read every window of the source through them (12,400 rows and
-  // 6.7 ms a page at 100,000 events). Ids past CHUNK (derived matches over many windows) take more statements.
+  // A match's grid window is named by its key, period and event time (alerts/windows.ts): those are read by
+  // primary key, so a lookup reads the windows the matches fall in and no others, however long the key's
+  // history. A range of a key's windows read every one that started before its matches: those of a year of one
+  // user and rule, on every page. Only the windows stored before the grid are still found by span, through the
+  // key index, which has on_grid before start_secs (migration 33), so the range holds those alone.
+  // One statement per chunk of keys (a page's matches fall into dozens of windows): the grid windows by id, and a
+  // UNION ALL of one SELECT per key for the others (each side reads its own kind, so none is read twice). Not one
+  // WHERE of OR terms over the keys: PostgreSQL factored the terms' common conditions (the source, is_error) out
+  // of the OR and, its statistics behind a backfill, read every window of the source through them (12,400 rows
+  // and 6.7 ms a page at 100,000 events). Ids past CHUNK (derived matches over many windows) take more statements.
   for (const chunk of chunks(keysToLoad(matches), KEYS_PER_LOOKUP)) {
     const preGrid = chunk.map(({ key, minSecs, maxSecs }) =>
       trx
@@ -235,12 +235,14 @@ async function loadWindows(trx: Db, matches: readonly RuleMatch[]): Promise<Aler
         .where("start_secs", "<=", maxSecs)
         .where("end_secs", ">", minSecs),
     );
-    for (const [i, ids] of [...chunks(chunk.flatMap((k) => k.gridIds))].entries()) {
-      const found = await (i === 0 ? preGrid : [])
-        .reduce(
-          (union, select) => union.unionAll(select),
-          trx.selectFrom("alert_windows").selectAll().where("id", "in", ids),
-        )
+    const onGrid = [...chunks(chunk.flatMap((k) => k.gridIds))].map((ids) =>
+      trx.selectFrom("alert_windows").selectAll().where("id", "in", ids).where("on_grid", "=", toFlag(true)),
+    );
+    // The first statement carries every pre-grid look-up of the chunk, and the first ids.
+    for (const selects of [[...preGrid, ...onGrid.slice(0, 1)], ...onGrid.slice(1).map((s) => [s])]) {
+      const found = await selects
+        .slice(1)
+        .reduce((union, select) => union.unionAll(select), selects[0]!)
         .orderBy("start_secs")
         .orderBy("id")
         .execute();

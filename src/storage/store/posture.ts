@@ -17,6 +17,7 @@ import type {
 } from "../../posture/types.ts";
 import type { Store } from "../ports.ts";
 import type { PostureSnapshotsTable } from "./database.ts";
+import { applyMatchesIn, assertMatchesOf } from "./detections.ts";
 import type { Db, StoreContext } from "./dialect.ts";
 import { requireSource } from "./require-source.ts";
 
@@ -58,8 +59,15 @@ export function postureOps(ctx: StoreContext): PostureOps {
   return {
     async savePostureSnapshot(write) {
       const manifest = encodeManifest(write.objects);
+      const alertMatches = write.alertMatches ?? [];
+      assertMatchesOf(write.sourceId, alertMatches);
+      let createdAlertIds: string[] = [];
       const row = await dialect.write(async (trx) => {
-        await requireSource(ctx, trx, write.sourceId);
+        const sourceNum = await requireSource(ctx, trx, write.sourceId);
+        createdAlertIds = await applyMatchesIn(ctx, trx, alertMatches, ctx.clock.nowMs(), {
+          fromHistory: false,
+          sourceNum,
+        });
         await markReleased(trx, write);
         let newObjects = 0;
         const objects = distinctObjects(write);
@@ -104,7 +112,7 @@ export function postureOps(ctx: StoreContext): PostureOps {
           .returningAll()
           .executeTakeFirstOrThrow();
       });
-      return toSnapshotRecord({ ...row, manifest: manifest.text });
+      return { ...toSnapshotRecord({ ...row, manifest: manifest.text }), createdAlertIds };
     },
 
     async getPostureSnapshot(sourceId, id) {
