@@ -1,5 +1,5 @@
-// One backfill run in its own process (so peak RSS is this run's alone). Prints
-// {seconds, eventsRead, inserted, peakRssMb}.
+// One backfill run in its own process (so peak RSS is this run's alone), into a fresh SQLite file or, given a
+// connection string, a fresh PostgreSQL schema. Prints {seconds, eventsRead, inserted, peakRssMb}.
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -8,15 +8,19 @@ import { systemClock } from "../src/core/clock.ts";
 import { planSlices, runBackfillJob, sliceCountFor } from "../src/pipeline/backfill.ts";
 import { loadOpenAIAuditLogType } from "../src/schema/index.ts";
 import { OpenAIAuditLogClient } from "../src/sources/openai/client.ts";
+import type { Store } from "../src/storage/ports.ts";
+import { openPostgresStore } from "../src/storage/postgres/postgres-store.ts";
 import { openSqliteStore } from "../src/storage/sqlite/sqlite-store.ts";
 import { sourceSettings } from "../test/helpers.ts";
 
-const [baseUrl, adminKey, sinceArg, untilArg, concurrencyArg] = process.argv.slice(2);
+const [baseUrl, adminKey, sinceArg, untilArg, concurrencyArg, connectionString] = process.argv.slice(2);
 const since = Number(sinceArg);
 const until = Number(untilArg);
 const concurrency = Number(concurrencyArg);
 const dir = mkdtempSync(join(tmpdir(), "vigil-bench-backfill-"));
-const store = await openSqliteStore({ path: join(dir, "vigil.db") });
+const store: Store = connectionString
+  ? await openPostgresStore({ connectionString, schema: `backfill_c${concurrency}` })
+  : await openSqliteStore({ path: join(dir, "vigil.db") });
 try {
   const source = await store.createSource(sourceSettings({ name: "bench" }), { ciphertext: "unused" });
   const job = await store.createBackfillJob(

@@ -59,10 +59,12 @@ if (!only || only === "ingest") {
 
 if (!only || only === "backfill") {
   section("Backfill: 90 days, +100 ms per page, concurrency 4 vs 1 (target ≥ 3×, peak RSS < 300 MB)");
-  const r = await benchBackfill(quick ? 20_000 : 200_000, 100);
-  process.stdout.write(
-    `events ${fmt(r.events)} | sequential ${fmt(r.sequentialSecs, 1)} s | parallel ${fmt(r.parallelSecs, 1)} s | speedup ${fmt(r.speedup, 2)}× | peak RSS parallel ${fmt(r.parallelPeakRssMb)} MB, sequential ${fmt(r.sequentialPeakRssMb)} MB\n`,
-  );
+  for (const engine of ["sqlite", "postgres"] as const) {
+    const r = await benchBackfill(quick ? 20_000 : 200_000, 100, engine);
+    process.stdout.write(
+      `${r.engine} | events ${fmt(r.events)} | sequential ${fmt(r.sequentialSecs, 1)} s | parallel ${fmt(r.parallelSecs, 1)} s | speedup ${fmt(r.speedup, 2)}× | peak RSS parallel ${fmt(r.parallelPeakRssMb)} MB, sequential ${fmt(r.sequentialPeakRssMb)} MB\n`,
+    );
+  }
 }
 
 if (!only || only === "signal") {
