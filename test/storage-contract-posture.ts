@@ -3,6 +3,7 @@
 
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
+import { UsageError } from "../src/core/errors.ts";
 import { canonicalJson, objectHash } from "../src/posture/canonical.ts";
 import type { PostureSnapshotWrite } from "../src/posture/types.ts";
 import type { Store } from "../src/storage/ports.ts";
@@ -233,7 +234,7 @@ export function runPostureContract(name: string, open: () => Promise<Store>): vo
       assert.equal((await store.getPostureObjects(source.id, [dave.hash])).size, 1, "s5 still holds dave");
     });
 
-    it("stores a snapshot's alert matches with it, or neither", async () => {
+    it("stores a snapshot's alert matches and resolutions with it, or none of them", async () => {
       const source = await store.createSource(sourceSettings("acme"), { ciphertext: "x" });
       const finding = (object: string, sinceMs: number) =>
         ruleMatch(source.id, `posture:${object}:${sinceMs}`, Math.floor(sinceMs / 1000), {
@@ -247,18 +248,38 @@ export function runPostureContract(name: string, open: () => Promise<Store>): vo
       });
       assert.equal(saved.createdAlertIds.length, 1);
       assert.equal((await store.getAlert(saved.createdAlertIds[0]!))?.dedupString, "user:user-a");
-      // A snapshot the store refuses (no time) after its matches were applied in the transaction: no alert stays.
+      const alertA = saved.createdAlertIds[0]!;
+      // A snapshot the database refuses (no time) at its last insert, after its matches were applied and user-a's
+      // alert resolved in the transaction: neither stays.
+      const next = {
+        alertMatches: [finding("user:user-b", 2_000_000)],
+        resolveAlerts: [{ ruleId: "OpenAI.Posture.Test", dedupString: "user:user-a" }],
+      };
       await assert.rejects(
-        store.savePostureSnapshot({
-          ...postureWrite(source.id, Number.NaN, []),
-          alertMatches: [finding("user:user-b", 2_000_000)],
-        }),
+        store.savePostureSnapshot({ ...postureWrite(source.id, Number.NaN, []), ...next }),
+        (err) => {
+          assert.ok(!(err instanceof UsageError), String(err));
+          return true;
+        },
       );
       assert.deepEqual(
-        (await store.listAlerts({ sourceId: source.id })).map((a) => a.dedupString),
-        ["user:user-a"],
+        (await store.listAlerts({ sourceId: source.id })).map((a) => [a.dedupString, a.status]),
+        [["user:user-a", "OPEN"]],
       );
       assert.equal((await store.listPostureSnapshots(source.id)).length, 1);
+      // The same snapshot stored: one alert for user-b, of one match, and user-a's resolved once.
+      const again = await store.savePostureSnapshot({ ...postureWrite(source.id, 2_000_000, []), ...next });
+      assert.equal(again.createdAlertIds.length, 1);
+      assert.deepEqual(again.resolvedAlertIds, [alertA]);
+      assert.equal((await store.getAlert(again.createdAlertIds[0]!))?.matchCount, 1);
+      assert.deepEqual(
+        (await store.listAlertStatusChanges(alertA)).filter((c) => c.to === "RESOLVED").map((c) => c.by),
+        ["system:posture"],
+      );
+      // Saving it a third time resolves nothing more (the alert is resolved) and adds no match.
+      const third = await store.savePostureSnapshot({ ...postureWrite(source.id, 3_000_000, []), ...next });
+      assert.deepEqual([third.createdAlertIds, third.resolvedAlertIds], [[], []]);
+      assert.equal((await store.getAlert(again.createdAlertIds[0]!))?.matchCount, 1);
     });
 
     it("refuses a snapshot of an unknown source", async () => {

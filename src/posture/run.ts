@@ -1,14 +1,16 @@
 // One posture cycle for a source: snapshot the organization, diff it against the previous snapshot, annotate the
 // changes with the audit events that explain them, evaluate the OpenAI.Posture rules on the resulting records,
-// and store the snapshot with its alerts (the normal alert path, Store.applyDerivedMatches's, in its transaction).
+// and store the snapshot with its alerts (the normal alert path, as Store.applyDerivedMatches takes it, in the
+// snapshot's transaction).
 //
 // A standing finding is one alert, not one per snapshot: its match carries an event id made of the object and the
 // time the finding began (carried over from snapshot to snapshot while it stands), and the store keeps a match
 // once per (source, rule, event id). A finding that clears resolves its open alert; one that comes back later is
-// a new episode, hence a new alert. The matches are stored in the snapshot's transaction: a new finding's event id
-// names the time of the snapshot that first saw it, so matches stored by a run that died before its snapshot was
-// stored would come again under the next run's time, a second match of one finding (the fleet failover test saw
-// it). Together, a killed run leaves neither, and the next run stores both once.
+// a new episode, hence a new alert. The matches and the resolutions are stored in the snapshot's transaction. A new
+// finding's event id names the time of the snapshot that first saw it, so matches stored by a run that died before
+// its snapshot would come again under the next run's time, a second match of one finding (the fleet failover test
+// saw it); and an alert resolved by such a run would stay resolved while the newest snapshot still has its finding
+// standing. Together, a killed run leaves none of them, and the next run stores them once.
 
 import type { RuleMatch } from "../core/detection.ts";
 import { errorMessage } from "../core/errors.ts";
@@ -154,19 +156,8 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
       });
     }
   }
-  // The cleared findings' alerts are resolved first: resolving again is a no-op, should the run die before the
-  // snapshot is stored. The findings' matches are stored with the snapshot, in its transaction (see
-  // PostureSnapshotWrite.alertMatches): a new finding's alert event names the snapshot that first saw it, so a
-  // match stored by a run that died before its snapshot would have been stored again under the next one's.
-  const resolvedAlertIds = await resolveCleared(
-    store,
-    source.id,
-    previous?.findings ?? [],
-    findings,
-    completeNow,
-    taken.takenAtMs,
-  );
-
+  // The findings' matches and the cleared findings' resolutions are stored with the snapshot, in its transaction
+  // (PostureSnapshotWrite.alertMatches, resolveAlerts): see the header.
   const saved = await store.savePostureSnapshot({
     sourceId: source.id,
     takenAtMs: taken.takenAtMs,
@@ -177,6 +168,7 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
     changes,
     findings,
     alertMatches,
+    resolveAlerts: clearedAlerts(previous?.findings ?? [], findings, completeNow),
   });
   // After the save: the snapshot just stored is one of the two newest, which pruning always keeps whole. A
   // failure here does not undo the snapshot: it is reported, and the next cycle prunes the same rows.
@@ -197,7 +189,7 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
     changes: saved.changeCount,
     findings,
     createdAlertIds: saved.createdAlertIds,
-    resolvedAlertIds,
+    resolvedAlertIds: saved.resolvedAlertIds,
     failedEndpoints: taken.endpoints.filter((e) => !e.ok),
     pruned,
     pruneError,
@@ -243,31 +235,22 @@ async function recheckPending(
 }
 
 /**
- * Findings of the previous snapshot that no longer stand resolve their open alert — only when the object's kind
+ * The alerts of the previous snapshot's findings that no longer stand, to resolve — only when the object's kind
  * was read completely now (a finding about a kind we could not read is unknown, not cleared). Drift findings are
- * events, not states: they never resolve by themselves.
+ * events, not states: they never resolve by themselves. The store resolves those of them still open.
  */
-async function resolveCleared(
-  store: Store,
-  sourceId: string,
+function clearedAlerts(
   before: readonly PostureFinding[],
   now: readonly PostureFinding[],
   complete: ReadonlySet<PostureKind>,
-  nowMs: number,
-): Promise<string[]> {
+): Array<{ ruleId: string; dedupString: string }> {
   const standing = new Set(now.map((f) => findingKey(f.ruleId, f.kind, f.objectId)));
-  const resolved: string[] = [];
+  const cleared: Array<{ ruleId: string; dedupString: string }> = [];
   for (const f of before) {
     if (f.kind === "change" || standing.has(findingKey(f.ruleId, f.kind, f.objectId))) continue;
     if (f.kind !== "organization" && !complete.has(f.kind)) continue;
     if (f.kind === "organization" && !complete.has("user")) continue;
-    const alerts = await store.listAlerts({ sourceId, ruleId: f.ruleId, limit: 1000 });
-    for (const a of alerts) {
-      if (a.dedupString !== `${f.kind}:${f.objectId}`) continue;
-      if (a.status === "RESOLVED" || a.status === "CLOSED") continue;
-      await store.setAlertStatus(a.id, "RESOLVED", nowMs, "system:posture");
-      resolved.push(a.id);
-    }
+    cleared.push({ ruleId: f.ruleId, dedupString: `${f.kind}:${f.objectId}` });
   }
-  return resolved;
+  return cleared;
 }

@@ -35,6 +35,13 @@ export interface PostureSnapshotWrite {
    * cannot put a second match of it in the alert.
    */
   alertMatches?: RuleMatch[];
+  /**
+   * The alerts of the findings that cleared (rule and dedup string; those open are resolved by `system:posture`),
+   * in the same transaction: a run killed after resolving them but before its snapshot would leave the finding
+   * standing in the newest snapshot with its alert resolved, so that a finding bad again at the next run would
+   * raise nothing.
+   */
+  resolveAlerts?: Array<{ ruleId: string; dedupString: string }>;
 }
 
 export interface PostureSnapshotSummary {
@@ -51,8 +58,8 @@ export interface PostureSnapshotSummary {
   findingCount: number;
 }
 
-/** A snapshot as saved: its record, and the alerts its matches created. */
-export type SavedPostureSnapshot = PostureSnapshotRecord & { createdAlertIds: string[] };
+/** A snapshot as saved: its record, the alerts its matches created and those it resolved. */
+export type SavedPostureSnapshot = PostureSnapshotRecord & { createdAlertIds: string[]; resolvedAlertIds: string[] };
 
 export interface PostureSnapshotRecord extends PostureSnapshotSummary {
   manifest: ManifestEntry[];

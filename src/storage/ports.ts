@@ -408,8 +408,8 @@ export interface Store
   // snapshot is not stored again; each snapshot keeps a manifest (kind, id, hash) of what it saw.
 
   /**
-   * Stores the snapshot, the objects not already stored and its alert matches (as `applyDerivedMatches` would), in
-   * one transaction.
+   * Stores the snapshot, the objects not already stored, its alert matches (as `applyDerivedMatches` would) and
+   * the resolution of its cleared findings' open alerts (as `setAlertStatus` would), in one transaction.
    */
   savePostureSnapshot(write: PostureSnapshotWrite): Promise<SavedPostureSnapshot>;
   /** The newest snapshot of the source (by time), or one by id; null when there is none. */
@@ -435,8 +435,8 @@ export interface Store
 
   // ---- destinations and delivery ----
   //
-  // Alerts reach destinations through an outbox: `applyPage`, `applyDerivedMatches` and `setAlertStatus`
-  // (to RESOLVED) enqueue an outbox entry in the same transaction as the alert change. A worker fans each
+  // Alerts reach destinations through an outbox: `applyPage`, `applyDerivedMatches`, `savePostureSnapshot` and
+  // `setAlertStatus` (to RESOLVED) enqueue an outbox entry in the same transaction as the alert change. A worker fans each
   // entry out into one delivery per routed destination (`routeOutboxEntry`), claims due deliveries under a
   // lease (`claimDeliveries`), sends, and records every attempt (`recordDeliveryAttempt`). A worker that
   // dies mid-send leaves a lease that expires: the delivery is claimed again (at least once).
@@ -574,9 +574,9 @@ export interface LoginThrottleStore {
 
 // ---- suppressions (core/suppression.ts) ----
 //
-// Applied where matches are applied (`applyPage`, `applyDerivedMatches`), in the same transaction: a match an
-// active suppression covers is counted on it and stored in no window, alert or outbox. A match once absorbed
-// stays absorbed, even when re-applied after its suppression ended.
+// Applied where matches are applied (`applyPage`, `applyDerivedMatches`, `savePostureSnapshot`), in the same
+// transaction: a match an active suppression covers is counted on it and stored in no window, alert or outbox. A
+// match once absorbed stays absorbed, even when re-applied after its suppression ended.
 export interface SuppressionStore {
   /** Usage error without a reason, without a field, with an unknown field, or with a past expiry. */
   createSuppression(suppression: NewSuppression): Promise<SuppressionRecord>;

@@ -16,7 +16,9 @@ import type {
   PostureSnapshotWrite,
 } from "../../posture/types.ts";
 import type { Store } from "../ports.ts";
+import { changeStatus, statusLockKey } from "./alerts.ts";
 import type { PostureSnapshotsTable } from "./database.ts";
+import { toAlertRecord } from "./detection-rows.ts";
 import { applyMatchesIn, assertMatchesOf } from "./detections.ts";
 import type { Db, StoreContext } from "./dialect.ts";
 import { requireSource } from "./require-source.ts";
@@ -54,6 +56,38 @@ const SUMMARY_COLUMNS = [
 
 type SummaryRow = Pick<Selectable<PostureSnapshotsTable>, (typeof SUMMARY_COLUMNS)[number]>;
 
+/** Resolves the open alerts of the snapshot's cleared findings (`resolveAlerts`); returns their ids. */
+async function resolveOpenAlerts(ctx: StoreContext, trx: Db, write: PostureSnapshotWrite): Promise<string[]> {
+  const keys = write.resolveAlerts ?? [];
+  if (keys.length === 0) return [];
+  const open = (ids?: string[]) => {
+    let q = trx
+      .selectFrom("alerts")
+      .selectAll()
+      .where("source_id", "=", write.sourceId)
+      .where("status", "not in", ["RESOLVED", "CLOSED"])
+      .where((eb) =>
+        eb.or(keys.map((k) => eb.and([eb("rule_id", "=", k.ruleId), eb("dedup_string", "=", k.dedupString)]))),
+      );
+    if (ids !== undefined) q = q.where("id", "in", ids);
+    return q.orderBy("id").execute();
+  };
+  const found = await open();
+  if (found.length === 0) return [];
+  // Each alert under its status lock, read again once held (as setAlertStatus does): a triage of the same alert
+  // at the same moment records its transition once.
+  await ctx.dialect.lockKeys(
+    trx,
+    found.map((a) => statusLockKey(a.id)),
+  );
+  const resolved: string[] = [];
+  for (const row of await open(found.map((a) => a.id))) {
+    await changeStatus(trx, toAlertRecord(row), "RESOLVED", write.takenAtMs, "system:posture");
+    resolved.push(row.id);
+  }
+  return resolved;
+}
+
 export function postureOps(ctx: StoreContext): PostureOps {
   const { dialect } = ctx;
   return {
@@ -61,13 +95,13 @@ export function postureOps(ctx: StoreContext): PostureOps {
       const manifest = encodeManifest(write.objects);
       const alertMatches = write.alertMatches ?? [];
       assertMatchesOf(write.sourceId, alertMatches);
-      let createdAlertIds: string[] = [];
-      const row = await dialect.write(async (trx) => {
+      const { row, createdAlertIds, resolvedAlertIds } = await dialect.write(async (trx) => {
         const sourceNum = await requireSource(ctx, trx, write.sourceId);
-        createdAlertIds = await applyMatchesIn(ctx, trx, alertMatches, ctx.clock.nowMs(), {
+        const createdAlertIds = await applyMatchesIn(ctx, trx, alertMatches, ctx.clock.nowMs(), {
           fromHistory: false,
           sourceNum,
         });
+        const resolvedAlertIds = await resolveOpenAlerts(ctx, trx, write);
         await markReleased(trx, write);
         let newObjects = 0;
         const objects = distinctObjects(write);
@@ -93,7 +127,7 @@ export function postureOps(ctx: StoreContext): PostureOps {
           .values({ source_id: write.sourceId, hash: manifest.hash, manifest: manifest.text })
           .onConflict((oc) => oc.columns(["source_id", "hash"]).doNothing())
           .execute();
-        return trx
+        const row = await trx
           .insertInto("posture_snapshots")
           .values({
             source_id: write.sourceId,
@@ -111,8 +145,9 @@ export function postureOps(ctx: StoreContext): PostureOps {
           })
           .returningAll()
           .executeTakeFirstOrThrow();
+        return { row, createdAlertIds, resolvedAlertIds };
       });
-      return { ...toSnapshotRecord({ ...row, manifest: manifest.text }), createdAlertIds };
+      return { ...toSnapshotRecord({ ...row, manifest: manifest.text }), createdAlertIds, resolvedAlertIds };
     },
 
     async getPostureSnapshot(sourceId, id) {
