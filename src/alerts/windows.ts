@@ -259,7 +259,7 @@ export interface WindowsToLoad {
  * long the key's history; only the pre-grid windows (a fixed set, see the header) are found by span.
  */
 export function keysToLoad(matches: readonly RuleMatch[]): WindowsToLoad[] {
-  const spans = new Map<string, WindowsToLoad & { ids: Set<string> }>();
+  const spans = new Map<string, Omit<WindowsToLoad, "gridIds"> & { ids: Set<string> }>();
   for (const m of matches) {
     if (!m.createAlert) continue;
     const key = windowKeyOf(m);
@@ -267,7 +267,7 @@ export function keysToLoad(matches: readonly RuleMatch[]): WindowsToLoad[] {
     const id = gridWindowOf(key, m).id;
     const span = spans.get(k);
     if (span === undefined) {
-      spans.set(k, { key, gridIds: [], ids: new Set([id]), minSecs: m.eventTimeSecs, maxSecs: m.eventTimeSecs });
+      spans.set(k, { key, ids: new Set([id]), minSecs: m.eventTimeSecs, maxSecs: m.eventTimeSecs });
     } else {
       span.ids.add(id);
       span.minSecs = Math.min(span.minSecs, m.eventTimeSecs);

@@ -436,8 +436,8 @@ export interface Store
   // ---- destinations and delivery ----
   //
   // Alerts reach destinations through an outbox: `applyPage`, `applyDerivedMatches`, `savePostureSnapshot` and
-  // `setAlertStatus` (to RESOLVED) enqueue an outbox entry in the same transaction as the alert change. A worker fans each
-  // entry out into one delivery per routed destination (`routeOutboxEntry`), claims due deliveries under a
+  // `setAlertStatus` (to RESOLVED) enqueue an outbox entry in the same transaction as the alert change. A worker
+  // fans each entry out into one delivery per routed destination (`routeOutboxEntry`), claims due deliveries under a
   // lease (`claimDeliveries`), sends, and records every attempt (`recordDeliveryAttempt`). A worker that
   // dies mid-send leaves a lease that expires: the delivery is claimed again (at least once).
 

@@ -13,8 +13,8 @@
 //
 // The event loop: better-sqlite3 blocks while a statement runs, so only bounded statements run on this
 // connection (key lookups, the counters of ../store/stats.ts, the occasional write). Page transactions and
-// the text index run on a writer thread with its own connection (../store/writer-thread.ts, writer-worker.ts); searches and lists that
-// may read many rows go to read-only connections in worker threads (reader.ts).
+// the text index run on a writer thread with its own connection (../store/writer-thread.ts, writer-worker.ts);
+// searches and lists that may read many rows go to read-only connections in worker threads (reader.ts).
 
 import { availableParallelism } from "node:os";
 import type Database from "better-sqlite3";

@@ -15,7 +15,7 @@ import {
   toRuleMatch,
 } from "./detection-rows.ts";
 import { enqueue } from "./detections.ts";
-import type { Db, StoreContext } from "./dialect.ts";
+import type { Db, StoreContext, StoreDialect } from "./dialect.ts";
 import { EVENT_COLUMNS } from "./event-search.ts";
 import { toStoredEvent } from "./events.ts";
 
@@ -45,6 +45,17 @@ export function checkStatus(status: AlertStatus): void {
 /** The lock that serializes status changes of one alert (see `changeStatus`). */
 export function statusLockKey(alertId: string): string {
   return `vigil:alerts:status:${alertId}`;
+}
+
+/**
+ * The alerts `ids` that exist, each read after taking its `statusLockKey` (the locks in sorted order), ready for
+ * `changeStatus`.
+ */
+export async function lockedAlerts(dialect: StoreDialect, trx: Db, ids: readonly string[]): Promise<AlertRecord[]> {
+  if (ids.length === 0) return [];
+  await dialect.lockKeys(trx, ids.map(statusLockKey));
+  const rows = await trx.selectFrom("alerts").selectAll().where("id", "in", ids).execute();
+  return rows.map(toAlertRecord);
 }
 
 /**

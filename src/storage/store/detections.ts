@@ -1,7 +1,8 @@
 // Detections in the store: rule matches (signals), alert windows and the alerts they raise, rule state,
 // detection settings and the correlation queue. The page write applies a page's state ops and matches inside
 // its own transaction through `applyStateOpsIn` and `applyMatchesIn`; `applyDerivedMatches` applies matches
-// that no page carries (correlation rules) the same way, as does a posture snapshot's save (./posture.ts). Alert reads and status changes are in ./alerts.ts.
+// that no page carries (correlation rules) the same way, as does a posture snapshot's save (./posture.ts). Alert
+// reads and status changes are in ./alerts.ts.
 //
 // Concurrency (PostgreSQL; SQLite has one writer at a time): windows and rule state are read, changed in
 // TypeScript and written back, so two workers applying matches of one key at once would lose an update. Each

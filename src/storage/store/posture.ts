@@ -16,9 +16,8 @@ import type {
   PostureSnapshotWrite,
 } from "../../posture/types.ts";
 import type { Store } from "../ports.ts";
-import { changeStatus, statusLockKey } from "./alerts.ts";
+import { changeStatus, lockedAlerts } from "./alerts.ts";
 import type { PostureSnapshotsTable } from "./database.ts";
-import { toAlertRecord } from "./detection-rows.ts";
 import { applyMatchesIn, assertMatchesOf } from "./detections.ts";
 import type { Db, StoreContext } from "./dialect.ts";
 import { requireSource } from "./require-source.ts";
@@ -60,30 +59,27 @@ type SummaryRow = Pick<Selectable<PostureSnapshotsTable>, (typeof SUMMARY_COLUMN
 async function resolveOpenAlerts(ctx: StoreContext, trx: Db, write: PostureSnapshotWrite): Promise<string[]> {
   const keys = write.resolveAlerts ?? [];
   if (keys.length === 0) return [];
-  const open = (ids?: string[]) => {
-    let q = trx
-      .selectFrom("alerts")
-      .selectAll()
-      .where("source_id", "=", write.sourceId)
-      .where("status", "not in", ["RESOLVED", "CLOSED"])
-      .where((eb) =>
-        eb.or(keys.map((k) => eb.and([eb("rule_id", "=", k.ruleId), eb("dedup_string", "=", k.dedupString)]))),
-      );
-    if (ids !== undefined) q = q.where("id", "in", ids);
-    return q.orderBy("id").execute();
-  };
-  const found = await open();
-  if (found.length === 0) return [];
-  // Each alert under its status lock, read again once held (as setAlertStatus does): a triage of the same alert
-  // at the same moment records its transition once.
-  await ctx.dialect.lockKeys(
+  const found = await trx
+    .selectFrom("alerts")
+    .select("id")
+    .where("source_id", "=", write.sourceId)
+    .where("status", "not in", ["RESOLVED", "CLOSED"])
+    .where((eb) =>
+      eb.or(keys.map((k) => eb.and([eb("rule_id", "=", k.ruleId), eb("dedup_string", "=", k.dedupString)]))),
+    )
+    .execute();
+  // Each alert read again under its status lock (as setAlertStatus does): a triage of the same alert at the same
+  // moment records its transition once, and one resolved or closed meanwhile stays as it is. In id order.
+  const locked = await lockedAlerts(
+    ctx.dialect,
     trx,
-    found.map((a) => statusLockKey(a.id)),
+    found.map((a) => a.id),
   );
   const resolved: string[] = [];
-  for (const row of await open(found.map((a) => a.id))) {
-    await changeStatus(trx, toAlertRecord(row), "RESOLVED", write.takenAtMs, "system:posture");
-    resolved.push(row.id);
+  for (const alert of locked.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))) {
+    if (alert.status === "RESOLVED" || alert.status === "CLOSED") continue;
+    await changeStatus(trx, alert, "RESOLVED", write.takenAtMs, "system:posture");
+    resolved.push(alert.id);
   }
   return resolved;
 }

@@ -6,7 +6,7 @@ import { ALERT_COMMENT_MAX_CHARS, type AlertActivity, type AlertRecord, BULK_STA
 import type { AlertStatus } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { Store } from "../ports.ts";
-import { changeStatus, checkStatus, statusLockKey } from "./alerts.ts";
+import { changeStatus, checkStatus, lockedAlerts, statusLockKey } from "./alerts.ts";
 import { toAlertRecord, toAlertStatusChange } from "./detection-rows.ts";
 import type { Db, StoreContext } from "./dialect.ts";
 
@@ -29,9 +29,7 @@ export function triageOps(
         throw new UsageError(`At most ${BULK_STATUS_MAX} alerts change status at once (got ${unique.length}).`);
       }
       return dialect.write(async (trx) => {
-        await dialect.lockKeys(trx, unique.map(statusLockKey));
-        const rows = await trx.selectFrom("alerts").selectAll().where("id", "in", unique).execute();
-        const byId = new Map(rows.map((r) => [r.id, toAlertRecord(r)]));
+        const byId = new Map((await lockedAlerts(dialect, trx, unique)).map((a) => [a.id, a]));
         const missing = unique.filter((id) => !byId.has(id));
         if (missing.length > 0) {
           throw new NotFoundError(
