@@ -7,7 +7,7 @@
 
 import { type RawBuilder, sql } from "kysely";
 import { TEXT_CANDIDATE_CAP, type TextPlan } from "../store/dialect.ts";
-import { containsPattern } from "../store/event-search.ts";
+import { containsPattern, spelledAlikeInJson } from "../store/event-search.ts";
 import { sourceIdOfRow } from "../store/source-numbers.ts";
 
 /** A term of an FTS5 query as an FTS5 string ("..." with " doubled), so no character of it is FTS5 syntax. */
@@ -32,14 +32,6 @@ export function trigramLookup(text: string): string | null {
   const terms = new Set<string>();
   for (const i of starts) terms.add(ftsString(chars.slice(i, i + 3).join("")));
   return [...terms].join(" AND ");
-}
-
-/**
- * True when `text` can only be in a value if it is also in the raw JSON text as typed: it holds nothing JSON
- * escapes (quotes, backslashes, control characters). Then a LIKE on raw is a cheap necessary condition.
- */
-export function spelledAlikeInJson(text: string): boolean {
-  return !/["\\\u0000-\u001f]/.test(text);
 }
 
 /**

@@ -35,6 +35,14 @@ export function histogramFitsDays(query: { sinceSecs: number; bucketSecs: number
   return query.bucketSecs % DAY_SECS === 0 && Math.floor(query.sinceSecs) % DAY_SECS === 0;
 }
 
+/**
+ * True when `text` can only be in a value if it is also in the raw JSON text as typed: it holds nothing JSON
+ * escapes (quotes, backslashes, control characters). Then a LIKE on raw is a cheap necessary condition.
+ */
+export function spelledAlikeInJson(text: string): boolean {
+  return !/["\\\u0000-\u001f]/.test(text);
+}
+
 /** A LIKE pattern matching `text` literally anywhere; `\` is the escape character. */
 export function containsPattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
