@@ -282,6 +282,54 @@ export function runPostureContract(name: string, open: () => Promise<Store>): vo
       assert.equal((await store.getAlert(again.createdAlertIds[0]!))?.matchCount, 1);
     });
 
+    it("stores one snapshot per predecessor: a second run compared with the same one is refused whole", async () => {
+      const source = await store.createSource(sourceSettings("acme"), { ciphertext: "x" });
+      const finding = (sinceMs: number) =>
+        ruleMatch(source.id, `posture:user:user-a:${sinceMs}`, Math.floor(sinceMs / 1000), {
+          ruleId: "OpenAI.Posture.Test",
+          logType: "OpenAI.Posture",
+          dedupString: "user:user-a",
+        });
+      const conflict = (err: unknown) => {
+        assert.equal((err as { code?: unknown }).code, "posture_snapshot_conflict", String(err));
+        assert.equal((err as { retryable?: unknown }).retryable, true);
+        return true;
+      };
+      const first = await store.savePostureSnapshot({ ...postureWrite(source.id, 1_000_000, []), previousId: null });
+      // Another first snapshot, taken before the first was stored: refused.
+      await assert.rejects(
+        store.savePostureSnapshot({ ...postureWrite(source.id, 1_000_500, []), previousId: null }),
+        conflict,
+      );
+      // Two runs compared with the first, each finding user-a new at its own time: the second is refused, its
+      // match with it.
+      const a = await store.savePostureSnapshot({
+        ...postureWrite(source.id, 2_000_000, []),
+        previousId: first.id,
+        alertMatches: [finding(2_000_000)],
+      });
+      await assert.rejects(
+        store.savePostureSnapshot({
+          ...postureWrite(source.id, 2_000_100, []),
+          previousId: first.id,
+          alertMatches: [finding(2_000_100)],
+        }),
+        conflict,
+      );
+      assert.deepEqual(
+        (await store.listPostureSnapshots(source.id)).map((s) => s.id),
+        [a.id, first.id],
+      );
+      const [alert] = await store.listAlerts({ sourceId: source.id });
+      assert.equal(alert?.matchCount, 1);
+      // The next run compares with a, and is stored.
+      const b = await store.savePostureSnapshot({ ...postureWrite(source.id, 3_000_000, []), previousId: a.id });
+      assert.deepEqual(
+        (await store.listPostureSnapshots(source.id)).map((s) => s.id),
+        [b.id, a.id, first.id],
+      );
+    });
+
     it("refuses a snapshot of an unknown source", async () => {
       await assert.rejects(store.savePostureSnapshot(postureWrite("nope", 1, [])));
     });

@@ -228,12 +228,13 @@ export class PollScheduler {
         `Snapshot of ${source.name}: ${report.objects} objects, ${report.changes ?? 0} changes, ${report.findings.length} findings.`,
       );
     } catch (err) {
-      if (!isAbort(err, signal)) {
-        this.runtime.logger.warn(
-          { source: source.name },
-          `Inventory snapshot of ${source.name} failed: ${errorMessage(err)}`,
-        );
-      }
+      if (isAbort(err, signal)) return;
+      // Another run stored its snapshot first (a worker that held the source before this one): nothing is lost.
+      const level = err instanceof VigilError && err.code === "posture_snapshot_conflict" ? "info" : "warn";
+      this.runtime.logger[level](
+        { source: source.name },
+        `Inventory snapshot of ${source.name} failed: ${errorMessage(err)}`,
+      );
     }
   }
 

@@ -169,6 +169,7 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
     findings,
     alertMatches,
     resolveAlerts: clearedAlerts(previous?.findings ?? [], findings, completeNow),
+    previousId: previous?.id ?? null,
   });
   // After the save: the snapshot just stored is one of the two newest, which pruning always keeps whole. A
   // failure here does not undo the snapshot: it is reported, and the next cycle prunes the same rows.

@@ -42,6 +42,14 @@ export interface PostureSnapshotWrite {
    * raise nothing.
    */
   resolveAlerts?: Array<{ ruleId: string; dedupString: string }>;
+  /**
+   * The id of the snapshot this one was compared with (null: none, the source's first). A source's snapshot
+   * is stored once per predecessor: of two runs that compared with the same one (two workers, or
+   * `vigil posture` beside `vigil start`), the second is refused whole (`posture_snapshot_conflict`), or each
+   * would store a new finding under its own time, two matches of one finding. Omitted: the source's newest
+   * when this one is stored.
+   */
+  previousId?: number | null;
 }
 
 export interface PostureSnapshotSummary {

@@ -999,6 +999,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX alert_windows_by_key ON alert_windows (source_id, rule_id, dedup_string, is_error, on_grid, start_secs);
     `,
   },
+  {
+    version: 34,
+    name: "posture snapshots name the snapshot they were compared with",
+    sql: `
+      -- See the SQLite store's migration 34: a snapshot names the one it was compared with, once per source.
+      ALTER TABLE posture_snapshots ADD COLUMN previous_id bigint NOT NULL DEFAULT 0;
+      UPDATE posture_snapshots SET previous_id = p.previous
+        FROM (SELECT id, coalesce(lag(id) OVER (PARTITION BY source_id ORDER BY taken_at_ms, id), 0) AS previous
+              FROM posture_snapshots) AS p
+        WHERE p.id = posture_snapshots.id;
+      CREATE UNIQUE INDEX posture_snapshots_previous ON posture_snapshots (source_id, previous_id);
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

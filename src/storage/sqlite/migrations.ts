@@ -1172,6 +1172,23 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX alert_windows_by_key ON alert_windows (source_id, rule_id, dedup_string, is_error, on_grid, start_secs);
     `,
   },
+  {
+    version: 34,
+    name: "posture snapshots name the snapshot they were compared with",
+    sql: `
+      -- A snapshot is compared with the source's newest (its changes, its findings' times); two runs at once
+      -- (two workers, or "vigil posture" beside "vigil start") compared with the same one, and each stored a
+      -- new finding under its own time: two matches of one finding. Each snapshot now names the one it was
+      -- compared with (0 for the first), once per source: the second of two such runs is refused whole.
+      -- Snapshots stored before name the one before them.
+      ALTER TABLE posture_snapshots ADD COLUMN previous_id INTEGER NOT NULL DEFAULT 0;
+      UPDATE posture_snapshots SET previous_id = p.previous
+        FROM (SELECT id, coalesce(lag(id) OVER (PARTITION BY source_id ORDER BY taken_at_ms, id), 0) AS previous
+              FROM posture_snapshots) AS p
+        WHERE p.id = posture_snapshots.id;
+      CREATE UNIQUE INDEX posture_snapshots_previous ON posture_snapshots (source_id, previous_id);
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

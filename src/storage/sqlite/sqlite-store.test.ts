@@ -370,6 +370,36 @@ describe("SqliteStore", () => {
     }, path);
   });
 
+  it("chains the snapshots stored before migration 34, each to the one before it, and refuses a second successor", async () => {
+    const path = freshPath();
+    const db = databaseBefore(path, "posture snapshots name the snapshot they were compared with");
+    insertOldSource(db);
+    db.exec("INSERT INTO source_numbers (source_id) VALUES ('s1')");
+    const snapshot =
+      db.prepare(`INSERT INTO posture_snapshots (source_id, taken_at_ms, duration_ms, requests, endpoints,
+      manifest_hash, changes, findings, object_count, new_object_count, change_count, finding_count)
+      VALUES ('s1', ?, 1, 1, '[]', 'h', NULL, '[]', 0, 0, NULL, 0)`);
+    // Stored out of id order: the chain follows their times.
+    const ids = [3_000, 1_000, 2_000].map((t) => Number(snapshot.run(t).lastInsertRowid));
+    db.close();
+    await withStore(async (store) => {
+      const chain = store.connection
+        .prepare("SELECT id, previous_id FROM posture_snapshots ORDER BY taken_at_ms")
+        .all() as Array<{ id: number; previous_id: number }>;
+      assert.deepEqual(chain, [
+        { id: ids[1], previous_id: 0 },
+        { id: ids[2], previous_id: ids[1] },
+        { id: ids[0], previous_id: ids[2] },
+      ]);
+      await assert.rejects(
+        store.savePostureSnapshot({ ...postureWrite("s1", 4_000, []), previousId: ids[2]! }),
+        /posture_snapshot_conflict|stored after the one this run compared with/,
+      );
+      const next = await store.savePostureSnapshot(postureWrite("s1", 4_000, []));
+      assert.ok(next.id > ids[0]!);
+    }, path);
+  });
+
   it("names each event's and match's source by number after migration 30, keeping their seqs", async () => {
     const path = freshPath();
     const db = databaseBefore(path, "events and matches name their source by number");

@@ -242,6 +242,8 @@ export interface PostureSnapshotsTable {
   manifest_hash: string;
   new_object_count: number;
   object_count: number;
+  /** The snapshot this one was compared with, 0 for none (migration 34). */
+  previous_id: Generated<number>;
   requests: number;
   source_id: string;
   taken_at_ms: number;

@@ -6,6 +6,7 @@
 
 import { createHash } from "node:crypto";
 import { type Selectable, sql } from "kysely";
+import { VigilError } from "../../core/errors.ts";
 import type { ManifestEntry, PostureChange } from "../../posture/diff.ts";
 import type { PostureKind } from "../../posture/endpoints.ts";
 import type {
@@ -84,6 +85,19 @@ async function resolveOpenAlerts(ctx: StoreContext, trx: Db, write: PostureSnaps
   return resolved;
 }
 
+/** The id of the source's newest snapshot, 0 when it has none. */
+async function newestSnapshotId(trx: Db, sourceId: string): Promise<number> {
+  const newest = await trx
+    .selectFrom("posture_snapshots")
+    .select("id")
+    .where("source_id", "=", sourceId)
+    .orderBy("taken_at_ms", "desc")
+    .orderBy("id", "desc")
+    .limit(1)
+    .executeTakeFirst();
+  return newest?.id ?? 0;
+}
+
 export function postureOps(ctx: StoreContext): PostureOps {
   const { dialect } = ctx;
   return {
@@ -123,9 +137,12 @@ export function postureOps(ctx: StoreContext): PostureOps {
           .values({ source_id: write.sourceId, hash: manifest.hash, manifest: manifest.text })
           .onConflict((oc) => oc.columns(["source_id", "hash"]).doNothing())
           .execute();
+        const previousId =
+          write.previousId === undefined ? await newestSnapshotId(trx, write.sourceId) : (write.previousId ?? 0);
         const row = await trx
           .insertInto("posture_snapshots")
           .values({
+            previous_id: previousId,
             source_id: write.sourceId,
             taken_at_ms: write.takenAtMs,
             duration_ms: write.durationMs,
@@ -140,7 +157,15 @@ export function postureOps(ctx: StoreContext): PostureOps {
             finding_count: write.findings.length,
           })
           .returningAll()
-          .executeTakeFirstOrThrow();
+          .executeTakeFirstOrThrow()
+          .catch((err) => {
+            if (dialect.violatedConstraint(err) !== "unique") throw err;
+            throw new VigilError(
+              "posture_snapshot_conflict",
+              `Another snapshot of source ${write.sourceId} was stored after the one this run compared with; this one was dropped whole, and the next run compares with the newer one.`,
+              { retryable: true },
+            );
+          });
         return { row, createdAlertIds, resolvedAlertIds };
       });
       return { ...toSnapshotRecord({ ...row, manifest: manifest.text }), createdAlertIds, resolvedAlertIds };
