@@ -58,6 +58,13 @@ export async function lockedAlerts(dialect: StoreDialect, trx: Db, ids: readonly
   return rows.map(toAlertRecord);
 }
 
+/** One alert, read under its status lock (see lockedAlerts); NotFound when there is none. */
+export async function lockedAlert(dialect: StoreDialect, trx: Db, id: string): Promise<AlertRecord> {
+  const [alert] = await lockedAlerts(dialect, trx, [id]);
+  if (alert === undefined) throw new NotFoundError(`No alert with id ${id}.`);
+  return alert;
+}
+
 /**
  * Moves a locked alert (read after taking `statusLockKey`) to `status`: the row, its history row, and for
  * RESOLVED the resolve notification, in the caller's transaction. The same status changes nothing.
@@ -110,13 +117,8 @@ export function alertOps(
 
     async setAlertStatus(id, status, atMs, by = null) {
       checkStatus(status);
-      return dialect.write(async (trx) => {
-        // Two changes of one alert at once must not both record the same transition.
-        await dialect.lockKeys(trx, [statusLockKey(id)]);
-        const row = await trx.selectFrom("alerts").selectAll().where("id", "=", id).executeTakeFirst();
-        if (row === undefined) throw new NotFoundError(`No alert with id ${id}.`);
-        return changeStatus(trx, toAlertRecord(row), status, atMs, by);
-      });
+      // Two changes of one alert at once must not both record the same transition: each reads it locked.
+      return dialect.write(async (trx) => changeStatus(trx, await lockedAlert(dialect, trx, id), status, atMs, by));
     },
 
     async listAlertStatusChanges(alertId) {

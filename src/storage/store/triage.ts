@@ -6,15 +6,9 @@ import { ALERT_COMMENT_MAX_CHARS, type AlertActivity, type AlertRecord, BULK_STA
 import type { AlertStatus } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { Store } from "../ports.ts";
-import { changeStatus, checkStatus, lockedAlerts, statusLockKey } from "./alerts.ts";
-import { toAlertRecord, toAlertStatusChange } from "./detection-rows.ts";
-import type { Db, StoreContext } from "./dialect.ts";
-
-async function lockedAlert(trx: Db, id: string) {
-  const row = await trx.selectFrom("alerts").selectAll().where("id", "=", id).executeTakeFirst();
-  if (row === undefined) throw new NotFoundError(`No alert with id ${id}.`);
-  return toAlertRecord(row);
-}
+import { changeStatus, checkStatus, lockedAlert, lockedAlerts } from "./alerts.ts";
+import { toAlertStatusChange } from "./detection-rows.ts";
+import type { StoreContext } from "./dialect.ts";
 
 export function triageOps(
   ctx: StoreContext,
@@ -45,8 +39,7 @@ export function triageOps(
     async assignAlert(id, assignee, atMs, by = null) {
       return dialect.write(async (trx) => {
         // The status lock also orders assignments: two at once must not both record a change from the same one.
-        await dialect.lockKeys(trx, [statusLockKey(id)]);
-        const current = await lockedAlert(trx, id);
+        const current = await lockedAlert(dialect, trx, id);
         if (assignee !== null) {
           const user = await trx.selectFrom("users").select("id").where("username", "=", assignee).executeTakeFirst();
           if (user === undefined) throw new UsageError(`There is no console user named "${assignee}".`);
@@ -68,7 +61,7 @@ export function triageOps(
         throw new UsageError(`A comment is at most ${ALERT_COMMENT_MAX_CHARS} characters (got ${text.length}).`);
       }
       return dialect.write(async (trx) => {
-        await lockedAlert(trx, id);
+        await lockedAlert(dialect, trx, id);
         await trx
           .insertInto("alert_activity")
           .values({ alert_id: id, kind: "comment", at_ms: atMs, by, assignee: null, body: text })
