@@ -322,12 +322,22 @@ export function runPostureContract(name: string, open: () => Promise<Store>): vo
       );
       const [alert] = await store.listAlerts({ sourceId: source.id });
       assert.equal(alert?.matchCount, 1);
-      // The next run compares with a, and is stored.
+      // A run that compared with a snapshot no longer the newest is refused too, whatever its time.
       const b = await store.savePostureSnapshot({ ...postureWrite(source.id, 3_000_000, []), previousId: a.id });
+      await assert.rejects(
+        store.savePostureSnapshot({ ...postureWrite(source.id, 4_000_000, []), previousId: a.id }),
+        conflict,
+      );
+      // One taken on a clock behind the last one's (another worker's) is stored just after it, and is the newest.
+      const c = await store.savePostureSnapshot({ ...postureWrite(source.id, 2_500_000, []), previousId: b.id });
+      assert.equal(c.takenAtMs, 3_000_001);
+      assert.equal((await store.getPostureSnapshot(source.id))?.id, c.id);
       assert.deepEqual(
         (await store.listPostureSnapshots(source.id)).map((s) => s.id),
-        [b.id, a.id, first.id],
+        [c.id, b.id, a.id, first.id],
       );
+      const d = await store.savePostureSnapshot({ ...postureWrite(source.id, 5_000_000, []), previousId: c.id });
+      assert.equal(d.takenAtMs, 5_000_000);
     });
 
     it("refuses a snapshot of an unknown source", async () => {

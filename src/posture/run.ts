@@ -61,6 +61,9 @@ export interface PostureRunOptions {
 export async function runPostureCycle(options: PostureRunOptions): Promise<PostureRunReport> {
   const { store, source, engine, settings } = options;
   const started = performance.now();
+  // The snapshot this one is compared with, read before the API is: a run that another stores a snapshot during
+  // is then refused (PostureSnapshotWrite.previousId) instead of following a snapshot newer than its own reads.
+  const previous = await store.getPostureSnapshot(source.id);
   const taken = await takeSnapshot({
     client: options.client,
     nowMs: options.nowMs,
@@ -68,7 +71,6 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
     ...(options.endpoints ? { endpoints: options.endpoints } : {}),
   });
   const nowSecs = Math.floor(taken.takenAtMs / 1000);
-  const previous = await store.getPostureSnapshot(source.id);
   const completeNow = new Set(taken.endpoints.filter((e) => e.ok).map((e) => e.kind));
 
   const current = new Map(taken.objects.map((o) => [o.hash, o.json]));

@@ -46,8 +46,9 @@ export interface PostureSnapshotWrite {
    * The id of the snapshot this one was compared with (null: none, the source's first). A source's snapshot
    * is stored once per predecessor: of two runs that compared with the same one (two workers, or
    * `vigil posture` beside `vigil start`), the second is refused whole (`posture_snapshot_conflict`), or each
-   * would store a new finding under its own time, two matches of one finding. Omitted: the source's newest
-   * when this one is stored.
+   * would store a new finding under its own time, two matches of one finding. Only the source's newest may be
+   * followed; omitted, it is followed whatever it is. A snapshot is stored later than the one it follows (by a
+   * millisecond when the clocks of two workers disagree), so that it is the newest next.
    */
   previousId?: number | null;
 }

@@ -85,17 +85,28 @@ async function resolveOpenAlerts(ctx: StoreContext, trx: Db, write: PostureSnaps
   return resolved;
 }
 
-/** The id of the source's newest snapshot, 0 when it has none. */
-async function newestSnapshotId(trx: Db, sourceId: string): Promise<number> {
+/**
+ * The source's newest snapshot: the one a new snapshot follows (id 0 and no time when there is none). Newest by
+ * time, as every reader orders them; savePostureSnapshot keeps each snapshot later than the one it follows.
+ */
+async function newestSnapshot(trx: Db, sourceId: string): Promise<{ id: number; takenAtMs: number | null }> {
   const newest = await trx
     .selectFrom("posture_snapshots")
-    .select("id")
+    .select(["id", "taken_at_ms"])
     .where("source_id", "=", sourceId)
     .orderBy("taken_at_ms", "desc")
     .orderBy("id", "desc")
     .limit(1)
     .executeTakeFirst();
-  return newest?.id ?? 0;
+  return { id: newest?.id ?? 0, takenAtMs: newest?.taken_at_ms ?? null };
+}
+
+function snapshotConflict(sourceId: string): VigilError {
+  return new VigilError(
+    "posture_snapshot_conflict",
+    `Another snapshot of source ${sourceId} was stored after the one this run compared with; this one was dropped whole, and the next run compares with the newer one.`,
+    { retryable: true },
+  );
 }
 
 export function postureOps(ctx: StoreContext): PostureOps {
@@ -107,6 +118,13 @@ export function postureOps(ctx: StoreContext): PostureOps {
       assertMatchesOf(write.sourceId, alertMatches);
       const { row, createdAlertIds, resolvedAlertIds } = await dialect.write(async (trx) => {
         const sourceNum = await requireSource(ctx, trx, write.sourceId);
+        // Only the newest snapshot may be followed (see PostureSnapshotWrite.previousId); of two runs that
+        // compared with it at once, the unique key on (source, previous_id) refuses the second to commit.
+        const newest = await newestSnapshot(trx, write.sourceId);
+        const previousId = write.previousId === undefined ? newest.id : (write.previousId ?? 0);
+        if (previousId !== newest.id) throw snapshotConflict(write.sourceId);
+        // Later than the one it follows even when two workers' clocks disagree, so that it is the newest next.
+        const takenAtMs = newest.takenAtMs === null ? write.takenAtMs : Math.max(write.takenAtMs, newest.takenAtMs + 1);
         const createdAlertIds = await applyMatchesIn(ctx, trx, alertMatches, ctx.clock.nowMs(), {
           fromHistory: false,
           sourceNum,
@@ -137,14 +155,12 @@ export function postureOps(ctx: StoreContext): PostureOps {
           .values({ source_id: write.sourceId, hash: manifest.hash, manifest: manifest.text })
           .onConflict((oc) => oc.columns(["source_id", "hash"]).doNothing())
           .execute();
-        const previousId =
-          write.previousId === undefined ? await newestSnapshotId(trx, write.sourceId) : (write.previousId ?? 0);
         const row = await trx
           .insertInto("posture_snapshots")
           .values({
             previous_id: previousId,
             source_id: write.sourceId,
-            taken_at_ms: write.takenAtMs,
+            taken_at_ms: takenAtMs,
             duration_ms: write.durationMs,
             requests: write.requests,
             endpoints: JSON.stringify(write.endpoints),
@@ -159,12 +175,7 @@ export function postureOps(ctx: StoreContext): PostureOps {
           .returningAll()
           .executeTakeFirstOrThrow()
           .catch((err) => {
-            if (dialect.violatedConstraint(err) !== "unique") throw err;
-            throw new VigilError(
-              "posture_snapshot_conflict",
-              `Another snapshot of source ${write.sourceId} was stored after the one this run compared with; this one was dropped whole, and the next run compares with the newer one.`,
-              { retryable: true },
-            );
+            throw dialect.violatedConstraint(err) === "unique" ? snapshotConflict(write.sourceId) : err;
           });
         return { row, createdAlertIds, resolvedAlertIds };
       });
