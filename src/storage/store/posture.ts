@@ -86,19 +86,18 @@ async function resolveOpenAlerts(ctx: StoreContext, trx: Db, write: PostureSnaps
 }
 
 /**
- * The source's newest snapshot: the one a new snapshot follows (id 0 and no time when there is none). Newest by
- * time, as every reader orders them; savePostureSnapshot keeps each snapshot later than the one it follows.
+ * The source's newest snapshots, newest first: by time, as every reader orders them (savePostureSnapshot keeps
+ * each snapshot later than the one it follows, so the newest is the one a new snapshot follows).
  */
-async function newestSnapshot(trx: Db, sourceId: string): Promise<{ id: number; takenAtMs: number | null }> {
-  const newest = await trx
+function newestSnapshots(trx: Db, sourceId: string, limit: number) {
+  return trx
     .selectFrom("posture_snapshots")
     .select(["id", "taken_at_ms"])
     .where("source_id", "=", sourceId)
     .orderBy("taken_at_ms", "desc")
     .orderBy("id", "desc")
-    .limit(1)
-    .executeTakeFirst();
-  return { id: newest?.id ?? 0, takenAtMs: newest?.taken_at_ms ?? null };
+    .limit(limit)
+    .execute();
 }
 
 function snapshotConflict(sourceId: string): VigilError {
@@ -120,11 +119,11 @@ export function postureOps(ctx: StoreContext): PostureOps {
         const sourceNum = await requireSource(ctx, trx, write.sourceId);
         // Only the newest snapshot may be followed (see PostureSnapshotWrite.previousId); of two runs that
         // compared with it at once, the unique key on (source, previous_id) refuses the second to commit.
-        const newest = await newestSnapshot(trx, write.sourceId);
-        const previousId = write.previousId === undefined ? newest.id : (write.previousId ?? 0);
-        if (previousId !== newest.id) throw snapshotConflict(write.sourceId);
+        const [newest] = await newestSnapshots(trx, write.sourceId, 1);
+        const previousId = write.previousId === undefined ? (newest?.id ?? 0) : (write.previousId ?? 0);
+        if (previousId !== (newest?.id ?? 0)) throw snapshotConflict(write.sourceId);
         // Later than the one it follows even when two workers' clocks disagree, so that it is the newest next.
-        const takenAtMs = newest.takenAtMs === null ? write.takenAtMs : Math.max(write.takenAtMs, newest.takenAtMs + 1);
+        const takenAtMs = newest === undefined ? write.takenAtMs : Math.max(write.takenAtMs, newest.taken_at_ms + 1);
         const createdAlertIds = await applyMatchesIn(ctx, trx, alertMatches, ctx.clock.nowMs(), {
           fromHistory: false,
           sourceNum,
@@ -217,14 +216,7 @@ export function postureOps(ctx: StoreContext): PostureOps {
 
     async prunePostureSnapshots(sourceId, { fullSinceMs, historySinceMs }) {
       return dialect.write(async (trx) => {
-        const newest = await trx
-          .selectFrom("posture_snapshots")
-          .select(["id", "taken_at_ms"])
-          .where("source_id", "=", sourceId)
-          .orderBy("taken_at_ms", "desc")
-          .orderBy("id", "desc")
-          .limit(2)
-          .execute();
+        const newest = await newestSnapshots(trx, sourceId, 2);
         const report: PosturePruneReport = {
           snapshotsDeleted: 0,
           snapshotsThinned: 0,
