@@ -23,10 +23,13 @@ import {
 import { containsPattern, spelledAlikeInJson } from "../store/event-search.ts";
 import { runMigrations } from "./migrations.ts";
 import { type PgTarget, translatePgError } from "./pg-errors.ts";
+import { isShortText, textGrams } from "./text-grams.ts";
 
 /** Deadlocks and serialization failures roll back the whole transaction, so rerunning it is safe. */
 const RETRYABLE_SQLSTATES = new Set(["40P01", "40001"]);
 const MAX_ATTEMPTS = 3;
+/** Values per transaction when the vocabulary catches up with values indexed before it (about 0.4 MB). */
+const GRAMS_CHUNK = 1000;
 
 export class PostgresStoreDialect implements StoreDialect {
   readonly name = "postgres" as const;
@@ -122,7 +125,8 @@ export class PostgresStoreDialect implements StoreDialect {
     // event otherwise (a histogram of "e" over 200,000 events ran 10 minutes). The queued events are read from
     // the queue, each event's record fetched by seq: joined the other way, stale statistics of the queue (full
     // during a backfill, empty after) had the planner test the values of every event (3.5 s for 200,000).
-    return sql<boolean>`seq IN (SELECT seq FROM event_text WHERE body ILIKE ${pattern} ESCAPE '\\'
+    return sql<boolean>`seq IN (SELECT seq FROM event_text WHERE ${this.#mayHold(text, pattern)}
+        AND body ILIKE ${pattern} ESCAPE '\\'
       UNION ALL SELECT q.seq FROM event_text_pending q
         WHERE vigil_value_contains((SELECT p.raw FROM events p WHERE p.seq = q.seq), ${pattern}))`;
   }
@@ -137,15 +141,75 @@ export class PostgresStoreDialect implements StoreDialect {
     const pattern = containsPattern(text);
     const { rows } = await this.run((db) =>
       sql<{ n: string }>`SELECT count(*) AS n FROM (SELECT 1 FROM event_text
-        WHERE body ILIKE ${pattern} ESCAPE '\\' LIMIT ${TEXT_CANDIDATE_CAP}) AS candidates`.execute(db),
+        WHERE ${this.#mayHold(text, pattern)} AND body ILIKE ${pattern} ESCAPE '\\'
+        LIMIT ${TEXT_CANDIDATE_CAP}) AS candidates`.execute(db),
     );
     return Number(rows[0]?.n ?? 0) >= TEXT_CANDIDATE_CAP ? "scan" : "index";
+  }
+
+  /** Whether this schema has the short-text vocabulary (migration 35; not under an ICU locale). Set by `migrate`. */
+  #hasTextGrams = false;
+
+  /**
+   * A condition on no row that is false when no indexed value can hold `text`: for text of one or two characters
+   * (no trigram), no pair of the vocabulary (./text-grams.ts) matches it. PostgreSQL evaluates it once, before
+   * the values are read, and reads none when it is false. In the search's statement, so the vocabulary and the
+   * values are one snapshot (the indexer writes them in one transaction).
+   */
+  #mayHold(text: string, pattern: string): RawBuilder<boolean> {
+    if (!this.#hasTextGrams || !isShortText(text)) return sql<boolean>`true`;
+    // While values indexed before the vocabulary still owe their pairs (catchUpText), it cannot say "absent".
+    return sql<boolean>`(EXISTS (SELECT 1 FROM event_text_grams WHERE gram ILIKE ${pattern} ESCAPE '\\')
+      OR EXISTS (SELECT 1 FROM event_text_grams_backlog))`;
+  }
+
+  /** Adds the pairs of `bodies` not in the vocabulary yet, inside the transaction that indexes them. */
+  async #insertGrams(trx: Db, bodies: readonly string[]): Promise<void> {
+    // Most pairs are known: probing for them first is cheaper than an insertion that conflicts.
+    await sql`INSERT INTO event_text_grams (gram)
+      SELECT g FROM unnest(${textGrams(bodies)}::text[]) AS g
+      WHERE NOT EXISTS (SELECT 1 FROM event_text_grams x WHERE x.gram = g)
+      ON CONFLICT (gram) DO NOTHING`.execute(trx);
+  }
+
+  /**
+   * The pairs of one chunk of the values indexed before the vocabulary existed (migration 35), newest first;
+   * returns how many values it read (0: none are owed, or another worker is at it).
+   */
+  async catchUpText(): Promise<number> {
+    if (!this.#hasTextGrams) return 0;
+    return this.write(
+      async (trx) => {
+        const backlog = await sql<{ through_seq: number }>`SELECT through_seq FROM event_text_grams_backlog
+          FOR UPDATE SKIP LOCKED`.execute(trx);
+        const through = backlog.rows[0]?.through_seq;
+        if (through === undefined) return 0;
+        const { rows } = await sql<{ seq: number; body: string }>`SELECT seq, body FROM event_text
+          WHERE seq <= ${through} ORDER BY seq DESC LIMIT ${GRAMS_CHUNK}`.execute(trx);
+        await this.#insertGrams(
+          trx,
+          rows.map((r) => r.body),
+        );
+        const last = rows.at(-1);
+        if (rows.length < GRAMS_CHUNK || last === undefined)
+          await sql`DELETE FROM event_text_grams_backlog`.execute(trx);
+        else await sql`UPDATE event_text_grams_backlog SET through_seq = ${last.seq - 1}`.execute(trx);
+        return rows.length;
+      },
+      // As an indexing batch: a chunk lost to a power cut is owed again, its backlog row with it.
+      { durable: false },
+    );
   }
 
   async insertText(trx: Db, rows: ReadonlyArray<{ seq: number; body: string }>): Promise<void> {
     await sql`INSERT INTO event_text (seq, body)
       SELECT * FROM unnest(${rows.map((r) => r.seq)}::bigint[], ${rows.map((r) => r.body)}::text[])
       ON CONFLICT (seq) DO NOTHING`.execute(trx);
+    if (this.#hasTextGrams)
+      await this.#insertGrams(
+        trx,
+        rows.map((r) => r.body),
+      );
     await this.#cleanTextPendingList(trx);
   }
 
@@ -228,6 +292,8 @@ export class PostgresStoreDialect implements StoreDialect {
     try {
       client = await this.#pool.connect();
       await runMigrations(client, this.#schema, nowMs);
+      const { rows } = await client.query("SELECT to_regclass('event_text_grams') IS NOT NULL AS present");
+      this.#hasTextGrams = rows[0]?.present === true;
     } catch (err) {
       throw this.translateError(err);
     } finally {

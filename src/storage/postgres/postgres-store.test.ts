@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
+import { CompiledQuery } from "kysely";
 import pg from "pg";
 import { type PgCluster, startPgCluster } from "../../../test/pg-cluster.ts";
 import { assertSourceNumbersUpgrade, ROWS_BEFORE_SOURCE_NUMBERS } from "../../../test/source-numbers-upgrade.ts";
@@ -20,8 +21,13 @@ import { runSuppressionContract } from "../../../test/storage-contract-suppressi
 import { runTriageContract } from "../../../test/storage-contract-triage.ts";
 import { VigilError } from "../../core/errors.ts";
 import type { PageWrite } from "../ports.ts";
+import { eventSearch } from "../store/event-search.ts";
+import { PostgresStoreDialect } from "./dialect.ts";
 import { MIGRATIONS, runMigrations } from "./migrations.ts";
+import { describeTarget } from "./pg-errors.ts";
+import { openPool } from "./pool.ts";
 import { openPostgresStore, type PostgresStore, postgresWriterThread } from "./postgres-store.ts";
+import { textGrams } from "./text-grams.ts";
 
 const T0 = 1_700_000_000;
 
@@ -101,6 +107,42 @@ async function schemaBefore(name: string, statements: readonly string[]): Promis
     await client.end();
   }
   return schema;
+}
+
+/**
+ * A free-text search's own statement ("index" plan) on `dialect`: its events, whether it read the indexed values
+ * (PostgreSQL's EXPLAIN ANALYZE: the scan of event_text ran at least once), after checking its events are those
+ * whose indexed values hold the text, read from every value.
+ */
+async function searchReading(dialect: PostgresStoreDialect, text: string) {
+  const query = eventSearch(dialect.db, dialect, { text }, "index").compile();
+  const ids = (await dialect.db.executeQuery<{ id: string }>(query)).rows.map((r) => r.id).sort();
+  const explained = await dialect.db.executeQuery<{ "QUERY PLAN": unknown }>(
+    CompiledQuery.raw(`EXPLAIN (ANALYZE, FORMAT JSON) ${query.sql}`, [...query.parameters]),
+  );
+  const loops: number[] = [];
+  const walk = (node: Record<string, unknown>): void => {
+    if (node["Relation Name"] === "event_text") loops.push(node["Actual Loops"] as number);
+    for (const child of (node.Plans as Array<Record<string, unknown>> | undefined) ?? []) walk(child);
+  };
+  walk((explained.rows[0]!["QUERY PLAN"] as Array<{ Plan: Record<string, unknown> }>)[0]!.Plan);
+  assert.equal(loops.length, 1, JSON.stringify(explained.rows));
+  const truth = await dialect.db.executeQuery<{ id: string }>(
+    CompiledQuery.raw(
+      "SELECT e.id FROM events e JOIN event_text t ON t.seq = e.seq WHERE t.body ILIKE $1 ORDER BY e.id",
+      [`%${text}%`],
+    ),
+  );
+  assert.deepEqual(ids, truth.rows.map((r) => r.id).sort(), text);
+  return { ids, valuesRead: loops[0]! > 0 };
+}
+
+/** A dialect of its own on `schema` (migrated already), for the statements the store builds. */
+async function dialectOn(schema: string): Promise<PostgresStoreDialect> {
+  const pool = openPool({ connectionString: cluster.connectionString, schema, max: 2 });
+  const dialect = new PostgresStoreDialect(pool, schema, describeTarget(cluster.connectionString));
+  await dialect.migrate(Date.now());
+  return dialect;
 }
 
 describe("PostgresStore", () => {
@@ -447,6 +489,101 @@ describe("PostgresStore", () => {
       );
     } finally {
       await client.end();
+      await store.close();
+    }
+  });
+
+  it("answers absent text of one or two characters from the indexed values' pairs, without reading the values", async () => {
+    const schema = freshSchema();
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    const dialect = await dialectOn(schema);
+    try {
+      const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+      const page = (from: number, notes: string[]): PageWrite => ({
+        sourceId: source.id,
+        events: notes.map((note, i) =>
+          eventRow(`e${from + i}`, T0 + from + i, { raw: JSON.stringify({ n: from + i, note }) }),
+        ),
+        quarantined: [],
+        unknownTypes: [],
+      });
+      await store.applyPage(page(0, ["ÄX", "a~b", "plain", "Zq"]));
+      await store.indexPendingText();
+      const search = (text: string) => searchReading(dialect, text);
+      assert.deepEqual(await search("~^"), { ids: [], valuesRead: false });
+      assert.deepEqual(await search("~"), { ids: ["e1"], valuesRead: true });
+      // Folded by the database, as the values are: in one character and in two.
+      assert.deepEqual(await search("zQ"), { ids: ["e3"], valuesRead: true });
+      assert.deepEqual(await search("Q"), { ids: ["e3"], valuesRead: true });
+      assert.deepEqual(await search("qz"), { ids: [], valuesRead: false });
+      // Beyond ASCII, whether Ä folds to ä is the locale's to say; either way the pairs agree with the values.
+      for (const text of ["äx", "ä", "Ä", "xä"]) await search(text);
+      // A value's last character pairs with its line end: found alone, not with what follows in another value.
+      assert.deepEqual(await search("n"), { ids: ["e2"], valuesRead: true });
+      assert.deepEqual(await search("n1"), { ids: [], valuesRead: false });
+      // Values that owe their pairs, as migration 35 leaves those indexed before it: no "absent" until paid.
+      await dialect.db.executeQuery(
+        CompiledQuery.raw(`DELETE FROM event_text_grams;
+          INSERT INTO event_text_grams_backlog (through_seq) SELECT max(seq) FROM event_text`),
+      );
+      assert.deepEqual(await search("~^"), { ids: [], valuesRead: true });
+      assert.deepEqual(await search("~"), { ids: ["e1"], valuesRead: true });
+      await store.indexPendingText();
+      assert.deepEqual(await search("~^"), { ids: [], valuesRead: false });
+
+      // Queued events are read whatever the pairs say, and indexing adds theirs.
+      await store.applyPage(page(4, ["x~^y"]));
+      assert.deepEqual(
+        (await store.searchEvents({ text: "~^" })).map((e) => e.id),
+        ["e4"],
+      );
+      await store.indexPendingText();
+      assert.deepEqual(await search("~^"), { ids: ["e4"], valuesRead: true });
+      assert.deepEqual(
+        (await store.searchEvents({ text: "~^" })).map((e) => e.id),
+        ["e4"],
+      );
+      assert.equal(await store.countEvents({ text: "^y" }), 1);
+      assert.equal(await store.countEvents({ text: "^x" }), 0);
+    } finally {
+      await dialect.close();
+      await store.close();
+    }
+  });
+
+  it("gives the values indexed before migration 35 their pairs later, a chunk at a time, as the indexer does", async () => {
+    // Three chunks of the catch-up (GRAMS_CHUNK values each, newest first), and values beyond ASCII.
+    const bodies = [...Array.from({ length: 2500 }, (_, i) => `v${i}`), "alpha\n1.5", "ÄX\n😀Ω", "z~^"];
+    const schema = await schemaBefore("the text index answers absent text of one or two characters", [
+      "INSERT INTO event_text (seq, body) SELECT i + 1, 'v' || i FROM generate_series(0, 2499) AS i",
+      "INSERT INTO event_text (seq, body) VALUES (2501, E'alpha\\n1.5'), (2502, E'ÄX\\n😀Ω'), (2503, 'z~^')",
+    ]);
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    const dialect = await dialectOn(schema);
+    const client = await rawClient();
+    try {
+      await client.query(`SET search_path TO ${schema}`);
+      const grams = async () =>
+        (await client.query<{ gram: string }>("SELECT gram FROM event_text_grams")).rows.map((r) => r.gram).sort();
+      const owed = async () =>
+        (await client.query<{ through_seq: number }>("SELECT through_seq FROM event_text_grams_backlog")).rows.map(
+          (r) => Number(r.through_seq),
+        );
+      // The migration only notes what is owed; until it is paid, a short text is read from the values.
+      assert.deepEqual(await grams(), []);
+      assert.deepEqual(await owed(), [bodies.length]);
+      assert.equal(await dialect.catchUpText(), 1000);
+      assert.deepEqual(await owed(), [bodies.length - 1000]);
+      // The indexer pays the rest once its queue is empty.
+      assert.equal(await store.indexPendingText(), 0);
+      assert.deepEqual(await owed(), []);
+      const expected = textGrams(bodies);
+      assert.deepEqual(await grams(), expected);
+      assert.ok(expected.includes("😀Ω") && expected.includes("1.") && expected.includes("^\n"));
+      assert.equal(await dialect.catchUpText(), 0);
+    } finally {
+      await client.end();
+      await dialect.close();
       await store.close();
     }
   });

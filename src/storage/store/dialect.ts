@@ -137,6 +137,12 @@ export interface StoreDialect {
   /** Adds a batch of events' searchable text to the text index, inside the indexer's transaction. */
   insertText(trx: Db, rows: ReadonlyArray<{ seq: number; body: string }>): Promise<void>;
   /**
+   * One chunk of what the text index owes events indexed before a migration, in its own transaction; returns
+   * how many events it covered (0: nothing is owed). The indexer calls it once its queue is empty.
+   * PostgreSQL: the short-text vocabulary (migration 35); SQLite: nothing (its migration 29 queued every event).
+   */
+  catchUpText?(): Promise<number>;
+  /**
    * Removes a source's events (by its number, ./source-numbers.ts) from the text index and its queue,
    * before the events go (see removeSource).
    * PostgreSQL: the text tables have no foreign key to events (migration 18), so they are deleted here;

@@ -73,6 +73,7 @@ export function textIndexer(ctx: StoreContext): TextIndexer {
     );
   }
 
+  /** Indexes the queue until it is empty, then catches up (StoreDialect.catchUpText); returns the events indexed. */
   async function drain(): Promise<number> {
     let total = 0;
     while (!stopped) {
@@ -80,6 +81,10 @@ export function textIndexer(ctx: StoreContext): TextIndexer {
       total += n;
       if (n === 0) break;
       // Let what waits behind this batch go first: on SQLite's writer thread, the page writes.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    // Owed work goes after the queue, a chunk at a time, so new events are never kept waiting long for it.
+    while (!stopped && dialect.catchUpText !== undefined && queued === 0 && (await dialect.catchUpText()) > 0) {
       await new Promise((resolve) => setImmediate(resolve));
     }
     return total;
@@ -127,6 +132,8 @@ export function textIndexer(ctx: StoreContext): TextIndexer {
     schedule,
     async flush() {
       await running;
+      // Everything now, owed work too (drain leaves that to the next run while events are scheduled).
+      queued = 0;
       return drain();
     },
     async stop() {
