@@ -45,7 +45,8 @@ export interface PostgresWriterData {
 /** PostgreSQL's writer thread: page transactions on a pool of its own; the text index stays with the store. */
 export function postgresWriterThread(data: PostgresWriterData, options: { workerUrl?: URL } = {}): WriterThread {
   return new WriterThread({
-    workerUrl: options.workerUrl ?? new URL("./writer-worker.mjs", import.meta.url),
+    engineModule: new URL("./writer-worker.ts", import.meta.url),
+    ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}),
     workerData: data,
     textIndex: false,
   });

@@ -64,7 +64,8 @@ export function sqliteWriterThread(
   options: { afterWrite?: () => void; textQueued?: () => boolean; workerUrl?: URL } = {},
 ): WriterThread {
   return new WriterThread({
-    workerUrl: options.workerUrl ?? new URL("./writer-worker.mjs", import.meta.url),
+    engineModule: new URL("./writer-worker.ts", import.meta.url),
+    ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}),
     workerData: data,
     textIndex: true,
     ...(options.afterWrite ? { afterWrite: options.afterWrite } : {}),

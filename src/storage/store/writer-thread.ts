@@ -27,11 +27,16 @@ import { writePagesIn } from "./events.ts";
 import { RuleStateCache } from "./rule-state-cache.ts";
 import { SourceNumbers } from "./source-numbers.ts";
 
+/** The thread's entry, for either engine. */
+const WRITER_ENTRY = new URL("./writer-worker.mjs", import.meta.url);
+
 export interface WriterThreadOptions {
-  /** The thread's entry: the engine's writer-worker.mjs (tests give one that fails). */
-  workerUrl: URL;
-  /** What the entry opens its connections with, cloned to the thread. */
-  workerData: unknown;
+  /** The engine's writer module (its writer-worker.ts), which the thread loads. */
+  engineModule: URL;
+  /** The thread's entry: ./writer-worker.mjs unless a test gives one that fails. */
+  workerUrl?: URL;
+  /** What the engine's module opens its connections with, cloned to the thread. */
+  workerData: object;
   /**
    * Whether the free-text index runs on the thread too (SQLite: its batches and the pages share one write lock),
    * or stays on the event loop (PostgreSQL), in which case the thread's `textIndex` is null.
@@ -181,12 +186,16 @@ export class WriterThread implements PageWriter {
 
   #start(): Worker {
     if (this.#worker !== null) return this.#worker;
-    const { afterWrite, workerUrl, workerData } = this.#options;
+    const { afterWrite, engineModule, workerUrl = WRITER_ENTRY, workerData } = this.#options;
     // No execArgv: the thread registers the TypeScript loader itself (writer-worker.mjs), whether or not this
     // process was started with one.
     // A young generation of 8 MB, not V8's default: the thread's objects are a page's rows and live for one
     // transaction, and the default let its heap add about 20 MB to the process's peak (bench/backfill.ts).
-    const worker = new Worker(workerUrl, { workerData, execArgv: [], resourceLimits: { maxYoungGenerationSizeMb: 8 } });
+    const worker = new Worker(workerUrl, {
+      workerData: { ...workerData, engineModule: engineModule.href },
+      execArgv: [],
+      resourceLimits: { maxYoungGenerationSizeMb: 8 },
+    });
     worker.unref();
     worker.on("message", (reply: WriterReply) => {
       if (reply.id === 0) {
