@@ -147,65 +147,74 @@ export class PostgresStoreDialect implements StoreDialect {
     return Number(rows[0]?.n ?? 0) >= TEXT_CANDIDATE_CAP ? "scan" : "index";
   }
 
-  /** Whether this schema has the short-text vocabulary (migration 35; not under an ICU locale). Set by `migrate`. */
-  #hasTextGrams = false;
+  /**
+   * The short-text vocabulary (migration 35), as `migrate` found it: whether this schema has it, so the indexer
+   * writes its pairs; and whether searches may trust it, only under a libc locale (a database restored from one
+   * into an ICU database keeps the tables the migration made there).
+   */
+  #textGrams = { written: false, read: false };
 
   /**
    * A condition on no row that is false when no indexed value can hold `text`: for text of one or two characters
-   * (no trigram), no pair of the vocabulary (./text-grams.ts) matches it. PostgreSQL evaluates it once, before
-   * the values are read, and reads none when it is false. In the search's statement, so the vocabulary and the
-   * values are one snapshot (the indexer writes them in one transaction).
+   * (no trigram), no pair of the vocabulary (./text-grams.ts) matches it and no indexed value owes its pairs.
+   * PostgreSQL evaluates it once, before the values are read, and reads none when it is false. In the search's
+   * statement, so the vocabulary and the values are one snapshot (the indexer writes them in one transaction).
    */
   #mayHold(text: string, pattern: string): RawBuilder<boolean> {
-    if (!this.#hasTextGrams || !isShortText(text)) return sql<boolean>`true`;
-    // While values indexed before the vocabulary still owe their pairs (catchUpText), it cannot say "absent".
+    if (!this.#textGrams.read || !isShortText(text)) return sql<boolean>`true`;
     return sql<boolean>`(EXISTS (SELECT 1 FROM event_text_grams WHERE gram ILIKE ${pattern} ESCAPE '\\')
-      OR EXISTS (SELECT 1 FROM event_text_grams_backlog))`;
+      OR EXISTS (SELECT 1 FROM event_text_grams_owed))`;
   }
 
-  /** Adds the pairs of `bodies` not in the vocabulary yet, inside the transaction that indexes them. */
+  /**
+   * Adds the pairs of `bodies` not in the vocabulary yet, inside the transaction that indexes them, in the order
+   * textGrams sorts them: a pair another indexer is adding is waited for, so two indexers never wait in a cycle.
+   * A known pair costs one probe of the key (ON CONFLICT checks before it inserts).
+   */
   async #insertGrams(trx: Db, bodies: readonly string[]): Promise<void> {
-    // Most pairs are known: probing for them first is cheaper than an insertion that conflicts.
-    await sql`INSERT INTO event_text_grams (gram)
-      SELECT g FROM unnest(${textGrams(bodies)}::text[]) AS g
-      WHERE NOT EXISTS (SELECT 1 FROM event_text_grams x WHERE x.gram = g)
+    await sql`INSERT INTO event_text_grams (gram) SELECT unnest(${textGrams(bodies)}::text[])
       ON CONFLICT (gram) DO NOTHING`.execute(trx);
   }
 
   /**
-   * The pairs of one chunk of the values indexed before the vocabulary existed (migration 35), newest first;
-   * returns how many values it read (0: none are owed, or another worker is at it).
+   * The pairs of one chunk of the indexed values that owe theirs (migration 35: those indexed before it, or by
+   * an older worker since), newest first; returns how many it settled (0: none is owed, or other workers hold
+   * the rest). An owed value whose event is gone since is settled with nothing to add.
    */
   async catchUpText(): Promise<number> {
-    if (!this.#hasTextGrams) return 0;
+    if (!this.#textGrams.written) return 0;
+    // A read first: nearly always nothing is owed, and a write transaction would cost a commit per drain.
+    const owed = await this.run((db) =>
+      sql<{ owed: boolean }>`SELECT EXISTS (SELECT 1 FROM event_text_grams_owed) AS owed`.execute(db),
+    );
+    if (owed.rows[0]?.owed !== true) return 0;
     return this.write(
       async (trx) => {
-        const backlog = await sql<{ through_seq: number }>`SELECT through_seq FROM event_text_grams_backlog
-          FOR UPDATE SKIP LOCKED`.execute(trx);
-        const through = backlog.rows[0]?.through_seq;
-        if (through === undefined) return 0;
-        const { rows } = await sql<{ seq: number; body: string }>`SELECT seq, body FROM event_text
-          WHERE seq <= ${through} ORDER BY seq DESC LIMIT ${GRAMS_CHUNK}`.execute(trx);
+        const { rows: chunk } = await sql<{ seq: number }>`SELECT seq FROM event_text_grams_owed
+          ORDER BY seq DESC LIMIT ${GRAMS_CHUNK} FOR UPDATE SKIP LOCKED`.execute(trx);
+        const seqs = chunk.map((r) => r.seq);
+        if (seqs.length === 0) return 0;
+        const { rows } = await sql<{ body: string }>`SELECT body FROM event_text
+          WHERE seq = ANY(${seqs}::bigint[])`.execute(trx);
         await this.#insertGrams(
           trx,
           rows.map((r) => r.body),
         );
-        const last = rows.at(-1);
-        if (rows.length < GRAMS_CHUNK || last === undefined)
-          await sql`DELETE FROM event_text_grams_backlog`.execute(trx);
-        else await sql`UPDATE event_text_grams_backlog SET through_seq = ${last.seq - 1}`.execute(trx);
-        return rows.length;
+        await sql`DELETE FROM event_text_grams_owed WHERE seq = ANY(${seqs}::bigint[])`.execute(trx);
+        return seqs.length;
       },
-      // As an indexing batch: a chunk lost to a power cut is owed again, its backlog row with it.
+      // As an indexing batch: a chunk lost to a power cut is owed again, its owed rows with it.
       { durable: false },
     );
   }
 
   async insertText(trx: Db, rows: ReadonlyArray<{ seq: number; body: string }>): Promise<void> {
+    // This transaction writes the values' pairs itself: the trigger of migration 35 need not note them as owed.
+    if (this.#textGrams.written) await sql`SELECT set_config('vigil.text_grams', 'on', true)`.execute(trx);
     await sql`INSERT INTO event_text (seq, body)
       SELECT * FROM unnest(${rows.map((r) => r.seq)}::bigint[], ${rows.map((r) => r.body)}::text[])
       ON CONFLICT (seq) DO NOTHING`.execute(trx);
-    if (this.#hasTextGrams)
+    if (this.#textGrams.written)
       await this.#insertGrams(
         trx,
         rows.map((r) => r.body),
@@ -292,8 +301,11 @@ export class PostgresStoreDialect implements StoreDialect {
     try {
       client = await this.#pool.connect();
       await runMigrations(client, this.#schema, nowMs);
-      const { rows } = await client.query("SELECT to_regclass('event_text_grams') IS NOT NULL AS present");
-      this.#hasTextGrams = rows[0]?.present === true;
+      const { rows } = await client.query(`SELECT to_regclass('event_text_grams') IS NOT NULL AS written,
+        coalesce((SELECT to_jsonb(d) ->> 'datlocprovider' FROM pg_database d
+                  WHERE d.datname = current_database()), 'c') = 'c' AS libc`);
+      const written = rows[0]?.written === true;
+      this.#textGrams = { written, read: written && rows[0]?.libc === true };
     } catch (err) {
       throw this.translateError(err);
     } finally {

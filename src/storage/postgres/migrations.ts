@@ -1026,12 +1026,24 @@ export const MIGRATIONS: readonly Migration[] = [
         IF coalesce((SELECT to_jsonb(d) ->> 'datlocprovider' FROM pg_database d
                      WHERE d.datname = current_database()), 'c') = 'c' THEN
           CREATE TABLE event_text_grams (gram text PRIMARY KEY);
-          -- The values indexed so far owe their pairs: the text indexer adds them in the background, a chunk at a
-          -- time, from the newest down (a row here: the events up to through_seq may lack theirs). Until then
-          -- a short text is read from every value. In SQL here it took 55 s for 300,000 events.
-          CREATE TABLE event_text_grams_backlog (through_seq bigint NOT NULL);
-          INSERT INTO event_text_grams_backlog (through_seq)
-            SELECT max(seq) FROM event_text HAVING max(seq) IS NOT NULL;
+          -- Indexed values whose pairs are not written yet: the indexer adds them in the background, a chunk at a
+          -- time, newest first (catchUpText), and a short text is read from every value until none is owed. The
+          -- values indexed before this migration owe theirs (in SQL here it took 55 s for 300,000 events), and so
+          -- does any value an older worker still running indexes later, since it writes no pairs: a statement
+          -- trigger notes them, unless the transaction says it writes the pairs itself (vigil.text_grams).
+          CREATE TABLE event_text_grams_owed (seq bigint PRIMARY KEY);
+          CREATE FUNCTION vigil_text_grams_owed() RETURNS trigger LANGUAGE plpgsql AS $f$
+          BEGIN
+            IF coalesce(current_setting('vigil.text_grams', true), '') <> 'on' THEN
+              INSERT INTO event_text_grams_owed (seq) SELECT seq FROM indexed ON CONFLICT DO NOTHING;
+            END IF;
+            RETURN NULL;
+          END $f$;
+          -- Before the values already indexed are read: creating the trigger waits for an indexing transaction
+          -- still open, and holds off any other until this migration commits.
+          CREATE TRIGGER event_text_grams_owed AFTER INSERT ON event_text REFERENCING NEW TABLE AS indexed
+            FOR EACH STATEMENT EXECUTE FUNCTION vigil_text_grams_owed();
+          INSERT INTO event_text_grams_owed (seq) SELECT seq FROM event_text;
         END IF;
       END $$;
     `,

@@ -125,6 +125,9 @@ export function textIndexer(ctx: StoreContext): TextIndexer {
       )
       .finally(() => {
         running = null;
+        // Pages came while it ran, and their start() found it running: whatever it left (a page committed after
+        // its last batch, or owed work it yielded to them) waits for a run of its own.
+        if (queued > 0) schedule();
       });
   }
 
