@@ -1964,6 +1964,91 @@ export function runStorageContract(
         assert.deepEqual(await store.claimDeliveries({ nowMs: 99_999, leaseMs: 30_000, limit: 10 }), []);
       });
 
+      it("hands a destination an alert's notifications in the order they were enqueued, each after the last", async () => {
+        const { alertId } = await alertWithOutbox();
+        const pager = await newDestination("pager");
+        const chat = await newDestination("chat");
+        const both = [pager, chat].map((d) => ({ id: d.id, name: d.name }));
+        const route = async () => {
+          for (const entry of await store.listUnroutedOutbox(10)) await store.routeOutboxEntry(entry.id, both, 1000);
+        };
+        const claim = async (nowMs: number) =>
+          (await store.claimDeliveries({ nowMs, leaseMs: 30_000, limit: 10 })).sort((a, b) =>
+            a.destinationName.localeCompare(b.destinationName),
+          );
+        const record = (d: { id: string; leaseToken: string }, outcome: "sent" | "retry", atMs: number) =>
+          store.recordDeliveryAttempt({
+            deliveryId: d.id,
+            leaseToken: d.leaseToken,
+            atMs,
+            outcome,
+            ...(outcome === "retry" ? { nextAttemptAtMs: 60_000, statusCode: 429 } : { statusCode: 200 }),
+            durationMs: 1,
+          });
+        await route();
+        const created = await claim(1000);
+        assert.deepEqual(
+          created.map((d) => `${d.destinationName}:${d.kind}`),
+          ["chat:created", "pager:created"],
+        );
+        // The pager answers 429 (retry in a minute), the chat takes it. Then the alert is resolved.
+        await record(created[1]!, "retry", 1100);
+        await record(created[0]!, "sent", 1100);
+        await store.setAlertStatus(alertId, "RESOLVED", 2000, "user:bob");
+        await route();
+        // The chat hears of the resolve at once; the pager only after its creation went through.
+        const resolvedToChat = await claim(2000);
+        assert.deepEqual(
+          resolvedToChat.map((d) => `${d.destinationName}:${d.kind}`),
+          ["chat:resolved"],
+        );
+        await record(resolvedToChat[0]!, "sent", 2100);
+        const retried = await claim(60_000);
+        assert.deepEqual(
+          retried.map((d) => `${d.destinationName}:${d.kind}`),
+          ["pager:created"],
+        );
+        // Claimed (being sent) is still pending: the resolve waits for its outcome too.
+        assert.deepEqual(await claim(60_000), []);
+        await record(retried[0]!, "sent", 60_100);
+        assert.deepEqual(
+          (await claim(60_100)).map((d) => `${d.destinationName}:${d.kind}`),
+          ["pager:resolved"],
+        );
+      });
+
+      it("routes a resolve to every destination its alert's creation went to, whatever routing says now", async () => {
+        const { alertId } = await alertWithOutbox();
+        const pager = await newDestination("pager");
+        const chat = await newDestination("chat");
+        const gone = await newDestination("gone");
+        const [createdEntry] = await store.listUnroutedOutbox(10);
+        assert.ok(createdEntry);
+        await store.routeOutboxEntry(
+          createdEntry.id,
+          [pager, chat, gone].map((d) => ({ id: d.id, name: d.name })),
+          1000,
+        );
+        // The pager received it, the chat has it on its way; "gone" gave up (dead letter).
+        for (const d of await store.claimDeliveries({ nowMs: 1000, leaseMs: 30_000, limit: 10 })) {
+          if (d.destinationName === "chat") continue;
+          await store.recordDeliveryAttempt({
+            deliveryId: d.id,
+            leaseToken: d.leaseToken,
+            atMs: 1100,
+            outcome: d.destinationName === "pager" ? "sent" : "failed",
+            durationMs: 1,
+          });
+        }
+        await store.setAlertStatus(alertId, "RESOLVED", 2000, "user:bob");
+        const [resolvedEntry] = await store.listUnroutedOutbox(10);
+        assert.equal(resolvedEntry?.kind, "resolved");
+        // Routing now names no destination (a late match lowered the alert's severity, say).
+        await store.routeOutboxEntry(resolvedEntry!.id, [], 2000);
+        const resolves = (await store.listDeliveries(alertId)).filter((d) => d.kind === "resolved");
+        assert.deepEqual(resolves.map((d) => d.destinationName).sort(), ["chat", "pager"]);
+      });
+
       it("re-claims a delivery whose lease expired; the stale holder cannot record over the new one", async () => {
         const { alertId } = await alertWithOutbox();
         const dest = await newDestination();

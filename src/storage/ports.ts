@@ -457,14 +457,17 @@ export interface Store
   listUnroutedOutbox(limit: number): Promise<OutboxEntry[]>;
   /**
    * Creates one pending delivery per destination (due at `nowMs`) and marks the entry routed, in one
-   * transaction. Idempotent: an entry already routed, or a delivery that exists, is left as is.
+   * transaction. A resolve also goes to every destination its alert's creation went to (a delivery sent or
+   * pending), whatever `destinations` says. Idempotent: an entry already routed, or a delivery that exists, is
+   * left as is.
    */
   routeOutboxEntry(outboxId: number, destinations: Array<{ id: string; name: string }>, nowMs: number): Promise<void>;
   /**
    * Claims up to `limit` pending deliveries that are due and not leased (or whose lease expired), oldest
    * due first, leasing each until `nowMs + leaseMs` with a fresh token, and counts the attempt (so a
    * delivery whose sender keeps crashing still runs out of attempts). Two concurrent callers never claim
-   * the same delivery.
+   * the same delivery. A delivery waits while an earlier notification of its alert to the same destination is
+   * pending: each destination hears of an alert in order (created before resolved).
    */
   claimDeliveries(options: { nowMs: number; leaseMs: number; limit: number }): Promise<ClaimedDelivery[]>;
   /**

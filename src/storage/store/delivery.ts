@@ -167,11 +167,24 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
           if (exists === undefined) throw new NotFoundError(`No outbox entry with id ${outboxId}.`);
           return; // routed already
         }
-        if (destinations.length === 0) return;
+        // A resolve goes wherever its alert's creation went (sent, or still on its way), whatever routing says
+        // now: a late match may have lowered the alert's severity, or a destination's minimum changed since.
+        const announced = await trx
+          .selectFrom("outbox as mine")
+          .innerJoin("outbox as created", "created.alert_id", "mine.alert_id")
+          .innerJoin("deliveries as d", "d.outbox_id", "created.id")
+          .select(["d.destination_id as id", "d.destination_name as name"])
+          .where("mine.id", "=", outboxId)
+          .where("mine.kind", "=", "resolved")
+          .where("created.kind", "=", "created")
+          .where("d.status", "in", ["pending", "sent"])
+          .execute();
+        const targets = new Map([...announced, ...destinations].map((d) => [d.id, d]));
+        if (targets.size === 0) return;
         await trx
           .insertInto("deliveries")
           .values(
-            destinations.map((d) => ({
+            [...targets.values()].map((d) => ({
               id: randomUUID(),
               outbox_id: outboxId,
               destination_id: d.id,
@@ -195,6 +208,25 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
               .where("status", "=", "pending")
               .where("next_attempt_at_ms", "<=", nowMs)
               .where((eb) => eb.or([eb("lease_until_ms", "is", null), eb("lease_until_ms", "<=", nowMs)]))
+              // One alert's notifications reach a destination in the order they were enqueued: one waits while
+              // an earlier one to the same destination is pending (in backoff, or claimed and being sent).
+              // Else a created notification retried after a 429 would arrive after its resolve, and PagerDuty
+              // would keep the incident open for good.
+              .where(({ exists, not, selectFrom }) =>
+                not(
+                  exists(
+                    selectFrom("outbox as mine")
+                      .innerJoin("outbox as earlier", (join) =>
+                        join.onRef("earlier.alert_id", "=", "mine.alert_id").onRef("earlier.id", "<", "mine.id"),
+                      )
+                      .innerJoin("deliveries as before", "before.outbox_id", "earlier.id")
+                      .select("before.id")
+                      .whereRef("mine.id", "=", "deliveries.outbox_id")
+                      .whereRef("before.destination_id", "=", "deliveries.destination_id")
+                      .where("before.status", "=", "pending"),
+                  ),
+                ),
+              )
               .orderBy("next_attempt_at_ms")
               .orderBy("id")
               .limit(limit),
