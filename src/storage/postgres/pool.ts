@@ -13,7 +13,19 @@ export interface PoolOptions {
   /** The schema unqualified names resolve in; null: the server's search_path. */
   schema: string | null;
   max: number;
+  /** How long the server lets a transaction of these connections sit idle before it ends it; default 30 s. */
+  idleInTransactionMs?: number;
 }
+
+/**
+ * A Vigil transaction waits on the database, never on anything else, for more than milliseconds: one idle this
+ * long belongs to a worker that froze (paused, or cut off from the server, which TCP may not notice for hours).
+ * Its locks would stop the fleet: the lease row a page holds (a claim of that lease skips it, but the lease is
+ * stuck), a source's counters and rule locks, which the next holder's pages wait for while they hold their own
+ * lease rows, on which the heartbeat then waits. The server ends it; the frozen worker's write then fails, and a
+ * page's is written again under the lease by whoever holds it.
+ */
+const IDLE_IN_TRANSACTION_MS = 30_000;
 
 /** bigint columns come back as JS numbers (times and ids stay far below 2^53); names resolve in the schema. */
 export function openPool(options: PoolOptions): pg.Pool {
@@ -22,6 +34,8 @@ export function openPool(options: PoolOptions): pg.Pool {
     max: options.max,
     types: PG_TYPES,
     connectionTimeoutMillis: 30_000,
+    // The client notices a server that went away (a partition) instead of waiting on the socket for hours.
+    keepAlive: true,
     // Every connection, including ones the pool opens later, resolves unqualified names in the schema.
     ...(options.schema === null ? {} : { options: `-c search_path=${quoteIdent(options.schema)}` }),
   });
@@ -32,8 +46,14 @@ export function openPool(options: PoolOptions): pg.Pool {
   // jit_above_cost (stale statistics of the text queue inflate it) spent 165-195 ms compiling a search that then
   // ran in 7-17 ms. A SET on each new connection, not a startup option, which a connection pooler such as
   // PgBouncer may refuse; where it cannot apply (a server without JIT), the connection goes on as it is.
+  const idleMs = Math.max(1, Math.floor(options.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS));
   pool.on("connect", (client) => {
+    // A connection the server ends while it is checked out and between statements (the idle timeout below, an
+    // administrator, a restart) emits 'error' on the client, and the pool listens only on idle ones: unheard, the
+    // error would end the process. Its transaction's next statement fails instead, and the pool drops it.
+    client.on("error", () => undefined);
     client.query("SET jit = off").catch(() => undefined);
+    client.query(`SET idle_in_transaction_session_timeout = ${idleMs}`).catch(() => undefined);
   });
   return pool;
 }

@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
-import { CompiledQuery } from "kysely";
+import { CompiledQuery, sql } from "kysely";
 import pg from "pg";
 import { type PgCluster, startPgCluster } from "../../../test/pg-cluster.ts";
 import { assertSourceNumbersUpgrade, ROWS_BEFORE_SOURCE_NUMBERS } from "../../../test/source-numbers-upgrade.ts";
@@ -241,24 +241,83 @@ describe("PostgresStore", () => {
     }
   });
 
-  it("runs the store's queries with JIT off, on every connection of its pool", async () => {
+  it("runs the store's queries with JIT off and idle transactions bounded, on every connection of its pool", async () => {
     const store = await openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema() });
     try {
       const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
       // Several at once, so the pool opens several connections.
       const settings = await Promise.all(
         Array.from({ length: 4 }, () =>
-          store.queryEvents(source.id, "SELECT current_setting('jit') AS jit, pg_sleep(0.05)::text AS slept", {
-            maxRows: 1,
-            timeoutMs: 10_000,
-          }),
+          store.queryEvents(
+            source.id,
+            `SELECT current_setting('jit') AS jit, current_setting('idle_in_transaction_session_timeout') AS idle,
+              pg_sleep(0.05)::text AS slept`,
+            { maxRows: 1, timeoutMs: 10_000 },
+          ),
         ),
       );
       assert.deepEqual(
-        settings.map((rows) => rows[0]?.jit),
-        ["off", "off", "off", "off"],
+        settings.map((rows) => `${rows[0]?.jit} ${rows[0]?.idle}`),
+        ["off 30s", "off 30s", "off 30s", "off 30s"],
       );
     } finally {
+      await store.close();
+    }
+  });
+
+  it("claims past a lease whose row a frozen worker's page holds locked, instead of waiting for it", async () => {
+    const schema = freshSchema();
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    const frozen = await rawClient();
+    try {
+      assert.deepEqual(await store.claimLeases("w1", ["source:a", "source:b"], 1), ["source:a", "source:b"]);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      // Both expired; w1's page (holdLeaseIn) holds source:a's row, and w1 froze there.
+      await frozen.query(`SET search_path TO ${schema}`);
+      await frozen.query("BEGIN");
+      await frozen.query("SELECT name FROM leases WHERE name = 'source:a' FOR UPDATE");
+      const claim = store.claimLeases("w2", ["source:a", "source:b"], 20_000);
+      const outcome = await Promise.race([
+        claim,
+        new Promise((resolve) => setTimeout(() => resolve("still waiting after 5 s"), 5_000)),
+      ]);
+      assert.deepEqual(outcome, ["source:b"]);
+      // Once the frozen transaction ends (the server ends it: the pool's idle-in-transaction timeout), it is taken.
+      await frozen.query("ROLLBACK");
+      await claim;
+      assert.deepEqual(await store.claimLeases("w2", ["source:a"], 20_000), ["source:a"]);
+    } finally {
+      await frozen.query("ROLLBACK").catch(() => undefined);
+      await frozen.end();
+      await store.close();
+    }
+  });
+
+  it("has the server end a transaction left idle, so a frozen worker's locks do not outlive the timeout", async () => {
+    const schema = freshSchema();
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    const pool = openPool({ connectionString: cluster.connectionString, schema, max: 1, idleInTransactionMs: 300 });
+    const frozen = new PostgresStoreDialect(pool, schema, describeTarget(cluster.connectionString));
+    try {
+      assert.deepEqual(await store.claimLeases("w1", ["source:a"], 1), ["source:a"]);
+      let locked!: () => void;
+      const holding = new Promise<void>((resolve) => {
+        locked = resolve;
+      });
+      const write = frozen.write(async (trx) => {
+        await sql`SELECT name FROM leases WHERE name = 'source:a' FOR UPDATE`.execute(trx);
+        locked();
+        // Frozen: no statement for longer than the timeout.
+        await new Promise((resolve) => setTimeout(resolve, 1_500));
+        await sql`SELECT 1`.execute(trx);
+      });
+      const failed = assert.rejects(write);
+      await holding;
+      await failed;
+      // Its lock went with it: w2 takes the expired lease.
+      assert.deepEqual(await store.claimLeases("w2", ["source:a"], 20_000), ["source:a"]);
+    } finally {
+      await frozen.close();
       await store.close();
     }
   });

@@ -126,14 +126,26 @@ export function fleetOps(ctx: StoreContext): FleetStore {
       // One name once: PostgreSQL refuses a statement that would update one row twice.
       const unique = [...new Set(names)];
       if (unique.length === 0) return [];
-      // One statement per claim: the conflict clause runs under the row's lock (PostgreSQL re-checks its WHERE on
-      // the newest row version), so of two workers claiming one expired lease at once exactly one updates it.
-      // It does what SELECT … FOR UPDATE SKIP LOCKED followed by an UPDATE would, in one round trip.
-      const rows = await dialect.run((db) =>
-        db
+      return dialect.write(async (trx) => {
+        // A lease whose row another transaction holds locked is left alone, not waited for: a page of its holder's
+        // holds it to its commit (holdLeaseIn), and a holder frozen mid-page would hold it until the server ends
+        // the transaction (pool.ts): a claim that waited would stop this worker's heartbeats behind it, and its
+        // own leases would pass to the next worker, which would wait the same way. Taken again once unlocked.
+        const existing = await trx.selectFrom("leases").select("name").where("name", "in", unique).execute();
+        const lockable = await dialect
+          .skipLocked(trx.selectFrom("leases").select("name").where("name", "in", unique))
+          .execute();
+        const locked = new Set(existing.map((r) => r.name));
+        for (const r of lockable) locked.delete(r.name);
+        const claimable = unique.filter((name) => !locked.has(name));
+        if (claimable.length === 0) return [];
+        // The conflict clause runs under the row's lock, taken above (PostgreSQL re-checks its WHERE on the newest
+        // row version), so of two workers claiming one expired lease at once exactly one updates it; a lease
+        // another inserts meanwhile is waited for, as briefly as that claim.
+        const rows = await trx
           .insertInto("leases")
           .values(
-            unique.map((name) => ({
+            claimable.map((name) => ({
               name,
               worker_id: workerId,
               acquired_at_ms: now,
@@ -171,9 +183,9 @@ export function fleetOps(ctx: StoreContext): FleetStore {
               ),
           )
           .returning("name")
-          .execute(),
-      );
-      return rows.map((r) => r.name).sort();
+          .execute();
+        return rows.map((r) => r.name).sort();
+      });
     },
 
     async releaseLeases(workerId, names) {
