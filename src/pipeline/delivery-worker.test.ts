@@ -133,6 +133,58 @@ describe("DeliveryWorker", () => {
     assert.equal(typeof sent.notification.fromHistory, "boolean");
   });
 
+  /** The store, with getDestinationConfig failing while `failing()` says so (a database hiccup, say). */
+  function withConfigFailing(failing: () => boolean): Store {
+    return new Proxy(store, {
+      get(target, key, receiver) {
+        if (key === "getDestinationConfig")
+          return async (id: string) => {
+            if (failing()) throw new Error("Connection terminated unexpectedly");
+            return target.getDestinationConfig(id);
+          };
+        const value = Reflect.get(target, key, receiver);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+  }
+
+  it("routes an alert to a destination it could not build at that moment, and sends it once it can", async () => {
+    server = await startHttpServer((_req, res) => reply(res, 200, "ok"));
+    await addWebhook(store, secrets, "hook", `${server.origin}/in`);
+    const [alertId] = await createAlerts(store, source, 1);
+    assert.ok(alertId);
+    // The routing pass reads the destination's config once, and that read fails.
+    let reads = 0;
+    const w = worker(
+      {},
+      withConfigFailing(() => reads++ === 0),
+    );
+    await w.runOnce();
+    assert.deepEqual(
+      (await store.listDeliveries(alertId)).map((d) => [d.destinationName, d.status]),
+      [["hook", "sent"]],
+    );
+    assert.equal(server.requests.length, 1);
+  });
+
+  it("dead-letters the deliveries of a destination it can never build, and raises DeliveryFailed", async () => {
+    await addWebhook(store, secrets, "hook", "https://hooks.example.com/in");
+    const [alertId] = await createAlerts(store, source, 1);
+    assert.ok(alertId);
+    const w = worker(
+      { maxAttempts: 2 },
+      withConfigFailing(() => true),
+    );
+    for (let i = 0; i < 3; i++) {
+      await w.runOnce();
+      clock.t += 10 * 60_000;
+    }
+    const [delivery] = await store.listDeliveries(alertId);
+    assert.equal(delivery?.status, "failed");
+    assert.match(delivery?.lastError ?? "", /cannot be used by this worker: Connection terminated/);
+    assert.equal((await store.listAlerts({ ruleId: DELIVERY_FAILED_RULE_ID })).length, 1);
+  });
+
   it("retries 500s with backoff, then dead-letters after the maximum attempts", async () => {
     server = await startHttpServer((_req, res) => reply(res, 500, "boom"));
     await addWebhook(store, secrets, "hook", server.origin);

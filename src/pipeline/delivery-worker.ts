@@ -12,7 +12,8 @@
 // the delivery id (stable across retries). Nothing here loops on a retry; it only computes when next.
 // A delivery given up raises the destination's `Vigil.System.DeliveryFailed` alert (once per destination
 // while it keeps failing); a delivery that succeeds again resolves it (see delivery-health.ts). Deliveries
-// are independent: a destination that is down only ever delays its own deliveries.
+// are independent, but a pass sends its batch together and ends with the slowest send: a destination that hangs
+// holds the others up to one send timeout per pass.
 
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AlertRecord } from "../core/alert.ts";
@@ -27,6 +28,7 @@ import {
   type DeliveryResult,
   type Destination,
   type DestinationEnv,
+  type DestinationType,
   routeAlert,
 } from "../destinations/index.ts";
 import type { Logger } from "../logging/logger.ts";
@@ -197,17 +199,14 @@ export class DeliveryWorker {
     return this.#o.sendTimeoutMs ?? DEFAULT_SEND_TIMEOUT_MS;
   }
 
-  /** Builds every configured destination; one that cannot be built is logged and skipped. */
+  /** Builds every configured destination (one that cannot be built stands in as unavailableDestination). */
   async #destinations(): Promise<Destination[]> {
     const out: Destination[] = [];
-    for (const record of await this.#o.store.listDestinations()) {
-      const built = await this.#buildOne(record);
-      if (built) out.push(built);
-    }
+    for (const record of await this.#o.store.listDestinations()) out.push(await this.#buildOne(record));
     return out;
   }
 
-  async #buildOne(record: DestinationRecord): Promise<Destination | null> {
+  async #buildOne(record: DestinationRecord): Promise<Destination> {
     try {
       const build =
         this.#o.build ??
@@ -219,7 +218,7 @@ export class DeliveryWorker {
         { destination: record.name },
         `Destination ${record.name} is unusable: ${errorMessage(err)}`,
       );
-      return null;
+      return unavailableDestination(record, errorMessage(err));
     }
   }
 
@@ -378,9 +377,7 @@ export class DeliveryWorker {
       cache.set(delivery.destinationId, rec && rec.id === delivery.destinationId ? await this.#buildOne(rec) : null);
     }
     const destination = cache.get(delivery.destinationId) ?? null;
-    if (!destination) {
-      return record("failed", startedMs, { error: "The destination was removed or cannot be built." });
-    }
+    if (!destination) return record("failed", startedMs, { error: "The destination was removed." });
     const alert = await store.getAlert(delivery.alertId);
     if (!alert) return record("failed", startedMs, { error: "The alert no longer exists." });
 
@@ -418,4 +415,27 @@ export class DeliveryWorker {
     );
     return record("retry", startedMs, { ...statusCode, error: result.error, nextAttemptAtMs: clock.nowMs() + delay });
   }
+}
+
+/**
+ * A destination this worker cannot build (a config read that failed, a secret key that does not open it, a file
+ * destination without VIGIL_EXPORT_DIR here): routed by its record, so its alerts are not lost, and every send
+ * fails as retryable, so a passing fault is retried and a lasting one ends in a dead letter and the
+ * DeliveryFailed alert. Its config is unread, so whether it wants alerts raised from history is unknown: those
+ * are not routed to it (a pager must not page on a backfill).
+ */
+function unavailableDestination(record: DestinationRecord, reason: string): Destination {
+  return {
+    id: record.id,
+    name: record.name,
+    type: record.type as DestinationType,
+    minSeverity: record.minSeverity,
+    logTypes: record.logTypes,
+    includeHistory: false,
+    send: async () => ({
+      ok: false,
+      retryable: true,
+      error: `Destination ${record.name} cannot be used by this worker: ${reason}`,
+    }),
+  };
 }
