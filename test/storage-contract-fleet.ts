@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { VigilError } from "../src/core/errors.ts";
-import type { WorkerIdentity } from "../src/core/fleet.ts";
+import { fenceOf, type WorkerIdentity } from "../src/core/fleet.ts";
 import type { Store } from "../src/storage/ports.ts";
 import { eventRow, sourceSettings } from "./storage-contract.ts";
 
@@ -152,9 +152,11 @@ export function runFleetContract(name: string, open: () => Promise<Store>): void
         quarantined: [],
         unknownTypes: [],
         streamUpdate: { stream: "main" as const, checkpointSecs: 1_700_000_100 },
-        fence: { lease, workerId },
+        fence: fenceOf(worker(workerId), lease),
       });
       const lost = (err: unknown) => (err as { code?: unknown }).code === "lease_lost";
+      await store.heartbeatWorker(worker("w1"), 30_000, 0);
+      await store.heartbeatWorker(worker("w2"), 30_000, 0);
       await assert.rejects(store.applyPage(page("e0", "w1")), lost, "no lease at all");
       assert.deepEqual(await store.claimLeases("w1", [lease], 200), [lease]);
       assert.deepEqual((await store.applyPage(page("e1", "w1"))).insertedIds, ["e1"]);
@@ -168,6 +170,33 @@ export function runFleetContract(name: string, open: () => Promise<Store>): void
       assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, 1_700_000_100);
     });
 
+    it("refuses the pages of a process whose worker id a successor took over, though the lease names the id", async () => {
+      const source = await store.createSource(sourceSettings("succeeded"), { ciphertext: "v1:unused" });
+      const lease = `source:${source.id}`;
+      const first = worker("w1");
+      const second = { ...first, pid: 5151, incarnation: "w1-second" };
+      const page = (id: string, checkpointSecs: number, process: WorkerIdentity) => ({
+        sourceId: source.id,
+        events: [eventRow(id, 1_700_000_000)],
+        quarantined: [],
+        unknownTypes: [],
+        streamUpdate: { stream: "main" as const, checkpointSecs },
+        fence: fenceOf(process, lease),
+      });
+      const lost = (err: unknown) => (err as { code?: unknown }).code === "lease_lost";
+      await store.heartbeatWorker(first, 300, 0);
+      assert.deepEqual(await store.claimLeases("w1", [lease], 30_000), [lease]);
+      assert.deepEqual((await store.applyPage(page("e1", 1_700_000_200, first))).insertedIds, ["e1"]);
+      // The first process freezes past its TTL; a second one starts under the same id and inherits the lease.
+      await sleep(500);
+      assert.deepEqual(await store.heartbeatWorker(second, 30_000, 0), [lease]);
+      assert.deepEqual((await store.applyPage(page("e2", 1_700_000_300, second))).insertedIds, ["e2"]);
+      // The first wakes up with a page in flight: refused, and the checkpoint stays where the second left it.
+      await assert.rejects(store.applyPage(page("e3", 1_700_000_250, first)), lost);
+      assert.deepEqual((await store.listEventIds(source.id)).sort(), ["e1", "e2"]);
+      assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, 1_700_000_300);
+    });
+
     it("writes pages under several leases in one transaction only while every lease is held", async () => {
       const a = await store.createSource(sourceSettings("fenced-a"), { ciphertext: "v1:unused" });
       const b = await store.createSource(sourceSettings("fenced-b"), { ciphertext: "v1:unused" });
@@ -177,9 +206,10 @@ export function runFleetContract(name: string, open: () => Promise<Store>): void
         quarantined: [],
         unknownTypes: [],
         streamUpdate: { stream: "main" as const, checkpointSecs: 1_700_000_100 },
-        fence: { lease: `source:${sourceId}`, workerId },
+        fence: fenceOf(worker(workerId), `source:${sourceId}`),
       });
       const lost = (err: unknown) => (err as { code?: unknown }).code === "lease_lost";
+      await store.heartbeatWorker(worker("w1"), 30_000, 0);
       assert.equal((await store.claimLeases("w1", [`source:${a.id}`, `source:${b.id}`], 30_000)).length, 2);
       const both = await store.applyPages([page(b.id, "b1", "w1"), page(a.id, "a1", "w1")]);
       assert.deepEqual(

@@ -34,11 +34,19 @@ export interface WorkerRecord extends WorkerIdentity {
 
 /**
  * Names the lease a write is made under: the store commits the write only while that worker still holds the lease
- * unexpired (on the database's clock), and the lease cannot change hands until the write's transaction ends.
+ * unexpired (on the database's clock), and the lease cannot change hands until the write's transaction ends. The
+ * incarnation names the process: once another process has taken over the worker id (its predecessor silent past
+ * the TTL), the predecessor's writes are refused even though the lease still names the id.
  */
 export interface LeaseFence {
   lease: string;
   workerId: string;
+  incarnation: string;
+}
+
+/** The fence of `identity`'s writes under `lease`. */
+export function fenceOf(identity: Pick<WorkerIdentity, "id" | "incarnation">, lease: string): LeaseFence {
+  return { lease, workerId: identity.id, incarnation: identity.incarnation };
 }
 
 export interface LeaseRecord {

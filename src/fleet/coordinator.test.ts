@@ -126,10 +126,42 @@ describe("FleetCoordinator", () => {
     assert.deepEqual(ledger.overlaps, [], "no item ever ran on two workers at once");
   });
 
+  it("a second process under a live worker's id claims nothing, not even a free one-off lease", async () => {
+    const ledger = new Ledger();
+    const live = coordinator(store, "a1", ledger, () => []);
+    await until("the live process heartbeats", () => live.accepted());
+    const twin = new FleetCoordinator({
+      store,
+      identity: { id: "a1", host: "other", pid: 2, version: "test", incarnation: "a1-2" },
+      ttlMs: TTL_MS,
+      logger,
+    });
+    twin.start();
+    try {
+      await sleep(TTL_MS);
+      assert.equal(twin.accepted(), false);
+      assert.equal(await twin.claimOnce("cluster:startup"), null);
+      assert.deepEqual(await store.listLeases(), []);
+      // The live one still can, and the twin's stop leaves it its lease and its record.
+      const held = await live.claimOnce("cluster:startup");
+      assert.ok(held);
+      await twin.stop();
+      assert.deepEqual(
+        (await store.listLeases()).map((l) => l.name),
+        ["cluster:startup"],
+      );
+      assert.equal((await store.listWorkers()).find((w) => w.id === "a1")?.live, true);
+      await held.release();
+    } finally {
+      await Promise.all([twin.stop(), live.stop()]);
+    }
+  });
+
   it("claimOnce gives a one-off lease to one worker; withLease makes workers take turns", async () => {
     const ledger = new Ledger();
     const a = coordinator(store, "a1", ledger, () => []);
     const b = coordinator(store, "b1", ledger, () => []);
+    await until("both heartbeat", () => a.accepted() && b.accepted());
     const first = await a.claimOnce("backfill:1:0");
     assert.ok(first);
     assert.equal(await b.claimOnce("backfill:1:0"), null, "held by a");

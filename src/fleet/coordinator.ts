@@ -19,7 +19,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { VigilEnv } from "../config/env.ts";
 import { errorMessage } from "../core/errors.ts";
-import type { LeaseFence, WorkerIdentity } from "../core/fleet.ts";
+import { fenceOf, type LeaseFence, type WorkerIdentity } from "../core/fleet.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { FleetStore } from "../storage/ports.ts";
 import { assignItems } from "./assignment.ts";
@@ -100,6 +100,12 @@ export class FleetCoordinator {
   private wake: AbortController = new AbortController();
   /** One-off leases whose release is in flight. */
   private readonly releasingOnce = new Set<string>();
+  /**
+   * Whether the database took this process's last heartbeat. Until it has, and while it refuses it (another live
+   * process has the worker id: worker_id_in_use), this process claims nothing, so it cannot take over work the
+   * live one does under the same id (a lease that names the id reads as its own).
+   */
+  #accepted = false;
 
   constructor(options: FleetCoordinatorOptions) {
     this.store = options.store;
@@ -141,6 +147,11 @@ export class FleetCoordinator {
     return this.owns(name) ? this.leases.get(name)?.controller.signal : undefined;
   }
 
+  /** Whether the database took this process's last heartbeat (see #accepted): until then it claims nothing. */
+  accepted(): boolean {
+    return this.#accepted;
+  }
+
   /** Rebalances since start (leases given up so another worker could take them). */
   rebalanceCount(): number {
     return this.rebalances;
@@ -151,6 +162,7 @@ export class FleetCoordinator {
    * heartbeats until released.
    */
   async claimOnce(name: string): Promise<HeldLease | null> {
+    if (!this.#accepted) return null;
     // Also not while an earlier claim of it is still being released: that release would delete the new claim.
     if (this.leases.has(name) || this.claiming.has(name) || this.releasingOnce.has(name)) return null;
     const started = this.now();
@@ -166,7 +178,7 @@ export class FleetCoordinator {
     let released = false;
     return {
       name,
-      fence: { lease: name, workerId: this.identity.id },
+      fence: fenceOf(this.identity, name),
       signal: lease.controller.signal,
       release: async () => {
         if (released) return;
@@ -218,6 +230,8 @@ export class FleetCoordinator {
       this.drop(name, lease, "was released (the worker stops)");
     }
     await Promise.allSettled(works);
+    // A process refused the id never had it: leaving would end the live process's leases under that id.
+    if (!this.#accepted) return;
     try {
       await this.store.leaveFleet(this.identity.id);
     } catch (err) {
@@ -268,7 +282,15 @@ export class FleetCoordinator {
     const beat = this.now();
     // Not serving until it has a share: while it starts up, the others keep its part of the work.
     const serving = this.share !== undefined;
-    const held = new Set(await this.store.heartbeatWorker(this.identity, this.ttlMs, this.rebalances, serving));
+    let answer: string[];
+    try {
+      answer = await this.store.heartbeatWorker(this.identity, this.ttlMs, this.rebalances, serving);
+    } catch (err) {
+      if ((err as { code?: unknown } | null)?.code === "worker_id_in_use") this.#accepted = false;
+      throw err;
+    }
+    this.#accepted = true;
+    const held = new Set(answer);
     for (const [name, at] of this.releasedAt) {
       // Released after this heartbeat began: its answer may predate the release.
       if (at >= beat) held.delete(name);

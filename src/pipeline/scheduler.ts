@@ -11,7 +11,7 @@
 
 import { setTimeout as sleep } from "node:timers/promises";
 import { errorMessage, NotFoundError, VigilError } from "../core/errors.ts";
-import type { LeaseFence } from "../core/fleet.ts";
+import { fenceOf, type LeaseFence } from "../core/fleet.ts";
 import type { SourceRecord } from "../core/source.ts";
 import type { FleetCoordinator } from "../fleet/coordinator.ts";
 import { sliceLease, sourceLease, sourceOfLease } from "../fleet/lease-names.ts";
@@ -116,8 +116,8 @@ export class PollScheduler {
     if (!source?.enabled) return;
     // Backfills are shared slice by slice across the fleet (fleetBackfills), not run by the source's owner. Pages
     // are written under the lease: a worker that kept polling past its lease (frozen, starved) writes nothing.
-    const fence = { lease: name, workerId: this.fleet?.identity.id ?? "" };
-    await this.sourceLoop(source, leaseSignal, { backfill: false, fence });
+    const fence = this.fleet ? fenceOf(this.fleet.identity, name) : undefined;
+    await this.sourceLoop(source, leaseSignal, { backfill: false, ...(fence ? { fence } : {}) });
   }
 
   /**

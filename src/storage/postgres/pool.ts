@@ -45,15 +45,16 @@ export function openPool(options: PoolOptions): pg.Pool {
   // No plan compiled to machine code: the store's queries run in milliseconds, and a plan whose estimate passes
   // jit_above_cost (stale statistics of the text queue inflate it) spent 165-195 ms compiling a search that then
   // ran in 7-17 ms. A SET on each new connection, not a startup option, which a connection pooler such as
-  // PgBouncer may refuse; where it cannot apply (a server without JIT), the connection goes on as it is.
+  // PgBouncer may refuse; where it cannot apply (a server older than the settings), the connection goes on as it is.
   const idleMs = Math.max(1, Math.floor(options.idleInTransactionMs ?? IDLE_IN_TRANSACTION_MS));
   pool.on("connect", (client) => {
     // A connection the server ends while it is checked out and between statements (the idle timeout below, an
     // administrator, a restart) emits 'error' on the client, and the pool listens only on idle ones: unheard, the
     // error would end the process. Its transaction's next statement fails instead, and the pool drops it.
     client.on("error", () => undefined);
-    client.query("SET jit = off").catch(() => undefined);
-    client.query(`SET idle_in_transaction_session_timeout = ${idleMs}`).catch(() => undefined);
+    // One query: a second one sent before the first has answered would be queued behind the caller's first
+    // query by now (and pg warns of it).
+    client.query(`SET jit = off; SET idle_in_transaction_session_timeout = ${idleMs}`).catch(() => undefined);
   });
   return pool;
 }

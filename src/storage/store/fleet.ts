@@ -29,13 +29,24 @@ export async function holdLeaseIn(ctx: StoreContext, trx: Db, fence: LeaseFence)
         .select("name")
         .where("name", "=", fence.lease)
         .where("worker_id", "=", fence.workerId)
-        .where("expires_at_ms", ">", ctx.dialect.clockMs),
+        .where("expires_at_ms", ">", ctx.dialect.clockMs)
+        // And this process is still the worker: a successor under the id (its heartbeat replaced the incarnation)
+        // inherits the lease. Unlocked: the successor's heartbeat renews the lease in the same transaction as it
+        // takes the id, so it waits for this row's lock, and this write commits before the successor holds it.
+        .where(({ exists, selectFrom }) =>
+          exists(
+            selectFrom("workers")
+              .select("id")
+              .where("id", "=", fence.workerId)
+              .where("incarnation", "=", fence.incarnation),
+          ),
+        ),
     )
     .executeTakeFirst();
   if (held === undefined) {
     throw new VigilError(
       "lease_lost",
-      `Worker ${fence.workerId} no longer holds lease ${fence.lease}; nothing was written.`,
+      `Worker ${fence.workerId} (this process) no longer holds lease ${fence.lease}; nothing was written.`,
       {
         retryable: true,
       },
