@@ -46,6 +46,11 @@ export interface OutboxEntry {
   id: number;
   alertId: string;
   kind: OutboxKind;
+  /**
+   * Whether the alert was raised from history when the entry was written, which is how the entry is routed (the
+   * alert may have turned live since: its next entry announces that); null in entries stored before this was kept.
+   */
+  fromHistory: boolean | null;
   createdAtMs: number;
 }
 

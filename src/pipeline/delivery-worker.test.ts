@@ -185,6 +185,39 @@ describe("DeliveryWorker", () => {
     assert.equal((await store.listAlerts({ ruleId: DELIVERY_FAILED_RULE_ID })).length, 1);
   });
 
+  it("routes each entry as its alert was when written: a history alert turned live pages a live-only destination once", async () => {
+    server = await startHttpServer((_req, res) => reply(res, 200, "ok"));
+    await addWebhook(store, secrets, "pager", `${server.origin}/live-only`);
+    await addWebhook(store, secrets, "archive", `${server.origin}/with-history`, { includeHistory: true });
+    const match = (id: string, t: number) => ruleMatch(source.id, id, t, { severity: "CRITICAL" });
+    const history = await store.applyPage({
+      sourceId: source.id,
+      events: [eventRow("old-1", T0 - 60)],
+      quarantined: [],
+      unknownTypes: [],
+      matches: [match("old-1", T0 - 60)],
+      fromHistory: true,
+    });
+    const [alertId] = history.createdAlertIds;
+    assert.ok(alertId);
+    // Live activity joins it before its first entry is routed: the alert is live now, and announced again.
+    await store.applyPage({
+      sourceId: source.id,
+      events: [eventRow("new-1", T0)],
+      quarantined: [],
+      unknownTypes: [],
+      matches: [match("new-1", T0)],
+    });
+    assert.equal((await store.getAlert(alertId))?.fromHistory, false);
+    await worker().drain();
+    const created = server.requests
+      .map((r) => ({ url: r.url, body: JSON.parse(r.body) as { notification: { alertId: string; kind: string } } }))
+      .filter((r) => r.body.notification.alertId === alertId && r.body.notification.kind === "created")
+      .map((r) => r.url)
+      .sort();
+    assert.deepEqual(created, ["/live-only", "/with-history", "/with-history"]);
+  });
+
   it("retries 500s with backoff, then dead-letters after the maximum attempts", async () => {
     server = await startHttpServer((_req, res) => reply(res, 500, "boom"));
     await addWebhook(store, secrets, "hook", server.origin);

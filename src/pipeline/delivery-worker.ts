@@ -240,7 +240,9 @@ export class DeliveryWorker {
               severity: alert.severity,
               logType: first?.match.logType ?? "OpenAI.Audit",
               ruleDestinations: alert.destinations,
-              fromHistory: alert.fromHistory,
+              // As the alert was when the entry was written: one raised from history that turned live since is
+              // announced to live destinations by its next entry, not by this one too.
+              fromHistory: entry.fromHistory ?? alert.fromHistory,
             },
             destinations,
             (ignored) =>

@@ -1048,6 +1048,14 @@ export const MIGRATIONS: readonly Migration[] = [
       END $$;
     `,
   },
+  {
+    version: 36,
+    name: "outbox entries say whether their alert was raised from history when they were written",
+    sql: `
+      -- See the SQLite store's migration 36.
+      ALTER TABLE outbox ADD COLUMN from_history boolean;
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

@@ -1189,6 +1189,16 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE UNIQUE INDEX posture_snapshots_previous ON posture_snapshots (source_id, previous_id);
     `,
   },
+  {
+    version: 36,
+    name: "outbox entries say whether their alert was raised from history when they were written",
+    sql: `
+      -- (35 is PostgreSQL's alone.) An entry was routed by its alert as it is when routed: a history alert that
+      -- live activity joined before its first entry was routed had both entries routed as live, and a live-only
+      -- destination got "created" twice. Entries written before say nothing (NULL) and are routed as before.
+      ALTER TABLE outbox ADD COLUMN from_history INTEGER;
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

@@ -83,7 +83,7 @@ export async function changeStatus(
     .insertInto("alert_status_changes")
     .values({ alert_id: id, from_status: current.status, to_status: status, at_ms: atMs, changed_by: by })
     .execute();
-  if (status === "RESOLVED") await enqueue(trx, [id], "resolved", atMs);
+  if (status === "RESOLVED") await enqueue(trx, [id], "resolved", atMs, current.fromHistory);
   return { ...current, status, updatedAtMs: atMs };
 }
 

@@ -198,6 +198,8 @@ export interface EventTextPendingTable {
 export interface OutboxTable {
   alert_id: string;
   created_at_ms: number;
+  /** Whether the alert was raised from history when the entry was written; null in entries written before. */
+  from_history: ColumnType<number | boolean | null, number | null | undefined, never>;
   id: Generated<number>;
   kind: string;
   routed_at_ms: number | null;

@@ -28,7 +28,7 @@ import type {
   OutboxKind,
   Store,
 } from "../ports.ts";
-import type { DeliveriesTable, DeliveryAttemptsTable, DestinationsTable } from "./database.ts";
+import { type DeliveriesTable, type DeliveryAttemptsTable, type DestinationsTable, flag } from "./database.ts";
 import type { Db, StoreContext } from "./dialect.ts";
 
 export type DeliveryOps = Pick<
@@ -138,7 +138,7 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
       dialect.run(async (db) => {
         const rows = await db
           .selectFrom("outbox")
-          .select(["id", "alert_id", "kind", "created_at_ms"])
+          .select(["id", "alert_id", "kind", "from_history", "created_at_ms"])
           .where("routed_at_ms", "is", null)
           .orderBy("id")
           .limit(limit)
@@ -147,6 +147,7 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
           id: r.id,
           alertId: r.alert_id,
           kind: r.kind as OutboxKind,
+          fromHistory: r.from_history === null ? null : flag(r.from_history),
           createdAtMs: r.created_at_ms,
         }));
       }),

@@ -438,7 +438,7 @@ async function createAlerts(trx: Db, creations: readonly AlertWindow[], nowMs: n
         })),
       )
       .execute();
-    await enqueue(trx, ids, "created", nowMs);
+    await enqueue(trx, ids, "created", nowMs, fromHistory);
     // Matches of earlier batches that opened the window belong to the alert too (its id is the window's).
     await trx
       .updateTable("rule_matches")
@@ -483,16 +483,23 @@ async function attachToAlerts(trx: Db, outcome: WindowOutcome, nowMs: number, fr
       chunk.filter((w) => live.has(w.id)).map((w) => w.id),
       "created",
       nowMs,
+      false,
     );
   }
 }
 
 /** Outbox rows for alerts, in the transaction that changes them (src/pipeline/outbox routes them). */
-export async function enqueue(trx: Db, alertIds: readonly string[], kind: "created" | "resolved", atMs: number) {
+export async function enqueue(
+  trx: Db,
+  alertIds: readonly string[],
+  kind: "created" | "resolved",
+  atMs: number,
+  fromHistory: boolean,
+) {
   if (alertIds.length === 0) return;
   await trx
     .insertInto("outbox")
-    .values(alertIds.map((id) => ({ alert_id: id, kind, created_at_ms: atMs })))
+    .values(alertIds.map((id) => ({ alert_id: id, kind, created_at_ms: atMs, from_history: toFlag(fromHistory) })))
     .execute();
 }
 
