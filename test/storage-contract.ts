@@ -602,11 +602,15 @@ export function runStorageContract(
         assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, T0 + 100);
         assert.equal((await store.getStreamState(source.id, "tenant")).checkpointSecs, null);
 
-        await store.createBackfillJob({ ...range, stream: "main", initialCheckpointSecs: T0 + 5 }, []);
+        // A second start of the source's history (a worker that read no checkpoint either) gets the first job.
+        const again = await store.createBackfillJob({ ...range, stream: "main", initialCheckpointSecs: T0 + 5 }, []);
         assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, T0 + 100);
+        assert.deepEqual(await store.listBackfillJobs({ sourceId: source.id }), [again]);
+        assert.equal((await store.getBackfillSlices(again.id)).length, 1);
 
         await store.applyPage(page(source.id, [], { streamUpdate: { stream: "tenant", lastSweepSecs: T0 } }));
         await store.createBackfillJob({ ...range, stream: "tenant", initialCheckpointSecs: T0 + 9 }, []);
+        assert.equal((await store.listBackfillJobs({ sourceId: source.id })).length, 2);
         assert.deepEqual(await store.getStreamState(source.id, "tenant"), {
           sourceId: source.id,
           stream: "tenant",

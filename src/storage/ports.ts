@@ -305,7 +305,8 @@ export interface Store
   /**
    * Creates a job and its slices in one transaction. With `initialCheckpointSecs`, the stream's
    * checkpoint is set to it in the same transaction if it has none yet: a new source hands its
-   * history to the backfill and polls live from there.
+   * history to the backfill and polls live from there. If it has one, the stream's newest job is returned
+   * instead of a new one (another worker started the source's history), when there is one.
    */
   createBackfillJob(
     job: { sourceId: string; stream: StreamName; sinceSecs: number; untilSecs: number; initialCheckpointSecs?: number },

@@ -30,6 +30,22 @@ export function backfillOps(ctx: StoreContext): BackfillOps {
       }
       const row = await dialect.write(async (trx) => {
         await requireSource(ctx, trx, job.sourceId);
+        // A new source's history: only the transaction that sets the stream's checkpoint makes its job. One that
+        // finds it set (another worker's poll of the source read no checkpoint either, then froze, say) takes
+        // that job instead of fetching the history a second time.
+        if (job.initialCheckpointSecs !== undefined) {
+          const first = await initCheckpoint(trx, job.sourceId, job.stream, job.initialCheckpointSecs);
+          const made = first
+            ? undefined
+            : await trx
+                .selectFrom("backfill_jobs")
+                .selectAll()
+                .where("source_id", "=", job.sourceId)
+                .where("stream", "=", job.stream)
+                .orderBy("id", "desc")
+                .executeTakeFirst();
+          if (made !== undefined) return made;
+        }
         const inserted = await trx
           .insertInto("backfill_jobs")
           .values({
@@ -51,9 +67,6 @@ export function backfillOps(ctx: StoreContext): BackfillOps {
             upper_bound_secs: slice.endSecs - 1,
           }));
           await trx.insertInto("backfill_slices").values(values).execute();
-        }
-        if (job.initialCheckpointSecs !== undefined) {
-          await initCheckpoint(trx, job.sourceId, job.stream, job.initialCheckpointSecs);
         }
         return inserted;
       });

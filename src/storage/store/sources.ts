@@ -231,8 +231,14 @@ export async function updateStreamState(
 }
 
 /** A backfill's starting checkpoint: set only when the stream has none (see Store.createBackfillJob). */
-export async function initCheckpoint(trx: Db, sourceId: string, stream: StreamName, checkpointSecs: number) {
-  await trx
+/** Sets the stream's checkpoint if it has none; returns whether it did. */
+export async function initCheckpoint(
+  trx: Db,
+  sourceId: string,
+  stream: StreamName,
+  checkpointSecs: number,
+): Promise<boolean> {
+  const set = await trx
     .insertInto("stream_state")
     .values({ source_id: sourceId, stream, checkpoint_secs: checkpointSecs })
     .onConflict((oc) =>
@@ -241,7 +247,9 @@ export async function initCheckpoint(trx: Db, sourceId: string, stream: StreamNa
         .doUpdateSet({ checkpoint_secs: checkpointSecs })
         .where("stream_state.checkpoint_secs", "is", null),
     )
-    .execute();
+    .returning("source_id")
+    .executeTakeFirst();
+  return set !== undefined;
 }
 
 /** Notes that a page stored a new event for the source (the "no events processed" alarm reads it). */
