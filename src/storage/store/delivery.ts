@@ -161,7 +161,7 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
           .set({ routed_at_ms: nowMs })
           .where("id", "=", outboxId)
           .where("routed_at_ms", "is", null)
-          .returning("id")
+          .returning(["alert_id", "kind"])
           .executeTakeFirst();
         if (marked === undefined) {
           const exists = await trx.selectFrom("outbox").select("id").where("id", "=", outboxId).executeTakeFirst();
@@ -170,16 +170,17 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
         }
         // A resolve goes wherever its alert's creation went (sent, or still on its way), whatever routing says
         // now: a late match may have lowered the alert's severity, or a destination's minimum changed since.
-        const announced = await trx
-          .selectFrom("outbox as mine")
-          .innerJoin("outbox as created", "created.alert_id", "mine.alert_id")
-          .innerJoin("deliveries as d", "d.outbox_id", "created.id")
-          .select(["d.destination_id as id", "d.destination_name as name"])
-          .where("mine.id", "=", outboxId)
-          .where("mine.kind", "=", "resolved")
-          .where("created.kind", "=", "created")
-          .where("d.status", "in", ["pending", "sent"])
-          .execute();
+        const announced =
+          marked.kind !== "resolved"
+            ? []
+            : await trx
+                .selectFrom("outbox as created")
+                .innerJoin("deliveries as d", "d.outbox_id", "created.id")
+                .select(["d.destination_id as id", "d.destination_name as name"])
+                .where("created.alert_id", "=", marked.alert_id)
+                .where("created.kind", "=", "created")
+                .where("d.status", "in", ["pending", "sent"])
+                .execute();
         const targets = new Map([...announced, ...destinations].map((d) => [d.id, d]));
         if (targets.size === 0) return;
         await trx
