@@ -2181,6 +2181,119 @@ export function runStorageContract(
         }
       });
 
+      /** Claims the one due delivery at `atMs` and records `outcome` for it. */
+      async function attempt(
+        atMs: number,
+        outcome: "sent" | "retry" | "failed",
+        extra: { error?: string; concernsDestination?: boolean } = {},
+      ) {
+        const [d] = await store.claimDeliveries({ nowMs: atMs, leaseMs: 1000, limit: 1 });
+        assert.ok(d, `a delivery is due at ${atMs}`);
+        await store.recordDeliveryAttempt({
+          deliveryId: d.id,
+          leaseToken: d.leaseToken,
+          atMs,
+          outcome,
+          ...(outcome === "retry" ? { nextAttemptAtMs: atMs } : {}),
+          durationMs: 1,
+          ...extra,
+        });
+        return d;
+      }
+
+      it("keeps each destination's health with its attempts: failing since the first failure, cleared by a success", async () => {
+        const { alertId } = await alertWithOutbox();
+        const dest = await newDestination();
+        const other = await newDestination("other");
+        const [entry] = await store.listUnroutedOutbox(10);
+        assert.ok(entry);
+        await store.routeOutboxEntry(entry.id, [{ id: dest.id, name: dest.name }], 1000);
+        const health = async () => (await store.getDestination(dest.id))?.failing;
+        assert.equal(await health(), null);
+
+        const d = await attempt(2000, "retry", { error: "HTTP 503" });
+        assert.deepEqual(await health(), { sinceMs: 2000, deliveryId: d.id, alertId, error: "HTTP 503", dead: false });
+        // Later failures keep the episode's start and delivery, and bring the latest error.
+        await attempt(3000, "retry", { error: "HTTP 502" });
+        assert.deepEqual(await health(), { sinceMs: 2000, deliveryId: d.id, alertId, error: "HTTP 502", dead: false });
+        // A failure that says nothing about the destination (nothing was sent) leaves it as it is.
+        await attempt(3500, "retry", { error: "the alert was deleted", concernsDestination: false });
+        assert.equal((await health())?.error, "HTTP 502");
+        await attempt(4000, "failed", { error: "HTTP 400" });
+        assert.deepEqual(await health(), { sinceMs: 2000, deliveryId: d.id, alertId, error: "HTTP 400", dead: true });
+        assert.equal((await store.getDestination(other.id))?.failing, null);
+        assert.deepEqual(
+          (await store.listDestinations()).map((x) => [x.name, x.failing?.dead ?? null]),
+          [
+            ["hook", true],
+            ["other", null],
+          ],
+        );
+
+        // Sent again, it succeeds: the destination is healthy.
+        assert.equal(await store.retryDeadDeliveries({ destinationId: dest.id }, 5000), 1);
+        await attempt(5000, "sent");
+        assert.equal(await health(), null);
+      });
+
+      it("sends dead letters again, with a new retry window, but never behind a later notification that arrived", async () => {
+        const { alertId } = await alertWithOutbox();
+        const pager = await newDestination("pager");
+        const chat = await newDestination("chat");
+        const gone = await newDestination("gone");
+        const all = [pager, chat, gone].map((d) => ({ id: d.id, name: d.name }));
+        const [created] = await store.listUnroutedOutbox(10);
+        assert.ok(created);
+        await store.routeOutboxEntry(created.id, all, 1000);
+        // Every "created" dies.
+        for (let i = 0; i < 3; i++) await attempt(2000 + i, "failed", { error: "HTTP 500" });
+        // The resolve reaches the pager; it dies at the chat.
+        await store.setAlertStatus(alertId, "RESOLVED", 3000);
+        const resolved = (await store.listUnroutedOutbox(10)).find((e) => e.kind === "resolved");
+        assert.ok(resolved);
+        await store.routeOutboxEntry(
+          resolved.id,
+          [
+            { id: pager.id, name: pager.name },
+            { id: chat.id, name: chat.name },
+          ],
+          3000,
+        );
+        const byDestination = async () =>
+          new Map((await store.listDeliveries(alertId)).map((d) => [`${d.kind}:${d.destinationName}`, d]));
+        for (let i = 0; i < 2; i++) {
+          const [d] = await store.claimDeliveries({ nowMs: 4000, leaseMs: 1000, limit: 1 });
+          assert.ok(d);
+          await store.recordDeliveryAttempt({
+            deliveryId: d.id,
+            leaseToken: d.leaseToken,
+            atMs: 4000,
+            outcome: d.destinationName === "pager" ? "sent" : "failed",
+            durationMs: 1,
+          });
+        }
+        await store.removeDestination(gone.id);
+        assert.equal(await store.retryDeadDeliveries({ alertId: "no-such-alert" }, 9000), 0);
+
+        // The pager's "created" stays dead (its "resolved" arrived); the chat gets both again, in order; the removed
+        // destination's stays dead.
+        assert.equal(await store.retryDeadDeliveries({ alertId }, 9000), 2);
+        const now = await byDestination();
+        assert.equal(now.get("created:pager")?.status, "failed");
+        assert.equal(now.get("created:gone")?.status, "failed");
+        for (const key of ["created:chat", "resolved:chat"]) {
+          assert.equal(now.get(key)?.status, "pending", key);
+          assert.equal(now.get(key)?.retryFromMs, 9000, key);
+          assert.equal(now.get(key)?.nextAttemptAtMs, 9000, key);
+        }
+        assert.equal(now.get("created:pager")?.retryFromMs, now.get("created:pager")?.createdAtMs);
+        const [first, ...rest] = await store.claimDeliveries({ nowMs: 9000, leaseMs: 1000, limit: 10 });
+        assert.equal(first?.kind, "created");
+        assert.deepEqual(rest, [], "the resolve waits for its creation");
+        // Nothing is dead for the chat now.
+        assert.equal(await store.retryDeadDeliveries({ destinationId: chat.id }, 9500), 0);
+      });
+
       it("removing the source removes its outbox and deliveries", async () => {
         const { source, alertId } = await alertWithOutbox();
         const [entry] = await store.listUnroutedOutbox(10);

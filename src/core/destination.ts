@@ -14,8 +14,25 @@ export interface DestinationRecord {
   logTypes: string[];
   /** Who owns it: "config" — the config file (changed and removed only there); null — the console, API or CLI. */
   managedBy: DestinationManager;
+  /** Null while its latest delivery attempt succeeded (or none was made). */
+  failing: DestinationFailing | null;
   createdAtMs: number;
   updatedAtMs: number;
+}
+
+/**
+ * Since when deliveries to a destination have been failing: set by the first attempt that fails after one that
+ * succeeded, cleared by the next that succeeds. It is what the delivery-failed system alert is derived from.
+ */
+export interface DestinationFailing {
+  sinceMs: number;
+  /** The delivery whose failed attempt began the episode (the system alert's identity), and its alert. */
+  deliveryId: string;
+  alertId: string;
+  /** The latest attempt's error. */
+  error: string | null;
+  /** Whether a delivery was given up (a dead letter) in this episode, not only retried. */
+  dead: boolean;
 }
 
 export type DestinationManager = "config" | null;
@@ -72,6 +89,8 @@ export interface DeliveryRecord {
   lastError: string | null;
   deliveredAtMs: number | null;
   createdAtMs: number;
+  /** Its retry window starts here: its creation, or when a dead letter was sent again. */
+  retryFromMs: number;
 }
 
 /** A delivery claimed by one worker until `leaseUntilMs`; the token proves the claim when recording. */

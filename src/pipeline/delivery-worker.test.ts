@@ -223,7 +223,8 @@ describe("DeliveryWorker", () => {
     await addWebhook(store, secrets, "hook", server.origin);
     const [alertId] = await createAlerts(store, source, 1);
     assert.ok(alertId);
-    const w = worker({ maxAttempts: 3 });
+    // Only the dead letter raises the system alert here (not half an hour of failures).
+    const w = worker({ maxAttempts: 3, failingAfterMs: 3_600_000 });
     const delays: number[] = [];
     for (let i = 0; i < 3; i++) {
       const before = clock.t;
@@ -371,6 +372,109 @@ describe("DeliveryWorker", () => {
     });
     assert.ok((await store.listDeliveries(system.id)).some((d) => d.kind === "resolved" && d.status === "sent"));
     assert.equal((await store.listAlerts({ ruleId: DELIVERY_FAILED_RULE_ID })).length, 1);
+  });
+
+  it("retries for a day, not a number of attempts, and raises DeliveryFailed after 5 minutes of failures", async () => {
+    let up = false;
+    server = await startHttpServer((_req, res) => reply(res, up ? 200 : 503, "down"));
+    const hook = await addWebhook(store, secrets, "hook", server.origin);
+    const [alertId] = await createAlerts(store, source, 1);
+    assert.ok(alertId);
+    const w = worker({ baseDelayMs: 60_000 });
+    const start = clock.t;
+    const systemAlerts = () => store.listAlerts({ ruleId: DELIVERY_FAILED_RULE_ID });
+    await w.runOnce();
+    clock.t += 4 * 60_000;
+    await w.runOnce();
+    assert.deepEqual(await systemAlerts(), [], "4 minutes of failures are not yet an outage");
+    clock.t += 60_000;
+    await w.runOnce();
+    const [system, ...more] = await systemAlerts();
+    assert.ok(system);
+    assert.deepEqual(more, []);
+    assert.equal(system.alertContext?.destination_id, hook.id);
+    assert.equal(system.alertContext?.given_up, false);
+    assert.match(system.description ?? "", /failed for 5 min \(.*HTTP 503.*still being retried/);
+
+    // Twelve hours down: the alert's delivery is retried as long, and stays pending (the backoff is capped at 10 min).
+    while (clock.t < start + 12 * 3_600_000) {
+      clock.t += 10 * 60_000;
+      await w.runOnce();
+    }
+    const [pending] = await store.listDeliveries(alertId);
+    assert.equal(pending?.status, "pending");
+    assert.ok((pending?.attempts ?? 0) > 60, `attempts: ${pending?.attempts}`);
+    assert.equal((await systemAlerts()).length, 1, "one alert for the whole outage");
+
+    // Back up: the backlog goes out within the capped backoff, and the system alert resolves.
+    up = true;
+    clock.t += 10 * 60_000;
+    await w.drain();
+    assert.equal((await store.listDeliveries(alertId))[0]?.status, "sent");
+    assert.equal((await store.getAlert(system.id))?.status, "RESOLVED");
+    assert.equal((await store.getDestination(hook.id))?.failing, null);
+  });
+
+  it("gives a retryable failure up once its day is over, and sends the dead letter again on request", async () => {
+    let up = false;
+    server = await startHttpServer((_req, res) => reply(res, up ? 200 : 503, "down"));
+    const hook = await addWebhook(store, secrets, "hook", server.origin);
+    const [alertId] = await createAlerts(store, source, 1);
+    assert.ok(alertId);
+    const w = worker({ baseDelayMs: 60_000 });
+    const start = clock.t;
+    while (clock.t <= start + 25 * 3_600_000) {
+      await w.runOnce();
+      clock.t += 10 * 60_000;
+    }
+    const [dead] = await store.listDeliveries(alertId);
+    assert.equal(dead?.status, "failed");
+    assert.match(dead?.lastError ?? "", /HTTP 503.*gave up after retrying for 24 h, \d+ attempts/);
+    assert.equal((await store.getDestination(hook.id))?.failing?.dead, true);
+
+    up = true;
+    // The alert's delivery, and the system alert's (routed to every destination, this one included).
+    assert.equal(await store.retryDeadDeliveries({ destinationId: hook.id }, clock.t), 2);
+    await w.drain();
+    const [sent] = await store.listDeliveries(alertId);
+    assert.equal(sent?.status, "sent");
+    assert.equal(sent?.retryFromMs, clock.t);
+    assert.equal((await store.listDeliveriesByStatus("failed")).length, 0);
+    const [system] = await store.listAlerts({ ruleId: DELIVERY_FAILED_RULE_ID });
+    assert.equal(system?.status, "RESOLVED");
+  });
+
+  it("raises DeliveryFailed from what is stored: after a kill that followed the give-up, and once for two workers", async () => {
+    server = await startHttpServer((_req, res) => reply(res, 404));
+    const hook = await addWebhook(store, secrets, "hook", server.origin);
+    await createAlerts(store, source, 2);
+    await worker().route();
+    // A worker gives both deliveries up and is killed before it derives anything: only the attempts are stored.
+    for (const d of await store.claimDeliveries({ nowMs: clock.t, leaseMs: 60_000, limit: 10 })) {
+      await store.recordDeliveryAttempt({
+        deliveryId: d.id,
+        leaseToken: d.leaseToken,
+        atMs: clock.t,
+        outcome: "failed",
+        statusCode: 404,
+        error: "HTTP 404",
+        durationMs: 1,
+      });
+    }
+    assert.deepEqual(await store.listAlerts({ ruleId: DELIVERY_FAILED_RULE_ID }), []);
+    // Two workers (two connections to the database) start and derive at the same time.
+    const other = await openSqliteStore({ path: join(dir, "vigil.db"), clock });
+    try {
+      await Promise.all([worker().runOnce(), worker({}, other).runOnce()]);
+    } finally {
+      await other.close();
+    }
+    const [system, ...more] = await store.listAlerts({ ruleId: DELIVERY_FAILED_RULE_ID });
+    assert.ok(system);
+    assert.deepEqual(more, []);
+    assert.equal(system.alertContext?.destination_id, hook.id);
+    assert.equal(system.alertContext?.given_up, true);
+    assert.equal(system.matchCount, 1);
   });
 
   it("a destination that is down never blocks ingestion or deliveries to the others", async () => {

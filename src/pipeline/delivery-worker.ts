@@ -7,13 +7,14 @@
 //      never send the same delivery at once, and a crashed worker's deliveries are claimed again once its
 //      lease expires;
 //   3. sends with a timeout, and records the attempt: sent, retry at a backoff time, or failed (dead letter)
-//      once the attempts are used up or the error is permanent.
+//      once its retry window (a day by default) is over or the error is permanent.
 // A kill between send and record re-sends after the lease: at most a duplicate, which receivers drop by
 // the delivery id (stable across retries). Nothing here loops on a retry; it only computes when next.
-// A delivery given up raises the destination's `Vigil.System.DeliveryFailed` alert (once per destination
-// while it keeps failing); a delivery that succeeds again resolves it (see delivery-health.ts). Deliveries
-// are independent, but a pass sends its batch together and ends with the slowest send: a destination that hangs
-// holds the others up to one send timeout per pass.
+// Each attempt also records the destination's health; the destination's `Vigil.System.DeliveryFailed` alert is
+// derived from it after every pass that sent something, and every half minute (delivery-health.ts). A dead
+// letter is sent again by `vigil destinations retry` (store.retryDeadDeliveries). Deliveries are independent,
+// but a pass sends its batch together and ends with the slowest send: a destination that hangs holds the others
+// up to one send timeout per pass.
 
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AlertRecord } from "../core/alert.ts";
@@ -34,17 +35,23 @@ import {
 import type { Logger } from "../logging/logger.ts";
 import type { SecretBox } from "../secrets/secret-box.ts";
 import type { Store } from "../storage/ports.ts";
-import { type DeadDelivery, updateDeliveryHealth } from "./delivery-health.ts";
+import { DEFAULT_FAILING_AFTER_MS, reconcileDeliveryHealth } from "./delivery-health.ts";
 
-/** What one pass saw per destination, for the delivery-failed system alert. */
-interface PassOutcomes {
-  sentTo: Set<string>;
-  dead: Map<string, DeadDelivery>;
-}
-
-export const DEFAULT_MAX_ATTEMPTS = 8;
+/**
+ * How long a delivery is retried (from its creation, or from when its dead letter was sent again): an outage of
+ * the receiver shorter than this loses nothing, and the DeliveryFailed alert tells of it long before.
+ */
+export const DEFAULT_RETRY_FOR_MS = 24 * 3_600_000;
+/**
+ * Attempts after which a delivery is given up whatever its window: the backstop for a sender that crashes mid-send
+ * (the claim counts the attempt, and a crash records nothing). A day of retries at the capped backoff is ~150.
+ */
+export const DEFAULT_MAX_ATTEMPTS = 200;
 export const DEFAULT_BASE_DELAY_MS = 5_000;
-export const DEFAULT_MAX_DELAY_MS = 3_600_000;
+/** The longest wait between two attempts: a receiver back from an outage gets its backlog within this. */
+export const DEFAULT_MAX_DELAY_MS = 10 * 60_000;
+/** The delivery-failed alert is re-derived at least this often (its "failing for 5 minutes" is a matter of time). */
+const HEALTH_EVERY_MS = 30_000;
 export const DEFAULT_SEND_TIMEOUT_MS = 60_000;
 /** System alerts (source health) go to every destination, like Panther's System Errors. */
 export const SYSTEM_RULE_PREFIX = "Vigil.System.";
@@ -77,7 +84,11 @@ export interface DeliveryWorkerOptions {
   publicUrl: string | null;
   /** Where secrets may be sent (https only, allowed hosts): checked at every send, so a tightened policy applies. */
   outbound: OutboundPolicy;
+  /** How long a retryable failure is retried (default DEFAULT_RETRY_FOR_MS). */
+  retryForMs?: number;
   maxAttempts?: number;
+  /** Failures without a success for this long raise the destination's DeliveryFailed alert (default 5 min). */
+  failingAfterMs?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
   /** Floor of every retry delay (default MIN_RETRY_DELAY_MS). */
@@ -186,6 +197,8 @@ export async function buildNotification(
 
 export class DeliveryWorker {
   readonly #o: DeliveryWorkerOptions;
+  /** When this worker last derived the delivery-failed alerts (never yet: at its first pass, after a restart too). */
+  #healthAtMs = Number.NEGATIVE_INFINITY;
 
   constructor(options: DeliveryWorkerOptions) {
     this.#o = options;
@@ -271,29 +284,39 @@ export class DeliveryWorker {
       leaseMs: this.#o.leaseMs ?? this.#sendTimeoutMs * 2 + 30_000,
       limit: this.#o.batchSize ?? 10,
     });
-    if (claimed.length === 0) return result;
     const destinations = new Map<string, Destination | null>();
-    const outcomes: PassOutcomes = { sentTo: new Set(), dead: new Map() };
     await Promise.all(
       claimed.map(async (delivery) => {
-        const outcome = await this.#deliver(delivery, destinations, outcomes, signal);
+        const outcome = await this.#deliver(delivery, destinations, signal);
         if (outcome === "sent") result.sent++;
         else if (outcome === "retry") result.retried++;
         else if (outcome === "failed") result.failed++;
       }),
     );
-    // After the batch, one destination at a time: two dead deliveries of a pass raise one alert.
+    await this.#deriveHealth(claimed.length > 0);
+    return result;
+  }
+
+  /** Raises and resolves the delivery-failed alerts from the stored health, after sends and every half minute. */
+  async #deriveHealth(sentSomething: boolean): Promise<void> {
+    const nowMs = this.#o.clock.nowMs();
+    if (!sentSomething && nowMs - this.#healthAtMs < HEALTH_EVERY_MS) return;
+    this.#healthAtMs = nowMs;
     try {
-      const changes = await updateDeliveryHealth(store, outcomes, clock.nowMs());
+      const changes = await reconcileDeliveryHealth(
+        this.#o.store,
+        nowMs,
+        this.#o.failingAfterMs ?? DEFAULT_FAILING_AFTER_MS,
+      );
       for (const id of changes.raised)
         this.#o.logger.error({ alert: id }, "Alert delivery is failing: raised system alert.");
       for (const id of changes.resolved)
         this.#o.logger.info({ alert: id }, "Alert delivery works again: resolved system alert.");
     } catch (err) {
-      // Never let the bookkeeping stop deliveries: the next pass tries again.
+      // Never let the bookkeeping stop deliveries: the health is stored, and the next pass derives it again.
+      this.#healthAtMs = Number.NEGATIVE_INFINITY;
       this.#o.logger.warn({}, `Could not update the delivery-failed system alert: ${errorMessage(err)}`);
     }
-    return result;
   }
 
   /**
@@ -332,14 +355,13 @@ export class DeliveryWorker {
   async #deliver(
     delivery: ClaimedDelivery,
     cache: Map<string, Destination | null>,
-    outcomes: PassOutcomes,
     signal?: AbortSignal,
   ): Promise<"sent" | "retry" | "failed" | "lost"> {
     const { store, clock, logger } = this.#o;
     const record = async (
       outcome: "sent" | "retry" | "failed",
       startedMs: number,
-      extra: { statusCode?: number; error?: string; nextAttemptAtMs?: number },
+      extra: { statusCode?: number; error?: string; nextAttemptAtMs?: number; concernsDestination?: boolean },
     ): Promise<"sent" | "retry" | "failed" | "lost"> => {
       const atMs = clock.nowMs();
       const kept = await store.recordDeliveryAttempt({
@@ -350,29 +372,13 @@ export class DeliveryWorker {
         durationMs: Math.max(0, atMs - startedMs),
         ...extra,
       });
-      if (!kept) return "lost";
-      if (outcome === "sent") outcomes.sentTo.add(delivery.destinationId);
-      return outcome;
-    };
-    // A dead delivery to a destination that exists: the destination is failing (raise its system alert).
-    const dead = async (startedMs: number, extra: { statusCode?: number; error: string }) => {
-      const outcome = await record("failed", startedMs, extra);
-      if (outcome === "failed" && !outcomes.dead.has(delivery.destinationId)) {
-        outcomes.dead.set(delivery.destinationId, {
-          deliveryId: delivery.id,
-          alertId: delivery.alertId,
-          destinationId: delivery.destinationId,
-          destinationName: delivery.destinationName,
-          error: extra.error,
-        });
-      }
-      return outcome;
+      return kept ? outcome : "lost";
     };
 
     const startedMs = clock.nowMs();
     // A delivery whose sender kept crashing (the claim counts attempts) is given up like any other.
     if (delivery.attempts > this.#maxAttempts) {
-      return dead(startedMs, { error: `Gave up after ${this.#maxAttempts} attempts.` });
+      return record("failed", startedMs, { error: `Gave up after ${this.#maxAttempts} attempts.` });
     }
     if (!cache.has(delivery.destinationId)) {
       const rec = await store.getDestination(delivery.destinationId);
@@ -381,7 +387,9 @@ export class DeliveryWorker {
     const destination = cache.get(delivery.destinationId) ?? null;
     if (!destination) return record("failed", startedMs, { error: "The destination was removed." });
     const alert = await store.getAlert(delivery.alertId);
-    if (!alert) return record("failed", startedMs, { error: "The alert no longer exists." });
+    if (!alert) {
+      return record("failed", startedMs, { error: "The alert no longer exists.", concernsDestination: false });
+    }
 
     let result: DeliveryResult;
     try {
@@ -395,14 +403,20 @@ export class DeliveryWorker {
     const statusCode = result.status === undefined ? {} : { statusCode: result.status };
     if (result.ok) return record("sent", startedMs, statusCode);
 
-    const exhausted = delivery.attempts >= this.#maxAttempts;
+    const retryForMs = this.#o.retryForMs ?? DEFAULT_RETRY_FOR_MS;
+    const windowOver = clock.nowMs() - delivery.retryFromMs >= retryForMs;
+    const exhausted = delivery.attempts >= this.#maxAttempts || windowOver;
     if (!result.retryable || exhausted) {
       logger.error(
         { delivery: delivery.id, destination: destination.name, alert: delivery.alertId },
         `Delivery of alert ${delivery.alertId} to ${destination.name} failed for good: ${result.error}`,
       );
-      const why = exhausted && result.retryable ? ` (gave up after ${delivery.attempts} attempts)` : "";
-      return dead(startedMs, { ...statusCode, error: `${result.error}${why}` });
+      const why = !result.retryable
+        ? ""
+        : windowOver
+          ? ` (gave up after retrying for ${formatSpan(retryForMs)}, ${delivery.attempts} attempts)`
+          : ` (gave up after ${delivery.attempts} attempts)`;
+      return record("failed", startedMs, { ...statusCode, error: `${result.error}${why}` });
     }
     const delay = backoffDelayMs(delivery.attempts, {
       ...(this.#o.baseDelayMs === undefined ? {} : { baseMs: this.#o.baseDelayMs }),
@@ -417,6 +431,13 @@ export class DeliveryWorker {
     );
     return record("retry", startedMs, { ...statusCode, error: result.error, nextAttemptAtMs: clock.nowMs() + delay });
   }
+}
+
+/** "24 h", "90 min", "45 s": a retry window as an operator reads it. */
+function formatSpan(ms: number): string {
+  if (ms >= 2 * 3_600_000) return `${Math.round(ms / 3_600_000)} h`;
+  if (ms >= 2 * 60_000) return `${Math.round(ms / 60_000)} min`;
+  return `${Math.round(ms / 1000)} s`;
 }
 
 /**

@@ -183,6 +183,7 @@ const ROUTES: Array<[string, string]> = [
   ["PATCH", "/api/destinations/x"],
   ["DELETE", "/api/destinations/x"],
   ["POST", "/api/destinations/x/test"],
+  ["POST", "/api/destinations/x/retry"],
   ["GET", "/api/health"],
   ["GET", "/api/suppressions"],
   ["POST", "/api/suppressions"],
@@ -551,6 +552,58 @@ describe("HTTP API resources", () => {
     for (const d of [pager, chat]) {
       assert.equal((await call("DELETE", `/api/destinations/${d.json.destination.id}`)).status, 200);
     }
+  });
+
+  it("shows each destination's delivery health and dead letters, and sends them again", async () => {
+    const made = await call("POST", "/api/destinations", {
+      body: { name: "Flaky", type: "file", config: { path: "flaky.jsonl" } },
+    });
+    assert.equal(made.status, 201, made.text);
+    const id = made.json.destination.id as string;
+    const source = (await runtime.store.listSources())[0];
+    assert.ok(source);
+    const [alertId] = (
+      await runtime.store.applyDerivedMatches(source.id, [
+        ruleMatch(source.id, "flaky-1", T0, { severity: "CRITICAL", dedupString: "flaky" }),
+      ])
+    ).createdAlertIds;
+    assert.ok(alertId);
+    const entry = (await runtime.store.listUnroutedOutbox(100)).find((e) => e.alertId === alertId);
+    assert.ok(entry);
+    await runtime.store.routeOutboxEntry(entry.id, [{ id, name: "Flaky" }], 1000);
+    const [delivery] = await runtime.store.claimDeliveries({ nowMs: 1000, leaseMs: 1000, limit: 1 });
+    assert.equal(delivery?.destinationId, id);
+    await runtime.store.recordDeliveryAttempt({
+      deliveryId: delivery.id,
+      leaseToken: delivery.leaseToken,
+      atMs: 2000,
+      outcome: "failed",
+      error: "disk full",
+      durationMs: 1,
+    });
+    const shown = async () =>
+      ((await call("GET", "/api/destinations")).json.destinations as Array<{ id: string }>).find((d) => d.id === id);
+    assert.deepEqual(await shown(), {
+      ...made.json.destination,
+      failing: { sinceMs: 2000, error: "disk full", givenUp: true },
+      deadLetters: 1,
+    });
+    assert.deepEqual((await call("POST", `/api/destinations/${id}/retry`)).json, { requeued: 1 });
+    assert.equal(((await shown()) as { deadLetters?: number })?.deadLetters, 0);
+    assert.deepEqual((await call("POST", `/api/destinations/${id}/retry`)).json, { requeued: 0 });
+    assert.equal((await call("POST", "/api/destinations/nope/retry")).status, 404);
+    // Sent this time: the destination is delivering again (and nothing is left in the backlog).
+    const [again] = await runtime.store.claimDeliveries({ nowMs: Date.now(), leaseMs: 1000, limit: 1 });
+    assert.equal(again?.id, delivery.id);
+    await runtime.store.recordDeliveryAttempt({
+      deliveryId: again.id,
+      leaseToken: again.leaseToken,
+      atMs: 3000,
+      outcome: "sent",
+      durationMs: 1,
+    });
+    assert.equal(((await shown()) as { failing?: unknown })?.failing, null);
+    assert.equal((await call("DELETE", `/api/destinations/${id}`)).status, 200);
   });
 
   it("manages destinations without ever returning their secrets", async () => {

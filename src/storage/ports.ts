@@ -241,6 +241,11 @@ export interface DeliveryAttemptWrite {
   /** Already redacted by the destination; redacted again before it is stored. */
   error?: string;
   durationMs: number;
+  /**
+   * False when the outcome says nothing about the destination (its alert was deleted, so nothing was sent): the
+   * destination's health (DestinationRecord.failing) is then left as it is. Default true.
+   */
+  concernsDestination?: boolean;
 }
 
 export interface Store
@@ -477,6 +482,12 @@ export interface Store
    * the attempt is still logged but the delivery is left to that worker, and the result is false.
    */
   recordDeliveryAttempt(attempt: DeliveryAttemptWrite): Promise<boolean>;
+  /**
+   * Sends dead letters again: failed deliveries (of one destination, or one alert, or all) become pending, due at
+   * `nowMs`, with a new retry window from then. Left dead: those of a removed destination, and those a later
+   * notification of the same alert already reached (the receiver would see them out of order). Returns how many.
+   */
+  retryDeadDeliveries(filter: { destinationId?: string; alertId?: string }, nowMs: number): Promise<number>;
   /** The deliveries of an alert (oldest first) with their attempt logs. */
   listDeliveries(alertId: string): Promise<Array<DeliveryRecord & { log: DeliveryAttemptRecord[] }>>;
   /** Deliveries in a status (e.g. failed: the dead letters), newest first; limit defaults to 100. */

@@ -197,6 +197,17 @@ export async function removeDestination(runtime: Pick<Runtime, "store">, d: Dest
 }
 
 /**
+ * Sends a destination's dead letters (deliveries given up) again, with a new retry window; returns how many. Those
+ * a later notification of the same alert already reached stay dead (see Store.retryDeadDeliveries).
+ */
+export async function retryDeadLetters(
+  runtime: Pick<Runtime, "store" | "clock">,
+  d: DestinationRecord,
+): Promise<number> {
+  return runtime.store.retryDeadDeliveries({ destinationId: d.id }, runtime.clock.nowMs());
+}
+
+/**
  * Sends a sample alert to the destination, built as the delivery worker builds it (same outbound policy and
  * export directory); the result says whether it arrived, and how long it took.
  */

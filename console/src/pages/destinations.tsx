@@ -222,6 +222,7 @@ export function DestinationsPage() {
   const action = useAction();
   const [tests, setTests] = useState<Record<string, TestResult | "running">>({});
   const [removing, setRemoving] = useState<string | null>(null);
+  const [requeued, setRequeued] = useState<Record<string, string>>({});
 
   async function sendTest(id: string) {
     action.setError(null);
@@ -237,6 +238,14 @@ export function DestinationsPage() {
   function changeSeverity(id: string, minSeverity: string) {
     void action.run(async () => {
       await api.patch(`/api/destinations/${encodeURIComponent(id)}`, { minSeverity });
+      destinations.reload();
+    });
+  }
+
+  function resend(id: string, name: string) {
+    void action.run(async () => {
+      const result = await api.post<{ requeued?: number }>(`/api/destinations/${encodeURIComponent(id)}/retry`, {});
+      setRequeued((r) => ({ ...r, [id]: `${result.requeued ?? 0} queued for ${name}` }));
       destinations.reload();
     });
   }
@@ -304,6 +313,39 @@ export function DestinationsPage() {
                     </select>
                   </>
                 ),
+              },
+              {
+                header: "Deliveries",
+                className: "wrap",
+                cell: ({ d, id, name }) => {
+                  const failing = d.failing as Rec | null | undefined;
+                  const dead = Number(d.deadLetters ?? 0);
+                  return (
+                    <>
+                      {failing ? (
+                        <div className="err-text">
+                          failing since {fmtMs(failing.sinceMs)}
+                          {failing.givenUp ? " (given up)" : ""}: {str(failing.error) || "no reason given"}
+                        </div>
+                      ) : (
+                        <div>delivering</div>
+                      )}
+                      {dead > 0 ? (
+                        <div>
+                          {dead} dead {dead === 1 ? "letter" : "letters"}{" "}
+                          <button
+                            type="button"
+                            aria-label={`Send the dead letters of ${name} again`}
+                            onClick={() => resend(id, name)}
+                          >
+                            Send again
+                          </button>
+                        </div>
+                      ) : null}
+                      {requeued[id] ? <div className="muted">{requeued[id]}</div> : null}
+                    </>
+                  );
+                },
               },
               { header: "Updated", className: "nowrap", cell: ({ d }) => fmtMs(d.updatedAtMs ?? d.createdAtMs) },
               {

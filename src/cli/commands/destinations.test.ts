@@ -6,8 +6,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { addSource, createAlerts } from "../../../test/delivery-helpers.ts";
 import { runVigil, type VigilRun } from "../../../test/helpers.ts";
 import { reply, startHttpServer, type TestServer } from "../../destinations/test-support.ts";
+import { openSqliteStore } from "../../storage/sqlite/sqlite-store.ts";
 
 const HMAC_SECRET = "hmac-secret-never-shown-0123456789";
 const SLACK_URL = "https://hooks.slack.com/services/T000/B000/tokenNeverShown42";
@@ -128,6 +130,41 @@ describe("vigil destinations", { timeout: 120_000 }, () => {
     assert.equal(bad.code, 1);
     assert.equal((JSON.parse(bad.stdout) as { ok: boolean }).ok, false);
     assertNoSecrets(bad);
+  });
+
+  it("lists each destination's delivery health, and sends its dead letters again", async () => {
+    // A delivery to siem2 given up, as the delivery worker records it.
+    const store = await openSqliteStore({ path: join(dir, "vigil.db") });
+    try {
+      const [alertId] = await createAlerts(store, await addSource(store), 1);
+      const entry = (await store.listUnroutedOutbox(10)).find((e) => e.alertId === alertId);
+      const siem2 = await store.getDestination("siem2");
+      assert.ok(entry && siem2);
+      await store.routeOutboxEntry(entry.id, [{ id: siem2.id, name: siem2.name }], 0);
+      const [d] = await store.claimDeliveries({ nowMs: 0, leaseMs: 1000, limit: 1 });
+      assert.ok(d);
+      await store.recordDeliveryAttempt({
+        deliveryId: d.id,
+        leaseToken: d.leaseToken,
+        atMs: Date.UTC(2026, 11, 5, 10),
+        outcome: "failed",
+        error: "HTTP 500",
+        durationMs: 1,
+      });
+    } finally {
+      await store.close();
+    }
+    const list = await vigil(["destinations", "list"], env());
+    assert.match(
+      list.stdout,
+      /^siem2\t.*\tfailing since 2026-12-05T10:00:00\.000Z \(deliveries given up\): HTTP 500$/m,
+    );
+    assert.match(list.stdout, /^chat\t.*\tdelivering$/m);
+    const retry = await vigil(["destinations", "retry", "siem2"], env());
+    assert.equal(retry.code, 0, retry.stderr);
+    assert.match(retry.stdout, /Queued 1 dead letter of siem2/);
+    const again = await vigil(["destinations", "retry", "siem2"], env());
+    assert.match(again.stdout, /siem2 has no dead letters to send again/);
   });
 
   it("removes a destination; removing it again fails", async () => {

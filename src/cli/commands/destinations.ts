@@ -15,6 +15,7 @@ import {
   addDestination,
   checkTypeAndSeverity,
   removeDestination,
+  retryDeadLetters,
   testDestination,
 } from "../../usecases/destinations.ts";
 import { printJsonLine, withRuntime } from "../context.ts";
@@ -116,7 +117,11 @@ function optionalSeverity(options: AddOptions): { minSeverity?: string } {
 
 function describe(d: DestinationRecord): string {
   const logTypes = d.logTypes.length > 0 ? d.logTypes.join(",") : "all log types";
-  return `${d.name}\t${d.type}\t${d.minSeverity}+\t${logTypes}\t${d.id}`;
+  const health =
+    d.failing === null
+      ? "delivering"
+      : `failing since ${new Date(d.failing.sinceMs).toISOString()}${d.failing.dead ? " (deliveries given up)" : ""}: ${d.failing.error ?? "no error recorded"}`;
+  return `${d.name}\t${d.type}\t${d.minSeverity}+\t${logTypes}\t${d.id}\t${health}`;
 }
 
 async function requireDestination(runtime: Runtime, name: string): Promise<DestinationRecord> {
@@ -210,6 +215,22 @@ export function register(program: Command): void {
         const d = await requireDestination(runtime, name);
         await removeDestination(runtime, d);
         process.stdout.write(`Removed destination ${d.name}.\n`);
+      });
+    });
+
+  destinations
+    .command("retry")
+    .argument("<name>", "destination name or id")
+    .description("Send the destination's dead letters (deliveries given up) again, each retried for another day.")
+    .action(async (name: string) => {
+      await withRuntime(async (runtime) => {
+        const d = await requireDestination(runtime, name);
+        const n = await retryDeadLetters(runtime, d);
+        process.stdout.write(
+          n === 0
+            ? `${d.name} has no dead letters to send again.\n`
+            : `Queued ${n} dead ${n === 1 ? "letter" : "letters"} of ${d.name}: \`vigil start\` (or \`vigil poll --once\`) sends them.\n`,
+        );
       });
     });
 

@@ -9,7 +9,13 @@ import { SEVERITIES } from "../../core/detection.ts";
 import { NotFoundError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
 import { DEFAULT_MIN_SEVERITY, DESTINATION_TYPES } from "../../destinations/index.ts";
-import { addDestination, removeDestination, testDestination, updateDestination } from "../../usecases/destinations.ts";
+import {
+  addDestination,
+  removeDestination,
+  retryDeadLetters,
+  testDestination,
+  updateDestination,
+} from "../../usecases/destinations.ts";
 import { type AppEnv, readBody, requireAdmin, type ServerContext } from "../context.ts";
 
 const CreateSchema = z.object({
@@ -28,7 +34,8 @@ const UpdateSchema = z.object({
   config: z.record(z.string(), z.unknown()).optional(),
 });
 
-function view(d: DestinationRecord) {
+/** A destination as the API shows it: its delivery health (errors are stored redacted) and dead letters too. */
+function view(d: DestinationRecord, deadLetters: number) {
   return {
     id: d.id,
     name: d.name,
@@ -36,10 +43,15 @@ function view(d: DestinationRecord) {
     minSeverity: d.minSeverity,
     logTypes: d.logTypes,
     managedBy: d.managedBy,
+    failing: d.failing && { sinceMs: d.failing.sinceMs, error: d.failing.error, givenUp: d.failing.dead },
+    deadLetters,
     createdAtMs: d.createdAtMs,
     updatedAtMs: d.updatedAtMs,
   };
 }
+
+/** The most dead letters counted per destination (beyond it the console says "10000"). */
+const DEAD_LETTERS_COUNTED = 10_000;
 
 export function destinationRoutes(ctx: ServerContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
@@ -52,27 +64,45 @@ export function destinationRoutes(ctx: ServerContext): Hono<AppEnv> {
     return d;
   }
 
-  app.get("/destinations", async (c) =>
+  async function deadLettersOf(): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    for (const d of await store.listDeliveriesByStatus("failed", DEAD_LETTERS_COUNTED)) {
+      counts.set(d.destinationId, (counts.get(d.destinationId) ?? 0) + 1);
+    }
+    return counts;
+  }
+
+  app.get("/destinations", async (c) => {
+    const dead = await deadLettersOf();
     // The defaults too, so the console's form shows what the API applies when no severity is given.
-    c.json({ destinations: (await store.listDestinations()).map(view), defaultMinSeverity: DEFAULT_MIN_SEVERITY }),
-  );
+    return c.json({
+      destinations: (await store.listDestinations()).map((d) => view(d, dead.get(d.id) ?? 0)),
+      defaultMinSeverity: DEFAULT_MIN_SEVERITY,
+    });
+  });
 
   app.post("/destinations", requireAdmin, async (c) => {
     const body = await readBody(c, CreateSchema);
     const created = await addDestination(runtime, { ...body, config: body.config ?? {} });
-    return c.json({ destination: view(created) }, 201);
+    return c.json({ destination: view(created, 0) }, 201);
   });
 
   // Secrets are write-only: a PATCH changes the fields it gives and keeps the others (usecases/destinations.ts).
   app.patch("/destinations/:id", requireAdmin, async (c) => {
     const d = await requireDestination(c.req.param("id"));
     const updated = await updateDestination(runtime, d, await readBody(c, UpdateSchema));
-    return c.json({ destination: view(updated) });
+    return c.json({ destination: view(updated, (await deadLettersOf()).get(updated.id) ?? 0) });
   });
 
   app.delete("/destinations/:id", requireAdmin, async (c) => {
     await removeDestination(runtime, await requireDestination(c.req.param("id")));
     return c.json({ ok: true });
+  });
+
+  // Dead letters are sent again with a new retry window (a receiver that was down for more than a day).
+  app.post("/destinations/:id/retry", requireAdmin, async (c) => {
+    const d = await requireDestination(c.req.param("id"));
+    return c.json({ requeued: await retryDeadLetters(runtime, d) });
   });
 
   app.post("/destinations/:id/test", requireAdmin, async (c) => {

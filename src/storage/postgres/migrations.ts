@@ -1056,6 +1056,30 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE outbox ADD COLUMN from_history boolean;
     `,
   },
+  {
+    version: 37,
+    name: "destinations keep their delivery health; a dead letter can be sent again",
+    sql: `
+      -- See the SQLite store's migration 37.
+      ALTER TABLE destinations ADD COLUMN failing_since_ms bigint;
+      ALTER TABLE destinations ADD COLUMN failing_delivery_id text COLLATE "C";
+      ALTER TABLE destinations ADD COLUMN failing_alert_id text COLLATE "C";
+      ALTER TABLE destinations ADD COLUMN failing_error text;
+      ALTER TABLE destinations ADD COLUMN failing_dead boolean NOT NULL DEFAULT false;
+      UPDATE destinations SET (failing_since_ms, failing_delivery_id, failing_alert_id, failing_error, failing_dead) = (
+        SELECT CASE WHEN a.outcome = 'sent' THEN NULL ELSE a.at_ms END,
+               CASE WHEN a.outcome = 'sent' THEN NULL ELSE d.id END,
+               CASE WHEN a.outcome = 'sent' THEN NULL ELSE o.alert_id END,
+               CASE WHEN a.outcome = 'sent' THEN NULL ELSE a.error END,
+               a.outcome = 'failed'
+        FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id JOIN outbox o ON o.id = d.outbox_id
+        WHERE d.destination_id = destinations.id
+        ORDER BY a.at_ms DESC, a.id DESC LIMIT 1)
+      WHERE EXISTS (SELECT 1 FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+        WHERE d.destination_id = destinations.id);
+      ALTER TABLE deliveries ADD COLUMN retry_from_ms bigint;
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { CompiledQuery, sql } from "kysely";
 import pg from "pg";
+import { assertDeliveryHealthUpgrade, ROWS_BEFORE_DELIVERY_HEALTH } from "../../../test/delivery-health-upgrade.ts";
 import { type PgCluster, startPgCluster } from "../../../test/pg-cluster.ts";
 import { assertSourceNumbersUpgrade, ROWS_BEFORE_SOURCE_NUMBERS } from "../../../test/source-numbers-upgrade.ts";
 import { eventRow, ruleMatch, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
@@ -179,6 +180,20 @@ describe("PostgresStore", () => {
       const ninetyDays = 90 * 86_400_000;
       assert.ok(token !== undefined);
       assert.ok(token.expiresAtMs >= before - 1000 + ninetyDays && token.expiresAtMs <= Date.now() + ninetyDays);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("migration 37 finds each destination's health in its attempt log", async () => {
+    const schema = await schemaBefore("destinations keep their delivery health; a dead letter can be sent again", [
+      // Without foreign keys (no alerts needed), for these statements only.
+      "SET session_replication_role = replica",
+      ...ROWS_BEFORE_DELIVERY_HEALTH,
+    ]);
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    try {
+      await assertDeliveryHealthUpgrade(store);
     } finally {
       await store.close();
     }

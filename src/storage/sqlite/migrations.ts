@@ -1199,6 +1199,35 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE outbox ADD COLUMN from_history INTEGER;
     `,
   },
+  {
+    version: 37,
+    name: "destinations keep their delivery health; a dead letter can be sent again",
+    sql: `
+      -- The delivery-failed system alert was raised from what one pass of one worker saw: two passes giving up
+      -- at once raised it twice, and a kill after the give-up never raised it. Each attempt now records the
+      -- destination's health in its own transaction (failing since when, from which delivery, dead or still
+      -- retrying), and the alert is derived from it (src/pipeline/delivery-health.ts).
+      ALTER TABLE destinations ADD COLUMN failing_since_ms INTEGER;
+      ALTER TABLE destinations ADD COLUMN failing_delivery_id TEXT;
+      ALTER TABLE destinations ADD COLUMN failing_alert_id TEXT;
+      ALTER TABLE destinations ADD COLUMN failing_error TEXT;
+      ALTER TABLE destinations ADD COLUMN failing_dead INTEGER NOT NULL DEFAULT 0;
+      -- Where a destination's latest attempt failed, it is failing since that attempt.
+      UPDATE destinations SET (failing_since_ms, failing_delivery_id, failing_alert_id, failing_error, failing_dead) = (
+        SELECT CASE WHEN a.outcome = 'sent' THEN NULL ELSE a.at_ms END,
+               CASE WHEN a.outcome = 'sent' THEN NULL ELSE d.id END,
+               CASE WHEN a.outcome = 'sent' THEN NULL ELSE o.alert_id END,
+               CASE WHEN a.outcome = 'sent' THEN NULL ELSE a.error END,
+               a.outcome = 'failed'
+        FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id JOIN outbox o ON o.id = d.outbox_id
+        WHERE d.destination_id = destinations.id
+        ORDER BY a.at_ms DESC, a.id DESC LIMIT 1)
+      WHERE EXISTS (SELECT 1 FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+        WHERE d.destination_id = destinations.id);
+      -- A delivery is retried for a time from here (NULL: from its creation); sending a dead letter again sets it.
+      ALTER TABLE deliveries ADD COLUMN retry_from_ms INTEGER;
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
+import { assertDeliveryHealthUpgrade, ROWS_BEFORE_DELIVERY_HEALTH } from "../../../test/delivery-health-upgrade.ts";
 import {
   AFTER_REMOVED_SOURCE,
   assertSourceNumbersUpgrade,
@@ -789,6 +790,15 @@ describe("SqliteStore", () => {
           ["old", "e1"],
         );
       }, path);
+    });
+
+    it("migration 37 finds each destination's health in its attempt log", async () => {
+      const path = freshPath();
+      const db = databaseBefore(path, "destinations keep their delivery health");
+      db.pragma("foreign_keys = OFF");
+      for (const statement of ROWS_BEFORE_DELIVERY_HEALTH) db.exec(statement);
+      db.close();
+      await withStore(assertDeliveryHealthUpgrade, path);
     });
 
     it("refuses a database written by a newer Vigil", async () => {

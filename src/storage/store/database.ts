@@ -133,6 +133,8 @@ export interface DeliveriesTable {
   lease_until_ms: number | null;
   next_attempt_at_ms: number;
   outbox_id: number;
+  /** Where its retry window starts (a dead letter sent again); null: at its creation. */
+  retry_from_ms: Generated<number | null>;
   status: string;
 }
 
@@ -150,6 +152,11 @@ export interface DeliveryAttemptsTable {
 export interface DestinationsTable {
   config_ciphertext: string;
   created_at_ms: number;
+  failing_alert_id: Generated<string | null>;
+  failing_dead: Generated<Flag>;
+  failing_delivery_id: Generated<string | null>;
+  failing_error: Generated<string | null>;
+  failing_since_ms: Generated<number | null>;
   id: string;
   log_types: Generated<string>;
   managed_by: string | null;

@@ -22,6 +22,7 @@ import { NotFoundError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
 import type {
   DeliveryAttemptRecord,
+  DeliveryAttemptWrite,
   DeliveryRecord,
   DeliveryStatus,
   DestinationRecord,
@@ -43,6 +44,7 @@ export type DeliveryOps = Pick<
   | "routeOutboxEntry"
   | "claimDeliveries"
   | "recordDeliveryAttempt"
+  | "retryDeadDeliveries"
   | "listDeliveries"
   | "listDeliveriesByStatus"
 >;
@@ -61,12 +63,20 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
         log_types: JSON.stringify(d.logTypes),
         config_ciphertext: d.config.ciphertext,
         managed_by: d.managedBy ?? null,
+        failing_since_ms: null,
+        failing_delivery_id: null,
+        failing_alert_id: null,
+        failing_error: null,
+        failing_dead: 0,
         created_at_ms: nowMs,
         updated_at_ms: nowMs,
       };
       return dialect.write(async (trx) => {
         try {
-          await trx.insertInto("destinations").values(row).execute();
+          await trx
+            .insertInto("destinations")
+            .values({ ...row, failing_dead: 0 })
+            .execute();
         } catch (err) {
           // The unique index on the name decides (the id is a fresh UUID), so two workers adding the same
           // name at once cannot both win.
@@ -273,13 +283,18 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
           })
           .where("id", "=", a.deliveryId)
           .where("lease_token", "=", a.leaseToken)
-          .returning("attempts")
+          .returning(["attempts", "destination_id", "outbox_id"])
           .executeTakeFirst();
         // A stale holder's attempt is still logged, numbered as the delivery now stands.
         const current =
           finished ??
-          (await trx.selectFrom("deliveries").select("attempts").where("id", "=", a.deliveryId).executeTakeFirst());
+          (await trx
+            .selectFrom("deliveries")
+            .select(["attempts", "destination_id", "outbox_id"])
+            .where("id", "=", a.deliveryId)
+            .executeTakeFirst());
         if (current === undefined) throw new NotFoundError(`No delivery with id ${a.deliveryId}.`);
+        if (a.concernsDestination !== false) await recordHealth(trx, current, a, error);
         await trx
           .insertInto("delivery_attempts")
           .values({
@@ -293,6 +308,49 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
           })
           .execute();
         return finished !== undefined;
+      }),
+
+    retryDeadDeliveries: (filter, nowMs) =>
+      dialect.write(async (trx) => {
+        let dead = trx
+          .updateTable("deliveries")
+          .set({
+            status: "pending",
+            next_attempt_at_ms: nowMs,
+            retry_from_ms: nowMs,
+            lease_until_ms: null,
+            lease_token: null,
+          })
+          .where("status", "=", "failed")
+          // A removed destination's dead letters stay dead: there is nowhere to send them.
+          .where("destination_id", "in", (eb) => eb.selectFrom("destinations").select("id"))
+          // Not behind a later notification of its alert that reached the destination: a "created" sent after
+          // its "resolved" would reopen the incident for good. (Later ones dead too are sent again with it, in
+          // order: claimDeliveries sends an alert's notifications to a destination one after the other.)
+          .where(({ exists, not, selectFrom }) =>
+            not(
+              exists(
+                selectFrom("outbox as mine")
+                  .innerJoin("outbox as later", (join) =>
+                    join.onRef("later.alert_id", "=", "mine.alert_id").onRef("later.id", ">", "mine.id"),
+                  )
+                  .innerJoin("deliveries as after", "after.outbox_id", "later.id")
+                  .select("after.id")
+                  .whereRef("mine.id", "=", "deliveries.outbox_id")
+                  .whereRef("after.destination_id", "=", "deliveries.destination_id")
+                  .where("after.status", "=", "sent"),
+              ),
+            ),
+          );
+        if (filter.destinationId !== undefined) dead = dead.where("destination_id", "=", filter.destinationId);
+        if (filter.alertId !== undefined) {
+          const alertId = filter.alertId;
+          dead = dead.where("outbox_id", "in", (eb) =>
+            eb.selectFrom("outbox").select("outbox.id").where("outbox.alert_id", "=", alertId),
+          );
+        }
+        const { numUpdatedRows } = await dead.executeTakeFirst();
+        return Number(numUpdatedRows);
       }),
 
     listDeliveries: (alertId) =>
@@ -330,6 +388,46 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
   };
 }
 
+/**
+ * The destination's health moves with each attempt, in its transaction: what the delivery-failed alert is derived
+ * from (pipeline/delivery-health.ts) is never behind the attempts, whoever made them (a stale holder's too: it
+ * did reach, or fail to reach, the destination). A success clears it; the first failure after one begins an
+ * episode (since when, from which delivery and alert), later failures update its error, and a give-up marks it dead.
+ */
+async function recordHealth(
+  trx: Db,
+  delivery: { destination_id: string; outbox_id: number },
+  a: DeliveryAttemptWrite,
+  error: string | null,
+): Promise<void> {
+  const health = trx.updateTable("destinations").where("id", "=", delivery.destination_id);
+  if (a.outcome === "sent") {
+    await health
+      .set({
+        failing_since_ms: null,
+        failing_delivery_id: null,
+        failing_alert_id: null,
+        failing_error: null,
+        failing_dead: 0,
+      })
+      .where("failing_since_ms", "is not", null)
+      .execute();
+    return;
+  }
+  await health
+    .set((eb) => ({
+      failing_since_ms: eb.fn.coalesce("failing_since_ms", eb.val(a.atMs)),
+      failing_delivery_id: eb.fn.coalesce("failing_delivery_id", eb.val(a.deliveryId)),
+      failing_alert_id: eb.fn.coalesce(
+        "failing_alert_id",
+        eb.selectFrom("outbox").select("alert_id").where("id", "=", delivery.outbox_id),
+      ),
+      failing_error: error,
+      ...(a.outcome === "failed" ? { failing_dead: 1 } : {}),
+    }))
+    .execute();
+}
+
 /** A delivery with the alert and kind of its outbox entry. */
 function selectDeliveries(db: Db) {
   return db
@@ -349,6 +447,16 @@ function toDestinationRecord(row: Selectable<DestinationsTable>): DestinationRec
     minSeverity: row.min_severity as Severity,
     logTypes: JSON.parse(row.log_types) as string[],
     managedBy: row.managed_by === "config" ? "config" : null,
+    failing:
+      row.failing_since_ms === null || row.failing_delivery_id === null
+        ? null
+        : {
+            sinceMs: row.failing_since_ms,
+            deliveryId: row.failing_delivery_id,
+            alertId: row.failing_alert_id ?? "",
+            error: row.failing_error,
+            dead: flag(row.failing_dead),
+          },
     createdAtMs: row.created_at_ms,
     updatedAtMs: row.updated_at_ms,
   };
@@ -369,6 +477,7 @@ function toDeliveryRecord(row: DeliveryRow): DeliveryRecord {
     lastError: row.last_error,
     deliveredAtMs: row.delivered_at_ms,
     createdAtMs: row.created_at_ms,
+    retryFromMs: row.retry_from_ms ?? row.created_at_ms,
   };
 }
 

@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { AlertRecord } from "../core/alert.ts";
+import type { DestinationFailing, DestinationRecord } from "../core/destination.ts";
+import { planDeliveryHealth } from "./delivery-health.ts";
+
+const MIN = 60_000;
+
+function destination(id: string, failing: Partial<DestinationFailing> | null): DestinationRecord {
+  return {
+    id,
+    name: `dest-${id}`,
+    type: "webhook",
+    minSeverity: "INFO",
+    logTypes: [],
+    managedBy: null,
+    failing:
+      failing === null
+        ? null
+        : { sinceMs: 0, deliveryId: `d-${id}`, alertId: `a-${id}`, error: "HTTP 503", dead: false, ...failing },
+    createdAtMs: 0,
+    updatedAtMs: 0,
+  };
+}
+
+const alert = (id: string) => ({ id }) as AlertRecord;
+
+describe("planDeliveryHealth", () => {
+  it("raises for a dead letter at once, for failures only after the threshold, and never beside an open alert", () => {
+    const plan = planDeliveryHealth(
+      [
+        destination("dead", { sinceMs: 10 * MIN - 1, dead: true }),
+        destination("long", { sinceMs: 5 * MIN }),
+        destination("short", { sinceMs: 5 * MIN + 1 }),
+        destination("open", { sinceMs: 0, dead: true }),
+        destination("fine", null),
+      ],
+      new Map([["open", [alert("x")]]]),
+      10 * MIN,
+      5 * MIN,
+    );
+    assert.deepEqual(
+      plan.raise.map((f) => [f.destinationId, f.deliveryId, f.dead]),
+      [
+        ["dead", "d-dead", true],
+        ["long", "d-long", false],
+      ],
+    );
+    assert.deepEqual(plan.resolve, []);
+  });
+
+  it("resolves the open alerts of a destination that works again, or was removed (duplicates too)", () => {
+    const plan = planDeliveryHealth(
+      [destination("fine", null), destination("failing", { sinceMs: 9 * MIN })],
+      new Map([
+        ["fine", [alert("a"), alert("b")]],
+        ["removed", [alert("c")]],
+        ["failing", [alert("d")]],
+      ]),
+      10 * MIN,
+    );
+    assert.deepEqual(
+      plan.resolve.map((a) => a.id),
+      ["a", "b", "c"],
+    );
+    assert.deepEqual(plan.raise, []);
+  });
+});
