@@ -1884,14 +1884,24 @@ export function runStorageContract(
         assert.equal((await store.listUnroutedOutbox(10)).length, 2);
       });
 
-      it("enqueues a resolved entry when an alert is resolved, once", async () => {
+      it("enqueues a resolved entry when an open alert ends, resolved or closed, once", async () => {
         const { alertId } = await alertWithOutbox();
         await store.setAlertStatus(alertId, "TRIAGED", 1);
         await store.setAlertStatus(alertId, "RESOLVED", 2);
         await store.setAlertStatus(alertId, "RESOLVED", 3);
+        // Between the ended statuses: the receivers were told already.
+        await store.setAlertStatus(alertId, "CLOSED", 4);
+        await store.setAlertStatus(alertId, "RESOLVED", 5);
         assert.deepEqual(
           (await store.listUnroutedOutbox(10)).map((e) => e.kind),
           ["created", "resolved"],
+        );
+        // Reopened, then closed as a false positive: the pager is told it ended again.
+        await store.setAlertStatus(alertId, "OPEN", 6);
+        await store.setAlertStatus(alertId, "CLOSED", 7);
+        assert.deepEqual(
+          (await store.listUnroutedOutbox(10)).map((e) => e.kind),
+          ["created", "resolved", "resolved"],
         );
       });
 
@@ -2089,6 +2099,34 @@ export function runStorageContract(
         assert.equal(dead?.id, fresh.id);
         assert.equal(dead?.lastError, "gave up");
         assert.deepEqual(await store.claimDeliveries({ nowMs: 99_999, leaseMs: 1000, limit: 10 }), []);
+      });
+
+      it("claims no delivery of the destinations it is told to skip", async () => {
+        await alertWithOutbox();
+        const pager = await newDestination("pager");
+        const chat = await newDestination("chat");
+        const [entry] = await store.listUnroutedOutbox(10);
+        assert.ok(entry);
+        await store.routeOutboxEntry(
+          entry.id,
+          [pager, chat].map((d) => ({ id: d.id, name: d.name })),
+          1000,
+        );
+        const skipped = await store.claimDeliveries({
+          nowMs: 1000,
+          leaseMs: 1000,
+          limit: 10,
+          skipDestinations: [pager.id],
+        });
+        assert.deepEqual(
+          skipped.map((d) => d.destinationName),
+          ["chat"],
+        );
+        const rest = await store.claimDeliveries({ nowMs: 1000, leaseMs: 1000, limit: 10, skipDestinations: [] });
+        assert.deepEqual(
+          rest.map((d) => d.destinationName),
+          ["pager"],
+        );
       });
 
       it("two concurrent claims never return the same delivery", async () => {

@@ -62,10 +62,11 @@ export type RuleStateOp =
   | { kind: "delete"; ruleId: string; key: string };
 
 /**
- * An alert's lifecycle: OPEN → ACKNOWLEDGED (someone is on it) → RESOLVED (dealt with; sends the PagerDuty
- * resolve). TRIAGED and CLOSED predate ACKNOWLEDGED and still work: TRIAGED is an older word for
- * acknowledged (the alert is still open), CLOSED ends an alert without a resolve notification (e.g. a
- * false positive). Every change is recorded with who made it and when (`listAlertStatusChanges`).
+ * An alert's lifecycle: OPEN → ACKNOWLEDGED (someone is on it) → RESOLVED (dealt with). TRIAGED and CLOSED
+ * predate ACKNOWLEDGED and still work: TRIAGED is an older word for acknowledged (the alert is still open), CLOSED
+ * ends an alert as not needing action (e.g. a false positive). An open alert that ends either way sends the resolve
+ * notification (the PagerDuty incident ends too); moving between the two ended statuses sends nothing. Every change
+ * is recorded with who made it and when (`listAlertStatusChanges`).
  */
 export const ALERT_STATUSES = ["OPEN", "ACKNOWLEDGED", "TRIAGED", "RESOLVED", "CLOSED"] as const;
 export type AlertStatus = (typeof ALERT_STATUSES)[number];

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { addSource, addWebhook, createAlerts, secretBoxIn, T0 } from "../../test/delivery-helpers.ts";
 import { eventRow, ruleMatch } from "../../test/storage-contract.ts";
 import { OPEN_POLICY } from "../core/outbound.ts";
@@ -475,6 +476,37 @@ describe("DeliveryWorker", () => {
     assert.equal(system.alertContext?.destination_id, hook.id);
     assert.equal(system.alertContext?.given_up, true);
     assert.equal(system.matchCount, 1);
+  });
+
+  it("keeps sending to the others while a destination hangs: it holds only its share of the sends", async () => {
+    // The hanging receiver takes every request and answers none (until the test ends).
+    server = await startHttpServer(() => undefined);
+    const received: string[] = [];
+    const healthy = await startHttpServer((req, res) => {
+      received.push(String(req.headers["x-vigil-delivery-id"]));
+      reply(res, 200, "ok");
+    });
+    const controller = new AbortController();
+    let running: Promise<void> | undefined;
+    try {
+      await addWebhook(store, secrets, "hangs", server.origin, { timeoutSecs: 30 });
+      await addWebhook(store, secrets, "up", healthy.origin);
+      await createAlerts(store, source, 12);
+      running = worker({ sendTimeoutMs: 30_000 }).run(controller.signal, 20);
+      const started = Date.now();
+      while (received.length < 12 && Date.now() - started < 5_000) await sleep(20);
+      // A pass that waited for its whole batch held these behind the hanging sends for the send timeout.
+      assert.equal(received.length, 12, `reached the healthy destination: ${received.length} of 12`);
+      assert.ok(server.requests.length >= 1 && server.requests.length <= 5, `hanging: ${server.requests.length}`);
+    } finally {
+      controller.abort();
+      await running;
+      await healthy.close();
+    }
+    // Stopped mid-send: the hanging sends were recorded as retries, nothing was lost.
+    const pending = await store.listDeliveriesByStatus("pending");
+    assert.equal(pending.length, 12);
+    assert.ok(pending.every((d) => d.destinationName === "hangs" && d.leaseUntilMs === null));
   });
 
   it("a destination that is down never blocks ingestion or deliveries to the others", async () => {

@@ -12,11 +12,11 @@
 // the delivery id (stable across retries). Nothing here loops on a retry; it only computes when next.
 // Each attempt also records the destination's health; the destination's `Vigil.System.DeliveryFailed` alert is
 // derived from it after every pass that sent something, and every half minute (delivery-health.ts). A dead
-// letter is sent again by `vigil destinations retry` (store.retryDeadDeliveries). Deliveries are independent,
-// but a pass sends its batch together and ends with the slowest send: a destination that hangs holds the others
-// up to one send timeout per pass.
+// letter is sent again by `vigil destinations retry` (store.retryDeadDeliveries). Deliveries are independent:
+// `run` keeps up to `batchSize` sends in flight, at most half of them to one destination, and claims the next as
+// soon as one ends, so a destination that hangs holds its own share of the slots and never the others' sends.
+// (`runOnce`, for `vigil poll --once` and tests, waits for its whole batch.)
 
-import { setTimeout as sleep } from "node:timers/promises";
 import type { AlertRecord } from "../core/alert.ts";
 import type { Clock } from "../core/clock.ts";
 import type { ClaimedDelivery, DestinationRecord, OutboxEntry } from "../core/destination.ts";
@@ -275,15 +275,23 @@ export class DeliveryWorker {
     return entries.length;
   }
 
-  /** One pass: route, then claim and send one batch of due deliveries concurrently. */
+  get #capacity(): number {
+    return this.#o.batchSize ?? 10;
+  }
+
+  #claim(limit: number, skipDestinations: readonly string[] = []): Promise<ClaimedDelivery[]> {
+    return this.#o.store.claimDeliveries({
+      nowMs: this.#o.clock.nowMs(),
+      leaseMs: this.#o.leaseMs ?? this.#sendTimeoutMs * 2 + 30_000,
+      limit,
+      skipDestinations,
+    });
+  }
+
+  /** One pass: route, then claim and send one batch of due deliveries concurrently, and wait for them all. */
   async runOnce(signal?: AbortSignal): Promise<DeliveryPassResult> {
     const result: DeliveryPassResult = { routed: await this.route(), sent: 0, retried: 0, failed: 0 };
-    const { store, clock } = this.#o;
-    const claimed = await store.claimDeliveries({
-      nowMs: clock.nowMs(),
-      leaseMs: this.#o.leaseMs ?? this.#sendTimeoutMs * 2 + 30_000,
-      limit: this.#o.batchSize ?? 10,
-    });
+    const claimed = await this.#claim(this.#capacity);
     const destinations = new Map<string, Destination | null>();
     await Promise.all(
       claimed.map(async (delivery) => {
@@ -337,19 +345,79 @@ export class DeliveryWorker {
     return total;
   }
 
-  /** Runs until the signal aborts, idling `idleMs` whenever nothing was due. */
+  /**
+   * Runs until the signal aborts (what `vigil start` runs). Sends are not waited for as a batch: up to `batchSize`
+   * are in flight, at most half of them to one destination, and each that ends makes room for the next claim at
+   * once. So a destination that hangs until the send timeout holds its own share of the slots, never the sends to
+   * the others. Idles `idleMs` when nothing is due.
+   */
   async run(signal: AbortSignal, idleMs = 1000): Promise<void> {
+    const capacity = this.#capacity;
+    const perDestination = Math.max(1, Math.ceil(capacity / 2));
+    /** Sends in flight, per destination. */
+    const sending = new Map<string, number>();
+    const inFlight = new Set<Promise<void>>();
+    let sentSomething = false;
+    /** A send ended since the loop last waited: there is room, so it does not wait. */
+    let ended = false;
+    let wake: (() => void) | null = null;
     while (!signal.aborted) {
-      let busy = false;
+      let claimedAll = false;
       try {
-        const pass = await this.runOnce(signal);
-        busy = pass.sent + pass.retried + pass.failed > 0;
+        await this.route();
+        const room = capacity - inFlight.size;
+        if (room > 0) {
+          const full = [...sending].filter(([, n]) => n >= perDestination).map(([id]) => id);
+          const claimed = await this.#claim(room, full);
+          claimedAll = claimed.length === room;
+          const destinations = new Map<string, Destination | null>();
+          for (const delivery of claimed) {
+            const id = delivery.destinationId;
+            sending.set(id, (sending.get(id) ?? 0) + 1);
+            const send: Promise<void> = this.#deliver(delivery, destinations, signal)
+              .then(
+                () => undefined,
+                (err) => this.#o.logger.warn({ delivery: delivery.id }, `Alert delivery failed: ${errorMessage(err)}`),
+              )
+              .finally(() => {
+                const left = (sending.get(id) ?? 1) - 1;
+                if (left === 0) sending.delete(id);
+                else sending.set(id, left);
+                inFlight.delete(send);
+                sentSomething = true;
+                ended = true;
+                wake?.();
+              });
+            inFlight.add(send);
+          }
+        }
+        const derive = sentSomething;
+        sentSomething = false;
+        await this.#deriveHealth(derive);
       } catch (err) {
         if (signal.aborted) break;
         this.#o.logger.warn({}, `Alert delivery pass failed: ${errorMessage(err)}`);
       }
-      if (!busy) await sleep(idleMs, undefined, { signal }).catch(() => undefined);
+      // A full claim may have left more due now; else wait for a send to end (room) or for the idle time.
+      if ((claimedAll || ended) && inFlight.size < capacity) {
+        ended = false;
+        continue;
+      }
+      ended = false;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener("abort", done);
+          wake = null;
+          resolve();
+        };
+        const timer = setTimeout(done, idleMs);
+        signal.addEventListener("abort", done, { once: true });
+        wake = done;
+      });
     }
+    // Stopping: the sends in flight were told (the signal) and record their outcome before run returns.
+    await Promise.allSettled([...inFlight]);
   }
 
   async #deliver(

@@ -475,7 +475,13 @@ export interface Store
    * the same delivery. A delivery waits while an earlier notification of its alert to the same destination is
    * pending: each destination hears of an alert in order (created before resolved).
    */
-  claimDeliveries(options: { nowMs: number; leaseMs: number; limit: number }): Promise<ClaimedDelivery[]>;
+  claimDeliveries(options: {
+    nowMs: number;
+    leaseMs: number;
+    limit: number;
+    /** Destinations not to claim for now (the caller has enough sends to them in flight). */
+    skipDestinations?: readonly string[];
+  }): Promise<ClaimedDelivery[]>;
   /**
    * Logs the attempt and moves the delivery on (sent / pending at nextAttemptAtMs / failed), clearing the
    * lease. When the token no longer holds the lease (it expired and another worker claimed the delivery)

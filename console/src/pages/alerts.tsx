@@ -287,7 +287,7 @@ export function AlertsPage() {
   );
 }
 
-// The lifecycle: OPEN → ACKNOWLEDGED → RESOLVED (Close ends an alert without a resolve notification).
+// The lifecycle: OPEN → ACKNOWLEDGED → RESOLVED; Close ends one needing no action. Either sends the resolve.
 const ACTIONS: Array<{ status: string; label: string }> = [
   { status: "ACKNOWLEDGED", label: "Acknowledge" },
   { status: "RESOLVED", label: "Resolve" },

@@ -228,7 +228,8 @@ export function register(program: Command): void {
     .command("status <id> <status>")
     .description(
       `Set an alert's status (${STATUSES.join(", ")}); the change is recorded. TRIAGED is the older word for ` +
-        "ACKNOWLEDGED; CLOSED ends an alert without a resolve notification.",
+        "ACKNOWLEDGED; CLOSED ends an alert as needing no action (a false positive). An open alert that ends " +
+        "either way sends the resolve notification.",
     )
     .action(async (id: string, statusArg: string) => setStatus([id], parseStatus(statusArg)));
 

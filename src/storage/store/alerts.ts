@@ -3,7 +3,7 @@
 
 import { sql } from "kysely";
 import type { AlertRecord } from "../../core/alert.ts";
-import { ALERT_STATUSES, type AlertStatus } from "../../core/detection.ts";
+import { ALERT_STATUSES, type AlertStatus, isOpenAlertStatus } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { Store, StoredEvent } from "../ports.ts";
 import type { EventsTable } from "./database.ts";
@@ -67,7 +67,8 @@ export async function lockedAlert(dialect: StoreDialect, trx: Db, id: string): P
 
 /**
  * Moves a locked alert (read after taking `statusLockKey`) to `status`: the row, its history row, and for
- * RESOLVED the resolve notification, in the caller's transaction. The same status changes nothing.
+ * an open alert that ends (RESOLVED or CLOSED) the resolve notification, in the caller's transaction. The same
+ * status changes nothing.
  */
 export async function changeStatus(
   trx: Db,
@@ -83,7 +84,11 @@ export async function changeStatus(
     .insertInto("alert_status_changes")
     .values({ alert_id: id, from_status: current.status, to_status: status, at_ms: atMs, changed_by: by })
     .execute();
-  if (status === "RESOLVED") await enqueue(trx, [id], "resolved", atMs, current.fromHistory);
+  // Ending an open alert, resolved or closed (a false positive), sends the resolve: else the pager keeps
+  // escalating an incident nobody needs to read. Between the two ended statuses, and on reopening, nothing.
+  if (isOpenAlertStatus(current.status) && !isOpenAlertStatus(status)) {
+    await enqueue(trx, [id], "resolved", atMs, current.fromHistory);
+  }
   return { ...current, status, updatedAtMs: atMs };
 }
 

@@ -210,7 +210,7 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
           .execute();
       }),
 
-    claimDeliveries: ({ nowMs, leaseMs, limit }) =>
+    claimDeliveries: ({ nowMs, leaseMs, limit, skipDestinations = [] }) =>
       dialect.write(async (trx) => {
         const due = await dialect
           .skipLocked(
@@ -218,6 +218,7 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
               .selectFrom("deliveries")
               .select("id")
               .where("status", "=", "pending")
+              .$if(skipDestinations.length > 0, (q) => q.where("destination_id", "not in", [...skipDestinations]))
               .where("next_attempt_at_ms", "<=", nowMs)
               .where((eb) => eb.or([eb("lease_until_ms", "is", null), eb("lease_until_ms", "<=", nowMs)]))
               // One alert's notifications reach a destination in the order they were enqueued: one waits while
