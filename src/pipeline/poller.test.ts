@@ -272,6 +272,36 @@ describe("poller", () => {
     }
   });
 
+  it("does not count a poll stopped by its caller (shutdown, lease lost) as a failure", async () => {
+    const h = await harness({ seed: 20, history: { days: 1, eventsPerDay: 3000, endSecs: T0 / 1000 } });
+    try {
+      await h.poller.pollOnce();
+      const stop = new AbortController();
+      const stopping: AuditLogReader = {
+        async *pages(query, signal) {
+          for await (const page of h.client.pages(query, signal)) {
+            stop.abort();
+            signal?.throwIfAborted();
+            yield page;
+          }
+        },
+      };
+      const poller = new SourcePoller({
+        store: h.store,
+        reader: stopping,
+        normalizer,
+        source: h.source,
+        clock: h.clock,
+        logger: silentLogger,
+      });
+      h.clock.advance(3600_000);
+      await assert.rejects(poller.pollOnce(stop.signal));
+      assert.equal((await h.store.getPollStatus(h.source.id)).consecutiveFailures, 0);
+    } finally {
+      await h.close();
+    }
+  });
+
   it("keeps the checkpoint when a window is interrupted, and the next poll completes it without duplicates", async () => {
     const h = await harness(
       { seed: 19, history: { days: 1, eventsPerDay: 3000, endSecs: T0 / 1000 } },

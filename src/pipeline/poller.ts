@@ -82,6 +82,9 @@ export class SourcePoller {
       await store.recordPollResult(source.id, { atMs: clock.nowMs(), ok: true });
       return { sourceId: source.id, streams };
     } catch (err) {
+      // Stopped (shutdown, or the lease went to another worker): not a failure of the source. Recording one would
+      // count towards its "polls failing" alarm at every restart.
+      if (signal?.aborted) throw err;
       const code = err instanceof VigilError ? err.code : "unexpected";
       await store.recordPollResult(source.id, {
         atMs: clock.nowMs(),
