@@ -24,11 +24,12 @@ export async function assertDeliveryHealthUpgrade(store: Store): Promise<void> {
   const health = Object.fromEntries((await store.listDestinations()).map((d) => [d.name, d.failing]));
   assert.deepEqual(health, {
     back: null,
-    dead: { sinceMs: 20, deliveryId: "x-dead", alertId: "a1", error: "HTTP 400", dead: true },
+    dead: { sinceMs: 20, latestMs: 20, deliveryId: "x-dead", alertId: "a1", error: "HTTP 400", dead: true },
     new: null,
-    retrying: { sinceMs: 40, deliveryId: "x-retrying", alertId: "a1", error: "timed out", dead: false },
+    retrying: { sinceMs: 40, latestMs: 40, deliveryId: "x-retrying", alertId: "a1", error: "timed out", dead: false },
   });
   // A delivery's retry window starts at its creation until its dead letter is sent again.
   const [pending] = await store.listDeliveriesByStatus("pending");
   assert.equal(pending?.retryFromMs, pending?.createdAtMs);
+  assert.equal(pending?.unrecordedClaims, 0);
 }

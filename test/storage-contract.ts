@@ -2250,15 +2250,16 @@ export function runStorageContract(
         assert.equal(await health(), null);
 
         const d = await attempt(2000, "retry", { error: "HTTP 503" });
-        assert.deepEqual(await health(), { sinceMs: 2000, deliveryId: d.id, alertId, error: "HTTP 503", dead: false });
-        // Later failures keep the episode's start and delivery, and bring the latest error.
+        const episode = { sinceMs: 2000, deliveryId: d.id, alertId };
+        assert.deepEqual(await health(), { ...episode, latestMs: 2000, error: "HTTP 503", dead: false });
+        // Later failures keep the episode's start and delivery, and bring their time and error.
         await attempt(3000, "retry", { error: "HTTP 502" });
-        assert.deepEqual(await health(), { sinceMs: 2000, deliveryId: d.id, alertId, error: "HTTP 502", dead: false });
+        assert.deepEqual(await health(), { ...episode, latestMs: 3000, error: "HTTP 502", dead: false });
         // A failure that says nothing about the destination (nothing was sent) leaves it as it is.
         await attempt(3500, "retry", { error: "the alert was deleted", concernsDestination: false });
         assert.equal((await health())?.error, "HTTP 502");
         await attempt(4000, "failed", { error: "HTTP 400" });
-        assert.deepEqual(await health(), { sinceMs: 2000, deliveryId: d.id, alertId, error: "HTTP 400", dead: true });
+        assert.deepEqual(await health(), { ...episode, latestMs: 4000, error: "HTTP 400", dead: true });
         assert.equal((await store.getDestination(other.id))?.failing, null);
         assert.deepEqual(
           (await store.listDestinations()).map((x) => [x.name, x.failing?.dead ?? null]),
@@ -2274,62 +2275,111 @@ export function runStorageContract(
         assert.equal(await health(), null);
       });
 
-      it("sends dead letters again, with a new retry window, but never behind a later notification that arrived", async () => {
+      it("ends an episode at a success only once no other delivery to the destination is still failing", async () => {
+        const { source } = await alertWithOutbox();
+        await store.applyPage(
+          page(source.id, [eventRow("e2", T0 + 1)], {
+            matches: [ruleMatch(source.id, "e2", T0 + 1, { dedupString: "another" })],
+          }),
+        );
+        const dest = await newDestination();
+        for (const entry of await store.listUnroutedOutbox(10)) {
+          await store.routeOutboxEntry(entry.id, [{ id: dest.id, name: dest.name }], 1000);
+        }
+        const health = async () => (await store.getDestination(dest.id))?.failing ?? null;
+        // The receiver rejects one notification and takes the other.
+        const rejected = await attempt(2000, "retry", { error: "HTTP 500" });
+        await attempt(2001, "sent");
+        assert.equal((await health())?.deliveryId, rejected.id, "one is still failing: the episode goes on");
+        const again = await attempt(2002, "sent");
+        assert.equal(again.id, rejected.id);
+        assert.equal(await health(), null);
+      });
+
+      it("counts a claim whose sender recorded nothing, until an attempt is recorded", async () => {
+        await alertWithOutbox();
+        const dest = await newDestination();
+        const [entry] = await store.listUnroutedOutbox(10);
+        assert.ok(entry);
+        await store.routeOutboxEntry(entry.id, [{ id: dest.id, name: dest.name }], 1000);
+        const claim = async (nowMs: number) => (await store.claimDeliveries({ nowMs, leaseMs: 100, limit: 1 }))[0];
+        assert.equal((await claim(1000))?.unrecordedClaims, 0);
+        // Its sender died: the lease lapses and the next claim counts it.
+        assert.equal((await claim(1100))?.unrecordedClaims, 1);
+        const third = await claim(1200);
+        assert.equal(third?.unrecordedClaims, 2);
+        await store.recordDeliveryAttempt({
+          deliveryId: third.id,
+          leaseToken: third.leaseToken,
+          atMs: 1250,
+          outcome: "retry",
+          nextAttemptAtMs: 1300,
+          durationMs: 1,
+        });
+        assert.equal((await claim(1300))?.unrecordedClaims, 0);
+      });
+
+      it("sends dead letters again, in order, with a new retry window; never behind a later notification, nor an ended alert's creation", async () => {
         const { alertId } = await alertWithOutbox();
         const pager = await newDestination("pager");
         const chat = await newDestination("chat");
         const gone = await newDestination("gone");
-        const all = [pager, chat, gone].map((d) => ({ id: d.id, name: d.name }));
         const [created] = await store.listUnroutedOutbox(10);
         assert.ok(created);
-        await store.routeOutboxEntry(created.id, all, 1000);
-        // Every "created" dies.
+        await store.routeOutboxEntry(
+          created.id,
+          [pager, chat, gone].map((d) => ({ id: d.id, name: d.name })),
+          1000,
+        );
+        // Every "created" dies, and one destination is removed.
         for (let i = 0; i < 3; i++) await attempt(2000 + i, "failed", { error: "HTTP 500" });
-        // The resolve reaches the pager; it dies at the chat.
+        await store.removeDestination(gone.id);
+        // The alert ends; its resolve goes to the pager and is being sent (claimed, not yet recorded).
         await store.setAlertStatus(alertId, "RESOLVED", 3000);
         const resolved = (await store.listUnroutedOutbox(10)).find((e) => e.kind === "resolved");
         assert.ok(resolved);
-        await store.routeOutboxEntry(
-          resolved.id,
-          [
-            { id: pager.id, name: pager.name },
-            { id: chat.id, name: chat.name },
-          ],
-          3000,
-        );
-        const byDestination = async () =>
-          new Map((await store.listDeliveries(alertId)).map((d) => [`${d.kind}:${d.destinationName}`, d]));
-        for (let i = 0; i < 2; i++) {
-          const [d] = await store.claimDeliveries({ nowMs: 4000, leaseMs: 1000, limit: 1 });
-          assert.ok(d);
-          await store.recordDeliveryAttempt({
-            deliveryId: d.id,
-            leaseToken: d.leaseToken,
-            atMs: 4000,
-            outcome: d.destinationName === "pager" ? "sent" : "failed",
-            durationMs: 1,
-          });
-        }
-        await store.removeDestination(gone.id);
-        assert.equal(await store.retryDeadDeliveries({ alertId: "no-such-alert" }, 9000), 0);
+        await store.routeOutboxEntry(resolved.id, [{ id: pager.id, name: pager.name }], 3000);
+        const [inFlight] = await store.claimDeliveries({ nowMs: 4000, leaseMs: 60_000, limit: 10 });
+        assert.equal(inFlight?.kind, "resolved");
+        // An ended alert's creation is not announced again (nothing would resolve it).
+        assert.deepEqual(await store.countDeadDeliveries(), new Map());
+        assert.equal(await store.retryDeadDeliveries({ alertId }, 5000), 0);
 
-        // The pager's "created" stays dead (its "resolved" arrived); the chat gets both again, in order; the removed
-        // destination's stays dead.
-        assert.equal(await store.retryDeadDeliveries({ alertId }, 9000), 2);
-        const now = await byDestination();
-        assert.equal(now.get("created:pager")?.status, "failed");
-        assert.equal(now.get("created:gone")?.status, "failed");
-        for (const key of ["created:chat", "resolved:chat"]) {
-          assert.equal(now.get(key)?.status, "pending", key);
-          assert.equal(now.get(key)?.retryFromMs, 9000, key);
-          assert.equal(now.get(key)?.nextAttemptAtMs, 9000, key);
+        // Reopened: the chat's creation goes again; the pager's waits behind its resolve on its way.
+        await store.setAlertStatus(alertId, "OPEN", 5000);
+        assert.deepEqual(await store.countDeadDeliveries(), new Map([[chat.id, 1]]));
+        // That resolve dies too: both of the pager's go again, in order.
+        await store.recordDeliveryAttempt({
+          deliveryId: inFlight.id,
+          leaseToken: inFlight.leaseToken,
+          atMs: 6000,
+          outcome: "failed",
+          durationMs: 1,
+        });
+        assert.deepEqual(
+          await store.countDeadDeliveries(),
+          new Map([
+            [chat.id, 1],
+            [pager.id, 2],
+          ]),
+        );
+        assert.equal(await store.retryDeadDeliveries({ alertId: "no-such-alert" }, 9000), 0);
+        assert.equal(await store.retryDeadDeliveries({ alertId }, 9000), 3);
+        const byKey = new Map((await store.listDeliveries(alertId)).map((d) => [`${d.kind}:${d.destinationName}`, d]));
+        assert.equal(byKey.get("created:gone")?.status, "failed");
+        for (const key of ["created:chat", "created:pager", "resolved:pager"]) {
+          assert.equal(byKey.get(key)?.status, "pending", key);
+          assert.equal(byKey.get(key)?.retryFromMs, 9000, key);
+          assert.equal(byKey.get(key)?.nextAttemptAtMs, 9000, key);
         }
-        assert.equal(now.get("created:pager")?.retryFromMs, now.get("created:pager")?.createdAtMs);
-        const [first, ...rest] = await store.claimDeliveries({ nowMs: 9000, leaseMs: 1000, limit: 10 });
-        assert.equal(first?.kind, "created");
-        assert.deepEqual(rest, [], "the resolve waits for its creation");
-        // Nothing is dead for the chat now.
-        assert.equal(await store.retryDeadDeliveries({ destinationId: chat.id }, 9500), 0);
+        assert.equal(byKey.get("created:gone")?.retryFromMs, byKey.get("created:gone")?.createdAtMs);
+        const claimed = await store.claimDeliveries({ nowMs: 9000, leaseMs: 1000, limit: 10 });
+        assert.deepEqual(
+          claimed.map((d) => `${d.kind}:${d.destinationName}`).sort(),
+          ["created:chat", "created:pager"],
+          "the pager's resolve waits for its creation",
+        );
+        assert.deepEqual(await store.countDeadDeliveries(), new Map());
       });
 
       it("removing the source removes its outbox and deliveries", async () => {

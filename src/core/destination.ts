@@ -22,10 +22,14 @@ export interface DestinationRecord {
 
 /**
  * Since when deliveries to a destination have been failing: set by the first attempt that fails after one that
- * succeeded, cleared by the next that succeeds. It is what the delivery-failed system alert is derived from.
+ * succeeded, cleared by a success once no delivery to it is still failing (pending after a failed attempt): a
+ * receiver that rejects one alert's notification and takes the others is failing until that one is through or
+ * given up. It is what the delivery-failed system alert is derived from.
  */
 export interface DestinationFailing {
   sinceMs: number;
+  /** The latest failed attempt: failures spanning `latestMs - sinceMs` (Vigil's own downtime is not counted). */
+  latestMs: number;
   /** The delivery whose failed attempt began the episode (the system alert's identity), and its alert. */
   deliveryId: string;
   alertId: string;
@@ -91,6 +95,8 @@ export interface DeliveryRecord {
   createdAtMs: number;
   /** Its retry window starts here: its creation, or when a dead letter was sent again. */
   retryFromMs: number;
+  /** Claims in a row before this one whose sender recorded no outcome (it died or froze mid-send). */
+  unrecordedClaims: number;
 }
 
 /** A delivery claimed by one worker until `leaseUntilMs`; the token proves the claim when recording. */

@@ -17,7 +17,15 @@ function destination(id: string, failing: Partial<DestinationFailing> | null): D
     failing:
       failing === null
         ? null
-        : { sinceMs: 0, deliveryId: `d-${id}`, alertId: `a-${id}`, error: "HTTP 503", dead: false, ...failing },
+        : {
+            sinceMs: 0,
+            latestMs: 0,
+            deliveryId: `d-${id}`,
+            alertId: `a-${id}`,
+            error: "HTTP 503",
+            dead: false,
+            ...failing,
+          },
     createdAtMs: 0,
     updatedAtMs: 0,
   };
@@ -26,17 +34,18 @@ function destination(id: string, failing: Partial<DestinationFailing> | null): D
 const alert = (id: string) => ({ id }) as AlertRecord;
 
 describe("planDeliveryHealth", () => {
-  it("raises for a dead letter at once, for failures only after the threshold, and never beside an open alert", () => {
+  it("raises for a dead letter at once, for failures only once they span the threshold, never beside an open alert", () => {
     const plan = planDeliveryHealth(
       [
-        destination("dead", { sinceMs: 10 * MIN - 1, dead: true }),
-        destination("long", { sinceMs: 5 * MIN }),
-        destination("short", { sinceMs: 5 * MIN + 1 }),
-        destination("open", { sinceMs: 0, dead: true }),
+        destination("dead", { sinceMs: 10 * MIN, latestMs: 10 * MIN, dead: true }),
+        destination("long", { sinceMs: 1 * MIN, latestMs: 6 * MIN }),
+        destination("short", { sinceMs: 1 * MIN, latestMs: 6 * MIN - 1 }),
+        // Long ago, but observed once: Vigil was stopped meanwhile, which proves nothing about the receiver.
+        destination("stale", { sinceMs: 0, latestMs: 0 }),
+        destination("open", { sinceMs: 0, latestMs: 60 * MIN, dead: true }),
         destination("fine", null),
       ],
       new Map([["open", [alert("x")]]]),
-      10 * MIN,
       5 * MIN,
     );
     assert.deepEqual(
@@ -57,7 +66,6 @@ describe("planDeliveryHealth", () => {
         ["removed", [alert("c")]],
         ["failing", [alert("d")]],
       ]),
-      10 * MIN,
     );
     assert.deepEqual(
       plan.resolve.map((a) => a.id),

@@ -8,9 +8,10 @@
 // raise it exactly once. Raising is idempotent by the episode (the delivery whose failure began it is the match's
 // event id, and the store skips a match it holds), so workers may reconcile at the same time.
 //
-// A destination is failing "enough" to raise when a delivery to it was given up (a dead letter), or when it has
-// failed without a success for `failingAfterMs`: a pager that is down for an hour is told long before the
-// deliveries' own retries run out, and a passing 429 never raises anything.
+// A destination is failing "enough" to raise when a delivery to it was given up (a dead letter), or when its
+// failed attempts, without a success between, span `failingAfterMs`: a pager that is down for an hour is told long
+// before the deliveries' own retries run out, a passing 429 never raises anything, and the time Vigil itself was
+// stopped does not count (the failures are observed, not assumed).
 //
 // It goes through the same path as the source health alarms (applyDerivedMatches with a synthetic event id), so it
 // is stored, listed, delivered to every destination and resolved like any alert.
@@ -36,6 +37,7 @@ export interface FailingDestination {
   deliveryId: string;
   alertId: string;
   sinceMs: number;
+  latestMs: number;
   error: string;
   dead: boolean;
 }
@@ -45,7 +47,7 @@ export interface FailingDestination {
  * began it and when (one delivery can begin two episodes, when another delivery succeeded in between).
  */
 export function deliveryFailedMatch(sourceId: string, failing: FailingDestination, nowMs: number): RuleMatch {
-  const minutes = Math.max(1, Math.round((nowMs - failing.sinceMs) / 60_000));
+  const minutes = Math.max(1, Math.round((failing.latestMs - failing.sinceMs) / 60_000));
   return {
     ruleId: DELIVERY_FAILED_RULE_ID,
     packId: null,
@@ -113,7 +115,6 @@ export interface DeliveryHealthPlan {
 export function planDeliveryHealth(
   destinations: readonly DestinationRecord[],
   open: ReadonlyMap<string, readonly AlertRecord[]>,
-  nowMs: number,
   failingAfterMs = DEFAULT_FAILING_AFTER_MS,
 ): DeliveryHealthPlan {
   const plan: DeliveryHealthPlan = { raise: [], resolve: [] };
@@ -124,13 +125,14 @@ export function planDeliveryHealth(
   for (const d of destinations) {
     const f = d.failing;
     if (f === null || open.has(d.id)) continue;
-    if (!f.dead && nowMs - f.sinceMs < failingAfterMs) continue;
+    if (!f.dead && f.latestMs - f.sinceMs < failingAfterMs) continue;
     plan.raise.push({
       destinationId: d.id,
       destinationName: d.name,
       deliveryId: f.deliveryId,
       alertId: f.alertId,
       sinceMs: f.sinceMs,
+      latestMs: f.latestMs,
       error: f.error ?? "no error recorded",
       dead: f.dead,
     });
@@ -150,8 +152,10 @@ export async function reconcileDeliveryHealth(
   failingAfterMs = DEFAULT_FAILING_AFTER_MS,
 ): Promise<DeliveryHealthChanges> {
   const changes: DeliveryHealthChanges = { raised: [], resolved: [] };
-  const destinations = await store.listDestinations();
-  const plan = planDeliveryHealth(destinations, await openDeliveryFailedAlerts(store), nowMs, failingAfterMs);
+  // The alerts first: an alert another worker raises after this read is not seen, so not resolved, even though
+  // the health read after it shows the failure (read the other way round, it would be resolved as "working").
+  const open = await openDeliveryFailedAlerts(store);
+  const plan = planDeliveryHealth(await store.listDestinations(), open, failingAfterMs);
   for (const alert of plan.resolve) {
     await store.setAlertStatus(alert.id, "RESOLVED", nowMs, DELIVERY_ACTOR);
     changes.resolved.push(alert.id);

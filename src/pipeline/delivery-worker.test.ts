@@ -445,6 +445,54 @@ describe("DeliveryWorker", () => {
     assert.equal(system?.status, "RESOLVED");
   });
 
+  it("raises one DeliveryFailed for a receiver that rejects one notification and takes the rest, until it is through", async () => {
+    let choking = true;
+    // The receiver cannot parse one alert's payload (500) and takes every other one (the system alert's too).
+    server = await startHttpServer((req, res) => reply(res, choking && req.body.includes("POISON") ? 500 : 200));
+    const hook = await addWebhook(store, secrets, "hook", server.origin);
+    const [poisoned] = await createAlerts(store, source, 1, { title: "POISON" });
+    assert.ok(poisoned);
+    const w = worker({ baseDelayMs: 5_000 });
+    const start = clock.t;
+    while (clock.t < start + 2 * 3_600_000) {
+      await w.runOnce();
+      if (clock.t % (10 * 60_000) === start % (10 * 60_000)) await createAlerts(store, source, 1);
+      clock.t += 30_000;
+    }
+    const [system, ...more] = await store.listAlerts({ ruleId: DELIVERY_FAILED_RULE_ID, limit: 100 });
+    assert.deepEqual(more, [], "one alert for the episode, not one per retry of the rejected notification");
+    assert.equal(system?.status, "OPEN", "the others arriving does not mean this one does");
+    assert.equal(
+      (await store.getDestination(hook.id))?.failing?.deliveryId,
+      (await store.listDeliveries(poisoned))[0]?.id,
+    );
+    assert.ok((await store.listDeliveriesByStatus("sent", 100)).length >= 12);
+
+    choking = false;
+    clock.t += 10 * 60_000;
+    await w.drain();
+    assert.equal((await store.listDeliveries(poisoned))[0]?.status, "sent");
+    assert.equal((await store.getAlert(system?.id ?? ""))?.status, "RESOLVED");
+  });
+
+  it("gives up a delivery whose sender died during each of its last sends, without sending it again", async () => {
+    server = await startHttpServer((_req, res) => reply(res, 200, "ok"));
+    await addWebhook(store, secrets, "hook", server.origin);
+    const [alertId] = await createAlerts(store, source, 1);
+    assert.ok(alertId);
+    await worker().route();
+    // Five claims whose sender never recorded an outcome (killed mid-send each time): each lease lapses.
+    for (let i = 0; i < 5; i++) {
+      assert.equal((await store.claimDeliveries({ nowMs: clock.t, leaseMs: 1000, limit: 1 })).length, 1);
+      clock.t += 1000;
+    }
+    assert.deepEqual(await worker().runOnce(), { routed: 0, sent: 0, retried: 0, failed: 1 });
+    const [dead] = await store.listDeliveries(alertId);
+    assert.equal(dead?.status, "failed");
+    assert.match(dead?.lastError ?? "", /the worker stopped during each of the last 5 sends/);
+    assert.equal(server.requests.length, 0);
+  });
+
   it("raises DeliveryFailed from what is stored: after a kill that followed the give-up, and once for two workers", async () => {
     server = await startHttpServer((_req, res) => reply(res, 404));
     const hook = await addWebhook(store, secrets, "hook", server.origin);

@@ -43,10 +43,10 @@ import { DEFAULT_FAILING_AFTER_MS, reconcileDeliveryHealth } from "./delivery-he
  */
 export const DEFAULT_RETRY_FOR_MS = 24 * 3_600_000;
 /**
- * Attempts after which a delivery is given up whatever its window: the backstop for a sender that crashes mid-send
- * (the claim counts the attempt, and a crash records nothing). A day of retries at the capped backoff is ~150.
+ * Claims in a row whose sender recorded no outcome after which a delivery is given up: the backstop against a send
+ * that stops the worker every time (a crash mid-send records nothing, so the retry window never ends it).
  */
-export const DEFAULT_MAX_ATTEMPTS = 200;
+export const MAX_UNRECORDED_CLAIMS = 5;
 export const DEFAULT_BASE_DELAY_MS = 5_000;
 /** The longest wait between two attempts: a receiver back from an outage gets its backlog within this. */
 export const DEFAULT_MAX_DELAY_MS = 10 * 60_000;
@@ -86,6 +86,7 @@ export interface DeliveryWorkerOptions {
   outbound: OutboundPolicy;
   /** How long a retryable failure is retried (default DEFAULT_RETRY_FOR_MS). */
   retryForMs?: number;
+  /** Attempts after which a retryable failure is given up even within its window (default: none). */
   maxAttempts?: number;
   /** Failures without a success for this long raise the destination's DeliveryFailed alert (default 5 min). */
   failingAfterMs?: number;
@@ -205,7 +206,7 @@ export class DeliveryWorker {
   }
 
   get #maxAttempts(): number {
-    return this.#o.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    return this.#o.maxAttempts ?? Number.POSITIVE_INFINITY;
   }
 
   get #sendTimeoutMs(): number {
@@ -444,9 +445,11 @@ export class DeliveryWorker {
     };
 
     const startedMs = clock.nowMs();
-    // A delivery whose sender kept crashing (the claim counts attempts) is given up like any other.
-    if (delivery.attempts > this.#maxAttempts) {
-      return record("failed", startedMs, { error: `Gave up after ${this.#maxAttempts} attempts.` });
+    // A delivery whose sender kept dying mid-send is given up like any other (it is not reaching the destination).
+    if (delivery.unrecordedClaims >= MAX_UNRECORDED_CLAIMS) {
+      return record("failed", startedMs, {
+        error: `Gave up: the worker stopped during each of the last ${delivery.unrecordedClaims} sends.`,
+      });
     }
     if (!cache.has(delivery.destinationId)) {
       const rec = await store.getDestination(delivery.destinationId);

@@ -490,10 +490,13 @@ export interface Store
   recordDeliveryAttempt(attempt: DeliveryAttemptWrite): Promise<boolean>;
   /**
    * Sends dead letters again: failed deliveries (of one destination, or one alert, or all) become pending, due at
-   * `nowMs`, with a new retry window from then. Left dead: those of a removed destination, and those a later
-   * notification of the same alert already reached (the receiver would see them out of order). Returns how many.
+   * `nowMs`, with a new retry window from then. Left dead: those of a removed destination, those behind a later
+   * notification of the same alert that is sent or on its way (the receiver would see them out of order), and the
+   * "created" of an alert that has ended since. Returns how many.
    */
   retryDeadDeliveries(filter: { destinationId?: string; alertId?: string }, nowMs: number): Promise<number>;
+  /** Per destination id, the dead letters `retryDeadDeliveries` would send again (destinations with none absent). */
+  countDeadDeliveries(): Promise<Map<string, number>>;
   /** The deliveries of an alert (oldest first) with their attempt logs. */
   listDeliveries(alertId: string): Promise<Array<DeliveryRecord & { log: DeliveryAttemptRecord[] }>>;
   /** Deliveries in a status (e.g. failed: the dead letters), newest first; limit defaults to 100. */

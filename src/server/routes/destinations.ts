@@ -34,7 +34,10 @@ const UpdateSchema = z.object({
   config: z.record(z.string(), z.unknown()).optional(),
 });
 
-/** A destination as the API shows it: its delivery health (errors are stored redacted) and dead letters too. */
+/**
+ * A destination as the API shows it, with its delivery health (errors are stored redacted) and the dead letters
+ * that sending again would deliver.
+ */
 function view(d: DestinationRecord, deadLetters: number) {
   return {
     id: d.id,
@@ -50,9 +53,6 @@ function view(d: DestinationRecord, deadLetters: number) {
   };
 }
 
-/** The most dead letters counted per destination (beyond it the console says "10000"). */
-const DEAD_LETTERS_COUNTED = 10_000;
-
 export function destinationRoutes(ctx: ServerContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const { runtime } = ctx;
@@ -64,16 +64,8 @@ export function destinationRoutes(ctx: ServerContext): Hono<AppEnv> {
     return d;
   }
 
-  async function deadLettersOf(): Promise<Map<string, number>> {
-    const counts = new Map<string, number>();
-    for (const d of await store.listDeliveriesByStatus("failed", DEAD_LETTERS_COUNTED)) {
-      counts.set(d.destinationId, (counts.get(d.destinationId) ?? 0) + 1);
-    }
-    return counts;
-  }
-
   app.get("/destinations", async (c) => {
-    const dead = await deadLettersOf();
+    const dead = await store.countDeadDeliveries();
     // The defaults too, so the console's form shows what the API applies when no severity is given.
     return c.json({
       destinations: (await store.listDestinations()).map((d) => view(d, dead.get(d.id) ?? 0)),
@@ -91,7 +83,7 @@ export function destinationRoutes(ctx: ServerContext): Hono<AppEnv> {
   app.patch("/destinations/:id", requireAdmin, async (c) => {
     const d = await requireDestination(c.req.param("id"));
     const updated = await updateDestination(runtime, d, await readBody(c, UpdateSchema));
-    return c.json({ destination: view(updated, (await deadLettersOf()).get(updated.id) ?? 0) });
+    return c.json({ destination: view(updated, (await store.countDeadDeliveries()).get(updated.id) ?? 0) });
   });
 
   app.delete("/destinations/:id", requireAdmin, async (c) => {

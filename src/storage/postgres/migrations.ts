@@ -1066,8 +1066,11 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE destinations ADD COLUMN failing_alert_id text COLLATE "C";
       ALTER TABLE destinations ADD COLUMN failing_error text;
       ALTER TABLE destinations ADD COLUMN failing_dead boolean NOT NULL DEFAULT false;
-      UPDATE destinations SET (failing_since_ms, failing_delivery_id, failing_alert_id, failing_error, failing_dead) = (
+      ALTER TABLE destinations ADD COLUMN failing_latest_ms bigint;
+      UPDATE destinations SET (failing_since_ms, failing_latest_ms, failing_delivery_id, failing_alert_id, failing_error,
+          failing_dead) = (
         SELECT CASE WHEN a.outcome = 'sent' THEN NULL ELSE a.at_ms END,
+               CASE WHEN a.outcome = 'sent' THEN NULL ELSE a.at_ms END,
                CASE WHEN a.outcome = 'sent' THEN NULL ELSE d.id END,
                CASE WHEN a.outcome = 'sent' THEN NULL ELSE o.alert_id END,
                CASE WHEN a.outcome = 'sent' THEN NULL ELSE a.error END,
@@ -1078,6 +1081,8 @@ export const MIGRATIONS: readonly Migration[] = [
       WHERE EXISTS (SELECT 1 FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
         WHERE d.destination_id = destinations.id);
       ALTER TABLE deliveries ADD COLUMN retry_from_ms bigint;
+      ALTER TABLE deliveries ADD COLUMN unrecorded_claims bigint NOT NULL DEFAULT 0;
+      CREATE INDEX deliveries_dead ON deliveries (destination_id) WHERE status = 'failed';
     `,
   },
 ];

@@ -1212,9 +1212,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE destinations ADD COLUMN failing_alert_id TEXT;
       ALTER TABLE destinations ADD COLUMN failing_error TEXT;
       ALTER TABLE destinations ADD COLUMN failing_dead INTEGER NOT NULL DEFAULT 0;
-      -- Where a destination's latest attempt failed, it is failing since that attempt.
-      UPDATE destinations SET (failing_since_ms, failing_delivery_id, failing_alert_id, failing_error, failing_dead) = (
+      ALTER TABLE destinations ADD COLUMN failing_latest_ms INTEGER;
+      -- Where a destination's latest attempt failed, it is failing since that attempt (and the alert waits for
+      -- failures spanning minutes, or a give-up: the time Vigil itself was stopped does not count).
+      UPDATE destinations SET (failing_since_ms, failing_latest_ms, failing_delivery_id, failing_alert_id, failing_error,
+          failing_dead) = (
         SELECT CASE WHEN a.outcome = 'sent' THEN NULL ELSE a.at_ms END,
+               CASE WHEN a.outcome = 'sent' THEN NULL ELSE a.at_ms END,
                CASE WHEN a.outcome = 'sent' THEN NULL ELSE d.id END,
                CASE WHEN a.outcome = 'sent' THEN NULL ELSE o.alert_id END,
                CASE WHEN a.outcome = 'sent' THEN NULL ELSE a.error END,
@@ -1226,6 +1230,10 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE d.destination_id = destinations.id);
       -- A delivery is retried for a time from here (NULL: from its creation); sending a dead letter again sets it.
       ALTER TABLE deliveries ADD COLUMN retry_from_ms INTEGER;
+      -- Claims in a row whose sender recorded no outcome (it died mid-send): the backstop against a send that
+      -- keeps stopping the worker.
+      ALTER TABLE deliveries ADD COLUMN unrecorded_claims INTEGER NOT NULL DEFAULT 0;
+      CREATE INDEX deliveries_dead ON deliveries (destination_id) WHERE status = 'failed';
     `,
   },
 ];

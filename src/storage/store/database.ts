@@ -136,6 +136,8 @@ export interface DeliveriesTable {
   /** Where its retry window starts (a dead letter sent again); null: at its creation. */
   retry_from_ms: Generated<number | null>;
   status: string;
+  /** Claims in a row whose sender recorded no outcome. */
+  unrecorded_claims: Generated<number>;
 }
 
 export interface DeliveryAttemptsTable {
@@ -156,6 +158,7 @@ export interface DestinationsTable {
   failing_dead: Generated<Flag>;
   failing_delivery_id: Generated<string | null>;
   failing_error: Generated<string | null>;
+  failing_latest_ms: Generated<number | null>;
   failing_since_ms: Generated<number | null>;
   id: string;
   log_types: Generated<string>;

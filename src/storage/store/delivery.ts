@@ -16,8 +16,8 @@
 // Destination configs are stored as the ciphertext they are given and read back only by getDestinationConfig.
 
 import { randomUUID } from "node:crypto";
-import type { Selectable, Updateable } from "kysely";
-import type { Severity } from "../../core/detection.ts";
+import type { ExpressionBuilder, Selectable, Updateable } from "kysely";
+import { ALERT_STATUSES, isOpenAlertStatus, type Severity } from "../../core/detection.ts";
 import { NotFoundError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
 import type {
@@ -29,7 +29,13 @@ import type {
   OutboxKind,
   Store,
 } from "../ports.ts";
-import { type DeliveriesTable, type DeliveryAttemptsTable, type DestinationsTable, flag } from "./database.ts";
+import {
+  type Database,
+  type DeliveriesTable,
+  type DeliveryAttemptsTable,
+  type DestinationsTable,
+  flag,
+} from "./database.ts";
 import type { Db, StoreContext } from "./dialect.ts";
 
 export type DeliveryOps = Pick<
@@ -45,9 +51,12 @@ export type DeliveryOps = Pick<
   | "claimDeliveries"
   | "recordDeliveryAttempt"
   | "retryDeadDeliveries"
+  | "countDeadDeliveries"
   | "listDeliveries"
   | "listDeliveriesByStatus"
 >;
+
+const OPEN_ALERT_STATUSES = ALERT_STATUSES.filter(isOpenAlertStatus);
 
 export function deliveryOps(ctx: StoreContext): DeliveryOps {
   const { dialect, clock } = ctx;
@@ -64,6 +73,7 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
         config_ciphertext: d.config.ciphertext,
         managed_by: d.managedBy ?? null,
         failing_since_ms: null,
+        failing_latest_ms: null,
         failing_delivery_id: null,
         failing_alert_id: null,
         failing_error: null,
@@ -254,7 +264,18 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
           tokens.set(id, token);
           await trx
             .updateTable("deliveries")
-            .set((eb) => ({ lease_until_ms: nowMs + leaseMs, lease_token: token, attempts: eb("attempts", "+", 1) }))
+            .set((eb) => ({
+              lease_until_ms: nowMs + leaseMs,
+              lease_token: token,
+              attempts: eb("attempts", "+", 1),
+              // A token still here is an earlier claim's whose sender never recorded an outcome.
+              unrecorded_claims: eb
+                .case()
+                .when("lease_token", "is not", null)
+                .then(eb("unrecorded_claims", "+", 1))
+                .else(eb.ref("unrecorded_claims"))
+                .end(),
+            }))
             .where("id", "=", id)
             .execute();
         }
@@ -279,6 +300,7 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
             ...(a.outcome === "retry" ? { next_attempt_at_ms: a.nextAttemptAtMs ?? a.atMs } : {}),
             lease_until_ms: null,
             lease_token: null,
+            unrecorded_claims: 0,
             last_error: a.outcome === "sent" ? null : error,
             delivered_at_ms: a.outcome === "sent" ? a.atMs : null,
           })
@@ -295,7 +317,7 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
             .where("id", "=", a.deliveryId)
             .executeTakeFirst());
         if (current === undefined) throw new NotFoundError(`No delivery with id ${a.deliveryId}.`);
-        if (a.concernsDestination !== false) await recordHealth(trx, current, a, error);
+        if (a.concernsDestination !== false) await recordHealth(trx, { ...current, id: a.deliveryId }, a, error);
         await trx
           .insertInto("delivery_attempts")
           .values({
@@ -321,28 +343,9 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
             retry_from_ms: nowMs,
             lease_until_ms: null,
             lease_token: null,
+            unrecorded_claims: 0,
           })
-          .where("status", "=", "failed")
-          // A removed destination's dead letters stay dead: there is nowhere to send them.
-          .where("destination_id", "in", (eb) => eb.selectFrom("destinations").select("id"))
-          // Not behind a later notification of its alert that reached the destination: a "created" sent after
-          // its "resolved" would reopen the incident for good. (Later ones dead too are sent again with it, in
-          // order: claimDeliveries sends an alert's notifications to a destination one after the other.)
-          .where(({ exists, not, selectFrom }) =>
-            not(
-              exists(
-                selectFrom("outbox as mine")
-                  .innerJoin("outbox as later", (join) =>
-                    join.onRef("later.alert_id", "=", "mine.alert_id").onRef("later.id", ">", "mine.id"),
-                  )
-                  .innerJoin("deliveries as after", "after.outbox_id", "later.id")
-                  .select("after.id")
-                  .whereRef("mine.id", "=", "deliveries.outbox_id")
-                  .whereRef("after.destination_id", "=", "deliveries.destination_id")
-                  .where("after.status", "=", "sent"),
-              ),
-            ),
-          );
+          .where(requeueable);
         if (filter.destinationId !== undefined) dead = dead.where("destination_id", "=", filter.destinationId);
         if (filter.alertId !== undefined) {
           const alertId = filter.alertId;
@@ -352,6 +355,17 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
         }
         const { numUpdatedRows } = await dead.executeTakeFirst();
         return Number(numUpdatedRows);
+      }),
+
+    countDeadDeliveries: () =>
+      dialect.run(async (db) => {
+        const rows = await db
+          .selectFrom("deliveries")
+          .select((eb) => ["destination_id", eb.fn.countAll<number | string | bigint>().as("n")])
+          .where(requeueable)
+          .groupBy("destination_id")
+          .execute();
+        return new Map(rows.map((r) => [r.destination_id, Number(r.n)]));
       }),
 
     listDeliveries: (alertId) =>
@@ -390,14 +404,55 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
 }
 
 /**
+ * A dead letter that sending again would deliver, and in order: its destination exists; no later notification of
+ * its alert to that destination is sent or on its way (the receiver would get them out of order: a "created" after
+ * its "resolved" reopens the incident for good; later ones dead too are sent again with it, one after the other,
+ * as claimDeliveries hands an alert's notifications out); and a "created" only while its alert is open (announcing
+ * an alert that ended since would open an incident nothing resolves).
+ */
+function requeueable(eb: ExpressionBuilder<Database, "deliveries">) {
+  return eb.and([
+    eb("deliveries.status", "=", "failed"),
+    eb("deliveries.destination_id", "in", eb.selectFrom("destinations").select("destinations.id")),
+    eb.not(
+      eb.exists(
+        eb
+          .selectFrom("outbox as mine")
+          .innerJoin("outbox as later", (join) =>
+            join.onRef("later.alert_id", "=", "mine.alert_id").onRef("later.id", ">", "mine.id"),
+          )
+          .innerJoin("deliveries as after", "after.outbox_id", "later.id")
+          .select("after.id")
+          .whereRef("mine.id", "=", "deliveries.outbox_id")
+          .whereRef("after.destination_id", "=", "deliveries.destination_id")
+          .where("after.status", "!=", "failed"),
+      ),
+    ),
+    eb.exists(
+      eb
+        .selectFrom("outbox as entry")
+        .innerJoin("alerts as alert", "alert.id", "entry.alert_id")
+        .select("entry.id")
+        .whereRef("entry.id", "=", "deliveries.outbox_id")
+        .where((inner) =>
+          inner.or([inner("entry.kind", "=", "resolved"), inner("alert.status", "in", OPEN_ALERT_STATUSES)]),
+        ),
+    ),
+  ]);
+}
+
+/**
  * The destination's health moves with each attempt, in its transaction: what the delivery-failed alert is derived
  * from (pipeline/delivery-health.ts) is never behind the attempts, whoever made them (a stale holder's too: it
- * did reach, or fail to reach, the destination). A success clears it; the first failure after one begins an
- * episode (since when, from which delivery and alert), later failures update its error, and a give-up marks it dead.
+ * did reach, or fail to reach, the destination). The first failure after a success begins an episode (since when,
+ * from which delivery and alert); later failures bring their time and error, and a give-up marks it dead. A
+ * success ends it once no other delivery to the destination is still failing (pending after a failed attempt):
+ * else a receiver that rejects one notification and takes the rest (the system alert's own among them) would
+ * begin and end an episode at every retry.
  */
 async function recordHealth(
   trx: Db,
-  delivery: { destination_id: string; outbox_id: number },
+  delivery: { id: string; destination_id: string; outbox_id: number },
   a: DeliveryAttemptWrite,
   error: string | null,
 ): Promise<void> {
@@ -406,18 +461,38 @@ async function recordHealth(
     await health
       .set({
         failing_since_ms: null,
+        failing_latest_ms: null,
         failing_delivery_id: null,
         failing_alert_id: null,
         failing_error: null,
         failing_dead: 0,
       })
       .where("failing_since_ms", "is not", null)
+      .where(({ exists, not, selectFrom }) =>
+        not(
+          exists(
+            selectFrom("deliveries as failing")
+              .select("failing.id")
+              .where("failing.destination_id", "=", delivery.destination_id)
+              .where("failing.status", "=", "pending")
+              .where("failing.last_error", "is not", null)
+              .where("failing.id", "!=", delivery.id),
+          ),
+        ),
+      )
       .execute();
     return;
   }
   await health
     .set((eb) => ({
       failing_since_ms: eb.fn.coalesce("failing_since_ms", eb.val(a.atMs)),
+      // The latest by time, not by commit: two workers' attempts may commit in either order.
+      failing_latest_ms: eb
+        .case()
+        .when(eb.or([eb("failing_latest_ms", "is", null), eb("failing_latest_ms", "<", a.atMs)]))
+        .then(eb.val(a.atMs))
+        .else(eb.ref("failing_latest_ms"))
+        .end(),
       failing_delivery_id: eb.fn.coalesce("failing_delivery_id", eb.val(a.deliveryId)),
       failing_alert_id: eb.fn.coalesce(
         "failing_alert_id",
@@ -453,6 +528,7 @@ function toDestinationRecord(row: Selectable<DestinationsTable>): DestinationRec
         ? null
         : {
             sinceMs: row.failing_since_ms,
+            latestMs: row.failing_latest_ms ?? row.failing_since_ms,
             deliveryId: row.failing_delivery_id,
             alertId: row.failing_alert_id ?? "",
             error: row.failing_error,
@@ -479,6 +555,7 @@ function toDeliveryRecord(row: DeliveryRow): DeliveryRecord {
     deliveredAtMs: row.delivered_at_ms,
     createdAtMs: row.created_at_ms,
     retryFromMs: row.retry_from_ms ?? row.created_at_ms,
+    unrecordedClaims: row.unrecorded_claims,
   };
 }
 
