@@ -17,7 +17,7 @@
 // is stored, listed, delivered to every destination and resolved like any alert.
 
 import type { AlertRecord } from "../core/alert.ts";
-import type { DestinationRecord } from "../core/destination.ts";
+import type { DestinationFailing, DestinationRecord } from "../core/destination.ts";
 import type { RuleMatch } from "../core/detection.ts";
 import type { Store } from "../storage/ports.ts";
 
@@ -91,6 +91,17 @@ export function deliveryFailedMatch(sourceId: string, failing: FailingDestinatio
   };
 }
 
+/**
+ * Whether a destination's stored health is an outage worth an alert: a delivery was given up, or its failed
+ * attempts, without a success between, span `failingAfterMs`. (The alert, /api/health and /metrics agree on it.)
+ */
+export function isDeliveryOutage(
+  failing: DestinationRecord["failing"],
+  failingAfterMs = DEFAULT_FAILING_AFTER_MS,
+): failing is DestinationFailing {
+  return failing !== null && (failing.dead || failing.latestMs - failing.sinceMs >= failingAfterMs);
+}
+
 /** The open (OPEN, ACKNOWLEDGED or TRIAGED) delivery-failed alerts, by the destination they are about. */
 export async function openDeliveryFailedAlerts(store: Store): Promise<Map<string, AlertRecord[]>> {
   const open = new Map<string, AlertRecord[]>();
@@ -124,8 +135,7 @@ export function planDeliveryHealth(
   }
   for (const d of destinations) {
     const f = d.failing;
-    if (f === null || open.has(d.id)) continue;
-    if (!f.dead && f.latestMs - f.sinceMs < failingAfterMs) continue;
+    if (!isDeliveryOutage(f, failingAfterMs) || open.has(d.id)) continue;
     plan.raise.push({
       destinationId: d.id,
       destinationName: d.name,

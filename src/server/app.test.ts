@@ -588,6 +588,13 @@ describe("HTTP API resources", () => {
       failing: { sinceMs: 2000, error: "disk full", givenUp: true },
       deadLetters: 1,
     });
+    // An outage for outside monitoring too: /api/health is not ok, and /metrics says which destination.
+    const health = await call("GET", "/api/health");
+    assert.equal(health.json.ok, false);
+    assert.deepEqual([health.json.destinationsFailing, health.json.deadLetters], [["Flaky"], 1]);
+    const metrics = (await call("GET", "/metrics")).text;
+    assert.match(metrics, /^vigil_destination_failing\{destination="Flaky"\} 1$/m);
+    assert.match(metrics, /^vigil_dead_letters\{destination="Flaky"\} 1$/m);
     assert.deepEqual((await call("POST", `/api/destinations/${id}/retry`)).json, { requeued: 1 });
     assert.equal(((await shown()) as { deadLetters?: number })?.deadLetters, 0);
     assert.deepEqual((await call("POST", `/api/destinations/${id}/retry`)).json, { requeued: 0 });
@@ -603,6 +610,8 @@ describe("HTTP API resources", () => {
       durationMs: 1,
     });
     assert.equal(((await shown()) as { failing?: unknown })?.failing, null);
+    assert.deepEqual((await call("GET", "/api/health")).json.destinationsFailing, []);
+    assert.match((await call("GET", "/metrics")).text, /^vigil_destination_failing\{destination="Flaky"\} 0$/m);
     assert.equal((await call("DELETE", `/api/destinations/${id}`)).status, 200);
   });
 

@@ -1,6 +1,7 @@
 // GET /metrics: Prometheus text exposition format (0.0.4), derived from the store on each scrape.
 
 import type { Handler } from "hono";
+import { isDeliveryOutage } from "../pipeline/delivery-health.ts";
 import { HEALTH_STATES, readSourceHealth } from "../pipeline/health.ts";
 import { WORKER_STATES, workerState } from "../usecases/workers.ts";
 import type { AppEnv, ServerContext } from "./context.ts";
@@ -28,11 +29,13 @@ class Exposition {
 
 export async function renderMetrics(ctx: ServerContext): Promise<string> {
   const store = ctx.runtime.store;
-  const [sources, counts, deliveries, workers] = await Promise.all([
+  const [sources, counts, deliveries, workers, destinations, deadLetters] = await Promise.all([
     store.listSources(),
     store.sourceCounts(),
     store.deliveryCounts(),
     store.listWorkers(),
+    store.listDestinations(),
+    store.countDeadDeliveries(),
   ]);
   const nowMs = ctx.nowMs();
   const [statuses, health] = await Promise.all([
@@ -112,6 +115,18 @@ export async function renderMetrics(ctx: ServerContext): Promise<string> {
       { status },
       deliveries.find((d) => d.status === status)?.count ?? 0,
     ]),
+  );
+  out.family(
+    "vigil_destination_failing",
+    "gauge",
+    "1 while deliveries to the destination are in an outage (a dead letter, or failures spanning 5 minutes), else 0.",
+    destinations.map((d) => [{ destination: d.name }, isDeliveryOutage(d.failing) ? 1 : 0]),
+  );
+  out.family(
+    "vigil_dead_letters",
+    "gauge",
+    "Deliveries given up that `vigil destinations retry` would send again, per destination.",
+    destinations.map((d) => [{ destination: d.name }, deadLetters.get(d.id) ?? 0]),
   );
   // The fleet (docs/deploy.md), from the store's ledger: every worker's /metrics shows the whole cluster.
   const states = workers.map(workerState);

@@ -2,6 +2,7 @@
 
 import { Hono } from "hono";
 import { SEVERITIES } from "../../core/detection.ts";
+import { isDeliveryOutage } from "../../pipeline/delivery-health.ts";
 import { readSourceHealth } from "../../pipeline/health.ts";
 import type { Store } from "../../storage/ports.ts";
 import type { AppEnv, ServerContext } from "../context.ts";
@@ -57,14 +58,24 @@ export function overviewRoutes(ctx: ServerContext): Hono<AppEnv> {
   });
 
   app.get("/health", async (c) => {
-    const [sources, deliveries] = await Promise.all([sourcesHealth(store, ctx.nowMs()), store.deliveryCounts()]);
+    const [sources, deliveries, destinations, deadLetters] = await Promise.all([
+      sourcesHealth(store, ctx.nowMs()),
+      store.deliveryCounts(),
+      store.listDestinations(),
+      store.countDeadDeliveries(),
+    ]);
     const deliveriesByStatus = Object.fromEntries(deliveries.map((d) => [d.status, d.count]));
+    // A destination in an outage (as its DeliveryFailed alert judges it) is a fault too: when every destination is
+    // down, the alert reaches nobody, and this is what outside monitoring sees.
+    const outages = destinations.filter((d) => isDeliveryOutage(d.failing)).map((d) => d.name);
     return c.json({
       // Anything to look at (a warning included) makes the system not ok; a disabled source is not a fault.
-      ok: sources.every((s) => s.health === "ok" || s.health === "disabled"),
+      ok: sources.every((s) => s.health === "ok" || s.health === "disabled") && outages.length === 0,
       sources,
       deliveryBacklog: deliveriesByStatus.pending ?? 0,
       deliveriesByStatus,
+      destinationsFailing: outages,
+      deadLetters: [...deadLetters.values()].reduce((n, k) => n + k, 0),
       ruleErrors: sources.reduce((n, s) => n + s.ruleErrors, 0),
     });
   });
