@@ -520,6 +520,9 @@ describe("console", { timeout: 300_000 }, () => {
       const table = page.getByRole("table", { name: "Destinations" });
       await table.getByText("Alert file").waitFor(WAIT);
       assert.equal(await table.getByLabel("Minimum severity for Alert file").inputValue(), "MEDIUM");
+      // Its delivery health: nothing has failed, and there are no dead letters to send again.
+      await table.getByText("delivering").waitFor(WAIT);
+      assert.equal(await table.getByRole("button", { name: /Send the dead letters/ }).count(), 0);
       await screenshot(page, "17-destinations");
 
       await table.getByRole("button", { name: "Send test to Alert file" }).click();
