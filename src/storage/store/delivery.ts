@@ -235,21 +235,7 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
               // an earlier one to the same destination is pending (in backoff, or claimed and being sent).
               // Else a created notification retried after a 429 would arrive after its resolve, and PagerDuty
               // would keep the incident open for good.
-              .where(({ exists, not, selectFrom }) =>
-                not(
-                  exists(
-                    selectFrom("outbox as mine")
-                      .innerJoin("outbox as earlier", (join) =>
-                        join.onRef("earlier.alert_id", "=", "mine.alert_id").onRef("earlier.id", "<", "mine.id"),
-                      )
-                      .innerJoin("deliveries as before", "before.outbox_id", "earlier.id")
-                      .select("before.id")
-                      .whereRef("mine.id", "=", "deliveries.outbox_id")
-                      .whereRef("before.destination_id", "=", "deliveries.destination_id")
-                      .where("before.status", "=", "pending"),
-                  ),
-                ),
-              )
+              .where((eb) => eb.not(eb.exists(siblingDeliveries(eb, "<").where("sibling.status", "=", "pending"))))
               .orderBy("next_attempt_at_ms")
               .orderBy("id")
               .limit(limit),
@@ -404,6 +390,22 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
 }
 
 /**
+ * The deliveries to a delivery's destination of its alert's other notifications, enqueued before ("<") or after
+ * (">") its own: the order in which an alert's notifications reach a destination is kept over these.
+ */
+function siblingDeliveries(eb: ExpressionBuilder<Database, "deliveries">, enqueued: "<" | ">") {
+  return eb
+    .selectFrom("outbox as mine")
+    .innerJoin("outbox as other", (join) =>
+      join.onRef("other.alert_id", "=", "mine.alert_id").onRef("other.id", enqueued, "mine.id"),
+    )
+    .innerJoin("deliveries as sibling", "sibling.outbox_id", "other.id")
+    .select("sibling.id")
+    .whereRef("mine.id", "=", "deliveries.outbox_id")
+    .whereRef("sibling.destination_id", "=", "deliveries.destination_id");
+}
+
+/**
  * A dead letter that sending again would deliver, and in order: its destination exists; no later notification of
  * its alert to that destination is sent or on its way (the receiver would get them out of order: a "created" after
  * its "resolved" reopens the incident for good; later ones dead too are sent again with it, one after the other,
@@ -414,20 +416,7 @@ function requeueable(eb: ExpressionBuilder<Database, "deliveries">) {
   return eb.and([
     eb("deliveries.status", "=", "failed"),
     eb("deliveries.destination_id", "in", eb.selectFrom("destinations").select("destinations.id")),
-    eb.not(
-      eb.exists(
-        eb
-          .selectFrom("outbox as mine")
-          .innerJoin("outbox as later", (join) =>
-            join.onRef("later.alert_id", "=", "mine.alert_id").onRef("later.id", ">", "mine.id"),
-          )
-          .innerJoin("deliveries as after", "after.outbox_id", "later.id")
-          .select("after.id")
-          .whereRef("mine.id", "=", "deliveries.outbox_id")
-          .whereRef("after.destination_id", "=", "deliveries.destination_id")
-          .where("after.status", "!=", "failed"),
-      ),
-    ),
+    eb.not(eb.exists(siblingDeliveries(eb, ">").where("sibling.status", "!=", "failed"))),
     eb.exists(
       eb
         .selectFrom("outbox as entry")
