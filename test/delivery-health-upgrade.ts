@@ -24,9 +24,26 @@ export async function assertDeliveryHealthUpgrade(store: Store): Promise<void> {
   const health = Object.fromEntries((await store.listDestinations()).map((d) => [d.name, d.failing]));
   assert.deepEqual(health, {
     back: null,
-    dead: { sinceMs: 20, latestMs: 20, deliveryId: "x-dead", alertId: "a1", error: "HTTP 400", dead: true },
+    // A give-up before the upgrade was announced (or not) by the older Vigil: carried as failing, not as a new one.
+    dead: {
+      sinceMs: 20,
+      latestMs: 20,
+      deliveryId: "x-dead",
+      alertId: "a1",
+      error: "HTTP 400",
+      dead: false,
+      recovered: false,
+    },
     new: null,
-    retrying: { sinceMs: 40, latestMs: 40, deliveryId: "x-retrying", alertId: "a1", error: "timed out", dead: false },
+    retrying: {
+      sinceMs: 40,
+      latestMs: 40,
+      deliveryId: "x-retrying",
+      alertId: "a1",
+      error: "timed out",
+      dead: false,
+      recovered: false,
+    },
   });
   // A delivery's retry window starts at its creation until its dead letter is sent again.
   const [pending] = await store.listDeliveriesByStatus("pending");

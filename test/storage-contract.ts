@@ -2250,7 +2250,7 @@ export function runStorageContract(
         assert.equal(await health(), null);
 
         const d = await attempt(2000, "retry", { error: "HTTP 503" });
-        const episode = { sinceMs: 2000, deliveryId: d.id, alertId };
+        const episode = { sinceMs: 2000, deliveryId: d.id, alertId, recovered: false };
         assert.deepEqual(await health(), { ...episode, latestMs: 2000, error: "HTTP 503", dead: false });
         // Later failures keep the episode's start and delivery, and bring their time and error.
         await attempt(3000, "retry", { error: "HTTP 502" });
@@ -2260,6 +2260,8 @@ export function runStorageContract(
         assert.equal((await health())?.error, "HTTP 502");
         await attempt(4000, "failed", { error: "HTTP 400" });
         assert.deepEqual(await health(), { ...episode, latestMs: 4000, error: "HTTP 400", dead: true });
+        // A give-up is ended only once its alert is raised: the caller says so (and only for this episode).
+        assert.equal(await store.endDeliveryEpisode(dest.id, 2000), false, "no success yet");
         assert.equal((await store.getDestination(other.id))?.failing, null);
         assert.deepEqual(
           (await store.listDestinations()).map((x) => [x.name, x.failing?.dead ?? null]),
@@ -2269,10 +2271,20 @@ export function runStorageContract(
           ],
         );
 
-        // Sent again, it succeeds: the destination is healthy.
+        // Sent again, it succeeds: the episode has recovered, and ends when told.
         assert.equal(await store.retryDeadDeliveries({ destinationId: dest.id }, 5000), 1);
         await attempt(5000, "sent");
+        assert.deepEqual(await health(), {
+          ...episode,
+          latestMs: 4000,
+          error: "HTTP 400",
+          dead: true,
+          recovered: true,
+        });
+        assert.equal(await store.endDeliveryEpisode(dest.id, 1999), false, "another episode");
+        assert.equal(await store.endDeliveryEpisode(dest.id, 2000), true);
         assert.equal(await health(), null);
+        assert.equal(await store.endDeliveryEpisode(dest.id, 2000), false);
       });
 
       it("ends an episode at a success only once no other delivery to the destination is still failing", async () => {

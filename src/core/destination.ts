@@ -24,7 +24,8 @@ export interface DestinationRecord {
  * Since when deliveries to a destination have been failing: set by the first attempt that fails after one that
  * succeeded, cleared by a success once no delivery to it is still failing (pending after a failed attempt): a
  * receiver that rejects one alert's notification and takes the others is failing until that one is through or
- * given up. It is what the delivery-failed system alert is derived from.
+ * given up. An episode with a give-up ends only once its alert is raised (`recovered`). It is what the
+ * delivery-failed system alert is derived from.
  */
 export interface DestinationFailing {
   sinceMs: number;
@@ -37,6 +38,11 @@ export interface DestinationFailing {
   error: string | null;
   /** Whether a delivery was given up (a dead letter) in this episode, not only retried. */
   dead: boolean;
+  /**
+   * A delivery succeeded after the latest failure (or in the same millisecond). A given-up episode is not ended by the success itself: its
+   * alert is raised first (store.endDeliveryEpisode), so a give-up is never left unannounced.
+   */
+  recovered: boolean;
 }
 
 export type DestinationManager = "config" | null;

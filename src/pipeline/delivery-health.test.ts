@@ -24,6 +24,7 @@ function destination(id: string, failing: Partial<DestinationFailing> | null): D
             alertId: `a-${id}`,
             error: "HTTP 503",
             dead: false,
+            recovered: false,
             ...failing,
           },
     createdAtMs: 0,

@@ -92,14 +92,19 @@ export function deliveryFailedMatch(sourceId: string, failing: FailingDestinatio
 }
 
 /**
- * Whether a destination's stored health is an outage worth an alert: a delivery was given up, or its failed
- * attempts, without a success between, span `failingAfterMs`. (The alert, /api/health and /metrics agree on it.)
+ * Whether a destination's failing episode calls for the alert: a delivery was given up, or its failed attempts,
+ * without a success between, span `failingAfterMs`.
  */
-export function isDeliveryOutage(
+export function callsForAlert(
   failing: DestinationRecord["failing"],
   failingAfterMs = DEFAULT_FAILING_AFTER_MS,
 ): failing is DestinationFailing {
   return failing !== null && (failing.dead || failing.latestMs - failing.sinceMs >= failingAfterMs);
+}
+
+/** An outage now (what /api/health and /metrics show): an episode that calls for the alert and has not recovered. */
+export function isDeliveryOutage(failing: DestinationRecord["failing"], failingAfterMs = DEFAULT_FAILING_AFTER_MS) {
+  return callsForAlert(failing, failingAfterMs) && !failing.recovered;
 }
 
 /** The open (OPEN, ACKNOWLEDGED or TRIAGED) delivery-failed alerts, by the destination they are about. */
@@ -120,6 +125,8 @@ export interface DeliveryHealthPlan {
   raise: FailingDestination[];
   /** Open alerts of destinations that work again, or were removed. */
   resolve: AlertRecord[];
+  /** Episodes with a give-up that a success recovered from: ended (then their alerts resolved) once raised. */
+  end: FailingDestination[];
 }
 
 /** What to raise and resolve, from the destinations' stored health and the open alerts. Pure. */
@@ -128,15 +135,15 @@ export function planDeliveryHealth(
   open: ReadonlyMap<string, readonly AlertRecord[]>,
   failingAfterMs = DEFAULT_FAILING_AFTER_MS,
 ): DeliveryHealthPlan {
-  const plan: DeliveryHealthPlan = { raise: [], resolve: [] };
+  const plan: DeliveryHealthPlan = { raise: [], resolve: [], end: [] };
   const byId = new Map(destinations.map((d) => [d.id, d]));
   for (const [destinationId, alerts] of open) {
     if (byId.get(destinationId)?.failing == null) plan.resolve.push(...alerts);
   }
   for (const d of destinations) {
     const f = d.failing;
-    if (!isDeliveryOutage(f, failingAfterMs) || open.has(d.id)) continue;
-    plan.raise.push({
+    if (!callsForAlert(f, failingAfterMs)) continue;
+    const failing: FailingDestination = {
       destinationId: d.id,
       destinationName: d.name,
       deliveryId: f.deliveryId,
@@ -145,7 +152,9 @@ export function planDeliveryHealth(
       latestMs: f.latestMs,
       error: f.error ?? "no error recorded",
       dead: f.dead,
-    });
+    };
+    if (!open.has(d.id)) plan.raise.push(failing);
+    if (f.dead && f.recovered) plan.end.push(failing);
   }
   return plan;
 }
@@ -180,6 +189,19 @@ export async function reconcileDeliveryHealth(
       deliveryFailedMatch(sourceId, failing, nowMs),
     ]);
     changes.raised.push(...createdAlertIds);
+  }
+  // A give-up a success followed: raised above (or before), now ended, and its alert resolved. One that another
+  // worker ends first is resolved by the next reconcile, which finds the destination healthy.
+  const ended: string[] = [];
+  for (const failing of plan.end) {
+    if (await store.endDeliveryEpisode(failing.destinationId, failing.sinceMs)) ended.push(failing.destinationId);
+  }
+  if (ended.length > 0) {
+    const nowOpen = await openDeliveryFailedAlerts(store);
+    for (const alert of ended.flatMap((id) => nowOpen.get(id) ?? [])) {
+      await store.setAlertStatus(alert.id, "RESOLVED", nowMs, DELIVERY_ACTOR);
+      changes.resolved.push(alert.id);
+    }
   }
   return changes;
 }

@@ -493,6 +493,49 @@ describe("DeliveryWorker", () => {
     assert.equal(server.requests.length, 0);
   });
 
+  it("announces a notification given up even when the next one to that destination succeeds at once", async () => {
+    // The receiver rejects one notification for good (400) and takes the others.
+    server = await startHttpServer((req, res) => reply(res, req.body.includes("POISON") ? 400 : 200, "ok"));
+    const hook = await addWebhook(store, secrets, "hook", server.origin);
+    const [poisoned] = await createAlerts(store, source, 1, { title: "POISON" });
+    await createAlerts(store, source, 1);
+    assert.deepEqual(await worker().runOnce(), { routed: 2, sent: 1, retried: 0, failed: 1 });
+    assert.equal((await store.listDeliveries(poisoned ?? ""))[0]?.status, "failed");
+    // Raised (the give-up is news), and resolved at once: the destination takes notifications.
+    const [system, ...more] = await store.listAlerts({ ruleId: DELIVERY_FAILED_RULE_ID });
+    assert.deepEqual(more, []);
+    assert.equal(system?.alertContext?.given_up, true);
+    assert.equal(system?.status, "RESOLVED");
+    assert.equal((await store.getDestination(hook.id))?.failing, null);
+    assert.deepEqual(
+      (await store.listAlertStatusChanges(system?.id ?? "")).map((c) => c.to),
+      ["OPEN", "RESOLVED"],
+    );
+  });
+
+  it("records a send cut short by its own stop as a retry due at once, without touching the destination's health", async () => {
+    let hang = true;
+    server = await startHttpServer((_req, res) => {
+      if (!hang) reply(res, 200, "ok");
+    });
+    const hook = await addWebhook(store, secrets, "hook", server.origin, { timeoutSecs: 30 });
+    const [alertId] = await createAlerts(store, source, 1);
+    const controller = new AbortController();
+    const running = worker({ sendTimeoutMs: 30_000 }).run(controller.signal, 20);
+    while (server.requests.length < 1) await sleep(10);
+    controller.abort();
+    await running;
+    const [stopped] = await store.listDeliveries(alertId ?? "");
+    assert.equal(stopped?.status, "pending");
+    assert.equal(stopped?.nextAttemptAtMs, clock.t);
+    assert.match(stopped?.lastError ?? "", /Vigil stopped before the destination answered/);
+    assert.equal((await store.getDestination(hook.id))?.failing, null, "the stop is not the destination's failure");
+    // Restarted an hour later, it is sent at once.
+    hang = false;
+    clock.t += 3_600_000;
+    assert.deepEqual(await worker().runOnce(), { routed: 0, sent: 1, retried: 0, failed: 0 });
+  });
+
   it("raises DeliveryFailed from what is stored: after a kill that followed the give-up, and once for two workers", async () => {
     server = await startHttpServer((_req, res) => reply(res, 404));
     const hook = await addWebhook(store, secrets, "hook", server.origin);
@@ -542,9 +585,11 @@ describe("DeliveryWorker", () => {
       await createAlerts(store, source, 12);
       running = worker({ sendTimeoutMs: 30_000 }).run(controller.signal, 20);
       const started = Date.now();
-      while (received.length < 12 && Date.now() - started < 5_000) await sleep(20);
+      const sent = async () => (await store.listDeliveriesByStatus("sent")).length;
+      while ((await sent()) < 12 && Date.now() - started < 5_000) await sleep(20);
       // A pass that waited for its whole batch held these behind the hanging sends for the send timeout.
       assert.equal(received.length, 12, `reached the healthy destination: ${received.length} of 12`);
+      assert.equal(await sent(), 12);
       assert.ok(server.requests.length >= 1 && server.requests.length <= 5, `hanging: ${server.requests.length}`);
     } finally {
       controller.abort();

@@ -366,9 +366,18 @@ export class DeliveryWorker {
       let claimedAll = false;
       try {
         await this.route();
-        const room = capacity - inFlight.size;
+      } catch (err) {
+        // Sending goes on: what is routed already is not held up by an entry that cannot be routed now.
+        if (signal.aborted) break;
+        this.#o.logger.warn({}, `Routing alert notifications failed: ${errorMessage(err)}`);
+      }
+      try {
+        // At most `perDestination` in flight to any one destination: a claim may hand out all its rows to one,
+        // so it claims no more than the fewest free places any destination not yet at its share has left.
+        const full = [...sending].filter(([, n]) => n >= perDestination).map(([id]) => id);
+        const busiest = Math.max(0, ...[...sending.values()].filter((n) => n < perDestination));
+        const room = Math.min(capacity - inFlight.size, perDestination - busiest);
         if (room > 0) {
-          const full = [...sending].filter(([, n]) => n >= perDestination).map(([id]) => id);
           const claimed = await this.#claim(room, full);
           claimedAll = claimed.length === room;
           const destinations = new Map<string, Destination | null>();
@@ -466,13 +475,25 @@ export class DeliveryWorker {
     try {
       const notification = await buildNotification(store, alert, delivery.kind, this.#o.publicUrl);
       const timeout = AbortSignal.timeout(this.#sendTimeoutMs);
-      result = await destination.send(notification, delivery.id, signal ? AbortSignal.any([signal, timeout]) : timeout);
+      result = await withDeadline(
+        destination.send(notification, delivery.id, signal ? AbortSignal.any([signal, timeout]) : timeout),
+        this.#sendTimeoutMs + SEND_GRACE_MS,
+      );
     } catch (err) {
       // Destinations never throw for delivery failures; a throw is a bug, and retrying may still help.
       result = { ok: false, retryable: true, error: `The destination failed unexpectedly: ${errorMessage(err)}` };
     }
     const statusCode = result.status === undefined ? {} : { statusCode: result.status };
     if (result.ok) return record("sent", startedMs, statusCode);
+    if (signal?.aborted) {
+      // Vigil is stopping: the send was cut short by us, not failed by the destination. Due again at once, with
+      // the destination's health untouched (the time Vigil is stopped must not count as an outage).
+      return record("retry", startedMs, {
+        error: "Vigil stopped before the destination answered; sent again at the next start.",
+        nextAttemptAtMs: clock.nowMs(),
+        concernsDestination: false,
+      });
+    }
 
     const retryForMs = this.#o.retryForMs ?? DEFAULT_RETRY_FOR_MS;
     const windowOver = clock.nowMs() - delivery.retryFromMs >= retryForMs;
@@ -501,6 +522,28 @@ export class DeliveryWorker {
       `Delivery to ${destination.name} failed (${result.error}); retrying in ${delay} ms.`,
     );
     return record("retry", startedMs, { ...statusCode, error: result.error, nextAttemptAtMs: clock.nowMs() + delay });
+  }
+}
+
+/** How long past its own timeout a destination's send is waited for before it is taken as timed out. */
+const SEND_GRACE_MS = 5_000;
+
+/**
+ * The send's result, or a retryable timeout once `ms` pass: a destination that ignores its abort signal (a file
+ * on a hung disk) must not hold a sending slot, or the worker's stop, for ever.
+ */
+async function withDeadline(send: Promise<DeliveryResult>, ms: number): Promise<DeliveryResult> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<DeliveryResult>((resolve) => {
+    timer = setTimeout(
+      () => resolve({ ok: false, retryable: true, error: `The destination did not answer within ${formatSpan(ms)}.` }),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([send, late]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -420,9 +420,10 @@ describe("checkSourceHealth against a store", () => {
         { kind: "resolve", check: "no_data", alertId: alert?.id },
       ]);
       assert.equal((await store.getAlert(alert?.id ?? ""))?.status, "RESOLVED");
+      // Closed by hand (its pager incident ended too), reopened, then resolved by the check: each end is told.
       assert.deepEqual(
         (await store.listUnroutedOutbox(10)).map((e) => e.kind),
-        ["created", "resolved"],
+        ["created", "resolved", "resolved"],
       );
     } finally {
       await store.close();

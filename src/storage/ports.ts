@@ -495,6 +495,12 @@ export interface Store
    * "created" of an alert that has ended since. Returns how many.
    */
   retryDeadDeliveries(filter: { destinationId?: string; alertId?: string }, nowMs: number): Promise<number>;
+  /**
+   * Ends a destination's failing episode that had a give-up, once a delivery succeeded after its latest failure and
+   * no other is still failing; only the episode that began at `sinceMs` (the caller raised its alert). Returns
+   * whether it ended it.
+   */
+  endDeliveryEpisode(destinationId: string, sinceMs: number): Promise<boolean>;
   /** Per destination id, the dead letters `retryDeadDeliveries` would send again (destinations with none absent). */
   countDeadDeliveries(): Promise<Map<string, number>>;
   /** The deliveries of an alert (oldest first) with their attempt logs. */

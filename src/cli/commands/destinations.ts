@@ -118,7 +118,7 @@ function optionalSeverity(options: AddOptions): { minSeverity?: string } {
 function describe(d: DestinationRecord): string {
   const logTypes = d.logTypes.length > 0 ? d.logTypes.join(",") : "all log types";
   const health =
-    d.failing === null
+    d.failing === null || d.failing.recovered
       ? "delivering"
       : `failing since ${new Date(d.failing.sinceMs).toISOString()}${d.failing.dead ? " (deliveries given up)" : ""}: ${d.failing.error ?? "no error recorded"}`;
   return `${d.name}\t${d.type}\t${d.minSeverity}+\t${logTypes}\t${d.id}\t${health}`;

@@ -46,7 +46,11 @@ function view(d: DestinationRecord, deadLetters: number) {
     minSeverity: d.minSeverity,
     logTypes: d.logTypes,
     managedBy: d.managedBy,
-    failing: d.failing && { sinceMs: d.failing.sinceMs, error: d.failing.error, givenUp: d.failing.dead },
+    // A recovered episode (a success after a give-up) ends as soon as its alert is raised: it is not shown.
+    failing:
+      d.failing && !d.failing.recovered
+        ? { sinceMs: d.failing.sinceMs, error: d.failing.error, givenUp: d.failing.dead }
+        : null,
     deadLetters,
     createdAtMs: d.createdAtMs,
     updatedAtMs: d.updatedAtMs,

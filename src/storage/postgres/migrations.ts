@@ -1062,24 +1062,24 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `
       -- See the SQLite store's migration 37.
       ALTER TABLE destinations ADD COLUMN failing_since_ms bigint;
+      ALTER TABLE destinations ADD COLUMN failing_latest_ms bigint;
       ALTER TABLE destinations ADD COLUMN failing_delivery_id text COLLATE "C";
       ALTER TABLE destinations ADD COLUMN failing_alert_id text COLLATE "C";
       ALTER TABLE destinations ADD COLUMN failing_error text;
       ALTER TABLE destinations ADD COLUMN failing_dead boolean NOT NULL DEFAULT false;
-      ALTER TABLE destinations ADD COLUMN failing_latest_ms bigint;
-      UPDATE destinations SET (failing_since_ms, failing_latest_ms, failing_delivery_id, failing_alert_id, failing_error,
-          failing_dead) = (
+      ALTER TABLE destinations ADD COLUMN last_delivered_at_ms bigint;
+      UPDATE destinations SET (failing_since_ms, failing_latest_ms, failing_delivery_id, failing_alert_id, failing_error) = (
         SELECT CASE WHEN a.outcome = 'sent' THEN NULL ELSE a.at_ms END,
                CASE WHEN a.outcome = 'sent' THEN NULL ELSE a.at_ms END,
                CASE WHEN a.outcome = 'sent' THEN NULL ELSE d.id END,
                CASE WHEN a.outcome = 'sent' THEN NULL ELSE o.alert_id END,
-               CASE WHEN a.outcome = 'sent' THEN NULL ELSE a.error END,
-               a.outcome = 'failed'
+               CASE WHEN a.outcome = 'sent' THEN NULL ELSE a.error END
         FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id JOIN outbox o ON o.id = d.outbox_id
         WHERE d.destination_id = destinations.id
-        ORDER BY a.at_ms DESC, a.id DESC LIMIT 1)
-      WHERE EXISTS (SELECT 1 FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
-        WHERE d.destination_id = destinations.id);
+        ORDER BY a.at_ms DESC, a.id DESC LIMIT 1);
+      UPDATE destinations SET last_delivered_at_ms = (
+        SELECT max(a.at_ms) FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+        WHERE d.destination_id = destinations.id AND a.outcome = 'sent');
       ALTER TABLE deliveries ADD COLUMN retry_from_ms bigint;
       ALTER TABLE deliveries ADD COLUMN unrecorded_claims bigint NOT NULL DEFAULT 0;
       CREATE INDEX deliveries_dead ON deliveries (destination_id) WHERE status = 'failed';

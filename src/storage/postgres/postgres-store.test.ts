@@ -185,6 +185,68 @@ describe("PostgresStore", () => {
     }
   });
 
+  it("ends a destination's failing episode when the successes after an outage are recorded at the same moment", async () => {
+    // READ COMMITTED: without the destination's row lock, each success saw the other delivery still failing, and
+    // neither ended the episode (the alert stayed open, /api/health not ok, until some later success).
+    const schema = freshSchema();
+    const clock = { t: 1_000_000, nowMs: () => clock.t };
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema, clock });
+    const locker = await rawClient();
+    try {
+      const source = await store.createSource(sourceSettings("acme"), { ciphertext: "x" });
+      const dest = await store.createDestination({
+        name: "hook",
+        type: "webhook",
+        minSeverity: "INFO",
+        logTypes: [],
+        config: { ciphertext: "x" },
+      });
+      await store.applyDerivedMatches(source.id, [
+        ruleMatch(source.id, "e1", 1, { dedupString: "one" }),
+        ruleMatch(source.id, "e2", 2, { dedupString: "two" }),
+      ]);
+      for (const e of await store.listUnroutedOutbox(10)) {
+        await store.routeOutboxEntry(e.id, [{ id: dest.id, name: dest.name }], clock.t);
+      }
+      for (const d of await store.claimDeliveries({ nowMs: clock.t, leaseMs: 60_000, limit: 10 })) {
+        await store.recordDeliveryAttempt({
+          deliveryId: d.id,
+          leaseToken: d.leaseToken,
+          atMs: clock.t,
+          outcome: "retry",
+          error: "HTTP 503",
+          nextAttemptAtMs: clock.t + 1,
+          durationMs: 1,
+        });
+      }
+      assert.notEqual((await store.getDestination(dest.id))?.failing, null);
+      clock.t += 1000;
+      const claimed = await store.claimDeliveries({ nowMs: clock.t, leaseMs: 60_000, limit: 10 });
+      assert.equal(claimed.length, 2);
+      // Both transactions are held before their last statement, so that they overlap.
+      await locker.query("BEGIN");
+      await locker.query(`LOCK TABLE ${schema}.delivery_attempts IN EXCLUSIVE MODE`);
+      const recorded = Promise.all(
+        claimed.map((d) =>
+          store.recordDeliveryAttempt({
+            deliveryId: d.id,
+            leaseToken: d.leaseToken,
+            atMs: clock.t,
+            outcome: "sent",
+            durationMs: 1,
+          }),
+        ),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await locker.query("COMMIT");
+      assert.deepEqual(await recorded, [true, true]);
+      assert.equal((await store.getDestination(dest.id))?.failing, null);
+    } finally {
+      await locker.end();
+      await store.close();
+    }
+  });
+
   it("migration 37 finds each destination's health in its attempt log", async () => {
     const schema = await schemaBefore("destinations keep their delivery health; a dead letter can be sent again", [
       // Without foreign keys (no alerts needed), for these statements only.

@@ -1205,29 +1205,30 @@ export const MIGRATIONS: readonly Migration[] = [
     sql: `
       -- The delivery-failed system alert was raised from what one pass of one worker saw: two passes giving up
       -- at once raised it twice, and a kill after the give-up never raised it. Each attempt now records the
-      -- destination's health in its own transaction (failing since when, from which delivery, dead or still
-      -- retrying), and the alert is derived from it (src/pipeline/delivery-health.ts).
+      -- destination's health in its own transaction (failing since when, the latest failure, from which delivery,
+      -- whether one was given up; the latest success), and the alert is derived from it
+      -- (src/pipeline/delivery-health.ts).
       ALTER TABLE destinations ADD COLUMN failing_since_ms INTEGER;
+      ALTER TABLE destinations ADD COLUMN failing_latest_ms INTEGER;
       ALTER TABLE destinations ADD COLUMN failing_delivery_id TEXT;
       ALTER TABLE destinations ADD COLUMN failing_alert_id TEXT;
       ALTER TABLE destinations ADD COLUMN failing_error TEXT;
       ALTER TABLE destinations ADD COLUMN failing_dead INTEGER NOT NULL DEFAULT 0;
-      ALTER TABLE destinations ADD COLUMN failing_latest_ms INTEGER;
-      -- Where a destination's latest attempt failed, it is failing since that attempt (and the alert waits for
-      -- failures spanning minutes, or a give-up: the time Vigil itself was stopped does not count).
-      UPDATE destinations SET (failing_since_ms, failing_latest_ms, failing_delivery_id, failing_alert_id, failing_error,
-          failing_dead) = (
+      ALTER TABLE destinations ADD COLUMN last_delivered_at_ms INTEGER;
+      -- Where a destination's latest attempt failed, it is failing since that attempt. Not as a give-up: one before
+      -- the upgrade was alerted (or not) by the older Vigil, and is not announced again.
+      UPDATE destinations SET (failing_since_ms, failing_latest_ms, failing_delivery_id, failing_alert_id, failing_error) = (
         SELECT CASE WHEN a.outcome = 'sent' THEN NULL ELSE a.at_ms END,
                CASE WHEN a.outcome = 'sent' THEN NULL ELSE a.at_ms END,
                CASE WHEN a.outcome = 'sent' THEN NULL ELSE d.id END,
                CASE WHEN a.outcome = 'sent' THEN NULL ELSE o.alert_id END,
-               CASE WHEN a.outcome = 'sent' THEN NULL ELSE a.error END,
-               a.outcome = 'failed'
+               CASE WHEN a.outcome = 'sent' THEN NULL ELSE a.error END
         FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id JOIN outbox o ON o.id = d.outbox_id
         WHERE d.destination_id = destinations.id
-        ORDER BY a.at_ms DESC, a.id DESC LIMIT 1)
-      WHERE EXISTS (SELECT 1 FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
-        WHERE d.destination_id = destinations.id);
+        ORDER BY a.at_ms DESC, a.id DESC LIMIT 1);
+      UPDATE destinations SET last_delivered_at_ms = (
+        SELECT max(a.at_ms) FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+        WHERE d.destination_id = destinations.id AND a.outcome = 'sent');
       -- A delivery is retried for a time from here (NULL: from its creation); sending a dead letter again sets it.
       ALTER TABLE deliveries ADD COLUMN retry_from_ms INTEGER;
       -- Claims in a row whose sender recorded no outcome (it died mid-send): the backstop against a send that

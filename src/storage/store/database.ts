@@ -161,6 +161,7 @@ export interface DestinationsTable {
   failing_latest_ms: Generated<number | null>;
   failing_since_ms: Generated<number | null>;
   id: string;
+  last_delivered_at_ms: Generated<number | null>;
   log_types: Generated<string>;
   managed_by: string | null;
   min_severity: string;

@@ -52,6 +52,7 @@ export type DeliveryOps = Pick<
   | "recordDeliveryAttempt"
   | "retryDeadDeliveries"
   | "countDeadDeliveries"
+  | "endDeliveryEpisode"
   | "listDeliveries"
   | "listDeliveriesByStatus"
 >;
@@ -78,6 +79,7 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
         failing_alert_id: null,
         failing_error: null,
         failing_dead: 0,
+        last_delivered_at_ms: null,
         created_at_ms: nowMs,
         updated_at_ms: nowMs,
       };
@@ -303,7 +305,9 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
             .where("id", "=", a.deliveryId)
             .executeTakeFirst());
         if (current === undefined) throw new NotFoundError(`No delivery with id ${a.deliveryId}.`);
-        if (a.concernsDestination !== false) await recordHealth(trx, { ...current, id: a.deliveryId }, a, error);
+        if (a.concernsDestination !== false) {
+          await recordHealth(trx, { ...current, id: a.deliveryId }, a, error);
+        }
         await trx
           .insertInto("delivery_attempts")
           .values({
@@ -341,6 +345,22 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
         }
         const { numUpdatedRows } = await dead.executeTakeFirst();
         return Number(numUpdatedRows);
+      }),
+
+    endDeliveryEpisode: (destinationId, sinceMs) =>
+      dialect.write(async (trx) => {
+        // A failure recorded meanwhile moves failing_latest_ms: PostgreSQL re-checks the row it waited for, and
+        // the episode, no longer recovered, is left.
+        const { numUpdatedRows } = await trx
+          .updateTable("destinations")
+          .set(NOT_FAILING)
+          .where("id", "=", destinationId)
+          .where("failing_since_ms", "=", sinceMs)
+          .where("failing_dead", "=", 1)
+          .whereRef("last_delivered_at_ms", ">=", "failing_latest_ms")
+          .where(noOtherFailing(destinationId, null))
+          .executeTakeFirst();
+        return numUpdatedRows > 0n;
       }),
 
     countDeadDeliveries: () =>
@@ -430,14 +450,41 @@ function requeueable(eb: ExpressionBuilder<Database, "deliveries">) {
   ]);
 }
 
+/** The columns of a destination's failing episode, cleared. */
+const NOT_FAILING = {
+  failing_since_ms: null,
+  failing_latest_ms: null,
+  failing_delivery_id: null,
+  failing_alert_id: null,
+  failing_error: null,
+  failing_dead: 0,
+} as const;
+
+/** No other delivery to the destination is still failing (pending after a failed attempt). */
+function noOtherFailing(destinationId: string, exceptDeliveryId: string | null) {
+  return (eb: ExpressionBuilder<Database, "destinations">) =>
+    eb.not(
+      eb.exists(
+        eb
+          .selectFrom("deliveries as failing")
+          .select("failing.id")
+          .where("failing.destination_id", "=", destinationId)
+          .where("failing.status", "=", "pending")
+          .where("failing.last_error", "is not", null)
+          .$if(exceptDeliveryId !== null, (q) => q.where("failing.id", "!=", exceptDeliveryId as string)),
+      ),
+    );
+}
+
 /**
  * The destination's health moves with each attempt, in its transaction: what the delivery-failed alert is derived
  * from (pipeline/delivery-health.ts) is never behind the attempts, whoever made them (a stale holder's too: it
  * did reach, or fail to reach, the destination). The first failure after a success begins an episode (since when,
  * from which delivery and alert); later failures bring their time and error, and a give-up marks it dead. A
- * success ends it once no other delivery to the destination is still failing (pending after a failed attempt):
- * else a receiver that rejects one notification and takes the rest (the system alert's own among them) would
- * begin and end an episode at every retry.
+ * success is kept (last_delivered_at_ms) and ends the episode once no other delivery to the destination is still
+ * failing: else a receiver that rejects one notification and takes the rest (the system alert's own among them)
+ * would begin and end an episode at every retry. A given-up episode is ended only by endDeliveryEpisode, after its
+ * alert is raised: a success right after a give-up must not erase it unannounced.
  */
 async function recordHealth(
   trx: Db,
@@ -445,30 +492,29 @@ async function recordHealth(
   a: DeliveryAttemptWrite,
   error: string | null,
 ): Promise<void> {
+  // Each branch first updates the destination's row, unconditionally: on PostgreSQL that takes the row, so the
+  // health writes of two attempts go one after the other, and the next statement reads what the other committed
+  // (READ COMMITTED). Else two successes after an outage would each see the other still failing, and neither
+  // would end the episode.
   const health = trx.updateTable("destinations").where("id", "=", delivery.destination_id);
   if (a.outcome === "sent") {
     await health
-      .set({
-        failing_since_ms: null,
-        failing_latest_ms: null,
-        failing_delivery_id: null,
-        failing_alert_id: null,
-        failing_error: null,
-        failing_dead: 0,
-      })
+      .set((eb) => ({
+        last_delivered_at_ms: eb
+          .case()
+          .when(eb.or([eb("last_delivered_at_ms", "is", null), eb("last_delivered_at_ms", "<", a.atMs)]))
+          .then(eb.val(a.atMs))
+          .else(eb.ref("last_delivered_at_ms"))
+          .end(),
+      }))
+      .execute();
+    await trx
+      .updateTable("destinations")
+      .set(NOT_FAILING)
+      .where("id", "=", delivery.destination_id)
       .where("failing_since_ms", "is not", null)
-      .where(({ exists, not, selectFrom }) =>
-        not(
-          exists(
-            selectFrom("deliveries as failing")
-              .select("failing.id")
-              .where("failing.destination_id", "=", delivery.destination_id)
-              .where("failing.status", "=", "pending")
-              .where("failing.last_error", "is not", null)
-              .where("failing.id", "!=", delivery.id),
-          ),
-        ),
-      )
+      .where("failing_dead", "=", 0)
+      .where(noOtherFailing(delivery.destination_id, delivery.id))
       .execute();
     return;
   }
@@ -522,6 +568,9 @@ function toDestinationRecord(row: Selectable<DestinationsTable>): DestinationRec
             alertId: row.failing_alert_id ?? "",
             error: row.failing_error,
             dead: flag(row.failing_dead),
+            recovered:
+              row.last_delivered_at_ms !== null &&
+              row.last_delivered_at_ms >= (row.failing_latest_ms ?? row.failing_since_ms),
           },
     createdAtMs: row.created_at_ms,
     updatedAtMs: row.updated_at_ms,
