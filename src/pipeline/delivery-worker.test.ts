@@ -14,7 +14,12 @@ import type { SecretBox } from "../secrets/secret-box.ts";
 import type { Store } from "../storage/ports.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
 import { DELIVERY_FAILED_RULE_ID } from "./delivery-health.ts";
-import { backoffDelayMs, DeliveryWorker, type DeliveryWorkerOptions } from "./delivery-worker.ts";
+import {
+  backoffDelayMs,
+  DeliveryWorker,
+  type DeliveryWorkerOptions,
+  MAX_UNRECORDED_CLAIMS,
+} from "./delivery-worker.ts";
 
 const logger = createLogger({ level: "silent" });
 
@@ -481,15 +486,15 @@ describe("DeliveryWorker", () => {
     const [alertId] = await createAlerts(store, source, 1);
     assert.ok(alertId);
     await worker().route();
-    // Five claims whose sender never recorded an outcome (killed mid-send each time): each lease lapses.
-    for (let i = 0; i < 5; i++) {
+    // Claims whose sender never recorded an outcome (killed mid-send each time): each lease lapses.
+    for (let i = 0; i < MAX_UNRECORDED_CLAIMS; i++) {
       assert.equal((await store.claimDeliveries({ nowMs: clock.t, leaseMs: 1000, limit: 1 })).length, 1);
       clock.t += 1000;
     }
     assert.deepEqual(await worker().runOnce(), { routed: 0, sent: 0, retried: 0, failed: 1 });
     const [dead] = await store.listDeliveries(alertId);
     assert.equal(dead?.status, "failed");
-    assert.match(dead?.lastError ?? "", /the worker stopped during each of the last 5 sends/);
+    assert.match(dead?.lastError ?? "", /the worker stopped during each of the last 20 sends/);
     assert.equal(server.requests.length, 0);
   });
 

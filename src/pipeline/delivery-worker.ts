@@ -44,9 +44,11 @@ import { DEFAULT_FAILING_AFTER_MS, reconcileDeliveryHealth } from "./delivery-he
 export const DEFAULT_RETRY_FOR_MS = 24 * 3_600_000;
 /**
  * Claims in a row whose sender recorded no outcome after which a delivery is given up: the backstop against a send
- * that stops the worker every time (a crash mid-send records nothing, so the retry window never ends it).
+ * that stops the worker every time (a crash mid-send records nothing, so the retry window never ends it). High
+ * enough that restarts and kills that happen to land mid-send (a rolling deploy, the kill -9 test) never reach it:
+ * at the default claim of 2½ minutes, a send that crashes the worker every time is given up after ~50 minutes.
  */
-export const MAX_UNRECORDED_CLAIMS = 5;
+export const MAX_UNRECORDED_CLAIMS = 20;
 export const DEFAULT_BASE_DELAY_MS = 5_000;
 /** The longest wait between two attempts: a receiver back from an outage gets its backlog within this. */
 export const DEFAULT_MAX_DELAY_MS = 10 * 60_000;
