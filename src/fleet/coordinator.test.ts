@@ -7,10 +7,10 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { tempDir } from "../../test/helpers.ts";
-import { createLogger } from "../logging/logger.ts";
+import { createLogger, type Logger } from "../logging/logger.ts";
 import type { FleetStore, Store } from "../storage/ports.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
-import { FleetCoordinator } from "./coordinator.ts";
+import { clockSkewMs, FleetCoordinator } from "./coordinator.ts";
 import { sourceLease } from "./lease-names.ts";
 
 const TTL_MS = 900;
@@ -126,6 +126,37 @@ describe("FleetCoordinator", () => {
     assert.deepEqual(ledger.overlaps, [], "no item ever ran on two workers at once");
   });
 
+  it("warns once when this machine's clock is off the database's, and once when it agrees again", async () => {
+    const said: Array<[string, string]> = [];
+    const capture = {
+      warn: (_: unknown, msg: string) => said.push(["warn", msg]),
+      info: (_: unknown, msg: string) => said.push(["info", msg]),
+      error: () => undefined,
+      debug: () => undefined,
+    } as unknown as Logger;
+    let skewMs = 90_000;
+    const c = new FleetCoordinator({
+      store,
+      identity: { id: "skewed", host: "test", pid: 1, version: "test", incarnation: "skewed-1" },
+      ttlMs: TTL_MS,
+      logger: capture,
+      wallMs: () => Date.now() + skewMs,
+    });
+    c.setShare({ items: async () => [], work: async () => undefined });
+    c.start();
+    try {
+      await until("it warned", () => said.length > 0);
+      await sleep(TTL_MS);
+      assert.deepEqual(said.length, 1, "once, not at every heartbeat");
+      assert.match(said[0]?.[1] ?? "", /^This machine's clock is 90 s ahead of the database's\..*keep NTP on/);
+      skewMs = 0;
+      await until("it said the clocks agree", () => said.length > 1);
+      assert.deepEqual(said[1], ["info", "This machine's clock agrees with the database's again."]);
+    } finally {
+      await c.stop();
+    }
+  });
+
   it("a second process under a live worker's id claims nothing, not even a free one-off lease", async () => {
     const ledger = new Ledger();
     const live = coordinator(store, "a1", ledger, () => []);
@@ -186,5 +217,17 @@ describe("FleetCoordinator", () => {
     await Promise.all([a.withLease("cluster:startup", job), b.withLease("cluster:startup", job)]);
     assert.equal(most, 1, "one at a time");
     await Promise.all([a.stop(), b.stop()]);
+  });
+});
+
+describe("clockSkewMs", () => {
+  it("is how far this clock is off the database's, once it is beyond what the round trip can explain", () => {
+    // The database stamped 1,000 while this clock read 900..1,100: within the round trip and the tolerance.
+    assert.equal(clockSkewMs(1_000, 900, 1_100), 0);
+    assert.equal(clockSkewMs(1_000, 3_000, 3_050, 2_000), 0, "at the tolerance: not beyond it");
+    assert.equal(clockSkewMs(1_000, 3_001, 3_050, 2_000), 2_001);
+    assert.equal(clockSkewMs(10_000, 7_000, 7_900, 2_000), -2_100);
+    // A slow round trip widens what is known: 5 s between the reads explains a 3 s difference.
+    assert.equal(clockSkewMs(10_000, 7_000, 12_000, 2_000), 0);
   });
 });

@@ -32,6 +32,30 @@ export interface FleetCoordinatorOptions {
   logger: Logger;
   /** A monotonic clock in ms (default performance.now); tests may drive it. */
   monotonicMs?: () => number;
+  /** This machine's wall clock in ms (default Date.now), compared with the database's at every heartbeat. */
+  wallMs?: () => number;
+}
+
+/** How far this machine's clock may be from the database's before the coordinator warns. */
+export const CLOCK_SKEW_WARN_MS = 2_000;
+
+/**
+ * How far this machine's clock is ahead of the database's (negative: behind), from a heartbeat the database
+ * stamped at `databaseMs` while this machine's clock read between `wallBeforeMs` and `wallAfterMs`; 0 when the two
+ * agree within `toleranceMs` (the round trip widens what is known). Leases are judged on the database's clock,
+ * but delivery retry times and source checkpoints on the worker's: a skewed clock moves them.
+ */
+export function clockSkewMs(
+  databaseMs: number,
+  wallBeforeMs: number,
+  wallAfterMs: number,
+  toleranceMs = CLOCK_SKEW_WARN_MS,
+): number {
+  const least = wallBeforeMs - databaseMs;
+  const most = wallAfterMs - databaseMs;
+  if (least > toleranceMs) return least;
+  if (most < -toleranceMs) return most;
+  return 0;
 }
 
 /** What the coordinator shares out: the items (lease names), read every heartbeat, and the work of one item. */
@@ -83,6 +107,9 @@ export class FleetCoordinator {
   private readonly store: FleetStore;
   private readonly logger: Logger;
   private readonly now: () => number;
+  private readonly wallMs: () => number;
+  /** The clock skew last warned about (0: none). */
+  private skewWarnedMs = 0;
   private readonly leases = new Map<string, Lease>();
   /** One-off claims in flight: a heartbeat may already see them in the database before they are tracked. */
   private readonly claiming = new Set<string>();
@@ -113,6 +140,7 @@ export class FleetCoordinator {
     this.ttlMs = options.ttlMs;
     this.logger = options.logger;
     this.now = options.monotonicMs ?? (() => performance.now());
+    this.wallMs = options.wallMs ?? (() => Date.now());
     this.heartbeatMs = Math.max(1, Math.floor(options.ttlMs / 3));
     // Covers the time work takes to notice the abort and the database's statement running after the call started.
     this.marginMs = Math.max(100, Math.floor(options.ttlMs / 4));
@@ -276,6 +304,22 @@ export class FleetCoordinator {
     }
   }
 
+  /** Warns once when this machine's clock drifts from the database's, and once when it is back. */
+  private checkClock(heartbeatAtMs: number, wallBefore: number): void {
+    const skew = clockSkewMs(heartbeatAtMs, wallBefore, this.wallMs());
+    if (skew !== 0 && this.skewWarnedMs === 0) {
+      this.logger.warn(
+        { worker: this.identity.id, clockSkewMs: skew },
+        `This machine's clock is ${Math.round(Math.abs(skew) / 1000)} s ${skew > 0 ? "ahead of" : "behind"} the ` +
+          "database's. Leases follow the database's clock, but delivery retries and source checkpoints follow this " +
+          "one: keep NTP on.",
+      );
+    } else if (skew === 0 && this.skewWarnedMs !== 0) {
+      this.logger.info({ worker: this.identity.id }, "This machine's clock agrees with the database's again.");
+    }
+    this.skewWarnedMs = skew;
+  }
+
   /** One heartbeat: renew, notice losses, rebalance, claim. */
   private async tick(): Promise<void> {
     const me = this.identity.id;
@@ -283,6 +327,7 @@ export class FleetCoordinator {
     // Not serving until it has a share: while it starts up, the others keep its part of the work.
     const serving = this.share !== undefined;
     let answer: string[];
+    const wallBefore = this.wallMs();
     try {
       answer = await this.store.heartbeatWorker(this.identity, this.ttlMs, this.rebalances, serving);
     } catch (err) {
@@ -308,7 +353,10 @@ export class FleetCoordinator {
       if (strays.length > 0) await this.store.releaseLeases(me, strays);
       return;
     }
-    const live = (await this.store.listWorkers()).filter((w) => w.live && w.serving).map((w) => w.id);
+    const workers = await this.store.listWorkers();
+    const stamped = workers.find((w) => w.id === me && w.incarnation === this.identity.incarnation);
+    if (stamped) this.checkClock(stamped.heartbeatAtMs, wallBefore);
+    const live = workers.filter((w) => w.live && w.serving).map((w) => w.id);
     const items = await share.items();
     const present = new Set(items);
     const mine = new Set(assignItems(items, [...live, me]).get(me));
