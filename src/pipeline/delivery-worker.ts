@@ -54,6 +54,8 @@ export const DEFAULT_BASE_DELAY_MS = 5_000;
 export const DEFAULT_MAX_DELAY_MS = 10 * 60_000;
 /** The delivery-failed alert is re-derived at least this often (its "failing for 5 minutes" is a matter of time). */
 const HEALTH_EVERY_MS = 30_000;
+/** ... and after sends, at most this often. */
+const HEALTH_GAP_MS = 1_000;
 export const DEFAULT_SEND_TIMEOUT_MS = 60_000;
 /** System alerts (source health) go to every destination, like Panther's System Errors. */
 export const SYSTEM_RULE_PREFIX = "Vigil.System.";
@@ -403,9 +405,13 @@ export class DeliveryWorker {
             inFlight.add(send);
           }
         }
-        const derive = sentSomething;
-        sentSomething = false;
-        await this.#deriveHealth(derive);
+        // Once a second at most while sends keep ending (a backlog going out): the health is stored, so a second
+        // late costs nothing, and a reconcile per send would be four reads each.
+        if (!sentSomething || this.#o.clock.nowMs() - this.#healthAtMs >= HEALTH_GAP_MS) {
+          const derive = sentSomething;
+          sentSomething = false;
+          await this.#deriveHealth(derive);
+        }
       } catch (err) {
         if (signal.aborted) break;
         this.#o.logger.warn({}, `Alert delivery pass failed: ${errorMessage(err)}`);
