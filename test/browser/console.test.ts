@@ -9,6 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Browser, Page } from "playwright-core";
 import { withRuntime } from "../../src/cli/context.ts";
 import { readEnv } from "../../src/config/env.ts";
+import { reply, startHttpServer } from "../../src/destinations/test-support.ts";
 import { sealSourceKey } from "../../src/pipeline/runtime.ts";
 import { createUser } from "../../src/server/auth.ts";
 import { type RunningSimulator, startSimulator } from "../../src/simulator/index.ts";
@@ -538,6 +539,70 @@ describe("console", { timeout: 300_000 }, () => {
       await page.getByText("No destinations yet").waitFor(WAIT);
     } finally {
       rmSync(outFile, { force: true });
+    }
+  });
+
+  test("a destination whose receiver rejects a notification shows why, as text, and sends it again", async () => {
+    assert.ok(alertUrl, "the alert test ran");
+    // A receiver that answers 400 with markup: its answer is quoted in the delivery's error, shown in the console.
+    let rejecting = true;
+    const receiver = await startHttpServer((_req, res) => reply(res, rejecting ? 400 : 200, `${XSS_IMG}${XSS_SCRIPT}`));
+    try {
+      await page.getByRole("link", { name: "Destinations" }).click();
+      const form = page.getByRole("form", { name: "New destination" });
+      await form.getByLabel("Type").selectOption("webhook");
+      await form.getByLabel("Name").fill("Hostile hook");
+      await form.getByLabel("URL").fill(`${receiver.origin}/in`);
+      await form.getByLabel("Signing secret").fill("a-signing-secret-0123456789");
+      await form.getByRole("button", { name: "Create destination" }).click();
+      const table = page.getByRole("table", { name: "Destinations" });
+      await table.getByText("Hostile hook").waitFor(WAIT);
+
+      // A new live alert (SCIM disabled again, by another admin): its notification goes to the new destination,
+      // which rejects it for good.
+      const id = decodeURIComponent(alertUrl.split("/alerts/")[1] ?? "");
+      const detail = (await (await page.request.get(`${vigil.baseUrl}/api/alerts/${id}`)).json()) as Rec;
+      const again = JSON.parse(JSON.stringify(detail.matches[0].event.raw)) as Rec;
+      again.id = "audit_log-scim-disabled-again";
+      again.effective_at = Math.floor(Date.now() / 1000) - 5;
+      again.actor.session.user = { id: "user-second-admin", email: "second.admin@example.com" };
+      sim.org.addEvents([again]);
+      const polled = await runVigil(vigil, ["poll", "--once", "--source", SOURCE_NAME]);
+      assert.equal(polled.status, 0, polled.output);
+
+      await page.getByRole("link", { name: "Destinations" }).click();
+      const row = table.getByRole("row").filter({ hasText: "Hostile hook" });
+      const deadline = Date.now() + 30_000;
+      while (!(await row.getByText(/failing since/).isVisible())) {
+        assert.ok(Date.now() < deadline, "the rejected delivery did not show within 30 s");
+        await page.waitForTimeout(500);
+        await page.reload();
+        await table.getByText("Hostile hook").waitFor(WAIT);
+      }
+      // The receiver's answer is text, never markup.
+      await row.getByText(/given up.*answered HTTP 400: <img src=x onerror=alert\(1\)><script>/).waitFor(WAIT);
+      assert.equal(await row.locator("img, script").count(), 0);
+      assert.equal(await page.evaluate("typeof window.__pwned"), "undefined");
+      await screenshot(page, "19-destination-failing");
+
+      // It takes notifications again: its dead letters go out on request, and it is delivering.
+      rejecting = false;
+      await row.getByRole("button", { name: "Send the dead letters of Hostile hook again" }).click();
+      await row.getByText(/queued for Hostile hook/).waitFor(WAIT);
+      while (!(await row.getByText("delivering").isVisible())) {
+        assert.ok(Date.now() < deadline + 30_000, "the dead letters were not delivered within 30 s");
+        await page.waitForTimeout(500);
+        await page.reload();
+        await table.getByText("Hostile hook").waitFor(WAIT);
+      }
+      assert.ok(receiver.requests.length >= 2, "sent again");
+      await screenshot(page, "20-destination-delivering-again");
+      await table.getByRole("button", { name: "Remove Hostile hook" }).click();
+      await table.getByRole("button", { name: "Confirm removing Hostile hook" }).click();
+      await page.getByText("No destinations yet").waitFor(WAIT);
+      assert.deepEqual(dialogs, []);
+    } finally {
+      await receiver.close();
     }
   });
 

@@ -350,7 +350,7 @@ export function DestinationsPage() {
               { header: "Updated", className: "nowrap", cell: ({ d }) => fmtMs(d.updatedAtMs ?? d.createdAtMs) },
               {
                 header: "Test",
-                className: "wrap",
+                className: "soft-wrap",
                 cell: ({ id, name }) => <TestCell name={name} test={tests[id]} onSend={() => void sendTest(id)} />,
               },
               {
