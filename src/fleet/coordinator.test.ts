@@ -149,9 +149,13 @@ describe("FleetCoordinator", () => {
       await sleep(TTL_MS);
       assert.deepEqual(said.length, 1, "once, not at every heartbeat");
       assert.match(said[0]?.[1] ?? "", /^This machine's clock is 90 s ahead of the database's\..*keep NTP on/);
+      // Twice as far: told again.
+      skewMs = 200_000;
+      await until("it warned again", () => said.length > 1);
+      assert.match(said[1]?.[1] ?? "", /^This machine's clock is 200 s ahead/);
       skewMs = 0;
-      await until("it said the clocks agree", () => said.length > 1);
-      assert.deepEqual(said[1], ["info", "This machine's clock agrees with the database's again."]);
+      await until("it said the clocks agree", () => said.length > 2);
+      assert.deepEqual(said[2], ["info", "This machine's clock agrees with the database's again."]);
     } finally {
       await c.stop();
     }

@@ -304,20 +304,27 @@ export class FleetCoordinator {
     }
   }
 
-  /** Warns once when this machine's clock drifts from the database's, and once when it is back. */
+  /**
+   * Warns once when this machine's clock drifts from the database's, again if the drift doubles or changes side,
+   * and once when it is back: within half the warning's tolerance, so a drift near it does not warn at every beat.
+   */
   private checkClock(heartbeatAtMs: number, wallBefore: number): void {
-    const skew = clockSkewMs(heartbeatAtMs, wallBefore, this.wallMs());
-    if (skew !== 0 && this.skewWarnedMs === 0) {
+    const warned = this.skewWarnedMs;
+    const tolerance = warned === 0 ? CLOCK_SKEW_WARN_MS : CLOCK_SKEW_WARN_MS / 2;
+    const skew = clockSkewMs(heartbeatAtMs, wallBefore, this.wallMs(), tolerance);
+    const worse = warned === 0 || Math.sign(skew) !== Math.sign(warned) || Math.abs(skew) >= 2 * Math.abs(warned);
+    if (skew !== 0 && worse) {
       this.logger.warn(
         { worker: this.identity.id, clockSkewMs: skew },
         `This machine's clock is ${Math.round(Math.abs(skew) / 1000)} s ${skew > 0 ? "ahead of" : "behind"} the ` +
           "database's. Leases follow the database's clock, but delivery retries and source checkpoints follow this " +
           "one: keep NTP on.",
       );
-    } else if (skew === 0 && this.skewWarnedMs !== 0) {
+      this.skewWarnedMs = skew;
+    } else if (skew === 0 && warned !== 0) {
       this.logger.info({ worker: this.identity.id }, "This machine's clock agrees with the database's again.");
+      this.skewWarnedMs = 0;
     }
-    this.skewWarnedMs = skew;
   }
 
   /** One heartbeat: renew, notice losses, rebalance, claim. */

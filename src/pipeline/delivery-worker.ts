@@ -313,7 +313,7 @@ export class DeliveryWorker {
   /** Raises and resolves the delivery-failed alerts from the stored health, after sends and every half minute. */
   async #deriveHealth(sentSomething: boolean): Promise<void> {
     const nowMs = this.#o.clock.nowMs();
-    if (!sentSomething && nowMs - this.#healthAtMs < HEALTH_EVERY_MS) return;
+    if (!sentSomething && !elapsed(this.#healthAtMs, nowMs, HEALTH_EVERY_MS)) return;
     this.#healthAtMs = nowMs;
     try {
       const changes = await reconcileDeliveryHealth(
@@ -407,7 +407,7 @@ export class DeliveryWorker {
         }
         // Once a second at most while sends keep ending (a backlog going out): the health is stored, so a second
         // late costs nothing, and a reconcile per send would be four reads each.
-        if (!sentSomething || this.#o.clock.nowMs() - this.#healthAtMs >= HEALTH_GAP_MS) {
+        if (!sentSomething || elapsed(this.#healthAtMs, this.#o.clock.nowMs(), HEALTH_GAP_MS)) {
           const derive = sentSomething;
           sentSomething = false;
           await this.#deriveHealth(derive);
@@ -531,6 +531,11 @@ export class DeliveryWorker {
     );
     return record("retry", startedMs, { ...statusCode, error: result.error, nextAttemptAtMs: clock.nowMs() + delay });
   }
+}
+
+/** Whether `ms` have passed since `sinceMs`; a wall clock stepped back (NTP) counts as passed, never as waiting. */
+function elapsed(sinceMs: number, nowMs: number, ms: number): boolean {
+  return nowMs - sinceMs >= ms || nowMs < sinceMs;
 }
 
 /** How long past its own timeout a destination's send is waited for before it is taken as timed out. */

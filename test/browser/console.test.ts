@@ -603,6 +603,14 @@ describe("console", { timeout: 300_000 }, () => {
       assert.deepEqual(dialogs, []);
     } finally {
       await receiver.close();
+      // Failed midway: the destination goes, so that the next tests do not deliver to a closed port.
+      await withRuntime(
+        async (runtime) => {
+          const left = await runtime.store.getDestination("Hostile hook");
+          if (left) await runtime.store.removeDestination(left.id);
+        },
+        { env: readEnv(vigil.env), logLevel: "silent" },
+      );
     }
   });
 
