@@ -175,10 +175,13 @@ export async function reconcileDeliveryHealth(
   // the health read after it shows the failure (read the other way round, it would be resolved as "working").
   const open = await openDeliveryFailedAlerts(store);
   const plan = planDeliveryHealth(await store.listDestinations(), open, failingAfterMs);
-  for (const alert of plan.resolve) {
-    await store.setAlertStatus(alert.id, "RESOLVED", nowMs, DELIVERY_ACTOR);
-    changes.resolved.push(alert.id);
-  }
+  const resolve = async (alerts: readonly AlertRecord[]) => {
+    for (const alert of alerts) {
+      await store.setAlertStatus(alert.id, "RESOLVED", nowMs, DELIVERY_ACTOR);
+      changes.resolved.push(alert.id);
+    }
+  };
+  await resolve(plan.resolve);
   for (const failing of plan.raise) {
     // Alerts belong to a source: the failed alert's, else the first (the alert is about the destination). Both
     // are the same for every worker, so the match's identity is too.
@@ -198,10 +201,7 @@ export async function reconcileDeliveryHealth(
   }
   if (ended.length > 0) {
     const nowOpen = await openDeliveryFailedAlerts(store);
-    for (const alert of ended.flatMap((id) => nowOpen.get(id) ?? [])) {
-      await store.setAlertStatus(alert.id, "RESOLVED", nowMs, DELIVERY_ACTOR);
-      changes.resolved.push(alert.id);
-    }
+    await resolve(ended.flatMap((id) => nowOpen.get(id) ?? []));
   }
   return changes;
 }

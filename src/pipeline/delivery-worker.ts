@@ -22,6 +22,7 @@ import type { Clock } from "../core/clock.ts";
 import type { ClaimedDelivery, DestinationRecord, OutboxEntry } from "../core/destination.ts";
 import { ConfigurationError, errorMessage, NotFoundError, VigilError } from "../core/errors.ts";
 import type { OutboundPolicy } from "../core/outbound.ts";
+import { formatDuration } from "../core/source.ts";
 import {
   type AlertNotification,
   assertDestinationEndpoint,
@@ -514,7 +515,7 @@ export class DeliveryWorker {
       const why = !result.retryable
         ? ""
         : windowOver
-          ? ` (gave up after retrying for ${formatSpan(retryForMs)}, ${delivery.attempts} attempts)`
+          ? ` (gave up after retrying for ${formatDuration(Math.round(retryForMs / 1000))}, ${delivery.attempts} attempts)`
           : ` (gave up after ${delivery.attempts} attempts)`;
       return record("failed", startedMs, { ...statusCode, error: `${result.error}${why}` });
     }
@@ -549,7 +550,12 @@ async function withDeadline(send: Promise<DeliveryResult>, ms: number): Promise<
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<DeliveryResult>((resolve) => {
     timer = setTimeout(
-      () => resolve({ ok: false, retryable: true, error: `The destination did not answer within ${formatSpan(ms)}.` }),
+      () =>
+        resolve({
+          ok: false,
+          retryable: true,
+          error: `The destination did not answer within ${formatDuration(Math.round(ms / 1000))}.`,
+        }),
       ms,
     );
   });
@@ -558,13 +564,6 @@ async function withDeadline(send: Promise<DeliveryResult>, ms: number): Promise<
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** "24 h", "90 min", "45 s": a retry window as an operator reads it. */
-function formatSpan(ms: number): string {
-  if (ms >= 2 * 3_600_000) return `${Math.round(ms / 3_600_000)} h`;
-  if (ms >= 2 * 60_000) return `${Math.round(ms / 60_000)} min`;
-  return `${Math.round(ms / 1000)} s`;
 }
 
 /**

@@ -472,6 +472,23 @@ function noOtherFailing(destinationId: string, exceptDeliveryId: string | null) 
 }
 
 /**
+ * The later of a time column (null: none yet) and `ms`: the latest by time, not by commit, since two workers'
+ * attempts may commit in either order. (SQLite's max() and PostgreSQL's greatest() differ on null; this does not.)
+ */
+function laterOf(
+  eb: ExpressionBuilder<Database, "destinations">,
+  column: "last_delivered_at_ms" | "failing_latest_ms",
+  ms: number,
+) {
+  return eb
+    .case()
+    .when(eb.or([eb(column, "is", null), eb(column, "<", ms)]))
+    .then(eb.val(ms))
+    .else(eb.ref(column))
+    .end();
+}
+
+/**
  * The destination's health moves with each attempt, in its transaction: what the delivery-failed alert is derived
  * from (pipeline/delivery-health.ts) is never behind the attempts, whoever made them (a stale holder's too: it
  * did reach, or fail to reach, the destination). The first failure after a success begins an episode (since when,
@@ -493,20 +510,9 @@ async function recordHealth(
   // would end the episode.
   const health = trx.updateTable("destinations").where("id", "=", delivery.destination_id);
   if (a.outcome === "sent") {
+    await health.set((eb) => ({ last_delivered_at_ms: laterOf(eb, "last_delivered_at_ms", a.atMs) })).execute();
     await health
-      .set((eb) => ({
-        last_delivered_at_ms: eb
-          .case()
-          .when(eb.or([eb("last_delivered_at_ms", "is", null), eb("last_delivered_at_ms", "<", a.atMs)]))
-          .then(eb.val(a.atMs))
-          .else(eb.ref("last_delivered_at_ms"))
-          .end(),
-      }))
-      .execute();
-    await trx
-      .updateTable("destinations")
       .set(NOT_FAILING)
-      .where("id", "=", delivery.destination_id)
       .where("failing_since_ms", "is not", null)
       .where("failing_dead", "=", 0)
       .where(noOtherFailing(delivery.destination_id, delivery.id))
@@ -516,13 +522,7 @@ async function recordHealth(
   await health
     .set((eb) => ({
       failing_since_ms: eb.fn.coalesce("failing_since_ms", eb.val(a.atMs)),
-      // The latest by time, not by commit: two workers' attempts may commit in either order.
-      failing_latest_ms: eb
-        .case()
-        .when(eb.or([eb("failing_latest_ms", "is", null), eb("failing_latest_ms", "<", a.atMs)]))
-        .then(eb.val(a.atMs))
-        .else(eb.ref("failing_latest_ms"))
-        .end(),
+      failing_latest_ms: laterOf(eb, "failing_latest_ms", a.atMs),
       failing_delivery_id: eb.fn.coalesce("failing_delivery_id", eb.val(a.deliveryId)),
       failing_alert_id: eb.fn.coalesce(
         "failing_alert_id",
