@@ -49,6 +49,7 @@ export function postgresWriterThread(data: PostgresWriterData, options: { worker
     ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}),
     workerData: data,
     textIndex: false,
+    packsContexts: true,
   });
 }
 

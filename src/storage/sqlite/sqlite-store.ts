@@ -68,6 +68,7 @@ export function sqliteWriterThread(
     ...(options.workerUrl ? { workerUrl: options.workerUrl } : {}),
     workerData: data,
     textIndex: true,
+    packsContexts: false,
     ...(options.afterWrite ? { afterWrite: options.afterWrite } : {}),
     ...(options.textQueued ? { textQueued: options.textQueued } : {}),
     rebuildError: rebuildSqliteError,

@@ -61,7 +61,7 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
   async function applyPages(pages: readonly PageWrite[]): Promise<PageWriteResult[]> {
     if (pages.length === 0) return [];
     const nowMs = ctx.clock.nowMs();
-    const writes = pages.map(withPackedContexts);
+    const writes = dialect.pageWriter?.packsContexts ? pages : pages.map(withPackedContexts);
     const { results, stateWrites } = await (dialect.pageWriter?.write(writes, nowMs) ??
       writePagesIn(ctx, writes, nowMs));
     ctx.ruleStateCache.committed(stateWrites);

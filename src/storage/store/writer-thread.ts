@@ -42,6 +42,8 @@ export interface WriterThreadOptions {
    * or stays on the event loop (PostgreSQL), in which case the thread's `textIndex` is null.
    */
   textIndex: boolean;
+  /** Whether the thread packs the matches' contexts (PageWriter.packsContexts), or the caller sends them packed. */
+  packsContexts: boolean;
   /** Called after each transaction the thread committed (pages, text-index batches): SQLite's checkpointer nudge. */
   afterWrite?: () => void;
   /**
@@ -126,9 +128,11 @@ export class WriterThread implements PageWriter {
   #nextId = 0;
   #closed = false;
   readonly textIndex: TextIndexer | null;
+  readonly packsContexts: boolean;
 
   constructor(options: WriterThreadOptions) {
     this.#options = options;
+    this.packsContexts = options.packsContexts;
     this.textIndex = !options.textIndex
       ? null
       : {
