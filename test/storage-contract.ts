@@ -2308,6 +2308,64 @@ export function runStorageContract(
         assert.equal(await health(), null);
       });
 
+      /**
+       * Two deliveries to one destination, claimed by two workers at 2000: the one sent ends at 2500 and is
+       * recorded first; the other's attempt ended earlier, at 2100, and is recorded after it with `outcome`.
+       */
+      async function failureRecordedAfterSuccess(outcome: "retry" | "failed") {
+        const { source } = await alertWithOutbox();
+        await store.applyPage(
+          page(source.id, [eventRow("e2", T0 + 1)], {
+            matches: [ruleMatch(source.id, "e2", T0 + 1, { dedupString: "another" })],
+          }),
+        );
+        const dest = await newDestination();
+        for (const entry of await store.listUnroutedOutbox(10)) {
+          await store.routeOutboxEntry(entry.id, [{ id: dest.id, name: dest.name }], 1000);
+        }
+        const [early, late] = await store.claimDeliveries({ nowMs: 2000, leaseMs: 10_000, limit: 2 });
+        assert.ok(early && late);
+        await store.recordDeliveryAttempt({
+          deliveryId: late.id,
+          leaseToken: late.leaseToken,
+          atMs: 2500,
+          outcome: "sent",
+          durationMs: 1,
+        });
+        await store.recordDeliveryAttempt({
+          deliveryId: early.id,
+          leaseToken: early.leaseToken,
+          atMs: 2100,
+          outcome,
+          ...(outcome === "retry" ? { nextAttemptAtMs: 3000 } : {}),
+          error: "HTTP 503",
+          durationMs: 1,
+        });
+        return { early, health: async () => (await store.getDestination(dest.id))?.failing ?? null };
+      }
+
+      it("begins no episode for a failure older than a success already recorded: the destination worked since", async () => {
+        const { early, health } = await failureRecordedAfterSuccess("retry");
+        assert.equal(await health(), null);
+        // Its next failure is newer than the success: that one begins an episode.
+        const again = await attempt(3000, "retry", { error: "HTTP 502" });
+        assert.equal(again.id, early.id);
+        assert.equal((await health())?.sinceMs, 3000);
+      });
+
+      it("still begins an episode for a give-up older than a success: its dead letter is announced", async () => {
+        const { early, health } = await failureRecordedAfterSuccess("failed");
+        assert.deepEqual(await health(), {
+          sinceMs: 2100,
+          latestMs: 2100,
+          deliveryId: early.id,
+          alertId: early.alertId,
+          error: "HTTP 503",
+          dead: true,
+          recovered: true,
+        });
+      });
+
       it("counts a claim whose sender recorded nothing, until an attempt is recorded", async () => {
         await alertWithOutbox();
         const dest = await newDestination();

@@ -496,7 +496,9 @@ function laterOf(
  * success is kept (last_delivered_at_ms) and ends the episode once no other delivery to the destination is still
  * failing: else a receiver that rejects one notification and takes the rest (the system alert's own among them)
  * would begin and end an episode at every retry. A given-up episode is ended only by endDeliveryEpisode, after its
- * alert is raised: a success right after a give-up must not erase it unannounced.
+ * alert is raised: a success right after a give-up must not erase it unannounced. A failure older than the latest
+ * success (its attempt ended first, its transaction committed after) begins no episode: the destination has worked
+ * since. A give-up that old still does, since its dead letter must be announced.
  */
 async function recordHealth(
   trx: Db,
@@ -531,6 +533,15 @@ async function recordHealth(
       failing_error: error,
       ...(a.outcome === "failed" ? { failing_dead: 1 } : {}),
     }))
+    .$if(a.outcome === "retry", (q) =>
+      q.where((eb) =>
+        eb.or([
+          eb("failing_since_ms", "is not", null),
+          eb("last_delivered_at_ms", "is", null),
+          eb("last_delivered_at_ms", "<=", a.atMs),
+        ]),
+      ),
+    )
     .execute();
 }
 
