@@ -2309,8 +2309,8 @@ export function runStorageContract(
       });
 
       /**
-       * Two deliveries to one destination, claimed by two workers at 2000: the one sent ends at 2500 and is
-       * recorded first; the other's attempt ended earlier, at 2100, and is recorded after it with `outcome`.
+       * Two deliveries to one destination, claimed by two workers at 2000: the one sent is recorded first, at 2500;
+       * the other's is recorded after it with `outcome`, at 2100 (its attempt ended first, or its clock is behind).
        */
       async function failureRecordedAfterSuccess(outcome: "retry" | "failed") {
         const { source } = await alertWithOutbox();
@@ -2344,13 +2344,20 @@ export function runStorageContract(
         return { early, health: async () => (await store.getDestination(dest.id))?.failing ?? null };
       }
 
-      it("begins no episode for a failure older than a success already recorded: the destination worked since", async () => {
+      it("begins an episode for a failure older than a success already recorded: no outage hides behind a clock", async () => {
         const { early, health } = await failureRecordedAfterSuccess("retry");
-        assert.equal(await health(), null);
-        // Its next failure is newer than the success: that one begins an episode.
-        const again = await attempt(3000, "retry", { error: "HTTP 502" });
-        assert.equal(again.id, early.id);
-        assert.equal((await health())?.sinceMs, 3000);
+        assert.deepEqual(await health(), {
+          sinceMs: 2100,
+          latestMs: 2100,
+          deliveryId: early.id,
+          alertId: early.alertId,
+          error: "HTTP 503",
+          dead: false,
+          recovered: true,
+        });
+        // A failure newer than the success: the episode is no longer recovered.
+        await attempt(3000, "retry", { error: "HTTP 503" });
+        assert.equal((await health())?.recovered, false);
       });
 
       it("still begins an episode for a give-up older than a success: its dead letter is announced", async () => {

@@ -496,9 +496,10 @@ function laterOf(
  * success is kept (last_delivered_at_ms) and ends the episode once no other delivery to the destination is still
  * failing: else a receiver that rejects one notification and takes the rest (the system alert's own among them)
  * would begin and end an episode at every retry. A given-up episode is ended only by endDeliveryEpisode, after its
- * alert is raised: a success right after a give-up must not erase it unannounced. A failure older than the latest
- * success (its attempt ended first, its transaction committed after) begins no episode: the destination has worked
- * since. A give-up that old still does, since its dead letter must be announced.
+ * alert is raised: a success right after a give-up must not erase it unannounced. A failure begins an episode even
+ * when a success of a later time is recorded already (its attempt ended first and committed after, or a clock ran
+ * ahead): times come from the workers' clocks, and skipping such failures would hide a real outage behind a
+ * success stamped in the future. The episode then shows as recovered, and ends at the next success.
  */
 async function recordHealth(
   trx: Db,
@@ -533,15 +534,6 @@ async function recordHealth(
       failing_error: error,
       ...(a.outcome === "failed" ? { failing_dead: 1 } : {}),
     }))
-    .$if(a.outcome === "retry", (q) =>
-      q.where((eb) =>
-        eb.or([
-          eb("failing_since_ms", "is not", null),
-          eb("last_delivered_at_ms", "is", null),
-          eb("last_delivered_at_ms", "<=", a.atMs),
-        ]),
-      ),
-    )
     .execute();
 }
 

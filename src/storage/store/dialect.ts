@@ -39,10 +39,11 @@ export interface PageWriter {
    */
   readonly textIndex: TextIndexer | null;
   /**
-   * Whether the writer packs the matches' contexts itself (packed-json.ts), or is sent them packed. Packing costs
-   * about 25 µs a match, and the side with time to spare does it. SQLite: the caller; its writer is the busier
-   * side of a backfill. PostgreSQL: the thread, whose statements wait on the server while the event loop runs
-   * the next pages' detection (a 30,000-event backfill: the event loop's busy time 10% lower).
+   * Whether the writer packs the matches' contexts itself (packed-json.ts, before its transaction), or is sent
+   * them packed. Packing costs about 25 µs a match, and the side with time to spare does it. SQLite: the caller;
+   * its writer is the busier side of a backfill. PostgreSQL: the thread, whose statements wait on the server
+   * while the event loop runs the next pages' detection (a 30,000-event backfill: the event loop's busy time 10%
+   * lower).
    */
   readonly packsContexts: boolean;
 }

@@ -64,10 +64,10 @@ export function unpackJson(stored: string | Uint8Array | null): unknown {
 }
 
 /**
- * The page with its matches' contexts packed ahead of its transaction (the store's applyPages, ./events.ts), unless
- * its writer packs them (PageWriter.packsContexts): SQLite's writer thread (./writer-thread.ts) is the busier side
- * of a backfill, and the page it receives is smaller; inline, the packing (about 25 µs a match) would otherwise
- * run inside the transaction, while it holds its rule locks. A context is a JSON object, never bytes, so the write's `packJson`
+ * The page with its matches' contexts packed ahead of its transaction: by the store's applyPages (./events.ts), or
+ * by the writer thread when it packs them (PageWriter.packsContexts, ./writer-thread.ts). Inside the transaction
+ * the packing (about 25 µs a match) would run while it holds its rule locks. SQLite's writer thread is the busier
+ * side of a backfill and receives them packed; PostgreSQL's packs them itself, sparing the event loop. A context is a JSON object, never bytes, so the write's `packJson`
  * knows packed bytes for what they are.
  */
 export function withPackedContexts(write: PageWrite): PageWrite {

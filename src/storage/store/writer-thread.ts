@@ -24,6 +24,7 @@ import { ConfigurationError, NotFoundError, UsageError, VigilError } from "../..
 import type { PageWrite } from "../ports.ts";
 import type { PagesWritten, PageWriter, StoreContext, StoreDialect, TextIndexer } from "./dialect.ts";
 import { writePagesIn } from "./events.ts";
+import { withPackedContexts } from "./packed-json.ts";
 import { RuleStateCache } from "./rule-state-cache.ts";
 import { SourceNumbers } from "./source-numbers.ts";
 
@@ -252,7 +253,8 @@ export function serveWriter(ctx: StoreContext, textIndex: TextIndexer | null): v
   const answer = async (request: Exclude<WriterRequest, { op: "schedule" }>): Promise<unknown> => {
     switch (request.op) {
       case "write": {
-        const written = writePagesIn(ctx, request.writes, request.nowMs);
+        // Packed here, before the transaction and its locks, where the caller left them (PageWriter.packsContexts).
+        const written = writePagesIn(ctx, request.writes.map(withPackedContexts), request.nowMs);
         writing.add(written);
         try {
           return await written;
