@@ -7,7 +7,7 @@ import type { RawAuditLog } from "../core/audit-log.ts";
 import { ConfigurationError } from "../core/errors.ts";
 import { isTenantScoped } from "../core/event-types.ts";
 import type { SourceRecord } from "../core/source.ts";
-import { silentLogger } from "../logging/logger.ts";
+import { type Logger, silentLogger } from "../logging/logger.ts";
 import { loadOpenAIAuditLogType } from "../schema/index.ts";
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from "../simulator/index.ts";
 import { OpenAIAuditLogClient } from "../sources/openai/client.ts";
@@ -224,6 +224,31 @@ describe("poller", () => {
       { includeTenantEvents: true },
     );
     try {
+      // Each stream of a new source gets its own backfill job, and the log says which stream is which.
+      const said: string[] = [];
+      const capture = {
+        info: (_: unknown, msg: string) => said.push(msg),
+        warn: () => undefined,
+        error: () => undefined,
+        debug: () => undefined,
+      } as unknown as Logger;
+      const first = await new SourcePoller({
+        store: h.store,
+        reader: h.client,
+        source: h.source,
+        clock: h.clock,
+        logger: capture,
+        normalizer,
+      }).pollOnce();
+      const jobs = first.streams.map((s) => s.backfillJobId);
+      assert.equal(new Set(jobs).size, 2);
+      assert.deepEqual(
+        said.filter((m) => m.includes("is new")),
+        [
+          `Source ${h.source.name} is new: its last 2 days go to backfill job ${jobs[0]}.`,
+          `Source ${h.source.name} is new: its last 2 days of tenant events go to backfill job ${jobs[1]}.`,
+        ],
+      );
       await pollAndBackfill(h);
       const all = h.sim.org.visibleEvents(T0 / 1000);
       assert.ok(all.some((e) => isTenantScoped(e.type)));

@@ -113,7 +113,8 @@ export class SourcePoller {
       checkpoint = (await store.getStreamState(source.id, stream)).checkpointSecs ?? now;
       this.deps.logger.info(
         { source: source.name, stream, jobId: job.id },
-        `Source ${source.name} is new: its last ${source.backfillDays} days go to backfill job ${job.id}.`,
+        // A source with tenant events has two streams, each with its own job: say which one this is.
+        `Source ${source.name} is new: its last ${source.backfillDays} days${stream === "tenant" ? " of tenant events" : ""} go to backfill job ${job.id}.`,
       );
     }
     // The sweep's clock starts with the source: a new source's history is covered by its backfill.
