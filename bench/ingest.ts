@@ -9,7 +9,8 @@
 // printed before the one store), storage bytes per event next to the raw record's size, how long the text
 // index takes to catch up after the backfill, and the CPU time the end-to-end run took per event, of this process
 // and of the whole machine (with the database server and the simulator): where the machine's cores are all busy,
-// the run is bound by the work it does per event, not by waiting.
+// the run is bound by the work it does per event, not by waiting. And which parts of the machine kept its cores
+// busy (./cpu-parts.ts): no part near a whole core means no single thread is the limit.
 
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -28,6 +29,7 @@ import { openSqliteStore } from "../src/storage/sqlite/sqlite-store.ts";
 import { sourceSettings } from "../test/helpers.ts";
 import { type PgCluster, startPgCluster } from "../test/pg-cluster.ts";
 import { withSimulator } from "./child.ts";
+import { type CpuPart, coresByPart, cpuByPart } from "./cpu-parts.ts";
 
 const normalizer = loadOpenAIAuditLogType();
 const PAGE = 100;
@@ -66,6 +68,8 @@ export interface IngestFigures {
   machineBusyShare: number | null;
   /** The machine's cores, as /proc/stat counts them. */
   machineCpus: number | null;
+  /** The cores each part of the machine kept busy over the end-to-end run (cpu-parts.ts), if known. */
+  coresByPart: Array<[CpuPart, number]> | null;
 }
 
 /**
@@ -211,6 +215,7 @@ async function backfill(
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   const machine0 = machineCpu();
+  const parts0 = cpuByPart();
   const progress = await runBackfillJob(
     {
       store,
@@ -227,6 +232,7 @@ async function backfill(
   const secs = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const machine1 = machineCpu();
+  const parts1 = cpuByPart();
   const processCpuSecs = (cpu.user + cpu.system) / 1e6;
   const machineSecs =
     machine0 && machine1 && machine1.total > machine0.total
@@ -237,7 +243,8 @@ async function backfill(
   await store.indexPendingText();
   const textIndexSecs = (performance.now() - t1) / 1000;
   await detection?.close();
-  return { events: progress.inserted, secs, textIndexSecs, commits, processCpuSecs, machineSecs };
+  const parts = parts0 && parts1 ? coresByPart(parts0, parts1, secs) : null;
+  return { events: progress.inserted, secs, textIndexSecs, commits, processCpuSecs, machineSecs, parts };
 }
 
 export async function benchIngest(
@@ -336,6 +343,7 @@ export async function benchIngest(
           machineCpuMicrosPerEvent: endToEnd.machineSecs ? (endToEnd.machineSecs.busy / events) * 1e6 : null,
           machineBusyShare: endToEnd.machineSecs ? endToEnd.machineSecs.busy / endToEnd.machineSecs.total : null,
           machineCpus: endToEnd.machineSecs?.cpus ?? null,
+          coresByPart: endToEnd.parts,
         };
       },
     );
@@ -359,5 +367,13 @@ export function formatIngestFigures(r: IngestFigures): string {
         ? ""
         : ` | the machine ${n(r.machineCpuMicrosPerEvent)} µs/event (database server and simulator included), ${n(r.machineBusyShare * 100)}% of its ${r.machineCpus} cores busy`
     }`,
+    ...(r.coresByPart === null
+      ? []
+      : [
+          `  cores kept busy, end to end: ${r.coresByPart
+            .filter(([, cores]) => cores >= 0.005)
+            .map(([part, cores]) => `${part} ${n(cores, 2)}`)
+            .join(" | ")}`,
+        ]),
   ].join("\n");
 }
