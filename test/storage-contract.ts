@@ -2287,7 +2287,8 @@ export function runStorageContract(
         assert.equal(await store.endDeliveryEpisode(dest.id, 2000), false);
       });
 
-      it("ends an episode at a success only once no other delivery to the destination is still failing", async () => {
+      /** Two alerts, each notified to one destination; `health` reads its failing episode. */
+      async function twoDeliveriesToOneDestination() {
         const { source } = await alertWithOutbox();
         await store.applyPage(
           page(source.id, [eventRow("e2", T0 + 1)], {
@@ -2298,7 +2299,11 @@ export function runStorageContract(
         for (const entry of await store.listUnroutedOutbox(10)) {
           await store.routeOutboxEntry(entry.id, [{ id: dest.id, name: dest.name }], 1000);
         }
-        const health = async () => (await store.getDestination(dest.id))?.failing ?? null;
+        return { health: async () => (await store.getDestination(dest.id))?.failing ?? null };
+      }
+
+      it("ends an episode at a success only once no other delivery to the destination is still failing", async () => {
+        const { health } = await twoDeliveriesToOneDestination();
         // The receiver rejects one notification and takes the other.
         const rejected = await attempt(2000, "retry", { error: "HTTP 500" });
         await attempt(2001, "sent");
@@ -2313,16 +2318,7 @@ export function runStorageContract(
        * the other's is recorded after it with `outcome`, at 2100 (its attempt ended first, or its clock is behind).
        */
       async function failureRecordedAfterSuccess(outcome: "retry" | "failed") {
-        const { source } = await alertWithOutbox();
-        await store.applyPage(
-          page(source.id, [eventRow("e2", T0 + 1)], {
-            matches: [ruleMatch(source.id, "e2", T0 + 1, { dedupString: "another" })],
-          }),
-        );
-        const dest = await newDestination();
-        for (const entry of await store.listUnroutedOutbox(10)) {
-          await store.routeOutboxEntry(entry.id, [{ id: dest.id, name: dest.name }], 1000);
-        }
+        const { health } = await twoDeliveriesToOneDestination();
         const [early, late] = await store.claimDeliveries({ nowMs: 2000, leaseMs: 10_000, limit: 2 });
         assert.ok(early && late);
         await store.recordDeliveryAttempt({
@@ -2341,7 +2337,7 @@ export function runStorageContract(
           error: "HTTP 503",
           durationMs: 1,
         });
-        return { early, health: async () => (await store.getDestination(dest.id))?.failing ?? null };
+        return { early, health };
       }
 
       it("begins an episode for a failure older than a success already recorded: no outage hides behind a clock", async () => {
