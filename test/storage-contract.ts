@@ -2416,11 +2416,17 @@ export function runStorageContract(
         assert.equal(inFlight?.kind, "resolved");
         // An ended alert's creation is not announced again (nothing would resolve it).
         assert.deepEqual(await store.countDeadDeliveries(), new Map());
+        // The list of a destination's dead letters says so, letter by letter.
+        const dead = async (d: { id: string }) =>
+          (await store.listDeadDeliveries(d.id)).map((x) => [x.kind, x.alertId, x.lastError, x.sendAgain]);
+        assert.deepEqual(await dead(chat), [["created", alertId, "HTTP 500", false]]);
         assert.equal(await store.retryDeadDeliveries({ alertId }, 5000), 0);
 
         // Reopened: the chat's creation goes again; the pager's waits behind its resolve on its way.
         await store.setAlertStatus(alertId, "OPEN", 5000);
         assert.deepEqual(await store.countDeadDeliveries(), new Map([[chat.id, 1]]));
+        assert.deepEqual(await dead(chat), [["created", alertId, "HTTP 500", true]]);
+        assert.deepEqual(await dead(pager), [["created", alertId, "HTTP 500", false]]);
         // That resolve dies too: both of the pager's go again, in order.
         await store.recordDeliveryAttempt({
           deliveryId: inFlight.id,
@@ -2436,8 +2442,15 @@ export function runStorageContract(
             [pager.id, 2],
           ]),
         );
+        // Newest first.
+        assert.deepEqual(await dead(pager), [
+          ["resolved", alertId, null, true],
+          ["created", alertId, "HTTP 500", true],
+        ]);
+        assert.deepEqual(await store.listDeadDeliveries("no-such-destination"), []);
         assert.equal(await store.retryDeadDeliveries({ alertId: "no-such-alert" }, 9000), 0);
         assert.equal(await store.retryDeadDeliveries({ alertId }, 9000), 3);
+        assert.deepEqual(await dead(pager), []);
         const byKey = new Map((await store.listDeliveries(alertId)).map((d) => [`${d.kind}:${d.destinationName}`, d]));
         assert.equal(byKey.get("created:gone")?.status, "failed");
         for (const key of ["created:chat", "created:pager", "resolved:pager"]) {

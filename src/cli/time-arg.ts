@@ -1,7 +1,12 @@
 // Parses the times users type: an ISO 8601 date or date-time, Unix seconds, or a duration ago
-// ("90m", "24h", "7d", "2w").
+// ("90m", "24h", "7d", "2w"); and prints times as commands show them.
 
 import { UsageError } from "../core/errors.ts";
+
+/** A time in milliseconds as commands print it: ISO 8601 in UTC, to the second. */
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
 
 const UNIT_SECS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
 

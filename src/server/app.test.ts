@@ -184,6 +184,7 @@ const ROUTES: Array<[string, string]> = [
   ["DELETE", "/api/destinations/x"],
   ["POST", "/api/destinations/x/test"],
   ["POST", "/api/destinations/x/retry"],
+  ["GET", "/api/destinations/x/dead-letters"],
   ["GET", "/api/health"],
   ["GET", "/api/suppressions"],
   ["POST", "/api/suppressions"],
@@ -595,7 +596,18 @@ describe("HTTP API resources", () => {
     const metrics = (await call("GET", "/metrics")).text;
     assert.match(metrics, /^vigil_destination_failing\{destination="Flaky"\} 1$/m);
     assert.match(metrics, /^vigil_dead_letters\{destination="Flaky"\} 1$/m);
+    // Which letters are dead, and whether the retry sends each again.
+    const letters = (await call("GET", `/api/destinations/${id}/dead-letters?limit=5`)).json.deadLetters as Array<
+      Record<string, unknown>
+    >;
+    assert.deepEqual(
+      letters.map((l) => [l.id, l.alertId, l.kind, l.status, l.lastError, l.sendAgain]),
+      [[delivery.id, alertId, "created", "failed", "disk full", true]],
+    );
+    assert.equal((await call("GET", `/api/destinations/${id}/dead-letters?limit=0`)).status, 400);
+    assert.equal((await call("GET", "/api/destinations/nope/dead-letters")).status, 404);
     assert.deepEqual((await call("POST", `/api/destinations/${id}/retry`)).json, { requeued: 1 });
+    assert.deepEqual((await call("GET", `/api/destinations/${id}/dead-letters`)).json, { deadLetters: [] });
     assert.equal(((await shown()) as { deadLetters?: number })?.deadLetters, 0);
     assert.deepEqual((await call("POST", `/api/destinations/${id}/retry`)).json, { requeued: 0 });
     assert.equal((await call("POST", "/api/destinations/nope/retry")).status, 404);

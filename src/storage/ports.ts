@@ -507,6 +507,11 @@ export interface Store
   listDeliveries(alertId: string): Promise<Array<DeliveryRecord & { log: DeliveryAttemptRecord[] }>>;
   /** Deliveries in a status (e.g. failed: the dead letters), newest first; limit defaults to 100. */
   listDeliveriesByStatus(status: DeliveryStatus, limit?: number): Promise<DeliveryRecord[]>;
+  /**
+   * A destination's dead letters (failed deliveries), newest first; limit defaults to 100. `sendAgain`: whether
+   * `retryDeadDeliveries` would send it again (see there for those it leaves dead).
+   */
+  listDeadDeliveries(destinationId: string, limit?: number): Promise<Array<DeliveryRecord & { sendAgain: boolean }>>;
 }
 
 // ---- access (users, sessions, API tokens) and statistics, for the HTTP server ----

@@ -6,7 +6,7 @@
 // type-specific config is stored encrypted; changing where a destination sends needs its secrets again; and a
 // destination the config file owns is changed and removed only there.
 
-import type { DestinationManager, DestinationRecord } from "../core/destination.ts";
+import type { DeliveryRecord, DestinationManager, DestinationRecord } from "../core/destination.ts";
 import { isSeverity, SEVERITIES, type Severity } from "../core/detection.ts";
 import { ConfigurationError, UsageError, VigilError } from "../core/errors.ts";
 import type { OutboundPolicy } from "../core/outbound.ts";
@@ -205,6 +205,15 @@ export async function retryDeadLetters(
   d: DestinationRecord,
 ): Promise<number> {
   return runtime.store.retryDeadDeliveries({ destinationId: d.id }, runtime.clock.nowMs());
+}
+
+/** The destination's dead letters, newest first, each saying whether `retryDeadLetters` would send it again. */
+export async function listDeadLetters(
+  runtime: Pick<Runtime, "store">,
+  d: DestinationRecord,
+  limit: number,
+): Promise<Array<DeliveryRecord & { sendAgain: boolean }>> {
+  return runtime.store.listDeadDeliveries(d.id, limit);
 }
 
 /**

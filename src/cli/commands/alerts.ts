@@ -20,7 +20,7 @@ import { NotFoundError, UsageError } from "../../core/errors.ts";
 import { requireSource } from "../../pipeline/runtime.ts";
 import { ALERT_SORTS, type AlertQuery } from "../../storage/ports.ts";
 import { withRuntime } from "../context.ts";
-import { parsePositiveInt, parseTimeArg } from "../time-arg.ts";
+import { isoTime as iso, parsePositiveInt, parseTimeArg } from "../time-arg.ts";
 
 const STATUSES: readonly AlertStatus[] = ALERT_STATUSES;
 
@@ -45,10 +45,6 @@ export function parseSeverityArg(value: string): AlertQuery["severity"] {
   const upper = value.toUpperCase();
   if (!isSeverity(upper)) throw new UsageError(`Unknown severity "${value}"; use one of ${SEVERITIES.join(", ")}.`);
   return upper;
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 /** One tab-separated line per alert: created, severity, status, matches, rule, title, id. */

@@ -160,11 +160,29 @@ describe("vigil destinations", { timeout: 120_000 }, () => {
       /^siem2\t.*\tfailing since 2026-12-05T10:00:00\.000Z \(deliveries given up\): HTTP 500$/m,
     );
     assert.match(list.stdout, /^chat\t.*\tdelivering$/m);
+    const dead = await vigil(["destinations", "dead", "siem2"], env());
+    assert.equal(dead.code, 0, dead.stderr);
+    assert.match(
+      dead.stdout,
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\tcreated\t\S+\t1 attempt\tretry sends it again\tHTTP 500$/m,
+    );
+    const json = await vigil(["destinations", "dead", "siem2", "--json"], env());
+    assert.deepEqual(
+      json.stdout
+        .trim()
+        .split("\n")
+        .map((line) => (JSON.parse(line) as { sendAgain: boolean; lastError: string }).lastError),
+      ["HTTP 500"],
+    );
     const retry = await vigil(["destinations", "retry", "siem2"], env());
     assert.equal(retry.code, 0, retry.stderr);
     assert.match(retry.stdout, /Queued 1 dead letter of siem2/);
     const again = await vigil(["destinations", "retry", "siem2"], env());
     assert.match(again.stdout, /siem2 has no dead letters to send again/);
+    const none = await vigil(["destinations", "dead", "siem2"], env());
+    assert.equal(none.code, 0, none.stderr);
+    assert.equal(none.stdout, "");
+    assert.match(none.stderr, /siem2 has no dead letters/);
   });
 
   it("removes a destination; removing it again fails", async () => {

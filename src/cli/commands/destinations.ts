@@ -1,4 +1,4 @@
-// `vigil destinations add|list|remove|test`: where alerts are sent.
+// `vigil destinations add|list|remove|retry|dead|test`: where alerts are sent.
 //
 // Non-secret settings come as flags; the secret part of each type (Slack webhook URL, webhook HMAC secret,
 // PagerDuty routing key, SMTP password) comes from an environment variable or stdin, never argv, where
@@ -6,7 +6,7 @@
 // here prints it back.
 
 import type { Command } from "commander";
-import type { DestinationRecord } from "../../core/destination.ts";
+import type { DeliveryRecord, DestinationRecord } from "../../core/destination.ts";
 import { SEVERITIES } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import { DEFAULT_MIN_SEVERITY, DESTINATION_TYPES } from "../../destinations/index.ts";
@@ -14,12 +14,14 @@ import type { Runtime } from "../../pipeline/runtime.ts";
 import {
   addDestination,
   checkTypeAndSeverity,
+  listDeadLetters,
   removeDestination,
   retryDeadLetters,
   testDestination,
 } from "../../usecases/destinations.ts";
 import { printJsonLine, withRuntime } from "../context.ts";
 import { readSecret } from "../read-secret.ts";
+import { isoTime, parsePositiveInt } from "../time-arg.ts";
 
 export const DEFAULT_SECRET_ENV = "VIGIL_DESTINATION_SECRET";
 
@@ -122,6 +124,21 @@ function describe(d: DestinationRecord): string {
       ? "delivering"
       : `failing since ${new Date(d.failing.sinceMs).toISOString()}${d.failing.dead ? " (deliveries given up)" : ""}: ${d.failing.error ?? "no error recorded"}`;
   return `${d.name}\t${d.type}\t${d.minSeverity}+\t${logTypes}\t${d.id}\t${health}`;
+}
+
+/** One tab-separated line per dead letter: created, kind, alert, attempts, whether retry sends it, last error. */
+function deadLetterLine(letter: DeliveryRecord & { sendAgain: boolean }): string {
+  return [
+    isoTime(letter.createdAtMs),
+    letter.kind,
+    letter.alertId,
+    `${letter.attempts} ${letter.attempts === 1 ? "attempt" : "attempts"}`,
+    // Why one stays dead: ports.ts retryDeadDeliveries.
+    letter.sendAgain
+      ? "retry sends it again"
+      : "stays dead (a later notification of its alert went out, or its alert ended)",
+    letter.lastError ?? "no error recorded",
+  ].join("\t");
 }
 
 async function requireDestination(runtime: Runtime, name: string): Promise<DestinationRecord> {
@@ -231,6 +248,26 @@ export function register(program: Command): void {
             ? `${d.name} has no dead letters to send again.\n`
             : `Queued ${n} dead ${n === 1 ? "letter" : "letters"} of ${d.name}: \`vigil start\` (or \`vigil poll --once\`) sends them.\n`,
         );
+      });
+    });
+
+  destinations
+    .command("dead")
+    .argument("<name>", "destination name or id")
+    .description(
+      "List the destination's dead letters (deliveries given up), newest first, and whether `retry` sends each again.",
+    )
+    .option("--limit <n>", "at most this many", "100")
+    .option("--json", "one JSON object per line")
+    .action(async (name: string, options: { limit: string; json?: boolean }) => {
+      await withRuntime(async (runtime) => {
+        const d = await requireDestination(runtime, name);
+        const letters = await listDeadLetters(runtime, d, parsePositiveInt(options.limit, "--limit", 1, 10_000));
+        if (letters.length === 0 && !options.json) process.stderr.write(`${d.name} has no dead letters.\n`);
+        for (const letter of letters) {
+          if (options.json) printJsonLine(letter);
+          else process.stdout.write(`${deadLetterLine(letter)}\n`);
+        }
       });
     });
 

@@ -9,10 +9,8 @@ import type { Command } from "commander";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { SuppressionConditions, SuppressionRecord } from "../../core/suppression.ts";
 import { printJsonLine, withRuntime } from "../context.ts";
-import { parseTimeArg } from "../time-arg.ts";
+import { isoTime as iso, parseTimeArg } from "../time-arg.ts";
 import { cliActor } from "./alerts.ts";
-
-const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
 function state(s: SuppressionRecord, nowMs: number): string {
   if (s.removedAtMs !== null) return `removed ${iso(s.removedAtMs)} by ${s.removedBy}`;

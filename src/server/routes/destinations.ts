@@ -1,4 +1,4 @@
-// Destinations: list, create, change, remove, send a test notification; the rules are in
+// Destinations: list, create, change, remove, list and resend dead letters, send a test notification; the rules are in
 // usecases/destinations.ts. The type-specific config (URLs, tokens, passwords) is stored encrypted and never returned.
 
 import { randomUUID } from "node:crypto";
@@ -11,12 +11,13 @@ import { redactSecrets } from "../../core/redact.ts";
 import { DEFAULT_MIN_SEVERITY, DESTINATION_TYPES } from "../../destinations/index.ts";
 import {
   addDestination,
+  listDeadLetters,
   removeDestination,
   retryDeadLetters,
   testDestination,
   updateDestination,
 } from "../../usecases/destinations.ts";
-import { type AppEnv, readBody, requireAdmin, type ServerContext } from "../context.ts";
+import { type AppEnv, intParam, readBody, requireAdmin, type ServerContext } from "../context.ts";
 
 const CreateSchema = z.object({
   name: z.string().trim().min(1).max(200),
@@ -99,6 +100,13 @@ export function destinationRoutes(ctx: ServerContext): Hono<AppEnv> {
   app.post("/destinations/:id/retry", requireAdmin, async (c) => {
     const d = await requireDestination(c.req.param("id"));
     return c.json({ requeued: await retryDeadLetters(runtime, d) });
+  });
+
+  // Each dead letter says whether the retry above would send it again.
+  app.get("/destinations/:id/dead-letters", async (c) => {
+    const d = await requireDestination(c.req.param("id"));
+    const limit = intParam(c, "limit", { min: 1, max: 10_000 }) ?? 100;
+    return c.json({ deadLetters: await listDeadLetters(runtime, d, limit) });
   });
 
   app.post("/destinations/:id/test", requireAdmin, async (c) => {

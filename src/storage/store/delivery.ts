@@ -55,6 +55,7 @@ export type DeliveryOps = Pick<
   | "endDeliveryEpisode"
   | "listDeliveries"
   | "listDeliveriesByStatus"
+  | "listDeadDeliveries"
 >;
 
 const OPEN_ALERT_STATUSES = ALERT_STATUSES.filter(isOpenAlertStatus);
@@ -400,6 +401,24 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
           .limit(limit)
           .execute();
         return rows.map(toDeliveryRecord);
+      }),
+
+    listDeadDeliveries: (destinationId, limit = 100) =>
+      dialect.run(async (db) => {
+        const rows = await db
+          .selectFrom("deliveries")
+          .innerJoin("outbox as o", "o.id", "deliveries.outbox_id")
+          .selectAll("deliveries")
+          .select(["o.alert_id", "o.kind"])
+          // The same predicate as retryDeadDeliveries, so the list says what Send again would do.
+          .select((eb) => eb.case().when(requeueable(eb)).then(1).else(0).end().as("send_again"))
+          .where("deliveries.status", "=", "failed")
+          .where("deliveries.destination_id", "=", destinationId)
+          .orderBy("deliveries.created_at_ms", "desc")
+          .orderBy("deliveries.id", "desc")
+          .limit(limit)
+          .execute();
+        return rows.map((row) => ({ ...toDeliveryRecord(row), sendAgain: Number(row.send_again) === 1 }));
       }),
   };
 }
