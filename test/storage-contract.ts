@@ -2468,6 +2468,31 @@ export function runStorageContract(
         assert.deepEqual(await store.countDeadDeliveries(), new Map());
       });
 
+      it("lists a destination's dead letters newest first, in outbox order when routed at once", async () => {
+        const { source, alertId } = await alertWithOutbox();
+        const alertIds = [alertId];
+        for (const n of [2, 3, 4]) {
+          const created = await store.applyPage(
+            page(source.id, [eventRow(`e${n}`, T0 + n)], {
+              matches: [ruleMatch(source.id, `e${n}`, T0 + n, { dedupString: `key ${n}` })],
+            }),
+          );
+          alertIds.push(...created.createdAlertIds);
+        }
+        for (const id of alertIds) await store.setAlertStatus(id, "RESOLVED", 500);
+        const dest = await newDestination();
+        const entries = await store.listUnroutedOutbox(100);
+        assert.equal(entries.length, 8);
+        // All routed in the same millisecond: their deliveries have one creation time.
+        for (const entry of entries) await store.routeOutboxEntry(entry.id, [{ id: dest.id, name: dest.name }], 1000);
+        for (let i = 0; i < entries.length; i++) await attempt(2000 + i, "failed", { error: "HTTP 500" });
+        assert.deepEqual(
+          (await store.listDeadDeliveries(dest.id)).map((d) => d.outboxId),
+          entries.map((e) => e.id).sort((a, b) => b - a),
+          "each alert's resolve before its creation, the later alerts first",
+        );
+      });
+
       it("removing the source removes its outbox and deliveries", async () => {
         const { source, alertId } = await alertWithOutbox();
         const [entry] = await store.listUnroutedOutbox(10);

@@ -136,7 +136,7 @@ function deadLetterLine(letter: DeliveryRecord & { sendAgain: boolean }): string
     // Why one stays dead: ports.ts retryDeadDeliveries.
     letter.sendAgain
       ? "retry sends it again"
-      : "stays dead (a later notification of its alert went out, or its alert ended)",
+      : `stays dead (a later notification of its alert was sent or is on its way${letter.kind === "created" ? ", or the alert has ended" : ""})`,
     letter.lastError ?? "no error recorded",
   ].join("\t");
 }

@@ -397,6 +397,7 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
         const rows = await selectDeliveries(db)
           .where("d.status", "=", status)
           .orderBy("d.created_at_ms", "desc")
+          .orderBy("d.outbox_id", "desc")
           .orderBy("d.id", "desc")
           .limit(limit)
           .execute();
@@ -414,7 +415,9 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
           .select((eb) => eb.case().when(requeueable(eb)).then(1).else(0).end().as("send_again"))
           .where("deliveries.status", "=", "failed")
           .where("deliveries.destination_id", "=", destinationId)
+          // An alert's notifications routed in the same millisecond: the later one (its outbox entry) first.
           .orderBy("deliveries.created_at_ms", "desc")
+          .orderBy("deliveries.outbox_id", "desc")
           .orderBy("deliveries.id", "desc")
           .limit(limit)
           .execute();
