@@ -122,7 +122,7 @@ function describe(d: DestinationRecord): string {
   const health =
     d.failing === null || d.failing.recovered
       ? "delivering"
-      : `failing since ${new Date(d.failing.sinceMs).toISOString()}${d.failing.dead ? " (deliveries given up)" : ""}: ${d.failing.error ?? "no error recorded"}`;
+      : `failing since ${isoTime(d.failing.sinceMs)}${d.failing.dead ? " (deliveries given up)" : ""}: ${d.failing.error ?? "no error recorded"}`;
   return `${d.name}\t${d.type}\t${d.minSeverity}+\t${logTypes}\t${d.id}\t${health}`;
 }
 
