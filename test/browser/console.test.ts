@@ -583,6 +583,24 @@ describe("console", { timeout: 300_000 }, () => {
       await row.getByText(/given up.*answered HTTP 400: <img src=x onerror=alert\(1\)><script>/).waitFor(WAIT);
       assert.equal(await row.locator("img, script").count(), 0);
       assert.equal(await page.evaluate("typeof window.__pwned"), "undefined");
+      // Which notification died, linked to its alert, with the receiver's answer as text again.
+      await row.getByRole("button", { name: "Show the dead letters of Hostile hook" }).click();
+      const letters = row.getByRole("list", { name: "Dead letters of Hostile hook" });
+      const newest = letters.getByRole("listitem").first();
+      await newest.waitFor(WAIT);
+      assert.match(
+        (await newest.textContent()) ?? "",
+        /^created notification · \d+ attempts? · .*answered HTTP 400: <img src=x onerror=alert\(1\)><script>.* · Send again sends it$/,
+      );
+      const hook = (
+        (await (await page.request.get(`${vigil.baseUrl}/api/destinations`)).json()) as Rec
+      ).destinations.find((d: Rec) => d.name === "Hostile hook") as Rec;
+      const [letter] = (
+        (await (await page.request.get(`${vigil.baseUrl}/api/destinations/${hook.id}/dead-letters`)).json()) as Rec
+      ).deadLetters as Rec[];
+      const href = await newest.getByRole("link").getAttribute("href");
+      assert.ok(href?.endsWith(`/alerts/${encodeURIComponent(letter.alertId)}`), String(href));
+      assert.equal(await row.locator("img, script").count(), 0);
       await screenshot(page, "19-destination-failing");
 
       // It takes notifications again: its dead letters go out on request, and it is delivering.

@@ -3,6 +3,7 @@
 // never shown again (the API does not return them).
 
 import { type FormEvent, useState } from "react";
+import { Link } from "react-router-dom";
 import { api, errorMessage, listOf } from "../api.ts";
 import { ErrorBanner, Loading, SeverityBadge, useAction, useLoad } from "../components.tsx";
 import { fmtMs, type Rec, str } from "../format.ts";
@@ -209,6 +210,26 @@ function TestCell({
   );
 }
 
+/** Dead letters shown at once; the CLI (`vigil destinations dead NAME`) and the API list more. */
+const DEAD_LETTERS_SHOWN = 20;
+
+/** A destination's dead letters (the API's list): each one's alert, notification, attempts, last error. */
+function DeadLetters({ name, letters }: { name: string; letters: Rec[] }) {
+  if (letters.length === 0) return <div className="muted">no dead letters</div>;
+  return (
+    <ul className="plain dead-letters" aria-label={`Dead letters of ${name}`}>
+      {letters.map((l) => (
+        <li key={str(l.id)}>
+          <Link to={`/alerts/${encodeURIComponent(str(l.alertId))}`}>{str(l.kind)} notification</Link> ·{" "}
+          {Number(l.attempts ?? 0)} {Number(l.attempts) === 1 ? "attempt" : "attempts"} ·{" "}
+          {str(l.lastError) || "no error recorded"} ·{" "}
+          <span className="muted">{l.sendAgain ? "Send again sends it" : "stays dead"}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
 export function DestinationsPage() {
   const loaded = useLoad(
     () =>
@@ -223,6 +244,16 @@ export function DestinationsPage() {
   const [tests, setTests] = useState<Record<string, TestResult | "running">>({});
   const [removing, setRemoving] = useState<string | null>(null);
   const [requeued, setRequeued] = useState<Record<string, string>>({});
+  const [letters, setLetters] = useState<Record<string, Rec[]>>({});
+
+  function showDeadLetters(id: string) {
+    void action.run(async () => {
+      const result = await api.get<unknown>(
+        `/api/destinations/${encodeURIComponent(id)}/dead-letters?limit=${DEAD_LETTERS_SHOWN}`,
+      );
+      setLetters((l) => ({ ...l, [id]: listOf<Rec>(result, "deadLetters") }));
+    });
+  }
 
   async function sendTest(id: string) {
     action.setError(null);
@@ -246,6 +277,8 @@ export function DestinationsPage() {
     void action.run(async () => {
       const result = await api.post<{ requeued?: number }>(`/api/destinations/${encodeURIComponent(id)}/retry`, {});
       setRequeued((r) => ({ ...r, [id]: `${result.requeued ?? 0} queued for ${name}` }));
+      // The list shown is of letters no longer dead.
+      setLetters(({ [id]: _sent, ...rest }) => rest);
       destinations.reload();
     });
   }
@@ -335,6 +368,13 @@ export function DestinationsPage() {
                           {dead} dead {dead === 1 ? "letter" : "letters"}{" "}
                           <button
                             type="button"
+                            aria-label={`Show the dead letters of ${name}`}
+                            onClick={() => showDeadLetters(id)}
+                          >
+                            Show
+                          </button>{" "}
+                          <button
+                            type="button"
                             aria-label={`Send the dead letters of ${name} again`}
                             onClick={() => resend(id, name)}
                           >
@@ -342,6 +382,7 @@ export function DestinationsPage() {
                           </button>
                         </div>
                       ) : null}
+                      {letters[id] ? <DeadLetters name={name} letters={letters[id]} /> : null}
                       {requeued[id] ? <div className="muted">{requeued[id]}</div> : null}
                     </>
                   );
