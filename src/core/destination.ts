@@ -105,6 +105,11 @@ export interface DeliveryRecord {
   unrecordedClaims: number;
 }
 
+/** A delivery given up, and whether sending a destination's dead letters again would send it (Store.retryDeadDeliveries). */
+export interface DeadLetter extends DeliveryRecord {
+  sendAgain: boolean;
+}
+
 /** A delivery claimed by one worker until `leaseUntilMs`; the token proves the claim when recording. */
 export interface ClaimedDelivery extends DeliveryRecord {
   leaseToken: string;

@@ -11,6 +11,7 @@ import type { ApiTokenRecord, NewUser, SessionRecord, UserRecord, UserRole } fro
 import type { AlertActivity, AlertCount, AlertRecord, DetectionSetting } from "../core/alert.ts";
 import type {
   ClaimedDelivery,
+  DeadLetter,
   DeliveryAttemptRecord,
   DeliveryRecord,
   DeliveryStatus,
@@ -41,6 +42,7 @@ export { USER_ROLES } from "../core/access.ts";
 export type { AlertActivity, AlertCount, AlertRecord, DetectionSetting } from "../core/alert.ts";
 export type {
   ClaimedDelivery,
+  DeadLetter,
   DeliveryAttemptRecord,
   DeliveryRecord,
   DeliveryStatus,
@@ -511,7 +513,7 @@ export interface Store
    * A destination's dead letters (failed deliveries), newest first; limit defaults to 100. `sendAgain`: whether
    * `retryDeadDeliveries` would send it again (see there for those it leaves dead).
    */
-  listDeadDeliveries(destinationId: string, limit?: number): Promise<Array<DeliveryRecord & { sendAgain: boolean }>>;
+  listDeadDeliveries(destinationId: string, limit?: number): Promise<DeadLetter[]>;
 }
 
 // ---- access (users, sessions, API tokens) and statistics, for the HTTP server ----

@@ -6,7 +6,7 @@
 // type-specific config is stored encrypted; changing where a destination sends needs its secrets again; and a
 // destination the config file owns is changed and removed only there.
 
-import type { DeliveryRecord, DestinationManager, DestinationRecord } from "../core/destination.ts";
+import type { DeadLetter, DestinationManager, DestinationRecord } from "../core/destination.ts";
 import { isSeverity, SEVERITIES, type Severity } from "../core/detection.ts";
 import { ConfigurationError, UsageError, VigilError } from "../core/errors.ts";
 import type { OutboundPolicy } from "../core/outbound.ts";
@@ -212,7 +212,7 @@ export async function listDeadLetters(
   runtime: Pick<Runtime, "store">,
   d: DestinationRecord,
   limit: number,
-): Promise<Array<DeliveryRecord & { sendAgain: boolean }>> {
+): Promise<DeadLetter[]> {
   return runtime.store.listDeadDeliveries(d.id, limit);
 }
 

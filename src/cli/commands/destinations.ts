@@ -6,7 +6,7 @@
 // here prints it back.
 
 import type { Command } from "commander";
-import type { DeliveryRecord, DestinationRecord } from "../../core/destination.ts";
+import type { DeadLetter, DestinationRecord } from "../../core/destination.ts";
 import { SEVERITIES } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import { DEFAULT_MIN_SEVERITY, DESTINATION_TYPES } from "../../destinations/index.ts";
@@ -127,7 +127,7 @@ function describe(d: DestinationRecord): string {
 }
 
 /** One tab-separated line per dead letter: created, kind, alert, attempts, whether retry sends it, last error. */
-function deadLetterLine(letter: DeliveryRecord & { sendAgain: boolean }): string {
+function deadLetterLine(letter: DeadLetter): string {
   return [
     isoTime(letter.createdAtMs),
     letter.kind,

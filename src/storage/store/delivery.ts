@@ -21,6 +21,7 @@ import { ALERT_STATUSES, isOpenAlertStatus, type Severity } from "../../core/det
 import { NotFoundError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
 import type {
+  DeadLetter,
   DeliveryAttemptRecord,
   DeliveryAttemptWrite,
   DeliveryRecord,
@@ -264,9 +265,9 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
             .execute();
         }
         const rows = await selectDeliveries(trx)
-          .where("d.id", "in", [...tokens.keys()])
-          .orderBy("d.next_attempt_at_ms")
-          .orderBy("d.id")
+          .where("deliveries.id", "in", [...tokens.keys()])
+          .orderBy("deliveries.next_attempt_at_ms")
+          .orderBy("deliveries.id")
           .execute();
         return rows.map((row) => ({ ...toDeliveryRecord(row), leaseToken: tokens.get(row.id) as string }));
       }),
@@ -374,9 +375,9 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
       dialect.run(async (db) => {
         const rows = await selectDeliveries(db)
           .where("o.alert_id", "=", alertId)
-          .orderBy("d.created_at_ms")
+          .orderBy("deliveries.created_at_ms")
           .orderBy("o.id")
-          .orderBy("d.destination_name")
+          .orderBy("deliveries.destination_name")
           .execute();
         const attempts = await db
           .selectFrom("delivery_attempts as a")
@@ -393,35 +394,16 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
       }),
 
     listDeliveriesByStatus: (status, limit = 100) =>
-      dialect.run(async (db) => {
-        const rows = await selectDeliveries(db)
-          .where("d.status", "=", status)
-          .orderBy("d.created_at_ms", "desc")
-          .orderBy("d.outbox_id", "desc")
-          .orderBy("d.id", "desc")
-          .limit(limit)
-          .execute();
-        return rows.map(toDeliveryRecord);
-      }),
+      dialect.run(async (db) => (await newestDeliveries(db, status, limit).execute()).map(toDeliveryRecord)),
 
     listDeadDeliveries: (destinationId, limit = 100) =>
       dialect.run(async (db) => {
-        const rows = await db
-          .selectFrom("deliveries")
-          .innerJoin("outbox as o", "o.id", "deliveries.outbox_id")
-          .selectAll("deliveries")
-          .select(["o.alert_id", "o.kind"])
+        const rows = await newestDeliveries(db, "failed", limit)
+          .where("deliveries.destination_id", "=", destinationId)
           // The same predicate as retryDeadDeliveries, so the list says what Send again would do.
           .select((eb) => eb.case().when(requeueable(eb)).then(1).else(0).end().as("send_again"))
-          .where("deliveries.status", "=", "failed")
-          .where("deliveries.destination_id", "=", destinationId)
-          // An alert's notifications routed in the same millisecond: the later one (its outbox entry) first.
-          .orderBy("deliveries.created_at_ms", "desc")
-          .orderBy("deliveries.outbox_id", "desc")
-          .orderBy("deliveries.id", "desc")
-          .limit(limit)
           .execute();
-        return rows.map((row) => ({ ...toDeliveryRecord(row), sendAgain: Number(row.send_again) === 1 }));
+        return rows.map((row): DeadLetter => ({ ...toDeliveryRecord(row), sendAgain: Number(row.send_again) === 1 }));
       }),
   };
 }
@@ -559,13 +541,26 @@ async function recordHealth(
     .execute();
 }
 
-/** A delivery with the alert and kind of its outbox entry. */
+/**
+ * A delivery with the alert and kind of its outbox entry. The table keeps its name (no alias): predicates written
+ * for the deliveries table, such as `requeueable`, apply to these rows too.
+ */
 function selectDeliveries(db: Db) {
   return db
-    .selectFrom("deliveries as d")
-    .innerJoin("outbox as o", "o.id", "d.outbox_id")
-    .selectAll("d")
+    .selectFrom("deliveries")
+    .innerJoin("outbox as o", "o.id", "deliveries.outbox_id")
+    .selectAll("deliveries")
     .select(["o.alert_id", "o.kind"]);
+}
+
+/** The deliveries in `status`, newest first: of an alert's notifications routed in one millisecond, the later one. */
+function newestDeliveries(db: Db, status: DeliveryStatus, limit: number) {
+  return selectDeliveries(db)
+    .where("deliveries.status", "=", status)
+    .orderBy("deliveries.created_at_ms", "desc")
+    .orderBy("deliveries.outbox_id", "desc")
+    .orderBy("deliveries.id", "desc")
+    .limit(limit);
 }
 
 type DeliveryRow = Selectable<DeliveriesTable> & { alert_id: string; kind: string };
