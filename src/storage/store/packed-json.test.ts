@@ -83,6 +83,8 @@ describe("packed alert contexts", () => {
     assert.deepEqual(unpackJson(packed), STANDARD);
     assert.equal(packJson(second?.alertContext), null);
     assert.deepEqual(page.matches[0]?.alertContext, STANDARD, "the caller's page is left as it was");
+    // Packed already (the writer thread receiving SQLite's pages): the page is returned as it is.
+    assert.equal(withPackedContexts(crossed), crossed);
     const plain = { sourceId: "s1", events: [], quarantined: [], unknownTypes: [] };
     assert.equal(withPackedContexts(plain), plain);
   });

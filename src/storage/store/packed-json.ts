@@ -67,11 +67,12 @@ export function unpackJson(stored: string | Uint8Array | null): unknown {
  * The page with its matches' contexts packed ahead of its transaction: by the store's applyPages (./events.ts), or
  * by the writer thread when it packs them (PageWriter.packsContexts, ./writer-thread.ts). Inside the transaction
  * the packing (about 25 µs a match) would run while it holds its rule locks. SQLite's writer thread is the busier
- * side of a backfill and receives them packed; PostgreSQL's packs them itself, sparing the event loop. A context is a JSON object, never bytes, so the write's `packJson`
- * knows packed bytes for what they are.
+ * side of a backfill and receives them packed; PostgreSQL's packs them itself, sparing the event loop. A context
+ * is a JSON object, never bytes, so the write's `packJson` knows packed bytes for what they are, and a page with
+ * nothing left to pack is returned as it is (the thread is handed SQLite's pages packed already).
  */
 export function withPackedContexts(write: PageWrite): PageWrite {
-  if (write.matches === undefined || write.matches.length === 0) return write;
+  if (!write.matches?.some((m) => m.alertContext !== null && !(m.alertContext instanceof Uint8Array))) return write;
   const matches = write.matches.map((m) => ({
     ...m,
     alertContext: packJson(m.alertContext) as unknown as RuleMatch["alertContext"],
