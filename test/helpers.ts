@@ -4,10 +4,12 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import type { Clock } from "../src/core/clock.ts";
 import type { SourceRecord, SourceSettings } from "../src/core/source.ts";
 import { SOURCE_DEFAULTS } from "../src/core/source.ts";
+import { createLogger, type Logger } from "../src/logging/logger.ts";
 import type { Store } from "../src/storage/ports.ts";
 import { openSqliteStore } from "../src/storage/sqlite/sqlite-store.ts";
 
@@ -19,6 +21,33 @@ export function tempDir(prefix = "vigil-test-"): { path: string; remove(): void 
 export interface FakeClock extends Clock {
   set(ms: number): void;
   advance(ms: number): void;
+}
+
+/** A log line as a capturing logger kept it. */
+export interface LoggedLine {
+  level: "debug" | "info" | "warn" | "error";
+  msg: string;
+}
+
+const LEVEL_NAMES: Record<number, LoggedLine["level"]> = { 20: "debug", 30: "info", 40: "warn", 50: "error" };
+
+/** The project's logger (redaction and all), writing JSON lines that `lines()` returns, oldest first. */
+export function capturingLogger(level = "info"): { logger: Logger; lines(): LoggedLine[] } {
+  const written: string[] = [];
+  const destination = new Writable({
+    write(chunk, _encoding, done) {
+      written.push(String(chunk));
+      done();
+    },
+  });
+  return {
+    logger: createLogger({ level, format: "json", destination }),
+    lines: () =>
+      written.map((text) => {
+        const line = JSON.parse(text) as { level: number; msg: string };
+        return { level: LEVEL_NAMES[line.level] ?? "error", msg: line.msg };
+      }),
+  };
 }
 
 export function fakeClock(startMs: number): FakeClock {

@@ -6,8 +6,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { tempDir } from "../../test/helpers.ts";
-import { createLogger, type Logger } from "../logging/logger.ts";
+import { capturingLogger, tempDir } from "../../test/helpers.ts";
+import { createLogger } from "../logging/logger.ts";
 import type { FleetStore, Store } from "../storage/ports.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
 import { clockSkewMs, FleetCoordinator } from "./coordinator.ts";
@@ -127,13 +127,8 @@ describe("FleetCoordinator", () => {
   });
 
   it("warns once when this machine's clock is off the database's, and once when it agrees again", async () => {
-    const said: Array<[string, string]> = [];
-    const capture = {
-      warn: (_: unknown, msg: string) => said.push(["warn", msg]),
-      info: (_: unknown, msg: string) => said.push(["info", msg]),
-      error: () => undefined,
-      debug: () => undefined,
-    } as unknown as Logger;
+    const { logger: capture, lines } = capturingLogger();
+    const said = () => lines().map((l) => [l.level, l.msg]);
     let skewMs = 90_000;
     const c = new FleetCoordinator({
       store,
@@ -145,17 +140,17 @@ describe("FleetCoordinator", () => {
     c.setShare({ items: async () => [], work: async () => undefined });
     c.start();
     try {
-      await until("it warned", () => said.length > 0);
+      await until("it warned", () => said().length > 0);
       await sleep(TTL_MS);
-      assert.deepEqual(said.length, 1, "once, not at every heartbeat");
-      assert.match(said[0]?.[1] ?? "", /^This machine's clock is 90 s ahead of the database's\..*keep NTP on/);
+      assert.deepEqual(said().length, 1, "once, not at every heartbeat");
+      assert.match(said()[0]?.[1] ?? "", /^This machine's clock is 90 s ahead of the database's\..*keep NTP on/);
       // Twice as far: told again.
       skewMs = 200_000;
-      await until("it warned again", () => said.length > 1);
-      assert.match(said[1]?.[1] ?? "", /^This machine's clock is 200 s ahead/);
+      await until("it warned again", () => said().length > 1);
+      assert.match(said()[1]?.[1] ?? "", /^This machine's clock is 200 s ahead/);
       skewMs = 0;
-      await until("it said the clocks agree", () => said.length > 2);
-      assert.deepEqual(said[2], ["info", "This machine's clock agrees with the database's again."]);
+      await until("it said the clocks agree", () => said().length > 2);
+      assert.deepEqual(said()[2], ["info", "This machine's clock agrees with the database's again."]);
     } finally {
       await c.stop();
     }

@@ -8,13 +8,12 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { capturingLogger } from "../../test/helpers.ts";
 import { sourceSettings } from "../../test/storage-contract.ts";
 import { readEnv } from "../config/env.ts";
 import { DEMO_SOURCE_NAME } from "../config/source-defaults.ts";
-import { createLogger } from "../logging/logger.ts";
 import { openRuntime, pollAllOnce, type Runtime, retireDemoSource, sealSourceKey } from "./runtime.ts";
 import { PollScheduler } from "./scheduler.ts";
 
@@ -32,20 +31,11 @@ async function countingServer(): Promise<{ server: Server; baseUrl: string; hits
 
 describe("demo source clean-up", { timeout: 60_000 }, () => {
   const scratch = mkdtempSync(join(tmpdir(), "vigil-demo-cleanup-"));
-  const logs: string[] = [];
+  const logs = capturingLogger();
   let runtime: Runtime;
 
   before(async () => {
-    const logStream = new Writable({
-      write(chunk, _enc, done) {
-        logs.push(String(chunk));
-        done();
-      },
-    });
-    runtime = await openRuntime(
-      readEnv({ VIGIL_DATA_DIR: scratch }),
-      createLogger({ level: "info", format: "json", destination: logStream }),
-    );
+    runtime = await openRuntime(readEnv({ VIGIL_DATA_DIR: scratch }), logs.logger);
   });
   after(async () => {
     await runtime.close();
@@ -85,11 +75,9 @@ describe("demo source clean-up", { timeout: 60_000 }, () => {
         (await runtime.store.listSources()).map((s) => s.name),
         ["Acme"],
       );
-      const line = logs
-        .map((l) => JSON.parse(l) as { level: number; msg: string })
-        .find((l) => l.msg.startsWith("Removed the demo source"));
-      assert.ok(line, logs.join(""));
-      assert.equal(line.level, 40);
+      const line = logs.lines().find((l) => l.msg.startsWith("Removed the demo source"));
+      assert.ok(line, JSON.stringify(logs.lines()));
+      assert.equal(line.level, "warn");
       assert.match(line.msg, /now that a real source \("Acme"\) exists; nothing polls the built-in simulator/);
       // Nothing more to do afterwards.
       assert.equal(await retireDemoSource(runtime), null);

@@ -2,12 +2,12 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { type FakeClock, fakeClock, sortedIds, storeWithSource } from "../../test/helpers.ts";
+import { capturingLogger, type FakeClock, fakeClock, sortedIds, storeWithSource } from "../../test/helpers.ts";
 import type { RawAuditLog } from "../core/audit-log.ts";
 import { ConfigurationError } from "../core/errors.ts";
 import { isTenantScoped } from "../core/event-types.ts";
 import type { SourceRecord } from "../core/source.ts";
-import { type Logger, silentLogger } from "../logging/logger.ts";
+import { silentLogger } from "../logging/logger.ts";
 import { loadOpenAIAuditLogType } from "../schema/index.ts";
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from "../simulator/index.ts";
 import { OpenAIAuditLogClient } from "../sources/openai/client.ts";
@@ -225,25 +225,21 @@ describe("poller", () => {
     );
     try {
       // Each stream of a new source gets its own backfill job, and the log says which stream is which.
-      const said: string[] = [];
-      const capture = {
-        info: (_: unknown, msg: string) => said.push(msg),
-        warn: () => undefined,
-        error: () => undefined,
-        debug: () => undefined,
-      } as unknown as Logger;
+      const { logger, lines } = capturingLogger();
       const first = await new SourcePoller({
         store: h.store,
         reader: h.client,
         source: h.source,
         clock: h.clock,
-        logger: capture,
+        logger,
         normalizer,
       }).pollOnce();
       const jobs = first.streams.map((s) => s.backfillJobId);
       assert.equal(new Set(jobs).size, 2);
       assert.deepEqual(
-        said.filter((m) => m.includes("is new")),
+        lines()
+          .map((l) => l.msg)
+          .filter((m) => m.includes("is new")),
         [
           `Source ${h.source.name} is new: its last 2 days go to backfill job ${jobs[0]}.`,
           `Source ${h.source.name} is new: its last 2 days of tenant events go to backfill job ${jobs[1]}.`,
