@@ -5,16 +5,9 @@
 
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 
-export type CpuPart = "event loop" | "other threads" | "database server" | "kernel workers" | "children" | "other";
+const PARTS = ["event loop", "other threads", "database server", "kernel workers", "children", "other"] as const;
 
-const PARTS: readonly CpuPart[] = [
-  "event loop",
-  "other threads",
-  "database server",
-  "kernel workers",
-  "children",
-  "other",
-];
+export type CpuPart = (typeof PARTS)[number];
 
 /** A thread's name, parent process and CPU ticks from its stat line (the name may hold spaces and parentheses). */
 function readStat(path: string): { name: string; ppid: number; ticks: number } | null {

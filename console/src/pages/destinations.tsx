@@ -218,14 +218,16 @@ function DeadLetters({ name, letters }: { name: string; letters: Rec[] }) {
   if (letters.length === 0) return <div className="muted">no dead letters</div>;
   return (
     <ul className="plain dead-letters" aria-label={`Dead letters of ${name}`}>
-      {letters.map((l) => (
-        <li key={str(l.id)}>
-          <Link to={`/alerts/${encodeURIComponent(str(l.alertId))}`}>{str(l.kind)} notification</Link> ·{" "}
-          {Number(l.attempts ?? 0)} {Number(l.attempts) === 1 ? "attempt" : "attempts"} ·{" "}
-          {str(l.lastError) || "no error recorded"} ·{" "}
-          <span className="muted">{l.sendAgain ? "Send again sends it" : "stays dead"}</span>
-        </li>
-      ))}
+      {letters.map((l) => {
+        const attempts = Number(l.attempts ?? 0);
+        return (
+          <li key={str(l.id)}>
+            <Link to={`/alerts/${encodeURIComponent(str(l.alertId))}`}>{str(l.kind)} notification</Link> · {attempts}{" "}
+            {attempts === 1 ? "attempt" : "attempts"} · {str(l.lastError) || "no error recorded"} ·{" "}
+            <span className="muted">{l.sendAgain ? "Send again sends it" : "stays dead"}</span>
+          </li>
+        );
+      })}
     </ul>
   );
 }
