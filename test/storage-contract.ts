@@ -2435,11 +2435,15 @@ export function runStorageContract(
             [pager.id, 2],
           ]),
         );
-        // Newest first.
+        // Newest first, each with the time it was given up: its last attempt, not its routing.
         assert.deepEqual(await dead(pager), [
           ["resolved", alertId, null, true],
           ["created", alertId, "HTTP 500", true],
         ]);
+        const [resolvedLetter, createdLetter] = await store.listDeadDeliveries(pager.id);
+        assert.deepEqual([resolvedLetter?.createdAtMs, resolvedLetter?.gaveUpAtMs], [3000, 6000]);
+        assert.equal(createdLetter?.createdAtMs, 1000);
+        assert.ok([2000, 2001, 2002].includes(createdLetter?.gaveUpAtMs ?? -1), String(createdLetter?.gaveUpAtMs));
         assert.deepEqual(await store.listDeadDeliveries("no-such-destination"), []);
         assert.equal(await store.retryDeadDeliveries({ alertId: "no-such-alert" }, 9000), 0);
         assert.equal(await store.retryDeadDeliveries({ alertId }, 9000), 3);

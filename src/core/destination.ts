@@ -108,6 +108,8 @@ export interface DeliveryRecord {
 /** A delivery given up, and whether sending a destination's dead letters again would send it (Store.retryDeadDeliveries). */
 export interface DeadLetter extends DeliveryRecord {
   sendAgain: boolean;
+  /** When it was given up: its last attempt (createdAtMs is when its alert's notification was routed). */
+  gaveUpAtMs: number;
 }
 
 /** A delivery claimed by one worker until `leaseUntilMs`; the token proves the claim when recording. */

@@ -588,16 +588,21 @@ describe("console", { timeout: 300_000 }, () => {
       const letters = row.getByRole("list", { name: "Dead letters of Hostile hook" });
       const newest = letters.getByRole("listitem").first();
       await newest.waitFor(WAIT);
-      assert.match(
-        (await newest.textContent()) ?? "",
-        /^created notification · \d+ attempts? · .*answered HTTP 400: <img src=x onerror=alert\(1\)><script>.* · Send again sends it$/,
-      );
       const hook = (
         (await (await page.request.get(`${vigil.baseUrl}/api/destinations`)).json()) as Rec
       ).destinations.find((d: Rec) => d.name === "Hostile hook") as Rec;
       const [letter] = (
         (await (await page.request.get(`${vigil.baseUrl}/api/destinations/${hook.id}/dead-letters`)).json()) as Rec
       ).deadLetters as Rec[];
+      // When it was given up: its last attempt, to the second, as the console writes times.
+      const gaveUp = new Date(letter.gaveUpAtMs).toISOString().slice(0, 19).replace("T", " ");
+      assert.ok(letter.gaveUpAtMs >= letter.createdAtMs, JSON.stringify(letter));
+      const text = (await newest.textContent()) ?? "";
+      assert.ok(text.startsWith(`given up ${gaveUp} UTC · `), text);
+      assert.match(
+        text,
+        /· created notification · \d+ attempts? · .*answered HTTP 400: <img src=x onerror=alert\(1\)><script>.* · Send again sends it$/,
+      );
       const href = await newest.getByRole("link").getAttribute("href");
       assert.ok(href?.endsWith(`/alerts/${encodeURIComponent(letter.alertId)}`), String(href));
       assert.equal(await row.locator("img, script").count(), 0);

@@ -222,6 +222,7 @@ function DeadLetters({ name, letters }: { name: string; letters: Rec[] }) {
         const attempts = Number(l.attempts ?? 0);
         return (
           <li key={str(l.id)}>
+            <span className="nowrap">given up {fmtMs(l.gaveUpAtMs)}</span> ·{" "}
             <Link to={`/alerts/${encodeURIComponent(str(l.alertId))}`}>{str(l.kind)} notification</Link> · {attempts}{" "}
             {attempts === 1 ? "attempt" : "attempts"} · {str(l.lastError) || "no error recorded"} ·{" "}
             <span className="muted">{l.sendAgain ? "Send again sends it" : "stays dead"}</span>

@@ -126,10 +126,13 @@ function describe(d: DestinationRecord): string {
   return `${d.name}\t${d.type}\t${d.minSeverity}+\t${logTypes}\t${d.id}\t${health}`;
 }
 
-/** One tab-separated line per dead letter: created, kind, alert, attempts, whether retry sends it, last error. */
+/**
+ * One tab-separated line per dead letter: given up (its last attempt), kind, alert, attempts, whether retry sends
+ * it, last error.
+ */
 function deadLetterLine(letter: DeadLetter): string {
   return [
-    isoTime(letter.createdAtMs),
+    isoTime(letter.gaveUpAtMs),
     letter.kind,
     letter.alertId,
     `${letter.attempts} ${letter.attempts === 1 ? "attempt" : "attempts"}`,

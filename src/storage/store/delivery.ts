@@ -402,8 +402,26 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
           .where("deliveries.destination_id", "=", destinationId)
           // The same predicate as retryDeadDeliveries, so the list says what Send again would do.
           .select((eb) => eb.case().when(requeueable(eb)).then(1).else(0).end().as("send_again"))
+          // Every give-up is an attempt's outcome (recordDeliveryAttempt), so the last attempt is when.
+          .select((eb) =>
+            eb.fn
+              .coalesce(
+                eb
+                  .selectFrom("delivery_attempts")
+                  .select((a) => a.fn.max("delivery_attempts.at_ms").as("at"))
+                  .whereRef("delivery_attempts.delivery_id", "=", "deliveries.id"),
+                "deliveries.created_at_ms",
+              )
+              .as("gave_up_at_ms"),
+          )
           .execute();
-        return rows.map((row): DeadLetter => ({ ...toDeliveryRecord(row), sendAgain: Number(row.send_again) === 1 }));
+        return rows.map(
+          (row): DeadLetter => ({
+            ...toDeliveryRecord(row),
+            sendAgain: Number(row.send_again) === 1,
+            gaveUpAtMs: Number(row.gave_up_at_ms),
+          }),
+        );
       }),
   };
 }
