@@ -1108,6 +1108,35 @@ export function runStorageContract(
         assert.deepEqual(await store.historyAlertCounts(), { total: 1, open: 1 });
         await store.setAlertStatus(older.createdAlertIds[0]!, "RESOLVED", 1);
         assert.deepEqual(await store.historyAlertCounts(), { total: 1, open: 0 });
+        // Live activity joining it now is not announced: its resolve went to the destinations that take history,
+        // and a "created" would page the others for an incident nothing resolves. It joins, and stays history.
+        const kinds = async (id: string) =>
+          (await store.listUnroutedOutbox(100)).filter((e) => e.alertId === id).map((e) => [e.kind, e.fromHistory]);
+        const olderId = older.createdAlertIds[0]!;
+        assert.deepEqual(await kinds(olderId), [
+          ["created", true],
+          ["resolved", true],
+        ]);
+        await store.applyPage(detectionPage(source.id, [{ id: "e5", t: T0 - 2 * 86_400 + 60, matches: [{}] }]));
+        const ended = await store.getAlert(olderId);
+        assert.deepEqual([ended?.status, ended?.fromHistory, ended?.matchCount], ["RESOLVED", true, 2]);
+        assert.deepEqual(await kinds(olderId), [
+          ["created", true],
+          ["resolved", true],
+        ]);
+        // Reopened, it is open again: the next live match makes it live and announces it, and its resolve then
+        // reaches the same destinations.
+        await store.setAlertStatus(olderId, "OPEN", 2);
+        await store.applyPage(detectionPage(source.id, [{ id: "e6", t: T0 - 2 * 86_400 + 120, matches: [{}] }]));
+        assert.equal((await store.getAlert(olderId))?.fromHistory, false);
+        const resolvedAgain = await store.setAlertStatus(olderId, "RESOLVED", 3);
+        assert.equal(resolvedAgain.fromHistory, false);
+        assert.deepEqual(await kinds(olderId), [
+          ["created", true],
+          ["resolved", true],
+          ["created", false],
+          ["resolved", false],
+        ]);
       });
 
       it("creates the alert when the threshold is reached, across pages, and attaches the earlier matches", async () => {

@@ -76,6 +76,9 @@ export function isOpenAlertStatus(status: AlertStatus): boolean {
   return status === "OPEN" || status === "ACKNOWLEDGED" || status === "TRIAGED";
 }
 
+/** The open statuses, for queries that filter on them. */
+export const OPEN_ALERT_STATUSES: readonly AlertStatus[] = ALERT_STATUSES.filter(isOpenAlertStatus);
+
 /** One row of an alert's status history; `from` is null for the creation (→ OPEN), `by` null when unknown. */
 export interface AlertStatusChange {
   from: AlertStatus | null;

@@ -370,6 +370,48 @@ describe("PostgresStore", () => {
     }
   });
 
+  it("sends an alert's resolve where its created went when a live page made it live while it was being resolved", async () => {
+    const schema = freshSchema();
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    const page = await rawClient();
+    try {
+      const source = await store.createSource(sourceSettings("acme"), { ciphertext: "x" });
+      const history = await store.applyPage({
+        sourceId: source.id,
+        events: [eventRow("e1", T0)],
+        quarantined: [],
+        unknownTypes: [],
+        matches: [ruleMatch(source.id, "e1", T0)],
+        fromHistory: true,
+      });
+      const [alertId] = history.createdAlertIds;
+      assert.ok(alertId);
+      // A live page's transaction has made the alert live (and announced it), and has not committed yet.
+      await page.query(`SET search_path TO ${schema}`);
+      await page.query("BEGIN");
+      await page.query("UPDATE alerts SET from_history = false WHERE id = $1", [alertId]);
+      // The analyst resolves it meanwhile: the resolve reads the alert, then waits for the page's row lock.
+      const resolving = store.setAlertStatus(alertId, "RESOLVED", 1_000);
+      const deadline = Date.now() + 10_000;
+      while ((await page.query("SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock'")).rowCount === 0) {
+        assert.ok(Date.now() < deadline, "the resolve never waited for the page's lock");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await page.query("COMMIT");
+      assert.equal((await resolving).fromHistory, false);
+      const resolves = (await store.listUnroutedOutbox(10)).filter((e) => e.kind === "resolved");
+      // To the live destinations too, which the page's "created" reached.
+      assert.deepEqual(
+        resolves.map((e) => e.fromHistory),
+        [false],
+      );
+    } finally {
+      await page.query("ROLLBACK").catch(() => undefined);
+      await page.end();
+      await store.close();
+    }
+  });
+
   it("has the server end a transaction left idle, so a frozen worker's locks do not outlive the timeout", async () => {
     const schema = freshSchema();
     const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });

@@ -6,7 +6,7 @@ import type { AlertRecord } from "../../core/alert.ts";
 import { ALERT_STATUSES, type AlertStatus, isOpenAlertStatus } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { Store, StoredEvent } from "../ports.ts";
-import type { EventsTable } from "./database.ts";
+import { type EventsTable, flag } from "./database.ts";
 import {
   matchEventId,
   matchesWithVersions,
@@ -79,7 +79,16 @@ export async function changeStatus(
 ): Promise<AlertRecord> {
   if (current.status === status) return current;
   const id = current.id;
-  await trx.updateTable("alerts").set({ status, updated_at_ms: atMs }).where("id", "=", id).execute();
+  // Whether it is a history alert is read as the UPDATE finds the row, not from `current`: a live page may have
+  // made it live (detections.ts attachToAlerts) after `current` was read, and its resolve must then reach the
+  // destinations that were sent its "created".
+  const { from_history } = await trx
+    .updateTable("alerts")
+    .set({ status, updated_at_ms: atMs })
+    .where("id", "=", id)
+    .returning("from_history")
+    .executeTakeFirstOrThrow();
+  const fromHistory = flag(from_history);
   await trx
     .insertInto("alert_status_changes")
     .values({ alert_id: id, from_status: current.status, to_status: status, at_ms: atMs, changed_by: by })
@@ -87,9 +96,9 @@ export async function changeStatus(
   // Ending an open alert, resolved or closed (a false positive), sends the resolve: else the pager keeps
   // escalating an incident nobody needs to read. Between the two ended statuses, and on reopening, nothing.
   if (isOpenAlertStatus(current.status) && !isOpenAlertStatus(status)) {
-    await enqueue(trx, [id], "resolved", atMs, current.fromHistory);
+    await enqueue(trx, [id], "resolved", atMs, fromHistory);
   }
-  return { ...current, status, updatedAtMs: atMs };
+  return { ...current, status, fromHistory, updatedAtMs: atMs };
 }
 
 export function alertOps(

@@ -17,7 +17,7 @@
 
 import { randomUUID } from "node:crypto";
 import type { ExpressionBuilder, Selectable, Updateable } from "kysely";
-import { ALERT_STATUSES, isOpenAlertStatus, type Severity } from "../../core/detection.ts";
+import { OPEN_ALERT_STATUSES, type Severity } from "../../core/detection.ts";
 import { NotFoundError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
 import type {
@@ -58,8 +58,6 @@ export type DeliveryOps = Pick<
   | "listDeliveriesByStatus"
   | "listDeadDeliveries"
 >;
-
-const OPEN_ALERT_STATUSES = ALERT_STATUSES.filter(isOpenAlertStatus);
 
 export function deliveryOps(ctx: StoreContext): DeliveryOps {
   const { dialect, clock } = ctx;

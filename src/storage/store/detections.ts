@@ -22,7 +22,7 @@ import {
   type WindowOutcome,
   windowKeyString,
 } from "../../alerts/windows.ts";
-import type { RuleMatch, RuleStateOp } from "../../core/detection.ts";
+import { OPEN_ALERT_STATUSES, type RuleMatch, type RuleStateOp } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { RuleStateEntry, Store } from "../ports.ts";
 import { type AlertWindowsTable, flag, type RuleStateTable, type RuleVersionsTable } from "./database.ts";
@@ -464,7 +464,10 @@ async function attachToAlerts(trx: Db, outcome: WindowOutcome, nowMs: number, fr
   }
   if (fromHistory) return;
   // Live activity joining an alert a backfill raised makes it a live alert, announced now: an attack that
-  // spans the moment a source was added is paged for its live part.
+  // spans the moment a source was added is paged for its live part. Not an alert that has ended since: its
+  // resolve went to the destinations that take history, and a "created" now would page the others for an
+  // incident nothing resolves. The status is judged on the row as this UPDATE finds it, after any status change
+  // committed meanwhile; a change still to come reads the flag this one wrote (changeStatus).
   for (const chunk of chunks(outcome.alertAttachments)) {
     const madeLive = await trx
       .updateTable("alerts")
@@ -475,6 +478,7 @@ async function attachToAlerts(trx: Db, outcome: WindowOutcome, nowMs: number, fr
         chunk.map((w) => w.id),
       )
       .where("from_history", "=", 1)
+      .where("status", "in", OPEN_ALERT_STATUSES)
       .returning("id")
       .execute();
     const live = new Set(madeLive.map((r) => r.id));
