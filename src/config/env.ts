@@ -1,9 +1,11 @@
 // The one place that reads process.env. Everything else receives these values.
 
+import type { BlockList } from "node:net";
 import { homedir } from "node:os";
 import { delimiter, join, resolve } from "node:path";
 import { z } from "zod";
 import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../alerts/limiter.ts";
+import { parseTrustedProxies } from "../core/client-address.ts";
 import type { OutboundPolicy } from "../core/outbound.ts";
 
 const EnvSchema = z.object({
@@ -35,6 +37,7 @@ const EnvSchema = z.object({
     .regex(/^[A-Za-z0-9._:-]{1,128}$/, "use letters, digits and . _ : - (at most 128)")
     .optional(),
   VIGIL_LEASE_TTL_SECS: z.coerce.number().int().min(2).max(3600).optional(),
+  VIGIL_TRUSTED_PROXIES: z.string().optional(),
 });
 
 export interface VigilEnv {
@@ -85,6 +88,11 @@ export interface VigilEnv {
    * another worker takes over the sources of one that died (after about 1⅓ × this: docs/deploy.md).
    */
   leaseTtlSecs: number;
+  /**
+   * VIGIL_TRUSTED_PROXIES: the reverse proxies in front of Vigil (addresses or CIDR ranges); a login through one
+   * of them is counted by the client address it forwards (core/client-address.ts). null: none.
+   */
+  trustedProxies: BlockList | null;
   /** Any variable by name (for `--api-key-env VAR`). */
   lookup(name: string): string | undefined;
 }
@@ -111,6 +119,12 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): VigilEnv {
     throw new Error(
       `Environment variable VIGIL_TOKEN_TTL_DAYS is invalid: ${tokenTtlDays} days is longer than VIGIL_TOKEN_MAX_TTL_DAYS (${tokenMaxTtlDays}).`,
     );
+  }
+  let trustedProxies: BlockList | null;
+  try {
+    trustedProxies = parseTrustedProxies(env.VIGIL_TRUSTED_PROXIES ?? "");
+  } catch (err) {
+    throw new Error(`Environment variable VIGIL_TRUSTED_PROXIES is invalid: ${(err as Error).message}`);
   }
   return {
     dataDir,
@@ -143,6 +157,7 @@ export function readEnv(source: NodeJS.ProcessEnv = process.env): VigilEnv {
     tokenMaxTtlDays,
     workerId: env.VIGIL_WORKER_ID,
     leaseTtlSecs: env.VIGIL_LEASE_TTL_SECS ?? DEFAULT_LEASE_TTL_SECS,
+    trustedProxies,
     lookup: (name) => {
       const v = source[name];
       return v === undefined || v === "" ? undefined : v;

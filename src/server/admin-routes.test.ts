@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { capturingLogger } from "../../test/helpers.ts";
 import { readEnv } from "../config/env.ts";
 import { createLogger } from "../logging/logger.ts";
 import { openRuntime, type Runtime } from "../pipeline/runtime.ts";
@@ -96,6 +97,55 @@ describe("login throttling", () => {
     // Stored in the database: a new app (a restart) still refuses.
     const restarted = createApp(runtime, { consoleDir: null });
     assert.equal((await login(restarted, "198.51.100.77", "wrong password!", "nobody")).status, 429);
+  });
+
+  it("behind a trusted proxy, counts each client by the address the proxy forwards: a stranger locks nobody out", async () => {
+    const dir = join(scratch, "behind-proxy");
+    const captured = capturingLogger("warn");
+    const proxied = await openRuntime(
+      readEnv({ VIGIL_DATA_DIR: dir, VIGIL_TRUSTED_PROXIES: "10.0.0.5, fd00::/8" }),
+      captured.logger,
+    );
+    try {
+      await createUser(proxied.store, "admin", PASSWORD, "admin");
+      const app = createApp(proxied, {
+        consoleDir: null,
+        loginThrottle: {
+          ...DEFAULT_LOGIN_THROTTLE,
+          account: { freeFailures: 3, baseMs: 20, maxMs: 200, forgetAfterMs: 3600_000 },
+        },
+      });
+      const via = (proxy: string, forwardedFor: string, password: string) =>
+        app.request(
+          "http://localhost/api/login",
+          {
+            method: "POST",
+            headers: { "content-type": "application/json", "x-forwarded-for": forwardedFor },
+            body: JSON.stringify({ username: "admin", password }),
+          },
+          { incoming: { socket: { remoteAddress: proxy, remoteFamily: proxy.includes(":") ? "IPv6" : "IPv4" } } },
+        );
+      // A stranger fails twenty times through the proxy, then tries to pass for the admin's address by writing
+      // it first: the proxy appended the stranger's own, which is the one counted.
+      const statuses: number[] = [];
+      for (let i = 0; i < 20; i++) statuses.push((await via("10.0.0.5", "203.0.113.9", `wrong ${i}`)).status);
+      assert.deepEqual(statuses.slice(0, 6), [401, 401, 401, 401, 401, 401]);
+      assert.equal(statuses.at(-1), 429);
+      assert.equal((await via("10.0.0.5", "192.0.2.10, 203.0.113.9", "wrong again")).status, 429);
+      // The admin, through the same proxy (or a second one in the trusted range), logs in.
+      assert.equal((await via("10.0.0.5", "192.0.2.10", PASSWORD)).status, 200);
+      assert.equal((await via("fd00::7", "192.0.2.11, 10.0.0.5", PASSWORD)).status, 200);
+      // A socket that is no trusted proxy is counted by its own address, whatever it forwards; the operator is
+      // told once that a proxy may be missing from the list.
+      for (let i = 0; i < 7; i++) await via("198.51.100.5", `192.0.2.${100 + i}`, `wrong ${i}`);
+      assert.equal((await via("198.51.100.5", "192.0.2.200", PASSWORD)).status, 429);
+      const warnings = captured
+        .lines()
+        .filter((l) => /VIGIL_TRUSTED_PROXIES does not name 198\.51\.100\.5/.test(l.msg));
+      assert.equal(warnings.length, 1, JSON.stringify(captured.lines()));
+    } finally {
+      await proxied.close();
+    }
   });
 });
 

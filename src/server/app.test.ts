@@ -291,9 +291,29 @@ describe("HTTP API access", () => {
       body: JSON.stringify({ username: "nobody", password: "whatever-long" }),
     });
     assert.equal(res.status, 401);
-    const bad = await app.request("http://localhost/api/login", { method: "POST", body: "{not json" });
+    const bad = await app.request("http://localhost/api/login", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: "{not json",
+    });
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as Json).error.code, "usage");
+  });
+
+  it("takes a login only as JSON: another site's page can post text or a form, never JSON, without asking", async () => {
+    for (const type of [undefined, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data"]) {
+      const res = await app.request("http://localhost/api/login", {
+        method: "POST",
+        headers: { origin: "https://evil.example", ...(type === undefined ? {} : { "content-type": type }) },
+        body: JSON.stringify({ username: "admin", password: PASSWORD }),
+      });
+      assert.equal(res.status, 415, String(type));
+      assert.equal(res.headers.get("set-cookie"), null);
+      const body = (await res.json()) as Json;
+      assert.equal(body.error.code, "unsupported_media_type");
+      assert.match(body.error.message, /Content-Type: application\/json/);
+    }
+    assert.equal((await login()).status, 200);
   });
 });
 

@@ -4,6 +4,7 @@ import { getConnInfo } from "@hono/node-server/conninfo";
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
+import { clientAddress } from "../../core/client-address.ts";
 import { dummyPasswordHash, hashPassword, needsRehash, randomSecret, sha256, verifyPassword } from "../auth.ts";
 import { type AppEnv, readBody, type ServerContext } from "../context.ts";
 import { errorBody } from "../errors.ts";
@@ -14,12 +15,36 @@ const DEFAULT_SESSION_TTL_MS = 12 * 3600_000;
 
 const LoginSchema = z.object({ username: z.string().min(1).max(200), password: z.string().min(1).max(1024) });
 
-function clientIp(c: Context): string {
+function socketAddress(c: Context): string {
   try {
     return getConnInfo(c).remote.address ?? "unknown";
   } catch {
     return "unknown"; // app.request() in tests: no socket
   }
+}
+
+/** Socket addresses already warned about (below), bounded: a warning per proxy is enough. */
+const warnedProxies = new Set<string>();
+
+/**
+ * The address a login is counted by (core/client-address.ts). A forwarded address from a socket that is not a
+ * trusted proxy is not believed, and the operator is told once: behind an unnamed proxy every client shares the
+ * proxy's count, and one stranger's failures hold everybody off.
+ */
+function loginClient(c: Context, ctx: ServerContext): string {
+  const peer = socketAddress(c);
+  const forwardedFor = c.req.header("x-forwarded-for");
+  const client = clientAddress(peer, forwardedFor, ctx.runtime.env.trustedProxies);
+  if (forwardedFor !== undefined && client === peer && !warnedProxies.has(peer) && warnedProxies.size < 100) {
+    warnedProxies.add(peer);
+    ctx.runtime.logger.warn(
+      { peer },
+      `Logins arrive from ${peer} with an X-Forwarded-For header, but VIGIL_TRUSTED_PROXIES does not name ${peer}: ` +
+        "failed logins are counted by its address, which every client behind it shares. If it is your reverse " +
+        "proxy, add it to VIGIL_TRUSTED_PROXIES (docs/deploy.md).",
+    );
+  }
+  return client;
 }
 
 /**
@@ -39,8 +64,17 @@ export function sessionRoutes(ctx: ServerContext): Hono<AppEnv> {
   const store = ctx.runtime.store;
 
   app.post("/login", async (c) => {
+    // JSON only, said so: a page of another site can post a form or text without asking the browser's leave
+    // (CORS), but not JSON. Else it could sign a visitor's browser into an account of its choosing, or spend
+    // the visitor's address's failed logins.
+    if (!/^application\/json\s*(;|$)/i.test(c.req.header("content-type") ?? "")) {
+      return c.json(
+        errorBody("unsupported_media_type", "Send the login as JSON (Content-Type: application/json)."),
+        415,
+      );
+    }
     const { username, password } = await readBody(c, LoginSchema);
-    const throttle = loginThrottle(store, ctx.loginThrottle, ctx.nowMs, clientIp(c), username);
+    const throttle = loginThrottle(store, ctx.loginThrottle, ctx.nowMs, loginClient(c, ctx), username);
     const refused = await throttle.admit(c);
     if (refused !== null) return refused;
     const creds = await store.getUserCredentials(username);

@@ -1,0 +1,64 @@
+// Which address a request comes from, for the login throttle (src/server/login-throttle.ts). Behind a reverse
+// proxy every request's socket is the proxy's, so every client would share one throttle count, and one stranger
+// failing logins would keep everybody out of the console. The operator names the proxies in front of Vigil
+// (VIGIL_TRUSTED_PROXIES); a request whose socket is one of them comes from the address those proxies wrote in
+// X-Forwarded-For. Each proxy appends the address it received the request from, so the list is read from its
+// right end: the first address that is not itself a trusted proxy is the client's. Whatever stands left of it
+// the client wrote itself, and is never believed.
+
+import { BlockList, isIP } from "node:net";
+
+/**
+ * The proxies of VIGIL_TRUSTED_PROXIES: comma-separated addresses (`10.0.0.5`, `::1`) or ranges in CIDR form
+ * (`10.0.0.0/8`, `fd00::/8`); null when the text names none. Throws an Error naming the first entry that is
+ * neither.
+ */
+export function parseTrustedProxies(text: string): BlockList | null {
+  const entries = text
+    .split(",")
+    .map((e) => e.trim())
+    .filter((e) => e !== "");
+  if (entries.length === 0) return null;
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address = "", prefix, ...rest] = entry.split("/");
+    const version = isIP(address);
+    const bits = version === 6 ? 128 : 32;
+    const length = prefix === undefined ? bits : Number(prefix);
+    if (version === 0 || rest.length > 0 || !/^\d*$/.test(prefix ?? "") || !(length >= 0 && length <= bits)) {
+      throw new Error(
+        `${JSON.stringify(entry)} is not an IP address or a CIDR range (such as 10.0.0.5 or 10.0.0.0/8).`,
+      );
+    }
+    const family = version === 6 ? "ipv6" : "ipv4";
+    if (prefix === undefined) list.addAddress(address, family);
+    else list.addSubnet(address, length, family);
+  }
+  return list;
+}
+
+function isTrusted(address: string, trusted: BlockList): boolean {
+  const version = isIP(address);
+  return version !== 0 && trusted.check(address, version === 6 ? "ipv6" : "ipv4");
+}
+
+/**
+ * The client's address: the socket's (`peer`), unless the peer is a trusted proxy and the request carries
+ * X-Forwarded-For; then the right-most entry of that header that is not a trusted proxy (or its left-most, when
+ * every one is). An entry that is not an address is taken as it is: no proxy writes one, so a proxy passed on
+ * what the client wrote, and the client is then counted by its own word rather than by the proxy's address,
+ * which it shares with everybody.
+ */
+export function clientAddress(peer: string, forwardedFor: string | undefined, trusted: BlockList | null): string {
+  if (trusted === null || forwardedFor === undefined || !isTrusted(peer, trusted)) return peer;
+  const hops = forwardedFor
+    .split(",")
+    .map((h) => h.trim())
+    .filter((h) => h !== "");
+  let client = peer;
+  for (let i = hops.length - 1; i >= 0; i--) {
+    client = hops[i] as string;
+    if (!isTrusted(client, trusted)) break;
+  }
+  return client;
+}
