@@ -135,6 +135,10 @@ export function runSuppressionContract(name: string, open: (clock: Clock) => Pro
       assert.deepEqual((await store.applyDerivedMatches(source.id, [derived])).createdAlertIds, []);
       assert.deepEqual((await store.applyDerivedMatches(source.id, [derived])).createdAlertIds, []);
       assert.equal((await store.getSuppression(s.id))?.matchCount, 1);
+      // The same anchor completes the rule for another key, which the suppression does not cover: alerted, not
+      // taken for the match absorbed.
+      const otherKey = { ...derived, dedupString: "bob@example.com" };
+      assert.equal((await store.applyDerivedMatches(source.id, [otherKey])).createdAlertIds.length, 1);
       await store.removeSuppression(s.id, "user:alice", nowMs);
       assert.deepEqual((await store.applyDerivedMatches(source.id, [derived])).createdAlertIds, []);
       const next = ruleMatch(source.id, "corr-2", T0 + 1, { ruleId: "Corr.Rule" });

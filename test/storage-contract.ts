@@ -1413,6 +1413,24 @@ export function runStorageContract(
           store.applyDerivedMatches(source.id, [{ ...correlated, sourceId: "someone-else" }]),
           "usage",
         );
+        // One anchor completes for each of its keys (an event of two addresses): each key's match is its own,
+        // in one call or in two, and each is applied once.
+        const keyed = (dedupString: string) => ({ ...correlated, ruleId: "Vigil.Correlation.Y", dedupString });
+        const both = await store.applyDerivedMatches(source.id, [keyed("198.51.100.1"), keyed("198.51.100.2")]);
+        assert.equal(both.createdAlertIds.length, 2);
+        const third = await store.applyDerivedMatches(source.id, [keyed("198.51.100.2"), keyed("198.51.100.3")]);
+        assert.equal(third.createdAlertIds.length, 1);
+        assert.deepEqual(
+          (await store.listAlerts({ limit: 10 }))
+            .filter((a) => a.ruleId === "Vigil.Correlation.Y")
+            .map((a) => [a.dedupString, a.matchCount])
+            .sort(),
+          [
+            ["198.51.100.1", 1],
+            ["198.51.100.2", 1],
+            ["198.51.100.3", 1],
+          ],
+        );
       });
 
       it("makes a history alert live when live derived matches join it, and announces it once", async () => {

@@ -1085,6 +1085,19 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX deliveries_dead ON deliveries (destination_id) WHERE status = 'failed';
     `,
   },
+  {
+    version: 38,
+    name: "a correlation's completions are one per anchor and key",
+    sql: `
+      -- See the SQLite store's migration 38: a derived match is unique on its anchor and its key (dedup string).
+      DROP INDEX rule_matches_key;
+      CREATE UNIQUE INDEX rule_matches_key ON rule_matches (source_num, rule_num, event_id, dedup_string, is_error)
+        WHERE event_seq IS NULL;
+      ALTER TABLE suppressed_matches ADD COLUMN dedup_string text COLLATE "C" NOT NULL DEFAULT '';
+      ALTER TABLE suppressed_matches DROP CONSTRAINT suppressed_matches_pkey;
+      ALTER TABLE suppressed_matches ADD PRIMARY KEY (source_id, rule_id, event_id, dedup_string, is_error);
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

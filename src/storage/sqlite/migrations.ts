@@ -1237,6 +1237,34 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX deliveries_dead ON deliveries (destination_id) WHERE status = 'failed';
     `,
   },
+  {
+    version: 38,
+    name: "a correlation's completions are one per anchor and key",
+    sql: `
+      -- A correlation completes once per anchor event and key (its dedup string): an anchor whose criteria field
+      -- holds two values (an event of two addresses) completes for each. A derived match was unique on its rule
+      -- and anchor alone, so the second key's was taken for the first's and never alerted. The dedup string joins
+      -- its identity, in rule_matches and in suppressed_matches. Rows suppressed before have no dedup string
+      -- (''): they stand for any of their anchor's keys, as they did (store/suppressions.ts).
+      DROP INDEX rule_matches_key;
+      CREATE UNIQUE INDEX rule_matches_key ON rule_matches (source_num, rule_num, event_id, dedup_string, is_error)
+        WHERE event_seq IS NULL;
+      CREATE TABLE suppressed_matches_keyed (
+        source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        rule_id TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        dedup_string TEXT NOT NULL,
+        is_error INTEGER NOT NULL,
+        suppression_id TEXT NOT NULL REFERENCES suppressions(id),
+        at_ms INTEGER NOT NULL,
+        PRIMARY KEY (source_id, rule_id, event_id, dedup_string, is_error)
+      ) WITHOUT ROWID;
+      INSERT INTO suppressed_matches_keyed (source_id, rule_id, event_id, dedup_string, is_error, suppression_id, at_ms)
+        SELECT source_id, rule_id, event_id, '', is_error, suppression_id, at_ms FROM suppressed_matches;
+      DROP TABLE suppressed_matches;
+      ALTER TABLE suppressed_matches_keyed RENAME TO suppressed_matches;
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

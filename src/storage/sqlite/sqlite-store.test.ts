@@ -801,6 +801,49 @@ describe("SqliteStore", () => {
       await withStore(assertDeliveryHealthUpgrade, path);
     });
 
+    it("migration 38 keeps the matches suppressed before it, each standing for any key of its anchor", async () => {
+      const path = freshPath();
+      const db = databaseBefore(path, "a correlation's completions are one per anchor and key");
+      db.exec(`INSERT INTO sources (id, name, kind, poll_interval_secs, overlap_secs, sweep_window_secs,
+          sweep_interval_secs, include_tenant_events, backfill_days, enabled, encrypted_secret, created_at_ms)
+        VALUES ('s', 'prod', 'openai', 60, 120, 86400, 3600, 0, 7, 1, 'x', 0);
+        INSERT INTO suppressions (id, rule_id, conditions, reason, created_by, created_at_ms)
+        VALUES ('sup', 'Corr.Rule', '{"dedup":"alice@example.com"}', 'known', 'user:alice', 0);
+        INSERT INTO suppressed_matches (source_id, rule_id, event_id, is_error, suppression_id, at_ms)
+        VALUES ('s', 'Corr.Rule', 'corr-1', 0, 'sup', 5)`);
+      db.close();
+      await withStore(async (store) => {
+        assert.deepEqual(store.connection.prepare("SELECT * FROM suppressed_matches").all(), [
+          {
+            source_id: "s",
+            rule_id: "Corr.Rule",
+            event_id: "corr-1",
+            dedup_string: "",
+            is_error: 0,
+            suppression_id: "sup",
+            at_ms: 5,
+          },
+        ]);
+      }, path);
+      // Such a row absorbs its anchor's match whatever its key, as it did before: once the suppression ends, the
+      // match applied again is still not alerted.
+      await withStore(async (store) => {
+        const source = await store.createSource(sourceSettings("prod"), { ciphertext: "x" });
+        const suppression = await store.createSuppression({
+          ruleId: "Corr.Rule",
+          conditions: { dedup: "alice@example.com" },
+          reason: "known",
+          createdBy: "user:alice",
+          expiresAtMs: null,
+        });
+        const derived = ruleMatch(source.id, "corr-1", T0, { ruleId: "Corr.Rule" });
+        assert.deepEqual((await store.applyDerivedMatches(source.id, [derived])).createdAlertIds, []);
+        store.connection.prepare("UPDATE suppressed_matches SET dedup_string = ''").run();
+        await store.removeSuppression(suppression.id, "user:alice", Date.now());
+        assert.deepEqual((await store.applyDerivedMatches(source.id, [derived])).createdAlertIds, []);
+      });
+    });
+
     it("refuses a database written by a newer Vigil", async () => {
       const path = freshPath();
       await withStore(async (store) => {

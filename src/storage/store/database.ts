@@ -375,6 +375,8 @@ export interface SuppressionsTable {
 
 export interface SuppressedMatchesTable {
   at_ms: number;
+  /** '' in rows from before migration 38: any of its anchor's keys. */
+  dedup_string: Generated<string>;
   event_id: string;
   is_error: Flag;
   rule_id: string;

@@ -38,9 +38,19 @@ function severityOf(value: string): Severity {
   return isSeverity(value) ? value : "INFO";
 }
 
-/** A match's identity in rule_matches (its unique key), as one string, to spot repeats within a batch. */
-export function matchKey(m: { sourceId: string; ruleId: string; eventId: string; isError: boolean }): string {
-  return JSON.stringify([m.sourceId, m.ruleId, m.eventId, m.isError]);
+/**
+ * A match's identity in rule_matches (its unique key), as one string, to spot repeats within a batch. The dedup
+ * string is part of it: a correlation completes once per anchor event and key (migration 38). A page's rules
+ * match an event at most once, so for them the event alone decides.
+ */
+export function matchKey(m: {
+  sourceId: string;
+  ruleId: string;
+  eventId: string;
+  isError: boolean;
+  dedupString: string;
+}): string {
+  return JSON.stringify([m.sourceId, m.ruleId, m.eventId, m.isError, m.dedupString]);
 }
 
 /**

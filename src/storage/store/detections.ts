@@ -196,14 +196,22 @@ async function unstoredMatches(trx: Db, numbers: SourceNumbers, matches: readonl
       const rows = await trx
         .selectFrom("rule_matches as m")
         .innerJoin("rule_numbers as n", "n.num", "m.rule_num")
-        .select(["n.rule_id", "m.event_id", "m.is_error"])
+        .select(["n.rule_id", "m.event_id", "m.is_error", "m.dedup_string"])
         .where("m.event_seq", "is", null)
         .where("m.source_num", "=", await numbers.filter(trx, sourceId))
         .where("n.rule_id", "in", distinct(chunk.map((m) => m.ruleId)))
         .where("m.event_id", "in", distinct(chunk.map((m) => m.eventId)))
         .execute();
       for (const r of rows) {
-        stored.add(matchKey({ sourceId, ruleId: r.rule_id, eventId: r.event_id, isError: flag(r.is_error) }));
+        stored.add(
+          matchKey({
+            sourceId,
+            ruleId: r.rule_id,
+            eventId: r.event_id,
+            isError: flag(r.is_error),
+            dedupString: r.dedup_string,
+          }),
+        );
       }
     }
   }
@@ -400,7 +408,7 @@ async function insertMatches(
     trx
       .insertInto("rule_matches")
       .values(values as typeof rows)
-      .returning(["seq", "rule_num", "event_id", "event_seq", "is_error"]),
+      .returning(["seq", "rule_num", "event_id", "event_seq", "is_error", "dedup_string"]),
   ).catch((err: unknown) => {
     // Found new above, under the rule locks: a conflict here is a bug that would miscount a window.
     if (ctx.dialect.violatedConstraint(err) === "unique")
@@ -414,7 +422,7 @@ async function insertMatches(
   for (const r of stored) {
     const ruleId = ruleIds.get(r.rule_num)!;
     const eventId = r.event_seq === null ? r.event_id : eventIds.get(r.event_seq)!;
-    seqs.set(matchKey({ sourceId, ruleId, eventId, isError: flag(r.is_error) }), r.seq);
+    seqs.set(matchKey({ sourceId, ruleId, eventId, isError: flag(r.is_error), dedupString: r.dedup_string }), r.seq);
   }
   return seqs;
 }

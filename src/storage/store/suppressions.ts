@@ -97,9 +97,10 @@ export async function suppressMatchesIn(
   const fields = active.length > 0 ? await matchFields(trx, numbers, candidates) : new Map<string, MatchFields>();
 
   const suppressedBy = new Map<string, { match: RuleMatch; suppressionId: string }>();
+  const isAbsorbed = (m: RuleMatch) => absorbed.has(matchKey(m)) || absorbed.has(matchKey({ ...m, dedupString: "" }));
   for (const m of candidates) {
     const key = matchKey(m);
-    if (absorbed.has(key) || suppressedBy.has(key)) continue;
+    if (isAbsorbed(m) || suppressedBy.has(key)) continue;
     const f = fields.get(JSON.stringify([m.sourceId, m.eventId]));
     const values: MatchFields = {
       actorEmail: f?.actorEmail ?? null,
@@ -113,23 +114,34 @@ export async function suppressMatchesIn(
     if (by !== undefined) suppressedBy.set(key, { match: m, suppressionId: by.id });
   }
   await recordSuppressed(trx, [...suppressedBy.values()], nowMs);
-  return matches.filter((m) => !absorbed.has(matchKey(m)) && !suppressedBy.has(matchKey(m)));
+  return matches.filter((m) => !isAbsorbed(m) && !suppressedBy.has(matchKey(m)));
 }
 
-/** Keys (matchKey) of the matches already in suppressed_matches. */
+/**
+ * Keys (matchKey) of the matches already in suppressed_matches. A row from before migration 38 has no dedup
+ * string (''), and stands for any of its anchor's keys (suppressMatchesIn looks for both).
+ */
 async function absorbedBefore(trx: Db, matches: readonly RuleMatch[]): Promise<Set<string>> {
   const found = new Set<string>();
   for (let from = 0; from < matches.length; from += CHUNK) {
     const chunk = matches.slice(from, from + CHUNK);
     const rows = await trx
       .selectFrom("suppressed_matches")
-      .select(["source_id", "rule_id", "event_id", "is_error"])
+      .select(["source_id", "rule_id", "event_id", "is_error", "dedup_string"])
       .where("source_id", "in", [...new Set(chunk.map((m) => m.sourceId))])
       .where("rule_id", "in", [...new Set(chunk.map((m) => m.ruleId))])
       .where("event_id", "in", [...new Set(chunk.map((m) => m.eventId))])
       .execute();
     for (const r of rows) {
-      found.add(matchKey({ sourceId: r.source_id, ruleId: r.rule_id, eventId: r.event_id, isError: flag(r.is_error) }));
+      found.add(
+        matchKey({
+          sourceId: r.source_id,
+          ruleId: r.rule_id,
+          eventId: r.event_id,
+          isError: flag(r.is_error),
+          dedupString: r.dedup_string,
+        }),
+      );
     }
   }
   return found;
@@ -180,6 +192,7 @@ async function recordSuppressed(
           source_id: match.sourceId,
           rule_id: match.ruleId,
           event_id: match.eventId,
+          dedup_string: match.dedupString,
           is_error: toFlag(match.isError),
           suppression_id: suppressionId,
           at_ms: nowMs,

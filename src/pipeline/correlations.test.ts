@@ -1,0 +1,67 @@
+// Correlation runs over stored signals (runCorrelations), with a Panther Group rule whose criteria field is a
+// list: an anchor event that carries two values completes the rule once for each.
+
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import { storeWithSource } from "../../test/helpers.ts";
+import { eventRow, ruleMatch } from "../../test/storage-contract.ts";
+import type { CorrelationRuleSpec } from "../detections/panther/correlation.ts";
+import { runCorrelations } from "./correlations.ts";
+
+const T = 1_700_000_000;
+
+/** Reconnaissance, then a key created, from one address (any of the events' `ips`) within 30 minutes. */
+const SAME_ADDRESS: CorrelationRuleSpec = {
+  ruleId: "Test.ReconThenKey",
+  displayName: null,
+  enabled: true,
+  severity: "HIGH",
+  specPath: "recon-then-key.yml",
+  kind: "Group",
+  members: [
+    { id: "recon", ruleId: "Test.Recon", min: 1, max: null, absence: false },
+    { id: "key", ruleId: "Test.KeyCreated", min: 1, max: null, absence: false },
+  ],
+  criteria: { ip: { recon: "ips", key: "ips" } },
+  transitions: [],
+  lookbackMinutes: 30,
+  tests: [],
+  packId: null,
+  description: null,
+  reference: null,
+  runbook: null,
+  tags: [],
+  reports: {},
+  dedupPeriodMinutes: 60,
+};
+
+it("raises an alert for each key an anchor completes, once, however often it runs", async () => {
+  const { store, source } = await storeWithSource();
+  try {
+    const signal = (id: string, ruleId: string, t: number, ips: string[]) =>
+      ruleMatch(source.id, id, t, { ruleId, createAlert: false, dedupString: id, alertContext: { ips } });
+    await store.applyPage({
+      sourceId: source.id,
+      quarantined: [],
+      unknownTypes: [],
+      events: [eventRow("e1", T), eventRow("e2", T + 10), eventRow("e3", T + 60)],
+      matches: [
+        signal("e1", "Test.Recon", T, ["198.51.100.1"]),
+        signal("e2", "Test.Recon", T + 10, ["198.51.100.2"]),
+        // The anchor: one key created from both addresses.
+        signal("e3", "Test.KeyCreated", T + 60, ["198.51.100.1", "198.51.100.2"]),
+      ],
+    });
+    const first = await runCorrelations(store, source, T + 3600, [SAME_ADDRESS]);
+    assert.equal(first.createdAlertIds.length, 2);
+    const again = await runCorrelations(store, source, T + 3600, [SAME_ADDRESS]);
+    assert.deepEqual(again.createdAlertIds, []);
+    const alerts = (await store.listAlerts({ limit: 10 })).filter((a) => a.ruleId === SAME_ADDRESS.ruleId);
+    assert.deepEqual(alerts.map((a) => [a.dedupString, a.matchCount]).sort(), [
+      ["198.51.100.1", 1],
+      ["198.51.100.2", 1],
+    ]);
+  } finally {
+    await store.close();
+  }
+});
