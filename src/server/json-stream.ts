@@ -91,6 +91,9 @@ export function pagedBody<P>(
     }
     for (const chunk of parts.encode(next.value)) if (chunk.length > 0) controller.enqueue(chunk);
   };
+  // The client went away (it closed the connection, as `curl | head` does): nothing is wrong, and a page still
+  // being read when it left has nowhere to go (enqueueing it would throw, and be reported as a failure).
+  let cancelled = false;
   return new ReadableStream<Uint8Array>(
     {
       start(controller) {
@@ -99,14 +102,17 @@ export function pagedBody<P>(
       },
       async pull(controller) {
         try {
-          send(controller, await pages.next());
+          const next = await pages.next();
+          if (!cancelled) send(controller, next);
         } catch (err) {
+          if (cancelled) return;
           onError(err);
           controller.error(err);
         }
       },
       async cancel() {
-        // The client went away: stop reading pages.
+        cancelled = true;
+        // Stop reading pages.
         await pages.return(undefined);
       },
     },
