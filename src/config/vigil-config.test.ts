@@ -80,6 +80,19 @@ describe("config file: destinations", () => {
     assert.throws(() => parseConfigFile("destinations: 3", "v.yml", env({})), /v\.yml: destinations/);
   });
 
+  it("refuses a key it does not know, rather than loading nothing", () => {
+    assert.throws(
+      () => parseConfigFile("destination:\n  - name: a\n    type: webhook\n", "v.yml", env({})),
+      (err: Error) => {
+        assert.equal(
+          err.message,
+          'Config file v.yml: (top level): Unrecognized key: "destination" (expected a mapping with a destinations: list).',
+        );
+        return true;
+      },
+    );
+  });
+
   describe("where the file is", () => {
     const dir = mkdtempSync(join(tmpdir(), "vigil-config-"));
     after(() => rmSync(dir, { recursive: true, force: true }));

@@ -25,11 +25,12 @@ export interface VigilConfigFile {
   destinations: ConfigDestination[];
 }
 
+// Strict: a misspelt key (`destination:`) would otherwise load nothing, silently.
 const FileSchema = z
   .object({
     destinations: z.array(z.record(z.string(), z.unknown())).optional(),
   })
-  .passthrough();
+  .strict();
 
 const EntrySchema = z
   .object({

@@ -2,6 +2,7 @@
 
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
+import { ConfigurationError } from "../core/errors.ts";
 import type { Runtime } from "../pipeline/runtime.ts";
 import { createApp, type ServerOptions } from "./app.ts";
 
@@ -19,7 +20,7 @@ export async function startServer(
   const port = options.port ?? runtime.env.httpPort;
   const server = await new Promise<ReturnType<typeof serve>>((resolvePromise, reject) => {
     const s = serve({ fetch: app.fetch, hostname: host, port }, () => resolvePromise(s));
-    s.once("error", reject);
+    s.once("error", (err) => reject(listenError(err, host, port)));
   });
   const address = server.address() as AddressInfo;
   const shownHost = host === "0.0.0.0" || host === "::" ? "localhost" : host.includes(":") ? `[${host}]` : host;
@@ -31,4 +32,24 @@ export async function startServer(
         server.close(() => resolvePromise());
       }),
   };
+}
+
+/** A failure to listen, saying what to change: the address is taken, or not this machine's. */
+function listenError(err: Error & { code?: string }, host: string, port: number): Error {
+  const where = `${host.includes(":") ? `[${host}]` : host}:${port}`;
+  if (err.code === "EADDRINUSE") {
+    return new ConfigurationError(
+      "port_in_use",
+      `Another program already listens on ${where}; stop it, or choose another port with VIGIL_PORT (e.g. VIGIL_PORT=8081).`,
+      { cause: err },
+    );
+  }
+  if (err.code === "EADDRNOTAVAIL" || err.code === "EACCES") {
+    return new ConfigurationError(
+      "cannot_listen",
+      `Vigil cannot listen on ${where} (${err.code}): set VIGIL_HOST to an address of this machine (127.0.0.1, or 0.0.0.0 for all) and VIGIL_PORT to a port above 1023.`,
+      { cause: err },
+    );
+  }
+  return err;
 }

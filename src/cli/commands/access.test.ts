@@ -61,7 +61,9 @@ describe("vigil users / tokens", () => {
     assert.ok(!list.stdout.includes(token));
     assert.notEqual(vigil(["tokens", "create", "--name", "ci"]).code, 0);
     assert.equal(vigil(["tokens", "revoke", "ci"]).code, 0);
-    assert.equal(vigil(["tokens", "list"]).stdout, "");
+    const none = vigil(["tokens", "list"]);
+    assert.equal(none.stdout, "");
+    assert.match(none.stderr, /^No API tokens; create one with `vigil tokens create --name NAME`\.\n$/);
     assert.notEqual(vigil(["tokens", "revoke", "ci"]).code, 0);
   });
 });

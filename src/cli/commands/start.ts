@@ -108,7 +108,7 @@ export function register(program: Command): void {
                 [
                   "",
                   "  No OpenAI source is configured. Demo mode runs only on SQLite (one process); on PostgreSQL add",
-                  "  a source: OPENAI_ADMIN_KEY=sk-admin-... vigil start, or vigil sources add openai --name NAME.",
+                  "  a source: OPENAI_ADMIN_KEY=sk-admin-... npm start, or npx vigil sources add openai --name NAME.",
                   "",
                 ].join("\n"),
               );
@@ -119,8 +119,8 @@ export function register(program: Command): void {
                   "",
                   "  DEMO MODE: no OpenAI source is configured, so Vigil is polling its built-in simulator",
                   `  of the OpenAI Audit Logs API at ${simulator.baseUrl} (simulated organization, fake events).`,
-                  "  To watch your real organization: stop, then OPENAI_ADMIN_KEY=sk-admin-... vigil start",
-                  "  (or vigil sources add openai --name NAME). Adding a real source removes this demo source",
+                  "  To watch your real organization: stop, then OPENAI_ADMIN_KEY=sk-admin-... npm start",
+                  "  (or npx vigil sources add openai --name NAME). Adding a real source removes this demo source",
                   "  and its simulated events and alerts.",
                   "",
                 ].join("\n"),

@@ -44,7 +44,12 @@ export function register(program: Command): void {
     .option("--json", "one JSON object per line")
     .action(async (options: { json?: boolean }) => {
       await withRuntime(async (runtime) => {
-        for (const t of await runtime.store.listApiTokens()) {
+        const tokens = await runtime.store.listApiTokens();
+        // On stderr: stdout stays one line per token (none here).
+        if (tokens.length === 0 && !options.json) {
+          process.stderr.write("No API tokens; create one with `vigil tokens create --name NAME`.\n");
+        }
+        for (const t of tokens) {
           if (options.json) printJsonLine(t);
           else {
             const used = t.lastUsedAtMs === null ? "never used" : `last used ${new Date(t.lastUsedAtMs).toISOString()}`;

@@ -47,11 +47,14 @@ export function register(program: Command): void {
         const out: string[] = [];
         if (fleet.note) out.push(`${fleet.note}\n`);
         const live = fleet.workers.filter((w) => w.state === "live").length;
-        out.push(
-          fleet.workers.length === 0
-            ? "No worker has registered in the last day.\n"
-            : `${plural(fleet.workers.length, "worker")} seen in the last day, ${live} live.\n`,
-        );
+        // On SQLite no process registers (the note says why): "no worker" would read as if Vigil were not running.
+        if (fleet.workers.length > 0 || fleet.database === "postgresql") {
+          out.push(
+            fleet.workers.length === 0
+              ? "No worker has registered in the last day.\n"
+              : `${plural(fleet.workers.length, "worker")} seen in the last day, ${live} live.\n`,
+          );
+        }
         out.push(...fleet.workers.map(workerLine));
         if (fleet.unassignedSources.length > 0) {
           out.push(`Not held by any live worker: ${fleet.unassignedSources.join(", ")}\n`);

@@ -318,7 +318,27 @@ test("retries exhausted: a retryable openai_unavailable error naming the last fa
     const err = await failure(makeClient(server, { maxAttempts: 2 }).listPage({}));
     assert.equal(err.code, "openai_unavailable");
     assert.match(err.message, /after 2 attempts; last failure: malformed page/);
+    // The API answered: nothing to say about the network.
+    assert.doesNotMatch(err.message, /DNS|proxy/);
   });
+  // Nothing listens: the message says what to check on this machine.
+  let closed = "";
+  await withServer([], async (server) => {
+    closed = server.baseUrl;
+  });
+  const unreachable = new OpenAIAuditLogClient({
+    baseUrl: closed,
+    apiKey: KEY,
+    initialDelayMs: 2,
+    maxDelayMs: 5,
+    maxAttempts: 2,
+  });
+  const err = await failure(unreachable.listPage({}));
+  assert.equal(err.code, "openai_unavailable");
+  assert.match(
+    err.message,
+    /last failure: connection failed: .*\. Check that this machine reaches the API's host \(its DNS, an HTTP proxy, a firewall\) and that the base URL \(OPENAI_BASE_URL, or the source's\) is right\.$/,
+  );
 });
 
 test("x-should-retry: false stops a retryable status; true retries a non-retryable one", async () => {

@@ -128,12 +128,21 @@ export function notFoundError(endpoint: string, api: ApiErrorDetails, requestId:
   );
 }
 
+/** What to check when the API could not be reached at all; nothing to add when it answered. */
+const UNREACHABLE_ADVICE: Partial<Record<FailureKind, string>> = {
+  network:
+    " Check that this machine reaches the API's host (its DNS, an HTTP proxy, a firewall) and that the base URL " +
+    "(OPENAI_BASE_URL, or the source's) is right.",
+  timeout: " The API did not answer in time: check this machine's network path to it (a proxy, a firewall).",
+};
+
 /** Retries are used up: still retryable, since a later poll may well succeed. */
 export function unavailableError(last: OpenAIRequestError, attempts: number): VigilError {
   const times = attempts === 1 ? "1 attempt" : `${attempts} attempts`;
   return new VigilError(
     "openai_unavailable",
-    `The OpenAI audit log API did not return a usable page after ${times}; last failure: ${last.reason}.`,
+    `The OpenAI audit log API did not return a usable page after ${times}; last failure: ${last.reason}.` +
+      (UNREACHABLE_ADVICE[last.kind] ?? ""),
     { retryable: true, cause: last },
   );
 }
