@@ -126,6 +126,11 @@ describe("event search API", () => {
     const evil1 = `2025-11-23T03:00:00.000Z,api_key.created,"'=HYPERLINK(""http://x.test"",""click""),""me""",'-2+3,'@SUM(A1),${sourceId},evil_1\r\n`;
     assert.ok(text.includes(evil1), text.slice(0, 400));
     assert.equal((await call("GET", "/api/events/export?format=xlsx")).status, 400);
+    // At most `limit` rows, newest first.
+    const three = await api.request("GET", "/api/events/export?format=csv&limit=3");
+    assert.equal(three.headers.get("x-vigil-export-limit"), "3");
+    assert.equal((await three.text()).match(/,(evil|evt)_\d+\r\n/g)?.length, 3);
+    assert.equal((await call("GET", "/api/events/export?format=csv&limit=100001")).status, 400);
   });
 
   it("quotes and defuses single CSV fields", () => {

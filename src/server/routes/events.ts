@@ -9,7 +9,7 @@ import { normalizedRecord } from "../../pipeline/normalized.ts";
 import { eventDocument } from "../../storage/event-document.ts";
 import type { EventCursor, EventQuery } from "../../storage/ports.ts";
 import { MAX_LIMIT } from "../../storage/store/event-search.ts";
-import { EXPORT_FORMATS, type ExportFormat } from "../../usecases/event-export.ts";
+import { EXPORT_FORMATS, EXPORT_MAX_ROWS, type ExportFormat } from "../../usecases/event-export.ts";
 import { type AppEnv, intParam, type ServerContext, strParam } from "../context.ts";
 import { exportResponse } from "../event-export.ts";
 import { keysetPages, streamJsonList } from "../json-stream.ts";
@@ -128,9 +128,16 @@ export function eventRoutes(ctx: ServerContext): Hono<AppEnv> {
       throw new UsageError(`The format parameter is ${EXPORT_FORMATS.join(" or ")}.`);
     }
     const query = await filtersOf(c);
+    const limit = intParam(c, "limit", { min: 1, max: EXPORT_MAX_ROWS }) ?? EXPORT_MAX_ROWS;
     const stamp = new Date(ctx.nowMs()).toISOString().slice(0, 19).replaceAll(":", "-");
-    return exportResponse(c, store, query, format as ExportFormat, `vigil-events-${stamp}`, (err) =>
-      ctx.runtime.logger.error({ err }, "An event export failed while it was being sent."),
+    return exportResponse(
+      c,
+      store,
+      query,
+      format as ExportFormat,
+      `vigil-events-${stamp}`,
+      (err) => ctx.runtime.logger.error({ err }, "An event export failed while it was being sent."),
+      limit,
     );
   });
 
