@@ -18,7 +18,8 @@ export function buildProgram(): Command {
   const program = new Command("vigil")
     .description("Vigil: self-hosted detection for OpenAI organization audit logs.")
     .version("0.1.0")
-    .showHelpAfterError()
+    // A hint, not the whole help: after forty lines of options the error itself has scrolled away.
+    .showHelpAfterError("(add --help for every option and an example)")
     .exitOverride();
   for (const register of COMMANDS) register(program);
   return program;

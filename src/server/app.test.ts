@@ -298,6 +298,18 @@ describe("HTTP API access", () => {
     });
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as Json).error.code, "usage");
+    // A field missing is named as missing; one of the wrong type says what it should be.
+    const post = (body: unknown) =>
+      app.request("http://localhost/api/login", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const missing = await post({ user: "admin", password: "x" });
+    assert.equal(missing.status, 400);
+    assert.equal(((await missing.json()) as Json).error.message, "Missing username.");
+    const wrong = await post({ username: 7, password: "x" });
+    assert.match(((await wrong.json()) as Json).error.message, /^Invalid username: .*expected string/);
   });
 
   it("takes a login only as JSON: another site's page can post text or a form, never JSON, without asking", async () => {

@@ -75,9 +75,22 @@ export async function readBody<T>(c: Context, schema: z.ZodType<T>): Promise<T> 
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const field = issue?.path.map(String).join(".") || "body";
+    // A field the body lacks is named as missing, not as "expected string, received undefined".
+    if (issue?.code === "invalid_type" && issue.path.length > 0 && valueAt(body, issue.path) === undefined) {
+      throw new UsageError(`Missing ${field}.`);
+    }
     throw new UsageError(`Invalid ${field}: ${issue?.message ?? "not valid"}.`);
   }
   return parsed.data;
+}
+
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let at = value;
+  for (const key of path) {
+    if (at === null || typeof at !== "object" || !Object.hasOwn(at, key)) return undefined;
+    at = (at as Record<PropertyKey, unknown>)[key];
+  }
+  return at;
 }
 
 /** An optional integer query parameter within bounds. */

@@ -66,4 +66,13 @@ describe("vigil users / tokens", () => {
     assert.match(none.stderr, /^No API tokens; create one with `vigil tokens create --name NAME`\.\n$/);
     assert.notEqual(vigil(["tokens", "revoke", "ci"]).code, 0);
   });
+
+  it("answers a usage error with the error and a hint, not forty lines of help that hide it", () => {
+    const missing = vigil(["tokens", "create"]);
+    assert.notEqual(missing.code, 0);
+    assert.equal(
+      missing.stderr,
+      "error: required option '--name <name>' not specified\n(add --help for every option and an example)\n",
+    );
+  });
 });
