@@ -131,7 +131,7 @@ export function runSuppressionContract(name: string, open: (clock: Clock) => Pro
         expiresAtMs: null,
       });
       // A derived match names no stored event: the dedup string is what it can be pinned by.
-      const derived = ruleMatch(source.id, "corr-1", T0, { ruleId: "Corr.Rule" });
+      const derived = ruleMatch(source.id, "corr-1", T0, { ruleId: "Corr.Rule", logType: "Vigil.Correlation" });
       assert.deepEqual((await store.applyDerivedMatches(source.id, [derived])).createdAlertIds, []);
       assert.deepEqual((await store.applyDerivedMatches(source.id, [derived])).createdAlertIds, []);
       assert.equal((await store.getSuppression(s.id))?.matchCount, 1);
@@ -141,7 +141,7 @@ export function runSuppressionContract(name: string, open: (clock: Clock) => Pro
       assert.equal((await store.applyDerivedMatches(source.id, [otherKey])).createdAlertIds.length, 1);
       await store.removeSuppression(s.id, "user:alice", nowMs);
       assert.deepEqual((await store.applyDerivedMatches(source.id, [derived])).createdAlertIds, []);
-      const next = ruleMatch(source.id, "corr-2", T0 + 1, { ruleId: "Corr.Rule" });
+      const next = ruleMatch(source.id, "corr-2", T0 + 1, { ruleId: "Corr.Rule", logType: "Vigil.Correlation" });
       assert.equal((await store.applyDerivedMatches(source.id, [next])).createdAlertIds.length, 1);
     });
 

@@ -1431,6 +1431,34 @@ export function runStorageContract(
             ["198.51.100.3", 1],
           ],
         );
+        // Any other rule's derived match is one per event, whatever its dedup string says now: a system alarm's
+        // names its source, and a renamed source's episode is not alerted a second time.
+        const alarm = (dedupString: string) =>
+          ruleMatch(source.id, "no-data:episode-1", T0, { ruleId: "Vigil.System.NoData", dedupString });
+        assert.equal((await store.applyDerivedMatches(source.id, [alarm("prod:1")])).createdAlertIds.length, 1);
+        assert.deepEqual((await store.applyDerivedMatches(source.id, [alarm("prod-renamed:1")])).createdAlertIds, []);
+        assert.deepEqual(
+          (await store.listAlerts({ limit: 10 }))
+            .filter((a) => a.ruleId === "Vigil.System.NoData")
+            .map((a) => a.matchCount),
+          [1],
+        );
+      });
+
+      it("stores one match of a rule for an event a page holds twice, whatever dedup strings the two copies give", async () => {
+        const source = await newSource();
+        const page = detectionPage(source.id, [{ id: "e1", t: T0, matches: [{ dedupString: "first" }] }]);
+        const twice: PageWrite = {
+          ...page,
+          events: [...page.events, ...page.events],
+          matches: [...(page.matches ?? []), { ...page.matches![0]!, dedupString: "second" }],
+        };
+        const result = await store.applyPage(twice);
+        assert.equal(result.createdAlertIds.length, 1);
+        assert.deepEqual(
+          (await store.listAlerts({ limit: 10 })).map((a) => [a.dedupString, a.matchCount]),
+          [["first", 1]],
+        );
       });
 
       it("makes a history alert live when live derived matches join it, and announces it once", async () => {
@@ -2487,6 +2515,17 @@ export function runStorageContract(
           ["resolved", alertId, null, true],
           ["created", alertId, "HTTP 500", true],
         ]);
+        // A worker that had lost the resolve's lease logs its own late attempt: the letter was given up before.
+        assert.equal(
+          await store.recordDeliveryAttempt({
+            deliveryId: inFlight.id,
+            leaseToken: inFlight.leaseToken,
+            atMs: 7000,
+            outcome: "failed",
+            durationMs: 1,
+          }),
+          false,
+        );
         const [resolvedLetter, createdLetter] = await store.listDeadDeliveries(pager.id);
         assert.deepEqual([resolvedLetter?.createdAtMs, resolvedLetter?.gaveUpAtMs], [3000, 6000]);
         assert.equal(createdLetter?.createdAtMs, 1000);

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Rng, randomDelivery, scenarioEvents } from "../../test/alert-order-scenarios.ts";
 import type { RuleMatch } from "../core/detection.ts";
-import { matchKey } from "../storage/store/detection-rows.ts";
+import { keyOfMatch } from "../storage/store/detection-rows.ts";
 import {
   type AlertWindow,
   applyMatches,
@@ -71,7 +71,7 @@ function run(batches: RuleMatch[][], initial: AlertWindow[] = []) {
   const saved = new Map<string, AlertWindow>(initial.map((w) => [w.id, w]));
   const seen = new Set<string>();
   const outcomes = batches.map((batch) => {
-    const fresh = batch.filter((m) => !seen.has(matchKey(m)) && seen.add(matchKey(m)));
+    const fresh = batch.filter((m) => !seen.has(keyOfMatch(m)) && seen.add(keyOfMatch(m)));
     const outcome = applyMatches(loadedFor(saved.values(), fresh), fresh);
     for (const w of outcome.windowUpserts) saved.set(w.id, w);
     return outcome;

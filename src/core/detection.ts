@@ -76,6 +76,12 @@ export function isOpenAlertStatus(status: AlertStatus): boolean {
   return status === "OPEN" || status === "ACKNOWLEDGED" || status === "TRIAGED";
 }
 
+/**
+ * The log type of the matches a correlation rule derives. A correlation completes once per anchor event and key,
+ * so its matches are told apart by their dedup string too (storage/store/detection-rows.ts matchKey).
+ */
+export const CORRELATION_LOG_TYPE = "Vigil.Correlation";
+
 /** The open statuses, for queries that filter on them. */
 export const OPEN_ALERT_STATUSES: readonly AlertStatus[] = ALERT_STATUSES.filter(isOpenAlertStatus);
 

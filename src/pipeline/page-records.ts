@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import type { RawAuditLog } from "../core/audit-log.ts";
 import type { EventRow, QuarantineRow } from "../core/event.ts";
 import { isKnownEventType } from "../core/event-types.ts";
+import { storableText } from "../core/storable-text.ts";
 import type { ValidationIssue } from "../core/validation.ts";
 import type { PageWrite } from "../storage/ports.ts";
 import {
@@ -15,7 +16,6 @@ import {
   checkStorableUnserialized,
   PREVIEW_DEPTH,
   previewJson,
-  storableText,
 } from "./storable-record.ts";
 
 export interface NormalizeOutcome {

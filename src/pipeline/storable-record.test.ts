@@ -11,7 +11,6 @@ import {
   MAX_RECORD_DEPTH,
   PREVIEW_DEPTH,
   previewJson,
-  storableText,
 } from "./storable-record.ts";
 
 const LONE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -142,17 +141,6 @@ describe("checkSerializable", () => {
   it("still refuses what cannot be serialized within the bounds", () => {
     assert.equal(checkSerializable(nested(10_000, "array")).ok, false);
     assert.equal(checkSerializable({ blob: "x".repeat(MAX_RECORD_BYTES) }).ok, false);
-  });
-});
-
-describe("storableText", () => {
-  it("escapes NUL and lone surrogates and keeps real pairs", () => {
-    assert.equal(storableText("a\u0000b\uD800c\uDC01😀", 100), "a\\u0000b\\ud800c\\udc01😀");
-  });
-
-  it("cuts to the bound without splitting a surrogate pair", () => {
-    assert.equal(storableText("ab😀", 3), "ab");
-    assert.equal(storableText("x".repeat(10 * 1024 * 1024), 256).length, 256);
   });
 });
 

@@ -17,6 +17,7 @@
 // The walk is iterative (an explicit stack), so it cannot itself overflow on a 10,000-level record, and it stops
 // at the first problem: a 10 MB string is refused by its length before any text is scanned or serialized.
 
+import { cutText } from "../core/storable-text.ts";
 import type { ValidationIssue } from "../core/validation.ts";
 
 export const MAX_RECORD_DEPTH = 64;
@@ -178,26 +179,6 @@ function pathOf(frame: Frame): string {
   return path;
 }
 
-/**
- * A text column value that both stores hold: NUL and lone surrogates written as \uXXXX escapes, at most `max`
- * UTF-16 units, never cut inside a surrogate pair. For quarantine rows, whose fields may quote the bad record.
- */
-export function storableText(text: string, max: number): string {
-  let out = text.length > max * 6 ? text.slice(0, max * 6) : text;
-  out = out.replace(
-    /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
-  );
-  return cut(out, max);
-}
-
-/** The first `max` UTF-16 units of `text`, one fewer when the cut would split a surrogate pair. */
-function cut(text: string, max: number): string {
-  if (text.length <= max) return text;
-  const code = text.charCodeAt(max - 1);
-  return text.slice(0, code >= 0xd800 && code <= 0xdbff ? max - 1 : max);
-}
-
 // Bounds of a quarantine preview: enough to recognize the record and see what is wrong with it.
 export const PREVIEW_DEPTH = 16;
 export const PREVIEW_STRING = 1024;
@@ -242,7 +223,7 @@ function preview(value: unknown, depth: number, budget: { left: number }): unkno
       break;
     }
     kept++;
-    const shortKey = cut(key, PREVIEW_STRING);
+    const shortKey = cutText(key, PREVIEW_STRING);
     budget.left -= shortKey.length + 1;
     out[shortKey] = preview((value as Record<string, unknown>)[key], depth + 1, budget);
   }
@@ -253,6 +234,6 @@ function previewString(text: string, budget: { left: number }): string {
   const keep = Math.max(0, Math.min(PREVIEW_STRING, budget.left));
   budget.left -= Math.min(text.length, keep);
   if (text.length <= keep) return text;
-  const kept = cut(text, keep);
+  const kept = cutText(text, keep);
   return `${kept}…[${(text.length - kept.length).toLocaleString("en-US")} more characters not kept]`;
 }

@@ -7,11 +7,9 @@
 // indicators, or a dotted path such as actor.session.user.email), and, when the record lacks the field, from the
 // match's alert context (a Vigil rule may put a correlation key there).
 
-import type { RuleMatch, Severity } from "../../core/detection.ts";
+import { CORRELATION_LOG_TYPE, type RuleMatch, type Severity } from "../../core/detection.ts";
 import type { CorrelationRuleSpec } from "../panther/correlation.ts";
 import { type CorrelationInput, findCompletions } from "./semantics.ts";
-
-export const CORRELATION_LOG_TYPE = "Vigil.Correlation";
 
 /** The scalar values of a field: a list is the set of its scalars; an object or null is no value. */
 function scalars(value: unknown): string[] {

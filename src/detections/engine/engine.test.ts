@@ -112,6 +112,14 @@ describe("limits", () => {
     assert.equal(d.description?.length, 1000);
   });
 
+  it("never cuts inside a surrogate pair, and writes text no store holds as escapes", async () => {
+    // An emoji across the cut: a lone half would be read back from the database as U+FFFD, another dedup string.
+    const m = await one({ rule: yes, dedup: () => `${"a".repeat(984)}😀${"z".repeat(100)}` });
+    assert.equal(m.dedupString, `${"a".repeat(984)}... (truncated)`);
+    const odd = await one({ rule: yes, dedup: () => "nul\u0000 lone\ud800 pair😀" });
+    assert.equal(odd.dedupString, "nul\\u0000 lone\\ud800 pair😀");
+  });
+
   it("alert context over 204800 characters of (Python) JSON is replaced by an _error object", async () => {
     // {"k": "<s>"} is 9 characters plus the string in Python's json.dumps
     const fits = await one({ rule: yes, alertContext: () => ({ k: "x".repeat(204800 - 9) }) });

@@ -3,6 +3,7 @@
 // absent (not defined), a value, or the error it raised.
 
 import { isSeverity, type Severity } from "../../core/detection.ts";
+import { cutText, wellFormedText } from "../../core/storable-text.ts";
 
 export interface FnError {
   type: string;
@@ -17,9 +18,14 @@ export const TRUNCATED_SUFFIX = "... (truncated)";
 export const MAX_CONTEXT_CHARS = 200 * 1024;
 export const MAX_DESTINATIONS = 10;
 
-/** Keeps 985 characters and appends the suffix: the result is exactly 1000 characters. */
+/**
+ * At most 1000 characters: past that, the first 985 (984 rather than split a surrogate pair) and the suffix. NUL
+ * and lone surrogates are written as \u escapes (core/storable-text.ts), so a dedup string or title read back
+ * from either store is the one the rule gave: matches are told apart by their dedup string.
+ */
 export function truncate(s: string): string {
-  return s.length > MAX_FIELD ? s.slice(0, MAX_FIELD - TRUNCATED_SUFFIX.length) + TRUNCATED_SUFFIX : s;
+  const text = wellFormedText(s);
+  return text.length > MAX_FIELD ? cutText(text, MAX_FIELD - TRUNCATED_SUFFIX.length) + TRUNCATED_SUFFIX : text;
 }
 
 const ok = (o: Outcome): o is { value: unknown } => o !== undefined && "value" in o;

@@ -836,7 +836,7 @@ describe("SqliteStore", () => {
           createdBy: "user:alice",
           expiresAtMs: null,
         });
-        const derived = ruleMatch(source.id, "corr-1", T0, { ruleId: "Corr.Rule" });
+        const derived = ruleMatch(source.id, "corr-1", T0, { ruleId: "Corr.Rule", logType: "Vigil.Correlation" });
         assert.deepEqual((await store.applyDerivedMatches(source.id, [derived])).createdAlertIds, []);
         store.connection.prepare("UPDATE suppressed_matches SET dedup_string = ''").run();
         await store.removeSuppression(suppression.id, "user:alice", Date.now());

@@ -127,6 +127,8 @@ export interface DeliveriesTable {
   delivered_at_ms: number | null;
   destination_id: string;
   destination_name: string;
+  /** When it was given up (status failed), by the attempt that gave it up; null before migration 38. */
+  failed_at_ms: Generated<number | null>;
   id: string;
   last_error: string | null;
   lease_token: string | null;

@@ -286,6 +286,7 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
             unrecorded_claims: 0,
             last_error: a.outcome === "sent" ? null : error,
             delivered_at_ms: a.outcome === "sent" ? a.atMs : null,
+            failed_at_ms: a.outcome === "failed" ? a.atMs : null,
           })
           .where("id", "=", a.deliveryId)
           .where("lease_token", "=", a.leaseToken)
@@ -400,10 +401,11 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
           .where("deliveries.destination_id", "=", destinationId)
           // The same predicate as retryDeadDeliveries, so the list says what Send again would do.
           .select((eb) => eb.case().when(requeueable(eb)).then(1).else(0).end().as("send_again"))
-          // Every give-up is an attempt's outcome (recordDeliveryAttempt), so the last attempt is when.
+          // Recorded by the attempt that gave it up; for one given up before migration 38, its last attempt.
           .select((eb) =>
             eb.fn
               .coalesce(
+                "deliveries.failed_at_ms",
                 eb
                   .selectFrom("delivery_attempts")
                   .select((a) => a.fn.max("delivery_attempts.at_ms").as("at"))

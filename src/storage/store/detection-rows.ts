@@ -8,6 +8,7 @@ import type { AlertWindow } from "../../alerts/windows.ts";
 import {
   type AlertStatus,
   type AlertStatusChange,
+  CORRELATION_LOG_TYPE,
   isSeverity,
   type RuleMatch,
   type Severity,
@@ -39,18 +40,29 @@ function severityOf(value: string): Severity {
 }
 
 /**
- * A match's identity in rule_matches (its unique key), as one string, to spot repeats within a batch. The dedup
- * string is part of it: a correlation completes once per anchor event and key (migration 38). A page's rules
- * match an event at most once, so for them the event alone decides.
+ * A match's identity, as one string, to spot repeats: its source, rule, event and error flag, and for a
+ * correlation's match (`byKey`) its dedup string too, since a correlation completes once per anchor event and key
+ * (an anchor whose list field holds two values completes for each; migration 38). Any other rule matches an
+ * event once, whatever dedup string it gives it now: a system alarm's names its source, which may be renamed.
  */
-export function matchKey(m: {
-  sourceId: string;
-  ruleId: string;
-  eventId: string;
-  isError: boolean;
-  dedupString: string;
-}): string {
-  return JSON.stringify([m.sourceId, m.ruleId, m.eventId, m.isError, m.dedupString]);
+export function matchKey(
+  m: { sourceId: string; ruleId: string; eventId: string; isError: boolean; dedupString: string },
+  byKey: boolean,
+): string {
+  const key = [m.sourceId, m.ruleId, m.eventId, m.isError];
+  return JSON.stringify(byKey ? [...key, m.dedupString] : key);
+}
+
+/** The identity of a match in hand (see matchKey). */
+export function keyOfMatch(m: RuleMatch): string {
+  return matchKey(m, m.logType === CORRELATION_LOG_TYPE);
+}
+
+/** The rules among `matches` that are correlations: the rows read back for them are keyed by dedup string too. */
+export function correlationRuleIds(matches: Iterable<RuleMatch>): Set<string> {
+  const ids = new Set<string>();
+  for (const m of matches) if (m.logType === CORRELATION_LOG_TYPE) ids.add(m.ruleId);
+  return ids;
 }
 
 /**

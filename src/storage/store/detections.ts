@@ -27,7 +27,9 @@ import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { RuleStateEntry, Store } from "../ports.ts";
 import { type AlertWindowsTable, flag, type RuleStateTable, type RuleVersionsTable } from "./database.ts";
 import {
+  correlationRuleIds,
   firstMatchSeqs,
+  keyOfMatch,
   matchesWithVersions,
   matchKey,
   matchRow,
@@ -178,7 +180,7 @@ export async function applyMatchesIn(
 function distinctMatches(matches: readonly RuleMatch[]): RuleMatch[] {
   const unique = new Map<string, RuleMatch>();
   for (const m of matches) {
-    const key = matchKey(m);
+    const key = keyOfMatch(m);
     if (!unique.has(key)) unique.set(key, m);
   }
   return [...unique.values()];
@@ -187,6 +189,7 @@ function distinctMatches(matches: readonly RuleMatch[]): RuleMatch[] {
 /** The matches not stored yet, in input order, each once. */
 async function unstoredMatches(trx: Db, numbers: SourceNumbers, matches: readonly RuleMatch[]): Promise<RuleMatch[]> {
   const unique = distinctMatches(matches);
+  const byKey = correlationRuleIds(unique);
   const stored = new Set<string>();
   for (const [sourceId, ofSource] of groupBy(unique, (m) => m.sourceId)) {
     for (const chunk of chunks(ofSource)) {
@@ -204,18 +207,21 @@ async function unstoredMatches(trx: Db, numbers: SourceNumbers, matches: readonl
         .execute();
       for (const r of rows) {
         stored.add(
-          matchKey({
-            sourceId,
-            ruleId: r.rule_id,
-            eventId: r.event_id,
-            isError: flag(r.is_error),
-            dedupString: r.dedup_string,
-          }),
+          matchKey(
+            {
+              sourceId,
+              ruleId: r.rule_id,
+              eventId: r.event_id,
+              isError: flag(r.is_error),
+              dedupString: r.dedup_string,
+            },
+            byKey.has(r.rule_id),
+          ),
         );
       }
     }
   }
-  return unique.filter((m) => !stored.has(matchKey(m)));
+  return unique.filter((m) => !stored.has(keyOfMatch(m)));
 }
 
 /** The stored windows the matches may fall into. */
@@ -318,7 +324,7 @@ async function saveWindows(
       await trx.updateTable("alert_windows").set(windowCounts(w)).where("id", "=", w.id).execute();
       continue;
     }
-    const firstSeq = seqs.get(matchKey(w.first));
+    const firstSeq = seqs.get(keyOfMatch(w.first));
     if (firstSeq === undefined) throw new Error(`The representative of alert window ${w.id} was not stored.`);
     whole.push(windowRow(w, firstSeq));
   }
@@ -419,10 +425,12 @@ async function insertMatches(
   const sourceId = placements[0]!.match.sourceId;
   const ruleIds = new Map([...ruleNums].map(([id, num]) => [num, id]));
   const eventIds = new Map([...(eventSeqs ?? [])].map(([id, seq]) => [seq, id]));
+  const byKey = correlationRuleIds(placements.map((p) => p.match));
   for (const r of stored) {
     const ruleId = ruleIds.get(r.rule_num)!;
     const eventId = r.event_seq === null ? r.event_id : eventIds.get(r.event_seq)!;
-    seqs.set(matchKey({ sourceId, ruleId, eventId, isError: flag(r.is_error), dedupString: r.dedup_string }), r.seq);
+    const match = { sourceId, ruleId, eventId, isError: flag(r.is_error), dedupString: r.dedup_string };
+    seqs.set(matchKey(match, byKey.has(ruleId)), r.seq);
   }
   return seqs;
 }

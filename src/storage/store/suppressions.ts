@@ -20,7 +20,7 @@ import {
 } from "../../core/suppression.ts";
 import type { Store } from "../ports.ts";
 import { flag, type SuppressionsTable } from "./database.ts";
-import { matchKey, toFlag } from "./detection-rows.ts";
+import { correlationRuleIds, keyOfMatch, matchKey, toFlag } from "./detection-rows.ts";
 import type { Db, StoreContext } from "./dialect.ts";
 import { inLockOrder } from "./lock-order.ts";
 import type { SourceNumbers } from "./source-numbers.ts";
@@ -97,9 +97,10 @@ export async function suppressMatchesIn(
   const fields = active.length > 0 ? await matchFields(trx, numbers, candidates) : new Map<string, MatchFields>();
 
   const suppressedBy = new Map<string, { match: RuleMatch; suppressionId: string }>();
-  const isAbsorbed = (m: RuleMatch) => absorbed.has(matchKey(m)) || absorbed.has(matchKey({ ...m, dedupString: "" }));
+  // A correlation's row from before migration 38 is keyed without its dedup string (absorbedBefore).
+  const isAbsorbed = (m: RuleMatch) => absorbed.has(keyOfMatch(m)) || absorbed.has(matchKey(m, false));
   for (const m of candidates) {
-    const key = matchKey(m);
+    const key = keyOfMatch(m);
     if (isAbsorbed(m) || suppressedBy.has(key)) continue;
     const f = fields.get(JSON.stringify([m.sourceId, m.eventId]));
     const values: MatchFields = {
@@ -114,14 +115,15 @@ export async function suppressMatchesIn(
     if (by !== undefined) suppressedBy.set(key, { match: m, suppressionId: by.id });
   }
   await recordSuppressed(trx, [...suppressedBy.values()], nowMs);
-  return matches.filter((m) => !isAbsorbed(m) && !suppressedBy.has(matchKey(m)));
+  return matches.filter((m) => !isAbsorbed(m) && !suppressedBy.has(keyOfMatch(m)));
 }
 
 /**
- * Keys (matchKey) of the matches already in suppressed_matches. A row from before migration 38 has no dedup
- * string (''), and stands for any of its anchor's keys (suppressMatchesIn looks for both).
+ * Keys (matchKey) of the matches already in suppressed_matches. A correlation's row from before migration 38 has
+ * no dedup string (''): it is keyed without one, and stands for any key of its anchor (suppressMatchesIn).
  */
 async function absorbedBefore(trx: Db, matches: readonly RuleMatch[]): Promise<Set<string>> {
+  const byKey = correlationRuleIds(matches);
   const found = new Set<string>();
   for (let from = 0; from < matches.length; from += CHUNK) {
     const chunk = matches.slice(from, from + CHUNK);
@@ -133,15 +135,14 @@ async function absorbedBefore(trx: Db, matches: readonly RuleMatch[]): Promise<S
       .where("event_id", "in", [...new Set(chunk.map((m) => m.eventId))])
       .execute();
     for (const r of rows) {
-      found.add(
-        matchKey({
-          sourceId: r.source_id,
-          ruleId: r.rule_id,
-          eventId: r.event_id,
-          isError: flag(r.is_error),
-          dedupString: r.dedup_string,
-        }),
-      );
+      const match = {
+        sourceId: r.source_id,
+        ruleId: r.rule_id,
+        eventId: r.event_id,
+        isError: flag(r.is_error),
+        dedupString: r.dedup_string,
+      };
+      found.add(matchKey(match, byKey.has(r.rule_id) && r.dedup_string !== ""));
     }
   }
   return found;
