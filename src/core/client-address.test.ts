@@ -18,7 +18,17 @@ describe("client address behind trusted proxies", () => {
   });
 
   it("names the entry it cannot read", () => {
-    for (const bad of ["proxy.internal", "10.0.0.0/33", "10.0.0.0/8/1", "10.0.0/8", "fd00::/129", "10.0.0.1/x"]) {
+    // An empty prefix is no prefix of 0 (which would trust every address).
+    for (const bad of [
+      "proxy.internal",
+      "10.0.0.0/33",
+      "10.0.0.0/8/1",
+      "10.0.0/8",
+      "fd00::/129",
+      "10.0.0.1/x",
+      "10.0.0.5/",
+      "fd00::1/",
+    ]) {
       assert.throws(
         () => parseTrustedProxies(`192.0.2.1, ${bad}`),
         new RegExp(`^Error: "${bad.replaceAll(".", "\\.")}" is not an IP address or a CIDR range`),
@@ -44,5 +54,9 @@ describe("client address behind trusted proxies", () => {
     assert.equal(clientAddress("10.0.0.5", " , ", trusted), "10.0.0.5");
     // A proxy that passed on the client's own words: counted by them, not by the address everybody shares.
     assert.equal(clientAddress("10.0.0.5", "anything", trusted), "anything");
+    // Entries with the client's port: the address alone.
+    assert.equal(clientAddress("10.0.0.5", "203.0.113.9:51234", trusted), "203.0.113.9");
+    assert.equal(clientAddress("10.0.0.5", "[2001:db8::1]:51234, 10.0.0.6:80", trusted), "2001:db8::1");
+    assert.equal(clientAddress("10.0.0.5", "[2001:db8::2]", trusted), "2001:db8::2");
   });
 });

@@ -25,7 +25,7 @@ export function parseTrustedProxies(text: string): BlockList | null {
     const version = isIP(address);
     const bits = version === 6 ? 128 : 32;
     const length = prefix === undefined ? bits : Number(prefix);
-    if (version === 0 || rest.length > 0 || !/^\d*$/.test(prefix ?? "") || !(length >= 0 && length <= bits)) {
+    if (version === 0 || rest.length > 0 || !/^\d+$/.test(prefix ?? "0") || !(length >= 0 && length <= bits)) {
       throw new Error(
         `${JSON.stringify(entry)} is not an IP address or a CIDR range (such as 10.0.0.5 or 10.0.0.0/8).`,
       );
@@ -37,9 +37,21 @@ export function parseTrustedProxies(text: string): BlockList | null {
   return list;
 }
 
-function isTrusted(address: string, trusted: BlockList): boolean {
+/** Whether the socket address `peer` is one of the trusted proxies. */
+export function isTrusted(address: string, trusted: BlockList): boolean {
   const version = isIP(address);
   return version !== 0 && trusted.check(address, version === 6 ? "ipv6" : "ipv4");
+}
+
+/**
+ * An X-Forwarded-For entry's address: some proxies write the client's port too (`203.0.113.9:51234`,
+ * `[2001:db8::1]:51234`), which would give every connection a count of its own.
+ */
+function withoutPort(hop: string): string {
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(hop);
+  if (bracketed) return bracketed[1] as string;
+  const v4 = /^(\d{1,3}(?:\.\d{1,3}){3}):\d+$/.exec(hop);
+  return v4 ? (v4[1] as string) : hop;
 }
 
 /**
@@ -53,7 +65,7 @@ export function clientAddress(peer: string, forwardedFor: string | undefined, tr
   if (trusted === null || forwardedFor === undefined || !isTrusted(peer, trusted)) return peer;
   const hops = forwardedFor
     .split(",")
-    .map((h) => h.trim())
+    .map((h) => withoutPort(h.trim()))
     .filter((h) => h !== "");
   let client = peer;
   for (let i = hops.length - 1; i >= 0; i--) {

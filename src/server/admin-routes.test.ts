@@ -143,6 +143,13 @@ describe("login throttling", () => {
         .lines()
         .filter((l) => /VIGIL_TRUSTED_PROXIES does not name 198\.51\.100\.5/.test(l.msg));
       assert.equal(warnings.length, 1, JSON.stringify(captured.lines()));
+      // A trusted proxy is never the subject of that warning, even when it forwards no address of the client's.
+      await via("10.0.0.5", "", "wrong");
+      await via("10.0.0.5", "10.0.0.9", "wrong");
+      assert.ok(
+        captured.lines().every((l) => !/does not name (10\.0\.0\.5|fd00::7)/.test(l.msg)),
+        JSON.stringify(captured.lines()),
+      );
     } finally {
       await proxied.close();
     }

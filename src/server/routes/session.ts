@@ -4,7 +4,7 @@ import { getConnInfo } from "@hono/node-server/conninfo";
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
-import { clientAddress } from "../../core/client-address.ts";
+import { clientAddress, isTrusted } from "../../core/client-address.ts";
 import { dummyPasswordHash, hashPassword, needsRehash, randomSecret, sha256, verifyPassword } from "../auth.ts";
 import { type AppEnv, readBody, type ServerContext } from "../context.ts";
 import { errorBody } from "../errors.ts";
@@ -34,8 +34,10 @@ const warnedProxies = new Set<string>();
 function loginClient(c: Context, ctx: ServerContext): string {
   const peer = socketAddress(c);
   const forwardedFor = c.req.header("x-forwarded-for");
-  const client = clientAddress(peer, forwardedFor, ctx.runtime.env.trustedProxies);
-  if (forwardedFor !== undefined && client === peer && !warnedProxies.has(peer) && warnedProxies.size < 100) {
+  const trusted = ctx.runtime.env.trustedProxies;
+  const client = clientAddress(peer, forwardedFor, trusted);
+  const untrusted = trusted === null || !isTrusted(peer, trusted);
+  if (forwardedFor !== undefined && untrusted && !warnedProxies.has(peer) && warnedProxies.size < 100) {
     warnedProxies.add(peer);
     ctx.runtime.logger.warn(
       { peer },
