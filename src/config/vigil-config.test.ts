@@ -86,10 +86,20 @@ describe("config file: destinations", () => {
       (err: Error) => {
         assert.equal(
           err.message,
-          'Config file v.yml: (top level): Unrecognized key: "destination" (expected a mapping with a destinations: list).',
+          'Config file v.yml: unknown key "destination" (the file holds destinations:, and keys beginning with x- for YAML anchors).',
         );
         return true;
       },
+    );
+    // Keys beginning with x- hold YAML anchors for the entries.
+    const anchored = parseConfigFile(
+      "x-hook: &hook\n  type: webhook\n  url: https://hooks.example/a\ndestinations:\n  - <<: *hook\n    name: a\n",
+      "v.yml",
+      env({}),
+    );
+    assert.deepEqual(
+      anchored.destinations.map((d) => [d.name, d.type]),
+      [["a", "webhook"]],
     );
   });
 

@@ -25,12 +25,17 @@ export interface VigilConfigFile {
   destinations: ConfigDestination[];
 }
 
-// Strict: a misspelt key (`destination:`) would otherwise load nothing, silently.
 const FileSchema = z
   .object({
     destinations: z.array(z.record(z.string(), z.unknown())).optional(),
   })
-  .strict();
+  .passthrough();
+
+/**
+ * Keys the file may hold beside `destinations`: those beginning with `x-`, the usual home of YAML anchors
+ * (`x-defaults: &defaults`). Any other is refused: a misspelt `destination:` would otherwise load nothing, silently.
+ */
+const EXTENSION_KEY = /^x-/;
 
 const EntrySchema = z
   .object({
@@ -80,7 +85,8 @@ export function parseConfigFile(
 ): VigilConfigFile {
   let doc: unknown;
   try {
-    doc = parse(text) ?? {};
+    // merge: the YAML 1.1 `<<` key, so that entries can share their settings through an anchor (x- keys).
+    doc = parse(text, { merge: true }) ?? {};
   } catch (err) {
     throw new ConfigurationError("config_file", `Config file ${path} is not valid YAML: ${(err as Error).message}`);
   }
@@ -90,6 +96,13 @@ export function parseConfigFile(
     throw new ConfigurationError(
       "config_file",
       `Config file ${path}: ${issue?.path.join(".") || "(top level)"}: ${issue?.message ?? "invalid"} (expected a mapping with a destinations: list).`,
+    );
+  }
+  const unknown = Object.keys(file.data).find((k) => k !== "destinations" && !EXTENSION_KEY.test(k));
+  if (unknown !== undefined) {
+    throw new ConfigurationError(
+      "config_file",
+      `Config file ${path}: unknown key ${JSON.stringify(unknown)} (the file holds destinations:, and keys beginning with x- for YAML anchors).`,
     );
   }
   const seen = new Set<string>();
