@@ -19,6 +19,24 @@ async function rejectsWith(promise: Promise<unknown>, code: string): Promise<voi
   });
 }
 
+/**
+ * A source, a suppression of `Corr.Rule`'s matches keyed alice@example.com, and a correlation's match of that key
+ * (a derived match names no stored event: the dedup string is what it can be pinned by), applied once and absorbed.
+ */
+export async function suppressedCorrelationMatch(store: Store) {
+  const source = await store.createSource(sourceSettings("prod"), { ciphertext: "x" });
+  const suppression = await store.createSuppression({
+    ruleId: "Corr.Rule",
+    conditions: { dedup: "alice@example.com" },
+    reason: "known",
+    createdBy: "user:alice",
+    expiresAtMs: null,
+  });
+  const derived = ruleMatch(source.id, "corr-1", T0, { ruleId: "Corr.Rule", logType: "Vigil.Correlation" });
+  assert.deepEqual((await store.applyDerivedMatches(source.id, [derived])).createdAlertIds, []);
+  return { source, suppression, derived };
+}
+
 export function runSuppressionContract(name: string, open: (clock: Clock) => Promise<Store>): void {
   describe(`Store contract (suppressions, login throttle, users): ${name}`, () => {
     let store: Store;
@@ -122,17 +140,7 @@ export function runSuppressionContract(name: string, open: (clock: Clock) => Pro
     });
 
     it("absorbs a re-applied derived match once, even after its suppression ends", async () => {
-      const source = await store.createSource(sourceSettings("prod"), { ciphertext: "x" });
-      const s = await store.createSuppression({
-        ruleId: "Corr.Rule",
-        conditions: { dedup: "alice@example.com" },
-        reason: "known",
-        createdBy: "user:alice",
-        expiresAtMs: null,
-      });
-      // A derived match names no stored event: the dedup string is what it can be pinned by.
-      const derived = ruleMatch(source.id, "corr-1", T0, { ruleId: "Corr.Rule", logType: "Vigil.Correlation" });
-      assert.deepEqual((await store.applyDerivedMatches(source.id, [derived])).createdAlertIds, []);
+      const { source, suppression: s, derived } = await suppressedCorrelationMatch(store);
       assert.deepEqual((await store.applyDerivedMatches(source.id, [derived])).createdAlertIds, []);
       assert.equal((await store.getSuppression(s.id))?.matchCount, 1);
       // The same anchor completes the rule for another key, which the suppression does not cover: alerted, not

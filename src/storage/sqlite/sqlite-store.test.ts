@@ -21,7 +21,7 @@ import { runLimiterContract } from "../../../test/storage-contract-limiter.ts";
 import { postureObject, postureWrite, runPostureContract } from "../../../test/storage-contract-posture.ts";
 import { runRuleStateSharingContract } from "../../../test/storage-contract-rule-state.ts";
 import { runSearchContract } from "../../../test/storage-contract-search.ts";
-import { runSuppressionContract } from "../../../test/storage-contract-suppressions.ts";
+import { runSuppressionContract, suppressedCorrelationMatch } from "../../../test/storage-contract-suppressions.ts";
 import { runTriageContract } from "../../../test/storage-contract-triage.ts";
 import { VigilError } from "../../core/errors.ts";
 import { ruleVersionRow } from "../store/detection-rows.ts";
@@ -828,16 +828,7 @@ describe("SqliteStore", () => {
       // Such a row absorbs its anchor's match whatever its key, as it did before: once the suppression ends, the
       // match applied again is still not alerted.
       await withStore(async (store) => {
-        const source = await store.createSource(sourceSettings("prod"), { ciphertext: "x" });
-        const suppression = await store.createSuppression({
-          ruleId: "Corr.Rule",
-          conditions: { dedup: "alice@example.com" },
-          reason: "known",
-          createdBy: "user:alice",
-          expiresAtMs: null,
-        });
-        const derived = ruleMatch(source.id, "corr-1", T0, { ruleId: "Corr.Rule", logType: "Vigil.Correlation" });
-        assert.deepEqual((await store.applyDerivedMatches(source.id, [derived])).createdAlertIds, []);
+        const { source, suppression, derived } = await suppressedCorrelationMatch(store);
         store.connection.prepare("UPDATE suppressed_matches SET dedup_string = ''").run();
         await store.removeSuppression(suppression.id, "user:alice", Date.now());
         assert.deepEqual((await store.applyDerivedMatches(source.id, [derived])).createdAlertIds, []);
