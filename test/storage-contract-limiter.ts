@@ -99,5 +99,33 @@ function runLimiterCases(
       assert.equal(errors.createdAlertIds.length, 5);
       assert.equal((await store.listAlerts()).filter((a) => a.dedupString === NOISY_DEDUP).length, 1);
     });
+
+    it("never folds a correlation's completions: applied again, each is known as stored", async () => {
+      // Five keys, two of them on one anchor: past the budget of three, and applied a second time, as a
+      // correlation run does when another member match lands nearby.
+      const completions = [
+        ["a1", "k1"],
+        ["a2", "k2"],
+        ["a3", "k3"],
+        ["a4", "k4"],
+        ["a4", "k5"],
+      ].map(([anchor, key], i) =>
+        ruleMatch(sourceId, anchor as string, T0 + i, {
+          ruleId: "Corr.Rule",
+          logType: "Vigil.Correlation",
+          dedupString: key as string,
+        }),
+      );
+      const first = await store.applyDerivedMatches(sourceId, completions);
+      assert.equal(first.createdAlertIds.length, 5);
+      assert.deepEqual((await store.applyDerivedMatches(sourceId, completions)).createdAlertIds, []);
+      assert.deepEqual((await store.listAlerts({ ruleId: "Corr.Rule" })).map((a) => a.dedupString).sort(), [
+        "k1",
+        "k2",
+        "k3",
+        "k4",
+        "k5",
+      ]);
+    });
   });
 }

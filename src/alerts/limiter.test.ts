@@ -32,3 +32,13 @@ test("what is left of a rule's budget after the last hour's alerts decides which
     null,
   );
 });
+
+test("a correlation's matches are never folded: each is known by its key, which folding would replace", () => {
+  const completions = ["k1", "k2", "k3"].map((key, i) =>
+    ruleMatch("s", "anchor", T0 + i, { ruleId: "Corr.Rule", logType: "Vigil.Correlation", dedupString: key }),
+  );
+  assert.equal(
+    foldNoisyMatches(applyMatches([], completions), completions, () => 100, 3),
+    null,
+  );
+});

@@ -7,9 +7,11 @@
 // The hour is processing time (alerts created in the last 60 minutes), as Panther's limiter counts: it protects
 // the people and systems downstream, who live in processing time. Which matches are folded therefore depends on
 // when they arrive; the noisy alert records how many it took. Rule errors are never folded (a failing rule is
-// reported as such, grouped by its own windows), nor are matches that join an alert that already exists.
+// reported as such, grouped by its own windows), nor are matches that join an alert that already exists, nor a
+// correlation's matches: a correlation completes once per anchor and key, and its match is known by that key
+// (its dedup string, which folding would replace), so a later run would not recognise a folded one as stored.
 
-import type { RuleMatch } from "../core/detection.ts";
+import { CORRELATION_LOG_TYPE, type RuleMatch } from "../core/detection.ts";
 import type { WindowOutcome } from "./windows.ts";
 
 export const DEFAULT_ALERT_LIMIT_PER_HOUR = 100;
@@ -47,7 +49,7 @@ export function foldNoisyMatches(
   const left = new Map<string, number>();
   const folded = new Set<string>();
   for (const w of outcome.alertCreations) {
-    if (w.isError || w.dedupString === NOISY_DEDUP) continue;
+    if (w.isError || w.dedupString === NOISY_DEDUP || w.first.logType === CORRELATION_LOG_TYPE) continue;
     const key = ruleKey(w);
     const budget = left.get(key) ?? limitPerHour - recentAlerts(w.sourceId, w.ruleId);
     if (budget > 0) left.set(key, budget - 1);

@@ -65,3 +65,26 @@ it("raises an alert for each key an anchor completes, once, however often it run
     await store.close();
   }
 });
+
+it("keeps a key no store holds as written (a lone surrogate from a member's context) as an escape, and alerts once", async () => {
+  const { store, source } = await storeWithSource();
+  try {
+    const odd = "198.51.100.7\uD800";
+    const signal = (id: string, ruleId: string, t: number) =>
+      ruleMatch(source.id, id, t, { ruleId, createAlert: false, dedupString: id, alertContext: { ips: [odd] } });
+    await store.applyPage({
+      sourceId: source.id,
+      quarantined: [],
+      unknownTypes: [],
+      events: [eventRow("e1", T), eventRow("e2", T + 60)],
+      matches: [signal("e1", "Test.Recon", T), signal("e2", "Test.KeyCreated", T + 60)],
+    });
+    const first = await runCorrelations(store, source, T + 3600, [SAME_ADDRESS]);
+    assert.equal(first.createdAlertIds.length, 1);
+    assert.deepEqual((await runCorrelations(store, source, T + 3600, [SAME_ADDRESS])).createdAlertIds, []);
+    const [alert] = (await store.listAlerts({ limit: 10 })).filter((a) => a.ruleId === SAME_ADDRESS.ruleId);
+    assert.equal(alert?.dedupString, "198.51.100.7\\ud800");
+  } finally {
+    await store.close();
+  }
+});

@@ -8,6 +8,7 @@
 // match's alert context (a Vigil rule may put a correlation key there).
 
 import { CORRELATION_LOG_TYPE, type RuleMatch, type Severity } from "../../core/detection.ts";
+import { truncate } from "../engine/resolve.ts";
 import type { CorrelationRuleSpec } from "../panther/correlation.ts";
 import { type CorrelationInput, findCompletions } from "./semantics.ts";
 
@@ -88,7 +89,9 @@ export function correlateStored(
       .sort()
       .map((k) => c.key[k])
       .join(", ");
-    const dedup = key === "" ? spec.ruleId : key;
+    // As any rule's (engine/resolve.ts): at most 1000 characters, and text the stores give back as it was, since
+    // the store knows a correlation's match by its dedup string. A key may come from a member's alert context.
+    const dedup = truncate(key === "" ? spec.ruleId : key);
     derived.push({
       ruleId: spec.ruleId,
       packId: spec.packId,
@@ -100,7 +103,7 @@ export function correlateStored(
       errorType: null,
       errorMessage: null,
       dedupString: dedup,
-      title: `${spec.displayName ?? spec.ruleId}: ${dedup}`,
+      title: truncate(`${spec.displayName ?? spec.ruleId}: ${dedup}`),
       severity: spec.severity as Severity,
       alertContext: {
         correlationKey: dedup,

@@ -24,7 +24,8 @@ export const MAX_DESTINATIONS = 10;
  * from either store is the one the rule gave: matches are told apart by their dedup string.
  */
 export function truncate(s: string): string {
-  const text = wellFormedText(s);
+  // An escape is at most six units: what lies past MAX_FIELD × 6 would be cut anyway, and is not escaped for nothing.
+  const text = wellFormedText(s.length > MAX_FIELD * 6 ? s.slice(0, MAX_FIELD * 6) : s);
   return text.length > MAX_FIELD ? cutText(text, MAX_FIELD - TRUNCATED_SUFFIX.length) + TRUNCATED_SUFFIX : text;
 }
 

@@ -1087,7 +1087,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 38,
-    name: "a correlation's completions are one per anchor and key; deliveries say when they were given up",
+    name: "a correlation's completions are one per anchor and key",
     sql: `
       -- See the SQLite store's migration 38: a derived match is unique on its anchor and its key (dedup string).
       DROP INDEX rule_matches_key;
@@ -1096,6 +1096,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE suppressed_matches ADD COLUMN dedup_string text COLLATE "C" NOT NULL DEFAULT '';
       ALTER TABLE suppressed_matches DROP CONSTRAINT suppressed_matches_pkey;
       ALTER TABLE suppressed_matches ADD PRIMARY KEY (source_id, rule_id, event_id, dedup_string, is_error);
+    `,
+  },
+  {
+    version: 39,
+    name: "deliveries say when they were given up",
+    sql: `
+      -- See the SQLite store's migration 39.
       ALTER TABLE deliveries ADD COLUMN failed_at_ms bigint;
     `,
   },

@@ -1239,7 +1239,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 38,
-    name: "a correlation's completions are one per anchor and key; deliveries say when they were given up",
+    name: "a correlation's completions are one per anchor and key",
     sql: `
       -- A correlation completes once per anchor event and key (its dedup string): an anchor whose criteria field
       -- holds two values (an event of two addresses) completes for each. A derived match was unique on its rule
@@ -1263,6 +1263,12 @@ export const MIGRATIONS: readonly Migration[] = [
         SELECT source_id, rule_id, event_id, '', is_error, suppression_id, at_ms FROM suppressed_matches;
       DROP TABLE suppressed_matches;
       ALTER TABLE suppressed_matches_keyed RENAME TO suppressed_matches;
+    `,
+  },
+  {
+    version: 39,
+    name: "deliveries say when they were given up",
+    sql: `
       -- When a dead letter was given up: its last attempt's time says so only until a worker that had lost the
       -- delivery's lease logs its own late attempt. Those given up before are read from their attempts.
       ALTER TABLE deliveries ADD COLUMN failed_at_ms INTEGER;

@@ -127,7 +127,7 @@ export interface DeliveriesTable {
   delivered_at_ms: number | null;
   destination_id: string;
   destination_name: string;
-  /** When it was given up (status failed), by the attempt that gave it up; null before migration 38. */
+  /** When it was given up (status failed), by the attempt that gave it up; null before migration 39. */
   failed_at_ms: Generated<number | null>;
   id: string;
   last_error: string | null;

@@ -401,7 +401,7 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
           .where("deliveries.destination_id", "=", destinationId)
           // The same predicate as retryDeadDeliveries, so the list says what Send again would do.
           .select((eb) => eb.case().when(requeueable(eb)).then(1).else(0).end().as("send_again"))
-          // Recorded by the attempt that gave it up; for one given up before migration 38, its last attempt.
+          // Recorded by the attempt that gave it up; for one given up before migration 39, its last attempt.
           .select((eb) =>
             eb.fn
               .coalesce(
