@@ -50,11 +50,13 @@ export async function startHttpServer(
   };
 }
 
-/** An origin on 127.0.0.1 where nothing listens (connection refused). */
+/**
+ * An origin on 127.0.0.1 where nothing listens (connection refused): port 4, below the range `listen(0)` draws
+ * from, and not one of the ports fetch refuses outright. A port freed by closing a test server was not safe:
+ * another test process could be given it the next moment, and then received this origin's requests.
+ */
 export async function refusedOrigin(): Promise<string> {
-  const server = await startHttpServer(() => {});
-  await server.close();
-  return server.origin;
+  return "http://127.0.0.1:4";
 }
 
 export function reply(res: ServerResponse, status: number, body = "", headers: Record<string, string> = {}): void {

@@ -3,6 +3,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { ConfigurationError, VigilError } from "../../core/errors.ts";
+import { refusedOrigin } from "../../destinations/test-support.ts";
 import { DEFAULT_OPENAI_BASE_URL, OpenAIAuditLogClient, type OpenAIClientOptions } from "./client.ts";
 import { OpenAIRequestError } from "./errors.ts";
 import type { RetryInfo } from "./retry.ts";
@@ -322,10 +323,7 @@ test("retries exhausted: a retryable openai_unavailable error naming the last fa
     assert.doesNotMatch(err.message, /DNS|proxy/);
   });
   // Nothing listens: the message says what to check on this machine.
-  let closed = "";
-  await withServer([], async (server) => {
-    closed = server.baseUrl;
-  });
+  const closed = `${await refusedOrigin()}/v1`;
   const unreachable = new OpenAIAuditLogClient({
     baseUrl: closed,
     apiKey: KEY,
