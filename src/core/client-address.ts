@@ -30,17 +30,21 @@ export function parseTrustedProxies(text: string): BlockList | null {
         `${JSON.stringify(entry)} is not an IP address or a CIDR range (such as 10.0.0.5 or 10.0.0.0/8).`,
       );
     }
-    const family = version === 6 ? "ipv6" : "ipv4";
-    if (prefix === undefined) list.addAddress(address, family);
-    else list.addSubnet(address, length, family);
+    if (prefix === undefined) list.addAddress(address, familyOf(version));
+    else list.addSubnet(address, length, familyOf(version));
   }
   return list;
 }
 
-/** Whether the socket address `peer` is one of the trusted proxies. */
+/** BlockList's name for an address of `isIP`'s version (4 or 6). */
+function familyOf(version: number): "ipv4" | "ipv6" {
+  return version === 6 ? "ipv6" : "ipv4";
+}
+
+/** Whether `address` (a socket's, or an X-Forwarded-For entry) is one of the trusted proxies; never for a non-address. */
 export function isTrusted(address: string, trusted: BlockList): boolean {
   const version = isIP(address);
-  return version !== 0 && trusted.check(address, version === 6 ? "ipv6" : "ipv4");
+  return version !== 0 && trusted.check(address, familyOf(version));
 }
 
 /**

@@ -208,6 +208,9 @@ export async function retryDeadLetters(
 }
 
 /** The destination's dead letters, newest first, each saying whether `retryDeadLetters` would send it again. */
+/** How many dead letters one listing gives: by default, and at most (the CLI's --limit, the API's limit). */
+export const DEAD_LETTER_LIMIT = { default: 100, max: 10_000 } as const;
+
 export async function listDeadLetters(
   runtime: Pick<Runtime, "store">,
   d: DestinationRecord,

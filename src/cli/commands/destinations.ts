@@ -14,6 +14,7 @@ import type { Runtime } from "../../pipeline/runtime.ts";
 import {
   addDestination,
   checkTypeAndSeverity,
+  DEAD_LETTER_LIMIT,
   listDeadLetters,
   removeDestination,
   retryDeadLetters,
@@ -260,12 +261,16 @@ export function register(program: Command): void {
     .description(
       "List the destination's dead letters (deliveries given up), newest first, and whether `retry` sends each again.",
     )
-    .option("--limit <n>", "at most this many", "100")
+    .option("--limit <n>", "at most this many", String(DEAD_LETTER_LIMIT.default))
     .option("--json", "one JSON object per line")
     .action(async (name: string, options: { limit: string; json?: boolean }) => {
       await withRuntime(async (runtime) => {
         const d = await requireDestination(runtime, name);
-        const letters = await listDeadLetters(runtime, d, parsePositiveInt(options.limit, "--limit", 1, 10_000));
+        const letters = await listDeadLetters(
+          runtime,
+          d,
+          parsePositiveInt(options.limit, "--limit", 1, DEAD_LETTER_LIMIT.max),
+        );
         if (letters.length === 0 && !options.json) process.stderr.write(`${d.name} has no dead letters.\n`);
         for (const letter of letters) {
           if (options.json) printJsonLine(letter);

@@ -11,6 +11,7 @@ import { redactSecrets } from "../../core/redact.ts";
 import { DEFAULT_MIN_SEVERITY, DESTINATION_TYPES } from "../../destinations/index.ts";
 import {
   addDestination,
+  DEAD_LETTER_LIMIT,
   listDeadLetters,
   removeDestination,
   retryDeadLetters,
@@ -105,7 +106,7 @@ export function destinationRoutes(ctx: ServerContext): Hono<AppEnv> {
   // Each dead letter says whether the retry above would send it again.
   app.get("/destinations/:id/dead-letters", async (c) => {
     const d = await requireDestination(c.req.param("id"));
-    const limit = intParam(c, "limit", { min: 1, max: 10_000 }) ?? 100;
+    const limit = intParam(c, "limit", { min: 1, max: DEAD_LETTER_LIMIT.max }) ?? DEAD_LETTER_LIMIT.default;
     return c.json({ deadLetters: await listDeadLetters(runtime, d, limit) });
   });
 
