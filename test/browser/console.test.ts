@@ -597,6 +597,9 @@ describe("console", { timeout: 300_000 }, () => {
       // When it was given up: its last attempt, to the second, as the console writes times.
       const gaveUp = new Date(letter.gaveUpAtMs).toISOString().slice(0, 19).replace("T", " ");
       assert.ok(letter.gaveUpAtMs >= letter.createdAtMs, JSON.stringify(letter));
+      // Every dead letter is shown, so there is no more to show.
+      assert.equal(await letters.getByRole("listitem").count(), hook.deadLetters);
+      assert.equal(await row.getByRole("button", { name: "Show more dead letters of Hostile hook" }).count(), 0);
       const text = (await newest.textContent()) ?? "";
       assert.ok(text.startsWith(`given up ${gaveUp} UTC · `), text);
       assert.match(
@@ -607,6 +610,44 @@ describe("console", { timeout: 300_000 }, () => {
       assert.ok(href?.endsWith(`/alerts/${encodeURIComponent(letter.alertId)}`), String(href));
       assert.equal(await row.locator("img, script").count(), 0);
       await screenshot(page, "19-destination-failing");
+
+      // A destination with more dead letters than the console shows at once (the API's answers stand in for them):
+      // the newest 20 first, then more on request, each time read again with a larger limit.
+      const limits: number[] = [];
+      const many = 45;
+      await page.route(`**/api/destinations/${hook.id}/dead-letters?*`, (route) => {
+        const limit = Number(new URL(route.request().url()).searchParams.get("limit"));
+        limits.push(limit);
+        const deadLetters = Array.from({ length: Math.min(limit, many) }, (_, i) => ({
+          ...letter,
+          id: `${letter.id}-${i}`,
+        }));
+        return route.fulfill({ json: { deadLetters } });
+      });
+      await page.route(`**/api/destinations`, async (route) => {
+        const listed = (await (await route.fetch()).json()) as Rec;
+        for (const d of listed.destinations as Rec[]) if (d.id === hook.id) d.deadLetters = many;
+        return route.fulfill({ json: listed });
+      });
+      try {
+        await page.reload();
+        await row.getByText(`${many} dead letters`).waitFor(WAIT);
+        await row.getByRole("button", { name: "Show the dead letters of Hostile hook" }).click();
+        await row.getByText(`the newest 20 of ${many}`).waitFor(WAIT);
+        assert.equal(await letters.getByRole("listitem").count(), 20);
+        await row.getByRole("button", { name: "Show more dead letters of Hostile hook" }).click();
+        await letters
+          .getByRole("listitem")
+          .nth(many - 1)
+          .waitFor(WAIT);
+        assert.equal(await letters.getByRole("listitem").count(), many);
+        assert.equal(await row.getByRole("button", { name: "Show more dead letters of Hostile hook" }).count(), 0);
+        assert.deepEqual(limits, [20, 120]);
+      } finally {
+        await page.unrouteAll();
+        await page.reload();
+        await table.getByText("Hostile hook").waitFor(WAIT);
+      }
 
       // It takes notifications again: its dead letters go out on request, and it is delivering.
       rejecting = false;

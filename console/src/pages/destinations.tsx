@@ -210,12 +210,44 @@ function TestCell({
   );
 }
 
-/** Dead letters shown at once; the CLI (`vigil destinations dead NAME`) and the API list more. */
-const DEAD_LETTERS_SHOWN = 20;
+/** Dead letters shown first, and added by each "Show more"; the CLI (`vigil destinations dead NAME`) lists them too. */
+const DEAD_LETTERS_PAGE = 20;
+/** The API's largest list (DEAD_LETTER_LIMIT in src/usecases/destinations.ts). */
+const DEAD_LETTERS_MAX = 10_000;
 
-/** A destination's dead letters (the API's list): each one's alert, notification, attempts, last error. */
-function DeadLetters({ name, letters }: { name: string; letters: Rec[] }) {
+/**
+ * A destination's dead letters (the API's list, newest first): each one's alert, notification, attempts, last
+ * error; and, while the destination has more than are shown, a button that shows more.
+ */
+function DeadLetters({
+  name,
+  letters,
+  total,
+  onMore,
+}: {
+  name: string;
+  letters: Rec[];
+  total: number;
+  onMore: () => void;
+}) {
   if (letters.length === 0) return <div className="muted">no dead letters</div>;
+  const more = letters.length < total && letters.length < DEAD_LETTERS_MAX;
+  return (
+    <>
+      {more ? (
+        <div className="muted">
+          the newest {letters.length} of {total}{" "}
+          <button type="button" aria-label={`Show more dead letters of ${name}`} onClick={onMore}>
+            Show more
+          </button>
+        </div>
+      ) : null}
+      <DeadLetterList name={name} letters={letters} />
+    </>
+  );
+}
+
+function DeadLetterList({ name, letters }: { name: string; letters: Rec[] }) {
   return (
     <ul className="plain dead-letters" aria-label={`Dead letters of ${name}`}>
       {letters.map((l) => {
@@ -249,10 +281,11 @@ export function DestinationsPage() {
   const [requeued, setRequeued] = useState<Record<string, string>>({});
   const [letters, setLetters] = useState<Record<string, Rec[]>>({});
 
-  function showDeadLetters(id: string) {
+  /** Shows the newest `limit` dead letters of a destination (the list is read again: it may have changed). */
+  function showDeadLetters(id: string, limit = DEAD_LETTERS_PAGE) {
     void action.run(async () => {
       const result = await api.get<unknown>(
-        `/api/destinations/${encodeURIComponent(id)}/dead-letters?limit=${DEAD_LETTERS_SHOWN}`,
+        `/api/destinations/${encodeURIComponent(id)}/dead-letters?limit=${Math.min(limit, DEAD_LETTERS_MAX)}`,
       );
       setLetters((l) => ({ ...l, [id]: listOf<Rec>(result, "deadLetters") }));
     });
@@ -385,7 +418,14 @@ export function DestinationsPage() {
                           </button>
                         </div>
                       ) : null}
-                      {letters[id] ? <DeadLetters name={name} letters={letters[id]} /> : null}
+                      {letters[id] ? (
+                        <DeadLetters
+                          name={name}
+                          letters={letters[id]}
+                          total={dead}
+                          onMore={() => showDeadLetters(id, (letters[id]?.length ?? 0) + DEAD_LETTERS_PAGE * 5)}
+                        />
+                      ) : null}
                       {requeued[id] ? <div className="muted">{requeued[id]}</div> : null}
                     </>
                   );
