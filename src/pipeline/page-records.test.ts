@@ -10,6 +10,7 @@ import { loadOpenAIAuditLogType } from "../schema/index.ts";
 import { createSimulatedOrg } from "../simulator/index.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
 import { type PageRecordsContext, pageRecords } from "./page-records.ts";
+import { storePage } from "./page-writer.ts";
 
 const normalizer = loadOpenAIAuditLogType();
 const ctx: PageRecordsContext = { sourceId: "s1", sourceLabel: "test", parseTimeMs: 1_763_640_000_000, normalizer };
@@ -110,6 +111,54 @@ describe("pageRecords with poison records", () => {
       assert.equal(result.insertedIds.length, good.length);
       assert.equal(result.quarantined, poison.length);
       assert.equal((await store.listQuarantine({ sourceId: source.id, limit: 100 })).length, poison.length);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe("pageRecords with a record twice", () => {
+  const [a, b] = goodRecords(2) as [RawAuditLog, RawAuditLog];
+
+  it("keeps the first copy of an id the page holds twice, for the store and for the rules", () => {
+    const second = { ...a, effective_at: a.effective_at + 60 };
+    const out = pageRecords([a, b, second], ctx);
+    assert.deepEqual(
+      out.events.map((e) => e.id),
+      [a.id, b.id],
+    );
+    assert.deepEqual(
+      out.normalized.map((n) => n.eventId),
+      [a.id, b.id],
+    );
+    assert.equal(out.events[0]!.effectiveAtSecs, a.effective_at, "the first copy");
+  });
+
+  it("stores a good copy that follows a quarantined one", () => {
+    const broken = { ...a, effective_at: "yesterday" };
+    const out = pageRecords([broken, a], ctx);
+    assert.equal(out.quarantined.length, 1);
+    assert.deepEqual(
+      out.events.map((e) => e.id),
+      [a.id],
+    );
+  });
+
+  it("gives the rules each event of a page once, however often the page holds it", async () => {
+    const store = await openSqliteStore({ memory: true });
+    try {
+      const source = await store.createSource(sourceSettings(), { ciphertext: "test-not-encrypted" });
+      const seen: string[] = [];
+      const detector = {
+        async detect(_source: unknown, events: Array<{ eventId: string }>) {
+          seen.push(...events.map((e) => e.eventId));
+          return { matches: [], stateOps: [] };
+        },
+      };
+      const deps = { store, source, clock: { nowMs: () => 1_763_640_000_000 }, normalizer, detector };
+      const result = await storePage(deps, [a, a, b, a], {});
+      assert.deepEqual(result.insertedIds, [a.id, b.id]);
+      assert.deepEqual(seen, [a.id, b.id]);
     } finally {
       await store.close();
     }

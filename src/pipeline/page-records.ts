@@ -157,6 +157,9 @@ export function pageRecords(items: readonly unknown[], ctx: PageRecordsContext):
   const quarantined: QuarantineRow[] = [];
   const unknownTypes = new Set<string>();
   const normalized: PageRecords["normalized"] = [];
+  // An id the page holds twice is one event: the store keeps the first copy, and the rules see only that one
+  // (a rule's state changes and matches would otherwise count the event twice).
+  const ids = new Set<string>();
   for (const item of items) {
     // First, before any step that recurses or writes: a record that cannot be stored never reaches them.
     const storable = checkStorable(item);
@@ -170,6 +173,7 @@ export function pageRecords(items: readonly unknown[], ctx: PageRecordsContext):
       continue;
     }
     const rec = item as RawAuditLog;
+    if (ids.has(rec.id)) continue;
     const outcome = ctx.normalizer.normalize(rec, { ...ctx, rowId: rowIdOf(ctx.sourceId, rec.id) });
     if (!outcome.ok) {
       quarantined.push(quarantine(item, outcome.issues ?? [], storable.json));
@@ -186,6 +190,7 @@ export function pageRecords(items: readonly unknown[], ctx: PageRecordsContext):
       continue;
     }
     if (!isKnownEventType(rec.type)) unknownTypes.add(rec.type);
+    ids.add(rec.id);
     normalized.push({ eventId: rec.id, record });
     events.push({
       id: rec.id,
