@@ -186,6 +186,24 @@ test("pages() throws instead of looping when last_id does not advance", async ()
   });
 });
 
+test("pages() throws instead of looping when a cursor it followed comes back (A → B → A)", async () => {
+  await withServer([page(["a", "b"], true), page(["c", "d"], true), page(["a", "b"], true)], async (server) => {
+    const yielded: string[][] = [];
+    const err = await failure(
+      (async () => {
+        for await (const p of makeClient(server).pages({})) yielded.push(p.data.map((r) => (r as { id: string }).id));
+      })(),
+    );
+    assert.equal(err.code, "openai_pagination_stuck");
+    assert.match(err.message, /last_id b came back/);
+    assert.deepEqual(
+      server.requests.map((r) => r.url.searchParams.get("after")),
+      [null, "b", "d"],
+    );
+    assert.equal(yielded.length, 3, "every page read is yielded; the error comes after");
+  });
+});
+
 // ---- retries ----
 
 test("429 with Retry-After in seconds: the delay is honoured, and capped at maxDelayMs", async () => {

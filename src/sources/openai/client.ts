@@ -111,6 +111,10 @@ export class OpenAIAuditLogClient {
     if (signal?.aborted) controller.abort(signal.reason);
     signal?.addEventListener("abort", forwardAbort, { once: true });
     let after = query.after;
+    // The cursors this walk has followed: one coming back would walk the same pages again, for ever. (last_id is
+    // followed as the SDK does, not checked against the page's last record: the spec's own example has a
+    // last_id that is no record's id, so it may be an opaque cursor.)
+    const followed = new Set(after === undefined ? [] : [after]);
     let next = this.listPage(after === undefined ? query : { ...query, after }, controller.signal);
     try {
       for (;;) {
@@ -120,7 +124,10 @@ export class OpenAIAuditLogClient {
         if (page.has_more && !page.last_id) stuck = paginationStuckError("the page has no last_id to continue after");
         else if (page.has_more && page.last_id === after) {
           stuck = paginationStuckError(`last_id did not advance past ${page.last_id}`);
+        } else if (page.has_more && page.last_id && followed.has(page.last_id)) {
+          stuck = paginationStuckError(`last_id ${page.last_id} came back: this walk followed it before`);
         } else if (page.has_more && page.last_id) {
+          followed.add(page.last_id);
           after = page.last_id;
           next = this.listPage({ ...query, after }, controller.signal);
           // Awaited on the next turn; this only keeps an abandoned prefetch from being an unhandled rejection.
