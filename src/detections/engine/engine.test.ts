@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { applyMatches } from "../../alerts/windows.ts";
 import type { RuleMatch } from "../../core/detection.ts";
 import { createDetectionEngine } from "./engine.ts";
 import type { LoadedRule } from "./loaded-rule.ts";
@@ -171,6 +172,30 @@ describe("rule errors", () => {
     assert.equal(m.title, `TypeError("Cannot read properties of null (reading 'x')")`);
     assert.equal(m.severity, "MEDIUM");
     assert.ok(m.errorMessage);
+  });
+
+  it("an error alerts at once, even from a signal rule held to a threshold (only matches are)", async () => {
+    const signal = { createAlert: false, threshold: 999_999 };
+    const events = [batchEvent("api_key.created"), batchEvent("api_key.deleted")];
+    const matches = await run(
+      [
+        tsRule({
+          ...signal,
+          rule: (e) => {
+            if (e.get("type") === "api_key.deleted") throw new TypeError("t");
+            return true;
+          },
+        }),
+      ],
+      events,
+    );
+    const error = matches.find((m) => m.isError);
+    const match = matches.find((m) => !m.isError);
+    assert.deepEqual([error?.createAlert, error?.threshold], [true, 1]);
+    assert.deepEqual([match?.createAlert, match?.threshold], [false, 999_999]);
+    const outcome = applyMatches([], matches);
+    assert.equal(outcome.alertCreations.length, 1);
+    assert.equal(outcome.alertCreations[0]?.first.isError, true);
   });
 
   it("errors group by exception name, apart from matches; other rules and events are unaffected", async () => {

@@ -106,10 +106,17 @@ function baseMatch(c: Compiled, ev: BatchEvent, logType: string, timeSecs: numbe
   };
 }
 
-/** A rule error (§2.4): dedup string = exception name, title = repr(exception), default severity. */
+/**
+ * A rule error (§2.4): dedup string = exception name, title = repr(exception), default severity. It alerts at
+ * once whatever the rule's Threshold and CreateAlert (Panther holds only rule matches to the threshold,
+ * forwarder.go): a signal rule (CreateAlert false, Threshold 999999) that breaks must still be seen, or the
+ * correlations it feeds go blind without a word.
+ */
 export function errorMatch(c: Compiled, ev: BatchEvent, logType: string, timeSecs: number, e: FnError): RuleMatch {
   const m = baseMatch(c, ev, logType, timeSecs);
   m.isError = true;
+  m.threshold = 1;
+  m.createAlert = true;
   m.errorType = e.type;
   m.errorMessage = e.where ? `${e.message}: ${e.where}` : e.message;
   m.dedupString = truncate(e.type);
