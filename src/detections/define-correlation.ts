@@ -49,6 +49,10 @@ export interface CorrelationSpec {
   lookbackMinutes?: number;
   /** Default: the lookback. */
   dedupPeriodMinutes?: number;
+  /** Default true; false records the correlation's matches as signals, with no alert (Panther's CreateAlert). */
+  createAlert?: boolean;
+  /** The destinations its alerts go to instead of the default routing (Panther's OutputIds). */
+  outputIds?: string[];
   description?: string;
   reference?: string;
   runbook?: string;
@@ -107,6 +111,8 @@ export function defineCorrelation(spec: CorrelationSpec): CorrelationDefinition 
     Detection: [detection],
     ...(spec.displayName === undefined ? {} : { DisplayName: spec.displayName }),
     ...(spec.dedupPeriodMinutes === undefined ? {} : { DedupPeriodMinutes: spec.dedupPeriodMinutes }),
+    ...(spec.createAlert === undefined ? {} : { CreateAlert: spec.createAlert }),
+    ...(spec.outputIds === undefined ? {} : { OutputIds: spec.outputIds }),
     ...(spec.description === undefined ? {} : { Description: spec.description }),
     ...(spec.reference === undefined ? {} : { Reference: spec.reference }),
     ...(spec.runbook === undefined ? {} : { Runbook: spec.runbook }),

@@ -33,6 +33,8 @@ const SAME_ADDRESS: CorrelationRuleSpec = {
   tags: [],
   reports: {},
   dedupPeriodMinutes: 60,
+  createAlert: true,
+  outputIds: null,
 };
 
 it("raises an alert for each key an anchor completes, once, however often it runs", async () => {
@@ -84,6 +86,46 @@ it("keeps a key no store holds as written (a lone surrogate from a member's cont
     assert.deepEqual((await runCorrelations(store, source, T + 3600, [SAME_ADDRESS])).createdAlertIds, []);
     const [alert] = (await store.listAlerts({ limit: 10 })).filter((a) => a.ruleId === SAME_ADDRESS.ruleId);
     assert.equal(alert?.dedupString, "198.51.100.7\\ud800");
+  } finally {
+    await store.close();
+  }
+});
+
+it("follows the rule's CreateAlert and OutputIds: a signal correlation stores its match once with no alert", async () => {
+  const { store, source } = await storeWithSource();
+  try {
+    const signal = (id: string, ruleId: string, t: number) =>
+      ruleMatch(source.id, id, t, {
+        ruleId,
+        createAlert: false,
+        dedupString: id,
+        alertContext: { ips: ["198.51.100.9"] },
+      });
+    await store.applyPage({
+      sourceId: source.id,
+      quarantined: [],
+      unknownTypes: [],
+      events: [eventRow("e1", T), eventRow("e2", T + 60)],
+      matches: [signal("e1", "Test.Recon", T), signal("e2", "Test.KeyCreated", T + 60)],
+    });
+    const quiet = { ...SAME_ADDRESS, ruleId: "Test.Quiet", createAlert: false };
+    const routed = { ...SAME_ADDRESS, ruleId: "Test.Routed", outputIds: ["pager"] };
+    for (let run = 0; run < 2; run++) {
+      const { createdAlertIds } = await runCorrelations(store, source, T + 3600, [quiet, routed]);
+      assert.equal(createdAlertIds.length, run === 0 ? 1 : 0);
+    }
+    const alerts = await store.listAlerts({ limit: 10 });
+    assert.deepEqual(
+      alerts.map((a) => [a.ruleId, a.destinations]),
+      [["Test.Routed", ["pager"]]],
+    );
+    const quietMatches = (await store.listMatches({ sourceId: source.id, sinceSecs: T, untilSecs: T + 3600 })).filter(
+      (m) => m.ruleId === "Test.Quiet",
+    );
+    assert.deepEqual(
+      quietMatches.map((m) => [m.dedupString, m.createAlert]),
+      [["198.51.100.9", false]],
+    );
   } finally {
     await store.close();
   }

@@ -115,11 +115,11 @@ export function correlateStored(
       description: spec.description,
       reference: spec.reference,
       runbook: spec.runbook,
-      destinations: null,
+      destinations: spec.outputIds === null ? null : [...spec.outputIds],
       uniqueValue: null,
       dedupPeriodMinutes: spec.dedupPeriodMinutes,
       threshold: 1,
-      createAlert: true,
+      createAlert: spec.createAlert,
       tags: spec.tags,
       reports: spec.reports,
     });

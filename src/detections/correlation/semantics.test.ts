@@ -212,3 +212,73 @@ describe("findCompletions", () => {
     }
   });
 });
+
+describe("parseCorrelationRule refuses what it would not evaluate", () => {
+  const members = [
+    { ID: "fail", RuleID: "A" },
+    { ID: "ok", RuleID: "B" },
+  ];
+  const refused = (detection: Record<string, unknown>, top: Record<string, unknown> = {}) => {
+    try {
+      parseCorrelationRule(
+        {
+          AnalysisType: "correlation_rule",
+          RuleID: "C",
+          Enabled: true,
+          Severity: "High",
+          Detection: [detection],
+          ...top,
+        },
+        "/c.yml",
+      );
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return "loaded";
+  };
+
+  it("a misspelt key, at any level, instead of loading with the default", () => {
+    assert.match(refused({ Group: members, LookbackWindowMinute: 30 }), /LookbackWindowMinute/);
+    assert.match(refused({ Group: [{ ...members[0], MinMatchCont: 5 }, members[1]] }), /MinMatchCont/);
+    assert.match(refused({ Group: members }, { DedupPeriodMinute: 5 }), /DedupPeriodMinute/);
+    assert.match(
+      refused({ Sequence: members, Transitions: [{ From: "fail", To: "ok", WithinTimeFrame: 5 }] }),
+      /WithinTimeFrame/,
+    );
+  });
+
+  it("a transition between members the rule does not have", () => {
+    assert.match(
+      refused({ Sequence: members, Transitions: [{ From: "fail", To: "OK" }] }),
+      /transition names an unknown member OK/,
+    );
+  });
+
+  it("a Group's own MinMatchCount and a reverse evaluation order, which it does not evaluate", () => {
+    assert.match(refused({ Group: members, MinMatchCount: 2 }), /Group's own MinMatchCount is not supported/);
+    assert.match(
+      refused({ Sequence: members, EventEvaluationOrder: "ReverseChronological" }),
+      /ReverseChronological is not supported/,
+    );
+    assert.equal(refused({ Sequence: members, EventEvaluationOrder: "Chronological" }), "loaded");
+  });
+
+  it("loads CreateAlert, OutputIds and Panther's metadata keys", () => {
+    const spec = parseCorrelationRule(
+      {
+        AnalysisType: "correlation_rule",
+        RuleID: "C",
+        Enabled: true,
+        Severity: "High",
+        Detection: [{ Group: members, Schedule: { RateMinutes: 60, TimeoutMinutes: 5 } }],
+        CreateAlert: false,
+        OutputIds: ["pager"],
+        Status: "Active",
+        SummaryAttributes: ["p_any_emails"],
+      },
+      "/c.yml",
+    );
+    assert.deepEqual([spec.createAlert, spec.outputIds], [false, ["pager"]]);
+    assert.deepEqual([rule({ Group: members }).createAlert, rule({ Group: members }).outputIds], [true, null]);
+  });
+});

@@ -12,7 +12,9 @@ import { type CorrelationInput, type CorrelationMember, findCompletions } from "
 import type { PantherSeverity } from "./rule-file.ts";
 
 const severity = z.enum(["Info", "Low", "Medium", "High", "Critical", "INFO", "LOW", "MEDIUM", "HIGH", "CRITICAL"]);
-const member = z.looseObject({
+// Strict objects throughout, as for rules (rule-file.ts): a misspelt key (`LookbackWindowMinute`) would otherwise
+// load and silently take the default.
+const member = z.strictObject({
   ID: z.string(),
   RuleID: z.string(),
   MinMatchCount: z.number().int().positive().optional(),
@@ -22,22 +24,24 @@ const member = z.looseObject({
   Consecutive: z.boolean().optional(),
 });
 const matchRef = z.strictObject({ GroupID: z.string(), Match: z.string() });
-const transition = z.looseObject({
+const transition = z.strictObject({
   ID: z.string().optional(),
   From: z.string(),
   To: z.string(),
   WithinTimeFrameMinutes: z.number().positive().optional(),
   Match: z
-    .array(z.looseObject({ On: z.string().optional(), From: z.string().optional(), To: z.string().optional() }))
+    .array(z.strictObject({ On: z.string().optional(), From: z.string().optional(), To: z.string().optional() }))
     .optional(),
 });
-const detection = z.looseObject({
+const detection = z.strictObject({
   Group: z.array(member).optional(),
   Sequence: z.array(member).optional(),
   MatchCriteria: z.record(z.string(), z.array(matchRef)).optional(),
   Transitions: z.array(transition).optional(),
   LookbackWindowMinutes: z.number().positive().optional(),
+  // When Panther runs the rule; Vigil evaluates correlations as their members' matches are stored.
   Schedule: z.unknown().optional(),
+  // Read to refuse what Vigil does not evaluate (parseCorrelationRule), rather than ignore it.
   EventEvaluationOrder: z.string().optional(),
   MinMatchCount: z.number().int().positive().optional(),
 });
@@ -48,7 +52,7 @@ const testSchema = z.strictObject({
     z.strictObject({ ID: z.string(), Matches: z.record(z.string(), z.record(z.string(), z.array(z.number()))) }),
   ),
 });
-const schema = z.looseObject({
+const schema = z.strictObject({
   AnalysisType: z.literal("correlation_rule"),
   RuleID: z.string(),
   DisplayName: z.string().optional(),
@@ -62,6 +66,15 @@ const schema = z.looseObject({
   Tags: z.array(z.string()).optional(),
   Reports: z.record(z.string(), z.array(z.string())).optional(),
   DedupPeriodMinutes: z.number().positive().optional(),
+  // As for rules: false records the correlation's matches as signals, with no alert; OutputIds routes its alerts.
+  CreateAlert: z.boolean().optional(),
+  OutputIds: z.array(z.string()).optional(),
+  // Metadata Panther's files carry; nothing in them changes what the rule does.
+  SummaryAttributes: z.array(z.string()).optional(),
+  Status: z.string().optional(),
+  CreatedBy: z.string().optional(),
+  BaseVersion: z.number().int().optional(),
+  BaseDetection: z.string().optional(),
 });
 
 export type CorrelationMatches = Record<string, Record<string, number[]>>;
@@ -94,6 +107,10 @@ export interface CorrelationRuleSpec {
   reports: Record<string, string[]>;
   /** Alerts of one key group over this period (default: the lookback). */
   dedupPeriodMinutes: number;
+  /** False: the correlation's matches are signals, stored without an alert (CreateAlert, default true). */
+  createAlert: boolean;
+  /** The destinations its alerts go to instead of the default routing (OutputIds); null: the default. */
+  outputIds: string[] | null;
 }
 
 export function parseCorrelationRule(doc: unknown, specPath: string): CorrelationRuleSpec {
@@ -107,6 +124,16 @@ export function parseCorrelationRule(doc: unknown, specPath: string): Correlatio
   const d = raw.Detection[0]!;
   const list = d.Group ?? d.Sequence;
   if (!list || (d.Group && d.Sequence)) throw new Error(`${file}: Detection needs exactly one of Group or Sequence`);
+  // Keys of Panther's grammar whose meaning Vigil does not evaluate: refused with the reason, not ignored (a rule
+  // that loads must do what its file says).
+  if (d.EventEvaluationOrder !== undefined && d.EventEvaluationOrder !== "Chronological")
+    throw new Error(
+      `${file}: EventEvaluationOrder ${d.EventEvaluationOrder} is not supported; Vigil evaluates members in event-time order (Chronological)`,
+    );
+  if (d.MinMatchCount !== undefined)
+    throw new Error(
+      `${file}: a Group's own MinMatchCount is not supported; give each member the MinMatchCount it needs`,
+    );
   const lookbackMinutes = d.LookbackWindowMinutes ?? 15;
   const members = list.map((m) => ({
     id: m.ID,
@@ -125,6 +152,9 @@ export function parseCorrelationRule(doc: unknown, specPath: string): Correlatio
       criteria[name]![r.GroupID] = r.Match;
     }
   }
+  for (const t of d.Transitions ?? [])
+    for (const end of [t.From, t.To])
+      if (!ids.has(end)) throw new Error(`${file}: a transition names an unknown member ${end}`);
   const transitions = (d.Transitions ?? []).map((t) => ({
     from: t.From,
     to: t.To,
@@ -152,6 +182,8 @@ export function parseCorrelationRule(doc: unknown, specPath: string): Correlatio
     tags: raw.Tags ?? [],
     reports: raw.Reports ?? {},
     dedupPeriodMinutes: raw.DedupPeriodMinutes ?? lookbackMinutes,
+    createAlert: raw.CreateAlert ?? true,
+    outputIds: raw.OutputIds ?? null,
     tests: (raw.Tests ?? []).map((t) => ({
       name: t.Name,
       expectedResult: t.ExpectedResult,
