@@ -5,6 +5,7 @@ import { isTenantScoped } from "../core/event-types.ts";
 import { loadOpenAIAuditLogType } from "../schema/index.ts";
 import { startSimulator } from "../simulator/index.ts";
 import { OpenAIAuditLogClient } from "../sources/openai/client.ts";
+import { badRequestError, cursorRejectedError } from "../sources/openai/errors.ts";
 import type { BackfillSlice, PageWrite } from "../storage/ports.ts";
 import { type BackfillProgress, planSlices, runBackfillJob, type SliceClaim, sliceCountFor } from "./backfill.ts";
 import type { AuditLogReader } from "./reader.ts";
@@ -229,6 +230,68 @@ describe("runBackfillJob", () => {
       await s.close();
     }
   });
+
+  /**
+   * Stops a job after its first page of each slice, then resumes it against an API that no longer knows the
+   * slices' cursors and answers them `refusal`'s way. `late`: each first page lists one record late, stamped near
+   * its slice's start, among newer ones.
+   */
+  async function resumeWithRefusedCursors(refusal: "400" | "404" | "empty", late = false) {
+    const s = await setup();
+    try {
+      const slices = await s.store.getBackfillSlices(s.job.id);
+      const startOf = (query: { effective_at?: { gte?: number } }) => query.effective_at?.gte ?? 0;
+      const stopping: AuditLogReader = {
+        async *pages(query, signal) {
+          for await (const page of s.client.pages(query, signal)) {
+            if (late && page.data.length > 2) {
+              const record = page.data[1] as { effective_at: number };
+              page.data[1] = { ...record, effective_at: startOf(query) + 3 };
+            }
+            yield page;
+            throw new Error("stopped");
+          }
+        },
+      };
+      await assert.rejects(
+        runBackfillJob(
+          { store: s.store, reader: stopping, source: s.source, clock: s.clock, concurrency: 4, normalizer },
+          s.job,
+        ),
+        /stopped/,
+      );
+      assert.ok((await s.store.getBackfillSlices(s.job.id)).some((sl) => sl.cursor !== null && !sl.done));
+      const forgetful: AuditLogReader = {
+        async *pages(query, signal) {
+          if (query.after !== undefined) {
+            if (refusal === "empty") {
+              yield { object: "list", data: [], first_id: null, last_id: null, has_more: false };
+              return;
+            }
+            const api = { message: "cursor not found", type: null, param: "after", code: null };
+            throw refusal === "400" ? badRequestError(api, null) : cursorRejectedError(query.after, api, null);
+          }
+          yield* s.client.pages(query, signal);
+        },
+      };
+      const result = await runBackfillJob(
+        { store: s.store, reader: forgetful, source: s.source, clock: s.clock, concurrency: 4, normalizer },
+        s.job,
+      );
+      assert.ok(result.complete);
+      assert.equal(slices.length, 12);
+      assert.deepEqual((await s.store.listEventIds(s.source.id)).sort(), s.expected);
+    } finally {
+      await s.close();
+    }
+  }
+
+  it("resumes by time a slice whose cursor the API refuses with a 400", () => resumeWithRefusedCursors("400"));
+  it("resumes by time a slice whose cursor the API refuses with a 404", () => resumeWithRefusedCursors("404"));
+  it("resumes by time a slice whose cursor the API answers with an empty last page", () =>
+    resumeWithRefusedCursors("empty"));
+  it("resumes by time from where the page ended, not below it, when a late record was listed among newer ones", () =>
+    resumeWithRefusedCursors("400", true));
 
   it("shares slices between runners by lease; a slice whose lease is lost stops and resumes elsewhere", async () => {
     const s = await setup();

@@ -1,7 +1,7 @@
 // History backfill. A time range is split into slices fetched in parallel by a small pool of workers.
 // Each slice walks its pages newest first; every page is stored in one transaction together with the
-// slice's progress (the lowest effective_at read so far), so a killed backfill resumes each slice at
-// the second where it stopped. That second is re-read on resume and its events are ignored by id:
+// slice's progress (its cursor, and the effective_at of the last record read), so a killed backfill resumes
+// each slice at the page, or failing that the second, where it stopped. That second is re-read on resume and its events are ignored by id:
 // every event is stored once. Where the store asks for it (Store.groupCommits), pages of several slices ready at
 // the same time share one transaction, one commit (PageCommitQueue), each still with its own progress.
 //
@@ -181,14 +181,18 @@ async function runSlice(
       await walkSlice(deps, job, slice, progress, { ...original, after: slice.cursor }, true, signal);
       return;
     } catch (err) {
-      // An expired or unknown cursor: fall back to re-reading from the slice's time progress.
-      if (!(err instanceof VigilError && err.code === "openai_bad_request")) throw err;
+      // An expired or unknown cursor: fall back to re-reading from the slice's time progress. The API's answer
+      // to one is undocumented: a 400, a 404, or an empty last page (walkSlice's `cursorIgnored`).
+      if (!(err instanceof VigilError && CURSOR_REFUSED.has(err.code))) throw err;
     }
   }
   if (fresh) return walkSlice(deps, job, slice, progress, original, true, signal);
   const byTime = { ...base, effective_at: { gte: slice.startSecs, lte: slice.upperBoundSecs } };
   return walkSlice(deps, job, slice, progress, byTime, false, signal);
 }
+
+/** What the API answers a resumed slice's cursor with when it no longer knows it (see runSlice). */
+const CURSOR_REFUSED = new Set(["openai_bad_request", "openai_cursor_rejected", "backfill_cursor_ignored"]);
 
 /** Walks one query of a slice to its end; `recordCursor` only when the query is the slice's original one. */
 async function walkSlice(
@@ -202,16 +206,23 @@ async function walkSlice(
 ): Promise<void> {
   let upperBound = slice.upperBoundSecs;
   let eventsRead = slice.eventsRead;
+  let first = true;
   for await (const page of deps.reader.pages(query, signal)) {
     const done = !page.has_more;
-    // Pages come newest first: everything above the page's oldest second has been read.
-    let pageMin = upperBound;
-    for (const item of page.data) {
-      const at = (item as { effective_at?: unknown })?.effective_at;
-      if (typeof at === "number" && Number.isSafeInteger(at) && at >= slice.startSecs && at < pageMin) pageMin = at;
+    // A resumed cursor's first page ends the walk with nothing in it: either the slice's last page was read
+    // before the stop, or the API dropped the cursor it no longer knows and answered an empty list. Marking the
+    // slice done would lose the second case's events for good; reading its rest by time costs little in the first.
+    if (first && query.after !== undefined && done && page.data.length === 0 && upperBound > slice.startSecs) {
+      throw new VigilError("backfill_cursor_ignored", `the page after ${query.after} came back empty`);
     }
+    first = false;
+    // Pages come newest first: everything newer than the page's last record has been read, which is where the
+    // next page starts. The last record, not the page's oldest: one late record listed among newer ones would
+    // otherwise put the progress below records not read yet, and a resume by time would skip them.
     const before = upperBound;
-    upperBound = done ? slice.startSecs : pageMin;
+    upperBound = done
+      ? slice.startSecs
+      : Math.min(upperBound, lastRecordSecs(page.data, slice.startSecs) ?? upperBound);
     eventsRead += page.data.length;
     const cursor = recordCursor && !done ? page.last_id : null;
     const result = await storePage(deps, page.data, {
@@ -232,4 +243,13 @@ async function walkSlice(
     deps.onProgress?.({ ...progress });
     if (done) return;
   }
+}
+
+/** The effective_at of the page's last record inside the slice (at or after `startSecs`); null if none has one. */
+function lastRecordSecs(items: readonly unknown[], startSecs: number): number | null {
+  for (let i = items.length - 1; i >= 0; i--) {
+    const at = (items[i] as { effective_at?: unknown } | null)?.effective_at;
+    if (typeof at === "number" && Number.isSafeInteger(at) && at >= startSecs) return at;
+  }
+  return null;
 }

@@ -429,6 +429,24 @@ test("404 is not retried and says the base URL is probably wrong", async () => {
   });
 });
 
+test("404 for a page after a cursor is the cursor refused, not the base URL (which answered the first page)", async () => {
+  const notFound = json(404, { error: { message: "Not found", type: "x", param: null, code: null } });
+  await withServer([page(["a", "b"], true), notFound], async (s) => {
+    const err = await failure(
+      (async () => {
+        for await (const _ of makeClient(s).pages({})) {
+          // drain
+        }
+      })(),
+    );
+    assert.equal(err.code, "openai_cursor_rejected");
+    assert.equal(err instanceof ConfigurationError, false);
+    assert.match(err.message, /the page after b: the API no longer accepts that cursor/);
+    assert.doesNotMatch(err.message, /base URL/);
+    assert.equal(s.requests.length, 2, "not retried");
+  });
+});
+
 test("other 4xx statuses are not retried", async () => {
   await withServer([apiError(422, "Unprocessable")], async (server) => {
     const err = await failure(makeClient(server).listPage({}));

@@ -4,12 +4,13 @@
 
 import type { AuditLogPage, AuditLogQuery } from "../../core/audit-log.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
-import { ConfigurationError } from "../../core/errors.ts";
+import { ConfigurationError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
 import { parseAuditLogEnvelope } from "./envelope.ts";
 import {
   authError,
   badRequestError,
+  cursorRejectedError,
   describeHttpFailure,
   notFoundError,
   OpenAIRequestError,
@@ -88,7 +89,7 @@ export class OpenAIAuditLogClient {
     try {
       return await this.retrier.run((attempt) => {
         attempts = attempt;
-        return this.attemptOnce(url, signal);
+        return this.attemptOnce(url, query.after, signal);
       }, signal);
     } catch (err) {
       if (signal?.aborted) throw err instanceof RequestAbortedError ? err : new RequestAbortedError(signal.reason);
@@ -154,7 +155,11 @@ export class OpenAIAuditLogClient {
   }
 
   /** One HTTP exchange with its own timeout. Throws OpenAIRequestError (retryable or not) or a typed error. */
-  private async attemptOnce(url: string, signal: AbortSignal | undefined): Promise<OpenAIAuditLogPage> {
+  private async attemptOnce(
+    url: string,
+    after: string | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<OpenAIAuditLogPage> {
     if (signal?.aborted) throw new RequestAbortedError(signal.reason);
     const controller = new AbortController();
     let timedOut = false;
@@ -171,9 +176,10 @@ export class OpenAIAuditLogClient {
       stage = "body";
       // Read the whole body before judging anything: a cut stream rejects here, not later.
       const body = await response.text();
-      return this.interpret(response, body);
+      return this.interpret(response, body, after);
     } catch (err) {
-      if (err instanceof OpenAIRequestError || err instanceof ConfigurationError) throw err;
+      // Judged already (interpret): thrown as it is, not taken for a network failure.
+      if (err instanceof OpenAIRequestError || err instanceof VigilError) throw err;
       if (signal?.aborted) throw new RequestAbortedError(err);
       if (timedOut) {
         const when = stage === "connect" ? "no response" : "the body did not finish";
@@ -193,7 +199,8 @@ export class OpenAIAuditLogClient {
     }
   }
 
-  private interpret(response: Response, body: string): OpenAIAuditLogPage {
+  /** `after`: the cursor the request carried, if any (a 404 then most likely refuses the cursor, not the URL). */
+  private interpret(response: Response, body: string, after: string | undefined): OpenAIAuditLogPage {
     const requestId = response.headers.get("x-request-id");
     if (response.ok) {
       const parsed = parseAuditLogEnvelope(body);
@@ -216,7 +223,11 @@ export class OpenAIAuditLogClient {
     }
     if (status === 401 || status === 403) throw authError(status, api, requestId, this.apiKey.startsWith("sk-admin-"));
     if (status === 400) throw badRequestError(api, requestId);
-    if (status === 404) throw notFoundError(this.endpoint, api, requestId);
+    if (status === 404) {
+      throw after === undefined
+        ? notFoundError(this.endpoint, api, requestId)
+        : cursorRejectedError(after, api, requestId);
+    }
     throw new OpenAIRequestError("http", describeHttpFailure(status, api, requestId), {
       retryable: false,
       status,

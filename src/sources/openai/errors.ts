@@ -128,6 +128,21 @@ export function notFoundError(endpoint: string, api: ApiErrorDetails, requestId:
   );
 }
 
+/**
+ * A 404 for a request that carried a cursor: the base URL answered the walk's first page, so it is the cursor the
+ * API no longer knows (an expired one, say). Not a configuration error: a backfill falls back to reading by time,
+ * and a poll's next run walks its window again.
+ */
+export function cursorRejectedError(after: string, api: ApiErrorDetails, requestId: string | null): VigilError {
+  return new VigilError(
+    "openai_cursor_rejected",
+    `OpenAI answered ${describeHttpFailure(404, api, requestId)} for the page after ${after}: the API no longer ` +
+      "accepts that cursor.",
+    // A later walk (the backfill's by time, the poll's next run) does not carry it.
+    { retryable: true },
+  );
+}
+
 /** What to check when the API could not be reached at all; nothing to add when it answered. */
 const UNREACHABLE_ADVICE: Partial<Record<FailureKind, string>> = {
   network:
