@@ -21,6 +21,7 @@ import { runSearchContract } from "../../../test/storage-contract-search.ts";
 import { runSuppressionContract } from "../../../test/storage-contract-suppressions.ts";
 import { runTriageContract } from "../../../test/storage-contract-triage.ts";
 import { VigilError } from "../../core/errors.ts";
+import { fenceOf } from "../../core/fleet.ts";
 import type { PageWrite } from "../ports.ts";
 import { eventSearch } from "../store/event-search.ts";
 import { PostgresStoreDialect } from "./dialect.ts";
@@ -144,6 +145,18 @@ async function dialectOn(schema: string): Promise<PostgresStoreDialect> {
   const dialect = new PostgresStoreDialect(pool, schema, describeTarget(cluster.connectionString));
   await dialect.migrate(Date.now());
   return dialect;
+}
+
+/** Resolves once some other session of the database waits for a lock (seen from `client`), within 10 s. */
+async function waitForLockWait(client: pg.Client): Promise<void> {
+  for (const deadline = Date.now() + 10_000; Date.now() < deadline; ) {
+    const { rows } = await client.query(
+      "SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()",
+    );
+    if (rows[0].n > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  throw new Error("no session waited for a lock within 10 s");
 }
 
 describe("PostgresStore", () => {
@@ -366,6 +379,44 @@ describe("PostgresStore", () => {
     } finally {
       await frozen.query("ROLLBACK").catch(() => undefined);
       await frozen.end();
+      await store.close();
+    }
+  });
+
+  it("refuses a page that waited for its lease row while a successor under its worker id took the id over", async () => {
+    const schema = freshSchema();
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    const successor = await rawClient();
+    try {
+      const source = await store.createSource(sourceSettings("taken over"), { ciphertext: "v1:unused" });
+      const lease = `source:${source.id}`;
+      const first = { id: "w1", host: "h", pid: 1, version: "test", incarnation: "w1-first" };
+      await store.heartbeatWorker(first, 30_000, 0);
+      assert.deepEqual(await store.claimLeases("w1", [lease], 30_000), [lease]);
+      const page = (id: string) => ({
+        sourceId: source.id,
+        events: [eventRow(id, T0)],
+        quarantined: [],
+        unknownTypes: [],
+        fence: fenceOf(first, lease),
+      });
+      // A page before (which also starts the writer thread, so the next one is sent at once).
+      assert.deepEqual((await store.applyPage(page("before"))).insertedIds, ["before"]);
+      // The successor's heartbeat, held open: it has taken the id and holds the lease row it renews.
+      await successor.query(`SET search_path TO ${schema}`);
+      await successor.query("BEGIN");
+      await successor.query("UPDATE workers SET incarnation = 'w1-second' WHERE id = 'w1'");
+      await successor.query("UPDATE leases SET expires_at_ms = expires_at_ms + 1000 WHERE worker_id = 'w1'");
+      // The first process's page waits for that row, and goes on once the successor commits.
+      const late = store.applyPage(page("from-predecessor"));
+      late.catch(() => undefined);
+      await waitForLockWait(successor);
+      await successor.query("COMMIT");
+      await assert.rejects(late, (err: unknown) => (err as { code?: unknown }).code === "lease_lost");
+      assert.deepEqual(await store.listEventIds(source.id), ["before"]);
+    } finally {
+      await successor.query("ROLLBACK").catch(() => undefined);
+      await successor.end();
       await store.close();
     }
   });

@@ -29,21 +29,23 @@ export async function holdLeaseIn(ctx: StoreContext, trx: Db, fence: LeaseFence)
         .select("name")
         .where("name", "=", fence.lease)
         .where("worker_id", "=", fence.workerId)
-        .where("expires_at_ms", ">", ctx.dialect.clockMs)
-        // And this process is still the worker: a successor under the id (its heartbeat replaced the incarnation)
-        // inherits the lease. Unlocked: the successor's heartbeat renews the lease in the same transaction as it
-        // takes the id, so it waits for this row's lock, and this write commits before the successor holds it.
-        .where(({ exists, selectFrom }) =>
-          exists(
-            selectFrom("workers")
-              .select("id")
-              .where("id", "=", fence.workerId)
-              .where("incarnation", "=", fence.incarnation),
-          ),
-        ),
+        .where("expires_at_ms", ">", ctx.dialect.clockMs),
     )
     .executeTakeFirst();
-  if (held === undefined) {
+  // And this process is still the worker: a successor under the id (its heartbeat replaced the incarnation)
+  // inherits the lease. Read in a statement of its own, after the lease row is locked: the successor's heartbeat
+  // takes the id and renews the lease in one transaction, so if it was holding the row, this statement's fresh
+  // snapshot sees its incarnation. (Inside the locking statement the check would read the snapshot from before
+  // the wait, and let this write through after the successor took over.)
+  const same =
+    held !== undefined &&
+    (await trx
+      .selectFrom("workers")
+      .select("id")
+      .where("id", "=", fence.workerId)
+      .where("incarnation", "=", fence.incarnation)
+      .executeTakeFirst()) !== undefined;
+  if (!same) {
     throw new VigilError(
       "lease_lost",
       `Worker ${fence.workerId} (this process) no longer holds lease ${fence.lease}; nothing was written.`,
