@@ -11,6 +11,7 @@ import { silentLogger } from "../logging/logger.ts";
 import { loadOpenAIAuditLogType } from "../schema/index.ts";
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from "../simulator/index.ts";
 import { OpenAIAuditLogClient } from "../sources/openai/client.ts";
+import { authError } from "../sources/openai/errors.ts";
 import type { Store } from "../storage/ports.ts";
 import { runBackfillJob } from "./backfill.ts";
 import { SourcePoller } from "./poller.ts";
@@ -64,6 +65,10 @@ async function harness(
 
 function visibleMain(sim: RunningSimulator, nowSecs: number): RawAuditLog[] {
   return sim.org.visibleEvents(nowSecs).filter((e) => !isTenantScoped(e.type));
+}
+
+function pollerDeps(h: Harness) {
+  return { store: h.store, reader: h.client, source: h.source, clock: h.clock, logger: silentLogger, normalizer };
 }
 
 /** The first poll of a new source plus its history backfill: everything visible ends up stored once. */
@@ -250,6 +255,53 @@ describe("poller", () => {
       assert.ok(all.some((e) => isTenantScoped(e.type)));
       assert.deepEqual((await h.store.listEventIds(h.source.id)).sort(), sortedIds(all));
       assert.equal((await h.store.getStreamState(h.source.id, "tenant")).checkpointSecs, T0 / 1000);
+    } finally {
+      await h.close();
+    }
+  });
+
+  /** The harness's client, refusing (403) the queries of one stream the way OpenAI refuses a key. */
+  function refusing(h: Harness, stream: "main" | "tenant"): AuditLogReader {
+    const api = { message: "Missing scope", type: "invalid_request_error", param: null, code: null };
+    return {
+      async *pages(query, signal) {
+        if ((query.tenant_only === true) === (stream === "tenant")) throw authError(403, api, null, true);
+        yield* h.client.pages(query, signal);
+      },
+    };
+  }
+
+  it("polls the organization's events when the key may not read tenant events, and says which stream failed", async () => {
+    const h = await harness(
+      { seed: 17, history: { days: 1, eventsPerDay: 2000, endSecs: T0 / 1000 }, tenantShare: 0.2 },
+      { includeTenantEvents: true },
+    );
+    try {
+      const poller = new SourcePoller({ ...pollerDeps(h), reader: refusing(h, "tenant") });
+      await assert.rejects(poller.pollOnce(), (err: Error & { code?: string }) => {
+        assert.equal(err.code, "openai_tenant_refused");
+        assert.match(err.message, /^Tenant events \(tenant_only=true\): /);
+        assert.match(err.message, /include-tenant-events setting/);
+        return true;
+      });
+      assert.equal((await h.store.getStreamState(h.source.id, "main")).checkpointSecs, T0 / 1000);
+      const status = await h.store.getPollStatus(h.source.id);
+      assert.equal(status.lastErrorCode, "openai_tenant_refused", "not an authentication failure of the key");
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("polls the tenant events when the organization's stream fails, and fails the poll with that failure", async () => {
+    const h = await harness(
+      { seed: 17, history: { days: 1, eventsPerDay: 2000, endSecs: T0 / 1000 }, tenantShare: 0.2 },
+      { includeTenantEvents: true },
+    );
+    try {
+      const poller = new SourcePoller({ ...pollerDeps(h), reader: refusing(h, "main") });
+      await assert.rejects(poller.pollOnce(), (err: Error & { code?: string }) => err.code === "openai_auth_forbidden");
+      assert.equal((await h.store.getStreamState(h.source.id, "tenant")).checkpointSecs, T0 / 1000);
+      assert.equal((await h.store.getPollStatus(h.source.id)).lastErrorCode, "openai_auth_forbidden");
     } finally {
       await h.close();
     }

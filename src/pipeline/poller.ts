@@ -78,7 +78,18 @@ export class SourcePoller {
     await store.recordPollStart(source.id, clock.nowMs());
     try {
       const streams: StreamPollReport[] = [];
-      for (const stream of streamsOf(source)) streams.push(await this.pollStream(stream, signal));
+      // Each stream is polled whatever the other's outcome: tenant events the key may not read must not stop the
+      // organization's own, nor the other way round. The poll fails with the first failure.
+      let failure: { err: unknown } | undefined;
+      for (const stream of streamsOf(source)) {
+        try {
+          streams.push(await this.pollStream(stream, signal));
+        } catch (err) {
+          if (signal?.aborted) throw err;
+          failure ??= { err: stream === "tenant" ? tenantStreamError(err) : err };
+        }
+      }
+      if (failure) throw failure.err;
       await store.recordPollResult(source.id, { atMs: clock.nowMs(), ok: true });
       return { sourceId: source.id, streams };
     } catch (err) {
@@ -199,4 +210,22 @@ export class SourcePoller {
       },
     );
   }
+}
+
+/**
+ * A failure of the tenant stream, said as one: its refusal is not the key failing (the organization's own events
+ * may well be read), so it does not count as an authentication failure, and the message says what to change.
+ */
+function tenantStreamError(err: unknown): unknown {
+  if (!(err instanceof VigilError)) return err;
+  const refused = err.code.startsWith("openai_auth_");
+  return new VigilError(
+    refused ? "openai_tenant_refused" : err.code,
+    `Tenant events (tenant_only=true): ${err.message}` +
+      (refused
+        ? " The source reads tenant events because of its include-tenant-events setting; turn that off in the " +
+          "source's settings if this key is not meant to read them."
+        : ""),
+    { retryable: err.retryable, cause: err },
+  );
 }
