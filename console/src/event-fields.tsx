@@ -6,7 +6,7 @@
 import type { ReactNode } from "react";
 import { Link } from "react-router-dom";
 import { Disclosure, JsonBlock } from "./components.tsx";
-import { fmtSecs, type Rec, str } from "./format.ts";
+import { fmtSecs, type Rec, str, visible } from "./format.ts";
 
 function obj(v: unknown): Rec | undefined {
   return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Rec) : undefined;
@@ -86,14 +86,14 @@ export function searchLink(filters: Record<string, string>): string {
 
 function Pivot({ label, filters }: { label: string; filters: Record<string, string> }) {
   return (
-    <Link className="pivot" to={searchLink(filters)} aria-label={label} title={label}>
+    <Link className="pivot" to={searchLink(filters)} aria-label={visible(label)} title={visible(label)}>
       search ↗
     </Link>
   );
 }
 
 function valueText(v: unknown): string {
-  if (Array.isArray(v)) return v.map((x) => (typeof x === "string" ? x : JSON.stringify(x))).join(", ");
+  if (Array.isArray(v)) return visible(v.map((x) => (typeof x === "string" ? x : JSON.stringify(x))).join(", "));
   return str(v);
 }
 
@@ -121,9 +121,9 @@ export function EventFields({ raw, rawLabel, lead }: { raw: unknown; rawLabel: s
         <Field name="Actor">
           {actor ? (
             <>
-              {actor}
-              {e.actorEmail && e.actorId ? <span className="muted mono small"> {e.actorId}</span> : null}
-              {e.actorType ? <span className="muted small"> ({e.actorType})</span> : null}{" "}
+              {visible(actor)}
+              {e.actorEmail && e.actorId ? <span className="muted mono small"> {visible(e.actorId)}</span> : null}
+              {e.actorType ? <span className="muted small"> ({visible(e.actorType)})</span> : null}{" "}
               <Pivot label={`Events by the same actor ${actor}`} filters={{ actor }} />
             </>
           ) : (
@@ -132,28 +132,28 @@ export function EventFields({ raw, rawLabel, lead }: { raw: unknown; rawLabel: s
         </Field>
         {e.actorKeyId ? (
           <Field name="Using key">
-            <span className="mono">{e.actorKeyId}</span>{" "}
+            <span className="mono">{visible(e.actorKeyId)}</span>{" "}
             <Pivot label={`Events with the same key ${e.actorKeyId}`} filters={{ text: e.actorKeyId }} />
           </Field>
         ) : null}
         <Field name="IP">
           {e.ip ? (
             <>
-              <span className="mono">{e.ip}</span>
-              {e.location ? <span> · {e.location}</span> : null}
-              {e.asn ? <span className="muted"> · AS{e.asn.replace(/^AS/i, "")}</span> : null}{" "}
+              <span className="mono">{visible(e.ip)}</span>
+              {e.location ? <span> · {visible(e.location)}</span> : null}
+              {e.asn ? <span className="muted"> · AS{visible(e.asn.replace(/^AS/i, ""))}</span> : null}{" "}
               <Pivot label={`Events from the same IP ${e.ip}`} filters={{ ip: e.ip }} />
             </>
           ) : (
             "—"
           )}
         </Field>
-        {e.userAgent ? <Field name="User agent">{e.userAgent}</Field> : null}
+        {e.userAgent ? <Field name="User agent">{visible(e.userAgent)}</Field> : null}
         <Field name="Project">
           {e.projectId ? (
             <>
-              {e.projectName || e.projectId}
-              {e.projectName ? <span className="muted mono small"> {e.projectId}</span> : null}{" "}
+              {visible(e.projectName || e.projectId)}
+              {e.projectName ? <span className="muted mono small"> {visible(e.projectId)}</span> : null}{" "}
               <Pivot label={`Events in the same project ${e.projectId}`} filters={{ project: e.projectId }} />
             </>
           ) : (
@@ -162,7 +162,7 @@ export function EventFields({ raw, rawLabel, lead }: { raw: unknown; rawLabel: s
         </Field>
         {e.targetId ? (
           <Field name="Target">
-            <span className="mono">{e.targetId}</span>
+            <span className="mono">{visible(e.targetId)}</span>
             {keyLike ? (
               <>
                 {" "}
@@ -176,7 +176,7 @@ export function EventFields({ raw, rawLabel, lead }: { raw: unknown; rawLabel: s
             <ul className="field-list" aria-label="Changes requested">
               {e.changes.map(([k, v]) => (
                 <li key={k}>
-                  <span className="mono">{k}</span> → {valueText(v)}
+                  <span className="mono">{visible(k)}</span> → {valueText(v)}
                 </li>
               ))}
             </ul>
@@ -184,7 +184,7 @@ export function EventFields({ raw, rawLabel, lead }: { raw: unknown; rawLabel: s
         ) : null}
         {e.details.map(([k, v], i) => (
           // biome-ignore lint/suspicious/noArrayIndexKey: a payload's field and a `data` field may share a name
-          <Field key={`${k}-${i}`} name={k.replace(/_/g, " ")}>
+          <Field key={`${k}-${i}`} name={visible(k.replace(/_/g, " "))}>
             {valueText(v)}
           </Field>
         ))}
@@ -204,7 +204,7 @@ export function EventHeading({ ev }: { ev: Rec }) {
   const id = str(ev.id);
   return (
     <h3 className="event-heading">
-      <span className="mono">{type || "event"}</span> <span className="muted small">{fmtSecs(time)}</span>{" "}
+      <span className="mono">{visible(type) || "event"}</span> <span className="muted small">{fmtSecs(time)}</span>{" "}
       {id && ev.sourceId ? (
         <Link className="mono small" to={`/events/${encodeURIComponent(str(ev.sourceId))}/${encodeURIComponent(id)}`}>
           {id}

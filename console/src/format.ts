@@ -2,11 +2,23 @@
 
 export type Rec = Record<string, unknown>;
 
+/**
+ * Characters that change how text around them is shown without being seen: direction marks, embeddings,
+ * overrides and isolates (U+202E shows "moc.liam@nimda" as "admin@mail.com"), and zero-width characters
+ * ("ad\u200Bmin" is not "admin"). Event fields are the attacker's text.
+ */
+const HIDDEN = /[\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]/g;
+
+/** The text with each hidden character shown as its code point, e.g. ⟨U+202E⟩. */
+export function visible(text: string): string {
+  return text.replace(HIDDEN, (c) => `⟨U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}⟩`);
+}
+
 export function str(v: unknown): string {
   if (v === null || v === undefined) return "";
-  if (typeof v === "string") return v;
+  if (typeof v === "string") return visible(v);
   if (typeof v === "number" || typeof v === "boolean") return String(v);
-  return JSON.stringify(v);
+  return visible(JSON.stringify(v));
 }
 
 export function num(v: unknown): number | null {
@@ -48,12 +60,12 @@ export function fmtTime(obj: unknown, msNames: string[], secNames: string[]): st
 export function pretty(v: unknown): string {
   if (typeof v === "string") {
     try {
-      return JSON.stringify(JSON.parse(v), null, 2);
+      return visible(JSON.stringify(JSON.parse(v), null, 2));
     } catch {
-      return v;
+      return visible(v);
     }
   }
-  return JSON.stringify(v, null, 2) ?? "";
+  return visible(JSON.stringify(v, null, 2) ?? "");
 }
 
 export const SEVERITIES = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFO"] as const;

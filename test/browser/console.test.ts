@@ -24,6 +24,9 @@ const XSS_IMG = "<img src=x onerror=alert(1)>";
 const XSS_SCRIPT = "<script>window.__pwned=1</script>";
 const XSS_IP = "198.51.100.66";
 const XSS_EVENT_ID = "audit_log-xss-browser-test";
+/** Shown as "admin@fake-mail.com" were its right-to-left override (U+202E) not made visible. */
+const SPOOF = "\u202Emoc.liam-ekaf@nimda\u202C";
+const SPOOF_SHOWN = "⟨U+202E⟩moc.liam-ekaf@nimda⟨U+202C⟩";
 
 const WAIT = { timeout: 20_000 };
 
@@ -62,6 +65,7 @@ describe("console", { timeout: 300_000 }, () => {
         user: { id: "user-xss", email: XSS_IMG },
         ip_address: XSS_IP,
         user_agent: XSS_SCRIPT,
+        ip_address_details: { city: SPOOF },
       },
     };
     xss.project = { id: "proj_xss", name: XSS_SCRIPT };
@@ -700,12 +704,16 @@ describe("console", { timeout: 300_000 }, () => {
     // The readable fields show the markup as text too.
     await page.getByRole("definition").filter({ hasText: XSS_IMG }).first().waitFor(WAIT);
     await page.getByRole("definition").filter({ hasText: XSS_SCRIPT }).first().waitFor(WAIT);
+    // A direction override shows as its code point, not as the text it would make the value look like.
+    await page.getByRole("definition").filter({ hasText: SPOOF_SHOWN }).first().waitFor(WAIT);
     await page.getByRole("button", { name: /Raw JSON/ }).click();
     const raw = page.getByRole("figure", { name: "Raw event" });
     await raw.waitFor(WAIT);
     const text = (await raw.textContent()) ?? "";
     assert.ok(text.includes(XSS_IMG), text);
     assert.ok(text.includes(XSS_SCRIPT), text);
+    assert.ok(text.includes(SPOOF_SHOWN), text);
+    assert.ok(!((await page.locator("body").textContent()) ?? "").includes("\u202E"), "no override reaches the page");
     await screenshot(page, "14-xss-event");
     assert.equal(await page.locator('img[src="x"]').count(), 0);
     assert.equal(await page.locator("script:not([src])").count(), 0);

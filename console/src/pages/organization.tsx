@@ -101,7 +101,7 @@ function Findings({ list }: { list: Finding[] }) {
     <ul className="plain">
       {list.map((f) => (
         <li key={`${f.ruleId}:${f.objectId}:${f.title}`}>
-          <SeverityBadge severity={f.severity} /> {f.title}
+          <SeverityBadge severity={f.severity} /> {str(f.title)}
         </li>
       ))}
     </ul>
@@ -239,7 +239,7 @@ function HistoryButton({ target, open }: { target: HistoryTarget; open: (t: Hist
 function ProjectName({ p }: { p: OrgObject }) {
   return (
     <>
-      {str(p.data.name)} <span className="muted">{p.id}</span>
+      {str(p.data.name)} <span className="muted">{str(p.id)}</span>
     </>
   );
 }
@@ -367,7 +367,7 @@ export function OrganizationPage() {
                 header: "Key",
                 cell: (k) => (
                   <>
-                    {str(k.data.name) || "—"} <span className="muted">{k.id}</span>{" "}
+                    {str(k.data.name) || "—"} <span className="muted">{str(k.id)}</span>{" "}
                     <HistoryButton
                       target={{ kind: k.kind, id: k.id, label: str(k.data.name) || k.id }}
                       open={setHistory}
@@ -465,7 +465,7 @@ export function OrganizationPage() {
                 findingsOf={changeFindingsOf}
                 text={(a) => (
                   <>
-                    {spend(a.data)} <span className="muted">{a.id}</span>
+                    {spend(a.data)} <span className="muted">{str(a.id)}</span>
                   </>
                 )}
               />
