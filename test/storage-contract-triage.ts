@@ -146,6 +146,25 @@ export function runTriageContract(name: string, open: () => Promise<Store>): voi
         [b!, a!],
       );
       assert.equal(await store.countAlerts({ status: "OPEN" }), 2);
+
+      // UNRESOLVED: every status that still needs attention, in the list, its count and the counters' count.
+      await store.setAlertStatus(b!, "ACKNOWLEDGED", 400, "user:bob");
+      await store.setAlertStatus(a!, "TRIAGED", 400, "user:bob");
+      const unresolved = await store.listAlerts({ status: "UNRESOLVED", sort: "oldest" });
+      assert.deepEqual(
+        unresolved.filter((r) => [a, b, c].includes(r.id)).map((r) => [r.id, r.status]),
+        [
+          [a!, "TRIAGED"],
+          [b!, "ACKNOWLEDGED"],
+        ],
+      );
+      const all = await store.listAlerts({ limit: 1000 });
+      const stillOpen = all.filter((r) => ["OPEN", "ACKNOWLEDGED", "TRIAGED"].includes(r.status)).length;
+      assert.equal(await store.countAlerts({ status: "UNRESOLVED" }), stillOpen);
+      assert.equal(
+        await store.countAlerts({ status: "UNRESOLVED", sourceId, ruleId: all[0]!.ruleId }),
+        unresolved.length,
+      );
     });
 
     it("assigns and unassigns to console users, and keeps comments, in one history with who and when", async () => {

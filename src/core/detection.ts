@@ -85,6 +85,21 @@ export const CORRELATION_LOG_TYPE = "Vigil.Correlation";
 /** The open statuses, for queries that filter on them. */
 export const OPEN_ALERT_STATUSES: readonly AlertStatus[] = ALERT_STATUSES.filter(isOpenAlertStatus);
 
+/** A status filter: one status, or UNRESOLVED for every open one (what still needs attention). */
+export type AlertStatusFilter = AlertStatus | "UNRESOLVED";
+export const ALERT_STATUS_FILTERS: readonly AlertStatusFilter[] = [...ALERT_STATUSES, "UNRESOLVED"];
+
+/** The statuses a filter stands for. */
+export function statusesOf(filter: AlertStatusFilter): readonly AlertStatus[] {
+  return filter === "UNRESOLVED" ? OPEN_ALERT_STATUSES : [filter];
+}
+
+/** A status filter as typed (any case), or undefined if it is none. */
+export function parseAlertStatusFilter(text: string): AlertStatusFilter | undefined {
+  const upper = text.toUpperCase();
+  return ALERT_STATUS_FILTERS.find((s) => s === upper);
+}
+
 /** One row of an alert's status history; `from` is null for the creation (→ OPEN), `by` null when unknown. */
 export interface AlertStatusChange {
   from: AlertStatus | null;

@@ -478,7 +478,9 @@ describe("HTTP API resources", () => {
     assert.equal(list.json.alerts.length, 1);
     const alert = list.json.alerts[0];
     assert.equal((await call("GET", "/api/alerts?severity=LOW")).json.alerts.length, 0);
-    assert.equal((await call("GET", "/api/alerts?status=bogus")).status, 400);
+    const bogus = await call("GET", "/api/alerts?status=bogus");
+    assert.equal(bogus.status, 400);
+    assert.match(bogus.json.error.message, /UNRESOLVED/);
 
     const detail = await call("GET", `/api/alerts/${alert.id}`);
     assert.equal(detail.json.alert.id, alert.id);
@@ -508,9 +510,15 @@ describe("HTTP API resources", () => {
     assert.equal((await call("POST", "/api/alerts/unknown/status", { body: { status: "CLOSED" } })).status, 404);
     assert.equal((await call("GET", "/api/alerts/unknown")).status, 404);
 
+    // Acknowledged is still open: the list's UNRESOLVED filter finds it, and the overview counts it, as the same.
+    assert.deepEqual(
+      (await call("GET", "/api/alerts?status=unresolved&severity=HIGH")).json.alerts.map((a: { id: string }) => a.id),
+      [alert.id],
+    );
+    assert.equal((await call("GET", "/api/alerts?status=OPEN&severity=HIGH")).json.alerts.length, 0);
     const overview = await call("GET", "/api/overview");
     assert.equal(overview.status, 200);
-    assert.equal(overview.json.openAlertsBySeverity.HIGH, 0);
+    assert.equal(overview.json.openAlertsBySeverity.HIGH, 1);
     assert.equal(overview.json.sources[0].name, "Acme");
     const counted = overview.json.eventsPerDay.reduce((n: number, b: { count: number }) => n + b.count, 0);
     assert.equal(counted, 3);

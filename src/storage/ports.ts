@@ -20,7 +20,14 @@ import type {
   NewDestination,
   OutboxEntry,
 } from "../core/destination.ts";
-import type { AlertStatus, AlertStatusChange, RuleMatch, RuleStateOp, Severity } from "../core/detection.ts";
+import type {
+  AlertStatus,
+  AlertStatusChange,
+  AlertStatusFilter,
+  RuleMatch,
+  RuleStateOp,
+  Severity,
+} from "../core/detection.ts";
 import type { EventRow, QuarantineRecord, QuarantineRow, StoredEvent, UnknownTypeRecord } from "../core/event.ts";
 import type { LeaseFence, LeaseRecord, WorkerIdentity, WorkerRecord } from "../core/fleet.ts";
 import type { LoginBackoff } from "../core/login-backoff.ts";
@@ -126,7 +133,8 @@ export interface RuleStateEntry {
 export interface AlertQuery {
   /** true: only alerts raised from history; false: only live ones. */
   fromHistory?: boolean;
-  status?: AlertStatus;
+  /** One status, or UNRESOLVED: any open one. */
+  status?: AlertStatusFilter;
   severity?: Severity;
   ruleId?: string;
   sourceId?: string;

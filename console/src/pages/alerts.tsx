@@ -145,7 +145,11 @@ export function AlertsPage() {
       </header>
       <form className="filters" onSubmit={submitRule} aria-label="Alert filters">
         {select("severity", "Severity", [{ value: "", label: "All" }, ...SEVERITIES.map(same)])}
-        {select("status", "Status", [{ value: "", label: "All" }, ...STATUSES.map(same)])}
+        {select("status", "Status", [
+          { value: "", label: "All" },
+          { value: "UNRESOLVED", label: "Unresolved (open, acknowledged, triaged)" },
+          ...STATUSES.map(same),
+        ])}
         <label>
           Rule
           <input value={rule} placeholder="Rule ID" onChange={(e) => setRule(e.target.value)} />

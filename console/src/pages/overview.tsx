@@ -32,7 +32,7 @@ export function OverviewPage() {
       <Loading when={loading && !data} />
       <section className="grid-4" aria-label="Open alerts by severity">
         {SEVERITIES.map((s) => (
-          <Link key={s} to={`/alerts?status=OPEN&severity=${s}`} className={`stat stat-${s.toLowerCase()}`}>
+          <Link key={s} to={`/alerts?status=UNRESOLVED&severity=${s}`} className={`stat stat-${s.toLowerCase()}`}>
             <span className="stat-value">{open[s] ?? 0}</span>
             <span className="stat-label">
               <SeverityBadge severity={s} /> open

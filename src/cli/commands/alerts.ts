@@ -15,7 +15,16 @@ import { userInfo } from "node:os";
 import type { Command } from "commander";
 import type { AlertActivity, AlertRecord } from "../../core/alert.ts";
 import { unixSeconds } from "../../core/clock.ts";
-import { ALERT_STATUSES, type AlertStatus, isSeverity, SEVERITIES } from "../../core/detection.ts";
+import {
+  ALERT_STATUS_FILTERS,
+  ALERT_STATUSES,
+  type AlertStatus,
+  type AlertStatusFilter,
+  isSeverity,
+  OPEN_ALERT_STATUSES,
+  parseAlertStatusFilter,
+  SEVERITIES,
+} from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import { requireSource } from "../../pipeline/runtime.ts";
 import { ALERT_SORTS, type AlertQuery } from "../../storage/ports.ts";
@@ -38,6 +47,14 @@ export function parseStatus(value: string): AlertStatus {
   const upper = value.toUpperCase();
   const status = STATUSES.find((s) => s === upper);
   if (status === undefined) throw new UsageError(`Unknown status "${value}"; use one of ${STATUSES.join(", ")}.`);
+  return status;
+}
+
+/** A list's status filter: a status, or UNRESOLVED (any open one), in any case. */
+function parseStatusFilter(value: string): AlertStatusFilter {
+  const status = parseAlertStatusFilter(value);
+  if (status === undefined)
+    throw new UsageError(`Unknown status "${value}"; use one of ${ALERT_STATUS_FILTERS.join(", ")}.`);
   return status;
 }
 
@@ -96,7 +113,10 @@ export function register(program: Command): void {
   alerts
     .command("list")
     .description("List alerts (newest first unless --sort), a page at a time, with how many match.")
-    .option("--status <status>", `only alerts with this status (${STATUSES.join(", ")})`)
+    .option(
+      "--status <status>",
+      `only alerts with this status (${STATUSES.join(", ")}; UNRESOLVED: any of ${OPEN_ALERT_STATUSES.join(", ")})`,
+    )
     .option("--severity <severity>", "only alerts of this severity")
     .option("--rule <id>", "only alerts of this rule")
     .option("--source <name|id>", "only alerts of this source (its name or id)")
@@ -117,7 +137,7 @@ export function register(program: Command): void {
         throw new UsageError(`Unknown --sort "${options.sort}"; use one of ${ALERT_SORTS.join(", ")}.`);
       const offset = parsePositiveInt(options.offset, "--offset", 0);
       const query: AlertQuery = { limit: parsePositiveInt(options.limit, "--limit", 1, 10_000), offset, sort };
-      if (options.status) query.status = parseStatus(options.status);
+      if (options.status) query.status = parseStatusFilter(options.status);
       if (options.severity) query.severity = parseSeverityArg(options.severity);
       if (options.rule) query.ruleId = options.rule;
       if (options.history && options.live) throw new UsageError("Use either --history or --live, not both.");

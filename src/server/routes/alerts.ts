@@ -4,7 +4,7 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { ALERT_COMMENT_MAX_CHARS, type AlertRecord, BULK_STATUS_MAX } from "../../core/alert.ts";
-import { ALERT_STATUSES, type AlertStatus, isSeverity } from "../../core/detection.ts";
+import { ALERT_STATUS_FILTERS, ALERT_STATUSES, isSeverity, parseAlertStatusFilter } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { RuleSet } from "../../detections/engine/load.ts";
 import { ALERT_SORTS, type AlertCursor, type AlertFilter, type AlertSort, type Store } from "../../storage/ports.ts";
@@ -26,12 +26,13 @@ const CommentSchema = z.object({ body: z.string().min(1).max(ALERT_COMMENT_MAX_C
 /** The list's filters from the query: status, severity, rule, source, assignee or unassigned, since/until, history. */
 async function alertFilter(c: Context<AppEnv>, store: Store): Promise<AlertFilter> {
   const filter: AlertFilter = {};
-  const status = strParam(c, "status")?.toUpperCase();
-  if (status !== undefined) {
-    if (!(STATUSES as readonly string[]).includes(status)) {
-      throw new UsageError(`The status must be one of ${STATUSES.join(", ")}.`);
+  const statusText = strParam(c, "status");
+  if (statusText !== undefined) {
+    const status = parseAlertStatusFilter(statusText);
+    if (status === undefined) {
+      throw new UsageError(`The status must be one of ${ALERT_STATUS_FILTERS.join(", ")}.`);
     }
-    filter.status = status as AlertStatus;
+    filter.status = status;
   }
   const severity = strParam(c, "severity")?.toUpperCase();
   if (severity !== undefined) {

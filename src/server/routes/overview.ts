@@ -1,7 +1,7 @@
 // GET /api/overview (the console's home) and GET /api/health (system health).
 
 import { Hono } from "hono";
-import { SEVERITIES } from "../../core/detection.ts";
+import { isOpenAlertStatus, SEVERITIES } from "../../core/detection.ts";
 import { isDeliveryOutage } from "../../pipeline/delivery-health.ts";
 import { readSourceHealth } from "../../pipeline/health.ts";
 import type { Store } from "../../storage/ports.ts";
@@ -48,10 +48,12 @@ export function overviewRoutes(ctx: ServerContext): Hono<AppEnv> {
       sourcesHealth(store, ctx.nowMs()),
       store.historyAlertCounts(),
     ]);
+    // Open as the alert list's UNRESOLVED filter means it (OPEN, ACKNOWLEDGED, TRIAGED): an alert someone
+    // acknowledged still needs attention, and the console's tiles link to that filter.
     const openAlertsBySeverity = Object.fromEntries(
       SEVERITIES.map((sev) => [
         sev,
-        alertCounts.filter((a) => a.status === "OPEN" && a.severity === sev).reduce((n, a) => n + a.count, 0),
+        alertCounts.filter((a) => isOpenAlertStatus(a.status) && a.severity === sev).reduce((n, a) => n + a.count, 0),
       ]),
     );
     return c.json({ sinceSecs, bucketSecs: DAY, eventsPerDay, openAlertsBySeverity, historyAlerts, sources });

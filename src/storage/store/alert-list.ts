@@ -2,7 +2,7 @@
 // live), the orders, and paging, by offset (a numbered page of the console) or keyset (the API's stream).
 
 import { type SelectQueryBuilder, sql } from "kysely";
-import { SEVERITIES } from "../../core/detection.ts";
+import { type AlertStatusFilter, SEVERITIES, statusesOf } from "../../core/detection.ts";
 import { UsageError } from "../../core/errors.ts";
 import { ALERT_SORTS, type AlertFilter, type Store } from "../ports.ts";
 import { listLimit } from "./alerts.ts";
@@ -20,7 +20,7 @@ function filtered<O>(q: AlertSelect<O>, filter: AlertFilter): AlertSelect<O> {
   checkTime("since", filter.sinceMs);
   checkTime("until", filter.untilMs);
   return q
-    .$if(filter.status !== undefined, (qb) => qb.where("status", "=", filter.status as string))
+    .$if(filter.status !== undefined, (qb) => qb.where("status", "in", statusesOf(filter.status as AlertStatusFilter)))
     .$if(filter.severity !== undefined, (qb) => qb.where("severity", "=", filter.severity as string))
     .$if(filter.ruleId !== undefined, (qb) => qb.where("rule_id", "=", filter.ruleId as string))
     .$if(filter.sourceId !== undefined, (qb) => qb.where("source_id", "=", filter.sourceId as string))
@@ -89,7 +89,9 @@ export function alertListOps(ctx: StoreContext): Pick<Store, "listAlerts" | "cou
             .selectFrom("alert_counts")
             // PostgreSQL's sum of a bigint is a numeric (a string to the driver).
             .select((eb) => eb.cast<number>(eb.fn.coalesce(eb.fn.sum("alerts"), sql.lit(0)), "bigint").as("n"))
-            .$if(filter.status !== undefined, (qb) => qb.where("status", "=", filter.status as string))
+            .$if(filter.status !== undefined, (qb) =>
+              qb.where("status", "in", statusesOf(filter.status as AlertStatusFilter)),
+            )
             .$if(filter.severity !== undefined, (qb) => qb.where("severity", "=", filter.severity as string))
             .$if(filter.sourceId !== undefined, (qb) => qb.where("source_id", "=", filter.sourceId as string))
             .executeTakeFirstOrThrow(),
