@@ -1,4 +1,4 @@
-import { type FormEvent, useState } from "react";
+import { type FormEvent, useRef, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { api, listOf, objectOf, type Query } from "../api.ts";
 import {
@@ -14,7 +14,7 @@ import {
   useSourceNames,
 } from "../components.tsx";
 import { EventFields, EventHeading } from "../event-fields.tsx";
-import { fmtTime, num, pick, type Rec, SEVERITIES, STATUSES, str } from "../format.ts";
+import { fmtSecs, fmtTime, num, pick, type Rec, SEVERITIES, STATUSES, str } from "../format.ts";
 import { Table } from "../table.tsx";
 
 /** Alerts per page of the list. */
@@ -73,8 +73,14 @@ function listQuery(params: URLSearchParams): Query {
     limit: PAGE_SIZE,
     ...(assignee === "none" ? { unassigned: "true" } : { assignee }),
     ...(since ? { since: Math.floor(Date.now() / 1000) - since.secs } : {}),
+    // Pages after the first show the list as it stood when the first was read (PINNED): alerts raised since then
+    // would otherwise push the next page's alerts down, and the page would repeat some.
+    ...(params.get(PINNED) ? { until: params.get(PINNED) } : {}),
   };
 }
+
+/** The URL parameter that pins the pages: alerts created before this Unix second only. */
+const PINNED = "asof";
 
 import { SuppressControl } from "./suppressions.tsx";
 
@@ -86,7 +92,12 @@ export function AlertsPage() {
   const action = useAction();
   const sources = useLoad(() => api.get<unknown>("/api/sources").then((d) => listOf<Rec>(d, "sources")), []);
   const assignees = useAssignees();
-  const alerts = useLoad(() => api.get<Rec>("/api/alerts", listQuery(params)), [params.toString()]);
+  /** When the list last loaded unpinned: the second the pages after it are pinned to. */
+  const loadedAt = useRef(0);
+  const alerts = useLoad(() => {
+    if (!params.get(PINNED)) loadedAt.current = Math.floor(Date.now() / 1000) + 1;
+    return api.get<Rec>("/api/alerts", listQuery(params));
+  }, [params.toString()]);
   const rows = listOf<Rec>(alerts.data, "alerts");
   const total = num(alerts.data?.total) ?? rows.length;
   const offset = num(alerts.data?.offset) ?? 0;
@@ -95,8 +106,10 @@ export function AlertsPage() {
     const next = new URLSearchParams(params);
     if (value) next.set(name, value);
     else next.delete(name);
-    // Other filters, other alerts: back to the first page, nothing selected.
+    // Other filters, other alerts: back to the first page, nothing selected, the list as it is now.
     if (name !== "offset") next.delete("offset");
+    if (name !== "offset" || !value) next.delete(PINNED);
+    else if (!next.get(PINNED)) next.set(PINNED, String(loadedAt.current));
     setSelected(new Set());
     setParams(next);
   }
@@ -269,6 +282,14 @@ export function AlertsPage() {
               { header: "Created", className: "created", cell: (a) => fmtTime(a, ["createdAtMs"], ["createdAtSecs"]) },
             ]}
           />
+          {params.get(PINNED) ? (
+            <p className="muted">
+              As the list stood at {fmtSecs(Number(params.get(PINNED)))}: alerts raised since are not in these pages.{" "}
+              <button type="button" onClick={() => setFilter(PINNED, "")}>
+                Show the newest
+              </button>
+            </p>
+          ) : null}
           <nav className="pager" aria-label="Pages">
             <button
               type="button"
