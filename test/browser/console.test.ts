@@ -916,6 +916,17 @@ describe("console", { timeout: 300_000 }, () => {
     await page.getByRole("heading", { name: renamed, exact: true }).waitFor(WAIT);
     assert.ok((await sourceNames()).includes(renamed));
 
+    // Paused, and the page's health says so at once; polling again, it no longer does.
+    const polling = form.getByLabel(/Poll this source/);
+    const healthBadge = page.locator(".page-head .badge[class*=health-]");
+    await polling.uncheck();
+    await form.getByRole("button", { name: "Save" }).click();
+    await healthBadge.filter({ hasText: "disabled" }).waitFor(WAIT);
+    await polling.check();
+    await form.getByRole("button", { name: "Save" }).click();
+    await form.getByRole("status").filter({ hasText: "Settings saved" }).waitFor(WAIT);
+    await page.waitForFunction(() => !document.querySelector(".page-head .badge.health-disabled"), undefined, WAIT);
+
     // A pack turned off for this source only.
     const packs = page.getByRole("table", { name: "Packs for this source" });
     const disable = packs.getByRole("button", { name: /^Disable pack .* for this source$/ }).first();

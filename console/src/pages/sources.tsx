@@ -570,7 +570,15 @@ export function SourcePage() {
       </section>
       {source ? (
         <>
-          <SourceSettingsForm key={`settings-${id}`} source={source} onSaved={sources.reload} />
+          <SourceSettingsForm
+            key={`settings-${id}`}
+            source={source}
+            onSaved={() => {
+              // The header's health depends on the settings too (a disabled source is DISABLED).
+              sources.reload();
+              health.reload();
+            }}
+          />
           <SourcePacks sourceId={str(source.id)} />
           <DeleteSource key={`delete-${id}`} source={source} />
         </>
