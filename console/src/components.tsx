@@ -1,4 +1,4 @@
-import { type ReactNode, useCallback, useEffect, useState } from "react";
+import { createContext, type ReactNode, useCallback, useContext, useEffect, useState } from "react";
 import { Link } from "react-router-dom";
 import { api, errorMessage, listOf } from "./api.ts";
 import { pretty, type Rec, str } from "./format.ts";
@@ -109,6 +109,26 @@ export function JsonBlock({ value, label }: { value: unknown; label?: string }) 
   );
 }
 
+/**
+ * Whether the signed-in user is an admin. Changes to sources, destinations, packs and rules are an admin's (the
+ * server refuses them to analysts): analysts are not offered them, and are told who can.
+ */
+export const AdminContext = createContext(false);
+
+export function useIsAdmin(): boolean {
+  return useContext(AdminContext);
+}
+
+/** `children` for an admin; for an analyst, `fallback` (default: nothing). */
+export function AdminOnly({ children, fallback = null }: { children: ReactNode; fallback?: ReactNode }) {
+  return <>{useIsAdmin() ? children : fallback}</>;
+}
+
+/** What an analyst sees where an admin would change something. */
+export function AdminOnlyNote({ what }: { what: string }) {
+  return <p className="muted">Only an admin can {what}.</p>;
+}
+
 /** "enabled" / "disabled", for a pack or a rule. */
 export function EnabledBadge({ enabled }: { enabled: boolean }) {
   return <span className={`badge ${enabled ? "on" : "off"}`}>{enabled ? "enabled" : "disabled"}</span>;
@@ -127,6 +147,7 @@ export function EnableToggle({
   onToggle: (enable: boolean) => void;
 }) {
   const verb = enabled ? "Disable" : "Enable";
+  if (!useIsAdmin()) return null;
   return (
     <button type="button" disabled={busy} aria-label={`${verb} ${what}`} onClick={() => onToggle(!enabled)}>
       {verb}

@@ -2,6 +2,7 @@ import { Component, type ComponentType, lazy, type ReactNode, StrictMode, Suspen
 import { createRoot } from "react-dom/client";
 import { BrowserRouter, Navigate, NavLink, Route, Routes, useLocation, useNavigate } from "react-router-dom";
 import { api, errorMessage, setCsrf, setUnauthorizedHandler } from "./api.ts";
+import { AdminContext } from "./components.tsx";
 import { str } from "./format.ts";
 import { LoginPage } from "./pages/login.tsx";
 import "./styles.css";
@@ -99,22 +100,24 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
       <main className="content">
         <PageBoundary key={location.pathname}>
           <Suspense fallback={<p className="muted">Loading…</p>}>
-            <Routes>
-              <Route path="/" element={<OverviewPage />} />
-              <Route path="/alerts" element={<AlertsPage />} />
-              <Route path="/alerts/:id" element={<AlertDetailPage />} />
-              <Route path="/search" element={<SearchPage />} />
-              <Route path="/events/:sourceId/:eventId" element={<EventDetailPage />} />
-              <Route path="/organization" element={<OrganizationPage />} />
-              <Route path="/sources" element={<SourcesPage />} />
-              <Route path="/sources/new" element={<NewSourcePage />} />
-              <Route path="/sources/:id" element={<SourcePage />} />
-              <Route path="/detections" element={<DetectionsPage />} />
-              <Route path="/destinations" element={<DestinationsPage />} />
-              <Route path="/suppressions" element={<SuppressionsPage />} />
-              {admin ? <Route path="/users" element={<UsersPage />} /> : null}
-              <Route path="*" element={<Navigate to="/" replace />} />
-            </Routes>
+            <AdminContext.Provider value={admin}>
+              <Routes>
+                <Route path="/" element={<OverviewPage />} />
+                <Route path="/alerts" element={<AlertsPage />} />
+                <Route path="/alerts/:id" element={<AlertDetailPage />} />
+                <Route path="/search" element={<SearchPage />} />
+                <Route path="/events/:sourceId/:eventId" element={<EventDetailPage />} />
+                <Route path="/organization" element={<OrganizationPage />} />
+                <Route path="/sources" element={<SourcesPage />} />
+                <Route path="/sources/new" element={admin ? <NewSourcePage /> : <Navigate to="/sources" replace />} />
+                <Route path="/sources/:id" element={<SourcePage />} />
+                <Route path="/detections" element={<DetectionsPage />} />
+                <Route path="/destinations" element={<DestinationsPage />} />
+                <Route path="/suppressions" element={<SuppressionsPage />} />
+                {admin ? <Route path="/users" element={<UsersPage />} /> : null}
+                <Route path="*" element={<Navigate to="/" replace />} />
+              </Routes>
+            </AdminContext.Provider>
           </Suspense>
         </PageBoundary>
       </main>

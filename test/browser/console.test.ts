@@ -864,6 +864,24 @@ describe("console", { timeout: 300_000 }, () => {
     await analyst.getByRole("button", { name: "Sign in" }).click();
     await analyst.getByRole("link", { name: "Suppressions", exact: true }).waitFor(WAIT);
     assert.equal(await analyst.getByRole("link", { name: "Users" }).count(), 0);
+    // Nor the changes the server would refuse: they are not offered, and the page says who can make them.
+    await analyst.getByRole("link", { name: "Log Sources", exact: true }).click();
+    await analyst.getByRole("table", { name: "Log sources" }).getByRole("link").first().click();
+    await analyst.getByText("Only an admin can change, test or delete this source.").waitFor(WAIT);
+    for (const name of ["Create New", "Test Connection", "Save", "Delete source"])
+      assert.equal(await analyst.getByRole("button", { name, exact: true }).count(), 0, name);
+    await analyst.getByRole("link", { name: "Destinations", exact: true }).click();
+    await analyst.getByText(/Only an admin can add, change, test or remove destinations/).waitFor(WAIT);
+    assert.equal(await analyst.getByRole("form", { name: "New destination" }).count(), 0);
+    await analyst.getByRole("link", { name: "Detections", exact: true }).click();
+    await analyst.getByRole("heading", { name: "Detections", exact: true }).waitFor(WAIT);
+    await analyst
+      .getByText(/enabled/)
+      .first()
+      .waitFor(WAIT);
+    assert.equal(await analyst.getByRole("button", { name: /^(Enable|Disable) / }).count(), 0);
+    await analyst.goto(`${vigil.baseUrl}/sources/new`);
+    await analyst.getByRole("heading", { name: "Log Sources", exact: true }).waitFor(WAIT);
     await analyst.context().close();
   });
 

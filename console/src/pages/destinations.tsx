@@ -5,7 +5,16 @@
 import { type FormEvent, useState } from "react";
 import { Link } from "react-router-dom";
 import { api, errorMessage, listOf } from "../api.ts";
-import { ErrorBanner, Loading, SeverityBadge, useAction, useLoad } from "../components.tsx";
+import {
+  AdminOnly,
+  AdminOnlyNote,
+  ErrorBanner,
+  Loading,
+  SeverityBadge,
+  useAction,
+  useIsAdmin,
+  useLoad,
+} from "../components.tsx";
 import { fmtMs, type Rec, str } from "../format.ts";
 import { Table } from "../table.tsx";
 
@@ -266,6 +275,7 @@ function DeadLetterList({ name, letters }: { name: string; letters: Rec[] }) {
 }
 
 export function DestinationsPage() {
+  const admin = useIsAdmin();
   const loaded = useLoad(
     () =>
       api.get<unknown>("/api/destinations").then((d) => ({
@@ -371,7 +381,7 @@ export function DestinationsPage() {
                     <select
                       aria-label={`Minimum severity for ${name}`}
                       value={str(d.minSeverity) || "INFO"}
-                      disabled={fromFile}
+                      disabled={fromFile || !admin}
                       onChange={(e) => changeSeverity(id, e.target.value)}
                     >
                       {SEVERITIES.map((s) => (
@@ -409,13 +419,15 @@ export function DestinationsPage() {
                           >
                             Show
                           </button>{" "}
-                          <button
-                            type="button"
-                            aria-label={`Send the dead letters of ${name} again`}
-                            onClick={() => resend(id, name)}
-                          >
-                            Send again
-                          </button>
+                          <AdminOnly>
+                            <button
+                              type="button"
+                              aria-label={`Send the dead letters of ${name} again`}
+                              onClick={() => resend(id, name)}
+                            >
+                              Send again
+                            </button>
+                          </AdminOnly>
                         </div>
                       ) : null}
                       {letters[id] ? (
@@ -435,12 +447,16 @@ export function DestinationsPage() {
               {
                 header: "Test",
                 className: "soft-wrap",
-                cell: ({ id, name }) => <TestCell name={name} test={tests[id]} onSend={() => void sendTest(id)} />,
+                cell: ({ id, name }) => (
+                  <AdminOnly>
+                    <TestCell name={name} test={tests[id]} onSend={() => void sendTest(id)} />
+                  </AdminOnly>
+                ),
               },
               {
                 className: "nowrap",
                 cell: ({ id, name, fromFile }) =>
-                  fromFile ? (
+                  !admin ? null : fromFile ? (
                     <span className="muted">change it in the config file</span>
                   ) : removing === id ? (
                     <>
@@ -461,7 +477,11 @@ export function DestinationsPage() {
           />
         ) : null}
       </section>
-      <NewDestinationForm onCreated={destinations.reload} defaults={loaded.data?.defaults ?? {}} />
+      <AdminOnly
+        fallback={<AdminOnlyNote what="add, change, test or remove destinations, or send dead letters again" />}
+      >
+        <NewDestinationForm onCreated={destinations.reload} defaults={loaded.data?.defaults ?? {}} />
+      </AdminOnly>
     </>
   );
 }

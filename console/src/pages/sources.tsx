@@ -2,7 +2,16 @@ import { type FormEvent, useState } from "react";
 import { Link, useNavigate, useParams } from "react-router-dom";
 import { api, listOf, objectOf } from "../api.ts";
 import { StackedEventsChart } from "../chart.tsx";
-import { ErrorBanner, HealthBadge, JsonBlock, Loading, useAction, useLoad } from "../components.tsx";
+import {
+  AdminOnly,
+  AdminOnlyNote,
+  ErrorBanner,
+  HealthBadge,
+  JsonBlock,
+  Loading,
+  useAction,
+  useLoad,
+} from "../components.tsx";
 import { fmtHours, fmtMs, fmtSecs, fmtTime, healthOf, pick, type Rec, str } from "../format.ts";
 import { Table } from "../table.tsx";
 import {
@@ -29,9 +38,11 @@ export function SourcesPage() {
     <>
       <header className="page-head">
         <h1>Log Sources</h1>
-        <button type="button" className="primary" onClick={() => navigate("/sources/new")}>
-          Create New
-        </button>
+        <AdminOnly>
+          <button type="button" className="primary" onClick={() => navigate("/sources/new")}>
+            Create New
+          </button>
+        </AdminOnly>
       </header>
       <ErrorBanner message={sources.error} />
       <Loading when={sources.loading && !sources.data} />
@@ -450,9 +461,11 @@ export function SourcePage() {
         <h1>{str(source?.name) || "Log source"}</h1>
         <div className="head-badges">
           <HealthBadge health={healthOf(health.data) !== "unknown" ? healthOf(health.data) : healthOf(source)} />
-          <button type="button" onClick={() => void test()}>
-            Test Connection
-          </button>
+          <AdminOnly>
+            <button type="button" onClick={() => void test()}>
+              Test Connection
+            </button>
+          </AdminOnly>
         </div>
       </header>
       {testShown ? (
@@ -570,17 +583,21 @@ export function SourcePage() {
       </section>
       {source ? (
         <>
-          <SourceSettingsForm
-            key={`settings-${id}`}
-            source={source}
-            onSaved={() => {
-              // The header's health depends on the settings too (a disabled source is DISABLED).
-              sources.reload();
-              health.reload();
-            }}
-          />
+          <AdminOnly fallback={<AdminOnlyNote what="change, test or delete this source" />}>
+            <SourceSettingsForm
+              key={`settings-${id}`}
+              source={source}
+              onSaved={() => {
+                // The header's health depends on the settings too (a disabled source is DISABLED).
+                sources.reload();
+                health.reload();
+              }}
+            />
+          </AdminOnly>
           <SourcePacks sourceId={str(source.id)} />
-          <DeleteSource key={`delete-${id}`} source={source} />
+          <AdminOnly>
+            <DeleteSource key={`delete-${id}`} source={source} />
+          </AdminOnly>
         </>
       ) : null}
     </>
