@@ -6,12 +6,19 @@ import { redactSecrets } from "./redact.ts";
 export class VigilError extends Error {
   readonly code: string;
   readonly retryable: boolean;
+  /** How long the remote side asked to be left alone before the next try (a 429's Retry-After), if it did. */
+  readonly retryAfterMs: number | null;
 
-  constructor(code: string, message: string, options: { retryable?: boolean; cause?: unknown } = {}) {
+  constructor(
+    code: string,
+    message: string,
+    options: { retryable?: boolean; cause?: unknown; retryAfterMs?: number | null } = {},
+  ) {
     super(redactSecrets(message), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
     this.retryable = options.retryable ?? false;
+    this.retryAfterMs = options.retryAfterMs ?? null;
   }
 }
 

@@ -30,6 +30,19 @@ import {
 } from "./runtime.ts";
 
 const REFRESH_MS = 15_000;
+/** A server asking a source's polls to wait longer than this is taken at its word for this long only: a bad header
+ * (a Retry-After of days) must not silence a source; its health alarm would be the only sign. */
+const MAX_SERVER_WAIT_MS = 15 * 60_000;
+
+/**
+ * How long after a poll the next one starts: the rest of the poll interval; after a failure, at least as long as
+ * the API asked to wait (a 429's Retry-After, which the client honours only up to its own bound between
+ * attempts): asking again before then would only prolong the rate limiting.
+ */
+export function nextPollInMs(intervalMs: number, elapsedMs: number, failure: unknown): number {
+  const serverWaitMs = failure instanceof VigilError ? Math.min(failure.retryAfterMs ?? 0, MAX_SERVER_WAIT_MS) : 0;
+  return Math.max(0, intervalMs - elapsedMs, serverWaitMs);
+}
 
 function isAbort(err: unknown, signal: AbortSignal): boolean {
   return signal.aborted || (err instanceof VigilError && err.code === "aborted");
@@ -184,6 +197,7 @@ export class PollScheduler {
       }
       if (!source?.enabled) break;
       const started = clock.nowMs();
+      let failure: unknown = null;
       try {
         const poller = await pollerFor(this.runtime, source, options.fence);
         const report = await poller.pollOnce(signal);
@@ -201,6 +215,7 @@ export class PollScheduler {
         if (err instanceof VigilError && err.code === "lease_lost") break;
         const level = err instanceof VigilError && !err.retryable ? "error" : "warn";
         logger[level]({ source: source.name }, `Polling ${source.name} failed: ${errorMessage(err)}`);
+        failure = err;
       }
       await runHealthChecks(this.runtime, source);
       if (options.backfill) {
@@ -212,8 +227,7 @@ export class PollScheduler {
       posture ??= this.postureStep(source, signal).finally(() => {
         posture = null;
       });
-      const elapsed = clock.nowMs() - started;
-      await pause(Math.max(0, source.pollIntervalSecs * 1000 - elapsed), signal);
+      await pause(nextPollInMs(source.pollIntervalSecs * 1000, clock.nowMs() - started, failure), signal);
     }
     if (backfill) await backfill;
     if (posture) await posture;

@@ -206,6 +206,17 @@ test("pages() throws instead of looping when a cursor it followed comes back (A 
 
 // ---- retries ----
 
+test("429s until the attempts run out: the error keeps how long the API asked to wait, for the next poll", async () => {
+  const limited = () => apiError(429, "Rate limit", { "retry-after": "120" });
+  await withServer([limited(), limited(), limited()], async (server) => {
+    const err = await failure(makeClient(server, { maxAttempts: 3, maxDelayMs: 5 }).listPage({}));
+    assert.equal(err.code, "openai_unavailable");
+    assert.equal(err.retryAfterMs, 120_000);
+    assert.match(err.message, /It asked to wait 120 s before the next request\./);
+    assert.equal(server.requests.length, 3);
+  });
+});
+
 test("429 with Retry-After in seconds: the delay is honoured, and capped at maxDelayMs", async () => {
   await withServer([apiError(429, "Rate limit", { "retry-after": "0.03" }), page(["a"])], async (server) => {
     const { retries, onRetry } = recorder();

@@ -22,8 +22,6 @@ export class OpenAIRequestError extends VigilError {
   readonly reason: string;
   readonly status: number | null;
   readonly requestId: string | null;
-  /** Server-requested delay (Retry-After / retry-after-ms), already converted to milliseconds. */
-  readonly retryAfterMs: number | null;
 
   constructor(
     kind: FailureKind,
@@ -38,15 +36,16 @@ export class OpenAIRequestError extends VigilError {
       cause?: unknown;
     },
   ) {
+    // retryAfterMs: the server-requested delay (Retry-After / retry-after-ms), already in milliseconds.
     super(options.code ?? CODES[kind], options.message ?? `OpenAI audit log request failed: ${reason}.`, {
       retryable: options.retryable,
       cause: options.cause,
+      retryAfterMs: options.retryAfterMs ?? null,
     });
     this.kind = kind;
     this.reason = reason;
     this.status = options.status ?? null;
     this.requestId = options.requestId ?? null;
-    this.retryAfterMs = options.retryAfterMs ?? null;
   }
 }
 
@@ -157,8 +156,12 @@ export function unavailableError(last: OpenAIRequestError, attempts: number): Vi
   return new VigilError(
     "openai_unavailable",
     `The OpenAI audit log API did not return a usable page after ${times}; last failure: ${last.reason}.` +
-      (UNREACHABLE_ADVICE[last.kind] ?? ""),
-    { retryable: true, cause: last },
+      (UNREACHABLE_ADVICE[last.kind] ?? "") +
+      (last.retryAfterMs !== null
+        ? ` It asked to wait ${Math.ceil(last.retryAfterMs / 1000)} s before the next request.`
+        : ""),
+    // The poll that failed waits that long before the next one (pipeline/scheduler.ts).
+    { retryable: true, cause: last, retryAfterMs: last.retryAfterMs },
   );
 }
 
