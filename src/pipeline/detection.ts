@@ -5,7 +5,7 @@
 import type { SourceRecord } from "../core/source.ts";
 import { memberRuleIds } from "../detections/correlation/live.ts";
 import { createDetectionEngine, type DetectionEngine } from "../detections/engine/engine.ts";
-import { loadRules } from "../detections/engine/load.ts";
+import { loadRules, POLICIES_UNSUPPORTED } from "../detections/engine/load.ts";
 import type { DetectionSetting } from "../detections/engine/types.ts";
 import { BUILTIN_PACKS_DIR, EnablementResolver } from "../detections/packs.ts";
 import type { CorrelationRuleSpec } from "../detections/panther/correlation.ts";
@@ -42,8 +42,12 @@ export async function openDetection(options: {
   });
   const needsPython =
     rules.rules.some((r) => r.kind === "python") || (rules.dataModels ?? []).some((m) => m.pythonPath !== null);
-  if ((rules.unsupported ?? []).length > 0)
-    process.stderr.write(`vigil: skipped ${rules.unsupported?.length} file(s) Vigil does not run (Panther policies)\n`);
+  // Policies in one line (a Panther repository has hundreds); anything else skipped (a scheduled query with a
+  // CronExpression, a scheduled rule without its query) each with its reason.
+  const skipped = rules.unsupported ?? [];
+  const policies = skipped.filter((u) => u.endsWith(POLICIES_UNSUPPORTED));
+  if (policies.length > 0) process.stderr.write(`vigil: skipped ${policies.length} Panther policy file(s)\n`);
+  for (const u of skipped) if (!u.endsWith(POLICIES_UNSUPPORTED)) process.stderr.write(`vigil: skipped ${u}\n`);
   for (const o of rules.overrides ?? [])
     process.stderr.write(`vigil: rule ${o.id} from ${o.file} replaces the pack rule in ${o.replaces}\n`);
   const pythonPool = needsPython ? new PythonWorkerPool({}) : undefined;

@@ -8,6 +8,7 @@ import { readEnv } from "../../config/env.ts";
 import { UsageError } from "../../core/errors.ts";
 import { loadRules, type RuleSet } from "../../detections/engine/load.ts";
 import { BUILTIN_PACKS_DIR, EnablementResolver } from "../../detections/packs.ts";
+import { SCHEDULED_QUERY_PREFIX } from "../../detections/panther/scheduled-query.ts";
 import { filterRuleSet, parseFilter, type TestFilter } from "../../detections/test-filters.ts";
 import { formatTestReport, runRuleTests, testReportJson } from "../../detections/test-runner.ts";
 import { requireSource } from "../../pipeline/runtime.ts";
@@ -50,7 +51,13 @@ async function listing(kind: "rule" | "pack", json: boolean): Promise<void> {
         .map((s) => ({ source: sources.get(s.sourceId ?? "") ?? s.sourceId, enabled: s.enabled }));
     if (kind === "rule") {
       const replaced = new Map((set.overrides ?? []).map((o) => [o.id, o.replaces]));
+      const loadedQueries = new Set((set.scheduledQueries ?? []).map((q) => q.name));
       for (const r of set.rules) {
+        // A scheduled rule runs on its queries' rows: without a loaded query it never runs, enabled or not.
+        const queries = r.logTypes
+          .filter((t) => t.startsWith(SCHEDULED_QUERY_PREFIX))
+          .map((t) => t.slice(SCHEDULED_QUERY_PREFIX.length));
+        const idle = queries.length > 0 && queries.every((q) => !loadedQueries.has(q));
         const row = {
           id: r.id,
           pack: r.packId,
@@ -62,11 +69,14 @@ async function listing(kind: "rule" | "pack", json: boolean): Promise<void> {
           file: r.file,
           /** The pack rule this user rule replaces (same id). */
           replaces: replaced.get(r.id) ?? null,
+          /** A scheduled rule's queries, and whether any of them is loaded (it runs on their rows). */
+          scheduledQueries: queries,
+          runs: !idle,
         };
         if (json) printJsonLine(row);
         else
           process.stdout.write(
-            `${row.enabled ? "on " : "off"}  ${r.id}  ${row.severity}  ${r.kind}${r.packId ? `  pack=${r.packId}` : ""}${row.replaces ? `  replaces=${row.replaces}` : ""}${row.sourceOverrides.map((o) => `  ${o.source}=${o.enabled ? "on" : "off"}`).join("")}\n`,
+            `${row.enabled ? "on " : "off"}  ${r.id}  ${row.severity}  ${r.kind}${queries.length > 0 ? " scheduled" : ""}${r.packId ? `  pack=${r.packId}` : ""}${row.replaces ? `  replaces=${row.replaces}` : ""}${row.sourceOverrides.map((o) => `  ${o.source}=${o.enabled ? "on" : "off"}`).join("")}${idle ? `  does not run: no query ${queries.join(", ")} is loaded` : ""}\n`,
           );
       }
       // Correlation rules are enabled and disabled like rules (their matches group into alerts the same way).

@@ -17,7 +17,7 @@ import {
   type PantherGlobal,
 } from "../panther/repository-files.ts";
 import { loadPantherRuleFile } from "../panther/rule-file.ts";
-import { parseScheduledQuery, type ScheduledQuerySpec } from "../panther/scheduled-query.ts";
+import { parseScheduledQuery, SCHEDULED_QUERY_PREFIX, type ScheduledQuerySpec } from "../panther/scheduled-query.ts";
 import { fromDefinition, fromPantherSpec, type LoadedRule } from "./loaded-rule.ts";
 import { RULES_MODULE, registerRuleModuleResolution, ruleModuleUrl } from "./rule-modules.ts";
 import type { DetectionSetting } from "./types.ts";
@@ -85,6 +85,9 @@ interface Walk {
   seen: Set<string>;
 }
 
+/** The reason a Panther policy file is skipped (RuleSet.unsupported). */
+export const POLICIES_UNSUPPORTED = "Panther policies (cloud resources) are not supported";
+
 /** Panther analysis types that are not detections Vigil runs or tests; skipped without complaint. */
 const SKIPPED_TYPES = new Set(["pack", "saved_query", "lookup_table", "scheduled_prompt"]);
 
@@ -150,7 +153,7 @@ async function loadYaml(file: string, packId: string | null, w: Walk): Promise<v
       else w.scheduledQueries.push(q);
     }
     // A Panther repository has policies; Vigil has no cloud resources to run them on. Not an error: said once
-    else if (type === "policy") w.unsupported.push(`${file}: Panther policies (cloud resources) are not supported`);
+    else if (type === "policy") w.unsupported.push(`${file}: ${POLICIES_UNSUPPORTED}`);
     else if (type === undefined) w.problems.push(`${file}: not a Panther rule (no AnalysisType)`);
     else if (!SKIPPED_TYPES.has(String(type))) w.problems.push(`${file}: unknown AnalysisType ${String(type)}`);
   } catch (err) {
@@ -229,6 +232,18 @@ export async function loadRules(options: LoadRulesOptions = {}): Promise<RuleSet
     const prev = queryNames.get(q.name);
     if (prev) w.problems.push(`${q.specPath}: duplicate QueryName ${q.name} (also defined in ${prev})`);
     queryNames.set(q.name, q.specPath);
+  }
+  // A scheduled rule runs on the rows of its queries: one whose queries are all missing or skipped never runs,
+  // and is said to be so, rather than listed as if it ran.
+  for (const r of rules) {
+    const queries = r.logTypes.filter((t) => t.startsWith(SCHEDULED_QUERY_PREFIX));
+    if (queries.length === 0) continue;
+    const missing = queries.map((t) => t.slice(SCHEDULED_QUERY_PREFIX.length)).filter((n) => !queryNames.has(n));
+    if (missing.length === queries.length)
+      w.unsupported.push(
+        `${r.file}: scheduled rule ${r.id} does not run: its scheduled ${missing.length === 1 ? "query" : "queries"} ` +
+          `${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} not loaded (missing, or skipped above)`,
+      );
   }
   const globalIds = new Map<string, string>();
   for (const g of w.globals) {

@@ -8,8 +8,11 @@ import { resolve } from "node:path";
 import { z } from "zod";
 
 /** The log type a scheduled rule's rows carry: routes a query's rows to the rules that list it. */
+/** The log type a scheduled rule reads: its query's rows, by name. */
+export const SCHEDULED_QUERY_PREFIX = "ScheduledQuery:";
+
 export function scheduledQueryLogType(queryName: string): string {
-  return `ScheduledQuery:${queryName}`;
+  return `${SCHEDULED_QUERY_PREFIX}${queryName}`;
 }
 
 export interface ScheduledQuerySpec {
