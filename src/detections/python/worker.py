@@ -49,9 +49,15 @@ class FunctionReturnTypeError(Exception):
     pass
 
 
+_SELF = os.path.abspath(__file__)
+
+
 def _error(exc):
     out = {"type": type(exc).__name__, "message": str(exc)}
     frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
+    # The rule's own frames (its module, its helpers): a check this worker raised (a wrong return type) has no
+    # place in the rule to point at, and "worker.py, line 94" would send the reader to Vigil's code.
+    frames = [f for f in frames if os.path.abspath(f.filename) != _SELF]
     if frames:
         last = frames[-1]
         out["where"] = f"{os.path.basename(last.filename)}, line {last.lineno}, in {last.name}"
