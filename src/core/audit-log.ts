@@ -57,6 +57,8 @@ export interface AuditLogPage {
   first_id: string | null;
   last_id: string | null;
   has_more: boolean;
+  /** The API's clock when it answered (its Date header, Unix seconds), where it said. Not part of the body. */
+  serverTimeSecs?: number;
 }
 
 /** The query parameters of `GET /organization/audit_logs`, named as the SDKs name them. */

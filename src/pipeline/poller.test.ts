@@ -14,7 +14,7 @@ import { OpenAIAuditLogClient } from "../sources/openai/client.ts";
 import { authError } from "../sources/openai/errors.ts";
 import type { Store } from "../storage/ports.ts";
 import { runBackfillJob } from "./backfill.ts";
-import { SourcePoller } from "./poller.ts";
+import { checkpointFor, SourcePoller } from "./poller.ts";
 import type { AuditLogReader } from "./reader.ts";
 
 const normalizer = loadOpenAIAuditLogType();
@@ -431,5 +431,56 @@ describe("simulator fixture", () => {
     const client = new OpenAIAuditLogClient({ baseUrl: sim.baseUrl, apiKey: sim.adminKey });
     const result = await client.verify();
     assert.equal(result.ok, true);
+  });
+});
+
+describe("checkpointFor", () => {
+  it("follows the API's clock when this machine's runs ahead of it, and says so once an hour", () => {
+    const clock = fakeClock(T0);
+    const { logger, lines } = capturingLogger();
+    const deps = { logger, clock };
+    const local = T0 / 1000;
+    assert.equal(checkpointFor(local, local + 30, "Acme", deps), local, "an API ahead: this machine's time");
+    assert.equal(checkpointFor(local, undefined, "Acme", deps), local, "no Date header: this machine's time");
+    assert.equal(checkpointFor(local, local - 2, "Acme", deps), local - 2);
+    assert.equal(lines().length, 0, "a second or two is the header's rounding and the request's time");
+    assert.equal(checkpointFor(local, local - 300, "Acme", deps), local - 300);
+    assert.equal(checkpointFor(local, local - 300, "Acme", deps), local - 300);
+    assert.deepEqual(
+      lines().map((l) => l.msg),
+      [
+        "This machine's clock is 300 s ahead of the OpenAI API's: Acme's checkpoint follows the API's clock; keep NTP on.",
+      ],
+    );
+    clock.advance(3_600_001);
+    checkpointFor(local, local - 300, "Acme", deps);
+    assert.equal(lines().length, 2);
+  });
+
+  it("keeps a poll's events from waiting for the re-read when this machine's clock runs 5 minutes ahead", async () => {
+    const h = await harness({ seed: 5, history: { days: 0.01, eventsPerDay: 10, endSecs: T0 / 1000 - 3600 } });
+    try {
+      const ahead = 300;
+      const apiNow = T0 / 1000 - ahead;
+      const serverClock: AuditLogReader = {
+        async *pages(query, signal) {
+          for await (const page of h.client.pages(query, signal)) yield { ...page, serverTimeSecs: apiNow };
+        },
+      };
+      await h.store.createBackfillJob(
+        {
+          sourceId: h.source.id,
+          stream: "main",
+          sinceSecs: apiNow - DAY,
+          untilSecs: apiNow - 600,
+          initialCheckpointSecs: apiNow - 600,
+        },
+        [],
+      );
+      await new SourcePoller({ ...pollerDeps(h), reader: serverClock }).pollOnce();
+      assert.equal((await h.store.getStreamState(h.source.id, "main")).checkpointSecs, apiNow);
+    } finally {
+      await h.close();
+    }
   });
 });

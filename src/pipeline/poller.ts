@@ -181,7 +181,7 @@ export class SourcePoller {
           ? {
               streamUpdate: {
                 stream,
-                checkpointSecs: update.checkpointSecs,
+                checkpointSecs: checkpointFor(update.checkpointSecs, page.serverTimeSecs, source.name, this.deps),
                 ...(update.lastSweepSecs !== undefined ? { lastSweepSecs: update.lastSweepSecs } : {}),
               },
             }
@@ -229,3 +229,34 @@ function tenantStreamError(err: unknown): unknown {
     { retryable: err.retryable, cause: err },
   );
 }
+
+/** When each source last warned that this machine's clock runs ahead of the API's (at most once an hour each). */
+const skewWarnedAt = new Map<string, number>();
+
+/**
+ * The checkpoint a completed window sets: this machine's time at the poll, but never later than the API's own
+ * clock (the last page's Date header). A clock ahead by more than the overlap would otherwise start the next
+ * window after events the API had not yet written, and they would wait for the recent re-read, up to an hour.
+ * Running ahead by more than a few seconds is also said, since delivery retries and backfill ranges use this clock.
+ */
+export function checkpointFor(
+  localSecs: number,
+  serverSecs: number | undefined,
+  sourceName: string,
+  deps: Pick<PollerDeps, "logger" | "clock">,
+): number {
+  if (serverSecs === undefined || serverSecs >= localSecs) return localSecs;
+  const aheadSecs = localSecs - serverSecs;
+  const nowMs = deps.clock.nowMs();
+  if (aheadSecs > SKEW_WARN_SECS && nowMs - (skewWarnedAt.get(sourceName) ?? Number.NEGATIVE_INFINITY) > 3_600_000) {
+    skewWarnedAt.set(sourceName, nowMs);
+    deps.logger.warn(
+      { source: sourceName, aheadSecs },
+      `This machine's clock is ${aheadSecs} s ahead of the OpenAI API's: ${sourceName}'s checkpoint follows the API's clock; keep NTP on.`,
+    );
+  }
+  return serverSecs;
+}
+
+/** More than this ahead of the API is worth saying (its Date header counts whole seconds, and the request took some). */
+const SKEW_WARN_SECS = 10;

@@ -105,7 +105,8 @@ test("sends auth, accept and user-agent headers and the SDK query encoding; tole
       event_types: ["api_key.created", "login.failed"],
       tenant_only: true,
     });
-    assert.deepEqual(result, {
+    const { serverTimeSecs: _, ...body } = result;
+    assert.deepEqual(body, {
       object: "list",
       data: [{ id: "audit_log-1", type: "login.succeeded", effective_at: 1720000000 }],
       first_id: "audit_log-1",
@@ -201,6 +202,13 @@ test("pages() throws instead of looping when a cursor it followed comes back (A 
       [null, "b", "d"],
     );
     assert.equal(yielded.length, 3, "every page read is yielded; the error comes after");
+  });
+});
+
+test("a page carries the API's clock from its Date header", async () => {
+  await withServer([page(["a"])], async (server) => {
+    const result = await makeClient(server).listPage({});
+    assert.ok(result.serverTimeSecs !== undefined && Math.abs(result.serverTimeSecs - Date.now() / 1000) < 5);
   });
 });
 

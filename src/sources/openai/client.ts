@@ -204,7 +204,14 @@ export class OpenAIAuditLogClient {
     const requestId = response.headers.get("x-request-id");
     if (response.ok) {
       const parsed = parseAuditLogEnvelope(body);
-      if (parsed.ok) return { ...parsed.page, requestId };
+      if (parsed.ok) {
+        const date = Date.parse(response.headers.get("date") ?? "");
+        return {
+          ...parsed.page,
+          requestId,
+          ...(Number.isFinite(date) ? { serverTimeSecs: Math.floor(date / 1000) } : {}),
+        };
+      }
       const reason = `malformed page (HTTP ${response.status}): ${parsed.problem}${requestSuffix(requestId)}`;
       throw new OpenAIRequestError("malformed", reason, { retryable: true, status: response.status, requestId });
     }
