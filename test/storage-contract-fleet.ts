@@ -197,6 +197,28 @@ export function runFleetContract(name: string, open: () => Promise<Store>): void
       assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, 1_700_000_300);
     });
 
+    it("lets a process whose worker id a successor took neither claim, give back nor stop the successor's", async () => {
+      const first = worker("w9");
+      const second = { ...first, pid: 5252, incarnation: "w9-second" };
+      await store.heartbeatWorker(first, 300, 0);
+      assert.deepEqual(await store.claimLeases("w9", ["a"], 30_000, first.incarnation), ["a"]);
+      await sleep(500);
+      assert.deepEqual(await store.heartbeatWorker(second, 30_000, 0), ["a"]);
+      // The first one wakes up: whatever it does is refused, quietly (its next heartbeat is told why).
+      assert.deepEqual(await store.claimLeases("w9", ["b"], 30_000, first.incarnation), []);
+      await store.releaseLeases("w9", ["a"], first.incarnation);
+      await store.leaveFleet("w9", first.incarnation);
+      const held = async () => (await store.listLeases()).filter((l) => l.workerId === "w9").map((l) => l.name);
+      assert.deepEqual(await held(), ["a"]);
+      assert.equal((await store.listWorkers()).find((w) => w.id === "w9")?.live, true, "the successor still runs");
+      // The successor's own calls go through.
+      assert.deepEqual(await store.claimLeases("w9", ["b"], 30_000, second.incarnation), ["b"]);
+      await store.releaseLeases("w9", ["a"], second.incarnation);
+      assert.deepEqual(await held(), ["b"]);
+      await store.leaveFleet("w9", second.incarnation);
+      assert.deepEqual(await held(), []);
+    });
+
     it("writes pages under several leases in one transaction only while every lease is held", async () => {
       const a = await store.createSource(sourceSettings("fenced-a"), { ciphertext: "v1:unused" });
       const b = await store.createSource(sourceSettings("fenced-b"), { ciphertext: "v1:unused" });

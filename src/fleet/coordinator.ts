@@ -197,7 +197,7 @@ export class FleetCoordinator {
     this.claiming.add(name);
     let lease: Lease;
     try {
-      const [taken] = await this.store.claimLeases(this.identity.id, [name], this.ttlMs);
+      const [taken] = await this.store.claimLeases(this.identity.id, [name], this.ttlMs, this.identity.incarnation);
       if (taken !== name) return null;
       lease = this.hold(name, "once", started);
     } finally {
@@ -214,7 +214,7 @@ export class FleetCoordinator {
         this.drop(name, lease, "was released");
         this.releasingOnce.add(name);
         try {
-          await this.store.releaseLeases(this.identity.id, [name]);
+          await this.store.releaseLeases(this.identity.id, [name], this.identity.incarnation);
           this.releasedAt.set(name, this.now());
         } catch (err) {
           // Never fails the work it ends: the lease still names this worker, which no longer tracks it, so the next
@@ -261,7 +261,7 @@ export class FleetCoordinator {
     // A process refused the id never had it: leaving would end the live process's leases under that id.
     if (!this.#accepted) return;
     try {
-      await this.store.leaveFleet(this.identity.id);
+      await this.store.leaveFleet(this.identity.id, this.identity.incarnation);
     } catch (err) {
       // Its leases then expire on their own after the TTL.
       this.logger.warn(`Leaving the fleet failed (its leases expire in ${this.ttlMs} ms): ${errorMessage(err)}`);
@@ -357,7 +357,7 @@ export class FleetCoordinator {
     const share = this.share;
     if (!share || this.stopping.signal.aborted) {
       const strays = [...held].filter((n) => !this.tracked(n));
-      if (strays.length > 0) await this.store.releaseLeases(me, strays);
+      if (strays.length > 0) await this.store.releaseLeases(me, strays, this.identity.incarnation);
       return;
     }
     const workers = await this.store.listWorkers();
@@ -393,7 +393,7 @@ export class FleetCoordinator {
     const wanted = [...mine].filter((n) => !this.tracked(n));
     if (wanted.length > 0) {
       const claimStart = this.now();
-      for (const name of await this.store.claimLeases(me, wanted, this.ttlMs)) {
+      for (const name of await this.store.claimLeases(me, wanted, this.ttlMs, this.identity.incarnation)) {
         this.startItem(name, this.hold(name, "item", claimStart), share);
       }
     }
@@ -405,7 +405,7 @@ export class FleetCoordinator {
   }
 
   private async release(names: string[]): Promise<void> {
-    await this.store.releaseLeases(this.identity.id, names);
+    await this.store.releaseLeases(this.identity.id, names, this.identity.incarnation);
     const at = this.now();
     for (const name of names) this.releasedAt.set(name, at);
   }

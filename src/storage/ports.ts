@@ -591,11 +591,17 @@ export interface FleetStore {
    * another worker holds unexpired is left alone. Returns the names taken. Two workers claiming one name at
    * once: exactly one gets it.
    */
-  claimLeases(workerId: string, names: readonly string[], ttlMs: number): Promise<string[]>;
+  claimLeases(workerId: string, names: readonly string[], ttlMs: number, incarnation?: string): Promise<string[]>;
   /** Gives up the named leases (all of the worker's when `names` is omitted), so another worker may take them now. */
-  releaseLeases(workerId: string, names?: readonly string[]): Promise<void>;
-  /** A clean stop: releases every lease of the worker and marks it stopped. */
-  leaveFleet(workerId: string): Promise<void>;
+  releaseLeases(workerId: string, names?: readonly string[], incarnation?: string): Promise<void>;
+  /**
+   * A clean stop: releases every lease of the worker and marks it stopped.
+   *
+   * `incarnation` (here and in the two above): the calling process's. When given, nothing is done unless the
+   * worker's row still names it: a process that froze past its TTL, and whose id a successor took meanwhile, must
+   * neither claim, give back nor stop what is now the successor's.
+   */
+  leaveFleet(workerId: string, incarnation?: string): Promise<void>;
   /**
    * The workers seen in the last day (live first, then by start), each with the leases it holds; workers gone
    * for longer are forgotten here.

@@ -56,6 +56,24 @@ export async function holdLeaseIn(ctx: StoreContext, trx: Db, fence: LeaseFence)
   }
 }
 
+/**
+ * Whether the worker's row still names this process (its incarnation), locking the row against a successor's
+ * heartbeat until the transaction ends; true when no incarnation is given.
+ */
+async function stillTheWorker(
+  ctx: StoreContext,
+  trx: Db,
+  workerId: string,
+  incarnation: string | undefined,
+): Promise<boolean> {
+  if (incarnation === undefined) return true;
+  // Locked in the heartbeat's order (the worker row, then its leases), so the two cannot deadlock.
+  const row = await ctx.dialect
+    .forUpdate(trx.selectFrom("workers").select("id").where("id", "=", workerId).where("incarnation", "=", incarnation))
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 export function fleetOps(ctx: StoreContext): FleetStore {
   const { dialect } = ctx;
   const now = dialect.clockMs;
@@ -135,11 +153,12 @@ export function fleetOps(ctx: StoreContext): FleetStore {
       });
     },
 
-    async claimLeases(workerId, names, ttlMs) {
+    async claimLeases(workerId, names, ttlMs, incarnation) {
       // One name once: PostgreSQL refuses a statement that would update one row twice.
       const unique = [...new Set(names)];
       if (unique.length === 0) return [];
       return dialect.write(async (trx) => {
+        if (!(await stillTheWorker(ctx, trx, workerId, incarnation))) return [];
         // A lease whose row another transaction holds locked is left alone, not waited for: a page of its holder's
         // holds it to its commit (holdLeaseIn), and a holder frozen mid-page would hold it until the server ends
         // the transaction (pool.ts): a claim that waited would stop this worker's heartbeats behind it, and its
@@ -201,17 +220,19 @@ export function fleetOps(ctx: StoreContext): FleetStore {
       });
     },
 
-    async releaseLeases(workerId, names) {
+    async releaseLeases(workerId, names, incarnation) {
       if (names !== undefined && names.length === 0) return;
-      await dialect.run((db) => {
-        let q = db.deleteFrom("leases").where("worker_id", "=", workerId);
+      await dialect.write(async (trx) => {
+        if (!(await stillTheWorker(ctx, trx, workerId, incarnation))) return;
+        let q = trx.deleteFrom("leases").where("worker_id", "=", workerId);
         if (names !== undefined) q = q.where("name", "in", [...names]);
-        return q.execute();
+        await q.execute();
       });
     },
 
-    async leaveFleet(workerId) {
+    async leaveFleet(workerId, incarnation) {
       await dialect.write(async (trx) => {
+        if (!(await stillTheWorker(ctx, trx, workerId, incarnation))) return;
         await trx.deleteFrom("leases").where("worker_id", "=", workerId).execute();
         await trx.updateTable("workers").set({ stopped_at_ms: now }).where("id", "=", workerId).execute();
       });
