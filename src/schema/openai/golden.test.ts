@@ -156,6 +156,22 @@ describe("OpenAI.Audit golden records: tenant and unknown types", () => {
     assert.equal(result.unknownType, false);
   });
 
+  it("keeps the selected projects of API call logging as sent: the spec's string, or the list it describes", () => {
+    for (const ids of ["proj_abc,proj_def", ["proj_abc", "proj_def"]]) {
+      const raw = rawRecord("organization.updated", "session");
+      raw["organization.updated"] = {
+        id: "org-1",
+        changes_requested: { api_call_logging: "enabled_for_selected_projects", api_call_logging_project_ids: ids },
+      };
+      const result = logType.normalize(raw, ctx);
+      assert.ok(result.ok, JSON.stringify(result));
+      assert.deepStrictEqual((result.record.organization_updated as Obj).changes_requested, {
+        api_call_logging: "enabled_for_selected_projects",
+        api_call_logging_project_ids: ids,
+      });
+    }
+  });
+
   it("normalizes an event type outside the known list and flags it", () => {
     const raw = rawRecord("model.fine_tune.exported", "session");
     raw["model.fine_tune.exported"] = { id: "ft_abc", destination: "s3://bucket" };
