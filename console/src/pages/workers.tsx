@@ -50,44 +50,47 @@ export function WorkersSection() {
       <ErrorBanner message={fleet.error} />
       <Loading when={fleet.loading && !fleet.data} />
       {note ? <p className="muted">{note}</p> : null}
-      <Table
-        label="Workers"
-        rows={fleet.data ? workers : null}
-        rowKey={(w) => str(w.id)}
-        empty="No worker has registered in the last day."
-        columns={[
-          { header: "Worker", className: "mono", cell: (w) => str(w.id) },
-          {
-            header: "Host",
-            className: "wrap",
-            cell: (w) => (
-              <>
-                {str(w.host)} <span className="muted">pid {str(w.pid)}</span>
-              </>
-            ),
-          },
-          {
-            header: "State",
-            cell: (w) => (
-              <span className={`badge ${STATE_CLASS[str(w.state)] ?? ""}`}>{str(w.state) || "unknown"}</span>
-            ),
-          },
-          // The age, the time itself on hover.
-          {
-            header: "Last heartbeat",
-            className: "nowrap",
-            cell: (w) => <span title={fmtMs(w.heartbeatAtMs)}>{fmtAge(w.heartbeatAgeMs)}</span>,
-          },
-          {
-            header: "Sources polled",
-            className: "wrap",
-            cell: (w) => <HeldSources sources={listOf<Rec>(w.sources ?? [])} />,
-          },
-          { header: "Backfill slices", cell: (w) => str(w.backfillSlices) || "0" },
-          { header: "Cluster jobs", cell: (w) => str(w.clusterJobs) || "0" },
-          { header: "Rebalances", cell: (w) => str(w.rebalances) || "0" },
-        ]}
-      />
+      {/* On SQLite no process registers (the note says why): "no worker" would read as if Vigil were not running. */}
+      {fleet.data && workers.length === 0 && fleet.data.database !== "postgresql" ? null : (
+        <Table
+          label="Workers"
+          rows={fleet.data ? workers : null}
+          rowKey={(w) => str(w.id)}
+          empty="No worker has registered in the last day."
+          columns={[
+            { header: "Worker", className: "mono", cell: (w) => str(w.id) },
+            {
+              header: "Host",
+              className: "wrap",
+              cell: (w) => (
+                <>
+                  {str(w.host)} <span className="muted">pid {str(w.pid)}</span>
+                </>
+              ),
+            },
+            {
+              header: "State",
+              cell: (w) => (
+                <span className={`badge ${STATE_CLASS[str(w.state)] ?? ""}`}>{str(w.state) || "unknown"}</span>
+              ),
+            },
+            // The age, the time itself on hover.
+            {
+              header: "Last heartbeat",
+              className: "nowrap",
+              cell: (w) => <span title={fmtMs(w.heartbeatAtMs)}>{fmtAge(w.heartbeatAgeMs)}</span>,
+            },
+            {
+              header: "Sources polled",
+              className: "wrap",
+              cell: (w) => <HeldSources sources={listOf<Rec>(w.sources ?? [])} />,
+            },
+            { header: "Backfill slices", cell: (w) => str(w.backfillSlices) || "0" },
+            { header: "Cluster jobs", cell: (w) => str(w.clusterJobs) || "0" },
+            { header: "Rebalances", cell: (w) => str(w.rebalances) || "0" },
+          ]}
+        />
+      )}
       {unassigned.length > 0 ? (
         <p className="err-text">Not polled by any live worker: {unassigned.join(", ")}</p>
       ) : null}
