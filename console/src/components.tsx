@@ -109,6 +109,13 @@ export function JsonBlock({ value, label }: { value: unknown; label?: string }) 
   );
 }
 
+/** Names the browser tab after the page ("Alerts · Vigil"), so tabs and a screen reader can tell pages apart. */
+export function usePageTitle(title: string): void {
+  useEffect(() => {
+    document.title = title ? `${title} · Vigil` : "Vigil";
+  }, [title]);
+}
+
 /**
  * Whether the signed-in user is an admin. Changes to sources, destinations, packs and rules are an admin's (the
  * server refuses them to analysts): analysts are not offered them, and are told who can.

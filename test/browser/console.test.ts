@@ -131,6 +131,7 @@ describe("console", { timeout: 300_000 }, () => {
     await page.getByRole("heading", { name: "Alerts" }).waitFor(WAIT);
     await page.getByRole("link", { name: "Overview" }).click();
     await page.getByRole("heading", { name: "Overview" }).waitFor(WAIT);
+    assert.equal(await page.title(), "Overview · Vigil", "each page names its tab");
     await screenshot(page, "01-overview-empty");
   });
 
@@ -860,10 +861,16 @@ describe("console", { timeout: 300_000 }, () => {
     await page.getByRole("alert").filter({ hasText: "last admin" }).waitFor(WAIT);
     await screenshot(page, "35-users-last-admin");
 
+    // A password reset says it is done (and the new password is the one that signs in below).
+    await page.getByRole("button", { name: "Reset the password of ines" }).click();
+    await page.getByRole("textbox", { name: "New password for ines" }).fill("ines-new-password-long-enough");
+    await page.getByRole("button", { name: "Set" }).click();
+    await page.getByRole("status").filter({ hasText: "Password of ines changed" }).waitFor(WAIT);
+
     const analyst = await (await browser.newContext()).newPage();
     await analyst.goto(`${vigil.baseUrl}/`);
     await analyst.getByLabel("Username").fill("ines");
-    await analyst.getByLabel("Password").fill("ines-password-long-enough");
+    await analyst.getByLabel("Password").fill("ines-new-password-long-enough");
     await analyst.getByRole("button", { name: "Sign in" }).click();
     await analyst.getByRole("link", { name: "Suppressions", exact: true }).waitFor(WAIT);
     assert.equal(await analyst.getByRole("link", { name: "Users" }).count(), 0);

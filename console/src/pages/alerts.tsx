@@ -11,6 +11,7 @@ import {
   StatusBadge,
   useAction,
   useLoad,
+  usePageTitle,
   useSourceNames,
 } from "../components.tsx";
 import { EventFields, EventHeading } from "../event-fields.tsx";
@@ -85,6 +86,7 @@ const PINNED = "asof";
 import { SuppressControl } from "./suppressions.tsx";
 
 export function AlertsPage() {
+  usePageTitle("Alerts");
   const [params, setParams] = useSearchParams();
   const filter = (name: string) => params.get(name) ?? "";
   const [rule, setRule] = useState(filter("rule"));
@@ -325,6 +327,7 @@ export function AlertDetailPage() {
   const loaded = useLoad(() => api.get<unknown>(`/api/alerts/${encodeURIComponent(id)}`), [id]);
   const action = useAction();
   const alert = objectOf<Rec>(loaded.data, "alert");
+  usePageTitle(str(alert?.title) || "Alert");
   const root = (loaded.data ?? {}) as Rec;
   const matches = listOf<Rec>(pick(root, "matches") ?? pick(alert, "matches") ?? []);
   const events = listOf<Rec>(pick(root, "events") ?? pick(alert, "events") ?? []);

@@ -14,6 +14,7 @@ import {
   useAction,
   useIsAdmin,
   useLoad,
+  usePageTitle,
 } from "../components.tsx";
 import { fmtMs, type Rec, str } from "../format.ts";
 import { Table } from "../table.tsx";
@@ -275,6 +276,7 @@ function DeadLetterList({ name, letters }: { name: string; letters: Rec[] }) {
 }
 
 export function DestinationsPage() {
+  usePageTitle("Destinations");
   const admin = useIsAdmin();
   const loaded = useLoad(
     () =>

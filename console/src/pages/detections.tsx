@@ -10,6 +10,7 @@ import {
   SeverityBadge,
   useAction,
   useLoad,
+  usePageTitle,
 } from "../components.tsx";
 import { pick, type Rec, str } from "../format.ts";
 import { attackOf, compareTactics, tacticName, techniqueName } from "../mitre.ts";
@@ -112,6 +113,7 @@ function RulesByTactic({ rules }: { rules: Rec[] }) {
 }
 
 export function DetectionsPage() {
+  usePageTitle("Detections");
   const packs = useLoad(() => api.get<unknown>("/api/packs").then((d) => listOf<Rec>(d, "packs")), []);
   const rules = useLoad(() => api.get<unknown>("/api/rules").then((d) => listOf<Rec>(d, "rules")), []);
   const toggling = useAction();

@@ -7,7 +7,7 @@
 import { type ReactNode, useState } from "react";
 import { Link } from "react-router-dom";
 import { api, listOf } from "../api.ts";
-import { ErrorBanner, Loading, SeverityBadge, useLoad } from "../components.tsx";
+import { ErrorBanner, Loading, SeverityBadge, useLoad, usePageTitle } from "../components.tsx";
 import { fmtMs, fmtSecs, pick, type Rec, str } from "../format.ts";
 import { Table } from "../table.tsx";
 
@@ -267,6 +267,7 @@ function spend(alert: Rec): string {
 }
 
 export function OrganizationPage() {
+  usePageTitle("Organization");
   const sources = useLoad(() => api.get<unknown>("/api/sources"), []);
   const [sourceId, setSourceId] = useState("");
   const org = useLoad(

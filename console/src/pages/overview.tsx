@@ -1,7 +1,7 @@
 import { Link } from "react-router-dom";
 import { api, listOf } from "../api.ts";
 import { StackedEventsChart } from "../chart.tsx";
-import { ErrorBanner, HealthBadge, Loading, SeverityBadge, useLoad } from "../components.tsx";
+import { ErrorBanner, HealthBadge, Loading, SeverityBadge, useLoad, usePageTitle } from "../components.tsx";
 import { fmtTime, healthOf, pick, type Rec, SEVERITIES, str } from "../format.ts";
 import { Table } from "../table.tsx";
 
@@ -17,6 +17,7 @@ function severityCounts(v: unknown): Record<string, number> {
 }
 
 export function OverviewPage() {
+  usePageTitle("Overview");
   const { data, error, loading } = useLoad(() => api.get<Rec>("/api/overview"), []);
   const days = listOf<Rec>(pick(data, "eventsPerDay", "eventsByDay", "events", "days") ?? []);
   const open = severityCounts(pick(data, "openAlertsBySeverity", "openAlerts", "alertsBySeverity"));

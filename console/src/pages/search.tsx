@@ -9,6 +9,7 @@ import {
   SourceName,
   useAction,
   useLoad,
+  usePageTitle,
   useSourceNames,
 } from "../components.tsx";
 import { EventFields } from "../event-fields.tsx";
@@ -102,6 +103,7 @@ function withAt(params: URLSearchParams, secs: number): URLSearchParams {
 }
 
 export function SearchPage() {
+  usePageTitle("Search");
   const [params, setParams] = useSearchParams();
   const [form, setForm] = useState<Record<string, string>>(() => formOf(params));
   // Back/forward, or a pivot link followed while on this page, changes the URL: the form follows it.
@@ -372,6 +374,7 @@ export function EventDetailPage() {
     [sourceId, eventId],
   );
   const ev = objectOf<Rec>(loaded.data, "event");
+  usePageTitle(str(ev?.type) ? `Event ${str(ev?.type)}` : "Event");
   const sourceNames = useSourceNames();
   const navigate = useNavigate();
   return (

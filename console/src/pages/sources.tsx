@@ -11,6 +11,7 @@ import {
   Loading,
   useAction,
   useLoad,
+  usePageTitle,
 } from "../components.tsx";
 import { fmtHours, fmtMs, fmtSecs, fmtTime, healthOf, pick, type Rec, str } from "../format.ts";
 import { Table } from "../table.tsx";
@@ -32,6 +33,7 @@ function pollOf(s: unknown): Rec {
 }
 
 export function SourcesPage() {
+  usePageTitle("Log Sources");
   const navigate = useNavigate();
   const sources = useLoad(() => api.get<unknown>("/api/sources").then((d) => listOf<Rec>(d, "sources")), []);
   return (
@@ -85,6 +87,7 @@ const CATALOG = [
 ];
 
 export function NewSourcePage() {
+  usePageTitle("New log source");
   const navigate = useNavigate();
   const [step, setStep] = useState<Step>("catalog");
   const [query, setQuery] = useState("");
@@ -424,6 +427,7 @@ export function SourcePage() {
   const [testResult, setTestResult] = useState<{ ok: boolean; text: string } | null>(null);
   const testing = useAction();
   const source = (sources.data ?? []).find((s) => str(s.id) === id) ?? null;
+  usePageTitle(str(source?.name) || "Log source");
   const h = (health.data ?? {}) as Rec;
   const poll = pollOf(health.data ?? source);
   const checkpoints = pick(h, "checkpoints") ?? pick(source, "checkpoints");

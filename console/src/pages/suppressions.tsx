@@ -4,7 +4,7 @@
 import { type FormEvent, useState } from "react";
 import { Link } from "react-router-dom";
 import { api, listOf, objectOf } from "../api.ts";
-import { ErrorBanner, Loading, useAction, useLoad } from "../components.tsx";
+import { ErrorBanner, Loading, useAction, useLoad, usePageTitle } from "../components.tsx";
 import { fmtMs, pick, type Rec, str } from "../format.ts";
 import { Table } from "../table.tsx";
 
@@ -129,6 +129,7 @@ function stateOf(s: Rec, nowMs: number): string {
 }
 
 export function SuppressionsPage() {
+  usePageTitle("Suppressions");
   const [showRemoved, setShowRemoved] = useState(false);
   const loaded = useLoad(
     () => api.get<unknown>("/api/suppressions", { all: showRemoved ? "true" : undefined }),

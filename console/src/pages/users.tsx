@@ -4,7 +4,7 @@
 
 import { type FormEvent, useState } from "react";
 import { api, listOf } from "../api.ts";
-import { type Action, ErrorBanner, Loading, useAction, useLoad } from "../components.tsx";
+import { type Action, ErrorBanner, Loading, useAction, useLoad, usePageTitle } from "../components.tsx";
 import { fmtMs, type Rec, str } from "../format.ts";
 
 const ROLES = [
@@ -70,6 +70,7 @@ function NewUserForm({ onCreated }: { onCreated: () => void }) {
 function UserRow({ user, run }: { user: Rec; run: Action["run"] }) {
   const [resetting, setResetting] = useState(false);
   const [password, setPassword] = useState("");
+  const [done, setDone] = useState<string | null>(null);
   const id = encodeURIComponent(str(user.id));
   const name = str(user.username);
 
@@ -101,6 +102,7 @@ function UserRow({ user, run }: { user: Rec; run: Action["run"] }) {
                 await api.patch(`/api/users/${id}`, { password });
                 setResetting(false);
                 setPassword("");
+                setDone(`Password of ${name} changed; their sessions have ended.`);
               });
             }}
           >
@@ -120,11 +122,19 @@ function UserRow({ user, run }: { user: Rec; run: Action["run"] }) {
           </form>
         ) : (
           <div className="actions">
-            <button type="button" onClick={() => setResetting(true)}>
+            <button
+              type="button"
+              aria-label={`Reset the password of ${name}`}
+              onClick={() => {
+                setDone(null);
+                setResetting(true);
+              }}
+            >
               Reset password
             </button>
             <button
               type="button"
+              aria-label={`Delete ${name}`}
               onClick={() => {
                 if (window.confirm(`Delete the user ${name}? Their sessions end now.`)) {
                   void run(() => api.del(`/api/users/${id}`));
@@ -133,6 +143,7 @@ function UserRow({ user, run }: { user: Rec; run: Action["run"] }) {
             >
               Delete
             </button>
+            {done ? <span role="status">{done}</span> : null}
           </div>
         )}
       </td>
@@ -141,6 +152,7 @@ function UserRow({ user, run }: { user: Rec; run: Action["run"] }) {
 }
 
 export function UsersPage() {
+  usePageTitle("Users");
   const loaded = useLoad(() => api.get<unknown>("/api/users"), []);
   const action = useAction();
   const users = listOf<Rec>(loaded.data, "users");
