@@ -41,21 +41,39 @@ function foldRareTypes(data: Rec[], types: Set<string>): { shown: string[]; othe
   return { shown: [...kept, other], other };
 }
 
-/** Rows of `{bucket, type, count}` (or already pivoted `{bucket, counts: {type: n}}`) as stacked bars. */
-export function StackedEventsChart({ rows, height = 280 }: { rows: Rec[]; height?: number }) {
+/**
+ * Rows of `{bucket, type, count}` (or already pivoted `{bucket, counts: {type: n}}`) as stacked bars, times in UTC.
+ * With `bucketSecs` (the API's bucket size), buckets without events between the first and the last are drawn
+ * empty: a quiet hour is a gap on the axis, not a bar the next busy hour closes up on.
+ */
+export function StackedEventsChart({
+  rows,
+  height = 280,
+  bucketSecs,
+}: {
+  rows: Rec[];
+  height?: number;
+  bucketSecs?: number;
+}) {
   const byBucket = new Map<string, Rec>();
   const types = new Set<string>();
   const starts = rows.map((r) => r.bucketStartSecs).filter((v): v is number => typeof v === "number");
-  const daily = starts.length > 0 && starts.every((s) => s % 86_400 === 0);
+  const daily =
+    bucketSecs !== undefined ? bucketSecs % 86_400 === 0 : starts.length > 0 && starts.every((s) => s % 86_400 === 0);
+  const labelOf = (start: number) =>
+    new Date(start * 1000)
+      .toISOString()
+      .slice(daily ? 0 : 5, daily ? 10 : 13)
+      .replace("T", " ") + (daily ? "" : ":00");
+  if (bucketSecs !== undefined && bucketSecs > 0 && starts.length > 0) {
+    const last = Math.max(...starts);
+    // At most a few thousand buckets: the API's ranges are days of hours, or months of days.
+    for (let start = Math.min(...starts); start <= last && byBucket.size < 5_000; start += bucketSecs)
+      byBucket.set(labelOf(start), { bucket: labelOf(start), sort: start });
+  }
   for (const r of rows) {
     const start = r.bucketStartSecs;
-    const label =
-      typeof start === "number"
-        ? new Date(start * 1000)
-            .toISOString()
-            .slice(daily ? 0 : 5, daily ? 10 : 13)
-            .replace("T", " ") + (daily ? "" : ":00")
-        : str(r.bucket ?? r.day ?? r.date);
+    const label = typeof start === "number" ? labelOf(start) : str(r.bucket ?? r.day ?? r.date);
     const entry = byBucket.get(label) ?? { bucket: label, sort: typeof start === "number" ? start : label };
     const counts = r.counts && typeof r.counts === "object" ? (r.counts as Rec) : null;
     if (counts) {
@@ -70,7 +88,9 @@ export function StackedEventsChart({ rows, height = 280 }: { rows: Rec[]; height
     }
     byBucket.set(label, entry);
   }
-  const data = [...byBucket.values()].sort((a, b) => str(a.sort).localeCompare(str(b.sort)));
+  const data = [...byBucket.values()].sort((a, b) =>
+    typeof a.sort === "number" && typeof b.sort === "number" ? a.sort - b.sort : str(a.sort).localeCompare(str(b.sort)),
+  );
   if (data.length === 0) return <p className="muted">No events in this period.</p>;
   const { shown, other } = foldRareTypes(data, types);
   return (
@@ -78,7 +98,11 @@ export function StackedEventsChart({ rows, height = 280 }: { rows: Rec[]; height
       <ResponsiveContainer width="100%" height="100%">
         <BarChart data={data} margin={{ top: 8, right: 16, bottom: 8, left: 0 }}>
           <CartesianGrid strokeDasharray="3 3" stroke="#e5e7eb" />
-          <XAxis dataKey="bucket" tick={{ fontSize: 11 }} />
+          <XAxis
+            dataKey="bucket"
+            tick={{ fontSize: 11 }}
+            label={{ value: "UTC", position: "insideBottomRight", offset: -4, fontSize: 11 }}
+          />
           <YAxis allowDecimals={false} tick={{ fontSize: 11 }} />
           <Tooltip />
           {/* In the bars' order (busiest first), not recharts' default alphabetical one. */}

@@ -50,7 +50,7 @@ export function OverviewPage() {
       ) : null}
       <section className="card">
         <h2>Events per day by type (last 14 days)</h2>
-        <StackedEventsChart rows={days} />
+        <StackedEventsChart rows={days} bucketSecs={86_400} />
       </section>
       <section className="card">
         <h2>Source health</h2>

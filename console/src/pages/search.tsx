@@ -13,7 +13,7 @@ import {
   useSourceNames,
 } from "../components.tsx";
 import { EventFields } from "../event-fields.tsx";
-import { fmtSecs, pick, type Rec, str } from "../format.ts";
+import { fmtSecs, num, pick, type Rec, str } from "../format.ts";
 import { Table } from "../table.tsx";
 
 // recharts is most of the console's JavaScript: loaded when a search has results to chart.
@@ -221,10 +221,14 @@ export function SearchPage() {
       {searched && histogram.data && total !== null && total > 0 ? (
         <section className="card" aria-label="Results over time">
           <h2>
-            {count(total)} {total === 1 ? "event" : "events"} per {str(histogram.data.bucket)} by type
+            {count(total)} {total === 1 ? "event" : "events"}, by {str(histogram.data.bucket)} and type
           </h2>
           <Suspense fallback={<p className="muted">Loading the chart…</p>}>
-            <StackedEventsChart rows={listOf<Rec>(histogram.data.buckets)} height={200} />
+            <StackedEventsChart
+              rows={listOf<Rec>(histogram.data.buckets)}
+              height={200}
+              bucketSecs={num(histogram.data.bucketSecs) ?? undefined}
+            />
           </Suspense>
         </section>
       ) : null}

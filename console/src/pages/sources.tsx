@@ -13,7 +13,7 @@ import {
   useLoad,
   usePageTitle,
 } from "../components.tsx";
-import { fmtHours, fmtMs, fmtSecs, fmtTime, healthOf, pick, type Rec, str } from "../format.ts";
+import { fmtHours, fmtMs, fmtSecs, fmtTime, healthOf, num, pick, type Rec, str } from "../format.ts";
 import { Table } from "../table.tsx";
 import {
   DeleteSource,
@@ -566,7 +566,7 @@ export function SourcePage() {
           </label>
         </div>
         <ErrorBanner message={stats.error} />
-        <StackedEventsChart rows={statRows} />
+        <StackedEventsChart rows={statRows} bucketSecs={num(pick(stats.data, "bucketSecs")) ?? undefined} />
       </section>
       <section className="card">
         <h2>Quarantined events</h2>
