@@ -281,6 +281,14 @@ export function AlertsPage() {
                 className: "col-minor",
                 cell: (a) => str(a.matchCount),
               },
+              // When it happened (the start of its window, in event time), beside when Vigil raised it: a
+              // backfill raises a month's alerts in a minute.
+              {
+                header: "Window",
+                headerClassName: "col-minor",
+                className: "nowrap col-minor",
+                cell: (a) => fmtSecs(a.windowStartSecs),
+              },
               { header: "Created", className: "created", cell: (a) => fmtTime(a, ["createdAtMs"], ["createdAtSecs"]) },
             ]}
           />
