@@ -236,7 +236,7 @@ describe("runBackfillJob", () => {
    * slices' cursors and answers them `refusal`'s way. `late`: each first page lists one record late, stamped near
    * its slice's start, among newer ones.
    */
-  async function resumeWithRefusedCursors(refusal: "400" | "404" | "empty", late = false) {
+  async function resumeWithRefusedCursors(refusal: "400" | "404" | "empty", late?: "among newer ones" | "last") {
     const s = await setup();
     try {
       const slices = await s.store.getBackfillSlices(s.job.id);
@@ -245,8 +245,9 @@ describe("runBackfillJob", () => {
         async *pages(query, signal) {
           for await (const page of s.client.pages(query, signal)) {
             if (late && page.data.length > 2) {
-              const record = page.data[1] as { effective_at: number };
-              page.data[1] = { ...record, effective_at: startOf(query) + 3 };
+              const at = late === "last" ? page.data.length - 1 : 1;
+              const record = page.data[at] as { effective_at: number };
+              page.data[at] = { ...record, effective_at: startOf(query) + 3 };
             }
             yield page;
             throw new Error("stopped");
@@ -290,8 +291,10 @@ describe("runBackfillJob", () => {
   it("resumes by time a slice whose cursor the API refuses with a 404", () => resumeWithRefusedCursors("404"));
   it("resumes by time a slice whose cursor the API answers with an empty last page", () =>
     resumeWithRefusedCursors("empty"));
-  it("resumes by time from where the page ended, not below it, when a late record was listed among newer ones", () =>
-    resumeWithRefusedCursors("400", true));
+  it("resumes by time from the page's newest record when a late record was listed among newer ones", () =>
+    resumeWithRefusedCursors("400", "among newer ones"));
+  it("resumes by time from the page's newest record when a late record was listed last", () =>
+    resumeWithRefusedCursors("400", "last"));
 
   it("shares slices between runners by lease; a slice whose lease is lost stops and resumes elsewhere", async () => {
     const s = await setup();

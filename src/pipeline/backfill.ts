@@ -1,7 +1,7 @@
 // History backfill. A time range is split into slices fetched in parallel by a small pool of workers.
 // Each slice walks its pages newest first; every page is stored in one transaction together with the
-// slice's progress (its cursor, and the effective_at of the last record read), so a killed backfill resumes
-// each slice at the page, or failing that the second, where it stopped. That second is re-read on resume and its events are ignored by id:
+// slice's progress (its cursor, and the newest effective_at of the last page read), so a killed backfill resumes
+// each slice at the page where it stopped, or failing that by time from that page on. That second is re-read on resume and its events are ignored by id:
 // every event is stored once. Where the store asks for it (Store.groupCommits), pages of several slices ready at
 // the same time share one transaction, one commit (PageCommitQueue), each still with its own progress.
 //
@@ -216,13 +216,14 @@ async function walkSlice(
       throw new VigilError("backfill_cursor_ignored", `the page after ${query.after} came back empty`);
     }
     first = false;
-    // Pages come newest first: everything newer than the page's last record has been read, which is where the
-    // next page starts. The last record, not the page's oldest: one late record listed among newer ones would
-    // otherwise put the progress below records not read yet, and a resume by time would skip them.
+    // Pages come newest first, so what is not read yet is older than this page's newest record: a resume by time
+    // reads up to it (a page again, at most; its events are ignored by id). Not the page's oldest or last record:
+    // a late record (an event written long after it happened) listed anywhere on the page would put the
+    // progress below records not read yet, and the resume would skip them.
     const before = upperBound;
     upperBound = done
       ? slice.startSecs
-      : Math.min(upperBound, lastRecordSecs(page.data, slice.startSecs) ?? upperBound);
+      : Math.min(upperBound, newestRecordSecs(page.data, slice.startSecs) ?? upperBound);
     eventsRead += page.data.length;
     const cursor = recordCursor && !done ? page.last_id : null;
     const result = await storePage(deps, page.data, {
@@ -245,11 +246,13 @@ async function walkSlice(
   }
 }
 
-/** The effective_at of the page's last record inside the slice (at or after `startSecs`); null if none has one. */
-function lastRecordSecs(items: readonly unknown[], startSecs: number): number | null {
-  for (let i = items.length - 1; i >= 0; i--) {
-    const at = (items[i] as { effective_at?: unknown } | null)?.effective_at;
-    if (typeof at === "number" && Number.isSafeInteger(at) && at >= startSecs) return at;
+/** The newest effective_at of the page inside the slice (at or after `startSecs`); null if no record has one. */
+function newestRecordSecs(items: readonly unknown[], startSecs: number): number | null {
+  let newest: number | null = null;
+  for (const item of items) {
+    const at = (item as { effective_at?: unknown } | null)?.effective_at;
+    if (typeof at === "number" && Number.isSafeInteger(at) && at >= startSecs && (newest === null || at > newest))
+      newest = at;
   }
-  return null;
+  return newest;
 }

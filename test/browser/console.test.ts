@@ -953,7 +953,7 @@ describe("console", { timeout: 300_000 }, () => {
     await polling.check();
     await form.getByRole("button", { name: "Save" }).click();
     await form.getByRole("status").filter({ hasText: "Settings saved" }).waitFor(WAIT);
-    await page.waitForFunction('!document.querySelector(".page-head .badge.health-disabled")', undefined, WAIT);
+    await page.locator(".page-head .badge.health-disabled").waitFor({ state: "detached", ...WAIT });
 
     // A pack turned off for this source only.
     const packs = page.getByRole("table", { name: "Packs for this source" });
