@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { capturingLogger, type FakeClock, fakeClock, sortedIds, storeWithSource } from "../../test/helpers.ts";
 import type { RawAuditLog } from "../core/audit-log.ts";
-import { ConfigurationError } from "../core/errors.ts";
+import { ConfigurationError, VigilError } from "../core/errors.ts";
 import { isTenantScoped } from "../core/event-types.ts";
 import type { SourceRecord } from "../core/source.ts";
 import { silentLogger } from "../logging/logger.ts";
@@ -14,7 +14,7 @@ import { OpenAIAuditLogClient } from "../sources/openai/client.ts";
 import { authError } from "../sources/openai/errors.ts";
 import type { Store } from "../storage/ports.ts";
 import { runBackfillJob } from "./backfill.ts";
-import { checkpointFor, SourcePoller } from "./poller.ts";
+import { SourcePoller, warnIfClockAhead } from "./poller.ts";
 import type { AuditLogReader } from "./reader.ts";
 
 const normalizer = loadOpenAIAuditLogType();
@@ -307,6 +307,33 @@ describe("poller", () => {
     }
   });
 
+  it("asks no stream further once the API rate-limited one, and keeps how long it asked to wait", async () => {
+    const h = await harness(
+      { seed: 17, history: { days: 1, eventsPerDay: 2000, endSecs: T0 / 1000 }, tenantShare: 0.2 },
+      { includeTenantEvents: true },
+    );
+    try {
+      for (const limited of ["main", "tenant"] as const) {
+        const asked: string[] = [];
+        const reader: AuditLogReader = {
+          async *pages(query, signal) {
+            const stream = query.tenant_only === true ? "tenant" : "main";
+            asked.push(stream);
+            if (stream === limited) {
+              throw new VigilError("openai_unavailable", "rate limited", { retryable: true, retryAfterMs: 120_000 });
+            }
+            yield* h.client.pages(query, signal);
+          },
+        };
+        const poller = new SourcePoller({ ...pollerDeps(h), reader });
+        await assert.rejects(poller.pollOnce(), (err: VigilError) => err.retryAfterMs === 120_000);
+        assert.deepEqual(asked, limited === "main" ? ["main"] : ["main", "tenant"], limited);
+      }
+    } finally {
+      await h.close();
+    }
+  });
+
   it("does not see tenant-scoped events without the tenant pass", async () => {
     const h = await harness({
       seed: 17,
@@ -434,39 +461,40 @@ describe("simulator fixture", () => {
   });
 });
 
-describe("checkpointFor", () => {
-  it("follows the API's clock when this machine's runs ahead of it, and says so once an hour", () => {
+describe("warnIfClockAhead", () => {
+  it("says, once an hour per source, that this machine's clock runs ahead of the API's", () => {
     const clock = fakeClock(T0);
     const { logger, lines } = capturingLogger();
     const deps = { logger, clock };
     const local = T0 / 1000;
-    assert.equal(checkpointFor(local, local + 30, "Acme", deps), local, "an API ahead: this machine's time");
-    assert.equal(checkpointFor(local, undefined, "Acme", deps), local, "no Date header: this machine's time");
-    assert.equal(checkpointFor(local, local - 2, "Acme", deps), local - 2);
-    assert.equal(lines().length, 0, "a second or two is the header's rounding and the request's time");
-    assert.equal(checkpointFor(local, local - 300, "Acme", deps), local - 300);
-    assert.equal(checkpointFor(local, local - 300, "Acme", deps), local - 300);
+    warnIfClockAhead(local, local + 30, "Skewed", deps);
+    warnIfClockAhead(local, undefined, "Skewed", deps);
+    warnIfClockAhead(local, local - 2, "Skewed", deps);
+    assert.equal(lines().length, 0, "behind, unknown, or a second or two (the header's rounding, the request's time)");
+    warnIfClockAhead(local, local - 300, "Skewed", deps);
+    warnIfClockAhead(local, local - 300, "Skewed", deps);
     assert.deepEqual(
       lines().map((l) => l.msg),
       [
-        "This machine's clock is 300 s ahead of the OpenAI API's: Acme's checkpoint follows the API's clock; keep NTP on.",
+        "This machine's clock is 300 s ahead of the OpenAI API's: events of Skewed may be read up to an hour late " +
+          "(its checkpoints follow this clock). Keep NTP on.",
       ],
     );
     clock.advance(3_600_001);
-    checkpointFor(local, local - 300, "Acme", deps);
+    warnIfClockAhead(local, local - 300, "Skewed", deps);
     assert.equal(lines().length, 2);
   });
 
-  it("keeps a poll's events from waiting for the re-read when this machine's clock runs 5 minutes ahead", async () => {
+  it("is said by a poll whose API answers with a Date minutes behind this machine", async () => {
     const h = await harness({ seed: 5, history: { days: 0.01, eventsPerDay: 10, endSecs: T0 / 1000 - 3600 } });
     try {
-      const ahead = 300;
-      const apiNow = T0 / 1000 - ahead;
+      const apiNow = T0 / 1000 - 300;
       const serverClock: AuditLogReader = {
         async *pages(query, signal) {
           for await (const page of h.client.pages(query, signal)) yield { ...page, serverTimeSecs: apiNow };
         },
       };
+      const { logger, lines } = capturingLogger();
       await h.store.createBackfillJob(
         {
           sourceId: h.source.id,
@@ -477,8 +505,9 @@ describe("checkpointFor", () => {
         },
         [],
       );
-      await new SourcePoller({ ...pollerDeps(h), reader: serverClock }).pollOnce();
-      assert.equal((await h.store.getStreamState(h.source.id, "main")).checkpointSecs, apiNow);
+      await new SourcePoller({ ...pollerDeps(h), logger, reader: serverClock }).pollOnce();
+      assert.ok(lines().some((l) => /300 s ahead of the OpenAI API's/.test(l.msg)));
+      assert.equal((await h.store.getStreamState(h.source.id, "main")).checkpointSecs, T0 / 1000, "this machine's");
     } finally {
       await h.close();
     }

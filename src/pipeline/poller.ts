@@ -87,6 +87,8 @@ export class SourcePoller {
         } catch (err) {
           if (signal?.aborted) throw err;
           failure ??= { err: stream === "tenant" ? tenantStreamError(err) : err };
+          // Rate-limited: the organization's API wants no request for a while, whichever stream asks.
+          if (err instanceof VigilError && err.retryAfterMs !== null) break;
         }
       }
       if (failure) throw failure.err;
@@ -181,12 +183,13 @@ export class SourcePoller {
           ? {
               streamUpdate: {
                 stream,
-                checkpointSecs: checkpointFor(update.checkpointSecs, page.serverTimeSecs, source.name, this.deps),
+                checkpointSecs: update.checkpointSecs,
                 ...(update.lastSweepSecs !== undefined ? { lastSweepSecs: update.lastSweepSecs } : {}),
               },
             }
           : {}),
       });
+      if (report.pages === 0) warnIfClockAhead(update.checkpointSecs, page.serverTimeSecs, source.name, this.deps);
       report.pages++;
       report.eventsRead += page.data.length;
       report.inserted += result.insertedIds.length;
@@ -226,7 +229,7 @@ function tenantStreamError(err: unknown): unknown {
         ? " The source reads tenant events because of its include-tenant-events setting; turn that off in the " +
           "source's settings if this key is not meant to read them."
         : ""),
-    { retryable: err.retryable, cause: err },
+    { retryable: err.retryable, cause: err, retryAfterMs: err.retryAfterMs },
   );
 }
 
@@ -234,28 +237,27 @@ function tenantStreamError(err: unknown): unknown {
 const skewWarnedAt = new Map<string, number>();
 
 /**
- * The checkpoint a completed window sets: this machine's time at the poll, but never later than the API's own
- * clock (the last page's Date header). A clock ahead by more than the overlap would otherwise start the next
- * window after events the API had not yet written, and they would wait for the recent re-read, up to an hour.
- * Running ahead by more than a few seconds is also said, since delivery retries and backfill ranges use this clock.
+ * Says (once an hour per source) that this machine's clock runs ahead of the API's (the first page's Date header)
+ * by more than SKEW_WARN_SECS. Checkpoints are this machine's time: one ahead by more than the overlap starts the
+ * next window after events the API had not yet written, and they wait for the recent re-read (up to an hour).
+ * Delivery retries and backfill ranges use this clock too. Keeping NTP on is the fix; this says it is needed.
  */
-export function checkpointFor(
+export function warnIfClockAhead(
   localSecs: number,
   serverSecs: number | undefined,
   sourceName: string,
   deps: Pick<PollerDeps, "logger" | "clock">,
-): number {
-  if (serverSecs === undefined || serverSecs >= localSecs) return localSecs;
-  const aheadSecs = localSecs - serverSecs;
+): void {
+  if (serverSecs === undefined || localSecs - serverSecs <= SKEW_WARN_SECS) return;
   const nowMs = deps.clock.nowMs();
-  if (aheadSecs > SKEW_WARN_SECS && nowMs - (skewWarnedAt.get(sourceName) ?? Number.NEGATIVE_INFINITY) > 3_600_000) {
-    skewWarnedAt.set(sourceName, nowMs);
-    deps.logger.warn(
-      { source: sourceName, aheadSecs },
-      `This machine's clock is ${aheadSecs} s ahead of the OpenAI API's: ${sourceName}'s checkpoint follows the API's clock; keep NTP on.`,
-    );
-  }
-  return serverSecs;
+  if (nowMs - (skewWarnedAt.get(sourceName) ?? Number.NEGATIVE_INFINITY) <= 3_600_000) return;
+  skewWarnedAt.set(sourceName, nowMs);
+  const aheadSecs = localSecs - serverSecs;
+  deps.logger.warn(
+    { source: sourceName, aheadSecs },
+    `This machine's clock is ${aheadSecs} s ahead of the OpenAI API's: events of ${sourceName} may be read up to an ` +
+      "hour late (its checkpoints follow this clock). Keep NTP on.",
+  );
 }
 
 /** More than this ahead of the API is worth saying (its Date header counts whole seconds, and the request took some). */
