@@ -7,18 +7,24 @@ export type Rec = Record<string, unknown>;
  * overrides and isolates (U+202E shows "moc.liam@nimda" as "admin@mail.com"), and zero-width characters
  * ("ad\u200Bmin" is not "admin"). Event fields are the attacker's text.
  */
-const HIDDEN = /[\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF]/g;
+const HIDDEN = /[\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF\u{E0000}-\u{E007F}]/gu;
 
-/** The text with each hidden character shown as its code point, e.g. ⟨U+202E⟩. */
-export function visible(text: string): string {
-  return text.replace(HIDDEN, (c) => `⟨U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, "0")}⟩`);
+/** The text with each hidden character shown as its code point, e.g. ⟨U+202E⟩ (tag characters too, U+E0041…). */
+export function visible(value: string): string {
+  return value.replace(HIDDEN, (c) => `⟨U+${(c.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0")}⟩`);
 }
 
+/** A value as text to show: hidden characters made visible (see `visible`). Send `text(v)`, never this. */
 export function str(v: unknown): string {
+  return visible(text(v));
+}
+
+/** A value as the text it is, for what goes back to the API (a filter, a suppression's condition, a form's field). */
+export function text(v: unknown): string {
   if (v === null || v === undefined) return "";
-  if (typeof v === "string") return visible(v);
+  if (typeof v === "string") return v;
   if (typeof v === "number" || typeof v === "boolean") return String(v);
-  return visible(JSON.stringify(v));
+  return JSON.stringify(v);
 }
 
 export function num(v: unknown): number | null {

@@ -110,15 +110,17 @@ it("follows the rule's CreateAlert and OutputIds: a signal correlation stores it
     });
     const quiet = { ...SAME_ADDRESS, ruleId: "Test.Quiet", createAlert: false };
     const routed = { ...SAME_ADDRESS, ruleId: "Test.Routed", outputIds: ["pager"] };
+    // An empty OutputIds is the default routing, as for rules, not "send nowhere".
+    const unrouted = { ...SAME_ADDRESS, ruleId: "Test.Unrouted", outputIds: [] };
     for (let run = 0; run < 2; run++) {
-      const { createdAlertIds } = await runCorrelations(store, source, T + 3600, [quiet, routed]);
-      assert.equal(createdAlertIds.length, run === 0 ? 1 : 0);
+      const { createdAlertIds } = await runCorrelations(store, source, T + 3600, [quiet, routed, unrouted]);
+      assert.equal(createdAlertIds.length, run === 0 ? 2 : 0);
     }
     const alerts = await store.listAlerts({ limit: 10 });
-    assert.deepEqual(
-      alerts.map((a) => [a.ruleId, a.destinations]),
-      [["Test.Routed", ["pager"]]],
-    );
+    assert.deepEqual(alerts.map((a) => [a.ruleId, a.destinations]).sort(), [
+      ["Test.Routed", ["pager"]],
+      ["Test.Unrouted", null],
+    ]);
     const quietMatches = (await store.listMatches({ sourceId: source.id, sinceSecs: T, untilSecs: T + 3600 })).filter(
       (m) => m.ruleId === "Test.Quiet",
     );

@@ -15,7 +15,7 @@ import {
   useSourceNames,
 } from "../components.tsx";
 import { EventFields, EventHeading } from "../event-fields.tsx";
-import { fmtSecs, fmtTime, num, pick, type Rec, SEVERITIES, STATUSES, str } from "../format.ts";
+import { fmtSecs, fmtTime, num, pick, type Rec, SEVERITIES, STATUSES, str, text, visible } from "../format.ts";
 import { Table } from "../table.tsx";
 
 /** Alerts per page of the list. */
@@ -396,15 +396,15 @@ export function AlertDetailPage() {
               <label className="inline">
                 Assignee
                 <select
-                  value={str(alert.assignee)}
+                  value={text(alert.assignee)}
                   disabled={action.busy}
                   onChange={(e) => act("assign", { assignee: e.target.value || null })}
                 >
                   <option value="">Unassigned</option>
                   {/* A removed user stays shown as the assignee until someone changes it. */}
-                  {[...new Set([...assignees, ...(alert.assignee ? [str(alert.assignee)] : [])])].map((u) => (
+                  {[...new Set([...assignees, ...(alert.assignee ? [text(alert.assignee)] : [])])].map((u) => (
                     <option key={u} value={u}>
-                      {u}
+                      {visible(u)}
                     </option>
                   ))}
                 </select>

@@ -6,7 +6,7 @@ import { type FormEvent, useState } from "react";
 import { useNavigate } from "react-router-dom";
 import { api, listOf, objectOf } from "../api.ts";
 import { EnabledBadge, EnableToggle, ErrorBanner, Loading, useAction, useLoad } from "../components.tsx";
-import { pick, type Rec, str } from "../format.ts";
+import { pick, type Rec, str, text } from "../format.ts";
 import { Table } from "../table.tsx";
 
 export const HOUR = 3600;
@@ -91,9 +91,9 @@ interface FormState {
 
 function formOf(source: Rec): FormState {
   return {
-    name: str(source.name),
+    name: text(source.name),
     apiKey: "",
-    baseUrl: str(source.baseUrl),
+    baseUrl: text(source.baseUrl),
     pollIntervalSecs: str(source.pollIntervalSecs),
     includeTenantEvents: source.includeTenantEvents === true,
     enabled: source.enabled !== false,

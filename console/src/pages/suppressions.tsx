@@ -5,7 +5,7 @@ import { type FormEvent, useState } from "react";
 import { Link } from "react-router-dom";
 import { api, listOf, objectOf } from "../api.ts";
 import { ErrorBanner, Loading, useAction, useLoad, usePageTitle } from "../components.tsx";
-import { fmtMs, pick, type Rec, str } from "../format.ts";
+import { fmtMs, pick, type Rec, str, text, visible } from "../format.ts";
 import { Table } from "../table.tsx";
 
 /** The fields a suppression can pin, as the API names them, with the matched event's field for each. */
@@ -34,7 +34,8 @@ const FIELD_LABEL = new Map(FIELDS.map((f) => [f.field, f.label]));
 export function SuppressControl({ alert, events }: { alert: Rec; events: Rec[] }) {
   const [open, setOpen] = useState(false);
   const first = events.find((e) => e && typeof e === "object") ?? {};
-  const offered = FIELDS.map((f) => ({ ...f, value: str(f.from(first, alert)) })).filter((f) => f.value !== "");
+  // The values as they are (a suppression matches them exactly); shown with their hidden characters visible.
+  const offered = FIELDS.map((f) => ({ ...f, value: text(f.from(first, alert)) })).filter((f) => f.value !== "");
   const [chosen, setChosen] = useState<Set<string>>(
     () =>
       new Set(offered.some((f) => f.field === "actorEmail") ? ["actorEmail"] : offered.slice(0, 1).map((f) => f.field)),
@@ -49,7 +50,7 @@ export function SuppressControl({ alert, events }: { alert: Rec; events: Rec[] }
     void action.run(async () => {
       const conditions = Object.fromEntries(offered.filter((f) => chosen.has(f.field)).map((f) => [f.field, f.value]));
       const res = await api.post<unknown>("/api/suppressions", {
-        ruleId: str(alert.ruleId),
+        ruleId: text(alert.ruleId),
         conditions,
         reason,
         expiresInSecs: EXPIRIES[Number(expiry)]?.secs ?? null,
@@ -90,7 +91,7 @@ export function SuppressControl({ alert, events }: { alert: Rec; events: Rec[] }
                 setChosen(next);
               }}
             />
-            {f.label}: <span className="mono wrap">{f.value}</span>
+            {f.label}: <span className="mono wrap">{visible(f.value)}</span>
           </label>
         ))}
       </fieldset>

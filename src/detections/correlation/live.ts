@@ -115,7 +115,8 @@ export function correlateStored(
       description: spec.description,
       reference: spec.reference,
       runbook: spec.runbook,
-      destinations: spec.outputIds === null ? null : [...spec.outputIds],
+      // As for rules (loaded-rule.ts): an empty OutputIds is the default routing, not "send nowhere".
+      destinations: spec.outputIds !== null && spec.outputIds.length > 0 ? [...spec.outputIds] : null,
       uniqueValue: null,
       dedupPeriodMinutes: spec.dedupPeriodMinutes,
       threshold: 1,

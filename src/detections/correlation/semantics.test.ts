@@ -275,6 +275,7 @@ describe("parseCorrelationRule refuses what it would not evaluate", () => {
         OutputIds: ["pager"],
         Status: "Active",
         SummaryAttributes: ["p_any_emails"],
+        OnlyUseBaseRiskScore: true,
       },
       "/c.yml",
     );

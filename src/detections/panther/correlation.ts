@@ -71,6 +71,7 @@ const schema = z.strictObject({
   OutputIds: z.array(z.string()).optional(),
   // Metadata Panther's files carry; nothing in them changes what the rule does.
   SummaryAttributes: z.array(z.string()).optional(),
+  OnlyUseBaseRiskScore: z.boolean().optional(),
   Status: z.string().optional(),
   CreatedBy: z.string().optional(),
   BaseVersion: z.number().int().optional(),

@@ -88,6 +88,11 @@ test("rule() must return a strict bool; exceptions report class name and message
   assert.equal(r.rule.error.type, "KeyError");
   assert.equal(r.rule.error.message, "'missing'");
   assert.match(r.rule.error.where ?? "", /behaviours\.py, line \d+, in rule/);
+  // A missing field fails inside PantherEvent's __getitem__: the line named is still the rule's.
+  const missing = await run("behaviours", { mode: "missing_field" });
+  assert.ok(typeof missing.rule === "object");
+  assert.equal(missing.rule.error.type, "KeyError");
+  assert.match(missing.rule.error.where ?? "", /^behaviours\.py, line \d+, in rule$/);
 });
 
 test("each auxiliary function's exception is captured on its own", async () => {

@@ -23,6 +23,7 @@ import importlib.util
 import json
 import os
 import sys
+import sysconfig
 import traceback
 from collections.abc import Mapping
 from unittest import mock
@@ -50,14 +51,33 @@ class FunctionReturnTypeError(Exception):
 
 
 _SELF = os.path.abspath(__file__)
+# Vigil's Python beside this worker (PantherEvent, the Panther helpers it provides), and Python's own library.
+_LIBRARY_DIRS = tuple(
+    os.path.abspath(p)
+    for p in {
+        os.path.join(os.path.dirname(_SELF), "py"),
+        sysconfig.get_paths().get("stdlib"),
+        sysconfig.get_paths().get("platstdlib"),
+    }
+    if p
+)
+
+
+def _is_library(filename):
+    """A frame of this worker, of Vigil's Python helpers, of Python's library, or a builtin ("<frozen …>")."""
+    if filename.startswith("<"):
+        return True
+    path = os.path.abspath(filename)
+    return path == _SELF or any(path.startswith(d + os.sep) for d in _LIBRARY_DIRS)
 
 
 def _error(exc):
     out = {"type": type(exc).__name__, "message": str(exc)}
     frames = traceback.extract_tb(exc.__traceback__) if exc.__traceback__ else []
-    # The rule's own frames (its module, its helpers): a check this worker raised (a wrong return type) has no
-    # place in the rule to point at, and "worker.py, line 94" would send the reader to Vigil's code.
-    frames = [f for f in frames if os.path.abspath(f.filename) != _SELF]
+    # The rule's own frames (its module, its repository's helpers), not Vigil's (this worker, its PantherEvent)
+    # nor Python's: `event["missing"]` fails inside PantherEvent, but the line to fix is the rule's. A check this
+    # worker raised (a wrong return type) has no place in the rule to point at, and names none.
+    frames = [f for f in frames if not _is_library(f.filename)]
     if frames:
         last = frames[-1]
         out["where"] = f"{os.path.basename(last.filename)}, line {last.lineno}, in {last.name}"
