@@ -220,7 +220,7 @@ function TestCell({
   );
 }
 
-/** Dead letters shown first, and added by each "Show more"; the CLI (`vigil destinations dead NAME`) lists them too. */
+/** Dead letters shown first; each "Show more" adds five times as many. The CLI (`vigil destinations dead NAME`) lists them too. */
 const DEAD_LETTERS_PAGE = 20;
 /** The API's largest list (DEAD_LETTER_LIMIT in src/usecases/destinations.ts). */
 const DEAD_LETTERS_MAX = 10_000;

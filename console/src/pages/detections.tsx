@@ -1,6 +1,8 @@
 import { useState } from "react";
 import { api, listOf, objectOf } from "../api.ts";
 import {
+  AdminOnly,
+  AdminOnlyNote,
   AttackTags,
   EnabledBadge,
   EnableToggle,
@@ -156,6 +158,7 @@ export function DetectionsPage() {
           {running ? "Running tests…" : "Run All Tests"}
         </button>
       </header>
+      <AdminOnly fallback={<AdminOnlyNote what="enable or disable packs and rules" />}>{null}</AdminOnly>
       <ErrorBanner message={toggling.error ?? testing.error ?? packs.error ?? rules.error} />
       {run ? (
         <section className="card" aria-label="Test results">

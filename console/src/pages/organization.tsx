@@ -324,7 +324,11 @@ export function OrganizationPage() {
           <p>
             Snapshot of {new Date(snapshot.takenAtMs).toISOString()}: {snapshot.objectCount} objects,{" "}
             {snapshot.requests} requests, {snapshot.changeCount ?? "no"} changes since the previous one,{" "}
-            {snapshot.findings.length} findings (<Link to="/alerts?status=OPEN">open alerts</Link>).
+            {snapshot.findings.length} findings, each also an alert of this source (
+            <Link to={`/alerts?status=UNRESOLVED&source=${encodeURIComponent(org.data?.source?.id ?? sourceId)}`}>
+              its unresolved alerts
+            </Link>
+            ).
           </p>
           {snapshot.endpoints
             .filter((e) => !e.ok)

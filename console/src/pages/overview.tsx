@@ -1,7 +1,7 @@
 import { Link } from "react-router-dom";
 import { api, listOf } from "../api.ts";
 import { StackedEventsChart } from "../chart.tsx";
-import { ErrorBanner, HealthBadge, Loading, SeverityBadge, useLoad, usePageTitle } from "../components.tsx";
+import { AdminOnly, ErrorBanner, HealthBadge, Loading, SeverityBadge, useLoad, usePageTitle } from "../components.tsx";
 import { fmtTime, healthOf, pick, type Rec, SEVERITIES, str } from "../format.ts";
 import { Table } from "../table.tsx";
 
@@ -59,7 +59,10 @@ export function OverviewPage() {
           rowKey={(s) => str(s.id)}
           empty={
             <>
-              No log sources yet. <Link to="/sources/new">Create one</Link>.
+              No log sources yet.{" "}
+              <AdminOnly fallback="An admin can add one.">
+                <Link to="/sources/new">Create one</Link>.
+              </AdminOnly>
             </>
           }
           columns={[

@@ -5,7 +5,16 @@
 import { type FormEvent, useState } from "react";
 import { useNavigate } from "react-router-dom";
 import { api, listOf, objectOf } from "../api.ts";
-import { EnabledBadge, EnableToggle, ErrorBanner, Loading, useAction, useLoad } from "../components.tsx";
+import {
+  AdminOnly,
+  AdminOnlyNote,
+  EnabledBadge,
+  EnableToggle,
+  ErrorBanner,
+  Loading,
+  useAction,
+  useLoad,
+} from "../components.tsx";
 import { pick, type Rec, str, text } from "../format.ts";
 import { Table } from "../table.tsx";
 
@@ -294,6 +303,7 @@ export function SourcePacks({ sourceId }: { sourceId: string }) {
         Packs whose rules run on this source's events. A choice made here applies to this source only; otherwise the
         pack's global state (Detections page) applies.
       </p>
+      <AdminOnly fallback={<AdminOnlyNote what="enable or disable packs for this source" />}>{null}</AdminOnly>
       <ErrorBanner message={packs.error ?? action.error} />
       <Loading when={packs.loading && !packs.data} />
       <Table

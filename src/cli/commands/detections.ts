@@ -8,7 +8,7 @@ import { readEnv } from "../../config/env.ts";
 import { UsageError } from "../../core/errors.ts";
 import { loadRules, type RuleSet } from "../../detections/engine/load.ts";
 import { BUILTIN_PACKS_DIR, EnablementResolver } from "../../detections/packs.ts";
-import { SCHEDULED_QUERY_PREFIX } from "../../detections/panther/scheduled-query.ts";
+import { scheduledQueriesOf } from "../../detections/panther/scheduled-query.ts";
 import { filterRuleSet, parseFilter, type TestFilter } from "../../detections/test-filters.ts";
 import { formatTestReport, runRuleTests, testReportJson } from "../../detections/test-runner.ts";
 import { requireSource } from "../../pipeline/runtime.ts";
@@ -54,9 +54,7 @@ async function listing(kind: "rule" | "pack", json: boolean): Promise<void> {
       const loadedQueries = new Set((set.scheduledQueries ?? []).map((q) => q.name));
       for (const r of set.rules) {
         // A scheduled rule runs on its queries' rows: without a loaded query it never runs, enabled or not.
-        const queries = r.logTypes
-          .filter((t) => t.startsWith(SCHEDULED_QUERY_PREFIX))
-          .map((t) => t.slice(SCHEDULED_QUERY_PREFIX.length));
+        const queries = scheduledQueriesOf(r);
         const idle = queries.length > 0 && queries.every((q) => !loadedQueries.has(q));
         const row = {
           id: r.id,

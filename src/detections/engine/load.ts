@@ -17,7 +17,7 @@ import {
   type PantherGlobal,
 } from "../panther/repository-files.ts";
 import { loadPantherRuleFile } from "../panther/rule-file.ts";
-import { parseScheduledQuery, SCHEDULED_QUERY_PREFIX, type ScheduledQuerySpec } from "../panther/scheduled-query.ts";
+import { parseScheduledQuery, type ScheduledQuerySpec, scheduledQueriesOf } from "../panther/scheduled-query.ts";
 import { fromDefinition, fromPantherSpec, type LoadedRule } from "./loaded-rule.ts";
 import { RULES_MODULE, registerRuleModuleResolution, ruleModuleUrl } from "./rule-modules.ts";
 import type { DetectionSetting } from "./types.ts";
@@ -52,6 +52,8 @@ export interface RuleSet {
   problems?: string[];
   /** Valid Panther files of a kind Vigil does not run (policies), each "file: reason"; skipped, not errors. */
   unsupported?: string[];
+  /** Loaded rules that never run (a scheduled rule none of whose queries is loaded), each "file: reason". */
+  idle?: string[];
   /** User rules that replace a pack rule of the same id, each said once at load. */
   overrides?: Array<{ id: string; file: string; replaces: string }>;
 }
@@ -235,14 +237,13 @@ export async function loadRules(options: LoadRulesOptions = {}): Promise<RuleSet
   }
   // A scheduled rule runs on the rows of its queries: one whose queries are all missing or skipped never runs,
   // and is said to be so, rather than listed as if it ran.
+  const idle: string[] = [];
   for (const r of rules) {
-    const queries = r.logTypes.filter((t) => t.startsWith(SCHEDULED_QUERY_PREFIX));
-    if (queries.length === 0) continue;
-    const missing = queries.map((t) => t.slice(SCHEDULED_QUERY_PREFIX.length)).filter((n) => !queryNames.has(n));
-    if (missing.length === queries.length)
-      w.unsupported.push(
-        `${r.file}: scheduled rule ${r.id} does not run: its scheduled ${missing.length === 1 ? "query" : "queries"} ` +
-          `${missing.join(", ")} ${missing.length === 1 ? "is" : "are"} not loaded (missing, or skipped above)`,
+    const queries = scheduledQueriesOf(r);
+    if (queries.length > 0 && queries.every((n) => !queryNames.has(n)))
+      idle.push(
+        `${r.file}: scheduled rule ${r.id} does not run: its scheduled ${queries.length === 1 ? "query" : "queries"} ` +
+          `${queries.join(", ")} ${queries.length === 1 ? "is" : "are"} not loaded (missing, or skipped)`,
       );
   }
   const globalIds = new Map<string, string>();
@@ -262,6 +263,7 @@ export async function loadRules(options: LoadRulesOptions = {}): Promise<RuleSet
     scheduledQueries: w.scheduledQueries,
     problems: w.problems,
     unsupported: w.unsupported,
+    idle,
     overrides,
   };
 }

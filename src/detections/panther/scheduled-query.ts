@@ -15,6 +15,13 @@ export function scheduledQueryLogType(queryName: string): string {
   return `${SCHEDULED_QUERY_PREFIX}${queryName}`;
 }
 
+/** The scheduled queries a rule runs on (a scheduled rule's log types); none for a rule of events. */
+export function scheduledQueriesOf(rule: { logTypes: readonly string[] }): string[] {
+  return rule.logTypes
+    .filter((t) => t.startsWith(SCHEDULED_QUERY_PREFIX))
+    .map((t) => t.slice(SCHEDULED_QUERY_PREFIX.length));
+}
+
 export interface ScheduledQuerySpec {
   name: string;
   enabled: boolean;
