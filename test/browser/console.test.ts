@@ -864,7 +864,10 @@ describe("console", { timeout: 300_000 }, () => {
     // A password reset says it is done (and the new password is the one that signs in below).
     await page.getByRole("button", { name: "Reset the password of ines" }).click();
     await page.getByRole("textbox", { name: "New password for ines" }).fill("ines-new-password-long-enough");
-    await page.getByRole("button", { name: "Set" }).click();
+    await page
+      .getByRole("form", { name: "New password for ines" })
+      .getByRole("button", { name: "Set", exact: true })
+      .click();
     await page.getByRole("status").filter({ hasText: "Password of ines changed" }).waitFor(WAIT);
 
     const analyst = await (await browser.newContext()).newPage();
