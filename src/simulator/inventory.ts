@@ -416,7 +416,9 @@ export function withUsage(state: InventoryState, nowSecs: number, stale: Readonl
   const touch = (key: Obj) => {
     if (stale.has(key.id as string)) return;
     if (typeof key.created_at === "number" && key.created_at > today) return;
-    key.last_used_at = today - (hashOf(key.id as string) % 20) * DAY;
+    // Never before the key existed: a key made two days ago was not last used thirteen days ago.
+    const used = today - (hashOf(key.id as string) % 20) * DAY;
+    key.last_used_at = typeof key.created_at === "number" ? Math.max(used, key.created_at) : used;
   };
   for (const keys of state.projectKeys.values()) for (const key of keys.values()) touch(key);
   for (const key of state.adminKeys.values()) touch(key);
