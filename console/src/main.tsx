@@ -1,4 +1,14 @@
-import { Component, type ComponentType, lazy, type ReactNode, StrictMode, Suspense, useEffect, useState } from "react";
+import {
+  Component,
+  type ComponentType,
+  lazy,
+  type ReactNode,
+  StrictMode,
+  Suspense,
+  useEffect,
+  useRef,
+  useState,
+} from "react";
 import { createRoot } from "react-dom/client";
 import { BrowserRouter, Navigate, NavLink, Route, Routes, useLocation, useNavigate } from "react-router-dom";
 import { api, errorMessage, setCsrf, setUnauthorizedHandler } from "./api.ts";
@@ -127,17 +137,23 @@ function Shell({ session, onLogout }: { session: Session; onLogout: () => void }
 
 function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
+  /** A session this page had ended under it (a 401): the login says so, rather than appearing for no reason. */
+  const [ended, setEnded] = useState(false);
+  const signedIn = useRef(false);
   const navigate = useNavigate();
   const location = useLocation();
 
   useEffect(() => {
     setUnauthorizedHandler(() => {
+      if (signedIn.current) setEnded(true);
+      signedIn.current = false;
       setCsrf(null);
       setSession(null);
     });
     api
       .get<Session>("/api/me")
       .then((me) => {
+        signedIn.current = true;
         setCsrf(me.csrf);
         setSession(me);
       })
@@ -148,7 +164,15 @@ function App() {
   if (session === null || location.pathname === "/login") {
     return (
       <LoginPage
+        notice={
+          ended
+            ? "Your session has ended (it expired, you signed out elsewhere, or your password was changed). Sign in " +
+              "again to go on; what you were typing was not sent."
+            : null
+        }
         onLogin={(s) => {
+          signedIn.current = true;
+          setEnded(false);
           setCsrf(s.csrf);
           setSession(s);
           // Stay on the page that asked for a login (a deep link, or a 401 mid-session).
@@ -165,6 +189,7 @@ function App() {
           .post("/api/logout")
           .catch(() => {})
           .finally(() => {
+            signedIn.current = false;
             setCsrf(null);
             setSession(null);
             navigate("/login");

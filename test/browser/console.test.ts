@@ -895,6 +895,11 @@ describe("console", { timeout: 300_000 }, () => {
     assert.equal(await analyst.getByRole("button", { name: /^(Enable|Disable) / }).count(), 0);
     await analyst.goto(`${vigil.baseUrl}/sources/new`);
     await analyst.getByRole("heading", { name: "Log Sources", exact: true }).waitFor(WAIT);
+    // A session that ends under the page: the login says why it is back.
+    await analyst.context().clearCookies();
+    await analyst.getByRole("link", { name: "Alerts", exact: true }).click();
+    await analyst.getByRole("status").filter({ hasText: "Your session has ended" }).waitFor(WAIT);
+    await analyst.getByLabel("Username").waitFor(WAIT);
     await analyst.context().close();
   });
 

@@ -2,7 +2,14 @@ import { type FormEvent, useState } from "react";
 import { api } from "../api.ts";
 import { ErrorBanner, useAction } from "../components.tsx";
 
-export function LoginPage({ onLogin }: { onLogin: (s: { user: unknown; csrf: string }) => void }) {
+export function LoginPage({
+  onLogin,
+  notice = null,
+}: {
+  onLogin: (s: { user: unknown; csrf: string }) => void;
+  /** Why the login is shown again, if a session ended under the page. */
+  notice?: string | null;
+}) {
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
   const action = useAction();
@@ -26,6 +33,7 @@ export function LoginPage({ onLogin }: { onLogin: (s: { user: unknown; csrf: str
           Vigil
         </h1>
         <p className="muted">Sign in to the Vigil console.</p>
+        {notice ? <p role="status">{notice}</p> : null}
         <ErrorBanner message={action.error} />
         <label>
           Username
