@@ -32,31 +32,35 @@ export function Table<T>({ rows, columns, rowKey, label, className, hidden, empt
   if (!rows) return null;
   if (rows.length === 0) return empty ? <p className="muted">{empty}</p> : null;
   const shown = columns.filter((c): c is Column<T> => Boolean(c));
+  // In a box that scrolls sideways: a table wider than the page (long values on a laptop screen) scrolls on its
+  // own instead of pushing the page, and its last columns, off the screen.
   return (
-    <table aria-label={label} className={className} hidden={hidden}>
-      <thead>
-        <tr>
-          {shown.map((c, i) => (
-            // Columns are fixed by the caller: a column's place is its identity.
-            // biome-ignore lint/suspicious/noArrayIndexKey: see above
-            <th key={i} scope="col" className={c.headerClassName}>
-              {c.header}
-            </th>
-          ))}
-        </tr>
-      </thead>
-      <tbody>
-        {rows.map((row, r) => (
-          <tr key={rowKey(row, r)}>
+    <div className="table-scroll" hidden={hidden}>
+      <table aria-label={label} className={className} hidden={hidden}>
+        <thead>
+          <tr>
             {shown.map((c, i) => (
-              // biome-ignore lint/suspicious/noArrayIndexKey: as above
-              <td key={i} className={c.className}>
-                {c.cell(row, r)}
-              </td>
+              // Columns are fixed by the caller: a column's place is its identity.
+              // biome-ignore lint/suspicious/noArrayIndexKey: see above
+              <th key={i} scope="col" className={c.headerClassName}>
+                {c.header}
+              </th>
             ))}
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {rows.map((row, r) => (
+            <tr key={rowKey(row, r)}>
+              {shown.map((c, i) => (
+                // biome-ignore lint/suspicious/noArrayIndexKey: as above
+                <td key={i} className={c.className}>
+                  {c.cell(row, r)}
+                </td>
+              ))}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }

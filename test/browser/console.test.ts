@@ -416,6 +416,25 @@ describe("console", { timeout: 300_000 }, () => {
     assert.equal(await page.getByLabel("Actor").inputValue(), actor);
   });
 
+  test("the search results fit a 1280 px laptop window, their event links on screen", async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    try {
+      await page.getByRole("link", { name: "Search", exact: true }).click();
+      await page.getByLabel("Time range").selectOption("all");
+      await page.getByRole("button", { name: "Search" }).click();
+      const results = page.getByRole("table", { name: "Search results" });
+      const link = results.getByRole("link").first();
+      await link.waitFor(WAIT);
+      const overflow = Number(await page.evaluate("document.documentElement.scrollWidth - window.innerWidth"));
+      assert.ok(overflow <= 0, `the page scrolls sideways by ${overflow} px`);
+      const box = await link.boundingBox();
+      assert.ok(box && box.x + box.width <= 1280, JSON.stringify(box));
+      await screenshot(page, "23b-search-1280px");
+    } finally {
+      await page.setViewportSize({ width: 1400, height: 900 });
+    }
+  });
+
   test("the alerts table fits an 800 px window", async () => {
     await page.setViewportSize({ width: 800, height: 900 });
     try {

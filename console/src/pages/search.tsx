@@ -269,7 +269,7 @@ export function SearchPage() {
                   cell: (ev) => str(pick(ev, "actorEmail", "actorId")) || "—",
                 },
                 { header: "IP", className: "mono", cell: (ev) => str(ev.ip) || "—" },
-                { header: "Project", className: "mono", cell: (ev) => str(ev.projectId) || "—" },
+                { header: "Project", className: "mono wrap", cell: (ev) => str(ev.projectId) || "—" },
                 {
                   header: "Source",
                   className: "soft-wrap",
@@ -277,7 +277,8 @@ export function SearchPage() {
                 },
                 {
                   header: "ID",
-                  className: "mono",
+                  // Ids are long and unbroken: they wrap, so the column (the link to the event) stays on screen.
+                  className: "mono wrap",
                   cell: (ev) => (
                     <Link to={`/events/${encodeURIComponent(str(ev.sourceId))}/${encodeURIComponent(str(ev.id))}`}>
                       {str(ev.id)}
