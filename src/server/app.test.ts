@@ -476,6 +476,8 @@ describe("HTTP API resources", () => {
   it("lists alerts, shows one with its matches, changes its status", async () => {
     const list = await call("GET", "/api/alerts?status=OPEN&severity=high");
     assert.equal(list.json.alerts.length, 1);
+    // The server's time of the read, on its clock (the one alerts are created on).
+    assert.equal(list.json.asOfMs, runtime.clock.nowMs());
     const alert = list.json.alerts[0];
     assert.equal((await call("GET", "/api/alerts?severity=LOW")).json.alerts.length, 0);
     const bogus = await call("GET", "/api/alerts?status=bogus");

@@ -96,10 +96,16 @@ export function AlertsPage() {
   const assignees = useAssignees();
   /** When the list last loaded unpinned: the second the pages after it are pinned to. */
   const loadedAt = useRef(0);
-  const alerts = useLoad(() => {
-    if (!params.get(PINNED)) loadedAt.current = Math.floor(Date.now() / 1000) + 1;
-    return api.get<Rec>("/api/alerts", listQuery(params));
-  }, [params.toString()]);
+  const alerts = useLoad(
+    () =>
+      api.get<Rec>("/api/alerts", listQuery(params)).then((list) => {
+        // The server's clock, which alerts are created on (the browser's may be minutes off).
+        const asOfMs = num(list.asOfMs);
+        if (!params.get(PINNED) && asOfMs !== null) loadedAt.current = Math.floor(asOfMs / 1000) + 1;
+        return list;
+      }),
+    [params.toString()],
+  );
   const rows = listOf<Rec>(alerts.data, "alerts");
   const total = num(alerts.data?.total) ?? rows.length;
   const offset = num(alerts.data?.offset) ?? 0;
@@ -111,7 +117,7 @@ export function AlertsPage() {
     // Other filters, other alerts: back to the first page, nothing selected, the list as it is now.
     if (name !== "offset") next.delete("offset");
     if (name !== "offset" || !value) next.delete(PINNED);
-    else if (!next.get(PINNED)) next.set(PINNED, String(loadedAt.current));
+    else if (!next.get(PINNED) && loadedAt.current > 0) next.set(PINNED, String(loadedAt.current));
     setSelected(new Set());
     setParams(next);
   }

@@ -98,6 +98,8 @@ export function alertRoutes(ctx: ServerContext): Hono<AppEnv> {
     }
     const sort = sortParam as AlertSort;
     const filter = await alertFilter(c, store);
+    // The server's time of the read: the console pins a list's later pages to it (`until`), on this clock.
+    const asOfMs = ctx.nowMs();
     const total = await store.countAlerts(filter);
     // Read and sent a page at a time, like the events (see json-stream.ts): the newest-first order by keyset
     // from the start, any other order or a later start by offset.
@@ -129,7 +131,7 @@ export function alertRoutes(ctx: ServerContext): Hono<AppEnv> {
       "alerts",
       pages,
       (err) => ctx.runtime.logger.error({ err }, "An alert list failed while its answer was being sent."),
-      { total, offset },
+      { total, offset, asOfMs },
     );
   });
 
