@@ -201,13 +201,13 @@ export function EventHeading({ ev }: { ev: Rec }) {
   const e = readableEvent(ev.raw);
   const type = str(ev.type) || e.type;
   const time = typeof ev.effectiveAtSecs === "number" ? ev.effectiveAtSecs : e.timeSecs;
-  const id = str(ev.id);
+  const id = text(ev.id);
   return (
     <h3 className="event-heading">
       <span className="mono">{visible(type) || "event"}</span> <span className="muted small">{fmtSecs(time)}</span>{" "}
       {id && ev.sourceId ? (
-        <Link className="mono small" to={`/events/${encodeURIComponent(str(ev.sourceId))}/${encodeURIComponent(id)}`}>
-          {id}
+        <Link className="mono small" to={`/events/${encodeURIComponent(text(ev.sourceId))}/${encodeURIComponent(id)}`}>
+          {visible(id)}
         </Link>
       ) : null}
     </h3>

@@ -236,7 +236,10 @@ describe("runBackfillJob", () => {
    * slices' cursors and answers them `refusal`'s way. `late`: each first page lists one record late, stamped near
    * its slice's start, among newer ones.
    */
-  async function resumeWithRefusedCursors(refusal: "400" | "404" | "empty", late?: "among newer ones" | "last") {
+  async function resumeWithRefusedCursors(
+    refusal: "400" | "404" | "empty",
+    late?: "among newer ones" | "last" | "the whole page",
+  ) {
     const s = await setup();
     try {
       const slices = await s.store.getBackfillSlices(s.job.id);
@@ -245,9 +248,12 @@ describe("runBackfillJob", () => {
         async *pages(query, signal) {
           for await (const page of s.client.pages(query, signal)) {
             if (late && page.data.length > 2) {
-              const at = late === "last" ? page.data.length - 1 : 1;
-              const record = page.data[at] as { effective_at: number };
-              page.data[at] = { ...record, effective_at: startOf(query) + 3 };
+              const lateAt =
+                late === "the whole page" ? page.data.map((_, i) => i) : [late === "last" ? page.data.length - 1 : 1];
+              for (const at of lateAt) {
+                const record = page.data[at] as { effective_at: number };
+                page.data[at] = { ...record, effective_at: startOf(query) + 3 };
+              }
             }
             yield page;
             throw new Error("stopped");
@@ -291,10 +297,11 @@ describe("runBackfillJob", () => {
   it("resumes by time a slice whose cursor the API refuses with a 404", () => resumeWithRefusedCursors("404"));
   it("resumes by time a slice whose cursor the API answers with an empty last page", () =>
     resumeWithRefusedCursors("empty"));
-  it("resumes by time from the page's newest record when a late record was listed among newer ones", () =>
+  it("resumes without skipping when a late record was listed among newer ones", () =>
     resumeWithRefusedCursors("400", "among newer ones"));
-  it("resumes by time from the page's newest record when a late record was listed last", () =>
-    resumeWithRefusedCursors("400", "last"));
+  it("resumes without skipping when a late record was listed last", () => resumeWithRefusedCursors("400", "last"));
+  it("resumes without skipping when a whole page of late records was listed before older ones", () =>
+    resumeWithRefusedCursors("400", "the whole page"));
 
   it("shares slices between runners by lease; a slice whose lease is lost stops and resumes elsewhere", async () => {
     const s = await setup();

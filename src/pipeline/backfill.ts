@@ -1,9 +1,10 @@
 // History backfill. A time range is split into slices fetched in parallel by a small pool of workers.
 // Each slice walks its pages newest first; every page is stored in one transaction together with the
-// slice's progress (its cursor, and the newest effective_at of the last page read), so a killed backfill resumes
-// each slice at the page where it stopped, or failing that by time from that page on. That second is re-read on resume and its events are ignored by id:
-// every event is stored once. Where the store asks for it (Store.groupCommits), pages of several slices ready at
-// the same time share one transaction, one commit (PageCommitQueue), each still with its own progress.
+// slice's progress (its cursor, and how far in time it has come, for the progress bar), so a killed backfill
+// resumes each slice at the page where it stopped; if the API no longer knows the cursor, the slice is read again
+// whole. Events read twice are ignored by id: every event is stored once. Where the store asks for it
+// (Store.groupCommits), pages of several slices ready at the same time share one transaction, one commit
+// (PageCommitQueue), each still with its own progress.
 //
 // In a fleet (several workers on one PostgreSQL), a worker runs a slice only while it holds the slice's lease
 // (`claimSlice`): several workers share one job's slices, and a dead worker's slice is taken over, once its lease
@@ -175,33 +176,33 @@ async function runSlice(
   // The slice's own query. A fresh or cursor-resumed slice walks it, so an interrupted backfill reads
   // exactly the pages an uninterrupted one would (same boundaries: detection sees the same order).
   const original: AuditLogQuery = { ...base, effective_at: { gte: slice.startSecs, lte: slice.endSecs - 1 } };
-  const fresh = slice.cursor === null && slice.upperBoundSecs === slice.endSecs - 1;
   if (slice.cursor !== null) {
     try {
-      await walkSlice(deps, job, slice, progress, { ...original, after: slice.cursor }, true, signal);
+      await walkSlice(deps, job, slice, progress, { ...original, after: slice.cursor }, signal);
       return;
     } catch (err) {
-      // An expired or unknown cursor: fall back to re-reading from the slice's time progress. The API's answer
-      // to one is undocumented: a 400, a 404, or an empty last page (walkSlice's `cursorIgnored`).
+      // An expired or unknown cursor. The API's answer to one is undocumented: a 400, a 404, or an empty last
+      // page (walkSlice's `backfill_cursor_ignored`).
       if (!(err instanceof VigilError && CURSOR_REFUSED.has(err.code))) throw err;
     }
   }
-  if (fresh) return walkSlice(deps, job, slice, progress, original, true, signal);
-  const byTime = { ...base, effective_at: { gte: slice.startSecs, lte: slice.upperBoundSecs } };
-  return walkSlice(deps, job, slice, progress, byTime, false, signal);
+  // Without a cursor the slice is read again whole, its stored events ignored by id. Reading only below its time
+  // progress would trust the API to list by effective_at, which it does not promise: a batch of events written
+  // late, listed before older ones, would put the progress below events not read yet. A refused cursor is rare;
+  // a slice read twice costs requests, a skipped one costs events.
+  return walkSlice(deps, job, slice, progress, original, signal);
 }
 
 /** What the API answers a resumed slice's cursor with when it no longer knows it (see runSlice). */
 const CURSOR_REFUSED = new Set(["openai_bad_request", "openai_cursor_rejected", "backfill_cursor_ignored"]);
 
-/** Walks one query of a slice to its end; `recordCursor` only when the query is the slice's original one. */
+/** Walks the slice's query (from a cursor, or from its start) to its end, storing each page with its progress. */
 async function walkSlice(
   deps: BackfillDeps,
   job: BackfillJob,
   slice: BackfillSlice,
   progress: BackfillProgress,
   query: AuditLogQuery,
-  recordCursor: boolean,
   signal?: AbortSignal,
 ): Promise<void> {
   let upperBound = slice.upperBoundSecs;
@@ -216,16 +217,14 @@ async function walkSlice(
       throw new VigilError("backfill_cursor_ignored", `the page after ${query.after} came back empty`);
     }
     first = false;
-    // Pages come newest first, so what is not read yet is older than this page's newest record: a resume by time
-    // reads up to it (a page again, at most; its events are ignored by id). Not the page's oldest or last record:
-    // a late record (an event written long after it happened) listed anywhere on the page would put the
-    // progress below records not read yet, and the resume would skip them.
+    // Progress for the bar (resumes go by cursor, or read the slice again whole): pages come newest first, and
+    // the page's newest record bounds what is left, unless records were written late (see runSlice).
     const before = upperBound;
     upperBound = done
       ? slice.startSecs
       : Math.min(upperBound, newestRecordSecs(page.data, slice.startSecs) ?? upperBound);
     eventsRead += page.data.length;
-    const cursor = recordCursor && !done ? page.last_id : null;
+    const cursor = !done ? page.last_id : null;
     const result = await storePage(deps, page.data, {
       sliceProgress: {
         jobId: job.id,

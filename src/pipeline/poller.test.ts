@@ -329,6 +329,19 @@ describe("poller", () => {
         await assert.rejects(poller.pollOnce(), (err: VigilError) => err.retryAfterMs === 120_000);
         assert.deepEqual(asked, limited === "main" ? ["main"] : ["main", "tenant"], limited);
       }
+      // The organization's stream failing first (a 5xx) does not hide the tenant stream's rate limit after it.
+      const reader: AuditLogReader = {
+        // biome-ignore lint/correctness/useYield: it fails before any page
+        async *pages(query) {
+          if (query.tenant_only === true)
+            throw new VigilError("openai_unavailable", "rate limited", { retryable: true, retryAfterMs: 120_000 });
+          throw new VigilError("openai_unavailable", "server error", { retryable: true });
+        },
+      };
+      await assert.rejects(
+        new SourcePoller({ ...pollerDeps(h), reader }).pollOnce(),
+        (err: VigilError) => err.retryAfterMs === 120_000,
+      );
     } finally {
       await h.close();
     }

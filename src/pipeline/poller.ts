@@ -86,9 +86,12 @@ export class SourcePoller {
           streams.push(await this.pollStream(stream, signal));
         } catch (err) {
           if (signal?.aborted) throw err;
-          failure ??= { err: stream === "tenant" ? tenantStreamError(err) : err };
+          const said = stream === "tenant" ? tenantStreamError(err) : err;
+          // The first failure, unless a later one carries how long the API asked to wait: the next poll needs it.
+          if (failure === undefined || (retryAfterOf(said) !== null && retryAfterOf(failure.err) === null))
+            failure = { err: said };
           // Rate-limited: the organization's API wants no request for a while, whichever stream asks.
-          if (err instanceof VigilError && err.retryAfterMs !== null) break;
+          if (retryAfterOf(err) !== null) break;
         }
       }
       if (failure) throw failure.err;
@@ -262,3 +265,7 @@ export function warnIfClockAhead(
 
 /** More than this ahead of the API is worth saying (its Date header counts whole seconds, and the request took some). */
 const SKEW_WARN_SECS = 10;
+
+function retryAfterOf(err: unknown): number | null {
+  return err instanceof VigilError ? err.retryAfterMs : null;
+}

@@ -434,11 +434,18 @@ describe("HTTP API resources", () => {
     assert.equal(quarantine.json.records[0].reason, "bad record");
     assert.equal((await call("GET", `/api/sources/${sourceId}/quarantine?limit=0`)).status, 400);
 
+    // The stats of the day the events are on: the server's clock set to it, for this request only (alerts are
+    // created on the store's clock, and lists read as of the server's).
+    const clock = runtime.clock;
     runtime.clock = { nowMs: () => T0 * 1000 } as Runtime["clock"];
-    const stats = await call("GET", `/api/sources/${sourceId}/stats?days=1`);
-    assert.equal(stats.json.bucketSecs, 3600);
-    const total = stats.json.buckets.reduce((n: number, b: { count: number }) => n + b.count, 0);
-    assert.equal(total, 3);
+    try {
+      const stats = await call("GET", `/api/sources/${sourceId}/stats?days=1`);
+      assert.equal(stats.json.bucketSecs, 3600);
+      const total = stats.json.buckets.reduce((n: number, b: { count: number }) => n + b.count, 0);
+      assert.equal(total, 3);
+    } finally {
+      runtime.clock = clock;
+    }
     assert.equal((await call("GET", "/api/sources/nope/health")).status, 404);
   });
 
@@ -476,9 +483,12 @@ describe("HTTP API resources", () => {
   it("lists alerts, shows one with its matches, changes its status", async () => {
     const list = await call("GET", "/api/alerts?status=OPEN&severity=high");
     assert.equal(list.json.alerts.length, 1);
-    // The server's time of the read, on its clock (the one alerts are created on).
-    assert.equal(list.json.asOfMs, runtime.clock.nowMs());
     const alert = list.json.alerts[0];
+    // The server's time of the read, on its clock (the one alerts are created on); a page as of a time before
+    // the alert was created does not list it.
+    assert.ok(list.json.asOfMs >= alert.createdAtMs, JSON.stringify(list.json));
+    const before = await call("GET", `/api/alerts?status=OPEN&severity=high&asOf=${alert.createdAtMs - 1}`);
+    assert.deepEqual([before.json.total, before.json.alerts.length, before.json.asOfMs], [0, 0, alert.createdAtMs - 1]);
     assert.equal((await call("GET", "/api/alerts?severity=LOW")).json.alerts.length, 0);
     const bogus = await call("GET", "/api/alerts?status=bogus");
     assert.equal(bogus.status, 400);
@@ -518,7 +528,12 @@ describe("HTTP API resources", () => {
       [alert.id],
     );
     assert.equal((await call("GET", "/api/alerts?status=OPEN&severity=HIGH")).json.alerts.length, 0);
-    const overview = await call("GET", "/api/overview");
+    // The overview of the days the events are on: the server's clock set to them, for this request.
+    const clock = runtime.clock;
+    runtime.clock = { nowMs: () => T0 * 1000 } as Runtime["clock"];
+    const overview = await call("GET", "/api/overview").finally(() => {
+      runtime.clock = clock;
+    });
     assert.equal(overview.status, 200);
     assert.equal(overview.json.openAlertsBySeverity.HIGH, 1);
     assert.equal(overview.json.sources[0].name, "Acme");

@@ -71,7 +71,10 @@ export type { ValidationIssue };
 export interface SliceProgress {
   jobId: number;
   sliceIndex: number;
-  /** Events with effective_at > upperBoundSecs are all stored; resume with effective_at[lte]=upperBoundSecs. */
+  /**
+   * How far the slice has come, newest first (the newest effective_at of its last page): for progress only. A
+   * resume goes by `cursor`, or reads the slice again whole (src/pipeline/backfill.ts says why).
+   */
   upperBoundSecs: number;
   /**
    * The `after` cursor (last_id) of this page, within the slice's own query. Resuming with it reads

@@ -881,7 +881,7 @@ describe("console", { timeout: 300_000 }, () => {
     await screenshot(page, "35-users-last-admin");
 
     // A password reset says it is done (and the new password is the one that signs in below).
-    await page.getByRole("button", { name: "Reset the password of ines" }).click();
+    await page.getByRole("button", { name: "Reset password of ines" }).click();
     await page.getByRole("textbox", { name: "New password for ines" }).fill("ines-new-password-long-enough");
     await page
       .getByRole("form", { name: "New password for ines" })

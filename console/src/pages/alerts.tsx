@@ -15,7 +15,7 @@ import {
   useSourceNames,
 } from "../components.tsx";
 import { EventFields, EventHeading } from "../event-fields.tsx";
-import { fmtSecs, fmtTime, num, pick, type Rec, SEVERITIES, STATUSES, str, text, visible } from "../format.ts";
+import { fmtMs, fmtSecs, fmtTime, num, pick, type Rec, SEVERITIES, STATUSES, str, text, visible } from "../format.ts";
 import { Table } from "../table.tsx";
 
 /** Alerts per page of the list. */
@@ -76,11 +76,11 @@ function listQuery(params: URLSearchParams): Query {
     ...(since ? { since: Math.floor(Date.now() / 1000) - since.secs } : {}),
     // Pages after the first show the list as it stood when the first was read (PINNED): alerts raised since then
     // would otherwise push the next page's alerts down, and the page would repeat some.
-    ...(params.get(PINNED) ? { until: params.get(PINNED) } : {}),
+    ...(params.get(PINNED) ? { asOf: params.get(PINNED) } : {}),
   };
 }
 
-/** The URL parameter that pins the pages: alerts created before this Unix second only. */
+/** The URL parameter that pins the pages: the server's time (ms) of the first page's read (its `asOfMs`). */
 const PINNED = "asof";
 
 import { SuppressControl } from "./suppressions.tsx";
@@ -101,7 +101,7 @@ export function AlertsPage() {
       api.get<Rec>("/api/alerts", listQuery(params)).then((list) => {
         // The server's clock, which alerts are created on (the browser's may be minutes off).
         const asOfMs = num(list.asOfMs);
-        if (!params.get(PINNED) && asOfMs !== null) loadedAt.current = Math.floor(asOfMs / 1000) + 1;
+        if (!params.get(PINNED) && asOfMs !== null) loadedAt.current = asOfMs;
         return list;
       }),
     [params.toString()],
@@ -248,7 +248,7 @@ export function AlertsPage() {
               {
                 header: "Title",
                 className: "wrap",
-                cell: (a) => <Link to={`/alerts/${encodeURIComponent(str(a.id))}`}>{str(a.title) || str(a.id)}</Link>,
+                cell: (a) => <Link to={`/alerts/${encodeURIComponent(text(a.id))}`}>{str(a.title) || str(a.id)}</Link>,
               },
               {
                 header: "Status",
@@ -300,7 +300,7 @@ export function AlertsPage() {
           />
           {params.get(PINNED) ? (
             <p className="muted">
-              As the list stood at {fmtSecs(Number(params.get(PINNED)))}: alerts raised since are not in these pages.{" "}
+              As the list stood at {fmtMs(Number(params.get(PINNED)))}: alerts raised since are not in these pages.{" "}
               <button type="button" onClick={() => setFilter(PINNED, "")}>
                 Show the newest
               </button>

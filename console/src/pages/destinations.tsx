@@ -16,7 +16,7 @@ import {
   useLoad,
   usePageTitle,
 } from "../components.tsx";
-import { fmtMs, type Rec, str } from "../format.ts";
+import { fmtMs, type Rec, str, text } from "../format.ts";
 import { Table } from "../table.tsx";
 
 const TYPES = ["slack", "webhook", "pagerduty", "email", "file"] as const;
@@ -265,7 +265,7 @@ function DeadLetterList({ name, letters }: { name: string; letters: Rec[] }) {
         return (
           <li key={str(l.id)}>
             <span className="nowrap">given up {fmtMs(l.gaveUpAtMs)}</span> ·{" "}
-            <Link to={`/alerts/${encodeURIComponent(str(l.alertId))}`}>{str(l.kind)} notification</Link> · {attempts}{" "}
+            <Link to={`/alerts/${encodeURIComponent(text(l.alertId))}`}>{str(l.kind)} notification</Link> · {attempts}{" "}
             {attempts === 1 ? "attempt" : "attempts"} · {str(l.lastError) || "no error recorded"} ·{" "}
             <span className="muted">{l.sendAgain ? "Send again sends it" : "stays dead"}</span>
           </li>

@@ -14,7 +14,7 @@ import {
   useLoad,
   usePageTitle,
 } from "../components.tsx";
-import { pick, type Rec, str } from "../format.ts";
+import { pick, type Rec, str, text, visible } from "../format.ts";
 import { attackOf, compareTactics, tacticName, techniqueName } from "../mitre.ts";
 import { Table } from "../table.tsx";
 
@@ -210,7 +210,7 @@ export function DetectionsPage() {
                 <EnableToggle
                   enabled={p.enabled !== false}
                   what={`pack ${str(p.id)}`}
-                  onToggle={(on) => void toggle("packs", str(p.id), on)}
+                  onToggle={(on) => void toggle("packs", text(p.id), on)}
                 />
               ),
             },
@@ -251,7 +251,7 @@ export function DetectionsPage() {
           </thead>
           <tbody>
             {shown.map((r) => {
-              const id = str(r.id);
+              const id = text(r.id);
               const enabled = r.enabled !== false;
               const tests = listOf<unknown>(pick(r, "tests") ?? []);
               const isOpen = open === id;
@@ -267,9 +267,9 @@ export function DetectionsPage() {
                       aria-expanded={isOpen}
                       onClick={() => setOpen(isOpen ? null : id)}
                     >
-                      {str(pick(r, "displayName", "title", "name")) || id}
+                      {str(pick(r, "displayName", "title", "name")) || visible(id)}
                     </button>
-                    <div className="muted mono small">{id}</div>
+                    <div className="muted mono small">{visible(id)}</div>
                   </td>
                   <td className="mono">{str(pick(r, "packId", "pack")) || "—"}</td>
                   <td>

@@ -1,6 +1,6 @@
 import { type FormEvent, useState } from "react";
 import { api } from "../api.ts";
-import { ErrorBanner, useAction } from "../components.tsx";
+import { ErrorBanner, useAction, usePageTitle } from "../components.tsx";
 
 export function LoginPage({
   onLogin,
@@ -10,6 +10,7 @@ export function LoginPage({
   /** Why the login is shown again, if a session ended under the page. */
   notice?: string | null;
 }) {
+  usePageTitle("Sign in");
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
   const action = useAction();

@@ -2,7 +2,7 @@ import { Link } from "react-router-dom";
 import { api, listOf } from "../api.ts";
 import { StackedEventsChart } from "../chart.tsx";
 import { AdminOnly, ErrorBanner, HealthBadge, Loading, SeverityBadge, useLoad, usePageTitle } from "../components.tsx";
-import { fmtTime, healthOf, pick, type Rec, SEVERITIES, str } from "../format.ts";
+import { fmtTime, healthOf, pick, type Rec, SEVERITIES, str, text } from "../format.ts";
 import { Table } from "../table.tsx";
 
 /** `{HIGH: 2}` or `[{severity: "HIGH", count: 2}]` → counts by severity. */
@@ -68,7 +68,7 @@ export function OverviewPage() {
           columns={[
             {
               header: "Source",
-              cell: (s) => <Link to={`/sources/${encodeURIComponent(str(s.id))}`}>{str(s.name)}</Link>,
+              cell: (s) => <Link to={`/sources/${encodeURIComponent(text(s.id))}`}>{str(s.name)}</Link>,
             },
             { header: "Health", cell: (s) => <HealthBadge health={healthOf(s)} /> },
             {

@@ -13,7 +13,7 @@ import {
   useSourceNames,
 } from "../components.tsx";
 import { EventFields } from "../event-fields.tsx";
-import { fmtSecs, num, pick, type Rec, str } from "../format.ts";
+import { fmtSecs, num, pick, type Rec, str, text } from "../format.ts";
 import { Table } from "../table.tsx";
 
 // recharts is most of the console's JavaScript: loaded when a search has results to chart.
@@ -280,7 +280,7 @@ export function SearchPage() {
                   // Ids are long and unbroken: they wrap, so the column (the link to the event) stays on screen.
                   className: "mono wrap",
                   cell: (ev) => (
-                    <Link to={`/events/${encodeURIComponent(str(ev.sourceId))}/${encodeURIComponent(str(ev.id))}`}>
+                    <Link to={`/events/${encodeURIComponent(text(ev.sourceId))}/${encodeURIComponent(text(ev.id))}`}>
                       {str(ev.id)}
                     </Link>
                   ),
@@ -335,7 +335,7 @@ function SavedSearches({ current, onOpen }: { current: string; onOpen: (query: s
           onChange={(e) => {
             setChosen(e.target.value);
             const s = list.find((x) => str(x.id) === e.target.value);
-            if (s) onOpen(str(s.query));
+            if (s) onOpen(text(s.query));
           }}
         >
           <option value="">{list.length === 0 ? "None saved yet" : "Choose…"}</option>

@@ -15,7 +15,7 @@ import {
   useAction,
   useLoad,
 } from "../components.tsx";
-import { pick, type Rec, str, text } from "../format.ts";
+import { pick, type Rec, str, text, visible } from "../format.ts";
 import { Table } from "../table.tsx";
 
 export const HOUR = 3600;
@@ -60,7 +60,7 @@ function hoursOf(secs: unknown): string {
 function changesOf(source: Rec, form: FormState): Rec {
   const body: Rec = {};
   const name = form.name.trim();
-  if (name !== str(source.name)) body.name = name;
+  if (name !== text(source.name)) body.name = name;
   const baseUrl = form.baseUrl.trim() || null;
   if (baseUrl !== ((source.baseUrl as string | null | undefined) ?? null)) body.baseUrl = baseUrl;
   const interval = form.pollIntervalSecs.trim();
@@ -165,7 +165,7 @@ export function SourceSettingsForm({ source, onSaved }: { source: Rec; onSaved: 
   const [form, setForm] = useState<FormState>(() => formOf(source));
   const action = useAction();
   const [saved, setSaved] = useState<string | null>(null);
-  const id = encodeURIComponent(str(source.id));
+  const id = encodeURIComponent(text(source.id));
   const set = <K extends keyof FormState>(key: K, value: FormState[K]) => {
     setSaved(null);
     setForm((f) => ({ ...f, [key]: value }));
@@ -310,7 +310,7 @@ export function SourcePacks({ sourceId }: { sourceId: string }) {
         label="Packs for this source"
         rows={packs.data?.map((p) => {
           const own = listOf<Rec>(p.sourceOverrides).find((o) => str(o.sourceId) === sourceId);
-          return { p, id: str(p.id), own, enabled: own ? own.enabled !== false : p.enabled !== false };
+          return { p, id: text(p.id), own, enabled: own ? own.enabled !== false : p.enabled !== false };
         })}
         rowKey={(r) => r.id}
         empty="No packs installed."
@@ -319,7 +319,8 @@ export function SourcePacks({ sourceId }: { sourceId: string }) {
             header: "Pack",
             cell: ({ p, id }) => (
               <>
-                <strong>{str(pick(p, "displayName", "name")) || id}</strong> <span className="muted mono">{id}</span>
+                <strong>{str(pick(p, "displayName", "name")) || visible(id)}</strong>{" "}
+                <span className="muted mono">{visible(id)}</span>
               </>
             ),
           },
@@ -361,7 +362,7 @@ export function DeleteSource({ source }: { source: Rec }) {
     e.preventDefault();
     if (!confirmed) return;
     void action.run(async () => {
-      await api.del<unknown>(`/api/sources/${encodeURIComponent(str(source.id))}`);
+      await api.del<unknown>(`/api/sources/${encodeURIComponent(text(source.id))}`);
       navigate("/sources");
     });
   }

@@ -13,7 +13,7 @@ import {
   useLoad,
   usePageTitle,
 } from "../components.tsx";
-import { fmtHours, fmtMs, fmtSecs, fmtTime, healthOf, num, pick, type Rec, str } from "../format.ts";
+import { fmtHours, fmtMs, fmtSecs, fmtTime, healthOf, num, pick, type Rec, str, text } from "../format.ts";
 import { Table } from "../table.tsx";
 import {
   DeleteSource,
@@ -54,7 +54,7 @@ export function SourcesPage() {
         rowKey={(s) => str(s.id)}
         empty="No log sources yet. Click “Create New” to connect an OpenAI organization."
         columns={[
-          { header: "Name", cell: (s) => <Link to={`/sources/${encodeURIComponent(str(s.id))}`}>{str(s.name)}</Link> },
+          { header: "Name", cell: (s) => <Link to={`/sources/${encodeURIComponent(text(s.id))}`}>{str(s.name)}</Link> },
           { header: "Log type", className: "mono", cell: () => "OpenAI.Audit" },
           { header: "Health", cell: (s) => <HealthBadge health={healthOf(s)} /> },
           { header: "Last success", className: "nowrap", cell: (s) => fmtTime(pollOf(s), ["lastSuccessMs"], []) },
@@ -108,7 +108,8 @@ export function NewSourcePage() {
   const [noDataHours, setNoDataHours] = useState<string | null>(null);
   const [selectedPacks, setSelectedPacks] = useState<Set<string> | null>(null);
   const packs = useLoad(() => api.get<unknown>("/api/packs").then((d) => listOf<Rec>(d, "packs")), []);
-  const packIds = selectedPacks ?? new Set((packs.data ?? []).filter((p) => p.enabled !== false).map((p) => str(p.id)));
+  const packIds =
+    selectedPacks ?? new Set((packs.data ?? []).filter((p) => p.enabled !== false).map((p) => text(p.id)));
 
   const tiles = CATALOG.filter((t) => `${t.name} ${t.logType}`.toLowerCase().includes(query.trim().toLowerCase()));
   const tile = CATALOG.find((t) => t.id === panel);
@@ -366,7 +367,7 @@ export function NewSourcePage() {
             <ErrorBanner message={packs.error} />
             {(packs.data ?? []).length === 0 && !packs.loading ? <p className="muted">No packs installed.</p> : null}
             {(packs.data ?? []).map((p) => {
-              const id = str(p.id);
+              const id = text(p.id);
               return (
                 <label key={id} className="check">
                   <input

@@ -5,7 +5,7 @@
 import { type FormEvent, useState } from "react";
 import { api, listOf } from "../api.ts";
 import { type Action, ErrorBanner, Loading, useAction, useLoad, usePageTitle } from "../components.tsx";
-import { fmtMs, type Rec, str } from "../format.ts";
+import { fmtMs, type Rec, str, text } from "../format.ts";
 
 const ROLES = [
   { role: "analyst", label: "Analyst (read and triage)" },
@@ -71,7 +71,7 @@ function UserRow({ user, run }: { user: Rec; run: Action["run"] }) {
   const [resetting, setResetting] = useState(false);
   const [password, setPassword] = useState("");
   const [done, setDone] = useState<string | null>(null);
-  const id = encodeURIComponent(str(user.id));
+  const id = encodeURIComponent(text(user.id));
   const name = str(user.username);
 
   return (
@@ -124,7 +124,7 @@ function UserRow({ user, run }: { user: Rec; run: Action["run"] }) {
           <div className="actions">
             <button
               type="button"
-              aria-label={`Reset the password of ${name}`}
+              aria-label={`Reset password of ${name}`}
               onClick={() => {
                 setDone(null);
                 setResetting(true);

@@ -5,7 +5,7 @@
 import { Link } from "react-router-dom";
 import { api, listOf } from "../api.ts";
 import { ErrorBanner, Loading, useLoad } from "../components.tsx";
-import { fmtMs, num, type Rec, str } from "../format.ts";
+import { fmtMs, num, type Rec, str, text } from "../format.ts";
 import { Table } from "../table.tsx";
 
 /** A worker's state as a badge: live green, dead red (it went silent without leaving), stopped grey. */
@@ -27,7 +27,7 @@ function HeldSources({ sources }: { sources: Rec[] }) {
       {sources.map((s, i) => (
         <span key={str(s.id)}>
           {i > 0 ? ", " : null}
-          <Link to={`/sources/${encodeURIComponent(str(s.id))}`}>{str(s.name)}</Link>
+          <Link to={`/sources/${encodeURIComponent(text(s.id))}`}>{str(s.name)}</Link>
         </span>
       ))}
     </>

@@ -98,8 +98,10 @@ export function alertRoutes(ctx: ServerContext): Hono<AppEnv> {
     }
     const sort = sortParam as AlertSort;
     const filter = await alertFilter(c, store);
-    // The server's time of the read: the console pins a list's later pages to it (`until`), on this clock.
-    const asOfMs = ctx.nowMs();
+    // The list as it stood at one moment of the server's clock (the one alerts are created on): now, or the
+    // `asOf` (ms) of the list's first page, so its later pages neither repeat nor skip alerts created meanwhile.
+    const asOfMs = intParam(c, "asOf", { min: 0, max: 1e14 }) ?? ctx.nowMs();
+    filter.untilMs = Math.min(filter.untilMs ?? Number.POSITIVE_INFINITY, asOfMs + 1);
     const total = await store.countAlerts(filter);
     // Read and sent a page at a time, like the events (see json-stream.ts): the newest-first order by keyset
     // from the start, any other order or a later start by offset.
