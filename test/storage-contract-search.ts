@@ -64,6 +64,12 @@ export function runSearchContract(name: string, open: () => Promise<Store>): voi
       assert.deepEqual(await store.searchHistogram({ actorEmail: "bob@example.com" }, HOUR), [
         { bucketStartSecs: T0 + 2 * HOUR, type: "login.succeeded", count: 2 },
       ]);
+      // An address typed in capitals finds it stored in lower case; one that matches nothing finds nothing.
+      assert.deepEqual((await store.searchEvents({ actorEmail: "Bob@Example.COM" })).map((e) => e.id).sort(), [
+        "e4",
+        "e5",
+      ]);
+      assert.deepEqual(await store.searchEvents({ actorEmail: "Rob@example.com" }), []);
       assert.deepEqual(await store.searchHistogram({ ip: "198.51.100.1", sinceSecs: T0 + HOUR }, HOUR), [
         { bucketStartSecs: T0 + 2 * HOUR, type: "login.succeeded", count: 1 },
       ]);

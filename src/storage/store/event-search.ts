@@ -88,7 +88,12 @@ function applyFilters<O>(
   }
   // An empty list means "no type filter", the same as leaving it out (a CLI with no --type flags).
   if (filter.types !== undefined && filter.types.length > 0) q = q.where("type", "in", filter.types);
-  if (filter.actorEmail !== undefined) q = q.where("actor_email", "=", filter.actorEmail);
+  if (filter.actorEmail !== undefined) {
+    // As typed, or in lower case, which is how addresses nearly always arrive: "Joan@Acme.com" finds joan@acme.com.
+    // Both on the index (an IN list), where matching any case would read every row.
+    const lower = filter.actorEmail.toLowerCase();
+    q = q.where("actor_email", "in", lower === filter.actorEmail ? [lower] : [filter.actorEmail, lower]);
+  }
   if (filter.actorId !== undefined) q = q.where("actor_id", "=", filter.actorId);
   if (filter.ip !== undefined) q = q.where("ip", "=", filter.ip);
   if (filter.projectId !== undefined) q = q.where("project_id", "=", filter.projectId);
