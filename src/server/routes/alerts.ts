@@ -101,8 +101,12 @@ export function alertRoutes(ctx: ServerContext): Hono<AppEnv> {
     // The list as it stood at one moment of the server's clock (the one alerts are created on): now, or the
     // `asOf` (ms) of the list's first page, so its later pages neither repeat nor skip alerts created meanwhile.
     const asOfMs = intParam(c, "asOf", { min: 0, max: 1e14 }) ?? ctx.nowMs();
+    // The count as of then: the filters' count (the counters answer it when they can, at any size) less the
+    // alerts created since (an index range over just those), rather than a count bounded by time, which no
+    // counter answers and which reads every matching alert.
+    const since = await store.countAlerts({ ...filter, sinceMs: Math.max(filter.sinceMs ?? 0, asOfMs + 1) });
+    const total = Math.max(0, (await store.countAlerts(filter)) - since);
     filter.untilMs = Math.min(filter.untilMs ?? Number.POSITIVE_INFINITY, asOfMs + 1);
-    const total = await store.countAlerts(filter);
     // Read and sent a page at a time, like the events (see json-stream.ts): the newest-first order by keyset
     // from the start, any other order or a later start by offset.
     const encoder = new TextEncoder();
