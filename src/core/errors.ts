@@ -22,6 +22,11 @@ export class VigilError extends Error {
   }
 }
 
+/** How long the remote side asked to be left alone (VigilError.retryAfterMs), or null: no error of ours, or no ask. */
+export function retryAfterMsOf(err: unknown): number | null {
+  return err instanceof VigilError ? err.retryAfterMs : null;
+}
+
 /** Something the operator must fix (wrong key, missing scope, bad config). Never retried. */
 export class ConfigurationError extends VigilError {
   constructor(code: string, message: string, options: { cause?: unknown } = {}) {

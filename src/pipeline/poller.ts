@@ -15,7 +15,7 @@ import { RECENT_REREAD } from "../config/source-defaults.ts";
 import type { AuditLogQuery } from "../core/audit-log.ts";
 import type { Clock } from "../core/clock.ts";
 import { unixSeconds } from "../core/clock.ts";
-import { errorMessage, VigilError } from "../core/errors.ts";
+import { errorMessage, retryAfterMsOf, VigilError } from "../core/errors.ts";
 import type { LeaseFence } from "../core/fleet.ts";
 import type { SourceRecord, StreamName } from "../core/source.ts";
 import type { Logger } from "../logging/logger.ts";
@@ -88,10 +88,10 @@ export class SourcePoller {
           if (signal?.aborted) throw err;
           const said = stream === "tenant" ? tenantStreamError(err) : err;
           // The first failure, unless a later one carries how long the API asked to wait: the next poll needs it.
-          if (failure === undefined || (retryAfterOf(said) !== null && retryAfterOf(failure.err) === null))
+          if (failure === undefined || (retryAfterMsOf(said) !== null && retryAfterMsOf(failure.err) === null))
             failure = { err: said };
           // Rate-limited: the organization's API wants no request for a while, whichever stream asks.
-          if (retryAfterOf(err) !== null) break;
+          if (retryAfterMsOf(err) !== null) break;
         }
       }
       if (failure) throw failure.err;
@@ -265,7 +265,3 @@ export function warnIfClockAhead(
 
 /** More than this ahead of the API is worth saying (its Date header counts whole seconds, and the request took some). */
 const SKEW_WARN_SECS = 10;
-
-function retryAfterOf(err: unknown): number | null {
-  return err instanceof VigilError ? err.retryAfterMs : null;
-}

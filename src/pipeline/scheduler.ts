@@ -10,7 +10,7 @@
 // The delivery worker runs everywhere: its claims already give each delivery to one worker.
 
 import { setTimeout as sleep } from "node:timers/promises";
-import { errorMessage, NotFoundError, VigilError } from "../core/errors.ts";
+import { errorMessage, NotFoundError, retryAfterMsOf, VigilError } from "../core/errors.ts";
 import { fenceOf, type LeaseFence } from "../core/fleet.ts";
 import type { SourceRecord } from "../core/source.ts";
 import type { FleetCoordinator } from "../fleet/coordinator.ts";
@@ -40,7 +40,7 @@ const MAX_SERVER_WAIT_MS = 15 * 60_000;
  * attempts): asking again before then would only prolong the rate limiting.
  */
 export function nextPollInMs(intervalMs: number, elapsedMs: number, failure: unknown): number {
-  const serverWaitMs = failure instanceof VigilError ? Math.min(failure.retryAfterMs ?? 0, MAX_SERVER_WAIT_MS) : 0;
+  const serverWaitMs = Math.min(retryAfterMsOf(failure) ?? 0, MAX_SERVER_WAIT_MS);
   return Math.max(0, intervalMs - elapsedMs, serverWaitMs);
 }
 

@@ -37,14 +37,9 @@ export async function holdLeaseIn(ctx: StoreContext, trx: Db, fence: LeaseFence)
   // takes the id and renews the lease in one transaction, so if it was holding the row, this statement's fresh
   // snapshot sees its incarnation. (Inside the locking statement the check would read the snapshot from before
   // the wait, and let this write through after the successor took over.)
+  // Unlocked: a page must not hold the worker row, or the worker's own heartbeat would wait for its pages.
   const same =
-    held !== undefined &&
-    (await trx
-      .selectFrom("workers")
-      .select("id")
-      .where("id", "=", fence.workerId)
-      .where("incarnation", "=", fence.incarnation)
-      .executeTakeFirst()) !== undefined;
+    held !== undefined && (await stillTheWorker(ctx, trx, fence.workerId, fence.incarnation, { lock: false }));
   if (!same) {
     throw new VigilError(
       "lease_lost",
@@ -57,20 +52,24 @@ export async function holdLeaseIn(ctx: StoreContext, trx: Db, fence: LeaseFence)
 }
 
 /**
- * Whether the worker's row still names this process (its incarnation), locking the row against a successor's
- * heartbeat until the transaction ends; true when no incarnation is given.
+ * Whether the worker's row still names this process (its incarnation); true when no incarnation is given. By
+ * default it locks the row against a successor's heartbeat until the transaction ends, in the heartbeat's order
+ * (the worker row, then its leases), so the two cannot deadlock.
  */
 async function stillTheWorker(
   ctx: StoreContext,
   trx: Db,
   workerId: string,
   incarnation: string | undefined,
+  options: { lock: boolean } = { lock: true },
 ): Promise<boolean> {
   if (incarnation === undefined) return true;
-  // Locked in the heartbeat's order (the worker row, then its leases), so the two cannot deadlock.
-  const row = await ctx.dialect
-    .forUpdate(trx.selectFrom("workers").select("id").where("id", "=", workerId).where("incarnation", "=", incarnation))
-    .executeTakeFirst();
+  const query = trx
+    .selectFrom("workers")
+    .select("id")
+    .where("id", "=", workerId)
+    .where("incarnation", "=", incarnation);
+  const row = await (options.lock ? ctx.dialect.forUpdate(query) : query).executeTakeFirst();
   return row !== undefined;
 }
 
