@@ -21,8 +21,8 @@ import { runSearchContract } from "../../../test/storage-contract-search.ts";
 import { runSuppressionContract } from "../../../test/storage-contract-suppressions.ts";
 import { runTriageContract } from "../../../test/storage-contract-triage.ts";
 import { VigilError } from "../../core/errors.ts";
-import { fenceOf } from "../../core/fleet.ts";
-import type { PageWrite } from "../ports.ts";
+import { fenceOf, type WorkerIdentity } from "../../core/fleet.ts";
+import type { PageWrite, Store } from "../ports.ts";
 import { eventSearch } from "../store/event-search.ts";
 import { PostgresStoreDialect } from "./dialect.ts";
 import { MIGRATIONS, runMigrations } from "./migrations.ts";
@@ -402,10 +402,12 @@ describe("PostgresStore", () => {
       });
       // A page before (which also starts the writer thread, so the next one is sent at once).
       assert.deepEqual((await store.applyPage(page("before"))).insertedIds, ["before"]);
-      // The successor's heartbeat, held open: it has taken the id and holds the lease row it renews.
+      // The successor's heartbeat (heartbeatWorker), held open: it has taken the id and holds the lease rows it
+      // renews, locked as a takeover locks them.
       await successor.query(`SET search_path TO ${schema}`);
       await successor.query("BEGIN");
       await successor.query("UPDATE workers SET incarnation = 'w1-second' WHERE id = 'w1'");
+      await successor.query("SELECT name FROM leases WHERE worker_id = 'w1' FOR UPDATE");
       await successor.query("UPDATE leases SET expires_at_ms = expires_at_ms + 1000 WHERE worker_id = 'w1'");
       // The first process's page waits for that row, and goes on once the successor commits.
       const late = store.applyPage(page("from-predecessor"));
@@ -417,6 +419,95 @@ describe("PostgresStore", () => {
     } finally {
       await successor.query("ROLLBACK").catch(() => undefined);
       await successor.end();
+      await store.close();
+    }
+  });
+
+  /** A worker, its lease on a new source, and fenced pages of that source (one event each). */
+  async function leasedSource(store: Store, name: string, identity: WorkerIdentity) {
+    const source = await store.createSource(sourceSettings(name), { ciphertext: "v1:unused" });
+    const lease = `source:${source.id}`;
+    await store.heartbeatWorker(identity, 30_000, 0);
+    assert.deepEqual(await store.claimLeases(identity.id, [lease], 30_000, identity.incarnation), [lease]);
+    const page = (id: string, by = identity) => ({
+      sourceId: source.id,
+      events: [eventRow(id, T0)],
+      quarantined: [],
+      unknownTypes: [],
+      fence: fenceOf(by, lease),
+    });
+    return { source, lease, page };
+  }
+
+  /** A page held up past its fence: another session holds the source's poll status row, which it writes last. */
+  async function holdPollStatus(client: pg.Client, schema: string, sourceId: string): Promise<void> {
+    await client.query(`SET search_path TO ${schema}`);
+    await client.query("BEGIN");
+    await client.query("SELECT 1 FROM poll_status WHERE source_id = $1 FOR UPDATE", [sourceId]);
+  }
+
+  const stillPending = <T>(promise: Promise<T>, ms: number) =>
+    Promise.race([promise, new Promise((resolve) => setTimeout(() => resolve("still pending"), ms))]);
+
+  it("renews a worker's leases while one of its own pages waits on another session's lock", async () => {
+    const schema = freshSchema();
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    const other = await rawClient();
+    try {
+      const me = { id: "w1", host: "h", pid: 1, version: "test", incarnation: "w1-only" };
+      const { source, lease, page } = await leasedSource(store, "held up", me);
+      assert.deepEqual((await store.applyPage(page("before"))).insertedIds, ["before"]);
+      await holdPollStatus(other, schema, source.id);
+      const stuck = store.applyPage(page("stuck"));
+      stuck.catch(() => undefined);
+      await waitForLockWait(other);
+      // The page holds its lease row (its fence) while it waits; the worker's heartbeat renews the lease anyway.
+      // Before, the renewal waited for the page, and a page held up long enough lost the worker all its leases.
+      assert.deepEqual(await stillPending(store.heartbeatWorker(me, 30_000, 0), 5_000), [lease]);
+      await other.query("ROLLBACK");
+      assert.deepEqual((await stuck).insertedIds, ["stuck"]);
+      assert.deepEqual(await store.listEventIds(source.id), ["before", "stuck"]);
+    } finally {
+      await other.query("ROLLBACK").catch(() => undefined);
+      await other.end();
+      await store.close();
+    }
+  });
+
+  it("has a successor under the worker id wait for its predecessor's page in flight before it takes the leases", async () => {
+    const schema = freshSchema();
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    const other = await rawClient();
+    try {
+      const first = { id: "w1", host: "h", pid: 1, version: "test", incarnation: "w1-first" };
+      const second = { ...first, pid: 2, incarnation: "w1-second" };
+      const { source, lease, page } = await leasedSource(store, "taken over live", first);
+      assert.deepEqual((await store.applyPage(page("before"))).insertedIds, ["before"]);
+      // The first process's last heartbeat, good for 400 ms; its page in flight is held up past that.
+      await store.heartbeatWorker(first, 400, 0);
+      const silentAt = Date.now() + 450;
+      await holdPollStatus(other, schema, source.id);
+      const inFlight = store.applyPage(page("in-flight"));
+      inFlight.catch(() => undefined);
+      await waitForLockWait(other);
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, silentAt - Date.now())));
+      // The successor's heartbeat takes the id, then waits for that page: the two never write at once.
+      const takeover = store.heartbeatWorker(second, 30_000, 0);
+      takeover.catch(() => undefined);
+      assert.equal(await stillPending(takeover, 500), "still pending");
+      await other.query("ROLLBACK");
+      assert.deepEqual((await inFlight).insertedIds, ["in-flight"]);
+      assert.deepEqual(await takeover, [lease]);
+      // The predecessor's next page is refused; the successor's goes through.
+      await assert.rejects(
+        store.applyPage(page("late")),
+        (err: unknown) => (err as { code?: unknown }).code === "lease_lost",
+      );
+      assert.deepEqual((await store.applyPage(page("after", second))).insertedIds, ["after"]);
+      assert.deepEqual(await store.listEventIds(source.id), ["before", "in-flight", "after"]);
+    } finally {
+      await other.query("ROLLBACK").catch(() => undefined);
+      await other.end();
       await store.close();
     }
   });

@@ -18,12 +18,17 @@ const FORGET_AFTER_MS = 24 * 3600_000;
 /**
  * Inside a write transaction: fails (code `lease_lost`, nothing written) unless the fence's worker holds its lease
  * unexpired. The lease row stays locked until the transaction ends, so a worker claiming the lease meanwhile
- * waits, then finds it still unexpired or takes it after this write: the write and a new holder never overlap.
- * Fencing the write is what makes one writer per lease hold even when a worker was frozen past its lease.
+ * skips it (claimLeases), and a successor under the worker id waits for it (heartbeatWorker): the write and a new
+ * holder never overlap. Fencing the write is what makes one writer per lease hold even when a worker was frozen
+ * past its lease.
+ *
+ * The lock is KEY SHARE, which those two take FOR UPDATE against, and which the worker's own heartbeat does not
+ * wait for: renewing the lease changes no key. A page held up by another worker's locks would otherwise hold up
+ * its own worker's heartbeat behind it, until the worker lost every lease it had.
  */
 export async function holdLeaseIn(ctx: StoreContext, trx: Db, fence: LeaseFence): Promise<void> {
   const held = await ctx.dialect
-    .forUpdate(
+    .keyShare(
       trx
         .selectFrom("leases")
         .select("name")
@@ -80,6 +85,11 @@ export function fleetOps(ctx: StoreContext): FleetStore {
     async heartbeatWorker(worker, leaseTtlMs, rebalances, serving = true) {
       return dialect.write(async (trx) => {
         const status = { heartbeat_at_ms: now, lease_ttl_ms: leaseTtlMs, rebalances, serving: serving ? 1 : 0 };
+        const previous = await trx
+          .selectFrom("workers")
+          .select("incarnation")
+          .where("id", "=", worker.id)
+          .executeTakeFirst();
         const registered = await trx
           .insertInto("workers")
           .values({
@@ -134,6 +144,12 @@ export function fleetOps(ctx: StoreContext): FleetStore {
               "give each worker its own VIGIL_WORKER_ID. This process waits until that one stops or goes silent.",
             { retryable: true },
           );
+        }
+        // A new process under the id takes over its predecessor's leases: it first waits for the predecessor's
+        // pages in flight, which hold their lease rows (holdLeaseIn) and passed their check before this
+        // transaction commits. The same process renews without waiting for its own pages.
+        if (previous?.incarnation !== worker.incarnation) {
+          await dialect.forUpdate(trx.selectFrom("leases").select("name").where("worker_id", "=", worker.id)).execute();
         }
         // Its own leases only, expired or not: a lease still naming this worker was taken by nobody since.
         const held = await trx
