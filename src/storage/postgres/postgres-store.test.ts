@@ -362,10 +362,10 @@ describe("PostgresStore", () => {
     try {
       assert.deepEqual(await store.claimLeases("w1", ["source:a", "source:b"], 1), ["source:a", "source:b"]);
       await new Promise((resolve) => setTimeout(resolve, 20));
-      // Both expired; w1's page (holdLeaseIn) holds source:a's row, and w1 froze there.
+      // Both expired; w1's page (holdLeaseIn) holds source:a's row, as a page locks it, and w1 froze there.
       await frozen.query(`SET search_path TO ${schema}`);
       await frozen.query("BEGIN");
-      await frozen.query("SELECT name FROM leases WHERE name = 'source:a' FOR UPDATE");
+      await frozen.query("SELECT name FROM leases WHERE name = 'source:a' FOR KEY SHARE");
       const claim = store.claimLeases("w2", ["source:a", "source:b"], 20_000);
       const outcome = await Promise.race([
         claim,
@@ -402,8 +402,8 @@ describe("PostgresStore", () => {
       });
       // A page before (which also starts the writer thread, so the next one is sent at once).
       assert.deepEqual((await store.applyPage(page("before"))).insertedIds, ["before"]);
-      // The successor's heartbeat (heartbeatWorker), held open: it has taken the id and holds the lease rows it
-      // renews, locked as a takeover locks them.
+      // The successor's heartbeat, held open: it has taken the id and holds the lease rows it renews, locked as
+      // heartbeatWorker's takeover locks them (the test after the next runs the real one).
       await successor.query(`SET search_path TO ${schema}`);
       await successor.query("BEGIN");
       await successor.query("UPDATE workers SET incarnation = 'w1-second' WHERE id = 'w1'");
@@ -483,14 +483,18 @@ describe("PostgresStore", () => {
       const second = { ...first, pid: 2, incarnation: "w1-second" };
       const { source, lease, page } = await leasedSource(store, "taken over live", first);
       assert.deepEqual((await store.applyPage(page("before"))).insertedIds, ["before"]);
-      // The first process's last heartbeat, good for 400 ms; its page in flight is held up past that.
-      await store.heartbeatWorker(first, 400, 0);
-      const silentAt = Date.now() + 450;
+      // The first process's page in flight is held up, and the process falls silent meanwhile (its last heartbeat
+      // is moved back past its lifetime, so that no timing of this machine decides the test).
       await holdPollStatus(other, schema, source.id);
       const inFlight = store.applyPage(page("in-flight"));
       inFlight.catch(() => undefined);
       await waitForLockWait(other);
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, silentAt - Date.now())));
+      const silent = await rawClient();
+      try {
+        await silent.query(`UPDATE ${schema}.workers SET heartbeat_at_ms = heartbeat_at_ms - 60000 WHERE id = 'w1'`);
+      } finally {
+        await silent.end();
+      }
       // The successor's heartbeat takes the id, then waits for that page: the two never write at once.
       const takeover = store.heartbeatWorker(second, 30_000, 0);
       takeover.catch(() => undefined);

@@ -149,7 +149,10 @@ export function fleetOps(ctx: StoreContext): FleetStore {
         // pages in flight, which hold their lease rows (holdLeaseIn) and passed their check before this
         // transaction commits. The same process renews without waiting for its own pages.
         if (previous?.incarnation !== worker.incarnation) {
-          await dialect.forUpdate(trx.selectFrom("leases").select("name").where("worker_id", "=", worker.id)).execute();
+          // In name order, the order a transaction of several pages takes its leases in (writePagesIn).
+          await dialect
+            .forUpdate(trx.selectFrom("leases").select("name").where("worker_id", "=", worker.id).orderBy("name"))
+            .execute();
         }
         // Its own leases only, expired or not: a lease still naming this worker was taken by nobody since.
         const held = await trx
