@@ -358,6 +358,41 @@ export function runStorageContract(
         assert.equal((await store.listQuarantine({ limit: 1 })).length, 1);
       });
 
+      it("releases quarantined records with the page whose events now stand for them, and only the source's", async () => {
+        const a = await newSource("a");
+        const b = await newSource("b");
+        const records = ["q1", "q2", "q3"].map((id) => ({ ...badRecord(`{"id":"${id}"}`), eventId: id }));
+        // One page each: a page quarantines its records in hash order (lock order), not page order.
+        for (const record of records) await store.applyPage(page(a.id, [], { quarantined: [record] }));
+        await store.applyPage(page(b.id, [], { quarantined: [records[0]!] }));
+        // Walked oldest first from an id; newest first without one.
+        const walked = await store.listQuarantine({ sourceId: a.id, afterId: 0, limit: 2 });
+        assert.deepEqual(
+          walked.map((r) => r.eventId),
+          ["q1", "q2"],
+        );
+        assert.deepEqual(
+          (await store.listQuarantine({ sourceId: a.id, afterId: walked[1]!.id })).map((r) => r.eventId),
+          ["q3"],
+        );
+        const ofB = (await store.listQuarantine({ sourceId: b.id }))[0]!;
+        const result = await store.applyPage(
+          page(a.id, [eventRow("q1", 100), eventRow("q2", 100)], {
+            // q2's id twice, and b's record, which this page of a's cannot release.
+            releasedQuarantineIds: [walked[0]!.id, walked[1]!.id, walked[1]!.id, ofB.id],
+          }),
+        );
+        assert.deepEqual(result.insertedIds, ["q1", "q2"]);
+        assert.deepEqual(
+          (await store.listQuarantine({ sourceId: a.id })).map((r) => r.eventId),
+          ["q3"],
+        );
+        assert.equal((await store.listQuarantine({ sourceId: b.id })).length, 1);
+        const counts = new Map((await store.sourceCounts()).map((c) => [c.sourceId, c.quarantined]));
+        assert.equal(counts.get(a.id), 1);
+        assert.equal(counts.get(b.id), 1);
+      });
+
       it("reports an unknown event type only the first time a source sees it", async () => {
         const a = await newSource("a");
         const b = await newSource("b");

@@ -40,7 +40,7 @@ export interface PageWriterDeps {
 export async function storePage(
   deps: PageWriterDeps,
   items: readonly unknown[],
-  progress: Pick<PageWrite, "streamUpdate" | "sliceProgress">,
+  progress: Pick<PageWrite, "streamUpdate" | "sliceProgress" | "releasedQuarantineIds">,
 ): Promise<PageWriteResult> {
   const { store, source } = deps;
   const { normalized, ...records } = pageRecords(items, {

@@ -152,6 +152,7 @@ const ROUTES: Array<[string, string]> = [
   ["POST", "/api/sources/x/test"],
   ["GET", "/api/sources/x/health"],
   ["GET", "/api/sources/x/quarantine"],
+  ["POST", "/api/sources/x/quarantine/replay"],
   ["GET", "/api/sources/x/stats"],
   ["GET", "/api/coverage"],
   ["GET", "/api/organization"],

@@ -119,6 +119,12 @@ export interface PageWrite {
    * that worker, nothing is written and the write fails with code `lease_lost`.
    */
   fence?: LeaseFence;
+  /**
+   * Quarantined records of this source (their ids) that this page's events stand for now: a replay of the
+   * quarantine after a schema fix (pipeline/quarantine-replay.ts). They leave the quarantine in the page's
+   * transaction, so a record is never both quarantined and stored, nor neither.
+   */
+  releasedQuarantineIds?: readonly number[];
 }
 
 export interface RuleStateEntry {
@@ -317,7 +323,8 @@ export interface Store
   indexPendingText(): Promise<number>;
   /** All stored event ids of a source (for tests and audits); order unspecified. */
   listEventIds(sourceId: string): Promise<string[]>;
-  listQuarantine(query?: { sourceId?: string; limit?: number }): Promise<QuarantineRecord[]>;
+  /** Newest first; with `afterId`, the records after that id, oldest first (to walk them all). */
+  listQuarantine(query?: { sourceId?: string; limit?: number; afterId?: number }): Promise<QuarantineRecord[]>;
   listUnknownTypes(sourceId?: string): Promise<UnknownTypeRecord[]>;
 
   /**

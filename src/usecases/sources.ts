@@ -16,6 +16,8 @@ import {
   type SourceRecord,
   type SourceSettingsInput,
 } from "../core/source.ts";
+import { runCorrelations } from "../pipeline/detection.ts";
+import { type QuarantineReplay, replayQuarantine } from "../pipeline/quarantine-replay.ts";
 import {
   clientFor,
   type Runtime,
@@ -139,4 +141,30 @@ export async function testSource(runtime: Runtime, source: SourceRecord): Promis
 /** Removes the source and everything stored for it. */
 export async function removeSource(runtime: Pick<Runtime, "store">, source: SourceRecord): Promise<void> {
   await runtime.store.removeSource(source.id);
+}
+
+/**
+ * Reads the source's quarantined records again with the current schema (pipeline/quarantine-replay.ts): those it
+ * accepts now are stored, with detection, and leave the quarantine; then the correlations run over their matches
+ * (as after a poll), whose alerts are counted in `createdAlertIds` too.
+ */
+export async function replaySourceQuarantine(
+  runtime: Runtime,
+  source: SourceRecord,
+  options: { dryRun?: boolean } = {},
+): Promise<QuarantineReplay> {
+  const detection = await runtime.detection();
+  const replay = await replayQuarantine(
+    {
+      store: runtime.store,
+      source,
+      clock: runtime.clock,
+      normalizer: runtime.normalizer,
+      detector: detection.detector,
+    },
+    options,
+  );
+  if (options.dryRun || replay.stored === 0) return replay;
+  const correlation = await runCorrelations(runtime.store, source, Math.floor(runtime.clock.nowMs() / 1000), detection);
+  return { ...replay, createdAlertIds: [...replay.createdAlertIds, ...correlation.createdAlertIds] };
 }

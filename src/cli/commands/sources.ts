@@ -1,4 +1,4 @@
-// `vigil sources add|list|update|test|remove`: flags in, the source use cases (usecases/sources.ts) do the
+// `vigil sources add|list|update|test|remove|quarantine|replay-quarantine`: flags in, the source use cases (usecases/sources.ts) do the
 // rest. The flags' bounds and defaults are the schema's (core/source.ts), shown in each flag's own unit.
 
 import type { Command } from "commander";
@@ -14,9 +14,11 @@ import {
 import { healthInput, sourceHealth } from "../../pipeline/health.ts";
 import { postureHealth } from "../../pipeline/posture.ts";
 import { requireSource, resolveBaseUrl } from "../../pipeline/runtime.ts";
-import { addSource, removeSource, testSource, updateSource } from "../../usecases/sources.ts";
+import { addSource, removeSource, replaySourceQuarantine, testSource, updateSource } from "../../usecases/sources.ts";
 import { printJsonLine, withRuntime } from "../context.ts";
 import { readApiKey } from "../read-secret.ts";
+import { terminalText } from "../terminal-text.ts";
+import { isoTime, parsePositiveInt } from "../time-arg.ts";
 
 /** A flag that sets a bounded setting, in its own unit (`scale` setting units per flag unit). */
 interface SettingFlag {
@@ -322,6 +324,51 @@ export function register(program: Command): void {
         const source = await requireSource(runtime, name);
         const latencyMs = await testSource(runtime, source);
         process.stdout.write(`OK: ${source.name} can read the audit log (${latencyMs} ms).\n`);
+      });
+    });
+
+  sources
+    .command("quarantine")
+    .argument("<name>", "source name")
+    .description("List the source's quarantined records, newest first, with why each was refused.")
+    .option("--limit <n>", "at most this many records", "20")
+    .option("--json", "one JSON object per record, with its issues and raw text")
+    .action(async (name: string, options: { limit: string; json?: boolean }) => {
+      const limit = parsePositiveInt(options.limit, "--limit", 1, 1000);
+      await withRuntime(async (runtime) => {
+        const source = await requireSource(runtime, name);
+        const records = await runtime.store.listQuarantine({ sourceId: source.id, limit });
+        if (records.length === 0) process.stderr.write(`${source.name} has no quarantined records.\n`);
+        for (const r of records) {
+          if (options.json) printJsonLine(r);
+          else {
+            const id = r.eventId === null ? "(no id)" : terminalText(r.eventId);
+            process.stdout.write(`${isoTime(r.receivedAtMs)}\t${id}\t${terminalText(r.reason)}\n`);
+          }
+        }
+      });
+    });
+
+  sources
+    .command("replay-quarantine")
+    .argument("<name>", "source name")
+    .description(
+      "Read the source's quarantined records again with the current schema: those it accepts now are stored as " +
+        "events, with detection, and leave the quarantine; the others stay. Run after an upgrade that fixed why they were refused.",
+    )
+    .option("--dry-run", "say what would be stored, and change nothing")
+    .action(async (name: string, options: { dryRun?: boolean }) => {
+      await withRuntime(async (runtime) => {
+        const source = await requireSource(runtime, name);
+        const r = await replaySourceQuarantine(runtime, source, { dryRun: options.dryRun === true });
+        const verb = options.dryRun ? "would be stored" : "stored";
+        process.stdout.write(
+          `${source.name}: ${r.examined} quarantined record(s) read; ${r.stored} ${verb} as new events` +
+            `${r.alreadyStored > 0 ? `, ${r.alreadyStored} already stored (released)` : ""}` +
+            `${options.dryRun ? "" : `, ${r.createdAlertIds.length} alert(s) raised`}; ${r.stillRefused} still refused` +
+            `${r.previewsOnly > 0 ? `, ${r.previewsOnly} kept only as a preview (cannot be read again)` : ""}.\n`,
+        );
+        for (const { reason, records } of r.reasons) process.stdout.write(`  ${records} × ${terminalText(reason)}\n`);
       });
     });
 

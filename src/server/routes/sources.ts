@@ -1,5 +1,5 @@
 // Sources: list, create (verify the key first, as `vigil sources add` does), verify a key, update, remove,
-// test the stored key, health, quarantine, event statistics, and the settings' bounds for the console. The
+// test the stored key, health, quarantine (and its replay), event statistics, and the settings' bounds for the console. The
 // rules of creating and changing a source are in usecases/sources.ts. Keys are accepted and never returned.
 
 import { Hono } from "hono";
@@ -16,7 +16,14 @@ import { readSourceHealth } from "../../pipeline/health.ts";
 import { postureHealth } from "../../pipeline/posture.ts";
 import { resolveBaseUrl } from "../../pipeline/runtime.ts";
 import { parseJson } from "../../storage/event-document.ts";
-import { addSource, removeSource, testSource, updateSource, verifyAdminKey } from "../../usecases/sources.ts";
+import {
+  addSource,
+  removeSource,
+  replaySourceQuarantine,
+  testSource,
+  updateSource,
+  verifyAdminKey,
+} from "../../usecases/sources.ts";
 import { type AppEnv, intParam, readBody, requireAdmin, type ServerContext } from "../context.ts";
 
 // The settings the API takes, validated by the one schema (core/source.ts): a value out of bounds is refused
@@ -48,6 +55,8 @@ const UpdateSchema = z.strictObject({
   apiKey: z.string().trim().min(1).optional(),
   verify: z.boolean().optional(),
 });
+
+const ReplaySchema = z.strictObject({ dryRun: z.boolean().optional() });
 
 const VerifySchema = z.object({
   apiKey: z.string().trim().min(1, "an admin API key is required"),
@@ -201,6 +210,13 @@ export function sourceRoutes(ctx: ServerContext): Hono<AppEnv> {
     return c.json({
       records: records.map((r) => ({ ...r, raw: parseJson(r.raw) })),
     });
+  });
+
+  // Reads the quarantine again with the current schema (usecases/sources.ts): what it accepts now is stored.
+  app.post("/sources/:id/quarantine/replay", requireAdmin, async (c) => {
+    const source = await requireSource(c.req.param("id"));
+    const { dryRun } = await readBody(c, ReplaySchema);
+    return c.json(await replaySourceQuarantine(runtime, source, { dryRun: dryRun === true }));
   });
 
   app.get("/sources/:id/stats", async (c) => {

@@ -212,8 +212,9 @@ export function eventHistogram(
     .orderBy("type");
 }
 
-export function quarantineList(db: Kysely<Database>, filter: { sourceId?: string; limit?: number }) {
+export function quarantineList(db: Kysely<Database>, filter: { sourceId?: string; limit?: number; afterId?: number }) {
   let q = db.selectFrom("quarantine").selectAll();
   if (filter.sourceId !== undefined) q = q.where("source_id", "=", filter.sourceId);
-  return q.orderBy("id", "desc").limit(resolveLimit(filter.limit));
+  if (filter.afterId !== undefined) q = q.where("id", ">", filter.afterId);
+  return q.orderBy("id", filter.afterId === undefined ? "desc" : "asc").limit(resolveLimit(filter.limit));
 }

@@ -221,6 +221,7 @@ async function applyPageIn(
   const createdAlertIds = await applyPageMatches(ctx, trx, write, inserted, sourceNum, nowMs);
 
   const quarantined = await insertQuarantine(trx, write, nowMs);
+  await releaseQuarantined(trx, write);
   const newUnknownTypes = await insertUnknownTypes(trx, write, nowMs);
 
   if (write.streamUpdate !== undefined) await updateStreamState(trx, sourceId, write.streamUpdate);
@@ -412,6 +413,18 @@ async function insertQuarantine(trx: Db, write: PageWrite, nowMs: number): Promi
     }
   }
   return quarantined;
+}
+
+/** Removes the quarantined records the page's events now stand for (PageWrite.releasedQuarantineIds). */
+async function releaseQuarantined(trx: Db, write: PageWrite): Promise<void> {
+  const ids = [...new Set(write.releasedQuarantineIds ?? [])].sort((a, b) => a - b);
+  for (let from = 0; from < ids.length; from += 500) {
+    await trx
+      .deleteFrom("quarantine")
+      .where("source_id", "=", write.sourceId)
+      .where("id", "in", ids.slice(from, from + 500))
+      .execute();
+  }
 }
 
 async function insertUnknownTypes(trx: Db, write: PageWrite, nowMs: number): Promise<string[]> {

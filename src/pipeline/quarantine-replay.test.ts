@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, it } from "node:test";
+import { rawEvent } from "../../packs/openai/_controls.ts";
+import { fakeClock, storeWithSource } from "../../test/helpers.ts";
+import type { SourceRecord } from "../core/source.ts";
+import { loadOpenAIAuditLogType } from "../schema/index.ts";
+import type { Store } from "../storage/ports.ts";
+import { type Detection, openDetection } from "./detection.ts";
+import type { RecordNormalizer } from "./page-records.ts";
+import { storePage } from "./page-writer.ts";
+import { replayQuarantine } from "./quarantine-replay.ts";
+
+const normalizer = loadOpenAIAuditLogType();
+const clock = fakeClock(Date.UTC(2026, 10, 20, 16, 0, 0));
+
+/** The schema before a fix: it refuses the IP allowlist's events (as an API change of their shape would). */
+const olderSchema: RecordNormalizer = {
+  normalize(raw, ctx) {
+    const type = (raw as { type?: unknown }).type;
+    if (typeof type === "string" && type.startsWith("ip_allowlist.")) {
+      return { ok: false, issues: [{ code: "wrong_type", path: "ip_allowlist", message: "not the shape expected" }] };
+    }
+    return normalizer.normalize(raw, ctx);
+  },
+};
+
+const deleted = (id: string) => rawEvent("ip_allowlist.deleted", { id: "ipal_1", name: "Office" }, { id });
+
+describe("replayQuarantine", () => {
+  let store: Store;
+  let source: SourceRecord;
+  let detection: Detection;
+
+  beforeEach(async () => {
+    ({ store, source } = await storeWithSource());
+    detection = await openDetection({ store, rulesDirs: [], nowSecs: () => clock.nowMs() / 1000 });
+  });
+  afterEach(async () => {
+    await detection.close();
+    await store.close();
+  });
+
+  const deps = (n: RecordNormalizer) => ({ store, source, clock, normalizer: n, detector: detection.detector });
+
+  it("stores what the schema accepts now, with detection and live alerts, and leaves the rest in quarantine", async () => {
+    const invalid = { ...rawEvent("api_key.created", undefined, { id: "audit_log-noTime" }), effective_at: "soon" };
+    const page = await storePage(deps(olderSchema), [deleted("audit_log-del1"), invalid], {});
+    assert.equal(page.quarantined, 2);
+    assert.equal((await store.listAlerts({ limit: 10 })).length, 0);
+
+    // A dry run says what would happen and changes nothing.
+    const dry = await replayQuarantine(deps(normalizer), { dryRun: true });
+    assert.deepEqual([dry.examined, dry.stored, dry.stillRefused], [2, 1, 1]);
+    assert.equal((await store.listQuarantine({ sourceId: source.id })).length, 2);
+
+    const replay = await replayQuarantine(deps(normalizer));
+    assert.deepEqual(
+      { ...replay, createdAlertIds: replay.createdAlertIds.length },
+      {
+        examined: 2,
+        stored: 1,
+        alreadyStored: 0,
+        stillRefused: 1,
+        previewsOnly: 0,
+        reasons: [
+          {
+            reason:
+              "effective_at: The record has no usable effective_at (Unix seconds as a non-negative integer are required).",
+            records: 1,
+          },
+        ],
+        createdAlertIds: 1,
+      },
+    );
+    assert.deepEqual(await store.listEventIds(source.id), ["audit_log-del1"]);
+    const quarantined = await store.listQuarantine({ sourceId: source.id });
+    assert.deepEqual(
+      quarantined.map((q) => q.eventId),
+      ["audit_log-noTime"],
+    );
+    const [alert] = await store.listAlerts({ limit: 10 });
+    assert.equal(alert?.severity, "CRITICAL");
+    // Missed when it arrived: an alert for now, not history.
+    assert.equal(alert?.fromHistory, false);
+    assert.equal((await store.sourceCounts()).find((c) => c.sourceId === source.id)?.quarantined, 1);
+
+    // Again: nothing left to store, nothing stored or alerted twice.
+    const again = await replayQuarantine(deps(normalizer));
+    assert.deepEqual([again.examined, again.stored, again.stillRefused], [1, 0, 1]);
+    assert.equal((await store.listAlerts({ limit: 10 })).length, 1);
+  });
+
+  it("releases a record whose event was stored since, without storing or detecting it again", async () => {
+    await storePage(deps(olderSchema), [deleted("audit_log-del2")], {});
+    // The event arrived again later in a shape the schema took (here: the current schema).
+    await storePage(deps(normalizer), [deleted("audit_log-del2")], {});
+    const alerts = (await store.listAlerts({ limit: 10 })).length;
+    const replay = await replayQuarantine(deps(normalizer));
+    assert.deepEqual([replay.stored, replay.alreadyStored, replay.createdAlertIds.length], [0, 1, 0]);
+    assert.equal((await store.listQuarantine({ sourceId: source.id })).length, 0);
+    assert.equal((await store.listAlerts({ limit: 10 })).length, alerts);
+  });
+
+  it("leaves a record kept only as a preview, which is not the record", async () => {
+    const deep: Record<string, unknown> = deleted("audit_log-deep");
+    let nest: Record<string, unknown> = deep;
+    for (let i = 0; i < 200; i++) nest = nest.x = {} as Record<string, unknown>;
+    await storePage(deps(normalizer), [deep], {});
+    const [record] = await store.listQuarantine({ sourceId: source.id });
+    assert.ok(record?.issues.some((i) => i.code === "raw_preview"));
+    const replay = await replayQuarantine(deps(normalizer));
+    assert.deepEqual([replay.examined, replay.previewsOnly, replay.stored], [1, 1, 0]);
+    assert.equal((await store.listQuarantine({ sourceId: source.id })).length, 1);
+  });
+
+  it("walks a quarantine larger than one batch, oldest first", async () => {
+    const records = Array.from({ length: 250 }, (_, i) => deleted(`audit_log-b${String(i).padStart(4, "0")}`));
+    for (let i = 0; i < records.length; i += 100) await storePage(deps(olderSchema), records.slice(i, i + 100), {});
+    const replay = await replayQuarantine(deps(normalizer));
+    assert.deepEqual([replay.examined, replay.stored], [250, 250]);
+    assert.equal((await store.listEventIds(source.id)).length, 250);
+    assert.equal((await store.listQuarantine({ sourceId: source.id })).length, 0);
+  });
+});
