@@ -42,8 +42,8 @@ export async function openDetection(options: {
   });
   const needsPython =
     rules.rules.some((r) => r.kind === "python") || (rules.dataModels ?? []).some((m) => m.pythonPath !== null);
-  // Policies in one line (a Panther repository has hundreds); anything else skipped (a scheduled query with a
-  // CronExpression, a scheduled rule without its query) each with its reason.
+  // Policies in one line (a Panther repository has hundreds); anything else skipped (a scheduled query for the
+  // data lake only, a scheduled rule without its query) each with its reason.
   const skipped = rules.unsupported ?? [];
   const policies = skipped.filter((u) => u.endsWith(POLICIES_UNSUPPORTED));
   if (policies.length > 0) process.stderr.write(`vigil: skipped ${policies.length} Panther policy file(s)\n`);

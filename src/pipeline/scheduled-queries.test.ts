@@ -6,9 +6,10 @@ import { after, before, it } from "node:test";
 import { eventRow, sourceSettings } from "../../test/storage-contract.ts";
 import { createDetectionEngine } from "../detections/engine/engine.ts";
 import { loadRules } from "../detections/engine/load.ts";
+import { parseScheduledQuery, type ScheduledQuerySpec, slotStart } from "../detections/panther/scheduled-query.ts";
 import { PythonWorkerPool } from "../detections/python/pool.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
-import { runScheduledQueries, slotStart } from "./scheduled-queries.ts";
+import { runScheduledQueries } from "./scheduled-queries.ts";
 
 const T0 = 1_767_225_600; // 2026-01-01T00:00:00Z
 let dir: string;
@@ -98,7 +99,63 @@ it("a scheduled query's rows reach its scheduled rules live, once per slot, and 
     assert.equal(again?.matches, 1);
     assert.deepEqual(again?.createdAlertIds, []);
     assert.equal((await store.listAlerts()).length, 1);
-    assert.equal(slotStart(T0 + 3599, 60), T0);
+    assert.equal(slotStart(T0 + 3599, { rateMinutes: 60 }), T0);
+  } finally {
+    await store.close();
+  }
+});
+
+it("a CronExpression query runs at each time it names: {{now}} is that time, and each time runs once", async () => {
+  const set = await loadRules({ packs: [], dirs: [dir] });
+  // The same query, every six hours from midnight UTC.
+  const [cron] = (set.scheduledQueries ?? []).map((q) => ({
+    ...q,
+    // Bounded by the run's time too, to show which time it is.
+    sql: q.sql.replace("WHERE", "WHERE effective_at <= {{now}} AND"),
+    schedule: (
+      parseScheduledQuery(
+        {
+          AnalysisType: "scheduled_query",
+          QueryName: q.name,
+          Enabled: true,
+          Query: q.sql,
+          Schedule: { CronExpression: "0 */6 * * *", TimeoutMinutes: 1 },
+        },
+        q.specPath,
+      ) as ScheduledQuerySpec
+    ).schedule,
+  }));
+  assert.ok(cron);
+  const store = await openSqliteStore({ memory: true });
+  try {
+    const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+    // Three keys by a@x.io in the hour before 06:00; none after it.
+    await store.applyPage({
+      sourceId: source.id,
+      events: [1, 2, 3].map((i) =>
+        eventRow(`k${i}`, T0 + 5 * 3600 + i, { type: "api_key.created", actorEmail: "a@x.io" }),
+      ),
+      quarantined: [],
+      unknownTypes: [],
+    });
+    const engine = createDetectionEngine({ rules: set, pythonPool: pool });
+    const done = new Map<string, number>();
+    const run = (nowSecs: number) => runScheduledQueries({ store, engine, queries: [cron], source, nowSecs, done });
+    // At 05:59 the slot is midnight's: {{now}} = 00:00 sees keys created before it only, none.
+    assert.deepEqual(
+      (await run(T0 + 6 * 3600 - 1)).map((r) => r.rows),
+      [0],
+    );
+    // From 06:00 the slot is 06:00's: it runs once and sees the three keys.
+    assert.deepEqual(
+      (await run(T0 + 6 * 3600)).map((r) => [r.rows, r.matches]),
+      [[1, 1]],
+    );
+    assert.deepEqual(await run(T0 + 11 * 3600), [], "the same slot does not run again");
+    assert.deepEqual(
+      (await run(T0 + 12 * 3600)).map((r) => r.rows),
+      [1],
+    );
   } finally {
     await store.close();
   }

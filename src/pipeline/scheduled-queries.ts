@@ -1,5 +1,5 @@
 // Panther scheduled rules, live: each scheduled query (detections/panther/scheduled-query.ts) runs once per
-// schedule slot (RateMinutes) for a source, over that source's events (Store.queryEvents), and its rows go
+// schedule slot (RateMinutes, or a CronExpression's times) for a source, over that source's events (Store.queryEvents), and its rows go
 // through the detection engine to the scheduled rules that list the query. Matches reach alerts through
 // Store.applyDerivedMatches, like correlation matches.
 //
@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import type { SourceRecord } from "../core/source.ts";
 import type { BatchEvent, DetectionEngine } from "../detections/engine/engine.ts";
-import { type ScheduledQuerySpec, scheduledQueryLogType } from "../detections/panther/scheduled-query.ts";
+import { type ScheduledQuerySpec, scheduledQueryLogType, slotStart } from "../detections/panther/scheduled-query.ts";
 import type { Store } from "../storage/ports.ts";
 
 /** Rows read back per run; more is a query that should aggregate. */
@@ -25,12 +25,6 @@ export interface ScheduledQueryRun {
   createdAlertIds: string[];
   /** The query's or the rules' failure; the slot is then retried at the next run. */
   error?: string;
-}
-
-/** The start of the schedule slot `nowSecs` falls in. */
-export function slotStart(nowSecs: number, rateMinutes: number): number {
-  const rate = rateMinutes * 60;
-  return Math.floor(nowSecs / rate) * rate;
 }
 
 function rowId(query: string, slot: number, row: Record<string, unknown>): string {
@@ -62,9 +56,9 @@ export async function runScheduledQueries(options: {
     if (!q.enabled) continue;
     const logType = scheduledQueryLogType(q.name);
     if (!engine.rules.some((r) => enabled.has(r.id) && r.logTypes.includes(logType))) continue;
-    const slot = slotStart(nowSecs, q.rateMinutes);
+    const slot = slotStart(nowSecs, q.schedule);
     const key = `${source.id}\u0000${q.name}`;
-    if (done.get(key) === slot) continue;
+    if (slot === null || done.get(key) === slot) continue;
     const run: ScheduledQueryRun = { query: q.name, rows: 0, matches: 0, createdAlertIds: [] };
     try {
       const sql = q.sql.replaceAll("{{now}}", String(slot));

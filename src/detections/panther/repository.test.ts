@@ -151,9 +151,10 @@ Tests:
   "policies/p.yml":
     "AnalysisType: policy\nPolicyID: P\nEnabled: true\nFilename: p.py\nResourceTypes: [AWS.S3.Bucket]\nSeverity: Low\n",
   "rules/broken.yml": "AnalysisType: rule\nRuleID: Broken\nEnabled: true\nLogTypes: [X]\nSeverity: Low\n",
-  // The scheduled rule's query, on a cron schedule Vigil does not run: the query and the rule are both said
+  // The scheduled rule's query, for Panther's data lake only (no Query Vigil can run): the query and the rule are
+  // both said
   "queries/thing.yml":
-    "AnalysisType: scheduled_query\nQueryName: Query.Thing\nEnabled: true\nQuery: SELECT 1\n" +
+    "AnalysisType: scheduled_query\nQueryName: Query.Thing\nEnabled: true\nSnowflakeQuery: SELECT 1\n" +
     "Schedule:\n  CronExpression: '0 * * * *'\n  TimeoutMinutes: 5\n",
 };
 
@@ -194,7 +195,7 @@ describe("a Panther repository root", () => {
         String(pattern),
       );
     skipped(/p\.yml: Panther policies/);
-    skipped(/thing\.yml: scheduled query Query\.Thing: CronExpression schedules are not supported/);
+    skipped(/thing\.yml: scheduled query Query\.Thing has no Query for Vigil's event store/);
     // The rule itself loads (its tests run), and is said not to run live.
     assert.equal(set.idle?.length, 1);
     assert.match(

@@ -1,10 +1,12 @@
 // Panther scheduled queries (`AnalysisType: scheduled_query`) over Vigil's own event store. A query runs every
-// `Schedule.RateMinutes` for each source; its rows go to the scheduled rules that list it in `ScheduledQueries`,
-// each row as one event. The SQL is run by Store.queryEvents (read-only, one SELECT, `events` = that source's
-// events), so it must be written for Vigil's tables, not Panther's data lake: a query with only a
-// SnowflakeQuery/AthenaQuery, or a CronExpression schedule, is valid Panther content that Vigil skips (said).
+// `Schedule.RateMinutes`, or at each time its `Schedule.CronExpression` names (five fields, UTC, as Panther), for
+// each source; its rows go to the scheduled rules that list it in `ScheduledQueries`, each row as one event. The
+// SQL is run by Store.queryEvents (read-only, one SELECT, `events` = that source's events), so it must be written
+// for Vigil's tables, not Panther's data lake: a query with only a SnowflakeQuery/AthenaQuery is valid Panther
+// content that Vigil skips (said).
 
 import { resolve } from "node:path";
+import { Cron } from "croner";
 import { z } from "zod";
 
 /** The log type a scheduled rule's rows carry: routes a query's rows to the rules that list it. */
@@ -27,9 +29,34 @@ export interface ScheduledQuerySpec {
   enabled: boolean;
   /** SQL over `events`; `{{now}}` is replaced by the run's time (Unix seconds, start of its schedule slot). */
   sql: string;
-  rateMinutes: number;
+  schedule: QuerySchedule;
   timeoutMinutes: number;
   specPath: string;
+}
+
+/** When a query runs: every `rateMinutes`, or at each time a cron expression names (UTC). */
+export type QuerySchedule = { rateMinutes: number } | { cron: Cron };
+
+/**
+ * The start of the schedule slot `nowSecs` falls in: the latest time the schedule names at or before it (null when
+ * a cron expression names none, such as 30 February). A query runs once per slot.
+ */
+export function slotStart(nowSecs: number, schedule: QuerySchedule): number | null {
+  if ("rateMinutes" in schedule) {
+    const rate = schedule.rateMinutes * 60;
+    return Math.floor(nowSecs / rate) * rate;
+  }
+  // previousRuns is strictly before the time it is given: one second later includes a run at `nowSecs` itself.
+  const [latest] = schedule.cron.previousRuns(1, new Date((nowSecs + 1) * 1000));
+  return latest === undefined ? null : Math.floor(latest.getTime() / 1000);
+}
+
+/** A Panther cron expression (minute hour day-of-month month day-of-week, in UTC); throws saying what is wrong. */
+function parseCron(expression: string): Cron {
+  const fields = expression.trim().split(/\s+/);
+  if (fields.length !== 5)
+    throw new Error(`it has ${fields.length} fields; Panther's have five: minute hour day-of-month month day-of-week`);
+  return new Cron(expression, { timezone: "UTC", paused: true });
 }
 
 const schema = z.looseObject({
@@ -63,15 +90,24 @@ export function parseScheduledQuery(doc: unknown, specPath: string): ScheduledQu
     (schedule.RateMinutes <= 1 || schedule.RateMinutes < schedule.TimeoutMinutes)
   )
     throw new Error(`${file}: Schedule.RateMinutes must be over 1 and at least TimeoutMinutes (Panther's rule)`);
+  let querySchedule: QuerySchedule;
+  if (schedule.RateMinutes !== undefined) querySchedule = { rateMinutes: schedule.RateMinutes };
+  else {
+    try {
+      querySchedule = { cron: parseCron(schedule.CronExpression ?? "") };
+    } catch (err) {
+      throw new Error(
+        `${file}: Schedule.CronExpression ${JSON.stringify(schedule.CronExpression)} is not valid: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+  }
   if (raw.Query === undefined)
     return { unsupported: `${file}: scheduled query ${raw.QueryName} has no Query for Vigil's event store` };
-  if (schedule.RateMinutes === undefined)
-    return { unsupported: `${file}: scheduled query ${raw.QueryName}: CronExpression schedules are not supported` };
   return {
     name: raw.QueryName,
     enabled: raw.Enabled,
     sql: raw.Query,
-    rateMinutes: schedule.RateMinutes,
+    schedule: querySchedule,
     timeoutMinutes: schedule.TimeoutMinutes,
     specPath: file,
   };
