@@ -7,12 +7,14 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Browser, Page } from "playwright-core";
+import { rawEvent } from "../../packs/openai/_controls.ts";
 import { withRuntime } from "../../src/cli/context.ts";
 import { readEnv } from "../../src/config/env.ts";
 import { reply, startHttpServer } from "../../src/destinations/test-support.ts";
 import { sealSourceKey } from "../../src/pipeline/runtime.ts";
 import { createUser } from "../../src/server/auth.ts";
 import { type RunningSimulator, startSimulator } from "../../src/simulator/index.ts";
+import { openSqliteStore } from "../../src/storage/sqlite/sqlite-store.ts";
 import { createAlerts } from "../delivery-helpers.ts";
 import { sourceSettings } from "../helpers.ts";
 import { ensureConsoleBuilt, launchBrowser, type RunningVigil, runVigil, screenshot, startVigil } from "./harness.ts";
@@ -758,6 +760,53 @@ describe("console", { timeout: 300_000 }, () => {
     assert.equal(await page.locator("script:not([src])").count(), 0);
     assert.equal(await page.evaluate("typeof window.__pwned"), "undefined");
     assert.deepEqual(dialogs, []);
+    assert.deepEqual(pageErrors, []);
+  });
+
+  test("a source's quarantine is checked, then replayed with the current schema", async () => {
+    // Quarantined as an older schema would have: one record the current schema accepts, one it still refuses.
+    const accepted = rawEvent("login.succeeded", undefined, {
+      id: "audit_log-replayed-browser",
+      at: Math.floor(Date.now() / 1000) - 300,
+    });
+    const store = await openSqliteStore({ path: join(vigil.dataDir, "vigil.db") });
+    try {
+      await store.applyPage({
+        sourceId,
+        events: [],
+        unknownTypes: [],
+        quarantined: [
+          { eventId: "audit_log-replayed-browser", reason: "older schema", issues: [], raw: JSON.stringify(accepted) },
+          { eventId: "audit_log-still-bad", reason: "no time", issues: [], raw: '{"id":"audit_log-still-bad"}' },
+        ],
+      });
+    } finally {
+      await store.close();
+    }
+    await page.goto(`${vigil.baseUrl}/sources/${encodeURIComponent(sourceId)}`);
+    const table = page.getByRole("table", { name: "Quarantined events" });
+    const cell = (eventId: string) => table.getByRole("cell", { name: eventId, exact: true });
+    await cell("audit_log-replayed-browser").waitFor(WAIT);
+    await page.getByRole("button", { name: "Check with the current schema" }).click();
+    await page.getByRole("status").filter({ hasText: "1 would be stored, 1 still refused" }).waitFor(WAIT);
+    // A dry run changes nothing.
+    await cell("audit_log-replayed-browser").waitFor(WAIT);
+    await page.getByRole("button", { name: "Replay quarantined events" }).click();
+    await page
+      .getByRole("status")
+      .filter({ hasText: /1 stored as events.*1 still refused/ })
+      .waitFor(WAIT);
+    await page.getByRole("status").filter({ hasText: "1 × type: The record has no usable type" }).waitFor(WAIT);
+    await cell("audit_log-replayed-browser").waitFor({ state: "detached", ...WAIT });
+    await cell("audit_log-still-bad").waitFor(WAIT);
+    await screenshot(page, "14b-quarantine-replayed");
+    const found = (await (
+      await page.request.get(`${vigil.baseUrl}/api/events?text=audit_log-replayed-browser`)
+    ).json()) as Rec;
+    assert.deepEqual(
+      found.events.map((e: Rec) => e.id),
+      ["audit_log-replayed-browser"],
+    );
     assert.deepEqual(pageErrors, []);
   });
 

@@ -572,6 +572,18 @@ export function SourcePage() {
       <section className="card">
         <h2>Quarantined events</h2>
         <ErrorBanner message={quarantine.error} />
+        {(quarantine.data ?? []).length > 0 ? (
+          <AdminOnly fallback={<AdminOnlyNote what="replay quarantined events" />}>
+            <QuarantineReplay
+              sourceId={id}
+              onDone={() => {
+                quarantine.reload();
+                health.reload();
+                stats.reload();
+              }}
+            />
+          </AdminOnly>
+        ) : null}
         <Table
           label="Quarantined events"
           rows={quarantine.data ?? []}
@@ -606,5 +618,70 @@ export function SourcePage() {
         </>
       ) : null}
     </>
+  );
+}
+
+interface ReplayOutcome {
+  examined: number;
+  stored: number;
+  alreadyStored: number;
+  stillRefused: number;
+  previewsOnly: number;
+  reasons: Array<{ reason: string; records: number }>;
+  createdAlertIds: string[];
+}
+
+/** Reads the quarantine again with the current schema (POST …/quarantine/replay): a dry run first, then for real. */
+function QuarantineReplay({ sourceId, onDone }: { sourceId: string; onDone: () => void }) {
+  const action = useAction();
+  const [outcome, setOutcome] = useState<{ dryRun: boolean; r: ReplayOutcome } | null>(null);
+  const replay = (dryRun: boolean) =>
+    action.run(
+      async () => {
+        const r = await api.post<ReplayOutcome>(`/api/sources/${encodeURIComponent(sourceId)}/quarantine/replay`, {
+          dryRun,
+        });
+        setOutcome({ dryRun, r });
+        if (!dryRun) onDone();
+      },
+      dryRun ? "check" : "replay",
+    );
+  return (
+    <div className="quarantine-replay">
+      <p className="muted">
+        After an upgrade that fixed why these events were refused, read them again with the current schema: those it
+        accepts are stored as events, with detection (their alerts are sent as new), and leave the quarantine.
+      </p>
+      <div className="actions">
+        <button type="button" disabled={action.busy} onClick={() => void replay(true)}>
+          {action.busyTag === "check" ? "Checking…" : "Check with the current schema"}
+        </button>
+        <button type="button" className="primary" disabled={action.busy} onClick={() => void replay(false)}>
+          {action.busyTag === "replay" ? "Replaying…" : "Replay quarantined events"}
+        </button>
+      </div>
+      <ErrorBanner message={action.error} />
+      {outcome ? <ReplaySummary dryRun={outcome.dryRun} r={outcome.r} /> : null}
+    </div>
+  );
+}
+
+function ReplaySummary({ dryRun, r }: { dryRun: boolean; r: ReplayOutcome }) {
+  return (
+    <div className="banner banner-ok" role="status">
+      {dryRun
+        ? `${r.examined} read: ${r.stored} would be stored, ${r.stillRefused} still refused.`
+        : `${r.examined} read: ${r.stored} stored as events${r.alreadyStored > 0 ? ` (${r.alreadyStored} were stored already)` : ""}, ${r.createdAlertIds.length} alert(s) raised, ${r.stillRefused} still refused.`}
+      {r.previewsOnly > 0 ? ` ${r.previewsOnly} kept only as a preview cannot be read again.` : ""}
+      {r.reasons.length > 0 ? (
+        <ul>
+          {r.reasons.map((x) => (
+            <li key={x.reason}>
+              {x.records} × {str(x.reason)}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </div>
   );
 }
