@@ -48,7 +48,7 @@ export async function openDetection(options: {
   const policies = skipped.filter((u) => u.endsWith(POLICIES_UNSUPPORTED));
   if (policies.length > 0) process.stderr.write(`vigil: skipped ${policies.length} Panther policy file(s)\n`);
   for (const u of skipped) if (!u.endsWith(POLICIES_UNSUPPORTED)) process.stderr.write(`vigil: skipped ${u}\n`);
-  for (const i of rules.idle ?? []) process.stderr.write(`vigil: ${i}\n`);
+  for (const i of rules.idle ?? []) process.stderr.write(`vigil: ${i.message}\n`);
   for (const o of rules.overrides ?? [])
     process.stderr.write(`vigil: rule ${o.id} from ${o.file} replaces the pack rule in ${o.replaces}\n`);
   const pythonPool = needsPython ? new PythonWorkerPool({}) : undefined;

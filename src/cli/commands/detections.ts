@@ -51,11 +51,11 @@ async function listing(kind: "rule" | "pack", json: boolean): Promise<void> {
         .map((s) => ({ source: sources.get(s.sourceId ?? "") ?? s.sourceId, enabled: s.enabled }));
     if (kind === "rule") {
       const replaced = new Map((set.overrides ?? []).map((o) => [o.id, o.replaces]));
-      const loadedQueries = new Set((set.scheduledQueries ?? []).map((q) => q.name));
+      // A scheduled rule runs on its queries' rows: without a loaded query it never runs, enabled or not.
+      const idleRules = new Set((set.idle ?? []).map((i) => i.ruleId));
       for (const r of set.rules) {
-        // A scheduled rule runs on its queries' rows: without a loaded query it never runs, enabled or not.
         const queries = scheduledQueriesOf(r);
-        const idle = queries.length > 0 && queries.every((q) => !loadedQueries.has(q));
+        const idle = idleRules.has(r.id);
         const row = {
           id: r.id,
           pack: r.packId,

@@ -52,8 +52,8 @@ export interface RuleSet {
   problems?: string[];
   /** Valid Panther files of a kind Vigil does not run (policies), each "file: reason"; skipped, not errors. */
   unsupported?: string[];
-  /** Loaded rules that never run (a scheduled rule none of whose queries is loaded), each "file: reason". */
-  idle?: string[];
+  /** Loaded rules that never run (a scheduled rule none of whose queries is loaded): the rule, and "file: reason". */
+  idle?: Array<{ ruleId: string; message: string }>;
   /** User rules that replace a pack rule of the same id, each said once at load. */
   overrides?: Array<{ id: string; file: string; replaces: string }>;
 }
@@ -237,14 +237,16 @@ export async function loadRules(options: LoadRulesOptions = {}): Promise<RuleSet
   }
   // A scheduled rule runs on the rows of its queries: one whose queries are all missing or skipped never runs,
   // and is said to be so, rather than listed as if it ran.
-  const idle: string[] = [];
+  const idle: Array<{ ruleId: string; message: string }> = [];
   for (const r of rules) {
     const queries = scheduledQueriesOf(r);
     if (queries.length > 0 && queries.every((n) => !queryNames.has(n)))
-      idle.push(
-        `${r.file}: scheduled rule ${r.id} does not run: its scheduled ${queries.length === 1 ? "query" : "queries"} ` +
+      idle.push({
+        ruleId: r.id,
+        message:
+          `${r.file}: scheduled rule ${r.id} does not run: its scheduled ${queries.length === 1 ? "query" : "queries"} ` +
           `${queries.join(", ")} ${queries.length === 1 ? "is" : "are"} not loaded (missing, or skipped)`,
-      );
+      });
   }
   const globalIds = new Map<string, string>();
   for (const g of w.globals) {

@@ -199,7 +199,7 @@ describe("a Panther repository root", () => {
     // The rule itself loads (its tests run), and is said not to run live.
     assert.equal(set.idle?.length, 1);
     assert.match(
-      set.idle?.[0] ?? "",
+      set.idle?.[0]?.message ?? "",
       /thing_scheduled\.yml: scheduled rule Thing\.Scheduled does not run: its scheduled query Query\.Thing is not loaded/,
     );
     assert.match(set.problems?.[0] ?? "", /broken\.yml.*exactly one of 'Filename' or 'Detection'/);
