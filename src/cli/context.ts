@@ -3,6 +3,7 @@
 import { readEnv, type VigilEnv } from "../config/env.ts";
 import { createLogger } from "../logging/logger.ts";
 import { openRuntime, type Runtime } from "../pipeline/runtime.ts";
+import { terminalJson } from "./terminal-text.ts";
 
 export async function withRuntime<T>(
   fn: (runtime: Runtime) => Promise<T>,
@@ -23,5 +24,5 @@ export async function withRuntime<T>(
 }
 
 export function printJsonLine(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value)}\n`);
+  process.stdout.write(`${terminalJson(value)}\n`);
 }

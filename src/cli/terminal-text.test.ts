@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { terminalText } from "./terminal-text.ts";
+import { terminalJson, terminalText } from "./terminal-text.ts";
 
 describe("terminalText", () => {
   it("shows escapes, line breaks and direction overrides as code points, and leaves other text alone", () => {
@@ -8,5 +8,13 @@ describe("terminalText", () => {
     assert.equal(terminalText("\u202Emoc.liam@nimda"), "⟨U+202E⟩moc.liam@nimda");
     assert.equal(terminalText("\u{E0041}"), "⟨U+E0041⟩");
     assert.equal(terminalText("café – 東京 ✓"), "café – 東京 ✓");
+    assert.equal(terminalText("a\u2028b\u00ADc"), "a⟨U+2028⟩b⟨U+00AD⟩c");
+  });
+
+  it("writes the same characters as \\u escapes in JSON, which still parses to the same value", () => {
+    const value = { id: "\u009b2J\u202Eevil\u{E0041}", n: 1, ok: "café ✓", nl: "a\nb" };
+    const line = terminalJson(value);
+    assert.equal(line, '{"id":"\\u009B2J\\u202Eevil\\uDB40\\uDC41","n":1,"ok":"café ✓","nl":"a\\nb"}');
+    assert.deepEqual(JSON.parse(line), value);
   });
 });

@@ -40,7 +40,7 @@ export interface PageWriterDeps {
 export async function storePage(
   deps: PageWriterDeps,
   items: readonly unknown[],
-  progress: Pick<PageWrite, "streamUpdate" | "sliceProgress" | "releasedQuarantineIds">,
+  progress: Pick<PageWrite, "streamUpdate" | "sliceProgress" | "releasedQuarantineIds" | "fromHistory">,
 ): Promise<PageWriteResult> {
   const { store, source } = deps;
   const { normalized, ...records } = pageRecords(items, {
@@ -55,7 +55,7 @@ export async function storePage(
     ...records,
     ...progress,
     // A backfill slice's page is history: its alerts are marked so, and destinations skip them unless asked.
-    fromHistory: progress.sliceProgress !== undefined,
+    fromHistory: progress.fromHistory ?? progress.sliceProgress !== undefined,
     ...(deps.fence ? { fence: deps.fence } : {}),
     ...(detection
       ? {

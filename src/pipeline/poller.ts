@@ -199,12 +199,7 @@ export class SourcePoller {
       report.duplicates += result.duplicates;
       report.quarantined += result.quarantined;
       report.newUnknownTypes.push(...result.newUnknownTypes);
-      for (const type of result.newUnknownTypes) {
-        this.deps.logger.warn(
-          { source: source.name, type },
-          `Source ${source.name} sent a new event type, ${type}; it is stored and searchable, but no built-in rule knows it yet.`,
-        );
-      }
+      warnNewEventTypes(this.deps.logger, source.name, result.newUnknownTypes);
       if (last) return report;
     }
     // The reader ended without a page saying has_more=false: the window is not complete.
@@ -265,3 +260,13 @@ export function warnIfClockAhead(
 
 /** More than this ahead of the API is worth saying (its Date header counts whole seconds, and the request took some). */
 const SKEW_WARN_SECS = 10;
+
+/** Says once (the store reports each type the first time a source sends it) that a source sent a new event type. */
+export function warnNewEventTypes(logger: Pick<Logger, "warn">, sourceName: string, types: readonly string[]): void {
+  for (const type of types) {
+    logger.warn(
+      { source: sourceName, type },
+      `Source ${sourceName} sent a new event type, ${type}; it is stored and searchable, but no built-in rule knows it yet.`,
+    );
+  }
+}

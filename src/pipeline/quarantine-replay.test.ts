@@ -24,7 +24,8 @@ const olderSchema: RecordNormalizer = {
   },
 };
 
-const deleted = (id: string) => rawEvent("ip_allowlist.deleted", { id: "ipal_1", name: "Office" }, { id });
+const deleted = (id: string, at?: number) =>
+  rawEvent("ip_allowlist.deleted", { id: "ipal_1", name: "Office" }, at === undefined ? { id } : { id, at });
 
 describe("replayQuarantine", () => {
   let store: Store;
@@ -42,15 +43,18 @@ describe("replayQuarantine", () => {
 
   const deps = (n: RecordNormalizer) => ({ store, source, clock, normalizer: n, detector: detection.detector });
 
+  /** After the source was added: a live event. */
+  const live = () => Math.floor(Date.now() / 1000) + 5;
+
   it("stores what the schema accepts now, with detection and live alerts, and leaves the rest in quarantine", async () => {
     const invalid = { ...rawEvent("api_key.created", undefined, { id: "audit_log-noTime" }), effective_at: "soon" };
-    const page = await storePage(deps(olderSchema), [deleted("audit_log-del1"), invalid], {});
+    const page = await storePage(deps(olderSchema), [deleted("audit_log-del1", live()), invalid], {});
     assert.equal(page.quarantined, 2);
     assert.equal((await store.listAlerts({ limit: 10 })).length, 0);
 
-    // A dry run says what would happen and changes nothing.
+    // A dry run says what the schema accepts and changes nothing.
     const dry = await replayQuarantine(deps(normalizer), { dryRun: true });
-    assert.deepEqual([dry.examined, dry.stored, dry.stillRefused], [2, 1, 1]);
+    assert.deepEqual([dry.examined, dry.accepted, dry.stored, dry.stillRefused], [2, 1, 0, 1]);
     assert.equal((await store.listQuarantine({ sourceId: source.id })).length, 2);
 
     const replay = await replayQuarantine(deps(normalizer));
@@ -58,8 +62,10 @@ describe("replayQuarantine", () => {
       { ...replay, createdAlertIds: replay.createdAlertIds.length },
       {
         examined: 2,
+        accepted: 1,
         stored: 1,
         alreadyStored: 0,
+        conflicting: 0,
         stillRefused: 1,
         previewsOnly: 0,
         reasons: [
@@ -69,6 +75,7 @@ describe("replayQuarantine", () => {
             records: 1,
           },
         ],
+        newEventTypes: [],
         createdAlertIds: 1,
       },
     );
@@ -90,15 +97,44 @@ describe("replayQuarantine", () => {
     assert.equal((await store.listAlerts({ limit: 10 })).length, 1);
   });
 
-  it("releases a record whose event was stored since, without storing or detecting it again", async () => {
-    await storePage(deps(olderSchema), [deleted("audit_log-del2")], {});
-    // The event arrived again later in a shape the schema took (here: the current schema).
-    await storePage(deps(normalizer), [deleted("audit_log-del2")], {});
+  it("raises history alerts for events from before the source was added, as its backfill would", async () => {
+    await storePage(deps(olderSchema), [deleted("audit_log-old")], {});
+    const replay = await replayQuarantine(deps(normalizer));
+    assert.equal(replay.stored, 1);
+    const [alert] = await store.listAlerts({ limit: 10 });
+    assert.equal(alert?.fromHistory, true);
+  });
+
+  it("releases a record whose event was stored since with the same text, and keeps one stored with other content", async () => {
+    await storePage(deps(olderSchema), [deleted("audit_log-same"), deleted("audit_log-other")], {});
+    // Both came again later in a shape the schema took; one of them with other content.
+    const changed = rawEvent("ip_allowlist.deleted", { id: "ipal_1", name: "Changed" }, { id: "audit_log-other" });
+    await storePage(deps(normalizer), [deleted("audit_log-same"), changed], {});
     const alerts = (await store.listAlerts({ limit: 10 })).length;
     const replay = await replayQuarantine(deps(normalizer));
-    assert.deepEqual([replay.stored, replay.alreadyStored, replay.createdAlertIds.length], [0, 1, 0]);
-    assert.equal((await store.listQuarantine({ sourceId: source.id })).length, 0);
+    assert.deepEqual(
+      [replay.accepted, replay.stored, replay.alreadyStored, replay.conflicting, replay.createdAlertIds.length],
+      [2, 0, 1, 1, 0],
+    );
+    // The other content is kept where it is: the quarantine alone has it.
+    assert.deepEqual(
+      (await store.listQuarantine({ sourceId: source.id })).map((q) => q.eventId),
+      ["audit_log-other"],
+    );
     assert.equal((await store.listAlerts({ limit: 10 })).length, alerts);
+  });
+
+  it("keeps a record still refused when another quarantined copy of its event is accepted", async () => {
+    const refused = { ...deleted("audit_log-twice"), effective_at: "soon" };
+    await storePage(deps(olderSchema), [refused], {});
+    await storePage(deps(olderSchema), [deleted("audit_log-twice", live())], {});
+    const replay = await replayQuarantine(deps(normalizer));
+    assert.deepEqual([replay.examined, replay.accepted, replay.stored, replay.stillRefused], [2, 1, 1, 1]);
+    const left = await store.listQuarantine({ sourceId: source.id });
+    assert.deepEqual(
+      left.map((q) => JSON.parse(q.raw).effective_at),
+      ["soon"],
+    );
   });
 
   it("leaves a record kept only as a preview, which is not the record", async () => {

@@ -1,11 +1,13 @@
 // The quarantine, read again. A record the schema refused waits in quarantine with the reason; once the schema
 // accepts it (an upgrade of Vigil after the API changed a field's shape), replaying stores it as the event it is,
-// through the same steps as a poll's page: validation, normalization, detection, one transaction. The records a
-// page stores leave the quarantine in that transaction (PageWrite.releasedQuarantineIds), so a crash mid-replay
-// loses nothing and stores nothing twice: the rest are still quarantined, and a replay run again goes on.
+// through the same steps as a poll's page: validation, normalization, detection, one transaction. A record leaves
+// the quarantine in that transaction, and only when its event is stored with its very text (by this replay or
+// before: PageWrite.releasedQuarantineIds); one whose event id is stored with other content stays, since the
+// quarantine alone keeps it. So a crash mid-replay loses nothing and stores nothing twice: what is left is still
+// quarantined, and a replay run again goes on.
 //
-// Alerts raised by replayed events are live alerts, not history: the event was missed when it arrived, and
-// whoever watches the organization has not seen it yet.
+// Alerts follow the source's own rule for history: events from before the source was added (its backfill's) are
+// history, as a backfill page's are; later ones are live alerts, since they were missed when they came.
 
 import type { ValidationIssue } from "../core/validation.ts";
 import { pageRecords } from "./page-records.ts";
@@ -19,16 +21,22 @@ const MAX_REASONS = 10;
 export interface QuarantineReplay {
   /** Quarantined records of the source read. */
   examined: number;
-  /** Accepted now and stored as new events (with `dryRun`: accepted now, would be stored). */
+  /** Accepted by the current schema. */
+  accepted: number;
+  /** Accepted and stored as new events (none in a dry run). */
   stored: number;
-  /** Accepted now, and the event was stored already (a copy the API sent later passed): released only. */
+  /** Accepted, and their event was stored already with the same text: released only. */
   alreadyStored: number;
+  /** Accepted, but their event id is stored with other content: they stay in quarantine. */
+  conflicting: number;
   /** Still refused: they stay in quarantine. */
   stillRefused: number;
   /** Kept as a preview only (too large or too deep to keep whole): they cannot be read again, and stay. */
   previewsOnly: number;
   /** Why the records still refused are, most common first (at most 10 reasons). */
   reasons: Array<{ reason: string; records: number }>;
+  /** Event types outside the known list that the stored events brought, seen on the source for the first time. */
+  newEventTypes: string[];
   createdAlertIds: string[];
 }
 
@@ -39,17 +47,23 @@ export async function replayQuarantine(
   const { store, source } = deps;
   const outcome: QuarantineReplay = {
     examined: 0,
+    accepted: 0,
     stored: 0,
     alreadyStored: 0,
+    conflicting: 0,
     stillRefused: 0,
     previewsOnly: 0,
     reasons: [],
+    newEventTypes: [],
     createdAlertIds: [],
   };
   const reasons = new Map<string, number>();
-  const refused = (reason: string) => {
-    outcome.stillRefused++;
-    reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+  const createdSecs = Math.floor(source.createdAtMs / 1000);
+  const check = {
+    sourceId: source.id,
+    sourceLabel: source.name,
+    parseTimeMs: deps.clock.nowMs(),
+    normalizer: deps.normalizer,
   };
   // Oldest first, so that rule state (first-seen sets, counters) sees the events in about the order they came.
   let afterId = 0;
@@ -59,33 +73,40 @@ export async function replayQuarantine(
     afterId = rows[rows.length - 1]!.id;
     outcome.examined += rows.length;
 
-    const candidates: Array<{ id: number; item: unknown }> = [];
+    // Each record on its own, through a poll page's checks (pure): what passes them is stored below.
+    const accepted: Array<{ id: number; item: unknown; atSecs: number }> = [];
     for (const row of rows) {
-      if (row.issues.some(isPreviewIssue)) outcome.previewsOnly++;
-      else candidates.push({ id: row.id, item: JSON.parse(row.raw) as unknown });
+      if (row.issues.some(isPreviewIssue)) {
+        outcome.previewsOnly++;
+        continue;
+      }
+      const item = JSON.parse(row.raw) as unknown;
+      const checked = pageRecords([item], check);
+      const event = checked.events[0];
+      if (event !== undefined) accepted.push({ id: row.id, item, atSecs: event.effectiveAtSecs });
+      else {
+        const reason = checked.quarantined[0]?.reason ?? "The record is invalid.";
+        outcome.stillRefused++;
+        reasons.set(reason, (reasons.get(reason) ?? 0) + 1);
+      }
     }
-    // The same checks as a poll's page, pure: what passes them now is stored below, with detection.
-    const checked = pageRecords(
-      candidates.map((c) => c.item),
-      { sourceId: source.id, sourceLabel: source.name, parseTimeMs: deps.clock.nowMs(), normalizer: deps.normalizer },
-    );
-    for (const q of checked.quarantined) refused(q.reason);
-    const accepted = new Set(checked.events.map((e) => e.id));
-    // Two quarantined copies of one event both go: the event stands for either, as when a poll reads it twice.
-    const passing = candidates.filter((c) => accepted.has(idOf(c.item)));
-    if (passing.length === 0) continue;
-    if (options.dryRun) {
-      outcome.stored += passing.length;
-      continue;
+    outcome.accepted += accepted.length;
+    if (options.dryRun) continue;
+    for (const fromHistory of [true, false]) {
+      const part = accepted.filter((a) => a.atSecs < createdSecs === fromHistory);
+      if (part.length === 0) continue;
+      const result = await storePage(
+        deps,
+        part.map((a) => a.item),
+        { releasedQuarantineIds: part.map((a) => a.id), fromHistory },
+      );
+      const released = result.releasedQuarantined ?? 0;
+      outcome.stored += result.insertedIds.length;
+      outcome.alreadyStored += Math.max(0, released - result.insertedIds.length);
+      outcome.conflicting += part.length - released;
+      outcome.newEventTypes.push(...result.newUnknownTypes);
+      outcome.createdAlertIds.push(...result.createdAlertIds);
     }
-    const result = await storePage(
-      deps,
-      passing.map((c) => c.item),
-      { releasedQuarantineIds: passing.map((c) => c.id) },
-    );
-    outcome.stored += result.insertedIds.length;
-    outcome.alreadyStored += passing.length - result.insertedIds.length;
-    outcome.createdAlertIds.push(...result.createdAlertIds);
   }
   outcome.reasons = [...reasons]
     .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
@@ -97,9 +118,4 @@ export async function replayQuarantine(
 /** A record quarantined as a bounded preview (page-records.ts): its raw text is not the record. */
 function isPreviewIssue(issue: ValidationIssue): boolean {
   return issue.code === "raw_preview";
-}
-
-function idOf(item: unknown): string {
-  const id = item !== null && typeof item === "object" ? (item as { id?: unknown }).id : undefined;
-  return typeof id === "string" ? id : "";
 }

@@ -64,7 +64,7 @@ describe("quarantine replay API", () => {
 
     const dry = await replay(admin, { dryRun: true });
     assert.equal(dry.status, 200);
-    assert.deepEqual([dry.json.examined, dry.json.stored, dry.json.stillRefused], [2, 1, 1]);
+    assert.deepEqual([dry.json.examined, dry.json.accepted, dry.json.stored, dry.json.stillRefused], [2, 1, 0, 1]);
     assert.equal((await runtime.store.listQuarantine({ sourceId })).length, 2);
 
     const done = await replay(admin);

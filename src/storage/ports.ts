@@ -120,9 +120,11 @@ export interface PageWrite {
    */
   fence?: LeaseFence;
   /**
-   * Quarantined records of this source (their ids) that this page's events stand for now: a replay of the
-   * quarantine after a schema fix (pipeline/quarantine-replay.ts). They leave the quarantine in the page's
-   * transaction, so a record is never both quarantined and stored, nor neither.
+   * Quarantined records of this source (their ids) that this page's events may stand for now: a replay of the
+   * quarantine after a schema fix (pipeline/quarantine-replay.ts). Each leaves the quarantine in the page's
+   * transaction if its event is stored, by this page or before, with the record's very text; one whose id is
+   * stored with other content stays (the quarantine keeps what the store does not). So a record is never lost,
+   * and never both quarantined and stored.
    */
   releasedQuarantineIds?: readonly number[];
 }
@@ -185,6 +187,8 @@ export interface PageWriteResult {
   newUnknownTypes: string[];
   /** Alerts this page created (threshold reached), for delivery. */
   createdAlertIds: string[];
+  /** Quarantined records the page released (PageWrite.releasedQuarantineIds). */
+  releasedQuarantined?: number;
 }
 
 export interface EventQuery {

@@ -572,18 +572,17 @@ export function SourcePage() {
       <section className="card">
         <h2>Quarantined events</h2>
         <ErrorBanner message={quarantine.error} />
-        {(quarantine.data ?? []).length > 0 ? (
-          <AdminOnly fallback={<AdminOnlyNote what="replay quarantined events" />}>
-            <QuarantineReplay
-              sourceId={id}
-              onDone={() => {
-                quarantine.reload();
-                health.reload();
-                stats.reload();
-              }}
-            />
-          </AdminOnly>
-        ) : null}
+        <AdminOnly fallback={<AdminOnlyNote what="replay quarantined events" />}>
+          <QuarantineReplay
+            sourceId={id}
+            hasRecords={(quarantine.data ?? []).length > 0}
+            onDone={() => {
+              quarantine.reload();
+              health.reload();
+              stats.reload();
+            }}
+          />
+        </AdminOnly>
         <Table
           label="Quarantined events"
           rows={quarantine.data ?? []}
@@ -621,24 +620,22 @@ export function SourcePage() {
   );
 }
 
-interface ReplayOutcome {
-  examined: number;
-  stored: number;
-  alreadyStored: number;
-  stillRefused: number;
-  previewsOnly: number;
-  reasons: Array<{ reason: string; records: number }>;
-  createdAlertIds: string[];
-}
-
 /** Reads the quarantine again with the current schema (POST …/quarantine/replay): a dry run first, then for real. */
-function QuarantineReplay({ sourceId, onDone }: { sourceId: string; onDone: () => void }) {
+function QuarantineReplay({
+  sourceId,
+  hasRecords,
+  onDone,
+}: {
+  sourceId: string;
+  hasRecords: boolean;
+  onDone: () => void;
+}) {
   const action = useAction();
-  const [outcome, setOutcome] = useState<{ dryRun: boolean; r: ReplayOutcome } | null>(null);
+  const [outcome, setOutcome] = useState<{ dryRun: boolean; r: Rec } | null>(null);
   const replay = (dryRun: boolean) =>
     action.run(
       async () => {
-        const r = await api.post<ReplayOutcome>(`/api/sources/${encodeURIComponent(sourceId)}/quarantine/replay`, {
+        const r = await api.post<Rec>(`/api/sources/${encodeURIComponent(sourceId)}/quarantine/replay`, {
           dryRun,
         });
         setOutcome({ dryRun, r });
@@ -646,38 +643,48 @@ function QuarantineReplay({ sourceId, onDone }: { sourceId: string; onDone: () =
       },
       dryRun ? "check" : "replay",
     );
+  // The outcome stays shown after a replay that emptied the quarantine.
+  if (!hasRecords && outcome === null) return null;
   return (
     <div className="quarantine-replay">
-      <p className="muted">
-        After an upgrade that fixed why these events were refused, read them again with the current schema: those it
-        accepts are stored as events, with detection (their alerts are sent as new), and leave the quarantine.
-      </p>
-      <div className="actions">
-        <button type="button" disabled={action.busy} onClick={() => void replay(true)}>
-          {action.busyTag === "check" ? "Checking…" : "Check with the current schema"}
-        </button>
-        <button type="button" className="primary" disabled={action.busy} onClick={() => void replay(false)}>
-          {action.busyTag === "replay" ? "Replaying…" : "Replay quarantined events"}
-        </button>
-      </div>
+      {hasRecords ? (
+        <>
+          <p className="muted">
+            After an upgrade that fixed why these events were refused, read them again with the current schema: those it
+            accepts are stored as events, with detection (their alerts are sent as new), and leave the quarantine.
+          </p>
+          <div className="actions">
+            <button type="button" disabled={action.busy} onClick={() => void replay(true)}>
+              {action.busyTag === "check" ? "Checking…" : "Check with the current schema"}
+            </button>
+            <button type="button" className="primary" disabled={action.busy} onClick={() => void replay(false)}>
+              {action.busyTag === "replay" ? "Replaying…" : "Replay quarantined events"}
+            </button>
+          </div>
+        </>
+      ) : null}
       <ErrorBanner message={action.error} />
       {outcome ? <ReplaySummary dryRun={outcome.dryRun} r={outcome.r} /> : null}
     </div>
   );
 }
 
-function ReplaySummary({ dryRun, r }: { dryRun: boolean; r: ReplayOutcome }) {
+/** What a replay (or its dry run) did, as the API answers it (usecases/sources.ts replaySourceQuarantine). */
+function ReplaySummary({ dryRun, r }: { dryRun: boolean; r: Rec }) {
+  const n = (field: string) => num(r[field]) ?? 0;
+  const alerts = listOf<unknown>(r.createdAlertIds ?? []).length;
+  const reasons = listOf<Rec>(r.reasons ?? []);
   return (
     <div className="banner banner-ok" role="status">
       {dryRun
-        ? `${r.examined} read: ${r.stored} would be stored, ${r.stillRefused} still refused.`
-        : `${r.examined} read: ${r.stored} stored as events${r.alreadyStored > 0 ? ` (${r.alreadyStored} were stored already)` : ""}, ${r.createdAlertIds.length} alert(s) raised, ${r.stillRefused} still refused.`}
-      {r.previewsOnly > 0 ? ` ${r.previewsOnly} kept only as a preview cannot be read again.` : ""}
-      {r.reasons.length > 0 ? (
+        ? `${n("examined")} read: ${n("accepted")} accepted by the current schema, ${n("stillRefused")} still refused. Nothing changed.`
+        : `${n("examined")} read: ${n("stored")} stored as events${n("alreadyStored") > 0 ? ` (${n("alreadyStored")} were stored already)` : ""}${n("conflicting") > 0 ? `, ${n("conflicting")} kept (their event is stored with other content)` : ""}, ${alerts} alert(s) raised, ${n("stillRefused")} still refused.`}
+      {n("previewsOnly") > 0 ? ` ${n("previewsOnly")} kept only as a preview cannot be read again.` : ""}
+      {reasons.length > 0 ? (
         <ul>
-          {r.reasons.map((x) => (
-            <li key={x.reason}>
-              {x.records} × {str(x.reason)}
+          {reasons.map((x) => (
+            <li key={text(x.reason)}>
+              {str(x.records)} × {str(x.reason)}
             </li>
           ))}
         </ul>

@@ -53,13 +53,16 @@ describe("vigil sources quarantine / replay-quarantine", { timeout: 120_000 }, (
 
     const dry = vigil(["sources", "replay-quarantine", "acme", "--dry-run"]);
     assert.equal(dry.status, 0, dry.stderr);
-    assert.match(dry.stdout, /2 quarantined record\(s\) read; 1 would be stored as new events; 1 still refused/);
+    assert.match(
+      dry.stdout,
+      /2 quarantined record\(s\) read; 1 accepted by the current schema; 1 still refused \(dry run: nothing changed\)\./,
+    );
 
     const replay = vigil(["sources", "replay-quarantine", "acme"]);
     assert.equal(replay.status, 0, replay.stderr);
     assert.match(
       replay.stdout,
-      /2 quarantined record\(s\) read; 1 stored as new events, 1 alert\(s\) raised; 1 still refused/,
+      /2 quarantined record\(s\) read; 1 accepted by the current schema; 1 stored as new events; 1 alert\(s\) raised; 1 still refused\./,
     );
     assert.match(replay.stdout, /1 × effective_at: The record has no usable effective_at/);
 

@@ -13,6 +13,7 @@ import {
 } from "../../core/source.ts";
 import { healthInput, sourceHealth } from "../../pipeline/health.ts";
 import { postureHealth } from "../../pipeline/posture.ts";
+import type { QuarantineReplay } from "../../pipeline/quarantine-replay.ts";
 import { requireSource, resolveBaseUrl } from "../../pipeline/runtime.ts";
 import { addSource, removeSource, replaySourceQuarantine, testSource, updateSource } from "../../usecases/sources.ts";
 import { printJsonLine, withRuntime } from "../context.ts";
@@ -361,13 +362,7 @@ export function register(program: Command): void {
       await withRuntime(async (runtime) => {
         const source = await requireSource(runtime, name);
         const r = await replaySourceQuarantine(runtime, source, { dryRun: options.dryRun === true });
-        const verb = options.dryRun ? "would be stored" : "stored";
-        process.stdout.write(
-          `${source.name}: ${r.examined} quarantined record(s) read; ${r.stored} ${verb} as new events` +
-            `${r.alreadyStored > 0 ? `, ${r.alreadyStored} already stored (released)` : ""}` +
-            `${options.dryRun ? "" : `, ${r.createdAlertIds.length} alert(s) raised`}; ${r.stillRefused} still refused` +
-            `${r.previewsOnly > 0 ? `, ${r.previewsOnly} kept only as a preview (cannot be read again)` : ""}.\n`,
-        );
+        process.stdout.write(`${source.name}: ${replaySummary(r, options.dryRun === true)}\n`);
         for (const { reason, records } of r.reasons) process.stdout.write(`  ${records} × ${terminalText(reason)}\n`);
       });
     });
@@ -383,4 +378,18 @@ export function register(program: Command): void {
         process.stdout.write(`Removed source ${source.name}.\n`);
       });
     });
+}
+
+/** What a replay did (or would do), in one sentence. */
+function replaySummary(r: QuarantineReplay, dryRun: boolean): string {
+  const parts = [`${r.examined} quarantined record(s) read`, `${r.accepted} accepted by the current schema`];
+  if (!dryRun) {
+    parts.push(`${r.stored} stored as new events`);
+    if (r.alreadyStored > 0) parts.push(`${r.alreadyStored} already stored (released)`);
+    if (r.conflicting > 0) parts.push(`${r.conflicting} kept: their event id is stored with other content`);
+    parts.push(`${r.createdAlertIds.length} alert(s) raised`);
+  }
+  parts.push(`${r.stillRefused} still refused`);
+  if (r.previewsOnly > 0) parts.push(`${r.previewsOnly} kept only as a preview (cannot be read again)`);
+  return `${parts.join("; ")}${dryRun ? " (dry run: nothing changed)" : ""}.`;
 }

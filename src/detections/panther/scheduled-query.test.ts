@@ -31,8 +31,6 @@ describe("scheduled query schedules", () => {
     const weekdays = parsed({ CronExpression: "30 8 * * 1-5" }).schedule;
     // 2026-12-06 is a Sunday: the last run was Friday's.
     assert.equal(slotStart(NOW, weekdays), at("2026-12-04T08:30:00Z"));
-    // A date that never comes names no slot: the query never runs.
-    assert.equal(slotStart(NOW, parsed({ CronExpression: "0 0 30 2 *" }).schedule), null);
   });
 
   it("refuses a cron expression that is not five valid fields, naming the file and what is wrong", () => {
@@ -42,7 +40,18 @@ describe("scheduled query schedules", () => {
     );
     assert.throws(
       () => parsed({ CronExpression: "61 * * * *" }),
-      /q\.yml: Schedule\.CronExpression "61 \* \* \* \*" is not valid: .*minute/,
+      /q\.yml: Schedule\.CronExpression "61 \* \* \* \*" is not valid: .*minute.*\(the fields: minute \(0-59\)/,
+    );
+    assert.throws(() => parsed({ CronExpression: "hourly" }), /is not valid: it has 1 field; Panther's have five/);
+    // A date that never comes would make a query that never runs, silently.
+    assert.throws(() => parsed({ CronExpression: "0 0 30 2 *" }), /is not valid: it names no time that ever comes/);
+    // A query Vigil skips (data lake only) is skipped whatever its schedule says.
+    assert.deepEqual(
+      parseScheduledQuery(
+        { ...query({ CronExpression: "0 0 30 2 *" }), Query: undefined, SnowflakeQuery: "SELECT 1" },
+        "/rules/q.yml",
+      ),
+      { unsupported: "/rules/q.yml: scheduled query Q has no Query for Vigil's event store" },
     );
     assert.throws(
       () => parsed({ CronExpression: "0 * * * *", RateMinutes: 60 }),

@@ -38,8 +38,9 @@ export interface ScheduledQuerySpec {
 export type QuerySchedule = { rateMinutes: number } | { cron: Cron };
 
 /**
- * The start of the schedule slot `nowSecs` falls in: the latest time the schedule names at or before it (null when
- * a cron expression names none, such as 30 February). A query runs once per slot.
+ * The start of the schedule slot `nowSecs` falls in: the latest time the schedule names at or before it (null
+ * before the first). A query runs once per slot; after a restart the current slot runs again, and the rows it
+ * already gave are not counted twice (scheduled-queries.ts).
  */
 export function slotStart(nowSecs: number, schedule: QuerySchedule): number | null {
   if ("rateMinutes" in schedule) {
@@ -51,12 +52,27 @@ export function slotStart(nowSecs: number, schedule: QuerySchedule): number | nu
   return latest === undefined ? null : Math.floor(latest.getTime() / 1000);
 }
 
-/** A Panther cron expression (minute hour day-of-month month day-of-week, in UTC); throws saying what is wrong. */
+const CRON_FIELDS = "minute (0-59) hour (0-23) day-of-month (1-31) month (1-12) day-of-week (0-7, 0 and 7 Sunday)";
+
+/** A Panther cron expression (five fields, in UTC); throws saying what is wrong. */
 function parseCron(expression: string): Cron {
-  const fields = expression.trim().split(/\s+/);
+  const fields = expression
+    .trim()
+    .split(/\s+/)
+    .filter((f) => f !== "");
   if (fields.length !== 5)
-    throw new Error(`it has ${fields.length} fields; Panther's have five: minute hour day-of-month month day-of-week`);
-  return new Cron(expression, { timezone: "UTC", paused: true });
+    throw new Error(
+      `it has ${fields.length} field${fields.length === 1 ? "" : "s"}; Panther's have five: ${CRON_FIELDS}`,
+    );
+  let cron: Cron;
+  try {
+    cron = new Cron(expression, { timezone: "UTC", paused: true });
+  } catch (err) {
+    throw new Error(`${err instanceof Error ? err.message : String(err)} (the fields: ${CRON_FIELDS})`);
+  }
+  // A date that never comes (30 February) would make a query that never runs, silently.
+  if (cron.nextRun(new Date(0)) === null) throw new Error("it names no time that ever comes");
+  return cron;
 }
 
 const schema = z.looseObject({
@@ -90,6 +106,8 @@ export function parseScheduledQuery(doc: unknown, specPath: string): ScheduledQu
     (schedule.RateMinutes <= 1 || schedule.RateMinutes < schedule.TimeoutMinutes)
   )
     throw new Error(`${file}: Schedule.RateMinutes must be over 1 and at least TimeoutMinutes (Panther's rule)`);
+  if (raw.Query === undefined)
+    return { unsupported: `${file}: scheduled query ${raw.QueryName} has no Query for Vigil's event store` };
   let querySchedule: QuerySchedule;
   if (schedule.RateMinutes !== undefined) querySchedule = { rateMinutes: schedule.RateMinutes };
   else {
@@ -101,8 +119,6 @@ export function parseScheduledQuery(doc: unknown, specPath: string): ScheduledQu
       );
     }
   }
-  if (raw.Query === undefined)
-    return { unsupported: `${file}: scheduled query ${raw.QueryName} has no Query for Vigil's event store` };
   return {
     name: raw.QueryName,
     enabled: raw.Enabled,

@@ -221,7 +221,7 @@ async function applyPageIn(
   const createdAlertIds = await applyPageMatches(ctx, trx, write, inserted, sourceNum, nowMs);
 
   const quarantined = await insertQuarantine(trx, write, nowMs);
-  await releaseQuarantined(trx, write);
+  const releasedQuarantined = await releaseQuarantined(trx, write, sourceNum);
   const newUnknownTypes = await insertUnknownTypes(trx, write, nowMs);
 
   if (write.streamUpdate !== undefined) await updateStreamState(trx, sourceId, write.streamUpdate);
@@ -242,6 +242,7 @@ async function applyPageIn(
     quarantined,
     newUnknownTypes,
     createdAlertIds,
+    ...(write.releasedQuarantineIds !== undefined ? { releasedQuarantined } : {}),
   };
 }
 
@@ -415,16 +416,31 @@ async function insertQuarantine(trx: Db, write: PageWrite, nowMs: number): Promi
   return quarantined;
 }
 
-/** Removes the quarantined records the page's events now stand for (PageWrite.releasedQuarantineIds). */
-async function releaseQuarantined(trx: Db, write: PageWrite): Promise<void> {
+/**
+ * Removes the quarantined records whose event is now stored with their very text (PageWrite.releasedQuarantineIds);
+ * returns how many.
+ */
+async function releaseQuarantined(trx: Db, write: PageWrite, sourceNum: number): Promise<number> {
   const ids = [...new Set(write.releasedQuarantineIds ?? [])].sort((a, b) => a - b);
+  let released = 0;
   for (let from = 0; from < ids.length; from += 500) {
-    await trx
+    const deleted = await trx
       .deleteFrom("quarantine")
       .where("source_id", "=", write.sourceId)
       .where("id", "in", ids.slice(from, from + 500))
-      .execute();
+      .where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom("events")
+            .select("events.seq")
+            .where("events.source_num", "=", sourceNum)
+            .whereRef("events.id", "=", "quarantine.event_id")
+            .whereRef("events.raw", "=", "quarantine.raw"),
+        ),
+      )
+      .executeTakeFirst();
+    released += Number(deleted.numDeletedRows);
   }
+  return released;
 }
 
 async function insertUnknownTypes(trx: Db, write: PageWrite, nowMs: number): Promise<string[]> {
