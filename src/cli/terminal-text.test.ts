@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { terminalJson, terminalText } from "./terminal-text.ts";
+import { terminalJson, terminalJsonText, terminalLine, terminalText } from "./terminal-text.ts";
 
 describe("terminalText", () => {
   it("shows escapes, line breaks and direction overrides as code points, and leaves other text alone", () => {
@@ -16,5 +16,13 @@ describe("terminalText", () => {
     const line = terminalJson(value);
     assert.equal(line, '{"id":"\\u009B2J\\u202Eevil\\uDB40\\uDC41","n":1,"ok":"café ✓","nl":"a\\nb"}');
     assert.deepEqual(JSON.parse(line), value);
+    assert.equal(terminalJsonText('{"a":"x\u2066y"}'), '{"a":"x\\u2066y"}');
+    assert.equal(terminalJson(undefined), "null");
+  });
+
+  it("keeps a line's tabs, which separate its columns, and escapes the rest", () => {
+    assert.equal(terminalLine("2026\tevil\u001b[0m\nforged\ttitle"), "2026\tevil⟨U+001B⟩[0m⟨U+000A⟩forged\ttitle");
+    // Other invisible format characters too (Mongolian vowel separator, interlinear annotation).
+    assert.equal(terminalText("a\u180Eb\uFFF9c"), "a⟨U+180E⟩b⟨U+FFF9⟩c");
   });
 });

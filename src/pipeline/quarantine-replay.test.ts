@@ -137,6 +137,18 @@ describe("replayQuarantine", () => {
     );
   });
 
+  it("counts right when two replays run at once: each record stored once, none said to conflict", async () => {
+    const records = Array.from({ length: 30 }, (_, i) => deleted(`audit_log-c${String(i).padStart(3, "0")}`, live()));
+    await storePage(deps(olderSchema), records, {});
+    const [a, b] = await Promise.all([replayQuarantine(deps(normalizer)), replayQuarantine(deps(normalizer))]);
+    assert.equal(a.stored + b.stored, 30);
+    assert.equal(a.conflicting + b.conflicting, 0);
+    assert.equal(a.stored + a.alreadyStored, a.accepted);
+    assert.equal(b.stored + b.alreadyStored, b.accepted);
+    assert.equal((await store.listQuarantine({ sourceId: source.id })).length, 0);
+    assert.equal((await store.listEventIds(source.id)).length, 30);
+  });
+
   it("leaves a record kept only as a preview, which is not the record", async () => {
     const deep: Record<string, unknown> = deleted("audit_log-deep");
     let nest: Record<string, unknown> = deep;

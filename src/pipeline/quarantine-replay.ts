@@ -10,8 +10,10 @@
 // history, as a backfill page's are; later ones are live alerts, since they were missed when they came.
 
 import type { ValidationIssue } from "../core/validation.ts";
+import type { Logger } from "../logging/logger.ts";
 import { pageRecords } from "./page-records.ts";
 import { type PageWriterDeps, storePage } from "./page-writer.ts";
+import { warnNewEventTypes } from "./poller.ts";
 
 /** Quarantined records read, and stored, per page: a page of the API's size. */
 const BATCH = 100;
@@ -42,7 +44,7 @@ export interface QuarantineReplay {
 
 export async function replayQuarantine(
   deps: Omit<PageWriterDeps, "commits" | "fence">,
-  options: { dryRun?: boolean } = {},
+  options: { dryRun?: boolean; logger?: Pick<Logger, "warn"> } = {},
 ): Promise<QuarantineReplay> {
   const { store, source } = deps;
   const outcome: QuarantineReplay = {
@@ -100,11 +102,14 @@ export async function replayQuarantine(
         part.map((a) => a.item),
         { releasedQuarantineIds: part.map((a) => a.id), fromHistory },
       );
-      const released = result.releasedQuarantined ?? 0;
+      const kept = result.quarantineKept ?? 0;
       outcome.stored += result.insertedIds.length;
-      outcome.alreadyStored += Math.max(0, released - result.insertedIds.length);
-      outcome.conflicting += part.length - released;
+      // Released without being inserted now: stored before (or by another replay running at the same time).
+      outcome.alreadyStored += part.length - result.insertedIds.length - kept;
+      outcome.conflicting += kept;
       outcome.newEventTypes.push(...result.newUnknownTypes);
+      // Said now: the store reports a type only the first time, so a later failure must not lose the warning.
+      if (options.logger) warnNewEventTypes(options.logger, source.name, result.newUnknownTypes);
       outcome.createdAlertIds.push(...result.createdAlertIds);
     }
   }

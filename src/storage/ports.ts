@@ -187,8 +187,8 @@ export interface PageWriteResult {
   newUnknownTypes: string[];
   /** Alerts this page created (threshold reached), for delivery. */
   createdAlertIds: string[];
-  /** Quarantined records the page released (PageWrite.releasedQuarantineIds). */
-  releasedQuarantined?: number;
+  /** Of PageWrite.releasedQuarantineIds, the records still quarantined after the page (stored with other content). */
+  quarantineKept?: number;
 }
 
 export interface EventQuery {

@@ -17,7 +17,6 @@ import {
   type SourceSettingsInput,
 } from "../core/source.ts";
 import { runCorrelations } from "../pipeline/detection.ts";
-import { warnNewEventTypes } from "../pipeline/poller.ts";
 import { type QuarantineReplay, replayQuarantine } from "../pipeline/quarantine-replay.ts";
 import {
   clientFor,
@@ -163,9 +162,8 @@ export async function replaySourceQuarantine(
       normalizer: runtime.normalizer,
       detector: detection.detector,
     },
-    options,
+    { ...options, logger: runtime.logger },
   );
-  warnNewEventTypes(runtime.logger, source.name, replay.newEventTypes);
   if (options.dryRun || replay.stored === 0) return replay;
   const correlation = await runCorrelations(runtime.store, source, Math.floor(runtime.clock.nowMs() / 1000), detection);
   return { ...replay, createdAlertIds: [...replay.createdAlertIds, ...correlation.createdAlertIds] };

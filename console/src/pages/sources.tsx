@@ -572,8 +572,11 @@ export function SourcePage() {
       <section className="card">
         <h2>Quarantined events</h2>
         <ErrorBanner message={quarantine.error} />
-        <AdminOnly fallback={<AdminOnlyNote what="replay quarantined events" />}>
+        <AdminOnly
+          fallback={(quarantine.data ?? []).length > 0 ? <AdminOnlyNote what="replay quarantined events" /> : null}
+        >
           <QuarantineReplay
+            key={id}
             sourceId={id}
             hasRecords={(quarantine.data ?? []).length > 0}
             onDone={() => {
@@ -651,7 +654,8 @@ function QuarantineReplay({
         <>
           <p className="muted">
             After an upgrade that fixed why these events were refused, read them again with the current schema: those it
-            accepts are stored as events, with detection (their alerts are sent as new), and leave the quarantine.
+            accepts are stored as events, with detection, and leave the quarantine. Alerts on events from after the
+            source was added are sent as new; on older ones they are history, as its backfill's are.
           </p>
           <div className="actions">
             <button type="button" disabled={action.busy} onClick={() => void replay(true)}>

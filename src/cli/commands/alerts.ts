@@ -29,6 +29,7 @@ import { NotFoundError, UsageError } from "../../core/errors.ts";
 import { requireSource } from "../../pipeline/runtime.ts";
 import { ALERT_SORTS, type AlertQuery } from "../../storage/ports.ts";
 import { withRuntime } from "../context.ts";
+import { terminalJson, terminalLine } from "../terminal-text.ts";
 import { isoTime as iso, parsePositiveInt, parseTimeArg } from "../time-arg.ts";
 
 const STATUSES: readonly AlertStatus[] = ALERT_STATUSES;
@@ -67,7 +68,9 @@ export function parseSeverityArg(value: string): AlertQuery["severity"] {
 /** One tab-separated line per alert: created, severity, status, matches, rule, title, id. */
 export function alertLine(a: AlertRecord): string {
   const status = a.fromHistory ? `${a.status} (history)` : a.status;
-  return [iso(a.createdAtMs), a.severity, status, String(a.matchCount), a.ruleId, a.title, a.id].join("\t");
+  return terminalLine(
+    [iso(a.createdAtMs), a.severity, status, String(a.matchCount), a.ruleId, a.title, a.id].join("\t"),
+  );
 }
 
 interface AlertListOptions {
@@ -97,7 +100,7 @@ export function activityLine(a: AlertActivity): string {
           ? "unassigned"
           : `assigned to ${a.assignee}`
         : `comment: ${a.body.replace(/\s+/g, " ")}`;
-  return `  ${iso(a.atMs)}\t${a.by ?? "-"}\t${what}`;
+  return terminalLine(`  ${iso(a.atMs)}\t${a.by ?? "-"}\t${what}`);
 }
 
 /** "Showing 51–100 of 1,001 alert(s)." */
@@ -152,7 +155,7 @@ export function register(program: Command): void {
         if (options.until) query.untilMs = parseTimeArg(options.until, nowSecs, "--until") * 1000;
         if (options.source) query.sourceId = (await requireSource(runtime, options.source)).id;
         const [list, total] = await Promise.all([runtime.store.listAlerts(query), runtime.store.countAlerts(query)]);
-        for (const a of list) process.stdout.write(options.json ? `${JSON.stringify(a)}\n` : `${alertLine(a)}\n`);
+        for (const a of list) process.stdout.write(options.json ? `${terminalJson(a)}\n` : `${alertLine(a)}\n`);
         if (!options.json) process.stderr.write(`${showing(offset, list.length, total)}\n`);
       });
     });
@@ -170,7 +173,7 @@ export function register(program: Command): void {
         const statusChanges = await runtime.store.listAlertStatusChanges(id);
         const activity = await runtime.store.listAlertActivity(id);
         if (options.json) {
-          process.stdout.write(`${JSON.stringify({ alert, matches, deliveries, statusChanges, activity })}\n`);
+          process.stdout.write(`${terminalJson({ alert, matches, deliveries, statusChanges, activity })}\n`);
           return;
         }
         const lines = [
@@ -213,7 +216,7 @@ export function register(program: Command): void {
             );
           }
         }
-        process.stdout.write(`${lines.join("\n")}\n`);
+        process.stdout.write(`${lines.map(terminalLine).join("\n")}\n`);
       });
     });
 

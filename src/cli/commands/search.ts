@@ -15,6 +15,7 @@ import {
   jsonLine,
 } from "../../usecases/event-export.ts";
 import { withRuntime } from "../context.ts";
+import { terminalJsonText, terminalLine } from "../terminal-text.ts";
 import { parsePositiveInt, parseTimeArg } from "../time-arg.ts";
 
 interface SearchOptions {
@@ -38,7 +39,7 @@ function collect(value: string, previous: string[] = []): string[] {
 function line(event: StoredEvent): string {
   const at = new Date(event.effectiveAtSecs * 1000).toISOString().replace(".000Z", "Z");
   const actor = event.actorEmail ?? event.actorId ?? "-";
-  return [at, event.type, actor, event.ip ?? "-", event.projectId ?? "-", event.id].join("\t");
+  return terminalLine([at, event.type, actor, event.ip ?? "-", event.projectId ?? "-", event.id].join("\t"));
 }
 
 export function register(program: Command): void {
@@ -84,7 +85,7 @@ export function register(program: Command): void {
         }
         const events = await runtime.store.searchEvents({ ...query, limit });
         for (const event of events) {
-          process.stdout.write(options.json ? `${event.raw}\n` : `${line(event)}\n`);
+          process.stdout.write(options.json ? `${terminalJsonText(event.raw)}\n` : `${line(event)}\n`);
         }
         if (!options.json) process.stderr.write(`${events.length} event(s).\n`);
       });

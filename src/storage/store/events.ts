@@ -221,7 +221,7 @@ async function applyPageIn(
   const createdAlertIds = await applyPageMatches(ctx, trx, write, inserted, sourceNum, nowMs);
 
   const quarantined = await insertQuarantine(trx, write, nowMs);
-  const releasedQuarantined = await releaseQuarantined(trx, write, sourceNum);
+  const quarantineKept = await releaseQuarantined(trx, write, sourceNum);
   const newUnknownTypes = await insertUnknownTypes(trx, write, nowMs);
 
   if (write.streamUpdate !== undefined) await updateStreamState(trx, sourceId, write.streamUpdate);
@@ -242,7 +242,7 @@ async function applyPageIn(
     quarantined,
     newUnknownTypes,
     createdAlertIds,
-    ...(write.releasedQuarantineIds !== undefined ? { releasedQuarantined } : {}),
+    ...(write.releasedQuarantineIds !== undefined ? { quarantineKept } : {}),
   };
 }
 
@@ -418,16 +418,18 @@ async function insertQuarantine(trx: Db, write: PageWrite, nowMs: number): Promi
 
 /**
  * Removes the quarantined records whose event is now stored with their very text (PageWrite.releasedQuarantineIds);
- * returns how many.
+ * returns how many of them are still quarantined after it (their event id is stored with other content). Counted
+ * after the delete, so that records another replay released meanwhile count as released, not as kept.
  */
 async function releaseQuarantined(trx: Db, write: PageWrite, sourceNum: number): Promise<number> {
   const ids = [...new Set(write.releasedQuarantineIds ?? [])].sort((a, b) => a - b);
-  let released = 0;
+  let kept = 0;
   for (let from = 0; from < ids.length; from += 500) {
-    const deleted = await trx
+    const chunk = ids.slice(from, from + 500);
+    await trx
       .deleteFrom("quarantine")
       .where("source_id", "=", write.sourceId)
-      .where("id", "in", ids.slice(from, from + 500))
+      .where("id", "in", chunk)
       .where(({ exists, selectFrom }) =>
         exists(
           selectFrom("events")
@@ -437,10 +439,16 @@ async function releaseQuarantined(trx: Db, write: PageWrite, sourceNum: number):
             .whereRef("events.raw", "=", "quarantine.raw"),
         ),
       )
-      .executeTakeFirst();
-    released += Number(deleted.numDeletedRows);
+      .execute();
+    const left = await trx
+      .selectFrom("quarantine")
+      .select((eb) => eb.fn.countAll<number>().as("n"))
+      .where("source_id", "=", write.sourceId)
+      .where("id", "in", chunk)
+      .executeTakeFirstOrThrow();
+    kept += Number(left.n);
   }
-  return released;
+  return kept;
 }
 
 async function insertUnknownTypes(trx: Db, write: PageWrite, nowMs: number): Promise<string[]> {
