@@ -129,6 +129,14 @@ export interface SourceRecord extends CompleteSourceSettings {
   createdAtMs: number;
 }
 
+/**
+ * Whether an event is history for the source: it happened before the source was added, so its backfill read it.
+ * Alerts on history are marked so, and destinations skip them unless they ask for history.
+ */
+export function isHistoryOf(source: Pick<SourceRecord, "createdAtMs">, eventTimeSecs: number): boolean {
+  return eventTimeSecs < Math.floor(source.createdAtMs / 1000);
+}
+
 const { name: _name, ...defaults } = SourceSettingsSchema.parse({ name: "defaults" });
 
 /** The default of every setting but the name (what a source added with only a name gets). */

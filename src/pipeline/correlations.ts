@@ -11,7 +11,7 @@
 // backfill or late by a sweep correlates with what was stored before it, and nothing is lost or counted twice.
 
 import type { RuleMatch } from "../core/detection.ts";
-import type { SourceRecord } from "../core/source.ts";
+import { isHistoryOf, type SourceRecord } from "../core/source.ts";
 import { correlateStored, memberRuleIds } from "../detections/correlation/live.ts";
 import { lookAheadSecs } from "../detections/correlation/semantics.ts";
 import type { CorrelationRuleSpec } from "../detections/panther/correlation.ts";
@@ -116,9 +116,8 @@ export async function runCorrelations(
     }
     // A completion anchored before the source existed was read by its backfill: history, like the alerts of
     // backfill pages, so destinations do not page on it unless they ask for history.
-    const createdSecs = Math.floor(source.createdAtMs / 1000);
     for (const fromHistory of [true, false]) {
-      const part = derived.filter((m) => m.eventTimeSecs < createdSecs === fromHistory);
+      const part = derived.filter((m) => isHistoryOf(source, m.eventTimeSecs) === fromHistory);
       if (part.length > 0)
         run.createdAlertIds.push(
           ...(await store.applyDerivedMatches(source.id, part, { fromHistory, correlationMemberRuleIds }))

@@ -9,6 +9,7 @@
 // Alerts follow the source's own rule for history: events from before the source was added (its backfill's) are
 // history, as a backfill page's are; later ones are live alerts, since they were missed when they came.
 
+import { isHistoryOf } from "../core/source.ts";
 import type { ValidationIssue } from "../core/validation.ts";
 import type { Logger } from "../logging/logger.ts";
 import { pageRecords } from "./page-records.ts";
@@ -60,7 +61,6 @@ export async function replayQuarantine(
     createdAlertIds: [],
   };
   const reasons = new Map<string, number>();
-  const createdSecs = Math.floor(source.createdAtMs / 1000);
   const check = {
     sourceId: source.id,
     sourceLabel: source.name,
@@ -95,7 +95,7 @@ export async function replayQuarantine(
     outcome.accepted += accepted.length;
     if (options.dryRun) continue;
     for (const fromHistory of [true, false]) {
-      const part = accepted.filter((a) => a.atSecs < createdSecs === fromHistory);
+      const part = accepted.filter((a) => isHistoryOf(source, a.atSecs) === fromHistory);
       if (part.length === 0) continue;
       const result = await storePage(
         deps,

@@ -1,7 +1,7 @@
 // Panther scheduled rules, live: each scheduled query (detections/panther/scheduled-query.ts) runs once per
-// schedule slot (RateMinutes, or a CronExpression's times) for a source, over that source's events (Store.queryEvents), and its rows go
-// through the detection engine to the scheduled rules that list the query. Matches reach alerts through
-// Store.applyDerivedMatches, like correlation matches.
+// schedule slot (RateMinutes, or a CronExpression's times) for a source, over that source's events
+// (Store.queryEvents), and its rows go through the detection engine to the scheduled rules that list the query.
+// Matches reach alerts through Store.applyDerivedMatches, like correlation matches.
 //
 // Nothing is counted twice: a row's event id is the query, the slot and a hash of the row, so re-running a slot
 // (after a restart, or by another process) finds the same matches, which the store skips. Rows are evaluated at

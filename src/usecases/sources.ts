@@ -7,6 +7,7 @@
 // against the API first unless the caller says not to; moving a source to another endpoint needs its key
 // again.
 
+import { unixSeconds } from "../core/clock.ts";
 import { ConfigurationError, VigilError } from "../core/errors.ts";
 import { assertOutboundUrl } from "../core/outbound.ts";
 import type { EncryptedSecret } from "../core/secret.ts";
@@ -165,6 +166,6 @@ export async function replaySourceQuarantine(
     { ...options, logger: runtime.logger },
   );
   if (options.dryRun || replay.stored === 0) return replay;
-  const correlation = await runCorrelations(runtime.store, source, Math.floor(runtime.clock.nowMs() / 1000), detection);
+  const correlation = await runCorrelations(runtime.store, source, unixSeconds(runtime.clock), detection);
   return { ...replay, createdAlertIds: [...replay.createdAlertIds, ...correlation.createdAlertIds] };
 }

@@ -1,5 +1,6 @@
-// `vigil sources add|list|update|test|remove|quarantine|replay-quarantine`: flags in, the source use cases (usecases/sources.ts) do the
-// rest. The flags' bounds and defaults are the schema's (core/source.ts), shown in each flag's own unit.
+// `vigil sources add|list|update|test|remove|quarantine|replay-quarantine`: flags in, the source use cases
+// (usecases/sources.ts) do the rest. The flags' bounds and defaults are the schema's (core/source.ts), shown in each
+// flag's own unit.
 
 import type { Command } from "commander";
 import { UsageError } from "../../core/errors.ts";

@@ -1,6 +1,7 @@
 // Sources: list, create (verify the key first, as `vigil sources add` does), verify a key, update, remove,
-// test the stored key, health, quarantine (and its replay), event statistics, and the settings' bounds for the console. The
-// rules of creating and changing a source are in usecases/sources.ts. Keys are accepted and never returned.
+// test the stored key, health, quarantine (and its replay), event statistics, and the settings' bounds for the
+// console. The rules of creating and changing a source are in usecases/sources.ts. Keys are accepted and never
+// returned.
 
 import { Hono } from "hono";
 import { z } from "zod";
