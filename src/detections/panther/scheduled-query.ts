@@ -8,6 +8,7 @@
 import { resolve } from "node:path";
 import { Cron } from "croner";
 import { z } from "zod";
+import { errorMessage } from "../../core/errors.ts";
 
 /** The log type a scheduled rule's rows carry: routes a query's rows to the rules that list it. */
 /** The log type a scheduled rule reads: its query's rows, by name. */
@@ -68,7 +69,7 @@ function parseCron(expression: string): Cron {
   try {
     cron = new Cron(expression, { timezone: "UTC", paused: true });
   } catch (err) {
-    throw new Error(`${err instanceof Error ? err.message : String(err)} (the fields: ${CRON_FIELDS})`);
+    throw new Error(`${errorMessage(err)} (the fields: ${CRON_FIELDS})`);
   }
   // A date that never comes (30 February) would make a query that never runs, silently.
   if (cron.nextRun(new Date(0)) === null) throw new Error("it names no time that ever comes");
@@ -115,7 +116,7 @@ export function parseScheduledQuery(doc: unknown, specPath: string): ScheduledQu
       querySchedule = { cron: parseCron(schedule.CronExpression ?? "") };
     } catch (err) {
       throw new Error(
-        `${file}: Schedule.CronExpression ${JSON.stringify(schedule.CronExpression)} is not valid: ${err instanceof Error ? err.message : String(err)}`,
+        `${file}: Schedule.CronExpression ${JSON.stringify(schedule.CronExpression)} is not valid: ${errorMessage(err)}`,
       );
     }
   }
