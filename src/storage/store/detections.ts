@@ -25,6 +25,7 @@ import {
 import { OPEN_ALERT_STATUSES, type RuleMatch, type RuleStateOp } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { RuleStateEntry, Store } from "../ports.ts";
+import { chunks } from "./chunks.ts";
 import { type AlertWindowsTable, flag, type RuleStateTable, type RuleVersionsTable } from "./database.ts";
 import {
   correlationRuleIds,
@@ -53,12 +54,6 @@ import { nextStateVersion, type RuleStateWrite, stateKeyOf } from "./rule-state-
 import type { SourceNumbers } from "./source-numbers.ts";
 import { suppressMatchesIn } from "./suppressions.ts";
 
-/**
- * Rows per multi-row statement: 500 rows of rule_matches (27 columns) stay well under SQLite's 32,766 bound
- * parameters and PostgreSQL's 65,535; a lookup of 500 matches binds at most 1,001.
- */
-const CHUNK = 500;
-
 /** Window keys per look-up: 7 bound parameters each, and the ids of their matches' grid windows (at most CHUNK). */
 const KEYS_PER_LOOKUP = 100;
 
@@ -71,10 +66,6 @@ const ruleLock = (m: { sourceId: string; ruleId: string }): string =>
   `vigil:detections:r:${JSON.stringify([m.sourceId, m.ruleId])}`;
 const stateLock = (sourceId: string, op: RuleStateOp): string =>
   `vigil:detections:s:${JSON.stringify([sourceId, op.ruleId, op.key])}`;
-
-function* chunks<T>(items: readonly T[], size = CHUNK): Generator<T[]> {
-  for (let from = 0; from < items.length; from += size) yield items.slice(from, from + size);
-}
 
 function groupBy<T>(items: Iterable<T>, keyOf: (item: T) => string): Map<string, T[]> {
   const groups = new Map<string, T[]>();

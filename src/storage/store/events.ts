@@ -17,6 +17,7 @@ import type {
   UnknownTypeRecord,
 } from "../ports.ts";
 import { updateSliceProgress } from "./backfill.ts";
+import { chunks } from "./chunks.ts";
 import type { EventsTable, QuarantineTable } from "./database.ts";
 import { applyMatchesIn, applyStateOpsIn, assertMatchesOf } from "./detections.ts";
 import type { Db, PagesWritten, StoreContext, TextIndexer } from "./dialect.ts";
@@ -424,8 +425,7 @@ async function insertQuarantine(trx: Db, write: PageWrite, nowMs: number): Promi
 async function releaseQuarantined(trx: Db, write: PageWrite, sourceNum: number): Promise<number> {
   const ids = [...new Set(write.releasedQuarantineIds ?? [])].sort((a, b) => a - b);
   let kept = 0;
-  for (let from = 0; from < ids.length; from += 500) {
-    const chunk = ids.slice(from, from + 500);
+  for (const chunk of chunks(ids)) {
     await trx
       .deleteFrom("quarantine")
       .where("source_id", "=", write.sourceId)

@@ -19,14 +19,12 @@ import {
   suppressionMatches,
 } from "../../core/suppression.ts";
 import type { Store } from "../ports.ts";
+import { chunks } from "./chunks.ts";
 import { flag, type SuppressionsTable } from "./database.ts";
 import { correlationRuleIds, keyOfMatch, matchKey, toFlag } from "./detection-rows.ts";
 import type { Db, StoreContext } from "./dialect.ts";
 import { inLockOrder } from "./lock-order.ts";
 import type { SourceNumbers } from "./source-numbers.ts";
-
-/** Keys per IN list: well under both databases' bound-parameter limits. */
-const CHUNK = 500;
 
 const REASON_MAX = 1000;
 const VALUE_MAX = 1000;
@@ -125,8 +123,7 @@ export async function suppressMatchesIn(
 async function absorbedBefore(trx: Db, matches: readonly RuleMatch[]): Promise<Set<string>> {
   const byKey = correlationRuleIds(matches);
   const found = new Set<string>();
-  for (let from = 0; from < matches.length; from += CHUNK) {
-    const chunk = matches.slice(from, from + CHUNK);
+  for (const chunk of chunks(matches)) {
     const rows = await trx
       .selectFrom("suppressed_matches")
       .select(["source_id", "rule_id", "event_id", "is_error", "dedup_string"])
@@ -158,13 +155,12 @@ async function matchFields(
   const bySource = new Map<string, Set<string>>();
   for (const m of matches) bySource.set(m.sourceId, (bySource.get(m.sourceId) ?? new Set()).add(m.eventId));
   for (const [sourceId, ids] of bySource) {
-    const list = [...ids];
-    for (let from = 0; from < list.length; from += CHUNK) {
+    for (const list of chunks([...ids])) {
       const rows = await trx
         .selectFrom("events")
         .select(["id", "actor_email", "actor_id", "ip", "project_id"])
         .where("source_num", "=", await numbers.filter(trx, sourceId))
-        .where("id", "in", list.slice(from, from + CHUNK))
+        .where("id", "in", list)
         .execute();
       for (const r of rows) {
         fields.set(JSON.stringify([sourceId, r.id]), {
@@ -185,11 +181,11 @@ async function recordSuppressed(
   suppressed: ReadonlyArray<{ match: RuleMatch; suppressionId: string }>,
   nowMs: number,
 ): Promise<void> {
-  for (let from = 0; from < suppressed.length; from += CHUNK) {
+  for (const chunk of chunks(suppressed)) {
     await trx
       .insertInto("suppressed_matches")
       .values(
-        suppressed.slice(from, from + CHUNK).map(({ match, suppressionId }) => ({
+        chunk.map(({ match, suppressionId }) => ({
           source_id: match.sourceId,
           rule_id: match.ruleId,
           event_id: match.eventId,
