@@ -235,6 +235,26 @@ export function runStorageContract(
         assert.deepEqual((await store.listEventIds(source.id)).sort(), ["e1", "e2", "e3"]);
       });
 
+      it("tells which of some ids a source has stored, and only that source's", async () => {
+        const source = await newSource();
+        const other = await newSource("other");
+        await store.applyPage(page(source.id, [eventRow("a", T0), eventRow("b", T0 + 1)]));
+        await store.applyPage(page(other.id, [eventRow("c", T0)]));
+        assert.deepEqual([...(await store.storedEventIds(source.id, ["b", "c", "x", "a", "b"]))].sort(), ["a", "b"]);
+        assert.deepEqual([...(await store.storedEventIds(other.id, ["a", "c"]))], ["c"]);
+        assert.equal((await store.storedEventIds(source.id, [])).size, 0);
+        assert.equal((await store.storedEventIds("no-such-source", ["a"])).size, 0);
+        // More ids than one statement takes.
+        const many = Array.from({ length: 1_201 }, (_, i) => `m${i}`);
+        await store.applyPage(
+          page(
+            source.id,
+            many.map((id) => eventRow(id, T0 + 2)),
+          ),
+        );
+        assert.equal((await store.storedEventIds(source.id, [...many, "zz"])).size, many.length);
+      });
+
       it("stores every field of an event as given", async () => {
         const source = await newSource();
         const full = eventRow("full", T0, {

@@ -1,9 +1,16 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
+import { rawEvent } from "../../packs/openai/_controls.ts";
+import { fakeClock, storeWithSource } from "../../test/helpers.ts";
 import { eventRow } from "../../test/storage-contract.ts";
 import { VigilError } from "../core/errors.ts";
+import { loadOpenAIAuditLogType } from "../schema/index.ts";
 import type { PageWrite, PageWriteResult, Store } from "../storage/ports.ts";
-import { PageCommitQueue } from "./page-writer.ts";
+import { openDetection } from "./detection.ts";
+import { type Detector, PageCommitQueue, storePage } from "./page-writer.ts";
 
 const write = (id: string): PageWrite => ({
   sourceId: "s",
@@ -93,5 +100,89 @@ describe("PageCommitQueue", () => {
     // The queue goes on after a failure.
     await queue.write(write("e"));
     assert.deepEqual(s.transactions.at(-1), ["e"]);
+  });
+});
+
+describe("storePage", () => {
+  const normalizer = loadOpenAIAuditLogType();
+  const clock = fakeClock(Date.UTC(2026, 10, 20, 16, 0, 0));
+  const at = Math.floor(clock.nowMs() / 1000) - 60;
+  const failedLogin = (i: number) =>
+    rawEvent("login.failed", { error_code: "x" }, { id: `audit_log-f${i}`, at: at + i });
+
+  it("runs the rules on the page's records not stored yet, and only on those", async () => {
+    const { store, source } = await storeWithSource();
+    const asked: string[][] = [];
+    const detector: Detector = {
+      async detect(_source, events) {
+        asked.push(events.map((e) => e.eventId));
+        return { matches: [], stateOps: [] };
+      },
+    };
+    try {
+      const deps = { store, source, clock, normalizer, detector };
+      await storePage(deps, [failedLogin(1), failedLogin(2)], {});
+      const reread = await storePage(deps, [failedLogin(3), failedLogin(2), failedLogin(1)], {});
+      assert.deepEqual(reread.insertedIds, ["audit_log-f3"]);
+      assert.equal(reread.duplicates, 2);
+      // A page of re-reads only: no detection at all.
+      await storePage(deps, [failedLogin(1)], {});
+      assert.deepEqual(asked, [["audit_log-f1", "audit_log-f2"], ["audit_log-f3"]]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("does not count a re-read record again in a rule's counter", async () => {
+    // The overlap of every poll re-reads stored records. Three failed logins in all, read as 2, then 3 with the
+    // first two again: a counter rule that alerts at five must not see five.
+    const dir = mkdtempSync(join(tmpdir(), "vigil-reread-"));
+    writeFileSync(
+      join(dir, "failed_counter.py"),
+      [
+        "from panther_detection_helpers.caching import get_counter, increment_counter",
+        "def rule(event):",
+        '    return event.get("type") == "login.failed" and increment_counter("fails", epoch_seconds=3600) >= 3',
+        "def title(event):",
+        "    return f\"count={get_counter('fails')}\"",
+        "",
+      ].join("\n"),
+    );
+    writeFileSync(
+      join(dir, "failed_counter.yml"),
+      [
+        "AnalysisType: rule",
+        "RuleID: Test.FailedLogins.Counter",
+        "Enabled: true",
+        "Filename: failed_counter.py",
+        "LogTypes: [OpenAI.Audit]",
+        "Severity: High",
+        "",
+      ].join("\n"),
+    );
+    const { store, source } = await storeWithSource();
+    const detection = await openDetection({
+      store,
+      rulesDirs: [dir],
+      packsDirs: [],
+      nowSecs: () => clock.nowMs() / 1000,
+    });
+    try {
+      const deps = { store, source, clock, normalizer, detector: detection.detector };
+      await storePage(deps, [failedLogin(1)], {});
+      await storePage(deps, [failedLogin(2), failedLogin(1)], {});
+      assert.deepEqual(await store.listAlerts({}), [], "two failed logins: under the rule's threshold of three");
+      await storePage(deps, [failedLogin(3), failedLogin(2), failedLogin(1)], {});
+      const alerts = await store.listAlerts({});
+      assert.deepEqual(
+        alerts.map((a) => a.title),
+        ["count=3"],
+        "the third failed login alerts, counted as the third",
+      );
+    } finally {
+      await detection.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -49,7 +49,19 @@ export async function storePage(
     parseTimeMs: deps.clock.nowMs(),
     normalizer: deps.normalizer,
   });
-  const detection = deps.detector && normalized.length > 0 ? await deps.detector.detect(source, normalized) : undefined;
+  // Only the records not stored yet go through the rules. A re-read record (every poll's overlap, the sweeps, a
+  // slice read again) would otherwise count again in a rule's state within the batch: its own writes are dropped
+  // at the store, but a new record after it in the batch was judged on them (three failed logins seen as five).
+  // A record a concurrent writer stores between this look-up and the transaction is still dropped there.
+  const stored =
+    deps.detector && normalized.length > 0
+      ? await store.storedEventIds(
+          source.id,
+          normalized.map((n) => n.eventId),
+        )
+      : new Set<string>();
+  const fresh = stored.size === 0 ? normalized : normalized.filter((n) => !stored.has(n.eventId));
+  const detection = deps.detector && fresh.length > 0 ? await deps.detector.detect(source, fresh) : undefined;
   const write: PageWrite = {
     sourceId: source.id,
     ...records,

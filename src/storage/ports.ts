@@ -327,6 +327,11 @@ export interface Store
   indexPendingText(): Promise<number>;
   /** All stored event ids of a source (for tests and audits); order unspecified. */
   listEventIds(sourceId: string): Promise<string[]>;
+  /**
+   * Which of `ids` the source has stored already. A page's records are run through the rules only when new
+   * (pipeline/page-writer.ts): a re-read one would count again in the rules' state within the batch.
+   */
+  storedEventIds(sourceId: string, ids: readonly string[]): Promise<Set<string>>;
   /** Newest first; with `afterId`, the records after that id, oldest first (to walk them all). */
   listQuarantine(query?: { sourceId?: string; limit?: number; afterId?: number }): Promise<QuarantineRecord[]>;
   listUnknownTypes(sourceId?: string): Promise<UnknownTypeRecord[]>;

@@ -48,6 +48,7 @@ type EventOps = Pick<
   | "searchEventDocuments"
   | "countEvents"
   | "listEventIds"
+  | "storedEventIds"
   | "listQuarantine"
   | "listUnknownTypes"
   | "queryEvents"
@@ -125,6 +126,24 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
             .execute()
         ).map((r) => r.id),
       );
+    },
+
+    async storedEventIds(sourceId, ids) {
+      const stored = new Set<string>();
+      if (ids.length === 0) return stored;
+      await dialect.run(async (db) => {
+        const sourceNum = await ctx.sourceNumbers.filter(db, sourceId);
+        for (const chunk of chunks([...new Set(ids)])) {
+          const rows = await db
+            .selectFrom("events")
+            .select("id")
+            .where("source_num", "=", sourceNum)
+            .where("id", "in", chunk)
+            .execute();
+          for (const r of rows) stored.add(r.id);
+        }
+      });
+      return stored;
     },
 
     async listQuarantine(query = {}) {
