@@ -172,30 +172,95 @@ export function runSuppressionContract(name: string, open: (clock: Clock) => Pro
     it("throttles login keys with exponential backoff, forgets after a quiet spell, clears on demand", async () => {
       const policy: LoginBackoff = { freeFailures: 2, baseMs: 1000, maxMs: 4000, forgetAfterMs: 60_000 };
       const keys = ["ip:1", "user:admin"];
+      const fail = (entries: Array<{ key: string; backoff: LoginBackoff }>, at = nowMs) =>
+        store.beginLoginAttempt(
+          entries.map((e) => ({ ...e, refuse: false })),
+          at,
+        );
       assert.deepEqual(await store.loginWaits(keys, nowMs), { "ip:1": 0, "user:admin": 0 });
       const waits: number[] = [];
       for (let i = 0; i < 5; i++) {
-        await store.recordLoginFailure([{ key: "ip:1", backoff: policy }], nowMs);
+        await fail([{ key: "ip:1", backoff: policy }]);
         waits.push((await store.loginWaits(keys, nowMs))["ip:1"] ?? -1);
       }
       assert.deepEqual(waits, [0, 0, 1000, 2000, 4000]);
       assert.equal((await store.loginWaits(keys, nowMs))["user:admin"], 0);
       assert.equal((await store.loginWaits(keys, nowMs + 1000))["ip:1"], 3000);
-      // Two keys in one call, each with its own policy.
-      await store.recordLoginFailure(
-        [
+      // Two keys in one call, each with its own policy; the waits returned are those from before the attempt.
+      assert.deepEqual(
+        await fail([
           { key: "ip:1", backoff: policy },
           { key: "user:admin", backoff: { ...policy, freeFailures: 0, maxMs: 500 } },
-        ],
-        nowMs,
+        ]),
+        { waits: { "ip:1": 4000, "user:admin": 0 } },
       );
       assert.deepEqual(await store.loginWaits(keys, nowMs), { "ip:1": 4000, "user:admin": 500 });
       // A minute without failures: counting starts again.
       nowMs += 60_000;
-      await store.recordLoginFailure([{ key: "ip:1", backoff: policy }], nowMs);
+      await fail([{ key: "ip:1", backoff: policy }]);
       assert.equal((await store.loginWaits(keys, nowMs))["ip:1"], 0);
       await store.clearLoginFailures(["ip:1", "user:admin"]);
       assert.deepEqual(await store.loginWaits(keys, 0), { "ip:1": 0, "user:admin": 0 });
+    });
+
+    it("refuses a login attempt while a refusing key waits, counting nothing; counts attempts sent at once one by one", async () => {
+      const client: LoginBackoff = { freeFailures: 2, baseMs: 1000, maxMs: 60_000, forgetAfterMs: 60_000 };
+      const account: LoginBackoff = { freeFailures: 0, baseMs: 100, maxMs: 500, forgetAfterMs: 60_000 };
+      const attempt = () =>
+        store.beginLoginAttempt(
+          [
+            { key: "ip:burst", backoff: client, refuse: true },
+            { key: "user:burst", backoff: account, refuse: false },
+          ],
+          nowMs,
+        );
+      // Ten at once: the two free ones and the third (which sets the first wait) are admitted, the rest refused.
+      const outcomes = await Promise.all(Array.from({ length: 10 }, attempt));
+      assert.equal(outcomes.filter((o) => "waits" in o).length, 3);
+      assert.deepEqual(
+        outcomes.filter((o) => "refusedForMs" in o),
+        Array.from({ length: 7 }, () => ({ refusedForMs: 1000 })),
+      );
+      // Refused attempts counted nothing, on either key.
+      assert.deepEqual(await store.loginWaits(["ip:burst", "user:burst"], nowMs), {
+        "ip:burst": 1000,
+        "user:burst": 400,
+      });
+      await store.clearLoginFailures(["ip:burst", "user:burst"]);
+    });
+
+    it("takes back only the succeeding attempt from the client's count, and forgets the account's", async () => {
+      const client: LoginBackoff = { freeFailures: 2, baseMs: 1000, maxMs: 60_000, forgetAfterMs: 60_000 };
+      const account: LoginBackoff = { freeFailures: 0, baseMs: 100, maxMs: 500, forgetAfterMs: 60_000 };
+      const attempt = (at: number) =>
+        store.beginLoginAttempt(
+          [
+            { key: "ip:mixed", backoff: client, refuse: true },
+            { key: "user:other", backoff: account, refuse: false },
+          ],
+          at,
+        );
+      const succeeded = () =>
+        store.loginSucceeded({ refund: [{ key: "ip:mixed", backoff: client }], clear: ["user:other"] });
+      // Two failures, then a right password: the client keeps its two failures.
+      await attempt(nowMs);
+      await attempt(nowMs);
+      await attempt(nowMs);
+      await succeeded();
+      assert.deepEqual(await store.loginWaits(["ip:mixed", "user:other"], nowMs), { "ip:mixed": 0, "user:other": 0 });
+      // So the next failure is the third: it waits. A success in between does not start the count again.
+      assert.ok("waits" in (await attempt(nowMs)));
+      assert.equal((await store.loginWaits(["ip:mixed"], nowMs))["ip:mixed"], 1000);
+      assert.deepEqual(await attempt(nowMs), { refusedForMs: 1000 });
+      // A key with nothing counted: nothing to take back.
+      await store.loginSucceeded({ refund: [{ key: "ip:never", backoff: client }], clear: [] });
+      assert.deepEqual(await store.loginWaits(["ip:never"], nowMs), { "ip:never": 0 });
+      // The only failure taken back: the key is gone.
+      await store.clearLoginFailures(["ip:mixed"]);
+      await attempt(nowMs);
+      await succeeded();
+      assert.deepEqual(await store.loginWaits(["ip:mixed"], nowMs + 1), { "ip:mixed": 0 });
+      await store.clearLoginFailures(["ip:mixed", "user:other"]);
     });
 
     it("lists users, changes roles and deletes users, never the last admin", async () => {

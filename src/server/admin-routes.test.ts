@@ -77,6 +77,45 @@ describe("login throttling", () => {
     assert.ok(Date.now() - started < 5000);
   });
 
+  it("counts wrong passwords sent at once one by one: a burst from one address is refused after the free ones", async () => {
+    await runtime.store.clearLoginFailures(["ip:198.51.100.88", "user:admin"]);
+    const app = createApp(runtime, {
+      consoleDir: null,
+      loginThrottle: {
+        client: { ...DEFAULT_LOGIN_THROTTLE.client, freeFailures: 3 },
+        account: { freeFailures: 100, baseMs: 1, maxMs: 1, forgetAfterMs: 3600_000 },
+      },
+    });
+    const statuses = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => (await login(app, "198.51.100.88", `wrong password ${i}`)).status),
+    );
+    // Three free failures and the one that starts the wait were checked; the other sixteen never were.
+    assert.equal(statuses.filter((s) => s === 401).length, 4, statuses.join(","));
+    assert.equal(statuses.filter((s) => s === 429).length, 16, statuses.join(","));
+  });
+
+  it("does not forgive an address its failures when someone logs in from it: only that attempt is taken back", async () => {
+    await runtime.store.clearLoginFailures(["ip:198.51.100.99", "user:admin", "user:guesser"]);
+    const guesser = await createUser(runtime.store, "guesser", PASSWORD, "analyst");
+    const app = createApp(runtime, {
+      consoleDir: null,
+      loginThrottle: {
+        client: { ...DEFAULT_LOGIN_THROTTLE.client, freeFailures: 3 },
+        account: { freeFailures: 100, baseMs: 1, maxMs: 1, forgetAfterMs: 3600_000 },
+      },
+    });
+    // Guesses at the admin, with the guesser's own good logins in between.
+    const statuses: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 2; i++) statuses.push((await login(app, "198.51.100.99", `guess ${round}-${i}`)).status);
+      statuses.push((await login(app, "198.51.100.99", PASSWORD, "guesser")).status);
+    }
+    // Failures 1-3 free (the good login between them takes back only itself), the fourth starts the wait: the
+    // good login after it is refused too, and so is every guess after that.
+    assert.deepEqual(statuses, [401, 401, 200, 401, 401, 429, 429, 429, 429]);
+    await runtime.store.deleteUser(guesser.id);
+  });
+
   it("doubles the client's wait with every failure after the free ones", async () => {
     await runtime.store.clearLoginFailures(["ip:198.51.100.77", "user:nobody"]);
     const app = createApp(runtime, {

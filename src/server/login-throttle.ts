@@ -1,12 +1,14 @@
 // Failed logins slow down whoever makes them without letting anyone lock an account. Two throttle keys, both
-// stored in the database (Store.loginWaits / recordLoginFailure, so every server process agrees):
+// stored in the database (Store.beginLoginAttempt / loginSucceeded, so every server process agrees):
 // - the client (its address): after a few failures it waits, doubling with every failure up to 15 minutes, and
 //   is refused with 429 and Retry-After meanwhile. A flood from one address stops at that address.
 // - the account: its failures (from anywhere) make each further attempt on it *wait* a little — at most a few
 //   seconds — before the password is checked, never refuse it. Guessing one account from many addresses is
 //   slowed; the right password from a client with a clean record still succeeds, only later.
-// A refused attempt is not a failure (its password is never checked), so a blocked address cannot push the
-// account's delay further.
+// An attempt counts as a failure from the moment it is admitted, before its password is checked, so that a
+// burst of attempts sent at once is counted one by one; a right password takes its own attempt back. A refused
+// attempt is not a failure (its password is never checked), so a blocked address cannot push the account's
+// delay further.
 
 import type { Context } from "hono";
 import type { LoginBackoff } from "../core/login-backoff.ts";
@@ -25,9 +27,14 @@ export const DEFAULT_LOGIN_THROTTLE: LoginThrottlePolicy = {
 };
 
 export interface LoginThrottle {
-  /** A 429 response when the client must wait; otherwise null, after the account's delay (if any). */
+  /**
+   * Counts the attempt as a failure before its password is checked (attempts sent at once are each counted),
+   * or answers 429 when the client must wait (not counted); otherwise null, after the account's delay (if any).
+   */
   admit(c: Context): Promise<Response | null>;
+  /** The password was wrong: the waits start from now, not from when the attempt began. */
   failed(): Promise<void>;
+  /** The password was right: the attempt is no failure of the client, and the account's failures are forgotten. */
   succeeded(): Promise<void>;
 }
 
@@ -42,21 +49,26 @@ export function loginThrottle(
   const accountKey = `user:${username.toLowerCase()}`;
   return {
     async admit(c) {
-      const waits = await store.loginWaits([clientKey, accountKey], now());
-      const clientWait = waits[clientKey] ?? 0;
-      if (clientWait > 0) {
-        c.header("Retry-After", String(Math.ceil(clientWait / 1000)));
+      const started = await store.beginLoginAttempt(
+        [
+          { key: clientKey, backoff: policy.client, refuse: true },
+          { key: accountKey, backoff: policy.account, refuse: false },
+        ],
+        now(),
+      );
+      if ("refusedForMs" in started) {
+        c.header("Retry-After", String(Math.ceil(started.refusedForMs / 1000)));
         return c.json(
           errorBody("rate_limited", "Too many failed logins from this address; wait before trying again."),
           429,
         );
       }
-      const accountWait = Math.min(waits[accountKey] ?? 0, policy.account.maxMs);
+      const accountWait = Math.min(started.waits[accountKey] ?? 0, policy.account.maxMs);
       if (accountWait > 0) await new Promise((resolve) => setTimeout(resolve, accountWait));
       return null;
     },
     async failed() {
-      await store.recordLoginFailure(
+      await store.loginFailed(
         [
           { key: clientKey, backoff: policy.client },
           { key: accountKey, backoff: policy.account },
@@ -65,7 +77,9 @@ export function loginThrottle(
       );
     },
     async succeeded() {
-      await store.clearLoginFailures([clientKey, accountKey]);
+      // Only this attempt is taken back from the client: its earlier failures stay. Clearing them would let
+      // anyone with an account of their own reset their address's count between guesses at another one.
+      await store.loginSucceeded({ refund: [{ key: clientKey, backoff: policy.client }], clear: [accountKey] });
     },
   };
 }

@@ -635,10 +635,26 @@ export interface LoginThrottleStore {
   /** Milliseconds each key must still wait at `nowMs` (0: free), keyed by key. */
   loginWaits(keys: string[], nowMs: number): Promise<Record<string, number>>;
   /**
-   * Counts one failure for each key (from zero again after the policy's forgetAfterMs without one) and sets
-   * its wait from the count; also removes keys that no policy remembers.
+   * Starts a login attempt, atomically per key. While a key marked `refuse` must wait, the attempt is refused
+   * (the longest such wait) and nothing is counted. Otherwise it counts as one failure of every key before its
+   * password is checked (from zero again after a policy's forgetAfterMs without one), so that attempts sent at
+   * once are each counted before the next is judged; the waits returned are what the keys asked before it. Also
+   * removes keys that no policy remembers.
    */
-  recordLoginFailure(entries: Array<{ key: string; backoff: LoginBackoff }>, nowMs: number): Promise<void>;
+  beginLoginAttempt(
+    entries: Array<{ key: string; backoff: LoginBackoff; refuse: boolean }>,
+    nowMs: number,
+  ): Promise<{ refusedForMs: number } | { waits: Record<string, number> }>;
+  /**
+   * The attempt's password was wrong (it was counted when it began): each key's wait starts again from `nowMs`,
+   * so that the time the password check took does not shorten it.
+   */
+  loginFailed(entries: Array<{ key: string; backoff: LoginBackoff }>, nowMs: number): Promise<void>;
+  /**
+   * The attempt's password was right: takes back the failure it counted on each `refund` key (its earlier
+   * failures stay), and forgets the `clear` keys.
+   */
+  loginSucceeded(outcome: { refund: Array<{ key: string; backoff: LoginBackoff }>; clear: string[] }): Promise<void>;
   clearLoginFailures(keys: string[]): Promise<void>;
 }
 

@@ -82,6 +82,7 @@ export function sessionRoutes(ctx: ServerContext): Hono<AppEnv> {
     const creds = await store.getUserCredentials(username);
     // Verify against a dummy hash for unknown users, so that response time does not reveal who exists.
     const ok = await verifyPassword(password, creds?.passwordHash ?? (await dummyPasswordHash()));
+    // Counted as a failure when it was admitted; its waits start from now.
     if (!creds || !ok) {
       await throttle.failed();
       return c.json(errorBody("unauthorized", "The username or password is not correct."), 401);

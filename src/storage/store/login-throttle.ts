@@ -1,7 +1,7 @@
 // Failed logins per throttle key (src/server/login-throttle.ts decides the keys and what a wait means), in the
 // database so that every server process sees the same counts and a restart forgets nothing.
 
-import { backoffMs } from "../../core/login-backoff.ts";
+import { backoffMs, type LoginBackoff } from "../../core/login-backoff.ts";
 import type { LoginThrottleStore } from "../ports.ts";
 import type { StoreContext } from "./dialect.ts";
 
@@ -23,22 +23,34 @@ export function loginThrottleOps(ctx: StoreContext): LoginThrottleStore {
       return waits;
     },
 
-    async recordLoginFailure(entries, nowMs) {
-      if (entries.length === 0) return;
-      await dialect.write(async (trx) => {
-        // Read, count and write back per key: two failures at once for one key must both count.
+    async beginLoginAttempt(entries, nowMs) {
+      if (entries.length === 0) return { waits: {} };
+      return dialect.write(async (trx) => {
+        // Read, decide and count under each key's lock: attempts sent at once are each counted before the next
+        // one is judged, so a burst of them cannot all pass before the first failure is written.
         await dialect.lockKeys(
           trx,
           entries.map((e) => `vigil:login:${e.key}`),
         );
+        const counted: Array<{ key: string; failures: number; waitMs: number; backoff: LoginBackoff }> = [];
         for (const { key, backoff } of entries) {
           const row = await trx
             .selectFrom("login_throttle")
-            .select(["failures", "last_failure_at_ms"])
+            .select(["failures", "last_failure_at_ms", "blocked_until_ms"])
             .where("key", "=", key)
             .executeTakeFirst();
           const fresh = row === undefined || row.last_failure_at_ms <= nowMs - backoff.forgetAfterMs;
-          const failures = fresh ? 1 : Number(row.failures) + 1;
+          counted.push({
+            key,
+            backoff,
+            failures: fresh ? 1 : Number(row.failures) + 1,
+            waitMs: row === undefined ? 0 : Math.max(0, row.blocked_until_ms - nowMs),
+          });
+        }
+        const refusedForMs = Math.max(0, ...counted.filter((_, i) => entries[i]!.refuse).map((c) => c.waitMs));
+        // Refused: its password is never checked, so it is no failure.
+        if (refusedForMs > 0) return { refusedForMs };
+        for (const { key, failures, backoff } of counted) {
           const values = {
             failures,
             last_failure_at_ms: nowMs,
@@ -57,6 +69,63 @@ export function loginThrottleOps(ctx: StoreContext): LoginThrottleStore {
           .where("last_failure_at_ms", "<=", nowMs - oldest)
           .where("blocked_until_ms", "<=", nowMs)
           .execute();
+        return { waits: Object.fromEntries(counted.map((c) => [c.key, c.waitMs])) };
+      });
+    },
+
+    async loginFailed(entries, nowMs) {
+      if (entries.length === 0) return;
+      await dialect.write(async (trx) => {
+        await dialect.lockKeys(
+          trx,
+          entries.map((e) => `vigil:login:${e.key}`),
+        );
+        for (const { key, backoff } of entries) {
+          const row = await trx
+            .selectFrom("login_throttle")
+            .select(["failures", "blocked_until_ms"])
+            .where("key", "=", key)
+            .executeTakeFirst();
+          if (row === undefined) continue;
+          await trx
+            .updateTable("login_throttle")
+            .set({
+              last_failure_at_ms: nowMs,
+              blocked_until_ms: Math.max(row.blocked_until_ms, nowMs + backoffMs(Number(row.failures), backoff)),
+            })
+            .where("key", "=", key)
+            .execute();
+        }
+      });
+    },
+
+    async loginSucceeded({ refund, clear }) {
+      await dialect.write(async (trx) => {
+        await dialect.lockKeys(
+          trx,
+          refund.map((e) => `vigil:login:${e.key}`),
+        );
+        for (const { key, backoff } of refund) {
+          const row = await trx
+            .selectFrom("login_throttle")
+            .select(["failures", "last_failure_at_ms", "blocked_until_ms"])
+            .where("key", "=", key)
+            .executeTakeFirst();
+          if (row === undefined) continue;
+          const failures = Number(row.failures) - 1;
+          if (failures <= 0) {
+            await trx.deleteFrom("login_throttle").where("key", "=", key).execute();
+            continue;
+          }
+          // The wait the key's other failures ask for, never longer than the one it has.
+          const blockedUntil = Math.min(row.blocked_until_ms, row.last_failure_at_ms + backoffMs(failures, backoff));
+          await trx
+            .updateTable("login_throttle")
+            .set({ failures, blocked_until_ms: blockedUntil })
+            .where("key", "=", key)
+            .execute();
+        }
+        if (clear.length > 0) await trx.deleteFrom("login_throttle").where("key", "in", clear).execute();
       });
     },
 
