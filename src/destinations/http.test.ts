@@ -1,6 +1,54 @@
 import assert from "node:assert/strict";
+import { createServer, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
 import { test } from "node:test";
-import { isRetryableStatus, parseRetryAfter, shorten } from "./http.ts";
+import { isRetryableStatus, parseRetryAfter, postWithTimeout, shorten } from "./http.ts";
+
+/** Posts once to a server that answers with `status` and then drops the connection in the middle of the body. */
+async function postToCutAnswer(
+  status: number,
+): Promise<{ received: number; result: Awaited<ReturnType<typeof postWithTimeout>> }> {
+  let received = 0;
+  const server = createServer((req, res: ServerResponse) => {
+    req.resume();
+    req.on("end", () => {
+      received++;
+      res.writeHead(status, { "content-length": "100" });
+      res.write("partial");
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const result = await postWithTimeout({
+      label: "Webhook test",
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+      body: "{}",
+      headers: {},
+      timeoutMs: 5000,
+      redact: (text) => text,
+    });
+    return { received, result };
+  } finally {
+    server.close();
+  }
+}
+
+test("a 2xx whose body is cut off is a delivery, not a failure to retry (which would deliver twice)", async () => {
+  const { received, result } = await postToCutAnswer(200);
+  assert.equal(received, 1);
+  assert.deepEqual(result, { ok: true, status: 200, detail: "(the answer's body was cut off)" });
+});
+
+test("an error status whose body is cut off is judged by its status", async () => {
+  const refused = await postToCutAnswer(400);
+  assert.equal(refused.result.ok, false);
+  assert.equal(refused.result.ok === false && refused.result.retryable, false);
+  assert.equal(refused.result.ok === false && refused.result.status, 400);
+  const busy = await postToCutAnswer(503);
+  assert.equal(busy.result.ok === false && busy.result.retryable, true);
+  assert.match(busy.result.ok === false ? busy.result.error : "", /answered HTTP 503/);
+});
 
 test("parseRetryAfter reads delta-seconds", () => {
   assert.equal(parseRetryAfter("7"), 7000);

@@ -95,16 +95,20 @@ export async function postWithTimeout(options: PostOptions): Promise<DeliveryRes
   } catch (err) {
     return failed(err);
   }
-  let bodyText: string;
+  // The status decides, not the body: a receiver that answered 2xx took the alert even if its answer's body is
+  // then cut off (a dropped connection, the timeout), and sending it again would deliver it twice.
+  const status = response.status;
+  let bodyText = "";
+  let bodyCut = false;
   try {
     bodyText = await response.text();
-  } catch (err) {
-    return failed(err);
+  } catch {
+    bodyCut = true;
   }
-
-  const status = response.status;
   const success = options.isSuccess ? options.isSuccess(status) : status >= 200 && status < 300;
-  if (success) return { ok: true, status, detail: redact(shorten(bodyText)) };
+  if (success) {
+    return { ok: true, status, detail: bodyCut ? "(the answer's body was cut off)" : redact(shorten(bodyText)) };
+  }
 
   if (status >= 300 && status < 400) {
     return {
