@@ -1167,6 +1167,9 @@ export function runStorageContract(
           detectionPage(source.id, [{ id: "e4", t: T0 - 2 * 86_400, matches: [{}] }], { fromHistory: true }),
         );
         assert.deepEqual(await store.historyAlertCounts(), { total: 1, open: 1 });
+        // Acknowledged is still open, as the overview's tiles and the alert list's UNRESOLVED count it.
+        await store.setAlertStatus(older.createdAlertIds[0]!, "ACKNOWLEDGED", 1);
+        assert.deepEqual(await store.historyAlertCounts(), { total: 1, open: 1 });
         await store.setAlertStatus(older.createdAlertIds[0]!, "RESOLVED", 1);
         assert.deepEqual(await store.historyAlertCounts(), { total: 1, open: 0 });
         // Live activity joining it now is not announced: its resolve went to the destinations that take history,

@@ -6,6 +6,7 @@
 // loop). Everything else here is cheap enough to answer on the main connection.
 
 import { type Kysely, sql } from "kysely";
+import { OPEN_ALERT_STATUSES } from "../../core/detection.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { AlertCount, DeliveryStatus, HistogramBucket, StatsStore } from "../ports.ts";
 import type { Database } from "./database.ts";
@@ -137,7 +138,11 @@ export function statsOps(ctx: StoreContext): StatsStore {
           .selectFrom("alerts")
           .select((eb) => [
             eb.fn.countAll<number>().as("total"),
-            eb.fn.countAll<number>().filterWhere("status", "=", "OPEN").as("open"),
+            // Open as everywhere (core/detection.ts): not resolved yet. An acknowledged alert still needs attention.
+            eb.fn
+              .countAll<number>()
+              .filterWhere("status", "in", [...OPEN_ALERT_STATUSES])
+              .as("open"),
           ])
           .where("from_history", "=", 1)
           .executeTakeFirstOrThrow(),
