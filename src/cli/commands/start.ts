@@ -129,8 +129,8 @@ export function register(program: Command): void {
             const admin = await ensureAdminUser(runtime.store);
             if (admin) {
               process.stderr.write(
-                `\n  Created the console user "${admin.username}" with the one-time password: ${admin.password}\n` +
-                  "  It is shown only now; set your own with `vigil users add NAME --reset`.\n\n",
+                `\n  Created the console user "${admin.username}" with the generated password: ${admin.password}\n` +
+                  `  It is shown only now; set your own with \`npx vigil users add ${admin.username} --reset\`.\n\n`,
               );
             }
           };
