@@ -220,7 +220,10 @@ export const PAYLOAD_BUILDERS: Record<ClassicEventType, PayloadBuilder | undefin
   "user.added": (c) => ({ id: newUserId(c), data: { role: "member" } }),
   // Benign role changes demote or keep members; promotions to owner are the owner-role-granted scenario.
   "user.updated": (c) => ({ id: pickMember(c).id, changes_requested: { role: "member" } }),
-  "user.deleted": (c) => ({ id: pickMember(c).id }),
+  // Someone who left (an account from before the history): never one of the directory's members, who go on
+  // logging in afterwards. Deleting a member left a user deleted yet active, and that user's keys owned by
+  // someone no longer in the project, a HIGH posture finding raised by a benign org.
+  "user.deleted": (c) => ({ id: newUserId(c) }),
 };
 
 function roleBinding(c: PayloadContext, enabled: boolean) {
