@@ -228,6 +228,9 @@ describe("console", { timeout: 300_000 }, () => {
     await page.getByRole("button", { name: "Resolve" }).click();
     await page.getByRole("button", { name: "Reopen" }).waitFor(WAIT);
     await page.locator(".page-head .badge", { hasText: "RESOLVED" }).waitFor(WAIT);
+    // A resolved alert is reopened or closed, not acknowledged.
+    assert.equal(await page.getByRole("button", { name: "Acknowledge" }).count(), 0);
+    await page.getByRole("button", { name: "Close" }).waitFor(WAIT);
     await screenshot(page, "10-alert-resolved");
   });
 

@@ -255,11 +255,7 @@ export function AlertsPage() {
                 cell: (a) => (
                   <>
                     <StatusBadge status={a.status} />
-                    {a.fromHistory === true ? (
-                      <span className="badge" title="Raised from history (a backfill): not sent to destinations">
-                        history
-                      </span>
-                    ) : null}
+                    {a.fromHistory === true ? <HistoryBadge /> : null}
                   </>
                 ),
               },
@@ -336,6 +332,20 @@ const ACTIONS: Array<{ status: string; label: string }> = [
   { status: "OPEN", label: "Reopen" },
 ];
 
+/** What can be done from a status: anything but staying; an ended alert is reopened, not acknowledged. */
+function actionsFrom(status: string): typeof ACTIONS {
+  const ended = status === "RESOLVED" || status === "CLOSED";
+  return ACTIONS.filter((a) => a.status !== status && !(ended && a.status === "ACKNOWLEDGED"));
+}
+
+function HistoryBadge() {
+  return (
+    <span className="badge" title="Raised from history (a backfill): not sent to destinations">
+      history
+    </span>
+  );
+}
+
 export function AlertDetailPage() {
   const { id = "" } = useParams();
   const loaded = useLoad(() => api.get<unknown>(`/api/alerts/${encodeURIComponent(id)}`), [id]);
@@ -390,11 +400,12 @@ export function AlertDetailPage() {
             <div className="head-badges">
               <SeverityBadge severity={alert.severity} />
               <StatusBadge status={alert.status} />
+              {alert.fromHistory === true ? <HistoryBadge /> : null}
             </div>
           </header>
           <section className="card">
             <div className="actions">
-              {ACTIONS.filter((a) => a.status !== status).map((a) => (
+              {actionsFrom(status).map((a) => (
                 <button key={a.status} type="button" disabled={action.busy} onClick={() => setStatus(a.status)}>
                   {a.label}
                 </button>
