@@ -93,6 +93,11 @@ export function AlertsPage() {
   const [selected, setSelected] = useState<Set<string>>(new Set());
   const action = useAction();
   const sources = useLoad(() => api.get<unknown>("/api/sources").then((d) => listOf<Rec>(d, "sources")), []);
+  // The rule filter is an exact id: the loaded rules' ids are offered as it is typed (any part, any case).
+  const ruleIds = useLoad(
+    () => api.get<unknown>("/api/rules").then((d) => listOf<Rec>(d, "rules").map((r) => str(r.id))),
+    [],
+  );
   const assignees = useAssignees();
   /** When the list last loaded unpinned: the second the pages after it are pinned to. */
   const loadedAt = useRef(0);
@@ -173,7 +178,12 @@ export function AlertsPage() {
         ])}
         <label>
           Rule
-          <input value={rule} placeholder="Rule ID" onChange={(e) => setRule(e.target.value)} />
+          <input value={rule} placeholder="Rule ID" list="alert-rule-ids" onChange={(e) => setRule(e.target.value)} />
+          <datalist id="alert-rule-ids">
+            {(ruleIds.data ?? []).map((id) => (
+              <option key={id} value={id} />
+            ))}
+          </datalist>
         </label>
         {select("source", "Source", [
           { value: "", label: "All" },
