@@ -131,18 +131,15 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
     async storedEventIds(sourceId, ids) {
       const stored = new Set<string>();
       if (ids.length === 0) return stored;
-      await dialect.run(async (db) => {
-        const sourceNum = await ctx.sourceNumbers.filter(db, sourceId);
-        for (const chunk of chunks([...new Set(ids)])) {
-          const rows = await db
-            .selectFrom("events")
-            .select("id")
-            .where("source_num", "=", sourceNum)
-            .where("id", "in", chunk)
-            .execute();
-          for (const r of rows) stored.add(r.id);
-        }
-      });
+      // A read only: off the event loop on SQLite (its read connection), never taking a writer's turn, which
+      // would hold the writer thread's next page back once a page.
+      const sourceNum = await ctx.sourceNumbers.filter(dialect.db, sourceId);
+      for (const chunk of chunks([...new Set(ids)])) {
+        const rows = await dialect.heavyRead(
+          dialect.db.selectFrom("events").select("id").where("source_num", "=", sourceNum).where("id", "in", chunk),
+        );
+        for (const r of rows) stored.add(r.id);
+      }
       return stored;
     },
 
