@@ -2085,6 +2085,7 @@ export function runStorageContract(
           }),
           true,
         );
+        assert.equal((await store.getDestination(dest.id))?.lastDeliveredAtMs, null, "nothing delivered yet");
         assert.deepEqual(await store.claimDeliveries({ nowMs: 4999, leaseMs: 30_000, limit: 10 }), []);
         const again = await store.claimDeliveries({ nowMs: 5000, leaseMs: 30_000, limit: 10 });
         assert.equal(again.length, 1);
@@ -2101,6 +2102,7 @@ export function runStorageContract(
           }),
           true,
         );
+        assert.equal((await store.getDestination(dest.id))?.lastDeliveredAtMs, 5100);
         const [delivery] = await store.listDeliveries(alertId);
         assert.ok(delivery);
         assert.equal(delivery.status, "sent");

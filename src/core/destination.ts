@@ -16,6 +16,8 @@ export interface DestinationRecord {
   managedBy: DestinationManager;
   /** Null while its latest delivery attempt succeeded (or none was made). */
   failing: DestinationFailing | null;
+  /** When a delivery to it last succeeded; null: none ever did. */
+  lastDeliveredAtMs: number | null;
   createdAtMs: number;
   updatedAtMs: number;
 }

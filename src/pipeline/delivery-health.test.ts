@@ -27,6 +27,7 @@ function destination(id: string, failing: Partial<DestinationFailing> | null): D
             recovered: false,
             ...failing,
           },
+    lastDeliveredAtMs: null,
     createdAtMs: 0,
     updatedAtMs: 0,
   };

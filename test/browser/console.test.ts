@@ -569,8 +569,8 @@ describe("console", { timeout: 300_000 }, () => {
       const table = page.getByRole("table", { name: "Destinations" });
       await table.getByText("Alert file").waitFor(WAIT);
       assert.equal(await table.getByLabel("Minimum severity for Alert file").inputValue(), "MEDIUM");
-      // Its delivery health: nothing has failed, and there are no dead letters to send again.
-      await table.getByText("delivering").waitFor(WAIT);
+      // Its delivery health: nothing has failed, nothing was delivered yet, and there are no dead letters.
+      await table.getByText("nothing delivered yet").waitFor(WAIT);
       assert.equal(await table.getByRole("button", { name: /Send the dead letters/ }).count(), 0);
       await screenshot(page, "17-destinations");
 

@@ -408,8 +408,10 @@ export function DestinationsPage() {
                           failing since {fmtMs(failing.sinceMs)}
                           {failing.givenUp ? " (given up)" : ""}: {str(failing.error) || "no reason given"}
                         </div>
+                      ) : d.lastDeliveredAtMs ? (
+                        <div>delivering (last {fmtMs(d.lastDeliveredAtMs)})</div>
                       ) : (
-                        <div>delivering</div>
+                        <div className="muted">nothing delivered yet</div>
                       )}
                       {dead > 0 ? (
                         <div>

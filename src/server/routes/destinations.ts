@@ -54,6 +54,7 @@ function view(d: DestinationRecord, deadLetters: number) {
         ? { sinceMs: d.failing.sinceMs, error: d.failing.error, givenUp: d.failing.dead }
         : null,
     deadLetters,
+    lastDeliveredAtMs: d.lastDeliveredAtMs,
     createdAtMs: d.createdAtMs,
     updatedAtMs: d.updatedAtMs,
   };

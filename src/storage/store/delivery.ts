@@ -605,6 +605,7 @@ function toDestinationRecord(row: Selectable<DestinationsTable>): DestinationRec
               row.last_delivered_at_ms !== null &&
               row.last_delivered_at_ms >= (row.failing_latest_ms ?? row.failing_since_ms),
           },
+    lastDeliveredAtMs: row.last_delivered_at_ms,
     createdAtMs: row.created_at_ms,
     updatedAtMs: row.updated_at_ms,
   };
