@@ -1,4 +1,4 @@
-import { type FormEvent, useRef, useState } from "react";
+import { type FormEvent, Fragment, useRef, useState } from "react";
 import { Link, useParams, useSearchParams } from "react-router-dom";
 import { api, listOf, objectOf, type Query } from "../api.ts";
 import {
@@ -278,13 +278,13 @@ export function AlertsPage() {
               {
                 header: "Rule",
                 headerClassName: "col-minor",
-                className: "mono wrap col-minor",
-                cell: (a) => str(a.ruleId),
+                className: "mono soft-wrap col-minor",
+                cell: (a) => <DottedId id={str(a.ruleId)} />,
               },
               {
                 header: "Source",
                 headerClassName: "col-minor",
-                className: "wrap col-minor",
+                className: "soft-wrap col-minor",
                 cell: (a) => <SourceName id={str(a.sourceId)} names={sourceNames} />,
               },
               {
@@ -346,6 +346,28 @@ const ACTIONS: Array<{ status: string; label: string }> = [
 function actionsFrom(status: string): typeof ACTIONS {
   const ended = status === "RESOLVED" || status === "CLOSED";
   return ACTIONS.filter((a) => a.status !== status && !(ended && a.status === "ACKNOWLEDGED"));
+}
+
+/**
+ * A dotted id (OpenAI.Controls.SSOPolicyChange) that a narrow column breaks after its dots, not inside a word; the
+ * break points are <wbr>, so a copied id is the id.
+ */
+function DottedId({ id }: { id: string }) {
+  const parts = id.split(".");
+  return (
+    <>
+      {parts.map((part, i) => (
+        <Fragment key={parts.slice(0, i + 1).join(".")}>
+          {i > 0 ? (
+            <>
+              .<wbr />
+            </>
+          ) : null}
+          {part}
+        </Fragment>
+      ))}
+    </>
+  );
 }
 
 function HistoryBadge() {
