@@ -241,7 +241,7 @@ export function runSuppressionContract(name: string, open: (clock: Clock) => Pro
           at,
         );
       const succeeded = () =>
-        store.loginSucceeded({ refund: [{ key: "ip:mixed", backoff: client }], clear: ["user:other"] });
+        store.takeBackLoginAttempt({ keys: [{ key: "ip:mixed", backoff: client }], forget: ["user:other"] });
       // Two failures, then a right password: the client keeps its two failures.
       await attempt(nowMs);
       await attempt(nowMs);
@@ -253,7 +253,7 @@ export function runSuppressionContract(name: string, open: (clock: Clock) => Pro
       assert.equal((await store.loginWaits(["ip:mixed"], nowMs))["ip:mixed"], 1000);
       assert.deepEqual(await attempt(nowMs), { refusedForMs: 1000 });
       // A key with nothing counted: nothing to take back.
-      await store.loginSucceeded({ refund: [{ key: "ip:never", backoff: client }], clear: [] });
+      await store.takeBackLoginAttempt({ keys: [{ key: "ip:never", backoff: client }], forget: [] });
       assert.deepEqual(await store.loginWaits(["ip:never"], nowMs), { "ip:never": 0 });
       // The only failure taken back: the key is gone.
       await store.clearLoginFailures(["ip:mixed"]);
@@ -261,6 +261,43 @@ export function runSuppressionContract(name: string, open: (clock: Clock) => Pro
       await succeeded();
       assert.deepEqual(await store.loginWaits(["ip:mixed"], nowMs + 1), { "ip:mixed": 0 });
       await store.clearLoginFailures(["ip:mixed", "user:other"]);
+    });
+
+    it("starts a failed attempt's wait again when its check ends, and takes back an attempt with no verdict", async () => {
+      const client: LoginBackoff = { freeFailures: 0, baseMs: 1000, maxMs: 60_000, forgetAfterMs: 60_000 };
+      const account: LoginBackoff = { freeFailures: 0, baseMs: 100, maxMs: 500, forgetAfterMs: 60_000 };
+      const keys = [
+        { key: "ip:slow", backoff: client },
+        { key: "user:slow", backoff: account },
+      ];
+      await store.beginLoginAttempt(
+        keys.map((k) => ({ ...k, refuse: k.key.startsWith("ip:") })),
+        nowMs,
+      );
+      assert.deepEqual(await store.loginWaits(["ip:slow", "user:slow"], nowMs), { "ip:slow": 1000, "user:slow": 100 });
+      // The check took 800 ms: the waits count from its end, not from the admission.
+      await store.loginFailed(keys, nowMs + 800);
+      assert.deepEqual(await store.loginWaits(["ip:slow", "user:slow"], nowMs + 800), {
+        "ip:slow": 1000,
+        "user:slow": 100,
+      });
+      // A second attempt, whose check threw: taken back from both keys, which keep the first failure. Their waits
+      // are what one failure asks (1000 and 100 ms, not the second's 2000 and 200), counted from the attempt taken
+      // back: the store keeps no older time.
+      await store.beginLoginAttempt(
+        keys.map((k) => ({ ...k, refuse: false })),
+        nowMs + 2000,
+      );
+      assert.deepEqual(await store.loginWaits(["ip:slow", "user:slow"], nowMs + 2000), {
+        "ip:slow": 2000,
+        "user:slow": 200,
+      });
+      await store.takeBackLoginAttempt({ keys, forget: [] });
+      assert.deepEqual(await store.loginWaits(["ip:slow", "user:slow"], nowMs + 2000), {
+        "ip:slow": 1000,
+        "user:slow": 100,
+      });
+      await store.clearLoginFailures(["ip:slow", "user:slow"]);
     });
 
     it("lists users, changes roles and deletes users, never the last admin", async () => {

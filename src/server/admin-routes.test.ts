@@ -116,6 +116,36 @@ describe("login throttling", () => {
     await runtime.store.deleteUser(guesser.id);
   });
 
+  it("takes back an attempt whose check never reached a verdict, and a right password's, from the address", async () => {
+    await runtime.store.clearLoginFailures(["ip:198.51.100.111", "user:admin"]);
+    const app = createApp(runtime, {
+      consoleDir: null,
+      loginThrottle: {
+        // Any counted failure would make the address wait.
+        client: { freeFailures: 0, baseMs: 60_000, maxMs: 60_000, forgetAfterMs: 3600_000 },
+        account: { freeFailures: 0, baseMs: 1, maxMs: 1, forgetAfterMs: 3600_000 },
+      },
+    });
+    const store = runtime.store;
+    const original = store.getUserCredentials;
+    store.getUserCredentials = async () => {
+      throw new Error("the database went away");
+    };
+    try {
+      assert.equal((await login(app, "198.51.100.111", PASSWORD)).status, 500);
+    } finally {
+      store.getUserCredentials = original;
+    }
+    assert.deepEqual(await store.loginWaits(["ip:198.51.100.111", "user:admin"], Date.now()), {
+      "ip:198.51.100.111": 0,
+      "user:admin": 0,
+    });
+    // The right password, twice: never counted against the address either.
+    assert.equal((await login(app, "198.51.100.111", PASSWORD)).status, 200);
+    assert.equal((await login(app, "198.51.100.111", PASSWORD)).status, 200);
+    assert.deepEqual(await store.loginWaits(["ip:198.51.100.111"], Date.now()), { "ip:198.51.100.111": 0 });
+  });
+
   it("doubles the client's wait with every failure after the free ones", async () => {
     await runtime.store.clearLoginFailures(["ip:198.51.100.77", "user:nobody"]);
     const app = createApp(runtime, {

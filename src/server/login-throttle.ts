@@ -1,5 +1,5 @@
 // Failed logins slow down whoever makes them without letting anyone lock an account. Two throttle keys, both
-// stored in the database (Store.beginLoginAttempt / loginSucceeded, so every server process agrees):
+// stored in the database (Store.beginLoginAttempt / loginFailed / takeBackLoginAttempt, so every server process agrees):
 // - the client (its address): after a few failures it waits, doubling with every failure up to 15 minutes, and
 //   is refused with 429 and Retry-After meanwhile. A flood from one address stops at that address.
 // - the account: its failures (from anywhere) make each further attempt on it *wait* a little — at most a few
@@ -36,6 +36,8 @@ export interface LoginThrottle {
   failed(): Promise<void>;
   /** The password was right: the attempt is no failure of the client, and the account's failures are forgotten. */
   succeeded(): Promise<void>;
+  /** The check never reached a verdict (it threw): the attempt is taken back from both keys. */
+  abandoned(): Promise<void>;
 }
 
 export function loginThrottle(
@@ -79,7 +81,16 @@ export function loginThrottle(
     async succeeded() {
       // Only this attempt is taken back from the client: its earlier failures stay. Clearing them would let
       // anyone with an account of their own reset their address's count between guesses at another one.
-      await store.loginSucceeded({ refund: [{ key: clientKey, backoff: policy.client }], clear: [accountKey] });
+      await store.takeBackLoginAttempt({ keys: [{ key: clientKey, backoff: policy.client }], forget: [accountKey] });
+    },
+    async abandoned() {
+      await store.takeBackLoginAttempt({
+        keys: [
+          { key: clientKey, backoff: policy.client },
+          { key: accountKey, backoff: policy.account },
+        ],
+        forget: [],
+      });
     },
   };
 }

@@ -651,10 +651,13 @@ export interface LoginThrottleStore {
    */
   loginFailed(entries: Array<{ key: string; backoff: LoginBackoff }>, nowMs: number): Promise<void>;
   /**
-   * The attempt's password was right: takes back the failure it counted on each `refund` key (its earlier
-   * failures stay), and forgets the `clear` keys.
+   * Takes back the failure an attempt counted on each of `keys` (their earlier failures stay): its password was
+   * right, or it never got a verdict. Forgets the `forget` keys (a right password clears its account's count).
    */
-  loginSucceeded(outcome: { refund: Array<{ key: string; backoff: LoginBackoff }>; clear: string[] }): Promise<void>;
+  takeBackLoginAttempt(outcome: {
+    keys: Array<{ key: string; backoff: LoginBackoff }>;
+    forget: string[];
+  }): Promise<void>;
   clearLoginFailures(keys: string[]): Promise<void>;
 }
 

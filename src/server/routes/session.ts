@@ -79,20 +79,28 @@ export function sessionRoutes(ctx: ServerContext): Hono<AppEnv> {
     const throttle = loginThrottle(store, ctx.loginThrottle, ctx.nowMs, loginClient(c, ctx), username);
     const refused = await throttle.admit(c);
     if (refused !== null) return refused;
-    const creds = await store.getUserCredentials(username);
-    // Verify against a dummy hash for unknown users, so that response time does not reveal who exists.
-    const ok = await verifyPassword(password, creds?.passwordHash ?? (await dummyPasswordHash()));
+    let creds: Awaited<ReturnType<typeof store.getUserCredentials>>;
+    let ok: boolean;
+    try {
+      creds = await store.getUserCredentials(username);
+      // Verify against a dummy hash for unknown users, so that response time does not reveal who exists.
+      ok = await verifyPassword(password, creds?.passwordHash ?? (await dummyPasswordHash()));
+    } catch (err) {
+      // No verdict (the password checks' queue is full, the database failed): the attempt was no failure.
+      await throttle.abandoned().catch(() => undefined);
+      throw err;
+    }
     // Counted as a failure when it was admitted; its waits start from now.
     if (!creds || !ok) {
       await throttle.failed();
       return c.json(errorBody("unauthorized", "The username or password is not correct."), 401);
     }
+    await throttle.succeeded();
     // The one moment the password is known: a hash made with weaker scrypt parameters is replaced (only if
     // the password was not changed meanwhile; the user's other sessions stay).
     if (needsRehash(creds.passwordHash)) {
       await store.replacePasswordHash(creds.user.id, creds.passwordHash, await hashPassword(password));
     }
-    await throttle.succeeded();
     const now = ctx.nowMs();
     const token = randomSecret();
     const csrf = randomSecret();

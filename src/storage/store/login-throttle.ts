@@ -99,13 +99,14 @@ export function loginThrottleOps(ctx: StoreContext): LoginThrottleStore {
       });
     },
 
-    async loginSucceeded({ refund, clear }) {
+    async takeBackLoginAttempt({ keys, forget }) {
       await dialect.write(async (trx) => {
+        // The forgotten keys too: an attempt beginning meanwhile must not write back the count read before.
         await dialect.lockKeys(
           trx,
-          refund.map((e) => `vigil:login:${e.key}`),
+          [...keys.map((e) => e.key), ...forget].map((key) => `vigil:login:${key}`),
         );
-        for (const { key, backoff } of refund) {
+        for (const { key, backoff } of keys) {
           const row = await trx
             .selectFrom("login_throttle")
             .select(["failures", "last_failure_at_ms", "blocked_until_ms"])
@@ -125,7 +126,7 @@ export function loginThrottleOps(ctx: StoreContext): LoginThrottleStore {
             .where("key", "=", key)
             .execute();
         }
-        if (clear.length > 0) await trx.deleteFrom("login_throttle").where("key", "in", clear).execute();
+        if (forget.length > 0) await trx.deleteFrom("login_throttle").where("key", "in", forget).execute();
       });
     },
 
