@@ -1,5 +1,6 @@
 // Failed logins slow down whoever makes them without letting anyone lock an account. Two throttle keys, both
-// stored in the database (Store.beginLoginAttempt / loginFailed / takeBackLoginAttempt, so every server process agrees):
+// stored in the database (Store.beginLoginAttempt, loginFailed, takeBackLoginAttempt), so every server process
+// agrees:
 // - the client (its address): after a few failures it waits, doubling with every failure up to 15 minutes, and
 //   is refused with 429 and Retry-After meanwhile. A flood from one address stops at that address.
 // - the account: its failures (from anywhere) make each further attempt on it *wait* a little — at most a few
