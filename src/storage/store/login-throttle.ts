@@ -3,7 +3,16 @@
 
 import { backoffMs, type LoginBackoff } from "../../core/login-backoff.ts";
 import type { LoginThrottleStore } from "../ports.ts";
-import type { StoreContext } from "./dialect.ts";
+import type { Db, StoreContext } from "./dialect.ts";
+
+/** A key's row, read inside a transaction that holds the key's lock. */
+function throttleRow(trx: Db, key: string) {
+  return trx
+    .selectFrom("login_throttle")
+    .select(["failures", "last_failure_at_ms", "blocked_until_ms"])
+    .where("key", "=", key)
+    .executeTakeFirst();
+}
 
 export function loginThrottleOps(ctx: StoreContext): LoginThrottleStore {
   const { dialect } = ctx;
@@ -34,11 +43,7 @@ export function loginThrottleOps(ctx: StoreContext): LoginThrottleStore {
         );
         const counted: Array<{ key: string; failures: number; waitMs: number; backoff: LoginBackoff }> = [];
         for (const { key, backoff } of entries) {
-          const row = await trx
-            .selectFrom("login_throttle")
-            .select(["failures", "last_failure_at_ms", "blocked_until_ms"])
-            .where("key", "=", key)
-            .executeTakeFirst();
+          const row = await throttleRow(trx, key);
           const fresh = row === undefined || row.last_failure_at_ms <= nowMs - backoff.forgetAfterMs;
           counted.push({
             key,
@@ -81,11 +86,7 @@ export function loginThrottleOps(ctx: StoreContext): LoginThrottleStore {
           entries.map((e) => `vigil:login:${e.key}`),
         );
         for (const { key, backoff } of entries) {
-          const row = await trx
-            .selectFrom("login_throttle")
-            .select(["failures", "blocked_until_ms"])
-            .where("key", "=", key)
-            .executeTakeFirst();
+          const row = await throttleRow(trx, key);
           if (row === undefined) continue;
           await trx
             .updateTable("login_throttle")
@@ -107,11 +108,7 @@ export function loginThrottleOps(ctx: StoreContext): LoginThrottleStore {
           [...keys.map((e) => e.key), ...forget].map((key) => `vigil:login:${key}`),
         );
         for (const { key, backoff } of keys) {
-          const row = await trx
-            .selectFrom("login_throttle")
-            .select(["failures", "last_failure_at_ms", "blocked_until_ms"])
-            .where("key", "=", key)
-            .executeTakeFirst();
+          const row = await throttleRow(trx, key);
           if (row === undefined) continue;
           const failures = Number(row.failures) - 1;
           if (failures <= 0) {
