@@ -5,6 +5,9 @@ import { backoffMs, type LoginBackoff } from "../../core/login-backoff.ts";
 import type { LoginThrottleStore } from "../ports.ts";
 import type { Db, StoreContext } from "./dialect.ts";
 
+/** The lock every operation on a throttle key holds until its transaction ends. */
+const lockOf = (key: string): string => `vigil:login:${key}`;
+
 /** A key's row, read inside a transaction that holds the key's lock. */
 function throttleRow(trx: Db, key: string) {
   return trx
@@ -39,7 +42,7 @@ export function loginThrottleOps(ctx: StoreContext): LoginThrottleStore {
         // one is judged, so a burst of them cannot all pass before the first failure is written.
         await dialect.lockKeys(
           trx,
-          entries.map((e) => `vigil:login:${e.key}`),
+          entries.map((e) => lockOf(e.key)),
         );
         const counted: Array<{ key: string; failures: number; waitMs: number; backoff: LoginBackoff }> = [];
         for (const { key, backoff } of entries) {
@@ -83,7 +86,7 @@ export function loginThrottleOps(ctx: StoreContext): LoginThrottleStore {
       await dialect.write(async (trx) => {
         await dialect.lockKeys(
           trx,
-          entries.map((e) => `vigil:login:${e.key}`),
+          entries.map((e) => lockOf(e.key)),
         );
         for (const { key, backoff } of entries) {
           const row = await throttleRow(trx, key);
@@ -103,10 +106,7 @@ export function loginThrottleOps(ctx: StoreContext): LoginThrottleStore {
     async takeBackLoginAttempt({ keys, forget }) {
       await dialect.write(async (trx) => {
         // The forgotten keys too: an attempt beginning meanwhile must not write back the count read before.
-        await dialect.lockKeys(
-          trx,
-          [...keys.map((e) => e.key), ...forget].map((key) => `vigil:login:${key}`),
-        );
+        await dialect.lockKeys(trx, [...keys.map((e) => e.key), ...forget].map(lockOf));
         for (const { key, backoff } of keys) {
           const row = await throttleRow(trx, key);
           if (row === undefined) continue;
