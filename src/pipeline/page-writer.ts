@@ -8,7 +8,7 @@ import type { RuleMatch, RuleStateOp } from "../core/detection.ts";
 import type { LeaseFence } from "../core/fleet.ts";
 import type { SourceRecord } from "../core/source.ts";
 import type { PageWrite, PageWriteResult, Store } from "../storage/ports.ts";
-import { pageRecords, type RecordNormalizer } from "./page-records.ts";
+import { type PageRecordsContext, pageRecords, type RecordNormalizer } from "./page-records.ts";
 
 export interface DetectionOutcome {
   matches: RuleMatch[];
@@ -37,18 +37,23 @@ export interface PageWriterDeps {
   commits?: Pick<PageCommitQueue, "write">;
 }
 
+/** What a page's records are checked and normalized with (page-records.ts), for the source's pages now. */
+export function recordChecks(deps: Pick<PageWriterDeps, "source" | "clock" | "normalizer">): PageRecordsContext {
+  return {
+    sourceId: deps.source.id,
+    sourceLabel: deps.source.name,
+    parseTimeMs: deps.clock.nowMs(),
+    normalizer: deps.normalizer,
+  };
+}
+
 export async function storePage(
   deps: PageWriterDeps,
   items: readonly unknown[],
   progress: Pick<PageWrite, "streamUpdate" | "sliceProgress" | "releasedQuarantineIds" | "fromHistory">,
 ): Promise<PageWriteResult> {
   const { store, source } = deps;
-  const { normalized, ...records } = pageRecords(items, {
-    sourceId: source.id,
-    sourceLabel: source.name,
-    parseTimeMs: deps.clock.nowMs(),
-    normalizer: deps.normalizer,
-  });
+  const { normalized, ...records } = pageRecords(items, recordChecks(deps));
   // Only the records not stored yet go through the rules. A re-read record (every poll's overlap, the sweeps, a
   // slice read again) would otherwise count again in a rule's state within the batch: its own writes are dropped
   // at the store, but a new record after it in the batch was judged on them (three failed logins seen as five).

@@ -13,7 +13,7 @@ import { isHistoryOf } from "../core/source.ts";
 import type { ValidationIssue } from "../core/validation.ts";
 import type { Logger } from "../logging/logger.ts";
 import { pageRecords } from "./page-records.ts";
-import { type PageWriterDeps, storePage } from "./page-writer.ts";
+import { type PageWriterDeps, recordChecks, storePage } from "./page-writer.ts";
 import { warnNewEventTypes } from "./poller.ts";
 
 /** Quarantined records read, and stored, per page: a page of the API's size. */
@@ -61,12 +61,7 @@ export async function replayQuarantine(
     createdAlertIds: [],
   };
   const reasons = new Map<string, number>();
-  const check = {
-    sourceId: source.id,
-    sourceLabel: source.name,
-    parseTimeMs: deps.clock.nowMs(),
-    normalizer: deps.normalizer,
-  };
+  const check = recordChecks(deps);
   // Oldest first, so that rule state (first-seen sets, counters) sees the events in about the order they came.
   let afterId = 0;
   for (;;) {
