@@ -7,6 +7,7 @@ import type { Clock } from "../core/clock.ts";
 import type { RuleMatch, RuleStateOp } from "../core/detection.ts";
 import type { LeaseFence } from "../core/fleet.ts";
 import type { SourceRecord } from "../core/source.ts";
+import type { Logger } from "../logging/logger.ts";
 import type { PageWrite, PageWriteResult, Store } from "../storage/ports.ts";
 import { type PageRecordsContext, pageRecords, type RecordNormalizer } from "./page-records.ts";
 
@@ -83,6 +84,19 @@ export async function storePage(
       : {}),
   };
   return deps.commits ? deps.commits.write(write) : store.applyPage(write);
+}
+
+/**
+ * Says once (the store reports each type the first time a source sends it) that a source sent a new event type:
+ * what a stored page reports in `newUnknownTypes`.
+ */
+export function warnNewEventTypes(logger: Pick<Logger, "warn">, sourceName: string, types: readonly string[]): void {
+  for (const type of types) {
+    logger.warn(
+      { source: sourceName, type },
+      `Source ${sourceName} sent a new event type, ${type}; it is stored and searchable, but no built-in rule knows it yet.`,
+    );
+  }
 }
 
 interface Waiting {

@@ -22,7 +22,7 @@ import type { Logger } from "../logging/logger.ts";
 import type { Store } from "../storage/ports.ts";
 import { planSlices } from "./backfill.ts";
 import type { RecordNormalizer } from "./page-records.ts";
-import { type Detector, storePage } from "./page-writer.ts";
+import { type Detector, storePage, warnNewEventTypes } from "./page-writer.ts";
 import type { AuditLogReader } from "./reader.ts";
 
 export interface PollerDeps {
@@ -260,13 +260,3 @@ export function warnIfClockAhead(
 
 /** More than this ahead of the API is worth saying (its Date header counts whole seconds, and the request took some). */
 const SKEW_WARN_SECS = 10;
-
-/** Says once (the store reports each type the first time a source sends it) that a source sent a new event type. */
-export function warnNewEventTypes(logger: Pick<Logger, "warn">, sourceName: string, types: readonly string[]): void {
-  for (const type of types) {
-    logger.warn(
-      { source: sourceName, type },
-      `Source ${sourceName} sent a new event type, ${type}; it is stored and searchable, but no built-in rule knows it yet.`,
-    );
-  }
-}

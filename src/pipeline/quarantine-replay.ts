@@ -13,8 +13,7 @@ import { isHistoryOf } from "../core/source.ts";
 import type { ValidationIssue } from "../core/validation.ts";
 import type { Logger } from "../logging/logger.ts";
 import { pageRecords } from "./page-records.ts";
-import { type PageWriterDeps, recordChecks, storePage } from "./page-writer.ts";
-import { warnNewEventTypes } from "./poller.ts";
+import { type PageWriterDeps, recordChecks, storePage, warnNewEventTypes } from "./page-writer.ts";
 
 /** Quarantined records read, and stored, per page: a page of the API's size. */
 const BATCH = 100;
