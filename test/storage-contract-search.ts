@@ -38,7 +38,8 @@ export function runSearchContract(name: string, open: () => Promise<Store>): voi
         eventRow("e2", T0 + 20),
         eventRow("e3", T0 + HOUR + 5, { type: "api_key.created", raw: JSON.stringify({ note: "needle" }) }),
         eventRow("e4", T0 + 2 * HOUR + 1, { actorEmail: "bob@example.com", ip: "198.51.100.1" }),
-        eventRow("e5", T0 + 2 * HOUR + 2, { actorEmail: "bob@example.com" }),
+        // The API may write an address in capitals: it is stored folded (foldEmail), raw keeps it as it came.
+        eventRow("e5", T0 + 2 * HOUR + 2, { actorEmail: "Bob@EXAMPLE.com" }),
       ];
       await store.applyPage({ sourceId: prod.id, events, quarantined: [], unknownTypes: [] });
       await store.applyPage({
@@ -70,6 +71,13 @@ export function runSearchContract(name: string, open: () => Promise<Store>): voi
         "e5",
       ]);
       assert.deepEqual(await store.searchEvents({ actorEmail: "Rob@example.com" }), []);
+      assert.deepEqual(
+        (await store.searchEvents({ actorEmail: "bob@example.com" })).map((e) => [e.id, e.actorEmail]).sort(),
+        [
+          ["e4", "bob@example.com"],
+          ["e5", "bob@example.com"],
+        ],
+      );
       assert.deepEqual(await store.searchHistogram({ ip: "198.51.100.1", sinceSecs: T0 + HOUR }, HOUR), [
         { bucketStartSecs: T0 + 2 * HOUR, type: "login.succeeded", count: 1 },
       ]);

@@ -1814,6 +1814,27 @@ export function runStorageContract(
         assert.equal(await store.countEvents({ sourceId: source.id }), 3);
       });
 
+      it("keeps each scheduled query's last completed slot per source, never moving it back", async () => {
+        const source = await newSource();
+        const other = await newSource("other", "v1:other");
+        assert.deepEqual(await store.scheduledSlotsDone(source.id), new Map());
+        await store.recordScheduledSlot(source.id, "Q.A", T0);
+        await store.recordScheduledSlot(source.id, "Q.B", T0 + 60);
+        await store.recordScheduledSlot(other.id, "Q.A", T0 + 3600);
+        await store.recordScheduledSlot(source.id, "Q.A", T0 + 300);
+        // A worker that lost the source and records late does not undo the progress of the one that has it.
+        await store.recordScheduledSlot(source.id, "Q.A", T0 + 120);
+        assert.deepEqual(
+          await store.scheduledSlotsDone(source.id),
+          new Map([
+            ["Q.A", T0 + 300],
+            ["Q.B", T0 + 60],
+          ]),
+        );
+        await store.removeSource(other.id);
+        assert.deepEqual(await store.scheduledSlotsDone(other.id), new Map());
+      });
+
       it("filters stored matches by rule, source and event-time range [since, until)", async () => {
         const source = await newSource();
         await store.applyPage(

@@ -2,6 +2,17 @@
 
 import type { ValidationIssue } from "./validation.ts";
 
+/**
+ * An email address as Vigil compares it: its ASCII letters in lower case. Addresses are matched without regard to
+ * case in practice (the API may log "Joan@Acme.com" for joan@acme.com), so the stored actor email, the search
+ * filter and a suppression's address all compare this form; the raw record keeps the address as the API wrote
+ * it. ASCII only, as SQL's lower() folds in both stores (SQLite; PostgreSQL's "C" collation), so the addresses
+ * stored before were folded alike (migration 40).
+ */
+export function foldEmail(email: string): string {
+  return email.replace(/[A-Z]+/g, (letters) => letters.toLowerCase());
+}
+
 /** One valid event, ready to store. */
 export interface EventRow {
   id: string;
@@ -9,6 +20,7 @@ export interface EventRow {
   effectiveAtSecs: number;
   actorType: string | null;
   actorId: string | null;
+  /** Stored folded (foldEmail). */
   actorEmail: string | null;
   ip: string | null;
   projectId: string | null;

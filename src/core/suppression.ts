@@ -1,6 +1,8 @@
 // Suppressions: tuning without editing rules. "Matches like this" of one rule — the same values of chosen
 // event fields — are counted, not alerted, until the suppression expires (wall time) or is removed.
 
+import { foldEmail } from "./event.ts";
+
 /** The fields a suppression can pin, each to one exact value. `dedup` is the match's alert grouping key. */
 export const SUPPRESSION_FIELDS = ["actorEmail", "actorId", "ip", "projectId", "dedup"] as const;
 export type SuppressionField = (typeof SUPPRESSION_FIELDS)[number];
@@ -35,7 +37,13 @@ export function suppressionActive(s: SuppressionRecord, nowMs: number): boolean 
   return s.removedAtMs === null && (s.expiresAtMs === null || s.expiresAtMs > nowMs);
 }
 
-/** Every pinned field has its value (a field the event lacks never matches). */
+/** Every pinned field has its value (a field the event lacks never matches); an address in any case (foldEmail). */
 export function suppressionMatches(conditions: SuppressionConditions, fields: MatchFields): boolean {
-  return SUPPRESSION_FIELDS.every((f) => conditions[f] === undefined || conditions[f] === fields[f]);
+  return SUPPRESSION_FIELDS.every((f) => {
+    const pinned = conditions[f];
+    const value = fields[f];
+    if (pinned === undefined) return true;
+    if (f === "actorEmail") return value !== null && foldEmail(pinned) === foldEmail(value);
+    return pinned === value;
+  });
 }

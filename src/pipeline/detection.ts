@@ -21,8 +21,6 @@ export interface Detection {
   detector: Detector;
   /** Panther scheduled queries feeding scheduled rules (pipeline/scheduled-queries.ts). */
   scheduledQueries: readonly ScheduledQuerySpec[];
-  /** Per source and query, the last schedule slot that ran (in memory: a re-run slot is idempotent). */
-  scheduledSlots: Map<string, number>;
   /** The loaded correlation rules enabled for a source now (pack and rule overrides read from the store). */
   correlationRulesFor(sourceId: string): Promise<CorrelationRuleSpec[]>;
   close(): Promise<void>;
@@ -96,7 +94,6 @@ export async function openDetection(options: {
     engine,
     detector,
     scheduledQueries: rules.scheduledQueries ?? [],
-    scheduledSlots: new Map(),
     async correlationRulesFor(sourceId) {
       return correlationRulesEnabled(await store.listDetectionSettings(), sourceId);
     },

@@ -20,6 +20,7 @@ import type { Store } from "../storage/ports.ts";
 import { openPostgresStore } from "../storage/postgres/postgres-store.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
 import { type BackfillDeps, type BackfillProgress, runBackfillJob } from "./backfill.ts";
+import type { CorrelationRun } from "./correlations.ts";
 import { DeliveryWorker, type DeliveryWorkerOptions } from "./delivery-worker.ts";
 import { type Detection, openDetection, runCorrelations } from "./detection.ts";
 import { checkSourceHealth } from "./health.ts";
@@ -267,11 +268,13 @@ export async function runScheduledFor(runtime: Runtime, source: SourceRecord): P
     queries: detection.scheduledQueries,
     source,
     nowSecs: Math.floor(runtime.clock.nowMs() / 1000),
-    done: detection.scheduledSlots,
   });
   for (const r of runs) {
     if (r.error !== undefined)
-      runtime.logger.warn({ source: source.name, query: r.query }, `Scheduled query ${r.query} failed: ${r.error}`);
+      runtime.logger.warn(
+        { source: source.name, query: r.query },
+        `Scheduled query ${r.query} failed for its run at ${new Date(r.slotSecs * 1000).toISOString()} (tried again at the next poll): ${r.error}`,
+      );
     else if (r.createdAlertIds.length > 0)
       runtime.logger.info(
         { source: source.name, query: r.query, alerts: r.createdAlertIds.length },
@@ -279,6 +282,29 @@ export async function runScheduledFor(runtime: Runtime, source: SourceRecord): P
       );
   }
   return runs;
+}
+
+/**
+ * What runs after a source's poll over what is stored: its correlation rules, then its scheduled queries. Each
+ * runs whatever the other did (a failing correlation must not hold the scheduled slots back); a correlation
+ * failure is thrown once the queries have run.
+ */
+export async function runDerivedDetections(runtime: Runtime, source: SourceRecord): Promise<CorrelationRun> {
+  let correlation: CorrelationRun | null = null;
+  let failure: unknown = null;
+  try {
+    correlation = await runCorrelations(
+      runtime.store,
+      source,
+      Math.floor(runtime.clock.nowMs() / 1000),
+      await runtime.detection(),
+    );
+  } catch (err) {
+    failure = err;
+  }
+  await runScheduledFor(runtime, source);
+  if (correlation === null) throw failure;
+  return correlation;
 }
 
 /** One complete poll of each source (history backfill of a new source included). */
@@ -297,13 +323,7 @@ export async function pollAllOnce(
       const poller = await pollerFor(runtime, source);
       const report = await poller.pollOnce(options.signal);
       const backfillJobs = await runPendingBackfills(runtime, source, options.signal ? { signal: options.signal } : {});
-      const correlation = await runCorrelations(
-        runtime.store,
-        source,
-        Math.floor(runtime.clock.nowMs() / 1000),
-        await runtime.detection(),
-      );
-      await runScheduledFor(runtime, source);
+      const correlation = await runDerivedDetections(runtime, source);
       outcomes.push({ source, report, backfillJobs, correlationAlerts: correlation.createdAlertIds.length });
     } catch (err) {
       if (options.signal?.aborted) throw err;

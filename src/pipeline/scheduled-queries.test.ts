@@ -8,7 +8,11 @@ import { createDetectionEngine } from "../detections/engine/engine.ts";
 import { loadRules } from "../detections/engine/load.ts";
 import { parseScheduledQuery, type ScheduledQuerySpec, slotStart } from "../detections/panther/scheduled-query.ts";
 import { PythonWorkerPool } from "../detections/python/pool.ts";
+import { createLogger } from "../logging/logger.ts";
+import type { Store } from "../storage/ports.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
+import { openDetection } from "./detection.ts";
+import { type Runtime, runDerivedDetections } from "./runtime.ts";
 import { runScheduledQueries } from "./scheduled-queries.ts";
 
 const T0 = 1_767_225_600; // 2026-01-01T00:00:00Z
@@ -56,7 +60,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-it("a scheduled query's rows reach its scheduled rules live, once per slot, and a re-run slot adds nothing", async () => {
+it("a scheduled query's rows reach its scheduled rules live, once per slot (kept by the store), and a re-run slot adds nothing", async () => {
   const set = await loadRules({ packs: [], dirs: [dir] });
   assert.deepEqual(
     set.scheduledQueries?.map((q) => q.name),
@@ -81,9 +85,8 @@ it("a scheduled query's rows reach its scheduled rules live, once per slot, and 
       unknownTypes: [],
     });
     const engine = createDetectionEngine({ rules: set, pythonPool: pool });
-    const done = new Map<string, number>();
-    const run = (nowSecs: number, slots = done) =>
-      runScheduledQueries({ store, engine, queries: set.scheduledQueries ?? [], source, nowSecs, done: slots });
+    const run = (nowSecs: number, on: Store = store) =>
+      runScheduledQueries({ store: on, engine, queries: set.scheduledQueries ?? [], source, nowSecs });
     const [first] = await run(T0 + 30);
     assert.deepEqual(
       { rows: first?.rows, matches: first?.matches, alerts: first?.createdAlertIds.length, error: first?.error },
@@ -94,11 +97,26 @@ it("a scheduled query's rows reach its scheduled rules live, once per slot, and 
       alerts.map((a) => [a.ruleId, a.title]),
       [["Keys.Many", "a@x.io created 3 keys"]],
     );
+    // The store remembers the slot, not the worker: a restart or another worker does not run it again.
     assert.deepEqual(await run(T0 + 600), [], "same slot: not run again");
-    const [again] = await run(T0 + 600, new Map()); // a restart: the slot runs again, its matches are known
-    assert.equal(again?.matches, 1);
-    assert.deepEqual(again?.createdAlertIds, []);
-    assert.equal((await store.listAlerts()).length, 1);
+    assert.deepEqual(Object.fromEntries(await store.scheduledSlotsDone(source.id)), { "Query.Keys.PerActor": T0 });
+    // A run cut off after its matches, before its slot was recorded: the next run does the slot again, and the
+    // matches it gave are found stored.
+    const cutOff = new Proxy(store, {
+      get: (target, key, receiver) =>
+        key === "recordScheduledSlot"
+          ? () => Promise.reject(new Error("the worker stopped"))
+          : Reflect.get(target, key, receiver),
+    });
+    const [interrupted] = await run(T0 + 3600, cutOff);
+    assert.deepEqual([interrupted?.slotSecs, interrupted?.createdAlertIds.length], [T0 + 3600, 1]);
+    assert.match(interrupted?.error ?? "", /the worker stopped/);
+    const [again] = await run(T0 + 3700);
+    assert.deepEqual(
+      [again?.slotSecs, again?.matches, again?.createdAlertIds, again?.error],
+      [T0 + 3600, 1, [], undefined],
+    );
+    assert.equal((await store.listAlerts()).length, 2);
     assert.equal(slotStart(T0 + 3599, { rateMinutes: 60 }), T0);
   } finally {
     await store.close();
@@ -139,8 +157,7 @@ it("a CronExpression query runs at each time it names: {{now}} is that time, and
       unknownTypes: [],
     });
     const engine = createDetectionEngine({ rules: set, pythonPool: pool });
-    const done = new Map<string, number>();
-    const run = (nowSecs: number) => runScheduledQueries({ store, engine, queries: [cron], source, nowSecs, done });
+    const run = (nowSecs: number) => runScheduledQueries({ store, engine, queries: [cron], source, nowSecs });
     // At 05:59 the slot is midnight's: {{now}} = 00:00 sees keys created before it only, none.
     assert.deepEqual(
       (await run(T0 + 6 * 3600 - 1)).map((r) => r.rows),
@@ -156,23 +173,69 @@ it("a CronExpression query runs at each time it names: {{now}} is that time, and
       (await run(T0 + 12 * 3600)).map((r) => r.rows),
       [1],
     );
+    // Down from 12:30 to 06:30 the next day (or polls failing): the three times it missed run then, in order.
+    assert.deepEqual(
+      (await run(T0 + 30 * 3600 + 1800)).map((r) => (r.slotSecs - T0) / 3600),
+      [18, 24, 30],
+    );
   } finally {
     await store.close();
   }
 });
 
-it("a failing query is reported with its reason and retried at the next run", async () => {
+it("a failing query is reported with its reason, and its slot is run at the next run before the later ones", async () => {
   const set = await loadRules({ packs: [], dirs: [dir] });
   const broken = (set.scheduledQueries ?? []).map((q) => ({ ...q, sql: "SELECT nope FROM events" }));
   const store = await openSqliteStore({ memory: true });
   try {
     const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
     const engine = createDetectionEngine({ rules: set, pythonPool: pool });
-    const done = new Map<string, number>();
-    const runs = await runScheduledQueries({ store, engine, queries: broken, source, nowSecs: T0, done });
+    const runs = await runScheduledQueries({ store, engine, queries: broken, source, nowSecs: T0 });
     assert.match(runs[0]?.error ?? "", /nope/);
-    assert.equal(done.size, 0, "the slot is not marked done");
+    assert.deepEqual(
+      Object.fromEntries(await store.scheduledSlotsDone(source.id)),
+      { "Query.Keys.PerActor": T0 - 1 },
+      "the slot is not marked done, only what came before it",
+    );
+    // Two slots later, mended: the failed slot runs first, then each one after it; none is skipped.
+    const mended = await runScheduledQueries({
+      store,
+      engine,
+      queries: set.scheduledQueries ?? [],
+      source,
+      nowSecs: T0 + 2 * 3600 + 5,
+    });
+    assert.deepEqual(
+      mended.map((r) => [r.slotSecs - T0, r.error]),
+      [
+        [0, undefined],
+        [3600, undefined],
+        [7200, undefined],
+      ],
+    );
   } finally {
+    await store.close();
+  }
+});
+
+it("a failing correlation run does not hold the scheduled queries back, and is still reported", async () => {
+  const store = await openSqliteStore({ memory: true });
+  const detection = await openDetection({ store, rulesDirs: [dir], packsDirs: [], nowSecs: () => T0 });
+  try {
+    const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+    const runtime = {
+      store,
+      clock: { nowMs: () => T0 * 1000 },
+      logger: createLogger({ level: "silent" }),
+      detection: async () => ({
+        ...detection,
+        correlationRulesFor: () => Promise.reject(new Error("the correlation read failed")),
+      }),
+    } as unknown as Runtime;
+    await assert.rejects(runDerivedDetections(runtime, source), /the correlation read failed/);
+    assert.deepEqual(Object.fromEntries(await store.scheduledSlotsDone(source.id)), { "Query.Keys.PerActor": T0 });
+  } finally {
+    await detection.close();
     await store.close();
   }
 });

@@ -3,27 +3,37 @@
 // (Store.queryEvents), and its rows go through the detection engine to the scheduled rules that list the query.
 // Matches reach alerts through Store.applyDerivedMatches, like correlation matches.
 //
-// Nothing is counted twice: a row's event id is the query, the slot and a hash of the row, so re-running a slot
-// (after a restart, or by another process) finds the same matches, which the store skips. Rows are evaluated at
-// the slot's time (alert windows run on it). Rule state writes made by scheduled rules are not kept (the rows
-// are not stored events); Panther counts re-matched rows of overlapping lookbacks again, Vigil does not within
-// one slot.
+// No slot is skipped: the store keeps the last slot each query completed per source (Store.scheduledSlotsDone),
+// and a run goes through every slot since, oldest first, a few at a time: after a failed slot, a restart, a
+// failover, or polls that failed for a while (queries run after a successful poll). No slot runs twice either,
+// but a slot whose run was cut off between its matches and its record runs again: a row's event id is the
+// query, the slot and a hash of the row, so the rows it gave already are found stored and skipped. Rows are
+// evaluated at the slot's time (alert windows run on it). Rule state writes made by scheduled rules are not
+// kept (the rows are not stored events).
 
 import { createHash } from "node:crypto";
+import { errorMessage } from "../core/errors.ts";
 import type { SourceRecord } from "../core/source.ts";
 import type { BatchEvent, DetectionEngine } from "../detections/engine/engine.ts";
-import { type ScheduledQuerySpec, scheduledQueryLogType, slotStart } from "../detections/panther/scheduled-query.ts";
+import { type ScheduledQuerySpec, scheduledQueryLogType, slotsDue } from "../detections/panther/scheduled-query.ts";
 import type { Store } from "../storage/ports.ts";
 
 /** Rows read back per run; more is a query that should aggregate. */
 export const SCHEDULED_QUERY_MAX_ROWS = 1000;
+/**
+ * Slots of one query caught up per run: a worker back after a day runs the missed slots over its next polls
+ * instead of stalling this one (a 5-minute query missed 288).
+ */
+export const SLOTS_PER_RUN = 24;
 
 export interface ScheduledQueryRun {
   query: string;
+  /** The slot's start (Unix seconds): `{{now}}` in the query. */
+  slotSecs: number;
   rows: number;
   matches: number;
   createdAlertIds: string[];
-  /** The query's or the rules' failure; the slot is then retried at the next run. */
+  /** The query's or the rules' failure; the slot is then retried at the next run, before any later one. */
   error?: string;
 }
 
@@ -38,8 +48,8 @@ function pantherTime(secs: number): string {
 }
 
 /**
- * Runs each enabled query whose current slot has not run yet for this source (`done` remembers, per source and
- * query, the last slot that completed), when some enabled rule of the source uses it.
+ * Runs, for each enabled query some enabled rule of the source uses, the slots due (slotsDue) since the last one
+ * it completed for this source, oldest first; a failed slot ends that query's run, to be tried again first.
  */
 export async function runScheduledQueries(options: {
   store: Store;
@@ -47,40 +57,57 @@ export async function runScheduledQueries(options: {
   queries: readonly ScheduledQuerySpec[];
   source: SourceRecord;
   nowSecs: number;
-  done: Map<string, number>;
 }): Promise<ScheduledQueryRun[]> {
-  const { store, engine, source, nowSecs, done } = options;
+  const { store, engine, source, nowSecs } = options;
   const enabled = new Set(engine.ruleIdsFor(source.id));
-  const runs: ScheduledQueryRun[] = [];
-  for (const q of options.queries) {
-    if (!q.enabled) continue;
+  const used = options.queries.filter((q) => {
     const logType = scheduledQueryLogType(q.name);
-    if (!engine.rules.some((r) => enabled.has(r.id) && r.logTypes.includes(logType))) continue;
-    const slot = slotStart(nowSecs, q.schedule);
-    const key = `${source.id}\u0000${q.name}`;
-    if (slot === null || done.get(key) === slot) continue;
-    const run: ScheduledQueryRun = { query: q.name, rows: 0, matches: 0, createdAlertIds: [] };
-    try {
-      const sql = q.sql.replaceAll("{{now}}", String(slot));
-      const rows = await store.queryEvents(source.id, sql, {
-        maxRows: SCHEDULED_QUERY_MAX_ROWS,
-        timeoutMs: q.timeoutMinutes * 60_000,
-      });
-      run.rows = rows.length;
-      const batch: BatchEvent[] = rows.map((row) => ({
-        sourceId: source.id,
-        eventId: rowId(q.name, slot, row),
-        record: { ...row, p_log_type: logType, p_event_time: pantherTime(slot) },
-      }));
-      const { matches } = batch.length > 0 ? await engine.evaluate(batch, []) : { matches: [] };
-      run.matches = matches.length;
-      if (matches.length > 0)
-        run.createdAlertIds = (await store.applyDerivedMatches(source.id, matches)).createdAlertIds;
-      done.set(key, slot);
-    } catch (err) {
-      run.error = err instanceof Error ? err.message : String(err);
+    return q.enabled && engine.rules.some((r) => enabled.has(r.id) && r.logTypes.includes(logType));
+  });
+  if (used.length === 0) return [];
+  const done = await store.scheduledSlotsDone(source.id);
+  const runs: ScheduledQueryRun[] = [];
+  for (const q of used) {
+    for (const slot of slotsDue(done.get(q.name), nowSecs, q.schedule, SLOTS_PER_RUN)) {
+      const run = await runSlot(store, engine, source, q, slot);
+      runs.push(run);
+      if (run.error === undefined) continue;
+      // A query's first slot failed: recorded as done up to the second before it, so that it is tried again
+      // first (slotsDue runs only the current slot of a query with no record).
+      if (!done.has(q.name)) await store.recordScheduledSlot(source.id, q.name, slot - 1).catch(() => undefined);
+      break;
     }
-    runs.push(run);
   }
   return runs;
+}
+
+async function runSlot(
+  store: Store,
+  engine: DetectionEngine,
+  source: SourceRecord,
+  q: ScheduledQuerySpec,
+  slot: number,
+): Promise<ScheduledQueryRun> {
+  const logType = scheduledQueryLogType(q.name);
+  const run: ScheduledQueryRun = { query: q.name, slotSecs: slot, rows: 0, matches: 0, createdAlertIds: [] };
+  try {
+    const sql = q.sql.replaceAll("{{now}}", String(slot));
+    const rows = await store.queryEvents(source.id, sql, {
+      maxRows: SCHEDULED_QUERY_MAX_ROWS,
+      timeoutMs: q.timeoutMinutes * 60_000,
+    });
+    run.rows = rows.length;
+    const batch: BatchEvent[] = rows.map((row) => ({
+      sourceId: source.id,
+      eventId: rowId(q.name, slot, row),
+      record: { ...row, p_log_type: logType, p_event_time: pantherTime(slot) },
+    }));
+    const { matches } = batch.length > 0 ? await engine.evaluate(batch, []) : { matches: [] };
+    run.matches = matches.length;
+    if (matches.length > 0) run.createdAlertIds = (await store.applyDerivedMatches(source.id, matches)).createdAlertIds;
+    await store.recordScheduledSlot(source.id, q.name, slot);
+  } catch (err) {
+    run.error = errorMessage(err);
+  }
+  return run;
 }

@@ -16,7 +16,6 @@ import type { SourceRecord } from "../core/source.ts";
 import type { FleetCoordinator } from "../fleet/coordinator.ts";
 import { sliceLease, sourceLease, sourceOfLease } from "../fleet/lease-names.ts";
 import type { SliceClaim } from "./backfill.ts";
-import { runCorrelations } from "./detection.ts";
 import { BackfillCounter, backfillCompleteLine, pollSummary } from "./poll-summary.ts";
 import { postureDue, runPosture } from "./posture.ts";
 import {
@@ -24,9 +23,9 @@ import {
   pollerFor,
   type Runtime,
   retireDemoSource,
+  runDerivedDetections,
   runHealthChecks,
   runPendingBackfills,
-  runScheduledFor,
 } from "./runtime.ts";
 
 const REFRESH_MS = 15_000;
@@ -201,8 +200,7 @@ export class PollScheduler {
       try {
         const poller = await pollerFor(this.runtime, source, options.fence);
         const report = await poller.pollOnce(signal);
-        await runCorrelations(store, source, Math.floor(clock.nowMs() / 1000), await this.runtime.detection());
-        await runScheduledFor(this.runtime, source);
+        await runDerivedDetections(this.runtime, source);
         const inserted = report.streams.reduce((n, s) => n + s.inserted, 0);
         const backfill = this.backfillCounter(source.id).take();
         logger.info(

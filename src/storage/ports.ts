@@ -414,6 +414,14 @@ export interface Store
     options: { maxRows: number; timeoutMs: number },
   ): Promise<Array<Record<string, unknown>>>;
   /**
+   * The last schedule slot (Unix seconds, its start) each scheduled query completed for the source, by query name
+   * (pipeline/scheduled-queries.ts). Kept in the database: after a restart, or when another worker takes the
+   * source over, the queries go on from there, neither skipping the slots in between nor running one again.
+   */
+  scheduledSlotsDone(sourceId: string): Promise<Map<string, number>>;
+  /** Records that `query` completed the slot starting `slotSecs` for the source; the record never moves back. */
+  recordScheduledSlot(sourceId: string, query: string, slotSecs: number): Promise<void>;
+  /**
    * Applies matches that are not tied to a page (correlation rules run on a schedule over stored matches)
    * in one transaction, through the same signals/windows/alerts path as `applyPage`. Idempotent: a match
    * already stored (same source, rule, event and error flag) is skipped, so re-running a schedule over an

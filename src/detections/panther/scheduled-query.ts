@@ -40,8 +40,7 @@ export type QuerySchedule = { rateMinutes: number } | { cron: Cron };
 
 /**
  * The start of the schedule slot `nowSecs` falls in: the latest time the schedule names at or before it (null
- * before the first). A query runs once per slot; after a restart the current slot runs again, and the rows it
- * already gave are not counted twice (scheduled-queries.ts).
+ * before the first). A query runs once per slot (scheduled-queries.ts).
  */
 export function slotStart(nowSecs: number, schedule: QuerySchedule): number | null {
   if ("rateMinutes" in schedule) {
@@ -51,6 +50,35 @@ export function slotStart(nowSecs: number, schedule: QuerySchedule): number | nu
   // previousRuns is strictly before the time it is given: one second later includes a run at `nowSecs` itself.
   const [latest] = schedule.cron.previousRuns(1, new Date((nowSecs + 1) * 1000));
   return latest === undefined ? null : Math.floor(latest.getTime() / 1000);
+}
+
+/**
+ * The slots to run at `nowSecs`, oldest first and at most `max`: those after `doneSecs` (the last slot completed)
+ * up to the current one; only the current one when none was completed yet (a new query has no past to catch up).
+ */
+export function slotsDue(
+  doneSecs: number | undefined,
+  nowSecs: number,
+  schedule: QuerySchedule,
+  max: number,
+): number[] {
+  const current = slotStart(nowSecs, schedule);
+  if (current === null || max < 1) return [];
+  if (doneSecs === undefined) return [current];
+  if (doneSecs >= current) return [];
+  if ("rateMinutes" in schedule) {
+    const rate = schedule.rateMinutes * 60;
+    const due: number[] = [];
+    for (let slot = (Math.floor(doneSecs / rate) + 1) * rate; slot <= current && due.length < max; slot += rate) {
+      due.push(slot);
+    }
+    return due;
+  }
+  // nextRuns is strictly after the time it is given.
+  return schedule.cron
+    .nextRuns(max, new Date(doneSecs * 1000))
+    .map((d) => Math.floor(d.getTime() / 1000))
+    .filter((slot) => slot <= current);
 }
 
 const CRON_FIELDS = "minute (0-59) hour (0-23) day-of-month (1-31) month (1-12) day-of-week (0-7, 0 and 7 Sunday)";

@@ -1106,6 +1106,27 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE deliveries ADD COLUMN failed_at_ms bigint;
     `,
   },
+  {
+    version: 40,
+    name: "actor emails are stored in lower case",
+    sql: `
+      -- See the SQLite store's migration 40. actor_email is COLLATE "C", so lower() folds ASCII only, as there.
+      UPDATE events SET actor_email = lower(actor_email) WHERE actor_email <> lower(actor_email);
+    `,
+  },
+  {
+    version: 41,
+    name: "scheduled queries remember the last slot they completed",
+    sql: `
+      -- See the SQLite store's migration 41.
+      CREATE TABLE scheduled_query_slots (
+        source_id text COLLATE "C" NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        query text COLLATE "C" NOT NULL,
+        slot_secs bigint NOT NULL,
+        PRIMARY KEY (source_id, query)
+      );
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

@@ -7,6 +7,7 @@ import { after, describe, it } from "node:test";
 import { CompiledQuery, sql } from "kysely";
 import pg from "pg";
 import { assertDeliveryHealthUpgrade, ROWS_BEFORE_DELIVERY_HEALTH } from "../../../test/delivery-health-upgrade.ts";
+import { assertEmailFoldUpgrade, ROWS_BEFORE_EMAIL_FOLD } from "../../../test/email-fold-upgrade.ts";
 import { type PgCluster, startPgCluster } from "../../../test/pg-cluster.ts";
 import { assertSourceNumbersUpgrade, ROWS_BEFORE_SOURCE_NUMBERS } from "../../../test/source-numbers-upgrade.ts";
 import { eventRow, ruleMatch, runStorageContract, sourceSettings } from "../../../test/storage-contract.ts";
@@ -269,6 +270,16 @@ describe("PostgresStore", () => {
     const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
     try {
       await assertDeliveryHealthUpgrade(store);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("migration 40 folds the actor emails stored before it, so that any case finds them", async () => {
+    const schema = await schemaBefore("actor emails are stored in lower case", ROWS_BEFORE_EMAIL_FOLD);
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    try {
+      await assertEmailFoldUpgrade(store);
     } finally {
       await store.close();
     }

@@ -1274,6 +1274,32 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE deliveries ADD COLUMN failed_at_ms INTEGER;
     `,
   },
+  {
+    version: 40,
+    name: "actor emails are stored in lower case",
+    sql: `
+      -- The actor email column is what the search filter and suppressions compare, and addresses are compared
+      -- without regard to case (core/event.ts, foldEmail): "Joan@Acme.com" was found only as typed. New events
+      -- are stored folded; these are the older ones. lower() folds ASCII letters only, as foldEmail does (and
+      -- PostgreSQL's under the column's "C" collation). raw keeps the address as it came.
+      UPDATE events SET actor_email = lower(actor_email) WHERE actor_email <> lower(actor_email);
+    `,
+  },
+  {
+    version: 41,
+    name: "scheduled queries remember the last slot they completed",
+    sql: `
+      -- Per source and scheduled query, the start of the last schedule slot it completed. It was kept in the
+      -- worker's memory: a restart ran the current slot again and skipped the ones that fell due while it was
+      -- down, as did a failed slot once the next one began (pipeline/scheduled-queries.ts now catches up).
+      CREATE TABLE scheduled_query_slots (
+        source_id TEXT NOT NULL REFERENCES sources(id) ON DELETE CASCADE,
+        query TEXT NOT NULL,
+        slot_secs INTEGER NOT NULL,
+        PRIMARY KEY (source_id, query)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

@@ -7,6 +7,7 @@ import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { assertDeliveryHealthUpgrade, ROWS_BEFORE_DELIVERY_HEALTH } from "../../../test/delivery-health-upgrade.ts";
+import { assertEmailFoldUpgrade, ROWS_BEFORE_EMAIL_FOLD } from "../../../test/email-fold-upgrade.ts";
 import {
   AFTER_REMOVED_SOURCE,
   assertSourceNumbersUpgrade,
@@ -799,6 +800,14 @@ describe("SqliteStore", () => {
       for (const statement of ROWS_BEFORE_DELIVERY_HEALTH) db.exec(statement);
       db.close();
       await withStore(assertDeliveryHealthUpgrade, path);
+    });
+
+    it("migration 40 folds the actor emails stored before it, so that any case finds them", async () => {
+      const path = freshPath();
+      const db = databaseBefore(path, "actor emails are stored in lower case");
+      for (const statement of ROWS_BEFORE_EMAIL_FOLD) db.exec(statement);
+      db.close();
+      await withStore(assertEmailFoldUpgrade, path);
     });
 
     it("migration 38 keeps the matches suppressed before it, each standing for any key of its anchor", async () => {

@@ -311,6 +311,13 @@ export interface RuleMatchesTable {
 }
 
 /** What a rule version says the same way for every match: stored once, not with each match. */
+/** The last slot each scheduled query completed per source (migration 41). */
+export interface ScheduledQuerySlotsTable {
+  source_id: string;
+  query: string;
+  slot_secs: number;
+}
+
 export interface RuleVersionsTable {
   id: string;
   rule_id: string;
@@ -509,6 +516,7 @@ export interface Database {
   rule_state: RuleStateTable;
   rule_state_versions: RuleStateVersionsTable;
   saved_searches: SavedSearchesTable;
+  scheduled_query_slots: ScheduledQuerySlotsTable;
   schema_migrations: SchemaMigrationsTable;
   sessions: SessionsTable;
   source_counters: SourceCountersTable;

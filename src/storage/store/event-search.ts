@@ -3,6 +3,7 @@
 
 import { type Kysely, type SelectQueryBuilder, sql } from "kysely";
 import { UsageError } from "../../core/errors.ts";
+import { foldEmail } from "../../core/event.ts";
 import type { EventQuery } from "../ports.ts";
 import type { Database } from "./database.ts";
 import type { StoreContext, StoreDialect, TextPlan } from "./dialect.ts";
@@ -89,10 +90,8 @@ function applyFilters<O>(
   // An empty list means "no type filter", the same as leaving it out (a CLI with no --type flags).
   if (filter.types !== undefined && filter.types.length > 0) q = q.where("type", "in", filter.types);
   if (filter.actorEmail !== undefined) {
-    // As typed, or in lower case, which is how addresses nearly always arrive: "Joan@Acme.com" finds joan@acme.com.
-    // Both on the index (an IN list), where matching any case would read every row.
-    const lower = filter.actorEmail.toLowerCase();
-    q = q.where("actor_email", "in", lower === filter.actorEmail ? [lower] : [filter.actorEmail, lower]);
+    // Addresses are stored folded (foldEmail): "Joan@Acme.com" finds joan@acme.com, on the index.
+    q = q.where("actor_email", "=", foldEmail(filter.actorEmail));
   }
   if (filter.actorId !== undefined) q = q.where("actor_id", "=", filter.actorId);
   if (filter.ip !== undefined) q = q.where("ip", "=", filter.ip);

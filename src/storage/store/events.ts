@@ -5,6 +5,7 @@
 
 import { createHash } from "node:crypto";
 import { type Selectable, sql } from "kysely";
+import { foldEmail } from "../../core/event.ts";
 import type { LeaseFence } from "../../core/fleet.ts";
 import { documentsOf } from "../event-document.ts";
 import type {
@@ -276,7 +277,8 @@ async function insertEvents(trx: Db, write: PageWrite, sourceNum: number, nowMs:
         effective_at: e.effectiveAtSecs,
         actor_type: e.actorType ?? null,
         actor_id: e.actorId ?? null,
-        actor_email: e.actorEmail ?? null,
+        // Folded, as every comparison of addresses is (the filter, suppressions); raw keeps it as it came.
+        actor_email: e.actorEmail == null ? null : foldEmail(e.actorEmail),
         ip: e.ip ?? null,
         project_id: e.projectId ?? null,
         raw: e.raw,

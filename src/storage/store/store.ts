@@ -17,6 +17,7 @@ import { fleetOps } from "./fleet.ts";
 import { loginThrottleOps } from "./login-throttle.ts";
 import { postureOps } from "./posture.ts";
 import { RuleStateCache } from "./rule-state-cache.ts";
+import { scheduledSlotOps } from "./scheduled-slots.ts";
 import { searchOps } from "./search.ts";
 import { SourceNumbers } from "./source-numbers.ts";
 import { sourceOps } from "./sources.ts";
@@ -50,6 +51,7 @@ export function openStore(dialect: StoreDialect, options: StoreOptions = {}): St
     ...backfillOps(ctx),
     // events: the page write, search, quarantine, unknown types, scheduled queries
     ...eventOps(ctx, textIndex),
+    ...scheduledSlotOps(ctx),
     // detections: matches, alert windows, alerts, rule state, settings, correlation
     ...detectionOps(ctx),
     ...alertOps(ctx),
