@@ -5,7 +5,7 @@
 import type { SourceRecord } from "../core/source.ts";
 import { memberRuleIds } from "../detections/correlation/live.ts";
 import { createDetectionEngine, type DetectionEngine } from "../detections/engine/engine.ts";
-import { loadRules, POLICIES_UNSUPPORTED } from "../detections/engine/load.ts";
+import { loadRules, notLoadedLines, POLICIES_UNSUPPORTED } from "../detections/engine/load.ts";
 import type { DetectionSetting } from "../detections/engine/types.ts";
 import { BUILTIN_PACKS_DIR, EnablementResolver } from "../detections/packs.ts";
 import type { CorrelationRuleSpec } from "../detections/panther/correlation.ts";
@@ -33,11 +33,14 @@ export async function openDetection(options: {
   nowSecs: () => number;
 }): Promise<Detection> {
   const { store } = options;
+  // Tolerant: a file that cannot load is said below, with its reason, and the other rules run.
   const rules = await loadRules({
     packs: options.packsDirs ?? [BUILTIN_PACKS_DIR],
     dirs: options.rulesDirs,
     settings: await store.listDetectionSettings(),
+    tolerant: true,
   });
+  for (const line of notLoadedLines(rules)) process.stderr.write(`vigil: ${line}\n`);
   const needsPython =
     rules.rules.some((r) => r.kind === "python") || (rules.dataModels ?? []).some((m) => m.pythonPath !== null);
   // Policies in one line (a Panther repository has hundreds); anything else skipped (a scheduled query for the

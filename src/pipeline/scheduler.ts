@@ -72,7 +72,8 @@ export class PollScheduler {
 
   /** Runs until the signal aborts; resolves once every loop has finished its current step. */
   async run(signal: AbortSignal): Promise<void> {
-    // Load the rules before polling: an invalid rule or a missing python3 stops start-up with its reason.
+    // Load the rules before polling: a missing python3 stops start-up with its reason; a rule file that cannot load
+    // is said with its reason, and the other rules run.
     await this.runtime.detection();
     // Alert delivery runs beside the polls: a slow destination never delays collection.
     const delivery = deliveryWorkerFor(this.runtime, this.options.delivery).run(signal);

@@ -80,6 +80,8 @@ Tests:
             "a@example.com": [2]
 `,
   );
+  // One file that cannot load: listed with its reason, and the pack's other rules still load and run.
+  writeFileSync(join(dir, "broken.yml"), "AnalysisType: rule\nRuleID: Test.Broken\nEnabled: true\n");
   return join(scratch, "packs");
 }
 
@@ -549,6 +551,12 @@ describe("HTTP API resources", () => {
     assert.equal(rule.pack, "TestPack");
     assert.deepEqual(rule.tests, ["created", "deleted"]);
     assert.deepEqual(rule.reports, { "MITRE ATT&CK": ["TA0003:T1098"] });
+    assert.equal(rules.json.problems.length, 1);
+    assert.match(rules.json.problems[0], /broken\.yml: /);
+    assert.equal(
+      rules.json.rules.some((r: { id: string }) => r.id === "Test.Broken"),
+      false,
+    );
 
     assert.equal((await call("POST", "/api/rules/Test.ApiKeyCreated/disable", { body: {} })).status, 200);
     const off = (await call("GET", "/api/rules")).json.rules.find((r: { id: string }) => r.id === "Test.ApiKeyCreated");

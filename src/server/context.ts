@@ -51,7 +51,12 @@ export function makeContext(runtime: Runtime, options: ServerOptions): ServerCon
     options,
     loginThrottle: options.loginThrottle ?? DEFAULT_LOGIN_THROTTLE,
     rules: () => {
-      rules ??= loadRules({ packs: options.rulePacks ?? [BUILTIN_PACKS_DIR], dirs: runtime.env.rulesDirs });
+      rules ??= loadRules({
+        packs: options.rulePacks ?? [BUILTIN_PACKS_DIR],
+        dirs: runtime.env.rulesDirs,
+        // As the workers load them: the files that cannot load are listed (GET /api/rules), the rest shown.
+        tolerant: true,
+      });
       // A failed load is not cached: fixing the rule file and retrying works without a restart.
       rules.catch(() => {
         rules = undefined;

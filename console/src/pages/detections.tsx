@@ -117,7 +117,13 @@ function RulesByTactic({ rules }: { rules: Rec[] }) {
 export function DetectionsPage() {
   usePageTitle("Detections");
   const packs = useLoad(() => api.get<unknown>("/api/packs").then((d) => listOf<Rec>(d, "packs")), []);
-  const rules = useLoad(() => api.get<unknown>("/api/rules").then((d) => listOf<Rec>(d, "rules")), []);
+  const rules = useLoad(
+    () =>
+      api
+        .get<unknown>("/api/rules")
+        .then((d) => ({ list: listOf<Rec>(d, "rules"), problems: listOf<string>(d, "problems") })),
+    [],
+  );
   const toggling = useAction();
   const testing = useAction();
   const [filter, setFilter] = useState("");
@@ -140,7 +146,7 @@ export function DetectionsPage() {
     });
   }
 
-  const shown = (rules.data ?? []).filter((r) =>
+  const shown = (rules.data?.list ?? []).filter((r) =>
     `${str(r.id)} ${str(pick(r, "displayName", "title", "name"))} ${str(pick(r, "packId", "pack"))} ${attackOf(
       r.reports,
     )
@@ -160,6 +166,21 @@ export function DetectionsPage() {
       </header>
       <AdminOnly fallback={<AdminOnlyNote what="enable or disable packs and rules" />}>{null}</AdminOnly>
       <ErrorBanner message={toggling.error ?? testing.error ?? packs.error ?? rules.error} />
+      {rules.data && rules.data.problems.length > 0 ? (
+        <div className="banner banner-error" role="alert">
+          <strong>
+            {rules.data.problems.length} rule {rules.data.problems.length === 1 ? "file" : "files"} could not be loaded;
+            their rules do not run (the others do). Fix the file and restart Vigil:
+          </strong>
+          <ul>
+            {rules.data.problems.map((p) => (
+              <li key={p} className="mono wrap">
+                {p}
+              </li>
+            ))}
+          </ul>
+        </div>
+      ) : null}
       {run ? (
         <section className="card" aria-label="Test results">
           <h2>

@@ -2,7 +2,7 @@
 
 import type { Command } from "commander";
 import { buildLedger, formatLedger } from "../../coverage/ledger.ts";
-import { loadRules } from "../../detections/engine/load.ts";
+import { loadRules, notLoadedLines } from "../../detections/engine/load.ts";
 import { BUILTIN_PACKS_DIR } from "../../detections/packs.ts";
 import { requireSource } from "../../pipeline/runtime.ts";
 import { withRuntime } from "../context.ts";
@@ -19,9 +19,10 @@ export function register(program: Command): void {
       await withRuntime(async (runtime) => {
         const sourceId = options.source ? (await requireSource(runtime, options.source)).id : undefined;
         const [rules, counts] = await Promise.all([
-          loadRules({ packs: [BUILTIN_PACKS_DIR], dirs: runtime.env.rulesDirs }),
+          loadRules({ packs: [BUILTIN_PACKS_DIR], dirs: runtime.env.rulesDirs, tolerant: true }),
           runtime.store.eventTypeCounts(sourceId),
         ]);
+        for (const line of notLoadedLines(rules)) process.stderr.write(`vigil: ${line}\n`);
         const ledger = buildLedger(rules.rules, counts);
         process.stdout.write(options.json ? `${JSON.stringify(ledger, null, 2)}\n` : formatLedger(ledger));
       });

@@ -6,7 +6,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { readEnv } from "../../config/env.ts";
 import { UsageError } from "../../core/errors.ts";
-import { loadRules, type RuleSet } from "../../detections/engine/load.ts";
+import { loadRules, notLoadedLines, type RuleSet } from "../../detections/engine/load.ts";
 import { BUILTIN_PACKS_DIR, EnablementResolver } from "../../detections/packs.ts";
 import { scheduledQueriesOf } from "../../detections/panther/scheduled-query.ts";
 import { filterRuleSet, parseFilter, type TestFilter } from "../../detections/test-filters.ts";
@@ -15,7 +15,8 @@ import { requireSource } from "../../pipeline/runtime.ts";
 import { printJsonLine, withRuntime } from "../context.ts";
 
 async function loadAll(): Promise<RuleSet> {
-  const set = await loadRules({ packs: [BUILTIN_PACKS_DIR], dirs: readEnv().rulesDirs });
+  const set = await loadRules({ packs: [BUILTIN_PACKS_DIR], dirs: readEnv().rulesDirs, tolerant: true });
+  for (const line of notLoadedLines(set)) process.stderr.write(`vigil: ${line}\n`);
   // Said once per load: a user rule replaces the pack rule with its id
   for (const o of set.overrides ?? [])
     process.stderr.write(`vigil: rule ${o.id} from ${o.file} replaces the pack rule in ${o.replaces}\n`);

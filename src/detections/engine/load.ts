@@ -58,6 +58,14 @@ export interface RuleSet {
   overrides?: Array<{ id: string; file: string; replaces: string }>;
 }
 
+/**
+ * What start-up, the CLI and the API say of the files of a tolerant load that did not load, one line each: the
+ * other rules run, so a typo in one file costs that file's rules, not every detection.
+ */
+export function notLoadedLines(set: Pick<RuleSet, "problems">): string[] {
+  return (set.problems ?? []).map((p) => `rule file not loaded (the other rules run): ${p}`);
+}
+
 export class RuleLoadError extends ConfigurationError {
   readonly problems: string[];
   constructor(problems: string[]) {

@@ -102,6 +102,8 @@ export function ruleRoutes(ctx: ServerContext): Hono<AppEnv> {
         ...s.set.rules.map((r) => view(r, s)),
         ...(s.set.correlationRules ?? []).map((r) => correlationView(r, s)),
       ],
+      // The files that did not load, each "file: reason": their rules do not run.
+      problems: s.set.problems ?? [],
     });
   });
 
