@@ -301,7 +301,7 @@ export function runSuppressionContract(name: string, open: (clock: Clock) => Pro
       await store.clearLoginFailures(["ip:slow", "user:slow"]);
     });
 
-    it("lists users, changes roles and deletes users, never the last admin", async () => {
+    it("lists users, changes roles and deletes users (unassigning their alerts), never the last admin", async () => {
       const admin = await store.createUser({ username: "admin", passwordHash: "h", role: "admin" });
       const ana = await store.createUser({ username: "ana", passwordHash: "h", role: "analyst" });
       assert.deepEqual(
@@ -316,8 +316,21 @@ export function runSuppressionContract(name: string, open: (clock: Clock) => Pro
       assert.equal((await store.setUserRole(ana.id, "admin")).role, "admin");
       assert.equal((await store.setUserRole(admin.id, "analyst")).role, "analyst");
       await store.createSession({ tokenHash: "t", userId: admin.id, csrf: "c", createdAtMs: 0, expiresAtMs: 1e15 });
-      await store.deleteUser(admin.id);
+      // An alert assigned to the user is unassigned with it: a later "admin" must not inherit it.
+      const source = await store.createSource(sourceSettings("prod"), { ciphertext: "x" });
+      const [alertId] = await matchOf(source.id, 1, "eve@example.com");
+      assert.ok(alertId);
+      await store.assignAlert(alertId, "admin", nowMs, "user:ana");
+      nowMs += 1000;
+      await store.deleteUser(admin.id, "user:ana");
       assert.equal(await store.getSession("t", 1), null);
+      assert.equal((await store.getAlert(alertId))?.assignee, null);
+      assert.deepEqual((await store.listAlertActivity(alertId)).at(-1), {
+        kind: "assigned",
+        atMs: nowMs,
+        by: "user:ana",
+        assignee: null,
+      });
       assert.deepEqual(
         (await store.listUsers()).map((u) => u.username),
         ["ana"],

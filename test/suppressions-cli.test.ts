@@ -57,11 +57,14 @@ describe("vigil suppressions", { timeout: 120_000 }, () => {
     );
     assert.match(list.stdout, /\t"office NAT"\n$/);
 
-    const noField = await vigil(["suppressions", "add", "--rule", "R", "--reason", "x"], dir.path);
+    const unknown = await vigil(["suppressions", "add", "--rule", "R", "--ip", "1.2.3.4", "--reason", "x"], dir.path);
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.stderr, /There is no rule "R"/);
+    const noField = await vigil(["suppressions", "add", "--rule", "OpenAI.Login.Failed", "--reason", "x"], dir.path);
     assert.notEqual(noField.code, 0);
     assert.match(noField.stderr, /at least one field/);
     const badFor = await vigil(
-      ["suppressions", "add", "--rule", "R", "--ip", "1.2.3.4", "--for", "soon", "--reason", "x"],
+      ["suppressions", "add", "--rule", "OpenAI.Login.Failed", "--ip", "1.2.3.4", "--for", "soon", "--reason", "x"],
       dir.path,
     );
     assert.notEqual(badFor.code, 0);

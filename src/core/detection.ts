@@ -89,9 +89,17 @@ export const OPEN_ALERT_STATUSES: readonly AlertStatus[] = ALERT_STATUSES.filter
 export type AlertStatusFilter = AlertStatus | "UNRESOLVED";
 export const ALERT_STATUS_FILTERS: readonly AlertStatusFilter[] = [...ALERT_STATUSES, "UNRESOLVED"];
 
-/** The statuses a filter stands for. */
+/** The statuses a filter stands for: ACKNOWLEDGED and TRIAGED, the older word for it, stand for both. */
 export function statusesOf(filter: AlertStatusFilter): readonly AlertStatus[] {
-  return filter === "UNRESOLVED" ? OPEN_ALERT_STATUSES : [filter];
+  if (filter === "UNRESOLVED") return OPEN_ALERT_STATUSES;
+  if (filter === "ACKNOWLEDGED" || filter === "TRIAGED") return ["ACKNOWLEDGED", "TRIAGED"];
+  return [filter];
+}
+
+/** A status as typed (any case), or undefined if it is none. */
+export function parseAlertStatus(text: string): AlertStatus | undefined {
+  const upper = text.trim().toUpperCase();
+  return ALERT_STATUSES.find((s) => s === upper);
 }
 
 /** A status filter as typed (any case), or undefined if it is none. */

@@ -10,6 +10,13 @@ export function wellFormedText(text: string): string {
   return text.replace(UNSTORABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
+/** Characters (code points) of `text`, as a person counts them: an emoji is one, not two UTF-16 units. */
+export function characterCount(text: string): number {
+  let n = 0;
+  for (const _ of text) n++;
+  return n;
+}
+
 /** The first `max` UTF-16 units of `text`, one fewer when the cut would split a surrogate pair. */
 export function cutText(text: string, max: number): string {
   if (text.length <= max) return text;

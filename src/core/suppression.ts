@@ -3,6 +3,9 @@
 
 import { foldEmail } from "./event.ts";
 
+/** The longest a suppression may be set for at once: a year (longer is "until removed", said as such). */
+export const SUPPRESSION_MAX_MS = 366 * 86_400_000;
+
 /** The fields a suppression can pin, each to one exact value. `dedup` is the match's alert grouping key. */
 export const SUPPRESSION_FIELDS = ["actorEmail", "actorId", "ip", "projectId", "dedup"] as const;
 export type SuppressionField = (typeof SUPPRESSION_FIELDS)[number];

@@ -296,15 +296,27 @@ describe("users API", () => {
 
   it("creates, lists and removes suppressions with who and when", async () => {
     const made = await call("POST", "/api/suppressions", {
-      ruleId: "Test.Rule",
+      ruleId: "OpenAI.Login.Failed",
       conditions: { actorEmail: "bot@example.com" },
-      reason: "<b>nightly</b> job",
+      // Stored as written: a NUL (which PostgreSQL refuses) as its escape.
+      reason: "<b>nightly</b> job\u0000",
       expiresInSecs: 86_400,
     });
-    assert.equal(made.status, 201);
+    assert.equal(made.status, 201, made.text);
     const s = made.json.suppression;
     assert.equal(s.createdBy, "token:tests");
+    assert.equal(s.reason, "<b>nightly</b> job\\u0000");
     assert.ok(s.expiresAtMs > Date.now());
+    // What could never match, or would hide for decades, is refused with the reason.
+    const refused = async (body: Json, reason: RegExp) => {
+      const res = await call("POST", "/api/suppressions", body);
+      assert.equal(res.status, 400, res.text);
+      assert.match(res.json.error.message, reason);
+    };
+    const base = { ruleId: "OpenAI.Login.Failed", conditions: { ip: "203.0.113.7" }, reason: "known" };
+    await refused({ ...base, ruleId: "No.Such.Rule" }, /There is no rule "No\.Such\.Rule"/);
+    await refused({ ...base, conditions: { ip: "not an ip" } }, /ip must be an IPv4 or IPv6 address/);
+    await refused({ ...base, expiresAtMs: Date.now() + 400 * 86_400_000 }, /at most a year away/);
     assert.equal((await call("POST", "/api/suppressions", { ruleId: "R", conditions: {}, reason: "x" })).status, 400);
     assert.equal(
       (await call("POST", "/api/suppressions", { ruleId: "R", conditions: { raw: "x" }, reason: "x" })).status,

@@ -97,6 +97,26 @@ describe("alert triage API (as an analyst)", () => {
     assert.equal(comment.json.comment.by, "user:ana");
     assert.equal((await call("POST", `/api/alerts/${id}/comments`, { body: "" })).status, 400);
     assert.equal((await call("POST", "/api/alerts/unknown/comments", { body: "hi" })).status, 404);
+    // Counted in characters (an emoji is one), and stored as written: a NUL or a lone surrogate as its escape.
+    const emoji = "🔒".repeat(6000);
+    assert.equal((await call("POST", `/api/alerts/${second}/comments`, { body: emoji })).status, 201);
+    const odd = await call("POST", `/api/alerts/${second}/comments`, { body: "nul\u0000 half\ud800" });
+    assert.equal(odd.json.comment.body, "nul\\u0000 half\\ud800");
+    const secondActivity = (await call("GET", `/api/alerts/${second}`)).json.activity;
+    assert.deepEqual(
+      secondActivity.filter((a: Json) => a.kind === "comment").map((a: Json) => a.body),
+      [emoji, "nul\\u0000 half\\ud800"],
+    );
+
+    // ACKNOWLEDGED finds the alerts set to TRIAGED (its older word) too; a status in any case, as the CLI takes it.
+    assert.equal((await call("POST", `/api/alerts/${third}/status`, { status: "triaged" })).status, 200);
+    assert.deepEqual(
+      (await call("GET", "/api/alerts?status=ACKNOWLEDGED")).json.alerts.map((a: Json) => [a.id, a.status]),
+      [[third, "TRIAGED"]],
+    );
+    const badStatus = await call("POST", `/api/alerts/${third}/status`, { status: "done" });
+    assert.equal(badStatus.status, 400);
+    assert.match(badStatus.json.error.message, /a status is one of OPEN, ACKNOWLEDGED/);
 
     const bulk = await call("POST", "/api/alerts/status", { ids: [id, second, third], status: "RESOLVED" });
     assert.equal(bulk.status, 200);

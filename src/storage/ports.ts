@@ -597,8 +597,12 @@ export interface UserAdminStore {
   listUsers(): Promise<UserRecord[]>;
   /** Unknown id → not_found; demoting the last admin → conflict. */
   setUserRole(id: string, role: UserRole): Promise<UserRecord>;
-  /** Also ends the user's sessions. Unknown id → not_found; the last admin → conflict. */
-  deleteUser(id: string): Promise<void>;
+  /**
+   * Also ends the user's sessions, and unassigns the alerts assigned to them (recorded as an assignment change by
+   * `by`, at the store's time): a later user of the same name must not inherit them. Unknown id → not_found; the
+   * last admin → conflict.
+   */
+  deleteUser(id: string, by?: string | null): Promise<void>;
 }
 
 export interface FleetStore {

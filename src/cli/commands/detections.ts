@@ -6,7 +6,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { readEnv } from "../../config/env.ts";
 import { UsageError } from "../../core/errors.ts";
-import { loadRules, notLoadedLines, type RuleSet } from "../../detections/engine/load.ts";
+import { hasRule, loadRules, notLoadedLines, type RuleSet } from "../../detections/engine/load.ts";
 import { BUILTIN_PACKS_DIR, EnablementResolver } from "../../detections/packs.ts";
 import { scheduledQueriesOf } from "../../detections/panther/scheduled-query.ts";
 import { filterRuleSet, parseFilter, type TestFilter } from "../../detections/test-filters.ts";
@@ -26,10 +26,7 @@ async function loadAll(): Promise<RuleSet> {
 function setEnabled(kind: "rule" | "pack", enabled: boolean) {
   return async (id: string, options: { source?: string }) => {
     const set = await loadAll();
-    const known =
-      kind === "rule"
-        ? set.rules.some((r) => r.id === id) || (set.correlationRules ?? []).some((r) => r.ruleId === id)
-        : set.packs.some((p) => p.id === id);
+    const known = kind === "rule" ? hasRule(set, id) : set.packs.some((p) => p.id === id);
     if (!known) throw new UsageError(`There is no ${kind} ${JSON.stringify(id)}; see \`vigil ${kind}s list\`.`);
     await withRuntime(async (runtime) => {
       const source = options.source === undefined ? null : await requireSource(runtime, options.source);

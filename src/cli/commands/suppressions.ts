@@ -8,6 +8,8 @@
 import type { Command } from "commander";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { SuppressionConditions, SuppressionRecord } from "../../core/suppression.ts";
+import { hasRule, loadRules } from "../../detections/engine/load.ts";
+import { BUILTIN_PACKS_DIR } from "../../detections/packs.ts";
 import { printJsonLine, withRuntime } from "../context.ts";
 import { isoTime as iso, parseTimeArg } from "../time-arg.ts";
 import { cliActor } from "./alerts.ts";
@@ -119,6 +121,14 @@ export function register(program: Command): void {
           ruleId = alert.ruleId;
         }
         if (ruleId === undefined) throw new UsageError("Name the rule: --rule ID or --from-alert ID.");
+        if (options.fromAlert === undefined) {
+          const rules = await loadRules({ packs: [BUILTIN_PACKS_DIR], dirs: runtime.env.rulesDirs, tolerant: true });
+          if (!hasRule(rules, ruleId)) {
+            throw new UsageError(
+              `There is no rule ${JSON.stringify(ruleId)} (see \`vigil rules list\`): its matches would never come.`,
+            );
+          }
+        }
         const conditions: SuppressionConditions = {
           ...(options.actorEmail !== undefined ? { actorEmail: options.actorEmail } : {}),
           ...(options.actorId !== undefined ? { actorId: options.actorId } : {}),

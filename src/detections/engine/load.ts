@@ -58,6 +58,11 @@ export interface RuleSet {
   overrides?: Array<{ id: string; file: string; replaces: string }>;
 }
 
+/** Whether `id` is a rule or correlation rule of the set: what enabling, disabling and suppressing may name. */
+export function hasRule(set: Pick<RuleSet, "rules" | "correlationRules">, id: string): boolean {
+  return set.rules.some((r) => r.id === id) || (set.correlationRules ?? []).some((r) => r.ruleId === id);
+}
+
 /**
  * What start-up, the CLI and the API say of the files of a tolerant load that did not load, one line each: the
  * other rules run, so a typo in one file costs that file's rules, not every detection.

@@ -4,7 +4,13 @@
 import { type Context, Hono } from "hono";
 import { z } from "zod";
 import { ALERT_COMMENT_MAX_CHARS, type AlertRecord, BULK_STATUS_MAX } from "../../core/alert.ts";
-import { ALERT_STATUS_FILTERS, ALERT_STATUSES, isSeverity, parseAlertStatusFilter } from "../../core/detection.ts";
+import {
+  ALERT_STATUS_FILTERS,
+  ALERT_STATUSES,
+  isSeverity,
+  parseAlertStatus,
+  parseAlertStatusFilter,
+} from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { RuleSet } from "../../detections/engine/load.ts";
 import { ALERT_SORTS, type AlertCursor, type AlertFilter, type AlertSort, type Store } from "../../storage/ports.ts";
@@ -13,15 +19,29 @@ import { keysetPages, streamJsonList } from "../json-stream.ts";
 import { requestActor } from "../request-actor.ts";
 import { eventView } from "./events.ts";
 
-const STATUSES = ALERT_STATUSES;
-const StatusSchema = z.object({ status: z.enum(STATUSES) });
+/** A status in any case, as the CLI takes it. */
+const Status = z.string().transform((text, zc) => {
+  const status = parseAlertStatus(text);
+  if (status === undefined) {
+    zc.issues.push({ code: "custom", input: text, message: `a status is one of ${ALERT_STATUSES.join(", ")}` });
+    return z.NEVER;
+  }
+  return status;
+});
+const StatusSchema = z.object({ status: Status });
 const BulkStatusSchema = z.object({
   ids: z.array(z.string().min(1).max(200)).min(1).max(BULK_STATUS_MAX),
-  status: z.enum(STATUSES),
+  status: Status,
 });
 /** A username, or null to unassign. */
 const AssignSchema = z.object({ assignee: z.string().min(1).max(200).nullable() });
-const CommentSchema = z.object({ body: z.string().min(1).max(ALERT_COMMENT_MAX_CHARS) });
+// Two UTF-16 units per character at most: the store counts characters (commentOnAlert).
+const CommentSchema = z.object({
+  body: z
+    .string()
+    .min(1)
+    .max(ALERT_COMMENT_MAX_CHARS * 2),
+});
 
 /** The list's filters from the query: status, severity, rule, source, assignee or unassigned, since/until, history. */
 async function alertFilter(c: Context<AppEnv>, store: Store): Promise<AlertFilter> {

@@ -5,6 +5,7 @@ import { basename } from "node:path";
 import { Hono } from "hono";
 import { z } from "zod";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
+import { hasRule } from "../../detections/engine/load.ts";
 import type { LoadedRule } from "../../detections/engine/loaded-rule.ts";
 import { EnablementResolver } from "../../detections/packs.ts";
 import type { CorrelationRuleSpec } from "../../detections/panther/correlation.ts";
@@ -146,10 +147,7 @@ export function ruleRoutes(ctx: ServerContext): Hono<AppEnv> {
         const id = c.req.param("id");
         const { sourceId } = await readBody(c, ToggleSchema);
         const set = await ctx.rules();
-        const known =
-          kind === "rule"
-            ? set.rules.some((r) => r.id === id) || (set.correlationRules ?? []).some((r) => r.ruleId === id)
-            : set.packs.some((p) => p.id === id);
+        const known = kind === "rule" ? hasRule(set, id) : set.packs.some((p) => p.id === id);
         if (!known) throw new NotFoundError(`There is no ${kind} ${JSON.stringify(id)}.`);
         let source: string | null = null;
         if (sourceId !== undefined) {

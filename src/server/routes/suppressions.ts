@@ -5,12 +5,10 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import { UsageError } from "../../core/errors.ts";
-import { SUPPRESSION_FIELDS } from "../../core/suppression.ts";
+import { SUPPRESSION_FIELDS, SUPPRESSION_MAX_MS } from "../../core/suppression.ts";
+import { hasRule } from "../../detections/engine/load.ts";
 import { type AppEnv, readBody, type ServerContext, strParam } from "../context.ts";
 import { requestActor } from "../request-actor.ts";
-
-/** The longest a suppression may be set for at once: a year (longer is "until removed", said as such). */
-const MAX_SECS = 366 * 86_400;
 
 const CreateSchema = z
   .object({
@@ -18,7 +16,13 @@ const CreateSchema = z
     conditions: z.partialRecord(z.enum(SUPPRESSION_FIELDS), z.string().min(1).max(1000)),
     reason: z.string().min(1).max(1000),
     /** Seconds from now; null or absent (with no expiresAtMs): until removed. */
-    expiresInSecs: z.number().int().min(60).max(MAX_SECS).nullable().optional(),
+    expiresInSecs: z
+      .number()
+      .int()
+      .min(60)
+      .max(SUPPRESSION_MAX_MS / 1000)
+      .nullable()
+      .optional(),
     expiresAtMs: z.number().int().positive().nullable().optional(),
   })
   .strict();
@@ -41,6 +45,11 @@ export function suppressionRoutes(ctx: ServerContext): Hono<AppEnv> {
 
   app.post("/suppressions", async (c) => {
     const body = await readBody(c, CreateSchema);
+    if (!hasRule(await ctx.rules(), body.ruleId)) {
+      throw new UsageError(
+        `There is no rule ${JSON.stringify(body.ruleId)} (GET /api/rules lists them): its matches would never come.`,
+      );
+    }
     if (body.expiresInSecs != null && body.expiresAtMs != null) {
       throw new UsageError("Give expiresInSecs or expiresAtMs, not both.");
     }

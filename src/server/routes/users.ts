@@ -7,6 +7,7 @@ import { USER_ROLES } from "../../core/access.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import { createUser, hashPassword, passwordProblem, usernameProblem } from "../auth.ts";
 import { type AppEnv, readBody, requireAdmin, type ServerContext } from "../context.ts";
+import { requestActor } from "../request-actor.ts";
 
 const CreateSchema = z.object({ username: z.string(), password: z.string(), role: z.enum(USER_ROLES) }).strict();
 const UpdateSchema = z.object({ role: z.enum(USER_ROLES).optional(), password: z.string().optional() }).strict();
@@ -43,7 +44,7 @@ export function userRoutes(ctx: ServerContext): Hono<AppEnv> {
   });
 
   app.delete("/users/:id", requireAdmin, async (c) => {
-    await store.deleteUser(c.req.param("id"));
+    await store.deleteUser(c.req.param("id"), requestActor(c));
     return c.json({ ok: true });
   });
 

@@ -6,13 +6,16 @@
 // time — the safer way round for a late event.
 
 import { randomUUID } from "node:crypto";
+import { isIP } from "node:net";
 import type { Selectable } from "kysely";
 import type { RuleMatch } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
+import { characterCount, wellFormedText } from "../../core/storable-text.ts";
 import {
   type MatchFields,
   type NewSuppression,
   SUPPRESSION_FIELDS,
+  SUPPRESSION_MAX_MS,
   type SuppressionConditions,
   type SuppressionRecord,
   suppressionActive,
@@ -58,7 +61,11 @@ function checkedConditions(conditions: SuppressionConditions): SuppressionCondit
     if (typeof value !== "string" || value === "" || value.length > VALUE_MAX) {
       throw new UsageError(`The suppression's ${field} must be text of 1 to ${VALUE_MAX} characters.`);
     }
-    checked[field] = value;
+    // A value no event can have would look active and never match.
+    if (field === "ip" && isIP(value) === 0) {
+      throw new UsageError(`The suppression's ip must be an IPv4 or IPv6 address, not ${JSON.stringify(value)}.`);
+    }
+    checked[field] = wellFormedText(value);
   }
   // Without a field it would mute the whole rule: that is what disabling a rule is for.
   if (Object.keys(checked).length === 0) {
@@ -223,13 +230,18 @@ export function suppressionOps(
   return {
     async createSuppression(s: NewSuppression) {
       if (s.ruleId.trim() === "") throw new UsageError("A suppression names the rule whose matches it mutes.");
-      const reason = s.reason.trim();
-      if (reason === "" || reason.length > REASON_MAX) {
+      const reason = wellFormedText(s.reason.trim());
+      if (reason === "" || characterCount(reason) > REASON_MAX) {
         throw new UsageError(`A suppression needs a reason of 1 to ${REASON_MAX} characters: say why it is benign.`);
       }
       const nowMs = ctx.clock.nowMs();
       if (s.expiresAtMs !== null && s.expiresAtMs <= nowMs) {
         throw new UsageError("A suppression's expiry must be in the future.");
+      }
+      if (s.expiresAtMs !== null && s.expiresAtMs > nowMs + SUPPRESSION_MAX_MS) {
+        throw new UsageError(
+          "A suppression's expiry is at most a year away; for longer, leave it without one (until removed).",
+        );
       }
       const row = {
         id: randomUUID(),

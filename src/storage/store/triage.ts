@@ -5,6 +5,7 @@
 import { ALERT_COMMENT_MAX_CHARS, type AlertActivity, type AlertRecord, BULK_STATUS_MAX } from "../../core/alert.ts";
 import type { AlertStatus } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
+import { characterCount, wellFormedText } from "../../core/storable-text.ts";
 import type { Store } from "../ports.ts";
 import { changeStatus, checkStatus, lockedAlert, lockedAlerts } from "./alerts.ts";
 import { toAlertStatusChange } from "./detection-rows.ts";
@@ -55,10 +56,12 @@ export function triageOps(
     },
 
     async commentOnAlert(id, body, atMs, by = null) {
-      const text = body.trim();
+      // Stored as written (wellFormedText: a NUL or a lone surrogate as its \u escape), counted in characters.
+      const text = wellFormedText(body.trim());
       if (text === "") throw new UsageError("A comment needs some text.");
-      if (text.length > ALERT_COMMENT_MAX_CHARS) {
-        throw new UsageError(`A comment is at most ${ALERT_COMMENT_MAX_CHARS} characters (got ${text.length}).`);
+      const chars = characterCount(text);
+      if (chars > ALERT_COMMENT_MAX_CHARS) {
+        throw new UsageError(`A comment is at most ${ALERT_COMMENT_MAX_CHARS} characters (got ${chars}).`);
       }
       return dialect.write(async (trx) => {
         await lockedAlert(dialect, trx, id);

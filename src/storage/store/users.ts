@@ -5,6 +5,8 @@
 import type { Selectable } from "kysely";
 import { NotFoundError, VigilError } from "../../core/errors.ts";
 import type { UserAdminStore, UserRecord, UserRole } from "../ports.ts";
+import { lockedAlerts } from "./alerts.ts";
+import { chunks } from "./chunks.ts";
 import type { UsersTable } from "./database.ts";
 import type { Db, StoreContext } from "./dialect.ts";
 
@@ -42,6 +44,31 @@ async function keepAnAdmin(trx: Db, row: Selectable<UsersTable>, change: string)
   }
 }
 
+/**
+ * Unassigns every alert assigned to `username`, each change recorded as assignAlert records one. Under the alerts'
+ * status locks (after the admins' lock: no path takes them the other way round), read again once held.
+ */
+async function unassignAll(ctx: StoreContext, trx: Db, username: string, by: string | null): Promise<void> {
+  const assigned = await trx.selectFrom("alerts").select("id").where("assignee", "=", username).execute();
+  if (assigned.length === 0) return;
+  const atMs = ctx.clock.nowMs();
+  const held = await lockedAlerts(
+    ctx.dialect,
+    trx,
+    assigned.map((a) => a.id),
+  );
+  const ids = held.filter((a) => a.assignee === username).map((a) => a.id);
+  for (const chunk of chunks(ids)) {
+    await trx.updateTable("alerts").set({ assignee: null, updated_at_ms: atMs }).where("id", "in", chunk).execute();
+    await trx
+      .insertInto("alert_activity")
+      .values(
+        chunk.map((alertId) => ({ alert_id: alertId, kind: "assigned", at_ms: atMs, by, assignee: null, body: null })),
+      )
+      .execute();
+  }
+}
+
 export function userAdminOps(ctx: StoreContext): UserAdminStore {
   const { dialect } = ctx;
   return {
@@ -60,10 +87,12 @@ export function userAdminOps(ctx: StoreContext): UserAdminStore {
       });
     },
 
-    async deleteUser(id) {
+    async deleteUser(id, by = null) {
       await dialect.write(async (trx) => {
         await dialect.lockKeys(trx, [ADMINS_LOCK]);
-        await keepAnAdmin(trx, await requireUser(trx, id), "deleted");
+        const row = await requireUser(trx, id);
+        await keepAnAdmin(trx, row, "deleted");
+        await unassignAll(ctx, trx, row.username, by);
         // Sessions go with the user (the foreign key cascades; said here so SQLite without it agrees).
         await trx.deleteFrom("sessions").where("user_id", "=", id).execute();
         await trx.deleteFrom("users").where("id", "=", id).execute();
