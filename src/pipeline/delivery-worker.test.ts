@@ -331,6 +331,40 @@ describe("DeliveryWorker", () => {
     );
   });
 
+  it("routes every other alert while one alert's notifications cannot be read, and that one's in order later", async () => {
+    server = await startHttpServer((_req, res) => reply(res, 200));
+    await addWebhook(store, secrets, "hook", server.origin);
+    const [broken, fine] = await createAlerts(store, source, 2);
+    assert.ok(broken && fine);
+    // The broken alert's creation cannot be read (a context that does not decode, say), and it is resolved.
+    await store.setAlertStatus(broken, "RESOLVED", clock.t);
+    let readable = false;
+    const unreadable = new Proxy(store, {
+      get: (target, key, receiver) =>
+        key === "getAlertMatches"
+          ? (id: string, limit?: number) =>
+              id === broken && !readable
+                ? Promise.reject(new Error("cannot decode"))
+                : target.getAlertMatches(id, limit)
+          : Reflect.get(target, key, receiver),
+    });
+    await worker({}, unreadable).drain();
+    assert.deepEqual(
+      (await store.listDeliveries(fine)).map((d) => [d.kind, d.status]),
+      [["created", "sent"]],
+    );
+    assert.deepEqual(await store.listDeliveries(broken), [], "its resolve waits behind its creation");
+    readable = true;
+    await worker({}, unreadable).drain();
+    assert.deepEqual(
+      (await store.listDeliveries(broken)).map((d) => [d.kind, d.status]),
+      [
+        ["created", "sent"],
+        ["resolved", "sent"],
+      ],
+    );
+  });
+
   it("fails a pending delivery whose destination was removed", async () => {
     server = await startHttpServer((_req, res) => reply(res, 200));
     const dest = await addWebhook(store, secrets, "hook", server.origin);
@@ -345,11 +379,13 @@ describe("DeliveryWorker", () => {
   });
   it("raises one DeliveryFailed system alert per failing destination, and resolves it when delivery works again", async () => {
     let up = false;
-    server = await startHttpServer((_req, res) => reply(res, up ? 200 : 404));
-    const hook = await addWebhook(store, secrets, "hook", server.origin);
+    // "hook" refuses until it is back up; "backup" takes everything, the system alert included.
+    server = await startHttpServer((req, res) => reply(res, up || req.url === "/backup" ? 200 : 404));
+    const hook = await addWebhook(store, secrets, "hook", `${server.origin}/hook`);
+    await addWebhook(store, secrets, "backup", `${server.origin}/backup`);
     await createAlerts(store, source, 2);
     const w = worker();
-    assert.deepEqual(await w.runOnce(), { routed: 2, sent: 0, retried: 0, failed: 2 });
+    assert.deepEqual(await w.runOnce(), { routed: 2, sent: 2, retried: 0, failed: 2 });
     const raised = await store.listAlerts({ ruleId: DELIVERY_FAILED_RULE_ID });
     assert.equal(raised.length, 1);
     const [system] = raised;
@@ -376,7 +412,13 @@ describe("DeliveryWorker", () => {
       to: "RESOLVED",
       by: "system:delivery",
     });
-    assert.ok((await store.listDeliveries(system.id)).some((d) => d.kind === "resolved" && d.status === "sent"));
+    // The resolve goes where the system alert's creation went: to "backup", not to "hook", which never got it.
+    assert.deepEqual(
+      (await store.listDeliveries(system.id))
+        .filter((d) => d.kind === "resolved")
+        .map((d) => [d.destinationName, d.status]),
+      [["backup", "sent"]],
+    );
     assert.equal((await store.listAlerts({ ruleId: DELIVERY_FAILED_RULE_ID })).length, 1);
   });
 

@@ -247,38 +247,56 @@ export class DeliveryWorker {
     const entries: OutboxEntry[] = await store.listUnroutedOutbox(limit);
     if (entries.length === 0) return 0;
     const destinations = await this.#destinations();
+    // An entry that cannot be routed (its alert unreadable) holds back only its own alert's later entries, which
+    // must follow it in order (a resolve goes where the creation went): every other alert's go on.
+    const heldBack = new Set<string>();
     for (const entry of entries) {
-      const alert = await store.getAlert(entry.alertId);
-      let targets: Destination[] = [];
-      if (alert) {
-        if (alert.ruleId.startsWith(SYSTEM_RULE_PREFIX)) targets = destinations;
-        else {
-          const [first] = await store.getAlertMatches(alert.id, 1);
-          targets = routeAlert(
-            {
-              severity: alert.severity,
-              logType: first?.match.logType ?? "OpenAI.Audit",
-              ruleDestinations: alert.destinations,
-              // As the alert was when the entry was written: one raised from history that turned live since is
-              // announced to live destinations by its next entry, not by this one too.
-              fromHistory: entry.fromHistory ?? alert.fromHistory,
-            },
-            destinations,
-            (ignored) =>
-              logger.warn(
-                { alert: alert.id, rule: alert.ruleId, ...ignored },
-                `Rule ${alert.ruleId} names destinations that do not exist: ${[...ignored.unknown, ...ignored.dropped].join(", ")}`,
-              ),
-          );
-        }
+      if (heldBack.has(entry.alertId)) continue;
+      try {
+        await this.#routeEntry(entry, destinations);
+      } catch (err) {
+        heldBack.add(entry.alertId);
+        logger.warn(
+          { alert: entry.alertId, outboxId: entry.id },
+          `Routing the ${entry.kind} notification of alert ${entry.alertId} failed (tried again at the next pass): ${errorMessage(err)}`,
+        );
       }
-      await store.routeOutboxEntry(
-        entry.id,
-        targets.map((d) => ({ id: d.id, name: d.name })),
-        clock.nowMs(),
-      );
     }
     return entries.length;
+  }
+
+  /** Fans one outbox entry out to the destinations routing names (store.routeOutboxEntry). */
+  async #routeEntry(entry: OutboxEntry, destinations: Destination[]): Promise<void> {
+    const { store, logger, clock } = this.#o;
+    const alert = await store.getAlert(entry.alertId);
+    let targets: Destination[] = [];
+    if (alert) {
+      if (alert.ruleId.startsWith(SYSTEM_RULE_PREFIX)) targets = destinations;
+      else {
+        const [first] = await store.getAlertMatches(alert.id, 1);
+        targets = routeAlert(
+          {
+            severity: alert.severity,
+            logType: first?.match.logType ?? "OpenAI.Audit",
+            ruleDestinations: alert.destinations,
+            // As the alert was when the entry was written: one raised from history that turned live since is
+            // announced to live destinations by its next entry, not by this one too.
+            fromHistory: entry.fromHistory ?? alert.fromHistory,
+          },
+          destinations,
+          (ignored) =>
+            logger.warn(
+              { alert: alert.id, rule: alert.ruleId, ...ignored },
+              `Rule ${alert.ruleId} names destinations that do not exist: ${[...ignored.unknown, ...ignored.dropped].join(", ")}`,
+            ),
+        );
+      }
+    }
+    await store.routeOutboxEntry(
+      entry.id,
+      targets.map((d) => ({ id: d.id, name: d.name })),
+      clock.nowMs(),
+    );
   }
 
   get #capacity(): number {

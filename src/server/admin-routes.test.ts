@@ -302,7 +302,7 @@ describe("users API", () => {
       reason: "<b>nightly</b> job\u0000",
       expiresInSecs: 86_400,
     });
-    assert.equal(made.status, 201, made.text);
+    assert.equal(made.status, 201, JSON.stringify(made.json));
     const s = made.json.suppression;
     assert.equal(s.createdBy, "token:tests");
     assert.equal(s.reason, "<b>nightly</b> job\\u0000");
@@ -310,7 +310,7 @@ describe("users API", () => {
     // What could never match, or would hide for decades, is refused with the reason.
     const refused = async (body: Json, reason: RegExp) => {
       const res = await call("POST", "/api/suppressions", body);
-      assert.equal(res.status, 400, res.text);
+      assert.equal(res.status, 400, JSON.stringify(res.json));
       assert.match(res.json.error.message, reason);
     };
     const base = { ruleId: "OpenAI.Login.Failed", conditions: { ip: "203.0.113.7" }, reason: "known" };

@@ -500,8 +500,8 @@ export interface Store
   listUnroutedOutbox(limit: number): Promise<OutboxEntry[]>;
   /**
    * Creates one pending delivery per destination (due at `nowMs`) and marks the entry routed, in one
-   * transaction. A resolve also goes to every destination its alert's creation went to (a delivery sent or
-   * pending), whatever `destinations` says. Idempotent: an entry already routed, or a delivery that exists, is
+   * transaction. A resolve goes to the destinations its alert's creation went to (a delivery sent or pending)
+   * that still exist, and only to them, whatever `destinations` says. Idempotent: an entry already routed, or a delivery that exists, is
    * left as is.
    */
   routeOutboxEntry(outboxId: number, destinations: Array<{ id: string; name: string }>, nowMs: number): Promise<void>;

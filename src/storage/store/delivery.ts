@@ -185,25 +185,30 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
           if (exists === undefined) throw new NotFoundError(`No outbox entry with id ${outboxId}.`);
           return; // routed already
         }
-        // A resolve goes wherever its alert's creation went (sent, or still on its way), whatever routing says
-        // now: a late match may have lowered the alert's severity, or a destination's minimum changed since.
-        const announced =
+        // A resolve goes where its alert's creation went (sent, or still on its way), and only there, whatever
+        // routing says now: a late match may have lowered the alert's severity, or a destination's minimum changed
+        // since; and a destination added since, or whose creation was given up, never heard of the alert (a
+        // PagerDuty resolve of an incident it never opened, a Slack "resolved" out of nowhere). A dead creation of
+        // an ended alert is not sent again (./delivery.ts, dead letters); if the alert reopens, it goes again, and
+        // the next resolve follows it. A destination removed since gets nothing.
+        const targets =
           marked.kind !== "resolved"
-            ? []
+            ? destinations
             : await trx
                 .selectFrom("outbox as created")
                 .innerJoin("deliveries as d", "d.outbox_id", "created.id")
-                .select(["d.destination_id as id", "d.destination_name as name"])
+                .innerJoin("destinations", "destinations.id", "d.destination_id")
+                .select(["destinations.id as id", "destinations.name as name"])
                 .where("created.alert_id", "=", marked.alert_id)
                 .where("created.kind", "=", "created")
                 .where("d.status", "in", ["pending", "sent"])
                 .execute();
-        const targets = new Map([...announced, ...destinations].map((d) => [d.id, d]));
-        if (targets.size === 0) return;
+        const distinct = new Map(targets.map((d) => [d.id, d]));
+        if (distinct.size === 0) return;
         await trx
           .insertInto("deliveries")
           .values(
-            [...targets.values()].map((d) => ({
+            [...distinct.values()].map((d) => ({
               id: randomUUID(),
               outbox_id: outboxId,
               destination_id: d.id,
