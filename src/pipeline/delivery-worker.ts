@@ -243,7 +243,7 @@ export class DeliveryWorker {
 
   /** Fans new outbox entries out into deliveries. */
   async route(limit = 100): Promise<number> {
-    const { store, logger, clock } = this.#o;
+    const { store, logger } = this.#o;
     const entries: OutboxEntry[] = await store.listUnroutedOutbox(limit);
     if (entries.length === 0) return 0;
     const destinations = await this.#destinations();
