@@ -204,3 +204,38 @@ Tests:
     rmSync(cli, { recursive: true, force: true });
   }
 });
+
+it("a Python rule whose module does not import is an invalid file, with its place, even without tests", async () => {
+  const cli = mkdtempSync(join(tmpdir(), "vigil-rules-import-"));
+  try {
+    const pyRule = (id: string, py: string) => {
+      writeFileSync(join(cli, `${id}.py`), py);
+      writeFileSync(
+        join(cli, `${id}.yml`),
+        `AnalysisType: rule\nRuleID: ${id}\nEnabled: true\nFilename: ${id}.py\nLogTypes: [Thing.Log]\nSeverity: Low\n`,
+      );
+    };
+    pyRule("Good", "def rule(e):\n    return True\n");
+    pyRule("Unparsable", "def rule(e)\n    return True\n");
+    pyRule("NoRule", "x = 1\n");
+    writeFileSync(join(cli, "boom.py"), "raise RuntimeError('helper exploded at import')\n");
+    pyRule(
+      "UsesBoom",
+      "import sys, os\nsys.path.insert(0, os.path.dirname(__file__))\nimport boom\n\ndef rule(e):\n    return True\n",
+    );
+    const { out, text } = capture();
+    const code = await rulesTestCommand([cli], out, {});
+    assert.equal(code, 2, text());
+    const invalid = text()
+      .split("\n")
+      .filter((l) => l.startsWith("INVALID "))
+      .map((l) => l.replace(`${cli}/`, ""));
+    assert.deepEqual(invalid.sort(), [
+      "INVALID NoRule.py: the rule's Python module does not load: AttributeError(\"detection needs to have a method named 'rule'\")",
+      "INVALID Unparsable.py: the rule's Python module does not load: SyntaxError(\"expected ':'\") (Unparsable.py, line 1)",
+      "INVALID UsesBoom.py: the rule's Python module does not load: RuntimeError('helper exploded at import') (boom.py, line 1, in <module>)",
+    ]);
+  } finally {
+    rmSync(cli, { recursive: true, force: true });
+  }
+});

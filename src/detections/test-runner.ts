@@ -17,7 +17,7 @@ import {
 } from "./engine/engine.ts";
 import type { RuleSet } from "./engine/load.ts";
 import type { LoadedRule } from "./engine/loaded-rule.ts";
-import { errorRepr, type FnError, jsError, type Outcome } from "./engine/resolve.ts";
+import { errorRepr, errorWithPlace, type FnError, jsError, type Outcome, pythonLoadProblem } from "./engine/resolve.ts";
 import { BatchState } from "./engine/state.ts";
 import { type DataModel, makeEvent } from "./event/index.ts";
 import { correlationFires } from "./panther/correlation.ts";
@@ -310,7 +310,9 @@ export async function runRuleTests(
       if (p) report.tooFewTests.push(p);
     }
   }
-  const python = list.filter((r) => r.kind === "python" && r.spec.tests.some((t) => wanted(t.name)));
+  // Every Python rule is imported, tests or not: a module that does not import is an invalid file, as for
+  // panther_analysis_tool, not a rule that silently never matches.
+  const python = list.filter((r) => r.kind === "python");
   const tsNeedsPython = list.some(
     (r) => r.kind === "ts" && r.definition.tests.some((t) => wanted(t.name) && models.needsPython(t.log.p_log_type)),
   );
@@ -341,14 +343,15 @@ export async function runRuleTests(
           const outcome = runTsCase(rule, t, log, models.forTypeScript(log, values));
           record(rule, t.name, t.expected, gotOf(outcome), judge(t.expected, outcome, t), outputsOf(outcome.match));
         }
-      } else if (rule.spec.tests.some((t) => wanted(t.name)) && pool) {
+      } else if (pool) {
         const loaded = await pool.loadRule(rule.id, rule.spec.pythonPath, {
           optionalRule: rule.spec.analysisType === "scheduled_rule",
         });
+        if (!loaded.ok) report.invalid.push(pythonLoadProblem(rule.spec.pythonPath, loaded.error));
         for (const t of rule.spec.tests) {
           if (!wanted(t.name)) continue;
           if (!loaded.ok) {
-            record(rule, t.name, t.expectedResult, null, [`the rule does not load: ${errorRepr(loaded.error)}`]);
+            record(rule, t.name, t.expectedResult, null, [`the rule does not load: ${errorWithPlace(loaded.error)}`]);
             continue;
           }
           const outcome = await runPyCase(pool, rule, t.mocks, prepareTestLog(t.log), models);

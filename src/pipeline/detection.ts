@@ -6,6 +6,7 @@ import type { SourceRecord } from "../core/source.ts";
 import { memberRuleIds } from "../detections/correlation/live.ts";
 import { createDetectionEngine, type DetectionEngine } from "../detections/engine/engine.ts";
 import { loadRules, notLoadedLines, POLICIES_UNSUPPORTED } from "../detections/engine/load.ts";
+import { pythonLoadProblem } from "../detections/engine/resolve.ts";
 import type { DetectionSetting } from "../detections/engine/types.ts";
 import { BUILTIN_PACKS_DIR, EnablementResolver } from "../detections/packs.ts";
 import type { CorrelationRuleSpec } from "../detections/panther/correlation.ts";
@@ -56,6 +57,11 @@ export async function openDetection(options: {
   // Started now, so a missing python3 is reported at start-up, not at the first match.
   await pythonPool?.start();
   const engine = createDetectionEngine({ rules, ...(pythonPool ? { pythonPool } : {}) });
+  // Imported now, so that a module that does not import is said at start-up, not only as rule errors later.
+  for (const { rule, error } of await engine.pythonLoadErrors()) {
+    const path = rule.kind === "python" ? rule.spec.pythonPath : rule.file;
+    process.stderr.write(`vigil: ${pythonLoadProblem(path, error)}; rule ${rule.id} reports a rule error instead\n`);
+  }
   const packs = new Map(rules.packs.map((p) => [p.id, p]));
   const correlationRulesEnabled = (settings: readonly DetectionSetting[], sourceId: string) => {
     const resolver = new EnablementResolver(settings, packs);

@@ -48,6 +48,11 @@ export interface DetectionEngine {
   setSettings(settings: readonly DetectionSetting[]): void;
   /** Ids of the rules that can run for a source (to load their state). */
   ruleIdsFor(sourceId: string): string[];
+  /**
+   * Imports the Python rules now (they are otherwise imported on first use) and returns those whose module does
+   * not import: each then reports a rule error on the events it would see, and start-up says why once.
+   */
+  pythonLoadErrors(): Promise<Array<{ rule: LoadedRule; error: FnError }>>;
   readonly rules: readonly LoadedRule[];
 }
 
@@ -332,6 +337,13 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
 
   return {
     rules: set.rules,
+    async pythonLoadErrors() {
+      const failed = await loadPython();
+      return compiled.flatMap((c) => {
+        const error = failed.get(c.rule.id);
+        return error === undefined ? [] : [{ rule: c.rule, error }];
+      });
+    },
     setSettings(settings) {
       resolver = new EnablementResolver(settings, packs);
       plan = new Map();

@@ -83,6 +83,16 @@ export function errorRepr(e: FnError): string {
   return e.message === "" ? `${e.type}()` : `${e.type}(${pyStrRepr(e.message)})`;
 }
 
+/** An error with the place it was raised, when Python said: `KeyError('x') (boom.py, line 3, in <module>)`. */
+export function errorWithPlace(e: FnError): string {
+  return e.where === undefined ? errorRepr(e) : `${errorRepr(e)} (${e.where})`;
+}
+
+/** What `vigil rules test` (an invalid file) and start-up say of a Python rule whose module does not import. */
+export function pythonLoadProblem(path: string, e: FnError): string {
+  return `${path}: the rule's Python module does not load: ${errorWithPlace(e)}`;
+}
+
 function pyStrRepr(s: string): string {
   const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
   const body = s

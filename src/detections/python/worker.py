@@ -78,7 +78,12 @@ def _error(exc):
     # nor Python's: `event["missing"]` fails inside PantherEvent, but the line to fix is the rule's. A check this
     # worker raised (a wrong return type) has no place in the rule to point at, and names none.
     frames = [f for f in frames if not _is_library(f.filename)]
-    if frames:
+    if isinstance(exc, SyntaxError) and exc.filename and not _is_library(exc.filename):
+        # The line that does not parse is in no frame: it never ran. Its place goes in `where`, as for the others
+        # (str() of a SyntaxError appends it to the message).
+        out["message"] = exc.msg
+        out["where"] = f"{os.path.basename(exc.filename)}, line {exc.lineno}"
+    elif frames:
         last = frames[-1]
         out["where"] = f"{os.path.basename(last.filename)}, line {last.lineno}, in {last.name}"
     return out
