@@ -70,6 +70,19 @@ test("unknown keys are rejected naming the key and the file", () => {
   );
 });
 
+test("a required key left out is said to be missing, not to have the wrong type", () => {
+  for (const key of ["Severity", "Enabled", "RuleID"]) {
+    const without = base
+      .split("\n")
+      .filter((line) => !line.startsWith(`${key}:`))
+      .join("\n");
+    assert.throws(
+      () => parsePantherRuleText(without, "/rules/partial.yml"),
+      new RegExp(`missing required key '${key}' in /rules/partial\\.yml`),
+    );
+  }
+});
+
 test("wrong types name the key", () => {
   assert.throws(() => parsePantherRuleText(base.replace("Enabled: true", "Enabled: yes"), "/r.yml"), /key 'Enabled'/);
   assert.throws(() => parsePantherRuleText(`${base}Threshold: "5"\n`, "/r.yml"), /key 'Threshold'/);

@@ -147,9 +147,23 @@ function issuePath(path: ReadonlyArray<PropertyKey>): string {
   return path.map((p) => (typeof p === "number" ? `[${p}]` : String(p))).join(".");
 }
 
-function zodIssues(file: string, error: z.ZodError): ValidationIssue[] {
+/** The value at a zod issue's path in the parsed document; undefined when a step is missing. */
+function valueAt(doc: unknown, path: readonly PropertyKey[]): unknown {
+  let value = doc;
+  for (const key of path) {
+    if (value === null || typeof value !== "object") return undefined;
+    value = (value as Record<PropertyKey, unknown>)[key];
+  }
+  return value;
+}
+
+function zodIssues(file: string, error: z.ZodError, doc: unknown): ValidationIssue[] {
   return error.issues.flatMap((issue): ValidationIssue[] => {
     const at = issuePath(issue.path);
+    // A required key left out: say so, not what its value should have been ("expected boolean, received undefined").
+    if (at !== "" && valueAt(doc, issue.path) === undefined && issue.code !== "unrecognized_keys") {
+      return [{ code: "missing_key", path: at, message: `missing required key '${at}' in ${file}` }];
+    }
     if (issue.code === "unrecognized_keys") {
       return issue.keys.map((key) => {
         const path = at ? `${at}.${key}` : key;
@@ -189,7 +203,7 @@ function structural(raw: RawRule): ValidationIssue[] {
 export function parsePantherRule(doc: unknown, specPath: string): PantherRuleSpec {
   const file = resolve(specPath);
   const parsed = ruleSchema.safeParse(doc);
-  if (!parsed.success) throw new RuleFileError(file, zodIssues(file, parsed.error));
+  if (!parsed.success) throw new RuleFileError(file, zodIssues(file, parsed.error, doc));
   const raw = parsed.data;
   const issues = [...structural(raw), ...unsupported(raw)].map((i) => ({ ...i, message: `${i.message} in ${file}` }));
   if (issues.length > 0) throw new RuleFileError(file, issues);
