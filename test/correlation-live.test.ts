@@ -285,7 +285,7 @@ export default defineCorrelation({
     }
   });
 
-  it("an Absence waits for its time frame to pass on the wall clock, then fires once", async () => {
+  it("an Absence waits for the stored events to pass its time frame (polls and backfill), then fires once", async () => {
     const dir = mkdtempSync(join(tmpdir(), "vigil-absence-"));
     try {
       writeFileSync(
@@ -308,15 +308,44 @@ export default defineCorrelation({
         storePage({ store, source, clock, normalizer, detector: own.detector }, items, {});
       const team = async () =>
         (await store.listAlerts({ limit: 100 })).filter((a) => a.ruleId === "Team.FailedNeverSucceeded");
+      // How far the polls have stored every event: the stream's checkpoint.
+      const polledThrough = (checkpointSecs: number) =>
+        store.applyPage({
+          sourceId: source.id,
+          events: [],
+          quarantined: [],
+          unknownTypes: [],
+          streamUpdate: { stream: "main", checkpointSecs },
+        });
       try {
         await ingest([login("failed", "gone@acme-robotics.com", NOW - 300)]);
         await ingest([login("failed", "back@acme-robotics.com", NOW - 300)]);
+        await polledThrough(NOW);
         const early = await runCorrelations(store, source, NOW, own);
         assert.deepEqual(early.createdAlertIds, []);
         assert.equal(early.deferred, 2, "both wait: their 10 minutes have not passed");
-        // The success of one user arrives; then the time frame passes.
+        // The success of one user arrives. The wall clock passes the time frame, but the polls have not stored
+        // its events yet (the API is down, say): nothing is decided.
         await ingest([login("succeeded", "back@acme-robotics.com", NOW + 60)]);
-        const later = await runCorrelations(store, source, NOW + 301, own);
+        const stalled = await runCorrelations(store, source, NOW + 301, own);
+        assert.deepEqual([stalled.createdAlertIds, stalled.deferred], [[], 3], "the success waits with them");
+        // Polled past it, but a backfill of the time frame still runs (its slices come in any order): still waits.
+        const job = await store.createBackfillJob(
+          { sourceId: source.id, stream: "main", sinceSecs: NOW - 3600, untilSecs: NOW + 400 },
+          [{ startSecs: NOW - 3600, endSecs: NOW + 400 }],
+        );
+        await polledThrough(NOW + 400);
+        const backfilling = await runCorrelations(store, source, NOW + 401, own);
+        assert.deepEqual([backfilling.createdAlertIds, backfilling.deferred], [[], 3]);
+        await store.applyPage({
+          sourceId: source.id,
+          events: [],
+          quarantined: [],
+          unknownTypes: [],
+          sliceProgress: { jobId: job.id, sliceIndex: 0, upperBoundSecs: NOW - 3600, done: true, eventsRead: 0 },
+        });
+        assert.equal(await store.completeBackfillJobIfDone(job.id), true);
+        const later = await runCorrelations(store, source, NOW + 401, own);
         assert.equal(later.createdAlertIds.length, 1);
         assert.deepEqual(
           (await team()).map((a) => a.dedupString),

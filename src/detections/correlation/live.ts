@@ -44,7 +44,7 @@ export function memberRuleIds(spec: CorrelationRuleSpec): string[] {
 
 export interface LiveCorrelationResult {
   derived: RuleMatch[];
-  /** Completions that need data past `nowSecs` (an absence still open): evaluate again later. */
+  /** Completions that need data not stored yet (an absence still open): evaluate again later. */
   undecided: number;
 }
 
@@ -56,7 +56,16 @@ export function correlateStored(
   spec: CorrelationRuleSpec,
   matches: readonly RuleMatch[],
   records: ReadonlyMap<string, Record<string, unknown> | null>,
-  options: { nowSecs: number; anchorWanted: (timeSecs: number) => boolean },
+  options: {
+    nowSecs: number;
+    /**
+     * The time up to which the source's events are all stored (pipeline/correlations.ts storedThroughSecs): an
+     * Absence's time frame must have passed it, since an event missing until then may be on its way (a backfill
+     * slice still to come). Default `nowSecs`.
+     */
+    storedThroughSecs?: number;
+    anchorWanted: (timeSecs: number) => boolean;
+  },
 ): LiveCorrelationResult {
   const inputs: Array<CorrelationInput & { match: RuleMatch }> = [];
   for (const match of matches) {
@@ -79,7 +88,13 @@ export function correlateStored(
   let undecided = 0;
   for (const c of findCompletions(spec, inputs)) {
     if (!options.anchorWanted(c.anchor.timeSecs)) continue;
-    if (c.needsDataUntilSecs > options.nowSecs) {
+    // An Absence looks past its anchor: decided once the events up to the end of its time frame are stored. Any
+    // other completion is decided by the matches it has (stored ones), only never ahead of the clock.
+    const lookingAhead = c.needsDataUntilSecs > c.anchor.timeSecs;
+    const decidedThrough = lookingAhead
+      ? Math.min(options.nowSecs, options.storedThroughSecs ?? options.nowSecs)
+      : options.nowSecs;
+    if (c.needsDataUntilSecs > decidedThrough) {
       undecided++;
       continue;
     }
