@@ -6,7 +6,7 @@
 import { type Command, InvalidArgumentError } from "commander";
 import { readEnv } from "../../config/env.ts";
 import { UsageError } from "../../core/errors.ts";
-import { hasRule, loadRules, notLoadedLines, type RuleSet } from "../../detections/engine/load.ts";
+import { hasRule, loadRules, notLoadedLines, RuleLoadError, type RuleSet } from "../../detections/engine/load.ts";
 import { BUILTIN_PACKS_DIR, EnablementResolver } from "../../detections/packs.ts";
 import { scheduledQueriesOf } from "../../detections/panther/scheduled-query.ts";
 import { filterRuleSet, parseFilter, type TestFilter } from "../../detections/test-filters.ts";
@@ -142,10 +142,18 @@ export async function rulesTestCommand(
     process.stderr.write(`vigil: ${(err as Error).message}\n`);
     return TEST_EXIT.usage;
   }
-  const loaded =
-    paths.length > 0
-      ? await loadRules({ packs: [], dirs: paths, tolerant: true })
-      : await loadRules({ packs: [BUILTIN_PACKS_DIR], dirs: readEnv().rulesDirs, tolerant: true });
+  let loaded: RuleSet;
+  try {
+    loaded =
+      paths.length > 0
+        ? await loadRules({ packs: [], dirs: paths, tolerant: true })
+        : await loadRules({ packs: [BUILTIN_PACKS_DIR], dirs: readEnv().rulesDirs, tolerant: true });
+  } catch (err) {
+    // A path that is not there: nothing to test, said as a bad argument.
+    if (!(err instanceof RuleLoadError)) throw err;
+    process.stderr.write(`vigil: ${err.message}\n`);
+    return TEST_EXIT.usage;
+  }
   const set = filterRuleSet(loaded, filters, options.skipDisabled === true);
   const report = await runRuleTests(set, {
     ...(options.testNames && options.testNames.length > 0 ? { testNames: options.testNames } : {}),

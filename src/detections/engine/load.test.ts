@@ -213,3 +213,46 @@ describe("Panther pairs on the Python pool", () => {
     );
   });
 });
+
+describe("a tolerant load (the workers, the server, the CLI)", () => {
+  it("keeps the first of two items with one name and reports the other, which does not run", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-dups-"));
+    try {
+      for (const n of ["a", "b"]) {
+        mkdirSync(join(dir, n));
+        writeFileSync(
+          join(dir, n, "q.yml"),
+          `AnalysisType: scheduled_query\nQueryName: Q.Same\nEnabled: true\nQuery: SELECT '${n}'\nSchedule:\n  RateMinutes: 60\n  TimeoutMinutes: 1\n`,
+        );
+        writeFileSync(join(dir, n, "g.yml"), "AnalysisType: global\nGlobalID: my_helpers\nFilename: g.py\n");
+        writeFileSync(join(dir, n, "g.py"), `WHICH = "${n}"\n`);
+      }
+      const set = await loadRules({ packs: [], dirs: [dir], tolerant: true });
+      assert.deepEqual(
+        set.scheduledQueries?.map((q) => q.sql),
+        ["SELECT 'a'"],
+      );
+      assert.deepEqual(
+        set.globals?.map((g) => g.pythonPath),
+        [join(dir, "a", "g.py")],
+      );
+      assert.deepEqual(
+        set.problems?.map((p) => p.replace(`${dir}/`, "")),
+        [
+          `b/q.yml: duplicate QueryName Q.Same (also defined in ${dir}/a/q.yml)`,
+          `b/g.yml: duplicate GlobalID my_helpers (also defined in ${dir}/a/g.yml)`,
+        ],
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("stops at a rules directory that is not there: every rule of it would be missing", async () => {
+    await assert.rejects(
+      loadRules({ packs: [], dirs: ["/no/such/rules"], tolerant: true }),
+      (err: unknown) =>
+        err instanceof RuleLoadError && /\/no\/such\/rules: no such file or directory/.test(err.message),
+    );
+  });
+});

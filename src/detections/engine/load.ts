@@ -181,7 +181,9 @@ async function walk(path: string, packId: string | null, w: Walk, top: boolean):
   try {
     info = await stat(path);
   } catch {
-    if (top) w.problems.push(`${path}: no such file or directory`);
+    // A rules directory that is not there (a typo in VIGIL_RULES_DIRS) is no bad file among good ones: every
+    // rule of it would be missing, so it stops the load, tolerant or not.
+    if (top) throw new RuleLoadError([`${path}: no such file or directory`]);
     return;
   }
   if (info.isFile()) {
@@ -236,18 +238,22 @@ export async function loadRules(options: LoadRulesOptions = {}): Promise<RuleSet
   const packRules = w.rules.splice(0);
   for (const dir of options.dirs ?? []) await walk(resolve(dir), null, w, true);
   const { rules, overrides } = resolveIds(packRules, w.rules, w.problems);
+  // Of two items with one name, the first found is kept and the other reported: a tolerant load must not run
+  // what it says it did not load.
   const ids = new Map<string, string>();
-  for (const c of w.correlationRules) {
+  const correlationRules = w.correlationRules.filter((c) => {
     const clash = ids.get(c.ruleId) ?? rules.find((r) => r.id === c.ruleId)?.file;
     if (clash) w.problems.push(`${c.specPath}: duplicate rule id ${c.ruleId} (also defined in ${clash})`);
-    ids.set(c.ruleId, c.specPath);
-  }
+    else ids.set(c.ruleId, c.specPath);
+    return clash === undefined;
+  });
   const queryNames = new Map<string, string>();
-  for (const q of w.scheduledQueries) {
+  const scheduledQueries = w.scheduledQueries.filter((q) => {
     const prev = queryNames.get(q.name);
     if (prev) w.problems.push(`${q.specPath}: duplicate QueryName ${q.name} (also defined in ${prev})`);
-    queryNames.set(q.name, q.specPath);
-  }
+    else queryNames.set(q.name, q.specPath);
+    return prev === undefined;
+  });
   // A scheduled rule runs on the rows of its queries: one whose queries are all missing or skipped never runs,
   // and is said to be so, rather than listed as if it ran.
   const idle: Array<{ ruleId: string; message: string }> = [];
@@ -262,20 +268,21 @@ export async function loadRules(options: LoadRulesOptions = {}): Promise<RuleSet
       });
   }
   const globalIds = new Map<string, string>();
-  for (const g of w.globals) {
+  const globals = w.globals.filter((g) => {
     const prev = globalIds.get(g.id);
     if (prev) w.problems.push(`${g.specPath}: duplicate GlobalID ${g.id} (also defined in ${prev})`);
-    globalIds.set(g.id, g.specPath);
-  }
+    else globalIds.set(g.id, g.specPath);
+    return prev === undefined;
+  });
   if (w.problems.length > 0 && options.tolerant !== true) throw new RuleLoadError(w.problems);
   return {
     rules,
     packs: w.packs,
     settings: [...(options.settings ?? [])],
-    globals: w.globals,
+    globals,
     dataModels: w.dataModels.filter((m) => m.enabled),
-    correlationRules: w.correlationRules,
-    scheduledQueries: w.scheduledQueries,
+    correlationRules,
+    scheduledQueries,
     problems: w.problems,
     unsupported: w.unsupported,
     idle,
