@@ -22,6 +22,8 @@ export interface Detection {
   detector: Detector;
   /** Panther scheduled queries feeding scheduled rules (pipeline/scheduled-queries.ts). */
   scheduledQueries: readonly ScheduledQuerySpec[];
+  /** Failed runs per source, query and slot, from poll to poll (pipeline/scheduled-queries.ts SLOT_ATTEMPTS). */
+  scheduledFailures: Map<string, number>;
   /** The loaded correlation rules enabled for a source now (pack and rule overrides read from the store). */
   correlationRulesFor(sourceId: string): Promise<CorrelationRuleSpec[]>;
   close(): Promise<void>;
@@ -103,6 +105,7 @@ export async function openDetection(options: {
     engine,
     detector,
     scheduledQueries: rules.scheduledQueries ?? [],
+    scheduledFailures: new Map(),
     async correlationRulesFor(sourceId) {
       return correlationRulesEnabled(await store.listDetectionSettings(), sourceId);
     },

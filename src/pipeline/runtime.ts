@@ -259,7 +259,11 @@ export interface SourcePollOutcome {
  * Runs the Panther scheduled queries due for this source (pipeline/scheduled-queries.ts); a failing query is
  * logged with its reason and retried at the next run, never failing the poll.
  */
-export async function runScheduledFor(runtime: Runtime, source: SourceRecord): Promise<ScheduledQueryRun[]> {
+export async function runScheduledFor(
+  runtime: Runtime,
+  source: SourceRecord,
+  signal?: AbortSignal,
+): Promise<ScheduledQueryRun[]> {
   const detection = await runtime.detection();
   if (detection.scheduledQueries.length === 0) return [];
   const runs = await runScheduledQueries({
@@ -268,12 +272,20 @@ export async function runScheduledFor(runtime: Runtime, source: SourceRecord): P
     queries: detection.scheduledQueries,
     source,
     nowSecs: Math.floor(runtime.clock.nowMs() / 1000),
+    failures: detection.scheduledFailures,
+    ...(signal ? { signal } : {}),
   });
   for (const r of runs) {
-    if (r.error !== undefined)
+    const at = new Date(r.slotSecs * 1000).toISOString();
+    if (r.gaveUp)
+      runtime.logger.error(
+        { source: source.name, query: r.query },
+        `Scheduled query ${r.query} failed for its run at ${at} for the last time, and that run is given up (the next ones go on): ${r.error}`,
+      );
+    else if (r.error !== undefined)
       runtime.logger.warn(
         { source: source.name, query: r.query },
-        `Scheduled query ${r.query} failed for its run at ${new Date(r.slotSecs * 1000).toISOString()} (tried again at the next poll): ${r.error}`,
+        `Scheduled query ${r.query} failed for its run at ${at} (tried again at the next poll): ${r.error}`,
       );
     else if (r.createdAlertIds.length > 0)
       runtime.logger.info(
@@ -289,7 +301,11 @@ export async function runScheduledFor(runtime: Runtime, source: SourceRecord): P
  * runs whatever the other did (a failing correlation must not hold the scheduled slots back); a correlation
  * failure is thrown once the queries have run.
  */
-export async function runDerivedDetections(runtime: Runtime, source: SourceRecord): Promise<CorrelationRun> {
+export async function runDerivedDetections(
+  runtime: Runtime,
+  source: SourceRecord,
+  signal?: AbortSignal,
+): Promise<CorrelationRun> {
   let correlation: CorrelationRun | null = null;
   let failure: unknown = null;
   try {
@@ -302,7 +318,7 @@ export async function runDerivedDetections(runtime: Runtime, source: SourceRecor
   } catch (err) {
     failure = err;
   }
-  await runScheduledFor(runtime, source);
+  await runScheduledFor(runtime, source, signal);
   if (correlation === null) throw failure;
   return correlation;
 }
@@ -323,7 +339,7 @@ export async function pollAllOnce(
       const poller = await pollerFor(runtime, source);
       const report = await poller.pollOnce(options.signal);
       const backfillJobs = await runPendingBackfills(runtime, source, options.signal ? { signal: options.signal } : {});
-      const correlation = await runDerivedDetections(runtime, source);
+      const correlation = await runDerivedDetections(runtime, source, options.signal);
       outcomes.push({ source, report, backfillJobs, correlationAlerts: correlation.createdAlertIds.length });
     } catch (err) {
       if (options.signal?.aborted) throw err;

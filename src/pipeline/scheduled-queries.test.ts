@@ -239,3 +239,70 @@ it("a failing correlation run does not hold the scheduled queries back, and is s
     await store.close();
   }
 });
+
+it("a slot that keeps failing is given up after its last attempt, and the later ones run", async () => {
+  const set = await loadRules({ packs: [], dirs: [dir] });
+  const store = await openSqliteStore({ memory: true });
+  try {
+    const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+    const engine = createDetectionEngine({ rules: set, pythonPool: pool });
+    // The run at T0 always times out (a busy hour, say); the others work.
+    const busyHour = new Proxy(store, {
+      get: (target, key, receiver) =>
+        key === "queryEvents"
+          ? (sourceId: string, sql: string, o: { maxRows: number; timeoutMs: number }) =>
+              sql.includes(String(T0)) ? Promise.reject(new Error("timed out")) : target.queryEvents(sourceId, sql, o)
+          : Reflect.get(target, key, receiver),
+    });
+    const failures = new Map<string, number>();
+    const run = async (nowSecs: number) =>
+      (
+        await runScheduledQueries({
+          store: busyHour,
+          engine,
+          queries: set.scheduledQueries ?? [],
+          source,
+          nowSecs,
+          failures,
+        })
+      ).map((r) => [r.slotSecs - T0, r.error ?? "ok", r.gaveUp === true]);
+    assert.deepEqual(await run(T0 + 30), [[0, "timed out", false]]);
+    assert.deepEqual(await run(T0 + 3605), [[0, "timed out", false]], "tried again first; the next slot waits");
+    assert.deepEqual(await run(T0 + 3610), [
+      [0, "timed out", true],
+      [3600, "ok", false],
+    ]);
+    assert.equal(failures.size, 0);
+  } finally {
+    await store.close();
+  }
+});
+
+it("an unused query's record follows the clock; one recorded ahead of the clock runs again from now", async () => {
+  const set = await loadRules({ packs: [], dirs: [dir] });
+  const store = await openSqliteStore({ memory: true });
+  try {
+    const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+    const engine = createDetectionEngine({ rules: set, pythonPool: pool });
+    const queries = set.scheduledQueries ?? [];
+    const run = async (nowSecs: number, enabled = true) =>
+      (
+        await runScheduledQueries({ store, engine, queries: queries.map((q) => ({ ...q, enabled })), source, nowSecs })
+      ).map((r) => r.slotSecs - T0);
+    assert.deepEqual(await run(T0 + 30), [0]);
+    // Disabled for two hours: enabled again, it runs from now, not the hours it was off.
+    assert.deepEqual(await run(T0 + 2 * 3600 + 30, false), []);
+    assert.deepEqual(await run(T0 + 3 * 3600 + 30), [3 * 3600]);
+    // A slot recorded ahead of the clock (a clock that ran ahead): the query runs from now again, and the
+    // record comes back with it instead of holding every run until the clock catches up.
+    const ahead = Math.floor(Date.now() / 1000) + 86_400 * 365;
+    await store.recordScheduledSlot(source.id, "Query.Keys.PerActor", ahead);
+    assert.deepEqual(await run(T0 + 4 * 3600 + 30), [4 * 3600]);
+    assert.deepEqual(Object.fromEntries(await store.scheduledSlotsDone(source.id)), {
+      "Query.Keys.PerActor": T0 + 4 * 3600,
+    });
+    assert.deepEqual(await run(T0 + 4 * 3600 + 60), []);
+  } finally {
+    await store.close();
+  }
+});

@@ -15,7 +15,12 @@ import { createHash } from "node:crypto";
 import { errorMessage } from "../core/errors.ts";
 import type { SourceRecord } from "../core/source.ts";
 import type { BatchEvent, DetectionEngine } from "../detections/engine/engine.ts";
-import { type ScheduledQuerySpec, scheduledQueryLogType, slotsDue } from "../detections/panther/scheduled-query.ts";
+import {
+  type ScheduledQuerySpec,
+  scheduledQueryLogType,
+  slotStart,
+  slotsDue,
+} from "../detections/panther/scheduled-query.ts";
 import type { Store } from "../storage/ports.ts";
 
 /** Rows read back per run; more is a query that should aggregate. */
@@ -25,6 +30,11 @@ export const SCHEDULED_QUERY_MAX_ROWS = 1000;
  * instead of stalling this one (a 5-minute query missed 288).
  */
 export const SLOTS_PER_RUN = 24;
+/**
+ * Runs of one slot that may fail before it is given up (said as an error) and the query goes on with the next:
+ * a slot that always fails (a query that times out on that hour) must not stop every later one.
+ */
+export const SLOT_ATTEMPTS = 3;
 
 export interface ScheduledQueryRun {
   query: string;
@@ -33,8 +43,13 @@ export interface ScheduledQueryRun {
   rows: number;
   matches: number;
   createdAlertIds: string[];
-  /** The query's or the rules' failure; the slot is then retried at the next run, before any later one. */
+  /**
+   * The query's or the rules' failure; the slot is then retried at the next run, before any later one, up to
+   * SLOT_ATTEMPTS runs in all.
+   */
   error?: string;
+  /** The slot failed for the last time allowed: given up, and the query goes on with the next one. */
+  gaveUp?: boolean;
 }
 
 function rowId(query: string, slot: number, row: Record<string, unknown>): string {
@@ -57,24 +72,49 @@ export async function runScheduledQueries(options: {
   queries: readonly ScheduledQuerySpec[];
   source: SourceRecord;
   nowSecs: number;
+  /** Failed runs per source, query and slot (SLOT_ATTEMPTS), kept by the caller from run to run. */
+  failures?: Map<string, number>;
+  /** Stops between slots (the source's lease was lost, the worker stops). */
+  signal?: AbortSignal;
 }): Promise<ScheduledQueryRun[]> {
   const { store, engine, source, nowSecs } = options;
+  const failures = options.failures ?? new Map<string, number>();
   const enabled = new Set(engine.ruleIdsFor(source.id));
-  const used = options.queries.filter((q) => {
+  const isUsed = (q: ScheduledQuerySpec) => {
     const logType = scheduledQueryLogType(q.name);
     return q.enabled && engine.rules.some((r) => enabled.has(r.id) && r.logTypes.includes(logType));
-  });
-  if (used.length === 0) return [];
+  };
+  if (options.queries.length === 0) return [];
   const done = await store.scheduledSlotsDone(source.id);
   const runs: ScheduledQueryRun[] = [];
-  for (const q of used) {
-    for (const slot of slotsDue(done.get(q.name), nowSecs, q.schedule, SLOTS_PER_RUN)) {
+  for (const q of options.queries) {
+    const last = done.get(q.name);
+    if (!isUsed(q)) {
+      // Unused (disabled, or no enabled rule reads it): its record follows the clock, so that using it again
+      // does not replay the time it was off, raising alerts for when its rules were disabled.
+      const current = slotStart(nowSecs, q.schedule);
+      if (last !== undefined && current !== null && last < current)
+        await store.recordScheduledSlot(source.id, q.name, current);
+      continue;
+    }
+    for (const slot of slotsDue(last, nowSecs, q.schedule, SLOTS_PER_RUN)) {
+      if (options.signal?.aborted) return runs;
       const run = await runSlot(store, engine, source, q, slot);
       runs.push(run);
       if (run.error === undefined) continue;
+      const key = JSON.stringify([source.id, q.name, slot]);
+      const failed = (failures.get(key) ?? 0) + 1;
+      if (failed >= SLOT_ATTEMPTS) {
+        // Given up: recorded as done, so that the next slots run; the run says so (gaveUp).
+        failures.delete(key);
+        run.gaveUp = true;
+        await store.recordScheduledSlot(source.id, q.name, slot);
+        continue;
+      }
+      failures.set(key, failed);
       // A query's first slot failed: recorded as done up to the second before it, so that it is tried again
       // first (slotsDue runs only the current slot of a query with no record).
-      if (!done.has(q.name)) await store.recordScheduledSlot(source.id, q.name, slot - 1).catch(() => undefined);
+      if (last === undefined) await store.recordScheduledSlot(source.id, q.name, slot - 1).catch(() => undefined);
       break;
     }
   }

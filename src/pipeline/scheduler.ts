@@ -201,7 +201,7 @@ export class PollScheduler {
       try {
         const poller = await pollerFor(this.runtime, source, options.fence);
         const report = await poller.pollOnce(signal);
-        await runDerivedDetections(this.runtime, source);
+        await runDerivedDetections(this.runtime, source, signal);
         const inserted = report.streams.reduce((n, s) => n + s.inserted, 0);
         const backfill = this.backfillCounter(source.id).take();
         logger.info(
