@@ -1127,6 +1127,15 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 42,
+    name: "alerts of users deleted before are unassigned",
+    sql: `
+      -- See the SQLite store's migration 42.
+      UPDATE alerts SET assignee = NULL
+        WHERE assignee IS NOT NULL AND assignee NOT IN (SELECT username FROM users);
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

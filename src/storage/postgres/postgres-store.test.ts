@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { after, describe, it } from "node:test";
 import { CompiledQuery, sql } from "kysely";
 import pg from "pg";
+import { assertAssigneeCleanup, ROWS_BEFORE_ASSIGNEE_CLEANUP } from "../../../test/assignee-upgrade.ts";
 import { assertDeliveryHealthUpgrade, ROWS_BEFORE_DELIVERY_HEALTH } from "../../../test/delivery-health-upgrade.ts";
 import { assertEmailFoldUpgrade, ROWS_BEFORE_EMAIL_FOLD } from "../../../test/email-fold-upgrade.ts";
 import { type PgCluster, startPgCluster } from "../../../test/pg-cluster.ts";
@@ -270,6 +271,16 @@ describe("PostgresStore", () => {
     const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
     try {
       await assertDeliveryHealthUpgrade(store);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("migration 42 unassigns the alerts of users deleted before it", async () => {
+    const schema = await schemaBefore("alerts of users deleted before are unassigned", ROWS_BEFORE_ASSIGNEE_CLEANUP);
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    try {
+      await assertAssigneeCleanup(store);
     } finally {
       await store.close();
     }

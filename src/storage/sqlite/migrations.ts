@@ -1300,6 +1300,16 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 42,
+    name: "alerts of users deleted before are unassigned",
+    sql: `
+      -- Deleting a user now unassigns its alerts (store/users.ts); the ones deleted before left theirs assigned,
+      -- and a new user of the same name would inherit them.
+      UPDATE alerts SET assignee = NULL
+        WHERE assignee IS NOT NULL AND assignee NOT IN (SELECT username FROM users);
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
+import { assertAssigneeCleanup, ROWS_BEFORE_ASSIGNEE_CLEANUP } from "../../../test/assignee-upgrade.ts";
 import { assertDeliveryHealthUpgrade, ROWS_BEFORE_DELIVERY_HEALTH } from "../../../test/delivery-health-upgrade.ts";
 import { assertEmailFoldUpgrade, ROWS_BEFORE_EMAIL_FOLD } from "../../../test/email-fold-upgrade.ts";
 import {
@@ -800,6 +801,14 @@ describe("SqliteStore", () => {
       for (const statement of ROWS_BEFORE_DELIVERY_HEALTH) db.exec(statement);
       db.close();
       await withStore(assertDeliveryHealthUpgrade, path);
+    });
+
+    it("migration 42 unassigns the alerts of users deleted before it", async () => {
+      const path = freshPath();
+      const db = databaseBefore(path, "alerts of users deleted before are unassigned");
+      for (const statement of ROWS_BEFORE_ASSIGNEE_CLEANUP) db.exec(statement);
+      db.close();
+      await withStore(assertAssigneeCleanup, path);
     });
 
     it("migration 40 folds the actor emails stored before it, so that any case finds them", async () => {

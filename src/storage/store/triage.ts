@@ -42,7 +42,11 @@ export function triageOps(
         // The status lock also orders assignments: two at once must not both record a change from the same one.
         const current = await lockedAlert(dialect, trx, id);
         if (assignee !== null) {
-          const user = await trx.selectFrom("users").select("id").where("username", "=", assignee).executeTakeFirst();
+          // Kept until the commit (PostgreSQL: KEY SHARE): a deletion of the user, which unassigns its alerts,
+          // waits for this assignment, or this one finds the user gone.
+          const user = await dialect
+            .keyShare(trx.selectFrom("users").select("id").where("username", "=", assignee))
+            .executeTakeFirst();
           if (user === undefined) throw new UsageError(`There is no console user named "${assignee}".`);
         }
         if (current.assignee === assignee) return current;

@@ -5,7 +5,6 @@
 import type { Selectable } from "kysely";
 import { NotFoundError, VigilError } from "../../core/errors.ts";
 import type { UserAdminStore, UserRecord, UserRole } from "../ports.ts";
-import { lockedAlerts } from "./alerts.ts";
 import { chunks } from "./chunks.ts";
 import type { UsersTable } from "./database.ts";
 import type { Db, StoreContext } from "./dialect.ts";
@@ -45,21 +44,20 @@ async function keepAnAdmin(trx: Db, row: Selectable<UsersTable>, change: string)
 }
 
 /**
- * Unassigns every alert assigned to `username`, each change recorded as assignAlert records one. Under the alerts'
- * status locks (after the admins' lock: no path takes them the other way round), read again once held.
+ * Unassigns every alert assigned to `username`, each change recorded as assignAlert records one. The caller holds
+ * the user's row (FOR UPDATE on PostgreSQL), which assignAlert reads under KEY SHARE: no assignment to the user
+ * can commit between this update and the user's deletion. One statement, row locks only: a user may have
+ * thousands of alerts, more than a transaction's advisory locks.
  */
 async function unassignAll(ctx: StoreContext, trx: Db, username: string, by: string | null): Promise<void> {
-  const assigned = await trx.selectFrom("alerts").select("id").where("assignee", "=", username).execute();
-  if (assigned.length === 0) return;
   const atMs = ctx.clock.nowMs();
-  const held = await lockedAlerts(
-    ctx.dialect,
-    trx,
-    assigned.map((a) => a.id),
-  );
-  const ids = held.filter((a) => a.assignee === username).map((a) => a.id);
-  for (const chunk of chunks(ids)) {
-    await trx.updateTable("alerts").set({ assignee: null, updated_at_ms: atMs }).where("id", "in", chunk).execute();
+  const unassigned = await trx
+    .updateTable("alerts")
+    .set({ assignee: null, updated_at_ms: atMs })
+    .where("assignee", "=", username)
+    .returning("id")
+    .execute();
+  for (const chunk of chunks(unassigned.map((a) => a.id))) {
     await trx
       .insertInto("alert_activity")
       .values(
@@ -92,6 +90,8 @@ export function userAdminOps(ctx: StoreContext): UserAdminStore {
         await dialect.lockKeys(trx, [ADMINS_LOCK]);
         const row = await requireUser(trx, id);
         await keepAnAdmin(trx, row, "deleted");
+        // The user's row first: an assignment to the user waits for this transaction (see unassignAll).
+        await dialect.forUpdate(trx.selectFrom("users").select("id").where("id", "=", id)).execute();
         await unassignAll(ctx, trx, row.username, by);
         // Sessions go with the user (the foreign key cascades; said here so SQLite without it agrees).
         await trx.deleteFrom("sessions").where("user_id", "=", id).execute();
