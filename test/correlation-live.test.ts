@@ -330,6 +330,11 @@ export default defineCorrelation({
         const stalled = await runCorrelations(store, source, NOW + 301, own);
         assert.deepEqual([stalled.createdAlertIds, stalled.deferred], [[], 3], "the success waits with them");
         // Polled past it, but a backfill of the time frame still runs (its slices come in any order): still waits.
+        // A backfill of older history, which the frame is not in, holds nothing back.
+        await store.createBackfillJob(
+          { sourceId: source.id, stream: "main", sinceSecs: NOW - 90 * 86_400, untilSecs: NOW - 86_400 },
+          [{ startSecs: NOW - 90 * 86_400, endSecs: NOW - 86_400 }],
+        );
         const job = await store.createBackfillJob(
           { sourceId: source.id, stream: "main", sinceSecs: NOW - 3600, untilSecs: NOW + 400 },
           [{ startSecs: NOW - 3600, endSecs: NOW + 400 }],

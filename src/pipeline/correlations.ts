@@ -65,28 +65,34 @@ export interface CorrelationRun {
 }
 
 /**
- * The time up to which the source's stored events are complete, which is what an Absence member's time frame
- * must have passed, not the wall clock: the checkpoint of each of its streams (every event up to it that the API
- * showed is stored), and, while a backfill job is still running, no later than the job's start (its slices read
- * history in any order: a slice's events may come after a later one's). Never after `nowSecs`. Events that turn
- * up in the API later than the overlap still come by the sweeps, after a decision: as in Panther.
+ * Whether all of the source's events from `fromSecs` to `toSecs` are stored, which is what an Absence member's
+ * time frame needs before it is decided, not the wall clock: each of its streams' checkpoint has passed the frame
+ * (every event up to it that the API showed is stored), and no backfill still running covers any of it (its
+ * slices read history in any order: a slice's events may come after a later one's). Never past `nowSecs`. Events
+ * that turn up in the API later than the overlap still come by the sweeps, after a decision: as in Panther.
  */
-export async function storedThroughSecs(store: Store, source: SourceRecord, nowSecs: number): Promise<number> {
+export async function storedFrames(
+  store: Store,
+  source: SourceRecord,
+  nowSecs: number,
+): Promise<(fromSecs: number, toSecs: number) => boolean> {
   let through = nowSecs;
   for (const stream of source.includeTenantEvents ? (["main", "tenant"] as const) : (["main"] as const)) {
     const { checkpointSecs } = await store.getStreamState(source.id, stream);
     // Never polled yet: nothing is known to be complete.
     through = Math.min(through, checkpointSecs ?? Number.NEGATIVE_INFINITY);
   }
-  for (const job of await store.listBackfillJobs({ sourceId: source.id, pendingOnly: true }))
-    through = Math.min(through, job.sinceSecs);
-  return through;
+  const backfilling = (await store.listBackfillJobs({ sourceId: source.id, pendingOnly: true })).map(
+    (job) => [job.sinceSecs, job.untilSecs] as const,
+  );
+  return (fromSecs, toSecs) =>
+    toSecs <= through && !backfilling.some(([since, until]) => fromSecs <= until && toSecs >= since);
 }
 
 /**
  * Evaluates `rules` (the correlation rules enabled for the source) over the source's pending matches and
  * applies what they find. Safe to run at any time and more than once; an Absence member's time frame has passed
- * once what is stored reaches its end (storedThroughSecs), never ahead of `nowSecs`.
+ * once the events of its frame are all stored (storedFrames), never ahead of `nowSecs`.
  */
 export async function runCorrelations(
   store: Store,
@@ -96,9 +102,9 @@ export async function runCorrelations(
 ): Promise<CorrelationRun> {
   const run: CorrelationRun = { createdAlertIds: [], examined: 0, deferred: 0 };
   // Only an Absence needs it; without rules the loop below only clears the queue.
-  const storedThrough = rules.some((r) => r.members.some((m) => m.absence))
-    ? await storedThroughSecs(store, source, nowSecs)
-    : nowSecs;
+  const frameStored = rules.some((r) => r.members.some((m) => m.absence))
+    ? await storedFrames(store, source, nowSecs)
+    : undefined;
   // A derived match waits for correlation only when a rule takes its rule as member (chained correlations).
   const correlationMemberRuleIds = [...new Set(rules.flatMap(memberRuleIds))];
   let afterSeq = 0;
@@ -130,7 +136,7 @@ export async function runCorrelations(
           Object.keys(rule.criteria).length > 0 ? await recordsOf(store, source, matches) : new Map<string, null>();
         const result = correlateStored(rule, matches, records, {
           nowSecs,
-          storedThroughSecs: storedThrough,
+          ...(frameStored ? { frameStored } : {}),
           anchorWanted: (t) => t >= lo && t <= hi && inside(anchors, t),
         });
         derived.push(...result.derived);

@@ -59,11 +59,11 @@ export function correlateStored(
   options: {
     nowSecs: number;
     /**
-     * The time up to which the source's events are all stored (pipeline/correlations.ts storedThroughSecs): an
-     * Absence's time frame must have passed it, since an event missing until then may be on its way (a backfill
-     * slice still to come). Default `nowSecs`.
+     * Whether the source's events of a time span are all stored (pipeline/correlations.ts storedFrames): an
+     * Absence's time frame must be, since an event missing from it may be on its way (a backfill slice still to
+     * come, a poll behind). Default: every span up to `nowSecs` is.
      */
-    storedThroughSecs?: number;
+    frameStored?: (fromSecs: number, toSecs: number) => boolean;
     anchorWanted: (timeSecs: number) => boolean;
   },
 ): LiveCorrelationResult {
@@ -91,10 +91,12 @@ export function correlateStored(
     // An Absence looks past its anchor: decided once the events up to the end of its time frame are stored. Any
     // other completion is decided by the matches it has (stored ones), only never ahead of the clock.
     const lookingAhead = c.needsDataUntilSecs > c.anchor.timeSecs;
-    const decidedThrough = lookingAhead
-      ? Math.min(options.nowSecs, options.storedThroughSecs ?? options.nowSecs)
-      : options.nowSecs;
-    if (c.needsDataUntilSecs > decidedThrough) {
+    const undecidedYet =
+      c.needsDataUntilSecs > options.nowSecs ||
+      (lookingAhead &&
+        options.frameStored !== undefined &&
+        !options.frameStored(c.anchor.timeSecs, c.needsDataUntilSecs));
+    if (undecidedYet) {
       undecided++;
       continue;
     }
