@@ -57,7 +57,8 @@ export function makeContext(runtime: Runtime, options: ServerOptions): ServerCon
         // As the workers load them: the files that cannot load are listed (GET /api/rules), the rest shown.
         tolerant: true,
       });
-      // A failed load is not cached: fixing the rule file and retrying works without a restart.
+      // A load that fails (a rules directory that is not there) is not cached: fixing it and retrying works
+      // without a restart. Files that do not load are listed as problems, until a restart, as the workers see them.
       rules.catch(() => {
         rules = undefined;
       });

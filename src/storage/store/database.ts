@@ -310,7 +310,6 @@ export interface RuleMatchesTable {
   window_id: string | null;
 }
 
-/** What a rule version says the same way for every match: stored once, not with each match. */
 /** The last slot each scheduled query completed per source (migration 41). */
 export interface ScheduledQuerySlotsTable {
   source_id: string;
@@ -318,6 +317,7 @@ export interface ScheduledQuerySlotsTable {
   slot_secs: number;
 }
 
+/** What a rule version says the same way for every match: stored once, not with each match. */
 export interface RuleVersionsTable {
   id: string;
   rule_id: string;
