@@ -8,7 +8,7 @@
 import type { Command } from "commander";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { SuppressionConditions, SuppressionRecord } from "../../core/suppression.ts";
-import { hasRule, loadRules } from "../../detections/engine/load.ts";
+import { loadRules, requireRuleToSuppress } from "../../detections/engine/load.ts";
 import { BUILTIN_PACKS_DIR } from "../../detections/packs.ts";
 import { printJsonLine, withRuntime } from "../context.ts";
 import { isoTime as iso, parseTimeArg } from "../time-arg.ts";
@@ -123,11 +123,7 @@ export function register(program: Command): void {
         if (ruleId === undefined) throw new UsageError("Name the rule: --rule ID or --from-alert ID.");
         if (options.fromAlert === undefined) {
           const rules = await loadRules({ packs: [BUILTIN_PACKS_DIR], dirs: runtime.env.rulesDirs, tolerant: true });
-          if (!hasRule(rules, ruleId)) {
-            throw new UsageError(
-              `There is no rule ${JSON.stringify(ruleId)} (see \`vigil rules list\`): its matches would never come.`,
-            );
-          }
+          requireRuleToSuppress(rules, ruleId, "`vigil rules list`");
         }
         const conditions: SuppressionConditions = {
           ...(options.actorEmail !== undefined ? { actorEmail: options.actorEmail } : {}),

@@ -5,7 +5,7 @@
 import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { ConfigurationError } from "../../core/errors.ts";
+import { ConfigurationError, UsageError } from "../../core/errors.ts";
 import { correlationFromDefinition, isCorrelationDefinition } from "../define-correlation.ts";
 import { isRuleDefinition } from "../define-rule.ts";
 import { BUILTIN_PACKS_DIR, loadPackFile, PACK_FILE, type PackInfo } from "../packs.ts";
@@ -61,6 +61,15 @@ export interface RuleSet {
 /** Whether `id` is a rule or correlation rule of the set: what enabling, disabling and suppressing may name. */
 export function hasRule(set: Pick<RuleSet, "rules" | "correlationRules">, id: string): boolean {
   return set.rules.some((r) => r.id === id) || (set.correlationRules ?? []).some((r) => r.ruleId === id);
+}
+
+/**
+ * Throws a usage error when a suppression would name a rule that is not loaded: its matches would never come, and
+ * the suppression would look active for nothing. `where` says where the rules are listed.
+ */
+export function requireRuleToSuppress(set: Pick<RuleSet, "rules" | "correlationRules">, id: string, where: string) {
+  if (!hasRule(set, id))
+    throw new UsageError(`There is no rule ${JSON.stringify(id)} (${where} lists them): its matches would never come.`);
 }
 
 /**

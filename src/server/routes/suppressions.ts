@@ -6,7 +6,7 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { UsageError } from "../../core/errors.ts";
 import { SUPPRESSION_FIELDS, SUPPRESSION_MAX_MS } from "../../core/suppression.ts";
-import { hasRule } from "../../detections/engine/load.ts";
+import { requireRuleToSuppress } from "../../detections/engine/load.ts";
 import { type AppEnv, readBody, type ServerContext, strParam } from "../context.ts";
 import { requestActor } from "../request-actor.ts";
 
@@ -45,11 +45,7 @@ export function suppressionRoutes(ctx: ServerContext): Hono<AppEnv> {
 
   app.post("/suppressions", async (c) => {
     const body = await readBody(c, CreateSchema);
-    if (!hasRule(await ctx.rules(), body.ruleId)) {
-      throw new UsageError(
-        `There is no rule ${JSON.stringify(body.ruleId)} (GET /api/rules lists them): its matches would never come.`,
-      );
-    }
+    requireRuleToSuppress(await ctx.rules(), body.ruleId, "GET /api/rules");
     if (body.expiresInSecs != null && body.expiresAtMs != null) {
       throw new UsageError("Give expiresInSecs or expiresAtMs, not both.");
     }
