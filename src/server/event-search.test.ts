@@ -123,7 +123,8 @@ describe("event search API", () => {
     assert.equal(text.match(/,evt_\d{3}\r\n/g)?.length, 250);
     const evil2 = `2025-11-23T03:00:01.000Z,api_key.created,"a,b""c\r\nd",'+1,,${sourceId},evil_2\r\n`;
     assert.ok(text.includes(evil2), text.slice(0, 400));
-    const evil1 = `2025-11-23T03:00:00.000Z,api_key.created,"'=HYPERLINK(""http://x.test"",""click""),""me""",'-2+3,'@SUM(A1),${sourceId},evil_1\r\n`;
+    // The actor is an email field, stored folded to lower case (core/event.ts foldEmail).
+    const evil1 = `2025-11-23T03:00:00.000Z,api_key.created,"'=hyperlink(""http://x.test"",""click""),""me""",'-2+3,'@SUM(A1),${sourceId},evil_1\r\n`;
     assert.ok(text.includes(evil1), text.slice(0, 400));
     assert.equal((await call("GET", "/api/events/export?format=xlsx")).status, 400);
     // At most `limit` rows, newest first.
