@@ -2238,9 +2238,17 @@ export function runStorageContract(
         const [entry] = await store.listUnroutedOutbox(10);
         assert.ok(entry);
         await store.routeOutboxEntry(entry.id, [{ id: dest.id, name: dest.name }], 0);
-        const [stale] = await store.claimDeliveries({ nowMs: 0, leaseMs: 1000, limit: 10 });
+        // Leases run on the database's clock: a short one, and a wait past it.
+        const [stale] = await store.claimDeliveries({ nowMs: 0, leaseMs: LEASE_MS, limit: 10 });
         assert.ok(stale);
-        const [fresh] = await store.claimDeliveries({ nowMs: 1000, leaseMs: 1000, limit: 10 });
+        // Not even to a worker whose clock runs far ahead: it is still being sent.
+        assert.deepEqual(
+          await store.claimDeliveries({ nowMs: 1e15, leaseMs: LEASE_MS, limit: 10 }),
+          [],
+          "still leased",
+        );
+        await leaseLapses();
+        const [fresh] = await store.claimDeliveries({ nowMs: 1000, leaseMs: 60_000, limit: 10 });
         assert.ok(fresh);
         assert.equal(fresh.id, stale.id);
         assert.notEqual(fresh.leaseToken, stale.leaseToken);
@@ -2343,16 +2351,17 @@ export function runStorageContract(
         const [entry] = await store.listUnroutedOutbox(10);
         assert.ok(entry);
         await store.routeOutboxEntry(entry.id, [{ id: "d", name: "d" }], 0);
-        const [stale] = await store.claimDeliveries({ nowMs: 0, leaseMs: 1000, limit: 10 });
+        const [stale] = await store.claimDeliveries({ nowMs: 0, leaseMs: LEASE_MS, limit: 10 });
         assert.ok(stale);
-        const [fresh] = await store.claimDeliveries({ nowMs: 1000, leaseMs: 1000, limit: 10 });
+        await leaseLapses();
+        const [fresh] = await store.claimDeliveries({ nowMs: 1000, leaseMs: 60_000, limit: 10 });
         assert.ok(fresh);
         const late = { deliveryId: stale.id, leaseToken: stale.leaseToken, atMs: 1500, durationMs: 1 };
         assert.equal(await store.recordDeliveryAttempt({ ...late, outcome: "sent", statusCode: 200 }), false);
         const [delivery] = await store.listDeliveries(alertId);
         assert.equal(delivery?.status, "pending");
         assert.equal(delivery?.deliveredAtMs, null);
-        assert.equal(delivery?.leaseUntilMs, 2000);
+        assert.equal(delivery?.leaseUntilMs, fresh.leaseUntilMs, "the new holder's lease stands");
         assert.deepEqual(
           delivery?.log.map((a) => [a.attempt, a.outcome, a.atMs]),
           [[2, "sent", 1500]],
@@ -2389,6 +2398,10 @@ export function runStorageContract(
       });
 
       /** Claims the one due delivery at `atMs` and records `outcome` for it. */
+      /** A claim's lease in these tests, on the database's clock, and a wait past it. */
+      const LEASE_MS = 40;
+      const leaseLapses = () => new Promise((resolve) => setTimeout(resolve, LEASE_MS + 20));
+
       async function attempt(
         atMs: number,
         outcome: "sent" | "retry" | "failed",
@@ -2537,10 +2550,12 @@ export function runStorageContract(
         const [entry] = await store.listUnroutedOutbox(10);
         assert.ok(entry);
         await store.routeOutboxEntry(entry.id, [{ id: dest.id, name: dest.name }], 1000);
-        const claim = async (nowMs: number) => (await store.claimDeliveries({ nowMs, leaseMs: 100, limit: 1 }))[0];
+        const claim = async (nowMs: number) => (await store.claimDeliveries({ nowMs, leaseMs: LEASE_MS, limit: 1 }))[0];
         assert.equal((await claim(1000))?.unrecordedClaims, 0);
         // Its sender died: the lease lapses and the next claim counts it.
+        await leaseLapses();
         assert.equal((await claim(1100))?.unrecordedClaims, 1);
+        await leaseLapses();
         const third = await claim(1200);
         assert.equal(third?.unrecordedClaims, 2);
         await store.recordDeliveryAttempt({

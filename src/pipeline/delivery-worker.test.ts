@@ -293,11 +293,12 @@ describe("DeliveryWorker", () => {
     await addWebhook(store, secrets, "hook", server.origin);
     const [alertId] = await createAlerts(store, source, 1);
     await worker().route();
-    // The "crashed" worker claimed and never recorded anything.
-    const [lost] = await store.claimDeliveries({ nowMs: clock.t, leaseMs: 60_000, limit: 10 });
+    // The "crashed" worker claimed and never recorded anything. Leases run on the database's clock: the wall
+    // clock's, with SQLite.
+    const [lost] = await store.claimDeliveries({ nowMs: clock.t, leaseMs: 300, limit: 10 });
     assert.ok(lost);
     assert.deepEqual(await worker().runOnce(), { routed: 0, sent: 0, retried: 0, failed: 0 });
-    clock.t += 60_000;
+    await new Promise((resolve) => setTimeout(resolve, 350));
     assert.deepEqual(await worker().runOnce(), { routed: 0, sent: 1, retried: 0, failed: 0 });
     const [d] = await store.listDeliveries(alertId ?? "");
     assert.equal(d?.status, "sent");
@@ -529,9 +530,10 @@ describe("DeliveryWorker", () => {
     assert.ok(alertId);
     await worker().route();
     // Claims whose sender never recorded an outcome (killed mid-send each time): each lease lapses.
+    // Leases run on the database's clock: short ones, each waited out.
     for (let i = 0; i < MAX_UNRECORDED_CLAIMS; i++) {
-      assert.equal((await store.claimDeliveries({ nowMs: clock.t, leaseMs: 1000, limit: 1 })).length, 1);
-      clock.t += 1000;
+      assert.equal((await store.claimDeliveries({ nowMs: clock.t, leaseMs: 20, limit: 1 })).length, 1);
+      await new Promise((resolve) => setTimeout(resolve, 30));
     }
     assert.deepEqual(await worker().runOnce(), { routed: 0, sent: 0, retried: 0, failed: 1 });
     const [dead] = await store.listDeliveries(alertId);

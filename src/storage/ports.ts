@@ -509,11 +509,13 @@ export interface Store
    */
   routeOutboxEntry(outboxId: number, destinations: Array<{ id: string; name: string }>, nowMs: number): Promise<void>;
   /**
-   * Claims up to `limit` pending deliveries that are due and not leased (or whose lease expired), oldest
-   * due first, leasing each until `nowMs + leaseMs` with a fresh token, and counts the attempt (so a
+   * Claims up to `limit` pending deliveries that are due at `nowMs` and not leased (or whose lease expired),
+   * oldest due first, leasing each for `leaseMs` with a fresh token, and counts the attempt (so a
    * delivery whose sender keeps crashing still runs out of attempts). Two concurrent callers never claim
    * the same delivery. A delivery waits while an earlier notification of its alert to the same destination is
-   * pending: each destination hears of an alert in order (created before resolved).
+   * pending: each destination hears of an alert in order (created before resolved). Leases are timed on the
+   * database's clock (StoreDialect.clockMs), as the fleet's are: workers whose clocks disagree never hold one
+   * delivery at once.
    */
   claimDeliveries(options: {
     nowMs: number;

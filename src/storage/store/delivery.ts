@@ -16,7 +16,7 @@
 // Destination configs are stored as the ciphertext they are given and read back only by getDestinationConfig.
 
 import { randomUUID } from "node:crypto";
-import type { ExpressionBuilder, Selectable, Updateable } from "kysely";
+import { type ExpressionBuilder, type Selectable, sql, type Updateable } from "kysely";
 import { OPEN_ALERT_STATUSES, type Severity } from "../../core/detection.ts";
 import { NotFoundError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
@@ -232,7 +232,9 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
               .where("status", "=", "pending")
               .$if(skipDestinations.length > 0, (q) => q.where("destination_id", "not in", [...skipDestinations]))
               .where("next_attempt_at_ms", "<=", nowMs)
-              .where((eb) => eb.or([eb("lease_until_ms", "is", null), eb("lease_until_ms", "<=", nowMs)]))
+              // Leases on the database's clock, as the fleet's are: a worker whose clock runs ahead must not take
+              // a delivery another is still sending (nor one whose clock is behind hold it long after it died).
+              .where((eb) => eb.or([eb("lease_until_ms", "is", null), eb("lease_until_ms", "<=", dialect.clockMs)]))
               // One alert's notifications reach a destination in the order they were enqueued: one waits while
               // an earlier one to the same destination is pending (in backoff, or claimed and being sent).
               // Else a created notification retried after a 429 would arrive after its resolve, and PagerDuty
@@ -253,7 +255,7 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
           await trx
             .updateTable("deliveries")
             .set((eb) => ({
-              lease_until_ms: nowMs + leaseMs,
+              lease_until_ms: sql<number>`${dialect.clockMs} + ${leaseMs}`,
               lease_token: token,
               attempts: eb("attempts", "+", 1),
               // A token still here is an earlier claim's whose sender never recorded an outcome.
