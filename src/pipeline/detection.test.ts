@@ -8,7 +8,7 @@ import { RULES_MODULE } from "../detections/engine/rule-modules.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
 import { openDetection } from "./detection.ts";
 
-it("a rule file that cannot load is said with its reason, and the other rules still run", async () => {
+it("a rule file that cannot load, or a Python module that does not import, is said with its reason, and the other rules still run", async () => {
   const dir = mkdtempSync(join(tmpdir(), "vigil-detection-"));
   writeFileSync(
     join(dir, "good.ts"),
@@ -22,6 +22,12 @@ export default defineRule({
 `,
   );
   writeFileSync(join(dir, "typo.yml"), "AnalysisType: rule\nRuleID: Typo.Rule\nEnabled: true\n");
+  // A Python rule whose module does not import: not run (no rule error on every event), said as a file not loaded.
+  writeFileSync(join(dir, "unparsable.py"), "def rule(event)\n    return True\n");
+  writeFileSync(
+    join(dir, "unparsable.yml"),
+    "AnalysisType: rule\nRuleID: Unparsable.Rule\nEnabled: true\nFilename: unparsable.py\nLogTypes: [OpenAI.Audit]\nSeverity: Low\n",
+  );
   const said: string[] = [];
   const write = process.stderr.write.bind(process.stderr);
   process.stderr.write = ((chunk: string) => {
@@ -33,9 +39,16 @@ export default defineRule({
     const detection = await openDetection({ store, rulesDirs: [dir], packsDirs: [], nowSecs: () => 0 });
     process.stderr.write = write;
     try {
+      assert.deepEqual(detection.engine.rules.map((r) => r.id).sort(), ["Good.Rule", "Unparsable.Rule"]);
       assert.deepEqual(
-        detection.engine.rules.map((r) => r.id),
-        ["Good.Rule"],
+        detection.pythonProblems.map((p) => p.replace(`${dir}/`, "")),
+        [
+          "unparsable.py: the rule's Python module does not load: SyntaxError(\"expected ':'\") (unparsable.py, line 1)",
+        ],
+      );
+      assert.equal(
+        said.filter((l) => /rule file not loaded \(the other rules run\): .*unparsable\.py: /.test(l)).length,
+        1,
       );
       assert.equal(said.filter((l) => /rule file not loaded \(the other rules run\): .*typo\.yml: /.test(l)).length, 1);
       const source = await store.createSource(sourceSettings("acme"), { ciphertext: "x" });

@@ -22,6 +22,8 @@ export interface Detection {
   detector: Detector;
   /** Panther scheduled queries feeding scheduled rules (pipeline/scheduled-queries.ts). */
   scheduledQueries: readonly ScheduledQuerySpec[];
+  /** The Python rule files whose module does not import ("file: reason"): their rules do not run. */
+  pythonProblems: readonly string[];
   /** Failed runs per source, query and slot, from poll to poll (pipeline/scheduled-queries.ts SLOT_ATTEMPTS). */
   scheduledFailures: Map<string, number>;
   /** The loaded correlation rules enabled for a source now (pack and rule overrides read from the store). */
@@ -59,11 +61,12 @@ export async function openDetection(options: {
   // Started now, so a missing python3 is reported at start-up, not at the first match.
   await pythonPool?.start();
   const engine = createDetectionEngine({ rules, ...(pythonPool ? { pythonPool } : {}) });
-  // Imported now, so that a module that does not import is said at start-up, not only as rule errors later.
-  for (const { rule, error } of await engine.pythonLoadErrors()) {
-    const path = rule.kind === "python" ? rule.spec.pythonPath : rule.file;
-    process.stderr.write(`vigil: ${pythonLoadProblem(path, error)}; rule ${rule.id} reports a rule error instead\n`);
-  }
+  // Imported now: a module that does not import is a file that did not load, said at start-up; its rule does not
+  // run (the engine skips it).
+  const pythonProblems = (await engine.pythonLoadErrors()).map(({ rule, error }) =>
+    pythonLoadProblem(rule.kind === "python" ? rule.spec.pythonPath : rule.file, error),
+  );
+  for (const line of notLoadedLines({ problems: pythonProblems })) process.stderr.write(`vigil: ${line}\n`);
   const packs = new Map(rules.packs.map((p) => [p.id, p]));
   const correlationRulesEnabled = (settings: readonly DetectionSetting[], sourceId: string) => {
     const resolver = new EnablementResolver(settings, packs);
@@ -106,6 +109,7 @@ export async function openDetection(options: {
     detector,
     scheduledQueries: rules.scheduledQueries ?? [],
     scheduledFailures: new Map(),
+    pythonProblems,
     async correlationRulesFor(sourceId) {
       return correlationRulesEnabled(await store.listDetectionSettings(), sourceId);
     },

@@ -55,6 +55,15 @@ export function ruleRoutes(ctx: ServerContext): Hono<AppEnv> {
     return { set, resolver, overrides };
   }
 
+  /** The Python rule files that do not import, as this process's detection found them (none if it cannot run). */
+  async function pythonProblems(): Promise<readonly string[]> {
+    try {
+      return (await ctx.runtime.detection()).pythonProblems;
+    } catch {
+      return [];
+    }
+  }
+
   const view = (r: LoadedRule, s: Awaited<ReturnType<typeof state>>) => ({
     id: r.id,
     displayName: r.displayName,
@@ -103,8 +112,9 @@ export function ruleRoutes(ctx: ServerContext): Hono<AppEnv> {
         ...s.set.rules.map((r) => view(r, s)),
         ...(s.set.correlationRules ?? []).map((r) => correlationView(r, s)),
       ],
-      // The files that did not load, each "file: reason": their rules do not run.
-      problems: s.set.problems ?? [],
+      // The files that did not load, each "file: reason": their rules do not run. Python modules are imported by
+      // the detection this process runs (the workers'), which says which do not import.
+      problems: [...(s.set.problems ?? []), ...(await pythonProblems())],
     });
   });
 
