@@ -257,7 +257,7 @@ export function AlertsPage() {
               { header: "Severity", cell: (a) => <SeverityBadge severity={a.severity} /> },
               {
                 header: "Title",
-                className: "wrap",
+                className: "alert-title",
                 cell: (a) => <Link to={`/alerts/${encodeURIComponent(text(a.id))}`}>{str(a.title) || str(a.id)}</Link>,
               },
               {
@@ -298,7 +298,7 @@ export function AlertsPage() {
               {
                 header: "Window",
                 headerClassName: "col-minor",
-                className: "nowrap col-minor",
+                className: "col-minor",
                 cell: (a) => fmtSecs(a.windowStartSecs),
               },
               { header: "Created", className: "created", cell: (a) => fmtTime(a, ["createdAtMs"], ["createdAtSecs"]) },
