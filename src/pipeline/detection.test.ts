@@ -41,9 +41,12 @@ export default defineRule({
     try {
       assert.deepEqual(detection.engine.rules.map((r) => r.id).sort(), ["Good.Rule", "Unparsable.Rule"]);
       assert.deepEqual(
-        detection.pythonProblems.map((p) => p.replace(`${dir}/`, "")),
+        detection.pythonLoadFailures.map((f) => [f.ruleId, f.problem.replace(`${dir}/`, "")]),
         [
-          "unparsable.py: the rule's Python module does not load: SyntaxError(\"expected ':'\") (unparsable.py, line 1)",
+          [
+            "Unparsable.Rule",
+            "unparsable.py: the rule's Python module does not load: SyntaxError(\"expected ':'\") (unparsable.py, line 1)",
+          ],
         ],
       );
       assert.equal(

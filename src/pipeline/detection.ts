@@ -22,8 +22,8 @@ export interface Detection {
   detector: Detector;
   /** Panther scheduled queries feeding scheduled rules (pipeline/scheduled-queries.ts). */
   scheduledQueries: readonly ScheduledQuerySpec[];
-  /** The Python rule files whose module does not import ("file: reason"): their rules do not run. */
-  pythonProblems: readonly string[];
+  /** The Python rules whose module does not import, each with "file: reason": they do not run. */
+  pythonLoadFailures: ReadonlyArray<{ ruleId: string; problem: string }>;
   /** Failed runs per source, query and slot, from poll to poll (pipeline/scheduled-queries.ts SLOT_ATTEMPTS). */
   scheduledFailures: Map<string, number>;
   /** The loaded correlation rules enabled for a source now (pack and rule overrides read from the store). */
@@ -63,10 +63,12 @@ export async function openDetection(options: {
   const engine = createDetectionEngine({ rules, ...(pythonPool ? { pythonPool } : {}) });
   // Imported now: a module that does not import is a file that did not load, said at start-up; its rule does not
   // run (the engine skips it).
-  const pythonProblems = (await engine.pythonLoadErrors()).map(({ rule, error }) =>
-    pythonLoadProblem(rule.kind === "python" ? rule.spec.pythonPath : rule.file, error),
-  );
-  for (const line of notLoadedLines({ problems: pythonProblems })) process.stderr.write(`vigil: ${line}\n`);
+  const pythonLoadFailures = (await engine.pythonLoadErrors()).map(({ rule, error }) => ({
+    ruleId: rule.id,
+    problem: pythonLoadProblem(rule.kind === "python" ? rule.spec.pythonPath : rule.file, error),
+  }));
+  for (const line of notLoadedLines({ problems: pythonLoadFailures.map((f) => f.problem) }))
+    process.stderr.write(`vigil: ${line}\n`);
   const packs = new Map(rules.packs.map((p) => [p.id, p]));
   const correlationRulesEnabled = (settings: readonly DetectionSetting[], sourceId: string) => {
     const resolver = new EnablementResolver(settings, packs);
@@ -109,7 +111,7 @@ export async function openDetection(options: {
     detector,
     scheduledQueries: rules.scheduledQueries ?? [],
     scheduledFailures: new Map(),
-    pythonProblems,
+    pythonLoadFailures,
     async correlationRulesFor(sourceId) {
       return correlationRulesEnabled(await store.listDetectionSettings(), sourceId);
     },

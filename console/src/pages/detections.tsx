@@ -298,7 +298,13 @@ export function DetectionsPage() {
                   </td>
                   <td>{tests.length || str(r.testCount) || "0"}</td>
                   <td>
-                    <EnabledBadge enabled={enabled} />
+                    {str(r.loadProblem) ? (
+                      <span className="badge off" title={str(r.loadProblem)}>
+                        does not load
+                      </span>
+                    ) : (
+                      <EnabledBadge enabled={enabled} />
+                    )}
                   </td>
                   <td className="nowrap">
                     <EnableToggle

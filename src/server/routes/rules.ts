@@ -46,21 +46,25 @@ export function ruleRoutes(ctx: ServerContext): Hono<AppEnv> {
 
   async function state() {
     const set = await ctx.rules();
+    const notImported = await pythonLoadFailures();
     const settings = await store.listDetectionSettings();
     const resolver = new EnablementResolver(settings, new Map(set.packs.map((p) => [p.id, p])));
     const overrides = (kind: "rule" | "pack", id: string) =>
       settings
         .filter((s) => s.kind === kind && s.id === id && s.sourceId !== null)
         .map((s) => ({ sourceId: s.sourceId, enabled: s.enabled }));
-    return { set, resolver, overrides };
+    return { set, resolver, overrides, notImported };
   }
 
-  /** The Python rule files that do not import, as this process's detection found them (none if it cannot run). */
-  async function pythonProblems(): Promise<readonly string[]> {
+  /**
+   * The Python rules whose module does not import, by rule id ("file: reason"), as the detection this process runs
+   * (the workers') found them; none if it cannot run.
+   */
+  async function pythonLoadFailures(): Promise<Map<string, string>> {
     try {
-      return (await ctx.runtime.detection()).pythonProblems;
+      return new Map((await ctx.runtime.detection()).pythonLoadFailures.map((f) => [f.ruleId, f.problem]));
     } catch {
-      return [];
+      return new Map();
     }
   }
 
@@ -81,6 +85,8 @@ export function ruleRoutes(ctx: ServerContext): Hono<AppEnv> {
     dedupPeriodMinutes: r.dedupPeriodMinutes,
     tests: testNames(r),
     sourceOverrides: s.overrides("rule", r.id),
+    // Set when its Python module does not import: the rule does not run, whatever `enabled` says.
+    loadProblem: s.notImported.get(r.id) ?? null,
   });
 
   // Correlation rules list beside the rules, in the same shape (kind "correlation", their members' rule ids).
@@ -114,7 +120,7 @@ export function ruleRoutes(ctx: ServerContext): Hono<AppEnv> {
       ],
       // The files that did not load, each "file: reason": their rules do not run. Python modules are imported by
       // the detection this process runs (the workers'), which says which do not import.
-      problems: [...(s.set.problems ?? []), ...(await pythonProblems())],
+      problems: [...(s.set.problems ?? []), ...s.notImported.values()],
     });
   });
 
