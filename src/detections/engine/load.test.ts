@@ -256,3 +256,36 @@ describe("a tolerant load (the workers, the server, the CLI)", () => {
     );
   });
 });
+
+it("says when a user's version of a pack rule did not load and the pack's runs meanwhile", async () => {
+  const root = mkdtempSync(join(tmpdir(), "vigil-override-"));
+  try {
+    const rule = (dir: string, body: string) => {
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, "r.yml"), body);
+      writeFileSync(join(dir, "r.py"), "def rule(event):\n    return True\n");
+    };
+    rule(
+      join(root, "pack"),
+      "AnalysisType: rule\nRuleID: Shared.Rule\nEnabled: true\nFilename: r.py\nLogTypes: [OpenAI.Audit]\nSeverity: Low\n",
+    );
+    // The user's version lacks its Severity.
+    rule(
+      join(root, "mine"),
+      "AnalysisType: rule\nRuleID: Shared.Rule\nEnabled: true\nFilename: r.py\nLogTypes: [OpenAI.Audit]\n",
+    );
+    const set = await loadRules({ packs: [join(root, "pack")], dirs: [join(root, "mine")], tolerant: true });
+    assert.deepEqual(
+      set.rules.map((r) => [r.id, r.file]),
+      [["Shared.Rule", join(root, "pack", "r.yml")]],
+    );
+    assert.equal(set.problems?.length, 2);
+    assert.match(set.problems?.[0] ?? "", /mine\/r\.yml.*missing required key 'Severity'/);
+    assert.equal(
+      set.problems?.[1],
+      `${join(root, "mine", "r.yml")}: rule Shared.Rule did not load, so the pack's version in ${join(root, "pack", "r.yml")} runs meanwhile`,
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});

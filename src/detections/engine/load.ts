@@ -107,6 +107,8 @@ interface Walk {
   problems: string[];
   unsupported: string[];
   seen: Set<string>;
+  /** RuleID → file, of the rule files that named an id and did not load. */
+  failedRuleIds: Map<string, string>;
 }
 
 /** The reason a Panther policy file is skipped (RuleSet.unsupported). */
@@ -182,6 +184,9 @@ async function loadYaml(file: string, packId: string | null, w: Walk): Promise<v
     else if (!SKIPPED_TYPES.has(String(type))) w.problems.push(`${file}: unknown AnalysisType ${String(type)}`);
   } catch (err) {
     w.problems.push((err as Error).message);
+    // Its id, when it names one: a user's file that fails must not let the pack's rule of that id run unsaid.
+    const id = (doc as { RuleID?: unknown } | null)?.RuleID;
+    if (typeof id === "string" && id !== "") w.failedRuleIds.set(id, file);
   }
 }
 
@@ -242,11 +247,19 @@ export async function loadRules(options: LoadRulesOptions = {}): Promise<RuleSet
     problems: [],
     unsupported: [],
     seen: new Set(),
+    failedRuleIds: new Map(),
   };
   for (const dir of options.packs ?? [BUILTIN_PACKS_DIR]) await walk(resolve(dir), null, w, true);
   const packRules = w.rules.splice(0);
+  w.failedRuleIds.clear();
   for (const dir of options.dirs ?? []) await walk(resolve(dir), null, w, true);
   const { rules, overrides } = resolveIds(packRules, w.rules, w.problems);
+  // A user's version of a pack rule that did not load: the pack's runs meanwhile, which is said, not assumed.
+  for (const r of packRules) {
+    const failed = w.failedRuleIds.get(r.id);
+    if (failed !== undefined && !overrides.some((o) => o.id === r.id))
+      w.problems.push(`${failed}: rule ${r.id} did not load, so the pack's version in ${r.file} runs meanwhile`);
+  }
   // Of two items with one name, the first found is kept and the other reported: a tolerant load must not run
   // what it says it did not load.
   const ids = new Map<string, string>();
