@@ -61,6 +61,9 @@ export const DEFAULT_SEND_TIMEOUT_MS = 60_000;
 /** System alerts (source health) go to every destination, like Panther's System Errors. */
 export const SYSTEM_RULE_PREFIX = "Vigil.System.";
 
+/** Outbox windows one routing pass may look through when entries at the head of the queue cannot be routed. */
+const ROUTE_WINDOWS = 10;
+
 /** The shortest retry delay: full jitter can draw ~0, and a retry due at once would let one drain pass burn every attempt. */
 export const MIN_RETRY_DELAY_MS = 1_000;
 
@@ -244,25 +247,35 @@ export class DeliveryWorker {
   /** Fans new outbox entries out into deliveries. */
   async route(limit = 100): Promise<number> {
     const { store, logger } = this.#o;
-    const entries: OutboxEntry[] = await store.listUnroutedOutbox(limit);
-    if (entries.length === 0) return 0;
-    const destinations = await this.#destinations();
+    let destinations: Destination[] | null = null;
     // An entry that cannot be routed (its alert unreadable) holds back only its own alert's later entries, which
     // must follow it in order (a resolve goes where the creation went): every other alert's go on.
     const heldBack = new Set<string>();
-    for (const entry of entries) {
-      if (heldBack.has(entry.alertId)) continue;
-      try {
-        await this.#routeEntry(entry, destinations);
-      } catch (err) {
-        heldBack.add(entry.alertId);
-        logger.warn(
-          { alert: entry.alertId, outboxId: entry.id },
-          `Routing the ${entry.kind} notification of alert ${entry.alertId} failed (tried again at the next pass): ${errorMessage(err)}`,
-        );
+    let looked = 0;
+    let afterId = 0;
+    for (let window = 0; window < ROUTE_WINDOWS; window++) {
+      const entries: OutboxEntry[] = await store.listUnroutedOutbox(limit, afterId);
+      if (entries.length === 0) break;
+      destinations ??= await this.#destinations();
+      for (const entry of entries) {
+        if (heldBack.has(entry.alertId)) continue;
+        try {
+          await this.#routeEntry(entry, destinations);
+        } catch (err) {
+          heldBack.add(entry.alertId);
+          logger.warn(
+            { alert: entry.alertId, outboxId: entry.id },
+            `Routing the ${entry.kind} notification of alert ${entry.alertId} failed (tried again at the next pass): ${errorMessage(err)}`,
+          );
+        }
       }
+      looked += entries.length;
+      // Entries held back stay first in the queue: a full window of them would hold every later alert back, so
+      // the pass looks past them.
+      if (entries.length < limit || heldBack.size === 0) break;
+      afterId = entries[entries.length - 1]!.id;
     }
-    return entries.length;
+    return looked;
   }
 
   /** Fans one outbox entry out to the destinations routing names (store.routeOutboxEntry). */

@@ -499,8 +499,8 @@ export interface Store
   /** Unknown id → not_found. Past deliveries keep their log; pending ones fail when next claimed. */
   removeDestination(id: string): Promise<void>;
 
-  /** Outbox entries not yet fanned out, oldest first. */
-  listUnroutedOutbox(limit: number): Promise<OutboxEntry[]>;
+  /** Outbox entries not yet fanned out, oldest first; with `afterId`, those after it only. */
+  listUnroutedOutbox(limit: number, afterId?: number): Promise<OutboxEntry[]>;
   /**
    * Creates one pending delivery per destination (due at `nowMs`) and marks the entry routed, in one
    * transaction. A resolve goes to the destinations its alert's creation went to (a delivery sent or pending)

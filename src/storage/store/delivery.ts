@@ -151,12 +151,13 @@ export function deliveryOps(ctx: StoreContext): DeliveryOps {
         if (numDeletedRows === 0n) throw new NotFoundError(`No destination with id ${id}.`);
       }),
 
-    listUnroutedOutbox: (limit) =>
+    listUnroutedOutbox: (limit, afterId = 0) =>
       dialect.run(async (db) => {
         const rows = await db
           .selectFrom("outbox")
           .select(["id", "alert_id", "kind", "from_history", "created_at_ms"])
           .where("routed_at_ms", "is", null)
+          .where("id", ">", afterId)
           .orderBy("id")
           .limit(limit)
           .execute();
