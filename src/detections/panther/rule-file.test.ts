@@ -78,7 +78,7 @@ test("a required key left out is said to be missing, not to have the wrong type"
       .join("\n");
     assert.throws(
       () => parsePantherRuleText(without, "/rules/partial.yml"),
-      new RegExp(`missing required key '${key}' in /rules/partial\\.yml`),
+      new RegExp(`Invalid Panther rule /rules/partial\\.yml: missing required key '${key}'`),
     );
   }
 });

@@ -157,20 +157,20 @@ function valueAt(doc: unknown, path: readonly PropertyKey[]): unknown {
   return value;
 }
 
-function zodIssues(file: string, error: z.ZodError, doc: unknown): ValidationIssue[] {
+function zodIssues(error: z.ZodError, doc: unknown): ValidationIssue[] {
   return error.issues.flatMap((issue): ValidationIssue[] => {
     const at = issuePath(issue.path);
     // A required key left out: say so, not what its value should have been ("expected boolean, received undefined").
     if (at !== "" && valueAt(doc, issue.path) === undefined && issue.code !== "unrecognized_keys") {
-      return [{ code: "missing_key", path: at, message: `missing required key '${at}' in ${file}` }];
+      return [{ code: "missing_key", path: at, message: `missing required key '${at}'` }];
     }
     if (issue.code === "unrecognized_keys") {
       return issue.keys.map((key) => {
         const path = at ? `${at}.${key}` : key;
-        return { code: "unknown_key", path, message: `unknown key '${path}' in ${file}` };
+        return { code: "unknown_key", path, message: `unknown key '${path}'` };
       });
     }
-    return [{ code: issue.code, path: at, message: `key '${at || "(root)"}' in ${file}: ${issue.message}` }];
+    return [{ code: issue.code, path: at, message: `key '${at || "(root)"}': ${issue.message}` }];
   });
 }
 
@@ -203,9 +203,9 @@ function structural(raw: RawRule): ValidationIssue[] {
 export function parsePantherRule(doc: unknown, specPath: string): PantherRuleSpec {
   const file = resolve(specPath);
   const parsed = ruleSchema.safeParse(doc);
-  if (!parsed.success) throw new RuleFileError(file, zodIssues(file, parsed.error, doc));
+  if (!parsed.success) throw new RuleFileError(file, zodIssues(parsed.error, doc));
   const raw = parsed.data;
-  const issues = [...structural(raw), ...unsupported(raw)].map((i) => ({ ...i, message: `${i.message} in ${file}` }));
+  const issues = [...structural(raw), ...unsupported(raw)];
   if (issues.length > 0) throw new RuleFileError(file, issues);
 
   const reports: Record<string, Array<string | number>> = {};
