@@ -90,12 +90,13 @@ export function correlateStored(
     if (!options.anchorWanted(c.anchor.timeSecs)) continue;
     // An Absence looks past its anchor: decided once the events up to the end of its time frame are stored. Any
     // other completion is decided by the matches it has (stored ones), only never ahead of the clock.
+    // Its frame starts with its first contributing match, not its anchor: a Group's absence window opens at the
+    // group's first match, which may be well before the anchor.
     const lookingAhead = c.needsDataUntilSecs > c.anchor.timeSecs;
+    const frameFrom = Math.min(c.anchor.timeSecs, ...c.contributing.map((i) => i.timeSecs));
     const undecidedYet =
       c.needsDataUntilSecs > options.nowSecs ||
-      (lookingAhead &&
-        options.frameStored !== undefined &&
-        !options.frameStored(c.anchor.timeSecs, c.needsDataUntilSecs));
+      (lookingAhead && options.frameStored !== undefined && !options.frameStored(frameFrom, c.needsDataUntilSecs));
     if (undecidedYet) {
       undecided++;
       continue;
