@@ -50,7 +50,7 @@ export interface DetectionEngine {
   ruleIdsFor(sourceId: string): string[];
   /**
    * Imports the Python rules now (they are otherwise imported on first use) and returns those whose module does
-   * not import, which do not run (as a file that does not load).
+   * not import, which do not run (as a file that does not load). A worker that failed meanwhile is no verdict.
    */
   pythonLoadErrors(): Promise<Array<{ rule: LoadedRule; error: FnError }>>;
   readonly rules: readonly LoadedRule[];
@@ -178,6 +178,13 @@ export function compile(rule: LoadedRule, defaultSeverity: Severity): Compiled {
   return { rule, severity: rule.severity ?? defaultSeverity, logTypes: new Set(rule.logTypes) };
 }
 
+/**
+ * Why a Python rule may fail to load that says nothing of its module: no worker, or one that timed out or died
+ * while importing it (a busy host). Such a rule reports rule errors and is loaded again; any other failure is the
+ * module's own (a syntax error, no rule(), a helper raising), and the rule does not run.
+ */
+const PYTHON_UNAVAILABLE = new Set(["PythonUnavailable", "RuleTimeout", "WorkerCrashed"]);
+
 export function createDetectionEngine(options: CreateEngineOptions): DetectionEngine {
   const set: RuleSet = Array.isArray(options.rules)
     ? { rules: [...(options.rules as LoadedRule[])], packs: [], settings: [] }
@@ -208,7 +215,11 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
     return entry;
   }
 
-  /** Loads the Python rules once; a rule that fails to import becomes a rule error on every event. */
+  /**
+   * Loads the Python rules once. A rule whose module does not import does not run (pythonLoadErrors); one that could not
+   * be loaded for want of a working Python worker (PYTHON_UNAVAILABLE) reports a rule error on each event, and the
+   * loading is tried again at the next batch.
+   */
   function loadPython(): Promise<Map<string, FnError>> {
     pythonReady ??= (async () => {
       const failed = new Map<string, FnError>();
@@ -233,6 +244,8 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
         });
         if (!r.ok) failed.set(c.rule.id, r.error);
       }
+      // A worker that timed out or died is no verdict on the module: load again next time.
+      if ([...failed.values()].some((e) => PYTHON_UNAVAILABLE.has(e.type))) pythonReady = undefined;
       return failed;
     })();
     return pythonReady;
@@ -287,7 +300,12 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
           // A rule whose module does not import does not run: it is a file that did not load, said at start-up
           // and listed with the others (pythonLoadErrors), not a rule error on every event it would see (a demo
           // organization's hour of events raised one such alert per window, each "matching" every event).
-          if (failed.has(c.rule.id)) continue;
+          const loadError = failed.get(c.rule.id);
+          if (loadError !== undefined) {
+            if (PYTHON_UNAVAILABLE.has(loadError.type))
+              matches.push(errorMatch(c, ev, j.logType, j.timeSecs, loadError));
+            continue;
+          }
           if (batchError) {
             matches.push(errorMatch(c, ev, j.logType, j.timeSecs, batchError));
             continue;
@@ -340,7 +358,7 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
       const failed = await loadPython();
       return compiled.flatMap((c) => {
         const error = failed.get(c.rule.id);
-        return error === undefined ? [] : [{ rule: c.rule, error }];
+        return error === undefined || PYTHON_UNAVAILABLE.has(error.type) ? [] : [{ rule: c.rule, error }];
       });
     },
     setSettings(settings) {

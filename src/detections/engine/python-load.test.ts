@@ -1,0 +1,61 @@
+// How the engine treats a Python rule that fails to load: its module's own failure (the rule does not run, and
+// says so) against a worker that failed meanwhile (rule errors, and the module is loaded again).
+
+import assert from "node:assert/strict";
+import { it } from "node:test";
+import { parsePantherRuleText } from "../panther/rule-file.ts";
+import type { PythonWorkerPool } from "../python/pool.ts";
+import { createDetectionEngine } from "./engine.ts";
+import { fromPantherSpec } from "./loaded-rule.ts";
+import { batchEvent } from "./test-helpers.ts";
+
+const RULE = fromPantherSpec(
+  parsePantherRuleText(
+    "AnalysisType: rule\nRuleID: Py.Rule\nEnabled: true\nFilename: r.py\nLogTypes: [OpenAI.Audit]\nSeverity: Low\n",
+    "/rules/r.yml",
+  ),
+  null,
+);
+
+/** A pool whose loads fail with `errors` in turn (then succeed), and whose rules match every event. */
+function fakePool(errors: Array<{ type: string; message: string }>) {
+  let loads = 0;
+  const pool = {
+    start: async () => undefined,
+    configure: async () => ({ ok: true, value: { errors: {} } }),
+    loadRule: async () => {
+      const error = errors[loads++];
+      return error ? { ok: false, error } : { ok: true, value: { functions: [] } };
+    },
+    runBatch: async (ids: readonly string[], events: readonly unknown[]) => ({
+      ok: true,
+      value: events.map(() => ids.map(() => ({ rule: true }))),
+    }),
+    udm: async (events: readonly unknown[]) => ({ ok: true, value: events.map(() => null) }),
+  };
+  return { pool: pool as unknown as PythonWorkerPool, loads: () => loads };
+}
+
+const evaluate = (engine: ReturnType<typeof createDetectionEngine>) =>
+  engine.evaluate([batchEvent("api_key.created")], []).then((r) => r.matches.map((m) => [m.ruleId, m.isError]));
+
+it("a module that does not import: the rule does not run, and pythonLoadErrors names it", async () => {
+  const fake = fakePool([{ type: "SyntaxError", message: "expected ':'" }]);
+  const engine = createDetectionEngine({ rules: [RULE], pythonPool: fake.pool });
+  assert.deepEqual(await evaluate(engine), []);
+  assert.deepEqual(await evaluate(engine), []);
+  assert.equal(fake.loads(), 1, "a verdict on the module: not loaded again");
+  assert.deepEqual(
+    (await engine.pythonLoadErrors()).map((f) => [f.rule.id, f.error.type]),
+    [["Py.Rule", "SyntaxError"]],
+  );
+});
+
+it("a worker that timed out while importing: rule errors meanwhile, loaded again, then the rule runs", async () => {
+  const fake = fakePool([{ type: "RuleTimeout", message: "rule evaluation exceeded 15000 ms" }]);
+  const engine = createDetectionEngine({ rules: [RULE], pythonPool: fake.pool });
+  assert.deepEqual(await evaluate(engine), [["Py.Rule", true]]);
+  assert.deepEqual(await engine.pythonLoadErrors(), [], "no verdict on the module");
+  assert.deepEqual(await evaluate(engine), [["Py.Rule", false]]);
+  assert.equal(fake.loads(), 2);
+});
