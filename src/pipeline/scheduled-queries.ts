@@ -15,6 +15,7 @@ import { createHash } from "node:crypto";
 import { errorMessage } from "../core/errors.ts";
 import type { SourceRecord } from "../core/source.ts";
 import type { BatchEvent, DetectionEngine } from "../detections/engine/engine.ts";
+import type { LoadedRule } from "../detections/engine/loaded-rule.ts";
 import {
   type ScheduledQuerySpec,
   scheduledQueryLogType,
@@ -62,9 +63,31 @@ function pantherTime(secs: number): string {
   return `${new Date(secs * 1000).toISOString().slice(0, 19).replace("T", " ")}.000000000`;
 }
 
+/** What becomes of a query's slots at a run (queryState). */
+type QueryState = "runs" | "off" | "waits";
+
 /**
- * Runs, for each enabled query some enabled rule of the source uses, the slots due (slotsDue) since the last one
- * it completed for this source, oldest first; a failed slot ends that query's run, to be tried again first.
+ * Whether a query runs: some enabled rule of the source reads it and can run. Otherwise it is "off" when the
+ * operator turned it off (the query disabled, or every rule that reads it disabled): its record follows the
+ * clock, and using it again does not replay the time it was off. It "waits" when its rules did not load or their
+ * modules do not import: its slots are kept for when they are fixed.
+ */
+function queryState(
+  q: ScheduledQuerySpec,
+  rules: readonly LoadedRule[],
+  enabled: ReadonlySet<string>,
+  broken: ReadonlySet<string>,
+): QueryState {
+  if (!q.enabled) return "off";
+  const logType = scheduledQueryLogType(q.name);
+  const reading = rules.filter((r) => r.logTypes.includes(logType) && enabled.has(r.id));
+  if (reading.some((r) => !broken.has(r.id))) return "runs";
+  return reading.length === 0 && rules.some((r) => r.logTypes.includes(logType)) ? "off" : "waits";
+}
+
+/**
+ * Runs, for each query that runs for the source (queryState), the slots due (slotsDue) since the last one it
+ * completed for this source, oldest first; a failed slot ends that query's run, to be tried again first.
  */
 export async function runScheduledQueries(options: {
   store: Store;
@@ -79,30 +102,29 @@ export async function runScheduledQueries(options: {
 }): Promise<ScheduledQueryRun[]> {
   const { store, engine, source, nowSecs } = options;
   const failures = options.failures ?? new Map<string, number>();
-  const enabled = new Set(engine.ruleIdsFor(source.id));
-  const isUsed = (q: ScheduledQuerySpec) => {
-    const logType = scheduledQueryLogType(q.name);
-    return q.enabled && engine.rules.some((r) => enabled.has(r.id) && r.logTypes.includes(logType));
-  };
   if (options.queries.length === 0) return [];
+  const enabled = new Set(engine.ruleIdsFor(source.id));
+  const broken = new Set((await engine.pythonLoadErrors()).map((f) => f.rule.id));
   const done = await store.scheduledSlotsDone(source.id);
   const runs: ScheduledQueryRun[] = [];
   for (const q of options.queries) {
     const last = done.get(q.name);
-    if (!isUsed(q)) {
-      // Unused (disabled, or no enabled rule reads it): its record follows the clock, so that using it again
-      // does not replay the time it was off, raising alerts for when its rules were disabled.
+    const state = queryState(q, engine.rules, enabled, broken);
+    if (state === "off") {
       const current = slotStart(nowSecs, q.schedule);
       if (last !== undefined && current !== null && last < current)
         await store.recordScheduledSlot(source.id, q.name, current);
-      continue;
     }
+    if (state !== "runs") continue;
     for (const slot of slotsDue(last, nowSecs, q.schedule, SLOTS_PER_RUN)) {
       if (options.signal?.aborted) return runs;
       const run = await runSlot(store, engine, source, q, slot);
       runs.push(run);
-      if (run.error === undefined) continue;
       const key = JSON.stringify([source.id, q.name, slot]);
+      if (run.error === undefined) {
+        failures.delete(key);
+        continue;
+      }
       const failed = (failures.get(key) ?? 0) + 1;
       if (failed >= SLOT_ATTEMPTS) {
         // Given up: recorded as done, so that the next slots run; the run says so (gaveUp).

@@ -419,10 +419,7 @@ export interface Store
    * source over, the queries go on from there, neither skipping the slots in between nor running one again.
    */
   scheduledSlotsDone(sourceId: string): Promise<Map<string, number>>;
-  /**
-   * Records that `query` completed the slot starting `slotSecs` for the source. The record never moves back,
-   * unless it is ahead of the database's clock (made on a clock that ran ahead).
-   */
+  /** Records that `query` completed the slot starting `slotSecs` for the source; the record never moves back. */
   recordScheduledSlot(sourceId: string, query: string, slotSecs: number): Promise<void>;
   /**
    * Applies matches that are not tied to a page (correlation rules run on a schedule over stored matches)

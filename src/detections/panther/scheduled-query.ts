@@ -54,9 +54,9 @@ export function slotStart(nowSecs: number, schedule: QuerySchedule): number | nu
 
 /**
  * The slots to run at `nowSecs`, oldest first and at most `max`: those after `doneSecs` (the last slot completed)
- * up to the current one; only the current one when none was completed yet (a new query has no past to catch up),
- * or when the last one completed is ahead of the clock (a clock that ran ahead, or another worker's: waiting for
- * it to come round would stop the query for as long).
+ * up to the current one; only the current one when none was completed yet (a new query has no past to catch up).
+ * None while the last one completed is ahead of the clock (recorded on a clock that ran ahead): running an earlier
+ * slot again could raise its matches twice, so the query waits for the clock to come round.
  */
 export function slotsDue(
   doneSecs: number | undefined,
@@ -66,8 +66,8 @@ export function slotsDue(
 ): number[] {
   const current = slotStart(nowSecs, schedule);
   if (current === null || max < 1) return [];
-  if (doneSecs === undefined || doneSecs > current) return [current];
-  if (doneSecs === current) return [];
+  if (doneSecs === undefined) return [current];
+  if (doneSecs >= current) return [];
   if ("rateMinutes" in schedule) {
     const rate = schedule.rateMinutes * 60;
     const due: number[] = [];

@@ -22,18 +22,12 @@ export function scheduledSlotOps(ctx: StoreContext): Pick<Store, "scheduledSlots
         await trx
           .insertInto("scheduled_query_slots")
           .values({ source_id: sourceId, query, slot_secs: slotSecs })
-          // Never back, so that a worker that lost the source late cannot undo the progress of the one that has
-          // it; unless the record is ahead of the database's clock (made on a clock that ran ahead).
+          // Never back: a worker that lost the source late must not undo the progress of the one that has it.
           .onConflict((oc) =>
             oc
               .columns(["source_id", "query"])
               .doUpdateSet((eb) => ({ slot_secs: eb.ref("excluded.slot_secs") }))
-              .where((eb) =>
-                eb.or([
-                  eb("scheduled_query_slots.slot_secs", "<", slotSecs),
-                  eb(eb("scheduled_query_slots.slot_secs", "*", 1000), ">", dialect.clockMs),
-                ]),
-              ),
+              .where("scheduled_query_slots.slot_secs", "<", slotSecs),
           )
           .execute();
       }),
