@@ -2393,11 +2393,14 @@ export function runStorageContract(
         }
       });
 
-      /** Claims the one due delivery at `atMs` and records `outcome` for it. */
-      /** A claim's lease in these tests, on the database's clock, and a wait past it. */
-      const LEASE_MS = 40;
-      const leaseLapses = () => new Promise((resolve) => setTimeout(resolve, LEASE_MS + 20));
+      /**
+       * A claim's lease in these tests, on the database's clock, and a wait past it: long enough that a check
+       * right after the claim still finds it held on a loaded machine.
+       */
+      const LEASE_MS = 1000;
+      const leaseLapses = () => new Promise((resolve) => setTimeout(resolve, LEASE_MS + 100));
 
+      /** Claims the one due delivery at `atMs` and records `outcome` for it. */
       async function attempt(
         atMs: number,
         outcome: "sent" | "retry" | "failed",

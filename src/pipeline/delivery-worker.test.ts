@@ -295,10 +295,10 @@ describe("DeliveryWorker", () => {
     await worker().route();
     // The "crashed" worker claimed and never recorded anything. Leases run on the database's clock: the wall
     // clock's, with SQLite.
-    const [lost] = await store.claimDeliveries({ nowMs: clock.t, leaseMs: 300, limit: 10 });
+    const [lost] = await store.claimDeliveries({ nowMs: clock.t, leaseMs: 2000, limit: 10 });
     assert.ok(lost);
     assert.deepEqual(await worker().runOnce(), { routed: 0, sent: 0, retried: 0, failed: 0 });
-    await new Promise((resolve) => setTimeout(resolve, 350));
+    await new Promise((resolve) => setTimeout(resolve, 2100));
     assert.deepEqual(await worker().runOnce(), { routed: 0, sent: 1, retried: 0, failed: 0 });
     const [d] = await store.listDeliveries(alertId ?? "");
     assert.equal(d?.status, "sent");
