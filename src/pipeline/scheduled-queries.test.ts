@@ -60,16 +60,32 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-it("a scheduled query's rows reach its scheduled rules live, once per slot (kept by the store), and a re-run slot adds nothing", async () => {
+/** The rules of `dir`, a new in-memory store with one source, and an engine running them: what each test starts from. */
+async function withScheduled(
+  test: (t: {
+    set: Awaited<ReturnType<typeof loadRules>>;
+    store: Store;
+    source: Awaited<ReturnType<Store["createSource"]>>;
+    engine: ReturnType<typeof createDetectionEngine>;
+  }) => Promise<void>,
+): Promise<void> {
   const set = await loadRules({ packs: [], dirs: [dir] });
-  assert.deepEqual(
-    set.scheduledQueries?.map((q) => q.name),
-    ["Query.Keys.PerActor"],
-  );
-  assert.match(set.unsupported?.[0] ?? "", /lake\.yml: scheduled query Lake has no Query/);
   const store = await openSqliteStore({ memory: true });
   try {
     const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+    await test({ set, store, source, engine: createDetectionEngine({ rules: set, pythonPool: pool }) });
+  } finally {
+    await store.close();
+  }
+}
+
+it("a scheduled query's rows reach its scheduled rules live, once per slot (kept by the store), and a re-run slot adds nothing", async () => {
+  await withScheduled(async ({ set, store, source, engine }) => {
+    assert.deepEqual(
+      set.scheduledQueries?.map((q) => q.name),
+      ["Query.Keys.PerActor"],
+    );
+    assert.match(set.unsupported?.[0] ?? "", /lake\.yml: scheduled query Lake has no Query/);
     const key = (id: string, t: number, email: string) =>
       eventRow(id, t, { type: "api_key.created", actorEmail: email });
     await store.applyPage({
@@ -84,7 +100,6 @@ it("a scheduled query's rows reach its scheduled rules live, once per slot (kept
       quarantined: [],
       unknownTypes: [],
     });
-    const engine = createDetectionEngine({ rules: set, pythonPool: pool });
     const run = (nowSecs: number, on: Store = store) =>
       runScheduledQueries({ store: on, engine, queries: set.scheduledQueries ?? [], source, nowSecs });
     const [first] = await run(T0 + 30);
@@ -118,35 +133,30 @@ it("a scheduled query's rows reach its scheduled rules live, once per slot (kept
     );
     assert.equal((await store.listAlerts()).length, 2);
     assert.equal(slotStart(T0 + 3599, { rateMinutes: 60 }), T0);
-  } finally {
-    await store.close();
-  }
+  });
 });
 
 it("a CronExpression query runs at each time it names: {{now}} is that time, and each time runs once", async () => {
-  const set = await loadRules({ packs: [], dirs: [dir] });
-  // The same query, every six hours from midnight UTC.
-  const [cron] = (set.scheduledQueries ?? []).map((q) => ({
-    ...q,
-    // Bounded by the run's time too, to show which time it is.
-    sql: q.sql.replace("WHERE", "WHERE effective_at <= {{now}} AND"),
-    schedule: (
-      parseScheduledQuery(
-        {
-          AnalysisType: "scheduled_query",
-          QueryName: q.name,
-          Enabled: true,
-          Query: q.sql,
-          Schedule: { CronExpression: "0 */6 * * *", TimeoutMinutes: 1 },
-        },
-        q.specPath,
-      ) as ScheduledQuerySpec
-    ).schedule,
-  }));
-  assert.ok(cron);
-  const store = await openSqliteStore({ memory: true });
-  try {
-    const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+  await withScheduled(async ({ set, store, source, engine }) => {
+    // The same query, every six hours from midnight UTC.
+    const [cron] = (set.scheduledQueries ?? []).map((q) => ({
+      ...q,
+      // Bounded by the run's time too, to show which time it is.
+      sql: q.sql.replace("WHERE", "WHERE effective_at <= {{now}} AND"),
+      schedule: (
+        parseScheduledQuery(
+          {
+            AnalysisType: "scheduled_query",
+            QueryName: q.name,
+            Enabled: true,
+            Query: q.sql,
+            Schedule: { CronExpression: "0 */6 * * *", TimeoutMinutes: 1 },
+          },
+          q.specPath,
+        ) as ScheduledQuerySpec
+      ).schedule,
+    }));
+    assert.ok(cron);
     // Three keys by a@x.io in the hour before 06:00; none after it.
     await store.applyPage({
       sourceId: source.id,
@@ -156,7 +166,6 @@ it("a CronExpression query runs at each time it names: {{now}} is that time, and
       quarantined: [],
       unknownTypes: [],
     });
-    const engine = createDetectionEngine({ rules: set, pythonPool: pool });
     const run = (nowSecs: number) => runScheduledQueries({ store, engine, queries: [cron], source, nowSecs });
     // At 05:59 the slot is midnight's: {{now}} = 00:00 sees keys created before it only, none.
     assert.deepEqual(
@@ -178,18 +187,12 @@ it("a CronExpression query runs at each time it names: {{now}} is that time, and
       (await run(T0 + 30 * 3600 + 1800)).map((r) => (r.slotSecs - T0) / 3600),
       [18, 24, 30],
     );
-  } finally {
-    await store.close();
-  }
+  });
 });
 
 it("a failing query is reported with its reason, and its slot is run at the next run before the later ones", async () => {
-  const set = await loadRules({ packs: [], dirs: [dir] });
-  const broken = (set.scheduledQueries ?? []).map((q) => ({ ...q, sql: "SELECT nope FROM events" }));
-  const store = await openSqliteStore({ memory: true });
-  try {
-    const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
-    const engine = createDetectionEngine({ rules: set, pythonPool: pool });
+  await withScheduled(async ({ set, store, source, engine }) => {
+    const broken = (set.scheduledQueries ?? []).map((q) => ({ ...q, sql: "SELECT nope FROM events" }));
     const runs = await runScheduledQueries({ store, engine, queries: broken, source, nowSecs: T0 });
     assert.match(runs[0]?.error ?? "", /nope/);
     assert.deepEqual(
@@ -213,9 +216,7 @@ it("a failing query is reported with its reason, and its slot is run at the next
         [7200, undefined],
       ],
     );
-  } finally {
-    await store.close();
-  }
+  });
 });
 
 it("a failing correlation run does not hold the scheduled queries back, and is still reported", async () => {
@@ -241,11 +242,7 @@ it("a failing correlation run does not hold the scheduled queries back, and is s
 });
 
 it("a slot that keeps failing is given up after its last attempt, and the later ones run", async () => {
-  const set = await loadRules({ packs: [], dirs: [dir] });
-  const store = await openSqliteStore({ memory: true });
-  try {
-    const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
-    const engine = createDetectionEngine({ rules: set, pythonPool: pool });
+  await withScheduled(async ({ set, store, source, engine }) => {
     // The run at T0 always times out (a busy hour, say); the others work.
     const busyHour = new Proxy(store, {
       get: (target, key, receiver) =>
@@ -273,17 +270,11 @@ it("a slot that keeps failing is given up after its last attempt, and the later 
       [3600, "ok", false],
     ]);
     assert.equal(failures.size, 0);
-  } finally {
-    await store.close();
-  }
+  });
 });
 
 it("a query turned off does not replay its time off; one whose rules do not load keeps its slots", async () => {
-  const set = await loadRules({ packs: [], dirs: [dir] });
-  const store = await openSqliteStore({ memory: true });
-  try {
-    const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
-    const engine = createDetectionEngine({ rules: set, pythonPool: pool });
+  await withScheduled(async ({ set, store, source, engine }) => {
     const queries = set.scheduledQueries ?? [];
     const run = async (nowSecs: number, options: { enabled?: boolean; rules?: typeof set } = {}) =>
       (
@@ -307,7 +298,5 @@ it("a query turned off does not replay its time off; one whose rules do not load
     await store.recordScheduledSlot(source.id, "Query.Keys.PerActor", T0 + 9 * 3600);
     assert.deepEqual(await run(T0 + 6 * 3600 + 30), []);
     assert.deepEqual(await run(T0 + 10 * 3600 + 30), [10 * 3600]);
-  } finally {
-    await store.close();
-  }
+  });
 });

@@ -598,6 +598,28 @@ describe("HTTP API resources", () => {
     assert.equal((await call("POST", "/api/rules/test", { body: { ruleIds: ["Nope"] } })).status, 400);
   });
 
+  it("says which rules' Python modules do not import, as the detection found them, and lists packs without it", async () => {
+    const detection = runtime.detection;
+    let opened = 0;
+    const problem = "rule.py: SyntaxError: expected ':' (line 3)";
+    runtime.detection = async () => {
+      opened++;
+      return { ...(await detection()), pythonLoadFailures: [{ ruleId: "Test.ApiKeyCreated", problem }] };
+    };
+    try {
+      assert.equal((await call("GET", "/api/packs")).status, 200);
+      assert.equal(opened, 0, "the packs do not wait for the detection");
+      const rules = (await call("GET", "/api/rules")).json;
+      const byId = new Map(rules.rules.map((r: { id: string; loadProblem?: string | null }) => [r.id, r.loadProblem]));
+      assert.equal(byId.get("Test.ApiKeyCreated"), problem);
+      assert.ok(rules.problems.includes(problem));
+      assert.equal((await call("GET", "/api/rules/Test.ApiKeyCreated")).json.rule.loadProblem, problem);
+      assert.equal(opened, 2);
+    } finally {
+      runtime.detection = detection;
+    }
+  });
+
   it("gives a new destination its type's default minimum severity, and lists the defaults", async () => {
     const pager = await call("POST", "/api/destinations", {
       body: { name: "On call", type: "pagerduty", config: { routing_key: "pd-routing-key-0123" } },

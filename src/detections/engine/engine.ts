@@ -62,6 +62,8 @@ export interface CreateEngineOptions {
   pythonPool?: PythonWorkerPool;
   /** Severity of TS rules that declare none (default INFO). */
   defaultSeverity?: Severity;
+  /** Milliseconds now, for the back-off between loads of Python rules a worker failed (default Date.now). */
+  nowMs?: () => number;
 }
 
 /** A rule with everything the hot path needs precomputed. */
@@ -185,6 +187,14 @@ export function compile(rule: LoadedRule, defaultSeverity: Severity): Compiled {
  */
 const PYTHON_UNAVAILABLE = new Set(["PythonUnavailable", "RuleTimeout", "WorkerCrashed"]);
 
+/**
+ * After such a failure the rules are loaded again no sooner than this, doubled at each failure in a row up to
+ * PYTHON_RETRY_MAX_MS: on a host that keeps timing out, every batch waiting for a whole import (seconds per rule)
+ * would starve the rules that do run.
+ */
+export const PYTHON_RETRY_MIN_MS = 5_000;
+export const PYTHON_RETRY_MAX_MS = 5 * 60_000;
+
 export function createDetectionEngine(options: CreateEngineOptions): DetectionEngine {
   const set: RuleSet = Array.isArray(options.rules)
     ? { rules: [...(options.rules as LoadedRule[])], packs: [], settings: [] }
@@ -197,6 +207,9 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
   const pool = options.pythonPool;
   const models = new DataModels(set.dataModels ?? []);
   let pythonReady: Promise<Map<string, FnError>> | undefined;
+  // When a worker failed the last load: when to load again, and the wait before that (for the next doubling).
+  let pythonRetry: { atMs: number; waitMs: number } | null = null;
+  const nowMs = options.nowMs ?? Date.now;
 
   function rulesFor(sourceId: string, logType: string): { ts: Compiled[]; py: Compiled[] } {
     let bySource = plan.get(sourceId);
@@ -218,9 +231,10 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
   /**
    * Loads the Python rules once. A rule whose module does not import does not run (pythonLoadErrors); one that could not
    * be loaded for want of a working Python worker (PYTHON_UNAVAILABLE) reports a rule error on each event, and the
-   * loading is tried again at the next batch.
+   * loading is tried again at the first batch after a back-off (PYTHON_RETRY_MIN_MS, doubling).
    */
   function loadPython(): Promise<Map<string, FnError>> {
+    if (pythonRetry !== null && nowMs() >= pythonRetry.atMs) pythonReady = undefined;
     pythonReady ??= (async () => {
       const failed = new Map<string, FnError>();
       const py = compiled.filter((c) => c.rule.kind === "python");
@@ -244,8 +258,14 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
         });
         if (!r.ok) failed.set(c.rule.id, r.error);
       }
-      // A worker that timed out or died is no verdict on the module: load again next time.
-      if ([...failed.values()].some((e) => PYTHON_UNAVAILABLE.has(e.type))) pythonReady = undefined;
+      // A worker that timed out or died is no verdict on the module: load again, after a while.
+      if ([...failed.values()].some((e) => PYTHON_UNAVAILABLE.has(e.type))) {
+        const waitMs =
+          pythonRetry === null ? PYTHON_RETRY_MIN_MS : Math.min(2 * pythonRetry.waitMs, PYTHON_RETRY_MAX_MS);
+        pythonRetry = { atMs: nowMs() + waitMs, waitMs };
+      } else {
+        pythonRetry = null;
+      }
       return failed;
     })();
     return pythonReady;

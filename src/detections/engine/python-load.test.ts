@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { it } from "node:test";
 import { parsePantherRuleText } from "../panther/rule-file.ts";
 import type { PythonWorkerPool } from "../python/pool.ts";
-import { createDetectionEngine } from "./engine.ts";
+import { createDetectionEngine, PYTHON_RETRY_MAX_MS, PYTHON_RETRY_MIN_MS } from "./engine.ts";
 import { fromPantherSpec } from "./loaded-rule.ts";
 import { batchEvent } from "./test-helpers.ts";
 
@@ -51,11 +51,35 @@ it("a module that does not import: the rule does not run, and pythonLoadErrors n
   );
 });
 
-it("a worker that timed out while importing: rule errors meanwhile, loaded again, then the rule runs", async () => {
+it("a worker that timed out while importing: rule errors meanwhile, loaded again after a back-off, then the rule runs", async () => {
   const fake = fakePool([{ type: "RuleTimeout", message: "rule evaluation exceeded 15000 ms" }]);
-  const engine = createDetectionEngine({ rules: [RULE], pythonPool: fake.pool });
+  let now = 0;
+  const engine = createDetectionEngine({ rules: [RULE], pythonPool: fake.pool, nowMs: () => now });
   assert.deepEqual(await evaluate(engine), [["Py.Rule", true]]);
   assert.deepEqual(await engine.pythonLoadErrors(), [], "no verdict on the module");
+  now = PYTHON_RETRY_MIN_MS - 1;
+  assert.deepEqual(await evaluate(engine), [["Py.Rule", true]], "not loaded again before the back-off");
+  assert.equal(fake.loads(), 1);
+  now = PYTHON_RETRY_MIN_MS;
   assert.deepEqual(await evaluate(engine), [["Py.Rule", false]]);
   assert.equal(fake.loads(), 2);
+  assert.deepEqual(await evaluate(engine), [["Py.Rule", false]]);
+  assert.equal(fake.loads(), 2, "loaded: not loaded again");
+});
+
+it("a worker that keeps failing: the waits between loads double, up to a bound", async () => {
+  const crash = { type: "WorkerCrashed", message: "the worker exited" };
+  const fake = fakePool(Array.from({ length: 100 }, () => crash));
+  let now = 0;
+  const engine = createDetectionEngine({ rules: [RULE], pythonPool: fake.pool, nowMs: () => now });
+  const loadTimes: number[] = [];
+  for (; now <= 10 * PYTHON_RETRY_MAX_MS; now += 1_000) {
+    const before = fake.loads();
+    assert.deepEqual(await evaluate(engine), [["Py.Rule", true]]);
+    if (fake.loads() > before) loadTimes.push(now);
+  }
+  const waits = loadTimes.slice(1).map((t, i) => t - loadTimes[i]!);
+  assert.deepEqual(waits.slice(0, 4), [5_000, 10_000, 20_000, 40_000]);
+  assert.ok(waits.every((w) => w <= PYTHON_RETRY_MAX_MS));
+  assert.equal(waits.at(-1), PYTHON_RETRY_MAX_MS);
 });

@@ -44,9 +44,11 @@ export function ruleRoutes(ctx: ServerContext): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const store = ctx.runtime.store;
 
-  async function state() {
+  /** The rules, their enablement and, for the views that show them, the Python modules that do not import. */
+  async function state({ loadProblems }: { loadProblems: boolean }) {
     const set = await ctx.rules();
-    const notImported = await pythonLoadFailures();
+    // Only the rule views need these: reading them opens the detection (the first call waits for its imports).
+    const notImported = loadProblems ? await pythonLoadFailures() : new Map<string, string>();
     const settings = await store.listDetectionSettings();
     const resolver = new EnablementResolver(settings, new Map(set.packs.map((p) => [p.id, p])));
     const overrides = (kind: "rule" | "pack", id: string) =>
@@ -112,7 +114,7 @@ export function ruleRoutes(ctx: ServerContext): Hono<AppEnv> {
   });
 
   app.get("/rules", async (c) => {
-    const s = await state();
+    const s = await state({ loadProblems: true });
     return c.json({
       rules: [
         ...s.set.rules.map((r) => view(r, s)),
@@ -127,7 +129,7 @@ export function ruleRoutes(ctx: ServerContext): Hono<AppEnv> {
   // One rule with its source text (`files`: the .ts module, or the .py and .yml of a Panther rule).
   app.get("/rules/:id", async (c) => {
     const id = c.req.param("id");
-    const s = await state();
+    const s = await state({ loadProblems: true });
     const rule = s.set.rules.find((r) => r.id === id);
     const correlation = (s.set.correlationRules ?? []).find((r) => r.ruleId === id);
     if (!rule && correlation) {
@@ -141,7 +143,7 @@ export function ruleRoutes(ctx: ServerContext): Hono<AppEnv> {
   });
 
   app.get("/packs", async (c) => {
-    const { set, resolver, overrides } = await state();
+    const { set, resolver, overrides } = await state({ loadProblems: false });
     return c.json({
       packs: set.packs.map((p) => ({
         id: p.id,
