@@ -234,7 +234,11 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
    * loading is tried again at the first batch after a back-off (PYTHON_RETRY_MIN_MS, doubling).
    */
   function loadPython(): Promise<Map<string, FnError>> {
-    if (pythonRetry !== null && nowMs() >= pythonRetry.atMs) pythonReady = undefined;
+    if (pythonRetry !== null && nowMs() >= pythonRetry.atMs) {
+      pythonReady = undefined;
+      // This load is the retry: the batches that come while it runs wait for it, not start loads of their own.
+      pythonRetry = { ...pythonRetry, atMs: Number.POSITIVE_INFINITY };
+    }
     pythonReady ??= (async () => {
       const failed = new Map<string, FnError>();
       const py = compiled.filter((c) => c.rule.kind === "python");
