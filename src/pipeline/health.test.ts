@@ -242,6 +242,7 @@ describe("decideHealth: new event types", () => {
     assert.equal(raise.match.ruleId, NEW_EVENT_TYPE_RULE_ID);
     assert.equal(raise.match.eventId, `system:${NEW_EVENT_TYPE_RULE_ID}:src-1:widget.deleted`);
     assert.deepEqual(raise.match.alertContext?.event_type, "widget.deleted");
+    assert.equal(raise.match.severity, "LOW", "a rule to write, not an incident");
   });
 });
 

@@ -222,7 +222,11 @@ function decideQuarantine(input: HealthInput): HealthAction[] {
   return [];
 }
 
-/** One alert per (source, event type outside the known list); informational, never resolved automatically. */
+/**
+ * One alert per (source, event type outside the known list), never resolved automatically. LOW, not CRITICAL as the
+ * source's failures are: nothing is lost (the events are stored and searchable) and nothing is under attack; it
+ * asks for a rule to be written, not for someone to be woken.
+ */
 function decideNewEventTypes(input: HealthInput): HealthAction[] {
   const { source, nowMs } = input;
   const alerted = input.alertedTypes ?? new Set<string>();
@@ -238,6 +242,7 @@ function decideNewEventTypes(input: HealthInput): HealthAction[] {
     // Keyed by type, not time: exactly one alert per (source, type), whatever the episode.
     match.eventId = `system:${NEW_EVENT_TYPE_RULE_ID}:${source.id}:${type}`;
     match.dedupString = `${source.name}:${type}`;
+    match.severity = "LOW";
     actions.push({ kind: "raise", check: "new_event_type", match });
   }
   return actions;
