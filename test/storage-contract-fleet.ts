@@ -42,8 +42,9 @@ export function runFleetContract(name: string, open: () => Promise<Store>): void
     });
 
     it("refuses a second live process under the same worker id, and lets a restart take the id once the first is gone", async () => {
-      await store.heartbeatWorker(worker("w1"), 200, 0);
-      await store.claimLeases("w1", ["source:a"], 200);
+      // Live for a second: long enough that the second process is refused while it is, on a loaded machine.
+      await store.heartbeatWorker(worker("w1"), 1000, 0);
+      await store.claimLeases("w1", ["source:a"], 1000);
       const second = { ...worker("w1"), pid: 5151, version: "next", incarnation: "w1-second" };
       await assert.rejects(store.heartbeatWorker(second, 30_000, 0), (err: unknown) => {
         assert.ok(err instanceof VigilError);
@@ -52,7 +53,7 @@ export function runFleetContract(name: string, open: () => Promise<Store>): void
         return true;
       });
       assert.equal((await store.listWorkers())[0]?.incarnation, "w1-first", "the live process keeps the id");
-      await sleep(400);
+      await sleep(1100);
       // The first went silent for its TTL: the restart takes the id, with its own pid and version, and the lease
       // nobody took since (this is how a restarted worker with a fixed id resumes at once).
       assert.deepEqual(await store.heartbeatWorker(second, 30_000, 0), ["source:a"]);
@@ -158,10 +159,11 @@ export function runFleetContract(name: string, open: () => Promise<Store>): void
       await store.heartbeatWorker(worker("w1"), 30_000, 0);
       await store.heartbeatWorker(worker("w2"), 30_000, 0);
       await assert.rejects(store.applyPage(page("e0", "w1")), lost, "no lease at all");
-      assert.deepEqual(await store.claimLeases("w1", [lease], 200), [lease]);
+      // A second's lease: the page right after the claim must find it held, on a loaded machine too.
+      assert.deepEqual(await store.claimLeases("w1", [lease], 1000), [lease]);
       assert.deepEqual((await store.applyPage(page("e1", "w1"))).insertedIds, ["e1"]);
       await assert.rejects(store.applyPage(page("e2", "w2")), lost, "another worker's lease");
-      await sleep(400);
+      await sleep(1100);
       await assert.rejects(store.applyPage(page("e3", "w1")), lost, "its own lease, expired");
       assert.deepEqual(await store.claimLeases("w2", [lease], 30_000), [lease]);
       await assert.rejects(store.applyPage(page("e4", "w1")), lost, "taken over");

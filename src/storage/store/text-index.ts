@@ -134,10 +134,22 @@ export function textIndexer(ctx: StoreContext): TextIndexer {
   return {
     schedule,
     async flush() {
-      await running;
-      // Everything now, owed work too (drain leaves that to the next run while events are scheduled).
+      while (running !== null) await running;
+      // Everything now, owed work too (drain leaves that to the next run while events are scheduled). Taken as
+      // the run, so that a scheduled start() meanwhile does not drain beside it: on PostgreSQL its batch would
+      // hold rows this one skips (SKIP LOCKED), and the flush would return before they are indexed.
       queued = 0;
-      return drain();
+      const flushing = drain();
+      running = flushing
+        .then(
+          () => undefined,
+          () => undefined,
+        )
+        .finally(() => {
+          running = null;
+          if (queued > 0) schedule();
+        });
+      return flushing;
     },
     async stop() {
       stopped = true;
