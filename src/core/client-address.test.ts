@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { clientAddress, parseTrustedProxies } from "./client-address.ts";
+import { clientAddress, parseTrustedProxies, throttleClientKey } from "./client-address.ts";
 
 describe("client address behind trusted proxies", () => {
   const trusted = parseTrustedProxies(" 10.0.0.0/8, 192.0.2.1 ,fd00::/8");
@@ -58,5 +58,15 @@ describe("client address behind trusted proxies", () => {
     assert.equal(clientAddress("10.0.0.5", "203.0.113.9:51234", trusted), "203.0.113.9");
     assert.equal(clientAddress("10.0.0.5", "[2001:db8::1]:51234, 10.0.0.6:80", trusted), "2001:db8::1");
     assert.equal(clientAddress("10.0.0.5", "[2001:db8::2]", trusted), "2001:db8::2");
+  });
+});
+
+describe("throttleClientKey", () => {
+  it("counts an IPv6 client by its /64 and an IPv4-mapped one by its IPv4 address", () => {
+    assert.equal(throttleClientKey("2001:db8:1:2::5"), throttleClientKey("2001:db8:1:2:aaaa:bbbb:cccc:dddd"));
+    assert.notEqual(throttleClientKey("2001:db8:1:2::5"), throttleClientKey("2001:db8:1:3::5"));
+    assert.equal(throttleClientKey("::ffff:203.0.113.9"), "203.0.113.9");
+    assert.equal(throttleClientKey("203.0.113.9"), "203.0.113.9");
+    assert.equal(throttleClientKey("unknown"), "unknown");
   });
 });

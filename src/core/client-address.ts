@@ -7,6 +7,7 @@
 // the client wrote itself, and is never believed.
 
 import { BlockList, isIP } from "node:net";
+import ipaddr from "ipaddr.js";
 
 /**
  * The proxies of VIGIL_TRUSTED_PROXIES: comma-separated addresses (`10.0.0.5`, `::1`) or ranges in CIDR form
@@ -77,4 +78,20 @@ export function clientAddress(peer: string, forwardedFor: string | undefined, tr
     if (!isTrusted(client, trusted)) break;
   }
   return client;
+}
+
+/**
+ * The key a client's failed logins are counted under: an IPv4 address as it is (an IPv4-mapped IPv6 address,
+ * `::ffff:203.0.113.9`, as its IPv4 address), an IPv6 address by its /64 network. One host is routinely given a
+ * whole /64 and may use any address in it, so counting each IPv6 address apart gives a single machine as many
+ * fresh counts as it wants, enough to fill the password checks' queue for everyone. Anything else (an unparsed
+ * forwarded entry) is kept as it is.
+ */
+export function throttleClientKey(address: string): string {
+  // isIP first: ipaddr.js also reads the loose IPv4 forms (`0x7f.1`) that are no client's address.
+  if (isIP(address) === 0) return address;
+  const parsed = ipaddr.process(address);
+  if (parsed.kind() === "ipv4") return parsed.toString();
+  const network = ipaddr.IPv6.networkAddressFromCIDR(`${parsed.toString()}/64`);
+  return `${network.toString()}/64`;
 }

@@ -50,6 +50,33 @@ test("an error status whose body is cut off is judged by its status", async () =
   assert.match(busy.result.ok === false ? busy.result.error : "", /answered HTTP 503/);
 });
 
+test("an error answer that names a secret is redacted before it is shortened, so no piece of the secret is kept", async () => {
+  const secret = "HDRSECRET0123456789abcdef";
+  // The receiver echoes the credential where shorten() cuts: redacted after the cut, its first half would stay.
+  const server = createServer((req, res: ServerResponse) => {
+    req.resume();
+    res.writeHead(401, { "content-type": "text/plain" });
+    res.end(`${"x".repeat(258)} rejected credential ${req.headers.authorization}`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  try {
+    const result = await postWithTimeout({
+      label: "Webhook test",
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+      body: "{}",
+      headers: { Authorization: `Bearer ${secret}` },
+      timeoutMs: 5000,
+      redact: (text) => text.replaceAll(secret, "[redacted]"),
+    });
+    assert.equal(result.ok, false);
+    const error = result.ok ? "" : result.error;
+    assert.match(error, /rejected credential/);
+    assert.ok(!error.includes(secret.slice(0, 8)), error);
+  } finally {
+    server.close();
+  }
+});
+
 test("parseRetryAfter reads delta-seconds", () => {
   assert.equal(parseRetryAfter("7"), 7000);
   assert.equal(parseRetryAfter(" 0 "), 0);

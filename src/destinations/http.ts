@@ -101,13 +101,14 @@ export async function postWithTimeout(options: PostOptions): Promise<DeliveryRes
   let bodyText = "";
   let bodyCut = false;
   try {
-    bodyText = await response.text();
+    // Redacted whole, before anything shortens it: a secret cut in two by shorten() would no longer match.
+    bodyText = redact(await response.text());
   } catch {
     bodyCut = true;
   }
   const success = options.isSuccess ? options.isSuccess(status) : status >= 200 && status < 300;
   if (success) {
-    return { ok: true, status, detail: bodyCut ? "(the answer's body was cut off)" : redact(shorten(bodyText)) };
+    return { ok: true, status, detail: bodyCut ? "(the answer's body was cut off)" : shorten(bodyText) };
   }
 
   if (status >= 300 && status < 400) {

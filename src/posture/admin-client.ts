@@ -209,7 +209,7 @@ export class AdminListClient {
         requestId,
       });
     }
-    const parsed = parseApiError(body);
+    const parsed = parseApiError(this.scrub(body));
     const api = { ...parsed, message: parsed.message === null ? null : this.scrub(parsed.message) };
     const detail = describeHttpFailure(status, api, requestId);
     if (shouldRetryOverride(response.headers) ?? isRetryableStatus(status)) {

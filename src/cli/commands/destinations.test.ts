@@ -188,4 +188,26 @@ describe("vigil destinations", { timeout: 120_000 }, () => {
     assert.notEqual(again.code, 0);
     assert.match(again.stderr, /no destination named/);
   });
+
+  it("takes a webhook's credential header from the environment, never from the command line", async () => {
+    const add = (extra: NodeJS.ProcessEnv) =>
+      vigil(
+        [
+          ...["destinations", "add", "webhook", "--name", "siem-auth", "--secret-env", "MY_SECRET"],
+          ...["--url", `${server.origin}/auth`, "--header-env", "Authorization=SIEM_AUTH"],
+        ],
+        { ...env(), MY_SECRET: HMAC_SECRET, ...extra },
+      );
+    const unset = await add({});
+    assert.notEqual(unset.code, 0);
+    assert.match(unset.stderr, /--header-env Authorization: SIEM_AUTH is not set/);
+    const added = await add({ SIEM_AUTH: "Bearer tokenNeverShown42" });
+    assert.equal(added.code, 0, added.stderr);
+    assertNoSecrets(added);
+    const sent = await vigil(["destinations", "test", "siem-auth"], env());
+    assert.equal(sent.code, 0, sent.stderr);
+    assert.equal(server.requests.at(-1)?.headers.authorization, "Bearer tokenNeverShown42");
+    assertNoSecrets(sent);
+    assert.equal((await vigil(["destinations", "remove", "siem-auth"], env())).code, 0);
+  });
 });

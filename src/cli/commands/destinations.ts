@@ -34,6 +34,7 @@ interface AddOptions {
   timeoutSecs?: string;
   url?: string;
   header: string[];
+  headerEnv: string[];
   baseUrl?: string;
   host?: string;
   port?: string;
@@ -71,7 +72,12 @@ function require(value: string | undefined, flag: string, type: string): string 
 }
 
 /** The type-specific config (what gets encrypted), from the flags and the secret. */
-function typeConfig(type: string, options: AddOptions, secret: string | null): Record<string, unknown> {
+function typeConfig(
+  type: string,
+  options: AddOptions,
+  secret: string | null,
+  lookup: (name: string) => string | undefined,
+): Record<string, unknown> {
   const timeout = options.timeoutSecs === undefined ? {} : { timeout_secs: Number(options.timeoutSecs) };
   switch (type) {
     case "slack":
@@ -83,10 +89,19 @@ function typeConfig(type: string, options: AddOptions, secret: string | null): R
         if (at <= 0) throw new UsageError(`--header takes "Name: value" (got a value without a colon).`);
         headers[h.slice(0, at).trim()] = h.slice(at + 1).trim();
       }
+      // Header values that are credentials (Authorization: Bearer …) come from the environment, never argv.
+      for (const h of options.headerEnv) {
+        const at = h.indexOf("=");
+        if (at <= 0) throw new UsageError(`--header-env takes "Name=ENV_VAR" (got a value without an =).`);
+        const variable = h.slice(at + 1).trim();
+        const value = lookup(variable);
+        if (!value) throw new UsageError(`--header-env ${h.slice(0, at).trim()}: ${variable} is not set.`);
+        headers[h.slice(0, at).trim()] = value.trim();
+      }
       return {
         url: require(options.url, "--url", type),
         secret,
-        ...(options.header.length > 0 ? { headers } : {}),
+        ...(Object.keys(headers).length > 0 ? { headers } : {}),
         ...timeout,
       };
     }
@@ -174,7 +189,13 @@ export function register(program: Command): void {
     .option("--secret-env <var>", "environment variable holding the secret", DEFAULT_SECRET_ENV)
     .option("--timeout-secs <secs>", "per-request timeout (default 10)")
     .option("--url <url>", "webhook: the receiver's URL")
-    .option("--header <header>", "webhook: an extra 'Name: value' header (repeatable)", collect, [])
+    .option("--header <header>", "webhook: an extra 'Name: value' header, not a credential (repeatable)", collect, [])
+    .option(
+      "--header-env <Name=VAR>",
+      "webhook: an extra header whose value (a credential) is read from the environment variable VAR (repeatable)",
+      collect,
+      [],
+    )
     .option("--base-url <url>", "pagerduty: Events API base URL")
     .option("--host <host>", "email: SMTP host")
     .option("--port <port>", "email: SMTP port (default 587)")
@@ -204,7 +225,7 @@ export function register(program: Command): void {
           type,
           ...optionalSeverity(options),
           logTypes: options.logType,
-          config: typeConfig(type, options, secret),
+          config: typeConfig(type, options, secret, (name) => runtime.env.lookup(name)),
         });
         process.stdout.write(`Added destination ${created.name} (${created.type}, ${created.id}).\n`);
       });

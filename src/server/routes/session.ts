@@ -4,7 +4,7 @@ import { getConnInfo } from "@hono/node-server/conninfo";
 import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
-import { clientAddress, isTrusted } from "../../core/client-address.ts";
+import { clientAddress, isTrusted, throttleClientKey } from "../../core/client-address.ts";
 import { dummyPasswordHash, hashPassword, needsRehash, randomSecret, sha256, verifyPassword } from "../auth.ts";
 import { type AppEnv, readBody, type ServerContext } from "../context.ts";
 import { errorBody } from "../errors.ts";
@@ -27,9 +27,9 @@ function socketAddress(c: Context): string {
 const warnedProxies = new Set<string>();
 
 /**
- * The address a login is counted by (core/client-address.ts). A forwarded address from a socket that is not a
- * trusted proxy is not believed, and the operator is told once: behind an unnamed proxy every client shares the
- * proxy's count, and one stranger's failures hold everybody off.
+ * The address a login is counted by (core/client-address.ts; an IPv6 client by its /64). A forwarded address from
+ * a socket that is not a trusted proxy is not believed, and the operator is told once: behind an unnamed proxy
+ * every client shares the proxy's count, and one stranger's failures hold everybody off.
  */
 function loginClient(c: Context, ctx: ServerContext): string {
   const peer = socketAddress(c);
@@ -46,7 +46,7 @@ function loginClient(c: Context, ctx: ServerContext): string {
         "proxy, add it to VIGIL_TRUSTED_PROXIES (docs/deploy.md).",
     );
   }
-  return client;
+  return throttleClientKey(client);
 }
 
 /**

@@ -217,7 +217,7 @@ export class OpenAIAuditLogClient {
     }
 
     const status = response.status;
-    const parsedError = parseApiError(body);
+    const parsedError = parseApiError(this.scrub(body));
     const api = { ...parsedError, message: parsedError.message === null ? null : this.scrub(parsedError.message) };
     const retryable = shouldRetryOverride(response.headers) ?? isRetryableStatus(status);
     if (retryable) {
