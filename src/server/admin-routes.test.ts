@@ -11,7 +11,7 @@ import { readEnv } from "../config/env.ts";
 import { createLogger } from "../logging/logger.ts";
 import { openRuntime, type Runtime } from "../pipeline/runtime.ts";
 import { createApp } from "./app.ts";
-import { createApiToken, createUser } from "./auth.ts";
+import { createApiToken, createUser, passwordChecks } from "./auth.ts";
 import { DEFAULT_LOGIN_THROTTLE } from "./login-throttle.ts";
 
 // biome-ignore lint/suspicious/noExplicitAny: response bodies are checked field by field
@@ -35,12 +35,18 @@ after(async () => {
 
 const from = (address: string) => ({ incoming: { socket: { remoteAddress: address, remoteFamily: "IPv4" } } });
 
-async function login(app: ReturnType<typeof createApp>, address: string, password: string, username = "admin") {
+async function login(
+  app: ReturnType<typeof createApp>,
+  address: string,
+  password: string,
+  username = "admin",
+  cookie?: string,
+) {
   return app.request(
     "http://localhost/api/login",
     {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...(cookie === undefined ? {} : { cookie }) },
       body: JSON.stringify({ username, password }),
     },
     from(address),
@@ -144,6 +150,48 @@ describe("login throttling", () => {
     assert.equal((await login(app, "198.51.100.111", PASSWORD)).status, 200);
     assert.equal((await login(app, "198.51.100.111", PASSWORD)).status, 200);
     assert.deepEqual(await store.loginWaits(["ip:198.51.100.111"], Date.now()), { "ip:198.51.100.111": 0 });
+  });
+
+  it("checks a browser that logged in before in a lane of its own: strangers' logins from many addresses do not hold it up", async () => {
+    const app = createApp(runtime, {
+      consoleDir: null,
+      // No throttle in the way: what is shown is the queue of password checks.
+      loginThrottle: {
+        client: { freeFailures: 100, baseMs: 1, maxMs: 1, forgetAfterMs: 3600_000 },
+        account: { freeFailures: 100, baseMs: 1, maxMs: 1, forgetAfterMs: 3600_000 },
+      },
+    });
+    const first = await login(app, "198.51.100.150", PASSWORD);
+    assert.equal(first.status, 200);
+    const device = /(?:^|, )(vigil_device=[^;]+);[^,]*Path=\/api\/login/.exec(
+      first.headers.get("set-cookie") ?? "",
+    )?.[1];
+    assert.ok(device, "a device cookie for the login route");
+    // Ten strangers' logins, each from its own address, queue for the two password checks at a time.
+    let done = 0;
+    const flood = Array.from({ length: 10 }, (_, i) =>
+      login(app, `203.0.113.${i + 1}`, "wrong password!", `stranger${i}`).then((r) => {
+        done++;
+        return r.status;
+      }),
+    );
+    // Until all ten hold a place: two checked, eight waiting.
+    for (const deadline = Date.now() + 10_000; passwordChecks().any.waiting < 8; ) {
+      assert.ok(Date.now() < deadline, "the strangers' logins did not queue");
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    const [known, unknown] = await Promise.all([
+      login(app, "198.51.100.151", PASSWORD, "admin", device).then((r) => ({ status: r.status, doneBefore: done })),
+      login(app, "198.51.100.152", PASSWORD).then((r) => ({ status: r.status, doneBefore: done })),
+    ]);
+    assert.deepEqual(await Promise.all(flood), Array(10).fill(401));
+    assert.equal(known.status, 200);
+    assert.equal(unknown.status, 200);
+    // The known browser's check ran beside the queue; the other waited its turn behind the ten.
+    assert.ok(known.doneBefore < 8, `the known browser waited for ${known.doneBefore} of the strangers' checks`);
+    assert.ok(unknown.doneBefore >= 9, `the other browser waited for only ${unknown.doneBefore}`);
+    // Another user's cookie is no pass for this one: it waits like anyone.
+    assert.equal((await login(app, "198.51.100.153", "wrong password!", "nobody", device)).status, 401);
   });
 
   it("doubles the client's wait with every failure after the free ones", async () => {

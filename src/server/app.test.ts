@@ -812,6 +812,8 @@ describe("HTTP API resources", () => {
     assert.equal(health.json.sources[0].events, 3);
     assert.match(metrics.text, /^# HELP vigil_events_ingested_total /m);
     assert.match(metrics.text, /^# TYPE vigil_events_ingested_total counter$/m);
+    assert.match(metrics.text, /^vigil_password_checks\{lane="any",state="waiting"\} 0$/m);
+    assert.match(metrics.text, /^vigil_password_checks\{lane="known_device",state="running"\} 0$/m);
     assert.match(metrics.text, /^vigil_events_ingested_total\{source="Acme"\} 3$/m);
     assert.match(metrics.text, /^vigil_events_quarantined_total\{source="Acme"\} 1$/m);
     assert.match(metrics.text, /^vigil_rule_errors_total\{source="Acme"\} 0$/m);

@@ -19,17 +19,39 @@ export interface ScryptParams {
 export const SCRYPT: ScryptParams = { N: 131_072, r: 8, p: 1, keyLength: 64 };
 
 // Each hash holds 128·N·r bytes (128 MiB) for ~0.4 s: at most two at once bounds the memory a burst of logins
-// can take; the rest wait in a short queue, and beyond it are told to retry.
+// can take; the rest wait in a short queue, and beyond it are told to retry. Logins from a browser known to the
+// account (known-device.ts) have a lane of their own, which a flood of strangers' logins cannot fill.
 const hashing = bulkhead(2, 64);
+const knownDeviceHashing = bulkhead(1, 16);
 
-function scrypt(password: string, salt: Buffer, n: number, r: number, p: number, keyLength: number): Promise<Buffer> {
+/** Which queue a password check waits in: anyone's, or that of logins from a browser known to the account. */
+export type CheckLane = "any" | "known_device";
+
+/** The password checks of this process running and waiting, per lane (a flood of logins shows here first). */
+export function passwordChecks(): Record<CheckLane, { running: number; waiting: number }> {
+  const of = (b: typeof hashing, slots: number, queue: number) => ({
+    running: slots - b.executionSlots,
+    waiting: queue - b.queueSlots,
+  });
+  return { any: of(hashing, 2, 64), known_device: of(knownDeviceHashing, 1, 16) };
+}
+
+function scrypt(
+  password: string,
+  salt: Buffer,
+  n: number,
+  r: number,
+  p: number,
+  keyLength: number,
+  lane: CheckLane = "any",
+): Promise<Buffer> {
   const run = () =>
     new Promise<Buffer>((resolve, reject) =>
       scryptCb(password, salt, keyLength, { N: n, r, p, maxmem: 128 * n * r * 2 }, (err, key) =>
         err ? reject(err) : resolve(key),
       ),
     );
-  return hashing.execute(run).catch((err: unknown) => {
+  return (lane === "known_device" ? knownDeviceHashing : hashing).execute(run).catch((err: unknown) => {
     if (err instanceof BulkheadRejectedError) {
       throw new VigilError("rate_limited", "Too many password checks at once; try again in a moment.");
     }
@@ -38,9 +60,13 @@ function scrypt(password: string, salt: Buffer, n: number, r: number, p: number,
 }
 
 /** `scrypt$N$r$p$salt$hash` (base64url), so that parameters can be raised later without breaking old hashes. */
-export async function hashPassword(password: string, params: ScryptParams = SCRYPT): Promise<string> {
+export async function hashPassword(
+  password: string,
+  params: ScryptParams = SCRYPT,
+  lane: CheckLane = "any",
+): Promise<string> {
   const salt = randomBytes(16);
-  const key = await scrypt(password, salt, params.N, params.r, params.p, params.keyLength);
+  const key = await scrypt(password, salt, params.N, params.r, params.p, params.keyLength, lane);
   return ["scrypt", params.N, params.r, params.p, salt.toString("base64url"), key.toString("base64url")].join("$");
 }
 
@@ -56,7 +82,7 @@ export function needsRehash(stored: string): boolean {
   );
 }
 
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+export async function verifyPassword(password: string, stored: string, lane: CheckLane = "any"): Promise<boolean> {
   const [scheme, n, r, p, salt, hash] = stored.split("$");
   if (scheme !== "scrypt" || !n || !r || !p || salt === undefined || hash === undefined) return false;
   const expected = Buffer.from(hash, "base64url");
@@ -67,6 +93,7 @@ export async function verifyPassword(password: string, stored: string): Promise<
     Number(r),
     Number(p),
     expected.length,
+    lane,
   );
   return actual.length === expected.length && timingSafeEqual(actual, expected);
 }

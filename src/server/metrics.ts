@@ -4,6 +4,7 @@ import type { Handler } from "hono";
 import { isDeliveryOutage } from "../pipeline/delivery-health.ts";
 import { HEALTH_STATES, readSourceHealth } from "../pipeline/health.ts";
 import { WORKER_STATES, workerState } from "../usecases/workers.ts";
+import { passwordChecks } from "./auth.ts";
 import type { AppEnv, ServerContext } from "./context.ts";
 
 function escapeLabel(value: string): string {
@@ -127,6 +128,18 @@ export async function renderMetrics(ctx: ServerContext): Promise<string> {
     "gauge",
     "Deliveries given up that `vigil destinations retry` would send again, per destination.",
     destinations.map((d) => [{ destination: d.name }, deadLetters.get(d.id) ?? 0]),
+  );
+  const checks = passwordChecks();
+  out.family(
+    "vigil_password_checks",
+    "gauge",
+    'Login password checks of this process, running or waiting, per lane (any: everyone\'s; known_device: logins from a browser that logged in as that user before). A full "any" queue is a flood of logins.',
+    (["any", "known_device"] as const).flatMap((lane) =>
+      (["running", "waiting"] as const).map((state): [Record<string, string>, number] => [
+        { lane, state },
+        checks[lane][state],
+      ]),
+    ),
   );
   // The fleet (docs/deploy.md), from the store's ledger: every worker's /metrics shows the whole cluster.
   const states = workers.map(workerState);

@@ -5,9 +5,19 @@ import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
 import { clientAddress, isTrusted, throttleClientKey } from "../../core/client-address.ts";
-import { dummyPasswordHash, hashPassword, needsRehash, randomSecret, sha256, verifyPassword } from "../auth.ts";
+import {
+  type CheckLane,
+  dummyPasswordHash,
+  hashPassword,
+  needsRehash,
+  randomSecret,
+  SCRYPT,
+  sha256,
+  verifyPassword,
+} from "../auth.ts";
 import { type AppEnv, readBody, type ServerContext } from "../context.ts";
 import { errorBody } from "../errors.ts";
+import { knownDeviceOf, rememberDevice } from "../known-device.ts";
 import { loginThrottle } from "../login-throttle.ts";
 
 export const SESSION_COOKIE = "vigil_session";
@@ -81,10 +91,13 @@ export function sessionRoutes(ctx: ServerContext): Hono<AppEnv> {
     if (refused !== null) return refused;
     let creds: Awaited<ReturnType<typeof store.getUserCredentials>>;
     let ok: boolean;
+    let lane: CheckLane = "any";
     try {
       creds = await store.getUserCredentials(username);
+      // A browser that logged in as this user before waits in a lane of its own (known-device.ts).
+      lane = knownDeviceOf(c, ctx.runtime.secrets, username, ctx.nowMs()) ? "known_device" : "any";
       // Verify against a dummy hash for unknown users, so that response time does not reveal who exists.
-      ok = await verifyPassword(password, creds?.passwordHash ?? (await dummyPasswordHash()));
+      ok = await verifyPassword(password, creds?.passwordHash ?? (await dummyPasswordHash()), lane);
     } catch (err) {
       // No verdict (the password checks' queue is full, the database failed): the attempt was no failure.
       await throttle.abandoned().catch(() => undefined);
@@ -99,7 +112,7 @@ export function sessionRoutes(ctx: ServerContext): Hono<AppEnv> {
     // The one moment the password is known: a hash made with weaker scrypt parameters is replaced (only if
     // the password was not changed meanwhile; the user's other sessions stay).
     if (needsRehash(creds.passwordHash)) {
-      await store.replacePasswordHash(creds.user.id, creds.passwordHash, await hashPassword(password));
+      await store.replacePasswordHash(creds.user.id, creds.passwordHash, await hashPassword(password, SCRYPT, lane));
     }
     const now = ctx.nowMs();
     const token = randomSecret();
@@ -119,6 +132,12 @@ export function sessionRoutes(ctx: ServerContext): Hono<AppEnv> {
       path: "/",
       maxAge: Math.floor(ttl / 1000),
     });
+    try {
+      rememberDevice(c, ctx.runtime.secrets, username, now, isSecure(c, ctx));
+    } catch (err) {
+      // Without the secret key (an unreadable key file) the browser is not remembered; the login stands.
+      ctx.runtime.logger.warn({ err }, "The browser could not be remembered for later logins.");
+    }
     return c.json({ user: creds.user, csrf });
   });
 
