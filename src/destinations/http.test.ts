@@ -1,22 +1,18 @@
 import assert from "node:assert/strict";
-import { createServer, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { test } from "node:test";
 import { isRetryableStatus, parseRetryAfter, postWithTimeout, shorten } from "./http.ts";
 
-/** Posts once to a server that answers with `status` and then drops the connection in the middle of the body. */
-async function postToCutAnswer(
-  status: number,
+/** Posts once to a server answering with `handler`, with `headers` and `redact`; the result and the requests received. */
+async function postOnce(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+  options: { headers?: Record<string, string>; redact?: (text: string) => string } = {},
 ): Promise<{ received: number; result: Awaited<ReturnType<typeof postWithTimeout>> }> {
   let received = 0;
-  const server = createServer((req, res: ServerResponse) => {
-    req.resume();
-    req.on("end", () => {
-      received++;
-      res.writeHead(status, { "content-length": "100" });
-      res.write("partial");
-      setTimeout(() => res.socket?.destroy(), 20);
-    });
+  const server = createServer((req, res) => {
+    received++;
+    handler(req, res);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   try {
@@ -24,15 +20,26 @@ async function postToCutAnswer(
       label: "Webhook test",
       url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
       body: "{}",
-      headers: {},
+      headers: options.headers ?? {},
       timeoutMs: 5000,
-      redact: (text) => text,
+      redact: options.redact ?? ((text) => text),
     });
     return { received, result };
   } finally {
     server.close();
   }
 }
+
+/** Posts once to a server that answers with `status` and then drops the connection in the middle of the body. */
+const postToCutAnswer = (status: number) =>
+  postOnce((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      res.writeHead(status, { "content-length": "100" });
+      res.write("partial");
+      setTimeout(() => res.socket?.destroy(), 20);
+    });
+  });
 
 test("a 2xx whose body is cut off is a delivery, not a failure to retry (which would deliver twice)", async () => {
   const { received, result } = await postToCutAnswer(200);
@@ -53,28 +60,18 @@ test("an error status whose body is cut off is judged by its status", async () =
 test("an error answer that names a secret is redacted before it is shortened, so no piece of the secret is kept", async () => {
   const secret = "HDRSECRET0123456789abcdef";
   // The receiver echoes the credential where shorten() cuts: redacted after the cut, its first half would stay.
-  const server = createServer((req, res: ServerResponse) => {
-    req.resume();
-    res.writeHead(401, { "content-type": "text/plain" });
-    res.end(`${"x".repeat(258)} rejected credential ${req.headers.authorization}`);
-  });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  try {
-    const result = await postWithTimeout({
-      label: "Webhook test",
-      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
-      body: "{}",
-      headers: { Authorization: `Bearer ${secret}` },
-      timeoutMs: 5000,
-      redact: (text) => text.replaceAll(secret, "[redacted]"),
-    });
-    assert.equal(result.ok, false);
-    const error = result.ok ? "" : result.error;
-    assert.match(error, /rejected credential/);
-    assert.ok(!error.includes(secret.slice(0, 8)), error);
-  } finally {
-    server.close();
-  }
+  const { result } = await postOnce(
+    (req, res) => {
+      req.resume();
+      res.writeHead(401, { "content-type": "text/plain" });
+      res.end(`${"x".repeat(258)} rejected credential ${req.headers.authorization}`);
+    },
+    { headers: { Authorization: `Bearer ${secret}` }, redact: (text) => text.replaceAll(secret, "[redacted]") },
+  );
+  assert.equal(result.ok, false);
+  const error = result.ok ? "" : result.error;
+  assert.match(error, /rejected credential/);
+  assert.ok(!error.includes(secret.slice(0, 8)), error);
 });
 
 test("parseRetryAfter reads delta-seconds", () => {
