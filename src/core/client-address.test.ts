@@ -68,5 +68,12 @@ describe("throttleClientKey", () => {
     assert.equal(throttleClientKey("::ffff:203.0.113.9"), "203.0.113.9");
     assert.equal(throttleClientKey("203.0.113.9"), "203.0.113.9");
     assert.equal(throttleClientKey("unknown"), "unknown");
+    // NAT64: each IPv4 client apart, not all of them in 64:ff9b::/64; Teredo: the whole address.
+    assert.equal(throttleClientKey("64:ff9b::203.0.113.9"), "203.0.113.9");
+    assert.notEqual(
+      throttleClientKey("2001:0:4136:e378:8000:63bf:3fff:fdd2"),
+      throttleClientKey("2001:0:4136:e378::1"),
+    );
+    assert.equal(throttleClientKey("fe80::1%eth0"), "fe80::/64");
   });
 });

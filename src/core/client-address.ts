@@ -81,17 +81,24 @@ export function clientAddress(peer: string, forwardedFor: string | undefined, tr
 }
 
 /**
- * The key a client's failed logins are counted under: an IPv4 address as it is (an IPv4-mapped IPv6 address,
- * `::ffff:203.0.113.9`, as its IPv4 address), an IPv6 address by its /64 network. One host is routinely given a
- * whole /64 and may use any address in it, so counting each IPv6 address apart gives a single machine as many
- * fresh counts as it wants, enough to fill the password checks' queue for everyone. Anything else (an unparsed
- * forwarded entry) is kept as it is.
+ * The key a client's failed logins are counted under: an IPv4 address as it is, an IPv6 address by its /64
+ * network. One host is routinely given a whole /64 and may use any address in it, so counting each IPv6 address
+ * apart gives a single machine as many fresh counts as it wants, enough to fill the password checks' queue for
+ * everyone. IPv6 addresses that stand for an IPv4 client count as that client: IPv4-mapped (`::ffff:a.b.c.d`) and
+ * NAT64 (`64:ff9b::a.b.c.d`, where every IPv4 client would share one /64), and Teredo's, whose /64 is its relay's,
+ * whole. Anything else (an unparsed forwarded entry) is kept as it is.
  */
 export function throttleClientKey(address: string): string {
   // isIP first: ipaddr.js also reads the loose IPv4 forms (`0x7f.1`) that are no client's address.
   if (isIP(address) === 0) return address;
   const parsed = ipaddr.process(address);
   if (parsed.kind() === "ipv4") return parsed.toString();
-  const network = ipaddr.IPv6.networkAddressFromCIDR(`${parsed.toString()}/64`);
-  return `${network.toString()}/64`;
+  const v6 = parsed as ipaddr.IPv6;
+  const range = v6.range();
+  if (range === "rfc6052") {
+    const [high = 0, low = 0] = v6.parts.slice(6);
+    return [high >> 8, high & 255, low >> 8, low & 255].join(".");
+  }
+  if (range === "teredo") return v6.toNormalizedString();
+  return `${ipaddr.IPv6.networkAddressFromCIDR(`${v6.toString()}/64`).toString()}/64`;
 }

@@ -101,8 +101,9 @@ export async function postWithTimeout(options: PostOptions): Promise<DeliveryRes
   let bodyText = "";
   let bodyCut = false;
   try {
-    // Redacted whole, before anything shortens it: a secret cut in two by shorten() would no longer match.
-    bodyText = redact(await response.text());
+    // Redacted before anything shortens it (a secret cut in two by shorten() would no longer match), over its
+    // first 64 KiB only: a receiver's multi-megabyte error page is not redacted whole at every retry.
+    bodyText = redact((await response.text()).slice(0, 65_536));
   } catch {
     bodyCut = true;
   }

@@ -1,9 +1,9 @@
 // Source health: Panther's "Trigger an alert when no events are processed" (SOURCE_NO_DATA, per source,
 // default on, 24 h), the automatic permission-check system error, polls failing for too long (network,
 // 5xx), quarantined records (Panther's classification failures) and event types outside the known list,
-// as system alerts. They are CRITICAL
-// like Panther's system errors and go through the alerts table and the outbox, so they are delivered and
-// resolved (PagerDuty resolve) like any alert.
+// as system alerts. They are CRITICAL like Panther's system errors (a new event type, LOW: nothing is lost or
+// failing) and go through the alerts table and the outbox, so they are delivered and resolved (PagerDuty
+// resolve) like any alert.
 //
 // `decideHealth` is pure: given a source, its poll status, the open system alerts and the time, it says
 // what to raise or resolve. Each raise carries a synthetic event id built from the episode's start (the

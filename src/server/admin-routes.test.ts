@@ -190,8 +190,47 @@ describe("login throttling", () => {
     // The known browser's check ran beside the queue; the other waited its turn behind the ten.
     assert.ok(known.doneBefore < 8, `the known browser waited for ${known.doneBefore} of the strangers' checks`);
     assert.ok(unknown.doneBefore >= 9, `the other browser waited for only ${unknown.doneBefore}`);
-    // Another user's cookie is no pass for this one: it waits like anyone.
-    assert.equal((await login(app, "198.51.100.153", "wrong password!", "nobody", device)).status, 401);
+    // Which lane a login's check took, seen from the lanes' counts while it runs (nothing else logs in now).
+    const lanesOf = async (...logins: Array<() => Promise<Response>>) => {
+      let most = 0;
+      let settled = false;
+      const all = Promise.all(logins.map((l) => l())).finally(() => {
+        settled = true;
+      });
+      while (!settled) {
+        const { running, waiting } = passwordChecks().known_device;
+        most = Math.max(most, running + waiting);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      return { statuses: (await all).map((r) => r.status), inKnownLane: most };
+    };
+    assert.deepEqual(await lanesOf(() => login(app, "198.51.100.153", PASSWORD, "admin", device)), {
+      statuses: [200],
+      inKnownLane: 1,
+    });
+    // Another user's cookie is no pass, nor one for a user who does not exist: they wait like anyone.
+    await createUser(runtime.store, "ana", PASSWORD, "analyst");
+    assert.deepEqual(await lanesOf(() => login(app, "198.51.100.154", PASSWORD, "ana", device)), {
+      statuses: [200],
+      inKnownLane: 0,
+    });
+    const leaver = await createUser(runtime.store, "leaver", PASSWORD, "analyst");
+    const left = (await login(app, "198.51.100.155", PASSWORD, "leaver")).headers.get("set-cookie") ?? "";
+    const leaverDevice = /(?:^|, )(vigil_device=[^;]+)/.exec(left)?.[1];
+    assert.ok(leaverDevice);
+    await runtime.store.deleteUser(leaver.id);
+    assert.deepEqual(await lanesOf(() => login(app, "198.51.100.155", PASSWORD, "leaver", leaverDevice)), {
+      statuses: [401],
+      inKnownLane: 0,
+    });
+    // One account holds one place in the lane: its second login at once waits with everyone's.
+    assert.deepEqual(
+      await lanesOf(
+        () => login(app, "198.51.100.156", PASSWORD, "admin", device),
+        () => login(app, "198.51.100.157", "wrong password!", "admin", device),
+      ),
+      { statuses: [200, 401], inKnownLane: 1 },
+    );
   });
 
   it("doubles the client's wait with every failure after the free ones", async () => {

@@ -18,9 +18,9 @@ export interface ScryptParams {
 /** OWASP's current guidance for scrypt (Password Storage Cheat Sheet): N=2^17, r=8, p=1; 128 MiB per hash. */
 export const SCRYPT: ScryptParams = { N: 131_072, r: 8, p: 1, keyLength: 64 };
 
-// Each hash holds 128·N·r bytes (128 MiB) for ~0.4 s: at most two at once bounds the memory a burst of logins
-// can take; the rest wait in a short queue, and beyond it are told to retry. Logins from a browser known to the
-// account (known-device.ts) have a lane of their own, which a flood of strangers' logins cannot fill.
+// Each hash holds 128·N·r bytes (128 MiB) for ~0.4 s: at most two at once, and one in the lane of logins from
+// browsers known to their account (known-device.ts, which a flood of strangers' logins cannot fill), bound the
+// memory a burst of logins can take to 384 MiB; the rest wait in short queues, and beyond them are told to retry.
 const hashing = bulkhead(2, 64);
 const knownDeviceHashing = bulkhead(1, 16);
 
@@ -60,13 +60,9 @@ function scrypt(
 }
 
 /** `scrypt$N$r$p$salt$hash` (base64url), so that parameters can be raised later without breaking old hashes. */
-export async function hashPassword(
-  password: string,
-  params: ScryptParams = SCRYPT,
-  lane: CheckLane = "any",
-): Promise<string> {
+export async function hashPassword(password: string, params: ScryptParams = SCRYPT): Promise<string> {
   const salt = randomBytes(16);
-  const key = await scrypt(password, salt, params.N, params.r, params.p, params.keyLength, lane);
+  const key = await scrypt(password, salt, params.N, params.r, params.p, params.keyLength);
   return ["scrypt", params.N, params.r, params.p, salt.toString("base64url"), key.toString("base64url")].join("$");
 }
 

@@ -6,11 +6,16 @@
 // included, for as long as the flood lasts. A browser that logged in successfully carries a device cookie
 // (OWASP's "device cookies"): sealed by the server's secret box to the username and the time it was given, it
 // cannot be made up, and a login that presents one for the username it names is checked in a lane of its own.
-// The cookie grants no access: the password is still checked, and the address is still throttled.
+// The cookie grants no access: the password is still checked, and the address is still throttled. And the lane is
+// no one's to fill: it is taken only for a user who exists, by one check per account at a time (a user who floods
+// logins for their own account with their own cookie holds one place in it, the rest of their attempts wait with
+// everyone's), and a check that finds it full waits with everyone's instead of being refused.
 
 import type { Context } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
+import { VigilError } from "../core/errors.ts";
 import type { SecretBox } from "../secrets/secret-box.ts";
+import type { CheckLane } from "./auth.ts";
 
 export const DEVICE_COOKIE = "vigil_device";
 /** What a device cookie is sealed to: no other stored secret decrypts as one, nor one as another secret. */
@@ -46,9 +51,35 @@ export function isKnownDevice(
   return account === accountOf(username) && Number.isFinite(given) && nowMs - given < DEVICE_TTL_MS;
 }
 
-/** The device cookie of a request to log in as `username`, if it is one this server gave for that user. */
-export function knownDeviceOf(c: Context, secrets: SecretBox, username: string, nowMs: number): boolean {
-  return isKnownDevice(secrets, getCookie(c, DEVICE_COOKIE), username, nowMs);
+/** Accounts with a password check in the known-device lane of this process now. */
+const inLane = new Set<string>();
+
+/**
+ * Runs a login's password `check` in the known-device lane when the request carries a device cookie for
+ * `username`, the user exists and the account has no other check in the lane; else, or when that lane is full,
+ * in everyone's.
+ */
+export async function checkInLane<T>(
+  c: Context,
+  secrets: SecretBox,
+  login: { username: string; userExists: boolean; nowMs: number },
+  check: (lane: CheckLane) => Promise<T>,
+): Promise<T> {
+  const account = accountOf(login.username);
+  const known =
+    login.userExists &&
+    !inLane.has(account) &&
+    isKnownDevice(secrets, getCookie(c, DEVICE_COOKIE), login.username, login.nowMs);
+  if (!known) return check("any");
+  inLane.add(account);
+  try {
+    return await check("known_device");
+  } catch (err) {
+    if (!(err instanceof VigilError && err.code === "rate_limited")) throw err;
+  } finally {
+    inLane.delete(account);
+  }
+  return check("any");
 }
 
 /** Gives the browser a device cookie after a successful login; sent back only to the login route. */

@@ -26,7 +26,7 @@ function assertNoSecrets(r: Result): void {
   }
 }
 
-describe("vigil destinations", { timeout: 120_000 }, () => {
+describe("vigil destinations", { timeout: 300_000 }, () => {
   let dir: string;
   let server: TestServer;
   let failing = false;
@@ -201,6 +201,15 @@ describe("vigil destinations", { timeout: 120_000 }, () => {
     const unset = await add({});
     assert.notEqual(unset.code, 0);
     assert.match(unset.stderr, /--header-env Authorization: SIEM_AUTH is not set/);
+    const onArgv = await vigil(
+      [
+        ...["destinations", "add", "webhook", "--name", "siem-argv", "--secret-env", "MY_SECRET"],
+        ...["--url", `${server.origin}/auth`, "--header", "Authorization: Bearer tokenNeverShown42"],
+      ],
+      { ...env(), MY_SECRET: HMAC_SECRET },
+    );
+    assert.notEqual(onArgv.code, 0);
+    assert.match(onArgv.stderr, /never taken from the command line.*--header-env Authorization=VAR/s);
     const added = await add({ SIEM_AUTH: "Bearer tokenNeverShown42" });
     assert.equal(added.code, 0, added.stderr);
     assertNoSecrets(added);

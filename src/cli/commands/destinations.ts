@@ -71,40 +71,56 @@ function require(value: string | undefined, flag: string, type: string): string 
   return value;
 }
 
-/** The type-specific config (what gets encrypted), from the flags and the secret. */
+/** Header names whose values are credentials: never taken from the command line (`ps` and the shell show it). */
+const CREDENTIAL_HEADER = /^(proxy-)?authorization$|^cookie$|api[-_]?key|token|secret|password/i;
+
+/**
+ * A webhook's extra headers: `--header "Name: value"` for plain ones, `--header-env Name=VAR` for credentials,
+ * read from the environment. Checked before the secret is asked for.
+ */
+function webhookHeaders(options: AddOptions, lookup: (name: string) => string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const h of options.header) {
+    const at = h.indexOf(":");
+    if (at <= 0) throw new UsageError(`--header takes "Name: value" (got a value without a colon).`);
+    const name = h.slice(0, at).trim();
+    if (CREDENTIAL_HEADER.test(name)) {
+      throw new UsageError(
+        `--header ${name}: a credential is never taken from the command line, which every local user can read; ` +
+          `put it in an environment variable and give --header-env ${name}=VAR.`,
+      );
+    }
+    headers[name] = h.slice(at + 1).trim();
+  }
+  for (const h of options.headerEnv) {
+    const at = h.indexOf("=");
+    if (at <= 0) throw new UsageError(`--header-env takes "Name=ENV_VAR" (got a value without an =).`);
+    const variable = h.slice(at + 1).trim();
+    const value = lookup(variable);
+    if (!value) throw new UsageError(`--header-env ${h.slice(0, at).trim()}: ${variable} is not set.`);
+    headers[h.slice(0, at).trim()] = value.trim();
+  }
+  return headers;
+}
+
+/** The type-specific config (what gets encrypted), from the flags, the secret and the webhook's headers. */
 function typeConfig(
   type: string,
   options: AddOptions,
   secret: string | null,
-  lookup: (name: string) => string | undefined,
+  headers: Record<string, string>,
 ): Record<string, unknown> {
   const timeout = options.timeoutSecs === undefined ? {} : { timeout_secs: Number(options.timeoutSecs) };
   switch (type) {
     case "slack":
       return { webhook_url: secret, ...timeout };
-    case "webhook": {
-      const headers: Record<string, string> = {};
-      for (const h of options.header) {
-        const at = h.indexOf(":");
-        if (at <= 0) throw new UsageError(`--header takes "Name: value" (got a value without a colon).`);
-        headers[h.slice(0, at).trim()] = h.slice(at + 1).trim();
-      }
-      // Header values that are credentials (Authorization: Bearer …) come from the environment, never argv.
-      for (const h of options.headerEnv) {
-        const at = h.indexOf("=");
-        if (at <= 0) throw new UsageError(`--header-env takes "Name=ENV_VAR" (got a value without an =).`);
-        const variable = h.slice(at + 1).trim();
-        const value = lookup(variable);
-        if (!value) throw new UsageError(`--header-env ${h.slice(0, at).trim()}: ${variable} is not set.`);
-        headers[h.slice(0, at).trim()] = value.trim();
-      }
+    case "webhook":
       return {
         url: require(options.url, "--url", type),
         secret,
         ...(Object.keys(headers).length > 0 ? { headers } : {}),
         ...timeout,
       };
-    }
     case "pagerduty":
       return { routing_key: secret, ...(options.baseUrl ? { base_url: options.baseUrl } : {}), ...timeout };
     case "email":
@@ -217,6 +233,7 @@ export function register(program: Command): void {
       // Before the secret is asked for; the whole config is checked once it is complete.
       checkTypeAndSeverity({ name: options.name, type, ...optionalSeverity(options) });
       await withRuntime(async (runtime) => {
+        const headers = type === "webhook" ? webhookHeaders(options, (name) => runtime.env.lookup(name)) : {};
         const label = secretLabel(type, options);
         const secret =
           label === null ? null : await readSecret(runtime.env.lookup(options.secretEnv), options.secretEnv, label);
@@ -225,7 +242,7 @@ export function register(program: Command): void {
           type,
           ...optionalSeverity(options),
           logTypes: options.logType,
-          config: typeConfig(type, options, secret, (name) => runtime.env.lookup(name)),
+          config: typeConfig(type, options, secret, headers),
         });
         process.stdout.write(`Added destination ${created.name} (${created.type}, ${created.id}).\n`);
       });

@@ -249,18 +249,24 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
           failed.set(c.rule.id, { type: "PythonUnavailable", message: "no Python worker pool was configured" });
         return failed;
       }
-      await pool.start();
-      // A repository's global helpers and data models first: rules import the helpers when they load
-      await pool.configure({
-        globals: Object.fromEntries((set.globals ?? []).map((g) => [g.id, g.pythonPath])),
-        dataModels: models.forPython(toPyDataModel),
-      });
-      for (const c of py) {
-        if (c.rule.kind !== "python") continue;
-        const r = await pool.loadRule(c.rule.id, c.rule.spec.pythonPath, {
-          optionalRule: c.rule.spec.analysisType === "scheduled_rule",
+      try {
+        await pool.start();
+        // A repository's global helpers and data models first: rules import the helpers when they load
+        await pool.configure({
+          globals: Object.fromEntries((set.globals ?? []).map((g) => [g.id, g.pythonPath])),
+          dataModels: models.forPython(toPyDataModel),
         });
-        if (!r.ok) failed.set(c.rule.id, r.error);
+        for (const c of py) {
+          if (c.rule.kind !== "python") continue;
+          const r = await pool.loadRule(c.rule.id, c.rule.spec.pythonPath, {
+            optionalRule: c.rule.spec.analysisType === "scheduled_rule",
+          });
+          if (!r.ok) failed.set(c.rule.id, r.error);
+        }
+      } catch (err) {
+        // The workers would not start (no python3, a spawn refused): no verdict on any module, tried again later.
+        const message = `the Python workers could not start: ${err instanceof Error ? err.message : String(err)}`;
+        for (const c of py) if (!failed.has(c.rule.id)) failed.set(c.rule.id, { type: "PythonUnavailable", message });
       }
       // A worker that timed out or died is no verdict on the module: load again, after a while.
       if ([...failed.values()].some((e) => PYTHON_UNAVAILABLE.has(e.type))) {

@@ -87,3 +87,21 @@ it("a worker that keeps failing: the waits between loads double, up to a bound",
   assert.ok(waits.every((w) => w <= PYTHON_RETRY_MAX_MS));
   assert.equal(waits.at(-1), PYTHON_RETRY_MAX_MS);
 });
+
+it("workers that would not start: rule errors, not a load that fails for good; tried again after the back-off", async () => {
+  const fake = fakePool([]);
+  let starts = 0;
+  const pool = {
+    ...(fake.pool as object),
+    start: async () => {
+      if (++starts === 1) throw new Error("spawn python3 ENOENT");
+    },
+  } as unknown as PythonWorkerPool;
+  let now = 0;
+  const engine = createDetectionEngine({ rules: [RULE], pythonPool: pool, nowMs: () => now });
+  assert.deepEqual(await evaluate(engine), [["Py.Rule", true]]);
+  assert.deepEqual(await engine.pythonLoadErrors(), [], "no verdict on the module");
+  now = PYTHON_RETRY_MIN_MS;
+  assert.deepEqual(await evaluate(engine), [["Py.Rule", false]]);
+  assert.equal(starts, 2);
+});

@@ -5,19 +5,11 @@ import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
 import { clientAddress, isTrusted, throttleClientKey } from "../../core/client-address.ts";
-import {
-  type CheckLane,
-  dummyPasswordHash,
-  hashPassword,
-  needsRehash,
-  randomSecret,
-  SCRYPT,
-  sha256,
-  verifyPassword,
-} from "../auth.ts";
+import { VigilError } from "../../core/errors.ts";
+import { dummyPasswordHash, hashPassword, needsRehash, randomSecret, sha256, verifyPassword } from "../auth.ts";
 import { type AppEnv, readBody, type ServerContext } from "../context.ts";
 import { errorBody } from "../errors.ts";
-import { knownDeviceOf, rememberDevice } from "../known-device.ts";
+import { checkInLane, rememberDevice } from "../known-device.ts";
 import { loginThrottle } from "../login-throttle.ts";
 
 export const SESSION_COOKIE = "vigil_session";
@@ -91,13 +83,18 @@ export function sessionRoutes(ctx: ServerContext): Hono<AppEnv> {
     if (refused !== null) return refused;
     let creds: Awaited<ReturnType<typeof store.getUserCredentials>>;
     let ok: boolean;
-    let lane: CheckLane = "any";
     try {
       creds = await store.getUserCredentials(username);
-      // A browser that logged in as this user before waits in a lane of its own (known-device.ts).
-      lane = knownDeviceOf(c, ctx.runtime.secrets, username, ctx.nowMs()) ? "known_device" : "any";
-      // Verify against a dummy hash for unknown users, so that response time does not reveal who exists.
-      ok = await verifyPassword(password, creds?.passwordHash ?? (await dummyPasswordHash()), lane);
+      const stored = creds?.passwordHash ?? null;
+      // Verify against a dummy hash for unknown users, so that response time does not reveal who exists. A
+      // browser that logged in as this user before is checked in a lane of its own (known-device.ts).
+      const dummy = stored === null ? await dummyPasswordHash() : null;
+      ok = await checkInLane(
+        c,
+        ctx.runtime.secrets,
+        { username, userExists: stored !== null, nowMs: ctx.nowMs() },
+        (lane) => verifyPassword(password, stored ?? (dummy as string), lane),
+      );
     } catch (err) {
       // No verdict (the password checks' queue is full, the database failed): the attempt was no failure.
       await throttle.abandoned().catch(() => undefined);
@@ -112,7 +109,12 @@ export function sessionRoutes(ctx: ServerContext): Hono<AppEnv> {
     // The one moment the password is known: a hash made with weaker scrypt parameters is replaced (only if
     // the password was not changed meanwhile; the user's other sessions stay).
     if (needsRehash(creds.passwordHash)) {
-      await store.replacePasswordHash(creds.user.id, creds.passwordHash, await hashPassword(password, SCRYPT, lane));
+      try {
+        await store.replacePasswordHash(creds.user.id, creds.passwordHash, await hashPassword(password));
+      } catch (err) {
+        // The password checks' queue is full (a flood of logins): the next login makes the new hash.
+        if (!(err instanceof VigilError && err.code === "rate_limited")) throw err;
+      }
     }
     const now = ctx.nowMs();
     const token = randomSecret();

@@ -108,13 +108,25 @@ export function textIndexer(ctx: StoreContext): TextIndexer {
 
   function start(): void {
     if (stopped || running !== null || retry !== null) return;
+    void run();
+  }
+
+  /**
+   * Drains as the indexer's one run (start's, or a flush's: never two beside each other, or on PostgreSQL one
+   * run's batch would hold rows the other skips, SKIP LOCKED, and the other would end before they are indexed).
+   */
+  function run(): Promise<number> {
     queued = 0;
-    running = drain()
+    // This run does what a scheduled one would.
+    if (idle !== null) clearTimeout(idle);
+    idle = null;
+    const draining = drain();
+    running = draining
       .then(
         () => undefined,
         () => {
           // The queue stays; searches still find every event. Try again later.
-          if (!stopped) {
+          if (!stopped && retry === null) {
             retry = setTimeout(() => {
               retry = null;
               start();
@@ -129,27 +141,15 @@ export function textIndexer(ctx: StoreContext): TextIndexer {
         // its last batch, or owed work it yielded to them) waits for a run of its own.
         if (queued > 0) schedule();
       });
+    return draining;
   }
 
   return {
     schedule,
     async flush() {
       while (running !== null) await running;
-      // Everything now, owed work too (drain leaves that to the next run while events are scheduled). Taken as
-      // the run, so that a scheduled start() meanwhile does not drain beside it: on PostgreSQL its batch would
-      // hold rows this one skips (SKIP LOCKED), and the flush would return before they are indexed.
-      queued = 0;
-      const flushing = drain();
-      running = flushing
-        .then(
-          () => undefined,
-          () => undefined,
-        )
-        .finally(() => {
-          running = null;
-          if (queued > 0) schedule();
-        });
-      return flushing;
+      // Everything now, owed work too (drain leaves that to the next run while events are scheduled).
+      return run();
     },
     async stop() {
       stopped = true;
