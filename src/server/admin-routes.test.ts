@@ -209,17 +209,17 @@ describe("login throttling", () => {
       inKnownLane: 1,
     });
     // Another user's cookie is no pass, nor one for a user who does not exist: they wait like anyone.
-    await createUser(runtime.store, "ana", PASSWORD, "analyst");
-    assert.deepEqual(await lanesOf(() => login(app, "198.51.100.154", PASSWORD, "ana", device)), {
+    const other = await createUser(runtime.store, "lane.other", PASSWORD, "analyst");
+    assert.deepEqual(await lanesOf(() => login(app, "198.51.100.154", PASSWORD, "lane.other", device)), {
       statuses: [200],
       inKnownLane: 0,
     });
-    const leaver = await createUser(runtime.store, "leaver", PASSWORD, "analyst");
-    const left = (await login(app, "198.51.100.155", PASSWORD, "leaver")).headers.get("set-cookie") ?? "";
+    const leaver = await createUser(runtime.store, "lane.leaver", PASSWORD, "analyst");
+    const left = (await login(app, "198.51.100.155", PASSWORD, "lane.leaver")).headers.get("set-cookie") ?? "";
     const leaverDevice = /(?:^|, )(vigil_device=[^;]+)/.exec(left)?.[1];
     assert.ok(leaverDevice);
     await runtime.store.deleteUser(leaver.id);
-    assert.deepEqual(await lanesOf(() => login(app, "198.51.100.155", PASSWORD, "leaver", leaverDevice)), {
+    assert.deepEqual(await lanesOf(() => login(app, "198.51.100.155", PASSWORD, "lane.leaver", leaverDevice)), {
       statuses: [401],
       inKnownLane: 0,
     });
@@ -231,6 +231,7 @@ describe("login throttling", () => {
       ),
       { statuses: [200, 401], inKnownLane: 1 },
     );
+    await runtime.store.deleteUser(other.id); // the users API's test counts the users
   });
 
   it("doubles the client's wait with every failure after the free ones", async () => {
