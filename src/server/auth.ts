@@ -21,19 +21,30 @@ export const SCRYPT: ScryptParams = { N: 131_072, r: 8, p: 1, keyLength: 64 };
 // Each hash holds 128·N·r bytes (128 MiB) for ~0.4 s: at most two at once, and one in the lane of logins from
 // browsers known to their account (known-device.ts, which a flood of strangers' logins cannot fill), bound the
 // memory a burst of logins can take to 384 MiB; the rest wait in short queues, and beyond them are told to retry.
-const hashing = bulkhead(2, 64);
-const knownDeviceHashing = bulkhead(1, 16);
-
 /** Which queue a password check waits in: anyone's, or that of logins from a browser known to the account. */
 export type CheckLane = "any" | "known_device";
 
+const LANE_SIZES: Record<CheckLane, { running: number; waiting: number }> = {
+  any: { running: 2, waiting: 64 },
+  known_device: { running: 1, waiting: 16 },
+};
+const lanes = {
+  any: bulkhead(LANE_SIZES.any.running, LANE_SIZES.any.waiting),
+  known_device: bulkhead(LANE_SIZES.known_device.running, LANE_SIZES.known_device.waiting),
+};
+
 /** The password checks of this process running and waiting, per lane (a flood of logins shows here first). */
 export function passwordChecks(): Record<CheckLane, { running: number; waiting: number }> {
-  const of = (b: typeof hashing, slots: number, queue: number) => ({
-    running: slots - b.executionSlots,
-    waiting: queue - b.queueSlots,
+  const of = (lane: CheckLane) => ({
+    running: LANE_SIZES[lane].running - lanes[lane].executionSlots,
+    waiting: LANE_SIZES[lane].waiting - lanes[lane].queueSlots,
   });
-  return { any: of(hashing, 2, 64), known_device: of(knownDeviceHashing, 1, 16) };
+  return { any: of("any"), known_device: of("known_device") };
+}
+
+/** Whether `err` is a password check refused because its lane's queue is full (scrypt below). */
+export function isCheckQueueFull(err: unknown): boolean {
+  return err instanceof VigilError && err.code === "rate_limited";
 }
 
 function scrypt(
@@ -51,7 +62,7 @@ function scrypt(
         err ? reject(err) : resolve(key),
       ),
     );
-  return (lane === "known_device" ? knownDeviceHashing : hashing).execute(run).catch((err: unknown) => {
+  return lanes[lane].execute(run).catch((err: unknown) => {
     if (err instanceof BulkheadRejectedError) {
       throw new VigilError("rate_limited", "Too many password checks at once; try again in a moment.");
     }

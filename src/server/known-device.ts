@@ -13,9 +13,8 @@
 
 import type { Context } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
-import { VigilError } from "../core/errors.ts";
 import type { SecretBox } from "../secrets/secret-box.ts";
-import type { CheckLane } from "./auth.ts";
+import { type CheckLane, isCheckQueueFull } from "./auth.ts";
 
 export const DEVICE_COOKIE = "vigil_device";
 /** What a device cookie is sealed to: no other stored secret decrypts as one, nor one as another secret. */
@@ -75,7 +74,7 @@ export async function checkInLane<T>(
   try {
     return await check("known_device");
   } catch (err) {
-    if (!(err instanceof VigilError && err.code === "rate_limited")) throw err;
+    if (!isCheckQueueFull(err)) throw err;
   } finally {
     inLane.delete(account);
   }

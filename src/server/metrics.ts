@@ -129,16 +129,12 @@ export async function renderMetrics(ctx: ServerContext): Promise<string> {
     "Deliveries given up that `vigil destinations retry` would send again, per destination.",
     destinations.map((d) => [{ destination: d.name }, deadLetters.get(d.id) ?? 0]),
   );
-  const checks = passwordChecks();
   out.family(
     "vigil_password_checks",
     "gauge",
     'Login password checks of this process, running or waiting, per lane (any: everyone\'s; known_device: logins from a browser that logged in as that user before). A full "any" queue is a flood of logins.',
-    (["any", "known_device"] as const).flatMap((lane) =>
-      (["running", "waiting"] as const).map((state): [Record<string, string>, number] => [
-        { lane, state },
-        checks[lane][state],
-      ]),
+    Object.entries(passwordChecks()).flatMap(([lane, counts]) =>
+      Object.entries(counts).map(([state, n]): [Record<string, string>, number] => [{ lane, state }, n]),
     ),
   );
   // The fleet (docs/deploy.md), from the store's ledger: every worker's /metrics shows the whole cluster.

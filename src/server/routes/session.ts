@@ -5,8 +5,15 @@ import { type Context, Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { z } from "zod";
 import { clientAddress, isTrusted, throttleClientKey } from "../../core/client-address.ts";
-import { VigilError } from "../../core/errors.ts";
-import { dummyPasswordHash, hashPassword, needsRehash, randomSecret, sha256, verifyPassword } from "../auth.ts";
+import {
+  dummyPasswordHash,
+  hashPassword,
+  isCheckQueueFull,
+  needsRehash,
+  randomSecret,
+  sha256,
+  verifyPassword,
+} from "../auth.ts";
 import { type AppEnv, readBody, type ServerContext } from "../context.ts";
 import { errorBody } from "../errors.ts";
 import { checkInLane, rememberDevice } from "../known-device.ts";
@@ -85,15 +92,14 @@ export function sessionRoutes(ctx: ServerContext): Hono<AppEnv> {
     let ok: boolean;
     try {
       creds = await store.getUserCredentials(username);
-      const stored = creds?.passwordHash ?? null;
       // Verify against a dummy hash for unknown users, so that response time does not reveal who exists. A
       // browser that logged in as this user before is checked in a lane of its own (known-device.ts).
-      const dummy = stored === null ? await dummyPasswordHash() : null;
+      const stored = creds?.passwordHash ?? (await dummyPasswordHash());
       ok = await checkInLane(
         c,
         ctx.runtime.secrets,
-        { username, userExists: stored !== null, nowMs: ctx.nowMs() },
-        (lane) => verifyPassword(password, stored ?? (dummy as string), lane),
+        { username, userExists: Boolean(creds), nowMs: ctx.nowMs() },
+        (lane) => verifyPassword(password, stored, lane),
       );
     } catch (err) {
       // No verdict (the password checks' queue is full, the database failed): the attempt was no failure.
@@ -113,7 +119,7 @@ export function sessionRoutes(ctx: ServerContext): Hono<AppEnv> {
         await store.replacePasswordHash(creds.user.id, creds.passwordHash, await hashPassword(password));
       } catch (err) {
         // The password checks' queue is full (a flood of logins): the next login makes the new hash.
-        if (!(err instanceof VigilError && err.code === "rate_limited")) throw err;
+        if (!isCheckQueueFull(err)) throw err;
       }
     }
     const now = ctx.nowMs();
