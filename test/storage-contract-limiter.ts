@@ -100,6 +100,19 @@ function runLimiterCases(
       assert.equal((await store.listAlerts()).filter((a) => a.dedupString === NOISY_DEDUP).length, 1);
     });
 
+    it("spends a rule's budget once when pages open its alerts at once (parallel slices, several workers)", async () => {
+      // Eight pages at once, two new alerts each, all of one rule and hour: sixteen alerts asked for, three given.
+      const pages = Array.from({ length: 8 }, (_, p) => page([`p${p}a`, `p${p}b`]));
+      const created = (await Promise.all(pages.map(apply))).flatMap((r) => r.createdAlertIds);
+      const alerts = await store.listAlerts({ ruleId: "OpenAI.Login.Failed" });
+      assert.equal(alerts.filter((a) => a.dedupString !== NOISY_DEDUP).length, 3);
+      const noisy = alerts.filter((a) => a.dedupString === NOISY_DEDUP);
+      assert.equal(noisy.length, 1);
+      assert.equal(noisy[0]?.matchCount, 13);
+      assert.equal(new Set(created).size, 4);
+      assert.equal((await store.listMatches({ sourceId, sinceSecs: T0, untilSecs: T0 + 10 })).length, 16);
+    });
+
     it("never folds a correlation's completions: applied again, each is known as stored", async () => {
       // Five keys, two of them on one anchor: past the budget of three, and applied a second time, as a
       // correlation run does when another member match lands nearby.

@@ -15,6 +15,7 @@ import type { Context } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import type { SecretBox } from "../secrets/secret-box.ts";
 import { type CheckLane, isCheckQueueFull } from "./auth.ts";
+import { loginAccountOf } from "./login-throttle.ts";
 
 export const DEVICE_COOKIE = "vigil_device";
 /** What a device cookie is sealed to: no other stored secret decrypts as one, nor one as another secret. */
@@ -22,11 +23,9 @@ const SEALED_FOR = "vigil:login-device";
 /** How long a browser stays known without logging in again (each login gives a fresh cookie). */
 export const DEVICE_TTL_MS = 180 * 86_400_000;
 
-const accountOf = (username: string) => username.toLowerCase();
-
 /** The cookie's value for `username`, given at `nowMs`. */
 export function sealDevice(secrets: SecretBox, username: string, nowMs: number): string {
-  return Buffer.from(secrets.encrypt(`${accountOf(username)}\n${nowMs}`, SEALED_FOR).ciphertext, "utf8").toString(
+  return Buffer.from(secrets.encrypt(`${loginAccountOf(username)}\n${nowMs}`, SEALED_FOR).ciphertext, "utf8").toString(
     "base64url",
   );
 }
@@ -47,7 +46,7 @@ export function isKnownDevice(
   }
   const [account, givenMs] = plain.split("\n");
   const given = Number(givenMs);
-  return account === accountOf(username) && Number.isFinite(given) && nowMs - given < DEVICE_TTL_MS;
+  return account === loginAccountOf(username) && Number.isFinite(given) && nowMs - given < DEVICE_TTL_MS;
 }
 
 /** Accounts with a password check in the known-device lane of this process now. */
@@ -64,7 +63,7 @@ export async function checkInLane<T>(
   login: { username: string; userExists: boolean; nowMs: number },
   check: (lane: CheckLane) => Promise<T>,
 ): Promise<T> {
-  const account = accountOf(login.username);
+  const account = loginAccountOf(login.username);
   const known =
     login.userExists &&
     !inLane.has(account) &&

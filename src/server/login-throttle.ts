@@ -41,6 +41,12 @@ export interface LoginThrottle {
   abandoned(): Promise<void>;
 }
 
+/**
+ * The account a login names, as the throttle and the device cookies (known-device.ts) count it: the username
+ * folded to lower case, so that attempts at "Admin" and "admin" are one account's.
+ */
+export const loginAccountOf = (username: string): string => username.toLowerCase();
+
 export function loginThrottle(
   store: Store,
   policy: LoginThrottlePolicy,
@@ -49,7 +55,7 @@ export function loginThrottle(
   username: string,
 ): LoginThrottle {
   const clientKey = `ip:${client}`;
-  const accountKey = `user:${username.toLowerCase()}`;
+  const accountKey = `user:${loginAccountOf(username)}`;
   return {
     async admit(c) {
       const started = await store.beginLoginAttempt(

@@ -95,10 +95,11 @@ function webhookHeaders(options: AddOptions, lookup: (name: string) => string | 
   for (const h of options.headerEnv) {
     const at = h.indexOf("=");
     if (at <= 0) throw new UsageError(`--header-env takes "Name=ENV_VAR" (got a value without an =).`);
+    const name = h.slice(0, at).trim();
     const variable = h.slice(at + 1).trim();
     const value = lookup(variable);
-    if (!value) throw new UsageError(`--header-env ${h.slice(0, at).trim()}: ${variable} is not set.`);
-    headers[h.slice(0, at).trim()] = value.trim();
+    if (!value) throw new UsageError(`--header-env ${name}: ${variable} is not set.`);
+    headers[name] = value.trim();
   }
   return headers;
 }

@@ -83,13 +83,17 @@ export class PostgresStoreDialect implements StoreDialect {
     return this.run(async (db) => (await db.executeQuery(query.compile())).rows);
   }
 
-  async lockKeys(trx: Db, keys: readonly string[]): Promise<void> {
-    const sorted = [...new Set(keys)].sort();
-    if (sorted.length === 0) return;
+  async lockKeys(trx: Db, keys: readonly string[], sharedKeys: readonly string[] = []): Promise<void> {
+    const shared = [...new Set(sharedKeys)].sort();
+    const exclusive = [...new Set(keys)].sort();
+    if (shared.length + exclusive.length === 0) return;
     // One statement for all of them (a page's matches name dozens of keys; a round trip each was a fifth of
-    // its time). unnest scans the array in order and each row's lock is taken before the next row is read,
-    // so the locks are still taken in sorted order.
-    await sql`SELECT count(pg_advisory_xact_lock(hashtext(k))) FROM unnest(${sorted}::text[]) AS k`.execute(trx);
+    // its time). unnest scans the arrays in order and each row's lock is taken before the next row is read,
+    // so the locks are still taken in order: the shared ones, then the exclusive ones, each sorted.
+    await sql`SELECT count(CASE WHEN s THEN pg_advisory_xact_lock_shared(hashtext(k)) ELSE pg_advisory_xact_lock(hashtext(k)) END)
+      FROM unnest(${[...shared, ...exclusive]}::text[], ${[...shared.map(() => true), ...exclusive.map(() => false)]}::boolean[]) AS l(k, s)`.execute(
+      trx,
+    );
   }
 
   skipLocked<Q extends { forUpdate(): Q; skipLocked(): Q }>(query: Q): Q {

@@ -643,6 +643,80 @@ describe("PostgresStore", () => {
     }
   });
 
+  it("joins a window stored before the grid from pages of different hours at once, and loses none of their matches", async () => {
+    const schema = freshSchema();
+    const a = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    const b = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    const client = await rawClient();
+    try {
+      const source = await a.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+      const page = (id: string, t: number): PageWrite => ({
+        sourceId: source.id,
+        events: [0, 1, 2].map((i) => eventRow(`${id}-${i}`, t + i)),
+        quarantined: [],
+        unknownTypes: [],
+        matches: [0, 1, 2].map((i) => ruleMatch(source.id, `${id}-${i}`, t + i)),
+      });
+      await a.applyPage(page("first", T0));
+      // Its window as a version before the grid left it: anchored at its first match, spanning twelve hours.
+      await client.query(`SET search_path TO ${schema}`);
+      await client.query("UPDATE alert_windows SET on_grid = false, start_secs = $1, end_secs = $2", [
+        T0 - 1800,
+        T0 + 12 * 3600,
+      ]);
+      // Eight pages of eight other hours, from two workers at once: each locks its own grid window by id, and
+      // all of them find the same window by its span.
+      await Promise.all(
+        Array.from({ length: 8 }, (_, p) => (p % 2 === 0 ? a : b).applyPage(page(`p${p}`, T0 + (p + 1) * 3600))),
+      );
+      const { rows } = await client.query("SELECT match_count FROM alert_windows");
+      assert.deepEqual(rows, [{ match_count: 27 }]);
+      const [alert] = await a.listAlerts({ sourceId: source.id });
+      assert.equal(alert?.matchCount, 27);
+    } finally {
+      await client.end();
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("waits for a worker of an older version that holds a window's whole key", async () => {
+    const schema = freshSchema();
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    const older = await rawClient();
+    const watcher = await rawClient();
+    try {
+      const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+      // The lock an older version takes for every window of a key (the names are kept for rolling upgrades).
+      const key = JSON.stringify([source.id, "OpenAI.Login.Failed", "alice@example.com", false]);
+      await older.query("BEGIN");
+      await older.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`vigil:detections:w:${key}`]);
+      let stored = false;
+      const write = store
+        .applyPage({
+          sourceId: source.id,
+          events: [eventRow("e1", T0)],
+          quarantined: [],
+          unknownTypes: [],
+          matches: [ruleMatch(source.id, "e1", T0)],
+        })
+        .then(() => {
+          stored = true;
+        });
+      // Seen from a third session: the older worker's transaction sees pg_stat_activity as it first read it.
+      await waitForLockWait(watcher);
+      assert.equal(stored, false);
+      await older.query("COMMIT");
+      await write;
+      assert.equal((await store.listAlerts({ sourceId: source.id })).length, 1);
+    } finally {
+      await older.query("ROLLBACK").catch(() => undefined);
+      await older.end();
+      await watcher.end();
+      await store.close();
+    }
+  });
+
   it("gives each delivery to one of two workers that route and claim at the same time", async () => {
     const schema = freshSchema();
     const a = await openPostgresStore({ connectionString: cluster.connectionString, schema });

@@ -6,10 +6,13 @@
 //
 // Concurrency (PostgreSQL; SQLite has one writer at a time): windows and rule state are read, changed in
 // TypeScript and written back, so two workers applying matches of one key at once would lose an update. Each
-// transaction first locks every key it will touch (`dialect.lockKeys`: sorted, so two writers cannot
-// deadlock). A lock per (source, rule) also serializes the writers of one rule: two of them can then neither
-// both spend its alert budget nor both store the same match. A page's signals (matches that never alert) take
-// none: they spend no budget, and their events are the page's own. Pages take the rule-state locks last.
+// transaction locks the keys it will touch (`dialect.lockKeys`, sorted), in one order for every writer, so that
+// two cannot deadlock: the windows (each by its id), then the rules, then the rule state. (A rule's noisy
+// window, src/alerts/limiter.ts, is locked after its rule: only a holder of the rule's lock ever locks it.) A lock
+// per (source, rule) serializes the writers of one rule where it matters: two of them can neither both spend its
+// alert budget nor both store the same derived match. A page takes it only for the rules it opens an alert of;
+// its signals (matches that never alert) take no lock at all: they spend no budget, and their events are the
+// page's own.
 
 import { type Insertable, type Selectable, sql } from "kysely";
 import { foldNoisyMatches } from "../../alerts/limiter.ts";
@@ -59,9 +62,11 @@ const KEYS_PER_LOOKUP = 100;
 
 const HOUR_MS = 3_600_000;
 
-// The advisory lock names. They are the names the stores have always taken, so that workers of an older
-// version still serialize with these during a rolling upgrade.
-const windowLock = (key: WindowKey): string => `vigil:detections:w:${windowKeyString(key)}`;
+// The advisory lock names. The key's, the rule's and the state's are the names the stores have always taken,
+// so that workers of an older version (which lock a window's whole key) still serialize with these during a
+// rolling upgrade.
+const windowKeyLock = (key: WindowKey): string => `vigil:detections:w:${windowKeyString(key)}`;
+const windowLock = (windowId: string): string => `vigil:detections:window:${windowId}`;
 const ruleLock = (m: { sourceId: string; ruleId: string }): string =>
   `vigil:detections:r:${JSON.stringify([m.sourceId, m.ruleId])}`;
 const stateLock = (sourceId: string, op: RuleStateOp): string =>
@@ -114,23 +119,26 @@ export async function applyMatchesIn(
     trx,
     matches.map((m) => m.ruleId),
   );
-  // A page's signals (matches that never alert) need no rule lock: they join no window and spend no alert
-  // budget, and their events are this transaction's, so no other writer can store them. Without this, every
-  // page of a source waits for every other one to commit (each has some login signal).
-  const ruleLocked = eventSeqs === undefined ? matches : matches.filter((m) => m.createAlert);
-  await ctx.dialect.lockKeys(trx, [...keysToLoad(matches).map((k) => windowLock(k.key)), ...ruleLocked.map(ruleLock)]);
-  // Which matches are new is decided under the rule locks (a page's signals excepted, see above), so the answer
-  // holds until the insert. A page's matches are of the events this transaction inserted: no match of theirs
-  // can be stored yet (matches go only with their source, and with its events), so the look-up is skipped; the
-  // insert still checks.
+  // Windows first, then rules: every writer takes its locks in this order. The windows' locks make the windows
+  // read below this writer's until the commit. A derived match (no event of this transaction) may already be
+  // stored, by a writer of the same rule: which are new is decided under its rules' locks, so the answer holds
+  // until the insert. A page's matches are of the events this transaction inserted, so none of them can be stored
+  // yet (the insert still checks): the look-up is skipped, and the page takes only the locks of the rules that
+  // would open an alert, below. Pages of one source that merely join windows (most of a backfill's: each has some
+  // match that joins an open alert) then run side by side instead of one after another.
+  await lockWindows(ctx, trx, matches);
+  if (eventSeqs === undefined) await ctx.dialect.lockKeys(trx, matches.map(ruleLock));
   // Suppressed matches (store/suppressions.ts) are counted there and go no further: no window, no alert.
   const unstored =
     eventSeqs !== undefined ? distinctMatches(matches) : await unstoredMatches(trx, ctx.sourceNumbers, matches);
   const fresh = await suppressMatchesIn(trx, ctx.sourceNumbers, unstored, nowMs);
   if (fresh.length === 0) return [];
 
-  let existing = await loadWindows(trx, fresh);
+  let existing = await loadLockedWindows(ctx, trx, fresh);
   let outcome = applyMatches(existing, fresh);
+  // An alert spends its rule's budget: the rule's lock is held from the count to the commit, so two writers cannot
+  // both spend its last alert. (A derived match's writer holds it already.)
+  if (eventSeqs !== undefined) await ctx.dialect.lockKeys(trx, outcome.alertCreations.map(ruleLock));
   const recent = await recentAlertCounts(trx, outcome.alertCreations, nowMs, options.fromHistory);
   const folded = foldNoisyMatches(
     outcome,
@@ -141,11 +149,8 @@ export async function applyMatchesIn(
   if (folded !== null) {
     // A rule over its alert budget: the matches of the alerts it would open go to its noisy alert instead.
     const moved = folded.filter((m, i) => m !== fresh[i]);
-    await ctx.dialect.lockKeys(
-      trx,
-      keysToLoad(moved).map((k) => windowLock(k.key)),
-    );
-    existing = await loadWindows(trx, folded);
+    await lockWindows(ctx, trx, moved);
+    existing = await loadLockedWindows(ctx, trx, folded);
     outcome = applyMatches(existing, folded);
   }
 
@@ -213,6 +218,36 @@ async function unstoredMatches(trx: Db, numbers: SourceNumbers, matches: readonl
     }
   }
   return unique.filter((m) => !stored.has(keyOfMatch(m)));
+}
+
+/**
+ * Locks the grid windows the matches fall into, each by its id: the pages of different slices of one source
+ * (different hours or days) then join their own windows of one key side by side. Each key is held shared, which
+ * keeps out a writer of an older version (it locks the whole key).
+ */
+async function lockWindows(ctx: StoreContext, trx: Db, matches: readonly RuleMatch[]): Promise<void> {
+  const toLoad = keysToLoad(matches);
+  await ctx.dialect.lockKeys(
+    trx,
+    toLoad.flatMap((k) => k.gridIds.map(windowLock)),
+    toLoad.map((k) => windowKeyLock(k.key)),
+  );
+}
+
+/**
+ * The stored windows the matches may fall into, after `lockWindows`. A window stored before the grid is found
+ * by span, not by id, so its lock is taken once it is found, and the windows are read again under it (that set
+ * is fixed: no such window is made any more, alerts/windows.ts).
+ */
+async function loadLockedWindows(ctx: StoreContext, trx: Db, matches: readonly RuleMatch[]): Promise<AlertWindow[]> {
+  const windows = await loadWindows(trx, matches);
+  const preGrid = windows.filter((w) => !w.onGrid);
+  if (preGrid.length === 0) return windows;
+  await ctx.dialect.lockKeys(
+    trx,
+    preGrid.map((w) => windowLock(w.id)),
+  );
+  return loadWindows(trx, matches);
 }
 
 /** The stored windows the matches may fall into. */

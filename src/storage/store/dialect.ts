@@ -86,10 +86,12 @@ export interface StoreDialect {
   heavyRead<Row>(query: Compilable<Row>): Promise<Row[]>;
 
   /**
-   * Serializes writers of the same keys until the transaction ends. PostgreSQL: transaction-scoped advisory
-   * locks, taken in sorted order so two writers cannot deadlock. SQLite: nothing (one writer at a time).
+   * Serializes writers of the same keys until the transaction ends; `sharedKeys` are held by any number of
+   * writers at once, and keep out only those that lock them exclusively. PostgreSQL: transaction-scoped advisory
+   * locks, the shared ones first, each set in sorted order so two writers cannot deadlock. SQLite: nothing (one
+   * writer at a time).
    */
-  lockKeys(trx: Db, keys: readonly string[]): Promise<void>;
+  lockKeys(trx: Db, keys: readonly string[], sharedKeys?: readonly string[]): Promise<void>;
 
   /**
    * Row locks for claiming work several workers compete for: PostgreSQL appends FOR UPDATE SKIP LOCKED
