@@ -26,6 +26,7 @@ import { VigilError } from "../../core/errors.ts";
 import { fenceOf, type WorkerIdentity } from "../../core/fleet.ts";
 import type { PageWrite, Store } from "../ports.ts";
 import { eventSearch } from "../store/event-search.ts";
+import { storedEventIdsQuery } from "../store/events.ts";
 import { PostgresStoreDialect } from "./dialect.ts";
 import { MIGRATIONS, runMigrations } from "./migrations.ts";
 import { describeTarget } from "./pg-errors.ts";
@@ -713,6 +714,44 @@ describe("PostgresStore", () => {
       await older.query("ROLLBACK").catch(() => undefined);
       await older.end();
       await watcher.end();
+      await store.close();
+    }
+  });
+
+  it("looks stored event ids up by key while the statistics hold a new source's events to be few", async () => {
+    const schema = freshSchema();
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    const client = await rawClient();
+    const dialect = await dialectOn(schema);
+    try {
+      const a = await store.createSource(sourceSettings("a"), { ciphertext: "v1:x" });
+      const b = await store.createSource(sourceSettings("b"), { ciphertext: "v1:x" });
+      const pages = async (sourceId: string) => {
+        for (let p = 0; p < 20; p++) {
+          await store.applyPage({
+            sourceId,
+            events: Array.from({ length: 100 }, (_, i) => eventRow(`${sourceId}-${p}-${i}`, T0 + p * 100 + i)),
+            quarantined: [],
+            unknownTypes: [],
+          });
+        }
+      };
+      // Statistics taken while source a was alone, then a backfill of source b that they know nothing of.
+      await pages(a.id);
+      await client.query(`SET search_path TO ${schema}`);
+      await client.query("ANALYZE events");
+      await pages(b.id);
+      const ids = [`${b.id}-19-0`, `${b.id}-19-1`, `${a.id}-0-0`, "absent"];
+      assert.deepEqual([...(await store.storedEventIds(b.id, ids))].sort(), [`${b.id}-19-0`, `${b.id}-19-1`]);
+      // The key is probed with the ids; with the number in sight, the plan read every event of b.
+      const { rows: numbers } = await client.query("SELECT num FROM source_numbers WHERE source_id = $1", [b.id]);
+      const query = storedEventIdsQuery(dialect.db, numbers[0].num, ids).compile();
+      const { rows } = await client.query(`EXPLAIN ${query.sql}`, [...query.parameters]);
+      const plan = rows.map((r) => r["QUERY PLAN"]).join("\n");
+      assert.match(plan, /Index Cond: \(\(source_num = \$\d+\) AND \(id = ANY/, plan);
+    } finally {
+      await dialect.close();
+      await client.end();
       await store.close();
     }
   });

@@ -4,7 +4,7 @@
 // not at all (the crash tests prove it with SIGKILL).
 
 import { createHash } from "node:crypto";
-import { type Selectable, sql } from "kysely";
+import { type Kysely, type Selectable, sql } from "kysely";
 import { foldEmail } from "../../core/event.ts";
 import type { LeaseFence } from "../../core/fleet.ts";
 import { documentsOf } from "../event-document.ts";
@@ -19,7 +19,7 @@ import type {
 } from "../ports.ts";
 import { updateSliceProgress } from "./backfill.ts";
 import { chunks } from "./chunks.ts";
-import type { EventsTable, QuarantineTable } from "./database.ts";
+import type { Database, EventsTable, QuarantineTable } from "./database.ts";
 import { applyMatchesIn, applyStateOpsIn, assertMatchesOf } from "./detections.ts";
 import type { Db, PagesWritten, StoreContext, TextIndexer } from "./dialect.ts";
 import {
@@ -38,6 +38,7 @@ import { insertRows } from "./repeated-insert.ts";
 import { requireSource } from "./require-source.ts";
 import { stateTimeSecs } from "./rule-state.ts";
 import type { RuleStateWrite } from "./rule-state-cache.ts";
+import { hiddenSourceNum } from "./source-numbers.ts";
 import { recordEventStored, updateStreamState } from "./sources.ts";
 
 type EventOps = Pick<
@@ -136,10 +137,7 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
       // would hold the writer thread's next page back once a page.
       const sourceNum = await ctx.sourceNumbers.filter(dialect.db, sourceId);
       for (const chunk of chunks([...new Set(ids)])) {
-        const rows = await dialect.heavyRead(
-          dialect.db.selectFrom("events").select("id").where("source_num", "=", sourceNum).where("id", "in", chunk),
-        );
-        for (const r of rows) stored.add(r.id);
+        for (const r of await dialect.heavyRead(storedEventIdsQuery(dialect.db, sourceNum, chunk))) stored.add(r.id);
       }
       return stored;
     },
@@ -187,6 +185,15 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
       });
     },
   };
+}
+
+/** Which of `ids` (at most CHUNK) are events of source number `sourceNum`: each looked up by the events' key. */
+export function storedEventIdsQuery(db: Kysely<Database>, sourceNum: number, ids: readonly string[]) {
+  return db
+    .selectFrom("events")
+    .select("id")
+    .where("source_num", "=", hiddenSourceNum(sourceNum))
+    .where("id", "in", ids);
 }
 
 /**
