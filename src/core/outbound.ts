@@ -25,8 +25,8 @@ export function endpointOf(url: string): string {
   return `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, "")}`;
 }
 
-/** The host as the allow-list compares it: lower case, IPv6 without brackets. */
-function normalHost(host: string): string {
+/** The host as the allow-list (and the login's host check, src/server/own-host.ts) compares it: lower case, IPv6 without brackets. */
+export function normalHost(host: string): string {
   return host.toLowerCase().replace(/^\[(.*)\]$/, "$1");
 }
 

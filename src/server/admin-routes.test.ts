@@ -41,12 +41,17 @@ async function login(
   password: string,
   username = "admin",
   cookie?: string,
+  host?: string,
 ) {
   return app.request(
     "http://localhost/api/login",
     {
       method: "POST",
-      headers: { "content-type": "application/json", ...(cookie === undefined ? {} : { cookie }) },
+      headers: {
+        "content-type": "application/json",
+        ...(cookie === undefined ? {} : { cookie }),
+        ...(host === undefined ? {} : { host }),
+      },
       body: JSON.stringify({ username, password }),
     },
     from(address),
@@ -54,6 +59,27 @@ async function login(
 }
 
 describe("login throttling", () => {
+  it("takes no login for another site's host name (DNS rebinding), so such a page cannot spend its visitor's failures", async () => {
+    await runtime.store.clearLoginFailures(["ip:198.51.100.77", "user:admin"]);
+    const app = createApp(runtime, {
+      consoleDir: null,
+      loginThrottle: {
+        client: { ...DEFAULT_LOGIN_THROTTLE.client, freeFailures: 3 },
+        account: { freeFailures: 3, baseMs: 20, maxMs: 200, forgetAfterMs: 3600_000 },
+      },
+    });
+    // A page of attacker.example whose name now resolves to this server, in a browser at 198.51.100.77.
+    for (let i = 0; i < 10; i++) {
+      const res = await login(app, "198.51.100.77", `guess ${i}`, "admin", undefined, "attacker.example:8080");
+      assert.equal(res.status, 421);
+      assert.equal(((await res.json()) as Json).error.code, "host_not_allowed");
+    }
+    // The visitor's own login, by the names and addresses this server answers to, is not held back.
+    for (const host of ["localhost:8080", "127.0.0.1:8080", "[::1]:8080", "LOCALHOST"]) {
+      assert.equal((await login(app, "198.51.100.77", PASSWORD, "admin", undefined, host)).status, 200, host);
+    }
+  });
+
   it("slows the flooding address with growing Retry-After; the right password from elsewhere still logs in", async () => {
     await runtime.store.clearLoginFailures(["ip:198.51.100.66", "ip:192.0.2.10", "user:admin"]);
     const app = createApp(runtime, {

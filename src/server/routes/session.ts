@@ -18,6 +18,7 @@ import { type AppEnv, readBody, type ServerContext } from "../context.ts";
 import { errorBody } from "../errors.ts";
 import { checkInLane, rememberDevice } from "../known-device.ts";
 import { loginThrottle } from "../login-throttle.ts";
+import { isOwnHost } from "../own-host.ts";
 
 export const SESSION_COOKIE = "vigil_session";
 const DEFAULT_SESSION_TTL_MS = 12 * 3600_000;
@@ -82,6 +83,20 @@ export function sessionRoutes(ctx: ServerContext): Hono<AppEnv> {
       return c.json(
         errorBody("unsupported_media_type", "Send the login as JSON (Content-Type: application/json)."),
         415,
+      );
+    }
+    // Before anything is counted: a login for another host's name may be a page of that host reaching this server
+    // through the visitor's browser (own-host.ts).
+    const publicUrl = ctx.runtime.env.publicUrl;
+    if (!isOwnHost(c.req.header("host"), publicUrl)) {
+      return c.json(
+        errorBody(
+          "host_not_allowed",
+          `This server takes logins for ${new URL(publicUrl).host}, its addresses and localhost, not for the host ` +
+            "this request names: a page of another site may be reaching it through your browser. If that name is " +
+            "the address you open Vigil at, set VIGIL_PUBLIC_URL to it.",
+        ),
+        421,
       );
     }
     const { username, password } = await readBody(c, LoginSchema);

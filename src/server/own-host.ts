@@ -1,0 +1,26 @@
+// Whether a login names this server by an address it answers to: the login's guard against DNS rebinding.
+//
+// A page of another site can point a host name of its own at this server's address (DNS rebinding); the
+// visitor's browser then sends that page's requests here, as the site's own, from the visitor's address. Every
+// route but the login needs a session cookie (bound to Vigil's host) or a token, and the page has neither; the
+// login needs none, and each login the page failed would count against the visitor's address: it could keep the
+// visitor (an administrator at their desk) from logging in. Such a request names the page's host in its Host
+// header. So a login is taken only for the host of VIGIL_PUBLIC_URL, an address written out (no name to
+// rebind), or localhost. A request without a Host header is no browser's.
+
+import { isIP } from "node:net";
+import { normalHost } from "../core/outbound.ts";
+
+/** Whether `hostHeader` (the request's Host, with or without a port) names this server as `publicUrl` does. */
+export function isOwnHost(hostHeader: string | undefined, publicUrl: string): boolean {
+  if (hostHeader === undefined || hostHeader === "") return true;
+  let hostname: string;
+  try {
+    hostname = new URL(`http://${hostHeader}`).hostname;
+  } catch {
+    return false;
+  }
+  const host = normalHost(hostname).replace(/\.$/, "");
+  if (isIP(host) !== 0 || host === "localhost") return true;
+  return host === normalHost(new URL(publicUrl).hostname).replace(/\.$/, "");
+}
