@@ -326,6 +326,25 @@ describe("login throttling", () => {
         .lines()
         .filter((l) => /VIGIL_TRUSTED_PROXIES does not name 198\.51\.100\.5/.test(l.msg));
       assert.equal(warnings.length, 1, JSON.stringify(captured.lines()));
+      // The browser's host comes from X-Forwarded-Host when the trusted proxy sends it (its proxy-side Host names
+      // the upstream); a rebinding page's name there is refused, and a client's own X-Forwarded-Host is ignored.
+      const hosted = (proxy: string, headers: Record<string, string>) =>
+        app.request(
+          "http://localhost/api/login",
+          {
+            method: "POST",
+            headers: { "content-type": "application/json", "x-forwarded-for": "192.0.2.30", ...headers },
+            body: JSON.stringify({ username: "admin", password: PASSWORD }),
+          },
+          { incoming: { socket: { remoteAddress: proxy, remoteFamily: "IPv4" } } },
+        );
+      const rebound = { host: "127.0.0.1:8081", "x-forwarded-host": "attacker.example" };
+      assert.equal((await hosted("10.0.0.5", rebound)).status, 421);
+      assert.equal((await hosted("10.0.0.5", { ...rebound, "x-forwarded-host": "localhost:8080" })).status, 200);
+      assert.equal(
+        (await hosted("198.51.100.6", { host: "localhost", "x-forwarded-host": "attacker.example" })).status,
+        200,
+      );
       // A trusted proxy is never the subject of that warning, even when it forwards no address of the client's.
       await via("10.0.0.5", "", "wrong");
       await via("10.0.0.5", "10.0.0.9", "wrong");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { isOwnHost } from "./own-host.ts";
+import { isOwnHost, loginHost } from "./own-host.ts";
 
 describe("isOwnHost", () => {
   const publicUrl = "https://vigil.example.com/";
@@ -30,5 +30,14 @@ describe("isOwnHost", () => {
   it("takes a request without a Host header (no browser sends one)", () => {
     assert.equal(isOwnHost(undefined, publicUrl), true);
     assert.equal(isOwnHost("", publicUrl), true);
+  });
+});
+
+describe("loginHost", () => {
+  it("reads the last X-Forwarded-Host from a trusted proxy, else Host", () => {
+    assert.equal(loginHost("127.0.0.1:8081", "forged.example, vigil.example.com", true), "vigil.example.com");
+    assert.equal(loginHost("127.0.0.1:8081", undefined, true), "127.0.0.1:8081");
+    assert.equal(loginHost("127.0.0.1:8081", " ", true), "127.0.0.1:8081");
+    assert.equal(loginHost("localhost", "attacker.example", false), "localhost");
   });
 });

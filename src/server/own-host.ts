@@ -6,7 +6,10 @@
 // login needs none, and each login the page failed would count against the visitor's address: it could keep the
 // visitor (an administrator at their desk) from logging in. Such a request names the page's host in its Host
 // header. So a login is taken only for the host of VIGIL_PUBLIC_URL, an address written out (no name to
-// rebind), or localhost. A request without a Host header is no browser's.
+// rebind), or localhost. A request without a Host header is no browser's. Behind a trusted proxy the browser's
+// host is the one it forwards in X-Forwarded-Host, when it does; else its Host (docs/deploy.md asks the proxy to
+// pass the browser's: a proxy that sends its upstream's address defeats the check, one that sends the upstream's
+// name has every login refused).
 
 import { isIP } from "node:net";
 import { normalHost } from "../core/outbound.ts";
@@ -23,4 +26,17 @@ export function isOwnHost(hostHeader: string | undefined, publicUrl: string): bo
   const host = normalHost(hostname).replace(/\.$/, "");
   if (isIP(host) !== 0 || host === "localhost") return true;
   return host === normalHost(new URL(publicUrl).hostname).replace(/\.$/, "");
+}
+
+/**
+ * The host a login names: the last entry of X-Forwarded-Host (the one the proxy next to Vigil wrote) when the
+ * request came through a trusted proxy that sent it, else Host. A client's own X-Forwarded-Host is never believed.
+ */
+export function loginHost(
+  host: string | undefined,
+  forwardedHost: string | undefined,
+  fromTrustedProxy: boolean,
+): string | undefined {
+  const forwarded = fromTrustedProxy ? forwardedHost?.split(",").at(-1)?.trim() : undefined;
+  return forwarded === undefined || forwarded === "" ? host : forwarded;
 }

@@ -18,7 +18,7 @@ import { type AppEnv, readBody, type ServerContext } from "../context.ts";
 import { errorBody } from "../errors.ts";
 import { checkInLane, rememberDevice } from "../known-device.ts";
 import { loginThrottle } from "../login-throttle.ts";
-import { isOwnHost } from "../own-host.ts";
+import { isOwnHost, loginHost } from "../own-host.ts";
 
 export const SESSION_COOKIE = "vigil_session";
 const DEFAULT_SESSION_TTL_MS = 12 * 3600_000;
@@ -88,13 +88,20 @@ export function sessionRoutes(ctx: ServerContext): Hono<AppEnv> {
     // Before anything is counted: a login for another host's name may be a page of that host reaching this server
     // through the visitor's browser (own-host.ts).
     const publicUrl = ctx.runtime.env.publicUrl;
-    if (!isOwnHost(c.req.header("host"), publicUrl)) {
+    const trusted = ctx.runtime.env.trustedProxies;
+    const host = loginHost(
+      c.req.header("host"),
+      c.req.header("x-forwarded-host"),
+      trusted !== null && isTrusted(socketAddress(c), trusted),
+    );
+    if (!isOwnHost(host, publicUrl)) {
       return c.json(
         errorBody(
           "host_not_allowed",
           `This server takes logins for ${new URL(publicUrl).host}, its addresses and localhost, not for the host ` +
             "this request names: a page of another site may be reaching it through your browser. If that name is " +
-            "the address you open Vigil at, set VIGIL_PUBLIC_URL to it.",
+            "the address you open Vigil at, set VIGIL_PUBLIC_URL to it; behind a reverse proxy, have the proxy pass " +
+            "the browser's host (nginx: proxy_set_header Host $host).",
         ),
         421,
       );

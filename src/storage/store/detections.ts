@@ -6,8 +6,10 @@
 //
 // Concurrency (PostgreSQL; SQLite has one writer at a time): windows and rule state are read, changed in
 // TypeScript and written back, so two workers applying matches of one key at once would lose an update. Each
-// transaction locks the keys it will touch (`dialect.lockKeys`, sorted), in one order for every writer, so that
-// two cannot deadlock: the windows (each by its id), then the rules, then the rule state. (A rule's noisy
+// transaction locks the keys it will touch (`dialect.lockKeys`, sorted), in one order for every writer of this
+// version, so that two cannot deadlock: the windows (each by its id), then the rules, then the rule state. (A
+// worker of an older version takes rules before window keys: beside one, a deadlock can happen, which PostgreSQL
+// breaks and the store reruns; docs/deploy.md has the fleet stopped for an upgrade.) (A rule's noisy
 // window, src/alerts/limiter.ts, is locked after its rule: only a holder of the rule's lock ever locks it.) A lock
 // per (source, rule) serializes the writers of one rule where it matters: two of them can neither both spend its
 // alert budget nor both store the same derived match. A page takes it only for the rules it opens an alert of;

@@ -1,7 +1,8 @@
 // Events and rule matches name their source by its number (source_numbers, migration 30): a row or more per
 // event, they repeated the 36-character id in the row and in the indexes that lead with it. Everything above
 // the store names sources by id; the store turns an id into its number before it builds a query, and binds
-// the number as a value: PostgreSQL then plans with that source's statistics, which a subquery would hide.
+// the number as a value: PostgreSQL then plans with that source's statistics, which a subquery would hide. The
+// one exception is a look-up by the events' key, where those statistics mislead it (`hiddenSourceNum`).
 
 import { type Kysely, sql } from "kysely";
 import type { Database } from "./database.ts";
