@@ -23,10 +23,13 @@ export function isOwnHost(hostHeader: string | undefined, publicUrl: string): bo
   } catch {
     return false;
   }
-  const host = normalHost(hostname).replace(/\.$/, "");
+  const host = comparable(hostname);
   if (isIP(host) !== 0 || host === "localhost") return true;
-  return host === normalHost(new URL(publicUrl).hostname).replace(/\.$/, "");
+  return host === comparable(new URL(publicUrl).hostname);
 }
+
+/** A URL's hostname as the check compares it: `normalHost`, without the trailing dot of a fully qualified name. */
+const comparable = (hostname: string): string => normalHost(hostname).replace(/\.$/, "");
 
 /**
  * The host a login names: the last entry of X-Forwarded-Host (the one the proxy next to Vigil wrote) when the

@@ -36,6 +36,12 @@ function socketAddress(c: Context): string {
 /** Socket addresses already warned about (below), bounded: a warning per proxy is enough. */
 const warnedProxies = new Set<string>();
 
+/** Whether the request's socket is one of VIGIL_TRUSTED_PROXIES: only then are its forwarded headers believed. */
+function viaTrustedProxy(c: Context, ctx: ServerContext): boolean {
+  const trusted = ctx.runtime.env.trustedProxies;
+  return trusted !== null && isTrusted(socketAddress(c), trusted);
+}
+
 /**
  * The address a login is counted by (core/client-address.ts; an IPv6 client by its /64). A forwarded address from
  * a socket that is not a trusted proxy is not believed, and the operator is told once: behind an unnamed proxy
@@ -44,10 +50,8 @@ const warnedProxies = new Set<string>();
 function loginClient(c: Context, ctx: ServerContext): string {
   const peer = socketAddress(c);
   const forwardedFor = c.req.header("x-forwarded-for");
-  const trusted = ctx.runtime.env.trustedProxies;
-  const client = clientAddress(peer, forwardedFor, trusted);
-  const untrusted = trusted === null || !isTrusted(peer, trusted);
-  if (forwardedFor !== undefined && untrusted && !warnedProxies.has(peer) && warnedProxies.size < 100) {
+  const client = clientAddress(peer, forwardedFor, ctx.runtime.env.trustedProxies);
+  if (forwardedFor !== undefined && !viaTrustedProxy(c, ctx) && !warnedProxies.has(peer) && warnedProxies.size < 100) {
     warnedProxies.add(peer);
     ctx.runtime.logger.warn(
       { peer },
@@ -88,12 +92,7 @@ export function sessionRoutes(ctx: ServerContext): Hono<AppEnv> {
     // Before anything is counted: a login for another host's name may be a page of that host reaching this server
     // through the visitor's browser (own-host.ts).
     const publicUrl = ctx.runtime.env.publicUrl;
-    const trusted = ctx.runtime.env.trustedProxies;
-    const host = loginHost(
-      c.req.header("host"),
-      c.req.header("x-forwarded-host"),
-      trusted !== null && isTrusted(socketAddress(c), trusted),
-    );
+    const host = loginHost(c.req.header("host"), c.req.header("x-forwarded-host"), viaTrustedProxy(c, ctx));
     if (!isOwnHost(host, publicUrl)) {
       return c.json(
         errorBody(
