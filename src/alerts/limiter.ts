@@ -11,13 +11,16 @@
 // correlation's matches: a correlation completes once per anchor and key, and its match is known by that key
 // (its dedup string, which folding would replace), so a later run would not recognise a folded one as stored.
 
-import { CORRELATION_LOG_TYPE, type RuleMatch } from "../core/detection.ts";
+import { CORRELATION_LOG_TYPE, type RuleMatch, VIGIL_DEDUP_PREFIX } from "../core/detection.ts";
 import type { WindowOutcome } from "./windows.ts";
 
 export const DEFAULT_ALERT_LIMIT_PER_HOUR = 100;
 
-/** The dedup string of a rule's noisy alert: one per (source, rule, event-time hour). */
-export const NOISY_DEDUP = "vigil:noisy-rule";
+/**
+ * The dedup string of a rule's noisy alert: one per (source, rule, event-time hour). In Vigil's own namespace,
+ * which no rule's dedup string reaches (core/detection.ts).
+ */
+export const NOISY_DEDUP = `${VIGIL_DEDUP_PREFIX}noisy-rule`;
 
 const ruleKey = (m: { sourceId: string; ruleId: string }) => JSON.stringify([m.sourceId, m.ruleId]);
 

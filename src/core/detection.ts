@@ -82,6 +82,14 @@ export function isOpenAlertStatus(status: AlertStatus): boolean {
  */
 export const CORRELATION_LOG_TYPE = "Vigil.Correlation";
 
+/**
+ * Dedup strings that begin with this are Vigil's own (a rule's noisy alert: alerts/limiter.ts). A rule's dedup
+ * string is attacker-reachable (it is often an event field), so one that begins with it is escaped
+ * (detections/engine/resolve.ts): otherwise a login named "vigil:noisy-rule" would join, or open, the rule's
+ * noisy alert, escape the alert budget, and lock the same window as the noisy alert in another order.
+ */
+export const VIGIL_DEDUP_PREFIX = "vigil:";
+
 /** The open statuses, for queries that filter on them. */
 export const OPEN_ALERT_STATUSES: readonly AlertStatus[] = ALERT_STATUSES.filter(isOpenAlertStatus);
 

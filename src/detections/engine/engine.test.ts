@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { NOISY_DEDUP } from "../../alerts/limiter.ts";
 import { applyMatches } from "../../alerts/windows.ts";
 import type { RuleMatch } from "../../core/detection.ts";
 import { createDetectionEngine } from "./engine.ts";
@@ -45,6 +46,18 @@ describe("defaults and fallbacks", () => {
       },
     });
     assert.equal(raising.dedupString, "defaultDedupString:Test.Rule");
+  });
+
+  it("dedup: a rule's string in Vigil's own namespace is escaped, so it never joins the rule's noisy alert", async () => {
+    // Dedup strings are often event fields: an attacker who names themselves "vigil:noisy-rule" must not land in
+    // (or open) the alert the limiter keeps for the rule's folded matches, nor escape the rule's budget.
+    assert.equal((await one({ rule: yes, dedup: () => NOISY_DEDUP })).dedupString, `rule:${NOISY_DEDUP}`);
+    assert.equal((await one({ rule: yes, title: () => "vigil:x" })).dedupString, "rule:vigil:x");
+    assert.equal((await one({ rule: yes, dedup: () => "Vigil:x" })).dedupString, "Vigil:x", "the prefix is exact");
+    assert.equal((await one({ rule: yes, dedup: () => "a vigil:x" })).dedupString, "a vigil:x");
+    const long = (await one({ rule: yes, dedup: () => `vigil:${"x".repeat(2000)}` })).dedupString;
+    assert.equal(long.length, 1000, "escaped, then cut to the limit");
+    assert.ok(long.startsWith("rule:vigil:"));
   });
 
   it("severity: upper-cased; DEFAULT, invalid and raising mean the configured severity", async () => {

@@ -2,7 +2,7 @@
 // shared by TypeScript and Python rules. Each auxiliary function's result arrives as an Outcome:
 // absent (not defined), a value, or the error it raised.
 
-import { isSeverity, type Severity } from "../../core/detection.ts";
+import { isSeverity, type Severity, VIGIL_DEDUP_PREFIX } from "../../core/detection.ts";
 import { cutText, wellFormedText } from "../../core/storable-text.ts";
 
 export interface FnError {
@@ -38,13 +38,20 @@ export function resolveTitle(o: Outcome, displayName: string | null, ruleId: str
   return truncate(t !== null && t !== "" ? t : displayName || ruleId);
 }
 
-/** dedup() → the title() output (only when title() is defined and produced one) → defaultDedupString. */
+/**
+ * dedup() → the title() output (only when title() is defined and produced one) → defaultDedupString. A string in
+ * Vigil's own namespace (VIGIL_DEDUP_PREFIX) is given the prefix `rule:`, so it never stands for Vigil's alerts.
+ */
 export function resolveDedup(o: Outcome, titleOutcome: Outcome, ruleId: string): string {
   const d = okString(o);
-  if (d !== null && d !== "") return truncate(d);
+  if (d !== null && d !== "") return ruleDedup(d);
   const t = okString(titleOutcome);
-  if (t !== null && t !== "") return truncate(t);
+  if (t !== null && t !== "") return ruleDedup(t);
   return `defaultDedupString:${ruleId}`;
+}
+
+function ruleDedup(s: string): string {
+  return truncate(s.startsWith(VIGIL_DEDUP_PREFIX) ? `rule:${s}` : s);
 }
 
 /** Upper-cased; DEFAULT, an invalid value, a raise or absence all mean the configured severity. */
