@@ -206,7 +206,9 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
   let plan = new Map<string, Map<string, { ts: Compiled[]; py: Compiled[] }>>();
   const pool = options.pythonPool;
   const models = new DataModels(set.dataModels ?? []);
-  let pythonReady: Promise<Map<string, FnError>> | undefined;
+  // The last load's verdict, once one has ended; the load under way, if any.
+  let pythonVerdict: Map<string, FnError> | undefined;
+  let pythonLoading: Promise<Map<string, FnError>> | undefined;
   // When a worker failed the last load: when to load again, and the wait before that (for the next doubling).
   let pythonRetry: { atMs: number; waitMs: number } | null = null;
   const nowMs = options.nowMs ?? Date.now;
@@ -229,56 +231,75 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
   }
 
   /**
-   * Loads the Python rules once. A rule whose module does not import does not run (pythonLoadErrors); one that could not
-   * be loaded for want of a working Python worker (PYTHON_UNAVAILABLE) reports a rule error on each event, and the
-   * loading is tried again at the first batch after a back-off (PYTHON_RETRY_MIN_MS, doubling).
+   * The Python rules' load verdict. A rule whose module does not import does not run (pythonLoadErrors); one that
+   * could not be loaded for want of a working Python worker (PYTHON_UNAVAILABLE) reports a rule error on each
+   * event, and the rules are loaded again after a back-off (PYTHON_RETRY_MIN_MS, doubling). Only the first load is
+   * waited for: a later one runs beside the batches, which keep the last verdict until it ends. A reload imports
+   * every module (seconds for a repository, N × the timeout on a host where imports time out), and every rule of
+   * every batch, TypeScript's included, would otherwise wait for it.
    */
   function loadPython(): Promise<Map<string, FnError>> {
-    if (pythonRetry !== null && nowMs() >= pythonRetry.atMs) {
-      pythonReady = undefined;
-      // This load is the retry: the batches that come while it runs wait for it, not start loads of their own.
-      pythonRetry = { ...pythonRetry, atMs: Number.POSITIVE_INFINITY };
-    }
-    pythonReady ??= (async () => {
-      const failed = new Map<string, FnError>();
-      const py = compiled.filter((c) => c.rule.kind === "python");
-      // Data models with Python methods need the workers even when every rule is TypeScript
-      if (py.length === 0 && !models.repository.some((m) => m.pythonPath !== null)) return failed;
-      if (!pool) {
-        for (const c of py)
-          failed.set(c.rule.id, { type: "PythonUnavailable", message: "no Python worker pool was configured" });
-        return failed;
-      }
-      try {
-        await pool.start();
-        // A repository's global helpers and data models first: rules import the helpers when they load
-        await pool.configure({
-          globals: Object.fromEntries((set.globals ?? []).map((g) => [g.id, g.pythonPath])),
-          dataModels: models.forPython(toPyDataModel),
+    const retryDue = pythonRetry !== null && nowMs() >= pythonRetry.atMs;
+    if (pythonLoading === undefined && (pythonVerdict === undefined || retryDue)) {
+      // This load is the retry: the batches that come while it runs do not start loads of their own.
+      if (pythonRetry !== null) pythonRetry = { ...pythonRetry, atMs: Number.POSITIVE_INFINITY };
+      pythonLoading = importPython()
+        .then((failed) => {
+          pythonVerdict = failed;
+          return failed;
+        })
+        .finally(() => {
+          pythonLoading = undefined;
         });
-        for (const c of py) {
-          if (c.rule.kind !== "python") continue;
-          const r = await pool.loadRule(c.rule.id, c.rule.spec.pythonPath, {
-            optionalRule: c.rule.spec.analysisType === "scheduled_rule",
-          });
-          if (!r.ok) failed.set(c.rule.id, r.error);
-        }
-      } catch (err) {
-        // The workers would not start (no python3, a spawn refused): no verdict on any module, tried again later.
-        const message = `the Python workers could not start: ${err instanceof Error ? err.message : String(err)}`;
-        for (const c of py) if (!failed.has(c.rule.id)) failed.set(c.rule.id, { type: "PythonUnavailable", message });
-      }
-      // A worker that timed out or died is no verdict on the module: load again, after a while.
-      if ([...failed.values()].some((e) => PYTHON_UNAVAILABLE.has(e.type))) {
-        const waitMs =
-          pythonRetry === null ? PYTHON_RETRY_MIN_MS : Math.min(2 * pythonRetry.waitMs, PYTHON_RETRY_MAX_MS);
-        pythonRetry = { atMs: nowMs() + waitMs, waitMs };
-      } else {
-        pythonRetry = null;
-      }
+      // A retry nobody waits for: should it throw (importPython reports failures as verdicts), try again later.
+      if (pythonVerdict !== undefined)
+        pythonLoading.catch(() => {
+          pythonRetry = { atMs: nowMs() + PYTHON_RETRY_MIN_MS, waitMs: PYTHON_RETRY_MIN_MS };
+        });
+    }
+    return pythonVerdict !== undefined
+      ? Promise.resolve(pythonVerdict)
+      : (pythonLoading as Promise<Map<string, FnError>>);
+  }
+
+  /** Imports the helpers, data models and every Python rule into the workers; the rules that failed, by id. */
+  async function importPython(): Promise<Map<string, FnError>> {
+    const failed = new Map<string, FnError>();
+    const py = compiled.filter((c) => c.rule.kind === "python");
+    // Data models with Python methods need the workers even when every rule is TypeScript
+    if (py.length === 0 && !models.repository.some((m) => m.pythonPath !== null)) return failed;
+    if (!pool) {
+      for (const c of py)
+        failed.set(c.rule.id, { type: "PythonUnavailable", message: "no Python worker pool was configured" });
       return failed;
-    })();
-    return pythonReady;
+    }
+    try {
+      await pool.start();
+      // A repository's global helpers and data models first: rules import the helpers when they load
+      await pool.configure({
+        globals: Object.fromEntries((set.globals ?? []).map((g) => [g.id, g.pythonPath])),
+        dataModels: models.forPython(toPyDataModel),
+      });
+      for (const c of py) {
+        if (c.rule.kind !== "python") continue;
+        const r = await pool.loadRule(c.rule.id, c.rule.spec.pythonPath, {
+          optionalRule: c.rule.spec.analysisType === "scheduled_rule",
+        });
+        if (!r.ok) failed.set(c.rule.id, r.error);
+      }
+    } catch (err) {
+      // The workers would not start (no python3, a spawn refused): no verdict on any module, tried again later.
+      const message = `the Python workers could not start: ${err instanceof Error ? err.message : String(err)}`;
+      for (const c of py) if (!failed.has(c.rule.id)) failed.set(c.rule.id, { type: "PythonUnavailable", message });
+    }
+    // A worker that timed out or died is no verdict on the module: load again, after a while.
+    if ([...failed.values()].some((e) => PYTHON_UNAVAILABLE.has(e.type))) {
+      const waitMs = pythonRetry === null ? PYTHON_RETRY_MIN_MS : Math.min(2 * pythonRetry.waitMs, PYTHON_RETRY_MAX_MS);
+      pythonRetry = { atMs: nowMs() + waitMs, waitMs };
+    } else {
+      pythonRetry = null;
+    }
+    return failed;
   }
 
   async function runPython(

@@ -7,7 +7,7 @@ import { parsePantherRuleText } from "../panther/rule-file.ts";
 import type { PythonWorkerPool } from "../python/pool.ts";
 import { createDetectionEngine, PYTHON_RETRY_MAX_MS, PYTHON_RETRY_MIN_MS } from "./engine.ts";
 import { fromPantherSpec } from "./loaded-rule.ts";
-import { batchEvent } from "./test-helpers.ts";
+import { batchEvent, tsRule } from "./test-helpers.ts";
 
 const RULE = fromPantherSpec(
   parsePantherRuleText(
@@ -61,14 +61,52 @@ it("a worker that timed out while importing: rule errors meanwhile, loaded again
   assert.deepEqual(await evaluate(engine), [["Py.Rule", true]], "not loaded again before the back-off");
   assert.equal(fake.loads(), 1);
   now = PYTHON_RETRY_MIN_MS;
-  // Two batches at once after the back-off: one load, which both wait for.
-  assert.deepEqual(await Promise.all([evaluate(engine), evaluate(engine)]), [
-    [["Py.Rule", false]],
-    [["Py.Rule", false]],
-  ]);
+  // Two batches at once after the back-off: one load, beside them (they keep the last verdict).
+  assert.deepEqual(await Promise.all([evaluate(engine), evaluate(engine)]), [[["Py.Rule", true]], [["Py.Rule", true]]]);
   assert.equal(fake.loads(), 2);
-  assert.deepEqual(await evaluate(engine), [["Py.Rule", false]]);
+  assert.deepEqual(await evaluate(engine), [["Py.Rule", false]], "the load has ended: the rule runs");
   assert.equal(fake.loads(), 2, "loaded: not loaded again");
+});
+
+it("a load again after a back-off holds no batch: the TypeScript rules' matches come meanwhile", async () => {
+  const fake = fakePool([{ type: "RuleTimeout", message: "rule evaluation exceeded 15000 ms" }]);
+  let endLoad: () => void = () => undefined;
+  const slowLoad = new Promise<void>((resolve) => {
+    endLoad = resolve;
+  });
+  const pool = fake.pool as unknown as { loadRule: (...args: unknown[]) => Promise<unknown> };
+  const loadRule = pool.loadRule;
+  let loads = 0;
+  pool.loadRule = async (...args: unknown[]) => {
+    // The second load (the retry) hangs, as an import on a host that times out does, until let go.
+    if (++loads === 2) await slowLoad;
+    return loadRule(...args);
+  };
+  let now = 0;
+  const engine = createDetectionEngine({
+    rules: [RULE, tsRule({ rule: () => true })],
+    pythonPool: fake.pool,
+    nowMs: () => now,
+  });
+  assert.deepEqual(await evaluate(engine), [
+    ["Test.Rule", false],
+    ["Py.Rule", true],
+  ]);
+  now = PYTHON_RETRY_MIN_MS;
+  // The batches during the load end without it: the TypeScript rule matches, the Python rule is still an error.
+  for (let i = 0; i < 3; i++)
+    assert.deepEqual(await evaluate(engine), [
+      ["Test.Rule", false],
+      ["Py.Rule", true],
+    ]);
+  assert.equal(loads, 2, "one load under way, not one per batch");
+  endLoad();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(await evaluate(engine), [
+    ["Test.Rule", false],
+    ["Py.Rule", false],
+  ]);
+  assert.equal(loads, 2);
 });
 
 it("a worker that keeps failing: the waits between loads double, up to a bound", async () => {
@@ -102,6 +140,8 @@ it("workers that would not start: rule errors, not a load that fails for good; t
   assert.deepEqual(await evaluate(engine), [["Py.Rule", true]]);
   assert.deepEqual(await engine.pythonLoadErrors(), [], "no verdict on the module");
   now = PYTHON_RETRY_MIN_MS;
+  assert.deepEqual(await evaluate(engine), [["Py.Rule", true]], "the batch that starts the load does not wait for it");
+  await new Promise((resolve) => setImmediate(resolve));
   assert.deepEqual(await evaluate(engine), [["Py.Rule", false]]);
   assert.equal(starts, 2);
 });
