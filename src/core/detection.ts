@@ -86,7 +86,9 @@ export const CORRELATION_LOG_TYPE = "Vigil.Correlation";
  * Dedup strings that begin with this are Vigil's own (a rule's noisy alert: alerts/limiter.ts). A rule's dedup
  * string is attacker-reachable (it is often an event field), so one that begins with it is escaped
  * (detections/engine/resolve.ts): otherwise a login named "vigil:noisy-rule" would join, or open, the rule's
- * noisy alert, escape the alert budget, and lock the same window as the noisy alert in another order.
+ * noisy alert, escape the alert budget, and lock the same window as the noisy alert in another order. A
+ * correlation rule's key is not escaped (a stored completion is known by it): its matches are never folded, so a
+ * correlation rule has no noisy alert to name.
  */
 export const VIGIL_DEDUP_PREFIX = "vigil:";
 

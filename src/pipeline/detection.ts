@@ -6,7 +6,8 @@ import type { SourceRecord } from "../core/source.ts";
 import { memberRuleIds } from "../detections/correlation/live.ts";
 import { createDetectionEngine, type DetectionEngine } from "../detections/engine/engine.ts";
 import { loadRules, notLoadedLines, POLICIES_UNSUPPORTED } from "../detections/engine/load.ts";
-import { pythonLoadProblem } from "../detections/engine/resolve.ts";
+import type { LoadedRule } from "../detections/engine/loaded-rule.ts";
+import { type FnError, pythonLoadProblem } from "../detections/engine/resolve.ts";
 import type { DetectionSetting } from "../detections/engine/types.ts";
 import { BUILTIN_PACKS_DIR, EnablementResolver } from "../detections/packs.ts";
 import type { CorrelationRuleSpec } from "../detections/panther/correlation.ts";
@@ -22,7 +23,7 @@ export interface Detection {
   detector: Detector;
   /** Panther scheduled queries feeding scheduled rules (pipeline/scheduled-queries.ts). */
   scheduledQueries: readonly ScheduledQuerySpec[];
-  /** The Python rules whose module does not import, each with "file: reason": they do not run. */
+  /** The Python rules whose module does not import, each with "file: reason": they do not run (kept current). */
   pythonLoadFailures: ReadonlyArray<{ ruleId: string; problem: string }>;
   /** Failed runs per source, query and slot, from poll to poll (pipeline/scheduled-queries.ts SLOT_ATTEMPTS). */
   scheduledFailures: Map<string, number>;
@@ -60,15 +61,25 @@ export async function openDetection(options: {
   const pythonPool = needsPython ? new PythonWorkerPool({}) : undefined;
   // Started now, so a missing python3 is reported at start-up, not at the first match.
   await pythonPool?.start();
-  const engine = createDetectionEngine({ rules, ...(pythonPool ? { pythonPool } : {}) });
-  // Imported now: a module that does not import is a file that did not load, said at start-up; its rule does not
-  // run (the engine skips it).
-  const pythonLoadFailures = (await engine.pythonLoadErrors()).map(({ rule, error }) => ({
-    ruleId: rule.id,
-    problem: pythonLoadProblem(rule.kind === "python" ? rule.spec.pythonPath : rule.file, error),
-  }));
-  for (const line of notLoadedLines({ problems: pythonLoadFailures.map((f) => f.problem) }))
-    process.stderr.write(`vigil: ${line}\n`);
+  // A module that does not import is a file that did not load; its rule does not run (the engine skips it). The
+  // first import's are said at start-up; a later import (after a worker failed) can find more, said then.
+  const pythonLoadFailures: Array<{ ruleId: string; problem: string }> = [];
+  const notImported = (errors: ReadonlyArray<{ rule: LoadedRule; error: FnError }>) => {
+    const found = errors.map(({ rule, error }) => ({
+      ruleId: rule.id,
+      problem: pythonLoadProblem(rule.kind === "python" ? rule.spec.pythonPath : rule.file, error),
+    }));
+    pythonLoadFailures.push(...found);
+    for (const line of notLoadedLines({ problems: found.map((f) => f.problem) }))
+      process.stderr.write(`vigil: ${line}\n`);
+  };
+  const engine = createDetectionEngine({
+    rules,
+    ...(pythonPool ? { pythonPool } : {}),
+    onPythonLoadErrors: notImported,
+  });
+  // Imported now, so that start-up says which do not.
+  notImported(await engine.pythonLoadErrors());
   const packs = new Map(rules.packs.map((p) => [p.id, p]));
   const correlationRulesEnabled = (settings: readonly DetectionSetting[], sourceId: string) => {
     const resolver = new EnablementResolver(settings, packs);

@@ -49,8 +49,9 @@ export interface DetectionEngine {
   /** Ids of the rules that can run for a source (to load their state). */
   ruleIdsFor(sourceId: string): string[];
   /**
-   * Imports the Python rules now (they are otherwise imported on first use) and returns those whose module does
-   * not import, which do not run (as a file that does not load). A worker that failed meanwhile is no verdict.
+   * The Python rules whose module does not import, which do not run (as a file that does not load): imported now
+   * the first time (they are otherwise imported on first use), then the last verdict (a retry under way does not
+   * hold it). A worker that failed meanwhile is no verdict.
    */
   pythonLoadErrors(): Promise<Array<{ rule: LoadedRule; error: FnError }>>;
   readonly rules: readonly LoadedRule[];
@@ -64,6 +65,11 @@ export interface CreateEngineOptions {
   defaultSeverity?: Severity;
   /** Milliseconds now, for the back-off between loads of Python rules a worker failed (default Date.now). */
   nowMs?: () => number;
+  /**
+   * Told when a load after the first finds rules whose module does not import (they stop running): start-up
+   * said the first load's, and this says the later ones'.
+   */
+  onPythonLoadErrors?: (errors: ReadonlyArray<{ rule: LoadedRule; error: FnError }>) => void;
 }
 
 /** A rule with everything the hot path needs precomputed. */
@@ -209,6 +215,8 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
   // The last load's verdict, once one has ended; the load under way, if any.
   let pythonVerdict: Map<string, FnError> | undefined;
   let pythonLoading: Promise<Map<string, FnError>> | undefined;
+  // Whether the workers hold the repository's helpers and data models (PythonWorkerPool.configure).
+  let pythonConfigured = false;
   // When a worker failed the last load: when to load again, and the wait before that (for the next doubling).
   let pythonRetry: { atMs: number; waitMs: number } | null = null;
   const nowMs = options.nowMs ?? Date.now;
@@ -233,26 +241,28 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
   /**
    * The Python rules' load verdict. A rule whose module does not import does not run (pythonLoadErrors); one that
    * could not be loaded for want of a working Python worker (PYTHON_UNAVAILABLE) reports a rule error on each
-   * event, and the rules are loaded again after a back-off (PYTHON_RETRY_MIN_MS, doubling). Only the first load is
-   * waited for: a later one runs beside the batches, which keep the last verdict until it ends. A reload imports
-   * every module (seconds for a repository, N × the timeout on a host where imports time out), and every rule of
-   * every batch, TypeScript's included, would otherwise wait for it.
+   * event, and those rules are loaded again after a back-off (PYTHON_RETRY_MIN_MS, doubling). Only the first load
+   * is waited for: a retry runs beside the batches, which keep the last verdict until it ends, and it imports only
+   * the rules that were unavailable (the others stay loaded and run meanwhile). Imports are seconds for a
+   * repository, N × the timeout on a host where they time out, and every batch would otherwise wait for them.
    */
   function loadPython(): Promise<Map<string, FnError>> {
     const retryDue = pythonRetry !== null && nowMs() >= pythonRetry.atMs;
     if (pythonLoading === undefined && (pythonVerdict === undefined || retryDue)) {
       // This load is the retry: the batches that come while it runs do not start loads of their own.
       if (pythonRetry !== null) pythonRetry = { ...pythonRetry, atMs: Number.POSITIVE_INFINITY };
-      pythonLoading = importPython()
+      const before = pythonVerdict;
+      pythonLoading = importPython(before)
         .then((failed) => {
           pythonVerdict = failed;
+          if (before !== undefined) reportNewLoadErrors(before, failed);
           return failed;
         })
         .finally(() => {
           pythonLoading = undefined;
         });
       // A retry nobody waits for: should it throw (importPython reports failures as verdicts), try again later.
-      if (pythonVerdict !== undefined)
+      if (before !== undefined)
         pythonLoading.catch(() => {
           pythonRetry = { atMs: nowMs() + PYTHON_RETRY_MIN_MS, waitMs: PYTHON_RETRY_MIN_MS };
         });
@@ -262,25 +272,56 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
       : (pythonLoading as Promise<Map<string, FnError>>);
   }
 
-  /** Imports the helpers, data models and every Python rule into the workers; the rules that failed, by id. */
-  async function importPython(): Promise<Map<string, FnError>> {
-    const failed = new Map<string, FnError>();
-    const py = compiled.filter((c) => c.rule.kind === "python");
+  /** A retry that found a module's own failure: that rule stops running, which is said as at start-up. */
+  function reportNewLoadErrors(before: ReadonlyMap<string, FnError>, after: ReadonlyMap<string, FnError>): void {
+    const now = compiled.flatMap((c) => {
+      const error = after.get(c.rule.id);
+      const was = before.get(c.rule.id);
+      const isNew = error !== undefined && !PYTHON_UNAVAILABLE.has(error.type);
+      return isNew && (was === undefined || PYTHON_UNAVAILABLE.has(was.type)) ? [{ rule: c.rule, error }] : [];
+    });
+    if (now.length > 0) options.onPythonLoadErrors?.(now);
+  }
+
+  /**
+   * Imports the helpers and data models (unless they are in the workers already) and the Python rules into the
+   * workers: every rule the first time (`before` undefined), then only those `before` holds unavailable. Returns
+   * the verdict: `before`'s, with the rules imported now replaced by what they gave.
+   */
+  async function importPython(before: ReadonlyMap<string, FnError> | undefined): Promise<Map<string, FnError>> {
+    const failed = new Map<string, FnError>(before);
+    const py = compiled.filter(
+      (c) =>
+        c.rule.kind === "python" && (before === undefined || PYTHON_UNAVAILABLE.has(before.get(c.rule.id)?.type ?? "")),
+    );
+    for (const c of py) failed.delete(c.rule.id);
     // Data models with Python methods need the workers even when every rule is TypeScript
-    if (py.length === 0 && !models.repository.some((m) => m.pythonPath !== null)) return failed;
+    if (py.length === 0 && (pythonConfigured || !models.repository.some((m) => m.pythonPath !== null))) {
+      pythonRetry = null;
+      return failed;
+    }
     if (!pool) {
       for (const c of py)
         failed.set(c.rule.id, { type: "PythonUnavailable", message: "no Python worker pool was configured" });
       return failed;
     }
+    let unavailable: string | null = null;
     try {
       await pool.start();
-      // A repository's global helpers and data models first: rules import the helpers when they load
-      await pool.configure({
-        globals: Object.fromEntries((set.globals ?? []).map((g) => [g.id, g.pythonPath])),
-        dataModels: models.forPython(toPyDataModel),
-      });
-      for (const c of py) {
+      // A repository's global helpers and data models first: rules import the helpers when they load. Not again
+      // once taken: it replaces the helper modules, which the rules loaded already would no longer share.
+      if (!pythonConfigured) {
+        const configured = await pool.configure({
+          globals: Object.fromEntries((set.globals ?? []).map((g) => [g.id, g.pythonPath])),
+          dataModels: models.forPython(toPyDataModel),
+        });
+        // Not taken (a worker timed out or died): the rules would fail to import their helpers, which would read
+        // as their own fault. Nothing is imported; all of it is tried again after the back-off.
+        if (!configured.ok)
+          unavailable = `the Python workers did not take the repository's helpers: ${configured.error.message}`;
+        else pythonConfigured = true;
+      }
+      for (const c of unavailable === null ? py : []) {
         if (c.rule.kind !== "python") continue;
         const r = await pool.loadRule(c.rule.id, c.rule.spec.pythonPath, {
           optionalRule: c.rule.spec.analysisType === "scheduled_rule",
@@ -289,11 +330,13 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
       }
     } catch (err) {
       // The workers would not start (no python3, a spawn refused): no verdict on any module, tried again later.
-      const message = `the Python workers could not start: ${err instanceof Error ? err.message : String(err)}`;
-      for (const c of py) if (!failed.has(c.rule.id)) failed.set(c.rule.id, { type: "PythonUnavailable", message });
+      unavailable = `the Python workers could not start: ${err instanceof Error ? err.message : String(err)}`;
     }
+    if (unavailable !== null)
+      for (const c of py)
+        if (!failed.has(c.rule.id)) failed.set(c.rule.id, { type: "PythonUnavailable", message: unavailable });
     // A worker that timed out or died is no verdict on the module: load again, after a while.
-    if ([...failed.values()].some((e) => PYTHON_UNAVAILABLE.has(e.type))) {
+    if (!pythonConfigured || [...failed.values()].some((e) => PYTHON_UNAVAILABLE.has(e.type))) {
       const waitMs = pythonRetry === null ? PYTHON_RETRY_MIN_MS : Math.min(2 * pythonRetry.waitMs, PYTHON_RETRY_MAX_MS);
       pythonRetry = { atMs: nowMs() + waitMs, waitMs };
     } else {

@@ -145,3 +145,110 @@ it("workers that would not start: rule errors, not a load that fails for good; t
   assert.deepEqual(await evaluate(engine), [["Py.Rule", false]]);
   assert.equal(starts, 2);
 });
+
+const OTHER = fromPantherSpec(
+  parsePantherRuleText(
+    "AnalysisType: rule\nRuleID: Py.Other\nEnabled: true\nFilename: o.py\nLogTypes: [OpenAI.Audit]\nSeverity: Low\n",
+    "/rules/o.yml",
+  ),
+  null,
+);
+
+/** A pool whose loads answer `verdicts[ruleId]` in turn (then succeed), recording which rules it loaded. */
+function poolByRule(verdicts: Record<string, Array<{ type: string; message: string } | null>>) {
+  const loaded: string[] = [];
+  let configures = 0;
+  const configureReplies: Array<{ ok: boolean; error?: { type: string; message: string } }> = [];
+  const pool = {
+    start: async () => undefined,
+    configure: async () => {
+      configures++;
+      return configureReplies.shift() ?? { ok: true, value: { errors: {} } };
+    },
+    loadRule: async (ruleId: string) => {
+      loaded.push(ruleId);
+      const error = verdicts[ruleId]?.shift();
+      return error ? { ok: false, error } : { ok: true, value: { functions: [] } };
+    },
+    runBatch: async (ids: readonly string[], events: readonly unknown[]) => ({
+      ok: true,
+      value: events.map(() => ids.map(() => ({ rule: true }))),
+    }),
+    udm: async (events: readonly unknown[]) => ({ ok: true, value: events.map(() => null) }),
+  };
+  return { pool: pool as unknown as PythonWorkerPool, loaded, configures: () => configures, configureReplies };
+}
+
+const settled = () => new Promise((resolve) => setImmediate(resolve));
+
+it("a retry imports only the rules that were unavailable: the others stay loaded and keep running", async () => {
+  const fake = poolByRule({ "Py.Rule": [{ type: "RuleTimeout", message: "rule evaluation exceeded 15000 ms" }] });
+  let now = 0;
+  const engine = createDetectionEngine({ rules: [RULE, OTHER], pythonPool: fake.pool, nowMs: () => now });
+  assert.deepEqual(await evaluate(engine), [
+    ["Py.Rule", true],
+    ["Py.Other", false],
+  ]);
+  now = PYTHON_RETRY_MIN_MS;
+  await evaluate(engine);
+  await settled();
+  assert.deepEqual(fake.loaded, ["Py.Rule", "Py.Other", "Py.Rule"], "Py.Other is not imported again");
+  assert.equal(fake.configures(), 1, "the helpers are not replaced under the rules that use them");
+  assert.deepEqual(await evaluate(engine), [
+    ["Py.Rule", false],
+    ["Py.Other", false],
+  ]);
+});
+
+it("helpers the workers did not take: no rule is imported (its helpers would be missing), all are tried again", async () => {
+  const fake = poolByRule({});
+  fake.configureReplies.push({ ok: false, error: { type: "RuleTimeout", message: "configure exceeded 15000 ms" } });
+  let now = 0;
+  const engine = createDetectionEngine({ rules: [RULE, OTHER], pythonPool: fake.pool, nowMs: () => now });
+  assert.deepEqual(await evaluate(engine), [
+    ["Py.Rule", true],
+    ["Py.Other", true],
+  ]);
+  assert.deepEqual(fake.loaded, [], "an import now would fail on the missing helpers, as if the module were at fault");
+  assert.deepEqual(await engine.pythonLoadErrors(), [], "no verdict on the modules");
+  now = PYTHON_RETRY_MIN_MS;
+  await evaluate(engine);
+  await settled();
+  assert.equal(fake.configures(), 2);
+  assert.deepEqual(await evaluate(engine), [
+    ["Py.Rule", false],
+    ["Py.Other", false],
+  ]);
+});
+
+it("a retry that finds a module's own failure says so, as start-up says the first import's", async () => {
+  const fake = poolByRule({
+    "Py.Rule": [
+      { type: "WorkerCrashed", message: "the worker exited" },
+      { type: "SyntaxError", message: "expected ':'" },
+    ],
+  });
+  let now = 0;
+  const said: string[][] = [];
+  const engine = createDetectionEngine({
+    rules: [RULE],
+    pythonPool: fake.pool,
+    nowMs: () => now,
+    onPythonLoadErrors: (errors) => said.push(errors.map((e) => `${e.rule.id}: ${e.error.type}`)),
+  });
+  assert.deepEqual(await evaluate(engine), [["Py.Rule", true]]);
+  now = PYTHON_RETRY_MIN_MS;
+  await evaluate(engine);
+  await settled();
+  assert.deepEqual(said, [["Py.Rule: SyntaxError"]]);
+  assert.deepEqual(await evaluate(engine), [], "a module that does not import: the rule does not run");
+  assert.deepEqual(
+    (await engine.pythonLoadErrors()).map((f) => [f.rule.id, f.error.type]),
+    [["Py.Rule", "SyntaxError"]],
+  );
+  now = 10 * PYTHON_RETRY_MAX_MS;
+  await evaluate(engine);
+  await settled();
+  assert.deepEqual(fake.loaded, ["Py.Rule", "Py.Rule"], "a verdict on the module: not imported again");
+  assert.equal(said.length, 1);
+});

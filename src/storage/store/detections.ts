@@ -11,7 +11,7 @@
 // worker of an older version takes rules before window keys: beside one, a deadlock can happen, which PostgreSQL
 // breaks and the store reruns; docs/deploy.md has the fleet stopped for an upgrade.) (A rule's noisy
 // window, src/alerts/limiter.ts, is locked after its rule: only a holder of the rule's lock ever locks it, since
-// no rule's own dedup string can name it: core/detection.ts VIGIL_DEDUP_PREFIX.) A lock
+// no match of that rule can name it: core/detection.ts VIGIL_DEDUP_PREFIX.) A lock
 // per (source, rule) serializes the writers of one rule where it matters: two of them can neither both spend its
 // alert budget nor both store the same derived match. A page takes it only for the rules it opens an alert of;
 // its signals (matches that never alert) take no lock at all: they spend no budget, and their events are the
