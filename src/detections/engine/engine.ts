@@ -187,11 +187,11 @@ export function compile(rule: LoadedRule, defaultSeverity: Severity): Compiled {
 }
 
 /**
- * Why a Python rule may fail to load that says nothing of its module: no worker, or one that timed out or died
- * while importing it (a busy host). Such a rule reports rule errors and is loaded again; any other failure is the
+ * Why a Python rule may fail to load that says nothing of its module: no worker, one that timed out or died
+ * while importing it (a busy host), or a pool closed under the import (shutting down). Such a rule reports rule errors and is loaded again; any other failure is the
  * module's own (a syntax error, no rule(), a helper raising), and the rule does not run.
  */
-const PYTHON_UNAVAILABLE = new Set(["PythonUnavailable", "RuleTimeout", "WorkerCrashed"]);
+const PYTHON_UNAVAILABLE = new Set(["PythonUnavailable", "RuleTimeout", "WorkerCrashed", "PoolClosed"]);
 
 /**
  * After such a failure the rules are loaded again no sooner than this, doubled at each failure in a row up to
@@ -441,6 +441,9 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
     const out = new Map<number, PyUdmValues | null>();
     if (!pool) return out;
     await loadPython();
+    // Workers without the data models would answer nothing useful, and one whose data model kills it at import
+    // is replaced (and killed) again and again: the values are then missing, and the rules reading them say so.
+    if (!pythonConfigured) return out;
     const reply = await pool.udm(wanted.map((i) => batch[i]!.record));
     if (reply.ok) for (const [k, i] of wanted.entries()) out.set(i, reply.value[k] ?? null);
     return out;

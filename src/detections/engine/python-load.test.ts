@@ -154,10 +154,15 @@ const OTHER = fromPantherSpec(
   null,
 );
 
-/** A pool whose loads answer `verdicts[ruleId]` in turn (then succeed), recording which rules it loaded. */
+/**
+ * A pool whose loads answer `verdicts[ruleId]` in turn (then succeed), recording which rules it loaded. As the
+ * workers do, it runs only the rules it holds: any other answers RuleNotLoaded.
+ */
 function poolByRule(verdicts: Record<string, Array<{ type: string; message: string } | null>>) {
   const loaded: string[] = [];
+  const held = new Set<string>();
   let configures = 0;
+  let udms = 0;
   const configureReplies: Array<{ ok: boolean; error?: { type: string; message: string } }> = [];
   const pool = {
     start: async () => undefined,
@@ -168,15 +173,35 @@ function poolByRule(verdicts: Record<string, Array<{ type: string; message: stri
     loadRule: async (ruleId: string) => {
       loaded.push(ruleId);
       const error = verdicts[ruleId]?.shift();
-      return error ? { ok: false, error } : { ok: true, value: { functions: [] } };
+      if (error) {
+        held.delete(ruleId);
+        return { ok: false, error };
+      }
+      held.add(ruleId);
+      return { ok: true, value: { functions: [] } };
     },
     runBatch: async (ids: readonly string[], events: readonly unknown[]) => ({
       ok: true,
-      value: events.map(() => ids.map(() => ({ rule: true }))),
+      value: events.map(() =>
+        ids.map((id) =>
+          held.has(id)
+            ? { rule: true }
+            : { rule: { error: { type: "RuleNotLoaded", message: `${id} is not loaded` } } },
+        ),
+      ),
     }),
-    udm: async (events: readonly unknown[]) => ({ ok: true, value: events.map(() => null) }),
+    udm: async (events: readonly unknown[]) => {
+      udms++;
+      return { ok: true, value: events.map(() => null) };
+    },
   };
-  return { pool: pool as unknown as PythonWorkerPool, loaded, configures: () => configures, configureReplies };
+  return {
+    pool: pool as unknown as PythonWorkerPool,
+    loaded,
+    configures: () => configures,
+    udms: () => udms,
+    configureReplies,
+  };
 }
 
 const settled = () => new Promise((resolve) => setImmediate(resolve));
@@ -190,7 +215,14 @@ it("a retry imports only the rules that were unavailable: the others stay loaded
     ["Py.Other", false],
   ]);
   now = PYTHON_RETRY_MIN_MS;
-  await evaluate(engine);
+  assert.deepEqual(
+    await evaluate(engine),
+    [
+      ["Py.Rule", true],
+      ["Py.Other", false],
+    ],
+    "Py.Other runs while Py.Rule is imported again",
+  );
   await settled();
   assert.deepEqual(fake.loaded, ["Py.Rule", "Py.Other", "Py.Rule"], "Py.Other is not imported again");
   assert.equal(fake.configures(), 1, "the helpers are not replaced under the rules that use them");
@@ -201,7 +233,8 @@ it("a retry imports only the rules that were unavailable: the others stay loaded
 });
 
 it("helpers the workers did not take: no rule is imported (its helpers would be missing), all are tried again", async () => {
-  const fake = poolByRule({});
+  // Imported without its helpers, Py.Rule would fail as a module that does not import: a verdict for good.
+  const fake = poolByRule({ "Py.Rule": [{ type: "ModuleNotFoundError", message: "No module named 'helpers'" }] });
   fake.configureReplies.push({ ok: false, error: { type: "RuleTimeout", message: "configure exceeded 15000 ms" } });
   let now = 0;
   const engine = createDetectionEngine({ rules: [RULE, OTHER], pythonPool: fake.pool, nowMs: () => now });
@@ -215,10 +248,42 @@ it("helpers the workers did not take: no rule is imported (its helpers would be 
   await evaluate(engine);
   await settled();
   assert.equal(fake.configures(), 2);
-  assert.deepEqual(await evaluate(engine), [
-    ["Py.Rule", false],
-    ["Py.Other", false],
-  ]);
+  assert.deepEqual(fake.loaded, ["Py.Rule", "Py.Other"], "imported once the helpers were taken");
+  // (The fake's first import of Py.Rule fails: in this test that stands for the module's own fault.)
+  assert.deepEqual(await evaluate(engine), [["Py.Other", false]]);
+  assert.deepEqual(
+    (await engine.pythonLoadErrors()).map((f) => f.rule.id),
+    ["Py.Rule"],
+  );
+});
+
+it("TypeScript rules on a log type whose data model is Python's: no values are asked of workers without it", async () => {
+  const fake = poolByRule({});
+  fake.configureReplies.push({ ok: false, error: { type: "WorkerCrashed", message: "the worker exited" } });
+  let now = 0;
+  const dataModels = [
+    {
+      id: "Custom.Audit",
+      enabled: true,
+      logTypes: ["OpenAI.Audit"],
+      mappings: [{ name: "actor_user", method: "get_actor" }],
+      pythonPath: "/rules/model.py",
+      specPath: "/rules/model.yml",
+    },
+  ];
+  const engine = createDetectionEngine({
+    rules: { rules: [tsRule({ rule: () => true })], packs: [], settings: [], dataModels },
+    pythonPool: fake.pool,
+    nowMs: () => now,
+  });
+  assert.deepEqual(await evaluate(engine), [["Test.Rule", false]]);
+  assert.equal(fake.udms(), 0, "workers without the data model are not asked for its values");
+  now = PYTHON_RETRY_MIN_MS;
+  await evaluate(engine);
+  await settled();
+  assert.equal(fake.configures(), 2, "the data model is tried again, though no rule is Python");
+  await evaluate(engine);
+  assert.equal(fake.udms(), 1);
 });
 
 it("a retry that finds a module's own failure says so, as start-up says the first import's", async () => {
