@@ -220,6 +220,31 @@ test("a rule over its time limit → RuleTimeout; the pool keeps working", async
   }
 });
 
+test("a data model that ends its worker at import: the workers are given up, not respawned for ever", async () => {
+  const p = new PythonWorkerPool({ size: 2, timeoutMs: 10_000 });
+  await p.start();
+  try {
+    const configured = await p.configure({
+      globals: {},
+      dataModels: [{ id: "Exits", logTypes: ["Exits.Log"], mappings: {}, module: fx("exit_at_import.py") }],
+    });
+    assert.ok(!configured.ok && configured.error.type === "WorkerCrashed");
+    // Each replacement dies taking the configuration again; after a few in a row the pool stops replacing them
+    // and answers what waits, and what comes, at once (before: spawned and killed for ever, requests never answered).
+    const answer = (r: Promise<unknown>) =>
+      Promise.race([r, new Promise((resolve) => setTimeout(() => resolve("no answer in 30 s"), 30_000).unref())]);
+    const waiting = (await answer(p.run("none", {}))) as { ok: boolean; error?: { type: string; message: string } };
+    assert.ok(!waiting.ok && waiting.error?.type === "WorkerCrashed", JSON.stringify(waiting));
+    assert.match(waiting.error?.message ?? "", /keep failing to start: python worker exited \(code 3\)/);
+    const started = Date.now();
+    const later = await p.loadRule("seed.users", fx("seed_user_changes.py"));
+    assert.ok(!later.ok && later.error.type === "WorkerCrashed", "not a load that succeeds in no worker");
+    assert.ok(Date.now() - started < 1000);
+  } finally {
+    await p.close();
+  }
+});
+
 test("python3 missing → start() rejects with install instructions", async () => {
   const missing = new PythonWorkerPool({ python: "/nonexistent/python3" });
   await assert.rejects(

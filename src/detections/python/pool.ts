@@ -30,6 +30,8 @@ type Reply = { ok: true; [k: string]: unknown } | { ok: false; error: PyError };
 interface Job {
   payload: Record<string, unknown>;
   resolve: (reply: Reply) => void;
+  /** The configuration given again to a replacement worker (not a caller's request). */
+  replayedConfig?: true;
 }
 
 const WORKER_SCRIPT = fileURLToPath(new URL("./worker.py", import.meta.url));
@@ -113,6 +115,8 @@ export class PythonWorkerPool {
   private nextId = 1;
   /** Replacements that died before becoming ready, in a row; stops a respawn loop when python3 disappears. */
   private startFailures = 0;
+  /** Why the last worker given up died. */
+  private lastStartFailure = "";
   private started = false;
   private closed = false;
 
@@ -150,6 +154,8 @@ export class PythonWorkerPool {
    */
   async configure(config: PyRepositoryConfig): Promise<PoolResponse<{ errors: Record<string, string> }>> {
     this.config = config;
+    const unusable = this.unusable();
+    if (unusable !== null) return { ok: false, error: unusable };
     const replies = await Promise.all(
       this.workers.map((w) => this.enqueue({ op: "configure", ...config }, w.privateQueue, w)),
     );
@@ -170,6 +176,8 @@ export class PythonWorkerPool {
   ): Promise<PoolResponse<{ functions: string[] }>> {
     const entry = { path, optionalRule: options.optionalRule === true };
     const targets = [...this.workers];
+    const unusable = this.unusable();
+    if (unusable !== null) return { ok: false, error: unusable };
     const replies = await Promise.all(targets.map((w) => this.enqueue(loadPayload(ruleId, entry), w.privateQueue, w)));
     const failed = replies.find((r) => !r.ok);
     if (failed && !failed.ok) return { ok: false, error: failed.error };
@@ -284,10 +292,8 @@ export class PythonWorkerPool {
   }
 
   private enqueue(payload: Record<string, unknown>, queue: Job[] = this.shared, worker?: Worker): Promise<Reply> {
-    if (this.closed || !this.started) {
-      const message = this.closed ? "the Python worker pool was closed" : "call start() before using the pool";
-      return Promise.resolve({ ok: false, error: { type: "PoolClosed", message } });
-    }
+    const unusable = this.unusable();
+    if (unusable !== null) return Promise.resolve({ ok: false, error: unusable });
     return new Promise((resolve) => {
       queue.push({ payload, resolve });
       if (worker) this.pump(worker);
@@ -347,10 +353,14 @@ export class PythonWorkerPool {
     }
     const index = this.workers.indexOf(w);
     if (index < 0 || this.closed) return;
-    this.startFailures = w.everReady ? 0 : this.startFailures + 1;
+    // A replacement that dies taking the configuration again (a data model that exits or hangs at import) has not
+    // started either: replaced each time, it would be respawned and killed for ever.
+    const started = w.everReady && cur?.job.replayedConfig !== true;
+    this.startFailures = started ? 0 : this.startFailures + 1;
     if (this.startFailures > 3) {
       this.workers.splice(index, 1);
-      const error: PyError = { type: "WorkerCrashed", message: `python workers keep failing to start: ${message}` };
+      this.lastStartFailure = message;
+      const error = this.noWorkers();
       if (this.workers.length === 0) for (const job of this.shared.splice(0)) job.resolve({ ok: false, error });
       for (const job of w.privateQueue.splice(0)) job.resolve({ ok: false, error });
       return;
@@ -359,10 +369,26 @@ export class PythonWorkerPool {
     this.workers[index] = replacement;
     const pendingLoads = new Set(w.privateQueue.map((j) => j.payload.ruleId));
     if (this.config && !w.privateQueue.some((j) => j.payload.op === "configure"))
-      replacement.privateQueue.push({ payload: { op: "configure", ...this.config }, resolve: () => {} });
+      replacement.privateQueue.push({
+        payload: { op: "configure", ...this.config },
+        resolve: () => {},
+        replayedConfig: true,
+      });
     for (const [ruleId, entry] of this.registry) if (!pendingLoads.has(ruleId)) this.replay(replacement, ruleId, entry);
     replacement.privateQueue.push(...w.privateQueue.splice(0));
     this.pump(replacement);
+  }
+
+  /** Why no request can be taken now, or null. */
+  private unusable(): PyError | null {
+    if (this.closed) return { type: "PoolClosed", message: "the Python worker pool was closed" };
+    if (!this.started) return { type: "PoolClosed", message: "call start() before using the pool" };
+    // Every worker was given up (they kept dying as they started): nothing would ever take the request.
+    return this.workers.length === 0 ? this.noWorkers() : null;
+  }
+
+  private noWorkers(): PyError {
+    return { type: "WorkerCrashed", message: `python workers keep failing to start: ${this.lastStartFailure}` };
   }
 
   private replay(w: Worker, ruleId: string, entry: { path: string; optionalRule: boolean }): void {
