@@ -28,6 +28,13 @@ export default defineRule({
     join(dir, "unparsable.yml"),
     "AnalysisType: rule\nRuleID: Unparsable.Rule\nEnabled: true\nFilename: unparsable.py\nLogTypes: [OpenAI.Audit]\nSeverity: Low\n",
   );
+  // A data model whose module raises as it is imported: said too (Python rules on its log type get no data model).
+  writeFileSync(join(dir, "broken_model.py"), "raise RuntimeError('broken at import')\n");
+  writeFileSync(
+    join(dir, "broken_model.yml"),
+    "AnalysisType: datamodel\nDataModelID: Broken.Model\nEnabled: true\nFilename: broken_model.py\n" +
+      "LogTypes: [Broken.Log]\nMappings:\n  - Name: actor_user\n    Method: get_actor\n",
+  );
   const said: string[] = [];
   const write = process.stderr.write.bind(process.stderr);
   process.stderr.write = ((chunk: string) => {
@@ -54,6 +61,15 @@ export default defineRule({
         1,
       );
       assert.equal(said.filter((l) => /rule file not loaded \(the other rules run\): .*typo\.yml: /.test(l)).length, 1);
+      assert.equal(
+        said.filter((l) =>
+          /broken_model\.py: data model Broken\.Model's Python module does not load: RuntimeError: broken at import/.test(
+            l,
+          ),
+        ).length,
+        1,
+        said.join(""),
+      );
       const source = await store.createSource(sourceSettings("acme"), { ciphertext: "x" });
       const record = { id: "e1", type: "api_key.created", effective_at: 1, p_log_type: "OpenAI.Audit" };
       const { matches } = await detection.detector.detect(source, [{ eventId: "e1", record }]);

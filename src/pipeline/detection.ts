@@ -77,6 +77,14 @@ export async function openDetection(options: {
     rules,
     ...(pythonPool ? { pythonPool } : {}),
     onPythonLoadErrors: notImported,
+    onPythonDataModelErrors: (broken) => {
+      const problems = broken.map(
+        ({ model, message }) =>
+          `${model.pythonPath ?? model.specPath}: data model ${model.id}'s Python module does not load: ${message} ` +
+          `(Python rules on ${model.logTypes.join(", ")} get no data model)`,
+      );
+      for (const line of notLoadedLines({ problems })) process.stderr.write(`vigil: ${line}\n`);
+    },
   });
   // Imported now, so that start-up says which do not.
   notImported(await engine.pythonLoadErrors());

@@ -8,7 +8,7 @@ import type { RuleDefinition } from "../define-rule.ts";
 import { makeEvent } from "../event/index.ts";
 import { EnablementResolver, type PackInfo } from "../packs.ts";
 import { DataModels } from "../panther/data-models.ts";
-import { toPyDataModel } from "../panther/repository-files.ts";
+import { type PantherDataModel, toPyDataModel } from "../panther/repository-files.ts";
 import type { PythonWorkerPool } from "../python/pool.ts";
 import type { FunctionOutcome, PyUdmValues, RuleRunResults } from "../python/types.ts";
 import type { RuleSet } from "./load.ts";
@@ -70,6 +70,11 @@ export interface CreateEngineOptions {
    * said the first load's, and this says the later ones'.
    */
   onPythonLoadErrors?: (errors: ReadonlyArray<{ rule: LoadedRule; error: FnError }>) => void;
+  /**
+   * Told once the workers took the data models, of those whose Python module does not import: their log types
+   * have no data model in Python (udm() falls back to the event's own fields), which must not pass unsaid.
+   */
+  onPythonDataModelErrors?: (errors: ReadonlyArray<{ model: PantherDataModel; message: string }>) => void;
 }
 
 /** A rule with everything the hot path needs precomputed. */
@@ -319,7 +324,14 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
         // as their own fault. Nothing is imported; all of it is tried again after the back-off.
         if (!configured.ok)
           unavailable = `the Python workers did not take the repository's helpers: ${configured.error.message}`;
-        else pythonConfigured = true;
+        else {
+          pythonConfigured = true;
+          const broken = models.repository.flatMap((m) => {
+            const message = configured.value.errors[m.id];
+            return message === undefined ? [] : [{ model: m, message }];
+          });
+          if (broken.length > 0) options.onPythonDataModelErrors?.(broken);
+        }
       }
       for (const c of unavailable === null ? py : []) {
         if (c.rule.kind !== "python") continue;

@@ -163,7 +163,11 @@ function poolByRule(verdicts: Record<string, Array<{ type: string; message: stri
   const held = new Set<string>();
   let configures = 0;
   let udms = 0;
-  const configureReplies: Array<{ ok: boolean; error?: { type: string; message: string } }> = [];
+  const configureReplies: Array<{
+    ok: boolean;
+    error?: { type: string; message: string };
+    value?: { errors: Record<string, string> };
+  }> = [];
   const pool = {
     start: async () => undefined,
     configure: async () => {
@@ -316,4 +320,29 @@ it("a retry that finds a module's own failure says so, as start-up says the firs
   await settled();
   assert.deepEqual(fake.loaded, ["Py.Rule", "Py.Rule"], "a verdict on the module: not imported again");
   assert.equal(said.length, 1);
+});
+
+it("a data model whose Python module does not import is said once, as a file that did not load", async () => {
+  const fake = poolByRule({});
+  fake.configureReplies.push({
+    ok: true,
+    value: { errors: { "Custom.Audit": "ZeroDivisionError: division by zero" } },
+  } as never);
+  const said: string[] = [];
+  const model = {
+    id: "Custom.Audit",
+    enabled: true,
+    logTypes: ["OpenAI.Audit"],
+    mappings: [{ name: "actor_user", method: "get_actor" }],
+    pythonPath: "/rules/model.py",
+    specPath: "/rules/model.yml",
+  };
+  const engine = createDetectionEngine({
+    rules: { rules: [RULE], packs: [], settings: [], dataModels: [model] },
+    pythonPool: fake.pool,
+    onPythonDataModelErrors: (broken) => said.push(...broken.map((b) => `${b.model.id}: ${b.message}`)),
+  });
+  assert.deepEqual(await evaluate(engine), [["Py.Rule", false]], "the rules still run");
+  await evaluate(engine);
+  assert.deepEqual(said, ["Custom.Audit: ZeroDivisionError: division by zero"]);
 });
