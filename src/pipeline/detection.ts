@@ -78,12 +78,12 @@ export async function openDetection(options: {
     ...(pythonPool ? { pythonPool } : {}),
     onPythonLoadErrors: notImported,
     onPythonDataModelErrors: (broken) => {
-      const problems = broken.map(
-        ({ model, message }) =>
-          `${model.pythonPath ?? model.specPath}: data model ${model.id}'s Python module does not load: ${message} ` +
-          `(Python rules on ${model.logTypes.join(", ")} get no data model)`,
-      );
-      for (const line of notLoadedLines({ problems })) process.stderr.write(`vigil: ${line}\n`);
+      for (const { model, message } of broken)
+        process.stderr.write(
+          `vigil: data model not loaded (the rules run without it): ${model.pythonPath ?? model.specPath}: ` +
+            `its Python module does not import: ${message}; on ${model.logTypes.join(", ")}, Python rules get no ` +
+            `data model and TypeScript rules reading its Method mappings get rule errors\n`,
+        );
     },
   });
   // Imported now, so that start-up says which do not.

@@ -323,11 +323,11 @@ it("a retry that finds a module's own failure says so, as start-up says the firs
 });
 
 it("a data model whose Python module does not import is said once, as a file that did not load", async () => {
-  const fake = poolByRule({});
-  fake.configureReplies.push({
-    ok: true,
-    value: { errors: { "Custom.Audit": "ZeroDivisionError: division by zero" } },
-  } as never);
+  // The rule is unavailable the first time: a retry follows, which must not say the data model again.
+  const fake = poolByRule({ "Py.Rule": [{ type: "WorkerCrashed", message: "the worker exited" }] });
+  const broken = { ok: true, value: { errors: { "Custom.Audit": "ZeroDivisionError: division by zero" } } };
+  fake.configureReplies.push(broken, broken);
+  let now = 0;
   const said: string[] = [];
   const model = {
     id: "Custom.Audit",
@@ -340,9 +340,13 @@ it("a data model whose Python module does not import is said once, as a file tha
   const engine = createDetectionEngine({
     rules: { rules: [RULE], packs: [], settings: [], dataModels: [model] },
     pythonPool: fake.pool,
+    nowMs: () => now,
     onPythonDataModelErrors: (broken) => said.push(...broken.map((b) => `${b.model.id}: ${b.message}`)),
   });
-  assert.deepEqual(await evaluate(engine), [["Py.Rule", false]], "the rules still run");
+  assert.deepEqual(await evaluate(engine), [["Py.Rule", true]], "unavailable at first: a rule error");
+  now = PYTHON_RETRY_MIN_MS;
   await evaluate(engine);
+  await settled();
+  assert.deepEqual(await evaluate(engine), [["Py.Rule", false]]);
   assert.deepEqual(said, ["Custom.Audit: ZeroDivisionError: division by zero"]);
 });

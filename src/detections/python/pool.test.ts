@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -242,6 +244,39 @@ test("a data model that ends its worker at import: the workers are given up, not
     assert.ok(Date.now() - started < 1000);
   } finally {
     await p.close();
+  }
+});
+
+test("workers that die a few times re-taking the configuration (a busy host) are replaced, not given up", async () => {
+  // The data model's module ends its worker on its first six imports (counted in a file), then imports: two
+  // slots each lose their first worker and two replacements. Counted per slot, neither reaches four in a row.
+  const dir = mkdtempSync(join(tmpdir(), "vigil-pool-"));
+  const counter = join(dir, "imports");
+  writeFileSync(
+    join(dir, "flaky_model.py"),
+    `import os\n_path = ${JSON.stringify(counter)}\n` +
+      "n = int(open(_path).read()) if os.path.exists(_path) else 0\n" +
+      "open(_path, 'w').write(str(n + 1))\n" +
+      "if n < 6:\n    os._exit(4)\n",
+  );
+  const p = new PythonWorkerPool({ size: 2, timeoutMs: 10_000 });
+  await p.start();
+  try {
+    await p.configure({
+      globals: {},
+      dataModels: [{ id: "Flaky", logTypes: ["Flaky.Log"], mappings: {}, module: join(dir, "flaky_model.py") }],
+    });
+    // Loaded into every slot's worker once it has the configuration.
+    const loaded = await p.loadRule("seed.users", fx("seed_user_changes.py"));
+    assert.ok(loaded.ok, JSON.stringify(loaded));
+    assert.equal((p as unknown as { workers: unknown[] }).workers.length, 2, "no slot given up");
+    for (let i = 0; i < 4; i++) {
+      const r = await p.run("seed.users", { type: "user.added" });
+      assert.ok(r.ok && r.value.rule === true);
+    }
+  } finally {
+    await p.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

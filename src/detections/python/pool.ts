@@ -30,8 +30,6 @@ type Reply = { ok: true; [k: string]: unknown } | { ok: false; error: PyError };
 interface Job {
   payload: Record<string, unknown>;
   resolve: (reply: Reply) => void;
-  /** The configuration given again to a replacement worker (not a caller's request). */
-  replayedConfig?: true;
 }
 
 const WORKER_SCRIPT = fileURLToPath(new URL("./worker.py", import.meta.url));
@@ -45,6 +43,10 @@ class Worker {
   current: { job: Job; id: number; timer: NodeJS.Timeout } | undefined;
   alive = true;
   everReady = false;
+  /** Whether it holds the pool's configuration (or there was none when it was spawned). */
+  configured = false;
+  /** Workers of this slot that died before they had started and taken the configuration, in a row. */
+  failedStarts = 0;
   ready: Promise<void>;
   stderrTail = "";
   private buffer = "";
@@ -113,8 +115,6 @@ export class PythonWorkerPool {
   /** The repository configuration (globals, data models); replayed into replacements before their rules. */
   private config: PyRepositoryConfig | null = null;
   private nextId = 1;
-  /** Replacements that died before becoming ready, in a row; stops a respawn loop when python3 disappears. */
-  private startFailures = 0;
   /** Why the last worker given up died. */
   private lastStartFailure = "";
   private started = false;
@@ -302,7 +302,8 @@ export class PythonWorkerPool {
   }
 
   private pump(w: Worker): void {
-    if (!w.alive || w.current || this.closed) return;
+    // Not before it is ready: its requests' time limits would count python3's own start-up.
+    if (!w.alive || w.current || this.closed || !w.everReady) return;
     const job = w.privateQueue.shift() ?? this.shared.shift();
     if (!job) return;
     const id = this.nextId++;
@@ -315,13 +316,19 @@ export class PythonWorkerPool {
   }
 
   private spawnWorker(): Worker {
-    return new Worker(
+    const w = new Worker(
       this.python,
       (w, line) => this.onLine(w, line),
       (w, reason) => {
         if (w.alive && !this.closed) this.fail(w, "WorkerCrashed", reason);
       },
     );
+    w.configured = this.config === null;
+    void w.ready.then(
+      () => this.pump(w),
+      () => undefined,
+    );
+    return w;
   }
 
   private onLine(w: Worker, line: string): void {
@@ -337,6 +344,7 @@ export class PythonWorkerPool {
     if (reply.id !== cur.id) return; // a stale line cannot answer a newer request
     clearTimeout(cur.timer);
     w.current = undefined;
+    if (cur.job.payload.op === "configure" && reply.ok) w.configured = true;
     cur.job.resolve(reply);
     this.pump(w);
   }
@@ -353,11 +361,11 @@ export class PythonWorkerPool {
     }
     const index = this.workers.indexOf(w);
     if (index < 0 || this.closed) return;
-    // A replacement that dies taking the configuration again (a data model that exits or hangs at import) has not
-    // started either: replaced each time, it would be respawned and killed for ever.
-    const started = w.everReady && cur?.job.replayedConfig !== true;
-    this.startFailures = started ? 0 : this.startFailures + 1;
-    if (this.startFailures > 3) {
+    // Per slot: a worker that dies before it is ready, or before it took the configuration (a data model that exits
+    // or hangs at import), has not started; replaced each time, it would be respawned and killed for ever. One
+    // that started resets its slot's count, so a busy host's occasional timeout never adds up to giving up.
+    const failedStarts = w.everReady && w.configured ? 0 : w.failedStarts + 1;
+    if (failedStarts > 3) {
       this.workers.splice(index, 1);
       this.lastStartFailure = message;
       const error = this.noWorkers();
@@ -366,13 +374,13 @@ export class PythonWorkerPool {
       return;
     }
     const replacement = this.spawnWorker();
+    replacement.failedStarts = failedStarts;
     this.workers[index] = replacement;
     const pendingLoads = new Set(w.privateQueue.map((j) => j.payload.ruleId));
     if (this.config && !w.privateQueue.some((j) => j.payload.op === "configure"))
       replacement.privateQueue.push({
         payload: { op: "configure", ...this.config },
         resolve: () => {},
-        replayedConfig: true,
       });
     for (const [ruleId, entry] of this.registry) if (!pendingLoads.has(ruleId)) this.replay(replacement, ruleId, entry);
     replacement.privateQueue.push(...w.privateQueue.splice(0));
