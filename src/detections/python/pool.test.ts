@@ -280,6 +280,24 @@ test("workers that die a few times re-taking the configuration (a busy host) are
   }
 });
 
+test("a worker that hangs as it starts is given its start-up time, then start() says so", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-pool-"));
+  const hanging = join(dir, "python3");
+  writeFileSync(hanging, "#!/bin/sh\nexec sleep 60\n", { mode: 0o755 });
+  const p = new PythonWorkerPool({ size: 1, python: hanging, startTimeoutMs: 500 });
+  try {
+    const started = Date.now();
+    await assert.rejects(
+      p.start(),
+      (err: unknown) => err instanceof VigilError && /did not start within 500 ms/.test(err.message),
+    );
+    assert.ok(Date.now() - started < 10_000, "not a start that waits for ever");
+  } finally {
+    await p.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test("python3 missing → start() rejects with install instructions", async () => {
   const missing = new PythonWorkerPool({ python: "/nonexistent/python3" });
   await assert.rejects(

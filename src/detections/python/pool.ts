@@ -21,6 +21,8 @@ export interface PythonWorkerPoolOptions {
   size?: number;
   /** Time limit per request in ms (default 15000, Panther's per-rule runtime limit). */
   timeoutMs?: number;
+  /** Time limit for a worker to start, in ms (default 60000). */
+  startTimeoutMs?: number;
   /** Interpreter to run (default "python3"). */
   python?: string;
 }
@@ -34,6 +36,8 @@ interface Job {
 
 const WORKER_SCRIPT = fileURLToPath(new URL("./worker.py", import.meta.url));
 const STDERR_TAIL = 2000;
+/** How long a worker may take to start (python3 and the worker's imports), however short the request limit. */
+const START_LIMIT_MS = 60_000;
 const CLOSE_GRACE_MS = 500;
 
 class Worker {
@@ -48,6 +52,8 @@ class Worker {
   /** Workers of this slot that died before they had started and taken the configuration, in a row. */
   failedStarts = 0;
   ready: Promise<void>;
+  /** Fails `ready` (the first reason given wins). */
+  readonly notReady: (e: unknown) => void;
   stderrTail = "";
   private buffer = "";
 
@@ -60,6 +66,7 @@ class Worker {
     this.proc = spawn(python, ["-I", "-B", WORKER_SCRIPT], { stdio: ["pipe", "pipe", "pipe"] });
     let readyResolve!: () => void;
     let readyReject!: (e: unknown) => void;
+    this.notReady = (e) => readyReject(e);
     this.ready = new Promise((res, rej) => {
       readyResolve = res;
       readyReject = rej;
@@ -107,6 +114,7 @@ class Worker {
 export class PythonWorkerPool {
   readonly size: number;
   readonly timeoutMs: number;
+  readonly startTimeoutMs: number;
   private readonly python: string;
   private workers: Worker[] = [];
   private readonly shared: Job[] = [];
@@ -123,6 +131,7 @@ export class PythonWorkerPool {
   constructor(options: PythonWorkerPoolOptions = {}) {
     this.size = options.size ?? 2;
     this.timeoutMs = options.timeoutMs ?? 15000;
+    this.startTimeoutMs = options.startTimeoutMs ?? START_LIMIT_MS;
     this.python = options.python ?? "python3";
     if (!Number.isInteger(this.size) || this.size < 1) throw new VigilError("python_pool_size", "size must be ≥ 1");
   }
@@ -324,9 +333,21 @@ export class PythonWorkerPool {
       },
     );
     w.configured = this.config === null;
+    // Requests wait for it to be ready (pump), so its start-up has a time limit of its own: one that hangs as it
+    // starts is replaced, as one that hangs on a request is.
+    const startLimit = setTimeout(() => {
+      if (w.everReady) return;
+      const reason = `the python worker did not start within ${this.startTimeoutMs} ms`;
+      w.notReady(new Error(reason));
+      this.fail(w, "WorkerCrashed", reason);
+    }, this.startTimeoutMs);
+    startLimit.unref();
     void w.ready.then(
-      () => this.pump(w),
-      () => undefined,
+      () => {
+        clearTimeout(startLimit);
+        this.pump(w);
+      },
+      () => clearTimeout(startLimit),
     );
     return w;
   }
