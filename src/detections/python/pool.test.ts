@@ -248,8 +248,8 @@ test("a data model that ends its worker at import: the workers are given up, not
 });
 
 test("workers that die a few times re-taking the configuration (a busy host) are replaced, not given up", async () => {
-  // The data model's module ends its worker on its first six imports (counted in a file), then imports: two
-  // slots each lose their first worker and two replacements. Counted per slot, neither reaches four in a row.
+  // The data model's module ends its worker on its first four imports (counted in a file), then imports: each of
+  // the two slots loses its first worker and a replacement. Counted per slot, neither reaches four in a row.
   const dir = mkdtempSync(join(tmpdir(), "vigil-pool-"));
   const counter = join(dir, "imports");
   writeFileSync(
@@ -257,7 +257,7 @@ test("workers that die a few times re-taking the configuration (a busy host) are
     `import os\n_path = ${JSON.stringify(counter)}\n` +
       "n = int(open(_path).read()) if os.path.exists(_path) else 0\n" +
       "open(_path, 'w').write(str(n + 1))\n" +
-      "if n < 6:\n    os._exit(4)\n",
+      "if n < 4:\n    os._exit(4)\n",
   );
   const p = new PythonWorkerPool({ size: 2, timeoutMs: 10_000 });
   await p.start();
@@ -321,4 +321,27 @@ test("close() ends hung workers; requests after close fail with PoolClosed", asy
   assert.ok(!r.ok && r.error.type === "PoolClosed");
   const later = await p.run("hang", {});
   assert.ok(!later.ok && later.error.type === "PoolClosed");
+});
+
+test("a start that failed is not the pool's end: start() tries again", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-pool-"));
+  const python = join(dir, "python3");
+  // Hangs the first time (past the start-up limit), then runs the real interpreter.
+  writeFileSync(
+    python,
+    `#!/bin/sh\nif [ ! -e ${JSON.stringify(join(dir, "once"))} ]; then touch ${JSON.stringify(join(dir, "once"))}; exec sleep 60; fi\nexec python3 "$@"\n`,
+    { mode: 0o755 },
+  );
+  // A limit the real interpreter meets even on a loaded machine; the hang outlasts it.
+  const p = new PythonWorkerPool({ size: 1, python, startTimeoutMs: 8_000 });
+  try {
+    await assert.rejects(p.start(), /did not start within 8000 ms/);
+    await p.start();
+    assert.ok((await p.loadRule("seed.users", fx("seed_user_changes.py"))).ok);
+    const r = await p.run("seed.users", { type: "user.added" });
+    assert.ok(r.ok && r.value.rule === true);
+  } finally {
+    await p.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

@@ -127,6 +127,8 @@ export class PythonWorkerPool {
   private lastStartFailure = "";
   private started = false;
   private closed = false;
+  /** close() was called: the pool stays closed. */
+  private closeRequested = false;
 
   constructor(options: PythonWorkerPoolOptions = {}) {
     this.size = options.size ?? 2;
@@ -144,7 +146,14 @@ export class PythonWorkerPool {
     try {
       await Promise.all(this.workers.map((w) => w.ready));
     } catch (err) {
-      await this.close();
+      // A start that failed (python3 missing, a worker that died or hung as it started) is not the pool's end: a
+      // later start() tries again, as the engine does after a back-off. Unless close() was asked for meanwhile.
+      this.closed = true;
+      await this.stopWorkers();
+      if (!this.closeRequested) {
+        this.closed = false;
+        this.started = false;
+      }
       const missing = (err as NodeJS.ErrnoException).code === "ENOENT";
       throw new VigilError(
         missing ? "python_missing" : "python_start_failed",
@@ -166,7 +175,11 @@ export class PythonWorkerPool {
     const unusable = this.unusable();
     if (unusable !== null) return { ok: false, error: unusable };
     const replies = await Promise.all(
-      this.workers.map((w) => this.enqueue({ op: "configure", ...config }, w.privateQueue, w)),
+      this.workers.map((w) => {
+        // Not configured until it replies: dying on it is a failed start (see fail).
+        w.configured = false;
+        return this.enqueue({ op: "configure", ...config }, w.privateQueue, w);
+      }),
     );
     const failed = replies.find((r) => !r.ok);
     if (failed && !failed.ok) return { ok: false, error: failed.error };
@@ -269,8 +282,14 @@ export class PythonWorkerPool {
 
   /** Ends every worker (killing any that hang) and fails queued requests with PoolClosed. */
   async close(): Promise<void> {
+    this.closeRequested = true;
     if (this.closed) return;
     this.closed = true;
+    await this.stopWorkers();
+  }
+
+  /** Ends every worker (killing any that hang) and answers queued requests with PoolClosed. */
+  private async stopWorkers(): Promise<void> {
     const closedError: Reply = {
       ok: false,
       error: { type: "PoolClosed", message: "the Python worker pool was closed" },
@@ -397,14 +416,15 @@ export class PythonWorkerPool {
     const replacement = this.spawnWorker();
     replacement.failedStarts = failedStarts;
     this.workers[index] = replacement;
-    const pendingLoads = new Set(w.privateQueue.map((j) => j.payload.ruleId));
-    if (this.config && !w.privateQueue.some((j) => j.payload.op === "configure"))
-      replacement.privateQueue.push({
-        payload: { op: "configure", ...this.config },
-        resolve: () => {},
-      });
+    const pending = w.privateQueue.splice(0);
+    const pendingLoads = new Set(pending.map((j) => j.payload.ruleId));
+    // The configuration first (a caller's still queued, else the pool's again): the rules import its helpers.
+    const configure = pending.findIndex((j) => j.payload.op === "configure");
+    if (configure >= 0) replacement.privateQueue.push(...pending.splice(configure, 1));
+    else if (this.config)
+      replacement.privateQueue.push({ payload: { op: "configure", ...this.config }, resolve: () => {} });
     for (const [ruleId, entry] of this.registry) if (!pendingLoads.has(ruleId)) this.replay(replacement, ruleId, entry);
-    replacement.privateQueue.push(...w.privateQueue.splice(0));
+    replacement.privateQueue.push(...pending);
     this.pump(replacement);
   }
 
