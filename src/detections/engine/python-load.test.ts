@@ -210,6 +210,16 @@ function poolByRule(verdicts: Record<string, Array<{ type: string; message: stri
 
 const settled = () => new Promise((resolve) => setImmediate(resolve));
 
+/** A repository data model for the OpenAI log type with a Method mapping: computed by the workers. */
+const PYTHON_MODEL = {
+  id: "Custom.Audit",
+  enabled: true,
+  logTypes: ["OpenAI.Audit"],
+  mappings: [{ name: "actor_user", method: "get_actor" }],
+  pythonPath: "/rules/model.py",
+  specPath: "/rules/model.yml",
+};
+
 it("a retry imports only the rules that were unavailable: the others stay loaded and keep running", async () => {
   const fake = poolByRule({ "Py.Rule": [{ type: "RuleTimeout", message: "rule evaluation exceeded 15000 ms" }] });
   let now = 0;
@@ -265,18 +275,8 @@ it("TypeScript rules on a log type whose data model is Python's: no values are a
   const fake = poolByRule({});
   fake.configureReplies.push({ ok: false, error: { type: "WorkerCrashed", message: "the worker exited" } });
   let now = 0;
-  const dataModels = [
-    {
-      id: "Custom.Audit",
-      enabled: true,
-      logTypes: ["OpenAI.Audit"],
-      mappings: [{ name: "actor_user", method: "get_actor" }],
-      pythonPath: "/rules/model.py",
-      specPath: "/rules/model.yml",
-    },
-  ];
   const engine = createDetectionEngine({
-    rules: { rules: [tsRule({ rule: () => true })], packs: [], settings: [], dataModels },
+    rules: { rules: [tsRule({ rule: () => true })], packs: [], settings: [], dataModels: [PYTHON_MODEL] },
     pythonPool: fake.pool,
     nowMs: () => now,
   });
@@ -329,16 +329,8 @@ it("a data model whose Python module does not import is said once, as a file tha
   fake.configureReplies.push(broken, broken);
   let now = 0;
   const said: string[] = [];
-  const model = {
-    id: "Custom.Audit",
-    enabled: true,
-    logTypes: ["OpenAI.Audit"],
-    mappings: [{ name: "actor_user", method: "get_actor" }],
-    pythonPath: "/rules/model.py",
-    specPath: "/rules/model.yml",
-  };
   const engine = createDetectionEngine({
-    rules: { rules: [RULE], packs: [], settings: [], dataModels: [model] },
+    rules: { rules: [RULE], packs: [], settings: [], dataModels: [PYTHON_MODEL] },
     pythonPool: fake.pool,
     nowMs: () => now,
     onPythonDataModelErrors: (broken) => said.push(...broken.map((b) => `${b.model.id}: ${b.message}`)),
