@@ -193,8 +193,9 @@ export function compile(rule: LoadedRule, defaultSeverity: Severity): Compiled {
 
 /**
  * Why a Python rule may fail to load that says nothing of its module: no worker, one that timed out or died
- * while importing it (a busy host), or a pool closed under the import (shutting down). Such a rule reports rule errors and is loaded again; any other failure is the
- * module's own (a syntax error, no rule(), a helper raising), and the rule does not run.
+ * while importing it (a busy host), or a pool closed under the import (shutting down). Such a rule reports rule
+ * errors and is loaded again; any other failure is the module's own (a syntax error, no rule(), a helper raising),
+ * and the rule does not run.
  */
 const PYTHON_UNAVAILABLE = new Set(["PythonUnavailable", "RuleTimeout", "WorkerCrashed", "PoolClosed"]);
 

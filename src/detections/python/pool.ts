@@ -196,10 +196,10 @@ export class PythonWorkerPool {
     path: string,
     options: { optionalRule?: boolean } = {},
   ): Promise<PoolResponse<{ functions: string[] }>> {
-    const entry = { path, optionalRule: options.optionalRule === true };
-    const targets = [...this.workers];
     const unusable = this.unusable();
     if (unusable !== null) return { ok: false, error: unusable };
+    const entry = { path, optionalRule: options.optionalRule === true };
+    const targets = [...this.workers];
     const replies = await Promise.all(targets.map((w) => this.enqueue(loadPayload(ruleId, entry), w.privateQueue, w)));
     const failed = replies.find((r) => !r.ok);
     if (failed && !failed.ok) return { ok: false, error: failed.error };
