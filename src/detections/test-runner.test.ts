@@ -239,3 +239,37 @@ it("a Python rule whose module does not import is an invalid file, with its plac
     rmSync(cli, { recursive: true, force: true });
   }
 });
+
+it("a data model whose module ends the worker: said once, and the Python rules' tests fail as not run, not as invalid rules", async () => {
+  const cli = mkdtempSync(join(tmpdir(), "vigil-rules-configure-"));
+  try {
+    writeFileSync(join(cli, "exits_model.py"), "import os\nos._exit(3)\n");
+    writeFileSync(
+      join(cli, "exits_model.yml"),
+      "AnalysisType: datamodel\nDataModelID: Exits.Model\nEnabled: true\nFilename: exits_model.py\n" +
+        "LogTypes: [Thing.Log]\nMappings:\n  - Name: actor_user\n    Method: get_actor\n",
+    );
+    writeFileSync(join(cli, "Good.py"), "def rule(e):\n    return True\n");
+    writeFileSync(
+      join(cli, "Good.yml"),
+      "AnalysisType: rule\nRuleID: Good\nEnabled: true\nFilename: Good.py\nLogTypes: [Thing.Log]\nSeverity: Low\n" +
+        "Tests:\n  - Name: matches\n    ExpectedResult: true\n    Log: {p_log_type: Thing.Log}\n",
+    );
+    const { out, text } = capture();
+    const code = await rulesTestCommand([cli], out, {});
+    assert.notEqual(code, 0, text());
+    const lines = text().split("\n");
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith("INVALID ")),
+      ["INVALID global helpers and data models: the Python workers did not take them: python worker exited (code 3)"],
+      text(),
+    );
+    assert.ok(
+      lines.some((l) => l.startsWith("FAIL Good › matches")),
+      text(),
+    );
+    assert.match(text(), /^ {2}- not run: the Python workers did not take the global helpers and data models: /m);
+  } finally {
+    rmSync(cli, { recursive: true, force: true });
+  }
+});

@@ -319,6 +319,9 @@ export async function runRuleTests(
   let pool = options.pythonPool;
   const ownPool = pool === undefined && (python.length > 0 || tsNeedsPython);
   if (ownPool) pool = new PythonWorkerPool({ size: 1 });
+  // Set when the workers did not take the helpers and data models: the Python rules are not imported then (they
+  // would fail importing the helpers, which would read as each rule's own fault).
+  let notConfigured: string | null = null;
   try {
     if (pool && (python.length > 0 || tsNeedsPython)) {
       await pool.start();
@@ -329,6 +332,12 @@ export async function runRuleTests(
       if (configured.ok)
         for (const [id, error] of Object.entries(configured.value.errors))
           report.invalid.push(`data model ${id}: its Python module does not load: ${error}`);
+      else {
+        notConfigured = `the Python workers did not take the global helpers and data models: ${configured.error.message}`;
+        report.invalid.push(
+          `global helpers and data models: the Python workers did not take them: ${configured.error.message}`,
+        );
+      }
     }
     for (const rule of list) {
       if (rule.kind === "ts") {
@@ -343,6 +352,9 @@ export async function runRuleTests(
           const outcome = runTsCase(rule, t, log, models.forTypeScript(log, values));
           record(rule, t.name, t.expected, gotOf(outcome), judge(t.expected, outcome, t), outputsOf(outcome.match));
         }
+      } else if (notConfigured !== null) {
+        for (const t of rule.spec.tests)
+          if (wanted(t.name)) record(rule, t.name, t.expectedResult, null, [`not run: ${notConfigured}`]);
       } else if (pool) {
         const loaded = await pool.loadRule(rule.id, rule.spec.pythonPath, {
           optionalRule: rule.spec.analysisType === "scheduled_rule",

@@ -70,6 +70,11 @@ export default defineRule({
         1,
         said.join(""),
       );
+      // Listed with the files that did not load (the console's Detections page shows them).
+      assert.deepEqual(
+        detection.dataModelLoadFailures.map((f) => f.replace(`${dir}/`, "")),
+        ["broken_model.py: its Python module does not import: RuntimeError: broken at import"],
+      );
       const source = await store.createSource(sourceSettings("acme"), { ciphertext: "x" });
       const record = { id: "e1", type: "api_key.created", effective_at: 1, p_log_type: "OpenAI.Audit" };
       const { matches } = await detection.detector.detect(source, [{ eventId: "e1", record }]);

@@ -25,6 +25,8 @@ export interface Detection {
   scheduledQueries: readonly ScheduledQuerySpec[];
   /** The Python rules whose module does not import, each with "file: reason": they do not run (kept current). */
   pythonLoadFailures: ReadonlyArray<{ ruleId: string; problem: string }>;
+  /** The data models whose Python module does not import, each "file: reason": their log types run without them. */
+  dataModelLoadFailures: readonly string[];
   /** Failed runs per source, query and slot, from poll to poll (pipeline/scheduled-queries.ts SLOT_ATTEMPTS). */
   scheduledFailures: Map<string, number>;
   /** The loaded correlation rules enabled for a source now (pack and rule overrides read from the store). */
@@ -64,6 +66,7 @@ export async function openDetection(options: {
   // A module that does not import is a file that did not load; its rule does not run (the engine skips it). The
   // first import's are said at start-up; a later import (after a worker failed) can find more, said then.
   const pythonLoadFailures: Array<{ ruleId: string; problem: string }> = [];
+  const dataModelLoadFailures: string[] = [];
   const notImported = (errors: ReadonlyArray<{ rule: LoadedRule; error: FnError }>) => {
     const found = errors.map(({ rule, error }) => ({
       ruleId: rule.id,
@@ -78,6 +81,10 @@ export async function openDetection(options: {
     ...(pythonPool ? { pythonPool } : {}),
     onPythonLoadErrors: notImported,
     onPythonDataModelErrors: (broken) => {
+      for (const { model, message } of broken)
+        dataModelLoadFailures.push(
+          `${model.pythonPath ?? model.specPath}: its Python module does not import: ${message}`,
+        );
       for (const { model, message } of broken)
         process.stderr.write(
           `vigil: data model not loaded (the rules run without it): ${model.pythonPath ?? model.specPath}: ` +
@@ -131,6 +138,7 @@ export async function openDetection(options: {
     scheduledQueries: rules.scheduledQueries ?? [],
     scheduledFailures: new Map(),
     pythonLoadFailures,
+    dataModelLoadFailures,
     async correlationRulesFor(sourceId) {
       return correlationRulesEnabled(await store.listDetectionSettings(), sourceId);
     },

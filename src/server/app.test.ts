@@ -598,13 +598,18 @@ describe("HTTP API resources", () => {
     assert.equal((await call("POST", "/api/rules/test", { body: { ruleIds: ["Nope"] } })).status, 400);
   });
 
-  it("says which rules' Python modules do not import, as the detection found them, and lists packs without it", async () => {
+  it("says which rules' and data models' Python modules do not import, as the detection found them, and lists packs without it", async () => {
     const detection = runtime.detection;
     let opened = 0;
     const problem = "rule.py: SyntaxError: expected ':' (line 3)";
+    const modelProblem = "model.py: its Python module does not import: RuntimeError: at import";
     runtime.detection = async () => {
       opened++;
-      return { ...(await detection()), pythonLoadFailures: [{ ruleId: "Test.ApiKeyCreated", problem }] };
+      return {
+        ...(await detection()),
+        pythonLoadFailures: [{ ruleId: "Test.ApiKeyCreated", problem }],
+        dataModelLoadFailures: [modelProblem],
+      };
     };
     try {
       assert.equal((await call("GET", "/api/packs")).status, 200);
@@ -613,6 +618,7 @@ describe("HTTP API resources", () => {
       const byId = new Map(rules.rules.map((r: { id: string; loadProblem?: string | null }) => [r.id, r.loadProblem]));
       assert.equal(byId.get("Test.ApiKeyCreated"), problem);
       assert.ok(rules.problems.includes(problem));
+      assert.ok(rules.problems.includes(modelProblem), "a data model that does not import is listed too");
       assert.equal((await call("GET", "/api/rules/Test.ApiKeyCreated")).json.rule.loadProblem, problem);
       assert.equal(opened, 2);
     } finally {

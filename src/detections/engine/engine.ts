@@ -278,6 +278,17 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
       : (pythonLoading as Promise<Map<string, FnError>>);
   }
 
+  /**
+   * A worker answered that it does not hold a rule the verdict has loaded: the pool stopped re-loading it into
+   * replacement workers (each died or hung re-importing it), or a re-import there failed. The rule is unavailable
+   * until the next retry imports it into every worker again.
+   */
+  function pythonRuleLost(ruleId: string, error: FnError): void {
+    if (pythonVerdict === undefined || pythonVerdict.has(ruleId)) return;
+    pythonVerdict = new Map(pythonVerdict).set(ruleId, { type: "PythonUnavailable", message: error.message });
+    if (pythonRetry === null) pythonRetry = { atMs: nowMs() + PYTHON_RETRY_MIN_MS, waitMs: PYTHON_RETRY_MIN_MS };
+  }
+
   /** A retry that found a module's own failure: that rule stops running, which is said as at start-up. */
   function reportNewLoadErrors(before: ReadonlyMap<string, FnError>, after: ReadonlyMap<string, FnError>): void {
     const now = compiled.flatMap((c) => {
@@ -423,6 +434,7 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
           if (opsError !== null) {
             matches.push(errorMatch(c, ev, j.logType, j.timeSecs, { type: "RuleStateError", message: opsError }));
           } else if (typeof res.rule === "object") {
+            if (res.rule.error.type === "RuleNotLoaded") pythonRuleLost(c.rule.id, res.rule.error);
             matches.push(errorMatch(c, ev, j.logType, j.timeSecs, res.rule.error));
           } else if (res.rule === true) {
             const m = baseMatch(c, ev, j.logType, j.timeSecs);

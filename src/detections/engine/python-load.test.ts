@@ -342,3 +342,39 @@ it("a data model whose Python module does not import is said once, as a file tha
   assert.deepEqual(await evaluate(engine), [["Py.Rule", false]]);
   assert.deepEqual(said, ["Custom.Audit: ZeroDivisionError: division by zero"]);
 });
+
+it("a worker that no longer holds a loaded rule (RuleNotLoaded): imported again after a back-off, then it runs", async () => {
+  const fake = fakePool([]);
+  const pool = fake.pool as unknown as { runBatch: (...args: unknown[]) => Promise<unknown> };
+  // The pool stopped re-loading the rule into replacement workers: they answer RuleNotLoaded until it is loaded again.
+  let held = true;
+  const runBatch = pool.runBatch;
+  pool.runBatch = async (ids: unknown, events: unknown) =>
+    held
+      ? runBatch(ids, events)
+      : {
+          ok: true,
+          value: (events as unknown[]).map(() => [
+            { rule: { error: { type: "RuleNotLoaded", message: "not loaded in this worker" } } },
+          ]),
+        };
+  const loadRule = (fake.pool as unknown as { loadRule: (...args: unknown[]) => Promise<unknown> }).loadRule;
+  (fake.pool as unknown as { loadRule: unknown }).loadRule = async (...args: unknown[]) => {
+    held = true;
+    return loadRule(...args);
+  };
+  let now = 0;
+  const engine = createDetectionEngine({ rules: [RULE], pythonPool: fake.pool, nowMs: () => now });
+  assert.deepEqual(await evaluate(engine), [["Py.Rule", false]]);
+  held = false;
+  assert.deepEqual(await evaluate(engine), [["Py.Rule", true]], "the worker's answer is a rule error");
+  assert.equal(fake.loads(), 1);
+  assert.deepEqual(await evaluate(engine), [["Py.Rule", true]], "unavailable until the back-off: not loaded yet");
+  assert.equal(fake.loads(), 1);
+  now = PYTHON_RETRY_MIN_MS;
+  await evaluate(engine);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(fake.loads(), 2, "imported again (before: never, the verdict still held it loaded)");
+  assert.deepEqual(await evaluate(engine), [["Py.Rule", false]]);
+  assert.deepEqual(await engine.pythonLoadErrors(), [], "no verdict on the module");
+});

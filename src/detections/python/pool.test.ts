@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
@@ -340,6 +340,85 @@ test("a start that failed is not the pool's end: start() tries again", async () 
     assert.ok((await p.loadRule("seed.users", fx("seed_user_changes.py"))).ok);
     const r = await p.run("seed.users", { type: "user.added" });
     assert.ok(r.ok && r.value.rule === true);
+  } finally {
+    await p.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a registered rule whose re-import ends every replacement: no longer re-loaded, the slot and other rules kept", async () => {
+  // Imports on its first two loads (the two workers), then ends the worker importing it (counted in a file).
+  const dir = mkdtempSync(join(tmpdir(), "vigil-pool-"));
+  const counter = join(dir, "imports");
+  writeFileSync(
+    join(dir, "exits_on_reimport.py"),
+    `import os\n_path = ${JSON.stringify(counter)}\n` +
+      "n = int(open(_path).read()) if os.path.exists(_path) else 0\n" +
+      "open(_path, 'w').write(str(n + 1))\n" +
+      "if n >= 2:\n    os._exit(5)\n\ndef rule(event):\n    return True\n",
+  );
+  const imports = () => Number(readFileSync(counter, "utf8"));
+  const p = new PythonWorkerPool({ size: 2, timeoutMs: 10_000 });
+  await p.start();
+  try {
+    assert.ok((await p.loadRule("reimport", join(dir, "exits_on_reimport.py"))).ok);
+    assert.ok((await p.loadRule("seed.users", fx("seed_user_changes.py"))).ok);
+    assert.ok((await p.loadRule("crash", fx("crash.py"))).ok);
+    assert.equal(imports(), 2);
+    // A crash replaces a worker; the replacement re-loads the rules, and the first one ends it each time.
+    const crashed = await p.run("crash", {});
+    assert.ok(!crashed.ok && crashed.error.type === "WorkerCrashed");
+    for (let i = 0; i < 4; i++) {
+      const r = await p.run("seed.users", { type: "user.added" });
+      assert.ok(r.ok && r.value.rule === true, JSON.stringify(r));
+    }
+    // Until no replacement has imported it for 3 s (each takes python3's start-up, half a second on a busy host).
+    let settled = imports();
+    for (let quiet = 0, waited = 0; quiet < 3_000 && waited < 30_000; waited += 250) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      quiet = imports() === settled ? quiet + 250 : 0;
+      settled = imports();
+    }
+    // Three replacements in a row died re-importing it, then no more (before: replaced and killed for ever).
+    assert.equal(settled, 2 + 3);
+    assert.equal((p as unknown as { workers: unknown[] }).workers.length, 2, "no slot given up");
+    // The replacement does not hold it: it says so (the engine imports it again after its back-off).
+    const answers = await Promise.all([p.run("reimport", {}), p.run("reimport", {})]);
+    assert.ok(
+      answers.some((a) => a.ok && typeof a.value.rule === "object" && a.value.rule.error.type === "RuleNotLoaded"),
+      JSON.stringify(answers),
+    );
+  } finally {
+    await p.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a slot given up is tried again after its wait: the pool recovers without a restart", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-pool-"));
+  const broken = join(dir, "broken");
+  const python = join(dir, "python3");
+  // Fails to start while the file `broken` exists (python3 being upgraded, say), else the real interpreter.
+  writeFileSync(python, `#!/bin/sh\nif [ -e ${JSON.stringify(broken)} ]; then exit 7; fi\nexec python3 "$@"\n`, {
+    mode: 0o755,
+  });
+  const p = new PythonWorkerPool({ size: 1, python, timeoutMs: 10_000, slotRetryMs: 1_000 });
+  try {
+    await p.start();
+    assert.ok((await p.loadRule("seed.users", fx("seed_user_changes.py"))).ok);
+    assert.ok((await p.loadRule("crash", fx("crash.py"))).ok);
+    writeFileSync(broken, "");
+    const crashed = await p.run("crash", {});
+    assert.ok(!crashed.ok && crashed.error.type === "WorkerCrashed");
+    // Its replacements fail to start: the slot is given up, and requests are answered at once.
+    const given = await p.run("seed.users", { type: "user.added" });
+    assert.ok(!given.ok && given.error.type === "WorkerCrashed", JSON.stringify(given));
+    assert.match(given.error.message, /keep failing to start: python worker exited \(code 7\); tried again in 1 s/);
+    rmSync(broken);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    // Revived with its rules re-loaded (before: no worker until the pool was started again).
+    const r = await p.run("seed.users", { type: "user.added" });
+    assert.ok(r.ok && r.value.rule === true, JSON.stringify(r));
   } finally {
     await p.close();
     rmSync(dir, { recursive: true, force: true });

@@ -25,6 +25,9 @@ export interface PythonWorkerPoolOptions {
   startTimeoutMs?: number;
   /** Interpreter to run (default "python3"). */
   python?: string;
+  /** How long a worker slot given up (its workers kept dying as they started) waits to be tried again, in ms
+   * (default 60000, doubling each time it is given up again, up to 30 minutes). */
+  slotRetryMs?: number;
 }
 
 type Reply = { ok: true; [k: string]: unknown } | { ok: false; error: PyError };
@@ -32,6 +35,15 @@ type Reply = { ok: true; [k: string]: unknown } | { ok: false; error: PyError };
 interface Job {
   payload: Record<string, unknown>;
   resolve: (reply: Reply) => void;
+  /** A registered rule re-loaded into a replacement worker: the rule's id. */
+  replayOf?: string;
+}
+
+/** A registered rule: its module, and how many replacement workers in a row died or hung re-loading it. */
+interface RegisteredRule {
+  path: string;
+  optionalRule: boolean;
+  replayFailures: number;
 }
 
 const WORKER_SCRIPT = fileURLToPath(new URL("./worker.py", import.meta.url));
@@ -39,6 +51,16 @@ const STDERR_TAIL = 2000;
 /** How long a worker may take to start (python3 and the worker's imports), however short the request limit. */
 const START_LIMIT_MS = 60_000;
 const CLOSE_GRACE_MS = 500;
+/** Workers of a slot that may die in a row before they have started, and then the slot is given up for a while. */
+const MAX_FAILED_STARTS = 3;
+/** The longest a given-up slot waits before it is tried again. */
+const SLOT_RETRY_MAX_MS = 30 * 60_000;
+/**
+ * Replacement workers that may die or hang in a row re-loading one registered rule. Past it the rule is no longer
+ * re-loaded (it would kill every replacement for ever): its runs then answer RuleNotLoaded, which the engine takes
+ * as a rule to import again after its back-off.
+ */
+const MAX_REPLAY_FAILURES = 3;
 
 class Worker {
   readonly proc: ChildProcessWithoutNullStreams;
@@ -51,6 +73,8 @@ class Worker {
   configured = false;
   /** Workers of this slot that died before they had started and taken the configuration, in a row. */
   failedStarts = 0;
+  /** How long this slot waited the last time it was given up (0: it has not been since it last started). */
+  slotRetryMs = 0;
   ready: Promise<void>;
   /** Fails `ready` (the first reason given wins). */
   readonly notReady: (e: unknown) => void;
@@ -119,7 +143,10 @@ export class PythonWorkerPool {
   private workers: Worker[] = [];
   private readonly shared: Job[] = [];
   /** Rules loaded successfully into every worker; replayed into replacements. */
-  private readonly registry = new Map<string, { path: string; optionalRule: boolean }>();
+  private readonly registry = new Map<string, RegisteredRule>();
+  /** Slots whose workers kept dying as they started: when each is tried again (see reviveSlots). */
+  private givenUp: Array<{ atMs: number; waitMs: number }> = [];
+  private readonly slotRetryMs: number;
   /** The repository configuration (globals, data models); replayed into replacements before their rules. */
   private config: PyRepositoryConfig | null = null;
   private nextId = 1;
@@ -135,6 +162,7 @@ export class PythonWorkerPool {
     this.timeoutMs = options.timeoutMs ?? 15000;
     this.startTimeoutMs = options.startTimeoutMs ?? START_LIMIT_MS;
     this.python = options.python ?? "python3";
+    this.slotRetryMs = options.slotRetryMs ?? 60_000;
     if (!Number.isInteger(this.size) || this.size < 1) throw new VigilError("python_pool_size", "size must be ≥ 1");
   }
 
@@ -198,7 +226,7 @@ export class PythonWorkerPool {
   ): Promise<PoolResponse<{ functions: string[] }>> {
     const unusable = this.unusable();
     if (unusable !== null) return { ok: false, error: unusable };
-    const entry = { path, optionalRule: options.optionalRule === true };
+    const entry: RegisteredRule = { path, optionalRule: options.optionalRule === true, replayFailures: 0 };
     const targets = [...this.workers];
     const replies = await Promise.all(targets.map((w) => this.enqueue(loadPayload(ruleId, entry), w.privateQueue, w)));
     const failed = replies.find((r) => !r.ok);
@@ -316,6 +344,7 @@ export class PythonWorkerPool {
       });
     });
     this.workers = [];
+    this.givenUp = [];
     await Promise.all(exits);
   }
 
@@ -385,6 +414,8 @@ export class PythonWorkerPool {
     clearTimeout(cur.timer);
     w.current = undefined;
     if (cur.job.payload.op === "configure" && reply.ok) w.configured = true;
+    const replayed = cur.job.replayOf === undefined ? undefined : this.registry.get(cur.job.replayOf);
+    if (replayed !== undefined) replayed.replayFailures = 0;
     cur.job.resolve(reply);
     this.pump(w);
   }
@@ -401,51 +432,84 @@ export class PythonWorkerPool {
     }
     const index = this.workers.indexOf(w);
     if (index < 0 || this.closed) return;
+    const replayed = cur?.job.replayOf === undefined ? undefined : this.registry.get(cur.job.replayOf);
+    if (replayed !== undefined && ++replayed.replayFailures >= MAX_REPLAY_FAILURES)
+      this.registry.delete(cur?.job.replayOf as string);
     // Per slot: a worker that dies before it is ready, or before it took the configuration (a data model that exits
     // or hangs at import), has not started; replaced each time, it would be respawned and killed for ever. One
     // that started resets its slot's count, so a busy host's occasional timeout never adds up to giving up.
-    const failedStarts = w.everReady && w.configured ? 0 : w.failedStarts + 1;
-    if (failedStarts > 3) {
+    const started = w.everReady && w.configured;
+    const failedStarts = started ? 0 : w.failedStarts + 1;
+    const slotRetryMs = started ? 0 : w.slotRetryMs;
+    if (failedStarts > MAX_FAILED_STARTS) {
       this.workers.splice(index, 1);
       this.lastStartFailure = message;
+      // Tried again later (a python3 being upgraded, a full disk): a pool that gave up for good would leave every
+      // Python rule without a worker until Vigil restarts.
+      const waitMs = slotRetryMs === 0 ? this.slotRetryMs : Math.min(2 * slotRetryMs, SLOT_RETRY_MAX_MS);
+      this.givenUp.push({ atMs: Date.now() + waitMs, waitMs });
       const error = this.noWorkers();
       if (this.workers.length === 0) for (const job of this.shared.splice(0)) job.resolve({ ok: false, error });
       for (const job of w.privateQueue.splice(0)) job.resolve({ ok: false, error });
       return;
     }
-    const replacement = this.spawnWorker();
-    replacement.failedStarts = failedStarts;
-    this.workers[index] = replacement;
-    const pending = w.privateQueue.splice(0);
+    this.workers[index] = this.respawn(w.privateQueue.splice(0), failedStarts, slotRetryMs);
+  }
+
+  /**
+   * A worker for a slot, given the configuration and the registered rules before `pending` (what its predecessor
+   * had queued). The configuration first (a caller's still queued, else the pool's again): the rules import its
+   * helpers.
+   */
+  private respawn(pending: Job[], failedStarts: number, slotRetryMs: number): Worker {
+    const w = this.spawnWorker();
+    w.failedStarts = failedStarts;
+    w.slotRetryMs = slotRetryMs;
     const pendingLoads = new Set(pending.map((j) => j.payload.ruleId));
-    // The configuration first (a caller's still queued, else the pool's again): the rules import its helpers.
     const configure = pending.findIndex((j) => j.payload.op === "configure");
-    if (configure >= 0) replacement.privateQueue.push(...pending.splice(configure, 1));
-    else if (this.config)
-      replacement.privateQueue.push({ payload: { op: "configure", ...this.config }, resolve: () => {} });
-    for (const [ruleId, entry] of this.registry) if (!pendingLoads.has(ruleId)) this.replay(replacement, ruleId, entry);
-    replacement.privateQueue.push(...pending);
-    this.pump(replacement);
+    if (configure >= 0) w.privateQueue.push(...pending.splice(configure, 1));
+    else if (this.config) w.privateQueue.push({ payload: { op: "configure", ...this.config }, resolve: () => {} });
+    for (const [ruleId, entry] of this.registry) if (!pendingLoads.has(ruleId)) this.replay(w, ruleId, entry);
+    w.privateQueue.push(...pending);
+    this.pump(w);
+    return w;
+  }
+
+  /** The given-up slots whose wait is over get a worker again. */
+  private reviveSlots(): void {
+    const now = Date.now();
+    if (!this.givenUp.some((s) => s.atMs <= now)) return;
+    const due = this.givenUp.filter((s) => s.atMs <= now);
+    this.givenUp = this.givenUp.filter((s) => s.atMs > now);
+    for (const slot of due) this.workers.push(this.respawn([], 0, slot.waitMs));
   }
 
   /** Why no request can be taken now, or null. */
   private unusable(): PyError | null {
     if (this.closed) return { type: "PoolClosed", message: "the Python worker pool was closed" };
     if (!this.started) return { type: "PoolClosed", message: "call start() before using the pool" };
-    // Every worker was given up (they kept dying as they started): nothing would ever take the request.
+    this.reviveSlots();
+    // Every worker was given up (they kept dying as they started): nothing takes the request until one is revived.
     return this.workers.length === 0 ? this.noWorkers() : null;
   }
 
   private noWorkers(): PyError {
-    return { type: "WorkerCrashed", message: `python workers keep failing to start: ${this.lastStartFailure}` };
+    const next = Math.min(...this.givenUp.map((s) => s.atMs));
+    const retry = Number.isFinite(next)
+      ? `; tried again in ${Math.max(1, Math.ceil((next - Date.now()) / 1000))} s`
+      : "";
+    return {
+      type: "WorkerCrashed",
+      message: `python workers keep failing to start: ${this.lastStartFailure}${retry}`,
+    };
   }
 
-  private replay(w: Worker, ruleId: string, entry: { path: string; optionalRule: boolean }): void {
-    w.privateQueue.push({ payload: loadPayload(ruleId, entry), resolve: () => {} });
+  private replay(w: Worker, ruleId: string, entry: RegisteredRule): void {
+    w.privateQueue.push({ payload: loadPayload(ruleId, entry), resolve: () => {}, replayOf: ruleId });
     this.pump(w);
   }
 }
 
-function loadPayload(ruleId: string, entry: { path: string; optionalRule: boolean }): Record<string, unknown> {
+function loadPayload(ruleId: string, entry: RegisteredRule): Record<string, unknown> {
   return { op: "load", ruleId, path: entry.path, ...(entry.optionalRule ? { optionalRule: true } : {}) };
 }

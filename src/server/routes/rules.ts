@@ -48,25 +48,31 @@ export function ruleRoutes(ctx: ServerContext): Hono<AppEnv> {
   async function state({ loadProblems }: { loadProblems: boolean }) {
     const set = await ctx.rules();
     // Only the rule views need these: reading them opens the detection (the first call waits for its imports).
-    const notImported = loadProblems ? await pythonLoadFailures() : new Map<string, string>();
+    const { notImported, modelsNotImported } = loadProblems
+      ? await pythonLoadFailures()
+      : { notImported: new Map<string, string>(), modelsNotImported: [] };
     const settings = await store.listDetectionSettings();
     const resolver = new EnablementResolver(settings, new Map(set.packs.map((p) => [p.id, p])));
     const overrides = (kind: "rule" | "pack", id: string) =>
       settings
         .filter((s) => s.kind === kind && s.id === id && s.sourceId !== null)
         .map((s) => ({ sourceId: s.sourceId, enabled: s.enabled }));
-    return { set, resolver, overrides, notImported };
+    return { set, resolver, overrides, notImported, modelsNotImported };
   }
 
   /**
-   * The Python rules whose module does not import, by rule id ("file: reason"), as the detection this process runs
-   * (the workers') found them; none if it cannot run.
+   * The Python rules whose module does not import, by rule id ("file: reason"), and the data models whose module
+   * does not, as the detection this process runs (the workers') found them; none if it cannot run.
    */
-  async function pythonLoadFailures(): Promise<Map<string, string>> {
+  async function pythonLoadFailures(): Promise<{ notImported: Map<string, string>; modelsNotImported: string[] }> {
     try {
-      return new Map((await ctx.runtime.detection()).pythonLoadFailures.map((f) => [f.ruleId, f.problem]));
+      const detection = await ctx.runtime.detection();
+      return {
+        notImported: new Map(detection.pythonLoadFailures.map((f) => [f.ruleId, f.problem])),
+        modelsNotImported: [...detection.dataModelLoadFailures],
+      };
     } catch {
-      return new Map();
+      return { notImported: new Map(), modelsNotImported: [] };
     }
   }
 
@@ -122,7 +128,7 @@ export function ruleRoutes(ctx: ServerContext): Hono<AppEnv> {
       ],
       // The files that did not load, each "file: reason": their rules do not run. Python modules are imported by
       // the detection this process runs (the workers'), which says which do not import.
-      problems: [...(s.set.problems ?? []), ...s.notImported.values()],
+      problems: [...(s.set.problems ?? []), ...s.notImported.values(), ...s.modelsNotImported],
     });
   });
 
