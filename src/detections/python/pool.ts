@@ -146,6 +146,8 @@ export class PythonWorkerPool {
   private readonly registry = new Map<string, RegisteredRule>();
   /** Slots whose workers kept dying as they started: when each is tried again (see reviveSlots). */
   private givenUp: Array<{ atMs: number; waitMs: number }> = [];
+  /** Workers of given-up slots being tried again: they take requests only once they are ready. */
+  private probes: Worker[] = [];
   private readonly slotRetryMs: number;
   /** The repository configuration (globals, data models); replayed into replacements before their rules. */
   private config: PyRepositoryConfig | null = null;
@@ -323,7 +325,7 @@ export class PythonWorkerPool {
       error: { type: "PoolClosed", message: "the Python worker pool was closed" },
     };
     for (const job of this.shared.splice(0)) job.resolve(closedError);
-    const exits = this.workers.map((w) => {
+    const exits = [...this.workers, ...this.probes].map((w) => {
       for (const job of w.privateQueue.splice(0)) job.resolve(closedError);
       if (w.current) {
         clearTimeout(w.current.timer);
@@ -344,6 +346,7 @@ export class PythonWorkerPool {
       });
     });
     this.workers = [];
+    this.probes = [];
     this.givenUp = [];
     await Promise.all(exits);
   }
@@ -393,6 +396,12 @@ export class PythonWorkerPool {
     void w.ready.then(
       () => {
         clearTimeout(startLimit);
+        // A revived slot's worker joins the pool once it is ready (see reviveSlots).
+        const probe = this.probes.indexOf(w);
+        if (probe >= 0 && w.alive && !this.closed) {
+          this.probes.splice(probe, 1);
+          this.workers.push(w);
+        }
         this.pump(w);
       },
       () => clearTimeout(startLimit),
@@ -430,8 +439,16 @@ export class PythonWorkerPool {
       clearTimeout(cur.timer);
       cur.job.resolve({ ok: false, error: { type, message } });
     }
+    if (this.closed) return;
+    const probe = this.probes.indexOf(w);
+    if (probe >= 0) {
+      // A revived slot's worker that did not start: the slot waits again, twice as long.
+      this.probes.splice(probe, 1);
+      this.giveUp(w, message);
+      return;
+    }
     const index = this.workers.indexOf(w);
-    if (index < 0 || this.closed) return;
+    if (index < 0) return;
     const replayed = cur?.job.replayOf === undefined ? undefined : this.registry.get(cur.job.replayOf);
     if (replayed !== undefined && ++replayed.replayFailures >= MAX_REPLAY_FAILURES)
       this.registry.delete(cur?.job.replayOf as string);
@@ -441,19 +458,27 @@ export class PythonWorkerPool {
     const started = w.everReady && w.configured;
     const failedStarts = started ? 0 : w.failedStarts + 1;
     const slotRetryMs = started ? 0 : w.slotRetryMs;
+    w.slotRetryMs = slotRetryMs;
     if (failedStarts > MAX_FAILED_STARTS) {
       this.workers.splice(index, 1);
-      this.lastStartFailure = message;
-      // Tried again later (a python3 being upgraded, a full disk): a pool that gave up for good would leave every
-      // Python rule without a worker until Vigil restarts.
-      const waitMs = slotRetryMs === 0 ? this.slotRetryMs : Math.min(2 * slotRetryMs, SLOT_RETRY_MAX_MS);
-      this.givenUp.push({ atMs: Date.now() + waitMs, waitMs });
-      const error = this.noWorkers();
-      if (this.workers.length === 0) for (const job of this.shared.splice(0)) job.resolve({ ok: false, error });
-      for (const job of w.privateQueue.splice(0)) job.resolve({ ok: false, error });
+      this.giveUp(w, message);
       return;
     }
     this.workers[index] = this.respawn(w.privateQueue.splice(0), failedStarts, slotRetryMs);
+  }
+
+  /**
+   * Gives up the slot of `w`, a worker that did not start, until its wait is over: a minute, then twice the last
+   * wait, up to SLOT_RETRY_MAX_MS. Then it is tried again (a python3 being upgraded, a full disk): a pool that
+   * gave up for good would leave every Python rule without a worker until Vigil restarts.
+   */
+  private giveUp(w: Worker, message: string): void {
+    this.lastStartFailure = message;
+    const waitMs = w.slotRetryMs === 0 ? this.slotRetryMs : Math.min(2 * w.slotRetryMs, SLOT_RETRY_MAX_MS);
+    this.givenUp.push({ atMs: Date.now() + waitMs, waitMs });
+    const error = this.noWorkers();
+    if (this.workers.length === 0) for (const job of this.shared.splice(0)) job.resolve({ ok: false, error });
+    for (const job of w.privateQueue.splice(0)) job.resolve({ ok: false, error });
   }
 
   /**
@@ -475,13 +500,17 @@ export class PythonWorkerPool {
     return w;
   }
 
-  /** The given-up slots whose wait is over get a worker again. */
+  /**
+   * The given-up slots whose wait is over get a worker again, one try each: it joins the pool once ready (until
+   * then requests are answered, not held for the start-up limit), and one that dies before it has started and
+   * taken the configuration gives the slot up again.
+   */
   private reviveSlots(): void {
     const now = Date.now();
     if (!this.givenUp.some((s) => s.atMs <= now)) return;
     const due = this.givenUp.filter((s) => s.atMs <= now);
     this.givenUp = this.givenUp.filter((s) => s.atMs > now);
-    for (const slot of due) this.workers.push(this.respawn([], 0, slot.waitMs));
+    for (const slot of due) this.probes.push(this.respawn([], MAX_FAILED_STARTS, slot.waitMs));
   }
 
   /** Why no request can be taken now, or null. */
@@ -495,9 +524,12 @@ export class PythonWorkerPool {
 
   private noWorkers(): PyError {
     const next = Math.min(...this.givenUp.map((s) => s.atMs));
-    const retry = Number.isFinite(next)
-      ? `; tried again in ${Math.max(1, Math.ceil((next - Date.now()) / 1000))} s`
-      : "";
+    const retry =
+      this.probes.length > 0
+        ? "; being tried again"
+        : Number.isFinite(next)
+          ? `; tried again in ${Math.max(1, Math.ceil((next - Date.now()) / 1000))} s`
+          : "";
     return {
       type: "WorkerCrashed",
       message: `python workers keep failing to start: ${this.lastStartFailure}${retry}`,
