@@ -225,6 +225,8 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
   let pythonConfigured = false;
   // When a worker failed the last load: when to load again, and the wait before that (for the next doubling).
   let pythonRetry: { atMs: number; waitMs: number } | null = null;
+  /** Rules found lost (pythonRuleLost) while a load runs, which replaces the verdict as it ends. */
+  const lostWhileLoading = new Map<string, FnError>();
   const nowMs = options.nowMs ?? Date.now;
 
   function rulesFor(sourceId: string, logType: string): { ts: Compiled[]; py: Compiled[] } {
@@ -260,6 +262,11 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
       const before = pythonVerdict;
       pythonLoading = importPython(before)
         .then((failed) => {
+          // Rules a worker said it lost while this load ran (pythonRuleLost): this load did not import them.
+          for (const [ruleId, error] of lostWhileLoading) if (!failed.has(ruleId)) failed.set(ruleId, error);
+          if (lostWhileLoading.size > 0 && pythonRetry === null)
+            pythonRetry = { atMs: nowMs() + PYTHON_RETRY_MIN_MS, waitMs: PYTHON_RETRY_MIN_MS };
+          lostWhileLoading.clear();
           pythonVerdict = failed;
           if (before !== undefined) reportNewLoadErrors(before, failed);
           return failed;
@@ -285,7 +292,10 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
    */
   function pythonRuleLost(ruleId: string, error: FnError): void {
     if (pythonVerdict === undefined || pythonVerdict.has(ruleId)) return;
-    pythonVerdict = new Map(pythonVerdict).set(ruleId, { type: "PythonUnavailable", message: error.message });
+    const unavailable: FnError = { type: "PythonUnavailable", message: error.message };
+    pythonVerdict = new Map(pythonVerdict).set(ruleId, unavailable);
+    // A load under way replaces the verdict when it ends: it keeps this one (see loadPython).
+    if (pythonLoading !== undefined) lostWhileLoading.set(ruleId, unavailable);
     if (pythonRetry === null) pythonRetry = { atMs: nowMs() + PYTHON_RETRY_MIN_MS, waitMs: PYTHON_RETRY_MIN_MS };
   }
 

@@ -378,3 +378,67 @@ it("a worker that no longer holds a loaded rule (RuleNotLoaded): imported again 
   assert.deepEqual(await evaluate(engine), [["Py.Rule", false]]);
   assert.deepEqual(await engine.pythonLoadErrors(), [], "no verdict on the module");
 });
+
+it("a rule lost while a retry of another runs: the retry's verdict keeps it lost, and it is imported again", async () => {
+  const other = fromPantherSpec(
+    parsePantherRuleText(
+      "AnalysisType: rule\nRuleID: Py.Other\nEnabled: true\nFilename: o.py\nLogTypes: [OpenAI.Audit]\nSeverity: Low\n",
+      "/rules/o.yml",
+    ),
+    null,
+  );
+  const loads: string[] = [];
+  let releaseRetry: () => void = () => undefined;
+  const retryHeld = new Promise<void>((resolve) => {
+    releaseRetry = resolve;
+  });
+  const held = new Set(["Py.Rule", "Py.Other"]);
+  const asked: string[][] = [];
+  const pool = {
+    start: async () => undefined,
+    configure: async () => ({ ok: true, value: { errors: {} } }),
+    loadRule: async (id: string) => {
+      loads.push(id);
+      // Py.Rule's first load times out; its retry hangs until let go.
+      if (id === "Py.Rule" && loads.filter((l) => l === id).length === 1)
+        return { ok: false, error: { type: "RuleTimeout", message: "timed out" } };
+      if (id === "Py.Rule") await retryHeld;
+      held.add(id);
+      return { ok: true, value: { functions: [] } };
+    },
+    runBatch: async (ids: readonly string[], events: readonly unknown[]) => {
+      asked.push([...ids]);
+      return {
+        ok: true,
+        value: events.map(() =>
+          ids.map((id) =>
+            held.has(id)
+              ? { rule: true }
+              : { rule: { error: { type: "RuleNotLoaded", message: "not in this worker" } } },
+          ),
+        ),
+      };
+    },
+    udm: async (events: readonly unknown[]) => ({ ok: true, value: events.map(() => null) }),
+  } as unknown as PythonWorkerPool;
+  let now = 0;
+  const engine = createDetectionEngine({ rules: [RULE, other], pythonPool: pool, nowMs: () => now });
+  const byRule = async () => Object.fromEntries(await evaluate(engine));
+  assert.deepEqual(await byRule(), { "Py.Rule": true, "Py.Other": false });
+  now = PYTHON_RETRY_MIN_MS;
+  held.delete("Py.Other"); // a replacement worker without it
+  assert.deepEqual(await byRule(), { "Py.Rule": true, "Py.Other": true }, "the retry of Py.Rule runs; Py.Other lost");
+  releaseRetry();
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(loads, ["Py.Rule", "Py.Other", "Py.Rule"]);
+  // Still lost after the retry ended (before: the retry's verdict had it loaded again, and the workers were asked
+  // to run it until one said again that it does not hold it).
+  asked.length = 0;
+  assert.deepEqual(await byRule(), { "Py.Rule": false, "Py.Other": true });
+  assert.deepEqual(asked, [["Py.Rule"]], "the lost rule is not sent to the workers");
+  now = 2 * PYTHON_RETRY_MIN_MS;
+  await evaluate(engine);
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(loads, ["Py.Rule", "Py.Other", "Py.Rule", "Py.Other"]);
+  assert.deepEqual(await byRule(), { "Py.Rule": false, "Py.Other": false });
+});

@@ -425,12 +425,48 @@ test("a slot given up is tried again after its wait: the pool recovers without a
     assert.ok(!again.ok && /tried again in [12] s/.test(again.error.message), JSON.stringify(again));
     rmSync(broken);
     // Revived with its rules re-loaded once python3 works (before: no worker until the pool was started again).
-    let r = again;
+    let r: Awaited<ReturnType<typeof p.run>> = again;
     for (const started = Date.now(); !r.ok && Date.now() - started < 20_000; ) {
       await new Promise((resolve) => setTimeout(resolve, 250));
       r = await p.run("seed.users", { type: "user.added" });
     }
     assert.ok(r.ok && r.value.rule === true, JSON.stringify(r));
+  } finally {
+    await p.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a rule that ends its worker after its import (a thread it left): replacements that die idle are given up", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-pool-"));
+  const counter = join(dir, "imports");
+  writeFileSync(
+    join(dir, "exits_later.py"),
+    `import os, threading, time\n_path = ${JSON.stringify(counter)}\n` +
+      "n = int(open(_path).read()) if os.path.exists(_path) else 0\n" +
+      "open(_path, 'w').write(str(n + 1))\n" +
+      "threading.Thread(target=lambda: (time.sleep(0.3), os._exit(6)), daemon=True).start()\n\n" +
+      "def rule(event):\n    return True\n",
+  );
+  const imports = () => Number(readFileSync(counter, "utf8"));
+  const p = new PythonWorkerPool({ size: 1, timeoutMs: 10_000 });
+  await p.start();
+  try {
+    assert.ok((await p.loadRule("later", join(dir, "exits_later.py"))).ok);
+    let settled = imports();
+    for (let quiet = 0, waited = 0; quiet < 3_000 && waited < 30_000; waited += 250) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      quiet = imports() === settled ? quiet + 250 : 0;
+      settled = imports();
+    }
+    // The first worker had answered (its load): replaced. Its replacements died before answering anything: four in
+    // a row, and the slot is given up (before: each replaced, for ever).
+    assert.equal(settled, 1 + 4);
+    const r = await p.run("later", {});
+    assert.ok(
+      !r.ok && /keep failing to start: python worker exited \(code 6\)/.test(r.error.message),
+      JSON.stringify(r),
+    );
   } finally {
     await p.close();
     rmSync(dir, { recursive: true, force: true });

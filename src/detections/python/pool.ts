@@ -1,6 +1,7 @@
 // A pool of persistent python3 worker processes that evaluate Panther-style Python rules.
 // One request at a time per worker, so a crash or a timeout only ever fails the request that caused it.
-// Crashed or timed-out workers are killed and replaced, and every registered rule is re-loaded into the replacement.
+// Crashed or timed-out workers are killed and replaced, and every registered rule is re-loaded into the replacement
+// (one whose re-import kills replacement after replacement is dropped: see MAX_REPLAY_FAILURES).
 
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -37,6 +38,8 @@ interface Job {
   resolve: (reply: Reply) => void;
   /** A registered rule re-loaded into a replacement worker: the rule's id. */
   replayOf?: string;
+  /** Queued by the pool itself for a new worker (the configuration, a rule's re-load), not by a caller. */
+  own?: true;
 }
 
 /** A registered rule: its module, and how many replacement workers in a row died or hung re-loading it. */
@@ -75,6 +78,8 @@ class Worker {
   failedStarts = 0;
   /** How long this slot waited the last time it was given up (0: it has not been since it last started). */
   slotRetryMs = 0;
+  /** It has answered a request of the pool's callers (not only its own configuration and rule re-loads). */
+  answered = false;
   ready: Promise<void>;
   /** Fails `ready` (the first reason given wins). */
   readonly notReady: (e: unknown) => void;
@@ -142,7 +147,7 @@ export class PythonWorkerPool {
   private readonly python: string;
   private workers: Worker[] = [];
   private readonly shared: Job[] = [];
-  /** Rules loaded successfully into every worker; replayed into replacements. */
+  /** Rules loaded successfully into every worker; replayed into replacements (until MAX_REPLAY_FAILURES). */
   private readonly registry = new Map<string, RegisteredRule>();
   /** Slots whose workers kept dying as they started: when each is tried again (see reviveSlots). */
   private givenUp: Array<{ atMs: number; waitMs: number }> = [];
@@ -396,11 +401,13 @@ export class PythonWorkerPool {
     void w.ready.then(
       () => {
         clearTimeout(startLimit);
-        // A revived slot's worker joins the pool once it is ready (see reviveSlots).
+        // A revived slot's worker joins the pool once it is ready (see reviveSlots), with the configuration and
+        // rules the pool has by then.
         const probe = this.probes.indexOf(w);
         if (probe >= 0 && w.alive && !this.closed) {
           this.probes.splice(probe, 1);
           this.workers.push(w);
+          this.prepare(w, []);
         }
         this.pump(w);
       },
@@ -425,6 +432,7 @@ export class PythonWorkerPool {
     if (cur.job.payload.op === "configure" && reply.ok) w.configured = true;
     const replayed = cur.job.replayOf === undefined ? undefined : this.registry.get(cur.job.replayOf);
     if (replayed !== undefined) replayed.replayFailures = 0;
+    if (cur.job.own === undefined) w.answered = true;
     cur.job.resolve(reply);
     this.pump(w);
   }
@@ -455,7 +463,9 @@ export class PythonWorkerPool {
     // Per slot: a worker that dies before it is ready, or before it took the configuration (a data model that exits
     // or hangs at import), has not started; replaced each time, it would be respawned and killed for ever. One
     // that started resets its slot's count, so a busy host's occasional timeout never adds up to giving up.
-    const started = w.everReady && w.configured;
+    // One that dies idle before it has answered any request has not started either: something its imports left
+    // running ended it (a thread, a C extension), and a replacement would import it again.
+    const started = w.everReady && w.configured && (cur !== undefined || w.answered);
     const failedStarts = started ? 0 : w.failedStarts + 1;
     const slotRetryMs = started ? 0 : w.slotRetryMs;
     w.slotRetryMs = slotRetryMs;
@@ -490,14 +500,21 @@ export class PythonWorkerPool {
     const w = this.spawnWorker();
     w.failedStarts = failedStarts;
     w.slotRetryMs = slotRetryMs;
+    this.prepare(w, pending);
+    return w;
+  }
+
+  /** Queues, for a new worker, the configuration and the registered rules, then `pending`. */
+  private prepare(w: Worker, pending: Job[]): void {
+    w.configured = this.config === null;
     const pendingLoads = new Set(pending.map((j) => j.payload.ruleId));
     const configure = pending.findIndex((j) => j.payload.op === "configure");
     if (configure >= 0) w.privateQueue.push(...pending.splice(configure, 1));
-    else if (this.config) w.privateQueue.push({ payload: { op: "configure", ...this.config }, resolve: () => {} });
+    else if (this.config)
+      w.privateQueue.push({ payload: { op: "configure", ...this.config }, resolve: () => {}, own: true });
     for (const [ruleId, entry] of this.registry) if (!pendingLoads.has(ruleId)) this.replay(w, ruleId, entry);
     w.privateQueue.push(...pending);
     this.pump(w);
-    return w;
   }
 
   /**
@@ -510,7 +527,12 @@ export class PythonWorkerPool {
     if (!this.givenUp.some((s) => s.atMs <= now)) return;
     const due = this.givenUp.filter((s) => s.atMs <= now);
     this.givenUp = this.givenUp.filter((s) => s.atMs > now);
-    for (const slot of due) this.probes.push(this.respawn([], MAX_FAILED_STARTS, slot.waitMs));
+    for (const slot of due) {
+      const w = this.spawnWorker();
+      w.failedStarts = MAX_FAILED_STARTS;
+      w.slotRetryMs = slot.waitMs;
+      this.probes.push(w);
+    }
   }
 
   /** Why no request can be taken now, or null. */
@@ -537,7 +559,7 @@ export class PythonWorkerPool {
   }
 
   private replay(w: Worker, ruleId: string, entry: RegisteredRule): void {
-    w.privateQueue.push({ payload: loadPayload(ruleId, entry), resolve: () => {}, replayOf: ruleId });
+    w.privateQueue.push({ payload: loadPayload(ruleId, entry), resolve: () => {}, replayOf: ruleId, own: true });
     this.pump(w);
   }
 }
