@@ -183,6 +183,33 @@ test("run_batch evaluates every rule on every event", async () => {
   assert.ok(typeof unknown === "object" && unknown.error.type === "RuleNotLoaded");
 });
 
+/**
+ * A module in `dir` that counts its imports in a file (`n`: the imports before this one), then runs `then`;
+ * returns its path and a reader of the count.
+ */
+function countingModule(dir: string, name: string, then: string): { path: string; imports: () => number } {
+  const counter = join(dir, `${name}.imports`);
+  const path = join(dir, `${name}.py`);
+  writeFileSync(
+    path,
+    `import os\n_path = ${JSON.stringify(counter)}\n` +
+      "n = int(open(_path).read()) if os.path.exists(_path) else 0\n" +
+      `open(_path, 'w').write(str(n + 1))\n${then}`,
+  );
+  return { path, imports: () => Number(readFileSync(counter, "utf8")) };
+}
+
+/** The count once it has not moved for 3 s (each replacement takes python3's start-up), or after 30 s. */
+async function settledCount(count: () => number): Promise<number> {
+  let settled = count();
+  for (let quiet = 0, waited = 0; quiet < 3_000 && waited < 30_000; waited += 250) {
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    quiet = count() === settled ? quiet + 250 : 0;
+    settled = count();
+  }
+  return settled;
+}
+
 test("a load error is returned as the rule's error", async () => {
   const r = await pool.loadRule("bad", fx("syntax_error.py"));
   assert.ok(!r.ok && r.error.type === "SyntaxError");
@@ -251,20 +278,13 @@ test("workers that die a few times re-taking the configuration (a busy host) are
   // The data model's module ends its worker on its first four imports (counted in a file), then imports: each of
   // the two slots loses its first worker and a replacement. Counted per slot, neither reaches four in a row.
   const dir = mkdtempSync(join(tmpdir(), "vigil-pool-"));
-  const counter = join(dir, "imports");
-  writeFileSync(
-    join(dir, "flaky_model.py"),
-    `import os\n_path = ${JSON.stringify(counter)}\n` +
-      "n = int(open(_path).read()) if os.path.exists(_path) else 0\n" +
-      "open(_path, 'w').write(str(n + 1))\n" +
-      "if n < 4:\n    os._exit(4)\n",
-  );
+  const model = countingModule(dir, "flaky_model", "if n < 4:\n    os._exit(4)\n");
   const p = new PythonWorkerPool({ size: 2, timeoutMs: 10_000 });
   await p.start();
   try {
     await p.configure({
       globals: {},
-      dataModels: [{ id: "Flaky", logTypes: ["Flaky.Log"], mappings: {}, module: join(dir, "flaky_model.py") }],
+      dataModels: [{ id: "Flaky", logTypes: ["Flaky.Log"], mappings: {}, module: model.path }],
     });
     // Loaded into every slot's worker once it has the configuration.
     const loaded = await p.loadRule("seed.users", fx("seed_user_changes.py"));
@@ -349,19 +369,15 @@ test("a start that failed is not the pool's end: start() tries again", async () 
 test("a registered rule whose re-import ends every replacement: no longer re-loaded, the slot and other rules kept", async () => {
   // Imports on its first two loads (the two workers), then ends the worker importing it (counted in a file).
   const dir = mkdtempSync(join(tmpdir(), "vigil-pool-"));
-  const counter = join(dir, "imports");
-  writeFileSync(
-    join(dir, "exits_on_reimport.py"),
-    `import os\n_path = ${JSON.stringify(counter)}\n` +
-      "n = int(open(_path).read()) if os.path.exists(_path) else 0\n" +
-      "open(_path, 'w').write(str(n + 1))\n" +
-      "if n >= 2:\n    os._exit(5)\n\ndef rule(event):\n    return True\n",
+  const { path, imports } = countingModule(
+    dir,
+    "exits_on_reimport",
+    "if n >= 2:\n    os._exit(5)\n\ndef rule(event):\n    return True\n",
   );
-  const imports = () => Number(readFileSync(counter, "utf8"));
   const p = new PythonWorkerPool({ size: 2, timeoutMs: 10_000 });
   await p.start();
   try {
-    assert.ok((await p.loadRule("reimport", join(dir, "exits_on_reimport.py"))).ok);
+    assert.ok((await p.loadRule("reimport", path)).ok);
     assert.ok((await p.loadRule("seed.users", fx("seed_user_changes.py"))).ok);
     assert.ok((await p.loadRule("crash", fx("crash.py"))).ok);
     assert.equal(imports(), 2);
@@ -372,13 +388,7 @@ test("a registered rule whose re-import ends every replacement: no longer re-loa
       const r = await p.run("seed.users", { type: "user.added" });
       assert.ok(r.ok && r.value.rule === true, JSON.stringify(r));
     }
-    // Until no replacement has imported it for 3 s (each takes python3's start-up, half a second on a busy host).
-    let settled = imports();
-    for (let quiet = 0, waited = 0; quiet < 3_000 && waited < 30_000; waited += 250) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      quiet = imports() === settled ? quiet + 250 : 0;
-      settled = imports();
-    }
+    const settled = await settledCount(imports);
     // Three replacements in a row died re-importing it, then no more (before: replaced and killed for ever).
     assert.equal(settled, 2 + 3);
     assert.equal((p as unknown as { workers: unknown[] }).workers.length, 2, "no slot given up");
@@ -439,26 +449,17 @@ test("a slot given up is tried again after its wait: the pool recovers without a
 
 test("a rule that ends its worker after its import (a thread it left): replacements that die idle are given up", async () => {
   const dir = mkdtempSync(join(tmpdir(), "vigil-pool-"));
-  const counter = join(dir, "imports");
-  writeFileSync(
-    join(dir, "exits_later.py"),
-    `import os, threading, time\n_path = ${JSON.stringify(counter)}\n` +
-      "n = int(open(_path).read()) if os.path.exists(_path) else 0\n" +
-      "open(_path, 'w').write(str(n + 1))\n" +
-      "threading.Thread(target=lambda: (time.sleep(0.3), os._exit(6)), daemon=True).start()\n\n" +
+  const { path, imports } = countingModule(
+    dir,
+    "exits_later",
+    "import threading, time\nthreading.Thread(target=lambda: (time.sleep(0.3), os._exit(6)), daemon=True).start()\n\n" +
       "def rule(event):\n    return True\n",
   );
-  const imports = () => Number(readFileSync(counter, "utf8"));
   const p = new PythonWorkerPool({ size: 1, timeoutMs: 10_000 });
   await p.start();
   try {
-    assert.ok((await p.loadRule("later", join(dir, "exits_later.py"))).ok);
-    let settled = imports();
-    for (let quiet = 0, waited = 0; quiet < 3_000 && waited < 30_000; waited += 250) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      quiet = imports() === settled ? quiet + 250 : 0;
-      settled = imports();
-    }
+    assert.ok((await p.loadRule("later", path)).ok);
+    const settled = await settledCount(imports);
     // The first worker had answered (its load): replaced. Its replacements died before answering anything: four in
     // a row, and the slot is given up (before: each replaced, for ever).
     assert.equal(settled, 1 + 4);
