@@ -154,7 +154,7 @@ export function runSuppressionContract(name: string, open: (clock: Clock) => Pro
       assert.equal((await store.applyDerivedMatches(source.id, [next])).createdAlertIds.length, 1);
     });
 
-    it("refuses a suppression without a reason, without a field, with an unknown field or a past expiry", async () => {
+    it("refuses a suppression without a reason, without a field or with only a rule-wide dedup, with an unknown field or a past expiry", async () => {
       const base = {
         ruleId: "R",
         conditions: { ip: "203.0.113.7" },
@@ -167,7 +167,14 @@ export function runSuppressionContract(name: string, open: (clock: Clock) => Pro
       await rejectsWith(store.createSuppression({ ...base, conditions: { raw: "x" } as never }), "usage");
       await rejectsWith(store.createSuppression({ ...base, expiresAtMs: nowMs }), "usage");
       await rejectsWith(store.createSuppression({ ...base, ruleId: "" }), "usage");
+      // A dedup string every match of the rule has, alone: the whole rule muted (disabling it takes an admin).
+      for (const dedup of ["defaultDedupString:R", "R"])
+        await rejectsWith(store.createSuppression({ ...base, conditions: { dedup } }), "usage");
       assert.deepEqual(await store.listSuppressions({ includeRemoved: true }), []);
+      // With another field, or another rule's default, it pins only some matches.
+      await store.createSuppression({ ...base, conditions: { dedup: "defaultDedupString:R", ip: "203.0.113.7" } });
+      await store.createSuppression({ ...base, conditions: { dedup: "defaultDedupString:Other" } });
+      assert.equal((await store.listSuppressions({})).length, 2);
     });
 
     it("throttles login keys with exponential backoff, forgets after a quiet spell, clears on demand", async () => {

@@ -92,6 +92,19 @@ export const CORRELATION_LOG_TYPE = "Vigil.Correlation";
  */
 export const VIGIL_DEDUP_PREFIX = "vigil:";
 
+/** The dedup string of a rule's match when neither dedup() nor title() gave one (Panther's default). */
+export function defaultDedupString(ruleId: string): string {
+  return `defaultDedupString:${ruleId}`;
+}
+
+/**
+ * The dedup strings every match of a rule may share, whatever its event: the default, and a correlation rule's
+ * own id (its matches' dedup string when it correlates on no key). Pinning one of them mutes the whole rule.
+ */
+export function ruleWideDedups(ruleId: string): string[] {
+  return [defaultDedupString(ruleId), ruleId];
+}
+
 /** The open statuses, for queries that filter on them. */
 export const OPEN_ALERT_STATUSES: readonly AlertStatus[] = ALERT_STATUSES.filter(isOpenAlertStatus);
 

@@ -109,6 +109,7 @@ export function correlateStored(
       .join(", ");
     // As any rule's (engine/resolve.ts): at most 1000 characters, and text the stores give back as it was, since
     // the store knows a correlation's match by its dedup string. A key may come from a member's alert context.
+    // Without a key, every match of the rule shares its id (ruleWideDedups, which suppressions refuse to pin alone).
     const dedup = truncate(key === "" ? spec.ruleId : key);
     derived.push({
       ruleId: spec.ruleId,

@@ -2,7 +2,7 @@
 // shared by TypeScript and Python rules. Each auxiliary function's result arrives as an Outcome:
 // absent (not defined), a value, or the error it raised.
 
-import { isSeverity, type Severity, VIGIL_DEDUP_PREFIX } from "../../core/detection.ts";
+import { defaultDedupString, isSeverity, type Severity, VIGIL_DEDUP_PREFIX } from "../../core/detection.ts";
 import { cutText, wellFormedText } from "../../core/storable-text.ts";
 
 export interface FnError {
@@ -47,7 +47,7 @@ export function resolveDedup(o: Outcome, titleOutcome: Outcome, ruleId: string):
   if (d !== null && d !== "") return ruleDedup(d);
   const t = okString(titleOutcome);
   if (t !== null && t !== "") return ruleDedup(t);
-  return `defaultDedupString:${ruleId}`;
+  return defaultDedupString(ruleId);
 }
 
 function ruleDedup(s: string): string {

@@ -8,7 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { isIP } from "node:net";
 import type { Selectable } from "kysely";
-import type { RuleMatch } from "../../core/detection.ts";
+import { type RuleMatch, ruleWideDedups } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import { characterCount, wellFormedText } from "../../core/storable-text.ts";
 import {
@@ -49,7 +49,7 @@ function toSuppression(r: Selectable<SuppressionsTable>): SuppressionRecord {
 }
 
 /** The conditions with known fields only, in field order (so equal conditions are equal text). */
-function checkedConditions(conditions: SuppressionConditions): SuppressionConditions {
+function checkedConditions(ruleId: string, conditions: SuppressionConditions): SuppressionConditions {
   const unknown = Object.keys(conditions).filter((k) => !(SUPPRESSION_FIELDS as readonly string[]).includes(k));
   if (unknown.length > 0) {
     throw new UsageError(`A suppression pins only ${SUPPRESSION_FIELDS.join(", ")}; not ${unknown.join(", ")}.`);
@@ -70,6 +70,14 @@ function checkedConditions(conditions: SuppressionConditions): SuppressionCondit
   // Without a field it would mute the whole rule: that is what disabling a rule is for.
   if (Object.keys(checked).length === 0) {
     throw new UsageError("A suppression pins at least one field (e.g. actorEmail or ip); to mute a rule, disable it.");
+  }
+  // Nor with a dedup string every match of the rule has (a rule without dedup() or title()): that too would mute
+  // the rule, which takes an administrator (disabling it), while any analyst may suppress.
+  const { dedup, ...others } = checked;
+  if (dedup !== undefined && Object.keys(others).length === 0 && ruleWideDedups(ruleId).includes(dedup)) {
+    throw new UsageError(
+      `Every match of ${ruleId} has the dedup string ${JSON.stringify(dedup)}: pinning it alone would mute the whole rule. Pin another field too (e.g. actorEmail or ip), or disable the rule.`,
+    );
   }
   return checked;
 }
@@ -246,7 +254,7 @@ export function suppressionOps(
       const row = {
         id: randomUUID(),
         rule_id: s.ruleId,
-        conditions: JSON.stringify(checkedConditions(s.conditions)),
+        conditions: JSON.stringify(checkedConditions(s.ruleId, s.conditions)),
         reason,
         created_by: s.createdBy,
         created_at_ms: nowMs,
