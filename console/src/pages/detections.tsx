@@ -170,8 +170,7 @@ export function DetectionsPage() {
         <div className="banner banner-error" role="alert">
           <strong>
             {rules.data.problems.length} rule {rules.data.problems.length === 1 ? "file" : "files"} could not be loaded;
-            their rules do not run and their data models do not apply (the others do). Fix the file and restart
-            Vigil:
+            their rules do not run and their data models do not apply (the others do). Fix the file and restart Vigil:
           </strong>
           <ul>
             {rules.data.problems.map((p) => (
