@@ -240,7 +240,7 @@ it("a Python rule whose module does not import is an invalid file, with its plac
   }
 });
 
-it("a data model whose module ends the worker: said once, and the Python rules' tests fail as not run, not as invalid rules", async () => {
+it("a data model whose module ends the worker: said once, and the tests needing Python fail as not run, not as invalid rules", async () => {
   const cli = mkdtempSync(join(tmpdir(), "vigil-rules-configure-"));
   try {
     writeFileSync(join(cli, "exits_model.py"), "import os\nos._exit(3)\n");
@@ -255,6 +255,17 @@ it("a data model whose module ends the worker: said once, and the Python rules' 
       "AnalysisType: rule\nRuleID: Good\nEnabled: true\nFilename: Good.py\nLogTypes: [Thing.Log]\nSeverity: Low\n" +
         "Tests:\n  - Name: matches\n    ExpectedResult: true\n    Log: {p_log_type: Thing.Log}\n",
     );
+    // A TypeScript rule on the data model's log type: its Method mappings would be asked of workers without it.
+    writeFileSync(
+      join(cli, "thing.ts"),
+      `import { defineRule } from ${JSON.stringify(DEFINE_RULE)};
+export default defineRule({
+  id: "Thing.Ts", logTypes: ["Thing.Log"], severity: "Low",
+  rule: (e) => e.udm("actor_user") === "x",
+  tests: [{ name: "reads the data model", expected: true, log: { p_log_type: "Thing.Log" } }],
+});
+`,
+    );
     const { out, text } = capture();
     const code = await rulesTestCommand([cli], out, {});
     assert.notEqual(code, 0, text());
@@ -268,6 +279,11 @@ it("a data model whose module ends the worker: said once, and the Python rules' 
       lines.some((l) => l.startsWith("FAIL Good › matches")),
       text(),
     );
+    assert.ok(
+      lines.some((l) => l.startsWith("FAIL Thing.Ts › reads the data model")),
+      text(),
+    );
+    assert.equal(text().match(/^ {2}- not run: /gm)?.length, 2, text());
     assert.match(text(), /^ {2}- not run: the Python workers did not take the global helpers and data models: /m);
   } finally {
     rmSync(cli, { recursive: true, force: true });

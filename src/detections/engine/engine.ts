@@ -260,6 +260,9 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
       // This load is the retry: the batches that come while it runs do not start loads of their own.
       if (pythonRetry !== null) pythonRetry = { ...pythonRetry, atMs: Number.POSITIVE_INFINITY };
       const before = pythonVerdict;
+      // Only what is lost while this load runs (a load that threw, or a rule lost as one ended, leaves entries that
+      // the verdict holds already).
+      lostWhileLoading.clear();
       pythonLoading = importPython(before)
         .then((failed) => {
           // Rules a worker said it lost while this load ran (pythonRuleLost): this load did not import them.

@@ -460,14 +460,39 @@ test("a rule that ends its worker after its import (a thread it left): replaceme
   try {
     assert.ok((await p.loadRule("later", path)).ok);
     const settled = await settledCount(imports);
-    // The first worker had answered (its load): replaced. Its replacements died before answering anything: four in
-    // a row, and the slot is given up (before: each replaced, for ever).
-    assert.equal(settled, 1 + 4);
+    // Each worker importing it died idle 0.3 s later, long before it had settled: four in a row (the first and three
+    // replacements), and the slot is given up (before: each replaced, for ever).
+    assert.equal(settled, 4);
     const r = await p.run("later", {});
     assert.ok(
       !r.ok && /keep failing to start: python worker exited \(code 6\)/.test(r.error.message),
       JSON.stringify(r),
     );
+  } finally {
+    await p.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a worker that settled and later dies idle (the host killed it) is replaced, however often: not a failed start", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-pool-"));
+  // Ends its worker 1.5 s after each import, after the (shortened) settling time of 0.5 s.
+  const { path, imports } = countingModule(
+    dir,
+    "exits_settled",
+    "import threading, time\nthreading.Thread(target=lambda: (time.sleep(1.5), os._exit(9)), daemon=True).start()\n\n" +
+      "def rule(event):\n    return True\n",
+  );
+  const p = new PythonWorkerPool({ size: 1, timeoutMs: 10_000, settledMs: 500 });
+  await p.start();
+  try {
+    assert.ok((await p.loadRule("settled", path)).ok);
+    // Six deaths and replacements (more than the four failed starts that give a slot up).
+    for (const started = Date.now(); imports() < 7 && Date.now() - started < 60_000; )
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.ok(imports() >= 7, `imports: ${imports()}`);
+    const r = await p.run("settled", {});
+    assert.ok(r.ok && r.value.rule === true, JSON.stringify(r));
   } finally {
     await p.close();
     rmSync(dir, { recursive: true, force: true });

@@ -29,6 +29,9 @@ export interface PythonWorkerPoolOptions {
   /** How long a worker slot given up (its workers kept dying as they started) waits to be tried again, in ms
    * (default 60000, doubling each time it is given up again, up to 30 minutes). */
   slotRetryMs?: number;
+  /** How long a worker must have lived after taking the configuration for an idle death not to count as a failed
+   * start, in ms (default 30000). */
+  settledMs?: number;
 }
 
 type Reply = { ok: true; [k: string]: unknown } | { ok: false; error: PyError };
@@ -38,8 +41,6 @@ interface Job {
   resolve: (reply: Reply) => void;
   /** A registered rule re-loaded into a replacement worker: the rule's id. */
   replayOf?: string;
-  /** Queued by the pool itself for a new worker (the configuration, a rule's re-load), not by a caller. */
-  own?: true;
 }
 
 /** A registered rule: its module, and how many replacement workers in a row died or hung re-loading it. */
@@ -72,14 +73,14 @@ class Worker {
   current: { job: Job; id: number; timer: NodeJS.Timeout } | undefined;
   alive = true;
   everReady = false;
-  /** Whether it holds the pool's configuration (or there was none when it was spawned). */
+  /** Whether it holds the pool's configuration (or there was none when it was spawned); see setConfigured. */
   configured = false;
-  /** Workers of this slot that died before they had started and taken the configuration, in a row. */
+  /** Since when it has been both ready and configured (null: it is not yet). */
+  settledSinceMs: number | null = null;
+  /** Workers of this slot that died before they had started (see Worker.started), in a row. */
   failedStarts = 0;
   /** How long this slot waited the last time it was given up (0: it has not been since it last started). */
   slotRetryMs = 0;
-  /** It has answered a request of the pool's callers (not only its own configuration and rule re-loads). */
-  answered = false;
   ready: Promise<void>;
   /** Fails `ready` (the first reason given wins). */
   readonly notReady: (e: unknown) => void;
@@ -112,6 +113,7 @@ class Worker {
         if (!isReady) {
           isReady = true;
           this.everReady = true;
+          this.setConfigured(this.configured);
           readyResolve();
         } else if (line.trim() !== "") this.onLine(this, line);
         nl = this.buffer.indexOf("\n");
@@ -134,6 +136,22 @@ class Worker {
     });
   }
 
+  setConfigured(configured: boolean): void {
+    this.configured = configured;
+    this.settledSinceMs = configured && this.everReady ? (this.settledSinceMs ?? Date.now()) : null;
+  }
+
+  /**
+   * Whether it had started, as it dies: ready, configured, and then either settled for `settledMs` or ended by the
+   * request it was serving (a rule that crashes it: that request is the cause, and its caller is told). One that
+   * dies idle sooner was ended by something its imports left running (a thread, a C extension), and a
+   * replacement would import it again; dying as it starts or takes the configuration is the same.
+   */
+  started(serving: boolean, settledMs: number): boolean {
+    if (this.settledSinceMs === null) return false;
+    return serving || Date.now() - this.settledSinceMs >= settledMs;
+  }
+
   kill(): void {
     this.alive = false;
     if (this.proc.exitCode === null && this.proc.signalCode === null) this.proc.kill("SIGKILL");
@@ -154,6 +172,7 @@ export class PythonWorkerPool {
   /** Workers of given-up slots being tried again: they take requests only once they are ready. */
   private probes: Worker[] = [];
   private readonly slotRetryMs: number;
+  private readonly settledMs: number;
   /** The repository configuration (globals, data models); replayed into replacements before their rules. */
   private config: PyRepositoryConfig | null = null;
   private nextId = 1;
@@ -170,6 +189,7 @@ export class PythonWorkerPool {
     this.startTimeoutMs = options.startTimeoutMs ?? START_LIMIT_MS;
     this.python = options.python ?? "python3";
     this.slotRetryMs = options.slotRetryMs ?? 60_000;
+    this.settledMs = options.settledMs ?? 30_000;
     if (!Number.isInteger(this.size) || this.size < 1) throw new VigilError("python_pool_size", "size must be ≥ 1");
   }
 
@@ -212,7 +232,7 @@ export class PythonWorkerPool {
     const replies = await Promise.all(
       this.workers.map((w) => {
         // Not configured until it replies: dying on it is a failed start (see fail).
-        w.configured = false;
+        w.setConfigured(false);
         return this.enqueue({ op: "configure", ...config }, w.privateQueue, w);
       }),
     );
@@ -388,7 +408,7 @@ export class PythonWorkerPool {
         if (w.alive && !this.closed) this.fail(w, "WorkerCrashed", reason);
       },
     );
-    w.configured = this.config === null;
+    w.setConfigured(this.config === null);
     // Requests wait for it to be ready (pump), so its start-up has a time limit of its own: one that hangs as it
     // starts is replaced, as one that hangs on a request is.
     const startLimit = setTimeout(() => {
@@ -429,10 +449,9 @@ export class PythonWorkerPool {
     if (reply.id !== cur.id) return; // a stale line cannot answer a newer request
     clearTimeout(cur.timer);
     w.current = undefined;
-    if (cur.job.payload.op === "configure" && reply.ok) w.configured = true;
+    if (cur.job.payload.op === "configure" && reply.ok) w.setConfigured(true);
     const replayed = cur.job.replayOf === undefined ? undefined : this.registry.get(cur.job.replayOf);
     if (replayed !== undefined) replayed.replayFailures = 0;
-    if (cur.job.own === undefined) w.answered = true;
     cur.job.resolve(reply);
     this.pump(w);
   }
@@ -460,12 +479,10 @@ export class PythonWorkerPool {
     const replayed = cur?.job.replayOf === undefined ? undefined : this.registry.get(cur.job.replayOf);
     if (replayed !== undefined && ++replayed.replayFailures >= MAX_REPLAY_FAILURES)
       this.registry.delete(cur?.job.replayOf as string);
-    // Per slot: a worker that dies before it is ready, or before it took the configuration (a data model that exits
-    // or hangs at import), has not started; replaced each time, it would be respawned and killed for ever. One
-    // that started resets its slot's count, so a busy host's occasional timeout never adds up to giving up.
-    // One that dies idle before it has answered any request has not started either: something its imports left
-    // running ended it (a thread, a C extension), and a replacement would import it again.
-    const started = w.everReady && w.configured && (cur !== undefined || w.answered);
+    // Per slot: a worker that dies before it had started (Worker.started: a data model that exits or hangs at import,
+    // a thread a module left that ends it) is counted; replaced each time, it would be respawned and killed for
+    // ever. One that started resets its slot's count, so a busy host's occasional timeout never adds up to giving up.
+    const started = w.started(cur !== undefined, this.settledMs);
     const failedStarts = started ? 0 : w.failedStarts + 1;
     const slotRetryMs = started ? 0 : w.slotRetryMs;
     w.slotRetryMs = slotRetryMs;
@@ -506,12 +523,11 @@ export class PythonWorkerPool {
 
   /** Queues, for a new worker, the configuration and the registered rules, then `pending`. */
   private prepare(w: Worker, pending: Job[]): void {
-    w.configured = this.config === null;
+    w.setConfigured(this.config === null);
     const pendingLoads = new Set(pending.map((j) => j.payload.ruleId));
     const configure = pending.findIndex((j) => j.payload.op === "configure");
     if (configure >= 0) w.privateQueue.push(...pending.splice(configure, 1));
-    else if (this.config)
-      w.privateQueue.push({ payload: { op: "configure", ...this.config }, resolve: () => {}, own: true });
+    else if (this.config) w.privateQueue.push({ payload: { op: "configure", ...this.config }, resolve: () => {} });
     for (const [ruleId, entry] of this.registry) if (!pendingLoads.has(ruleId)) this.replay(w, ruleId, entry);
     w.privateQueue.push(...pending);
     this.pump(w);
@@ -559,7 +575,7 @@ export class PythonWorkerPool {
   }
 
   private replay(w: Worker, ruleId: string, entry: RegisteredRule): void {
-    w.privateQueue.push({ payload: loadPayload(ruleId, entry), resolve: () => {}, replayOf: ruleId, own: true });
+    w.privateQueue.push({ payload: loadPayload(ruleId, entry), resolve: () => {}, replayOf: ruleId });
     this.pump(w);
   }
 }
