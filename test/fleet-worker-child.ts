@@ -14,16 +14,31 @@ import { PollScheduler } from "../src/pipeline/scheduler.ts";
 
 const log = process.env.FLEET_POLL_LOG;
 if (log) {
+  // When this process's event loop did not run for a while (a starved worker on a busy host), and how long: a
+  // worker reads on past its lease's deadline until its loop runs again, which the test allows for.
+  const stalls: Array<{ atMs: number; ms: number }> = [];
+  const TICK_MS = 50;
+  let lastTick = Date.now();
+  setInterval(() => {
+    const now = Date.now();
+    if (now - lastTick > 2 * TICK_MS) stalls.push({ atMs: now, ms: now - lastTick - TICK_MS });
+    while (stalls.length > 0 && (stalls[0] as { atMs: number }).atMs < now - 600_000) stalls.shift();
+    lastTick = now;
+  }, TICK_MS).unref();
   const pollOnce = SourcePoller.prototype.pollOnce;
   SourcePoller.prototype.pollOnce = async function (this: SourcePoller, signal?: AbortSignal) {
     const sourceId = (this as unknown as { deps: { source: { id: string } } }).deps.source.id;
-    const line = (phase: string) =>
-      appendFileSync(log, `${JSON.stringify({ pid: process.pid, sourceId, phase, atMs: Date.now() })}\n`);
+    const line = (phase: string, extra: Record<string, number> = {}) =>
+      appendFileSync(log, `${JSON.stringify({ pid: process.pid, sourceId, phase, atMs: Date.now(), ...extra })}\n`);
+    const startMs = Date.now();
     line("start");
     try {
       return await pollOnce.call(this, signal);
     } finally {
-      line("end");
+      // The longest stall during the poll (the loop resumed within it; the tick seen as the poll ends counts too).
+      const gap = Date.now() - lastTick;
+      const during = stalls.filter((st) => st.atMs >= startMs).map((st) => st.ms);
+      line("end", { stallMs: Math.max(0, gap - TICK_MS, ...during) });
     }
   };
 }
