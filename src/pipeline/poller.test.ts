@@ -415,6 +415,32 @@ describe("poller", () => {
     }
   });
 
+  it("after this machine's clock was set back, sweeps from now (not an inverted window from the checkpoint)", async () => {
+    const h = await harness({ seed: 17, history: { days: 0.5, eventsPerDay: 500, endSecs: T0 / 1000 } });
+    try {
+      // Polled while the clock ran two hours ahead: checkpoint and sweep are stored two hours in the future.
+      h.clock.set(T0 + 2 * 3600_000);
+      await h.poller.pollOnce();
+      assert.equal((await h.store.getStreamState(h.source.id, "main")).checkpointSecs, T0 / 1000 + 2 * 3600);
+      // Set back. An event three hours old arrives late (after the windows of the clock that ran ahead).
+      h.clock.set(T0 + 60_000);
+      const now = (T0 + 60_000) / 1000;
+      const template = visibleMain(h.sim, T0 / 1000)[0]!;
+      const late = { ...template, id: "audit_log-LATEclockback0000000000001", effective_at: now - 3 * 3600 };
+      h.sim.org.addEvents([late], { visibleAtSecs: now - 30 });
+      const report = await h.poller.pollOnce();
+      const stream = report.streams[0]!;
+      assert.ok(stream.windowStartSecs <= stream.windowEndSecs, JSON.stringify(stream));
+      assert.equal(stream.windowEndSecs, now);
+      assert.equal(stream.swept, true, "a sweep stored in the future is due");
+      assert.ok((await h.store.listEventIds(h.source.id)).includes(late.id), "the sweep finds the late event");
+      const state = await h.store.getStreamState(h.source.id, "main");
+      assert.deepEqual([state.checkpointSecs, state.lastSweepSecs], [now, now]);
+    } finally {
+      await h.close();
+    }
+  });
+
   it("keeps the checkpoint when a window is interrupted, and the next poll completes it without duplicates", async () => {
     const h = await harness(
       { seed: 19, history: { days: 1, eventsPerDay: 3000, endSecs: T0 / 1000 } },

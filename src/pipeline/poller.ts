@@ -135,10 +135,14 @@ export class SourcePoller {
     }
     // The sweep's clock starts with the source: a new source's history is covered by its backfill.
     const lastSweep = state.lastSweepSecs ?? (backfillJobId !== undefined ? now : null);
-    const sweepDue = lastSweep === null || now - lastSweep >= source.sweepIntervalSecs;
+    // A checkpoint or sweep later than now was written by a clock that ran ahead and has been set back: the windows
+    // it started may have passed over events the API did not show yet, so the sweep reads them again now (and
+    // the window starts from now, not from the checkpoint, which would ask the API for an empty, inverted range).
+    const clockSetBack = checkpoint > now || (lastSweep !== null && lastSweep > now);
+    const sweepDue = lastSweep === null || now - lastSweep >= source.sweepIntervalSecs || clockSetBack;
     const slot = (secs: number) => Math.floor(secs / RECENT_REREAD.intervalSecs);
     const recentDue = slot(now) > slot(checkpoint);
-    let windowStart = checkpoint - source.overlapSecs;
+    let windowStart = Math.min(checkpoint, now) - source.overlapSecs;
     if (recentDue)
       windowStart = Math.min(windowStart, now - Math.min(RECENT_REREAD.windowSecs, source.sweepWindowSecs));
     if (sweepDue) windowStart = Math.min(windowStart, now - source.sweepWindowSecs);

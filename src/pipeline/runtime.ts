@@ -335,16 +335,26 @@ export async function pollAllOnce(
     : (await runtime.store.listSources()).filter((s) => s.enabled);
   const outcomes: SourcePollOutcome[] = [];
   for (const source of sources) {
+    let polled: SourcePollOutcome | null = null;
+    let failure: unknown = null;
     try {
       const poller = await pollerFor(runtime, source);
       const report = await poller.pollOnce(options.signal);
       const backfillJobs = await runPendingBackfills(runtime, source, options.signal ? { signal: options.signal } : {});
-      const correlation = await runDerivedDetections(runtime, source, options.signal);
-      outcomes.push({ source, report, backfillJobs, correlationAlerts: correlation.createdAlertIds.length });
+      polled = { source, report, backfillJobs };
     } catch (err) {
       if (options.signal?.aborted) throw err;
-      outcomes.push({ source, error: errorMessage(err) });
+      failure = err;
     }
+    // Correlation and scheduled rules read what is stored, whatever the poll's outcome (as the scheduler's loop).
+    try {
+      const correlation = await runDerivedDetections(runtime, source, options.signal);
+      if (polled !== null) outcomes.push({ ...polled, correlationAlerts: correlation.createdAlertIds.length });
+    } catch (err) {
+      if (options.signal?.aborted) throw err;
+      failure ??= err;
+    }
+    if (failure !== null) outcomes.push({ source, error: errorMessage(failure) });
     await runHealthChecks(runtime, source);
   }
   return outcomes;

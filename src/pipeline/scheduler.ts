@@ -201,7 +201,6 @@ export class PollScheduler {
       try {
         const poller = await pollerFor(this.runtime, source, options.fence);
         const report = await poller.pollOnce(signal);
-        await runDerivedDetections(this.runtime, source, signal);
         const inserted = report.streams.reduce((n, s) => n + s.inserted, 0);
         const backfill = this.backfillCounter(source.id).take();
         logger.info(
@@ -215,6 +214,19 @@ export class PollScheduler {
         const level = err instanceof VigilError && !err.retryable ? "error" : "warn";
         logger[level]({ source: source.name }, `Polling ${source.name} failed: ${errorMessage(err)}`);
         failure = err;
+      }
+      // Correlation and scheduled rules read what is stored, whatever this poll's outcome: a stream that keeps
+      // failing (tenant events the key may not read) must not hold back the alerts of what the other stored.
+      try {
+        await runDerivedDetections(this.runtime, source, signal);
+      } catch (err) {
+        if (isAbort(err, signal)) break;
+        if (err instanceof VigilError && err.code === "lease_lost") break;
+        logger.warn(
+          { source: source.name },
+          `Correlation or scheduled rules of ${source.name} failed: ${errorMessage(err)}`,
+        );
+        failure ??= err;
       }
       await runHealthChecks(this.runtime, source);
       if (options.backfill) {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
@@ -184,19 +184,35 @@ test("run_batch evaluates every rule on every event", async () => {
 });
 
 /**
- * A module in `dir` that counts its imports in a file (`n`: the imports before this one), then runs `then`;
- * returns its path and a reader of the count.
+ * A module in `dir` that counts its imports (`n`: the imports before this one), then runs `then`; returns its path
+ * and a reader of the count. Each import claims the next number by creating its file exclusively: workers of two
+ * slots import at once, and a read-then-write counter could give both the same number.
  */
 function countingModule(dir: string, name: string, then: string): { path: string; imports: () => number } {
   const counter = join(dir, `${name}.imports`);
+  mkdirSync(counter);
   const path = join(dir, `${name}.py`);
   writeFileSync(
     path,
-    `import os\n_path = ${JSON.stringify(counter)}\n` +
-      "n = int(open(_path).read()) if os.path.exists(_path) else 0\n" +
-      `open(_path, 'w').write(str(n + 1))\n${then}`,
+    `import os\n_dir = ${JSON.stringify(counter)}\nn = 0\n` +
+      "while True:\n" +
+      "    try:\n" +
+      "        os.close(os.open(os.path.join(_dir, str(n)), os.O_CREAT | os.O_EXCL | os.O_WRONLY))\n" +
+      "        break\n" +
+      "    except FileExistsError:\n" +
+      `        n += 1\n${then}`,
   );
-  return { path, imports: () => Number(readFileSync(counter, "utf8")) };
+  return { path, imports: () => readdirSync(counter).length };
+}
+
+/** A rule module (counting its imports) that leaves a thread ending its worker `secs` after each import. */
+function endsWorkerLater(dir: string, name: string, secs: number, code: number) {
+  return countingModule(
+    dir,
+    name,
+    `import threading, time\nthreading.Thread(target=lambda: (time.sleep(${secs}), os._exit(${code})), daemon=True).start()\n\n` +
+      "def rule(event):\n    return True\n",
+  );
 }
 
 /** The count once it has not moved for 3 s (each replacement takes python3's start-up), or after 30 s. */
@@ -449,12 +465,7 @@ test("a slot given up is tried again after its wait: the pool recovers without a
 
 test("a rule that ends its worker after its import (a thread it left): replacements that die idle are given up", async () => {
   const dir = mkdtempSync(join(tmpdir(), "vigil-pool-"));
-  const { path, imports } = countingModule(
-    dir,
-    "exits_later",
-    "import threading, time\nthreading.Thread(target=lambda: (time.sleep(0.3), os._exit(6)), daemon=True).start()\n\n" +
-      "def rule(event):\n    return True\n",
-  );
+  const { path, imports } = endsWorkerLater(dir, "exits_later", 0.3, 6);
   const p = new PythonWorkerPool({ size: 1, timeoutMs: 10_000 });
   await p.start();
   try {
@@ -477,12 +488,7 @@ test("a rule that ends its worker after its import (a thread it left): replaceme
 test("a worker that settled and later dies idle (the host killed it) is replaced, however often: not a failed start", async () => {
   const dir = mkdtempSync(join(tmpdir(), "vigil-pool-"));
   // Ends its worker 1.5 s after each import, after the (shortened) settling time of 0.5 s.
-  const { path, imports } = countingModule(
-    dir,
-    "exits_settled",
-    "import threading, time\nthreading.Thread(target=lambda: (time.sleep(1.5), os._exit(9)), daemon=True).start()\n\n" +
-      "def rule(event):\n    return True\n",
-  );
+  const { path, imports } = endsWorkerLater(dir, "exits_settled", 1.5, 9);
   const p = new PythonWorkerPool({ size: 1, timeoutMs: 10_000, settledMs: 500 });
   await p.start();
   try {

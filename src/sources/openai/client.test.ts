@@ -156,8 +156,21 @@ test("pages() walks a window with after=last_id until has_more is false, keeping
   });
 });
 
-test("pages() throws when has_more is true but there is no last_id to continue from", async () => {
-  const stuck = json(200, { object: "list", data: [{ id: "x" }], first_id: "x", last_id: null, has_more: true });
+test("pages() continues after the last record when a page has more but no last_id (the spec does not require it)", async () => {
+  const noCursor = json(200, { object: "list", data: [{ id: "x" }], first_id: "x", last_id: null, has_more: true });
+  await withServer([noCursor, page(["y"])], async (server) => {
+    const yielded: string[][] = [];
+    for await (const p of makeClient(server).pages({})) yielded.push(p.data.map((r) => (r as { id: string }).id));
+    assert.deepEqual(yielded, [["x"], ["y"]]);
+    assert.deepEqual(
+      server.requests.map((r) => r.url.searchParams.get("after")),
+      [null, "x"],
+    );
+  });
+});
+
+test("pages() throws when has_more is true but there is no last_id nor record to continue from", async () => {
+  const stuck = json(200, { object: "list", data: [], first_id: null, last_id: null, has_more: true });
   await withServer([stuck], async (server) => {
     const yielded: unknown[] = [];
     const err = await failure(

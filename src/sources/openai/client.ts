@@ -120,16 +120,21 @@ export class OpenAIAuditLogClient {
     try {
       for (;;) {
         const page = await next;
+        // The spec does not require last_id; in real responses it is the last record's id, which continues the walk
+        // when it is missing (a page with neither cannot be continued).
+        const lastRecord = page.data.at(-1) as { id?: unknown } | undefined;
+        const cursor = page.last_id || (typeof lastRecord?.id === "string" ? lastRecord.id : "");
         // A page that cannot be continued is still yielded (its records are good); the error comes after.
         let stuck: Error | undefined;
-        if (page.has_more && !page.last_id) stuck = paginationStuckError("the page has no last_id to continue after");
-        else if (page.has_more && page.last_id === after) {
-          stuck = paginationStuckError(`last_id did not advance past ${page.last_id}`);
-        } else if (page.has_more && page.last_id && followed.has(page.last_id)) {
-          stuck = paginationStuckError(`last_id ${page.last_id} came back: this walk followed it before`);
-        } else if (page.has_more && page.last_id) {
-          followed.add(page.last_id);
-          after = page.last_id;
+        if (page.has_more && !cursor)
+          stuck = paginationStuckError("the page has no last_id or record to continue after");
+        else if (page.has_more && cursor === after) {
+          stuck = paginationStuckError(`last_id did not advance past ${cursor}`);
+        } else if (page.has_more && cursor && followed.has(cursor)) {
+          stuck = paginationStuckError(`last_id ${cursor} came back: this walk followed it before`);
+        } else if (page.has_more && cursor) {
+          followed.add(cursor);
+          after = cursor;
           next = this.listPage({ ...query, after }, controller.signal);
           // Awaited on the next turn; this only keeps an abandoned prefetch from being an unhandled rejection.
           next.catch(() => undefined);
