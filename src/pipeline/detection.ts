@@ -81,16 +81,14 @@ export async function openDetection(options: {
     ...(pythonPool ? { pythonPool } : {}),
     onPythonLoadErrors: notImported,
     onPythonDataModelErrors: (broken) => {
-      for (const { model, message } of broken)
-        dataModelLoadFailures.push(
-          `${model.pythonPath ?? model.specPath}: its Python module does not import: ${message}`,
-        );
-      for (const { model, message } of broken)
+      for (const { model, message } of broken) {
+        const problem = `${model.pythonPath ?? model.specPath}: its Python module does not import: ${message}`;
+        dataModelLoadFailures.push(problem);
         process.stderr.write(
-          `vigil: data model not loaded (the rules run without it): ${model.pythonPath ?? model.specPath}: ` +
-            `its Python module does not import: ${message}; on ${model.logTypes.join(", ")}, Python rules get no ` +
-            `data model and TypeScript rules reading its Method mappings get rule errors\n`,
+          `vigil: data model not loaded (the rules run without it): ${problem}; on ${model.logTypes.join(", ")}, ` +
+            `Python rules get no data model and TypeScript rules reading its Method mappings get rule errors\n`,
         );
+      }
     },
   });
   // Imported now, so that start-up says which do not.

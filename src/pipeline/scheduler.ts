@@ -198,6 +198,8 @@ export class PollScheduler {
       if (!source?.enabled) break;
       const started = clock.nowMs();
       let failure: unknown = null;
+      // Shutdown, or another worker holds the source now (this one's heartbeat will notice): stop quietly.
+      const stops = (err: unknown) => isAbort(err, signal) || (err instanceof VigilError && err.code === "lease_lost");
       try {
         const poller = await pollerFor(this.runtime, source, options.fence);
         const report = await poller.pollOnce(signal);
@@ -208,9 +210,7 @@ export class PollScheduler {
           pollSummary(source.name, report, backfill),
         );
       } catch (err) {
-        if (isAbort(err, signal)) break;
-        // Another worker holds the source now (this one's heartbeat will notice): stop quietly.
-        if (err instanceof VigilError && err.code === "lease_lost") break;
+        if (stops(err)) break;
         const level = err instanceof VigilError && !err.retryable ? "error" : "warn";
         logger[level]({ source: source.name }, `Polling ${source.name} failed: ${errorMessage(err)}`);
         failure = err;
@@ -220,8 +220,7 @@ export class PollScheduler {
       try {
         await runDerivedDetections(this.runtime, source, signal);
       } catch (err) {
-        if (isAbort(err, signal)) break;
-        if (err instanceof VigilError && err.code === "lease_lost") break;
+        if (stops(err)) break;
         logger.warn(
           { source: source.name },
           `Correlation or scheduled rules of ${source.name} failed: ${errorMessage(err)}`,

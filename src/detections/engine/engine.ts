@@ -267,9 +267,7 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
         .then((failed) => {
           // Rules a worker said it lost while this load ran (pythonRuleLost): this load did not import them.
           for (const [ruleId, error] of lostWhileLoading) if (!failed.has(ruleId)) failed.set(ruleId, error);
-          if (lostWhileLoading.size > 0 && pythonRetry === null)
-            pythonRetry = { atMs: nowMs() + PYTHON_RETRY_MIN_MS, waitMs: PYTHON_RETRY_MIN_MS };
-          lostWhileLoading.clear();
+          if (lostWhileLoading.size > 0) pythonRetry ??= firstRetry();
           pythonVerdict = failed;
           if (before !== undefined) reportNewLoadErrors(before, failed);
           return failed;
@@ -280,7 +278,7 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
       // A retry nobody waits for: should it throw (importPython reports failures as verdicts), try again later.
       if (before !== undefined)
         pythonLoading.catch(() => {
-          pythonRetry = { atMs: nowMs() + PYTHON_RETRY_MIN_MS, waitMs: PYTHON_RETRY_MIN_MS };
+          pythonRetry = firstRetry();
         });
     }
     return pythonVerdict !== undefined
@@ -299,7 +297,12 @@ export function createDetectionEngine(options: CreateEngineOptions): DetectionEn
     pythonVerdict = new Map(pythonVerdict).set(ruleId, unavailable);
     // A load under way replaces the verdict when it ends: it keeps this one (see loadPython).
     if (pythonLoading !== undefined) lostWhileLoading.set(ruleId, unavailable);
-    if (pythonRetry === null) pythonRetry = { atMs: nowMs() + PYTHON_RETRY_MIN_MS, waitMs: PYTHON_RETRY_MIN_MS };
+    pythonRetry ??= firstRetry();
+  }
+
+  /** The first load again after a failure: after the shortest back-off, which doubles from there. */
+  function firstRetry(): { atMs: number; waitMs: number } {
+    return { atMs: nowMs() + PYTHON_RETRY_MIN_MS, waitMs: PYTHON_RETRY_MIN_MS };
   }
 
   /** A retry that found a module's own failure: that rule stops running, which is said as at start-up. */

@@ -43,6 +43,12 @@ interface Job {
   replayOf?: string;
 }
 
+/** What a slot's next worker inherits: its failed starts in a row, and its last wait after being given up. */
+interface SlotHistory {
+  failedStarts: number;
+  slotRetryMs: number;
+}
+
 /** A registered rule: its module, and how many replacement workers in a row died or hung re-loading it. */
 interface RegisteredRule {
   path: string;
@@ -400,7 +406,8 @@ export class PythonWorkerPool {
     w.proc.stdin.write(`${JSON.stringify({ ...job.payload, id })}\n`);
   }
 
-  private spawnWorker(): Worker {
+  /** A worker for a slot, carrying the slot's history (a fresh slot's by default). */
+  private spawnWorker(slot: SlotHistory = { failedStarts: 0, slotRetryMs: 0 }): Worker {
     const w = new Worker(
       this.python,
       (w, line) => this.onLine(w, line),
@@ -408,6 +415,8 @@ export class PythonWorkerPool {
         if (w.alive && !this.closed) this.fail(w, "WorkerCrashed", reason);
       },
     );
+    w.failedStarts = slot.failedStarts;
+    w.slotRetryMs = slot.slotRetryMs;
     w.setConfigured(this.config === null);
     // Requests wait for it to be ready (pump), so its start-up has a time limit of its own: one that hangs as it
     // starts is replaced, as one that hangs on a request is.
@@ -476,22 +485,22 @@ export class PythonWorkerPool {
     }
     const index = this.workers.indexOf(w);
     if (index < 0) return;
-    const replayed = cur?.job.replayOf === undefined ? undefined : this.registry.get(cur.job.replayOf);
-    if (replayed !== undefined && ++replayed.replayFailures >= MAX_REPLAY_FAILURES)
-      this.registry.delete(cur?.job.replayOf as string);
+    const replayOf = cur?.job.replayOf;
+    const replayed = replayOf === undefined ? undefined : this.registry.get(replayOf);
+    if (replayOf !== undefined && replayed !== undefined && ++replayed.replayFailures >= MAX_REPLAY_FAILURES)
+      this.registry.delete(replayOf);
     // Per slot: a worker that dies before it had started (Worker.started: a data model that exits or hangs at import,
     // a thread a module left that ends it) is counted; replaced each time, it would be respawned and killed for
     // ever. One that started resets its slot's count, so a busy host's occasional timeout never adds up to giving up.
     const started = w.started(cur !== undefined, this.settledMs);
     const failedStarts = started ? 0 : w.failedStarts + 1;
     const slotRetryMs = started ? 0 : w.slotRetryMs;
-    w.slotRetryMs = slotRetryMs;
     if (failedStarts > MAX_FAILED_STARTS) {
       this.workers.splice(index, 1);
       this.giveUp(w, message);
       return;
     }
-    this.workers[index] = this.respawn(w.privateQueue.splice(0), failedStarts, slotRetryMs);
+    this.workers[index] = this.respawn(w.privateQueue.splice(0), { failedStarts, slotRetryMs });
   }
 
   /**
@@ -513,10 +522,8 @@ export class PythonWorkerPool {
    * had queued). The configuration first (a caller's still queued, else the pool's again): the rules import its
    * helpers.
    */
-  private respawn(pending: Job[], failedStarts: number, slotRetryMs: number): Worker {
-    const w = this.spawnWorker();
-    w.failedStarts = failedStarts;
-    w.slotRetryMs = slotRetryMs;
+  private respawn(pending: Job[], slot: SlotHistory): Worker {
+    const w = this.spawnWorker(slot);
     this.prepare(w, pending);
     return w;
   }
@@ -543,12 +550,8 @@ export class PythonWorkerPool {
     if (!this.givenUp.some((s) => s.atMs <= now)) return;
     const due = this.givenUp.filter((s) => s.atMs <= now);
     this.givenUp = this.givenUp.filter((s) => s.atMs > now);
-    for (const slot of due) {
-      const w = this.spawnWorker();
-      w.failedStarts = MAX_FAILED_STARTS;
-      w.slotRetryMs = slot.waitMs;
-      this.probes.push(w);
-    }
+    for (const slot of due)
+      this.probes.push(this.spawnWorker({ failedStarts: MAX_FAILED_STARTS, slotRetryMs: slot.waitMs }));
   }
 
   /** Why no request can be taken now, or null. */

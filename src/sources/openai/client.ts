@@ -126,13 +126,13 @@ export class OpenAIAuditLogClient {
         const cursor = page.last_id || (typeof lastRecord?.id === "string" ? lastRecord.id : "");
         // A page that cannot be continued is still yielded (its records are good); the error comes after.
         let stuck: Error | undefined;
-        if (page.has_more && !cursor)
-          stuck = paginationStuckError("the page has no last_id or record to continue after");
-        else if (page.has_more && cursor === after) {
-          stuck = paginationStuckError(`last_id did not advance past ${cursor}`);
-        } else if (page.has_more && cursor && followed.has(cursor)) {
+        if (!page.has_more) {
+          // The window is complete after this page.
+        } else if (!cursor) stuck = paginationStuckError("the page has no last_id or record to continue after");
+        else if (cursor === after) stuck = paginationStuckError(`last_id did not advance past ${cursor}`);
+        else if (followed.has(cursor)) {
           stuck = paginationStuckError(`last_id ${cursor} came back: this walk followed it before`);
-        } else if (page.has_more && cursor) {
+        } else {
           followed.add(cursor);
           after = cursor;
           next = this.listPage({ ...query, after }, controller.signal);
