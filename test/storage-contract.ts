@@ -445,6 +445,7 @@ export function runStorageContract(
           stream: "main",
           checkpointSecs: null,
           lastSweepSecs: null,
+          owedWindow: null,
         });
         await store.applyPage(page(source.id, [eventRow("e1", T0)]));
         assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, null);
@@ -461,6 +462,7 @@ export function runStorageContract(
           stream: "main",
           checkpointSecs: T0,
           lastSweepSecs: T0 + 50,
+          owedWindow: null,
         });
 
         await store.applyPage(page(source.id, [], { streamUpdate: { stream: "main", checkpointSecs: T0 + 60 } }));
@@ -472,6 +474,51 @@ export function runStorageContract(
         await store.applyPage(page(source.id, [], { streamUpdate: { stream: "tenant", checkpointSecs: T0 + 7 } }));
         assert.equal((await store.getStreamState(source.id, "tenant")).checkpointSecs, T0 + 7);
         assert.equal((await store.getStreamState(source.id, "main")).checkpointSecs, T0 + 60);
+      });
+
+      it("keeps a window's owed rest with the page that leaves it, until a page clears it", async () => {
+        const source = await newSource();
+        const owed = { startSecs: T0 - 3600, endSecs: T0, cursor: "audit_log-x", sweep: true };
+        await store.applyPage(
+          page(source.id, [eventRow("e1", T0)], {
+            streamUpdate: { stream: "main", checkpointSecs: T0, owedWindow: owed },
+          }),
+        );
+        assert.deepEqual((await store.getStreamState(source.id, "main")).owedWindow, owed);
+        assert.equal((await store.getStreamState(source.id, "tenant")).owedWindow, null);
+        // A page that moves only the checkpoint leaves the owed window as it is; a later cursor replaces it.
+        await store.applyPage(page(source.id, [], { streamUpdate: { stream: "main", checkpointSecs: T0 + 60 } }));
+        assert.deepEqual((await store.getStreamState(source.id, "main")).owedWindow, owed);
+        const further = { ...owed, cursor: null };
+        await store.applyPage(page(source.id, [], { streamUpdate: { stream: "main", owedWindow: further } }));
+        assert.deepEqual(await store.getStreamState(source.id, "main"), {
+          sourceId: source.id,
+          stream: "main",
+          checkpointSecs: T0 + 60,
+          lastSweepSecs: null,
+          owedWindow: further,
+        });
+        await store.applyPage(
+          page(source.id, [], { streamUpdate: { stream: "main", owedWindow: null, lastSweepSecs: T0 } }),
+        );
+        assert.deepEqual(await store.getStreamState(source.id, "main"), {
+          sourceId: source.id,
+          stream: "main",
+          checkpointSecs: T0 + 60,
+          lastSweepSecs: T0,
+          owedWindow: null,
+        });
+        // A page that fails writes none of it.
+        await assert.rejects(
+          store.applyPage(
+            page(source.id, [], {
+              streamUpdate: { stream: "main", owedWindow: owed },
+              sliceProgress: { jobId: 987_654, sliceIndex: 0, upperBoundSecs: T0, done: true, eventsRead: 0 },
+            }),
+          ),
+          VigilError,
+        );
+        assert.equal((await store.getStreamState(source.id, "main")).owedWindow, null);
       });
 
       it("rejects a page for an unknown source and stores nothing", async () => {
@@ -508,6 +555,7 @@ export function runStorageContract(
           stream: "main",
           checkpointSecs: T0,
           lastSweepSecs: null,
+          owedWindow: null,
         });
         assert.deepEqual(await store.getPollStatus(source.id), statusBefore);
         // The same page, retried without the fault, is stored whole.
@@ -677,6 +725,7 @@ export function runStorageContract(
           stream: "tenant",
           checkpointSecs: T0 + 9,
           lastSweepSecs: T0,
+          owedWindow: null,
         });
       });
 

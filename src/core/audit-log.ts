@@ -61,6 +61,15 @@ export interface AuditLogPage {
   serverTimeSecs?: number;
 }
 
+/**
+ * Where the walk goes on after this page: its `last_id`, or, since the spec does not require one, its last record's
+ * id, which is what `last_id` is in real responses. Empty when the page has neither (it cannot be continued).
+ */
+export function pageCursor(page: Pick<AuditLogPage, "data" | "last_id">): string {
+  const lastRecord = page.data.at(-1) as { id?: unknown } | null | undefined;
+  return page.last_id || (typeof lastRecord?.id === "string" ? lastRecord.id : "");
+}
+
 /** The query parameters of `GET /organization/audit_logs`, named as the SDKs name them. */
 export interface AuditLogQuery {
   effective_at?: { gt?: number; gte?: number; lt?: number; lte?: number };

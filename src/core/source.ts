@@ -160,8 +160,24 @@ function settingError(error: z.ZodError): SourceSettingError {
 /** Validates settings and fills in the defaults of those absent; throws a SourceSettingError. */
 export function parseSourceSettings(input: unknown): CompleteSourceSettings {
   const parsed = SourceSettingsSchema.safeParse(input);
-  if (parsed.success) return parsed.data;
-  throw settingError(parsed.error);
+  if (!parsed.success) throw settingError(parsed.error);
+  checkSweepSettings(parsed.data);
+  return parsed.data;
+}
+
+/**
+ * Each sweep re-reads the last `sweepWindowSecs`: sweeps as far apart as that, or further, leave time that none of
+ * them reads, and a late event there is never stored. Apart by less, an event late by up to the difference is.
+ */
+export function checkSweepSettings(settings: Pick<CompleteSourceSettings, "sweepWindowSecs" | "sweepIntervalSecs">) {
+  const { sweepWindowSecs: window, sweepIntervalSecs: interval } = settings;
+  if (window > 0 && interval >= window) {
+    throw new SourceSettingError(
+      "sweepIntervalSecs",
+      `must be shorter than sweepWindowSecs (${window} seconds): each sweep re-reads only the last ` +
+        "sweepWindowSecs, so sweeps further apart leave time that none of them reads",
+    );
+  }
 }
 
 /** Validates the settings given (a change), adding no default; throws a SourceSettingError. */
@@ -203,10 +219,29 @@ export type StreamName = "main" | "tenant";
 export interface StreamState {
   sourceId: string;
   stream: StreamName;
-  /** Every event with effective_at <= checkpoint that the API showed when the window was read is stored. */
+  /**
+   * Every event with effective_at <= checkpoint that the API showed when the window was read is stored, except
+   * what `owedWindow` still owes.
+   */
   checkpointSecs: number | null;
   /** When the last late-event sweep completed. */
   lastSweepSecs: number | null;
+  /** The rest of a window a poll stopped in (after storing some of its pages); null when none is owed. */
+  owedWindow: OwedWindow | null;
+}
+
+/**
+ * A poll window whose first pages are stored but not its last ones (the API failed, or rate-limited the poll, part
+ * way): the next polls read what came since first, then this window's rest from its cursor. Without it a window
+ * too long for the API's quota in one poll would be read again from its first page at every poll, and never end.
+ */
+export interface OwedWindow {
+  startSecs: number;
+  endSecs: number;
+  /** The `after` of its next page; null: read it whole again (its stored events are ignored by id). */
+  cursor: string | null;
+  /** Whether it is a late-event sweep: its end is then the stream's last sweep once it is read. */
+  sweep: boolean;
 }
 
 export interface PollStatus {

@@ -10,7 +10,7 @@
 // (`claimSlice`): several workers share one job's slices, and a dead worker's slice is taken over, once its lease
 // expires, from the progress stored with its last page.
 
-import type { AuditLogQuery } from "../core/audit-log.ts";
+import { type AuditLogPage, type AuditLogQuery, pageCursor } from "../core/audit-log.ts";
 import type { Clock } from "../core/clock.ts";
 import { VigilError } from "../core/errors.ts";
 import type { LeaseFence } from "../core/fleet.ts";
@@ -19,6 +19,7 @@ import type { BackfillJob, BackfillSlice, Store } from "../storage/ports.ts";
 import type { RecordNormalizer } from "./page-records.ts";
 import { type Detector, PageCommitQueue, storePage } from "./page-writer.ts";
 import type { AuditLogReader } from "./reader.ts";
+import { pagesFrom } from "./resume.ts";
 
 export interface BackfillProgress {
   /** Seconds of the job's range fully read, over all slices. */
@@ -173,58 +174,32 @@ async function runSlice(
   signal?: AbortSignal,
 ): Promise<void> {
   const base: AuditLogQuery = { limit: 100, ...(job.stream === "tenant" ? { tenant_only: true } : {}) };
-  // The slice's own query. A fresh or cursor-resumed slice walks it, so an interrupted backfill reads
-  // exactly the pages an uninterrupted one would (same boundaries: detection sees the same order).
-  const original: AuditLogQuery = { ...base, effective_at: { gte: slice.startSecs, lte: slice.endSecs - 1 } };
-  if (slice.cursor !== null) {
-    try {
-      await walkSlice(deps, job, slice, progress, { ...original, after: slice.cursor }, signal);
-      return;
-    } catch (err) {
-      // An expired or unknown cursor. The API's answer to one is undocumented: a 400, a 404, or an empty last
-      // page (walkSlice's `backfill_cursor_ignored`).
-      if (!(err instanceof VigilError && CURSOR_REFUSED.has(err.code))) throw err;
-    }
-  }
-  // Without a cursor the slice is read again whole, its stored events ignored by id. Reading only below its time
-  // progress would trust the API to list by effective_at, which it does not promise: a batch of events written
-  // late, listed before older ones, would put the progress below events not read yet. A refused cursor is rare;
-  // a slice read twice costs requests, a skipped one costs events.
-  return walkSlice(deps, job, slice, progress, original, signal);
+  // The slice's own query, from its cursor if it has one, so an interrupted backfill reads exactly the pages an
+  // uninterrupted one would (same boundaries: detection sees the same order).
+  const query: AuditLogQuery = { ...base, effective_at: { gte: slice.startSecs, lte: slice.endSecs - 1 } };
+  return walkSlice(deps, job, slice, progress, pagesFrom(deps.reader, query, slice.cursor, signal));
 }
 
-/** What the API answers a resumed slice's cursor with when it no longer knows it (see runSlice). */
-const CURSOR_REFUSED = new Set(["openai_bad_request", "openai_cursor_rejected", "backfill_cursor_ignored"]);
-
-/** Walks the slice's query (from a cursor, or from its start) to its end, storing each page with its progress. */
+/** Stores the slice's pages, each with its progress. */
 async function walkSlice(
   deps: BackfillDeps,
   job: BackfillJob,
   slice: BackfillSlice,
   progress: BackfillProgress,
-  query: AuditLogQuery,
-  signal?: AbortSignal,
+  pages: AsyncIterable<AuditLogPage>,
 ): Promise<void> {
   let upperBound = slice.upperBoundSecs;
   let eventsRead = slice.eventsRead;
-  let first = true;
-  for await (const page of deps.reader.pages(query, signal)) {
+  for await (const page of pages) {
     const done = !page.has_more;
-    // A resumed cursor's first page ends the walk with nothing in it: either the slice's last page was read
-    // before the stop, or the API dropped the cursor it no longer knows and answered an empty list. Marking the
-    // slice done would lose the second case's events for good; reading its rest by time costs little in the first.
-    if (first && query.after !== undefined && done && page.data.length === 0 && upperBound > slice.startSecs) {
-      throw new VigilError("backfill_cursor_ignored", `the page after ${query.after} came back empty`);
-    }
-    first = false;
     // Progress for the bar (resumes go by cursor, or read the slice again whole): pages come newest first, and
-    // the page's newest record bounds what is left, unless records were written late (see runSlice).
+    // the page's newest record bounds what is left, unless records were written late (see resume.ts).
     const before = upperBound;
     upperBound = done
       ? slice.startSecs
       : Math.min(upperBound, newestRecordSecs(page.data, slice.startSecs) ?? upperBound);
     eventsRead += page.data.length;
-    const cursor = !done ? page.last_id : null;
+    const cursor = !done ? pageCursor(page) || null : null;
     const result = await storePage(deps, page.data, {
       sliceProgress: {
         jobId: job.id,

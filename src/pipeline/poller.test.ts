@@ -11,7 +11,7 @@ import { silentLogger } from "../logging/logger.ts";
 import { loadOpenAIAuditLogType } from "../schema/index.ts";
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from "../simulator/index.ts";
 import { OpenAIAuditLogClient } from "../sources/openai/client.ts";
-import { authError } from "../sources/openai/errors.ts";
+import { authError, cursorRejectedError } from "../sources/openai/errors.ts";
 import type { Store } from "../storage/ports.ts";
 import { runBackfillJob } from "./backfill.ts";
 import { SourcePoller, warnIfClockAhead } from "./poller.ts";
@@ -441,22 +441,13 @@ describe("poller", () => {
     }
   });
 
-  it("keeps the checkpoint when a window is interrupted, and the next poll completes it without duplicates", async () => {
+  it("keeps the rest of an interrupted window owed, and the next poll reads it on from there without duplicates", async () => {
     const h = await harness(
       { seed: 19, history: { days: 1, eventsPerDay: 3000, endSecs: T0 / 1000 } },
       { overlapSecs: 86_400 },
     );
     try {
-      await h.store.createBackfillJob(
-        {
-          sourceId: h.source.id,
-          stream: "main",
-          sinceSecs: 0,
-          untilSecs: 1,
-          initialCheckpointSecs: T0 / 1000 - 20 * 3600,
-        },
-        [],
-      );
+      await startFrom(h, T0 / 1000 - 20 * 3600);
       let pages = 0;
       const failing: AuditLogReader = {
         async *pages(query, signal) {
@@ -466,26 +457,135 @@ describe("poller", () => {
           }
         },
       };
-      const broken = new SourcePoller({
-        store: h.store,
-        reader: failing,
-        normalizer,
-        source: h.source,
-        clock: h.clock,
-        logger: silentLogger,
-      });
-      await assert.rejects(broken.pollOnce(), /connection lost/);
-      assert.equal((await h.store.getStreamState(h.source.id, "main")).checkpointSecs, T0 / 1000 - 20 * 3600);
+      await assert.rejects(pollerWith(h, failing).pollOnce(), /connection lost/);
+      const state = await h.store.getStreamState(h.source.id, "main");
+      // The checkpoint moved to the window's end: what is left below it is owed, from the fifth page's cursor.
+      assert.equal(state.checkpointSecs, T0 / 1000);
+      assert.equal(state.owedWindow?.startSecs, T0 / 1000 - 44 * 3600);
+      assert.equal(state.owedWindow?.endSecs, T0 / 1000);
+      assert.equal(state.owedWindow?.sweep, true);
       assert.equal(await h.store.countEvents({ sourceId: h.source.id }), 500, "the five stored pages stay stored");
-      await h.poller.pollOnce();
+      const stored = new Set(await h.store.listEventIds(h.source.id));
+      assert.ok(state.owedWindow?.cursor && stored.has(state.owedWindow.cursor), "the cursor is a stored record's id");
+
+      const afters: Array<string | undefined> = [];
+      const watching: AuditLogReader = {
+        async *pages(query, signal) {
+          afters.push(query.after);
+          yield* h.client.pages(query, signal);
+        },
+      };
+      const report = await pollerWith(h, watching).pollOnce();
       const expected = visibleMain(h.sim, T0 / 1000).filter((e) => e.effective_at >= T0 / 1000 - 44 * 3600);
       assert.deepEqual((await h.store.listEventIds(h.source.id)).sort(), sortedIds(expected));
-      assert.equal((await h.store.getStreamState(h.source.id, "main")).checkpointSecs, T0 / 1000);
+      // Its own window (the overlap: a day, so 10 pages are read again), then the owed rest from the cursor.
+      assert.deepEqual(afters, [undefined, state.owedWindow.cursor]);
+      assert.equal(report.streams[0]?.swept, false, "no sweep while a window's rest is owed");
+      assert.deepEqual(report.streams[0]?.owedRead, { startSecs: T0 / 1000 - 44 * 3600, endSecs: T0 / 1000 });
+      assert.equal(report.streams[0]?.inserted, expected.length - 500);
+      const after = await h.store.getStreamState(h.source.id, "main");
+      assert.equal(after.checkpointSecs, T0 / 1000);
+      assert.equal(after.owedWindow, null);
+      assert.equal(after.lastSweepSecs, T0 / 1000, "the owed sweep's end is the last sweep");
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("ends a window longer than the API lets one poll read: each poll reads on from where the last stopped", async () => {
+    const h = await harness({ seed: 23, history: { days: 1, eventsPerDay: 3000, endSecs: T0 / 1000 } });
+    try {
+      await startFrom(h, T0 / 1000 - 20 * 3600);
+      // The API answers 8 requests per poll, then rate-limits it: fewer than the 25-hour sweep's pages.
+      let requests = 0;
+      const quota: AuditLogReader = {
+        async *pages(query, signal) {
+          for await (const page of h.client.pages(query, signal)) {
+            if (++requests > 8)
+              throw new VigilError("openai_rate_limited", "rate limited", { retryable: true, retryAfterMs: 1000 });
+            yield page;
+          }
+        },
+      };
+      const poller = pollerWith(h, quota);
+      const expected = sortedIds(visibleMain(h.sim, T0 / 1000));
+      let polls = 0;
+      for (; polls < 10; polls++) {
+        requests = 0;
+        const ok = await poller.pollOnce().then(
+          () => true,
+          (err) => {
+            assert.match(String(err), /rate limited/);
+            return false;
+          },
+        );
+        h.clock.advance(60_000);
+        if (ok) break;
+        const owed = (await h.store.getStreamState(h.source.id, "main")).owedWindow;
+        assert.ok(owed !== null && owed.cursor !== null, `poll ${polls + 1} left its rest owed`);
+      }
+      // The sweep's 2,863 events are 29 pages: 8 in the first poll, 7 in each later one (which reads its own
+      // minute first): four polls. Reading each window from its first page again, no poll would ever end it.
+      assert.equal(expected.length, 2863);
+      assert.equal(polls + 1, 4);
+      assert.deepEqual((await h.store.listEventIds(h.source.id)).sort(), expected);
+      const state = await h.store.getStreamState(h.source.id, "main");
+      assert.equal(state.owedWindow, null);
+      assert.equal(state.lastSweepSecs, T0 / 1000);
+      // The next poll is an ordinary one: the sweep done, nothing owed.
+      requests = 0;
+      const next = await poller.pollOnce();
+      assert.equal(next.streams[0]?.swept, false);
+      assert.equal(next.streams[0]?.owedRead, undefined);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("reads an owed window whole again when the API no longer knows its cursor", async () => {
+    const h = await harness({ seed: 29, history: { days: 1, eventsPerDay: 3000, endSecs: T0 / 1000 } });
+    try {
+      await startFrom(h, T0 / 1000 - 20 * 3600);
+      let pages = 0;
+      const failing: AuditLogReader = {
+        async *pages(query, signal) {
+          for await (const page of h.client.pages(query, signal)) {
+            if (++pages > 3) throw new Error("connection lost mid-window");
+            yield page;
+          }
+        },
+      };
+      await assert.rejects(pollerWith(h, failing).pollOnce(), /connection lost/);
+      assert.notEqual((await h.store.getStreamState(h.source.id, "main")).owedWindow?.cursor ?? null, null);
+      const forgetful: AuditLogReader = {
+        async *pages(query, signal) {
+          if (query.after !== undefined) {
+            const api = { message: "cursor not found", type: null, param: "after", code: null };
+            throw cursorRejectedError(query.after, api, null);
+          }
+          yield* h.client.pages(query, signal);
+        },
+      };
+      await pollerWith(h, forgetful).pollOnce();
+      assert.deepEqual((await h.store.listEventIds(h.source.id)).sort(), sortedIds(visibleMain(h.sim, T0 / 1000)));
+      assert.equal((await h.store.getStreamState(h.source.id, "main")).owedWindow, null);
     } finally {
       await h.close();
     }
   });
 });
+
+/** A source polled before: its stream's checkpoint is `checkpointSecs` (its history is not this test's). */
+async function startFrom(h: Harness, checkpointSecs: number): Promise<void> {
+  await h.store.createBackfillJob(
+    { sourceId: h.source.id, stream: "main", sinceSecs: 0, untilSecs: 1, initialCheckpointSecs: checkpointSecs },
+    [],
+  );
+}
+
+function pollerWith(h: Harness, reader: AuditLogReader): SourcePoller {
+  return new SourcePoller({ ...pollerDeps(h), reader });
+}
 
 describe("simulator fixture", () => {
   let sim: RunningSimulator;

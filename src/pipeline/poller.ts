@@ -1,7 +1,9 @@
 // Polls one source. Each poll reads, per stream, the window from `checkpoint − overlap` to now, walking
-// the pages newest first, storing each page in its own transaction (re-read events are ignored by id),
-// and advances the checkpoint only with the page that completes the window. A crash at any point
-// re-reads from the old checkpoint; nothing is lost and nothing is stored twice.
+// the pages newest first, storing each page in its own transaction (re-read events are ignored by id) with
+// the stream's state: the page that completes the window moves the checkpoint to its end; a page before it
+// records the window's rest as owed, from that page's cursor, which the next polls read after their own window
+// (OwedWindow). A crash at any point resumes from what the last stored page wrote; nothing is lost and nothing
+// is stored twice, and a window longer than the API lets one poll read still ends.
 //
 // Late events are found by re-reading, in tiers, and every tier is the same window starting earlier, so
 // re-reading is not a second mechanism: each poll re-reads `overlap` before the checkpoint; the first poll
@@ -12,18 +14,19 @@
 // history (backfill_days) to a backfill job and polls live from "now".
 
 import { RECENT_REREAD } from "../config/source-defaults.ts";
-import type { AuditLogQuery } from "../core/audit-log.ts";
+import { type AuditLogPage, type AuditLogQuery, pageCursor } from "../core/audit-log.ts";
 import type { Clock } from "../core/clock.ts";
 import { unixSeconds } from "../core/clock.ts";
 import { errorMessage, retryAfterMsOf, VigilError } from "../core/errors.ts";
 import type { LeaseFence } from "../core/fleet.ts";
-import type { SourceRecord, StreamName } from "../core/source.ts";
+import type { OwedWindow, SourceRecord, StreamName } from "../core/source.ts";
 import type { Logger } from "../logging/logger.ts";
-import type { Store } from "../storage/ports.ts";
+import type { PageWrite, Store } from "../storage/ports.ts";
 import { planSlices } from "./backfill.ts";
 import type { RecordNormalizer } from "./page-records.ts";
 import { type Detector, storePage, warnNewEventTypes } from "./page-writer.ts";
 import type { AuditLogReader } from "./reader.ts";
+import { pagesFrom } from "./resume.ts";
 
 export interface PollerDeps {
   store: Store;
@@ -52,6 +55,11 @@ export interface StreamPollReport {
   duplicates: number;
   quarantined: number;
   newUnknownTypes: string[];
+  /**
+   * The earlier window whose rest this poll read after its own (a poll that stopped part way leaves it owed); its
+   * pages and events are counted above.
+   */
+  owedRead?: { startSecs: number; endSecs: number };
   /** Set when this poll handed the source's history to a backfill job. */
   backfillJobId?: number;
 }
@@ -135,42 +143,70 @@ export class SourcePoller {
     }
     // The sweep's clock starts with the source: a new source's history is covered by its backfill.
     const lastSweep = state.lastSweepSecs ?? (backfillJobId !== undefined ? now : null);
+    const owed = state.owedWindow;
     // A checkpoint or sweep later than now was written by a clock that ran ahead and has been set back: the windows
     // it started may have passed over events the API did not show yet, so the sweep reads them again now (and
     // the window starts from now, not from the checkpoint, which would ask the API for an empty, inverted range).
     const clockSetBack = checkpoint > now || (lastSweep !== null && lastSweep > now);
-    const sweepDue = lastSweep === null || now - lastSweep >= source.sweepIntervalSecs || clockSetBack;
+    // A sweep waits while an earlier window's rest is owed: that is read first (and may be a sweep's).
+    const sweepDue =
+      owed === null && (lastSweep === null || now - lastSweep >= source.sweepIntervalSecs || clockSetBack);
     const slot = (secs: number) => Math.floor(secs / RECENT_REREAD.intervalSecs);
     const recentDue = slot(now) > slot(checkpoint);
     let windowStart = Math.min(checkpoint, now) - source.overlapSecs;
     if (recentDue)
       windowStart = Math.min(windowStart, now - Math.min(RECENT_REREAD.windowSecs, source.sweepWindowSecs));
     if (sweepDue) windowStart = Math.min(windowStart, now - source.sweepWindowSecs);
-    const report = await this.readWindow(stream, windowStart, now, signal, {
-      checkpointSecs: now,
-      lastSweepSecs: sweepDue ? now : (lastSweep ?? undefined),
-    });
+    const moved = { checkpointSecs: now, lastSweepSecs: sweepDue ? undefined : (lastSweep ?? undefined) };
+    const window: OwedWindow = { startSecs: windowStart, endSecs: now, cursor: null, sweep: sweepDue };
+    // The window from the checkpoint first: new events are what detection waits for. Its last page moves the
+    // checkpoint; if it stops part way, its rest is owed (the checkpoint moves too: the owed window covers what
+    // is left below it). Only one window is owed at a time: while one is, this one is read again whole if it
+    // stops, which costs little, as it holds only what came since the last poll.
+    const report = await this.readWindow(stream, window, signal, (page, last) =>
+      last
+        ? { ...moved, ...(sweepDue ? { lastSweepSecs: now } : {}), ...(owed === null ? { owedWindow: null } : {}) }
+        : owed === null
+          ? { ...moved, owedWindow: { ...window, cursor: pageCursor(page) || null } }
+          : undefined,
+    );
+    if (owed !== null) {
+      const rest = await this.readWindow(stream, owed, signal, (page, last) =>
+        last
+          ? { owedWindow: null, ...(owed.sweep ? { lastSweepSecs: owed.endSecs } : {}) }
+          : { owedWindow: { ...owed, cursor: pageCursor(page) || null } },
+      );
+      report.pages += rest.pages;
+      report.eventsRead += rest.eventsRead;
+      report.inserted += rest.inserted;
+      report.duplicates += rest.duplicates;
+      report.quarantined += rest.quarantined;
+      report.newUnknownTypes.push(...rest.newUnknownTypes);
+    }
     return {
       ...report,
       swept: sweepDue,
       rereadRecent: recentDue,
+      ...(owed !== null ? { owedRead: { startSecs: owed.startSecs, endSecs: owed.endSecs } } : {}),
       ...(backfillJobId !== undefined ? { backfillJobId } : {}),
     };
   }
 
-  /** Reads [start, end] page by page; the page that completes the window carries the stream update. */
+  /**
+   * Reads a window page by page, from its cursor if it has one; each page is stored with the stream update
+   * `updateFor` gives it (none: the stream state stays).
+   */
   private async readWindow(
     stream: StreamName,
-    startSecs: number,
-    endSecs: number,
+    window: OwedWindow,
     signal: AbortSignal | undefined,
-    update: { checkpointSecs: number; lastSweepSecs: number | undefined },
+    updateFor: (page: AuditLogPage, last: boolean) => StreamMove | undefined,
   ): Promise<Omit<StreamPollReport, "swept" | "rereadRecent">> {
-    const { source, reader } = this.deps;
+    const { source, reader, clock } = this.deps;
     const report: Omit<StreamPollReport, "swept" | "rereadRecent"> = {
       stream,
-      windowStartSecs: startSecs,
-      windowEndSecs: endSecs,
+      windowStartSecs: window.startSecs,
+      windowEndSecs: window.endSecs,
       pages: 0,
       eventsRead: 0,
       inserted: 0,
@@ -179,24 +215,17 @@ export class SourcePoller {
       newUnknownTypes: [],
     };
     const query: AuditLogQuery = {
-      effective_at: { gte: Math.max(0, startSecs), lte: endSecs },
+      effective_at: { gte: Math.max(0, window.startSecs), lte: window.endSecs },
       limit: 100,
       ...(stream === "tenant" ? { tenant_only: true } : {}),
     };
-    for await (const page of reader.pages(query, signal)) {
+    for await (const page of pagesFrom(reader, query, window.cursor, signal)) {
       const last = !page.has_more;
+      const update = updateFor(page, last);
       const result = await storePage(this.deps, page.data, {
-        ...(last
-          ? {
-              streamUpdate: {
-                stream,
-                checkpointSecs: update.checkpointSecs,
-                ...(update.lastSweepSecs !== undefined ? { lastSweepSecs: update.lastSweepSecs } : {}),
-              },
-            }
-          : {}),
+        ...(update !== undefined ? { streamUpdate: { stream, ...update } } : {}),
       });
-      if (report.pages === 0) warnIfClockAhead(update.checkpointSecs, page.serverTimeSecs, source.name, this.deps);
+      if (report.pages === 0) warnIfClockAhead(unixSeconds(clock), page.serverTimeSecs, source.name, this.deps);
       report.pages++;
       report.eventsRead += page.data.length;
       report.inserted += result.insertedIds.length;
@@ -209,13 +238,14 @@ export class SourcePoller {
     // The reader ended without a page saying has_more=false: the window is not complete.
     throw new VigilError(
       "window_incomplete",
-      `The poll of ${source.name} ended before the last page; the checkpoint was not moved.`,
-      {
-        retryable: true,
-      },
+      `The poll of ${source.name} ended before the last page of its window; the next poll reads the rest.`,
+      { retryable: true },
     );
   }
 }
+
+/** What a page moves of its stream's state (PageWrite.streamUpdate without the stream). */
+type StreamMove = Omit<NonNullable<PageWrite["streamUpdate"]>, "stream">;
 
 /**
  * A failure of the tenant stream, said as one: its refusal is not the key failing (the organization's own events

@@ -32,7 +32,7 @@ import type { EventRow, QuarantineRecord, QuarantineRow, StoredEvent, UnknownTyp
 import type { LeaseFence, LeaseRecord, WorkerIdentity, WorkerRecord } from "../core/fleet.ts";
 import type { LoginBackoff } from "../core/login-backoff.ts";
 import type { EncryptedSecret } from "../core/secret.ts";
-import type { PollStatus, SourceRecord, SourceSettings, StreamName, StreamState } from "../core/source.ts";
+import type { OwedWindow, PollStatus, SourceRecord, SourceSettings, StreamName, StreamState } from "../core/source.ts";
 import type { NewSuppression, SuppressionRecord } from "../core/suppression.ts";
 import type { ValidationIssue } from "../core/validation.ts";
 import type {
@@ -78,8 +78,8 @@ export interface SliceProgress {
   upperBoundSecs: number;
   /**
    * The `after` cursor (last_id) of this page, within the slice's own query. Resuming with it reads
-   * exactly the pages an uninterrupted run would have read; upperBoundSecs is the fallback when the API
-   * no longer accepts the cursor.
+   * exactly the pages an uninterrupted run would have read; when the API no longer accepts the cursor,
+   * the slice is read again whole (pipeline/resume.ts).
    */
   cursor?: string | null;
   done: boolean;
@@ -88,8 +88,8 @@ export interface SliceProgress {
 
 /**
  * One page of one window, applied in one transaction. Events already stored (same source and id)
- * are ignored. `streamUpdate` is set only on the last page of a window: the checkpoint advances with
- * the page that completes it, never before.
+ * are ignored. `streamUpdate` moves the stream's state with the page that earns it: the checkpoint with a window's
+ * last page, or, with a page before it, to the window's end along with the rest still owed (pipeline/poller.ts).
  */
 export interface PageWrite {
   sourceId: string;
@@ -97,7 +97,13 @@ export interface PageWrite {
   quarantined: QuarantineRow[];
   /** Event types outside the known list seen on this page; recorded once per (source, type). */
   unknownTypes: string[];
-  streamUpdate?: { stream: StreamName; checkpointSecs?: number; lastSweepSecs?: number };
+  /** A field left out is not changed; `owedWindow: null` clears it. */
+  streamUpdate?: {
+    stream: StreamName;
+    checkpointSecs?: number;
+    lastSweepSecs?: number;
+    owedWindow?: OwedWindow | null;
+  };
   sliceProgress?: SliceProgress;
   /**
    * Rule matches and rule errors of this page's events. Applied (to signals, alert windows and alerts)

@@ -147,6 +147,34 @@ describe("source use cases", () => {
     await assert.rejects(updateSource(runtime, updated, { changes: { noDataAlertSecs: 60 } }), {
       message: "Invalid noDataAlertSecs: must be at least 900 seconds.",
     });
+    // Sweeps as far apart as the window each reads would leave time that none of them reads: refused, whichever
+    // of the two settings the change gives, checked against the other's stored value.
+    const gap =
+      "Invalid sweepIntervalSecs: must be shorter than sweepWindowSecs (7200 seconds): each sweep re-reads only the " +
+      "last sweepWindowSecs, so sweeps further apart leave time that none of them reads.";
+    await assert.rejects(
+      updateSource(runtime, updated, { changes: { sweepWindowSecs: 7200, sweepIntervalSecs: 7200 } }),
+      {
+        message: gap,
+      },
+    );
+    const narrowed = await updateSource(runtime, updated, { changes: { sweepWindowSecs: 7200 } });
+    assert.equal(narrowed.source.sweepWindowSecs, 7200);
+    await assert.rejects(updateSource(runtime, narrowed.source, { changes: { sweepIntervalSecs: 9000 } }), {
+      message: gap,
+    });
+    // Sweeps turned off (a window of 0): their interval no longer matters.
+    const off = await updateSource(runtime, narrowed.source, {
+      changes: { sweepWindowSecs: 0, sweepIntervalSecs: 9000 },
+    });
+    assert.equal(off.source.sweepIntervalSecs, 9000);
+    await assert.rejects(
+      addSource(runtime, {
+        settings: { name: "gaps", sweepWindowSecs: 3600, sweepIntervalSecs: 3600 },
+        apiKey: keyReader(sim.adminKey).read,
+      }),
+      (err) => err instanceof SourceSettingError && err.field === "sweepIntervalSecs",
+    );
   });
 
   it("changes a source whose stored name predates the name rule (the demo's)", async () => {

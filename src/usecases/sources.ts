@@ -12,6 +12,7 @@ import { ConfigurationError, VigilError } from "../core/errors.ts";
 import { assertOutboundUrl } from "../core/outbound.ts";
 import type { EncryptedSecret } from "../core/secret.ts";
 import {
+  checkSweepSettings,
   parseSettingChanges,
   parseSourceSettings,
   type SourceRecord,
@@ -114,6 +115,7 @@ export async function updateSource(runtime: Runtime, source: SourceRecord, chang
     Object.fromEntries(Object.entries(change.changes).filter(([, v]) => v !== undefined)),
   );
   const merged = { ...source, ...changes };
+  if (changes.sweepWindowSecs !== undefined || changes.sweepIntervalSecs !== undefined) checkSweepSettings(merged);
   if (merged.name !== source.name) await assertNameFree(runtime, merged.name);
   // The stored key is sealed to the endpoint it was entered for (runtime.sealSourceKey): pointing the source
   // elsewhere needs the key again, from whoever makes the change, so that it cannot be sent to their host.

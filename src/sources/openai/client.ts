@@ -2,7 +2,7 @@
 // storage or detection. A page is returned only once its whole body was read and its envelope validated, so a
 // cut connection or a garbled body is retried as a whole page and never half-applied.
 
-import type { AuditLogPage, AuditLogQuery } from "../../core/audit-log.ts";
+import { type AuditLogPage, type AuditLogQuery, pageCursor } from "../../core/audit-log.ts";
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { ConfigurationError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
@@ -120,10 +120,7 @@ export class OpenAIAuditLogClient {
     try {
       for (;;) {
         const page = await next;
-        // The spec does not require last_id; in real responses it is the last record's id, which continues the walk
-        // when it is missing (a page with neither cannot be continued).
-        const lastRecord = page.data.at(-1) as { id?: unknown } | undefined;
-        const cursor = page.last_id || (typeof lastRecord?.id === "string" ? lastRecord.id : "");
+        const cursor = pageCursor(page);
         // A page that cannot be continued is still yielded (its records are good); the error comes after.
         let stuck: Error | undefined;
         if (!page.has_more) {

@@ -1136,6 +1136,14 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE assignee IS NOT NULL AND assignee NOT IN (SELECT username FROM users);
     `,
   },
+  {
+    version: 43,
+    name: "the rest of a poll window that stopped part way, read from its cursor by the next polls",
+    sql: `
+      -- An OwedWindow as JSON (core/source.ts), written with the page it continues after; NULL when none is owed.
+      ALTER TABLE stream_state ADD COLUMN owed_window text;
+    `,
+  },
 ];
 
 /** Quotes a schema name already checked by `validSchemaName`. */

@@ -1310,6 +1310,14 @@ export const MIGRATIONS: readonly Migration[] = [
         WHERE assignee IS NOT NULL AND assignee NOT IN (SELECT username FROM users);
     `,
   },
+  {
+    version: 43,
+    name: "the rest of a poll window that stopped part way, read from its cursor by the next polls",
+    sql: `
+      -- An OwedWindow as JSON (core/source.ts), written with the page it continues after; NULL when none is owed.
+      ALTER TABLE stream_state ADD COLUMN owed_window TEXT;
+    `,
+  },
 ];
 
 /** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */

@@ -454,6 +454,8 @@ export interface SourcesTable {
 export interface StreamStateTable {
   checkpoint_secs: number | null;
   last_sweep_secs: number | null;
+  /** An OwedWindow as JSON (core/source.ts). */
+  owed_window: string | null;
   source_id: string;
   stream: string;
 }

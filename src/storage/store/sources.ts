@@ -11,7 +11,7 @@ import { randomUUID } from "node:crypto";
 import type { Insertable, Kysely, Selectable, Updateable } from "kysely";
 import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
-import { SOURCE_DEFAULTS } from "../../core/source.ts";
+import { type OwedWindow, SOURCE_DEFAULTS } from "../../core/source.ts";
 import type { PageWrite, PollStatus, SourceRecord, SourceSettings, Store, StreamName, StreamState } from "../ports.ts";
 import { type Database, flag, type SourcesTable } from "./database.ts";
 import type { Db, StoreContext, StoreDialect } from "./dialect.ts";
@@ -116,7 +116,7 @@ export function sourceOps(ctx: StoreContext): SourceOps {
       const row = await dialect.run((db) =>
         db
           .selectFrom("stream_state")
-          .select(["checkpoint_secs", "last_sweep_secs"])
+          .select(["checkpoint_secs", "last_sweep_secs", "owed_window"])
           .where("source_id", "=", sourceId)
           .where("stream", "=", stream)
           .executeTakeFirst(),
@@ -126,6 +126,7 @@ export function sourceOps(ctx: StoreContext): SourceOps {
         stream,
         checkpointSecs: row?.checkpoint_secs ?? null,
         lastSweepSecs: row?.last_sweep_secs ?? null,
+        owedWindow: row?.owed_window ? (JSON.parse(row.owed_window) as OwedWindow) : null,
       };
     },
 
@@ -218,12 +219,16 @@ export async function updateStreamState(
 ): Promise<void> {
   if (!STREAMS.includes(update.stream)) throw new UsageError(`Unknown stream "${update.stream}".`);
   // Kysely leaves out a column set to undefined: an absent field is not written.
-  const given = { checkpoint_secs: update.checkpointSecs, last_sweep_secs: update.lastSweepSecs };
+  const given = {
+    checkpoint_secs: update.checkpointSecs,
+    last_sweep_secs: update.lastSweepSecs,
+    owed_window: update.owedWindow === undefined ? undefined : update.owedWindow && JSON.stringify(update.owedWindow),
+  };
   await trx
     .insertInto("stream_state")
     .values({ source_id: sourceId, stream: update.stream, ...given })
     .onConflict((oc) =>
-      given.checkpoint_secs === undefined && given.last_sweep_secs === undefined
+      Object.values(given).every((v) => v === undefined)
         ? oc.doNothing()
         : oc.columns(["source_id", "stream"]).doUpdateSet(given),
     )
