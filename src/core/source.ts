@@ -219,10 +219,7 @@ export type StreamName = "main" | "tenant";
 export interface StreamState {
   sourceId: string;
   stream: StreamName;
-  /**
-   * Every event with effective_at <= checkpoint that the API showed when the window was read is stored, except
-   * what `owedWindow` still owes.
-   */
+  /** Every event with effective_at <= checkpoint that the API showed when the window was read is stored. */
   checkpointSecs: number | null;
   /** When the last late-event sweep completed. */
   lastSweepSecs: number | null;
@@ -232,8 +229,8 @@ export interface StreamState {
 
 /**
  * A poll window whose first pages are stored but not its last ones (the API failed, or rate-limited the poll, part
- * way): the next polls read what came since first, then this window's rest from its cursor. Without it a window
- * too long for the API's quota in one poll would be read again from its first page at every poll, and never end.
+ * way): the next poll reads it on from its cursor, to its end, before its own window. Without it a window too long
+ * for the API's quota in one poll would be read again from its first page at every poll, and never end.
  */
 export interface OwedWindow {
   startSecs: number;

@@ -441,7 +441,7 @@ describe("poller", () => {
     }
   });
 
-  it("keeps the rest of an interrupted window owed, and the next poll reads it on from there without duplicates", async () => {
+  it("keeps an interrupted window owed from its cursor, and the next poll reads it on from there without duplicates", async () => {
     const h = await harness(
       { seed: 19, history: { days: 1, eventsPerDay: 3000, endSecs: T0 / 1000 } },
       { overlapSecs: 86_400 },
@@ -459,8 +459,8 @@ describe("poller", () => {
       };
       await assert.rejects(pollerWith(h, failing).pollOnce(), /connection lost/);
       const state = await h.store.getStreamState(h.source.id, "main");
-      // The checkpoint moved to the window's end: what is left below it is owed, from the fifth page's cursor.
-      assert.equal(state.checkpointSecs, T0 / 1000);
+      // The checkpoint stays until the window is read to its end; the window is owed from the fifth page's cursor.
+      assert.equal(state.checkpointSecs, T0 / 1000 - 20 * 3600);
       assert.equal(state.owedWindow?.startSecs, T0 / 1000 - 44 * 3600);
       assert.equal(state.owedWindow?.endSecs, T0 / 1000);
       assert.equal(state.owedWindow?.sweep, true);
@@ -478,9 +478,10 @@ describe("poller", () => {
       const report = await pollerWith(h, watching).pollOnce();
       const expected = visibleMain(h.sim, T0 / 1000).filter((e) => e.effective_at >= T0 / 1000 - 44 * 3600);
       assert.deepEqual((await h.store.listEventIds(h.source.id)).sort(), sortedIds(expected));
-      // Its own window (the overlap: a day, so 10 pages are read again), then the owed rest from the cursor.
-      assert.deepEqual(afters, [undefined, state.owedWindow.cursor]);
-      assert.equal(report.streams[0]?.swept, false, "no sweep while a window's rest is owed");
+      // The owed window from its cursor, then this poll's own window from the checkpoint it moved (the overlap is
+      // a day here, so that window reads 10 pages again).
+      assert.deepEqual(afters, [state.owedWindow.cursor, undefined]);
+      assert.equal(report.streams[0]?.swept, false, "the owed window was the sweep");
       assert.deepEqual(report.streams[0]?.owedRead, { startSecs: T0 / 1000 - 44 * 3600, endSecs: T0 / 1000 });
       assert.equal(report.streams[0]?.inserted, expected.length - 500);
       const after = await h.store.getStreamState(h.source.id, "main");
@@ -524,8 +525,9 @@ describe("poller", () => {
         const owed = (await h.store.getStreamState(h.source.id, "main")).owedWindow;
         assert.ok(owed !== null && owed.cursor !== null, `poll ${polls + 1} left its rest owed`);
       }
-      // The sweep's 2,863 events are 29 pages: 8 in the first poll, 7 in each later one (which reads its own
-      // minute first): four polls. Reading each window from its first page again, no poll would ever end it.
+      // The sweep's 2,863 events are 29 pages: 8 a poll, each poll reading on from the last one's cursor, and the
+      // fourth its own (empty) window after the sweep's last 5 pages: four polls. Reading each window from its
+      // first page again, no poll would ever end it.
       assert.equal(expected.length, 2863);
       assert.equal(polls + 1, 4);
       assert.deepEqual((await h.store.listEventIds(h.source.id)).sort(), expected);
@@ -537,6 +539,94 @@ describe("poller", () => {
       const next = await poller.pollOnce();
       assert.equal(next.streams[0]?.swept, false);
       assert.equal(next.streams[0]?.owedRead, undefined);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("catches up after an outage under a quota: the owed window is read on first, then the windows after it", async () => {
+    const h = await harness({
+      seed: 23,
+      history: { days: 1, eventsPerDay: 3000, endSecs: T0 / 1000 },
+      live: { eventsPerMinute: 5 },
+    });
+    try {
+      await startFrom(h, T0 / 1000 - 20 * 3600);
+      let requests = 0;
+      let down = false;
+      const quota: AuditLogReader = {
+        async *pages(query, signal) {
+          if (down) throw new VigilError("openai_server_error", "503 from the API", { retryable: true });
+          for await (const page of h.client.pages(query, signal)) {
+            if (++requests > 8)
+              throw new VigilError("openai_rate_limited", "rate limited", { retryable: true, retryAfterMs: 1000 });
+            yield page;
+          }
+        },
+      };
+      const poller = pollerWith(h, quota);
+      await assert.rejects(poller.pollOnce(), /rate limited/);
+      const owed = (await h.store.getStreamState(h.source.id, "main")).owedWindow;
+      assert.ok(owed !== null);
+      // Three hours without the API: the state stays as the last stored page left it.
+      down = true;
+      for (let i = 0; i < 3; i++) {
+        h.clock.advance(3600_000);
+        await assert.rejects(poller.pollOnce(), /503/);
+      }
+      assert.deepEqual((await h.store.getStreamState(h.source.id, "main")).owedWindow, owed);
+      down = false;
+      // Back, still at 8 requests a poll: the owed sweep, then three hours and more of events (the recent re-read
+      // and a new sweep, due again by now), each window read on from where the last poll stopped.
+      let polls = 0;
+      for (; polls < 40; polls++) {
+        requests = 0;
+        h.clock.advance(60_000);
+        if (
+          await poller.pollOnce().then(
+            () => true,
+            () => false,
+          )
+        )
+          break;
+      }
+      assert.ok(polls < 40, "the polls caught up");
+      const nowSecs = h.clock.nowMs() / 1000;
+      const state = await h.store.getStreamState(h.source.id, "main");
+      assert.equal(state.checkpointSecs, nowSecs);
+      assert.equal(state.owedWindow, null);
+      assert.deepEqual((await h.store.listEventIds(h.source.id)).sort(), sortedIds(visibleMain(h.sim, nowSecs)));
+    } finally {
+      await h.close();
+    }
+  });
+
+  it("reads an owed window whole again when the API answers its cursor with an empty last page", async () => {
+    const h = await harness({ seed: 31, history: { days: 1, eventsPerDay: 3000, endSecs: T0 / 1000 } });
+    try {
+      await startFrom(h, T0 / 1000 - 20 * 3600);
+      let pages = 0;
+      const failing: AuditLogReader = {
+        async *pages(query, signal) {
+          for await (const page of h.client.pages(query, signal)) {
+            if (++pages > 3) throw new Error("connection lost mid-window");
+            yield page;
+          }
+        },
+      };
+      await assert.rejects(pollerWith(h, failing).pollOnce(), /connection lost/);
+      const forgetful: AuditLogReader = {
+        async *pages(query, signal) {
+          if (query.after !== undefined) {
+            yield { object: "list", data: [], first_id: null, last_id: null, has_more: false };
+            return;
+          }
+          yield* h.client.pages(query, signal);
+        },
+      };
+      await pollerWith(h, forgetful).pollOnce();
+      assert.deepEqual((await h.store.listEventIds(h.source.id)).sort(), sortedIds(visibleMain(h.sim, T0 / 1000)));
+      assert.equal((await h.store.getStreamState(h.source.id, "main")).owedWindow, null);
     } finally {
       await h.close();
     }

@@ -1,8 +1,8 @@
 // Polls one source. Each poll reads, per stream, the window from `checkpoint − overlap` to now, walking
 // the pages newest first, storing each page in its own transaction (re-read events are ignored by id) with
 // the stream's state: the page that completes the window moves the checkpoint to its end; a page before it
-// records the window's rest as owed, from that page's cursor, which the next polls read after their own window
-// (OwedWindow). A crash at any point resumes from what the last stored page wrote; nothing is lost and nothing
+// records the window as owed from that page's cursor (OwedWindow), and the next poll reads it on from there
+// before its own. A crash at any point resumes from what the last stored page wrote; nothing is lost, nothing
 // is stored twice, and a window longer than the API lets one poll read still ends.
 //
 // Late events are found by re-reading, in tiers, and every tier is the same window starting earlier, so
@@ -14,14 +14,14 @@
 // history (backfill_days) to a backfill job and polls live from "now".
 
 import { RECENT_REREAD } from "../config/source-defaults.ts";
-import { type AuditLogPage, type AuditLogQuery, pageCursor } from "../core/audit-log.ts";
+import { type AuditLogQuery, pageCursor } from "../core/audit-log.ts";
 import type { Clock } from "../core/clock.ts";
 import { unixSeconds } from "../core/clock.ts";
 import { errorMessage, retryAfterMsOf, VigilError } from "../core/errors.ts";
 import type { LeaseFence } from "../core/fleet.ts";
 import type { OwedWindow, SourceRecord, StreamName } from "../core/source.ts";
 import type { Logger } from "../logging/logger.ts";
-import type { PageWrite, Store } from "../storage/ports.ts";
+import type { Store } from "../storage/ports.ts";
 import { planSlices } from "./backfill.ts";
 import type { RecordNormalizer } from "./page-records.ts";
 import { type Detector, storePage, warnNewEventTypes } from "./page-writer.ts";
@@ -56,8 +56,8 @@ export interface StreamPollReport {
   quarantined: number;
   newUnknownTypes: string[];
   /**
-   * The earlier window whose rest this poll read after its own (a poll that stopped part way leaves it owed); its
-   * pages and events are counted above.
+   * The window an earlier poll stopped in, which this poll read to its end before its own; its pages and events
+   * are counted above.
    */
   owedRead?: { startSecs: number; endSecs: number };
   /** Set when this poll handed the source's history to a backfill job. */
@@ -142,46 +142,37 @@ export class SourcePoller {
       );
     }
     // The sweep's clock starts with the source: a new source's history is covered by its backfill.
-    const lastSweep = state.lastSweepSecs ?? (backfillJobId !== undefined ? now : null);
+    let lastSweep = state.lastSweepSecs ?? (backfillJobId !== undefined ? now : null);
+    // A window an earlier poll stopped in is read to its end first, from its cursor: its last page moves the
+    // checkpoint to its end, as if that poll had ended it. Only then is the next window read from there. Reading
+    // the new window first would be quicker for new events, but a new window that could not end either (it grows
+    // with every poll that fails) would then keep the owed one from ever being read.
     const owed = state.owedWindow;
+    const resumed = owed === null ? null : await this.readWindow(stream, owed, lastSweep, signal);
+    if (owed !== null) {
+      checkpoint = owed.endSecs;
+      if (owed.sweep) lastSweep = owed.endSecs;
+    }
     // A checkpoint or sweep later than now was written by a clock that ran ahead and has been set back: the windows
     // it started may have passed over events the API did not show yet, so the sweep reads them again now (and
     // the window starts from now, not from the checkpoint, which would ask the API for an empty, inverted range).
     const clockSetBack = checkpoint > now || (lastSweep !== null && lastSweep > now);
-    // A sweep waits while an earlier window's rest is owed: that is read first (and may be a sweep's).
-    const sweepDue =
-      owed === null && (lastSweep === null || now - lastSweep >= source.sweepIntervalSecs || clockSetBack);
+    const sweepDue = lastSweep === null || now - lastSweep >= source.sweepIntervalSecs || clockSetBack;
     const slot = (secs: number) => Math.floor(secs / RECENT_REREAD.intervalSecs);
     const recentDue = slot(now) > slot(checkpoint);
     let windowStart = Math.min(checkpoint, now) - source.overlapSecs;
     if (recentDue)
       windowStart = Math.min(windowStart, now - Math.min(RECENT_REREAD.windowSecs, source.sweepWindowSecs));
     if (sweepDue) windowStart = Math.min(windowStart, now - source.sweepWindowSecs);
-    const moved = { checkpointSecs: now, lastSweepSecs: sweepDue ? undefined : (lastSweep ?? undefined) };
     const window: OwedWindow = { startSecs: windowStart, endSecs: now, cursor: null, sweep: sweepDue };
-    // The window from the checkpoint first: new events are what detection waits for. Its last page moves the
-    // checkpoint; if it stops part way, its rest is owed (the checkpoint moves too: the owed window covers what
-    // is left below it). Only one window is owed at a time: while one is, this one is read again whole if it
-    // stops, which costs little, as it holds only what came since the last poll.
-    const report = await this.readWindow(stream, window, signal, (page, last) =>
-      last
-        ? { ...moved, ...(sweepDue ? { lastSweepSecs: now } : {}), ...(owed === null ? { owedWindow: null } : {}) }
-        : owed === null
-          ? { ...moved, owedWindow: { ...window, cursor: pageCursor(page) || null } }
-          : undefined,
-    );
-    if (owed !== null) {
-      const rest = await this.readWindow(stream, owed, signal, (page, last) =>
-        last
-          ? { owedWindow: null, ...(owed.sweep ? { lastSweepSecs: owed.endSecs } : {}) }
-          : { owedWindow: { ...owed, cursor: pageCursor(page) || null } },
-      );
-      report.pages += rest.pages;
-      report.eventsRead += rest.eventsRead;
-      report.inserted += rest.inserted;
-      report.duplicates += rest.duplicates;
-      report.quarantined += rest.quarantined;
-      report.newUnknownTypes.push(...rest.newUnknownTypes);
+    const report = await this.readWindow(stream, window, lastSweep, signal);
+    if (resumed !== null) {
+      report.pages += resumed.pages;
+      report.eventsRead += resumed.eventsRead;
+      report.inserted += resumed.inserted;
+      report.duplicates += resumed.duplicates;
+      report.quarantined += resumed.quarantined;
+      report.newUnknownTypes.unshift(...resumed.newUnknownTypes);
     }
     return {
       ...report,
@@ -193,14 +184,15 @@ export class SourcePoller {
   }
 
   /**
-   * Reads a window page by page, from its cursor if it has one; each page is stored with the stream update
-   * `updateFor` gives it (none: the stream state stays).
+   * Reads a window page by page, from its cursor if it has one. Each page but the last is stored with the window
+   * as owed from that page's cursor; the last moves the checkpoint to the window's end (and the last sweep, if it
+   * is a sweep; else it keeps `lastSweep`) and clears what was owed.
    */
   private async readWindow(
     stream: StreamName,
     window: OwedWindow,
+    lastSweep: number | null,
     signal: AbortSignal | undefined,
-    updateFor: (page: AuditLogPage, last: boolean) => StreamMove | undefined,
   ): Promise<Omit<StreamPollReport, "swept" | "rereadRecent">> {
     const { source, reader, clock } = this.deps;
     const report: Omit<StreamPollReport, "swept" | "rereadRecent"> = {
@@ -219,11 +211,18 @@ export class SourcePoller {
       limit: 100,
       ...(stream === "tenant" ? { tenant_only: true } : {}),
     };
+    const sweptAt = window.sweep ? window.endSecs : lastSweep;
     for await (const page of pagesFrom(reader, query, window.cursor, signal)) {
       const last = !page.has_more;
-      const update = updateFor(page, last);
       const result = await storePage(this.deps, page.data, {
-        ...(update !== undefined ? { streamUpdate: { stream, ...update } } : {}),
+        streamUpdate: last
+          ? {
+              stream,
+              checkpointSecs: window.endSecs,
+              ...(sweptAt !== null ? { lastSweepSecs: sweptAt } : {}),
+              owedWindow: null,
+            }
+          : { stream, owedWindow: { ...window, cursor: pageCursor(page) || null } },
       });
       if (report.pages === 0) warnIfClockAhead(unixSeconds(clock), page.serverTimeSecs, source.name, this.deps);
       report.pages++;
@@ -243,9 +242,6 @@ export class SourcePoller {
     );
   }
 }
-
-/** What a page moves of its stream's state (PageWrite.streamUpdate without the stream). */
-type StreamMove = Omit<NonNullable<PageWrite["streamUpdate"]>, "stream">;
 
 /**
  * A failure of the tenant stream, said as one: its refusal is not the key failing (the organization's own events

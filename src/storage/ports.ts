@@ -88,8 +88,8 @@ export interface SliceProgress {
 
 /**
  * One page of one window, applied in one transaction. Events already stored (same source and id)
- * are ignored. `streamUpdate` moves the stream's state with the page that earns it: the checkpoint with a window's
- * last page, or, with a page before it, to the window's end along with the rest still owed (pipeline/poller.ts).
+ * are ignored. `streamUpdate` moves the stream's state with the page that earns it: the checkpoint only with the
+ * page that completes a window, never before; with a page before it, the window as owed from that page's cursor.
  */
 export interface PageWrite {
   sourceId: string;
