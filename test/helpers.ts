@@ -10,6 +10,8 @@ import type { Clock } from "../src/core/clock.ts";
 import type { SourceRecord, SourceSettings } from "../src/core/source.ts";
 import { SOURCE_DEFAULTS } from "../src/core/source.ts";
 import { createLogger, type Logger } from "../src/logging/logger.ts";
+import type { AuditLogReader } from "../src/pipeline/reader.ts";
+import { badRequestError, cursorRejectedError } from "../src/sources/openai/errors.ts";
 import type { Store } from "../src/storage/ports.ts";
 import { openSqliteStore } from "../src/storage/sqlite/sqlite-store.ts";
 
@@ -133,4 +135,24 @@ export function runVigil(args: string[], env: NodeJS.ProcessEnv, stdin = ""): Pr
     child.stdin.end(stdin);
     child.on("exit", (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/**
+ * `reader`, but answering every walk that starts from a cursor as an API that no longer knows it might (how is
+ * undocumented): a 400, a 404, or an empty last page.
+ */
+export function forgettingCursors(reader: AuditLogReader, refusal: "400" | "404" | "empty"): AuditLogReader {
+  return {
+    async *pages(query, signal) {
+      if (query.after !== undefined) {
+        if (refusal === "empty") {
+          yield { object: "list", data: [], first_id: null, last_id: null, has_more: false };
+          return;
+        }
+        const api = { message: "cursor not found", type: null, param: "after", code: null };
+        throw refusal === "400" ? badRequestError(api, null) : cursorRejectedError(query.after, api, null);
+      }
+      yield* reader.pages(query, signal);
+    },
+  };
 }

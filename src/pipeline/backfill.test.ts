@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { fakeClock, sortedIds, storeWithSource } from "../../test/helpers.ts";
+import { fakeClock, forgettingCursors, sortedIds, storeWithSource } from "../../test/helpers.ts";
 import { isTenantScoped } from "../core/event-types.ts";
 import { loadOpenAIAuditLogType } from "../schema/index.ts";
 import { startSimulator } from "../simulator/index.ts";
 import { OpenAIAuditLogClient } from "../sources/openai/client.ts";
-import { badRequestError, cursorRejectedError } from "../sources/openai/errors.ts";
 import type { BackfillSlice, PageWrite } from "../storage/ports.ts";
 import { type BackfillProgress, planSlices, runBackfillJob, type SliceClaim, sliceCountFor } from "./backfill.ts";
 import type { AuditLogReader } from "./reader.ts";
@@ -268,19 +267,7 @@ describe("runBackfillJob", () => {
         /stopped/,
       );
       assert.ok((await s.store.getBackfillSlices(s.job.id)).some((sl) => sl.cursor !== null && !sl.done));
-      const forgetful: AuditLogReader = {
-        async *pages(query, signal) {
-          if (query.after !== undefined) {
-            if (refusal === "empty") {
-              yield { object: "list", data: [], first_id: null, last_id: null, has_more: false };
-              return;
-            }
-            const api = { message: "cursor not found", type: null, param: "after", code: null };
-            throw refusal === "400" ? badRequestError(api, null) : cursorRejectedError(query.after, api, null);
-          }
-          yield* s.client.pages(query, signal);
-        },
-      };
+      const forgetful = forgettingCursors(s.client, refusal);
       const result = await runBackfillJob(
         { store: s.store, reader: forgetful, source: s.source, clock: s.clock, concurrency: 4, normalizer },
         s.job,

@@ -2,7 +2,14 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { capturingLogger, type FakeClock, fakeClock, sortedIds, storeWithSource } from "../../test/helpers.ts";
+import {
+  capturingLogger,
+  type FakeClock,
+  fakeClock,
+  forgettingCursors,
+  sortedIds,
+  storeWithSource,
+} from "../../test/helpers.ts";
 import type { RawAuditLog } from "../core/audit-log.ts";
 import { ConfigurationError, VigilError } from "../core/errors.ts";
 import { isTenantScoped } from "../core/event-types.ts";
@@ -11,7 +18,7 @@ import { silentLogger } from "../logging/logger.ts";
 import { loadOpenAIAuditLogType } from "../schema/index.ts";
 import { type RunningSimulator, type SimulatorOptions, startSimulator } from "../simulator/index.ts";
 import { OpenAIAuditLogClient } from "../sources/openai/client.ts";
-import { authError, cursorRejectedError } from "../sources/openai/errors.ts";
+import { authError } from "../sources/openai/errors.ts";
 import type { Store } from "../storage/ports.ts";
 import { runBackfillJob } from "./backfill.ts";
 import { SourcePoller, warnIfClockAhead } from "./poller.ts";
@@ -448,16 +455,7 @@ describe("poller", () => {
     );
     try {
       await startFrom(h, T0 / 1000 - 20 * 3600);
-      let pages = 0;
-      const failing: AuditLogReader = {
-        async *pages(query, signal) {
-          for await (const page of h.client.pages(query, signal)) {
-            if (++pages > 5) throw new Error("connection lost mid-window");
-            yield page;
-          }
-        },
-      };
-      await assert.rejects(pollerWith(h, failing).pollOnce(), /connection lost/);
+      await assert.rejects(pollerWith(h, stoppingAfter(h, 5)).pollOnce(), /connection lost/);
       const state = await h.store.getStreamState(h.source.id, "main");
       // The checkpoint stays until the window is read to its end; the window is owed from the fifth page's cursor.
       assert.equal(state.checkpointSecs, T0 / 1000 - 20 * 3600);
@@ -601,68 +599,25 @@ describe("poller", () => {
     }
   });
 
-  it("reads an owed window whole again when the API answers its cursor with an empty last page", async () => {
-    const h = await harness({ seed: 31, history: { days: 1, eventsPerDay: 3000, endSecs: T0 / 1000 } });
-    try {
-      await startFrom(h, T0 / 1000 - 20 * 3600);
-      let pages = 0;
-      const failing: AuditLogReader = {
-        async *pages(query, signal) {
-          for await (const page of h.client.pages(query, signal)) {
-            if (++pages > 3) throw new Error("connection lost mid-window");
-            yield page;
-          }
-        },
-      };
-      await assert.rejects(pollerWith(h, failing).pollOnce(), /connection lost/);
-      const forgetful: AuditLogReader = {
-        async *pages(query, signal) {
-          if (query.after !== undefined) {
-            yield { object: "list", data: [], first_id: null, last_id: null, has_more: false };
-            return;
-          }
-          yield* h.client.pages(query, signal);
-        },
-      };
-      await pollerWith(h, forgetful).pollOnce();
-      assert.deepEqual((await h.store.listEventIds(h.source.id)).sort(), sortedIds(visibleMain(h.sim, T0 / 1000)));
-      assert.equal((await h.store.getStreamState(h.source.id, "main")).owedWindow, null);
-    } finally {
-      await h.close();
-    }
-  });
-
-  it("reads an owed window whole again when the API no longer knows its cursor", async () => {
+  /** Stops a poll after its third page, then polls against an API that answers the owed cursor `refusal`'s way. */
+  async function resumeWithRefusedCursor(refusal: "404" | "empty") {
     const h = await harness({ seed: 29, history: { days: 1, eventsPerDay: 3000, endSecs: T0 / 1000 } });
     try {
       await startFrom(h, T0 / 1000 - 20 * 3600);
-      let pages = 0;
-      const failing: AuditLogReader = {
-        async *pages(query, signal) {
-          for await (const page of h.client.pages(query, signal)) {
-            if (++pages > 3) throw new Error("connection lost mid-window");
-            yield page;
-          }
-        },
-      };
-      await assert.rejects(pollerWith(h, failing).pollOnce(), /connection lost/);
+      await assert.rejects(pollerWith(h, stoppingAfter(h, 3)).pollOnce(), /connection lost/);
       assert.notEqual((await h.store.getStreamState(h.source.id, "main")).owedWindow?.cursor ?? null, null);
-      const forgetful: AuditLogReader = {
-        async *pages(query, signal) {
-          if (query.after !== undefined) {
-            const api = { message: "cursor not found", type: null, param: "after", code: null };
-            throw cursorRejectedError(query.after, api, null);
-          }
-          yield* h.client.pages(query, signal);
-        },
-      };
-      await pollerWith(h, forgetful).pollOnce();
+      await pollerWith(h, forgettingCursors(h.client, refusal)).pollOnce();
       assert.deepEqual((await h.store.listEventIds(h.source.id)).sort(), sortedIds(visibleMain(h.sim, T0 / 1000)));
       assert.equal((await h.store.getStreamState(h.source.id, "main")).owedWindow, null);
     } finally {
       await h.close();
     }
-  });
+  }
+
+  it("reads an owed window whole again when the API refuses its cursor with a 404", () =>
+    resumeWithRefusedCursor("404"));
+  it("reads an owed window whole again when the API answers its cursor with an empty last page", () =>
+    resumeWithRefusedCursor("empty"));
 });
 
 /** A source polled before: its stream's checkpoint is `checkpointSecs` (its history is not this test's). */
@@ -671,6 +626,19 @@ async function startFrom(h: Harness, checkpointSecs: number): Promise<void> {
     { sourceId: h.source.id, stream: "main", sinceSecs: 0, untilSecs: 1, initialCheckpointSecs: checkpointSecs },
     [],
   );
+}
+
+/** The simulator's API, which stops answering after `pages` pages (counted over every walk). */
+function stoppingAfter(h: Harness, pages: number): AuditLogReader {
+  let read = 0;
+  return {
+    async *pages(query, signal) {
+      for await (const page of h.client.pages(query, signal)) {
+        if (++read > pages) throw new Error("connection lost mid-window");
+        yield page;
+      }
+    },
+  };
 }
 
 function pollerWith(h: Harness, reader: AuditLogReader): SourcePoller {
