@@ -40,13 +40,28 @@ describe("source settings schema", () => {
     });
 
     it(`${field}: accepts both bounds, refuses a fraction, defaults to ${b.default}`, () => {
-      assert.equal(parseSourceSettings({ name: "a", [field]: b.min })[field], b.min);
-      assert.equal(parseSourceSettings({ name: "a", [field]: b.max })[field], b.max);
+      // A sweep interval as long as the sweep window is refused (below): with sweeps off, any interval in bounds.
+      const others = field === "sweepIntervalSecs" ? { sweepWindowSecs: 0 } : {};
+      assert.equal(parseSourceSettings({ name: "a", ...others, [field]: b.min })[field], b.min);
+      assert.equal(parseSourceSettings({ name: "a", ...others, [field]: b.max })[field], b.max);
       assert.match(refusal({ [field]: b.min + 0.5 }).message, new RegExp(`^Invalid ${field}: `));
       assert.equal(SOURCE_DEFAULTS[field], b.default);
       assert.equal(parseSourceSettings({ name: "a" })[field], b.default);
     });
   }
+
+  it("sweepIntervalSecs: shorter than the sweep window, unless sweeps are off", () => {
+    assert.equal(
+      parseSourceSettings({ name: "a", sweepWindowSecs: 7200, sweepIntervalSecs: 7199 }).sweepIntervalSecs,
+      7199,
+    );
+    const err = refusal({ sweepWindowSecs: 7200, sweepIntervalSecs: 7200 });
+    assert.equal(err.field, "sweepIntervalSecs");
+    assert.match(err.message, /^Invalid sweepIntervalSecs: must be shorter than sweepWindowSecs \(7200 seconds\)/);
+    // The default interval (1 h) against a window set below it.
+    assert.equal(refusal({ sweepWindowSecs: 3600 }).field, "sweepIntervalSecs");
+    assert.equal(parseSourceSettings({ name: "a", sweepWindowSecs: 0 }).sweepIntervalSecs, 3600);
+  });
 
   it("postureIntervalSecs: 0 turns snapshots off", () => {
     assert.equal(parseSourceSettings({ name: "a", postureIntervalSecs: 0 }).postureIntervalSecs, 0);

@@ -397,6 +397,17 @@ describe("HTTP API resources", () => {
     assert.equal(badKey.status, 400);
     const threshold = await call("PATCH", `/api/sources/${sourceId}`, { body: { pollFailureAlertSecs: 7200 } });
     assert.equal(threshold.json.source.pollFailureAlertSecs, 7200, threshold.text);
+    const rereads = await call("PATCH", `/api/sources/${sourceId}`, {
+      body: { overlapSecs: 300, sweepWindowSecs: 43_200, sweepIntervalSecs: 7200 },
+    });
+    assert.equal(rereads.status, 200, rereads.text);
+    assert.deepEqual(
+      [rereads.json.source.overlapSecs, rereads.json.source.sweepWindowSecs, rereads.json.source.sweepIntervalSecs],
+      [300, 43_200, 7200],
+    );
+    const gap = await call("PATCH", `/api/sources/${sourceId}`, { body: { sweepIntervalSecs: 43_200 } });
+    assert.equal(gap.status, 400);
+    assert.match(gap.json.error.message, /must be shorter than sweepWindowSecs/);
     // A misspelt field is refused by name, not dropped while the answer says 200.
     const misspelt = await call("PATCH", `/api/sources/${sourceId}`, { body: { pollIntervalSec: 30 } });
     assert.equal(misspelt.status, 400);

@@ -1038,6 +1038,22 @@ describe("console", { timeout: 300_000 }, () => {
     await page.getByRole("heading", { name: renamed, exact: true }).waitFor(WAIT);
     assert.ok((await sourceNames()).includes(renamed));
 
+    // The late-event sweep: saved in hours; sweeps as far apart as the hours they re-read are refused, with why.
+    assert.equal(await form.getByLabel(/^Re-read the last/).inputValue(), "25");
+    await form.getByLabel(/^Every \(hours/).fill("12");
+    await form.getByLabel(/^Re-read the last/).fill("12");
+    await form.getByRole("button", { name: "Save" }).click();
+    await form.getByRole("alert").filter({ hasText: "must be shorter than sweepWindowSecs" }).waitFor(WAIT);
+    await form.getByLabel(/^Every \(hours/).fill("2");
+    await form.getByRole("button", { name: "Save" }).click();
+    await form.getByRole("status").filter({ hasText: "Settings saved" }).waitFor(WAIT);
+    const saved = (
+      (await (await page.request.get(`${vigil.baseUrl}/api/sources`)).json()) as {
+        sources: { name: string; sweepWindowSecs: number; sweepIntervalSecs: number }[];
+      }
+    ).sources.find((s) => s.name === renamed);
+    assert.deepEqual([saved?.sweepWindowSecs, saved?.sweepIntervalSecs], [12 * 3600, 2 * 3600]);
+
     // Paused, and the page's health says so at once; polling again, it no longer does.
     const polling = form.getByLabel(/Poll this source/);
     const healthBadge = page.locator(".page-head .badge[class*=health-]");

@@ -77,10 +77,16 @@ function changesOf(source: Rec, form: FormState): Rec {
     const secs = Math.round(Number(hours) * HOUR);
     if (secs !== source.noDataAlertSecs) body.noDataAlertSecs = secs;
   }
-  const failureHours = form.pollFailureHours.trim();
-  if (failureHours !== "") {
-    const secs = Math.round(Number(failureHours) * HOUR);
-    if (secs !== source.pollFailureAlertSecs) body.pollFailureAlertSecs = secs;
+  const hourFields = [
+    ["pollFailureHours", "pollFailureAlertSecs"],
+    ["sweepWindowHours", "sweepWindowSecs"],
+    ["sweepIntervalHours", "sweepIntervalSecs"],
+  ] as const;
+  for (const [field, setting] of hourFields) {
+    const hours = form[field].trim();
+    if (hours === "") continue;
+    const secs = Math.round(Number(hours) * HOUR);
+    if (secs !== source[setting]) body[setting] = secs;
   }
   if (form.apiKey.trim()) body.apiKey = form.apiKey.trim();
   return body;
@@ -96,6 +102,8 @@ interface FormState {
   noDataAlertEnabled: boolean;
   noDataHours: string;
   pollFailureHours: string;
+  sweepWindowHours: string;
+  sweepIntervalHours: string;
 }
 
 function formOf(source: Rec): FormState {
@@ -109,6 +117,8 @@ function formOf(source: Rec): FormState {
     noDataAlertEnabled: source.noDataAlertEnabled !== false,
     noDataHours: hoursOf(source.noDataAlertSecs),
     pollFailureHours: hoursOf(source.pollFailureAlertSecs),
+    sweepWindowHours: hoursOf(source.sweepWindowSecs),
+    sweepIntervalHours: hoursOf(source.sweepIntervalSecs),
   };
 }
 
@@ -266,6 +276,33 @@ export function SourceSettingsForm({ source, onSaved }: { source: Rec; onSaved: 
           onChange={(e) => set("pollFailureHours", e.target.value)}
         />
       </label>
+      <fieldset>
+        <legend>Late events</legend>
+        <label>
+          Re-read the last (hours; 0 turns late-event re-reads off)
+          <input
+            type="number"
+            {...rangeOf(schema, "sweepWindowSecs", HOUR)}
+            step="any"
+            value={form.sweepWindowHours}
+            onChange={(e) => set("sweepWindowHours", e.target.value)}
+          />
+        </label>
+        <label>
+          Every (hours; less than the hours re-read)
+          <input
+            type="number"
+            {...rangeOf(schema, "sweepIntervalSecs", HOUR)}
+            step="any"
+            value={form.sweepIntervalHours}
+            onChange={(e) => set("sweepIntervalHours", e.target.value)}
+          />
+        </label>
+        <p className="muted small">
+          An event that shows up in the audit log late is caught if it is late by less than the hours re-read minus the
+          hours between re-reads. Re-reading costs a request per 100 events each time.
+        </p>
+      </fieldset>
       <ErrorBanner message={action.error} />
       {saved ? (
         <div className="banner banner-ok" role="status">

@@ -65,6 +65,37 @@ describe("vigil sources: alarm minutes, update, list --json health", { timeout: 
     );
   });
 
+  it("sets the late-event re-reads on add and update, and refuses sweeps as far apart as their window", () => {
+    const add = vigil([
+      "sources",
+      "add",
+      "openai",
+      "--name",
+      "busy",
+      "--no-verify",
+      "--sweep-window-secs",
+      "43200",
+      "--sweep-interval-secs",
+      "7200",
+      "--overlap-secs",
+      "300",
+    ]);
+    assert.equal(add.status, 0, add.stderr);
+    const busy = () => list().find((s) => s.name === "busy");
+    assert.deepEqual([busy()?.sweepWindowSecs, busy()?.sweepIntervalSecs, busy()?.overlapSecs], [43200, 7200, 300]);
+    const gap = vigil(["sources", "update", "busy", "--sweep-interval-secs", "43200"]);
+    assert.notEqual(gap.status, 0);
+    assert.match(gap.stderr, /sweepIntervalSecs: must be shorter than sweepWindowSecs \(43200 seconds\)/);
+    assert.match(
+      vigil(["sources", "update", "busy", "--sweep-interval-secs", "30"]).stderr,
+      /--sweep-interval-secs .*60 to/,
+    );
+    const upd = vigil(["sources", "update", "busy", "--sweep-window-secs", "90000", "--sweep-interval-secs", "14400"]);
+    assert.equal(upd.status, 0, upd.stderr);
+    assert.deepEqual([busy()?.sweepWindowSecs, busy()?.sweepIntervalSecs], [90000, 14400]);
+    assert.equal(vigil(["sources", "remove", "busy"]).status, 0);
+  });
+
   it("shows last successful poll, last event time, events in 24 h, health and last error", () => {
     const [a] = list();
     assert.ok(a);

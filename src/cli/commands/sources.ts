@@ -35,6 +35,8 @@ interface SettingFlag {
 const FLAGS = {
   pollInterval: { flag: "--poll-interval", field: "pollIntervalSecs", unit: "seconds", scale: 1 },
   overlapSecs: { flag: "--overlap-secs", field: "overlapSecs", unit: "seconds", scale: 1 },
+  sweepWindowSecs: { flag: "--sweep-window-secs", field: "sweepWindowSecs", unit: "seconds", scale: 1 },
+  sweepIntervalSecs: { flag: "--sweep-interval-secs", field: "sweepIntervalSecs", unit: "seconds", scale: 1 },
   backfillDays: { flag: "--backfill-days", field: "backfillDays", unit: "days", scale: 1 },
   noDataAlarmMinutes: { flag: "--no-data-alarm-minutes", field: "noDataAlertSecs", unit: "minutes", scale: 60 },
   noDataAlertHours: {
@@ -93,6 +95,8 @@ interface AddOptions {
   apiKeyEnv: string;
   pollInterval?: string;
   overlapSecs?: string;
+  sweepWindowSecs?: string;
+  sweepIntervalSecs?: string;
   backfillDays?: string;
   includeTenantEvents?: boolean;
   verify: boolean;
@@ -120,7 +124,7 @@ function settingsFrom(options: AddOptions): SourceSettingsInput {
   if (options.baseUrl !== undefined) settings.baseUrl = baseUrlFlag(options.baseUrl);
   if (options.pollInterval !== undefined)
     settings.pollIntervalSecs = settingFlag(FLAGS.pollInterval, options.pollInterval);
-  if (options.overlapSecs !== undefined) settings.overlapSecs = settingFlag(FLAGS.overlapSecs, options.overlapSecs);
+  Object.assign(settings, rereadSettings(options));
   if (options.backfillDays !== undefined) settings.backfillDays = settingFlag(FLAGS.backfillDays, options.backfillDays);
   if (typeof options.dataAlarmMinutes === "string") {
     settings.noDataAlertSecs = settingFlag(FLAGS.noDataAlarmMinutes, options.dataAlarmMinutes);
@@ -133,8 +137,41 @@ function settingsFrom(options: AddOptions): SourceSettingsInput {
   return settings;
 }
 
+/** The re-read settings the flags give (docs/ingest.md, "Late events"). */
+function rereadSettings(
+  options: Pick<AddOptions, "overlapSecs" | "sweepWindowSecs" | "sweepIntervalSecs">,
+): Partial<SourceSettingsInput> {
+  const settings: Partial<SourceSettingsInput> = {};
+  if (options.overlapSecs !== undefined) settings.overlapSecs = settingFlag(FLAGS.overlapSecs, options.overlapSecs);
+  if (options.sweepWindowSecs !== undefined)
+    settings.sweepWindowSecs = settingFlag(FLAGS.sweepWindowSecs, options.sweepWindowSecs);
+  if (options.sweepIntervalSecs !== undefined)
+    settings.sweepIntervalSecs = settingFlag(FLAGS.sweepIntervalSecs, options.sweepIntervalSecs);
+  return settings;
+}
+
+/** The flags of the re-read settings, for `add` (with their defaults) and `update`. */
+function rereadFlags(command: Command, withDefault: boolean): Command {
+  return command
+    .option(
+      "--overlap-secs <secs>",
+      help(FLAGS.overlapSecs, "re-read before the checkpoint on every poll", withDefault),
+    )
+    .option(
+      "--sweep-window-secs <secs>",
+      help(FLAGS.sweepWindowSecs, "how far back the late-event sweep re-reads; 0 turns re-reads off", withDefault),
+    )
+    .option(
+      "--sweep-interval-secs <secs>",
+      help(FLAGS.sweepIntervalSecs, "time between sweeps, shorter than the sweep window", withDefault),
+    );
+}
+
 interface UpdateOptions {
   pollInterval?: string;
+  overlapSecs?: string;
+  sweepWindowSecs?: string;
+  sweepIntervalSecs?: string;
   dataAlarmMinutes?: string | boolean;
   noDataAlarm?: boolean;
   pollFailureAlertSecs?: string;
@@ -150,15 +187,15 @@ interface UpdateOptions {
 export function register(program: Command): void {
   const sources = program.command("sources").description("Manage log sources (OpenAI organizations).");
 
-  sources
+  const add = sources
     .command("add")
     .argument("<kind>", "source kind; only `openai` exists")
     .description("Add an OpenAI organization as a source. The admin key is read from an environment variable or stdin.")
     .requiredOption("--name <name>", "a descriptive name, e.g. 'My OpenAI Audit Logs'")
     .option("--base-url <url>", "API base URL (default: OPENAI_BASE_URL or https://api.openai.com/v1)")
     .option("--api-key-env <var>", "environment variable holding the admin key", "OPENAI_ADMIN_KEY")
-    .option("--poll-interval <secs>", help(FLAGS.pollInterval, "time between polls"))
-    .option("--overlap-secs <secs>", help(FLAGS.overlapSecs, "re-read before the checkpoint on every poll"))
+    .option("--poll-interval <secs>", help(FLAGS.pollInterval, "time between polls"));
+  rereadFlags(add, true)
     .option("--backfill-days <days>", help(FLAGS.backfillDays, "history to fetch when the source starts"))
     .option("--include-tenant-events", "also poll tenant-scoped events (tenant_only=true)")
     .option(
@@ -249,11 +286,12 @@ export function register(program: Command): void {
       });
     });
 
-  sources
+  const update = sources
     .command("update")
     .argument("<name>", "source name")
     .description("Change a source's polling and alarm settings, or enable/disable it.")
-    .option("--poll-interval <secs>", help(FLAGS.pollInterval, "time between polls", false))
+    .option("--poll-interval <secs>", help(FLAGS.pollInterval, "time between polls", false));
+  rereadFlags(update, false)
     .option(
       "--no-data-alarm-minutes <minutes>",
       help(FLAGS.noDataAlarmMinutes, "turn the no-data alarm on with this threshold", false),
@@ -274,7 +312,7 @@ export function register(program: Command): void {
     .option("--api-key-env <var>", "environment variable holding the admin key", "OPENAI_ADMIN_KEY")
     .option("--no-verify", "save a new key without checking that it works")
     .action(async (name: string, options: UpdateOptions, command: Command) => {
-      const changes: Partial<SourceSettingsInput> = {};
+      const changes: Partial<SourceSettingsInput> = rereadSettings(options);
       if (options.pollInterval !== undefined)
         changes.pollIntervalSecs = settingFlag(FLAGS.pollInterval, options.pollInterval);
       const offGiven = command.getOptionValueSource("noDataAlarm") === "cli" && options.noDataAlarm === false;
@@ -297,7 +335,7 @@ export function register(program: Command): void {
       if (options.baseUrl !== undefined) changes.baseUrl = baseUrlFlag(options.baseUrl);
       if (Object.keys(changes).length === 0 && !options.newKey) {
         throw new UsageError(
-          "Nothing to change: give --poll-interval, --no-data-alarm-minutes, --no-no-data-alarm, --poll-failure-alert-secs, --posture-interval, --enable, --disable, --base-url or --new-key.",
+          "Nothing to change: give --poll-interval, --overlap-secs, --sweep-window-secs, --sweep-interval-secs, --no-data-alarm-minutes, --no-no-data-alarm, --poll-failure-alert-secs, --posture-interval, --enable, --disable, --base-url or --new-key.",
         );
       }
       await withRuntime(async (runtime) => {

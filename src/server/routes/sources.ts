@@ -28,11 +28,14 @@ import {
 import { type AppEnv, intParam, readBody, requireAdmin, type ServerContext } from "../context.ts";
 
 // The settings the API takes, validated by the one schema (core/source.ts): a value out of bounds is refused
-// with a message naming the field and the limit. Overlap and sweep are left at their defaults.
+// with a message naming the field and the limit.
 const Settings = SourceSettingChangesSchema.pick({
   baseUrl: true,
   includeTenantEvents: true,
   pollIntervalSecs: true,
+  overlapSecs: true,
+  sweepWindowSecs: true,
+  sweepIntervalSecs: true,
   backfillDays: true,
   noDataAlertEnabled: true,
   noDataAlertSecs: true,
