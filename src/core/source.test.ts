@@ -61,6 +61,11 @@ describe("source settings schema", () => {
     // The default interval (1 h) against a window set below it.
     assert.equal(refusal({ sweepWindowSecs: 3600 }).field, "sweepIntervalSecs");
     assert.equal(parseSourceSettings({ name: "a", sweepWindowSecs: 0 }).sweepIntervalSecs, 3600);
+    // A window no interval can be shorter than says so, about the window.
+    assert.equal(
+      refusal({ sweepWindowSecs: 30, sweepIntervalSecs: 60 }).message,
+      "Invalid sweepWindowSecs: must be 0 (late-event re-reads off) or more than 60 seconds, the shortest time between sweeps.",
+    );
   });
 
   it("postureIntervalSecs: 0 turns snapshots off", () => {

@@ -171,6 +171,13 @@ export function parseSourceSettings(input: unknown): CompleteSourceSettings {
  */
 export function checkSweepSettings(settings: Pick<CompleteSourceSettings, "sweepWindowSecs" | "sweepIntervalSecs">) {
   const { sweepWindowSecs: window, sweepIntervalSecs: interval } = settings;
+  const shortest = SOURCE_SETTING_BOUNDS.sweepIntervalSecs.min;
+  if (window > 0 && window <= shortest) {
+    throw new SourceSettingError(
+      "sweepWindowSecs",
+      `must be 0 (late-event re-reads off) or more than ${shortest} seconds, the shortest time between sweeps`,
+    );
+  }
   if (window > 0 && interval >= window) {
     throw new SourceSettingError(
       "sweepIntervalSecs",

@@ -1047,12 +1047,24 @@ describe("console", { timeout: 300_000 }, () => {
     await form.getByLabel(/^Every \(hours/).fill("2");
     await form.getByRole("button", { name: "Save" }).click();
     await form.getByRole("status").filter({ hasText: "Settings saved" }).waitFor(WAIT);
-    const saved = (
-      (await (await page.request.get(`${vigil.baseUrl}/api/sources`)).json()) as {
-        sources: { name: string; sweepWindowSecs: number; sweepIntervalSecs: number }[];
-      }
-    ).sources.find((s) => s.name === renamed);
+    const stored = async () =>
+      (
+        (await (await page.request.get(`${vigil.baseUrl}/api/sources`)).json()) as {
+          sources: { id: string; name: string; sweepWindowSecs: number; sweepIntervalSecs: number }[];
+        }
+      ).sources.find((s) => s.name === renamed);
+    const saved = await stored();
     assert.deepEqual([saved?.sweepWindowSecs, saved?.sweepIntervalSecs], [12 * 3600, 2 * 3600]);
+    // Values the form can only show rounded (2 h and 1 h 59 min 50 s both show as "2") are not sent back by a save
+    // that did not touch them: the pause below would otherwise be refused, and the interval changed.
+    const exact = await page.request.patch(`${vigil.baseUrl}/api/sources/${saved?.id}`, {
+      headers,
+      data: { sweepWindowSecs: 7200, sweepIntervalSecs: 7190 },
+    });
+    assert.equal(exact.status(), 200, await exact.text());
+    await page.reload();
+    await form.getByLabel(/^Every \(hours/).waitFor(WAIT);
+    assert.equal(await form.getByLabel(/^Every \(hours/).inputValue(), "2");
 
     // Paused, and the page's health says so at once; polling again, it no longer does.
     const polling = form.getByLabel(/Poll this source/);
@@ -1064,6 +1076,7 @@ describe("console", { timeout: 300_000 }, () => {
     await form.getByRole("button", { name: "Save" }).click();
     await form.getByRole("status").filter({ hasText: "Settings saved" }).waitFor(WAIT);
     await page.locator(".page-head .badge.health-disabled").waitFor({ state: "detached", ...WAIT });
+    assert.deepEqual([(await stored())?.sweepWindowSecs, (await stored())?.sweepIntervalSecs], [7200, 7190]);
 
     // A pack turned off for this source only.
     const packs = page.getByRole("table", { name: "Packs for this source" });

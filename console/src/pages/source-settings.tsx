@@ -72,21 +72,19 @@ function changesOf(source: Rec, form: FormState): Rec {
   if (form.noDataAlertEnabled !== (source.noDataAlertEnabled !== false)) {
     body.noDataAlertEnabled = form.noDataAlertEnabled;
   }
-  const hours = form.noDataHours.trim();
-  if (form.noDataAlertEnabled && hours !== "") {
-    const secs = Math.round(Number(hours) * HOUR);
-    if (secs !== source.noDataAlertSecs) body.noDataAlertSecs = secs;
-  }
   const hourFields = [
+    ["noDataHours", "noDataAlertSecs"],
     ["pollFailureHours", "pollFailureAlertSecs"],
     ["sweepWindowHours", "sweepWindowSecs"],
     ["sweepIntervalHours", "sweepIntervalSecs"],
   ] as const;
   for (const [field, setting] of hourFields) {
+    if (field === "noDataHours" && !form.noDataAlertEnabled) continue;
     const hours = form[field].trim();
-    if (hours === "") continue;
-    const secs = Math.round(Number(hours) * HOUR);
-    if (secs !== source[setting]) body[setting] = secs;
+    // Only a field the user edited: the form shows a stored value rounded to 0.01 h, and sending that back would
+    // change a setting nobody touched (and could break the sweep rule, refusing an unrelated change).
+    if (hours === "" || hours === hoursOf(source[setting])) continue;
+    body[setting] = Math.round(Number(hours) * HOUR);
   }
   if (form.apiKey.trim()) body.apiKey = form.apiKey.trim();
   return body;
