@@ -261,6 +261,27 @@ export class PostgresStoreDialect implements StoreDialect {
     await sql`DELETE FROM event_text WHERE seq IN (${seqs})`.execute(trx);
   }
 
+  storedEventIds(db: Kysely<Schema>, sourceNum: number, ids: readonly string[]) {
+    // A lateral subquery with a LIMIT is never flattened into a join: it runs once per id. Its source number is
+    // a scalar subquery, whose value the planner cannot see: it counts on a source's average share of the table,
+    // never on statistics that know nothing of this source (which made reading the source's events by
+    // events_by_source look as cheap as probing the key), so the key answers both conditions.
+    return db
+      .selectFrom(sql<string>`unnest(${[...ids]}::text[])`.as("probe"))
+      .innerJoinLateral(
+        (eb) =>
+          eb
+            .selectFrom("events")
+            .select("events.id")
+            .where("events.source_num", "=", sql<number>`(SELECT CAST(${sourceNum} AS integer))`)
+            .where("events.id", "=", sql<string>`probe`)
+            .limit(1)
+            .as("stored"),
+        (join) => join.onTrue(),
+      )
+      .select("stored.id");
+  }
+
   /** PostgreSQL's documents are built in JavaScript from the rows (see ../event-document.ts). */
   readonly eventDocumentSql = null;
   // clock_timestamp(), not now(): now() is the transaction's start, and a lease must be judged when it is claimed.

@@ -202,6 +202,10 @@ export class SqliteStoreDialect implements StoreDialect {
   // unixepoch('subsec'): SQLite 3.42+, which better-sqlite3 12 bundles.
   readonly clockMs = sql<number>`CAST(unixepoch('subsec') * 1000 AS INTEGER)`;
 
+  storedEventIds(db: Kysely<Schema>, sourceNum: number, ids: readonly string[]) {
+    return db.selectFrom("events").select("id").where("source_num", "=", sourceNum).where("id", "in", ids);
+  }
+
   eventDocuments(query: Compilable<unknown>): Promise<EventDocuments> | null {
     // An in-memory database has no reader thread: the store builds the documents in JavaScript.
     if (this.#reader === null) return null;

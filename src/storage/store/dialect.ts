@@ -127,6 +127,18 @@ export interface StoreDialect {
    */
   violatedConstraint(err: unknown): "unique" | "foreign_key" | null;
 
+  // ---- events: look-ups, free text and scheduled queries ----
+
+  /**
+   * Which of `ids` (at most CHUNK) are events of source number `sourceNum` (./source-numbers.ts): the events'
+   * key (source_num, id) probed once per id. SQLite's planner does that for an IN list. PostgreSQL's chooses from
+   * statistics that lag behind a backfill (autovacuum analyzes a minute or more after a tenth of a table changed,
+   * and never before its first rows): while they held a source's events to be few, it read every event of the
+   * source through events_by_source for each page and filtered them by id, a read that grew with every page
+   * (5 ms a page at 4,000 events, most of a backfill's look-ups). A probe per id is one plan whatever they say.
+   */
+  storedEventIds(db: Kysely<Database>, sourceNum: number, ids: readonly string[]): Compilable<{ id: string }>;
+
   // ---- events: free text and scheduled queries ----
 
   /**

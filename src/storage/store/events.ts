@@ -38,7 +38,6 @@ import { insertRows } from "./repeated-insert.ts";
 import { requireSource } from "./require-source.ts";
 import { stateTimeSecs } from "./rule-state.ts";
 import type { RuleStateWrite } from "./rule-state-cache.ts";
-import { hiddenSourceNum } from "./source-numbers.ts";
 import { recordEventStored, updateStreamState } from "./sources.ts";
 
 type EventOps = Pick<
@@ -137,7 +136,7 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
       // would hold the writer thread's next page back once a page.
       const sourceNum = await ctx.sourceNumbers.filter(dialect.db, sourceId);
       for (const chunk of chunks([...new Set(ids)])) {
-        for (const r of await dialect.heavyRead(storedEventIdsQuery(dialect.db, sourceNum, chunk))) stored.add(r.id);
+        for (const r of await dialect.heavyRead(dialect.storedEventIds(dialect.db, sourceNum, chunk))) stored.add(r.id);
       }
       return stored;
     },
@@ -185,15 +184,6 @@ export function eventOps(ctx: StoreContext, textIndex: TextIndexer): EventOps {
       });
     },
   };
-}
-
-/** Which of `ids` (at most CHUNK) are events of source number `sourceNum`: each looked up by the events' key. */
-export function storedEventIdsQuery(db: Kysely<Database>, sourceNum: number, ids: readonly string[]) {
-  return db
-    .selectFrom("events")
-    .select("id")
-    .where("source_num", "=", hiddenSourceNum(sourceNum))
-    .where("id", "in", ids);
 }
 
 /**

@@ -1,8 +1,8 @@
 // Events and rule matches name their source by its number (source_numbers, migration 30): a row or more per
 // event, they repeated the 36-character id in the row and in the indexes that lead with it. Everything above
 // the store names sources by id; the store turns an id into its number before it builds a query, and binds
-// the number as a value: PostgreSQL then plans with that source's statistics, which a subquery would hide. The
-// one exception is a look-up by the events' key, where those statistics mislead it (`hiddenSourceNum`).
+// the number as a value: PostgreSQL then plans with that source's statistics, which a subquery would hide. A
+// look-up by the events' key, where those statistics mislead it, is the dialect's (StoreDialect.storedEventIds).
 
 import { type Kysely, sql } from "kysely";
 import type { Database } from "./database.ts";
@@ -36,19 +36,6 @@ export class SourceNumbers {
   async filter(db: Kysely<Database>, sourceId: string): Promise<number> {
     return (await this.find(db, sourceId)) ?? NO_SOURCE;
   }
-}
-
-/**
- * A source number the planner cannot see, for a look-up of events by their (source_num, id) key. PostgreSQL plans
- * a number it sees from its statistics, which lag behind a backfill (autovacuum refreshes them a minute or more
- * after a tenth of the table changed): while they held the source's events to be few (a new source beside others
- * already analyzed), "source_num = 2 AND id IN (…100 ids…)" read every event of the source and filtered them (31 ms
- * a page at 30,000 events, and growing with each page) instead of probing the key for the 100 ids (0.15 ms). A
- * scalar subquery's value is unknown when the plan is made, so the planner counts on a source's average share of
- * the table and probes the key. SQLite probes the key either way.
- */
-export function hiddenSourceNum(num: number) {
-  return sql<number>`(SELECT CAST(${num} AS integer))`;
 }
 
 /** Gives a new source its number, in the transaction that creates it. */
