@@ -34,6 +34,7 @@ const GRAMS_CHUNK = 1000;
 export class PostgresStoreDialect implements StoreDialect {
   readonly name = "postgres" as const;
   readonly groupCommits = false;
+  readonly textBatch = 1_000;
   readonly pageWriter: PageWriter | null;
   readonly db: Kysely<Schema>;
   readonly #pool: pg.Pool;

@@ -52,6 +52,7 @@ export class SqliteStoreDialect implements StoreDialect {
    * between commits: a 100,000-event backfill reached 25–28% of bare grouped, 33% page by page (bench/ingest.ts).
    */
   readonly groupCommits: boolean;
+  readonly textBatch = 250;
   readonly db: Kysely<Schema>;
   readonly #connection: Database.Database;
   readonly #reader: SqliteReader | null;

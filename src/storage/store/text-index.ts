@@ -9,8 +9,6 @@
 
 import type { StoreContext, TextIndexer } from "./dialect.ts";
 
-/** Events per indexing transaction: short enough that a page write waits a few milliseconds at most. */
-const BATCH = 250;
 /** After a failed batch (the database busy, say), try again this much later. */
 const RETRY_MS = 5_000;
 /**
@@ -54,7 +52,7 @@ export function textIndexer(ctx: StoreContext): TextIndexer {
     return dialect.write(
       async (trx) => {
         const pending = await dialect
-          .skipLocked(trx.selectFrom("event_text_pending").select("seq").orderBy("seq").limit(BATCH))
+          .skipLocked(trx.selectFrom("event_text_pending").select("seq").orderBy("seq").limit(dialect.textBatch))
           .execute();
         if (pending.length === 0) return 0;
         const seqs = pending.map((p) => p.seq);
