@@ -201,6 +201,39 @@ export function runStorageContract(
         await store.updateSource(created.id, { name: "acme-prod" });
       });
 
+      it("judges a change with its check on the stored record, one change at a time, and writes nothing it refuses", async () => {
+        const created = await store.createSource(
+          sourceSettings("acme", { sweepWindowSecs: 14_400, sweepIntervalSecs: 3_600 }),
+          { ciphertext: "v1:old" },
+        );
+        // The rule of core/source.ts in small: the interval must stay shorter than the window.
+        const seen: Array<[number, number]> = [];
+        const check = (changed: { sweepWindowSecs: number; sweepIntervalSecs: number }) => {
+          seen.push([changed.sweepWindowSecs, changed.sweepIntervalSecs]);
+          if (changed.sweepIntervalSecs >= changed.sweepWindowSecs) throw new Error("the interval reaches the window");
+        };
+        await assert.rejects(
+          store.updateSource(created.id, { sweepIntervalSecs: 20_000 }, { ciphertext: "v1:new" }, check),
+          { message: "the interval reaches the window" },
+        );
+        assert.deepEqual(seen, [[14_400, 20_000]]);
+        assert.deepEqual(await store.getSource(created.id), created);
+        assert.deepEqual(await store.getSourceSecret(created.id), { ciphertext: "v1:old" });
+        // Two changes at once, each fine against the record they started from, break the rule together: whichever
+        // is judged second sees the other's value and is refused.
+        const results = await Promise.allSettled([
+          store.updateSource(created.id, { sweepWindowSecs: 7_200 }, undefined, check),
+          store.updateSource(created.id, { sweepIntervalSecs: 9_000 }, undefined, check),
+        ]);
+        assert.deepEqual(results.map((r) => r.status).sort(), ["fulfilled", "rejected"]);
+        const stored = await store.getSource(created.id);
+        assert.ok(stored && stored.sweepIntervalSecs < stored.sweepWindowSecs, JSON.stringify(stored));
+        await rejectsWithCode(
+          store.updateSource("00000000-0000-0000-0000-000000000000", { enabled: false }, undefined, check),
+          "not_found",
+        );
+      });
+
       it("rejects updating or removing an unknown source", async () => {
         await rejectsWithCode(
           store.updateSource("00000000-0000-0000-0000-000000000000", { enabled: false }),

@@ -290,7 +290,18 @@ export interface Store
   close(): Promise<void>;
 
   createSource(settings: SourceSettings, secret: EncryptedSecret): Promise<SourceRecord>;
-  updateSource(id: string, changes: Partial<SourceSettings>, secret?: EncryptedSecret): Promise<SourceRecord>;
+  /**
+   * Changes the settings given. `check`, if given, judges the source as it would be once changed, read under the
+   * row's lock in the change's own transaction: a rule across settings (core/source.ts checkSweepSettings) then
+   * holds against changes of the other settings made at the same time. What it throws is thrown, and nothing is
+   * written.
+   */
+  updateSource(
+    id: string,
+    changes: Partial<SourceSettings>,
+    secret?: EncryptedSecret,
+    check?: (changed: SourceRecord) => void,
+  ): Promise<SourceRecord>;
   getSource(idOrName: string): Promise<SourceRecord | null>;
   listSources(): Promise<SourceRecord[]>;
   /** Removes the source and everything stored for it. */

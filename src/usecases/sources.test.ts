@@ -163,6 +163,12 @@ describe("source use cases", () => {
     await assert.rejects(updateSource(runtime, narrowed.source, { changes: { sweepIntervalSecs: 9000 } }), {
       message: gap,
     });
+    // Two changes at once, each judged first on the record it started from (`wide`, read before both): the second
+    // is judged again on the stored record, which the first changed, and refused.
+    const wide = (await updateSource(runtime, narrowed.source, { changes: { sweepWindowSecs: 14_400 } })).source;
+    await updateSource(runtime, wide, { changes: { sweepWindowSecs: 7200 } });
+    await assert.rejects(updateSource(runtime, wide, { changes: { sweepIntervalSecs: 9000 } }), { message: gap });
+    assert.equal((await runtime.store.getSource(wide.id))?.sweepIntervalSecs, wide.sweepIntervalSecs);
     // Sweeps turned off (a window of 0): their interval no longer matters.
     const off = await updateSource(runtime, narrowed.source, {
       changes: { sweepWindowSecs: 0, sweepIntervalSecs: 9000 },

@@ -115,7 +115,10 @@ export async function updateSource(runtime: Runtime, source: SourceRecord, chang
     Object.fromEntries(Object.entries(change.changes).filter(([, v]) => v !== undefined)),
   );
   const merged = { ...source, ...changes };
-  if (changes.sweepWindowSecs !== undefined || changes.sweepIntervalSecs !== undefined) checkSweepSettings(merged);
+  // Checked now, before any key is asked for or verified, and again by the store on the record as it is then.
+  const checkSweeps =
+    changes.sweepWindowSecs !== undefined || changes.sweepIntervalSecs !== undefined ? checkSweepSettings : undefined;
+  checkSweeps?.(merged);
   if (merged.name !== source.name) await assertNameFree(runtime, merged.name);
   // The stored key is sealed to the endpoint it was entered for (runtime.sealSourceKey): pointing the source
   // elsewhere needs the key again, from whoever makes the change, so that it cannot be sent to their host.
@@ -131,8 +134,9 @@ export async function updateSource(runtime: Runtime, source: SourceRecord, chang
     apiKey = await change.askKey();
   }
   const sealed = apiKey === undefined ? undefined : await sealKey(runtime, merged, apiKey, change.verify !== false);
-  // Only the settings given are written, so that a concurrent change of another one stays.
-  const updated = await runtime.store.updateSource(source.id, changes, sealed?.secret);
+  // Only the settings given are written, so that a concurrent change of another one stays; the sweep rule is
+  // judged again on the stored record under its lock, so that two changes at once cannot break it together.
+  const updated = await runtime.store.updateSource(source.id, changes, sealed?.secret, checkSweeps);
   return { source: updated, verifiedLatencyMs: sealed?.latencyMs ?? null };
 }
 

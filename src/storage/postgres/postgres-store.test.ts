@@ -717,6 +717,41 @@ describe("PostgresStore", () => {
     }
   });
 
+  it("judges a checked source change on the record as another session's change left it", async () => {
+    const schema = freshSchema();
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    const other = await rawClient();
+    const watcher = await rawClient();
+    try {
+      const source = await store.createSource(
+        sourceSettings("acme", { sweepWindowSecs: 14_400, sweepIntervalSecs: 3_600 }),
+        { ciphertext: "v1:x" },
+      );
+      // Another session narrows the window and holds its transaction open.
+      await other.query(`SET search_path TO ${schema}`);
+      await other.query("BEGIN");
+      await other.query("UPDATE sources SET sweep_window_secs = 7200 WHERE id = $1", [source.id]);
+      const seen: number[] = [];
+      const change = store.updateSource(source.id, { sweepIntervalSecs: 9_000 }, undefined, (changed) => {
+        seen.push(changed.sweepWindowSecs);
+        if (changed.sweepIntervalSecs >= changed.sweepWindowSecs) throw new Error("the interval reaches the window");
+      });
+      // The check waits for the row; judged on the record it started from, the change would pass.
+      await waitForLockWait(watcher);
+      assert.deepEqual(seen, []);
+      await other.query("COMMIT");
+      await assert.rejects(change, { message: "the interval reaches the window" });
+      assert.deepEqual(seen, [7_200]);
+      const stored = await store.getSource(source.id);
+      assert.deepEqual([stored?.sweepWindowSecs, stored?.sweepIntervalSecs], [7_200, 3_600]);
+    } finally {
+      await other.query("ROLLBACK").catch(() => undefined);
+      await other.end();
+      await watcher.end();
+      await store.close();
+    }
+  });
+
   it("looks stored event ids up by key, whatever the statistics hold of a source's events", async () => {
     const schema = freshSchema();
     const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });

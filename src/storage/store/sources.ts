@@ -56,16 +56,24 @@ export function sourceOps(ctx: StoreContext): SourceOps {
       return toSourceRecord(created);
     },
 
-    async updateSource(id, changes, secret) {
+    async updateSource(id, changes, secret, check) {
       // One UPDATE of the columns given, not a read-modify-write: two updates of different settings at once
       // cannot undo each other.
       const columns = { ...settingColumns(changes), ...(secret ? { encrypted_secret: secret.ciphertext } : {}) };
-      const row = await dialect.run(async (db) => {
+      const row = await dialect.write(async (trx) => {
+        if (check !== undefined) {
+          // Under the row's lock until the commit: a change of another setting waits, and is judged after this one.
+          const current = await dialect
+            .forUpdate(trx.selectFrom("sources").selectAll().where("id", "=", id))
+            .executeTakeFirst();
+          if (current === undefined) return undefined;
+          check({ ...toSourceRecord(current), ...changes });
+        }
         if (Object.keys(columns).length === 0) {
-          return db.selectFrom("sources").selectAll().where("id", "=", id).executeTakeFirst();
+          return trx.selectFrom("sources").selectAll().where("id", "=", id).executeTakeFirst();
         }
         try {
-          return await db.updateTable("sources").set(columns).where("id", "=", id).returningAll().executeTakeFirst();
+          return await trx.updateTable("sources").set(columns).where("id", "=", id).returningAll().executeTakeFirst();
         } catch (err) {
           throw dialect.violatedConstraint(err) === "unique" ? nameTaken(changes.name ?? "") : err;
         }
