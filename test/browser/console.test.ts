@@ -1045,16 +1045,28 @@ describe("console", { timeout: 300_000 }, () => {
     await form.getByRole("button", { name: "Save" }).click();
     await form.getByRole("alert").filter({ hasText: "must be shorter than sweepWindowSecs" }).waitFor(WAIT);
     await form.getByLabel(/^Every \(hours/).fill("2");
+    // Each poll's own re-read, in seconds, saved with them.
+    assert.equal(await form.getByLabel(/^Each poll also re-reads/).inputValue(), "120");
+    await form.getByLabel(/^Each poll also re-reads/).fill("600");
     await form.getByRole("button", { name: "Save" }).click();
     await form.getByRole("status").filter({ hasText: "Settings saved" }).waitFor(WAIT);
     const stored = async () =>
       (
         (await (await page.request.get(`${vigil.baseUrl}/api/sources`)).json()) as {
-          sources: { id: string; name: string; sweepWindowSecs: number; sweepIntervalSecs: number }[];
+          sources: {
+            id: string;
+            name: string;
+            overlapSecs: number;
+            sweepWindowSecs: number;
+            sweepIntervalSecs: number;
+          }[];
         }
       ).sources.find((s) => s.name === renamed);
     const saved = await stored();
-    assert.deepEqual([saved?.sweepWindowSecs, saved?.sweepIntervalSecs], [12 * 3600, 2 * 3600]);
+    assert.deepEqual(
+      [saved?.sweepWindowSecs, saved?.sweepIntervalSecs, saved?.overlapSecs],
+      [12 * 3600, 2 * 3600, 600],
+    );
     // Values the form can only show rounded (2 h and 1 h 59 min 50 s both show as "2") are not sent back by a save
     // that did not touch them: the pause below would otherwise be refused, and the interval changed.
     const exact = await page.request.patch(`${vigil.baseUrl}/api/sources/${saved?.id}`, {

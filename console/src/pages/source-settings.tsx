@@ -63,8 +63,10 @@ function changesOf(source: Rec, form: FormState): Rec {
   if (name !== text(source.name)) body.name = name;
   const baseUrl = form.baseUrl.trim() || null;
   if (baseUrl !== ((source.baseUrl as string | null | undefined) ?? null)) body.baseUrl = baseUrl;
-  const interval = form.pollIntervalSecs.trim();
-  if (interval !== "" && Number(interval) !== source.pollIntervalSecs) body.pollIntervalSecs = Number(interval);
+  for (const setting of ["pollIntervalSecs", "overlapSecs"] as const) {
+    const secs = form[setting].trim();
+    if (secs !== "" && Number(secs) !== source[setting]) body[setting] = Number(secs);
+  }
   if (form.includeTenantEvents !== (source.includeTenantEvents === true)) {
     body.includeTenantEvents = form.includeTenantEvents;
   }
@@ -95,6 +97,7 @@ interface FormState {
   apiKey: string;
   baseUrl: string;
   pollIntervalSecs: string;
+  overlapSecs: string;
   includeTenantEvents: boolean;
   enabled: boolean;
   noDataAlertEnabled: boolean;
@@ -110,6 +113,7 @@ function formOf(source: Rec): FormState {
     apiKey: "",
     baseUrl: text(source.baseUrl),
     pollIntervalSecs: str(source.pollIntervalSecs),
+    overlapSecs: str(source.overlapSecs),
     includeTenantEvents: source.includeTenantEvents === true,
     enabled: source.enabled !== false,
     noDataAlertEnabled: source.noDataAlertEnabled !== false,
@@ -277,6 +281,15 @@ export function SourceSettingsForm({ source, onSaved }: { source: Rec; onSaved: 
       <fieldset>
         <legend>Late events</legend>
         <label>
+          Each poll also re-reads (seconds before where the last one ended)
+          <input
+            type="number"
+            {...rangeOf(schema, "overlapSecs")}
+            value={form.overlapSecs}
+            onChange={(e) => set("overlapSecs", e.target.value)}
+          />
+        </label>
+        <label>
           Re-read the last (hours; 0 turns late-event re-reads off)
           <input
             type="number"
@@ -297,8 +310,8 @@ export function SourceSettingsForm({ source, onSaved }: { source: Rec; onSaved: 
           />
         </label>
         <p className="muted small">
-          An event that shows up in the audit log late is caught if it is late by less than the hours re-read minus the
-          hours between re-reads. Re-reading costs a request per 100 events each time.
+          Every poll catches an event late by less than the seconds it re-reads. The sweeps catch one late by less than
+          the hours re-read minus the hours between them. Re-reading costs a request per 100 events each time.
         </p>
       </fieldset>
       <ErrorBanner message={action.error} />
