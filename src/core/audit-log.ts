@@ -63,11 +63,11 @@ export interface AuditLogPage {
 
 /**
  * Where the walk goes on after this page: its `last_id`, or, since the spec does not require one, its last record's
- * id, which is what `last_id` is in real responses. Empty when the page has neither (it cannot be continued).
+ * id, which is what `last_id` is in real responses. Null when the page has neither (it cannot be continued).
  */
-export function pageCursor(page: Pick<AuditLogPage, "data" | "last_id">): string {
+export function pageCursor(page: Pick<AuditLogPage, "data" | "last_id">): string | null {
   const lastRecord = page.data.at(-1) as { id?: unknown } | null | undefined;
-  return page.last_id || (typeof lastRecord?.id === "string" ? lastRecord.id : "");
+  return page.last_id || (typeof lastRecord?.id === "string" && lastRecord.id !== "" ? lastRecord.id : null);
 }
 
 /** The query parameters of `GET /organization/audit_logs`, named as the SDKs name them. */

@@ -199,7 +199,7 @@ async function walkSlice(
       ? slice.startSecs
       : Math.min(upperBound, newestRecordSecs(page.data, slice.startSecs) ?? upperBound);
     eventsRead += page.data.length;
-    const cursor = !done ? pageCursor(page) || null : null;
+    const cursor = !done ? pageCursor(page) : null;
     const result = await storePage(deps, page.data, {
       sliceProgress: {
         jobId: job.id,

@@ -73,6 +73,9 @@ export function streamsOf(source: SourceRecord): StreamName[] {
   return source.includeTenantEvents ? ["main", "tenant"] : ["main"];
 }
 
+/** What reading one window tells: a stream's report but for which kinds of window the poll read. */
+type WindowReport = Omit<StreamPollReport, "swept" | "rereadRecent">;
+
 export class SourcePoller {
   private readonly deps: PollerDeps;
 
@@ -148,8 +151,9 @@ export class SourcePoller {
     // the new window first would be quicker for new events, but a new window that could not end either (it grows
     // with every poll that fails) would then keep the owed one from ever being read.
     const owed = state.owedWindow;
-    const resumed = owed === null ? null : await this.readWindow(stream, owed, lastSweep, signal);
+    let resumed: WindowReport | null = null;
     if (owed !== null) {
+      resumed = await this.readWindow(stream, owed, lastSweep, signal);
       checkpoint = owed.endSecs;
       if (owed.sweep) lastSweep = owed.endSecs;
     }
@@ -193,7 +197,7 @@ export class SourcePoller {
     window: OwedWindow,
     lastSweep: number | null,
     signal: AbortSignal | undefined,
-  ): Promise<Omit<StreamPollReport, "swept" | "rereadRecent">> {
+  ): Promise<WindowReport> {
     const { source, reader, clock } = this.deps;
     const report: Omit<StreamPollReport, "swept" | "rereadRecent"> = {
       stream,
@@ -222,7 +226,7 @@ export class SourcePoller {
               ...(sweptAt !== null ? { lastSweepSecs: sweptAt } : {}),
               owedWindow: null,
             }
-          : { stream, owedWindow: { ...window, cursor: pageCursor(page) || null } },
+          : { stream, owedWindow: { ...window, cursor: pageCursor(page) } },
       });
       if (report.pages === 0) warnIfClockAhead(unixSeconds(clock), page.serverTimeSecs, source.name, this.deps);
       report.pages++;

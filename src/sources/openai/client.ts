@@ -125,7 +125,7 @@ export class OpenAIAuditLogClient {
         let stuck: Error | undefined;
         if (!page.has_more) {
           // The window is complete after this page.
-        } else if (!cursor) stuck = paginationStuckError("the page has no last_id or record to continue after");
+        } else if (cursor === null) stuck = paginationStuckError("the page has no last_id or record to continue after");
         else if (cursor === after) stuck = paginationStuckError(`last_id did not advance past ${cursor}`);
         else if (followed.has(cursor)) {
           stuck = paginationStuckError(`last_id ${cursor} came back: this walk followed it before`);
