@@ -220,7 +220,8 @@ export function runStorageContract(
         assert.deepEqual(await store.getSource(created.id), created);
         assert.deepEqual(await store.getSourceSecret(created.id), { ciphertext: "v1:old" });
         // Two changes at once, each fine against the record they started from, break the rule together: whichever
-        // is judged second sees the other's value and is refused.
+        // is judged second sees the other's value and is refused. (Whether they overlap here is up to the engine's
+        // scheduling; postgres-store.test.ts holds one open to prove the lock.)
         const results = await Promise.allSettled([
           store.updateSource(created.id, { sweepWindowSecs: 7_200 }, undefined, check),
           store.updateSource(created.id, { sweepIntervalSecs: 9_000 }, undefined, check),

@@ -105,6 +105,10 @@ export class PostgresStoreDialect implements StoreDialect {
     return query.forUpdate();
   }
 
+  forNoKeyUpdate<Q extends { forNoKeyUpdate(): Q }>(query: Q): Q {
+    return query.forNoKeyUpdate();
+  }
+
   keyShare<Q extends { forKeyShare(): Q }>(query: Q): Q {
     return query.forKeyShare();
   }

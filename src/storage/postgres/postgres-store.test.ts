@@ -727,8 +727,21 @@ describe("PostgresStore", () => {
         sourceSettings("acme", { sweepWindowSecs: 14_400, sweepIntervalSecs: 3_600 }),
         { ciphertext: "v1:x" },
       );
-      // Another session narrows the window and holds its transaction open.
       await other.query(`SET search_path TO ${schema}`);
+      const check = (changed: { sweepWindowSecs: number; sweepIntervalSecs: number }) => {
+        if (changed.sweepIntervalSecs >= changed.sweepWindowSecs) throw new Error("the interval reaches the window");
+      };
+      // A page being written holds its source FOR KEY SHARE: a checked change does not wait for it.
+      await other.query("BEGIN");
+      await other.query("SELECT 1 FROM sources WHERE id = $1 FOR KEY SHARE", [source.id]);
+      const unhindered = await stillPending(
+        store.updateSource(source.id, { pollIntervalSecs: 30 }, undefined, check),
+        5_000,
+      );
+      assert.notEqual(unhindered, "still pending", "the checked change waited for the page");
+      assert.equal((await store.getSource(source.id))?.pollIntervalSecs, 30);
+      await other.query("COMMIT");
+      // Another session narrows the window and holds its transaction open.
       await other.query("BEGIN");
       await other.query("UPDATE sources SET sweep_window_secs = 7200 WHERE id = $1", [source.id]);
       const seen: number[] = [];

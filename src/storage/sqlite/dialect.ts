@@ -160,6 +160,10 @@ export class SqliteStoreDialect implements StoreDialect {
     return query;
   }
 
+  forNoKeyUpdate<Q extends { forNoKeyUpdate(): Q }>(query: Q): Q {
+    return query;
+  }
+
   keyShare<Q extends { forKeyShare(): Q }>(query: Q): Q {
     return query;
   }

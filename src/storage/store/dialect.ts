@@ -113,6 +113,13 @@ export interface StoreDialect {
   forUpdate<Q extends { forUpdate(): Q }>(query: Q): Q;
 
   /**
+   * Locks the selected rows against other writers of them until the transaction ends, but not against their
+   * referencing rows (PostgreSQL: FOR NO KEY UPDATE, which a page's FOR KEY SHARE on its source does not wait for,
+   * nor it for them; SQLite: nothing). For a read-check-write of a row's own settings.
+   */
+  forNoKeyUpdate<Q extends { forNoKeyUpdate(): Q }>(query: Q): Q;
+
+  /**
    * The database's own clock, in ms since the epoch, read when the statement runs (not when its transaction
    * began). Leases are judged on it, so workers on machines whose clocks disagree still agree on who holds one.
    */

@@ -63,8 +63,10 @@ export function sourceOps(ctx: StoreContext): SourceOps {
       const row = await dialect.write(async (trx) => {
         if (check !== undefined) {
           // Under the row's lock until the commit: a change of another setting waits, and is judged after this one.
+          // Not FOR UPDATE: that waits for every page being written to the source (each holds its row FOR KEY
+          // SHARE), and a steady stream of them could hold a settings change off for good.
           const current = await dialect
-            .forUpdate(trx.selectFrom("sources").selectAll().where("id", "=", id))
+            .forNoKeyUpdate(trx.selectFrom("sources").selectAll().where("id", "=", id))
             .executeTakeFirst();
           if (current === undefined) return undefined;
           check({ ...toSourceRecord(current), ...changes });
