@@ -39,3 +39,52 @@ it("an Absence's frame is checked from the group's first match, not its anchor",
   // Once it is done: raised.
   assert.deepEqual([decide(() => true).derived.map((m) => m.eventId), decide(() => true).undecided], [["a2"], 0]);
 });
+
+it("gives keys whose values differ different dedup strings, whatever commas the values hold", () => {
+  const spec = {
+    ...parseCorrelationRule(
+      {
+        AnalysisType: "correlation_rule",
+        RuleID: "A.Then.B",
+        Enabled: true,
+        Severity: "High",
+        Detection: [
+          {
+            Group: [
+              { ID: "a", RuleID: "A" },
+              { ID: "b", RuleID: "B" },
+            ],
+            MatchCriteria: {
+              ip: [
+                { GroupID: "a", Match: "ip" },
+                { GroupID: "b", Match: "ip" },
+              ],
+              user: [
+                { GroupID: "a", Match: "user" },
+                { GroupID: "b", Match: "user" },
+              ],
+            },
+            LookbackWindowMinutes: 60,
+          },
+        ],
+      },
+      "/c.yml",
+    ),
+    packId: null,
+  };
+  // Two pairs of events: {ip: "x", user: "y, z"} and {ip: "x, y", user: "z"}. Joined as they are, both keys read
+  // "x, y, z", and the second pair's alert would join the first's.
+  const records = new Map<string, Record<string, unknown>>([
+    ["a1", { ip: "x", user: "y, z" }],
+    ["b1", { ip: "x", user: "y, z" }],
+    ["a2", { ip: "x, y", user: "z" }],
+    ["b2", { ip: "x, y", user: "z" }],
+    ["a3", { ip: "back\\slash", user: "u" }],
+    ["b3", { ip: "back\\slash", user: "u" }],
+  ]);
+  const matches = [...records.keys()].map((id, i) =>
+    ruleMatch("s", id, T + i, { ruleId: id.startsWith("a") ? "A" : "B" }),
+  );
+  const { derived } = correlateStored(spec, matches, records, { nowSecs: T + 3600, anchorWanted: () => true });
+  assert.deepEqual(derived.map((m) => m.dedupString).sort(), ["back\\\\slash, u", "x, y\\, z", "x\\, y, z"]);
+});

@@ -37,6 +37,15 @@ export function fieldValues(match: RuleMatch, record: Record<string, unknown> | 
   return scalars(fromEvent !== undefined ? fromEvent : pathValue(match.alertContext, field));
 }
 
+/**
+ * A key's value as its dedup string writes it: commas and backslashes escaped, so that two keys never read alike.
+ * The values come from events, which an attacker writes: a user named "x, y" would otherwise give the key
+ * {user: "x, y", ip: "z"} the dedup string of {user: "x", ip: "y, z"}, and fold its alert into the other's.
+ */
+function escapeKeyValue(value: string): string {
+  return value.replace(/[\\,]/g, (c) => `\\${c}`);
+}
+
 /** The member rule ids of a correlation rule (a rule may be more than one member). */
 export function memberRuleIds(spec: CorrelationRuleSpec): string[] {
   return [...new Set(spec.members.map((m) => m.ruleId))];
@@ -105,7 +114,7 @@ export function correlateStored(
     const contributing = c.contributing.map((i) => (i as (typeof inputs)[number]).match);
     const key = Object.keys(c.key)
       .sort()
-      .map((k) => c.key[k])
+      .map((k) => escapeKeyValue(c.key[k]!))
       .join(", ");
     // As any rule's (engine/resolve.ts): at most 1000 characters, and text the stores give back as it was, since
     // the store knows a correlation's match by its dedup string. A key may come from a member's alert context.
