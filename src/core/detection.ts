@@ -92,6 +92,20 @@ export const CORRELATION_LOG_TYPE = "Vigil.Correlation";
  */
 export const VIGIL_DEDUP_PREFIX = "vigil:";
 
+/**
+ * The dedup string of a match keyed on several values (a correlation's criteria, a Simple Detection's GroupBy):
+ * the values joined by `separator`, each with its backslashes and the separator's first character escaped, so
+ * that two keys never read alike. The values come from events, which an attacker writes: joined as they are,
+ * {ip: "x", user: "y, z"} and {ip: "x, y", user: "z"} would both read "x, y, z" and share one alert (and an IPv6
+ * address holds colons of its own). A single value is its own dedup string: a rule has a fixed number of key
+ * values, so there is nothing to tell it apart from.
+ */
+export function joinKeyValues(values: readonly string[], separator: string): string {
+  if (values.length === 1) return values[0]!;
+  const special = separator.charAt(0);
+  return values.map((v) => v.replaceAll("\\", "\\\\").replaceAll(special, `\\${special}`)).join(separator);
+}
+
 /** The dedup string of a rule's match when neither dedup() nor title() gave one (Panther's default). */
 export function defaultDedupString(ruleId: string): string {
   return `defaultDedupString:${ruleId}`;

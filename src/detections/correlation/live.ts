@@ -7,7 +7,7 @@
 // indicators, or a dotted path such as actor.session.user.email), and, when the record lacks the field, from the
 // match's alert context (a Vigil rule may put a correlation key there).
 
-import { CORRELATION_LOG_TYPE, type RuleMatch, type Severity } from "../../core/detection.ts";
+import { CORRELATION_LOG_TYPE, joinKeyValues, type RuleMatch, type Severity } from "../../core/detection.ts";
 import { truncate } from "../engine/resolve.ts";
 import type { CorrelationRuleSpec } from "../panther/correlation.ts";
 import { type CorrelationInput, findCompletions } from "./semantics.ts";
@@ -35,15 +35,6 @@ function pathValue(record: Record<string, unknown> | null, field: string): unkno
 export function fieldValues(match: RuleMatch, record: Record<string, unknown> | null, field: string): string[] {
   const fromEvent = pathValue(record, field);
   return scalars(fromEvent !== undefined ? fromEvent : pathValue(match.alertContext, field));
-}
-
-/**
- * A key's value as its dedup string writes it: commas and backslashes escaped, so that two keys never read alike.
- * The values come from events, which an attacker writes: a user named "x, y" would otherwise give the key
- * {user: "x, y", ip: "z"} the dedup string of {user: "x", ip: "y, z"}, and fold its alert into the other's.
- */
-function escapeKeyValue(value: string): string {
-  return value.replace(/[\\,]/g, (c) => `\\${c}`);
 }
 
 /** The member rule ids of a correlation rule (a rule may be more than one member). */
@@ -112,10 +103,12 @@ export function correlateStored(
     }
     const anchor = (c.anchor as (typeof inputs)[number]).match;
     const contributing = c.contributing.map((i) => (i as (typeof inputs)[number]).match);
-    const key = Object.keys(c.key)
-      .sort()
-      .map((k) => escapeKeyValue(c.key[k]!))
-      .join(", ");
+    const key = joinKeyValues(
+      Object.keys(c.key)
+        .sort()
+        .map((k) => c.key[k]!),
+      ", ",
+    );
     // As any rule's (engine/resolve.ts): at most 1000 characters, and text the stores give back as it was, since
     // the store knows a correlation's match by its dedup string. A key may come from a member's alert context.
     // Without a key, every match of the rule shares its id (ruleWideDedups, which suppressions refuse to pin alone).

@@ -3,6 +3,7 @@
 // DynamicSeverities severity(). Panther transpiles these server-side (reference §1.4); where its exact output is
 // not documented (marked [inferred]) this follows the reference's reading.
 
+import { joinKeyValues } from "../../core/detection.ts";
 import { defineRule, type RuleDefinition } from "../define-rule.ts";
 import type { PantherEvent } from "../event/index.ts";
 import {
@@ -109,12 +110,15 @@ export function simpleDetectionDefinition(spec: PantherRuleSpec): RuleDefinition
             },
           }
         : {}),
-      // The listed keys' values, joined with ":" [inferred]
+      // The listed keys' values, joined with ":" [inferred], each escaped (core/detection.ts joinKeyValues)
       ...(groupBy.length > 0
         ? {
             dedup: (event: PantherEvent) => {
               const r = plain(event);
-              return groupBy.map((g) => String(pick(g, r) ?? "")).join(":");
+              return joinKeyValues(
+                groupBy.map((g) => String(pick(g, r) ?? "")),
+                ":",
+              );
             },
           }
         : {}),
