@@ -199,7 +199,7 @@ export class SourcePoller {
     signal: AbortSignal | undefined,
   ): Promise<WindowReport> {
     const { source, reader, clock } = this.deps;
-    const report: Omit<StreamPollReport, "swept" | "rereadRecent"> = {
+    const report: WindowReport = {
       stream,
       windowStartSecs: window.startSecs,
       windowEndSecs: window.endSecs,
