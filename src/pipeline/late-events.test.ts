@@ -5,10 +5,18 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { fakeClock } from "../../test/helpers.ts";
+import { fakeClock, storeWithSource } from "../../test/helpers.ts";
 import { type SimulatedRun, startSimulatedRun } from "../../test/simulated-alerts.ts";
 import type { RawAuditLog } from "../core/audit-log.ts";
+import { VigilError } from "../core/errors.ts";
+import { isTenantScoped } from "../core/event-types.ts";
 import type { SourceSettings } from "../core/source.ts";
+import { silentLogger } from "../logging/logger.ts";
+import { loadOpenAIAuditLogType } from "../schema/index.ts";
+import { startSimulator } from "../simulator/index.ts";
+import { OpenAIAuditLogClient } from "../sources/openai/client.ts";
+import { SourcePoller, sweepStart } from "./poller.ts";
+import type { AuditLogReader } from "./reader.ts";
 
 const T0_MS = Date.UTC(2026, 10, 20, 9, 0, 0);
 const T0 = T0_MS / 1000;
@@ -128,5 +136,97 @@ describe("late events", { timeout: 300_000 }, () => {
       await tiered.close();
       await plain.close();
     }
+  });
+
+  it("still stores events that became visible, late by less than each tier promises, while polls failed for hours", async () => {
+    const clock = fakeClock(T0_MS);
+    const sim = await startSimulator({ clock, seed: 13, history: { days: 1.5, eventsPerDay: 200, endSecs: T0 } });
+    const { store, source } = await storeWithSource({ backfillDays: 2 });
+    const client = new OpenAIAuditLogClient({
+      baseUrl: sim.baseUrl,
+      apiKey: sim.adminKey,
+      timeoutMs: 500,
+      initialDelayMs: 1,
+      maxDelayMs: 20,
+    });
+    let down = false;
+    const reader: AuditLogReader = {
+      async *pages(query, signal) {
+        if (down) throw new VigilError("openai_server_error", "503 from the API", { retryable: true });
+        yield* client.pages(query, signal);
+      },
+    };
+    const poller = new SourcePoller({
+      store,
+      reader,
+      source,
+      clock,
+      logger: silentLogger,
+      normalizer: loadOpenAIAuditLogType(),
+    });
+    const poll = async (minutes: number) => {
+      for (let m = 0; m < minutes; m++) {
+        clock.advance(60_000);
+        await poller.pollOnce().catch(() => undefined);
+      }
+    };
+    try {
+      // A source polled before: its checkpoint an hour ago, so the first poll sweeps.
+      await store.createBackfillJob(
+        { sourceId: source.id, stream: "main", sinceSecs: 0, untilSecs: 1, initialCheckpointSecs: T0 - 3600 },
+        [],
+      );
+      assert.equal((await poller.pollOnce()).streams[0]?.swept, true);
+      const template = sim.org.visibleEvents(T0).find((e) => !isTenantScoped(e.type));
+      assert.ok(template, "the history has an organization event to copy");
+      // Visible during the outage: one 22.5 hours late (the sweep's tier: up to 24), one 50 minutes late (the
+      // recent tier's: up to 1 hour).
+      const swept = { ...template, id: "audit_log-LATE22h0000000000000000001", effective_at: T0 - 22 * 3600 };
+      const recent = { ...template, id: "audit_log-LATE50m0000000000000000001", effective_at: T0 - 45 * 60 };
+      sim.org.addEvents([swept], { visibleAtSecs: T0 + 1800 });
+      sim.org.addEvents([recent], { visibleAtSecs: T0 + 5 * 60 });
+      const stored = async () => new Set(await store.listEventIds(source.id));
+
+      // 30 minutes of failed polls: no sweep is due after them, so only the recent re-read can find the event.
+      down = true;
+      await poll(30);
+      down = false;
+      await poll(5);
+      assert.ok((await stored()).has(recent.id), "the 50-minute-late event is stored within 5 minutes of the outage");
+
+      // Then 5 hours of failed polls: the first sweep after them must reach back to the 22.5-hour-late event.
+      down = true;
+      await poll(5 * 60);
+      down = false;
+      await poll(60);
+      assert.ok((await stored()).has(swept.id), "the 22.5-hour-late event is stored within the hour after the outage");
+      // Every other event visible since the first poll is stored too.
+      const visible = sim.org
+        .visibleEvents(clock.nowMs() / 1000)
+        .filter((e) => !isTenantScoped(e.type) && e.effective_at >= T0 - 3600);
+      const ids = await stored();
+      assert.deepEqual(
+        visible.filter((e) => !ids.has(e.id)).map((e) => e.id),
+        [],
+      );
+    } finally {
+      await sim.close();
+      await store.close();
+    }
+  });
+});
+
+describe("sweepStart", () => {
+  const settings = { sweepWindowSecs: 25 * 3600, sweepIntervalSecs: 3600 };
+  it("reads the window back from now when the sweep is on time", () => {
+    assert.equal(sweepStart(settings, 100_000, 100_000 - 3600), 100_000 - 25 * 3600);
+  });
+  it("reads back from where the last sweep stood when it is late", () => {
+    // Five hours since the last sweep: an event it could not see yet is at most 24 hours older than it.
+    assert.equal(sweepStart(settings, 100_000, 100_000 - 5 * 3600), 100_000 - 5 * 3600 - 24 * 3600);
+  });
+  it("reads back from now without a last sweep to trust, or with sweeps off", () => {
+    assert.equal(sweepStart(settings, 100_000, null), 100_000 - 25 * 3600);
+    assert.equal(sweepStart({ sweepWindowSecs: 0, sweepIntervalSecs: 3600 }, 100_000, 90_000), 100_000);
   });
 });

@@ -19,7 +19,7 @@ import type { Clock } from "../core/clock.ts";
 import { unixSeconds } from "../core/clock.ts";
 import { errorMessage, retryAfterMsOf, VigilError } from "../core/errors.ts";
 import type { LeaseFence } from "../core/fleet.ts";
-import type { OwedWindow, SourceRecord, StreamName } from "../core/source.ts";
+import type { OwedWindow, SourceRecord, SourceSettings, StreamName } from "../core/source.ts";
 import type { Logger } from "../logging/logger.ts";
 import type { Store } from "../storage/ports.ts";
 import { planSlices } from "./backfill.ts";
@@ -71,6 +71,24 @@ export interface PollReport {
 
 export function streamsOf(source: SourceRecord): StreamName[] {
   return source.includeTenantEvents ? ["main", "tenant"] : ["main"];
+}
+
+/**
+ * Where a due sweep starts reading. A sweep promises the events up to `sweepWindowSecs − sweepIntervalSecs` late
+ * (24 hours by default). Each one reads its window back from now, and the next is due an interval later, so it
+ * covers what became visible since the last one. A sweep due long after the last one (polls failed for hours)
+ * reads back from where the last one stood: an event visible meanwhile is at most that late, and it may be
+ * older than this sweep's window from now. `lastSweepSecs`: null when unknown or not to be trusted (a clock
+ * set back), and then the window from now is all there is to read.
+ */
+export function sweepStart(
+  settings: Pick<SourceSettings, "sweepWindowSecs" | "sweepIntervalSecs">,
+  nowSecs: number,
+  lastSweepSecs: number | null,
+): number {
+  const fromNow = nowSecs - settings.sweepWindowSecs;
+  if (lastSweepSecs === null || settings.sweepWindowSecs === 0) return fromNow;
+  return Math.min(fromNow, lastSweepSecs + settings.sweepIntervalSecs - settings.sweepWindowSecs);
 }
 
 /** What reading one window tells: a stream's report but for which kinds of window the poll read. */
@@ -164,10 +182,15 @@ export class SourcePoller {
     const sweepDue = lastSweep === null || now - lastSweep >= source.sweepIntervalSecs || clockSetBack;
     const slot = (secs: number) => Math.floor(secs / RECENT_REREAD.intervalSecs);
     const recentDue = slot(now) > slot(checkpoint);
-    let windowStart = Math.min(checkpoint, now) - source.overlapSecs;
+    const lastRead = Math.min(checkpoint, now);
+    let windowStart = lastRead - source.overlapSecs;
+    // Each tier re-reads back from where the last poll (or sweep) stood, not from now: after polls that failed
+    // for a while (an outage, Vigil down, an owed window read for hours), a tier counted back from now would pass
+    // over events that became visible meanwhile, late by less than the tier promises, and no later read would
+    // reach back to them. Polled on time, the two starts are the same within a poll interval.
     if (recentDue)
-      windowStart = Math.min(windowStart, now - Math.min(RECENT_REREAD.windowSecs, source.sweepWindowSecs));
-    if (sweepDue) windowStart = Math.min(windowStart, now - source.sweepWindowSecs);
+      windowStart = Math.min(windowStart, lastRead - Math.min(RECENT_REREAD.windowSecs, source.sweepWindowSecs));
+    if (sweepDue) windowStart = Math.min(windowStart, sweepStart(source, now, clockSetBack ? null : lastSweep));
     const window: OwedWindow = { startSecs: windowStart, endSecs: now, cursor: null, sweep: sweepDue };
     const report = await this.readWindow(stream, window, lastSweep, signal);
     if (resumed !== null) {
