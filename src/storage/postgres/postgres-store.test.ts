@@ -765,6 +765,39 @@ describe("PostgresStore", () => {
     }
   });
 
+  it("counts alerts at commit: a page raising one does not wait for another transaction's alert of the source", async () => {
+    const schema = freshSchema();
+    const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
+    const other = await rawClient();
+    try {
+      const source = await store.createSource(sourceSettings("acme"), { ciphertext: "v1:x" });
+      const page = (id: string, dedupString: string) => ({
+        sourceId: source.id,
+        events: [eventRow(id, T0)],
+        quarantined: [],
+        unknownTypes: [],
+        matches: [ruleMatch(source.id, id, T0, { dedupString })],
+      });
+      const [first] = (await store.applyPage(page("e1", "alice"))).createdAlertIds;
+      // Another transaction changes an open MEDIUM alert of the source and stays open, as a page that raised one
+      // does until its commit.
+      await other.query(`SET search_path TO ${schema}`);
+      await other.query("BEGIN");
+      await other.query("UPDATE alerts SET status = 'RESOLVED' WHERE id = $1", [first]);
+      const raised = await stillPending(store.applyPage(page("e2", "bob")), 5_000);
+      assert.notEqual(raised, "still pending", "the page waited for the other transaction's alert counter");
+      assert.equal(await store.countAlerts({ sourceId: source.id, status: "OPEN" }), 2);
+      await other.query("COMMIT");
+      assert.equal(await store.countAlerts({ sourceId: source.id, status: "OPEN" }), 1);
+      assert.equal(await store.countAlerts({ sourceId: source.id, status: "RESOLVED" }), 1);
+      assert.equal(await store.countAlerts({ sourceId: source.id, severity: "MEDIUM" }), 2);
+    } finally {
+      await other.query("ROLLBACK").catch(() => undefined);
+      await other.end();
+      await store.close();
+    }
+  });
+
   it("looks stored event ids up by key, whatever the statistics hold of a source's events", async () => {
     const schema = freshSchema();
     const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });
