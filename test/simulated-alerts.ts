@@ -10,6 +10,7 @@ import { silentLogger } from "../src/logging/logger.ts";
 import { runBackfillJob } from "../src/pipeline/backfill.ts";
 import { type Detection, openDetection, runCorrelations } from "../src/pipeline/detection.ts";
 import { SourcePoller } from "../src/pipeline/poller.ts";
+import type { AuditLogReader } from "../src/pipeline/reader.ts";
 import { loadOpenAIAuditLogType } from "../src/schema/index.ts";
 import {
   type RunningSimulator,
@@ -37,11 +38,15 @@ export interface SimulatedRun {
   close(): Promise<void>;
 }
 
-/** Starts the simulator and a source polling it with the built-in packs, on `clock`. */
+/**
+ * Starts the simulator and a source polling it with the built-in packs, on `clock`. `pollReader`: what the poller
+ * reads through, given the simulator's client (a test's faults); default the client itself.
+ */
 export async function startSimulatedRun(
   clock: Clock,
   simOptions: SimulatorOptions,
   settings: Partial<SourceSettings>,
+  pollReader: (client: OpenAIAuditLogClient) => AuditLogReader = (client) => client,
 ): Promise<SimulatedRun> {
   const sim = await startSimulator({ clock, ...simOptions });
   const { store, source } = await storeWithSource(settings);
@@ -49,7 +54,7 @@ export async function startSimulatedRun(
   const reader = new OpenAIAuditLogClient({ baseUrl: sim.baseUrl, apiKey: sim.adminKey });
   const poller = new SourcePoller({
     store,
-    reader,
+    reader: pollReader(reader),
     source,
     clock,
     logger: silentLogger,

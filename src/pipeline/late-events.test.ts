@@ -5,17 +5,13 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { fakeClock, storeWithSource } from "../../test/helpers.ts";
+import { fakeClock } from "../../test/helpers.ts";
 import { type SimulatedRun, startSimulatedRun } from "../../test/simulated-alerts.ts";
 import type { RawAuditLog } from "../core/audit-log.ts";
 import { VigilError } from "../core/errors.ts";
 import { isTenantScoped } from "../core/event-types.ts";
 import type { SourceSettings } from "../core/source.ts";
-import { silentLogger } from "../logging/logger.ts";
-import { loadOpenAIAuditLogType } from "../schema/index.ts";
-import { startSimulator } from "../simulator/index.ts";
-import { OpenAIAuditLogClient } from "../sources/openai/client.ts";
-import { SourcePoller, sweepStart } from "./poller.ts";
+import { sweepStart } from "./poller.ts";
 import type { AuditLogReader } from "./reader.ts";
 
 const T0_MS = Date.UTC(2026, 10, 20, 9, 0, 0);
@@ -140,30 +136,19 @@ describe("late events", { timeout: 300_000 }, () => {
 
   it("still stores events that became visible, late by less than each tier promises, while polls failed for hours", async () => {
     const clock = fakeClock(T0_MS);
-    const sim = await startSimulator({ clock, seed: 13, history: { days: 1.5, eventsPerDay: 200, endSecs: T0 } });
-    const { store, source } = await storeWithSource({ backfillDays: 2 });
-    const client = new OpenAIAuditLogClient({
-      baseUrl: sim.baseUrl,
-      apiKey: sim.adminKey,
-      timeoutMs: 500,
-      initialDelayMs: 1,
-      maxDelayMs: 20,
-    });
     let down = false;
-    const reader: AuditLogReader = {
-      async *pages(query, signal) {
-        if (down) throw new VigilError("openai_server_error", "503 from the API", { retryable: true });
-        yield* client.pages(query, signal);
-      },
-    };
-    const poller = new SourcePoller({
-      store,
-      reader,
-      source,
+    const run = await startSimulatedRun(
       clock,
-      logger: silentLogger,
-      normalizer: loadOpenAIAuditLogType(),
-    });
+      { seed: 13, history: { days: 1.5, eventsPerDay: 200, endSecs: T0 } },
+      { backfillDays: 2 },
+      (client): AuditLogReader => ({
+        async *pages(query, signal) {
+          if (down) throw new VigilError("openai_server_error", "503 from the API", { retryable: true });
+          yield* client.pages(query, signal);
+        },
+      }),
+    );
+    const { sim, store, source, poller } = run;
     const poll = async (minutes: number) => {
       for (let m = 0; m < minutes; m++) {
         clock.advance(60_000);
@@ -210,8 +195,7 @@ describe("late events", { timeout: 300_000 }, () => {
         [],
       );
     } finally {
-      await sim.close();
-      await store.close();
+      await run.close();
     }
   });
 });

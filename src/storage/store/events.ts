@@ -4,7 +4,7 @@
 // not at all (the crash tests prove it with SIGKILL).
 
 import { createHash } from "node:crypto";
-import { type Kysely, type Selectable, sql } from "kysely";
+import { type Selectable, sql } from "kysely";
 import { foldEmail } from "../../core/event.ts";
 import type { LeaseFence } from "../../core/fleet.ts";
 import { documentsOf } from "../event-document.ts";
@@ -19,7 +19,7 @@ import type {
 } from "../ports.ts";
 import { updateSliceProgress } from "./backfill.ts";
 import { chunks } from "./chunks.ts";
-import type { Database, EventsTable, QuarantineTable } from "./database.ts";
+import type { EventsTable, QuarantineTable } from "./database.ts";
 import { applyMatchesIn, applyStateOpsIn, assertMatchesOf } from "./detections.ts";
 import type { Db, PagesWritten, StoreContext, TextIndexer } from "./dialect.ts";
 import {
