@@ -54,6 +54,36 @@ function start(clock: ReturnType<typeof fakeClock>, settings: Partial<SourceSett
   );
 }
 
+/** A simulated run whose API fails (503) during `outage`; `poll` polls once a minute, failures ignored. */
+async function failingRun() {
+  const clock = fakeClock(T0_MS);
+  let down = false;
+  const run = await startSimulatedRun(
+    clock,
+    { seed: 13, history: { days: 1.5, eventsPerDay: 200, endSecs: T0 } },
+    { backfillDays: 2 },
+    (client): AuditLogReader => ({
+      async *pages(query, signal) {
+        if (down) throw new VigilError("openai_server_error", "503 from the API", { retryable: true });
+        yield* client.pages(query, signal);
+      },
+    }),
+  );
+  const poll = async (minutes: number) => {
+    for (let m = 0; m < minutes; m++) {
+      clock.advance(60_000);
+      await run.poller.pollOnce().catch(() => undefined);
+    }
+  };
+  /** `minutes` of polls that fail. */
+  const outage = async (minutes: number) => {
+    down = true;
+    await poll(minutes);
+    down = false;
+  };
+  return { clock, run, outage, poll };
+}
+
 describe("late events", { timeout: 300_000 }, () => {
   it("stores and detects 30-minute-late events within 5 minutes and 20-hour-late ones within the hour, at ≤ 2× the requests of plain polling", async () => {
     const clock = fakeClock(T0_MS);
@@ -135,26 +165,8 @@ describe("late events", { timeout: 300_000 }, () => {
   });
 
   it("still stores events that became visible, late by less than each tier promises, while polls failed for hours", async () => {
-    const clock = fakeClock(T0_MS);
-    let down = false;
-    const run = await startSimulatedRun(
-      clock,
-      { seed: 13, history: { days: 1.5, eventsPerDay: 200, endSecs: T0 } },
-      { backfillDays: 2 },
-      (client): AuditLogReader => ({
-        async *pages(query, signal) {
-          if (down) throw new VigilError("openai_server_error", "503 from the API", { retryable: true });
-          yield* client.pages(query, signal);
-        },
-      }),
-    );
+    const { clock, run, outage, poll } = await failingRun();
     const { sim, store, source, poller } = run;
-    const poll = async (minutes: number) => {
-      for (let m = 0; m < minutes; m++) {
-        clock.advance(60_000);
-        await poller.pollOnce().catch(() => undefined);
-      }
-    };
     try {
       // A source polled before: its checkpoint an hour ago, so the first poll sweeps.
       await store.createBackfillJob(
@@ -173,16 +185,12 @@ describe("late events", { timeout: 300_000 }, () => {
       const stored = async () => new Set(await store.listEventIds(source.id));
 
       // 30 minutes of failed polls: no sweep is due after them, so only the recent re-read can find the event.
-      down = true;
-      await poll(30);
-      down = false;
+      await outage(30);
       await poll(5);
       assert.ok((await stored()).has(recent.id), "the 50-minute-late event is stored within 5 minutes of the outage");
 
       // Then 5 hours of failed polls: the first sweep after them must reach back to the 22.5-hour-late event.
-      down = true;
-      await poll(5 * 60);
-      down = false;
+      await outage(5 * 60);
       await poll(60);
       assert.ok((await stored()).has(swept.id), "the 22.5-hour-late event is stored within the hour after the outage");
       // Every other event visible since the first poll is stored too.
@@ -194,6 +202,25 @@ describe("late events", { timeout: 300_000 }, () => {
         visible.filter((e) => !ids.has(e.id)).map((e) => e.id),
         [],
       );
+    } finally {
+      await run.close();
+    }
+  });
+
+  it("sweeps back from a new source's start when its first polls fail for hours", async () => {
+    const { run, outage, poll } = await failingRun();
+    const { sim, store, source } = run;
+    try {
+      // The first poll hands the history to a backfill job (not run here: it read the history before the event
+      // below was visible) and fails; so do the polls of the next 5 hours.
+      const template = sim.org.visibleEvents(T0).find((e) => !isTenantScoped(e.type));
+      assert.ok(template, "the history has an organization event to copy");
+      const late = { ...template, id: "audit_log-LATE22h0000000000000000002", effective_at: T0 - 22 * 3600 };
+      sim.org.addEvents([late], { visibleAtSecs: T0 + 1800 });
+      await outage(5 * 60);
+      assert.ok((await store.getStreamState(source.id, "main")).checkpointSecs !== null, "the source has started");
+      await poll(60);
+      assert.ok(new Set(await store.listEventIds(source.id)).has(late.id), "the 22.5-hour-late event is stored");
     } finally {
       await run.close();
     }

@@ -190,7 +190,9 @@ export class SourcePoller {
     // reach back to them. Polled on time, the two starts are the same within a poll interval.
     if (recentDue)
       windowStart = Math.min(windowStart, lastRead - Math.min(RECENT_REREAD.windowSecs, source.sweepWindowSecs));
-    if (sweepDue) windowStart = Math.min(windowStart, sweepStart(source, now, clockSetBack ? null : lastSweep));
+    // No sweep yet (a new source whose first polls failed): its checkpoint is where its sweeps' clock started.
+    if (sweepDue)
+      windowStart = Math.min(windowStart, sweepStart(source, now, clockSetBack ? null : (lastSweep ?? checkpoint)));
     const window: OwedWindow = { startSecs: windowStart, endSecs: now, cursor: null, sweep: sweepDue };
     const report = await this.readWindow(stream, window, lastSweep, signal);
     if (resumed !== null) {
