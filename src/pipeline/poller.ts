@@ -7,11 +7,12 @@
 //
 // Late events are found by re-reading, in tiers, and every tier is the same window starting earlier, so
 // re-reading is not a second mechanism: each poll re-reads `overlap` before the checkpoint; the first poll
-// of every 5-minute slot of the clock re-reads the last 70 minutes (RECENT_REREAD: up to 1 hour late,
-// stored within 5 minutes); when the sweep is due (hourly), the last `sweep window` (25 hours: up to 24
-// hours late, stored within the hour). The recent tier needs no state: a poll is the first of its slot when
-// the previous poll (the checkpoint) ended in an earlier slot. A source without a checkpoint hands its
-// history (backfill_days) to a backfill job and polls live from "now".
+// of every 5-minute slot of the clock re-reads 70 minutes before the checkpoint (RECENT_REREAD: up to 1 hour
+// late, stored within 5 minutes); when the sweep is due (hourly), the last `sweep window` (25 hours: up to 24
+// hours late, stored within the hour), reaching further back after polls failed for longer (sweepStart). The
+// recent tier needs no state: a poll is the first of its slot when the previous poll (the checkpoint) ended in
+// an earlier slot. A source without a checkpoint hands its history (backfill_days) to a backfill job and polls
+// live from "now".
 
 import { RECENT_REREAD } from "../config/source-defaults.ts";
 import { type AuditLogQuery, pageCursor } from "../core/audit-log.ts";
