@@ -81,7 +81,15 @@ async function failingRun() {
     await poll(minutes);
     down = false;
   };
-  return { clock, run, outage, poll };
+  /** A failed login `latenessSecs` late, visible 2 minutes after T0 (lateEvents). */
+  const addLate = (latenessSecs: number, tag: string) => {
+    const template = run.sim.org.visibleEvents(T0).find((e) => e.type === "login.failed");
+    assert.ok(template, "the history has a failed login to copy");
+    const [late] = lateEvents(template, latenessSecs, 1, tag);
+    run.sim.org.addEvents([late!.record], { visibleAtSecs: late!.visibleAtSecs });
+    return late!;
+  };
+  return { clock, run, outage, poll, addLate };
 }
 
 describe("late events", { timeout: 300_000 }, () => {
@@ -165,7 +173,7 @@ describe("late events", { timeout: 300_000 }, () => {
   });
 
   it("still stores events that became visible, late by less than each tier promises, while polls failed for hours", async () => {
-    const { clock, run, outage, poll } = await failingRun();
+    const { clock, run, outage, poll, addLate } = await failingRun();
     const { sim, store, source, poller } = run;
     try {
       // A source polled before: its checkpoint an hour ago, so the first poll sweeps.
@@ -174,14 +182,10 @@ describe("late events", { timeout: 300_000 }, () => {
         [],
       );
       assert.equal((await poller.pollOnce()).streams[0]?.swept, true);
-      const template = sim.org.visibleEvents(T0).find((e) => !isTenantScoped(e.type));
-      assert.ok(template, "the history has an organization event to copy");
       // Visible during the outage: one 22.5 hours late (the sweep's tier: up to 24), one 50 minutes late (the
       // recent tier's: up to 1 hour).
-      const swept = { ...template, id: "audit_log-LATE22h0000000000000000001", effective_at: T0 - 22 * 3600 };
-      const recent = { ...template, id: "audit_log-LATE50m0000000000000000001", effective_at: T0 - 45 * 60 };
-      sim.org.addEvents([swept], { visibleAtSecs: T0 + 1800 });
-      sim.org.addEvents([recent], { visibleAtSecs: T0 + 5 * 60 });
+      const swept = addLate(22.5 * 3600, "22h");
+      const recent = addLate(50 * 60, "50m");
       const stored = async () => new Set(await store.listEventIds(source.id));
 
       // 30 minutes of failed polls: no sweep is due after them, so only the recent re-read can find the event.
@@ -208,15 +212,12 @@ describe("late events", { timeout: 300_000 }, () => {
   });
 
   it("sweeps back from a new source's start when its first polls fail for hours", async () => {
-    const { run, outage, poll } = await failingRun();
-    const { sim, store, source } = run;
+    const { run, outage, poll, addLate } = await failingRun();
+    const { store, source } = run;
     try {
       // The first poll hands the history to a backfill job (not run here: it read the history before the event
       // below was visible) and fails; so do the polls of the next 5 hours.
-      const template = sim.org.visibleEvents(T0).find((e) => !isTenantScoped(e.type));
-      assert.ok(template, "the history has an organization event to copy");
-      const late = { ...template, id: "audit_log-LATE22h0000000000000000002", effective_at: T0 - 22 * 3600 };
-      sim.org.addEvents([late], { visibleAtSecs: T0 + 1800 });
+      const late = addLate(22.5 * 3600, "22h");
       await outage(5 * 60);
       assert.ok((await store.getStreamState(source.id, "main")).checkpointSecs !== null, "the source has started");
       await poll(60);
