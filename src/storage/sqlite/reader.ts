@@ -50,6 +50,8 @@ class ReadWorker {
         cacheKib: options.cacheKib,
         nice: READER_NICE,
       },
+      // Plain JavaScript: no TypeScript loader, even in a process started with one (checkpointer.ts says why).
+      execArgv: [],
     });
     // Idle workers must not keep a finished CLI command alive; `run` refs the worker while it owes an answer.
     this.#worker.unref();

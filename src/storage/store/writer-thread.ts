@@ -49,7 +49,7 @@ export interface WriterThreadOptions {
   afterWrite?: () => void;
   /**
    * Whether events wait for the text index, read on the store's connection: a store that writes no page (a CLI
-   * command, most tests) then never starts the thread, which takes about 0.7 s to load the store's code.
+   * command, most tests) then never starts the thread, which takes about 0.6 s to bundle and load the store's code.
    */
   textQueued?: () => boolean;
   /** The engine's own error classes, rebuilt from what crossed the thread (undefined: not one of them). */
@@ -192,8 +192,8 @@ export class WriterThread implements PageWriter {
   #start(): Worker {
     if (this.#worker !== null) return this.#worker;
     const { afterWrite, engineModule, workerUrl = WRITER_ENTRY, workerData } = this.#options;
-    // No execArgv: the thread registers the TypeScript loader itself (writer-worker.mjs), whether or not this
-    // process was started with one.
+    // No execArgv: the thread loads the store's code bundled, without a TypeScript loader (writer-worker.mjs),
+    // whether or not this process was started with one.
     // A young generation of 8 MB, not V8's default: the thread's objects are a page's rows and live for one
     // transaction, and the default let its heap add about 20 MB to the process's peak (bench/backfill.ts).
     const worker = new Worker(workerUrl, {

@@ -1,8 +1,7 @@
-// A writer thread's entry (./writer-thread.ts), for either engine. The store is TypeScript: the thread registers
-// tsx's loader itself (a worker does not inherit the loader registered by bin/vigil.mjs), then loads the engine's
-// writer module, which the store names in the thread's data (WriterThreadOptions.engineModule).
+// A writer thread's entry (./writer-thread.ts), for either engine. The store is TypeScript, and the thread runs
+// no TypeScript loader: it imports the engine's writer module, which the store names in the thread's data
+// (WriterThreadOptions.engineModule), bundled as one module (./thread-bundle.mjs says why).
 import { workerData } from "node:worker_threads";
-import { register } from "tsx/esm/api";
+import { bundleModule } from "./thread-bundle.mjs";
 
-register();
-await import(workerData.engineModule);
+await import(await bundleModule(new URL(workerData.engineModule)));
