@@ -4,14 +4,15 @@
 // Why not tsx in the thread: a worker does not inherit the loader bin/vigil.mjs registers, and registering it
 // again runs a loader thread of its own, through which each of the ~400 modules (Kysely alone is 289 files) is
 // resolved and loaded. Bundled, the writer thread starts in 0.65 s instead of 1.37 s, and a 200,000-event
-// backfill's peak RSS (bench/backfill.ts, SQLite) fell from 289–349 MB (five runs) to 258–301 MB (five runs); the
-// rest of that spread is the event loop's old space, which V8 lets fill with garbage before it collects.
+// backfill's peak RSS (bench/backfill.ts, SQLite, four slices at once) fell from 289–349 MB (five runs) to
+// 258–301 MB (eleven runs); the rest of that spread is the event loop's old space, which V8 lets fill with
+// garbage before it collects.
 // esbuild, the compiler tsx itself runs, makes the bundle from the sources as they are on disk, each time a
 // thread starts: there is no build step, and nothing can be stale.
 //
-// Packages are not bundled: each stays an import of the file Node would load, named by its absolute URL (a
-// `data:` module resolves no bare names), so a native one (better-sqlite3, pg) and its state are the same module
-// the rest of the thread would see. Vigil's own files keep their `import.meta.url` (a few name files beside them).
+// Packages are not bundled: each stays an import of its file, named by the file's absolute URL (a `data:` module
+// resolves no bare names), so a native one (better-sqlite3, pg) and its state are the same module anything else
+// in the thread imports by name (a test's fixture patches better-sqlite3 that way). Vigil's own files keep their `import.meta.url` (a few name files beside them).
 
 import { readFile } from "node:fs/promises";
 import { builtinModules } from "node:module";
