@@ -19,6 +19,19 @@ describe("thread bundle", () => {
     assert.equal(bundled.besideUrl, fixture("beside.ts").href);
     // The very module this process loaded for "kysely", not a copy bundled in.
     assert.equal(bundled.sql, sql);
+    // Classes keep their names where the bundle renames one of two alike (an error's name crosses threads).
+    assert.deepEqual(bundled.probeNames, ["Probe", "Probe"]);
+    // A stack names the bundle by its file, not by the whole data: URL (a megabyte per frame).
+    const stack = (() => {
+      try {
+        bundled.fail();
+      } catch (err) {
+        return (err as Error).stack ?? "";
+      }
+      return "";
+    })();
+    assert.match(stack, /entry\.ts\.bundle\.mjs:\d+/);
+    assert.doesNotMatch(stack, /data:/);
   });
 
   it("loads in a worker thread that has no TypeScript loader", async () => {
@@ -37,6 +50,16 @@ describe("thread bundle", () => {
     } finally {
       await worker.terminate();
     }
+  });
+
+  it("refuses a file that uses import.meta beyond its url, which the bundle cannot give", async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "vigil-thread-bundle-"));
+    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, "dirname.ts"), "export const here = import.meta.dirname;\n");
+    await assert.rejects(
+      bundleModule(pathToFileURL(join(dir, "dirname.ts"))),
+      /dirname\.ts uses import\.meta\.dirname/,
+    );
   });
 
   it("fails with the compiler's error, naming the file", async (t) => {

@@ -49,7 +49,7 @@ export interface WriterThreadOptions {
   afterWrite?: () => void;
   /**
    * Whether events wait for the text index, read on the store's connection: a store that writes no page (a CLI
-   * command, most tests) then never starts the thread, which takes about 0.6 s to bundle and load the store's code.
+   * command, most tests) then never starts the thread, which takes about 0.65 s to bundle and load the store's code.
    */
   textQueued?: () => boolean;
   /** The engine's own error classes, rebuilt from what crossed the thread (undefined: not one of them). */
