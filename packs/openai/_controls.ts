@@ -1,14 +1,15 @@
 // Helpers for the control-plane rules of the OpenAI pack (allowlists, SCIM/SSO, org settings, keys,
 // deletions, off-hours and new-origin admin activity). Files starting with `_` are not rules.
 
+import { currentEventType } from "../../src/core/event-types.ts";
 import type { PantherEvent } from "../../src/detections/event/index.ts";
 import { ImmutableDict } from "../../src/detections/event/index.ts";
 import { payloadField } from "./_common.ts";
 
-/** The event type, or "" when absent. */
+/** The event type in the spelling the spec uses now (a former one read as its current one), or "" when absent. */
 export function eventType(event: PantherEvent): string {
   const type = event.get("type");
-  return typeof type === "string" ? type : "";
+  return typeof type === "string" ? currentEventType(type) : "";
 }
 
 /** A non-empty string, else null. */

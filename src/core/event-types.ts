@@ -170,8 +170,24 @@ export const TENANT_SCOPED_EVENT_TYPES: ReadonlySet<string> = new Set<string>([
 
 export const KNOWN_EVENT_TYPES: ReadonlySet<string> = new Set<string>([...CLASSIC_EVENT_TYPES, ...TENANT_EVENT_TYPES]);
 
+/**
+ * Former spellings of a type, each with the spelling the spec uses now. The 2025-04-29 spec named the checkpoint
+ * permission events `checkpoint_permission.*`; since 2026-05-13 they are `checkpoint.permission.*`, the same
+ * events. Records in the old spelling can still come (old history read by a backfill; the API reference asks to
+ * keep accepting them): they are known types, and rules read them under the current spelling.
+ */
+export const FORMER_EVENT_TYPE_SPELLINGS: ReadonlyMap<string, string> = new Map([
+  ["checkpoint_permission.created", "checkpoint.permission.created"],
+  ["checkpoint_permission.deleted", "checkpoint.permission.deleted"],
+]);
+
+/** The spelling the spec uses now for `type` (itself, unless it is a former spelling). */
+export function currentEventType(type: string): string {
+  return FORMER_EVENT_TYPE_SPELLINGS.get(type) ?? type;
+}
+
 export function isKnownEventType(type: string): boolean {
-  return KNOWN_EVENT_TYPES.has(type);
+  return KNOWN_EVENT_TYPES.has(currentEventType(type));
 }
 
 export function isTenantScoped(type: string): boolean {

@@ -63,6 +63,29 @@ describe("coverage ledger", () => {
     assert.match(text, /new types\):\nproject\.transferred\t2/);
   });
 
+  it("counts a type's former spelling as the type, never as a new one", () => {
+    const ledger = buildLedger(
+      [rule("Shares", [{ type: "checkpoint_permission.created", expected: true }])],
+      [
+        { type: "checkpoint.permission.created", count: 3, lastSeenSecs: 1_790_000_000 },
+        { type: "checkpoint_permission.created", count: 2, lastSeenSecs: 1_750_000_000 },
+      ],
+    );
+    assert.deepEqual(
+      ledger.types.find((t) => t.type === "checkpoint.permission.created"),
+      {
+        type: "checkpoint.permission.created",
+        tenantScoped: false,
+        seenCount: 5,
+        lastSeenSecs: 1_790_000_000,
+        rules: ["Shares"],
+        tests: 1,
+      },
+    );
+    assert.equal(ledger.types.find((t) => t.type === "checkpoint_permission.created"), undefined);
+    assert.deepEqual(ledger.unknownSeen, []);
+  });
+
   it("the built-in packs cover the types their tests exercise", async () => {
     const rules = await loadRules();
     const ledger = buildLedger(rules.rules, []);

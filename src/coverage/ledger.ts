@@ -7,7 +7,7 @@
 // type when its log is of that type, positive or negative. A rule without tests covers nothing here, on purpose:
 // coverage nobody has tested is not coverage. Only rules on the OpenAI.Audit log type count.
 
-import { isTenantScoped, KNOWN_EVENT_TYPES } from "../core/event-types.ts";
+import { currentEventType, isKnownEventType, isTenantScoped, KNOWN_EVENT_TYPES } from "../core/event-types.ts";
 import type { LoadedRule } from "../detections/engine/loaded-rule.ts";
 
 export const AUDIT_LOG_TYPE = "OpenAI.Audit";
@@ -32,9 +32,9 @@ export interface CoverageLedger {
   unknownSeen: Array<{ type: string; seenCount: number; lastSeenSecs: number }>;
 }
 
-/** The event type of a rule test's log: a raw record's `type`, or a normalized one's. */
+/** The event type of a rule test's log (a raw record's `type`, or a normalized one's), in its current spelling. */
 function typeOfTestLog(log: Record<string, unknown>): string | null {
-  return typeof log.type === "string" ? log.type : null;
+  return typeof log.type === "string" ? currentEventType(log.type) : null;
 }
 
 function testsOf(rule: LoadedRule): Array<{ type: string | null; positive: boolean }> {
@@ -60,7 +60,17 @@ export function buildLedger(
       rulesByType.set(t.type, set);
     }
   }
-  const seen = new Map(counts.map((c) => [c.type, c]));
+  // A type's former spelling is the same type (core/event-types.ts): counted with it.
+  const seen = new Map<string, { count: number; lastSeenSecs: number }>();
+  for (const c of counts) {
+    if (!isKnownEventType(c.type)) continue;
+    const type = currentEventType(c.type);
+    const before = seen.get(type);
+    seen.set(type, {
+      count: (before?.count ?? 0) + c.count,
+      lastSeenSecs: Math.max(before?.lastSeenSecs ?? c.lastSeenSecs, c.lastSeenSecs),
+    });
+  }
   const types: TypeCoverage[] = [...KNOWN_EVENT_TYPES].map((type) => ({
     type,
     tenantScoped: isTenantScoped(type),
@@ -70,7 +80,7 @@ export function buildLedger(
     tests: testsByType.get(type) ?? 0,
   }));
   const unknownSeen = counts
-    .filter((c) => !KNOWN_EVENT_TYPES.has(c.type))
+    .filter((c) => !isKnownEventType(c.type))
     .map((c) => ({ type: c.type, seenCount: c.count, lastSeenSecs: c.lastSeenSecs }))
     .sort((a, b) => b.lastSeenSecs - a.lastSeenSecs || (a.type < b.type ? -1 : 1));
   return {

@@ -116,6 +116,16 @@ export default defineRule({
       ),
     },
     {
+      name: "The 2025 spec's spelling (checkpoint_permission.created) is the same event → MEDIUM",
+      expected: true,
+      expectedSeverity: "MEDIUM",
+      log: rawEvent(
+        "checkpoint_permission.created",
+        { id: "cp_4", data: { project_id: "proj_outside", fine_tuned_model_checkpoint: "ft:x" } },
+        { project: { id: "proj_1", name: "Inference" } },
+      ),
+    },
+    {
       name: "Permission deleted",
       expected: false,
       log: rawEvent("checkpoint.permission.deleted", { id: "cp_1" }),
