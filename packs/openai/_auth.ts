@@ -64,11 +64,17 @@ export function touchDaily(state: RuleState, key: string, nowSecs: number, ttlSe
 
 /** Scopes that give everything: the dashboard's "All" permission and Panther's legacy names. */
 const FULL_SCOPES = new Set(["api.all", "all", "*", "api.*", "admin"]);
-/** Scopes that administer the organization, its keys or members (new and legacy spellings). */
+/**
+ * Scopes that administer the organization, its keys or members (new and legacy spellings). `api.management.write`
+ * is the Admin API's: it creates keys, invites users and changes roles.
+ */
 const ADMIN_SCOPE =
-  /(^|[.:_])(admin|owner)$|^api\.organization\.|^organization:write$|^api_keys:write$|^api\.api_keys\.write$|^api\.members\.write$|^api\.roles\.write$/;
-/** Panther's remaining elevated legacy scope. */
-const OTHER_ELEVATED = new Set(["models:write"]);
+  /(^|[.:_])(admin|owner)$|^api\.organization\.|^api\.management\.write$|^organization:write$|^api_keys:write$|^api\.api_keys\.write$|^api\.members\.write$|^api\.roles\.write$/;
+/**
+ * Panther's remaining elevated legacy scope, and the Admin API's read scope (`api.management.read`, what the
+ * posture endpoints need: it reads every user, key and invite of the organization).
+ */
+const OTHER_ELEVATED = new Set(["models:write", "api.management.read"]);
 
 export type ScopeClass = "full" | "admin" | "elevated";
 

@@ -36,11 +36,12 @@ export default defineRule({
   description:
     "An OpenAI API key is created, or updated, with full or administrative permissions: `api.all` (the " +
     'dashboard\'s "All" permission) or a legacy `all`/`admin`, organization/key/member administration scopes ' +
-    "(`api.organization.*`, `api.api_keys.write`, `api.members.write`, `organization:write`, `api_keys:write`, " +
-    "`*.admin`, `*.owner`), or `models:write`. Fixes Panther's OpenAI.API.Key.Anomalous.Activity, which reads " +
+    "(`api.organization.*`, the Admin API's `api.management.write`, `api.api_keys.write`, `api.members.write`, " +
+    "`organization:write`, `api_keys:write`, `*.admin`, `*.owner`), or `models:write` or the Admin API's read " +
+    "scope `api.management.read`. Fixes Panther's OpenAI.API.Key.Anomalous.Activity, which reads " +
     "update scopes from data.scopes although the API sends them under changes_requested.scopes (both are read " +
     "here). Severity: full access CRITICAL when an API key minted or widened it (no human session), else HIGH; " +
-    "administrative scopes HIGH; models:write MEDIUM.",
+    "administrative scopes HIGH; models:write and api.management.read MEDIUM.",
   reference: "https://platform.openai.com/docs/api-reference/project-api-keys",
   runbook:
     "1. Open the project in the OpenAI dashboard (Settings > Project > API keys) and find the key by the " +
@@ -117,6 +118,34 @@ export default defineRule({
       expected: true,
       log: raw("api_key.created", session("sam.ortiz@acme.ai"), { id: "key_1", data: { scopes: ["models:write"] } }),
       expectedSeverity: "MEDIUM",
+    },
+    {
+      name: "Admin API key that can manage the organization (api.management.write) → HIGH",
+      expected: true,
+      log: raw("api_key.created", session("sam.ortiz@acme.ai"), {
+        id: "key_1",
+        data: { scopes: ["api.management.read", "api.management.write"] },
+      }),
+      expectedSeverity: "HIGH",
+      expectedTitle:
+        "OpenAI API key created with elevated scopes [api.management.write, api.management.read] by sam.ortiz@acme.ai",
+    },
+    {
+      name: "Admin API key that reads the organization's users, keys and invites (api.management.read) → MEDIUM",
+      expected: true,
+      log: raw("api_key.created", session("sam.ortiz@acme.ai"), {
+        id: "key_1",
+        data: { scopes: ["api.management.read", "api.audit_logs.read"] },
+      }),
+      expectedSeverity: "MEDIUM",
+    },
+    {
+      name: "Near miss: a key that reads only the audit log (api.audit_logs.read), as Vigil's own",
+      expected: false,
+      log: raw("api_key.created", session("sam.ortiz@acme.ai"), {
+        id: "key_1",
+        data: { scopes: ["api.audit_logs.read"] },
+      }),
     },
     {
       name: "Restricted key (model request + files write)",
