@@ -82,7 +82,10 @@ describe("coverage ledger", () => {
         tests: 1,
       },
     );
-    assert.equal(ledger.types.find((t) => t.type === "checkpoint_permission.created"), undefined);
+    assert.equal(
+      ledger.types.find((t) => t.type === "checkpoint_permission.created"),
+      undefined,
+    );
     assert.deepEqual(ledger.unknownSeen, []);
   });
 
