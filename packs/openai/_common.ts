@@ -63,18 +63,21 @@ export function userAgent(event: PantherEvent): string | null {
   return text(event.deepGet("actor", "session", "user_agent"));
 }
 
+/**
+ * The login's geolocation. Every value is a string today; the schema keeps whatever comes (OpenAI.Audit.yml), and a
+ * number (an asn sent as 15169) is read as its text, so that a change of type does not blind the location rules.
+ */
 export function geo(event: PantherEvent): {
   country: string | null;
   city: string | null;
   region: string | null;
   asn: string | null;
 } {
-  return {
-    country: text(event.deepGet("actor", "session", "ip_address_details", "country")),
-    city: text(event.deepGet("actor", "session", "ip_address_details", "city")),
-    region: text(event.deepGet("actor", "session", "ip_address_details", "region")),
-    asn: text(event.deepGet("actor", "session", "ip_address_details", "asn")),
+  const detail = (key: string) => {
+    const value = event.deepGet("actor", "session", "ip_address_details", key);
+    return text(typeof value === "number" && Number.isFinite(value) ? String(value) : value);
   };
+  return { country: detail("country"), city: detail("city"), region: detail("region"), asn: detail("asn") };
 }
 
 /** The email domain of an address, lower-cased. */

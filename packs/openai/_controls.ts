@@ -133,7 +133,7 @@ export interface RawFixtureOptions {
 export function sessionOf(
   email: string,
   ip = "198.51.100.20",
-  details: Record<string, string> | null = {
+  details: Record<string, unknown> | null = {
     country: "US",
     city: "San Francisco",
     region: "California",

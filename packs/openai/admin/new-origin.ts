@@ -181,6 +181,30 @@ export default defineRule({
       ),
     },
     {
+      name: "The same with the ASN and coordinates sent as numbers: read as their text, not quarantined",
+      expected: true,
+      expectedSeverity: "HIGH",
+      expectedTitle: "OpenAI admin action by owner@acme.test from new ASN 14061 (NL)",
+      state: [
+        { key: "set:asn:user-owner", members: ["7922"] },
+        { key: "first:asn:user-owner:7922", value: "1790000000" },
+        { key: "set:country:user-owner", members: ["US"] },
+        { key: "first:country:user-owner:US", value: "1790000000" },
+      ],
+      log: rawEvent(
+        "user.updated",
+        { id: "user-m1", changes_requested: { role: "member" } },
+        {
+          actor: sessionOf("owner@acme.test", "188.166.10.20", {
+            country: "NL",
+            asn: 14061,
+            latitude: 52.37,
+            longitude: 4.89,
+          }),
+        },
+      ),
+    },
+    {
       name: "New ASN in the usual country is MEDIUM",
       expected: true,
       expectedSeverity: "MEDIUM",

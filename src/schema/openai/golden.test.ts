@@ -172,6 +172,15 @@ describe("OpenAI.Audit golden records: tenant and unknown types", () => {
     }
   });
 
+  it("keeps a login's geolocation as sent when a value comes as a number, rather than quarantining the login", () => {
+    const raw = rawRecord("login.succeeded", "session");
+    const details = { country: "US", asn: 16509, latitude: 45.52345, longitude: -122.6762 };
+    ((raw.actor as Obj).session as Obj).ip_address_details = details;
+    const result = logType.normalize(raw, ctx);
+    assert.ok(result.ok, JSON.stringify(result));
+    assert.deepStrictEqual(((result.record.actor as Obj).session as Obj).ip_address_details, details);
+  });
+
   it("normalizes an event type outside the known list and flags it", () => {
     const raw = rawRecord("model.fine_tune.exported", "session");
     raw["model.fine_tune.exported"] = { id: "ft_abc", destination: "s3://bucket" };
