@@ -80,6 +80,19 @@ describe("config file: destinations", () => {
     assert.throws(() => parseConfigFile("destinations: 3", "v.yml", env({})), /v\.yml: destinations/);
   });
 
+  it("says where the YAML breaks without quoting the file's lines, which may hold a secret", () => {
+    const text =
+      'destinations:\n  - name: s\n    type: slack\n    webhook_url: "https://hooks.slack.com/services/T0/B0/LEAKEDSECRET\n';
+    assert.throws(
+      () => parseConfigFile(text, "v.yml", env({})),
+      (err: Error) => {
+        assert.match(err.message, /^Config file v\.yml is not valid YAML: .*line \d+, column \d+\.$/);
+        assert.doesNotMatch(err.message, /LEAKEDSECRET|hooks\.slack/);
+        return true;
+      },
+    );
+  });
+
   it("refuses a key it does not know, rather than loading nothing", () => {
     assert.throws(
       () => parseConfigFile("destination:\n  - name: a\n    type: webhook\n", "v.yml", env({})),

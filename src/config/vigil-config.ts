@@ -88,7 +88,10 @@ export function parseConfigFile(
     // merge: the YAML 1.1 `<<` key, so that entries can share their settings through an anchor (x- keys).
     doc = parse(text, { merge: true }) ?? {};
   } catch (err) {
-    throw new ConfigurationError("config_file", `Config file ${path} is not valid YAML: ${(err as Error).message}`);
+    // The parser's message is its first line ("… at line 5, column 16:"); what follows quotes the file's lines,
+    // which may hold a secret written into it.
+    const what = ((err as Error).message.split("\n")[0] ?? "").replace(/:\s*$/, "");
+    throw new ConfigurationError("config_file", `Config file ${path} is not valid YAML: ${what}.`);
   }
   const file = FileSchema.safeParse(doc);
   if (!file.success) {

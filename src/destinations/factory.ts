@@ -17,6 +17,30 @@ export const destinationConfigSchema = z.discriminatedUnion("type", [
   fileConfigSchema,
 ]);
 export type DestinationConfig = z.infer<typeof destinationConfigSchema>;
+
+/** Each type's config fields, read from its schema. */
+const FIELDS_BY_TYPE: ReadonlyMap<string, readonly string[]> = new Map(
+  destinationConfigSchema.options.map((schema) => [schema.shape.type.value, Object.keys(schema.shape).sort()]),
+);
+
+/** The fields a destination of `type` has (its record's id and type left out); [] for an unknown type. */
+export function configFields(type: string): readonly string[] {
+  return (FIELDS_BY_TYPE.get(type) ?? []).filter((k) => k !== "id" && k !== "type");
+}
+
+/**
+ * The keys of `config` that a destination of `type` does not have, sorted. The schemas drop keys they do not
+ * know, so a misspelt field (`min_severty`, `secert`) would otherwise be ignored without a word: a destination
+ * that gets more alerts than meant, or a secret that is not there. [] for an unknown type.
+ */
+export function unknownConfigFields(type: string, config: Record<string, unknown>): string[] {
+  const known = FIELDS_BY_TYPE.get(type);
+  return known === undefined
+    ? []
+    : Object.keys(config)
+        .filter((k) => !known.includes(k))
+        .sort();
+}
 export type { EmailConfig, FileConfig, PagerDutyConfig, SlackConfig, WebhookConfig };
 
 export type ParseResult =

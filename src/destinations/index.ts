@@ -7,11 +7,13 @@ export {
   destinationEndpointProblem,
 } from "./endpoints.ts";
 export {
+  configFields,
   createDestination,
   type DestinationConfig,
   DestinationConfigError,
   destinationConfigSchema,
   parseDestinationConfig,
+  unknownConfigFields,
 } from "./factory.ts";
 export { redactUrl } from "./redaction.ts";
 export {

@@ -48,6 +48,31 @@ describe("destination use cases", () => {
     );
   });
 
+  it("refuses a field the type does not have, naming it, rather than dropping it without a word", () => {
+    const url = "https://hooks.slack.com/services/T0/B0/Zq";
+    assert.throws(
+      () =>
+        validateDestination(
+          {
+            name: "x",
+            type: "slack",
+            config: { webhook_url: url, min_severty: "CRITICAL", log_type: ["OpenAI.Audit"] },
+          },
+          runtime.env,
+        ),
+      (err) =>
+        err instanceof InvalidDestination &&
+        err.problem.startsWith('unknown fields "log_type", "min_severty"; a slack destination has ') &&
+        err.problem.includes("min_severity") &&
+        !err.message.includes(url),
+    );
+    // A misspelt secret is named as what it is, not only as the secret that is missing.
+    assert.throws(
+      () => validateDestination({ name: "h", type: "webhook", config: { url, secert: SECRET } }, runtime.env),
+      (err) => err instanceof InvalidDestination && /^unknown field "secert"/.test(err.problem),
+    );
+  });
+
   it("applies the type's default severity and stores only the type-specific fields, encrypted", async () => {
     const d = await addDestination(runtime, {
       name: "hook",

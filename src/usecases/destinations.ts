@@ -13,12 +13,14 @@ import type { OutboundPolicy } from "../core/outbound.ts";
 import {
   applyDestinationChange,
   assertDestinationEndpoint,
+  configFields,
   DESTINATION_TYPES,
   type DeliveryResult,
   type DestinationEnv,
   defaultMinSeverity,
   parseDestinationConfig,
   sampleNotification,
+  unknownConfigFields,
 } from "../destinations/index.ts";
 import { destinationBuilder, loadDestination } from "../pipeline/delivery-worker.ts";
 import type { Runtime } from "../pipeline/runtime.ts";
@@ -93,6 +95,13 @@ export function validateDestination(input: DestinationInput, env: Env): ValidDes
   const minSeverity = checkTypeAndSeverity(input);
   const logTypes = input.logTypes ?? [];
   const config = typeSpecific(input.config);
+  const unknown = unknownConfigFields(input.type, config);
+  if (unknown.length > 0) {
+    throw new InvalidDestination(
+      input.name,
+      `unknown field${unknown.length > 1 ? "s" : ""} ${unknown.map((k) => JSON.stringify(k)).join(", ")}; a ${input.type} destination has ${configFields(input.type).join(", ")}`,
+    );
+  }
   const parsed = parseDestinationConfig(
     {
       ...config,
