@@ -24,6 +24,10 @@ const EnvSchema = z.object({
   VIGIL_DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, "use a PostgreSQL URL, postgresql://user:password@host:5432/database")
+    .refine(
+      readsAsOneUrl,
+      "it does not read as one URL (host, port, database); percent-encode any @ : / # ? % in the user name or password (# as %23, @ as %40)",
+    )
     .optional(),
   VIGIL_DATABASE_SCHEMA: z.string().min(1).optional(),
   VIGIL_ALLOWED_HOSTS: z.string().optional(),
@@ -39,6 +43,19 @@ const EnvSchema = z.object({
   VIGIL_LEASE_TTL_SECS: z.coerce.number().int().min(2).max(3600).optional(),
   VIGIL_TRUSTED_PROXIES: z.string().optional(),
 });
+
+/**
+ * Whether a database URL parses, and without a fragment: a `#` in a password ends the URL's authority there, so the
+ * rest of the password would be taken for a host (and named in a connection error). Never echoes the URL.
+ */
+function readsAsOneUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.hash === "" && !value.includes("#");
+  } catch {
+    return false;
+  }
+}
 
 export interface VigilEnv {
   /** Where the database, the secret key file and logs live. */
