@@ -88,6 +88,12 @@ describe("source settings schema", () => {
     assert.equal(parseSourceSettings({ name: "a" }).baseUrl, null);
     assert.equal(parseSourceSettings({ name: "a", baseUrl: "https://x.example/v1" }).baseUrl, "https://x.example/v1");
     assert.match(refusal({ baseUrl: "ftp://x.example" }).message, /^Invalid baseUrl: use an https:\/\/ URL\.$/);
+    // A query could never poll (the client refuses one), and is where a key gets pasted: refused unechoed.
+    for (const baseUrl of ["https://x.example/v1?api_key=QSECRET", "https://x.example/v1#QSECRET"]) {
+      const message = refusal({ baseUrl }).message;
+      assert.match(message, /^Invalid baseUrl: use the API's base URL alone, without \? or # \(no query\)\.$/);
+      assert.doesNotMatch(message, /QSECRET/);
+    }
   });
 
   it("fills in every default, and a change gets none", () => {

@@ -70,9 +70,13 @@ const fields = {
   kind: z.literal("openai"),
   /**
    * null: the default base URL (OPENAI_BASE_URL or https://api.openai.com/v1). Only http(s) here: the outbound
-   * policy (core/outbound.ts) then decides https-only and allowed hosts at use.
+   * policy (core/outbound.ts) then decides https-only and allowed hosts at use. No query or fragment: requests add
+   * their own query to it (the API client refuses one, so a source with one could never poll).
    */
-  baseUrl: z.url({ protocol: /^https?$/, error: "use an https:// URL" }).nullable(),
+  baseUrl: z
+    .url({ protocol: /^https?$/, error: "use an https:// URL" })
+    .refine((url) => !/[?#]/.test(url), { error: "use the API's base URL alone, without ? or # (no query)" })
+    .nullable(),
   pollIntervalSecs: bounded("pollIntervalSecs"),
   overlapSecs: bounded("overlapSecs"),
   sweepWindowSecs: bounded("sweepWindowSecs"),

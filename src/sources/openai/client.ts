@@ -284,7 +284,8 @@ function validBaseUrl(baseUrl: string): string {
     throw new ConfigurationError("openai_base_url_invalid", `The OpenAI base URL must be http(s): ${baseUrl}`);
   }
   if (url.search || url.hash) {
-    throw new ConfigurationError("openai_base_url_invalid", `The OpenAI base URL must not have a query: ${baseUrl}`);
+    // Not echoed: a query is where a key would be put by mistake.
+    throw new ConfigurationError("openai_base_url_invalid", "The OpenAI base URL must not have a query or fragment.");
   }
   return baseUrl.trim();
 }
