@@ -3,7 +3,7 @@
 //
 // Rules come from the built-in packs (packs/) plus the directories in VIGIL_RULES_DIRS (':'-separated).
 
-import { type Command, InvalidArgumentError } from "commander";
+import { type Command, CommanderError, InvalidArgumentError } from "commander";
 import { readEnv } from "../../config/env.ts";
 import { UsageError } from "../../core/errors.ts";
 import { hasRule, loadRules, notLoadedLines, RuleLoadError, type RuleSet } from "../../detections/engine/load.ts";
@@ -214,6 +214,10 @@ export function register(program: Command): void {
     .option("--skip-disabled-tests", "same as --skip-disabled")
     .option("--show-outputs", "print each matching test's title, dedup, severity, alert context and destinations")
     .option("--json", "one JSON report for CI")
+    // Commander ends a bad option with 1, which here means a test failed: CI must tell a typo from a failing rule.
+    .exitOverride((err) => {
+      throw err.exitCode === 0 ? err : new CommanderError(TEST_EXIT.usage, err.code, err.message);
+    })
     .action(async (paths: string[], o: RulesTestOptions & { skipDisabledTests?: boolean }) => {
       process.exitCode = await rulesTestCommand(paths, process.stdout, {
         ...o,
