@@ -143,6 +143,9 @@ export function register(program: Command): void {
           }
           let server: Awaited<ReturnType<typeof startServer>> | undefined;
           try {
+            // The rules load before Vigil says it runs: a rules directory that is not there ends the start here,
+            // not at the first poll, after "running".
+            await runtime.detection();
             server = await startServer(runtime);
             process.stderr.write(`Console and API: ${server.url}\n`);
             process.stderr.write(`Vigil is running; data in ${runtime.env.dataDir}. Press Ctrl+C to stop.\n`);
