@@ -127,6 +127,10 @@ describe("config file: destinations", () => {
       assert.equal(configFilePath({ configPath: undefined, dataDir: dir }), join(dir, "vigil.yml"));
       assert.equal(loadConfigFile({ configPath: undefined, dataDir: dir, lookup: env({}) })?.destinations.length, 1);
       assert.throws(() => configFilePath({ configPath: join(dir, "nope.yml"), dataDir: dir }), /does not exist/);
+      assert.throws(
+        () => configFilePath({ configPath: dir, dataDir: dir }),
+        new RegExp(`^ConfigurationError: VIGIL_CONFIG names ${dir}, which is not a file`),
+      );
     });
   });
 });

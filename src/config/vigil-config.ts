@@ -3,7 +3,7 @@
 // never written in the file: a string value may reference an environment variable as `${NAME}`, which is
 // replaced when the file is loaded. Errors name the file and the entry; they never echo values.
 
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { z } from "zod";
@@ -51,6 +51,12 @@ export function configFilePath(env: { configPath: string | undefined; dataDir: s
   if (env.configPath !== undefined) {
     if (!existsSync(env.configPath)) {
       throw new ConfigurationError("config_file", `VIGIL_CONFIG names ${env.configPath}, which does not exist.`);
+    }
+    if (!statSync(env.configPath).isFile()) {
+      throw new ConfigurationError(
+        "config_file",
+        `VIGIL_CONFIG names ${env.configPath}, which is not a file (name the YAML file itself).`,
+      );
     }
     return env.configPath;
   }
