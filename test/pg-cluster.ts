@@ -74,7 +74,14 @@ async function unprivilegedUser(): Promise<{ uid: number; gid: number } | null> 
   }
 }
 
-export async function startPgCluster(): Promise<PgCluster> {
+/** The settings that keep a test cluster from flushing anything to disk. */
+const NOT_DURABLE = "-c fsync=off -c synchronous_commit=off -c full_page_writes=off";
+
+/**
+ * `durable`: PostgreSQL's own settings, every commit flushed to disk, as a deployment runs it (the ingest bench's
+ * baseline, like SQLite's synchronous=FULL). Otherwise nothing is flushed: the tests' speed, and nothing to lose.
+ */
+export async function startPgCluster(options: { durable?: boolean } = {}): Promise<PgCluster> {
   const binDir = findPgBinDir();
   const user = await unprivilegedUser();
   // Short path: the Unix socket lives here too, and socket paths are limited to ~107 bytes.
@@ -118,7 +125,7 @@ export async function startPgCluster(): Promise<PgCluster> {
           "-t",
           "60",
           "-o",
-          `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`,
+          `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1${options.durable ? "" : ` ${NOT_DURABLE}`}`,
         ]);
         started = true;
         break;
