@@ -109,6 +109,14 @@ function findingOf(event: PantherEvent): Finding {
   );
 }
 
+/** The tests' owner, seen before from ASN 7922 in the US. */
+const OWNER_SEEN_FROM_US_7922 = [
+  { key: "set:asn:user-owner", members: ["7922"] },
+  { key: "first:asn:user-owner:7922", value: "1790000000" },
+  { key: "set:country:user-owner", members: ["US"] },
+  { key: "first:country:user-owner:US", value: "1790000000" },
+];
+
 export default defineRule({
   id: "OpenAI.Admin.NewOrigin",
   displayName: "OpenAI admin action from a new network",
@@ -167,10 +175,7 @@ export default defineRule({
       expectedSeverity: "HIGH",
       expectedTitle: "OpenAI admin action by owner@acme.test from new ASN 14061 (NL)",
       state: [
-        { key: "set:asn:user-owner", members: ["7922"] },
-        { key: "first:asn:user-owner:7922", value: "1790000000" },
-        { key: "set:country:user-owner", members: ["US"] },
-        { key: "first:country:user-owner:US", value: "1790000000" },
+        ...OWNER_SEEN_FROM_US_7922,
         { key: "set:ip:user-owner", members: ["198.51.100.20"] },
         { key: "first:ip:user-owner:198.51.100.20", value: "1790000000" },
       ],
@@ -185,12 +190,7 @@ export default defineRule({
       expected: true,
       expectedSeverity: "HIGH",
       expectedTitle: "OpenAI admin action by owner@acme.test from new ASN 14061 (NL)",
-      state: [
-        { key: "set:asn:user-owner", members: ["7922"] },
-        { key: "first:asn:user-owner:7922", value: "1790000000" },
-        { key: "set:country:user-owner", members: ["US"] },
-        { key: "first:country:user-owner:US", value: "1790000000" },
-      ],
+      state: OWNER_SEEN_FROM_US_7922,
       log: rawEvent(
         "user.updated",
         { id: "user-m1", changes_requested: { role: "member" } },
@@ -208,12 +208,7 @@ export default defineRule({
       name: "New ASN in the usual country is MEDIUM",
       expected: true,
       expectedSeverity: "MEDIUM",
-      state: [
-        { key: "set:asn:user-owner", members: ["7922"] },
-        { key: "first:asn:user-owner:7922", value: "1790000000" },
-        { key: "set:country:user-owner", members: ["US"] },
-        { key: "first:country:user-owner:US", value: "1790000000" },
-      ],
+      state: OWNER_SEEN_FROM_US_7922,
       log: rawEvent(
         "invite.sent",
         { id: "invite-1", data: { email: "x@acme.test", role: "member" } },
