@@ -5,7 +5,7 @@
 import type { SourceRecord } from "../core/source.ts";
 import { memberRuleIds } from "../detections/correlation/live.ts";
 import { createDetectionEngine, type DetectionEngine } from "../detections/engine/engine.ts";
-import { loadRules, notLoadedLines, POLICIES_UNSUPPORTED } from "../detections/engine/load.ts";
+import { loadRules, notLoadedLines, POLICIES_UNSUPPORTED, type RuleSet } from "../detections/engine/load.ts";
 import type { LoadedRule } from "../detections/engine/loaded-rule.ts";
 import { type FnError, pythonLoadProblem } from "../detections/engine/resolve.ts";
 import type { DetectionSetting } from "../detections/engine/types.ts";
@@ -19,6 +19,8 @@ import { type CorrelationRun, runCorrelations as runCorrelationRules } from "./c
 import type { DetectionOutcome, Detector } from "./page-writer.ts";
 
 export interface Detection {
+  /** The rules as loaded (packs, user directories and what did not load), with the stored settings of that time. */
+  rules: RuleSet;
   engine: DetectionEngine;
   detector: Detector;
   /** Panther scheduled queries feeding scheduled rules (pipeline/scheduled-queries.ts). */
@@ -131,6 +133,7 @@ export async function openDetection(options: {
     },
   };
   return {
+    rules,
     engine,
     detector,
     scheduledQueries: rules.scheduledQueries ?? [],

@@ -38,8 +38,12 @@ function setEnabled(kind: "rule" | "pack", enabled: boolean) {
 }
 
 async function listing(kind: "rule" | "pack", json: boolean): Promise<void> {
-  const set = await loadAll();
   await withRuntime(async (runtime) => {
+    // The rules as `vigil start` loads them, Python modules imported: a module that does not import is listed as a
+    // rule that does not run, with its reason, not as one that is on.
+    const detection = await runtime.detection();
+    const set = detection.rules;
+    const notImported = new Map(detection.pythonLoadFailures.map((f) => [f.ruleId, f.problem]));
     const settings = await runtime.store.listDetectionSettings();
     const sources = new Map((await runtime.store.listSources()).map((s) => [s.id, s.name]));
     const resolver = new EnablementResolver(settings, new Map(set.packs.map((p) => [p.id, p])));
@@ -54,6 +58,7 @@ async function listing(kind: "rule" | "pack", json: boolean): Promise<void> {
       for (const r of set.rules) {
         const queries = scheduledQueriesOf(r);
         const idle = idleRules.has(r.id);
+        const problem = notImported.get(r.id) ?? null;
         const row = {
           id: r.id,
           pack: r.packId,
@@ -67,12 +72,14 @@ async function listing(kind: "rule" | "pack", json: boolean): Promise<void> {
           replaces: replaced.get(r.id) ?? null,
           /** A scheduled rule's queries, and whether any of them is loaded (it runs on their rows). */
           scheduledQueries: queries,
-          runs: !idle,
+          runs: !idle && problem === null,
+          /** Why a rule that loaded does not run: its Python module does not import. */
+          problem,
         };
         if (json) printJsonLine(row);
         else
           process.stdout.write(
-            `${row.enabled ? "on " : "off"}  ${r.id}  ${row.severity}  ${r.kind}${queries.length > 0 ? " scheduled" : ""}${r.packId ? `  pack=${r.packId}` : ""}${row.replaces ? `  replaces=${row.replaces}` : ""}${row.sourceOverrides.map((o) => `  ${o.source}=${o.enabled ? "on" : "off"}`).join("")}${idle ? `  does not run: no query ${queries.join(", ")} is loaded` : ""}\n`,
+            `${row.enabled ? "on " : "off"}  ${r.id}  ${row.severity}  ${r.kind}${queries.length > 0 ? " scheduled" : ""}${r.packId ? `  pack=${r.packId}` : ""}${row.replaces ? `  replaces=${row.replaces}` : ""}${row.sourceOverrides.map((o) => `  ${o.source}=${o.enabled ? "on" : "off"}`).join("")}${idle ? `  does not run: no query ${queries.join(", ")} is loaded` : ""}${problem === null ? "" : `  does not run: ${problem}`}\n`,
           );
       }
       // Correlation rules are enabled and disabled like rules (their matches group into alerts the same way).

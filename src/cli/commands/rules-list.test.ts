@@ -46,3 +46,39 @@ describe("vigil rules list: scheduled rules", { timeout: 60_000 }, () => {
     assert.deepEqual(runs, { "Cron.Rule": true, "Lake.Rule": false });
   });
 });
+
+describe("vigil rules list: Python modules", { timeout: 60_000 }, () => {
+  const dir = mkdtempSync(join(tmpdir(), "vigil-rules-list-py-"));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const rules = join(dir, "rules");
+  mkdirSync(rules);
+  const rule = (id: string) =>
+    `AnalysisType: rule\nRuleID: ${id}\nEnabled: true\nFilename: ${id}.py\nLogTypes: [OpenAI.Audit]\nSeverity: High\n`;
+  writeFileSync(join(rules, "Py.Broken.yml"), rule("Py.Broken"));
+  writeFileSync(join(rules, "Py.Broken.py"), "def rule(event)\n    return True\n");
+  writeFileSync(join(rules, "Py.Fine.yml"), rule("Py.Fine"));
+  writeFileSync(join(rules, "Py.Fine.py"), "def rule(event):\n    return True\n");
+  const list = (json: boolean) =>
+    spawnSync(process.execPath, [BIN, "rules", "list", ...(json ? ["--json"] : [])], {
+      env: { ...process.env, VIGIL_DATA_DIR: join(dir, "data"), VIGIL_RULES_DIRS: rules, VIGIL_LOG_LEVEL: "silent" },
+      encoding: "utf8",
+    });
+
+  it("lists a rule whose module does not import as one that does not run, with the reason", () => {
+    const run = list(true);
+    assert.equal(run.status, 0, run.stderr);
+    const rows = run.stdout
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { id: string; runs?: boolean; problem?: string | null });
+    const broken = rows.find((r) => r.id === "Py.Broken");
+    assert.equal(broken?.runs, false);
+    assert.match(broken?.problem ?? "", /Py\.Broken\.py.*SyntaxError/);
+    assert.deepEqual(
+      rows.filter((r) => r.id === "Py.Fine").map((r) => [r.runs, r.problem]),
+      [[true, null]],
+    );
+    const text = list(false);
+    assert.match(text.stdout, /^on {3}Py\.Broken {2}HIGH {2}python {2}does not run: .*SyntaxError/m);
+  });
+});
