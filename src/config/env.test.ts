@@ -21,8 +21,12 @@ describe("environment", () => {
     }
   });
 
-  it("takes a database URL whose password is percent-encoded", () => {
-    const url = "postgresql://vigil:Abc%40Top%23x@dbhost:5432/db?sslmode=require";
-    assert.equal(readEnv({ VIGIL_DATABASE_URL: url }).databaseUrl, url);
+  it("takes a database URL whose password is percent-encoded, and one naming a socket directory", () => {
+    for (const url of [
+      "postgresql://vigil:Abc%40Top%23x@dbhost:5432/db?sslmode=require",
+      "postgresql://vigil@/vigil?host=/var/run/postgresql",
+      "postgresql:///vigil",
+    ])
+      assert.equal(readEnv({ VIGIL_DATABASE_URL: url }).databaseUrl, url);
   });
 });

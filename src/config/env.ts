@@ -45,16 +45,21 @@ const EnvSchema = z.object({
 });
 
 /**
- * Whether a database URL parses, and without a fragment: a `#` in a password ends the URL's authority there, so the
- * rest of the password would be taken for a host (and named in a connection error). Never echoes the URL.
+ * Whether a database URL parses as the driver reads it (pg-connection-string: a URL, or one with no host, whose
+ * socket directory comes in `?host=`), and has no `#`: a `#` in a password ends the URL's authority there, and
+ * the rest of the password would be taken for a host and named in a connection error. Never echoes the URL.
  */
 function readsAsOneUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.hash === "" && !value.includes("#");
-  } catch {
-    return false;
+  if (value.includes("#")) return false;
+  for (const candidate of [value, value.replace("@/", "@localhost/")]) {
+    try {
+      new URL(candidate);
+      return true;
+    } catch {
+      // not this way
+    }
   }
+  return false;
 }
 
 export interface VigilEnv {

@@ -80,7 +80,7 @@ describe("config file: destinations", () => {
     assert.throws(() => parseConfigFile("destinations: 3", "v.yml", env({})), /v\.yml: destinations/);
   });
 
-  it("says where the YAML breaks without quoting the file's lines, which may hold a secret", () => {
+  it("says where the YAML breaks without quoting the file's lines, which may hold a secret", async () => {
     const text =
       'destinations:\n  - name: s\n    type: slack\n    webhook_url: "https://hooks.slack.com/services/T0/B0/LEAKEDSECRET\n';
     assert.throws(
@@ -91,6 +91,30 @@ describe("config file: destinations", () => {
         return true;
       },
     );
+    // A warning (an unknown tag) refuses the file too, and prints nothing: the library would quote the line.
+    const warnings: unknown[] = [];
+    const onWarning = (w: unknown) => warnings.push(w);
+    process.on("warning", onWarning);
+    try {
+      assert.throws(
+        () =>
+          parseConfigFile(
+            "destinations:\n  - name: s\n    type: slack\n    webhook_url: !SECRETTAG https://hooks.slack.com/services/T0/B0/LEAKEDSECRET\n",
+            "v.yml",
+            env({}),
+          ),
+        (err: Error) => {
+          assert.match(err.message, /^Config file v\.yml is not valid YAML: .*line 4, column \d+\.$/);
+          assert.doesNotMatch(err.message, /LEAKEDSECRET|hooks\.slack/);
+          return true;
+        },
+      );
+      // Warnings are emitted on a later tick.
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off("warning", onWarning);
+    }
+    assert.deepEqual(warnings, []);
   });
 
   it("refuses a key it does not know, rather than loading nothing", () => {

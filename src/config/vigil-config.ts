@@ -5,7 +5,7 @@
 
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { parse } from "yaml";
+import { parseDocument } from "yaml";
 import { z } from "zod";
 import { ConfigurationError } from "../core/errors.ts";
 import { defaultMinSeverity } from "../destinations/types.ts";
@@ -83,21 +83,30 @@ function resolveRefs(value: unknown, lookup: (name: string) => string | undefine
   return value;
 }
 
+/** The YAML library's message cut to its first line ("… at line 5, column 16:"): the lines after it quote the file. */
+function notValidYaml(path: string, message: string): ConfigurationError {
+  const what = (message.split("\n")[0] ?? "").replace(/:\s*$/, "");
+  return new ConfigurationError("config_file", `Config file ${path} is not valid YAML: ${what}.`);
+}
+
 /** Parses the text of a config file; `path` is only for messages. */
 export function parseConfigFile(
   text: string,
   path: string,
   lookup: (name: string) => string | undefined,
 ): VigilConfigFile {
+  // merge: the YAML 1.1 `<<` key, so that entries can share their settings through an anchor (x- keys).
+  // parseDocument, not parse: parse prints each warning (an unknown tag, a directive) with the file's line quoted,
+  // which may hold a secret written into it. A warning refuses the file like an error: the value it is about would
+  // be read as something other than meant.
+  const parsed = parseDocument(text, { merge: true });
+  const problem = parsed.errors[0] ?? parsed.warnings[0];
+  if (problem !== undefined) throw notValidYaml(path, problem.message);
   let doc: unknown;
   try {
-    // merge: the YAML 1.1 `<<` key, so that entries can share their settings through an anchor (x- keys).
-    doc = parse(text, { merge: true }) ?? {};
+    doc = parsed.toJS() ?? {};
   } catch (err) {
-    // The parser's message is its first line ("… at line 5, column 16:"); what follows quotes the file's lines,
-    // which may hold a secret written into it.
-    const what = ((err as Error).message.split("\n")[0] ?? "").replace(/:\s*$/, "");
-    throw new ConfigurationError("config_file", `Config file ${path} is not valid YAML: ${what}.`);
+    throw notValidYaml(path, (err as Error).message); // an alias that cannot be resolved, say
   }
   const file = FileSchema.safeParse(doc);
   if (!file.success) {

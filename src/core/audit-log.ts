@@ -7,14 +7,17 @@ export interface AuditLogActorUser {
   email?: string;
 }
 
+/**
+ * Strings as seen live; no spec declares them, so a value may come as a number (kept as sent: OpenAI.Audit.yml).
+ */
 export interface AuditLogIpAddressDetails {
   country?: string;
   city?: string;
   region?: string;
   region_code?: string;
-  asn?: string;
-  latitude?: string;
-  longitude?: string;
+  asn?: string | number;
+  latitude?: string | number;
+  longitude?: string | number;
 }
 
 export interface AuditLogActorSession {

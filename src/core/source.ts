@@ -61,6 +61,14 @@ function bounded(field: BoundedSetting) {
   });
 }
 
+/**
+ * Whether a base URL has a query or a fragment (even an empty one): requests add their own query to it, so a source
+ * with one could never poll; and a query is where a key gets pasted, so neither is echoed in a refusal.
+ */
+export function hasQueryOrFragment(url: string): boolean {
+  return /[?#]/.test(url);
+}
+
 const fields = {
   name: z
     .string({ error: "a source needs a name" })
@@ -75,7 +83,7 @@ const fields = {
    */
   baseUrl: z
     .url({ protocol: /^https?$/, error: "use an https:// URL" })
-    .refine((url) => !/[?#]/.test(url), { error: "use the API's base URL alone, without ? or # (no query)" })
+    .refine((url) => !hasQueryOrFragment(url), { error: "use the API's base URL alone, without ? or # (no query)" })
     .nullable(),
   pollIntervalSecs: bounded("pollIntervalSecs"),
   overlapSecs: bounded("overlapSecs"),

@@ -143,7 +143,7 @@ function makeBox(getKey: () => Buffer, keySource: "env" | "file", keyPath: strin
         // GCM cannot tell a different key from an altered ciphertext; a changed key is by far the likelier.
         throw new ConfigurationError(
           "secret_key_changed",
-          `A stored secret could not be decrypted: the secret key (${keyName}) is not the one it was encrypted with, or the stored value was altered. Restore the original secret key, or give the secret again (a source's admin key: vigil sources update NAME --new-key; a destination's: add it again).`,
+          `A stored secret could not be decrypted: the secret key (${keyName}) is not the one it was encrypted with, or the stored value was altered. Restore the original secret key, or give the secret again (a source's admin key: vigil sources update NAME --new-key; a destination: remove it and add it again, or, declared in the config file, restart).`,
           { cause: err },
         );
       }

@@ -116,6 +116,25 @@ describe("destination use cases", () => {
     assert.deepEqual(await storedConfig(d.id), { url: "https://hooks.example/b", secret: `${SECRET}-2` });
   });
 
+  it("changes a destination stored with a field its type does not have (before such fields were refused)", async () => {
+    const url = "https://hooks.slack.com/services/T0/B0/Zq";
+    const d = await runtime.store.createDestination({
+      name: "old-slack",
+      type: "slack",
+      minSeverity: "MEDIUM",
+      logTypes: [],
+      config: runtime.secrets.encrypt(JSON.stringify({ webhook_url: url, channel: "#sec" })),
+    });
+    const severe = await updateDestination(runtime, d, { minSeverity: "HIGH" });
+    assert.equal(severe.minSeverity, "HIGH");
+    // The field nothing used is dropped; the change itself is still refused one.
+    assert.deepEqual(await storedConfig(d.id), { webhook_url: url });
+    await assert.rejects(
+      updateDestination(runtime, severe, { config: { channel: "#sec" } }),
+      /unknown field "channel"/,
+    );
+  });
+
   it("refuses to change or remove a destination the config file owns", async () => {
     const owned = await addDestination(
       runtime,

@@ -175,7 +175,11 @@ export async function updateDestination(
   assertNotConfigManaged(d, "change");
   const stored = await runtime.store.getDestinationConfig(d.id);
   const previous = stored ? (JSON.parse(runtime.secrets.decrypt(stored)) as Record<string, unknown>) : {};
-  const moved = applyDestinationChange(d.type, typeSpecific(previous), change.config ?? {});
+  // Fields the type does not have are refused in the change (validateDestination), not in what is stored: a config
+  // stored before they were refused may hold some, which were never used, and are dropped here.
+  const unused = new Set(unknownConfigFields(d.type, previous));
+  const kept = Object.fromEntries(Object.entries(typeSpecific(previous)).filter(([k]) => !unused.has(k)));
+  const moved = applyDestinationChange(d.type, kept, change.config ?? {});
   if (moved.missing.length > 0) {
     throw new ConfigurationError(
       "secret_required",

@@ -186,7 +186,7 @@ export default defineRule({
       ),
     },
     {
-      name: "The same with the ASN and coordinates sent as numbers: read as their text, not quarantined",
+      name: "The same with the ASN and coordinates sent as numbers: the ASN is read as its text",
       expected: true,
       expectedSeverity: "HIGH",
       expectedTitle: "OpenAI admin action by owner@acme.test from new ASN 14061 (NL)",

@@ -85,6 +85,9 @@ export function register(program: Command): void {
       await withRuntime(
         async (runtime) => {
           let simulator: RunningSimulator | undefined;
+          // The rules load first: a rules directory that is not there ends the start here, before anything is
+          // set up or said (the demo's banner, the admin's password, "running").
+          await runtime.detection();
           // In a fleet (PostgreSQL), one worker at a time sets up: two workers starting together must not both
           // create the config file's destinations, the source from OPENAI_ADMIN_KEY or the admin user.
           const fleet = fleetFor(runtime);
@@ -143,9 +146,6 @@ export function register(program: Command): void {
           }
           let server: Awaited<ReturnType<typeof startServer>> | undefined;
           try {
-            // The rules load before Vigil says it runs: a rules directory that is not there ends the start here,
-            // not at the first poll, after "running".
-            await runtime.detection();
             server = await startServer(runtime);
             process.stderr.write(`Console and API: ${server.url}\n`);
             process.stderr.write(`Vigil is running; data in ${runtime.env.dataDir}. Press Ctrl+C to stop.\n`);

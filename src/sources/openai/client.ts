@@ -6,6 +6,7 @@ import { type AuditLogPage, type AuditLogQuery, pageCursor } from "../../core/au
 import { type Clock, systemClock } from "../../core/clock.ts";
 import { ConfigurationError, VigilError } from "../../core/errors.ts";
 import { redactSecrets } from "../../core/redact.ts";
+import { hasQueryOrFragment } from "../../core/source.ts";
 import { parseAuditLogEnvelope } from "./envelope.ts";
 import {
   authError,
@@ -278,13 +279,13 @@ function validBaseUrl(baseUrl: string): string {
   try {
     url = new URL(baseUrl);
   } catch {
-    throw new ConfigurationError("openai_base_url_invalid", `The OpenAI base URL is not a valid URL: ${baseUrl}`);
+    throw new ConfigurationError("openai_base_url_invalid", "The OpenAI base URL is not a valid URL.");
   }
+  // The URL is never echoed: it may carry a key, in a query or as a user:password.
   if (url.protocol !== "https:" && url.protocol !== "http:") {
-    throw new ConfigurationError("openai_base_url_invalid", `The OpenAI base URL must be http(s): ${baseUrl}`);
+    throw new ConfigurationError("openai_base_url_invalid", `The OpenAI base URL must be http(s), not ${url.protocol}`);
   }
-  if (url.search || url.hash) {
-    // Not echoed: a query is where a key would be put by mistake.
+  if (hasQueryOrFragment(baseUrl)) {
     throw new ConfigurationError("openai_base_url_invalid", "The OpenAI base URL must not have a query or fragment.");
   }
   return baseUrl.trim();
