@@ -2,6 +2,8 @@
 // resolve hook for rule files outside this checkout: see engine/rule-modules.ts). Keep this list stable: rules
 // written against it must keep loading across Vigil versions.
 
+/** An event type in the spelling the spec uses now (a former spelling read as its current one). */
+export { currentEventType } from "../core/event-types.ts";
 export {
   type CorrelationDefinition,
   type CorrelationMember,
