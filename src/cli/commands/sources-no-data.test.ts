@@ -42,4 +42,21 @@ describe("vigil sources add: no-data alarm", { timeout: 60_000 }, () => {
       ],
     );
   });
+
+  it("refuses two thresholds, or a threshold and off, as sources update does, rather than pick one", () => {
+    for (const [flags, message] of [
+      [["--no-data-alert-hours", "2", "--no-data-alarm-minutes", "30"], /not both/],
+      [["--no-data-alarm-minutes", "30", "--no-no-data-alarm"], /threshold or turn it off/],
+      [["--no-data-alert-hours", "2", "--no-no-data-alert"], /threshold or turn it off/],
+    ] as const) {
+      const run = vigil(["sources", "add", "openai", "--name", "e", "--no-verify", ...flags]);
+      assert.notEqual(run.status, 0, flags.join(" "));
+      assert.match(run.stderr, message, flags.join(" "));
+    }
+    const names = vigil(["sources", "list", "--json"])
+      .stdout.trim()
+      .split("\n")
+      .map((l) => (JSON.parse(l) as { name: string }).name);
+    assert.ok(!names.includes("e"), "nothing was added");
+  });
 });

@@ -126,6 +126,13 @@ function settingsFrom(options: AddOptions): SourceSettingsInput {
     settings.pollIntervalSecs = settingFlag(FLAGS.pollInterval, options.pollInterval);
   Object.assign(settings, rereadSettings(options));
   if (options.backfillDays !== undefined) settings.backfillDays = settingFlag(FLAGS.backfillDays, options.backfillDays);
+  const offGiven = options.noDataAlert === false || options.noDataAlarm === false;
+  const thresholds = [options.dataAlarmMinutes, options.dataAlertHours].filter((v) => typeof v === "string");
+  // As `sources update` does: two thresholds, or a threshold and "off", are refused, not one of them picked.
+  if (thresholds.length > 1)
+    throw new UsageError("Use either --no-data-alarm-minutes or --no-data-alert-hours, not both.");
+  if (thresholds.length > 0 && offGiven)
+    throw new UsageError("Give the no-data alarm a threshold or turn it off (--no-no-data-alarm), not both.");
   if (typeof options.dataAlarmMinutes === "string") {
     settings.noDataAlertSecs = settingFlag(FLAGS.noDataAlarmMinutes, options.dataAlarmMinutes);
   } else if (typeof options.dataAlertHours === "string") {
