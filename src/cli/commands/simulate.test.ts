@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { type AddressInfo, createServer } from "node:net";
 import { describe, it } from "node:test";
 import { Command } from "commander";
 import { UsageError } from "../../core/errors.ts";
@@ -70,6 +71,31 @@ describe("vigil simulate: flags", () => {
     await program({ write: (s) => (out += s) }).parseAsync(["node", "vigil", "simulate", "--list-scenarios"]);
     assert.match(out, /^credential-stuffing\s+Eight failed logins/m);
     assert.match(out, /^api-call-logging-disabled\s+/m);
+  });
+});
+
+describe("vigil simulate: a port in use", () => {
+  it("says the port is taken and how to choose another", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      await assert.rejects(
+        program({ write: () => {}, waitForStop: async () => {} }).parseAsync([
+          "node",
+          "vigil",
+          "simulate",
+          "--port",
+          String(port),
+        ]),
+        (err: Error) =>
+          err instanceof UsageError &&
+          err.message ===
+            `Another program already listens on 127.0.0.1:${port}; choose another port with --port (0: any free port).`,
+      );
+    } finally {
+      taken.close();
+    }
   });
 });
 

@@ -158,7 +158,12 @@ export function register(program: Command, deps: RegisterDeps = {}): void {
         return;
       }
       const options = simulatorOptionsFromFlags(flags, (name) => readEnv().lookup(name));
-      const sim = await startSimulator(options);
+      const sim = await startSimulator(options).catch((err: Error & { code?: string }) => {
+        if (err.code !== "EADDRINUSE") throw err;
+        throw new UsageError(
+          `Another program already listens on ${flags.host}:${flags.port}; choose another port with --port (0: any free port).`,
+        );
+      });
       try {
         write(describeRunning(sim, flags, sim.org.allEvents().length));
         await waitForStop();
