@@ -83,6 +83,14 @@ describe("vigil CLI", { timeout: 180_000 }, () => {
   it("polls once and searches the stored events newest first", async () => {
     const poll = await vigil(["poll", "--once"], env());
     assert.equal(poll.code, 0, poll.stderr);
+    // The new source's history came through its backfill, beside the poll: the line counts both.
+    const line =
+      /^sim: (\d+) events read, (\d+) new, 0 quarantined; backfill: (\d+) read, (\d+) new, 1 backfill job\(s\) completed\.$/m.exec(
+        poll.stdout,
+      );
+    assert.ok(line, poll.stdout);
+    const stored = Number(line[2]) + Number(line[4]);
+    assert.ok(Number(line[4]) > 0, "the backfill stored the history");
     const search = await vigil(["search", "--json", "--limit", "1000"], env());
     assert.equal(search.code, 0, search.stderr);
     const events = search.stdout
@@ -90,6 +98,7 @@ describe("vigil CLI", { timeout: 180_000 }, () => {
       .split("\n")
       .map((l) => JSON.parse(l));
     assert.ok(events.length > 100);
+    assert.ok(stored >= events.length, `${stored} stored, ${events.length} found`);
     for (let i = 1; i < events.length; i++)
       assert.ok(events[i - 1].effective_at >= events[i].effective_at, "newest first");
     const scim = await vigil(["search", "--type", "scim.disabled", "--json"], env());

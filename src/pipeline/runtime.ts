@@ -20,6 +20,7 @@ import type { Store } from "../storage/ports.ts";
 import { openPostgresStore } from "../storage/postgres/postgres-store.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
 import { type BackfillDeps, type BackfillProgress, runBackfillJob } from "./backfill.ts";
+import { BackfillCounter, type BackfillTally } from "./poll-summary.ts";
 import type { CorrelationRun } from "./correlations.ts";
 import { DeliveryWorker, type DeliveryWorkerOptions } from "./delivery-worker.ts";
 import { type Detection, openDetection, runCorrelations } from "./detection.ts";
@@ -251,6 +252,8 @@ export interface SourcePollOutcome {
   source: SourceRecord;
   report?: PollReport;
   backfillJobs?: number;
+  /** What the source's history backfill read and stored in this poll; null when none ran. */
+  backfill?: BackfillTally | null;
   correlationAlerts?: number;
   error?: string;
 }
@@ -340,8 +343,12 @@ export async function pollAllOnce(
     try {
       const poller = await pollerFor(runtime, source);
       const report = await poller.pollOnce(options.signal);
-      const backfillJobs = await runPendingBackfills(runtime, source, options.signal ? { signal: options.signal } : {});
-      polled = { source, report, backfillJobs };
+      const tally = new BackfillCounter();
+      const backfillJobs = await runPendingBackfills(runtime, source, {
+        ...(options.signal ? { signal: options.signal } : {}),
+        onProgress: (jobId, progress) => tally.record(jobId, progress),
+      });
+      polled = { source, report, backfillJobs, backfill: tally.take() };
     } catch (err) {
       if (options.signal?.aborted) throw err;
       failure = err;

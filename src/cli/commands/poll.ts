@@ -34,7 +34,9 @@ export function register(program: Command): void {
           const inserted = streams.reduce((n, s) => n + s.inserted, 0);
           const read = streams.reduce((n, s) => n + s.eventsRead, 0);
           const quarantined = streams.reduce((n, s) => n + s.quarantined, 0);
-          const backfill = o.backfillJobs ? `, ${o.backfillJobs} backfill job(s) completed` : "";
+          // A new source's history is read by its backfill, beside the poll: its events count too.
+          const history = o.backfill ? `; backfill: ${o.backfill.eventsRead} read, ${o.backfill.inserted} new` : "";
+          const backfill = `${history}${o.backfillJobs ? `, ${o.backfillJobs} backfill job(s) completed` : ""}`;
           process.stdout.write(
             `${o.source.name}: ${read} events read, ${inserted} new, ${quarantined} quarantined${backfill}.\n`,
           );
