@@ -20,12 +20,12 @@ import type { Store } from "../storage/ports.ts";
 import { openPostgresStore } from "../storage/postgres/postgres-store.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
 import { type BackfillDeps, type BackfillProgress, runBackfillJob } from "./backfill.ts";
-import { BackfillCounter, type BackfillTally } from "./poll-summary.ts";
 import type { CorrelationRun } from "./correlations.ts";
 import { DeliveryWorker, type DeliveryWorkerOptions } from "./delivery-worker.ts";
 import { type Detection, openDetection, runCorrelations } from "./detection.ts";
 import { checkSourceHealth } from "./health.ts";
 import type { RecordNormalizer } from "./page-records.ts";
+import { BackfillCounter, type BackfillTally } from "./poll-summary.ts";
 import { type PollReport, SourcePoller } from "./poller.ts";
 import { runScheduledQueries, type ScheduledQueryRun } from "./scheduled-queries.ts";
 
