@@ -344,17 +344,20 @@ export async function benchIngest(
           engine === "sqlite" ? bareSqlite(dir, transactions) : barePostgres(cluster!.connectionString, transactions);
         const rows = pages.reduce((n, p) => n + p.length, 0);
         // Several times: on this shared machine one run of the same writes varied from 12,000 to 22,000 rows/s.
-        const bareRuns: number[] = [];
-        for (let i = 0; i < BARE_RUNS; i++) bareRuns.push(rows / (await bare(pages)));
-        bareRuns.sort((a, b) => a - b);
-        const barePerSec = bareRuns[Math.floor(BARE_RUNS / 2)]!;
+        // The page writes' rates over BARE_RUNS runs, slowest first; the median is the middle one.
+        const bareRates = async () => {
+          const rates: number[] = [];
+          for (let i = 0; i < BARE_RUNS; i++) rates.push(rows / (await bare(pages)));
+          return rates.sort((a, b) => a - b);
+        };
+        const median = (rates: number[]) => rates[Math.floor(BARE_RUNS / 2)]!;
+        const bareRuns = await bareRates();
+        const barePerSec = median(bareRuns);
         const bareGroupedPerSec = rows / (await bare(groups));
         let bareNotDurablePerSec: number | null = null;
         if (engine === "postgres") {
           await stopFlushing(cluster!.connectionString);
-          const runs: number[] = [];
-          for (let i = 0; i < BARE_RUNS; i++) runs.push(rows / (await bare(pages)));
-          bareNotDurablePerSec = runs.sort((a, b) => a - b)[Math.floor(BARE_RUNS / 2)]!;
+          bareNotDurablePerSec = median(await bareRates());
         }
         const events = endToEnd.events;
         const endToEndPerSec = events / endToEnd.secs;
