@@ -17,6 +17,7 @@ export const destinationConfigSchema = z.discriminatedUnion("type", [
   fileConfigSchema,
 ]);
 export type DestinationConfig = z.infer<typeof destinationConfigSchema>;
+export type { EmailConfig, FileConfig, PagerDutyConfig, SlackConfig, WebhookConfig };
 
 /** Each type's config fields, read from its schema. */
 const FIELDS_BY_TYPE: ReadonlyMap<string, readonly string[]> = new Map(
@@ -41,7 +42,6 @@ export function unknownConfigFields(type: string, config: Record<string, unknown
         .filter((k) => !known.includes(k))
         .sort();
 }
-export type { EmailConfig, FileConfig, PagerDutyConfig, SlackConfig, WebhookConfig };
 
 export type ParseResult =
   | { ok: true; config: DestinationConfig }
