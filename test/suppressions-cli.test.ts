@@ -13,11 +13,15 @@ const vigil = (args: string[], dataDir: string) => runVigil(args, { VIGIL_DATA_D
 describe("vigil suppressions", { timeout: 120_000 }, () => {
   const dir = tempDir("vigil-suppressions-cli-");
   let alertId = "";
+  let inputAlertId = "";
 
   before(async () => {
     const store = await openSqliteStore({ path: join(dir.path, "vigil.db") });
     try {
-      [alertId = ""] = await createAlerts(store, await addSource(store), 1);
+      const source = await addSource(store);
+      [alertId = ""] = await createAlerts(store, source, 1, { ruleId: "OpenAI.Login.PasswordSpray" });
+      // An alert of a correlation's input (its rule failing, say): muting the rule would blind the correlation.
+      [inputAlertId = ""] = await createAlerts(store, source, 1, { ruleId: "OpenAI.Login.Failed" });
     } finally {
       await store.close();
     }
@@ -44,7 +48,7 @@ describe("vigil suppressions", { timeout: 120_000 }, () => {
     );
     assert.equal(add.code, 0, add.stderr);
     const made = JSON.parse(add.stdout) as { id: string; ruleId: string; createdBy: string; expiresAtMs: number };
-    assert.equal(made.ruleId, "OpenAI.Login.Failed");
+    assert.equal(made.ruleId, "OpenAI.Login.PasswordSpray");
     assert.equal(made.createdBy, who);
     const days = (made.expiresAtMs - Date.now()) / 86_400_000;
     assert.ok(days > 6.99 && days <= 7, String(days));
@@ -53,18 +57,38 @@ describe("vigil suppressions", { timeout: 120_000 }, () => {
     assert.equal(list.code, 0, list.stderr);
     assert.match(
       list.stdout,
-      new RegExp(`^${made.id}\\tOpenAI.Login.Failed\\tip=203.0.113.7\\t0 suppressed\\tnever\\tactive until `),
+      new RegExp(`^${made.id}\\tOpenAI.Login.PasswordSpray\\tip=203.0.113.7\\t0 suppressed\\tnever\\tactive until `),
     );
     assert.match(list.stdout, /\t"office NAT"\n$/);
 
     const unknown = await vigil(["suppressions", "add", "--rule", "R", "--ip", "1.2.3.4", "--reason", "x"], dir.path);
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stderr, /There is no rule "R"/);
-    const noField = await vigil(["suppressions", "add", "--rule", "OpenAI.Login.Failed", "--reason", "x"], dir.path);
+    const input = await vigil(
+      ["suppressions", "add", "--from-alert", inputAlertId, "--ip", "1.2.3.4", "--reason", "x"],
+      dir.path,
+    );
+    assert.notEqual(input.code, 0);
+    assert.match(input.stderr, /input of the correlation rule OpenAI\.BruteForce\.Login\.Success/);
+    const noField = await vigil(
+      ["suppressions", "add", "--rule", "OpenAI.Login.PasswordSpray", "--reason", "x"],
+      dir.path,
+    );
     assert.notEqual(noField.code, 0);
     assert.match(noField.stderr, /at least one field/);
     const badFor = await vigil(
-      ["suppressions", "add", "--rule", "OpenAI.Login.Failed", "--ip", "1.2.3.4", "--for", "soon", "--reason", "x"],
+      [
+        "suppressions",
+        "add",
+        "--rule",
+        "OpenAI.Login.PasswordSpray",
+        "--ip",
+        "1.2.3.4",
+        "--for",
+        "soon",
+        "--reason",
+        "x",
+      ],
       dir.path,
     );
     assert.notEqual(badFor.code, 0);

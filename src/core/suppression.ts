@@ -1,6 +1,7 @@
 // Suppressions: tuning without editing rules. "Matches like this" of one rule — the same values of chosen
 // event fields — are counted, not alerted, until the suppression expires (wall time) or is removed.
 
+import { isIPv6 } from "node:net";
 import { foldEmail } from "./event.ts";
 
 /** The longest a suppression may be set for at once: a year (longer is "until removed", said as such). */
@@ -40,13 +41,32 @@ export function suppressionActive(s: SuppressionRecord, nowMs: number): boolean 
   return s.removedAtMs === null && (s.expiresAtMs === null || s.expiresAtMs > nowMs);
 }
 
-/** Every pinned field has its value (a field the event lacks never matches); an address in any case (foldEmail). */
+/**
+ * An IP address in one spelling: an IPv6 address lower-cased and compressed as URLs write it (`2001:DB8:0::1` and
+ * `2001:db8::1` are one address); anything else as it is.
+ */
+export function canonicalIp(ip: string): string {
+  if (!isIPv6(ip)) return ip;
+  try {
+    return new URL(`http://[${ip}]`).hostname.slice(1, -1);
+  } catch {
+    // A zone (`fe80::1%eth0`) is not in URL syntax: compared as written.
+    return ip;
+  }
+}
+
+/**
+ * Every pinned field has its value (a field the event lacks never matches); an email address in any case
+ * (foldEmail), an IP address in any spelling (canonicalIp).
+ */
 export function suppressionMatches(conditions: SuppressionConditions, fields: MatchFields): boolean {
   return SUPPRESSION_FIELDS.every((f) => {
     const pinned = conditions[f];
     const value = fields[f];
     if (pinned === undefined) return true;
-    if (f === "actorEmail") return value !== null && foldEmail(pinned) === foldEmail(value);
+    if (value === null) return false;
+    if (f === "actorEmail") return foldEmail(pinned) === foldEmail(value);
+    if (f === "ip") return canonicalIp(pinned) === canonicalIp(value);
     return pinned === value;
   });
 }

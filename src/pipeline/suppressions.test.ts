@@ -99,4 +99,60 @@ describe("suppressions in the page write", () => {
       await store.close();
     }
   });
+
+  it("never takes a rule's errors, nor the matches a correlation reads, even when its conditions hold", async () => {
+    const clock = fakeClock(T0 * 1000);
+    const store = await openSqliteStore({ memory: true, clock });
+    try {
+      const source = await store.createSource(sourceSettings(), { ciphertext: "x" });
+      const template = createSimulatedOrg({ seed: 3, history: { days: 1, eventsPerDay: 50, endSecs: T0 } })
+        .allEvents()
+        .find((r) => r.actor?.session?.user?.email);
+      assert.ok(template, "a simulated record with an actor email");
+      const email = template.actor?.session?.user?.email ?? "";
+      let n = 0;
+      const record = (): RawAuditLog => {
+        n += 1;
+        return { ...template, id: `audit_log-in${n}`, effective_at: T0 + n };
+      };
+      /** Every event matched by RULE, as an error when `error`; RULE a correlation's input when `member`. */
+      const detector = (options: { error: boolean; member: boolean }): Detector => ({
+        async detect(src, events) {
+          return {
+            matches: events.map(({ eventId, record: r }) =>
+              ruleMatch(src.id, eventId, Number(r.effective_at ?? T0), {
+                ruleId: RULE,
+                dedupString: eventId,
+                isError: options.error,
+                ...(options.error ? { errorType: "KeyError", errorMessage: "no such field" } : {}),
+              }),
+            ),
+            stateOps: [],
+            correlationMemberRuleIds: options.member ? [RULE] : [],
+          };
+        },
+      });
+      const write = async (options: { error: boolean; member: boolean }) => {
+        const deps = { store, source, clock, normalizer: loadOpenAIAuditLogType(), detector: detector(options) };
+        return (await storePage(deps, [record()], {})).createdAlertIds;
+      };
+      const suppression = await store.createSuppression({
+        ruleId: RULE,
+        conditions: { actorEmail: email },
+        reason: "the same benign actor",
+        createdBy: "user:alice",
+        expiresAtMs: null,
+      });
+
+      // The suppression works: a plain match of the actor is absorbed.
+      assert.deepEqual(await write({ error: false, member: false }), []);
+      // The rule failing on the actor's event is not "a match like this": it alerts.
+      assert.equal((await write({ error: true, member: false })).length, 1);
+      // A correlation's input goes on to the correlation (and, the rule alerting, to its alert).
+      assert.equal((await write({ error: false, member: true })).length, 1);
+      assert.equal((await store.getSuppression(suppression.id))?.matchCount, 1);
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -429,7 +429,7 @@ describe("users API", () => {
 
   it("creates, lists and removes suppressions with who and when", async () => {
     const made = await call("POST", "/api/suppressions", {
-      ruleId: "OpenAI.Login.Failed",
+      ruleId: "OpenAI.Login.PasswordSpray",
       conditions: { actorEmail: "bot@example.com" },
       // Stored as written: a NUL (which PostgreSQL refuses) as its escape.
       reason: "<b>nightly</b> job\u0000",
@@ -446,8 +446,13 @@ describe("users API", () => {
       assert.equal(res.status, 400, JSON.stringify(res.json));
       assert.match(res.json.error.message, reason);
     };
-    const base = { ruleId: "OpenAI.Login.Failed", conditions: { ip: "203.0.113.7" }, reason: "known" };
+    const base = { ruleId: "OpenAI.Login.PasswordSpray", conditions: { ip: "203.0.113.7" }, reason: "known" };
     await refused({ ...base, ruleId: "No.Such.Rule" }, /There is no rule "No\.Such\.Rule"/);
+    // A correlation's input: muting it would blind the correlation (brute force) for that actor.
+    await refused(
+      { ...base, ruleId: "OpenAI.Login.Failed" },
+      /input of the correlation rule OpenAI\.BruteForce\.Login\.Success.*Suppress the correlation rule instead/,
+    );
     await refused({ ...base, conditions: { ip: "not an ip" } }, /ip must be an IPv4 or IPv6 address/);
     await refused({ ...base, expiresAtMs: Date.now() + 400 * 86_400_000 }, /at most a year away/);
     assert.equal((await call("POST", "/api/suppressions", { ruleId: "R", conditions: {}, reason: "x" })).status, 400);

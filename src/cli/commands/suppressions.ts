@@ -8,7 +8,7 @@
 import type { Command } from "commander";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { SuppressionConditions, SuppressionRecord } from "../../core/suppression.ts";
-import { loadRules, requireRuleToSuppress } from "../../detections/engine/load.ts";
+import { loadRules, refuseBlindingSuppression, requireRuleToSuppress } from "../../detections/engine/load.ts";
 import { BUILTIN_PACKS_DIR } from "../../detections/packs.ts";
 import { printJsonLine, withRuntime } from "../context.ts";
 import { isoTime as iso, parseTimeArg } from "../time-arg.ts";
@@ -107,7 +107,7 @@ export function register(program: Command): void {
     .option("--json", "print the suppression as JSON")
     .addHelpText(
       "after",
-      "\nExample:\n  vigil suppressions add --rule OpenAI.Login.Failed --actor-email bot@example.com --for 7d --reason 'CI login probe'\n",
+      "\nExample:\n  vigil suppressions add --rule OpenAI.Login.PasswordSpray --actor-email bot@example.com --for 7d --reason 'CI login probe'\n",
     )
     .action(async (options: AddOptions) => {
       await withRuntime(async (runtime) => {
@@ -121,10 +121,10 @@ export function register(program: Command): void {
           ruleId = alert.ruleId;
         }
         if (ruleId === undefined) throw new UsageError("Name the rule: --rule ID or --from-alert ID.");
-        if (options.fromAlert === undefined) {
-          const rules = await loadRules({ packs: [BUILTIN_PACKS_DIR], dirs: runtime.env.rulesDirs, tolerant: true });
-          requireRuleToSuppress(rules, ruleId, "`vigil rules list`");
-        }
+        const rules = await loadRules({ packs: [BUILTIN_PACKS_DIR], dirs: runtime.env.rulesDirs, tolerant: true });
+        // An alert's rule existed when it alerted; whether it is loaded now, a correlation's input is never muted.
+        if (options.fromAlert === undefined) requireRuleToSuppress(rules, ruleId, "`vigil rules list`");
+        else refuseBlindingSuppression(rules, ruleId);
         const conditions: SuppressionConditions = {
           ...(options.actorEmail !== undefined ? { actorEmail: options.actorEmail } : {}),
           ...(options.actorId !== undefined ? { actorId: options.actorId } : {}),

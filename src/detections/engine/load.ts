@@ -6,6 +6,7 @@ import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ConfigurationError, UsageError } from "../../core/errors.ts";
+import { memberRuleIds } from "../correlation/live.ts";
 import { correlationFromDefinition, isCorrelationDefinition } from "../define-correlation.ts";
 import { isRuleDefinition } from "../define-rule.ts";
 import { BUILTIN_PACKS_DIR, loadPackFile, PACK_FILE, type PackInfo } from "../packs.ts";
@@ -65,11 +66,32 @@ export function hasRule(set: Pick<RuleSet, "rules" | "correlationRules">, id: st
 
 /**
  * Throws a usage error when a suppression would name a rule that is not loaded: its matches would never come, and
- * the suppression would look active for nothing. `where` says where the rules are listed.
+ * the suppression would look active for nothing (see also refuseBlindingSuppression). `where` says where the rules
+ * are listed.
  */
 export function requireRuleToSuppress(set: Pick<RuleSet, "rules" | "correlationRules">, id: string, where: string) {
   if (!hasRule(set, id))
     throw new UsageError(`There is no rule ${JSON.stringify(id)} (${where} lists them): its matches would never come.`);
+  refuseBlindingSuppression(set, id);
+}
+
+/**
+ * Throws a usage error when a suppression of rule `id` would mute no alert of its own but blind another rule: a
+ * correlation rule takes its matches as input (suppressed, they would never reach it, and the correlation would
+ * go blind for what the suppression pins: the store never lets it, see store/suppressions.ts), or it never
+ * alerts (nothing to mute).
+ */
+export function refuseBlindingSuppression(set: Pick<RuleSet, "rules" | "correlationRules">, id: string) {
+  const correlations = (set.correlationRules ?? []).filter((c) => memberRuleIds(c).includes(id)).map((c) => c.ruleId);
+  if (correlations.length > 0) {
+    throw new UsageError(
+      `${id} is an input of the correlation rule ${correlations.join(", ")}: its matches are what the correlation reads, and a suppression would blind it for them. Suppress the correlation rule instead.`,
+    );
+  }
+  const rule = set.rules.find((r) => r.id === id);
+  if (rule !== undefined && !rule.createAlert) {
+    throw new UsageError(`${id} never alerts (it only records signals): there is nothing to suppress.`);
+  }
 }
 
 /**

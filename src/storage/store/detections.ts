@@ -134,7 +134,11 @@ export async function applyMatchesIn(
   // Suppressed matches (store/suppressions.ts) are counted there and go no further: no window, no alert.
   const unstored =
     eventSeqs !== undefined ? distinctMatches(matches) : await unstoredMatches(trx, ctx.sourceNumbers, matches);
-  const fresh = await suppressMatchesIn(trx, ctx.sourceNumbers, unstored, nowMs);
+  const correlationInput =
+    options.correlationMemberRuleIds === undefined
+      ? () => false
+      : pendingForCorrelation(options.correlationMemberRuleIds);
+  const fresh = await suppressMatchesIn(trx, ctx.sourceNumbers, unstored, nowMs, correlationInput);
   if (fresh.length === 0) return [];
 
   let existing = await loadLockedWindows(ctx, trx, fresh);

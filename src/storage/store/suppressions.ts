@@ -86,12 +86,19 @@ function checkedConditions(ruleId: string, conditions: SuppressionConditions): S
  * Inside the caller's write transaction (which holds the matches' rule locks): drops the matches an active
  * suppression covers, or that a suppression absorbed before (a match re-applied after its suppression
  * ended was counted then, and is not alerted now), and returns the rest in input order.
+ *
+ * Two kinds of match are never suppressed. A rule's errors: a suppression mutes matches like this, not the
+ * rule failing on them. And the matches of a rule that a correlation rule takes as input (`correlationInput`):
+ * dropped here they would never reach the correlation, and a suppression of "failed logins of alice" would
+ * silently blind the brute-force detection for alice. New suppressions of such rules are refused
+ * (requireRuleToSuppress); this keeps one made before, or before a correlation took the rule, from blinding it.
  */
 export async function suppressMatchesIn(
   trx: Db,
   numbers: SourceNumbers,
   matches: readonly RuleMatch[],
   nowMs: number,
+  correlationInput: (m: RuleMatch) => boolean,
 ): Promise<RuleMatch[]> {
   if (matches.length === 0) return [...matches];
   const rows = await trx
@@ -104,7 +111,7 @@ export async function suppressMatchesIn(
   // The common case: no suppression was ever made for these rules.
   if (rows.length === 0) return [...matches];
   const ruleIds = new Set(rows.map((r) => r.rule_id));
-  const candidates = matches.filter((m) => ruleIds.has(m.ruleId));
+  const candidates = matches.filter((m) => ruleIds.has(m.ruleId) && !m.isError && !correlationInput(m));
   const absorbed = await absorbedBefore(trx, candidates);
   const active = rows.map(toSuppression).filter((s) => suppressionActive(s, nowMs));
   const fields = active.length > 0 ? await matchFields(trx, numbers, candidates) : new Map<string, MatchFields>();
