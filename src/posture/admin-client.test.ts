@@ -106,6 +106,26 @@ describe("AdminListClient", () => {
     ]);
     await assert.rejects(client(fetch).listAll("/organization/users", "s"), /did not advance/);
     await assert.rejects(client(stuck.fetch).listAll("/organization/users", "s"), /no last_id/);
+    // A cursor that comes back (a, b, a, …) would page for ever.
+    const cycle = scripted([
+      page(["a", "b"], true),
+      page(["c", "d"], true),
+      page(["a", "b"], true),
+      page(["e"], false),
+    ]);
+    await assert.rejects(client(cycle.fetch).listAll("/organization/users", "s"), /came back to b/);
+  });
+
+  it("keeps an object listed on two pages once, as last listed", async () => {
+    const { fetch } = scripted([
+      page(["a", "b"], true),
+      {
+        status: 200,
+        body: { object: "list", data: [{ id: "b", name: "new" }, { id: "c" }], last_id: "c", has_more: false },
+      },
+    ]);
+    const objects = await client(fetch).listAll("/organization/users", "s");
+    assert.deepEqual(objects, [{ id: "a" }, { id: "b", name: "new" }, { id: "c" }]);
   });
 
   it("gives up after the attempts with the last failure, retryable for the next snapshot", async () => {

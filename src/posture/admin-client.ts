@@ -57,6 +57,8 @@ export interface ListStats {
 }
 
 const MAX_OBJECTS_PER_LIST = 1_000_000;
+/** What a stuck list leaves: its kind failed, which the diff and the findings skip (snapshot.ts). */
+const LIST_UNREAD = "The list was not fully read; this snapshot does not compare its kind.";
 
 export class AdminListClient {
   private readonly base: string;
@@ -88,8 +90,10 @@ export class AdminListClient {
   }
 
   /**
-   * Every object of a list endpoint, following `after=last_id` while `has_more`. A cursor that does not move
-   * throws (a half-read list must never be stored as the complete state: the diff would call the rest removed).
+   * Every object of a list endpoint, each once, following `after=last_id` while `has_more`. A cursor that does
+   * not move, or comes back (a cycle), throws: a half-read list must never be stored as the complete state (the
+   * diff would call the rest removed), nor a list read for ever. An object listed twice (a page boundary that
+   * moved while reading) is kept once, as last listed: counted twice, its second copy would look added.
    */
   async listAll(
     path: string,
@@ -97,19 +101,30 @@ export class AdminListClient {
     params: Record<string, string> = {},
     signal?: AbortSignal,
   ): Promise<Record<string, unknown>[]> {
-    const objects: Record<string, unknown>[] = [];
+    const byId = new Map<unknown, Record<string, unknown>>();
+    const withoutId: Record<string, unknown>[] = [];
+    const cursors = new Set<string>();
     let after: string | undefined;
     for (;;) {
       const query = new URLSearchParams({ ...params, limit: String(this.pageLimit) });
       if (after !== undefined) query.set("after", after);
       const page = await this.getPage(`${path}?${query}`, path, scope, signal);
-      objects.push(...page.data);
-      if (objects.length > MAX_OBJECTS_PER_LIST) {
+      for (const object of page.data) {
+        if (typeof object.id === "string") {
+          byId.delete(object.id);
+          byId.set(object.id, object);
+        } else withoutId.push(object);
+      }
+      if (byId.size + withoutId.length > MAX_OBJECTS_PER_LIST) {
         throw new VigilError("posture_list_too_large", `${path} returned over ${MAX_OBJECTS_PER_LIST} objects.`);
       }
-      if (!page.hasMore) return objects;
-      if (!page.lastId) throw paginationStuckError(`${path} has no last_id to continue after`);
-      if (page.lastId === after) throw paginationStuckError(`last_id of ${path} did not advance past ${after}`);
+      if (!page.hasMore) return [...byId.values(), ...withoutId];
+      if (!page.lastId) throw paginationStuckError(`${path} has no last_id to continue after`, LIST_UNREAD);
+      if (page.lastId === after)
+        throw paginationStuckError(`last_id of ${path} did not advance past ${after}`, LIST_UNREAD);
+      if (cursors.has(page.lastId))
+        throw paginationStuckError(`last_id of ${path} came back to ${page.lastId}`, LIST_UNREAD);
+      cursors.add(page.lastId);
       after = page.lastId;
     }
   }
@@ -154,7 +169,9 @@ export class AdminListClient {
       }, signal);
     } catch (err) {
       if (signal?.aborted) throw err instanceof RequestAbortedError ? err : new RequestAbortedError(signal.reason);
-      if (err instanceof OpenAIRequestError && err.retryable) throw unavailableError(err, attempts);
+      if (err instanceof OpenAIRequestError && err.retryable) {
+        throw unavailableError(err, attempts, `The OpenAI Admin API did not answer ${path} usably`);
+      }
       throw err;
     }
   }

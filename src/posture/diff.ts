@@ -69,7 +69,22 @@ export function diffSnapshots(input: DiffInput): PostureChange[] {
 
 export function changedFields(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
   const names = new Set([...Object.keys(a), ...Object.keys(b)]);
-  return [...names]
-    .filter((n) => !VOLATILE_FIELDS.has(n) && JSON.stringify(a[n] ?? null) !== JSON.stringify(b[n] ?? null))
-    .sort();
+  const same = (x: unknown, y: unknown) =>
+    JSON.stringify(setsSorted(x ?? null)) === JSON.stringify(setsSorted(y ?? null));
+  return [...names].filter((n) => !VOLATILE_FIELDS.has(n) && !same(a[n], b[n])).sort();
+}
+
+/**
+ * The value with its arrays of text sorted, at every depth: in the Admin API's objects those are sets (a
+ * project's model ids, a spend alert's recipients, a key's scopes), and the same set listed in another order is
+ * no change. (Objects are compared with their keys in one order already: canonical.ts.)
+ */
+function setsSorted(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    return value.every((v) => typeof v === "string") ? [...value].sort() : value.map(setsSorted);
+  }
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, setsSorted(v)]));
+  }
+  return value;
 }

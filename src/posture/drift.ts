@@ -109,7 +109,29 @@ const SLACK_SECS = 120;
  */
 const PROJECT_LIFECYCLE = new Set(["project.created", "project.archived", "project.deleted"]);
 
+const KEYS: ReadonlySet<PostureKind> = new Set(["admin_api_key", "project_api_key"]);
+/** A key's fields that describe its owner (the user's name and role as they are now, its access to the project). */
+const OWNER_FIELDS: ReadonlySet<string> = new Set(["owner", "owner_project_access"]);
+
+/** Who owns a key: its owner's type and id, without the details (name, role) the API embeds as they are now. */
+function ownerIdentity(key: Record<string, unknown> | null): string {
+  const owner = key?.owner as Record<string, unknown> | null | undefined;
+  if (owner === null || typeof owner !== "object") return JSON.stringify(owner ?? null);
+  const nested = (name: string) => (owner[name] as Record<string, unknown> | null | undefined)?.id;
+  return JSON.stringify([owner.type ?? null, owner.id ?? nested("user") ?? nested("service_account") ?? null]);
+}
+
 export function expectedAuditTypes(change: PostureChange, atSecs: number): string[] {
+  // A key that changed only with its owner (the user renamed or promoted, which user.updated records; or removed
+  // from the project, which KeyOwnerLostProjectAccess judges): nothing happened to the key for an event to record.
+  if (
+    KEYS.has(change.kind) &&
+    change.change === "changed" &&
+    change.fields.every((f) => OWNER_FIELDS.has(f)) &&
+    ownerIdentity(change.before) === ownerIdentity(change.after)
+  ) {
+    return [];
+  }
   // An invite that expired on its own leaves no audit event.
   if (change.kind === "invite") {
     const expiresAt = (change.before ?? change.after)?.expires_at;

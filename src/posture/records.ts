@@ -49,7 +49,7 @@ export function buildPostureRecords(input: {
     snapshot_time: nowSecs,
   };
   const users = objects.filter((o) => o.kind === "user");
-  const orgDomains = organizationDomains(users, settings);
+  const orgDomains = organizationDomains(users, settings, completeKinds.has("user"));
   const ruleSettings = { unused_days: settings.unusedDays, max_owners: settings.maxOwners, org_domains: orgDomains };
   const members = new Set(objects.filter((o) => o.kind === "project_user").map((o) => o.id));
   const serviceAccounts = new Set(objects.filter((o) => o.kind === "project_service_account").map((o) => o.id));
@@ -131,7 +131,7 @@ function factsOf(
     completeKinds: ReadonlySet<PostureKind>;
     members: ReadonlySet<string>;
     serviceAccounts: ReadonlySet<string>;
-    orgDomains: string[];
+    orgDomains: string[] | null;
   },
 ): Record<string, unknown> {
   const d = o.data;
@@ -168,7 +168,7 @@ function factsOf(
     return {
       email_domain: domain,
       pending: d.status === "pending",
-      outside_org_domains: domain === null ? null : !ctx.orgDomains.includes(domain),
+      outside_org_domains: domain === null || ctx.orgDomains === null ? null : !ctx.orgDomains.includes(domain),
       free_mail: domain !== null && FREE_MAIL_DOMAINS.has(domain),
     };
   }
@@ -187,9 +187,17 @@ function keyOwner(o: SnapshotObject): { type: string | null; id: string | null; 
   return { type, id, label: label ?? null };
 }
 
-/** The configured domains, else the domains of the users' own addresses (free-mail excluded). */
-export function organizationDomains(users: readonly SnapshotObject[], settings: PostureSettings): string[] {
+/**
+ * The configured domains, else the domains of the users' own addresses (free-mail excluded); null (unknown) when
+ * they would be learned from a user list that was not read completely: every invite would look outside them.
+ */
+export function organizationDomains(
+  users: readonly SnapshotObject[],
+  settings: PostureSettings,
+  usersComplete: boolean,
+): string[] | null {
   if (settings.orgDomains.length > 0) return [...settings.orgDomains].sort();
+  if (!usersComplete) return null;
   const domains = new Set<string>();
   for (const u of users) {
     const email = typeof u.data.email === "string" ? u.data.email.toLowerCase() : "";

@@ -6,6 +6,7 @@ import { errorMessage } from "../../core/errors.ts";
 import { runPosture } from "../../pipeline/posture.ts";
 import { requireSource } from "../../pipeline/runtime.ts";
 import { printJsonLine, withRuntime } from "../context.ts";
+import { terminalLine, terminalText } from "../terminal-text.ts";
 
 export function register(program: Command): void {
   const posture = program.command("posture").description("Inventory snapshots of the organization (docs/posture.md).");
@@ -28,13 +29,15 @@ export function register(program: Command): void {
               continue;
             }
             process.stdout.write(
-              `${source.name}: ${r.objects} objects (${r.newObjects} new), ${r.requests} requests, ${r.changes ?? "no"} changes, ${r.findings.length} findings, ${r.createdAlertIds.length} new alerts\n`,
+              `${terminalText(source.name)}: ${r.objects} objects (${r.newObjects} new), ${r.requests} requests, ${r.changes ?? "no"} changes, ${r.findings.length} findings, ${r.createdAlertIds.length} new alerts\n`,
             );
-            for (const f of r.findings) process.stdout.write(`  ${f.severity}\t${f.ruleId}\t${f.title}\n`);
-            for (const e of r.failedEndpoints) process.stdout.write(`  not read: ${e.error}\n`);
+            // Titles name keys, projects, certificates and invited addresses: the organization's members choose them.
+            for (const f of r.findings)
+              process.stdout.write(`${terminalLine(`  ${f.severity}\t${f.ruleId}\t${f.title}`)}\n`);
+            for (const e of r.failedEndpoints) process.stdout.write(`${terminalText(`  not read: ${e.error}`)}\n`);
           } catch (err) {
             failed = true;
-            process.stderr.write(`${source.name}: snapshot failed: ${errorMessage(err)}\n`);
+            process.stderr.write(`${terminalText(`${source.name}: snapshot failed: ${errorMessage(err)}`)}\n`);
           }
         }
         if (failed) process.exitCode = 1;

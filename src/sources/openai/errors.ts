@@ -150,12 +150,19 @@ const UNREACHABLE_ADVICE: Partial<Record<FailureKind, string>> = {
   timeout: " The API did not answer in time: check this machine's network path to it (a proxy, a firewall).",
 };
 
-/** Retries are used up: still retryable, since a later poll may well succeed. */
-export function unavailableError(last: OpenAIRequestError, attempts: number): VigilError {
+/**
+ * Retries are used up: still retryable, since a later poll may well succeed. `what` says what was asked for (the
+ * audit log's page by default; posture names its Admin API endpoint).
+ */
+export function unavailableError(
+  last: OpenAIRequestError,
+  attempts: number,
+  what = "The OpenAI audit log API did not return a usable page",
+): VigilError {
   const times = attempts === 1 ? "1 attempt" : `${attempts} attempts`;
   return new VigilError(
     "openai_unavailable",
-    `The OpenAI audit log API did not return a usable page after ${times}; last failure: ${last.reason}.` +
+    `${what} after ${times}; last failure: ${last.reason}.` +
       (UNREACHABLE_ADVICE[last.kind] ?? "") +
       (last.retryAfterMs !== null
         ? ` It asked to wait ${Math.ceil(last.retryAfterMs / 1000)} s before the next request.`
@@ -165,10 +172,11 @@ export function unavailableError(last: OpenAIRequestError, attempts: number): Vi
   );
 }
 
-export function paginationStuckError(detail: string): VigilError {
+/** `unread` says what is left unread: the audit log's window by default, a posture list's objects. */
+export function paginationStuckError(detail: string, unread = "The window was not fully read."): VigilError {
   return new VigilError(
     "openai_pagination_stuck",
-    `Pagination cannot continue: the API reported has_more=true but ${detail}. The window was not fully read.`,
+    `Pagination cannot continue: the API reported has_more=true but ${detail}. ${unread}`,
   );
 }
 
