@@ -158,6 +158,16 @@ describe("inventory snapshots against the simulator", () => {
       // The other controls were read.
       assert.ok(latest?.manifest.some((m) => m.kind === "project_data_retention"));
       assert.deepEqual(second.resolvedAlertIds, []);
+
+      // Readable again: the same finding, standing since the first snapshot, and no second alert for it.
+      const inviteFinding = (r: typeof first) =>
+        r.findings.find((f) => f.ruleId === "OpenAI.Posture.PendingInviteOutsideDomain");
+      assert.equal(inviteFinding(second)?.sinceMs, inviteFinding(first)?.sinceMs, "kept while unread");
+      t.sim.setDeniedPaths([]);
+      t.clock.advanceSecs(3600);
+      const third = await t.cycle();
+      assert.equal(inviteFinding(third)?.sinceMs, inviteFinding(first)?.sinceMs);
+      assert.deepEqual(third.createdAlertIds, []);
     } finally {
       await t.close();
     }

@@ -158,6 +158,9 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
       });
     }
   }
+  // A finding of a kind not read this time is unknown, not gone: it stays as it was, so that the next snapshot
+  // still knows since when it stands (a new start would open a second alert for the same finding).
+  findings.push(...unreadFindings(previous?.findings ?? [], findings, completeNow));
   // The findings' matches and the cleared findings' resolutions are stored with the snapshot, in its transaction
   // (PostureSnapshotWrite.alertMatches, resolveAlerts): see the header.
   const saved = await store.savePostureSnapshot({
@@ -247,13 +250,27 @@ function clearedAlerts(
   now: readonly PostureFinding[],
   complete: ReadonlySet<PostureKind>,
 ): Array<{ ruleId: string; dedupString: string }> {
+  return notStanding(before, now)
+    .filter((f) => judgedNow(f, complete))
+    .map((f) => ({ ruleId: f.ruleId, dedupString: `${f.kind}:${f.objectId}` }));
+}
+
+/** The previous snapshot's findings (drift aside) that this one did not find again, read or not. */
+function notStanding(before: readonly PostureFinding[], now: readonly PostureFinding[]): PostureFinding[] {
   const standing = new Set(now.map((f) => findingKey(f.ruleId, f.kind, f.objectId)));
-  const cleared: Array<{ ruleId: string; dedupString: string }> = [];
-  for (const f of before) {
-    if (f.kind === "change" || standing.has(findingKey(f.ruleId, f.kind, f.objectId))) continue;
-    if (f.kind !== "organization" && !complete.has(f.kind)) continue;
-    if (f.kind === "organization" && !complete.has("user")) continue;
-    cleared.push({ ruleId: f.ruleId, dedupString: `${f.kind}:${f.objectId}` });
-  }
-  return cleared;
+  return before.filter((f) => f.kind !== "change" && !standing.has(findingKey(f.ruleId, f.kind, f.objectId)));
+}
+
+/** Whether this snapshot read what a finding is about: its kind (the organization's: the users) completely. */
+function judgedNow(f: PostureFinding, complete: ReadonlySet<PostureKind>): boolean {
+  return complete.has(f.kind === "organization" ? "user" : (f.kind as PostureKind));
+}
+
+/** The previous findings this snapshot could not judge (their kind unread), kept unchanged. */
+function unreadFindings(
+  before: readonly PostureFinding[],
+  now: readonly PostureFinding[],
+  complete: ReadonlySet<PostureKind>,
+): PostureFinding[] {
+  return notStanding(before, now).filter((f) => !judgedNow(f, complete));
 }
