@@ -205,6 +205,48 @@ describe("inventory snapshots against the simulator", () => {
     }
   });
 
+  it("a key created while a long snapshot reads is explained by its event, not called drift", async () => {
+    const t = await setup();
+    try {
+      await t.cycle();
+      t.clock.advanceSecs(3600);
+      const startSecs = t.clock.secs;
+      const member = t.sim.org.directory.members[0];
+      assert.ok(member);
+      const project = t.sim.org.directory.projects.find((p) => p.id === member.projectIds[0]);
+      // Four minutes into the reading, before the projects' keys are listed.
+      const created = makeRecord(new Rng(4, "t"), {
+        type: "api_key.created",
+        at: startSecs + 240,
+        actor: { type: "session", session: { user: { id: member.id, email: member.email } } },
+        project,
+        payload: { id: "key_duringsnapshot0", data: { scopes: ["api.model.request"] } },
+      });
+      t.sim.org.addEvents([created]);
+      // A large organization: the organization's lists take five minutes before the first project's keys.
+      let slow = true;
+      const fetchSlowly: typeof fetch = (input, init) => {
+        if (slow && String(input).includes("/api_keys")) {
+          slow = false;
+          t.clock.advanceSecs(300);
+        }
+        return fetch(input, init);
+      };
+      const client = new AdminListClient({ baseUrl: t.sim.baseUrl, apiKey: t.sim.adminKey, fetch: fetchSlowly });
+      // The poller has stored the event and read on past it.
+      await auditReadUpTo(t.store, t.source, startSecs + 310, [created]);
+      const report = await t.cycle(client);
+      const added = (await t.store.getPostureSnapshot(t.source.id))?.changes?.find(
+        (c) => c.id === "key_duringsnapshot0",
+      );
+      assert.equal(added?.change, "added");
+      assert.deepEqual((added as { audit?: { eventIds: string[] } }).audit?.eventIds, [created.id]);
+      assert.equal(report.findings.filter((f) => f.ruleId === "OpenAI.Posture.Drift").length, 0);
+    } finally {
+      await t.close();
+    }
+  });
+
   it("a certificate deactivated through the audit log is a control-weakened finding, explained (no drift)", async () => {
     const t = await setup();
     try {

@@ -86,9 +86,11 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
       comparableKinds: comparable,
       objectOf,
     });
+    // From the start of the previous reading to the end of this one: a change made while either ran may be in
+    // either, and its audit event anywhere in between. The audit log counts as read once it passes the end.
     changes = await matchAuditEvents(store, source.id, raw, {
       fromSecs: Math.floor(previous.takenAtMs / 1000),
-      toSecs: nowSecs,
+      toSecs: Math.ceil(taken.finishedAtMs / 1000),
     });
     recheck = await recheckPending(store, source.id, previous);
   }
@@ -235,7 +237,8 @@ async function recheckPending(
   const fromSecs = Math.floor((before?.takenAtMs ?? previous.takenAtMs) / 1000);
   const rechecked = await matchAuditEvents(store, sourceId, pending, {
     fromSecs,
-    toSecs: Math.floor(previous.takenAtMs / 1000),
+    // The end of the previous reading (its start and duration: the stored snapshot keeps no other end).
+    toSecs: Math.ceil((previous.takenAtMs + previous.durationMs) / 1000),
   });
   return rechecked.filter((c) => c.audit.checked);
 }

@@ -30,7 +30,10 @@ export interface EndpointStatus {
 }
 
 export interface TakenSnapshot {
+  /** When the reading began. */
   takenAtMs: number;
+  /** When it ended: a large organization takes minutes, and a change made meanwhile may or may not be in it. */
+  finishedAtMs: number;
   objects: PostureObject[];
   endpoints: EndpointStatus[];
   requests: number;
@@ -107,7 +110,13 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<TakenSnaps
     });
     statuses.push(failure === null ? okStatus(endpoint, count) : failedStatus(endpoint, failure));
   }
-  return { takenAtMs, objects, endpoints: statuses, requests: client.requests - requestsBefore };
+  return {
+    takenAtMs,
+    finishedAtMs: options.nowMs(),
+    objects,
+    endpoints: statuses,
+    requests: client.requests - requestsBefore,
+  };
 }
 
 /**
