@@ -63,6 +63,10 @@ function useAssignees(): string[] {
 function listQuery(params: URLSearchParams): Query {
   const assignee = params.get("assignee") ?? "";
   const since = SINCE_CHOICES.find((c) => c.value === params.get("since"));
+  const pinned = Number(params.get(PINNED) ?? "");
+  // "The last hour" of a pinned list is the hour before its pin: counted from each page's own now, the oldest
+  // alerts would drop out between pages and shift the later ones up, unseen.
+  const nowSecs = Math.floor((Number.isFinite(pinned) && pinned > 0 ? pinned : Date.now()) / 1000);
   return {
     status: params.get("status"),
     severity: params.get("severity"),
@@ -73,7 +77,7 @@ function listQuery(params: URLSearchParams): Query {
     offset: params.get("offset"),
     limit: PAGE_SIZE,
     ...(assignee === "none" ? { unassigned: "true" } : { assignee }),
-    ...(since ? { since: Math.floor(Date.now() / 1000) - since.secs } : {}),
+    ...(since ? { since: nowSecs - since.secs } : {}),
     // Pages after the first show the list as it stood when the first was read (PINNED): alerts raised since then
     // would otherwise push the next page's alerts down, and the page would repeat some.
     ...(params.get(PINNED) ? { asOf: params.get(PINNED) } : {}),
