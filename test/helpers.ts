@@ -29,6 +29,8 @@ export interface FakeClock extends Clock {
 export interface LoggedLine {
   level: "debug" | "info" | "warn" | "error";
   msg: string;
+  /** The line's other fields, as logged. */
+  fields: Record<string, unknown>;
 }
 
 const LEVEL_NAMES: Record<number, LoggedLine["level"]> = { 20: "debug", 30: "info", 40: "warn", 50: "error" };
@@ -46,8 +48,8 @@ export function capturingLogger(level = "info"): { logger: Logger; lines(): Logg
     logger: createLogger({ level, format: "json", destination }),
     lines: () =>
       written.map((text) => {
-        const line = JSON.parse(text) as { level: number; msg: string };
-        return { level: LEVEL_NAMES[line.level] ?? "error", msg: line.msg };
+        const { level, msg, ...fields } = JSON.parse(text) as { level: number; msg: string };
+        return { level: LEVEL_NAMES[level] ?? "error", msg, fields };
       }),
   };
 }

@@ -427,6 +427,38 @@ describe("users API", () => {
     assert.equal((await call("PATCH", "/api/users/nope", { role: "admin" })).status, 404);
   });
 
+  it("logs who changed what, and a refused change changes nothing (a password with a refused role)", async () => {
+    const captured = capturingLogger("info");
+    const logged = createApp({ ...runtime, logger: captured.logger }, { consoleDir: null });
+    const send = async (method: string, path: string, body: unknown) =>
+      (
+        await logged.request(`http://localhost${path}`, {
+          method,
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify(body),
+        })
+      ).status;
+    const admin = (await runtime.store.listUsers()).find((u) => u.username === "admin");
+    assert.ok(admin);
+    // The last admin cannot become an analyst: refused whole, the new password too (the old one still logs in).
+    assert.equal(
+      await send("PATCH", `/api/users/${admin.id}`, { role: "analyst", password: "a brand new password" }),
+      409,
+    );
+    assert.equal((await login(app(), "192.0.2.60", PASSWORD)).status, 200);
+    assert.equal(
+      await send("POST", "/api/users", { username: "cy", password: "a long password 2", role: "analyst" }),
+      201,
+    );
+    const changes = captured.lines().filter((l) => l.msg === "Changed through the API.");
+    assert.deepEqual(
+      changes.map((l) => [l.level, l.fields.actor, l.fields.method, l.fields.path, l.fields.status]),
+      [["info", "token:tests", "POST", "/api/users", 201]],
+    );
+    // Bodies are not logged: they carry passwords.
+    assert.doesNotMatch(JSON.stringify(captured.lines()), /a long password 2|a brand new password/);
+  });
+
   it("creates, lists and removes suppressions with who and when", async () => {
     const made = await call("POST", "/api/suppressions", {
       ruleId: "OpenAI.Login.PasswordSpray",

@@ -10,6 +10,7 @@ import { getCookie } from "hono/cookie";
 import type { Runtime } from "../pipeline/runtime.ts";
 import { safeEqual, sha256 } from "./auth.ts";
 import { DEFAULT_BODY_LIMIT_BYTES, LOGIN_BODY_LIMIT_BYTES, limitBody } from "./body-limit.ts";
+import { logChanges } from "./change-log.ts";
 import { type AppEnv, makeContext, type ServerContext, type ServerOptions } from "./context.ts";
 import { errorBody, onError } from "./errors.ts";
 import { metricsRoute } from "./metrics.ts";
@@ -101,6 +102,7 @@ export function createApp(runtime: Runtime, options: ServerOptions = {}): Hono<A
   // limited after it, so that an unauthenticated caller gets its 401 without the server reading anything.
   app.use("/api/login", limitBody(LOGIN_BODY_LIMIT_BYTES));
   app.use("/api/*", requireAuth(ctx));
+  app.use("/api/*", logChanges(runtime.logger));
   app.use("/metrics", requireAuth(ctx));
   app.use("*", limitBody(DEFAULT_BODY_LIMIT_BYTES));
   app.get("/metrics", metricsRoute(ctx));

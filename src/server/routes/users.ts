@@ -34,12 +34,14 @@ export function userRoutes(ctx: ServerContext): Hono<AppEnv> {
     const body = await readBody(c, UpdateSchema);
     let user = await store.getUser(c.req.param("id"));
     if (user === null) throw new NotFoundError(`There is no user with id ${c.req.param("id")}.`);
+    if (body.password !== undefined) checkPassword(body.password);
+    // The role first: it is the change that can be refused (the last admin), and a refused request changes
+    // nothing, so the password must not be set (and the user's sessions ended) before it.
+    if (body.role !== undefined && body.role !== user.role) user = await store.setUserRole(user.id, body.role);
     if (body.password !== undefined) {
-      checkPassword(body.password);
       // Ends the user's sessions: whoever held the old password is out.
       await store.setUserPassword(user.username, await hashPassword(body.password));
     }
-    if (body.role !== undefined && body.role !== user.role) user = await store.setUserRole(user.id, body.role);
     return c.json({ user });
   });
 
