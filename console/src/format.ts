@@ -3,11 +3,13 @@
 export type Rec = Record<string, unknown>;
 
 /**
- * Characters that change how text around them is shown without being seen: direction marks, embeddings,
- * overrides and isolates (U+202E shows "moc.liam@nimda" as "admin@mail.com"), and zero-width characters
- * ("ad\u200Bmin" is not "admin"). Event fields are the attacker's text.
+ * Characters that change how text around them is shown without being seen: every format character (direction
+ * marks, embeddings, overrides and isolates: U+202E shows "moc.liam@nimda" as "admin@mail.com"; zero-width
+ * characters and the soft hyphen: "ad\u00ADmin" is not "admin"; tags), and the Hangul fillers, letters drawn as
+ * blank space. Event fields are the attacker's text. (The CLI shows the same, and control characters: its
+ * terminal-text.ts.)
  */
-const HIDDEN = /[\u061C\u200B-\u200F\u202A-\u202E\u2060-\u2069\uFEFF\u{E0000}-\u{E007F}]/gu;
+const HIDDEN = /[\p{Cf}\u115F\u1160\u3164\uFFA0]/gu;
 
 /** The text with each hidden character shown as its code point, e.g. ⟨U+202E⟩ (tag characters too, U+E0041…). */
 export function visible(value: string): string {

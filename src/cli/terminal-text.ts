@@ -5,9 +5,9 @@
 
 /**
  * Control characters (C0, DEL, C1), format characters (soft hyphen, direction marks and overrides, zero-width,
- * tags…) and the line and paragraph separators.
+ * tags…), the line and paragraph separators, and the Hangul fillers (letters drawn as blank space).
  */
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu;
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u115F\u1160\u3164\uFFA0]/gu;
 
 const hex = (n: number) => n.toString(16).toUpperCase().padStart(4, "0");
 const shown = (c: string) => `⟨U+${hex(c.codePointAt(0) ?? 0)}⟩`;

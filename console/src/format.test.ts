@@ -1,0 +1,12 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { visible } from "./format.ts";
+
+describe("visible", () => {
+  it("shows what changes how text reads without being seen, and leaves other text alone", () => {
+    assert.equal(visible("\u202Emoc.liam@nimda"), "⟨U+202E⟩moc.liam@nimda");
+    assert.equal(visible("ad\u00ADmin ad\u200Bmin ad\u3164min"), "ad⟨U+00AD⟩min ad⟨U+200B⟩min ad⟨U+3164⟩min");
+    assert.equal(visible("\u{E0041}"), "⟨U+E0041⟩");
+    assert.equal(visible("café – 東京 ✓"), "café – 東京 ✓");
+  });
+});
