@@ -247,6 +247,57 @@ describe("inventory snapshots against the simulator", () => {
     }
   });
 
+  it("a project archived while the snapshot reads it is left out whole, not read as failing or unconfigured", async () => {
+    const t = await setup();
+    try {
+      await t.cycle();
+      t.clock.advanceSecs(3600);
+      const active = [...t.sim.org.inventory(t.clock.secs).projects.values()].find((p) => p.status === "active");
+      assert.ok(active);
+      const project = { id: String(active.id), name: String(active.name) };
+      const prefix = `/organization/projects/${project.id}/`;
+      let archived = false;
+      // Archived when its first endpoint is asked for: from then on every endpoint of it answers 404.
+      const fetchArchiving: typeof fetch = (input, init) => {
+        if (String(input).includes(prefix)) {
+          if (!archived) {
+            archived = true;
+            t.sim.org.addEvents([
+              makeRecord(new Rng(5, "t"), {
+                type: "project.archived",
+                at: t.clock.secs,
+                actor: { type: "session", session: { user: { id: "user-o", email: "o@acme-robotics.com" } } },
+                project,
+                payload: { id: project.id },
+              }),
+            ]);
+          }
+          return Promise.resolve(Response.json({ error: { message: "Project not found" } }, { status: 404 }));
+        }
+        return fetch(input, init);
+      };
+      const client = new AdminListClient({ baseUrl: t.sim.baseUrl, apiKey: t.sim.adminKey, fetch: fetchArchiving });
+      const report = await t.cycle(client);
+      assert.ok(archived);
+      assert.deepEqual(
+        report.failedEndpoints.map((e) => e.path),
+        [],
+      );
+      const snapshot = await t.store.getPostureSnapshot(t.source.id);
+      assert.deepEqual(
+        snapshot?.manifest.filter((m) => m.projectId === project.id),
+        [],
+      );
+      const stored = await t.store.getPostureObjects(
+        t.source.id,
+        (snapshot?.manifest ?? []).filter((m) => m.kind === "project" && m.id === project.id).map((m) => m.hash),
+      );
+      assert.equal(JSON.parse([...stored.values()][0] ?? "{}").status, "archived");
+    } finally {
+      await t.close();
+    }
+  });
+
   it("a certificate deactivated through the audit log is a control-weakened finding, explained (no drift)", async () => {
     const t = await setup();
     try {

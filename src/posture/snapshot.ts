@@ -56,12 +56,11 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<TakenSnaps
   const objects: PostureObject[] = [];
   const statuses: EndpointStatus[] = [];
 
-  const add = (kind: PostureKind, list: Record<string, unknown>[], projectId: string | null) => {
-    for (const object of list) {
+  const toObjects = (kind: PostureKind, list: Record<string, unknown>[], projectId: string | null) =>
+    list.map((object): PostureObject => {
       const json = canonicalJson(storedForm(object));
-      objects.push({ kind, id: objectIdOf(kind, object, projectId), projectId, hash: objectHash(json), json });
-    }
-  };
+      return { kind, id: objectIdOf(kind, object, projectId), projectId, hash: objectHash(json), json };
+    });
 
   // A list endpoint's every object, or a settings endpoint's one object (none when it is not configured).
   const read = async (endpoint: PostureEndpoint, path: string): Promise<Record<string, unknown>[]> => {
@@ -72,10 +71,11 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<TakenSnaps
 
   let projects: Record<string, unknown>[] | null = null;
   let projectsError = "the project endpoint is not configured";
+  const projectEndpoint = endpoints.find((e) => e.kind === "project");
   for (const endpoint of endpoints.filter((e) => !e.perProject)) {
     try {
       const list = await read(endpoint, endpoint.path);
-      add(endpoint.kind, list, null);
+      objects.push(...toObjects(endpoint.kind, list, null));
       if (endpoint.kind === "project") projects = list;
       statuses.push(okStatus(endpoint, list.length));
     } catch (err) {
@@ -87,28 +87,60 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<TakenSnaps
 
   // Archived projects keep no keys or members worth reading, and reading them would cost requests for nothing.
   const active = (projects ?? []).filter((p) => p.status !== "archived" && typeof p.id === "string");
+  /** Per project endpoint: what was read of each project, and the failures (project id, error) in order. */
+  const perProject = new Map<
+    PostureEndpoint,
+    { read: Array<[string, PostureObject[]]>; failures: Array<[string, unknown]> }
+  >();
   for (const endpoint of endpoints.filter((e) => e.perProject)) {
-    if (projects === null) {
+    if (projects === null) continue;
+    const outcome = { read: [] as Array<[string, PostureObject[]]>, failures: [] as Array<[string, unknown]> };
+    perProject.set(endpoint, outcome);
+    await forEachLimited(active, options.concurrency ?? 4, async (project) => {
+      if (outcome.failures.length > 0) return;
+      const projectId = project.id as string;
+      const path = endpoint.path.replace("{project_id}", encodeURIComponent(projectId));
+      try {
+        outcome.read.push([projectId, toObjects(endpoint.kind, await read(endpoint, path), projectId)]);
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        outcome.failures.push([projectId, err]);
+      }
+    });
+  }
+  // A project archived (or deleted) while it was read answers 404 from then on: its lists fail, and its settings
+  // read as "not configured" (a retention or model policy that seems removed). The projects are listed once more;
+  // one no longer active is left out whole, as if it had been archived before the snapshot began.
+  const projectsGone = async (): Promise<Set<string>> => {
+    if (perProject.size === 0 || active.length === 0 || projectEndpoint === undefined) return new Set();
+    let again: Record<string, unknown>[];
+    try {
+      again = await read(projectEndpoint, projectEndpoint.path);
+    } catch (err) {
+      // The first reading stands.
+      if (signal?.aborted) throw err;
+      return new Set();
+    }
+    const stillActive = new Set(again.filter((p) => p.status !== "archived").map((p) => p.id));
+    const gone = new Set(active.map((p) => p.id as string).filter((id) => !stillActive.has(id)));
+    // The snapshot holds those projects as the second reading shows them (archived), or not at all (deleted).
+    const now = toObjects(projectEndpoint.kind, again, null).filter((o) => gone.has(o.id));
+    const kept = objects.filter((o) => !(o.kind === projectEndpoint.kind && gone.has(o.id)));
+    objects.splice(0, objects.length, ...kept, ...now);
+    return gone;
+  };
+  const gone = await projectsGone();
+  for (const endpoint of endpoints.filter((e) => e.perProject)) {
+    const outcome = perProject.get(endpoint);
+    if (outcome === undefined) {
       const reason = `skipped: the project list could not be read (${projectsError})`;
       statuses.push(failedStatus(endpoint, new VigilError("posture_needs_projects", reason)));
       continue;
     }
-    let count = 0;
-    let failure: unknown = null;
-    await forEachLimited(active, options.concurrency ?? 4, async (project) => {
-      if (failure !== null) return;
-      const projectId = project.id as string;
-      const path = endpoint.path.replace("{project_id}", encodeURIComponent(projectId));
-      try {
-        const list = await read(endpoint, path);
-        add(endpoint.kind, list, projectId);
-        count += list.length;
-      } catch (err) {
-        if (signal?.aborted) throw err;
-        failure ??= err;
-      }
-    });
-    statuses.push(failure === null ? okStatus(endpoint, count) : failedStatus(endpoint, failure));
+    const kept = outcome.read.filter(([projectId]) => !gone.has(projectId)).flatMap(([, list]) => list);
+    objects.push(...kept);
+    const failure = outcome.failures.find(([projectId]) => !gone.has(projectId));
+    statuses.push(failure === undefined ? okStatus(endpoint, kept.length) : failedStatus(endpoint, failure[1]));
   }
   return {
     takenAtMs,
