@@ -7,6 +7,8 @@ describe("visible", () => {
     assert.equal(visible("\u202Emoc.liam@nimda"), "⟨U+202E⟩moc.liam@nimda");
     assert.equal(visible("ad\u00ADmin ad\u200Bmin ad\u3164min"), "ad⟨U+00AD⟩min ad⟨U+200B⟩min ad⟨U+3164⟩min");
     assert.equal(visible("\u{E0041}"), "⟨U+E0041⟩");
+    // Drawn as nothing: the combining grapheme joiner, a variation selector.
+    assert.equal(visible("ad\u034Fmin\uFE00"), "ad⟨U+034F⟩min⟨U+FE00⟩");
     assert.equal(visible("café – 東京 ✓"), "café – 東京 ✓");
   });
 });

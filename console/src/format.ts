@@ -4,12 +4,12 @@ export type Rec = Record<string, unknown>;
 
 /**
  * Characters that change how text around them is shown without being seen: every format character (direction
- * marks, embeddings, overrides and isolates: U+202E shows "moc.liam@nimda" as "admin@mail.com"; zero-width
- * characters and the soft hyphen: "ad\u00ADmin" is not "admin"; tags), and the Hangul fillers, letters drawn as
- * blank space. Event fields are the attacker's text. (The CLI shows the same, and control characters: its
- * terminal-text.ts.)
+ * marks, embeddings, overrides and isolates: U+202E shows "moc.liam@nimda" as "admin@mail.com"; the soft hyphen:
+ * "ad\u00ADmin" is not "admin"; tags) and every character Unicode says to draw as nothing (zero-width characters,
+ * the combining grapheme joiner, variation selectors, the Hangul fillers). Event fields are the attacker's text.
+ * (The CLI shows the same, and control characters: its terminal-text.ts.)
  */
-const HIDDEN = /[\p{Cf}\u115F\u1160\u3164\uFFA0]/gu;
+const HIDDEN = /[\p{Cf}\p{Default_Ignorable_Code_Point}]/gu;
 
 /** The text with each hidden character shown as its code point, e.g. ⟨U+202E⟩ (tag characters too, U+E0041…). */
 export function visible(value: string): string {

@@ -10,7 +10,7 @@ describe("terminalText", () => {
     assert.equal(terminalText("café – 東京 ✓"), "café – 東京 ✓");
     assert.equal(terminalText("a\u2028b\u00ADc"), "a⟨U+2028⟩b⟨U+00AD⟩c");
     // Hangul fillers are letters, but drawn as blank space: "ad\u3164min" would pass for "ad min".
-    assert.equal(terminalText("ad\u3164min\u115F"), "ad⟨U+3164⟩min⟨U+115F⟩");
+    assert.equal(terminalText("ad\u3164min\u115F\u034F"), "ad⟨U+3164⟩min⟨U+115F⟩⟨U+034F⟩");
   });
 
   it("writes the same characters as \\u escapes in JSON, which still parses to the same value", () => {

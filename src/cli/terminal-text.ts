@@ -5,9 +5,10 @@
 
 /**
  * Control characters (C0, DEL, C1), format characters (soft hyphen, direction marks and overrides, zero-width,
- * tags…), the line and paragraph separators, and the Hangul fillers (letters drawn as blank space).
+ * tags…), the line and paragraph separators, and every character Unicode says to draw as nothing (the combining
+ * grapheme joiner, variation selectors, the Hangul fillers: letters drawn as blank space).
  */
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\u115F\u1160\u3164\uFFA0]/gu;
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Default_Ignorable_Code_Point}]/gu;
 
 const hex = (n: number) => n.toString(16).toUpperCase().padStart(4, "0");
 const shown = (c: string) => `⟨U+${hex(c.codePointAt(0) ?? 0)}⟩`;

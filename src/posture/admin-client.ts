@@ -104,6 +104,8 @@ export class AdminListClient {
     const byId = new Map<unknown, Record<string, unknown>>();
     const withoutId: Record<string, unknown>[] = [];
     const cursors = new Set<string>();
+    /** Objects received, repeats included: a list whose cursor moves but whose pages repeat still ends. */
+    let received = 0;
     let after: string | undefined;
     for (;;) {
       const query = new URLSearchParams({ ...params, limit: String(this.pageLimit) });
@@ -115,7 +117,8 @@ export class AdminListClient {
           byId.set(object.id, object);
         } else withoutId.push(object);
       }
-      if (byId.size + withoutId.length > MAX_OBJECTS_PER_LIST) {
+      received += page.data.length;
+      if (received > MAX_OBJECTS_PER_LIST) {
         throw new VigilError("posture_list_too_large", `${path} returned over ${MAX_OBJECTS_PER_LIST} objects.`);
       }
       if (!page.hasMore) return [...byId.values(), ...withoutId];

@@ -173,6 +173,34 @@ describe("inventory snapshots against the simulator", () => {
     }
   });
 
+  it("a finding whose facts read an unreadable kind (a key's owner, the project's users) stays open, not resolved", async () => {
+    const t = await setup({ postureScenarios: [{ name: "key-owner-left-project", atSecs: START - 600 }] });
+    const RULE = "OpenAI.Posture.KeyOwnerLostProjectAccess";
+    try {
+      const first = await t.cycle();
+      const finding = (r: typeof first) => r.findings.find((f) => f.ruleId === RULE);
+      assert.ok(finding(first));
+      // The project's members unreadable: whether the owner is one is unknown, which is not "cleared".
+      t.sim.setDeniedPaths(["/users"]);
+      t.clock.advanceSecs(3600);
+      const second = await t.cycle();
+      assert.deepEqual(second.resolvedAlertIds, []);
+      assert.equal(finding(second)?.sinceMs, finding(first)?.sinceMs);
+      t.sim.setDeniedPaths([]);
+      t.clock.advanceSecs(3600);
+      const third = await t.cycle();
+      assert.equal(finding(third)?.sinceMs, finding(first)?.sinceMs);
+      assert.deepEqual([third.createdAlertIds, third.resolvedAlertIds], [[], []]);
+      const alerts = await t.store.listAlerts({ sourceId: t.source.id, ruleId: RULE });
+      assert.deepEqual(
+        alerts.map((a) => a.status),
+        first.findings.filter((f) => f.ruleId === RULE).map(() => "OPEN"),
+      );
+    } finally {
+      await t.close();
+    }
+  });
+
   it("follows the audit log: a key created in it appears in the next snapshot, explained, not drift", async () => {
     const t = await setup();
     try {

@@ -18,6 +18,12 @@ const objects: SnapshotObject[] = [
     projectId: null,
     data: { id: "invite-2", email: "eve@evil.test", status: "pending" },
   },
+  {
+    kind: "invite",
+    id: "invite-3",
+    projectId: null,
+    data: { id: "invite-3", email: "eve@gmail.com", status: "pending" },
+  },
 ];
 
 /** Each invite's outside_org_domains, with the organization's domains learned from its users. */
@@ -36,8 +42,9 @@ function outside(completeKinds: PostureKind[]): Array<unknown> {
 
 describe("buildPostureRecords", () => {
   it("judges an invite's domain against the users' domains, and not at all when the users were not all read", () => {
-    assert.deepEqual(outside(["user", "invite"]), [false, true]);
-    // Learned from a partial list, every domain would look outside: unknown instead (no finding).
-    assert.deepEqual(outside(["invite"]), [null, null]);
+    assert.deepEqual(outside(["user", "invite"]), [false, true, true]);
+    // Learned from a partial list, every domain would look outside: unknown instead (no finding). Free mail is
+    // never the organization's, known or not.
+    assert.deepEqual(outside(["invite"]), [null, null, true]);
   });
 });

@@ -168,7 +168,15 @@ function factsOf(
     return {
       email_domain: domain,
       pending: d.status === "pending",
-      outside_org_domains: domain === null || ctx.orgDomains === null ? null : !ctx.orgDomains.includes(domain),
+      // A free-mail domain is never the organization's (organizationDomains), known or not.
+      outside_org_domains:
+        domain === null
+          ? null
+          : ctx.orgDomains !== null
+            ? !ctx.orgDomains.includes(domain)
+            : FREE_MAIL_DOMAINS.has(domain)
+              ? true
+              : null,
       free_mail: domain !== null && FREE_MAIL_DOMAINS.has(domain),
     };
   }
@@ -185,6 +193,25 @@ function keyOwner(o: SnapshotObject): { type: string | null; id: string | null; 
   const id = typeof inner.id === "string" ? inner.id : null;
   const label = [inner.email, inner.name, id].find((v) => typeof v === "string" && v !== "") as string | undefined;
   return { type, id, label: label ?? null };
+}
+
+/**
+ * The kinds a finding about an object of `kind` is judged with: its own, and those its facts read (unknown, null,
+ * when one was not read completely). A finding is resolved only when all of them were read (run.ts): an invite's
+ * domain is judged against the users' (unless VIGIL_ORG_DOMAINS names them), a project key's owner against the
+ * project's members, the organization's owners among its users.
+ */
+export function kindsJudgedWith(kind: PostureKind | "organization"): PostureKind[] {
+  switch (kind) {
+    case "organization":
+      return ["user"];
+    case "invite":
+      return ["invite", "user"];
+    case "project_api_key":
+      return ["project_api_key", "project_user", "project_service_account"];
+    default:
+      return [kind];
+  }
 }
 
 /**

@@ -21,7 +21,7 @@ import type { AdminListClient } from "./admin-client.ts";
 import { diffSnapshots, type ManifestEntry, type PostureChange } from "./diff.ts";
 import { matchAuditEvents } from "./drift.ts";
 import type { PostureEndpoint, PostureKind } from "./endpoints.ts";
-import { type AuditMatch, buildPostureRecords, type SnapshotObject } from "./records.ts";
+import { type AuditMatch, buildPostureRecords, kindsJudgedWith, type SnapshotObject } from "./records.ts";
 import { type PostureSettings, pruneHorizon } from "./settings.ts";
 import { type EndpointStatus, takeSnapshot } from "./snapshot.ts";
 import type { PostureFinding, PosturePruneReport, PostureSnapshotRecord } from "./types.ts";
@@ -160,8 +160,9 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
       });
     }
   }
-  // A finding of a kind not read this time is unknown, not gone: it stays as it was, so that the next snapshot
-  // still knows since when it stands (a new start would open a second alert for the same finding).
+  // A finding not judged this time (its kind, or a kind its facts read, not read completely) is unknown, not
+  // gone: it stays as it was, so that the next snapshot still knows since when it stands (a new start would open
+  // a second alert for the same finding, or join the one resolved meanwhile).
   findings.push(...unreadFindings(previous?.findings ?? [], findings, completeNow));
   // The findings' matches and the cleared findings' resolutions are stored with the snapshot, in its transaction
   // (PostureSnapshotWrite.alertMatches, resolveAlerts): see the header.
@@ -245,7 +246,8 @@ async function recheckPending(
 
 /**
  * The alerts of the previous snapshot's findings that no longer stand, to resolve — only when the object's kind
- * was read completely now (a finding about a kind we could not read is unknown, not cleared). Drift findings are
+ * was read completely now, with what its facts read (judgedNow: a finding that could not be judged is unknown,
+ * not cleared). Drift findings are
  * events, not states: they never resolve by themselves. The store resolves those of them still open.
  */
 function clearedAlerts(
@@ -264,9 +266,9 @@ function notStanding(before: readonly PostureFinding[], now: readonly PostureFin
   return before.filter((f) => f.kind !== "change" && !standing.has(findingKey(f.ruleId, f.kind, f.objectId)));
 }
 
-/** Whether this snapshot read what a finding is about: its kind (the organization's: the users) completely. */
+/** Whether this snapshot read completely what a finding is judged with (its kind and what its facts read). */
 function judgedNow(f: PostureFinding, complete: ReadonlySet<PostureKind>): boolean {
-  return complete.has(f.kind === "organization" ? "user" : (f.kind as PostureKind));
+  return kindsJudgedWith(f.kind as PostureKind | "organization").every((k) => complete.has(k));
 }
 
 /** The previous findings this snapshot could not judge (their kind unread), kept unchanged. */

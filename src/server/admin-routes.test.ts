@@ -450,7 +450,7 @@ describe("users API", () => {
       await send("POST", "/api/users", { username: "cy", password: "a long password 2", role: "analyst" }),
       201,
     );
-    const changes = captured.lines().filter((l) => l.msg === "Changed through the API.");
+    const changes = captured.lines().filter((l) => l.msg === "Done through the API.");
     assert.deepEqual(
       changes.map((l) => [l.level, l.fields.actor, l.fields.method, l.fields.path, l.fields.status]),
       [["info", "token:tests", "POST", "/api/users", 201]],

@@ -63,10 +63,15 @@ function useAssignees(): string[] {
 function listQuery(params: URLSearchParams): Query {
   const assignee = params.get("assignee") ?? "";
   const since = SINCE_CHOICES.find((c) => c.value === params.get("since"));
-  const pinned = Number(params.get(PINNED) ?? "");
-  // "The last hour" of a pinned list is the hour before its pin: counted from each page's own now, the oldest
-  // alerts would drop out between pages and shift the later ones up, unseen.
-  const nowSecs = Math.floor((Number.isFinite(pinned) && pinned > 0 ? pinned : Date.now()) / 1000);
+  // "The last hour" of a pinned list is the hour its first page asked for (PINNED_SINCE): counted again from each
+  // page's own now, the oldest alerts would drop out between pages and shift the later ones up, unseen.
+  const pinnedSince = Number(params.get(PINNED_SINCE) ?? "");
+  const sinceSecs =
+    params.get(PINNED) && Number.isInteger(pinnedSince) && pinnedSince > 0
+      ? pinnedSince
+      : since
+        ? Math.floor(Date.now() / 1000) - since.secs
+        : null;
   return {
     status: params.get("status"),
     severity: params.get("severity"),
@@ -77,7 +82,7 @@ function listQuery(params: URLSearchParams): Query {
     offset: params.get("offset"),
     limit: PAGE_SIZE,
     ...(assignee === "none" ? { unassigned: "true" } : { assignee }),
-    ...(since ? { since: nowSecs - since.secs } : {}),
+    ...(since && sinceSecs !== null ? { since: sinceSecs } : {}),
     // Pages after the first show the list as it stood when the first was read (PINNED): alerts raised since then
     // would otherwise push the next page's alerts down, and the page would repeat some.
     ...(params.get(PINNED) ? { asOf: params.get(PINNED) } : {}),
@@ -86,6 +91,8 @@ function listQuery(params: URLSearchParams): Query {
 
 /** The URL parameter that pins the pages: the server's time (ms) of the first page's read (its `asOfMs`). */
 const PINNED = "asof";
+/** With PINNED: the `since` (s) the first page asked for, so that every page has the same Created filter. */
+const PINNED_SINCE = "asofsince";
 
 import { SuppressControl } from "./suppressions.tsx";
 
@@ -105,16 +112,20 @@ export function AlertsPage() {
   const assignees = useAssignees();
   /** When the list last loaded unpinned: the second the pages after it are pinned to. */
   const loadedAt = useRef(0);
-  const alerts = useLoad(
-    () =>
-      api.get<Rec>("/api/alerts", listQuery(params)).then((list) => {
-        // The server's clock, which alerts are created on (the browser's may be minutes off).
-        const asOfMs = num(list.asOfMs);
-        if (!params.get(PINNED) && asOfMs !== null) loadedAt.current = asOfMs;
-        return list;
-      }),
-    [params.toString()],
-  );
+  /** The Created filter's `since` of that load (0: none), which the pinned pages keep. */
+  const loadedSince = useRef(0);
+  const alerts = useLoad(() => {
+    const query = listQuery(params);
+    return api.get<Rec>("/api/alerts", query).then((list) => {
+      // The server's clock, which alerts are created on (the browser's may be minutes off).
+      const asOfMs = num(list.asOfMs);
+      if (!params.get(PINNED) && asOfMs !== null) {
+        loadedAt.current = asOfMs;
+        loadedSince.current = typeof query.since === "number" ? query.since : 0;
+      }
+      return list;
+    });
+  }, [params.toString()]);
   const rows = listOf<Rec>(alerts.data, "alerts");
   const total = num(alerts.data?.total) ?? rows.length;
   const offset = num(alerts.data?.offset) ?? 0;
@@ -125,8 +136,13 @@ export function AlertsPage() {
     else next.delete(name);
     // Other filters, other alerts: back to the first page, nothing selected, the list as it is now.
     if (name !== "offset") next.delete("offset");
-    if (name !== "offset" || !value) next.delete(PINNED);
-    else if (!next.get(PINNED) && loadedAt.current > 0) next.set(PINNED, String(loadedAt.current));
+    if (name !== "offset" || !value) {
+      next.delete(PINNED);
+      next.delete(PINNED_SINCE);
+    } else if (!next.get(PINNED) && loadedAt.current > 0) {
+      next.set(PINNED, String(loadedAt.current));
+      if (loadedSince.current > 0) next.set(PINNED_SINCE, String(loadedSince.current));
+    }
     setSelected(new Set());
     setParams(next);
   }

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url";
 import { BUILTIN_PACKS_DIR } from "../packs.ts";
 import { PythonWorkerPool } from "../python/pool.ts";
 import { createDetectionEngine } from "./engine.ts";
-import { loadRules, RuleLoadError } from "./load.ts";
+import { loadRules, RuleLoadError, refuseBlindingSuppression, requireRuleToSuppress } from "./load.ts";
 import { batchEvent } from "./test-helpers.ts";
 
 const DEFINE_RULE = fileURLToPath(new URL("../define-rule.ts", import.meta.url));
@@ -288,4 +288,18 @@ it("says when a user's version of a pack rule did not load and the pack's runs m
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+});
+
+describe("what a suppression may name", () => {
+  it("refuses a correlation's input, a rule that never alerts (a correlation too), and an unknown rule", async () => {
+    const set = await loadRules({ packs: [BUILTIN_PACKS_DIR] });
+    const correlation = set.correlationRules?.find((c) => c.ruleId === "OpenAI.BruteForce.Login.Success");
+    assert.ok(correlation);
+    assert.doesNotThrow(() => requireRuleToSuppress(set, "OpenAI.Login.PasswordSpray", "x"));
+    assert.doesNotThrow(() => requireRuleToSuppress(set, correlation.ruleId, "x"));
+    assert.throws(() => requireRuleToSuppress(set, "No.Such", "x"), /There is no rule "No\.Such"/);
+    assert.throws(() => requireRuleToSuppress(set, "OpenAI.Login.Success", "x"), /input of the correlation rule/);
+    const silent = { ...set, correlationRules: [{ ...correlation, createAlert: false }] };
+    assert.throws(() => refuseBlindingSuppression(silent, correlation.ruleId), /never alerts/);
+  });
 });

@@ -88,7 +88,7 @@ export function refuseBlindingSuppression(set: Pick<RuleSet, "rules" | "correlat
       `${id} is an input of the correlation rule ${correlations.join(", ")}: its matches are what the correlation reads, and a suppression would blind it for them. Suppress the correlation rule instead.`,
     );
   }
-  const rule = set.rules.find((r) => r.id === id);
+  const rule = set.rules.find((r) => r.id === id) ?? (set.correlationRules ?? []).find((c) => c.ruleId === id);
   if (rule !== undefined && !rule.createAlert) {
     throw new UsageError(`${id} never alerts (it only records signals): there is nothing to suppress.`);
   }
