@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { register as alerts } from "./alerts.ts";
 import { register as backfill } from "./backfill.ts";
+import { register as backup } from "./backup.ts";
 import { register as coverage } from "./coverage.ts";
 import { register as destinations } from "./destinations.ts";
 import { register as detections } from "./detections.ts";
@@ -34,4 +35,5 @@ export const COMMANDS: Array<(program: Command) => void> = [
   users,
   tokens,
   workers,
+  backup,
 ];

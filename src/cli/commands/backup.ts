@@ -1,0 +1,32 @@
+// `vigil backup FILE`: a consistent copy of the SQLite database, taken while Vigil runs (../../storage/sqlite/
+// backup.ts), before an upgrade or on a schedule. PostgreSQL's own tools back up a PostgreSQL store.
+
+import { join } from "node:path";
+import type { Command } from "commander";
+import { readEnv } from "../../config/env.ts";
+import { UsageError } from "../../core/errors.ts";
+import { KEY_FILE_NAME } from "../../secrets/secret-box.ts";
+import { backupSqliteFile } from "../../storage/sqlite/backup.ts";
+import { terminalText } from "../terminal-text.ts";
+
+export function register(program: Command): void {
+  program
+    .command("backup")
+    .argument("<file>", "the new file to write the copy to")
+    .description("Copy the SQLite database, consistently, while Vigil runs (docs/deploy.md, Backup).")
+    .action((file: string) => {
+      const env = readEnv();
+      if (env.databaseUrl !== undefined) {
+        throw new UsageError(
+          "Vigil stores in PostgreSQL here (VIGIL_DATABASE_URL): back it up with PostgreSQL's tools (pg_dump of the database, or of its Vigil schema).",
+        );
+      }
+      const bytes = backupSqliteFile(join(env.dataDir, "vigil.db"), file);
+      const key = env.secretKey !== undefined ? "VIGIL_SECRET_KEY" : join(env.dataDir, KEY_FILE_NAME);
+      process.stdout.write(
+        terminalText(
+          `Backed up the database to ${file} (${(bytes / 1e6).toFixed(1)} MB). Keep ${key} too, apart from it: without that key the copy's source keys and destination secrets cannot be decrypted.`,
+        ) + "\n",
+      );
+    });
+}
