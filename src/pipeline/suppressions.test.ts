@@ -27,17 +27,22 @@ const everyEvent: Detector = {
   },
 };
 
+/** A store with one source, and a simulated record (with an actor email and an IP) to copy as events. */
+async function storeWithTemplate() {
+  const clock = fakeClock(T0 * 1000);
+  const store = await openSqliteStore({ memory: true, clock });
+  const source = await store.createSource(sourceSettings(), { ciphertext: "x" });
+  const template = createSimulatedOrg({ seed: 3, history: { days: 1, eventsPerDay: 50, endSecs: T0 } })
+    .allEvents()
+    .find((r) => r.actor?.session?.user?.email && r.actor.session.ip_address);
+  assert.ok(template, "a simulated record with an actor email and an IP");
+  return { clock, store, source, template, email: template.actor?.session?.user?.email ?? "" };
+}
+
 describe("suppressions in the page write", () => {
   it("counts a suppressed match without an alert or a delivery, and alerts again after expiry or removal", async () => {
-    const clock = fakeClock(T0 * 1000);
-    const store = await openSqliteStore({ memory: true, clock });
+    const { clock, store, source, template, email } = await storeWithTemplate();
     try {
-      const source = await store.createSource(sourceSettings(), { ciphertext: "x" });
-      const template = createSimulatedOrg({ seed: 3, history: { days: 1, eventsPerDay: 50, endSecs: T0 } })
-        .allEvents()
-        .find((r) => r.actor?.session?.user?.email && r.actor.session.ip_address);
-      assert.ok(template, "a simulated record with an actor email and an IP");
-      const email = template.actor?.session?.user?.email ?? "";
       let n = 0;
       /** A copy of the template (same actor), or with another email. */
       const record = (otherEmail?: string): RawAuditLog => {
@@ -101,15 +106,8 @@ describe("suppressions in the page write", () => {
   });
 
   it("never takes a rule's errors, nor the matches a correlation reads, even when its conditions hold", async () => {
-    const clock = fakeClock(T0 * 1000);
-    const store = await openSqliteStore({ memory: true, clock });
+    const { clock, store, source, template, email } = await storeWithTemplate();
     try {
-      const source = await store.createSource(sourceSettings(), { ciphertext: "x" });
-      const template = createSimulatedOrg({ seed: 3, history: { days: 1, eventsPerDay: 50, endSecs: T0 } })
-        .allEvents()
-        .find((r) => r.actor?.session?.user?.email);
-      assert.ok(template, "a simulated record with an actor email");
-      const email = template.actor?.session?.user?.email ?? "";
       let n = 0;
       const record = (): RawAuditLog => {
         n += 1;

@@ -56,6 +56,21 @@ async function setup(options: Parameters<typeof startSimulator>[0] = {}) {
   return { clock, sim, store, source, cycle, close: async () => Promise.all([sim.close(), store.close()]) };
 }
 
+/** The newest snapshot added project key `keyId`, explained by audit event `eventId`, and no drift was found. */
+async function assertAddedExplained(
+  store: Store,
+  source: SourceRecord,
+  report: { findings: Array<{ ruleId: string }> },
+  keyId: string,
+  eventId: string,
+) {
+  const added = (await store.getPostureSnapshot(source.id))?.changes?.find((c) => c.id === keyId);
+  assert.equal(added?.change, "added");
+  assert.equal(added?.kind, "project_api_key");
+  assert.deepEqual((added as { audit?: { eventIds: string[] } }).audit?.eventIds, [eventId]);
+  assert.equal(report.findings.filter((f) => f.ruleId === "OpenAI.Posture.Drift").length, 0);
+}
+
 /** Marks the audit log as read up to now, as the poller's checkpoint would after a complete poll. */
 async function auditReadUpTo(
   store: Store,
@@ -222,12 +237,7 @@ describe("inventory snapshots against the simulator", () => {
       t.clock.advanceSecs(3600);
       await auditReadUpTo(t.store, t.source, t.clock.secs, [created]);
       const report = await t.cycle();
-      const snapshot = await t.store.getPostureSnapshot(t.source.id);
-      const added = snapshot?.changes?.find((c) => c.id === "key_fromauditlog000");
-      assert.equal(added?.change, "added");
-      assert.equal(added?.kind, "project_api_key");
-      assert.deepEqual((added as { audit?: { eventIds: string[] } }).audit?.eventIds, [created.id]);
-      assert.equal(report.findings.filter((f) => f.ruleId === "OpenAI.Posture.Drift").length, 0);
+      await assertAddedExplained(t.store, t.source, report, "key_fromauditlog000", created.id);
     } finally {
       await t.close();
     }
@@ -264,12 +274,7 @@ describe("inventory snapshots against the simulator", () => {
       // The poller has stored the event and read on past it.
       await auditReadUpTo(t.store, t.source, startSecs + 310, [created]);
       const report = await t.cycle(client);
-      const added = (await t.store.getPostureSnapshot(t.source.id))?.changes?.find(
-        (c) => c.id === "key_duringsnapshot0",
-      );
-      assert.equal(added?.change, "added");
-      assert.deepEqual((added as { audit?: { eventIds: string[] } }).audit?.eventIds, [created.id]);
-      assert.equal(report.findings.filter((f) => f.ruleId === "OpenAI.Posture.Drift").length, 0);
+      await assertAddedExplained(t.store, t.source, report, "key_duringsnapshot0", created.id);
     } finally {
       await t.close();
     }
