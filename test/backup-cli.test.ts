@@ -2,7 +2,7 @@
 // pointer to PostgreSQL's tools when the store is there.
 
 import assert from "node:assert/strict";
-import { mkdirSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { openSqliteStore } from "../src/storage/sqlite/sqlite-store.ts";
@@ -26,7 +26,8 @@ describe("vigil backup", { timeout: 120_000 }, () => {
     const copy = join(dir.path, "copy.db");
     const run = await runVigil(["backup", copy], { VIGIL_DATA_DIR: data });
     assert.equal(run.code, 0, run.stderr);
-    assert.match(run.stdout, /Backed up the database to .*copy\.db.*Keep .*secret\.key too/);
+    // No secret stored yet, so no key file: the message says where the key will be.
+    assert.match(run.stdout, /Backed up the database to .*copy\.db.*Keep the secret key too, apart from it/);
     assert.equal(statSync(copy).mode & 0o777, 0o600);
 
     const restored = await openSqliteStore({ path: copy });
@@ -43,6 +44,18 @@ describe("vigil backup", { timeout: 120_000 }, () => {
     const again = await runVigil(["backup", copy], { VIGIL_DATA_DIR: data });
     assert.notEqual(again.code, 0);
     assert.match(again.stderr, /exists already: name a new file/);
+  });
+
+  it("leaves nothing behind when the copy fails, so the name can be used again", async () => {
+    const data = join(dir.path, "broken");
+    mkdirSync(data);
+    writeFileSync(join(data, "vigil.db"), "not a database, but long enough to be read as a header".repeat(100));
+    const copy = join(dir.path, "broken-copy.db");
+    const run = await runVigil(["backup", copy], { VIGIL_DATA_DIR: data });
+    assert.notEqual(run.code, 0);
+    assert.match(run.stderr, /Could not copy .*nothing was kept/);
+    assert.equal(existsSync(copy), false);
+    assert.equal(existsSync(`${copy}-journal`), false);
   });
 
   it("points a PostgreSQL store to PostgreSQL's tools, and says when there is no database", async () => {

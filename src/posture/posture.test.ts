@@ -284,10 +284,18 @@ describe("inventory snapshots against the simulator", () => {
     const t = await setup();
     try {
       await t.cycle();
+      /** The per-project objects of the newest snapshot, but those of `project`, as kind/id. */
+      const othersOf = async (project: string) =>
+        ((await t.store.getPostureSnapshot(t.source.id))?.manifest ?? [])
+          .filter((m) => m.projectId !== null && m.projectId !== project)
+          .map((m) => `${m.kind}/${m.id}`)
+          .sort();
       t.clock.advanceSecs(3600);
       const active = [...t.sim.org.inventory(t.clock.secs).projects.values()].find((p) => p.status === "active");
       assert.ok(active);
       const project = { id: String(active.id), name: String(active.name) };
+      const others = await othersOf(project.id);
+      assert.ok(others.length > 0);
       const prefix = `/organization/projects/${project.id}/`;
       let archived = false;
       // Archived when its first endpoint is asked for: from then on every endpoint of it answers 404.
@@ -321,6 +329,8 @@ describe("inventory snapshots against the simulator", () => {
         snapshot?.manifest.filter((m) => m.projectId === project.id),
         [],
       );
+      // Every other project read whole: its 404 did not stop the reading of the projects after it.
+      assert.deepEqual(await othersOf(project.id), others);
       const stored = await t.store.getPostureObjects(
         t.source.id,
         (snapshot?.manifest ?? []).filter((m) => m.kind === "project" && m.id === project.id).map((m) => m.hash),

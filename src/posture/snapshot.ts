@@ -4,6 +4,7 @@
 // removed): `complete` says which kinds the diff may trust.
 
 import { errorMessage, VigilError } from "../core/errors.ts";
+import { OpenAIRequestError } from "../sources/openai/errors.ts";
 import { type AdminListClient, ScopeMissingError } from "./admin-client.ts";
 import { canonicalJson, objectHash } from "./canonical.ts";
 import { objectIdOf, POSTURE_ENDPOINTS, type PostureEndpoint, type PostureKind } from "./endpoints.ts";
@@ -97,7 +98,9 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<TakenSnaps
     const outcome = { read: [] as Array<[string, PostureObject[]]>, failures: [] as Array<[string, unknown]> };
     perProject.set(endpoint, outcome);
     await forEachLimited(active, options.concurrency ?? 4, async (project) => {
-      if (outcome.failures.length > 0) return;
+      // A failure fails the kind, and the other projects need not be read; but not a 404, which the project's
+      // archiving may explain (below): every other project must then still be read.
+      if (outcome.failures.some(([, err]) => !isNotFound(err))) return;
       const projectId = project.id as string;
       const path = endpoint.path.replace("{project_id}", encodeURIComponent(projectId));
       try {
@@ -160,6 +163,10 @@ export function storedForm(object: Record<string, unknown>): Record<string, unkn
   const used = object.last_used_at;
   if (typeof used !== "number" || !Number.isFinite(used)) return object;
   return { ...object, last_used_at: Math.floor(used / 86_400) * 86_400 };
+}
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof OpenAIRequestError && err.status === 404;
 }
 
 function okStatus(endpoint: PostureEndpoint, objects: number): EndpointStatus {

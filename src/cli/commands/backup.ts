@@ -1,6 +1,7 @@
 // `vigil backup FILE`: a consistent copy of the SQLite database, taken while Vigil runs (../../storage/sqlite/
 // backup.ts), before an upgrade or on a schedule. PostgreSQL's own tools back up a PostgreSQL store.
 
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { readEnv } from "../../config/env.ts";
@@ -22,11 +23,19 @@ export function register(program: Command): void {
         );
       }
       const bytes = backupSqliteFile(join(env.dataDir, "vigil.db"), file);
-      const key = env.secretKey !== undefined ? "VIGIL_SECRET_KEY" : join(env.dataDir, KEY_FILE_NAME);
+      // The key the stored secrets are sealed with: the environment's, else the data directory's file (made when
+      // the first secret was stored; a service may have its key in its own environment, which this shell lacks).
+      const keyFile = join(env.dataDir, KEY_FILE_NAME);
+      const key =
+        env.secretKey !== undefined
+          ? "Keep VIGIL_SECRET_KEY too, apart from it"
+          : existsSync(keyFile)
+            ? `Keep ${keyFile} too, apart from it`
+            : "Keep the secret key too, apart from it (VIGIL_SECRET_KEY where Vigil runs, else <data dir>/secret.key)";
       process.stdout.write(
-        terminalText(
-          `Backed up the database to ${file} (${(bytes / 1e6).toFixed(1)} MB). Keep ${key} too, apart from it: without that key the copy's source keys and destination secrets cannot be decrypted.`,
-        ) + "\n",
+        `${terminalText(
+          `Backed up the database to ${file} (${(bytes / 1e6).toFixed(1)} MB). ${key}: without that key the copy's source keys and destination secrets cannot be decrypted.`,
+        )}\n`,
       );
     });
 }
