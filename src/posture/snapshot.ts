@@ -98,9 +98,11 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<TakenSnaps
     const outcome = { read: [] as Array<[string, PostureObject[]]>, failures: [] as Array<[string, unknown]> };
     perProject.set(endpoint, outcome);
     await forEachLimited(active, options.concurrency ?? 4, async (project) => {
-      // A failure fails the kind, and the other projects need not be read; but not a 404, which the project's
-      // archiving may explain (below): every other project must then still be read.
-      if (outcome.failures.some(([, err]) => !isNotFound(err))) return;
+      // A failure fails the kind, and the other projects need not be read; but not a 404 or a few, which the
+      // projects' archiving may explain (below): every other project must then still be read. Many 404s are an
+      // endpoint this API does not have, not archiving: reading every project for them would cost a request each.
+      const notFound = outcome.failures.filter(([, err]) => isNotFound(err)).length;
+      if (notFound < outcome.failures.length || notFound > ARCHIVED_MIDWAY_MAX) return;
       const projectId = project.id as string;
       const path = endpoint.path.replace("{project_id}", encodeURIComponent(projectId));
       try {
@@ -142,7 +144,9 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<TakenSnaps
     }
     const kept = outcome.read.filter(([projectId]) => !gone.has(projectId)).flatMap(([, list]) => list);
     objects.push(...kept);
-    const failure = outcome.failures.find(([projectId]) => !gone.has(projectId));
+    // Stopped before every project was read: the kind failed, whichever project's failure stopped it.
+    const stopped = outcome.read.length + outcome.failures.length < active.length;
+    const failure = stopped ? outcome.failures[0] : outcome.failures.find(([projectId]) => !gone.has(projectId));
     statuses.push(failure === undefined ? okStatus(endpoint, kept.length) : failedStatus(endpoint, failure[1]));
   }
   return {
@@ -164,6 +168,9 @@ export function storedForm(object: Record<string, unknown>): Record<string, unkn
   if (typeof used !== "number" || !Number.isFinite(used)) return object;
   return { ...object, last_used_at: Math.floor(used / 86_400) * 86_400 };
 }
+
+/** Beyond this many projects answering 404, an endpoint is taken as missing, not its projects as archived. */
+const ARCHIVED_MIDWAY_MAX = 3;
 
 function isNotFound(err: unknown): boolean {
   return err instanceof OpenAIRequestError && err.status === 404;
