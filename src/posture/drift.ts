@@ -6,7 +6,7 @@
 import type { Store } from "../storage/ports.ts";
 import type { PostureChange } from "./diff.ts";
 import type { PostureKind } from "./endpoints.ts";
-import type { AuditMatch } from "./records.ts";
+import { type AuditMatch, keyOwner } from "./records.ts";
 
 type ChangeKind = PostureChange["change"];
 
@@ -115,10 +115,8 @@ const OWNER_FIELDS: ReadonlySet<string> = new Set(["owner", "owner_project_acces
 
 /** Who owns a key: its owner's type and id, without the details (name, role) the API embeds as they are now. */
 function ownerIdentity(key: Record<string, unknown> | null): string {
-  const owner = key?.owner as Record<string, unknown> | null | undefined;
-  if (owner === null || typeof owner !== "object") return JSON.stringify(owner ?? null);
-  const nested = (name: string) => (owner[name] as Record<string, unknown> | null | undefined)?.id;
-  return JSON.stringify([owner.type ?? null, owner.id ?? nested("user") ?? nested("service_account") ?? null]);
+  const { type, id } = keyOwner(key);
+  return JSON.stringify([type, id]);
 }
 
 export function expectedAuditTypes(change: PostureChange, atSecs: number): string[] {

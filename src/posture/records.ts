@@ -138,7 +138,7 @@ function factsOf(
   if (o.kind === "admin_api_key" || o.kind === "project_api_key") {
     const created = num(d.created_at);
     const lastUsed = num(d.last_used_at);
-    const owner = keyOwner(o);
+    const owner = keyOwner(o.data);
     let ownerHasProjectAccess: boolean | null = null;
     if (o.kind === "project_api_key" && owner.id !== null) {
       const kind = owner.type === "service_account" ? "project_service_account" : "project_user";
@@ -183,9 +183,16 @@ function factsOf(
   return {};
 }
 
-/** Admin keys: `owner: {type, id, name, …}`; project keys: `owner: {type, user: {…}} | {type, service_account: {…}}`. */
-function keyOwner(o: SnapshotObject): { type: string | null; id: string | null; label: string | null } {
-  const owner = o.data.owner;
+/**
+ * The owner of a key (its object as the API lists it). Admin keys: `owner: {type, id, name, …}`; project keys:
+ * `owner: {type, user: {…}} | {type, service_account: {…}}`.
+ */
+export function keyOwner(key: Record<string, unknown> | null): {
+  type: string | null;
+  id: string | null;
+  label: string | null;
+} {
+  const owner = key?.owner;
   if (!owner || typeof owner !== "object") return { type: null, id: null, label: null };
   const ow = owner as Record<string, unknown>;
   const type = typeof ow.type === "string" ? ow.type : null;
