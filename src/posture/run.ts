@@ -160,10 +160,11 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
       });
     }
   }
+  const { cleared, unjudged } = endedFindings(previous?.findings ?? [], findings, completeNow);
   // A finding not judged this time (its kind, or a kind its facts read, not read completely) is unknown, not
   // gone: it stays as it was, so that the next snapshot still knows since when it stands (a new start would open
   // a second alert for the same finding, or join the one resolved meanwhile).
-  findings.push(...unreadFindings(previous?.findings ?? [], findings, completeNow));
+  findings.push(...unjudged);
   // The findings' matches and the cleared findings' resolutions are stored with the snapshot, in its transaction
   // (PostureSnapshotWrite.alertMatches, resolveAlerts): see the header.
   const saved = await store.savePostureSnapshot({
@@ -176,7 +177,7 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
     changes,
     findings,
     alertMatches,
-    resolveAlerts: clearedAlerts(previous?.findings ?? [], findings, completeNow),
+    resolveAlerts: cleared,
     previousId: previous?.id ?? null,
   });
   // After the save: the snapshot just stored is one of the two newest, which pruning always keeps whole. A
@@ -245,37 +246,28 @@ async function recheckPending(
 }
 
 /**
- * The alerts of the previous snapshot's findings that no longer stand, to resolve — only when the object's kind
- * was read completely now, with what its facts read (judgedNow: a finding that could not be judged is unknown,
- * not cleared). Drift findings are
- * events, not states: they never resolve by themselves. The store resolves those of them still open.
+ * The previous snapshot's findings that this one did not find again (drift aside: drift findings are events, not
+ * states, and never resolve by themselves), in two: `cleared`, the alerts to resolve, of findings judged now with
+ * everything their facts read (judgedNow); and `unjudged`, the findings that could not be judged, unknown rather
+ * than cleared. The store resolves those of the cleared alerts still open.
  */
-function clearedAlerts(
+function endedFindings(
   before: readonly PostureFinding[],
   now: readonly PostureFinding[],
   complete: ReadonlySet<PostureKind>,
-): Array<{ ruleId: string; dedupString: string }> {
-  return notStanding(before, now)
-    .filter((f) => judgedNow(f, complete))
-    .map((f) => ({ ruleId: f.ruleId, dedupString: `${f.kind}:${f.objectId}` }));
-}
-
-/** The previous snapshot's findings (drift aside) that this one did not find again, read or not. */
-function notStanding(before: readonly PostureFinding[], now: readonly PostureFinding[]): PostureFinding[] {
+): { cleared: Array<{ ruleId: string; dedupString: string }>; unjudged: PostureFinding[] } {
   const standing = new Set(now.map((f) => findingKey(f.ruleId, f.kind, f.objectId)));
-  return before.filter((f) => f.kind !== "change" && !standing.has(findingKey(f.ruleId, f.kind, f.objectId)));
+  const cleared: Array<{ ruleId: string; dedupString: string }> = [];
+  const unjudged: PostureFinding[] = [];
+  for (const f of before) {
+    if (f.kind === "change" || standing.has(findingKey(f.ruleId, f.kind, f.objectId))) continue;
+    if (judgedNow(f, complete)) cleared.push({ ruleId: f.ruleId, dedupString: `${f.kind}:${f.objectId}` });
+    else unjudged.push(f);
+  }
+  return { cleared, unjudged };
 }
 
 /** Whether this snapshot read completely what a finding is judged with (its kind and what its facts read). */
 function judgedNow(f: PostureFinding, complete: ReadonlySet<PostureKind>): boolean {
   return kindsJudgedWith(f.kind as PostureKind | "organization").every((k) => complete.has(k));
-}
-
-/** The previous findings this snapshot could not judge (their kind unread), kept unchanged. */
-function unreadFindings(
-  before: readonly PostureFinding[],
-  now: readonly PostureFinding[],
-  complete: ReadonlySet<PostureKind>,
-): PostureFinding[] {
-  return notStanding(before, now).filter((f) => !judgedNow(f, complete));
 }
