@@ -120,6 +120,11 @@ export interface VigilEnv {
 }
 
 export const DEFAULT_DATA_DIR = join(homedir(), ".vigil");
+
+/** The SQLite database of a data directory (where no VIGIL_DATABASE_URL names PostgreSQL). */
+export function sqliteDatabasePath(env: Pick<VigilEnv, "dataDir">): string {
+  return join(env.dataDir, "vigil.db");
+}
 export const DEFAULT_PUBLIC_URL = "http://localhost:8080";
 export const DEFAULT_TOKEN_TTL_DAYS = 90;
 export const DEFAULT_TOKEN_MAX_TTL_DAYS = 365;

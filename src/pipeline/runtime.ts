@@ -3,7 +3,7 @@
 
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { VigilEnv } from "../config/env.ts";
+import { sqliteDatabasePath, type VigilEnv } from "../config/env.ts";
 import { DEMO_SOURCE_NAME } from "../config/source-defaults.ts";
 import type { Clock } from "../core/clock.ts";
 import { systemClock } from "../core/clock.ts";
@@ -52,7 +52,7 @@ export async function openRuntime(env: VigilEnv, logger: Logger, options: { cloc
         ...(env.databaseSchema ? { schema: env.databaseSchema } : {}),
         alertLimitPerHour: env.alertLimitPerHour,
       })
-    : await openSqliteStore({ path: join(env.dataDir, "vigil.db"), alertLimitPerHour: env.alertLimitPerHour });
+    : await openSqliteStore({ path: sqliteDatabasePath(env), alertLimitPerHour: env.alertLimitPerHour });
   const secrets = openSecretBox({ dataDir: env.dataDir, ...(env.secretKey ? { secretKey: env.secretKey } : {}) });
   const clock = options.clock ?? systemClock;
   let detection: Promise<Detection> | undefined;

@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { readEnv } from "../../config/env.ts";
+import { readEnv, sqliteDatabasePath } from "../../config/env.ts";
 import { UsageError } from "../../core/errors.ts";
 import { KEY_FILE_NAME } from "../../secrets/secret-box.ts";
 import { backupSqliteFile } from "../../storage/sqlite/backup.ts";
@@ -22,7 +22,7 @@ export function register(program: Command): void {
           "Vigil stores in PostgreSQL here (VIGIL_DATABASE_URL): back it up with PostgreSQL's tools (pg_dump of the database, or of its Vigil schema).",
         );
       }
-      const bytes = backupSqliteFile(join(env.dataDir, "vigil.db"), file);
+      const bytes = backupSqliteFile(sqliteDatabasePath(env), file);
       // The key the stored secrets are sealed with: the environment's, else the data directory's file (made when
       // the first secret was stored; a service may have its key in its own environment, which this shell lacks).
       const keyFile = join(env.dataDir, KEY_FILE_NAME);
