@@ -2,9 +2,11 @@
 
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type RunningSimulator, startSimulator } from "../src/simulator/index.ts";
+import { openSqliteStore } from "../src/storage/sqlite/sqlite-store.ts";
 import { runVigil, tempDir } from "./helpers.ts";
 
 const vigil = runVigil;
@@ -153,5 +155,36 @@ describe("vigil CLI", { timeout: 180_000 }, () => {
     assert.equal(r.code, 0, r.stderr);
     const list = await vigil(["sources", "list", "--json"], env());
     assert.equal(list.stdout.trim(), "");
+  });
+
+  it("start on a taken port says so and creates no admin user, so no password is printed for nothing", async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as { port: number }).port;
+    const fresh = tempDir("vigil-cli-port-");
+    try {
+      const r = await vigil(["start"], {
+        VIGIL_DATA_DIR: fresh.path,
+        VIGIL_HOST: "127.0.0.1",
+        VIGIL_PORT: String(port),
+      });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, new RegExp(`Another program already listens on 127\\.0\\.0\\.1:${port}.*VIGIL_PORT`));
+      assert.doesNotMatch(r.stderr, /password/i);
+      assert.doesNotMatch(r.stderr, /DEMO MODE/);
+      const store = await openSqliteStore({ path: join(fresh.path, "vigil.db") });
+      try {
+        assert.equal(
+          await store.countUsers(),
+          0,
+          "the admin is created by the start that runs, and its password shown then",
+        );
+      } finally {
+        await store.close();
+      }
+    } finally {
+      taken.close();
+      fresh.remove();
+    }
   });
 });

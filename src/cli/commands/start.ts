@@ -137,16 +137,20 @@ export function register(program: Command): void {
               );
             }
           };
+          // Listening comes before setting up: a port already taken ends the start before the admin user is
+          // created, so its generated password is never printed by a start that then fails.
+          let server: Awaited<ReturnType<typeof startServer>> | undefined;
           try {
+            server = await startServer(runtime);
             if (fleet) await fleet.withLease(clusterLease("startup"), setUp);
             else await setUp();
           } catch (err) {
             await fleet?.stop();
+            await server?.close();
+            await simulator?.close();
             throw err;
           }
-          let server: Awaited<ReturnType<typeof startServer>> | undefined;
           try {
-            server = await startServer(runtime);
             process.stderr.write(`Console and API: ${server.url}\n`);
             process.stderr.write(`Vigil is running; data in ${runtime.env.dataDir}. Press Ctrl+C to stop.\n`);
             await withStopSignal((signal) => new PollScheduler(runtime, fleet).run(signal));
