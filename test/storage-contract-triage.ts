@@ -167,6 +167,47 @@ export function runTriageContract(name: string, open: () => Promise<Store>): voi
       );
     });
 
+    it("refuses a triage change made from a stale view of the alert, and lets one that agrees through", async () => {
+      const [a, b] = await raise(sourceId, [{ t: T0 }, { t: T0 + 1 }]);
+      const base = Date.now() + 60_000;
+      // Bob resolves; Alice, who still sees it OPEN, acknowledges: refused, nothing recorded for her.
+      await store.setAlertStatus(a!, "RESOLVED", base, "user:bob", "OPEN");
+      await rejectsWithCode(store.setAlertStatus(a!, "ACKNOWLEDGED", base + 1, "user:alice", "OPEN"), "conflict");
+      await assert.rejects(store.setAlertStatus(a!, "ACKNOWLEDGED", base + 1, "user:alice", "OPEN"), {
+        message: `Alert ${a} changed since you read it: its status is "RESOLVED" now, not "OPEN". Reload it and decide again.`,
+      });
+      // Wanting what it already is: no conflict, nothing changes.
+      assert.equal((await store.setAlertStatus(a!, "RESOLVED", base + 2, "user:alice", "OPEN")).status, "RESOLVED");
+      assert.deepEqual(
+        (await store.listAlertStatusChanges(a!)).map((c) => [c.to, c.by]),
+        [
+          ["OPEN", "system:detection"],
+          ["RESOLVED", "user:bob"],
+        ],
+      );
+      // Many at once: one that moved on refuses them all.
+      await rejectsWithCode(
+        store.setAlertsStatus([a!, b!], "CLOSED", base + 3, "user:alice", { [a!]: "OPEN", [b!]: "OPEN" }),
+        "conflict",
+      );
+      assert.equal((await store.getAlert(b!))?.status, "OPEN");
+      const closed = await store.setAlertsStatus([a!, b!], "CLOSED", base + 4, "user:alice", {
+        [a!]: "RESOLVED",
+        [b!]: "OPEN",
+      });
+      assert.deepEqual(
+        closed.map((r) => r.status),
+        ["CLOSED", "CLOSED"],
+      );
+      // Assignment: Bob takes it; Alice, who saw it unassigned, gives it to herself: refused.
+      await store.assignAlert(b!, "bob", base + 5, "user:bob", null);
+      await rejectsWithCode(store.assignAlert(b!, "alice", base + 6, "user:alice", null), "conflict");
+      assert.equal((await store.getAlert(b!))?.assignee, "bob");
+      // Seen as Bob's, it goes to Alice; without an expectation, the last write wins as before.
+      assert.equal((await store.assignAlert(b!, "alice", base + 7, "user:bob", "bob")).assignee, "alice");
+      assert.equal((await store.assignAlert(b!, null, base + 8, "user:carol")).assignee, null);
+    });
+
     it("assigns and unassigns to console users, and keeps comments, in one history with who and when", async () => {
       const [id] = await raise(sourceId, [{ t: T0 }]);
       // History times after the alert's creation (now), as in real use.

@@ -59,3 +59,22 @@ export const ALERT_COMMENT_MAX_CHARS = 10_000;
 
 /** The most alerts one bulk status change takes: many screenfuls of a selection, still one short transaction. */
 export const BULK_STATUS_MAX = 1000;
+
+/**
+ * A triage change made from what its caller last saw: the status or assignee it expected to change. Two analysts
+ * acting on one alert at once must not silently undo each other; when the alert has moved on since the caller
+ * read it (it is neither what they expected nor already what they want), the change is refused with this
+ * message, and they decide again from the alert as it is. Without an expectation (`undefined`), last write wins.
+ */
+export function triageConflict(
+  alertId: string,
+  field: "status" | "assignee",
+  now: string | null,
+  expected: string | null | undefined,
+  wanted: string | null,
+): string | null {
+  if (expected === undefined || now === expected || now === wanted) return null;
+  const shown = (v: string | null) => (v === null ? "nobody" : JSON.stringify(v));
+  const what = field === "status" ? "its status is" : "it is assigned to";
+  return `Alert ${alertId} changed since you read it: ${what} ${shown(now)} now, not ${shown(expected)}. Reload it and decide again.`;
+}

@@ -144,4 +144,30 @@ describe("alert triage API (as an analyst)", () => {
     const unassigned = await call("POST", `/api/alerts/${id}/assign`, { assignee: null });
     assert.equal(unassigned.json.alert.assignee, null);
   });
+
+  it("answers 409 to a change made from a stale view of the alert, saying what it is now", async () => {
+    const id = alertIds[40]!;
+    const admin = await loginAs(app, "admin", PASSWORD);
+    const taken = await admin.call("POST", `/api/alerts/${id}/status`, { status: "RESOLVED", expectedStatus: "open" });
+    assert.equal(taken.status, 200);
+    const stale = await call("POST", `/api/alerts/${id}/status`, { status: "ACKNOWLEDGED", expectedStatus: "OPEN" });
+    assert.equal(stale.status, 409);
+    assert.equal(stale.json.error.code, "conflict");
+    assert.match(stale.json.error.message, /its status is "RESOLVED" now, not "OPEN"\. Reload it/);
+    assert.equal((await call("GET", `/api/alerts/${id}`)).json.alert.status, "RESOLVED");
+
+    await admin.call("POST", `/api/alerts/${id}/assign`, { assignee: "admin", expectedAssignee: null });
+    const assign = await call("POST", `/api/alerts/${id}/assign`, { assignee: "ana", expectedAssignee: null });
+    assert.equal(assign.status, 409);
+    assert.match(assign.json.error.message, /assigned to "admin" now, not nobody/);
+    const bulk = await call("POST", "/api/alerts/status", {
+      ids: [id, alertIds[41]],
+      status: "CLOSED",
+      expectedStatuses: { [id]: "OPEN", [alertIds[41]!]: "OPEN" },
+    });
+    assert.equal(bulk.status, 409);
+    assert.equal((await call("GET", `/api/alerts/${alertIds[41]}`)).json.alert.status, "OPEN", "all or none");
+    const bad = await call("POST", `/api/alerts/${id}/status`, { status: "CLOSED", expectedStatus: "SNOOZED" });
+    assert.equal(bad.status, 400);
+  });
 });

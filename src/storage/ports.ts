@@ -382,9 +382,16 @@ export interface Store
   /**
    * Records a status change (a row of the alert's history, with who made it: `by`, e.g. `cli:alice`,
    * `user:bob`, `token:ci`, `system:delivery`) when the status differs; unknown id → not_found. A change to
-   * RESOLVED enqueues a "resolved" outbox entry.
+   * RESOLVED enqueues a "resolved" outbox entry. With `expected` (the status the caller saw), an alert now in
+   * another status, and not already in `status`, is refused as a `conflict` (core/alert.ts triageConflict).
    */
-  setAlertStatus(id: string, status: AlertStatus, atMs: number, by?: string | null): Promise<AlertRecord>;
+  setAlertStatus(
+    id: string,
+    status: AlertStatus,
+    atMs: number,
+    by?: string | null,
+    expected?: AlertStatus,
+  ): Promise<AlertRecord>;
   /** The status history of an alert, oldest first (creation → OPEN first); [] for an unknown id. */
   listAlertStatusChanges(alertId: string): Promise<AlertStatusChange[]>;
   /** How many alerts `listAlerts` would list with these filters and no limit. */
@@ -393,14 +400,28 @@ export interface Store
    * The same status change for many alerts, in one transaction (all or none): each changed alert gets its
    * history row (and a resolve notification for RESOLVED, as `setAlertStatus`); an alert already in the status
    * is left as is. An unknown id fails the whole change (NotFoundError naming the ids). Returns the alerts in
-   * the order of `ids`.
+   * the order of `ids`. `expected` holds the status the caller saw of some of them: one that moved on (as
+   * `setAlertStatus`) refuses the whole change as a `conflict`.
    */
-  setAlertsStatus(ids: string[], status: AlertStatus, atMs: number, by?: string | null): Promise<AlertRecord[]>;
+  setAlertsStatus(
+    ids: string[],
+    status: AlertStatus,
+    atMs: number,
+    by?: string | null,
+    expected?: Readonly<Record<string, AlertStatus>>,
+  ): Promise<AlertRecord[]>;
   /**
    * Assigns an alert to a console user (by username), or unassigns it (null), recorded in its history with who
-   * and when; assigning to the current assignee changes nothing. An unknown user is a UsageError.
+   * and when; assigning to the current assignee changes nothing. An unknown user is a UsageError. With
+   * `expected` (the assignee the caller saw, null for none), an alert since assigned otherwise is a `conflict`.
    */
-  assignAlert(id: string, assignee: string | null, atMs: number, by?: string | null): Promise<AlertRecord>;
+  assignAlert(
+    id: string,
+    assignee: string | null,
+    atMs: number,
+    by?: string | null,
+    expected?: string | null,
+  ): Promise<AlertRecord>;
   /** Adds a comment (non-empty, at most ALERT_COMMENT_MAX_CHARS) to an alert's history. */
   commentOnAlert(id: string, body: string, atMs: number, by?: string | null): Promise<AlertActivity>;
   /** An alert's whole history, oldest first: status changes, assignments and comments; [] for an unknown id. */

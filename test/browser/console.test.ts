@@ -548,6 +548,19 @@ describe("console", { timeout: 300_000 }, () => {
     assert.match(rows.at(-1) ?? "", /user:admin.*Benign: a test key/s);
     await screenshot(page, "29-alert-assigned-commented");
 
+    // Another analyst closes it while this page still shows it resolved: reopening from the stale page is
+    // refused with the reason, and the page then shows the alert as it is now.
+    const alertId = decodeURIComponent(new URL(page.url()).pathname.split("/").at(-1) ?? "");
+    await withRuntime((runtime) => runtime.store.setAlertStatus(alertId, "CLOSED", Date.now(), "user:ana"), {
+      env: readEnv(vigil.env),
+      logLevel: "silent",
+    });
+    await page.getByRole("button", { name: "Reopen" }).click();
+    await page.getByRole("alert").getByText(/changed since you read it: its status is "CLOSED" now/).waitFor(WAIT);
+    await history.getByText(/user:ana/).waitFor(WAIT);
+    assert.equal(await page.locator(".head-badges").getByText("CLOSED", { exact: false }).count(), 1);
+    assert.doesNotMatch((await history.locator("tbody tr").allInnerTexts()).join("\n"), /→ OPEN|Reopen/);
+
     // The list by assignee finds it.
     await page.goto(`${vigil.baseUrl}/alerts?assignee=ana`);
     await page.getByText("Showing 1–1 of 1").waitFor(WAIT);

@@ -160,10 +160,18 @@ export function AlertsPage() {
   }
 
   function bulkStatus(status: string) {
+    // Each alert's status as this list shows it: one another analyst changed since is refused (409), all or none,
+    // and the list is read again to show it as it is now.
+    const expectedStatuses = Object.fromEntries(
+      rows.filter((a) => selected.has(str(a.id))).map((a) => [str(a.id), str(a.status).toUpperCase()]),
+    );
     void action.run(async () => {
-      await api.post("/api/alerts/status", { ids: [...selected], status });
-      setSelected(new Set());
-      alerts.reload();
+      try {
+        await api.post("/api/alerts/status", { ids: [...selected], status, expectedStatuses });
+        setSelected(new Set());
+      } finally {
+        alerts.reload();
+      }
     });
   }
 
@@ -418,14 +426,21 @@ export function AlertDetailPage() {
   const [comment, setComment] = useState("");
   const status = str(alert?.status).toUpperCase();
 
-  /** A triage action, then the alert again (its status, assignee and history). */
+  /**
+   * A triage action, then the alert again (its status, assignee and history), also when it failed: a change
+   * refused because someone changed the alert meanwhile (409) leaves the page showing it as it is now.
+   */
   const act = (path: string, body: unknown) =>
     action.run(async () => {
-      await api.post(`/api/alerts/${encodeURIComponent(id)}/${path}`, body);
-      loaded.reload();
+      try {
+        await api.post(`/api/alerts/${encodeURIComponent(id)}/${path}`, body);
+      } finally {
+        loaded.reload();
+      }
     });
 
-  const setStatus = (next: string) => act("status", { status: next });
+  // What this page shows goes with each change, so that it never silently undoes another analyst's.
+  const setStatus = (next: string) => act("status", { status: next, expectedStatus: status });
 
   async function addComment(e: FormEvent) {
     e.preventDefault();
@@ -467,7 +482,9 @@ export function AlertDetailPage() {
                 <select
                   value={text(alert.assignee)}
                   disabled={action.busy}
-                  onChange={(e) => act("assign", { assignee: e.target.value || null })}
+                  onChange={(e) =>
+                    act("assign", { assignee: e.target.value || null, expectedAssignee: alert.assignee ?? null })
+                  }
                 >
                   <option value="">Unassigned</option>
                   {/* A removed user stays shown as the assignee until someone changes it. */}

@@ -28,13 +28,18 @@ const Status = z.string().transform((text, zc) => {
   }
   return status;
 });
-const StatusSchema = z.object({ status: Status });
+// `expected…`: what the caller saw of the alert (its status, its assignee) when deciding. Given, a change to an
+// alert that has moved on since is refused with 409 (core/alert.ts triageConflict); left out, the last write wins.
+const StatusSchema = z.object({ status: Status, expectedStatus: Status.optional() });
 const BulkStatusSchema = z.object({
   ids: z.array(z.string().min(1).max(200)).min(1).max(BULK_STATUS_MAX),
   status: Status,
+  /** Alert id → the status the caller's list showed. */
+  expectedStatuses: z.record(z.string().min(1).max(200), Status).optional(),
 });
 /** A username, or null to unassign. */
-const AssignSchema = z.object({ assignee: z.string().min(1).max(200).nullable() });
+const Assignee = z.string().min(1).max(200).nullable();
+const AssignSchema = z.object({ assignee: Assignee, expectedAssignee: Assignee.optional() });
 // Two UTF-16 units per character at most: the store counts characters (commentOnAlert).
 const CommentSchema = z.object({
   body: z
@@ -166,8 +171,8 @@ export function alertRoutes(ctx: ServerContext): Hono<AppEnv> {
 
   // Several alerts at once (the list's selection): all change or none.
   app.post("/alerts/status", async (c) => {
-    const { ids, status } = await readBody(c, BulkStatusSchema);
-    const alerts = await store.setAlertsStatus(ids, status, ctx.nowMs(), requestActor(c));
+    const { ids, status, expectedStatuses } = await readBody(c, BulkStatusSchema);
+    const alerts = await store.setAlertsStatus(ids, status, ctx.nowMs(), requestActor(c), expectedStatuses);
     return c.json({ alerts });
   });
 
@@ -194,14 +199,14 @@ export function alertRoutes(ctx: ServerContext): Hono<AppEnv> {
   });
 
   app.post("/alerts/:id/status", async (c) => {
-    const { status } = await readBody(c, StatusSchema);
-    const alert = await store.setAlertStatus(c.req.param("id"), status, ctx.nowMs(), requestActor(c));
+    const { status, expectedStatus } = await readBody(c, StatusSchema);
+    const alert = await store.setAlertStatus(c.req.param("id"), status, ctx.nowMs(), requestActor(c), expectedStatus);
     return c.json({ alert });
   });
 
   app.post("/alerts/:id/assign", async (c) => {
-    const { assignee } = await readBody(c, AssignSchema);
-    const alert = await store.assignAlert(c.req.param("id"), assignee, ctx.nowMs(), requestActor(c));
+    const { assignee, expectedAssignee } = await readBody(c, AssignSchema);
+    const alert = await store.assignAlert(c.req.param("id"), assignee, ctx.nowMs(), requestActor(c), expectedAssignee);
     return c.json({ alert });
   });
 

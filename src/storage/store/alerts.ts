@@ -2,9 +2,9 @@
 // created and grown by the detection write path (./detections.ts).
 
 import { sql } from "kysely";
-import type { AlertRecord } from "../../core/alert.ts";
+import { type AlertRecord, triageConflict } from "../../core/alert.ts";
 import { ALERT_STATUSES, type AlertStatus, isOpenAlertStatus } from "../../core/detection.ts";
-import { NotFoundError, UsageError } from "../../core/errors.ts";
+import { NotFoundError, UsageError, VigilError } from "../../core/errors.ts";
 import type { Store, StoredEvent } from "../ports.ts";
 import { type EventsTable, flag } from "./database.ts";
 import {
@@ -63,6 +63,12 @@ export async function lockedAlert(dialect: StoreDialect, trx: Db, id: string): P
   const [alert] = await lockedAlerts(dialect, trx, [id]);
   if (alert === undefined) throw new NotFoundError(`No alert with id ${id}.`);
   return alert;
+}
+
+/** Refuses, as a conflict, a triage change whose caller saw the alert otherwise (core/alert.ts triageConflict). */
+export function checkTriageExpectation(...args: Parameters<typeof triageConflict>): void {
+  const conflict = triageConflict(...args);
+  if (conflict !== null) throw new VigilError("conflict", conflict);
 }
 
 /**
@@ -129,10 +135,14 @@ export function alertOps(
       return rows.map((row) => ({ match: toRuleMatch(row), event: joinedEvent(row) }));
     },
 
-    async setAlertStatus(id, status, atMs, by = null) {
+    async setAlertStatus(id, status, atMs, by = null, expected) {
       checkStatus(status);
       // Two changes of one alert at once must not both record the same transition: each reads it locked.
-      return dialect.write(async (trx) => changeStatus(trx, await lockedAlert(dialect, trx, id), status, atMs, by));
+      return dialect.write(async (trx) => {
+        const current = await lockedAlert(dialect, trx, id);
+        checkTriageExpectation(id, "status", current.status, expected, status);
+        return changeStatus(trx, current, status, atMs, by);
+      });
     },
 
     async listAlertStatusChanges(alertId) {

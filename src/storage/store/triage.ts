@@ -7,7 +7,7 @@ import type { AlertStatus } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import { characterCount, wellFormedText } from "../../core/storable-text.ts";
 import type { Store } from "../ports.ts";
-import { changeStatus, checkStatus, lockedAlert, lockedAlerts } from "./alerts.ts";
+import { changeStatus, checkStatus, checkTriageExpectation, lockedAlert, lockedAlerts } from "./alerts.ts";
 import { toAlertStatusChange } from "./detection-rows.ts";
 import type { StoreContext } from "./dialect.ts";
 
@@ -16,7 +16,7 @@ export function triageOps(
 ): Pick<Store, "setAlertsStatus" | "assignAlert" | "commentOnAlert" | "listAlertActivity" | "listAssignees"> {
   const { dialect } = ctx;
   return {
-    async setAlertsStatus(ids, status: AlertStatus, atMs, by = null) {
+    async setAlertsStatus(ids, status: AlertStatus, atMs, by = null, expected = {}) {
       checkStatus(status);
       const unique = [...new Set(ids)];
       if (unique.length === 0) throw new UsageError("Name at least one alert.");
@@ -31,16 +31,22 @@ export function triageOps(
             `No alert with id ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ", …" : ""}.`,
           );
         }
+        // All or none: an alert that moved on since the caller's list was read refuses the whole change.
+        for (const id of unique) {
+          const now = byId.get(id)!.status;
+          checkTriageExpectation(id, "status", now, Object.hasOwn(expected, id) ? expected[id] : undefined, status);
+        }
         const changed = new Map<string, AlertRecord>();
         for (const id of unique) changed.set(id, await changeStatus(trx, byId.get(id)!, status, atMs, by));
         return ids.map((id) => changed.get(id)!);
       });
     },
 
-    async assignAlert(id, assignee, atMs, by = null) {
+    async assignAlert(id, assignee, atMs, by = null, expected) {
       return dialect.write(async (trx) => {
         // The status lock also orders assignments: two at once must not both record a change from the same one.
         const current = await lockedAlert(dialect, trx, id);
+        checkTriageExpectation(id, "assignee", current.assignee, expected, assignee);
         if (assignee !== null) {
           // Kept until the commit (PostgreSQL: KEY SHARE): a deletion of the user, which unassigns its alerts,
           // waits for this assignment, or this one finds the user gone.
