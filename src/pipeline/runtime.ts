@@ -19,6 +19,7 @@ import { DEFAULT_OPENAI_BASE_URL, OpenAIAuditLogClient } from "../sources/openai
 import type { Store } from "../storage/ports.ts";
 import { openPostgresStore } from "../storage/postgres/postgres-store.ts";
 import { openSqliteStore } from "../storage/sqlite/sqlite-store.ts";
+import type { MigrationNotice } from "../storage/store/dialect.ts";
 import { type BackfillDeps, type BackfillProgress, runBackfillJob } from "./backfill.ts";
 import type { CorrelationRun } from "./correlations.ts";
 import { DeliveryWorker, type DeliveryWorkerOptions } from "./delivery-worker.ts";
@@ -45,14 +46,20 @@ export interface Runtime {
 
 export async function openRuntime(env: VigilEnv, logger: Logger, options: { clock?: Clock } = {}): Promise<Runtime> {
   mkdirSync(env.dataDir, { recursive: true, mode: 0o700 });
+  // After an upgrade of Vigil, a migration of a large database can take minutes before anything else happens.
+  const onMigration: MigrationNotice = (m) =>
+    process.stderr.write(
+      `vigil: upgrading the database, migration ${m.version} (${m.name}); on a large database this takes minutes. Stopping meanwhile is safe: the migration starts over at the next start.\n`,
+    );
   // SQLite in the data directory unless a PostgreSQL database is named (several Vigil processes can share it).
   const store = env.databaseUrl
     ? await openPostgresStore({
         connectionString: env.databaseUrl,
         ...(env.databaseSchema ? { schema: env.databaseSchema } : {}),
         alertLimitPerHour: env.alertLimitPerHour,
+        onMigration,
       })
-    : await openSqliteStore({ path: sqliteDatabasePath(env), alertLimitPerHour: env.alertLimitPerHour });
+    : await openSqliteStore({ path: sqliteDatabasePath(env), alertLimitPerHour: env.alertLimitPerHour, onMigration });
   const secrets = openSecretBox({ dataDir: env.dataDir, ...(env.secretKey ? { secretKey: env.secretKey } : {}) });
   const clock = options.clock ?? systemClock;
   let detection: Promise<Detection> | undefined;

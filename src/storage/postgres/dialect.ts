@@ -14,6 +14,7 @@ import { scheduledQuerySql } from "../scheduled-query-sql.ts";
 import type { Database as Schema } from "../store/database.ts";
 import {
   type Db,
+  type MigrationNotice,
   type PageWriter,
   type StoreDialect,
   TEXT_CANDIDATE_CAP,
@@ -325,12 +326,12 @@ export class PostgresStoreDialect implements StoreDialect {
     return state === "23505" ? "unique" : state === "23503" ? "foreign_key" : null;
   }
 
-  async migrate(nowMs: number): Promise<void> {
+  async migrate(nowMs: number, announce?: MigrationNotice): Promise<void> {
     this.#assertOpen();
     let client: pg.PoolClient | undefined;
     try {
       client = await this.#pool.connect();
-      await runMigrations(client, this.#schema, nowMs);
+      await runMigrations(client, this.#schema, nowMs, undefined, announce);
       const { rows } = await client.query(`SELECT to_regclass('event_text_grams') IS NOT NULL AS written,
         coalesce((SELECT to_jsonb(d) ->> 'datlocprovider' FROM pg_database d
                   WHERE d.datname = current_database()), 'c') = 'c' AS libc`);

@@ -13,6 +13,7 @@
 
 import type pg from "pg";
 import { VigilError } from "../../core/errors.ts";
+import type { MigrationNotice } from "../store/dialect.ts";
 
 export interface Migration {
   version: number;
@@ -1180,6 +1181,7 @@ export async function runMigrations(
   schema: string | null,
   nowMs: number,
   migrations = MIGRATIONS,
+  announce?: MigrationNotice,
 ): Promise<number[]> {
   const lockKey = `vigil:migrate:${schema ?? "(default)"}`;
   const latestKnown = migrations.reduce((max, m) => Math.max(max, m.version), 0);
@@ -1188,7 +1190,7 @@ export async function runMigrations(
 
   // Setup (schema + bookkeeping table) is a step of its own, under the same lock: two workers running
   // CREATE ... IF NOT EXISTS at once can otherwise both pass the check and one fail on the catalog.
-  await inLockedTransaction(client, lockKey, async () => {
+  const current = await inLockedTransaction(client, lockKey, async () => {
     if (schema !== null) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
     await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version integer PRIMARY KEY,
@@ -1204,6 +1206,7 @@ export async function runMigrations(
         `The database schema is at version ${current}, but this version of Vigil knows only up to ${latestKnown}; upgrade Vigil.`,
       );
     }
+    return current;
   });
 
   for (const migration of ordered) {
@@ -1213,6 +1216,8 @@ export async function runMigrations(
         migration.version,
       ]);
       if ((rowCount ?? 0) > 0) return false;
+      // A new database is set up in a moment and says nothing; one with data may take minutes.
+      if (current !== null) announce?.(migration);
       await client.query(migration.sql);
       await client.query("INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES ($1, $2, $3)", [
         migration.version,

@@ -276,6 +276,22 @@ describe("PostgresStore", () => {
     }
   });
 
+  it("says which migration runs on a schema with data, and nothing while it sets up a new one", async () => {
+    const said: string[] = [];
+    const onMigration = (m: { version: number; name: string }) => said.push(`${m.version} ${m.name}`);
+    await (
+      await openPostgresStore({ connectionString: cluster.connectionString, schema: freshSchema(), onMigration })
+    ).close();
+    assert.deepEqual(said, []);
+    // Before 42: an older Vigil's schema.
+    const schema = await schemaBefore("alerts of users deleted before are unassigned", []);
+    await (await openPostgresStore({ connectionString: cluster.connectionString, schema, onMigration })).close();
+    assert.deepEqual(
+      said,
+      MIGRATIONS.filter((m) => m.version >= 42).map((m) => `${m.version} ${m.name}`),
+    );
+  });
+
   it("migration 42 unassigns the alerts of users deleted before it", async () => {
     const schema = await schemaBefore("alerts of users deleted before are unassigned", ROWS_BEFORE_ASSIGNEE_CLEANUP);
     const store = await openPostgresStore({ connectionString: cluster.connectionString, schema });

@@ -10,6 +10,7 @@ import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import type { Clock } from "../../core/clock.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { Store } from "../ports.ts";
+import type { MigrationNotice } from "../store/dialect.ts";
 import { migrated, openStore } from "../store/store.ts";
 import { WriterThread } from "../store/writer-thread.ts";
 import { PostgresStoreDialect } from "./dialect.ts";
@@ -30,6 +31,8 @@ export interface OpenPostgresStoreOptions {
   maxConnections?: number;
   /** Alerts a rule may raise per source and hour before its matches fold into one noisy alert (alerts/limiter.ts). */
   alertLimitPerHour?: number;
+  /** Told of each migration before it runs on a database with data. */
+  onMigration?: MigrationNotice;
 }
 
 const DEFAULT_MAX_CONNECTIONS = 10;
@@ -88,6 +91,7 @@ export async function openPostgresStore(options: OpenPostgresStoreOptions): Prom
   const store: PostgresStore = Object.assign(
     openStore(dialect, {
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.onMigration ? { onMigration: options.onMigration } : {}),
       alertLimitPerHour,
     }),
     { schema },

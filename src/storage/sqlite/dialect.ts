@@ -28,7 +28,14 @@ import { UsageError, VigilError } from "../../core/errors.ts";
 import type { EventDocuments } from "../ports.ts";
 import { scheduledQuerySql } from "../scheduled-query-sql.ts";
 import type { Database as Schema } from "../store/database.ts";
-import { type Db, type StoreDialect, TEXT_CANDIDATE_CAP, type TextPlan, type WriteOptions } from "../store/dialect.ts";
+import {
+  type Db,
+  type MigrationNotice,
+  type StoreDialect,
+  TEXT_CANDIDATE_CAP,
+  type TextPlan,
+  type WriteOptions,
+} from "../store/dialect.ts";
 import type { WriterThread } from "../store/writer-thread.ts";
 import type { Checkpointer } from "./checkpointer.ts";
 import { runMigrations } from "./migrations.ts";
@@ -254,10 +261,10 @@ export class SqliteStoreDialect implements StoreDialect {
     return code === "SQLITE_CONSTRAINT_FOREIGNKEY" ? "foreign_key" : null;
   }
 
-  async migrate(nowMs: number): Promise<void> {
+  async migrate(nowMs: number, announce?: MigrationNotice): Promise<void> {
     this.#assertOpen();
     try {
-      runMigrations(this.#connection, nowMs);
+      runMigrations(this.#connection, nowMs, undefined, announce);
     } catch (err) {
       throw this.translateError(err);
     }

@@ -6,8 +6,9 @@
 // second waits for the write lock, then sees the row and skips. Migrations are append-only: never edit one
 // that has shipped, add a new version instead.
 
-import type Database from "better-sqlite3";
+import Database from "better-sqlite3";
 import { VigilError } from "../../core/errors.ts";
+import type { MigrationNotice } from "../store/dialect.ts";
 
 export interface Migration {
   version: number;
@@ -1320,8 +1321,16 @@ export const MIGRATIONS: readonly Migration[] = [
   },
 ];
 
-/** Applies the migrations not yet applied; returns the versions it applied (empty when up to date). */
-export function runMigrations(db: Database.Database, nowMs: number, migrations = MIGRATIONS): number[] {
+/**
+ * Applies the migrations not yet applied; returns the versions it applied (empty when up to date). `announce` is
+ * told of each before it runs on a database that has data (a new one is set up in a moment, and says nothing).
+ */
+export function runMigrations(
+  db: Database.Database,
+  nowMs: number,
+  migrations = MIGRATIONS,
+  announce?: MigrationNotice,
+): number[] {
   db.exec(`CREATE TABLE IF NOT EXISTS schema_migrations (
     version INTEGER PRIMARY KEY,
     name TEXT NOT NULL,
@@ -1341,8 +1350,11 @@ export function runMigrations(db: Database.Database, nowMs: number, migrations =
   const isApplied = db.prepare("SELECT 1 FROM schema_migrations WHERE version = ?").pluck();
   const record = db.prepare("INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)");
   const applied: number[] = [];
-  const ordered = [...migrations].sort((a, b) => a.version - b.version);
-  for (const migration of ordered) {
+  // Only what is not applied takes the write lock: opening an up-to-date database beside a busy writer (vigil
+  // start) does not wait for its transactions.
+  const pending = [...migrations].sort((a, b) => a.version - b.version).filter((m) => !isApplied.get(m.version));
+  for (const migration of pending) {
+    if (current.v !== null) announce?.(migration);
     // Checked again inside the transaction: another process may have applied it since we looked.
     const apply = db.transaction(() => {
       if (isApplied.get(migration.version) !== undefined) return false;
@@ -1363,9 +1375,26 @@ export function runMigrations(db: Database.Database, nowMs: number, migrations =
     if (foreignKeys) db.pragma("foreign_keys = OFF");
     try {
       if (apply.immediate()) applied.push(migration.version);
+    } catch (err) {
+      throw migrationBusy(err, migration) ?? err;
     } finally {
       if (foreignKeys) db.pragma("foreign_keys = ON");
     }
   }
   return applied;
+}
+
+/**
+ * The busy timeout reached while a migration waited for the write lock: most likely another Vigil process is
+ * applying it to a large database. Said so, instead of the generic "locked by another process".
+ */
+function migrationBusy(err: unknown, migration: Migration): VigilError | null {
+  const code = (err as { code?: unknown }).code;
+  if (!(err instanceof Database.SqliteError) || typeof code !== "string" || !code.startsWith("SQLITE_BUSY"))
+    return null;
+  return new VigilError(
+    "storage_busy",
+    `The database needs upgrading (migration ${migration.version}: ${migration.name}), and another process held its write lock past the busy timeout; if another Vigil is upgrading it, which takes minutes on a large database, wait until that one is running, then try again.`,
+    { retryable: true, cause: err },
+  );
 }

@@ -495,6 +495,50 @@ describe("SqliteStore", () => {
       });
     });
 
+    it("says which migration runs on a database with data, opens an up-to-date one beside a writer, and names a migration kept waiting", async () => {
+      const said: string[] = [];
+      const onMigration = (m: { version: number; name: string }) => said.push(`${m.version} ${m.name}`);
+      // A new database: set up in a moment, nothing said.
+      const path = freshPath();
+      await (await openSqliteStore({ path, onMigration })).close();
+      assert.deepEqual(said, []);
+      // One an older Vigil left: each migration it lacks is announced before it runs.
+      const older = freshPath();
+      databaseBefore(older, "alerts of users deleted before").close();
+      await (await openSqliteStore({ path: older, onMigration })).close();
+      assert.deepEqual(
+        said,
+        MIGRATIONS.filter((m) => m.version >= 42).map((m) => `${m.version} ${m.name}`),
+      );
+
+      // Up to date: opening takes no write lock, so another process's long write does not hold it up.
+      const holder = new Database(path);
+      try {
+        holder.exec("BEGIN IMMEDIATE");
+        await (await openSqliteStore({ path, busyTimeoutMs: 50 })).close();
+        holder.exec("ROLLBACK");
+        // Behind: the migration waits for the lock, and its failure says what it waited for.
+        const behind = freshPath();
+        databaseBefore(behind, "the rest of a poll window").close();
+        const other = new Database(behind);
+        try {
+          // In WAL mode, as Vigil keeps it: a reader of the file is not what waits.
+          other.pragma("journal_mode = WAL");
+          other.exec("BEGIN IMMEDIATE");
+          const error = await assertVigilError(openSqliteStore({ path: behind, busyTimeoutMs: 50 }), "storage_busy");
+          assert.match(
+            error.message,
+            /needs upgrading \(migration 43: the rest of a poll window.*another Vigil is upgrading it/,
+          );
+          other.exec("ROLLBACK");
+        } finally {
+          other.close();
+        }
+      } finally {
+        holder.close();
+      }
+    });
+
     it("lets two processes migrate a new file at the same time", async () => {
       const path = freshPath();
       const stores = await Promise.all([openSqliteStore({ path }), openSqliteStore({ path })]);

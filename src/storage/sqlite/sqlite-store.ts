@@ -21,6 +21,7 @@ import type Database from "better-sqlite3";
 import { DEFAULT_ALERT_LIMIT_PER_HOUR } from "../../alerts/limiter.ts";
 import type { Clock } from "../../core/clock.ts";
 import type { Store } from "../ports.ts";
+import type { MigrationNotice } from "../store/dialect.ts";
 import { migrated, openStore } from "../store/store.ts";
 import { WriterThread } from "../store/writer-thread.ts";
 import { Checkpointer } from "./checkpointer.ts";
@@ -43,6 +44,8 @@ export interface SqliteStoreOptions {
   alertLimitPerHour?: number;
   /** Page transactions and the text index on a thread of their own (../store/writer-thread.ts); default true for a file. */
   writerThread?: boolean;
+  /** Told of each migration before it runs on a database with data. */
+  onMigration?: MigrationNotice;
 }
 
 export type OpenSqliteStoreOptions = ({ path: string } | { memory: true }) & SqliteStoreOptions;
@@ -139,6 +142,7 @@ export async function openSqliteStore(options: OpenSqliteStoreOptions): Promise<
       }),
       {
         ...(options.clock ? { clock: options.clock } : {}),
+        ...(options.onMigration ? { onMigration: options.onMigration } : {}),
         alertLimitPerHour,
       },
     ),

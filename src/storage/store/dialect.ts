@@ -204,8 +204,8 @@ export interface StoreDialect {
     options: { maxRows: number; timeoutMs: number },
   ): Promise<Array<Record<string, unknown>>>;
 
-  /** Applies this dialect's pending migrations. */
-  migrate(nowMs: number): Promise<void>;
+  /** Applies this dialect's pending migrations, each announced first on a database that has data. */
+  migrate(nowMs: number, announce?: MigrationNotice): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -246,3 +246,9 @@ export interface StoreContext {
   /** Sources' rule state between pages (./rule-state-cache.ts). */
   readonly ruleStateCache: RuleStateCache;
 }
+
+/**
+ * Told of a migration before it runs on a database with data: on a large one it can take minutes, and the
+ * operator should know why nothing else happens meanwhile.
+ */
+export type MigrationNotice = (migration: { version: number; name: string }) => void;

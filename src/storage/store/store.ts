@@ -11,7 +11,7 @@ import { alertOps } from "./alerts.ts";
 import { backfillOps } from "./backfill.ts";
 import { deliveryOps } from "./delivery.ts";
 import { detectionOps } from "./detections.ts";
-import type { StoreContext, StoreDialect } from "./dialect.ts";
+import type { MigrationNotice, StoreContext, StoreDialect } from "./dialect.ts";
 import { eventOps } from "./events.ts";
 import { fleetOps } from "./fleet.ts";
 import { loginThrottleOps } from "./login-throttle.ts";
@@ -30,6 +30,8 @@ import { userAdminOps } from "./users.ts";
 export interface StoreOptions {
   clock?: Clock;
   alertLimitPerHour?: number;
+  /** Told of each migration before it runs on a database with data (see StoreDialect.migrate). */
+  onMigration?: MigrationNotice;
 }
 
 /** Every operation but the lifecycle: what the area modules provide between them. */
@@ -78,7 +80,7 @@ export function openStore(dialect: StoreDialect, options: StoreOptions = {}): St
   return {
     ...ops,
     async migrate() {
-      await dialect.migrate(ctx.clock.nowMs());
+      await dialect.migrate(ctx.clock.nowMs(), options.onMigration);
       // Events queued for the text index before a restart (or by a migration) are indexed now.
       textIndex.schedule();
     },
