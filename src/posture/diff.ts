@@ -23,6 +23,18 @@ export interface PostureChange {
   fields: string[];
   before: Record<string, unknown> | null;
   after: Record<string, unknown> | null;
+  /**
+   * Set on a change of an earlier snapshot's diff that is kept in a later snapshot only to be judged for drift
+   * (the audit log was still behind it): not a change of that later snapshot, so not counted or shown there.
+   */
+  carried?: CarriedChange;
+}
+
+/** Where a carried change belongs: the snapshot of its diff, and the time its audit events may lie in. */
+export interface CarriedChange {
+  takenAtMs: number;
+  fromSecs: number;
+  toSecs: number;
 }
 
 export interface DiffInput {

@@ -393,6 +393,48 @@ describe("inventory snapshots against the simulator", () => {
     }
   });
 
+  it("drift: a change stays pending while the audit log is behind for several snapshots, and is judged once it is read", async () => {
+    const t = await setup();
+    try {
+      await t.cycle();
+      t.sim.org.runPostureScenario("silent-key", START + 200);
+      t.clock.advanceSecs(3600);
+      const changed = await t.cycle();
+      const changedAtMs = (await t.store.getPostureSnapshot(t.source.id))?.takenAtMs;
+      assert.equal(changed.changes, 1);
+      // Two more hours with the audit log stuck before the change (an outage): nothing judged, nothing dropped.
+      for (let hour = 0; hour < 2; hour++) {
+        t.clock.advanceSecs(3600);
+        const stuck = await t.cycle();
+        assert.equal(stuck.findings.filter((f) => f.ruleId === "OpenAI.Posture.Drift").length, 0);
+        assert.equal(stuck.changes, 0, "a carried change is not a change of the later snapshot");
+        const carried = (await t.store.getPostureSnapshot(t.source.id))?.changes ?? [];
+        assert.equal(carried.length, 1);
+        assert.equal(carried[0]?.carried?.takenAtMs, changedAtMs);
+      }
+      // The audit log catches up: the change is judged in its own window, under its own snapshot's time.
+      t.clock.advanceSecs(3600);
+      await auditReadUpTo(t.store, t.source, t.clock.secs);
+      const late = await t.cycle();
+      const drift = late.findings.filter((f) => f.ruleId === "OpenAI.Posture.Drift");
+      assert.equal(drift.length, 1);
+      assert.equal(drift[0]?.sinceMs, changedAtMs);
+      assert.deepEqual((await t.store.getPostureSnapshot(t.source.id))?.changes, []);
+      const alerts = await t.store.listAlerts({ sourceId: t.source.id, ruleId: "OpenAI.Posture.Drift" });
+      assert.equal(alerts.length, 1);
+      // The object's history shows the change once, in the snapshot that found it.
+      const history = await t.store.getPostureHistory(t.source.id, "project_api_key", drift[0]?.objectId ?? "");
+      assert.deepEqual(
+        history.entries.map((e) => [e.change, e.takenAtMs]),
+        [["added", changedAtMs]],
+      );
+      t.clock.advanceSecs(3600);
+      assert.equal((await t.cycle()).findings.filter((f) => f.ruleId === "OpenAI.Posture.Drift").length, 0);
+    } finally {
+      await t.close();
+    }
+  });
+
   it("each posture scenario raises its rule; a standing finding stays one alert; a cleared one resolves", async () => {
     const at = START - 3600;
     const t = await setup({

@@ -12,13 +12,14 @@
 // saw it); and an alert resolved by such a run would stay resolved while the newest snapshot still has its finding
 // standing. Together, a killed run leaves none of them, and the next run stores them once.
 
+import { groupBy } from "../core/collections.ts";
 import type { RuleMatch } from "../core/detection.ts";
 import { errorMessage } from "../core/errors.ts";
 import type { SourceRecord } from "../core/source.ts";
 import type { DetectionEngine } from "../detections/engine/engine.ts";
 import type { Store } from "../storage/ports.ts";
 import type { AdminListClient } from "./admin-client.ts";
-import { diffSnapshots, type ManifestEntry, type PostureChange } from "./diff.ts";
+import { type CarriedChange, diffSnapshots, type ManifestEntry, type PostureChange } from "./diff.ts";
 import { matchAuditEvents } from "./drift.ts";
 import type { PostureEndpoint, PostureKind } from "./endpoints.ts";
 import { type AuditMatch, buildPostureRecords, kindsJudgedWith, type SnapshotObject } from "./records.ts";
@@ -75,7 +76,7 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
 
   const current = new Map(taken.objects.map((o) => [o.hash, o.json]));
   let changes: AnnotatedChange[] | null = null;
-  let recheck: AnnotatedChange[] = [];
+  let recheck: Rechecked = { judged: [], carried: [] };
   if (previous) {
     const completeBefore = new Set(previous.endpoints.filter((e) => e.ok).map((e) => e.kind));
     const comparable = new Set([...completeNow].filter((k) => completeBefore.has(k)));
@@ -92,7 +93,7 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
       fromSecs: Math.floor(previous.takenAtMs / 1000),
       toSecs: Math.ceil(taken.finishedAtMs / 1000),
     });
-    recheck = await recheckPending(store, source.id, previous);
+    recheck = await recheckPending(store, source.id, previous, taken.takenAtMs);
   }
 
   const objects: SnapshotObject[] = taken.objects.map((o) => ({
@@ -108,25 +109,26 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
     settings,
     nowSecs,
   });
-  // Changes of the previous diff that could not be judged then (the audit log was behind) are judged now, under
-  // the time of the snapshot whose diff they belong to.
-  const recheckRecords = buildPostureRecords({
-    // Only what change records read: the organization's data retention (projects on organization_default are
-    // judged through it) and the projects' names.
-    objects: objects.filter((o) => o.kind === "data_retention" || o.kind === "project"),
-    completeKinds: completeNow,
-    changes: recheck.filter(hasAudit),
-    settings,
-    nowSecs,
-  }).filter((r) => r.record.record_type === "change");
+  // Changes of earlier diffs that could not be judged then (the audit log was behind) are judged now, each under
+  // the time of the snapshot whose diff it belongs to.
+  const recheckRecords = [...groupBy(recheck.judged, (c) => c.carried.takenAtMs)].flatMap(([sinceMs, judged]) =>
+    buildPostureRecords({
+      // Only what change records read: the organization's data retention (projects on organization_default are
+      // judged through it) and the projects' names.
+      objects: objects.filter((o) => o.kind === "data_retention" || o.kind === "project"),
+      completeKinds: completeNow,
+      changes: judged,
+      settings,
+      nowSecs,
+    })
+      .filter((r) => r.record.record_type === "change")
+      .map((r) => ({ ...r, sinceDefault: sinceMs })),
+  );
 
   const sinceByFinding = new Map(
     (previous?.findings ?? []).map((f) => [findingKey(f.ruleId, f.kind, f.objectId), f.sinceMs]),
   );
-  const batch = [
-    ...records.map((r) => ({ ...r, sinceDefault: taken.takenAtMs })),
-    ...recheckRecords.map((r) => ({ ...r, sinceDefault: previous?.takenAtMs ?? taken.takenAtMs })),
-  ];
+  const batch = [...records.map((r) => ({ ...r, sinceDefault: taken.takenAtMs })), ...recheckRecords];
   const { matches } = await engine.evaluate(
     batch.map((r, i) => ({ sourceId: source.id, eventId: String(i), record: r.record })),
     [],
@@ -174,7 +176,8 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
     requests: taken.requests,
     endpoints: taken.endpoints,
     objects: taken.objects,
-    changes,
+    // Those still not judged go on with this snapshot, until the audit log is read past them.
+    changes: changes === null ? null : [...changes, ...recheck.carried],
     findings,
     alertMatches,
     resolveAlerts: cleared,
@@ -226,23 +229,57 @@ async function objectLookup(
   return (hash) => JSON.parse(current.get(hash) ?? stored.get(hash) ?? "{}");
 }
 
-/** The previous diff's changes that were not judged (audit log behind), checked again now. */
+/**
+ * How long a change waits for the audit log to be read past it. An outage of the audit log's API or of the
+ * source longer than this gives the change up: its drift stays unknown (its history shows it unchecked).
+ */
+const CARRY_MAX_MS = 7 * 86_400_000;
+
+type CarriedAnnotated = PostureChange & { audit: AuditMatch; carried: CarriedChange };
+
+interface Rechecked {
+  /** Judged now: the audit log has been read past them. */
+  judged: CarriedAnnotated[];
+  /** Still behind: kept with this snapshot, to be judged by the next one. */
+  carried: CarriedAnnotated[];
+}
+
+/**
+ * The changes not judged yet (audit log behind) that the previous snapshot holds: its own diff's, and those it
+ * carried from before. Each is checked again in the window of the diff it belongs to.
+ */
 async function recheckPending(
   store: Store,
   sourceId: string,
   previous: PostureSnapshotRecord,
-): Promise<AnnotatedChange[]> {
+  nowMs: number,
+): Promise<Rechecked> {
   const pending = ((previous.changes ?? []) as AnnotatedChange[]).filter((c) => c.audit && !c.audit.checked);
-  if (pending.length === 0) return [];
-  const earlier = await store.listPostureSnapshots(sourceId, 2);
-  const before = earlier.find((s) => s.id !== previous.id && s.takenAtMs < previous.takenAtMs);
-  const fromSecs = Math.floor((before?.takenAtMs ?? previous.takenAtMs) / 1000);
-  const rechecked = await matchAuditEvents(store, sourceId, pending, {
-    fromSecs,
-    // The end of the previous reading (its start and duration: the stored snapshot keeps no other end).
-    toSecs: Math.ceil((previous.takenAtMs + previous.durationMs) / 1000),
-  });
-  return rechecked.filter((c) => c.audit.checked);
+  const out: Rechecked = { judged: [], carried: [] };
+  if (pending.length === 0) return out;
+  let own: CarriedChange | undefined;
+  if (pending.some((c) => c.carried === undefined)) {
+    const earlier = await store.listPostureSnapshots(sourceId, 2);
+    const before = earlier.find((s) => s.id !== previous.id && s.takenAtMs < previous.takenAtMs);
+    own = {
+      takenAtMs: previous.takenAtMs,
+      fromSecs: Math.floor((before?.takenAtMs ?? previous.takenAtMs) / 1000),
+      // The end of the previous reading (its start and duration: the stored snapshot keeps no other end).
+      toSecs: Math.ceil((previous.takenAtMs + previous.durationMs) / 1000),
+    };
+  }
+  // By window: each as it was written (JSON read back), so by its values.
+  const byWindow = groupBy(pending, (c) => JSON.stringify(windowOf(c, own)));
+  for (const changes of byWindow.values()) {
+    const window = windowOf(changes[0] as AnnotatedChange, own);
+    const rechecked = await matchAuditEvents(store, sourceId, changes, window);
+    for (const c of rechecked) {
+      const annotated = { ...c, carried: window };
+      if (c.audit.checked) out.judged.push(annotated);
+      else if (nowMs - window.takenAtMs < CARRY_MAX_MS) out.carried.push(annotated);
+    }
+  }
+  return out;
 }
 
 /**
@@ -270,4 +307,10 @@ function endedFindings(
 /** Whether this snapshot read completely what a finding is judged with (its kind and what its facts read). */
 function judgedNow(f: PostureFinding, complete: ReadonlySet<PostureKind>): boolean {
   return kindsJudgedWith(f.kind as PostureKind | "organization").every((k) => complete.has(k));
+}
+
+/** The window a pending change is judged in: its own when carried, else the previous diff's (`own`). */
+function windowOf(c: AnnotatedChange, own: CarriedChange | undefined): CarriedChange {
+  const w = c.carried ?? (own as CarriedChange);
+  return { takenAtMs: w.takenAtMs, fromSecs: w.fromSecs, toSecs: w.toSecs };
 }

@@ -28,6 +28,7 @@ import {
   type WindowOutcome,
   windowKeyString,
 } from "../../alerts/windows.ts";
+import { groupBy } from "../../core/collections.ts";
 import { OPEN_ALERT_STATUSES, type RuleMatch, type RuleStateOp } from "../../core/detection.ts";
 import { NotFoundError, UsageError } from "../../core/errors.ts";
 import type { RuleStateEntry, Store } from "../ports.ts";
@@ -74,16 +75,6 @@ const ruleLock = (m: { sourceId: string; ruleId: string }): string =>
   `vigil:detections:r:${JSON.stringify([m.sourceId, m.ruleId])}`;
 const stateLock = (sourceId: string, op: RuleStateOp): string =>
   `vigil:detections:s:${JSON.stringify([sourceId, op.ruleId, op.key])}`;
-
-function groupBy<T>(items: Iterable<T>, keyOf: (item: T) => string): Map<string, T[]> {
-  const groups = new Map<string, T[]>();
-  for (const item of items) {
-    const group = groups.get(keyOf(item));
-    if (group === undefined) groups.set(keyOf(item), [item]);
-    else group.push(item);
-  }
-  return groups;
-}
 
 const distinct = <T>(items: readonly T[]): T[] => [...new Set(items)];
 

@@ -168,7 +168,8 @@ export function postureOps(ctx: StoreContext): PostureOps {
             findings: JSON.stringify(write.findings),
             object_count: write.objects.length,
             new_object_count: newObjects,
-            change_count: write.changes === null ? null : write.changes.length,
+            // Changes carried from an earlier diff to be judged (PostureChange.carried) are not this snapshot's.
+            change_count: write.changes === null ? null : write.changes.filter((c) => c.carried === undefined).length,
             finding_count: write.findings.length,
           })
           .returningAll()
@@ -310,7 +311,7 @@ export function postureOps(ctx: StoreContext): PostureOps {
             PostureChange & { audit?: { checked: boolean; eventIds: string[] } }
           >;
           for (const c of changes) {
-            if (c.kind !== kind || c.id !== objectId) continue;
+            if (c.kind !== kind || c.id !== objectId || c.carried !== undefined) continue;
             entries.push({
               snapshotId: row.id,
               takenAtMs: row.taken_at_ms,
