@@ -1354,10 +1354,12 @@ export function runMigrations(
   // start) does not wait for its transactions.
   const pending = [...migrations].sort((a, b) => a.version - b.version).filter((m) => !isApplied.get(m.version));
   for (const migration of pending) {
-    if (current.v !== null) announce?.(migration);
     // Checked again inside the transaction: another process may have applied it since we looked.
     const apply = db.transaction(() => {
       if (isApplied.get(migration.version) !== undefined) return false;
+      // Said once the lock is held and the migration is still to do: a process that waited for another's
+      // upgrade does not announce what it then skips.
+      if (current.v !== null) announce?.(migration);
       db.exec(migration.sql);
       if (migration.rebuildsTables) {
         const broken = db.pragma("foreign_key_check") as unknown[];

@@ -539,6 +539,38 @@ describe("SqliteStore", () => {
       }
     });
 
+    it("announces nothing when another process did the upgrade while this one waited for it", async () => {
+      const path = freshPath();
+      databaseBefore(path, "alerts of users deleted before").close();
+      // Another process takes the write lock and applies the missing migrations under it, a second later.
+      const migrationsModule = fileURLToPath(new URL("./migrations.ts", import.meta.url));
+      const script = `
+        import Database from "better-sqlite3";
+        import { runMigrations } from ${JSON.stringify(migrationsModule)};
+        const db = new Database(${JSON.stringify(path)});
+        db.pragma("journal_mode = WAL");
+        db.exec("BEGIN IMMEDIATE");
+        process.stdout.write("locked\\n");
+        setTimeout(() => { runMigrations(db, Date.now()); db.exec("COMMIT"); db.close(); }, 1000);
+      `;
+      const child = spawn(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+        stdio: ["ignore", "pipe", "inherit"],
+      });
+      await new Promise<void>((resolve) => child.stdout.once("data", () => resolve()));
+      const said: number[] = [];
+      const store = await openSqliteStore({ path, busyTimeoutMs: 20_000, onMigration: (m) => said.push(m.version) });
+      try {
+        assert.deepEqual(said, [], "the other process ran them");
+        assert.equal(
+          store.connection.prepare("SELECT max(version) FROM schema_migrations").pluck().get(),
+          MIGRATIONS.at(-1)?.version,
+        );
+      } finally {
+        await store.close();
+        await new Promise((resolve) => (child.exitCode === null ? child.once("exit", resolve) : resolve(null)));
+      }
+    });
+
     it("lets two processes migrate a new file at the same time", async () => {
       const path = freshPath();
       const stores = await Promise.all([openSqliteStore({ path }), openSqliteStore({ path })]);
