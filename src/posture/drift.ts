@@ -162,8 +162,10 @@ export async function matchAuditEvents(
   const checked = state.checkpointSecs !== null && state.checkpointSecs >= window.toSecs;
   const wanted = new Set<string>();
   for (const c of changes) for (const t of expectedAuditTypes(c, window.toSecs)) wanted.add(t);
+  // Not read that far: nothing found now would be judged (a long outage would otherwise search every hour for
+  // each window carried).
   const events =
-    wanted.size === 0
+    wanted.size === 0 || !checked
       ? []
       : await store.searchEvents({
           sourceId,

@@ -419,14 +419,20 @@ describe("inventory snapshots against the simulator", () => {
       const drift = late.findings.filter((f) => f.ruleId === "OpenAI.Posture.Drift");
       assert.equal(drift.length, 1);
       assert.equal(drift[0]?.sinceMs, changedAtMs);
-      assert.deepEqual((await t.store.getPostureSnapshot(t.source.id))?.changes, []);
+      // Kept judged with this snapshot (for the history), never judged again.
+      const judged = (await t.store.getPostureSnapshot(t.source.id))?.changes ?? [];
+      assert.deepEqual(
+        judged.map((c) => [c.carried?.takenAtMs, (c as { audit?: { checked: boolean } }).audit?.checked]),
+        [[changedAtMs, true]],
+      );
       const alerts = await t.store.listAlerts({ sourceId: t.source.id, ruleId: "OpenAI.Posture.Drift" });
       assert.equal(alerts.length, 1);
-      // The object's history shows the change once, in the snapshot that found it.
+      // The object's history shows the change once, in the snapshot that found it, ...
       const history = await t.store.getPostureHistory(t.source.id, "project_api_key", drift[0]?.objectId ?? "");
+      // ... with its judgement: no audit event (not "not judged yet").
       assert.deepEqual(
-        history.entries.map((e) => [e.change, e.takenAtMs]),
-        [["added", changedAtMs]],
+        history.entries.map((e) => [e.change, e.takenAtMs, e.auditEventIds]),
+        [["added", changedAtMs, []]],
       );
       t.clock.advanceSecs(3600);
       assert.equal((await t.cycle()).findings.filter((f) => f.ruleId === "OpenAI.Posture.Drift").length, 0);

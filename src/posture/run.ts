@@ -176,8 +176,9 @@ export async function runPostureCycle(options: PostureRunOptions): Promise<Postu
     requests: taken.requests,
     endpoints: taken.endpoints,
     objects: taken.objects,
-    // Those still not judged go on with this snapshot, until the audit log is read past them.
-    changes: changes === null ? null : [...changes, ...recheck.carried],
+    // Those still not judged go on with this snapshot, until the audit log is read past them; those judged now
+    // are kept too, for their own snapshot's history (Store.getPostureHistory).
+    changes: changes === null ? null : [...changes, ...recheck.carried, ...recheck.judged],
     findings,
     alertMatches,
     resolveAlerts: cleared,
@@ -238,7 +239,7 @@ const CARRY_MAX_MS = 7 * 86_400_000;
 type CarriedAnnotated = PostureChange & { audit: AuditMatch; carried: CarriedChange };
 
 interface Rechecked {
-  /** Judged now: the audit log has been read past them. */
+  /** Judged now: the audit log has been read past them (stored with this snapshot, never judged again). */
   judged: CarriedAnnotated[];
   /** Still behind: kept with this snapshot, to be judged by the next one. */
   carried: CarriedAnnotated[];

@@ -291,6 +291,9 @@ export function postureOps(ctx: StoreContext): PostureOps {
           .executeTakeFirst(),
       );
       const entries: PostureHistoryEntry[] = [];
+      // A change judged after its own snapshot (PostureChange.carried) has its judgement in a later snapshot, read
+      // first (newest first): snapshot time → the audit events found.
+      const judgedLater = new Map<number, string[]>();
       // Newest first, a page of diffs at a time, until `limit` entries: old history is read only when asked for.
       for (let offset = 0; entries.length < limit; offset += HISTORY_PAGE) {
         const rows = await dialect.run((db) =>
@@ -298,7 +301,7 @@ export function postureOps(ctx: StoreContext): PostureOps {
             .selectFrom("posture_snapshots")
             .select(["id", "taken_at_ms", "changes"])
             .where("source_id", "=", sourceId)
-            .where("change_count", ">", 0)
+            // Not change_count > 0: a snapshot may hold only the judgement of an earlier one's change (carried).
             .where(sql<boolean>`changes LIKE ${pattern} ESCAPE '\\'`)
             .orderBy("taken_at_ms", "desc")
             .orderBy("id", "desc")
@@ -311,7 +314,12 @@ export function postureOps(ctx: StoreContext): PostureOps {
             PostureChange & { audit?: { checked: boolean; eventIds: string[] } }
           >;
           for (const c of changes) {
-            if (c.kind !== kind || c.id !== objectId || c.carried !== undefined) continue;
+            if (c.kind !== kind || c.id !== objectId) continue;
+            if (c.carried !== undefined) {
+              if (c.audit?.checked) judgedLater.set(c.carried.takenAtMs, c.audit.eventIds);
+              continue;
+            }
+            const judged = c.audit?.checked ? c.audit.eventIds : judgedLater.get(row.taken_at_ms);
             entries.push({
               snapshotId: row.id,
               takenAtMs: row.taken_at_ms,
@@ -319,7 +327,7 @@ export function postureOps(ctx: StoreContext): PostureOps {
               fields: c.fields,
               before: c.before,
               after: c.after,
-              auditEventIds: c.audit?.checked ? c.audit.eventIds : null,
+              auditEventIds: judged ?? null,
             });
           }
         }
