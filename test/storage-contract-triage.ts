@@ -199,6 +199,23 @@ export function runTriageContract(name: string, open: () => Promise<Store>): voi
         closed.map((r) => r.status),
         ["CLOSED", "CLOSED"],
       );
+      // An expectation for an alert not in the change is refused (a mistyped id would guard nothing).
+      await rejectsWithCode(
+        store.setAlertsStatus([b!], "OPEN", base + 4, "user:alice", { [b!]: "CLOSED", [`${a}x`]: "OPEN" }),
+        "usage",
+      );
+      // TRIAGED is the older word for ACKNOWLEDGED: the same status whichever word is expected or wanted.
+      await store.setAlertStatus(b!, "TRIAGED", base + 4, "user:bob");
+      assert.equal(
+        (await store.setAlertStatus(b!, "RESOLVED", base + 4, "user:alice", "ACKNOWLEDGED")).status,
+        "RESOLVED",
+      );
+      await store.setAlertStatus(b!, "TRIAGED", base + 4, "user:bob");
+      assert.equal(
+        (await store.setAlertStatus(b!, "ACKNOWLEDGED", base + 4, "user:alice", "OPEN")).status,
+        "ACKNOWLEDGED",
+      );
+      await store.setAlertStatus(b!, "CLOSED", base + 4, "user:bob");
       // Assignment: Bob takes it; Alice, who saw it unassigned, gives it to herself: refused.
       await store.assignAlert(b!, "bob", base + 5, "user:bob", null);
       await rejectsWithCode(store.assignAlert(b!, "alice", base + 6, "user:alice", null), "conflict");

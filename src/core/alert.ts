@@ -1,6 +1,6 @@
 // Alerts as the store keeps them (the rule match that makes them is in detection.ts).
 
-import type { AlertStatus, Severity } from "./detection.ts";
+import { type AlertStatus, type Severity, statusesOf } from "./detection.ts";
 
 export interface AlertRecord {
   id: string;
@@ -73,7 +73,10 @@ export function triageConflict(
   expected: string | null | undefined,
   wanted: string | null,
 ): string | null {
-  if (expected === undefined || now === expected || now === wanted) return null;
+  // TRIAGED is the older word for ACKNOWLEDGED: the same status to a caller that expects or wants either.
+  const same = (a: string | null, b: string | null) =>
+    a === b || (field === "status" && a !== null && statusesOf(a as AlertStatus).includes(b as AlertStatus));
+  if (expected === undefined || same(now, expected) || same(now, wanted)) return null;
   const shown = (v: string | null) => (v === null ? "nobody" : JSON.stringify(v));
   const what = field === "status" ? "its status is" : "it is assigned to";
   return `Alert ${alertId} changed since you read it: ${what} ${shown(now)} now, not ${shown(expected)}. Reload it and decide again.`;

@@ -556,10 +556,52 @@ describe("console", { timeout: 300_000 }, () => {
       logLevel: "silent",
     });
     await page.getByRole("button", { name: "Reopen" }).click();
-    await page.getByRole("alert").getByText(/changed since you read it: its status is "CLOSED" now/).waitFor(WAIT);
+    await page
+      .getByRole("alert")
+      .getByText(/changed since you read it: its status is "CLOSED" now/)
+      .waitFor(WAIT);
     await history.getByText(/user:ana/).waitFor(WAIT);
     assert.equal(await page.locator(".head-badges").getByText("CLOSED", { exact: false }).count(), 1);
     assert.doesNotMatch((await history.locator("tbody tr").allInnerTexts()).join("\n"), /→ OPEN|Reopen/);
+
+    // Bulk from a stale list: another analyst resolves one of two selected OPEN alerts. The change is refused for
+    // both; the reloaded list no longer shows that one, and the next click acts only on the one it shows.
+    await page.goto(`${vigil.baseUrl}/alerts?rule=${seededRule}&status=OPEN&sort=oldest`);
+    await page.getByText(/^Showing 1–50 of \d+$/).waitFor(WAIT);
+    const openBefore = Number((await page.getByText(/^Showing 1–50 of \d+$/).textContent())?.split(" of ")[1]);
+    for (let i = 0; i < 2; i++) await boxes.nth(i).check();
+    await page.getByText("2 selected").waitFor(WAIT);
+    const taken = (
+      await table
+        .getByRole("link", { name: /alert$/ })
+        .first()
+        .getAttribute("href")
+    )
+      ?.split("/")
+      .at(-1);
+    assert.ok(taken);
+    await withRuntime((runtime) => runtime.store.setAlertStatus(taken, "RESOLVED", Date.now(), "user:ana"), {
+      env: readEnv(vigil.env),
+      logLevel: "silent",
+    });
+    await page.getByRole("button", { name: "Acknowledge selected" }).click();
+    await page
+      .getByRole("alert")
+      .getByText(/changed since you read it: its status is "RESOLVED" now/)
+      .waitFor(WAIT);
+    await page.getByText(`Showing 1–50 of ${openBefore - 1}`).waitFor(WAIT);
+    await page.getByText("1 selected").waitFor(WAIT);
+    await page.getByRole("button", { name: "Acknowledge selected" }).click();
+    await page.getByText(`Showing 1–50 of ${openBefore - 2}`).waitFor(WAIT);
+    const takenChanges = await withRuntime((runtime) => runtime.store.listAlertStatusChanges(taken), {
+      env: readEnv(vigil.env),
+      logLevel: "silent",
+    });
+    assert.deepEqual(
+      takenChanges.map((c) => [c.to, c.by]).at(-1),
+      ["RESOLVED", "user:ana"],
+      "the other analyst's change stands",
+    );
 
     // The list by assignee finds it.
     await page.goto(`${vigil.baseUrl}/alerts?assignee=ana`);

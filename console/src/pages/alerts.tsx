@@ -127,6 +127,9 @@ export function AlertsPage() {
     });
   }, [params.toString()]);
   const rows = listOf<Rec>(alerts.data, "alerts");
+  // What a bulk action acts on: the selected alerts the list shows now. One that left the list (another analyst
+  // changed it, and it no longer matches the filters) is never acted on unseen.
+  const selectedRows = rows.filter((a) => selected.has(str(a.id)));
   const total = num(alerts.data?.total) ?? rows.length;
   const offset = num(alerts.data?.offset) ?? 0;
 
@@ -162,12 +165,11 @@ export function AlertsPage() {
   function bulkStatus(status: string) {
     // Each alert's status as this list shows it: one another analyst changed since is refused (409), all or none,
     // and the list is read again to show it as it is now.
-    const expectedStatuses = Object.fromEntries(
-      rows.filter((a) => selected.has(str(a.id))).map((a) => [str(a.id), str(a.status).toUpperCase()]),
-    );
+    const ids = selectedRows.map((a) => str(a.id));
+    const expectedStatuses = Object.fromEntries(selectedRows.map((a) => [str(a.id), str(a.status).toUpperCase()]));
     void action.run(async () => {
       try {
-        await api.post("/api/alerts/status", { ids: [...selected], status, expectedStatuses });
+        await api.post("/api/alerts/status", { ids, status, expectedStatuses });
         setSelected(new Set());
       } finally {
         alerts.reload();
@@ -241,12 +243,12 @@ export function AlertsPage() {
               Showing {count(offset + 1)}–{count(offset + rows.length)} of {count(total)}
             </span>
             <fieldset className="actions bulk" aria-label="Selected alerts">
-              <span className="muted">{selected.size} selected</span>
+              <span className="muted">{selectedRows.length} selected</span>
               {BULK_ACTIONS.map((a) => (
                 <button
                   key={a.status}
                   type="button"
-                  disabled={action.busy || selected.size === 0}
+                  disabled={action.busy || selectedRows.length === 0}
                   onClick={() => bulkStatus(a.status)}
                 >
                   {a.label} selected

@@ -31,6 +31,13 @@ export function triageOps(
             `No alert with id ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ", …" : ""}.`,
           );
         }
+        // An expectation for an alert not changed here is a mistake (a mistyped id would leave its alert unguarded).
+        const strays = Object.keys(expected).filter((id) => !byId.has(id));
+        if (strays.length > 0) {
+          throw new UsageError(
+            `Expected statuses name alerts not being changed: ${strays.slice(0, 5).join(", ")}${strays.length > 5 ? ", …" : ""}.`,
+          );
+        }
         // All or none: an alert that moved on since the caller's list was read refuses the whole change.
         for (const id of unique) {
           const now = byId.get(id)!.status;
