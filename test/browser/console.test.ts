@@ -470,6 +470,18 @@ describe("console", { timeout: 300_000 }, () => {
     }
   });
 
+  /** Another analyst (ana) changes an alert's status from a second process, while the page shows it as it was. */
+  async function changedBehindThePage(alertId: string, status: "CLOSED" | "RESOLVED"): Promise<void> {
+    await withRuntime((runtime) => runtime.store.setAlertStatus(alertId, status, Date.now(), "user:ana"), {
+      env: readEnv(vigil.env),
+      logLevel: "silent",
+    });
+  }
+
+  /** The console's refusal of a change made from a stale view of an alert now in `status`. */
+  const staleRefusal = (status: string) =>
+    page.getByRole("alert").getByText(`changed since you read it: its status is "${status}" now`, { exact: false });
+
   test("works alerts: pages a long list, keeps filters in the URL, bulk-resolves, assigns and comments", async () => {
     // 60 alerts of one rule (more than a page of 50), and an analyst to assign them to, written the way the
     // CLI would (a second process on the same data dir while the server runs).
@@ -551,15 +563,9 @@ describe("console", { timeout: 300_000 }, () => {
     // Another analyst closes it while this page still shows it resolved: reopening from the stale page is
     // refused with the reason, and the page then shows the alert as it is now.
     const alertId = decodeURIComponent(new URL(page.url()).pathname.split("/").at(-1) ?? "");
-    await withRuntime((runtime) => runtime.store.setAlertStatus(alertId, "CLOSED", Date.now(), "user:ana"), {
-      env: readEnv(vigil.env),
-      logLevel: "silent",
-    });
+    await changedBehindThePage(alertId, "CLOSED");
     await page.getByRole("button", { name: "Reopen" }).click();
-    await page
-      .getByRole("alert")
-      .getByText(/changed since you read it: its status is "CLOSED" now/)
-      .waitFor(WAIT);
+    await staleRefusal("CLOSED").waitFor(WAIT);
     await history.getByText(/user:ana/).waitFor(WAIT);
     assert.equal(await page.locator(".head-badges").getByText("CLOSED", { exact: false }).count(), 1);
     assert.doesNotMatch((await history.locator("tbody tr").allInnerTexts()).join("\n"), /→ OPEN|Reopen/);
@@ -580,15 +586,9 @@ describe("console", { timeout: 300_000 }, () => {
       ?.split("/")
       .at(-1);
     assert.ok(taken);
-    await withRuntime((runtime) => runtime.store.setAlertStatus(taken, "RESOLVED", Date.now(), "user:ana"), {
-      env: readEnv(vigil.env),
-      logLevel: "silent",
-    });
+    await changedBehindThePage(taken, "RESOLVED");
     await page.getByRole("button", { name: "Acknowledge selected" }).click();
-    await page
-      .getByRole("alert")
-      .getByText(/changed since you read it: its status is "RESOLVED" now/)
-      .waitFor(WAIT);
+    await staleRefusal("RESOLVED").waitFor(WAIT);
     await page.getByText(`Showing 1–50 of ${openBefore - 1}`).waitFor(WAIT);
     await page.getByText("1 selected").waitFor(WAIT);
     await page.getByRole("button", { name: "Acknowledge selected" }).click();
