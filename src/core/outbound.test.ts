@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { endpointOf, hostAllowed, isLoopbackHost, OPEN_POLICY, outboundUrlProblem } from "./outbound.ts";
+import {
+  endpointOf,
+  hostAllowed,
+  hostProblem,
+  isHostName,
+  isLoopbackHost,
+  OPEN_POLICY,
+  outboundUrlProblem,
+} from "./outbound.ts";
 
 describe("outbound policy", () => {
   it("names an endpoint by scheme, host, port and path, without query, fragment or credentials", () => {
@@ -38,5 +46,18 @@ describe("outbound policy", () => {
     assert.equal(hostAllowed("evilexample.com", policy), false);
     assert.equal(hostAllowed("api.openai.com.evil.test", policy), false);
     assert.match(outboundUrlProblem("https://evil.test/", policy) ?? "", /evil\.test is not in VIGIL_ALLOWED_HOSTS/);
+  });
+
+  it("takes a host only as a name or an address: a NUL or a space cannot smuggle another one past *.entries", () => {
+    for (const host of ["smtp.example.com", "mail-1.internal", "relay_2.corp.", "10.0.0.1", "::1", "[2001:db8::1]"]) {
+      assert.ok(isHostName(host), host);
+    }
+    for (const host of ["10.1.2.3\u0000.mail.example.com", "a b.example.com", "evil.com/x.example.com", "", "-a.com"]) {
+      assert.equal(isHostName(host), false, JSON.stringify(host));
+    }
+    const policy = { allowedHosts: ["*.example.com"], allowPlainHttp: false };
+    assert.match(hostProblem("10.1.2.3\u0000.mail.example.com", policy) ?? "", /is not a host name or IP address/);
+    assert.match(hostProblem("10.1.2.3\u0000.mail.example.com", OPEN_POLICY) ?? "", /is not a host name/);
+    assert.equal(hostProblem("smtp.mail.example.com", policy), null);
   });
 });

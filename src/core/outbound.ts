@@ -8,6 +8,7 @@
 // - With an allow-list (VIGIL_ALLOWED_HOSTS), only listed hosts: `api.openai.com`, or `*.example.com` for any
 //   subdomain of example.com.
 
+import { isIP } from "node:net";
 import { ConfigurationError } from "./errors.ts";
 
 export interface OutboundPolicy {
@@ -65,8 +66,21 @@ export function outboundUrlProblem(url: string, policy: OutboundPolicy): string 
   return hostProblem(u.hostname, policy);
 }
 
+/** A DNS name (letters, digits, hyphens, underscores, dot-separated labels) or an IP address, nothing else. */
+const HOST_NAME =
+  /^(?=.{1,253}\.?$)[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?(?:\.[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
+
+/**
+ * True for a host name or IP address as a connection takes it. Anything else never names one host: a resolver
+ * reads a name up to a NUL, so "10.0.0.1\0.mail.example.com" would pass `*.example.com` and reach 10.0.0.1.
+ */
+export function isHostName(host: string): boolean {
+  return HOST_NAME.test(host) || isIP(normalHost(host)) !== 0;
+}
+
 /** Why `host` may not receive a secret (SMTP hosts have no URL); null when it may. */
 export function hostProblem(host: string, policy: OutboundPolicy): string | null {
+  if (!isHostName(host)) return `${JSON.stringify(host)} is not a host name or IP address.`;
   if (hostAllowed(host, policy)) return null;
   return `The host ${normalHost(host)} is not in VIGIL_ALLOWED_HOSTS (${policy.allowedHosts.join(", ")}); ask the operator to add it.`;
 }

@@ -70,6 +70,10 @@ test("invalid configs are rejected with paths and without echoing secret values"
     /min_severity/,
   );
   assert.throws(() => createDestination({ id: "x", name: "x", ...configs.email, to: [] }), /to/);
+  // A host is a name or an address: text after a NUL would pass an allow-list's *.suffix and be cut by the resolver.
+  const smuggled = parseDestinationConfig({ id: "x", name: "x", ...configs.email, host: "10.1.2.3\u0000.example.com" });
+  assert.ok(!smuggled.ok);
+  assert.equal(smuggled.issues[0]?.path, "host");
   const result = parseDestinationConfig({ id: "x", name: "x", type: "slack", webhook_url: "not a url SECRET-TOKEN-1" });
   assert.ok(!result.ok);
   assert.equal(result.issues[0]?.path, "webhook_url");

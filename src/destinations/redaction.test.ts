@@ -24,3 +24,25 @@ test("secretRedactor removes secrets, URL paths, encoded forms and OpenAI keys",
   assert.ok(!out.includes("abcdef123456"), out);
   assert.match(out, /\[redacted\]/);
 });
+
+test("secretRedactor removes a token however a receiver echoes it: encoded or decoded, short, lower-cased, Basic decoded", () => {
+  const url = "https://hooks.example.com/hook/a1b2c3d4e5?token=ab%2Fcd%2Bef%3D%3Dxyz&team=ops";
+  const basic = `Basic ${Buffer.from("user:hunter2pass").toString("base64")}`;
+  const redact = secretRedactor([url, "Bearer AbCdEfGh12345", basic]);
+  for (const echoed of [
+    "bad token ab%2Fcd%2Bef%3D%3Dxyz",
+    "bad token ab/cd+ef==xyz",
+    "Unknown hook a1b2c3d4e5",
+    "authorization: bearer abcdefgh12345",
+    "login user:hunter2pass refused",
+    "password hunter2pass is wrong",
+  ]) {
+    const out = redact(echoed);
+    assert.match(out, /\[redacted\]/, echoed);
+    for (const secret of ["ab%2Fcd", "ab/cd", "a1b2c3d4e5", "abcdefgh12345", "hunter2pass"]) {
+      assert.ok(!out.toLowerCase().includes(secret.toLowerCase()), `${echoed} → ${out}`);
+    }
+  }
+  // Words of the request that are not secrets stay readable.
+  assert.equal(redact("team ops answered 403"), "team ops answered 403");
+});

@@ -2,6 +2,7 @@
 // error messages and logs.
 
 import { redactSecrets } from "../core/redact.ts";
+import { escapeRegExp } from "../core/regexp.ts";
 
 /**
  * A URL with its path, query and credentials hidden: `https://hooks.slack.com/…[redacted]`. Slack-style
@@ -17,13 +18,27 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** A token echoed on its own: a part of a secret this long is hidden wherever it appears. */
+const TOKEN_MIN = 8;
+
 /**
  * Returns a function that removes the given secrets (and anything that looks like an OpenAI key) from a
- * text. URLs among the secrets are also removed by their path and query, and by their percent-encoded
- * forms, so a server that echoes a request line does not leak them either.
+ * text, in any case (a receiver may echo a header lower-cased). URLs among the secrets are also removed by their
+ * path and query, and by each of their tokens as sent (percent-encoded) and decoded, so a server that echoes a
+ * request line, or one value of it, does not leak them either; a `Basic` credential also by its decoded
+ * `user:password` and password.
  */
 export function secretRedactor(secrets: Array<string | null | undefined>): (text: string) => string {
   const needles = new Set<string>();
+  const addToken = (token: string) => {
+    if (token.length < TOKEN_MIN) return;
+    needles.add(token);
+    try {
+      needles.add(decodeURIComponent(token));
+    } catch {
+      // Not percent-encoded text: kept as sent.
+    }
+  };
   for (const secret of secrets) {
     if (!secret || secret.length < 4) continue;
     needles.add(secret);
@@ -33,19 +48,31 @@ export function secretRedactor(secrets: Array<string | null | undefined>): (text
       if (u.pathname.length > 1) needles.add(u.pathname);
       if (u.search.length > 1) needles.add(u.search);
       if (u.password) needles.add(u.password);
-      // Tokens echoed on their own: query values and long path segments.
-      for (const value of u.searchParams.values()) needles.add(value);
-      for (const segment of u.pathname.split("/")) if (segment.length >= 12) needles.add(segment);
+      // Tokens echoed on their own: the query's values and the path's segments.
+      for (const pair of u.search.slice(1).split("&")) addToken(pair.slice(pair.indexOf("=") + 1));
+      for (const value of u.searchParams.values()) addToken(value);
+      for (const segment of u.pathname.split("/")) addToken(segment);
     } catch {
-      // Not a URL: also hide the parts of values like `Bearer <token>`.
-      for (const part of secret.split(/\s+/)) if (part.length >= 8) needles.add(part);
+      // Not a URL: also hide the parts of values like `Bearer <token>` or `Basic <base64 of user:password>`.
+      for (const part of secret.split(/\s+/)) {
+        addToken(part);
+        const decoded = basicCredential(part);
+        if (decoded !== null) {
+          needles.add(decoded);
+          addToken(decoded.slice(decoded.indexOf(":") + 1));
+        }
+      }
     }
   }
   // Longest first, so a URL is replaced whole before its path is.
   const ordered = [...needles].filter((n) => n.length >= 4).sort((a, b) => b.length - a.length);
-  return (text: string) => {
-    let out = text;
-    for (const needle of ordered) out = out.split(needle).join("[redacted]");
-    return redactSecrets(out);
-  };
+  const pattern = ordered.length === 0 ? null : new RegExp(ordered.map(escapeRegExp).join("|"), "giu");
+  return (text: string) => redactSecrets(pattern === null ? text : text.replace(pattern, "[redacted]"));
+}
+
+/** `user:password` when `part` is the base64 of such text (a Basic credential), else null. */
+function basicCredential(part: string): string | null {
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(part) || part.length % 4 !== 0) return null;
+  const decoded = Buffer.from(part, "base64").toString("utf8");
+  return /^[^:\p{Cc}]*:[^\p{Cc}]{4,}$/u.test(decoded) ? decoded : null;
 }

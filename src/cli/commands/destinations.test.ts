@@ -210,6 +210,16 @@ describe("vigil destinations", { timeout: 300_000 }, () => {
     );
     assert.notEqual(onArgv.code, 0);
     assert.match(onArgv.stderr, /never taken from the command line.*--header-env Authorization=VAR/s);
+    // Not only Authorization: a gateway's key header is a credential too.
+    const keyOnArgv = await vigil(
+      [
+        ...["destinations", "add", "webhook", "--name", "siem-key", "--secret-env", "MY_SECRET"],
+        ...["--url", `${server.origin}/auth`, "--header", "Ocp-Apim-Subscription-Key: keyNeverShown42"],
+      ],
+      { ...env(), MY_SECRET: HMAC_SECRET },
+    );
+    assert.notEqual(keyOnArgv.code, 0);
+    assert.match(keyOnArgv.stderr, /never taken from the command line/);
     const added = await add({ SIEM_AUTH: "Bearer tokenNeverShown42" });
     assert.equal(added.code, 0, added.stderr);
     assertNoSecrets(added);

@@ -71,8 +71,12 @@ function require(value: string | undefined, flag: string, type: string): string 
   return value;
 }
 
-/** Header names whose values are credentials: never taken from the command line (`ps` and the shell show it). */
-const CREDENTIAL_HEADER = /^(proxy-)?authorization$|^cookie$|api[-_]?key|token|secret|password/i;
+/**
+ * Header names whose values are credentials: never taken from the command line (`ps` and the shell show it).
+ * Broad on purpose (X-Functions-Key, Ocp-Apim-Subscription-Key, X-Auth, X-Signature…): a plain header wrongly
+ * taken for one only has to come from the environment.
+ */
+const CREDENTIAL_HEADER = /auth|cookie|key|token|secret|passw|signature|session|credential/i;
 
 /**
  * A webhook's extra headers: `--header "Name: value"` for plain ones, `--header-env Name=VAR` for credentials,

@@ -9,7 +9,7 @@
 
 import { createTransport } from "nodemailer";
 import { z } from "zod";
-import { isLoopbackHost } from "../../core/outbound.ts";
+import { isHostName, isLoopbackHost } from "../../core/outbound.ts";
 import { baseConfigShape } from "../base-config.ts";
 import {
   contextJson,
@@ -29,7 +29,11 @@ const email = z.email();
 export const emailConfigSchema = z.object({
   ...baseConfigShape,
   type: z.literal("email"),
-  host: z.string().trim().min(1),
+  host: z
+    .string()
+    .trim()
+    .min(1)
+    .refine(isHostName, { message: "a host name or IP address (letters, digits, dots and hyphens)" }),
   port: z.number().int().min(1).max(65535).default(587),
   /** Implicit TLS (usually port 465). */
   secure: z.boolean().default(false),

@@ -2,6 +2,7 @@
 // one anchored regular expression plus a setter per capture group. A timestamp is then parsed with
 // a single regex match: no per-record interpretation of the format.
 
+import { escapeRegExp } from "../../core/regexp.ts";
 import { checkRange, type Instant, instantFromCivil, isLeapYear, MAX_YEAR, MIN_YEAR } from "./instant.ts";
 
 /** The pieces of a date/time collected while matching; unset pieces take defaults. */
@@ -68,10 +69,6 @@ const ZONE_ABBREVIATIONS: Readonly<Record<string, number>> = {
   PST: -8 * 3600,
   PDT: -7 * 3600,
 };
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
 
 /** Numeric field with bounds, e.g. numeric("month", 1, 12). */
 export function numeric(pattern: string, key: keyof TimeParts, min: number, max: number): FieldToken {
