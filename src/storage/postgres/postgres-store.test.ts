@@ -765,11 +765,14 @@ describe("PostgresStore", () => {
         seen.push(changed.sweepWindowSecs);
         check(changed);
       });
+      // Awaited below, handled now: the refusal can come while COMMIT's own answer is still on its way, and an
+      // unhandled rejection meanwhile fails the test.
+      const refused = assert.rejects(change, { message: "the interval reaches the window" });
       // The check waits for the row; judged on the record it started from, the change would pass.
       await waitForLockWait(watcher);
       assert.deepEqual(seen, []);
       await other.query("COMMIT");
-      await assert.rejects(change, { message: "the interval reaches the window" });
+      await refused;
       assert.deepEqual(seen, [7_200]);
       const stored = await store.getSource(source.id);
       assert.deepEqual([stored?.sweepWindowSecs, stored?.sweepIntervalSecs], [7_200, 3_600]);
