@@ -102,3 +102,31 @@ test("shorten collapses whitespace and cuts long text", () => {
   assert.equal(shorten("a\n  b"), "a b");
   assert.equal(shorten("x".repeat(50), 10), `${"x".repeat(9)}…`);
 });
+
+test("a send cut by its caller's time limit says it timed out; one cut by a stop says it was cancelled", async () => {
+  const server = createServer(() => undefined);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const post = (signal: AbortSignal) =>
+    postWithTimeout({
+      label: "Webhook test",
+      url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+      body: "{}",
+      headers: {},
+      timeoutMs: 30_000,
+      redact: (text) => text,
+      signal,
+    });
+  try {
+    const limited = await post(AbortSignal.timeout(200));
+    assert.ok(!limited.ok);
+    assert.match(limited.error, /did not answer before the delivery's time limit \(timed out\)/);
+    const stopping = new AbortController();
+    setTimeout(() => stopping.abort(), 200);
+    const stopped = await post(stopping.signal);
+    assert.ok(!stopped.ok);
+    assert.match(stopped.error, /the delivery was cancelled/);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});

@@ -74,7 +74,16 @@ export async function postWithTimeout(options: PostOptions): Promise<DeliveryRes
       };
     }
     if (options.signal?.aborted) {
-      return { ok: false, retryable: true, error: `${label}: the delivery was cancelled.` };
+      // The caller's own time limit (the delivery worker gives one send at most a minute, whatever the
+      // destination's timeout_secs) is a timeout too, not a cancellation.
+      const timedOut = (options.signal.reason as { name?: unknown } | undefined)?.name === "TimeoutError";
+      return {
+        ok: false,
+        retryable: true,
+        error: timedOut
+          ? `${label} did not answer before the delivery's time limit (timed out).`
+          : `${label}: the delivery was cancelled.`,
+      };
     }
     return {
       ok: false,
